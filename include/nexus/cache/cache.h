@@ -1,0 +1,45 @@
+/*
+ * cache.h -- the Redis connection of each thread.
+ *
+ * Redis is never the source of truth: every caller must work when these
+ * functions fail. Connects and commands have millisecond timeouts; a context
+ * that saw any error is freed, and reconnects wait behind a backoff (a small
+ * circuit breaker), so a dead or hung Redis costs at most one timeout per
+ * backoff period per thread, not one per request.
+ */
+#ifndef NEXUS_CACHE_CACHE_H
+#define NEXUS_CACHE_CACHE_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cache_state { CACHE_DISABLED, CACHE_OK, CACHE_UNAVAILABLE };
+
+/* Parsed REDIS_URL: redis://[:password@]host[:port][/db] or
+ * unix:///path/to/socket[?db=N]. */
+struct redis_target {
+    char host[256]; /* host name, or socket path when unix */
+    int port;       /* 0 for unix sockets */
+    int db;
+    char password[128];
+};
+
+bool redis_url_parse(const char *url, struct redis_target *out);
+
+/* Set up from the configuration (NULL url: caching disabled). */
+bool cache_init(const char *url, int timeout_ms);
+bool cache_enabled(void);
+
+/* Run one command on this thread's context. NULL when Redis is disabled,
+ * unreachable, or answered with an error; the reply is owned by the caller
+ * (freeReplyObject). User data travels only as arguments. */
+redisReply *cache_command(int argc, const char **argv, const size_t *lens);
+
+/* PING this thread's context. */
+enum cache_state cache_ping(void);
+
+/* Close every thread context (at shutdown). */
+void cache_close_all(void);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * config.h -- the process configuration, read once from the environment.
+ *
+ * config_load validates every variable and fills one struct that is never
+ * modified afterwards, so threads share it without locks. A bad value is
+ * reported with the variable's name and the process stops.
+ */
+#ifndef NEXUS_CORE_CONFIG_H
+#define NEXUS_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NX_MAX_CORS_ORIGINS    16
+#define NX_MAX_TRUSTED_PROXIES 16
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+    int port;
+    int threads;
+    char *database_url;
+    char *database_read_url; /* NULL: reads use database_url */
+    char *redis_url;         /* NULL: no cache */
+    char *redis_prefix;
+    char *jwt_secret;
+    size_t jwt_secret_len;
+    char *jwt_issuer;
+    int access_token_ttl;  /* seconds */
+    int refresh_token_ttl; /* seconds */
+    char *cors_origins[NX_MAX_CORS_ORIGINS];
+    size_t cors_origin_count;
+    char *trusted_proxies[NX_MAX_TRUSTED_PROXIES];
+    size_t trusted_proxy_count;
+    enum log_level log_level;
+    bool auto_migrate;
+    bool dev_mode;          /* NEXUS_ENV=development: relaxed secret rules */
+    size_t body_max;        /* bytes */
+    int connection_timeout; /* seconds */
+    int connection_limit;   /* total */
+    int per_ip_connection_limit;
+    int db_statement_timeout_ms;
+    int redis_timeout_ms;
+    int login_max_failures_per_email;
+    int login_max_failures_per_client;
+    int login_failure_window; /* seconds */
+    int hash_concurrency;     /* concurrent argon2id hashes */
+    int shutdown_grace;       /* seconds to finish in-flight requests */
+    char *docs_dir;           /* Swagger UI assets; NULL: not served */
+};
+
+/* Where values come from: getenv in production, a table in tests. */
+typedef const char *(*config_getter)(const char *name, void *ud);
+
+/* Fill c from get(); on failure return false and write a message naming the
+ * variable into err. c owns its strings: release them with config_clear. */
+bool config_load(struct config *c, config_getter get, void *ud, char *err, size_t errcap);
+/* config_load from the process environment. */
+bool config_load_env(struct config *c, char *err, size_t errcap);
+/* serve signs tokens: without a secret it may start only in dev mode, where
+ * it makes an ephemeral one. */
+bool config_require_secret(const struct config *c, char *err, size_t errcap);
+void config_clear(struct config *c);
+
+/* The process-wide configuration, set once at start-up by main. */
+extern const struct config *nx_config;
+
+#endif

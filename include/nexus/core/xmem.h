@@ -1,0 +1,38 @@
+/*
+ * xmem.h -- allocation that aborts on out-of-memory.
+ *
+ * A server that cannot allocate a few bytes cannot answer sanely either, so
+ * OOM is treated as a broken invariant. Large, input-driven allocations are
+ * bounded by their callers before they get here.
+ */
+#ifndef NEXUS_CORE_XMEM_H
+#define NEXUS_CORE_XMEM_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+/* Resize p; on success the old pointer is dead. Never returns NULL. */
+void *xrealloc(void *p, size_t n);
+/* Return an owned copy of s (or of its first n bytes, NUL-terminated). */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as a quoted JSON string, escaping quotes, backslashes and control
+ * characters; bytes >= 0x80 are copied as they are. */
+void buf_json_string(struct buf *b, const char *s, size_t n);
+/* Hand the bytes over to the caller (who frees them) and reset the buffer. */
+char *buf_take(struct buf *b, size_t *len);
+void buf_clear(struct buf *b);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * db.h -- PostgreSQL connections and statement execution.
+ *
+ * Each server thread owns one connection (db_thread), so the hot path takes
+ * no lock. Statements are prepared lazily, once per connection. A broken
+ * connection is dropped and re-established with jittered backoff; the
+ * request that saw the break gets NX_ERR_UNAVAILABLE (503), never a crash,
+ * and nexus never needs a restart after PostgreSQL comes back.
+ *
+ * SQLSTATE to nx_err: class 08, 57P01-57P03, 53xxx, 57014 -> UNAVAILABLE;
+ * 23505 -> CONFLICT; 23503 -> CONFLICT; 23514, 22003, 22P02 -> VALIDATION;
+ * anything else -> INTERNAL (logged with the request id).
+ */
+#ifndef NEXUS_DB_DB_H
+#define NEXUS_DB_DB_H
+
+#include "nexus/core/err.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NX_MAX_STATEMENTS 256
+
+/* A statement: its SQL lives as a constant at the top of its db/ file. The
+ * slot is assigned on first use and indexes the per-connection prepared
+ * set. */
+struct db_stmt {
+    const char *sql;
+    int nparams;
+    int slot; /* 0 until first use */
+};
+
+struct db;
+
+/* This thread's connection to DATABASE_URL, connecting if needed. NULL when
+ * PostgreSQL cannot be reached now (the caller answers 503). */
+struct db *db_thread(const char *request_id);
+
+/* A private connection for command-line verbs and tests; NULL on failure
+ * with the reason logged. Close it with db_close. */
+struct db *db_open(const char *conninfo);
+void db_close(struct db *db);
+
+/* Close every thread connection (at shutdown, after the threads stopped). */
+void db_close_all(void);
+
+/* Settings applied to every connection (from the configuration). */
+void db_set_statement_timeout(int ms);
+
+/* Run a prepared statement with text parameters (NULL entries are SQL NULL).
+ * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
+enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out);
+
+/* Run constant SQL with no parameters (migrations, transaction control). */
+enum nx_err db_exec_sql(struct db *db, const char *sql);
+
+enum nx_err db_begin(struct db *db);
+enum nx_err db_commit(struct db *db);
+/* Roll back if a transaction is open; safe to call after a failure. */
+void db_rollback(struct db *db);
+
+/* After a failed db_exec: the SQLSTATE and constraint name ("" if none). */
+const char *db_sqlstate(const struct db *db);
+const char *db_constraint(const struct db *db);
+
+/* The request id used when logging errors on this connection. */
+void db_set_request_id(struct db *db, const char *request_id);
+
+/* libpq connection, for LISTEN/COPY users. */
+PGconn *db_conn(struct db *db);
+
+/* Map a SQLSTATE to an error code (exposed for tests). */
+enum nx_err db_map_sqlstate(const char *sqlstate);
+
+#endif

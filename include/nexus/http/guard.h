@@ -1,0 +1,33 @@
+/*
+ * guard.h -- the request framing guard.
+ *
+ * libmicrohttpd 0.9.75 lets ambiguous framing through (two Content-Length
+ * headers, Content-Length with Transfer-Encoding, unknown transfer codings,
+ * no Host). Any of those can desynchronise a proxy in front of us from us,
+ * so such a request is refused with 400 and the connection closed, before
+ * any body byte is read.
+ */
+#ifndef NEXUS_HTTP_GUARD_H
+#define NEXUS_HTTP_GUARD_H
+
+#include "nexus/core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct framing {
+    unsigned content_length_count;
+    unsigned transfer_encoding_count;
+    unsigned host_count;
+    const char *transfer_encoding; /* first value, or NULL */
+};
+
+/* Decide on a request's framing headers. NX_OK, or NX_ERR_BAD_REQUEST with
+ * *why set to a static sentence. */
+enum nx_err framing_check(const struct framing *f, const char **why);
+
+/* True for a media type "application/json", any case, with optional
+ * parameters ("; charset=utf-8"). */
+bool content_type_is_json(const char *value);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * request.h -- the per-request state shared by every stage of the pipeline.
+ *
+ * A request is created on the first access-handler call and freed in the
+ * completion callback. Strings it points at (path, header values) belong to
+ * libmicrohttpd and live exactly as long as the request.
+ */
+#ifndef NEXUS_HTTP_REQUEST_H
+#define NEXUS_HTTP_REQUEST_H
+
+#include "nexus/core/err.h"
+#include "nexus/core/xmem.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+struct route;
+
+enum http_method {
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_PATCH,
+    HTTP_DELETE,
+    HTTP_OPTIONS,
+    HTTP_OTHER,
+    HTTP__COUNT
+};
+
+enum access { ACCESS_UNSET = 0, ACCESS_PUBLIC, ACCESS_CUSTOMER, ACCESS_STAFF, ACCESS_ADMIN };
+
+#define NX_MAX_PATH_PARAMS 4
+#define NX_MAX_QUERY_ARGS  64
+#define NX_REQUEST_ID_MAX  128
+
+struct slice {
+    const char *ptr;
+    size_t len;
+};
+
+struct query_arg {
+    const char *key;
+    const char *value; /* NULL for a key without '=' */
+    size_t len;
+};
+
+/* Who is calling: filled by the auth stage for non-public routes, and for
+ * public routes when a bearer token is present. */
+struct principal {
+    int64_t user_id;  /* 0: anonymous */
+    enum access role; /* ACCESS_PUBLIC when anonymous */
+    char family[40];  /* login (token family) id of the access token */
+};
+
+struct request {
+    struct MHD_Connection *conn;
+    enum http_method method;
+    const char *method_name;
+    const char *path;
+    const struct route *route;
+    struct slice params[NX_MAX_PATH_PARAMS];
+    size_t param_count;
+    char request_id[NX_REQUEST_ID_MAX + 1];
+    uint64_t started_us;
+
+    struct buf body;
+    size_t body_seen; /* bytes received, including discarded ones */
+    json_t *json;     /* the parsed body, owned */
+
+    struct principal principal;
+
+    /* What problem.c renders when a stage returns an error. */
+    char detail[256];
+    json_t *field_errors;  /* array of {field, message}, owned */
+    json_t *problem_extra; /* more members for the problem body, owned */
+    unsigned retry_after;  /* seconds, for 429 and 503 */
+    unsigned allow_mask;   /* methods for Allow on 405 and OPTIONS */
+    bool close_connection;
+
+    /* Query arguments, read once on first use. */
+    struct query_arg query[NX_MAX_QUERY_ARGS];
+    size_t query_count;
+    bool query_loaded;
+    bool query_overflow;
+
+    unsigned status; /* sent status, for the access log and metrics */
+    uint64_t bytes;
+};
+
+/* Map a method name to its enum; unknown names give HTTP_OTHER. */
+enum http_method http_method_parse(const char *name);
+const char *http_method_name(enum http_method m);
+
+/* Path parameter i (in pattern order). */
+struct slice request_param(const struct request *req, size_t i);
+
+/*
+ * Look up query argument name. Returns NX_OK with *value NULL when absent,
+ * NX_OK with the value when present once, and NX_ERR_BAD_REQUEST (detail
+ * recorded) when repeated or holding a NUL byte.
+ */
+enum nx_err request_query(struct request *req, const char *name, struct slice *value);
+
+/* A request header value, or NULL. */
+const char *request_header(const struct request *req, const char *name);
+
+/* Free what the request owns (not the struct itself). */
+void request_clear(struct request *req);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * response.h -- what a handler fills: status, body bytes and extra headers.
+ *
+ * The server adds the common headers (X-Request-Id, CORS, Content-Type) when
+ * it sends the response; handlers set only what is theirs.
+ */
+#ifndef NEXUS_HTTP_RESPONSE_H
+#define NEXUS_HTTP_RESPONSE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NX_MAX_RESPONSE_HEADERS 8
+
+struct header {
+    const char *name; /* a string literal */
+    char *value;      /* owned */
+};
+
+struct response {
+    unsigned status;
+    char *body; /* owned */
+    size_t len;
+    const char *content_type; /* a string literal; NULL for no body */
+    struct header headers[NX_MAX_RESPONSE_HEADERS];
+    size_t header_count;
+};
+
+/* Serialise obj compactly as the body (obj is borrowed). */
+void response_json(struct response *res, unsigned status, const json_t *obj);
+/* Take ownership of body bytes. */
+void response_take(struct response *res, unsigned status, const char *content_type, char *body,
+                   size_t len);
+/* Status with no body (204, 304). */
+void response_empty(struct response *res, unsigned status);
+/* Add a header; name must be a literal, value is copied. Aborts past the
+ * fixed header capacity: that is a bug, not input. */
+void response_header(struct response *res, const char *name, const char *value);
+void response_clear(struct response *res);
+
+#endif

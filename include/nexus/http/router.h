@@ -1,0 +1,58 @@
+/*
+ * router.h -- the route table as data, and its matcher.
+ *
+ * Each row declares method, path pattern ("/api/v1/products/{id}"),
+ * handler, access level and flags. router_validate refuses a table with a
+ * row that has no access level, so no route is ever public by accident.
+ * Matching is exact: a trailing slash is a different path.
+ */
+#ifndef NEXUS_HTTP_ROUTER_H
+#define NEXUS_HTTP_ROUTER_H
+
+#include "nexus/core/err.h"
+#include "nexus/http/request.h"
+#include "nexus/http/response.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum route_flags {
+    ROUTE_JSON_BODY = 1u << 0,           /* takes a JSON object body */
+    ROUTE_CACHEABLE = 1u << 1,           /* public catalog read */
+    ROUTE_INVALIDATES_CATALOG = 1u << 2, /* catalog write */
+    ROUTE_RATE_LIMITED = 1u << 3,
+    ROUTE_RAW = 1u << 4, /* handler writes non-JSON bytes (spec, docs, metrics) */
+};
+
+typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
+
+struct route {
+    enum http_method method;
+    const char *pattern;
+    route_handler handler;
+    enum access access;
+    unsigned flags;
+};
+
+/* The table of the API, defined in api/routes.c. */
+extern const struct route nx_routes[];
+extern const size_t nx_route_count;
+
+/*
+ * Find the route for (method, path). On NX_OK req->route and req->params are
+ * set. NX_ERR_NOT_FOUND when no pattern matches the path; NX_ERR_METHOD when
+ * some do but not for this method, with req->allow_mask set to the methods
+ * that do (HEAD is matched by GET rows).
+ */
+enum nx_err router_match(const struct route *routes, size_t n, struct request *req);
+
+/* Check a table: every row has an access level, a handler and a pattern. */
+bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap);
+
+/* "GET, HEAD, OPTIONS" style list for an Allow header. */
+void router_format_allow(unsigned mask, char *buf, size_t cap);
+
+/* Index of route r in the table, for metrics. */
+size_t router_index(const struct route *r);
+
+#endif

@@ -1,0 +1,73 @@
+# Private PostgreSQL and Redis servers for development and tests.
+# Source it after common.sh. PostgreSQL refuses to run as root, so as root
+# its commands run as the postgres user.
+
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# pg_start DATADIR SOCKDIR LOGFILE [extra postgres options]
+# initdb on first use, then start listening on a unix socket only.
+pg_start() {
+    local data=$1 sock=$2 logfile=$3 extra=${4:-}
+    mkdir -p "$data" "$sock"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$data" "$sock"
+        touch "$logfile" && chown postgres: "$logfile"
+        as_postgres test -w "$data" || die "the postgres user cannot write $data (check the permissions of its parent folders)"
+    fi
+    chmod 700 "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "initialising PostgreSQL in $data"
+        as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+            --locale=C.UTF-8 >>"$logfile" 2>&1 || die "initdb failed: see $logfile"
+    fi
+    as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
+        || die "PostgreSQL did not start: see $logfile"
+}
+
+pg_stop() {
+    local data=$1
+    [ -f "$data/postmaster.pid" ] || return 0
+    as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# pg_create_db SOCKDIR NAME: create the database unless it exists.
+pg_create_db() {
+    local sock=$1 name=$2
+    if ! psql -h "$sock" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+        createdb -h "$sock" -U postgres "$name" || die "cannot create database $name"
+    fi
+}
+
+# redis_start DIR: a Redis with no persistence on DIR/redis.sock.
+redis_start() {
+    local dir=$1
+    mkdir -p "$dir"
+    redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
+        --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
+        --logfile "$dir/redis.log" --dir "$dir" >/dev/null || die "Redis did not start"
+    for _ in $(seq 50); do
+        [ -S "$dir/redis.sock" ] && return 0
+        sleep 0.1
+    done
+    die "Redis did not create its socket: see $dir/redis.log"
+}
+
+redis_stop() {
+    local dir=$1 pid
+    [ -f "$dir/redis.pid" ] || return 0
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$dir/redis.pid"
+}

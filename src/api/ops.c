@@ -1,0 +1,72 @@
+/*
+ * ops.c -- /healthz, /readyz, /metrics and /openapi.yaml.
+ *
+ * /healthz says the process runs; /readyz says whether it can serve:
+ * PostgreSQL must answer, Redis is reported but never makes us unready
+ * (reads fall back to PostgreSQL).
+ */
+#include "nexus/api/ops.h"
+
+#include "nexus/cache/cache.h"
+#include "nexus/core/embedded.h"
+#include "nexus/db/db.h"
+#include "nexus/http/metrics.h"
+#include "nexus/http/problem.h"
+
+#include <string.h>
+
+static struct db_stmt SQL_PING = {"SELECT 1", 0, 0};
+
+enum nx_err api_healthz(struct request *req, struct response *res) {
+    (void)req;
+    json_t *body = json_pack("{s:s}", "status", "ok");
+    response_json(res, 200, body);
+    json_decref(body);
+    return NX_OK;
+}
+
+static const char *redis_state(void) {
+    switch (cache_ping()) {
+    case CACHE_OK:
+        return "ok";
+    case CACHE_DISABLED:
+        return "disabled";
+    default:
+        return "unavailable";
+    }
+}
+
+enum nx_err api_readyz(struct request *req, struct response *res) {
+    struct db *db = db_thread(req->request_id);
+    bool db_ok = db && db_exec(db, &SQL_PING, NULL, NULL) == NX_OK;
+    json_t *checks =
+        json_pack("{s:s, s:s}", "database", db_ok ? "ok" : "unavailable", "redis", redis_state());
+    if (!db_ok) {
+        req->problem_extra = json_pack("{s:o}", "checks", checks);
+        req->retry_after = 5;
+        return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is not answering");
+    }
+    json_t *body = json_pack("{s:s, s:o}", "status", "ready", "checks", checks);
+    response_json(res, 200, body);
+    json_decref(body);
+    return NX_OK;
+}
+
+enum nx_err api_metrics(struct request *req, struct response *res) {
+    (void)req;
+    struct buf out = {0};
+    metrics_render(&out);
+    size_t len;
+    char *text = buf_take(&out, &len);
+    response_take(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    return NX_OK;
+}
+
+enum nx_err api_openapi(struct request *req, struct response *res) {
+    (void)req;
+    char *copy = xmalloc(nx_openapi_spec.len);
+    memcpy(copy, nx_openapi_spec.data, nx_openapi_spec.len);
+    response_take(res, 200, "application/yaml; charset=utf-8", copy, nx_openapi_spec.len);
+    response_header(res, "Cache-Control", "no-cache");
+    return NX_OK;
+}

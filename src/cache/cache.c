@@ -1,0 +1,217 @@
+/*
+ * cache.c -- per-thread hiredis contexts with timeouts, reconnect backoff.
+ */
+#include "nexus/cache/cache.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+struct cache_conn {
+    redisContext *ctx;
+    uint64_t next_attempt_us;
+    uint32_t backoff_ms;
+    struct cache_conn *next;
+};
+
+static struct redis_target target;
+static bool enabled;
+static struct timeval timeout;
+static _Thread_local struct cache_conn *thread_conn;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_conn *registry;
+
+static bool copy_bounded(char *dst, size_t cap, const char *src, size_t n) {
+    if (n >= cap)
+        return false;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static bool parse_db_index(const char *s, size_t n, int *db) {
+    int64_t v;
+    if (!parse_i64(s, n, 0, 15, &v))
+        return false;
+    *db = (int)v;
+    return true;
+}
+
+static bool parse_unix(const char *rest, struct redis_target *t) {
+    const char *q = strchr(rest, '?');
+    size_t n = q ? (size_t)(q - rest) : strlen(rest);
+    if (n == 0 || rest[0] != '/' || !copy_bounded(t->host, sizeof t->host, rest, n))
+        return false;
+    if (!q)
+        return true;
+    return strncmp(q, "?db=", 4) == 0 && parse_db_index(q + 4, strlen(q + 4), &t->db);
+}
+
+static bool parse_tcp(const char *rest, struct redis_target *t) {
+    const char *at = strchr(rest, '@');
+    if (at) {
+        /* userinfo is "[user]:password" or "password" */
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        const char *pw = colon ? colon + 1 : rest;
+        if (!copy_bounded(t->password, sizeof t->password, pw, (size_t)(at - pw)))
+            return false;
+        rest = at + 1;
+    }
+    size_t hostlen = strcspn(rest, ":/");
+    if (hostlen == 0 || !copy_bounded(t->host, sizeof t->host, rest, hostlen))
+        return false;
+    rest += hostlen;
+    t->port = 6379;
+    if (*rest == ':') {
+        size_t plen = strcspn(rest + 1, "/");
+        int64_t port;
+        if (!parse_i64(rest + 1, plen, 1, 65535, &port))
+            return false;
+        t->port = (int)port;
+        rest += 1 + plen;
+    }
+    if (*rest == '/' && rest[1])
+        return parse_db_index(rest + 1, strlen(rest + 1), &t->db);
+    return *rest == '\0' || (rest[0] == '/' && rest[1] == '\0');
+}
+
+bool redis_url_parse(const char *url, struct redis_target *out) {
+    memset(out, 0, sizeof *out);
+    if (strncmp(url, "unix://", 7) == 0)
+        return parse_unix(url + 7, out);
+    if (strncmp(url, "redis://", 8) == 0)
+        return parse_tcp(url + 8, out);
+    return false;
+}
+
+bool cache_init(const char *url, int timeout_ms) {
+    enabled = false;
+    if (!url)
+        return true;
+    if (!redis_url_parse(url, &target))
+        return false;
+    timeout.tv_sec = timeout_ms / 1000;
+    timeout.tv_usec = (timeout_ms % 1000) * 1000;
+    enabled = true;
+    return true;
+}
+
+bool cache_enabled(void) {
+    return enabled;
+}
+
+static bool simple_command(redisContext *ctx, const char *what, int argc, const char **argv) {
+    redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+    bool ok = r && r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        log_warn("redis.setup", NULL, "%s failed", what);
+    freeReplyObject(r);
+    return ok;
+}
+
+static redisContext *connect_now(void) {
+    redisContext *ctx = target.port ? redisConnectWithTimeout(target.host, target.port, timeout)
+                                    : redisConnectUnixWithTimeout(target.host, timeout);
+    if (!ctx || ctx->err) {
+        log_warn("redis.connect", NULL, "%s", ctx ? ctx->errstr : "out of memory");
+        redisFree(ctx);
+        return NULL;
+    }
+    redisSetTimeout(ctx, timeout);
+    char db[8];
+    snprintf(db, sizeof db, "%d", target.db);
+    const char *auth[] = {"AUTH", target.password};
+    const char *select[] = {"SELECT", db};
+    if ((target.password[0] && !simple_command(ctx, "AUTH", 2, auth)) ||
+        (target.db && !simple_command(ctx, "SELECT", 2, select))) {
+        redisFree(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static struct cache_conn *this_thread(void) {
+    if (!thread_conn) {
+        thread_conn = xcalloc(1, sizeof *thread_conn);
+        pthread_mutex_lock(&registry_lock);
+        thread_conn->next = registry;
+        registry = thread_conn;
+        pthread_mutex_unlock(&registry_lock);
+    }
+    return thread_conn;
+}
+
+/* A usable context, or NULL while Redis is down and the backoff runs. */
+static redisContext *context(void) {
+    struct cache_conn *c = this_thread();
+    if (c->ctx)
+        return c->ctx;
+    uint64_t now = now_us();
+    if (now < c->next_attempt_us)
+        return NULL;
+    c->ctx = connect_now();
+    if (c->ctx) {
+        c->backoff_ms = 0;
+        return c->ctx;
+    }
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 100;
+    if (c->backoff_ms > 2000)
+        c->backoff_ms = 2000;
+    c->next_attempt_us = now + (uint64_t)c->backoff_ms * 1000u;
+    return NULL;
+}
+
+/* Any error leaves a hiredis context unusable: drop it, retry after backoff. */
+static void drop_context(const char *why) {
+    struct cache_conn *c = this_thread();
+    log_warn("redis.error", NULL, "%s", why);
+    redisFree(c->ctx);
+    c->ctx = NULL;
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms : 100;
+    c->next_attempt_us = now_us() + (uint64_t)c->backoff_ms * 1000u;
+}
+
+redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
+    if (!enabled)
+        return NULL;
+    redisContext *ctx = context();
+    if (!ctx)
+        return NULL;
+    redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
+    if (!r) {
+        drop_context(ctx->errstr[0] ? ctx->errstr : "no reply");
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_warn("redis.reply", NULL, "%.*s", (int)r->len, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+enum cache_state cache_ping(void) {
+    if (!enabled)
+        return CACHE_DISABLED;
+    const char *argv[] = {"PING"};
+    redisReply *r = cache_command(1, argv, NULL);
+    freeReplyObject(r);
+    return r ? CACHE_OK : CACHE_UNAVAILABLE;
+}
+
+void cache_close_all(void) {
+    pthread_mutex_lock(&registry_lock);
+    struct cache_conn *c = registry;
+    registry = NULL;
+    pthread_mutex_unlock(&registry_lock);
+    while (c) {
+        struct cache_conn *next = c->next;
+        redisFree(c->ctx);
+        free(c);
+        c = next;
+    }
+}

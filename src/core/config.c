@@ -1,0 +1,239 @@
+/*
+ * config.c -- environment variables to a validated struct config.
+ *
+ * Every variable has a default that suits development, except where a
+ * default would be unsafe in production (JWT_SECRET outside dev mode).
+ */
+#include "nexus/core/config.h"
+
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const struct config *nx_config;
+
+struct loader {
+    config_getter get;
+    void *ud;
+    char *err;
+    size_t errcap;
+};
+
+static const char *value(struct loader *l, const char *name) {
+    const char *v = l->get(name, l->ud);
+    return v && *v ? v : NULL;
+}
+
+static bool fail(struct loader *l, const char *name, const char *why) {
+    snprintf(l->err, l->errcap, "%s: %s", name, why);
+    return false;
+}
+
+static bool load_int(struct loader *l, const char *name, int def, int min, int max, int *out) {
+    const char *v = value(l, name);
+    int64_t n = def;
+    if (v && !parse_i64(v, strlen(v), min, max, &n)) {
+        char why[96];
+        snprintf(why, sizeof why, "must be an integer from %d to %d", min, max);
+        return fail(l, name, why);
+    }
+    *out = (int)n;
+    return true;
+}
+
+static bool load_bool(struct loader *l, const char *name, bool def, bool *out) {
+    const char *v = value(l, name);
+    *out = def;
+    if (!v)
+        return true;
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0) {
+        *out = false;
+        return true;
+    }
+    return fail(l, name, "must be 1, 0, true or false");
+}
+
+static char *dup_or_null(struct loader *l, const char *name) {
+    const char *v = value(l, name);
+    return v ? xstrdup(v) : NULL;
+}
+
+static bool valid_conninfo(const char *s) {
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(s, &msg);
+    PQfreemem(msg);
+    if (!opts)
+        return false;
+    PQconninfoFree(opts);
+    return true;
+}
+
+static bool load_database(struct loader *l, struct config *c) {
+    const char *v = value(l, "DATABASE_URL");
+    if (!v)
+        return fail(l, "DATABASE_URL", "is required");
+    if (!valid_conninfo(v))
+        return fail(l, "DATABASE_URL", "is not a valid PostgreSQL connection string");
+    c->database_url = xstrdup(v);
+    v = value(l, "DATABASE_READ_URL");
+    if (v && !valid_conninfo(v))
+        return fail(l, "DATABASE_READ_URL", "is not a valid PostgreSQL connection string");
+    c->database_read_url = v ? xstrdup(v) : NULL;
+    return true;
+}
+
+static bool load_redis(struct loader *l, struct config *c) {
+    const char *v = value(l, "REDIS_URL");
+    if (v && strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix://", 7) != 0)
+        return fail(l, "REDIS_URL", "must start with redis:// or unix://");
+    c->redis_url = v ? xstrdup(v) : NULL;
+    v = value(l, "REDIS_PREFIX");
+    c->redis_prefix = xstrdup(v ? v : "nexus");
+    if (strlen(c->redis_prefix) > 64)
+        return fail(l, "REDIS_PREFIX", "must be at most 64 characters");
+    return true;
+}
+
+static bool load_secret(struct loader *l, struct config *c) {
+    const char *v = value(l, "JWT_SECRET");
+    if (!v)
+        return true; /* only serve needs one: see config_require_secret */
+    if (strlen(v) < 32 && !c->dev_mode)
+        return fail(l, "JWT_SECRET", "must be at least 32 bytes");
+    c->jwt_secret = xstrdup(v);
+    c->jwt_secret_len = strlen(v);
+    return true;
+}
+
+/* Split a comma-separated list into at most max owned strings. */
+static bool load_list(struct loader *l, const char *name, char **out, size_t max, size_t *count) {
+    const char *v = value(l, name);
+    *count = 0;
+    while (v && *v) {
+        const char *end = strchr(v, ',');
+        size_t n = end ? (size_t)(end - v) : strlen(v);
+        while (n && (v[0] == ' ')) {
+            v++;
+            n--;
+        }
+        while (n && v[n - 1] == ' ')
+            n--;
+        if (n) {
+            if (*count == max)
+                return fail(l, name, "has too many entries");
+            if (n > 255)
+                return fail(l, name, "has an entry over 255 characters");
+            out[(*count)++] = xstrndup(v, n);
+        }
+        v = end ? end + 1 : NULL;
+    }
+    return true;
+}
+
+static bool load_log_level(struct loader *l, struct config *c) {
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    const char *v = value(l, "LOG_LEVEL");
+    c->log_level = LOG_INFO;
+    if (!v)
+        return true;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->log_level = (enum log_level)i;
+            return true;
+        }
+    return fail(l, "LOG_LEVEL", "must be debug, info, warn or error");
+}
+
+static int online_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static bool load_limits(struct loader *l, struct config *c) {
+    int body_kib = 0;
+    bool ok =
+        load_int(l, "PORT", 8080, 1, 65535, &c->port) &&
+        load_int(l, "THREADS", online_cores(), 1, 256, &c->threads) &&
+        load_int(l, "BODY_MAX_KIB", 1024, 1, 65536, &body_kib) &&
+        load_int(l, "CONNECTION_TIMEOUT", 30, 1, 3600, &c->connection_timeout) &&
+        load_int(l, "CONNECTION_LIMIT", 1024, 4, 100000, &c->connection_limit) &&
+        load_int(l, "PER_IP_CONNECTION_LIMIT", 512, 1, 100000, &c->per_ip_connection_limit) &&
+        load_int(l, "DB_STATEMENT_TIMEOUT_MS", 5000, 10, 600000, &c->db_statement_timeout_ms) &&
+        load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&
+        load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace);
+    c->body_max = (size_t)body_kib * 1024;
+    return ok;
+}
+
+static bool load_auth(struct loader *l, struct config *c) {
+    const char *iss = value(l, "JWT_ISSUER");
+    c->jwt_issuer = xstrdup(iss ? iss : "nexus");
+    return load_secret(l, c) &&
+           load_int(l, "ACCESS_TOKEN_TTL", 900, 30, 86400, &c->access_token_ttl) &&
+           load_int(l, "REFRESH_TOKEN_TTL", 30 * 86400, 60, 365 * 86400, &c->refresh_token_ttl) &&
+           load_int(l, "LOGIN_MAX_FAILURES_PER_EMAIL", 5, 1, 100000,
+                    &c->login_max_failures_per_email) &&
+           load_int(l, "LOGIN_MAX_FAILURES_PER_CLIENT", 50, 1, 1000000,
+                    &c->login_max_failures_per_client) &&
+           load_int(l, "LOGIN_FAILURE_WINDOW", 300, 1, 86400, &c->login_failure_window) &&
+           load_int(l, "HASH_CONCURRENCY", online_cores(), 1, 64, &c->hash_concurrency) &&
+           load_list(l, "TRUSTED_PROXIES", c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
+                     &c->trusted_proxy_count);
+}
+
+bool config_load(struct config *c, config_getter get, void *ud, char *err, size_t errcap) {
+    struct loader l = {get, ud, err, errcap};
+    memset(c, 0, sizeof *c);
+    const char *env = value(&l, "NEXUS_ENV");
+    if (env && strcmp(env, "development") != 0 && strcmp(env, "production") != 0)
+        return fail(&l, "NEXUS_ENV", "must be development or production");
+    c->dev_mode = env && strcmp(env, "development") == 0;
+    c->docs_dir = dup_or_null(&l, "DOCS_DIR");
+    bool ok =
+        load_limits(&l, c) && load_database(&l, c) && load_redis(&l, c) && load_auth(&l, c) &&
+        load_log_level(&l, c) && load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) &&
+        load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
+    if (!ok)
+        config_clear(c);
+    return ok;
+}
+
+bool config_require_secret(const struct config *c, char *err, size_t errcap) {
+    if (c->jwt_secret || c->dev_mode)
+        return true;
+    snprintf(err, errcap, "JWT_SECRET: must be at least 32 bytes");
+    return false;
+}
+
+static const char *env_getter(const char *name, void *ud) {
+    (void)ud;
+    return getenv(name);
+}
+
+bool config_load_env(struct config *c, char *err, size_t errcap) {
+    return config_load(c, env_getter, NULL, err, errcap);
+}
+
+void config_clear(struct config *c) {
+    free(c->database_url);
+    free(c->database_read_url);
+    free(c->redis_url);
+    free(c->redis_prefix);
+    free(c->jwt_secret);
+    free(c->jwt_issuer);
+    free(c->docs_dir);
+    for (size_t i = 0; i < c->cors_origin_count; i++)
+        free(c->cors_origins[i]);
+    for (size_t i = 0; i < c->trusted_proxy_count; i++)
+        free(c->trusted_proxies[i]);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,300 @@
+/*
+ * db.c -- connection lifecycle, lazy prepared statements, SQLSTATE mapping.
+ *
+ * Reconnection: a connection found broken is closed; the next attempt is
+ * allowed after a backoff that doubles from 50 ms to 2 s, with jitter so
+ * that many threads do not reconnect in lock-step. A statement that fails
+ * because an idle connection had been cut (PostgreSQL restarted while we
+ * were idle) is retried once on a fresh connection when no transaction is
+ * open: nothing was executed, so the retry is safe.
+ */
+#include "nexus/db/db.h"
+
+#include "nexus/core/config.h"
+#include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+struct db {
+    PGconn *conn;
+    char *conninfo;
+    bool in_tx;
+    bool registered; /* in the thread list, closed by db_close_all */
+    uint64_t next_attempt_us;
+    uint32_t backoff_ms;
+    const char *request_id;
+    unsigned char prepared[NX_MAX_STATEMENTS / 8];
+    char sqlstate[6];
+    char constraint[64];
+    struct db *next;
+};
+
+static _Atomic int next_slot = 1;
+static int statement_timeout_ms = 5000;
+static _Thread_local struct db *thread_db;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db *registry;
+
+void db_set_statement_timeout(int ms) {
+    statement_timeout_ms = ms;
+}
+
+static void reset_prepared(struct db *db) {
+    memset(db->prepared, 0, sizeof db->prepared);
+}
+
+static void drop_connection(struct db *db) {
+    PQfinish(db->conn);
+    db->conn = NULL;
+    db->in_tx = false;
+    reset_prepared(db);
+}
+
+/* Per-session limits: a runaway query, lock wait or forgotten transaction
+ * must not hold a connection forever. */
+static bool configure_session(struct db *db) {
+    static const char sql[] = "SELECT set_config('statement_timeout', $1, false),"
+                              " set_config('lock_timeout', $1, false),"
+                              " set_config('idle_in_transaction_session_timeout', $2, false),"
+                              " set_config('TimeZone', 'UTC', false)";
+    char stmt_ms[16], idle_ms[16];
+    snprintf(stmt_ms, sizeof stmt_ms, "%d", statement_timeout_ms);
+    snprintf(idle_ms, sizeof idle_ms, "%d", statement_timeout_ms * 4);
+    const char *const params[] = {stmt_ms, idle_ms};
+    PGresult *r = PQexecParams(db->conn, sql, 2, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
+static bool connect_now(struct db *db) {
+    /* Our defaults come first so that the URL (dbname, expanded) overrides. */
+    const char *const keys[] = {"connect_timeout",  "keepalives", "keepalives_idle",
+                                "application_name", "dbname",     NULL};
+    const char *const vals[] = {"3", "1", "30", "nexus", db->conninfo, NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(db->conn) != CONNECTION_OK || !configure_session(db)) {
+        log_warn("db.connect", db->request_id, "%s", PQerrorMessage(db->conn));
+        drop_connection(db);
+        return false;
+    }
+    reset_prepared(db);
+    return true;
+}
+
+/* Connect if not connected and the backoff allows; true when usable. */
+static bool ensure_connected(struct db *db) {
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return true;
+    if (db->conn)
+        drop_connection(db);
+    uint64_t now = now_us();
+    if (now < db->next_attempt_us)
+        return false;
+    if (connect_now(db)) {
+        db->backoff_ms = 0;
+        db->next_attempt_us = 0;
+        return true;
+    }
+    db->backoff_ms = db->backoff_ms ? db->backoff_ms * 2 : 50;
+    if (db->backoff_ms > 2000)
+        db->backoff_ms = 2000;
+    uint32_t jitter = randombytes_uniform(db->backoff_ms / 2 + 1);
+    db->next_attempt_us = now + (uint64_t)(db->backoff_ms / 2 + jitter) * 1000u;
+    return false;
+}
+
+static struct db *db_new(const char *conninfo) {
+    struct db *db = xcalloc(1, sizeof *db);
+    db->conninfo = xstrdup(conninfo);
+    return db;
+}
+
+struct db *db_thread(const char *request_id) {
+    if (!thread_db) {
+        thread_db = db_new(nx_config->database_url);
+        pthread_mutex_lock(&registry_lock);
+        thread_db->next = registry;
+        thread_db->registered = true;
+        registry = thread_db;
+        pthread_mutex_unlock(&registry_lock);
+    }
+    thread_db->request_id = request_id;
+    return ensure_connected(thread_db) ? thread_db : NULL;
+}
+
+struct db *db_open(const char *conninfo) {
+    struct db *db = db_new(conninfo);
+    if (!connect_now(db)) {
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_close(struct db *db) {
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    free(db->conninfo);
+    free(db);
+}
+
+void db_close_all(void) {
+    pthread_mutex_lock(&registry_lock);
+    struct db *db = registry;
+    registry = NULL;
+    pthread_mutex_unlock(&registry_lock);
+    while (db) {
+        struct db *next = db->next;
+        db_close(db);
+        db = next;
+    }
+}
+
+void db_set_request_id(struct db *db, const char *request_id) {
+    db->request_id = request_id;
+}
+
+PGconn *db_conn(struct db *db) {
+    return db->conn;
+}
+
+const char *db_sqlstate(const struct db *db) {
+    return db->sqlstate;
+}
+
+const char *db_constraint(const struct db *db) {
+    return db->constraint;
+}
+
+enum nx_err db_map_sqlstate(const char *s) {
+    if (!s || strlen(s) != 5)
+        return NX_ERR_UNAVAILABLE; /* no SQLSTATE: the connection failed */
+    if (strncmp(s, "08", 2) == 0 || strncmp(s, "53", 2) == 0 || strcmp(s, "57P01") == 0 ||
+        strcmp(s, "57P02") == 0 || strcmp(s, "57P03") == 0 || strcmp(s, "57014") == 0 ||
+        strcmp(s, "55P03") == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
+        return NX_ERR_UNAVAILABLE;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "23503") == 0)
+        return NX_ERR_CONFLICT;
+    if (strcmp(s, "23514") == 0 || strcmp(s, "22003") == 0 || strcmp(s, "22P02") == 0 ||
+        strcmp(s, "23502") == 0)
+        return NX_ERR_VALIDATION;
+    return NX_ERR_INTERNAL;
+}
+
+static void copy_field(char *dst, size_t cap, const char *src) {
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Classify a failed result, remember its SQLSTATE and log it once. */
+static enum nx_err fail_result(struct db *db, PGresult *r) {
+    copy_field(db->sqlstate, sizeof db->sqlstate, PQresultErrorField(r, PG_DIAG_SQLSTATE));
+    copy_field(db->constraint, sizeof db->constraint,
+               PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    bool broken = PQstatus(db->conn) != CONNECTION_OK;
+    enum nx_err code = broken ? NX_ERR_UNAVAILABLE : db_map_sqlstate(db->sqlstate);
+    enum log_level level = code == NX_ERR_INTERNAL || broken ? LOG_ERROR : LOG_DEBUG;
+    nx_log(level, "db.error", db->request_id, "sqlstate=%s constraint=%s: %s", db->sqlstate,
+           db->constraint, PQerrorMessage(db->conn));
+    if (broken)
+        drop_connection(db);
+    return code;
+}
+
+static bool ok_status(PGresult *r) {
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+static int stmt_slot(struct db_stmt *st) {
+    int slot = __atomic_load_n(&st->slot, __ATOMIC_ACQUIRE);
+    if (slot)
+        return slot;
+    int fresh = atomic_fetch_add(&next_slot, 1);
+    NX_ASSERT(fresh < NX_MAX_STATEMENTS);
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&st->slot, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    return expected; /* another thread won; its slot stands */
+}
+
+static PGresult *run_prepared(struct db *db, struct db_stmt *st, const char *const *params) {
+    int slot = stmt_slot(st);
+    char name[16];
+    snprintf(name, sizeof name, "s%d", slot);
+    unsigned char bit = (unsigned char)(1u << (slot % 8));
+    if (!(db->prepared[slot / 8] & bit)) {
+        PGresult *p = PQprepare(db->conn, name, st->sql, st->nparams, NULL);
+        if (!ok_status(p))
+            return p;
+        PQclear(p);
+        db->prepared[slot / 8] |= bit;
+    }
+    return PQexecPrepared(db->conn, name, st->nparams, params, NULL, NULL, 0);
+}
+
+enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out) {
+    if (out)
+        *out = NULL;
+    db->sqlstate[0] = db->constraint[0] = '\0';
+    if (!ensure_connected(db))
+        return NX_ERR_UNAVAILABLE;
+    bool fresh_start = !db->in_tx;
+    PGresult *r = run_prepared(db, st, params);
+    if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
+        /* An idle connection was cut: reconnect once and retry. */
+        PQclear(r);
+        drop_connection(db);
+        db->next_attempt_us = 0;
+        if (!ensure_connected(db))
+            return NX_ERR_UNAVAILABLE;
+        r = run_prepared(db, st, params);
+    }
+    if (!ok_status(r)) {
+        enum nx_err code = fail_result(db, r);
+        PQclear(r);
+        return code;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return NX_OK;
+}
+
+enum nx_err db_exec_sql(struct db *db, const char *sql) {
+    db->sqlstate[0] = db->constraint[0] = '\0';
+    if (!ensure_connected(db))
+        return NX_ERR_UNAVAILABLE;
+    PGresult *r = PQexec(db->conn, sql);
+    enum nx_err code = ok_status(r) ? NX_OK : fail_result(db, r);
+    PQclear(r);
+    return code;
+}
+
+enum nx_err db_begin(struct db *db) {
+    enum nx_err e = db_exec_sql(db, "BEGIN");
+    db->in_tx = e == NX_OK;
+    return e;
+}
+
+enum nx_err db_commit(struct db *db) {
+    enum nx_err e = db_exec_sql(db, "COMMIT");
+    db->in_tx = false;
+    return e;
+}
+
+void db_rollback(struct db *db) {
+    if (db->conn && db->in_tx && PQstatus(db->conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(db->conn, "ROLLBACK");
+        PQclear(r);
+    }
+    db->in_tx = false;
+}

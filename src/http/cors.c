@@ -1,0 +1,35 @@
+/*
+ * cors.c -- CORS headers from the configured origin list.
+ */
+#include "nexus/http/cors.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+bool cors_origin_allowed(const struct config *cfg, const char *origin) {
+    if (!origin)
+        return false;
+    for (size_t i = 0; i < cfg->cors_origin_count; i++)
+        if (strcmp(cfg->cors_origins[i], origin) == 0)
+            return true;
+    return false;
+}
+
+void cors_add_headers(const struct config *cfg, const char *origin, struct MHD_Response *r) {
+    MHD_add_response_header(r, "Vary", "Origin");
+    if (!cors_origin_allowed(cfg, origin))
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "ETag, Location, Retry-After, X-Request-Id, X-Cache");
+}
+
+void cors_add_preflight(const struct config *cfg, const char *origin, const char *allow,
+                        struct MHD_Response *r) {
+    if (!cors_origin_allowed(cfg, origin))
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+}

@@ -1,0 +1,50 @@
+/*
+ * guard.c -- framing and content-type decisions, kept free of
+ * libmicrohttpd so they can be unit-tested and fuzzed directly.
+ */
+#include "nexus/http/guard.h"
+
+#include <strings.h>
+
+enum nx_err framing_check(const struct framing *f, const char **why) {
+    if (f->host_count != 1) {
+        *why = "exactly one Host header is required";
+        return NX_ERR_BAD_REQUEST;
+    }
+    if (f->content_length_count > 1) {
+        *why = "more than one Content-Length header";
+        return NX_ERR_BAD_REQUEST;
+    }
+    if (f->transfer_encoding_count > 1) {
+        *why = "more than one Transfer-Encoding header";
+        return NX_ERR_BAD_REQUEST;
+    }
+    if (f->transfer_encoding_count && f->content_length_count) {
+        *why = "Content-Length and Transfer-Encoding together";
+        return NX_ERR_BAD_REQUEST;
+    }
+    if (f->transfer_encoding_count &&
+        (!f->transfer_encoding || strcasecmp(f->transfer_encoding, "chunked") != 0)) {
+        *why = "unsupported Transfer-Encoding (only chunked)";
+        return NX_ERR_BAD_REQUEST;
+    }
+    return NX_OK;
+}
+
+static bool is_space(char c) {
+    return c == ' ' || c == '\t';
+}
+
+bool content_type_is_json(const char *value) {
+    static const char want[] = "application/json";
+    if (!value)
+        return false;
+    while (is_space(*value))
+        value++;
+    if (strncasecmp(value, want, sizeof want - 1) != 0)
+        return false;
+    value += sizeof want - 1;
+    while (is_space(*value))
+        value++;
+    return *value == '\0' || *value == ';';
+}

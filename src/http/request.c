@@ -1,0 +1,94 @@
+/*
+ * request.c -- accessors over libmicrohttpd's view of a request.
+ *
+ * Query arguments are read once with their lengths, because libmicrohttpd
+ * hands them over percent-decoded: "a%00b" would look like "a" to strlen,
+ * and a repeated key would silently resolve to its first value.
+ */
+#include "nexus/http/request.h"
+
+#include "nexus/http/problem.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+static const char *const method_names[HTTP__COUNT] = {"GET",   "HEAD",   "POST",    "PUT",
+                                                      "PATCH", "DELETE", "OPTIONS", "OTHER"};
+
+enum http_method http_method_parse(const char *name) {
+    for (int m = 0; m < HTTP_OTHER; m++)
+        if (strcmp(name, method_names[m]) == 0)
+            return (enum http_method)m;
+    return HTTP_OTHER;
+}
+
+const char *http_method_name(enum http_method m) {
+    return m < HTTP__COUNT ? method_names[m] : "OTHER";
+}
+
+struct slice request_param(const struct request *req, size_t i) {
+    struct slice none = {"", 0};
+    return i < req->param_count ? req->params[i] : none;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size) {
+    (void)kind;
+    (void)key_size;
+    struct request *req = cls;
+    if (req->query_count == NX_MAX_QUERY_ARGS) {
+        req->query_overflow = true;
+        return MHD_NO;
+    }
+    struct query_arg *a = &req->query[req->query_count++];
+    a->key = key;
+    a->value = value;
+    a->len = value_size;
+    return MHD_YES;
+}
+
+static void load_query(struct request *req) {
+    if (req->query_loaded)
+        return;
+    req->query_loaded = true;
+    if (req->conn)
+        MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, req);
+}
+
+enum nx_err request_query(struct request *req, const char *name, struct slice *value) {
+    load_query(req);
+    value->ptr = NULL;
+    value->len = 0;
+    if (req->query_overflow)
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "too many query parameters");
+    bool seen = false;
+    for (size_t i = 0; i < req->query_count; i++) {
+        const struct query_arg *a = &req->query[i];
+        if (strcmp(a->key, name) != 0)
+            continue;
+        if (seen)
+            return problem_detail(req, NX_ERR_BAD_REQUEST, "query parameter '%s' is repeated",
+                                  name);
+        seen = true;
+        value->ptr = a->value ? a->value : "";
+        value->len = a->value ? a->len : 0;
+        if (memchr(value->ptr, '\0', value->len))
+            return problem_detail(req, NX_ERR_BAD_REQUEST,
+                                  "query parameter '%s' contains a NUL byte", name);
+    }
+    return NX_OK;
+}
+
+const char *request_header(const struct request *req, const char *name) {
+    return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+void request_clear(struct request *req) {
+    buf_clear(&req->body);
+    json_decref(req->json);
+    json_decref(req->field_errors);
+    json_decref(req->problem_extra);
+    req->json = NULL;
+    req->field_errors = NULL;
+    req->problem_extra = NULL;
+}

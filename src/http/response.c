@@ -1,0 +1,45 @@
+/*
+ * response.c -- building a handler's response.
+ */
+#include "nexus/http/response.h"
+
+#include "nexus/core/err.h"
+#include "nexus/core/xmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void response_json(struct response *res, unsigned status, const json_t *obj) {
+    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    char *body = xmalloc(len + 1);
+    NX_ASSERT(json_dumpb(obj, body, len, JSON_COMPACT) == len);
+    body[len] = '\0';
+    response_take(res, status, "application/json", body, len);
+}
+
+void response_take(struct response *res, unsigned status, const char *content_type, char *body,
+                   size_t len) {
+    free(res->body);
+    res->status = status;
+    res->content_type = content_type;
+    res->body = body;
+    res->len = len;
+}
+
+void response_empty(struct response *res, unsigned status) {
+    response_take(res, status, NULL, NULL, 0);
+}
+
+void response_header(struct response *res, const char *name, const char *value) {
+    NX_ASSERT(res->header_count < NX_MAX_RESPONSE_HEADERS);
+    res->headers[res->header_count].name = name;
+    res->headers[res->header_count].value = xstrdup(value);
+    res->header_count++;
+}
+
+void response_clear(struct response *res) {
+    free(res->body);
+    for (size_t i = 0; i < res->header_count; i++)
+        free(res->headers[i].value);
+    memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,98 @@
+/*
+ * router.c -- match a path against the route table.
+ *
+ * Patterns are compared segment by segment; "{name}" matches one non-empty
+ * segment. The table is small (tens of rows), so a linear scan beats any
+ * index and keeps the code obvious.
+ */
+#include "nexus/http/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Compare one path against one pattern, capturing parameters. */
+static bool match_pattern(const char *pattern, const char *path, struct slice *params,
+                          size_t *count) {
+    const char *p = pattern, *s = path;
+    size_t n = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t seg = strcspn(s, "/");
+            if (!close || seg == 0 || n == NX_MAX_PATH_PARAMS)
+                return false;
+            params[n].ptr = s;
+            params[n].len = seg;
+            n++;
+            p = close + 1;
+            s += seg;
+        } else if (*p++ != *s++) {
+            return false;
+        }
+    }
+    if (*p || *s)
+        return false;
+    *count = n;
+    return true;
+}
+
+enum nx_err router_match(const struct route *routes, size_t n, struct request *req) {
+    enum http_method want = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+    unsigned allow = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct slice params[NX_MAX_PATH_PARAMS];
+        size_t count = 0;
+        if (!match_pattern(routes[i].pattern, req->path, params, &count))
+            continue;
+        allow |= 1u << routes[i].method;
+        if (routes[i].method == HTTP_GET)
+            allow |= 1u << HTTP_HEAD;
+        if (routes[i].method == want && !req->route) {
+            req->route = &routes[i];
+            memcpy(req->params, params, sizeof params);
+            req->param_count = count;
+        }
+    }
+    if (!allow)
+        return NX_ERR_NOT_FOUND;
+    req->allow_mask = allow | 1u << HTTP_OPTIONS;
+    return req->route ? NX_OK : NX_ERR_METHOD;
+}
+
+bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap) {
+    for (size_t i = 0; i < n; i++) {
+        const struct route *r = &routes[i];
+        if (!r->pattern || r->pattern[0] != '/' || !r->handler) {
+            snprintf(err, errcap, "route %zu: missing pattern or handler", i);
+            return false;
+        }
+        if (r->access < ACCESS_PUBLIC || r->access > ACCESS_ADMIN) {
+            snprintf(err, errcap, "route %s %s: no access level", http_method_name(r->method),
+                     r->pattern);
+            return false;
+        }
+        if (r->method == HTTP_HEAD || r->method == HTTP_OPTIONS || r->method == HTTP_OTHER) {
+            snprintf(err, errcap, "route %s: HEAD and OPTIONS are implied", r->pattern);
+            return false;
+        }
+    }
+    return true;
+}
+
+void router_format_allow(unsigned mask, char *buf, size_t cap) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int m = 0; m < HTTP_OTHER; m++) {
+        if (!(mask & (1u << m)))
+            continue;
+        int w = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "",
+                         http_method_name((enum http_method)m));
+        if (w < 0 || (size_t)w >= cap - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+size_t router_index(const struct route *r) {
+    return (size_t)(r - nx_routes);
+}

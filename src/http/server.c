@@ -1,0 +1,344 @@
+/*
+ * server.c -- the libmicrohttpd daemon and the request pipeline.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * when the headers are in (we run every check that needs no body there, so
+ * a bad request is refused before its body is read), once per body chunk,
+ * and once more when the body is complete (where the handler runs).
+ * A response can only be queued on the first or the last call.
+ */
+#include "nexus/http/server.h"
+
+#include "nexus/cache/cache.h"
+#include "nexus/core/log.h"
+#include "nexus/db/db.h"
+#include "nexus/http/auth.h"
+#include "nexus/http/cors.h"
+#include "nexus/http/guard.h"
+#include "nexus/http/metrics.h"
+#include "nexus/http/problem.h"
+#include "nexus/http/router.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+
+/* Past the cap a chunked body is read and dropped so the client still gets
+ * its 413; past this much more the connection is simply closed. */
+#define DISCARD_LIMIT (8u * 1024 * 1024)
+
+static const struct config *cfg;
+
+int request_id_is_sane(const char *id) {
+    size_t n = 0;
+    if (!id)
+        return 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok || n >= NX_REQUEST_ID_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+static void assign_request_id(struct request *req) {
+    const char *given = request_header(req, "X-Request-Id");
+    if (request_id_is_sane(given)) {
+        memcpy(req->request_id, given, strlen(given) + 1);
+        return;
+    }
+    unsigned char raw[12];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(req->request_id, sizeof req->request_id, raw, sizeof raw);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static enum MHD_Result send_response(struct request *req, struct response *res) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        response_clear(res);
+        return MHD_NO;
+    }
+    res->body = NULL; /* now owned by r */
+    if (res->content_type)
+        MHD_add_response_header(r, "Content-Type", res->content_type);
+    MHD_add_response_header(r, "X-Request-Id", req->request_id);
+    cors_add_headers(cfg, request_header(req, "Origin"), r);
+    for (size_t i = 0; i < res->header_count; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    if (req->close_connection)
+        MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
+    MHD_destroy_response(r);
+    req->status = res->status;
+    req->bytes = res->len;
+    response_clear(res);
+    return ok;
+}
+
+static enum MHD_Result send_problem(struct request *req, enum nx_err code) {
+    struct response res = {0};
+    if (code == NX_ERR_INTERNAL)
+        log_error("request.failed", req->request_id, "%s %s failed", req->method_name, req->path);
+    problem_render(req, code, &res);
+    return send_response(req, &res);
+}
+
+/* ---- first call: checks that need no body ------------------------------- */
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->content_length_count++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        if (!f->transfer_encoding_count++)
+            f->transfer_encoding = value;
+    } else if (strcasecmp(key, "Host") == 0)
+        f->host_count++;
+    return MHD_YES;
+}
+
+static enum nx_err check_framing(struct request *req) {
+    struct framing f = {0};
+    const char *why = NULL;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_framing, &f);
+    enum nx_err e = framing_check(&f, &why);
+    if (e != NX_OK) {
+        req->close_connection = true;
+        return problem_detail(req, e, "%s", why);
+    }
+    return NX_OK;
+}
+
+/* OPTIONS: a CORS preflight or a plain question; both get 204 and Allow. */
+static enum MHD_Result answer_options(struct request *req) {
+    char allow[128];
+    router_format_allow(req->allow_mask, allow, sizeof allow);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    const char *origin = request_header(req, "Origin");
+    MHD_add_response_header(r, "Allow", allow);
+    MHD_add_response_header(r, "X-Request-Id", req->request_id);
+    cors_add_headers(cfg, origin, r);
+    if (request_header(req, "Access-Control-Request-Method"))
+        cors_add_preflight(cfg, origin, allow, r);
+    enum MHD_Result ok = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    req->status = MHD_HTTP_NO_CONTENT;
+    return ok;
+}
+
+/* Content type and declared size, for routes that take a JSON body. */
+static enum nx_err check_body_headers(struct request *req) {
+    if (!(req->route->flags & ROUTE_JSON_BODY))
+        return NX_OK;
+    if (!content_type_is_json(request_header(req, "Content-Type")))
+        return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
+                              "the request body must be application/json");
+    const char *cl = request_header(req, "Content-Length");
+    if (cl && strlen(cl) > 0) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long declared = strtoull(cl, &end, 10);
+        if (errno == ERANGE || declared > cfg->body_max) {
+            req->close_connection = true;
+            return problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
+                                  cfg->body_max);
+        }
+    }
+    return NX_OK;
+}
+
+static enum MHD_Result on_headers(struct request *req) {
+    enum nx_err e = check_framing(req);
+    if (e == NX_OK)
+        e = router_match(nx_routes, nx_route_count, req);
+    if (e == NX_OK || e == NX_ERR_METHOD) {
+        if (req->method == HTTP_OPTIONS)
+            return answer_options(req);
+    }
+    if (e == NX_OK)
+        e = auth_authorize(req);
+    if (e == NX_OK)
+        e = check_body_headers(req);
+    return e == NX_OK ? MHD_YES : send_problem(req, e);
+}
+
+/* ---- body and final call ---------------------------------------------- */
+
+static enum MHD_Result accept_body(struct request *req, const char *data, size_t size) {
+    req->body_seen += size;
+    if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
+        return MHD_NO; /* a client that keeps sending past the cap is dropped */
+    if (req->body_seen <= cfg->body_max)
+        buf_append(&req->body, data, size);
+    return MHD_YES;
+}
+
+static enum nx_err parse_json_body(struct request *req) {
+    if (req->body.len == 0)
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "a JSON object body is required");
+    json_error_t err;
+    req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!req->json)
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "malformed JSON at line %d, column %d",
+                              err.line, err.column);
+    if (!json_is_object(req->json))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "the body must be a JSON object");
+    return NX_OK;
+}
+
+static enum MHD_Result on_complete(struct request *req) {
+    enum nx_err e = NX_OK;
+    if (req->body_seen > cfg->body_max) {
+        req->close_connection = true;
+        e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
+                           cfg->body_max);
+    } else if (req->route->flags & ROUTE_JSON_BODY) {
+        e = parse_json_body(req);
+    }
+    struct response res = {0};
+    if (e == NX_OK)
+        e = req->route->handler(req, &res);
+    if (e != NX_OK) {
+        response_clear(&res);
+        return send_problem(req, e);
+    }
+    return send_response(req, &res);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    (void)cls;
+    (void)version;
+    struct request *req = *con_cls;
+    if (!req) {
+        req = xcalloc(1, sizeof *req);
+        req->conn = conn;
+        req->path = url;
+        req->method_name = method;
+        req->method = http_method_parse(method);
+        req->started_us = now_us();
+        *con_cls = req;
+        assign_request_id(req);
+        return on_headers(req);
+    }
+    if (req->status) { /* answered on the first call; drop any body */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return accept_body(req, upload_data, n);
+    }
+    return on_complete(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct request *req = *con_cls;
+    if (!req)
+        return;
+    uint64_t elapsed = now_us() - req->started_us;
+    struct access_entry e = {req->method_name, req->path, req->route ? req->route->pattern : NULL,
+                             req->status,      elapsed,   req->request_id,
+                             req->bytes};
+    log_access(&e);
+    metrics_observe(req->route, req->status, elapsed);
+    request_clear(req);
+    free(req);
+    *con_cls = NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static struct MHD_Daemon *start_daemon(void) {
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connection_limit, NULL},
+        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
+                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!d && errno == EAFNOSUPPORT)
+        d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port, NULL, NULL,
+                             on_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    return d;
+}
+
+static unsigned active_connections(struct MHD_Daemon *d) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+/* Stop accepting, give in-flight requests the grace period, then stop. */
+static void drain_and_stop(struct MHD_Daemon *d) {
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
+    while (active_connections(d) > 0 && now_us() < deadline) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    MHD_stop_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+}
+
+int server_run(const struct config *config) {
+    cfg = config;
+    char err[256];
+    if (!router_validate(nx_routes, nx_route_count, err, sizeof err)) {
+        log_error("server.routes", NULL, "%s", err);
+        return 1;
+    }
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+    metrics_init(nx_route_count);
+    struct MHD_Daemon *d = start_daemon();
+    if (!d) {
+        log_error("server.start", NULL, "cannot listen on port %d", cfg->port);
+        metrics_free();
+        return 1;
+    }
+    log_info("server.start", NULL, "listening on port %d with %d threads", cfg->port, cfg->threads);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("server.stop", NULL, "signal %d: draining", sig);
+    drain_and_stop(d);
+    db_close_all();
+    cache_close_all();
+    metrics_free();
+    log_info("server.stop", NULL, "stopped");
+    return 0;
+}

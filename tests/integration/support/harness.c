@@ -1,0 +1,270 @@
+/*
+ * harness.c -- start and stop the real server for integration tests.
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+extern char **environ;
+
+static int current_port;
+
+int harness_port(void) {
+    return current_port;
+}
+
+const char *harness_source_dir(void) {
+    return NEXUS_SOURCE_DIR;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static const char *admin_conninfo(void) {
+    const char *url = getenv("NEXUS_TEST_DATABASE_URL");
+    if (!url) {
+        fprintf(stderr, "NEXUS_TEST_DATABASE_URL is not set: run the tests with scripts/test\n");
+        fail();
+    }
+    return url;
+}
+
+/* Run one statement on the maintenance database. */
+static void admin_exec(const char *sql) {
+    PGconn *c = PQconnectdb(admin_conninfo());
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to the test PostgreSQL: %s", PQerrorMessage(c));
+        PQfinish(c);
+        fail();
+    }
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void recreate_database(struct nexus_server *s) {
+    char sql[256];
+    snprintf(s->dbname, sizeof s->dbname, "nx_%s", s->name);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
+    admin_exec(sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" TEMPLATE template0", s->dbname);
+    admin_exec(sql);
+    snprintf(s->database_url, sizeof s->database_url, "%s dbname=%s", admin_conninfo(), s->dbname);
+    s->own_db = true;
+}
+
+/* Each executable gets a Redis database index of its own, flushed first. */
+static void pick_redis(struct nexus_server *s) {
+    const char *base = getenv("NEXUS_TEST_REDIS_URL");
+    s->redis_url[0] = '\0';
+    if (!base)
+        return;
+    unsigned h = 5381;
+    for (const char *p = s->name; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    snprintf(s->redis_url, sizeof s->redis_url, "%s%sdb=%u", base, strchr(base, '?') ? "&" : "?",
+             h % 15 + 1);
+}
+
+static void put_env(char **env, size_t *n, size_t cap, const char *fmt, ...) {
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    assert_true(*n + 1 < cap);
+    env[(*n)++] = strdup(line);
+}
+
+static char **child_env(const struct nexus_server *s, const char *const *extra) {
+    size_t cap = 256, n = 0;
+    char **env = calloc(cap, sizeof *env);
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "NEXUS_", 6) == 0 || strncmp(*e, "DATABASE_URL=", 13) == 0 ||
+            strncmp(*e, "REDIS_URL=", 10) == 0 || strncmp(*e, "PORT=", 5) == 0)
+            continue;
+        if (n + 40 < cap)
+            env[n++] = strdup(*e);
+    }
+    put_env(env, &n, cap, "DATABASE_URL=%s", s->database_url);
+    if (s->redis_url[0])
+        put_env(env, &n, cap, "REDIS_URL=%s", s->redis_url);
+    put_env(env, &n, cap, "REDIS_PREFIX=test_%s", s->name);
+    put_env(env, &n, cap, "PORT=%d", s->port);
+    put_env(env, &n, cap, "THREADS=2");
+    put_env(env, &n, cap, "AUTO_MIGRATE=1");
+    put_env(env, &n, cap, "JWT_SECRET=integration-test-secret-0123456789abcdef");
+    put_env(env, &n, cap, "CORS_ORIGINS=http://allowed.example");
+    put_env(env, &n, cap, "LOG_LEVEL=info");
+    put_env(env, &n, cap, "SHUTDOWN_GRACE=5");
+    for (size_t i = 0; extra && extra[i]; i++)
+        put_env(env, &n, cap, "%s", extra[i]);
+    env[n] = NULL;
+    return env;
+}
+
+static void free_env(char **env) {
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static void spawn(struct nexus_server *s, const char *const *extra) {
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/test-logs", NEXUS_BUILD_DIR);
+    mkdir(dir, 0755);
+    snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", dir, s->name);
+    char **env = child_env(s, extra);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        char *const argv[] = {(char *)NEXUS_BIN, (char *)"serve", NULL};
+        execve(NEXUS_BIN, argv, env);
+        _exit(127);
+    }
+    free_env(env);
+}
+
+static void print_log_tail(const struct nexus_server *s) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "tail -n 40 '%s' >&2", s->log_path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no server log at %s)\n", s->log_path);
+}
+
+static void wait_until_up(struct nexus_server *s) {
+    for (int i = 0; i < 300; i++) { /* 30 s: sanitized builds start slowly */
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            fprintf(stderr, "nexus exited during start-up (status %d)\n", status);
+            print_log_tail(s);
+            s->pid = 0;
+            fail();
+        }
+        if (harness_wait_status("/healthz", 200, 0))
+            return;
+        sleep_ms(100);
+    }
+    print_log_tail(s);
+    fail_msg("nexus did not answer /healthz within 30 s");
+}
+
+void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
+                       const char *const *extra_env) {
+    if (!s->own_db) {
+        memset(s, 0, sizeof *s);
+        snprintf(s->database_url, sizeof s->database_url, "%s", database_url);
+    }
+    snprintf(s->name, sizeof s->name, "%s", name);
+    pick_redis(s);
+    s->port = free_port();
+    current_port = s->port;
+    spawn(s, extra_env);
+    wait_until_up(s);
+}
+
+void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    recreate_database(s);
+    harness_start_url(s, name, s->database_url, extra_env);
+}
+
+void harness_stop(struct nexus_server *s) {
+    int status = 0;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        pid_t got = 0;
+        for (int i = 0; i < 300 && got == 0; i++) {
+            got = waitpid(s->pid, &status, WNOHANG);
+            if (got == 0)
+                sleep_ms(100);
+        }
+        if (got == 0) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            fprintf(stderr, "nexus did not stop within 30 s of SIGTERM\n");
+            status = -1;
+        }
+        s->pid = 0;
+    }
+    if (status != 0) {
+        print_log_tail(s);
+        fprintf(stderr, "nexus exit status %d (log: %s)\n", status, s->log_path);
+    }
+    if (s->own_db) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
+        admin_exec(sql);
+        s->own_db = false;
+    }
+    assert_int_equal(status, 0);
+}
+
+char *harness_sql(const struct nexus_server *s, const char *sql) {
+    PGconn *c = PQconnectdb(s->database_url);
+    char *out = NULL;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            size_t cap = 1;
+            for (int i = 0; i < PQntuples(r); i++)
+                cap += strlen(PQgetvalue(r, i, 0)) + 1;
+            out = calloc(1, cap);
+            size_t used = 0;
+            for (int i = 0; i < PQntuples(r); i++) {
+                size_t n = strlen(PQgetvalue(r, i, 0));
+                if (i)
+                    out[used++] = ',';
+                memcpy(out + used, PQgetvalue(r, i, 0), n);
+                used += n;
+            }
+        } else {
+            fprintf(stderr, "harness_sql: %s", PQerrorMessage(c));
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    return out;
+}

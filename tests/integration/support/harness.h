@@ -1,0 +1,92 @@
+/*
+ * harness.h -- integration test support: a real nexus server on a fresh
+ * database, an HTTP client, and assertions.
+ *
+ * Each test executable gets its own database (created from template0 and
+ * migrated by the server at start) and its own Redis database index, so
+ * executables are independent of each other and of their order.
+ */
+#ifndef NEXUS_TEST_HARNESS_H
+#define NEXUS_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct nexus_server {
+    pid_t pid;
+    int port;
+    char name[64];
+    char dbname[96];
+    char database_url[1024];
+    char redis_url[512];
+    char log_path[1024];
+    bool own_db; /* created by the harness, dropped at stop */
+};
+
+/* Create database nx_<name>, start `nexus serve` on a free port with the
+ * test environment plus extra_env ("K=V", NULL-terminated, may be NULL),
+ * and wait until /healthz answers. Fails the test on any error. */
+void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env);
+
+/* Start against a given DATABASE_URL (no database is created). */
+void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
+                       const char *const *extra_env);
+
+/* SIGTERM the server and require a clean exit 0 (sanitizer reports make
+ * it non-zero); drop the database if the harness created it. */
+void harness_stop(struct nexus_server *s);
+
+/* Run SQL on the server's database (test set-up only); returns rows of the
+ * first column joined by ',' (owned) or NULL on error. */
+char *harness_sql(const struct nexus_server *s, const char *sql);
+
+/* Path of the repository's scripts, for tests that drive services. */
+const char *harness_source_dir(void);
+
+/* Poll GET path until it answers want (or timeout_ms passes); true if it did. */
+bool harness_wait_status(const char *path, long want, int timeout_ms);
+
+/* ---- HTTP client ----------------------------------------------------- */
+
+#define HTTP_MAX_HEADERS 64
+
+struct http_res {
+    long status;
+    char *body;
+    size_t len;
+    json_t *json; /* parsed body when it is JSON, else NULL */
+    char *header_names[HTTP_MAX_HEADERS];
+    char *header_values[HTTP_MAX_HEADERS];
+    size_t header_count;
+};
+
+/* Send a request to the running server. headers: "Name: value" strings,
+ * NULL-terminated (may be NULL). body may be NULL. */
+struct http_res *http_request(const char *method, const char *path, const char *const *headers,
+                              const char *body, size_t len);
+
+/* Send with an optional bearer token and JSON body, and assert the status. */
+struct http_res *http_expect(const char *method, const char *path, const char *token,
+                             const char *json_body, long status);
+
+/* A response header (case-insensitive name), or NULL. Repeated headers:
+ * the first. */
+const char *http_header(const struct http_res *res, const char *name);
+size_t http_header_count(const struct http_res *res, const char *name);
+void http_res_free(struct http_res *res);
+
+/* Assert a problem+json response with status, and, when field is given,
+ * an errors entry for it. */
+void assert_problem(const struct http_res *res, long status, const char *field);
+
+/* Send raw bytes over a fresh TCP connection and read what comes back until
+ * the server closes or timeout_ms passes. Returns bytes read (NUL-terminated
+ * in out). */
+size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int timeout_ms);
+
+/* The port of the running server. */
+int harness_port(void);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * test_http.c -- the HTTP rules every route shares: routing errors,
+ * problem+json, request ids, CORS, framing guard, operational endpoints.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct nexus_server server;
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "http", NULL);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    harness_stop(&server);
+    return 0;
+}
+
+static void test_unknown_path_is_404_problem(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("GET", "/nope", NULL, NULL, 404);
+    assert_problem(r, 404, NULL);
+    assert_string_equal(json_string_value(json_object_get(r->json, "title")), "Not Found");
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+}
+
+static void test_trailing_slash_is_a_different_path(void **state) {
+    (void)state;
+    http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
+    struct http_res *r = http_expect("GET", "/healthz/", NULL, NULL, 404);
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
+}
+
+static void test_wrong_method_is_405_with_allow(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("DELETE", "/healthz", NULL, NULL, 405);
+    assert_problem(r, 405, NULL);
+    assert_string_equal(http_header(r, "Allow"), "GET, HEAD, OPTIONS");
+    http_res_free(r);
+}
+
+static void test_options_answers_204_with_allow(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("OPTIONS", "/readyz", NULL, NULL, 204);
+    assert_string_equal(http_header(r, "Allow"), "GET, HEAD, OPTIONS");
+    http_res_free(r);
+}
+
+static void test_head_is_served_by_get_routes(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("HEAD", "/healthz", NULL, NULL, 200);
+    assert_int_equal(r->len, 0);
+    http_res_free(r);
+}
+
+static void test_sane_request_id_is_echoed(void **state) {
+    (void)state;
+    const char *h[] = {"X-Request-Id: abc.DEF_123-xyz", NULL};
+    struct http_res *r = http_request("GET", "/healthz", h, NULL, 0);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(http_header(r, "X-Request-Id"), "abc.DEF_123-xyz");
+    http_res_free(r);
+}
+
+static void test_insane_request_id_is_replaced(void **state) {
+    (void)state;
+    const char *h[] = {"X-Request-Id: bad id with spaces", NULL};
+    struct http_res *r = http_request("GET", "/nope", h, NULL, 0);
+    const char *id = http_header(r, "X-Request-Id");
+    assert_non_null(id);
+    assert_string_not_equal(id, "bad id with spaces");
+    assert_true(strlen(id) >= 16);
+    assert_string_equal(json_string_value(json_object_get(r->json, "request_id")), id);
+    http_res_free(r);
+}
+
+static void test_generated_request_ids_differ(void **state) {
+    (void)state;
+    struct http_res *a = http_request("GET", "/healthz", NULL, NULL, 0);
+    struct http_res *b = http_request("GET", "/healthz", NULL, NULL, 0);
+    assert_string_not_equal(http_header(a, "X-Request-Id"), http_header(b, "X-Request-Id"));
+    http_res_free(a);
+    http_res_free(b);
+}
+
+static void test_cors_preflight_for_allowed_origin(void **state) {
+    (void)state;
+    const char *h[] = {"Origin: http://allowed.example", "Access-Control-Request-Method: GET",
+                       NULL};
+    struct http_res *r = http_request("OPTIONS", "/healthz", h, NULL, 0);
+    assert_int_equal(r->status, 204);
+    assert_string_equal(http_header(r, "Access-Control-Allow-Origin"), "http://allowed.example");
+    assert_non_null(http_header(r, "Access-Control-Allow-Methods"));
+    assert_non_null(strstr(http_header(r, "Vary"), "Origin"));
+    http_res_free(r);
+}
+
+static void test_cors_other_origin_gets_no_allow_origin(void **state) {
+    (void)state;
+    const char *h[] = {"Origin: http://evil.example", "Access-Control-Request-Method: GET", NULL};
+    struct http_res *r = http_request("OPTIONS", "/healthz", h, NULL, 0);
+    assert_int_equal(r->status, 204);
+    assert_null(http_header(r, "Access-Control-Allow-Origin"));
+    assert_non_null(strstr(http_header(r, "Vary"), "Origin"));
+    http_res_free(r);
+}
+
+static void test_cors_simple_request_echoes_allowed_origin(void **state) {
+    (void)state;
+    const char *h[] = {"Origin: http://allowed.example", NULL};
+    struct http_res *r = http_request("GET", "/healthz", h, NULL, 0);
+    assert_string_equal(http_header(r, "Access-Control-Allow-Origin"), "http://allowed.example");
+    assert_null(strstr(http_header(r, "Access-Control-Allow-Origin"), "*"));
+    http_res_free(r);
+}
+
+static void test_healthz_and_readyz(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("GET", "/healthz", NULL, NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(r->json, "status")), "ok");
+    http_res_free(r);
+    r = http_expect("GET", "/readyz", NULL, NULL, 200);
+    json_t *checks = json_object_get(r->json, "checks");
+    assert_string_equal(json_string_value(json_object_get(r->json, "status")), "ready");
+    assert_string_equal(json_string_value(json_object_get(checks, "database")), "ok");
+    const char *redis = json_string_value(json_object_get(checks, "redis"));
+    assert_string_equal(redis, getenv("NEXUS_TEST_REDIS_URL") ? "ok" : "disabled");
+    http_res_free(r);
+}
+
+static void test_openapi_yaml_is_served(void **state) {
+    (void)state;
+    struct http_res *r = http_expect("GET", "/openapi.yaml", NULL, NULL, 200);
+    assert_non_null(strstr(http_header(r, "Content-Type"), "yaml"));
+    assert_non_null(strstr(r->body, "openapi: 3.1"));
+    http_res_free(r);
+}
+
+static void test_metrics_label_routes_by_template(void **state) {
+    (void)state;
+    http_res_free(http_request("GET", "/no/such/raw/path", NULL, NULL, 0));
+    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    assert_non_null(strstr(r->body, "nexus_http_requests_total{route=\"/healthz\""));
+    assert_non_null(strstr(r->body, "route=\"unmatched\""));
+    assert_null(strstr(r->body, "/no/such/raw/path"));
+    assert_non_null(strstr(r->body, "nexus_http_request_duration_seconds_bucket"));
+    http_res_free(r);
+}
+
+/* ---- framing guard: raw requests ---------------------------------------- */
+
+static void expect_raw_400_and_close(const char *raw) {
+    char out[8192];
+    raw_exchange(raw, strlen(raw), out, sizeof out, 3000);
+    if (strncmp(out, "HTTP/1.1 400", 12) != 0)
+        fprintf(stderr, "got: %s\n", out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
+    /* Exactly one response: the smuggled request was never executed. */
+    assert_null(strstr(out + 12, "HTTP/1.1 "));
+}
+
+static void test_two_content_lengths_are_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                             "Content-Length: 44\r\n\r\n"
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+static void test_content_length_with_chunked_is_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+static void test_unknown_transfer_encoding_is_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                             "Transfer-Encoding: gzip\r\n\r\n");
+}
+
+static void test_two_transfer_encodings_are_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+static void test_missing_host_is_rejected(void **state) {
+    (void)state;
+    char out[8192];
+    const char *raw = "GET /healthz HTTP/1.1\r\n\r\n";
+    raw_exchange(raw, strlen(raw), out, sizeof out, 3000);
+    assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
+}
+
+static void test_two_hosts_are_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+}
+
+static void test_keep_alive_pipelining_still_works(void **state) {
+    (void)state;
+    char out[16384];
+    const char *raw = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    raw_exchange(raw, strlen(raw), out, sizeof out, 3000);
+    const char *second = strstr(out + 1, "HTTP/1.1 200");
+    assert_int_equal(strncmp(out, "HTTP/1.1 200", 12), 0);
+    assert_non_null(second);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_path_is_404_problem),
+        cmocka_unit_test(test_trailing_slash_is_a_different_path),
+        cmocka_unit_test(test_wrong_method_is_405_with_allow),
+        cmocka_unit_test(test_options_answers_204_with_allow),
+        cmocka_unit_test(test_head_is_served_by_get_routes),
+        cmocka_unit_test(test_sane_request_id_is_echoed),
+        cmocka_unit_test(test_insane_request_id_is_replaced),
+        cmocka_unit_test(test_generated_request_ids_differ),
+        cmocka_unit_test(test_cors_preflight_for_allowed_origin),
+        cmocka_unit_test(test_cors_other_origin_gets_no_allow_origin),
+        cmocka_unit_test(test_cors_simple_request_echoes_allowed_origin),
+        cmocka_unit_test(test_healthz_and_readyz),
+        cmocka_unit_test(test_openapi_yaml_is_served),
+        cmocka_unit_test(test_metrics_label_routes_by_template),
+        cmocka_unit_test(test_two_content_lengths_are_rejected),
+        cmocka_unit_test(test_content_length_with_chunked_is_rejected),
+        cmocka_unit_test(test_unknown_transfer_encoding_is_rejected),
+        cmocka_unit_test(test_two_transfer_encodings_are_rejected),
+        cmocka_unit_test(test_missing_host_is_rejected),
+        cmocka_unit_test(test_two_hosts_are_rejected),
+        cmocka_unit_test(test_keep_alive_pipelining_still_works),
+    };
+    return cmocka_run_group_tests_name("http", tests, start, stop);
+}
