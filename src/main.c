@@ -1,16 +1,23 @@
 /*
- * main.c -- one binary, several verbs: serve, migrate.
+ * main.c -- one binary, several verbs: serve, migrate, user create.
  */
+#include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
+#include "nexus/core/cursor.h"
 #include "nexus/core/config.h"
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
 #include "nexus/db/db.h"
 #include "nexus/db/migrate.h"
+#include "nexus/db/users.h"
+#include "nexus/http/auth.h"
+#include "nexus/model/fields.h"
+#include "nexus/model/user.h"
 #include "nexus/http/server.h"
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +27,10 @@ static void usage(FILE *out) {
     fputs("usage: nexus <command>\n"
           "  serve     run the HTTP API server\n"
           "  migrate   apply pending database migrations\n"
+          "  user create --email EMAIL [--role customer|staff|admin] [--name NAME]\n"
+          "              [--password-env VAR] [--if-missing]\n"
+          "            create an account; the password is read from stdin unless\n"
+          "            --password-env names a variable that holds it\n"
           "Configuration comes from the environment; see README.md.\n",
           out);
 }
@@ -72,12 +83,105 @@ static int cmd_serve(void) {
     }
     if (run_migrations(config.auto_migrate) != 0)
         return 1;
-    return server_run(&config);
+    if (!password_init(config.hash_concurrency)) {
+        log_error("password", NULL, "cannot initialise password hashing");
+        return 1;
+    }
+    auth_init(&config);
+    cursor_init((const unsigned char *)config.jwt_secret, config.jwt_secret_len);
+    int rc = server_run(&config);
+    password_shutdown();
+    return rc;
+}
+
+struct user_options {
+    const char *email, *role, *name, *password_env;
+    bool if_missing;
+};
+
+static bool parse_user_options(int argc, char **argv, struct user_options *o) {
+    o->role = "customer";
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i];
+        const char **target = strcmp(a, "--email") == 0          ? &o->email
+                              : strcmp(a, "--role") == 0         ? &o->role
+                              : strcmp(a, "--name") == 0         ? &o->name
+                              : strcmp(a, "--password-env") == 0 ? &o->password_env
+                                                                 : NULL;
+        if (strcmp(a, "--if-missing") == 0)
+            o->if_missing = true;
+        else if (target && i + 1 < argc)
+            *target = argv[++i];
+        else
+            return false;
+    }
+    return o->email != NULL;
+}
+
+/* The password from the named variable, or the first line of stdin. */
+static bool read_password(const struct user_options *o, char *buf, size_t cap) {
+    if (o->password_env) {
+        const char *v = getenv(o->password_env);
+        if (!v || strlen(v) >= cap)
+            return false;
+        memcpy(buf, v, strlen(v) + 1);
+        return true;
+    }
+    if (!fgets(buf, (int)cap, stdin))
+        return false;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return true;
+}
+
+static int insert_user(const struct user_options *o, const char *email, const char *password) {
+    char hash[NX_PASSWORD_HASH_MAX];
+    if (password_hash(password, strlen(password), hash) != NX_OK)
+        return 1;
+    struct db *db = open_with_retry(config.database_url, 30);
+    if (!db)
+        return 1;
+    PGresult *r = NULL;
+    enum nx_err e = users_insert(db, email, o->name ? o->name : email, hash, o->role, &r);
+    if (e == NX_OK)
+        printf("created user %s (%s) with id %s\n", email, o->role, PQgetvalue(r, 0, 0));
+    else if (e == NX_ERR_CONFLICT && o->if_missing)
+        printf("user %s already exists\n", email);
+    else if (e == NX_ERR_CONFLICT)
+        fprintf(stderr, "nexus: user %s already exists\n", email);
+    else
+        fprintf(stderr, "nexus: cannot create the user (is the database migrated?)\n");
+    PQclear(r);
+    db_close(db);
+    return e == NX_OK || (e == NX_ERR_CONFLICT && o->if_missing) ? 0 : 1;
+}
+
+static int cmd_user_create(int argc, char **argv) {
+    struct user_options o = {0};
+    char email[NX_EMAIL_MAX + 1], password[NX_PASSWORD_MAX * 4 + 2];
+    if (argc < 3 || strcmp(argv[2], "create") != 0 || !parse_user_options(argc, argv, &o)) {
+        usage(stderr);
+        return 2;
+    }
+    if (access_from_role(o.role) == ACCESS_UNSET ||
+        !email_normalize(o.email, email, sizeof email)) {
+        fputs("nexus: --email must be an address and --role customer, staff or admin\n", stderr);
+        return 2;
+    }
+    if (!read_password(&o, password, sizeof password) || utf8_length(password) < NX_PASSWORD_MIN ||
+        utf8_length(password) > NX_PASSWORD_MAX) {
+        fputs("nexus: the password must be 8 to 128 characters\n", stderr);
+        return 2;
+    }
+    int rc = password_init(1) ? insert_user(&o, email, password) : 1;
+    sodium_memzero(password, sizeof password);
+    password_shutdown();
+    return rc;
 }
 
 static int dispatch(int argc, char **argv) {
     const char *verb = argv[1];
-    (void)argc;
+    if (strcmp(verb, "user") == 0)
+        return cmd_user_create(argc, argv);
     if (strcmp(verb, "serve") == 0)
         return cmd_serve();
     if (strcmp(verb, "migrate") == 0)

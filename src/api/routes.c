@@ -3,16 +3,34 @@
  *
  * A row: method, pattern, handler, access level, flags. The server refuses
  * to start if a row has no access level. HEAD and OPTIONS are implied.
+ * Access levels include the ones below them: admin > staff > customer >
+ * public.
  */
 #include "nexus/http/router.h"
 
+#include "nexus/api/auth.h"
 #include "nexus/api/ops.h"
+#include "nexus/api/users.h"
+
+#define JSON ROUTE_JSON_BODY
 
 const struct route nx_routes[] = {
     {HTTP_GET, "/healthz", api_healthz, ACCESS_PUBLIC, 0},
     {HTTP_GET, "/readyz", api_readyz, ACCESS_PUBLIC, 0},
     {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW},
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW},
+
+    {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_RATE_LIMITED},
+    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},
+
+    {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
+    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},
+    {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},
+    {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, 0},
+    {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON},
+    {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, 0},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];

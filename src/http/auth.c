@@ -1,18 +1,115 @@
 /*
- * auth.c -- the access stage: route access level against the caller.
+ * auth.c -- bearer token to principal, and the route's access check.
  */
 #include "nexus/http/auth.h"
 
+#include "nexus/db/db.h"
+#include "nexus/db/users.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/router.h"
 
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static struct token_keys keys;
+
+void auth_init(const struct config *cfg) {
+    keys.secret = (const unsigned char *)cfg->jwt_secret;
+    keys.secret_len = cfg->jwt_secret_len;
+    keys.issuer = cfg->jwt_issuer;
+}
+
+const struct token_keys *auth_keys(void) {
+    return &keys;
+}
+
 int access_allows(enum access role, enum access required) {
-    return role >= required;
+    return required != ACCESS_UNSET && role >= required;
+}
+
+enum access access_from_role(const char *role) {
+    if (strcmp(role, "customer") == 0)
+        return ACCESS_CUSTOMER;
+    if (strcmp(role, "staff") == 0)
+        return ACCESS_STAFF;
+    if (strcmp(role, "admin") == 0)
+        return ACCESS_ADMIN;
+    return ACCESS_UNSET;
+}
+
+struct auth_headers {
+    const char *values[2];
+    size_t count;
+};
+
+static enum MHD_Result collect_authorization(void *cls, enum MHD_ValueKind kind, const char *key,
+                                             const char *value) {
+    (void)kind;
+    struct auth_headers *h = cls;
+    if (strcasecmp(key, "Authorization") == 0) {
+        if (h->count < 2)
+            h->values[h->count] = value;
+        h->count++;
+    }
+    return MHD_YES;
+}
+
+static enum nx_err unauthorized(struct request *req, const char *why) {
+    return problem_detail(req, NX_ERR_UNAUTHORIZED, "%s", why);
+}
+
+/* Load the caller's stored role and check the login is live. */
+static enum nx_err load_principal(struct request *req, const struct access_claims *c) {
+    struct db *db = db_thread(req->request_id);
+    PGresult *r = NULL;
+    char id[24];
+    if (!db) {
+        req->retry_after = 2;
+        return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
+    }
+    snprintf(id, sizeof id, "%lld", (long long)c->user_id);
+    enum nx_err e = users_auth_state(db, id, c->family, &r);
+    if (e != NX_OK)
+        return e;
+    bool live = PQntuples(r) == 1 && PQgetvalue(r, 0, 1)[0] == 't' && PQgetvalue(r, 0, 2)[0] == 't';
+    if (live) {
+        req->principal.user_id = c->user_id;
+        req->principal.role = access_from_role(PQgetvalue(r, 0, 0));
+        memcpy(req->principal.family, c->family, sizeof c->family);
+    }
+    PQclear(r);
+    return live ? NX_OK : unauthorized(req, "the token's user or login is no longer active");
+}
+
+static enum nx_err authenticate(struct request *req) {
+    struct auth_headers h = {{NULL, NULL}, 0};
+    const char *token;
+    size_t len;
+    struct access_claims claims;
+    if (req->conn)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_authorization, &h);
+    if (h.count == 0)
+        return NX_OK; /* anonymous */
+    if (token_from_authorization(h.values, h.count, &token, &len) != NX_OK)
+        return unauthorized(req, "the Authorization header must be one 'Bearer <token>'");
+    if (token_verify_access(&keys, token, len, time(NULL), &claims) != NX_OK)
+        return unauthorized(req, "the access token is invalid or expired");
+    return load_principal(req, &claims);
 }
 
 enum nx_err auth_authorize(struct request *req) {
     req->principal.role = ACCESS_PUBLIC;
+    enum nx_err e = authenticate(req);
+    if (e != NX_OK)
+        return e;
     if (access_allows(req->principal.role, req->route->access))
         return NX_OK;
-    return problem_detail(req, NX_ERR_UNAUTHORIZED, "a bearer token is required");
+    if (req->principal.user_id == 0)
+        return unauthorized(req, "a bearer token is required");
+    return problem_detail(req, NX_ERR_FORBIDDEN, "this needs the %s role",
+                          req->route->access == ACCESS_ADMIN   ? "admin"
+                          : req->route->access == ACCESS_STAFF ? "staff"
+                                                               : "customer");
 }

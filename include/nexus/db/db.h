@@ -22,6 +22,10 @@
 
 #define NX_MAX_STATEMENTS 256
 
+/* A timestamptz column as RFC 3339 UTC with microseconds ("...123456Z"). */
+#define NX_SQL_TIMESTAMP(col)                                                                      \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 /* A statement: its SQL lives as a constant at the top of its db/ file. The
  * slot is assigned on first use and indexes the per-connection prepared
  * set. */

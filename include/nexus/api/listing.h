@@ -1,0 +1,46 @@
+/*
+ * listing.h -- the shared parts of every list endpoint: limit, sort,
+ * cursor and include_total parameters, and the {items, next_cursor, total}
+ * envelope.
+ */
+#ifndef NEXUS_API_LISTING_H
+#define NEXUS_API_LISTING_H
+
+#include "nexus/core/cursor.h"
+#include "nexus/http/request.h"
+#include "nexus/http/response.h"
+
+#define NX_LIST_DEFAULT_LIMIT 20
+#define NX_LIST_MAX_LIMIT     100
+
+struct list_spec {
+    const char *endpoint;
+    const char *const *sorts; /* accepted sort values, "-" forms included */
+    size_t sort_count;
+    size_t default_sort;
+};
+
+struct list_request {
+    int limit;
+    bool include_total;
+    size_t sort; /* index into spec->sorts */
+    bool has_cursor;
+    struct cursor_position after;
+    char limit_plus_one[12]; /* the SQL LIMIT: one more row tells if a next page exists */
+};
+
+/* Parse limit, sort, cursor and include_total; filters is the canonical
+ * text of the request's filters, which the cursor must match. 400 on any
+ * malformed value. */
+enum nx_err list_parse(struct request *req, const struct list_spec *spec, const char *filters,
+                       struct list_request *out);
+
+/* The cursor that continues after a row with this sort value and id. */
+char *list_cursor(const struct list_spec *spec, const struct list_request *lr, const char *filters,
+                  const char *value, int64_t id);
+
+/* Respond 200 with {items, next_cursor[, total]}; items is consumed.
+ * total < 0 leaves it out. */
+void list_respond(struct response *res, json_t *items, char *next_cursor, long long total);
+
+#endif

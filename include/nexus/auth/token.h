@@ -1,0 +1,62 @@
+/*
+ * token.h -- access tokens (HS256 JWTs) and opaque refresh tokens.
+ *
+ * This module is the only caller of jwt_decode. libjwt 1.10 accepts tokens
+ * it should not (no key: no signature check; HS384/HS512 with our key) and
+ * checks no claim at all, so after decoding we pin the algorithm and check
+ * every claim ourselves, typed through jansson.
+ *
+ * Refresh tokens are not JWTs: they are 256 random bits, base64url, stored
+ * only as their SHA-256. So a refresh token can never pass as an access
+ * token, and the database never holds a usable token.
+ */
+#ifndef NEXUS_AUTH_TOKEN_H
+#define NEXUS_AUTH_TOKEN_H
+
+#include "nexus/core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define NX_TOKEN_MAX         4096 /* longest bearer token accepted */
+#define NX_FAMILY_LEN        36   /* a login (token family) id: a UUID */
+#define NX_REFRESH_TOKEN_LEN 43
+#define NX_TOKEN_HASH_LEN    32
+
+struct token_keys {
+    const unsigned char *secret; /* at least 32 bytes */
+    size_t secret_len;
+    const char *issuer;
+};
+
+struct access_claims {
+    int64_t user_id;
+    char role[16];
+    char family[NX_FAMILY_LEN + 1];
+    int64_t exp;
+};
+
+/* Issue an access token; *out is owned by the caller (free). */
+enum nx_err token_issue_access(const struct token_keys *k, int64_t user_id, const char *role,
+                               const char *family, time_t now, int ttl, char **out);
+
+/* Verify an access token at time now. NX_OK with claims filled, or
+ * NX_ERR_UNAUTHORIZED for anything wrong with it. */
+enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
+                                time_t now, struct access_claims *claims);
+
+/* Pick the bearer token out of the Authorization header values. Exactly one
+ * header, the scheme "Bearer" followed by one space, and a token of 1 to
+ * NX_TOKEN_MAX visible ASCII characters. */
+enum nx_err token_from_authorization(const char *const *values, size_t count, const char **token,
+                                     size_t *len);
+
+/* A fresh refresh token (NUL-terminated) and its SHA-256. */
+void token_new_refresh(char out[NX_REFRESH_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]);
+
+/* SHA-256 of a presented refresh token; false if it cannot be one. */
+bool token_hash_refresh(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * logins.h -- logins (token families) and their refresh tokens.
+ *
+ * Token hashes travel as bytea in hex text form ("\\x..."), so no binary
+ * parameters are needed.
+ */
+#ifndef NEXUS_DB_LOGINS_H
+#define NEXUS_DB_LOGINS_H
+
+#include "nexus/db/db.h"
+
+enum refresh_col { RC_LOGIN_ID, RC_USER_ID, RC_STATE, RC_ROLE };
+
+/* Start a login for user id; *out holds its uuid in column 0. */
+enum nx_err logins_create(struct db *db, const char *user_id, PGresult **out);
+
+/* Store a refresh token hash (hex bytea) for a login, valid ttl seconds. */
+enum nx_err refresh_store(struct db *db, const char *hash_hex, const char *login_id,
+                          const char *user_id, const char *ttl_seconds);
+
+/*
+ * Lock the token's row and report: login id, user id, state, user role.
+ * state is one of "live", "used", "revoked" (token or login revoked, user
+ * inactive) or "expired". Zero rows: unknown token. Call in a transaction.
+ */
+enum nx_err refresh_lock(struct db *db, const char *hash_hex, PGresult **out);
+
+enum nx_err refresh_mark_used(struct db *db, const char *hash_hex);
+
+/* End a login: it and all its refresh tokens are revoked. */
+enum nx_err logins_revoke(struct db *db, const char *login_id);
+
+/* End every login of a user except keep (which may be NULL). */
+enum nx_err logins_revoke_others(struct db *db, const char *user_id, const char *keep);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * users.h -- the users table.
+ *
+ * Every query that returns users returns the same columns, in the order
+ * of enum user_col, so model/user.c can turn any of their rows into JSON.
+ */
+#ifndef NEXUS_DB_USERS_H
+#define NEXUS_DB_USERS_H
+
+#include "nexus/db/db.h"
+
+enum user_col { UC_ID, UC_EMAIL, UC_NAME, UC_ROLE, UC_IS_ACTIVE, UC_CREATED_AT, UC_UPDATED_AT };
+
+enum user_sort { USER_SORT_CREATED, USER_SORT_CREATED_DESC, USER_SORT_EMAIL, USER_SORT_EMAIL_DESC };
+
+/* Insert a user; a taken email is NX_ERR_CONFLICT. *out: the new row. */
+enum nx_err users_insert(struct db *db, const char *email, const char *name, const char *hash,
+                         const char *role, PGresult **out);
+
+/* id, password_hash, role, is_active of the user with this (normalised)
+ * email; zero rows when there is none. */
+enum nx_err users_credentials(struct db *db, const char *email, PGresult **out);
+
+/* The row of user id (zero rows when there is none). */
+enum nx_err users_get(struct db *db, const char *id, PGresult **out);
+
+/* role, is_active, and whether login family is live, for user id; zero rows
+ * when the user does not exist. */
+enum nx_err users_auth_state(struct db *db, const char *id, const char *family, PGresult **out);
+
+/* Partial update: NULL parameters keep their column. Zero rows when the
+ * user does not exist. */
+enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
+                         const char *is_active, PGresult **out);
+
+/* password_hash of user id (zero rows when there is none). */
+enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
+
+enum nx_err users_set_password(struct db *db, const char *id, const char *hash);
+
+/* One page in sort order after (after_value, after_id) when after_value is
+ * not NULL; limit rows at most. */
+enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
+                       const char *after_id, const char *limit, PGresult **out);
+enum nx_err users_count(struct db *db, PGresult **out);
+
+#endif

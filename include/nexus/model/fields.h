@@ -1,0 +1,48 @@
+/*
+ * fields.h -- allowlist validation of JSON request bodies.
+ *
+ * Each endpoint declares the keys it accepts and their JSON types. Anything
+ * else is a 422 with one entry per offending field: unknown keys (this is
+ * what stops "role": "admin" on register), missing required keys, and
+ * values of the wrong JSON type ("stock": "5").
+ */
+#ifndef NEXUS_MODEL_FIELDS_H
+#define NEXUS_MODEL_FIELDS_H
+
+#include "nexus/core/err.h"
+#include "nexus/http/request.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum field_type {
+    FIELD_STRING,
+    FIELD_STRING_OR_NULL,
+    FIELD_BOOL,
+    FIELD_INTEGER,
+    FIELD_INTEGER_OR_NULL,
+};
+
+struct field_spec {
+    const char *name;
+    enum field_type type;
+    bool required;
+};
+
+/* Check obj against specs; records every problem and returns NX_OK or
+ * NX_ERR_VALIDATION. */
+enum nx_err fields_check(struct request *req, json_t *obj, const struct field_spec *specs,
+                         size_t n);
+
+/* Number of Unicode code points in a valid UTF-8 string. */
+size_t utf8_length(const char *s);
+
+/* Trim, lower-case and check an email address into out (cap >= 255).
+ * False when it does not look like an address. */
+bool email_normalize(const char *in, char *out, size_t cap);
+
+/* A string field's value, or NULL when absent or null. */
+const char *field_string(json_t *obj, const char *name);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * auth.c -- the account endpoints: register, login, refresh, logout.
+ *
+ * A login is a row in `logins`; its refresh tokens rotate on every
+ * refresh. Presenting a refresh token that was already used means it was
+ * copied: the whole login is revoked, access tokens included (the auth
+ * stage checks the login on every request).
+ */
+#include "nexus/api/auth.h"
+
+#include "nexus/api/common.h"
+#include "nexus/auth/password.h"
+#include "nexus/auth/token.h"
+#include "nexus/core/config.h"
+#include "nexus/db/logins.h"
+#include "nexus/db/users.h"
+#include "nexus/http/auth.h"
+#include "nexus/http/problem.h"
+#include "nexus/http/ratelimit.h"
+#include "nexus/model/fields.h"
+#include "nexus/model/user.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static enum nx_err busy(struct request *req, enum nx_err e) {
+    if (e == NX_ERR_UNAVAILABLE && !req->retry_after)
+        req->retry_after = 1;
+    return e;
+}
+
+enum nx_err api_auth_register(struct request *req, struct response *res) {
+    struct user_input in;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char hash[NX_PASSWORD_HASH_MAX];
+    enum nx_err e = user_register_input(req, req->json, &in);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = busy(req, password_hash(in.password, in.password_len, hash));
+    if (e == NX_OK)
+        e = users_insert(db, in.email, in.name, hash, "customer", &r);
+    if (e == NX_ERR_CONFLICT)
+        e = problem_conflict(req, "email", "already exists");
+    if (e == NX_OK)
+        api_created(res, user_to_json(r, 0), "/api/v1/users/");
+    PQclear(r);
+    user_wipe_secrets(req->json);
+    return e;
+}
+
+/* Hex text of a refresh token hash for a bytea parameter. */
+static void hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN], char out[2 * 32 + 3]) {
+    out[0] = '\\';
+    out[1] = 'x';
+    sodium_bin2hex(out + 2, 2 * NX_TOKEN_HASH_LEN + 1, hash, NX_TOKEN_HASH_LEN);
+}
+
+/* Add a fresh refresh token to login and answer with a new token pair. */
+static enum nx_err issue_pair(struct response *res, struct db *db, const char *user_id,
+                              const char *role, const char *login) {
+    char refresh[NX_REFRESH_TOKEN_LEN + 1], hex[2 * NX_TOKEN_HASH_LEN + 3], ttl[16];
+    unsigned char hash[NX_TOKEN_HASH_LEN];
+    char *access = NULL;
+    token_new_refresh(refresh, hash);
+    hash_param(hash, hex);
+    snprintf(ttl, sizeof ttl, "%d", nx_config->refresh_token_ttl);
+    enum nx_err e = refresh_store(db, hex, login, user_id, ttl);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        e = token_issue_access(auth_keys(), strtoll(user_id, NULL, 10), role, login, time(NULL),
+                               nx_config->access_token_ttl, &access);
+    if (e == NX_OK) {
+        json_t *body = json_pack("{s:s, s:s, s:s, s:i}", "access_token", access, "refresh_token",
+                                 refresh, "token_type", "Bearer", "expires_in",
+                                 (json_int_t)nx_config->access_token_ttl);
+        api_ok(res, body);
+    }
+    free(access);
+    sodium_memzero(refresh, sizeof refresh);
+    return e;
+}
+
+/* Start a login for a verified user and answer with its first pair. */
+static enum nx_err start_login(struct response *res, struct db *db, const char *user_id,
+                               const char *role) {
+    PGresult *r = NULL;
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        e = logins_create(db, user_id, &r);
+    if (e == NX_OK)
+        e = issue_pair(res, db, user_id, role, PQgetvalue(r, 0, 0));
+    if (e != NX_OK)
+        db_rollback(db);
+    PQclear(r);
+    return e;
+}
+
+/* Upgrade a hash made with older parameters; failure only costs a retry
+ * at the next login. */
+static void rehash(struct db *db, const char *user_id, const struct user_input *in) {
+    char hash[NX_PASSWORD_HASH_MAX];
+    if (password_hash(in->password, in->password_len, hash) == NX_OK)
+        users_set_password(db, user_id, hash);
+}
+
+static enum nx_err check_credentials(struct request *req, struct db *db,
+                                     const struct user_input *in, PGresult **user) {
+    bool ok = false, stale = false;
+    enum nx_err e = in->email[0] ? users_credentials(db, in->email, user) : NX_OK;
+    if (e != NX_OK)
+        return e;
+    bool found = *user && PQntuples(*user) == 1;
+    /* Unknown users are checked against a dummy hash: same work, same time. */
+    e = busy(req, password_verify(found ? PQgetvalue(*user, 0, 1) : NULL, in->password,
+                                  in->password_len, &ok, &stale));
+    if (e != NX_OK)
+        return e;
+    if (!ok || PQgetvalue(*user, 0, 3)[0] != 't')
+        return problem_detail(req, NX_ERR_UNAUTHORIZED, "invalid email or password");
+    if (stale)
+        rehash(db, PQgetvalue(*user, 0, 0), in);
+    return NX_OK;
+}
+
+enum nx_err api_auth_login(struct request *req, struct response *res) {
+    struct user_input in;
+    struct db *db = NULL;
+    PGresult *user = NULL;
+    char client[64];
+    enum nx_err e = user_login_input(req, req->json, &in);
+    request_client_address(req, client, sizeof client);
+    if (e == NX_OK)
+        e = login_throttle_check(req, in.email, client);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK) {
+        e = check_credentials(req, db, &in, &user);
+        if (e == NX_ERR_UNAUTHORIZED)
+            login_throttle_failed(in.email, client);
+    }
+    if (e == NX_OK) {
+        login_throttle_clear(in.email);
+        e = start_login(res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
+    }
+    PQclear(user);
+    user_wipe_secrets(req->json);
+    return e;
+}
+
+/* Read {refresh_token} and hash it; *valid is false when it cannot be a
+ * token we issued. */
+static enum nx_err refresh_input(struct request *req, char hex[2 * NX_TOKEN_HASH_LEN + 3],
+                                 bool *valid) {
+    static const struct field_spec spec[] = {{"refresh_token", FIELD_STRING, true}};
+    enum nx_err e = fields_check(req, req->json, spec, 1);
+    if (e != NX_OK)
+        return e;
+    json_t *v = json_object_get(req->json, "refresh_token");
+    unsigned char hash[NX_TOKEN_HASH_LEN];
+    *valid = token_hash_refresh(json_string_value(v), json_string_length(v), hash);
+    if (*valid)
+        hash_param(hash, hex);
+    return NX_OK;
+}
+
+static enum nx_err rotate(struct request *req, struct response *res, struct db *db, PGresult *t) {
+    const char *state = PQgetvalue(t, 0, RC_STATE);
+    const char *login = PQgetvalue(t, 0, RC_LOGIN_ID);
+    if (strcmp(state, "used") == 0) { /* reuse: end the whole login */
+        enum nx_err e = logins_revoke(db, login);
+        if (e == NX_OK)
+            e = db_commit(db);
+        return e != NX_OK ? e
+                          : problem_detail(req, NX_ERR_UNAUTHORIZED,
+                                           "refresh token reuse detected; the login was ended");
+    }
+    if (strcmp(state, "live") != 0)
+        return problem_detail(req, NX_ERR_UNAUTHORIZED, "the refresh token is no longer valid");
+    return issue_pair(res, db, PQgetvalue(t, 0, RC_USER_ID), PQgetvalue(t, 0, RC_ROLE), login);
+}
+
+enum nx_err api_auth_refresh(struct request *req, struct response *res) {
+    char hex[2 * NX_TOKEN_HASH_LEN + 3];
+    bool valid = false;
+    struct db *db = NULL;
+    PGresult *t = NULL;
+    enum nx_err e = refresh_input(req, hex, &valid);
+    if (e == NX_OK && !valid)
+        e = problem_detail(req, NX_ERR_UNAUTHORIZED, "the refresh token is not valid");
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = db_begin(db);
+    if (e == NX_OK)
+        e = refresh_lock(db, hex, &t);
+    if (e == NX_OK && PQntuples(t) != 1)
+        e = problem_detail(req, NX_ERR_UNAUTHORIZED, "the refresh token is not valid");
+    if (e == NX_OK) /* the row is locked: it is used now, whatever follows */
+        e = refresh_mark_used(db, hex);
+    if (e == NX_OK)
+        e = rotate(req, res, db, t);
+    if (db)
+        db_rollback(db); /* no-op after a commit */
+    PQclear(t);
+    return e;
+}
+
+enum nx_err api_auth_logout(struct request *req, struct response *res) {
+    char hex[2 * NX_TOKEN_HASH_LEN + 3];
+    bool valid = false;
+    struct db *db = NULL;
+    PGresult *t = NULL;
+    enum nx_err e = refresh_input(req, hex, &valid);
+    if (e == NX_OK && valid) {
+        e = api_db(req, &db);
+        if (e == NX_OK)
+            e = db_begin(db);
+        if (e == NX_OK)
+            e = refresh_lock(db, hex, &t);
+        if (e == NX_OK && PQntuples(t) == 1)
+            e = logins_revoke(db, PQgetvalue(t, 0, RC_LOGIN_ID));
+        if (e == NX_OK)
+            e = db_commit(db);
+        if (db)
+            db_rollback(db);
+    }
+    PQclear(t);
+    if (e == NX_OK)
+        response_empty(res, 204);
+    return e;
+}

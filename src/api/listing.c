@@ -1,0 +1,99 @@
+/*
+ * listing.c -- list parameters and the list envelope.
+ */
+#include "nexus/api/listing.h"
+
+#include "nexus/core/parse.h"
+#include "nexus/http/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static enum nx_err parse_limit(struct request *req, struct list_request *out) {
+    struct slice v;
+    enum nx_err e = request_query(req, "limit", &v);
+    int64_t n = NX_LIST_DEFAULT_LIMIT;
+    if (e != NX_OK)
+        return e;
+    if (v.ptr && !parse_i64(v.ptr, v.len, 1, NX_LIST_MAX_LIMIT, &n))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "limit must be an integer from 1 to %d",
+                              NX_LIST_MAX_LIMIT);
+    out->limit = (int)n;
+    snprintf(out->limit_plus_one, sizeof out->limit_plus_one, "%d", out->limit + 1);
+    return NX_OK;
+}
+
+static enum nx_err parse_sort(struct request *req, const struct list_spec *spec,
+                              struct list_request *out) {
+    struct slice v;
+    enum nx_err e = request_query(req, "sort", &v);
+    out->sort = spec->default_sort;
+    if (e != NX_OK || !v.ptr || v.len == 0)
+        return e;
+    for (size_t i = 0; i < spec->sort_count; i++)
+        if (strlen(spec->sorts[i]) == v.len && memcmp(spec->sorts[i], v.ptr, v.len) == 0) {
+            out->sort = i;
+            return NX_OK;
+        }
+    return problem_detail(req, NX_ERR_BAD_REQUEST, "unknown sort field");
+}
+
+static enum nx_err parse_total(struct request *req, struct list_request *out) {
+    struct slice v;
+    enum nx_err e = request_query(req, "include_total", &v);
+    out->include_total = false;
+    if (e != NX_OK || !v.ptr || v.len == 0)
+        return e;
+    if (!parse_bool(v.ptr, v.len, &out->include_total))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "include_total must be true or false");
+    return NX_OK;
+}
+
+static enum nx_err parse_cursor(struct request *req, const struct list_spec *spec,
+                                const char *filters, struct list_request *out) {
+    struct slice v;
+    enum nx_err e = request_query(req, "cursor", &v);
+    out->has_cursor = false;
+    if (e != NX_OK || !v.ptr || v.len == 0)
+        return e;
+    struct cursor_scope scope = {spec->endpoint, spec->sorts[out->sort], filters};
+    if (!cursor_decode(v.ptr, v.len, &scope, &out->after))
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "invalid cursor (it must come from a previous page of the same "
+                              "list, with the same sort and filters)");
+    out->has_cursor = true;
+    return NX_OK;
+}
+
+enum nx_err list_parse(struct request *req, const struct list_spec *spec, const char *filters,
+                       struct list_request *out) {
+    memset(out, 0, sizeof *out);
+    enum nx_err e = parse_limit(req, out);
+    if (e == NX_OK)
+        e = parse_sort(req, spec, out);
+    if (e == NX_OK)
+        e = parse_total(req, out);
+    if (e == NX_OK)
+        e = parse_cursor(req, spec, filters, out);
+    return e;
+}
+
+char *list_cursor(const struct list_spec *spec, const struct list_request *lr, const char *filters,
+                  const char *value, int64_t id) {
+    struct cursor_scope scope = {spec->endpoint, spec->sorts[lr->sort], filters};
+    struct cursor_position pos = {.id = id};
+    snprintf(pos.value, sizeof pos.value, "%s", value);
+    return cursor_encode(&scope, &pos);
+}
+
+void list_respond(struct response *res, json_t *items, char *next_cursor, long long total) {
+    json_t *body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
+    if (total >= 0)
+        json_object_set_new(body, "total", json_integer(total));
+    free(next_cursor);
+    response_json(res, 200, body);
+    json_decref(body);
+}

@@ -1,0 +1,203 @@
+/*
+ * users.c -- user account endpoints.
+ *
+ * Access is decided by the route table: /users/me needs any login,
+ * everything under /users/{id} and the list need an admin.
+ */
+#include "nexus/api/users.h"
+
+#include "nexus/api/common.h"
+#include "nexus/api/listing.h"
+#include "nexus/auth/password.h"
+#include "nexus/db/logins.h"
+#include "nexus/db/users.h"
+#include "nexus/http/problem.h"
+#include "nexus/model/user.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const USER_SORTS[] = {"created_at", "-created_at", "email", "-email"};
+static const struct list_spec USER_LIST = {"users", USER_SORTS, 4, 0};
+
+/* Answer with the single user row of r, or 404 when there is none. */
+static enum nx_err respond_user(struct request *req, struct response *res, PGresult *r) {
+    if (PQntuples(r) != 1)
+        return problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
+    api_ok(res, user_to_json(r, 0));
+    return NX_OK;
+}
+
+static void principal_id(const struct request *req, char out[24]) {
+    snprintf(out, 24, "%lld", (long long)req->principal.user_id);
+}
+
+enum nx_err api_users_me(struct request *req, struct response *res) {
+    struct db *db;
+    PGresult *r = NULL;
+    char id[24];
+    principal_id(req, id);
+    enum nx_err e = api_db(req, &db);
+    if (e == NX_OK)
+        e = users_get(db, id, &r);
+    if (e == NX_OK)
+        e = respond_user(req, res, r);
+    PQclear(r);
+    return e;
+}
+
+static enum nx_err check_current_password(struct request *req, struct db *db, const char *id,
+                                          const struct user_input *in) {
+    PGresult *r = NULL;
+    bool ok = false, stale = false;
+    enum nx_err e = users_password_hash(db, id, &r);
+    if (e == NX_OK && PQntuples(r) == 1)
+        e = password_verify(PQgetvalue(r, 0, 0), in->current_password, in->current_password_len,
+                            &ok, &stale);
+    PQclear(r);
+    if (e == NX_ERR_UNAVAILABLE)
+        req->retry_after = 1;
+    if (e == NX_OK && !ok)
+        e = problem_field(req, "current_password", "is incorrect");
+    return e;
+}
+
+/* A new password: store it and end every other login of the user. */
+static enum nx_err change_password(struct request *req, struct db *db, const char *id,
+                                   const struct user_input *in) {
+    char hash[NX_PASSWORD_HASH_MAX];
+    enum nx_err e = check_current_password(req, db, id, in);
+    if (e == NX_OK)
+        e = password_hash(in->password, in->password_len, hash);
+    if (e == NX_ERR_UNAVAILABLE)
+        req->retry_after = 1;
+    if (e == NX_OK)
+        e = users_set_password(db, id, hash);
+    if (e == NX_OK)
+        e = logins_revoke_others(db, id, req->principal.family);
+    return e;
+}
+
+enum nx_err api_users_me_patch(struct request *req, struct response *res) {
+    struct user_input in;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    principal_id(req, id);
+    enum nx_err e = user_self_patch_input(req, req->json, &in);
+    if (e == NX_OK && in.current_password && !in.password)
+        e = problem_field(req, "password", "is required with current_password");
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = db_begin(db);
+    if (e == NX_OK && in.password)
+        e = change_password(req, db, id, &in);
+    if (e == NX_OK)
+        e = users_update(db, id, in.name, NULL, NULL, &r);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        e = respond_user(req, res, r);
+    if (db)
+        db_rollback(db);
+    PQclear(r);
+    user_wipe_secrets(req->json);
+    return e;
+}
+
+static json_t *rows_to_items(PGresult *r, int count) {
+    json_t *items = json_array();
+    for (int i = 0; i < count; i++)
+        json_array_append_new(items, user_to_json(r, i));
+    return items;
+}
+
+static enum nx_err count_users(struct db *db, long long *total) {
+    PGresult *r = NULL;
+    enum nx_err e = users_count(db, &r);
+    if (e == NX_OK)
+        *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_users_list(struct request *req, struct response *res) {
+    struct list_request lr;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    long long total = -1;
+    char after_id[24];
+    enum nx_err e = list_parse(req, &USER_LIST, "", &lr);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
+    if (e == NX_OK)
+        e = users_list(db, (enum user_sort)lr.sort, lr.has_cursor ? lr.after.value : NULL, after_id,
+                       lr.limit_plus_one, &r);
+    if (e == NX_OK && lr.include_total)
+        e = count_users(db, &total);
+    if (e == NX_OK) {
+        int rows = PQntuples(r), shown = rows > lr.limit ? lr.limit : rows;
+        char *next = NULL;
+        if (rows > lr.limit) {
+            int col = lr.sort < 2 ? UC_CREATED_AT : UC_EMAIL;
+            next = list_cursor(&USER_LIST, &lr, "", PQgetvalue(r, shown - 1, col),
+                               strtoll(PQgetvalue(r, shown - 1, UC_ID), NULL, 10));
+        }
+        list_respond(res, rows_to_items(r, shown), next, total);
+    }
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_users_get(struct request *req, struct response *res) {
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = users_get(db, id, &r);
+    if (e == NX_OK)
+        e = respond_user(req, res, r);
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_users_patch(struct request *req, struct response *res) {
+    struct user_input in;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = user_admin_patch_input(req, req->json, &in);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = users_update(db, id, in.name, in.role, in.is_active, &r);
+    if (e == NX_OK)
+        e = respond_user(req, res, r);
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_users_delete(struct request *req, struct response *res) {
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = users_update(db, id, NULL, NULL, "false", &r);
+    if (e == NX_OK && PQntuples(r) != 1)
+        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
+    if (e == NX_OK)
+        response_empty(res, 204);
+    PQclear(r);
+    return e;
+}

@@ -1,0 +1,80 @@
+/*
+ * password.c -- argon2id through crypto_pwhash_str, behind a semaphore.
+ */
+#include "nexus/auth/password.h"
+
+#include "nexus/core/log.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <string.h>
+#include <time.h>
+
+#define OPSLIMIT     crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define MEMLIMIT     crypto_pwhash_MEMLIMIT_INTERACTIVE
+#define SLOT_WAIT_MS 2000
+
+static sem_t slots;
+static bool ready;
+static char dummy_hash[NX_PASSWORD_HASH_MAX];
+
+bool password_init(int concurrency) {
+    if (ready)
+        return true;
+    if (sem_init(&slots, 0, (unsigned)concurrency) != 0)
+        return false;
+    static const char dummy[] = "nexus-dummy-password-for-timing";
+    if (crypto_pwhash_str(dummy_hash, dummy, sizeof dummy - 1, OPSLIMIT, MEMLIMIT) != 0) {
+        sem_destroy(&slots);
+        return false;
+    }
+    ready = true;
+    return true;
+}
+
+void password_shutdown(void) {
+    if (ready)
+        sem_destroy(&slots);
+    ready = false;
+}
+
+static bool acquire_slot(void) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)(SLOT_WAIT_MS % 1000) * 1000000L;
+    deadline.tv_sec += SLOT_WAIT_MS / 1000 + deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    while (sem_timedwait(&slots, &deadline) != 0)
+        if (errno != EINTR)
+            return false;
+    return true;
+}
+
+enum nx_err password_hash(const char *password, size_t len, char out[NX_PASSWORD_HASH_MAX]) {
+    NX_ASSERT(ready);
+    if (!acquire_slot())
+        return NX_ERR_UNAVAILABLE;
+    int rc = crypto_pwhash_str(out, password, len, OPSLIMIT, MEMLIMIT);
+    sem_post(&slots);
+    if (rc != 0) { /* out of memory: shed load, do not crash */
+        log_warn("password.hash", NULL, "crypto_pwhash_str failed (out of memory?)");
+        return NX_ERR_UNAVAILABLE;
+    }
+    return NX_OK;
+}
+
+enum nx_err password_verify(const char *hash, const char *password, size_t len, bool *ok,
+                            bool *needs_rehash) {
+    NX_ASSERT(ready);
+    *ok = false;
+    *needs_rehash = false;
+    if (!acquire_slot())
+        return NX_ERR_UNAVAILABLE;
+    bool real = hash != NULL;
+    int rc = crypto_pwhash_str_verify(real ? hash : dummy_hash, password, len);
+    sem_post(&slots);
+    *ok = real && rc == 0;
+    if (*ok)
+        *needs_rehash = crypto_pwhash_str_needs_rehash(hash, OPSLIMIT, MEMLIMIT) != 0;
+    return NX_OK;
+}

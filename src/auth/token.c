@@ -1,0 +1,155 @@
+/*
+ * token.c -- the JWT wrapper and refresh token helpers.
+ */
+#include "nexus/auth/token.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/parse.h"
+
+#include <jansson.h>
+#include <jwt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Clock skew tolerated for iat and nbf (the issuer's clock may run ahead). */
+#define CLOCK_SKEW 60
+
+enum nx_err token_issue_access(const struct token_keys *k, int64_t user_id, const char *role,
+                               const char *family, time_t now, int ttl, char **out) {
+    NX_ASSERT(k->secret_len >= 32);
+    jwt_t *jwt = NULL;
+    enum nx_err e = NX_ERR_INTERNAL;
+    unsigned char raw[16];
+    char jti[33], sub[24];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(jti, sizeof jti, raw, sizeof raw);
+    snprintf(sub, sizeof sub, "%lld", (long long)user_id);
+    *out = NULL;
+    if (jwt_new(&jwt) != 0)
+        goto out;
+    if (jwt_add_grant(jwt, "sub", sub) || jwt_add_grant(jwt, "role", role) ||
+        jwt_add_grant(jwt, "iss", k->issuer) || jwt_add_grant(jwt, "jti", jti) ||
+        jwt_add_grant(jwt, "fam", family) || jwt_add_grant(jwt, "token_use", "access") ||
+        jwt_add_grant_int(jwt, "iat", (long)now) ||
+        jwt_add_grant_int(jwt, "exp", (long)(now + ttl)))
+        goto out;
+    if (jwt_set_alg(jwt, JWT_ALG_HS256, k->secret, (int)k->secret_len) != 0)
+        goto out;
+    *out = jwt_encode_str(jwt);
+    e = *out ? NX_OK : NX_ERR_INTERNAL;
+out:
+    jwt_free(jwt);
+    return e;
+}
+
+static bool claim_string(json_t *claims, const char *name, const char **out) {
+    *out = json_string_value(json_object_get(claims, name));
+    return *out != NULL && (*out)[0] != '\0';
+}
+
+/* A numeric date claim: a JSON integer, nothing else. */
+static bool claim_time(json_t *claims, const char *name, bool required, int64_t *out) {
+    json_t *v = json_object_get(claims, name);
+    if (!v)
+        return !required;
+    if (!json_is_integer(v))
+        return false;
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+static bool check_times(json_t *claims, time_t now) {
+    int64_t exp = 0, nbf = 0, iat = 0;
+    if (!claim_time(claims, "exp", true, &exp) || exp <= (int64_t)now)
+        return false;
+    if (!claim_time(claims, "nbf", false, &nbf) || nbf > (int64_t)now + CLOCK_SKEW)
+        return false;
+    return claim_time(claims, "iat", false, &iat) && iat <= (int64_t)now + CLOCK_SKEW;
+}
+
+static bool check_claims(const struct token_keys *k, json_t *claims, time_t now,
+                         struct access_claims *out) {
+    const char *iss, *sub, *jti, *role, *fam, *use;
+    if (!check_times(claims, now) || !claim_string(claims, "iss", &iss) ||
+        strcmp(iss, k->issuer) != 0 || !claim_string(claims, "sub", &sub) ||
+        !claim_string(claims, "jti", &jti) || !claim_string(claims, "role", &role) ||
+        !claim_string(claims, "fam", &fam) || !claim_string(claims, "token_use", &use) ||
+        strcmp(use, "access") != 0)
+        return false;
+    if (!parse_id(sub, strlen(sub), &out->user_id))
+        return false;
+    if (strlen(fam) != NX_FAMILY_LEN || strlen(role) >= sizeof out->role)
+        return false;
+    memcpy(out->family, fam, NX_FAMILY_LEN + 1);
+    memcpy(out->role, role, strlen(role) + 1);
+    out->exp = (int64_t)json_integer_value(json_object_get(claims, "exp"));
+    return true;
+}
+
+enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
+                                time_t now, struct access_claims *claims) {
+    NX_ASSERT(k->secret && k->secret_len >= 32); /* never decode without a key */
+    jwt_t *jwt = NULL;
+    char *grants = NULL;
+    json_t *parsed = NULL;
+    enum nx_err e = NX_ERR_UNAUTHORIZED;
+    char copy[NX_TOKEN_MAX + 1];
+    if (len == 0 || len > NX_TOKEN_MAX || memchr(token, '\0', len))
+        goto out;
+    memcpy(copy, token, len);
+    copy[len] = '\0';
+    if (jwt_decode(&jwt, copy, k->secret, (int)k->secret_len) != 0 || !jwt)
+        goto out;
+    if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+        goto out;
+    grants = jwt_get_grants_json(jwt, NULL);
+    parsed = grants ? json_loads(grants, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (json_is_object(parsed) && check_claims(k, parsed, now, claims))
+        e = NX_OK;
+out:
+    json_decref(parsed);
+    free(grants);
+    jwt_free(jwt);
+    return e;
+}
+
+static bool is_token_char(char c) {
+    return c > 0x20 && c < 0x7f;
+}
+
+enum nx_err token_from_authorization(const char *const *values, size_t count, const char **token,
+                                     size_t *len) {
+    static const char scheme[] = "Bearer ";
+    if (count != 1 || !values[0] || strncmp(values[0], scheme, sizeof scheme - 1) != 0)
+        return NX_ERR_UNAUTHORIZED;
+    const char *t = values[0] + sizeof scheme - 1;
+    size_t n = 0;
+    while (t[n] && n <= NX_TOKEN_MAX) {
+        if (!is_token_char(t[n]))
+            return NX_ERR_UNAUTHORIZED;
+        n++;
+    }
+    if (n == 0 || n > NX_TOKEN_MAX)
+        return NX_ERR_UNAUTHORIZED;
+    *token = t;
+    *len = n;
+    return NX_OK;
+}
+
+void token_new_refresh(char out[NX_REFRESH_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(out, NX_REFRESH_TOKEN_LEN + 1, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    crypto_hash_sha256(hash, (const unsigned char *)out, NX_REFRESH_TOKEN_LEN);
+    sodium_memzero(raw, sizeof raw);
+}
+
+bool token_hash_refresh(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    if (len != NX_REFRESH_TOKEN_LEN)
+        return false;
+    crypto_hash_sha256(hash, (const unsigned char *)token, len);
+    return true;
+}

@@ -1,0 +1,100 @@
+/*
+ * users.c -- SQL for the users table.
+ */
+#include "nexus/db/users.h"
+
+#define USER_COLUMNS                                                                               \
+    "id, email, name, role, is_active, " NX_SQL_TIMESTAMP("created_at") ", " NX_SQL_TIMESTAMP(     \
+        "updated_at")
+
+static struct db_stmt SQL_INSERT = {"INSERT INTO users (email, name, password_hash, role)"
+                                    " VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
+                                    4, 0};
+static struct db_stmt SQL_CREDENTIALS = {
+    "SELECT id, password_hash, role, is_active FROM users WHERE lower(email) = lower($1)", 1, 0};
+static struct db_stmt SQL_GET = {"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, 0};
+static struct db_stmt SQL_AUTH_STATE = {
+    "SELECT u.role, u.is_active, EXISTS (SELECT 1 FROM logins l WHERE l.id = $2::uuid"
+    " AND l.user_id = u.id AND l.revoked_at IS NULL) FROM users u WHERE u.id = $1",
+    2, 0};
+static struct db_stmt SQL_UPDATE = {
+    "UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role),"
+    " is_active = COALESCE($4::boolean, is_active) WHERE id = $1 RETURNING " USER_COLUMNS,
+    4, 0};
+static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 WHERE id = $1", 2,
+                                          0};
+static struct db_stmt SQL_PASSWORD_HASH = {"SELECT password_hash FROM users WHERE id = $1", 1, 0};
+static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
+
+/* Keyset pages, one statement per sort order, first page and later pages. */
+static struct db_stmt SQL_LIST_FIRST[] = {
+    {"SELECT " USER_COLUMNS " FROM users ORDER BY created_at, id LIMIT $1", 1, 0},
+    {"SELECT " USER_COLUMNS " FROM users ORDER BY created_at DESC, id DESC LIMIT $1", 1, 0},
+    {"SELECT " USER_COLUMNS " FROM users ORDER BY email, id LIMIT $1", 1, 0},
+    {"SELECT " USER_COLUMNS " FROM users ORDER BY email DESC, id DESC LIMIT $1", 1, 0},
+};
+static struct db_stmt SQL_LIST_AFTER[] = {
+    {"SELECT " USER_COLUMNS " FROM users WHERE (created_at, id) > ($1::timestamptz, $2::bigint)"
+     " ORDER BY created_at, id LIMIT $3",
+     3, 0},
+    {"SELECT " USER_COLUMNS " FROM users WHERE (created_at, id) < ($1::timestamptz, $2::bigint)"
+     " ORDER BY created_at DESC, id DESC LIMIT $3",
+     3, 0},
+    {"SELECT " USER_COLUMNS " FROM users WHERE (email, id) > ($1, $2::bigint)"
+     " ORDER BY email, id LIMIT $3",
+     3, 0},
+    {"SELECT " USER_COLUMNS " FROM users WHERE (email, id) < ($1, $2::bigint)"
+     " ORDER BY email DESC, id DESC LIMIT $3",
+     3, 0},
+};
+
+enum nx_err users_insert(struct db *db, const char *email, const char *name, const char *hash,
+                         const char *role, PGresult **out) {
+    const char *params[] = {email, name, hash, role};
+    return db_exec(db, &SQL_INSERT, params, out);
+}
+
+enum nx_err users_credentials(struct db *db, const char *email, PGresult **out) {
+    const char *params[] = {email};
+    return db_exec(db, &SQL_CREDENTIALS, params, out);
+}
+
+enum nx_err users_get(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_GET, params, out);
+}
+
+enum nx_err users_auth_state(struct db *db, const char *id, const char *family, PGresult **out) {
+    const char *params[] = {id, family};
+    return db_exec(db, &SQL_AUTH_STATE, params, out);
+}
+
+enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
+                         const char *is_active, PGresult **out) {
+    const char *params[] = {id, name, role, is_active};
+    return db_exec(db, &SQL_UPDATE, params, out);
+}
+
+enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_PASSWORD_HASH, params, out);
+}
+
+enum nx_err users_set_password(struct db *db, const char *id, const char *hash) {
+    const char *params[] = {id, hash};
+    return db_exec(db, &SQL_SET_PASSWORD, params, NULL);
+}
+
+enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
+                       const char *after_id, const char *limit, PGresult **out) {
+    if (!after_value) {
+        const char *params[] = {limit};
+        return db_exec(db, &SQL_LIST_FIRST[sort], params, out);
+    }
+    const char *params[] = {after_value, after_id, limit};
+    return db_exec(db, &SQL_LIST_AFTER[sort], params, out);
+}
+
+enum nx_err users_count(struct db *db, PGresult **out) {
+    return db_exec(db, &SQL_COUNT, NULL, out);
+}

@@ -1,0 +1,113 @@
+/*
+ * fields.c -- body allowlists, string lengths, email normalisation.
+ */
+#include "nexus/model/fields.h"
+
+#include "nexus/http/problem.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const struct field_spec *find_spec(const struct field_spec *specs, size_t n,
+                                          const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(specs[i].name, key) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+static const char *type_error(const struct field_spec *s, json_t *v) {
+    switch (s->type) {
+    case FIELD_STRING:
+        return json_is_string(v) ? NULL : "must be a string";
+    case FIELD_STRING_OR_NULL:
+        return json_is_string(v) || json_is_null(v) ? NULL : "must be a string or null";
+    case FIELD_BOOL:
+        return json_is_boolean(v) ? NULL : "must be a boolean";
+    case FIELD_INTEGER:
+        return json_is_integer(v) ? NULL : "must be an integer";
+    case FIELD_INTEGER_OR_NULL:
+        return json_is_integer(v) || json_is_null(v) ? NULL : "must be an integer or null";
+    }
+    return "has the wrong type";
+}
+
+enum nx_err fields_check(struct request *req, json_t *obj, const struct field_spec *specs,
+                         size_t n) {
+    enum nx_err e = NX_OK;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        const struct field_spec *s = find_spec(specs, n, key);
+        const char *why = s ? type_error(s, v) : "is not a known field";
+        if (why)
+            e = problem_field(req, key, why);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (specs[i].required && !json_object_get(obj, specs[i].name))
+            e = problem_field(req, specs[i].name, "is required");
+    return e;
+}
+
+size_t utf8_length(const char *s) {
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+const char *field_string(json_t *obj, const char *name) {
+    return json_string_value(json_object_get(obj, name));
+}
+
+static bool valid_local(const char *s, size_t n) {
+    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<>@[\\]", c) || (c == '.' && s[i + 1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* Labels of letters, digits and hyphens, at least two, no empty label. */
+static bool valid_domain(const char *s, size_t n) {
+    size_t label = 0, dots = 0;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+            dots++;
+        } else if (isalnum(c) || (c == '-' && label > 0)) {
+            label++;
+        } else {
+            return false;
+        }
+    }
+    return dots > 0 && label > 0 && s[n - 1] != '-';
+}
+
+bool email_normalize(const char *in, char *out, size_t cap) {
+    while (*in == ' ' || *in == '\t' || *in == '\n' || *in == '\r')
+        in++;
+    size_t n = strlen(in);
+    while (n && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '\n' || in[n - 1] == '\r'))
+        n--;
+    if (n == 0 || n > 254 || n >= cap)
+        return false;
+    const char *at = memchr(in, '@', n);
+    if (!at || memchr(at + 1, '@', n - (size_t)(at - in) - 1))
+        return false;
+    size_t local = (size_t)(at - in);
+    if (!valid_local(in, local) || !valid_domain(at + 1, n - local - 1))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    out[n] = '\0';
+    return true;
+}

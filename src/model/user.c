@@ -1,0 +1,135 @@
+/*
+ * user.c -- user validation and serialisation.
+ */
+#include "nexus/model/user.h"
+
+#include "nexus/db/users.h"
+#include "nexus/http/problem.h"
+#include "nexus/model/fields.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static enum nx_err check_name(struct request *req, const char *name) {
+    size_t n = name ? utf8_length(name) : 0;
+    if (!name)
+        return NX_OK;
+    if (n < 1 || n > 200 || strspn(name, " \t\r\n") == strlen(name))
+        return problem_field(req, "name", "must be 1 to 200 characters");
+    return NX_OK;
+}
+
+static enum nx_err check_password(struct request *req, const char *field, const char *pw) {
+    size_t n = pw ? utf8_length(pw) : 0;
+    if (pw && (n < NX_PASSWORD_MIN || n > NX_PASSWORD_MAX))
+        return problem_field(req, field, "must be 8 to 128 characters");
+    return NX_OK;
+}
+
+static void take_password(json_t *body, const char *field, const char **pw, size_t *len) {
+    json_t *v = json_object_get(body, field);
+    *pw = json_string_value(v);
+    *len = *pw ? json_string_length(v) : 0;
+}
+
+enum nx_err user_register_input(struct request *req, json_t *body, struct user_input *in) {
+    static const struct field_spec spec[] = {
+        {"email", FIELD_STRING, true},
+        {"password", FIELD_STRING, true},
+        {"name", FIELD_STRING, true},
+    };
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(req, body, spec, 3);
+    const char *email = field_string(body, "email");
+    if (email && !email_normalize(email, in->email, sizeof in->email))
+        e = problem_field(req, "email", "must be a valid email address");
+    in->name = field_string(body, "name");
+    take_password(body, "password", &in->password, &in->password_len);
+    if (check_name(req, in->name) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    if (check_password(req, "password", in->password) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    return e;
+}
+
+enum nx_err user_login_input(struct request *req, json_t *body, struct user_input *in) {
+    static const struct field_spec spec[] = {
+        {"email", FIELD_STRING, true},
+        {"password", FIELD_STRING, true},
+    };
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(req, body, spec, 2);
+    const char *email = field_string(body, "email");
+    if (!email || !email_normalize(email, in->email, sizeof in->email))
+        in->email[0] = '\0';
+    take_password(body, "password", &in->password, &in->password_len);
+    return e;
+}
+
+enum nx_err user_self_patch_input(struct request *req, json_t *body, struct user_input *in) {
+    static const struct field_spec spec[] = {
+        {"name", FIELD_STRING, false},
+        {"password", FIELD_STRING, false},
+        {"current_password", FIELD_STRING, false},
+    };
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(req, body, spec, 3);
+    in->name = field_string(body, "name");
+    take_password(body, "password", &in->password, &in->password_len);
+    take_password(body, "current_password", &in->current_password, &in->current_password_len);
+    if (check_name(req, in->name) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    if (check_password(req, "password", in->password) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    if (in->password && !in->current_password && !json_object_get(body, "current_password"))
+        e = problem_field(req, "current_password", "is required to change the password");
+    return e;
+}
+
+static bool valid_role(const char *role) {
+    return strcmp(role, "customer") == 0 || strcmp(role, "staff") == 0 ||
+           strcmp(role, "admin") == 0;
+}
+
+enum nx_err user_admin_patch_input(struct request *req, json_t *body, struct user_input *in) {
+    static const struct field_spec spec[] = {
+        {"name", FIELD_STRING, false},
+        {"role", FIELD_STRING, false},
+        {"is_active", FIELD_BOOL, false},
+    };
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(req, body, spec, 3);
+    in->name = field_string(body, "name");
+    in->role = field_string(body, "role");
+    json_t *active = json_object_get(body, "is_active");
+    if (json_is_boolean(active))
+        in->is_active = json_is_true(active) ? "true" : "false";
+    if (check_name(req, in->name) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    if (in->role && !valid_role(in->role))
+        e = problem_field(req, "role", "must be customer, staff or admin");
+    return e;
+}
+
+json_t *user_to_json(const PGresult *r, int row) {
+    json_t *u = json_object();
+    json_object_set_new(u, "id", json_integer(strtoll(PQgetvalue(r, row, UC_ID), NULL, 10)));
+    json_object_set_new(u, "email", json_string(PQgetvalue(r, row, UC_EMAIL)));
+    json_object_set_new(u, "name", json_string(PQgetvalue(r, row, UC_NAME)));
+    json_object_set_new(u, "role", json_string(PQgetvalue(r, row, UC_ROLE)));
+    json_object_set_new(u, "is_active", json_boolean(PQgetvalue(r, row, UC_IS_ACTIVE)[0] == 't'));
+    json_object_set_new(u, "created_at", json_string(PQgetvalue(r, row, UC_CREATED_AT)));
+    json_object_set_new(u, "updated_at", json_string(PQgetvalue(r, row, UC_UPDATED_AT)));
+    return u;
+}
+
+static void wipe(json_t *body, const char *field) {
+    json_t *v = json_object_get(body, field);
+    if (json_is_string(v))
+        sodium_memzero((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+}
+
+void user_wipe_secrets(json_t *body) {
+    wipe(body, "password");
+    wipe(body, "current_password");
+}
