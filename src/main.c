@@ -73,6 +73,17 @@ static int cmd_serve(void) {
         fprintf(stderr, "nexus: %s\n", err);
         return 2;
     }
+    if (config.jwt_secret && config.jwt_secret_len < 32) {
+        /* development only (config refuses it otherwise): stretch it to a key */
+        unsigned char key[32];
+        crypto_generichash(key, sizeof key, (const unsigned char *)config.jwt_secret,
+                           config.jwt_secret_len, NULL, 0);
+        free(config.jwt_secret);
+        config.jwt_secret = xmalloc(65);
+        sodium_bin2hex(config.jwt_secret, 65, key, sizeof key);
+        config.jwt_secret_len = 64;
+        log_warn("config", NULL, "JWT_SECRET is shorter than 32 bytes (development only)");
+    }
     if (!config.jwt_secret) { /* development only: tokens die with the process */
         unsigned char raw[32];
         randombytes_buf(raw, sizeof raw);

@@ -38,7 +38,7 @@ void log_timestamp(char *buf, size_t cap) {
 }
 
 static void begin_line(struct buf *b, enum log_level level, const char *event) {
-    char ts[40];
+    char ts[64];
     log_timestamp(ts, sizeof ts);
     buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts, level_names[level]);
     buf_json_string(b, event, strlen(event));

@@ -80,6 +80,7 @@ void buf_printf(struct buf *b, const char *fmt, ...) {
 
 char *buf_take(struct buf *b, size_t *len) {
     buf_reserve(b, 0);
+    b->data[b->len] = '\0';
     char *p = b->data;
     if (len)
         *len = b->len;

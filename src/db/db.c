@@ -72,6 +72,13 @@ static bool configure_session(struct db *db) {
     return ok;
 }
 
+/* Server notices ("relation already exists, skipping") go to the log as
+ * JSON lines, not raw to stderr. */
+static void on_notice(void *arg, const char *message) {
+    (void)arg;
+    log_debug("db.notice", NULL, "%s", message);
+}
+
 static bool connect_now(struct db *db) {
     /* Our defaults come first so that the URL (dbname, expanded) overrides. */
     const char *const keys[] = {"connect_timeout",  "keepalives", "keepalives_idle",
@@ -83,6 +90,7 @@ static bool connect_now(struct db *db) {
         drop_connection(db);
         return false;
     }
+    PQsetNoticeProcessor(db->conn, on_notice, NULL);
     reset_prepared(db);
     return true;
 }

@@ -32,7 +32,7 @@ struct access_entry {
 
 void log_access(const struct access_entry *e);
 
-/* Current wall-clock time as RFC 3339 UTC with microseconds into buf (>= 32). */
+/* Current wall-clock time as RFC 3339 UTC with microseconds into buf (>= 64). */
 void log_timestamp(char *buf, size_t cap);
 /* Monotonic clock in microseconds. */
 uint64_t now_us(void);

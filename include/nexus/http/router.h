@@ -20,8 +20,8 @@ enum route_flags {
     ROUTE_JSON_BODY = 1u << 0,           /* takes a JSON object body */
     ROUTE_CACHEABLE = 1u << 1,           /* public catalog read */
     ROUTE_INVALIDATES_CATALOG = 1u << 2, /* catalog write */
-    ROUTE_RATE_LIMITED = 1u << 3,
-    ROUTE_RAW = 1u << 4, /* handler writes non-JSON bytes (spec, docs, metrics) */
+    ROUTE_RAW = 1u << 3,                 /* handler writes non-JSON bytes (spec, docs, metrics) */
+    ROUTE_NO_AUTH = 1u << 4,             /* operational: never looks at credentials */
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);

@@ -1,0 +1,440 @@
+/*
+ * test_config.c -- config_load over a table of variables instead of the
+ * process environment.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "nexus/core/config.h"
+
+#include <string.h>
+
+#define GOOD_DB     "postgresql://nexus:nexus@localhost:5432/nexus"
+#define GOOD_SECRET "0123456789abcdef0123456789abcdef" /* exactly 32 bytes */
+
+struct var {
+    const char *name;
+    const char *value;
+};
+
+/* A NULL-name-terminated table of variables. */
+static const char *table_get(const char *name, void *ud) {
+    const struct var *v = ud;
+    for (; v->name; v++)
+        if (strcmp(v->name, name) == 0)
+            return v->value;
+    return NULL;
+}
+
+struct fixture {
+    struct config c;
+    char err[256];
+};
+
+static int setup(void **state) {
+    struct fixture *f = test_calloc(1, sizeof *f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fixture *f = *state;
+    config_clear(&f->c);
+    test_free(f);
+    return 0;
+}
+
+static bool load(struct fixture *f, const struct var *vars) {
+    f->err[0] = '\0';
+    return config_load(&f->c, table_get, (void *)vars, f->err, sizeof f->err);
+}
+
+static void assert_loads(struct fixture *f, const struct var *vars) {
+    if (!load(f, vars))
+        fail_msg("config_load failed: %s", f->err);
+}
+
+/* The load fails and the message starts with "NAME:". */
+static void assert_rejected_naming(struct fixture *f, const struct var *vars, const char *name) {
+    if (load(f, vars))
+        fail_msg("config_load accepted a bad %s", name);
+    size_t n = strlen(name);
+    if (strncmp(f->err, name, n) != 0 || f->err[n] != ':')
+        fail_msg("error \"%s\" does not name %s", f->err, name);
+    /* A failed load leaves nothing to free. */
+    assert_null(f->c.database_url);
+    assert_null(f->c.jwt_secret);
+    assert_int_equal(f->c.cors_origin_count, 0);
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+static void test_defaults_with_only_database_url(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.port, 8080);
+    assert_string_equal(f->c.jwt_issuer, "nexus");
+    assert_int_equal(f->c.access_token_ttl, 900);
+    assert_int_equal(f->c.refresh_token_ttl, 30 * 86400);
+    assert_int_equal(f->c.login_max_failures_per_email, 5);
+    assert_int_equal(f->c.login_max_failures_per_client, 50);
+    assert_int_equal(f->c.login_failure_window, 300);
+    assert_int_equal(f->c.body_max, 1048576);
+    assert_int_equal(f->c.log_level, LOG_INFO);
+    assert_false(f->c.auto_migrate);
+    assert_false(f->c.dev_mode);
+    assert_string_equal(f->c.database_url, GOOD_DB);
+    assert_null(f->c.database_read_url);
+    assert_null(f->c.redis_url);
+    assert_string_equal(f->c.redis_prefix, "nexus");
+    assert_null(f->c.jwt_secret);
+    assert_int_equal(f->c.jwt_secret_len, 0);
+    assert_int_equal(f->c.cors_origin_count, 0);
+    assert_int_equal(f->c.trusted_proxy_count, 0);
+    assert_null(f->c.docs_dir);
+    assert_true(f->c.threads >= 1);
+    assert_true(f->c.hash_concurrency >= 1);
+}
+
+static void test_empty_value_counts_as_unset(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"PORT", ""}, {"JWT_ISSUER", ""}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.port, 8080);
+    assert_string_equal(f->c.jwt_issuer, "nexus");
+}
+
+static void test_explicit_values_override_defaults(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB},
+                               {"DATABASE_READ_URL", "host=replica dbname=nexus"},
+                               {"PORT", "9000"},
+                               {"JWT_ISSUER", "shop"},
+                               {"JWT_SECRET", GOOD_SECRET},
+                               {"ACCESS_TOKEN_TTL", "60"},
+                               {"BODY_MAX_KIB", "2"},
+                               {"LOG_LEVEL", "debug"},
+                               {"AUTO_MIGRATE", "true"},
+                               {"REDIS_URL", "redis://localhost:6379/1"},
+                               {"REDIS_PREFIX", "shop"},
+                               {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.port, 9000);
+    assert_string_equal(f->c.jwt_issuer, "shop");
+    assert_string_equal(f->c.jwt_secret, GOOD_SECRET);
+    assert_int_equal(f->c.jwt_secret_len, 32);
+    assert_int_equal(f->c.access_token_ttl, 60);
+    assert_int_equal(f->c.body_max, 2048);
+    assert_int_equal(f->c.log_level, LOG_DEBUG);
+    assert_true(f->c.auto_migrate);
+    assert_string_equal(f->c.database_read_url, "host=replica dbname=nexus");
+    assert_string_equal(f->c.redis_url, "redis://localhost:6379/1");
+    assert_string_equal(f->c.redis_prefix, "shop");
+}
+
+/* ---- DATABASE_URL ------------------------------------------------------- */
+
+static void test_database_url_is_required(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"PORT", "8080"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "DATABASE_URL");
+}
+
+static void test_database_url_empty_is_missing(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", ""}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "DATABASE_URL");
+}
+
+static void test_database_url_unparsable_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var eq[] = {{"DATABASE_URL", "=bad"}, {NULL, NULL}};
+    assert_rejected_naming(f, eq, "DATABASE_URL");
+    const struct var noeq[] = {{"DATABASE_URL", "host=x port"}, {NULL, NULL}};
+    assert_rejected_naming(f, noeq, "DATABASE_URL");
+    const struct var unknown[] = {{"DATABASE_URL", "colour=blue"}, {NULL, NULL}};
+    assert_rejected_naming(f, unknown, "DATABASE_URL");
+}
+
+static void test_database_url_keyword_form_is_accepted(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", "host=localhost dbname=nexus"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_string_equal(f->c.database_url, "host=localhost dbname=nexus");
+}
+
+static void test_database_read_url_unparsable_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"DATABASE_READ_URL", "=bad"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "DATABASE_READ_URL");
+}
+
+/* ---- PORT and other integers -------------------------------------------- */
+
+static void test_port_zero_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"PORT", "0"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "PORT");
+}
+
+static void test_port_above_65535_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"PORT", "65536"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "PORT");
+}
+
+static void test_port_65535_is_accepted(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"PORT", "65535"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.port, 65535);
+}
+
+static void test_port_non_numeric_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"PORT", "abc"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "PORT");
+}
+
+static void test_port_with_leading_space_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"PORT", " 80"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "PORT");
+}
+
+static void test_access_token_ttl_below_minimum_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"ACCESS_TOKEN_TTL", "29"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "ACCESS_TOKEN_TTL");
+}
+
+static void test_body_max_kib_above_maximum_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BODY_MAX_KIB", "65537"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "BODY_MAX_KIB");
+}
+
+/* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
+
+static void test_short_jwt_secret_is_rejected_in_production(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB},
+                               {"JWT_SECRET", "0123456789abcdef0123456789abcde"}, /* 31 */
+                               {NULL, NULL}};
+    assert_rejected_naming(f, vars, "JWT_SECRET");
+}
+
+static void test_short_jwt_secret_is_rejected_with_nexus_env_production(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB},
+                               {"NEXUS_ENV", "production"},
+                               {"JWT_SECRET", "short"},
+                               {NULL, NULL}};
+    assert_rejected_naming(f, vars, "JWT_SECRET");
+}
+
+static void test_jwt_secret_of_32_bytes_is_accepted(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"JWT_SECRET", GOOD_SECRET}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.jwt_secret_len, 32);
+}
+
+static void test_short_jwt_secret_is_accepted_in_development(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB},
+                               {"NEXUS_ENV", "development"},
+                               {"JWT_SECRET", "short"},
+                               {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_true(f->c.dev_mode);
+    assert_string_equal(f->c.jwt_secret, "short");
+    assert_int_equal(f->c.jwt_secret_len, 5);
+}
+
+static void test_unknown_nexus_env_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"NEXUS_ENV", "Development"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "NEXUS_ENV");
+}
+
+static void test_require_secret_fails_without_secret_outside_development(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    assert_loads(f, vars);
+    char err[128] = "";
+    assert_false(config_require_secret(&f->c, err, sizeof err));
+    assert_int_equal(strncmp(err, "JWT_SECRET", 10), 0);
+}
+
+static void test_require_secret_passes_with_secret(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"JWT_SECRET", GOOD_SECRET}, {NULL, NULL}};
+    assert_loads(f, vars);
+    char err[128] = "";
+    assert_true(config_require_secret(&f->c, err, sizeof err));
+}
+
+static void test_require_secret_passes_in_development_without_secret(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"NEXUS_ENV", "development"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    char err[128] = "";
+    assert_true(config_require_secret(&f->c, err, sizeof err));
+}
+
+/* ---- lists -------------------------------------------------------------- */
+
+static void test_cors_origins_split_on_comma_and_trimmed(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CORS_ORIGINS", "http://a, http://b"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.cors_origin_count, 2);
+    assert_string_equal(f->c.cors_origins[0], "http://a");
+    assert_string_equal(f->c.cors_origins[1], "http://b");
+}
+
+static void test_cors_origins_skip_empty_entries(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CORS_ORIGINS", " , http://a,,  ,http://b , "}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.cors_origin_count, 2);
+    assert_string_equal(f->c.cors_origins[0], "http://a");
+    assert_string_equal(f->c.cors_origins[1], "http://b");
+}
+
+static void test_cors_origins_over_limit_is_rejected(void **state) {
+    struct fixture *f = *state;
+    char list[NX_MAX_CORS_ORIGINS * 16 + 16] = "";
+    for (int i = 0; i <= NX_MAX_CORS_ORIGINS; i++)
+        strcat(list, i ? ",http://x" : "http://x");
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"CORS_ORIGINS", list}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "CORS_ORIGINS");
+}
+
+static void test_trusted_proxies_parsed(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.trusted_proxy_count, 2);
+    assert_string_equal(f->c.trusted_proxies[0], "10.0.0.1");
+    assert_string_equal(f->c.trusted_proxies[1], "10.0.0.2");
+}
+
+/* ---- LOG_LEVEL, AUTO_MIGRATE, REDIS_URL --------------------------------- */
+
+static void test_log_level_accepts_each_name(void **state) {
+    struct fixture *f = *state;
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    static const enum log_level levels[] = {LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR};
+    for (size_t i = 0; i < 4; i++) {
+        const struct var vars[] = {
+            {"DATABASE_URL", GOOD_DB}, {"LOG_LEVEL", names[i]}, {NULL, NULL}};
+        assert_loads(f, vars);
+        assert_int_equal(f->c.log_level, levels[i]);
+        config_clear(&f->c);
+    }
+}
+
+static void test_log_level_bad_value_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"LOG_LEVEL", "verbose"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "LOG_LEVEL");
+    const struct var upper[] = {{"DATABASE_URL", GOOD_DB}, {"LOG_LEVEL", "INFO"}, {NULL, NULL}};
+    assert_rejected_naming(f, upper, "LOG_LEVEL");
+}
+
+static void test_auto_migrate_bad_value_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"AUTO_MIGRATE", "yes"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "AUTO_MIGRATE");
+}
+
+static void test_redis_url_bad_scheme_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"REDIS_URL", "http://localhost:6379"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "REDIS_URL");
+}
+
+static void test_redis_url_unix_scheme_is_accepted(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"REDIS_URL", "unix:///tmp/redis.sock"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_string_equal(f->c.redis_url, "unix:///tmp/redis.sock");
+}
+
+static void test_redis_prefix_over_64_is_rejected(void **state) {
+    struct fixture *f = *state;
+    char prefix[66];
+    memset(prefix, 'p', 65);
+    prefix[65] = '\0';
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"REDIS_PREFIX", prefix}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "REDIS_PREFIX");
+}
+
+static void test_config_clear_twice_is_safe(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CORS_ORIGINS", "http://a"}, {NULL, NULL}};
+    assert_loads(f, vars);
+    config_clear(&f->c);
+    assert_null(f->c.database_url);
+    assert_int_equal(f->c.cors_origin_count, 0);
+    config_clear(&f->c);
+}
+
+#define FT(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        FT(test_defaults_with_only_database_url),
+        FT(test_empty_value_counts_as_unset),
+        FT(test_explicit_values_override_defaults),
+        FT(test_database_url_is_required),
+        FT(test_database_url_empty_is_missing),
+        FT(test_database_url_unparsable_is_rejected),
+        FT(test_database_url_keyword_form_is_accepted),
+        FT(test_database_read_url_unparsable_is_rejected),
+        FT(test_port_zero_is_rejected),
+        FT(test_port_above_65535_is_rejected),
+        FT(test_port_65535_is_accepted),
+        FT(test_port_non_numeric_is_rejected),
+        FT(test_port_with_leading_space_is_rejected),
+        FT(test_access_token_ttl_below_minimum_is_rejected),
+        FT(test_body_max_kib_above_maximum_is_rejected),
+        FT(test_short_jwt_secret_is_rejected_in_production),
+        FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
+        FT(test_jwt_secret_of_32_bytes_is_accepted),
+        FT(test_short_jwt_secret_is_accepted_in_development),
+        FT(test_unknown_nexus_env_is_rejected),
+        FT(test_require_secret_fails_without_secret_outside_development),
+        FT(test_require_secret_passes_with_secret),
+        FT(test_require_secret_passes_in_development_without_secret),
+        FT(test_cors_origins_split_on_comma_and_trimmed),
+        FT(test_cors_origins_skip_empty_entries),
+        FT(test_cors_origins_over_limit_is_rejected),
+        FT(test_trusted_proxies_parsed),
+        FT(test_log_level_accepts_each_name),
+        FT(test_log_level_bad_value_is_rejected),
+        FT(test_auto_migrate_bad_value_is_rejected),
+        FT(test_redis_url_bad_scheme_is_rejected),
+        FT(test_redis_url_unix_scheme_is_accepted),
+        FT(test_redis_prefix_over_64_is_rejected),
+        FT(test_config_clear_twice_is_safe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,285 @@
+/*
+ * test_token.c -- the JWT wrapper refuses every token it did not issue
+ * exactly as it issues them, whatever libjwt would accept.
+ */
+#include "nexus/auth/token.h"
+
+#include <jwt.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char SECRET[] = "unit-test-secret-0123456789abcdef0123";
+static const char OTHER[] = "another-secret-0123456789abcdef012345";
+static const char FAMILY[] = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+static const struct token_keys KEYS = {(const unsigned char *)SECRET, sizeof SECRET - 1, "nexus"};
+static const time_t NOW = 1800000000;
+
+/* A token with the given alg and claims, signed with key. */
+static char *craft(jwt_alg_t alg, const char *key, const char *claims) {
+    jwt_t *jwt = NULL;
+    assert_int_equal(jwt_new(&jwt), 0);
+    assert_int_equal(jwt_add_grants_json(jwt, claims), 0);
+    if (alg != JWT_ALG_NONE)
+        assert_int_equal(jwt_set_alg(jwt, alg, (const unsigned char *)key, (int)strlen(key)), 0);
+    char *t = jwt_encode_str(jwt);
+    jwt_free(jwt);
+    assert_non_null(t);
+    return t;
+}
+
+static char *good_claims(char *buf, size_t cap, const char *extra) {
+    snprintf(buf, cap,
+             "{\"sub\":\"42\",\"role\":\"customer\",\"iss\":\"nexus\",\"jti\":\"j1\","
+             "\"fam\":\"%s\",\"token_use\":\"access\",\"iat\":%lld%s%s}",
+             FAMILY, (long long)NOW, extra[0] ? "," : "", extra);
+    return buf;
+}
+
+static int verify(const char *token) {
+    struct access_claims c;
+    return token_verify_access(&KEYS, token, strlen(token), NOW, &c);
+}
+
+static void test_issued_token_verifies_with_its_claims(void **state) {
+    (void)state;
+    char *t = NULL;
+    struct access_claims c;
+    assert_int_equal(token_issue_access(&KEYS, 42, "staff", FAMILY, NOW, 900, &t), NX_OK);
+    assert_int_equal(token_verify_access(&KEYS, t, strlen(t), NOW + 10, &c), NX_OK);
+    assert_int_equal(c.user_id, 42);
+    assert_string_equal(c.role, "staff");
+    assert_string_equal(c.family, FAMILY);
+    assert_int_equal(c.exp, NOW + 900);
+    free(t);
+}
+
+static void test_crafted_good_token_verifies(void **state) {
+    (void)state;
+    char claims[512], extra[64];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *t = craft(JWT_ALG_HS256, SECRET, good_claims(claims, sizeof claims, extra));
+    assert_int_equal(verify(t), NX_OK);
+    free(t);
+}
+
+static char *b64url(const char *s) {
+    size_t cap = sodium_base64_ENCODED_LEN(strlen(s), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = malloc(cap);
+    sodium_bin2base64(out, cap, (const unsigned char *)s, strlen(s),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static void check_alg_none(const char *signature) {
+    char claims[512], extra[64], token[2048];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *h = b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}");
+    char *p = b64url(good_claims(claims, sizeof claims, extra));
+    snprintf(token, sizeof token, "%s.%s.%s", h, p, signature);
+    assert_int_equal(verify(token), NX_ERR_UNAUTHORIZED);
+    free(h);
+    free(p);
+}
+
+static void test_alg_none_without_signature_is_rejected(void **state) {
+    (void)state;
+    check_alg_none("");
+}
+
+static void test_alg_none_with_signature_is_rejected(void **state) {
+    (void)state;
+    check_alg_none("c2lnbmF0dXJl");
+}
+
+static void test_hs384_and_hs512_with_the_real_secret_are_rejected(void **state) {
+    (void)state;
+    char claims[512], extra[64];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    good_claims(claims, sizeof claims, extra);
+    char *a = craft(JWT_ALG_HS384, SECRET, claims);
+    char *b = craft(JWT_ALG_HS512, SECRET, claims);
+    assert_int_equal(verify(a), NX_ERR_UNAUTHORIZED);
+    assert_int_equal(verify(b), NX_ERR_UNAUTHORIZED);
+    free(a);
+    free(b);
+}
+
+static void test_tampered_payload_is_rejected(void **state) {
+    (void)state;
+    char *t = NULL, token[4096], claims[512], extra[64];
+    assert_int_equal(token_issue_access(&KEYS, 42, "customer", FAMILY, NOW, 900, &t), NX_OK);
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *forged = b64url(good_claims(claims, sizeof claims, extra));
+    const char *dot1 = strchr(t, '.'), *dot2 = strrchr(t, '.');
+    snprintf(token, sizeof token, "%.*s.%s%s", (int)(dot1 - t), t, forged, dot2);
+    assert_int_equal(verify(token), NX_ERR_UNAUTHORIZED);
+    free(forged);
+    free(t);
+}
+
+static void test_tampered_or_truncated_signature_is_rejected(void **state) {
+    (void)state;
+    char *t = NULL;
+    assert_int_equal(token_issue_access(&KEYS, 42, "customer", FAMILY, NOW, 900, &t), NX_OK);
+    char *flipped = strdup(t);
+    char *last = flipped + strlen(flipped) - 2;
+    *last = *last == 'A' ? 'B' : 'A';
+    assert_int_equal(verify(flipped), NX_ERR_UNAUTHORIZED);
+    t[strlen(t) - 6] = '\0';
+    assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+    free(flipped);
+    free(t);
+}
+
+static void test_token_signed_with_another_secret_is_rejected(void **state) {
+    (void)state;
+    char claims[512], extra[64];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *t = craft(JWT_ALG_HS256, OTHER, good_claims(claims, sizeof claims, extra));
+    assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+    free(t);
+}
+
+static void test_expired_token_is_rejected(void **state) {
+    (void)state;
+    char *t = NULL;
+    assert_int_equal(token_issue_access(&KEYS, 42, "customer", FAMILY, NOW - 1000, 900, &t), NX_OK);
+    assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+    free(t);
+}
+
+static void test_nbf_in_the_future_is_rejected(void **state) {
+    (void)state;
+    char claims[512], extra[96];
+    snprintf(extra, sizeof extra, "\"exp\":%lld,\"nbf\":%lld", (long long)NOW + 7200,
+             (long long)NOW + 3600);
+    char *t = craft(JWT_ALG_HS256, SECRET, good_claims(claims, sizeof claims, extra));
+    assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+    free(t);
+}
+
+static void test_wrong_issuer_is_rejected(void **state) {
+    (void)state;
+    char *t = NULL;
+    struct token_keys other = KEYS;
+    other.issuer = "someone-else";
+    assert_int_equal(token_issue_access(&other, 42, "customer", FAMILY, NOW, 900, &t), NX_OK);
+    assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+    free(t);
+}
+
+static void test_missing_or_non_integer_exp_is_rejected(void **state) {
+    (void)state;
+    const char *bad[] = {"", "\"exp\":\"1900000000\"", "\"exp\":1900000000.5", "\"exp\":null",
+                         "\"exp\":true"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char claims[512];
+        char *t = craft(JWT_ALG_HS256, SECRET, good_claims(claims, sizeof claims, bad[i]));
+        assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+        free(t);
+    }
+}
+
+static void test_missing_or_bad_claims_are_rejected(void **state) {
+    (void)state;
+    const char *bad[] = {
+        "{\"sub\":\"42\",\"role\":\"customer\",\"jti\":\"j\",\"fam\":\"%s\","
+        "\"token_use\":\"access\",\"exp\":%lld}", /* no iss */
+        "{\"sub\":\"abc\",\"role\":\"customer\",\"iss\":\"nexus\",\"jti\":\"j\",\"fam\":\"%s\","
+        "\"token_use\":\"access\",\"exp\":%lld}", /* sub not an id */
+        "{\"sub\":42,\"role\":\"customer\",\"iss\":\"nexus\",\"jti\":\"j\",\"fam\":\"%s\","
+        "\"token_use\":\"access\",\"exp\":%lld}", /* sub a number */
+        "{\"sub\":\"42\",\"role\":\"customer\",\"iss\":\"nexus\",\"fam\":\"%s\","
+        "\"token_use\":\"access\",\"exp\":%lld}", /* no jti */
+        "{\"sub\":\"42\",\"role\":\"customer\",\"iss\":\"nexus\",\"jti\":\"j\",\"fam\":\"%s\","
+        "\"token_use\":\"refresh\",\"exp\":%lld}", /* not an access token */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char claims[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(claims, sizeof claims, bad[i], FAMILY, (long long)NOW + 600);
+#pragma GCC diagnostic pop
+        char *t = craft(JWT_ALG_HS256, SECRET, claims);
+        assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+        free(t);
+    }
+}
+
+static void test_refresh_token_is_not_an_access_token(void **state) {
+    (void)state;
+    char refresh[NX_REFRESH_TOKEN_LEN + 1];
+    unsigned char hash[NX_TOKEN_HASH_LEN], again[NX_TOKEN_HASH_LEN];
+    token_new_refresh(refresh, hash);
+    assert_int_equal(strlen(refresh), NX_REFRESH_TOKEN_LEN);
+    assert_int_equal(verify(refresh), NX_ERR_UNAUTHORIZED);
+    assert_true(token_hash_refresh(refresh, strlen(refresh), again));
+    assert_memory_equal(hash, again, sizeof hash);
+    assert_false(token_hash_refresh("short", 5, again));
+}
+
+static void test_garbage_is_rejected(void **state) {
+    (void)state;
+    const char *bad[] = {"", "a", "a.b", "a.b.c", "..", "eyJ.eyJ.", "\xff\xfe.\x01.\x02"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(verify(bad[i]), NX_ERR_UNAUTHORIZED);
+}
+
+static void test_authorization_header_rules(void **state) {
+    (void)state;
+    const char *token;
+    size_t len;
+    const char *ok[] = {"Bearer abc.def.ghi"};
+    assert_int_equal(token_from_authorization(ok, 1, &token, &len), NX_OK);
+    assert_int_equal(len, 11);
+    const char *two[] = {"Bearer a.b.c", "Bearer a.b.c"};
+    assert_int_equal(token_from_authorization(two, 2, &token, &len), NX_ERR_UNAUTHORIZED);
+    const char *lower[] = {"bearer abc"};
+    assert_int_equal(token_from_authorization(lower, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    const char *basic[] = {"Basic dXNlcjpwYXNz"};
+    assert_int_equal(token_from_authorization(basic, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    const char *empty[] = {"Bearer "};
+    assert_int_equal(token_from_authorization(empty, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    const char *spaced[] = {"Bearer  abc"};
+    assert_int_equal(token_from_authorization(spaced, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    char *big = malloc(NX_TOKEN_MAX + 16);
+    memcpy(big, "Bearer ", 7);
+    memset(big + 7, 'a', NX_TOKEN_MAX + 1);
+    big[7 + NX_TOKEN_MAX + 1] = '\0';
+    const char *oversized[] = {big};
+    assert_int_equal(token_from_authorization(oversized, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    assert_int_equal(verify(big + 7), NX_ERR_UNAUTHORIZED);
+    free(big);
+}
+
+int main(void) {
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_issued_token_verifies_with_its_claims),
+        cmocka_unit_test(test_crafted_good_token_verifies),
+        cmocka_unit_test(test_alg_none_without_signature_is_rejected),
+        cmocka_unit_test(test_alg_none_with_signature_is_rejected),
+        cmocka_unit_test(test_hs384_and_hs512_with_the_real_secret_are_rejected),
+        cmocka_unit_test(test_tampered_payload_is_rejected),
+        cmocka_unit_test(test_tampered_or_truncated_signature_is_rejected),
+        cmocka_unit_test(test_token_signed_with_another_secret_is_rejected),
+        cmocka_unit_test(test_expired_token_is_rejected),
+        cmocka_unit_test(test_nbf_in_the_future_is_rejected),
+        cmocka_unit_test(test_wrong_issuer_is_rejected),
+        cmocka_unit_test(test_missing_or_non_integer_exp_is_rejected),
+        cmocka_unit_test(test_missing_or_bad_claims_are_rejected),
+        cmocka_unit_test(test_refresh_token_is_not_an_access_token),
+        cmocka_unit_test(test_garbage_is_rejected),
+        cmocka_unit_test(test_authorization_header_rules),
+    };
+    return cmocka_run_group_tests_name("token", tests, NULL, NULL);
+}
