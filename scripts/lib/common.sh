@@ -7,7 +7,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # Debian packages, by purpose. The Dockerfile installs from these lists too.
 NEXUS_BUILD_PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev"
 NEXUS_RUNTIME_PACKAGES="libmicrohttpd12 libpq5 libhiredis0.14 libjansson4 libjwt0 libsodium23 libcurl4 ca-certificates curl"
-NEXUS_SERVICE_PACKAGES="postgresql-15 postgresql-contrib-15 redis-server"
+NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
 NEXUS_TEST_PACKAGES="libcmocka-dev clang-format"
 
 log() { printf '[nexus] %s\n' "$*" >&2; }

@@ -53,7 +53,8 @@ static bool parse_unix(const char *rest, struct redis_target *t) {
 
 static bool parse_tcp(const char *rest, struct redis_target *t) {
     const char *at = strchr(rest, '@');
-    if (at) {
+    const char *slash = strchr(rest, '/');
+    if (at && (!slash || at < slash)) {
         /* userinfo is "[user]:password" or "password" */
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         const char *pw = colon ? colon + 1 : rest;

@@ -33,9 +33,11 @@ static bool parse_digits(const char *s, size_t len, uint64_t limit, uint64_t *ou
 }
 
 bool parse_i64(const char *s, size_t len, int64_t min, int64_t max, int64_t *out) {
+    if (!s)
+        return false;
     bool neg = len > 0 && s[0] == '-';
     uint64_t mag;
-    if (!s || !parse_digits(s + neg, len - neg, (uint64_t)INT64_MAX + neg, &mag))
+    if (!parse_digits(s + neg, len - neg, (uint64_t)INT64_MAX + neg, &mag))
         return false;
     if (neg && mag == 0)
         return false; /* "-0" is not canonical */

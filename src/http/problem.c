@@ -97,6 +97,8 @@ static const char *default_detail(enum nx_err code) {
         return "the URI is too long";
     case NX_ERR_UNSUPPORTED_TYPE:
         return "the request body must be application/json";
+    case NX_ERR_VALIDATION:
+        return "the request is invalid";
     case NX_ERR_TOO_MANY:
         return "too many requests; retry later";
     case NX_ERR_UNAVAILABLE:
@@ -162,7 +164,7 @@ static void add_status_headers(struct request *req, enum nx_err code, struct res
 
 void problem_render(struct request *req, enum nx_err code, struct response *res) {
     unsigned status = problem_status(code);
-    json_t *body = json_pack("{s:s, s:s, s:i}", "type", "about:blank", "title", http_reason(status),
+    json_t *body = json_pack("{s:s, s:s, s:I}", "type", "about:blank", "title", http_reason(status),
                              "status", (json_int_t)status);
     NX_ASSERT(body != NULL);
     set_detail(req, code, body);

@@ -100,12 +100,20 @@ static void pick_redis(struct nexus_server *s) {
              h % 15 + 1);
 }
 
+/* Add "K=V" to env, replacing an earlier K (getenv would see the first). */
 static void put_env(char **env, size_t *n, size_t cap, const char *fmt, ...) {
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    size_t key = strcspn(line, "=") + 1;
+    for (size_t i = 0; i < *n; i++)
+        if (strncmp(env[i], line, key) == 0) {
+            free(env[i]);
+            env[i] = strdup(line);
+            return;
+        }
     assert_true(*n + 1 < cap);
     env[(*n)++] = strdup(line);
 }
@@ -124,7 +132,8 @@ static char **child_env(const struct nexus_server *s, const char *const *extra) 
     if (s->redis_url[0])
         put_env(env, &n, cap, "REDIS_URL=%s", s->redis_url);
     put_env(env, &n, cap, "REDIS_PREFIX=test_%s", s->name);
-    put_env(env, &n, cap, "PORT=%d", s->port);
+    if (s->port)
+        put_env(env, &n, cap, "PORT=%d", s->port);
     put_env(env, &n, cap, "THREADS=2");
     put_env(env, &n, cap, "AUTO_MIGRATE=1");
     put_env(env, &n, cap, "JWT_SECRET=integration-test-secret-0123456789abcdef");
@@ -203,10 +212,57 @@ void harness_start_url(struct nexus_server *s, const char *name, const char *dat
     wait_until_up(s);
 }
 
-void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env) {
+void harness_create_db(struct nexus_server *s, const char *name) {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
     recreate_database(s);
+}
+
+static void child_io(int in_fd, int out_fd) {
+    dup2(in_fd, STDIN_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(out_fd, STDERR_FILENO);
+    close(in_fd);
+    close(out_fd);
+}
+
+int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
+                const char *stdin_text, char *out, size_t cap) {
+    int in[2], outp[2];
+    assert_int_equal(pipe(in), 0);
+    assert_int_equal(pipe(outp), 0);
+    char **env = child_env(s, extra_env);
+    char *argv[16] = {(char *)NEXUS_BIN};
+    for (size_t i = 0; args[i] && i < 14; i++)
+        argv[i + 1] = (char *)args[i];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(in[1]);
+        close(outp[0]);
+        child_io(in[0], outp[1]);
+        execve(NEXUS_BIN, argv, env);
+        _exit(127);
+    }
+    free_env(env);
+    close(in[0]);
+    close(outp[1]);
+    if (stdin_text && write(in[1], stdin_text, strlen(stdin_text)) < 0)
+        fprintf(stderr, "harness_run: cannot write stdin\n");
+    close(in[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < cap && (n = read(outp[0], out + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(outp[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env) {
+    harness_create_db(s, name);
     harness_start_url(s, name, s->database_url, extra_env);
 }
 

@@ -34,6 +34,16 @@ void harness_start(struct nexus_server *s, const char *name, const char *const *
 void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
                        const char *const *extra_env);
 
+/* Create database nx_<name> (dropping an old one) without starting a server;
+ * fills s->database_url. Drop it with harness_stop. */
+void harness_create_db(struct nexus_server *s, const char *name);
+
+/* Run `nexus ARGS...` to completion with the test environment for s plus
+ * extra_env; capture up to cap-1 bytes of its stderr+stdout in out.
+ * Returns the exit status (or -1 if it did not exit normally). */
+int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
+                const char *stdin_text, char *out, size_t cap);
+
 /* SIGTERM the server and require a clean exit 0 (sanitizer reports make
  * it non-zero); drop the database if the harness created it. */
 void harness_stop(struct nexus_server *s);

@@ -1,0 +1,1207 @@
+/*
+ * test_auth.c -- register, login, bearer tokens, refresh rotation and
+ * reuse detection, logout, and failed-login throttling.
+ *
+ * Two servers: the main group runs with generous login limits (so reruns
+ * within the failure window are not throttled by counters left in Redis);
+ * the rate-limit group runs its own server with small limits and gives
+ * each test a client address of its own (X-Forwarded-For through a
+ * trusted proxy) and e-mail addresses unique to the run.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#define REGISTER "/api/v1/auth/register"
+#define LOGIN    "/api/v1/auth/login"
+#define REFRESH  "/api/v1/auth/refresh"
+#define LOGOUT   "/api/v1/auth/logout"
+#define ME       "/api/v1/users/me"
+#define USERS    "/api/v1/users"
+#define SECRET   "integration-test-secret-0123456789abcdef"
+
+static struct nexus_server server;
+
+struct tokens {
+    char *access;
+    char *refresh;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *dump(json_t *j) {
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_non_null(s);
+    return s;
+}
+
+/* POST a JSON body (stolen) with optional extra header. */
+static struct http_res *post_json_h(const char *path, json_t *body, const char *extra) {
+    char *s = dump(body);
+    const char *h[] = {"Content-Type: application/json", extra, NULL};
+    struct http_res *r = http_request("POST", path, h, s, strlen(s));
+    free(s);
+    return r;
+}
+
+static struct http_res *post_json(const char *path, json_t *body) {
+    return post_json_h(path, body, NULL);
+}
+
+static struct http_res *post_text(const char *path, const char *body) {
+    const char *h[] = {"Content-Type: application/json", NULL};
+    return http_request("POST", path, h, body, strlen(body));
+}
+
+static json_t *creds(const char *email, const char *password) {
+    return json_pack("{s:s, s:s}", "email", email, "password", password);
+}
+
+static struct http_res *try_register(const char *email, const char *password, const char *name) {
+    return post_json(
+        REGISTER, json_pack("{s:s, s:s, s:s}", "email", email, "password", password, "name", name));
+}
+
+static long long register_user(const char *email, const char *password, const char *name) {
+    struct http_res *r = try_register(email, password, name);
+    if (r->status != 201)
+        fprintf(stderr, "register %s: %ld %s\n", email, r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, 201);
+    long long id = (long long)json_integer_value(json_object_get(r->json, "id"));
+    assert_true(id > 0);
+    http_res_free(r);
+    return id;
+}
+
+static void expect_register_422(const char *email, const char *password, const char *name,
+                                const char *field) {
+    struct http_res *r = try_register(email, password, name);
+    assert_problem(r, 422, field);
+    http_res_free(r);
+}
+
+static char *take_string(json_t *obj, const char *key) {
+    const char *v = json_string_value(json_object_get(obj, key));
+    assert_non_null(v);
+    assert_true(v[0] != '\0');
+    char *copy = strdup(v);
+    assert_non_null(copy);
+    return copy;
+}
+
+static struct tokens tokens_from(const struct http_res *r) {
+    struct tokens t = {take_string(r->json, "access_token"), take_string(r->json, "refresh_token")};
+    return t;
+}
+
+static struct tokens login(const char *email, const char *password) {
+    struct http_res *r = post_json(LOGIN, creds(email, password));
+    if (r->status != 200)
+        fprintf(stderr, "login %s: %ld %s\n", email, r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, 200);
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    return t;
+}
+
+static void tokens_free(struct tokens *t) {
+    free(t->access);
+    free(t->refresh);
+    t->access = t->refresh = NULL;
+}
+
+static struct http_res *refresh_with(const char *refresh_token) {
+    return post_json(REFRESH, json_pack("{s:s}", "refresh_token", refresh_token));
+}
+
+static long logout_with(const char *refresh_token) {
+    struct http_res *r = post_json(LOGOUT, json_pack("{s:s}", "refresh_token", refresh_token));
+    long status = r->status;
+    if (status == 204)
+        assert_int_equal(r->len, 0);
+    http_res_free(r);
+    return status;
+}
+
+static long refresh_status(const char *refresh_token) {
+    struct http_res *r = refresh_with(refresh_token);
+    long status = r->status;
+    if (status == 401)
+        assert_problem(r, 401, NULL);
+    http_res_free(r);
+    return status;
+}
+
+/* GET path with "Authorization: Bearer token" (or none) and return the
+ * status; 401s must be proper problems with a Bearer challenge. */
+static long get_status(const char *path, const char *token) {
+    char auth[4200];
+    const char *h[] = {NULL, NULL};
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h[0] = auth;
+    }
+    struct http_res *r = http_request("GET", path, h, NULL, 0);
+    long status = r->status;
+    if (status == 401) {
+        assert_problem(r, 401, NULL);
+        const char *www = http_header(r, "WWW-Authenticate");
+        assert_non_null(www);
+        assert_int_equal(strncmp(www, "Bearer", 6), 0);
+    }
+    http_res_free(r);
+    return status;
+}
+
+static struct http_res *get_with_header(const char *path, const char *h1, const char *h2) {
+    const char *h[] = {h1, h2, NULL};
+    return http_request("GET", path, h, NULL, 0);
+}
+
+static void sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sql(const char *fmt, ...) {
+    char q[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    char *out = harness_sql(&server, q);
+    assert_non_null(out);
+    free(out);
+}
+
+static long long count_users(const char *email) {
+    char q[512];
+    snprintf(q, sizeof q, "SELECT count(*) FROM users WHERE lower(email) = lower('%s')", email);
+    char *out = harness_sql(&server, q);
+    assert_non_null(out);
+    long long n = strtoll(out, NULL, 10);
+    free(out);
+    return n;
+}
+
+static const char *detail_of(const struct http_res *r) {
+    const char *d = json_string_value(json_object_get(r->json, "detail"));
+    assert_non_null(d);
+    return d;
+}
+
+static bool ends_with_z(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && s[n - 1] == 'Z';
+}
+
+static char *repeat(const char *unit, size_t times) {
+    size_t n = strlen(unit);
+    char *s = malloc(n * times + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + i * n, unit, n);
+    s[n * times] = '\0';
+    return s;
+}
+
+/* ---- JWT crafting (to check what the server refuses) --------------------- */
+
+static char *b64url(const unsigned char *data, size_t len) {
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = malloc(cap);
+    assert_non_null(out);
+    sodium_bin2base64(out, cap, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+/* The claims of a token the server issued. */
+static json_t *jwt_claims(const char *token) {
+    const char *dot1 = strchr(token, '.');
+    assert_non_null(dot1);
+    const char *dot2 = strchr(dot1 + 1, '.');
+    assert_non_null(dot2);
+    unsigned char raw[2048];
+    size_t raw_len = 0;
+    assert_int_equal(sodium_base642bin(raw, sizeof raw, dot1 + 1, (size_t)(dot2 - dot1 - 1), NULL,
+                                       &raw_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                     0);
+    json_t *claims = json_loadb((const char *)raw, raw_len, 0, NULL);
+    assert_true(json_is_object(claims));
+    return claims;
+}
+
+enum jwt_mac { MAC_HS256, MAC_HS512, MAC_NONE };
+
+/* header.claims.signature; claims is stolen. */
+static char *jwt_make(const char *header_json, json_t *claims, enum jwt_mac mac,
+                      const char *secret) {
+    char *hdr = b64url((const unsigned char *)header_json, strlen(header_json));
+    char *payload_json = dump(claims);
+    char *payload = b64url((const unsigned char *)payload_json, strlen(payload_json));
+    free(payload_json);
+    size_t cap = strlen(hdr) + strlen(payload) + 200;
+    char *tok = malloc(cap);
+    assert_non_null(tok);
+    snprintf(tok, cap, "%s.%s", hdr, payload);
+    size_t signing_len = strlen(tok);
+    unsigned char sig[crypto_auth_hmacsha512_BYTES];
+    size_t sig_len = 0;
+    if (mac == MAC_HS256) {
+        crypto_auth_hmacsha256_state st;
+        crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+        crypto_auth_hmacsha256_update(&st, (const unsigned char *)tok, signing_len);
+        crypto_auth_hmacsha256_final(&st, sig);
+        sig_len = crypto_auth_hmacsha256_BYTES;
+    } else if (mac == MAC_HS512) {
+        crypto_auth_hmacsha512_state st;
+        crypto_auth_hmacsha512_init(&st, (const unsigned char *)secret, strlen(secret));
+        crypto_auth_hmacsha512_update(&st, (const unsigned char *)tok, signing_len);
+        crypto_auth_hmacsha512_final(&st, sig);
+        sig_len = crypto_auth_hmacsha512_BYTES;
+    }
+    char *s = sig_len ? b64url(sig, sig_len) : strdup("");
+    snprintf(tok + signing_len, cap - signing_len, ".%s", s);
+    free(s);
+    free(hdr);
+    free(payload);
+    return tok;
+}
+
+static const char HS256_HEADER[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+/* A fresh login's access token, re-signed after edit() changed its claims. */
+static char *forged_access(const char *email, void (*edit)(json_t *claims)) {
+    struct tokens t = login(email, "forge-password");
+    json_t *claims = jwt_claims(t.access);
+    if (edit)
+        edit(claims);
+    char *tok = jwt_make(HS256_HEADER, claims, MAC_HS256, SECRET);
+    tokens_free(&t);
+    return tok;
+}
+
+/* ---- group set-up ---------------------------------------------------------- */
+
+static int start(void **state) {
+    (void)state;
+    const char *env[] = {"LOGIN_MAX_FAILURES_PER_EMAIL=100000",
+                         "LOGIN_MAX_FAILURES_PER_CLIENT=1000000", NULL};
+    harness_start(&server, "auth_rules", env);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    harness_stop(&server);
+    return 0;
+}
+
+/* ---- register -------------------------------------------------------------- */
+
+static void test_register_returns_201_with_location_and_exact_user_json(void **state) {
+    (void)state;
+    struct http_res *r = try_register("reg-basic@example.com", "password-1", "Reg Basic");
+    assert_int_equal(r->status, 201);
+    assert_string_equal(http_header(r, "Content-Type"), "application/json");
+    json_t *u = r->json;
+    assert_true(json_is_object(u));
+    assert_int_equal(json_object_size(u), 7);
+    json_t *id = json_object_get(u, "id");
+    assert_true(json_is_integer(id));
+    assert_true(json_integer_value(id) > 0);
+    assert_string_equal(json_string_value(json_object_get(u, "email")), "reg-basic@example.com");
+    assert_string_equal(json_string_value(json_object_get(u, "name")), "Reg Basic");
+    assert_string_equal(json_string_value(json_object_get(u, "role")), "customer");
+    assert_true(json_is_true(json_object_get(u, "is_active")));
+    const char *created = json_string_value(json_object_get(u, "created_at"));
+    const char *updated = json_string_value(json_object_get(u, "updated_at"));
+    assert_true(ends_with_z(created));
+    assert_true(ends_with_z(updated));
+    assert_int_equal(created[4], '-');
+    assert_int_equal(created[10], 'T');
+    assert_null(json_object_get(u, "password"));
+    assert_null(json_object_get(u, "password_hash"));
+    assert_null(strstr(r->body, "argon2"));
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/users/%lld", (long long)json_integer_value(id));
+    assert_non_null(http_header(r, "Location"));
+    assert_string_equal(http_header(r, "Location"), location);
+    http_res_free(r);
+    char *hash =
+        harness_sql(&server, "SELECT password_hash FROM users WHERE email='reg-basic@example.com'");
+    assert_non_null(hash);
+    assert_int_equal(strncmp(hash, "$argon2id$", 10), 0);
+    free(hash);
+}
+
+static void test_register_email_is_trimmed_and_lower_cased(void **state) {
+    (void)state;
+    struct http_res *r = try_register("  Trim.Case@Example.COM \t", "password-1", "Trim");
+    assert_int_equal(r->status, 201);
+    assert_string_equal(json_string_value(json_object_get(r->json, "email")),
+                        "trim.case@example.com");
+    http_res_free(r);
+    char *stored =
+        harness_sql(&server, "SELECT email FROM users WHERE email = 'trim.case@example.com'");
+    assert_non_null(stored);
+    assert_string_equal(stored, "trim.case@example.com");
+    free(stored);
+}
+
+static void test_register_duplicate_email_in_any_case_is_409_on_email(void **state) {
+    (void)state;
+    register_user("dup@example.com", "password-1", "Dup One");
+    const char *again[] = {"dup@example.com", "DUP@Example.com", "  Dup@example.COM "};
+    for (size_t i = 0; i < 3; i++) {
+        struct http_res *r = try_register(again[i], "password-2", "Dup Two");
+        assert_problem(r, 409, "email");
+        assert_string_equal(json_string_value(json_object_get(r->json, "title")), "Conflict");
+        json_t *first = json_array_get(json_object_get(r->json, "errors"), 0);
+        assert_string_equal(json_string_value(json_object_get(first, "field")), "email");
+        http_res_free(r);
+    }
+    assert_int_equal(count_users("dup@example.com"), 1);
+}
+
+static void test_register_role_field_is_rejected(void **state) {
+    (void)state;
+    const char *roles[] = {"admin", "staff", "customer"};
+    for (size_t i = 0; i < 3; i++) {
+        struct http_res *r = post_json(
+            REGISTER, json_pack("{s:s, s:s, s:s, s:s}", "email", "sneaky@example.com", "password",
+                                "password-1", "name", "Sneaky", "role", roles[i]));
+        assert_problem(r, 422, "role");
+        http_res_free(r);
+    }
+    assert_int_equal(count_users("sneaky@example.com"), 0);
+}
+
+static void test_register_password_of_7_is_422_and_of_8_is_ok(void **state) {
+    (void)state;
+    expect_register_422("pw7@example.com", "1234567", "Pw", "password");
+    assert_int_equal(count_users("pw7@example.com"), 0);
+    register_user("pw8@example.com", "12345678", "Pw");
+}
+
+static void test_register_password_of_128_is_ok_and_of_129_is_422(void **state) {
+    (void)state;
+    char *p128 = repeat("x", 128), *p129 = repeat("x", 129);
+    register_user("pw128@example.com", p128, "Pw");
+    expect_register_422("pw129@example.com", p129, "Pw", "password");
+    assert_int_equal(count_users("pw129@example.com"), 0);
+    struct tokens t = login("pw128@example.com", p128);
+    tokens_free(&t);
+    free(p128);
+    free(p129);
+}
+
+static void test_register_password_length_counts_code_points(void **state) {
+    (void)state;
+    char *e8 = repeat("\xc3\xa9", 8);     /* 8 characters, 16 bytes */
+    char *e4 = repeat("\xc3\xa9", 4);     /* 4 characters, 8 bytes */
+    char *e128 = repeat("\xc3\xa9", 128); /* 128 characters, 256 bytes */
+    char *e129 = repeat("\xc3\xa9", 129);
+    char *emoji7 = repeat("\xf0\x9f\x98\x80", 7); /* 7 characters, 28 bytes */
+    register_user("pw-e8@example.com", e8, "Pw");
+    expect_register_422("pw-e4@example.com", e4, "Pw", "password");
+    register_user("pw-e128@example.com", e128, "Pw");
+    expect_register_422("pw-e129@example.com", e129, "Pw", "password");
+    expect_register_422("pw-emoji7@example.com", emoji7, "Pw", "password");
+    struct tokens t = login("pw-e8@example.com", e8);
+    tokens_free(&t);
+    free(e8);
+    free(e4);
+    free(e128);
+    free(e129);
+    free(emoji7);
+}
+
+static void test_register_bad_email_is_422(void **state) {
+    (void)state;
+    const char *bad[] = {"",
+                         "   ",
+                         "plainaddress",
+                         "@example.com",
+                         "user@",
+                         "two@@example.com",
+                         "a@b@example.com",
+                         "sp ace@example.com",
+                         "user@exa mple.com",
+                         "user@example..com",
+                         "user@.example.com",
+                         "user@example.com."};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct http_res *r = try_register(bad[i], "password-1", "Bad Email");
+        if (r->status != 422)
+            fprintf(stderr, "email '%s' gave %ld\n", bad[i], r->status);
+        assert_problem(r, 422, "email");
+        assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+        http_res_free(r);
+    }
+}
+
+static void test_register_missing_fields_give_one_entry_each(void **state) {
+    (void)state;
+    struct http_res *r = post_text(REGISTER, "{}");
+    assert_problem(r, 422, "email");
+    assert_problem(r, 422, "password");
+    assert_problem(r, 422, "name");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 3);
+    assert_string_equal(detail_of(r), "3 fields are invalid");
+    http_res_free(r);
+    r = post_text(REGISTER, "{\"email\":\"missing@example.com\"}");
+    assert_problem(r, 422, "password");
+    assert_problem(r, 422, "name");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 2);
+    http_res_free(r);
+}
+
+static void test_register_name_must_be_1_to_200_characters(void **state) {
+    (void)state;
+    expect_register_422("name-empty@example.com", "password-1", "", "name");
+    expect_register_422("name-blank@example.com", "password-1", "   ", "name");
+    char *n200 = repeat("\xc3\xa9", 200), *n201 = repeat("n", 201);
+    expect_register_422("name-201@example.com", "password-1", n201, "name");
+    struct http_res *r = try_register("name-200@example.com", "password-1", n200);
+    assert_int_equal(r->status, 201);
+    assert_string_equal(json_string_value(json_object_get(r->json, "name")), n200);
+    http_res_free(r);
+    free(n200);
+    free(n201);
+    assert_int_equal(count_users("name-empty@example.com") + count_users("name-201@example.com"),
+                     0);
+}
+
+/* ---- login ------------------------------------------------------------------- */
+
+static void test_login_returns_bearer_pair_expiring_in_900(void **state) {
+    (void)state;
+    long long id = register_user("login-ok@example.com", "password-1", "Login");
+    struct http_res *r = post_json(LOGIN, creds("login-ok@example.com", "password-1"));
+    assert_int_equal(r->status, 200);
+    assert_string_equal(http_header(r, "Content-Type"), "application/json");
+    assert_int_equal(json_object_size(r->json), 4);
+    assert_string_equal(json_string_value(json_object_get(r->json, "token_type")), "Bearer");
+    assert_true(json_is_integer(json_object_get(r->json, "expires_in")));
+    assert_int_equal(json_integer_value(json_object_get(r->json, "expires_in")), 900);
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    assert_string_not_equal(t.access, t.refresh);
+    /* The access token is a JWT with the documented claims. */
+    json_t *c = jwt_claims(t.access);
+    char sub[32];
+    snprintf(sub, sizeof sub, "%lld", id);
+    assert_string_equal(json_string_value(json_object_get(c, "sub")), sub);
+    assert_string_equal(json_string_value(json_object_get(c, "role")), "customer");
+    assert_string_equal(json_string_value(json_object_get(c, "iss")), "nexus");
+    assert_non_null(json_string_value(json_object_get(c, "jti")));
+    json_int_t iat = json_integer_value(json_object_get(c, "iat"));
+    assert_int_equal(json_integer_value(json_object_get(c, "exp")) - iat, 900);
+    assert_true(llabs((long long)iat - (long long)time(NULL)) < 60);
+    json_decref(c);
+    assert_int_equal(get_status(ME, t.access), 200);
+    tokens_free(&t);
+}
+
+static void test_login_email_is_case_insensitive_and_trimmed(void **state) {
+    (void)state;
+    register_user("login-case@example.com", "password-1", "Case");
+    struct tokens a = login("LOGIN-CASE@EXAMPLE.COM", "password-1");
+    struct tokens b = login("  Login-Case@Example.com ", "password-1");
+    assert_int_equal(get_status(ME, a.access), 200);
+    tokens_free(&a);
+    tokens_free(&b);
+}
+
+static void test_login_wrong_password_is_401_with_bearer_challenge(void **state) {
+    (void)state;
+    register_user("login-wrong@example.com", "password-1", "Wrong");
+    struct http_res *r = post_json(LOGIN, creds("login-wrong@example.com", "password-2"));
+    assert_problem(r, 401, NULL);
+    assert_string_equal(json_string_value(json_object_get(r->json, "title")), "Unauthorized");
+    assert_null(json_object_get(r->json, "errors"));
+    const char *www = http_header(r, "WWW-Authenticate");
+    assert_non_null(www);
+    assert_int_equal(strncmp(www, "Bearer", 6), 0);
+    assert_null(json_object_get(r->json, "access_token"));
+    http_res_free(r);
+    /* The password is case-sensitive. */
+    r = post_json(LOGIN, creds("login-wrong@example.com", "PASSWORD-1"));
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+}
+
+static void test_login_unknown_email_gives_the_same_401_as_wrong_password(void **state) {
+    (void)state;
+    register_user("login-same@example.com", "password-1", "Same");
+    struct http_res *wrong = post_json(LOGIN, creds("login-same@example.com", "password-2"));
+    struct http_res *unknown = post_json(LOGIN, creds("nobody-here@example.com", "password-1"));
+    assert_problem(wrong, 401, NULL);
+    assert_problem(unknown, 401, NULL);
+    assert_string_equal(detail_of(unknown), detail_of(wrong));
+    assert_string_equal(http_header(unknown, "WWW-Authenticate"),
+                        http_header(wrong, "WWW-Authenticate"));
+    assert_int_equal(json_object_size(unknown->json), json_object_size(wrong->json));
+    http_res_free(wrong);
+    http_res_free(unknown);
+}
+
+static void test_login_deactivated_user_is_the_same_401(void **state) {
+    (void)state;
+    register_user("login-inactive@example.com", "password-1", "Inactive");
+    struct http_res *wrong = post_json(LOGIN, creds("login-inactive@example.com", "password-x"));
+    sql("UPDATE users SET is_active = false WHERE email = 'login-inactive@example.com'");
+    struct http_res *r = post_json(LOGIN, creds("login-inactive@example.com", "password-1"));
+    assert_problem(r, 401, NULL);
+    assert_string_equal(detail_of(r), detail_of(wrong));
+    http_res_free(r);
+    http_res_free(wrong);
+}
+
+static void test_login_malformed_email_is_401_not_422(void **state) {
+    (void)state;
+    const char *bad[] = {"not-an-email", "", "a@@example.com"};
+    struct http_res *ref = post_json(LOGIN, creds("nobody-at-all@example.com", "password-1"));
+    for (size_t i = 0; i < 3; i++) {
+        struct http_res *r = post_json(LOGIN, creds(bad[i], "password-1"));
+        assert_problem(r, 401, NULL);
+        assert_null(json_object_get(r->json, "errors"));
+        assert_string_equal(detail_of(r), detail_of(ref));
+        http_res_free(r);
+    }
+    http_res_free(ref);
+}
+
+static void test_login_missing_password_is_422(void **state) {
+    (void)state;
+    struct http_res *r = post_text(LOGIN, "{\"email\":\"login-ok@example.com\"}");
+    assert_problem(r, 422, "password");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    http_res_free(r);
+    r = post_text(LOGIN, "{}");
+    assert_problem(r, 422, "email");
+    assert_problem(r, 422, "password");
+    http_res_free(r);
+}
+
+static void test_login_non_string_fields_are_422(void **state) {
+    (void)state;
+    struct http_res *r =
+        post_text(LOGIN, "{\"email\":\"login-ok@example.com\",\"password\":12345678}");
+    assert_problem(r, 422, "password");
+    http_res_free(r);
+    r = post_text(LOGIN, "{\"email\":\"login-ok@example.com\",\"password\":null}");
+    assert_problem(r, 422, "password");
+    http_res_free(r);
+    r = post_text(LOGIN, "{\"email\":[\"login-ok@example.com\"],\"password\":\"password-1\"}");
+    assert_problem(r, 422, "email");
+    http_res_free(r);
+}
+
+static void test_login_unknown_field_is_422(void **state) {
+    (void)state;
+    struct http_res *r = post_text(
+        LOGIN,
+        "{\"email\":\"login-ok@example.com\",\"password\":\"password-1\",\"remember\":true}");
+    assert_problem(r, 422, "remember");
+    http_res_free(r);
+}
+
+/* ---- bearer tokens ------------------------------------------------------------ */
+
+static void test_users_me_with_token_is_200(void **state) {
+    (void)state;
+    long long id = register_user("me-ok@example.com", "password-1", "Me Ok");
+    struct tokens t = login("me-ok@example.com", "password-1");
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", t.access);
+    struct http_res *r = get_with_header(ME, auth, NULL);
+    assert_int_equal(r->status, 200);
+    assert_int_equal(json_object_size(r->json), 7);
+    assert_int_equal(json_integer_value(json_object_get(r->json, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(r->json, "email")), "me-ok@example.com");
+    http_res_free(r);
+    tokens_free(&t);
+}
+
+static void test_users_me_without_token_is_401_with_bearer_challenge(void **state) {
+    (void)state;
+    assert_int_equal(get_status(ME, NULL), 401);
+}
+
+static void test_lower_case_bearer_scheme_is_401(void **state) {
+    (void)state;
+    register_user("scheme@example.com", "password-1", "Scheme");
+    struct tokens t = login("scheme@example.com", "password-1");
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: bearer %s", t.access);
+    struct http_res *r = get_with_header(ME, auth, NULL);
+    assert_problem(r, 401, NULL);
+    assert_non_null(http_header(r, "WWW-Authenticate"));
+    http_res_free(r);
+    assert_int_equal(get_status(ME, t.access), 200);
+    tokens_free(&t);
+}
+
+static void test_two_authorization_headers_are_401(void **state) {
+    (void)state;
+    register_user("two-auth@example.com", "password-1", "Two");
+    struct tokens t = login("two-auth@example.com", "password-1");
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", t.access);
+    struct http_res *r = get_with_header(ME, auth, auth);
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+    tokens_free(&t);
+}
+
+static void test_garbage_tokens_are_401(void **state) {
+    (void)state;
+    const char *bad[] = {"Authorization: Bearer garbage",
+                         "Authorization: Bearer a.b.c",
+                         "Authorization: Bearer",
+                         "Authorization: Bearer  ",
+                         "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                         "Authorization: garbage"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct http_res *r = get_with_header(ME, bad[i], NULL);
+        if (r->status != 401)
+            fprintf(stderr, "'%s' gave %ld\n", bad[i], r->status);
+        assert_problem(r, 401, NULL);
+        assert_non_null(http_header(r, "WWW-Authenticate"));
+        http_res_free(r);
+    }
+}
+
+/* API.md, Settled details, Auth: "An invalid token is a 401 even on a
+ * public endpoint." */
+static void test_invalid_token_is_401_even_on_operational_endpoints(void **state) {
+    (void)state;
+    assert_int_equal(get_status("/healthz", "garbage"), 401);
+    assert_int_equal(get_status("/readyz", "garbage"), 401);
+    assert_int_equal(get_status("/openapi.yaml", "garbage"), 401);
+}
+
+static void test_invalid_token_is_401_even_on_public_api_endpoints(void **state) {
+    (void)state;
+    struct http_res *r =
+        post_json_h(REGISTER,
+                    json_pack("{s:s, s:s, s:s}", "email", "public-bad-token@example.com",
+                              "password", "password-1", "name", "Public"),
+                    "Authorization: Bearer garbage");
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+    assert_int_equal(count_users("public-bad-token@example.com"), 0);
+    r = post_json_h(LOGIN, creds("login-ok@example.com", "password-1"),
+                    "Authorization: Bearer garbage");
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+}
+
+static void test_valid_token_on_public_endpoint_is_fine(void **state) {
+    (void)state;
+    register_user("public-ok@example.com", "password-1", "Public");
+    struct tokens t = login("public-ok@example.com", "password-1");
+    assert_int_equal(get_status("/healthz", t.access), 200);
+    tokens_free(&t);
+}
+
+static void test_refresh_token_used_as_access_token_is_401(void **state) {
+    (void)state;
+    register_user("refresh-as-access@example.com", "password-1", "RaA");
+    struct tokens t = login("refresh-as-access@example.com", "password-1");
+    assert_int_equal(get_status(ME, t.refresh), 401);
+    assert_int_equal(get_status(ME, t.access), 200);
+    tokens_free(&t);
+}
+
+static void test_access_token_used_as_refresh_token_is_401(void **state) {
+    (void)state;
+    register_user("access-as-refresh@example.com", "password-1", "AaR");
+    struct tokens t = login("access-as-refresh@example.com", "password-1");
+    assert_int_equal(refresh_status(t.access), 401);
+    assert_int_equal(refresh_status(t.refresh), 200);
+    tokens_free(&t);
+}
+
+/* Forged tokens, signed with the server's own secret unless said otherwise. */
+
+static void edit_nothing(json_t *c) {
+    (void)c;
+}
+static void edit_drop_exp(json_t *c) {
+    json_object_del(c, "exp");
+}
+static void edit_expired(json_t *c) {
+    json_object_set_new(c, "exp", json_integer((json_int_t)time(NULL) - 5));
+    json_object_set_new(c, "iat", json_integer((json_int_t)time(NULL) - 905));
+}
+static void edit_drop_iss(json_t *c) {
+    json_object_del(c, "iss");
+}
+static void edit_other_iss(json_t *c) {
+    json_object_set_new(c, "iss", json_string("someone-else"));
+}
+static void edit_future_nbf(json_t *c) {
+    json_object_set_new(c, "nbf", json_integer((json_int_t)time(NULL) + 3600));
+}
+static void edit_unknown_user(json_t *c) {
+    json_object_set_new(c, "sub", json_string("999999"));
+}
+static void edit_role_admin(json_t *c) {
+    json_object_set_new(c, "role", json_string("admin"));
+}
+
+static void forge_user(void) {
+    static bool done;
+    if (!done)
+        register_user("forge@example.com", "forge-password", "Forge");
+    done = true;
+}
+
+static void expect_forged(void (*edit)(json_t *), long status) {
+    forge_user();
+    char *tok = forged_access("forge@example.com", edit);
+    assert_int_equal(get_status(ME, tok), status);
+    free(tok);
+}
+
+static void test_resigned_token_with_unchanged_claims_is_accepted(void **state) {
+    (void)state;
+    expect_forged(edit_nothing, 200); /* the control for the forgeries below */
+}
+
+static void test_token_without_exp_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_drop_exp, 401);
+}
+
+static void test_expired_token_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_expired, 401);
+}
+
+static void test_token_without_iss_or_with_other_iss_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_drop_iss, 401);
+    expect_forged(edit_other_iss, 401);
+}
+
+static void test_token_with_future_nbf_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_future_nbf, 401);
+}
+
+static void test_token_for_user_that_does_not_exist_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_unknown_user, 401);
+}
+
+static void test_token_signed_with_other_secret_is_401(void **state) {
+    (void)state;
+    forge_user();
+    struct tokens t = login("forge@example.com", "forge-password");
+    char *tok = jwt_make(HS256_HEADER, jwt_claims(t.access), MAC_HS256,
+                         "a-different-secret-of-at-least-32-bytes!");
+    assert_int_equal(get_status(ME, tok), 401);
+    free(tok);
+    tokens_free(&t);
+}
+
+static void test_unsigned_alg_none_token_is_401(void **state) {
+    (void)state;
+    forge_user();
+    struct tokens t = login("forge@example.com", "forge-password");
+    char *tok = jwt_make("{\"alg\":\"none\",\"typ\":\"JWT\"}", jwt_claims(t.access), MAC_NONE, "");
+    assert_int_equal(get_status(ME, tok), 401);
+    free(tok);
+    tokens_free(&t);
+}
+
+static void test_token_with_other_algorithm_is_401(void **state) {
+    (void)state;
+    forge_user();
+    struct tokens t = login("forge@example.com", "forge-password");
+    char *tok =
+        jwt_make("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", jwt_claims(t.access), MAC_HS512, SECRET);
+    assert_int_equal(get_status(ME, tok), 401);
+    free(tok);
+    tokens_free(&t);
+}
+
+static void test_role_claim_in_token_is_not_trusted(void **state) {
+    (void)state;
+    forge_user();
+    char *tok = forged_access("forge@example.com", edit_role_admin);
+    assert_int_equal(get_status(ME, tok), 200);
+    assert_int_equal(get_status(USERS, tok), 403);
+    free(tok);
+}
+
+/* ---- refresh ------------------------------------------------------------------ */
+
+static void test_refresh_returns_a_new_pair_different_from_the_old(void **state) {
+    (void)state;
+    register_user("refresh-ok@example.com", "password-1", "Refresh");
+    struct tokens old = login("refresh-ok@example.com", "password-1");
+    struct http_res *r = refresh_with(old.refresh);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(json_string_value(json_object_get(r->json, "token_type")), "Bearer");
+    assert_int_equal(json_integer_value(json_object_get(r->json, "expires_in")), 900);
+    struct tokens fresh = tokens_from(r);
+    http_res_free(r);
+    assert_string_not_equal(fresh.access, old.access);
+    assert_string_not_equal(fresh.refresh, old.refresh);
+    assert_int_equal(get_status(ME, fresh.access), 200);
+    /* The new refresh token rotates again. */
+    r = refresh_with(fresh.refresh);
+    assert_int_equal(r->status, 200);
+    struct tokens third = tokens_from(r);
+    http_res_free(r);
+    assert_string_not_equal(third.refresh, fresh.refresh);
+    assert_int_equal(get_status(ME, third.access), 200);
+    tokens_free(&old);
+    tokens_free(&fresh);
+    tokens_free(&third);
+}
+
+static void test_refresh_token_reuse_ends_that_login(void **state) {
+    (void)state;
+    register_user("reuse@example.com", "password-1", "Reuse");
+    struct tokens first = login("reuse@example.com", "password-1");
+    struct tokens other = login("reuse@example.com", "password-1"); /* independent login */
+    struct http_res *r = refresh_with(first.refresh);
+    assert_int_equal(r->status, 200);
+    struct tokens rotated = tokens_from(r);
+    http_res_free(r);
+    /* The used token again: reuse. */
+    assert_int_equal(refresh_status(first.refresh), 401);
+    /* The whole login ended: the newest refresh token and the access tokens. */
+    assert_int_equal(refresh_status(rotated.refresh), 401);
+    assert_int_equal(get_status(ME, rotated.access), 401);
+    assert_int_equal(get_status(ME, first.access), 401);
+    /* The other login of the same user is untouched. */
+    assert_int_equal(get_status(ME, other.access), 200);
+    r = refresh_with(other.refresh);
+    assert_int_equal(r->status, 200);
+    struct tokens other2 = tokens_from(r);
+    http_res_free(r);
+    assert_int_equal(get_status(ME, other2.access), 200);
+    tokens_free(&first);
+    tokens_free(&other);
+    tokens_free(&rotated);
+    tokens_free(&other2);
+}
+
+static void test_refresh_with_missing_or_non_string_token_is_422(void **state) {
+    (void)state;
+    struct http_res *r = post_text(REFRESH, "{}");
+    assert_problem(r, 422, "refresh_token");
+    http_res_free(r);
+    r = post_text(REFRESH, "{\"refresh_token\":42}");
+    assert_problem(r, 422, "refresh_token");
+    http_res_free(r);
+    r = post_text(REFRESH, "{\"refresh_token\":\"x\",\"extra\":1}");
+    assert_problem(r, 422, "extra");
+    http_res_free(r);
+}
+
+static void test_refresh_with_unknown_token_is_401(void **state) {
+    (void)state;
+    assert_int_equal(refresh_status("garbage"), 401);
+    assert_int_equal(refresh_status(""), 401);
+    /* Well-formed (43 characters of base64url) but never issued. */
+    assert_int_equal(refresh_status("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 401);
+}
+
+static void test_refresh_for_deactivated_user_is_401(void **state) {
+    (void)state;
+    register_user("refresh-inactive@example.com", "password-1", "RI");
+    struct tokens t = login("refresh-inactive@example.com", "password-1");
+    sql("UPDATE users SET is_active = false WHERE email = 'refresh-inactive@example.com'");
+    assert_int_equal(refresh_status(t.refresh), 401);
+    tokens_free(&t);
+}
+
+/* ---- logout ---------------------------------------------------------------------- */
+
+static void test_logout_is_204_and_ends_that_login(void **state) {
+    (void)state;
+    register_user("logout@example.com", "password-1", "Logout");
+    struct tokens t = login("logout@example.com", "password-1");
+    struct tokens other = login("logout@example.com", "password-1");
+    assert_int_equal(logout_with(t.refresh), 204);
+    assert_int_equal(refresh_status(t.refresh), 401);
+    assert_int_equal(get_status(ME, t.access), 401);
+    assert_int_equal(get_status(ME, other.access), 200);
+    assert_int_equal(refresh_status(other.refresh), 200);
+    /* Logging out an ended login again is still 204. */
+    assert_int_equal(logout_with(t.refresh), 204);
+    tokens_free(&t);
+    tokens_free(&other);
+}
+
+static void test_logout_with_unknown_token_is_204(void **state) {
+    (void)state;
+    assert_int_equal(logout_with("garbage"), 204);
+    assert_int_equal(logout_with(""), 204);
+    assert_int_equal(logout_with("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 204);
+}
+
+static void test_logout_without_refresh_token_is_422(void **state) {
+    (void)state;
+    struct http_res *r = post_text(LOGOUT, "{}");
+    assert_problem(r, 422, "refresh_token");
+    http_res_free(r);
+    r = post_text(LOGOUT, "{\"refresh_token\":null}");
+    assert_problem(r, 422, "refresh_token");
+    http_res_free(r);
+}
+
+static void test_logout_with_rotated_refresh_token_ends_the_login(void **state) {
+    (void)state;
+    register_user("logout-rotated@example.com", "password-1", "LR");
+    struct tokens first = login("logout-rotated@example.com", "password-1");
+    struct tokens other = login("logout-rotated@example.com", "password-1");
+    struct http_res *r = refresh_with(first.refresh);
+    assert_int_equal(r->status, 200);
+    struct tokens rotated = tokens_from(r);
+    http_res_free(r);
+    assert_int_equal(logout_with(first.refresh), 204);
+    assert_int_equal(refresh_status(rotated.refresh), 401);
+    assert_int_equal(get_status(ME, rotated.access), 401);
+    assert_int_equal(get_status(ME, other.access), 200);
+    tokens_free(&first);
+    tokens_free(&other);
+    tokens_free(&rotated);
+}
+
+/* ---- stored state, not the token, decides ------------------------------------------- */
+
+static void test_deactivation_takes_effect_on_existing_access_token(void **state) {
+    (void)state;
+    register_user("deactivate@example.com", "password-1", "Deactivate");
+    struct tokens t = login("deactivate@example.com", "password-1");
+    assert_int_equal(get_status(ME, t.access), 200);
+    sql("UPDATE users SET is_active = false WHERE email = 'deactivate@example.com'");
+    assert_int_equal(get_status(ME, t.access), 401);
+    tokens_free(&t);
+}
+
+static void test_demotion_takes_effect_on_existing_access_token(void **state) {
+    (void)state;
+    register_user("demote@example.com", "password-1", "Demote");
+    sql("UPDATE users SET role = 'admin' WHERE email = 'demote@example.com'");
+    struct tokens t = login("demote@example.com", "password-1");
+    assert_int_equal(get_status(USERS, t.access), 200);
+    sql("UPDATE users SET role = 'customer' WHERE email = 'demote@example.com'");
+    assert_int_equal(get_status(USERS, t.access), 403);
+    assert_int_equal(get_status(ME, t.access), 200);
+    tokens_free(&t);
+}
+
+static void test_promotion_takes_effect_on_existing_access_token(void **state) {
+    (void)state;
+    register_user("promote@example.com", "password-1", "Promote");
+    struct tokens t = login("promote@example.com", "password-1");
+    assert_int_equal(get_status(USERS, t.access), 403);
+    sql("UPDATE users SET role = 'admin' WHERE email = 'promote@example.com'");
+    assert_int_equal(get_status(USERS, t.access), 200);
+    tokens_free(&t);
+}
+
+/* ---- failed-login throttling (own server, small limits) ------------------------------ */
+
+#define RL_PER_EMAIL 3
+#define RL_WINDOW    60
+
+static unsigned run_tag;
+
+static int start_ratelimit(void **state) {
+    (void)state;
+    const char *env[] = {"LOGIN_MAX_FAILURES_PER_EMAIL=3", "LOGIN_MAX_FAILURES_PER_CLIENT=8",
+                         "LOGIN_FAILURE_WINDOW=60", "TRUSTED_PROXIES=127.0.0.1,::1", NULL};
+    run_tag = ((unsigned)time(NULL) * 2654435761u) ^ ((unsigned)getpid() << 4);
+    harness_start(&server, "auth_ratelimit", env);
+    return 0;
+}
+
+/* An e-mail address and a client address unique to this run. */
+static void rl_email(char *out, size_t cap, const char *who) {
+    snprintf(out, cap, "rl-%08x-%s@example.com", run_tag, who);
+}
+
+static void rl_client(char *out, size_t cap, unsigned k) {
+    snprintf(out, cap, "X-Forwarded-For: 10.%u.%u.%u", (run_tag >> 8) & 255u, run_tag & 255u,
+             k + 1);
+}
+
+static struct http_res *rl_login(const char *client, const char *email, const char *password) {
+    return post_json_h(LOGIN, creds(email, password), client);
+}
+
+static void rl_expect(const char *client, const char *email, const char *password, long status) {
+    struct http_res *r = rl_login(client, email, password);
+    if (r->status != status)
+        fprintf(stderr, "login %s via %s: expected %ld, got %ld: %s\n", email, client, status,
+                r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    if (status == 429) {
+        assert_problem(r, 429, NULL);
+        assert_string_equal(json_string_value(json_object_get(r->json, "title")),
+                            "Too Many Requests");
+        const char *retry = http_header(r, "Retry-After");
+        assert_non_null(retry);
+        char *end = NULL;
+        long secs = strtol(retry, &end, 10);
+        assert_true(end != retry && *end == '\0');
+        assert_true(secs > 0 && secs <= RL_WINDOW);
+        assert_null(json_object_get(r->json, "access_token"));
+    }
+    http_res_free(r);
+}
+
+static void test_failures_for_one_email_lock_it_even_with_the_right_password(void **state) {
+    (void)state;
+    char email[128], upper[128], client[64];
+    rl_email(email, sizeof email, "locked");
+    rl_client(client, sizeof client, 0);
+    register_user(email, "password-1", "Locked");
+    snprintf(upper, sizeof upper, "RL-%08X-LOCKED@EXAMPLE.COM", run_tag);
+    /* Failures count per address whatever its spelling. */
+    rl_expect(client, email, "wrong-1", 401);
+    rl_expect(client, upper, "wrong-2", 401);
+    rl_expect(client, email, "wrong-3", 401);
+    rl_expect(client, email, "password-1", 429);
+    rl_expect(client, upper, "password-1", 429);
+    /* Still locked from another client: the counter is per e-mail. */
+    char client2[64];
+    rl_client(client2, sizeof client2, 1);
+    rl_expect(client2, email, "password-1", 429);
+}
+
+static void test_failures_for_unknown_emails_count(void **state) {
+    (void)state;
+    char email[128], client[64];
+    rl_email(email, sizeof email, "ghost");
+    rl_client(client, sizeof client, 2);
+    for (int i = 0; i < RL_PER_EMAIL; i++)
+        rl_expect(client, email, "whatever-1", 401);
+    rl_expect(client, email, "whatever-1", 429);
+}
+
+static void test_failures_from_one_client_lock_that_client_for_every_email(void **state) {
+    (void)state;
+    char victim[128], good[128], e[128], client[64], elsewhere[64];
+    rl_client(client, sizeof client, 3);
+    rl_client(elsewhere, sizeof elsewhere, 4);
+    rl_email(good, sizeof good, "client-good");
+    register_user(good, "password-1", "Good");
+    /* 3 failures lock one address... */
+    rl_email(victim, sizeof victim, "client-e1");
+    for (int i = 0; i < RL_PER_EMAIL; i++)
+        rl_expect(client, victim, "wrong", 401);
+    rl_expect(client, victim, "wrong", 429);
+    /* ...but another address from the same client still works. */
+    rl_expect(client, good, "password-1", 200);
+    /* 5 more failures spread over addresses under their own limit reach
+     * the client's 8. */
+    const char *who[] = {"client-e2", "client-e2", "client-e3", "client-e3", "client-e4"};
+    for (size_t i = 0; i < 5; i++) {
+        rl_email(e, sizeof e, who[i]);
+        rl_expect(client, e, "wrong", 401);
+    }
+    rl_expect(client, good, "password-1", 429);
+    rl_email(e, sizeof e, "client-e5");
+    rl_expect(client, e, "wrong", 429);
+    /* Another client is not affected. */
+    rl_expect(elsewhere, good, "password-1", 200);
+}
+
+static void test_successful_login_clears_the_email_counter(void **state) {
+    (void)state;
+    char email[128], client[64];
+    rl_email(email, sizeof email, "clears");
+    rl_client(client, sizeof client, 5);
+    register_user(email, "password-1", "Clears");
+    rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "password-1", 200);
+    rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "password-1", 200);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
+        cmocka_unit_test(test_register_email_is_trimmed_and_lower_cased),
+        cmocka_unit_test(test_register_duplicate_email_in_any_case_is_409_on_email),
+        cmocka_unit_test(test_register_role_field_is_rejected),
+        cmocka_unit_test(test_register_password_of_7_is_422_and_of_8_is_ok),
+        cmocka_unit_test(test_register_password_of_128_is_ok_and_of_129_is_422),
+        cmocka_unit_test(test_register_password_length_counts_code_points),
+        cmocka_unit_test(test_register_bad_email_is_422),
+        cmocka_unit_test(test_register_missing_fields_give_one_entry_each),
+        cmocka_unit_test(test_register_name_must_be_1_to_200_characters),
+        cmocka_unit_test(test_login_returns_bearer_pair_expiring_in_900),
+        cmocka_unit_test(test_login_email_is_case_insensitive_and_trimmed),
+        cmocka_unit_test(test_login_wrong_password_is_401_with_bearer_challenge),
+        cmocka_unit_test(test_login_unknown_email_gives_the_same_401_as_wrong_password),
+        cmocka_unit_test(test_login_deactivated_user_is_the_same_401),
+        cmocka_unit_test(test_login_malformed_email_is_401_not_422),
+        cmocka_unit_test(test_login_missing_password_is_422),
+        cmocka_unit_test(test_login_non_string_fields_are_422),
+        cmocka_unit_test(test_login_unknown_field_is_422),
+        cmocka_unit_test(test_users_me_with_token_is_200),
+        cmocka_unit_test(test_users_me_without_token_is_401_with_bearer_challenge),
+        cmocka_unit_test(test_lower_case_bearer_scheme_is_401),
+        cmocka_unit_test(test_two_authorization_headers_are_401),
+        cmocka_unit_test(test_garbage_tokens_are_401),
+        cmocka_unit_test(test_invalid_token_is_401_even_on_operational_endpoints),
+        cmocka_unit_test(test_invalid_token_is_401_even_on_public_api_endpoints),
+        cmocka_unit_test(test_valid_token_on_public_endpoint_is_fine),
+        cmocka_unit_test(test_refresh_token_used_as_access_token_is_401),
+        cmocka_unit_test(test_access_token_used_as_refresh_token_is_401),
+        cmocka_unit_test(test_resigned_token_with_unchanged_claims_is_accepted),
+        cmocka_unit_test(test_token_without_exp_is_401),
+        cmocka_unit_test(test_expired_token_is_401),
+        cmocka_unit_test(test_token_without_iss_or_with_other_iss_is_401),
+        cmocka_unit_test(test_token_with_future_nbf_is_401),
+        cmocka_unit_test(test_token_for_user_that_does_not_exist_is_401),
+        cmocka_unit_test(test_token_signed_with_other_secret_is_401),
+        cmocka_unit_test(test_unsigned_alg_none_token_is_401),
+        cmocka_unit_test(test_token_with_other_algorithm_is_401),
+        cmocka_unit_test(test_role_claim_in_token_is_not_trusted),
+        cmocka_unit_test(test_refresh_returns_a_new_pair_different_from_the_old),
+        cmocka_unit_test(test_refresh_token_reuse_ends_that_login),
+        cmocka_unit_test(test_refresh_with_missing_or_non_string_token_is_422),
+        cmocka_unit_test(test_refresh_with_unknown_token_is_401),
+        cmocka_unit_test(test_refresh_for_deactivated_user_is_401),
+        cmocka_unit_test(test_logout_is_204_and_ends_that_login),
+        cmocka_unit_test(test_logout_with_unknown_token_is_204),
+        cmocka_unit_test(test_logout_without_refresh_token_is_422),
+        cmocka_unit_test(test_logout_with_rotated_refresh_token_ends_the_login),
+        cmocka_unit_test(test_deactivation_takes_effect_on_existing_access_token),
+        cmocka_unit_test(test_demotion_takes_effect_on_existing_access_token),
+        cmocka_unit_test(test_promotion_takes_effect_on_existing_access_token),
+    };
+    const struct CMUnitTest ratelimit_tests[] = {
+        cmocka_unit_test(test_failures_for_one_email_lock_it_even_with_the_right_password),
+        cmocka_unit_test(test_failures_for_unknown_emails_count),
+        cmocka_unit_test(test_failures_from_one_client_lock_that_client_for_every_email),
+        cmocka_unit_test(test_successful_login_clears_the_email_counter),
+    };
+    int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
+    failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);
+    return failed;
+}

@@ -1,0 +1,127 @@
+/*
+ * test_migrate.c -- start-up rules: configuration errors name their
+ * variable, migrations apply once, in order, safely in parallel, and a
+ * changed applied migration or a pending one stops the server.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static struct nexus_server db;
+static char out[16384];
+
+static int setup(void **state) {
+    (void)state;
+    harness_create_db(&db, "migrate");
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    harness_stop(&db);
+    return 0;
+}
+
+static void expect_config_error(const char *assignment, const char *variable) {
+    const char *env[] = {assignment, "NEXUS_ENV=production", NULL};
+    const char *args[] = {"serve", NULL};
+    int rc = harness_run(&db, env, args, NULL, out, sizeof out);
+    if (rc != 2 || !strstr(out, variable))
+        fprintf(stderr, "%s: exit %d: %s\n", assignment, rc, out);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, variable));
+}
+
+static void test_bad_configuration_stops_naming_the_variable(void **state) {
+    (void)state;
+    expect_config_error("PORT=abc", "PORT");
+    expect_config_error("PORT=70000", "PORT");
+    expect_config_error("THREADS=0", "THREADS");
+    expect_config_error("JWT_SECRET=short", "JWT_SECRET");
+    expect_config_error("JWT_SECRET=", "JWT_SECRET");
+    expect_config_error("DATABASE_URL=host=x nosuchoption=1", "DATABASE_URL");
+    expect_config_error("REDIS_URL=http://localhost", "REDIS_URL");
+    expect_config_error("LOG_LEVEL=loud", "LOG_LEVEL");
+}
+
+static void test_serve_refuses_pending_migrations(void **state) {
+    (void)state;
+    const char *env[] = {"AUTO_MIGRATE=0", NULL};
+    const char *args[] = {"serve", NULL};
+    int rc = harness_run(&db, env, args, NULL, out, sizeof out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "pending"));
+}
+
+static pid_t spawn_migrate(void) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static char buf[4096];
+        const char *args[] = {"migrate", NULL};
+        _exit(harness_run(&db, NULL, args, NULL, buf, sizeof buf));
+    }
+    return pid;
+}
+
+static void test_concurrent_migrations_apply_each_once(void **state) {
+    (void)state;
+    pid_t a = spawn_migrate(), b = spawn_migrate(), c = spawn_migrate();
+    int sa, sb, sc;
+    waitpid(a, &sa, 0);
+    waitpid(b, &sb, 0);
+    waitpid(c, &sc, 0);
+    assert_int_equal(WEXITSTATUS(sa), 0);
+    assert_int_equal(WEXITSTATUS(sb), 0);
+    assert_int_equal(WEXITSTATUS(sc), 0);
+    char *versions = harness_sql(&db, "SELECT string_agg(version, ' ' ORDER BY version) "
+                                      "FROM schema_migrations");
+    char *distinct =
+        harness_sql(&db, "SELECT count(*) = count(DISTINCT version) FROM schema_migrations");
+    assert_non_null(strstr(versions, "0001_foundation.sql"));
+    assert_non_null(strstr(versions, "0002_users.sql"));
+    assert_string_equal(distinct, "t");
+    free(versions);
+    free(distinct);
+}
+
+static void test_migrate_again_is_a_no_op(void **state) {
+    (void)state;
+    const char *args[] = {"migrate", NULL};
+    char *before = harness_sql(&db, "SELECT count(*) FROM schema_migrations");
+    assert_int_equal(harness_run(&db, NULL, args, NULL, out, sizeof out), 0);
+    char *after = harness_sql(&db, "SELECT count(*) FROM schema_migrations");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_changed_applied_migration_is_an_error(void **state) {
+    (void)state;
+    const char *args[] = {"migrate", NULL};
+    free(harness_sql(&db, "UPDATE schema_migrations SET checksum = 'x' "
+                          "WHERE version = '0001_foundation.sql'"));
+    assert_int_equal(harness_run(&db, NULL, args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "changed after it was applied"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_configuration_stops_naming_the_variable),
+        cmocka_unit_test(test_serve_refuses_pending_migrations),
+        cmocka_unit_test(test_concurrent_migrations_apply_each_once),
+        cmocka_unit_test(test_migrate_again_is_a_no_op),
+        cmocka_unit_test(test_changed_applied_migration_is_an_error),
+    };
+    return cmocka_run_group_tests_name("migrate", tests, setup, teardown);
+}
