@@ -4,9 +4,12 @@
 #include "nexus/api/common.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/model/catalog.h"
 #include "nexus/http/problem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum nx_err api_db(struct request *req, struct db **db) {
     *db = db_thread(req->request_id);
@@ -37,4 +40,45 @@ void api_created(struct response *res, json_t *obj, const char *location_prefix)
 void api_ok(struct response *res, json_t *obj) {
     response_json(res, 200, obj);
     json_decref(obj);
+}
+
+static bool slug_taken(const PGresult *r, const char *slug) {
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 0), slug) == 0)
+            return true;
+    return false;
+}
+
+enum nx_err api_unique_slug(struct db *db, slug_lookup lookup, const char *base,
+                            const char *except_id, char *out) {
+    PGresult *r = NULL;
+    enum nx_err e = lookup(db, base, except_id, &r);
+    if (e != NX_OK)
+        return e;
+    snprintf(out, NX_SLUG_MAX + 1, "%s", base);
+    /* n rows can hold at most n of the candidates, so one of the first
+     * n + 1 suffixes is free. */
+    for (long n = 2; slug_taken(r, out) && n <= PQntuples(r) + 2; n++)
+        slug_with_suffix(base, n, out);
+    PQclear(r);
+    return NX_OK;
+}
+
+enum nx_err api_check_if_match(struct request *req, const char *etag) {
+    const char *want = request_header(req, "If-Match");
+    if (!want || etag_matches(want, etag, false))
+        return NX_OK;
+    return problem_detail(req, NX_ERR_PRECONDITION,
+                          "the resource has changed: If-Match does not match its ETag");
+}
+
+void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj) {
+    char etag[NX_ETAG_LEN + 1];
+    response_json(res, status, obj);
+    json_decref(obj);
+    etag_of(res->body, res->len, etag);
+    const char *none_match = request_header(req, "If-None-Match");
+    if (status == 200 && none_match && etag_matches(none_match, etag, true))
+        response_empty(res, 304);
+    response_header(res, "ETag", etag);
 }

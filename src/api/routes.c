@@ -9,14 +9,15 @@
 #include "nexus/http/router.h"
 
 #include "nexus/api/auth.h"
+#include "nexus/api/categories.h"
 #include "nexus/api/ops.h"
+#include "nexus/api/products.h"
 #include "nexus/api/users.h"
 
 #define JSON ROUTE_JSON_BODY
 
 const struct route nx_routes[] = {
-    /* Probes and the spec never read credentials, so they never touch the
-     * database on their way in. */
+    /* Probes and the spec never look the caller up in the database. */
     {HTTP_GET, "/healthz", api_healthz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
     {HTTP_GET, "/readyz", api_readyz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
     {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
@@ -33,6 +34,19 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, 0},
     {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON},
     {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, 0},
+
+    {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, 0},
+    {HTTP_POST, "/api/v1/categories", api_categories_create, ACCESS_STAFF, JSON},
+    {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC, 0},
+    {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF, JSON},
+    {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF, 0},
+
+    {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, 0},
+    {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF, JSON},
+    {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, 0},
+    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON},
+    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON},
+    {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, 0},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];

@@ -306,3 +306,38 @@ void db_rollback(struct db *db) {
     }
     db->in_tx = false;
 }
+
+void sql_add(struct sql_builder *b, const char *fragment) {
+    buf_puts(&b->sql, fragment);
+}
+
+void sql_add_param(struct sql_builder *b, const char *fragment, const char *value) {
+    NX_ASSERT(b->count < NX_SQL_MAX_PARAMS);
+    b->params[b->count++] = value;
+    for (const char *p = fragment; *p; p++) {
+        if (*p == '?')
+            buf_printf(&b->sql, "$%d", b->count);
+        else
+            buf_append(&b->sql, p, 1);
+    }
+}
+
+void sql_clear(struct sql_builder *b) {
+    buf_clear(&b->sql);
+    b->count = 0;
+}
+
+enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out) {
+    *out = NULL;
+    db->sqlstate[0] = db->constraint[0] = '\0';
+    if (!ensure_connected(db))
+        return NX_ERR_UNAVAILABLE;
+    PGresult *r = PQexecParams(db->conn, b->sql.data, b->count, NULL, b->params, NULL, NULL, 0);
+    if (!ok_status(r)) {
+        enum nx_err code = fail_result(db, r);
+        PQclear(r);
+        return code;
+    }
+    *out = r;
+    return NX_OK;
+}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #define REGISTER "/api/v1/auth/register"
@@ -932,6 +933,90 @@ static void test_refresh_for_deactivated_user_is_401(void **state) {
     tokens_free(&t);
 }
 
+/* Concurrent uses of one refresh token: it is single-use, so exactly one
+ * of them gets a new pair. */
+struct refresh_job {
+    const char *token;
+    long status;
+};
+
+static void *refresh_thread(void *arg) {
+    struct refresh_job *j = arg;
+    char body[128];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", j->token);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    struct http_res *r = http_request("POST", REFRESH, h, body, strlen(body));
+    j->status = r->status;
+    http_res_free(r);
+    return NULL;
+}
+
+static void test_concurrent_refreshes_of_one_token_succeed_once(void **state) {
+    (void)state;
+    enum { N = 6 };
+    register_user("refresh-race@example.com", "password-1", "Race");
+    struct tokens t = login("refresh-race@example.com", "password-1");
+    struct refresh_job jobs[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        jobs[i].token = t.refresh;
+        jobs[i].status = 0;
+        assert_int_equal(pthread_create(&threads[i], NULL, refresh_thread, &jobs[i]), 0);
+    }
+    int ok = 0, unauthorized = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        ok += jobs[i].status == 200;
+        unauthorized += jobs[i].status == 401;
+    }
+    if (ok != 1 || unauthorized != N - 1)
+        fprintf(stderr, "%d x 200, %d x 401 of %d\n", ok, unauthorized, N);
+    assert_int_equal(ok, 1);
+    assert_int_equal(unauthorized, N - 1);
+    tokens_free(&t);
+}
+
+struct register_job {
+    const char *email;
+    long status;
+};
+
+static void *register_thread(void *arg) {
+    struct register_job *j = arg;
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"password-1\",\"name\":\"Racer\"}",
+             j->email);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    struct http_res *r = http_request("POST", REGISTER, h, body, strlen(body));
+    j->status = r->status;
+    http_res_free(r);
+    return NULL;
+}
+
+static void test_concurrent_registrations_of_one_email_create_one_user(void **state) {
+    (void)state;
+    enum { N = 6 };
+    const char *spellings[] = {"race@example.com", "RACE@example.com", "Race@Example.com"};
+    struct register_job jobs[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        jobs[i].email = spellings[i % 3];
+        jobs[i].status = 0;
+        assert_int_equal(pthread_create(&threads[i], NULL, register_thread, &jobs[i]), 0);
+    }
+    int created = 0, conflict = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        created += jobs[i].status == 201;
+        conflict += jobs[i].status == 409;
+    }
+    if (created != 1 || conflict != N - 1)
+        fprintf(stderr, "%d x 201, %d x 409 of %d\n", created, conflict, N);
+    assert_int_equal(created, 1);
+    assert_int_equal(conflict, N - 1);
+    assert_int_equal(count_users("race@example.com"), 1);
+}
+
 /* ---- logout ---------------------------------------------------------------------- */
 
 static void test_logout_is_204_and_ends_that_login(void **state) {
@@ -1187,6 +1272,8 @@ int main(void) {
         cmocka_unit_test(test_refresh_with_missing_or_non_string_token_is_422),
         cmocka_unit_test(test_refresh_with_unknown_token_is_401),
         cmocka_unit_test(test_refresh_for_deactivated_user_is_401),
+        cmocka_unit_test(test_concurrent_refreshes_of_one_token_succeed_once),
+        cmocka_unit_test(test_concurrent_registrations_of_one_email_create_one_user),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
         cmocka_unit_test(test_logout_without_refresh_token_is_422),

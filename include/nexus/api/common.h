@@ -24,4 +24,22 @@ void api_created(struct response *res, json_t *obj, const char *location_prefix)
 /* 200 with obj as the body; obj is consumed. */
 void api_ok(struct response *res, json_t *obj);
 
+/* Looks up live slugs equal to base or base-N, except one row's own. */
+typedef enum nx_err (*slug_lookup)(struct db *db, const char *base, const char *except_id,
+                                   PGresult **out);
+
+/* The first of base, base-2, base-3, ... that no other row holds. out
+ * needs NX_SLUG_MAX + 1 bytes. */
+enum nx_err api_unique_slug(struct db *db, slug_lookup lookup, const char *base,
+                            const char *except_id, char *out);
+
+/* Parse the If-Match / If-None-Match rules against the representation
+ * etag: NX_ERR_PRECONDITION (412) when If-Match is given and does not
+ * match. */
+enum nx_err api_check_if_match(struct request *req, const char *etag);
+
+/* 200/201 with the body and its ETag, or 304 (with the ETag) when the
+ * request's If-None-Match matches it. obj is consumed. */
+void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj);
+
 #endif

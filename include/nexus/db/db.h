@@ -15,6 +15,7 @@
 #define NEXUS_DB_DB_H
 
 #include "nexus/core/err.h"
+#include "nexus/core/xmem.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -73,6 +74,26 @@ void db_set_request_id(struct db *db, const char *request_id);
 
 /* libpq connection, for LISTEN/COPY users. */
 PGconn *db_conn(struct db *db);
+
+/*
+ * SQL assembled from constant fragments, for the few queries whose shape
+ * depends on which filters a request uses. A fragment is always a string
+ * literal of this program; each '?' in it becomes the next $n, bound to
+ * the given value. User input only ever travels as a parameter.
+ */
+#define NX_SQL_MAX_PARAMS 32
+
+struct sql_builder {
+    struct buf sql;
+    const char *params[NX_SQL_MAX_PARAMS];
+    int count;
+};
+
+void sql_add(struct sql_builder *b, const char *fragment);
+void sql_add_param(struct sql_builder *b, const char *fragment, const char *value);
+/* Run it (unprepared); frees nothing: call sql_clear after. */
+enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out);
+void sql_clear(struct sql_builder *b);
 
 /* Map a SQLSTATE to an error code (exposed for tests). */
 enum nx_err db_map_sqlstate(const char *sqlstate);

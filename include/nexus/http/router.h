@@ -21,7 +21,7 @@ enum route_flags {
     ROUTE_CACHEABLE = 1u << 1,           /* public catalog read */
     ROUTE_INVALIDATES_CATALOG = 1u << 2, /* catalog write */
     ROUTE_RAW = 1u << 3,                 /* handler writes non-JSON bytes (spec, docs, metrics) */
-    ROUTE_NO_AUTH = 1u << 4,             /* operational: never looks at credentials */
+    ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);

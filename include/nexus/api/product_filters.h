@@ -1,0 +1,35 @@
+/*
+ * product_filters.h -- GET /products query parameters to a filter.
+ *
+ * Malformed values are a 400; empty values are ignored; a well-formed
+ * category that matches nothing makes an empty list. The canonical text of
+ * the filters is what a cursor is bound to.
+ */
+#ifndef NEXUS_API_PRODUCT_FILTERS_H
+#define NEXUS_API_PRODUCT_FILTERS_H
+
+#include "nexus/db/products.h"
+#include "nexus/http/request.h"
+
+#include <stdbool.h>
+
+struct product_query {
+    struct product_filter filter;
+    bool matches_nothing; /* a category that does not exist */
+    struct buf canonical; /* "&q=..&min_price=.." */
+    char min[24], max[24], currency[4];
+    char *category_ids;   /* owned */
+    char *extra_patterns; /* owned */
+};
+
+/* staff: whether include_inactive may take effect. */
+enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
+                                struct product_query *q);
+void product_query_clear(struct product_query *q);
+
+/* A category id or slug from query parameter param ([A-Za-z0-9-] only,
+ * else 400) into out; *by_slug when it is not a positive integer. */
+enum nx_err category_key(struct request *req, const char *param, struct slice v, char *out,
+                         size_t cap, bool *by_slug);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * categories.h -- the categories table.
+ *
+ * Queries that return categories return the columns of enum category_col
+ * (model/category.h).
+ */
+#ifndef NEXUS_DB_CATEGORIES_H
+#define NEXUS_DB_CATEGORIES_H
+
+#include "nexus/db/db.h"
+#include "nexus/model/category.h"
+
+enum category_sort { CS_NAME, CS_NAME_DESC, CS_CREATED, CS_CREATED_DESC };
+
+/* How the list is narrowed by parent. */
+enum parent_filter { PARENT_ANY, PARENT_NONE, PARENT_ID };
+
+/* One page of categories, optionally only the children of parent_id (or
+ * only the roots), after (after_value, after_id) in sort order. */
+enum nx_err categories_list(struct db *db, enum parent_filter pf, const char *parent_id,
+                            enum category_sort sort, const char *after_value, const char *after_id,
+                            const char *limit, PGresult **out);
+enum nx_err categories_count(struct db *db, enum parent_filter pf, const char *parent_id,
+                             long long *total);
+
+/* By id or by slug (key is one or the other); zero rows when none. */
+enum nx_err categories_get(struct db *db, const char *key, bool by_slug, PGresult **out);
+
+/* The id of the category with this id or slug, "" when there is none. */
+enum nx_err categories_resolve(struct db *db, const char *key, bool by_slug, char out[24]);
+
+/* Array literal of id and all its descendants' ids. */
+enum nx_err categories_subtree(struct db *db, const char *id, char **out);
+
+enum nx_err categories_insert(struct db *db, const char *name, const char *slug,
+                              const char *description, const char *parent_id, PGresult **out);
+/* Given fields only; set_parent with parent_id "" makes it a root. */
+enum nx_err categories_update(struct db *db, const char *id, const char *name, const char *slug,
+                              const char *description, bool set_parent, const char *parent_id,
+                              PGresult **out);
+
+/* Whether making parent the parent of id would close a loop. */
+enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle);
+
+/* Delete a category that has no children and no live products (soft-deleted
+ * products let go of it). *blocked names what blocks it, or is NULL. */
+enum nx_err categories_delete(struct db *db, const char *id, const char **blocked, bool *deleted);
+
+/* Slugs equal to base or base-N, other than category except_id. */
+enum nx_err categories_slugs_like(struct db *db, const char *base, const char *except_id,
+                                  PGresult **out);
+
+#endif

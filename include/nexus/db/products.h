@@ -1,0 +1,60 @@
+/*
+ * products.h -- the products table.
+ *
+ * Queries that return products return the columns of enum product_col
+ * (model/product.h), the category joined in.
+ */
+#ifndef NEXUS_DB_PRODUCTS_H
+#define NEXUS_DB_PRODUCTS_H
+
+#include "nexus/db/db.h"
+#include "nexus/model/product.h"
+
+#define NX_SEARCH_WORDS_INDEXED 8
+#define NX_SEARCH_WORDS_MAX     100
+
+enum product_sort {
+    PS_CREATED,
+    PS_CREATED_DESC,
+    PS_PRICE,
+    PS_PRICE_DESC,
+    PS_NAME,
+    PS_NAME_DESC,
+};
+
+struct product_filter {
+    bool include_inactive;
+    const char *category_ids; /* array literal "{1,2}", NULL: any */
+    const char *min_cents;    /* NULL: no bound */
+    const char *max_cents;
+    int in_stock; /* -1: any, 0: out of stock, 1: in stock */
+    const char *currency;
+    /* ILIKE patterns ("%word%", wildcards escaped), every one must match */
+    const char *patterns[NX_SEARCH_WORDS_MAX];
+    size_t pattern_count;
+    const char *extra_patterns; /* array literal of patterns past the indexed ones */
+};
+
+/* One page: rows after (after_value, after_id) in sort order when
+ * after_value is not NULL, at most limit rows. */
+enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
+                          const char *after_value, const char *after_id, const char *limit,
+                          PGresult **out);
+enum nx_err products_count(struct db *db, const struct product_filter *f, long long *total);
+
+/* A live (not deleted) product; zero rows when there is none. With lock,
+ * the row is locked for the rest of the transaction. */
+enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out);
+
+enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out);
+/* Update the given fields of a live product (zero rows when none). */
+enum nx_err products_update(struct db *db, const char *id, const struct product_input *in,
+                            PGresult **out);
+/* Soft delete; *deleted says whether a live product was there. */
+enum nx_err products_delete(struct db *db, const char *id, bool *deleted);
+
+/* Live slugs equal to base or base-N, other than product except_id. */
+enum nx_err products_slugs_like(struct db *db, const char *base, const char *except_id,
+                                PGresult **out);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * products.c -- the product endpoints.
+ *
+ * Reads: anyone sees active products; staff also see inactive ones (lists
+ * only with include_inactive=true). Soft-deleted products are 404 for
+ * everyone. Writes (staff, by the route table) run in a transaction that
+ * locks the row first, so If-Match is compared against the version being
+ * replaced: of concurrent writers with the same tag exactly one wins.
+ */
+#include "nexus/api/products.h"
+
+#include "nexus/api/common.h"
+#include "nexus/api/listing.h"
+#include "nexus/api/product_filters.h"
+#include "nexus/db/products.h"
+#include "nexus/http/problem.h"
+#include "nexus/model/product.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const PRODUCT_SORTS[] = {"created_at", "-created_at", "price",
+                                            "-price",     "name",        "-name"};
+static const struct list_spec PRODUCT_LIST = {"products", PRODUCT_SORTS, 6, 1};
+
+/* Tries when a derived slug is taken between the check and the write. */
+#define SLUG_ATTEMPTS 3
+
+static bool is_staff(const struct request *req) {
+    return req->principal.role >= ACCESS_STAFF;
+}
+
+static int sort_column(size_t sort) {
+    return sort < 2 ? PC_CREATED_AT : sort < 4 ? PC_PRICE_CENTS : PC_SORT_NAME;
+}
+
+static json_t *page_items(PGresult *r, int count) {
+    json_t *items = json_array();
+    for (int i = 0; i < count; i++)
+        json_array_append_new(items, product_to_json(r, i));
+    return items;
+}
+
+static enum nx_err list_page(struct request *req, struct response *res, struct db *db,
+                             struct product_query *q, const struct list_request *lr) {
+    PGresult *r = NULL;
+    long long total = lr->include_total ? 0 : -1;
+    char after_id[24];
+    snprintf(after_id, sizeof after_id, "%lld", (long long)lr->after.id);
+    if (q->matches_nothing) {
+        list_respond(res, json_array(), NULL, total);
+        return NX_OK;
+    }
+    enum nx_err e =
+        products_list(db, &q->filter, (enum product_sort)lr->sort,
+                      lr->has_cursor ? lr->after.value : NULL, after_id, lr->limit_plus_one, &r);
+    if (e == NX_OK && lr->include_total)
+        e = products_count(db, &q->filter, &total);
+    if (e == NX_OK) {
+        int rows = PQntuples(r), shown = rows > lr->limit ? lr->limit : rows;
+        char *next = NULL;
+        if (rows > lr->limit)
+            next = list_cursor(&PRODUCT_LIST, lr, q->canonical.data,
+                               PQgetvalue(r, shown - 1, sort_column(lr->sort)),
+                               strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
+        list_respond(res, page_items(r, shown), next, total);
+    }
+    (void)req;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_products_list(struct request *req, struct response *res) {
+    struct product_query q;
+    struct list_request lr;
+    struct db *db = NULL;
+    enum nx_err e = api_db(req, &db);
+    if (e != NX_OK)
+        return e;
+    e = product_query_parse(req, db, is_staff(req), &q);
+    if (e == NX_OK)
+        e = list_parse(req, &PRODUCT_LIST, q.canonical.data ? q.canonical.data : "", &lr);
+    if (e == NX_OK)
+        e = list_page(req, res, db, &q, &lr);
+    product_query_clear(&q);
+    return e;
+}
+
+/* Load a live product the caller may see; 404 otherwise. */
+static enum nx_err load_visible(struct request *req, struct db *db, const char *id, bool lock,
+                                PGresult **r) {
+    enum nx_err e = products_get(db, id, lock, r);
+    if (e != NX_OK)
+        return e;
+    bool visible =
+        PQntuples(*r) == 1 && (PQgetvalue(*r, 0, PC_IS_ACTIVE)[0] == 't' || is_staff(req));
+    return visible ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
+}
+
+enum nx_err api_products_get(struct request *req, struct response *res) {
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = load_visible(req, db, id, false, &r);
+    if (e == NX_OK)
+        api_respond_tagged(req, res, 200, product_to_json(r, 0));
+    PQclear(r);
+    return e;
+}
+
+/* The slug to store: the given one, or (create and replace) one derived
+ * from the name that no other live product holds. PATCH keeps the stored
+ * slug unless it sends one: renaming keeps the slug. */
+static enum nx_err choose_slug(struct request *req, struct db *db, struct product_input *in,
+                               const char *except_id, char *slug) {
+    char base[NX_SLUG_MAX + 2];
+    if (!slug_from_name(in->name, base, NX_SLUG_MAX))
+        return problem_field(req, "slug", "cannot be derived from this name; give one");
+    enum nx_err e = api_unique_slug(db, products_slugs_like, base, except_id, slug);
+    in->slug = slug;
+    return e;
+}
+
+/* Name the field behind a constraint violation. */
+static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_err e) {
+    const char *constraint = db_constraint(db);
+    if (e == NX_ERR_CONFLICT && strcmp(constraint, "products_sku_key") == 0)
+        return problem_conflict(req, "sku", "already exists");
+    if (e == NX_ERR_CONFLICT && strcmp(constraint, "products_slug_key") == 0)
+        return problem_conflict(req, "slug", "already exists");
+    if (e == NX_ERR_CONFLICT && strcmp(db_sqlstate(db), "23503") == 0)
+        return problem_field(req, "category_id", "no such category");
+    return e;
+}
+
+/*
+ * Insert (id NULL) or update inside the caller's transaction. A derived
+ * slug can be taken by a concurrent write between the check and ours:
+ * then roll back to the savepoint and derive again.
+ */
+static enum nx_err write_product(struct request *req, struct db *db, struct product_input *in,
+                                 enum product_mode mode, const char *id, PGresult **r) {
+    bool derive = !in->slug && mode != PRODUCT_PATCH;
+    char slug[NX_SLUG_MAX + 1];
+    enum nx_err e = NX_OK;
+    for (int attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
+        if ((e = db_exec_sql(db, "SAVEPOINT slug")) != NX_OK)
+            break;
+        if (derive && (e = choose_slug(req, db, in, id, slug)) != NX_OK)
+            break;
+        e = id ? products_update(db, id, in, r) : products_insert(db, in, r);
+        bool slug_race =
+            e == NX_ERR_CONFLICT && derive && strcmp(db_constraint(db), "products_slug_key") == 0;
+        if (!slug_race)
+            break;
+        if ((e = db_exec_sql(db, "ROLLBACK TO SAVEPOINT slug")) != NX_OK)
+            break;
+        e = NX_ERR_CONFLICT;
+    }
+    return e;
+}
+
+enum nx_err api_products_create(struct request *req, struct response *res) {
+    struct product_input in;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    enum nx_err e = product_input_parse(req, req->json, PRODUCT_CREATE, &in);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = db_begin(db);
+    if (e == NX_OK)
+        e = write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK) {
+        char location[64];
+        snprintf(location, sizeof location, "/api/v1/products/%s", PQgetvalue(r, 0, PC_ID));
+        api_respond_tagged(req, res, 201, product_to_json(r, 0));
+        response_header(res, "Location", location);
+    }
+    if (db)
+        db_rollback(db);
+    PQclear(r);
+    return e == NX_OK || !db ? e : write_conflict(req, db, e);
+}
+
+/* Open a transaction, lock the product and check If-Match against what it
+ * is now. */
+static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id) {
+    PGresult *r = NULL;
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        e = load_visible(req, db, id, true, &r);
+    if (e == NX_OK) {
+        struct response current = {0};
+        char etag[NX_ETAG_LEN + 1];
+        json_t *obj = product_to_json(r, 0);
+        response_json(&current, 200, obj);
+        json_decref(obj);
+        etag_of(current.body, current.len, etag);
+        response_clear(&current);
+        e = api_check_if_match(req, etag);
+    }
+    PQclear(r);
+    return e;
+}
+
+static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
+    struct product_input in;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    char id[24];
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = product_input_parse(req, req->json, mode, &in);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = lock_for_write(req, db, id);
+    if (e == NX_OK)
+        e = write_product(req, db, &in, mode, id, &r);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        api_respond_tagged(req, res, 200, product_to_json(r, 0));
+    if (db)
+        db_rollback(db);
+    PQclear(r);
+    return e == NX_OK || !db ? e : write_conflict(req, db, e);
+}
+
+enum nx_err api_products_replace(struct request *req, struct response *res) {
+    return update(req, res, PRODUCT_REPLACE);
+}
+
+enum nx_err api_products_patch(struct request *req, struct response *res) {
+    return update(req, res, PRODUCT_PATCH);
+}
+
+enum nx_err api_products_delete(struct request *req, struct response *res) {
+    struct db *db = NULL;
+    char id[24];
+    bool deleted = false;
+    enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    if (e == NX_OK)
+        e = lock_for_write(req, db, id);
+    if (e == NX_OK)
+        e = products_delete(db, id, &deleted);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        response_empty(res, 204);
+    if (db)
+        db_rollback(db);
+    return e;
+}

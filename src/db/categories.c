@@ -1,0 +1,184 @@
+/*
+ * categories.c -- SQL for the categories table.
+ */
+#include "nexus/db/categories.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CATEGORY_COLUMNS                                                                           \
+    "id, name, slug, description, parent_id, " NX_SQL_TIMESTAMP(                                   \
+        "created_at") ", " NX_SQL_TIMESTAMP("updated_at") ", lower(name)"
+
+static struct db_stmt SQL_GET_BY_ID = {"SELECT " CATEGORY_COLUMNS " FROM categories WHERE id = $1",
+                                       1, 0};
+static struct db_stmt SQL_GET_BY_SLUG = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories WHERE slug = $1", 1, 0};
+static struct db_stmt SQL_SUBTREE = {
+    "WITH RECURSIVE t AS (SELECT id FROM categories WHERE id = $1"
+    " UNION ALL SELECT c.id FROM categories c JOIN t ON c.parent_id = t.id)"
+    " SELECT array_agg(id)::text FROM t",
+    1, 0};
+static struct db_stmt SQL_INSERT = {
+    "INSERT INTO categories (name, slug, description, parent_id)"
+    " VALUES ($1, $2, $3, NULLIF($4, '')::bigint) RETURNING " CATEGORY_COLUMNS,
+    4, 0};
+static struct db_stmt SQL_UPDATE = {
+    "UPDATE categories SET name = COALESCE($2, name), slug = COALESCE($3, slug),"
+    " description = COALESCE($4, description),"
+    " parent_id = CASE WHEN $5::boolean THEN NULLIF($6, '')::bigint ELSE parent_id END"
+    " WHERE id = $1 RETURNING " CATEGORY_COLUMNS,
+    6, 0};
+/* Serialise tree changes so two concurrent moves cannot close a loop. */
+static struct db_stmt SQL_LOCK_TREE = {"SELECT pg_advisory_xact_lock(7350082)", 0, 0};
+static struct db_stmt SQL_ANCESTOR = {
+    "WITH RECURSIVE up AS (SELECT id, parent_id FROM categories WHERE id = $2"
+    " UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN up ON c.id = up.parent_id)"
+    " SELECT EXISTS (SELECT 1 FROM up WHERE id = $1)",
+    2, 0};
+static struct db_stmt SQL_BLOCKERS = {
+    "SELECT EXISTS (SELECT 1 FROM categories WHERE parent_id = $1),"
+    " EXISTS (SELECT 1 FROM products WHERE category_id = $1 AND deleted_at IS NULL)"
+    " FROM categories WHERE id = $1 FOR UPDATE",
+    1, 0};
+static struct db_stmt SQL_RELEASE_DELETED = {
+    "UPDATE products SET category_id = NULL WHERE category_id = $1 AND deleted_at IS NOT NULL", 1,
+    0};
+static struct db_stmt SQL_DELETE = {"DELETE FROM categories WHERE id = $1", 1, 0};
+static struct db_stmt SQL_SLUGS_LIKE = {
+    "SELECT slug FROM categories WHERE (slug = $1 OR slug LIKE $1 || '-%')"
+    " AND id IS DISTINCT FROM $2::bigint",
+    2, 0};
+
+static const struct {
+    const char *after;
+    const char *order;
+} SORTS[] = {
+    [CS_NAME] = {" AND (lower(name), id) > (?::text,", " ORDER BY lower(name), id"},
+    [CS_NAME_DESC] = {" AND (lower(name), id) < (?::text,", " ORDER BY lower(name) DESC, id DESC"},
+    [CS_CREATED] = {" AND (created_at, id) > (?::timestamptz,", " ORDER BY created_at, id"},
+    [CS_CREATED_DESC] = {" AND (created_at, id) < (?::timestamptz,",
+                         " ORDER BY created_at DESC, id DESC"},
+};
+
+static void add_parent(struct sql_builder *b, enum parent_filter pf, const char *parent_id) {
+    sql_add(b, " WHERE true");
+    if (pf == PARENT_NONE)
+        sql_add(b, " AND parent_id IS NULL");
+    if (pf == PARENT_ID)
+        sql_add_param(b, " AND parent_id = ?::bigint", parent_id);
+}
+
+enum nx_err categories_list(struct db *db, enum parent_filter pf, const char *parent_id,
+                            enum category_sort sort, const char *after_value, const char *after_id,
+                            const char *limit, PGresult **out) {
+    struct sql_builder b = {0};
+    sql_add(&b, "SELECT " CATEGORY_COLUMNS " FROM categories");
+    add_parent(&b, pf, parent_id);
+    if (after_value) {
+        sql_add_param(&b, SORTS[sort].after, after_value);
+        sql_add_param(&b, " ?::bigint)", after_id);
+    }
+    sql_add(&b, SORTS[sort].order);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err categories_count(struct db *db, enum parent_filter pf, const char *parent_id,
+                             long long *total) {
+    struct sql_builder b = {0};
+    PGresult *r = NULL;
+    sql_add(&b, "SELECT count(*) FROM categories");
+    add_parent(&b, pf, parent_id);
+    enum nx_err e = db_exec_built(db, &b, &r);
+    if (e == NX_OK)
+        *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err categories_get(struct db *db, const char *key, bool by_slug, PGresult **out) {
+    const char *params[] = {key};
+    return db_exec(db, by_slug ? &SQL_GET_BY_SLUG : &SQL_GET_BY_ID, params, out);
+}
+
+enum nx_err categories_resolve(struct db *db, const char *key, bool by_slug, char out[24]) {
+    PGresult *r = NULL;
+    enum nx_err e = categories_get(db, key, by_slug, &r);
+    out[0] = '\0';
+    if (e == NX_OK && PQntuples(r) == 1) {
+        size_t n = strlen(PQgetvalue(r, 0, CC_ID));
+        memcpy(out, PQgetvalue(r, 0, CC_ID), n < 23 ? n + 1 : 24);
+    }
+    PQclear(r);
+    return e;
+}
+
+enum nx_err categories_subtree(struct db *db, const char *id, char **out) {
+    const char *params[] = {id};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_SUBTREE, params, &r);
+    *out = NULL;
+    if (e == NX_OK)
+        *out = xstrdup(PQgetisnull(r, 0, 0) ? "{}" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return e;
+}
+
+enum nx_err categories_insert(struct db *db, const char *name, const char *slug,
+                              const char *description, const char *parent_id, PGresult **out) {
+    const char *params[] = {name, slug, description, parent_id};
+    return db_exec(db, &SQL_INSERT, params, out);
+}
+
+enum nx_err categories_update(struct db *db, const char *id, const char *name, const char *slug,
+                              const char *description, bool set_parent, const char *parent_id,
+                              PGresult **out) {
+    const char *params[] = {id, name, slug, description, set_parent ? "true" : "false", parent_id};
+    return db_exec(db, &SQL_UPDATE, params, out);
+}
+
+enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle) {
+    const char *params[] = {id, parent};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_LOCK_TREE, NULL, NULL);
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_ANCESTOR, params, &r);
+    *cycle = e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return e;
+}
+
+enum nx_err categories_delete(struct db *db, const char *id, const char **blocked, bool *deleted) {
+    const char *params[] = {id};
+    PGresult *r = NULL;
+    *blocked = NULL;
+    *deleted = false;
+    enum nx_err e = db_exec(db, &SQL_LOCK_TREE, NULL, NULL);
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_BLOCKERS, params, &r);
+    if (e != NX_OK || PQntuples(r) != 1)
+        goto out;
+    if (PQgetvalue(r, 0, 0)[0] == 't')
+        *blocked = "it still has child categories";
+    else if (PQgetvalue(r, 0, 1)[0] == 't')
+        *blocked = "it still has products";
+    if (*blocked)
+        goto out;
+    e = db_exec(db, &SQL_RELEASE_DELETED, params, NULL);
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_DELETE, params, NULL);
+    *deleted = e == NX_OK;
+out:
+    PQclear(r);
+    return e;
+}
+
+enum nx_err categories_slugs_like(struct db *db, const char *base, const char *except_id,
+                                  PGresult **out) {
+    const char *params[] = {base, except_id};
+    return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+}

@@ -1,0 +1,162 @@
+/*
+ * products.c -- SQL for the products table.
+ *
+ * The list query is assembled from the constant fragments below: one per
+ * filter and per sort order. Every sort has a partial index on
+ * (sort value, id) over what the public sees, so a page after a cursor is
+ * an index range scan whatever its depth.
+ */
+#include "nexus/db/products.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PRODUCT_COLUMNS                                                                            \
+    "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
+    " p.is_active, p.category_id, c.name, c.slug, " NX_SQL_TIMESTAMP(                              \
+        "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name)"
+#define PRODUCT_FROM " FROM products p LEFT JOIN categories c ON c.id = p.category_id"
+
+static struct db_stmt SQL_GET = {
+    "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.id = $1 AND p.deleted_at IS NULL", 1, 0};
+static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FROM
+                                            " WHERE p.id = $1 AND p.deleted_at IS NULL"
+                                            " FOR UPDATE OF p",
+                                            1, 0};
+static struct db_stmt SQL_INSERT = {
+    "WITH p AS (INSERT INTO products (sku, name, slug, description, price_cents, currency,"
+    " stock, category_id, is_active) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::integer,"
+    " NULLIF($8, '')::bigint, $9::boolean) RETURNING *)"
+    " SELECT " PRODUCT_COLUMNS " FROM p LEFT JOIN categories c ON c.id = p.category_id",
+    9, 0};
+static struct db_stmt SQL_UPDATE = {
+    "WITH p AS (UPDATE products SET sku = COALESCE($2, sku), name = COALESCE($3, name),"
+    " slug = COALESCE($4, slug), description = COALESCE($5, description),"
+    " price_cents = COALESCE($6::bigint, price_cents), currency = COALESCE($7, currency),"
+    " stock = COALESCE($8::integer, stock),"
+    " category_id = CASE WHEN $9::boolean THEN NULLIF($10, '')::bigint ELSE category_id END,"
+    " is_active = COALESCE($11::boolean, is_active), version = version + 1"
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING *)"
+    " SELECT " PRODUCT_COLUMNS " FROM p LEFT JOIN categories c ON c.id = p.category_id",
+    11, 0};
+static struct db_stmt SQL_DELETE = {"UPDATE products SET deleted_at = now(), version = version + 1"
+                                    " WHERE id = $1 AND deleted_at IS NULL",
+                                    1, 0};
+static struct db_stmt SQL_SLUGS_LIKE = {
+    "SELECT slug FROM products WHERE deleted_at IS NULL"
+    " AND (slug = $1 OR slug LIKE $1 || '-%') AND id IS DISTINCT FROM $2::bigint",
+    2, 0};
+
+/* Per sort order: the sort expression, its cast for a cursor value, and
+ * the comparison and ORDER BY for the direction. */
+static const struct {
+    const char *after;
+    const char *order;
+} SORTS[] = {
+    [PS_CREATED] = {" AND (p.created_at, p.id) > (?::timestamptz,", " ORDER BY p.created_at, p.id"},
+    [PS_CREATED_DESC] = {" AND (p.created_at, p.id) < (?::timestamptz,",
+                         " ORDER BY p.created_at DESC, p.id DESC"},
+    [PS_PRICE] = {" AND (p.price_cents, p.id) > (?::bigint,", " ORDER BY p.price_cents, p.id"},
+    [PS_PRICE_DESC] = {" AND (p.price_cents, p.id) < (?::bigint,",
+                       " ORDER BY p.price_cents DESC, p.id DESC"},
+    [PS_NAME] = {" AND (lower(p.name), p.id) > (?::text,", " ORDER BY lower(p.name), p.id"},
+    [PS_NAME_DESC] = {" AND (lower(p.name), p.id) < (?::text,",
+                      " ORDER BY lower(p.name) DESC, p.id DESC"},
+};
+
+static void add_filters(struct sql_builder *b, const struct product_filter *f) {
+    sql_add(b, " WHERE p.deleted_at IS NULL");
+    if (!f->include_inactive)
+        sql_add(b, " AND p.is_active");
+    if (f->category_ids)
+        sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
+    if (f->min_cents)
+        sql_add_param(b, " AND p.price_cents >= ?::bigint", f->min_cents);
+    if (f->max_cents)
+        sql_add_param(b, " AND p.price_cents <= ?::bigint", f->max_cents);
+    if (f->in_stock == 1)
+        sql_add(b, " AND p.stock > 0");
+    if (f->in_stock == 0)
+        sql_add(b, " AND p.stock = 0");
+    if (f->currency)
+        sql_add_param(b, " AND p.currency = ?", f->currency);
+    /* Each word: a trigram-indexed ILIKE over name and description. */
+    for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
+        sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ?", f->patterns[i]);
+    if (f->extra_patterns)
+        sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ALL (?::text[])",
+                      f->extra_patterns);
+}
+
+enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
+                          const char *after_value, const char *after_id, const char *limit,
+                          PGresult **out) {
+    struct sql_builder b = {0};
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS PRODUCT_FROM);
+    add_filters(&b, f);
+    if (after_value) {
+        sql_add_param(&b, SORTS[sort].after, after_value);
+        sql_add_param(&b, " ?::bigint)", after_id);
+    }
+    sql_add(&b, SORTS[sort].order);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err products_count(struct db *db, const struct product_filter *f, long long *total) {
+    struct sql_builder b = {0};
+    PGresult *r = NULL;
+    sql_add(&b, "SELECT count(*) FROM products p");
+    add_filters(&b, f);
+    enum nx_err e = db_exec_built(db, &b, &r);
+    if (e == NX_OK)
+        *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, lock ? &SQL_GET_FOR_UPDATE : &SQL_GET, params, out);
+}
+
+enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out) {
+    const char *params[] = {in->sku,         in->name,        in->slug,
+                            in->description, in->price_cents, in->currency,
+                            in->stock,       in->category_id, in->is_active};
+    return db_exec(db, &SQL_INSERT, params, out);
+}
+
+enum nx_err products_update(struct db *db, const char *id, const struct product_input *in,
+                            PGresult **out) {
+    const char *params[] = {id,
+                            in->sku,
+                            in->name,
+                            in->slug,
+                            in->description,
+                            in->has_price ? in->price_cents : NULL,
+                            in->has_currency ? in->currency : NULL,
+                            in->has_stock ? in->stock : NULL,
+                            in->has_category ? "true" : "false",
+                            in->category_id,
+                            in->is_active};
+    return db_exec(db, &SQL_UPDATE, params, out);
+}
+
+enum nx_err products_delete(struct db *db, const char *id, bool *deleted) {
+    const char *params[] = {id};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_DELETE, params, &r);
+    *deleted = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err products_slugs_like(struct db *db, const char *base, const char *except_id,
+                                PGresult **out) {
+    const char *params[] = {base, except_id};
+    return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+}

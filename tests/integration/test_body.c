@@ -1,0 +1,506 @@
+/*
+ * test_body.c -- the request body rules every JSON route shares, exercised
+ * on POST /api/v1/auth/register: content type (415), size (413), JSON
+ * syntax (400), fields (422), and the order in which those checks run
+ * after routing (404/405) and authentication (401/403).
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define REGISTER "/api/v1/auth/register"
+#define ONE_MIB  ((size_t)1048576)
+
+static struct nexus_server server;
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "body_rules", NULL);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    harness_stop(&server);
+    return 0;
+}
+
+/* Send body with the given Content-Type line ("Content-Type: ..."; the
+ * bare "Content-Type:" makes libcurl send none) and optional extra header. */
+static struct http_res *send_raw_body(const char *method, const char *path, const char *ctype_line,
+                                      const char *extra, const char *body, size_t len) {
+    const char *headers[3] = {ctype_line, extra, NULL};
+    return http_request(method, path, headers, body, len);
+}
+
+static struct http_res *send_json(const char *path, const char *body) {
+    return send_raw_body("POST", path, "Content-Type: application/json", NULL, body, strlen(body));
+}
+
+static void expect_problem_and_free(struct http_res *r, long status, const char *field) {
+    assert_problem(r, status, field);
+    http_res_free(r);
+}
+
+static const char *title_of(const struct http_res *r) {
+    return json_string_value(json_object_get(r->json, "title"));
+}
+
+/* A valid register body for email, padded with spaces to total bytes
+ * (when total is larger than the JSON itself). Owned by the caller. */
+static char *padded_register_body(const char *email, size_t total) {
+    char json[256];
+    int n =
+        snprintf(json, sizeof json,
+                 "{\"email\":\"%s\",\"password\":\"long enough pw\",\"name\":\"Big Body\"}", email);
+    assert_true(n > 0 && (size_t)n < total);
+    char *body = malloc(total + 1);
+    assert_non_null(body);
+    memcpy(body, json, (size_t)n);
+    memset(body + n, ' ', total - (size_t)n);
+    body[total] = '\0';
+    return body;
+}
+
+/* ---- content type ------------------------------------------------------ */
+
+static void test_missing_content_type_is_415(void **state) {
+    (void)state;
+    const char *body = "{\"email\":\"noct@example.com\",\"password\":\"password1\",\"name\":\"N\"}";
+    struct http_res *r = send_raw_body("POST", REGISTER, "Content-Type:", NULL, body, strlen(body));
+    assert_problem(r, 415, NULL);
+    assert_string_equal(title_of(r), "Unsupported Media Type");
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+}
+
+static void test_text_plain_is_415(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"plain@example.com\",\"password\":\"password1\",\"name\":\"P\"}";
+    expect_problem_and_free(
+        send_raw_body("POST", REGISTER, "Content-Type: text/plain", NULL, body, strlen(body)), 415,
+        NULL);
+}
+
+static void test_json_lookalike_media_types_are_415(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"alike@example.com\",\"password\":\"password1\",\"name\":\"A\"}";
+    const char *types[] = {"Content-Type: application/jsonx", "Content-Type: application/json-seq",
+                           "Content-Type: application/x-www-form-urlencoded",
+                           "Content-Type: text/json"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        expect_problem_and_free(send_raw_body("POST", REGISTER, types[i], NULL, body, strlen(body)),
+                                415, NULL);
+}
+
+static void test_json_with_charset_parameter_is_accepted(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"charset@example.com\",\"password\":\"password1\",\"name\":\"Charset\"}";
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json; charset=utf-8", NULL, body,
+                      strlen(body));
+    assert_int_equal(r->status, 201);
+    assert_string_equal(json_string_value(json_object_get(r->json, "email")),
+                        "charset@example.com");
+    http_res_free(r);
+}
+
+static void test_media_type_is_case_insensitive(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"upper-ct@example.com\",\"password\":\"password1\",\"name\":\"Upper\"}";
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: Application/JSON", NULL, body, strlen(body));
+    assert_int_equal(r->status, 201);
+    http_res_free(r);
+}
+
+/* ---- JSON syntax ------------------------------------------------------- */
+
+static void test_empty_body_is_400(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, "", 0);
+    assert_problem(r, 400, NULL);
+    assert_string_equal(title_of(r), "Bad Request");
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+}
+
+static void test_malformed_json_is_400(void **state) {
+    (void)state;
+    const char *bodies[] = {"{\"email\":", "{email: \"a@b.co\"}", "{\"email\":\"a@b.co\",}",
+                            "not json at all", "{\"email\":\"a@b.co\"} trailing"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        expect_problem_and_free(send_json(REGISTER, bodies[i]), 400, NULL);
+}
+
+static void test_json_array_body_is_400(void **state) {
+    (void)state;
+    expect_problem_and_free(send_json(REGISTER,
+                                      "[{\"email\":\"arr@example.com\",\"password\":\"password1\","
+                                      "\"name\":\"Arr\"}]"),
+                            400, NULL);
+    expect_problem_and_free(send_json(REGISTER, "[]"), 400, NULL);
+}
+
+static void test_json_scalar_body_is_400(void **state) {
+    (void)state;
+    expect_problem_and_free(send_json(REGISTER, "\"arr@example.com\""), 400, NULL);
+    expect_problem_and_free(send_json(REGISTER, "42"), 400, NULL);
+    expect_problem_and_free(send_json(REGISTER, "null"), 400, NULL);
+}
+
+static void test_duplicate_key_is_400(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_json(REGISTER, "{\"email\":\"a@b.co\",\"email\":\"c@d.co\",\"password\":\"password1\","
+                            "\"name\":\"Dup\"}");
+    assert_problem(r, 400, NULL);
+    http_res_free(r);
+    /* The same key spelled with an escape is still the same key. */
+    r = send_json(REGISTER, "{\"email\":\"a@b.co\",\"\\u0065mail\":\"c@d.co\","
+                            "\"password\":\"password1\",\"name\":\"Dup\"}");
+    assert_problem(r, 400, NULL);
+    http_res_free(r);
+    char *n = harness_sql(&server, "SELECT count(*) FROM users WHERE email IN ('a@b.co','c@d.co')");
+    assert_non_null(n);
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_invalid_utf8_is_400(void **state) {
+    (void)state;
+    expect_problem_and_free(
+        send_json(REGISTER, "{\"email\":\"bad\xff\xfe@example.com\",\"password\":\"password1\","
+                            "\"name\":\"Bad\"}"),
+        400, NULL);
+    expect_problem_and_free(send_json(REGISTER,
+                                      "{\"email\":\"lone@example.com\",\"password\":\"password1\","
+                                      "\"name\":\"\xc3\"}"),
+                            400, NULL);
+}
+
+static void test_deeply_nested_json_is_400(void **state) {
+    (void)state;
+    size_t depth = 200000;
+    char *body = malloc(2 * depth + 1);
+    assert_non_null(body);
+    memset(body, '[', depth);
+    memset(body + depth, ']', depth);
+    body[2 * depth] = '\0';
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, body, 2 * depth);
+    assert_problem(r, 400, NULL);
+    http_res_free(r);
+    free(body);
+    /* and the server is still there */
+    http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
+}
+
+/* ---- size ---------------------------------------------------------------- */
+
+static void test_body_of_exactly_1_mib_is_accepted(void **state) {
+    (void)state;
+    char *body = padded_register_body("one-mib@example.com", ONE_MIB);
+    assert_int_equal(strlen(body), ONE_MIB);
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, body, ONE_MIB);
+    if (r->status != 201)
+        fprintf(stderr, "1 MiB body: got %ld: %s\n", r->status, r->body ? r->body : "");
+    assert_int_not_equal(r->status, 413);
+    assert_int_equal(r->status, 201);
+    http_res_free(r);
+    free(body);
+}
+
+static void test_body_one_byte_over_1_mib_is_413(void **state) {
+    (void)state;
+    char *body = padded_register_body("over-mib@example.com", ONE_MIB + 1);
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, body, ONE_MIB + 1);
+    assert_problem(r, 413, NULL);
+    assert_string_equal(title_of(r), "Content Too Large");
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+    free(body);
+    char *n =
+        harness_sql(&server, "SELECT count(*) FROM users WHERE email = 'over-mib@example.com'");
+    assert_non_null(n);
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_chunked_body_one_byte_over_1_mib_is_413(void **state) {
+    (void)state;
+    char *body = padded_register_body("chunked-over@example.com", ONE_MIB + 1);
+    struct http_res *r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
+                                       "Transfer-Encoding: chunked", body, ONE_MIB + 1);
+    assert_problem(r, 413, NULL);
+    assert_string_equal(title_of(r), "Content Too Large");
+    http_res_free(r);
+    free(body);
+    char *n =
+        harness_sql(&server, "SELECT count(*) FROM users WHERE email = 'chunked-over@example.com'");
+    assert_non_null(n);
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_chunked_body_of_exactly_1_mib_is_accepted(void **state) {
+    (void)state;
+    char *body = padded_register_body("chunked-mib@example.com", ONE_MIB);
+    struct http_res *r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
+                                       "Transfer-Encoding: chunked", body, ONE_MIB);
+    if (r->status != 201)
+        fprintf(stderr, "chunked 1 MiB body: got %ld: %s\n", r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, 201);
+    http_res_free(r);
+    free(body);
+}
+
+/* The same oversize body with hand-written chunked framing, split over
+ * several chunks so the limit is checked on the running total. */
+static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state) {
+    (void)state;
+    const char *head = "POST " REGISTER " HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                       "Connection: close\r\n\r\n";
+    char *body = padded_register_body("raw-chunked@example.com", ONE_MIB + 1);
+    size_t cap = strlen(head) + ONE_MIB + 1 + 64 * 20 + 16, used = 0;
+    char *raw = malloc(cap);
+    assert_non_null(raw);
+    used += (size_t)snprintf(raw, cap, "%s", head);
+    size_t chunk = 65536, off = 0;
+    while (off < ONE_MIB + 1) {
+        size_t n = ONE_MIB + 1 - off < chunk ? ONE_MIB + 1 - off : chunk;
+        used += (size_t)snprintf(raw + used, cap - used, "%zx\r\n", n);
+        memcpy(raw + used, body + off, n);
+        used += n;
+        used += (size_t)snprintf(raw + used, cap - used, "\r\n");
+        off += n;
+    }
+    used += (size_t)snprintf(raw + used, cap - used, "0\r\n\r\n");
+    char out[8192];
+    raw_exchange(raw, used, out, sizeof out, 5000);
+    if (strncmp(out, "HTTP/1.1 413", 12) != 0)
+        fprintf(stderr, "got: %.300s\n", out);
+    assert_int_equal(strncmp(out, "HTTP/1.1 413", 12), 0);
+    assert_non_null(strstr(out, "application/problem+json"));
+    assert_non_null(strstr(out, "Content Too Large"));
+    free(raw);
+    free(body);
+}
+
+static void test_small_chunked_body_is_accepted(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"chunked-small@example.com\",\"password\":\"password1\",\"name\":\"Ch\"}";
+    struct http_res *r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
+                                       "Transfer-Encoding: chunked", body, strlen(body));
+    assert_int_equal(r->status, 201);
+    http_res_free(r);
+}
+
+/* ---- fields ------------------------------------------------------------ */
+
+static void test_field_of_wrong_type_is_422_naming_it(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_json(REGISTER, "{\"email\":123,\"password\":\"password1\",\"name\":\"Typed\"}");
+    assert_problem(r, 422, "email");
+    assert_string_equal(title_of(r), "Unprocessable Content");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    http_res_free(r);
+    r = send_json(REGISTER, "{\"email\":\"typed@example.com\",\"password\":12345678,"
+                            "\"name\":[\"x\"]}");
+    assert_problem(r, 422, "password");
+    assert_problem(r, 422, "name");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 2);
+    http_res_free(r);
+    r = send_json(REGISTER, "{\"email\":null,\"password\":\"password1\",\"name\":\"Typed\"}");
+    assert_problem(r, 422, "email");
+    http_res_free(r);
+}
+
+static void test_unknown_field_is_422_naming_it(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_json(REGISTER, "{\"email\":\"unknown-field@example.com\",\"password\":\"password1\","
+                            "\"name\":\"Unknown\",\"nickname\":\"x\"}");
+    assert_problem(r, 422, "nickname");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    http_res_free(r);
+    char *n = harness_sql(&server,
+                          "SELECT count(*) FROM users WHERE email = 'unknown-field@example.com'");
+    assert_non_null(n);
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_read_only_fields_are_unknown_fields(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_json(REGISTER, "{\"email\":\"readonly@example.com\",\"password\":\"password1\","
+                            "\"name\":\"RO\",\"id\":7,\"created_at\":\"2026-01-01T00:00:00Z\","
+                            "\"is_active\":true}");
+    assert_problem(r, 422, "id");
+    assert_problem(r, 422, "created_at");
+    assert_problem(r, 422, "is_active");
+    http_res_free(r);
+}
+
+/* ---- check order --------------------------------------------------------- */
+
+static void test_unknown_path_is_404_before_415(void **state) {
+    (void)state;
+    const char *body = "{}";
+    struct http_res *r = send_raw_body("POST", "/api/v1/auth/nope", "Content-Type: text/plain",
+                                       NULL, body, strlen(body));
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
+    r = send_raw_body("POST", "/api/v1/auth/register/", "Content-Type:", NULL, body, strlen(body));
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
+}
+
+static void test_wrong_method_is_405_before_415(void **state) {
+    (void)state;
+    const char *body = "{}";
+    struct http_res *r =
+        send_raw_body("PUT", REGISTER, "Content-Type: text/plain", NULL, body, strlen(body));
+    assert_problem(r, 405, NULL);
+    assert_non_null(http_header(r, "Allow"));
+    assert_non_null(strstr(http_header(r, "Allow"), "POST"));
+    http_res_free(r);
+}
+
+static void test_authentication_is_401_before_415(void **state) {
+    (void)state;
+    const char *body = "{\"name\":\"x\"}";
+    struct http_res *r = send_raw_body("PATCH", "/api/v1/users/me", "Content-Type: text/plain",
+                                       NULL, body, strlen(body));
+    assert_problem(r, 401, NULL);
+    assert_non_null(http_header(r, "WWW-Authenticate"));
+    http_res_free(r);
+    r = send_raw_body("PATCH", "/api/v1/users/me", "Content-Type:", "Authorization: Bearer junk",
+                      body, strlen(body));
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+}
+
+static void test_role_is_403_before_415(void **state) {
+    (void)state;
+    http_res_free(
+        http_expect("POST", REGISTER, NULL,
+                    "{\"email\":\"order-customer@example.com\",\"password\":\"password1\","
+                    "\"name\":\"Order\"}",
+                    201));
+    struct http_res *r =
+        http_expect("POST", "/api/v1/auth/login", NULL,
+                    "{\"email\":\"order-customer@example.com\",\"password\":\"password1\"}", 200);
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s",
+             json_string_value(json_object_get(r->json, "access_token")));
+    http_res_free(r);
+    const char *body = "{\"role\":\"admin\"}";
+    r = send_raw_body("PATCH", "/api/v1/users/1", "Content-Type: text/plain", auth, body,
+                      strlen(body));
+    assert_problem(r, 403, NULL);
+    http_res_free(r);
+    /* With the admin role, the same request gets as far as the 415. */
+    char *ok = harness_sql(
+        &server, "UPDATE users SET role = 'admin' WHERE email = 'order-customer@example.com'");
+    assert_non_null(ok);
+    free(ok);
+    r = send_raw_body("PATCH", "/api/v1/users/1", "Content-Type: text/plain", auth, body,
+                      strlen(body));
+    assert_problem(r, 415, NULL);
+    http_res_free(r);
+}
+
+static void test_content_type_is_415_before_413(void **state) {
+    (void)state;
+    char *body = padded_register_body("ct-before-size@example.com", ONE_MIB + 1);
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: text/plain", NULL, body, ONE_MIB + 1);
+    assert_problem(r, 415, NULL);
+    http_res_free(r);
+    free(body);
+}
+
+static void test_size_is_413_before_json_syntax(void **state) {
+    (void)state;
+    char *body = malloc(ONE_MIB + 2);
+    assert_non_null(body);
+    memset(body, '{', ONE_MIB + 1);
+    body[ONE_MIB + 1] = '\0';
+    struct http_res *r =
+        send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, body, ONE_MIB + 1);
+    assert_problem(r, 413, NULL);
+    http_res_free(r);
+    free(body);
+}
+
+static void test_json_syntax_is_400_before_fields(void **state) {
+    (void)state;
+    /* Unknown fields and a malformed tail: syntax wins. */
+    expect_problem_and_free(send_json(REGISTER, "{\"role\":\"admin\",\"x\":1,"), 400, NULL);
+}
+
+static void test_errors_carry_request_id_matching_header(void **state) {
+    (void)state;
+    const char *h[] = {"Content-Type: text/plain", "X-Request-Id: body-rules-req-1", NULL};
+    struct http_res *r = http_request("POST", REGISTER, h, "{}", 2);
+    assert_problem(r, 415, NULL);
+    assert_string_equal(http_header(r, "X-Request-Id"), "body-rules-req-1");
+    assert_string_equal(json_string_value(json_object_get(r->json, "request_id")),
+                        "body-rules-req-1");
+    http_res_free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_content_type_is_415),
+        cmocka_unit_test(test_text_plain_is_415),
+        cmocka_unit_test(test_json_lookalike_media_types_are_415),
+        cmocka_unit_test(test_json_with_charset_parameter_is_accepted),
+        cmocka_unit_test(test_media_type_is_case_insensitive),
+        cmocka_unit_test(test_empty_body_is_400),
+        cmocka_unit_test(test_malformed_json_is_400),
+        cmocka_unit_test(test_json_array_body_is_400),
+        cmocka_unit_test(test_json_scalar_body_is_400),
+        cmocka_unit_test(test_duplicate_key_is_400),
+        cmocka_unit_test(test_invalid_utf8_is_400),
+        cmocka_unit_test(test_deeply_nested_json_is_400),
+        cmocka_unit_test(test_body_of_exactly_1_mib_is_accepted),
+        cmocka_unit_test(test_body_one_byte_over_1_mib_is_413),
+        cmocka_unit_test(test_chunked_body_one_byte_over_1_mib_is_413),
+        cmocka_unit_test(test_chunked_body_of_exactly_1_mib_is_accepted),
+        cmocka_unit_test(test_raw_chunked_body_over_1_mib_in_many_chunks_is_413),
+        cmocka_unit_test(test_small_chunked_body_is_accepted),
+        cmocka_unit_test(test_field_of_wrong_type_is_422_naming_it),
+        cmocka_unit_test(test_unknown_field_is_422_naming_it),
+        cmocka_unit_test(test_read_only_fields_are_unknown_fields),
+        cmocka_unit_test(test_unknown_path_is_404_before_415),
+        cmocka_unit_test(test_wrong_method_is_405_before_415),
+        cmocka_unit_test(test_authentication_is_401_before_415),
+        cmocka_unit_test(test_role_is_403_before_415),
+        cmocka_unit_test(test_content_type_is_415_before_413),
+        cmocka_unit_test(test_size_is_413_before_json_syntax),
+        cmocka_unit_test(test_json_syntax_is_400_before_fields),
+        cmocka_unit_test(test_errors_carry_request_id_matching_header),
+    };
+    return cmocka_run_group_tests_name("body", tests, start, stop);
+}
