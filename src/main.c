@@ -9,9 +9,11 @@
 #include "nexus/core/xmem.h"
 #include "nexus/db/db.h"
 #include "nexus/db/migrate.h"
+#include "nexus/db/seed.h"
 #include "nexus/db/users.h"
 #include "nexus/http/auth.h"
 #include "nexus/model/fields.h"
+#include "nexus/core/parse.h"
 #include "nexus/model/user.h"
 #include "nexus/http/server.h"
 
@@ -27,6 +29,8 @@ static void usage(FILE *out) {
     fputs("usage: nexus <command>\n"
           "  serve     run the HTTP API server\n"
           "  migrate   apply pending database migrations\n"
+          "  seed --products N [--categories M]\n"
+          "            load a deterministic demo catalog into an empty database\n"
           "  user create --email EMAIL [--role customer|staff|admin] [--name NAME]\n"
           "              [--password-env VAR] [--if-missing]\n"
           "            create an account; the password is read from stdin unless\n"
@@ -189,8 +193,50 @@ static int cmd_user_create(int argc, char **argv) {
     return rc;
 }
 
+static bool parse_count(const char *s, long max, long *out) {
+    int64_t v;
+    if (!s || !parse_i64(s, strlen(s), 0, max, &v))
+        return false;
+    *out = (long)v;
+    return true;
+}
+
+static int cmd_seed(int argc, char **argv) {
+    struct seed_options o = {0, 260, true};
+    for (int i = 2; i < argc; i++) {
+        bool ok = i + 1 < argc && ((strcmp(argv[i], "--products") == 0 &&
+                                    parse_count(argv[i + 1], 50000000, &o.products)) ||
+                                   (strcmp(argv[i], "--categories") == 0 &&
+                                    parse_count(argv[i + 1], 100000, &o.categories)));
+        if (!ok) {
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (run_migrations(true) != 0)
+        return 1;
+    struct db *db = open_with_retry(config.database_url, 30);
+    if (!db)
+        return 1;
+    uint64_t start = now_us();
+    enum nx_err e = seed_catalog(db, &o);
+    db_close(db);
+    if (e == NX_ERR_CONFLICT) {
+        printf("the catalog already has products; nothing seeded\n");
+        return 0;
+    }
+    if (e != NX_OK)
+        return 1;
+    printf("seeded %ld products in %ld categories in %.1f s\n", o.products, o.categories,
+           (double)(now_us() - start) / 1e6);
+    return 0;
+}
+
 static int dispatch(int argc, char **argv) {
     const char *verb = argv[1];
+    if (strcmp(verb, "seed") == 0)
+        return cmd_seed(argc, argv);
     if (strcmp(verb, "user") == 0)
         return cmd_user_create(argc, argv);
     if (strcmp(verb, "serve") == 0)

@@ -35,8 +35,10 @@ enum nx_err category_key(struct request *req, const char *param, struct slice v,
         if (!is_key_char(v.ptr[i]))
             return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be a category id or slug",
                                   param);
-    if (v.len >= cap)
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s is too long", param);
+    if (v.len >= cap) { /* well-formed, but longer than any slug: matches nothing */
+        memcpy(out, "-", 2);
+        return NX_OK;
+    }
     memcpy(out, v.ptr, v.len);
     out[v.len] = '\0';
     return NX_OK;

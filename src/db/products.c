@@ -8,14 +8,24 @@
  */
 #include "nexus/db/products.h"
 
+#include "nexus/core/parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PRODUCT_COLUMNS                                                                            \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
     " p.is_active, p.category_id, c.name, c.slug, " NX_SQL_TIMESTAMP(                              \
         "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name)"
 #define PRODUCT_FROM " FROM products p LEFT JOIN categories c ON c.id = p.category_id"
+/* A page is chosen from products alone; only its rows are joined. */
+#define PAGE_COLUMNS                                                                               \
+    "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
+    " p.is_active, p.category_id, p.created_at, p.updated_at"
+#define PAGE_JOIN ") p LEFT JOIN categories c ON c.id = p.category_id"
+/* Rows a search walks in sort order before it asks the word index instead. */
+#define SEARCH_WALK_BUDGET "1000"
 
 static struct db_stmt SQL_GET = {
     "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.id = $1 AND p.deleted_at IS NULL", 1, 0};
@@ -47,21 +57,36 @@ static struct db_stmt SQL_SLUGS_LIKE = {
     " AND (slug = $1 OR slug LIKE $1 || '-%') AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
-/* Per sort order: the sort expression, its cast for a cursor value, and
- * the comparison and ORDER BY for the direction. */
+static int limit_rows(const char *limit) {
+    int64_t n = 0;
+    parse_i64(limit, strlen(limit), 0, 1000, &n);
+    return (int)n;
+}
+
+/* Per sort order: the keyset comparison after a cursor, the ORDER BY that
+ * walks the sort's index, and one that the planner cannot serve from the
+ * index (same order), which makes it collect matches from the word index
+ * and sort them. */
 static const struct {
     const char *after;
     const char *order;
+    const char *order_unindexed;
 } SORTS[] = {
-    [PS_CREATED] = {" AND (p.created_at, p.id) > (?::timestamptz,", " ORDER BY p.created_at, p.id"},
+    [PS_CREATED] = {" AND (p.created_at, p.id) > (?::timestamptz,", " ORDER BY p.created_at, p.id",
+                    " ORDER BY p.created_at + interval '0', p.id"},
     [PS_CREATED_DESC] = {" AND (p.created_at, p.id) < (?::timestamptz,",
-                         " ORDER BY p.created_at DESC, p.id DESC"},
-    [PS_PRICE] = {" AND (p.price_cents, p.id) > (?::bigint,", " ORDER BY p.price_cents, p.id"},
+                         " ORDER BY p.created_at DESC, p.id DESC",
+                         " ORDER BY p.created_at + interval '0' DESC, p.id DESC"},
+    [PS_PRICE] = {" AND (p.price_cents, p.id) > (?::bigint,", " ORDER BY p.price_cents, p.id",
+                  " ORDER BY p.price_cents + 0, p.id"},
     [PS_PRICE_DESC] = {" AND (p.price_cents, p.id) < (?::bigint,",
-                       " ORDER BY p.price_cents DESC, p.id DESC"},
-    [PS_NAME] = {" AND (lower(p.name), p.id) > (?::text,", " ORDER BY lower(p.name), p.id"},
+                       " ORDER BY p.price_cents DESC, p.id DESC",
+                       " ORDER BY p.price_cents + 0 DESC, p.id DESC"},
+    [PS_NAME] = {" AND (lower(p.name), p.id) > (?::text,", " ORDER BY lower(p.name), p.id",
+                 " ORDER BY lower(p.name) || '', p.id"},
     [PS_NAME_DESC] = {" AND (lower(p.name), p.id) < (?::text,",
-                      " ORDER BY lower(p.name) DESC, p.id DESC"},
+                      " ORDER BY lower(p.name) DESC, p.id DESC",
+                      " ORDER BY lower(p.name) || '' DESC, p.id DESC"},
 };
 
 static void add_filters(struct sql_builder *b, const struct product_filter *f) {
@@ -80,7 +105,10 @@ static void add_filters(struct sql_builder *b, const struct product_filter *f) {
         sql_add(b, " AND p.stock = 0");
     if (f->currency)
         sql_add_param(b, " AND p.currency = ?", f->currency);
-    /* Each word: a trigram-indexed ILIKE over name and description. */
+}
+
+/* Each word: a trigram-indexed ILIKE over name and description. */
+static void add_words(struct sql_builder *b, const struct product_filter *f) {
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
         sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ?", f->patterns[i]);
     if (f->extra_patterns)
@@ -88,21 +116,79 @@ static void add_filters(struct sql_builder *b, const struct product_filter *f) {
                       f->extra_patterns);
 }
 
-enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
-                          const char *after_value, const char *after_id, const char *limit,
-                          PGresult **out) {
+static void add_cursor(struct sql_builder *b, enum product_sort sort, const char *after_value,
+                       const char *after_id) {
+    if (!after_value)
+        return;
+    sql_add_param(b, SORTS[sort].after, after_value);
+    sql_add_param(b, " ?::bigint)", after_id);
+}
+
+/* SELECT <page columns, joined> FROM (<inner page>) ORDER BY <sort>. */
+static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_sort sort,
+                            PGresult **out) {
+    sql_add(b, PAGE_JOIN);
+    sql_add(b, SORTS[sort].order);
+    enum nx_err e = db_exec_built(db, b, out);
+    sql_clear(b);
+    return e;
+}
+
+/* The page in index order; for a search, words are checked on at most
+ * SEARCH_WALK_BUDGET rows of that walk. */
+static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum product_sort sort,
+                             const char *after_value, const char *after_id, const char *limit,
+                             PGresult **out) {
     struct sql_builder b = {0};
-    sql_add(&b, "SELECT " PRODUCT_COLUMNS PRODUCT_FROM);
+    bool search = f->pattern_count > 0;
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
+    if (search)
+        sql_add(&b, "(SELECT " PAGE_COLUMNS " FROM products p");
+    else
+        sql_add(&b, "products p");
     add_filters(&b, f);
-    if (after_value) {
-        sql_add_param(&b, SORTS[sort].after, after_value);
-        sql_add_param(&b, " ?::bigint)", after_id);
+    add_cursor(&b, sort, after_value, after_id);
+    if (search) {
+        sql_add(&b, SORTS[sort].order);
+        sql_add(&b, " LIMIT " SEARCH_WALK_BUDGET ") p WHERE true");
+        add_words(&b, f);
     }
     sql_add(&b, SORTS[sort].order);
     sql_add_param(&b, " LIMIT ?::integer", limit);
-    enum nx_err e = db_exec_built(db, &b, out);
-    sql_clear(&b);
-    return e;
+    return run_page(db, &b, sort, out);
+}
+
+/* The page of a search from the word index: all matches, sorted. */
+static enum nx_err search_page(struct db *db, const struct product_filter *f,
+                               enum product_sort sort, const char *after_value,
+                               const char *after_id, const char *limit, PGresult **out) {
+    struct sql_builder b = {0};
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
+    add_filters(&b, f);
+    add_words(&b, f);
+    add_cursor(&b, sort, after_value, after_id);
+    sql_add(&b, SORTS[sort].order_unindexed);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    return run_page(db, &b, sort, out);
+}
+
+/*
+ * A search has two good plans: walk the sort index and test each row (fast
+ * when the words are common), or collect the matches from the trigram
+ * index and sort them (fast when they are rare). The planner cannot tell
+ * which from its estimates, so we try a bounded walk first: if it fills
+ * the page, that is the answer; otherwise the words are rare enough for
+ * the index.
+ */
+enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
+                          const char *after_value, const char *after_id, const char *limit,
+                          PGresult **out) {
+    enum nx_err e = walk_page(db, f, sort, after_value, after_id, limit, out);
+    if (e != NX_OK || f->pattern_count == 0 || PQntuples(*out) >= limit_rows(limit))
+        return e;
+    PQclear(*out);
+    *out = NULL;
+    return search_page(db, f, sort, after_value, after_id, limit, out);
 }
 
 enum nx_err products_count(struct db *db, const struct product_filter *f, long long *total) {
@@ -110,6 +196,7 @@ enum nx_err products_count(struct db *db, const struct product_filter *f, long l
     PGresult *r = NULL;
     sql_add(&b, "SELECT count(*) FROM products p");
     add_filters(&b, f);
+    add_words(&b, f);
     enum nx_err e = db_exec_built(db, &b, &r);
     if (e == NX_OK)
         *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

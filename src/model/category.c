@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum nx_err catalog_text_fields(struct request *req, json_t *body, const char **name,
+enum nx_err catalog_text_fields(struct request *req, json_t *body, bool derive, const char **name,
                                 const char **slug, const char **description) {
     enum nx_err e = NX_OK;
+    char derived[NX_SLUG_MAX + 2];
     json_t *d = json_object_get(body, "description");
     *name = field_string(body, "name");
     *slug = field_string(body, "slug");
@@ -21,6 +22,8 @@ enum nx_err catalog_text_fields(struct request *req, json_t *body, const char **
         if (n < 1 || n > NX_NAME_MAX || strspn(*name, " \t\r\n") == strlen(*name))
             e = problem_field(req, "name", "must be 1 to 200 characters");
     }
+    if (derive && !*slug && *name && e == NX_OK && !slug_from_name(*name, derived, NX_SLUG_MAX))
+        e = problem_field(req, "slug", "cannot be derived from this name; give one");
     if (*slug && !slug_is_valid(*slug))
         e = problem_field(req, "slug",
                           "must be lower-case letters, digits and single hyphens, at most 100 "
@@ -40,7 +43,7 @@ enum nx_err category_input_parse(struct request *req, json_t *body, bool create,
     };
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(req, body, spec, 4);
-    if (catalog_text_fields(req, body, &in->name, &in->slug, &in->description) != NX_OK)
+    if (catalog_text_fields(req, body, create, &in->name, &in->slug, &in->description) != NX_OK)
         e = NX_ERR_VALIDATION;
     json_t *parent = json_object_get(body, "parent_id");
     in->has_parent = parent && (json_is_null(parent) || json_is_integer(parent));

@@ -97,7 +97,7 @@ enum nx_err product_input_parse(struct request *req, json_t *body, enum product_
     if (!price || json_is_string(price))
         if (parse_price(req, body, in) != NX_OK)
             e = NX_ERR_VALIDATION;
-    if (catalog_text_fields(req, body, &in->name, &in->slug, &in->description) != NX_OK)
+    if (catalog_text_fields(req, body, full, &in->name, &in->slug, &in->description) != NX_OK)
         e = NX_ERR_VALIDATION;
     in->sku = field_string(body, "sku");
     if (in->sku && !sku_is_valid(in->sku))

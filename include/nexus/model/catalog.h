@@ -40,8 +40,9 @@ void etag_of(const char *body, size_t len, char out[NX_ETAG_LEN + 1]);
 bool etag_matches(const char *header, const char *etag, bool weak_ok);
 
 /* The name, slug and description of a category or product body, checked
- * (each given one must be valid). A JSON null description reads as "". */
-enum nx_err catalog_text_fields(struct request *req, json_t *body, const char **name,
+ * (each given one must be valid). A JSON null description reads as "".
+ * With derive, a body without a slug needs a name a slug can come from. */
+enum nx_err catalog_text_fields(struct request *req, json_t *body, bool derive, const char **name,
                                 const char **slug, const char **description);
 
 #endif

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -22,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "nexus/cache/cache.h"
 
 extern char **environ;
 
@@ -87,6 +90,25 @@ static void recreate_database(struct nexus_server *s) {
     s->own_db = true;
 }
 
+/* Empty the Redis database of url, so counters and cache entries of an
+ * earlier run never leak into this one. */
+static void flush_redis(const char *url) {
+    struct redis_target t;
+    assert_true(redis_url_parse(url, &t));
+    struct timeval tv = {2, 0};
+    redisContext *c = t.port ? redisConnectWithTimeout(t.host, t.port, tv)
+                             : redisConnectUnixWithTimeout(t.host, tv);
+    assert_true(c && !c->err);
+    char db[8];
+    snprintf(db, sizeof db, "%d", t.db);
+    const char *select[] = {"SELECT", db}, *flush[] = {"FLUSHDB"};
+    freeReplyObject(redisCommandArgv(c, 2, select, NULL));
+    redisReply *r = redisCommandArgv(c, 1, flush, NULL);
+    assert_true(r && r->type != REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
 /* Each executable gets a Redis database index of its own, flushed first. */
 static void pick_redis(struct nexus_server *s) {
     const char *base = getenv("NEXUS_TEST_REDIS_URL");
@@ -98,6 +120,7 @@ static void pick_redis(struct nexus_server *s) {
         h = h * 33 + (unsigned char)*p;
     snprintf(s->redis_url, sizeof s->redis_url, "%s%sdb=%u", base, strchr(base, '?') ? "&" : "?",
              h % 15 + 1);
+    flush_redis(s->redis_url);
 }
 
 /* Add "K=V" to env, replacing an earlier K (getenv would see the first). */

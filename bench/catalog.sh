@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# bench/catalog.sh -- uncached catalog reads against a seeded catalog.
+#
+#   bench/catalog.sh                        # 100,000 products
+#   BENCH_PRODUCTS=1000000 bench/catalog.sh # 1,000,000 products
+#
+# Seeds a private database, starts nexus without Redis (every read goes to
+# PostgreSQL), and drives each scenario with wrk for BENCH_DURATION at
+# BENCH_CONNECTIONS connections. Product by id is compared with pgbench
+# running the same SELECT over the same socket with as many connections.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/common.sh"
+. "$(dirname "$0")/../scripts/lib/services.sh"
+. "$(dirname "$0")/lib.sh"
+
+PRODUCTS=${BENCH_PRODUCTS:-100000}
+bench_setup
+unset REDIS_URL
+"$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
+bench_start_server
+psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
+
+api=http://127.0.0.1:$BENCH_PORT/api/v1
+listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
+# A realistic search: a brand and a kind of product, taken from the catalog.
+q=$(psql_bench -c "SELECT lower(split_part(name, ' ', 1)) || '%20' || lower(split_part(name, ' ', 4))
+                   FROM products WHERE id = 4242")
+max_id=$(psql_bench -c "SELECT max(id) FROM products")
+
+# Reach row 100,000 of the filtered listing through its cursors (or as deep
+# as the listing goes at this size).
+depth=$(psql_bench -c "SELECT least(100000, count(*) - 20) FROM products p
+                       JOIN categories c ON c.id = p.category_id
+                       WHERE p.is_active AND p.deleted_at IS NULL
+                       AND p.price_cents BETWEEN 100 AND 100000
+                       AND c.slug LIKE 'dept-1-%'")
+cursor=""
+for _ in $(seq $((depth / 100))); do
+    cursor=$(curl -sf "$api/products?$listing&limit=100${cursor:+&cursor=$cursor}" |
+        sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
+done
+
+cat >"$BENCH_TMP/by_id.lua" <<LUA
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/api/v1/products/" .. math.random(1, $max_id))
+end
+LUA
+cat >"$BENCH_TMP/by_id.sql" <<SQL
+\set id random(1, $max_id)
+SELECT p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock, p.is_active, p.category_id, c.name, c.slug, to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), lower(p.name) FROM products p LEFT JOIN categories c ON c.id = p.category_id WHERE p.id = :id AND p.deleted_at IS NULL;
+SQL
+
+echo "## Catalog reads, uncached: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each)"
+echo
+bench_header
+bench_wrk "first page, default sort" "/api/v1/products"
+bench_wrk "category + price range, sort=price" "/api/v1/products?$listing"
+bench_wrk "same listing, row $depth via cursor" "/api/v1/products?$listing&cursor=$cursor"
+bench_wrk "q=$q" "/api/v1/products?q=$q"
+BENCH_CONNECTIONS=1 BENCH_THREADS=1 bench_wrk "q=$q (1 connection)" "/api/v1/products?q=$q"
+bench_wrk "product by id (random)" "/" -s "$BENCH_TMP/by_id.lua"
+tps=$(pgbench -h "$BENCH_TMP/sock" -U postgres -n -M prepared -c "$BENCH_CONNECTIONS" \
+    -j "$BENCH_THREADS" -T "${BENCH_DURATION%s}" -f "$BENCH_TMP/by_id.sql" postgres 2>/dev/null |
+    awk '/^tps/ {print $3; exit}')
+printf '| %-40s | %10s | %8s | %8s | %6s |\n' "pgbench: the same SELECT by id" "$tps" "" "" ""

@@ -1,0 +1,25 @@
+/*
+ * seed.h -- a deterministic demo catalog, loaded with COPY.
+ *
+ * The same arguments always give the same catalog: a three-level category
+ * tree and products with realistic names, descriptions, prices and stock.
+ * Large loads drop the products' secondary indexes, copy, and build them
+ * again, which is several times faster than maintaining them row by row.
+ */
+#ifndef NEXUS_DB_SEED_H
+#define NEXUS_DB_SEED_H
+
+#include "nexus/db/db.h"
+
+#include <stdbool.h>
+
+struct seed_options {
+    long products;
+    long categories;
+    bool progress; /* a progress line on stderr */
+};
+
+/* Seed an empty catalog. NX_ERR_CONFLICT when it already has products. */
+enum nx_err seed_catalog(struct db *db, const struct seed_options *o);
+
+#endif

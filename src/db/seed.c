@@ -1,0 +1,263 @@
+/*
+ * seed.c -- the demo catalog generator.
+ */
+#include "nexus/db/seed.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
+#include "nexus/model/catalog.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define COPY_CHUNK (1u << 20)
+
+static const char *const DEPARTMENTS[] = {
+    "Electronics",  "Home & Kitchen", "Garden",       "Sports & Outdoors",
+    "Toys & Games", "Books",          "Clothing",     "Beauty",
+    "Automotive",   "Office",         "Pet Supplies", "Grocery",
+    "Music",        "Health",         "Tools",        "Baby"};
+static const char *const SECTIONS[] = {"Essentials", "Accessories",  "Premium", "Outlet",
+                                       "Classics",   "New Arrivals", "Kids",    "Pro"};
+static const char *const SHELVES[] = {"Starter", "Everyday", "Travel", "Compact",
+                                      "Deluxe",  "Eco",      "Studio", "Vintage"};
+/* Brand names are made of two syllables: 1,600 brands, as varied as a
+ * real catalog's, so a brand search is as selective as it would be there. */
+static const char *const SYLLABLES[] = {"ka",  "lo",  "mi",  "ven", "tor", "bri", "sa",  "nu",
+                                        "qua", "zel", "dor", "fin", "gra", "hol", "jun", "kes",
+                                        "lum", "mar", "nor", "pel", "ris", "sol", "tam", "ul",
+                                        "vor", "wex", "yar", "zan", "bel", "cor", "dan", "el",
+                                        "fal", "gor", "hyn", "ix",  "jor", "kal", "lyn", "mox"};
+static const char *const ADJECTIVES[] = {
+    "Wireless", "Ergonomic",  "Compact",     "Portable",   "Smart",    "Classic", "Rugged",
+    "Organic",  "Deluxe",     "Ultra",       "Silent",     "Foldable", "Vintage", "Modern",
+    "Handmade", "Waterproof", "Lightweight", "Heavy-Duty", "Crème",    "Premium"};
+static const char *const MATERIALS[] = {"Steel",   "Bamboo", "Cotton", "Leather",
+                                        "Ceramic", "Oak",    "Carbon", "Glass",
+                                        "Wool",    "Copper", "Linen",  "Titanium"};
+static const char *const NOUNS[] = {"Headphones", "Backpack", "Kettle",   "Lamp",   "Chair",
+                                    "Notebook",   "Speaker",  "Jacket",   "Mug",    "Blender",
+                                    "Keyboard",   "Tent",     "Bottle",   "Watch",  "Camera",
+                                    "Drill",      "Blanket",  "Sneakers", "Puzzle", "Brûlée Torch"};
+static const char *const BLURBS[] = {"built to last and easy to clean",
+                                     "a favourite for everyday use",
+                                     "designed for small spaces",
+                                     "with a two-year warranty",
+                                     "made from responsibly sourced materials",
+                                     "light enough to take anywhere",
+                                     "tested by our team in real conditions",
+                                     "a thoughtful gift for any occasion"};
+
+#define COUNT(a) ((long)(sizeof(a) / sizeof((a)[0])))
+
+/* xorshift64*: small, fast, and the same everywhere. */
+static uint64_t next_random(uint64_t *s) {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static uint64_t pick(uint64_t *s, uint64_t n) {
+    return next_random(s) % n;
+}
+
+static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
+static struct db_stmt SQL_INDEXES = {
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    " AND tablename = 'products' AND indexname <> 'products_pkey'",
+    0, 0};
+static struct db_stmt SQL_DROP_INDEX = {"SELECT format('DROP INDEX %I', $1::text)", 1, 0};
+static struct db_stmt SQL_ADD_CATEGORY = {
+    "INSERT INTO categories (name, slug, description, parent_id)"
+    " VALUES ($1, $2, $3, NULLIF($4, '')::bigint) RETURNING id",
+    4, 0};
+
+static enum nx_err add_category(struct db *db, const char *name, const char *slug,
+                                const char *parent, char id[24]) {
+    char description[160];
+    snprintf(description, sizeof description, "Everything in %s.", name);
+    const char *params[] = {name, slug, description, parent};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_ADD_CATEGORY, params, &r);
+    if (e == NX_OK)
+        snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return e;
+}
+
+/* A three-level tree of about total categories; leaf ids go to *leaves. */
+static enum nx_err seed_tree(struct db *db, long total, int64_t **leaves, long *leaf_count) {
+    long roots = total / 26 > 0 ? total / 26 : 1, made = 0;
+    enum nx_err e = NX_OK;
+    *leaves = xcalloc((size_t)total + 1, sizeof **leaves);
+    *leaf_count = 0;
+    for (long r = 0; r < roots && e == NX_OK && made < total; r++) {
+        char rid[24], name[128], slug[128];
+        snprintf(name, sizeof name, "%s %ld", DEPARTMENTS[r % COUNT(DEPARTMENTS)], r + 1);
+        snprintf(slug, sizeof slug, "dept-%ld", r + 1);
+        e = add_category(db, name, slug, "", rid);
+        made++;
+        for (long c = 0; c < 5 && e == NX_OK && made < total; c++) {
+            char cid[24];
+            snprintf(name, sizeof name, "%s %s", DEPARTMENTS[r % COUNT(DEPARTMENTS)],
+                     SECTIONS[c % COUNT(SECTIONS)]);
+            snprintf(slug, sizeof slug, "dept-%ld-section-%ld", r + 1, c + 1);
+            e = add_category(db, name, slug, rid, cid);
+            made++;
+            for (long g = 0; g < 4 && e == NX_OK && made < total; g++) {
+                char gid[24];
+                snprintf(name, sizeof name, "%s %s %s", SHELVES[g % COUNT(SHELVES)],
+                         SECTIONS[c % COUNT(SECTIONS)], DEPARTMENTS[r % COUNT(DEPARTMENTS)]);
+                snprintf(slug, sizeof slug, "dept-%ld-section-%ld-shelf-%ld", r + 1, c + 1, g + 1);
+                e = add_category(db, name, slug, cid, gid);
+                made++;
+                (*leaves)[(*leaf_count)++] = strtoll(gid, NULL, 10);
+            }
+        }
+    }
+    return e;
+}
+
+/* Seeded products are dated over the year before this instant, so the same
+ * arguments give the same catalog on every run. */
+#define SEED_EPOCH 1767225600 /* 2026-01-01T00:00:00Z */
+
+static void timestamp_text(long long epoch, char out[32]) {
+    time_t t = (time_t)epoch;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
+}
+
+/* Append one product as a COPY text line. */
+static void product_line(struct buf *out, long i, uint64_t *s, const int64_t *leaves,
+                         long leaf_count) {
+    char brand[16];
+    snprintf(brand, sizeof brand, "%s%s", SYLLABLES[pick(s, (uint64_t)COUNT(SYLLABLES))],
+             SYLLABLES[pick(s, (uint64_t)COUNT(SYLLABLES))]);
+    brand[0] = (char)(brand[0] - 'a' + 'A');
+    const char *adj = ADJECTIVES[pick(s, (uint64_t)COUNT(ADJECTIVES))];
+    const char *mat = MATERIALS[pick(s, (uint64_t)COUNT(MATERIALS))];
+    const char *noun = NOUNS[pick(s, (uint64_t)COUNT(NOUNS))];
+    const char *blurb = BLURBS[pick(s, (uint64_t)COUNT(BLURBS))];
+    uint64_t tier = pick(s, 10);
+    long long cents = tier < 6   ? 199 + (long long)pick(s, 5000)
+                      : tier < 9 ? 5000 + (long long)pick(s, 45000)
+                                 : 50000 + (long long)pick(s, 450000);
+    long long stock = pick(s, 10) == 0 ? 0 : (long long)pick(s, 500) + 1;
+    const char *currency = pick(s, 10) < 8 ? "USD" : pick(s, 2) ? "EUR" : "GBP";
+    bool active = pick(s, 100) >= 3;
+    char name[160], slug[NX_SLUG_MAX + 2], created[32], category[24] = "\\N";
+    snprintf(name, sizeof name, "%s %s %s %s", brand, adj, mat, noun);
+    slug_from_name(name, slug, 80);
+    timestamp_text(SEED_EPOCH - (long long)pick(s, 365 * 24 * 3600), created);
+    if (leaf_count)
+        snprintf(category, sizeof category, "%lld",
+                 (long long)leaves[pick(s, (uint64_t)leaf_count)]);
+    buf_printf(
+        out,
+        "SKU-%08ld\t%s\t%s-%ld\t%s %s %s, model %c%c-%u: %s.\t%lld\t%s\t%lld\t%s\t%s\t%s\t%s\n",
+        i + 1, name, slug, i + 1, adj, mat, noun, (char)('A' + pick(s, 26)),
+        (char)('A' + pick(s, 26)), (unsigned)pick(s, 10000), blurb, cents, currency, stock,
+        category, active ? "t" : "f", created, created);
+}
+
+static enum nx_err copy_products(struct db *db, const struct seed_options *o, const int64_t *leaves,
+                                 long leaf_count) {
+    PGconn *c = db_conn(db);
+    PGresult *r = PQexec(c, "COPY products (sku, name, slug, description, price_cents,"
+                            " currency, stock, category_id, is_active, created_at, updated_at)"
+                            " FROM STDIN");
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    struct buf chunk = {0};
+    for (long i = 0; ok && i < o->products; i++) {
+        product_line(&chunk, i, &state, leaves, leaf_count);
+        if (chunk.len >= COPY_CHUNK || i + 1 == o->products) {
+            ok = PQputCopyData(c, chunk.data, (int)chunk.len) == 1;
+            chunk.len = 0;
+        }
+        if (o->progress && (i + 1) % 100000 == 0)
+            fprintf(stderr, "\rseed: %ld / %ld products", i + 1, o->products);
+    }
+    buf_clear(&chunk);
+    if (PQputCopyEnd(c, ok ? NULL : "seed failed") != 1)
+        ok = false;
+    r = PQgetResult(c);
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_error("seed.copy", NULL, "%s", PQerrorMessage(c));
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    if (o->progress)
+        fprintf(stderr, "\n");
+    return ok ? NX_OK : NX_ERR_INTERNAL;
+}
+
+/* Drop the products' secondary indexes, keeping their definitions. */
+static enum nx_err drop_indexes(struct db *db, PGresult **defs) {
+    enum nx_err e = db_exec(db, &SQL_INDEXES, NULL, defs);
+    for (int i = 0; e == NX_OK && i < PQntuples(*defs); i++) {
+        const char *params[] = {PQgetvalue(*defs, i, 0)};
+        PGresult *r = NULL;
+        e = db_exec(db, &SQL_DROP_INDEX, params, &r);
+        if (e == NX_OK)
+            e = db_exec_sql(db, PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    return e;
+}
+
+static enum nx_err rebuild_indexes(struct db *db, const PGresult *defs, bool progress) {
+    enum nx_err e = db_exec_sql(db, "SET maintenance_work_mem = '1GB'");
+    for (int i = 0; e == NX_OK && i < PQntuples(defs); i++) {
+        if (progress)
+            fprintf(stderr, "seed: building %s\n", PQgetvalue(defs, i, 0));
+        e = db_exec_sql(db, PQgetvalue(defs, i, 1));
+    }
+    return e;
+}
+
+static enum nx_err catalog_is_empty(struct db *db) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_COUNT, NULL, &r);
+    if (e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+        e = NX_ERR_CONFLICT;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
+    int64_t *leaves = NULL;
+    long leaf_count = 0;
+    PGresult *defs = NULL;
+    bool bulk = o->products >= 20000;
+    /* A bulk load legitimately runs longer than any API statement. */
+    enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
+    if (e == NX_OK)
+        e = catalog_is_empty(db);
+    if (e == NX_OK)
+        e = db_begin(db);
+    if (e == NX_OK)
+        e = seed_tree(db, o->categories, &leaves, &leaf_count);
+    if (e == NX_OK && bulk)
+        e = drop_indexes(db, &defs);
+    if (e == NX_OK)
+        e = copy_products(db, o, leaves, leaf_count);
+    if (e == NX_OK && bulk)
+        e = rebuild_indexes(db, defs, o->progress);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        e = db_exec_sql(db, "ANALYZE categories, products");
+    db_rollback(db);
+    PQclear(defs);
+    free(leaves);
+    return e;
+}
