@@ -14,12 +14,13 @@ bench_setup() {
     BENCH_TMP=$(mktemp -d /tmp/nexus-bench.XXXXXX)
     chmod 755 "$BENCH_TMP"
     trap bench_teardown EXIT INT TERM
-    pg_start "$BENCH_TMP/pg" "$BENCH_TMP/sock" "$BENCH_TMP/pg.log" "-c shared_buffers=512MB"
+    pg_start "$BENCH_TMP/pg" "$BENCH_TMP/sock" "$BENCH_TMP/pg.log" \
+        "-c shared_buffers=512MB ${BENCH_PG_OPTIONS:-}"
     redis_start "$BENCH_TMP/redis"
     export DATABASE_URL="host=$BENCH_TMP/sock user=postgres dbname=postgres"
     export REDIS_URL="unix://$BENCH_TMP/redis/redis.sock"
     export JWT_SECRET=benchmark-secret-0123456789abcdef0123 PORT=$BENCH_PORT AUTO_MIGRATE=1
-    export LOG_LEVEL=warn LOGIN_MAX_FAILURES_PER_EMAIL=1000000 LOGIN_MAX_FAILURES_PER_CLIENT=1000000
+    export LOG_LEVEL=warn LOGIN_MAX_FAILURES_PER_EMAIL=100000 LOGIN_MAX_FAILURES_PER_CLIENT=1000000
 }
 
 bench_start_server() {

@@ -159,14 +159,20 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
         e = problem_field(req, "slug", "cannot be derived from this name; give one");
     if (e == NX_OK)
         e = api_db(req, &db);
+    if (e == NX_OK)
+        e = db_begin(db);
     if (e == NX_OK && !in.slug)
-        e = api_unique_slug(db, categories_slugs_like, base, NULL, slug);
+        e = api_unique_slug(db, "categories", categories_slugs_like, base, NULL, slug);
     parent_text(&in, parent);
     if (e == NX_OK)
         e = categories_insert(db, in.name, in.slug ? in.slug : slug,
                               in.description ? in.description : "", parent, &r);
     if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
         api_created(res, category_to_json(r, 0), "/api/v1/categories/");
+    if (db)
+        db_rollback(db);
     PQclear(r);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
@@ -191,6 +197,7 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
     PGresult *r = NULL;
     char id[24], parent[24];
     enum nx_err e = api_db(req, &db);
+    memset(&in, 0, sizeof in);
     if (e == NX_OK)
         e = path_category(req, db, id);
     if (e == NX_OK)

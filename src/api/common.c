@@ -49,10 +49,14 @@ static bool slug_taken(const PGresult *r, const char *slug) {
     return false;
 }
 
-enum nx_err api_unique_slug(struct db *db, slug_lookup lookup, const char *base,
+enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
                             const char *except_id, char *out) {
     PGresult *r = NULL;
-    enum nx_err e = lookup(db, base, except_id, &r);
+    char lock[NX_SLUG_MAX + 64];
+    snprintf(lock, sizeof lock, "slug:%s:%s", scope, base);
+    enum nx_err e = db_xact_lock(db, lock);
+    if (e == NX_OK)
+        e = lookup(db, base, except_id, &r);
     if (e != NX_OK)
         return e;
     snprintf(out, NX_SLUG_MAX + 1, "%s", base);
@@ -74,11 +78,9 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
 
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj) {
     char etag[NX_ETAG_LEN + 1];
+    (void)req; /* If-None-Match is answered by the server, cached or not */
     response_json(res, status, obj);
     json_decref(obj);
     etag_of(res->body, res->len, etag);
-    const char *none_match = request_header(req, "If-None-Match");
-    if (status == 200 && none_match && etag_matches(none_match, etag, true))
-        response_empty(res, 304);
     response_header(res, "ETag", etag);
 }

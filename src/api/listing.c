@@ -83,7 +83,9 @@ char *list_cursor(const struct list_spec *spec, const struct list_request *lr, c
                   const char *value, int64_t id) {
     struct cursor_scope scope = {spec->endpoint, spec->sorts[lr->sort], filters};
     struct cursor_position pos = {.id = id};
-    snprintf(pos.value, sizeof pos.value, "%s", value);
+    size_t n = strlen(value);
+    NX_ASSERT(n <= NX_CURSOR_VALUE_MAX); /* sort values are bounded by the schema */
+    memcpy(pos.value, value, n + 1);
     return cursor_encode(&scope, &pos);
 }
 

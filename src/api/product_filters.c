@@ -180,7 +180,7 @@ static enum nx_err parse_q(struct request *req, struct product_query *q) {
     if (chars > Q_MAX)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "q must be at most 200 characters");
     split_words(q, v.ptr, v.len);
-    buf_puts(&q->canonical, "&q=");
+    buf_printf(&q->canonical, "&q=%zu:", v.len); /* length first: q may hold '&' */
     buf_append(&q->canonical, v.ptr, v.len);
     return NX_OK;
 }

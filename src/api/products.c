@@ -117,12 +117,13 @@ enum nx_err api_products_get(struct request *req, struct response *res) {
  * from the name that no other live product holds. PATCH keeps the stored
  * slug unless it sends one: renaming keeps the slug. */
 static enum nx_err choose_slug(struct request *req, struct db *db, struct product_input *in,
-                               const char *except_id, char *slug) {
+                               const char *except_id) {
     char base[NX_SLUG_MAX + 2];
     if (!slug_from_name(in->name, base, NX_SLUG_MAX))
         return problem_field(req, "slug", "cannot be derived from this name; give one");
-    enum nx_err e = api_unique_slug(db, products_slugs_like, base, except_id, slug);
-    in->slug = slug;
+    enum nx_err e =
+        api_unique_slug(db, "products", products_slugs_like, base, except_id, in->derived_slug);
+    in->slug = in->derived_slug;
     return e;
 }
 
@@ -139,28 +140,27 @@ static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_er
 }
 
 /*
- * Insert (id NULL) or update inside the caller's transaction. A derived
- * slug can be taken by a concurrent write between the check and ours:
- * then roll back to the savepoint and derive again.
+ * Insert (id NULL) or update inside the caller's transaction. Writers that
+ * derive the same slug are serialised (api_unique_slug), but a concurrent
+ * write with that slug given explicitly can still take it: then roll back
+ * to the savepoint and derive again.
  */
 static enum nx_err write_product(struct request *req, struct db *db, struct product_input *in,
                                  enum product_mode mode, const char *id, PGresult **r) {
     bool derive = !in->slug && mode != PRODUCT_PATCH;
-    char slug[NX_SLUG_MAX + 1];
     enum nx_err e = NX_OK;
     for (int attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
         if ((e = db_exec_sql(db, "SAVEPOINT slug")) != NX_OK)
             break;
-        if (derive && (e = choose_slug(req, db, in, id, slug)) != NX_OK)
+        if (derive && (e = choose_slug(req, db, in, id)) != NX_OK)
             break;
         e = id ? products_update(db, id, in, r) : products_insert(db, in, r);
         bool slug_race =
             e == NX_ERR_CONFLICT && derive && strcmp(db_constraint(db), "products_slug_key") == 0;
-        if (!slug_race)
-            break;
+        if (!slug_race || attempt + 1 == SLUG_ATTEMPTS)
+            break; /* the last failure keeps its constraint name for the 409 */
         if ((e = db_exec_sql(db, "ROLLBACK TO SAVEPOINT slug")) != NX_OK)
             break;
-        e = NX_ERR_CONFLICT;
     }
     return e;
 }

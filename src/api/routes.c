@@ -14,7 +14,9 @@
 #include "nexus/api/products.h"
 #include "nexus/api/users.h"
 
-#define JSON ROUTE_JSON_BODY
+#define JSON   ROUTE_JSON_BODY
+#define CACHED ROUTE_CACHEABLE
+#define WRITE  ROUTE_INVALIDATES_CATALOG
 
 const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
@@ -35,18 +37,18 @@ const struct route nx_routes[] = {
     {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON},
     {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, 0},
 
-    {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, 0},
-    {HTTP_POST, "/api/v1/categories", api_categories_create, ACCESS_STAFF, JSON},
-    {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC, 0},
-    {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF, JSON},
-    {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF, 0},
+    {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, CACHED},
+    {HTTP_POST, "/api/v1/categories", api_categories_create, ACCESS_STAFF, JSON | WRITE},
+    {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC, CACHED},
+    {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF, JSON | WRITE},
+    {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF, WRITE},
 
-    {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, 0},
-    {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF, JSON},
-    {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, 0},
-    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON},
-    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON},
-    {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, 0},
+    {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, CACHED},
+    {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF, JSON | WRITE},
+    {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED},
+    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE},
+    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE},
+    {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];

@@ -169,6 +169,7 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "PER_IP_CONNECTION_LIMIT", 512, 1, 100000, &c->per_ip_connection_limit) &&
         load_int(l, "DB_STATEMENT_TIMEOUT_MS", 5000, 10, 600000, &c->db_statement_timeout_ms) &&
         load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&
+        load_int(l, "CACHE_TTL", 300, 1, 86400, &c->cache_ttl) &&
         load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace);
     c->body_max = (size_t)body_kib * 1024;
     return ok;

@@ -29,6 +29,15 @@ static void mac_of(const char *data, size_t len, unsigned char out[MAC_BYTES]) {
     memcpy(out, full, MAC_BYTES);
 }
 
+/* Cursors carry a digest of the filters, not the filters: a long search
+ * text must not make a cursor too long to come back. */
+static void filters_digest(const char *filters, char out[33]) {
+    unsigned char d[16];
+    crypto_generichash(d, sizeof d, (const unsigned char *)filters, strlen(filters), key,
+                       sizeof key);
+    sodium_bin2hex(out, 33, d, sizeof d);
+}
+
 static char *b64(const unsigned char *data, size_t len) {
     size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *out = xmalloc(cap);
@@ -37,8 +46,10 @@ static char *b64(const unsigned char *data, size_t len) {
 }
 
 char *cursor_encode(const struct cursor_scope *scope, const struct cursor_position *pos) {
-    json_t *payload = json_pack("[s,s,s,s,I]", scope->endpoint, scope->sort, scope->filters,
-                                pos->value, (json_int_t)pos->id);
+    char digest[33];
+    filters_digest(scope->filters, digest);
+    json_t *payload = json_pack("[s,s,s,s,I]", scope->endpoint, scope->sort, digest, pos->value,
+                                (json_int_t)pos->id);
     NX_ASSERT(payload != NULL);
     char *text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
@@ -61,8 +72,10 @@ static bool same(json_t *arr, size_t i, const char *want) {
 }
 
 static bool unpack(json_t *arr, const struct cursor_scope *scope, struct cursor_position *pos) {
+    char digest[33];
+    filters_digest(scope->filters, digest);
     if (!json_is_array(arr) || json_array_size(arr) != 5 || !same(arr, 0, scope->endpoint) ||
-        !same(arr, 1, scope->sort) || !same(arr, 2, scope->filters))
+        !same(arr, 1, scope->sort) || !same(arr, 2, digest))
         return false;
     const char *value = json_string_value(json_array_get(arr, 3));
     json_t *id = json_array_get(arr, 4);

@@ -287,6 +287,13 @@ enum nx_err db_exec_sql(struct db *db, const char *sql) {
     return code;
 }
 
+static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(hashtext($1))", 1, 0};
+
+enum nx_err db_xact_lock(struct db *db, const char *name) {
+    const char *params[] = {name};
+    return db_exec(db, &SQL_XACT_LOCK, params, NULL);
+}
+
 enum nx_err db_begin(struct db *db) {
     enum nx_err e = db_exec_sql(db, "BEGIN");
     db->in_tx = e == NX_OK;

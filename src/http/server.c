@@ -10,6 +10,8 @@
 #include "nexus/http/server.h"
 
 #include "nexus/cache/cache.h"
+#include "nexus/cache/catalog.h"
+#include "nexus/model/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
@@ -202,6 +204,105 @@ static enum nx_err parse_json_body(struct request *req) {
     return NX_OK;
 }
 
+/* ---- cache and conditional GET --------------------------------------- */
+
+static const char *response_etag(const struct response *res) {
+    for (size_t i = 0; i < res->header_count; i++)
+        if (strcmp(res->headers[i].name, "ETag") == 0)
+            return res->headers[i].value;
+    return NULL;
+}
+
+/* A 200 whose ETag the client already has becomes a 304 with that ETag. */
+static void apply_if_none_match(struct request *req, struct response *res) {
+    const char *etag = response_etag(res);
+    const char *none_match = request_header(req, "If-None-Match");
+    bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (read && res->status == 200 && etag && none_match && etag_matches(none_match, etag, true)) {
+        free(res->body);
+        res->body = NULL;
+        res->len = 0;
+        res->status = 304;
+        res->content_type = NULL;
+    }
+}
+
+struct key_scan {
+    struct buf *key;
+    size_t count;
+};
+
+static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
+                                   const char *v, size_t vlen) {
+    (void)kind;
+    struct key_scan *scan = cls;
+    /* length-prefixed, so no value can imitate another argument */
+    buf_printf(scan->key, "&%zu:", klen);
+    buf_append(scan->key, k, klen);
+    buf_printf(scan->key, "=%zu:", vlen);
+    buf_append(scan->key, v ? v : "", v ? vlen : 0);
+    return ++scan->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
+}
+
+/* The request's cache key: who it is for (staff see more), the path and
+ * the query arguments as sent. */
+static void cache_key(struct request *req, struct buf *key) {
+    struct key_scan scan = {key, 0};
+    buf_puts(key, req->principal.role >= ACCESS_STAFF ? "staff:" : "public:");
+    buf_puts(key, req->path);
+    buf_append(key, "?", 1);
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &scan);
+}
+
+static void serve_hit(struct response *res, struct cache_lookup *l) {
+    response_take(res, 200, "application/json", l->entry.body, l->entry.len);
+    l->entry.body = NULL;
+    if (l->entry.etag[0])
+        response_header(res, "ETag", l->entry.etag);
+    response_header(res, "X-Cache", "HIT");
+}
+
+/* A public catalog read: from the cache when it holds this request's
+ * answer, else from the handler, whose 200 then fills the cache. */
+static enum nx_err run_cached(struct request *req, struct response *res) {
+    struct buf key = {0};
+    struct cache_lookup l;
+    cache_key(req, &key);
+    if (key.len > NX_CACHE_KEY_MAX) {
+        buf_clear(&key);
+        enum nx_err e = req->route->handler(req, res);
+        if (e == NX_OK)
+            response_header(res, "X-Cache", "MISS");
+        return e;
+    }
+    catalog_cache_get(key.data, key.len, &l);
+    enum nx_err e = NX_OK;
+    if (l.hit) {
+        serve_hit(res, &l);
+    } else {
+        e = req->route->handler(req, res);
+        if (e == NX_OK && res->status == 200)
+            catalog_cache_put(&l, key.data, key.len, response_etag(res), res->body, res->len);
+        if (e == NX_OK)
+            response_header(res, "X-Cache", "MISS");
+    }
+    cache_lookup_clear(&l);
+    buf_clear(&key);
+    return e;
+}
+
+static enum nx_err run_handler(struct request *req, struct response *res) {
+    unsigned flags = req->route->flags;
+    bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if ((flags & ROUTE_CACHEABLE) && read && cache_enabled())
+        return run_cached(req, res);
+    enum nx_err e = req->route->handler(req, res);
+    /* After the commit, before the answer: see cache/catalog.h. */
+    if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG))
+        catalog_cache_bump();
+    return e;
+}
+
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
     if (req->body_seen > cfg->body_max) {
@@ -213,11 +314,12 @@ static enum MHD_Result on_complete(struct request *req) {
     }
     struct response res = {0};
     if (e == NX_OK)
-        e = req->route->handler(req, &res);
+        e = run_handler(req, &res);
     if (e != NX_OK) {
         response_clear(&res);
         return send_problem(req, e);
     }
+    apply_if_none_match(req, &res);
     return send_response(req, &res);
 }
 
@@ -325,6 +427,7 @@ int server_run(const struct config *config) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
     metrics_init(nx_route_count);
+    catalog_cache_init(cfg->redis_prefix, cfg->cache_ttl);
     struct MHD_Daemon *d = start_daemon();
     if (!d) {
         log_error("server.start", NULL, "cannot listen on port %d", cfg->port);

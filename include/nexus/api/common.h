@@ -29,8 +29,10 @@ typedef enum nx_err (*slug_lookup)(struct db *db, const char *base, const char *
                                    PGresult **out);
 
 /* The first of base, base-2, base-3, ... that no other row holds. out
- * needs NX_SLUG_MAX + 1 bytes. */
-enum nx_err api_unique_slug(struct db *db, slug_lookup lookup, const char *base,
+ * needs NX_SLUG_MAX + 1 bytes. Call in a transaction: writers deriving
+ * from the same base in the same table (scope) wait for each other until
+ * commit, so they never pick the same slug. */
+enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
                             const char *except_id, char *out);
 
 /* Parse the If-Match / If-None-Match rules against the representation
@@ -38,8 +40,8 @@ enum nx_err api_unique_slug(struct db *db, slug_lookup lookup, const char *base,
  * match. */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
-/* 200/201 with the body and its ETag, or 304 (with the ETag) when the
- * request's If-None-Match matches it. obj is consumed. */
+/* 200/201 with the body and its ETag; obj is consumed. (The server turns
+ * a 200 into a 304 when If-None-Match matches the ETag.) */
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj);
 
 #endif

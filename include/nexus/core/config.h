@@ -42,6 +42,7 @@ struct config {
     int per_ip_connection_limit;
     int db_statement_timeout_ms;
     int redis_timeout_ms;
+    int cache_ttl; /* seconds a cached catalog response lives */
     int login_max_failures_per_email;
     int login_max_failures_per_client;
     int login_failure_window; /* seconds */

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NX_CURSOR_MAX       1024
-#define NX_CURSOR_VALUE_MAX 512
+#define NX_CURSOR_MAX       2048
+#define NX_CURSOR_VALUE_MAX 1024 /* a sort value: 200 characters of 4 bytes fit */
 
 struct cursor_scope {
     const char *endpoint; /* "users", "products", ... */

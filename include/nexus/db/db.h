@@ -60,6 +60,10 @@ enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params
 /* Run constant SQL with no parameters (migrations, transaction control). */
 enum nx_err db_exec_sql(struct db *db, const char *sql);
 
+/* Take a transaction-scoped lock named name (serialises, say, two writers
+ * deriving the same slug). Needs an open transaction. */
+enum nx_err db_xact_lock(struct db *db, const char *name);
+
 enum nx_err db_begin(struct db *db);
 enum nx_err db_commit(struct db *db);
 /* Roll back if a transaction is open; safe to call after a failure. */

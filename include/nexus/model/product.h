@@ -50,8 +50,9 @@ struct product_input {
     char stock[24];
     bool has_stock;
     bool has_category;
-    char category_id[24];  /* "" for null */
-    const char *is_active; /* "true"/"false" or NULL */
+    char category_id[24];               /* "" for null */
+    const char *is_active;              /* "true"/"false" or NULL */
+    char derived_slug[NX_SLUG_MAX + 1]; /* where a slug made from the name lives */
 };
 
 /* Validate a body: one 422 entry per bad field; defaults filled for create

@@ -1,0 +1,56 @@
+/*
+ * catalog.h -- cache-aside for public catalog reads, keyed by generation.
+ *
+ * Every cached response lives under a key that carries the catalog
+ * generation current when its read began. Every catalog write bumps the
+ * generation after it commits and before it answers, so a read that starts
+ * after the answer looks under a key no earlier read could have filled. A
+ * slow reader can only ever store under the generation it started with,
+ * which nobody reads any more: stale data never comes back.
+ *
+ * A lookup is one Redis round trip (a small script reads the generation
+ * and the entry together). When Redis fails, reads go to PostgreSQL; after
+ * a failed bump the cache is not trusted again until a bump succeeds, so a
+ * write made while Redis was unreachable can never be hidden by an entry
+ * from before it.
+ */
+#ifndef NEXUS_CACHE_CATALOG_H
+#define NEXUS_CACHE_CATALOG_H
+
+#include "nexus/core/xmem.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NX_CACHE_KEY_MAX 8192
+
+struct cache_entry {
+    char etag[40]; /* "" when the response has none */
+    char *body;    /* owned */
+    size_t len;
+};
+
+struct cache_lookup {
+    bool usable; /* Redis answered and is trusted */
+    bool hit;
+    char gen[24]; /* the generation the read began with */
+    struct cache_entry entry;
+};
+
+/* Set the key prefix and entry lifetime (seconds). */
+void catalog_cache_init(const char *prefix, int ttl_seconds);
+
+/* Look key up (key: the request's variant, path and sorted query). */
+void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out);
+
+/* Store a response under the generation the lookup saw. */
+void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
+                       const char *etag, const char *body, size_t len);
+
+/* Bump the generation after a committed catalog write. On failure the
+ * cache is bypassed until a later bump succeeds. */
+void catalog_cache_bump(void);
+
+void cache_lookup_clear(struct cache_lookup *l);
+
+#endif

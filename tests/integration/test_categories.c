@@ -1,0 +1,1290 @@
+/*
+ * test_categories.c -- the category endpoints: create (slugs, parents,
+ * validation), get by id or slug, list (sort, parent filter, paging,
+ * total), patch (rename, moves, cycles), delete (blocked by children and
+ * live products) and the category embedded in products.
+ */
+#include "harness.h"
+
+#include <regex.h>
+#include <fnmatch.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define CATEGORIES "/api/v1/categories"
+#define PRODUCTS   "/api/v1/products"
+#define MAX_IDS    512
+
+static struct nexus_server server;
+static char *staff_token;
+static char *customer_token;
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static char *sql_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sql_value(const char *fmt, ...) {
+    char q[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    char *out = harness_sql(&server, q);
+    if (!out)
+        fprintf(stderr, "SQL failed: %s\n", q);
+    assert_non_null(out);
+    return out;
+}
+
+/* A JSON body from a json_pack format. Owned. */
+static char *pack(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t err;
+    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
+    va_end(ap);
+    if (!j)
+        fprintf(stderr, "json_pack: %s\n", err.text);
+    assert_non_null(j);
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_non_null(s);
+    return s;
+}
+
+/* Send with an optional token, an optional JSON body and one optional
+ * extra header. */
+static struct http_res *call(const char *method, const char *path, const char *token,
+                             const char *body, const char *extra) {
+    char auth[4200];
+    const char *h[4] = {0};
+    size_t n = 0;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h[n++] = auth;
+    }
+    if (body)
+        h[n++] = "Content-Type: application/json";
+    if (extra)
+        h[n++] = extra;
+    return http_request(method, path, h, body, body ? strlen(body) : 0);
+}
+
+/* call() with a body that is freed afterwards. */
+static struct http_res *call_owned(const char *method, const char *path, const char *token,
+                                   char *body) {
+    struct http_res *r = call(method, path, token, body, NULL);
+    free(body);
+    return r;
+}
+
+static void expect_status(struct http_res *r, long status, const char *what) {
+    if (r->status != status)
+        fprintf(stderr, "%s: expected %ld, got %ld: %s\n", what, status, r->status,
+                r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+}
+
+/* A problem with status whose errors name field; freed. */
+static void expect_problem(struct http_res *r, long status, const char *field) {
+    assert_problem(r, status, field);
+    http_res_free(r);
+}
+
+static long long jint(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        fprintf(stderr, "'%s' is not an integer\n", key);
+    assert_true(json_is_integer(v));
+    return (long long)json_integer_value(v);
+}
+
+static const char *jstr(json_t *obj, const char *key) {
+    const char *v = json_string_value(json_object_get(obj, key));
+    if (!v)
+        fprintf(stderr, "'%s' is not a string\n", key);
+    assert_non_null(v);
+    return v;
+}
+
+static void assert_timestamp(const char *s) {
+    regex_t re;
+    assert_int_equal(
+        regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z$",
+                REG_EXTENDED | REG_NOSUB),
+        0);
+    int rc = regexec(&re, s, 0, NULL, 0);
+    regfree(&re);
+    if (rc != 0)
+        fprintf(stderr, "not an RFC 3339 UTC timestamp: %s\n", s);
+    assert_int_equal(rc, 0);
+}
+
+static void assert_category_json(json_t *c) {
+    assert_true(json_is_object(c));
+    const char *keys[] = {"id",        "name",       "slug",      "description",
+                          "parent_id", "created_at", "updated_at"};
+    for (size_t i = 0; i < 7; i++) {
+        if (!json_object_get(c, keys[i]))
+            fprintf(stderr, "category JSON lacks '%s'\n", keys[i]);
+        assert_non_null(json_object_get(c, keys[i]));
+    }
+    if (json_object_size(c) != 7) {
+        char *s = json_dumps(c, JSON_COMPACT);
+        fprintf(stderr, "category JSON has extra keys: %s\n", s);
+        free(s);
+    }
+    assert_int_equal(json_object_size(c), 7);
+    assert_true(jint(c, "id") > 0);
+    jstr(c, "name");
+    jstr(c, "slug");
+    assert_true(json_is_string(json_object_get(c, "description")));
+    json_t *parent = json_object_get(c, "parent_id");
+    assert_true(json_is_null(parent) || json_is_integer(parent));
+    assert_timestamp(jstr(c, "created_at"));
+    assert_timestamp(jstr(c, "updated_at"));
+}
+
+static char *take(const char *s) {
+    char *c = strdup(s);
+    assert_non_null(c);
+    return c;
+}
+
+static void make_user(const char *email, const char *role) {
+    char out[1024];
+    int rc = harness_run(&server, NULL,
+                         (const char *[]){"user", "create", "--email", email, "--role", role, NULL},
+                         "catalog-password\n", out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "user create %s: %d %s\n", email, rc, out);
+    assert_int_equal(rc, 0);
+}
+
+static char *login(const char *email) {
+    struct http_res *r =
+        call_owned("POST", "/api/v1/auth/login", NULL,
+                   pack("{s:s, s:s}", "email", email, "password", "catalog-password"));
+    expect_status(r, 200, "login");
+    char *token = take(jstr(r->json, "access_token"));
+    http_res_free(r);
+    return token;
+}
+
+/* POST a category as staff; returns the response (201 asserted). */
+static struct http_res *post_category(char *body) {
+    struct http_res *r = call_owned("POST", CATEGORIES, staff_token, body);
+    expect_status(r, 201, "create category");
+    assert_category_json(r->json);
+    return r;
+}
+
+/* Create {name, slug?, parent_id?}; returns the id. */
+static long long make_category(const char *name, const char *slug, long long parent) {
+    json_t *b = json_pack("{s:s}", "name", name);
+    if (slug)
+        json_object_set_new(b, "slug", json_string(slug));
+    if (parent)
+        json_object_set_new(b, "parent_id", json_integer(parent));
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct http_res *r = post_category(s);
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+static long long make_product(const char *sku, const char *name, long long category, bool active) {
+    json_t *b = json_pack("{s:s, s:s, s:s, s:i, s:b}", "sku", sku, "name", name, "price", "9.99",
+                          "stock", 3, "is_active", active);
+    if (category)
+        json_object_set_new(b, "category_id", json_integer(category));
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, s);
+    expect_status(r, 201, "create product");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+static struct http_res *get_category(const char *key) {
+    char path[512];
+    snprintf(path, sizeof path, CATEGORIES "/%s", key);
+    return call("GET", path, NULL, NULL, NULL);
+}
+
+static struct http_res *patch_category(long long id, char *body) {
+    char path[128];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    return call_owned("PATCH", path, staff_token, body);
+}
+
+static long delete_category(long long id) {
+    char path[128];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    struct http_res *r = call("DELETE", path, staff_token, NULL, NULL);
+    long s = r->status;
+    if (s == 204)
+        assert_int_equal(r->len, 0);
+    else
+        assert_problem(r, s, NULL);
+    http_res_free(r);
+    return s;
+}
+
+static long list_status(const char *query) {
+    char path[2048];
+    snprintf(path, sizeof path, CATEGORIES "?%s", query);
+    struct http_res *r = call("GET", path, NULL, NULL, NULL);
+    long s = r->status;
+    if (s >= 400)
+        assert_problem(r, s, NULL);
+    http_res_free(r);
+    return s;
+}
+
+/* Ids from a comma-joined SQL answer. */
+static size_t parse_ids(char *csv, long long *ids, size_t cap) {
+    size_t n = 0;
+    for (char *p = csv; p && *p && n < cap;) {
+        ids[n++] = strtoll(p, &p, 10);
+        if (*p == ',')
+            p++;
+    }
+    free(csv);
+    return n;
+}
+
+/* Walk a category list from its first page to its last; collect ids. */
+static size_t walk(const char *query, long long *ids, size_t cap, size_t *pages) {
+    char path[4096];
+    char *cursor = NULL;
+    size_t n = 0, np = 0;
+    for (;;) {
+        snprintf(path, sizeof path, CATEGORIES "?%s%s%s", query, cursor ? "&cursor=" : "",
+                 cursor ? cursor : "");
+        free(cursor);
+        cursor = NULL;
+        struct http_res *r = call("GET", path, NULL, NULL, NULL);
+        expect_status(r, 200, path);
+        np++;
+        assert_true(json_is_array(json_object_get(r->json, "items")));
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(r->json, "items"), i, item) {
+            assert_category_json(item);
+            assert_true(n < cap);
+            ids[n++] = jint(item, "id");
+        }
+        json_t *next = json_object_get(r->json, "next_cursor");
+        assert_non_null(next); /* always present; null on the last page */
+        assert_true(json_is_null(next) || json_is_string(next));
+        if (json_is_string(next))
+            cursor = take(json_string_value(next));
+        http_res_free(r);
+        if (!cursor || np > cap + 1)
+            break;
+    }
+    assert_null(cursor);
+    if (pages)
+        *pages = np;
+    return n;
+}
+
+static void assert_same_ids(const long long *got, size_t ngot, const long long *want,
+                            size_t nwant) {
+    if (ngot != nwant)
+        fprintf(stderr, "got %zu ids, want %zu\n", ngot, nwant);
+    for (size_t i = 0; i < ngot && i < nwant; i++)
+        if (got[i] != want[i]) {
+            fprintf(stderr, "position %zu: got id %lld, want %lld\n", i, got[i], want[i]);
+            break;
+        }
+    assert_int_equal(ngot, nwant);
+    for (size_t i = 0; i < nwant; i++)
+        assert_int_equal(got[i], want[i]);
+}
+
+static void expect_list(const char *query, const char *order_sql, const char *where_sql) {
+    long long got[MAX_IDS], want[MAX_IDS];
+    size_t ngot = walk(query, got, MAX_IDS, NULL);
+    size_t nwant = parse_ids(sql_value("SELECT coalesce(string_agg(id::text, ',' ORDER BY %s), '')"
+                                       " FROM categories WHERE %s",
+                                       order_sql, where_sql),
+                             want, MAX_IDS);
+    if (ngot != nwant || memcmp(got, want, nwant * sizeof want[0]) != 0)
+        fprintf(stderr, "list ?%s differs from ORDER BY %s\n", query, order_sql);
+    assert_same_ids(got, ngot, want, nwant);
+}
+
+static bool contains(const long long *ids, size_t n, long long id) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Run fn(i, ctx) in n child processes released at the same moment; fill
+ * statuses[i] with the HTTP status each got. */
+static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 404, 409, 412, 422, 500, 503};
+#define RACE_KNOWN (sizeof RACE_STATUSES / sizeof RACE_STATUSES[0])
+
+static void race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses) {
+    int gate[2];
+    pid_t kids[32];
+    assert_true(n <= 32);
+    assert_int_equal(pipe(gate), 0);
+    for (int i = 0; i < n; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char c;
+            close(gate[1]);
+            if (read(gate[0], &c, 1) < 0)
+                _exit(100);
+            long status = fn(i, ctx);
+            for (size_t k = 0; k < RACE_KNOWN; k++)
+                if (RACE_STATUSES[k] == status)
+                    _exit((int)k);
+            fprintf(stderr, "racing request %d gave %ld\n", i, status);
+            _exit(99);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* open the gate: every child's read returns */
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+        statuses[i] = code < (int)RACE_KNOWN ? RACE_STATUSES[code] : -code;
+    }
+}
+
+static int count_status(const long *statuses, int n, long want) {
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        c += statuses[i] == want;
+    return c;
+}
+
+/* ---- group set-up ---------------------------------------------------------------- */
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "categories", NULL);
+    make_user("cat-staff@example.com", "staff");
+    make_user("cat-customer@example.com", "customer");
+    staff_token = login("cat-staff@example.com");
+    customer_token = login("cat-customer@example.com");
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff_token);
+    free(customer_token);
+    staff_token = customer_token = NULL;
+    harness_stop(&server);
+    return 0;
+}
+
+/* ---- create ---------------------------------------------------------------------- */
+
+static void test_create_answers_201_with_location_and_exact_json(void **state) {
+    (void)state;
+    struct http_res *r = post_category(pack("{s:s}", "name", "Audio & Video"));
+    long long id = jint(r->json, "id");
+    char want[128];
+    snprintf(want, sizeof want, CATEGORIES "/%lld", id);
+    assert_non_null(http_header(r, "Location"));
+    assert_string_equal(http_header(r, "Location"), want);
+    assert_string_equal(jstr(r->json, "name"), "Audio & Video");
+    assert_string_equal(jstr(r->json, "slug"), "audio-video");
+    assert_string_equal(jstr(r->json, "description"), "");
+    assert_true(json_is_null(json_object_get(r->json, "parent_id")));
+    assert_string_equal(http_header(r, "Content-Type"), "application/json");
+    http_res_free(r);
+
+    /* description null is "" too; a given one is kept */
+    r = post_category(pack("{s:s, s:n}", "name", "Null Description", "description"));
+    assert_string_equal(jstr(r->json, "description"), "");
+    http_res_free(r);
+    r = post_category(pack("{s:s, s:s, s:I}", "name", "Headphones", "description",
+                           "Over-ear and in-ear", "parent_id", (json_int_t)id));
+    assert_string_equal(jstr(r->json, "description"), "Over-ear and in-ear");
+    assert_int_equal(jint(r->json, "parent_id"), id);
+    assert_string_equal(jstr(r->json, "slug"), "headphones");
+    http_res_free(r);
+}
+
+static void test_create_needs_staff(void **state) {
+    (void)state;
+    char *count_before = sql_value("SELECT count(*) FROM categories");
+    struct http_res *r =
+        call_owned("POST", CATEGORIES, customer_token, pack("{s:s}", "name", "Customer Made"));
+    expect_problem(r, 403, NULL);
+    r = call_owned("POST", CATEGORIES, NULL, pack("{s:s}", "name", "Anonymous Made"));
+    assert_problem(r, 401, NULL);
+    assert_non_null(http_header(r, "WWW-Authenticate"));
+    http_res_free(r);
+    char *count_after = sql_value("SELECT count(*) FROM categories");
+    assert_string_equal(count_before, count_after);
+    free(count_before);
+    free(count_after);
+}
+
+static void test_slug_is_derived_from_the_name(void **state) {
+    (void)state;
+    struct http_res *r = post_category(pack("{s:s}", "name", "Crème brûlée"));
+    assert_string_equal(jstr(r->json, "slug"), "cr-me-br-l-e");
+    assert_string_equal(jstr(r->json, "name"), "Crème brûlée");
+    http_res_free(r);
+    r = post_category(pack("{s:s}", "name", "  --Mixed CASE__and 42 spaces!!  "));
+    assert_string_equal(jstr(r->json, "slug"), "mixed-case-and-42-spaces");
+    http_res_free(r);
+}
+
+static void test_derived_slug_clash_gets_a_numeric_suffix(void **state) {
+    (void)state;
+    const char *want[] = {"garden-tools", "garden-tools-2", "garden-tools-3"};
+    const char *names[] = {"Garden Tools", "garden tools", "GARDEN / TOOLS"};
+    for (size_t i = 0; i < 3; i++) {
+        struct http_res *r = post_category(pack("{s:s}", "name", names[i]));
+        assert_string_equal(jstr(r->json, "slug"), want[i]);
+        http_res_free(r);
+    }
+}
+
+static void test_long_name_gives_a_slug_cut_at_a_hyphen(void **state) {
+    (void)state;
+    char name[201] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(name, i ? " word" : "word"); /* 149 characters */
+    struct http_res *r = post_category(pack("{s:s}", "name", name));
+    const char *slug = jstr(r->json, "slug");
+    assert_true(strlen(slug) <= 100);
+    assert_true(strlen(slug) >= 90);
+    assert_int_equal(strncmp(slug, "word-word-", 10), 0);
+    assert_string_equal(slug + strlen(slug) - 5, "-word"); /* a whole word at the end */
+    char first[101];
+    snprintf(first, sizeof first, "%s", slug);
+    http_res_free(r);
+    r = post_category(pack("{s:s}", "name", name));
+    slug = jstr(r->json, "slug");
+    assert_true(strlen(slug) <= 100);
+    assert_string_not_equal(slug, first);
+    assert_string_equal(slug + strlen(slug) - 2, "-2");
+    http_res_free(r);
+}
+
+static void test_explicit_slug_that_is_taken_is_409(void **state) {
+    (void)state;
+    make_category("Kitchen", "kitchen", 0);
+    struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
+                                    pack("{s:s, s:s}", "name", "Other Kitchen", "slug", "kitchen"));
+    assert_problem(r, 409, "slug");
+    assert_string_equal(jstr(r->json, "title"), "Conflict");
+    json_t *errors = json_object_get(r->json, "errors");
+    assert_true(json_array_size(errors) >= 1);
+    assert_string_equal(jstr(json_array_get(errors, 0), "field"), "slug");
+    http_res_free(r);
+    /* a derived slug that clashes is not a conflict */
+    r = post_category(pack("{s:s}", "name", "Kitchen"));
+    assert_string_equal(jstr(r->json, "slug"), "kitchen-2");
+    http_res_free(r);
+}
+
+static void test_invalid_explicit_slugs_are_422(void **state) {
+    (void)state;
+    char long_slug[102];
+    memset(long_slug, 'a', 101);
+    long_slug[101] = '\0';
+    const char *bad[] = {"Bad", "a--b", "-a", "a-", "123", "a b", "a_b", "ü", "", long_slug};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
+                                        pack("{s:s, s:s}", "name", "Slug Test", "slug", bad[i]));
+        if (r->status != 422)
+            fprintf(stderr, "slug '%s' gave %ld\n", bad[i], r->status);
+        assert_problem(r, 422, "slug");
+        assert_string_equal(jstr(r->json, "title"), "Unprocessable Content");
+        http_res_free(r);
+    }
+    /* 100 characters and digits with a letter are fine */
+    long_slug[100] = '\0';
+    make_category("Hundred", long_slug, 0);
+    make_category("Digits", "2024-sale", 0);
+    expect_problem(
+        call_owned("POST", CATEGORIES, staff_token, pack("{s:s, s:i}", "name", "X", "slug", 5)),
+        422, "slug");
+}
+
+static void test_name_without_a_usable_slug_needs_one(void **state) {
+    (void)state;
+    const char *names[] = {"!!!", "2024", "€€€", "---"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct http_res *r =
+            call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", names[i]));
+        if (r->status != 422)
+            fprintf(stderr, "name '%s' gave %ld\n", names[i], r->status);
+        expect_problem(r, 422, "slug");
+    }
+    struct http_res *r = post_category(pack("{s:s, s:s}", "name", "2024", "slug", "year-2024"));
+    assert_string_equal(jstr(r->json, "name"), "2024");
+    assert_string_equal(jstr(r->json, "slug"), "year-2024");
+    http_res_free(r);
+}
+
+static void test_name_and_description_lengths(void **state) {
+    (void)state;
+    char name[202];
+    memset(name, 'n', 201);
+    name[201] = '\0';
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", name)), 422,
+                   "name");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", "")), 422,
+                   "name");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:n}", "name")), 422, "name");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "slug", "no-name")),
+                   422, "name");
+    name[200] = '\0';
+    http_res_free(post_category(pack("{s:s}", "name", name)));
+    char *desc = malloc(10002);
+    assert_non_null(desc);
+    memset(desc, 'd', 10001);
+    desc[10001] = '\0';
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:s}", "name", "Long Text", "description", desc)),
+                   422, "description");
+    desc[10000] = '\0';
+    struct http_res *r =
+        post_category(pack("{s:s, s:s}", "name", "Long Text", "description", desc));
+    assert_int_equal(strlen(jstr(r->json, "description")), 10000);
+    http_res_free(r);
+    free(desc);
+}
+
+static void test_unknown_or_bad_parent_is_422(void **state) {
+    (void)state;
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", 999999)),
+                   422, "parent_id");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", 0)),
+                   422, "parent_id");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", -1)),
+                   422, "parent_id");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:s}", "name", "Orphan", "parent_id", "1")),
+                   422, "parent_id");
+    char *n = sql_value("SELECT count(*) FROM categories WHERE name = 'Orphan'");
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_unknown_and_read_only_fields_are_422(void **state) {
+    (void)state;
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              pack("{s:s, s:s}", "name", "Extra", "colour", "red")),
+                   422, "colour");
+    expect_problem(
+        call_owned("POST", CATEGORIES, staff_token, pack("{s:s, s:i}", "name", "Extra", "id", 7)),
+        422, "id");
+    expect_problem(
+        call_owned("POST", CATEGORIES, staff_token,
+                   pack("{s:s, s:s}", "name", "Extra", "created_at", "2026-01-01T00:00:00Z")),
+        422, "created_at");
+    expect_problem(
+        call_owned("POST", CATEGORIES, staff_token,
+                   pack("{s:s, s:s}", "name", "Extra", "updated_at", "2026-01-01T00:00:00Z")),
+        422, "updated_at");
+    char *n = sql_value("SELECT count(*) FROM categories WHERE name = 'Extra'");
+    assert_string_equal(n, "0");
+    free(n);
+}
+
+static void test_body_framing_errors(void **state) {
+    (void)state;
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);
+    const char *plain[] = {auth, "Content-Type: text/plain", NULL};
+    const char *body = "{\"name\":\"Framing\"}";
+    struct http_res *r = http_request("POST", CATEGORIES, plain, body, strlen(body));
+    expect_problem(r, 415, NULL);
+    const char *charset[] = {auth, "Content-Type: application/json; charset=utf-8", NULL};
+    r = http_request("POST", CATEGORIES, charset, body, strlen(body));
+    expect_status(r, 201, "json with charset");
+    http_res_free(r);
+    expect_problem(call("POST", CATEGORIES, staff_token, "{\"name\":", NULL), 400, NULL);
+    expect_problem(call("POST", CATEGORIES, staff_token, "[\"name\"]", NULL), 400, NULL);
+    expect_problem(call("POST", CATEGORIES, staff_token, "{\"name\":\"A\",\"name\":\"B\"}", NULL),
+                   400, NULL);
+    /* role before content type: a customer with a wrong type gets 403 */
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", customer_token);
+    r = http_request("POST", CATEGORIES, plain, body, strlen(body));
+    expect_problem(r, 403, NULL);
+}
+
+/* ---- get ------------------------------------------------------------------------ */
+
+static void test_get_by_id_and_by_slug(void **state) {
+    (void)state;
+    struct http_res *created =
+        post_category(pack("{s:s, s:s}", "name", "Board Games", "description", "Family fun"));
+    long long id = jint(created->json, "id");
+    char key[32];
+    snprintf(key, sizeof key, "%lld", id);
+    struct http_res *by_id = get_category(key);
+    expect_status(by_id, 200, "get by id");
+    assert_category_json(by_id->json);
+    assert_true(json_equal(by_id->json, created->json));
+    struct http_res *by_slug = get_category("board-games");
+    expect_status(by_slug, 200, "get by slug");
+    assert_true(json_equal(by_slug->json, created->json));
+    /* a customer and staff see the same */
+    struct http_res *r = call("GET", CATEGORIES "/board-games", customer_token, NULL, NULL);
+    expect_status(r, 200, "customer get");
+    assert_true(json_equal(r->json, created->json));
+    http_res_free(r);
+    http_res_free(created);
+    http_res_free(by_id);
+    http_res_free(by_slug);
+}
+
+static void test_get_unknown_is_404(void **state) {
+    (void)state;
+    const char *bad[] = {"999999",      "no-such-slug", "0",   "-1", "99999999999999999999",
+                         "Board-Games", "board_games",  "a--b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct http_res *r = get_category(bad[i]);
+        if (r->status != 404)
+            fprintf(stderr, "GET /categories/%s gave %ld\n", bad[i], r->status);
+        assert_problem(r, 404, NULL);
+        assert_null(json_object_get(r->json, "errors"));
+        http_res_free(r);
+    }
+    /* a slug that starts with digits is still a slug */
+    struct http_res *r = get_category("2024-sale");
+    expect_status(r, 200, "GET /categories/2024-sale");
+    assert_string_equal(jstr(r->json, "slug"), "2024-sale");
+    http_res_free(r);
+    /* trailing slash is another path */
+    expect_problem(call("GET", CATEGORIES "/board-games/", NULL, NULL, NULL), 404, NULL);
+}
+
+/* ---- list ----------------------------------------------------------------------- */
+
+static void test_list_envelope_and_default_sort_by_name_case_insensitive(void **state) {
+    (void)state;
+    long long lower = make_category("aardvark things", NULL, 0);
+    long long upper = make_category("Aardwolf Things", NULL, 0);
+    long long shout = make_category("AARDVARKS MORE", NULL, 0);
+    struct http_res *r = call("GET", CATEGORIES, NULL, NULL, NULL);
+    expect_status(r, 200, "list");
+    assert_true(json_is_array(json_object_get(r->json, "items")));
+    assert_non_null(json_object_get(r->json, "next_cursor"));
+    assert_null(json_object_get(r->json, "total"));
+    assert_true(json_array_size(json_object_get(r->json, "items")) <= 20);
+    http_res_free(r);
+    long long got[MAX_IDS];
+    size_t n = walk("limit=100", got, MAX_IDS, NULL);
+    size_t pl = n, pu = n, ps = n;
+    for (size_t i = 0; i < n; i++) {
+        pl = got[i] == lower ? i : pl;
+        pu = got[i] == upper ? i : pu;
+        ps = got[i] == shout ? i : ps;
+    }
+    assert_true(pl < n && pu < n && ps < n);
+    /* aardvark things < AARDVARKS MORE < Aardwolf Things */
+    assert_true(pl < ps);
+    assert_true(ps < pu);
+    expect_list("limit=100", "lower(name), id", "true");
+    expect_list("limit=7", "lower(name), id", "true");
+    expect_list("sort=name&limit=9", "lower(name), id", "true");
+}
+
+static void test_list_sorts(void **state) {
+    (void)state;
+    expect_list("sort=-name&limit=6", "lower(name) DESC, id DESC", "true");
+    expect_list("sort=created_at&limit=6", "created_at, id", "true");
+    expect_list("sort=-created_at&limit=6", "created_at DESC, id DESC", "true");
+    const char *bad[] = {"sort=bogus",   "sort=price",   "sort=NAME", "sort=--name",
+                         "sort=%2Bname", "sort=name,id", "sort=slug"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long s = list_status(bad[i]);
+        if (s != 400)
+            fprintf(stderr, "%s gave %ld\n", bad[i], s);
+        assert_int_equal(s, 400);
+    }
+}
+
+static void test_list_parent_filter(void **state) {
+    (void)state;
+    long long root = make_category("Parent Filter Root", "pf-root", 0);
+    long long kids[3];
+    kids[0] = make_category("pf child b", NULL, root);
+    kids[1] = make_category("PF Child A", NULL, root);
+    kids[2] = make_category("pf child c", NULL, root);
+    long long grandchild = make_category("pf grandchild", NULL, kids[0]);
+    char q[256], where[256];
+    snprintf(q, sizeof q, "parent=%lld&limit=2", root);
+    snprintf(where, sizeof where, "parent_id = %lld", root);
+    expect_list(q, "lower(name), id", where);
+    long long got[MAX_IDS];
+    size_t n = walk("parent=pf-root", got, MAX_IDS, NULL);
+    assert_int_equal(n, 3);
+    assert_int_equal(got[0], kids[1]);
+    assert_int_equal(got[1], kids[0]);
+    assert_int_equal(got[2], kids[2]);
+    assert_false(contains(got, n, grandchild)); /* children only, not descendants */
+    /* roots only */
+    n = walk("parent=null&limit=100", got, MAX_IDS, NULL);
+    assert_true(contains(got, n, root));
+    assert_false(contains(got, n, kids[0]));
+    assert_false(contains(got, n, grandchild));
+    expect_list("parent=null&limit=5", "lower(name), id", "parent_id IS NULL");
+    expect_list("parent=null&sort=-created_at&limit=5", "created_at DESC, id DESC",
+                "parent_id IS NULL");
+    /* well-formed but unknown: empty */
+    const char *empty[] = {"parent=no-such", "parent=999999", "parent=ABC"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(q, sizeof q, CATEGORIES "?%s&include_total=true", empty[i]);
+        struct http_res *r = call("GET", q, NULL, NULL, NULL);
+        expect_status(r, 200, q);
+        assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
+        assert_true(json_is_null(json_object_get(r->json, "next_cursor")));
+        assert_int_equal(jint(r->json, "total"), 0);
+        http_res_free(r);
+    }
+    /* malformed: 400 */
+    const char *bad[] = {"parent=bad!value", "parent=bad%20value", "parent=a_b", "parent=a.b",
+                         "parent=%27%3B--"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long s = list_status(bad[i]);
+        if (s != 400)
+            fprintf(stderr, "%s gave %ld\n", bad[i], s);
+        assert_int_equal(s, 400);
+    }
+    /* an empty filter value is ignored */
+    expect_list("parent=&limit=50", "lower(name), id", "true");
+}
+
+static void test_wrong_method_is_405_before_authentication(void **state) {
+    (void)state;
+    struct http_res *r = call("PUT", CATEGORIES "/1", NULL, "{}", NULL);
+    assert_problem(r, 405, NULL);
+    const char *allow = http_header(r, "Allow");
+    assert_non_null(allow);
+    assert_non_null(strstr(allow, "GET"));
+    assert_non_null(strstr(allow, "PATCH"));
+    assert_non_null(strstr(allow, "DELETE"));
+    assert_null(strstr(allow, "PUT"));
+    http_res_free(r);
+    r = call("DELETE", CATEGORIES, customer_token, NULL, NULL);
+    assert_problem(r, 405, NULL);
+    assert_non_null(strstr(http_header(r, "Allow"), "POST"));
+    http_res_free(r);
+}
+
+/* A parent value made of [A-Za-z0-9-] (or a positive integer) that
+ * matches nothing is an empty list, however long. */
+static void test_long_well_formed_parent_is_an_empty_list(void **state) {
+    (void)state;
+    char q[512] = "parent=";
+    for (int i = 0; i < 150; i++)
+        strcat(q, "a");
+    long s = list_status(q);
+    if (s != 200)
+        fprintf(stderr, "a 150-letter parent gave %ld\n", s);
+    assert_int_equal(s, 200);
+    assert_int_equal(list_status("parent=99999999999999999999"), 200);
+}
+
+static void test_paging_walks_every_category_once_with_total(void **state) {
+    (void)state;
+    for (int i = 0; i < 12; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "Paging Filler %02d", i);
+        make_category(name, NULL, 0);
+    }
+    char *count = sql_value("SELECT count(*) FROM categories");
+    long long total = strtoll(count, NULL, 10);
+    free(count);
+    long long got[MAX_IDS];
+    size_t pages = 0;
+    size_t n = walk("limit=1", got, MAX_IDS, &pages);
+    assert_int_equal(n, (size_t)total);
+    assert_int_equal(pages, (size_t)total);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_true(got[i] != got[j]);
+    expect_list("limit=4&sort=created_at", "created_at, id", "true");
+
+    struct http_res *r = call("GET", CATEGORIES "?include_total=true&limit=3", NULL, NULL, NULL);
+    expect_status(r, 200, "include_total");
+    assert_int_equal(jint(r->json, "total"), total);
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 3);
+    /* the total stays the same on later pages */
+    char path[2048];
+    snprintf(path, sizeof path, CATEGORIES "?include_total=true&limit=3&cursor=%s",
+             jstr(r->json, "next_cursor"));
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL, NULL);
+    expect_status(r, 200, "include_total page 2");
+    assert_int_equal(jint(r->json, "total"), total);
+    http_res_free(r);
+    r = call("GET", CATEGORIES "?include_total=false", NULL, NULL, NULL);
+    expect_status(r, 200, "include_total=false");
+    assert_null(json_object_get(r->json, "total"));
+    http_res_free(r);
+    /* the total of a filtered list */
+    r = call("GET", CATEGORIES "?parent=null&include_total=true&limit=1", NULL, NULL, NULL);
+    char *roots = sql_value("SELECT count(*) FROM categories WHERE parent_id IS NULL");
+    assert_int_equal(jint(r->json, "total"), strtoll(roots, NULL, 10));
+    free(roots);
+    http_res_free(r);
+    assert_int_equal(list_status("include_total=yes"), 400);
+}
+
+static void test_list_limit_and_cursor_rules(void **state) {
+    (void)state;
+    const char *bad[] = {"limit=0",   "limit=101",  "limit=-1",   "limit=abc",  "limit=",
+                         "limit=1e2", "limit=0x10", "limit=%205", "limit=5abc", "limit=1.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long s = list_status(bad[i]);
+        if (s != 400)
+            fprintf(stderr, "%s gave %ld\n", bad[i], s);
+        assert_int_equal(s, 400);
+    }
+    assert_int_equal(list_status("limit=1"), 200);
+    assert_int_equal(list_status("limit=100"), 200);
+    struct http_res *r = call("GET", CATEGORIES "?limit=2", NULL, NULL, NULL);
+    char *cursor = take(jstr(r->json, "next_cursor"));
+    http_res_free(r);
+    char q[2048];
+    snprintf(q, sizeof q, "limit=2&cursor=%s", cursor);
+    assert_int_equal(list_status(q), 200);
+    snprintf(q, sizeof q, "limit=2&sort=-name&cursor=%s", cursor);
+    assert_int_equal(list_status(q), 400);
+    snprintf(q, sizeof q, "limit=2&sort=created_at&cursor=%s", cursor);
+    assert_int_equal(list_status(q), 400);
+    snprintf(q, sizeof q, "limit=2&parent=null&cursor=%s", cursor);
+    assert_int_equal(list_status(q), 400);
+    char *t = take(cursor);
+    t[4] = t[4] == 'A' ? 'B' : 'A';
+    snprintf(q, sizeof q, "limit=2&cursor=%s", t);
+    assert_int_equal(list_status(q), 400);
+    free(t);
+    assert_int_equal(list_status("cursor=garbage"), 400);
+    assert_int_equal(list_status("cursor="), 200);
+    /* a category cursor is not a product cursor */
+    snprintf(q, sizeof q, PRODUCTS "?limit=2&sort=name&cursor=%s", cursor);
+    r = call("GET", q, NULL, NULL, NULL);
+    expect_problem(r, 400, NULL);
+    free(cursor);
+}
+
+/* ---- patch ---------------------------------------------------------------------- */
+
+static void test_patch_rename_keeps_the_slug(void **state) {
+    (void)state;
+    struct http_res *created = post_category(pack("{s:s}", "name", "Old Name Shelf"));
+    long long id = jint(created->json, "id");
+    struct http_res *r = patch_category(id, pack("{s:s}", "name", "New Name Shelf"));
+    expect_status(r, 200, "patch name");
+    assert_category_json(r->json);
+    assert_string_equal(jstr(r->json, "name"), "New Name Shelf");
+    assert_string_equal(jstr(r->json, "slug"), "old-name-shelf");
+    assert_string_equal(jstr(r->json, "created_at"), jstr(created->json, "created_at"));
+    assert_true(strcmp(jstr(r->json, "updated_at"), jstr(created->json, "updated_at")) > 0);
+    http_res_free(r);
+    r = get_category("old-name-shelf");
+    expect_status(r, 200, "get after rename");
+    assert_string_equal(jstr(r->json, "name"), "New Name Shelf");
+    http_res_free(r);
+    /* other fields, and the path by slug */
+    r = call_owned("PATCH", CATEGORIES "/old-name-shelf", staff_token,
+                   pack("{s:s, s:s}", "slug", "shelf", "description", "Wooden"));
+    expect_status(r, 200, "patch slug by slug path");
+    assert_string_equal(jstr(r->json, "slug"), "shelf");
+    assert_string_equal(jstr(r->json, "description"), "Wooden");
+    assert_string_equal(jstr(r->json, "name"), "New Name Shelf");
+    http_res_free(r);
+    r = patch_category(id, pack("{s:n}", "description"));
+    expect_status(r, 200, "patch description null");
+    assert_string_equal(jstr(r->json, "description"), "");
+    http_res_free(r);
+    http_res_free(created);
+}
+
+static void test_patch_validation(void **state) {
+    (void)state;
+    long long id = make_category("Patch Target", NULL, 0);
+    make_category("Patch Other", "patch-other", 0);
+    char *before = sql_value("SELECT name || slug || description || coalesce(parent_id::text, '-')"
+                             " FROM categories WHERE id = %lld",
+                             id);
+    expect_problem(patch_category(id, pack("{s:s}", "slug", "patch-other")), 409, "slug");
+    expect_problem(patch_category(id, pack("{s:s}", "slug", "Bad Slug")), 422, "slug");
+    expect_problem(patch_category(id, pack("{s:s}", "name", "")), 422, "name");
+    expect_problem(patch_category(id, pack("{s:i}", "parent_id", 999999)), 422, "parent_id");
+    expect_problem(patch_category(id, pack("{s:s}", "colour", "red")), 422, "colour");
+    expect_problem(patch_category(id, pack("{s:i}", "id", 1)), 422, "id");
+    char *after = sql_value("SELECT name || slug || description || coalesce(parent_id::text, '-')"
+                            " FROM categories WHERE id = %lld",
+                            id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    expect_problem(call_owned("PATCH", path, customer_token, pack("{s:s}", "name", "Customer")),
+                   403, NULL);
+    expect_problem(call_owned("PATCH", path, NULL, pack("{s:s}", "name", "Anonymous")), 401, NULL);
+}
+
+static void test_patch_parent_rules(void **state) {
+    (void)state;
+    long long a = make_category("Cycle A", NULL, 0);
+    long long b = make_category("Cycle B", NULL, a);
+    long long c = make_category("Cycle C", NULL, b);
+    /* its own parent */
+    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)a)), 422, "parent_id");
+    /* A -> B -> C; A under C would be a loop */
+    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
+    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)b)), 422, "parent_id");
+    expect_problem(patch_category(b, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
+    char *parent = sql_value("SELECT coalesce(parent_id::text, 'null') FROM categories"
+                             " WHERE id = %lld",
+                             a);
+    assert_string_equal(parent, "null");
+    free(parent);
+    /* a legal move: C up to A */
+    struct http_res *r = patch_category(c, pack("{s:I}", "parent_id", (json_int_t)a));
+    expect_status(r, 200, "move C under A");
+    assert_int_equal(jint(r->json, "parent_id"), a);
+    http_res_free(r);
+    /* null makes a root */
+    r = patch_category(b, pack("{s:n}", "parent_id"));
+    expect_status(r, 200, "make B a root");
+    assert_true(json_is_null(json_object_get(r->json, "parent_id")));
+    http_res_free(r);
+    long long got[MAX_IDS];
+    size_t n = walk("parent=null&limit=100", got, MAX_IDS, NULL);
+    assert_true(contains(got, n, b));
+    /* now A under B is fine (B no longer below A) */
+    r = patch_category(a, pack("{s:I}", "parent_id", (json_int_t)b));
+    expect_status(r, 200, "move A under B");
+    assert_int_equal(jint(r->json, "parent_id"), b);
+    http_res_free(r);
+    /* and B under C is a loop again: B -> A -> C */
+    expect_problem(patch_category(b, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
+}
+
+/* ---- delete ---------------------------------------------------------------------- */
+
+static void test_delete_rules(void **state) {
+    (void)state;
+    long long parent = make_category("Delete Parent", NULL, 0);
+    long long child = make_category("Delete Child", NULL, parent);
+    struct http_res *r;
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", parent);
+    r = call("DELETE", path, staff_token, NULL, NULL);
+    assert_problem(r, 409, NULL);
+    assert_string_equal(jstr(r->json, "title"), "Conflict");
+    http_res_free(r);
+    assert_int_equal(delete_category(child), 204);
+    assert_int_equal(delete_category(parent), 204);
+    r = call("GET", path, NULL, NULL, NULL);
+    expect_problem(r, 404, NULL);
+    assert_int_equal(delete_category(parent), 404);
+    assert_int_equal(delete_category(999999), 404);
+    expect_problem(call("DELETE", CATEGORIES "/no-such-cat", staff_token, NULL, NULL), 404, NULL);
+    snprintf(path, sizeof path, CATEGORIES "/%lld", child);
+    expect_problem(call("DELETE", path, customer_token, NULL, NULL), 403, NULL);
+    expect_problem(call("DELETE", path, NULL, NULL, NULL), 401, NULL);
+
+    /* live products block, active or not */
+    long long active = make_category("Has Active Product", NULL, 0);
+    long long pa = make_product("DEL-ACTIVE", "Delete Active Product", active, true);
+    assert_int_equal(delete_category(active), 409);
+    long long inactive = make_category("Has Inactive Product", NULL, 0);
+    long long pi = make_product("DEL-INACTIVE", "Delete Inactive Product", inactive, false);
+    assert_int_equal(delete_category(inactive), 409);
+    /* a soft-deleted product does not */
+    char ppath[64];
+    snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pi);
+    http_res_free(http_expect("DELETE", ppath, staff_token, NULL, 204));
+    assert_int_equal(delete_category(inactive), 204);
+    char *kept = sql_value("SELECT count(*) FROM products WHERE id = %lld", pi);
+    assert_string_equal(kept, "1");
+    free(kept);
+    snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pa);
+    http_res_free(http_expect("DELETE", ppath, staff_token, NULL, 204));
+    assert_int_equal(delete_category(active), 204);
+}
+
+static void test_delete_by_slug_path(void **state) {
+    (void)state;
+    make_category("Delete By Slug", "delete-by-slug", 0);
+    struct http_res *r = call("DELETE", CATEGORIES "/delete-by-slug", staff_token, NULL, NULL);
+    expect_status(r, 204, "delete by slug");
+    http_res_free(r);
+    expect_problem(get_category("delete-by-slug"), 404, NULL);
+    /* its slug is free again */
+    make_category("Delete By Slug", NULL, 0);
+    r = get_category("delete-by-slug");
+    expect_status(r, 200, "slug reused");
+    http_res_free(r);
+}
+
+/* ---- embedded in products --------------------------------------------------------- */
+
+static void test_rename_shows_in_products(void **state) {
+    (void)state;
+    long long cat = make_category("Embed Before", "embed-cat", 0);
+    long long pid = make_product("EMBED-1", "Embedded Product", cat, true);
+    char ppath[64], lpath[128];
+    snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pid);
+    snprintf(lpath, sizeof lpath, PRODUCTS "?category=%lld", cat);
+    struct http_res *before = call("GET", ppath, NULL, NULL, NULL);
+    expect_status(before, 200, "product before");
+    json_t *embedded = json_object_get(before->json, "category");
+    assert_int_equal(json_object_size(embedded), 3);
+    assert_int_equal(jint(embedded, "id"), cat);
+    assert_string_equal(jstr(embedded, "name"), "Embed Before");
+    assert_string_equal(jstr(embedded, "slug"), "embed-cat");
+    struct http_res *list = call("GET", lpath, NULL, NULL, NULL);
+    expect_status(list, 200, "list before");
+    http_res_free(list);
+    const char *old_etag = http_header(before, "ETag");
+    assert_non_null(old_etag);
+
+    struct http_res *r = patch_category(cat, pack("{s:s}", "name", "Embed After"));
+    expect_status(r, 200, "rename");
+    http_res_free(r);
+
+    const char *readers[] = {NULL, customer_token, staff_token};
+    for (size_t i = 0; i < 3; i++) {
+        r = call("GET", ppath, readers[i], NULL, NULL);
+        expect_status(r, 200, "product after");
+        embedded = json_object_get(r->json, "category");
+        assert_string_equal(jstr(embedded, "name"), "Embed After");
+        assert_string_equal(jstr(embedded, "slug"), "embed-cat");
+        assert_non_null(http_header(r, "ETag"));
+        assert_string_not_equal(http_header(r, "ETag"), old_etag);
+        http_res_free(r);
+        r = call("GET", lpath, readers[i], NULL, NULL);
+        expect_status(r, 200, "list after");
+        json_t *items = json_object_get(r->json, "items");
+        assert_int_equal(json_array_size(items), 1);
+        embedded = json_object_get(json_array_get(items, 0), "category");
+        assert_string_equal(jstr(embedded, "name"), "Embed After");
+        http_res_free(r);
+        r = call("GET", PRODUCTS "?category=embed-cat", readers[i], NULL, NULL);
+        expect_status(r, 200, "list by slug after");
+        items = json_object_get(r->json, "items");
+        assert_int_equal(json_array_size(items), 1);
+        embedded = json_object_get(json_array_get(items, 0), "category");
+        assert_string_equal(jstr(embedded, "name"), "Embed After");
+        http_res_free(r);
+    }
+    /* If-None-Match with the old tag no longer matches */
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", old_etag);
+    r = call("GET", ppath, NULL, NULL, inm);
+    expect_status(r, 200, "old tag");
+    http_res_free(r);
+    http_res_free(before);
+}
+
+/* ---- concurrency ------------------------------------------------------------------ */
+
+static long racing_create(int i, void *ctx) {
+    (void)i;
+    const char *name = ctx;
+    char *body = pack("{s:s}", "name", name);
+    struct http_res *r = call("POST", CATEGORIES, staff_token, body, NULL);
+    free(body);
+    long status = r->status;
+    if (status != 201)
+        fprintf(stderr, "racing POST %s gave %ld: %s\n", name, status, r->body ? r->body : "");
+    http_res_free(r);
+    return status;
+}
+
+/* Concurrent creates whose names derive the same slug all succeed: a
+ * derived slug is made unique with a suffix, never a 409. */
+static void test_concurrent_creates_derive_distinct_slugs(void **state) {
+    (void)state;
+    char name[64];
+    for (int round = 0; round < 10; round++) {
+        snprintf(name, sizeof name, "Racing Shelf %d", round);
+        long statuses[8];
+        race(8, racing_create, name, statuses);
+        int created = count_status(statuses, 8, 201);
+        if (created != 8)
+            fprintf(stderr, "round %d: %d of 8 concurrent creates of '%s' succeeded\n", round,
+                    created, name);
+        assert_int_equal(created, 8);
+    }
+    char *n = sql_value("SELECT count(*) || '|' || count(DISTINCT slug) FROM categories"
+                        " WHERE name LIKE 'Racing Shelf %%'");
+    assert_string_equal(n, "80|80");
+    free(n);
+}
+
+struct move_race {
+    long long a, b;
+};
+
+static long racing_move(int i, void *ctx) {
+    struct move_race *m = ctx;
+    long long id = i == 0 ? m->a : m->b, parent = i == 0 ? m->b : m->a;
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    char *body = pack("{s:I}", "parent_id", (json_int_t)parent);
+    struct http_res *r = call("PATCH", path, staff_token, body, NULL);
+    free(body);
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+/* Two concurrent moves that together would close a loop: one wins. */
+static void test_concurrent_moves_cannot_make_a_cycle(void **state) {
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        char name[64];
+        struct move_race m;
+        snprintf(name, sizeof name, "Move Race A%d", round);
+        m.a = make_category(name, NULL, 0);
+        snprintf(name, sizeof name, "Move Race B%d", round);
+        m.b = make_category(name, NULL, 0);
+        long statuses[2];
+        race(2, racing_move, &m, statuses);
+        assert_int_equal(count_status(statuses, 2, 200), 1);
+        assert_int_equal(count_status(statuses, 2, 422), 1);
+        char *roots = sql_value("SELECT count(*) FROM categories WHERE id IN (%lld, %lld)"
+                                " AND parent_id IS NULL",
+                                m.a, m.b);
+        assert_string_equal(roots, "1");
+        free(roots);
+    }
+}
+
+/* PATCH of a category that does not exist: 404, and nothing else
+ * happens. (Kept apart, near the end: a sanitized server that reads
+ * uninitialised input here aborts.) */
+static void test_patch_unknown_category_is_404(void **state) {
+    (void)state;
+    expect_problem(
+        call_owned("PATCH", CATEGORIES "/999999", staff_token, pack("{s:s}", "name", "Nobody")),
+        404, NULL);
+    expect_problem(
+        call_owned("PATCH", CATEGORIES "/no-such-cat", staff_token, pack("{s:s}", "name", "N")),
+        404, NULL);
+    expect_problem(
+        call_owned("PATCH", CATEGORIES "/999999", staff_token, pack("{s:i}", "parent_id", 1)), 404,
+        NULL);
+    struct http_res *r = call("GET", "/healthz", NULL, NULL, NULL);
+    expect_status(r, 200, "server still up");
+    http_res_free(r);
+}
+
+/* Paging by name must work for the longest names, whatever their script:
+ * 200 characters of a 3-byte UTF-8 character are 600 bytes. */
+static void test_paging_by_name_through_long_non_ascii_names(void **state) {
+    (void)state;
+    long long root = make_category("Long Names Root", "long-names-root", 0);
+    long long ids[3];
+    for (int i = 0; i < 3; i++) {
+        char name[1024] = "";
+        for (int k = 0; k < 199; k++)
+            strcat(name, "€");
+        char tail[2] = {(char)('a' + i), '\0'};
+        strcat(name, tail);
+        char slug[32];
+        snprintf(slug, sizeof slug, "long-name-%d", i);
+        ids[i] = make_category(name, slug, root);
+    }
+    char q[128];
+    snprintf(q, sizeof q, "parent=%lld&limit=1", root);
+    long long got[MAX_IDS];
+    size_t n = walk(q, got, MAX_IDS, NULL);
+    assert_same_ids(got, n, ids, 3);
+    snprintf(q, sizeof q, "parent=%lld&limit=1&sort=-name", root);
+    n = walk(q, got, MAX_IDS, NULL);
+    long long rev[3] = {ids[2], ids[1], ids[0]};
+    assert_same_ids(got, n, rev, 3);
+}
+
+/* Whether name matches one of the comma-separated patterns in
+ * NEXUS_TEST_SKIP. */
+static bool skipped(const char *name) {
+    const char *list = getenv("NEXUS_TEST_SKIP");
+    char pattern[256];
+    while (list && *list) {
+        size_t len = strcspn(list, ",");
+        snprintf(pattern, sizeof pattern, "%.*s", (int)len, list);
+        if (len && fnmatch(pattern, name, 0) == 0)
+            return true;
+        list += len + (list[len] == ',');
+    }
+    return false;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_answers_201_with_location_and_exact_json),
+        cmocka_unit_test(test_create_needs_staff),
+        cmocka_unit_test(test_slug_is_derived_from_the_name),
+        cmocka_unit_test(test_derived_slug_clash_gets_a_numeric_suffix),
+        cmocka_unit_test(test_long_name_gives_a_slug_cut_at_a_hyphen),
+        cmocka_unit_test(test_explicit_slug_that_is_taken_is_409),
+        cmocka_unit_test(test_invalid_explicit_slugs_are_422),
+        cmocka_unit_test(test_name_without_a_usable_slug_needs_one),
+        cmocka_unit_test(test_name_and_description_lengths),
+        cmocka_unit_test(test_unknown_or_bad_parent_is_422),
+        cmocka_unit_test(test_unknown_and_read_only_fields_are_422),
+        cmocka_unit_test(test_body_framing_errors),
+        cmocka_unit_test(test_get_by_id_and_by_slug),
+        cmocka_unit_test(test_get_unknown_is_404),
+        cmocka_unit_test(test_list_envelope_and_default_sort_by_name_case_insensitive),
+        cmocka_unit_test(test_list_sorts),
+        cmocka_unit_test(test_list_parent_filter),
+        cmocka_unit_test(test_wrong_method_is_405_before_authentication),
+        cmocka_unit_test(test_long_well_formed_parent_is_an_empty_list),
+        cmocka_unit_test(test_paging_walks_every_category_once_with_total),
+        cmocka_unit_test(test_list_limit_and_cursor_rules),
+        cmocka_unit_test(test_patch_rename_keeps_the_slug),
+        cmocka_unit_test(test_patch_validation),
+        cmocka_unit_test(test_patch_parent_rules),
+        cmocka_unit_test(test_delete_rules),
+        cmocka_unit_test(test_delete_by_slug_path),
+        cmocka_unit_test(test_rename_shows_in_products),
+        cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
+        cmocka_unit_test(test_concurrent_moves_cannot_make_a_cycle),
+        cmocka_unit_test(test_patch_unknown_category_is_404),
+        /* last: with the bug it reports, the server aborts */
+        cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
+    };
+    /* NEXUS_TEST_SKIP: comma-separated shell patterns of tests not to run,
+     * e.g. the ones that crash the server, to check the rest under ASan. */
+    struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (!skipped(tests[i].name))
+            chosen[n++] = tests[i];
+    return _cmocka_run_group_tests("categories", chosen, n, start, stop);
+}
