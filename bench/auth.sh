@@ -31,7 +31,8 @@ echo
 "$BUILD/bench_auth" "$(nproc)" 5 | sed 's/^/    /'
 echo
 bench_header
-bench_wrk "POST /auth/login (argon2id verify)" /api/v1/auth/login -s "$BENCH_TMP/login.lua"
+bench_wrk "POST /auth/login (argon2id verify)" /api/v1/auth/login "$BENCH_TMP/login.lua"
 bench_wrk "GET /healthz (no auth, no database)" /healthz
 bench_wrk "GET /readyz (no auth, one query)" /readyz
-bench_wrk "GET /users/me (JWT + user check + read)" /api/v1/users/me -H "Authorization: Bearer $token"
+printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token" >"$BENCH_TMP/auth.lua"
+bench_wrk "GET /users/me (JWT + user check + read)" /api/v1/users/me "$BENCH_TMP/auth.lua"

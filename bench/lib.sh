@@ -41,23 +41,32 @@ bench_teardown() {
     rm -rf "$BENCH_TMP"
 }
 
-# bench_wrk NAME PATH [wrk args...]: one scenario, one result line.
+# Percentiles from wrk's own histogram, printed after its report.
+BENCH_REPORT_LUA='
+done = function(summary, latency, requests)
+  io.write(string.format("PCT %.0f %.0f %.0f\n", latency:percentile(50),
+    latency:percentile(95), latency:percentile(99)))
+end'
+
+us_to_ms() { awk -v us="$1" 'BEGIN { printf "%.2fms", us / 1000 }'; }
+
+# bench_wrk NAME PATH [LUA_FILE]: one scenario, one result line.
 bench_wrk() {
-    local name=$1 path=$2
-    shift 2
+    local name=$1 path=$2 script=$BENCH_TMP/wrk-$RANDOM.lua
+    { [ -n "${3:-}" ] && cat "$3"; printf '%s\n' "$BENCH_REPORT_LUA"; } >"$script"
     local out
-    out=$(wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --latency "$@" \
+    out=$(wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" -s "$script" \
         "http://127.0.0.1:$BENCH_PORT$path")
-    local rps p50 p99 non2xx
+    local rps non2xx p50 p95 p99
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    printf '| %-40s | %10s | %8s | %8s | %6s |\n' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}"
+    read -r p50 p95 p99 < <(awk '$1 == "PCT" {print $2, $3, $4}' <<<"$out")
+    printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' "$name" "$rps" "$(us_to_ms "$p50")" \
+        "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "${non2xx:-0}"
 }
 
 bench_header() {
-    printf '| %-40s | %10s | %8s | %8s | %6s |\n' scenario "req/s" p50 p99 non-2xx
-    printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" "----------" \
-        "----------" "--------"
+    printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' scenario "req/s" p50 p95 p99 non-2xx
+    printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" \
+        "-----------" "-----------" "-----------" "--------"
 }

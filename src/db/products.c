@@ -176,13 +176,16 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
  * A search has two good plans: walk the sort index and test each row (fast
  * when the words are common), or collect the matches from the trigram
  * index and sort them (fast when they are rare). The planner cannot tell
- * which from its estimates, so we try a bounded walk first: if it fills
- * the page, that is the answer; otherwise the words are rare enough for
- * the index.
+ * which from its estimates, so a one-word search tries a bounded walk
+ * first: if it fills the page, that is the answer; otherwise the word is
+ * rare enough for the index. Several words together are almost always
+ * rare, so they go to the index at once.
  */
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
                           PGresult **out) {
+    if (f->pattern_count > 1)
+        return search_page(db, f, sort, after_value, after_id, limit, out);
     enum nx_err e = walk_page(db, f, sort, after_value, after_id, limit, out);
     if (e != NX_OK || f->pattern_count == 0 || PQntuples(*out) >= limit_rows(limit))
         return e;

@@ -1,0 +1,443 @@
+/*
+ * test_cache.c -- the catalog cache: hits and misses, invalidation by every
+ * kind of write, read-after-write under concurrency, stampedes, and Redis
+ * or PostgreSQL going away.
+ *
+ * The test runs its own PostgreSQL and Redis, so it can stop and hang them.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static struct nexus_server server;
+static char dir[] = "/tmp/nexus-cache.XXXXXX";
+static char staff[4096];
+static char out[8192];
+
+static void service(const char *script, const char *verb, const char *args) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "bash '%s/scripts/%s' %s %s >&2", harness_source_dir(), script, verb,
+             args);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void postgres(const char *verb) {
+    char args[600];
+    snprintf(args, sizeof args, "'%s/pg' '%s/sock' '%s/pg.log'", dir, dir, dir);
+    service("pg-cluster", verb, args);
+}
+
+static void redis(const char *verb) {
+    char args[600];
+    snprintf(args, sizeof args, "'%s/redis'", dir);
+    service("redis-instance", verb, args);
+}
+
+static void redis_signal(int sig) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/redis/redis.pid", dir);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    assert_int_equal(kill((pid_t)pid, sig), 0);
+}
+
+static void login_staff(void) {
+    const char *args[] = {"user",   "create", "--email", "staff@example.com",
+                          "--role", "staff",  NULL};
+    assert_int_equal(harness_run(&server, NULL, args, "staff-password\n", out, sizeof out), 0);
+    struct http_res *r =
+        http_expect("POST", "/api/v1/auth/login", NULL,
+                    "{\"email\":\"staff@example.com\",\"password\":\"staff-password\"}", 200);
+    snprintf(staff, sizeof staff, "%s",
+             json_string_value(json_object_get(r->json, "access_token")));
+    http_res_free(r);
+}
+
+static int start(void **state) {
+    (void)state;
+    char url[600], redis_url[600];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    postgres("start");
+    redis("start");
+    snprintf(url, sizeof url, "host=%s/sock user=postgres dbname=postgres", dir);
+    snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
+    const char *env[] = {redis_url, "REDIS_TIMEOUT_MS=100", NULL};
+    harness_start_url(&server, "cache", url, env);
+    login_staff();
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    char cmd[600];
+    harness_stop(&server);
+    redis("stop");
+    postgres("stop");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static long create_product(const char *sku, const char *name) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"sku\":\"%s\",\"name\":\"%s\",\"price\":\"9.99\",\"stock\":3}",
+             sku, name);
+    struct http_res *r = http_expect("POST", "/api/v1/products", staff, body, 201);
+    long id = (long)json_integer_value(json_object_get(r->json, "id"));
+    http_res_free(r);
+    return id;
+}
+
+/* GET path and return its X-Cache value ("HIT"/"MISS"); body into out. */
+static const char *get_cached(const char *path, char *body, size_t cap) {
+    static char x[8];
+    struct http_res *r = http_request("GET", path, NULL, NULL, 0);
+    assert_int_equal(r->status, 200);
+    const char *h = http_header(r, "X-Cache");
+    assert_non_null(h);
+    snprintf(x, sizeof x, "%s", h);
+    if (body)
+        snprintf(body, cap, "%s", r->body);
+    http_res_free(r);
+    return x;
+}
+
+static void expect_cached(const char *path) {
+    get_cached(path, NULL, 0);
+    assert_string_equal(get_cached(path, NULL, 0), "HIT");
+}
+
+static void write_json(const char *method, const char *path, const char *body, long status) {
+    http_res_free(http_expect(method, path, staff, body, status));
+}
+
+/* ---- hits, misses, invalidation ----------------------------------------- */
+
+static void test_second_read_is_a_hit_with_the_same_bytes(void **state) {
+    (void)state;
+    char path[64], a[4096], b[4096];
+    long id = create_product("HIT-1", "Hit Lamp");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    assert_string_equal(get_cached(path, a, sizeof a), "MISS");
+    assert_string_equal(get_cached(path, b, sizeof b), "HIT");
+    assert_string_equal(a, b);
+    assert_string_equal(get_cached("/api/v1/products?limit=5", a, sizeof a), "MISS");
+    assert_string_equal(get_cached("/api/v1/products?limit=5", b, sizeof b), "HIT");
+    assert_string_equal(a, b);
+    expect_cached("/api/v1/categories");
+}
+
+static void test_query_order_does_not_split_the_cache(void **state) {
+    (void)state;
+    get_cached("/api/v1/products?limit=3&sort=price", NULL, 0);
+    assert_string_equal(get_cached("/api/v1/products?limit=3&sort=price", NULL, 0), "HIT");
+    assert_string_equal(get_cached("/api/v1/products?limit=4&sort=price", NULL, 0), "MISS");
+}
+
+/* Every kind of catalog write makes the next read of its item and of a
+ * list a miss that shows the change. */
+static void test_every_write_invalidates(void **state) {
+    (void)state;
+    char item[64], body[8192];
+    long id = create_product("INV-1", "Invalidation Kettle");
+    snprintf(item, sizeof item, "/api/v1/products/%ld", id);
+    const char *list = "/api/v1/products?limit=100";
+
+    expect_cached(item);
+    expect_cached(list);
+    write_json("PATCH", item, "{\"name\":\"Patched Kettle\"}", 200);
+    assert_string_equal(get_cached(item, body, sizeof body), "MISS");
+    assert_non_null(strstr(body, "Patched Kettle"));
+    assert_string_equal(get_cached(list, body, sizeof body), "MISS");
+    assert_non_null(strstr(body, "Patched Kettle"));
+
+    expect_cached(item);
+    write_json("PUT", item,
+               "{\"sku\":\"INV-1\",\"name\":\"Replaced Kettle\",\"price\":\"1.00\",\"stock\":1}",
+               200);
+    assert_non_null(strstr((get_cached(item, body, sizeof body), body), "Replaced Kettle"));
+
+    expect_cached(list);
+    create_product("INV-2", "Brand New Toaster");
+    assert_non_null(strstr((get_cached(list, body, sizeof body), body), "Brand New Toaster"));
+
+    expect_cached(item);
+    http_res_free(http_expect("DELETE", item, staff, NULL, 204));
+    http_res_free(http_expect("GET", item, NULL, NULL, 404));
+    assert_null(strstr((get_cached(list, body, sizeof body), body), "Replaced Kettle"));
+}
+
+static void test_category_writes_invalidate_embedded_names(void **state) {
+    (void)state;
+    char item[64], cat[64], body[8192];
+    struct http_res *r =
+        http_expect("POST", "/api/v1/categories", staff, "{\"name\":\"Lamps\"}", 201);
+    long cid = (long)json_integer_value(json_object_get(r->json, "id"));
+    http_res_free(r);
+    snprintf(cat, sizeof cat, "/api/v1/categories/%ld", cid);
+    snprintf(body, sizeof body,
+             "{\"sku\":\"CAT-1\",\"name\":\"Desk Lamp\",\"price\":\"5\",\"stock\":1,"
+             "\"category_id\":%ld}",
+             cid);
+    r = http_expect("POST", "/api/v1/products", staff, body, 201);
+    snprintf(item, sizeof item, "/api/v1/products/%lld",
+             json_integer_value(json_object_get(r->json, "id")));
+    http_res_free(r);
+
+    expect_cached(item);
+    expect_cached(cat);
+    expect_cached("/api/v1/categories");
+    write_json("PATCH", cat, "{\"name\":\"Lighting\"}", 200);
+    assert_non_null(strstr((get_cached(item, body, sizeof body), body), "Lighting"));
+    assert_non_null(strstr((get_cached(cat, body, sizeof body), body), "Lighting"));
+    assert_non_null(
+        strstr((get_cached("/api/v1/categories", body, sizeof body), body), "Lighting"));
+
+    expect_cached("/api/v1/categories");
+    write_json("POST", "/api/v1/categories", "{\"name\":\"Rugs\"}", 201);
+    assert_non_null(strstr((get_cached("/api/v1/categories", body, sizeof body), body), "Rugs"));
+    r = http_expect("GET", "/api/v1/categories/rugs", NULL, NULL, 200);
+    http_res_free(r);
+    expect_cached("/api/v1/categories/rugs");
+    http_res_free(http_expect("DELETE", "/api/v1/categories/rugs", staff, NULL, 204));
+    http_res_free(http_expect("GET", "/api/v1/categories/rugs", NULL, NULL, 404));
+}
+
+static void test_total_follows_creates(void **state) {
+    (void)state;
+    char body[8192];
+    const char *path = "/api/v1/products?include_total=true&limit=1";
+    get_cached(path, body, sizeof body);
+    struct http_res *r = http_expect("GET", path, NULL, NULL, 200);
+    json_int_t before = json_integer_value(json_object_get(r->json, "total"));
+    http_res_free(r);
+    create_product("TOT-1", "Counted Mug");
+    r = http_expect("GET", path, NULL, NULL, 200);
+    assert_int_equal(json_integer_value(json_object_get(r->json, "total")), before + 1);
+    http_res_free(r);
+}
+
+static void test_staff_and_public_are_cached_apart(void **state) {
+    (void)state;
+    char auth[4200];
+    long id = create_product("STF-1", "Hidden Chair");
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    write_json("PATCH", path, "{\"is_active\":false}", 200);
+    http_res_free(http_expect("GET", path, NULL, NULL, 404));
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff);
+    const char *h[] = {auth, NULL};
+    for (int i = 0; i < 2; i++) {
+        struct http_res *r = http_request("GET", path, h, NULL, 0);
+        assert_int_equal(r->status, 200);
+        http_res_free(r);
+        http_res_free(http_expect("GET", path, NULL, NULL, 404));
+    }
+}
+
+/* ---- read after write under concurrency -------------------------------- */
+
+struct shared {
+    _Atomic long acknowledged; /* the last write whose response arrived */
+    _Atomic long violations;
+    _Atomic long reads;
+    _Atomic int stop;
+};
+
+/* The version a response shows: the N of "Version N" in the body. */
+static long version_in(const char *body) {
+    const char *p = body ? strstr(body, "Version ") : NULL;
+    return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+static void reader(struct shared *sh, const char *path) {
+    while (!atomic_load(&sh->stop)) {
+        long floor = atomic_load(&sh->acknowledged);
+        struct http_res *r = http_request("GET", path, NULL, NULL, 0);
+        long seen = version_in(r->body);
+        if (r->status != 200 || seen < floor)
+            atomic_fetch_add(&sh->violations, 1);
+        atomic_fetch_add(&sh->reads, 1);
+        http_res_free(r);
+    }
+    _exit(0);
+}
+
+static void test_no_read_after_a_write_response_is_stale(void **state) {
+    (void)state;
+    enum { WRITES = 2000, READERS = 4 };
+    char item[64], list[96], body[128];
+    long id = create_product("RAW-1", "Version 0");
+    snprintf(item, sizeof item, "/api/v1/products/%ld", id);
+    snprintf(list, sizeof list, "/api/v1/products?limit=100&sort=-created_at");
+    struct shared *sh =
+        mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(sh != MAP_FAILED);
+    memset(sh, 0, sizeof *sh);
+    pid_t kids[READERS];
+    for (int i = 0; i < READERS; i++)
+        if ((kids[i] = fork()) == 0)
+            reader(sh, i % 2 ? list : item);
+    for (long v = 1; v <= WRITES; v++) {
+        snprintf(body, sizeof body, "{\"name\":\"Version %ld\"}", v);
+        write_json("PATCH", item, body, 200);
+        atomic_store(&sh->acknowledged, v);
+    }
+    atomic_store(&sh->stop, 1);
+    for (int i = 0; i < READERS; i++)
+        waitpid(kids[i], NULL, 0);
+    fprintf(stderr, "read-after-write: %d writes, %ld concurrent reads, %ld stale\n", WRITES,
+            atomic_load(&sh->reads), atomic_load(&sh->violations));
+    assert_int_equal(atomic_load(&sh->violations), 0);
+    assert_true(atomic_load(&sh->reads) > WRITES);
+    munmap(sh, sizeof *sh);
+}
+
+/* ---- stampede ------------------------------------------------------------- */
+
+/* A sample's value: the line that starts with name (not its # TYPE line). */
+static long metric(const char *name) {
+    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    char line[128];
+    snprintf(line, sizeof line, "\n%s", name);
+    const char *p = strstr(r->body, line);
+    long v = p ? strtol(p + strlen(line), NULL, 10) : -1;
+    http_res_free(r);
+    return v;
+}
+
+static void test_cold_key_stampede_is_bounded(void **state) {
+    (void)state;
+    enum { CLIENTS = 256 };
+    const char *path = "/api/v1/products?limit=50&sort=name&in_stock=true";
+    long before = metric("nexus_cache_misses_total ");
+    pid_t kids[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        if ((kids[i] = fork()) == 0) {
+            struct http_res *r = http_request("GET", path, NULL, NULL, 0);
+            _exit(r->status == 200 ? 0 : 1);
+        }
+    int failed = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    long misses = metric("nexus_cache_misses_total ") - before;
+    fprintf(stderr, "stampede: %d concurrent requests on a cold key, %ld database reads\n", CLIENTS,
+            misses);
+    assert_int_equal(failed, 0);
+    assert_true(misses >= 1 && misses <= 2); /* at most one per server thread */
+}
+
+/* ---- Redis failures -------------------------------------------------------- */
+
+static void test_reads_survive_redis_stopped(void **state) {
+    (void)state;
+    long id = create_product("RST-1", "Outage Tent");
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    expect_cached(path);
+    redis("stop");
+    for (int i = 0; i < 50; i++) {
+        http_res_free(http_expect("GET", path, NULL, NULL, 200));
+        http_res_free(http_expect("GET", "/api/v1/products?limit=5", NULL, NULL, 200));
+    }
+    write_json("PATCH", path, "{\"name\":\"Outage Tent II\"}", 200);
+    struct http_res *r = http_expect("GET", "/readyz", NULL, NULL, 200);
+    json_t *checks = json_object_get(r->json, "checks");
+    assert_string_equal(json_string_value(json_object_get(checks, "redis")), "unavailable");
+    http_res_free(r);
+    redis("start");
+    /* The entry from before the write is still in Redis... */
+    char body[4096];
+    for (int i = 0; i < 30; i++) {
+        get_cached(path, body, sizeof body);
+        assert_non_null(strstr(body, "Outage Tent II")); /* ...but never served */
+        usleep(100 * 1000);
+    }
+    assert_string_equal(get_cached(path, body, sizeof body), "HIT");
+}
+
+static void test_reads_survive_redis_hung(void **state) {
+    (void)state;
+    long id = create_product("HNG-1", "Frozen Mug");
+    char path[64], body[4096];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    expect_cached(path);
+    redis_signal(SIGSTOP);
+    for (int i = 0; i < 30; i++)
+        http_res_free(http_expect("GET", path, NULL, NULL, 200));
+    /* A write while Redis hangs: its bump fails, the cache is bypassed. */
+    write_json("PATCH", path, "{\"name\":\"Thawed Mug\"}", 200);
+    for (int i = 0; i < 10; i++) {
+        struct http_res *r = http_expect("GET", path, NULL, NULL, 200);
+        assert_non_null(strstr(r->body, "Thawed Mug"));
+        http_res_free(r);
+    }
+    redis_signal(SIGCONT);
+    for (int i = 0; i < 30; i++) {
+        get_cached(path, body, sizeof body);
+        assert_non_null(strstr(body, "Thawed Mug"));
+        usleep(100 * 1000);
+    }
+}
+
+/* ---- PostgreSQL down: cached answers still flow ----------------------------- */
+
+static void test_etag_and_304_from_cache_without_postgres(void **state) {
+    (void)state;
+    long id = create_product("ETG-1", "Cached Camera");
+    char path[64], inm[128];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    expect_cached(path);
+    struct http_res *r = http_expect("GET", path, NULL, NULL, 200);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", http_header(r, "ETag"));
+    http_res_free(r);
+    postgres("stop");
+    const char *h[] = {inm, NULL};
+    r = http_request("GET", path, h, NULL, 0);
+    assert_int_equal(r->status, 304);
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    assert_non_null(http_header(r, "ETag"));
+    http_res_free(r);
+    assert_string_equal(get_cached(path, NULL, 0), "HIT");
+    postgres("start");
+    assert_true(harness_wait_status("/readyz", 200, 10000));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_second_read_is_a_hit_with_the_same_bytes),
+        cmocka_unit_test(test_query_order_does_not_split_the_cache),
+        cmocka_unit_test(test_every_write_invalidates),
+        cmocka_unit_test(test_category_writes_invalidate_embedded_names),
+        cmocka_unit_test(test_total_follows_creates),
+        cmocka_unit_test(test_staff_and_public_are_cached_apart),
+        cmocka_unit_test(test_no_read_after_a_write_response_is_stale),
+        cmocka_unit_test(test_cold_key_stampede_is_bounded),
+        cmocka_unit_test(test_reads_survive_redis_stopped),
+        cmocka_unit_test(test_reads_survive_redis_hung),
+        cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
+    };
+    return cmocka_run_group_tests_name("cache", tests, start, stop);
+}
