@@ -1,5 +1,6 @@
 /*
- * main.c -- one binary, several verbs: serve, migrate, user create.
+ * main.c -- one binary, several verbs: serve, worker, migrate, seed, jobs,
+ * user create.
  */
 #include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
@@ -16,6 +17,10 @@
 #include "nexus/core/parse.h"
 #include "nexus/model/user.h"
 #include "nexus/http/server.h"
+#include "nexus/jobs/queue.h"
+#include "nexus/jobs/worker.h"
+
+#include <curl/curl.h>
 
 #include <sodium.h>
 #include <stdio.h>
@@ -28,7 +33,11 @@ static struct config config;
 static void usage(FILE *out) {
     fputs("usage: nexus <command>\n"
           "  serve     run the HTTP API server\n"
+          "  worker    run background jobs from the queue\n"
           "  migrate   apply pending database migrations\n"
+          "  jobs list [--state pending|running|done|dead] [--limit N]\n"
+          "  jobs retry ID\n"
+          "            inspect the job queue; make a dead job due again\n"
           "  seed --products N [--categories M]\n"
           "            load a deterministic demo catalog into an empty database\n"
           "  user create --email EMAIL [--role customer|staff|admin] [--name NAME]\n"
@@ -233,8 +242,72 @@ static int cmd_seed(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_worker(void) {
+    if (run_migrations(config.auto_migrate) != 0)
+        return 1;
+    return worker_run(&config);
+}
+
+static int jobs_list(struct db *db, int argc, char **argv) {
+    const char *state = NULL, *limit = "50";
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--state") == 0)
+            state = argv[i + 1];
+        else if (strcmp(argv[i], "--limit") == 0)
+            limit = argv[i + 1];
+    }
+    long n;
+    if (!parse_count(limit, 100000, &n)) {
+        usage(stderr);
+        return 2;
+    }
+    PGresult *r = NULL;
+    if (queue_list(db, state, limit, &r) != NX_OK)
+        return 1;
+    printf("%-8s %-18s %-8s %-9s %-28s %s\n", "id", "kind", "state", "attempts", "run_at",
+           "last_error");
+    for (int i = 0; i < PQntuples(r); i++)
+        printf("%-8s %-18s %-8s %3s/%-5s %-28s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+               PQgetvalue(r, i, 6));
+    PQclear(r);
+    return 0;
+}
+
+static int jobs_retry(struct db *db, const char *id_text) {
+    int64_t id;
+    bool found = false;
+    if (!id_text || !parse_id(id_text, strlen(id_text), &id)) {
+        usage(stderr);
+        return 2;
+    }
+    if (queue_retry(db, id_text, &found) != NX_OK)
+        return 1;
+    printf(found ? "job %s is due again\n" : "no unfinished job %s\n", id_text);
+    return found ? 0 : 1;
+}
+
+static int cmd_jobs(int argc, char **argv) {
+    bool list = argc >= 3 && strcmp(argv[2], "list") == 0;
+    bool retry = argc == 4 && strcmp(argv[2], "retry") == 0;
+    if (!list && !retry) {
+        usage(stderr);
+        return 2;
+    }
+    struct db *db = open_with_retry(config.database_url, 30);
+    if (!db)
+        return 1;
+    int rc = list ? jobs_list(db, argc, argv) : jobs_retry(db, argv[3]);
+    db_close(db);
+    return rc;
+}
+
 static int dispatch(int argc, char **argv) {
     const char *verb = argv[1];
+    if (strcmp(verb, "worker") == 0)
+        return cmd_worker();
+    if (strcmp(verb, "jobs") == 0)
+        return cmd_jobs(argc, argv);
     if (strcmp(verb, "seed") == 0)
         return cmd_seed(argc, argv);
     if (strcmp(verb, "user") == 0)
@@ -253,7 +326,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     char err[256];
-    if (sodium_init() < 0) {
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         fputs("nexus: libsodium failed to initialise\n", stderr);
         return 1;
     }
@@ -271,5 +344,6 @@ int main(int argc, char **argv) {
     }
     int rc = dispatch(argc, argv);
     config_clear(&config);
+    curl_global_cleanup();
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "nexus/http/auth.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
+#include "nexus/jobs/queue.h"
 #include "nexus/model/fields.h"
 #include "nexus/model/user.h"
 
@@ -32,6 +33,20 @@ static enum nx_err busy(struct request *req, enum nx_err e) {
     return e;
 }
 
+/* The welcome email, in the transaction that creates the user. */
+static enum nx_err enqueue_welcome(struct db *db, PGresult *user) {
+    char key[64];
+    snprintf(key, sizeof key, "welcome:%s", PQgetvalue(user, 0, UC_ID));
+    json_t *payload = json_pack(
+        "{s:I, s:s, s:s}", "user_id", (json_int_t)strtoll(PQgetvalue(user, 0, UC_ID), NULL, 10),
+        "email", PQgetvalue(user, 0, UC_EMAIL), "name", PQgetvalue(user, 0, UC_NAME));
+    enum nx_err e =
+        payload ? queue_enqueue(db, "welcome_email", payload, key, nx_config->job_max_attempts)
+                : NX_ERR_INTERNAL;
+    json_decref(payload);
+    return e;
+}
+
 enum nx_err api_auth_register(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
@@ -43,11 +58,19 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = busy(req, password_hash(in.password, in.password_len, hash));
     if (e == NX_OK)
+        e = db_begin(db);
+    if (e == NX_OK)
         e = users_insert(db, in.email, in.name, hash, "customer", &r);
+    if (e == NX_OK)
+        e = enqueue_welcome(db, r);
+    if (e == NX_OK)
+        e = db_commit(db);
     if (e == NX_ERR_CONFLICT)
         e = problem_conflict(req, "email", "already exists");
     if (e == NX_OK)
         api_created(res, user_to_json(r, 0), "/api/v1/users/");
+    if (db)
+        db_rollback(db);
     PQclear(r);
     user_wipe_secrets(req->json);
     return e;

@@ -12,6 +12,7 @@
 #include "nexus/db/db.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
+#include "nexus/jobs/queue.h"
 
 #include <string.h>
 
@@ -52,10 +53,30 @@ enum nx_err api_readyz(struct request *req, struct response *res) {
     return NX_OK;
 }
 
+/* Queue depth by state and the age of the oldest due job, from PostgreSQL
+ * (left out while it does not answer). */
+static void render_queue(struct request *req, struct buf *out) {
+    struct db *db = db_thread(req->request_id);
+    PGresult *r = NULL;
+    if (!db || queue_stats(db, &r) != NX_OK)
+        return;
+    buf_puts(out, "# HELP nexus_jobs Jobs in the queue by state.\n# TYPE nexus_jobs gauge\n");
+    for (int i = 0; i < PQntuples(r); i++)
+        buf_printf(out, "nexus_jobs{state=\"%s\"} %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, 0), "pending") == 0)
+            buf_printf(out,
+                       "# HELP nexus_jobs_oldest_due_seconds Age of the oldest job that is due.\n"
+                       "# TYPE nexus_jobs_oldest_due_seconds gauge\n"
+                       "nexus_jobs_oldest_due_seconds %s\n",
+                       PQgetvalue(r, i, 2));
+    PQclear(r);
+}
+
 enum nx_err api_metrics(struct request *req, struct response *res) {
-    (void)req;
     struct buf out = {0};
     metrics_render(&out);
+    render_queue(req, &out);
     size_t len;
     char *text = buf_take(&out, &len);
     response_take(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);

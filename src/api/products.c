@@ -13,7 +13,9 @@
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
 #include "nexus/db/products.h"
+#include "nexus/core/config.h"
 #include "nexus/http/problem.h"
+#include "nexus/jobs/queue.h"
 #include "nexus/model/product.h"
 
 #include <stdio.h>
@@ -191,8 +193,9 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
 }
 
 /* Open a transaction, lock the product and check If-Match against what it
- * is now. */
-static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id) {
+ * is now. *stock (may be NULL) receives the stock before the write. */
+static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id,
+                                  long long *stock) {
     PGresult *r = NULL;
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
@@ -206,8 +209,31 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
         etag_of(current.body, current.len, etag);
         response_clear(&current);
         e = api_check_if_match(req, etag);
+        if (stock)
+            *stock = strtoll(PQgetvalue(r, 0, PC_STOCK), NULL, 10);
     }
     PQclear(r);
+    return e;
+}
+
+/* A write that takes the stock from at or above the threshold to below it
+ * alerts staff, in the same transaction (once per such write). */
+static enum nx_err alert_low_stock(struct db *db, long long before, PGresult *after) {
+    long long threshold = nx_config->low_stock_threshold;
+    long long stock = strtoll(PQgetvalue(after, 0, PC_STOCK), NULL, 10);
+    if (!(before >= threshold && stock < threshold))
+        return NX_OK;
+    char key[128];
+    snprintf(key, sizeof key, "low_stock:%s:%s", PQgetvalue(after, 0, PC_ID),
+             PQgetvalue(after, 0, PC_UPDATED_AT));
+    json_t *payload = json_pack("{s:I, s:s, s:s, s:I, s:I}", "product_id",
+                                (json_int_t)strtoll(PQgetvalue(after, 0, PC_ID), NULL, 10), "sku",
+                                PQgetvalue(after, 0, PC_SKU), "name", PQgetvalue(after, 0, PC_NAME),
+                                "stock", (json_int_t)stock, "threshold", (json_int_t)threshold);
+    enum nx_err e =
+        payload ? queue_enqueue(db, "low_stock_alert", payload, key, nx_config->job_max_attempts)
+                : NX_ERR_INTERNAL;
+    json_decref(payload);
     return e;
 }
 
@@ -216,15 +242,18 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     struct db *db = NULL;
     PGresult *r = NULL;
     char id[24];
+    long long stock_before = 0;
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
         e = product_input_parse(req, req->json, mode, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id);
+        e = lock_for_write(req, db, id, &stock_before);
     if (e == NX_OK)
         e = write_product(req, db, &in, mode, id, &r);
+    if (e == NX_OK)
+        e = alert_low_stock(db, stock_before, r);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK)
@@ -251,7 +280,7 @@ enum nx_err api_products_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id);
+        e = lock_for_write(req, db, id, NULL);
     if (e == NX_OK)
         e = products_delete(db, id, &deleted);
     if (e == NX_OK)

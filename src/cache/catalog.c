@@ -12,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Read the generation and the entry under it in one round trip. */
-static const char LOOKUP_SCRIPT[] = "local g = redis.call('GET', KEYS[1]) or '0' "
-                                    "return {g, redis.call('GET', ARGV[1] .. g .. ARGV[2])}";
-
 static char gen_key[96];
 static char entry_prefix[96];
 static char ttl_text[16];
@@ -69,18 +65,35 @@ static bool cache_trusted(void) {
     return false;
 }
 
-/* EVAL sends the script's 100 bytes each time; Redis keeps it compiled,
- * so this costs no more than EVALSHA and never needs a fallback. */
-static redisReply *run_lookup(const char *key, size_t key_len) {
-    struct buf suffix = {0};
-    buf_append(&suffix, ":", 1);
-    buf_append(&suffix, key, key_len);
-    const char *argv[] = {"EVAL", LOOKUP_SCRIPT, "1", gen_key, entry_prefix, suffix.data};
-    size_t lens[] = {4,         sizeof LOOKUP_SCRIPT - 1, 1, strlen(gen_key), strlen(entry_prefix),
-                     suffix.len};
-    redisReply *r = cache_command(6, argv, lens);
-    buf_clear(&suffix);
-    return r;
+/* The generation this thread saw last: the entry under it is fetched in
+ * the same round trip as the current generation, and used only if the two
+ * agree. After a bump each thread pays one more round trip, once. */
+static _Thread_local char known_gen[24];
+
+static void entry_key(struct buf *k, const char *gen, const char *key, size_t key_len) {
+    buf_puts(k, entry_prefix);
+    buf_puts(k, gen);
+    buf_append(k, ":", 1);
+    buf_append(k, key, key_len);
+}
+
+/* GET generation + GET entry under gen (one round trip). On success
+ * replies[0] is the generation, replies[1] the entry. */
+static bool fetch(const char *gen, const char *key, size_t key_len, redisReply *replies[2]) {
+    struct buf k = {0};
+    entry_key(&k, gen, key, key_len);
+    const char *get_gen[] = {"GET", gen_key}, *get_entry[] = {"GET", k.data};
+    size_t gen_lens[] = {3, strlen(gen_key)}, entry_lens[] = {3, k.len};
+    const char *const *argv[] = {get_gen, get_entry};
+    const size_t *const lens[] = {gen_lens, entry_lens};
+    const int argc[] = {2, 2};
+    bool ok = cache_pipeline(2, argc, argv, lens, replies);
+    buf_clear(&k);
+    return ok;
+}
+
+static bool is_string_or_nil(const redisReply *r) {
+    return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL;
 }
 
 /* Entry layout: the ETag (maybe empty), a newline, the body bytes. */
@@ -99,6 +112,7 @@ static void parse_entry(const redisReply *v, struct cache_lookup *out) {
 }
 
 void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out) {
+    redisReply *r[2] = {NULL, NULL};
     memset(out, 0, sizeof *out);
     if (!cache_enabled())
         return;
@@ -106,21 +120,31 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
         metrics_count("cache_bypasses");
         return;
     }
-    redisReply *r = run_lookup(key, key_len);
-    bool shaped = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-                  r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof out->gen;
-    if (!shaped) {
-        metrics_count(r ? "cache_errors" : "cache_bypasses");
-        freeReplyObject(r);
-        return;
+    for (int round = 0; round < 2; round++) {
+        if (!fetch(known_gen, key, key_len, r)) {
+            metrics_count("cache_bypasses");
+            return;
+        }
+        if (!is_string_or_nil(r[0]) || !is_string_or_nil(r[1]) || r[0]->len >= sizeof out->gen)
+            break;
+        snprintf(out->gen, sizeof out->gen, "%s", r[0]->type == REDIS_REPLY_NIL ? "0" : r[0]->str);
+        if (strcmp(out->gen, known_gen) == 0) {
+            out->usable = true;
+            if (r[1]->type == REDIS_REPLY_STRING)
+                parse_entry(r[1], out);
+            break;
+        }
+        memcpy(known_gen, out->gen, sizeof known_gen); /* a bump happened: look again */
+        freeReplyObject(r[0]);
+        freeReplyObject(r[1]);
+        r[0] = r[1] = NULL;
     }
-    out->usable = true;
-    memcpy(out->gen, r->element[0]->str, r->element[0]->len);
-    out->gen[r->element[0]->len] = '\0';
-    if (r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING)
-        parse_entry(r->element[1], out);
-    metrics_count(out->hit ? "cache_hits" : "cache_misses");
-    freeReplyObject(r);
+    if (!out->usable)
+        metrics_count("cache_errors");
+    else
+        metrics_count(out->hit ? "cache_hits" : "cache_misses");
+    freeReplyObject(r[0]);
+    freeReplyObject(r[1]);
 }
 
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
@@ -128,8 +152,7 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
     if (!l->usable || l->hit || !atomic_load(&trusted))
         return;
     struct buf k = {0}, v = {0};
-    buf_printf(&k, "%s%s:", entry_prefix, l->gen);
-    buf_append(&k, key, key_len);
+    entry_key(&k, l->gen, key, key_len);
     buf_puts(&v, etag ? etag : "");
     buf_append(&v, "\n", 1);
     buf_append(&v, body, len);

@@ -139,6 +139,25 @@ static bool load_list(struct loader *l, const char *name, char **out, size_t max
     return true;
 }
 
+static bool load_jobs(struct loader *l, struct config *c) {
+    const char *from = value(l, "MAIL_FROM");
+    const char *dir = value(l, "MAIL_DIR");
+    const char *smtp = value(l, "SMTP_URL");
+    if (smtp && strncmp(smtp, "smtp://", 7) != 0 && strncmp(smtp, "smtps://", 8) != 0)
+        return fail(l, "SMTP_URL", "must start with smtp:// or smtps://");
+    if (from && (!strchr(from, '@') || strlen(from) > 254 || strpbrk(from, "\r\n<> ")))
+        return fail(l, "MAIL_FROM", "must be a plain address such as nexus@example.com");
+    c->smtp_url = smtp ? xstrdup(smtp) : NULL;
+    c->mail_from = xstrdup(from ? from : "nexus@localhost");
+    c->mail_dir = xstrdup(dir ? dir : "var/mail");
+    return load_int(l, "LOW_STOCK_THRESHOLD", 5, 0, 1000000, &c->low_stock_threshold) &&
+           load_int(l, "JOB_MAX_ATTEMPTS", 5, 1, 100, &c->job_max_attempts) &&
+           load_int(l, "JOB_LEASE_SECONDS", 60, 1, 86400, &c->job_lease_seconds) &&
+           load_int(l, "JOB_BACKOFF_BASE_MS", 2000, 1, 3600000, &c->job_backoff_base_ms) &&
+           load_int(l, "JOB_BACKOFF_MAX_MS", 600000, 1, 86400000, &c->job_backoff_max_ms) &&
+           load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms);
+}
+
 static bool load_log_level(struct loader *l, struct config *c) {
     static const char *const names[] = {"debug", "info", "warn", "error"};
     const char *v = value(l, "LOG_LEVEL");
@@ -202,6 +221,7 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
     bool ok =
         load_limits(&l, c) && load_database(&l, c) && load_redis(&l, c) && load_auth(&l, c) &&
         load_log_level(&l, c) && load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) &&
+        load_jobs(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);
@@ -232,6 +252,9 @@ void config_clear(struct config *c) {
     free(c->jwt_secret);
     free(c->jwt_issuer);
     free(c->docs_dir);
+    free(c->smtp_url);
+    free(c->mail_from);
+    free(c->mail_dir);
     for (size_t i = 0; i < c->cors_origin_count; i++)
         free(c->cors_origins[i]);
     for (size_t i = 0; i < c->trusted_proxy_count; i++)

@@ -375,7 +375,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK;
+                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},

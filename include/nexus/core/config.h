@@ -49,6 +49,15 @@ struct config {
     int hash_concurrency;     /* concurrent argon2id hashes */
     int shutdown_grace;       /* seconds to finish in-flight requests */
     char *docs_dir;           /* Swagger UI assets; NULL: not served */
+    char *smtp_url;           /* NULL: mail is written to mail_dir */
+    char *mail_from;
+    char *mail_dir;
+    int low_stock_threshold; /* stock below this after a write alerts staff */
+    int job_max_attempts;
+    int job_lease_seconds;
+    int job_backoff_base_ms;
+    int job_backoff_max_ms;
+    int job_poll_ms; /* longest sleep between queue checks */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -1,0 +1,67 @@
+/*
+ * queue.h -- the PostgreSQL job queue.
+ *
+ * Enqueue runs in the caller's open transaction: the job is committed or
+ * rolled back with the change that caused it (the outbox pattern), and a
+ * trigger NOTIFYs sleeping workers at commit. Workers claim due jobs with
+ * FOR UPDATE SKIP LOCKED under a lease; a job whose lease ran out (its
+ * worker died) is claimable again. Delivery is at least once.
+ */
+#ifndef NEXUS_JOBS_QUEUE_H
+#define NEXUS_JOBS_QUEUE_H
+
+#include "nexus/db/db.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NX_JOB_CHANNEL "nexus_jobs"
+
+struct job {
+    int64_t id;
+    char kind[65];
+    json_t *payload; /* owned */
+    int attempts;    /* including this one */
+    int max_attempts;
+};
+
+/* Enqueue in the caller's transaction. A job with the same idempotency key
+ * (may be NULL) is not enqueued twice. */
+enum nx_err queue_enqueue(struct db *db, const char *kind, const json_t *payload,
+                          const char *idempotency_key, int max_attempts);
+
+/* Give expired leases back: running jobs whose worker is gone become
+ * pending (or dead, when that was their last attempt). */
+enum nx_err queue_reap(struct db *db, int *reaped);
+
+/* Claim the next due job for worker for lease_seconds. *found is false
+ * when none is due. */
+enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, struct job *job,
+                        bool *found);
+
+/* The job is done (only while this worker holds its lease). */
+enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker);
+
+/* The attempt failed: retry after delay_seconds, or dead after the last
+ * attempt, keeping error. */
+enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker, const char *error,
+                       double delay_seconds);
+
+/* Exponential backoff with jitter for the attempt that just failed:
+ * base * 2^(attempt-1), capped, times a random factor in [0.5, 1.5). */
+double queue_backoff(int attempt, double base, double cap);
+
+/* Count jobs per state and the age in seconds of the oldest due job. */
+enum nx_err queue_stats(struct db *db, PGresult **out);
+
+/* Rows for `nexus jobs list` (state NULL: all), newest first. */
+enum nx_err queue_list(struct db *db, const char *state, const char *limit, PGresult **out);
+
+/* Make a dead (or any unfinished) job due now with fresh attempts;
+ * *found is false when there is no such job or it is done. */
+enum nx_err queue_retry(struct db *db, const char *id, bool *found);
+
+void job_clear(struct job *job);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * mail.c -- message rendering, SMTP (libcurl) and file transports.
+ */
+#include "nexus/jobs/mail.h"
+
+#include "nexus/core/xmem.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Append a header value with CR and LF removed. */
+static void header_value(struct buf *b, const char *v) {
+    for (; *v; v++)
+        if (*v != '\r' && *v != '\n')
+            buf_append(b, v, 1);
+}
+
+static void header(struct buf *b, const char *name, const char *value) {
+    buf_puts(b, name);
+    buf_puts(b, ": ");
+    header_value(b, value);
+    buf_puts(b, "\r\n");
+}
+
+char *mail_render(const struct config *cfg, const struct mail *m, size_t *len) {
+    struct buf b = {0};
+    char date[64], id[300];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    snprintf(id, sizeof id, "<%s>", m->message_id);
+    header(&b, "From", cfg->mail_from);
+    buf_puts(&b, "To: ");
+    for (size_t i = 0; i < m->to_count; i++) {
+        if (i)
+            buf_puts(&b, ", ");
+        header_value(&b, m->to[i]);
+    }
+    buf_puts(&b, "\r\n");
+    header(&b, "Subject", m->subject);
+    header(&b, "Date", date);
+    header(&b, "Message-ID", id);
+    buf_puts(&b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: 8bit\r\n\r\n");
+    for (const char *p = m->body; *p; p++) {
+        if (*p == '\n')
+            buf_append(&b, "\r\n", 2);
+        else if (*p != '\r')
+            buf_append(&b, p, 1);
+    }
+    buf_puts(&b, "\r\n");
+    return buf_take(&b, len);
+}
+
+struct upload {
+    const char *data;
+    size_t len, sent;
+};
+
+static size_t read_message(char *out, size_t size, size_t n, void *ud) {
+    struct upload *u = ud;
+    size_t room = size * n, left = u->len - u->sent;
+    size_t chunk = left < room ? left : room;
+    memcpy(out, u->data + u->sent, chunk);
+    u->sent += chunk;
+    return chunk;
+}
+
+static bool send_smtp(const struct config *cfg, const struct mail *m, const char *msg, size_t len,
+                      char *err, size_t errcap) {
+    CURL *c = curl_easy_init();
+    struct curl_slist *rcpt = NULL;
+    struct upload u = {msg, len, 0};
+    char from[300];
+    if (!c) {
+        snprintf(err, errcap, "libcurl could not start");
+        return false;
+    }
+    snprintf(from, sizeof from, "<%s>", cfg->mail_from);
+    for (size_t i = 0; i < m->to_count; i++)
+        rcpt = curl_slist_append(rcpt, m->to[i]);
+    curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message);
+    curl_easy_setopt(c, CURLOPT_READDATA, &u);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK)
+        snprintf(err, errcap, "SMTP: %s (last reply %ld)", curl_easy_strerror(rc), code);
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK;
+}
+
+/* Write atomically: a reader never sees half a message. */
+static bool write_file(const struct config *cfg, const struct mail *m, const char *msg, size_t len,
+                       char *err, size_t errcap) {
+    char path[1024], tmp[1100];
+    mkdir(cfg->mail_dir, 0755);
+    snprintf(path, sizeof path, "%s/%s.eml", cfg->mail_dir, m->message_id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = fd >= 0 && write(fd, msg, len) == (ssize_t)len && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok)
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+    return ok;
+}
+
+bool mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errcap) {
+    size_t len;
+    char *msg = mail_render(cfg, m, &len);
+    bool ok = cfg->smtp_url ? send_smtp(cfg, m, msg, len, err, errcap)
+                            : write_file(cfg, m, msg, len, err, errcap);
+    free(msg);
+    return ok;
+}

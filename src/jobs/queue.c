@@ -1,0 +1,148 @@
+/*
+ * queue.c -- SQL for the job queue.
+ */
+#include "nexus/jobs/queue.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct db_stmt SQL_ENQUEUE = {
+    "INSERT INTO jobs (kind, payload, idempotency_key, max_attempts)"
+    " VALUES ($1, $2::jsonb, $3, $4::integer) ON CONFLICT (idempotency_key) DO NOTHING",
+    4, 0};
+static struct db_stmt SQL_REAP = {
+    "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
+    " last_error = 'lease expired: the worker stopped while running it',"
+    " run_at = now(), lease_expires_at = NULL, locked_by = NULL,"
+    " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
+    " WHERE state = 'running' AND lease_expires_at < now()",
+    0, 0};
+static struct db_stmt SQL_CLAIM = {
+    "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,"
+    " lease_expires_at = now() + make_interval(secs => $2::integer)"
+    " WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= now()"
+    " ORDER BY run_at, id FOR UPDATE SKIP LOCKED LIMIT 1)"
+    " RETURNING id, kind, payload::text, attempts, max_attempts",
+    2, 0};
+static struct db_stmt SQL_COMPLETE = {
+    "UPDATE jobs SET state = 'done', finished_at = now(), lease_expires_at = NULL"
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+    2, 0};
+static struct db_stmt SQL_FAIL = {
+    "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
+    " last_error = $3, lease_expires_at = NULL, locked_by = NULL,"
+    " run_at = now() + make_interval(secs => $4::double precision),"
+    " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+    4, 0};
+static struct db_stmt SQL_STATS = {
+    "SELECT s.state, count(j.id),"
+    " CASE WHEN s.state = 'pending' THEN coalesce(extract(epoch FROM now() -"
+    " min(j.run_at) FILTER (WHERE j.run_at <= now())), 0) ELSE 0 END"
+    " FROM (VALUES ('pending'), ('running'), ('done'), ('dead')) AS s(state)"
+    " LEFT JOIN jobs j ON j.state = s.state GROUP BY s.state ORDER BY s.state",
+    0, 0};
+static struct db_stmt SQL_LIST = {
+    "SELECT id, kind, state, attempts, max_attempts, " NX_SQL_TIMESTAMP(
+        "run_at") ", coalesce(last_error, '')"
+                  " FROM jobs WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC LIMIT "
+                  "$2::integer",
+    2, 0};
+static struct db_stmt SQL_RETRY = {
+    "UPDATE jobs SET state = 'pending', run_at = now(), attempts = 0, lease_expires_at = NULL,"
+    " locked_by = NULL, finished_at = NULL WHERE id = $1 AND state <> 'done'",
+    1, 0};
+
+enum nx_err queue_enqueue(struct db *db, const char *kind, const json_t *payload,
+                          const char *idempotency_key, int max_attempts) {
+    char *text = json_dumps(payload, JSON_COMPACT);
+    char attempts[16];
+    snprintf(attempts, sizeof attempts, "%d", max_attempts);
+    const char *params[] = {kind, text, idempotency_key, attempts};
+    enum nx_err e = text ? db_exec(db, &SQL_ENQUEUE, params, NULL) : NX_ERR_INTERNAL;
+    free(text);
+    return e;
+}
+
+static int affected(PGresult *r) {
+    return r ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
+}
+
+enum nx_err queue_reap(struct db *db, int *reaped) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_REAP, NULL, &r);
+    *reaped = affected(r);
+    PQclear(r);
+    return e;
+}
+
+enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, struct job *job,
+                        bool *found) {
+    char lease[16];
+    PGresult *r = NULL;
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    const char *params[] = {worker, lease};
+    memset(job, 0, sizeof *job);
+    enum nx_err e = db_exec(db, &SQL_CLAIM, params, &r);
+    *found = e == NX_OK && PQntuples(r) == 1;
+    if (*found) {
+        job->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(job->kind, sizeof job->kind, "%s", PQgetvalue(r, 0, 1));
+        job->payload = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
+        job->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
+        job->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+    }
+    PQclear(r);
+    return e;
+}
+
+enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker) {
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)job->id);
+    const char *params[] = {id, worker};
+    return db_exec(db, &SQL_COMPLETE, params, NULL);
+}
+
+enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker, const char *error,
+                       double delay_seconds) {
+    char id[24], delay[32];
+    snprintf(id, sizeof id, "%lld", (long long)job->id);
+    snprintf(delay, sizeof delay, "%.3f", delay_seconds);
+    const char *params[] = {id, worker, error, delay};
+    return db_exec(db, &SQL_FAIL, params, NULL);
+}
+
+double queue_backoff(int attempt, double base, double cap) {
+    double delay = base;
+    for (int i = 1; i < attempt && delay < cap; i++)
+        delay *= 2;
+    if (delay > cap)
+        delay = cap;
+    double jitter = 0.5 + (double)randombytes_uniform(1000000) / 1e6;
+    return delay * jitter;
+}
+
+enum nx_err queue_stats(struct db *db, PGresult **out) {
+    return db_exec(db, &SQL_STATS, NULL, out);
+}
+
+enum nx_err queue_list(struct db *db, const char *state, const char *limit, PGresult **out) {
+    const char *params[] = {state, limit};
+    return db_exec(db, &SQL_LIST, params, out);
+}
+
+enum nx_err queue_retry(struct db *db, const char *id, bool *found) {
+    PGresult *r = NULL;
+    const char *params[] = {id};
+    enum nx_err e = db_exec(db, &SQL_RETRY, params, &r);
+    *found = affected(r) == 1;
+    PQclear(r);
+    return e;
+}
+
+void job_clear(struct job *job) {
+    json_decref(job->payload);
+    job->payload = NULL;
+}

@@ -1,0 +1,136 @@
+/*
+ * worker.c -- the worker loop: reap, claim, run, record; sleep on LISTEN.
+ */
+#include "nexus/jobs/worker.h"
+
+#include "nexus/core/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stopping = 1;
+}
+
+/* SIGTERM and SIGINT interrupt the sleep (no SA_RESTART), so the loop
+ * notices at once. */
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Connect and LISTEN, retrying with backoff until it works or we stop. */
+static struct db *connect_listening(const struct config *cfg) {
+    int backoff = 100;
+    while (!stopping) {
+        struct db *db = db_open(cfg->database_url);
+        if (db && db_exec_sql(db, "LISTEN " NX_JOB_CHANNEL) == NX_OK)
+            return db;
+        db_close(db);
+        log_warn("worker.connect", NULL, "database unavailable; retrying in %d ms", backoff);
+        sleep_ms(backoff);
+        backoff = backoff < 2000 ? backoff * 2 : 2000;
+    }
+    return NULL;
+}
+
+/* Sleep until a NOTIFY arrives, the poll interval passes, or a signal. */
+static bool wait_for_work(struct db *db, int timeout_ms) {
+    PGconn *c = db_conn(db);
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+    if (p.fd < 0)
+        return false;
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return false;
+    if (n > 0 && !PQconsumeInput(c))
+        return false;
+    PGnotify *note;
+    while ((note = PQnotifies(c)))
+        PQfreemem(note);
+    return PQstatus(c) == CONNECTION_OK;
+}
+
+static enum nx_err record(const struct config *cfg, struct db *db, const struct job *job,
+                          const char *worker, bool ok, const char *err) {
+    if (ok)
+        return queue_complete(db, job, worker);
+    double delay = queue_backoff(job->attempts, cfg->job_backoff_base_ms / 1000.0,
+                                 cfg->job_backoff_max_ms / 1000.0);
+    log_warn("worker.job_failed", NULL, "job %lld (%s) attempt %d/%d: %s", (long long)job->id,
+             job->kind, job->attempts, job->max_attempts, err);
+    return queue_fail(db, job, worker, err, delay);
+}
+
+/* Claim and run one job. *idle when there was none. */
+static enum nx_err run_one(const struct config *cfg, struct db *db, const char *worker,
+                           bool *idle) {
+    struct job job;
+    bool found = false;
+    char err[512] = "";
+    enum nx_err e = queue_claim(db, worker, cfg->job_lease_seconds, &job, &found);
+    *idle = !found;
+    if (e != NX_OK || !found)
+        return e;
+    bool ok = job_handle(cfg, db, &job, err, sizeof err);
+    e = record(cfg, db, &job, worker, ok, err);
+    if (ok && e == NX_OK)
+        log_info("worker.job_done", NULL, "job %lld (%s) done", (long long)job.id, job.kind);
+    job_clear(&job);
+    return e;
+}
+
+static void worker_name(char *out, size_t cap) {
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, cap, "%s:%ld", host, (long)getpid());
+}
+
+int worker_run(const struct config *cfg) {
+    char name[128];
+    uint64_t next_reap = 0;
+    worker_name(name, sizeof name);
+    install_signals();
+    log_info("worker.start", NULL, "worker %s started", name);
+    struct db *db = connect_listening(cfg);
+    while (db && !stopping) {
+        bool idle = true;
+        int reaped = 0;
+        enum nx_err e = NX_OK;
+        if (now_us() >= next_reap) {
+            e = queue_reap(db, &reaped);
+            next_reap = now_us() + 1000000u;
+            if (reaped)
+                log_warn("worker.reaped", NULL, "%d expired lease(s) taken back", reaped);
+        }
+        if (e == NX_OK)
+            e = run_one(cfg, db, name, &idle);
+        if (e == NX_OK && idle && !wait_for_work(db, cfg->job_poll_ms))
+            e = NX_ERR_UNAVAILABLE;
+        if (e != NX_OK && !stopping) { /* the connection is gone: start over */
+            db_close(db);
+            db = connect_listening(cfg);
+        }
+    }
+    db_close(db);
+    log_info("worker.stop", NULL, "worker %s stopped", name);
+    return 0;
+}
