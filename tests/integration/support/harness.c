@@ -190,8 +190,17 @@ static void spawn(struct nexus_server *s, const char *const *extra) {
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        char *const argv[] = {(char *)NEXUS_BIN, (char *)"serve", NULL};
-        execve(NEXUS_BIN, argv, env);
+        /* NEXUS_TEST_WRAPPER runs the server under a tool ("valgrind ..."). */
+        const char *wrapper = getenv("NEXUS_TEST_WRAPPER");
+        if (wrapper && *wrapper) {
+            char cmd[2048];
+            snprintf(cmd, sizeof cmd, "exec %s '%s' serve", wrapper, NEXUS_BIN);
+            char *const sh[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
+            execve("/bin/sh", sh, env);
+        } else {
+            char *const argv[] = {(char *)NEXUS_BIN, (char *)"serve", NULL};
+            execve(NEXUS_BIN, argv, env);
+        }
         _exit(127);
     }
     free_env(env);
@@ -205,7 +214,7 @@ static void print_log_tail(const struct nexus_server *s) {
 }
 
 static void wait_until_up(struct nexus_server *s) {
-    for (int i = 0; i < 300; i++) { /* 30 s: sanitized builds start slowly */
+    for (int i = 0; i < 1200; i++) { /* 120 s: sanitized or valgrind runs start slowly */
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             fprintf(stderr, "nexus exited during start-up (status %d)\n", status);
@@ -218,7 +227,7 @@ static void wait_until_up(struct nexus_server *s) {
         sleep_ms(100);
     }
     print_log_tail(s);
-    fail_msg("nexus did not answer /healthz within 30 s");
+    fail_msg("nexus did not answer /healthz within 120 s");
 }
 
 void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
@@ -294,7 +303,7 @@ void harness_stop(struct nexus_server *s) {
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
         pid_t got = 0;
-        for (int i = 0; i < 300 && got == 0; i++) {
+        for (int i = 0; i < 1200 && got == 0; i++) {
             got = waitpid(s->pid, &status, WNOHANG);
             if (got == 0)
                 sleep_ms(100);
@@ -302,7 +311,7 @@ void harness_stop(struct nexus_server *s) {
         if (got == 0) {
             kill(s->pid, SIGKILL);
             waitpid(s->pid, &status, 0);
-            fprintf(stderr, "nexus did not stop within 30 s of SIGTERM\n");
+            fprintf(stderr, "nexus did not stop within 120 s of SIGTERM\n");
             status = -1;
         }
         s->pid = 0;

@@ -1,0 +1,69 @@
+# Shared by tests/faults/run and scripts/soak: a temporary directory with
+# cleanup, servers of our own, and checks that count. Source it after
+# scripts/lib/common.sh and services.sh, with BIN set to the nexus binary.
+
+[ -x "$BIN" ] || die "no nexus binary at $BIN"
+TMP=$(mktemp -d /tmp/nexus-faults.XXXXXX)
+chmod 755 "$TMP"
+passed=0
+failed=0
+pids=()
+
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for d in "$TMP"/*/pg "$TMP"/disk/pg; do [ -d "$d" ] && pg_stop "$d"; done
+    for d in "$TMP"/*/redis; do [ -d "$d" ] && redis_stop "$d"; done
+    mountpoint -q "$TMP/disk" && umount "$TMP/disk"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok - $name"
+        passed=$((passed + 1))
+    else
+        echo "not ok - $name"
+        failed=$((failed + 1))
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+        echo $((20000 + RANDOM % 20000))
+}
+
+# start_server DIR PORT [VAR=VALUE...]: nexus serve with DIR's services.
+start_server() {
+    local dir=$1 port=$2
+    shift 2
+    env DATABASE_URL="host=$dir/sock user=postgres dbname=postgres" PORT="$port" \
+        JWT_SECRET=fault-test-secret-0123456789abcdef AUTO_MIGRATE=1 THREADS=2 LOG_LEVEL=warn \
+        "$@" "$BIN" serve >>"$dir/nexus.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+        sleep 0.1
+    done
+    die "nexus did not start: $(tail -5 "$dir/nexus.log")"
+}
+
+staff_token() {
+    local dir=$1 port=$2
+    echo "fault-staff-password" | DATABASE_URL="host=$dir/sock user=postgres dbname=postgres" \
+        "$BIN" user create --email staff@example.com --role staff --if-missing >/dev/null
+    curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'Content-Type: application/json' \
+        -d '{"email":"staff@example.com","password":"fault-staff-password"}' |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
+
+psql_at() { psql -h "$1/sock" -U postgres -d postgres -XAtq -c "$2"; }
+
+# Statuses logged by the wrk scripts, as "count status" lines.
+status_counts() { cat "$1"/status-* 2>/dev/null | sort | uniq -c; }
+only_statuses() { ! status_counts "$1" | awk '{print $2}' | grep -qvE "^($2)$"; }
+saw_status() { status_counts "$1" | awk '{print $2}' | grep -qx "$2"; }
+no_socket_errors() { ! grep -q "Socket errors" "$1"; }
