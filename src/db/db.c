@@ -248,22 +248,29 @@ static PGresult *run_prepared(struct db *db, struct db_stmt *st, const char *con
     return PQexecPrepared(db->conn, name, st->nparams, params, NULL, NULL, 0);
 }
 
-enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out) {
+/* Runs one statement on db's connection; what it runs is in ctx. */
+typedef PGresult *(*db_runner)(struct db *db, const void *ctx);
+
+/*
+ * Run a statement. When it fails because an idle connection had been cut
+ * (PostgreSQL restarted while we were idle) and no transaction is open,
+ * nothing was executed: reconnect and run it once more.
+ */
+static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **out) {
     if (out)
         *out = NULL;
     db->sqlstate[0] = db->constraint[0] = '\0';
     if (!ensure_connected(db))
         return NX_ERR_UNAVAILABLE;
     bool fresh_start = !db->in_tx;
-    PGresult *r = run_prepared(db, st, params);
+    PGresult *r = fn(db, ctx);
     if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
-        /* An idle connection was cut: reconnect once and retry. */
         PQclear(r);
         drop_connection(db);
         db->next_attempt_us = 0;
         if (!ensure_connected(db))
             return NX_ERR_UNAVAILABLE;
-        r = run_prepared(db, st, params);
+        r = fn(db, ctx);
     }
     if (!ok_status(r)) {
         enum nx_err code = fail_result(db, r);
@@ -277,14 +284,32 @@ enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params
     return NX_OK;
 }
 
+struct prepared_call {
+    struct db_stmt *st;
+    const char *const *params;
+};
+
+static PGresult *run_prepared_call(struct db *db, const void *ctx) {
+    const struct prepared_call *c = ctx;
+    return run_prepared(db, c->st, c->params);
+}
+
+static PGresult *run_plain(struct db *db, const void *ctx) {
+    return PQexec(db->conn, ctx);
+}
+
+static PGresult *run_built(struct db *db, const void *ctx) {
+    const struct sql_builder *b = ctx;
+    return PQexecParams(db->conn, b->sql.data, b->count, NULL, b->params, NULL, NULL, 0);
+}
+
+enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out) {
+    struct prepared_call c = {st, params};
+    return run(db, run_prepared_call, &c, out);
+}
+
 enum nx_err db_exec_sql(struct db *db, const char *sql) {
-    db->sqlstate[0] = db->constraint[0] = '\0';
-    if (!ensure_connected(db))
-        return NX_ERR_UNAVAILABLE;
-    PGresult *r = PQexec(db->conn, sql);
-    enum nx_err code = ok_status(r) ? NX_OK : fail_result(db, r);
-    PQclear(r);
-    return code;
+    return run(db, run_plain, sql, NULL);
 }
 
 static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(hashtext($1))", 1, 0};
@@ -335,16 +360,5 @@ void sql_clear(struct sql_builder *b) {
 }
 
 enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out) {
-    *out = NULL;
-    db->sqlstate[0] = db->constraint[0] = '\0';
-    if (!ensure_connected(db))
-        return NX_ERR_UNAVAILABLE;
-    PGresult *r = PQexecParams(db->conn, b->sql.data, b->count, NULL, b->params, NULL, NULL, 0);
-    if (!ok_status(r)) {
-        enum nx_err code = fail_result(db, r);
-        PQclear(r);
-        return code;
-    }
-    *out = r;
-    return NX_OK;
+    return run(db, run_built, b, out);
 }

@@ -26,6 +26,10 @@ static struct db_stmt SQL_CLAIM = {
     " ORDER BY run_at, id FOR UPDATE SKIP LOCKED LIMIT 1)"
     " RETURNING id, kind, payload::text, attempts, max_attempts",
     2, 0};
+static struct db_stmt SQL_RENEW = {
+    "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::integer)"
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+    3, 0};
 static struct db_stmt SQL_COMPLETE = {
     "UPDATE jobs SET state = 'done', finished_at = now(), lease_expires_at = NULL"
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
@@ -98,20 +102,39 @@ enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, st
     return e;
 }
 
-enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker) {
+/* Run an UPDATE that matches the job only while worker holds it. */
+static enum nx_err update_held(struct db *db, struct db_stmt *st, const char *const *params,
+                               bool *held) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, st, params, &r);
+    *held = affected(r) == 1;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err queue_renew(struct db *db, int64_t job_id, const char *worker, int lease_seconds,
+                        bool *held) {
+    char id[24], lease[16];
+    snprintf(id, sizeof id, "%lld", (long long)job_id);
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    const char *params[] = {id, worker, lease};
+    return update_held(db, &SQL_RENEW, params, held);
+}
+
+enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker, bool *held) {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)job->id);
     const char *params[] = {id, worker};
-    return db_exec(db, &SQL_COMPLETE, params, NULL);
+    return update_held(db, &SQL_COMPLETE, params, held);
 }
 
 enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker, const char *error,
-                       double delay_seconds) {
+                       double delay_seconds, bool *held) {
     char id[24], delay[32];
     snprintf(id, sizeof id, "%lld", (long long)job->id);
     snprintf(delay, sizeof delay, "%.3f", delay_seconds);
     const char *params[] = {id, worker, error, delay};
-    return db_exec(db, &SQL_FAIL, params, NULL);
+    return update_held(db, &SQL_FAIL, params, held);
 }
 
 double queue_backoff(int attempt, double base, double cap) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,63 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stopping;
+
+/*
+ * The heartbeat: while a job runs, a second thread with its own connection
+ * renews the job's lease every third of the lease time, so a job that runs
+ * longer than its lease is never taken back from a worker that is alive.
+ */
+struct heartbeat {
+    const struct config *cfg;
+    const char *worker;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int64_t job_id; /* 0 while idle */
+    bool stop;
+};
+
+static void renew(struct heartbeat *h, struct db **db, int64_t job_id) {
+    bool held = true;
+    if (!*db)
+        *db = db_open(h->cfg->database_url);
+    if (*db && queue_renew(*db, job_id, h->worker, h->cfg->job_lease_seconds, &held) != NX_OK) {
+        db_close(*db); /* try a fresh connection next beat */
+        *db = NULL;
+    }
+    if (!held)
+        log_warn("worker.lease_lost", NULL, "job %lld: lease lost", (long long)job_id);
+}
+
+static void *heartbeat_main(void *arg) {
+    struct heartbeat *h = arg;
+    struct db *db = NULL;
+    long interval_ms = h->cfg->job_lease_seconds * 1000L / 3;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval_ms / 1000;
+        until.tv_nsec += (interval_ms % 1000) * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&h->wake, &h->lock, &until);
+        int64_t job = h->job_id;
+        if (job && !h->stop) {
+            pthread_mutex_unlock(&h->lock);
+            renew(h, &db, job);
+            pthread_mutex_lock(&h->lock);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    db_close(db);
+    return NULL;
+}
+
+static void heartbeat_set(struct heartbeat *h, int64_t job_id) {
+    pthread_mutex_lock(&h->lock);
+    h->job_id = job_id;
+    pthread_mutex_unlock(&h->lock);
+}
 
 static void on_signal(int sig) {
     (void)sig;
@@ -71,27 +129,38 @@ static bool wait_for_work(struct db *db, int timeout_ms) {
 
 static enum nx_err record(const struct config *cfg, struct db *db, const struct job *job,
                           const char *worker, bool ok, const char *err) {
-    if (ok)
-        return queue_complete(db, job, worker);
-    double delay = queue_backoff(job->attempts, cfg->job_backoff_base_ms / 1000.0,
-                                 cfg->job_backoff_max_ms / 1000.0);
-    log_warn("worker.job_failed", NULL, "job %lld (%s) attempt %d/%d: %s", (long long)job->id,
-             job->kind, job->attempts, job->max_attempts, err);
-    return queue_fail(db, job, worker, err, delay);
+    bool held = true;
+    enum nx_err e;
+    if (ok) {
+        e = queue_complete(db, job, worker, &held);
+    } else {
+        double delay = queue_backoff(job->attempts, cfg->job_backoff_base_ms / 1000.0,
+                                     cfg->job_backoff_max_ms / 1000.0);
+        log_warn("worker.job_failed", NULL, "job %lld (%s) attempt %d/%d: %s", (long long)job->id,
+                 job->kind, job->attempts, job->max_attempts, err);
+        e = queue_fail(db, job, worker, err, delay, &held);
+    }
+    if (e == NX_OK && !held)
+        log_warn("worker.lease_lost", NULL, "job %lld: lease lost; its outcome was not recorded",
+                 (long long)job->id);
+    return e;
 }
 
-/* Claim and run one job. *idle when there was none. */
-static enum nx_err run_one(const struct config *cfg, struct db *db, const char *worker,
+/* Claim and run one job, its lease renewed by the heartbeat meanwhile.
+ * *idle when there was none. */
+static enum nx_err run_one(const struct config *cfg, struct db *db, struct heartbeat *h,
                            bool *idle) {
     struct job job;
     bool found = false;
     char err[512] = "";
-    enum nx_err e = queue_claim(db, worker, cfg->job_lease_seconds, &job, &found);
+    enum nx_err e = queue_claim(db, h->worker, cfg->job_lease_seconds, &job, &found);
     *idle = !found;
     if (e != NX_OK || !found)
         return e;
+    heartbeat_set(h, job.id);
     bool ok = job_handle(cfg, db, &job, err, sizeof err);
-    e = record(cfg, db, &job, worker, ok, err);
+    heartbeat_set(h, 0);
+    e = record(cfg, db, &job, h->worker, ok, err);
     if (ok && e == NX_OK)
         log_info("worker.job_done", NULL, "job %lld (%s) done", (long long)job.id, job.kind);
     job_clear(&job);
@@ -104,11 +173,36 @@ static void worker_name(char *out, size_t cap) {
     snprintf(out, cap, "%s:%ld", host, (long)getpid());
 }
 
+/* Start the heartbeat with the stop signals blocked in it, so they always
+ * interrupt the main loop's sleep. */
+static bool heartbeat_start(struct heartbeat *h, pthread_t *thread) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    bool ok = pthread_create(thread, NULL, heartbeat_main, h) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
+static void heartbeat_stop(struct heartbeat *h, pthread_t thread) {
+    pthread_mutex_lock(&h->lock);
+    h->stop = true;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(thread, NULL);
+}
+
 int worker_run(const struct config *cfg) {
     char name[128];
     uint64_t next_reap = 0;
+    pthread_t beat;
     worker_name(name, sizeof name);
     install_signals();
+    struct heartbeat h = {cfg, name, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+    if (!heartbeat_start(&h, &beat))
+        return 1;
     log_info("worker.start", NULL, "worker %s started", name);
     struct db *db = connect_listening(cfg);
     while (db && !stopping) {
@@ -122,7 +216,7 @@ int worker_run(const struct config *cfg) {
                 log_warn("worker.reaped", NULL, "%d expired lease(s) taken back", reaped);
         }
         if (e == NX_OK)
-            e = run_one(cfg, db, name, &idle);
+            e = run_one(cfg, db, &h, &idle);
         if (e == NX_OK && idle && !wait_for_work(db, cfg->job_poll_ms))
             e = NX_ERR_UNAVAILABLE;
         if (e != NX_OK && !stopping) { /* the connection is gone: start over */
@@ -131,6 +225,7 @@ int worker_run(const struct config *cfg) {
         }
     }
     db_close(db);
+    heartbeat_stop(&h, beat);
     log_info("worker.stop", NULL, "worker %s stopped", name);
     return 0;
 }

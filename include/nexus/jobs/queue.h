@@ -40,13 +40,19 @@ enum nx_err queue_reap(struct db *db, int *reaped);
 enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, struct job *job,
                         bool *found);
 
-/* The job is done (only while this worker holds its lease). */
-enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker);
+/* Extend the lease of a job this worker is running; *held is false when
+ * the lease was lost (taken back after it expired). */
+enum nx_err queue_renew(struct db *db, int64_t job_id, const char *worker, int lease_seconds,
+                        bool *held);
+
+/* The job is done. Recorded only while this worker holds its lease:
+ * *held says whether it still did. */
+enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker, bool *held);
 
 /* The attempt failed: retry after delay_seconds, or dead after the last
- * attempt, keeping error. */
+ * attempt, keeping error (only while this worker holds the lease). */
 enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker, const char *error,
-                       double delay_seconds);
+                       double delay_seconds, bool *held);
 
 /* Exponential backoff with jitter for the attempt that just failed:
  * base * 2^(attempt-1), capped, times a random factor in [0.5, 1.5). */
