@@ -2,6 +2,7 @@
  * main.c -- one binary, several verbs: serve, worker, migrate, seed, jobs,
  * user create.
  */
+#include "nexus/api/docs.h"
 #include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
 #include "nexus/core/cursor.h"
@@ -113,6 +114,7 @@ static int cmd_serve(void) {
     }
     auth_init(&config);
     cursor_init((const unsigned char *)config.jwt_secret, config.jwt_secret_len);
+    docs_load(config.docs_dir); /* Swagger UI for /docs; a warning, never fatal */
     int rc = server_run(&config);
     password_shutdown();
     return rc;

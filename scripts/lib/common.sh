@@ -8,7 +8,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 NEXUS_BUILD_PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libpq-dev libhiredis-dev libjansson-dev libjwt-dev libsodium-dev libcurl4-openssl-dev"
 NEXUS_RUNTIME_PACKAGES="libmicrohttpd12 libpq5 libhiredis0.14 libjansson4 libjwt0 libsodium23 libcurl4 ca-certificates curl"
 NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
-NEXUS_TEST_PACKAGES="libcmocka-dev clang-format"
+NEXUS_TEST_PACKAGES="libcmocka-dev clang-format wrk bc"
 
 log() { printf '[nexus] %s\n' "$*" >&2; }
 die() { printf '[nexus] error: %s\n' "$*" >&2; exit 1; }
@@ -47,4 +47,45 @@ cmake_build() {
     cmake -S "$NEXUS_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null \
         || die "cmake configure failed ($dir)"
     cmake --build "$dir" -j"$(nproc)" >&2 || die "build failed ($dir)"
+}
+
+# ---- npm packages and the Swagger UI assets of /docs -------------------------
+# package.json pins them and package-lock.json locks them; node_modules/ is
+# never committed. The browser test drives Debian's Chromium (playwright-core
+# downloads no browser).
+NEXUS_BROWSER_PACKAGES="chromium"
+# The swagger-ui-dist files that src/api/docs.c serves beside web/docs/.
+NEXUS_DOCS_DIST_FILES="swagger-ui.css index.css swagger-ui-bundle.js swagger-ui-standalone-preset.js favicon-32x32.png favicon-16x16.png"
+
+# ensure_npm_packages [npm ci args...]: node_modules/ as package-lock.json
+# says, through `npm ci` when it is missing or older than package.json or
+# the lock file. Install scripts are not run: none is needed (the one in
+# swagger-ui-dist's dependency would only report usage to its vendor).
+ensure_npm_packages() {
+    local stamp=$NEXUS_ROOT/node_modules/.package-lock.json
+    if [ -f "$stamp" ] && [ ! "$NEXUS_ROOT/package-lock.json" -nt "$stamp" ] &&
+        [ ! "$NEXUS_ROOT/package.json" -nt "$stamp" ]; then
+        return 0
+    fi
+    ensure_node
+    log "installing npm packages (npm ci)"
+    (cd "$NEXUS_ROOT" && npm ci --ignore-scripts --no-audit --no-fund "$@" >&2) ||
+        die "npm ci failed"
+}
+
+# stage_docs_assets DIR: the files that `nexus serve` reads from DOCS_DIR,
+# into DIR: the page and its initializer from web/docs/ (the page with the
+# swagger-ui-dist version in its asset URLs), the rest from swagger-ui-dist.
+stage_docs_assets() {
+    local dir=$1 dist=$NEXUS_ROOT/node_modules/swagger-ui-dist version f
+    [ -f "$dist/package.json" ] || die "swagger-ui-dist is missing: run ensure_npm_packages"
+    version=$(sed -n 's/^ *"version": *"\([0-9A-Za-z.+-]*\)".*/\1/p' "$dist/package.json" | head -n 1)
+    [ -n "$version" ] || die "cannot read the swagger-ui-dist version"
+    mkdir -p "$dir" || die "cannot create $dir"
+    for f in $NEXUS_DOCS_DIST_FILES; do
+        cp "$dist/$f" "$dir/$f" || die "cannot copy $f"
+    done
+    cp "$NEXUS_ROOT/web/docs/swagger-initializer.js" "$dir/" || die "cannot copy the initializer"
+    sed "s/@SWAGGER_UI_VERSION@/$version/g" "$NEXUS_ROOT/web/docs/index.html" >"$dir/index.html" ||
+        die "cannot write $dir/index.html"
 }

@@ -10,6 +10,7 @@
 
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
+#include "nexus/api/docs.h"
 #include "nexus/api/ops.h"
 #include "nexus/api/products.h"
 #include "nexus/api/users.h"
@@ -24,6 +25,8 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/readyz", api_readyz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
     {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/docs", api_docs_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON},

@@ -1,0 +1,48 @@
+# Nexus: one image for every verb (serve, worker, migrate, seed, user create).
+#
+# The build stage installs its Debian packages and builds exactly as
+# scripts/run and scripts/test do, through the functions and package lists
+# of scripts/lib/common.sh; the runtime stage installs that file's
+# runtime list and nothing else. tests/contract/packages.test.mjs checks
+# that every package named here is one the scripts install too.
+#
+#   docker build -t nexus .
+#   docker run --rm -e DATABASE_URL=... -e JWT_SECRET=... -p 8080:8080 nexus
+
+FROM debian:bookworm AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /src
+COPY scripts/ scripts/
+RUN . scripts/lib/common.sh \
+    && ensure_packages $NEXUS_BUILD_PACKAGES \
+    && ensure_node \
+    && rm -rf /var/lib/apt/lists/*
+# The Swagger UI assets of /docs (swagger-ui-dist), as package-lock.json pins them.
+COPY package.json package-lock.json ./
+RUN . scripts/lib/common.sh && ensure_npm_packages --omit=dev
+COPY . .
+RUN . scripts/lib/common.sh \
+    && cmake_build /src/build/release Release -DNEXUS_TESTS=OFF \
+    && stage_docs_assets /src/build/docs
+
+FROM debian:bookworm-slim AS runtime
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+COPY scripts/lib/common.sh /tmp/nexus-common.sh
+RUN . /tmp/nexus-common.sh \
+    && ensure_packages $NEXUS_RUNTIME_PACKAGES \
+    && rm -rf /var/lib/apt/lists/* /tmp/nexus-common.sh \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/nexus --shell /usr/sbin/nologin nexus \
+    && mkdir -p /var/lib/nexus/mail \
+    && chown -R nexus:nexus /var/lib/nexus
+COPY --from=build /src/build/release/nexus /usr/local/bin/nexus
+COPY --from=build /src/build/docs/ /usr/local/share/nexus/docs/
+ENV PORT=8080 \
+    DOCS_DIR=/usr/local/share/nexus/docs \
+    MAIL_DIR=/var/lib/nexus/mail
+WORKDIR /var/lib/nexus
+USER nexus
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/healthz" || exit 1
+ENTRYPOINT ["nexus"]
+CMD ["serve"]

@@ -1,0 +1,421 @@
+// contract.test.mjs -- the server does what openapi.yaml says.
+//
+// 1. The route table (src/api/routes.c) and the spec's paths and methods
+//    are the same set, with the same access levels (x-required-role).
+// 2. A dedicated request set, replayed against a real server on a fresh
+//    database, produces every status that the spec documents for every
+//    operation (except 500, which only an internal failure produces), and
+//    every response is checked against the spec: an undocumented status, a
+//    missing documented header (X-Request-Id, ETag, Location, Retry-After,
+//    WWW-Authenticate, ...) or a body that does not match its schema fails.
+//    The last phase drops the server's database to see the 503s.
+// 3. /docs with no DOCS_DIR answers 404 and the server still starts.
+//
+// Run by scripts/test (node --test) after the release build; see
+// harness.mjs for what it needs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startServer, stopServer, createUser, login, adminSql, logTail } from './harness.mjs';
+import { send, raw } from './http.mjs';
+import { ContractChecker, loadSpec, operations } from './spec.mjs';
+
+const spec = loadSpec();
+const checker = new ContractChecker(spec);
+const BODY_MAX_KIB = 4;
+const PASSWORD = 'contract-password-1';
+let server;
+
+before(async () => {
+  server = await startServer('contract', {
+    env: { BODY_MAX_KIB: String(BODY_MAX_KIB), LOGIN_MAX_FAILURES_PER_EMAIL: '3' },
+  });
+});
+
+after(async () => {
+  if (!server) return;
+  const exit = await stopServer(server);
+  assert.equal(exit?.code, 0, `server exit ${JSON.stringify(exit)}\n${logTail(server)}`);
+});
+
+/* Send one request of the set, check it against the spec and the status
+ * this request must give; returns the response with .json parsed. */
+async function call(t, opId, method, path, opts = {}, expect) {
+  const res = opts.raw
+    ? await raw(server.port, opts.raw)
+    : await send(server.base, path, { ...opts, method });
+  const problems = checker.check(opId, method, path, res);
+  if (expect !== undefined && res.status !== expect) problems.unshift(`status ${res.status}, expected ${expect}`);
+  try {
+    res.json = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    res.json = undefined;
+  }
+  await t.test(`${method} ${path.split('?')[0]} -> ${expect ?? res.status}${opts.label ? ` (${opts.label})` : ''}`, () => {
+    assert.deepEqual(problems, [], `${method} ${path}: ${res.status} ${res.body.toString('utf8').slice(0, 400)}`);
+  });
+  return res;
+}
+
+/* A request whose framing the server refuses before routing: two Hosts. */
+const badFraming = (method, path) =>
+  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.org\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+
+const BOGUS_TOKEN = 'not.a.valid-token';
+const tooLarge = () => JSON.stringify({ name: 'x'.repeat(BODY_MAX_KIB * 1024 + 100) });
+
+test('the checker rejects what the spec does not allow', () => {
+  const c = new ContractChecker(spec);
+  const category = {
+    id: 2,
+    name: 'Headphones',
+    slug: 'headphones',
+    description: '',
+    parent_id: null,
+    created_at: '2026-01-01T12:00:00.123456Z',
+    updated_at: '2026-01-01T12:00:00.123456Z',
+  };
+  const ok = (body, extra = {}) => ({
+    status: 200,
+    headers: { 'x-request-id': 'abc', 'content-type': 'application/json', ...extra },
+    body: Buffer.from(JSON.stringify(body)),
+  });
+  const path = '/api/v1/categories/2';
+  assert.deepEqual(c.check('getCategory', 'GET', path, ok(category)), []);
+  assert.deepEqual(c.check('getCategory', 'GET', path, ok({ ...category, parent_id: 1 })), [], '[integer, null]');
+  assert.equal(c.check('getCategory', 'GET', path, ok({ ...category, parent_id: '1' })).length, 1);
+  assert.equal(c.check('getCategory', 'GET', path, ok({ ...category, secret: 1 })).length, 1, 'unknown member');
+  assert.equal(c.check('getCategory', 'GET', path, ok({ ...category, created_at: 'yesterday' })).length, 1);
+  const noId = ok(category);
+  delete noId.headers['x-request-id'];
+  assert.match(c.check('getCategory', 'GET', path, noId).join(), /x-request-id is missing/);
+  assert.match(c.check('getCategory', 'GET', path, { ...ok(category), status: 418 }).join(), /not documented/);
+  assert.match(c.check('getCategory', 'GET', path, ok(category, { 'content-type': 'text/plain' })).join(), /Content-Type/);
+  const unauthorized = {
+    status: 401,
+    headers: { 'x-request-id': 'abc', 'content-type': 'application/problem+json' },
+    body: Buffer.from(JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'no', request_id: 'abc' })),
+  };
+  assert.match(c.check('getCategory', 'GET', path, unauthorized).join(), /www-authenticate/i);
+});
+
+test('the route table and the spec list the same operations, with the same access', () => {
+  const source = readFileSync(join(ROOT, 'src', 'api', 'routes.c'), 'utf8');
+  const rows = [...source.matchAll(/\{\s*HTTP_([A-Z]+)\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*ACCESS_([A-Z]+)\s*,/g)];
+  assert.ok(rows.length > 10, 'cannot read the route rows of src/api/routes.c');
+  const routed = new Map(rows.map((m) => [`${m[1]} ${m[2]}`, m[4].toLowerCase()]));
+  const specced = new Map(operations(spec).map((o) => [`${o.method} ${o.path}`, o.op['x-required-role']]));
+  const notInSpec = [...routed.keys()].filter((k) => !specced.has(k));
+  const notRouted = [...specced.keys()].filter((k) => !routed.has(k));
+  assert.deepEqual(notInSpec, [], 'routes that openapi.yaml does not describe');
+  assert.deepEqual(notRouted, [], 'operations of openapi.yaml that no route serves');
+  const wrongRole = [...routed].filter(([k, role]) => specced.get(k) !== role).map(([k, role]) => `${k}: route ${role}, spec ${specced.get(k)}`);
+  assert.deepEqual(wrongRole, [], 'x-required-role differs from the route access level');
+});
+
+test('without DOCS_DIR the server starts and /docs is a documented 404', async (t) => {
+  const bare = await startServer('contract_nodocs', { docsDir: null });
+  try {
+    for (const [op, path] of [
+      ['getDocs', '/docs'],
+      ['getDocsFile', '/docs/swagger-ui.css'],
+    ]) {
+      const r = await send(bare.base, path);
+      const problems = checker.check(op, 'GET', path, r);
+      await t.test(`GET ${path} -> 404`, () => {
+        assert.equal(r.status, 404);
+        assert.deepEqual(problems, []);
+      });
+    }
+    assert.match(logTail(bare, 200), /DOCS_DIR is not set/);
+  } finally {
+    const exit = await stopServer(bare);
+    assert.equal(exit?.code, 0, `server exit ${JSON.stringify(exit)}`);
+  }
+});
+
+test('every operation answers as documented, with every documented status', async (t) => {
+  const base = server.base;
+  // ---- accounts ---------------------------------------------------------
+  createUser(server, 'admin@contract.test', 'admin', PASSWORD);
+  createUser(server, 'staff@contract.test', 'staff', PASSWORD);
+  const admin = (await login(server, 'admin@contract.test', PASSWORD)).access_token;
+  const staff = (await login(server, 'staff@contract.test', PASSWORD)).access_token;
+  assert.ok(admin && staff && base);
+
+  // ---- operations -------------------------------------------------------
+  for (const [op, path] of [
+    ['getHealthz', '/healthz'],
+    ['getReadyz', '/readyz'],
+    ['getMetrics', '/metrics'],
+    ['getOpenapiYaml', '/openapi.yaml'],
+  ]) {
+    await call(t, op, 'GET', path, {}, 200);
+    await call(t, op, 'GET', path, { raw: badFraming('GET', path) }, 400);
+    await call(t, op, 'GET', path, { token: BOGUS_TOKEN }, 401);
+  }
+
+  // ---- docs -----------------------------------------------------------------
+  const page = await call(t, 'getDocs', 'GET', '/docs', {}, 200);
+  assert.match(page.headers['content-type'], /^text\/html; charset=utf-8$/);
+  assert.match(page.headers['content-security-policy'], /default-src 'self'/);
+  assert.equal(page.headers['cache-control'], 'no-cache');
+  await call(t, 'getDocs', 'GET', '/docs', { headers: { 'If-None-Match': page.headers.etag } }, 304);
+  await call(t, 'getDocs', 'GET', '/docs', { raw: badFraming('GET', '/docs') }, 400);
+  await call(t, 'getDocs', 'GET', '/docs', { token: BOGUS_TOKEN }, 401);
+  const types = {
+    'swagger-initializer.js': 'application/javascript; charset=utf-8',
+    'swagger-ui.css': 'text/css; charset=utf-8',
+    'index.css': 'text/css; charset=utf-8',
+    'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+    'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
+    'favicon-32x32.png': 'image/png',
+    'favicon-16x16.png': 'image/png',
+  };
+  const files = spec.paths['/docs/{file}'].get.parameters.find((p) => p.name === 'file').schema.enum;
+  assert.deepEqual([...files].sort(), Object.keys(types).sort(), 'the documented file list');
+  for (const [file, type] of Object.entries(types)) {
+    const r = await call(t, 'getDocsFile', 'GET', `/docs/${file}`, {}, 200);
+    assert.equal(r.headers['content-type'], type, file);
+    assert.equal(r.headers['cache-control'], file === 'swagger-initializer.js' ? 'no-cache' : 'public, max-age=86400');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  }
+  const css = await send(base, '/docs/swagger-ui.css?v=5.35.0');
+  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { headers: { 'If-None-Match': css.headers.etag } }, 304);
+  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { raw: badFraming('GET', '/docs/swagger-ui.css') }, 400);
+  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { token: BOGUS_TOKEN }, 401);
+  await call(t, 'getDocsFile', 'GET', '/docs/unknown.js', {}, 404);
+  await call(t, 'getDocsFile', 'GET', '/docs/index.html', { label: 'the page is only at /docs' }, 404);
+  // Decoded by libmicrohttpd to "/docs/..": a {file} that is not listed.
+  await call(t, 'getDocsFile', 'GET', '/docs/%2e%2e', {}, 404);
+
+  // ---- auth -------------------------------------------------------------------
+  const reg = '/api/v1/auth/register';
+  const customerReg = await call(t, 'register', 'POST', reg, { json: { email: 'Customer@Contract.test', password: PASSWORD, name: 'Customer' } }, 201);
+  const victimReg = await call(t, 'register', 'POST', reg, { json: { email: 'victim@contract.test', password: PASSWORD, name: 'Victim' } }, 201);
+  await call(t, 'register', 'POST', reg, { json: { email: 'customer@contract.test', password: PASSWORD, name: 'Again' } }, 409);
+  await call(t, 'register', 'POST', reg, { body: '{"email": ', contentType: 'application/json' }, 400);
+  await call(t, 'register', 'POST', reg, { token: BOGUS_TOKEN, json: { email: 'x@contract.test', password: PASSWORD, name: 'X' } }, 401);
+  await call(t, 'register', 'POST', reg, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'register', 'POST', reg, { body: 'email=x', contentType: 'text/plain' }, 415);
+  await call(t, 'register', 'POST', reg, { json: { email: 'y@contract.test', password: PASSWORD, name: 'Y', role: 'admin' } }, 422);
+
+  const lg = '/api/v1/auth/login';
+  const pair = (await call(t, 'login', 'POST', lg, { json: { email: 'customer@contract.test', password: PASSWORD } }, 200)).json;
+  await call(t, 'login', 'POST', lg, { body: '[1,', contentType: 'application/json' }, 400);
+  await call(t, 'login', 'POST', lg, { json: { email: 'customer@contract.test', password: 'wrong-password' } }, 401);
+  await call(t, 'login', 'POST', lg, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'login', 'POST', lg, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'login', 'POST', lg, { json: { email: 'customer@contract.test' } }, 422);
+  let throttled = null;
+  for (let i = 0; i < 6 && !throttled; i++) {
+    const r = await call(t, 'login', 'POST', lg, { json: { email: 'throttled@contract.test', password: 'wrong-password' }, label: `failure ${i + 1}` });
+    if (r.status === 429) throttled = r;
+  }
+  assert.ok(throttled, 'repeated failed logins never got a 429');
+
+  const rf = '/api/v1/auth/refresh';
+  const second = (await call(t, 'refresh', 'POST', rf, { json: { refresh_token: pair.refresh_token } }, 200)).json;
+  await call(t, 'refresh', 'POST', rf, { json: { refresh_token: 'no-such-refresh-token' } }, 401);
+  await call(t, 'refresh', 'POST', rf, { body: '{"refresh_token": "a", "refresh_token": "b"}', contentType: 'application/json' }, 400);
+  await call(t, 'refresh', 'POST', rf, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'refresh', 'POST', rf, { body: '{}', contentType: 'application/x-www-form-urlencoded' }, 415);
+  await call(t, 'refresh', 'POST', rf, { json: {} }, 422);
+
+  const lo = '/api/v1/auth/logout';
+  await call(t, 'logout', 'POST', lo, { json: { refresh_token: second.refresh_token } }, 204);
+  await call(t, 'logout', 'POST', lo, { body: 'nope', contentType: 'application/json' }, 400);
+  await call(t, 'logout', 'POST', lo, { token: BOGUS_TOKEN, json: { refresh_token: 'x' } }, 401);
+  await call(t, 'logout', 'POST', lo, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'logout', 'POST', lo, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'logout', 'POST', lo, { json: {} }, 422);
+  // The logout ended the customer's first login: log in again.
+  const customerToken = (await login(server, 'customer@contract.test', PASSWORD)).access_token;
+
+  // ---- users ------------------------------------------------------------------
+  const me = '/api/v1/users/me';
+  await call(t, 'getCurrentUser', 'GET', me, { token: customerToken }, 200);
+  await call(t, 'getCurrentUser', 'GET', me, { raw: badFraming('GET', me) }, 400);
+  await call(t, 'getCurrentUser', 'GET', me, {}, 401);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'Customer Renamed' } }, 200);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: '"name"', contentType: 'application/json' }, 400);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { json: { name: 'Nobody' } }, 401);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { role: 'admin' } }, 422);
+
+  const users = '/api/v1/users';
+  await call(t, 'listUsers', 'GET', `${users}?limit=2&sort=email&include_total=true`, { token: admin }, 200);
+  await call(t, 'listUsers', 'GET', `${users}?limit=0`, { token: admin }, 400);
+  await call(t, 'listUsers', 'GET', users, {}, 401);
+  await call(t, 'listUsers', 'GET', users, { token: staff }, 403);
+  const victim = `${users}/${victimReg.json.id}`;
+  await call(t, 'getUser', 'GET', `${users}/${customerReg.json.id}`, { token: admin }, 200);
+  await call(t, 'getUser', 'GET', victim, { raw: badFraming('GET', victim) }, 400);
+  await call(t, 'getUser', 'GET', victim, {}, 401);
+  await call(t, 'getUser', 'GET', victim, { token: customerToken }, 403);
+  await call(t, 'getUser', 'GET', `${users}/999999`, { token: admin }, 404);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, json: { name: 'Victim Renamed' } }, 200);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, body: '{', contentType: 'application/json' }, 400);
+  await call(t, 'updateUser', 'PATCH', victim, { json: { name: 'x' } }, 401);
+  await call(t, 'updateUser', 'PATCH', victim, { token: staff, json: { name: 'x' } }, 403);
+  await call(t, 'updateUser', 'PATCH', `${users}/999999`, { token: admin, json: { name: 'x' } }, 404);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, json: { email: 'new@contract.test' } }, 422);
+  await call(t, 'deactivateUser', 'DELETE', victim, { raw: badFraming('DELETE', victim) }, 400);
+  await call(t, 'deactivateUser', 'DELETE', victim, {}, 401);
+  await call(t, 'deactivateUser', 'DELETE', victim, { token: customerToken }, 403);
+  await call(t, 'deactivateUser', 'DELETE', `${users}/999999`, { token: admin }, 404);
+  await call(t, 'deactivateUser', 'DELETE', victim, { token: admin }, 204);
+
+  // ---- categories -----------------------------------------------------------
+  const cats = '/api/v1/categories';
+  const audio = (await call(t, 'createCategory', 'POST', cats, { token: staff, json: { name: 'Audio', description: 'Sound' } }, 201)).json;
+  const phones = (await call(t, 'createCategory', 'POST', cats, { token: staff, json: { name: 'Headphones', parent_id: audio.id } }, 201)).json;
+  await call(t, 'createCategory', 'POST', cats, { token: staff, json: { name: 'Audio again', slug: 'audio' } }, 409);
+  await call(t, 'createCategory', 'POST', cats, { token: staff, body: '{"name":}', contentType: 'application/json' }, 400);
+  await call(t, 'createCategory', 'POST', cats, { json: { name: 'x' } }, 401);
+  await call(t, 'createCategory', 'POST', cats, { token: customerToken, json: { name: 'x' } }, 403);
+  await call(t, 'createCategory', 'POST', cats, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'createCategory', 'POST', cats, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'createCategory', 'POST', cats, { token: staff, json: { name: '' } }, 422);
+
+  await call(t, 'listCategories', 'GET', `${cats}?include_total=true`, {}, 200);
+  await call(t, 'listCategories', 'GET', `${cats}?parent=${audio.slug}&sort=created_at`, {}, 200);
+  await call(t, 'listCategories', 'GET', `${cats}?limit=abc`, {}, 400);
+  await call(t, 'listCategories', 'GET', cats, { token: BOGUS_TOKEN }, 401);
+
+  await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, {}, 200);
+  await call(t, 'getCategory', 'GET', `${cats}/${phones.slug}`, {}, 200);
+  await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, { raw: badFraming('GET', `${cats}/${audio.id}`) }, 400);
+  await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, { token: BOGUS_TOKEN }, 401);
+  await call(t, 'getCategory', 'GET', `${cats}/no-such-category`, {}, 404);
+
+  const phonesPath = `${cats}/${phones.id}`;
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, json: { description: 'Over-ear and in-ear' } }, 200);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, body: '{"a":1,}', contentType: 'application/json' }, 400);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { json: { name: 'x' } }, 401);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: customerToken, json: { name: 'x' } }, 403);
+  await call(t, 'updateCategory', 'PATCH', `${cats}/999999`, { token: staff, json: { name: 'x' } }, 404);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, json: { slug: audio.slug } }, 409);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'updateCategory', 'PATCH', `${cats}/${audio.id}`, { token: staff, json: { parent_id: phones.id }, label: 'a cycle' }, 422);
+
+  const temp = (await call(t, 'createCategory', 'POST', cats, { token: staff, json: { name: 'Temporary' } }, 201)).json;
+  const tempPath = `${cats}/${temp.id}`;
+  await call(t, 'deleteCategory', 'DELETE', tempPath, { raw: badFraming('DELETE', tempPath) }, 400);
+  await call(t, 'deleteCategory', 'DELETE', tempPath, {}, 401);
+  await call(t, 'deleteCategory', 'DELETE', tempPath, { token: customerToken }, 403);
+  await call(t, 'deleteCategory', 'DELETE', `${cats}/${audio.id}`, { token: staff, label: 'it has a child' }, 409);
+  await call(t, 'deleteCategory', 'DELETE', tempPath, { token: staff }, 204);
+  await call(t, 'deleteCategory', 'DELETE', tempPath, { token: staff }, 404);
+
+  // ---- products ---------------------------------------------------------------
+  const prods = '/api/v1/products';
+  const item = { sku: 'WH-1000', name: 'Wireless Headphones', price: '199.9', stock: 12, category_id: phones.id };
+  const p1 = await call(t, 'createProduct', 'POST', prods, { token: staff, json: item }, 201);
+  const p2 = await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'WH-2000', name: 'Wired Headphones', price: '49', currency: 'eur', is_active: false } }, 201);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...item, name: 'Copy' } }, 409);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, body: '{"sku": "A", "sku": "B"}', contentType: 'application/json' }, 400);
+  await call(t, 'createProduct', 'POST', prods, { json: item }, 401);
+  await call(t, 'createProduct', 'POST', prods, { token: customerToken, json: item }, 403);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'WH-3000', category_id: 999999 } }, 422);
+
+  await call(t, 'listProducts', 'GET', `${prods}?include_total=true`, {}, 200);
+  await call(t, 'listProducts', 'GET', `${prods}?category=${audio.slug}&q=wire%20head&max_price=250&in_stock=true&sort=price&limit=1`, {}, 200);
+  await call(t, 'listProducts', 'GET', `${prods}?include_inactive=true&sort=-name`, { token: staff }, 200);
+  await call(t, 'listProducts', 'GET', `${prods}?sort=colour`, {}, 400);
+  await call(t, 'listProducts', 'GET', prods, { token: BOGUS_TOKEN }, 401);
+
+  const p1Path = `${prods}/${p1.json.id}`;
+  const p2Path = `${prods}/${p2.json.id}`;
+  const got = await call(t, 'getProduct', 'GET', p1Path, {}, 200);
+  await call(t, 'getProduct', 'GET', p1Path, { headers: { 'If-None-Match': got.headers.etag } }, 304);
+  await call(t, 'getProduct', 'GET', p1Path, { raw: badFraming('GET', p1Path) }, 400);
+  await call(t, 'getProduct', 'GET', p1Path, { token: BOGUS_TOKEN }, 401);
+  await call(t, 'getProduct', 'GET', `${prods}/999999`, {}, 404);
+
+  const replaced = await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, headers: { 'If-Match': got.headers.etag }, json: { ...item, price: '189.00' } }, 200);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, headers: { 'If-Match': got.headers.etag }, json: item, label: 'stale If-Match' }, 412);
+  await call(t, 'replaceProduct', 'PUT', p2Path, { token: staff, json: { ...item, name: 'Taken sku' } }, 409);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, body: '{"sku"', contentType: 'application/json' }, 400);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { json: item }, 401);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: customerToken, json: item }, 403);
+  await call(t, 'replaceProduct', 'PUT', `${prods}/999999`, { token: staff, json: item }, 404);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'replaceProduct', 'PUT', p1Path, { token: staff, json: { ...item, price: 189 } }, 422);
+
+  const patched = await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, headers: { 'If-Match': replaced.headers.etag }, json: { stock: 3 } }, 200);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, headers: { 'If-Match': replaced.headers.etag }, json: { stock: 4 }, label: 'stale If-Match' }, 412);
+  await call(t, 'updateProduct', 'PATCH', p2Path, { token: staff, json: { sku: item.sku } }, 409);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, body: '', contentType: 'application/json' }, 400);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { json: { stock: 1 } }, 401);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: customerToken, json: { stock: 1 } }, 403);
+  await call(t, 'updateProduct', 'PATCH', `${prods}/999999`, { token: staff, json: { stock: 1 } }, 404);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'updateProduct', 'PATCH', p1Path, { token: staff, json: { stock: '5' } }, 422);
+
+  await call(t, 'deleteProduct', 'DELETE', p2Path, { raw: badFraming('DELETE', p2Path) }, 400);
+  await call(t, 'deleteProduct', 'DELETE', p2Path, {}, 401);
+  await call(t, 'deleteProduct', 'DELETE', p2Path, { token: customerToken }, 403);
+  await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff, headers: { 'If-Match': replaced.headers.etag }, label: 'stale If-Match' }, 412);
+  await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff, headers: { 'If-Match': patched.headers.etag } }, 204);
+  await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff }, 404);
+
+  // ---- PostgreSQL gone: 503 with Retry-After --------------------------------
+  // Dropping the database ends the server's connections and makes every
+  // reconnection fail. The query strings and ids are new, so no cached
+  // answer can stand in for the database.
+  adminSql(`DROP DATABASE IF EXISTS "${server.dbname}" WITH (FORCE)`);
+  const gone = [
+    ['getReadyz', 'GET', '/readyz', {}],
+    ['register', 'POST', reg, { json: { email: 'late@contract.test', password: PASSWORD, name: 'Late' } }],
+    ['login', 'POST', lg, { json: { email: 'staff@contract.test', password: PASSWORD } }],
+    ['refresh', 'POST', rf, { json: { refresh_token: second.refresh_token } }],
+    ['logout', 'POST', lo, { json: { refresh_token: second.refresh_token } }],
+    ['getCurrentUser', 'GET', me, { token: customerToken }],
+    ['updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'x' } }],
+    ['listUsers', 'GET', `${users}?limit=3`, { token: admin }],
+    ['getUser', 'GET', victim, { token: admin }],
+    ['updateUser', 'PATCH', victim, { token: admin, json: { name: 'x' } }],
+    ['deactivateUser', 'DELETE', victim, { token: admin }],
+    ['listCategories', 'GET', `${cats}?limit=7`, {}],
+    ['createCategory', 'POST', cats, { token: staff, json: { name: 'Late' } }],
+    ['getCategory', 'GET', `${cats}/888888`, {}],
+    ['updateCategory', 'PATCH', phonesPath, { token: staff, json: { name: 'x' } }],
+    ['deleteCategory', 'DELETE', phonesPath, { token: staff }],
+    ['listProducts', 'GET', `${prods}?limit=7`, {}],
+    ['createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'LATE-1' } }],
+    ['getProduct', 'GET', `${prods}/888888`, {}],
+    ['replaceProduct', 'PUT', p2Path, { token: staff, json: item }],
+    ['updateProduct', 'PATCH', p2Path, { token: staff, json: { stock: 1 } }],
+    ['deleteProduct', 'DELETE', p2Path, { token: staff }],
+  ];
+  for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
+  // Probes that do not touch the database still answer.
+  await call(t, 'getHealthz', 'GET', '/healthz', { label: 'no database' }, 200);
+  await call(t, 'getDocs', 'GET', '/docs', { label: 'no database' }, 200);
+
+  // ---- coverage ---------------------------------------------------------------
+  await t.test('every documented status of every operation was produced', () => {
+    // Only an unexpected internal failure gives a 500: no request can ask for one.
+    const missing = checker.unexercised((op, status) => status === '500');
+    assert.deepEqual(missing, [], 'documented statuses that the request set never produced');
+  });
+});
+
+test('paths around /docs that are not files are 404 problems', async () => {
+  for (const path of ['/docs/', '/docs/%2e%2e/openapi.yaml', '/docs/../openapi.yaml', '/docs/./swagger-ui.css', '/docs/swagger-ui.css/']) {
+    const r = await raw(server.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 404, path);
+    assert.match(r.headers['content-type'], /^application\/problem\+json/, path);
+    assert.equal(JSON.parse(r.body.toString('utf8')).status, 404, path);
+  }
+});

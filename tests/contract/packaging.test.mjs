@@ -1,0 +1,218 @@
+// packaging.test.mjs -- the Docker image, docker-compose.yml and the
+// scripts agree.
+//
+// - Every Debian package that the Dockerfile installs is one that
+//   scripts/run or scripts/test installs too, and the Dockerfile installs
+//   only through the package lists of scripts/lib/common.sh (no names of
+//   its own), so the image is built from what the tests exercise.
+// - Every shared library the server binary needs directly comes from a
+//   package of the runtime list (what the final image installs).
+// - The Dockerfile and docker-compose.yml have the shape the README
+//   promises (multi-stage, non-root, health checks, one-shot migrate,
+//   api without a host port behind nginx).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { NEXUS_BIN, ROOT } from './harness.mjs';
+
+const read = (p) => readFileSync(join(ROOT, p), 'utf8');
+const common = read('scripts/lib/common.sh');
+
+/* The NEXUS_*_PACKAGES lists, as bash sees them after sourcing common.sh. */
+function packageLists() {
+  const names = [...new Set([...common.matchAll(/^(NEXUS_[A-Z_]+_PACKAGES)=/gm)].map((m) => m[1]))];
+  const script = `. scripts/lib/common.sh; ${names.map((n) => `printf '%s=%s\\n' ${n} "$${n}";`).join(' ')}`;
+  const out = execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' });
+  const lists = {};
+  for (const line of out.trim().split('\n')) {
+    const i = line.indexOf('=');
+    lists[line.slice(0, i)] = line.slice(i + 1).split(/\s+/).filter(Boolean);
+  }
+  return lists;
+}
+
+/* Shell functions of common.sh (name -> body), except ensure_packages
+ * itself, whose apt-get line installs whatever it is given. */
+function commonFunctions() {
+  const fns = {};
+  for (const m of common.matchAll(/^([a-z_]+)\(\)\s*\{\n([\s\S]*?)^\}/gm)) if (m[1] !== 'ensure_packages') fns[m[1]] = m[2];
+  return fns;
+}
+
+/* Join continuation lines and drop comments. */
+function shellText(text) {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+}
+
+/**
+ * The packages a piece of shell installs: the words given to
+ * ensure_packages or `apt-get install`, with $NEXUS_*_PACKAGES expanded and
+ * a local $packages variable followed to its assignments, plus what the
+ * common.sh functions it calls install.
+ */
+function installedBy(text, lists, fns, seen = new Set()) {
+  const src = shellText(text);
+  const out = new Set();
+  const literal = [];
+  const expand = (word) => {
+    const w = word.replace(/^["']|["']$/g, '');
+    let m;
+    if ((m = /^\$\{?(NEXUS_[A-Z_]+_PACKAGES)\}?$/.exec(w))) {
+      assert.ok(lists[m[1]], `${m[1]} is not defined in scripts/lib/common.sh`);
+      lists[m[1]].forEach((p) => out.add(p));
+    } else if ((m = /^\$\{?([a-z_]+)\}?$/.exec(w))) {
+      for (const a of src.matchAll(new RegExp(`(?:^|[\\s;&|])${m[1]}="([^"]*)"`, 'g')))
+        a[1].split(/\s+/).filter(Boolean).filter((x) => x !== `$${m[1]}`).forEach(expand);
+    } else if (/^[a-z0-9][a-z0-9.+-]+$/.test(w)) {
+      out.add(w);
+      literal.push(w);
+    }
+  };
+  for (const m of src.matchAll(/(?:ensure_packages|apt-get\s+install)\s+([^;&|\n)]*)/g))
+    m[1].split(/\s+/).filter((w) => w && !w.startsWith('-')).forEach(expand);
+  for (const [name, body] of Object.entries(fns)) {
+    if (seen.has(name) || !new RegExp(`(^|[\\s;&|(])${name}(\\s|$|;)`, 'm').test(src)) continue;
+    seen.add(name);
+    installedBy(body, lists, fns, seen).packages.forEach((p) => out.add(p));
+  }
+  return { packages: out, literal };
+}
+
+/* The Dockerfile's stages: [{ from, as, text }]. */
+function dockerStages() {
+  const stages = [];
+  for (const line of read('Dockerfile').replace(/\\\n/g, ' ').split('\n')) {
+    const m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (m) stages.push({ from: m[1], as: m[2], text: '' });
+    else if (stages.length) stages[stages.length - 1].text += `${line}\n`;
+  }
+  return stages;
+}
+
+const runLines = (stage) =>
+  stage.text
+    .split('\n')
+    .filter((l) => /^RUN\s/.test(l))
+    .map((l) => l.slice(4))
+    .join('\n');
+
+test('every package the Dockerfile installs is one the scripts install', () => {
+  const lists = packageLists();
+  const fns = commonFunctions();
+  const scripts = new Set();
+  for (const s of ['scripts/run', 'scripts/test']) installedBy(read(s), lists, fns).packages.forEach((p) => scripts.add(p));
+  assert.ok(scripts.has('cmake') && scripts.has('postgresql-15'), `cannot read the scripts' packages: ${[...scripts]}`);
+
+  const stages = dockerStages();
+  assert.equal(stages.length, 2, 'a build stage and a runtime stage');
+  const docker = new Set();
+  for (const stage of stages) {
+    const { packages, literal } = installedBy(runLines(stage), lists, fns);
+    assert.deepEqual(literal, [], `the ${stage.as} stage names packages outside scripts/lib/common.sh`);
+    packages.forEach((p) => docker.add(p));
+  }
+  assert.ok(docker.size > 0, 'found no package in the Dockerfile');
+  const extra = [...docker].filter((p) => !scripts.has(p));
+  assert.deepEqual(extra, [], 'installed by the Dockerfile but by neither scripts/run nor scripts/test');
+
+  const [build, runtime] = stages;
+  const runtimeSet = installedBy(runLines(runtime), lists, fns).packages;
+  assert.deepEqual([...runtimeSet].sort(), [...lists.NEXUS_RUNTIME_PACKAGES].sort(), 'the runtime stage installs the runtime list only');
+  for (const p of lists.NEXUS_BUILD_PACKAGES) assert.ok(installedBy(runLines(build), lists, fns).packages.has(p), `the build stage lacks ${p}`);
+});
+
+/* The Debian package that installed path (dpkg may know it with or
+ * without the /usr prefix: Debian 12 merges /lib into /usr/lib). */
+function packageOwning(path) {
+  const candidates = [path, path.replace(/^\/usr\//, '/'), path.startsWith('/usr/') ? path : `/usr${path}`];
+  for (const p of [...new Set(candidates)]) {
+    try {
+      return execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')[0]
+        .split(':')[0]
+        .trim();
+    } catch {
+      /* not under this name */
+    }
+  }
+  return null;
+}
+
+test('the runtime list provides every library the server links directly', (t) => {
+  if (!existsSync(NEXUS_BIN)) return t.skip(`no server binary at ${NEXUS_BIN}`);
+  const lists = packageLists();
+  const needed = execFileSync('readelf', ['-d', NEXUS_BIN], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /\(NEEDED\).*\[(.+)\]/.exec(l)?.[1])
+    .filter(Boolean);
+  const paths = {};
+  for (const l of execFileSync('ldd', [NEXUS_BIN], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\S+) => (\S+)/.exec(l);
+    if (m) paths[m[1]] = m[2];
+  }
+  // In every Debian image, slim ones included.
+  const base = new Set(['libc6', 'libgcc-s1']);
+  const missing = [];
+  for (const lib of needed) {
+    if (/^lib(asan|ubsan)\./.test(lib)) continue; // a sanitizer build
+    assert.ok(paths[lib], `ldd does not resolve ${lib}`);
+    const owner = packageOwning(paths[lib]);
+    assert.ok(owner, `no package owns ${paths[lib]}`);
+    if (!base.has(owner) && !lists.NEXUS_RUNTIME_PACKAGES.includes(owner)) missing.push(`${lib} (${owner})`);
+  }
+  assert.deepEqual(missing, [], 'libraries whose package NEXUS_RUNTIME_PACKAGES lacks');
+});
+
+test('the Dockerfile builds on bookworm and runs on bookworm-slim as a non-root user', () => {
+  const stages = dockerStages();
+  assert.equal(stages[0].from, 'debian:bookworm');
+  assert.equal(stages[1].from, 'debian:bookworm-slim');
+  const runtime = stages[1].text;
+  assert.match(stages[0].text, /^COPY scripts\/ scripts\/$/m, 'the build stage uses the project scripts');
+  assert.match(stages[0].text, /cmake_build /, 'the build stage builds with cmake_build');
+  assert.match(runtime, /^USER (?!root\b|0\b)\S+$/m);
+  assert.match(runtime, /^HEALTHCHECK .*\/healthz/m);
+  assert.match(runtime, /^ENTRYPOINT \["nexus"\]$/m);
+  assert.match(runtime, /^CMD \["serve"\]$/m);
+  assert.match(runtime, /^ENV [^\n]*DOCS_DIR=/m, 'the image serves /docs');
+  assert.match(runtime, /COPY --from=build \S+\/nexus /);
+  const ignore = read('.dockerignore');
+  for (const p of ['.git', 'build/', 'var/', 'node_modules/']) assert.ok(ignore.split('\n').includes(p), `.dockerignore lacks ${p}`);
+});
+
+test('docker-compose.yml: migrate once, api scalable behind nginx, health checks and ordering', () => {
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  const s = compose.services;
+  for (const name of ['postgres', 'redis', 'migrate', 'api', 'worker', 'nginx']) assert.ok(s[name], `no ${name} service`);
+  assert.equal(s.postgres.image, 'postgres:15');
+  assert.equal(s.redis.image, 'redis:7');
+  for (const name of ['migrate', 'api', 'worker']) {
+    assert.equal(s[name].image, s.api.image, `${name} runs the nexus image`);
+    assert.equal(s[name].build?.context, '.', `${name} builds the Dockerfile`);
+  }
+  assert.deepEqual(s.migrate.command, ['migrate']);
+  assert.deepEqual(s.api.command, ['serve']);
+  assert.deepEqual(s.worker.command, ['worker']);
+  assert.equal(s.api.ports, undefined, 'api publishes no host port, so it can be scaled');
+  assert.ok(s.nginx.ports?.length, 'nginx publishes the port');
+  assert.ok(s.nginx.volumes.some((v) => v.startsWith('./docker/nginx.conf:')), 'nginx uses docker/nginx.conf');
+  for (const name of ['postgres', 'redis', 'api', 'worker', 'nginx'])
+    assert.ok(s[name].healthcheck?.test && !s[name].healthcheck.disable, `${name} has a health check`);
+  const dep = (svc, on) => s[svc].depends_on?.[on]?.condition;
+  assert.equal(dep('migrate', 'postgres'), 'service_healthy');
+  assert.equal(dep('api', 'migrate'), 'service_completed_successfully');
+  assert.equal(dep('api', 'postgres'), 'service_healthy');
+  assert.equal(dep('api', 'redis'), 'service_healthy');
+  assert.equal(dep('worker', 'migrate'), 'service_completed_successfully');
+  assert.equal(dep('nginx', 'api'), 'service_healthy');
+  const nginx = read('docker/nginx.conf');
+  assert.match(nginx, /^\s*server api:8080\b/m, 'nginx balances over the api service');
+  assert.match(nginx, /^\s*resolver 127\.0\.0\.11\b/m, "nginx resolves through Docker's DNS");
+});
