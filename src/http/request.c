@@ -3,7 +3,8 @@
  *
  * Query arguments are read once with their lengths, because libmicrohttpd
  * hands them over percent-decoded: "a%00b" would look like "a" to strlen,
- * and a repeated key would silently resolve to its first value.
+ * and a repeated key would silently resolve to its first value. A value
+ * with a NUL byte or invalid UTF-8 is refused.
  */
 #include "nexus/http/request.h"
 
@@ -75,6 +76,13 @@ enum nx_err request_query(struct request *req, const char *name, struct slice *v
         if (memchr(value->ptr, '\0', value->len))
             return problem_detail(req, NX_ERR_BAD_REQUEST,
                                   "query parameter '%s' contains a NUL byte", name);
+        /* Values reach PostgreSQL, which refuses invalid UTF-8 (a 500 if it
+         * got that far); json_stringn checks it strictly. */
+        json_t *text = json_stringn(value->ptr, value->len);
+        if (!text)
+            return problem_detail(req, NX_ERR_BAD_REQUEST,
+                                  "query parameter '%s' is not valid UTF-8", name);
+        json_decref(text);
     }
     return NX_OK;
 }

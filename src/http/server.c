@@ -173,8 +173,10 @@ static enum nx_err check_body_headers(struct request *req) {
     return NX_OK;
 }
 
-static enum MHD_Result on_headers(struct request *req) {
+static enum MHD_Result on_headers(struct request *req, bool encoded_nul) {
     enum nx_err e = check_framing(req);
+    if (e == NX_OK && encoded_nul)
+        e = problem_detail(req, NX_ERR_BAD_REQUEST, "the request target contains %%00");
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
     if (e == NX_OK || e == NX_ERR_METHOD) {
@@ -331,13 +333,26 @@ static enum MHD_Result on_complete(struct request *req) {
     return send_response(req, &res);
 }
 
+/* libmicrohttpd decodes the request target in place into C strings, so an
+ * encoded NUL cuts the path short ("/metrics%00.css" would be routed as
+ * "/metrics"). Only this callback sees the target before decoding; its
+ * return value is the request context on the first access-handler call. */
+static char encoded_nul_mark;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+    (void)cls;
+    (void)conn;
+    return strstr(uri, "%00") ? &encoded_nul_mark : NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
     (void)cls;
     (void)version;
     struct request *req = *con_cls;
-    if (!req) {
+    if (!req || *con_cls == &encoded_nul_mark) {
+        bool encoded_nul = req != NULL;
         req = xcalloc(1, sizeof *req);
         req->conn = conn;
         req->path = url;
@@ -346,7 +361,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->started_us = now_us();
         *con_cls = req;
         assign_request_id(req);
-        return on_headers(req);
+        return on_headers(req, encoded_nul);
     }
     if (req->status) { /* answered on the first call; drop any body */
         *upload_data_size = 0;
@@ -366,7 +381,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     struct request *req = *con_cls;
-    if (!req)
+    if (!req || *con_cls == &encoded_nul_mark) /* answered by libmicrohttpd itself */
         return;
     uint64_t elapsed = now_us() - req->started_us;
     struct access_entry e = {req->method_name, req->path, req->route ? req->route->pattern : NULL,
@@ -394,6 +409,7 @@ static struct MHD_Daemon *start_daemon(void) {
          * every request, so larger costs time on every request. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };

@@ -55,6 +55,8 @@ bool slug_from_name(const char *name, char *out, size_t max) {
             if (pending_hyphen && n > 0)
                 out[n++] = '-';
             pending_hyphen = false;
+            if (n > max)
+                break; /* out holds max + 2 bytes: a hyphen at max marks the word end */
             out[n++] = (char)tolower(*p);
         } else {
             pending_hyphen = true;

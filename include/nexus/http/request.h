@@ -100,7 +100,7 @@ struct slice request_param(const struct request *req, size_t i);
 /*
  * Look up query argument name. Returns NX_OK with *value NULL when absent,
  * NX_OK with the value when present once, and NX_ERR_BAD_REQUEST (detail
- * recorded) when repeated or holding a NUL byte.
+ * recorded) when repeated, holding a NUL byte or not valid UTF-8.
  */
 enum nx_err request_query(struct request *req, const char *name, struct slice *value);
 
