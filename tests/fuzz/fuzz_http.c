@@ -5,8 +5,9 @@
  * it the way `nexus serve` does (configuration, migrations, password
  * hashing, token and cursor keys) and runs server_run on a thread of its
  * own, on a free loopback port. Each input is sent over a fresh TCP
- * connection, the write side is then shut down, and the answer is read
- * until the server closes (bounded by a timeout).
+ * connection; what comes back is read until the server's threads are all
+ * idle again (so the input's whole effect, pipelined requests included,
+ * falls within its run), at most ANSWER_MS, and the connection is reset.
  *
  * Why in-process rather than a fork/exec of the nexus binary: the
  * server's own code is then coverage-instrumented for libFuzzer, so the
