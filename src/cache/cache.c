@@ -195,26 +195,6 @@ redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
     return r;
 }
 
-bool cache_pipeline(size_t n, const int *argc, const char *const *const *argv,
-                    const size_t *const *lens, redisReply **replies) {
-    redisContext *ctx = enabled ? context() : NULL;
-    size_t got = 0;
-    if (!ctx)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (redisAppendCommandArgv(ctx, argc[i], (const char **)argv[i], lens[i]) != REDIS_OK)
-            goto broken;
-    for (; got < n; got++)
-        if (redisGetReply(ctx, (void **)&replies[got]) != REDIS_OK || !replies[got])
-            goto broken;
-    return true;
-broken:
-    for (size_t i = 0; i < got; i++)
-        freeReplyObject(replies[i]);
-    drop_context(ctx->errstr[0] ? ctx->errstr : "no reply");
-    return false;
-}
-
 enum cache_state cache_ping(void) {
     if (!enabled)
         return CACHE_DISABLED;

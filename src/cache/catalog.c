@@ -77,19 +77,20 @@ static void entry_key(struct buf *k, const char *gen, const char *key, size_t ke
     buf_append(k, key, key_len);
 }
 
-/* GET generation + GET entry under gen (one round trip). On success
- * replies[0] is the generation, replies[1] the entry. */
-static bool fetch(const char *gen, const char *key, size_t key_len, redisReply *replies[2]) {
+/* MGET of the generation and the entry under gen: one command, one round
+ * trip. Returns the two-element array reply (owned), or NULL. */
+static redisReply *fetch(const char *gen, const char *key, size_t key_len) {
     struct buf k = {0};
     entry_key(&k, gen, key, key_len);
-    const char *get_gen[] = {"GET", gen_key}, *get_entry[] = {"GET", k.data};
-    size_t gen_lens[] = {3, strlen(gen_key)}, entry_lens[] = {3, k.len};
-    const char *const *argv[] = {get_gen, get_entry};
-    const size_t *const lens[] = {gen_lens, entry_lens};
-    const int argc[] = {2, 2};
-    bool ok = cache_pipeline(2, argc, argv, lens, replies);
+    const char *argv[] = {"MGET", gen_key, k.data};
+    size_t lens[] = {4, strlen(gen_key), k.len};
+    redisReply *r = cache_command(3, argv, lens);
     buf_clear(&k);
-    return ok;
+    if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 2)) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
 }
 
 static bool is_string_or_nil(const redisReply *r) {
@@ -112,7 +113,7 @@ static void parse_entry(const redisReply *v, struct cache_lookup *out) {
 }
 
 void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out) {
-    redisReply *r[2] = {NULL, NULL};
+    redisReply *r = NULL;
     memset(out, 0, sizeof *out);
     if (!cache_enabled())
         return;
@@ -121,30 +122,29 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
         return;
     }
     for (int round = 0; round < 2; round++) {
-        if (!fetch(known_gen, key, key_len, r)) {
+        if (!(r = fetch(known_gen, key, key_len))) {
             metrics_count("cache_bypasses");
             return;
         }
-        if (!is_string_or_nil(r[0]) || !is_string_or_nil(r[1]) || r[0]->len >= sizeof out->gen)
+        const redisReply *gen = r->element[0], *entry = r->element[1];
+        if (!is_string_or_nil(gen) || !is_string_or_nil(entry) || gen->len >= sizeof out->gen)
             break;
-        snprintf(out->gen, sizeof out->gen, "%s", r[0]->type == REDIS_REPLY_NIL ? "0" : r[0]->str);
+        snprintf(out->gen, sizeof out->gen, "%s", gen->type == REDIS_REPLY_NIL ? "0" : gen->str);
         if (strcmp(out->gen, known_gen) == 0) {
             out->usable = true;
-            if (r[1]->type == REDIS_REPLY_STRING)
-                parse_entry(r[1], out);
+            if (entry->type == REDIS_REPLY_STRING)
+                parse_entry(entry, out);
             break;
         }
         memcpy(known_gen, out->gen, sizeof known_gen); /* a bump happened: look again */
-        freeReplyObject(r[0]);
-        freeReplyObject(r[1]);
-        r[0] = r[1] = NULL;
+        freeReplyObject(r);
+        r = NULL;
     }
     if (!out->usable)
         metrics_count("cache_errors");
     else
         metrics_count(out->hit ? "cache_hits" : "cache_misses");
-    freeReplyObject(r[0]);
-    freeReplyObject(r[1]);
+    freeReplyObject(r);
 }
 
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,

@@ -36,12 +36,6 @@ bool cache_enabled(void);
  * (freeReplyObject). User data travels only as arguments. */
 redisReply *cache_command(int argc, const char **argv, const size_t *lens);
 
-/* Send n commands in one round trip (a pipeline) and collect their n
- * replies. False, with no replies kept, when Redis is disabled or
- * unreachable; error replies are returned as they are. */
-bool cache_pipeline(size_t n, const int *argc, const char *const *const *argv,
-                    const size_t *const *lens, redisReply **replies);
-
 /* PING this thread's context. */
 enum cache_state cache_ping(void);
 

@@ -8,9 +8,9 @@
  * slow reader can only ever store under the generation it started with,
  * which nobody reads any more: stale data never comes back.
  *
- * A lookup is one Redis round trip: the current generation and the entry
- * under the generation the thread saw last, pipelined (two, once per
- * thread, after a bump). When Redis fails, reads go to PostgreSQL; after
+ * A lookup is one Redis command (MGET): the current generation and the
+ * entry under the generation the thread saw last (two, once per thread,
+ * after a bump). When Redis fails, reads go to PostgreSQL; after
  * a failed bump the cache is not trusted again until a bump succeeds, so a
  * write made while Redis was unreachable can never be hidden by an entry
  * from before it.
