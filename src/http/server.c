@@ -173,10 +173,10 @@ static enum nx_err check_body_headers(struct request *req) {
     return NX_OK;
 }
 
-static enum MHD_Result on_headers(struct request *req, bool encoded_nul) {
+static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
-    if (e == NX_OK && encoded_nul)
-        e = problem_detail(req, NX_ERR_BAD_REQUEST, "the request target contains %%00");
+    if (e == NX_OK && target_problem)
+        e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
     if (e == NX_OK || e == NX_ERR_METHOD) {
@@ -337,12 +337,35 @@ static enum MHD_Result on_complete(struct request *req) {
  * encoded NUL cuts the path short ("/metrics%00.css" would be routed as
  * "/metrics"). Only this callback sees the target before decoding; its
  * return value is the request context on the first access-handler call. */
-static char encoded_nul_mark;
+static const char ENCODED_NUL[] = "the request target contains %00";
+static const char TOO_MANY_ARGS[] = "too many query parameters";
+
+/* More query parameters than any endpoint reads would exhaust
+ * libmicrohttpd's per-connection memory while it parses them, and it
+ * would then answer nothing. The target is still raw here and parsed just
+ * after this callback, so the query is cut off (the request is refused
+ * anyway) before the library sees it. */
+static bool cut_long_query(const char *uri) {
+    char *query = strchr(uri, '?');
+    size_t args = 0;
+    for (const char *p = query; p && *p; p++)
+        args += *p == '&';
+    if (!query || args < NX_MAX_QUERY_ARGS)
+        return false;
+    query[1] = '\0'; /* the target lives in the connection's own buffer */
+    return true;
+}
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)cls;
     (void)conn;
-    return strstr(uri, "%00") ? &encoded_nul_mark : NULL;
+    if (strstr(uri, "%00"))
+        return (void *)ENCODED_NUL;
+    return cut_long_query(uri) ? (void *)TOO_MANY_ARGS : NULL;
+}
+
+static bool is_target_mark(const void *ctx) {
+    return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -351,8 +374,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     (void)cls;
     (void)version;
     struct request *req = *con_cls;
-    if (!req || *con_cls == &encoded_nul_mark) {
-        bool encoded_nul = req != NULL;
+    if (!req || is_target_mark(*con_cls)) {
+        const char *target_problem = req ? (const char *)*con_cls : NULL;
         req = xcalloc(1, sizeof *req);
         req->conn = conn;
         req->path = url;
@@ -361,7 +384,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req->started_us = now_us();
         *con_cls = req;
         assign_request_id(req);
-        return on_headers(req, encoded_nul);
+        return on_headers(req, target_problem);
     }
     if (req->status) { /* answered on the first call; drop any body */
         *upload_data_size = 0;
@@ -381,7 +404,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     struct request *req = *con_cls;
-    if (!req || *con_cls == &encoded_nul_mark) /* answered by libmicrohttpd itself */
+    if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
         return;
     uint64_t elapsed = now_us() - req->started_us;
     struct access_entry e = {req->method_name, req->path, req->route ? req->route->pattern : NULL,

@@ -598,11 +598,11 @@ static void test_ten_kilobyte_query_strings_get_an_answer(void **state) {
     }
 }
 
-/* Thousands of tiny parameters exhaust libmicrohttpd's per-connection
- * memory while it parses them, and it then closes the connection without
- * sending the 431 it meant to (0.9.75). Either way the connection must end
- * within the connection timeout, and others are served meanwhile. */
-static void test_thousands_of_query_parameters_end_the_connection(void **state) {
+/* Thousands of tiny parameters would exhaust libmicrohttpd's per-connection
+ * memory while it parses them (and it would then answer nothing); the
+ * server cuts such a query off before the library parses it and answers
+ * 400 at once. */
+static void test_thousands_of_query_parameters_are_a_prompt_400(void **state) {
     (void)state;
     struct raw r = {0};
     raw_str(&r, "GET /api/v1/products?");
@@ -610,12 +610,10 @@ static void test_thousands_of_query_parameters_end_the_connection(void **state) 
         raw_str(&r, i ? "&a" : "a");
     raw_str(&r, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     long long t0 = now_ms();
-    int status = send_raw(&r, (CONNECTION_TIMEOUT + 3) * 1000);
+    int status = send_raw(&r, 5000);
     long long took = now_ms() - t0;
-    if (status)
-        assert_in_range(status, 400, 499);
-    else
-        assert_true(took < (CONNECTION_TIMEOUT + 2) * 1000);
+    assert_int_equal(status, 400);
+    assert_true(took < 2000);
     http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
     raw_free(&r);
 }
@@ -691,7 +689,7 @@ int main(void) {
         cmocka_unit_test(test_bad_bytes_in_json_bodies_are_4xx),
         cmocka_unit_test(test_deeply_nested_json_is_400),
         cmocka_unit_test(test_ten_kilobyte_query_strings_get_an_answer),
-        cmocka_unit_test(test_thousands_of_query_parameters_end_the_connection),
+        cmocka_unit_test(test_thousands_of_query_parameters_are_a_prompt_400),
         cmocka_unit_test(test_unknown_methods_are_4xx),
         cmocka_unit_test(test_long_category_name_derives_a_fitting_slug),
         cmocka_unit_test(test_server_is_still_healthy),
