@@ -30,36 +30,6 @@ static char *customer_token;
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static char *sql_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sql_value(const char *fmt, ...) {
-    char q[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    char *out = harness_sql(&server, q);
-    if (!out)
-        fprintf(stderr, "SQL failed: %s\n", q);
-    assert_non_null(out);
-    return out;
-}
-
-/* A JSON body from a json_pack format. Owned. */
-static char *pack(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    json_error_t err;
-    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
-    va_end(ap);
-    if (!j)
-        fprintf(stderr, "json_pack: %s\n", err.text);
-    assert_non_null(j);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
-}
-
 /* Send with an optional token, an optional JSON body and one optional
  * extra header. */
 static struct http_res *call(const char *method, const char *path, const char *token,
@@ -159,20 +129,10 @@ static char *take(const char *s) {
     return c;
 }
 
-static void make_user(const char *email, const char *role) {
-    char out[1024];
-    int rc = harness_run(&server, NULL,
-                         (const char *[]){"user", "create", "--email", email, "--role", role, NULL},
-                         "catalog-password\n", out, sizeof out);
-    if (rc != 0)
-        fprintf(stderr, "user create %s: %d %s\n", email, rc, out);
-    assert_int_equal(rc, 0);
-}
-
 static char *login(const char *email) {
     struct http_res *r =
         call_owned("POST", "/api/v1/auth/login", NULL,
-                   pack("{s:s, s:s}", "email", email, "password", "catalog-password"));
+                   json_body("{s:s, s:s}", "email", email, "password", "catalog-password"));
     expect_status(r, 200, "login");
     char *token = take(jstr(r->json, "access_token"));
     http_res_free(r);
@@ -317,10 +277,12 @@ static void assert_same_ids(const long long *got, size_t ngot, const long long *
 static void expect_list(const char *query, const char *order_sql, const char *where_sql) {
     long long got[MAX_IDS], want[MAX_IDS];
     size_t ngot = walk(query, got, MAX_IDS, NULL);
-    size_t nwant = parse_ids(sql_value("SELECT coalesce(string_agg(id::text, ',' ORDER BY %s), '')"
-                                       " FROM categories WHERE %s",
-                                       order_sql, where_sql),
-                             want, MAX_IDS);
+    size_t nwant =
+        parse_ids(harness_sql_value(&server,
+                                    "SELECT coalesce(string_agg(id::text, ',' ORDER BY %s), '')"
+                                    " FROM categories WHERE %s",
+                                    order_sql, where_sql),
+                  want, MAX_IDS);
     if (ngot != nwant || memcmp(got, want, nwant * sizeof want[0]) != 0)
         fprintf(stderr, "list ?%s differs from ORDER BY %s\n", query, order_sql);
     assert_same_ids(got, ngot, want, nwant);
@@ -333,56 +295,13 @@ static bool contains(const long long *ids, size_t n, long long id) {
     return false;
 }
 
-/* Run fn(i, ctx) in n child processes released at the same moment; fill
- * statuses[i] with the HTTP status each got. */
-static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 404, 409, 412, 422, 500, 503};
-#define RACE_KNOWN (sizeof RACE_STATUSES / sizeof RACE_STATUSES[0])
-
-static void race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses) {
-    int gate[2];
-    pid_t kids[32];
-    assert_true(n <= 32);
-    assert_int_equal(pipe(gate), 0);
-    for (int i = 0; i < n; i++) {
-        kids[i] = fork();
-        assert_true(kids[i] >= 0);
-        if (kids[i] == 0) {
-            char c;
-            close(gate[1]);
-            if (read(gate[0], &c, 1) < 0)
-                _exit(100);
-            long status = fn(i, ctx);
-            for (size_t k = 0; k < RACE_KNOWN; k++)
-                if (RACE_STATUSES[k] == status)
-                    _exit((int)k);
-            fprintf(stderr, "racing request %d gave %ld\n", i, status);
-            _exit(99);
-        }
-    }
-    close(gate[0]);
-    close(gate[1]); /* open the gate: every child's read returns */
-    for (int i = 0; i < n; i++) {
-        int st = 0;
-        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
-        statuses[i] = code < (int)RACE_KNOWN ? RACE_STATUSES[code] : -code;
-    }
-}
-
-static int count_status(const long *statuses, int n, long want) {
-    int c = 0;
-    for (int i = 0; i < n; i++)
-        c += statuses[i] == want;
-    return c;
-}
-
 /* ---- group set-up ---------------------------------------------------------------- */
 
 static int start(void **state) {
     (void)state;
     harness_start(&server, "categories", NULL);
-    make_user("cat-staff@example.com", "staff");
-    make_user("cat-customer@example.com", "customer");
+    harness_create_user(&server, "cat-staff@example.com", "staff", "catalog-password");
+    harness_create_user(&server, "cat-customer@example.com", "customer", "catalog-password");
     staff_token = login("cat-staff@example.com");
     customer_token = login("cat-customer@example.com");
     return 0;
@@ -401,7 +320,7 @@ static int stop(void **state) {
 
 static void test_create_answers_201_with_location_and_exact_json(void **state) {
     (void)state;
-    struct http_res *r = post_category(pack("{s:s}", "name", "Audio & Video"));
+    struct http_res *r = post_category(json_body("{s:s}", "name", "Audio & Video"));
     long long id = jint(r->json, "id");
     char want[128];
     snprintf(want, sizeof want, CATEGORIES "/%lld", id);
@@ -415,11 +334,11 @@ static void test_create_answers_201_with_location_and_exact_json(void **state) {
     http_res_free(r);
 
     /* description null is "" too; a given one is kept */
-    r = post_category(pack("{s:s, s:n}", "name", "Null Description", "description"));
+    r = post_category(json_body("{s:s, s:n}", "name", "Null Description", "description"));
     assert_string_equal(jstr(r->json, "description"), "");
     http_res_free(r);
-    r = post_category(pack("{s:s, s:s, s:I}", "name", "Headphones", "description",
-                           "Over-ear and in-ear", "parent_id", (json_int_t)id));
+    r = post_category(json_body("{s:s, s:s, s:I}", "name", "Headphones", "description",
+                                "Over-ear and in-ear", "parent_id", (json_int_t)id));
     assert_string_equal(jstr(r->json, "description"), "Over-ear and in-ear");
     assert_int_equal(jint(r->json, "parent_id"), id);
     assert_string_equal(jstr(r->json, "slug"), "headphones");
@@ -428,15 +347,15 @@ static void test_create_answers_201_with_location_and_exact_json(void **state) {
 
 static void test_create_needs_staff(void **state) {
     (void)state;
-    char *count_before = sql_value("SELECT count(*) FROM categories");
+    char *count_before = harness_sql_value(&server, "SELECT count(*) FROM categories");
     struct http_res *r =
-        call_owned("POST", CATEGORIES, customer_token, pack("{s:s}", "name", "Customer Made"));
+        call_owned("POST", CATEGORIES, customer_token, json_body("{s:s}", "name", "Customer Made"));
     expect_problem(r, 403, NULL);
-    r = call_owned("POST", CATEGORIES, NULL, pack("{s:s}", "name", "Anonymous Made"));
+    r = call_owned("POST", CATEGORIES, NULL, json_body("{s:s}", "name", "Anonymous Made"));
     assert_problem(r, 401, NULL);
     assert_non_null(http_header(r, "WWW-Authenticate"));
     http_res_free(r);
-    char *count_after = sql_value("SELECT count(*) FROM categories");
+    char *count_after = harness_sql_value(&server, "SELECT count(*) FROM categories");
     assert_string_equal(count_before, count_after);
     free(count_before);
     free(count_after);
@@ -444,11 +363,11 @@ static void test_create_needs_staff(void **state) {
 
 static void test_slug_is_derived_from_the_name(void **state) {
     (void)state;
-    struct http_res *r = post_category(pack("{s:s}", "name", "Crème brûlée"));
+    struct http_res *r = post_category(json_body("{s:s}", "name", "Crème brûlée"));
     assert_string_equal(jstr(r->json, "slug"), "cr-me-br-l-e");
     assert_string_equal(jstr(r->json, "name"), "Crème brûlée");
     http_res_free(r);
-    r = post_category(pack("{s:s}", "name", "  --Mixed CASE__and 42 spaces!!  "));
+    r = post_category(json_body("{s:s}", "name", "  --Mixed CASE__and 42 spaces!!  "));
     assert_string_equal(jstr(r->json, "slug"), "mixed-case-and-42-spaces");
     http_res_free(r);
 }
@@ -458,7 +377,7 @@ static void test_derived_slug_clash_gets_a_numeric_suffix(void **state) {
     const char *want[] = {"garden-tools", "garden-tools-2", "garden-tools-3"};
     const char *names[] = {"Garden Tools", "garden tools", "GARDEN / TOOLS"};
     for (size_t i = 0; i < 3; i++) {
-        struct http_res *r = post_category(pack("{s:s}", "name", names[i]));
+        struct http_res *r = post_category(json_body("{s:s}", "name", names[i]));
         assert_string_equal(jstr(r->json, "slug"), want[i]);
         http_res_free(r);
     }
@@ -469,7 +388,7 @@ static void test_long_name_gives_a_slug_cut_at_a_hyphen(void **state) {
     char name[201] = "";
     for (int i = 0; i < 30; i++)
         strcat(name, i ? " word" : "word"); /* 149 characters */
-    struct http_res *r = post_category(pack("{s:s}", "name", name));
+    struct http_res *r = post_category(json_body("{s:s}", "name", name));
     const char *slug = jstr(r->json, "slug");
     assert_true(strlen(slug) <= 100);
     assert_true(strlen(slug) >= 90);
@@ -478,7 +397,7 @@ static void test_long_name_gives_a_slug_cut_at_a_hyphen(void **state) {
     char first[101];
     snprintf(first, sizeof first, "%s", slug);
     http_res_free(r);
-    r = post_category(pack("{s:s}", "name", name));
+    r = post_category(json_body("{s:s}", "name", name));
     slug = jstr(r->json, "slug");
     assert_true(strlen(slug) <= 100);
     assert_string_not_equal(slug, first);
@@ -489,8 +408,9 @@ static void test_long_name_gives_a_slug_cut_at_a_hyphen(void **state) {
 static void test_explicit_slug_that_is_taken_is_409(void **state) {
     (void)state;
     make_category("Kitchen", "kitchen", 0);
-    struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
-                                    pack("{s:s, s:s}", "name", "Other Kitchen", "slug", "kitchen"));
+    struct http_res *r =
+        call_owned("POST", CATEGORIES, staff_token,
+                   json_body("{s:s, s:s}", "name", "Other Kitchen", "slug", "kitchen"));
     assert_problem(r, 409, "slug");
     assert_string_equal(jstr(r->json, "title"), "Conflict");
     json_t *errors = json_object_get(r->json, "errors");
@@ -498,7 +418,7 @@ static void test_explicit_slug_that_is_taken_is_409(void **state) {
     assert_string_equal(jstr(json_array_get(errors, 0), "field"), "slug");
     http_res_free(r);
     /* a derived slug that clashes is not a conflict */
-    r = post_category(pack("{s:s}", "name", "Kitchen"));
+    r = post_category(json_body("{s:s}", "name", "Kitchen"));
     assert_string_equal(jstr(r->json, "slug"), "kitchen-2");
     http_res_free(r);
 }
@@ -510,8 +430,9 @@ static void test_invalid_explicit_slugs_are_422(void **state) {
     long_slug[101] = '\0';
     const char *bad[] = {"Bad", "a--b", "-a", "a-", "123", "a b", "a_b", "ü", "", long_slug};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
-                                        pack("{s:s, s:s}", "name", "Slug Test", "slug", bad[i]));
+        struct http_res *r =
+            call_owned("POST", CATEGORIES, staff_token,
+                       json_body("{s:s, s:s}", "name", "Slug Test", "slug", bad[i]));
         if (r->status != 422)
             fprintf(stderr, "slug '%s' gave %ld\n", bad[i], r->status);
         assert_problem(r, 422, "slug");
@@ -522,9 +443,9 @@ static void test_invalid_explicit_slugs_are_422(void **state) {
     long_slug[100] = '\0';
     make_category("Hundred", long_slug, 0);
     make_category("Digits", "2024-sale", 0);
-    expect_problem(
-        call_owned("POST", CATEGORIES, staff_token, pack("{s:s, s:i}", "name", "X", "slug", 5)),
-        422, "slug");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              json_body("{s:s, s:i}", "name", "X", "slug", 5)),
+                   422, "slug");
 }
 
 static void test_name_without_a_usable_slug_needs_one(void **state) {
@@ -532,12 +453,13 @@ static void test_name_without_a_usable_slug_needs_one(void **state) {
     const char *names[] = {"!!!", "2024", "€€€", "---"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         struct http_res *r =
-            call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", names[i]));
+            call_owned("POST", CATEGORIES, staff_token, json_body("{s:s}", "name", names[i]));
         if (r->status != 422)
             fprintf(stderr, "name '%s' gave %ld\n", names[i], r->status);
         expect_problem(r, 422, "slug");
     }
-    struct http_res *r = post_category(pack("{s:s, s:s}", "name", "2024", "slug", "year-2024"));
+    struct http_res *r =
+        post_category(json_body("{s:s, s:s}", "name", "2024", "slug", "year-2024"));
     assert_string_equal(jstr(r->json, "name"), "2024");
     assert_string_equal(jstr(r->json, "slug"), "year-2024");
     http_res_free(r);
@@ -548,25 +470,27 @@ static void test_name_and_description_lengths(void **state) {
     char name[202];
     memset(name, 'n', 201);
     name[201] = '\0';
-    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", name)), 422,
-                   "name");
-    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "name", "")), 422,
-                   "name");
-    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:n}", "name")), 422, "name");
-    expect_problem(call_owned("POST", CATEGORIES, staff_token, pack("{s:s}", "slug", "no-name")),
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, json_body("{s:s}", "name", name)),
                    422, "name");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, json_body("{s:s}", "name", "")), 422,
+                   "name");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token, json_body("{s:n}", "name")), 422,
+                   "name");
+    expect_problem(
+        call_owned("POST", CATEGORIES, staff_token, json_body("{s:s}", "slug", "no-name")), 422,
+        "name");
     name[200] = '\0';
-    http_res_free(post_category(pack("{s:s}", "name", name)));
+    http_res_free(post_category(json_body("{s:s}", "name", name)));
     char *desc = malloc(10002);
     assert_non_null(desc);
     memset(desc, 'd', 10001);
     desc[10001] = '\0';
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:s}", "name", "Long Text", "description", desc)),
+                              json_body("{s:s, s:s}", "name", "Long Text", "description", desc)),
                    422, "description");
     desc[10000] = '\0';
     struct http_res *r =
-        post_category(pack("{s:s, s:s}", "name", "Long Text", "description", desc));
+        post_category(json_body("{s:s, s:s}", "name", "Long Text", "description", desc));
     assert_int_equal(strlen(jstr(r->json, "description")), 10000);
     http_res_free(r);
     free(desc);
@@ -575,18 +499,18 @@ static void test_name_and_description_lengths(void **state) {
 static void test_unknown_or_bad_parent_is_422(void **state) {
     (void)state;
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", 999999)),
+                              json_body("{s:s, s:i}", "name", "Orphan", "parent_id", 999999)),
                    422, "parent_id");
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", 0)),
+                              json_body("{s:s, s:i}", "name", "Orphan", "parent_id", 0)),
                    422, "parent_id");
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:i}", "name", "Orphan", "parent_id", -1)),
+                              json_body("{s:s, s:i}", "name", "Orphan", "parent_id", -1)),
                    422, "parent_id");
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:s}", "name", "Orphan", "parent_id", "1")),
+                              json_body("{s:s, s:s}", "name", "Orphan", "parent_id", "1")),
                    422, "parent_id");
-    char *n = sql_value("SELECT count(*) FROM categories WHERE name = 'Orphan'");
+    char *n = harness_sql_value(&server, "SELECT count(*) FROM categories WHERE name = 'Orphan'");
     assert_string_equal(n, "0");
     free(n);
 }
@@ -594,20 +518,20 @@ static void test_unknown_or_bad_parent_is_422(void **state) {
 static void test_unknown_and_read_only_fields_are_422(void **state) {
     (void)state;
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
-                              pack("{s:s, s:s}", "name", "Extra", "colour", "red")),
+                              json_body("{s:s, s:s}", "name", "Extra", "colour", "red")),
                    422, "colour");
-    expect_problem(
-        call_owned("POST", CATEGORIES, staff_token, pack("{s:s, s:i}", "name", "Extra", "id", 7)),
-        422, "id");
+    expect_problem(call_owned("POST", CATEGORIES, staff_token,
+                              json_body("{s:s, s:i}", "name", "Extra", "id", 7)),
+                   422, "id");
     expect_problem(
         call_owned("POST", CATEGORIES, staff_token,
-                   pack("{s:s, s:s}", "name", "Extra", "created_at", "2026-01-01T00:00:00Z")),
+                   json_body("{s:s, s:s}", "name", "Extra", "created_at", "2026-01-01T00:00:00Z")),
         422, "created_at");
     expect_problem(
         call_owned("POST", CATEGORIES, staff_token,
-                   pack("{s:s, s:s}", "name", "Extra", "updated_at", "2026-01-01T00:00:00Z")),
+                   json_body("{s:s, s:s}", "name", "Extra", "updated_at", "2026-01-01T00:00:00Z")),
         422, "updated_at");
-    char *n = sql_value("SELECT count(*) FROM categories WHERE name = 'Extra'");
+    char *n = harness_sql_value(&server, "SELECT count(*) FROM categories WHERE name = 'Extra'");
     assert_string_equal(n, "0");
     free(n);
 }
@@ -639,7 +563,7 @@ static void test_body_framing_errors(void **state) {
 static void test_get_by_id_and_by_slug(void **state) {
     (void)state;
     struct http_res *created =
-        post_category(pack("{s:s, s:s}", "name", "Board Games", "description", "Family fun"));
+        post_category(json_body("{s:s, s:s}", "name", "Board Games", "description", "Family fun"));
     long long id = jint(created->json, "id");
     char key[32];
     snprintf(key, sizeof key, "%lld", id);
@@ -816,7 +740,7 @@ static void test_paging_walks_every_category_once_with_total(void **state) {
         snprintf(name, sizeof name, "Paging Filler %02d", i);
         make_category(name, NULL, 0);
     }
-    char *count = sql_value("SELECT count(*) FROM categories");
+    char *count = harness_sql_value(&server, "SELECT count(*) FROM categories");
     long long total = strtoll(count, NULL, 10);
     free(count);
     long long got[MAX_IDS];
@@ -848,7 +772,8 @@ static void test_paging_walks_every_category_once_with_total(void **state) {
     http_res_free(r);
     /* the total of a filtered list */
     r = call("GET", CATEGORIES "?parent=null&include_total=true&limit=1", NULL, NULL, NULL);
-    char *roots = sql_value("SELECT count(*) FROM categories WHERE parent_id IS NULL");
+    char *roots =
+        harness_sql_value(&server, "SELECT count(*) FROM categories WHERE parent_id IS NULL");
     assert_int_equal(jint(r->json, "total"), strtoll(roots, NULL, 10));
     free(roots);
     http_res_free(r);
@@ -897,9 +822,9 @@ static void test_list_limit_and_cursor_rules(void **state) {
 
 static void test_patch_rename_keeps_the_slug(void **state) {
     (void)state;
-    struct http_res *created = post_category(pack("{s:s}", "name", "Old Name Shelf"));
+    struct http_res *created = post_category(json_body("{s:s}", "name", "Old Name Shelf"));
     long long id = jint(created->json, "id");
-    struct http_res *r = patch_category(id, pack("{s:s}", "name", "New Name Shelf"));
+    struct http_res *r = patch_category(id, json_body("{s:s}", "name", "New Name Shelf"));
     expect_status(r, 200, "patch name");
     assert_category_json(r->json);
     assert_string_equal(jstr(r->json, "name"), "New Name Shelf");
@@ -913,13 +838,13 @@ static void test_patch_rename_keeps_the_slug(void **state) {
     http_res_free(r);
     /* other fields, and the path by slug */
     r = call_owned("PATCH", CATEGORIES "/old-name-shelf", staff_token,
-                   pack("{s:s, s:s}", "slug", "shelf", "description", "Wooden"));
+                   json_body("{s:s, s:s}", "slug", "shelf", "description", "Wooden"));
     expect_status(r, 200, "patch slug by slug path");
     assert_string_equal(jstr(r->json, "slug"), "shelf");
     assert_string_equal(jstr(r->json, "description"), "Wooden");
     assert_string_equal(jstr(r->json, "name"), "New Name Shelf");
     http_res_free(r);
-    r = patch_category(id, pack("{s:n}", "description"));
+    r = patch_category(id, json_body("{s:n}", "description"));
     expect_status(r, 200, "patch description null");
     assert_string_equal(jstr(r->json, "description"), "");
     http_res_free(r);
@@ -930,26 +855,32 @@ static void test_patch_validation(void **state) {
     (void)state;
     long long id = make_category("Patch Target", NULL, 0);
     make_category("Patch Other", "patch-other", 0);
-    char *before = sql_value("SELECT name || slug || description || coalesce(parent_id::text, '-')"
-                             " FROM categories WHERE id = %lld",
-                             id);
-    expect_problem(patch_category(id, pack("{s:s}", "slug", "patch-other")), 409, "slug");
-    expect_problem(patch_category(id, pack("{s:s}", "slug", "Bad Slug")), 422, "slug");
-    expect_problem(patch_category(id, pack("{s:s}", "name", "")), 422, "name");
-    expect_problem(patch_category(id, pack("{s:i}", "parent_id", 999999)), 422, "parent_id");
-    expect_problem(patch_category(id, pack("{s:s}", "colour", "red")), 422, "colour");
-    expect_problem(patch_category(id, pack("{s:i}", "id", 1)), 422, "id");
-    char *after = sql_value("SELECT name || slug || description || coalesce(parent_id::text, '-')"
-                            " FROM categories WHERE id = %lld",
-                            id);
+    char *before =
+        harness_sql_value(&server,
+                          "SELECT name || slug || description || coalesce(parent_id::text, '-')"
+                          " FROM categories WHERE id = %lld",
+                          id);
+    expect_problem(patch_category(id, json_body("{s:s}", "slug", "patch-other")), 409, "slug");
+    expect_problem(patch_category(id, json_body("{s:s}", "slug", "Bad Slug")), 422, "slug");
+    expect_problem(patch_category(id, json_body("{s:s}", "name", "")), 422, "name");
+    expect_problem(patch_category(id, json_body("{s:i}", "parent_id", 999999)), 422, "parent_id");
+    expect_problem(patch_category(id, json_body("{s:s}", "colour", "red")), 422, "colour");
+    expect_problem(patch_category(id, json_body("{s:i}", "id", 1)), 422, "id");
+    char *after =
+        harness_sql_value(&server,
+                          "SELECT name || slug || description || coalesce(parent_id::text, '-')"
+                          " FROM categories WHERE id = %lld",
+                          id);
     assert_string_equal(before, after);
     free(before);
     free(after);
     char path[64];
     snprintf(path, sizeof path, CATEGORIES "/%lld", id);
-    expect_problem(call_owned("PATCH", path, customer_token, pack("{s:s}", "name", "Customer")),
-                   403, NULL);
-    expect_problem(call_owned("PATCH", path, NULL, pack("{s:s}", "name", "Anonymous")), 401, NULL);
+    expect_problem(
+        call_owned("PATCH", path, customer_token, json_body("{s:s}", "name", "Customer")), 403,
+        NULL);
+    expect_problem(call_owned("PATCH", path, NULL, json_body("{s:s}", "name", "Anonymous")), 401,
+                   NULL);
 }
 
 static void test_patch_parent_rules(void **state) {
@@ -958,23 +889,28 @@ static void test_patch_parent_rules(void **state) {
     long long b = make_category("Cycle B", NULL, a);
     long long c = make_category("Cycle C", NULL, b);
     /* its own parent */
-    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)a)), 422, "parent_id");
+    expect_problem(patch_category(a, json_body("{s:I}", "parent_id", (json_int_t)a)), 422,
+                   "parent_id");
     /* A -> B -> C; A under C would be a loop */
-    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
-    expect_problem(patch_category(a, pack("{s:I}", "parent_id", (json_int_t)b)), 422, "parent_id");
-    expect_problem(patch_category(b, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
-    char *parent = sql_value("SELECT coalesce(parent_id::text, 'null') FROM categories"
-                             " WHERE id = %lld",
-                             a);
+    expect_problem(patch_category(a, json_body("{s:I}", "parent_id", (json_int_t)c)), 422,
+                   "parent_id");
+    expect_problem(patch_category(a, json_body("{s:I}", "parent_id", (json_int_t)b)), 422,
+                   "parent_id");
+    expect_problem(patch_category(b, json_body("{s:I}", "parent_id", (json_int_t)c)), 422,
+                   "parent_id");
+    char *parent = harness_sql_value(&server,
+                                     "SELECT coalesce(parent_id::text, 'null') FROM categories"
+                                     " WHERE id = %lld",
+                                     a);
     assert_string_equal(parent, "null");
     free(parent);
     /* a legal move: C up to A */
-    struct http_res *r = patch_category(c, pack("{s:I}", "parent_id", (json_int_t)a));
+    struct http_res *r = patch_category(c, json_body("{s:I}", "parent_id", (json_int_t)a));
     expect_status(r, 200, "move C under A");
     assert_int_equal(jint(r->json, "parent_id"), a);
     http_res_free(r);
     /* null makes a root */
-    r = patch_category(b, pack("{s:n}", "parent_id"));
+    r = patch_category(b, json_body("{s:n}", "parent_id"));
     expect_status(r, 200, "make B a root");
     assert_true(json_is_null(json_object_get(r->json, "parent_id")));
     http_res_free(r);
@@ -982,12 +918,13 @@ static void test_patch_parent_rules(void **state) {
     size_t n = walk("parent=null&limit=100", got, MAX_IDS, NULL);
     assert_true(contains(got, n, b));
     /* now A under B is fine (B no longer below A) */
-    r = patch_category(a, pack("{s:I}", "parent_id", (json_int_t)b));
+    r = patch_category(a, json_body("{s:I}", "parent_id", (json_int_t)b));
     expect_status(r, 200, "move A under B");
     assert_int_equal(jint(r->json, "parent_id"), b);
     http_res_free(r);
     /* and B under C is a loop again: B -> A -> C */
-    expect_problem(patch_category(b, pack("{s:I}", "parent_id", (json_int_t)c)), 422, "parent_id");
+    expect_problem(patch_category(b, json_body("{s:I}", "parent_id", (json_int_t)c)), 422,
+                   "parent_id");
 }
 
 /* ---- delete ---------------------------------------------------------------------- */
@@ -1026,7 +963,7 @@ static void test_delete_rules(void **state) {
     snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pi);
     http_res_free(http_expect("DELETE", ppath, staff_token, NULL, 204));
     assert_int_equal(delete_category(inactive), 204);
-    char *kept = sql_value("SELECT count(*) FROM products WHERE id = %lld", pi);
+    char *kept = harness_sql_value(&server, "SELECT count(*) FROM products WHERE id = %lld", pi);
     assert_string_equal(kept, "1");
     free(kept);
     snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pa);
@@ -1070,7 +1007,7 @@ static void test_rename_shows_in_products(void **state) {
     const char *old_etag = http_header(before, "ETag");
     assert_non_null(old_etag);
 
-    struct http_res *r = patch_category(cat, pack("{s:s}", "name", "Embed After"));
+    struct http_res *r = patch_category(cat, json_body("{s:s}", "name", "Embed After"));
     expect_status(r, 200, "rename");
     http_res_free(r);
 
@@ -1113,7 +1050,7 @@ static void test_rename_shows_in_products(void **state) {
 static long racing_create(int i, void *ctx) {
     (void)i;
     const char *name = ctx;
-    char *body = pack("{s:s}", "name", name);
+    char *body = json_body("{s:s}", "name", name);
     struct http_res *r = call("POST", CATEGORIES, staff_token, body, NULL);
     free(body);
     long status = r->status;
@@ -1131,15 +1068,16 @@ static void test_concurrent_creates_derive_distinct_slugs(void **state) {
     for (int round = 0; round < 10; round++) {
         snprintf(name, sizeof name, "Racing Shelf %d", round);
         long statuses[8];
-        race(8, racing_create, name, statuses);
-        int created = count_status(statuses, 8, 201);
+        harness_race(8, racing_create, name, statuses);
+        int created = harness_count_status(statuses, 8, 201);
         if (created != 8)
             fprintf(stderr, "round %d: %d of 8 concurrent creates of '%s' succeeded\n", round,
                     created, name);
         assert_int_equal(created, 8);
     }
-    char *n = sql_value("SELECT count(*) || '|' || count(DISTINCT slug) FROM categories"
-                        " WHERE name LIKE 'Racing Shelf %%'");
+    char *n =
+        harness_sql_value(&server, "SELECT count(*) || '|' || count(DISTINCT slug) FROM categories"
+                                   " WHERE name LIKE 'Racing Shelf %%'");
     assert_string_equal(n, "80|80");
     free(n);
 }
@@ -1153,7 +1091,7 @@ static long racing_move(int i, void *ctx) {
     long long id = i == 0 ? m->a : m->b, parent = i == 0 ? m->b : m->a;
     char path[64];
     snprintf(path, sizeof path, CATEGORIES "/%lld", id);
-    char *body = pack("{s:I}", "parent_id", (json_int_t)parent);
+    char *body = json_body("{s:I}", "parent_id", (json_int_t)parent);
     struct http_res *r = call("PATCH", path, staff_token, body, NULL);
     free(body);
     long status = r->status;
@@ -1172,12 +1110,13 @@ static void test_concurrent_moves_cannot_make_a_cycle(void **state) {
         snprintf(name, sizeof name, "Move Race B%d", round);
         m.b = make_category(name, NULL, 0);
         long statuses[2];
-        race(2, racing_move, &m, statuses);
-        assert_int_equal(count_status(statuses, 2, 200), 1);
-        assert_int_equal(count_status(statuses, 2, 422), 1);
-        char *roots = sql_value("SELECT count(*) FROM categories WHERE id IN (%lld, %lld)"
-                                " AND parent_id IS NULL",
-                                m.a, m.b);
+        harness_race(2, racing_move, &m, statuses);
+        assert_int_equal(harness_count_status(statuses, 2, 200), 1);
+        assert_int_equal(harness_count_status(statuses, 2, 422), 1);
+        char *roots = harness_sql_value(&server,
+                                        "SELECT count(*) FROM categories WHERE id IN (%lld, %lld)"
+                                        " AND parent_id IS NULL",
+                                        m.a, m.b);
         assert_string_equal(roots, "1");
         free(roots);
     }
@@ -1188,15 +1127,15 @@ static void test_concurrent_moves_cannot_make_a_cycle(void **state) {
  * uninitialised input here aborts.) */
 static void test_patch_unknown_category_is_404(void **state) {
     (void)state;
+    expect_problem(call_owned("PATCH", CATEGORIES "/999999", staff_token,
+                              json_body("{s:s}", "name", "Nobody")),
+                   404, NULL);
+    expect_problem(call_owned("PATCH", CATEGORIES "/no-such-cat", staff_token,
+                              json_body("{s:s}", "name", "N")),
+                   404, NULL);
     expect_problem(
-        call_owned("PATCH", CATEGORIES "/999999", staff_token, pack("{s:s}", "name", "Nobody")),
+        call_owned("PATCH", CATEGORIES "/999999", staff_token, json_body("{s:i}", "parent_id", 1)),
         404, NULL);
-    expect_problem(
-        call_owned("PATCH", CATEGORIES "/no-such-cat", staff_token, pack("{s:s}", "name", "N")),
-        404, NULL);
-    expect_problem(
-        call_owned("PATCH", CATEGORIES "/999999", staff_token, pack("{s:i}", "parent_id", 1)), 404,
-        NULL);
     struct http_res *r = call("GET", "/healthz", NULL, NULL, NULL);
     expect_status(r, 200, "server still up");
     http_res_free(r);

@@ -42,35 +42,6 @@ static const char *const SORT_SQL[] = {"created_at, id",  "created_at DESC, id D
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static char *sql_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sql_value(const char *fmt, ...) {
-    char q[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    char *out = harness_sql(&server, q);
-    if (!out)
-        fprintf(stderr, "SQL failed: %s\n", q);
-    assert_non_null(out);
-    return out;
-}
-
-static char *pack(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    json_error_t err;
-    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
-    va_end(ap);
-    if (!j)
-        fprintf(stderr, "json_pack: %s\n", err.text);
-    assert_non_null(j);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
-}
-
 static struct http_res *call(const char *method, const char *path, const char *token,
                              const char *body) {
     char auth[4200];
@@ -135,18 +106,8 @@ static char *urlencode(const char *s) {
     return out;
 }
 
-static void make_user(const char *email, const char *role) {
-    char out[1024];
-    int rc = harness_run(&server, NULL,
-                         (const char *[]){"user", "create", "--email", email, "--role", role, NULL},
-                         "catalog-password\n", out, sizeof out);
-    if (rc != 0)
-        fprintf(stderr, "user create %s: %d %s\n", email, rc, out);
-    assert_int_equal(rc, 0);
-}
-
 static char *login(const char *email) {
-    char *body = pack("{s:s, s:s}", "email", email, "password", "catalog-password");
+    char *body = json_body("{s:s, s:s}", "email", email, "password", "catalog-password");
     struct http_res *r = call("POST", "/api/v1/auth/login", NULL, body);
     free(body);
     expect_status(r, 200, "login");
@@ -251,9 +212,10 @@ static size_t parse_ids(char *csv, long long *ids, size_t cap) {
 
 /* Product ids matching where_sql (over live products), in order_sql. */
 static size_t sql_ids(long long *ids, size_t cap, const char *order_sql, const char *where_sql) {
-    return parse_ids(sql_value("SELECT coalesce(string_agg(id::text, ',' ORDER BY %s), '')"
-                               " FROM products WHERE deleted_at IS NULL AND %s",
-                               order_sql, where_sql),
+    return parse_ids(harness_sql_value(&server,
+                                       "SELECT coalesce(string_agg(id::text, ',' ORDER BY %s), '')"
+                                       " FROM products WHERE deleted_at IS NULL AND %s",
+                                       order_sql, where_sql),
                      ids, cap);
 }
 
@@ -359,7 +321,8 @@ static long long total_of(const char *query, const char *token) {
 }
 
 static long long sql_count(const char *where_sql) {
-    char *n = sql_value("SELECT count(*) FROM products WHERE deleted_at IS NULL AND %s", where_sql);
+    char *n = harness_sql_value(
+        &server, "SELECT count(*) FROM products WHERE deleted_at IS NULL AND %s", where_sql);
     long long v = strtoll(n, NULL, 10);
     free(n);
     return v;
@@ -456,8 +419,8 @@ static void seed(void) {
 static int start(void **state) {
     (void)state;
     harness_start(&server, "product_lists", NULL);
-    make_user("list-staff@example.com", "staff");
-    make_user("list-customer@example.com", "customer");
+    harness_create_user(&server, "list-staff@example.com", "staff", "catalog-password");
+    harness_create_user(&server, "list-customer@example.com", "customer", "catalog-password");
     staff_token = login("list-staff@example.com");
     customer_token = login("list-customer@example.com");
     seed();
@@ -1081,7 +1044,7 @@ static void test_sql_looking_query_parameters_are_data(void **state) {
     (void)state;
     struct seed s = {"x'; DROP TABLE products; --", "robert'); --", "1", 1, "USD", 0, true};
     long long id = make_product("SQL-LIST", &s);
-    char *before = sql_value("SELECT count(*) FROM products");
+    char *before = harness_sql_value(&server, "SELECT count(*) FROM products");
     const char *hostile[] = {"x'; DROP TABLE products; --",
                              "' OR '1'='1",
                              "1; DELETE FROM products",
@@ -1123,12 +1086,12 @@ static void test_sql_looking_query_parameters_are_data(void **state) {
     assert_int_equal(n, 1);
     n = walk("q=%27%20OR%20%271%27%3D%271", NULL, got, MAX_IDS, NULL);
     assert_int_equal(n, 0);
-    char *after = sql_value("SELECT count(*) FROM products");
+    char *after = harness_sql_value(&server, "SELECT count(*) FROM products");
     assert_string_equal(before, after);
     free(before);
     free(after);
-    char *tables = sql_value("SELECT count(*) FROM pg_tables WHERE tablename IN"
-                             " ('products', 'categories', 'users')");
+    char *tables = harness_sql_value(&server, "SELECT count(*) FROM pg_tables WHERE tablename IN"
+                                              " ('products', 'categories', 'users')");
     assert_string_equal(tables, "3");
     free(tables);
 }

@@ -31,20 +31,6 @@ static long long other_category_id; /* "Products Away" */
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static char *sql_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sql_value(const char *fmt, ...) {
-    char q[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    char *out = harness_sql(&server, q);
-    if (!out)
-        fprintf(stderr, "SQL failed: %s\n", q);
-    assert_non_null(out);
-    return out;
-}
-
 static void expect_sql(const char *want, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void expect_sql(const char *want, const char *fmt, ...) {
@@ -59,22 +45,6 @@ static void expect_sql(const char *want, const char *fmt, ...) {
     assert_non_null(out);
     assert_string_equal(out, want);
     free(out);
-}
-
-/* A JSON body from a json_pack format. Owned. */
-static char *pack(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    json_error_t err;
-    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
-    va_end(ap);
-    if (!j)
-        fprintf(stderr, "json_pack: %s\n", err.text);
-    assert_non_null(j);
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
 }
 
 static char *dump(json_t *j) {
@@ -208,20 +178,10 @@ static void assert_product_json(json_t *p) {
     assert_timestamp(jstr(p, "updated_at"));
 }
 
-static void make_user(const char *email, const char *role) {
-    char out[1024];
-    int rc = harness_run(&server, NULL,
-                         (const char *[]){"user", "create", "--email", email, "--role", role, NULL},
-                         "catalog-password\n", out, sizeof out);
-    if (rc != 0)
-        fprintf(stderr, "user create %s: %d %s\n", email, rc, out);
-    assert_int_equal(rc, 0);
-}
-
 static char *login(const char *email) {
     struct http_res *r =
         call_owned("POST", "/api/v1/auth/login", NULL,
-                   pack("{s:s, s:s}", "email", email, "password", "catalog-password"), NULL);
+                   json_body("{s:s, s:s}", "email", email, "password", "catalog-password"), NULL);
     expect_status(r, 200, "login");
     char *token = take(jstr(r->json, "access_token"));
     http_res_free(r);
@@ -230,7 +190,7 @@ static char *login(const char *email) {
 
 static long long make_category(const char *name, const char *slug) {
     struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
-                                    pack("{s:s, s:s}", "name", name, "slug", slug), NULL);
+                                    json_body("{s:s, s:s}", "name", name, "slug", slug), NULL);
     expect_status(r, 201, "create category");
     long long id = jint(r->json, "id");
     http_res_free(r);
@@ -249,7 +209,7 @@ static struct http_res *post_product(char *body) {
 /* A minimal valid product. */
 static struct http_res *post_simple(const char *sku, const char *name) {
     return post_product(
-        pack("{s:s, s:s, s:s, s:i}", "sku", sku, "name", name, "price", "10", "stock", 5));
+        json_body("{s:s, s:s, s:s, s:i}", "sku", sku, "name", name, "price", "10", "stock", 5));
 }
 
 static long long make_simple(const char *sku, const char *name) {
@@ -311,53 +271,10 @@ static size_t field_count(json_t *errors, const char *field) {
 }
 
 static long long product_rows(void) {
-    char *n = sql_value("SELECT count(*) FROM products");
+    char *n = harness_sql_value(&server, "SELECT count(*) FROM products");
     long long v = strtoll(n, NULL, 10);
     free(n);
     return v;
-}
-
-/* Run fn(i, ctx) in n child processes released at the same moment; fill
- * statuses[i] with the HTTP status each got. */
-static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 404, 409, 412, 422, 500, 503};
-#define RACE_KNOWN (sizeof RACE_STATUSES / sizeof RACE_STATUSES[0])
-
-static void race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses) {
-    int gate[2];
-    pid_t kids[32];
-    assert_true(n <= 32);
-    assert_int_equal(pipe(gate), 0);
-    for (int i = 0; i < n; i++) {
-        kids[i] = fork();
-        assert_true(kids[i] >= 0);
-        if (kids[i] == 0) {
-            char c;
-            close(gate[1]);
-            if (read(gate[0], &c, 1) < 0)
-                _exit(100);
-            long status = fn(i, ctx);
-            for (size_t k = 0; k < RACE_KNOWN; k++)
-                if (RACE_STATUSES[k] == status)
-                    _exit((int)k);
-            fprintf(stderr, "racing request %d gave %ld\n", i, status);
-            _exit(99);
-        }
-    }
-    close(gate[0]);
-    close(gate[1]); /* open the gate: every child's read returns */
-    for (int i = 0; i < n; i++) {
-        int st = 0;
-        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
-        statuses[i] = code < (int)RACE_KNOWN ? RACE_STATUSES[code] : -code;
-    }
-}
-
-static int count_status(const long *statuses, int n, long want) {
-    int c = 0;
-    for (int i = 0; i < n; i++)
-        c += statuses[i] == want;
-    return c;
 }
 
 /* ---- group set-up ---------------------------------------------------------------- */
@@ -365,8 +282,8 @@ static int count_status(const long *statuses, int n, long want) {
 static int start(void **state) {
     (void)state;
     harness_start(&server, "products", NULL);
-    make_user("prod-staff@example.com", "staff");
-    make_user("prod-customer@example.com", "customer");
+    harness_create_user(&server, "prod-staff@example.com", "staff", "catalog-password");
+    harness_create_user(&server, "prod-customer@example.com", "customer", "catalog-password");
     staff_token = login("prod-staff@example.com");
     customer_token = login("prod-customer@example.com");
     category_id = make_category("Products Home", "products-home");
@@ -387,11 +304,11 @@ static int stop(void **state) {
 
 static void test_create_with_every_field(void **state) {
     (void)state;
-    struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:b}", "sku", "FULL-001.a_b",
-                          "name", "Full Product", "slug", "full-product-explicit", "description",
-                          "Everything set", "price", "19.9", "currency", "eur", "stock", 7,
-                          "category_id", (json_int_t)category_id, "is_active", 1));
+    struct http_res *r = post_product(
+        json_body("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:b}", "sku", "FULL-001.a_b", "name",
+                  "Full Product", "slug", "full-product-explicit", "description", "Everything set",
+                  "price", "19.9", "currency", "eur", "stock", 7, "category_id",
+                  (json_int_t)category_id, "is_active", 1));
     long long id = jint(r->json, "id");
     char want[64];
     product_path(want, sizeof want, id);
@@ -428,8 +345,8 @@ static void test_create_with_every_field(void **state) {
 static void test_create_defaults(void **state) {
     (void)state;
     struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:i, s:n}", "sku", "DEFAULTS-1", "name", "Defaults Only",
-                          "price", "5", "stock", 0, "description"));
+        post_product(json_body("{s:s, s:s, s:s, s:i, s:n}", "sku", "DEFAULTS-1", "name",
+                               "Defaults Only", "price", "5", "stock", 0, "description"));
     assert_string_equal(jstr(r->json, "slug"), "defaults-only");
     assert_string_equal(jstr(r->json, "description"), "");
     assert_string_equal(jstr(r->json, "price"), "5.00");
@@ -439,8 +356,8 @@ static void test_create_defaults(void **state) {
     assert_true(json_is_true(json_object_get(r->json, "is_active")));
     assert_true(json_is_null(json_object_get(r->json, "category")));
     http_res_free(r);
-    r = post_product(pack("{s:s, s:s, s:s, s:i, s:n}", "sku", "DEFAULTS-2", "name", "Null Category",
-                          "price", "0", "stock", 1, "category_id"));
+    r = post_product(json_body("{s:s, s:s, s:s, s:i, s:n}", "sku", "DEFAULTS-2", "name",
+                               "Null Category", "price", "0", "stock", 1, "category_id"));
     assert_true(json_is_null(json_object_get(r->json, "category")));
     assert_string_equal(jstr(r->json, "price"), "0.00");
     http_res_free(r);
@@ -454,7 +371,7 @@ static void test_price_is_normalised_to_two_decimals(void **state) {
         char sku[32];
         snprintf(sku, sizeof sku, "PRICE-%zu", i);
         struct http_res *r = post_product(
-            pack("{s:s, s:s, s:s, s:i}", "sku", sku, "name", sku, "price", in[i], "stock", 1));
+            json_body("{s:s, s:s, s:s, s:i}", "sku", sku, "name", sku, "price", in[i], "stock", 1));
         if (strcmp(jstr(r->json, "price"), out[i]) != 0)
             fprintf(stderr, "price %s gave %s\n", in[i], jstr(r->json, "price"));
         assert_string_equal(jstr(r->json, "price"), out[i]);
@@ -486,12 +403,12 @@ static void test_bad_prices_are_422(void **state) {
 static void test_currency(void **state) {
     (void)state;
     struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:i, s:s}", "sku", "CUR-1", "name", "Currency Lower",
-                          "price", "1", "stock", 1, "currency", "eur"));
+        post_product(json_body("{s:s, s:s, s:s, s:i, s:s}", "sku", "CUR-1", "name",
+                               "Currency Lower", "price", "1", "stock", 1, "currency", "eur"));
     assert_string_equal(jstr(r->json, "currency"), "EUR");
     http_res_free(r);
-    r = post_product(pack("{s:s, s:s, s:s, s:i, s:s}", "sku", "CUR-2", "name", "Currency JPY",
-                          "price", "1", "stock", 1, "currency", "JPY"));
+    r = post_product(json_body("{s:s, s:s, s:s, s:i, s:s}", "sku", "CUR-2", "name", "Currency JPY",
+                               "price", "1", "stock", 1, "currency", "JPY"));
     assert_string_equal(jstr(r->json, "currency"), "JPY");
     http_res_free(r);
     const char *bad[] = {"QQQ", "EURO", "EU", "", "E1R", "usd ", "ÉUR", "XYZ"};
@@ -513,8 +430,8 @@ static void test_stock(void **state) {
     expect_create_422(body_with("stock", json_real(1.5)), "stock");
     expect_create_422(body_with("stock", json_null()), "stock");
     expect_create_422(body_with("stock", json_integer(4294967296LL)), "stock");
-    struct http_res *r = post_product(pack("{s:s, s:s, s:s, s:i}", "sku", "STOCK-BIG", "name",
-                                           "Stock Big", "price", "1", "stock", 2147483647));
+    struct http_res *r = post_product(json_body("{s:s, s:s, s:s, s:i}", "sku", "STOCK-BIG", "name",
+                                                "Stock Big", "price", "1", "stock", 2147483647));
     assert_int_equal(jint(r->json, "stock"), 2147483647LL);
     http_res_free(r);
 }
@@ -535,8 +452,8 @@ static void test_sku_rules(void **state) {
         expect_problem(r, 422, "sku");
     }
     expect_create_422(body_with("sku", json_integer(12)), "sku");
-    struct http_res *r = post_product(pack("{s:s, s:s, s:s, s:i}", "sku", sku64, "name",
-                                           "Sku Sixty Four", "price", "1", "stock", 1));
+    struct http_res *r = post_product(json_body("{s:s, s:s, s:s, s:i}", "sku", sku64, "name",
+                                                "Sku Sixty Four", "price", "1", "stock", 1));
     assert_string_equal(jstr(r->json, "sku"), sku64);
     http_res_free(r);
 }
@@ -565,7 +482,8 @@ static void test_missing_required_fields_one_entry_each(void **state) {
     /* several bad fields: one entry each */
     r = call_owned(
         "POST", PRODUCTS, staff_token,
-        pack("{s:s, s:s, s:i, s:s}", "sku", "bad sku", "name", "", "price", 5, "stock", "x"), NULL);
+        json_body("{s:s, s:s, s:i, s:s}", "sku", "bad sku", "name", "", "price", 5, "stock", "x"),
+        NULL);
     assert_problem(r, 422, NULL);
     errors = json_object_get(r->json, "errors");
     for (size_t i = 0; i < 4; i++) {
@@ -623,8 +541,9 @@ static void test_name_slug_and_description_rules(void **state) {
     desc[10001] = '\0';
     expect_create_422(body_with("description", json_string(desc)), "description");
     free(desc);
-    struct http_res *r = post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "YEAR-2024", "name",
-                                           "2024", "slug", "year-2024", "price", "1", "stock", 1));
+    struct http_res *r =
+        post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "YEAR-2024", "name", "2024",
+                               "slug", "year-2024", "price", "1", "stock", 1));
     assert_string_equal(jstr(r->json, "slug"), "year-2024");
     http_res_free(r);
     r = post_simple("CREME-1", "Crème brûlée");
@@ -635,22 +554,22 @@ static void test_name_slug_and_description_rules(void **state) {
 
 static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state) {
     (void)state;
-    http_res_free(
-        post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name", "Duplicate Widget",
-                          "slug", "dup-explicit", "price", "3", "stock", 1)));
+    http_res_free(post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name",
+                                         "Duplicate Widget", "slug", "dup-explicit", "price", "3",
+                                         "stock", 1)));
     long long before = product_rows();
-    struct http_res *r = call_owned(
-        "POST", PRODUCTS, staff_token,
-        pack("{s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name", "Other", "price", "3", "stock", 1),
-        NULL);
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token,
+                                    json_body("{s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name",
+                                              "Other", "price", "3", "stock", 1),
+                                    NULL);
     assert_problem(r, 409, "sku");
     assert_string_equal(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
                         "sku");
     assert_string_equal(jstr(r->json, "title"), "Conflict");
     http_res_free(r);
     r = call_owned("POST", PRODUCTS, staff_token,
-                   pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-2", "name", "Other", "slug",
-                        "dup-explicit", "price", "3", "stock", 1),
+                   json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-2", "name", "Other", "slug",
+                             "dup-explicit", "price", "3", "stock", 1),
                    NULL);
     assert_problem(r, 409, "slug");
     assert_string_equal(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
@@ -671,15 +590,15 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
 static void test_soft_deleted_product_frees_sku_and_slug(void **state) {
     (void)state;
     struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "REUSE-1", "name", "Reusable", "slug",
-                          "reusable", "price", "2", "stock", 1));
+        post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "REUSE-1", "name", "Reusable",
+                               "slug", "reusable", "price", "2", "stock", 1));
     long long old = jint(r->json, "id");
     http_res_free(r);
     char path[64];
     product_path(path, sizeof path, old);
     http_res_free(http_expect("DELETE", path, staff_token, NULL, 204));
-    r = post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "REUSE-1", "name", "Reusable Again",
-                          "slug", "reusable", "price", "2", "stock", 1));
+    r = post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "REUSE-1", "name",
+                               "Reusable Again", "slug", "reusable", "price", "2", "stock", 1));
     assert_true(jint(r->json, "id") != old);
     assert_string_equal(jstr(r->json, "slug"), "reusable");
     http_res_free(r);
@@ -762,8 +681,8 @@ static void test_get_has_etag_and_if_none_match_gives_304(void **state) {
 static void test_inactive_product_is_visible_to_staff_only(void **state) {
     (void)state;
     struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:i, s:b}", "sku", "HIDDEN-1", "name", "Hidden Product",
-                          "price", "4", "stock", 2, "is_active", 0));
+        post_product(json_body("{s:s, s:s, s:s, s:i, s:b}", "sku", "HIDDEN-1", "name",
+                               "Hidden Product", "price", "4", "stock", 2, "is_active", 0));
     long long id = jint(r->json, "id");
     assert_true(json_is_false(json_object_get(r->json, "is_active")));
     http_res_free(r);
@@ -777,7 +696,7 @@ static void test_inactive_product_is_visible_to_staff_only(void **state) {
     /* reactivated: public again */
     char path[64];
     product_path(path, sizeof path, id);
-    r = call_owned("PATCH", path, staff_token, pack("{s:b}", "is_active", 1), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:b}", "is_active", 1), NULL);
     expect_status(r, 200, "activate");
     http_res_free(r);
     r = get_product(id, NULL, NULL);
@@ -789,7 +708,7 @@ static void test_inactive_product_is_visible_to_staff_only(void **state) {
 
 static void test_put_is_a_full_replacement(void **state) {
     (void)state;
-    struct http_res *r = post_product(pack(
+    struct http_res *r = post_product(json_body(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:b}", "sku", "PUT-1", "name", "Put Original",
         "slug", "put-custom-slug", "description", "Original text", "price", "12.5", "currency",
         "GBP", "stock", 9, "category_id", (json_int_t)category_id, "is_active", 0));
@@ -799,8 +718,8 @@ static void test_put_is_a_full_replacement(void **state) {
     char path[64];
     product_path(path, sizeof path, id);
     r = call_owned("PUT", path, staff_token,
-                   pack("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Replaced", "price",
-                        "7", "stock", 0),
+                   json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Replaced",
+                             "price", "7", "stock", 0),
                    NULL);
     expect_status(r, 200, "put");
     assert_product_json(r->json);
@@ -823,8 +742,9 @@ static void test_put_is_a_full_replacement(void **state) {
     http_res_free(r);
     /* the same name again derives the same slug, not a -2 of itself */
     r = call_owned("PUT", path, staff_token,
-                   pack("{s:s, s:s, s:s, s:i, s:I}", "sku", "PUT-1B", "name", "Put Replaced",
-                        "price", "7", "stock", 1, "category_id", (json_int_t)other_category_id),
+                   json_body("{s:s, s:s, s:s, s:i, s:I}", "sku", "PUT-1B", "name", "Put Replaced",
+                             "price", "7", "stock", 1, "category_id",
+                             (json_int_t)other_category_id),
                    NULL);
     expect_status(r, 200, "put same name");
     assert_string_equal(jstr(r->json, "slug"), "put-replaced");
@@ -833,8 +753,8 @@ static void test_put_is_a_full_replacement(void **state) {
     /* a name whose slug another product holds gets a suffix */
     make_simple("PUT-OTHER", "Put Taken Name");
     r = call_owned("PUT", path, staff_token,
-                   pack("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Taken Name", "price",
-                        "7", "stock", 1),
+                   json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Taken Name",
+                             "price", "7", "stock", 1),
                    NULL);
     expect_status(r, 200, "put taken name");
     assert_string_equal(jstr(r->json, "slug"), "put-taken-name-2");
@@ -847,9 +767,11 @@ static void test_put_validation(void **state) {
     long long id = make_simple("PUT-VAL", "Put Validation");
     char path[64];
     product_path(path, sizeof path, id);
-    char *before = sql_value("SELECT row(sku, name, slug, price_cents, stock, version)::text"
-                             " FROM products WHERE id = %lld",
-                             id);
+    char *before =
+        harness_sql_value(&server,
+                          "SELECT row(sku, name, slug, price_cents, stock, version)::text"
+                          " FROM products WHERE id = %lld",
+                          id);
     const char *keys[] = {"sku", "name", "price", "stock"};
     for (size_t i = 0; i < 4; i++) {
         struct http_res *r = call_owned("PUT", path, staff_token, body_with(keys[i], NULL), NULL);
@@ -869,9 +791,10 @@ static void test_put_validation(void **state) {
     expect_problem(
         call_owned("PUT", path, customer_token, body_with("name", json_string("Cust")), NULL), 403,
         NULL);
-    char *after = sql_value("SELECT row(sku, name, slug, price_cents, stock, version)::text"
-                            " FROM products WHERE id = %lld",
-                            id);
+    char *after = harness_sql_value(&server,
+                                    "SELECT row(sku, name, slug, price_cents, stock, version)::text"
+                                    " FROM products WHERE id = %lld",
+                                    id);
     assert_string_equal(before, after);
     free(before);
     free(after);
@@ -886,17 +809,17 @@ static void test_put_validation(void **state) {
 
 static void test_patch_changes_only_given_fields(void **state) {
     (void)state;
-    struct http_res *r =
-        post_product(pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "sku", "PATCH-1", "name",
-                          "Patch Original", "description", "Keep me", "price", "10", "currency",
-                          "CHF", "stock", 3, "category_id", (json_int_t)category_id));
+    struct http_res *r = post_product(
+        json_body("{s:s, s:s, s:s, s:s, s:s, s:i, s:I}", "sku", "PATCH-1", "name", "Patch Original",
+                  "description", "Keep me", "price", "10", "currency", "CHF", "stock", 3,
+                  "category_id", (json_int_t)category_id));
     json_t *orig = json_incref(r->json);
     long long id = jint(orig, "id");
     http_res_free(r);
     char path[64];
     product_path(path, sizeof path, id);
 
-    r = call_owned("PATCH", path, staff_token, pack("{s:s}", "price", "11.5"), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "price", "11.5"), NULL);
     expect_status(r, 200, "patch price");
     assert_product_json(r->json);
     assert_etag(http_header(r, "ETag"));
@@ -911,20 +834,20 @@ static void test_patch_changes_only_given_fields(void **state) {
     http_res_free(r);
 
     /* renaming keeps the slug */
-    r = call_owned("PATCH", path, staff_token, pack("{s:s}", "name", "Patch Renamed"), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "Patch Renamed"), NULL);
     expect_status(r, 200, "patch name");
     assert_string_equal(jstr(r->json, "name"), "Patch Renamed");
     assert_string_equal(jstr(r->json, "slug"), "patch-original");
     http_res_free(r);
     /* a name without a usable slug is fine: the slug is kept */
-    r = call_owned("PATCH", path, staff_token, pack("{s:s}", "name", "!!!"), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "!!!"), NULL);
     expect_status(r, 200, "patch name !!!");
     assert_string_equal(jstr(r->json, "slug"), "patch-original");
     http_res_free(r);
 
     r = call_owned("PATCH", path, staff_token,
-                   pack("{s:s, s:n, s:i, s:s, s:s}", "slug", "patched-slug", "category_id", "stock",
-                        0, "currency", "usd", "sku", "PATCH-1X"),
+                   json_body("{s:s, s:n, s:i, s:s, s:s}", "slug", "patched-slug", "category_id",
+                             "stock", 0, "currency", "usd", "sku", "PATCH-1X"),
                    NULL);
     expect_status(r, 200, "patch several");
     assert_string_equal(jstr(r->json, "slug"), "patched-slug");
@@ -936,7 +859,7 @@ static void test_patch_changes_only_given_fields(void **state) {
     assert_string_equal(jstr(r->json, "description"), "Keep me");
     assert_string_equal(jstr(r->json, "price"), "11.50");
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, pack("{s:n}", "description"), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:n}", "description"), NULL);
     expect_status(r, 200, "patch description null");
     assert_string_equal(jstr(r->json, "description"), "");
     http_res_free(r);
@@ -950,15 +873,17 @@ static void test_patch_changes_only_given_fields(void **state) {
 static void test_patch_validation_changes_nothing(void **state) {
     (void)state;
     long long id = make_simple("PATCH-VAL", "Patch Validation");
-    http_res_free(post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "PATCH-VAL-2", "name",
-                                    "Patch Validation Two", "slug", "patch-val-taken", "price", "1",
-                                    "stock", 1)));
+    http_res_free(post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "PATCH-VAL-2", "name",
+                                         "Patch Validation Two", "slug", "patch-val-taken", "price",
+                                         "1", "stock", 1)));
     char path[64];
     product_path(path, sizeof path, id);
-    char *before = sql_value("SELECT row(sku, name, slug, description, price_cents, currency,"
-                             " stock, category_id, is_active, version)::text"
-                             " FROM products WHERE id = %lld",
-                             id);
+    char *before =
+        harness_sql_value(&server,
+                          "SELECT row(sku, name, slug, description, price_cents, currency,"
+                          " stock, category_id, is_active, version)::text"
+                          " FROM products WHERE id = %lld",
+                          id);
     struct {
         const char *body;
         long status;
@@ -989,16 +914,19 @@ static void test_patch_validation_changes_nothing(void **state) {
                     r->body ? r->body : "");
         expect_problem(r, cases[i].status, cases[i].field);
     }
-    char *after = sql_value("SELECT row(sku, name, slug, description, price_cents, currency,"
-                            " stock, category_id, is_active, version)::text"
-                            " FROM products WHERE id = %lld",
-                            id);
+    char *after =
+        harness_sql_value(&server,
+                          "SELECT row(sku, name, slug, description, price_cents, currency,"
+                          " stock, category_id, is_active, version)::text"
+                          " FROM products WHERE id = %lld",
+                          id);
     assert_string_equal(before, after);
     free(before);
     free(after);
-    expect_problem(call_owned("PATCH", path, customer_token, pack("{s:i}", "stock", 1), NULL), 403,
+    expect_problem(call_owned("PATCH", path, customer_token, json_body("{s:i}", "stock", 1), NULL),
+                   403, NULL);
+    expect_problem(call_owned("PATCH", path, NULL, json_body("{s:i}", "stock", 1), NULL), 401,
                    NULL);
-    expect_problem(call_owned("PATCH", path, NULL, pack("{s:i}", "stock", 1), NULL), 401, NULL);
 }
 
 /* ---- If-Match ------------------------------------------------------------------------- */
@@ -1011,7 +939,7 @@ static void test_if_match_on_patch(void **state) {
     product_path(path, sizeof path, id);
     /* the tag from the POST is the current one */
     snprintf(h, sizeof h, "If-Match: %s", http_header(created, "ETag"));
-    struct http_res *r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 6), h);
+    struct http_res *r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 6), h);
     expect_status(r, 200, "If-Match from POST");
     char *tag1 = take(http_header(r, "ETag"));
     assert_string_not_equal(tag1, http_header(created, "ETag"));
@@ -1021,30 +949,30 @@ static void test_if_match_on_patch(void **state) {
     assert_string_equal(got, tag1);
     free(got);
     snprintf(h, sizeof h, "If-Match: %s", tag1);
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 7), h);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 7), h);
     expect_status(r, 200, "If-Match current");
     char *tag2 = take(http_header(r, "ETag"));
     assert_string_not_equal(tag2, tag1);
     http_res_free(r);
     /* stale */
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 99), h);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
     assert_problem(r, 412, NULL);
     assert_null(json_object_get(r->json, "errors"));
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 99),
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99),
                    "If-Match: \"not-the-tag\"");
     expect_problem(r, 412, NULL);
     /* a weak tag never matches If-Match (strong comparison) */
     snprintf(h, sizeof h, "If-Match: W/%s", tag2);
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 99), h);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
     expect_problem(r, 412, NULL);
     expect_sql("7", "SELECT stock FROM products WHERE id = %lld", id);
     /* a list holding the current tag, and * */
     snprintf(h, sizeof h, "If-Match: \"old\", %s", tag2);
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 8), h);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 8), h);
     expect_status(r, 200, "If-Match list");
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 9), "If-Match: *");
+    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 9), "If-Match: *");
     expect_status(r, 200, "If-Match *");
     http_res_free(r);
     free(tag1);
@@ -1058,8 +986,8 @@ static void test_if_match_on_put_and_delete(void **state) {
     char path[64], h[512];
     product_path(path, sizeof path, id);
     char *tag = current_etag(id);
-    char *put_body = pack("{s:s, s:s, s:s, s:i}", "sku", "IFM-2", "name", "If Match Put Two",
-                          "price", "2", "stock", 2);
+    char *put_body = json_body("{s:s, s:s, s:s, s:i}", "sku", "IFM-2", "name", "If Match Put Two",
+                               "price", "2", "stock", 2);
     snprintf(h, sizeof h, "If-Match: %s", tag);
     struct http_res *r = call("PUT", path, staff_token, put_body, h);
     expect_status(r, 200, "PUT current");
@@ -1113,10 +1041,12 @@ static void test_concurrent_patches_with_the_same_if_match(void **state) {
         product_path(pr.path, sizeof pr.path, id);
         char *tag = current_etag(id);
         snprintf(pr.if_match, sizeof pr.if_match, "If-Match: %s", tag);
-        char *version_before = sql_value("SELECT version FROM products WHERE id = %lld", id);
+        char *version_before =
+            harness_sql_value(&server, "SELECT version FROM products WHERE id = %lld", id);
         long statuses[8];
-        race(8, racing_patch, &pr, statuses);
-        int ok = count_status(statuses, 8, 200), failed = count_status(statuses, 8, 412);
+        harness_race(8, racing_patch, &pr, statuses);
+        int ok = harness_count_status(statuses, 8, 200),
+            failed = harness_count_status(statuses, 8, 412);
         if (ok != 1 || failed != 7)
             fprintf(stderr, "round %d: %d succeeded, %d got 412\n", round, ok, failed);
         assert_int_equal(ok, 1);
@@ -1157,8 +1087,8 @@ static void test_concurrent_creates_derive_distinct_slugs(void **state) {
     for (int round = 0; round < 8; round++) {
         snprintf(prefix, sizeof prefix, "SLUGRACE%d", round);
         long statuses[32];
-        race(32, racing_create, prefix, statuses);
-        int ok = count_status(statuses, 32, 201);
+        harness_race(32, racing_create, prefix, statuses);
+        int ok = harness_count_status(statuses, 32, 201);
         if (ok != 32)
             fprintf(stderr, "round %d: %d of 32 concurrent creates succeeded\n", round, ok);
         assert_int_equal(ok, 32);
@@ -1178,9 +1108,9 @@ static void test_writes_never_answer_304(void **state) {
     char path[64];
     product_path(path, sizeof path, id);
     struct http_res *r =
-        call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 42), "If-None-Match: *");
+        call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 42), "If-None-Match: *");
     if (r->status == 304) {
-        char *stock = sql_value("SELECT stock FROM products WHERE id = %lld", id);
+        char *stock = harness_sql_value(&server, "SELECT stock FROM products WHERE id = %lld", id);
         fprintf(stderr, "PATCH with If-None-Match: * answered 304 with no body; stock is now %s\n",
                 stock);
         free(stock);
@@ -1188,8 +1118,8 @@ static void test_writes_never_answer_304(void **state) {
     assert_true(r->status != 304);
     http_res_free(r);
     r = call_owned("PUT", path, staff_token,
-                   pack("{s:s, s:s, s:s, s:i}", "sku", "INM-WRITE", "name", "If None Match Write",
-                        "price", "10", "stock", 43),
+                   json_body("{s:s, s:s, s:s, s:i}", "sku", "INM-WRITE", "name",
+                             "If None Match Write", "price", "10", "stock", 43),
                    "If-None-Match: *");
     assert_true(r->status != 304);
     http_res_free(r);
@@ -1201,8 +1131,9 @@ static void test_lengths_count_characters(void **state) {
     char name[1024] = "";
     for (int i = 0; i < 200; i++)
         strcat(name, "é");
-    struct http_res *r = post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "UTF8-NAME", "name",
-                                           name, "slug", "utf8-name", "price", "1", "stock", 1));
+    struct http_res *r =
+        post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "UTF8-NAME", "name", name,
+                               "slug", "utf8-name", "price", "1", "stock", 1));
     assert_string_equal(jstr(r->json, "name"), name);
     http_res_free(r);
     strcat(name, "é");
@@ -1212,8 +1143,8 @@ static void test_lengths_count_characters(void **state) {
     desc[0] = '\0';
     for (int i = 0; i < 10000; i++)
         memcpy(desc + 2 * i, "é", 3);
-    r = post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "UTF8-DESC", "name", "Utf8 Desc",
-                          "description", desc, "price", "1", "stock", 1));
+    r = post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "UTF8-DESC", "name", "Utf8 Desc",
+                               "description", desc, "price", "1", "stock", 1));
     assert_int_equal(strlen(jstr(r->json, "description")), 20000);
     http_res_free(r);
     free(desc);
@@ -1235,11 +1166,11 @@ static void test_delete_is_soft_and_final(void **state) {
     expect_problem(get_product(id, NULL, NULL), 404, NULL);
     expect_problem(get_product(id, customer_token, NULL), 404, NULL);
     expect_problem(get_product(id, staff_token, NULL), 404, NULL);
-    expect_problem(call_owned("PATCH", path, staff_token, pack("{s:i}", "stock", 1), NULL), 404,
-                   NULL);
+    expect_problem(call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), NULL),
+                   404, NULL);
     expect_problem(call_owned("PUT", path, staff_token,
-                              pack("{s:s, s:s, s:s, s:i}", "sku", "DEL-1", "name", "Back", "price",
-                                   "1", "stock", 1),
+                              json_body("{s:s, s:s, s:s, s:i}", "sku", "DEL-1", "name", "Back",
+                                        "price", "1", "stock", 1),
                               NULL),
                    404, NULL);
     expect_problem(call("DELETE", path, staff_token, NULL, NULL), 404, NULL);
@@ -1247,8 +1178,8 @@ static void test_delete_is_soft_and_final(void **state) {
     expect_sql("Delete Me", "SELECT name FROM products WHERE id = %lld", id);
     /* inactive products are deleted the same way */
     struct http_res *c =
-        post_product(pack("{s:s, s:s, s:s, s:i, s:b}", "sku", "DEL-2", "name", "Delete Inactive",
-                          "price", "1", "stock", 1, "is_active", 0));
+        post_product(json_body("{s:s, s:s, s:s, s:i, s:b}", "sku", "DEL-2", "name",
+                               "Delete Inactive", "price", "1", "stock", 1, "is_active", 0));
     product_path(path, sizeof path, jint(c->json, "id"));
     expect_sql("f", "SELECT deleted_at IS NOT NULL FROM products WHERE id = %lld",
                jint(c->json, "id"));
@@ -1277,7 +1208,7 @@ static void test_malformed_path_ids_are_404(void **state) {
         expect_problem(r, 404, NULL);
         r = call("GET", bad[i], staff_token, NULL, NULL);
         expect_problem(r, 404, NULL);
-        r = call_owned("PATCH", bad[i], staff_token, pack("{s:i}", "stock", 1), NULL);
+        r = call_owned("PATCH", bad[i], staff_token, json_body("{s:i}", "stock", 1), NULL);
         if (r->status != 404)
             fprintf(stderr, "PATCH %s gave %ld\n", bad[i], r->status);
         expect_problem(r, 404, NULL);
@@ -1313,8 +1244,9 @@ static void test_sql_looking_input_is_data(void **state) {
     (void)state;
     const char *name = "x'; DROP TABLE products; --";
     const char *desc = "\"); DELETE FROM categories; -- \\ % _ $1 ::text";
-    struct http_res *r = post_product(pack("{s:s, s:s, s:s, s:s, s:i}", "sku", "SQL-1", "name",
-                                           name, "description", desc, "price", "1", "stock", 1));
+    struct http_res *r =
+        post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "SQL-1", "name", name,
+                               "description", desc, "price", "1", "stock", 1));
     long long id = jint(r->json, "id");
     assert_string_equal(jstr(r->json, "name"), name);
     assert_string_equal(jstr(r->json, "description"), desc);
@@ -1327,12 +1259,12 @@ static void test_sql_looking_input_is_data(void **state) {
     http_res_free(r);
     char path[64];
     product_path(path, sizeof path, id);
-    r = call_owned("PATCH", path, staff_token, pack("{s:s}", "name", "Robert'); --"), NULL);
+    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "Robert'); --"), NULL);
     expect_status(r, 200, "patch sql-looking");
     assert_string_equal(jstr(r->json, "name"), "Robert'); --");
     http_res_free(r);
     expect_sql("Robert'); --", "SELECT name FROM products WHERE id = %lld", id);
-    char *n = sql_value("SELECT count(*) > 0 FROM categories");
+    char *n = harness_sql_value(&server, "SELECT count(*) > 0 FROM categories");
     assert_string_equal(n, "t");
     free(n);
     expect_problem(

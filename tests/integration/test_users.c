@@ -141,18 +141,6 @@ static void sql(const char *fmt, ...) {
     free(out);
 }
 
-static char *sql_value(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sql_value(const char *fmt, ...) {
-    char q[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    char *out = harness_sql(&server, q);
-    assert_non_null(out);
-    return out;
-}
-
 /* A new account with a role, logged in. */
 static void make_account(struct account *a, const char *email, const char *role) {
     memset(a, 0, sizeof *a);
@@ -176,7 +164,7 @@ static size_t parse_ids(char *csv, long long *ids, size_t cap) {
 }
 
 static size_t sql_ids(const char *query, long long *ids, size_t cap) {
-    return parse_ids(sql_value("%s", query), ids, cap);
+    return parse_ids(harness_sql_value(&server, "%s", query), ids, cap);
 }
 
 /* Walk a list from the first page to the last with the given query
@@ -334,18 +322,21 @@ static void test_patch_me_rejects_fields_a_user_cannot_set(void **state) {
                    "name");
     expect_problem(send_json("PATCH", ME, customer.access, json_pack("{s:i}", "name", 5)), 422,
                    "name");
-    char *role = sql_value("SELECT role || ',' || email FROM users WHERE id = %lld", customer.id);
+    char *role = harness_sql_value(
+        &server, "SELECT role || ',' || email FROM users WHERE id = %lld", customer.id);
     assert_string_equal(role, "customer,customer@example.com");
     free(role);
 }
 
 static void test_patch_me_password_without_current_password_is_422(void **state) {
     (void)state;
-    char *hash0 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash0 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     expect_problem(
         send_json("PATCH", ME, customer.access, json_pack("{s:s}", "password", "brand-new-pw")),
         422, "current_password");
-    char *hash1 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash1 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     assert_string_equal(hash0, hash1);
     free(hash0);
     free(hash1);
@@ -353,7 +344,8 @@ static void test_patch_me_password_without_current_password_is_422(void **state)
 
 static void test_patch_me_password_with_wrong_current_password_is_422(void **state) {
     (void)state;
-    char *hash0 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash0 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     expect_problem(send_json("PATCH", ME, customer.access,
                              json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password",
                                        "not-my-password")),
@@ -362,7 +354,8 @@ static void test_patch_me_password_with_wrong_current_password_is_422(void **sta
         send_json("PATCH", ME, customer.access,
                   json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password", "")),
         422, "current_password");
-    char *hash1 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash1 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     assert_string_equal(hash0, hash1);
     free(hash0);
     free(hash1);
@@ -370,12 +363,14 @@ static void test_patch_me_password_with_wrong_current_password_is_422(void **sta
 
 static void test_patch_me_new_password_must_be_8_to_128_characters(void **state) {
     (void)state;
-    char *hash0 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash0 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     expect_problem(
         send_json("PATCH", ME, customer.access,
                   json_pack("{s:s, s:s}", "password", "short", "current_password", "password-1")),
         422, "password");
-    char *hash1 = sql_value("SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    char *hash1 =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
     assert_string_equal(hash0, hash1);
     free(hash0);
     free(hash1);
@@ -460,8 +455,8 @@ static void test_customer_cannot_use_own_id_path(void **state) {
     expect_problem(send_json("PATCH", path, customer.access, json_pack("{s:s}", "name", "Me")), 403,
                    NULL);
     assert_int_equal(status_of("DELETE", path, customer.access), 403);
-    char *row =
-        sql_value("SELECT role || ',' || is_active FROM users WHERE id = %lld", customer.id);
+    char *row = harness_sql_value(
+        &server, "SELECT role || ',' || is_active FROM users WHERE id = %lld", customer.id);
     assert_string_equal(row, "customer,true");
     free(row);
 }
@@ -525,7 +520,7 @@ static void test_descending_created_at_pages_in_reverse(void **state) {
 
 static void test_include_total_counts_every_user(void **state) {
     (void)state;
-    char *count = sql_value("SELECT count(*) FROM users");
+    char *count = harness_sql_value(&server, "SELECT count(*) FROM users");
     long long n = strtoll(count, NULL, 10);
     free(count);
     struct http_res *r = get(USERS "?include_total=true&limit=1", admin.access);
@@ -566,8 +561,9 @@ static void test_sort_by_email_ascending_and_descending(void **state) {
     ngot = walk("sort=-email&limit=2", got, MAX_IDS, &pages);
     assert_same_ids(got, ngot, want, nwant);
     /* And the emails themselves come in order. */
-    char *first = sql_value("SELECT email FROM users ORDER BY email, id LIMIT 1");
-    char *last = sql_value("SELECT email FROM users ORDER BY email DESC, id DESC LIMIT 1");
+    char *first = harness_sql_value(&server, "SELECT email FROM users ORDER BY email, id LIMIT 1");
+    char *last =
+        harness_sql_value(&server, "SELECT email FROM users ORDER BY email DESC, id DESC LIMIT 1");
     struct http_res *r = get(USERS "?sort=email&limit=1", admin.access);
     json_t *items = json_object_get(r->json, "items");
     assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "email")),
@@ -796,9 +792,11 @@ static void test_admin_patch_rejects_email_password_and_bad_values(void **state)
     (void)state;
     char path[64];
     user_path(path, sizeof path, staff.id);
-    char *before = sql_value("SELECT email || ',' || role || ',' || password_hash || ',' || name"
-                             " FROM users WHERE id = %lld",
-                             staff.id);
+    char *before =
+        harness_sql_value(&server,
+                          "SELECT email || ',' || role || ',' || password_hash || ',' || name"
+                          " FROM users WHERE id = %lld",
+                          staff.id);
     expect_problem(
         send_json("PATCH", path, admin.access, json_pack("{s:s}", "email", "new@example.com")), 422,
         "email");
@@ -818,9 +816,11 @@ static void test_admin_patch_rejects_email_password_and_bad_values(void **state)
     expect_problem(send_json("PATCH", path, admin.access,
                              json_pack("{s:s, s:s}", "name", "Fine", "email", "n@example.com")),
                    422, "email");
-    char *after = sql_value("SELECT email || ',' || role || ',' || password_hash || ',' || name"
-                            " FROM users WHERE id = %lld",
-                            staff.id);
+    char *after =
+        harness_sql_value(&server,
+                          "SELECT email || ',' || role || ',' || password_hash || ',' || name"
+                          " FROM users WHERE id = %lld",
+                          staff.id);
     assert_string_equal(after, before);
     free(before);
     free(after);

@@ -356,3 +356,84 @@ char *harness_sql(const struct nexus_server *s, const char *sql) {
     PQfinish(c);
     return out;
 }
+
+char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...) {
+    char q[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    char *out = harness_sql(s, q);
+    if (!out)
+        fprintf(stderr, "SQL failed: %s\n", q);
+    assert_non_null(out);
+    return out;
+}
+
+void harness_create_user(const struct nexus_server *s, const char *email, const char *role,
+                         const char *password) {
+    char out[1024], input[256];
+    snprintf(input, sizeof input, "%s\n", password);
+    const char *args[] = {"user", "create", "--email", email, "--role", role, NULL};
+    int rc = harness_run(s, NULL, args, input, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "user create %s: %d %s\n", email, rc, out);
+    assert_int_equal(rc, 0);
+}
+
+char *json_body(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t err;
+    json_t *j = json_vpack_ex(&err, 0, fmt, ap);
+    va_end(ap);
+    if (!j)
+        fprintf(stderr, "json_pack: %s\n", err.text);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    assert_non_null(text);
+    return text;
+}
+
+/* Statuses a racing child can report through its exit code. */
+static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 404, 409, 412, 422, 500, 503};
+#define RACE_KNOWN (sizeof RACE_STATUSES / sizeof RACE_STATUSES[0])
+
+void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses) {
+    int gate[2];
+    pid_t kids[32];
+    assert_true(n <= 32);
+    assert_int_equal(pipe(gate), 0);
+    for (int i = 0; i < n; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            char c;
+            close(gate[1]);
+            if (read(gate[0], &c, 1) < 0)
+                _exit(100);
+            long status = fn(i, ctx);
+            for (size_t k = 0; k < RACE_KNOWN; k++)
+                if (RACE_STATUSES[k] == status)
+                    _exit((int)k);
+            fprintf(stderr, "racing request %d gave %ld\n", i, status);
+            _exit(99);
+        }
+    }
+    close(gate[0]);
+    close(gate[1]); /* open the gate: every child's read returns */
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+        statuses[i] = code < (int)RACE_KNOWN ? RACE_STATUSES[code] : -code;
+    }
+}
+
+int harness_count_status(const long *statuses, int n, long want) {
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        c += statuses[i] == want;
+    return c;
+}

@@ -52,6 +52,22 @@ void harness_stop(struct nexus_server *s);
  * first column joined by ',' (owned) or NULL on error. */
 char *harness_sql(const struct nexus_server *s, const char *sql);
 
+/* harness_sql for one value, printf-style; fails the test on an error. */
+char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* `nexus user create` with role and password; fails the test on an error. */
+void harness_create_user(const struct nexus_server *s, const char *email, const char *role,
+                         const char *password);
+
+/* A compact JSON text from a json_pack format (owned); fails on a bad format. */
+char *json_body(const char *fmt, ...);
+
+/* Run fn(i, ctx) in n (at most 32) child processes released at the same
+ * moment; statuses[i] gets the HTTP status each returned. */
+void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses);
+int harness_count_status(const long *statuses, int n, long want);
+
 /* Path of the repository's scripts, for tests that drive services. */
 const char *harness_source_dir(void);
 
