@@ -28,7 +28,7 @@ pg_start() {
     fi
     as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
-        || die "PostgreSQL did not start: see $logfile"
+        || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start: see $logfile"; }
 }
 
 pg_stop() {
