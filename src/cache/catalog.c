@@ -4,13 +4,17 @@
 #include "nexus/cache/catalog.h"
 
 #include "nexus/cache/cache.h"
+#include "nexus/cache/local.h"
 #include "nexus/core/log.h"
 #include "nexus/http/metrics.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char gen_key[96];
 static char entry_prefix[96];
@@ -21,17 +25,104 @@ static atomic_bool trusted = true;
 #define RETRUST_INTERVAL_US 1000000
 static _Atomic uint64_t next_retrust_us;
 
-void catalog_cache_init(const char *prefix, int ttl_seconds) {
-    snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
-    snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
-    snprintf(ttl_text, sizeof ttl_text, "%d", ttl_seconds);
-    atomic_store(&trusted, true);
+/* The generation this thread saw last: the entry under it is fetched in
+ * the same round trip as the current generation, and used only if the two
+ * agree. After a bump each thread pays one more round trip, once. */
+static _Thread_local char known_gen[24];
+
+/* ---- the generation window --------------------------------------------
+ *
+ * The generation last read from Redis by any thread, and when that read
+ * was sent. A read that starts less than window_us after the send may use
+ * it without asking Redis again; every catalog write waits window_us after
+ * its bump before it answers. So for a write answered at time r, a read
+ * starting after r uses a generation read after r - window_us, which is
+ * after the bump completed: it sees the bump, on any instance.
+ */
+static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
+static char window_gen[24];
+static uint64_t window_sent_us; /* 0: none */
+static uint64_t window_us;      /* 0: every read asks Redis */
+
+static bool window_current(char *gen, size_t cap) {
+    if (!window_us)
+        return false;
+    uint64_t now = now_us();
+    pthread_mutex_lock(&window_lock);
+    bool current = window_sent_us && now - window_sent_us < window_us;
+    if (current)
+        snprintf(gen, cap, "%s", window_gen);
+    pthread_mutex_unlock(&window_lock);
+    return current;
 }
 
-static bool bump_now(void) {
-    const char *argv[] = {"INCR", gen_key};
-    redisReply *r = cache_command(2, argv, NULL);
+/* Keep the generation whose read was sent last: any read sent later than
+ * a bump completed shows that bump, whatever order the replies come in. */
+static void window_publish(const char *gen, uint64_t sent_us) {
+    pthread_mutex_lock(&window_lock);
+    if (sent_us > window_sent_us && strlen(gen) < sizeof window_gen) {
+        memcpy(window_gen, gen, strlen(gen) + 1);
+        window_sent_us = sent_us;
+    }
+    pthread_mutex_unlock(&window_lock);
+}
+
+static void window_reset(void) {
+    pthread_mutex_lock(&window_lock);
+    window_gen[0] = '\0';
+    window_sent_us = 0;
+    pthread_mutex_unlock(&window_lock);
+}
+
+/* Hold the writer until no read can still use a generation from before
+ * its bump (see above). Writes are rare; the wait is a millisecond. */
+static void window_fence(uint64_t bumped_us) {
+    uint64_t until = bumped_us + window_us;
+    for (uint64_t now = now_us(); window_us && now < until; now = now_us()) {
+        struct timespec ts = {0, (long)(until - now) * 1000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+}
+
+void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *limits) {
+    snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
+    snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
+    snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
+    atomic_store(&trusted, true);
+    bool local = cache_enabled() && limits->local_bytes && limits->window_us;
+    window_us = local ? limits->window_us : 0;
+    window_reset();
+    local_cache_init(local ? limits->local_bytes : 0, limits->ttl_seconds);
+}
+
+void catalog_cache_free(void) {
+    local_cache_free();
+    window_us = 0;
+}
+
+/* Generations never repeat, so a local entry cannot match a generation
+ * reached again after Redis lost its data: the first bump after the key
+ * went missing starts it from the wall clock in microseconds. */
+static const char BUMP_SCRIPT[] = "local g = redis.call('INCR', KEYS[1]) "
+                                  "if g == 1 then g = redis.call('INCRBY', KEYS[1], ARGV[1]) end "
+                                  "return g";
+
+/* Bump the generation; the new value goes to the window (as read at a
+ * moment after it was sent) and to gen. */
+static bool bump_now(char *gen, size_t cap) {
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    char seed[24];
+    snprintf(seed, sizeof seed, "%lld", (long long)wall.tv_sec * 1000000LL + wall.tv_nsec / 1000);
+    const char *argv[] = {"EVAL", BUMP_SCRIPT, "1", gen_key, seed};
+    uint64_t sent = now_us();
+    redisReply *r = cache_command(5, argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_INTEGER;
+    if (ok) {
+        snprintf(gen, cap, "%lld", r->integer);
+        window_publish(gen, sent);
+    }
     freeReplyObject(r);
     return ok;
 }
@@ -39,13 +130,19 @@ static bool bump_now(void) {
 void catalog_cache_bump(void) {
     if (!cache_enabled())
         return;
-    if (bump_now()) {
+    bool ok = bump_now(known_gen, sizeof known_gen);
+    uint64_t bumped = now_us();
+    if (ok) {
         atomic_store(&trusted, true);
-        return;
+    } else {
+        atomic_store(&trusted, false);
+        window_reset();
+        local_cache_clear();
+        metrics_count("cache_errors");
+        log_warn("cache.bump", NULL,
+                 "generation bump failed: cache bypassed until a bump succeeds");
     }
-    atomic_store(&trusted, false);
-    metrics_count("cache_errors");
-    log_warn("cache.bump", NULL, "generation bump failed: cache bypassed until a bump succeeds");
+    window_fence(bumped); /* also after a failure: other instances' windows */
 }
 
 /* An untrusted cache becomes trusted again by a successful bump (which
@@ -57,18 +154,13 @@ static bool cache_trusted(void) {
     if (now < next ||
         !atomic_compare_exchange_strong(&next_retrust_us, &next, now + RETRUST_INTERVAL_US))
         return false;
-    if (bump_now()) {
+    if (bump_now(known_gen, sizeof known_gen)) {
         atomic_store(&trusted, true);
         log_info("cache.trusted", NULL, "generation bumped: cache in use again");
         return true;
     }
     return false;
 }
-
-/* The generation this thread saw last: the entry under it is fetched in
- * the same round trip as the current generation, and used only if the two
- * agree. After a bump each thread pays one more round trip, once. */
-static _Thread_local char known_gen[24];
 
 static void entry_key(struct buf *k, const char *gen, const char *key, size_t key_len) {
     buf_puts(k, entry_prefix);
@@ -112,8 +204,59 @@ static void parse_entry(const redisReply *v, struct cache_lookup *out) {
     out->hit = true;
 }
 
-void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out) {
+/* A hit from the local tier under a generation still inside the window:
+ * no Redis round trip. On a miss, the window's generation (if any) is the
+ * one Redis is asked for next. */
+static bool local_hit(const char *key, size_t key_len, struct cache_lookup *out) {
+    if (!window_current(out->gen, sizeof out->gen))
+        return false;
+    memcpy(known_gen, out->gen, sizeof known_gen);
+    if (!local_cache_get(out->gen, key, key_len, &out->entry))
+        return false;
+    out->usable = out->hit = true;
+    return true;
+}
+
+/* One MGET (two, once per thread after a bump): the current generation
+ * and the entry under the one this thread saw last. */
+static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *out) {
     redisReply *r = NULL;
+    for (int round = 0; round < 2 && !out->usable; round++) {
+        freeReplyObject(r);
+        uint64_t sent = now_us();
+        if (!(r = fetch(known_gen, key, key_len)))
+            break;
+        const redisReply *gen = r->element[0], *entry = r->element[1];
+        if (!is_string_or_nil(gen) || !is_string_or_nil(entry) || gen->len >= sizeof out->gen) {
+            metrics_count("cache_errors");
+            break;
+        }
+        if (gen->type == REDIS_REPLY_NIL) { /* none yet, or Redis lost it: make one */
+            if (!bump_now(known_gen, sizeof known_gen))
+                break;
+            continue;
+        }
+        memcpy(out->gen, gen->str, gen->len + 1);
+        window_publish(out->gen, sent);
+        if (strcmp(out->gen, known_gen) != 0) { /* a bump happened: look again */
+            memcpy(known_gen, out->gen, sizeof known_gen);
+            continue;
+        }
+        out->usable = true;
+        if (entry->type == REDIS_REPLY_STRING)
+            parse_entry(entry, out);
+    }
+    freeReplyObject(r);
+    if (!out->usable) {
+        metrics_count("cache_bypasses");
+        return;
+    }
+    metrics_count(out->hit ? "cache_hits" : "cache_misses");
+    if (out->hit && window_us)
+        local_cache_put(out->gen, key, key_len, out->entry.etag, out->entry.body, out->entry.len);
+}
+
+void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out) {
     memset(out, 0, sizeof *out);
     if (!cache_enabled())
         return;
@@ -121,30 +264,12 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
         metrics_count("cache_bypasses");
         return;
     }
-    for (int round = 0; round < 2; round++) {
-        if (!(r = fetch(known_gen, key, key_len))) {
-            metrics_count("cache_bypasses");
-            return;
-        }
-        const redisReply *gen = r->element[0], *entry = r->element[1];
-        if (!is_string_or_nil(gen) || !is_string_or_nil(entry) || gen->len >= sizeof out->gen)
-            break;
-        snprintf(out->gen, sizeof out->gen, "%s", gen->type == REDIS_REPLY_NIL ? "0" : gen->str);
-        if (strcmp(out->gen, known_gen) == 0) {
-            out->usable = true;
-            if (entry->type == REDIS_REPLY_STRING)
-                parse_entry(entry, out);
-            break;
-        }
-        memcpy(known_gen, out->gen, sizeof known_gen); /* a bump happened: look again */
-        freeReplyObject(r);
-        r = NULL;
+    if (local_hit(key, key_len, out)) {
+        metrics_count("cache_hits");
+        metrics_count("cache_local_hits");
+        return;
     }
-    if (!out->usable)
-        metrics_count("cache_errors");
-    else
-        metrics_count(out->hit ? "cache_hits" : "cache_misses");
-    freeReplyObject(r);
+    redis_lookup(key, key_len, out);
 }
 
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
@@ -161,6 +286,8 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
     freeReplyObject(cache_command(5, argv, lens));
     buf_clear(&k);
     buf_clear(&v);
+    if (window_us)
+        local_cache_put(l->gen, key, key_len, etag, body, len);
 }
 
 void cache_lookup_clear(struct cache_lookup *l) {

@@ -178,7 +178,7 @@ static int online_cores(void) {
 }
 
 static bool load_limits(struct loader *l, struct config *c) {
-    int body_kib = 0;
+    int body_kib = 0, local_mib = 0;
     bool ok =
         load_int(l, "PORT", 8080, 1, 65535, &c->port) &&
         load_int(l, "THREADS", online_cores(), 1, 256, &c->threads) &&
@@ -189,8 +189,11 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "DB_STATEMENT_TIMEOUT_MS", 5000, 10, 600000, &c->db_statement_timeout_ms) &&
         load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&
         load_int(l, "CACHE_TTL", 300, 1, 86400, &c->cache_ttl) &&
+        load_int(l, "CACHE_LOCAL_MIB", 64, 0, 65536, &local_mib) &&
+        load_int(l, "CACHE_LOCAL_WINDOW_US", 1000, 0, 100000, &c->cache_local_window_us) &&
         load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace);
     c->body_max = (size_t)body_kib * 1024;
+    c->cache_local_bytes = (size_t)local_mib * 1024 * 1024;
     return ok;
 }
 

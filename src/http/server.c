@@ -476,7 +476,9 @@ int server_run(const struct config *config) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
     metrics_init(nx_route_count);
-    catalog_cache_init(cfg->redis_prefix, cfg->cache_ttl);
+    struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
+                                          (uint64_t)cfg->cache_local_window_us};
+    catalog_cache_init(cfg->redis_prefix, &limits);
     struct MHD_Daemon *d = start_daemon();
     if (!d) {
         log_error("server.start", NULL, "cannot listen on port %d", cfg->port);
@@ -490,6 +492,7 @@ int server_run(const struct config *config) {
     drain_and_stop(d);
     db_close_all();
     cache_close_all();
+    catalog_cache_free();
     metrics_free();
     log_info("server.stop", NULL, "stopped");
     return 0;

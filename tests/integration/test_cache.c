@@ -70,17 +70,24 @@ static void login_staff(void) {
     http_res_free(r);
 }
 
+/* Start a server on the test's PostgreSQL and Redis, under the key prefix
+ * of the main one (so peers share its cache), with extra settings. */
+static void start_on_services(struct nexus_server *s, const char *name, const char *window) {
+    char url[600], redis_url[600];
+    snprintf(url, sizeof url, "host=%s/sock user=postgres dbname=postgres", dir);
+    snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
+    const char *env[] = {redis_url, "REDIS_TIMEOUT_MS=100", "REDIS_PREFIX=test_cache", window,
+                         NULL};
+    harness_start_url(s, name, url, env);
+}
+
 static int start(void **state) {
     (void)state;
-    char url[600], redis_url[600];
     assert_non_null(mkdtemp(dir));
     assert_int_equal(chmod(dir, 0755), 0);
     postgres("start");
     redis("start");
-    snprintf(url, sizeof url, "host=%s/sock user=postgres dbname=postgres", dir);
-    snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
-    const char *env[] = {redis_url, "REDIS_TIMEOUT_MS=100", NULL};
-    harness_start_url(&server, "cache", url, env);
+    start_on_services(&server, "cache", NULL);
     login_staff();
     return 0;
 }
@@ -282,22 +289,29 @@ static void reader(struct shared *sh, const char *path) {
     _exit(0);
 }
 
-static void test_no_read_after_a_write_response_is_stale(void **state) {
-    (void)state;
-    enum { WRITES = 2000, READERS = 4 };
-    char item[64], list[96], body[128];
-    long id = create_product("RAW-1", "Version 0");
+/* Readers (child processes, on server `on`) hammer a product and a list
+ * page holding it while this process renames it `writes` times through
+ * server `writer`. Fails if a read that started after a write's response
+ * shows an older name; returns the reads made. */
+static long race_reads_with_writes(const struct nexus_server *writer, const struct nexus_server *on,
+                                   long writes, const char *sku) {
+    enum { READERS = 4 };
+    char item[64], body[128];
+    const char *list = "/api/v1/products?limit=100&sort=-created_at";
+    harness_use(writer);
+    long id = create_product(sku, "Version 0");
     snprintf(item, sizeof item, "/api/v1/products/%ld", id);
-    snprintf(list, sizeof list, "/api/v1/products?limit=100&sort=-created_at");
     struct shared *sh =
         mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(sh != MAP_FAILED);
     memset(sh, 0, sizeof *sh);
     pid_t kids[READERS];
     for (int i = 0; i < READERS; i++)
-        if ((kids[i] = fork()) == 0)
+        if ((kids[i] = fork()) == 0) {
+            harness_use(on);
             reader(sh, i % 2 ? list : item);
-    for (long v = 1; v <= WRITES; v++) {
+        }
+    for (long v = 1; v <= writes; v++) {
         snprintf(body, sizeof body, "{\"name\":\"Version %ld\"}", v);
         write_json("PATCH", item, body, 200);
         atomic_store(&sh->acknowledged, v);
@@ -305,14 +319,20 @@ static void test_no_read_after_a_write_response_is_stale(void **state) {
     atomic_store(&sh->stop, 1);
     for (int i = 0; i < READERS; i++)
         waitpid(kids[i], NULL, 0);
-    fprintf(stderr, "read-after-write: %d writes, %ld concurrent reads, %ld stale\n", WRITES,
-            atomic_load(&sh->reads), atomic_load(&sh->violations));
-    assert_int_equal(atomic_load(&sh->violations), 0);
-    assert_true(atomic_load(&sh->reads) > WRITES);
+    long reads = atomic_load(&sh->reads), stale = atomic_load(&sh->violations);
+    fprintf(stderr, "read-after-write (%s): %ld writes, %ld concurrent reads, %ld stale\n", sku,
+            writes, reads, stale);
     munmap(sh, sizeof *sh);
+    harness_use(&server);
+    assert_int_equal(stale, 0);
+    assert_true(reads > writes);
+    return reads;
 }
 
-/* ---- stampede ------------------------------------------------------------- */
+static void test_no_read_after_a_write_response_is_stale(void **state) {
+    (void)state;
+    race_reads_with_writes(&server, &server, 2000, "RAW-1");
+}
 
 /* A sample's value: the line that starts with name (not its # TYPE line). */
 static long metric(const char *name) {
@@ -324,6 +344,28 @@ static long metric(const char *name) {
     http_res_free(r);
     return v;
 }
+
+/* Two more instances sharing the cache, with a wide generation window: the
+ * readers' instance answers most reads from its local tier without asking
+ * Redis, so only the writer's wait after each bump keeps them fresh. */
+static void test_no_stale_read_on_another_instance(void **state) {
+    (void)state;
+    struct nexus_server writer, readers;
+    start_on_services(&writer, "cache-writer", "CACHE_LOCAL_WINDOW_US=20000");
+    start_on_services(&readers, "cache-readers", "CACHE_LOCAL_WINDOW_US=20000");
+    harness_use(&readers);
+    long local_before = metric("nexus_cache_local_hits_total ");
+    race_reads_with_writes(&writer, &readers, 300, "RAW-2");
+    harness_use(&readers);
+    long local = metric("nexus_cache_local_hits_total ") - local_before;
+    fprintf(stderr, "reads answered by the readers' local tier: %ld\n", local);
+    assert_true(local > 0);
+    harness_stop(&writer);
+    harness_stop(&readers);
+    harness_use(&server);
+}
+
+/* ---- stampede ------------------------------------------------------------- */
 
 static void test_cold_key_stampede_is_bounded(void **state) {
     (void)state;
@@ -402,6 +444,39 @@ static void test_reads_survive_redis_hung(void **state) {
     }
 }
 
+/* One redis-cli command on the test's Redis; the first line of its answer. */
+static long long redis_cli(const char *args) {
+    char cmd[800], line[128] = "";
+    snprintf(cmd, sizeof cmd, "redis-cli -s '%s/redis/redis.sock' %s", dir, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    assert_int_equal(pclose(p), 0);
+    return strtoll(line, NULL, 10);
+}
+
+/* Redis losing its data (a restart without persistence, FLUSHALL) must not
+ * bring an old generation back, or entries kept under it (locally, on any
+ * instance) would match again: the next one starts from the clock. */
+static void test_generation_never_repeats_after_redis_loses_it(void **state) {
+    (void)state;
+    long id = create_product("GEN-1", "Lost Lamp");
+    char path[64], body[4096];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    expect_cached(path);
+    long long before = redis_cli("GET test_cache:catalog:gen");
+    assert_true(before > 1600000000000000LL); /* microseconds since 1970 */
+    redis_cli("FLUSHALL");
+    write_json("PATCH", path, "{\"name\":\"Found Lamp\"}", 200);
+    long long after = redis_cli("GET test_cache:catalog:gen");
+    assert_true(after > before);
+    assert_string_equal(get_cached(path, body, sizeof body), "MISS");
+    assert_non_null(strstr(body, "Found Lamp"));
+    assert_string_equal(get_cached(path, body, sizeof body), "HIT");
+    assert_non_null(strstr(body, "Found Lamp"));
+}
+
 /* ---- PostgreSQL down: cached answers still flow ----------------------------- */
 
 static void test_etag_and_304_from_cache_without_postgres(void **state) {
@@ -434,9 +509,11 @@ int main(void) {
         cmocka_unit_test(test_total_follows_creates),
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_no_read_after_a_write_response_is_stale),
+        cmocka_unit_test(test_no_stale_read_on_another_instance),
         cmocka_unit_test(test_cold_key_stampede_is_bounded),
         cmocka_unit_test(test_reads_survive_redis_stopped),
         cmocka_unit_test(test_reads_survive_redis_hung),
+        cmocka_unit_test(test_generation_never_repeats_after_redis_loses_it),
         cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
     };
     return cmocka_run_group_tests_name("cache", tests, start, stop);

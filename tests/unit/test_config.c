@@ -97,6 +97,8 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_null(f->c.docs_dir);
     assert_true(f->c.threads >= 1);
     assert_true(f->c.hash_concurrency >= 1);
+    assert_int_equal(f->c.cache_local_bytes, 64u * 1024 * 1024);
+    assert_int_equal(f->c.cache_local_window_us, 1000);
 }
 
 static void test_empty_value_counts_as_unset(void **state) {
@@ -121,6 +123,8 @@ static void test_explicit_values_override_defaults(void **state) {
                                {"AUTO_MIGRATE", "true"},
                                {"REDIS_URL", "redis://localhost:6379/1"},
                                {"REDIS_PREFIX", "shop"},
+                               {"CACHE_LOCAL_MIB", "0"},
+                               {"CACHE_LOCAL_WINDOW_US", "20000"},
                                {NULL, NULL}};
     assert_loads(f, vars);
     assert_int_equal(f->c.port, 9000);
@@ -134,6 +138,8 @@ static void test_explicit_values_override_defaults(void **state) {
     assert_string_equal(f->c.database_read_url, "host=replica dbname=nexus");
     assert_string_equal(f->c.redis_url, "redis://localhost:6379/1");
     assert_string_equal(f->c.redis_prefix, "shop");
+    assert_int_equal(f->c.cache_local_bytes, 0);
+    assert_int_equal(f->c.cache_local_window_us, 20000);
 }
 
 /* ---- DATABASE_URL ------------------------------------------------------- */
@@ -217,6 +223,19 @@ static void test_body_max_kib_above_maximum_is_rejected(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BODY_MAX_KIB", "65537"}, {NULL, NULL}};
     assert_rejected_naming(f, vars, "BODY_MAX_KIB");
+}
+
+static void test_cache_local_window_above_100_ms_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_WINDOW_US", "100001"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "CACHE_LOCAL_WINDOW_US");
+}
+
+static void test_cache_local_mib_negative_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_MIB", "-1"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "CACHE_LOCAL_MIB");
 }
 
 /* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
@@ -416,6 +435,8 @@ int main(void) {
         FT(test_port_with_leading_space_is_rejected),
         FT(test_access_token_ttl_below_minimum_is_rejected),
         FT(test_body_max_kib_above_maximum_is_rejected),
+        FT(test_cache_local_window_above_100_ms_is_rejected),
+        FT(test_cache_local_mib_negative_is_rejected),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
         FT(test_jwt_secret_of_32_bytes_is_accepted),

@@ -8,12 +8,18 @@
  * slow reader can only ever store under the generation it started with,
  * which nobody reads any more: stale data never comes back.
  *
- * A lookup is one Redis command (MGET): the current generation and the
+ * Two tiers. Redis holds every entry and is shared by all instances; a
+ * lookup there is one command (MGET): the current generation and the
  * entry under the generation the thread saw last (two, once per thread,
- * after a bump). When Redis fails, reads go to PostgreSQL; after
- * a failed bump the cache is not trusted again until a bump succeeds, so a
- * write made while Redis was unreachable can never be hidden by an entry
- * from before it.
+ * after a bump). In front of it each process keeps a bounded copy of the
+ * current generation's entries (cache/local.h), used without asking Redis
+ * while the generation was read from Redis less than a window ago
+ * (CACHE_LOCAL_WINDOW_US); every write waits that window out after its
+ * bump before it answers, so the promise above holds across instances.
+ *
+ * When Redis fails, reads go to PostgreSQL; after a failed bump the cache
+ * is not trusted again until a bump succeeds, so a write made while Redis
+ * was unreachable can never be hidden by an entry from before it.
  */
 #ifndef NEXUS_CACHE_CATALOG_H
 #define NEXUS_CACHE_CATALOG_H
@@ -22,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NX_CACHE_KEY_MAX 8192
 
@@ -38,8 +45,17 @@ struct cache_lookup {
     struct cache_entry entry;
 };
 
-/* Set the key prefix and entry lifetime (seconds). */
-void catalog_cache_init(const char *prefix, int ttl_seconds);
+struct catalog_cache_limits {
+    int ttl_seconds;    /* entry lifetime, in Redis and locally */
+    size_t local_bytes; /* the local tier's budget; 0: off */
+    uint64_t window_us; /* how long a generation read may be reused; 0: off */
+};
+
+/* Set the key prefix and limits; call after cache_init. */
+void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *limits);
+
+/* Drop the local tier (at shutdown). */
+void catalog_cache_free(void);
 
 /* Look key up (key: the request's variant, path and sorted query). */
 void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out);

@@ -42,7 +42,9 @@ struct config {
     int per_ip_connection_limit;
     int db_statement_timeout_ms;
     int redis_timeout_ms;
-    int cache_ttl; /* seconds a cached catalog response lives */
+    int cache_ttl;             /* seconds a cached catalog response lives */
+    size_t cache_local_bytes;  /* in-process copy of cached responses; 0: off */
+    int cache_local_window_us; /* reuse of a generation read from Redis; 0: off */
     int login_max_failures_per_email;
     int login_max_failures_per_client;
     int login_failure_window; /* seconds */

@@ -34,6 +34,10 @@ int harness_port(void) {
     return current_port;
 }
 
+void harness_use(const struct nexus_server *s) {
+    current_port = s->port;
+}
+
 const char *harness_source_dir(void) {
     return NEXUS_SOURCE_DIR;
 }

@@ -115,4 +115,8 @@ size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int ti
 /* The port of the running server. */
 int harness_port(void);
 
+/* Send later requests (of this process) to s: the last server started
+ * is the default. */
+void harness_use(const struct nexus_server *s);
+
 #endif

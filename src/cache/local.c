@@ -1,0 +1,168 @@
+/*
+ * local.c -- the in-process tier of the catalog cache: one generation's
+ * response bytes in a chained hash table, bounded in bytes and lifetime.
+ */
+#include "nexus/cache/local.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 4096u /* a power of two */
+
+struct local_entry {
+    struct local_entry *next;
+    uint64_t hash;
+    uint64_t expires_us;
+    size_t key_len;
+    size_t body_len;
+    char etag[sizeof((struct cache_entry *)0)->etag];
+    char bytes[]; /* the key, then the body and a NUL */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct local_entry *buckets[BUCKETS];
+static char table_gen[sizeof((struct cache_lookup *)0)->gen];
+static size_t used_bytes;
+static size_t max_bytes;
+static uint64_t ttl_us;
+
+static uint64_t hash_key(const char *key, size_t len) {
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+static size_t entry_size(size_t key_len, size_t body_len) {
+    return sizeof(struct local_entry) + key_len + body_len + 1;
+}
+
+static void drop_all_locked(void) {
+    for (size_t i = 0; i < BUCKETS; i++) {
+        struct local_entry *e = buckets[i];
+        while (e) {
+            struct local_entry *next = e->next;
+            free(e);
+            e = next;
+        }
+        buckets[i] = NULL;
+    }
+    used_bytes = 0;
+}
+
+/* The link that points at key's entry (or at the chain's NULL end). */
+static struct local_entry **find_locked(uint64_t hash, const char *key, size_t key_len) {
+    struct local_entry **link = &buckets[hash & (BUCKETS - 1)];
+    while (*link && !((*link)->hash == hash && (*link)->key_len == key_len &&
+                      memcmp((*link)->bytes, key, key_len) == 0))
+        link = &(*link)->next;
+    return link;
+}
+
+static void unlink_locked(struct local_entry **link) {
+    struct local_entry *e = *link;
+    *link = e->next;
+    used_bytes -= entry_size(e->key_len, e->body_len);
+    free(e);
+}
+
+void local_cache_init(size_t bytes, int ttl_seconds) {
+    pthread_mutex_lock(&lock);
+    drop_all_locked();
+    table_gen[0] = '\0';
+    max_bytes = bytes;
+    ttl_us = (uint64_t)ttl_seconds * 1000000u;
+    pthread_mutex_unlock(&lock);
+}
+
+bool local_cache_enabled(void) {
+    return max_bytes > 0;
+}
+
+bool local_cache_get(const char *gen, const char *key, size_t key_len, struct cache_entry *out) {
+    uint64_t hash = hash_key(key, key_len), now = now_us();
+    bool hit = false;
+    pthread_mutex_lock(&lock);
+    if (max_bytes && strcmp(gen, table_gen) == 0) {
+        struct local_entry **link = find_locked(hash, key, key_len);
+        if (*link && (*link)->expires_us <= now) {
+            unlink_locked(link);
+        } else if (*link) {
+            const struct local_entry *e = *link;
+            memcpy(out->etag, e->etag, sizeof out->etag);
+            out->len = e->body_len;
+            out->body = xmalloc(e->body_len + 1);
+            memcpy(out->body, e->bytes + e->key_len, e->body_len + 1);
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return hit;
+}
+
+static struct local_entry *new_entry(uint64_t hash, const char *key, size_t key_len,
+                                     const char *etag, const char *body, size_t len) {
+    struct local_entry *e = xmalloc(entry_size(key_len, len));
+    e->next = NULL;
+    e->hash = hash;
+    e->expires_us = now_us() + ttl_us;
+    e->key_len = key_len;
+    e->body_len = len;
+    size_t tag = etag ? strlen(etag) : 0;
+    if (tag >= sizeof e->etag)
+        tag = 0; /* cannot happen: ETags are fixed-size hashes */
+    memcpy(e->etag, etag ? etag : "", tag);
+    e->etag[tag] = '\0';
+    memcpy(e->bytes, key, key_len);
+    memcpy(e->bytes + key_len, body, len);
+    e->bytes[key_len + len] = '\0';
+    return e;
+}
+
+void local_cache_put(const char *gen, const char *key, size_t key_len, const char *etag,
+                     const char *body, size_t len) {
+    size_t size = entry_size(key_len, len);
+    if (!max_bytes || size > max_bytes / 8 || strlen(gen) >= sizeof table_gen)
+        return;
+    uint64_t hash = hash_key(key, key_len);
+    struct local_entry *e = new_entry(hash, key, key_len, etag, body, len);
+    pthread_mutex_lock(&lock);
+    if (strcmp(gen, table_gen) != 0) { /* a new generation: the old one is dead */
+        drop_all_locked();
+        memcpy(table_gen, gen, strlen(gen) + 1);
+    }
+    struct local_entry **link = find_locked(hash, key, key_len);
+    if (*link)
+        unlink_locked(link);
+    if (used_bytes + size > max_bytes) {
+        drop_all_locked();
+        link = find_locked(hash, key, key_len);
+    }
+    *link = e;
+    used_bytes += size;
+    pthread_mutex_unlock(&lock);
+}
+
+void local_cache_clear(void) {
+    pthread_mutex_lock(&lock);
+    drop_all_locked();
+    table_gen[0] = '\0';
+    pthread_mutex_unlock(&lock);
+}
+
+size_t local_cache_bytes(void) {
+    pthread_mutex_lock(&lock);
+    size_t n = used_bytes;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+void local_cache_free(void) {
+    local_cache_init(0, 0);
+}
