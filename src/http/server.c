@@ -242,14 +242,27 @@ struct key_scan {
     size_t count;
 };
 
+/* mark, n in decimal, ':' (printf costs more than the rest of a hit) */
+static void put_length(struct buf *b, char mark, size_t n) {
+    char text[24];
+    size_t i = sizeof text;
+    text[--i] = ':';
+    do {
+        text[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    text[--i] = mark;
+    buf_append(b, text + i, sizeof text - i);
+}
+
 static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
                                    const char *v, size_t vlen) {
     (void)kind;
     struct key_scan *scan = cls;
     /* length-prefixed, so no value can imitate another argument */
-    buf_printf(scan->key, "&%zu:", klen);
+    put_length(scan->key, '&', klen);
     buf_append(scan->key, k, klen);
-    buf_printf(scan->key, "=%zu:", vlen);
+    put_length(scan->key, '=', vlen);
     buf_append(scan->key, v ? v : "", v ? vlen : 0);
     return ++scan->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
 }
