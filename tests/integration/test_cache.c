@@ -350,7 +350,7 @@ static long metric(const char *name) {
  * Redis, so only the writer's wait after each bump keeps them fresh. */
 static void test_no_stale_read_on_another_instance(void **state) {
     (void)state;
-    struct nexus_server writer, readers;
+    struct nexus_server writer = {0}, readers = {0};
     start_on_services(&writer, "cache-writer", "CACHE_LOCAL_WINDOW_US=20000");
     start_on_services(&readers, "cache-readers", "CACHE_LOCAL_WINDOW_US=20000");
     harness_use(&readers);
