@@ -104,6 +104,8 @@ static long long now_ms(void) {
 
 /* ---- the client --------------------------------------------------------- */
 
+static int connect_errno; /* of the last failed connect */
+
 static int connect_server(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -114,8 +116,23 @@ static int connect_server(void) {
     struct timeval tv = {ANSWER_MS / 1000, 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        connect_errno = errno;
         close(fd);
         return -1;
+    }
+    return fd;
+}
+
+/* A refused or reset connect can be a moment's backlog overflow after a
+ * burst of resets; a server that stopped accepting refuses every retry. A
+ * timed-out connect is not retried (libFuzzer's own timeout is near). */
+static int connect_retrying(void) {
+    int fd = connect_server();
+    for (int retry = 0; fd < 0 && retry < 3 && connect_errno != EINPROGRESS &&
+                        connect_errno != EAGAIN && connect_errno != ETIMEDOUT;
+         retry++) {
+        usleep(50 * 1000);
+        fd = connect_server();
     }
     return fd;
 }
@@ -203,7 +220,7 @@ static void find_server_threads(const pid_t *before, size_t nbefore) {
  * once. Returns the bytes read into response (NUL-terminated), or -1 when
  * the connection was refused. */
 static long exchange(const char *bytes, size_t len) {
-    int fd = connect_server();
+    int fd = connect_retrying();
     if (fd < 0)
         return -1;
     size_t sent = 0;
@@ -534,7 +551,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long got = exchange(bytes, len);
     free(bytes);
     if (got < 0)
-        die("%s", "the server stopped accepting connections");
+        die("the server stopped accepting connections: %s", strerror(connect_errno));
     if (first_status() == 500 && !getenv("NEXUS_FUZZ_HTTP_ALLOW_500"))
         die("the server answered 500:\n%s", response);
     if (++inputs % PROBE_EVERY == 0)
