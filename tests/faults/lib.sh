@@ -19,6 +19,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# pg_crash DATADIR: SIGKILL the postmaster and its backends at once, as a
+# crash of the whole server, and wait until all are gone. (Backends left
+# behind by a lone killed postmaster keep its shared memory attached, and
+# the next start refuses to run until they notice and exit.)
+pg_crash() {
+    local pm children
+    pm=$(head -1 "$1/postmaster.pid")
+    children=$(pgrep -P "$pm" | paste -sd' ' -)
+    kill -9 "$pm" $children 2>/dev/null
+    for _ in $(seq 100); do
+        # gone or a zombie (nothing attached any more)
+        ps -o stat= -p "$(echo "$pm" $children | tr ' ' ',')" | grep -qv '^Z' || return 0
+        sleep 0.1
+    done
+    die "PostgreSQL processes outlived SIGKILL for 10 s"
+}
+
 check() {
     local name=$1
     shift
