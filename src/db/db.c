@@ -177,6 +177,11 @@ const char *db_sqlstate(const struct db *db) {
     return db->sqlstate;
 }
 
+bool db_thread_lost_conflict(void) {
+    return thread_db &&
+           (strcmp(thread_db->sqlstate, "40P01") == 0 || strcmp(thread_db->sqlstate, "40001") == 0);
+}
+
 const char *db_constraint(const struct db *db) {
     return db->constraint;
 }

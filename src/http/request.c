@@ -91,6 +91,15 @@ const char *request_header(const struct request *req, const char *name) {
     return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
 }
 
+void request_forget_problem(struct request *req) {
+    req->detail[0] = '\0';
+    req->retry_after = 0;
+    json_decref(req->field_errors);
+    json_decref(req->problem_extra);
+    req->field_errors = NULL;
+    req->problem_extra = NULL;
+}
+
 void request_clear(struct request *req) {
     buf_clear(&req->body);
     json_decref(req->json);

@@ -314,12 +314,31 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
     return e;
 }
 
+/* A handler whose transaction lost a deadlock or a serialization conflict
+ * left nothing behind (PostgreSQL rolled it back whole): run it again, up
+ * to NX_CONFLICT_RETRIES more times, before that becomes a 503. */
+#define NX_CONFLICT_RETRIES 3
+
+static enum nx_err run_retrying(struct request *req, struct response *res) {
+    enum nx_err e = req->route->handler(req, res);
+    for (int retry = 1;
+         retry <= NX_CONFLICT_RETRIES && e == NX_ERR_UNAVAILABLE && db_thread_lost_conflict();
+         retry++) {
+        log_info("db.retry", req->request_id, "transaction lost a conflict: attempt %d of %d",
+                 retry + 1, NX_CONFLICT_RETRIES + 1);
+        response_clear(res);
+        request_forget_problem(req);
+        e = req->route->handler(req, res);
+    }
+    return e;
+}
+
 static enum nx_err run_handler(struct request *req, struct response *res) {
     unsigned flags = req->route->flags;
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
     if ((flags & ROUTE_CACHEABLE) && read && cache_enabled())
         return run_cached(req, res);
-    enum nx_err e = req->route->handler(req, res);
+    enum nx_err e = run_retrying(req, res);
     /* After the commit, before the answer: see cache/catalog.h. */
     if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG))
         catalog_cache_bump();

@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <libpq-fe.h>
 #include <regex.h>
 #include <fnmatch.h>
 #include <setjmp.h>
@@ -1078,6 +1079,85 @@ static long racing_create(int i, void *ctx) {
     return status;
 }
 
+/* ---- a lost deadlock is retried ------------------------------------------- */
+
+static bool exec_ok(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "deadlock partner: %s", PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+/* The other side of the deadlock, in a child process: lock the category,
+ * say so on ready_fd, wait until the PATCH (holding the product) waits
+ * for that lock, then ask for the product. This session looks for
+ * deadlocks after 10 s, the server's after 1 s, so the server's
+ * transaction is the one PostgreSQL cancels. */
+static void deadlock_partner(int ready_fd, long long product, long long category) {
+    char sql[160];
+    PGconn *c = PQconnectdb(server.database_url);
+    bool ok = PQstatus(c) == CONNECTION_OK && exec_ok(c, "BEGIN") &&
+              exec_ok(c, "SET LOCAL deadlock_timeout = '10s'");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM categories WHERE id = %lld FOR UPDATE", category);
+    ok = ok && exec_ok(c, sql);
+    ok = write(ready_fd, ok ? "y" : "n", 1) == 1 && ok;
+    bool waited = false;
+    for (int i = 0; ok && !waited && i < 200; i++) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks WHERE NOT granted");
+        waited = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+        PQclear(r);
+        if (!waited)
+            usleep(50 * 1000);
+    }
+    snprintf(sql, sizeof sql, "SELECT 1 FROM products WHERE id = %lld FOR UPDATE", product);
+    ok = ok && waited && exec_ok(c, sql) && exec_ok(c, "COMMIT");
+    PQfinish(c);
+    _exit(ok ? 0 : 1);
+}
+
+static bool log_mentions(const char *needle) {
+    FILE *f = fopen(server.log_path, "r");
+    char line[4096];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* A PATCH whose transaction PostgreSQL picks as a deadlock's victim is run
+ * again, and succeeds, instead of answering 503. */
+static void test_deadlock_victim_is_retried(void **state) {
+    (void)state;
+    long long id = make_simple("DEADLOCK-1", "Deadlock Lamp");
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        close(ready[0]);
+        deadlock_partner(ready[1], id, other_category_id);
+    }
+    close(ready[1]);
+    char got = 0, path[64], body[64];
+    assert_int_equal(read(ready[0], &got, 1), 1);
+    close(ready[0]);
+    assert_int_equal(got, 'y');
+    product_path(path, sizeof path, id);
+    snprintf(body, sizeof body, "{\"category_id\":%lld}", other_category_id);
+    struct http_res *r = call("PATCH", path, staff_token, body, NULL);
+    expect_status(r, 200, "PATCH that lost a deadlock");
+    assert_int_equal(jint(json_object_get(r->json, "category"), "id"), other_category_id);
+    http_res_free(r);
+    int status = 0;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(log_mentions("db.retry"));
+}
+
 /* Concurrent creates whose names derive the same slug all succeed, with
  * distinct suffixes: a derived slug is never a 409. */
 static void test_concurrent_creates_derive_distinct_slugs(void **state) {
@@ -1315,6 +1395,7 @@ int main(void) {
         cmocka_unit_test(test_if_match_on_put_and_delete),
         cmocka_unit_test(test_concurrent_patches_with_the_same_if_match),
         cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
+        cmocka_unit_test(test_deadlock_victim_is_retried),
         cmocka_unit_test(test_writes_never_answer_304),
         cmocka_unit_test(test_lengths_count_characters),
         cmocka_unit_test(test_delete_is_soft_and_final),

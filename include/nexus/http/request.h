@@ -108,6 +108,9 @@ enum nx_err request_query(struct request *req, const char *name, struct slice *v
 const char *request_header(const struct request *req, const char *name);
 
 /* Free what the request owns (not the struct itself). */
+/* Drop what a failed stage set for the problem body (before a retry). */
+void request_forget_problem(struct request *req);
+
 void request_clear(struct request *req);
 
 #endif
