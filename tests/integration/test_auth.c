@@ -41,13 +41,6 @@ struct tokens {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static char *dump(json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
-}
-
 /* POST a JSON body (stolen) with optional extra header. */
 static struct http_res *post_json_h(const char *path, json_t *body, const char *extra) {
     char *s = dump(body);

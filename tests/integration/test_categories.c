@@ -30,74 +30,6 @@ static char *customer_token;
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-/* Send with an optional token, an optional JSON body and one optional
- * extra header. */
-static struct http_res *call(const char *method, const char *path, const char *token,
-                             const char *body, const char *extra) {
-    char auth[4200];
-    const char *h[4] = {0};
-    size_t n = 0;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h[n++] = auth;
-    }
-    if (body)
-        h[n++] = "Content-Type: application/json";
-    if (extra)
-        h[n++] = extra;
-    return http_request(method, path, h, body, body ? strlen(body) : 0);
-}
-
-/* call() with a body that is freed afterwards. */
-static struct http_res *call_owned(const char *method, const char *path, const char *token,
-                                   char *body) {
-    struct http_res *r = call(method, path, token, body, NULL);
-    free(body);
-    return r;
-}
-
-static void expect_status(struct http_res *r, long status, const char *what) {
-    if (r->status != status)
-        fprintf(stderr, "%s: expected %ld, got %ld: %s\n", what, status, r->status,
-                r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-}
-
-/* A problem with status whose errors name field; freed. */
-static void expect_problem(struct http_res *r, long status, const char *field) {
-    assert_problem(r, status, field);
-    http_res_free(r);
-}
-
-static long long jint(json_t *obj, const char *key) {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        fprintf(stderr, "'%s' is not an integer\n", key);
-    assert_true(json_is_integer(v));
-    return (long long)json_integer_value(v);
-}
-
-static const char *jstr(json_t *obj, const char *key) {
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!v)
-        fprintf(stderr, "'%s' is not a string\n", key);
-    assert_non_null(v);
-    return v;
-}
-
-static void assert_timestamp(const char *s) {
-    regex_t re;
-    assert_int_equal(
-        regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z$",
-                REG_EXTENDED | REG_NOSUB),
-        0);
-    int rc = regexec(&re, s, 0, NULL, 0);
-    regfree(&re);
-    if (rc != 0)
-        fprintf(stderr, "not an RFC 3339 UTC timestamp: %s\n", s);
-    assert_int_equal(rc, 0);
-}
-
 static void assert_category_json(json_t *c) {
     assert_true(json_is_object(c));
     const char *keys[] = {"id",        "name",       "slug",      "description",
@@ -121,22 +53,6 @@ static void assert_category_json(json_t *c) {
     assert_true(json_is_null(parent) || json_is_integer(parent));
     assert_timestamp(jstr(c, "created_at"));
     assert_timestamp(jstr(c, "updated_at"));
-}
-
-static char *take(const char *s) {
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-static char *login(const char *email) {
-    struct http_res *r =
-        call_owned("POST", "/api/v1/auth/login", NULL,
-                   json_body("{s:s, s:s}", "email", email, "password", "catalog-password"));
-    expect_status(r, 200, "login");
-    char *token = take(jstr(r->json, "access_token"));
-    http_res_free(r);
-    return token;
 }
 
 /* POST a category as staff; returns the response (201 asserted). */
@@ -179,7 +95,7 @@ static long long make_product(const char *sku, const char *name, long long categ
 static struct http_res *get_category(const char *key) {
     char path[512];
     snprintf(path, sizeof path, CATEGORIES "/%s", key);
-    return call("GET", path, NULL, NULL, NULL);
+    return call_h("GET", path, NULL, NULL, NULL);
 }
 
 static struct http_res *patch_category(long long id, char *body) {
@@ -191,7 +107,7 @@ static struct http_res *patch_category(long long id, char *body) {
 static long delete_category(long long id) {
     char path[128];
     snprintf(path, sizeof path, CATEGORIES "/%lld", id);
-    struct http_res *r = call("DELETE", path, staff_token, NULL, NULL);
+    struct http_res *r = call_h("DELETE", path, staff_token, NULL, NULL);
     long s = r->status;
     if (s == 204)
         assert_int_equal(r->len, 0);
@@ -204,7 +120,7 @@ static long delete_category(long long id) {
 static long list_status(const char *query) {
     char path[2048];
     snprintf(path, sizeof path, CATEGORIES "?%s", query);
-    struct http_res *r = call("GET", path, NULL, NULL, NULL);
+    struct http_res *r = call_h("GET", path, NULL, NULL, NULL);
     long s = r->status;
     if (s >= 400)
         assert_problem(r, s, NULL);
@@ -234,7 +150,7 @@ static size_t walk(const char *query, long long *ids, size_t cap, size_t *pages)
                  cursor ? cursor : "");
         free(cursor);
         cursor = NULL;
-        struct http_res *r = call("GET", path, NULL, NULL, NULL);
+        struct http_res *r = call_h("GET", path, NULL, NULL, NULL);
         expect_status(r, 200, path);
         np++;
         assert_true(json_is_array(json_object_get(r->json, "items")));
@@ -302,8 +218,8 @@ static int start(void **state) {
     harness_start(&server, "categories", NULL);
     harness_create_user(&server, "cat-staff@example.com", "staff", "catalog-password");
     harness_create_user(&server, "cat-customer@example.com", "customer", "catalog-password");
-    staff_token = login("cat-staff@example.com");
-    customer_token = login("cat-customer@example.com");
+    staff_token = harness_login("cat-staff@example.com", "catalog-password");
+    customer_token = harness_login("cat-customer@example.com", "catalog-password");
     return 0;
 }
 
@@ -548,9 +464,9 @@ static void test_body_framing_errors(void **state) {
     r = http_request("POST", CATEGORIES, charset, body, strlen(body));
     expect_status(r, 201, "json with charset");
     http_res_free(r);
-    expect_problem(call("POST", CATEGORIES, staff_token, "{\"name\":", NULL), 400, NULL);
-    expect_problem(call("POST", CATEGORIES, staff_token, "[\"name\"]", NULL), 400, NULL);
-    expect_problem(call("POST", CATEGORIES, staff_token, "{\"name\":\"A\",\"name\":\"B\"}", NULL),
+    expect_problem(call_h("POST", CATEGORIES, staff_token, "{\"name\":", NULL), 400, NULL);
+    expect_problem(call_h("POST", CATEGORIES, staff_token, "[\"name\"]", NULL), 400, NULL);
+    expect_problem(call_h("POST", CATEGORIES, staff_token, "{\"name\":\"A\",\"name\":\"B\"}", NULL),
                    400, NULL);
     /* role before content type: a customer with a wrong type gets 403 */
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", customer_token);
@@ -575,7 +491,7 @@ static void test_get_by_id_and_by_slug(void **state) {
     expect_status(by_slug, 200, "get by slug");
     assert_true(json_equal(by_slug->json, created->json));
     /* a customer and staff see the same */
-    struct http_res *r = call("GET", CATEGORIES "/board-games", customer_token, NULL, NULL);
+    struct http_res *r = call_h("GET", CATEGORIES "/board-games", customer_token, NULL, NULL);
     expect_status(r, 200, "customer get");
     assert_true(json_equal(r->json, created->json));
     http_res_free(r);
@@ -602,7 +518,7 @@ static void test_get_unknown_is_404(void **state) {
     assert_string_equal(jstr(r->json, "slug"), "2024-sale");
     http_res_free(r);
     /* trailing slash is another path */
-    expect_problem(call("GET", CATEGORIES "/board-games/", NULL, NULL, NULL), 404, NULL);
+    expect_problem(call_h("GET", CATEGORIES "/board-games/", NULL, NULL, NULL), 404, NULL);
 }
 
 /* ---- list ----------------------------------------------------------------------- */
@@ -612,7 +528,7 @@ static void test_list_envelope_and_default_sort_by_name_case_insensitive(void **
     long long lower = make_category("aardvark things", NULL, 0);
     long long upper = make_category("Aardwolf Things", NULL, 0);
     long long shout = make_category("AARDVARKS MORE", NULL, 0);
-    struct http_res *r = call("GET", CATEGORIES, NULL, NULL, NULL);
+    struct http_res *r = call_h("GET", CATEGORIES, NULL, NULL, NULL);
     expect_status(r, 200, "list");
     assert_true(json_is_array(json_object_get(r->json, "items")));
     assert_non_null(json_object_get(r->json, "next_cursor"));
@@ -682,7 +598,7 @@ static void test_list_parent_filter(void **state) {
     const char *empty[] = {"parent=no-such", "parent=999999", "parent=ABC"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(q, sizeof q, CATEGORIES "?%s&include_total=true", empty[i]);
-        struct http_res *r = call("GET", q, NULL, NULL, NULL);
+        struct http_res *r = call_h("GET", q, NULL, NULL, NULL);
         expect_status(r, 200, q);
         assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
         assert_true(json_is_null(json_object_get(r->json, "next_cursor")));
@@ -704,7 +620,7 @@ static void test_list_parent_filter(void **state) {
 
 static void test_wrong_method_is_405_before_authentication(void **state) {
     (void)state;
-    struct http_res *r = call("PUT", CATEGORIES "/1", NULL, "{}", NULL);
+    struct http_res *r = call_h("PUT", CATEGORIES "/1", NULL, "{}", NULL);
     assert_problem(r, 405, NULL);
     const char *allow = http_header(r, "Allow");
     assert_non_null(allow);
@@ -713,7 +629,7 @@ static void test_wrong_method_is_405_before_authentication(void **state) {
     assert_non_null(strstr(allow, "DELETE"));
     assert_null(strstr(allow, "PUT"));
     http_res_free(r);
-    r = call("DELETE", CATEGORIES, customer_token, NULL, NULL);
+    r = call_h("DELETE", CATEGORIES, customer_token, NULL, NULL);
     assert_problem(r, 405, NULL);
     assert_non_null(strstr(http_header(r, "Allow"), "POST"));
     http_res_free(r);
@@ -753,7 +669,7 @@ static void test_paging_walks_every_category_once_with_total(void **state) {
             assert_true(got[i] != got[j]);
     expect_list("limit=4&sort=created_at", "created_at, id", "true");
 
-    struct http_res *r = call("GET", CATEGORIES "?include_total=true&limit=3", NULL, NULL, NULL);
+    struct http_res *r = call_h("GET", CATEGORIES "?include_total=true&limit=3", NULL, NULL, NULL);
     expect_status(r, 200, "include_total");
     assert_int_equal(jint(r->json, "total"), total);
     assert_int_equal(json_array_size(json_object_get(r->json, "items")), 3);
@@ -762,16 +678,16 @@ static void test_paging_walks_every_category_once_with_total(void **state) {
     snprintf(path, sizeof path, CATEGORIES "?include_total=true&limit=3&cursor=%s",
              jstr(r->json, "next_cursor"));
     http_res_free(r);
-    r = call("GET", path, NULL, NULL, NULL);
+    r = call_h("GET", path, NULL, NULL, NULL);
     expect_status(r, 200, "include_total page 2");
     assert_int_equal(jint(r->json, "total"), total);
     http_res_free(r);
-    r = call("GET", CATEGORIES "?include_total=false", NULL, NULL, NULL);
+    r = call_h("GET", CATEGORIES "?include_total=false", NULL, NULL, NULL);
     expect_status(r, 200, "include_total=false");
     assert_null(json_object_get(r->json, "total"));
     http_res_free(r);
     /* the total of a filtered list */
-    r = call("GET", CATEGORIES "?parent=null&include_total=true&limit=1", NULL, NULL, NULL);
+    r = call_h("GET", CATEGORIES "?parent=null&include_total=true&limit=1", NULL, NULL, NULL);
     char *roots =
         harness_sql_value(&server, "SELECT count(*) FROM categories WHERE parent_id IS NULL");
     assert_int_equal(jint(r->json, "total"), strtoll(roots, NULL, 10));
@@ -792,7 +708,7 @@ static void test_list_limit_and_cursor_rules(void **state) {
     }
     assert_int_equal(list_status("limit=1"), 200);
     assert_int_equal(list_status("limit=100"), 200);
-    struct http_res *r = call("GET", CATEGORIES "?limit=2", NULL, NULL, NULL);
+    struct http_res *r = call_h("GET", CATEGORIES "?limit=2", NULL, NULL, NULL);
     char *cursor = take(jstr(r->json, "next_cursor"));
     http_res_free(r);
     char q[2048];
@@ -813,7 +729,7 @@ static void test_list_limit_and_cursor_rules(void **state) {
     assert_int_equal(list_status("cursor="), 200);
     /* a category cursor is not a product cursor */
     snprintf(q, sizeof q, PRODUCTS "?limit=2&sort=name&cursor=%s", cursor);
-    r = call("GET", q, NULL, NULL, NULL);
+    r = call_h("GET", q, NULL, NULL, NULL);
     expect_problem(r, 400, NULL);
     free(cursor);
 }
@@ -936,20 +852,20 @@ static void test_delete_rules(void **state) {
     struct http_res *r;
     char path[64];
     snprintf(path, sizeof path, CATEGORIES "/%lld", parent);
-    r = call("DELETE", path, staff_token, NULL, NULL);
+    r = call_h("DELETE", path, staff_token, NULL, NULL);
     assert_problem(r, 409, NULL);
     assert_string_equal(jstr(r->json, "title"), "Conflict");
     http_res_free(r);
     assert_int_equal(delete_category(child), 204);
     assert_int_equal(delete_category(parent), 204);
-    r = call("GET", path, NULL, NULL, NULL);
+    r = call_h("GET", path, NULL, NULL, NULL);
     expect_problem(r, 404, NULL);
     assert_int_equal(delete_category(parent), 404);
     assert_int_equal(delete_category(999999), 404);
-    expect_problem(call("DELETE", CATEGORIES "/no-such-cat", staff_token, NULL, NULL), 404, NULL);
+    expect_problem(call_h("DELETE", CATEGORIES "/no-such-cat", staff_token, NULL, NULL), 404, NULL);
     snprintf(path, sizeof path, CATEGORIES "/%lld", child);
-    expect_problem(call("DELETE", path, customer_token, NULL, NULL), 403, NULL);
-    expect_problem(call("DELETE", path, NULL, NULL, NULL), 401, NULL);
+    expect_problem(call_h("DELETE", path, customer_token, NULL, NULL), 403, NULL);
+    expect_problem(call_h("DELETE", path, NULL, NULL, NULL), 401, NULL);
 
     /* live products block, active or not */
     long long active = make_category("Has Active Product", NULL, 0);
@@ -974,7 +890,7 @@ static void test_delete_rules(void **state) {
 static void test_delete_by_slug_path(void **state) {
     (void)state;
     make_category("Delete By Slug", "delete-by-slug", 0);
-    struct http_res *r = call("DELETE", CATEGORIES "/delete-by-slug", staff_token, NULL, NULL);
+    struct http_res *r = call_h("DELETE", CATEGORIES "/delete-by-slug", staff_token, NULL, NULL);
     expect_status(r, 204, "delete by slug");
     http_res_free(r);
     expect_problem(get_category("delete-by-slug"), 404, NULL);
@@ -994,14 +910,14 @@ static void test_rename_shows_in_products(void **state) {
     char ppath[64], lpath[128];
     snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", pid);
     snprintf(lpath, sizeof lpath, PRODUCTS "?category=%lld", cat);
-    struct http_res *before = call("GET", ppath, NULL, NULL, NULL);
+    struct http_res *before = call_h("GET", ppath, NULL, NULL, NULL);
     expect_status(before, 200, "product before");
     json_t *embedded = json_object_get(before->json, "category");
     assert_int_equal(json_object_size(embedded), 3);
     assert_int_equal(jint(embedded, "id"), cat);
     assert_string_equal(jstr(embedded, "name"), "Embed Before");
     assert_string_equal(jstr(embedded, "slug"), "embed-cat");
-    struct http_res *list = call("GET", lpath, NULL, NULL, NULL);
+    struct http_res *list = call_h("GET", lpath, NULL, NULL, NULL);
     expect_status(list, 200, "list before");
     http_res_free(list);
     const char *old_etag = http_header(before, "ETag");
@@ -1013,7 +929,7 @@ static void test_rename_shows_in_products(void **state) {
 
     const char *readers[] = {NULL, customer_token, staff_token};
     for (size_t i = 0; i < 3; i++) {
-        r = call("GET", ppath, readers[i], NULL, NULL);
+        r = call_h("GET", ppath, readers[i], NULL, NULL);
         expect_status(r, 200, "product after");
         embedded = json_object_get(r->json, "category");
         assert_string_equal(jstr(embedded, "name"), "Embed After");
@@ -1021,14 +937,14 @@ static void test_rename_shows_in_products(void **state) {
         assert_non_null(http_header(r, "ETag"));
         assert_string_not_equal(http_header(r, "ETag"), old_etag);
         http_res_free(r);
-        r = call("GET", lpath, readers[i], NULL, NULL);
+        r = call_h("GET", lpath, readers[i], NULL, NULL);
         expect_status(r, 200, "list after");
         json_t *items = json_object_get(r->json, "items");
         assert_int_equal(json_array_size(items), 1);
         embedded = json_object_get(json_array_get(items, 0), "category");
         assert_string_equal(jstr(embedded, "name"), "Embed After");
         http_res_free(r);
-        r = call("GET", PRODUCTS "?category=embed-cat", readers[i], NULL, NULL);
+        r = call_h("GET", PRODUCTS "?category=embed-cat", readers[i], NULL, NULL);
         expect_status(r, 200, "list by slug after");
         items = json_object_get(r->json, "items");
         assert_int_equal(json_array_size(items), 1);
@@ -1039,7 +955,7 @@ static void test_rename_shows_in_products(void **state) {
     /* If-None-Match with the old tag no longer matches */
     char inm[128];
     snprintf(inm, sizeof inm, "If-None-Match: %s", old_etag);
-    r = call("GET", ppath, NULL, NULL, inm);
+    r = call_h("GET", ppath, NULL, NULL, inm);
     expect_status(r, 200, "old tag");
     http_res_free(r);
     http_res_free(before);
@@ -1051,7 +967,7 @@ static long racing_create(int i, void *ctx) {
     (void)i;
     const char *name = ctx;
     char *body = json_body("{s:s}", "name", name);
-    struct http_res *r = call("POST", CATEGORIES, staff_token, body, NULL);
+    struct http_res *r = call_h("POST", CATEGORIES, staff_token, body, NULL);
     free(body);
     long status = r->status;
     if (status != 201)
@@ -1092,7 +1008,7 @@ static long racing_move(int i, void *ctx) {
     char path[64];
     snprintf(path, sizeof path, CATEGORIES "/%lld", id);
     char *body = json_body("{s:I}", "parent_id", (json_int_t)parent);
-    struct http_res *r = call("PATCH", path, staff_token, body, NULL);
+    struct http_res *r = call_h("PATCH", path, staff_token, body, NULL);
     free(body);
     long status = r->status;
     http_res_free(r);
@@ -1136,7 +1052,7 @@ static void test_patch_unknown_category_is_404(void **state) {
     expect_problem(
         call_owned("PATCH", CATEGORIES "/999999", staff_token, json_body("{s:i}", "parent_id", 1)),
         404, NULL);
-    struct http_res *r = call("GET", "/healthz", NULL, NULL, NULL);
+    struct http_res *r = call_h("GET", "/healthz", NULL, NULL, NULL);
     expect_status(r, 200, "server still up");
     http_res_free(r);
 }

@@ -846,15 +846,6 @@ static void create_user(const char *email, const char *role) {
     assert_int_equal(rc, 0);
 }
 
-static char *login(const char *email) {
-    char body[256];
-    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"staff-password-1\"}", email);
-    struct http_res *r = http_expect("POST", "/api/v1/auth/login", NULL, body, 200);
-    char *token = strdup(json_string_value(json_object_get(r->json, "access_token")));
-    http_res_free(r);
-    return token;
-}
-
 static long long low_stock_jobs(long long product) {
     return sql_ll("SELECT count(*) FROM jobs WHERE kind = 'low_stock_alert'"
                   " AND payload->>'product_id' = '%lld'",
@@ -881,7 +872,7 @@ static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_sta
     create_user("low-gone@example.com", "staff");
     free(sqlf("UPDATE users SET is_active = false WHERE email = 'low-gone@example.com'"));
     register_user("low-customer@example.com", "Cus Tomer");
-    char *staff = login("low-staff@example.com");
+    char *staff = harness_login("low-staff@example.com", "staff-password-1");
 
     struct http_res *r =
         http_expect("POST", "/api/v1/products", staff,

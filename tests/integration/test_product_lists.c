@@ -42,50 +42,6 @@ static const char *const SORT_SQL[] = {"created_at, id",  "created_at DESC, id D
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static struct http_res *call(const char *method, const char *path, const char *token,
-                             const char *body) {
-    char auth[4200];
-    const char *h[3] = {0};
-    size_t n = 0;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h[n++] = auth;
-    }
-    if (body)
-        h[n++] = "Content-Type: application/json";
-    return http_request(method, path, h, body, body ? strlen(body) : 0);
-}
-
-static void expect_status(struct http_res *r, long status, const char *what) {
-    if (r->status != status)
-        fprintf(stderr, "%.300s: expected %ld, got %ld: %s\n", what, status, r->status,
-                r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-}
-
-static long long jint(json_t *obj, const char *key) {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        fprintf(stderr, "'%s' is not an integer\n", key);
-    assert_true(json_is_integer(v));
-    return (long long)json_integer_value(v);
-}
-
-static const char *jstr(json_t *obj, const char *key) {
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!v)
-        fprintf(stderr, "'%s' is not a string\n", key);
-    assert_non_null(v);
-    return v;
-}
-
-static char *take(const char *s) {
-    assert_non_null(s);
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
 /* Percent-encode everything but unreserved characters. Owned. */
 static char *urlencode(const char *s) {
     size_t n = strlen(s);
@@ -104,16 +60,6 @@ static char *urlencode(const char *s) {
     }
     out[o] = '\0';
     return out;
-}
-
-static char *login(const char *email) {
-    char *body = json_body("{s:s, s:s}", "email", email, "password", "catalog-password");
-    struct http_res *r = call("POST", "/api/v1/auth/login", NULL, body);
-    free(body);
-    expect_status(r, 200, "login");
-    char *token = take(jstr(r->json, "access_token"));
-    http_res_free(r);
-    return token;
 }
 
 static long long make_category(const char *name, const char *slug, long long parent) {
@@ -421,8 +367,8 @@ static int start(void **state) {
     harness_start(&server, "product_lists", NULL);
     harness_create_user(&server, "list-staff@example.com", "staff", "catalog-password");
     harness_create_user(&server, "list-customer@example.com", "customer", "catalog-password");
-    staff_token = login("list-staff@example.com");
-    customer_token = login("list-customer@example.com");
+    staff_token = harness_login("list-staff@example.com", "catalog-password");
+    customer_token = harness_login("list-customer@example.com", "catalog-password");
     seed();
     return 0;
 }

@@ -48,87 +48,12 @@ static void expect_sql(const char *want, const char *fmt, ...) {
     free(out);
 }
 
-static char *dump(json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
-}
-
-/* Send with an optional token, an optional JSON body and one optional
- * extra header. */
-static struct http_res *call(const char *method, const char *path, const char *token,
-                             const char *body, const char *extra) {
-    char auth[4200];
-    const char *h[4] = {0};
-    size_t n = 0;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h[n++] = auth;
-    }
-    if (body)
-        h[n++] = "Content-Type: application/json";
-    if (extra)
-        h[n++] = extra;
-    return http_request(method, path, h, body, body ? strlen(body) : 0);
-}
-
-/* call() with a body that is freed afterwards. */
-static struct http_res *call_owned(const char *method, const char *path, const char *token,
-                                   char *body, const char *extra) {
-    struct http_res *r = call(method, path, token, body, extra);
-    free(body);
-    return r;
-}
-
-static void expect_status(struct http_res *r, long status, const char *what) {
-    if (r->status != status)
-        fprintf(stderr, "%s: expected %ld, got %ld: %s\n", what, status, r->status,
-                r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-}
-
-static void expect_problem(struct http_res *r, long status, const char *field) {
-    assert_problem(r, status, field);
-    http_res_free(r);
-}
-
-static long long jint(json_t *obj, const char *key) {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        fprintf(stderr, "'%s' is not an integer\n", key);
-    assert_true(json_is_integer(v));
-    return (long long)json_integer_value(v);
-}
-
-static const char *jstr(json_t *obj, const char *key) {
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (!v)
-        fprintf(stderr, "'%s' is not a string\n", key);
-    assert_non_null(v);
-    return v;
-}
-
-static char *take(const char *s) {
-    assert_non_null(s);
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
 static bool matches(const char *pattern, const char *s) {
     regex_t re;
     assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
     int rc = regexec(&re, s, 0, NULL, 0);
     regfree(&re);
     return rc == 0;
-}
-
-static void assert_timestamp(const char *s) {
-    if (!matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z$", s))
-        fprintf(stderr, "not an RFC 3339 UTC timestamp: %s\n", s);
-    assert_true(
-        matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?Z$", s));
 }
 
 /* A quoted strong entity tag. */
@@ -179,19 +104,9 @@ static void assert_product_json(json_t *p) {
     assert_timestamp(jstr(p, "updated_at"));
 }
 
-static char *login(const char *email) {
-    struct http_res *r =
-        call_owned("POST", "/api/v1/auth/login", NULL,
-                   json_body("{s:s, s:s}", "email", email, "password", "catalog-password"), NULL);
-    expect_status(r, 200, "login");
-    char *token = take(jstr(r->json, "access_token"));
-    http_res_free(r);
-    return token;
-}
-
 static long long make_category(const char *name, const char *slug) {
-    struct http_res *r = call_owned("POST", CATEGORIES, staff_token,
-                                    json_body("{s:s, s:s}", "name", name, "slug", slug), NULL);
+    struct http_res *r = call_owned_h("POST", CATEGORIES, staff_token,
+                                      json_body("{s:s, s:s}", "name", name, "slug", slug), NULL);
     expect_status(r, 201, "create category");
     long long id = jint(r->json, "id");
     http_res_free(r);
@@ -200,7 +115,7 @@ static long long make_category(const char *name, const char *slug) {
 
 /* POST a product body as staff; 201 asserted. */
 static struct http_res *post_product(char *body) {
-    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, body, NULL);
+    struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token, body, NULL);
     expect_status(r, 201, "create product");
     assert_product_json(r->json);
     assert_etag(http_header(r, "ETag"));
@@ -227,7 +142,7 @@ static void product_path(char *out, size_t cap, long long id) {
 static struct http_res *get_product(long long id, const char *token, const char *extra) {
     char path[64];
     product_path(path, sizeof path, id);
-    return call("GET", path, token, NULL, extra);
+    return call_h("GET", path, token, NULL, extra);
 }
 
 /* The product's current ETag as staff sees it. Owned. */
@@ -241,7 +156,7 @@ static char *current_etag(long long id) {
 
 /* POST an invalid body; expect 422 naming field. */
 static void expect_create_422(char *body, const char *field) {
-    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, body, NULL);
+    struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token, body, NULL);
     if (r->status != 422)
         fprintf(stderr, "expected 422 on %s, got %ld: %s\n", field, r->status,
                 r->body ? r->body : "");
@@ -285,8 +200,8 @@ static int start(void **state) {
     harness_start(&server, "products", NULL);
     harness_create_user(&server, "prod-staff@example.com", "staff", "catalog-password");
     harness_create_user(&server, "prod-customer@example.com", "customer", "catalog-password");
-    staff_token = login("prod-staff@example.com");
-    customer_token = login("prod-customer@example.com");
+    staff_token = harness_login("prod-staff@example.com", "catalog-password");
+    customer_token = harness_login("prod-customer@example.com", "catalog-password");
     category_id = make_category("Products Home", "products-home");
     other_category_id = make_category("Products Away", "products-away");
     return 0;
@@ -391,8 +306,8 @@ static void test_bad_prices_are_422(void **state) {
                          "5 ",    "",      "abc", "+5",  "100000000", "0x10",
                          "Inf",   "1.2.3", "5.",  "$5",  "5.0.0",     "99999999.999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct http_res *r = call_owned("POST", PRODUCTS, staff_token,
-                                        body_with("price", json_string(bad[i])), NULL);
+        struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token,
+                                          body_with("price", json_string(bad[i])), NULL);
         if (r->status != 422)
             fprintf(stderr, "price \"%s\" gave %ld: %s\n", bad[i], r->status,
                     r->body ? r->body : "");
@@ -414,8 +329,8 @@ static void test_currency(void **state) {
     http_res_free(r);
     const char *bad[] = {"QQQ", "EURO", "EU", "", "E1R", "usd ", "ÉUR", "XYZ"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct http_res *e = call_owned("POST", PRODUCTS, staff_token,
-                                        body_with("currency", json_string(bad[i])), NULL);
+        struct http_res *e = call_owned_h("POST", PRODUCTS, staff_token,
+                                          body_with("currency", json_string(bad[i])), NULL);
         if (e->status != 422)
             fprintf(stderr, "currency \"%s\" gave %ld\n", bad[i], e->status);
         expect_problem(e, 422, "currency");
@@ -446,8 +361,8 @@ static void test_sku_rules(void **state) {
     sku64[64] = '\0';
     const char *bad[] = {"has space", "a/b", "ü", "", "semi;colon", "quote'", sku65, "a+b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct http_res *r =
-            call_owned("POST", PRODUCTS, staff_token, body_with("sku", json_string(bad[i])), NULL);
+        struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token,
+                                          body_with("sku", json_string(bad[i])), NULL);
         if (r->status != 422)
             fprintf(stderr, "sku \"%s\" gave %ld\n", bad[i], r->status);
         expect_problem(r, 422, "sku");
@@ -461,7 +376,7 @@ static void test_sku_rules(void **state) {
 
 static void test_missing_required_fields_one_entry_each(void **state) {
     (void)state;
-    struct http_res *r = call("POST", PRODUCTS, staff_token, "{}", NULL);
+    struct http_res *r = call_h("POST", PRODUCTS, staff_token, "{}", NULL);
     assert_problem(r, 422, "sku");
     json_t *errors = json_object_get(r->json, "errors");
     const char *required[] = {"sku", "name", "price", "stock"};
@@ -475,13 +390,13 @@ static void test_missing_required_fields_one_entry_each(void **state) {
     http_res_free(r);
     const char *keys[] = {"sku", "name", "price", "stock"};
     for (size_t i = 0; i < 4; i++) {
-        r = call_owned("POST", PRODUCTS, staff_token, body_with(keys[i], NULL), NULL);
+        r = call_owned_h("POST", PRODUCTS, staff_token, body_with(keys[i], NULL), NULL);
         assert_problem(r, 422, keys[i]);
         assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
         http_res_free(r);
     }
     /* several bad fields: one entry each */
-    r = call_owned(
+    r = call_owned_h(
         "POST", PRODUCTS, staff_token,
         json_body("{s:s, s:s, s:i, s:s}", "sku", "bad sku", "name", "", "price", 5, "stock", "x"),
         NULL);
@@ -559,19 +474,19 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
                                          "Duplicate Widget", "slug", "dup-explicit", "price", "3",
                                          "stock", 1)));
     long long before = product_rows();
-    struct http_res *r = call_owned("POST", PRODUCTS, staff_token,
-                                    json_body("{s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name",
-                                              "Other", "price", "3", "stock", 1),
-                                    NULL);
+    struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token,
+                                      json_body("{s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name",
+                                                "Other", "price", "3", "stock", 1),
+                                      NULL);
     assert_problem(r, 409, "sku");
     assert_string_equal(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
                         "sku");
     assert_string_equal(jstr(r->json, "title"), "Conflict");
     http_res_free(r);
-    r = call_owned("POST", PRODUCTS, staff_token,
-                   json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-2", "name", "Other", "slug",
-                             "dup-explicit", "price", "3", "stock", 1),
-                   NULL);
+    r = call_owned_h("POST", PRODUCTS, staff_token,
+                     json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-2", "name", "Other", "slug",
+                               "dup-explicit", "price", "3", "stock", 1),
+                     NULL);
     assert_problem(r, 409, "slug");
     assert_string_equal(jstr(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
                         "slug");
@@ -615,9 +530,9 @@ static void test_soft_deleted_product_frees_sku_and_slug(void **state) {
 static void test_create_needs_staff(void **state) {
     (void)state;
     long long before = product_rows();
-    expect_problem(call_owned("POST", PRODUCTS, customer_token, body_with("sku", NULL), NULL), 403,
-                   NULL);
-    struct http_res *r = call_owned("POST", PRODUCTS, NULL, body_with("name", NULL), NULL);
+    expect_problem(call_owned_h("POST", PRODUCTS, customer_token, body_with("sku", NULL), NULL),
+                   403, NULL);
+    struct http_res *r = call_owned_h("POST", PRODUCTS, NULL, body_with("name", NULL), NULL);
     assert_problem(r, 401, NULL);
     assert_non_null(http_header(r, "WWW-Authenticate"));
     http_res_free(r);
@@ -628,11 +543,11 @@ static void test_create_needs_staff(void **state) {
     const char *plain[] = {auth, "Content-Type: text/plain", NULL};
     const char *b = "{\"sku\":\"X\"}";
     expect_problem(http_request("POST", PRODUCTS, plain, b, strlen(b)), 415, NULL);
-    expect_problem(call("POST", PRODUCTS, staff_token, "{\"sku\":", NULL), 400, NULL);
-    expect_problem(call("POST", PRODUCTS, staff_token, "[]", NULL), 400, NULL);
-    expect_problem(call("POST", PRODUCTS, staff_token, "", NULL), 400, NULL);
-    expect_problem(call("POST", PRODUCTS, staff_token, "{\"sku\":\"A\",\"sku\":\"B\"}", NULL), 400,
-                   NULL);
+    expect_problem(call_h("POST", PRODUCTS, staff_token, "{\"sku\":", NULL), 400, NULL);
+    expect_problem(call_h("POST", PRODUCTS, staff_token, "[]", NULL), 400, NULL);
+    expect_problem(call_h("POST", PRODUCTS, staff_token, "", NULL), 400, NULL);
+    expect_problem(call_h("POST", PRODUCTS, staff_token, "{\"sku\":\"A\",\"sku\":\"B\"}", NULL),
+                   400, NULL);
 }
 
 /* ---- get and conditional get -------------------------------------------------------- */
@@ -697,7 +612,7 @@ static void test_inactive_product_is_visible_to_staff_only(void **state) {
     /* reactivated: public again */
     char path[64];
     product_path(path, sizeof path, id);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:b}", "is_active", 1), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:b}", "is_active", 1), NULL);
     expect_status(r, 200, "activate");
     http_res_free(r);
     r = get_product(id, NULL, NULL);
@@ -718,10 +633,10 @@ static void test_put_is_a_full_replacement(void **state) {
     http_res_free(r);
     char path[64];
     product_path(path, sizeof path, id);
-    r = call_owned("PUT", path, staff_token,
-                   json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Replaced",
-                             "price", "7", "stock", 0),
-                   NULL);
+    r = call_owned_h("PUT", path, staff_token,
+                     json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Replaced",
+                               "price", "7", "stock", 0),
+                     NULL);
     expect_status(r, 200, "put");
     assert_product_json(r->json);
     assert_etag(http_header(r, "ETag"));
@@ -742,21 +657,21 @@ static void test_put_is_a_full_replacement(void **state) {
     assert_string_equal(jstr(r->json, "slug"), "put-replaced");
     http_res_free(r);
     /* the same name again derives the same slug, not a -2 of itself */
-    r = call_owned("PUT", path, staff_token,
-                   json_body("{s:s, s:s, s:s, s:i, s:I}", "sku", "PUT-1B", "name", "Put Replaced",
-                             "price", "7", "stock", 1, "category_id",
-                             (json_int_t)other_category_id),
-                   NULL);
+    r = call_owned_h("PUT", path, staff_token,
+                     json_body("{s:s, s:s, s:s, s:i, s:I}", "sku", "PUT-1B", "name", "Put Replaced",
+                               "price", "7", "stock", 1, "category_id",
+                               (json_int_t)other_category_id),
+                     NULL);
     expect_status(r, 200, "put same name");
     assert_string_equal(jstr(r->json, "slug"), "put-replaced");
     assert_int_equal(jint(json_object_get(r->json, "category"), "id"), other_category_id);
     http_res_free(r);
     /* a name whose slug another product holds gets a suffix */
     make_simple("PUT-OTHER", "Put Taken Name");
-    r = call_owned("PUT", path, staff_token,
-                   json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Taken Name",
-                             "price", "7", "stock", 1),
-                   NULL);
+    r = call_owned_h("PUT", path, staff_token,
+                     json_body("{s:s, s:s, s:s, s:i}", "sku", "PUT-1B", "name", "Put Taken Name",
+                               "price", "7", "stock", 1),
+                     NULL);
     expect_status(r, 200, "put taken name");
     assert_string_equal(jstr(r->json, "slug"), "put-taken-name-2");
     http_res_free(r);
@@ -775,23 +690,23 @@ static void test_put_validation(void **state) {
                           id);
     const char *keys[] = {"sku", "name", "price", "stock"};
     for (size_t i = 0; i < 4; i++) {
-        struct http_res *r = call_owned("PUT", path, staff_token, body_with(keys[i], NULL), NULL);
+        struct http_res *r = call_owned_h("PUT", path, staff_token, body_with(keys[i], NULL), NULL);
         assert_problem(r, 422, keys[i]);
         http_res_free(r);
     }
-    struct http_res *r = call("PUT", path, staff_token, "{}", NULL);
+    struct http_res *r = call_h("PUT", path, staff_token, "{}", NULL);
     assert_problem(r, 422, NULL);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(field_count(json_object_get(r->json, "errors"), keys[i]), 1);
     http_res_free(r);
-    expect_problem(call_owned("PUT", path, staff_token, body_with("id", json_integer(id)), NULL),
+    expect_problem(call_owned_h("PUT", path, staff_token, body_with("id", json_integer(id)), NULL),
                    422, "id");
     expect_problem(
-        call_owned("PUT", path, staff_token, body_with("name", json_string("!!!")), NULL), 422,
+        call_owned_h("PUT", path, staff_token, body_with("name", json_string("!!!")), NULL), 422,
         "slug");
     expect_problem(
-        call_owned("PUT", path, customer_token, body_with("name", json_string("Cust")), NULL), 403,
-        NULL);
+        call_owned_h("PUT", path, customer_token, body_with("name", json_string("Cust")), NULL),
+        403, NULL);
     char *after = harness_sql_value(&server,
                                     "SELECT row(sku, name, slug, price_cents, stock, version)::text"
                                     " FROM products WHERE id = %lld",
@@ -801,9 +716,9 @@ static void test_put_validation(void **state) {
     free(after);
     /* a sku held by another product */
     make_simple("PUT-VAL-OTHER", "Put Validation Other");
-    expect_problem(
-        call_owned("PUT", path, staff_token, body_with("sku", json_string("PUT-VAL-OTHER")), NULL),
-        409, "sku");
+    expect_problem(call_owned_h("PUT", path, staff_token,
+                                body_with("sku", json_string("PUT-VAL-OTHER")), NULL),
+                   409, "sku");
 }
 
 /* ---- patch ----------------------------------------------------------------------------- */
@@ -820,7 +735,7 @@ static void test_patch_changes_only_given_fields(void **state) {
     char path[64];
     product_path(path, sizeof path, id);
 
-    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "price", "11.5"), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "price", "11.5"), NULL);
     expect_status(r, 200, "patch price");
     assert_product_json(r->json);
     assert_etag(http_header(r, "ETag"));
@@ -835,21 +750,21 @@ static void test_patch_changes_only_given_fields(void **state) {
     http_res_free(r);
 
     /* renaming keeps the slug */
-    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "Patch Renamed"), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "name", "Patch Renamed"), NULL);
     expect_status(r, 200, "patch name");
     assert_string_equal(jstr(r->json, "name"), "Patch Renamed");
     assert_string_equal(jstr(r->json, "slug"), "patch-original");
     http_res_free(r);
     /* a name without a usable slug is fine: the slug is kept */
-    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "!!!"), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "name", "!!!"), NULL);
     expect_status(r, 200, "patch name !!!");
     assert_string_equal(jstr(r->json, "slug"), "patch-original");
     http_res_free(r);
 
-    r = call_owned("PATCH", path, staff_token,
-                   json_body("{s:s, s:n, s:i, s:s, s:s}", "slug", "patched-slug", "category_id",
-                             "stock", 0, "currency", "usd", "sku", "PATCH-1X"),
-                   NULL);
+    r = call_owned_h("PATCH", path, staff_token,
+                     json_body("{s:s, s:n, s:i, s:s, s:s}", "slug", "patched-slug", "category_id",
+                               "stock", 0, "currency", "usd", "sku", "PATCH-1X"),
+                     NULL);
     expect_status(r, 200, "patch several");
     assert_string_equal(jstr(r->json, "slug"), "patched-slug");
     assert_true(json_is_null(json_object_get(r->json, "category")));
@@ -860,11 +775,11 @@ static void test_patch_changes_only_given_fields(void **state) {
     assert_string_equal(jstr(r->json, "description"), "Keep me");
     assert_string_equal(jstr(r->json, "price"), "11.50");
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:n}", "description"), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:n}", "description"), NULL);
     expect_status(r, 200, "patch description null");
     assert_string_equal(jstr(r->json, "description"), "");
     http_res_free(r);
-    r = call("PATCH", path, staff_token, "{}", NULL);
+    r = call_h("PATCH", path, staff_token, "{}", NULL);
     expect_status(r, 200, "empty patch");
     assert_string_equal(jstr(r->json, "slug"), "patched-slug");
     http_res_free(r);
@@ -909,7 +824,7 @@ static void test_patch_validation_changes_nothing(void **state) {
         {"{\"slug\":\"patch-val-taken\"}", 409, "slug"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct http_res *r = call("PATCH", path, staff_token, cases[i].body, NULL);
+        struct http_res *r = call_h("PATCH", path, staff_token, cases[i].body, NULL);
         if (r->status != cases[i].status)
             fprintf(stderr, "PATCH %s gave %ld: %s\n", cases[i].body, r->status,
                     r->body ? r->body : "");
@@ -924,9 +839,10 @@ static void test_patch_validation_changes_nothing(void **state) {
     assert_string_equal(before, after);
     free(before);
     free(after);
-    expect_problem(call_owned("PATCH", path, customer_token, json_body("{s:i}", "stock", 1), NULL),
-                   403, NULL);
-    expect_problem(call_owned("PATCH", path, NULL, json_body("{s:i}", "stock", 1), NULL), 401,
+    expect_problem(
+        call_owned_h("PATCH", path, customer_token, json_body("{s:i}", "stock", 1), NULL), 403,
+        NULL);
+    expect_problem(call_owned_h("PATCH", path, NULL, json_body("{s:i}", "stock", 1), NULL), 401,
                    NULL);
 }
 
@@ -940,7 +856,8 @@ static void test_if_match_on_patch(void **state) {
     product_path(path, sizeof path, id);
     /* the tag from the POST is the current one */
     snprintf(h, sizeof h, "If-Match: %s", http_header(created, "ETag"));
-    struct http_res *r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 6), h);
+    struct http_res *r =
+        call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 6), h);
     expect_status(r, 200, "If-Match from POST");
     char *tag1 = take(http_header(r, "ETag"));
     assert_string_not_equal(tag1, http_header(created, "ETag"));
@@ -950,30 +867,30 @@ static void test_if_match_on_patch(void **state) {
     assert_string_equal(got, tag1);
     free(got);
     snprintf(h, sizeof h, "If-Match: %s", tag1);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 7), h);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 7), h);
     expect_status(r, 200, "If-Match current");
     char *tag2 = take(http_header(r, "ETag"));
     assert_string_not_equal(tag2, tag1);
     http_res_free(r);
     /* stale */
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
     assert_problem(r, 412, NULL);
     assert_null(json_object_get(r->json, "errors"));
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99),
-                   "If-Match: \"not-the-tag\"");
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 99),
+                     "If-Match: \"not-the-tag\"");
     expect_problem(r, 412, NULL);
     /* a weak tag never matches If-Match (strong comparison) */
     snprintf(h, sizeof h, "If-Match: W/%s", tag2);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), h);
     expect_problem(r, 412, NULL);
     expect_sql("7", "SELECT stock FROM products WHERE id = %lld", id);
     /* a list holding the current tag, and * */
     snprintf(h, sizeof h, "If-Match: \"old\", %s", tag2);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 8), h);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 8), h);
     expect_status(r, 200, "If-Match list");
     http_res_free(r);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 9), "If-Match: *");
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 9), "If-Match: *");
     expect_status(r, 200, "If-Match *");
     http_res_free(r);
     free(tag1);
@@ -990,22 +907,22 @@ static void test_if_match_on_put_and_delete(void **state) {
     char *put_body = json_body("{s:s, s:s, s:s, s:i}", "sku", "IFM-2", "name", "If Match Put Two",
                                "price", "2", "stock", 2);
     snprintf(h, sizeof h, "If-Match: %s", tag);
-    struct http_res *r = call("PUT", path, staff_token, put_body, h);
+    struct http_res *r = call_h("PUT", path, staff_token, put_body, h);
     expect_status(r, 200, "PUT current");
     assert_etag(http_header(r, "ETag"));
     assert_string_not_equal(http_header(r, "ETag"), tag);
     char *tag2 = take(http_header(r, "ETag"));
     http_res_free(r);
-    r = call("PUT", path, staff_token, put_body, h); /* stale now */
+    r = call_h("PUT", path, staff_token, put_body, h); /* stale now */
     expect_problem(r, 412, NULL);
     expect_sql("If Match Put Two", "SELECT name FROM products WHERE id = %lld", id);
-    r = call("DELETE", path, staff_token, NULL, h);
+    r = call_h("DELETE", path, staff_token, NULL, h);
     expect_problem(r, 412, NULL);
     r = get_product(id, NULL, NULL);
     expect_status(r, 200, "still there after stale DELETE");
     http_res_free(r);
     snprintf(h, sizeof h, "If-Match: %s", tag2);
-    r = call("DELETE", path, staff_token, NULL, h);
+    r = call_h("DELETE", path, staff_token, NULL, h);
     expect_status(r, 204, "DELETE current");
     http_res_free(r);
     expect_problem(get_product(id, NULL, NULL), 404, NULL);
@@ -1024,7 +941,7 @@ static long racing_patch(int i, void *ctx) {
     struct patch_race *pr = ctx;
     char body[64];
     snprintf(body, sizeof body, "{\"stock\":%d}", 100 + i);
-    struct http_res *r = call("PATCH", pr->path, staff_token, body, pr->if_match);
+    struct http_res *r = call_h("PATCH", pr->path, staff_token, body, pr->if_match);
     long status = r->status;
     if (status != 200 && status != 412)
         fprintf(stderr, "racing PATCH gave %ld: %s\n", status, r->body ? r->body : "");
@@ -1071,7 +988,7 @@ static long racing_create(int i, void *ctx) {
     snprintf(body, sizeof body,
              "{\"sku\":\"%s-%d\",\"name\":\"Racing Slug Lamp\",\"price\":\"1\",\"stock\":1}",
              prefix, i);
-    struct http_res *r = call("POST", PRODUCTS, staff_token, body, NULL);
+    struct http_res *r = call_h("POST", PRODUCTS, staff_token, body, NULL);
     long status = r->status;
     if (status != 201)
         fprintf(stderr, "racing POST gave %ld: %s\n", status, r->body ? r->body : "");
@@ -1148,7 +1065,7 @@ static void test_deadlock_victim_is_retried(void **state) {
     assert_int_equal(got, 'y');
     product_path(path, sizeof path, id);
     snprintf(body, sizeof body, "{\"category_id\":%lld}", other_category_id);
-    struct http_res *r = call("PATCH", path, staff_token, body, NULL);
+    struct http_res *r = call_h("PATCH", path, staff_token, body, NULL);
     expect_status(r, 200, "PATCH that lost a deadlock");
     assert_int_equal(jint(json_object_get(r->json, "category"), "id"), other_category_id);
     http_res_free(r);
@@ -1187,8 +1104,8 @@ static void test_writes_never_answer_304(void **state) {
     long long id = make_simple("INM-WRITE", "If None Match Write");
     char path[64];
     product_path(path, sizeof path, id);
-    struct http_res *r =
-        call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 42), "If-None-Match: *");
+    struct http_res *r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 42),
+                                      "If-None-Match: *");
     if (r->status == 304) {
         char *stock = harness_sql_value(&server, "SELECT stock FROM products WHERE id = %lld", id);
         fprintf(stderr, "PATCH with If-None-Match: * answered 304 with no body; stock is now %s\n",
@@ -1197,10 +1114,10 @@ static void test_writes_never_answer_304(void **state) {
     }
     assert_true(r->status != 304);
     http_res_free(r);
-    r = call_owned("PUT", path, staff_token,
-                   json_body("{s:s, s:s, s:s, s:i}", "sku", "INM-WRITE", "name",
-                             "If None Match Write", "price", "10", "stock", 43),
-                   "If-None-Match: *");
+    r = call_owned_h("PUT", path, staff_token,
+                     json_body("{s:s, s:s, s:s, s:i}", "sku", "INM-WRITE", "name",
+                               "If None Match Write", "price", "10", "stock", 43),
+                     "If-None-Match: *");
     assert_true(r->status != 304);
     http_res_free(r);
 }
@@ -1237,23 +1154,23 @@ static void test_delete_is_soft_and_final(void **state) {
     long long id = make_simple("DEL-1", "Delete Me");
     char path[64];
     product_path(path, sizeof path, id);
-    expect_problem(call("DELETE", path, customer_token, NULL, NULL), 403, NULL);
-    expect_problem(call("DELETE", path, NULL, NULL, NULL), 401, NULL);
-    struct http_res *r = call("DELETE", path, staff_token, NULL, NULL);
+    expect_problem(call_h("DELETE", path, customer_token, NULL, NULL), 403, NULL);
+    expect_problem(call_h("DELETE", path, NULL, NULL, NULL), 401, NULL);
+    struct http_res *r = call_h("DELETE", path, staff_token, NULL, NULL);
     expect_status(r, 204, "delete");
     assert_int_equal(r->len, 0);
     http_res_free(r);
     expect_problem(get_product(id, NULL, NULL), 404, NULL);
     expect_problem(get_product(id, customer_token, NULL), 404, NULL);
     expect_problem(get_product(id, staff_token, NULL), 404, NULL);
-    expect_problem(call_owned("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), NULL),
+    expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), NULL),
                    404, NULL);
-    expect_problem(call_owned("PUT", path, staff_token,
-                              json_body("{s:s, s:s, s:s, s:i}", "sku", "DEL-1", "name", "Back",
-                                        "price", "1", "stock", 1),
-                              NULL),
+    expect_problem(call_owned_h("PUT", path, staff_token,
+                                json_body("{s:s, s:s, s:s, s:i}", "sku", "DEL-1", "name", "Back",
+                                          "price", "1", "stock", 1),
+                                NULL),
                    404, NULL);
-    expect_problem(call("DELETE", path, staff_token, NULL, NULL), 404, NULL);
+    expect_problem(call_h("DELETE", path, staff_token, NULL, NULL), 404, NULL);
     expect_sql("t", "SELECT deleted_at IS NOT NULL FROM products WHERE id = %lld", id);
     expect_sql("Delete Me", "SELECT name FROM products WHERE id = %lld", id);
     /* inactive products are deleted the same way */
@@ -1264,10 +1181,10 @@ static void test_delete_is_soft_and_final(void **state) {
     expect_sql("f", "SELECT deleted_at IS NOT NULL FROM products WHERE id = %lld",
                jint(c->json, "id"));
     http_res_free(c);
-    r = call("DELETE", path, staff_token, NULL, NULL);
+    r = call_h("DELETE", path, staff_token, NULL, NULL);
     expect_status(r, 204, "delete inactive");
     http_res_free(r);
-    expect_problem(call("GET", path, staff_token, NULL, NULL), 404, NULL);
+    expect_problem(call_h("GET", path, staff_token, NULL, NULL), 404, NULL);
 }
 
 static void test_malformed_path_ids_are_404(void **state) {
@@ -1282,29 +1199,30 @@ static void test_malformed_path_ids_are_404(void **state) {
                          PRODUCTS "/%201",
                          PRODUCTS "/9223372036854775808"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct http_res *r = call("GET", bad[i], NULL, NULL, NULL);
+        struct http_res *r = call_h("GET", bad[i], NULL, NULL, NULL);
         if (r->status != 404)
             fprintf(stderr, "GET %s gave %ld\n", bad[i], r->status);
         expect_problem(r, 404, NULL);
-        r = call("GET", bad[i], staff_token, NULL, NULL);
+        r = call_h("GET", bad[i], staff_token, NULL, NULL);
         expect_problem(r, 404, NULL);
-        r = call_owned("PATCH", bad[i], staff_token, json_body("{s:i}", "stock", 1), NULL);
+        r = call_owned_h("PATCH", bad[i], staff_token, json_body("{s:i}", "stock", 1), NULL);
         if (r->status != 404)
             fprintf(stderr, "PATCH %s gave %ld\n", bad[i], r->status);
         expect_problem(r, 404, NULL);
-        r = call_owned("PUT", bad[i], staff_token, body_with("sku", json_string("PATH-ID")), NULL);
+        r = call_owned_h("PUT", bad[i], staff_token, body_with("sku", json_string("PATH-ID")),
+                         NULL);
         expect_problem(r, 404, NULL);
-        r = call("DELETE", bad[i], staff_token, NULL, NULL);
+        r = call_h("DELETE", bad[i], staff_token, NULL, NULL);
         if (r->status != 404)
             fprintf(stderr, "DELETE %s gave %ld\n", bad[i], r->status);
         expect_problem(r, 404, NULL);
     }
-    expect_problem(call("GET", PRODUCTS "/", NULL, NULL, NULL), 404, NULL);
+    expect_problem(call_h("GET", PRODUCTS "/", NULL, NULL, NULL), 404, NULL);
 }
 
 static void test_wrong_method_is_405_before_authentication(void **state) {
     (void)state;
-    struct http_res *r = call("POST", PRODUCTS "/1", NULL, "{}", NULL);
+    struct http_res *r = call_h("POST", PRODUCTS "/1", NULL, "{}", NULL);
     assert_problem(r, 405, NULL);
     const char *allow = http_header(r, "Allow");
     assert_non_null(allow);
@@ -1314,7 +1232,7 @@ static void test_wrong_method_is_405_before_authentication(void **state) {
     assert_non_null(strstr(allow, "DELETE"));
     assert_null(strstr(allow, "POST"));
     http_res_free(r);
-    r = call("DELETE", PRODUCTS, customer_token, NULL, NULL);
+    r = call_h("DELETE", PRODUCTS, customer_token, NULL, NULL);
     assert_problem(r, 405, NULL);
     assert_non_null(strstr(http_header(r, "Allow"), "POST"));
     http_res_free(r);
@@ -1339,7 +1257,7 @@ static void test_sql_looking_input_is_data(void **state) {
     http_res_free(r);
     char path[64];
     product_path(path, sizeof path, id);
-    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "name", "Robert'); --"), NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "name", "Robert'); --"), NULL);
     expect_status(r, 200, "patch sql-looking");
     assert_string_equal(jstr(r->json, "name"), "Robert'); --");
     http_res_free(r);
@@ -1347,10 +1265,10 @@ static void test_sql_looking_input_is_data(void **state) {
     char *n = harness_sql_value(&server, "SELECT count(*) > 0 FROM categories");
     assert_string_equal(n, "t");
     free(n);
-    expect_problem(
-        call_owned("POST", PRODUCTS, staff_token, body_with("sku", json_string("x';DROP--")), NULL),
-        422, "sku");
-    r = call("GET", PRODUCTS "/1%20OR%201=1", NULL, NULL, NULL);
+    expect_problem(call_owned_h("POST", PRODUCTS, staff_token,
+                                body_with("sku", json_string("x';DROP--")), NULL),
+                   422, "sku");
+    r = call_h("GET", PRODUCTS "/1%20OR%201=1", NULL, NULL, NULL);
     expect_problem(r, 404, NULL);
 }
 

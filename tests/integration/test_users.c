@@ -33,13 +33,6 @@ static struct account admin, staff, customer;
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static char *dump(json_t *j) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    assert_non_null(s);
-    return s;
-}
-
 static struct http_res *send_json(const char *method, const char *path, const char *token,
                                   json_t *body) {
     char *s = dump(body);
@@ -79,11 +72,6 @@ static long status_of(const char *method, const char *path, const char *token) {
         assert_non_null(http_header(r, "WWW-Authenticate"));
     http_res_free(r);
     return status;
-}
-
-static void expect_problem(struct http_res *r, long status, const char *field) {
-    assert_problem(r, status, field);
-    http_res_free(r);
 }
 
 static char *take_string(json_t *obj, const char *key) {

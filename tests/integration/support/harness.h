@@ -119,4 +119,37 @@ int harness_port(void);
  * is the default. */
 void harness_use(const struct nexus_server *s);
 
+/* ---- API call shorthands (calls.c) ------------------------------------ */
+
+/* Send with an optional bearer token, an optional JSON body and (the _h
+ * forms) one optional extra header; the _owned forms free body after. */
+struct http_res *call(const char *method, const char *path, const char *token, const char *body);
+struct http_res *call_h(const char *method, const char *path, const char *token, const char *body,
+                        const char *extra);
+struct http_res *call_owned(const char *method, const char *path, const char *token, char *body);
+struct http_res *call_owned_h(const char *method, const char *path, const char *token, char *body,
+                              const char *extra);
+
+/* Assert the status, printing the body when it is another. */
+void expect_status(const struct http_res *r, long status, const char *what);
+
+/* assert_problem, then free r. */
+void expect_problem(struct http_res *r, long status, const char *field);
+
+/* A member that must be an integer / a string. */
+long long jint(json_t *obj, const char *key);
+const char *jstr(json_t *obj, const char *key);
+
+/* An owned copy of a string that must not be NULL. */
+char *take(const char *s);
+
+/* The compact text of j (owned), consuming j. */
+char *dump(json_t *j);
+
+/* Assert an RFC 3339 UTC timestamp with at most microseconds. */
+void assert_timestamp(const char *s);
+
+/* POST /auth/login; asserts 200 and returns the access token (owned). */
+char *harness_login(const char *email, const char *password);
+
 #endif
