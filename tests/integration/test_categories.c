@@ -1084,21 +1084,6 @@ static void test_paging_by_name_through_long_non_ascii_names(void **state) {
     assert_same_ids(got, n, rev, 3);
 }
 
-/* Whether name matches one of the comma-separated patterns in
- * NEXUS_TEST_SKIP. */
-static bool skipped(const char *name) {
-    const char *list = getenv("NEXUS_TEST_SKIP");
-    char pattern[256];
-    while (list && *list) {
-        size_t len = strcspn(list, ",");
-        snprintf(pattern, sizeof pattern, "%.*s", (int)len, list);
-        if (len && fnmatch(pattern, name, 0) == 0)
-            return true;
-        list += len + (list[len] == ',');
-    }
-    return false;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_answers_201_with_location_and_exact_json),
@@ -1134,12 +1119,5 @@ int main(void) {
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
     };
-    /* NEXUS_TEST_SKIP: comma-separated shell patterns of tests not to run,
-     * e.g. the ones that crash the server, to check the rest under ASan. */
-    struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        if (!skipped(tests[i].name))
-            chosen[n++] = tests[i];
-    return _cmocka_run_group_tests("categories", chosen, n, start, stop);
+    return harness_run_group("categories", tests, sizeof tests / sizeof tests[0], start, stop);
 }

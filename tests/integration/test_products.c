@@ -1272,21 +1272,6 @@ static void test_sql_looking_input_is_data(void **state) {
     expect_problem(r, 404, NULL);
 }
 
-/* Whether name matches one of the comma-separated patterns in
- * NEXUS_TEST_SKIP. */
-static bool skipped(const char *name) {
-    const char *list = getenv("NEXUS_TEST_SKIP");
-    char pattern[256];
-    while (list && *list) {
-        size_t len = strcspn(list, ",");
-        snprintf(pattern, sizeof pattern, "%.*s", (int)len, list);
-        if (len && fnmatch(pattern, name, 0) == 0)
-            return true;
-        list += len + (list[len] == ',');
-    }
-    return false;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_with_every_field),
@@ -1321,12 +1306,5 @@ int main(void) {
         cmocka_unit_test(test_wrong_method_is_405_before_authentication),
         cmocka_unit_test(test_sql_looking_input_is_data),
     };
-    /* NEXUS_TEST_SKIP: comma-separated shell patterns of tests not to run,
-     * e.g. the ones that crash the server, to check the rest under ASan. */
-    struct CMUnitTest chosen[sizeof tests / sizeof tests[0]];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        if (!skipped(tests[i].name))
-            chosen[n++] = tests[i];
-    return _cmocka_run_group_tests("products", chosen, n, start, stop);
+    return harness_run_group("products", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -440,4 +441,32 @@ int harness_count_status(const long *statuses, int n, long want) {
     for (int i = 0; i < n; i++)
         c += statuses[i] == want;
     return c;
+}
+
+/* Whether name matches one of the comma-separated patterns in
+ * NEXUS_TEST_SKIP. */
+static bool skipped(const char *name) {
+    const char *list = getenv("NEXUS_TEST_SKIP");
+    char pattern[256];
+    while (list && *list) {
+        size_t len = strcspn(list, ",");
+        snprintf(pattern, sizeof pattern, "%.*s", (int)len, list);
+        if (len && fnmatch(pattern, name, 0) == 0)
+            return true;
+        list += len + (list[len] == ',');
+    }
+    return false;
+}
+
+int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t n,
+                      CMFixtureFunction setup, CMFixtureFunction teardown) {
+    struct CMUnitTest *chosen = calloc(n ? n : 1, sizeof *chosen);
+    assert_non_null(chosen);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!skipped(tests[i].name))
+            chosen[kept++] = tests[i];
+    int failed = _cmocka_run_group_tests(group, chosen, kept, setup, teardown);
+    free(chosen);
+    return failed;
 }

@@ -10,9 +10,14 @@
 #define NEXUS_TEST_HARNESS_H
 
 #include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <cmocka.h>
 
 struct nexus_server {
     pid_t pid;
@@ -67,6 +72,12 @@ char *json_body(const char *fmt, ...);
  * moment; statuses[i] gets the HTTP status each returned. */
 void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses);
 int harness_count_status(const long *statuses, int n, long want);
+
+/* Run the group's tests but those NEXUS_TEST_SKIP names (comma-separated
+ * shell patterns, e.g. the ones that crash the server, to check the rest
+ * under ASan). */
+int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t n,
+                      CMFixtureFunction setup, CMFixtureFunction teardown);
 
 /* Path of the repository's scripts, for tests that drive services. */
 const char *harness_source_dir(void);
