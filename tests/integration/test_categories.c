@@ -128,18 +128,6 @@ static long list_status(const char *query) {
     return s;
 }
 
-/* Ids from a comma-joined SQL answer. */
-static size_t parse_ids(char *csv, long long *ids, size_t cap) {
-    size_t n = 0;
-    for (char *p = csv; p && *p && n < cap;) {
-        ids[n++] = strtoll(p, &p, 10);
-        if (*p == ',')
-            p++;
-    }
-    free(csv);
-    return n;
-}
-
 /* Walk a category list from its first page to its last; collect ids. */
 static size_t walk(const char *query, long long *ids, size_t cap, size_t *pages) {
     char path[4096];
@@ -216,10 +204,7 @@ static bool contains(const long long *ids, size_t n, long long id) {
 static int start(void **state) {
     (void)state;
     harness_start(&server, "categories", NULL);
-    harness_create_user(&server, "cat-staff@example.com", "staff", "catalog-password");
-    harness_create_user(&server, "cat-customer@example.com", "customer", "catalog-password");
-    staff_token = harness_login("cat-staff@example.com", "catalog-password");
-    customer_token = harness_login("cat-customer@example.com", "catalog-password");
+    harness_staff_and_customer(&server, "cat", &staff_token, &customer_token);
     return 0;
 }
 

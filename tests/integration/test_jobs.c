@@ -33,8 +33,6 @@
 
 #include <cmocka.h>
 
-extern char **environ;
-
 #define MAIL_FROM   "shop@nexus.test"
 #define MAX_WORKERS 8
 
@@ -158,60 +156,22 @@ __attribute__((format(printf, 3, 4))) static bool wait_sql(const char *want, int
 
 /* ---- workers ------------------------------------------------------------ */
 
-/* Add "K=V" to env, replacing an earlier K. */
-__attribute__((format(printf, 3, 4))) static void put_env(char **env, size_t *n, const char *fmt,
-                                                          ...) {
-    char line[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    size_t key = strcspn(line, "=") + 1;
-    for (size_t i = 0; i < *n; i++)
-        if (strncmp(env[i], line, key) == 0) {
-            free(env[i]);
-            env[i] = strdup(line);
-            return;
-        }
-    env[(*n)++] = strdup(line);
-}
-
 /* The server's test environment, plus fast queue settings and the sink. */
 static char **worker_env(const char *const *extra) {
-    size_t cap = 512, n = 0;
-    char **env = calloc(cap, sizeof *env);
-    assert_non_null(env);
-    for (char **e = environ; *e && n + 64 < cap; e++) {
-        if (strncmp(*e, "NEXUS_", 6) == 0 || strncmp(*e, "DATABASE_URL=", 13) == 0 ||
-            strncmp(*e, "REDIS_URL=", 10) == 0 || strncmp(*e, "PORT=", 5) == 0 ||
-            strncmp(*e, "SMTP_URL=", 9) == 0 || strncmp(*e, "JOB_", 4) == 0)
-            continue;
-        env[n++] = strdup(*e);
-    }
-    put_env(env, &n, "DATABASE_URL=%s", server.database_url);
-    if (server.redis_url[0])
-        put_env(env, &n, "REDIS_URL=%s", server.redis_url);
-    put_env(env, &n, "REDIS_PREFIX=test_%s", server.name);
-    put_env(env, &n, "AUTO_MIGRATE=1");
-    put_env(env, &n, "JWT_SECRET=integration-test-secret-0123456789abcdef");
-    put_env(env, &n, "LOG_LEVEL=info");
-    put_env(env, &n, "SMTP_URL=smtp://127.0.0.1:%d", smtp_sink_port(sink));
-    put_env(env, &n, "MAIL_FROM=%s", MAIL_FROM);
-    put_env(env, &n, "JOB_BACKOFF_BASE_MS=50");
-    put_env(env, &n, "JOB_BACKOFF_MAX_MS=500");
-    put_env(env, &n, "JOB_POLL_MS=200");
-    put_env(env, &n, "JOB_LEASE_SECONDS=2");
-    put_env(env, &n, "JOB_MAX_ATTEMPTS=3");
-    for (size_t i = 0; extra && extra[i] && n + 1 < cap; i++)
-        put_env(env, &n, "%s", extra[i]);
-    env[n] = NULL;
-    return env;
-}
-
-static void free_env(char **env) {
-    for (size_t i = 0; env[i]; i++)
-        free(env[i]);
-    free(env);
+    char smtp[64], from[128];
+    snprintf(smtp, sizeof smtp, "SMTP_URL=smtp://127.0.0.1:%d", smtp_sink_port(sink));
+    snprintf(from, sizeof from, "MAIL_FROM=%s", MAIL_FROM);
+    const char *settings[48] = {smtp,
+                                from,
+                                "JOB_BACKOFF_BASE_MS=50",
+                                "JOB_BACKOFF_MAX_MS=500",
+                                "JOB_POLL_MS=200",
+                                "JOB_LEASE_SECONDS=2",
+                                "JOB_MAX_ATTEMPTS=3"};
+    size_t n = 7;
+    for (size_t i = 0; extra && extra[i] && n + 1 < sizeof settings / sizeof settings[0]; i++)
+        settings[n++] = extra[i];
+    return harness_env(&server, settings);
 }
 
 /* Start `nexus worker` with the worker environment plus extra ("K=V",
@@ -246,7 +206,7 @@ static pid_t worker_start(const char *const *extra) {
         }
         _exit(127);
     }
-    free_env(env);
+    harness_free_env(env);
     w->pid = pid;
     return pid;
 }

@@ -145,17 +145,6 @@ static void expect_list_400(const char *query) {
     assert_int_equal(s, 400);
 }
 
-static size_t parse_ids(char *csv, long long *ids, size_t cap) {
-    size_t n = 0;
-    for (char *p = csv; p && *p && n < cap;) {
-        ids[n++] = strtoll(p, &p, 10);
-        if (*p == ',')
-            p++;
-    }
-    free(csv);
-    return n;
-}
-
 /* Product ids matching where_sql (over live products), in order_sql. */
 static size_t sql_ids(long long *ids, size_t cap, const char *order_sql, const char *where_sql) {
     return parse_ids(harness_sql_value(&server,
@@ -365,10 +354,7 @@ static void seed(void) {
 static int start(void **state) {
     (void)state;
     harness_start(&server, "product_lists", NULL);
-    harness_create_user(&server, "list-staff@example.com", "staff", "catalog-password");
-    harness_create_user(&server, "list-customer@example.com", "customer", "catalog-password");
-    staff_token = harness_login("list-staff@example.com", "catalog-password");
-    customer_token = harness_login("list-customer@example.com", "catalog-password");
+    harness_staff_and_customer(&server, "list", &staff_token, &customer_token);
     seed();
     return 0;
 }

@@ -198,10 +198,7 @@ static long long product_rows(void) {
 static int start(void **state) {
     (void)state;
     harness_start(&server, "products", NULL);
-    harness_create_user(&server, "prod-staff@example.com", "staff", "catalog-password");
-    harness_create_user(&server, "prod-customer@example.com", "customer", "catalog-password");
-    staff_token = harness_login("prod-staff@example.com", "catalog-password");
-    customer_token = harness_login("prod-customer@example.com", "catalog-password");
+    harness_staff_and_customer(&server, "prod", &staff_token, &customer_token);
     category_id = make_category("Products Home", "products-home");
     other_category_id = make_category("Products Away", "products-away");
     return 0;

@@ -139,18 +139,6 @@ static void make_account(struct account *a, const char *email, const char *role)
     login(a, "password-1");
 }
 
-/* Ids from a comma-joined harness_sql answer. */
-static size_t parse_ids(char *csv, long long *ids, size_t cap) {
-    size_t n = 0;
-    for (char *p = csv; p && *p && n < cap;) {
-        ids[n++] = strtoll(p, &p, 10);
-        if (*p == ',')
-            p++;
-    }
-    free(csv);
-    return n;
-}
-
 static size_t sql_ids(const char *query, long long *ids, size_t cap) {
     return parse_ids(harness_sql_value(&server, "%s", query), ids, cap);
 }
@@ -316,52 +304,38 @@ static void test_patch_me_rejects_fields_a_user_cannot_set(void **state) {
     free(role);
 }
 
+/* PATCH /users/me with body (stolen) is a 422 naming field, and the
+ * customer's password hash is what it was. */
+static void expect_password_kept(json_t *body, const char *field) {
+    char *before =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    expect_problem(send_json("PATCH", ME, customer.access, body), 422, field);
+    char *after =
+        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void test_patch_me_password_without_current_password_is_422(void **state) {
     (void)state;
-    char *hash0 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    expect_problem(
-        send_json("PATCH", ME, customer.access, json_pack("{s:s}", "password", "brand-new-pw")),
-        422, "current_password");
-    char *hash1 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    assert_string_equal(hash0, hash1);
-    free(hash0);
-    free(hash1);
+    expect_password_kept(json_pack("{s:s}", "password", "brand-new-pw"), "current_password");
 }
 
 static void test_patch_me_password_with_wrong_current_password_is_422(void **state) {
     (void)state;
-    char *hash0 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    expect_problem(send_json("PATCH", ME, customer.access,
-                             json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password",
-                                       "not-my-password")),
-                   422, "current_password");
-    expect_problem(
-        send_json("PATCH", ME, customer.access,
-                  json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password", "")),
-        422, "current_password");
-    char *hash1 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    assert_string_equal(hash0, hash1);
-    free(hash0);
-    free(hash1);
+    expect_password_kept(
+        json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password", "not-my-password"),
+        "current_password");
+    expect_password_kept(
+        json_pack("{s:s, s:s}", "password", "brand-new-pw", "current_password", ""),
+        "current_password");
 }
 
 static void test_patch_me_new_password_must_be_8_to_128_characters(void **state) {
     (void)state;
-    char *hash0 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    expect_problem(
-        send_json("PATCH", ME, customer.access,
-                  json_pack("{s:s, s:s}", "password", "short", "current_password", "password-1")),
-        422, "password");
-    char *hash1 =
-        harness_sql_value(&server, "SELECT password_hash FROM users WHERE id = %lld", customer.id);
-    assert_string_equal(hash0, hash1);
-    free(hash0);
-    free(hash1);
+    expect_password_kept(
+        json_pack("{s:s, s:s}", "password", "short", "current_password", "password-1"), "password");
 }
 
 static void test_password_change_ends_other_logins_only(void **state) {

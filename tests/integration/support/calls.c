@@ -110,3 +110,25 @@ char *harness_login(const char *email, const char *password) {
     http_res_free(r);
     return token;
 }
+
+size_t parse_ids(char *csv, long long *ids, size_t cap) {
+    size_t n = 0;
+    for (char *p = csv; p && *p && n < cap;) {
+        ids[n++] = strtoll(p, &p, 10);
+        if (*p == ',')
+            p++;
+    }
+    free(csv);
+    return n;
+}
+
+void harness_staff_and_customer(const struct nexus_server *s, const char *prefix, char **staff,
+                                char **customer) {
+    char email[128];
+    snprintf(email, sizeof email, "%s-staff@example.com", prefix);
+    harness_create_user(s, email, "staff", "catalog-password");
+    *staff = harness_login(email, "catalog-password");
+    snprintf(email, sizeof email, "%s-customer@example.com", prefix);
+    harness_create_user(s, email, "customer", "catalog-password");
+    *customer = harness_login(email, "catalog-password");
+}

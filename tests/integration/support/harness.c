@@ -146,7 +146,7 @@ static void put_env(char **env, size_t *n, size_t cap, const char *fmt, ...) {
     env[(*n)++] = strdup(line);
 }
 
-static char **child_env(const struct nexus_server *s, const char *const *extra) {
+char **harness_env(const struct nexus_server *s, const char *const *extra) {
     size_t cap = 256, n = 0;
     char **env = calloc(cap, sizeof *env);
     for (char **e = environ; *e; e++) {
@@ -174,7 +174,7 @@ static char **child_env(const struct nexus_server *s, const char *const *extra) 
     return env;
 }
 
-static void free_env(char **env) {
+void harness_free_env(char **env) {
     for (size_t i = 0; env[i]; i++)
         free(env[i]);
     free(env);
@@ -185,7 +185,7 @@ static void spawn(struct nexus_server *s, const char *const *extra) {
     snprintf(dir, sizeof dir, "%s/test-logs", NEXUS_BUILD_DIR);
     mkdir(dir, 0755);
     snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", dir, s->name);
-    char **env = child_env(s, extra);
+    char **env = harness_env(s, extra);
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
@@ -208,7 +208,7 @@ static void spawn(struct nexus_server *s, const char *const *extra) {
         }
         _exit(127);
     }
-    free_env(env);
+    harness_free_env(env);
 }
 
 static void print_log_tail(const struct nexus_server *s) {
@@ -268,7 +268,7 @@ int harness_run(const struct nexus_server *s, const char *const *extra_env, cons
     int in[2], outp[2];
     assert_int_equal(pipe(in), 0);
     assert_int_equal(pipe(outp), 0);
-    char **env = child_env(s, extra_env);
+    char **env = harness_env(s, extra_env);
     char *argv[16] = {(char *)NEXUS_BIN};
     for (size_t i = 0; args[i] && i < 14; i++)
         argv[i + 1] = (char *)args[i];
@@ -281,7 +281,7 @@ int harness_run(const struct nexus_server *s, const char *const *extra_env, cons
         execve(NEXUS_BIN, argv, env);
         _exit(127);
     }
-    free_env(env);
+    harness_free_env(env);
     close(in[0]);
     close(outp[1]);
     if (stdin_text && write(in[1], stdin_text, strlen(stdin_text)) < 0)

@@ -49,6 +49,12 @@ void harness_create_db(struct nexus_server *s, const char *name);
 int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
                 const char *stdin_text, char *out, size_t cap);
 
+/* The environment a child of s runs with: the caller's, less any NEXUS_,
+ * DATABASE_URL, REDIS_URL and PORT, plus the test settings for s and then
+ * extra ("K=V", each replacing an earlier K). Free with harness_free_env. */
+char **harness_env(const struct nexus_server *s, const char *const *extra);
+void harness_free_env(char **env);
+
 /* SIGTERM the server and require a clean exit 0 (sanitizer reports make
  * it non-zero); drop the database if the harness created it. */
 void harness_stop(struct nexus_server *s);
@@ -162,5 +168,13 @@ void assert_timestamp(const char *s);
 
 /* POST /auth/login; asserts 200 and returns the access token (owned). */
 char *harness_login(const char *email, const char *password);
+
+/* Create <prefix>-staff@ and <prefix>-customer@example.com (password
+ * "catalog-password") and log both in; the tokens are owned. */
+void harness_staff_and_customer(const struct nexus_server *s, const char *prefix, char **staff,
+                                char **customer);
+
+/* Ids from a comma-joined harness_sql answer (consumed), at most cap. */
+size_t parse_ids(char *csv, long long *ids, size_t cap);
 
 #endif
