@@ -31,6 +31,7 @@ struct db {
     unsigned char prepared[NX_MAX_STATEMENTS / 8];
     char sqlstate[6];
     char constraint[64];
+    bool lost_conflict; /* since db_thread_forget_conflict: see db.h */
     struct db *next;
 };
 
@@ -177,9 +178,17 @@ const char *db_sqlstate(const struct db *db) {
     return db->sqlstate;
 }
 
+static bool is_conflict(const char *sqlstate) {
+    return strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0;
+}
+
+void db_thread_forget_conflict(void) {
+    if (thread_db)
+        thread_db->lost_conflict = false;
+}
+
 bool db_thread_lost_conflict(void) {
-    return thread_db &&
-           (strcmp(thread_db->sqlstate, "40P01") == 0 || strcmp(thread_db->sqlstate, "40001") == 0);
+    return thread_db && thread_db->lost_conflict;
 }
 
 const char *db_constraint(const struct db *db) {
@@ -210,6 +219,8 @@ static enum nx_err fail_result(struct db *db, PGresult *r) {
     copy_field(db->sqlstate, sizeof db->sqlstate, PQresultErrorField(r, PG_DIAG_SQLSTATE));
     copy_field(db->constraint, sizeof db->constraint,
                PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    /* Sticky: the handler's clean-up statements must not hide it. */
+    db->lost_conflict = db->lost_conflict || is_conflict(db->sqlstate);
     bool broken = PQstatus(db->conn) != CONNECTION_OK;
     enum nx_err code = broken ? NX_ERR_UNAVAILABLE : db_map_sqlstate(db->sqlstate);
     enum log_level level = code == NX_ERR_INTERNAL || broken ? LOG_ERROR : LOG_DEBUG;

@@ -316,19 +316,29 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
 
 /* A handler whose transaction lost a deadlock or a serialization conflict
  * left nothing behind (PostgreSQL rolled it back whole): run it again, up
- * to NX_CONFLICT_RETRIES more times, before that becomes a 503. */
+ * to NX_CONFLICT_RETRIES more times, before that becomes a 503. Only a
+ * conflict lost by this run counts, never one an earlier request on this
+ * thread left behind. Each retry first waits a short random while that
+ * grows with the attempt, so two transactions that lost to each other do
+ * not meet again in lock-step. */
 #define NX_CONFLICT_RETRIES 3
 
+static enum nx_err run_once(struct request *req, struct response *res) {
+    db_thread_forget_conflict();
+    return req->route->handler(req, res);
+}
+
 static enum nx_err run_retrying(struct request *req, struct response *res) {
-    enum nx_err e = req->route->handler(req, res);
+    enum nx_err e = run_once(req, res);
     for (int retry = 1;
          retry <= NX_CONFLICT_RETRIES && e == NX_ERR_UNAVAILABLE && db_thread_lost_conflict();
          retry++) {
         log_info("db.retry", req->request_id, "transaction lost a conflict: attempt %d of %d",
                  retry + 1, NX_CONFLICT_RETRIES + 1);
+        usleep((useconds_t)(1000u + randombytes_uniform(10000u * (uint32_t)retry)));
         response_clear(res);
         request_forget_problem(req);
-        e = req->route->handler(req, res);
+        e = run_once(req, res);
     }
     return e;
 }

@@ -72,10 +72,13 @@ void db_rollback(struct db *db);
 /* After a failed db_exec: the SQLSTATE and constraint name ("" if none). */
 const char *db_sqlstate(const struct db *db);
 
-/* True when this thread's last failed statement lost a deadlock or a
- * serialization conflict (SQLSTATE 40P01, 40001): its transaction was
- * rolled back whole, and running it again may well succeed. */
+/* True when a statement on this thread's connection lost a deadlock or a
+ * serialization conflict (SQLSTATE 40P01, 40001) since the last
+ * db_thread_forget_conflict: its transaction was rolled back whole, and
+ * running it again may well succeed. The pipeline forgets before each run
+ * of a handler, so what an earlier request left behind never counts. */
 bool db_thread_lost_conflict(void);
+void db_thread_forget_conflict(void);
 const char *db_constraint(const struct db *db);
 
 /* The request id used when logging errors on this connection. */
