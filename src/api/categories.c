@@ -205,12 +205,16 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
     parent_text(&in, parent);
     if (e == NX_OK)
         e = db_begin(db);
+    bool nothing = api_patch_is_empty(req);
     if (e == NX_OK && in.has_parent)
         e = check_parent(req, db, id, parent);
-    if (e == NX_OK)
+    if (e == NX_OK && nothing)
+        e = categories_get(db, id, false, &r);
+    else if (e == NX_OK)
         e = categories_update(db, id, in.name, in.slug, in.description, in.has_parent, parent, &r);
     if (e == NX_OK)
         e = db_commit(db);
+    res->unchanged = nothing;
     if (e == NX_OK)
         api_ok(res, category_to_json(r, 0));
     if (db)

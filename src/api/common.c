@@ -19,6 +19,10 @@ enum nx_err api_db(struct request *req, struct db **db) {
     return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
 }
 
+bool api_patch_is_empty(const struct request *req) {
+    return req->json && json_object_size(req->json) == 0;
+}
+
 enum nx_err api_path_id(struct request *req, size_t i, char out[24]) {
     struct slice s = request_param(req, i);
     int64_t id;

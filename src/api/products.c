@@ -193,9 +193,10 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
 }
 
 /* Open a transaction, lock the product and check If-Match against what it
- * is now. *stock (may be NULL) receives the stock before the write. */
+ * is now. *stock (may be NULL) receives the stock before the write; *now
+ * (may be NULL) the product's row as it is, owned by the caller. */
 static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id,
-                                  long long *stock) {
+                                  long long *stock, PGresult **now) {
     PGresult *r = NULL;
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
@@ -211,6 +212,10 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
         e = api_check_if_match(req, etag);
         if (stock)
             *stock = strtoll(PQgetvalue(r, 0, PC_STOCK), NULL, 10);
+    }
+    if (e == NX_OK && now) {
+        *now = r;
+        r = NULL;
     }
     PQclear(r);
     return e;
@@ -248,16 +253,18 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
         e = product_input_parse(req, req->json, mode, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
+    bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id, &stock_before);
-    if (e == NX_OK)
+        e = lock_for_write(req, db, id, &stock_before, nothing ? &r : NULL);
+    if (e == NX_OK && !nothing)
         e = write_product(req, db, &in, mode, id, &r);
-    if (e == NX_OK)
+    if (e == NX_OK && !nothing)
         e = alert_low_stock(db, stock_before, r);
-    if (e == NX_OK)
+    if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK)
         api_respond_tagged(req, res, 200, product_to_json(r, 0));
+    res->unchanged = nothing;
     if (db)
         db_rollback(db);
     PQclear(r);
@@ -280,7 +287,7 @@ enum nx_err api_products_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id, NULL);
+        e = lock_for_write(req, db, id, NULL, NULL);
     if (e == NX_OK)
         e = products_delete(db, id, &deleted);
     if (e == NX_OK)

@@ -29,6 +29,15 @@ static enum nx_err respond_user(struct request *req, struct response *res, PGres
     return NX_OK;
 }
 
+/* Change what is given; with nothing given, read the row as it is, so an
+ * empty PATCH leaves updated_at alone. */
+static enum nx_err write_user(struct db *db, const char *id, const char *name, const char *role,
+                              const char *is_active, PGresult **r) {
+    if (!name && !role && !is_active)
+        return users_get(db, id, r);
+    return users_update(db, id, name, role, is_active, r);
+}
+
 static void principal_id(const struct request *req, char out[24]) {
     snprintf(out, 24, "%lld", (long long)req->principal.user_id);
 }
@@ -95,7 +104,7 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     if (e == NX_OK && in.password)
         e = change_password(req, db, id, &in);
     if (e == NX_OK)
-        e = users_update(db, id, in.name, NULL, NULL, &r);
+        e = write_user(db, id, in.name, NULL, NULL, &r);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK)
@@ -178,7 +187,7 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = users_update(db, id, in.name, in.role, in.is_active, &r);
+        e = write_user(db, id, in.name, in.role, in.is_active, &r);
     if (e == NX_OK)
         e = respond_user(req, res, r);
     PQclear(r);

@@ -350,7 +350,7 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
         return run_cached(req, res);
     enum nx_err e = run_retrying(req, res);
     /* After the commit, before the answer: see cache/catalog.h. */
-    if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG))
+    if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG) && !res->unchanged)
         catalog_cache_bump();
     return e;
 }

@@ -752,6 +752,28 @@ static void test_patch_rename_keeps_the_slug(void **state) {
     http_res_free(created);
 }
 
+/* An empty PATCH changes nothing: updated_at stays, and the cached
+ * category is still served (no cache bump). */
+static void test_empty_patch_changes_nothing(void **state) {
+    (void)state;
+    long long id = make_category("Empty Patch Shelf", NULL, 0);
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    http_res_free(call("GET", path, NULL, NULL));
+    struct http_res *before = call("GET", path, NULL, NULL);
+    assert_string_equal(http_header(before, "X-Cache"), "HIT");
+    struct http_res *r = patch_category(id, json_body("{}"));
+    expect_status(r, 200, "empty PATCH");
+    assert_string_equal(jstr(r->json, "updated_at"), jstr(before->json, "updated_at"));
+    assert_string_equal(jstr(r->json, "name"), "Empty Patch Shelf");
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    assert_string_equal(jstr(r->json, "updated_at"), jstr(before->json, "updated_at"));
+    http_res_free(r);
+    http_res_free(before);
+}
+
 static void test_patch_validation(void **state) {
     (void)state;
     long long id = make_category("Patch Target", NULL, 0);
@@ -1094,6 +1116,7 @@ int main(void) {
         cmocka_unit_test(test_list_limit_and_cursor_rules),
         cmocka_unit_test(test_patch_rename_keeps_the_slug),
         cmocka_unit_test(test_patch_validation),
+        cmocka_unit_test(test_empty_patch_changes_nothing),
         cmocka_unit_test(test_patch_parent_rules),
         cmocka_unit_test(test_delete_rules),
         cmocka_unit_test(test_delete_by_slug_path),

@@ -783,6 +783,49 @@ static void test_patch_changes_only_given_fields(void **state) {
     json_decref(orig);
 }
 
+/* GET path; its X-Cache header ("HIT"/"MISS") into cache, its ETag into etag. */
+static void get_cached(const char *path, char cache[8], char etag[80]) {
+    struct http_res *r = call_h("GET", path, NULL, NULL, NULL);
+    expect_status(r, 200, "GET");
+    snprintf(cache, 8, "%s", http_header(r, "X-Cache") ? http_header(r, "X-Cache") : "");
+    snprintf(etag, 80, "%s", http_header(r, "ETag") ? http_header(r, "ETag") : "");
+    http_res_free(r);
+}
+
+/* An empty PATCH changes nothing: the same body and ETag, updated_at and
+ * version as they were, and no cache bump (the entry cached before it is
+ * still served). A real change after it is seen at once. */
+static void test_empty_patch_changes_nothing(void **state) {
+    (void)state;
+    long long id = make_simple("EMPTY-PATCH", "Empty Patch Lamp");
+    char path[64], cache[8], etag[80], etag_after[80];
+    product_path(path, sizeof path, id);
+    char *before = harness_sql_value(
+        &server, "SELECT updated_at || '|' || version FROM products WHERE id = %lld", id);
+    get_cached(path, cache, etag);
+    get_cached(path, cache, etag);
+    assert_string_equal(cache, "HIT");
+    struct http_res *r = call_h("PATCH", path, staff_token, "{}", NULL);
+    expect_status(r, 200, "empty PATCH");
+    assert_string_equal(http_header(r, "ETag"), etag);
+    assert_string_equal(jstr(r->json, "name"), "Empty Patch Lamp");
+    http_res_free(r);
+    r = call_h("PATCH", path, staff_token, "{}", "If-Match: \"not-the-etag\"");
+    expect_status(r, 412, "empty PATCH with a stale If-Match");
+    http_res_free(r);
+    get_cached(path, cache, etag_after);
+    assert_string_equal(cache, "HIT");
+    assert_string_equal(etag_after, etag);
+    expect_sql(before, "SELECT updated_at || '|' || version FROM products WHERE id = %lld", id);
+    free(before);
+    r = call_h("PATCH", path, staff_token, "{\"stock\":3}", NULL);
+    expect_status(r, 200, "PATCH stock");
+    http_res_free(r);
+    get_cached(path, cache, etag_after);
+    assert_string_equal(cache, "MISS");
+    assert_string_not_equal(etag_after, etag);
+}
+
 static void test_patch_validation_changes_nothing(void **state) {
     (void)state;
     long long id = make_simple("PATCH-VAL", "Patch Validation");
@@ -1364,6 +1407,7 @@ int main(void) {
         cmocka_unit_test(test_put_validation),
         cmocka_unit_test(test_patch_changes_only_given_fields),
         cmocka_unit_test(test_patch_validation_changes_nothing),
+        cmocka_unit_test(test_empty_patch_changes_nothing),
         cmocka_unit_test(test_if_match_on_patch),
         cmocka_unit_test(test_if_match_on_put_and_delete),
         cmocka_unit_test(test_concurrent_patches_with_the_same_if_match),

@@ -285,6 +285,28 @@ static void test_patch_me_name_updates_name_and_updated_at(void **state) {
     account_free(&a);
 }
 
+/* An empty PATCH, on /users/me or by an admin, leaves updated_at alone. */
+static void test_empty_patch_keeps_updated_at(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "empty-patch@example.com", "customer");
+    struct http_res *before = get(ME, a.access);
+    assert_int_equal(before->status, 200);
+    const char *u0 = json_string_value(json_object_get(before->json, "updated_at"));
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/users/%lld", a.id);
+    const char *const who[][2] = {{ME, a.access}, {path, admin.access}};
+    for (size_t i = 0; i < 2; i++) {
+        struct http_res *r = send_json("PATCH", who[i][0], who[i][1], json_object());
+        assert_int_equal(r->status, 200);
+        assert_user_json(r->json);
+        assert_string_equal(json_string_value(json_object_get(r->json, "updated_at")), u0);
+        http_res_free(r);
+    }
+    http_res_free(before);
+    account_free(&a);
+}
+
 static void test_patch_me_rejects_fields_a_user_cannot_set(void **state) {
     (void)state;
     expect_problem(send_json("PATCH", ME, customer.access, json_pack("{s:s}", "role", "admin")),
@@ -836,6 +858,7 @@ int main(void) {
         cmocka_unit_test(test_get_me_returns_the_callers_user),
         cmocka_unit_test(test_patch_me_name_updates_name_and_updated_at),
         cmocka_unit_test(test_patch_me_rejects_fields_a_user_cannot_set),
+        cmocka_unit_test(test_empty_patch_keeps_updated_at),
         cmocka_unit_test(test_patch_me_password_without_current_password_is_422),
         cmocka_unit_test(test_patch_me_password_with_wrong_current_password_is_422),
         cmocka_unit_test(test_patch_me_new_password_must_be_8_to_128_characters),

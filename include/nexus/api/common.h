@@ -24,6 +24,11 @@ void api_created(struct response *res, json_t *obj, const char *location_prefix)
 /* 200 with obj as the body; obj is consumed. */
 void api_ok(struct response *res, json_t *obj);
 
+/* True for a PATCH whose body names no field ({}): it changes nothing, so
+ * the handler answers the current representation without writing, and
+ * updated_at, the ETag and the cache stay as they are. */
+bool api_patch_is_empty(const struct request *req);
+
 /* Looks up live slugs equal to base or base-N, except one row's own. */
 typedef enum nx_err (*slug_lookup)(struct db *db, const char *base, const char *except_id,
                                    PGresult **out);

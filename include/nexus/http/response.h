@@ -25,6 +25,9 @@ struct response {
     const char *content_type; /* a string literal; NULL for no body */
     struct header headers[NX_MAX_RESPONSE_HEADERS];
     size_t header_count;
+    /* A write route's handler found nothing to change (an empty PATCH): the
+     * catalog generation is left alone, so no cached entry is dropped. */
+    bool unchanged;
 };
 
 /* Serialise obj compactly as the body (obj is borrowed). */
