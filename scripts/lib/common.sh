@@ -11,6 +11,19 @@ NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
 NEXUS_TEST_PACKAGES="libcmocka-dev clang-format wrk bc"
 
 log() { printf '[nexus] %s\n' "$*" >&2; }
+
+# free_port: a TCP port free on every address, picked at random below the
+# ephemeral range (32768 and up), where outgoing connections take their
+# source ports: a server started seconds later still finds it free.
+free_port() {
+    local port _
+    for _ in $(seq 1000); do
+        port=$((20000 + RANDOM % 12000))
+        python3 -c 'import socket,sys; s=socket.socket(); s.bind(("", int(sys.argv[1])))' "$port" \
+            2>/dev/null && { echo "$port"; return 0; }
+    done
+    die "no free port between 20000 and 31999"
+}
 die() { printf '[nexus] error: %s\n' "$*" >&2; exit 1; }
 
 package_installed() {

@@ -34,15 +34,23 @@ export function adminSql(sql) {
   if (r.status !== 0) throw new Error(`psql: ${sql}: ${r.stderr || r.error}`);
 }
 
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
+function portIsFree(port) {
+  return new Promise((resolveFree) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolvePort(port));
-    });
+    s.once('error', () => resolveFree(false));
+    s.listen(port, () => s.close(() => resolveFree(true)));
   });
+}
+
+// A port picked at random below the ephemeral range (32768 and up), where
+// outgoing connections take their source ports: the server, which listens
+// only after it has migrated, still finds it free.
+export async function freePort() {
+  for (let i = 0; i < 1000; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 31999');
 }
 
 /** The environment of a nexus process: ours without NEXUS_* and the

@@ -48,11 +48,6 @@ check() {
     fi
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-        echo $((20000 + RANDOM % 20000))
-}
-
 # start_server DIR PORT [VAR=VALUE...]: nexus serve with DIR's services.
 start_server() {
     local dir=$1 port=$2
@@ -61,11 +56,22 @@ start_server() {
         JWT_SECRET=fault-test-secret-0123456789abcdef AUTO_MIGRATE=1 THREADS=2 LOG_LEVEL=warn \
         "$@" "$BIN" serve >>"$dir/nexus.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    wait_for "nexus on port $port" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" ||
+        die "nexus did not start: $(tail -5 "$dir/nexus.log")"
+}
+
+# wait_for WHAT COMMAND...: poll COMMAND every 0.1 s until it succeeds, for
+# at most 60 s: a deadline for a slow machine, not a bet on its speed.
+wait_for() {
+    local what=$1 start=$SECONDS
+    shift
+    until "$@" >/dev/null 2>&1; do
+        if [ $((SECONDS - start)) -ge 60 ]; then
+            echo "# gave up after 60 s waiting for $what"
+            return 1
+        fi
         sleep 0.1
     done
-    die "nexus did not start: $(tail -5 "$dir/nexus.log")"
 }
 
 staff_token() {

@@ -28,6 +28,7 @@
  * that stops listening, and a server that stops answering /healthz
  * (checked every PROBE_EVERY inputs).
  */
+#include "../common/free_port.h"
 #include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
 #include "nexus/core/config.h"
@@ -393,14 +394,10 @@ static void admin_login(void) {
 /* ---- the server ----------------------------------------------------------- */
 
 static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        die("cannot find a free port: %s", strerror(errno));
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = test_free_port();
+    if (port < 0)
+        die("%s", "cannot find a free port");
+    return port;
 }
 
 static char port_text[16];

@@ -2,6 +2,7 @@
  * harness.c -- start and stop the real server for integration tests.
  */
 #include "harness.h"
+#include "../../common/free_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,14 +50,9 @@ static void sleep_ms(int ms) {
 }
 
 static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = test_free_port();
+    assert_true(port > 0);
+    return port;
 }
 
 static const char *admin_conninfo(void) {
@@ -180,11 +176,14 @@ void harness_free_env(char **env) {
     free(env);
 }
 
-static void spawn(struct nexus_server *s, const char *const *extra) {
+static void set_log_path(struct nexus_server *s) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/test-logs", NEXUS_BUILD_DIR);
     mkdir(dir, 0755);
     snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", dir, s->name);
+}
+
+static void spawn(struct nexus_server *s, const char *const *extra) {
     char **env = harness_env(s, extra);
     s->pid = fork();
     assert_true(s->pid >= 0);
@@ -218,21 +217,44 @@ static void print_log_tail(const struct nexus_server *s) {
         fprintf(stderr, "(no server log at %s)\n", s->log_path);
 }
 
-static void wait_until_up(struct nexus_server *s) {
+/* True when the server's log, from byte offset on, says its port was taken. */
+static bool lost_its_port(const struct nexus_server *s, long offset) {
+    FILE *f = fopen(s->log_path, "r");
+    char line[1024];
+    bool lost = false;
+    if (f && fseek(f, offset, SEEK_SET) == 0)
+        while (!lost && fgets(line, sizeof line, f))
+            lost = strstr(line, "cannot listen on port") != NULL;
+    if (f)
+        fclose(f);
+    return lost;
+}
+
+static long log_size(const struct nexus_server *s) {
+    struct stat st;
+    return stat(s->log_path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* Wait for /healthz; false when the server exited because another process
+ * took its port in the meantime (the caller starts it again elsewhere). */
+static bool wait_until_up(struct nexus_server *s, long log_offset) {
     for (int i = 0; i < 1200; i++) { /* 120 s: sanitized or valgrind runs start slowly */
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            if (lost_its_port(s, log_offset))
+                return false;
             fprintf(stderr, "nexus exited during start-up (status %d)\n", status);
             print_log_tail(s);
-            s->pid = 0;
             fail();
         }
         if (harness_wait_status("/healthz", 200, 0))
-            return;
+            return true;
         sleep_ms(100);
     }
     print_log_tail(s);
     fail_msg("nexus did not answer /healthz within 120 s");
+    return false;
 }
 
 void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
@@ -243,10 +265,18 @@ void harness_start_url(struct nexus_server *s, const char *name, const char *dat
     }
     snprintf(s->name, sizeof s->name, "%s", name);
     pick_redis(s);
-    s->port = free_port();
-    current_port = s->port;
-    spawn(s, extra_env);
-    wait_until_up(s);
+    set_log_path(s);
+    for (int attempt = 0;; attempt++) {
+        s->port = free_port();
+        current_port = s->port;
+        long offset = log_size(s);
+        spawn(s, extra_env);
+        if (wait_until_up(s, offset))
+            return;
+        fprintf(stderr, "port %d was taken before nexus could listen on it; another port\n",
+                s->port);
+        assert_true(attempt < 5);
+    }
 }
 
 void harness_create_db(struct nexus_server *s, const char *name) {
