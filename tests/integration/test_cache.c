@@ -412,12 +412,13 @@ static void test_reads_survive_redis_stopped(void **state) {
     redis("start");
     /* The entry from before the write is still in Redis... */
     char body[4096];
-    for (int i = 0; i < 30; i++) {
-        get_cached(path, body, sizeof body);
+    bool hit = false;
+    for (int i = 0; i < 30 || (!hit && i < 600); i++) { /* 3 s, then until a hit (60 s) */
+        hit = strcmp(get_cached(path, body, sizeof body), "HIT") == 0;
         assert_non_null(strstr(body, "Outage Tent II")); /* ...but never served */
         usleep(100 * 1000);
     }
-    assert_string_equal(get_cached(path, body, sizeof body), "HIT");
+    assert_true(hit); /* and the cache is trusted again once a bump succeeds */
 }
 
 static void test_reads_survive_redis_hung(void **state) {
