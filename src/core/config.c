@@ -10,7 +10,9 @@
 #include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,20 @@ static bool load_limits(struct loader *l, struct config *c) {
     return ok;
 }
 
+/* BIND_ADDR: the one address to listen on, an IPv4 or IPv6 literal (no
+ * host names: resolving one could pick an address nobody meant). Unset:
+ * every interface, which is what a container needs. */
+static bool load_bind_addr(struct loader *l, struct config *c) {
+    const char *v = value(l, "BIND_ADDR");
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (!v)
+        return true;
+    if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1)
+        return fail(l, "BIND_ADDR", "must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1");
+    c->bind_addr = xstrdup(v);
+    return true;
+}
+
 static bool load_auth(struct loader *l, struct config *c) {
     const char *iss = value(l, "JWT_ISSUER");
     c->jwt_issuer = xstrdup(iss ? iss : "nexus");
@@ -300,9 +316,9 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
     c->dev_mode = env && strcmp(env, "development") == 0;
     c->docs_dir = dup_or_null(&l, "DOCS_DIR");
     bool ok =
-        load_limits(&l, c) && load_database(&l, c) && load_redis(&l, c) && load_auth(&l, c) &&
-        load_log_level(&l, c) && load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) &&
-        load_jobs(&l, c) &&
+        load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) && load_redis(&l, c) &&
+        load_auth(&l, c) && load_log_level(&l, c) &&
+        load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);
@@ -326,6 +342,7 @@ bool config_load_env(struct config *c, char *err, size_t errcap) {
 }
 
 void config_clear(struct config *c) {
+    free(c->bind_addr);
     free(c->database_url);
     free(c->database_read_url);
     free(c->redis_url);

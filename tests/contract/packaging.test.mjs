@@ -225,3 +225,10 @@ test('docker-compose.yml: JWT_SECRET has no default, and .env stays out of git a
   assert.ok(read('.dockerignore').split('\n').includes('.env'), '.dockerignore lacks .env');
   assert.ok(read('.gitignore').split('\n').includes('/.env'), '.gitignore lacks /.env');
 });
+
+test('containers listen on every interface: neither the Dockerfile nor compose sets BIND_ADDR', () => {
+  assert.doesNotMatch(read('Dockerfile'), /BIND_ADDR/);
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  for (const name of ['migrate', 'api', 'worker']) assert.equal(compose.services[name].environment.BIND_ADDR, undefined);
+  assert.match(read('scripts/run'), /^export BIND_ADDR=\$\{BIND_ADDR:-127\.0\.0\.1\}$/m, 'scripts/run binds to loopback unless told');
+});

@@ -394,6 +394,39 @@ static void test_weak_secrets_are_accepted_in_development(void **state) {
     assert_secret_accepted(f, "development", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 }
 
+/* ---- BIND_ADDR -------------------------------------------------------------- */
+
+static void test_bind_addr_is_unset_by_default(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", ""}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_null(f->c.bind_addr);
+}
+
+static void test_bind_addr_takes_ipv4_and_ipv6_literals(void **state) {
+    struct fixture *f = *state;
+    static const char *const good[] = {"127.0.0.1", "0.0.0.0",     "10.1.2.3",        "::1",
+                                       "::",        "2001:db8::1", "::ffff:127.0.0.1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", good[i]}, {NULL, NULL}};
+        assert_loads(f, vars);
+        assert_string_equal(f->c.bind_addr, good[i]);
+        config_clear(&f->c);
+    }
+}
+
+static void test_bind_addr_rejects_names_ports_and_malformed_addresses(void **state) {
+    struct fixture *f = *state;
+    static const char *const bad[] = {
+        "localhost", "127.0.0.1:8080", "[::1]",      " 127.0.0.1", "127.0.0.1 ",
+        "256.0.0.1", "1.2.3",          "fe80::1%lo", "::1::2",     "*"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", bad[i]}, {NULL, NULL}};
+        assert_rejected_naming(f, vars, "BIND_ADDR");
+        assert_null(f->c.bind_addr);
+    }
+}
+
 /* ---- lists -------------------------------------------------------------- */
 
 static void test_cors_origins_split_on_comma_and_trimmed(void **state) {
@@ -532,6 +565,9 @@ int main(void) {
         FT(test_secrets_with_too_little_variety_are_rejected),
         FT(test_generated_secrets_are_accepted_in_production),
         FT(test_weak_secrets_are_accepted_in_development),
+        FT(test_bind_addr_is_unset_by_default),
+        FT(test_bind_addr_takes_ipv4_and_ipv6_literals),
+        FT(test_bind_addr_rejects_names_ports_and_malformed_addresses),
         FT(test_cors_origins_split_on_comma_and_trimmed),
         FT(test_cors_origins_skip_empty_entries),
         FT(test_cors_origins_over_limit_is_rejected),
