@@ -20,6 +20,8 @@
 
 static const char *const USER_SORTS[] = {"created_at", "-created_at", "email", "-email"};
 static const struct list_spec USER_LIST = {"users", USER_SORTS, 4, 0};
+/* DELETE /users/{id}: the account is kept, deactivated. */
+static const struct user_input DEACTIVATE = {.is_active = "false"};
 
 /* Answer with the single user row of r, or 404 when there is none. */
 static enum nx_err respond_user(struct request *req, struct response *res, PGresult *r) {
@@ -176,6 +178,30 @@ enum nx_err api_users_get(struct request *req, struct response *res) {
     return e;
 }
 
+/*
+ * An admin's change to user id, in one transaction. Deactivating ends every
+ * login of the user with it, so reactivating the account later revives no
+ * refresh token issued before (a stolen one included): the user logs in
+ * again. *out: the updated row, or zero rows when there is no such user.
+ */
+static enum nx_err update_user(struct db *db, const char *id, const struct user_input *in,
+                               PGresult **out) {
+    bool deactivating = in->is_active && strcmp(in->is_active, "false") == 0;
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        e = write_user(db, id, in->name, in->role, in->is_active, out);
+    if (e == NX_OK && deactivating && PQntuples(*out) == 1)
+        e = logins_revoke_others(db, id, NULL);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e != NX_OK) {
+        db_rollback(db);
+        PQclear(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
 enum nx_err api_users_patch(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
@@ -187,7 +213,7 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = write_user(db, id, in.name, in.role, in.is_active, &r);
+        e = update_user(db, id, &in, &r);
     if (e == NX_OK)
         e = respond_user(req, res, r);
     PQclear(r);
@@ -202,7 +228,7 @@ enum nx_err api_users_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = users_update(db, id, NULL, NULL, "false", &r);
+        e = update_user(db, id, &DEACTIVATE, &r);
     if (e == NX_OK && PQntuples(r) != 1)
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
     if (e == NX_OK)

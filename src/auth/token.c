@@ -88,6 +88,35 @@ static bool check_claims(const struct token_keys *k, json_t *claims, time_t now,
     return true;
 }
 
+/*
+ * libjwt 1.10 compares the signature it computes with the one presented by
+ * strcmp, whose running time tells how many leading characters match. So
+ * the HMAC-SHA256 of "header.payload" is checked here first, in constant
+ * time, and libjwt only ever sees tokens whose signature is right. The
+ * signature must be exactly what we issue: the 43 characters of canonical
+ * base64url without padding (libsodium refuses any other spelling).
+ */
+static bool hs256_signature_ok(const struct token_keys *k, const char *token, size_t len) {
+    enum { SIG_B64_LEN = 43 };
+    const char *dot1 = memchr(token, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot2 || len - (size_t)(dot2 + 1 - token) != SIG_B64_LEN)
+        return false;
+    unsigned char given[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    size_t given_len = 0;
+    const char *end = NULL;
+    if (sodium_base642bin(given, sizeof given, dot2 + 1, SIG_B64_LEN, NULL, &given_len, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        given_len != sizeof given || end != token + len)
+        return false;
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, k->secret, k->secret_len);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, (size_t)(dot2 - token));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_memzero(&st, sizeof st);
+    return sodium_memcmp(mac, given, sizeof mac) == 0;
+}
+
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims) {
     NX_ASSERT(k->secret && k->secret_len >= 32); /* never decode without a key */
@@ -96,7 +125,8 @@ enum nx_err token_verify_access(const struct token_keys *k, const char *token, s
     json_t *parsed = NULL;
     enum nx_err e = NX_ERR_UNAUTHORIZED;
     char copy[NX_TOKEN_MAX + 1];
-    if (len == 0 || len > NX_TOKEN_MAX || memchr(token, '\0', len))
+    if (len == 0 || len > NX_TOKEN_MAX || memchr(token, '\0', len) ||
+        !hs256_signature_ok(k, token, len))
         goto out;
     memcpy(copy, token, len);
     copy[len] = '\0';

@@ -2,17 +2,21 @@
  * config.c -- environment variables to a validated struct config.
  *
  * Every variable has a default that suits development, except where a
- * default would be unsafe in production (JWT_SECRET outside dev mode).
+ * default would be unsafe in production (JWT_SECRET outside dev mode, which
+ * must also be a key nobody else knows).
  */
 #include "nexus/core/config.h"
 
 #include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 const struct config *nx_config;
@@ -103,12 +107,88 @@ static bool load_redis(struct loader *l, struct config *c) {
     return true;
 }
 
+/* ---- JWT_SECRET strength ------------------------------------------------
+ * Outside development a signing key must be one nobody else knows. A value
+ * that was published (the old compose default, the usual placeholders) or
+ * that a person typed rather than generated is refused. */
+
+/* Published values, compared ignoring case. */
+static const char *const KNOWN_SECRETS[] = {
+    "compose-development-secret-change-me-0123456789",
+    "secret",
+    "changeme",
+    "change-me",
+    "password",
+    "jwt-secret",
+    "jwt_secret",
+    "supersecret",
+    "your-256-bit-secret",
+    "your-secret-key",
+};
+/* Words that mark a value as a placeholder wherever they appear. */
+static const char *const PLACEHOLDER_WORDS[] = {
+    "changeme", "change-me", "change_me", "replaceme", "replace-me", "replace_me", "placeholder",
+};
+
+static bool contains_ignoring_case(const char *s, const char *word) {
+    size_t n = strlen(word);
+    for (; *s; s++)
+        if (strncasecmp(s, word, n) == 0)
+            return true;
+    return false;
+}
+
+static bool is_placeholder(const char *v) {
+    for (size_t i = 0; i < sizeof KNOWN_SECRETS / sizeof KNOWN_SECRETS[0]; i++)
+        if (strcasecmp(v, KNOWN_SECRETS[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof PLACEHOLDER_WORDS / sizeof PLACEHOLDER_WORDS[0]; i++)
+        if (contains_ignoring_case(v, PLACEHOLDER_WORDS[i]))
+            return true;
+    return false;
+}
+
+static size_t distinct_bytes(const char *v) {
+    bool seen[256] = {false};
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (!seen[*p]) {
+            seen[*p] = true;
+            n++;
+        }
+    return n;
+}
+
+/* True when v is a shorter pattern repeated (its last copy may be cut):
+ * such a key is no stronger than the pattern. */
+static bool repeats_a_pattern(const char *v) {
+    size_t len = strlen(v);
+    for (size_t period = 1; period <= len / 2; period++) {
+        size_t i = period;
+        while (i < len && v[i] == v[i - period])
+            i++;
+        if (i == len)
+            return true;
+    }
+    return false;
+}
+
+static bool check_secret_strength(struct loader *l, const char *v) {
+    if (is_placeholder(v))
+        return fail(l, "JWT_SECRET", "is a published placeholder: generate a random one");
+    if (strlen(v) < 32)
+        return fail(l, "JWT_SECRET", "must be at least 32 bytes");
+    if (distinct_bytes(v) < 8 || repeats_a_pattern(v))
+        return fail(l, "JWT_SECRET", "has too little variety: generate a random one");
+    return true;
+}
+
 static bool load_secret(struct loader *l, struct config *c) {
     const char *v = value(l, "JWT_SECRET");
     if (!v)
         return true; /* only serve needs one: see config_require_secret */
-    if (strlen(v) < 32 && !c->dev_mode)
-        return fail(l, "JWT_SECRET", "must be at least 32 bytes");
+    if (!c->dev_mode && !check_secret_strength(l, v))
+        return false;
     c->jwt_secret = xstrdup(v);
     c->jwt_secret_len = strlen(v);
     return true;
@@ -197,6 +277,20 @@ static bool load_limits(struct loader *l, struct config *c) {
     return ok;
 }
 
+/* BIND_ADDR: the one address to listen on, an IPv4 or IPv6 literal (no
+ * host names: resolving one could pick an address nobody meant). Unset:
+ * every interface, which is what a container needs. */
+static bool load_bind_addr(struct loader *l, struct config *c) {
+    const char *v = value(l, "BIND_ADDR");
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (!v)
+        return true;
+    if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1)
+        return fail(l, "BIND_ADDR", "must be an IPv4 or IPv6 address such as 127.0.0.1 or ::1");
+    c->bind_addr = xstrdup(v);
+    return true;
+}
+
 static bool load_auth(struct loader *l, struct config *c) {
     const char *iss = value(l, "JWT_ISSUER");
     c->jwt_issuer = xstrdup(iss ? iss : "nexus");
@@ -222,9 +316,9 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
     c->dev_mode = env && strcmp(env, "development") == 0;
     c->docs_dir = dup_or_null(&l, "DOCS_DIR");
     bool ok =
-        load_limits(&l, c) && load_database(&l, c) && load_redis(&l, c) && load_auth(&l, c) &&
-        load_log_level(&l, c) && load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) &&
-        load_jobs(&l, c) &&
+        load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) && load_redis(&l, c) &&
+        load_auth(&l, c) && load_log_level(&l, c) &&
+        load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);
@@ -248,6 +342,7 @@ bool config_load_env(struct config *c, char *err, size_t errcap) {
 }
 
 void config_clear(struct config *c) {
+    free(c->bind_addr);
     free(c->database_url);
     free(c->database_read_url);
     free(c->redis_url);

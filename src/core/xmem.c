@@ -95,6 +95,37 @@ void buf_clear(struct buf *b) {
     b->len = b->cap = 0;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence (RFC 3629) that starts s[0..n),
+ * or 0 when there is none: a stray continuation byte, a truncated sequence,
+ * an overlong form, a surrogate or a code point beyond U+10FFFF.
+ */
+static size_t utf8_sequence(const unsigned char *s, size_t n) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : lo; /* overlong */
+        hi = c == 0xed ? 0x9f : hi; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : lo; /* overlong */
+        hi = c == 0xf4 ? 0x8f : hi; /* beyond U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
 void buf_json_string(struct buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     buf_reserve(b, n + 2);
@@ -107,8 +138,16 @@ void buf_json_string(struct buf *b, const char *s, size_t n) {
         } else if (c < 0x20) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             buf_append(b, esc, 6);
-        } else {
+        } else if (c < 0x80) {
             buf_append(b, &s[i], 1);
+        } else {
+            size_t len = utf8_sequence((const unsigned char *)s + i, n - i);
+            if (len) {
+                buf_append(b, &s[i], len);
+                i += len - 1;
+            } else {
+                buf_puts(b, "\\ufffd"); /* U+FFFD REPLACEMENT CHARACTER */
+            }
         }
     }
     buf_append(b, "\"", 1);

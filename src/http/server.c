@@ -21,8 +21,10 @@
 #include "nexus/http/problem.h"
 #include "nexus/http/router.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -461,9 +463,41 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* BIND_ADDR on PORT into sa (and the daemon flags it needs); false when
+ * BIND_ADDR is unset: every interface, IPv6 and IPv4. */
+static bool bind_address(struct sockaddr_storage *sa, unsigned *flags) {
+    memset(sa, 0, sizeof *sa);
+    if (!cfg->bind_addr)
+        return false;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+    *flags &= ~(unsigned)MHD_USE_DUAL_STACK;
+    if (inet_pton(AF_INET, cfg->bind_addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)cfg->port);
+    } else { /* config.c let only IPv4 and IPv6 literals through */
+        inet_pton(AF_INET6, cfg->bind_addr, &v6->sin6_addr);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)cfg->port);
+        *flags |= MHD_USE_IPv6;
+    }
+    return true;
+}
+
+static const char *listen_name(void) {
+    return cfg->bind_addr ? cfg->bind_addr : "every interface";
+}
+
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO;
+    struct sockaddr_storage sa;
+    bool one_address = bind_address(&sa, &flags);
+    /* Empty (an END first) unless BIND_ADDR is set. */
+    struct MHD_OptionItem listen_on[] = {
+        {one_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &sa},
+        {MHD_OPTION_END, 0, NULL},
+    };
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
@@ -478,9 +512,10 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL,
-                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (!d && errno == EAFNOSUPPORT)
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL, MHD_OPTION_ARRAY,
+                         opts, MHD_OPTION_ARRAY, listen_on, MHD_OPTION_END);
+    if (!d && errno == EAFNOSUPPORT && !one_address)
         d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port, NULL, NULL,
                              on_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     return d;
@@ -523,11 +558,12 @@ int server_run(const struct config *config) {
     catalog_cache_init(cfg->redis_prefix, &limits);
     struct MHD_Daemon *d = start_daemon();
     if (!d) {
-        log_error("server.start", NULL, "cannot listen on port %d", cfg->port);
+        log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);
         metrics_free();
         return 1;
     }
-    log_info("server.start", NULL, "listening on port %d with %d threads", cfg->port, cfg->threads);
+    log_info("server.start", NULL, "listening on %s, port %d with %d threads", listen_name(),
+             cfg->port, cfg->threads);
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("server.stop", NULL, "signal %d: draining", sig);

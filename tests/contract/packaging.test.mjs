@@ -216,3 +216,19 @@ test('docker-compose.yml: migrate once, api scalable behind nginx, health checks
   assert.match(nginx, /^\s*server api:8080\b/m, 'nginx balances over the api service');
   assert.match(nginx, /^\s*resolver 127\.0\.0\.11\b/m, "nginx resolves through Docker's DNS");
 });
+
+test('docker-compose.yml: JWT_SECRET has no default, and .env stays out of git and the image', () => {
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  const secret = compose['x-nexus-environment'].JWT_SECRET;
+  assert.match(secret, /^\$\{JWT_SECRET:\?[^}]+\}$/, 'compose refuses to start without JWT_SECRET');
+  for (const name of ['migrate', 'api', 'worker']) assert.equal(compose.services[name].environment.JWT_SECRET, secret);
+  assert.ok(read('.dockerignore').split('\n').includes('.env'), '.dockerignore lacks .env');
+  assert.ok(read('.gitignore').split('\n').includes('/.env'), '.gitignore lacks /.env');
+});
+
+test('containers listen on every interface: neither the Dockerfile nor compose sets BIND_ADDR', () => {
+  assert.doesNotMatch(read('Dockerfile'), /BIND_ADDR/);
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  for (const name of ['migrate', 'api', 'worker']) assert.equal(compose.services[name].environment.BIND_ADDR, undefined);
+  assert.match(read('scripts/run'), /^export BIND_ADDR=\$\{BIND_ADDR:-127\.0\.0\.1\}$/m, 'scripts/run binds to loopback unless told');
+});

@@ -420,6 +420,56 @@ static void test_bad_bytes_in_path_are_4xx(void **state) {
     }
 }
 
+/* The server's log line for request id, parsed; NULL if none within
+ * timeout_ms (the access line is written as the request completes). */
+static json_t *log_line_of(const char *id, int timeout_ms) {
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", id);
+    for (long long deadline = now_ms() + timeout_ms;; sleep_ms(50)) {
+        FILE *f = fopen(server.log_path, "r");
+        char line[8192];
+        json_t *found = NULL;
+        while (f && !found && fgets(line, sizeof line, f)) {
+            if (!strstr(line, needle))
+                continue;
+            json_error_t err;
+            found = json_loads(line, 0, &err);
+            if (!found)
+                fail_msg("log line is not JSON (%s): %s", err.text, line);
+        }
+        if (f)
+            fclose(f);
+        if (found || now_ms() > deadline)
+            return found;
+    }
+}
+
+/* Bytes that are not UTF-8 in the path still give a valid JSON access line,
+ * each of them as U+FFFD. */
+static void test_bad_bytes_in_path_leave_a_valid_json_log_line(void **state) {
+    (void)state;
+    static const struct {
+        const char *target, *logged;
+    } cases[] = {
+        {"/%FF", "/\xef\xbf\xbd"},
+        {"/a\xff\xc3\xa9", "/a\xef\xbf\xbd\xc3\xa9"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char id[64]; /* new on every run: the log file is appended to */
+        snprintf(id, sizeof id, "utf8-log-%d-%lld-%zu", (int)getpid(), now_ms(), i);
+        struct raw r = {0};
+        raw_fmt(&r, "GET %s HTTP/1.1\r\nHost: x\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n",
+                cases[i].target, id);
+        expect_4xx(&r, "bytes that are not UTF-8 in the path");
+        raw_free(&r);
+        json_t *line = log_line_of(id, 10000);
+        if (!line)
+            fail_msg("no log line for %s", id);
+        assert_string_equal(json_string_value(json_object_get(line, "path")), cases[i].logged);
+        json_decref(line);
+    }
+}
+
 /* Each endpoint with the parameters it reads (others are ignored). */
 static void test_bad_bytes_in_query_values_are_4xx(void **state) {
     (void)state;
@@ -684,6 +734,7 @@ int main(void) {
         cmocka_unit_test(test_smuggled_request_is_never_executed),
         cmocka_unit_test(test_request_inside_chunk_data_stays_body),
         cmocka_unit_test(test_bad_bytes_in_path_are_4xx),
+        cmocka_unit_test(test_bad_bytes_in_path_leave_a_valid_json_log_line),
         cmocka_unit_test(test_bad_bytes_in_query_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_header_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_json_bodies_are_4xx),

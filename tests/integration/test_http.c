@@ -4,12 +4,16 @@
  */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -221,6 +225,38 @@ static void test_keep_alive_pipelining_still_works(void **state) {
     assert_non_null(second);
 }
 
+/* ---- BIND_ADDR ------------------------------------------------------------- */
+
+/* Whether a TCP connection to ip:port is accepted. Every 127/8 address is
+ * this host's loopback, so 127.0.0.2 is "another local address". */
+static bool accepts_connections(const char *ip, int port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static void test_by_default_every_local_address_is_served(void **state) {
+    (void)state;
+    assert_true(accepts_connections("127.0.0.1", server.port));
+    assert_true(accepts_connections("127.0.0.2", server.port));
+}
+
+static void test_bind_addr_serves_that_address_only(void **state) {
+    (void)state;
+    static const char *const env[] = {"BIND_ADDR=127.0.0.1", NULL};
+    struct nexus_server bound = {0};
+    harness_start_url(&bound, "http_bound", server.database_url, env);
+    assert_true(harness_wait_status("/healthz", 200, 10000));
+    assert_true(accepts_connections("127.0.0.1", bound.port));
+    assert_false(accepts_connections("127.0.0.2", bound.port));
+    harness_stop(&bound);
+    harness_use(&server);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unknown_path_is_404_problem),
@@ -244,6 +280,8 @@ int main(void) {
         cmocka_unit_test(test_missing_host_is_rejected),
         cmocka_unit_test(test_two_hosts_are_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
+        cmocka_unit_test(test_by_default_every_local_address_is_served),
+        cmocka_unit_test(test_bind_addr_serves_that_address_only),
     };
     return cmocka_run_group_tests_name("http", tests, start, stop);
 }

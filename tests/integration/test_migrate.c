@@ -49,6 +49,8 @@ static void test_bad_configuration_stops_naming_the_variable(void **state) {
     expect_config_error("THREADS=0", "THREADS");
     expect_config_error("JWT_SECRET=short", "JWT_SECRET");
     expect_config_error("JWT_SECRET=", "JWT_SECRET");
+    expect_config_error("JWT_SECRET=compose-development-secret-change-me-0123456789", "JWT_SECRET");
+    expect_config_error("JWT_SECRET=abcdefghabcdefghabcdefghabcdefgh", "JWT_SECRET");
     expect_config_error("DATABASE_URL=host=x nosuchoption=1", "DATABASE_URL");
     expect_config_error("REDIS_URL=http://localhost", "REDIS_URL");
     expect_config_error("LOG_LEVEL=loud", "LOG_LEVEL");

@@ -772,6 +772,81 @@ static void test_admin_can_deactivate_and_rename(void **state) {
     account_free(&a);
 }
 
+static void set_active(long long id, bool active) {
+    char path[64];
+    user_path(path, sizeof path, id);
+    struct http_res *r =
+        send_json("PATCH", path, admin.access, json_pack("{s:b}", "is_active", active));
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+}
+
+/* The tokens of a login made before the account was deactivated. */
+static void assert_login_is_over(const struct account *a) {
+    assert_int_equal(status_of("GET", ME, a->access), 401);
+    struct http_res *r =
+        send_json("POST", REFRESH, NULL, json_pack("{s:s}", "refresh_token", a->refresh));
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+}
+
+static long long live_logins(long long id) {
+    char *n = harness_sql_value(
+        &server, "SELECT count(*) FROM logins WHERE user_id = %lld AND revoked_at IS NULL", id);
+    long long count = strtoll(n, NULL, 10);
+    free(n);
+    return count;
+}
+
+static void test_reactivation_revives_no_login_made_before_deactivation(void **state) {
+    (void)state;
+    struct account a, second;
+    make_account(&a, "revived@example.com", "customer");
+    memset(&second, 0, sizeof second);
+    snprintf(second.email, sizeof second.email, "%s", a.email);
+    login(&second, "password-1");
+    assert_int_equal(live_logins(a.id), 2);
+    set_active(a.id, false);
+    assert_int_equal(live_logins(a.id), 0);
+    set_active(a.id, true);
+    assert_login_is_over(&a);
+    assert_login_is_over(&second);
+    /* A new login works as ever. */
+    login(&a, "password-1");
+    assert_int_equal(status_of("GET", ME, a.access), 200);
+    account_free(&a);
+    account_free(&second);
+}
+
+static void test_reactivation_after_delete_revives_no_earlier_login(void **state) {
+    (void)state;
+    struct account a;
+    char path[64];
+    make_account(&a, "undeleted@example.com", "customer");
+    user_path(path, sizeof path, a.id);
+    http_res_free(http_expect("DELETE", path, admin.access, NULL, 204));
+    assert_int_equal(live_logins(a.id), 0);
+    set_active(a.id, true);
+    assert_login_is_over(&a);
+    account_free(&a);
+}
+
+/* Only deactivation ends logins: a rename or a reactivation does not. */
+static void test_other_admin_changes_keep_the_users_logins(void **state) {
+    (void)state;
+    struct account a;
+    char path[64];
+    make_account(&a, "kept-logins@example.com", "customer");
+    user_path(path, sizeof path, a.id);
+    struct http_res *r = send_json("PATCH", path, admin.access,
+                                   json_pack("{s:s, s:b}", "name", "Renamed", "is_active", 1));
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+    assert_int_equal(live_logins(a.id), 1);
+    assert_int_equal(status_of("GET", ME, a.access), 200);
+    account_free(&a);
+}
+
 static void test_admin_patch_rejects_email_password_and_bad_values(void **state) {
     (void)state;
     char path[64];
@@ -883,6 +958,9 @@ int main(void) {
         cmocka_unit_test(test_unknown_or_malformed_user_id_is_404),
         cmocka_unit_test(test_admin_role_change_applies_to_the_users_existing_token),
         cmocka_unit_test(test_admin_can_deactivate_and_rename),
+        cmocka_unit_test(test_reactivation_revives_no_login_made_before_deactivation),
+        cmocka_unit_test(test_reactivation_after_delete_revives_no_earlier_login),
+        cmocka_unit_test(test_other_admin_changes_keep_the_users_logins),
         cmocka_unit_test(test_admin_patch_rejects_email_password_and_bad_values),
         cmocka_unit_test(test_admin_patch_unknown_user_is_404),
         cmocka_unit_test(test_delete_deactivates_idempotently_and_ends_access),

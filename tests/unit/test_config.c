@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define GOOD_DB     "postgresql://nexus:nexus@localhost:5432/nexus"
-#define GOOD_SECRET "0123456789abcdef0123456789abcdef" /* exactly 32 bytes */
+#define GOOD_SECRET "q7Vd2LxN9sK4pRw1ZbT8mYc3HfJ6gUe0" /* exactly 32 bytes */
 
 struct var {
     const char *name;
@@ -311,6 +311,122 @@ static void test_require_secret_passes_in_development_without_secret(void **stat
     assert_true(config_require_secret(&f->c, err, sizeof err));
 }
 
+/* ---- JWT_SECRET strength outside development ----------------------------- */
+
+static void assert_secret_rejected(struct fixture *f, const char *env, const char *secret) {
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"NEXUS_ENV", env}, {"JWT_SECRET", secret}, {NULL, NULL}};
+    if (load(f, vars))
+        fail_msg("JWT_SECRET \"%s\" accepted with NEXUS_ENV=%s", secret, env ? env : "(unset)");
+    if (strncmp(f->err, "JWT_SECRET:", 11) != 0)
+        fail_msg("error \"%s\" does not name JWT_SECRET", f->err);
+    assert_null(f->c.jwt_secret);
+}
+
+static void assert_secret_accepted(struct fixture *f, const char *env, const char *secret) {
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"NEXUS_ENV", env}, {"JWT_SECRET", secret}, {NULL, NULL}};
+    if (!load(f, vars))
+        fail_msg("JWT_SECRET \"%s\" refused: %s", secret, f->err);
+    assert_string_equal(f->c.jwt_secret, secret);
+    config_clear(&f->c);
+}
+
+#define OLD_COMPOSE_SECRET "compose-development-secret-change-me-0123456789"
+
+static void test_published_secrets_are_rejected_outside_development(void **state) {
+    struct fixture *f = *state;
+    static const char *const published[] = {OLD_COMPOSE_SECRET,
+                                            "COMPOSE-DEVELOPMENT-SECRET-CHANGE-ME-0123456789",
+                                            "changeme", "secret", "your-256-bit-secret",
+                                            /* long enough, but saying what they are */
+                                            "please-changeme-before-going-live-0123456789",
+                                            "jwt-secret-CHANGE_ME-k3J9x2Lq8vR4tW7yB1nM5pZ0",
+                                            "placeholder-for-the-real-key-k3J9x2Lq8vR4tW7yB1n"};
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++) {
+        assert_secret_rejected(f, NULL, published[i]);
+        assert_secret_rejected(f, "production", published[i]);
+    }
+    assert_secret_rejected(f, NULL, OLD_COMPOSE_SECRET);
+    assert_non_null(strstr(f->err, "placeholder"));
+}
+
+static void test_secrets_with_too_little_variety_are_rejected(void **state) {
+    struct fixture *f = *state;
+    static const char *const weak[] = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",                   /* one character */
+        "abababababababababababababababababababab",                   /* two */
+        "abcdefgggggggggggggggggggggggggggggggggggfedcba",            /* seven distinct bytes */
+        "abcdefghabcdefghabcdefghabcdefgh",                           /* 8 distinct, repeated */
+        "0123456789abcdef0123456789abcdef",                           /* a pattern twice */
+        "Tr0ub4dor&3xyzTr0ub4dor&3xyzTr0ub4dor&3xyzTr0",              /* repeated, last copy cut */
+        "k3J9x2Lq8vR4tW7yB1nM5pZ0d6Hs-k3J9x2Lq8vR4tW7yB1nM5pZ0d6Hs-", /* a long key twice */
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        assert_secret_rejected(f, "production", weak[i]);
+    assert_non_null(strstr(f->err, "variety"));
+}
+
+static void test_generated_secrets_are_accepted_in_production(void **state) {
+    struct fixture *f = *state;
+    static const char *const good[] = {
+        GOOD_SECRET,
+        "3q2+7wAAAAC/4ZbO5k+Jm9Qn1rW0xZy8T6VgR2eH7sKdLp4NcU0mB9fX1aYzQw==", /* base64 of 48 */
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", /* hex of 32 */
+        /* the keys of the project's own test harnesses */
+        "integration-test-secret-0123456789abcdef",
+        "fault-test-secret-0123456789abcdef",
+        "node-test-secret-0123456789abcdef0123456789",
+        "benchmark-secret-0123456789abcdef0123",
+        "fuzz-http-secret-0123456789abcdef-01234567",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_secret_accepted(f, NULL, good[i]);
+        assert_secret_accepted(f, "production", good[i]);
+    }
+}
+
+/* Development keeps its relaxed rules: any secret, the old default included. */
+static void test_weak_secrets_are_accepted_in_development(void **state) {
+    struct fixture *f = *state;
+    assert_secret_accepted(f, "development", OLD_COMPOSE_SECRET);
+    assert_secret_accepted(f, "development", "changeme");
+    assert_secret_accepted(f, "development", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+}
+
+/* ---- BIND_ADDR -------------------------------------------------------------- */
+
+static void test_bind_addr_is_unset_by_default(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", ""}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_null(f->c.bind_addr);
+}
+
+static void test_bind_addr_takes_ipv4_and_ipv6_literals(void **state) {
+    struct fixture *f = *state;
+    static const char *const good[] = {"127.0.0.1", "0.0.0.0",     "10.1.2.3",        "::1",
+                                       "::",        "2001:db8::1", "::ffff:127.0.0.1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", good[i]}, {NULL, NULL}};
+        assert_loads(f, vars);
+        assert_string_equal(f->c.bind_addr, good[i]);
+        config_clear(&f->c);
+    }
+}
+
+static void test_bind_addr_rejects_names_ports_and_malformed_addresses(void **state) {
+    struct fixture *f = *state;
+    static const char *const bad[] = {
+        "localhost", "127.0.0.1:8080", "[::1]",      " 127.0.0.1", "127.0.0.1 ",
+        "256.0.0.1", "1.2.3",          "fe80::1%lo", "::1::2",     "*"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"BIND_ADDR", bad[i]}, {NULL, NULL}};
+        assert_rejected_naming(f, vars, "BIND_ADDR");
+        assert_null(f->c.bind_addr);
+    }
+}
+
 /* ---- lists -------------------------------------------------------------- */
 
 static void test_cors_origins_split_on_comma_and_trimmed(void **state) {
@@ -445,6 +561,13 @@ int main(void) {
         FT(test_require_secret_fails_without_secret_outside_development),
         FT(test_require_secret_passes_with_secret),
         FT(test_require_secret_passes_in_development_without_secret),
+        FT(test_published_secrets_are_rejected_outside_development),
+        FT(test_secrets_with_too_little_variety_are_rejected),
+        FT(test_generated_secrets_are_accepted_in_production),
+        FT(test_weak_secrets_are_accepted_in_development),
+        FT(test_bind_addr_is_unset_by_default),
+        FT(test_bind_addr_takes_ipv4_and_ipv6_literals),
+        FT(test_bind_addr_rejects_names_ports_and_malformed_addresses),
         FT(test_cors_origins_split_on_comma_and_trimmed),
         FT(test_cors_origins_skip_empty_entries),
         FT(test_cors_origins_over_limit_is_rejected),

@@ -43,6 +43,20 @@ static char *good_claims(char *buf, size_t cap, const char *extra) {
     return buf;
 }
 
+/*
+ * test_token is linked with --wrap=jwt_decode: every call of libjwt's
+ * decoder comes through here, so a test can tell whether libjwt (and its
+ * variable-time signature comparison) saw a token at all.
+ */
+int __real_jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len);
+int __wrap_jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len);
+static int decode_calls;
+
+int __wrap_jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len) {
+    decode_calls++;
+    return __real_jwt_decode(jwt, token, key, key_len);
+}
+
 static int verify(const char *token) {
     struct access_claims c;
     return token_verify_access(&KEYS, token, strlen(token), NOW, &c);
@@ -214,6 +228,100 @@ static void test_missing_or_bad_claims_are_rejected(void **state) {
     }
 }
 
+/* ---- the signature is checked before libjwt sees the token --------------- */
+
+#define SIG_LEN 43 /* base64url of 32 bytes, no padding */
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* A valid token issued with KEYS, and where its signature starts. */
+static char *issued(size_t *sig_at) {
+    char *t = NULL;
+    assert_int_equal(token_issue_access(&KEYS, 42, "customer", FAMILY, NOW, 900, &t), NX_OK);
+    *sig_at = (size_t)(strrchr(t, '.') + 1 - t);
+    assert_int_equal(strlen(t) - *sig_at, SIG_LEN);
+    return t;
+}
+
+/* token is refused, and libjwt was never asked to decode it. */
+static void assert_refused_before_libjwt(const char *token) {
+    decode_calls = 0;
+    if (verify(token) != NX_ERR_UNAUTHORIZED)
+        fail_msg("accepted: %s", token);
+    if (decode_calls != 0)
+        fail_msg("libjwt saw: %s", token);
+}
+
+static void test_valid_signature_reaches_libjwt_once(void **state) {
+    (void)state;
+    size_t at;
+    char *t = issued(&at);
+    decode_calls = 0;
+    assert_int_equal(verify(t), NX_OK);
+    assert_int_equal(decode_calls, 1);
+    free(t);
+}
+
+static void test_wrong_signature_of_the_right_length_never_reaches_libjwt(void **state) {
+    (void)state;
+    size_t at;
+    char *t = issued(&at);
+    for (size_t i = 0; i < SIG_LEN - 1; i++) { /* the last character: see below */
+        char was = t[at + i];
+        t[at + i] = was == 'A' ? 'B' : 'A';
+        assert_refused_before_libjwt(t);
+        t[at + i] = was;
+    }
+    char claims[512], extra[64];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *other = craft(JWT_ALG_HS256, OTHER, good_claims(claims, sizeof claims, extra));
+    assert_refused_before_libjwt(other);
+    free(other);
+    free(t);
+}
+
+static void test_truncated_or_extended_signature_never_reaches_libjwt(void **state) {
+    (void)state;
+    size_t at;
+    char *t = issued(&at);
+    char token[4200];
+    snprintf(token, sizeof token, "%.*s", (int)(at + SIG_LEN - 1), t);
+    assert_refused_before_libjwt(token);
+    snprintf(token, sizeof token, "%.*s", (int)at, t); /* no signature */
+    assert_refused_before_libjwt(token);
+    snprintf(token, sizeof token, "%sA", t);
+    assert_refused_before_libjwt(token);
+    snprintf(token, sizeof token, "%s.%s", t, t + at); /* a fourth part */
+    assert_refused_before_libjwt(token);
+    free(t);
+}
+
+static void test_padded_or_non_canonical_signature_never_reaches_libjwt(void **state) {
+    (void)state;
+    size_t at;
+    char *t = issued(&at);
+    char token[4200];
+    snprintf(token, sizeof token, "%s=", t);
+    assert_refused_before_libjwt(token);
+    snprintf(token, sizeof token, "%.*s=", (int)(at + SIG_LEN - 1), t); /* right length */
+    assert_refused_before_libjwt(token);
+    /* The last character carries 4 bits of the MAC and 2 that must be zero:
+     * setting one of those spells the same bytes non-canonically. */
+    snprintf(token, sizeof token, "%s", t);
+    char *last = token + at + SIG_LEN - 1;
+    size_t v = (size_t)(strchr(B64URL, *last) - B64URL);
+    assert_int_equal(v & 3, 0);
+    *last = B64URL[v | 1];
+    assert_refused_before_libjwt(token);
+    /* Characters outside base64url, at the right length. */
+    const char *alien = "+/=. *";
+    for (const char *c = alien; *c; c++) {
+        snprintf(token, sizeof token, "%s", t);
+        token[at + 7] = *c;
+        assert_refused_before_libjwt(token);
+    }
+    free(t);
+}
+
 static void test_refresh_token_is_not_an_access_token(void **state) {
     (void)state;
     char refresh[NX_REFRESH_TOKEN_LEN + 1];
@@ -277,6 +385,10 @@ int main(void) {
         cmocka_unit_test(test_wrong_issuer_is_rejected),
         cmocka_unit_test(test_missing_or_non_integer_exp_is_rejected),
         cmocka_unit_test(test_missing_or_bad_claims_are_rejected),
+        cmocka_unit_test(test_valid_signature_reaches_libjwt_once),
+        cmocka_unit_test(test_wrong_signature_of_the_right_length_never_reaches_libjwt),
+        cmocka_unit_test(test_truncated_or_extended_signature_never_reaches_libjwt),
+        cmocka_unit_test(test_padded_or_non_canonical_signature_never_reaches_libjwt),
         cmocka_unit_test(test_refresh_token_is_not_an_access_token),
         cmocka_unit_test(test_garbage_is_rejected),
         cmocka_unit_test(test_authorization_header_rules),

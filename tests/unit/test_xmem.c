@@ -281,9 +281,44 @@ static void test_json_string_keeps_utf8_bytes(void **state) {
     assert_json_string(s, sizeof s - 1, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 }
 
-static void test_json_string_copies_high_bytes_as_they_are(void **state) {
+/* Each byte that does not belong to a well-formed UTF-8 sequence becomes
+ * U+FFFD; the well-formed sequences around it are kept. */
+static void test_json_string_replaces_each_ill_formed_utf8_byte(void **state) {
     (void)state;
-    assert_json_string("\xff\x80", 2, "\"\xff\x80\"");
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\xff\x80", "\"\\ufffd\\ufffd\""},                       /* never in UTF-8; stray */
+        {"a\xc3", "\"a\\ufffd\""},                                /* truncated at the end */
+        {"\xe2\x82z", "\"\\ufffd\\ufffdz\""},                     /* truncated inside */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""},            /* overlong '/' */
+        {"\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* overlong '/' */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* surrogate U+D800 */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* U+110000 */
+        {"\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* lead byte > F4 */
+        {"\xc3\xa9\xff\xc3\xa9", "\"\xc3\xa9\\ufffd\xc3\xa9\""},  /* between good ones */
+        {"\xed\x9f\xbf\xf4\x8f\xbf\xbf", "\"\xed\x9f\xbf\xf4\x8f\xbf\xbf\""}, /* the edges */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_json_string(cases[i].in, strlen(cases[i].in), cases[i].want);
+}
+
+/* Whatever the bytes, jansson (which checks UTF-8 strictly) parses the result. */
+static void test_json_string_of_every_byte_pair_is_valid_json(void **state) {
+    (void)state;
+    for (unsigned a = 0x80; a < 0x100; a++)
+        for (unsigned c = 0; c < 0x100; c++) {
+            char s[3] = {(char)a, (char)c, (char)a};
+            struct buf b = empty_buf();
+            buf_json_string(&b, s, sizeof s);
+            json_error_t err;
+            json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+            if (!v)
+                fail_msg("jansson refused %02x %02x: %s", a, c, err.text);
+            json_decref(v);
+            buf_clear(&b);
+        }
 }
 
 static void test_json_string_appends_after_existing_content(void **state) {
@@ -418,7 +453,8 @@ int main(void) {
         cmocka_unit_test(test_json_string_reads_only_n_bytes),
         cmocka_unit_test(test_json_string_keeps_space_slash_and_del),
         cmocka_unit_test(test_json_string_keeps_utf8_bytes),
-        cmocka_unit_test(test_json_string_copies_high_bytes_as_they_are),
+        cmocka_unit_test(test_json_string_replaces_each_ill_formed_utf8_byte),
+        cmocka_unit_test(test_json_string_of_every_byte_pair_is_valid_json),
         cmocka_unit_test(test_json_string_appends_after_existing_content),
         cmocka_unit_test(test_json_string_of_long_text_grows_buffer),
         cmocka_unit_test(test_json_string_round_trips_every_ascii_byte_through_jansson),

@@ -2,9 +2,11 @@
  * token.h -- access tokens (HS256 JWTs) and opaque refresh tokens.
  *
  * This module is the only caller of jwt_decode. libjwt 1.10 accepts tokens
- * it should not (no key: no signature check; HS384/HS512 with our key) and
- * checks no claim at all, so after decoding we pin the algorithm and check
- * every claim ourselves, typed through jansson.
+ * it should not (no key: no signature check; HS384/HS512 with our key),
+ * compares signatures in variable time, and checks no claim at all. So
+ * before decoding we verify the HS256 signature ourselves in constant time,
+ * and after decoding we pin the algorithm and check every claim ourselves,
+ * typed through jansson.
  *
  * Refresh tokens are not JWTs: they are 256 random bits, base64url, stored
  * only as their SHA-256. So a refresh token can never pass as an access

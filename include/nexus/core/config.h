@@ -19,6 +19,7 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 struct config {
     int port;
+    char *bind_addr; /* IPv4 or IPv6 literal; NULL: every interface */
     int threads;
     char *database_url;
     char *database_read_url; /* NULL: reads use database_url */

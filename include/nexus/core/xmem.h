@@ -29,7 +29,8 @@ void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a quoted JSON string, escaping quotes, backslashes and control
- * characters; bytes >= 0x80 are copied as they are. */
+ * characters. Well-formed UTF-8 is copied as it is; each byte of anything
+ * else becomes U+FFFD, so the result is always valid JSON whatever s holds. */
 void buf_json_string(struct buf *b, const char *s, size_t n);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);

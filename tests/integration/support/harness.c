@@ -147,7 +147,8 @@ char **harness_env(const struct nexus_server *s, const char *const *extra) {
     char **env = calloc(cap, sizeof *env);
     for (char **e = environ; *e; e++) {
         if (strncmp(*e, "NEXUS_", 6) == 0 || strncmp(*e, "DATABASE_URL=", 13) == 0 ||
-            strncmp(*e, "REDIS_URL=", 10) == 0 || strncmp(*e, "PORT=", 5) == 0)
+            strncmp(*e, "REDIS_URL=", 10) == 0 || strncmp(*e, "PORT=", 5) == 0 ||
+            strncmp(*e, "BIND_ADDR=", 10) == 0)
             continue;
         if (n + 40 < cap)
             env[n++] = strdup(*e);

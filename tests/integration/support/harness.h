@@ -50,7 +50,7 @@ int harness_run(const struct nexus_server *s, const char *const *extra_env, cons
                 const char *stdin_text, char *out, size_t cap);
 
 /* The environment a child of s runs with: the caller's, less any NEXUS_,
- * DATABASE_URL, REDIS_URL and PORT, plus the test settings for s and then
+ * DATABASE_URL, REDIS_URL, PORT and BIND_ADDR, plus the test settings for s and then
  * extra ("K=V", each replacing an earlier K). Free with harness_free_env. */
 char **harness_env(const struct nexus_server *s, const char *const *extra);
 void harness_free_env(char **env);
