@@ -11,10 +11,10 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
-#include "nexus/model/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/conditional.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
