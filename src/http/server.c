@@ -507,7 +507,7 @@ int server_run(const struct config *config) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
-    metrics_init(nx_route_count);
+    metrics_init(nx_route_count + 1); /* a series per route, and "unmatched" */
     struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
                                           (uint64_t)cfg->cache_local_window_us};
     catalog_cache_init(cfg->redis_prefix, &limits);
