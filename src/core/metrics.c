@@ -1,5 +1,5 @@
 /*
- * metrics.c -- relaxed atomic counters and histograms.
+ * metrics.c -- relaxed atomic counters, histograms and gauges.
  */
 #include "nexus/core/metrics.h"
 
@@ -30,6 +30,7 @@ struct series_stats {
 static struct series_stats *stats;
 static size_t rows;
 static _Atomic uint64_t counters[METRIC__COUNTERS];
+static _Atomic int64_t gauges[METRIC__GAUGES];
 
 void metrics_init(size_t series_count) {
     rows = series_count;
@@ -89,4 +90,12 @@ const char *metrics_counter_name(enum metrics_counter c) {
 
 uint64_t metrics_counter_value(enum metrics_counter c) {
     return atomic_load_explicit(&counters[c], memory_order_relaxed);
+}
+
+void metrics_gauge_add(enum metrics_gauge g, int64_t delta) {
+    atomic_fetch_add_explicit(&gauges[g], delta, memory_order_relaxed);
+}
+
+int64_t metrics_gauge_value(enum metrics_gauge g) {
+    return atomic_load_explicit(&gauges[g], memory_order_relaxed);
 }

@@ -1,5 +1,6 @@
 /*
- * metrics.c -- Prometheus text for requests, latency and named events.
+ * metrics.c -- Prometheus text for requests, latency, named events and
+ * gauges.
  */
 #include "nexus/http/metrics.h"
 
@@ -78,6 +79,24 @@ static void render_counters(struct buf *out) {
     }
 }
 
+static void render_gauges(struct buf *out) {
+    static const struct {
+        enum metrics_gauge gauge;
+        const char *name;
+        const char *help;
+    } gauges[] = {
+        {METRIC_DB_CONNECTIONS_OPEN, "nexus_db_connections_open",
+         "PostgreSQL connections this process holds open."},
+        {METRIC_DB_CONNECTIONS_IN_USE, "nexus_db_connections_in_use",
+         "Connections held by a request while one of its stages runs."},
+        {METRIC_DB_CONNECTIONS_WAITING, "nexus_db_connections_waiting",
+         "Requests waiting while their connection is being established."},
+    };
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++)
+        buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", gauges[i].name, gauges[i].help,
+                   gauges[i].name, gauges[i].name, (long long)metrics_gauge_value(gauges[i].gauge));
+}
+
 void metrics_render(struct buf *out) {
     size_t rows = metrics_series_count();
     if (!rows)
@@ -88,5 +107,6 @@ void metrics_render(struct buf *out) {
     render_requests(out, s, rows);
     render_latency(out, s, rows);
     render_counters(out);
+    render_gauges(out);
     free(s);
 }

@@ -400,9 +400,9 @@ static bool is_target_mark(const void *ctx) {
     return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version, const char *upload_data,
-                                 size_t *upload_data_size, void **con_cls) {
+static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)cls;
     (void)version;
     struct request *req = *con_cls;
@@ -428,6 +428,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return accept_body(req, upload_data, n);
     }
     return on_complete(req);
+}
+
+/* A request holds its thread's database connection only while one of its
+ * steps runs: between steps the thread serves other connections. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    enum MHD_Result r =
+        run_access(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
+    db_thread_release();
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

@@ -1,10 +1,10 @@
 /*
- * metrics.h -- the process's counters and latency histograms.
+ * metrics.h -- the process's counters, latency histograms and gauges.
  *
  * Recording is a few relaxed atomic operations and no lock, so any layer
  * may record: the HTTP edge observes each request under its series (one
  * per route, plus one for requests that matched none), the cache counts
- * its hits and misses. What is recorded is
+ * its hits and misses, the database its connections. What is recorded is
  * read back here and rendered elsewhere (http/metrics.c, Prometheus text).
  */
 #ifndef NEXUS_CORE_METRICS_H
@@ -33,6 +33,14 @@ enum metrics_counter {
     METRIC__COUNTERS
 };
 
+/* Values that go up and down. */
+enum metrics_gauge {
+    METRIC_DB_CONNECTIONS_OPEN,    /* PostgreSQL connections established */
+    METRIC_DB_CONNECTIONS_IN_USE,  /* thread connections held by a request */
+    METRIC_DB_CONNECTIONS_WAITING, /* callers waiting for one to be established */
+    METRIC__GAUGES
+};
+
 /* One series' totals, as read by metrics_series_read. */
 struct metrics_series {
     uint64_t by_status[METRICS_STATUSES + 1];
@@ -55,5 +63,8 @@ void metrics_series_read(size_t series, struct metrics_series *out);
 void metrics_count(const char *counter);
 const char *metrics_counter_name(enum metrics_counter c);
 uint64_t metrics_counter_value(enum metrics_counter c);
+
+void metrics_gauge_add(enum metrics_gauge g, int64_t delta);
+int64_t metrics_gauge_value(enum metrics_gauge g);
 
 #endif
