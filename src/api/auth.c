@@ -52,7 +52,7 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
     char hash[NX_PASSWORD_HASH_MAX];
-    enum nx_err e = user_register_input(req, req->json, &in);
+    enum nx_err e = user_register_input(&req->field_errors, req->json, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
@@ -156,7 +156,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *user = NULL;
     char client[64];
-    enum nx_err e = user_login_input(req, req->json, &in);
+    enum nx_err e = user_login_input(&req->field_errors, req->json, &in);
     request_client_address(req, client, sizeof client);
     if (e == NX_OK)
         e = login_throttle_check(req, in.email, client);
@@ -181,7 +181,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
 static enum nx_err refresh_input(struct request *req, char hex[2 * NX_TOKEN_HASH_LEN + 3],
                                  bool *valid) {
     static const struct field_spec spec[] = {{"refresh_token", FIELD_STRING, true}};
-    enum nx_err e = fields_check(req, req->json, spec, 1);
+    enum nx_err e = fields_check(&req->field_errors, req->json, spec, 1);
     if (e != NX_OK)
         return e;
     json_t *v = json_object_get(req->json, "refresh_token");

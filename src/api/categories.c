@@ -154,7 +154,7 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
     char slug[NX_SLUG_MAX + 1], base[NX_SLUG_MAX + 2], parent[24];
-    enum nx_err e = category_input_parse(req, req->json, true, &in);
+    enum nx_err e = category_input_parse(&req->field_errors, req->json, true, &in);
     if (e == NX_OK && !in.slug && !slug_from_name(in.name, base, NX_SLUG_MAX))
         e = problem_field(req, "slug", "cannot be derived from this name; give one");
     if (e == NX_OK)
@@ -201,7 +201,7 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = path_category(req, db, id);
     if (e == NX_OK)
-        e = category_input_parse(req, req->json, false, &in);
+        e = category_input_parse(&req->field_errors, req->json, false, &in);
     parent_text(&in, parent);
     if (e == NX_OK)
         e = db_begin(db);

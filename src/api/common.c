@@ -4,8 +4,9 @@
 #include "nexus/api/common.h"
 
 #include "nexus/core/parse.h"
-#include "nexus/model/catalog.h"
+#include "nexus/http/conditional.h"
 #include "nexus/http/problem.h"
+#include "nexus/model/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -171,7 +171,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     struct product_input in;
     struct db *db = NULL;
     PGresult *r = NULL;
-    enum nx_err e = product_input_parse(req, req->json, PRODUCT_CREATE, &in);
+    enum nx_err e = product_input_parse(&req->field_errors, req->json, PRODUCT_CREATE, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
@@ -250,7 +250,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     long long stock_before = 0;
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
-        e = product_input_parse(req, req->json, mode, &in);
+        e = product_input_parse(&req->field_errors, req->json, mode, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
     bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);

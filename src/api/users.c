@@ -96,7 +96,7 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     PGresult *r = NULL;
     char id[24];
     principal_id(req, id);
-    enum nx_err e = user_self_patch_input(req, req->json, &in);
+    enum nx_err e = user_self_patch_input(&req->field_errors, req->json, &in);
     if (e == NX_OK && in.current_password && !in.password)
         e = problem_field(req, "password", "is required with current_password");
     if (e == NX_OK)
@@ -209,7 +209,7 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     char id[24];
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
-        e = user_admin_patch_input(req, req->json, &in);
+        e = user_admin_patch_input(&req->field_errors, req->json, &in);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)

@@ -6,7 +6,7 @@
 #include "nexus/cache/cache.h"
 #include "nexus/cache/local.h"
 #include "nexus/core/log.h"
-#include "nexus/http/metrics.h"
+#include "nexus/core/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -25,7 +25,7 @@ struct local_entry {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct local_entry *buckets[BUCKETS];
-static char table_gen[sizeof((struct cache_lookup *)0)->gen];
+static char table_gen[NX_CACHE_GEN_LEN];
 static size_t used_bytes;
 static size_t max_bytes;
 static uint64_t ttl_us;

@@ -63,19 +63,23 @@ void buf_puts(struct buf *b, const char *s) {
     buf_append(b, s, strlen(s));
 }
 
-void buf_printf(struct buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     if (n > 0) {
         buf_reserve(b, (size_t)n);
         vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
         b->len += (size_t)n;
     }
     va_end(ap2);
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
 }
 
 char *buf_take(struct buf *b, size_t *len) {

@@ -12,6 +12,7 @@
 
 #include "nexus/core/config.h"
 #include "nexus/core/log.h"
+#include "nexus/core/metrics.h"
 #include "nexus/core/xmem.h"
 
 #include <pthread.h>
@@ -25,6 +26,8 @@ struct db {
     char *conninfo;
     bool in_tx;
     bool registered; /* in the thread list, closed by db_close_all */
+    bool counted;    /* established: counted in nexus_db_connections_open */
+    bool held;       /* a request's stage holds it: counted as in use */
     uint64_t next_attempt_us;
     uint32_t backoff_ms;
     const char *request_id;
@@ -49,9 +52,17 @@ static void reset_prepared(struct db *db) {
     memset(db->prepared, 0, sizeof db->prepared);
 }
 
-static void drop_connection(struct db *db) {
+/* Close the libpq connection, if any, and keep the gauge of open ones. */
+static void finish_connection(struct db *db) {
+    if (db->counted)
+        metrics_gauge_add(METRIC_DB_CONNECTIONS_OPEN, -1);
+    db->counted = false;
     PQfinish(db->conn);
     db->conn = NULL;
+}
+
+static void drop_connection(struct db *db) {
+    finish_connection(db);
     db->in_tx = false;
     reset_prepared(db);
 }
@@ -93,6 +104,8 @@ static bool connect_now(struct db *db) {
     }
     PQsetNoticeProcessor(db->conn, on_notice, NULL);
     reset_prepared(db);
+    db->counted = true;
+    metrics_gauge_add(METRIC_DB_CONNECTIONS_OPEN, 1);
     return true;
 }
 
@@ -105,7 +118,12 @@ static bool ensure_connected(struct db *db) {
     uint64_t now = now_us();
     if (now < db->next_attempt_us)
         return false;
-    if (connect_now(db)) {
+    /* The caller waits for the connect (up to connect_timeout); inside a
+     * backoff it does not wait at all, it fails at once above. */
+    metrics_gauge_add(METRIC_DB_CONNECTIONS_WAITING, 1);
+    bool connected = connect_now(db);
+    metrics_gauge_add(METRIC_DB_CONNECTIONS_WAITING, -1);
+    if (connected) {
         db->backoff_ms = 0;
         db->next_attempt_us = 0;
         return true;
@@ -134,7 +152,20 @@ struct db *db_thread(const char *request_id) {
         pthread_mutex_unlock(&registry_lock);
     }
     thread_db->request_id = request_id;
-    return ensure_connected(thread_db) ? thread_db : NULL;
+    if (!ensure_connected(thread_db))
+        return NULL;
+    if (!thread_db->held) {
+        thread_db->held = true;
+        metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, 1);
+    }
+    return thread_db;
+}
+
+void db_thread_release(void) {
+    if (thread_db && thread_db->held) {
+        thread_db->held = false;
+        metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, -1);
+    }
 }
 
 struct db *db_open(const char *conninfo) {
@@ -149,7 +180,9 @@ struct db *db_open(const char *conninfo) {
 void db_close(struct db *db) {
     if (!db)
         return;
-    PQfinish(db->conn);
+    finish_connection(db);
+    if (db->held)
+        metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, -1);
     free(db->conninfo);
     free(db);
 }

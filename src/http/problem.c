@@ -111,31 +111,34 @@ static const char *default_detail(enum nx_err code) {
 enum nx_err problem_detail(struct request *req, enum nx_err code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(req->detail, sizeof req->detail, fmt, ap);
+    request_set_detail(req, fmt, ap);
     va_end(ap);
     return code;
 }
 
-static void add_field(struct request *req, const char *field, const char *message) {
-    if (!req->field_errors)
-        req->field_errors = json_array();
-    json_t *entry = json_pack("{s:s, s:s}", "field", field, "message", message);
-    NX_ASSERT(entry != NULL);
-    json_array_append_new(req->field_errors, entry);
-}
-
 enum nx_err problem_field(struct request *req, const char *field, const char *message) {
-    add_field(req, field, message);
-    return NX_ERR_VALIDATION;
+    return fielderr_add(&req->field_errors, field, "%s", message);
 }
 
 enum nx_err problem_conflict(struct request *req, const char *field, const char *message) {
-    add_field(req, field, message);
+    fielderr_add(&req->field_errors, field, "%s", message);
     return NX_ERR_CONFLICT;
 }
 
+/* The "errors" member: one {field, message} per recorded field error. */
+static json_t *errors_json(const struct field_errors *errs) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < fielderr_count(errs); i++) {
+        const struct field_error *fe = fielderr_at(errs, i);
+        json_t *entry = json_pack("{s:s, s:s}", "field", fe->field, "message", fe->message);
+        NX_ASSERT(entry != NULL);
+        json_array_append_new(list, entry);
+    }
+    return list;
+}
+
 static void set_detail(struct request *req, enum nx_err code, json_t *body) {
-    size_t nfields = req->field_errors ? json_array_size(req->field_errors) : 0;
+    size_t nfields = fielderr_count(&req->field_errors);
     char sentence[64];
     const char *detail = req->detail[0] ? req->detail : default_detail(code);
     if (!req->detail[0] && code == NX_ERR_VALIDATION && nfields) {
@@ -170,8 +173,8 @@ void problem_render(struct request *req, enum nx_err code, struct response *res)
     set_detail(req, code, body);
     json_object_set_new(body, "request_id", json_string(req->request_id));
     bool with_fields = code == NX_ERR_VALIDATION || code == NX_ERR_CONFLICT;
-    if (with_fields && req->field_errors && json_array_size(req->field_errors))
-        json_object_set(body, "errors", req->field_errors);
+    if (with_fields && fielderr_count(&req->field_errors))
+        json_object_set_new(body, "errors", errors_json(&req->field_errors));
     if (req->problem_extra)
         json_object_update(body, req->problem_extra);
     response_clear(res);

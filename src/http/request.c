@@ -8,9 +8,8 @@
  */
 #include "nexus/http/request.h"
 
-#include "nexus/http/problem.h"
-
 #include <microhttpd.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const method_names[HTTP__COUNT] = {"GET",   "HEAD",   "POST",    "PUT",
@@ -56,32 +55,43 @@ static void load_query(struct request *req) {
         MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, req);
 }
 
+void request_set_detail(struct request *req, const char *fmt, va_list ap) {
+    vsnprintf(req->detail, sizeof req->detail, fmt, ap);
+}
+
+/* A malformed query argument: 400 with a sentence naming it. */
+__attribute__((format(printf, 2, 3))) static enum nx_err bad_query(struct request *req,
+                                                                   const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    request_set_detail(req, fmt, ap);
+    va_end(ap);
+    return NX_ERR_BAD_REQUEST;
+}
+
 enum nx_err request_query(struct request *req, const char *name, struct slice *value) {
     load_query(req);
     value->ptr = NULL;
     value->len = 0;
     if (req->query_overflow)
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "too many query parameters");
+        return bad_query(req, "too many query parameters");
     bool seen = false;
     for (size_t i = 0; i < req->query_count; i++) {
         const struct query_arg *a = &req->query[i];
         if (strcmp(a->key, name) != 0)
             continue;
         if (seen)
-            return problem_detail(req, NX_ERR_BAD_REQUEST, "query parameter '%s' is repeated",
-                                  name);
+            return bad_query(req, "query parameter '%s' is repeated", name);
         seen = true;
         value->ptr = a->value ? a->value : "";
         value->len = a->value ? a->len : 0;
         if (memchr(value->ptr, '\0', value->len))
-            return problem_detail(req, NX_ERR_BAD_REQUEST,
-                                  "query parameter '%s' contains a NUL byte", name);
+            return bad_query(req, "query parameter '%s' contains a NUL byte", name);
         /* Values reach PostgreSQL, which refuses invalid UTF-8 (a 500 if it
          * got that far); json_stringn checks it strictly. */
         json_t *text = json_stringn(value->ptr, value->len);
         if (!text)
-            return problem_detail(req, NX_ERR_BAD_REQUEST,
-                                  "query parameter '%s' is not valid UTF-8", name);
+            return bad_query(req, "query parameter '%s' is not valid UTF-8", name);
         json_decref(text);
     }
     return NX_OK;
@@ -94,18 +104,16 @@ const char *request_header(const struct request *req, const char *name) {
 void request_forget_problem(struct request *req) {
     req->detail[0] = '\0';
     req->retry_after = 0;
-    json_decref(req->field_errors);
+    fielderr_clear(&req->field_errors);
     json_decref(req->problem_extra);
-    req->field_errors = NULL;
     req->problem_extra = NULL;
 }
 
 void request_clear(struct request *req) {
     buf_clear(&req->body);
     json_decref(req->json);
-    json_decref(req->field_errors);
+    fielderr_clear(&req->field_errors);
     json_decref(req->problem_extra);
     req->json = NULL;
-    req->field_errors = NULL;
     req->problem_extra = NULL;
 }

@@ -11,10 +11,10 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
-#include "nexus/model/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/conditional.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
@@ -412,9 +412,9 @@ static bool is_target_mark(const void *ctx) {
     return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version, const char *upload_data,
-                                 size_t *upload_data_size, void **con_cls) {
+static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)cls;
     (void)version;
     struct request *req = *con_cls;
@@ -440,6 +440,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return accept_body(req, upload_data, n);
     }
     return on_complete(req);
+}
+
+/* A request holds its thread's database connection only while one of its
+ * steps runs: between steps the thread serves other connections. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+    enum MHD_Result r =
+        run_access(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
+    db_thread_release();
+    return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -552,7 +563,7 @@ int server_run(const struct config *config) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
-    metrics_init(nx_route_count);
+    metrics_init(nx_route_count + 1); /* a series per route, and "unmatched" */
     struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
                                           (uint64_t)cfg->cache_local_window_us};
     catalog_cache_init(cfg->redis_prefix, &limits);

@@ -127,26 +127,3 @@ void etag_of(const char *body, size_t len, char out[NX_ETAG_LEN + 1]) {
     out[33] = '"';
     out[34] = '\0';
 }
-
-bool etag_matches(const char *header, const char *etag, bool weak_ok) {
-    const char *p = header;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        bool weak = strncmp(p, "W/", 2) == 0;
-        if (weak)
-            p += 2;
-        if (*p != '"')
-            return false;
-        const char *close = strchr(p + 1, '"');
-        if (!close)
-            return false;
-        size_t n = (size_t)(close - p + 1);
-        if ((!weak || weak_ok) && n == strlen(etag) && memcmp(p, etag, n) == 0)
-            return true;
-        p = close + 1;
-    }
-    return false;
-}

@@ -3,14 +3,13 @@
  */
 #include "nexus/model/category.h"
 
-#include "nexus/http/problem.h"
 #include "nexus/model/fields.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum nx_err catalog_text_fields(struct request *req, json_t *body, bool derive, const char **name,
-                                const char **slug, const char **description) {
+enum nx_err catalog_text_fields(struct field_errors *errs, json_t *body, bool derive,
+                                const char **name, const char **slug, const char **description) {
     enum nx_err e = NX_OK;
     char derived[NX_SLUG_MAX + 2];
     json_t *d = json_object_get(body, "description");
@@ -20,20 +19,20 @@ enum nx_err catalog_text_fields(struct request *req, json_t *body, bool derive, 
     if (*name) {
         size_t n = utf8_length(*name);
         if (n < 1 || n > NX_NAME_MAX || strspn(*name, " \t\r\n") == strlen(*name))
-            e = problem_field(req, "name", "must be 1 to 200 characters");
+            e = fielderr_add(errs, "name", "must be 1 to 200 characters");
     }
     if (derive && !*slug && *name && e == NX_OK && !slug_from_name(*name, derived, NX_SLUG_MAX))
-        e = problem_field(req, "slug", "cannot be derived from this name; give one");
+        e = fielderr_add(errs, "slug", "cannot be derived from this name; give one");
     if (*slug && !slug_is_valid(*slug))
-        e = problem_field(req, "slug",
-                          "must be lower-case letters, digits and single hyphens, at most 100 "
-                          "characters, not all digits");
+        e = fielderr_add(errs, "slug",
+                         "must be lower-case letters, digits and single hyphens, at most 100 "
+                         "characters, not all digits");
     if (*description && utf8_length(*description) > NX_DESCRIPTION_MAX)
-        e = problem_field(req, "description", "must be at most 10000 characters");
+        e = fielderr_add(errs, "description", "must be at most 10000 characters");
     return e;
 }
 
-enum nx_err category_input_parse(struct request *req, json_t *body, bool create,
+enum nx_err category_input_parse(struct field_errors *errs, json_t *body, bool create,
                                  struct category_input *in) {
     const struct field_spec spec[] = {
         {"name", FIELD_STRING, create},
@@ -42,14 +41,14 @@ enum nx_err category_input_parse(struct request *req, json_t *body, bool create,
         {"parent_id", FIELD_INTEGER_OR_NULL, false},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, 4);
-    if (catalog_text_fields(req, body, create, &in->name, &in->slug, &in->description) != NX_OK)
+    enum nx_err e = fields_check(errs, body, spec, 4);
+    if (catalog_text_fields(errs, body, create, &in->name, &in->slug, &in->description) != NX_OK)
         e = NX_ERR_VALIDATION;
     json_t *parent = json_object_get(body, "parent_id");
     in->has_parent = parent && (json_is_null(parent) || json_is_integer(parent));
     in->parent_id = json_is_integer(parent) ? (int64_t)json_integer_value(parent) : 0;
     if (json_is_integer(parent) && in->parent_id < 1)
-        e = problem_field(req, "parent_id", "must be the id of an existing category");
+        e = fielderr_add(errs, "parent_id", "must be the id of an existing category");
     return e;
 }
 

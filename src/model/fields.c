@@ -3,8 +3,6 @@
  */
 #include "nexus/model/fields.h"
 
-#include "nexus/http/problem.h"
-
 #include <ctype.h>
 #include <string.h>
 
@@ -32,7 +30,7 @@ static const char *type_error(const struct field_spec *s, json_t *v) {
     return "has the wrong type";
 }
 
-enum nx_err fields_check(struct request *req, json_t *obj, const struct field_spec *specs,
+enum nx_err fields_check(struct field_errors *errs, json_t *obj, const struct field_spec *specs,
                          size_t n) {
     enum nx_err e = NX_OK;
     const char *key;
@@ -41,11 +39,11 @@ enum nx_err fields_check(struct request *req, json_t *obj, const struct field_sp
         const struct field_spec *s = find_spec(specs, n, key);
         const char *why = s ? type_error(s, v) : "is not a known field";
         if (why)
-            e = problem_field(req, key, why);
+            e = fielderr_add(errs, key, "%s", why);
     }
     for (size_t i = 0; i < n; i++)
         if (specs[i].required && !json_object_get(obj, specs[i].name))
-            e = problem_field(req, specs[i].name, "is required");
+            e = fielderr_add(errs, specs[i].name, "is required");
     return e;
 }
 

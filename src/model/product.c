@@ -4,7 +4,6 @@
 #include "nexus/model/product.h"
 
 #include "nexus/core/parse.h"
-#include "nexus/http/problem.h"
 #include "nexus/model/fields.h"
 
 #include <stdio.h>
@@ -25,22 +24,23 @@ static bool sku_is_valid(const char *s) {
     return true;
 }
 
-static enum nx_err parse_price(struct request *req, json_t *body, struct product_input *in) {
+static enum nx_err parse_price(struct field_errors *errs, json_t *body, struct product_input *in) {
     json_t *v = json_object_get(body, "price");
     int64_t cents;
     if (!v)
         return NX_OK;
     if (!json_is_string(v))
-        return problem_field(req, "price", "must be a decimal string such as \"19.99\"");
+        return fielderr_add(errs, "price", "must be a decimal string such as \"19.99\"");
     if (!parse_money(json_string_value(v), json_string_length(v), &cents))
-        return problem_field(req, "price",
-                             "must be a decimal from 0 to 99999999.99 with at most two decimals");
+        return fielderr_add(errs, "price",
+                            "must be a decimal from 0 to 99999999.99 with at most two decimals");
     snprintf(in->price_cents, sizeof in->price_cents, "%lld", (long long)cents);
     in->has_price = true;
     return NX_OK;
 }
 
-static enum nx_err parse_numbers(struct request *req, json_t *body, struct product_input *in) {
+static enum nx_err parse_numbers(struct field_errors *errs, json_t *body,
+                                 struct product_input *in) {
     enum nx_err e = NX_OK;
     json_t *stock = json_object_get(body, "stock");
     json_t *category = json_object_get(body, "category_id");
@@ -48,12 +48,12 @@ static enum nx_err parse_numbers(struct request *req, json_t *body, struct produ
     if (json_is_integer(stock)) {
         json_int_t n = json_integer_value(stock);
         if (n < 0 || n > INT32_MAX)
-            e = problem_field(req, "stock", "must be an integer from 0 to 2147483647");
+            e = fielderr_add(errs, "stock", "must be an integer from 0 to 2147483647");
         snprintf(in->stock, sizeof in->stock, "%lld", (long long)n);
         in->has_stock = true;
     }
     if (json_is_integer(category) && json_integer_value(category) < 1)
-        e = problem_field(req, "category_id", "must be the id of an existing category");
+        e = fielderr_add(errs, "category_id", "must be the id of an existing category");
     if (json_is_integer(category) || json_is_null(category)) {
         in->has_category = true;
         if (json_is_integer(category))
@@ -62,7 +62,7 @@ static enum nx_err parse_numbers(struct request *req, json_t *body, struct produ
     }
     if (json_is_string(currency)) {
         if (!currency_normalize(json_string_value(currency), in->currency))
-            e = problem_field(req, "currency", "must be an ISO 4217 currency code such as USD");
+            e = fielderr_add(errs, "currency", "must be an ISO 4217 currency code such as USD");
         in->has_currency = true;
     }
     return e;
@@ -80,7 +80,7 @@ static void fill_defaults(struct product_input *in) {
         in->is_active = "true";
 }
 
-enum nx_err product_input_parse(struct request *req, json_t *body, enum product_mode mode,
+enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in) {
     bool full = mode != PRODUCT_PATCH;
     const struct field_spec spec[] = {
@@ -91,18 +91,18 @@ enum nx_err product_input_parse(struct request *req, json_t *body, enum product_
         {"is_active", FIELD_BOOL, false},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, sizeof spec / sizeof spec[0]);
+    enum nx_err e = fields_check(errs, body, spec, sizeof spec / sizeof spec[0]);
     /* fields_check already named a price of the wrong type */
     json_t *price = json_object_get(body, "price");
     if (!price || json_is_string(price))
-        if (parse_price(req, body, in) != NX_OK)
+        if (parse_price(errs, body, in) != NX_OK)
             e = NX_ERR_VALIDATION;
-    if (catalog_text_fields(req, body, full, &in->name, &in->slug, &in->description) != NX_OK)
+    if (catalog_text_fields(errs, body, full, &in->name, &in->slug, &in->description) != NX_OK)
         e = NX_ERR_VALIDATION;
     in->sku = field_string(body, "sku");
     if (in->sku && !sku_is_valid(in->sku))
-        e = problem_field(req, "sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -");
-    if (parse_numbers(req, body, in) != NX_OK)
+        e = fielderr_add(errs, "sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -");
+    if (parse_numbers(errs, body, in) != NX_OK)
         e = NX_ERR_VALIDATION;
     json_t *active = json_object_get(body, "is_active");
     if (json_is_boolean(active))

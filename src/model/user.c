@@ -3,26 +3,24 @@
  */
 #include "nexus/model/user.h"
 
-#include "nexus/db/users.h"
-#include "nexus/http/problem.h"
 #include "nexus/model/fields.h"
 
 #include <sodium.h>
 #include <string.h>
 
-static enum nx_err check_name(struct request *req, const char *name) {
+static enum nx_err check_name(struct field_errors *errs, const char *name) {
     size_t n = name ? utf8_length(name) : 0;
     if (!name)
         return NX_OK;
     if (n < 1 || n > 200 || strspn(name, " \t\r\n") == strlen(name))
-        return problem_field(req, "name", "must be 1 to 200 characters");
+        return fielderr_add(errs, "name", "must be 1 to 200 characters");
     return NX_OK;
 }
 
-static enum nx_err check_password(struct request *req, const char *field, const char *pw) {
+static enum nx_err check_password(struct field_errors *errs, const char *field, const char *pw) {
     size_t n = pw ? utf8_length(pw) : 0;
     if (pw && (n < NX_PASSWORD_MIN || n > NX_PASSWORD_MAX))
-        return problem_field(req, field, "must be 8 to 128 characters");
+        return fielderr_add(errs, field, "must be 8 to 128 characters");
     return NX_OK;
 }
 
@@ -32,33 +30,33 @@ static void take_password(json_t *body, const char *field, const char **pw, size
     *len = *pw ? json_string_length(v) : 0;
 }
 
-enum nx_err user_register_input(struct request *req, json_t *body, struct user_input *in) {
+enum nx_err user_register_input(struct field_errors *errs, json_t *body, struct user_input *in) {
     static const struct field_spec spec[] = {
         {"email", FIELD_STRING, true},
         {"password", FIELD_STRING, true},
         {"name", FIELD_STRING, true},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, 3);
+    enum nx_err e = fields_check(errs, body, spec, 3);
     const char *email = field_string(body, "email");
     if (email && !email_normalize(email, in->email, sizeof in->email))
-        e = problem_field(req, "email", "must be a valid email address");
+        e = fielderr_add(errs, "email", "must be a valid email address");
     in->name = field_string(body, "name");
     take_password(body, "password", &in->password, &in->password_len);
-    if (check_name(req, in->name) != NX_OK)
+    if (check_name(errs, in->name) != NX_OK)
         e = NX_ERR_VALIDATION;
-    if (check_password(req, "password", in->password) != NX_OK)
+    if (check_password(errs, "password", in->password) != NX_OK)
         e = NX_ERR_VALIDATION;
     return e;
 }
 
-enum nx_err user_login_input(struct request *req, json_t *body, struct user_input *in) {
+enum nx_err user_login_input(struct field_errors *errs, json_t *body, struct user_input *in) {
     static const struct field_spec spec[] = {
         {"email", FIELD_STRING, true},
         {"password", FIELD_STRING, true},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, 2);
+    enum nx_err e = fields_check(errs, body, spec, 2);
     const char *email = field_string(body, "email");
     if (!email || !email_normalize(email, in->email, sizeof in->email))
         in->email[0] = '\0';
@@ -66,23 +64,23 @@ enum nx_err user_login_input(struct request *req, json_t *body, struct user_inpu
     return e;
 }
 
-enum nx_err user_self_patch_input(struct request *req, json_t *body, struct user_input *in) {
+enum nx_err user_self_patch_input(struct field_errors *errs, json_t *body, struct user_input *in) {
     static const struct field_spec spec[] = {
         {"name", FIELD_STRING, false},
         {"password", FIELD_STRING, false},
         {"current_password", FIELD_STRING, false},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, 3);
+    enum nx_err e = fields_check(errs, body, spec, 3);
     in->name = field_string(body, "name");
     take_password(body, "password", &in->password, &in->password_len);
     take_password(body, "current_password", &in->current_password, &in->current_password_len);
-    if (check_name(req, in->name) != NX_OK)
+    if (check_name(errs, in->name) != NX_OK)
         e = NX_ERR_VALIDATION;
-    if (check_password(req, "password", in->password) != NX_OK)
+    if (check_password(errs, "password", in->password) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (in->password && !in->current_password && !json_object_get(body, "current_password"))
-        e = problem_field(req, "current_password", "is required to change the password");
+        e = fielderr_add(errs, "current_password", "is required to change the password");
     return e;
 }
 
@@ -91,23 +89,23 @@ static bool valid_role(const char *role) {
            strcmp(role, "admin") == 0;
 }
 
-enum nx_err user_admin_patch_input(struct request *req, json_t *body, struct user_input *in) {
+enum nx_err user_admin_patch_input(struct field_errors *errs, json_t *body, struct user_input *in) {
     static const struct field_spec spec[] = {
         {"name", FIELD_STRING, false},
         {"role", FIELD_STRING, false},
         {"is_active", FIELD_BOOL, false},
     };
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(req, body, spec, 3);
+    enum nx_err e = fields_check(errs, body, spec, 3);
     in->name = field_string(body, "name");
     in->role = field_string(body, "role");
     json_t *active = json_object_get(body, "is_active");
     if (json_is_boolean(active))
         in->is_active = json_is_true(active) ? "true" : "false";
-    if (check_name(req, in->name) != NX_OK)
+    if (check_name(errs, in->name) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (in->role && !valid_role(in->role))
-        e = problem_field(req, "role", "must be customer, staff or admin");
+        e = fielderr_add(errs, "role", "must be customer, staff or admin");
     return e;
 }
 

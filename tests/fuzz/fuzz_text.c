@@ -17,6 +17,7 @@
  * counts the bytes that start a character.
  */
 #include "nexus/cache/cache.h"
+#include "nexus/http/conditional.h"
 #include "nexus/model/catalog.h"
 #include "nexus/model/fields.h"
 #include "nexus/model/user.h"

@@ -164,6 +164,41 @@ static void test_metrics_label_routes_by_template(void **state) {
     http_res_free(r);
 }
 
+/* The value of the unlabelled sample name in Prometheus text, which must
+ * also declare the metric's type. */
+static long long metric_value(const char *text, const char *name, const char *type) {
+    char want[160];
+    snprintf(want, sizeof want, "# TYPE %s %s\n", name, type);
+    if (!strstr(text, want))
+        fail_msg("no \"%s\" line in:\n%s", want, text);
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *p = strstr(text, want);
+    if (!p)
+        fail_msg("no sample of %s in:\n%s", name, text);
+    char *end;
+    long long v = strtoll(p + strlen(want), &end, 10);
+    if (end == p + strlen(want) || *end != '\n')
+        fail_msg("sample of %s is not an integer", name);
+    return v;
+}
+
+static void test_metrics_report_database_connection_gauges(void **state) {
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        http_res_free(http_expect("GET", "/readyz", NULL, NULL, 200));
+    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    long long open = metric_value(r->body, "nexus_db_connections_open", "gauge");
+    long long in_use = metric_value(r->body, "nexus_db_connections_in_use", "gauge");
+    long long waiting = metric_value(r->body, "nexus_db_connections_waiting", "gauge");
+    /* The server threads that answered /readyz keep their connections. */
+    assert_true(open >= 1 && open <= 64);
+    /* Every request above has finished, and a connection is in use only
+     * while a step of a request runs (the scrape takes none to render). */
+    assert_int_equal(in_use, 0);
+    assert_int_equal(waiting, 0);
+    http_res_free(r);
+}
+
 /* ---- framing guard: raw requests ---------------------------------------- */
 
 static void expect_raw_400_and_close(const char *raw) {
@@ -273,6 +308,7 @@ int main(void) {
         cmocka_unit_test(test_healthz_and_readyz),
         cmocka_unit_test(test_openapi_yaml_is_served),
         cmocka_unit_test(test_metrics_label_routes_by_template),
+        cmocka_unit_test(test_metrics_report_database_connection_gauges),
         cmocka_unit_test(test_two_content_lengths_are_rejected),
         cmocka_unit_test(test_content_length_with_chunked_is_rejected),
         cmocka_unit_test(test_unknown_transfer_encoding_is_rejected),

@@ -24,6 +24,7 @@
 #ifndef NEXUS_CACHE_CATALOG_H
 #define NEXUS_CACHE_CATALOG_H
 
+#include "nexus/cache/entry.h"
 #include "nexus/core/xmem.h"
 
 #include <stdbool.h>
@@ -32,16 +33,10 @@
 
 #define NX_CACHE_KEY_MAX 8192
 
-struct cache_entry {
-    char etag[40]; /* "" when the response has none */
-    char *body;    /* owned */
-    size_t len;
-};
-
 struct cache_lookup {
     bool usable; /* Redis answered and is trusted */
     bool hit;
-    char gen[24]; /* the generation the read began with */
+    char gen[NX_CACHE_GEN_LEN]; /* the generation the read began with */
     struct cache_entry entry;
 };
 

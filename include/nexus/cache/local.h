@@ -13,7 +13,7 @@
 #ifndef NEXUS_CACHE_LOCAL_H
 #define NEXUS_CACHE_LOCAL_H
 
-#include "nexus/cache/catalog.h"
+#include "nexus/cache/entry.h"
 
 #include <stdbool.h>
 #include <stddef.h>

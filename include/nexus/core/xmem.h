@@ -8,6 +8,7 @@
 #ifndef NEXUS_CORE_XMEM_H
 #define NEXUS_CORE_XMEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *xmalloc(size_t n);
@@ -28,6 +29,7 @@ struct buf {
 void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append s as a quoted JSON string, escaping quotes, backslashes and control
  * characters. Well-formed UTF-8 is copied as it is; each byte of anything
  * else becomes U+FFFD, so the result is always valid JSON whatever s holds. */

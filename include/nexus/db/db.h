@@ -39,8 +39,14 @@ struct db_stmt {
 struct db;
 
 /* This thread's connection to DATABASE_URL, connecting if needed. NULL when
- * PostgreSQL cannot be reached now (the caller answers 503). */
+ * PostgreSQL cannot be reached now (the caller answers 503). The
+ * connection counts as in use (nexus_db_connections_in_use) from then
+ * until db_thread_release. */
 struct db *db_thread(const char *request_id);
+
+/* The request stage that took this thread's connection is done with it
+ * (the server calls this after each pipeline step; a no-op otherwise). */
+void db_thread_release(void);
 
 /* A private connection for command-line verbs and tests; NULL on failure
  * with the reason logged. Close it with db_close. */

@@ -2,14 +2,14 @@
  * users.h -- the users table.
  *
  * Every query that returns users returns the same columns, in the order
- * of enum user_col, so model/user.c can turn any of their rows into JSON.
+ * of enum user_col (model/user.h), so model/user.c can turn any of their
+ * rows into JSON.
  */
 #ifndef NEXUS_DB_USERS_H
 #define NEXUS_DB_USERS_H
 
 #include "nexus/db/db.h"
-
-enum user_col { UC_ID, UC_EMAIL, UC_NAME, UC_ROLE, UC_IS_ACTIVE, UC_CREATED_AT, UC_UPDATED_AT };
+#include "nexus/model/user.h"
 
 enum user_sort { USER_SORT_CREATED, USER_SORT_CREATED_DESC, USER_SORT_EMAIL, USER_SORT_EMAIL_DESC };
 

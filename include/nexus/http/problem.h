@@ -3,8 +3,9 @@
  * enum nx_err to an HTTP status.
  *
  * Stages and handlers record what went wrong on the request (a detail
- * sentence, or one entry per bad field) and return the code; the server
- * calls problem_render once, at the edge.
+ * sentence, or one entry per bad field in req->field_errors, the list the
+ * model validators fill) and return the code; the server calls
+ * problem_render once, at the edge.
  */
 #ifndef NEXUS_HTTP_PROBLEM_H
 #define NEXUS_HTTP_PROBLEM_H

@@ -9,9 +9,11 @@
 #define NEXUS_HTTP_REQUEST_H
 
 #include "nexus/core/err.h"
+#include "nexus/core/fielderr.h"
 #include "nexus/core/xmem.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -74,10 +76,10 @@ struct request {
 
     /* What problem.c renders when a stage returns an error. */
     char detail[256];
-    json_t *field_errors;  /* array of {field, message}, owned */
-    json_t *problem_extra; /* more members for the problem body, owned */
-    unsigned retry_after;  /* seconds, for 429 and 503 */
-    unsigned allow_mask;   /* methods for Allow on 405 and OPTIONS */
+    struct field_errors field_errors; /* what validation found, in order */
+    json_t *problem_extra;            /* more members for the problem body, owned */
+    unsigned retry_after;             /* seconds, for 429 and 503 */
+    unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
 
     /* Query arguments, read once on first use. */
@@ -107,10 +109,15 @@ enum nx_err request_query(struct request *req, const char *name, struct slice *v
 /* A request header value, or NULL. */
 const char *request_header(const struct request *req, const char *name);
 
-/* Free what the request owns (not the struct itself). */
+/* Record the detail sentence of the request's error (problem_detail is
+ * the variadic form); it is cut to fit req->detail. */
+void request_set_detail(struct request *req, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 /* Drop what a failed stage set for the problem body (before a retry). */
 void request_forget_problem(struct request *req);
 
+/* Free what the request owns (not the struct itself). */
 void request_clear(struct request *req);
 
 #endif

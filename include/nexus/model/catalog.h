@@ -5,7 +5,7 @@
 #ifndef NEXUS_MODEL_CATALOG_H
 #define NEXUS_MODEL_CATALOG_H
 
-#include "nexus/http/request.h"
+#include "nexus/core/fielderr.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -35,14 +35,10 @@ bool currency_normalize(const char *in, char out[4]);
 /* The strong entity tag of a representation: a quoted hash of its bytes. */
 void etag_of(const char *body, size_t len, char out[NX_ETAG_LEN + 1]);
 
-/* Whether an If-None-Match / If-Match header value matches etag. "*"
- * matches anything; weak tags match only for If-None-Match. */
-bool etag_matches(const char *header, const char *etag, bool weak_ok);
-
 /* The name, slug and description of a category or product body, checked
  * (each given one must be valid). A JSON null description reads as "".
  * With derive, a body without a slug needs a name a slug can come from. */
-enum nx_err catalog_text_fields(struct request *req, json_t *body, bool derive, const char **name,
-                                const char **slug, const char **description);
+enum nx_err catalog_text_fields(struct field_errors *errs, json_t *body, bool derive,
+                                const char **name, const char **slug, const char **description);
 
 #endif

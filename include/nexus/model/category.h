@@ -4,7 +4,7 @@
 #ifndef NEXUS_MODEL_CATEGORY_H
 #define NEXUS_MODEL_CATEGORY_H
 
-#include "nexus/http/request.h"
+#include "nexus/core/fielderr.h"
 #include "nexus/model/catalog.h"
 
 #include <jansson.h>
@@ -33,7 +33,7 @@ struct category_input {
 };
 
 /* POST (create: name required) or PATCH (all optional). */
-enum nx_err category_input_parse(struct request *req, json_t *body, bool create,
+enum nx_err category_input_parse(struct field_errors *errs, json_t *body, bool create,
                                  struct category_input *in);
 
 json_t *category_to_json(const PGresult *r, int row);

@@ -2,15 +2,14 @@
  * fields.h -- allowlist validation of JSON request bodies.
  *
  * Each endpoint declares the keys it accepts and their JSON types. Anything
- * else is a 422 with one entry per offending field: unknown keys (this is
- * what stops "role": "admin" on register), missing required keys, and
- * values of the wrong JSON type ("stock": "5").
+ * else is one field error per offending field (a 422 at the HTTP edge):
+ * unknown keys (this is what stops "role": "admin" on register), missing
+ * required keys, and values of the wrong JSON type ("stock": "5").
  */
 #ifndef NEXUS_MODEL_FIELDS_H
 #define NEXUS_MODEL_FIELDS_H
 
-#include "nexus/core/err.h"
-#include "nexus/http/request.h"
+#include "nexus/core/fielderr.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -30,9 +29,9 @@ struct field_spec {
     bool required;
 };
 
-/* Check obj against specs; records every problem and returns NX_OK or
+/* Check obj against specs; adds every problem to errs and returns NX_OK or
  * NX_ERR_VALIDATION. */
-enum nx_err fields_check(struct request *req, json_t *obj, const struct field_spec *specs,
+enum nx_err fields_check(struct field_errors *errs, json_t *obj, const struct field_spec *specs,
                          size_t n);
 
 /* Number of Unicode code points in a valid UTF-8 string. */

@@ -7,7 +7,7 @@
 #ifndef NEXUS_MODEL_PRODUCT_H
 #define NEXUS_MODEL_PRODUCT_H
 
-#include "nexus/http/request.h"
+#include "nexus/core/fielderr.h"
 #include "nexus/model/catalog.h"
 
 #include <jansson.h>
@@ -55,9 +55,9 @@ struct product_input {
     char derived_slug[NX_SLUG_MAX + 1]; /* where a slug made from the name lives */
 };
 
-/* Validate a body: one 422 entry per bad field; defaults filled for create
- * and replace. */
-enum nx_err product_input_parse(struct request *req, json_t *body, enum product_mode mode,
+/* Validate a body: one entry in errs per bad field; defaults filled for
+ * create and replace. */
+enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in);
 
 json_t *product_to_json(const PGresult *r, int row);

@@ -1,14 +1,14 @@
 /*
  * user.h -- user accounts: request bodies to validated input, rows to JSON.
  *
- * No I/O here. Validation records one 422 entry per bad field on the
- * request and returns NX_ERR_VALIDATION; the JSON never carries a password
- * hash or a token.
+ * No I/O here. Validation adds one entry per bad field to the caller's
+ * field_errors and returns NX_ERR_VALIDATION; the JSON never carries a
+ * password hash or a token.
  */
 #ifndef NEXUS_MODEL_USER_H
 #define NEXUS_MODEL_USER_H
 
-#include "nexus/http/request.h"
+#include "nexus/core/fielderr.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -17,6 +17,9 @@
 #define NX_EMAIL_MAX    254
 #define NX_PASSWORD_MIN 8
 #define NX_PASSWORD_MAX 128
+
+/* Columns of every query that returns users (db/users.c), in this order. */
+enum user_col { UC_ID, UC_EMAIL, UC_NAME, UC_ROLE, UC_IS_ACTIVE, UC_CREATED_AT, UC_UPDATED_AT };
 
 struct user_input {
     char email[NX_EMAIL_MAX + 1];
@@ -30,18 +33,18 @@ struct user_input {
 };
 
 /* POST /auth/register: {email, password, name}. */
-enum nx_err user_register_input(struct request *req, json_t *body, struct user_input *in);
+enum nx_err user_register_input(struct field_errors *errs, json_t *body, struct user_input *in);
 
 /* POST /auth/login: {email, password}. Only missing or non-string fields
  * are errors: a malformed email is an ordinary failed login. in->email is
  * "" when it does not look like an address. */
-enum nx_err user_login_input(struct request *req, json_t *body, struct user_input *in);
+enum nx_err user_login_input(struct field_errors *errs, json_t *body, struct user_input *in);
 
 /* PATCH /users/me: {name?, password?, current_password?}. */
-enum nx_err user_self_patch_input(struct request *req, json_t *body, struct user_input *in);
+enum nx_err user_self_patch_input(struct field_errors *errs, json_t *body, struct user_input *in);
 
 /* PATCH /users/{id} (admin): {name?, role?, is_active?}. */
-enum nx_err user_admin_patch_input(struct request *req, json_t *body, struct user_input *in);
+enum nx_err user_admin_patch_input(struct field_errors *errs, json_t *body, struct user_input *in);
 
 /* The user JSON of row (columns in enum user_col order); a new reference. */
 json_t *user_to_json(const PGresult *r, int row);

@@ -1,0 +1,14 @@
+/*
+ * conditional.h -- conditional requests (RFC 9110 section 13): whether an
+ * If-Match or If-None-Match header value matches an entity tag.
+ */
+#ifndef NEXUS_HTTP_CONDITIONAL_H
+#define NEXUS_HTTP_CONDITIONAL_H
+
+#include <stdbool.h>
+
+/* Whether an If-None-Match / If-Match header value matches etag. "*"
+ * matches anything; weak tags match only for If-None-Match. */
+bool etag_matches(const char *header, const char *etag, bool weak_ok);
+
+#endif

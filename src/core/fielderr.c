@@ -1,0 +1,44 @@
+/*
+ * fielderr.c -- a growable list of field/message pairs.
+ */
+#include "nexus/core/fielderr.h"
+
+#include "nexus/core/xmem.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+enum nx_err fielderr_add(struct field_errors *list, const char *field, const char *fmt, ...) {
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 4;
+        list->items = xrealloc(list->items, list->cap * sizeof *list->items);
+    }
+    struct buf message = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&message, fmt, ap);
+    va_end(ap);
+    struct field_error *entry = &list->items[list->count++];
+    entry->field = xstrdup(field);
+    entry->message = buf_take(&message, NULL);
+    return NX_ERR_VALIDATION;
+}
+
+size_t fielderr_count(const struct field_errors *list) {
+    return list->count;
+}
+
+const struct field_error *fielderr_at(const struct field_errors *list, size_t i) {
+    NX_ASSERT(i < list->count);
+    return &list->items[i];
+}
+
+void fielderr_clear(struct field_errors *list) {
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].field);
+        free(list->items[i].message);
+    }
+    free(list->items);
+    list->items = NULL;
+    list->count = list->cap = 0;
+}

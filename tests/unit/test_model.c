@@ -1,0 +1,246 @@
+/*
+ * test_model.c -- the model validators on plain JSON values, with no
+ * request: what they find comes back as a core list of field errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "nexus/core/fielderr.h"
+#include "nexus/model/category.h"
+#include "nexus/model/product.h"
+#include "nexus/model/user.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct want {
+    const char *field;
+    const char *message;
+};
+
+/* Each list is checked against a fixture: the body it came from, and the
+ * list itself, freed at teardown. */
+struct fixture {
+    json_t *body;
+    struct field_errors errs;
+};
+
+static int setup(void **state) {
+    struct fixture *f = test_calloc(1, sizeof *f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fixture *f = *state;
+    json_decref(f->body);
+    fielderr_clear(&f->errs);
+    test_free(f);
+    return 0;
+}
+
+static json_t *body(struct fixture *f, const char *text) {
+    json_error_t jerr;
+    json_decref(f->body);
+    f->body = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!f->body)
+        fail_msg("bad test JSON (%s): %s", jerr.text, text);
+    return f->body;
+}
+
+/* The list holds exactly want[0..n), in this order. */
+static void expect_errors(const struct field_errors *errs, const struct want *want, size_t n) {
+    for (size_t i = 0; i < fielderr_count(errs) && i < n; i++) {
+        const struct field_error *fe = fielderr_at(errs, i);
+        if (strcmp(fe->field, want[i].field) != 0 || strcmp(fe->message, want[i].message) != 0)
+            fail_msg("entry %zu: %s \"%s\", want %s \"%s\"", i, fe->field, fe->message,
+                     want[i].field, want[i].message);
+    }
+    if (fielderr_count(errs) != n)
+        fail_msg("%zu entries, want %zu", fielderr_count(errs), n);
+}
+
+#define EXPECT(errs, ...)                                                                          \
+    do {                                                                                           \
+        static const struct want w_[] = {__VA_ARGS__};                                             \
+        expect_errors(errs, w_, sizeof w_ / sizeof w_[0]);                                         \
+    } while (0)
+
+/* ---- the list itself ---------------------------------------------------- */
+
+static void test_fielderr_keeps_order_and_formats_messages(void **state) {
+    struct fixture *f = *state;
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_int_equal(fielderr_add(&f->errs, "a", "is required"), NX_ERR_VALIDATION);
+    for (int i = 0; i < 9; i++)
+        fielderr_add(&f->errs, "b", "must be at most %d characters", 10 * i);
+    assert_int_equal(fielderr_count(&f->errs), 10);
+    assert_string_equal(fielderr_at(&f->errs, 0)->field, "a");
+    assert_string_equal(fielderr_at(&f->errs, 0)->message, "is required");
+    assert_string_equal(fielderr_at(&f->errs, 9)->message, "must be at most 80 characters");
+}
+
+static void test_fielderr_clear_empties_and_allows_reuse(void **state) {
+    struct fixture *f = *state;
+    fielderr_add(&f->errs, "a", "x");
+    fielderr_clear(&f->errs);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    fielderr_clear(&f->errs);
+    fielderr_add(&f->errs, "b", "y");
+    assert_int_equal(fielderr_count(&f->errs), 1);
+    assert_string_equal(fielderr_at(&f->errs, 0)->field, "b");
+}
+
+/* ---- products ----------------------------------------------------------- */
+
+static void test_product_create_names_every_bad_field_in_order(void **state) {
+    struct fixture *f = *state;
+    struct product_input in;
+    json_t *b = body(f, "{\"color\": \"red\", \"sku\": \"bad sku!\", \"name\": \" \","
+                        " \"price\": \"1.234\", \"stock\": -1, \"currency\": \"xyz\","
+                        " \"category_id\": 0}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_CREATE, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"color", "is not a known field"},
+           {"price", "must be a decimal from 0 to 99999999.99 with at most two decimals"},
+           {"name", "must be 1 to 200 characters"}, {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"},
+           {"stock", "must be an integer from 0 to 2147483647"},
+           {"category_id", "must be the id of an existing category"},
+           {"currency", "must be an ISO 4217 currency code such as USD"});
+}
+
+static void test_product_create_requires_its_fields(void **state) {
+    struct fixture *f = *state;
+    struct product_input in;
+    assert_int_equal(
+        product_input_parse(&f->errs, body(f, "{\"stock\": \"5\"}"), PRODUCT_CREATE, &in),
+        NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"stock", "must be an integer"}, {"sku", "is required"},
+           {"name", "is required"}, {"price", "is required"});
+}
+
+static void test_product_create_accepts_valid_body_with_defaults(void **state) {
+    struct fixture *f = *state;
+    struct product_input in;
+    json_t *b = body(f, "{\"sku\": \"BK-1\", \"name\": \"A Book\", \"price\": \"19.99\","
+                        " \"stock\": 3}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_CREATE, &in), NX_OK);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_string_equal(in.price_cents, "1999");
+    assert_string_equal(in.currency, "USD");
+    assert_string_equal(in.is_active, "true");
+    assert_string_equal(in.description, "");
+}
+
+static void test_product_patch_accepts_empty_body(void **state) {
+    struct fixture *f = *state;
+    struct product_input in;
+    assert_int_equal(product_input_parse(&f->errs, body(f, "{}"), PRODUCT_PATCH, &in), NX_OK);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_null(in.sku);
+    assert_false(in.has_price);
+}
+
+/* ---- categories --------------------------------------------------------- */
+
+static void test_category_create_reports_slug_and_parent(void **state) {
+    struct fixture *f = *state;
+    struct category_input in;
+    json_t *b = body(f, "{\"name\": \"Books\", \"slug\": \"Bad Slug\", \"parent_id\": 0}");
+    assert_int_equal(category_input_parse(&f->errs, b, true, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs,
+           {"slug", "must be lower-case letters, digits and single hyphens, at most 100 "
+                    "characters, not all digits"},
+           {"parent_id", "must be the id of an existing category"});
+}
+
+static void test_category_create_needs_a_name_a_slug_can_come_from(void **state) {
+    struct fixture *f = *state;
+    struct category_input in;
+    assert_int_equal(category_input_parse(&f->errs, body(f, "{\"name\": \"!!!\"}"), true, &in),
+                     NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"slug", "cannot be derived from this name; give one"});
+}
+
+static void test_category_patch_accepts_null_parent(void **state) {
+    struct fixture *f = *state;
+    struct category_input in;
+    json_t *b = body(f, "{\"description\": null, \"parent_id\": null}");
+    assert_int_equal(category_input_parse(&f->errs, b, false, &in), NX_OK);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_true(in.has_parent);
+    assert_int_equal(in.parent_id, 0);
+    assert_string_equal(in.description, "");
+}
+
+/* ---- users -------------------------------------------------------------- */
+
+static void test_user_register_reports_role_email_and_password(void **state) {
+    struct fixture *f = *state;
+    struct user_input in;
+    json_t *b = body(f, "{\"email\": \"nope\", \"password\": \"short\", \"name\": \"Ann\","
+                        " \"role\": \"admin\"}");
+    assert_int_equal(user_register_input(&f->errs, b, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"role", "is not a known field"}, {"email", "must be a valid email address"},
+           {"password", "must be 8 to 128 characters"});
+}
+
+static void test_user_register_accepts_and_normalises_email(void **state) {
+    struct fixture *f = *state;
+    struct user_input in;
+    json_t *b = body(f, "{\"email\": \" Ann@Example.COM \", \"password\": \"long enough\","
+                        " \"name\": \"Ann\"}");
+    assert_int_equal(user_register_input(&f->errs, b, &in), NX_OK);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_string_equal(in.email, "ann@example.com");
+    assert_int_equal(in.password_len, strlen("long enough"));
+}
+
+static void test_user_login_takes_malformed_email_as_failed_login(void **state) {
+    struct fixture *f = *state;
+    struct user_input in;
+    json_t *b = body(f, "{\"email\": \"nope\", \"password\": \"whatever\"}");
+    assert_int_equal(user_login_input(&f->errs, b, &in), NX_OK);
+    assert_int_equal(fielderr_count(&f->errs), 0);
+    assert_string_equal(in.email, "");
+}
+
+static void test_user_self_patch_needs_current_password(void **state) {
+    struct fixture *f = *state;
+    struct user_input in;
+    json_t *b = body(f, "{\"password\": \"a new password\"}");
+    assert_int_equal(user_self_patch_input(&f->errs, b, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"current_password", "is required to change the password"});
+}
+
+static void test_user_admin_patch_checks_role_and_types(void **state) {
+    struct fixture *f = *state;
+    struct user_input in;
+    json_t *b = body(f, "{\"role\": \"root\", \"is_active\": 1, \"name\": \"\"}");
+    assert_int_equal(user_admin_patch_input(&f->errs, b, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"is_active", "must be a boolean"}, {"name", "must be 1 to 200 characters"},
+           {"role", "must be customer, staff or admin"});
+}
+
+#define FT(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        FT(test_fielderr_keeps_order_and_formats_messages),
+        FT(test_fielderr_clear_empties_and_allows_reuse),
+        FT(test_product_create_names_every_bad_field_in_order),
+        FT(test_product_create_requires_its_fields),
+        FT(test_product_create_accepts_valid_body_with_defaults),
+        FT(test_product_patch_accepts_empty_body),
+        FT(test_category_create_reports_slug_and_parent),
+        FT(test_category_create_needs_a_name_a_slug_can_come_from),
+        FT(test_category_patch_accepts_null_parent),
+        FT(test_user_register_reports_role_email_and_password),
+        FT(test_user_register_accepts_and_normalises_email),
+        FT(test_user_login_takes_malformed_email_as_failed_login),
+        FT(test_user_self_patch_needs_current_password),
+        FT(test_user_admin_patch_checks_role_and_types),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
