@@ -15,6 +15,7 @@
 #include "nexus/db/logins.h"
 #include "nexus/db/users.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
 #include "nexus/jobs/queue.h"
@@ -155,9 +156,9 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
     PGresult *user = NULL;
-    char client[64];
+    char client[NX_IP_TEXT_MAX];
     enum nx_err e = user_login_input(req, req->json, &in);
-    request_client_address(req, client, sizeof client);
+    request_client_address(req, client);
     if (e == NX_OK)
         e = login_throttle_check(req, in.email, client);
     if (e == NX_OK)

@@ -7,8 +7,6 @@
 #include "nexus/core/config.h"
 #include "nexus/http/problem.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,63 +151,4 @@ void login_throttle_clear(const char *email) {
     local_add(key, -1);
     const char *del[] = {"DEL", key};
     freeReplyObject(cache_command(2, del, NULL));
-}
-
-static bool is_trusted_proxy(const char *addr) {
-    for (size_t i = 0; i < nx_config->trusted_proxy_count; i++)
-        if (strcmp(nx_config->trusted_proxies[i], addr) == 0)
-            return true;
-    return false;
-}
-
-static void peer_address(const struct request *req, char *out, size_t cap) {
-    const union MHD_ConnectionInfo *info =
-        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    snprintf(out, cap, "unknown");
-    if (!info || !info->client_addr)
-        return;
-    const struct sockaddr *sa = info->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)cap);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)cap);
-    if (strncmp(out, "::ffff:", 7) == 0) /* IPv4 through a dual-stack socket */
-        memmove(out, out + 7, strlen(out + 7) + 1);
-}
-
-/* Split "a, b, c" into at most max trimmed hops; returns the count. */
-static size_t split_hops(const char *xff, struct slice *hops, size_t max) {
-    size_t n = 0;
-    while (xff && *xff && n < max) {
-        size_t len = strcspn(xff, ",");
-        const char *p = xff;
-        size_t m = len;
-        while (m && *p == ' ') {
-            p++;
-            m--;
-        }
-        while (m && p[m - 1] == ' ')
-            m--;
-        hops[n].ptr = p;
-        hops[n].len = m;
-        n++;
-        xff = xff[len] ? xff + len + 1 : NULL;
-    }
-    return n;
-}
-
-void request_client_address(const struct request *req, char *out, size_t cap) {
-    peer_address(req, out, cap);
-    struct slice hops[16];
-    size_t n = split_hops(request_header(req, "X-Forwarded-For"), hops, 16);
-    /* Walk from the right while the current hop is a proxy we trust. */
-    while (n > 0 && is_trusted_proxy(out)) {
-        const struct slice *h = &hops[--n];
-        if (h->len == 0 || h->len >= cap || h->len > 45)
-            return;
-        memcpy(out, h->ptr, h->len);
-        out[h->len] = '\0';
-    }
 }

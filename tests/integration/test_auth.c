@@ -1107,7 +1107,7 @@ static unsigned run_tag;
 static int start_ratelimit(void **state) {
     (void)state;
     const char *env[] = {"LOGIN_MAX_FAILURES_PER_EMAIL=3", "LOGIN_MAX_FAILURES_PER_CLIENT=8",
-                         "LOGIN_FAILURE_WINDOW=60", "TRUSTED_PROXIES=127.0.0.1,::1", NULL};
+                         "LOGIN_FAILURE_WINDOW=60", "TRUSTED_PROXIES=127.0.0.0/8,::1/128", NULL};
     run_tag = ((unsigned)time(NULL) * 2654435761u) ^ ((unsigned)getpid() << 4);
     harness_start(&server, "auth_ratelimit", env);
     return 0;
@@ -1219,6 +1219,28 @@ static void test_successful_login_clears_the_email_counter(void **state) {
     rl_expect(client, email, "password-1", 200);
 }
 
+static void test_forged_hops_left_of_the_client_do_not_change_it(void **state) {
+    (void)state;
+    char real[64], e[128];
+    rl_client(real, sizeof real, 6);
+    const char *addr = real + strlen("X-Forwarded-For: ");
+    /* Each attempt forges 20 different hops left of the one the trusted
+     * proxy wrote: they are one client all the same, and reach its 8. */
+    for (int attempt = 0; attempt < 9; attempt++) {
+        char header[1024] = "X-Forwarded-For: ";
+        for (int hop = 0; hop < 20; hop++) {
+            char h[32];
+            snprintf(h, sizeof h, "6.6.%d.%d, ", attempt, hop);
+            strcat(header, h);
+        }
+        strcat(header, addr);
+        char who[32];
+        snprintf(who, sizeof who, "forged-%d", attempt);
+        rl_email(e, sizeof e, who);
+        rl_expect(header, e, "wrong", attempt < 8 ? 401 : 429);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
@@ -1280,6 +1302,7 @@ int main(void) {
         cmocka_unit_test(test_failures_for_unknown_emails_count),
         cmocka_unit_test(test_failures_from_one_client_lock_that_client_for_every_email),
         cmocka_unit_test(test_successful_login_clears_the_email_counter),
+        cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
     failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);

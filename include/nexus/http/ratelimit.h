@@ -21,8 +21,4 @@ void login_throttle_failed(const char *email, const char *client);
 /* A successful login clears the email's counter. */
 void login_throttle_clear(const char *email);
 
-/* The client's address: the peer, or, when the peer is a trusted proxy,
- * the nearest untrusted address of X-Forwarded-For. */
-void request_client_address(const struct request *req, char *out, size_t cap);
-
 #endif
