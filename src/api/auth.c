@@ -156,22 +156,27 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
     PGresult *user = NULL;
+    struct throttle t;
     char client[NX_IP_TEXT_MAX];
     enum nx_err e = user_login_input(req, req->json, &in);
     request_client_address(req, client);
+    /* Counted before the check, as the address was given: a malformed
+     * one has a counter of its own like any unknown address. */
     if (e == NX_OK)
-        e = login_throttle_check(req, in.email, client);
-    if (e == NX_OK)
+        e = login_throttle_begin(req, &t, field_string(req->json, "email"), client);
+    if (e == NX_OK) {
         e = api_db(req, &db);
-    if (e == NX_OK) {
-        e = check_credentials(req, db, &in, &user);
-        if (e == NX_ERR_UNAUTHORIZED)
-            login_throttle_failed(in.email, client);
+        if (e == NX_OK)
+            e = check_credentials(req, db, &in, &user);
+        if (e == NX_OK)
+            login_throttle_passed(&t);
+        else if (e == NX_ERR_UNAUTHORIZED)
+            login_throttle_failed(&t);
+        else
+            throttle_undo(&t);
     }
-    if (e == NX_OK) {
-        login_throttle_clear(in.email);
+    if (e == NX_OK)
         e = start_login(res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
-    }
     PQclear(user);
     user_wipe_secrets(req->json);
     return e;

@@ -3,6 +3,8 @@
  */
 #include "nexus/http/metrics.h"
 
+#include "nexus/auth/password.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,10 @@ static void render_counters(struct buf *out) {
                    counter_names[i],
                    (unsigned long long)atomic_load_explicit(&counters[i], memory_order_relaxed));
     }
+    buf_printf(out,
+               "# HELP nexus_password_hashes_total argon2id runs: hashes and verifications.\n"
+               "# TYPE nexus_password_hashes_total counter\nnexus_password_hashes_total %llu\n",
+               (unsigned long long)password_runs());
 }
 
 void metrics_render(struct buf *out) {
