@@ -48,14 +48,30 @@ static enum nx_err enqueue_welcome(struct db *db, PGresult *user) {
     return e;
 }
 
+/* 409 before any hashing when the email is taken (the insert still
+ * catches a registration that wins a race). */
+static enum nx_err email_free(struct db *db, const char *email) {
+    bool taken = false;
+    enum nx_err e = users_email_taken(db, email, &taken);
+    if (e == NX_OK && taken)
+        e = NX_ERR_CONFLICT;
+    return e;
+}
+
 enum nx_err api_auth_register(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
     PGresult *r = NULL;
-    char hash[NX_PASSWORD_HASH_MAX];
+    struct throttle t;
+    char hash[NX_PASSWORD_HASH_MAX], client[NX_IP_TEXT_MAX];
     enum nx_err e = user_register_input(req, req->json, &in);
+    request_client_address(req, client);
+    if (e == NX_OK)
+        e = register_throttle_begin(req, &t, client);
     if (e == NX_OK)
         e = api_db(req, &db);
+    if (e == NX_OK)
+        e = email_free(db, in.email);
     if (e == NX_OK)
         e = busy(req, password_hash(in.password, in.password_len, hash));
     if (e == NX_OK)

@@ -190,6 +190,12 @@ enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const 
     return count_attempt(req, t, "failed password attempts");
 }
 
+enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client) {
+    t->count = 0;
+    add_key(t, "r", client, nx_config->login_max_failures_per_client);
+    return count_attempt(req, t, "registrations");
+}
+
 static void give_back(struct throttle *t, size_t i, bool forget) {
     local_decrement(t->keys[i].key, forget);
     if (t->keys[i].in_redis || forget)

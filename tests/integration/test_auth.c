@@ -377,6 +377,21 @@ static long long password_runs(void) {
     return n;
 }
 
+static void test_register_duplicate_email_is_409_before_any_hashing(void **state) {
+    (void)state;
+    register_user("dup-nohash@example.com", "password-1", "First");
+    long long before = password_runs();
+    for (int i = 0; i < 3; i++) {
+        struct http_res *r = try_register(" DUP-NOHASH@example.com", "password-2", "Again");
+        assert_problem(r, 409, "email");
+        http_res_free(r);
+    }
+    assert_int_equal(password_runs(), before);
+    /* A new address is still hashed: the counter does move. */
+    register_user("dup-nohash-2@example.com", "password-1", "Second");
+    assert_true(password_runs() > before);
+}
+
 static void test_register_role_field_is_rejected(void **state) {
     (void)state;
     const char *roles[] = {"admin", "staff", "customer"};
@@ -1307,6 +1322,31 @@ static void test_concurrent_wrong_logins_verify_at_most_the_limit(void **state) 
     assert_true(password_runs() - before <= RL_PER_EMAIL);
 }
 
+static void test_registrations_from_one_client_are_limited(void **state) {
+    (void)state;
+    char client[64], other[64], e[128];
+    rl_client(client, sizeof client, 7);
+    rl_client(other, sizeof other, 8);
+    rl_email(e, sizeof e, "reg-first");
+    struct http_res *r = rl_try_register(client, e);
+    expect_status(r, 201, "first registration");
+    http_res_free(r);
+    /* Duplicates count too (each one probes an address): 8 in all. */
+    for (int i = 1; i < 8; i++) {
+        r = rl_try_register(client, e);
+        expect_problem(r, 409, "email");
+    }
+    rl_email(e, sizeof e, "reg-late");
+    r = rl_try_register(client, e);
+    rl_expect_429(r);
+    http_res_free(r);
+    /* Other clients register, and this client still logs in. */
+    r = rl_try_register(other, e);
+    expect_status(r, 201, "registration from another client");
+    http_res_free(r);
+    rl_expect(client, e, "password-1", 200);
+}
+
 static void test_each_malformed_email_has_its_own_counter(void **state) {
     (void)state;
     char bad[128], bad2[128], spelled[128], client[64], fresh[64];
@@ -1330,6 +1370,7 @@ int main(void) {
         cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
         cmocka_unit_test(test_register_email_is_trimmed_and_lower_cased),
         cmocka_unit_test(test_register_duplicate_email_in_any_case_is_409_on_email),
+        cmocka_unit_test(test_register_duplicate_email_is_409_before_any_hashing),
         cmocka_unit_test(test_register_role_field_is_rejected),
         cmocka_unit_test(test_register_password_of_7_is_422_and_of_8_is_ok),
         cmocka_unit_test(test_register_password_of_128_is_ok_and_of_129_is_422),
@@ -1388,6 +1429,7 @@ int main(void) {
         cmocka_unit_test(test_successful_login_clears_the_email_counter),
         cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
         cmocka_unit_test(test_concurrent_wrong_logins_verify_at_most_the_limit),
+        cmocka_unit_test(test_registrations_from_one_client_are_limited),
         cmocka_unit_test(test_each_malformed_email_has_its_own_counter),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);

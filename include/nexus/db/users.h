@@ -21,6 +21,9 @@ enum nx_err users_insert(struct db *db, const char *email, const char *name, con
  * email; zero rows when there is none. */
 enum nx_err users_credentials(struct db *db, const char *email, PGresult **out);
 
+/* Whether a user has this (normalised) email, in any case. */
+enum nx_err users_email_taken(struct db *db, const char *email, bool *taken);
+
 /* The row of user id (zero rows when there is none). */
 enum nx_err users_get(struct db *db, const char *id, PGresult **out);
 

@@ -1,6 +1,6 @@
 /*
- * ratelimit.h -- attempt counters for password checks, per email and per
- * client address.
+ * ratelimit.h -- attempt counters for logins, password checks and
+ * registrations, per email and per client address.
  *
  * An attempt is counted before the work it limits (the argon2 check), by
  * an atomic increment whose result is compared with the limit, so requests
@@ -31,7 +31,7 @@ struct throttle {
     } keys[2];
 };
 
-/* Count a password attempt for email and client. email is the address
+/* Count a login for email and client. email is the address
  * as given: every trimmed, lower-cased spelling, a malformed one too, has
  * its own counter. NX_ERR_TOO_MANY with req->retry_after set when either
  * count is now over its limit; that attempt is not counted. */
@@ -48,5 +48,10 @@ void login_throttle_failed(struct throttle *t);
 /* The attempt ended before the password was judged (an outage, no free
  * hash slot): give its counts back. */
 void throttle_undo(struct throttle *t);
+
+/* Count a registration from client against the per-client limit of
+ * failed logins (a separate counter: every registration counts, since
+ * each costs a hash). NX_ERR_TOO_MANY with req->retry_after when over. */
+enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client);
 
 #endif
