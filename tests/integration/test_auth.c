@@ -1347,6 +1347,63 @@ static void test_registrations_from_one_client_are_limited(void **state) {
     rl_expect(client, e, "password-1", 200);
 }
 
+static struct http_res *rl_change_password(const char *client, const char *token,
+                                           const char *current) {
+    return call_owned_h(
+        "PATCH", ME, token,
+        json_body("{s:s, s:s}", "current_password", current, "password", "password-2"), client);
+}
+
+static void test_wrong_current_passwords_lock_the_email(void **state) {
+    (void)state;
+    char email[128], client[64], client2[64];
+    rl_email(email, sizeof email, "me-locked");
+    rl_client(client, sizeof client, 9);
+    rl_client(client2, sizeof client2, 10);
+    rl_register(email);
+    struct http_res *r = rl_login(client, email, "password-1");
+    expect_status(r, 200, "login");
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    for (int i = 0; i < RL_PER_EMAIL; i++)
+        expect_problem(rl_change_password(client, t.access, "wrong"), 422, "current_password");
+    /* The right password now waits, here and at the login of any client. */
+    r = rl_change_password(client, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    r = rl_change_password(client2, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    rl_expect(client2, email, "password-1", 429);
+    tokens_free(&t);
+}
+
+static void test_wrong_current_passwords_count_against_the_client(void **state) {
+    (void)state;
+    char email[128], e[128], client[64];
+    rl_email(email, sizeof email, "me-client");
+    rl_client(client, sizeof client, 11);
+    rl_register(email);
+    struct http_res *r = rl_login(client, email, "password-1"); /* passed: not counted */
+    expect_status(r, 200, "login");
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    for (int i = 0; i < 2; i++)
+        expect_problem(rl_change_password(client, t.access, "wrong"), 422, "current_password");
+    /* 6 wrong logins for other addresses reach the client's 8. */
+    const char *who[] = {"me-c1", "me-c1", "me-c2", "me-c2", "me-c3", "me-c3"};
+    for (size_t i = 0; i < 6; i++) {
+        rl_email(e, sizeof e, who[i]);
+        rl_expect(client, e, "wrong", 401);
+    }
+    rl_email(e, sizeof e, "me-c4");
+    rl_expect(client, e, "wrong", 429);
+    r = rl_change_password(client, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    tokens_free(&t);
+}
+
 static void test_each_malformed_email_has_its_own_counter(void **state) {
     (void)state;
     char bad[128], bad2[128], spelled[128], client[64], fresh[64];
@@ -1430,6 +1487,8 @@ int main(void) {
         cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
         cmocka_unit_test(test_concurrent_wrong_logins_verify_at_most_the_limit),
         cmocka_unit_test(test_registrations_from_one_client_are_limited),
+        cmocka_unit_test(test_wrong_current_passwords_lock_the_email),
+        cmocka_unit_test(test_wrong_current_passwords_count_against_the_client),
         cmocka_unit_test(test_each_malformed_email_has_its_own_counter),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);

@@ -36,7 +36,7 @@ enum nx_err users_auth_state(struct db *db, const char *id, const char *family, 
 enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
                          const char *is_active, PGresult **out);
 
-/* password_hash of user id (zero rows when there is none). */
+/* password_hash, email of user id (zero rows when there is none). */
 enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
 
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash);

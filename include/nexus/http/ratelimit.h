@@ -31,7 +31,7 @@ struct throttle {
     } keys[2];
 };
 
-/* Count a login for email and client. email is the address
+/* Count a password attempt for email and client. email is the address
  * as given: every trimmed, lower-cased spelling, a malformed one too, has
  * its own counter. NX_ERR_TOO_MANY with req->retry_after set when either
  * count is now over its limit; that attempt is not counted. */
