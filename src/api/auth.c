@@ -15,6 +15,7 @@
 #include "nexus/db/logins.h"
 #include "nexus/db/users.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
 #include "nexus/jobs/queue.h"
@@ -47,14 +48,30 @@ static enum nx_err enqueue_welcome(struct db *db, PGresult *user) {
     return e;
 }
 
+/* 409 before any hashing when the email is taken (the insert still
+ * catches a registration that wins a race). */
+static enum nx_err email_free(struct db *db, const char *email) {
+    bool taken = false;
+    enum nx_err e = users_email_taken(db, email, &taken);
+    if (e == NX_OK && taken)
+        e = NX_ERR_CONFLICT;
+    return e;
+}
+
 enum nx_err api_auth_register(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
     PGresult *r = NULL;
-    char hash[NX_PASSWORD_HASH_MAX];
+    struct throttle t;
+    char hash[NX_PASSWORD_HASH_MAX], client[NX_IP_TEXT_MAX];
     enum nx_err e = user_register_input(&req->field_errors, req->json, &in);
+    request_client_address(req, client);
+    if (e == NX_OK)
+        e = register_throttle_begin(req, &t, client);
     if (e == NX_OK)
         e = api_db(req, &db);
+    if (e == NX_OK)
+        e = email_free(db, in.email);
     if (e == NX_OK)
         e = busy(req, password_hash(in.password, in.password_len, hash));
     if (e == NX_OK)
@@ -155,22 +172,27 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
     PGresult *user = NULL;
-    char client[64];
+    struct throttle t;
+    char client[NX_IP_TEXT_MAX];
     enum nx_err e = user_login_input(&req->field_errors, req->json, &in);
-    request_client_address(req, client, sizeof client);
+    request_client_address(req, client);
+    /* Counted before the check, as the address was given: a malformed
+     * one has a counter of its own like any unknown address. */
     if (e == NX_OK)
-        e = login_throttle_check(req, in.email, client);
-    if (e == NX_OK)
+        e = login_throttle_begin(req, &t, field_string(req->json, "email"), client);
+    if (e == NX_OK) {
         e = api_db(req, &db);
-    if (e == NX_OK) {
-        e = check_credentials(req, db, &in, &user);
-        if (e == NX_ERR_UNAUTHORIZED)
-            login_throttle_failed(in.email, client);
+        if (e == NX_OK)
+            e = check_credentials(req, db, &in, &user);
+        if (e == NX_OK)
+            login_throttle_passed(&t);
+        else if (e == NX_ERR_UNAUTHORIZED)
+            login_throttle_failed(&t);
+        else
+            throttle_undo(&t);
     }
-    if (e == NX_OK) {
-        login_throttle_clear(in.email);
+    if (e == NX_OK)
         e = start_login(res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
-    }
     PQclear(user);
     user_wipe_secrets(req->json);
     return e;

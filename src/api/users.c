@@ -11,7 +11,9 @@
 #include "nexus/auth/password.h"
 #include "nexus/db/logins.h"
 #include "nexus/db/users.h"
+#include "nexus/http/client.h"
 #include "nexus/http/problem.h"
+#include "nexus/http/ratelimit.h"
 #include "nexus/model/user.h"
 
 #include <stdio.h>
@@ -58,19 +60,42 @@ enum nx_err api_users_me(struct request *req, struct response *res) {
     return e;
 }
 
+/* Verify current_password: counted and limited like a login, against
+ * the user's email and the client. */
+static enum nx_err verify_current_password(struct request *req, const char *hash, const char *email,
+                                           const struct user_input *in) {
+    struct throttle t;
+    char client[NX_IP_TEXT_MAX];
+    bool ok = false, stale = false;
+    request_client_address(req, client);
+    enum nx_err e = login_throttle_begin(req, &t, email, client);
+    if (e != NX_OK)
+        return e;
+    e = password_verify(hash, in->current_password, in->current_password_len, &ok, &stale);
+    if (e != NX_OK) {
+        throttle_undo(&t);
+        return e;
+    }
+    if (ok) {
+        login_throttle_passed(&t);
+        return NX_OK;
+    }
+    login_throttle_failed(&t);
+    return problem_field(req, "current_password", "is incorrect");
+}
+
 static enum nx_err check_current_password(struct request *req, struct db *db, const char *id,
                                           const struct user_input *in) {
     PGresult *r = NULL;
-    bool ok = false, stale = false;
     enum nx_err e = users_password_hash(db, id, &r);
-    if (e == NX_OK && PQntuples(r) == 1)
-        e = password_verify(PQgetvalue(r, 0, 0), in->current_password, in->current_password_len,
-                            &ok, &stale);
+    bool found = e == NX_OK && PQntuples(r) == 1;
+    /* No row (the user went away): the dummy hash, which never matches. */
+    if (e == NX_OK)
+        e = verify_current_password(req, found ? PQgetvalue(r, 0, 0) : NULL,
+                                    found ? PQgetvalue(r, 0, 1) : "", in);
     PQclear(r);
     if (e == NX_ERR_UNAVAILABLE)
         req->retry_after = 1;
-    if (e == NX_OK && !ok)
-        e = problem_field(req, "current_password", "is incorrect");
     return e;
 }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@
 static sem_t slots;
 static bool ready;
 static char dummy_hash[NX_PASSWORD_HASH_MAX];
+static _Atomic uint64_t runs;
 
 bool password_init(int concurrency) {
     if (ready)
@@ -38,6 +40,11 @@ void password_shutdown(void) {
     ready = false;
 }
 
+uint64_t password_runs(void) {
+    return atomic_load_explicit(&runs, memory_order_relaxed);
+}
+
+/* Wait for a hash slot and count the argon2id run it is taken for. */
 static bool acquire_slot(void) {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -47,6 +54,7 @@ static bool acquire_slot(void) {
     while (sem_timedwait(&slots, &deadline) != 0)
         if (errno != EINTR)
             return false;
+    atomic_fetch_add_explicit(&runs, 1, memory_order_relaxed);
     return true;
 }
 

@@ -219,6 +219,27 @@ static bool load_list(struct loader *l, const char *name, char **out, size_t max
     return true;
 }
 
+/* A list of addresses and CIDR ranges ("10.0.0.0/8,fd00::/8,127.0.0.1"). */
+static bool load_ranges(struct loader *l, const char *name, struct ip_range *out, size_t max,
+                        size_t *count) {
+    char *items[NX_MAX_TRUSTED_PROXIES];
+    size_t n = 0;
+    bool ok = max <= NX_MAX_TRUSTED_PROXIES && load_list(l, name, items, max, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (ok && !ip_range_parse(items[i], strlen(items[i]), &out[i])) {
+            char why[160];
+            snprintf(
+                why, sizeof why,
+                "\"%.64s\" is not an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8",
+                items[i]);
+            ok = fail(l, name, why);
+        }
+        free(items[i]);
+    }
+    *count = ok ? n : 0;
+    return ok;
+}
+
 static bool load_jobs(struct loader *l, struct config *c) {
     const char *from = value(l, "MAIL_FROM");
     const char *dir = value(l, "MAIL_DIR");
@@ -303,8 +324,8 @@ static bool load_auth(struct loader *l, struct config *c) {
                     &c->login_max_failures_per_client) &&
            load_int(l, "LOGIN_FAILURE_WINDOW", 300, 1, 86400, &c->login_failure_window) &&
            load_int(l, "HASH_CONCURRENCY", online_cores(), 1, 64, &c->hash_concurrency) &&
-           load_list(l, "TRUSTED_PROXIES", c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
-                     &c->trusted_proxy_count);
+           load_ranges(l, "TRUSTED_PROXIES", c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
+                       &c->trusted_proxy_count);
 }
 
 bool config_load(struct config *c, config_getter get, void *ud, char *err, size_t errcap) {
@@ -355,7 +376,5 @@ void config_clear(struct config *c) {
     free(c->mail_dir);
     for (size_t i = 0; i < c->cors_origin_count; i++)
         free(c->cors_origins[i]);
-    for (size_t i = 0; i < c->trusted_proxy_count; i++)
-        free(c->trusted_proxies[i]);
     memset(c, 0, sizeof *c);
 }

@@ -12,6 +12,8 @@ static struct db_stmt SQL_INSERT = {"INSERT INTO users (email, name, password_ha
                                     4, 0};
 static struct db_stmt SQL_CREDENTIALS = {
     "SELECT id, password_hash, role, is_active FROM users WHERE lower(email) = lower($1)", 1, 0};
+static struct db_stmt SQL_EMAIL_TAKEN = {
+    "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1))", 1, 0};
 static struct db_stmt SQL_GET = {"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, 0};
 static struct db_stmt SQL_AUTH_STATE = {
     "SELECT u.role, u.is_active, EXISTS (SELECT 1 FROM logins l WHERE l.id = $2::uuid"
@@ -23,7 +25,8 @@ static struct db_stmt SQL_UPDATE = {
     4, 0};
 static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 WHERE id = $1", 2,
                                           0};
-static struct db_stmt SQL_PASSWORD_HASH = {"SELECT password_hash FROM users WHERE id = $1", 1, 0};
+static struct db_stmt SQL_PASSWORD_HASH = {"SELECT password_hash, email FROM users WHERE id = $1",
+                                           1, 0};
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
 
 /* Keyset pages, one statement per sort order, first page and later pages. */
@@ -57,6 +60,16 @@ enum nx_err users_insert(struct db *db, const char *email, const char *name, con
 enum nx_err users_credentials(struct db *db, const char *email, PGresult **out) {
     const char *params[] = {email};
     return db_exec(db, &SQL_CREDENTIALS, params, out);
+}
+
+enum nx_err users_email_taken(struct db *db, const char *email, bool *taken) {
+    const char *params[] = {email};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_EMAIL_TAKEN, params, &r);
+    if (e == NX_OK)
+        *taken = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return e;
 }
 
 enum nx_err users_get(struct db *db, const char *id, PGresult **out) {

@@ -4,6 +4,8 @@
  */
 #include "nexus/http/metrics.h"
 
+#include "nexus/auth/password.h"
+
 #include <stdlib.h>
 
 void metrics_observe(const struct route *route, unsigned status, uint64_t duration_us) {
@@ -77,6 +79,10 @@ static void render_counters(struct buf *out) {
         buf_printf(out, "# TYPE nexus_%s_total counter\nnexus_%s_total %llu\n", name, name,
                    (unsigned long long)metrics_counter_value((enum metrics_counter)i));
     }
+    buf_printf(out,
+               "# HELP nexus_password_hashes_total argon2id runs: hashes and verifications.\n"
+               "# TYPE nexus_password_hashes_total counter\nnexus_password_hashes_total %llu\n",
+               (unsigned long long)password_runs());
 }
 
 static void render_gauges(struct buf *out) {

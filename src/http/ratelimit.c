@@ -1,5 +1,5 @@
 /*
- * ratelimit.c -- login failure counting in Redis and in-process.
+ * ratelimit.c -- attempt counting in Redis and in-process.
  */
 #include "nexus/http/ratelimit.h"
 
@@ -7,29 +7,23 @@
 #include "nexus/core/config.h"
 #include "nexus/http/problem.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define LOCAL_SLOTS 4096
 #define LOCAL_PROBE 8
-#define KEY_MAX     320
 
 struct local_slot {
-    char key[KEY_MAX];
+    char key[NX_THROTTLE_KEY_MAX];
     long count;
     time_t window_end;
 };
 
 static struct local_slot local[LOCAL_SLOTS];
 static pthread_mutex_t local_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void make_key(char *out, const char *kind, const char *value) {
-    snprintf(out, KEY_MAX, "%s:lf:%s:%s", nx_config->redis_prefix, kind, value);
-}
 
 static size_t slot_hash(const char *key) {
     size_t h = 14695981039346656037u;
@@ -38,178 +32,189 @@ static size_t slot_hash(const char *key) {
     return h % LOCAL_SLOTS;
 }
 
-/* Find the key's slot, or claim an expired (or the oldest) one. Locked. */
-static struct local_slot *local_slot_for(const char *key, time_t now) {
+/* The key's slot while its window lasts, else NULL. Locked. */
+static struct local_slot *local_find(const char *key, time_t now) {
     size_t h = slot_hash(key);
-    struct local_slot *victim = &local[h];
     for (size_t i = 0; i < LOCAL_PROBE; i++) {
         struct local_slot *s = &local[(h + i) % LOCAL_SLOTS];
         if (strcmp(s->key, key) == 0)
-            return s->window_end > now ? s : (s->count = 0, s);
-        if (s->window_end <= now || s->window_end < victim->window_end)
+            return s->window_end > now ? s : NULL;
+    }
+    return NULL;
+}
+
+/* The key's live slot, or a fresh one in place of its expired slot, of an
+ * expired one, or of the oldest. Locked. */
+static struct local_slot *local_claim(const char *key, time_t now) {
+    struct local_slot *s = local_find(key, now);
+    if (s)
+        return s;
+    size_t h = slot_hash(key);
+    struct local_slot *victim = &local[h];
+    for (size_t i = 0; i < LOCAL_PROBE; i++) {
+        s = &local[(h + i) % LOCAL_SLOTS];
+        if (strcmp(s->key, key) == 0) {
+            victim = s;
+            break;
+        }
+        if (s->window_end < victim->window_end)
             victim = s;
     }
-    snprintf(victim->key, KEY_MAX, "%s", key);
+    snprintf(victim->key, NX_THROTTLE_KEY_MAX, "%s", key);
     victim->count = 0;
-    victim->window_end = 0;
+    victim->window_end = now + nx_config->login_failure_window;
     return victim;
 }
 
-static long local_count(const char *key, time_t *window_end) {
+/* Add one to key; the new count and the seconds left in its window. */
+static long local_increment(const char *key, long *left) {
     time_t now = time(NULL);
     pthread_mutex_lock(&local_lock);
-    struct local_slot *s = local_slot_for(key, now);
-    long n = s->count;
-    *window_end = s->window_end;
+    struct local_slot *s = local_claim(key, now);
+    long n = ++s->count;
+    *left = (long)(s->window_end - now);
     pthread_mutex_unlock(&local_lock);
     return n;
 }
 
-static void local_add(const char *key, long delta) {
-    time_t now = time(NULL);
+/* Take one back from key (forget: all of them). */
+static void local_decrement(const char *key, bool forget) {
     pthread_mutex_lock(&local_lock);
-    struct local_slot *s = local_slot_for(key, now);
-    if (delta < 0) {
+    struct local_slot *s = local_find(key, time(NULL));
+    if (s && (forget || s->count <= 1))
         s->count = 0;
-    } else {
-        if (s->count == 0)
-            s->window_end = now + nx_config->login_failure_window;
-        s->count += delta;
-    }
+    else if (s)
+        s->count--;
     pthread_mutex_unlock(&local_lock);
 }
 
-/* The Redis count and its remaining TTL, or -1 when Redis cannot say. */
-static long redis_count(const char *key, long *ttl) {
-    const char *get[] = {"GET", key};
-    redisReply *r = cache_command(2, get, NULL);
-    long n = -1;
-    if (r) {
-        n = r->type == REDIS_REPLY_STRING ? strtol(r->str, NULL, 10) : 0;
-        freeReplyObject(r);
-    }
-    const char *ttl_cmd[] = {"TTL", key};
-    r = n > 0 ? cache_command(2, ttl_cmd, NULL) : NULL;
-    *ttl = r && r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
-    freeReplyObject(r);
-    return n;
-}
+/* INCR and TTL in one step: the window starts at the first count and is
+ * never extended (a key left without a TTL gets one). */
+static const char INCREMENT_SCRIPT[] =
+    "local n = redis.call('INCR', KEYS[1]) "
+    "local ttl = redis.call('TTL', KEYS[1]) "
+    "if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end "
+    "return {n, ttl}";
 
-/* Seconds until key's window ends when it is over max, else 0. */
-static unsigned blocked_for(const char *key, int max) {
-    time_t window_end;
-    long ttl = 0;
-    long n = local_count(key, &window_end);
-    long rn = redis_count(key, &ttl);
-    time_t now = time(NULL);
-    unsigned wait = 0;
-    if (n >= max && window_end > now)
-        wait = (unsigned)(window_end - now);
-    if (rn >= max && ttl > 0 && (unsigned)ttl > wait)
-        wait = (unsigned)ttl;
-    return wait;
-}
+/* DECR that never leaves a key at zero or below (nor makes one). */
+static const char DECREMENT_SCRIPT[] =
+    "if redis.call('DECR', KEYS[1]) <= 0 then redis.call('DEL', KEYS[1]) end return 0";
 
-enum nx_err login_throttle_check(struct request *req, const char *email, const char *client) {
-    char ekey[KEY_MAX], ckey[KEY_MAX];
-    make_key(ekey, "e", email[0] ? email : "(malformed)");
-    make_key(ckey, "c", client);
-    unsigned e = blocked_for(ekey, nx_config->login_max_failures_per_email);
-    unsigned c = blocked_for(ckey, nx_config->login_max_failures_per_client);
-    unsigned wait = e > c ? e : c;
-    if (!wait)
-        return NX_OK;
-    req->retry_after = wait;
-    return problem_detail(req, NX_ERR_TOO_MANY, "too many failed logins; retry in %u seconds",
-                          wait);
-}
-
-static void redis_increment(const char *key) {
+/* The Redis count after adding one, and its TTL; -1 when Redis cannot say. */
+static long redis_increment(const char *key, long *ttl) {
     char window[16];
     snprintf(window, sizeof window, "%d", nx_config->login_failure_window);
-    const char *incr[] = {"INCR", key};
-    redisReply *r = cache_command(2, incr, NULL);
-    bool first = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    /* NX: the window starts at the first failure and is never extended. */
-    const char *expire[] = {"EXPIRE", key, window, "NX"};
-    if (first)
-        freeReplyObject(cache_command(4, expire, NULL));
-}
-
-void login_throttle_failed(const char *email, const char *client) {
-    char ekey[KEY_MAX], ckey[KEY_MAX];
-    make_key(ekey, "e", email[0] ? email : "(malformed)");
-    make_key(ckey, "c", client);
-    local_add(ekey, 1);
-    local_add(ckey, 1);
-    redis_increment(ekey);
-    redis_increment(ckey);
-}
-
-void login_throttle_clear(const char *email) {
-    char key[KEY_MAX];
-    make_key(key, "e", email);
-    local_add(key, -1);
-    const char *del[] = {"DEL", key};
-    freeReplyObject(cache_command(2, del, NULL));
-}
-
-static bool is_trusted_proxy(const char *addr) {
-    for (size_t i = 0; i < nx_config->trusted_proxy_count; i++)
-        if (strcmp(nx_config->trusted_proxies[i], addr) == 0)
-            return true;
-    return false;
-}
-
-static void peer_address(const struct request *req, char *out, size_t cap) {
-    const union MHD_ConnectionInfo *info =
-        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
-    snprintf(out, cap, "unknown");
-    if (!info || !info->client_addr)
-        return;
-    const struct sockaddr *sa = info->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)cap);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)cap);
-    if (strncmp(out, "::ffff:", 7) == 0) /* IPv4 through a dual-stack socket */
-        memmove(out, out + 7, strlen(out + 7) + 1);
-}
-
-/* Split "a, b, c" into at most max trimmed hops; returns the count. */
-static size_t split_hops(const char *xff, struct slice *hops, size_t max) {
-    size_t n = 0;
-    while (xff && *xff && n < max) {
-        size_t len = strcspn(xff, ",");
-        const char *p = xff;
-        size_t m = len;
-        while (m && *p == ' ') {
-            p++;
-            m--;
-        }
-        while (m && p[m - 1] == ' ')
-            m--;
-        hops[n].ptr = p;
-        hops[n].len = m;
-        n++;
-        xff = xff[len] ? xff + len + 1 : NULL;
+    const char *argv[] = {"EVAL", INCREMENT_SCRIPT, "1", key, window};
+    redisReply *r = cache_command(5, argv, NULL);
+    long n = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        n = (long)r->element[0]->integer;
+        *ttl = (long)r->element[1]->integer;
     }
+    freeReplyObject(r);
     return n;
 }
 
-void request_client_address(const struct request *req, char *out, size_t cap) {
-    peer_address(req, out, cap);
-    struct slice hops[16];
-    size_t n = split_hops(request_header(req, "X-Forwarded-For"), hops, 16);
-    /* Walk from the right while the current hop is a proxy we trust. */
-    while (n > 0 && is_trusted_proxy(out)) {
-        const struct slice *h = &hops[--n];
-        if (h->len == 0 || h->len >= cap || h->len > 45)
-            return;
-        memcpy(out, h->ptr, h->len);
-        out[h->len] = '\0';
+static void redis_decrement(const char *key, bool forget) {
+    const char *del[] = {"DEL", key};
+    const char *decr[] = {"EVAL", DECREMENT_SCRIPT, "1", key};
+    freeReplyObject(forget ? cache_command(2, del, NULL) : cache_command(4, decr, NULL));
+}
+
+static void add_key(struct throttle *t, const char *kind, const char *value, int max) {
+    snprintf(t->keys[t->count].key, NX_THROTTLE_KEY_MAX, "%s:lf:%s:%s", nx_config->redis_prefix,
+             kind, value);
+    t->keys[t->count].max = max;
+    t->keys[t->count].in_redis = false;
+    t->count++;
+}
+
+/* Count one attempt on key i; the seconds until it may retry when that
+ * made it over its limit on either side, else 0. */
+static unsigned count_one(struct throttle *t, size_t i) {
+    long left = 0, ttl = 0;
+    long n = local_increment(t->keys[i].key, &left);
+    long rn = redis_increment(t->keys[i].key, &ttl);
+    t->keys[i].in_redis = rn >= 0;
+    long wait = 0;
+    if (n > t->keys[i].max)
+        wait = left > 0 ? left : 1;
+    if (rn > t->keys[i].max && ttl > wait)
+        wait = ttl;
+    return (unsigned)wait;
+}
+
+/* Count the attempt on every key of t; over any limit, give all back. */
+static enum nx_err count_attempt(struct request *req, struct throttle *t, const char *what) {
+    unsigned wait = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        unsigned w = count_one(t, i);
+        wait = w > wait ? w : wait;
     }
+    if (!wait)
+        return NX_OK;
+    throttle_undo(t);
+    req->retry_after = wait;
+    return problem_detail(req, NX_ERR_TOO_MANY, "too many %s; retry in %u seconds", what, wait);
+}
+
+/* The email as a key: a hash of its trimmed, lower-cased text (the
+ * spelling rules of email_normalize), whatever it holds and however long. */
+static void email_digest(const char *email, char hex[2 * 16 + 1]) {
+    static const char space[] = " \t\n\r";
+    size_t start = strspn(email, space), end = strlen(email);
+    while (end > start && strchr(space, email[end - 1]))
+        end--;
+    crypto_generichash_state st;
+    unsigned char chunk[64], digest[16];
+    crypto_generichash_init(&st, NULL, 0, sizeof digest);
+    for (size_t i = start; i < end;) {
+        size_t n = 0;
+        for (; n < sizeof chunk && i < end; n++, i++)
+            chunk[n] =
+                (unsigned char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+        crypto_generichash_update(&st, chunk, n);
+    }
+    crypto_generichash_final(&st, digest, sizeof digest);
+    sodium_bin2hex(hex, 2 * sizeof digest + 1, digest, sizeof digest);
+}
+
+enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const char *email,
+                                 const char *client) {
+    char digest[2 * 16 + 1];
+    email_digest(email, digest);
+    t->count = 0;
+    add_key(t, "e", digest, nx_config->login_max_failures_per_email);
+    add_key(t, "c", client, nx_config->login_max_failures_per_client);
+    return count_attempt(req, t, "failed password attempts");
+}
+
+enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client) {
+    t->count = 0;
+    add_key(t, "r", client, nx_config->login_max_failures_per_client);
+    return count_attempt(req, t, "registrations");
+}
+
+static void give_back(struct throttle *t, size_t i, bool forget) {
+    local_decrement(t->keys[i].key, forget);
+    if (t->keys[i].in_redis || forget)
+        redis_decrement(t->keys[i].key, forget);
+}
+
+void throttle_undo(struct throttle *t) {
+    for (size_t i = 0; i < t->count; i++)
+        give_back(t, i, false);
+    t->count = 0;
+}
+
+void login_throttle_passed(struct throttle *t) {
+    /* keys[0] is the email's, keys[1] the client's. */
+    for (size_t i = 0; i < t->count; i++)
+        give_back(t, i, i == 0);
+    t->count = 0;
+}
+
+void login_throttle_failed(struct throttle *t) {
+    t->count = 0;
 }

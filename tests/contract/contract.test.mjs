@@ -25,11 +25,19 @@ const spec = loadSpec();
 const checker = new ContractChecker(spec);
 const BODY_MAX_KIB = 4;
 const PASSWORD = 'contract-password-1';
+const PER_CLIENT = 20;
 let server;
 
 before(async () => {
   server = await startServer('contract', {
-    env: { BODY_MAX_KIB: String(BODY_MAX_KIB), LOGIN_MAX_FAILURES_PER_EMAIL: '3' },
+    // Loopback is a trusted proxy, so X-Forwarded-For gives the 429 probes
+    // client addresses of their own.
+    env: {
+      BODY_MAX_KIB: String(BODY_MAX_KIB),
+      LOGIN_MAX_FAILURES_PER_EMAIL: '3',
+      LOGIN_MAX_FAILURES_PER_CLIENT: String(PER_CLIENT),
+      TRUSTED_PROXIES: '127.0.0.1,::1',
+    },
   });
 });
 
@@ -200,6 +208,11 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'register', 'POST', reg, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'register', 'POST', reg, { body: 'email=x', contentType: 'text/plain' }, 415);
   await call(t, 'register', 'POST', reg, { json: { email: 'y@contract.test', password: PASSWORD, name: 'Y', role: 'admin' } }, 422);
+  // Every registration counts against its client, a 409 too.
+  const registrar = { 'X-Forwarded-For': '198.51.100.7' };
+  for (let i = 0; i < PER_CLIENT; i++)
+    await call(t, 'register', 'POST', reg, { headers: registrar, json: { email: 'customer@contract.test', password: PASSWORD, name: 'Again' }, label: `registration ${i + 1}` }, 409);
+  await call(t, 'register', 'POST', reg, { headers: registrar, json: { email: 'z@contract.test', password: PASSWORD, name: 'Z' } }, 429);
 
   const lg = '/api/v1/auth/login';
   const pair = (await call(t, 'login', 'POST', lg, { json: { email: 'customer@contract.test', password: PASSWORD } }, 200)).json;
@@ -244,6 +257,12 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { role: 'admin' } }, 422);
+  // Wrong current passwords count as failed logins of the user's email.
+  const changer = { 'X-Forwarded-For': '198.51.100.8' };
+  const change = (current) => ({ token: customerToken, headers: changer, json: { current_password: current, password: 'contract-password-2' } });
+  for (let i = 0; i < 3; i++)
+    await call(t, 'updateCurrentUser', 'PATCH', me, { ...change('wrong-password'), label: `wrong current_password ${i + 1}` }, 422);
+  await call(t, 'updateCurrentUser', 'PATCH', me, change(PASSWORD), 429);
 
   const users = '/api/v1/users';
   await call(t, 'listUsers', 'GET', `${users}?limit=2&sort=email&include_total=true`, { token: admin }, 200);

@@ -187,6 +187,29 @@ test('the Dockerfile builds on bookworm and runs on bookworm-slim as a non-root 
   for (const p of ['.git', 'build/', 'var/', 'node_modules/']) assert.ok(ignore.split('\n').includes(p), `.dockerignore lacks ${p}`);
 });
 
+// An IPv4 address or a.b.c.d/n as [32-bit number, prefix length].
+const v4Range = (text) => {
+  const [addr, prefix = '32'] = text.split('/');
+  const n = addr.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+  return [n, Number(prefix)];
+};
+const v4Contains = (range, addr) => {
+  const [base, prefix] = v4Range(range);
+  const size = 2 ** (32 - prefix);
+  return Math.floor(v4Range(addr)[0] / size) === Math.floor(base / size);
+};
+
+test('docker-compose.yml: the api trusts X-Forwarded-For from the addresses nginx can have, not the gateway', () => {
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  const [net] = compose.networks?.default?.ipam?.config ?? [];
+  assert.ok(net?.subnet && net.ip_range && net.gateway, 'the compose network has a fixed subnet, ip_range and gateway');
+  const trusted = String(compose.services.api.environment.TRUSTED_PROXIES).split(',').map((t) => t.trim());
+  assert.deepEqual(trusted, [net.ip_range], 'TRUSTED_PROXIES is the range container addresses come from');
+  assert.ok(v4Contains(net.subnet, net.ip_range.split('/')[0]), 'the ip_range lies in the subnet');
+  assert.ok(!v4Contains(net.ip_range, net.gateway), 'the gateway is not trusted');
+  assert.equal(compose.services.nginx.networks, undefined, 'nginx is on the default network');
+});
+
 test('docker-compose.yml: migrate once, api scalable behind nginx, health checks and ordering', () => {
   const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
   const s = compose.services;

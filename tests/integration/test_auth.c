@@ -366,6 +366,32 @@ static void test_register_duplicate_email_in_any_case_is_409_on_email(void **sta
     assert_int_equal(count_users("dup@example.com"), 1);
 }
 
+/* argon2id runs so far, from /metrics. */
+static long long password_runs(void) {
+    struct http_res *r = http_request("GET", "/metrics", NULL, NULL, 0);
+    assert_int_equal(r->status, 200);
+    const char *line = strstr(r->body, "\nnexus_password_hashes_total ");
+    assert_non_null(line);
+    long long n = strtoll(line + strlen("\nnexus_password_hashes_total "), NULL, 10);
+    http_res_free(r);
+    return n;
+}
+
+static void test_register_duplicate_email_is_409_before_any_hashing(void **state) {
+    (void)state;
+    register_user("dup-nohash@example.com", "password-1", "First");
+    long long before = password_runs();
+    for (int i = 0; i < 3; i++) {
+        struct http_res *r = try_register(" DUP-NOHASH@example.com", "password-2", "Again");
+        assert_problem(r, 409, "email");
+        http_res_free(r);
+    }
+    assert_int_equal(password_runs(), before);
+    /* A new address is still hashed: the counter does move. */
+    register_user("dup-nohash-2@example.com", "password-1", "Second");
+    assert_true(password_runs() > before);
+}
+
 static void test_register_role_field_is_rejected(void **state) {
     (void)state;
     const char *roles[] = {"admin", "staff", "customer"};
@@ -1107,7 +1133,7 @@ static unsigned run_tag;
 static int start_ratelimit(void **state) {
     (void)state;
     const char *env[] = {"LOGIN_MAX_FAILURES_PER_EMAIL=3", "LOGIN_MAX_FAILURES_PER_CLIENT=8",
-                         "LOGIN_FAILURE_WINDOW=60", "TRUSTED_PROXIES=127.0.0.1,::1", NULL};
+                         "LOGIN_FAILURE_WINDOW=60", "TRUSTED_PROXIES=127.0.0.0/8,::1/128", NULL};
     run_tag = ((unsigned)time(NULL) * 2654435761u) ^ ((unsigned)getpid() << 4);
     harness_start(&server, "auth_ratelimit", env);
     return 0;
@@ -1127,6 +1153,35 @@ static struct http_res *rl_login(const char *client, const char *email, const ch
     return post_json_h(LOGIN, creds(email, password), client);
 }
 
+static struct http_res *rl_try_register(const char *client, const char *email) {
+    return post_json_h(
+        REGISTER,
+        json_pack("{s:s, s:s, s:s}", "email", email, "password", "password-1", "name", "Limited"),
+        client);
+}
+
+/* Register email (password "password-1") from a client of its own, so
+ * registrations never reach a client's limit. */
+static void rl_register(const char *email) {
+    static unsigned next = 200;
+    char client[64];
+    rl_client(client, sizeof client, next++);
+    struct http_res *r = rl_try_register(client, email);
+    expect_status(r, 201, email);
+    http_res_free(r);
+}
+
+static void rl_expect_429(struct http_res *r) {
+    assert_problem(r, 429, NULL);
+    assert_string_equal(json_string_value(json_object_get(r->json, "title")), "Too Many Requests");
+    const char *retry = http_header(r, "Retry-After");
+    assert_non_null(retry);
+    char *end = NULL;
+    long secs = strtol(retry, &end, 10);
+    assert_true(end != retry && *end == '\0');
+    assert_true(secs > 0 && secs <= RL_WINDOW);
+}
+
 static void rl_expect(const char *client, const char *email, const char *password, long status) {
     struct http_res *r = rl_login(client, email, password);
     if (r->status != status)
@@ -1134,15 +1189,7 @@ static void rl_expect(const char *client, const char *email, const char *passwor
                 r->status, r->body ? r->body : "");
     assert_int_equal(r->status, status);
     if (status == 429) {
-        assert_problem(r, 429, NULL);
-        assert_string_equal(json_string_value(json_object_get(r->json, "title")),
-                            "Too Many Requests");
-        const char *retry = http_header(r, "Retry-After");
-        assert_non_null(retry);
-        char *end = NULL;
-        long secs = strtol(retry, &end, 10);
-        assert_true(end != retry && *end == '\0');
-        assert_true(secs > 0 && secs <= RL_WINDOW);
+        rl_expect_429(r);
         assert_null(json_object_get(r->json, "access_token"));
     }
     http_res_free(r);
@@ -1153,7 +1200,7 @@ static void test_failures_for_one_email_lock_it_even_with_the_right_password(voi
     char email[128], upper[128], client[64];
     rl_email(email, sizeof email, "locked");
     rl_client(client, sizeof client, 0);
-    register_user(email, "password-1", "Locked");
+    rl_register(email);
     snprintf(upper, sizeof upper, "RL-%08X-LOCKED@EXAMPLE.COM", run_tag);
     /* Failures count per address whatever its spelling. */
     rl_expect(client, email, "wrong-1", 401);
@@ -1183,7 +1230,7 @@ static void test_failures_from_one_client_lock_that_client_for_every_email(void 
     rl_client(client, sizeof client, 3);
     rl_client(elsewhere, sizeof elsewhere, 4);
     rl_email(good, sizeof good, "client-good");
-    register_user(good, "password-1", "Good");
+    rl_register(good);
     /* 3 failures lock one address... */
     rl_email(victim, sizeof victim, "client-e1");
     for (int i = 0; i < RL_PER_EMAIL; i++)
@@ -1210,7 +1257,7 @@ static void test_successful_login_clears_the_email_counter(void **state) {
     char email[128], client[64];
     rl_email(email, sizeof email, "clears");
     rl_client(client, sizeof client, 5);
-    register_user(email, "password-1", "Clears");
+    rl_register(email);
     rl_expect(client, email, "wrong", 401);
     rl_expect(client, email, "wrong", 401);
     rl_expect(client, email, "password-1", 200);
@@ -1219,11 +1266,168 @@ static void test_successful_login_clears_the_email_counter(void **state) {
     rl_expect(client, email, "password-1", 200);
 }
 
+static void test_forged_hops_left_of_the_client_do_not_change_it(void **state) {
+    (void)state;
+    char real[64], e[128];
+    rl_client(real, sizeof real, 6);
+    const char *addr = real + strlen("X-Forwarded-For: ");
+    /* Each attempt forges 20 different hops left of the one the trusted
+     * proxy wrote: they are one client all the same, and reach its 8. */
+    for (int attempt = 0; attempt < 9; attempt++) {
+        char header[1024] = "X-Forwarded-For: ";
+        for (int hop = 0; hop < 20; hop++) {
+            char h[32];
+            snprintf(h, sizeof h, "6.6.%d.%d, ", attempt, hop);
+            strcat(header, h);
+        }
+        strcat(header, addr);
+        char who[32];
+        snprintf(who, sizeof who, "forged-%d", attempt);
+        rl_email(e, sizeof e, who);
+        rl_expect(header, e, "wrong", attempt < 8 ? 401 : 429);
+    }
+}
+
+struct login_race {
+    const char *email;
+};
+
+static long racing_wrong_login(int i, void *ctx) {
+    const struct login_race *race = ctx;
+    char client[64];
+    rl_client(client, sizeof client, 100 + (unsigned)i); /* one client each */
+    struct http_res *r = rl_login(client, race->email, "wrong-password");
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+static void test_concurrent_wrong_logins_verify_at_most_the_limit(void **state) {
+    (void)state;
+    enum { N = 32 };
+    char email[128];
+    rl_email(email, sizeof email, "racer");
+    rl_register(email);
+    struct login_race race = {email};
+    long statuses[N];
+    long long before = password_runs();
+    harness_race(N, racing_wrong_login, &race, statuses);
+    int wrong = harness_count_status(statuses, N, 401);
+    int limited = harness_count_status(statuses, N, 429);
+    if (wrong > RL_PER_EMAIL || wrong + limited != N)
+        fprintf(stderr, "%d x 401, %d x 429 of %d\n", wrong, limited, N);
+    /* Counted before the check: no more than the limit reach argon2. */
+    assert_true(wrong >= 1 && wrong <= RL_PER_EMAIL);
+    assert_int_equal(wrong + limited, N);
+    assert_true(password_runs() - before <= RL_PER_EMAIL);
+}
+
+static void test_registrations_from_one_client_are_limited(void **state) {
+    (void)state;
+    char client[64], other[64], e[128];
+    rl_client(client, sizeof client, 7);
+    rl_client(other, sizeof other, 8);
+    rl_email(e, sizeof e, "reg-first");
+    struct http_res *r = rl_try_register(client, e);
+    expect_status(r, 201, "first registration");
+    http_res_free(r);
+    /* Duplicates count too (each one probes an address): 8 in all. */
+    for (int i = 1; i < 8; i++) {
+        r = rl_try_register(client, e);
+        expect_problem(r, 409, "email");
+    }
+    rl_email(e, sizeof e, "reg-late");
+    r = rl_try_register(client, e);
+    rl_expect_429(r);
+    http_res_free(r);
+    /* Other clients register, and this client still logs in. */
+    r = rl_try_register(other, e);
+    expect_status(r, 201, "registration from another client");
+    http_res_free(r);
+    rl_expect(client, e, "password-1", 200);
+}
+
+static struct http_res *rl_change_password(const char *client, const char *token,
+                                           const char *current) {
+    return call_owned_h(
+        "PATCH", ME, token,
+        json_body("{s:s, s:s}", "current_password", current, "password", "password-2"), client);
+}
+
+static void test_wrong_current_passwords_lock_the_email(void **state) {
+    (void)state;
+    char email[128], client[64], client2[64];
+    rl_email(email, sizeof email, "me-locked");
+    rl_client(client, sizeof client, 9);
+    rl_client(client2, sizeof client2, 10);
+    rl_register(email);
+    struct http_res *r = rl_login(client, email, "password-1");
+    expect_status(r, 200, "login");
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    for (int i = 0; i < RL_PER_EMAIL; i++)
+        expect_problem(rl_change_password(client, t.access, "wrong"), 422, "current_password");
+    /* The right password now waits, here and at the login of any client. */
+    r = rl_change_password(client, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    r = rl_change_password(client2, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    rl_expect(client2, email, "password-1", 429);
+    tokens_free(&t);
+}
+
+static void test_wrong_current_passwords_count_against_the_client(void **state) {
+    (void)state;
+    char email[128], e[128], client[64];
+    rl_email(email, sizeof email, "me-client");
+    rl_client(client, sizeof client, 11);
+    rl_register(email);
+    struct http_res *r = rl_login(client, email, "password-1"); /* passed: not counted */
+    expect_status(r, 200, "login");
+    struct tokens t = tokens_from(r);
+    http_res_free(r);
+    for (int i = 0; i < 2; i++)
+        expect_problem(rl_change_password(client, t.access, "wrong"), 422, "current_password");
+    /* 6 wrong logins for other addresses reach the client's 8. */
+    const char *who[] = {"me-c1", "me-c1", "me-c2", "me-c2", "me-c3", "me-c3"};
+    for (size_t i = 0; i < 6; i++) {
+        rl_email(e, sizeof e, who[i]);
+        rl_expect(client, e, "wrong", 401);
+    }
+    rl_email(e, sizeof e, "me-c4");
+    rl_expect(client, e, "wrong", 429);
+    r = rl_change_password(client, t.access, "password-1");
+    rl_expect_429(r);
+    http_res_free(r);
+    tokens_free(&t);
+}
+
+static void test_each_malformed_email_has_its_own_counter(void **state) {
+    (void)state;
+    char bad[128], bad2[128], spelled[128], client[64], fresh[64];
+    snprintf(bad, sizeof bad, "rl-%08x-not-an-address", run_tag);
+    snprintf(spelled, sizeof spelled, "  RL-%08X-NOT-AN-ADDRESS ", run_tag);
+    snprintf(bad2, sizeof bad2, "rl-%08x-totally-unique", run_tag);
+    rl_client(client, sizeof client, 12);
+    rl_client(fresh, sizeof fresh, 13);
+    rl_expect(client, bad, "wrong", 401);
+    rl_expect(client, spelled, "wrong", 401); /* the same address, spelled otherwise */
+    rl_expect(client, bad, "wrong", 401);
+    rl_expect(client, bad, "wrong", 429);
+    rl_expect(fresh, spelled, "wrong", 429);
+    /* Any other malformed address is an unknown one, with its own count. */
+    rl_expect(fresh, bad2, "wrong", 401);
+    rl_expect(client, bad2, "wrong", 401);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
         cmocka_unit_test(test_register_email_is_trimmed_and_lower_cased),
         cmocka_unit_test(test_register_duplicate_email_in_any_case_is_409_on_email),
+        cmocka_unit_test(test_register_duplicate_email_is_409_before_any_hashing),
         cmocka_unit_test(test_register_role_field_is_rejected),
         cmocka_unit_test(test_register_password_of_7_is_422_and_of_8_is_ok),
         cmocka_unit_test(test_register_password_of_128_is_ok_and_of_129_is_422),
@@ -1280,6 +1484,12 @@ int main(void) {
         cmocka_unit_test(test_failures_for_unknown_emails_count),
         cmocka_unit_test(test_failures_from_one_client_lock_that_client_for_every_email),
         cmocka_unit_test(test_successful_login_clears_the_email_counter),
+        cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
+        cmocka_unit_test(test_concurrent_wrong_logins_verify_at_most_the_limit),
+        cmocka_unit_test(test_registrations_from_one_client_are_limited),
+        cmocka_unit_test(test_wrong_current_passwords_lock_the_email),
+        cmocka_unit_test(test_wrong_current_passwords_count_against_the_client),
+        cmocka_unit_test(test_each_malformed_email_has_its_own_counter),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
     failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);

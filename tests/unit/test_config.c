@@ -458,14 +458,61 @@ static void test_cors_origins_over_limit_is_rejected(void **state) {
     assert_rejected_naming(f, vars, "CORS_ORIGINS");
 }
 
+static void assert_range(const struct ip_range *r, const char *base, unsigned prefix) {
+    char text[NX_IP_TEXT_MAX];
+    ip_format(&r->base, text);
+    assert_string_equal(text, base);
+    assert_int_equal(r->prefix, prefix);
+}
+
 static void test_trusted_proxies_parsed(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {
         {"DATABASE_URL", GOOD_DB}, {"TRUSTED_PROXIES", "10.0.0.1,10.0.0.2"}, {NULL, NULL}};
     assert_loads(f, vars);
     assert_int_equal(f->c.trusted_proxy_count, 2);
-    assert_string_equal(f->c.trusted_proxies[0], "10.0.0.1");
-    assert_string_equal(f->c.trusted_proxies[1], "10.0.0.2");
+    assert_range(&f->c.trusted_proxies[0], "10.0.0.1", 32);
+    assert_range(&f->c.trusted_proxies[1], "10.0.0.2", 32);
+}
+
+static void test_trusted_proxies_take_cidr_ranges(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB},
+        {"TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8,127.0.0.1 ,::1,172.28.5.9/16,0.0.0.0/0"},
+        {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.trusted_proxy_count, 6);
+    assert_range(&f->c.trusted_proxies[0], "10.0.0.0", 8);
+    assert_range(&f->c.trusted_proxies[1], "fd00::", 8);
+    assert_range(&f->c.trusted_proxies[2], "127.0.0.1", 32);
+    assert_range(&f->c.trusted_proxies[3], "::1", 128);
+    assert_range(&f->c.trusted_proxies[4], "172.28.0.0", 16); /* host bits ignored */
+    assert_range(&f->c.trusted_proxies[5], "0.0.0.0", 0);
+}
+
+static void test_trusted_proxies_reject_bad_entries(void **state) {
+    struct fixture *f = *state;
+    static const char *const bad[] = {
+        "10.0.0.0/33",     "fd00::/129",  "10.0.0.0/",         "10.0.0.0/-1", "10.0.0.0/+8",
+        "10.0.0.0/08",     "10.0.0.0/8x", "10.0.0.0/8/8",      "10.0.0",      "256.0.0.1",
+        "10.0.0.1:80",     "nginx",       "fd00::/a",          "/8",          "10.0.0.0 /8",
+        "127.0.0.1,proxy", "[::1]",       "::ffff:10.0.0.0/95"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const struct var vars[] = {
+            {"DATABASE_URL", GOOD_DB}, {"TRUSTED_PROXIES", bad[i]}, {NULL, NULL}};
+        assert_rejected_naming(f, vars, "TRUSTED_PROXIES");
+        assert_int_equal(f->c.trusted_proxy_count, 0);
+    }
+}
+
+static void test_trusted_proxies_over_limit_is_rejected(void **state) {
+    struct fixture *f = *state;
+    char list[NX_MAX_TRUSTED_PROXIES * 16 + 16] = "";
+    for (int i = 0; i <= NX_MAX_TRUSTED_PROXIES; i++)
+        strcat(list, i ? ",10.0.0.1" : "10.0.0.1");
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"TRUSTED_PROXIES", list}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "TRUSTED_PROXIES");
 }
 
 /* ---- LOG_LEVEL, AUTO_MIGRATE, REDIS_URL --------------------------------- */
@@ -572,6 +619,9 @@ int main(void) {
         FT(test_cors_origins_skip_empty_entries),
         FT(test_cors_origins_over_limit_is_rejected),
         FT(test_trusted_proxies_parsed),
+        FT(test_trusted_proxies_take_cidr_ranges),
+        FT(test_trusted_proxies_reject_bad_entries),
+        FT(test_trusted_proxies_over_limit_is_rejected),
         FT(test_log_level_accepts_each_name),
         FT(test_log_level_bad_value_is_rejected),
         FT(test_auto_migrate_bad_value_is_rejected),

@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NX_PASSWORD_HASH_MAX crypto_pwhash_STRBYTES
 
@@ -29,5 +30,8 @@ enum nx_err password_hash(const char *password, size_t len, char out[NX_PASSWORD
  * *needs_rehash says whether the stored hash uses outdated parameters. */
 enum nx_err password_verify(const char *hash, const char *password, size_t len, bool *ok,
                             bool *needs_rehash);
+
+/* argon2id runs (hashes and verifications) since start, for /metrics. */
+uint64_t password_runs(void);
 
 #endif

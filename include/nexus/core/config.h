@@ -8,6 +8,8 @@
 #ifndef NEXUS_CORE_CONFIG_H
 #define NEXUS_CORE_CONFIG_H
 
+#include "nexus/core/netaddr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,7 +34,7 @@ struct config {
     int refresh_token_ttl; /* seconds */
     char *cors_origins[NX_MAX_CORS_ORIGINS];
     size_t cors_origin_count;
-    char *trusted_proxies[NX_MAX_TRUSTED_PROXIES];
+    struct ip_range trusted_proxies[NX_MAX_TRUSTED_PROXIES];
     size_t trusted_proxy_count;
     enum log_level log_level;
     bool auto_migrate;

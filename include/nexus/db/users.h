@@ -21,6 +21,9 @@ enum nx_err users_insert(struct db *db, const char *email, const char *name, con
  * email; zero rows when there is none. */
 enum nx_err users_credentials(struct db *db, const char *email, PGresult **out);
 
+/* Whether a user has this (normalised) email, in any case. */
+enum nx_err users_email_taken(struct db *db, const char *email, bool *taken);
+
 /* The row of user id (zero rows when there is none). */
 enum nx_err users_get(struct db *db, const char *id, PGresult **out);
 
@@ -33,7 +36,7 @@ enum nx_err users_auth_state(struct db *db, const char *id, const char *family, 
 enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
                          const char *is_active, PGresult **out);
 
-/* password_hash of user id (zero rows when there is none). */
+/* password_hash, email of user id (zero rows when there is none). */
 enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
 
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash);

@@ -1,5 +1,11 @@
 /*
- * ratelimit.h -- failed-login counters per email and per client address.
+ * ratelimit.h -- attempt counters for logins, password checks and
+ * registrations, per email and per client address.
+ *
+ * An attempt is counted before the work it limits (the argon2 check), by
+ * an atomic increment whose result is compared with the limit, so requests
+ * in flight at the same moment cannot all slip under it. An attempt that
+ * turns out not to be a failure gives its count back.
  *
  * Counts live in Redis (shared by every instance) with the window as TTL,
  * and always also in a small in-process table, so a Redis outage makes the
@@ -11,18 +17,41 @@
 #include "nexus/core/err.h"
 #include "nexus/http/request.h"
 
-/* NX_OK, or NX_ERR_TOO_MANY with req->retry_after set when either the
- * email or the client address is over its limit. */
-enum nx_err login_throttle_check(struct request *req, const char *email, const char *client);
+#include <stdbool.h>
 
-/* Count one failure for both. */
-void login_throttle_failed(const char *email, const char *client);
+#define NX_THROTTLE_KEY_MAX 160
 
-/* A successful login clears the email's counter. */
-void login_throttle_clear(const char *email);
+/* The counts one attempt took, to be kept or given back. */
+struct throttle {
+    size_t count;
+    struct {
+        char key[NX_THROTTLE_KEY_MAX];
+        int max;
+        bool in_redis; /* Redis counted it too */
+    } keys[2];
+};
 
-/* The client's address: the peer, or, when the peer is a trusted proxy,
- * the nearest untrusted address of X-Forwarded-For. */
-void request_client_address(const struct request *req, char *out, size_t cap);
+/* Count a password attempt for email and client. email is the address
+ * as given: every trimmed, lower-cased spelling, a malformed one too, has
+ * its own counter. NX_ERR_TOO_MANY with req->retry_after set when either
+ * count is now over its limit; that attempt is not counted. */
+enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const char *email,
+                                 const char *client);
+
+/* The password was right: the email's failures are forgotten and the
+ * attempt is not held against the client. */
+void login_throttle_passed(struct throttle *t);
+
+/* The password was wrong: the counts stay until the window ends. */
+void login_throttle_failed(struct throttle *t);
+
+/* The attempt ended before the password was judged (an outage, no free
+ * hash slot): give its counts back. */
+void throttle_undo(struct throttle *t);
+
+/* Count a registration from client against the per-client limit of
+ * failed logins (a separate counter: every registration counts, since
+ * each costs a hash). NX_ERR_TOO_MANY with req->retry_after when over. */
+enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client);
 
 #endif

@@ -433,7 +433,8 @@ char *json_body(const char *fmt, ...) {
 }
 
 /* Statuses a racing child can report through its exit code. */
-static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 404, 409, 412, 422, 500, 503};
+static const long RACE_STATUSES[] = {200, 201, 204, 304, 400, 401, 403,
+                                     404, 409, 412, 422, 429, 500, 503};
 #define RACE_KNOWN (sizeof RACE_STATUSES / sizeof RACE_STATUSES[0])
 
 void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses) {
