@@ -19,6 +19,7 @@
 static char gen_key[96];
 static char entry_prefix[96];
 static char ttl_text[16];
+static size_t max_entry; /* 0: no bound */
 /* False after a failed bump; reads then bypass the cache. */
 static atomic_bool trusted = true;
 /* While untrusted, reads try a bump at most this often (microseconds). */
@@ -89,6 +90,7 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
     snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
     snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
+    max_entry = limits->max_entry;
     atomic_store(&trusted, true);
     bool local = cache_enabled() && limits->local_bytes && limits->window_us;
     window_us = local ? limits->window_us : 0;
@@ -276,6 +278,10 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
                        const char *etag, const char *body, size_t len) {
     if (!l->usable || l->hit || !atomic_load(&trusted))
         return;
+    if (max_entry && len > max_entry) {
+        metrics_count("cache_oversize");
+        return;
+    }
     struct buf k = {0}, v = {0};
     entry_key(&k, l->gen, key, key_len);
     buf_puts(&v, etag ? etag : "");

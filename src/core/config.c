@@ -191,6 +191,8 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "CACHE_TTL", 300, 1, 86400, &c->cache_ttl) &&
         load_int(l, "CACHE_LOCAL_MIB", 64, 0, 65536, &local_mib) &&
         load_int(l, "CACHE_LOCAL_WINDOW_US", 1000, 0, 100000, &c->cache_local_window_us) &&
+        load_int(l, "CACHE_MAX_ENTRY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024,
+                 &c->cache_max_entry_bytes) &&
         load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace);
     c->body_max = (size_t)body_kib * 1024;
     c->cache_local_bytes = (size_t)local_mib * 1024 * 1024;

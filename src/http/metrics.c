@@ -15,8 +15,8 @@ static const double bucket_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define N_BUCKET (sizeof bucket_le / sizeof bucket_le[0] + 1) /* + "+Inf" */
 
-static const char *const counter_names[] = {"cache_hits", "cache_local_hits", "cache_misses",
-                                            "cache_bypasses", "cache_errors"};
+static const char *const counter_names[] = {"cache_hits",     "cache_local_hits", "cache_misses",
+                                            "cache_bypasses", "cache_errors",     "cache_oversize"};
 #define N_COUNTER (sizeof counter_names / sizeof counter_names[0])
 
 struct route_stats {

@@ -8,6 +8,7 @@
  */
 #include "nexus/http/request.h"
 
+#include "nexus/http/cachekey.h"
 #include "nexus/http/problem.h"
 
 #include <microhttpd.h>
@@ -57,6 +58,9 @@ static void load_query(struct request *req) {
 }
 
 enum nx_err request_query(struct request *req, const char *name, struct slice *value) {
+    /* A parameter the cache key leaves out would share entries with its
+     * absence: see http/cachekey.h. */
+    NX_ASSERT(!req->key_spec || cache_key_reads(req->key_spec, name));
     load_query(req);
     value->ptr = NULL;
     value->len = 0;

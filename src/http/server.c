@@ -15,6 +15,7 @@
 #include "nexus/core/log.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/cachekey.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
@@ -237,44 +238,33 @@ static void apply_if_none_match(struct request *req, struct response *res) {
     }
 }
 
-struct key_scan {
-    struct buf *key;
+struct key_args {
+    struct query_arg args[NX_MAX_QUERY_ARGS];
     size_t count;
 };
-
-/* mark, n in decimal, ':' (printf costs more than the rest of a hit) */
-static void put_length(struct buf *b, char mark, size_t n) {
-    char text[24];
-    size_t i = sizeof text;
-    text[--i] = ':';
-    do {
-        text[--i] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    text[--i] = mark;
-    buf_append(b, text + i, sizeof text - i);
-}
 
 static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
                                    const char *v, size_t vlen) {
     (void)kind;
-    struct key_scan *scan = cls;
-    /* length-prefixed, so no value can imitate another argument */
-    put_length(scan->key, '&', klen);
-    buf_append(scan->key, k, klen);
-    put_length(scan->key, '=', vlen);
-    buf_append(scan->key, v ? v : "", v ? vlen : 0);
-    return ++scan->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
+    (void)klen;
+    struct key_args *q = cls;
+    q->args[q->count++] = (struct query_arg){k, v, vlen};
+    return q->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
 }
 
-/* The request's cache key: who it is for (staff see more), the path and
- * the query arguments as sent. */
-static void cache_key(struct request *req, struct buf *key) {
-    struct key_scan scan = {key, 0};
-    buf_puts(key, req->principal.role >= ACCESS_STAFF ? "staff:" : "public:");
-    buf_puts(key, req->path);
-    buf_append(key, "?", 1);
-    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &scan);
+/* The request's cache key (see http/cachekey.h); false when it must not
+ * be cached. */
+static bool cache_key(struct request *req, struct buf *key) {
+    struct key_args q;
+    q.count = 0;
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &q);
+    struct cache_key_input in = {req->principal.role >= ACCESS_STAFF,
+                                 req->route->pattern,
+                                 req->params,
+                                 req->param_count,
+                                 q.args,
+                                 q.count};
+    return cache_key_build(key, req->key_spec, &in) && key->len <= NX_CACHE_KEY_MAX;
 }
 
 static void serve_hit(struct response *res, struct cache_lookup *l) {
@@ -290,8 +280,7 @@ static void serve_hit(struct response *res, struct cache_lookup *l) {
 static enum nx_err run_cached(struct request *req, struct response *res) {
     struct buf key = {0};
     struct cache_lookup l;
-    cache_key(req, &key);
-    if (key.len > NX_CACHE_KEY_MAX) {
+    if (!cache_key(req, &key)) {
         buf_clear(&key);
         enum nx_err e = req->route->handler(req, res);
         if (e == NX_OK)
@@ -336,6 +325,8 @@ static enum nx_err run_retrying(struct request *req, struct response *res) {
 static enum nx_err run_handler(struct request *req, struct response *res) {
     unsigned flags = req->route->flags;
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (flags & ROUTE_CACHEABLE)
+        req->key_spec = cache_key_spec(req->route);
     if ((flags & ROUTE_CACHEABLE) && read && cache_enabled())
         return run_cached(req, res);
     enum nx_err e = run_retrying(req, res);
@@ -501,6 +492,10 @@ int server_run(const struct config *config) {
         log_error("server.routes", NULL, "%s", err);
         return 1;
     }
+    if (!cache_keys_validate(nx_routes, nx_route_count, err, sizeof err)) {
+        log_error("server.routes", NULL, "%s", err);
+        return 1;
+    }
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -509,7 +504,8 @@ int server_run(const struct config *config) {
     signal(SIGPIPE, SIG_IGN);
     metrics_init(nx_route_count);
     struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
-                                          (uint64_t)cfg->cache_local_window_us};
+                                          (uint64_t)cfg->cache_local_window_us,
+                                          (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
     struct MHD_Daemon *d = start_daemon();
     if (!d) {

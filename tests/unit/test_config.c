@@ -99,6 +99,7 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_true(f->c.hash_concurrency >= 1);
     assert_int_equal(f->c.cache_local_bytes, 64u * 1024 * 1024);
     assert_int_equal(f->c.cache_local_window_us, 1000);
+    assert_int_equal(f->c.cache_max_entry_bytes, 1024 * 1024);
 }
 
 static void test_empty_value_counts_as_unset(void **state) {
@@ -236,6 +237,20 @@ static void test_cache_local_mib_negative_is_rejected(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_MIB", "-1"}, {NULL, NULL}};
     assert_rejected_naming(f, vars, "CACHE_LOCAL_MIB");
+}
+
+static void test_cache_max_entry_bytes_range(void **state) {
+    struct fixture *f = *state;
+    const struct var low[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "1023"}, {NULL, NULL}};
+    assert_rejected_naming(f, low, "CACHE_MAX_ENTRY_BYTES");
+    const struct var high[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "67108865"}, {NULL, NULL}};
+    assert_rejected_naming(f, high, "CACHE_MAX_ENTRY_BYTES");
+    const struct var ok[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "4096"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.cache_max_entry_bytes, 4096);
 }
 
 /* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
@@ -437,6 +452,7 @@ int main(void) {
         FT(test_body_max_kib_above_maximum_is_rejected),
         FT(test_cache_local_window_above_100_ms_is_rejected),
         FT(test_cache_local_mib_negative_is_rejected),
+        FT(test_cache_max_entry_bytes_range),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
         FT(test_jwt_secret_of_32_bytes_is_accepted),

@@ -49,6 +49,7 @@ struct catalog_cache_limits {
     int ttl_seconds;    /* entry lifetime, in Redis and locally */
     size_t local_bytes; /* the local tier's budget; 0: off */
     uint64_t window_us; /* how long a generation read may be reused; 0: off */
+    size_t max_entry;   /* larger responses are not stored; 0: no bound */
 };
 
 /* Set the key prefix and limits; call after cache_init. */
@@ -60,7 +61,9 @@ void catalog_cache_free(void);
 /* Look key up (key: the request's variant, path and sorted query). */
 void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out);
 
-/* Store a response under the generation the lookup saw. */
+/* Store a response under the generation the lookup saw, unless it is
+ * larger than the limits' max_entry (it is then read from PostgreSQL every
+ * time, and costs Redis nothing). */
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
                        const char *etag, const char *body, size_t len);
 

@@ -45,6 +45,7 @@ struct config {
     int cache_ttl;             /* seconds a cached catalog response lives */
     size_t cache_local_bytes;  /* in-process copy of cached responses; 0: off */
     int cache_local_window_us; /* reuse of a generation read from Redis; 0: off */
+    int cache_max_entry_bytes; /* larger answers are served, not cached */
     int login_max_failures_per_email;
     int login_max_failures_per_client;
     int login_failure_window; /* seconds */

@@ -17,6 +17,7 @@
 
 struct MHD_Connection;
 struct route;
+struct cache_key_spec;
 
 enum http_method {
     HTTP_GET,
@@ -85,6 +86,8 @@ struct request {
     size_t query_count;
     bool query_loaded;
     bool query_overflow;
+    /* A cached read: the only query parameters its handler may read. */
+    const struct cache_key_spec *key_spec;
 
     unsigned status; /* sent status, for the access log and metrics */
     uint64_t bytes;
