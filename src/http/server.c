@@ -17,6 +17,7 @@
 #include "nexus/http/auth.h"
 #include "nexus/http/cachekey.h"
 #include "nexus/http/cors.h"
+#include "nexus/http/deadline.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
@@ -153,10 +154,23 @@ static enum MHD_Result answer_options(struct request *req) {
     return ok;
 }
 
-/* Content type and declared size, for routes that take a JSON body. */
+/* A route that takes no body refuses one before a byte of it is read:
+ * otherwise up to BODY_MAX_KIB would be buffered for nothing. */
+static enum nx_err refuse_body(struct request *req) {
+    const char *cl = request_header(req, "Content-Length");
+    bool has_body =
+        request_header(req, "Transfer-Encoding") || (cl && strspn(cl, "0") != strlen(cl));
+    if (!has_body)
+        return NX_OK;
+    req->close_connection = true;
+    return problem_detail(req, NX_ERR_BAD_REQUEST, "this endpoint takes no request body");
+}
+
+/* Content type and declared size, for routes that take a JSON body; no
+ * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
     if (!(req->route->flags & ROUTE_JSON_BODY))
-        return NX_OK;
+        return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
                               "the request body must be application/json");
@@ -338,6 +352,7 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
 
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
+    deadline_request_in(req->conn);
     if (req->body_seen > cfg->body_max) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
@@ -424,9 +439,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)conn;
     (void)toe;
     struct request *req = *con_cls;
+    deadline_next_request(conn);
     if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
         return;
     uint64_t elapsed = now_us() - req->started_us;
@@ -455,6 +470,7 @@ static struct MHD_Daemon *start_daemon(void) {
          * every request, so larger costs time on every request. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)deadline_notify, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -465,6 +481,45 @@ static struct MHD_Daemon *start_daemon(void) {
         d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port, NULL, NULL,
                              on_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     return d;
+}
+
+/* ---- housekeeping: request deadlines -------------------------------------- */
+
+static pthread_mutex_t housekeeping_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t housekeeping_wake = PTHREAD_COND_INITIALIZER;
+static bool housekeeping_stop;
+
+#define HOUSEKEEPING_INTERVAL_MS 200
+
+static void *housekeeping_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&housekeeping_lock);
+    while (!housekeeping_stop) {
+        pthread_mutex_unlock(&housekeeping_lock);
+        size_t closed = deadline_sweep();
+        if (closed)
+            log_info("request.deadline", NULL,
+                     "%zu connection(s) closed: request not in after %d s", closed,
+                     cfg->request_timeout);
+        pthread_mutex_lock(&housekeeping_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += HOUSEKEEPING_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (!housekeeping_stop)
+            pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until);
+    }
+    pthread_mutex_unlock(&housekeeping_lock);
+    return NULL;
+}
+
+static void housekeeping_end(pthread_t thread) {
+    pthread_mutex_lock(&housekeeping_lock);
+    housekeeping_stop = true;
+    pthread_cond_signal(&housekeeping_wake);
+    pthread_mutex_unlock(&housekeeping_lock);
+    pthread_join(thread, NULL);
 }
 
 static unsigned active_connections(struct MHD_Daemon *d) {
@@ -507,7 +562,13 @@ int server_run(const struct config *config) {
                                           (uint64_t)cfg->cache_local_window_us,
                                           (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
+    deadline_init(cfg->request_timeout);
     struct MHD_Daemon *d = start_daemon();
+    pthread_t housekeeper;
+    if (d && pthread_create(&housekeeper, NULL, housekeeping_main, NULL) != 0) {
+        MHD_stop_daemon(d);
+        d = NULL;
+    }
     if (!d) {
         log_error("server.start", NULL, "cannot listen on port %d", cfg->port);
         metrics_free();
@@ -518,6 +579,7 @@ int server_run(const struct config *config) {
     sigwait(&stop, &sig);
     log_info("server.stop", NULL, "signal %d: draining", sig);
     drain_and_stop(d);
+    housekeeping_end(housekeeper);
     db_close_all();
     cache_close_all();
     catalog_cache_free();

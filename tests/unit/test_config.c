@@ -100,6 +100,8 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_int_equal(f->c.cache_local_bytes, 64u * 1024 * 1024);
     assert_int_equal(f->c.cache_local_window_us, 1000);
     assert_int_equal(f->c.cache_max_entry_bytes, 1024 * 1024);
+    assert_int_equal(f->c.per_ip_connection_limit, 32);
+    assert_int_equal(f->c.request_timeout, 30);
 }
 
 static void test_empty_value_counts_as_unset(void **state) {
@@ -251,6 +253,15 @@ static void test_cache_max_entry_bytes_range(void **state) {
         {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "4096"}, {NULL, NULL}};
     assert_loads(f, ok);
     assert_int_equal(f->c.cache_max_entry_bytes, 4096);
+}
+
+static void test_request_timeout_range(void **state) {
+    struct fixture *f = *state;
+    const struct var zero[] = {{"DATABASE_URL", GOOD_DB}, {"REQUEST_TIMEOUT", "0"}, {NULL, NULL}};
+    assert_rejected_naming(f, zero, "REQUEST_TIMEOUT");
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB}, {"REQUEST_TIMEOUT", "5"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.request_timeout, 5);
 }
 
 /* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
@@ -453,6 +464,7 @@ int main(void) {
         FT(test_cache_local_window_above_100_ms_is_rejected),
         FT(test_cache_local_mib_negative_is_rejected),
         FT(test_cache_max_entry_bytes_range),
+        FT(test_request_timeout_range),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
         FT(test_jwt_secret_of_32_bytes_is_accepted),

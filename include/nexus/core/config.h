@@ -40,6 +40,7 @@ struct config {
     int connection_timeout; /* seconds */
     int connection_limit;   /* total */
     int per_ip_connection_limit;
+    int request_timeout; /* seconds for a request's headers and body to arrive */
     int db_statement_timeout_ms;
     int redis_timeout_ms;
     int cache_ttl;             /* seconds a cached catalog response lives */
