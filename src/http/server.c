@@ -483,7 +483,7 @@ static struct MHD_Daemon *start_daemon(void) {
     return d;
 }
 
-/* ---- housekeeping: request deadlines -------------------------------------- */
+/* ---- housekeeping: request deadlines, owed cache bumps -------------------------------------- */
 
 static pthread_mutex_t housekeeping_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t housekeeping_wake = PTHREAD_COND_INITIALIZER;
@@ -496,6 +496,7 @@ static void *housekeeping_main(void *arg) {
     pthread_mutex_lock(&housekeeping_lock);
     while (!housekeeping_stop) {
         pthread_mutex_unlock(&housekeeping_lock);
+        catalog_cache_maintain(); /* an owed generation bump */
         size_t closed = deadline_sweep();
         if (closed)
             log_info("request.deadline", NULL,

@@ -561,6 +561,62 @@ static void test_answers_over_the_entry_limit_are_not_stored(void **state) {
     harness_stop(&small);
 }
 
+/* ---- failed bumps ------------------------------------------------------------ */
+
+/* A connection Redis closed costs the write's bump one retry, not a
+ * failure: no error is counted, and reads are soon cached again. */
+static void test_bump_is_retried_on_a_fresh_connection(void **state) {
+    (void)state;
+    char path[64];
+    long id = create_product("RTY-1", "Retried Rake");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    long errors = metric("nexus_cache_errors_total ");
+    redis_cli("CLIENT KILL TYPE normal"); /* every server connection, not redis-cli's */
+    write_json("PATCH", path, "{\"name\":\"Retried Rake II\"}", 200);
+    assert_int_equal(metric("nexus_cache_errors_total "), errors);
+    /* Reads on the other thread meet their closed connection once. */
+    bool hit = false;
+    for (int i = 0; i < 50 && !hit; i++) {
+        hit = strcmp(get_cached(path, NULL, 0), "HIT") == 0;
+        if (!hit)
+            usleep(100 * 1000);
+    }
+    assert_true(hit);
+}
+
+/* A bump that fails on one instance (Redis hung) is owed, and delivered as
+ * soon as Redis answers, with no read on that instance: another instance
+ * never serves the entry from before the write once Redis is back. */
+static void test_failed_bump_is_delivered_for_every_instance(void **state) {
+    (void)state;
+    struct nexus_server writer = {0}, reader = {0};
+    char path[64], body[4096];
+    long id = create_product("OWE-1", "Owed Lamp");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    start_on_services(&writer, "cache-owed-writer", NULL);
+    start_on_services(&reader, "cache-owed-reader", NULL);
+    harness_use(&reader);
+    expect_cached(path);
+    long long gen = redis_cli("GET test_cache:catalog:gen");
+    redis_signal(SIGSTOP);
+    harness_use(&writer);
+    write_json("PATCH", path, "{\"name\":\"Owed Lamp II\"}", 200);
+    redis_signal(SIGCONT);
+    bool bumped = false;
+    for (int i = 0; i < 200 && !bumped; i++) { /* 20 s: generous */
+        bumped = redis_cli("GET test_cache:catalog:gen") != gen;
+        if (!bumped)
+            usleep(100 * 1000);
+    }
+    assert_true(bumped);
+    harness_use(&reader);
+    get_cached(path, body, sizeof body);
+    assert_non_null(strstr(body, "Owed Lamp II"));
+    harness_use(&server);
+    harness_stop(&writer);
+    harness_stop(&reader);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_read_is_a_hit_with_the_same_bytes),
@@ -578,6 +634,8 @@ int main(void) {
         cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
         cmocka_unit_test(test_unknown_parameters_and_order_share_one_entry),
         cmocka_unit_test(test_answers_over_the_entry_limit_are_not_stored),
+        cmocka_unit_test(test_bump_is_retried_on_a_fresh_connection),
+        cmocka_unit_test(test_failed_bump_is_delivered_for_every_instance),
     };
     return cmocka_run_group_tests_name("cache", tests, start, stop);
 }

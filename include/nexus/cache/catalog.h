@@ -19,7 +19,11 @@
  *
  * When Redis fails, reads go to PostgreSQL; after a failed bump the cache
  * is not trusted again until a bump succeeds, so a write made while Redis
- * was unreachable can never be hidden by an entry from before it.
+ * was unreachable can never be hidden by an entry from before it on this
+ * instance. The other instances learn of the write from the owed bump,
+ * delivered as soon as Redis answers this one again; if it never does
+ * (this process dies first), entries from before the write live at most
+ * CACHE_TTL.
  */
 #ifndef NEXUS_CACHE_CATALOG_H
 #define NEXUS_CACHE_CATALOG_H
@@ -67,9 +71,16 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
                        const char *etag, const char *body, size_t len);
 
-/* Bump the generation after a committed catalog write. On failure the
- * cache is bypassed until a later bump succeeds. */
+/* Bump the generation after a committed catalog write, retried twice
+ * within about 30 ms on fresh connections. If it still fails, the write
+ * answers anyway; this process bypasses the cache until a later bump
+ * succeeds, and that bump is owed: catalog_cache_maintain delivers it. */
 void catalog_cache_bump(void);
+
+/* Call a few times a second from a housekeeping thread: delivers an owed
+ * bump as soon as Redis answers again, so every instance stops using the
+ * entries from before the write (they only see the generation). */
+void catalog_cache_maintain(void);
 
 void cache_lookup_clear(struct cache_lookup *l);
 
