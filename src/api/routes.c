@@ -24,7 +24,7 @@ const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
     {HTTP_GET, "/healthz", api_healthz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
     {HTTP_GET, "/readyz", api_readyz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
-    {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH | ROUTE_PRIVATE},
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs", api_docs_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},

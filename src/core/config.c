@@ -155,7 +155,30 @@ static bool load_jobs(struct loader *l, struct config *c) {
            load_int(l, "JOB_LEASE_SECONDS", 60, 1, 86400, &c->job_lease_seconds) &&
            load_int(l, "JOB_BACKOFF_BASE_MS", 2000, 1, 3600000, &c->job_backoff_base_ms) &&
            load_int(l, "JOB_BACKOFF_MAX_MS", 600000, 1, 86400000, &c->job_backoff_max_ms) &&
-           load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms);
+           load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms) &&
+           load_int(l, "JOB_RETENTION", 7 * 86400, 60, 3650 * 86400, &c->job_retention);
+}
+
+/* Loopback and the private ranges: where a Prometheus usually scrapes from. */
+static const char METRICS_ALLOW_DEFAULT[] =
+    "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+static bool load_metrics(struct loader *l, struct config *c) {
+    const char *v = value(l, "METRICS_ALLOW");
+    const char *bad;
+    if (v && strcmp(v, "none") == 0) {
+        c->metrics_allow_count = 0;
+    } else if (!cidr_parse_list(v ? v : METRICS_ALLOW_DEFAULT, c->metrics_allow,
+                                NX_MAX_METRICS_ALLOW, &c->metrics_allow_count, &bad)) {
+        return fail(l, "METRICS_ALLOW",
+                    "must be a comma-separated list of at most 32 addresses or ranges such as "
+                    "10.0.0.0/8 or fc00::/7, or none");
+    }
+    v = value(l, "METRICS_TOKEN");
+    if (v && strlen(v) < 16)
+        return fail(l, "METRICS_TOKEN", "must be at least 16 bytes");
+    c->metrics_token = v ? xstrdup(v) : NULL;
+    return true;
 }
 
 static bool load_log_level(struct loader *l, struct config *c) {
@@ -227,7 +250,7 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
     bool ok =
         load_limits(&l, c) && load_database(&l, c) && load_redis(&l, c) && load_auth(&l, c) &&
         load_log_level(&l, c) && load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) &&
-        load_jobs(&l, c) &&
+        load_jobs(&l, c) && load_metrics(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);
@@ -261,6 +284,7 @@ void config_clear(struct config *c) {
     free(c->smtp_url);
     free(c->mail_from);
     free(c->mail_dir);
+    free(c->metrics_token);
     for (size_t i = 0; i < c->cors_origin_count; i++)
         free(c->cors_origins[i]);
     for (size_t i = 0; i < c->trusted_proxy_count; i++)

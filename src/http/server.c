@@ -21,6 +21,7 @@
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
+#include "nexus/http/ratelimit.h"
 #include "nexus/http/router.h"
 
 #include <errno.h>
@@ -188,17 +189,52 @@ static enum nx_err check_body_headers(struct request *req) {
     return NX_OK;
 }
 
+/* Whether the request carries "Bearer <METRICS_TOKEN>". Both sides are
+ * hashed first, so the comparison takes the same time whatever the length
+ * or the first wrong byte of a guess. */
+static bool has_metrics_token(const struct request *req) {
+    const char *h = request_header(req, "Authorization");
+    if (!cfg->metrics_token || !h || strncmp(h, "Bearer ", 7) != 0)
+        return false;
+    unsigned char given[32], want[32];
+    crypto_generichash(given, sizeof given, (const unsigned char *)h + 7, strlen(h + 7), NULL, 0);
+    crypto_generichash(want, sizeof want, (const unsigned char *)cfg->metrics_token,
+                       strlen(cfg->metrics_token), NULL, 0);
+    return sodium_memcmp(given, want, sizeof want) == 0;
+}
+
+/* A private route (/metrics) exists only for METRICS_ALLOW addresses and
+ * the METRICS_TOKEN bearer: anyone else gets the 404 of an unknown path.
+ * *by_token: the bearer is the metrics token, not an access token. */
+static enum nx_err check_private(struct request *req, bool *by_token) {
+    *by_token = false;
+    if (!(req->route->flags & ROUTE_PRIVATE))
+        return NX_OK;
+    if ((*by_token = has_metrics_token(req))) {
+        req->principal.role = ACCESS_PUBLIC;
+        return NX_OK;
+    }
+    char client[64];
+    request_client_address(req, client, sizeof client);
+    return cidr_list_contains(cfg->metrics_allow, cfg->metrics_allow_count, client)
+               ? NX_OK
+               : NX_ERR_NOT_FOUND;
+}
+
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     if (e == NX_OK && target_problem)
         e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
+    bool by_token = false;
+    if (e == NX_OK)
+        e = check_private(req, &by_token);
     if (e == NX_OK || e == NX_ERR_METHOD) {
         if (req->method == HTTP_OPTIONS)
             return answer_options(req);
     }
-    if (e == NX_OK)
+    if (e == NX_OK && !by_token)
         e = auth_authorize(req);
     if (e == NX_OK)
         e = check_body_headers(req);

@@ -8,12 +8,15 @@
 #ifndef NEXUS_CORE_CONFIG_H
 #define NEXUS_CORE_CONFIG_H
 
+#include "nexus/core/cidr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define NX_MAX_CORS_ORIGINS    16
 #define NX_MAX_TRUSTED_PROXIES 16
+#define NX_MAX_METRICS_ALLOW   32
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -61,7 +64,11 @@ struct config {
     int job_lease_seconds;
     int job_backoff_base_ms;
     int job_backoff_max_ms;
-    int job_poll_ms; /* longest sleep between queue checks */
+    int job_poll_ms;   /* longest sleep between queue checks */
+    int job_retention; /* seconds a done job is kept before it is purged */
+    struct cidr metrics_allow[NX_MAX_METRICS_ALLOW]; /* who may read /metrics */
+    size_t metrics_allow_count;
+    char *metrics_token; /* NULL: no bearer opens /metrics */
 };
 
 /* Where values come from: getenv in production, a table in tests. */
