@@ -46,13 +46,16 @@ pg_create_db() {
     fi
 }
 
-# redis_start DIR: a Redis with no persistence on DIR/redis.sock.
+# redis_start DIR: a Redis with no persistence on DIR/redis.sock, bounded to
+# REDIS_MAXMEMORY (default 256mb) and evicting the least recently used keys
+# when full (the cache is all it holds).
 redis_start() {
     local dir=$1
     mkdir -p "$dir"
     redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
         --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
-        --logfile "$dir/redis.log" --dir "$dir" >/dev/null || die "Redis did not start"
+        --logfile "$dir/redis.log" --dir "$dir" \
+        --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy allkeys-lru >/dev/null || die "Redis did not start"
     for _ in $(seq 50); do
         [ -S "$dir/redis.sock" ] && return 0
         sleep 0.1

@@ -7,6 +7,7 @@
  * public.
  */
 #include "nexus/http/router.h"
+#include "nexus/http/cachekey.h"
 
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
@@ -23,7 +24,7 @@ const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
     {HTTP_GET, "/healthz", api_healthz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
     {HTTP_GET, "/readyz", api_readyz, ACCESS_PUBLIC, ROUTE_NO_AUTH},
-    {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/metrics", api_metrics, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH | ROUTE_PRIVATE},
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs", api_docs_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
@@ -55,3 +56,34 @@ const struct route nx_routes[] = {
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];
+
+/* ---- cache keys ----------------------------------------------------------
+ *
+ * Every CACHED row above has a row here naming each query parameter its
+ * handler reads (see http/cachekey.h): the cache key is built from these
+ * and nothing else, in this order.
+ */
+
+static const struct key_param CATEGORY_LIST_KEY[] = {
+    {"parent", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
+    {"cursor", KEY_TEXT}, {"include_total", KEY_BOOL},
+};
+
+static const struct key_param PRODUCT_LIST_KEY[] = {
+    {"q", KEY_TEXT},        {"min_price", KEY_MONEY},    {"max_price", KEY_MONEY},
+    {"in_stock", KEY_BOOL}, {"currency", KEY_CURRENCY},  {"include_inactive", KEY_BOOL},
+    {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
+    {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL},
+};
+
+#define KEY_ROW(handler, params)                                                                   \
+    { handler, params, sizeof params / sizeof params[0] }
+
+const struct cache_key_spec nx_cache_keys[] = {
+    KEY_ROW(api_categories_list, CATEGORY_LIST_KEY),
+    {api_categories_get, NULL, 0},
+    KEY_ROW(api_products_list, PRODUCT_LIST_KEY),
+    {api_products_get, NULL, 0},
+};
+
+const size_t nx_cache_key_count = sizeof nx_cache_keys / sizeof nx_cache_keys[0];

@@ -195,6 +195,10 @@ redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
     return r;
 }
 
+void cache_retry_now(void) {
+    this_thread()->next_attempt_us = 0;
+}
+
 enum cache_state cache_ping(void) {
     if (!enabled)
         return CACHE_DISABLED;

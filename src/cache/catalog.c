@@ -19,8 +19,12 @@
 static char gen_key[96];
 static char entry_prefix[96];
 static char ttl_text[16];
-/* False after a failed bump; reads then bypass the cache. */
-static atomic_bool trusted = true;
+static size_t max_entry; /* 0: no bound */
+/* Bumps that failed for good, and how many of those a later successful
+ * bump has made up for (a bump pays every failure counted before it was
+ * sent). While one is owed, reads bypass the cache. Counters, not a flag:
+ * a bump that succeeds must not clear a failure that came after it. */
+static _Atomic uint64_t bumps_owed, bumps_paid;
 /* While untrusted, reads try a bump at most this often (microseconds). */
 #define RETRUST_INTERVAL_US 1000000
 static _Atomic uint64_t next_retrust_us;
@@ -89,7 +93,9 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
     snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
     snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
-    atomic_store(&trusted, true);
+    max_entry = limits->max_entry;
+    atomic_store(&bumps_owed, 0);
+    atomic_store(&bumps_paid, 0);
     bool local = cache_enabled() && limits->local_bytes && limits->window_us;
     window_us = local ? limits->window_us : 0;
     window_reset();
@@ -127,15 +133,52 @@ static bool bump_now(char *gen, size_t cap) {
     return ok;
 }
 
+static bool trusted(void) {
+    return atomic_load(&bumps_paid) >= atomic_load(&bumps_owed);
+}
+
+/* bump_now, and on success pay the failures counted before it. */
+static bool bump_and_pay(void) {
+    uint64_t owed = atomic_load(&bumps_owed);
+    if (!bump_now(known_gen, sizeof known_gen))
+        return false;
+    uint64_t paid = atomic_load(&bumps_paid);
+    while (paid < owed && !atomic_compare_exchange_weak(&bumps_paid, &paid, owed))
+        ;
+    return true;
+}
+
+/* A bump that failed is tried again this many times, after these pauses
+ * (milliseconds), each on a fresh connection: a connection Redis closed or
+ * a blip should not cost every instance its cache. */
+static const int BUMP_RETRY_PAUSE_MS[] = {5, 25};
+
+static void pause_ms(int ms) {
+    struct timespec ts = {0, (long)ms * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static bool bump_retrying(void) {
+    bool ok = bump_and_pay();
+    for (size_t i = 0; !ok && i < sizeof BUMP_RETRY_PAUSE_MS / sizeof BUMP_RETRY_PAUSE_MS[0]; i++) {
+        pause_ms(BUMP_RETRY_PAUSE_MS[i]);
+        cache_retry_now();
+        ok = bump_and_pay();
+    }
+    return ok;
+}
+
 void catalog_cache_bump(void) {
     if (!cache_enabled())
         return;
-    bool ok = bump_now(known_gen, sizeof known_gen);
+    bool ok = bump_retrying();
     uint64_t bumped = now_us();
-    if (ok) {
-        atomic_store(&trusted, true);
-    } else {
-        atomic_store(&trusted, false);
+    if (!ok) {
+        /* The bump is owed: until it lands, this process bypasses the
+         * cache, and catalog_cache_maintain keeps trying it, so the other
+         * instances stop using older entries as soon as Redis answers. */
+        atomic_fetch_add(&bumps_owed, 1);
         window_reset();
         local_cache_clear();
         metrics_count("cache_errors");
@@ -145,19 +188,27 @@ void catalog_cache_bump(void) {
     window_fence(bumped); /* also after a failure: other instances' windows */
 }
 
+void catalog_cache_maintain(void) {
+    if (!cache_enabled() || trusted())
+        return;
+    cache_retry_now(); /* the owed bump should not wait out a backoff */
+    if (bump_and_pay()) {
+        log_info("cache.trusted", NULL, "owed generation bump done: cache in use again");
+    }
+}
+
 /* An untrusted cache becomes trusted again by a successful bump (which
  * makes every older entry unreachable). */
 static bool cache_trusted(void) {
-    if (atomic_load(&trusted))
+    if (trusted())
         return true;
     uint64_t now = now_us(), next = atomic_load(&next_retrust_us);
     if (now < next ||
         !atomic_compare_exchange_strong(&next_retrust_us, &next, now + RETRUST_INTERVAL_US))
         return false;
-    if (bump_now(known_gen, sizeof known_gen)) {
-        atomic_store(&trusted, true);
+    if (bump_and_pay()) {
         log_info("cache.trusted", NULL, "generation bumped: cache in use again");
-        return true;
+        return trusted();
     }
     return false;
 }
@@ -274,8 +325,12 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
 
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
                        const char *etag, const char *body, size_t len) {
-    if (!l->usable || l->hit || !atomic_load(&trusted))
+    if (!l->usable || l->hit || !trusted())
         return;
+    if (max_entry && len > max_entry) {
+        metrics_count("cache_oversize");
+        return;
+    }
     struct buf k = {0}, v = {0};
     entry_key(&k, l->gen, key, key_len);
     buf_puts(&v, etag ? etag : "");

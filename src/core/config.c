@@ -195,8 +195,9 @@ static bool load_secret(struct loader *l, struct config *c) {
 }
 
 /* Split a comma-separated list into at most max owned strings. */
-static bool load_list(struct loader *l, const char *name, char **out, size_t max, size_t *count) {
-    const char *v = value(l, name);
+/* Split the comma-separated text v (NULL: empty) of variable name. */
+static bool split_list(struct loader *l, const char *name, const char *v, char **out, size_t max,
+                       size_t *count) {
     *count = 0;
     while (v && *v) {
         const char *end = strchr(v, ',');
@@ -219,12 +220,20 @@ static bool load_list(struct loader *l, const char *name, char **out, size_t max
     return true;
 }
 
-/* A list of addresses and CIDR ranges ("10.0.0.0/8,fd00::/8,127.0.0.1"). */
-static bool load_ranges(struct loader *l, const char *name, struct ip_range *out, size_t max,
-                        size_t *count) {
-    char *items[NX_MAX_TRUSTED_PROXIES];
+static bool load_list(struct loader *l, const char *name, char **out, size_t max, size_t *count) {
+    return split_list(l, name, value(l, name), out, max, count);
+}
+
+#define NX_MAX_RANGES 32
+
+/* A list of addresses and CIDR ranges ("10.0.0.0/8,fd00::/8,127.0.0.1");
+ * fallback (may be NULL) when the variable is not set. */
+static bool load_ranges(struct loader *l, const char *name, const char *fallback,
+                        struct ip_range *out, size_t max, size_t *count) {
+    char *items[NX_MAX_RANGES];
     size_t n = 0;
-    bool ok = max <= NX_MAX_TRUSTED_PROXIES && load_list(l, name, items, max, &n);
+    const char *v = value(l, name);
+    bool ok = max <= NX_MAX_RANGES && split_list(l, name, v ? v : fallback, items, max, &n);
     for (size_t i = 0; i < n; i++) {
         if (ok && !ip_range_parse(items[i], strlen(items[i]), &out[i])) {
             char why[160];
@@ -256,7 +265,26 @@ static bool load_jobs(struct loader *l, struct config *c) {
            load_int(l, "JOB_LEASE_SECONDS", 60, 1, 86400, &c->job_lease_seconds) &&
            load_int(l, "JOB_BACKOFF_BASE_MS", 2000, 1, 3600000, &c->job_backoff_base_ms) &&
            load_int(l, "JOB_BACKOFF_MAX_MS", 600000, 1, 86400000, &c->job_backoff_max_ms) &&
-           load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms);
+           load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms) &&
+           load_int(l, "JOB_RETENTION", 7 * 86400, 60, 3650 * 86400, &c->job_retention);
+}
+
+/* Loopback and the private ranges: where a Prometheus usually scrapes from. */
+static const char METRICS_ALLOW_DEFAULT[] =
+    "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+static bool load_metrics(struct loader *l, struct config *c) {
+    const char *v = value(l, "METRICS_ALLOW");
+    if (v && strcmp(v, "none") == 0)
+        c->metrics_allow_count = 0;
+    else if (!load_ranges(l, "METRICS_ALLOW", METRICS_ALLOW_DEFAULT, c->metrics_allow,
+                          NX_MAX_METRICS_ALLOW, &c->metrics_allow_count))
+        return false;
+    v = value(l, "METRICS_TOKEN");
+    if (v && strlen(v) < 16)
+        return fail(l, "METRICS_TOKEN", "must be at least 16 bytes");
+    c->metrics_token = v ? xstrdup(v) : NULL;
+    return true;
 }
 
 static bool load_log_level(struct loader *l, struct config *c) {
@@ -286,12 +314,15 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "BODY_MAX_KIB", 1024, 1, 65536, &body_kib) &&
         load_int(l, "CONNECTION_TIMEOUT", 30, 1, 3600, &c->connection_timeout) &&
         load_int(l, "CONNECTION_LIMIT", 1024, 4, 100000, &c->connection_limit) &&
-        load_int(l, "PER_IP_CONNECTION_LIMIT", 512, 1, 100000, &c->per_ip_connection_limit) &&
+        load_int(l, "PER_IP_CONNECTION_LIMIT", 32, 1, 100000, &c->per_ip_connection_limit) &&
+        load_int(l, "REQUEST_TIMEOUT", 30, 1, 3600, &c->request_timeout) &&
         load_int(l, "DB_STATEMENT_TIMEOUT_MS", 5000, 10, 600000, &c->db_statement_timeout_ms) &&
         load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&
         load_int(l, "CACHE_TTL", 300, 1, 86400, &c->cache_ttl) &&
         load_int(l, "CACHE_LOCAL_MIB", 64, 0, 65536, &local_mib) &&
         load_int(l, "CACHE_LOCAL_WINDOW_US", 1000, 0, 100000, &c->cache_local_window_us) &&
+        load_int(l, "CACHE_MAX_ENTRY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024,
+                 &c->cache_max_entry_bytes) &&
         load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace);
     c->body_max = (size_t)body_kib * 1024;
     c->cache_local_bytes = (size_t)local_mib * 1024 * 1024;
@@ -324,7 +355,7 @@ static bool load_auth(struct loader *l, struct config *c) {
                     &c->login_max_failures_per_client) &&
            load_int(l, "LOGIN_FAILURE_WINDOW", 300, 1, 86400, &c->login_failure_window) &&
            load_int(l, "HASH_CONCURRENCY", online_cores(), 1, 64, &c->hash_concurrency) &&
-           load_ranges(l, "TRUSTED_PROXIES", c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
+           load_ranges(l, "TRUSTED_PROXIES", NULL, c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
                        &c->trusted_proxy_count);
 }
 
@@ -340,6 +371,7 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
         load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) && load_redis(&l, c) &&
         load_auth(&l, c) && load_log_level(&l, c) &&
         load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
+        load_metrics(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);
@@ -374,6 +406,7 @@ void config_clear(struct config *c) {
     free(c->smtp_url);
     free(c->mail_from);
     free(c->mail_dir);
+    free(c->metrics_token);
     for (size_t i = 0; i < c->cors_origin_count; i++)
         free(c->cors_origins[i]);
     memset(c, 0, sizeof *c);

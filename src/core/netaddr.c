@@ -112,6 +112,13 @@ bool ip_range_contains(const struct ip_range *range, const struct ip_addr *addr)
     return memcmp(masked.bytes, range->base.bytes, sizeof masked.bytes) == 0;
 }
 
+bool ip_ranges_contain(const struct ip_range *ranges, size_t n, const struct ip_addr *addr) {
+    for (size_t i = 0; i < n; i++)
+        if (ip_range_contains(&ranges[i], addr))
+            return true;
+    return false;
+}
+
 void ip_format(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]) {
     if (!inet_ntop(addr->v6 ? AF_INET6 : AF_INET, addr->bytes, out, NX_IP_TEXT_MAX))
         out[0] = '\0';

@@ -13,13 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool is_trusted(const struct ip_addr *a, const struct ip_range *trusted, size_t count) {
-    for (size_t i = 0; i < count; i++)
-        if (ip_range_contains(&trusted[i], a))
-            return true;
-    return false;
-}
-
 static bool is_space(char c) {
     return c == ' ' || c == '\t';
 }
@@ -47,7 +40,7 @@ struct ip_addr client_address_derive(const struct ip_addr *peer, const char *con
         size_t end = strlen(forwarded[v]);
         while (end != SIZE_MAX) {
             struct ip_addr hop;
-            if (!is_trusted(&client, trusted, trusted_count))
+            if (!ip_ranges_contain(trusted, trusted_count, &client))
                 return client;
             if (!previous_hop(forwarded[v], &end, &hop))
                 return client; /* unreadable: stop at the last trusted hop */
@@ -76,22 +69,28 @@ static enum MHD_Result collect_forwarded(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX]) {
+bool request_client_ip(const struct request *req, struct ip_addr *out) {
     const union MHD_ConnectionInfo *info =
         req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
     struct ip_addr peer;
-    if (!info || !info->client_addr || !ip_from_sockaddr(info->client_addr, &peer)) {
-        snprintf(out, NX_IP_TEXT_MAX, "unknown");
-        return;
-    }
+    if (!info || !info->client_addr || !ip_from_sockaddr(info->client_addr, &peer))
+        return false;
     const struct ip_range *trusted = nx_config->trusted_proxies;
     size_t trusted_count = nx_config->trusted_proxy_count;
     struct header_values h = {NULL, 0, 0};
     /* Only a trusted peer's header is read at all. The values are bounded
      * by the server's limit on header size, not by a hop count. */
-    if (is_trusted(&peer, trusted, trusted_count))
+    if (ip_ranges_contain(trusted, trusted_count, &peer))
         MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_forwarded, &h);
-    struct ip_addr client = client_address_derive(&peer, h.values, h.count, trusted, trusted_count);
+    *out = client_address_derive(&peer, h.values, h.count, trusted, trusted_count);
     free(h.values);
-    ip_format(&client, out);
+    return true;
+}
+
+void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX]) {
+    struct ip_addr client;
+    if (request_client_ip(req, &client))
+        ip_format(&client, out);
+    else
+        snprintf(out, NX_IP_TEXT_MAX, "unknown");
 }

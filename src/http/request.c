@@ -8,6 +8,7 @@
  */
 #include "nexus/http/request.h"
 
+#include "nexus/http/keyparam.h"
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,9 @@ __attribute__((format(printf, 2, 3))) static enum nx_err bad_query(struct reques
 }
 
 enum nx_err request_query(struct request *req, const char *name, struct slice *value) {
+    /* A parameter the cache key leaves out would share entries with its
+     * absence: see http/cachekey.h. */
+    NX_ASSERT(!req->key_params || key_params_include(req->key_params, req->key_param_count, name));
     load_query(req);
     value->ptr = NULL;
     value->len = 0;

@@ -14,11 +14,15 @@
 #include "nexus/core/log.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
+#include "nexus/http/cachekey.h"
 #include "nexus/http/conditional.h"
+#include "nexus/http/client.h"
 #include "nexus/http/cors.h"
+#include "nexus/http/deadline.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
+#include "nexus/http/ratelimit.h"
 #include "nexus/http/router.h"
 
 #include <arpa/inet.h>
@@ -154,10 +158,23 @@ static enum MHD_Result answer_options(struct request *req) {
     return ok;
 }
 
-/* Content type and declared size, for routes that take a JSON body. */
+/* A route that takes no body refuses one before a byte of it is read:
+ * otherwise up to BODY_MAX_KIB would be buffered for nothing. */
+static enum nx_err refuse_body(struct request *req) {
+    const char *cl = request_header(req, "Content-Length");
+    bool has_body =
+        request_header(req, "Transfer-Encoding") || (cl && strspn(cl, "0") != strlen(cl));
+    if (!has_body)
+        return NX_OK;
+    req->close_connection = true;
+    return problem_detail(req, NX_ERR_BAD_REQUEST, "this endpoint takes no request body");
+}
+
+/* Content type and declared size, for routes that take a JSON body; no
+ * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
     if (!(req->route->flags & ROUTE_JSON_BODY))
-        return NX_OK;
+        return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
                               "the request body must be application/json");
@@ -175,17 +192,52 @@ static enum nx_err check_body_headers(struct request *req) {
     return NX_OK;
 }
 
+/* Whether the request carries "Bearer <METRICS_TOKEN>". Both sides are
+ * hashed first, so the comparison takes the same time whatever the length
+ * or the first wrong byte of a guess. */
+static bool has_metrics_token(const struct request *req) {
+    const char *h = request_header(req, "Authorization");
+    if (!cfg->metrics_token || !h || strncmp(h, "Bearer ", 7) != 0)
+        return false;
+    unsigned char given[32], want[32];
+    crypto_generichash(given, sizeof given, (const unsigned char *)h + 7, strlen(h + 7), NULL, 0);
+    crypto_generichash(want, sizeof want, (const unsigned char *)cfg->metrics_token,
+                       strlen(cfg->metrics_token), NULL, 0);
+    return sodium_memcmp(given, want, sizeof want) == 0;
+}
+
+/* A private route (/metrics) exists only for METRICS_ALLOW addresses and
+ * the METRICS_TOKEN bearer: anyone else gets the 404 of an unknown path.
+ * *by_token: the bearer is the metrics token, not an access token. */
+static enum nx_err check_private(struct request *req, bool *by_token) {
+    *by_token = false;
+    if (!(req->route->flags & ROUTE_PRIVATE))
+        return NX_OK;
+    if ((*by_token = has_metrics_token(req))) {
+        req->principal.role = ACCESS_PUBLIC;
+        return NX_OK;
+    }
+    struct ip_addr client;
+    return request_client_ip(req, &client) &&
+                   ip_ranges_contain(cfg->metrics_allow, cfg->metrics_allow_count, &client)
+               ? NX_OK
+               : NX_ERR_NOT_FOUND;
+}
+
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     if (e == NX_OK && target_problem)
         e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
+    bool by_token = false;
+    if (e == NX_OK)
+        e = check_private(req, &by_token);
     if (e == NX_OK || e == NX_ERR_METHOD) {
         if (req->method == HTTP_OPTIONS)
             return answer_options(req);
     }
-    if (e == NX_OK)
+    if (e == NX_OK && !by_token)
         e = auth_authorize(req);
     if (e == NX_OK)
         e = check_body_headers(req);
@@ -239,44 +291,33 @@ static void apply_if_none_match(struct request *req, struct response *res) {
     }
 }
 
-struct key_scan {
-    struct buf *key;
+struct key_args {
+    struct query_arg args[NX_MAX_QUERY_ARGS];
     size_t count;
 };
-
-/* mark, n in decimal, ':' (printf costs more than the rest of a hit) */
-static void put_length(struct buf *b, char mark, size_t n) {
-    char text[24];
-    size_t i = sizeof text;
-    text[--i] = ':';
-    do {
-        text[--i] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    text[--i] = mark;
-    buf_append(b, text + i, sizeof text - i);
-}
 
 static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
                                    const char *v, size_t vlen) {
     (void)kind;
-    struct key_scan *scan = cls;
-    /* length-prefixed, so no value can imitate another argument */
-    put_length(scan->key, '&', klen);
-    buf_append(scan->key, k, klen);
-    put_length(scan->key, '=', vlen);
-    buf_append(scan->key, v ? v : "", v ? vlen : 0);
-    return ++scan->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
+    (void)klen;
+    struct key_args *q = cls;
+    q->args[q->count++] = (struct query_arg){k, v, vlen};
+    return q->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
 }
 
-/* The request's cache key: who it is for (staff see more), the path and
- * the query arguments as sent. */
-static void cache_key(struct request *req, struct buf *key) {
-    struct key_scan scan = {key, 0};
-    buf_puts(key, req->principal.role >= ACCESS_STAFF ? "staff:" : "public:");
-    buf_puts(key, req->path);
-    buf_append(key, "?", 1);
-    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &scan);
+/* The request's cache key (see http/cachekey.h); false when it must not
+ * be cached. */
+static bool cache_key(struct request *req, struct buf *key) {
+    struct key_args q;
+    q.count = 0;
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &q);
+    struct cache_key_input in = {req->principal.role >= ACCESS_STAFF,
+                                 req->route->pattern,
+                                 req->params,
+                                 req->param_count,
+                                 q.args,
+                                 q.count};
+    return cache_key_build(key, req->key_spec, &in) && key->len <= NX_CACHE_KEY_MAX;
 }
 
 static void serve_hit(struct response *res, struct cache_lookup *l) {
@@ -292,8 +333,7 @@ static void serve_hit(struct response *res, struct cache_lookup *l) {
 static enum nx_err run_cached(struct request *req, struct response *res) {
     struct buf key = {0};
     struct cache_lookup l;
-    cache_key(req, &key);
-    if (key.len > NX_CACHE_KEY_MAX) {
+    if (!cache_key(req, &key)) {
         buf_clear(&key);
         enum nx_err e = req->route->handler(req, res);
         if (e == NX_OK)
@@ -348,6 +388,11 @@ static enum nx_err run_retrying(struct request *req, struct response *res) {
 static enum nx_err run_handler(struct request *req, struct response *res) {
     unsigned flags = req->route->flags;
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
+    if (flags & ROUTE_CACHEABLE) {
+        req->key_spec = cache_key_spec(req->route);
+        req->key_params = req->key_spec->params;
+        req->key_param_count = req->key_spec->count;
+    }
     if ((flags & ROUTE_CACHEABLE) && read && cache_enabled())
         return run_cached(req, res);
     enum nx_err e = run_retrying(req, res);
@@ -359,6 +404,7 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
 
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
+    deadline_request_in(req->conn);
     if (req->body_seen > cfg->body_max) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
@@ -456,9 +502,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)conn;
     (void)toe;
     struct request *req = *con_cls;
+    deadline_next_request(conn);
     if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
         return;
     uint64_t elapsed = now_us() - req->started_us;
@@ -519,6 +565,7 @@ static struct MHD_Daemon *start_daemon(void) {
          * every request, so larger costs time on every request. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)deadline_notify, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
         {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -530,6 +577,46 @@ static struct MHD_Daemon *start_daemon(void) {
         d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port, NULL, NULL,
                              on_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     return d;
+}
+
+/* ---- housekeeping: request deadlines, owed cache bumps -------------------------------------- */
+
+static pthread_mutex_t housekeeping_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t housekeeping_wake = PTHREAD_COND_INITIALIZER;
+static bool housekeeping_stop;
+
+#define HOUSEKEEPING_INTERVAL_MS 200
+
+static void *housekeeping_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&housekeeping_lock);
+    while (!housekeeping_stop) {
+        pthread_mutex_unlock(&housekeeping_lock);
+        catalog_cache_maintain(); /* an owed generation bump */
+        size_t closed = deadline_sweep();
+        if (closed)
+            log_info("request.deadline", NULL,
+                     "%zu connection(s) closed: request not in after %d s", closed,
+                     cfg->request_timeout);
+        pthread_mutex_lock(&housekeeping_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += HOUSEKEEPING_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (!housekeeping_stop)
+            pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until);
+    }
+    pthread_mutex_unlock(&housekeeping_lock);
+    return NULL;
+}
+
+static void housekeeping_end(pthread_t thread) {
+    pthread_mutex_lock(&housekeeping_lock);
+    housekeeping_stop = true;
+    pthread_cond_signal(&housekeeping_wake);
+    pthread_mutex_unlock(&housekeeping_lock);
+    pthread_join(thread, NULL);
 }
 
 static unsigned active_connections(struct MHD_Daemon *d) {
@@ -557,6 +644,10 @@ int server_run(const struct config *config) {
         log_error("server.routes", NULL, "%s", err);
         return 1;
     }
+    if (!cache_keys_validate(nx_routes, nx_route_count, err, sizeof err)) {
+        log_error("server.routes", NULL, "%s", err);
+        return 1;
+    }
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -565,9 +656,16 @@ int server_run(const struct config *config) {
     signal(SIGPIPE, SIG_IGN);
     metrics_init(nx_route_count + 1); /* a series per route, and "unmatched" */
     struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
-                                          (uint64_t)cfg->cache_local_window_us};
+                                          (uint64_t)cfg->cache_local_window_us,
+                                          (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
+    deadline_init(cfg->request_timeout);
     struct MHD_Daemon *d = start_daemon();
+    pthread_t housekeeper;
+    if (d && pthread_create(&housekeeper, NULL, housekeeping_main, NULL) != 0) {
+        MHD_stop_daemon(d);
+        d = NULL;
+    }
     if (!d) {
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);
         metrics_free();
@@ -579,6 +677,7 @@ int server_run(const struct config *config) {
     sigwait(&stop, &sig);
     log_info("server.stop", NULL, "signal %d: draining", sig);
     drain_and_stop(d);
+    housekeeping_end(housekeeper);
     db_close_all();
     cache_close_all();
     catalog_cache_free();

@@ -41,13 +41,21 @@ static struct db_stmt SQL_FAIL = {
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
     4, 0};
+/* Over jobs_unfinished_idx: done jobs are never read. */
 static struct db_stmt SQL_STATS = {
-    "SELECT s.state, count(j.id),"
+    "SELECT s.state, count(j.state),"
     " CASE WHEN s.state = 'pending' THEN coalesce(extract(epoch FROM now() -"
     " min(j.run_at) FILTER (WHERE j.run_at <= now())), 0) ELSE 0 END"
-    " FROM (VALUES ('pending'), ('running'), ('done'), ('dead')) AS s(state)"
-    " LEFT JOIN jobs j ON j.state = s.state GROUP BY s.state ORDER BY s.state",
+    " FROM (VALUES ('pending'), ('running'), ('dead')) AS s(state)"
+    " LEFT JOIN (SELECT state, run_at FROM jobs WHERE state <> 'done') j ON j.state = s.state"
+    " GROUP BY s.state ORDER BY s.state",
     0, 0};
+/* One batch of done jobs past their retention, over jobs_done_idx. */
+static struct db_stmt SQL_PURGE = {
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'done'"
+    " AND finished_at < now() - make_interval(secs => $1::integer)"
+    " ORDER BY finished_at LIMIT $2::integer)",
+    2, 0};
 static struct db_stmt SQL_LIST = {
     "SELECT id, kind, state, attempts, max_attempts, " NX_SQL_TIMESTAMP(
         "run_at") ", coalesce(last_error, '')"
@@ -149,6 +157,18 @@ double queue_backoff(int attempt, double base, double cap) {
 
 enum nx_err queue_stats(struct db *db, PGresult **out) {
     return db_exec(db, &SQL_STATS, NULL, out);
+}
+
+enum nx_err queue_purge(struct db *db, int retention_seconds, int batch, int *purged) {
+    char retention[16], limit[16];
+    PGresult *r = NULL;
+    snprintf(retention, sizeof retention, "%d", retention_seconds);
+    snprintf(limit, sizeof limit, "%d", batch);
+    const char *params[] = {retention, limit};
+    enum nx_err e = db_exec(db, &SQL_PURGE, params, &r);
+    *purged = affected(r);
+    PQclear(r);
+    return e;
 }
 
 enum nx_err queue_list(struct db *db, const char *state, const char *limit, PGresult **out) {

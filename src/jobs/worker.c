@@ -167,6 +167,25 @@ static enum nx_err run_one(const struct config *cfg, struct db *db, struct heart
     return e;
 }
 
+/* Done jobs past JOB_RETENTION are deleted in small batches (short
+ * transactions, no long lock on the table), a few per round. */
+#define PURGE_BATCH       500
+#define PURGE_BATCHES     20
+#define PURGE_INTERVAL_US (60u * 1000000u)
+
+static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
+    int purged = PURGE_BATCH, total = 0;
+    enum nx_err e = NX_OK;
+    for (int i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && e == NX_OK && !stopping; i++) {
+        e = queue_purge(db, cfg->job_retention, PURGE_BATCH, &purged);
+        total += purged;
+    }
+    if (total)
+        log_info("worker.purged", NULL, "%d finished job(s) older than %d s deleted", total,
+                 cfg->job_retention);
+    return e;
+}
+
 static void worker_name(char *out, size_t cap) {
     char host[64] = "localhost";
     gethostname(host, sizeof host - 1);
@@ -196,7 +215,7 @@ static void heartbeat_stop(struct heartbeat *h, pthread_t thread) {
 
 int worker_run(const struct config *cfg) {
     char name[128];
-    uint64_t next_reap = 0;
+    uint64_t next_reap = 0, next_purge = 0;
     pthread_t beat;
     worker_name(name, sizeof name);
     install_signals();
@@ -214,6 +233,10 @@ int worker_run(const struct config *cfg) {
             next_reap = now_us() + 1000000u;
             if (reaped)
                 log_warn("worker.reaped", NULL, "%d expired lease(s) taken back", reaped);
+        }
+        if (e == NX_OK && now_us() >= next_purge) {
+            e = purge_finished(cfg, db);
+            next_purge = now_us() + PURGE_INTERVAL_US;
         }
         if (e == NX_OK)
             e = run_one(cfg, db, &h, &idle);

@@ -501,6 +501,123 @@ static void test_etag_and_304_from_cache_without_postgres(void **state) {
     assert_true(harness_wait_status("/readyz", 200, 10000));
 }
 
+/* ---- the key: what the answer depends on, and nothing else ------------------ */
+
+/* Unknown parameters, their order and equivalent spellings of a value share
+ * one entry; a spelling the handler refuses is still refused. */
+static void test_unknown_parameters_and_order_share_one_entry(void **state) {
+    (void)state;
+    char path[96], a[8192], b[8192];
+    long id = create_product("KEY-1", "Keyed Kettle");
+    assert_string_equal(get_cached("/api/v1/products?limit=20&sort=price", a, sizeof a), "MISS");
+    assert_string_equal(get_cached("/api/v1/products?sort=price&limit=20&utm=x", b, sizeof b),
+                        "HIT");
+    assert_string_equal(a, b);
+    assert_string_equal(get_cached("/api/v1/products?z=1&limit=20&sort=price&z=2", NULL, 0), "HIT");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    get_cached(path, NULL, 0);
+    snprintf(path, sizeof path, "/api/v1/products/%ld?nonce=8c1f", id);
+    assert_string_equal(get_cached(path, NULL, 0), "HIT");
+    get_cached("/api/v1/products?min_price=5&currency=usd&in_stock=true", NULL, 0);
+    assert_string_equal(
+        get_cached("/api/v1/products?in_stock=true&currency=USD&min_price=5.00", NULL, 0), "HIT");
+    assert_string_equal(get_cached("/api/v1/categories?limit=7&q=", NULL, 0), "MISS");
+    assert_string_equal(get_cached("/api/v1/categories?parent=&limit=7", NULL, 0), "HIT");
+    expect_problem(call("GET", "/api/v1/products?in_stock=1&currency=USD&min_price=5", NULL, NULL),
+                   400, NULL);
+    expect_problem(call("GET", "/api/v1/products?limit=20&sort=price&limit=20", NULL, NULL), 400,
+                   NULL);
+    expect_problem(call("GET", "/api/v1/products?sort=price&limit=", NULL, NULL), 400, NULL);
+    assert_string_equal(get_cached("/api/v1/products?limit=21&sort=price", NULL, 0), "MISS");
+}
+
+/* An answer over CACHE_MAX_ENTRY_BYTES is served every time and stored
+ * never; a small one on the same server is still cached. */
+static void test_answers_over_the_entry_limit_are_not_stored(void **state) {
+    (void)state;
+    struct nexus_server small = {0};
+    char a[1 << 16], b[1 << 16], item[64];
+    for (int i = 0; i < 8; i++) {
+        char sku[32];
+        snprintf(sku, sizeof sku, "BIG-%d", i);
+        create_product(sku, "A product that makes the list long");
+    }
+    long id = create_product("BIG-ITEM", "Small Answer");
+    snprintf(item, sizeof item, "/api/v1/products/%ld", id);
+    start_on_services(&small, "cache-small", "CACHE_MAX_ENTRY_BYTES=1024");
+    harness_use(&small);
+    long before = metric("nexus_cache_oversize_total ");
+    const char *list = "/api/v1/products?limit=100&sort=name";
+    assert_string_equal(get_cached(list, a, sizeof a), "MISS");
+    assert_string_equal(get_cached(list, b, sizeof b), "MISS");
+    assert_true(strlen(a) > 1024);
+    assert_string_equal(a, b);
+    json_t *page = json_loads(a, 0, NULL);
+    assert_non_null(page);
+    assert_true(json_array_size(json_object_get(page, "items")) >= 9);
+    json_decref(page);
+    assert_true(metric("nexus_cache_oversize_total ") - before >= 2);
+    expect_cached(item);
+    harness_use(&server);
+    harness_stop(&small);
+}
+
+/* ---- failed bumps ------------------------------------------------------------ */
+
+/* A connection Redis closed costs the write's bump one retry, not a
+ * failure: no error is counted, and reads are soon cached again. */
+static void test_bump_is_retried_on_a_fresh_connection(void **state) {
+    (void)state;
+    char path[64];
+    long id = create_product("RTY-1", "Retried Rake");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    long errors = metric("nexus_cache_errors_total ");
+    redis_cli("CLIENT KILL TYPE normal"); /* every server connection, not redis-cli's */
+    write_json("PATCH", path, "{\"name\":\"Retried Rake II\"}", 200);
+    assert_int_equal(metric("nexus_cache_errors_total "), errors);
+    /* Reads on the other thread meet their closed connection once. */
+    bool hit = false;
+    for (int i = 0; i < 50 && !hit; i++) {
+        hit = strcmp(get_cached(path, NULL, 0), "HIT") == 0;
+        if (!hit)
+            usleep(100 * 1000);
+    }
+    assert_true(hit);
+}
+
+/* A bump that fails on one instance (Redis hung) is owed, and delivered as
+ * soon as Redis answers, with no read on that instance: another instance
+ * never serves the entry from before the write once Redis is back. */
+static void test_failed_bump_is_delivered_for_every_instance(void **state) {
+    (void)state;
+    struct nexus_server writer = {0}, reader = {0};
+    char path[64], body[4096];
+    long id = create_product("OWE-1", "Owed Lamp");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    start_on_services(&writer, "cache-owed-writer", NULL);
+    start_on_services(&reader, "cache-owed-reader", NULL);
+    harness_use(&reader);
+    expect_cached(path);
+    long long gen = redis_cli("GET test_cache:catalog:gen");
+    redis_signal(SIGSTOP);
+    harness_use(&writer);
+    write_json("PATCH", path, "{\"name\":\"Owed Lamp II\"}", 200);
+    redis_signal(SIGCONT);
+    bool bumped = false;
+    for (int i = 0; i < 200 && !bumped; i++) { /* 20 s: generous */
+        bumped = redis_cli("GET test_cache:catalog:gen") != gen;
+        if (!bumped)
+            usleep(100 * 1000);
+    }
+    assert_true(bumped);
+    harness_use(&reader);
+    get_cached(path, body, sizeof body);
+    assert_non_null(strstr(body, "Owed Lamp II"));
+    harness_use(&server);
+    harness_stop(&writer);
+    harness_stop(&reader);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_read_is_a_hit_with_the_same_bytes),
@@ -516,6 +633,10 @@ int main(void) {
         cmocka_unit_test(test_reads_survive_redis_hung),
         cmocka_unit_test(test_generation_never_repeats_after_redis_loses_it),
         cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
+        cmocka_unit_test(test_unknown_parameters_and_order_share_one_entry),
+        cmocka_unit_test(test_answers_over_the_entry_limit_are_not_stored),
+        cmocka_unit_test(test_bump_is_retried_on_a_fresh_connection),
+        cmocka_unit_test(test_failed_bump_is_delivered_for_every_instance),
     };
     return cmocka_run_group_tests_name("cache", tests, start, stop);
 }

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,14 +33,22 @@
 /* Short, so that connections libmicrohttpd drops without an answer are
  * seen to end within a test's patience. */
 #define CONNECTION_TIMEOUT 5
-#define STR_(x)            #x
-#define STR(x)             STR_(x)
+/* Whole-request deadline: headers and body must be in by then. */
+#define REQUEST_TIMEOUT 4
+/* Fewer connections than the slow crowd below opens from one address, so
+ * only the per-address limit (left at its default) keeps room for others. */
+#define CONNECTION_LIMIT 512
+#define STR_(x)          #x
+#define STR(x)           STR_(x)
 
 static struct nexus_server server;
 
 static int start(void **state) {
     (void)state;
-    static const char *const env[] = {"CONNECTION_TIMEOUT=" STR(CONNECTION_TIMEOUT), NULL};
+    static const char *const env[] = {
+        "CONNECTION_TIMEOUT=" STR(CONNECTION_TIMEOUT), "REQUEST_TIMEOUT=" STR(REQUEST_TIMEOUT),
+        "CONNECTION_LIMIT=" STR(CONNECTION_LIMIT), "PER_IP_CONNECTION_LIMIT=", /* the default */
+        NULL};
     harness_start(&server, "hostile", env);
     return 0;
 }
@@ -133,14 +142,24 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-static int open_connection(void) {
+/* A connection to the server from source address from ("127.0.0.N": all
+ * of 127/8 is loopback), so that a crowd of them does not take the
+ * per-address allowance of the test's normal client (127.0.0.1). */
+static int open_connection_from(const char *from) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)harness_port()),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in src = {.sin_family = AF_INET};
     assert_true(fd >= 0);
+    assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     return fd;
+}
+
+static int open_connection(void) {
+    return open_connection_from("127.0.0.1");
 }
 
 static long long count_users(const char *email) {
@@ -249,11 +268,11 @@ static void test_slow_and_idle_clients_do_not_block_others(void **state) {
     (void)state;
     enum { IDLE = 200 };
     static int idle[IDLE];
-    struct drip d = {.fd = open_connection()};
+    struct drip d = {.fd = open_connection_from("127.0.0.2")};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, drip_bytes, &d), 0);
     for (int i = 0; i < IDLE; i++) {
-        idle[i] = open_connection();
+        idle[i] = open_connection_from("127.0.0.2");
         if (i % 2) /* half say nothing, half start a request line and stop */
             assert_int_equal(send(idle[i], "GET /heal", 9, MSG_NOSIGNAL), 9);
     }
@@ -274,6 +293,123 @@ static void test_slow_and_idle_clients_do_not_block_others(void **state) {
     close(d.fd);
     for (int i = 0; i < IDLE; i++)
         close(idle[i]);
+}
+
+/* A crowd of connections, each sent a byte every 250 ms. */
+struct crowd {
+    int *fds;
+    int n;
+    volatile int stop;
+};
+
+static void *crowd_drip(void *arg) {
+    struct crowd *c = arg;
+    while (!c->stop) {
+        for (int i = 0; i < c->n; i++)
+            send(c->fds[i], "X", 1, MSG_NOSIGNAL); /* refused ones fail: fine */
+        sleep_ms(250);
+    }
+    return NULL;
+}
+
+/* 1,000 connections from one address, each dripping a request's headers
+ * (so the idle timeout never frees them), more than the server's whole
+ * connection budget: the per-address limit keeps them to a few dozen, and
+ * a client elsewhere is served. */
+static void test_a_thousand_slow_connections_do_not_starve_others(void **state) {
+    (void)state;
+    enum { SLOW = 1000 };
+    static int slow[SLOW];
+    static const char start_line[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < SLOW; i++) {
+        slow[i] = open_connection_from("127.0.0.3");
+        send(slow[i], start_line, sizeof start_line - 1, MSG_NOSIGNAL);
+    }
+    struct crowd c = {slow, SLOW, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, crowd_drip, &c), 0);
+    for (int round = 0; round < 3; round++) {
+        sleep_ms(500);
+        /* Generous: the machine may be loaded. */
+        long long t0 = now_ms();
+        long status = 0;
+        while (status != 200 && now_ms() - t0 < 10000) {
+            struct http_res *r = http_request("GET", "/healthz", NULL, NULL, 0);
+            status = r->status;
+            http_res_free(r);
+            if (status != 200)
+                sleep_ms(250);
+        }
+        if (status != 200)
+            fprintf(stderr, "round %d: no 200 within 10 s (last status %ld)\n", round, status);
+        assert_int_equal(status, 200);
+    }
+    c.stop = 1;
+    pthread_join(t, NULL);
+    for (int i = 0; i < SLOW; i++)
+        close(slow[i]);
+}
+
+/* Whether the server closed fd within patience_ms while we drip bytes of
+ * text (then 'a's) into it every 200 ms; *answered when it sent anything. */
+static bool closed_while_dripping(int fd, const char *text, int patience_ms, bool *answered) {
+    long long t0 = now_ms();
+    *answered = false;
+    for (size_t i = 0; now_ms() - t0 < patience_ms; i++) {
+        char c = i < strlen(text) ? text[i] : 'a', buf[256];
+        if (send(fd, &c, 1, MSG_NOSIGNAL) != 1)
+            return true;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) > 0) {
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                return true;
+            *answered = true;
+        }
+    }
+    return false;
+}
+
+/* A byte every 200 ms never lets the idle timeout fire; the whole-request
+ * deadline ends the request anyway, in its headers or in its body. */
+static void test_dripping_cannot_outlive_the_request_deadline(void **state) {
+    (void)state;
+    static const char *const drips[] = {
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Drip: ",
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100000\r\n\r\n{\"email\": \"",
+    };
+    for (size_t i = 0; i < sizeof drips / sizeof drips[0]; i++) {
+        int fd = open_connection();
+        long long t0 = now_ms();
+        bool answered;
+        bool closed = closed_while_dripping(fd, drips[i], 6 * CONNECTION_TIMEOUT * 1000, &answered);
+        long long took = now_ms() - t0;
+        fprintf(stderr, "drip %zu: closed %d after %lld ms\n", i, closed, took);
+        assert_true(closed);
+        assert_false(answered);
+        assert_true(took >= (REQUEST_TIMEOUT - 1) * 1000);
+        close(fd);
+    }
+}
+
+/* A route that takes no body refuses one from its headers, before reading
+ * it; an empty declared length is no body. */
+static void test_body_on_a_route_without_one_is_400(void **state) {
+    (void)state;
+    struct raw r = {0};
+    raw_str(&r, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    expect_status_in(&r, 400, 400, "GET with a body");
+    assert_non_null(strstr(reply, "takes no request body"));
+    raw_free(&r);
+    raw_str(&r, "DELETE /api/v1/products/1 HTTP/1.1\r\nHost: x\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    expect_status_in(&r, 400, 401, "DELETE with a chunked body");
+    raw_free(&r);
+    raw_str(&r, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Content-Length: 0\r\n\r\n");
+    expect_status_in(&r, 200, 200, "GET with Content-Length: 0");
+    raw_free(&r);
 }
 
 /* ---- smuggling ------------------------------------------------------------------ */
@@ -730,6 +866,9 @@ int main(void) {
         cmocka_unit_test(test_declared_body_over_cap_is_413),
         cmocka_unit_test(test_chunked_body_over_cap_is_413),
         cmocka_unit_test(test_slow_and_idle_clients_do_not_block_others),
+        cmocka_unit_test(test_a_thousand_slow_connections_do_not_starve_others),
+        cmocka_unit_test(test_dripping_cannot_outlive_the_request_deadline),
+        cmocka_unit_test(test_body_on_a_route_without_one_is_400),
         cmocka_unit_test(test_pipelined_request_after_a_normal_one_runs),
         cmocka_unit_test(test_smuggled_request_is_never_executed),
         cmocka_unit_test(test_request_inside_chunk_data_stays_body),

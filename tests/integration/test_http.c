@@ -211,6 +211,36 @@ static void expect_raw_400_and_close(const char *raw) {
     assert_null(strstr(out + 12, "HTTP/1.1 "));
 }
 
+/* /metrics exists only for METRICS_ALLOW addresses and the METRICS_TOKEN
+ * bearer: here 127.0.0.1 is outside the allowed range, so only the token
+ * opens it, and everyone else gets exactly the 404 of an unknown path. */
+static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
+    (void)state;
+    struct nexus_server closed = {0};
+    static const char *const env[] = {"METRICS_ALLOW=10.0.0.0/8",
+                                      "METRICS_TOKEN=scrape-token-0123456789", NULL};
+    harness_start(&closed, "http-metrics", env);
+    struct http_res *unknown = http_request("GET", "/no-such-path", NULL, NULL, 0);
+    struct http_res *denied = http_request("GET", "/metrics", NULL, NULL, 0);
+    assert_problem(denied, 404, NULL);
+    assert_string_equal(json_string_value(json_object_get(denied->json, "detail")),
+                        json_string_value(json_object_get(unknown->json, "detail")));
+    http_res_free(unknown);
+    http_res_free(denied);
+    const char *wrong[] = {"Authorization: Bearer scrape-token-0123456788", NULL};
+    struct http_res *r = http_request("GET", "/metrics", wrong, NULL, 0);
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
+    const char *right[] = {"Authorization: Bearer scrape-token-0123456789", NULL};
+    r = http_request("GET", "/metrics", right, NULL, 0);
+    assert_int_equal(r->status, 200);
+    assert_non_null(strstr(r->body, "nexus_http_requests_total"));
+    http_res_free(r);
+    harness_stop(&closed);
+    harness_use(&server);
+    http_res_free(http_expect("GET", "/metrics", NULL, NULL, 200)); /* loopback: allowed */
+}
+
 static void test_two_content_lengths_are_rejected(void **state) {
     (void)state;
     expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
@@ -309,6 +339,7 @@ int main(void) {
         cmocka_unit_test(test_openapi_yaml_is_served),
         cmocka_unit_test(test_metrics_label_routes_by_template),
         cmocka_unit_test(test_metrics_report_database_connection_gauges),
+        cmocka_unit_test(test_metrics_only_for_allowed_addresses_or_the_token),
         cmocka_unit_test(test_two_content_lengths_are_rejected),
         cmocka_unit_test(test_content_length_with_chunked_is_rejected),
         cmocka_unit_test(test_unknown_transfer_encoding_is_rejected),

@@ -947,7 +947,7 @@ static void test_metrics_show_jobs_by_state_and_oldest_due_age(void **state) {
     assert_non_null(strstr(r->body, "# TYPE nexus_jobs_oldest_due_seconds gauge"));
     assert_true(metric(r->body, "nexus_jobs{state=\"pending\"}") == 2);
     assert_true(metric(r->body, "nexus_jobs{state=\"running\"}") == 0);
-    assert_true(metric(r->body, "nexus_jobs{state=\"done\"}") == 0);
+    assert_true(metric(r->body, "nexus_jobs{state=\"done\"}") == -1); /* never counted */
     assert_true(metric(r->body, "nexus_jobs{state=\"dead\"}") == 1);
     double age = metric(r->body, "nexus_jobs_oldest_due_seconds");
     fprintf(stderr, "oldest due: %.3f s\n", age);
@@ -959,10 +959,33 @@ static void test_metrics_show_jobs_by_state_and_oldest_due_age(void **state) {
     sleep_ms(500); /* the job due in an hour is not run early */
     r = http_expect("GET", "/metrics", NULL, NULL, 200);
     assert_true(metric(r->body, "nexus_jobs{state=\"pending\"}") == 1);
-    assert_true(metric(r->body, "nexus_jobs{state=\"done\"}") == 1);
+    assert_true(metric(r->body, "nexus_jobs{state=\"done\"}") == -1);
     assert_true(metric(r->body, "nexus_jobs{state=\"dead\"}") == 1);
     assert_true(metric(r->body, "nexus_jobs_oldest_due_seconds") == 0);
     http_res_free(r);
+}
+
+/* Done jobs past JOB_RETENTION (7 days) are deleted by the worker; recent
+ * done jobs and unfinished ones of any age stay. */
+static void test_worker_purges_done_jobs_past_retention(void **state) {
+    (void)state;
+    free(sqlf("INSERT INTO jobs (kind, state, finished_at, created_at)"
+              " SELECT 'noop', 'done', now() - interval '8 days', now() - interval '9 days'"
+              " FROM generate_series(1, 1200)"));
+    free(sqlf("INSERT INTO jobs (kind, state, finished_at) VALUES"
+              " ('noop', 'done', now() - interval '6 days'), ('noop', 'done', now())"));
+    free(sqlf("INSERT INTO jobs (kind, state, attempts, finished_at, created_at) VALUES"
+              " ('noop', 'dead', 5, now() - interval '30 days', now() - interval '30 days')"));
+    free(sqlf("INSERT INTO jobs (kind, run_at, created_at) VALUES"
+              " ('noop', now() + interval '1 day', now() - interval '30 days')"));
+    worker_start(NULL);
+    assert_true(wait_sql("0", 20000,
+                         "SELECT count(*) FROM jobs WHERE state = 'done'"
+                         " AND finished_at < now() - interval '7 days'"));
+    assert_true(wait_sql("2|1|1", 5000,
+                         "SELECT count(*) FILTER (WHERE state = 'done') || '|' ||"
+                         " count(*) FILTER (WHERE state = 'dead') || '|' ||"
+                         " count(*) FILTER (WHERE state = 'pending') FROM jobs"));
 }
 
 /* ---- i. signals and wake-ups -------------------------------------------- */
@@ -1138,6 +1161,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(
             test_low_stock_alert_once_per_crossing_below_threshold_to_active_staff, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_metrics_show_jobs_by_state_and_oldest_due_age, fresh,
+                                        cleanup),
+        cmocka_unit_test_setup_teardown(test_worker_purges_done_jobs_past_retention, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_idle_worker_exits_0_within_2s_of_sigterm, fresh,
                                         cleanup),

@@ -99,6 +99,12 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_true(f->c.hash_concurrency >= 1);
     assert_int_equal(f->c.cache_local_bytes, 64u * 1024 * 1024);
     assert_int_equal(f->c.cache_local_window_us, 1000);
+    assert_int_equal(f->c.cache_max_entry_bytes, 1024 * 1024);
+    assert_int_equal(f->c.per_ip_connection_limit, 32);
+    assert_int_equal(f->c.request_timeout, 30);
+    assert_int_equal(f->c.metrics_allow_count, 6);
+    assert_null(f->c.metrics_token);
+    assert_int_equal(f->c.job_retention, 7 * 86400);
 }
 
 static void test_empty_value_counts_as_unset(void **state) {
@@ -236,6 +242,59 @@ static void test_cache_local_mib_negative_is_rejected(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_MIB", "-1"}, {NULL, NULL}};
     assert_rejected_naming(f, vars, "CACHE_LOCAL_MIB");
+}
+
+static void test_cache_max_entry_bytes_range(void **state) {
+    struct fixture *f = *state;
+    const struct var low[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "1023"}, {NULL, NULL}};
+    assert_rejected_naming(f, low, "CACHE_MAX_ENTRY_BYTES");
+    const struct var high[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "67108865"}, {NULL, NULL}};
+    assert_rejected_naming(f, high, "CACHE_MAX_ENTRY_BYTES");
+    const struct var ok[] = {
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_MAX_ENTRY_BYTES", "4096"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.cache_max_entry_bytes, 4096);
+}
+
+static void test_request_timeout_range(void **state) {
+    struct fixture *f = *state;
+    const struct var zero[] = {{"DATABASE_URL", GOOD_DB}, {"REQUEST_TIMEOUT", "0"}, {NULL, NULL}};
+    assert_rejected_naming(f, zero, "REQUEST_TIMEOUT");
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB}, {"REQUEST_TIMEOUT", "5"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.request_timeout, 5);
+}
+
+static void test_metrics_access_settings(void **state) {
+    struct fixture *f = *state;
+    const struct var bad_range[] = {
+        {"DATABASE_URL", GOOD_DB}, {"METRICS_ALLOW", "10.0.0.0/8,10.1.2.3/33"}, {NULL, NULL}};
+    assert_rejected_naming(f, bad_range, "METRICS_ALLOW");
+    const struct var short_token[] = {
+        {"DATABASE_URL", GOOD_DB}, {"METRICS_TOKEN", "short"}, {NULL, NULL}};
+    assert_rejected_naming(f, short_token, "METRICS_TOKEN");
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB},
+                             {"METRICS_ALLOW", "10.0.0.0/8, 2001:db8::/32"},
+                             {"METRICS_TOKEN", "a-scraper-token-of-32-characters"},
+                             {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.metrics_allow_count, 2);
+    assert_string_equal(f->c.metrics_token, "a-scraper-token-of-32-characters");
+    config_clear(&f->c);
+    const struct var none[] = {{"DATABASE_URL", GOOD_DB}, {"METRICS_ALLOW", "none"}, {NULL, NULL}};
+    assert_loads(f, none);
+    assert_int_equal(f->c.metrics_allow_count, 0);
+}
+
+static void test_job_retention_range(void **state) {
+    struct fixture *f = *state;
+    const struct var low[] = {{"DATABASE_URL", GOOD_DB}, {"JOB_RETENTION", "59"}, {NULL, NULL}};
+    assert_rejected_naming(f, low, "JOB_RETENTION");
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB}, {"JOB_RETENTION", "3600"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.job_retention, 3600);
 }
 
 /* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
@@ -600,6 +659,10 @@ int main(void) {
         FT(test_body_max_kib_above_maximum_is_rejected),
         FT(test_cache_local_window_above_100_ms_is_rejected),
         FT(test_cache_local_mib_negative_is_rejected),
+        FT(test_cache_max_entry_bytes_range),
+        FT(test_request_timeout_range),
+        FT(test_metrics_access_settings),
+        FT(test_job_retention_range),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
         FT(test_jwt_secret_of_32_bytes_is_accepted),

@@ -36,6 +36,10 @@ bool cache_enabled(void);
  * (freeReplyObject). User data travels only as arguments. */
 redisReply *cache_command(int argc, const char **argv, const size_t *lens);
 
+/* Let this thread's next command connect at once, even while the backoff
+ * after a failure runs (for a retry that cannot wait). */
+void cache_retry_now(void);
+
 /* PING this thread's context. */
 enum cache_state cache_ping(void);
 

@@ -19,7 +19,11 @@
  *
  * When Redis fails, reads go to PostgreSQL; after a failed bump the cache
  * is not trusted again until a bump succeeds, so a write made while Redis
- * was unreachable can never be hidden by an entry from before it.
+ * was unreachable can never be hidden by an entry from before it on this
+ * instance. The other instances learn of the write from the owed bump,
+ * delivered as soon as Redis answers this one again; if it never does
+ * (this process dies first), entries from before the write live at most
+ * CACHE_TTL.
  */
 #ifndef NEXUS_CACHE_CATALOG_H
 #define NEXUS_CACHE_CATALOG_H
@@ -44,6 +48,7 @@ struct catalog_cache_limits {
     int ttl_seconds;    /* entry lifetime, in Redis and locally */
     size_t local_bytes; /* the local tier's budget; 0: off */
     uint64_t window_us; /* how long a generation read may be reused; 0: off */
+    size_t max_entry;   /* larger responses are not stored; 0: no bound */
 };
 
 /* Set the key prefix and limits; call after cache_init. */
@@ -55,13 +60,22 @@ void catalog_cache_free(void);
 /* Look key up (key: the request's variant, path and sorted query). */
 void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out);
 
-/* Store a response under the generation the lookup saw. */
+/* Store a response under the generation the lookup saw, unless it is
+ * larger than the limits' max_entry (it is then read from PostgreSQL every
+ * time, and costs Redis nothing). */
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
                        const char *etag, const char *body, size_t len);
 
-/* Bump the generation after a committed catalog write. On failure the
- * cache is bypassed until a later bump succeeds. */
+/* Bump the generation after a committed catalog write, retried twice
+ * within about 30 ms on fresh connections. If it still fails, the write
+ * answers anyway; this process bypasses the cache until a later bump
+ * succeeds, and that bump is owed: catalog_cache_maintain delivers it. */
 void catalog_cache_bump(void);
+
+/* Call a few times a second from a housekeeping thread: delivers an owed
+ * bump as soon as Redis answers again, so every instance stops using the
+ * entries from before the write (they only see the generation). */
+void catalog_cache_maintain(void);
 
 void cache_lookup_clear(struct cache_lookup *l);
 

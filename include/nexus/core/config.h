@@ -16,6 +16,7 @@
 
 #define NX_MAX_CORS_ORIGINS    16
 #define NX_MAX_TRUSTED_PROXIES 16
+#define NX_MAX_METRICS_ALLOW   32
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -43,11 +44,13 @@ struct config {
     int connection_timeout; /* seconds */
     int connection_limit;   /* total */
     int per_ip_connection_limit;
+    int request_timeout; /* seconds for a request's headers and body to arrive */
     int db_statement_timeout_ms;
     int redis_timeout_ms;
     int cache_ttl;             /* seconds a cached catalog response lives */
     size_t cache_local_bytes;  /* in-process copy of cached responses; 0: off */
     int cache_local_window_us; /* reuse of a generation read from Redis; 0: off */
+    int cache_max_entry_bytes; /* larger answers are served, not cached */
     int login_max_failures_per_email;
     int login_max_failures_per_client;
     int login_failure_window; /* seconds */
@@ -62,7 +65,11 @@ struct config {
     int job_lease_seconds;
     int job_backoff_base_ms;
     int job_backoff_max_ms;
-    int job_poll_ms; /* longest sleep between queue checks */
+    int job_poll_ms;   /* longest sleep between queue checks */
+    int job_retention; /* seconds a done job is kept before it is purged */
+    struct ip_range metrics_allow[NX_MAX_METRICS_ALLOW]; /* who may read /metrics */
+    size_t metrics_allow_count;
+    char *metrics_token; /* NULL: no bearer opens /metrics */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -30,6 +30,7 @@ enum metrics_counter {
     METRIC_CACHE_MISSES,
     METRIC_CACHE_BYPASSES,
     METRIC_CACHE_ERRORS,
+    METRIC_CACHE_OVERSIZE, /* answers served but too large to store */
     METRIC__COUNTERS
 };
 

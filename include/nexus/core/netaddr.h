@@ -40,6 +40,9 @@ bool ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *out);
 
 bool ip_range_contains(const struct ip_range *range, const struct ip_addr *addr);
 
+/* True when one of the n ranges contains addr. */
+bool ip_ranges_contain(const struct ip_range *ranges, size_t n, const struct ip_addr *addr);
+
 /* The text form (IPv4 dotted, IPv6 compressed) into out[NX_IP_TEXT_MAX]. */
 void ip_format(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]);
 

@@ -23,5 +23,7 @@ struct ip_addr client_address_derive(const struct ip_addr *peer, const char *con
 /* The client's address as text into out[NX_IP_TEXT_MAX] ("unknown" when
  * the request has no peer address). */
 void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX]);
+/* The same address, parsed; false when the peer's address is unknown. */
+bool request_client_ip(const struct request *req, struct ip_addr *out);
 
 #endif

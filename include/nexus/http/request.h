@@ -19,6 +19,8 @@
 
 struct MHD_Connection;
 struct route;
+struct cache_key_spec;
+struct key_param;
 
 enum http_method {
     HTTP_GET,
@@ -87,6 +89,11 @@ struct request {
     size_t query_count;
     bool query_loaded;
     bool query_overflow;
+    /* A cacheable route: its cache key's row, and in it the only query
+     * parameters its handler may read (key_params, key_param_count). */
+    const struct cache_key_spec *key_spec;
+    const struct key_param *key_params;
+    size_t key_param_count;
 
     unsigned status; /* sent status, for the access log and metrics */
     uint64_t bytes;

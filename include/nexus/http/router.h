@@ -22,6 +22,8 @@ enum route_flags {
     ROUTE_INVALIDATES_CATALOG = 1u << 2, /* catalog write */
     ROUTE_RAW = 1u << 3,                 /* handler writes non-JSON bytes (spec, docs, metrics) */
     ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
+    ROUTE_PRIVATE =
+        1u << 5, /* METRICS_ALLOW addresses or the METRICS_TOKEN bearer only; else 404 */
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);

@@ -58,8 +58,13 @@ enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker,
  * base * 2^(attempt-1), capped, times a random factor in [0.5, 1.5). */
 double queue_backoff(int attempt, double base, double cap);
 
-/* Count jobs per state and the age in seconds of the oldest due job. */
+/* Count unfinished jobs per state (pending, running, dead: done jobs are
+ * not counted) and the age in seconds of the oldest due job. */
 enum nx_err queue_stats(struct db *db, PGresult **out);
+
+/* Delete up to batch done jobs that finished more than retention_seconds
+ * ago, oldest first; *purged: how many. */
+enum nx_err queue_purge(struct db *db, int retention_seconds, int batch, int *purged);
 
 /* Rows for `nexus jobs list` (state NULL: all), newest first. */
 enum nx_err queue_list(struct db *db, const char *state, const char *limit, PGresult **out);

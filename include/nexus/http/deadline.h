@@ -1,0 +1,40 @@
+/*
+ * deadline.h -- a whole-request deadline for every connection.
+ *
+ * libmicrohttpd's CONNECTION_TIMEOUT counts idleness, and every byte resets
+ * it, so a client that drips one byte a second could hold a connection
+ * (and its buffers) forever. This module gives each request REQUEST_TIMEOUT
+ * seconds from the moment the connection is ready for it (accepted, or the
+ * previous answer finished) until its headers and body have all arrived. A
+ * request that misses it gets no answer: its socket is shut down, and
+ * libmicrohttpd closes the connection. Time spent handling the request and
+ * sending the answer does not count.
+ *
+ * The clock runs per connection; a housekeeping thread calls
+ * deadline_sweep. A socket is shut down only while its connection is
+ * registered, and it is unregistered (under the same lock) before
+ * libmicrohttpd closes it, so a reused descriptor is never touched.
+ */
+#ifndef NEXUS_HTTP_DEADLINE_H
+#define NEXUS_HTTP_DEADLINE_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+/* Set the deadline in seconds (before the daemon starts). */
+void deadline_init(int seconds);
+
+/* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and unregisters. */
+void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+
+/* The request on conn has fully arrived: stop its clock. */
+void deadline_request_in(struct MHD_Connection *conn);
+
+/* The answer on conn is done: the clock runs for the next request. */
+void deadline_next_request(struct MHD_Connection *conn);
+
+/* Shut down every connection whose request is overdue; how many. */
+size_t deadline_sweep(void);
+
+#endif

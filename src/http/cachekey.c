@@ -1,0 +1,130 @@
+/*
+ * cachekey.c -- the cache key of a public catalog read, from the parsed
+ * request.
+ */
+#include "nexus/http/cachekey.h"
+
+#include "nexus/core/parse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct cache_key_spec *cache_key_spec(const struct route *r) {
+    for (size_t i = 0; r && i < nx_cache_key_count; i++)
+        if (nx_cache_keys[i].handler == r->handler)
+            return &nx_cache_keys[i];
+    return NULL;
+}
+
+bool cache_keys_validate(const struct route *routes, size_t n, char *err, size_t errcap) {
+    for (size_t i = 0; i < n; i++)
+        if ((routes[i].flags & ROUTE_CACHEABLE) && !cache_key_spec(&routes[i])) {
+            snprintf(err, errcap, "route %s is cacheable but has no cache key row",
+                     routes[i].pattern ? routes[i].pattern : "(none)");
+            return false;
+        }
+    return true;
+}
+
+/* mark, n in decimal, ':', then the bytes: no value can imitate another
+ * part of the key (printf costs more than the rest of a hit). */
+static void put_counted(struct buf *b, char mark, const char *s, size_t n) {
+    char text[24];
+    size_t i = sizeof text, v = n;
+    text[--i] = ':';
+    do {
+        text[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    text[--i] = mark;
+    buf_append(b, text + i, sizeof text - i);
+    buf_append(b, s, n);
+}
+
+/* The canonical spelling of a well-formed value into out ('~' marks it in
+ * the key); false when the value goes in as sent ('='). */
+static bool canonical(enum key_form form, const char *v, size_t len, char *out, size_t cap,
+                      size_t *out_len) {
+    bool b;
+    int64_t cents;
+    int n = -1;
+    switch (form) {
+    case KEY_BOOL:
+        if (parse_bool(v, len, &b))
+            n = snprintf(out, cap, "%d", b);
+        break;
+    case KEY_MONEY:
+        if (parse_money(v, len, &cents))
+            n = snprintf(out, cap, "%lld", (long long)cents);
+        break;
+    case KEY_CURRENCY:
+        if (len != 3)
+            break;
+        for (size_t i = 0; i < 3; i++) {
+            char c = v[i];
+            if (c >= 'a' && c <= 'z')
+                c = (char)(c - 'a' + 'A');
+            if (c < 'A' || c > 'Z')
+                return false;
+            out[i] = c;
+        }
+        n = 3;
+        break;
+    default:
+        break;
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return false;
+    *out_len = (size_t)n;
+    return true;
+}
+
+/* The one occurrence of p in the query: *found false when absent (or empty
+ * where empty means absent); false when repeated. */
+static bool find_arg(const struct cache_key_input *in, const struct key_param *p,
+                     const struct query_arg **found) {
+    *found = NULL;
+    for (size_t i = 0; i < in->arg_count; i++) {
+        if (strcmp(in->args[i].key, p->name) != 0)
+            continue;
+        if (*found)
+            return false;
+        *found = &in->args[i];
+    }
+    bool empty = *found && (!(*found)->value || (*found)->len == 0);
+    if (empty && p->form != KEY_STRICT)
+        *found = NULL;
+    return true;
+}
+
+static void put_param(struct buf *out, size_t index, const struct key_param *p,
+                      const struct query_arg *a) {
+    char text[32];
+    size_t n = 0;
+    const char *v = a->value ? a->value : "";
+    size_t len = a->value ? a->len : 0;
+    char mark[2] = {'&', (char)('a' + index)}; /* the parameter's place in the row */
+    buf_append(out, mark, sizeof mark);
+    if (canonical(p->form, v, len, text, sizeof text, &n))
+        put_counted(out, '~', text, n);
+    else
+        put_counted(out, '=', v, len);
+}
+
+bool cache_key_build(struct buf *out, const struct cache_key_spec *spec,
+                     const struct cache_key_input *in) {
+    NX_ASSERT(spec->count <= 26);
+    buf_puts(out, in->staff ? "staff:" : "public:");
+    buf_puts(out, in->pattern);
+    for (size_t i = 0; i < in->path_param_count; i++)
+        put_counted(out, '/', in->path_params[i].ptr, in->path_params[i].len);
+    buf_append(out, "?", 1);
+    for (size_t i = 0; i < spec->count; i++) {
+        const struct query_arg *a;
+        if (!find_arg(in, &spec->params[i], &a))
+            return false;
+        if (a)
+            put_param(out, i, &spec->params[i], a);
+    }
+    return true;
+}

@@ -1,0 +1,101 @@
+/*
+ * deadline.c -- connections whose request takes too long to arrive are
+ * shut down.
+ */
+#include "nexus/http/deadline.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+struct tracked {
+    MHD_socket fd;
+    _Atomic uint64_t reading_since_us; /* 0: no request is arriving */
+    struct tracked *prev, *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tracked *head;
+static uint64_t limit_us;
+
+void deadline_init(int seconds) {
+    limit_us = (uint64_t)seconds * 1000000u;
+}
+
+static void track(struct MHD_Connection *conn, void **socket_context) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct tracked *t = xcalloc(1, sizeof *t);
+    t->fd = info ? info->connect_fd : MHD_INVALID_SOCKET;
+    atomic_store(&t->reading_since_us, now_us());
+    pthread_mutex_lock(&lock);
+    t->next = head;
+    if (head)
+        head->prev = t;
+    head = t;
+    pthread_mutex_unlock(&lock);
+    *socket_context = t;
+}
+
+static void untrack(struct tracked *t) {
+    pthread_mutex_lock(&lock);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    pthread_mutex_unlock(&lock);
+    free(t);
+}
+
+void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code) {
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        track(conn, socket_context);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        untrack(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static struct tracked *of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+void deadline_request_in(struct MHD_Connection *conn) {
+    struct tracked *t = of(conn);
+    if (t)
+        atomic_store(&t->reading_since_us, 0);
+}
+
+void deadline_next_request(struct MHD_Connection *conn) {
+    struct tracked *t = of(conn);
+    if (t)
+        atomic_store(&t->reading_since_us, now_us());
+}
+
+size_t deadline_sweep(void) {
+    size_t closed = 0;
+    uint64_t now = now_us();
+    pthread_mutex_lock(&lock);
+    for (struct tracked *t = head; t; t = t->next) {
+        uint64_t since = atomic_load(&t->reading_since_us);
+        if (!since || since > now || now - since <= limit_us || t->fd == MHD_INVALID_SOCKET)
+            continue;
+        /* libmicrohttpd sees the connection end and closes it itself. */
+        shutdown(t->fd, SHUT_RDWR);
+        atomic_store(&t->reading_since_us, 0);
+        closed++;
+    }
+    pthread_mutex_unlock(&lock);
+    return closed;
+}
