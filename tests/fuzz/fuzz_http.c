@@ -394,10 +394,10 @@ static void admin_login(void) {
 /* ---- the server ----------------------------------------------------------- */
 
 static int free_port(void) {
-    int port = test_free_port();
-    if (port < 0)
+    int found = test_free_port();
+    if (found < 0)
         die("%s", "cannot find a free port");
-    return port;
+    return found;
 }
 
 static char port_text[16];
