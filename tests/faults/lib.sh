@@ -54,6 +54,7 @@ start_server() {
     shift 2
     env DATABASE_URL="host=$dir/sock user=postgres dbname=postgres" PORT="$port" \
         JWT_SECRET=fault-test-secret-0123456789abcdef AUTO_MIGRATE=1 THREADS=2 LOG_LEVEL=warn \
+        PER_IP_CONNECTION_LIMIT=100000 \
         "$@" "$BIN" serve >>"$dir/nexus.log" 2>&1 &
     pids+=($!)
     wait_for "nexus on port $port" curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" ||
