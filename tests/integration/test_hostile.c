@@ -281,10 +281,12 @@ static void test_slow_and_idle_clients_do_not_block_others(void **state) {
         long long t0 = now_ms();
         struct http_res *r = http_request("GET", "/healthz", NULL, NULL, 0);
         long long took = now_ms() - t0;
-        if (r->status != 200 || took >= 1000)
+        if (r->status != 200 || took >= 3000)
             fprintf(stderr, "round %d: status %ld after %lld ms\n", round, r->status, took);
         assert_int_equal(r->status, 200);
-        assert_true(took < 1000);
+        /* Blocked, it would wait for the 4 s request deadline at least;
+         * below that, with room for a loaded machine. */
+        assert_true(took < 3000);
         http_res_free(r);
     }
     d.stop = 1;
@@ -799,7 +801,7 @@ static void test_thousands_of_query_parameters_are_a_prompt_400(void **state) {
     int status = send_raw(&r, 5000);
     long long took = now_ms() - t0;
     assert_int_equal(status, 400);
-    assert_true(took < 2000);
+    assert_true(took < 4000); /* unanswered, it would end at the 5 s patience */
     http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
     raw_free(&r);
 }
