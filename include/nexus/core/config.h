@@ -61,6 +61,8 @@ struct config {
     int job_backoff_base_ms;
     int job_backoff_max_ms;
     int job_poll_ms; /* longest sleep between queue checks */
+    /* Product search */
+    int search_total_cap; /* a search's include_total counts at most this many */
 };
 
 /* Where values come from: getenv in production, a table in tests. */
