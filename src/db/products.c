@@ -193,10 +193,11 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
  * when the words are common), or collect the matches from the word indexes
  * and sort them (fast when they are rare). The planner cannot tell which
  * from its estimates, so a one-word search tries a bounded walk first: if
- * it fills the page, that is the answer. If it found some matches but too
- * few, the word is still common enough for a ten times longer walk to be
- * cheaper than sorting its matches (a word in 1% of a million products:
- * 10,000 rows tested against 10,000 fetched and sorted). Otherwise the
+ * it fills the page, that is the answer. If it found at least a fifth of
+ * a page, the word is still common enough for a ten times longer walk
+ * (which should fill the page in half its length) to be cheaper than
+ * sorting its matches: a word in 1% of a million products costs about
+ * 2,000 rows tested instead of 10,000 fetched and sorted. Otherwise the
  * word is rare enough for the index. Several words together are almost
  * always rare, so they go to the index at once.
  */
@@ -215,7 +216,7 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
             return NX_OK;
         PQclear(*out);
         *out = NULL;
-        if (found == 0)
+        if (found * 5 < limit_rows(limit)) /* at this rate, 5,000 rows would not fill it */
             break;
     }
     return search_page(db, f, sort, after_value, after_id, limit, out);
