@@ -90,11 +90,18 @@ char *list_cursor(const struct list_spec *spec, const struct list_request *lr, c
 }
 
 void list_respond(struct response *res, json_t *items, char *next_cursor, long long total) {
+    list_respond_capped(res, items, next_cursor, total, false);
+}
+
+void list_respond_capped(struct response *res, json_t *items, char *next_cursor, long long total,
+                         bool capped) {
     json_t *body = json_object();
     json_object_set_new(body, "items", items);
     json_object_set_new(body, "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
     if (total >= 0)
         json_object_set_new(body, "total", json_integer(total));
+    if (total >= 0 && capped)
+        json_object_set_new(body, "total_capped", json_true());
     free(next_cursor);
     response_json(res, 200, body);
     json_decref(body);

@@ -131,6 +131,24 @@ static bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Whether pg_trgm can look the word up: it needs a trigram, three word
+ * characters in a row (ASCII letters and digits; a character outside ASCII
+ * counts as a letter, as it does in a UTF-8 locale). */
+static bool has_trigram(const char *word, size_t len) {
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)word[i];
+        if ((c & 0xC0) == 0x80) /* the rest of a multi-byte character */
+            continue;
+        bool letter =
+            c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        run = letter ? run + 1 : 0;
+        if (run == 3)
+            return true;
+    }
+    return false;
+}
+
 /* Split q into words; words past the indexed ones go into one array
  * literal ("{"%a%","%b%"}") checked by ILIKE ALL. */
 static void split_words(struct product_query *q, const char *s, size_t len) {
@@ -148,6 +166,9 @@ static void split_words(struct product_query *q, const char *s, size_t len) {
         like_pattern(&pat, s + start, i - start);
         if (q->filter.pattern_count < NX_SEARCH_WORDS_INDEXED) {
             q->filter.patterns[q->filter.pattern_count] = buf_take(&pat, NULL);
+            if (!has_trigram(s + start, i - start))
+                q->filter.short_words[q->filter.short_word_count++] =
+                    xstrndup(s + start, i - start);
         } else {
             buf_puts(&extra, extra.len ? ",\"" : "{\"");
             for (size_t k = 0; k < pat.len; k++) { /* array element quoting */
@@ -213,6 +234,8 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
 void product_query_clear(struct product_query *q) {
     for (size_t i = 0; i < q->filter.pattern_count; i++)
         free((void *)(uintptr_t)q->filter.patterns[i]);
+    for (size_t i = 0; i < q->filter.short_word_count; i++)
+        free((void *)(uintptr_t)q->filter.short_words[i]);
     free(q->extra_patterns);
     free(q->category_ids);
     buf_clear(&q->canonical);

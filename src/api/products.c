@@ -44,6 +44,18 @@ static json_t *page_items(PGresult *r, int count) {
     return items;
 }
 
+/* A search counts one match past SEARCH_TOTAL_CAP: reaching it means the
+ * total is only known to be at least the cap. Other lists count all. */
+static enum nx_err count_total(struct db *db, const struct product_filter *f, long long *total,
+                               bool *capped) {
+    long long cap = f->pattern_count ? nx_config->search_total_cap : 0;
+    enum nx_err e = products_count(db, f, cap ? cap + 1 : 0, total);
+    *capped = e == NX_OK && cap && *total > cap;
+    if (*capped)
+        *total = cap;
+    return e;
+}
+
 static enum nx_err list_page(struct request *req, struct response *res, struct db *db,
                              struct product_query *q, const struct list_request *lr) {
     PGresult *r = NULL;
@@ -57,8 +69,9 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
     enum nx_err e =
         products_list(db, &q->filter, (enum product_sort)lr->sort,
                       lr->has_cursor ? lr->after.value : NULL, after_id, lr->limit_plus_one, &r);
+    bool capped = false;
     if (e == NX_OK && lr->include_total)
-        e = products_count(db, &q->filter, &total);
+        e = count_total(db, &q->filter, &total, &capped);
     if (e == NX_OK) {
         int rows = PQntuples(r), shown = rows > lr->limit ? lr->limit : rows;
         char *next = NULL;
@@ -66,7 +79,7 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
             next = list_cursor(&PRODUCT_LIST, lr, q->canonical.data,
                                PQgetvalue(r, shown - 1, sort_column(lr->sort)),
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
-        list_respond(res, page_items(r, shown), next, total);
+        list_respond_capped(res, page_items(r, shown), next, total, capped);
     }
     (void)req;
     PQclear(r);

@@ -359,6 +359,13 @@ static bool load_auth(struct loader *l, struct config *c) {
                        &c->trusted_proxy_count);
 }
 
+/* Product search: a search's total is counted up to SEARCH_TOTAL_CAP
+ * matches, so include_total on a common word reads a bounded number of
+ * rows. */
+static bool load_search(struct loader *l, struct config *c) {
+    return load_int(l, "SEARCH_TOTAL_CAP", 10000, 1, 100000000, &c->search_total_cap);
+}
+
 bool config_load(struct config *c, config_getter get, void *ud, char *err, size_t errcap) {
     struct loader l = {get, ud, err, errcap};
     memset(c, 0, sizeof *c);
@@ -371,7 +378,7 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
         load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) && load_redis(&l, c) &&
         load_auth(&l, c) && load_log_level(&l, c) &&
         load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
-        load_metrics(&l, c) &&
+        load_metrics(&l, c) && load_search(&l, c) &&
         load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
     if (!ok)
         config_clear(c);

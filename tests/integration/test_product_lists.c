@@ -25,6 +25,8 @@
 #define PRODUCTS   "/api/v1/products"
 #define MAX_IDS    512
 #define PATH_MAX_  12288
+/* Small enough that the seeded fillers (48) exceed it. */
+#define SEARCH_TOTAL_CAP "40"
 
 static struct nexus_server server;
 static char *staff_token;
@@ -263,6 +265,23 @@ static long long sql_count(const char *where_sql) {
     return v;
 }
 
+/* Walk query at limit in each sort against the live products matching
+ * where_sql in that sort's order. */
+static void expect_walk_in_every_sort(const char *query, int limit, const char *token,
+                                      const char *where_sql) {
+    for (size_t s = 0; s < 6; s++) {
+        char q[1024];
+        snprintf(q, sizeof q, "%s&sort=%s&limit=%d", query, SORTS[s], limit);
+        expect_walk(q, token, SORT_SQL[s], where_sql);
+    }
+}
+
+static void expect_total(const char *query, const char *where_sql) {
+    char q[1024];
+    snprintf(q, sizeof q, "%s&limit=1", query);
+    assert_int_equal(total_of(q, NULL), sql_count(where_sql));
+}
+
 /* Names of every item of a (single page) listing, joined by '|'. Owned. */
 static char *names_of(const char *query) {
     char q[PATH_MAX_];
@@ -318,6 +337,11 @@ static void seed(void) {
         {"Zebra mat", "Striped", "10", 0, "USD", cat_r, true},
         {"ZEBRA nest", "Striped", "10", 7, "USD", cat_r, true},
         {"say \"hi\" mug", "Quoted", "12", 1, "USD", 0, true},
+        {"Samsung TV Stand", "Oak, for screens up to 65 inches", "89", 2, "USD", cat_a, true},
+        {"Monitor arm", "Holds a 4K panel; gas spring", "59", 0, "USD", cat_a, true},
+        {"Gaming PC", "RGB tower, 4k ready, a-b switch", "999", 1, "EUR", cat_b, true},
+        {"Étagère", "Wall shelf; Über solid", "45", 3, "EUR", cat_x, true},
+        {"Q-tips", "Cotton swabs (x200)", "3", 9, "USD", cat_r, true},
     };
     char sku[32];
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
@@ -353,7 +377,8 @@ static void seed(void) {
 
 static int start(void **state) {
     (void)state;
-    harness_start(&server, "product_lists", NULL);
+    static const char *const env[] = {"SEARCH_TOTAL_CAP=" SEARCH_TOTAL_CAP, NULL};
+    harness_start(&server, "product_lists", env);
     harness_staff_and_customer(&server, "list", &staff_token, &customer_token);
     seed();
     return 0;
@@ -402,8 +427,9 @@ static void test_include_total_counts_the_whole_filtered_set(void **state) {
     where_tree(where, sizeof where, "stock > 0 AND price_cents >= 500");
     assert_int_equal(total_of("category=list-root&in_stock=true&min_price=5&limit=2", NULL),
                      sql_count(where));
-    assert_int_equal(total_of("q=filler&limit=5", NULL),
-                     sql_count("is_active AND (name || ' ' || description) ILIKE '%filler%'"));
+    assert_int_equal(total_of("q=filler%204&limit=5", NULL),
+                     sql_count("is_active AND (name || ' ' || description) ILIKE '%filler%'"
+                               " AND (name || ' ' || description) ILIKE '%4%'"));
     assert_int_equal(total_of("category=no-such-category", NULL), 0);
     assert_int_equal(total_of("include_inactive=true&limit=1", staff_token), sql_count("true"));
     assert_int_equal(total_of("include_inactive=true&limit=1", customer_token),
@@ -717,17 +743,141 @@ static void test_filters_combined_with_every_sort(void **state) {
     };
     for (size_t c = 0; c < sizeof combos / sizeof combos[0]; c++) {
         assert_true(sql_count(combos[c].where) >= 3);
-        for (size_t s = 0; s < 6; s++) {
-            char q[1024];
-            snprintf(q, sizeof q, "%s&sort=%s&limit=7", combos[c].query, SORTS[s]);
-            expect_walk(q, NULL, SORT_SQL[s], combos[c].where);
-            snprintf(q, sizeof q, "%s&sort=%s&limit=2", combos[c].query, SORTS[s]);
-            expect_walk(q, customer_token, SORT_SQL[s], combos[c].where);
-        }
-        char q[1024];
-        snprintf(q, sizeof q, "%s&limit=1", combos[c].query);
-        assert_int_equal(total_of(q, NULL), sql_count(combos[c].where));
+        expect_walk_in_every_sort(combos[c].query, 7, NULL, combos[c].where);
+        expect_walk_in_every_sort(combos[c].query, 2, customer_token, combos[c].where);
+        expect_total(combos[c].query, combos[c].where);
     }
+}
+
+/* Words of one and two characters (and words with no three letters or
+ * digits in a row) are looked up in the index of character pairs: the
+ * same matches as any word, in every sort and through every cursor. */
+static void test_q_short_words_in_every_sort(void **state) {
+    (void)state;
+    static const char *const words[][2] = {
+        {"tv", "'%tv%'"},    {"TV", "'%tv%'"},   {"4k", "'%4k%'"},      {"4K", "'%4k%'"},
+        {"pc", "'%pc%'"},    {"x", "'%x%'"},     {"q", "'%q%'"},        {"%C3%A9", "'%é%'"},
+        {"%C3%9C", "'%ü%'"}, {"-", "'%-%'"},     {"a-b", "'%a-b%'"},    {"%3B", "'%;%'"},
+        {"%28x", "'%(x%'"},  {"%25", "'%\\%%'"}, {"_", "'%\\_%'"},      {"e_", "'%e\\_%'"},
+        {"up", "'%up%'"},    {"zz", "'%zz%'"},   {"%C3%A8r", "'%èr%'"}, {"gas", "'%gas%'"},
+    };
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        char query[64], where[256];
+        snprintf(query, sizeof query, "q=%s", words[w][0]);
+        snprintf(where, sizeof where, "is_active AND (name || ' ' || description) ILIKE %s",
+                 words[w][1]);
+        expect_walk_in_every_sort(query, 2, NULL, where);
+    }
+    /* the name and the description, case-insensitively */
+    expect_names("q=tv", "Samsung TV Stand");
+    expect_names("q=4K", "Gaming PC|Monitor arm");
+    expect_names("q=%C3%89", "Crème brûlée torch|Étagère");
+    expect_names("q=%C3%BC", "Étagère");
+    expect_names("q=a-b", "Gaming PC");
+    expect_names("q=zz", "");
+}
+
+static void test_q_short_words_with_other_words_and_filters(void **state) {
+    (void)state;
+    char tree[512], tree_stock[512];
+    where_tree(tree, sizeof tree, "(name || ' ' || description) ILIKE '%4k%'");
+    where_tree(tree_stock, sizeof tree_stock,
+               "(name || ' ' || description) ILIKE '%e%'"
+               " AND (name || ' ' || description) ILIKE '%r%' AND stock > 0");
+    struct {
+        const char *query;
+        const char *where;
+    } combos[] = {
+        {"q=4k%20pc", "is_active AND (name || ' ' || description) ILIKE '%4k%'"
+                      " AND (name || ' ' || description) ILIKE '%pc%'"},
+        {"q=4k%20panel", "is_active AND (name || ' ' || description) ILIKE '%4k%'"
+                         " AND (name || ' ' || description) ILIKE '%panel%'"},
+        {"q=i%201", "is_active AND (name || ' ' || description) ILIKE '%i%'"
+                    " AND (name || ' ' || description) ILIKE '%1%'"},
+        {"q=4k&category=list-root", tree},
+        {"q=e%20r&category=list-root&in_stock=true", tree_stock},
+        {"q=o&currency=EUR&max_price=100", "is_active AND (name || ' ' || description) ILIKE"
+                                           " '%o%' AND currency = 'EUR' AND price_cents <= 10000"},
+    };
+    for (size_t c = 0; c < sizeof combos / sizeof combos[0]; c++) {
+        expect_walk_in_every_sort(combos[c].query, 3, NULL, combos[c].where);
+        expect_total(combos[c].query, combos[c].where);
+    }
+}
+
+/* The pairs index never loses a row its word's ILIKE matches: for each
+ * word, no product matches the ILIKE without holding the word's pairs. */
+static void test_pairs_index_holds_every_match(void **state) {
+    (void)state;
+    static const char *const words[] = {"a",
+                                        "é",
+                                        "É",
+                                        "tv",
+                                        "TV",
+                                        "4k",
+                                        "-",
+                                        ";",
+                                        "(x",
+                                        "a-b",
+                                        "Üb",
+                                        "ÈRE",
+                                        "\xF0\x9F\x98\x80",
+                                        "ng",
+                                        "up",
+                                        "gas",
+                                        "x200",
+                                        " "};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        char *missed =
+            harness_sql_value(&server,
+                              "SELECT count(*) FROM products WHERE deleted_at IS NULL"
+                              " AND strpos(lower(name || ' ' || description), lower('%s')) > 0"
+                              " AND NOT nexus_search_grams(lower(name || ' ' || description))"
+                              " @> nexus_search_word_grams(lower('%s'))",
+                              words[w], words[w]);
+        if (strcmp(missed, "0") != 0)
+            fprintf(stderr, "word [%s]: %s matches missing from the pairs\n", words[w], missed);
+        assert_string_equal(missed, "0");
+        free(missed);
+    }
+    char *indexdef = harness_sql_value(
+        &server, "SELECT indexdef FROM pg_indexes WHERE indexname = 'products_grams_idx'");
+    assert_non_null(strstr(indexdef, "gin"));
+    free(indexdef);
+}
+
+/* A search's total stops at SEARCH_TOTAL_CAP and says so; a total within
+ * the cap, and the total of a list without q, are exact. */
+static void test_search_total_is_capped(void **state) {
+    (void)state;
+    long long cap = strtoll(SEARCH_TOTAL_CAP, NULL, 10);
+    const char *broad[] = {"q=filler", "q=e", "q=filler%20e&sort=price", "q=i%20l&limit=100"};
+    for (size_t i = 0; i < sizeof broad / sizeof broad[0]; i++) {
+        char q[256];
+        snprintf(q, sizeof q, "%s&include_total=true", broad[i]);
+        struct http_res *r = page(q, NULL);
+        assert_int_equal(jint(r->json, "total"), cap);
+        assert_true(json_is_true(json_object_get(r->json, "total_capped")));
+        assert_int_equal(json_object_size(r->json), 4);
+        http_res_free(r);
+    }
+    assert_true(sql_count("is_active AND (name || ' ' || description) ILIKE '%filler%'") > cap);
+    /* within the cap: exact, and nothing more said */
+    struct http_res *r = page("q=tv&include_total=true", NULL);
+    assert_int_equal(jint(r->json, "total"), 1);
+    assert_null(json_object_get(r->json, "total_capped"));
+    http_res_free(r);
+    /* a list without q counts everything */
+    assert_true(sql_count("is_active") > cap);
+    r = page("limit=1&include_total=true", NULL);
+    assert_int_equal(jint(r->json, "total"), sql_count("is_active"));
+    assert_null(json_object_get(r->json, "total_capped"));
+    http_res_free(r);
+    /* the page itself is not cut by the cap */
+    long long got[MAX_IDS];
+    size_t n = walk("q=filler&limit=100&include_total=true", NULL, got, MAX_IDS, NULL);
+    assert_int_equal((long long)n,
+                     sql_count("is_active AND (name || ' ' || description) ILIKE '%filler%'"));
 }
 
 /* ---- cursors ------------------------------------------------------------------------- */
@@ -1108,6 +1258,10 @@ int main(void) {
         cmocka_unit_test(test_q_matches_words_anywhere),
         cmocka_unit_test(test_q_wildcards_are_literal),
         cmocka_unit_test(test_q_non_ascii_length_and_empty),
+        cmocka_unit_test(test_q_short_words_in_every_sort),
+        cmocka_unit_test(test_q_short_words_with_other_words_and_filters),
+        cmocka_unit_test(test_pairs_index_holds_every_match),
+        cmocka_unit_test(test_search_total_is_capped),
         cmocka_unit_test(test_price_filters),
         cmocka_unit_test(test_in_stock_and_currency_filters),
         cmocka_unit_test(test_inactive_and_deleted_visibility),

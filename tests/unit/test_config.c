@@ -638,6 +638,34 @@ static void test_config_clear_twice_is_safe(void **state) {
     config_clear(&f->c);
 }
 
+/* ---- product search ----------------------------------------------------- */
+
+static void test_search_total_cap_defaults_to_10000(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    assert_loads(f, vars);
+    assert_int_equal(f->c.search_total_cap, 10000);
+}
+
+static void test_search_total_cap_takes_1_to_100000000(void **state) {
+    struct fixture *f = *state;
+    const char *good[] = {"1", "40", "100000000"};
+    const int want[] = {1, 40, 100000000};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        const struct var vars[] = {
+            {"DATABASE_URL", GOOD_DB}, {"SEARCH_TOTAL_CAP", good[i]}, {NULL, NULL}};
+        assert_loads(f, vars);
+        assert_int_equal(f->c.search_total_cap, want[i]);
+        config_clear(&f->c);
+    }
+    const char *bad[] = {"0", "-1", "100000001", "1e4", "10k", " 5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const struct var vars[] = {
+            {"DATABASE_URL", GOOD_DB}, {"SEARCH_TOTAL_CAP", bad[i]}, {NULL, NULL}};
+        assert_rejected_naming(f, vars, "SEARCH_TOTAL_CAP");
+    }
+}
+
 #define FT(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -692,6 +720,8 @@ int main(void) {
         FT(test_redis_url_unix_scheme_is_accepted),
         FT(test_redis_prefix_over_64_is_rejected),
         FT(test_config_clear_twice_is_safe),
+        FT(test_search_total_cap_defaults_to_10000),
+        FT(test_search_total_cap_takes_1_to_100000000),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,5 +42,9 @@ char *list_cursor(const struct list_spec *spec, const struct list_request *lr, c
 /* Respond 200 with {items, next_cursor[, total]}; items is consumed.
  * total < 0 leaves it out. */
 void list_respond(struct response *res, json_t *items, char *next_cursor, long long total);
+/* The same; capped adds "total_capped": true (counting stopped at a cap,
+ * so at least total items match). */
+void list_respond_capped(struct response *res, json_t *items, char *next_cursor, long long total,
+                         bool capped);
 
 #endif

@@ -70,6 +70,8 @@ struct config {
     struct ip_range metrics_allow[NX_MAX_METRICS_ALLOW]; /* who may read /metrics */
     size_t metrics_allow_count;
     char *metrics_token; /* NULL: no bearer opens /metrics */
+    /* Product search */
+    int search_total_cap; /* a search's include_total counts at most this many */
 };
 
 /* Where values come from: getenv in production, a table in tests. */

@@ -33,6 +33,11 @@ struct product_filter {
     const char *patterns[NX_SEARCH_WORDS_MAX];
     size_t pattern_count;
     const char *extra_patterns; /* array literal of patterns past the indexed ones */
+    /* Indexed words with no three letters or digits in a row ("tv", "4k",
+     * "a-b"), as typed: the trigram index cannot find them, so they are
+     * also looked up in the index of character pairs. */
+    const char *short_words[NX_SEARCH_WORDS_INDEXED];
+    size_t short_word_count;
 };
 
 /* One page: rows after (after_value, after_id) in sort order when
@@ -40,7 +45,11 @@ struct product_filter {
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
                           PGresult **out);
-enum nx_err products_count(struct db *db, const struct product_filter *f, long long *total);
+/* The number of matching products, counting at most limit of them when
+ * limit > 0 (a search's total is capped: counting every match of a common
+ * word would read most of the table). */
+enum nx_err products_count(struct db *db, const struct product_filter *f, long long limit,
+                           long long *total);
 
 /* A live (not deleted) product; zero rows when there is none. With lock,
  * the row is locked for the rest of the transaction. */
