@@ -49,5 +49,11 @@ shape "The same listing, next page" "$api/products?$listing&cursor=$(next "$api/
 shape "in_stock + currency" "$api/products?in_stock=true&currency=EUR"
 shape "Search, rare words (q=$q)" "$api/products?q=$q"
 shape "Search, common word (q=wireless)" "$api/products?q=wireless"
+shape "Search, two-character word in 1% of products (q=ng)" "$api/products?q=ng"
+shape "Search, rare two-character word (q=tv)" "$api/products?q=tv"
+shape "Search, common one-character word, total (q=e&include_total=true)" \
+    "$api/products?q=e&include_total=true"
+shape "Search, two-character word, total (q=ng&include_total=true)" \
+    "$api/products?q=ng&include_total=true"
 shape "Category list" "$api/categories"
 shape "Product by id" "$api/products/4242"

@@ -51,19 +51,27 @@ end'
 
 us_to_ms() { awk -v us="$1" 'BEGIN { printf "%.2fms", us / 1000 }'; }
 
-# bench_wrk NAME PATH [LUA_FILE]: one scenario, one result line.
-bench_wrk() {
-    local name=$1 path=$2 script=$BENCH_TMP/wrk-$RANDOM.lua
-    { [ -n "${3:-}" ] && cat "$3"; printf '%s\n' "$BENCH_REPORT_LUA"; } >"$script"
+# bench_wrk_values PATH [LUA_FILE]: one wrk run; prints
+# "req/s p50 p95 p99 non-2xx", the percentiles in microseconds.
+bench_wrk_values() {
+    local path=$1 script=$BENCH_TMP/wrk-$RANDOM.lua
+    { [ -n "${2:-}" ] && cat "$2"; printf '%s\n' "$BENCH_REPORT_LUA"; } >"$script"
     local out
     out=$(wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" -s "$script" \
         "http://127.0.0.1:$BENCH_PORT$path")
-    local rps non2xx p50 p95 p99
+    local rps non2xx pct
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    read -r p50 p95 p99 < <(awk '$1 == "PCT" {print $2, $3, $4}' <<<"$out")
+    pct=$(awk '$1 == "PCT" {print $2, $3, $4}' <<<"$out")
+    echo "$rps $pct ${non2xx:-0}"
+}
+
+# bench_wrk NAME PATH [LUA_FILE]: one scenario, one result line.
+bench_wrk() {
+    local name=$1 rps p50 p95 p99 non2xx
+    read -r rps p50 p95 p99 non2xx < <(bench_wrk_values "$2" "${3:-}")
     printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' "$name" "$rps" "$(us_to_ms "$p50")" \
-        "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "${non2xx:-0}"
+        "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "$non2xx"
 }
 
 bench_header() {
