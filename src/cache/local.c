@@ -144,6 +144,7 @@ void local_cache_put(const char *gen, const char *key, size_t key_len, const cha
         drop_all_locked();
         link = find_locked(hash, key, key_len);
     }
+    e->next = *link; /* what followed a replaced entry stays in the chain */
     *link = e;
     used_bytes += size;
     pthread_mutex_unlock(&lock);

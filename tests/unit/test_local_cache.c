@@ -99,6 +99,28 @@ static void test_local_store_replaces_the_same_key(void **state) {
     assert_int_equal(local_cache_bytes(), one);
 }
 
+/* Replacing a key keeps every other key of its hash chain: with five keys
+ * a bucket on average, every other key is stored again, and all are still
+ * held, each with its latest body. */
+static void test_local_replacing_keeps_the_rest_of_the_chain(void **state) {
+    (void)state;
+    enum { KEYS = 20000 };
+    char key[32];
+    local_cache_init(64u << 20, 300);
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        put("7", key, "first");
+    }
+    for (int i = 0; i < KEYS; i += 2) {
+        snprintf(key, sizeof key, "key-%d", i);
+        put("7", key, "second");
+    }
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_held("7", key, i % 2 ? "first" : "second");
+    }
+}
+
 static void test_local_budget_is_never_exceeded(void **state) {
     (void)state;
     char body[4000], key[32];
@@ -153,6 +175,8 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_local_new_generation_drops_the_old, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_store_replaces_the_same_key, fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_local_replacing_keeps_the_rest_of_the_chain, fresh,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_local_budget_is_never_exceeded, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_oversized_entry_is_not_kept, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_entries_expire, fresh, teardown),
