@@ -337,7 +337,22 @@ void harness_start(struct nexus_server *s, const char *name, const char *const *
     harness_start_url(s, name, s->database_url, extra_env);
 }
 
+/* A server that exited badly (a sanitizer report, a crash) fails the test
+ * program even when it was stopped in a group teardown, whose failure
+ * cmocka reports but does not count in its result. */
+static bool a_server_failed;
+
+static void fail_program_if_a_server_failed(void) {
+    if (a_server_failed) {
+        fprintf(stderr, "a nexus server exited with a failure status: see above\n");
+        _exit(1);
+    }
+}
+
 void harness_stop(struct nexus_server *s) {
+    static bool registered;
+    if (!registered)
+        registered = atexit(fail_program_if_a_server_failed) == 0;
     int status = 0;
     if (s->pid > 0) {
         kill(s->pid, SIGTERM);
@@ -358,6 +373,7 @@ void harness_stop(struct nexus_server *s) {
     if (status != 0) {
         print_log_tail(s);
         fprintf(stderr, "nexus exit status %d (log: %s)\n", status, s->log_path);
+        a_server_failed = true;
     }
     if (s->own_db) {
         char sql[256];
