@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,6 +590,9 @@ static bool housekeeping_stop;
 
 static void *housekeeping_main(void *arg) {
     (void)arg;
+    /* Named, so that tools watching the server's threads can tell it apart
+     * from those that serve requests. */
+    prctl(PR_SET_NAME, "nx-housekeeping", 0, 0, 0);
     pthread_mutex_lock(&housekeeping_lock);
     while (!housekeeping_stop) {
         pthread_mutex_unlock(&housekeeping_lock);

@@ -202,6 +202,14 @@ static bool server_idle(void) {
     return true;
 }
 
+/* The server's housekeeping thread wakes on a timer, not for requests:
+ * it is never part of an input's work. */
+static bool is_housekeeping(pid_t tid) {
+    char path[64], name[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
+    return read_small(path, name, sizeof name) && strncmp(name, "nx-housekeeping", 15) == 0;
+}
+
 static void find_server_threads(const pid_t *before, size_t nbefore) {
     pid_t now[MAX_THREADS];
     size_t n = list_threads(now, MAX_THREADS);
@@ -210,7 +218,7 @@ static void find_server_threads(const pid_t *before, size_t nbefore) {
         bool old = false;
         for (size_t j = 0; j < nbefore && !old; j++)
             old = now[i] == before[j];
-        if (!old)
+        if (!old && !is_housekeeping(now[i]))
             server_tids[server_tid_count++] = now[i];
     }
 }
