@@ -68,6 +68,7 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     request_client_address(req, client);
     if (e == NX_OK)
         e = register_throttle_begin(req, &t, client);
+    bool counted = e == NX_OK;
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
@@ -82,6 +83,10 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
         e = enqueue_welcome(db, r);
     if (e == NX_OK)
         e = db_commit(db);
+    /* Like logins, only failed registrations count against the client: a
+     * new account gives its count back, and so does an outage. */
+    if (counted && (e == NX_OK || e == NX_ERR_UNAVAILABLE))
+        throttle_undo(&t);
     if (e == NX_ERR_CONFLICT)
         e = problem_conflict(req, "email", "already exists");
     if (e == NX_OK)

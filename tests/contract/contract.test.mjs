@@ -211,7 +211,7 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'register', 'POST', reg, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'register', 'POST', reg, { body: 'email=x', contentType: 'text/plain' }, 415);
   await call(t, 'register', 'POST', reg, { json: { email: 'y@contract.test', password: PASSWORD, name: 'Y', role: 'admin' } }, 422);
-  // Every registration counts against its client, a 409 too.
+  // Failed registrations (a 409) count against their client.
   const registrar = { 'X-Forwarded-For': '198.51.100.7' };
   for (let i = 0; i < PER_CLIENT; i++)
     await call(t, 'register', 'POST', reg, { headers: registrar, json: { email: 'customer@contract.test', password: PASSWORD, name: 'Again' }, label: `registration ${i + 1}` }, 409);

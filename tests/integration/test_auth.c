@@ -1331,8 +1331,9 @@ static void test_registrations_from_one_client_are_limited(void **state) {
     struct http_res *r = rl_try_register(client, e);
     expect_status(r, 201, "first registration");
     http_res_free(r);
-    /* Duplicates count too (each one probes an address): 8 in all. */
-    for (int i = 1; i < 8; i++) {
+    /* A new account gives its count back; duplicates (each one probes an
+     * address) count: 8 of them reach the limit. */
+    for (int i = 0; i < 8; i++) {
         r = rl_try_register(client, e);
         expect_problem(r, 409, "email");
     }
@@ -1345,6 +1346,21 @@ static void test_registrations_from_one_client_are_limited(void **state) {
     expect_status(r, 201, "registration from another client");
     http_res_free(r);
     rl_expect(client, e, "password-1", 200);
+}
+
+/* A registration that creates its account costs its client nothing: more
+ * new accounts than the limit, from one address, are all 201. */
+static void test_successful_registrations_do_not_count(void **state) {
+    (void)state;
+    char client[64], e[128], tag[32];
+    rl_client(client, sizeof client, 11);
+    for (int i = 0; i < 10; i++) {
+        snprintf(tag, sizeof tag, "reg-many-%d", i);
+        rl_email(e, sizeof e, tag);
+        struct http_res *r = rl_try_register(client, e);
+        expect_status(r, 201, "registration within the limit of failures");
+        http_res_free(r);
+    }
 }
 
 static struct http_res *rl_change_password(const char *client, const char *token,
@@ -1487,6 +1503,7 @@ int main(void) {
         cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
         cmocka_unit_test(test_concurrent_wrong_logins_verify_at_most_the_limit),
         cmocka_unit_test(test_registrations_from_one_client_are_limited),
+        cmocka_unit_test(test_successful_registrations_do_not_count),
         cmocka_unit_test(test_wrong_current_passwords_lock_the_email),
         cmocka_unit_test(test_wrong_current_passwords_count_against_the_client),
         cmocka_unit_test(test_each_malformed_email_has_its_own_counter),
