@@ -62,13 +62,17 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define PROBE_EVERY   128
-#define ANSWER_MS     3000 /* longest wait for an answer (libFuzzer's -timeout is 5 s) */
-#define IDLE_MS       20
-#define ADMIN_EMAIL   "fuzz-admin@example.com"
-#define ADMIN_PASS    "fuzz-admin-password-1"
-#define RESPONSE_CAP  (1u << 20)
-#define FUZZ_MAX_SIZE 65536
+#define PROBE_EVERY 128
+#define ANSWER_MS   3000 /* longest wait for an answer (libFuzzer's -timeout is 5 s) */
+/* Before fuzzing starts, answers may take much longer: the admin's
+ * register and login hash a password, which takes seconds on a machine
+ * whose cores are busy, and no libFuzzer timeout runs yet. */
+#define SETUP_ANSWER_MS 60000
+#define IDLE_MS         20
+#define ADMIN_EMAIL     "fuzz-admin@example.com"
+#define ADMIN_PASS      "fuzz-admin-password-1"
+#define RESPONSE_CAP    (1u << 20)
+#define FUZZ_MAX_SIZE   65536
 
 static struct config config;
 static pthread_t server_thread;
@@ -105,7 +109,8 @@ static long long now_ms(void) {
 
 /* ---- the client --------------------------------------------------------- */
 
-static int connect_errno; /* of the last failed connect */
+static int connect_errno;                     /* of the last failed connect */
+static long long answer_ms = SETUP_ANSWER_MS; /* ANSWER_MS once fuzzing starts */
 
 static int connect_server(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -114,7 +119,7 @@ static int connect_server(void) {
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0)
         die("socket: %s", strerror(errno));
-    struct timeval tv = {ANSWER_MS / 1000, 0};
+    struct timeval tv = {(time_t)(answer_ms / 1000), 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         connect_errno = errno;
@@ -225,7 +230,7 @@ static void find_server_threads(const pid_t *before, size_t nbefore) {
 
 /* Send bytes and read what comes back until the server is idle (or, when
  * its threads cannot be watched, until nothing came for IDLE_MS), at most
- * ANSWER_MS. The connection is then reset, so the server drops it at
+ * answer_ms. The connection is then reset, so the server drops it at
  * once. Returns the bytes read into response (NUL-terminated), or -1 when
  * the connection was refused. */
 static long exchange(const char *bytes, size_t len) {
@@ -258,7 +263,7 @@ static long exchange(const char *bytes, size_t len) {
             continue;
         }
         long long t = now_ms();
-        if (t - start > ANSWER_MS)
+        if (t - start > answer_ms)
             break;
         if (server_tid_count) {
             quiet = server_idle() ? quiet + 1 : 0; /* twice in a row: not a wake-up race */
@@ -501,6 +506,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
     find_server_threads(before, nbefore);
     admin_login();
+    answer_ms = ANSWER_MS;
     fprintf(stderr, "fuzz_http: server on port %d (%zu threads watched), %s\n", port,
             server_tid_count, have_db ? database_url : "no database");
     return 0;

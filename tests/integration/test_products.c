@@ -1156,7 +1156,11 @@ static void test_deadlock_victim_is_retried(void **state) {
     int status = 0;
     assert_int_equal(waitpid(kid, &status, 0), kid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_int_equal(log_count("db.retry", request_id), 1);
+    /* At least the one retry the deadlock forced. On a busy machine the
+     * retry can start before the partner commits and lose to it once
+     * more, so up to the limit of 3 is correct too. */
+    int retries = log_count("db.retry", request_id);
+    assert_true(retries >= 1 && retries <= 3);
 }
 
 /* A conflict that never clears is retried three times, then answered 503
