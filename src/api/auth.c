@@ -20,6 +20,7 @@
 #include "nexus/http/ratelimit.h"
 #include "nexus/jobs/queue.h"
 #include "nexus/model/fields.h"
+#include "nexus/model/login.h"
 #include "nexus/model/user.h"
 
 #include <sodium.h>
@@ -131,13 +132,20 @@ static enum nx_err issue_pair(struct response *res, struct db *db, const char *u
     return e;
 }
 
+/* The caller's User-Agent as a login keeps it. */
+static void client_agent(const struct request *req, char out[NX_USER_AGENT_BYTES]) {
+    login_user_agent(request_header(req, "User-Agent"), out);
+}
+
 /* Start a login for a verified user and answer with its first pair. */
-static enum nx_err start_login(struct response *res, struct db *db, const char *user_id,
-                               const char *role) {
+static enum nx_err start_login(struct request *req, struct response *res, struct db *db,
+                               const char *user_id, const char *role) {
     PGresult *r = NULL;
+    char agent[NX_USER_AGENT_BYTES];
+    client_agent(req, agent);
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = logins_create(db, user_id, &r);
+        e = logins_create(db, user_id, agent, &r);
     if (e == NX_OK)
         e = issue_pair(res, db, user_id, role, PQgetvalue(r, 0, 0));
     if (e != NX_OK)
@@ -197,7 +205,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
             throttle_undo(&t);
     }
     if (e == NX_OK)
-        e = start_login(res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
+        e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
     PQclear(user);
     user_wipe_secrets(req->json);
     return e;
@@ -232,6 +240,11 @@ static enum nx_err rotate(struct request *req, struct response *res, struct db *
     }
     if (strcmp(state, "live") != 0)
         return problem_detail(req, NX_ERR_UNAUTHORIZED, "the refresh token is no longer valid");
+    char agent[NX_USER_AGENT_BYTES];
+    client_agent(req, agent);
+    enum nx_err e = logins_touch(db, login, agent);
+    if (e != NX_OK)
+        return e;
     return issue_pair(res, db, PQgetvalue(t, 0, RC_USER_ID), PQgetvalue(t, 0, RC_ROLE), login);
 }
 

@@ -12,6 +12,7 @@
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
 #include "nexus/api/docs.h"
+#include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
 #include "nexus/api/products.h"
 #include "nexus/api/users.h"
@@ -36,6 +37,8 @@ const struct route nx_routes[] = {
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
     {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},
+    {HTTP_GET, "/api/v1/users/me/logins", api_logins_list, ACCESS_CUSTOMER, 0},
+    {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, 0},
     {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},
     {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, 0},
     {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON},

@@ -3,7 +3,29 @@
  */
 #include "nexus/db/logins.h"
 
-static struct db_stmt SQL_CREATE = {"INSERT INTO logins (user_id) VALUES ($1) RETURNING id", 1, 0};
+#define LOGIN_COLUMNS(current)                                                                     \
+    "l.number, " NX_SQL_TIMESTAMP("l.created_at") ", " NX_SQL_TIMESTAMP(                           \
+        "l.last_used_at") ", l.user_agent, " current
+
+static struct db_stmt SQL_CREATE = {
+    "INSERT INTO logins (user_id, user_agent) VALUES ($1, $2) RETURNING id", 2, 0};
+static struct db_stmt SQL_TOUCH = {
+    "UPDATE logins SET last_used_at = now(), user_agent = $2 WHERE id = $1::uuid", 2, 0};
+/* Live: not ended, and its newest refresh token can still be used. */
+static struct db_stmt SQL_LIST = {
+    "SELECT " LOGIN_COLUMNS(
+        "l.id = $2::uuid") " FROM logins l"
+                           " WHERE l.user_id = $1 AND l.revoked_at IS NULL AND EXISTS (SELECT 1 "
+                           "FROM refresh_tokens t"
+                           " WHERE t.login_id = l.id AND t.used_at IS NULL AND t.revoked_at IS NULL"
+                           " AND t.expires_at > now())"
+                           " ORDER BY l.last_used_at DESC, l.number DESC LIMIT $3",
+    3, 0};
+static struct db_stmt SQL_FIND = {
+    "SELECT l.id FROM logins l WHERE l.number = $1 AND l.user_id = $2 AND l.revoked_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id AND t.used_at IS NULL"
+    " AND t.revoked_at IS NULL AND t.expires_at > now())",
+    2, 0};
 static struct db_stmt SQL_STORE = {
     "INSERT INTO refresh_tokens (token_hash, login_id, user_id, expires_at)"
     " VALUES ($1::bytea, $2::uuid, $3, now() + make_interval(secs => $4::int))",
@@ -30,9 +52,26 @@ static struct db_stmt SQL_REVOKE_OTHERS = {
     " AND revoked_at IS NULL",
     2, 0};
 
-enum nx_err logins_create(struct db *db, const char *user_id, PGresult **out) {
-    const char *params[] = {user_id};
+enum nx_err logins_create(struct db *db, const char *user_id, const char *user_agent,
+                          PGresult **out) {
+    const char *params[] = {user_id, user_agent};
     return db_exec(db, &SQL_CREATE, params, out);
+}
+
+enum nx_err logins_touch(struct db *db, const char *login_id, const char *user_agent) {
+    const char *params[] = {login_id, user_agent};
+    return db_exec(db, &SQL_TOUCH, params, NULL);
+}
+
+enum nx_err logins_list(struct db *db, const char *user_id, const char *current, const char *limit,
+                        PGresult **out) {
+    const char *params[] = {user_id, current, limit};
+    return db_exec(db, &SQL_LIST, params, out);
+}
+
+enum nx_err logins_find(struct db *db, const char *number, const char *user_id, PGresult **out) {
+    const char *params[] = {number, user_id};
+    return db_exec(db, &SQL_FIND, params, out);
 }
 
 enum nx_err refresh_store(struct db *db, const char *hash_hex, const char *login_id,

@@ -5,7 +5,7 @@
 
 #define USER_COLUMNS                                                                               \
     "id, email, name, role, is_active, " NX_SQL_TIMESTAMP("created_at") ", " NX_SQL_TIMESTAMP(     \
-        "updated_at")
+        "updated_at") ", email_verified"
 
 static struct db_stmt SQL_INSERT = {"INSERT INTO users (email, name, password_hash, role)"
                                     " VALUES ($1, $2, $3, $4) RETURNING " USER_COLUMNS,
@@ -15,6 +15,12 @@ static struct db_stmt SQL_CREDENTIALS = {
 static struct db_stmt SQL_EMAIL_TAKEN = {
     "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1))", 1, 0};
 static struct db_stmt SQL_GET = {"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, 0};
+static struct db_stmt SQL_GET_BY_EMAIL = {
+    "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1, 0};
+static struct db_stmt SQL_RESET_PASSWORD = {
+    "UPDATE users SET password_hash = $2, email_verified = true WHERE id = $1", 2, 0};
+static struct db_stmt SQL_SET_VERIFIED = {
+    "UPDATE users SET email_verified = true WHERE id = $1 AND NOT email_verified", 1, 0};
 static struct db_stmt SQL_AUTH_STATE = {
     "SELECT u.role, u.is_active, EXISTS (SELECT 1 FROM logins l WHERE l.id = $2::uuid"
     " AND l.user_id = u.id AND l.revoked_at IS NULL) FROM users u WHERE u.id = $1",
@@ -75,6 +81,21 @@ enum nx_err users_email_taken(struct db *db, const char *email, bool *taken) {
 enum nx_err users_get(struct db *db, const char *id, PGresult **out) {
     const char *params[] = {id};
     return db_exec(db, &SQL_GET, params, out);
+}
+
+enum nx_err users_get_by_email(struct db *db, const char *email, PGresult **out) {
+    const char *params[] = {email};
+    return db_exec(db, &SQL_GET_BY_EMAIL, params, out);
+}
+
+enum nx_err users_reset_password(struct db *db, const char *id, const char *hash) {
+    const char *params[] = {id, hash};
+    return db_exec(db, &SQL_RESET_PASSWORD, params, NULL);
+}
+
+enum nx_err users_set_verified(struct db *db, const char *id) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_SET_VERIFIED, params, NULL);
 }
 
 enum nx_err users_auth_state(struct db *db, const char *id, const char *family, PGresult **out) {

@@ -116,6 +116,8 @@ json_t *user_to_json(const PGresult *r, int row) {
     json_object_set_new(u, "name", json_string(PQgetvalue(r, row, UC_NAME)));
     json_object_set_new(u, "role", json_string(PQgetvalue(r, row, UC_ROLE)));
     json_object_set_new(u, "is_active", json_boolean(PQgetvalue(r, row, UC_IS_ACTIVE)[0] == 't'));
+    json_object_set_new(u, "email_verified",
+                        json_boolean(PQgetvalue(r, row, UC_EMAIL_VERIFIED)[0] == 't'));
     json_object_set_new(u, "created_at", json_string(PQgetvalue(r, row, UC_CREATED_AT)));
     json_object_set_new(u, "updated_at", json_string(PQgetvalue(r, row, UC_UPDATED_AT)));
     return u;

@@ -260,6 +260,17 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { role: 'admin' } }, 422);
+  // A second login of the customer, listed and then ended from the first.
+  const logins = `${me}/logins`;
+  await login(server, 'customer@contract.test', PASSWORD);
+  const listed = (await call(t, 'listMyLogins', 'GET', logins, { token: customerToken }, 200)).json;
+  await call(t, 'listMyLogins', 'GET', logins, { raw: badFraming('GET', logins) }, 400);
+  await call(t, 'listMyLogins', 'GET', logins, {}, 401);
+  const ended = `${logins}/${listed.items.find((l) => !l.current).id}`;
+  await call(t, 'endMyLogin', 'DELETE', ended, { token: customerToken }, 204);
+  await call(t, 'endMyLogin', 'DELETE', ended, { token: customerToken }, 404);
+  await call(t, 'endMyLogin', 'DELETE', ended, { raw: badFraming('DELETE', ended) }, 400);
+  await call(t, 'endMyLogin', 'DELETE', ended, {}, 401);
   // Wrong current passwords count as failed logins of the user's email.
   const changer = { 'X-Forwarded-For': '198.51.100.8' };
   const change = (current) => ({ token: customerToken, headers: changer, json: { current_password: current, password: 'contract-password-2' } });
@@ -404,6 +415,8 @@ test('every operation answers as documented, with every documented status', asyn
     ['logout', 'POST', lo, { json: { refresh_token: second.refresh_token } }],
     ['getCurrentUser', 'GET', me, { token: customerToken }],
     ['updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'x' } }],
+    ['listMyLogins', 'GET', logins, { token: customerToken }],
+    ['endMyLogin', 'DELETE', ended, { token: customerToken }],
     ['listUsers', 'GET', `${users}?limit=3`, { token: admin }],
     ['getUser', 'GET', victim, { token: admin }],
     ['updateUser', 'PATCH', victim, { token: admin, json: { name: 'x' } }],

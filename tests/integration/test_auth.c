@@ -308,7 +308,8 @@ static void test_register_returns_201_with_location_and_exact_user_json(void **s
     assert_string_equal(http_header(r, "Content-Type"), "application/json");
     json_t *u = r->json;
     assert_true(json_is_object(u));
-    assert_int_equal(json_object_size(u), 7);
+    assert_int_equal(json_object_size(u), 8);
+    assert_true(json_is_false(json_object_get(u, "email_verified")));
     json_t *id = json_object_get(u, "id");
     assert_true(json_is_integer(id));
     assert_true(json_integer_value(id) > 0);
@@ -646,7 +647,7 @@ static void test_users_me_with_token_is_200(void **state) {
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", t.access);
     struct http_res *r = get_with_header(ME, auth, NULL);
     assert_int_equal(r->status, 200);
-    assert_int_equal(json_object_size(r->json), 7);
+    assert_int_equal(json_object_size(r->json), 8);
     assert_int_equal(json_integer_value(json_object_get(r->json, "id")), id);
     assert_string_equal(json_string_value(json_object_get(r->json, "email")), "me-ok@example.com");
     http_res_free(r);

@@ -215,10 +215,12 @@ static void user_path(char *out, size_t cap, long long id) {
 
 static void assert_user_json(json_t *u) {
     assert_true(json_is_object(u));
-    assert_int_equal(json_object_size(u), 7);
-    const char *keys[] = {"id", "email", "name", "role", "is_active", "created_at", "updated_at"};
-    for (size_t i = 0; i < 7; i++)
+    assert_int_equal(json_object_size(u), 8);
+    const char *keys[] = {"id",        "email",      "name",       "role",
+                          "is_active", "created_at", "updated_at", "email_verified"};
+    for (size_t i = 0; i < 8; i++)
         assert_non_null(json_object_get(u, keys[i]));
+    assert_true(json_is_boolean(json_object_get(u, "email_verified")));
 }
 
 /* ---- group set-up ---------------------------------------------------------- */

@@ -8,11 +8,26 @@
 #define NEXUS_DB_LOGINS_H
 
 #include "nexus/db/db.h"
+#include "nexus/model/login.h"
 
 enum refresh_col { RC_LOGIN_ID, RC_USER_ID, RC_STATE, RC_ROLE };
 
-/* Start a login for user id; *out holds its uuid in column 0. */
-enum nx_err logins_create(struct db *db, const char *user_id, PGresult **out);
+/* Start a login for user id from a client that says it is user_agent
+ * (cleaned, see model/login.h); *out holds its uuid in column 0. */
+enum nx_err logins_create(struct db *db, const char *user_id, const char *user_agent,
+                          PGresult **out);
+
+/* The login was used now, by a client that says it is user_agent. */
+enum nx_err logins_touch(struct db *db, const char *login_id, const char *user_agent);
+
+/* Up to limit live logins of user id (columns of enum login_col, most
+ * recently used first); current (a uuid) is flagged. */
+enum nx_err logins_list(struct db *db, const char *user_id, const char *current, const char *limit,
+                        PGresult **out);
+
+/* The uuid of the live login numbered number of user id (zero rows when
+ * there is none: another user's, ended or unknown). */
+enum nx_err logins_find(struct db *db, const char *number, const char *user_id, PGresult **out);
 
 /* Store a refresh token hash (hex bytea) for a login, valid ttl seconds. */
 enum nx_err refresh_store(struct db *db, const char *hash_hex, const char *login_id,

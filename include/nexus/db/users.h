@@ -27,6 +27,16 @@ enum nx_err users_email_taken(struct db *db, const char *email, bool *taken);
 /* The row of user id (zero rows when there is none). */
 enum nx_err users_get(struct db *db, const char *id, PGresult **out);
 
+/* The row of the user with this (normalised) email, in any case. */
+enum nx_err users_get_by_email(struct db *db, const char *email, PGresult **out);
+
+/* A password set through a reset link: the link reached the address, so
+ * the address is verified too. */
+enum nx_err users_reset_password(struct db *db, const char *id, const char *hash);
+
+/* Mark the user's email address verified. */
+enum nx_err users_set_verified(struct db *db, const char *id);
+
 /* role, is_active, and whether login family is live, for user id; zero rows
  * when the user does not exist. */
 enum nx_err users_auth_state(struct db *db, const char *id, const char *family, PGresult **out);

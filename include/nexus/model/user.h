@@ -19,7 +19,16 @@
 #define NX_PASSWORD_MAX 128
 
 /* Columns of every query that returns users (db/users.c), in this order. */
-enum user_col { UC_ID, UC_EMAIL, UC_NAME, UC_ROLE, UC_IS_ACTIVE, UC_CREATED_AT, UC_UPDATED_AT };
+enum user_col {
+    UC_ID,
+    UC_EMAIL,
+    UC_NAME,
+    UC_ROLE,
+    UC_IS_ACTIVE,
+    UC_CREATED_AT,
+    UC_UPDATED_AT,
+    UC_EMAIL_VERIFIED
+};
 
 struct user_input {
     char email[NX_EMAIL_MAX + 1];
