@@ -99,21 +99,14 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     return e;
 }
 
-/* Hex text of a refresh token hash for a bytea parameter. */
-static void hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN], char out[2 * 32 + 3]) {
-    out[0] = '\\';
-    out[1] = 'x';
-    sodium_bin2hex(out + 2, 2 * NX_TOKEN_HASH_LEN + 1, hash, NX_TOKEN_HASH_LEN);
-}
-
 /* Add a fresh refresh token to login and answer with a new token pair. */
 static enum nx_err issue_pair(struct response *res, struct db *db, const char *user_id,
                               const char *role, const char *login) {
-    char refresh[NX_REFRESH_TOKEN_LEN + 1], hex[2 * NX_TOKEN_HASH_LEN + 3], ttl[16];
+    char refresh[NX_OPAQUE_TOKEN_LEN + 1], hex[NX_TOKEN_HASH_PARAM_LEN], ttl[16];
     unsigned char hash[NX_TOKEN_HASH_LEN];
     char *access = NULL;
-    token_new_refresh(refresh, hash);
-    hash_param(hash, hex);
+    token_new_opaque(refresh, hash);
+    token_hash_param(hash, hex);
     snprintf(ttl, sizeof ttl, "%d", nx_config->refresh_token_ttl);
     enum nx_err e = refresh_store(db, hex, login, user_id, ttl);
     if (e == NX_OK)
@@ -213,7 +206,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
 
 /* Read {refresh_token} and hash it; *valid is false when it cannot be a
  * token we issued. */
-static enum nx_err refresh_input(struct request *req, char hex[2 * NX_TOKEN_HASH_LEN + 3],
+static enum nx_err refresh_input(struct request *req, char hex[NX_TOKEN_HASH_PARAM_LEN],
                                  bool *valid) {
     static const struct field_spec spec[] = {{"refresh_token", FIELD_STRING, true}};
     enum nx_err e = fields_check(&req->field_errors, req->json, spec, 1);
@@ -221,9 +214,9 @@ static enum nx_err refresh_input(struct request *req, char hex[2 * NX_TOKEN_HASH
         return e;
     json_t *v = json_object_get(req->json, "refresh_token");
     unsigned char hash[NX_TOKEN_HASH_LEN];
-    *valid = token_hash_refresh(json_string_value(v), json_string_length(v), hash);
+    *valid = token_hash_opaque(json_string_value(v), json_string_length(v), hash);
     if (*valid)
-        hash_param(hash, hex);
+        token_hash_param(hash, hex);
     return NX_OK;
 }
 
@@ -249,7 +242,7 @@ static enum nx_err rotate(struct request *req, struct response *res, struct db *
 }
 
 enum nx_err api_auth_refresh(struct request *req, struct response *res) {
-    char hex[2 * NX_TOKEN_HASH_LEN + 3];
+    char hex[NX_TOKEN_HASH_PARAM_LEN];
     bool valid = false;
     struct db *db = NULL;
     PGresult *t = NULL;
@@ -275,7 +268,7 @@ enum nx_err api_auth_refresh(struct request *req, struct response *res) {
 }
 
 enum nx_err api_auth_logout(struct request *req, struct response *res) {
-    char hex[2 * NX_TOKEN_HASH_LEN + 3];
+    char hex[NX_TOKEN_HASH_PARAM_LEN];
     bool valid = false;
     struct db *db = NULL;
     PGresult *t = NULL;

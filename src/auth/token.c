@@ -168,18 +168,43 @@ enum nx_err token_from_authorization(const char *const *values, size_t count, co
     return NX_OK;
 }
 
-void token_new_refresh(char out[NX_REFRESH_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]) {
+void token_hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN],
+                      char out[NX_TOKEN_HASH_PARAM_LEN]) {
+    out[0] = '\\';
+    out[1] = 'x';
+    sodium_bin2hex(out + 2, NX_TOKEN_HASH_PARAM_LEN - 2, hash, NX_TOKEN_HASH_LEN);
+}
+
+void token_new_opaque(char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]) {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(out, NX_REFRESH_TOKEN_LEN + 1, raw, sizeof raw,
+    sodium_bin2base64(out, NX_OPAQUE_TOKEN_LEN + 1, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    crypto_hash_sha256(hash, (const unsigned char *)out, NX_REFRESH_TOKEN_LEN);
+    crypto_hash_sha256(hash, (const unsigned char *)out, NX_OPAQUE_TOKEN_LEN);
     sodium_memzero(raw, sizeof raw);
 }
 
-bool token_hash_refresh(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]) {
-    if (len != NX_REFRESH_TOKEN_LEN)
+bool token_hash_opaque(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    unsigned char raw[32];
+    size_t got = 0;
+    const char *end = NULL;
+    if (len != NX_OPAQUE_TOKEN_LEN)
         return false;
-    crypto_hash_sha256(hash, (const unsigned char *)token, len);
-    return true;
+    /* libsodium 1.0.18 decodes some bytes over 0x7f as if they were
+     * base64 characters: only the URL-safe alphabet itself is let in. */
+    for (size_t i = 0; i < len; i++) {
+        char c = token[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    /* libsodium rejects non-zero unused bits in the last character, so
+     * only the one spelling of each 32 bytes passes. */
+    bool ok = sodium_base642bin(raw, sizeof raw, token, len, NULL, &got, &end,
+                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+              got == sizeof raw && end == token + len;
+    sodium_memzero(raw, sizeof raw);
+    if (ok)
+        crypto_hash_sha256(hash, (const unsigned char *)token, len);
+    return ok;
 }

@@ -11,6 +11,11 @@
  *     header values for token_from_authorization; a token it picks out is
  *     "Bearer " plus 1..NX_TOKEN_MAX visible ASCII characters of the one
  *     value, and is then verified like above.
+ *   - opaque mode (byte 0 even with bit 1 set): the rest is a presented
+ *     opaque token (refresh, reset or verification link) for
+ *     token_hash_opaque; one it accepts must be 43 URL-safe base64
+ *     characters that decode to 32 bytes and encode back to themselves,
+ *     and its hash must be the SHA-256 of its text.
  */
 #include "nexus/auth/token.h"
 
@@ -89,11 +94,34 @@ static void from_header(const uint8_t *data, size_t size) {
     free(copy);
 }
 
+static void opaque(const char *token, size_t len) {
+    unsigned char hash[NX_TOKEN_HASH_LEN], want[NX_TOKEN_HASH_LEN], raw[32];
+    char again[NX_OPAQUE_TOKEN_LEN + 1];
+    size_t got = 0;
+    if (!token_hash_opaque(token, len, hash))
+        return;
+    CHECK(len == NX_OPAQUE_TOKEN_LEN);
+    for (size_t i = 0; i < len; i++)
+        CHECK(
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", token[i]) &&
+            token[i] != '\0');
+    CHECK(sodium_base642bin(raw, sizeof raw, token, len, NULL, &got, NULL,
+                            sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+          got == sizeof raw);
+    sodium_bin2base64(again, sizeof again, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    CHECK(memcmp(again, token, len) == 0);
+    crypto_hash_sha256(want, (const unsigned char *)token, len);
+    CHECK(memcmp(want, hash, sizeof hash) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1 || size > 2 * NX_TOKEN_MAX)
         return 0;
     if (data[0] & 1)
         from_header(data + 1, size - 1);
+    else if (data[0] & 2)
+        opaque((const char *)data + 1, size - 1);
     else
         verify((const char *)data + 1, size - 1);
     return 0;

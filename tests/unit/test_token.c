@@ -324,14 +324,44 @@ static void test_padded_or_non_canonical_signature_never_reaches_libjwt(void **s
 
 static void test_refresh_token_is_not_an_access_token(void **state) {
     (void)state;
-    char refresh[NX_REFRESH_TOKEN_LEN + 1];
+    char refresh[NX_OPAQUE_TOKEN_LEN + 1];
     unsigned char hash[NX_TOKEN_HASH_LEN], again[NX_TOKEN_HASH_LEN];
-    token_new_refresh(refresh, hash);
-    assert_int_equal(strlen(refresh), NX_REFRESH_TOKEN_LEN);
+    token_new_opaque(refresh, hash);
+    assert_int_equal(strlen(refresh), NX_OPAQUE_TOKEN_LEN);
     assert_int_equal(verify(refresh), NX_ERR_UNAUTHORIZED);
-    assert_true(token_hash_refresh(refresh, strlen(refresh), again));
+    assert_true(token_hash_opaque(refresh, strlen(refresh), again));
     assert_memory_equal(hash, again, sizeof hash);
-    assert_false(token_hash_refresh("short", 5, again));
+    assert_false(token_hash_opaque("short", 5, again));
+}
+
+static void test_opaque_token_decoder_takes_only_canonical_base64url_of_32_bytes(void **state) {
+    (void)state;
+    char token[NX_OPAQUE_TOKEN_LEN + 1], bad[NX_OPAQUE_TOKEN_LEN + 2];
+    unsigned char hash[NX_TOKEN_HASH_LEN], again[NX_TOKEN_HASH_LEN];
+    for (int round = 0; round < 100; round++) { /* every issued token decodes */
+        token_new_opaque(token, hash);
+        assert_true(token_hash_opaque(token, strlen(token), again));
+        assert_memory_equal(hash, again, sizeof hash);
+    }
+    /* truncated, extended */
+    assert_false(token_hash_opaque(token, NX_OPAQUE_TOKEN_LEN - 1, again));
+    memcpy(bad, token, NX_OPAQUE_TOKEN_LEN);
+    bad[NX_OPAQUE_TOKEN_LEN] = 'A';
+    assert_false(token_hash_opaque(bad, NX_OPAQUE_TOKEN_LEN + 1, again));
+    /* characters outside the URL-safe alphabet, padding, white space, NUL,
+     * and bytes over 0x7f (libsodium 1.0.18 decodes some of them) */
+    const char subst[] = {'+', '/', '=', ' ', '.', '\0', '\xc3', '\x80', '\xff'};
+    for (size_t i = 0; i < sizeof subst; i++) {
+        memcpy(bad, token, NX_OPAQUE_TOKEN_LEN);
+        bad[10] = subst[i];
+        assert_false(token_hash_opaque(bad, NX_OPAQUE_TOKEN_LEN, again));
+    }
+    /* 43 characters whose last one carries bits past the 32 bytes: the
+     * last character of a canonical token is one of 16 ("AEIM...") */
+    memset(bad, 'A', NX_OPAQUE_TOKEN_LEN);
+    assert_true(token_hash_opaque(bad, NX_OPAQUE_TOKEN_LEN, again));
+    bad[NX_OPAQUE_TOKEN_LEN - 1] = 'B';
+    assert_false(token_hash_opaque(bad, NX_OPAQUE_TOKEN_LEN, again));
 }
 
 static void test_garbage_is_rejected(void **state) {
@@ -390,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_or_extended_signature_never_reaches_libjwt),
         cmocka_unit_test(test_padded_or_non_canonical_signature_never_reaches_libjwt),
         cmocka_unit_test(test_refresh_token_is_not_an_access_token),
+        cmocka_unit_test(test_opaque_token_decoder_takes_only_canonical_base64url_of_32_bytes),
         cmocka_unit_test(test_garbage_is_rejected),
         cmocka_unit_test(test_authorization_header_rules),
     };

@@ -8,9 +8,12 @@
  * and after decoding we pin the algorithm and check every claim ourselves,
  * typed through jansson.
  *
- * Refresh tokens are not JWTs: they are 256 random bits, base64url, stored
- * only as their SHA-256. So a refresh token can never pass as an access
- * token, and the database never holds a usable token.
+ * Refresh tokens are not JWTs: they are opaque tokens, 256 bits from
+ * libsodium's generator (randombytes_buf) as unpadded URL-safe base64
+ * (43 characters), stored only as their SHA-256. So a refresh token can
+ * never pass as an access token, and the database never holds a usable
+ * token. The one-time tokens of reset and verification links are opaque
+ * tokens too.
  */
 #ifndef NEXUS_AUTH_TOKEN_H
 #define NEXUS_AUTH_TOKEN_H
@@ -22,10 +25,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#define NX_TOKEN_MAX         4096 /* longest bearer token accepted */
-#define NX_FAMILY_LEN        36   /* a login (token family) id: a UUID */
-#define NX_REFRESH_TOKEN_LEN 43
-#define NX_TOKEN_HASH_LEN    32
+#define NX_TOKEN_MAX        4096 /* longest bearer token accepted */
+#define NX_FAMILY_LEN       36   /* a login (token family) id: a UUID */
+#define NX_OPAQUE_TOKEN_LEN 43
+#define NX_TOKEN_HASH_LEN   32
 
 struct token_keys {
     const unsigned char *secret; /* at least 32 bytes */
@@ -55,10 +58,19 @@ enum nx_err token_verify_access(const struct token_keys *k, const char *token, s
 enum nx_err token_from_authorization(const char *const *values, size_t count, const char **token,
                                      size_t *len);
 
-/* A fresh refresh token (NUL-terminated) and its SHA-256. */
-void token_new_refresh(char out[NX_REFRESH_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]);
+/* Bytes of a token hash as PostgreSQL bytea hex text ("\\x" + 64 hex
+ * digits + NUL), the form the db layer takes. */
+#define NX_TOKEN_HASH_PARAM_LEN (2 * NX_TOKEN_HASH_LEN + 3)
+void token_hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN],
+                      char out[NX_TOKEN_HASH_PARAM_LEN]);
 
-/* SHA-256 of a presented refresh token; false if it cannot be one. */
-bool token_hash_refresh(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]);
+/* A fresh opaque token (NUL-terminated) and its SHA-256. */
+void token_new_opaque(char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]);
+
+/* SHA-256 of a presented opaque token; false if it cannot be one we made:
+ * not exactly NX_OPAQUE_TOKEN_LEN characters, or not the canonical
+ * unpadded URL-safe base64 of 32 bytes (a truncated or altered token,
+ * padding, white space, characters of the other alphabet). */
+bool token_hash_opaque(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]);
 
 #endif
