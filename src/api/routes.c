@@ -15,6 +15,7 @@
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
 #include "nexus/api/products.h"
+#include "nexus/api/recovery.h"
 #include "nexus/api/users.h"
 
 #define JSON   ROUTE_JSON_BODY
@@ -34,6 +35,12 @@ const struct route nx_routes[] = {
     {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_reset, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset_confirm,
+     ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/verify-email/resend", api_auth_verify_email_resend, ACCESS_CUSTOMER,
+     0},
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
     {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},

@@ -343,6 +343,27 @@ static bool load_bind_addr(struct loader *l, struct config *c) {
     return true;
 }
 
+/* APP_URL: where the frontend lives; account emails link to pages under
+ * it, so it must be a plain absolute http(s) URL that needs no escaping in
+ * a mail or an HTML attribute. */
+static bool load_app_url(struct loader *l, struct config *c) {
+    const char *v = value(l, "APP_URL");
+    const char *url = v ? v : "http://localhost:3000";
+    size_t n = strlen(url);
+    size_t scheme = strncmp(url, "https://", 8) == 0 ? 8 : strncmp(url, "http://", 7) == 0 ? 7 : 0;
+    bool plain = true;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("\"'<>\\`{}|^", *p))
+            plain = false;
+    if (!scheme || n == scheme || n > 512 || !plain || strpbrk(url, "?#"))
+        return fail(l, "APP_URL",
+                    "must be an http:// or https:// URL without query, fragment, spaces or quotes"
+                    " such as https://shop.example.com");
+    c->app_url = xstrndup(url, url[n - 1] == '/' ? n - 1 : n);
+    return load_int(l, "PASSWORD_RESET_TTL", 1800, 60, 7 * 86400, &c->password_reset_ttl) &&
+           load_int(l, "EMAIL_VERIFY_TTL", 86400, 60, 30 * 86400, &c->email_verify_ttl);
+}
+
 static bool load_auth(struct loader *l, struct config *c) {
     const char *iss = value(l, "JWT_ISSUER");
     c->jwt_issuer = xstrdup(iss ? iss : "nexus");
@@ -356,7 +377,8 @@ static bool load_auth(struct loader *l, struct config *c) {
            load_int(l, "LOGIN_FAILURE_WINDOW", 300, 1, 86400, &c->login_failure_window) &&
            load_int(l, "HASH_CONCURRENCY", online_cores(), 1, 64, &c->hash_concurrency) &&
            load_ranges(l, "TRUSTED_PROXIES", NULL, c->trusted_proxies, NX_MAX_TRUSTED_PROXIES,
-                       &c->trusted_proxy_count);
+                       &c->trusted_proxy_count) &&
+           load_app_url(l, c);
 }
 
 /* Product search: a search's total is counted up to SEARCH_TOTAL_CAP
@@ -413,6 +435,7 @@ void config_clear(struct config *c) {
     free(c->smtp_url);
     free(c->mail_from);
     free(c->mail_dir);
+    free(c->app_url);
     free(c->metrics_token);
     for (size_t i = 0; i < c->cors_origin_count; i++)
         free(c->cors_origins[i]);

@@ -19,6 +19,7 @@
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct db {
@@ -410,4 +411,17 @@ void sql_clear(struct sql_builder *b) {
 
 enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out) {
     return run(db, run_built, b, out);
+}
+
+enum nx_err db_purge(struct db *db, struct db_stmt *st, int retention_seconds, int batch,
+                     int *purged) {
+    char retention[16], limit[16];
+    PGresult *r = NULL;
+    snprintf(retention, sizeof retention, "%d", retention_seconds);
+    snprintf(limit, sizeof limit, "%d", batch);
+    const char *params[] = {retention, limit};
+    enum nx_err e = db_exec(db, st, params, &r);
+    *purged = r ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
+    PQclear(r);
+    return e;
 }

@@ -190,6 +190,16 @@ enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const 
     return count_attempt(req, t, "failed password attempts");
 }
 
+enum nx_err mail_throttle_begin(struct request *req, struct throttle *t, const char *email,
+                                const char *client) {
+    char digest[2 * 16 + 1];
+    email_digest(email, digest);
+    t->count = 0;
+    add_key(t, "me", digest, nx_config->login_max_failures_per_email);
+    add_key(t, "mc", client, nx_config->login_max_failures_per_client);
+    return count_attempt(req, t, "account email requests");
+}
+
 enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client) {
     t->count = 0;
     add_key(t, "r", client, nx_config->login_max_failures_per_client);

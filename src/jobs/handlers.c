@@ -2,10 +2,14 @@
  * handlers.c -- one function per job kind.
  *
  * welcome_email   {user_id, email, name}: greet a new customer.
+ * verification_email {user_id}: a link that verifies the user's address.
+ * password_reset_email {email}: a link that sets a new password, when an
+ *                 active account has that address.
  * low_stock_alert {product_id, sku, name, stock, threshold}: tell every
  *                 active staff member and admin that a product runs low.
  * noop            {}: does nothing; measures the queue itself.
  */
+#include "nexus/jobs/account_mail.h"
 #include "nexus/jobs/mail.h"
 #include "nexus/jobs/worker.h"
 
@@ -35,30 +39,6 @@ static void message_id(const struct config *cfg, const struct job *job, char *ou
 static const char *payload_string(const struct job *job, const char *key) {
     const char *v = json_string_value(json_object_get(job->payload, key));
     return v ? v : "";
-}
-
-static bool welcome_email(const struct config *cfg, const struct job *job, char *err,
-                          size_t errcap) {
-    char id[200];
-    struct buf body = {0};
-    const char *email = payload_string(job, "email");
-    if (!email[0]) {
-        snprintf(err, errcap, "payload has no email");
-        return false;
-    }
-    buf_printf(&body,
-               "Hello %s,\n\nwelcome to Nexus! Your account %s is ready.\n\n"
-               "-- The Nexus team\n",
-               payload_string(job, "name"), email);
-    message_id(cfg, job, id, sizeof id);
-    struct mail m = {.to = {email},
-                     .to_count = 1,
-                     .subject = "Welcome to Nexus",
-                     .body = body.data,
-                     .message_id = id};
-    bool ok = mail_send(cfg, &m, err, errcap);
-    buf_clear(&body);
-    return ok;
 }
 
 static bool low_stock_alert(const struct config *cfg, struct db *db, const struct job *job,
@@ -101,8 +81,14 @@ bool job_handle(const struct config *cfg, struct db *db, const struct job *job, 
         snprintf(err, errcap, "payload is not a JSON object");
         return false;
     }
+    char id[200];
+    message_id(cfg, job, id, sizeof id);
     if (strcmp(job->kind, "welcome_email") == 0)
-        return welcome_email(cfg, job, err, errcap);
+        return account_mail_welcome(cfg, db, job, id, err, errcap);
+    if (strcmp(job->kind, "verification_email") == 0)
+        return account_mail_verify(cfg, db, job, id, err, errcap);
+    if (strcmp(job->kind, "password_reset_email") == 0)
+        return account_mail_reset(cfg, db, job, id, err, errcap);
     if (strcmp(job->kind, "noop") == 0)
         return true;
     if (strcmp(job->kind, "low_stock_alert") == 0)

@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,54 @@ static void header(struct buf *b, const char *name, const char *value) {
     buf_puts(b, "\r\n");
 }
 
+/* Subject: as it is when it is printable ASCII, else as encoded words of
+ * at most 45 bytes of UTF-8 each (60 base64 characters, 75 with their
+ * frame), never splitting a character, on folded lines. */
+static void subject_header(struct buf *b, const char *subject) {
+    bool ascii = true;
+    for (const unsigned char *p = (const unsigned char *)subject; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            ascii = false;
+    if (ascii) {
+        header(b, "Subject", subject);
+        return;
+    }
+    buf_puts(b, "Subject:");
+    size_t len = strlen(subject);
+    for (size_t i = 0; i < len;) {
+        size_t n = len - i > 45 ? 45 : len - i;
+        while (i + n < len && ((unsigned char)subject[i + n] & 0xC0) == 0x80)
+            n--; /* end before a continuation byte */
+        char enc[64];
+        sodium_bin2base64(enc, sizeof enc, (const unsigned char *)subject + i, n,
+                          sodium_base64_VARIANT_ORIGINAL);
+        buf_puts(b, i ? "\r\n =?UTF-8?B?" : " =?UTF-8?B?");
+        buf_puts(b, enc);
+        buf_puts(b, "?=");
+        i += n;
+    }
+    buf_puts(b, "\r\n");
+}
+
+/* A body with every line end made CRLF. */
+static void body_lines(struct buf *b, const char *text) {
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n')
+            buf_append(b, "\r\n", 2);
+        else if (*p != '\r')
+            buf_append(b, p, 1);
+    }
+    buf_puts(b, "\r\n");
+}
+
+static void part(struct buf *b, const char *boundary, const char *type, const char *text) {
+    buf_printf(b,
+               "--%s\r\nContent-Type: %s; charset=utf-8\r\n"
+               "Content-Transfer-Encoding: 8bit\r\n\r\n",
+               boundary, type);
+    body_lines(b, text);
+}
+
 char *mail_render(const struct config *cfg, const struct mail *m, size_t *len) {
     struct buf b = {0};
     char date[64], id[300];
@@ -45,18 +95,25 @@ char *mail_render(const struct config *cfg, const struct mail *m, size_t *len) {
         header_value(&b, m->to[i]);
     }
     buf_puts(&b, "\r\n");
-    header(&b, "Subject", m->subject);
+    subject_header(&b, m->subject);
     header(&b, "Date", date);
     header(&b, "Message-ID", id);
-    buf_puts(&b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                 "Content-Transfer-Encoding: 8bit\r\n\r\n");
-    for (const char *p = m->body; *p; p++) {
-        if (*p == '\n')
-            buf_append(&b, "\r\n", 2);
-        else if (*p != '\r')
-            buf_append(&b, p, 1);
+    buf_puts(&b, "MIME-Version: 1.0\r\n");
+    if (!m->html) {
+        buf_puts(&b, "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 8bit\r\n\r\n");
+        body_lines(&b, m->body);
+        return buf_take(&b, len);
     }
-    buf_puts(&b, "\r\n");
+    /* 128 random bits: no text of the message can contain the boundary. */
+    unsigned char raw[16];
+    char boundary[2 * sizeof raw + 16] = "=_nexus_";
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(boundary + 8, sizeof boundary - 8, raw, sizeof raw);
+    buf_printf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+    part(&b, boundary, "text/plain", m->body);
+    part(&b, boundary, "text/html", m->html);
+    buf_printf(&b, "--%s--\r\n", boundary);
     return buf_take(&b, len);
 }
 

@@ -160,15 +160,7 @@ enum nx_err queue_stats(struct db *db, PGresult **out) {
 }
 
 enum nx_err queue_purge(struct db *db, int retention_seconds, int batch, int *purged) {
-    char retention[16], limit[16];
-    PGresult *r = NULL;
-    snprintf(retention, sizeof retention, "%d", retention_seconds);
-    snprintf(limit, sizeof limit, "%d", batch);
-    const char *params[] = {retention, limit};
-    enum nx_err e = db_exec(db, &SQL_PURGE, params, &r);
-    *purged = affected(r);
-    PQclear(r);
-    return e;
+    return db_purge(db, &SQL_PURGE, retention_seconds, batch, purged);
 }
 
 enum nx_err queue_list(struct db *db, const char *state, const char *limit, PGresult **out) {

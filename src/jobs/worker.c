@@ -4,6 +4,7 @@
 #include "nexus/jobs/worker.h"
 
 #include "nexus/core/log.h"
+#include "nexus/db/account_tokens.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -173,16 +174,29 @@ static enum nx_err run_one(const struct config *cfg, struct db *db, struct heart
 #define PURGE_BATCHES     20
 #define PURGE_INTERVAL_US (60u * 1000000u)
 
-static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
+typedef enum nx_err (*purge_fn)(struct db *db, int retention_seconds, int batch, int *purged);
+
+/* Run fn in batches until it finds less than a batch or the round ends. */
+static enum nx_err purge_rounds(const struct config *cfg, struct db *db, purge_fn fn,
+                                const char *what) {
     int purged = PURGE_BATCH, total = 0;
     enum nx_err e = NX_OK;
     for (int i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && e == NX_OK && !stopping; i++) {
-        e = queue_purge(db, cfg->job_retention, PURGE_BATCH, &purged);
+        e = fn(db, cfg->job_retention, PURGE_BATCH, &purged);
         total += purged;
     }
     if (total)
-        log_info("worker.purged", NULL, "%d finished job(s) older than %d s deleted", total,
+        log_info("worker.purged", NULL, "%d %s older than %d s deleted", total, what,
                  cfg->job_retention);
+    return e;
+}
+
+/* Done jobs, and account tokens that expired as long ago (once gone, such
+ * a link is "unknown", which is all an expired link can be told anyway). */
+static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
+    enum nx_err e = purge_rounds(cfg, db, queue_purge, "finished job(s)");
+    if (e == NX_OK)
+        e = purge_rounds(cfg, db, account_tokens_purge, "expired account token(s)");
     return e;
 }
 

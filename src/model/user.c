@@ -24,7 +24,7 @@ static enum nx_err check_password(struct field_errors *errs, const char *field, 
     return NX_OK;
 }
 
-static void take_password(json_t *body, const char *field, const char **pw, size_t *len) {
+static void take_secret(json_t *body, const char *field, const char **pw, size_t *len) {
     json_t *v = json_object_get(body, field);
     *pw = json_string_value(v);
     *len = *pw ? json_string_length(v) : 0;
@@ -42,7 +42,7 @@ enum nx_err user_register_input(struct field_errors *errs, json_t *body, struct 
     if (email && !email_normalize(email, in->email, sizeof in->email))
         e = fielderr_add(errs, "email", "must be a valid email address");
     in->name = field_string(body, "name");
-    take_password(body, "password", &in->password, &in->password_len);
+    take_secret(body, "password", &in->password, &in->password_len);
     if (check_name(errs, in->name) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (check_password(errs, "password", in->password) != NX_OK)
@@ -60,7 +60,7 @@ enum nx_err user_login_input(struct field_errors *errs, json_t *body, struct use
     const char *email = field_string(body, "email");
     if (!email || !email_normalize(email, in->email, sizeof in->email))
         in->email[0] = '\0';
-    take_password(body, "password", &in->password, &in->password_len);
+    take_secret(body, "password", &in->password, &in->password_len);
     return e;
 }
 
@@ -73,14 +73,42 @@ enum nx_err user_self_patch_input(struct field_errors *errs, json_t *body, struc
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(errs, body, spec, 3);
     in->name = field_string(body, "name");
-    take_password(body, "password", &in->password, &in->password_len);
-    take_password(body, "current_password", &in->current_password, &in->current_password_len);
+    take_secret(body, "password", &in->password, &in->password_len);
+    take_secret(body, "current_password", &in->current_password, &in->current_password_len);
     if (check_name(errs, in->name) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (check_password(errs, "password", in->password) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (in->password && !in->current_password && !json_object_get(body, "current_password"))
         e = fielderr_add(errs, "current_password", "is required to change the password");
+    return e;
+}
+
+enum nx_err user_reset_request_input(struct field_errors *errs, json_t *body,
+                                     struct user_input *in) {
+    static const struct field_spec spec[] = {{"email", FIELD_STRING, true}};
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(errs, body, spec, 1);
+    const char *email = field_string(body, "email");
+    if (email && !email_normalize(email, in->email, sizeof in->email))
+        e = fielderr_add(errs, "email", "must be a valid email address");
+    return e;
+}
+
+enum nx_err user_token_input(struct field_errors *errs, json_t *body, bool with_password,
+                             struct token_input *in) {
+    static const struct field_spec spec[] = {
+        {"token", FIELD_STRING, true},
+        {"password", FIELD_STRING, true},
+    };
+    memset(in, 0, sizeof *in);
+    enum nx_err e = fields_check(errs, body, spec, with_password ? 2 : 1);
+    take_secret(body, "token", &in->token, &in->token_len);
+    if (with_password) {
+        take_secret(body, "password", &in->password, &in->password_len);
+        if (check_password(errs, "password", in->password) != NX_OK)
+            e = NX_ERR_VALIDATION;
+    }
     return e;
 }
 
@@ -131,5 +159,6 @@ static void wipe(json_t *body, const char *field) {
 
 void user_wipe_secrets(json_t *body) {
     wipe(body, "password");
+    wipe(body, "token");
     wipe(body, "current_password");
 }

@@ -15,6 +15,8 @@
 // harness.mjs for what it needs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startServer, stopServer, createUser, login, adminSql, logTail } from './harness.mjs';
@@ -148,6 +150,7 @@ test('every operation answers as documented, with every documented status', asyn
   // ---- accounts ---------------------------------------------------------
   createUser(server, 'admin@contract.test', 'admin', PASSWORD);
   createUser(server, 'staff@contract.test', 'staff', PASSWORD);
+  createUser(server, 'resetter@contract.test', 'customer', PASSWORD);
   const admin = (await login(server, 'admin@contract.test', PASSWORD)).access_token;
   const staff = (await login(server, 'staff@contract.test', PASSWORD)).access_token;
   assert.ok(admin && staff && base);
@@ -271,6 +274,47 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'endMyLogin', 'DELETE', ended, { token: customerToken }, 404);
   await call(t, 'endMyLogin', 'DELETE', ended, { raw: badFraming('DELETE', ended) }, 400);
   await call(t, 'endMyLogin', 'DELETE', ended, {}, 401);
+
+  // ---- account recovery and verification ---------------------------------------
+  // No worker runs here: the link tokens are stored as the worker would
+  // store them (the SHA-256 of the token's text).
+  const linkToken = (email, kind) => {
+    const token = randomBytes(32).toString('base64url');
+    const hash = createHash('sha256').update(token).digest('hex');
+    const sql = `INSERT INTO account_tokens (token_hash, kind, user_id, expires_at) SELECT '\\x${hash}'::bytea, '${kind}', id, now() + interval '1 hour' FROM users WHERE email = '${email}'`;
+    const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl, '-c', sql], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return token;
+  };
+  const pr = '/api/v1/auth/password-reset';
+  await call(t, 'requestPasswordReset', 'POST', pr, { json: { email: 'Victim@Contract.test' } }, 202);
+  await call(t, 'requestPasswordReset', 'POST', pr, { body: '{"email":', contentType: 'application/json' }, 400);
+  await call(t, 'requestPasswordReset', 'POST', pr, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'requestPasswordReset', 'POST', pr, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'requestPasswordReset', 'POST', pr, { json: { email: 'not an address' } }, 422);
+  // Every request counts: one address soon meets its limit.
+  const flood = { method: 'POST', json: { email: 'flood@contract.test' } };
+  for (let i = 0; i < 20 && (await send(server.base, pr, flood)).status === 202; i++);
+  await call(t, 'requestPasswordReset', 'POST', pr, { json: flood.json }, 429);
+  const prc = `${pr}/confirm`;
+  await call(t, 'confirmPasswordReset', 'POST', prc, { json: { token: linkToken('resetter@contract.test', 'password_reset'), password: 'contract-password-9' } }, 204);
+  await call(t, 'confirmPasswordReset', 'POST', prc, { body: '[]', contentType: 'application/json' }, 400);
+  await call(t, 'confirmPasswordReset', 'POST', prc, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'confirmPasswordReset', 'POST', prc, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'confirmPasswordReset', 'POST', prc, { json: { token: 'truncated', password: 'contract-password-9' } }, 422);
+  const ve = '/api/v1/auth/verify-email';
+  await call(t, 'verifyEmail', 'POST', ve, { json: { token: linkToken('resetter@contract.test', 'email_verify') } }, 204);
+  await call(t, 'verifyEmail', 'POST', ve, { body: 'nope', contentType: 'application/json' }, 400);
+  await call(t, 'verifyEmail', 'POST', ve, { body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'verifyEmail', 'POST', ve, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'verifyEmail', 'POST', ve, { json: { token: 'A'.repeat(43) } }, 422);
+  const vr = `${ve}/resend`;
+  await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken }, 202);
+  await call(t, 'resendVerificationEmail', 'POST', vr, { raw: badFraming('POST', vr) }, 400);
+  await call(t, 'resendVerificationEmail', 'POST', vr, {}, 401);
+  const resend = { method: 'POST', token: customerToken };
+  for (let i = 0; i < 20 && (await send(server.base, vr, resend)).status === 202; i++);
+  await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken }, 429);
   // Wrong current passwords count as failed logins of the user's email.
   const changer = { 'X-Forwarded-For': '198.51.100.8' };
   const change = (current) => ({ token: customerToken, headers: changer, json: { current_password: current, password: 'contract-password-2' } });
@@ -417,6 +461,10 @@ test('every operation answers as documented, with every documented status', asyn
     ['updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'x' } }],
     ['listMyLogins', 'GET', logins, { token: customerToken }],
     ['endMyLogin', 'DELETE', ended, { token: customerToken }],
+    ['requestPasswordReset', 'POST', pr, { json: { email: 'late@contract.test' } }],
+    ['confirmPasswordReset', 'POST', prc, { json: { token: 'A'.repeat(43), password: 'contract-password-9' } }],
+    ['verifyEmail', 'POST', ve, { json: { token: 'A'.repeat(43) } }],
+    ['resendVerificationEmail', 'POST', vr, { token: customerToken }],
     ['listUsers', 'GET', `${users}?limit=3`, { token: admin }],
     ['getUser', 'GET', victim, { token: admin }],
     ['updateUser', 'PATCH', victim, { token: admin, json: { name: 'x' } }],

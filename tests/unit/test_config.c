@@ -297,6 +297,45 @@ static void test_job_retention_range(void **state) {
     assert_int_equal(f->c.job_retention, 3600);
 }
 
+static void test_app_url_and_link_lifetimes(void **state) {
+    struct fixture *f = *state;
+    const struct var none[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    assert_loads(f, none);
+    assert_string_equal(f->c.app_url, "http://localhost:3000");
+    assert_int_equal(f->c.password_reset_ttl, 1800);
+    assert_int_equal(f->c.email_verify_ttl, 86400);
+    config_clear(&f->c);
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB},
+                             {"APP_URL", "https://shop.example.com/store/"},
+                             {"PASSWORD_RESET_TTL", "600"},
+                             {"EMAIL_VERIFY_TTL", "3600"},
+                             {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_string_equal(f->c.app_url, "https://shop.example.com/store"); /* no trailing slash */
+    assert_int_equal(f->c.password_reset_ttl, 600);
+    assert_int_equal(f->c.email_verify_ttl, 3600);
+    config_clear(&f->c);
+    const char *bad[] = {"shop.example.com",
+                         "ftp://shop.example.com",
+                         "https://",
+                         "https://shop.example.com/a b",
+                         "https://shop.example.com/?x=1",
+                         "https://shop.example.com/#top",
+                         "javascript:alert(1)",
+                         "https://shop.example.com/\"><script>",
+                         "https://sh\xc3\xb6p.example"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {"APP_URL", bad[i]}, {NULL, NULL}};
+        assert_rejected_naming(f, vars, "APP_URL");
+    }
+    const struct var short_ttl[] = {
+        {"DATABASE_URL", GOOD_DB}, {"PASSWORD_RESET_TTL", "59"}, {NULL, NULL}};
+    assert_rejected_naming(f, short_ttl, "PASSWORD_RESET_TTL");
+    const struct var long_ttl[] = {
+        {"DATABASE_URL", GOOD_DB}, {"EMAIL_VERIFY_TTL", "2592001"}, {NULL, NULL}};
+    assert_rejected_naming(f, long_ttl, "EMAIL_VERIFY_TTL");
+}
+
 /* ---- JWT_SECRET and NEXUS_ENV ------------------------------------------- */
 
 static void test_short_jwt_secret_is_rejected_in_production(void **state) {
@@ -691,6 +730,7 @@ int main(void) {
         FT(test_request_timeout_range),
         FT(test_metrics_access_settings),
         FT(test_job_retention_range),
+        FT(test_app_url_and_link_lifetimes),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),
         FT(test_jwt_secret_of_32_bytes_is_accepted),

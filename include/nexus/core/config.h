@@ -55,6 +55,9 @@ struct config {
     int login_max_failures_per_client;
     int login_failure_window; /* seconds */
     int hash_concurrency;     /* concurrent argon2id hashes */
+    char *app_url;            /* the frontend, without a trailing slash */
+    int password_reset_ttl;   /* seconds a password reset link works */
+    int email_verify_ttl;     /* seconds an email verification link works */
     int shutdown_grace;       /* seconds to finish in-flight requests */
     char *docs_dir;           /* Swagger UI assets; NULL: not served */
     char *smtp_url;           /* NULL: mail is written to mail_dir */

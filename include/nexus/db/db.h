@@ -63,6 +63,11 @@ void db_set_statement_timeout(int ms);
  * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
 enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out);
 
+/* Run st, a batched DELETE taking ($1 retention seconds, $2 batch size);
+ * *purged: the rows it deleted. */
+enum nx_err db_purge(struct db *db, struct db_stmt *st, int retention_seconds, int batch,
+                     int *purged);
+
 /* Run constant SQL with no parameters (migrations, transaction control). */
 enum nx_err db_exec_sql(struct db *db, const char *sql);
 

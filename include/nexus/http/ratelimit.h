@@ -1,6 +1,6 @@
 /*
- * ratelimit.h -- attempt counters for logins, password checks and
- * registrations, per email and per client address.
+ * ratelimit.h -- attempt counters for logins, password checks,
+ * registrations and account emails, per email and per client address.
  *
  * An attempt is counted before the work it limits (the argon2 check), by
  * an atomic increment whose result is compared with the limit, so requests
@@ -48,6 +48,14 @@ void login_throttle_failed(struct throttle *t);
 /* The attempt ended before the password was judged (an outage, no free
  * hash slot): give its counts back. */
 void throttle_undo(struct throttle *t);
+
+/* Count a request that sends an account email (password reset,
+ * verification resend) to email, from client, against counters of their
+ * own with the login limits and window: every request counts, so at most
+ * LOGIN_MAX_FAILURES_PER_EMAIL such emails per address and window are
+ * ever queued. NX_ERR_TOO_MANY with req->retry_after when over. */
+enum nx_err mail_throttle_begin(struct request *req, struct throttle *t, const char *email,
+                                const char *client);
 
 /* Count a registration from client against the per-client limit of
  * failed logins (a separate counter: every registration counts, since

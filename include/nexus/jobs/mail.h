@@ -22,6 +22,7 @@ struct mail {
     size_t to_count;
     const char *subject;
     const char *body;       /* text, lines separated by \n */
+    const char *html;       /* NULL: text only; else the same message as HTML */
     const char *message_id; /* without angle brackets */
 };
 
@@ -29,7 +30,10 @@ struct mail {
 bool mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errcap);
 
 /* Render the RFC 5322 message (CRLF line ends); owned by the caller. Header
- * values lose any CR or LF, so user data cannot add headers. */
+ * values lose any CR or LF, so user data cannot add headers. A subject that
+ * is not plain ASCII is sent as RFC 2047 encoded words (UTF-8, base64).
+ * With html, the message is multipart/alternative: the text part, then the
+ * HTML part, each text/...; charset=utf-8 in 8bit. */
 char *mail_render(const struct config *cfg, const struct mail *m, size_t *len);
 
 #endif

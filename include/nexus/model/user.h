@@ -55,10 +55,30 @@ enum nx_err user_self_patch_input(struct field_errors *errs, json_t *body, struc
 /* PATCH /users/{id} (admin): {name?, role?, is_active?}. */
 enum nx_err user_admin_patch_input(struct field_errors *errs, json_t *body, struct user_input *in);
 
+/* POST /auth/password-reset: {email}. A malformed address is an error
+ * (an existing and a missing account are not told apart: both are valid). */
+enum nx_err user_reset_request_input(struct field_errors *errs, json_t *body,
+                                     struct user_input *in);
+
+/* A one-time token from an account email, and the new password it sets. */
+struct token_input {
+    const char *token; /* borrowed from the body */
+    size_t token_len;
+    const char *password; /* NULL when the endpoint takes none */
+    size_t password_len;
+};
+
+/* POST /auth/password-reset/confirm {token, password} (with_password) or
+ * POST /auth/verify-email {token}. The token's form is checked by the
+ * caller (auth/token.h). */
+enum nx_err user_token_input(struct field_errors *errs, json_t *body, bool with_password,
+                             struct token_input *in);
+
 /* The user JSON of row (columns in enum user_col order); a new reference. */
 json_t *user_to_json(const PGresult *r, int row);
 
-/* Wipe a password held in a parsed body (jansson owns the bytes). */
+/* Wipe the passwords and token held in a parsed body (jansson owns the
+ * bytes). */
 void user_wipe_secrets(json_t *body);
 
 #endif

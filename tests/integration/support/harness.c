@@ -187,7 +187,8 @@ static void set_log_path(struct nexus_server *s) {
     snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", dir, s->name);
 }
 
-static void spawn(struct nexus_server *s, const char *const *extra) {
+/* Run `nexus VERB` as s's process, with s's environment plus extra. */
+static void spawn_verb(struct nexus_server *s, const char *verb, const char *const *extra) {
     char **env = harness_env(s, extra);
     s->pid = fork();
     assert_true(s->pid >= 0);
@@ -202,16 +203,29 @@ static void spawn(struct nexus_server *s, const char *const *extra) {
         const char *wrapper = getenv("NEXUS_TEST_WRAPPER");
         if (wrapper && *wrapper) {
             char cmd[2048];
-            snprintf(cmd, sizeof cmd, "exec %s '%s' serve", wrapper, NEXUS_BIN);
+            snprintf(cmd, sizeof cmd, "exec %s '%s' %s", wrapper, NEXUS_BIN, verb);
             char *const sh[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
             execve("/bin/sh", sh, env);
         } else {
-            char *const argv[] = {(char *)NEXUS_BIN, (char *)"serve", NULL};
+            char *const argv[] = {(char *)NEXUS_BIN, (char *)verb, NULL};
             execve(NEXUS_BIN, argv, env);
         }
         _exit(127);
     }
     harness_free_env(env);
+}
+
+static void spawn(struct nexus_server *s, const char *const *extra) {
+    spawn_verb(s, "serve", extra);
+}
+
+void harness_start_worker(const struct nexus_server *s, struct nexus_server *w, const char *name,
+                          const char *const *extra_env) {
+    *w = *s;
+    w->own_db = false;
+    snprintf(w->name, sizeof w->name, "%s", name);
+    set_log_path(w);
+    spawn_verb(w, "worker", extra_env);
 }
 
 static void print_log_tail(const struct nexus_server *s) {

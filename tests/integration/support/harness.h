@@ -43,6 +43,12 @@ void harness_start_url(struct nexus_server *s, const char *name, const char *dat
  * fills s->database_url. Drop it with harness_stop. */
 void harness_create_db(struct nexus_server *s, const char *name);
 
+/* Start `nexus worker` against s's database and Redis with s's test
+ * environment plus extra_env, logging to test-logs/<name>.log; w describes
+ * it. Stop it with harness_stop(w) (which requires a clean exit). */
+void harness_start_worker(const struct nexus_server *s, struct nexus_server *w, const char *name,
+                          const char *const *extra_env);
+
 /* Run `nexus ARGS...` to completion with the test environment for s plus
  * extra_env; capture up to cap-1 bytes of its stderr+stdout in out.
  * Returns the exit status (or -1 if it did not exit normally). */

@@ -1,0 +1,41 @@
+/*
+ * account_tokens.h -- the one-time tokens of password reset and email
+ * verification links.
+ *
+ * Only a token's SHA-256 is stored (hex bytea text, "\\x..."). Issuing a
+ * token replaces the user's earlier open token of the same kind. A token is
+ * used by account_token_use in the transaction of the change it authorises,
+ * after account_token_lock took its row: of two requests presenting one
+ * token at once, the second waits for the first and then sees it used.
+ */
+#ifndef NEXUS_DB_ACCOUNT_TOKENS_H
+#define NEXUS_DB_ACCOUNT_TOKENS_H
+
+#include "nexus/db/db.h"
+
+#define NX_TOKEN_KIND_RESET  "password_reset"
+#define NX_TOKEN_KIND_VERIFY "email_verify"
+
+enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
+
+/* Store a token of kind for user id, valid ttl_seconds, replacing the
+ * user's open tokens of that kind. */
+enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
+                                const char *hash_hex, const char *ttl_seconds);
+
+/*
+ * Lock the token's row and report kind, user id and state: "live", "used",
+ * "replaced", "expired" or "inactive" (the user is deactivated), in that
+ * order of precedence. Zero rows: unknown token. Call in a transaction.
+ */
+enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **out);
+
+/* Use the token, and retire every other open token of its kind of its
+ * user (a reset makes older reset links useless too). */
+enum nx_err account_token_use(struct db *db, const char *hash_hex);
+
+/* Delete up to batch tokens that expired more than retention_seconds ago;
+ * *purged: how many. */
+enum nx_err account_tokens_purge(struct db *db, int retention_seconds, int batch, int *purged);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * account_tokens.c -- SQL for the one-time tokens of account emails.
+ */
+#include "nexus/db/account_tokens.h"
+
+static struct db_stmt SQL_ISSUE = {
+    "WITH old AS (UPDATE account_tokens SET replaced_at = now() WHERE user_id = $1 AND kind = $2"
+    " AND used_at IS NULL AND replaced_at IS NULL)"
+    " INSERT INTO account_tokens (token_hash, kind, user_id, expires_at)"
+    " VALUES ($3::bytea, $2, $1, now() + make_interval(secs => $4::int))",
+    4, 0};
+static struct db_stmt SQL_LOCK = {
+    "SELECT t.kind, t.user_id,"
+    " CASE WHEN t.used_at IS NOT NULL THEN 'used' WHEN t.replaced_at IS NOT NULL THEN 'replaced'"
+    " WHEN t.expires_at <= now() THEN 'expired' WHEN NOT u.is_active THEN 'inactive'"
+    " ELSE 'live' END"
+    " FROM account_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = $1::bytea FOR UPDATE OF t",
+    1, 0};
+static struct db_stmt SQL_USE = {
+    "WITH t AS (UPDATE account_tokens SET used_at = now() WHERE token_hash = $1::bytea"
+    " RETURNING user_id, kind)"
+    " UPDATE account_tokens a SET replaced_at = now() FROM t WHERE a.user_id = t.user_id"
+    " AND a.kind = t.kind AND a.token_hash <> $1::bytea AND a.used_at IS NULL"
+    " AND a.replaced_at IS NULL",
+    1, 0};
+static struct db_stmt SQL_PURGE = {
+    "DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens"
+    " WHERE expires_at < now() - make_interval(secs => $1::integer)"
+    " ORDER BY expires_at LIMIT $2::integer)",
+    2, 0};
+
+enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
+                                const char *hash_hex, const char *ttl_seconds) {
+    const char *params[] = {user_id, kind, hash_hex, ttl_seconds};
+    return db_exec(db, &SQL_ISSUE, params, NULL);
+}
+
+enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **out) {
+    const char *params[] = {hash_hex};
+    return db_exec(db, &SQL_LOCK, params, out);
+}
+
+enum nx_err account_token_use(struct db *db, const char *hash_hex) {
+    const char *params[] = {hash_hex};
+    return db_exec(db, &SQL_USE, params, NULL);
+}
+
+enum nx_err account_tokens_purge(struct db *db, int retention_seconds, int batch, int *purged) {
+    return db_purge(db, &SQL_PURGE, retention_seconds, batch, purged);
+}

@@ -1,0 +1,266 @@
+/*
+ * account_mail.c -- welcome, verification and password reset emails.
+ */
+#include "nexus/jobs/account_mail.h"
+
+#include "nexus/auth/token.h"
+#include "nexus/core/xmem.h"
+#include "nexus/db/account_tokens.h"
+#include "nexus/db/users.h"
+#include "nexus/jobs/mail.h"
+#include "nexus/model/user.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* What one account email says; the text and HTML parts are made from it.
+ * Paragraphs are plain text (escaped for HTML); the link, if any, comes
+ * after the first paragraph. */
+struct letter {
+    const char *to;
+    const char *subject;
+    const char *greeting_name;
+    const char *paragraphs[3]; /* NULL-terminated when fewer */
+    const char *link;          /* NULL: none */
+    const char *link_label;
+};
+
+static bool payload_user(struct db *db, const struct job *job, char user_id[24], PGresult **r);
+
+static void html_escaped(struct buf *b, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            buf_puts(b, "&amp;");
+            break;
+        case '<':
+            buf_puts(b, "&lt;");
+            break;
+        case '>':
+            buf_puts(b, "&gt;");
+            break;
+        case '"':
+            buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            buf_puts(b, "&#39;");
+            break;
+        default:
+            buf_append(b, s, 1);
+        }
+    }
+}
+
+static void render_text(const struct letter *l, struct buf *b) {
+    buf_printf(b, "Hello %s,\n\n", l->greeting_name);
+    for (size_t i = 0; i < 3 && l->paragraphs[i]; i++) {
+        buf_printf(b, "%s\n\n", l->paragraphs[i]);
+        if (i == 0 && l->link)
+            buf_printf(b, "%s\n\n", l->link);
+    }
+    buf_puts(b, "-- The Nexus team\n");
+}
+
+static void render_html(const struct letter *l, struct buf *b) {
+    buf_puts(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    html_escaped(b, l->subject);
+    buf_puts(b, "</title></head>\n<body>\n<p>Hello ");
+    html_escaped(b, l->greeting_name);
+    buf_puts(b, ",</p>\n");
+    for (size_t i = 0; i < 3 && l->paragraphs[i]; i++) {
+        buf_puts(b, "<p>");
+        html_escaped(b, l->paragraphs[i]);
+        buf_puts(b, "</p>\n");
+        if (i == 0 && l->link) {
+            buf_puts(b, "<p><a href=\"");
+            html_escaped(b, l->link);
+            buf_puts(b, "\">");
+            html_escaped(b, l->link_label);
+            buf_puts(b, "</a></p>\n");
+        }
+    }
+    buf_puts(b, "<p>&mdash; The Nexus team</p>\n</body></html>\n");
+}
+
+static bool send_letter(const struct config *cfg, const struct letter *l, const char *message_id,
+                        char *err, size_t errcap) {
+    struct buf text = {0}, html = {0};
+    render_text(l, &text);
+    render_html(l, &html);
+    struct mail m = {.to = {l->to},
+                     .to_count = 1,
+                     .subject = l->subject,
+                     .body = text.data,
+                     .html = html.data,
+                     .message_id = message_id};
+    bool ok = mail_send(cfg, &m, err, errcap);
+    buf_clear(&text);
+    buf_clear(&html);
+    return ok;
+}
+
+/* Make a token of kind for user_id (committed before the mail goes out:
+ * a link that arrives always works) and its link APP_URL + page. */
+static bool issue_link(const struct config *cfg, struct db *db, const char *user_id,
+                       const char *kind, int ttl, const char *page, char *link, size_t cap,
+                       char *err, size_t errcap) {
+    char token[NX_OPAQUE_TOKEN_LEN + 1], hex[NX_TOKEN_HASH_PARAM_LEN], ttl_text[16];
+    unsigned char hash[NX_TOKEN_HASH_LEN];
+    token_new_opaque(token, hash);
+    token_hash_param(hash, hex);
+    snprintf(ttl_text, sizeof ttl_text, "%d", ttl);
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        e = account_token_issue(db, user_id, kind, hex, ttl_text);
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e != NX_OK) {
+        db_rollback(db);
+        snprintf(err, errcap, "cannot store the %s token", kind);
+    } else {
+        snprintf(link, cap, "%s/%s?token=%s", cfg->app_url, page, token);
+    }
+    sodium_memzero(token, sizeof token);
+    return e == NX_OK;
+}
+
+/* The user row r (zero rows: none) is one to write to: it exists and is
+ * active (and, for verification, not verified yet). */
+static bool addressee(PGresult *r, bool unverified_only) {
+    return PQntuples(r) == 1 && PQgetvalue(r, 0, UC_IS_ACTIVE)[0] == 't' &&
+           (!unverified_only || PQgetvalue(r, 0, UC_EMAIL_VERIFIED)[0] != 't');
+}
+
+/* "30 minutes", "2 hours", "1 day": how long a link works. */
+static void duration_text(int seconds, char *out, size_t cap) {
+    if (seconds % 86400 == 0)
+        snprintf(out, cap, "%d day%s", seconds / 86400, seconds == 86400 ? "" : "s");
+    else if (seconds % 3600 == 0)
+        snprintf(out, cap, "%d hour%s", seconds / 3600, seconds == 3600 ? "" : "s");
+    else
+        snprintf(out, cap, "%d minute%s", (seconds + 59) / 60, seconds <= 60 ? "" : "s");
+}
+
+bool account_mail_verify(const struct config *cfg, struct db *db, const struct job *job,
+                         const char *message_id, char *err, size_t errcap) {
+    char user_id[24], link[1024], first[300], last[300], ttl[32];
+    PGresult *r = NULL;
+    if (!payload_user(db, job, user_id, &r) || !r) {
+        snprintf(err, errcap, r ? "cannot read the user" : "payload has no user_id");
+        return false;
+    }
+    bool ok = true;
+    if (addressee(r, true) &&
+        (ok = issue_link(cfg, db, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
+                         "verify-email", link, sizeof link, err, errcap))) {
+        duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
+        snprintf(first, sizeof first,
+                 "please confirm that %s is your email address by opening this link within %s:",
+                 PQgetvalue(r, 0, UC_EMAIL), ttl);
+        snprintf(last, sizeof last, "If you did not create a Nexus account, ignore this email.");
+        struct letter l = {.to = PQgetvalue(r, 0, UC_EMAIL),
+                           .subject = "Nexus \xe2\x80\x94 confirm your email address",
+                           .greeting_name = PQgetvalue(r, 0, UC_NAME),
+                           .paragraphs = {first, last, NULL},
+                           .link = link,
+                           .link_label = "Confirm my email address"};
+        ok = send_letter(cfg, &l, message_id, err, errcap);
+        sodium_memzero(link, sizeof link);
+    }
+    PQclear(r);
+    return ok;
+}
+
+bool account_mail_reset(const struct config *cfg, struct db *db, const struct job *job,
+                        const char *message_id, char *err, size_t errcap) {
+    const char *email = json_string_value(json_object_get(job->payload, "email"));
+    char link[1024], first[400], ttl[32];
+    PGresult *r = NULL;
+    if (!email || !email[0]) {
+        snprintf(err, errcap, "payload has no email");
+        return false;
+    }
+    if (users_get_by_email(db, email, &r) != NX_OK) {
+        snprintf(err, errcap, "cannot look the address up");
+        return false;
+    }
+    bool ok = true;
+    if (addressee(r, false) &&
+        (ok = issue_link(cfg, db, PQgetvalue(r, 0, UC_ID), NX_TOKEN_KIND_RESET,
+                         cfg->password_reset_ttl, "reset-password", link, sizeof link, err,
+                         errcap))) {
+        duration_text(cfg->password_reset_ttl, ttl, sizeof ttl);
+        snprintf(first, sizeof first,
+                 "someone (we hope you) asked to reset the password of your Nexus account %s. "
+                 "To choose a new password, open this link within %s:",
+                 PQgetvalue(r, 0, UC_EMAIL), ttl);
+        struct letter l = {
+            .to = PQgetvalue(r, 0, UC_EMAIL),
+            .subject = "Nexus \xe2\x80\x94 reset your password",
+            .greeting_name = PQgetvalue(r, 0, UC_NAME),
+            .paragraphs = {first,
+                           "The link works once, and a newer request replaces it. Using it ends "
+                           "every login of your account.",
+                           "If you did not ask for this, ignore this email: your password stays "
+                           "as it is."},
+            .link = link,
+            .link_label = "Choose a new password"};
+        ok = send_letter(cfg, &l, message_id, err, errcap);
+        sodium_memzero(link, sizeof link);
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* The user of payload member user_id into *r (NULL when the payload has
+ * none); false when the database cannot say. */
+static bool payload_user(struct db *db, const struct job *job, char user_id[24], PGresult **r) {
+    json_t *id = json_object_get(job->payload, "user_id");
+    *r = NULL;
+    if (!json_is_integer(id) || json_integer_value(id) < 1)
+        return true;
+    snprintf(user_id, 24, "%lld", (long long)json_integer_value(id));
+    return users_get(db, user_id, r) == NX_OK;
+}
+
+bool account_mail_welcome(const struct config *cfg, struct db *db, const struct job *job,
+                          const char *message_id, char *err, size_t errcap) {
+    const char *email = json_string_value(json_object_get(job->payload, "email"));
+    const char *name = json_string_value(json_object_get(job->payload, "name"));
+    char ready[600], ttl[32], link[1024] = "", user_id[24];
+    PGresult *r = NULL;
+    if (!email || !email[0]) {
+        snprintf(err, errcap, "payload has no email");
+        return false;
+    }
+    if (!payload_user(db, job, user_id, &r)) {
+        snprintf(err, errcap, "cannot read the user");
+        return false;
+    }
+    struct letter l = {.to = email,
+                       .subject = "Welcome to Nexus",
+                       .greeting_name = name ? name : "",
+                       .paragraphs = {ready, NULL}};
+    bool ok = true;
+    /* A new account's address is verified through its welcome email. */
+    bool verify = r && addressee(r, true);
+    if (verify)
+        ok = issue_link(cfg, db, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
+                        "verify-email", link, sizeof link, err, errcap);
+    duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
+    snprintf(ready, sizeof ready, "welcome to Nexus! Your account %s is ready.", email);
+    if (verify) {
+        size_t n = strlen(ready);
+        snprintf(
+            ready + n, sizeof ready - n,
+            " Please confirm that this is your email address by opening this link within %s:", ttl);
+        l.link = link;
+        l.link_label = "Confirm my email address";
+    }
+    if (ok)
+        ok = send_letter(cfg, &l, message_id, err, errcap);
+    sodium_memzero(link, sizeof link);
+    PQclear(r);
+    return ok;
+}
