@@ -30,8 +30,9 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
-    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON},
-    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON},
+    /* Their answers carry tokens, which are never stored: see ROUTE_NO_REPLAY. */
+    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
+    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},

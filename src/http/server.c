@@ -20,6 +20,7 @@
 #include "nexus/http/cors.h"
 #include "nexus/http/deadline.h"
 #include "nexus/http/guard.h"
+#include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
@@ -242,6 +243,8 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = auth_authorize(req);
     if (e == NX_OK)
         e = check_body_headers(req);
+    if (e == NX_OK)
+        e = idempotency_check_header(req);
     return e == NX_OK ? MHD_YES : send_problem(req, e);
 }
 
@@ -249,6 +252,7 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
 
 static enum MHD_Result accept_body(struct request *req, const char *data, size_t size) {
     req->body_seen += size;
+    idempotency_feed(req, data, size);
     if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
         return MHD_NO; /* a client that keeps sending past the cap is dropped */
     if (req->body_seen <= cfg->body_max)
@@ -368,6 +372,8 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
 
 static enum nx_err run_once(struct request *req, struct response *res) {
     db_thread_forget_conflict();
+    if (req->idem_key)
+        return idempotency_run(req, res, req->route->handler);
     return req->route->handler(req, res);
 }
 

@@ -4,6 +4,7 @@
 #include "nexus/jobs/worker.h"
 
 #include "nexus/core/log.h"
+#include "nexus/db/idempotency.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -186,6 +187,19 @@ static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
     return e;
 }
 
+/* Idempotency keys past their 24 hours, in the same small batches. */
+static enum nx_err purge_idempotency_keys(struct db *db) {
+    int purged = PURGE_BATCH, total = 0;
+    enum nx_err e = NX_OK;
+    for (int i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && e == NX_OK && !stopping; i++) {
+        e = idempotency_purge(db, PURGE_BATCH, &purged);
+        total += purged;
+    }
+    if (total)
+        log_info("worker.purged", NULL, "%d expired idempotency key(s) deleted", total);
+    return e;
+}
+
 static void worker_name(char *out, size_t cap) {
     char host[64] = "localhost";
     gethostname(host, sizeof host - 1);
@@ -236,6 +250,8 @@ int worker_run(const struct config *cfg) {
         }
         if (e == NX_OK && now_us() >= next_purge) {
             e = purge_finished(cfg, db);
+            if (e == NX_OK)
+                e = purge_idempotency_keys(db);
             next_purge = now_us() + PURGE_INTERVAL_US;
         }
         if (e == NX_OK)

@@ -16,6 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, startServer, stopServer, createUser, login, adminSql, logTail } from './harness.mjs';
 import { send, raw } from './http.mjs';
@@ -64,6 +65,38 @@ async function call(t, opId, method, path, opts = {}, expect) {
     assert.deepEqual(problems, [], `${method} ${path}: ${res.status} ${res.body.toString('utf8').slice(0, 400)}`);
   });
   return res;
+}
+
+/* One value from SQL on the server's own database. */
+function serverSql(sql) {
+  const r = spawnSync('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl, '-c', sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${sql}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+/* Poll sql until it answers want; fails after about 30 s. */
+async function waitSql(sql, want) {
+  for (let i = 0; i < 300; i++) {
+    if (serverSql(sql) === want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`gave up waiting for ${want} from: ${sql}`);
+}
+
+/* A session of our own that holds a lock on table until release() is
+ * called, so that a request that needs the table waits in the middle. */
+async function holdTable(table) {
+  const psql = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((r) => psql.once('exit', r));
+  psql.stdin.write(`BEGIN;\nLOCK TABLE ${table} IN EXCLUSIVE MODE;\n`);
+  await waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'ExclusiveLock' AND l.granted`, '1');
+  return {
+    waiting: () => waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND NOT l.granted`, '1'),
+    release: async () => {
+      psql.stdin.end('ROLLBACK;\n');
+      await done;
+    },
+  };
 }
 
 /* A request whose framing the server refuses before routing: two Hosts. */
@@ -246,6 +279,20 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'logout', 'POST', lo, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'logout', 'POST', lo, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'logout', 'POST', lo, { json: {} }, 422);
+  // A duplicate while the first logout with its key still runs (held on a
+  // lock of ours) is a 409 on the key; once it is done, a replay.
+  const third = await login(server, 'customer@contract.test', PASSWORD);
+  const keyed = { headers: { 'Idempotency-Key': 'logout-1' }, json: { refresh_token: third.refresh_token } };
+  const held = await holdTable('refresh_tokens');
+  const first = send(base, lo, { ...keyed, method: 'POST' });
+  await held.waiting();
+  const busy = await call(t, 'logout', 'POST', lo, { ...keyed, label: 'key in use' }, 409);
+  assert.equal(busy.json.errors[0].field, 'Idempotency-Key');
+  await held.release();
+  assert.equal((await first).status, 204);
+  const again = await call(t, 'logout', 'POST', lo, { ...keyed, label: 'replay' }, 204);
+  assert.equal(again.headers['idempotent-replayed'], 'true');
+  await call(t, 'logout', 'POST', lo, { headers: { 'Idempotency-Key': 'caf\u00e9' }, json: { refresh_token: 'x' }, label: 'bad key' }, 400);
   // The logout ended the customer's first login: log in again.
   const customerToken = (await login(server, 'customer@contract.test', PASSWORD)).access_token;
 
@@ -347,6 +394,16 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'createProduct', 'POST', prods, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'createProduct', 'POST', prods, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'WH-3000', category_id: 999999 } }, 422);
+
+  const keyedItem = { token: staff, headers: { 'Idempotency-Key': 'create-wh-5000' }, json: { ...item, sku: 'WH-5000' } };
+  const created = await call(t, 'createProduct', 'POST', prods, keyedItem, 201);
+  const replay = await call(t, 'createProduct', 'POST', prods, { ...keyedItem, label: 'replay' }, 201);
+  assert.equal(replay.headers['idempotent-replayed'], 'true');
+  assert.equal(replay.headers.location, created.headers.location);
+  assert.equal(replay.headers.etag, created.headers.etag);
+  assert.deepEqual(replay.json, created.json);
+  const reused = await call(t, 'createProduct', 'POST', prods, { ...keyedItem, json: { ...item, sku: 'WH-5001' }, label: 'key reused' }, 422);
+  assert.equal(reused.json.errors[0].field, 'Idempotency-Key');
 
   await call(t, 'listProducts', 'GET', `${prods}?include_total=true`, {}, 200);
   await call(t, 'listProducts', 'GET', `${prods}?category=${audio.slug}&q=wire%20head&max_price=250&in_stock=true&sort=price&limit=1`, {}, 200);

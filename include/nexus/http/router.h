@@ -24,6 +24,9 @@ enum route_flags {
     ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
     ROUTE_PRIVATE =
         1u << 5, /* METRICS_ALLOW addresses or the METRICS_TOKEN bearer only; else 404 */
+    /* A POST whose answer carries secrets (tokens): an Idempotency-Key is
+     * checked but its answer is never stored. */
+    ROUTE_NO_REPLAY = 1u << 6,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
