@@ -311,7 +311,10 @@ static void test_racing_duplicates_run_once(void **state) {
 
 static int start(void **state) {
     (void)state;
-    harness_start(&server, "idempotency", NULL);
+    /* A request held on a lock by a test waits without a lock timeout
+     * however slow the machine is. */
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", NULL};
+    harness_start(&server, "idempotency", env);
     char *customer = NULL, *other_customer = NULL;
     harness_staff_and_customer(&server, "idem", &staff_token, &customer);
     harness_staff_and_customer(&server, "idem-other", &other_staff_token, &other_customer);
