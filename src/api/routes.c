@@ -12,6 +12,7 @@
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
 #include "nexus/api/docs.h"
+#include "nexus/api/imports.h"
 #include "nexus/api/ops.h"
 #include "nexus/api/products.h"
 #include "nexus/api/users.h"
@@ -54,9 +55,21 @@ const struct route nx_routes[] = {
     {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE},
     {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE},
     {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE},
+
+    /* The upload is streamed to storage (nx_uploads below); a worker job
+     * applies it, and bumps the catalog generation per batch. */
+    {HTTP_POST, "/api/v1/imports", api_imports_create, ACCESS_STAFF, ROUTE_UPLOAD},
+    {HTTP_GET, "/api/v1/imports/{id}", api_imports_get, ACCESS_STAFF, 0},
+    {HTTP_GET, "/api/v1/imports/{id}/errors", api_imports_errors, ACCESS_STAFF, ROUTE_RAW},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];
+
+const struct upload_spec nx_uploads[] = {
+    {api_imports_create, api_imports_upload},
+};
+
+const size_t nx_upload_count = sizeof nx_uploads / sizeof nx_uploads[0];
 
 /* ---- cache keys ----------------------------------------------------------
  *

@@ -362,6 +362,38 @@ enum nx_err db_exec_sql(struct db *db, const char *sql) {
     return run(db, run_plain, sql, NULL);
 }
 
+struct copy_call {
+    const char *sql;
+    const char *data;
+    size_t len;
+};
+
+/* Start the COPY, send the data, end it: the final result is the
+ * statement's. A failure to send leaves the connection to fail_result. */
+static PGresult *run_copy(struct db *db, const void *ctx) {
+    const struct copy_call *c = ctx;
+    PGresult *r = PQexec(db->conn, c->sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    bool sent = true;
+    /* PQputCopyData takes an int length: send in pieces. */
+    for (size_t at = 0; sent && at < c->len; at += 1u << 20) {
+        size_t n = c->len - at < (1u << 20) ? c->len - at : 1u << 20;
+        sent = PQputCopyData(db->conn, c->data + at, (int)n) == 1;
+    }
+    PQputCopyEnd(db->conn, sent ? NULL : "sending failed");
+    r = PQgetResult(db->conn);
+    for (PGresult *more = PQgetResult(db->conn); more; more = PQgetResult(db->conn))
+        PQclear(more);
+    return r;
+}
+
+enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t len) {
+    struct copy_call c = {sql, data, len};
+    return run(db, run_copy, &c, NULL);
+}
+
 static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(hashtext($1))", 1, 0};
 
 enum nx_err db_xact_lock(struct db *db, const char *name) {

@@ -6,6 +6,7 @@
  *                 active staff member and admin that a product runs low.
  * noop            {}: does nothing; measures the queue itself.
  */
+#include "nexus/jobs/import.h"
 #include "nexus/jobs/mail.h"
 #include "nexus/jobs/worker.h"
 
@@ -107,6 +108,8 @@ bool job_handle(const struct config *cfg, struct db *db, const struct job *job, 
         return true;
     if (strcmp(job->kind, "low_stock_alert") == 0)
         return low_stock_alert(cfg, db, job, err, errcap);
+    if (strcmp(job->kind, "import") == 0)
+        return import_job(cfg, db, job, err, errcap);
     snprintf(err, errcap, "no handler for job kind '%s'", job->kind);
     return false;
 }

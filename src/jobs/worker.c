@@ -4,7 +4,9 @@
 #include "nexus/jobs/worker.h"
 
 #include "nexus/core/log.h"
+#include "nexus/cache/catalog.h"
 #include "nexus/db/idempotency.h"
+#include "nexus/db/imports.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -187,10 +189,13 @@ static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
     return e;
 }
 
-/* Idempotency keys past their 24 hours, in the same small batches. */
-static enum nx_err purge_idempotency_keys(struct db *db) {
-    int purged = PURGE_BATCH, total = 0;
-    enum nx_err e = NX_OK;
+/* Idempotency keys past their 24 hours, in the same small batches; and
+ * uploads whose request never completed. */
+static enum nx_err purge_leftovers(struct db *db) {
+    int purged = PURGE_BATCH, total = 0, abandoned = 0;
+    enum nx_err e = imports_purge_abandoned(db, &abandoned);
+    if (abandoned)
+        log_info("worker.purged", NULL, "%d abandoned import upload(s) deleted", abandoned);
     for (int i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && e == NX_OK && !stopping; i++) {
         e = idempotency_purge(db, PURGE_BATCH, &purged);
         total += purged;
@@ -236,6 +241,9 @@ int worker_run(const struct config *cfg) {
     struct heartbeat h = {cfg, name, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
     if (!heartbeat_start(&h, &beat))
         return 1;
+    /* Imports write the catalog: they bump its cache generation. */
+    struct catalog_cache_limits limits = {cfg->cache_ttl, 0, 0, (size_t)cfg->cache_max_entry_bytes};
+    catalog_cache_init(cfg->redis_prefix, &limits);
     log_info("worker.start", NULL, "worker %s started", name);
     struct db *db = connect_listening(cfg);
     while (db && !stopping) {
@@ -251,7 +259,7 @@ int worker_run(const struct config *cfg) {
         if (e == NX_OK && now_us() >= next_purge) {
             e = purge_finished(cfg, db);
             if (e == NX_OK)
-                e = purge_idempotency_keys(db);
+                e = purge_leftovers(db);
             next_purge = now_us() + PURGE_INTERVAL_US;
         }
         if (e == NX_OK)
@@ -265,6 +273,7 @@ int worker_run(const struct config *cfg) {
     }
     db_close(db);
     heartbeat_stop(&h, beat);
+    catalog_cache_free();
     log_info("worker.stop", NULL, "worker %s stopped", name);
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const import_column_names[COL__COUNT] = {
@@ -167,4 +168,43 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
 void import_row_clear(struct import_row *row) {
     json_decref(row->body);
     row->body = NULL;
+}
+
+/* ---- import JSON -------------------------------------------------------- */
+
+static json_t *count_of(const PGresult *r, int row, int col) {
+    return json_integer(strtoll(PQgetvalue(r, row, col), NULL, 10));
+}
+
+static json_t *time_or_null(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+json_t *import_to_json(const PGresult *r, int row, json_t *errors) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", count_of(r, row, IMC_ID));
+    json_object_set_new(o, "status", json_string(PQgetvalue(r, row, IMC_STATUS)));
+    json_object_set_new(o, "format", json_string(PQgetvalue(r, row, IMC_FORMAT)));
+    json_object_set_new(o, "mode", json_string(PQgetvalue(r, row, IMC_MODE)));
+    json_object_set_new(o, "atomic", json_boolean(PQgetvalue(r, row, IMC_ATOMIC)[0] == 't'));
+    json_object_set_new(o, "rows", count_of(r, row, IMC_ROWS));
+    json_object_set_new(o, "created", count_of(r, row, IMC_CREATED));
+    json_object_set_new(o, "updated", count_of(r, row, IMC_UPDATED));
+    json_object_set_new(o, "failed", count_of(r, row, IMC_FAILED));
+    json_object_set_new(o, "errors", errors);
+    json_object_set_new(o, "created_at", json_string(PQgetvalue(r, row, IMC_CREATED_AT)));
+    json_object_set_new(o, "started_at", time_or_null(r, row, IMC_STARTED_AT));
+    json_object_set_new(o, "finished_at", time_or_null(r, row, IMC_FINISHED_AT));
+    return o;
+}
+
+json_t *import_error_to_json(const PGresult *r, int row) {
+    json_t *o = json_object();
+    json_object_set_new(o, "line", count_of(r, row, 0));
+    json_object_set_new(o, "field",
+                        PQgetisnull(r, row, 1) ? json_null() : json_string(PQgetvalue(r, row, 1)));
+    /* Messages may quote input: json_string refuses invalid UTF-8. */
+    json_t *m = json_string(PQgetvalue(r, row, 2));
+    json_object_set_new(o, "message", m ? m : json_string("invalid text"));
+    return o;
 }

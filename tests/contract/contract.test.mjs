@@ -38,6 +38,9 @@ before(async () => {
       LOGIN_MAX_FAILURES_PER_EMAIL: '3',
       LOGIN_MAX_FAILURES_PER_CLIENT: String(PER_CLIENT),
       TRUSTED_PROXIES: '127.0.0.1,::1',
+      // Requests held on a lock of the test's wait however slow the
+      // machine is.
+      DB_STATEMENT_TIMEOUT_MS: '600000',
     },
   });
 });
@@ -81,6 +84,14 @@ async function waitSql(sql, want) {
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`gave up waiting for ${want} from: ${sql}`);
+}
+
+/* A POST on a new connection of its own: a request held on a lock holds
+ * its server thread, and a pooled connection that thread accepted earlier
+ * would wait behind it; a new connection goes to a thread that is free. */
+function rawPost(path, headers, body) {
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /* A session of our own that holds a lock on table until release() is
@@ -286,7 +297,7 @@ test('every operation answers as documented, with every documented status', asyn
   const held = await holdTable('refresh_tokens');
   const first = send(base, lo, { ...keyed, method: 'POST' });
   await held.waiting();
-  const busy = await call(t, 'logout', 'POST', lo, { ...keyed, label: 'key in use' }, 409);
+  const busy = await call(t, 'logout', 'POST', lo, { raw: rawPost(lo, { 'Content-Type': 'application/json', 'Idempotency-Key': 'logout-1' }, JSON.stringify(keyed.json)), label: 'key in use' }, 409);
   assert.equal(busy.json.errors[0].field, 'Idempotency-Key');
   await held.release();
   assert.equal((await first).status, 204);
@@ -448,6 +459,43 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff, headers: { 'If-Match': patched.headers.etag } }, 204);
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff }, 404);
 
+  // ---- imports ------------------------------------------------------------------
+  const imps = '/api/v1/imports';
+  const csv = 'sku,name,price,stock,category\nIMP-1,"Imported, quoted",5,1,audio\nIMP-2,Bad,-1,1,\n';
+  const imp = await call(t, 'createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }, 202);
+  await call(t, 'createImport', 'POST', `${imps}?mode=merge`, { token: staff, body: csv, contentType: 'text/csv' }, 400);
+  await call(t, 'createImport', 'POST', imps, { body: csv, contentType: 'text/csv' }, 401);
+  await call(t, 'createImport', 'POST', imps, { token: customerToken, body: csv, contentType: 'text/csv' }, 403);
+  await call(t, 'createImport', 'POST', imps, { raw: `POST ${imps} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${staff}\r\nContent-Type: text/csv\r\nContent-Length: 999999999999\r\nConnection: close\r\n\r\n` }, 413);
+  await call(t, 'createImport', 'POST', imps, { token: staff, body: '{}', contentType: 'application/json' }, 415);
+  // An Idempotency-Key: a duplicate while the first is held on a lock of
+  // ours is a 409; then a replay; another body with the key a 422.
+  const keyedImport = { token: staff, body: 'sku,name,price,stock\nIMP-3,Keyed,1,1\n', contentType: 'text/csv', headers: { 'Idempotency-Key': 'import-1' } };
+  const jobsHeld = await holdTable('jobs');
+  const firstImport = send(base, imps, { ...keyedImport, method: 'POST' });
+  await jobsHeld.waiting();
+  await call(t, 'createImport', 'POST', imps, { raw: rawPost(imps, { Authorization: `Bearer ${staff}`, 'Content-Type': 'text/csv', 'Idempotency-Key': 'import-1' }, keyedImport.body), label: 'key in use' }, 409);
+  await jobsHeld.release();
+  assert.equal((await firstImport).status, 202);
+  const importReplay = await call(t, 'createImport', 'POST', imps, { ...keyedImport, label: 'replay' }, 202);
+  assert.equal(importReplay.headers['idempotent-replayed'], 'true');
+  await call(t, 'createImport', 'POST', imps, { ...keyedImport, body: 'sku\n', label: 'key reused' }, 422);
+
+  const impPath = imp.headers.location;
+  await call(t, 'getImport', 'GET', impPath, { token: staff }, 200);
+  await call(t, 'getImport', 'GET', impPath, { raw: badFraming('GET', impPath) }, 400);
+  await call(t, 'getImport', 'GET', impPath, {}, 401);
+  await call(t, 'getImport', 'GET', impPath, { token: customerToken }, 403);
+  await call(t, 'getImport', 'GET', `${imps}/999999`, { token: staff }, 404);
+  // No worker runs here: the error a worker would record for IMP-2.
+  serverSql(`INSERT INTO import_errors (import_id, n, line, field, message) VALUES (${imp.json.id}, 1, 3, 'price', 'must be a decimal from 0 to 99999999.99 with at most two decimals')`);
+  const errs = await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { token: staff }, 200);
+  assert.match(errs.headers['content-type'], /^application\/x-ndjson/);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { raw: badFraming('GET', `${impPath}/errors`) }, 400);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, {}, 401);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { token: customerToken }, 403);
+  await call(t, 'listImportErrors', 'GET', `${imps}/999999/errors`, { token: staff }, 404);
+
   // ---- PostgreSQL gone: 503 with Retry-After --------------------------------
   // Dropping the database ends the server's connections and makes every
   // reconnection fail. The query strings and ids are new, so no cached
@@ -476,6 +524,9 @@ test('every operation answers as documented, with every documented status', asyn
     ['replaceProduct', 'PUT', p2Path, { token: staff, json: item }],
     ['updateProduct', 'PATCH', p2Path, { token: staff, json: { stock: 1 } }],
     ['deleteProduct', 'DELETE', p2Path, { token: staff }],
+    ['createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }],
+    ['getImport', 'GET', `${imps}/888888`, { token: staff }],
+    ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.

@@ -66,6 +66,10 @@ enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params
 /* Run constant SQL with no parameters (migrations, transaction control). */
 enum nx_err db_exec_sql(struct db *db, const char *sql);
 
+/* COPY ... FROM STDIN (constant sql) with len bytes of data in COPY's
+ * text format. */
+enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t len);
+
 /* Take a transaction-scoped lock named name (serialises, say, two writers
  * deriving the same slug). Needs an open transaction. */
 enum nx_err db_xact_lock(struct db *db, const char *name);

@@ -77,6 +77,14 @@ struct request {
 
     struct principal principal;
 
+    /* A streamed upload (ROUTE_UPLOAD): the route's state, owned, freed with
+     * upload_free; the error a body chunk met, answered when the body is
+     * in; and the bytes dropped since. */
+    void *upload;
+    void (*upload_free)(void *upload);
+    enum nx_err upload_error;
+    size_t upload_dropped;
+
     /* The Idempotency-Key of a POST whose answer is kept (http/idempotency),
      * or NULL; the fingerprint of its method, query and body, hashed as the
      * body arrives and finished (64 hex digits) before the handler runs. */

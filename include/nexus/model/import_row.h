@@ -72,4 +72,29 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
                                 const struct record *rec, struct import_row *row);
 void import_row_clear(struct import_row *row);
 
+/* Columns of every query that returns an import (db/imports), in order. */
+enum import_col {
+    IMC_ID,
+    IMC_STATUS,
+    IMC_FORMAT,
+    IMC_MODE,
+    IMC_ATOMIC,
+    IMC_ROWS,
+    IMC_CREATED,
+    IMC_UPDATED,
+    IMC_FAILED,
+    IMC_CREATED_AT,
+    IMC_STARTED_AT,
+    IMC_FINISHED_AT,
+    IMC_RESUME_LINE,
+    IMC_ERROR_COUNT,
+};
+
+/* Import JSON of row `row` of r, with errors (an array, consumed). */
+json_t *import_to_json(const PGresult *r, int row, json_t *errors);
+
+/* One error as {line, field, message} (field null when ""); the columns
+ * of r are line, field, message. */
+json_t *import_error_to_json(const PGresult *r, int row);
+
 #endif

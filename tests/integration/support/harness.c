@@ -187,12 +187,15 @@ static void set_log_path(struct nexus_server *s) {
     snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", dir, s->name);
 }
 
-static void spawn(struct nexus_server *s, const char *const *extra) {
+/* Fork `nexus VERB` with the environment of s plus extra, its output
+ * appended to log_path; returns its pid. */
+static pid_t spawn_verb(const struct nexus_server *s, const char *verb, const char *const *extra,
+                        const char *log_path) {
     char **env = harness_env(s, extra);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        int fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
@@ -202,16 +205,36 @@ static void spawn(struct nexus_server *s, const char *const *extra) {
         const char *wrapper = getenv("NEXUS_TEST_WRAPPER");
         if (wrapper && *wrapper) {
             char cmd[2048];
-            snprintf(cmd, sizeof cmd, "exec %s '%s' serve", wrapper, NEXUS_BIN);
+            snprintf(cmd, sizeof cmd, "exec %s '%s' %s", wrapper, NEXUS_BIN, verb);
             char *const sh[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
             execve("/bin/sh", sh, env);
         } else {
-            char *const argv[] = {(char *)NEXUS_BIN, (char *)"serve", NULL};
+            char *const argv[] = {(char *)NEXUS_BIN, (char *)verb, NULL};
             execve(NEXUS_BIN, argv, env);
         }
         _exit(127);
     }
     harness_free_env(env);
+    return pid;
+}
+
+static void spawn(struct nexus_server *s, const char *const *extra) {
+    s->pid = spawn_verb(s, "serve", extra, s->log_path);
+}
+
+pid_t harness_start_worker(const struct nexus_server *s, const char *const *extra) {
+    char log[1100];
+    snprintf(log, sizeof log, "%s.worker", s->log_path);
+    return spawn_verb(s, "worker", extra, log);
+}
+
+void harness_stop_worker(pid_t pid) {
+    int status = -1;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "worker %d ended with status %d\n", (int)pid, status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void print_log_tail(const struct nexus_server *s) {

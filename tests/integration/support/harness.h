@@ -35,6 +35,12 @@ struct nexus_server {
  * and wait until /healthz answers. Fails the test on any error. */
 void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env);
 
+/* Start `nexus worker` with the environment of s plus extra (log beside
+ * the server's, ".worker" appended); stop it with SIGTERM, requiring a
+ * clean exit 0. */
+pid_t harness_start_worker(const struct nexus_server *s, const char *const *extra);
+void harness_stop_worker(pid_t pid);
+
 /* Start against a given DATABASE_URL (no database is created). */
 void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
                        const char *const *extra_env);
