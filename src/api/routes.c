@@ -12,6 +12,7 @@
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
 #include "nexus/api/docs.h"
+#include "nexus/api/imports.h"
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
 #include "nexus/api/products.h"
@@ -32,8 +33,9 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
-    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON},
-    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON},
+    /* Their answers carry tokens, which are never stored: see ROUTE_NO_REPLAY. */
+    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
+    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_reset, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset_confirm,
@@ -63,9 +65,21 @@ const struct route nx_routes[] = {
     {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE},
     {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE},
     {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE},
+
+    /* The upload is streamed to storage (nx_uploads below); a worker job
+     * applies it, and bumps the catalog generation per batch. */
+    {HTTP_POST, "/api/v1/imports", api_imports_create, ACCESS_STAFF, ROUTE_UPLOAD},
+    {HTTP_GET, "/api/v1/imports/{id}", api_imports_get, ACCESS_STAFF, 0},
+    {HTTP_GET, "/api/v1/imports/{id}/errors", api_imports_errors, ACCESS_STAFF, ROUTE_RAW},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];
+
+const struct upload_spec nx_uploads[] = {
+    {api_imports_create, api_imports_upload},
+};
+
+const size_t nx_upload_count = sizeof nx_uploads / sizeof nx_uploads[0];
 
 /* ---- cache keys ----------------------------------------------------------
  *

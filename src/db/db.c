@@ -25,7 +25,8 @@
 struct db {
     PGconn *conn;
     char *conninfo;
-    bool in_tx;
+    int depth;       /* open transaction levels: 1 for a transaction, +1 per savepoint */
+    int pinned;      /* levels owned by db_begin_outer (0 or 1) */
     bool registered; /* in the thread list, closed by db_close_all */
     bool counted;    /* established: counted in nexus_db_connections_open */
     bool held;       /* a request's stage holds it: counted as in use */
@@ -64,7 +65,7 @@ static void finish_connection(struct db *db) {
 
 static void drop_connection(struct db *db) {
     finish_connection(db);
-    db->in_tx = false;
+    db->depth = db->pinned = 0;
     reset_prepared(db);
 }
 
@@ -312,7 +313,7 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
     db->sqlstate[0] = db->constraint[0] = '\0';
     if (!ensure_connected(db))
         return NX_ERR_UNAVAILABLE;
-    bool fresh_start = !db->in_tx;
+    bool fresh_start = db->depth == 0;
     PGresult *r = fn(db, ctx);
     if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(r);
@@ -362,6 +363,38 @@ enum nx_err db_exec_sql(struct db *db, const char *sql) {
     return run(db, run_plain, sql, NULL);
 }
 
+struct copy_call {
+    const char *sql;
+    const char *data;
+    size_t len;
+};
+
+/* Start the COPY, send the data, end it: the final result is the
+ * statement's. A failure to send leaves the connection to fail_result. */
+static PGresult *run_copy(struct db *db, const void *ctx) {
+    const struct copy_call *c = ctx;
+    PGresult *r = PQexec(db->conn, c->sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    bool sent = true;
+    /* PQputCopyData takes an int length: send in pieces. */
+    for (size_t at = 0; sent && at < c->len; at += 1u << 20) {
+        size_t n = c->len - at < (1u << 20) ? c->len - at : 1u << 20;
+        sent = PQputCopyData(db->conn, c->data + at, (int)n) == 1;
+    }
+    PQputCopyEnd(db->conn, sent ? NULL : "sending failed");
+    r = PQgetResult(db->conn);
+    for (PGresult *more = PQgetResult(db->conn); more; more = PQgetResult(db->conn))
+        PQclear(more);
+    return r;
+}
+
+enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t len) {
+    struct copy_call c = {sql, data, len};
+    return run(db, run_copy, &c, NULL);
+}
+
 static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(hashtext($1))", 1, 0};
 
 enum nx_err db_xact_lock(struct db *db, const char *name) {
@@ -369,24 +402,74 @@ enum nx_err db_xact_lock(struct db *db, const char *name) {
     return db_exec(db, &SQL_XACT_LOCK, params, NULL);
 }
 
+/* Inside an open transaction (the pipeline's, see db_begin_outer) a
+ * caller's transaction is a savepoint: its commit releases the savepoint
+ * and its rollback undoes only its own work, so handlers keep one shape
+ * whether or not the pipeline wrapped them. */
+static const char SQL_SAVEPOINT[] = "SAVEPOINT nx_nested";
+static const char SQL_RELEASE[] = "RELEASE SAVEPOINT nx_nested";
+static const char SQL_ROLLBACK_TO[] =
+    "ROLLBACK TO SAVEPOINT nx_nested; RELEASE SAVEPOINT nx_nested";
+
 enum nx_err db_begin(struct db *db) {
-    enum nx_err e = db_exec_sql(db, "BEGIN");
-    db->in_tx = e == NX_OK;
+    enum nx_err e = db_exec_sql(db, db->depth > 0 ? SQL_SAVEPOINT : "BEGIN");
+    if (e == NX_OK)
+        db->depth++;
     return e;
 }
 
 enum nx_err db_commit(struct db *db) {
-    enum nx_err e = db_exec_sql(db, "COMMIT");
-    db->in_tx = false;
+    if (db->depth <= db->pinned)
+        return NX_OK; /* the outer transaction is committed by its owner */
+    bool nested = db->depth > 1;
+    enum nx_err e = db_exec_sql(db, nested ? SQL_RELEASE : "COMMIT");
+    if (nested && e != NX_OK)
+        return e; /* still inside the savepoint: the caller rolls it back */
+    db->depth = nested ? db->depth - 1 : 0;
     return e;
 }
 
 void db_rollback(struct db *db) {
-    if (db->conn && db->in_tx && PQstatus(db->conn) == CONNECTION_OK) {
+    if (db->depth <= db->pinned)
+        return;
+    bool nested = db->depth > 1;
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
+        PGresult *r = PQexec(db->conn, nested ? SQL_ROLLBACK_TO : "ROLLBACK");
+        PQclear(r);
+    }
+    db->depth = nested ? db->depth - 1 : 0;
+}
+
+enum nx_err db_begin_outer(struct db *db) {
+    NX_ASSERT(db->depth == 0);
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        db->pinned = 1;
+    return e;
+}
+
+enum nx_err db_commit_outer(struct db *db) {
+    db->pinned = 0;
+    if (db->depth == 0)
+        return NX_ERR_UNAVAILABLE; /* the connection broke: nothing was kept */
+    /* A COMMIT of a failed transaction "succeeds" as a rollback, and a
+     * savepoint left open is a caller's bug: refuse both, so that nothing
+     * is reported as done that was not. */
+    if (db->depth != 1 || PQtransactionStatus(db->conn) != PQTRANS_INTRANS) {
+        log_error("db.commit", db->request_id, "the outer transaction cannot commit");
+        db_abort_outer(db);
+        return NX_ERR_INTERNAL;
+    }
+    return db_commit(db);
+}
+
+void db_abort_outer(struct db *db) {
+    db->pinned = 0;
+    if (db->depth > 0 && db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         PGresult *r = PQexec(db->conn, "ROLLBACK");
         PQclear(r);
     }
-    db->in_tx = false;
+    db->depth = 0;
 }
 
 void sql_add(struct sql_builder *b, const char *fragment) {

@@ -20,8 +20,9 @@ void cors_add_headers(const struct config *cfg, const char *origin, struct MHD_R
     if (!cors_origin_allowed(cfg, origin))
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
-    MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "ETag, Location, Retry-After, X-Request-Id, X-Cache");
+    MHD_add_response_header(
+        r, "Access-Control-Expose-Headers",
+        "ETag, Location, Retry-After, X-Request-Id, X-Cache, Idempotent-Replayed");
 }
 
 void cors_add_preflight(const struct config *cfg, const char *origin, const char *allow,
@@ -30,6 +31,7 @@ void cors_add_preflight(const struct config *cfg, const char *origin, const char
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                            "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id");
+                            "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match,"
+                            " X-Request-Id");
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
 }

@@ -4,6 +4,7 @@
  */
 #include "nexus/http/guard.h"
 
+#include <string.h>
 #include <strings.h>
 
 enum nx_err framing_check(const struct framing *f, const char **why) {
@@ -36,14 +37,18 @@ static bool is_space(char c) {
 }
 
 bool content_type_is_json(const char *value) {
-    static const char want[] = "application/json";
+    return content_type_is(value, "application/json");
+}
+
+bool content_type_is(const char *value, const char *want) {
+    size_t n = strlen(want);
     if (!value)
         return false;
     while (is_space(*value))
         value++;
-    if (strncasecmp(value, want, sizeof want - 1) != 0)
+    if (strncasecmp(value, want, n) != 0)
         return false;
-    value += sizeof want - 1;
+    value += n;
     while (is_space(*value))
         value++;
     return *value == '\0' || *value == ';';

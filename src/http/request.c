@@ -114,6 +114,9 @@ void request_forget_problem(struct request *req) {
 }
 
 void request_clear(struct request *req) {
+    if (req->upload && req->upload_free)
+        req->upload_free(req->upload);
+    req->upload = NULL;
     buf_clear(&req->body);
     json_decref(req->json);
     fielderr_clear(&req->field_errors);

@@ -37,7 +37,19 @@ void response_header(struct response *res, const char *name, const char *value) 
     res->header_count++;
 }
 
+void response_stream(struct response *res, unsigned status, const char *content_type,
+                     long (*stream)(void *ctx, char *out, size_t max), void *ctx,
+                     void (*stream_free)(void *ctx)) {
+    res->status = status;
+    res->content_type = content_type;
+    res->stream = stream;
+    res->stream_ctx = ctx;
+    res->stream_free = stream_free;
+}
+
 void response_clear(struct response *res) {
+    if (res->stream_ctx && res->stream_free)
+        res->stream_free(res->stream_ctx);
     free(res->body);
     for (size_t i = 0; i < res->header_count; i++)
         free(res->headers[i].value);

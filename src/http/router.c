@@ -75,8 +75,20 @@ bool router_validate(const struct route *routes, size_t n, char *err, size_t err
             snprintf(err, errcap, "route %s: HEAD and OPTIONS are implied", r->pattern);
             return false;
         }
+        if ((r->flags & ROUTE_UPLOAD) && !router_upload(r)) {
+            snprintf(err, errcap, "route %s: an upload route without an upload function",
+                     r->pattern);
+            return false;
+        }
     }
     return true;
+}
+
+route_upload router_upload(const struct route *r) {
+    for (size_t i = 0; i < nx_upload_count; i++)
+        if (nx_uploads[i].handler == r->handler)
+            return nx_uploads[i].upload;
+    return NULL;
 }
 
 void router_format_allow(unsigned mask, char *buf, size_t cap) {

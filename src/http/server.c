@@ -20,6 +20,7 @@
 #include "nexus/http/cors.h"
 #include "nexus/http/deadline.h"
 #include "nexus/http/guard.h"
+#include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
@@ -80,14 +81,56 @@ static void assign_request_id(struct request *req) {
 
 /* ---- sending ---------------------------------------------------------- */
 
-static enum MHD_Result send_response(struct request *req, struct response *res) {
+/* A streamed body: the response's stream function, called by
+ * libmicrohttpd as the client reads, with the thread's database
+ * connection released after each call like after a pipeline step. */
+struct stream_call {
+    long (*stream)(void *ctx, char *out, size_t max);
+    void *ctx;
+    void (*stream_free)(void *ctx);
+};
+
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    struct stream_call *c = cls;
+    long n = c->stream(c->ctx, buf, max);
+    db_thread_release();
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void free_stream(void *cls) {
+    struct stream_call *c = cls;
+    c->stream_free(c->ctx);
+    free(c);
+}
+
+static struct MHD_Response *create_response(struct response *res) {
+    if (!res->stream) {
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            res->body = NULL; /* now owned by r */
+        return r;
+    }
+    struct stream_call *c = xmalloc(sizeof *c);
+    *c = (struct stream_call){res->stream, res->stream_ctx, res->stream_free};
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_stream, c, free_stream);
+    if (r)
+        res->stream_ctx = NULL; /* now owned by r */
+    else
+        free(c);
+    return r;
+}
+
+static enum MHD_Result send_response(struct request *req, struct response *res) {
+    struct MHD_Response *r = create_response(res);
     if (!r) {
         response_clear(res);
         return MHD_NO;
     }
-    res->body = NULL; /* now owned by r */
     if (res->content_type)
         MHD_add_response_header(r, "Content-Type", res->content_type);
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
@@ -174,6 +217,8 @@ static enum nx_err refuse_body(struct request *req) {
 /* Content type and declared size, for routes that take a JSON body; no
  * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
+    if (req->route->flags & ROUTE_UPLOAD)
+        return router_upload(req->route)(req, NULL, 0);
     if (!(req->route->flags & ROUTE_JSON_BODY))
         return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
@@ -242,13 +287,29 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = auth_authorize(req);
     if (e == NX_OK)
         e = check_body_headers(req);
+    if (e == NX_OK)
+        e = idempotency_check_header(req);
     return e == NX_OK ? MHD_YES : send_problem(req, e);
 }
 
 /* ---- body and final call ---------------------------------------------- */
 
-static enum MHD_Result accept_body(struct request *req, const char *data, size_t size) {
+/* An upload's piece goes to its route as it arrives; after an error the
+ * rest is read and dropped, up to DISCARD_LIMIT. */
+static enum MHD_Result accept_upload(struct request *req, const char *data, size_t size) {
     req->body_seen += size;
+    if (req->upload_error != NX_OK)
+        return (req->upload_dropped += size) > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+    idempotency_feed(req, data, size);
+    req->upload_error = router_upload(req->route)(req, data, size);
+    return MHD_YES;
+}
+
+static enum MHD_Result accept_body(struct request *req, const char *data, size_t size) {
+    if (req->route->flags & ROUTE_UPLOAD)
+        return accept_upload(req, data, size);
+    req->body_seen += size;
+    idempotency_feed(req, data, size);
     if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
         return MHD_NO; /* a client that keeps sending past the cap is dropped */
     if (req->body_seen <= cfg->body_max)
@@ -368,6 +429,8 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
 
 static enum nx_err run_once(struct request *req, struct response *res) {
     db_thread_forget_conflict();
+    if (req->idem_key)
+        return idempotency_run(req, res, req->route->handler);
     return req->route->handler(req, res);
 }
 
@@ -406,7 +469,9 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
     deadline_request_in(req->conn);
-    if (req->body_seen > cfg->body_max) {
+    if (req->route->flags & ROUTE_UPLOAD) {
+        e = req->upload_error;
+    } else if (req->body_seen > cfg->body_max) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
                            cfg->body_max);

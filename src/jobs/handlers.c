@@ -7,9 +7,11 @@
  *                 active account has that address.
  * low_stock_alert {product_id, sku, name, stock, threshold}: tell every
  *                 active staff member and admin that a product runs low.
+ * import          {import_id}: apply an uploaded import (jobs/import.c).
  * noop            {}: does nothing; measures the queue itself.
  */
 #include "nexus/jobs/account_mail.h"
+#include "nexus/jobs/import.h"
 #include "nexus/jobs/mail.h"
 #include "nexus/jobs/worker.h"
 
@@ -93,6 +95,8 @@ bool job_handle(const struct config *cfg, struct db *db, const struct job *job, 
         return true;
     if (strcmp(job->kind, "low_stock_alert") == 0)
         return low_stock_alert(cfg, db, job, err, errcap);
+    if (strcmp(job->kind, "import") == 0)
+        return import_job(cfg, db, job, err, errcap);
     snprintf(err, errcap, "no handler for job kind '%s'", job->kind);
     return false;
 }

@@ -4,7 +4,10 @@
 #include "nexus/jobs/worker.h"
 
 #include "nexus/core/log.h"
+#include "nexus/cache/catalog.h"
 #include "nexus/db/account_tokens.h"
+#include "nexus/db/idempotency.h"
+#include "nexus/db/imports.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -186,8 +189,7 @@ static enum nx_err purge_rounds(const struct config *cfg, struct db *db, purge_f
         total += purged;
     }
     if (total)
-        log_info("worker.purged", NULL, "%d %s older than %d s deleted", total, what,
-                 cfg->job_retention);
+        log_info("worker.purged", NULL, "%d %s deleted", total, what);
     return e;
 }
 
@@ -197,6 +199,24 @@ static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
     enum nx_err e = purge_rounds(cfg, db, queue_purge, "finished job(s)");
     if (e == NX_OK)
         e = purge_rounds(cfg, db, account_tokens_purge, "expired account token(s)");
+    return e;
+}
+
+/* Idempotency keys keep their own 24 hours, whatever JOB_RETENTION says. */
+static enum nx_err purge_idempotency(struct db *db, int retention_seconds, int batch, int *purged) {
+    (void)retention_seconds;
+    return idempotency_purge(db, batch, purged);
+}
+
+/* Idempotency keys past their 24 hours, in the same small batches; and
+ * uploads whose request never completed. */
+static enum nx_err purge_leftovers(const struct config *cfg, struct db *db) {
+    int abandoned = 0;
+    enum nx_err e = imports_purge_abandoned(db, &abandoned);
+    if (abandoned)
+        log_info("worker.purged", NULL, "%d abandoned import upload(s) deleted", abandoned);
+    if (e == NX_OK)
+        e = purge_rounds(cfg, db, purge_idempotency, "expired idempotency key(s)");
     return e;
 }
 
@@ -236,6 +256,9 @@ int worker_run(const struct config *cfg) {
     struct heartbeat h = {cfg, name, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
     if (!heartbeat_start(&h, &beat))
         return 1;
+    /* Imports write the catalog: they bump its cache generation. */
+    struct catalog_cache_limits limits = {cfg->cache_ttl, 0, 0, (size_t)cfg->cache_max_entry_bytes};
+    catalog_cache_init(cfg->redis_prefix, &limits);
     log_info("worker.start", NULL, "worker %s started", name);
     struct db *db = connect_listening(cfg);
     while (db && !stopping) {
@@ -250,6 +273,8 @@ int worker_run(const struct config *cfg) {
         }
         if (e == NX_OK && now_us() >= next_purge) {
             e = purge_finished(cfg, db);
+            if (e == NX_OK)
+                e = purge_leftovers(cfg, db);
             next_purge = now_us() + PURGE_INTERVAL_US;
         }
         if (e == NX_OK)
@@ -263,6 +288,7 @@ int worker_run(const struct config *cfg) {
     }
     db_close(db);
     heartbeat_stop(&h, beat);
+    catalog_cache_free();
     log_info("worker.stop", NULL, "worker %s stopped", name);
     return 0;
 }

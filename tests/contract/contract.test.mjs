@@ -18,6 +18,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, startServer, stopServer, createUser, login, adminSql, logTail } from './harness.mjs';
 import { send, raw } from './http.mjs';
@@ -39,6 +40,9 @@ before(async () => {
       LOGIN_MAX_FAILURES_PER_EMAIL: '3',
       LOGIN_MAX_FAILURES_PER_CLIENT: String(PER_CLIENT),
       TRUSTED_PROXIES: '127.0.0.1,::1',
+      // Requests held on a lock of the test's wait however slow the
+      // machine is.
+      DB_STATEMENT_TIMEOUT_MS: '600000',
     },
   });
 });
@@ -66,6 +70,46 @@ async function call(t, opId, method, path, opts = {}, expect) {
     assert.deepEqual(problems, [], `${method} ${path}: ${res.status} ${res.body.toString('utf8').slice(0, 400)}`);
   });
   return res;
+}
+
+/* One value from SQL on the server's own database. */
+function serverSql(sql) {
+  const r = spawnSync('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl, '-c', sql], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${sql}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+/* Poll sql until it answers want; fails after about 30 s. */
+async function waitSql(sql, want) {
+  for (let i = 0; i < 300; i++) {
+    if (serverSql(sql) === want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`gave up waiting for ${want} from: ${sql}`);
+}
+
+/* A POST on a new connection of its own: a request held on a lock holds
+ * its server thread, and a pooled connection that thread accepted earlier
+ * would wait behind it; a new connection goes to a thread that is free. */
+function rawPost(path, headers, body) {
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/* A session of our own that holds a lock on table until release() is
+ * called, so that a request that needs the table waits in the middle. */
+async function holdTable(table) {
+  const psql = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((r) => psql.once('exit', r));
+  psql.stdin.write(`BEGIN;\nLOCK TABLE ${table} IN EXCLUSIVE MODE;\n`);
+  await waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'ExclusiveLock' AND l.granted`, '1');
+  return {
+    waiting: () => waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND NOT l.granted`, '1'),
+    release: async () => {
+      psql.stdin.end('ROLLBACK;\n');
+      await done;
+    },
+  };
 }
 
 /* A request whose framing the server refuses before routing: two Hosts. */
@@ -249,6 +293,20 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'logout', 'POST', lo, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'logout', 'POST', lo, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'logout', 'POST', lo, { json: {} }, 422);
+  // A duplicate while the first logout with its key still runs (held on a
+  // lock of ours) is a 409 on the key; once it is done, a replay.
+  const third = await login(server, 'customer@contract.test', PASSWORD);
+  const keyed = { headers: { 'Idempotency-Key': 'logout-1' }, json: { refresh_token: third.refresh_token } };
+  const held = await holdTable('refresh_tokens');
+  const first = send(base, lo, { ...keyed, method: 'POST' });
+  await held.waiting();
+  const busy = await call(t, 'logout', 'POST', lo, { raw: rawPost(lo, { 'Content-Type': 'application/json', 'Idempotency-Key': 'logout-1' }, JSON.stringify(keyed.json)), label: 'key in use' }, 409);
+  assert.equal(busy.json.errors[0].field, 'Idempotency-Key');
+  await held.release();
+  assert.equal((await first).status, 204);
+  const again = await call(t, 'logout', 'POST', lo, { ...keyed, label: 'replay' }, 204);
+  assert.equal(again.headers['idempotent-replayed'], 'true');
+  await call(t, 'logout', 'POST', lo, { headers: { 'Idempotency-Key': 'caf\u00e9' }, json: { refresh_token: 'x' }, label: 'bad key' }, 400);
   // The logout ended the customer's first login: log in again.
   const customerToken = (await login(server, 'customer@contract.test', PASSWORD)).access_token;
 
@@ -403,6 +461,16 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'createProduct', 'POST', prods, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'WH-3000', category_id: 999999 } }, 422);
 
+  const keyedItem = { token: staff, headers: { 'Idempotency-Key': 'create-wh-5000' }, json: { ...item, sku: 'WH-5000' } };
+  const created = await call(t, 'createProduct', 'POST', prods, keyedItem, 201);
+  const replay = await call(t, 'createProduct', 'POST', prods, { ...keyedItem, label: 'replay' }, 201);
+  assert.equal(replay.headers['idempotent-replayed'], 'true');
+  assert.equal(replay.headers.location, created.headers.location);
+  assert.equal(replay.headers.etag, created.headers.etag);
+  assert.deepEqual(replay.json, created.json);
+  const reused = await call(t, 'createProduct', 'POST', prods, { ...keyedItem, json: { ...item, sku: 'WH-5001' }, label: 'key reused' }, 422);
+  assert.equal(reused.json.errors[0].field, 'Idempotency-Key');
+
   await call(t, 'listProducts', 'GET', `${prods}?include_total=true`, {}, 200);
   await call(t, 'listProducts', 'GET', `${prods}?category=${audio.slug}&q=wire%20head&max_price=250&in_stock=true&sort=price&limit=1`, {}, 200);
   await call(t, 'listProducts', 'GET', `${prods}?include_inactive=true&sort=-name`, { token: staff }, 200);
@@ -446,6 +514,43 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff, headers: { 'If-Match': patched.headers.etag } }, 204);
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff }, 404);
 
+  // ---- imports ------------------------------------------------------------------
+  const imps = '/api/v1/imports';
+  const csv = 'sku,name,price,stock,category\nIMP-1,"Imported, quoted",5,1,audio\nIMP-2,Bad,-1,1,\n';
+  const imp = await call(t, 'createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }, 202);
+  await call(t, 'createImport', 'POST', `${imps}?mode=merge`, { token: staff, body: csv, contentType: 'text/csv' }, 400);
+  await call(t, 'createImport', 'POST', imps, { body: csv, contentType: 'text/csv' }, 401);
+  await call(t, 'createImport', 'POST', imps, { token: customerToken, body: csv, contentType: 'text/csv' }, 403);
+  await call(t, 'createImport', 'POST', imps, { raw: `POST ${imps} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${staff}\r\nContent-Type: text/csv\r\nContent-Length: 999999999999\r\nConnection: close\r\n\r\n` }, 413);
+  await call(t, 'createImport', 'POST', imps, { token: staff, body: '{}', contentType: 'application/json' }, 415);
+  // An Idempotency-Key: a duplicate while the first is held on a lock of
+  // ours is a 409; then a replay; another body with the key a 422.
+  const keyedImport = { token: staff, body: 'sku,name,price,stock\nIMP-3,Keyed,1,1\n', contentType: 'text/csv', headers: { 'Idempotency-Key': 'import-1' } };
+  const jobsHeld = await holdTable('jobs');
+  const firstImport = send(base, imps, { ...keyedImport, method: 'POST' });
+  await jobsHeld.waiting();
+  await call(t, 'createImport', 'POST', imps, { raw: rawPost(imps, { Authorization: `Bearer ${staff}`, 'Content-Type': 'text/csv', 'Idempotency-Key': 'import-1' }, keyedImport.body), label: 'key in use' }, 409);
+  await jobsHeld.release();
+  assert.equal((await firstImport).status, 202);
+  const importReplay = await call(t, 'createImport', 'POST', imps, { ...keyedImport, label: 'replay' }, 202);
+  assert.equal(importReplay.headers['idempotent-replayed'], 'true');
+  await call(t, 'createImport', 'POST', imps, { ...keyedImport, body: 'sku\n', label: 'key reused' }, 422);
+
+  const impPath = imp.headers.location;
+  await call(t, 'getImport', 'GET', impPath, { token: staff }, 200);
+  await call(t, 'getImport', 'GET', impPath, { raw: badFraming('GET', impPath) }, 400);
+  await call(t, 'getImport', 'GET', impPath, {}, 401);
+  await call(t, 'getImport', 'GET', impPath, { token: customerToken }, 403);
+  await call(t, 'getImport', 'GET', `${imps}/999999`, { token: staff }, 404);
+  // No worker runs here: the error a worker would record for IMP-2.
+  serverSql(`INSERT INTO import_errors (import_id, n, line, field, message) VALUES (${imp.json.id}, 1, 3, 'price', 'must be a decimal from 0 to 99999999.99 with at most two decimals')`);
+  const errs = await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { token: staff }, 200);
+  assert.match(errs.headers['content-type'], /^application\/x-ndjson/);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { raw: badFraming('GET', `${impPath}/errors`) }, 400);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, {}, 401);
+  await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { token: customerToken }, 403);
+  await call(t, 'listImportErrors', 'GET', `${imps}/999999/errors`, { token: staff }, 404);
+
   // ---- PostgreSQL gone: 503 with Retry-After --------------------------------
   // Dropping the database ends the server's connections and makes every
   // reconnection fail. The query strings and ids are new, so no cached
@@ -480,6 +585,9 @@ test('every operation answers as documented, with every documented status', asyn
     ['replaceProduct', 'PUT', p2Path, { token: staff, json: item }],
     ['updateProduct', 'PATCH', p2Path, { token: staff, json: { stock: 1 } }],
     ['deleteProduct', 'DELETE', p2Path, { token: staff }],
+    ['createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }],
+    ['getImport', 'GET', `${imps}/888888`, { token: staff }],
+    ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.

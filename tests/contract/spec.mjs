@@ -78,8 +78,9 @@ export function makeAjv(spec) {
 const essence = (ct) => (ct || '').split(';')[0].trim().toLowerCase();
 const isJson = (mt) => mt === 'application/json' || mt.endsWith('+json');
 
-/* Headers that the spec describes as present only in some set-ups. */
-const CONDITIONAL_HEADERS = new Set(['x-cache']);
+/* Headers that the spec describes as present only in some set-ups, or
+ * only on some answers (a replay). */
+const CONDITIONAL_HEADERS = new Set(['x-cache', 'idempotent-replayed']);
 
 /**
  * Checks responses against the spec. check() returns a list of problems

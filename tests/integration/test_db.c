@@ -1,7 +1,8 @@
 /*
  * test_db.c -- the database layer against a real PostgreSQL, below HTTP:
  * the record of a lost conflict that decides whether the pipeline runs a
- * handler again.
+ * handler again, and the outer transaction a handler's own transactions
+ * nest in.
  */
 #include "harness.h"
 
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -75,10 +77,69 @@ static void test_other_unavailable_errors_are_not_conflicts(void **state) {
     db_thread_forget_conflict();
 }
 
+/* The rows of table nesting with value v, counted through db. */
+static long count_of(struct db *db, const char *v) {
+    static struct db_stmt count = {"SELECT count(*) FROM nesting WHERE v = $1", 1, 0};
+    PGresult *r = NULL;
+    const char *params[] = {v};
+    assert_int_equal(db_exec(db, &count, params, &r), NX_OK);
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+/* Inside an outer transaction, a handler's transaction is a savepoint: its
+ * rollback undoes only its own work, its commit and a rollback at the
+ * outer level leave the outer transaction to its owner, and only
+ * db_commit_outer makes the work visible. */
+static void test_transactions_nest_in_an_outer_one(void **state) {
+    (void)state;
+    struct db *db = db_thread("db-test");
+    struct db *other = db_open(server.database_url);
+    assert_non_null(db);
+    assert_non_null(other);
+    assert_int_equal(db_exec_sql(db, "CREATE TABLE IF NOT EXISTS nesting (v text)"), NX_OK);
+    assert_int_equal(db_begin_outer(db), NX_OK);
+    assert_int_equal(db_exec_sql(db, "INSERT INTO nesting VALUES ('outer')"), NX_OK);
+    assert_int_equal(db_begin(db), NX_OK);
+    assert_int_equal(db_exec_sql(db, "INSERT INTO nesting VALUES ('undone')"), NX_OK);
+    db_rollback(db);
+    assert_int_equal(db_begin(db), NX_OK);
+    assert_int_equal(db_exec_sql(db, "INSERT INTO nesting VALUES ('kept')"), NX_OK);
+    assert_int_equal(db_commit(db), NX_OK);
+    db_rollback(db); /* a handler's clean-up: the outer level is not its own */
+    assert_int_equal(count_of(db, "undone"), 0);
+    assert_int_equal(count_of(db, "kept"), 1);
+    assert_int_equal(count_of(other, "kept"), 0); /* not committed yet */
+    assert_int_equal(db_commit_outer(db), NX_OK);
+    assert_int_equal(count_of(other, "kept"), 1);
+    assert_int_equal(count_of(other, "outer"), 1);
+    db_close(other);
+}
+
+/* A statement that failed in the outer transaction (outside any savepoint)
+ * makes db_commit_outer refuse: nothing is kept and the caller hears so. */
+static void test_a_failed_outer_transaction_does_not_commit(void **state) {
+    (void)state;
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    assert_int_equal(db_exec_sql(db, "CREATE TABLE IF NOT EXISTS nesting (v text)"), NX_OK);
+    assert_int_equal(db_begin_outer(db), NX_OK);
+    assert_int_equal(db_exec_sql(db, "INSERT INTO nesting VALUES ('lost')"), NX_OK);
+    assert_int_equal(db_exec_sql(db, RAISE("23514")), NX_ERR_VALIDATION);
+    assert_int_equal(db_commit_outer(db), NX_ERR_INTERNAL);
+    assert_int_equal(count_of(db, "lost"), 0);
+    /* The connection is usable again, outside any transaction. */
+    assert_int_equal(db_begin_outer(db), NX_OK);
+    db_abort_outer(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
         cmocka_unit_test(test_other_unavailable_errors_are_not_conflicts),
+        cmocka_unit_test(test_transactions_nest_in_an_outer_one),
+        cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

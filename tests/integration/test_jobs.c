@@ -988,6 +988,23 @@ static void test_worker_purges_done_jobs_past_retention(void **state) {
                          " count(*) FILTER (WHERE state = 'pending') FROM jobs"));
 }
 
+/* Idempotency keys past their expiry are deleted by the worker (more than
+ * one batch of them); live ones stay. */
+static void test_worker_purges_expired_idempotency_keys(void **state) {
+    (void)state;
+    free(sqlf("DELETE FROM idempotency_keys"));
+    free(sqlf("INSERT INTO idempotency_keys (scope, path, key, fingerprint, status, expires_at)"
+              " SELECT 'user:1', '/api/v1/products', 'old-' || i, repeat('a', 64), 201,"
+              " now() - interval '1 hour' FROM generate_series(1, 1200) i"));
+    free(sqlf("INSERT INTO idempotency_keys (scope, path, key, fingerprint, status, expires_at)"
+              " VALUES ('user:1', '/api/v1/products', 'live', repeat('b', 64), 201,"
+              " now() + interval '1 hour')"));
+    worker_start(NULL);
+    assert_true(
+        wait_sql("0", 20000, "SELECT count(*) FROM idempotency_keys WHERE expires_at <= now()"));
+    assert_true(wait_sql("live", 5000, "SELECT string_agg(key, ',') FROM idempotency_keys"));
+}
+
 /* ---- i. signals and wake-ups -------------------------------------------- */
 
 static void test_idle_worker_exits_0_within_2s_of_sigterm(void **state) {
@@ -1163,6 +1180,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_metrics_show_jobs_by_state_and_oldest_due_age, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_worker_purges_done_jobs_past_retention, fresh,
+                                        cleanup),
+        cmocka_unit_test_setup_teardown(test_worker_purges_expired_idempotency_keys, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_idle_worker_exits_0_within_2s_of_sigterm, fresh,
                                         cleanup),

@@ -1038,29 +1038,6 @@ static long racing_create(int i, void *ctx) {
 
 /* ---- a lost deadlock is retried ------------------------------------------- */
 
-static bool exec_ok(PGconn *c, const char *sql) {
-    PGresult *r = PQexec(c, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok)
-        fprintf(stderr, "deadlock partner: %s", PQerrorMessage(c));
-    PQclear(r);
-    return ok;
-}
-
-/* Poll sql (a count) on c until it is not 0; false after about 30 s. */
-static bool wait_nonzero(PGconn *c, const char *sql) {
-    for (int i = 0; i < 3000; i++) {
-        PGresult *r = PQexec(c, sql);
-        bool seen = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
-        PQclear(r);
-        if (seen)
-            return true;
-        usleep(10 * 1000);
-    }
-    fprintf(stderr, "deadlock partner: gave up waiting for: %s\n", sql);
-    return false;
-}
-
 /*
  * The other side of the deadlock, in a child process, with three sessions.
  * The order of events is forced, so the server's transaction is the
@@ -1085,20 +1062,22 @@ static void deadlock_partner(int ready_fd, long long product, long long category
     bool ok = PQstatus(gate) == CONNECTION_OK && PQstatus(partner) == CONNECTION_OK &&
               PQstatus(monitor) == CONNECTION_OK;
     snprintf(sql, sizeof sql, "SELECT 1 FROM products WHERE id = %lld FOR SHARE", product);
-    ok = ok && exec_ok(gate, "BEGIN") && exec_ok(gate, sql);
+    ok = ok && harness_pg_exec(gate, "BEGIN") && harness_pg_exec(gate, sql);
     snprintf(sql, sizeof sql, "SELECT 1 FROM categories WHERE id = %lld FOR UPDATE", category);
-    ok = ok && exec_ok(partner, "BEGIN") &&
-         exec_ok(partner, "SET LOCAL deadlock_timeout = '10s'") && exec_ok(partner, sql);
+    ok = ok && harness_pg_exec(partner, "BEGIN") &&
+         harness_pg_exec(partner, "SET LOCAL deadlock_timeout = '10s'") &&
+         harness_pg_exec(partner, sql);
     ok = write(ready_fd, ok ? "y" : "n", 1) == 1 && ok;
-    ok = ok && wait_nonzero(monitor, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
-                                     " ON a.pid = l.pid WHERE NOT l.granted"
-                                     " AND a.application_name = 'nexus'"
-                                     " AND a.datname = current_database()");
+    ok = ok &&
+         harness_pg_wait_nonzero(monitor, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+                                          " ON a.pid = l.pid WHERE NOT l.granted"
+                                          " AND a.application_name = 'nexus'"
+                                          " AND a.datname = current_database()");
     snprintf(sql, sizeof sql, "SELECT 1 FROM products WHERE id = %lld FOR UPDATE", product);
     ok = ok && PQsendQuery(partner, sql) == 1;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = %d",
              PQbackendPID(partner));
-    ok = ok && wait_nonzero(monitor, sql) && exec_ok(gate, "COMMIT");
+    ok = ok && harness_pg_wait_nonzero(monitor, sql) && harness_pg_exec(gate, "COMMIT");
     PGresult *r = NULL;
     bool locked = false;
     while (ok && (r = PQgetResult(partner)) != NULL) {
@@ -1107,7 +1086,7 @@ static void deadlock_partner(int ready_fd, long long product, long long category
             fprintf(stderr, "deadlock partner: %s", PQresultErrorMessage(r));
         PQclear(r);
     }
-    ok = ok && locked && exec_ok(partner, "COMMIT");
+    ok = ok && locked && harness_pg_exec(partner, "COMMIT");
     PQfinish(gate);
     PQfinish(partner);
     PQfinish(monitor);

@@ -1,6 +1,7 @@
 /*
  * test_guard.c -- the pure decisions at the edges: request framing, JSON
- * content types, client request ids, SQLSTATE mapping and REDIS_URL parsing.
+ * content types, client request ids, SQLSTATE mapping, REDIS_URL parsing and
+ * the shape of an Idempotency-Key.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include "nexus/cache/cache.h"
 #include "nexus/db/db.h"
 #include "nexus/http/guard.h"
+#include "nexus/http/idempotency.h"
 #include "nexus/http/server.h"
 
 #include <string.h>
@@ -364,8 +366,40 @@ static void test_redis_url_rejects_overlong_host(void **state) {
     assert_redis_url_rejected(url);
 }
 
+/* ---- Idempotency-Key: 1..255 printable ASCII characters ---------------- */
+
+static void test_idempotency_key_of_printable_ascii_is_accepted(void **state) {
+    (void)state;
+    assert_true(idempotency_key_valid("a"));
+    assert_true(idempotency_key_valid("8e03978e-40d5-43e8-bc93-6894a57f9324"));
+    assert_true(idempotency_key_valid("with spaces and ~!@#$%^&*()"));
+}
+
+static void test_idempotency_key_length_is_bounded_to_255(void **state) {
+    (void)state;
+    char key[300];
+    memset(key, 'k', sizeof key);
+    key[255] = '\0';
+    assert_true(idempotency_key_valid(key));
+    key[255] = 'k';
+    key[256] = '\0';
+    assert_false(idempotency_key_valid(key));
+    assert_false(idempotency_key_valid(""));
+}
+
+static void test_idempotency_key_with_control_or_non_ascii_bytes_is_rejected(void **state) {
+    (void)state;
+    assert_false(idempotency_key_valid("tab\there"));
+    assert_false(idempotency_key_valid("new\nline"));
+    assert_false(idempotency_key_valid("del\x7f"));
+    assert_false(idempotency_key_valid("caf\xc3\xa9"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idempotency_key_of_printable_ascii_is_accepted),
+        cmocka_unit_test(test_idempotency_key_length_is_bounded_to_255),
+        cmocka_unit_test(test_idempotency_key_with_control_or_non_ascii_bytes_is_rejected),
         cmocka_unit_test(test_framing_ok_with_one_host),
         cmocka_unit_test(test_framing_ok_with_one_content_length),
         cmocka_unit_test(test_framing_rejects_missing_host),

@@ -41,6 +41,7 @@ struct config {
     bool auto_migrate;
     bool dev_mode;          /* NEXUS_ENV=development: relaxed secret rules */
     size_t body_max;        /* bytes */
+    int import_max_bytes;   /* an import upload's cap */
     int connection_timeout; /* seconds */
     int connection_limit;   /* total */
     int per_ip_connection_limit;

@@ -71,6 +71,10 @@ enum nx_err db_purge(struct db *db, struct db_stmt *st, int retention_seconds, i
 /* Run constant SQL with no parameters (migrations, transaction control). */
 enum nx_err db_exec_sql(struct db *db, const char *sql);
 
+/* COPY ... FROM STDIN (constant sql) with len bytes of data in COPY's
+ * text format. */
+enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t len);
+
 /* Take a transaction-scoped lock named name (serialises, say, two writers
  * deriving the same slug). Needs an open transaction. */
 enum nx_err db_xact_lock(struct db *db, const char *name);
@@ -79,6 +83,19 @@ enum nx_err db_begin(struct db *db);
 enum nx_err db_commit(struct db *db);
 /* Roll back if a transaction is open; safe to call after a failure. */
 void db_rollback(struct db *db);
+
+/*
+ * A transaction owned by the caller around code that runs its own
+ * (the request pipeline around a handler, so that what the handler writes
+ * and the idempotency record commit together). Inside it, db_begin opens
+ * a savepoint, db_commit releases it and db_rollback rolls back to it;
+ * db_commit and db_rollback at the outer level itself do nothing.
+ * db_commit_outer commits (NX_ERR_INTERNAL, after rolling back, when a
+ * statement in it failed); db_abort_outer rolls it all back.
+ */
+enum nx_err db_begin_outer(struct db *db);
+enum nx_err db_commit_outer(struct db *db);
+void db_abort_outer(struct db *db);
 
 /* After a failed db_exec: the SQLSTATE and constraint name ("" if none). */
 const char *db_sqlstate(const struct db *db);

@@ -28,6 +28,9 @@ enum nx_err framing_check(const struct framing *f, const char **why);
 
 /* True for a media type "application/json", any case, with optional
  * parameters ("; charset=utf-8"). */
+/* Whether a Content-Type value's media type is want (case-insensitive,
+ * parameters such as "; charset=utf-8" allowed). */
+bool content_type_is(const char *value, const char *want);
 bool content_type_is_json(const char *value);
 
 #endif

@@ -13,6 +13,7 @@
 #include "nexus/core/xmem.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,6 +76,21 @@ struct request {
     json_t *json;     /* the parsed body, owned */
 
     struct principal principal;
+
+    /* A streamed upload (ROUTE_UPLOAD): the route's state, owned, freed with
+     * upload_free; the error a body chunk met, answered when the body is
+     * in; and the bytes dropped since. */
+    void *upload;
+    void (*upload_free)(void *upload);
+    enum nx_err upload_error;
+    size_t upload_dropped;
+
+    /* The Idempotency-Key of a POST whose answer is kept (http/idempotency),
+     * or NULL; the fingerprint of its method, query and body, hashed as the
+     * body arrives and finished (64 hex digits) before the handler runs. */
+    const char *idem_key;
+    crypto_hash_sha256_state idem_hash;
+    char idem_fingerprint[2 * crypto_hash_sha256_BYTES + 1];
 
     /* What problem.c renders when a stage returns an error. */
     char detail[256];

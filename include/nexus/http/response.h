@@ -28,6 +28,14 @@ struct response {
     /* A write route's handler found nothing to change (an empty PATCH): the
      * catalog generation is left alone, so no cached entry is dropped. */
     bool unchanged;
+    /* A body streamed as the client reads it (chunked), instead of body:
+     * stream puts up to max bytes into out and returns how many, 0 at the
+     * end, -1 on a failure (the connection is then closed). It may use the
+     * thread's database connection (db_thread) within one call. stream_ctx
+     * is freed with stream_free once the answer is done. */
+    long (*stream)(void *ctx, char *out, size_t max);
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
 };
 
 /* Serialise obj compactly as the body (obj is borrowed). */
@@ -40,6 +48,10 @@ void response_empty(struct response *res, unsigned status);
 /* Add a header; name must be a literal, value is copied. Aborts past the
  * fixed header capacity: that is a bug, not input. */
 void response_header(struct response *res, const char *name, const char *value);
+/* Stream the body (see struct response); ctx is owned from here on. */
+void response_stream(struct response *res, unsigned status, const char *content_type,
+                     long (*stream)(void *ctx, char *out, size_t max), void *ctx,
+                     void (*stream_free)(void *ctx));
 void response_clear(struct response *res);
 
 #endif

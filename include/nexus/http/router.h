@@ -24,9 +24,22 @@ enum route_flags {
     ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
     ROUTE_PRIVATE =
         1u << 5, /* METRICS_ALLOW addresses or the METRICS_TOKEN bearer only; else 404 */
+    /* A POST whose answer carries secrets (tokens): an Idempotency-Key is
+     * checked but its answer is never stored. */
+    ROUTE_NO_REPLAY = 1u << 6,
+    /* The body is not buffered: each piece goes to the row's upload
+     * function as it arrives (see route_upload). */
+    ROUTE_UPLOAD = 1u << 7,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
+
+/* A ROUTE_UPLOAD row's body sink: called once with data NULL when the
+ * headers are in (it checks content type, size and query, instead of the
+ * JSON checks), then with each piece of the body. An error is answered
+ * (by problem.c, from what it recorded) once the body is in, and the rest
+ * of the body is dropped. */
+typedef enum nx_err (*route_upload)(struct request *req, const char *data, size_t len);
 
 struct route {
     enum http_method method;
@@ -35,6 +48,18 @@ struct route {
     enum access access;
     unsigned flags;
 };
+
+/* The body sink of each ROUTE_UPLOAD row, by its handler (defined in
+ * api/routes.c next to the table); router_validate requires one. */
+struct upload_spec {
+    route_handler handler;
+    route_upload upload;
+};
+extern const struct upload_spec nx_uploads[];
+extern const size_t nx_upload_count;
+
+/* The upload function of a ROUTE_UPLOAD row (NULL if it has none). */
+route_upload router_upload(const struct route *r);
 
 /* The table of the API, defined in api/routes.c. */
 extern const struct route nx_routes[];

@@ -501,6 +501,28 @@ void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses
     }
 }
 
+bool harness_pg_exec(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    return ok;
+}
+
+bool harness_pg_wait_nonzero(PGconn *c, const char *sql) {
+    for (int i = 0; i < 3000; i++) {
+        PGresult *r = PQexec(c, sql);
+        bool seen = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+        PQclear(r);
+        if (seen)
+            return true;
+        usleep(10 * 1000);
+    }
+    fprintf(stderr, "gave up waiting for: %s\n", sql);
+    return false;
+}
+
 int harness_count_status(const long *statuses, int n, long want) {
     int c = 0;
     for (int i = 0; i < n; i++)

@@ -73,6 +73,14 @@ char *harness_sql(const struct nexus_server *s, const char *sql);
 char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* On a connection of the test's own (a libpq PGconn, declared opaquely so
+ * that users without libpq need not include it): run sql, printing the
+ * error when it fails; and poll sql (a count) until it is not 0, false
+ * after about 30 s. */
+struct pg_conn;
+bool harness_pg_exec(struct pg_conn *c, const char *sql);
+bool harness_pg_wait_nonzero(struct pg_conn *c, const char *sql);
+
 /* `nexus user create` with role and password; fails the test on an error. */
 void harness_create_user(const struct nexus_server *s, const char *email, const char *role,
                          const char *password);

@@ -1,0 +1,69 @@
+/*
+ * records.h -- a streaming reader of upload records: CSV (RFC 4180) rows
+ * and NDJSON lines, each with the physical line it starts on.
+ *
+ * Bytes are pushed in pieces of any size (a piece may end in the middle of
+ * a field, a quoted newline or a CRLF); every complete record is handed to
+ * a callback, so memory is bounded by the longest record, never by the
+ * upload. A UTF-8 byte order mark at the very start is skipped.
+ *
+ * CSV: fields separated by ',', records by CRLF or LF; a field in double
+ * quotes may hold commas, CR, LF and doubled quotes (""). A quote inside an
+ * unquoted field, text after a closing quote and a quoted field still open
+ * at the end are errors of that record (it is still delivered, with
+ * `error` set, so its line can be reported and the next one read). Empty
+ * lines are skipped.
+ *
+ * NDJSON: one record per LF-terminated line, a CR before the LF dropped;
+ * lines of only spaces and tabs are skipped. The record's one field is the
+ * line's text.
+ *
+ * A record over max_bytes (its text, not counting quotes and separators)
+ * is delivered with `error` set and no fields.
+ */
+#ifndef NEXUS_CORE_RECORDS_H
+#define NEXUS_CORE_RECORDS_H
+
+#include "nexus/core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum record_format { RECORD_CSV, RECORD_NDJSON };
+
+#define NX_RECORD_MAX_FIELDS 256
+
+struct record_field {
+    const char *ptr; /* NUL-terminated, may hold NUL bytes: use len */
+    size_t len;
+};
+
+/* One record, valid during the callback only. */
+struct record {
+    long line; /* 1-based physical line of its first byte */
+    const struct record_field *fields;
+    size_t count;
+    const char *error; /* a structural error (a static sentence), or NULL */
+};
+
+/* Called for every record; a non-OK answer stops the reader and is
+ * returned by records_feed/records_finish. */
+typedef enum nx_err (*record_fn)(void *ctx, const struct record *rec);
+
+struct records;
+
+/* A reader of format; records over max_bytes are errors. Owned by the
+ * caller: free with records_free. */
+struct records *records_new(enum record_format format, size_t max_bytes, record_fn fn, void *ctx);
+void records_free(struct records *r);
+
+/* Push len bytes of the upload. */
+enum nx_err records_feed(struct records *r, const char *data, size_t len);
+
+/* The upload ended: deliver the last record if it had no terminator. */
+enum nx_err records_finish(struct records *r);
+
+/* Lines consumed so far (the physical line the next byte is on). */
+long records_line(const struct records *r);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * idempotency.h -- the SQL of the idempotency_keys table.
+ *
+ * A row is the answer to the first POST made with an Idempotency-Key,
+ * scoped to (scope, path, key): scope names the caller ("user:<id>" or
+ * "client:<address>"). Rows are written in the transaction of the change
+ * they answer for, and are live until expires_at; the worker deletes the
+ * expired ones (idempotency_purge).
+ */
+#ifndef NEXUS_DB_IDEMPOTENCY_H
+#define NEXUS_DB_IDEMPOTENCY_H
+
+#include "nexus/db/db.h"
+
+#include <stdint.h>
+
+/* Columns of idempotency_find's row. */
+enum idem_col { IC_FINGERPRINT, IC_STATUS, IC_CONTENT_TYPE, IC_HEADERS, IC_BODY };
+
+/* Take the transaction-scoped lock named by lock_key without waiting;
+ * *taken false when another transaction holds it. Needs an open
+ * transaction. */
+enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken);
+
+/* The live (not expired) row for (scope, path, key): zero or one row with
+ * the columns of enum idem_col (content_type may be NULL, headers is a
+ * JSON object). *out owned by the caller. */
+enum nx_err idempotency_find(struct db *db, const char *scope, const char *path, const char *key,
+                             PGresult **out);
+
+/* What is kept of an answer. */
+struct idem_record {
+    const char *scope, *path, *key;
+    const char *fingerprint;  /* 64 hex digits */
+    unsigned status;          /* 2xx */
+    const char *content_type; /* NULL for no body */
+    const char *headers;      /* a JSON object text */
+    const char *body;         /* NUL-terminated text ("" for none) */
+    int ttl_seconds;
+};
+
+/* Store rec, replacing an expired row of the same key. */
+enum nx_err idempotency_store(struct db *db, const struct idem_record *rec);
+
+/* Delete up to batch expired rows, oldest first; *purged: how many. */
+enum nx_err idempotency_purge(struct db *db, int batch, int *purged);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * imports.h -- the SQL of product imports: the imports row, the upload's
+ * chunks, row errors, and the batch merge (COPY into a staging table, then
+ * one set-based statement per step).
+ *
+ * Chunk data travels as bytea in hex text form ("\\x..."), so no binary
+ * parameters are needed.
+ */
+#ifndef NEXUS_DB_IMPORTS_H
+#define NEXUS_DB_IMPORTS_H
+
+#include "nexus/db/db.h"
+#include "nexus/model/import_row.h"
+
+#include <stdint.h>
+
+/* The columns of an import row: enum import_col in model/import_row.h. */
+
+/* A new import in status 'uploading'; *id its id (decimal). */
+enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
+                           const char *atomic, char id[24]);
+
+/* Store chunk seq of the upload (hex: "\\x..."). */
+enum nx_err imports_put_chunk(struct db *db, const char *id, int seq, const char *hex);
+
+/* The upload is complete: 'queued', with its size. *out: the import. */
+enum nx_err imports_queue(struct db *db, const char *id, const char *bytes, PGresult **out);
+
+/* An import that is not still uploading (zero rows: none). */
+enum nx_err imports_get(struct db *db, const char *id, PGresult **out);
+
+/* Its first limit errors (line, field or NULL, message), in order. */
+enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, const char *limit,
+                           PGresult **out);
+
+/* The worker takes it: 'running' (started_at kept from an earlier try).
+ * Zero rows when it is not queued or running. */
+enum nx_err imports_start(struct db *db, const char *id, PGresult **out);
+
+/* Chunk seq's bytes (zero rows past the last). */
+enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out);
+
+/* Progress after a batch: counters and the first line not yet applied. */
+struct import_progress {
+    long long rows, created, updated, failed, resume_line, errors;
+};
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p);
+
+/* Record error number n of the import. field NULL for none. */
+enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,
+                              const char *field, const char *message);
+
+/* The end: status 'done' or 'failed'; the chunks are deleted. */
+enum nx_err imports_finish(struct db *db, const char *id, const char *status);
+
+/* Delete uploads abandoned more than an hour ago; *purged: how many. */
+enum nx_err imports_purge_abandoned(struct db *db, int *purged);
+
+/* ---- the batch merge ----------------------------------------------------- */
+
+/* Empty the staging table (created on first use in the session). */
+enum nx_err import_stage_reset(struct db *db);
+
+/* COPY text-format rows (see import_stage columns in imports.c) into it. */
+enum nx_err import_stage_copy(struct db *db, const char *data, size_t len);
+
+/* Take the rows the database finds at fault out of the stage (an unknown
+ * category; in create mode a sku a live product holds; a slug another
+ * live product or an earlier row holds), calling fn for each. */
+typedef void (*import_reject_fn)(void *ctx, long long line, const char *field, const char *message);
+enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx);
+
+/* Apply the stage: update live products with the same sku, insert the
+ * rest in line order. *updated, *created: how many. */
+enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * idempotency.h -- Idempotency-Key on POST: a retry gets the first answer.
+ *
+ * The first POST with a key runs its handler inside a transaction that
+ * the pipeline owns (db_begin_outer), and a 2xx answer (status, body,
+ * Content-Type, Location and ETag) is stored in the same transaction, so
+ * the answer is kept exactly when the change is. Answers are scoped to
+ * the key, the caller (user id, or client address when anonymous) and
+ * the path, and kept IDEMPOTENCY_TTL seconds (24 h).
+ *
+ * A transaction-scoped advisory lock on (scope, path, key), taken without
+ * waiting, makes concurrent duplicates safe: one runs, the others get a
+ * 409 while it runs and the kept answer (Idempotent-Replayed: true) once
+ * it has committed. A repeat whose method, query or body differs (SHA-256
+ * fingerprint) is a 422 on the header. Error answers are not kept: nothing
+ * was changed, so a retry simply runs again.
+ */
+#ifndef NEXUS_HTTP_IDEMPOTENCY_H
+#define NEXUS_HTTP_IDEMPOTENCY_H
+
+#include "nexus/core/err.h"
+#include "nexus/http/request.h"
+#include "nexus/http/response.h"
+#include "nexus/http/router.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NX_IDEMPOTENCY_KEY_MAX 255
+#define IDEMPOTENCY_TTL        86400
+
+/* Whether key is 1..255 printable ASCII characters (space included). */
+bool idempotency_key_valid(const char *key);
+
+/* First call of a POST: a repeated or malformed Idempotency-Key is a 400
+ * naming the header. Routes that keep answers (not ROUTE_NO_REPLAY) then
+ * start the request's fingerprint. */
+enum nx_err idempotency_check_header(struct request *req);
+
+/* Body bytes as they arrive (a no-op without a key). */
+void idempotency_feed(struct request *req, const char *data, size_t len);
+
+/* Run handler under the request's key (see above); only for requests
+ * where idempotency_check_header set req->idem_key. */
+enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler);
+
+#endif

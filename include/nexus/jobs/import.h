@@ -1,0 +1,32 @@
+/*
+ * import.h -- the job that applies a product import (kind "import",
+ * payload {"import_id": N}).
+ *
+ * It reads the stored upload chunk by chunk through core/records (memory
+ * bounded by a batch, never by the upload), validates each row with
+ * model/import_row and applies valid rows in batches of IMPORT_BATCH_ROWS:
+ * COPY into a staging table, the database's own checks (category, taken
+ * sku in create mode, taken slug), one merge. Each batch commits with its
+ * row errors and the import's progress (the first line not yet applied),
+ * and the catalog cache is bumped once per committed batch; run again
+ * after a crash, the job skips the lines already applied. With atomic,
+ * the whole import is one transaction, rolled back (and only the errors
+ * kept) if any row failed.
+ */
+#ifndef NEXUS_JOBS_IMPORT_H
+#define NEXUS_JOBS_IMPORT_H
+
+#include "nexus/core/config.h"
+#include "nexus/db/db.h"
+#include "nexus/jobs/queue.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define IMPORT_BATCH_ROWS 500
+
+/* Run the import job; false with err filled when it should be retried. */
+bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
+                size_t errcap);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * import_row.h -- one row of a product import, validated exactly like the
+ * same body on POST /api/v1/products.
+ *
+ * An NDJSON row is that body as one JSON object, with `category` (an id or
+ * a slug) allowed in place of `category_id`. A CSV upload has a header row
+ * naming its columns (sku, name, slug, description, price, currency,
+ * stock, category, is_active, each at most once, in any order); each row
+ * becomes the body those cells spell: an empty cell is an absent field,
+ * `stock` a JSON integer when it is one, `is_active` a boolean when it is
+ * `true` or `false`, anything else a string. So every cell reaches the
+ * same validator (product_input_parse) and gets the message the endpoint
+ * would give. The category reference is split off before validation and
+ * resolved by the caller (db). No I/O here.
+ *
+ * Errors go to the caller's field list; an error that is not about one
+ * field (a malformed line) has the field "".
+ */
+#ifndef NEXUS_MODEL_IMPORT_ROW_H
+#define NEXUS_MODEL_IMPORT_ROW_H
+
+#include "nexus/core/fielderr.h"
+#include "nexus/core/records.h"
+#include "nexus/model/product.h"
+
+#include <jansson.h>
+
+enum import_column {
+    COL_SKU,
+    COL_NAME,
+    COL_SLUG,
+    COL_DESCRIPTION,
+    COL_PRICE,
+    COL_CURRENCY,
+    COL_STOCK,
+    COL_CATEGORY,
+    COL_IS_ACTIVE,
+    COL__COUNT
+};
+
+/* The column names, in the order an export writes them. */
+extern const char *const import_column_names[COL__COUNT];
+
+/* Where each column is in a CSV's rows (-1: absent). */
+struct import_columns {
+    int at[COL__COUNT];
+    size_t count; /* cells in the header */
+};
+
+/* Read a CSV header: an unknown, repeated or empty column name is an
+ * error named after the column. */
+enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
+                                 struct import_columns *cols);
+
+/* A category reference: an id or a slug. */
+struct category_ref {
+    bool given;
+    bool is_id;
+    char text[NX_SLUG_MAX + 1]; /* the id in decimal, or the slug */
+};
+
+/* A validated row. in points into body, which the row owns. */
+struct import_row {
+    json_t *body;
+    struct product_input in;
+    struct category_ref category;
+};
+
+enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
+                                   struct import_row *row);
+enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
+                                const struct record *rec, struct import_row *row);
+void import_row_clear(struct import_row *row);
+
+/* Columns of every query that returns an import (db/imports), in order. */
+enum import_col {
+    IMC_ID,
+    IMC_STATUS,
+    IMC_FORMAT,
+    IMC_MODE,
+    IMC_ATOMIC,
+    IMC_ROWS,
+    IMC_CREATED,
+    IMC_UPDATED,
+    IMC_FAILED,
+    IMC_CREATED_AT,
+    IMC_STARTED_AT,
+    IMC_FINISHED_AT,
+    IMC_RESUME_LINE,
+    IMC_ERROR_COUNT,
+};
+
+/* Import JSON of row `row` of r, with errors (an array, consumed). */
+json_t *import_to_json(const PGresult *r, int row, json_t *errors);
+
+/* One error as {line, field, message} (field null when ""); the columns
+ * of r are line, field, message. */
+json_t *import_error_to_json(const PGresult *r, int row);
+
+#endif

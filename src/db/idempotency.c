@@ -1,0 +1,76 @@
+/*
+ * idempotency.c -- SQL for idempotency keys.
+ */
+#include "nexus/db/idempotency.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct db_stmt SQL_TRY_LOCK = {"SELECT pg_try_advisory_xact_lock($1::bigint)", 1, 0};
+static struct db_stmt SQL_FIND = {
+    "SELECT fingerprint, status, content_type, headers::text, body FROM idempotency_keys"
+    " WHERE scope = $1 AND path = $2 AND key = $3 AND expires_at > now()",
+    3, 0};
+static struct db_stmt SQL_STORE = {
+    "INSERT INTO idempotency_keys"
+    " (scope, path, key, fingerprint, status, content_type, headers, body, expires_at)"
+    " VALUES ($1, $2, $3, $4, $5::integer, $6, $7::jsonb, $8,"
+    " now() + make_interval(secs => $9::integer))"
+    " ON CONFLICT (scope, path, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+    " status = EXCLUDED.status, content_type = EXCLUDED.content_type,"
+    " headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = now(),"
+    " expires_at = EXCLUDED.expires_at"
+    /* Only an expired row is replaced: a live one means the lock failed. */
+    " WHERE idempotency_keys.expires_at <= now()",
+    9, 0};
+/* Over idempotency_keys_expires_idx. */
+static struct db_stmt SQL_PURGE = {
+    "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys"
+    " WHERE expires_at <= now() ORDER BY expires_at LIMIT $1::integer)",
+    1, 0};
+
+enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken) {
+    char key[24];
+    PGresult *r = NULL;
+    snprintf(key, sizeof key, "%lld", (long long)lock_key);
+    const char *params[] = {key};
+    enum nx_err e = db_exec(db, &SQL_TRY_LOCK, params, &r);
+    *taken = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err idempotency_find(struct db *db, const char *scope, const char *path, const char *key,
+                             PGresult **out) {
+    const char *params[] = {scope, path, key};
+    return db_exec(db, &SQL_FIND, params, out);
+}
+
+enum nx_err idempotency_store(struct db *db, const struct idem_record *rec) {
+    char status[16], ttl[16];
+    PGresult *r = NULL;
+    snprintf(status, sizeof status, "%u", rec->status);
+    snprintf(ttl, sizeof ttl, "%d", rec->ttl_seconds);
+    const char *params[] = {rec->scope,       rec->path, rec->key,
+                            rec->fingerprint, status,    rec->content_type,
+                            rec->headers,     rec->body, ttl};
+    enum nx_err e = db_exec(db, &SQL_STORE, params, &r);
+    /* No row written: a live row exists although we hold the key's lock,
+     * which only a broken invariant (or a lock-key collision) explains. */
+    if (e == NX_OK && strcmp(PQcmdTuples(r), "1") != 0)
+        e = NX_ERR_CONFLICT;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err idempotency_purge(struct db *db, int batch, int *purged) {
+    char limit[16];
+    PGresult *r = NULL;
+    snprintf(limit, sizeof limit, "%d", batch);
+    const char *params[] = {limit};
+    enum nx_err e = db_exec(db, &SQL_PURGE, params, &r);
+    *purged = e == NX_OK ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
+    PQclear(r);
+    return e;
+}

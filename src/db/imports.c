@@ -1,0 +1,312 @@
+/*
+ * imports.c -- SQL for product imports.
+ *
+ * The staging table import_stage is a temporary table of the worker's
+ * session, emptied at the start of each batch: the worker COPYs a batch of
+ * validated rows into it, takes out the rows the database finds at fault
+ * (unknown category, taken sku in create mode, taken slug) and then
+ * applies the rest with one statement.
+ */
+#include "nexus/db/imports.h"
+
+#include "nexus/core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMPORT_COLUMNS                                                                             \
+    "id, status, format, mode, atomic, rows, created, updated, failed, " NX_SQL_TIMESTAMP(         \
+        "created_at") ", " NX_SQL_TIMESTAMP("started_at") ", " NX_SQL_TIMESTAMP("finished_at") "," \
+                                                                                               " " \
+                                                                                               "r" \
+                                                                                               "e" \
+                                                                                               "s" \
+                                                                                               "u" \
+                                                                                               "m" \
+                                                                                               "e" \
+                                                                                               "_" \
+                                                                                               "l" \
+                                                                                               "i" \
+                                                                                               "n" \
+                                                                                               "e" \
+                                                                                               "," \
+                                                                                               " " \
+                                                                                               "(" \
+                                                                                               "S" \
+                                                                                               "E" \
+                                                                                               "L" \
+                                                                                               "E" \
+                                                                                               "C" \
+                                                                                               "T" \
+                                                                                               " " \
+                                                                                               "c" \
+                                                                                               "o" \
+                                                                                               "a" \
+                                                                                               "l" \
+                                                                                               "e" \
+                                                                                               "s" \
+                                                                                               "c" \
+                                                                                               "e" \
+                                                                                               "(" \
+                                                                                               "m" \
+                                                                                               "a" \
+                                                                                               "x" \
+                                                                                               "(" \
+                                                                                               "e" \
+                                                                                               "." \
+                                                                                               "n" \
+                                                                                               ")" \
+                                                                                               "," \
+                                                                                               " " \
+                                                                                               "0" \
+                                                                                               ")" \
+                                                                                               " " \
+                                                                                               "F" \
+                                                                                               "R" \
+                                                                                               "O" \
+                                                                                               "M" \
+                                                                                               " " \
+                                                                                               "i" \
+                                                                                               "m" \
+                                                                                               "p" \
+                                                                                               "o" \
+                                                                                               "r" \
+                                                                                               "t" \
+                                                                                               "_" \
+                                                                                               "e" \
+                                                                                               "r" \
+                                                                                               "r" \
+                                                                                               "o" \
+                                                                                               "r" \
+                                                                                               "s" \
+                                                                                               " " \
+                                                                                               "e" \
+                                                                                               " " \
+                                                                                               "W" \
+                                                                                               "H" \
+                                                                                               "E" \
+                                                                                               "R" \
+                                                                                               "E" \
+                                                                                               " " \
+                                                                                               "e" \
+                                                                                               "." \
+                                                                                               "i" \
+                                                                                               "m" \
+                                                                                               "p" \
+                                                                                               "o" \
+                                                                                               "r" \
+                                                                                               "t" \
+                                                                                               "_" \
+                                                                                               "i" \
+                                                                                               "d" \
+                                                                                               " " \
+                                                                                               "=" \
+                                                                                               " " \
+                                                                                               "i" \
+                                                                                               "m" \
+                                                                                               "p" \
+                                                                                               "o" \
+                                                                                               "r" \
+                                                                                               "t" \
+                                                                                               "s" \
+                                                                                               "." \
+                                                                                               "i" \
+                                                                                               "d" \
+                                                                                               ")"
+
+static struct db_stmt SQL_CREATE = {
+    "INSERT INTO imports (user_id, format, mode, atomic) VALUES ($1, $2, $3, $4::boolean)"
+    " RETURNING id",
+    4, 0};
+static struct db_stmt SQL_PUT_CHUNK = {
+    "INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2::integer, $3::bytea)", 3, 0};
+static struct db_stmt SQL_QUEUE = {
+    "UPDATE imports SET status = 'queued', bytes = $2::bigint WHERE id = $1"
+    " AND status = 'uploading' RETURNING " IMPORT_COLUMNS,
+    2, 0};
+static struct db_stmt SQL_GET = {
+    "SELECT " IMPORT_COLUMNS " FROM imports WHERE id = $1 AND status <> 'uploading'", 1, 0};
+static struct db_stmt SQL_ERRORS = {
+    "SELECT line, field, message, n FROM import_errors WHERE import_id = $1 AND n > $2::integer"
+    " ORDER BY n LIMIT $3::integer",
+    3, 0};
+static struct db_stmt SQL_START = {
+    "UPDATE imports SET status = 'running', started_at = coalesce(started_at, now())"
+    " WHERE id = $1 AND status IN ('queued', 'running') RETURNING " IMPORT_COLUMNS,
+    1, 0};
+static struct db_stmt SQL_CHUNK = {
+    "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
+static struct db_stmt SQL_PROGRESS = {
+    "UPDATE imports SET rows = $2::integer, created = $3::integer, updated = $4::integer,"
+    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1",
+    6, 0};
+static struct db_stmt SQL_ADD_ERROR = {
+    "INSERT INTO import_errors (import_id, n, line, field, message)"
+    " VALUES ($1, $2::integer, $3::bigint, $4, $5)",
+    5, 0};
+static struct db_stmt SQL_FINISH = {
+    "WITH c AS (DELETE FROM import_chunks WHERE import_id = $1)"
+    " UPDATE imports SET status = $2, finished_at = now() WHERE id = $1",
+    2, 0};
+static struct db_stmt SQL_PURGE_ABANDONED = {
+    "DELETE FROM imports WHERE status = 'uploading' AND created_at < now() - interval '1 hour'", 0,
+    0};
+
+static const char SQL_STAGE_CREATE[] =
+    "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
+    " line bigint NOT NULL, sku text NOT NULL, name text NOT NULL, slug text NOT NULL,"
+    " slug_given boolean NOT NULL, description text NOT NULL, price_cents bigint NOT NULL,"
+    " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
+    " cat_slug text, is_active boolean NOT NULL)";
+static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage";
+static const char SQL_STAGE_COPY[] = "COPY import_stage (line, sku, name, slug, slug_given,"
+                                     " description, price_cents, currency, stock, cat_field,"
+                                     " cat_id, cat_slug, is_active) FROM STDIN";
+/* Each step takes its rows out of the stage and names what was wrong. */
+static struct db_stmt SQL_STAGE_CATEGORIES = {
+    "WITH r AS (UPDATE import_stage s SET cat_id = c.id FROM categories c"
+    " WHERE s.cat_slug IS NOT NULL AND c.slug = s.cat_slug RETURNING s.line)"
+    " DELETE FROM import_stage s WHERE s.cat_field IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM categories c WHERE c.id = s.cat_id) AND s.line NOT IN (SELECT line FROM r)"
+    " RETURNING s.line, s.cat_field, 'no such category'",
+    0, 0};
+static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
+    "DELETE FROM import_stage s USING products p WHERE p.sku = s.sku AND p.deleted_at IS NULL"
+    " RETURNING s.line, 'sku', 'already exists'",
+    0, 0};
+/* A slug that goes to a product (an explicit one, or any of a new
+ * product) must be neither another live product's nor an earlier row's. */
+static struct db_stmt SQL_STAGE_TAKEN_SLUGS = {
+    "WITH w AS (SELECT s.line, row_number() OVER (PARTITION BY s.slug ORDER BY s.line) AS nth,"
+    " EXISTS (SELECT 1 FROM products p WHERE p.slug = s.slug AND p.deleted_at IS NULL"
+    " AND p.sku <> s.sku) AS taken FROM import_stage s WHERE s.slug_given OR NOT EXISTS"
+    " (SELECT 1 FROM products p WHERE p.sku = s.sku AND p.deleted_at IS NULL))"
+    " DELETE FROM import_stage s USING w WHERE s.line = w.line AND (w.taken OR w.nth > 1)"
+    " RETURNING s.line, 'slug', 'already exists'",
+    0, 0};
+static struct db_stmt SQL_STAGE_MERGE = {
+    "WITH upd AS (UPDATE products p SET name = s.name,"
+    " slug = CASE WHEN s.slug_given THEN s.slug ELSE p.slug END, description = s.description,"
+    " price_cents = s.price_cents, currency = s.currency, stock = s.stock,"
+    " category_id = s.cat_id, is_active = s.is_active, version = p.version + 1"
+    " FROM import_stage s WHERE p.sku = s.sku AND p.deleted_at IS NULL RETURNING p.id),"
+    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, currency, stock,"
+    " category_id, is_active) SELECT s.sku, s.name, s.slug, s.description, s.price_cents,"
+    " s.currency, s.stock, s.cat_id, s.is_active FROM import_stage s WHERE NOT EXISTS"
+    " (SELECT 1 FROM products p WHERE p.sku = s.sku AND p.deleted_at IS NULL)"
+    " ORDER BY s.line RETURNING id)"
+    " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM ins)",
+    0, 0};
+
+enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
+                           const char *atomic, char id[24]) {
+    PGresult *r = NULL;
+    const char *params[] = {user_id, format, mode, atomic};
+    enum nx_err e = db_exec(db, &SQL_CREATE, params, &r);
+    if (e == NX_OK)
+        snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return e;
+}
+
+enum nx_err imports_put_chunk(struct db *db, const char *id, int seq, const char *hex) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", seq);
+    const char *params[] = {id, n, hex};
+    return db_exec(db, &SQL_PUT_CHUNK, params, NULL);
+}
+
+enum nx_err imports_queue(struct db *db, const char *id, const char *bytes, PGresult **out) {
+    const char *params[] = {id, bytes};
+    return db_exec(db, &SQL_QUEUE, params, out);
+}
+
+enum nx_err imports_get(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_GET, params, out);
+}
+
+enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, const char *limit,
+                           PGresult **out) {
+    const char *params[] = {id, after_n, limit};
+    return db_exec(db, &SQL_ERRORS, params, out);
+}
+
+enum nx_err imports_start(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_START, params, out);
+}
+
+enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", seq);
+    const char *params[] = {id, n};
+    return db_exec(db, &SQL_CHUNK, params, out);
+}
+
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p) {
+    char v[5][24];
+    long long values[5] = {p->rows, p->created, p->updated, p->failed, p->resume_line};
+    for (int i = 0; i < 5; i++)
+        snprintf(v[i], sizeof v[i], "%lld", values[i]);
+    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4]};
+    return db_exec(db, &SQL_PROGRESS, params, NULL);
+}
+
+enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,
+                              const char *field, const char *message) {
+    char nt[24], lt[24];
+    snprintf(nt, sizeof nt, "%lld", n);
+    snprintf(lt, sizeof lt, "%lld", line);
+    const char *params[] = {id, nt, lt, field, message};
+    return db_exec(db, &SQL_ADD_ERROR, params, NULL);
+}
+
+enum nx_err imports_finish(struct db *db, const char *id, const char *status) {
+    const char *params[] = {id, status};
+    return db_exec(db, &SQL_FINISH, params, NULL);
+}
+
+enum nx_err imports_purge_abandoned(struct db *db, int *purged) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_PURGE_ABANDONED, NULL, &r);
+    *purged = e == NX_OK ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err import_stage_reset(struct db *db) {
+    enum nx_err e = db_exec_sql(db, SQL_STAGE_CREATE);
+    return e == NX_OK ? db_exec_sql(db, SQL_STAGE_EMPTY) : e;
+}
+
+enum nx_err import_stage_copy(struct db *db, const char *data, size_t len) {
+    return db_copy_in(db, SQL_STAGE_COPY, data, len);
+}
+
+enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
+    struct db_stmt *steps[] = {&SQL_STAGE_CATEGORIES, create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL,
+                               &SQL_STAGE_TAKEN_SLUGS};
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < 3 && e == NX_OK; i++) {
+        PGresult *r = NULL;
+        if (!steps[i])
+            continue;
+        e = db_exec(db, steps[i], NULL, &r);
+        for (int row = 0; e == NX_OK && row < PQntuples(r); row++)
+            fn(ctx, strtoll(PQgetvalue(r, row, 0), NULL, 10), PQgetvalue(r, row, 1),
+               PQgetvalue(r, row, 2));
+        PQclear(r);
+    }
+    return e;
+}
+
+enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_STAGE_MERGE, NULL, &r);
+    *updated = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *created = e == NX_OK ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    PQclear(r);
+    return e;
+}

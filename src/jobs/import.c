@@ -1,0 +1,419 @@
+/*
+ * import.c -- the import job: see the header.
+ */
+#include "nexus/jobs/import.h"
+
+#include "nexus/cache/catalog.h"
+#include "nexus/core/log.h"
+#include "nexus/core/records.h"
+#include "nexus/db/imports.h"
+#include "nexus/db/products.h"
+#include "nexus/model/catalog.h"
+#include "nexus/model/import_row.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A row longer than a JSON request body may be is an error. */
+#define ROW_MAX_BYTES (1024 * 1024)
+
+struct row_error {
+    long long line;
+    size_t order; /* when it was found, to keep a line's errors in order */
+    char *field;  /* NULL: not about one field */
+    char *message;
+};
+
+struct run {
+    struct db *db;
+    char id[24];
+    bool csv, create, atomic;
+    bool header_done;
+    bool header_failed;
+    bool in_tx;
+    struct import_columns cols;
+    struct import_progress p;
+    long long last_line; /* the last line consumed into the current batch */
+    /* The current batch: COPY text and the skus and slugs it holds. */
+    struct buf copy;
+    size_t rows;
+    char skus[IMPORT_BATCH_ROWS][65];
+    char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
+    /* Errors not yet written (all of them with atomic). */
+    struct row_error *errors;
+    size_t error_count, error_cap;
+};
+
+static void add_error(struct run *run, long long line, const char *field, const char *message) {
+    if (run->error_count == run->error_cap) {
+        run->error_cap = run->error_cap ? run->error_cap * 2 : 64;
+        struct row_error *grown = xrealloc(run->errors, run->error_cap * sizeof *grown);
+        run->errors = grown;
+    }
+    run->errors[run->error_count] = (struct row_error){
+        line, run->error_count, field && field[0] ? xstrdup(field) : NULL, xstrdup(message)};
+    run->error_count++;
+}
+
+static void clear_errors(struct run *run) {
+    for (size_t i = 0; i < run->error_count; i++) {
+        free(run->errors[i].field);
+        free(run->errors[i].message);
+    }
+    run->error_count = 0;
+}
+
+static void add_field_errors(struct run *run, long long line, const struct field_errors *errs) {
+    for (size_t i = 0; i < fielderr_count(errs); i++)
+        add_error(run, line, fielderr_at(errs, i)->field, fielderr_at(errs, i)->message);
+}
+
+/* ---- COPY text ---------------------------------------------------------- */
+
+static void copy_text(struct buf *b, const char *s) {
+    if (!s) {
+        buf_puts(b, "\\N");
+        return;
+    }
+    for (; *s; s++) {
+        switch (*s) {
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        default:
+            buf_append(b, s, 1);
+        }
+    }
+}
+
+static void copy_row(struct buf *b, long long line, const struct import_row *row, const char *slug,
+                     bool slug_given) {
+    const struct product_input *in = &row->in;
+    const struct category_ref *c = &row->category;
+    const char *cat_field = c->given ? "category" : in->category_id[0] ? "category_id" : NULL;
+    const char *cat_id = c->given             ? (c->is_id ? c->text : NULL)
+                         : in->category_id[0] ? in->category_id
+                                              : NULL;
+    const char *cat_slug = c->given && !c->is_id ? c->text : NULL;
+    const char *values[] = {in->sku,
+                            in->name,
+                            slug,
+                            slug_given ? "t" : "f",
+                            in->description,
+                            in->price_cents,
+                            in->currency,
+                            in->stock,
+                            cat_field,
+                            cat_id,
+                            cat_slug,
+                            strcmp(in->is_active, "true") == 0 ? "t" : "f"};
+    buf_printf(b, "%lld", line);
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        buf_puts(b, "\t");
+        copy_text(b, values[i]);
+    }
+    buf_puts(b, "\n");
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static enum nx_err ensure_tx(struct run *run) {
+    if (run->in_tx)
+        return NX_OK;
+    enum nx_err e = db_begin(run->db);
+    run->in_tx = e == NX_OK;
+    return e;
+}
+
+static void on_reject(void *ctx, long long line, const char *field, const char *message) {
+    struct run *run = ctx;
+    add_error(run, line, field, message);
+    run->p.failed++;
+}
+
+static int by_line(const void *a, const void *b) {
+    const struct row_error *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Errors are numbered in line order: the database's findings for a batch
+ * come after the validator's, and go back among them here. */
+static enum nx_err write_errors(struct run *run) {
+    enum nx_err e = NX_OK;
+    if (run->error_count == 0)
+        return NX_OK;
+    qsort(run->errors, run->error_count, sizeof *run->errors, by_line);
+    for (size_t i = 0; i < run->error_count && e == NX_OK; i++)
+        e = imports_add_error(run->db, run->id, ++run->p.errors, run->errors[i].line,
+                              run->errors[i].field, run->errors[i].message);
+    clear_errors(run);
+    return e;
+}
+
+/* Apply the batch, and (unless atomic) commit it with its errors and the
+ * progress it makes. */
+static enum nx_err flush(struct run *run) {
+    long long updated = 0, created = 0;
+    enum nx_err e = ensure_tx(run);
+    if (e == NX_OK && run->rows)
+        e = import_stage_reset(run->db);
+    if (e == NX_OK && run->rows)
+        e = import_stage_copy(run->db, run->copy.data, run->copy.len);
+    if (e == NX_OK && run->rows)
+        e = import_stage_reject(run->db, run->create, on_reject, run);
+    if (e == NX_OK && run->rows)
+        e = import_stage_merge(run->db, &updated, &created);
+    run->p.updated += updated;
+    run->p.created += created;
+    run->p.resume_line = run->last_line + 1;
+    run->rows = 0;
+    run->copy.len = 0;
+    if (e != NX_OK || run->atomic)
+        return e;
+    e = write_errors(run);
+    if (e == NX_OK)
+        e = imports_save_progress(run->db, run->id, &run->p);
+    if (e == NX_OK)
+        e = db_commit(run->db);
+    run->in_tx = false;
+    if (e == NX_OK && updated + created > 0)
+        catalog_cache_bump();
+    return e;
+}
+
+static bool in_batch(char (*list)[NX_SLUG_MAX + 1], size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool sku_in_batch(const struct run *run, const char *sku) {
+    for (size_t i = 0; i < run->rows; i++)
+        if (strcmp(run->skus[i], sku) == 0)
+            return true;
+    return false;
+}
+
+/* A slug derived from the name, free among live products and this batch
+ * (the lock, held to the batch's commit, serialises with the API). */
+static enum nx_err derive_slug(struct run *run, const char *name, char *out, bool *derivable) {
+    char base[NX_SLUG_MAX + 2], lock[NX_SLUG_MAX + 64];
+    PGresult *r = NULL;
+    *derivable = slug_from_name(name, base, NX_SLUG_MAX);
+    if (!*derivable)
+        return NX_OK;
+    snprintf(lock, sizeof lock, "slug:products:%s", base);
+    enum nx_err e = db_xact_lock(run->db, lock);
+    if (e == NX_OK)
+        e = products_slugs_like(run->db, base, NULL, &r);
+    if (e != NX_OK)
+        return e;
+    size_t len = strnlen(base, NX_SLUG_MAX); /* slug_from_name kept it within */
+    memcpy(out, base, len);
+    out[len] = '\0';
+    for (long n = 2;; n++) {
+        bool taken = in_batch(run->slugs, run->rows, out);
+        for (int i = 0; !taken && i < PQntuples(r); i++)
+            taken = strcmp(PQgetvalue(r, i, 0), out) == 0;
+        if (!taken)
+            break;
+        slug_with_suffix(base, n, out);
+    }
+    PQclear(r);
+    return NX_OK;
+}
+
+/* A valid row joins the batch (a full batch, or one that already has its
+ * sku, is applied first: rows apply in file order). */
+static enum nx_err add_row(struct run *run, long long line, const struct import_row *row) {
+    enum nx_err e = NX_OK;
+    if (run->rows == IMPORT_BATCH_ROWS || sku_in_batch(run, row->in.sku))
+        e = flush(run);
+    if (e == NX_OK)
+        e = ensure_tx(run);
+    char slug[NX_SLUG_MAX + 1];
+    bool derivable = true;
+    if (e == NX_OK && row->in.slug)
+        snprintf(slug, sizeof slug, "%s", row->in.slug);
+    else if (e == NX_OK)
+        e = derive_slug(run, row->in.name, slug, &derivable);
+    if (e != NX_OK)
+        return e;
+    run->last_line = line;
+    if (!derivable) {
+        add_error(run, line, "slug", "cannot be derived from this name; give one");
+        run->p.failed++;
+        return NX_OK;
+    }
+    copy_row(&run->copy, line, row, slug, row->in.slug != NULL);
+    snprintf(run->skus[run->rows], sizeof run->skus[0], "%s", row->in.sku);
+    snprintf(run->slugs[run->rows], sizeof run->slugs[0], "%s", slug);
+    run->rows++;
+    return NX_OK;
+}
+
+/* The CSV header: a bad one fails the import (its errors on line 1). */
+static enum nx_err on_header(struct run *run, const struct record *rec) {
+    struct field_errors errs = {0};
+    run->header_done = true;
+    if (import_columns_parse(&errs, rec, &run->cols) != NX_OK) {
+        add_field_errors(run, rec->line, &errs);
+        run->header_failed = true;
+    }
+    fielderr_clear(&errs);
+    return run->header_failed ? NX_ERR_VALIDATION : NX_OK; /* stops the reader */
+}
+
+static enum nx_err on_record(void *ctx, const struct record *rec) {
+    struct run *run = ctx;
+    struct field_errors errs = {0};
+    struct import_row row;
+    if (run->csv && !run->header_done)
+        return on_header(run, rec);
+    if (rec->line < run->p.resume_line)
+        return NX_OK; /* applied before a crash */
+    enum nx_err e = run->csv ? import_row_from_csv(&errs, &run->cols, rec, &row)
+                             : import_row_from_ndjson(&errs, rec, &row);
+    run->p.rows++;
+    if (e == NX_OK) {
+        e = add_row(run, rec->line, &row);
+    } else {
+        add_field_errors(run, rec->line, &errs);
+        run->p.failed++;
+        run->last_line = rec->line;
+        e = NX_OK;
+    }
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+    return e;
+}
+
+/* ---- the job -------------------------------------------------------------- */
+
+static enum nx_err read_chunks(struct run *run, struct records *reader) {
+    enum nx_err e = NX_OK;
+    for (int seq = 0; e == NX_OK; seq++) {
+        PGresult *r = NULL;
+        e = imports_chunk(run->db, run->id, seq, &r);
+        if (e == NX_OK && PQntuples(r) == 0) {
+            PQclear(r);
+            return records_finish(reader);
+        }
+        size_t len = 0;
+        unsigned char *bytes =
+            e == NX_OK ? PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len) : NULL;
+        PQclear(r);
+        if (e == NX_OK && !bytes)
+            e = NX_ERR_INTERNAL;
+        if (e == NX_OK)
+            e = records_feed(reader, (const char *)bytes, len);
+        PQfreemem(bytes);
+    }
+    return e;
+}
+
+/* The end: 'done', or 'failed' (a bad header; with atomic, any error,
+ * after the rows were rolled back). */
+static enum nx_err finish(struct run *run) {
+    bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
+    enum nx_err e = NX_OK;
+    if (run->atomic && failed && run->in_tx) {
+        db_rollback(run->db);
+        run->in_tx = false;
+        run->p.created = run->p.updated = 0;
+    }
+    e = ensure_tx(run);
+    if (e == NX_OK)
+        e = write_errors(run);
+    if (e == NX_OK)
+        e = imports_save_progress(run->db, run->id, &run->p);
+    if (e == NX_OK)
+        e = imports_finish(run->db, run->id, failed ? "failed" : "done");
+    if (e == NX_OK)
+        e = db_commit(run->db);
+    run->in_tx = false;
+    if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
+        catalog_cache_bump();
+    return e;
+}
+
+/* Load the import's settings and progress; *skip when it is finished. */
+static enum nx_err start(struct run *run, bool *skip) {
+    PGresult *r = NULL;
+    enum nx_err e = imports_start(run->db, run->id, &r);
+    *skip = e == NX_OK && PQntuples(r) == 0;
+    if (e == NX_OK && !*skip) {
+        run->csv = strcmp(PQgetvalue(r, 0, IMC_FORMAT), "csv") == 0;
+        run->create = strcmp(PQgetvalue(r, 0, IMC_MODE), "create") == 0;
+        run->atomic = strcmp(PQgetvalue(r, 0, IMC_ATOMIC), "t") == 0;
+        /* atomic: nothing of an earlier try was kept, so start over */
+        bool resume = !run->atomic;
+        run->p.rows = resume ? strtoll(PQgetvalue(r, 0, IMC_ROWS), NULL, 10) : 0;
+        run->p.created = resume ? strtoll(PQgetvalue(r, 0, IMC_CREATED), NULL, 10) : 0;
+        run->p.updated = resume ? strtoll(PQgetvalue(r, 0, IMC_UPDATED), NULL, 10) : 0;
+        run->p.failed = resume ? strtoll(PQgetvalue(r, 0, IMC_FAILED), NULL, 10) : 0;
+        run->p.resume_line = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10) : 1;
+        run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
+        run->last_line = run->p.resume_line - 1;
+    }
+    PQclear(r);
+    return e;
+}
+
+bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
+                size_t errcap) {
+    (void)cfg;
+    struct run *run = xcalloc(1, sizeof *run);
+    json_t *id = json_object_get(job->payload, "import_id");
+    bool skip = false;
+    enum nx_err e = NX_OK;
+    if (!json_is_integer(id)) {
+        snprintf(err, errcap, "payload has no import_id");
+        free(run);
+        return false;
+    }
+    run->db = db;
+    snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
+    e = start(run, &skip);
+    if (e == NX_OK && !skip && run->atomic)
+        e = ensure_tx(run);
+    if (e == NX_OK && !skip) {
+        struct records *reader =
+            records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
+        e = read_chunks(run, reader);
+        records_free(reader);
+        if (e == NX_ERR_VALIDATION && run->header_failed)
+            e = NX_OK;
+        if (e == NX_OK && !run->header_failed)
+            e = flush(run);
+        if (e == NX_OK)
+            e = finish(run);
+    }
+    if (run->in_tx)
+        db_rollback(db);
+    if (e != NX_OK)
+        snprintf(err, errcap, "import %s stopped (error %d); it resumes on the next attempt",
+                 run->id, (int)e);
+    else if (!skip)
+        log_info("import.done", NULL,
+                 "import %s: %lld rows, %lld created, %lld updated, %lld failed", run->id,
+                 run->p.rows, run->p.created, run->p.updated, run->p.failed);
+    clear_errors(run);
+    free(run->errors);
+    buf_clear(&run->copy);
+    free(run);
+    return e == NX_OK;
+}

@@ -1,0 +1,210 @@
+/*
+ * import_row.c -- import rows to validated product input: see the header.
+ */
+#include "nexus/model/import_row.h"
+
+#include "nexus/core/parse.h"
+#include "nexus/model/catalog.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const import_column_names[COL__COUNT] = {
+    "sku", "name", "slug", "description", "price", "currency", "stock", "category", "is_active",
+};
+
+static int column_of(const char *name, size_t len) {
+    for (int c = 0; c < COL__COUNT; c++)
+        if (strlen(import_column_names[c]) == len && memcmp(import_column_names[c], name, len) == 0)
+            return c;
+    return -1;
+}
+
+enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
+                                 struct import_columns *cols) {
+    enum nx_err e = NX_OK;
+    for (int c = 0; c < COL__COUNT; c++)
+        cols->at[c] = -1;
+    cols->count = header->count;
+    if (header->error)
+        return fielderr_add(errs, "", "%s", header->error);
+    for (size_t i = 0; i < header->count; i++) {
+        const struct record_field *f = &header->fields[i];
+        int c = column_of(f->ptr, f->len);
+        /* Names are shown only when they are plain and short. */
+        bool plain = f->len > 0 && f->len <= 64 &&
+                     strspn(f->ptr, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789._-") == f->len;
+        if (c < 0)
+            e = fielderr_add(errs, plain ? f->ptr : "", "column %zu is not a known column", i + 1);
+        else if (cols->at[c] >= 0)
+            e = fielderr_add(errs, import_column_names[c], "the column is repeated");
+        else
+            cols->at[c] = (int)i;
+    }
+    return e;
+}
+
+/* ---- category references ------------------------------------------------ */
+
+static const char CATEGORY_RULE[] = "must be a category id or slug";
+
+static bool all_digits(const char *s, size_t n) {
+    return n > 0 && strspn(s, "0123456789") == n;
+}
+
+/* An id (digits) or a slug, given as text. */
+static enum nx_err category_from_text(struct field_errors *errs, const char *s, size_t n,
+                                      struct category_ref *ref) {
+    int64_t id;
+    ref->given = true;
+    if (all_digits(s, n)) {
+        if (!parse_id(s, n, &id))
+            return fielderr_add(errs, "category", "%s", CATEGORY_RULE);
+        ref->is_id = true;
+        snprintf(ref->text, sizeof ref->text, "%lld", (long long)id);
+        return NX_OK;
+    }
+    if (n > NX_SLUG_MAX || memchr(s, '\0', n))
+        return fielderr_add(errs, "category", "%s", CATEGORY_RULE);
+    memcpy(ref->text, s, n);
+    ref->text[n] = '\0';
+    if (!slug_is_valid(ref->text))
+        return fielderr_add(errs, "category", "%s", CATEGORY_RULE);
+    return NX_OK;
+}
+
+/* NDJSON: "category" is a positive integer or a string; never beside
+ * "category_id". It is taken out of the body either way. */
+static enum nx_err take_category(struct field_errors *errs, json_t *body,
+                                 struct category_ref *ref) {
+    json_t *v = json_object_get(body, "category");
+    enum nx_err e = NX_OK;
+    if (!v)
+        return NX_OK;
+    if (json_object_get(body, "category_id"))
+        e = fielderr_add(errs, "category", "give category or category_id, not both");
+    else if (json_is_integer(v) && json_integer_value(v) > 0) {
+        ref->given = ref->is_id = true;
+        snprintf(ref->text, sizeof ref->text, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_string(v))
+        e = category_from_text(errs, json_string_value(v), json_string_length(v), ref);
+    else if (!json_is_null(v))
+        e = fielderr_add(errs, "category", "%s", CATEGORY_RULE);
+    json_object_del(body, "category");
+    return e;
+}
+
+/* ---- rows --------------------------------------------------------------- */
+
+static enum nx_err validate(struct field_errors *errs, struct import_row *row, enum nx_err e) {
+    /* Validated even after a category error, so every bad field is named. */
+    if (product_input_parse(errs, row->body, PRODUCT_CREATE, &row->in) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    return e;
+}
+
+enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
+                                   struct import_row *row) {
+    json_error_t err;
+    memset(row, 0, sizeof *row);
+    if (rec->error)
+        return fielderr_add(errs, "", "%s", rec->error);
+    row->body = json_loadb(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &err);
+    if (!row->body)
+        return fielderr_add(errs, "", "malformed JSON at column %d", err.column);
+    if (!json_is_object(row->body))
+        return fielderr_add(errs, "", "the row must be a JSON object");
+    return validate(errs, row, take_category(errs, row->body, &row->category));
+}
+
+/* A cell as the JSON value it spells (see the header); NULL when empty. */
+static json_t *cell_value(enum import_column c, const struct record_field *f) {
+    int64_t n;
+    if (f->len == 0)
+        return NULL;
+    if (c == COL_STOCK && parse_i64(f->ptr, f->len, INT64_MIN, INT64_MAX, &n))
+        return json_integer((json_int_t)n);
+    if (c == COL_IS_ACTIVE && (f->len == 4 || f->len == 5)) {
+        bool b;
+        if (parse_bool(f->ptr, f->len, &b))
+            return json_boolean(b);
+    }
+    /* Invalid UTF-8 cannot be a JSON string: it becomes a number, which
+     * every text field refuses with its own type message. */
+    json_t *s = json_stringn(f->ptr, f->len);
+    return s ? s : json_integer(0);
+}
+
+enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
+                                const struct record *rec, struct import_row *row) {
+    enum nx_err e = NX_OK;
+    memset(row, 0, sizeof *row);
+    if (rec->error)
+        return fielderr_add(errs, "", "%s", rec->error);
+    if (rec->count != cols->count)
+        return fielderr_add(errs, "", "the row has %zu fields; the header has %zu", rec->count,
+                            cols->count);
+    row->body = json_object();
+    for (int c = 0; c < COL__COUNT; c++) {
+        if (cols->at[c] < 0)
+            continue;
+        const struct record_field *f = &rec->fields[cols->at[c]];
+        if (c == COL_CATEGORY) {
+            if (f->len && category_from_text(errs, f->ptr, f->len, &row->category) != NX_OK)
+                e = NX_ERR_VALIDATION;
+            continue;
+        }
+        json_t *v = cell_value((enum import_column)c, f);
+        if (v)
+            json_object_set_new(row->body, import_column_names[c], v);
+    }
+    return validate(errs, row, e);
+}
+
+void import_row_clear(struct import_row *row) {
+    json_decref(row->body);
+    row->body = NULL;
+}
+
+/* ---- import JSON -------------------------------------------------------- */
+
+static json_t *count_of(const PGresult *r, int row, int col) {
+    return json_integer(strtoll(PQgetvalue(r, row, col), NULL, 10));
+}
+
+static json_t *time_or_null(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+json_t *import_to_json(const PGresult *r, int row, json_t *errors) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", count_of(r, row, IMC_ID));
+    json_object_set_new(o, "status", json_string(PQgetvalue(r, row, IMC_STATUS)));
+    json_object_set_new(o, "format", json_string(PQgetvalue(r, row, IMC_FORMAT)));
+    json_object_set_new(o, "mode", json_string(PQgetvalue(r, row, IMC_MODE)));
+    json_object_set_new(o, "atomic", json_boolean(PQgetvalue(r, row, IMC_ATOMIC)[0] == 't'));
+    json_object_set_new(o, "rows", count_of(r, row, IMC_ROWS));
+    json_object_set_new(o, "created", count_of(r, row, IMC_CREATED));
+    json_object_set_new(o, "updated", count_of(r, row, IMC_UPDATED));
+    json_object_set_new(o, "failed", count_of(r, row, IMC_FAILED));
+    json_object_set_new(o, "errors", errors);
+    json_object_set_new(o, "created_at", json_string(PQgetvalue(r, row, IMC_CREATED_AT)));
+    json_object_set_new(o, "started_at", time_or_null(r, row, IMC_STARTED_AT));
+    json_object_set_new(o, "finished_at", time_or_null(r, row, IMC_FINISHED_AT));
+    return o;
+}
+
+json_t *import_error_to_json(const PGresult *r, int row) {
+    json_t *o = json_object();
+    json_object_set_new(o, "line", count_of(r, row, 0));
+    json_object_set_new(o, "field",
+                        PQgetisnull(r, row, 1) ? json_null() : json_string(PQgetvalue(r, row, 1)));
+    /* Messages may quote input: json_string refuses invalid UTF-8. */
+    json_t *m = json_string(PQgetvalue(r, row, 2));
+    json_object_set_new(o, "message", m ? m : json_string("invalid text"));
+    return o;
+}

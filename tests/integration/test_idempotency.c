@@ -1,0 +1,348 @@
+/*
+ * test_idempotency.c -- Idempotency-Key on POST: a repeat gets the first
+ * answer with Idempotent-Replayed and changes nothing; another body with
+ * the key is a 422; a duplicate while the first runs is a 409, and of
+ * racing duplicates exactly one runs; keys are scoped to caller and path,
+ * bounded, and expire; token answers are never stored.
+ */
+#include "harness.h"
+
+#include <libpq-fe.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define CATEGORIES "/api/v1/categories"
+#define PRODUCTS   "/api/v1/products"
+
+static struct nexus_server server;
+static char *staff_token;
+static char *other_staff_token;
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void expect_sql(const char *want, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void expect_sql(const char *want, const char *fmt, ...) {
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    char *got = harness_sql(&server, sql);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s\n  expected %s, got %s\n", sql, want, got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* POST path as token (may be NULL) with the key (NULL: no header). */
+static struct http_res *post_keyed(const char *path, const char *token, const char *body,
+                                   const char *key) {
+    char header[512];
+    if (!key)
+        return call("POST", path, token, body);
+    /* libcurl sends a header with an empty value only in the "Name;" form. */
+    if (key[0])
+        snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    else
+        snprintf(header, sizeof header, "Idempotency-Key;");
+    return call_h("POST", path, token, body, header);
+}
+
+static void expect_replay_of(const struct http_res *first, const struct http_res *again) {
+    expect_status(again, first->status, "replay");
+    assert_string_equal(http_header(again, "Idempotent-Replayed"), "true");
+    assert_int_equal(again->len, first->len);
+    assert_memory_equal(again->body, first->body, first->len);
+    const char *names[] = {"Location", "ETag", "Content-Type"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *a = http_header(first, names[i]), *b = http_header(again, names[i]);
+        assert_true((a == NULL) == (b == NULL));
+        if (a)
+            assert_string_equal(a, b);
+    }
+}
+
+/* ---- replays ------------------------------------------------------------- */
+
+static void test_repeat_answers_the_first_response_and_does_nothing(void **state) {
+    (void)state;
+    const char *body =
+        "{\"sku\":\"IDEM-1\",\"name\":\"Idempotent Lamp\",\"price\":\"12.5\",\"stock\":3}";
+    struct http_res *first = post_keyed(PRODUCTS, staff_token, body, "create-lamp-1");
+    expect_status(first, 201, "first POST");
+    assert_null(http_header(first, "Idempotent-Replayed"));
+    assert_non_null(http_header(first, "Location"));
+    for (int i = 0; i < 2; i++) {
+        struct http_res *again = post_keyed(PRODUCTS, staff_token, body, "create-lamp-1");
+        expect_replay_of(first, again);
+        http_res_free(again);
+    }
+    expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'IDEM-1'");
+    expect_sql("1", "SELECT count(*) FROM idempotency_keys WHERE key = 'create-lamp-1'");
+    /* Without the header the same body runs: the sku is taken now. */
+    expect_problem(post_keyed(PRODUCTS, staff_token, body, NULL), 409, "sku");
+    http_res_free(first);
+}
+
+static void test_same_key_with_another_body_is_422(void **state) {
+    (void)state;
+    struct http_res *first =
+        post_keyed(CATEGORIES, staff_token, "{\"name\":\"Idem Garden\"}", "garden");
+    expect_status(first, 201, "first POST");
+    http_res_free(first);
+    struct http_res *r =
+        post_keyed(CATEGORIES, staff_token, "{\"name\":\"Idem Garden 2\"}", "garden");
+    assert_problem(r, 422, "Idempotency-Key");
+    assert_null(http_header(r, "Idempotent-Replayed"));
+    http_res_free(r);
+    /* The body is compared byte for byte: a reordered object is another. */
+    r = post_keyed(CATEGORIES, staff_token, "{ \"name\":\"Idem Garden\"}", "garden");
+    expect_problem(r, 422, "Idempotency-Key");
+    expect_sql("1", "SELECT count(*) FROM categories WHERE name LIKE 'Idem Garden%%'");
+}
+
+static void test_keys_are_scoped_to_the_caller_and_the_path(void **state) {
+    (void)state;
+    const char *body = "{\"name\":\"Idem Scoped\"}";
+    struct http_res *a = post_keyed(CATEGORIES, staff_token, body, "scoped");
+    struct http_res *b = post_keyed(CATEGORIES, other_staff_token, body, "scoped");
+    expect_status(a, 201, "first caller");
+    expect_status(b, 201, "second caller");
+    assert_null(http_header(b, "Idempotent-Replayed"));
+    assert_true(jint(a->json, "id") != jint(b->json, "id"));
+    struct http_res *p = post_keyed(
+        PRODUCTS, staff_token,
+        "{\"sku\":\"IDEM-SCOPED\",\"name\":\"Scoped\",\"price\":\"1\",\"stock\":1}", "scoped");
+    expect_status(p, 201, "another path");
+    assert_null(http_header(p, "Idempotent-Replayed"));
+    expect_sql("2", "SELECT count(*) FROM categories WHERE name = 'Idem Scoped'");
+    http_res_free(a);
+    http_res_free(b);
+    http_res_free(p);
+}
+
+static void test_anonymous_register_is_kept_per_client_address(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"idem-reg@example.com\",\"password\":\"password-123\",\"name\":\"Idem\"}";
+    struct http_res *first = post_keyed("/api/v1/auth/register", NULL, body, "register-1");
+    expect_status(first, 201, "register");
+    struct http_res *again = post_keyed("/api/v1/auth/register", NULL, body, "register-1");
+    expect_replay_of(first, again);
+    expect_sql("1", "SELECT count(*) FROM users WHERE email = 'idem-reg@example.com'");
+    expect_sql("1",
+               "SELECT count(*) FROM jobs WHERE kind = 'welcome_email'"
+               " AND payload->>'user_id' = '%lld'",
+               jint(first->json, "id"));
+    expect_sql("client:127.0.0.1", "SELECT scope FROM idempotency_keys WHERE key = 'register-1'");
+    http_res_free(first);
+    http_res_free(again);
+}
+
+static void test_error_answers_are_not_kept(void **state) {
+    (void)state;
+    const char *bad = "{\"sku\":\"IDEM-BAD\",\"name\":\"Bad\",\"price\":\"-1\",\"stock\":1}";
+    expect_problem(post_keyed(PRODUCTS, staff_token, bad, "bad-price"), 422, "price");
+    struct http_res *r = post_keyed(PRODUCTS, staff_token, bad, "bad-price");
+    assert_problem(r, 422, "price");
+    assert_null(http_header(r, "Idempotent-Replayed"));
+    http_res_free(r);
+    expect_sql("0", "SELECT count(*) FROM idempotency_keys WHERE key = 'bad-price'");
+}
+
+static void test_token_answers_are_never_stored(void **state) {
+    (void)state;
+    const char *body = "{\"email\":\"idem-staff@example.com\",\"password\":\"catalog-password\"}";
+    struct http_res *a = post_keyed("/api/v1/auth/login", NULL, body, "login-1");
+    struct http_res *b = post_keyed("/api/v1/auth/login", NULL, body, "login-1");
+    expect_status(a, 200, "login");
+    expect_status(b, 200, "login again");
+    assert_null(http_header(b, "Idempotent-Replayed"));
+    assert_string_not_equal(jstr(a->json, "refresh_token"), jstr(b->json, "refresh_token"));
+    expect_sql("0", "SELECT count(*) FROM idempotency_keys WHERE key = 'login-1'");
+    http_res_free(a);
+    http_res_free(b);
+    /* The key is still checked there. */
+    expect_problem(post_keyed("/api/v1/auth/login", NULL, body, ""), 400, NULL);
+}
+
+static void test_malformed_keys_are_400_naming_the_header(void **state) {
+    (void)state;
+    char long_key[300];
+    memset(long_key, 'k', 256);
+    long_key[256] = '\0';
+    const char *body = "{\"name\":\"Idem Bounds\"}";
+    const char *bad[] = {"", long_key, "caf\xc3\xa9", "tab\there"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct http_res *r = post_keyed(CATEGORIES, staff_token, body, bad[i]);
+        assert_problem(r, 400, NULL);
+        assert_non_null(strstr(jstr(r->json, "detail"), "Idempotency-Key"));
+        http_res_free(r);
+    }
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);
+    const char *twice[] = {auth, "Content-Type: application/json", "Idempotency-Key: a",
+                           "Idempotency-Key: b", NULL};
+    struct http_res *r = http_request("POST", CATEGORIES, twice, body, strlen(body));
+    assert_problem(r, 400, NULL);
+    assert_non_null(strstr(jstr(r->json, "detail"), "Idempotency-Key"));
+    http_res_free(r);
+    expect_sql("0", "SELECT count(*) FROM categories WHERE name = 'Idem Bounds'");
+    /* 255 printable characters, spaces and punctuation included, are fine. */
+    memset(long_key, '~', 255);
+    long_key[0] = ' ' + 1;
+    long_key[100] = ' ';
+    long_key[255] = '\0';
+    struct http_res *ok = post_keyed(CATEGORIES, staff_token, body, long_key);
+    expect_status(ok, 201, "255-character key");
+    struct http_res *again = post_keyed(CATEGORIES, staff_token, body, long_key);
+    expect_replay_of(ok, again);
+    http_res_free(ok);
+    http_res_free(again);
+}
+
+static void test_expired_keys_run_again(void **state) {
+    (void)state;
+    const char *body = "{\"name\":\"Idem Expiring\"}";
+    struct http_res *first = post_keyed(CATEGORIES, staff_token, body, "expiring");
+    expect_status(first, 201, "first");
+    expect_sql("t", "SELECT expires_at BETWEEN created_at + interval '23 hours 59 minutes'"
+                    " AND created_at + interval '24 hours 1 minute'"
+                    " FROM idempotency_keys WHERE key = 'expiring'");
+    free(harness_sql(&server, "UPDATE idempotency_keys SET expires_at = now() - interval '1 s'"
+                              " WHERE key = 'expiring'"));
+    struct http_res *again = post_keyed(CATEGORIES, staff_token, body, "expiring");
+    expect_status(again, 201, "after expiry");
+    assert_null(http_header(again, "Idempotent-Replayed"));
+    assert_true(jint(first->json, "id") != jint(again->json, "id"));
+    expect_sql("2", "SELECT count(*) FROM categories WHERE name = 'Idem Expiring'");
+    http_res_free(first);
+    http_res_free(again);
+}
+
+/* ---- concurrency ------------------------------------------------------- */
+
+/* While the first request is held inside its handler (this test holds the
+ * slug lock it needs), a duplicate is a 409 on the header; once it has
+ * finished, the duplicate is its replay. */
+static void test_duplicate_while_the_first_runs_is_409(void **state) {
+    (void)state;
+    const char *body = "{\"name\":\"Idem Held\"}";
+    PGconn *c = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_true(
+        harness_pg_exec(c, "SELECT pg_advisory_lock(hashtext('slug:categories:idem-held'))"));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct http_res *r = post_keyed(CATEGORIES, staff_token, body, "held");
+        _exit(r->status == 201 && !http_header(r, "Idempotent-Replayed") ? 0 : 1);
+    }
+    assert_true(harness_pg_wait_nonzero(
+        c, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+           " ON a.pid = l.pid WHERE NOT l.granted AND l.locktype = 'advisory'"
+           " AND a.application_name = 'nexus'"));
+    struct http_res *r = post_keyed(CATEGORIES, staff_token, body, "held");
+    assert_problem(r, 409, "Idempotency-Key");
+    http_res_free(r);
+    assert_true(
+        harness_pg_exec(c, "SELECT pg_advisory_unlock(hashtext('slug:categories:idem-held'))"));
+    int status = -1;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    PQfinish(c);
+    r = post_keyed(CATEGORIES, staff_token, body, "held");
+    expect_status(r, 201, "after the first finished");
+    assert_string_equal(http_header(r, "Idempotent-Replayed"), "true");
+    http_res_free(r);
+    expect_sql("1", "SELECT count(*) FROM categories WHERE name = 'Idem Held'");
+}
+
+/* What one racer saw, as a status harness_race can report: 201 for the
+ * run, 200 for a replay (of that 201), 409 for one naming the header, 500
+ * for a 409 that does not, else the status. */
+static long racing_post(int i, void *ctx) {
+    (void)i;
+    char key[64], body[128];
+    snprintf(key, sizeof key, "race-%s", (const char *)ctx);
+    snprintf(body, sizeof body, "{\"name\":\"Idem Race %s\"}", (const char *)ctx);
+    struct http_res *r = post_keyed(CATEGORIES, staff_token, body, key);
+    long out = r->status;
+    if (r->status == 201)
+        out = http_header(r, "Idempotent-Replayed") ? 200 : 201;
+    else if (r->status == 409 && !(r->json && json_object_get(r->json, "errors")))
+        out = 500;
+    http_res_free(r);
+    return out;
+}
+
+static void test_racing_duplicates_run_once(void **state) {
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        char tag[16], name[64];
+        snprintf(tag, sizeof tag, "%d", round);
+        long statuses[16];
+        harness_race(16, racing_post, tag, statuses);
+        int ran = harness_count_status(statuses, 16, 201);
+        int replayed = harness_count_status(statuses, 16, 200);
+        int busy = harness_count_status(statuses, 16, 409);
+        if (ran != 1 || ran + replayed + busy != 16)
+            fprintf(stderr, "round %d: ran %d, replayed %d, 409 %d\n", round, ran, replayed, busy);
+        assert_int_equal(ran, 1);
+        assert_int_equal(ran + replayed + busy, 16);
+        snprintf(name, sizeof name, "Idem Race %s", tag);
+        expect_sql("1", "SELECT count(*) FROM categories WHERE name = '%s'", name);
+    }
+}
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+static int start(void **state) {
+    (void)state;
+    /* A request held on a lock by a test waits without a lock timeout
+     * however slow the machine is. */
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", NULL};
+    harness_start(&server, "idempotency", env);
+    char *customer = NULL, *other_customer = NULL;
+    harness_staff_and_customer(&server, "idem", &staff_token, &customer);
+    harness_staff_and_customer(&server, "idem-other", &other_staff_token, &other_customer);
+    free(customer);
+    free(other_customer);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff_token);
+    free(other_staff_token);
+    harness_stop(&server);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_repeat_answers_the_first_response_and_does_nothing),
+        cmocka_unit_test(test_same_key_with_another_body_is_422),
+        cmocka_unit_test(test_keys_are_scoped_to_the_caller_and_the_path),
+        cmocka_unit_test(test_anonymous_register_is_kept_per_client_address),
+        cmocka_unit_test(test_error_answers_are_not_kept),
+        cmocka_unit_test(test_token_answers_are_never_stored),
+        cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
+        cmocka_unit_test(test_expired_keys_run_again),
+        cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),
+        cmocka_unit_test(test_racing_duplicates_run_once),
+    };
+    return harness_run_group("idempotency", tests, sizeof tests / sizeof tests[0], start, stop);
+}

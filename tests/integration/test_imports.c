@@ -1,0 +1,332 @@
+/*
+ * test_imports.c -- POST /api/v1/imports end to end, with a real worker:
+ * NDJSON and CSV (quotes, commas, newlines, BOM, CRLF), categories by id
+ * or slug, upsert and create, atomic, row errors with their physical line
+ * and the endpoint's messages, the errors stream, Idempotency-Key, and
+ * what the request itself refuses (415, 400, 403, 413).
+ */
+#include "harness.h"
+
+#include "nexus/core/xmem.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define IMPORTS "/api/v1/imports"
+
+static struct nexus_server server;
+static char *staff_token;
+static char *customer_token;
+static struct nexus_server worker;
+static long long audio_id;
+
+static void expect_sql(const char *want, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void expect_sql(const char *want, const char *fmt, ...) {
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    char *got = harness_sql(&server, sql);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s\n  expected %s, got %s\n", sql, want, got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* POST an upload as token with the given Content-Type and extra header. */
+static struct http_res *upload(const char *query, const char *token, const char *type,
+                               const char *body, size_t len, const char *extra) {
+    char auth[4200], ct[128], path[256];
+    const char *h[4] = {0};
+    size_t n = 0;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h[n++] = auth;
+    }
+    snprintf(ct, sizeof ct, "Content-Type: %s", type);
+    h[n++] = ct;
+    if (extra)
+        h[n++] = extra;
+    snprintf(path, sizeof path, "%s%s", IMPORTS, query);
+    return http_request("POST", path, h, body, len);
+}
+
+/* Upload and wait until the import is done or failed; its JSON (owned). */
+static json_t *run_import(const char *query, const char *type, const char *body) {
+    struct http_res *r = upload(query, staff_token, type, body, strlen(body), NULL);
+    expect_status(r, 202, "upload");
+    long long id = jint(r->json, "id");
+    char location[64];
+    snprintf(location, sizeof location, "%s/%lld", IMPORTS, id);
+    assert_string_equal(http_header(r, "Location"), location);
+    assert_string_equal(jstr(r->json, "status"), "queued");
+    http_res_free(r);
+    for (int i = 0; i < 600; i++) {
+        r = call("GET", location, staff_token, NULL);
+        expect_status(r, 200, "import");
+        const char *status = jstr(r->json, "status");
+        if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+            json_t *j = json_incref(r->json);
+            http_res_free(r);
+            return j;
+        }
+        http_res_free(r);
+        usleep(100 * 1000);
+    }
+    fail_msg("import %lld did not finish within 60 s", id);
+    return NULL;
+}
+
+static void expect_counts(json_t *imp, long long rows, long long created, long long updated,
+                          long long failed) {
+    if (jint(imp, "rows") != rows || jint(imp, "created") != created ||
+        jint(imp, "updated") != updated || jint(imp, "failed") != failed) {
+        char *s = json_dumps(imp, JSON_COMPACT);
+        fprintf(stderr, "import: %s\n", s);
+        free(s);
+    }
+    assert_int_equal(jint(imp, "rows"), rows);
+    assert_int_equal(jint(imp, "created"), created);
+    assert_int_equal(jint(imp, "updated"), updated);
+    assert_int_equal(jint(imp, "failed"), failed);
+}
+
+/* Error i of the import is at line on field (NULL: null) with message. */
+static void expect_error(json_t *imp, size_t i, long long line, const char *field,
+                         const char *message) {
+    json_t *e = json_array_get(json_object_get(imp, "errors"), i);
+    assert_non_null(e);
+    assert_int_equal(jint(e, "line"), line);
+    if (field)
+        assert_string_equal(jstr(e, "field"), field);
+    else
+        assert_true(json_is_null(json_object_get(e, "field")));
+    if (message)
+        assert_string_equal(jstr(e, "message"), message);
+}
+
+/* ---- NDJSON ------------------------------------------------------------ */
+
+static void test_ndjson_rows_apply_and_bad_rows_are_reported(void **state) {
+    (void)state;
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"sku\":\"NJ-1\",\"name\":\"Ndjson Lamp\",\"price\":\"10\",\"stock\":1,"
+             "\"category\":\"audio\"}\n"
+             "{\"sku\":\"NJ-2\",\"name\":\"Bad Price\",\"price\":10,\"stock\":1}\r\n"
+             "\n"
+             "{\"sku\":\"NJ-3\",\"name\":\"By Id\",\"price\":\"3.5\",\"stock\":0,"
+             "\"category\":%lld,\"is_active\":false}\n"
+             "{\"sku\":\"NJ-4\",\"name\":\"No Such Cat\",\"price\":\"1\",\"stock\":1,"
+             "\"category\":\"nowhere\"}\n"
+             "{\"sku\":",
+             audio_id);
+    json_t *imp = run_import("", "application/x-ndjson", body);
+    assert_string_equal(jstr(imp, "status"), "done");
+    assert_string_equal(jstr(imp, "format"), "ndjson");
+    assert_string_equal(jstr(imp, "mode"), "upsert");
+    expect_counts(imp, 5, 2, 0, 3);
+    expect_error(imp, 0, 2, "price", "must be a string");
+    expect_error(imp, 1, 5, "category", "no such category");
+    expect_error(imp, 2, 6, NULL, NULL);
+    assert_timestamp(jstr(imp, "started_at"));
+    assert_timestamp(jstr(imp, "finished_at"));
+    json_decref(imp);
+    char want[64];
+    snprintf(want, sizeof want, "1000|%lld|ndjson-lamp", audio_id);
+    expect_sql(want, "SELECT price_cents || '|' || category_id || '|' || slug FROM products"
+                     " WHERE sku = 'NJ-1'");
+    expect_sql("false|350",
+               "SELECT is_active || '|' || price_cents FROM products WHERE sku = 'NJ-3'");
+    /* The catalog shows them at once (the cache was bumped). */
+    struct http_res *r = call("GET", "/api/v1/products?q=ndjson%20lamp", NULL, NULL);
+    expect_status(r, 200, "list");
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
+    http_res_free(r);
+}
+
+/* ---- CSV --------------------------------------------------------------- */
+
+static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
+    (void)state;
+    const char *body = "\xef\xbb\xbfsku,name,description,price,stock,category,is_active\r\n"
+                       "CSV-1,\"Lamp, \"\"Big\"\"\",\"two\r\nlines\",12.50,4,audio,true\r\n"
+                       "CSV-2,Desk,,7,x,,\r\n"
+                       "CSV-3,Chair,,8,2,,false\r\n";
+    json_t *imp = run_import("", "text/csv; charset=utf-8", body);
+    assert_string_equal(jstr(imp, "status"), "done");
+    assert_string_equal(jstr(imp, "format"), "csv");
+    expect_counts(imp, 3, 2, 0, 1);
+    expect_error(imp, 0, 4, "stock", "must be an integer");
+    json_decref(imp);
+    expect_sql("Lamp, \"Big\"|two\r\nlines|1250|4",
+               "SELECT name || '|' || description || '|' || price_cents || '|' || stock"
+               " FROM products WHERE sku = 'CSV-1'");
+    /* The same skus again: updates. */
+    imp = run_import("", "text/csv", "sku,name,price,stock\nCSV-1,Lamp Renamed,1,1\nCSV-3,C,2,2\n");
+    expect_counts(imp, 2, 0, 2, 0);
+    json_decref(imp);
+    expect_sql("Lamp Renamed|lamp-big", "SELECT name || '|' || slug FROM products"
+                                        " WHERE sku = 'CSV-1' AND deleted_at IS NULL");
+}
+
+static void test_csv_bad_header_fails_the_import(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "text/csv", "sku,colour,price\nA,red,1\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    expect_error(imp, 0, 1, "colour", NULL);
+    json_decref(imp);
+}
+
+/* ---- modes ------------------------------------------------------------- */
+
+static void test_create_mode_refuses_existing_skus(void **state) {
+    (void)state;
+    json_decref(run_import("", "text/csv", "sku,name,price,stock\nMODE-1,First,1,1\n"));
+    json_t *imp = run_import("?mode=create", "text/csv",
+                             "sku,name,price,stock\nMODE-1,Again,1,1\nMODE-2,New,1,1\n");
+    assert_string_equal(jstr(imp, "mode"), "create");
+    expect_counts(imp, 2, 1, 0, 1);
+    expect_error(imp, 0, 2, "sku", "already exists");
+    json_decref(imp);
+    expect_sql("First", "SELECT name FROM products WHERE sku = 'MODE-1'");
+}
+
+static void test_atomic_applies_nothing_when_a_row_fails(void **state) {
+    (void)state;
+    json_t *imp = run_import("?atomic=true", "text/csv",
+                             "sku,name,price,stock\nATOM-1,Fine,1,1\nATOM-2,Bad,-1,1\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    assert_true(json_is_true(json_object_get(imp, "atomic")));
+    expect_counts(imp, 2, 0, 0, 1);
+    expect_error(imp, 0, 3, "price", NULL);
+    json_decref(imp);
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku LIKE 'ATOM-%%'");
+    imp = run_import("?atomic=true", "text/csv", "sku,name,price,stock\nATOM-1,Fine,1,1\n");
+    assert_string_equal(jstr(imp, "status"), "done");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void test_errors_stream_has_them_all(void **state) {
+    (void)state;
+    struct buf body = {0};
+    buf_puts(&body, "sku,name,price,stock\n");
+    for (int i = 0; i < 250; i++)
+        buf_printf(&body, "ERR-%d,Row,%s,1\n", i, "bad");
+    json_t *imp = run_import("", "text/csv", body.data);
+    buf_clear(&body);
+    expect_counts(imp, 250, 0, 0, 250);
+    assert_int_equal(json_array_size(json_object_get(imp, "errors")), 100);
+    char path[64];
+    snprintf(path, sizeof path, "%s/%lld/errors", IMPORTS, jint(imp, "id"));
+    json_decref(imp);
+    struct http_res *r = call("GET", path, staff_token, NULL);
+    expect_status(r, 200, "errors");
+    assert_non_null(strstr(http_header(r, "Content-Type"), "application/x-ndjson"));
+    size_t lines = 0;
+    for (char *p = r->body; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        json_t *e = json_loadb(p, strcspn(p, "\n"), 0, NULL);
+        assert_non_null(e);
+        assert_int_equal(jint(e, "line"), (long long)lines + 2);
+        assert_string_equal(jstr(e, "field"), "price");
+        json_decref(e);
+        lines++;
+    }
+    assert_int_equal(lines, 250);
+    http_res_free(r);
+}
+
+/* ---- the request ---------------------------------------------------------- */
+
+static void test_request_checks(void **state) {
+    (void)state;
+    const char *csv = "sku,name,price,stock\n";
+    expect_problem(upload("", staff_token, "application/json", "{}", 2, NULL), 415, NULL);
+    expect_problem(upload("?mode=merge", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
+                   NULL);
+    expect_problem(upload("?atomic=yes", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
+                   NULL);
+    expect_problem(upload("", customer_token, "text/csv", csv, strlen(csv), NULL), 403, NULL);
+    expect_problem(upload("", NULL, "text/csv", csv, strlen(csv), NULL), 401, NULL);
+    /* IMPORT_MAX_BYTES is 64 KiB here. */
+    size_t big = 70 * 1024;
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    memset(huge, 'x', big);
+    expect_problem(upload("", staff_token, "text/csv", huge, big, NULL), 413, NULL);
+    free(huge);
+    expect_problem(call("GET", IMPORTS "/999999", staff_token, NULL), 404, NULL);
+    expect_problem(call("GET", IMPORTS "/999999/errors", staff_token, NULL), 404, NULL);
+    expect_problem(call("GET", IMPORTS "/1", customer_token, NULL), 403, NULL);
+}
+
+static void test_idempotency_key_answers_the_first_import(void **state) {
+    (void)state;
+    const char *csv = "sku,name,price,stock\nIDEM-IMP,Once,1,1\n";
+    struct http_res *a =
+        upload("", staff_token, "text/csv", csv, strlen(csv), "Idempotency-Key: import-once");
+    struct http_res *b =
+        upload("", staff_token, "text/csv", csv, strlen(csv), "Idempotency-Key: import-once");
+    expect_status(a, 202, "first");
+    expect_status(b, 202, "repeat");
+    assert_string_equal(http_header(b, "Idempotent-Replayed"), "true");
+    assert_int_equal(jint(a->json, "id"), jint(b->json, "id"));
+    http_res_free(a);
+    http_res_free(b);
+    struct http_res *c = upload("?mode=create", staff_token, "text/csv", csv, strlen(csv),
+                                "Idempotency-Key: import-once");
+    expect_problem(c, 422, "Idempotency-Key");
+}
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+static int start(void **state) {
+    (void)state;
+    const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
+    harness_start(&server, "imports", env);
+    harness_staff_and_customer(&server, "imports", &staff_token, &customer_token);
+    struct http_res *r = call("POST", "/api/v1/categories", staff_token, "{\"name\":\"Audio\"}");
+    expect_status(r, 201, "category");
+    audio_id = jint(r->json, "id");
+    http_res_free(r);
+    harness_start_worker(&server, &worker, "imports-worker", env);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    harness_stop(&worker);
+    free(staff_token);
+    free(customer_token);
+    harness_stop(&server);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
+        cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
+        cmocka_unit_test(test_csv_bad_header_fails_the_import),
+        cmocka_unit_test(test_create_mode_refuses_existing_skus),
+        cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
+        cmocka_unit_test(test_errors_stream_has_them_all),
+        cmocka_unit_test(test_request_checks),
+        cmocka_unit_test(test_idempotency_key_answers_the_first_import),
+    };
+    return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
+}

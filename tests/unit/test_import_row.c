@@ -1,0 +1,187 @@
+/*
+ * test_import_row.c -- import rows (NDJSON and CSV) through the product
+ * validator: the same messages as the endpoint, category references by id
+ * or slug, CSV headers and cells.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "nexus/model/import_row.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct record one_field(const char *text) {
+    static struct record_field f;
+    f = (struct record_field){text, strlen(text)};
+    return (struct record){1, &f, 1, NULL};
+}
+
+/* The message recorded for field (NULL if none). */
+static const char *message_for(const struct field_errors *errs, const char *field) {
+    for (size_t i = 0; i < fielderr_count(errs); i++)
+        if (strcmp(fielderr_at(errs, i)->field, field) == 0)
+            return fielderr_at(errs, i)->message;
+    return NULL;
+}
+
+/* What POST /products says about body: the message for field. */
+static char *endpoint_message(const char *body, const char *field) {
+    struct field_errors errs = {0};
+    struct product_input in;
+    json_t *j = json_loads(body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(product_input_parse(&errs, j, PRODUCT_CREATE, &in), NX_ERR_VALIDATION);
+    const char *m = message_for(&errs, field);
+    assert_non_null(m);
+    char *copy = strdup(m);
+    fielderr_clear(&errs);
+    json_decref(j);
+    return copy;
+}
+
+static void test_ndjson_row_is_the_post_body(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_row row;
+    struct record rec = one_field("{\"sku\":\"A-1\",\"name\":\"Lamp\",\"price\":\"9.5\",\"stock\":"
+                                  "3,\"category\":\"lights\"}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_OK);
+    assert_string_equal(row.in.sku, "A-1");
+    assert_string_equal(row.in.price_cents, "950");
+    assert_true(row.category.given && !row.category.is_id);
+    assert_string_equal(row.category.text, "lights");
+    import_row_clear(&row);
+    rec =
+        one_field("{\"sku\":\"A-2\",\"name\":\"Lamp\",\"price\":\"1\",\"stock\":0,\"category\":7}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_OK);
+    assert_true(row.category.is_id);
+    assert_string_equal(row.category.text, "7");
+    import_row_clear(&row);
+    assert_int_equal(fielderr_count(&errs), 0);
+}
+
+static void test_ndjson_errors_match_the_endpoint(void **state) {
+    (void)state;
+    const char *body = "{\"sku\":\"A 1\",\"name\":\"\",\"price\":19.99,\"stock\":\"5\",\"x\":1}";
+    struct field_errors errs = {0};
+    struct import_row row;
+    struct record rec = one_field(body);
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    const char *fields[] = {"sku", "name", "price", "stock", "x"};
+    for (size_t i = 0; i < 5; i++) {
+        char *want = endpoint_message(body, fields[i]);
+        assert_string_equal(message_for(&errs, fields[i]), want);
+        free(want);
+    }
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+}
+
+static void test_ndjson_malformed_and_conflicting_category(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_row row;
+    struct record rec = one_field("{\"sku\":");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_non_null(strstr(message_for(&errs, ""), "malformed JSON"));
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+    rec = one_field("[1]");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+    rec = one_field("{\"sku\":\"B\",\"name\":\"B\",\"price\":\"1\",\"stock\":1,"
+                    "\"category\":\"x\",\"category_id\":2}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_non_null(message_for(&errs, "category"));
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+    rec =
+        one_field("{\"sku\":\"B\",\"name\":\"B\",\"price\":\"1\",\"stock\":1,\"category\":\"Not A "
+                  "Slug\"}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_string_equal(message_for(&errs, "category"), "must be a category id or slug");
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+}
+
+static struct record csv(struct record_field *f, size_t n, const char *const *cells) {
+    for (size_t i = 0; i < n; i++)
+        f[i] = (struct record_field){cells[i], strlen(cells[i])};
+    return (struct record){2, f, n, NULL};
+}
+
+static void test_csv_header_names_known_columns_once(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_columns cols;
+    struct record_field f[4];
+    const char *good[] = {"price", "sku", "name", "stock"};
+    struct record h = csv(f, 4, good);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
+    assert_int_equal(cols.at[COL_SKU], 1);
+    assert_int_equal(cols.at[COL_CATEGORY], -1);
+    const char *bad[] = {"sku", "colour", "sku", "attr.brand"};
+    h = csv(f, 4, bad);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
+    assert_non_null(message_for(&errs, "colour"));
+    assert_string_equal(message_for(&errs, "sku"), "the column is repeated");
+    assert_non_null(message_for(&errs, "attr.brand"));
+    fielderr_clear(&errs);
+}
+
+static void test_csv_cells_spell_the_body(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_columns cols;
+    struct import_row row;
+    struct record_field hf[9], rf[9];
+    const char *names[] = {"sku",      "name",  "slug",     "description", "price",
+                           "currency", "stock", "category", "is_active"};
+    struct record h = csv(hf, 9, names);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
+    const char *cells[] = {"A-1", "Lamp, big", "", "", "12", "eur", "7", "12", "false"};
+    struct record r = csv(rf, 9, cells);
+    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_OK);
+    assert_string_equal(row.in.stock, "7");
+    assert_string_equal(row.in.currency, "EUR");
+    assert_string_equal(row.in.is_active, "false");
+    assert_string_equal(row.in.description, "");
+    assert_null(row.in.slug);
+    assert_true(row.category.given && row.category.is_id);
+    import_row_clear(&row);
+    /* Bad cells get the endpoint's messages for the same values. */
+    const char *bad[] = {"A-2", "Lamp", "", "", "1.999", "", "5x", "", "yes"};
+    r = csv(rf, 9, bad);
+    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
+    const char *body = "{\"sku\":\"A\",\"name\":\"L\",\"price\":\"1.999\",\"stock\":\"5x\","
+                       "\"is_active\":\"yes\"}";
+    const char *fields[] = {"price", "stock", "is_active"};
+    for (size_t i = 0; i < 3; i++) {
+        char *want = endpoint_message(body, fields[i]);
+        assert_string_equal(message_for(&errs, fields[i]), want);
+        free(want);
+    }
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+    /* A row with another number of fields than the header. */
+    r = csv(rf, 3, bad);
+    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
+    assert_non_null(message_for(&errs, ""));
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ndjson_row_is_the_post_body),
+        cmocka_unit_test(test_ndjson_errors_match_the_endpoint),
+        cmocka_unit_test(test_ndjson_malformed_and_conflicting_category),
+        cmocka_unit_test(test_csv_header_names_known_columns_once),
+        cmocka_unit_test(test_csv_cells_spell_the_body),
+    };
+    return cmocka_run_group_tests_name("import_row", tests, NULL, NULL);
+}

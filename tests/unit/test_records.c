@@ -1,0 +1,141 @@
+/*
+ * test_records.c -- CSV (RFC 4180) and NDJSON records from a stream:
+ * quoting, embedded commas, quotes and newlines, CRLF, the BOM, physical
+ * line numbers, structural errors, length bounds, and pieces that split
+ * the input anywhere.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "nexus/core/records.h"
+#include "nexus/core/xmem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Each record as "line:field|field|..." or "line!error", joined by "\n". */
+static enum nx_err collect(void *ctx, const struct record *rec) {
+    struct buf *out = ctx;
+    if (out->len)
+        buf_puts(out, "\n");
+    if (rec->error) {
+        buf_printf(out, "%ld!%s", rec->line, rec->error);
+        return NX_OK;
+    }
+    buf_printf(out, "%ld:", rec->line);
+    for (size_t i = 0; i < rec->count; i++) {
+        if (i)
+            buf_puts(out, "|");
+        buf_append(out, rec->fields[i].ptr, rec->fields[i].len);
+    }
+    return NX_OK;
+}
+
+/* Read input in pieces of piece bytes (0: all at once). */
+static char *read_all(enum record_format f, const char *input, size_t len, size_t piece,
+                      size_t max) {
+    struct buf out = {0};
+    buf_puts(&out, "");
+    struct records *r = records_new(f, max, collect, &out);
+    size_t step = piece ? piece : (len ? len : 1);
+    for (size_t at = 0; at < len; at += step)
+        assert_int_equal(records_feed(r, input + at, at + step > len ? len - at : step), NX_OK);
+    assert_int_equal(records_finish(r), NX_OK);
+    records_free(r);
+    return buf_take(&out, NULL);
+}
+
+/* The same answer whatever the piece size. */
+static void expect(enum record_format f, const char *input, const char *want) {
+    size_t len = strlen(input);
+    for (size_t piece = 0; piece <= 4; piece++) {
+        char *got = read_all(f, input, len, piece, 1024);
+        if (strcmp(got, want) != 0)
+            fprintf(stderr, "pieces of %zu: got\n%s\nwant\n%s\n", piece, got, want);
+        assert_string_equal(got, want);
+        free(got);
+    }
+}
+
+static void test_csv_plain_rows_with_lf_and_crlf(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "sku,name\nA,Lamp\r\nB,Desk", "1:sku|name\n2:A|Lamp\n3:B|Desk");
+    expect(RECORD_CSV, "a,,c\n,\n", "1:a||c\n2:|");
+}
+
+static void test_csv_quoted_fields_hold_commas_quotes_and_newlines(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "\"a,b\",\"say \"\"hi\"\"\"\n\"two\nlines\",x\nnext,row\n",
+           "1:a,b|say \"hi\"\n2:two\nlines|x\n4:next|row");
+    expect(RECORD_CSV, "\"cr\r\nlf\",\"\"\r\n", "1:cr\r\nlf|");
+}
+
+static void test_csv_bom_and_empty_lines_are_skipped(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "\xef\xbb\xbfsku\n\nA\n\r\nB\n", "1:sku\n3:A\n5:B");
+    /* A partial BOM is data. */
+    expect(RECORD_CSV, "\xef\xbbx\n", "1:\xef\xbbx");
+}
+
+static void test_csv_structural_errors_keep_their_line(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "ok\nab\"c\nfine\n", "1:ok\n2!a quote inside an unquoted field\n3:fine");
+    expect(RECORD_CSV, "\"a\"b,c\nnext\n", "1!text after a closing quote\n2:next");
+    expect(RECORD_CSV, "first\n\"open\nstill", "1:first\n2!a quoted field is not closed");
+}
+
+static void test_csv_a_lone_cr_is_data(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "a\rb,c\n", "1:a\rb|c");
+}
+
+static void test_ndjson_lines_with_crlf_and_blank_lines(void **state) {
+    (void)state;
+    expect(RECORD_NDJSON, "{\"a\":1}\r\n\n  \t\n{\"b\":\"x,y\"}", "1:{\"a\":1}\n4:{\"b\":\"x,y\"}");
+    expect(RECORD_NDJSON, "\xef\xbb\xbf{}\n", "1:{}");
+}
+
+static void test_records_over_the_limit_are_errors(void **state) {
+    (void)state;
+    char *got = read_all(RECORD_CSV, "abcdef,g\nok\n", 12, 0, 4);
+    assert_string_equal(got, "1!the row is too long\n2:ok");
+    free(got);
+    got = read_all(RECORD_NDJSON, "{\"long\":1}\n{}\n", 14, 3, 5);
+    assert_string_equal(got, "1!the row is too long\n2:{}");
+    free(got);
+}
+
+static void test_too_many_fields_is_an_error(void **state) {
+    (void)state;
+    struct buf in = {0};
+    for (int i = 0; i < 300; i++)
+        buf_puts(&in, "x,");
+    buf_puts(&in, "\nok\n");
+    char *got = read_all(RECORD_CSV, in.data, in.len, 7, 1 << 20);
+    assert_string_equal(got, "1!the row has more than 256 fields\n2:ok");
+    free(got);
+    buf_clear(&in);
+}
+
+static void test_empty_input_has_no_records(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "", "");
+    expect(RECORD_NDJSON, "\n\n", "");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_plain_rows_with_lf_and_crlf),
+        cmocka_unit_test(test_csv_quoted_fields_hold_commas_quotes_and_newlines),
+        cmocka_unit_test(test_csv_bom_and_empty_lines_are_skipped),
+        cmocka_unit_test(test_csv_structural_errors_keep_their_line),
+        cmocka_unit_test(test_csv_a_lone_cr_is_data),
+        cmocka_unit_test(test_ndjson_lines_with_crlf_and_blank_lines),
+        cmocka_unit_test(test_records_over_the_limit_are_errors),
+        cmocka_unit_test(test_too_many_fields_is_an_error),
+        cmocka_unit_test(test_empty_input_has_no_records),
+    };
+    return cmocka_run_group_tests_name("records", tests, NULL, NULL);
+}
