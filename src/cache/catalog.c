@@ -338,7 +338,7 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
     buf_append(&v, body, len);
     const char *argv[] = {"SET", k.data, v.data, "EX", ttl_text};
     size_t lens[] = {3, k.len, v.len, 2, strlen(ttl_text)};
-    freeReplyObject(cache_command(5, argv, lens));
+    cache_send(5, argv, lens); /* its reply is read before this thread's next command */
     buf_clear(&k);
     buf_clear(&v);
     if (window_us)
