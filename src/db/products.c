@@ -150,12 +150,22 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
     return e;
 }
 
+/* Whether a list's plan can be chosen once for every value of its
+ * parameters (a prepared statement's generic plan): true when only the
+ * cursor and the limit are parameters, and the plan walks the sort's index
+ * whatever they are. A category or price filter is not: without its values
+ * PostgreSQL guesses how many rows match, and for a broad filter that
+ * guess chose reading and sorting every match over walking the index. */
+static bool plan_fits_any_values(const struct product_filter *f) {
+    return !f->pattern_count && !f->category_ids && !f->min_cents && !f->max_cents && !f->currency;
+}
+
 /* The page in index order; for a search, words are checked on the first
  * rows of that walk only, as many as SEARCH_WALKS[walk] says. */
 static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum product_sort sort,
                              const char *after_value, const char *after_id, const char *limit,
                              size_t walk, PGresult **out) {
-    struct sql_builder b = {0};
+    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
     bool search = f->pattern_count > 0;
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
     if (search)
