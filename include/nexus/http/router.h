@@ -24,6 +24,11 @@ enum route_flags {
     ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
     ROUTE_PRIVATE =
         1u << 5, /* METRICS_ALLOW addresses or the METRICS_TOKEN bearer only; else 404 */
+    /* The first path parameter is a product id: a cacheable read is that
+     * product's item (cached under its own generation), a catalog write
+     * changes that product only, besides the lists. */
+    ROUTE_PRODUCT_ITEM = 1u << 6,
+    ROUTE_NEW_PRODUCT = 1u << 7, /* a catalog write that adds a product, besides the lists */
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
