@@ -31,16 +31,19 @@ one() { BENCH_CONNECTIONS=1 BENCH_THREADS=1 bench_wrk_values "$@"; }
 echo "## Search by word length: $PRODUCTS products ($(nproc) cores, 1 connection, $BENCH_DURATION each; seeded in ${seed_seconds}s)"
 echo
 read -r _ _ base95 _ _ < <(one "/api/v1/products")
-printf '| %-12s | %5s | %8s | %8s | %9s | %9s | %9s | %8s |\n' q chars matches "req/s" p50 p95 p99 "p95 / unfiltered"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------- ------- ---------- ---------- ----------- \
-    ----------- ----------- ------------------
-printf '| %-12s | %5s | %8s | %8s | %9s | %9s | %9s | %8s |\n' "(none)" "" "" "" "" \
-    "$(us_to_ms "$base95")" "" "1.00"
+live=$(psql_bench -c "SELECT count(*) FROM products WHERE is_active AND deleted_at IS NULL")
+printf '| %-12s | %5s | %8s | %7s | %8s | %9s | %9s | %9s | %8s |\n' q chars matches "% of all" \
+    "req/s" p50 p95 p99 "p95 / unfiltered"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------- ------- ---------- --------- ---------- \
+    ----------- ----------- ----------- ------------------
+printf '| %-12s | %5s | %8s | %7s | %8s | %9s | %9s | %9s | %8s |\n' "(none)" "" "$live" "100" "" \
+    "" "$(us_to_ms "$base95")" "" "1.00"
 for w in $WORDS; do
     matches=$(psql_bench -c "SELECT count(*) FROM products WHERE is_active AND deleted_at IS NULL
                              AND (name || ' ' || description) ILIKE '%$w%'")
     read -r rps p50 p95 p99 _ < <(one "/api/v1/products?q=$w")
-    printf '| %-12s | %5s | %8s | %8s | %9s | %9s | %9s | %8s |\n' "$w" "${#w}" "$matches" "$rps" \
+    printf '| %-12s | %5s | %8s | %7s | %8s | %9s | %9s | %9s | %8s |\n' "$w" "${#w}" "$matches" \
+        "$(awk -v m="$matches" -v n="$live" 'BEGIN { printf "%.3f", 100 * m / n }')" "$rps" \
         "$(us_to_ms "$p50")" "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" \
         "$(awk -v a="$p95" -v b="$base95" 'BEGIN { printf "%.2f", a / b }')"
 done

@@ -82,10 +82,19 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
 }
 
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj) {
-    char etag[NX_ETAG_LEN + 1];
     (void)req; /* If-None-Match is answered by the server, cached or not */
     response_json(res, status, obj);
     json_decref(obj);
+    api_tag_response(res);
+}
+
+void api_respond_tagged_body(struct response *res, unsigned status, char *body, size_t len) {
+    response_take(res, status, "application/json", body, len);
+    api_tag_response(res);
+}
+
+void api_tag_response(struct response *res) {
+    char etag[NX_ETAG_LEN + 1];
     etag_of(res->body, res->len, etag);
     response_header(res, "ETag", etag);
 }

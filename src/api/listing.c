@@ -3,6 +3,7 @@
  */
 #include "nexus/api/listing.h"
 
+#include "nexus/core/jsonw.h"
 #include "nexus/core/parse.h"
 #include "nexus/http/problem.h"
 
@@ -95,14 +96,34 @@ void list_respond(struct response *res, json_t *items, char *next_cursor, long l
 
 void list_respond_capped(struct response *res, json_t *items, char *next_cursor, long long total,
                          bool capped) {
-    json_t *body = json_object();
-    json_object_set_new(body, "items", items);
-    json_object_set_new(body, "next_cursor", next_cursor ? json_string(next_cursor) : json_null());
-    if (total >= 0)
-        json_object_set_new(body, "total", json_integer(total));
-    if (total >= 0 && capped)
-        json_object_set_new(body, "total_capped", json_true());
+    char *bytes = json_dumps(items, JSON_COMPACT);
+    json_decref(items);
+    list_respond_written(res, bytes, strlen(bytes), next_cursor, total, capped);
+    free(bytes);
+}
+
+void list_respond_written(struct response *res, const char *items, size_t items_len,
+                          char *next_cursor, long long total, bool capped) {
+    struct jsonw w = {0};
+    jsonw_object_open(&w);
+    jsonw_key(&w, "items");
+    jsonw_raw(&w, items, items_len);
+    jsonw_key(&w, "next_cursor");
+    if (next_cursor)
+        jsonw_string(&w, next_cursor);
+    else
+        jsonw_null(&w);
+    if (total >= 0) {
+        jsonw_key(&w, "total");
+        jsonw_int(&w, total);
+    }
+    if (total >= 0 && capped) {
+        jsonw_key(&w, "total_capped");
+        jsonw_bool(&w, true);
+    }
+    jsonw_object_close(&w);
     free(next_cursor);
-    response_json(res, 200, body);
-    json_decref(body);
+    size_t len;
+    char *body = jsonw_take(&w, &len);
+    response_take(res, 200, "application/json", body, len);
 }

@@ -37,11 +37,14 @@ static int sort_column(size_t sort) {
     return sort < 2 ? PC_CREATED_AT : sort < 4 ? PC_PRICE_CENTS : PC_SORT_NAME;
 }
 
-static json_t *page_items(PGresult *r, int count) {
-    json_t *items = json_array();
+/* The page's rows as one JSON array, written straight from the result. */
+static char *page_items(PGresult *r, int count, size_t *len) {
+    struct jsonw w = {0};
+    jsonw_array_open(&w);
     for (int i = 0; i < count; i++)
-        json_array_append_new(items, product_to_json(r, i));
-    return items;
+        product_write_json(&w, r, i);
+    jsonw_array_close(&w);
+    return jsonw_take(&w, len);
 }
 
 /* A search counts one match past SEARCH_TOTAL_CAP: reaching it means the
@@ -63,7 +66,7 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
     char after_id[24];
     snprintf(after_id, sizeof after_id, "%lld", (long long)lr->after.id);
     if (q->matches_nothing) {
-        list_respond(res, json_array(), NULL, total);
+        list_respond_written(res, "[]", 2, NULL, total, false);
         return NX_OK;
     }
     enum nx_err e =
@@ -79,7 +82,10 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
             next = list_cursor(&PRODUCT_LIST, lr, q->canonical.data,
                                PQgetvalue(r, shown - 1, sort_column(lr->sort)),
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
-        list_respond_capped(res, page_items(r, shown), next, total, capped);
+        size_t len;
+        char *items = page_items(r, shown, &len);
+        list_respond_written(res, items, len, next, total, capped);
+        free(items);
     }
     (void)req;
     PQclear(r);
@@ -100,6 +106,13 @@ enum nx_err api_products_list(struct request *req, struct response *res) {
         e = list_page(req, res, db, &q, &lr);
     product_query_clear(&q);
     return e;
+}
+
+/* The product in the result's first row, with its ETag. */
+static void respond_product(struct response *res, unsigned status, const PGresult *r) {
+    size_t len;
+    char *body = product_json(r, 0, &len);
+    api_respond_tagged_body(res, status, body, len);
 }
 
 /* Load a live product the caller may see; 404 otherwise. */
@@ -123,7 +136,7 @@ enum nx_err api_products_get(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = load_visible(req, db, id, false, &r);
     if (e == NX_OK)
-        api_respond_tagged(req, res, 200, product_to_json(r, 0));
+        respond_product(res, 200, r);
     PQclear(r);
     return e;
 }
@@ -196,7 +209,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (e == NX_OK) {
         char location[64];
         snprintf(location, sizeof location, "/api/v1/products/%s", PQgetvalue(r, 0, PC_ID));
-        api_respond_tagged(req, res, 201, product_to_json(r, 0));
+        respond_product(res, 201, r);
         response_header(res, "Location", location);
     }
     if (db)
@@ -215,13 +228,10 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     if (e == NX_OK)
         e = load_visible(req, db, id, true, &r);
     if (e == NX_OK) {
-        struct response current = {0};
-        char etag[NX_ETAG_LEN + 1];
-        json_t *obj = product_to_json(r, 0);
-        response_json(&current, 200, obj);
-        json_decref(obj);
-        etag_of(current.body, current.len, etag);
-        response_clear(&current);
+        size_t len;
+        char etag[NX_ETAG_LEN + 1], *current = product_json(r, 0, &len);
+        etag_of(current, len, etag);
+        free(current);
         e = api_check_if_match(req, etag);
         if (stock)
             *stock = strtoll(PQgetvalue(r, 0, PC_STOCK), NULL, 10);
@@ -276,7 +286,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK)
-        api_respond_tagged(req, res, 200, product_to_json(r, 0));
+        respond_product(res, 200, r);
     res->unchanged = nothing;
     if (db)
         db_rollback(db);

@@ -22,6 +22,7 @@
 #define JSON   ROUTE_JSON_BODY
 #define CACHED ROUTE_CACHEABLE
 #define WRITE  ROUTE_INVALIDATES_CATALOG
+#define ITEM   ROUTE_PRODUCT_ITEM
 
 const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
@@ -60,11 +61,12 @@ const struct route nx_routes[] = {
     {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF, WRITE},
 
     {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, CACHED},
-    {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF, JSON | WRITE},
-    {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED},
-    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE},
-    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE},
-    {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE},
+    {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF,
+     JSON | WRITE | ROUTE_NEW_PRODUCT},
+    {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED | ITEM},
+    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE | ITEM},
+    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE | ITEM},
+    {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE | ITEM},
 
     /* The upload is streamed to storage (nx_uploads below); a worker job
      * applies it, and bumps the catalog generation per batch. */

@@ -13,6 +13,7 @@
 
 struct cache_conn {
     redisContext *ctx;
+    unsigned pending; /* replies of commands sent by cache_send, not read yet */
     uint64_t next_attempt_us;
     uint32_t backoff_ms;
     struct cache_conn *next;
@@ -172,14 +173,60 @@ static void drop_context(const char *why) {
     log_warn("redis.error", NULL, "%s", why);
     redisFree(c->ctx);
     c->ctx = NULL;
+    c->pending = 0;
     c->backoff_ms = c->backoff_ms ? c->backoff_ms : 100;
     c->next_attempt_us = now_us() + (uint64_t)c->backoff_ms * 1000u;
 }
 
-redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
+static void log_error_reply(const redisReply *r) {
+    if (r->type == REDIS_REPLY_ERROR)
+        log_warn("redis.reply", NULL, "%.*s", (int)r->len, r->str);
+}
+
+/* Read the replies of the commands cache_send left behind; false (and the
+ * context dropped) when the connection failed meanwhile. Redis answers a
+ * connection's commands in order, so these come before any later reply. */
+static bool drain(struct cache_conn *c) {
+    while (c->pending) {
+        void *r = NULL;
+        if (redisGetReply(c->ctx, &r) != REDIS_OK || !r) {
+            drop_context(c->ctx->errstr[0] ? c->ctx->errstr : "no reply");
+            return false;
+        }
+        log_error_reply(r);
+        freeReplyObject(r);
+        c->pending--;
+    }
+    return true;
+}
+
+/* This thread's context with no replies outstanding, or NULL. */
+static redisContext *ready_context(void) {
     if (!enabled)
         return NULL;
     redisContext *ctx = context();
+    return ctx && drain(this_thread()) ? ctx : NULL;
+}
+
+bool cache_send(int argc, const char **argv, const size_t *lens) {
+    redisContext *ctx = ready_context();
+    if (!ctx)
+        return false;
+    int done = 0;
+    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
+        goto failed;
+    while (!done)
+        if (redisBufferWrite(ctx, &done) != REDIS_OK)
+            goto failed;
+    this_thread()->pending++;
+    return true;
+failed:
+    drop_context(ctx->errstr[0] ? ctx->errstr : "write failed");
+    return false;
+}
+
+redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
+    redisContext *ctx = ready_context();
     if (!ctx)
         return NULL;
     redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
@@ -188,7 +235,7 @@ redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        log_warn("redis.reply", NULL, "%.*s", (int)r->len, r->str);
+        log_error_reply(r);
         freeReplyObject(r);
         return NULL;
     }

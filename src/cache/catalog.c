@@ -18,6 +18,9 @@
 
 static char gen_key[96];
 static char entry_prefix[96];
+static char items_gen_key[96];      /* the generation every item read depends on */
+static char product_gen_prefix[96]; /* + id: the generation of one product's item */
+static char item_prefix[96];        /* item entries: + product generation + ":" + key */
 static char ttl_text[16];
 static size_t max_entry; /* 0: no bound */
 /* Bumps that failed for good, and how many of those a later successful
@@ -92,6 +95,9 @@ static void window_fence(uint64_t bumped_us) {
 void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *limits) {
     snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
     snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
+    snprintf(items_gen_key, sizeof items_gen_key, "%s:catalog:items-gen", prefix);
+    snprintf(product_gen_prefix, sizeof product_gen_prefix, "%s:catalog:product-gen:", prefix);
+    snprintf(item_prefix, sizeof item_prefix, "%s:catalog:item:", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
     max_entry = limits->max_entry;
     atomic_store(&bumps_owed, 0);
@@ -109,21 +115,39 @@ void catalog_cache_free(void) {
 
 /* Generations never repeat, so a local entry cannot match a generation
  * reached again after Redis lost its data: the first bump after the key
- * went missing starts it from the wall clock in microseconds. */
-static const char BUMP_SCRIPT[] = "local g = redis.call('INCR', KEYS[1]) "
-                                  "if g == 1 then g = redis.call('INCRBY', KEYS[1], ARGV[1]) end "
-                                  "return g";
+ * went missing starts it from the wall clock in microseconds. The new
+ * generation also becomes the generation of what the write changed
+ * (KEYS[2]): every item (a category's name is in its products), or one
+ * product (kept ARGV[2] seconds; see item_lookup for when it is missing).
+ * Generations are below 2^53, exact as Lua numbers; %.0f prints them
+ * whole. */
+static const char BUMP_SCRIPT[] =
+    "local g = redis.call('INCR', KEYS[1]) "
+    "if g == 1 then g = redis.call('INCRBY', KEYS[1], ARGV[1]) end "
+    "if KEYS[2] and ARGV[2] then redis.call('SET', KEYS[2], string.format('%.0f', g), 'EX', "
+    "ARGV[2]) "
+    "elseif KEYS[2] then redis.call('SET', KEYS[2], string.format('%.0f', g)) end "
+    "return g";
+
+/* What a bump marks as changed next to the lists (see catalog.h). */
+struct bump_target {
+    const char *key; /* NULL: the lists only */
+    bool expires;
+};
 
 /* Bump the generation; the new value goes to the window (as read at a
  * moment after it was sent) and to gen. */
-static bool bump_now(char *gen, size_t cap) {
+static bool bump_now(const struct bump_target *t, char *gen, size_t cap) {
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char seed[24];
     snprintf(seed, sizeof seed, "%lld", (long long)wall.tv_sec * 1000000LL + wall.tv_nsec / 1000);
-    const char *argv[] = {"EVAL", BUMP_SCRIPT, "1", gen_key, seed};
+    const char *argv[] = {"EVAL", BUMP_SCRIPT, t->key ? "2" : "1", gen_key, t->key, seed, ttl_text};
+    if (!t->key) /* no second key: the seed follows the first */
+        argv[4] = seed;
+    int argc = t->key ? (t->expires ? 7 : 6) : 5;
     uint64_t sent = now_us();
-    redisReply *r = cache_command(5, argv, NULL);
+    redisReply *r = cache_command(argc, argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_INTEGER;
     if (ok) {
         snprintf(gen, cap, "%lld", r->integer);
@@ -133,14 +157,21 @@ static bool bump_now(char *gen, size_t cap) {
     return ok;
 }
 
+/* Every item and list: for a bump whose write is not known (an owed one). */
+static const struct bump_target BUMP_EVERYTHING = {items_gen_key, false};
+
 static bool trusted(void) {
     return atomic_load(&bumps_paid) >= atomic_load(&bumps_owed);
 }
 
-/* bump_now, and on success pay the failures counted before it. */
-static bool bump_and_pay(void) {
+/* bump_now, and on success pay the failures counted before it. An owed
+ * bump's write is not known any more, so paying needs one that marks
+ * every item changed (any bump pays when none is owed). */
+static bool bump_and_pay(const struct bump_target *t) {
     uint64_t owed = atomic_load(&bumps_owed);
-    if (!bump_now(known_gen, sizeof known_gen))
+    if (owed > atomic_load(&bumps_paid))
+        t = &BUMP_EVERYTHING;
+    if (!bump_now(t, known_gen, sizeof known_gen))
         return false;
     uint64_t paid = atomic_load(&bumps_paid);
     while (paid < owed && !atomic_compare_exchange_weak(&bumps_paid, &paid, owed))
@@ -159,20 +190,27 @@ static void pause_ms(int ms) {
         ;
 }
 
-static bool bump_retrying(void) {
-    bool ok = bump_and_pay();
+static bool bump_retrying(const struct bump_target *t) {
+    bool ok = bump_and_pay(t);
     for (size_t i = 0; !ok && i < sizeof BUMP_RETRY_PAUSE_MS / sizeof BUMP_RETRY_PAUSE_MS[0]; i++) {
         pause_ms(BUMP_RETRY_PAUSE_MS[i]);
         cache_retry_now();
-        ok = bump_and_pay();
+        ok = bump_and_pay(t);
     }
     return ok;
 }
 
-void catalog_cache_bump(void) {
+void catalog_cache_bump(enum catalog_change change, int64_t product_id) {
     if (!cache_enabled())
         return;
-    bool ok = bump_retrying();
+    char product_key[sizeof product_gen_prefix + 24];
+    snprintf(product_key, sizeof product_key, "%s%lld", product_gen_prefix, (long long)product_id);
+    struct bump_target t = {NULL, false};
+    if (change == CATALOG_CHANGE_ALL)
+        t = BUMP_EVERYTHING;
+    else if (change == CATALOG_CHANGE_PRODUCT)
+        t = (struct bump_target){product_key, true};
+    bool ok = bump_retrying(&t);
     uint64_t bumped = now_us();
     if (!ok) {
         /* The bump is owed: until it lands, this process bypasses the
@@ -192,7 +230,7 @@ void catalog_cache_maintain(void) {
     if (!cache_enabled() || trusted())
         return;
     cache_retry_now(); /* the owed bump should not wait out a backoff */
-    if (bump_and_pay()) {
+    if (bump_and_pay(&BUMP_EVERYTHING)) {
         log_info("cache.trusted", NULL, "owed generation bump done: cache in use again");
     }
 }
@@ -206,15 +244,16 @@ static bool cache_trusted(void) {
     if (now < next ||
         !atomic_compare_exchange_strong(&next_retrust_us, &next, now + RETRUST_INTERVAL_US))
         return false;
-    if (bump_and_pay()) {
+    if (bump_and_pay(&BUMP_EVERYTHING)) {
         log_info("cache.trusted", NULL, "generation bumped: cache in use again");
         return trusted();
     }
     return false;
 }
 
-static void entry_key(struct buf *k, const char *gen, const char *key, size_t key_len) {
-    buf_puts(k, entry_prefix);
+static void entry_key(struct buf *k, const char *prefix, const char *gen, const char *key,
+                      size_t key_len) {
+    buf_puts(k, prefix);
     buf_puts(k, gen);
     buf_append(k, ":", 1);
     buf_append(k, key, key_len);
@@ -224,7 +263,7 @@ static void entry_key(struct buf *k, const char *gen, const char *key, size_t ke
  * trip. Returns the two-element array reply (owned), or NULL. */
 static redisReply *fetch(const char *gen, const char *key, size_t key_len) {
     struct buf k = {0};
-    entry_key(&k, gen, key, key_len);
+    entry_key(&k, entry_prefix, gen, key, key_len);
     const char *argv[] = {"MGET", gen_key, k.data};
     size_t lens[] = {4, strlen(gen_key), k.len};
     redisReply *r = cache_command(3, argv, lens);
@@ -268,6 +307,17 @@ static bool local_hit(const char *key, size_t key_len, struct cache_lookup *out)
     return true;
 }
 
+/* Count a Redis lookup's outcome; a hit also goes to the local tier. */
+static void count_lookup(const char *key, size_t key_len, const struct cache_lookup *out) {
+    if (!out->usable) {
+        metrics_count("cache_bypasses");
+        return;
+    }
+    metrics_count(out->hit ? "cache_hits" : "cache_misses");
+    if (out->hit && window_us)
+        local_cache_put(out->gen, key, key_len, out->entry.etag, out->entry.body, out->entry.len);
+}
+
 /* One MGET (two, once per thread after a bump): the current generation
  * and the entry under the one this thread saw last. */
 static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *out) {
@@ -283,11 +333,12 @@ static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *o
             break;
         }
         if (gen->type == REDIS_REPLY_NIL) { /* none yet, or Redis lost it: make one */
-            if (!bump_now(known_gen, sizeof known_gen))
+            if (!bump_now(&BUMP_EVERYTHING, known_gen, sizeof known_gen))
                 break;
             continue;
         }
         memcpy(out->gen, gen->str, gen->len + 1);
+        memcpy(out->entry_gen, out->gen, sizeof out->entry_gen);
         window_publish(out->gen, sent);
         if (strcmp(out->gen, known_gen) != 0) { /* a bump happened: look again */
             memcpy(known_gen, out->gen, sizeof known_gen);
@@ -298,16 +349,80 @@ static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *o
             parse_entry(entry, out);
     }
     freeReplyObject(r);
-    if (!out->usable) {
-        metrics_count("cache_bypasses");
-        return;
-    }
-    metrics_count(out->hit ? "cache_hits" : "cache_misses");
-    if (out->hit && window_us)
-        local_cache_put(out->gen, key, key_len, out->entry.etag, out->entry.body, out->entry.len);
+    count_lookup(key, key_len, out);
 }
 
-void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out) {
+/* ---- item reads ------------------------------------------------------------
+ *
+ * A product's item is cached under its own generation: the later of the
+ * generation of every item (bumped by category writes: a category's name
+ * is in its products) and the product's (bumped by writes to it), each set
+ * to the catalog generation of its bump. A write to one product leaves the
+ * other products' entries reachable. One script, one round trip: the
+ * catalog generation (for the window and the local tier, whose entries
+ * stay keyed by it), the item's generation, and the entry under it. A
+ * missing item or product generation (never bumped, expired or evicted)
+ * is set to the current catalog generation, which is later than any it
+ * could have had: no entry from before becomes reachable by its loss.
+ * Generations compare as numbers: by length, then by text.
+ */
+static const char ITEM_SCRIPT[] =
+    "local g = redis.call('GET', KEYS[1]) "
+    "if not g then return {} end "
+    "local i = redis.call('GET', KEYS[2]) "
+    "if not i then i = g redis.call('SET', KEYS[2], g) end "
+    "local p = redis.call('GET', KEYS[3]) "
+    "if not p then p = g redis.call('SET', KEYS[3], g, 'EX', ARGV[3]) end "
+    "local e = p "
+    "if #i > #p or (#i == #p and i > p) then e = i end "
+    "return {g, e, redis.call('GET', ARGV[1] .. e .. ':' .. ARGV[2])}";
+
+static bool is_gen(const redisReply *r) {
+    return r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < NX_CACHE_GEN_LEN;
+}
+
+/* One EVAL of ITEM_SCRIPT: false when Redis failed or has no generation. */
+static bool item_fetch(const char *key, size_t key_len, int64_t product_id,
+                       struct cache_lookup *out, bool *no_gen) {
+    char product_key[sizeof product_gen_prefix + 24];
+    snprintf(product_key, sizeof product_key, "%s%lld", product_gen_prefix, (long long)product_id);
+    const char *argv[] = {"EVAL",      ITEM_SCRIPT, "3", gen_key, items_gen_key,
+                          product_key, item_prefix, key, ttl_text};
+    size_t lens[9];
+    for (size_t i = 0; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    lens[7] = key_len;
+    uint64_t sent = now_us();
+    redisReply *r = cache_command(9, argv, lens);
+    *no_gen = r && r->type == REDIS_REPLY_ARRAY && r->elements == 0;
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && is_gen(r->element[0]) &&
+              is_gen(r->element[1]) && is_string_or_nil(r->element[2]);
+    if (ok) {
+        memcpy(out->gen, r->element[0]->str, r->element[0]->len + 1);
+        memcpy(out->entry_gen, r->element[1]->str, r->element[1]->len + 1);
+        memcpy(known_gen, out->gen, sizeof known_gen);
+        window_publish(out->gen, sent);
+        out->usable = true;
+        if (r->element[2]->type == REDIS_REPLY_STRING)
+            parse_entry(r->element[2], out);
+    } else if (r && !*no_gen) {
+        metrics_count("cache_errors");
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
+static void item_lookup(const char *key, size_t key_len, int64_t product_id,
+                        struct cache_lookup *out) {
+    bool no_gen = false;
+    if (!item_fetch(key, key_len, product_id, out, &no_gen) && no_gen &&
+        bump_now(&BUMP_EVERYTHING, known_gen, sizeof known_gen)) /* none yet: make one */
+        item_fetch(key, key_len, product_id, out, &no_gen);
+    count_lookup(key, key_len, out);
+}
+
+void catalog_cache_get(const char *key, size_t key_len, int64_t product_id,
+                       struct cache_lookup *out) {
     memset(out, 0, sizeof *out);
     if (!cache_enabled())
         return;
@@ -320,7 +435,11 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
         metrics_count("cache_local_hits");
         return;
     }
-    redis_lookup(key, key_len, out);
+    out->item = product_id > 0;
+    if (out->item)
+        item_lookup(key, key_len, product_id, out);
+    else
+        redis_lookup(key, key_len, out);
 }
 
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
@@ -332,13 +451,13 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
         return;
     }
     struct buf k = {0}, v = {0};
-    entry_key(&k, l->gen, key, key_len);
+    entry_key(&k, l->item ? item_prefix : entry_prefix, l->entry_gen, key, key_len);
     buf_puts(&v, etag ? etag : "");
     buf_append(&v, "\n", 1);
     buf_append(&v, body, len);
     const char *argv[] = {"SET", k.data, v.data, "EX", ttl_text};
     size_t lens[] = {3, k.len, v.len, 2, strlen(ttl_text)};
-    freeReplyObject(cache_command(5, argv, lens));
+    cache_send(5, argv, lens); /* its reply is read before this thread's next command */
     buf_clear(&k);
     buf_clear(&v);
     if (window_us)

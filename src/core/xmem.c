@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void *oom(size_t n) {
@@ -130,29 +131,54 @@ static size_t utf8_sequence(const unsigned char *s, size_t n) {
     return len;
 }
 
-void buf_json_string(struct buf *b, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
+/* One byte that must be escaped: \uXXXX (lower-case hex), or, in jansson
+ * style, the short escapes and upper-case hex jansson's encoder writes. */
+static void escape_byte(struct buf *b, unsigned char c, bool jansson_style) {
+    static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+    const char *hex = jansson_style ? upper : lower;
+    static const char shorts[] = "\b\t\n\f\r", letters[] = "btnfr";
+    const char *at = jansson_style ? memchr(shorts, c, sizeof shorts - 1) : NULL;
+    char esc[6] = {'\\', (char)c};
+    size_t n = 2;
+    if (at) {
+        esc[1] = letters[at - shorts];
+    } else if (c != '"' && c != '\\') {
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        n = 6;
+    }
+    buf_append(b, esc, n);
+}
+
+static void json_string_styled(struct buf *b, const char *s, size_t n, bool jansson_style) {
     buf_reserve(b, n + 2);
     b->data[b->len++] = '"';
+    size_t run = 0; /* bytes before i that are copied as they are */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            buf_append(b, esc, 2);
-        } else if (c < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            buf_append(b, esc, 6);
-        } else if (c < 0x80) {
-            buf_append(b, &s[i], 1);
-        } else {
-            size_t len = utf8_sequence((const unsigned char *)s + i, n - i);
-            if (len) {
-                buf_append(b, &s[i], len);
-                i += len - 1;
-            } else {
-                buf_puts(b, "\\ufffd"); /* U+FFFD REPLACEMENT CHARACTER */
-            }
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+            continue;
+        size_t len = c >= 0x80 ? utf8_sequence((const unsigned char *)s + i, n - i) : 0;
+        if (len) {
+            i += len - 1;
+            continue;
         }
+        buf_append(b, s + run, i - run);
+        if (c >= 0x80)
+            buf_puts(b, "\\ufffd"); /* U+FFFD REPLACEMENT CHARACTER */
+        else
+            escape_byte(b, c, jansson_style);
+        run = i + 1;
     }
+    buf_append(b, s + run, n - run);
     buf_append(b, "\"", 1);
+}
+
+void buf_json_string(struct buf *b, const char *s, size_t n) {
+    json_string_styled(b, s, n, false);
+}
+
+void buf_json_text(struct buf *b, const char *s, size_t n) {
+    json_string_styled(b, s, n, true);
 }

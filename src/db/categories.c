@@ -72,7 +72,7 @@ static void add_parent(struct sql_builder *b, enum parent_filter pf, const char 
 enum nx_err categories_list(struct db *db, enum parent_filter pf, const char *parent_id,
                             enum category_sort sort, const char *after_value, const char *after_id,
                             const char *limit, PGresult **out) {
-    struct sql_builder b = {0};
+    struct sql_builder b = {.prepare = true}; /* a small table: any plan serves */
     sql_add(&b, "SELECT " CATEGORY_COLUMNS " FROM categories");
     add_parent(&b, pf, parent_id);
     if (after_value) {

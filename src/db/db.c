@@ -22,6 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How PostgreSQL plans the session's prepared statements (plan_cache_mode):
+ * auto for every statement but the built texts whose plan fits any values
+ * (struct sql_builder's prepare), which run with force_generic_plan. */
+enum plan_mode { PLAN_AUTO, PLAN_GENERIC, PLAN_UNKNOWN };
+
 struct db {
     PGconn *conn;
     char *conninfo;
@@ -34,6 +39,9 @@ struct db {
     uint32_t backoff_ms;
     const char *request_id;
     unsigned char prepared[NX_MAX_STATEMENTS / 8];
+    char *built[NX_MAX_BUILT_STATEMENTS]; /* texts prepared as "b<index>" */
+    size_t built_count;
+    enum plan_mode plan_mode; /* the session's plan_cache_mode, as last set */
     char sqlstate[6];
     char constraint[64];
     bool lost_conflict; /* since db_thread_forget_conflict: see db.h */
@@ -52,6 +60,9 @@ void db_set_statement_timeout(int ms) {
 
 static void reset_prepared(struct db *db) {
     memset(db->prepared, 0, sizeof db->prepared);
+    for (size_t i = 0; i < db->built_count; i++)
+        free(db->built[i]);
+    db->built_count = 0;
 }
 
 /* Close the libpq connection, if any, and keep the gauge of open ones. */
@@ -75,7 +86,8 @@ static bool configure_session(struct db *db) {
     static const char sql[] = "SELECT set_config('statement_timeout', $1, false),"
                               " set_config('lock_timeout', $1, false),"
                               " set_config('idle_in_transaction_session_timeout', $2, false),"
-                              " set_config('TimeZone', 'UTC', false)";
+                              " set_config('TimeZone', 'UTC', false),"
+                              " set_config('plan_cache_mode', 'auto', false)";
     char stmt_ms[16], idle_ms[16];
     snprintf(stmt_ms, sizeof stmt_ms, "%d", statement_timeout_ms);
     snprintf(idle_ms, sizeof idle_ms, "%d", statement_timeout_ms * 4);
@@ -106,6 +118,7 @@ static bool connect_now(struct db *db) {
     }
     PQsetNoticeProcessor(db->conn, on_notice, NULL);
     reset_prepared(db);
+    db->plan_mode = PLAN_AUTO;
     db->counted = true;
     metrics_gauge_add(METRIC_DB_CONNECTIONS_OPEN, 1);
     return true;
@@ -183,6 +196,7 @@ void db_close(struct db *db) {
     if (!db)
         return;
     finish_connection(db);
+    reset_prepared(db);
     if (db->held)
         metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, -1);
     free(db->conninfo);
@@ -284,6 +298,96 @@ static int stmt_slot(struct db_stmt *st) {
     return expected; /* another thread won; its slot stands */
 }
 
+/* ---- plan modes ----------------------------------------------------------
+ *
+ * A list whose only parameters are its cursor and its limit is best served
+ * by one generic plan (the walk of its sort's index), but under
+ * plan_cache_mode auto PostgreSQL keeps planning it afresh: without the
+ * limit's value it prices the generic plan for a tenth of the table. So
+ * such statements run with force_generic_plan, every other one with auto.
+ * When the session is in the other mode, the SET goes in the same round
+ * trip as the statement (libpq's pipeline mode). Inside a transaction the
+ * mode stays auto (db_begin sees to it), so no rollback can undo a SET
+ * this connection counts on; a failed pipeline leaves the mode unknown,
+ * and the next statement sets it again.
+ */
+
+static const char *const PLAN_MODE_SQL[] = {
+    [PLAN_AUTO] = "SET plan_cache_mode = auto",
+    [PLAN_GENERIC] = "SET plan_cache_mode = force_generic_plan",
+};
+
+/* Sends one statement (asynchronously); what it sends is in ctx. */
+typedef int (*db_sender)(struct db *db, const void *ctx);
+
+/* Every result of what was sent; the last one is returned (as PQexec). */
+static PGresult *last_result(PGconn *conn) {
+    PGresult *last = NULL, *r;
+    while ((r = PQgetResult(conn)) != NULL) {
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
+static PGresult *send_failed(struct db *db) {
+    return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+}
+
+/* The SET, the statement and a sync in one round trip; the statement's
+ * result (or the SET's error). */
+static PGresult *switch_and_run(struct db *db, enum plan_mode want, db_sender send,
+                                const void *ctx) {
+    PGconn *c = db->conn;
+    db->plan_mode = PLAN_UNKNOWN;
+    if (!PQenterPipelineMode(c))
+        return send_failed(db);
+    bool sent = PQsendQueryParams(c, PLAN_MODE_SQL[want], 0, NULL, NULL, NULL, NULL, 0) &&
+                send(db, ctx) && PQpipelineSync(c);
+    PGresult *set = sent ? last_result(c) : NULL, *r = sent ? last_result(c) : NULL;
+    PGresult *sync = sent ? PQgetResult(c) : NULL;
+    bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!PQexitPipelineMode(c) || !synced) {
+        PQclear(set);
+        PQclear(r);
+        return send_failed(db);
+    }
+    if (PQresultStatus(set) != PGRES_COMMAND_OK) {
+        PQclear(r);
+        return set;
+    }
+    PQclear(set);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK)
+        db->plan_mode = want;
+    return r;
+}
+
+/* Run what send sends under the plan mode want (see above). */
+static PGresult *run_in_mode(struct db *db, enum plan_mode want, db_sender send, const void *ctx) {
+    if (db->plan_mode != want && db->depth == 0)
+        return switch_and_run(db, want, send, ctx);
+    return send(db, ctx) ? last_result(db->conn) : send_failed(db);
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+struct prepared_call {
+    const char *name;
+    int nparams;
+    const char *const *params;
+};
+
+static int send_prepared(struct db *db, const void *ctx) {
+    const struct prepared_call *c = ctx;
+    return PQsendQueryPrepared(db->conn, c->name, c->nparams, c->params, NULL, NULL, 0);
+}
+
+static int send_built(struct db *db, const void *ctx) {
+    const struct sql_builder *b = ctx;
+    return PQsendQueryParams(db->conn, b->sql.data, b->count, NULL, b->params, NULL, NULL, 0);
+}
+
 static PGresult *run_prepared(struct db *db, struct db_stmt *st, const char *const *params) {
     int slot = stmt_slot(st);
     char name[16];
@@ -296,7 +400,8 @@ static PGresult *run_prepared(struct db *db, struct db_stmt *st, const char *con
         PQclear(p);
         db->prepared[slot / 8] |= bit;
     }
-    return PQexecPrepared(db->conn, name, st->nparams, params, NULL, NULL, 0);
+    struct prepared_call c = {name, st->nparams, params};
+    return run_in_mode(db, PLAN_AUTO, send_prepared, &c);
 }
 
 /* Runs one statement on db's connection; what it runs is in ctx. */
@@ -335,13 +440,13 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
     return NX_OK;
 }
 
-struct prepared_call {
+struct stmt_call {
     struct db_stmt *st;
     const char *const *params;
 };
 
 static PGresult *run_prepared_call(struct db *db, const void *ctx) {
-    const struct prepared_call *c = ctx;
+    const struct stmt_call *c = ctx;
     return run_prepared(db, c->st, c->params);
 }
 
@@ -350,12 +455,11 @@ static PGresult *run_plain(struct db *db, const void *ctx) {
 }
 
 static PGresult *run_built(struct db *db, const void *ctx) {
-    const struct sql_builder *b = ctx;
-    return PQexecParams(db->conn, b->sql.data, b->count, NULL, b->params, NULL, NULL, 0);
+    return run_in_mode(db, PLAN_AUTO, send_built, ctx);
 }
 
 enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out) {
-    struct prepared_call c = {st, params};
+    struct stmt_call c = {st, params};
     return run(db, run_prepared_call, &c, out);
 }
 
@@ -412,7 +516,14 @@ static const char SQL_ROLLBACK_TO[] =
     "ROLLBACK TO SAVEPOINT nx_nested; RELEASE SAVEPOINT nx_nested";
 
 enum nx_err db_begin(struct db *db) {
-    enum nx_err e = db_exec_sql(db, db->depth > 0 ? SQL_SAVEPOINT : "BEGIN");
+    enum nx_err e = NX_OK;
+    /* a transaction runs in auto: see "plan modes" above */
+    if (db->depth == 0 && db->conn && db->plan_mode != PLAN_AUTO) {
+        e = db_exec_sql(db, PLAN_MODE_SQL[PLAN_AUTO]);
+        db->plan_mode = e == NX_OK ? PLAN_AUTO : PLAN_UNKNOWN;
+    }
+    if (e == NX_OK)
+        e = db_exec_sql(db, db->depth > 0 ? SQL_SAVEPOINT : "BEGIN");
     if (e == NX_OK)
         db->depth++;
     return e;
@@ -490,10 +601,46 @@ void sql_add_param(struct sql_builder *b, const char *fragment, const char *valu
 void sql_clear(struct sql_builder *b) {
     buf_clear(&b->sql);
     b->count = 0;
+    b->prepare = false;
+}
+
+/* A built text's statement name on this connection, prepared on first
+ * use; false when the connection holds NX_MAX_BUILT_STATEMENTS already
+ * (the text then runs unprepared). Texts hold only constant fragments and
+ * $n placeholders, so a connection sees a bounded number of them. */
+static bool built_name(struct db *db, const char *sql, int nparams, char name[16],
+                       PGresult **failed) {
+    size_t i = 0;
+    while (i < db->built_count && strcmp(db->built[i], sql) != 0)
+        i++;
+    snprintf(name, 16, "b%zu", i);
+    if (i < db->built_count)
+        return true;
+    if (i == NX_MAX_BUILT_STATEMENTS)
+        return false;
+    PGresult *p = PQprepare(db->conn, name, sql, nparams, NULL);
+    if (!ok_status(p)) {
+        *failed = p;
+        return false;
+    }
+    PQclear(p);
+    db->built[db->built_count++] = xstrdup(sql);
+    return true;
+}
+
+static PGresult *run_built_prepared(struct db *db, const void *ctx) {
+    const struct sql_builder *b = ctx;
+    char name[16];
+    PGresult *failed = NULL;
+    if (built_name(db, b->sql.data, b->count, name, &failed)) {
+        struct prepared_call c = {name, b->count, b->params};
+        return run_in_mode(db, PLAN_GENERIC, send_prepared, &c);
+    }
+    return failed ? failed : run_built(db, ctx);
 }
 
 enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out) {
-    return run(db, run_built, b, out);
+    return run(db, b->prepare ? run_built_prepared : run_built, b, out);
 }
 
 enum nx_err db_purge(struct db *db, struct db_stmt *st, int retention_seconds, int batch,

@@ -8,7 +8,9 @@
  */
 #include "nexus/db/products.h"
 
+#include "nexus/core/log.h"
 #include "nexus/core/parse.h"
+#include "nexus/db/wordplan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,12 +152,22 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
     return e;
 }
 
+/* Whether a list's plan can be chosen once for every value of its
+ * parameters (a prepared statement's generic plan): true when only the
+ * cursor and the limit are parameters, and the plan walks the sort's index
+ * whatever they are. A category or price filter is not: without its values
+ * PostgreSQL guesses how many rows match, and for a broad filter that
+ * guess chose reading and sorting every match over walking the index. */
+static bool plan_fits_any_values(const struct product_filter *f) {
+    return !f->pattern_count && !f->category_ids && !f->min_cents && !f->max_cents && !f->currency;
+}
+
 /* The page in index order; for a search, words are checked on the first
  * rows of that walk only, as many as SEARCH_WALKS[walk] says. */
 static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum product_sort sort,
                              const char *after_value, const char *after_id, const char *limit,
                              size_t walk, PGresult **out) {
-    struct sql_builder b = {0};
+    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
     bool search = f->pattern_count > 0;
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
     if (search)
@@ -188,6 +200,18 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
     return run_page(db, &b, sort, out);
 }
 
+/* The key under which a one-word search's plan is remembered (see
+ * db/wordplan.h), or false when it is not: with a filter besides the
+ * word, the word's share of the rows walked depends on the filter. */
+static bool word_plan_key(const struct product_filter *f, enum product_sort sort, char *key,
+                          size_t cap) {
+    if (f->pattern_count != 1 || f->category_ids || f->min_cents || f->max_cents ||
+        f->in_stock != -1 || f->currency)
+        return false;
+    int n = snprintf(key, cap, "%d:%d:%s", (int)sort, f->include_inactive, f->patterns[0]);
+    return n > 0 && (size_t)n < cap;
+}
+
 /*
  * A search has two good plans: walk the sort index and test each row (fast
  * when the words are common), or collect the matches from the word indexes
@@ -200,25 +224,43 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
  * 2,000 rows tested instead of 10,000 fetched and sorted. Otherwise the
  * word is rare enough for the index. Several words together are almost
  * always rare, so they go to the index at once.
+ *
+ * The plan that answered a word's first page is remembered for a while
+ * (db/wordplan.h): the next search of a word the indexes answered goes
+ * there at once, and one a walk answered starts with the long walk, which
+ * stops as soon as the page is full, so costs a common word nothing more.
  */
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
                           PGresult **out) {
     if (f->pattern_count > 1)
         return search_page(db, f, sort, after_value, after_id, limit, out);
+    char key[WORD_PLAN_KEY_MAX + 1];
+    bool keyed = word_plan_key(f, sort, key, sizeof key);
+    enum word_plan known = keyed ? word_plan_get(key, now_us()) : WORD_PLAN_UNKNOWN;
+    /* Only a first page teaches: a later one may not fill because the
+     * list ends, which says nothing about the word. */
+    bool remember = keyed && !after_value;
+    if (known == WORD_PLAN_INDEX)
+        return search_page(db, f, sort, after_value, after_id, limit, out);
     size_t walks = f->pattern_count ? sizeof SEARCH_WALKS / sizeof SEARCH_WALKS[0] : 1;
-    for (size_t walk = 0; walk < walks; walk++) {
+    for (size_t walk = known == WORD_PLAN_WALK ? 1 : 0; walk < walks; walk++) {
         enum nx_err e = walk_page(db, f, sort, after_value, after_id, limit, walk, out);
         if (e != NX_OK || f->pattern_count == 0)
             return e;
         int found = PQntuples(*out);
-        if (found >= limit_rows(limit))
+        if (found >= limit_rows(limit)) {
+            if (remember)
+                word_plan_put(key, WORD_PLAN_WALK, now_us());
             return NX_OK;
+        }
         PQclear(*out);
         *out = NULL;
         if (found * 5 < limit_rows(limit)) /* at this rate, 5,000 rows would not fill it */
             break;
     }
+    if (remember)
+        word_plan_put(key, WORD_PLAN_INDEX, now_us());
     return search_page(db, f, sort, after_value, after_id, limit, out);
 }
 

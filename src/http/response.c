@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int append_dump(const char *data, size_t n, void *b) {
+    buf_append(b, data, n);
+    return 0;
+}
+
 void response_json(struct response *res, unsigned status, const json_t *obj) {
-    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    char *body = xmalloc(len + 1);
-    NX_ASSERT(json_dumpb(obj, body, len, JSON_COMPACT) == len);
-    body[len] = '\0';
+    struct buf b = {0}; /* one pass: json_dumpb would need a second to size it */
+    NX_ASSERT(json_dump_callback(obj, append_dump, &b, JSON_COMPACT) == 0);
+    size_t len;
+    char *body = buf_take(&b, &len);
     response_take(res, status, "application/json", body, len);
 }
 

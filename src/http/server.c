@@ -12,6 +12,7 @@
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
 #include "nexus/core/log.h"
+#include "nexus/core/parse.h"
 #include "nexus/db/db.h"
 #include "nexus/http/auth.h"
 #include "nexus/http/cachekey.h"
@@ -390,19 +391,31 @@ static void serve_hit(struct response *res, struct cache_lookup *l) {
     response_header(res, "X-Cache", "HIT");
 }
 
+/* The product a ROUTE_PRODUCT_ITEM request names, or 0 (any other route,
+ * or an id that names no product: such a request answers 404). */
+static int64_t product_item(const struct request *req) {
+    int64_t id = 0;
+    if (!(req->route->flags & ROUTE_PRODUCT_ITEM) || req->param_count < 1)
+        return 0;
+    struct slice s = request_param(req, 0);
+    return parse_id(s.ptr, s.len, &id) ? id : 0;
+}
+
 /* A public catalog read: from the cache when it holds this request's
  * answer, else from the handler, whose 200 then fills the cache. */
 static enum nx_err run_cached(struct request *req, struct response *res) {
     struct buf key = {0};
     struct cache_lookup l;
-    if (!cache_key(req, &key)) {
+    int64_t item = product_item(req);
+    bool item_route = req->route->flags & ROUTE_PRODUCT_ITEM;
+    if ((item_route && !item) || !cache_key(req, &key)) {
         buf_clear(&key);
         enum nx_err e = req->route->handler(req, res);
         if (e == NX_OK)
             response_header(res, "X-Cache", "MISS");
         return e;
     }
-    catalog_cache_get(key.data, key.len, &l);
+    catalog_cache_get(key.data, key.len, item, &l);
     enum nx_err e = NX_OK;
     if (l.hit) {
         serve_hit(res, &l);
@@ -449,6 +462,18 @@ static enum nx_err run_retrying(struct request *req, struct response *res) {
     return e;
 }
 
+/* Bump the catalog generation for a committed write, marking what it
+ * changed (see cache/catalog.h). */
+static void bump_for(const struct request *req) {
+    int64_t item = product_item(req);
+    if (item)
+        catalog_cache_bump(CATALOG_CHANGE_PRODUCT, item);
+    else if (req->route->flags & ROUTE_NEW_PRODUCT)
+        catalog_cache_bump(CATALOG_CHANGE_NEW_ITEM, 0);
+    else
+        catalog_cache_bump(CATALOG_CHANGE_ALL, 0);
+}
+
 static enum nx_err run_handler(struct request *req, struct response *res) {
     unsigned flags = req->route->flags;
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
@@ -462,7 +487,7 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
     enum nx_err e = run_retrying(req, res);
     /* After the commit, before the answer: see cache/catalog.h. */
     if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG) && !res->unchanged)
-        catalog_cache_bump();
+        bump_for(req);
     return e;
 }
 

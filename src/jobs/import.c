@@ -189,7 +189,7 @@ static enum nx_err flush(struct run *run) {
         e = db_commit(run->db);
     run->in_tx = false;
     if (e == NX_OK && updated + created > 0)
-        catalog_cache_bump();
+        catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
 }
 
@@ -346,7 +346,7 @@ static enum nx_err finish(struct run *run) {
         e = db_commit(run->db);
     run->in_tx = false;
     if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
-        catalog_cache_bump();
+        catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
 }
 

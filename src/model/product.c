@@ -112,34 +112,57 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
     return e;
 }
 
-static json_t *embedded_category(const PGresult *r, int row) {
-    if (PQgetisnull(r, row, PC_CATEGORY_ID))
-        return json_null();
-    json_t *c = json_object();
-    json_object_set_new(c, "id",
-                        json_integer(strtoll(PQgetvalue(r, row, PC_CATEGORY_ID), NULL, 10)));
-    json_object_set_new(c, "name", json_string(PQgetvalue(r, row, PC_CATEGORY_NAME)));
-    json_object_set_new(c, "slug", json_string(PQgetvalue(r, row, PC_CATEGORY_SLUG)));
-    return c;
+static int64_t int_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-json_t *product_to_json(const PGresult *r, int row) {
+static void write_string(struct jsonw *w, const char *key, const PGresult *r, int row, int col) {
+    jsonw_key(w, key);
+    jsonw_string(w, PQgetvalue(r, row, col));
+}
+
+static void write_category(struct jsonw *w, const PGresult *r, int row) {
+    jsonw_key(w, "category");
+    if (PQgetisnull(r, row, PC_CATEGORY_ID)) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_object_open(w);
+    jsonw_key(w, "id");
+    jsonw_int(w, int_at(r, row, PC_CATEGORY_ID));
+    write_string(w, "name", r, row, PC_CATEGORY_NAME);
+    write_string(w, "slug", r, row, PC_CATEGORY_SLUG);
+    jsonw_object_close(w);
+}
+
+void product_write_json(struct jsonw *w, const PGresult *r, int row) {
     char price[NX_MONEY_BUF];
-    long long stock = strtoll(PQgetvalue(r, row, PC_STOCK), NULL, 10);
-    format_money(strtoll(PQgetvalue(r, row, PC_PRICE_CENTS), NULL, 10), price, sizeof price);
-    json_t *p = json_object();
-    json_object_set_new(p, "id", json_integer(strtoll(PQgetvalue(r, row, PC_ID), NULL, 10)));
-    json_object_set_new(p, "sku", json_string(PQgetvalue(r, row, PC_SKU)));
-    json_object_set_new(p, "name", json_string(PQgetvalue(r, row, PC_NAME)));
-    json_object_set_new(p, "slug", json_string(PQgetvalue(r, row, PC_SLUG)));
-    json_object_set_new(p, "description", json_string(PQgetvalue(r, row, PC_DESCRIPTION)));
-    json_object_set_new(p, "price", json_string(price));
-    json_object_set_new(p, "currency", json_string(PQgetvalue(r, row, PC_CURRENCY)));
-    json_object_set_new(p, "stock", json_integer(stock));
-    json_object_set_new(p, "in_stock", json_boolean(stock > 0));
-    json_object_set_new(p, "is_active", json_boolean(PQgetvalue(r, row, PC_IS_ACTIVE)[0] == 't'));
-    json_object_set_new(p, "category", embedded_category(r, row));
-    json_object_set_new(p, "created_at", json_string(PQgetvalue(r, row, PC_CREATED_AT)));
-    json_object_set_new(p, "updated_at", json_string(PQgetvalue(r, row, PC_UPDATED_AT)));
-    return p;
+    int64_t stock = int_at(r, row, PC_STOCK);
+    format_money(int_at(r, row, PC_PRICE_CENTS), price, sizeof price);
+    jsonw_object_open(w);
+    jsonw_key(w, "id");
+    jsonw_int(w, int_at(r, row, PC_ID));
+    write_string(w, "sku", r, row, PC_SKU);
+    write_string(w, "name", r, row, PC_NAME);
+    write_string(w, "slug", r, row, PC_SLUG);
+    write_string(w, "description", r, row, PC_DESCRIPTION);
+    jsonw_key(w, "price");
+    jsonw_string(w, price);
+    write_string(w, "currency", r, row, PC_CURRENCY);
+    jsonw_key(w, "stock");
+    jsonw_int(w, stock);
+    jsonw_key(w, "in_stock");
+    jsonw_bool(w, stock > 0);
+    jsonw_key(w, "is_active");
+    jsonw_bool(w, PQgetvalue(r, row, PC_IS_ACTIVE)[0] == 't');
+    write_category(w, r, row);
+    write_string(w, "created_at", r, row, PC_CREATED_AT);
+    write_string(w, "updated_at", r, row, PC_UPDATED_AT);
+    jsonw_object_close(w);
+}
+
+char *product_json(const PGresult *r, int row, size_t *len) {
+    struct jsonw w = {0};
+    product_write_json(&w, r, row);
+    return jsonw_take(&w, len);
 }

@@ -229,6 +229,58 @@ static void test_category_writes_invalidate_embedded_names(void **state) {
     http_res_free(http_expect("GET", "/api/v1/categories/rugs", NULL, NULL, 404));
 }
 
+/* A write to one product leaves the other products' cached items in the
+ * cache (their own generations did not move), while the written product,
+ * the lists and a new product show at once. */
+static void test_product_write_keeps_other_items(void **state) {
+    (void)state;
+    char a[64], b[64], body[8192];
+    const char *list = "/api/v1/products?limit=100&sort=-created_at";
+    snprintf(a, sizeof a, "/api/v1/products/%ld", create_product("OWN-A", "Own Kettle"));
+    snprintf(b, sizeof b, "/api/v1/products/%ld", create_product("OWN-B", "Other Toaster"));
+    expect_cached(a);
+    expect_cached(b);
+    expect_cached(list);
+    write_json("PATCH", a, "{\"stock\":42}", 200);
+    assert_string_equal(get_cached(b, body, sizeof body), "HIT");
+    assert_non_null(strstr(body, "Other Toaster"));
+    assert_string_equal(get_cached(a, body, sizeof body), "MISS");
+    assert_non_null(strstr(body, "\"stock\":42"));
+    assert_string_equal(get_cached(list, body, sizeof body), "MISS");
+    assert_non_null(strstr(body, "\"stock\":42"));
+
+    create_product("OWN-C", "Third Lamp"); /* a new product: lists only */
+    assert_string_equal(get_cached(a, NULL, 0), "HIT");
+    assert_string_equal(get_cached(b, NULL, 0), "HIT");
+    assert_non_null(strstr((get_cached(list, body, sizeof body), body), "Third Lamp"));
+
+    http_res_free(http_expect("DELETE", b, staff, NULL, 204));
+    http_res_free(http_expect("GET", b, NULL, NULL, 404));
+    assert_string_equal(get_cached(a, NULL, 0), "HIT");
+}
+
+/* The same through a second instance sharing the cache: what it cached of
+ * the other product stays, what it cached of the written one does not. */
+static void test_product_write_on_one_instance_shows_on_another(void **state) {
+    (void)state;
+    struct nexus_server other = {0};
+    char a[64], b[64], body[8192];
+    snprintf(a, sizeof a, "/api/v1/products/%ld", create_product("TWO-A", "Twin Kettle"));
+    snprintf(b, sizeof b, "/api/v1/products/%ld", create_product("TWO-B", "Twin Toaster"));
+    start_on_services(&other, "cache-other", NULL);
+    harness_use(&other);
+    expect_cached(a);
+    expect_cached(b);
+    harness_use(&server);
+    write_json("PATCH", a, "{\"name\":\"Renamed Twin Kettle\"}", 200);
+    harness_use(&other);
+    assert_non_null(strstr((get_cached(a, body, sizeof body), body), "Renamed Twin Kettle"));
+    assert_string_equal(get_cached(b, body, sizeof body), "HIT");
+    assert_non_null(strstr(body, "Twin Toaster"));
+    harness_use(&server);
+    harness_stop(&other);
+}
+
 static void test_total_follows_creates(void **state) {
     (void)state;
     char body[8192];
@@ -624,6 +676,8 @@ int main(void) {
         cmocka_unit_test(test_query_order_does_not_split_the_cache),
         cmocka_unit_test(test_every_write_invalidates),
         cmocka_unit_test(test_category_writes_invalidate_embedded_names),
+        cmocka_unit_test(test_product_write_keeps_other_items),
+        cmocka_unit_test(test_product_write_on_one_instance_shows_on_another),
         cmocka_unit_test(test_total_follows_creates),
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_no_read_after_a_write_response_is_stale),

@@ -48,5 +48,9 @@ enum nx_err api_check_if_match(struct request *req, const char *etag);
 /* 200/201 with the body and its ETag; obj is consumed. (The server turns
  * a 200 into a 304 when If-None-Match matches the ETag.) */
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj);
+/* The same for a JSON body already written (owned by the response now). */
+void api_respond_tagged_body(struct response *res, unsigned status, char *body, size_t len);
+/* Add the ETag of the response's body. */
+void api_tag_response(struct response *res);
 
 #endif

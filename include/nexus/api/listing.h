@@ -46,5 +46,9 @@ void list_respond(struct response *res, json_t *items, char *next_cursor, long l
  * so at least total items match). */
 void list_respond_capped(struct response *res, json_t *items, char *next_cursor, long long total,
                          bool capped);
+/* The same with the items already written as one JSON array (the caller
+ * keeps items; next_cursor is consumed). */
+void list_respond_written(struct response *res, const char *items, size_t items_len,
+                          char *next_cursor, long long total, bool capped);
 
 #endif

@@ -36,6 +36,13 @@ bool cache_enabled(void);
  * (freeReplyObject). User data travels only as arguments. */
 redisReply *cache_command(int argc, const char **argv, const size_t *lens);
 
+/* Send one command without waiting for its reply (a store whose answer
+ * changes nothing): the reply is read, and an error reply logged, before
+ * this thread's next command. Redis runs a connection's commands in
+ * order, so that next command sees this one's effect. False when Redis is
+ * disabled or unreachable. */
+bool cache_send(int argc, const char **argv, const size_t *lens);
+
 /* Let this thread's next command connect at once, even while the backoff
  * after a failure runs (for a retry that cannot wait). */
 void cache_retry_now(void);

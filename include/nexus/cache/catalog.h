@@ -8,6 +8,11 @@
  * slow reader can only ever store under the generation it started with,
  * which nobody reads any more: stale data never comes back.
  *
+ * A product's item is keyed by a generation of its own (the later of the
+ * items' and the product's), which only writes to that product and
+ * category writes move: a write to one product keeps the other products'
+ * items (see catalog_cache_bump).
+ *
  * Two tiers. Redis holds every entry and is shared by all instances; a
  * lookup there is one command (MGET): the current generation and the
  * entry under the generation the thread saw last (two, once per thread,
@@ -40,7 +45,9 @@
 struct cache_lookup {
     bool usable; /* Redis answered and is trusted */
     bool hit;
-    char gen[NX_CACHE_GEN_LEN]; /* the generation the read began with */
+    bool item;                        /* a product's item: keyed by its own generation */
+    char gen[NX_CACHE_GEN_LEN];       /* the catalog generation the read began with */
+    char entry_gen[NX_CACHE_GEN_LEN]; /* the one its Redis entry is under */
     struct cache_entry entry;
 };
 
@@ -57,8 +64,12 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
 /* Drop the local tier (at shutdown). */
 void catalog_cache_free(void);
 
-/* Look key up (key: the request's variant, path and sorted query). */
-void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out);
+/* Look key up (key: the request's variant, path and sorted query).
+ * product_id > 0: the read is that product's item, cached under the
+ * product's own generation (see catalog_cache_bump); 0: any other read,
+ * under the catalog generation. */
+void catalog_cache_get(const char *key, size_t key_len, int64_t product_id,
+                       struct cache_lookup *out);
 
 /* Store a response under the generation the lookup saw, unless it is
  * larger than the limits' max_entry (it is then read from PostgreSQL every
@@ -66,11 +77,21 @@ void catalog_cache_get(const char *key, size_t key_len, struct cache_lookup *out
 void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key_len,
                        const char *etag, const char *body, size_t len);
 
+/* What a catalog write changed, besides the lists (every list and every
+ * category read depends on every write). */
+enum catalog_change {
+    CATALOG_CHANGE_ALL,      /* every product's item too (a category's name is in them) */
+    CATALOG_CHANGE_PRODUCT,  /* the item of product_id */
+    CATALOG_CHANGE_NEW_ITEM, /* a new product: no item of it was cached */
+};
+
 /* Bump the generation after a committed catalog write, retried twice
- * within about 30 ms on fresh connections. If it still fails, the write
- * answers anyway; this process bypasses the cache until a later bump
- * succeeds, and that bump is owed: catalog_cache_maintain delivers it. */
-void catalog_cache_bump(void);
+ * within about 30 ms on fresh connections, and set the generation of what
+ * it changed to the new one. If it still fails, the write answers anyway;
+ * this process bypasses the cache until a later bump succeeds, and that
+ * bump is owed: catalog_cache_maintain delivers it, as a change of
+ * everything. */
+void catalog_cache_bump(enum catalog_change change, int64_t product_id);
 
 /* Call a few times a second from a housekeeping thread: delivers an owed
  * bump as soon as Redis answers again, so every instance stops using the

@@ -34,6 +34,10 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((form
  * characters. Well-formed UTF-8 is copied as it is; each byte of anything
  * else becomes U+FFFD, so the result is always valid JSON whatever s holds. */
 void buf_json_string(struct buf *b, const char *s, size_t n);
+/* The same, escaped byte for byte as jansson's encoder does (\b \t \n \f
+ * \r, other control characters as \u00XX in upper case), so a response
+ * written with core/jsonw.h equals one dumped by jansson. */
+void buf_json_text(struct buf *b, const char *s, size_t n);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);
 void buf_clear(struct buf *b);

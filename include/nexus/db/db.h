@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #define NX_MAX_STATEMENTS 256
+/* Built texts (struct sql_builder) prepared per connection, at most. */
+#define NX_MAX_BUILT_STATEMENTS 64
 
 /* A timestamptz column as RFC 3339 UTC with microseconds ("...123456Z"). */
 #define NX_SQL_TIMESTAMP(col)                                                                      \
@@ -127,11 +129,16 @@ struct sql_builder {
     struct buf sql;
     const char *params[NX_SQL_MAX_PARAMS];
     int count;
+    /* Run as a statement prepared once per connection (keyed by its text),
+     * so PostgreSQL may reuse a generic plan: only for texts whose plan
+     * does not depend on their parameters' values. */
+    bool prepare;
 };
 
 void sql_add(struct sql_builder *b, const char *fragment);
 void sql_add_param(struct sql_builder *b, const char *fragment, const char *value);
-/* Run it (unprepared); frees nothing: call sql_clear after. */
+/* Run it (prepared or not, as b->prepare says); frees nothing: call
+ * sql_clear after. */
 enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out);
 void sql_clear(struct sql_builder *b);
 

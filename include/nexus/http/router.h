@@ -30,6 +30,11 @@ enum route_flags {
     /* The body is not buffered: each piece goes to the row's upload
      * function as it arrives (see route_upload). */
     ROUTE_UPLOAD = 1u << 7,
+    /* The first path parameter is a product id: a cacheable read is that
+     * product's item (cached under its own generation), a catalog write
+     * changes that product only, besides the lists. */
+    ROUTE_PRODUCT_ITEM = 1u << 8,
+    ROUTE_NEW_PRODUCT = 1u << 9, /* a catalog write that adds a product, besides the lists */
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);

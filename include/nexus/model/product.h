@@ -8,6 +8,7 @@
 #define NEXUS_MODEL_PRODUCT_H
 
 #include "nexus/core/fielderr.h"
+#include "nexus/core/jsonw.h"
 #include "nexus/model/catalog.h"
 
 #include <jansson.h>
@@ -60,6 +61,9 @@ struct product_input {
 enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in);
 
-json_t *product_to_json(const PGresult *r, int row);
+/* A product row (PC_* columns) as its JSON object, written into w. */
+void product_write_json(struct jsonw *w, const PGresult *r, int row);
+/* The same as a body of its own (owned by the caller; *len its length). */
+char *product_json(const PGresult *r, int row, size_t *len);
 
 #endif

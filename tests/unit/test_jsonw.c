@@ -1,0 +1,122 @@
+/*
+ * test_jsonw.c -- the streaming JSON writer writes what jansson's encoder
+ * writes for the same values, byte for byte.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "nexus/core/jsonw.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void assert_same_as_jansson(struct jsonw *w, json_t *expected) {
+    char *want = json_dumps(expected, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t len;
+    char *got = jsonw_take(w, &len);
+    assert_non_null(want);
+    assert_string_equal(got, want);
+    assert_int_equal(len, strlen(want));
+    free(got);
+    free(want);
+    json_decref(expected);
+}
+
+/* Every ASCII character, alone and inside text, escaped as jansson does. */
+static void test_every_ascii_character(void **state) {
+    (void)state;
+    for (int c = 1; c < 128; c++) {
+        char s[8] = {'a', (char)c, 'b', (char)c, '\0'};
+        struct jsonw w = {0};
+        jsonw_string(&w, s);
+        assert_same_as_jansson(&w, json_string(s));
+    }
+}
+
+static void test_utf8_is_copied(void **state) {
+    (void)state;
+    const char *s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \"/\\ \n\t";
+    struct jsonw w = {0};
+    jsonw_string(&w, s);
+    assert_same_as_jansson(&w, json_string(s));
+}
+
+static void test_integers(void **state) {
+    (void)state;
+    const int64_t values[] = {0, 7, -7, 10, 1234567890123LL, INT64_MAX, INT64_MIN};
+    struct jsonw w = {0};
+    json_t *want = json_array();
+    jsonw_array_open(&w);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        jsonw_int(&w, values[i]);
+        json_array_append_new(want, json_integer(values[i]));
+    }
+    jsonw_array_close(&w);
+    assert_same_as_jansson(&w, want);
+}
+
+/* Objects in arrays in objects, empty ones, every kind of value, raw
+ * bytes: commas and colons where jansson puts them. */
+static void test_nesting_and_separators(void **state) {
+    (void)state;
+    struct jsonw w = {0};
+    jsonw_object_open(&w);
+    jsonw_key(&w, "items");
+    jsonw_array_open(&w);
+    for (int i = 0; i < 3; i++) {
+        jsonw_object_open(&w);
+        jsonw_key(&w, "id");
+        jsonw_int(&w, i);
+        jsonw_key(&w, "on");
+        jsonw_bool(&w, i % 2);
+        jsonw_key(&w, "none");
+        jsonw_null(&w);
+        jsonw_key(&w, "empty");
+        jsonw_object_open(&w);
+        jsonw_object_close(&w);
+        jsonw_key(&w, "list");
+        jsonw_array_open(&w);
+        jsonw_array_close(&w);
+        jsonw_object_close(&w);
+    }
+    jsonw_raw(&w, "{\"raw\":[1,2]}", 13);
+    jsonw_array_close(&w);
+    jsonw_key(&w, "next \"cursor\"");
+    jsonw_string(&w, "abc");
+    jsonw_object_close(&w);
+
+    json_t *want = json_object(), *items = json_array();
+    for (int i = 0; i < 3; i++)
+        json_array_append_new(items, json_pack("{s:I, s:b, s:n, s:{}, s:[]}", "id", (json_int_t)i,
+                                               "on", i % 2, "none", "empty", "list"));
+    json_array_append_new(items, json_pack("{s:[i,i]}", "raw", 1, 2));
+    json_object_set_new(want, "items", items);
+    json_object_set_new(want, "next \"cursor\"", json_string("abc"));
+    assert_same_as_jansson(&w, want);
+}
+
+static void test_take_resets_the_writer(void **state) {
+    (void)state;
+    struct jsonw w = {0};
+    jsonw_array_open(&w);
+    jsonw_int(&w, 1);
+    jsonw_array_close(&w);
+    free(jsonw_take(&w, NULL));
+    jsonw_int(&w, 2);
+    assert_same_as_jansson(&w, json_integer(2));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_ascii_character),
+        cmocka_unit_test(test_utf8_is_copied),
+        cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_nesting_and_separators),
+        cmocka_unit_test(test_take_resets_the_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
