@@ -7,6 +7,8 @@
 // - "Try it out" -> "Execute" on GET /api/v1/products shows a 200;
 // - "Authorize" with a staff bearer token, then POST /api/v1/categories with
 //   an edited body, shows a 201 (and the request carried the token);
+// - with that token, GET /api/v1/users/me/logins lists the caller's login,
+//   and POST /api/v1/auth/password-reset answers 202 with no body;
 // - the page makes no request to another host, breaks no rule of its
 //   Content-Security-Policy and throws no script error.
 // Screenshots go to build/test-artifacts/ (NEXUS_TEST_ARTIFACTS).
@@ -64,6 +66,11 @@ after(async () => {
     assert.equal(exit?.code, 0, `server exit ${JSON.stringify(exit)}\n${logTail(server)}`);
   }
 });
+
+/* The live response body shown in an operation block. */
+async function responseBody(block) {
+  return block.locator('.live-responses-table .response-col_description pre').first().innerText();
+}
 
 /* The operation block of Swagger UI for operationId, expanded. */
 async function openOperation(operationId) {
@@ -141,4 +148,17 @@ test('the page loads nothing from other hosts and breaks no policy', () => {
   assert.ok(requests.length >= 7, `only ${requests.length} requests recorded`);
   assert.deepEqual(pageErrors, [], 'script errors on the page');
   assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m)), [], 'CSP violations');
+});
+
+test('the authorized caller lists its logins, and a password reset request shows a 202', async () => {
+  const logins = await openOperation('listMyLogins');
+  assert.equal(await execute(logins), '200');
+  const body = JSON.parse(await responseBody(logins));
+  assert.ok(body.items.some((l) => l.current === true), JSON.stringify(body));
+
+  const reset = await openOperation('requestPasswordReset');
+  await reset.locator('textarea.body-param__text').fill(JSON.stringify({ email: 'staff@browser.test' }));
+  assert.equal(await execute(reset), '202');
+  await reset.locator('.live-responses-table').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ARTIFACTS, 'docs-password-reset.png') });
 });
