@@ -29,22 +29,7 @@ static char *other_staff_token;
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void expect_sql(const char *want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void expect_sql(const char *want, const char *fmt, ...) {
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    char *got = harness_sql(&server, sql);
-    assert_non_null(got);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "%s\n  expected %s, got %s\n", sql, want, got);
-    assert_string_equal(got, want);
-    free(got);
-}
+#define expect_sql(...) harness_expect_sql(&server, __VA_ARGS__)
 
 /* POST path as token (may be NULL) with the key (NULL: no header). */
 static struct http_res *post_keyed(const char *path, const char *token, const char *body,

@@ -28,22 +28,7 @@ static char *customer_token;
 static struct nexus_server worker;
 static long long audio_id;
 
-static void expect_sql(const char *want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void expect_sql(const char *want, const char *fmt, ...) {
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    char *got = harness_sql(&server, sql);
-    assert_non_null(got);
-    if (strcmp(got, want) != 0)
-        fprintf(stderr, "%s\n  expected %s, got %s\n", sql, want, got);
-    assert_string_equal(got, want);
-    free(got);
-}
+#define expect_sql(...) harness_expect_sql(&server, __VA_ARGS__)
 
 /* POST an upload as token with the given Content-Type and extra header. */
 static struct http_res *upload(const char *query, const char *token, const char *type,

@@ -32,21 +32,7 @@ static long long other_category_id; /* "Products Away" */
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static void expect_sql(const char *want, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void expect_sql(const char *want, const char *fmt, ...) {
-    char q[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
-    char *out = harness_sql(&server, q);
-    if (!out || strcmp(out, want) != 0)
-        fprintf(stderr, "%s: got '%s', want '%s'\n", q, out ? out : "(error)", want);
-    assert_non_null(out);
-    assert_string_equal(out, want);
-    free(out);
-}
+#define expect_sql(...) harness_expect_sql(&server, __VA_ARGS__)
 
 static bool matches(const char *pattern, const char *s) {
     regex_t re;

@@ -426,17 +426,34 @@ char *harness_sql(const struct nexus_server *s, const char *sql) {
     return out;
 }
 
-char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...) {
+/* harness_sql of a printf-style query; fails the test on an error. */
+static char *sql_value_v(const struct nexus_server *s, const char *fmt, va_list ap) {
     char q[4096];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(q, sizeof q, fmt, ap);
-    va_end(ap);
     char *out = harness_sql(s, q);
     if (!out)
         fprintf(stderr, "SQL failed: %s\n", q);
     assert_non_null(out);
     return out;
+}
+
+char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = sql_value_v(s, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+void harness_expect_sql(const struct nexus_server *s, const char *want, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *got = sql_value_v(s, fmt, ap);
+    va_end(ap);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s: got '%s', want '%s'\n", fmt, got, want);
+    assert_string_equal(got, want);
+    free(got);
 }
 
 void harness_create_user(const struct nexus_server *s, const char *email, const char *role,

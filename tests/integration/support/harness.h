@@ -73,6 +73,10 @@ char *harness_sql(const struct nexus_server *s, const char *sql);
 char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* harness_sql_value, and fail the test unless the result is want. */
+void harness_expect_sql(const struct nexus_server *s, const char *want, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* On a connection of the test's own (a libpq PGconn, declared opaquely so
  * that users without libpq need not include it): run sql, printing the
  * error when it fails; and poll sql (a count) until it is not 0, false
