@@ -12,10 +12,11 @@
 #include "nexus/api/common.h"
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
+#include "nexus/api/variant_write.h"
 #include "nexus/db/products.h"
+#include "nexus/db/variants.h"
 #include "nexus/core/config.h"
 #include "nexus/http/problem.h"
-#include "nexus/jobs/queue.h"
 #include "nexus/model/product.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ static const struct list_spec PRODUCT_LIST = {"products", PRODUCT_SORTS, 6, 1};
 /* Tries when a derived slug is taken between the check and the write. */
 #define SLUG_ATTEMPTS 3
 
-static bool is_staff(const struct request *req) {
+bool api_is_staff(const struct request *req) {
     return req->principal.role >= ACCESS_STAFF;
 }
 
@@ -38,11 +39,11 @@ static int sort_column(size_t sort) {
 }
 
 /* The page's rows as one JSON array, written straight from the result. */
-static char *page_items(PGresult *r, int count, size_t *len) {
+static char *page_items(PGresult *r, int count, bool staff, size_t *len) {
     struct jsonw w = {0};
     jsonw_array_open(&w);
     for (int i = 0; i < count; i++)
-        product_write_json(&w, r, i);
+        product_write_json(&w, r, i, staff);
     jsonw_array_close(&w);
     return jsonw_take(&w, len);
 }
@@ -83,11 +84,10 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
                                PQgetvalue(r, shown - 1, sort_column(lr->sort)),
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
         size_t len;
-        char *items = page_items(r, shown, &len);
+        char *items = page_items(r, shown, api_is_staff(req), &len);
         list_respond_written(res, items, len, next, total, capped);
         free(items);
     }
-    (void)req;
     PQclear(r);
     return e;
 }
@@ -99,7 +99,7 @@ enum nx_err api_products_list(struct request *req, struct response *res) {
     enum nx_err e = api_db(req, &db);
     if (e != NX_OK)
         return e;
-    e = product_query_parse(req, db, is_staff(req), &q);
+    e = product_query_parse(req, db, api_is_staff(req), &q);
     if (e == NX_OK)
         e = list_parse(req, &PRODUCT_LIST, q.canonical.data ? q.canonical.data : "", &lr);
     if (e == NX_OK)
@@ -108,21 +108,35 @@ enum nx_err api_products_list(struct request *req, struct response *res) {
     return e;
 }
 
-/* The product in the result's first row, with its ETag. */
-static void respond_product(struct response *res, unsigned status, const PGresult *r) {
-    size_t len;
-    char *body = product_json(r, 0, &len);
-    api_respond_tagged_body(res, status, body, len);
+enum nx_err api_product_item(struct request *req, struct db *db, const PGresult *r, char **body,
+                             size_t *len) {
+    PGresult *variants = NULL;
+    bool staff = api_is_staff(req);
+    enum nx_err e = variants_list(db, PQgetvalue(r, 0, PC_ID), staff, &variants);
+    if (e == NX_OK)
+        *body = product_item_json(r, 0, staff, variants, len);
+    PQclear(variants);
+    return e;
 }
 
-/* Load a live product the caller may see; 404 otherwise. */
-static enum nx_err load_visible(struct request *req, struct db *db, const char *id, bool lock,
+/* The product in the result's first row, with its variants and ETag. */
+static enum nx_err respond_product(struct request *req, struct response *res, struct db *db,
+                                   unsigned status, const PGresult *r) {
+    size_t len;
+    char *body = NULL;
+    enum nx_err e = api_product_item(req, db, r, &body, &len);
+    if (e == NX_OK)
+        api_respond_tagged_body(res, status, body, len);
+    return e;
+}
+
+enum nx_err api_product_visible(struct request *req, struct db *db, const char *id, bool lock,
                                 PGresult **r) {
     enum nx_err e = products_get(db, id, lock, r);
     if (e != NX_OK)
         return e;
     bool visible =
-        PQntuples(*r) == 1 && (PQgetvalue(*r, 0, PC_IS_ACTIVE)[0] == 't' || is_staff(req));
+        PQntuples(*r) == 1 && (PQgetvalue(*r, 0, PC_IS_ACTIVE)[0] == 't' || api_is_staff(req));
     return visible ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
 }
 
@@ -134,9 +148,9 @@ enum nx_err api_products_get(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = load_visible(req, db, id, false, &r);
+        e = api_product_visible(req, db, id, false, &r);
     if (e == NX_OK)
-        respond_product(res, 200, r);
+        e = respond_product(req, res, db, 200, r);
     PQclear(r);
     return e;
 }
@@ -164,7 +178,7 @@ static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_er
         return problem_conflict(req, "slug", "already exists");
     if (e == NX_ERR_CONFLICT && strcmp(db_sqlstate(db), "23503") == 0)
         return problem_field(req, "category_id", "no such category");
-    return e;
+    return api_variant_conflict(req, db, e);
 }
 
 /*
@@ -193,25 +207,75 @@ static enum nx_err write_product(struct request *req, struct db *db, struct prod
     return e;
 }
 
+/* The body of a create's "variants", in order (positions 1..n), and the
+ * product's derived columns from them. */
+static enum nx_err insert_variants(struct db *db, const char *product_id, struct variant_input *v,
+                                   size_t n) {
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < n && e == NX_OK; i++) {
+        snprintf(v[i].position, sizeof v[i].position, "%zu", i + 1);
+        v[i].has_position = true;
+        e = variants_insert(db, product_id, &v[i], NULL);
+    }
+    return e == NX_OK ? variants_derive(db, product_id) : e;
+}
+
+/* A create with "variants": the product row takes the first variant's sku
+ * and price until variants_derive replaces them with what they derive. */
+static enum nx_err create_with_variants(struct request *req, struct db *db,
+                                        struct product_input *in, struct variant_input *v, size_t n,
+                                        PGresult **r) {
+    in->sku = v[0].sku;
+    memcpy(in->price_cents, v[0].price_cents, sizeof in->price_cents);
+    snprintf(in->stock, sizeof in->stock, "0");
+    enum nx_err e = variants_explicit(db, true);
+    if (e == NX_OK)
+        e = write_product(req, db, in, PRODUCT_CREATE, NULL, r);
+    if (e == NX_OK)
+        e = variants_explicit(db, false);
+    char id[24];
+    if (e == NX_OK) {
+        snprintf(id, sizeof id, "%s", PQgetvalue(*r, 0, PC_ID));
+        PQclear(*r);
+        *r = NULL;
+        e = insert_variants(db, id, v, n);
+    }
+    if (e == NX_OK)
+        e = products_get(db, id, false, r);
+    return e;
+}
+
 enum nx_err api_products_create(struct request *req, struct response *res) {
     struct product_input in;
+    struct variant_input *variants = NULL;
+    size_t variant_count = 0, len = 0;
     struct db *db = NULL;
     PGresult *r = NULL;
+    char *body = NULL;
     enum nx_err e = product_input_parse(&req->field_errors, req->json, PRODUCT_CREATE, &in);
+    if (in.variants &&
+        variant_inputs_parse(&req->field_errors, in.variants, &variants, &variant_count) != NX_OK)
+        e = NX_ERR_VALIDATION;
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
     if (e == NX_OK)
-        e = write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);
+        e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r)
+                        : write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);
+    if (e == NX_OK)
+        e = api_product_item(req, db, r, &body, &len);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK) {
         char location[64];
         snprintf(location, sizeof location, "/api/v1/products/%s", PQgetvalue(r, 0, PC_ID));
-        respond_product(res, 201, r);
+        api_respond_tagged_body(res, 201, body, len);
+        body = NULL;
         response_header(res, "Location", location);
     }
+    free(body);
+    variant_inputs_free(variants, variant_count);
     if (db)
         db_rollback(db);
     PQclear(r);
@@ -219,23 +283,24 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
 }
 
 /* Open a transaction, lock the product and check If-Match against what it
- * is now. *stock (may be NULL) receives the stock before the write; *now
- * (may be NULL) the product's row as it is, owned by the caller. */
+ * is now (its item, variants included). *now (may be NULL) receives the
+ * product's row as it is, owned by the caller. */
 static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id,
-                                  long long *stock, PGresult **now) {
+                                  PGresult **now) {
     PGresult *r = NULL;
+    char *current = NULL;
+    size_t len;
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = load_visible(req, db, id, true, &r);
+        e = api_product_visible(req, db, id, true, &r);
+    if (e == NX_OK)
+        e = api_product_item(req, db, r, &current, &len);
     if (e == NX_OK) {
-        size_t len;
-        char etag[NX_ETAG_LEN + 1], *current = product_json(r, 0, &len);
+        char etag[NX_ETAG_LEN + 1];
         etag_of(current, len, etag);
-        free(current);
         e = api_check_if_match(req, etag);
-        if (stock)
-            *stock = strtoll(PQgetvalue(r, 0, PC_STOCK), NULL, 10);
     }
+    free(current);
     if (e == NX_OK && now) {
         *now = r;
         r = NULL;
@@ -244,53 +309,85 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     return e;
 }
 
-/* A write that takes the stock from at or above the threshold to below it
- * alerts staff, in the same transaction (once per such write). */
-static enum nx_err alert_low_stock(struct db *db, long long before, PGresult *after) {
-    long long threshold = nx_config->low_stock_threshold;
-    long long stock = strtoll(PQgetvalue(after, 0, PC_STOCK), NULL, 10);
-    if (!(before >= threshold && stock < threshold))
-        return NX_OK;
-    char key[128];
-    snprintf(key, sizeof key, "low_stock:%s:%s", PQgetvalue(after, 0, PC_ID),
-             PQgetvalue(after, 0, PC_UPDATED_AT));
-    json_t *payload = json_pack("{s:I, s:s, s:s, s:I, s:I}", "product_id",
-                                (json_int_t)strtoll(PQgetvalue(after, 0, PC_ID), NULL, 10), "sku",
-                                PQgetvalue(after, 0, PC_SKU), "name", PQgetvalue(after, 0, PC_NAME),
-                                "stock", (json_int_t)stock, "threshold", (json_int_t)threshold);
-    enum nx_err e =
-        payload ? queue_enqueue(db, "low_stock_alert", payload, key, nx_config->job_max_attempts)
-                : NX_ERR_INTERNAL;
-    json_decref(payload);
+/* sku, price and stock of a replace or patch go to the product's one live
+ * variant (and nowhere else: the product derives them), or are a 422. */
+static enum nx_err write_own_variant(struct request *req, struct db *db, const char *id,
+                                     struct product_input *in, enum product_mode mode,
+                                     const PGresult *product) {
+    long long live = 0;
+    char first[24];
+    enum nx_err e = variants_count(db, id, &live, first);
+    if (e == NX_OK)
+        e = product_variant_fields(&req->field_errors, in, mode, live);
+    if (e != NX_OK || !(in->sku || in->has_price || in->has_stock))
+        return e;
+    struct variant_input v = {
+        .sku = in->sku, .has_price = in->has_price, .has_stock = in->has_stock};
+    memcpy(v.price_cents, in->price_cents, sizeof v.price_cents);
+    memcpy(v.stock, in->stock, sizeof v.stock);
+    in->sku = NULL;
+    in->has_price = in->has_stock = false;
+    return api_variant_write(req, db, id, first, &v, PQgetvalue(product, 0, PC_NAME), NULL);
+}
+
+/* The sku, price and stock rules, checked before the row is locked so
+ * that a 422 names every field at fault at once (write_own_variant checks
+ * again under the lock). A product with no live variant is not there: the
+ * lock answers 404. e: the body's validation so far. */
+static enum nx_err precheck_variant_fields(struct request *req, struct db *db, const char *id,
+                                           const struct product_input *in, enum product_mode mode,
+                                           enum nx_err e) {
+    long long live = 0;
+    char first[24];
+    enum nx_err c = variants_count(db, id, &live, first);
+    if (c != NX_OK)
+        return c;
+    if (live > 0 && product_variant_fields(&req->field_errors, in, mode, live) != NX_OK)
+        return NX_ERR_VALIDATION;
     return e;
 }
 
 static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
     struct product_input in;
     struct db *db = NULL;
-    PGresult *r = NULL;
-    char id[24];
-    long long stock_before = 0;
+    PGresult *r = NULL, *before = NULL;
+    char id[24], *body = NULL;
+    size_t len = 0;
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
         e = product_input_parse(&req->field_errors, req->json, mode, &in);
-    if (e == NX_OK)
-        e = api_db(req, &db);
+    if (e == NX_OK || e == NX_ERR_VALIDATION) {
+        enum nx_err d = api_db(req, &db);
+        e = d == NX_OK ? precheck_variant_fields(req, db, id, &in, mode, e) : d;
+    }
     bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id, &stock_before, nothing ? &r : NULL);
+        e = lock_for_write(req, db, id, nothing ? &r : &before);
+    if (e == NX_OK && !nothing)
+        e = write_own_variant(req, db, id, &in, mode, before);
     if (e == NX_OK && !nothing)
         e = write_product(req, db, &in, mode, id, &r);
     if (e == NX_OK && !nothing)
-        e = alert_low_stock(db, stock_before, r);
+        e = variants_derive(db, id);
+    if (e == NX_OK && !nothing) {
+        PQclear(r);
+        r = NULL;
+        e = products_get(db, id, false, &r);
+    }
+    if (e == NX_OK)
+        e = api_product_item(req, db, r, &body, &len);
     if (e == NX_OK && !nothing)
         e = db_commit(db);
-    if (e == NX_OK)
-        respond_product(res, 200, r);
+    if (e == NX_OK) {
+        api_respond_tagged_body(res, 200, body, len);
+        body = NULL;
+    }
+    free(body);
     res->unchanged = nothing;
     if (db)
         db_rollback(db);
     PQclear(r);
+    PQclear(before);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 
@@ -310,7 +407,7 @@ enum nx_err api_products_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id, NULL, NULL);
+        e = lock_for_write(req, db, id, NULL);
     if (e == NX_OK)
         e = products_delete(db, id, &deleted);
     if (e == NX_OK)

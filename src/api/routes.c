@@ -18,6 +18,7 @@
 #include "nexus/api/products.h"
 #include "nexus/api/recovery.h"
 #include "nexus/api/users.h"
+#include "nexus/api/variants.h"
 
 #define JSON   ROUTE_JSON_BODY
 #define CACHED ROUTE_CACHEABLE
@@ -67,6 +68,18 @@ const struct route nx_routes[] = {
     {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE | ITEM},
     {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE | ITEM},
     {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE | ITEM},
+    /* A variant is part of its product (the first path parameter): its
+     * reads are cached under the product's generation, and its writes
+     * change that product's item and the lists. */
+    {HTTP_GET, "/api/v1/products/{id}/variants", api_variants_list, ACCESS_PUBLIC, CACHED | ITEM},
+    {HTTP_POST, "/api/v1/products/{id}/variants", api_variants_create, ACCESS_STAFF,
+     JSON | WRITE | ITEM},
+    {HTTP_GET, "/api/v1/products/{id}/variants/{vid}", api_variants_get, ACCESS_PUBLIC,
+     CACHED | ITEM},
+    {HTTP_PATCH, "/api/v1/products/{id}/variants/{vid}", api_variants_patch, ACCESS_STAFF,
+     JSON | WRITE | ITEM},
+    {HTTP_DELETE, "/api/v1/products/{id}/variants/{vid}", api_variants_delete, ACCESS_STAFF,
+     WRITE | ITEM},
 
     /* The upload is streamed to storage (nx_uploads below); a worker job
      * applies it, and bumps the catalog generation per batch. */
@@ -110,6 +123,8 @@ const struct cache_key_spec nx_cache_keys[] = {
     {api_categories_get, NULL, 0},
     KEY_ROW(api_products_list, PRODUCT_LIST_KEY),
     {api_products_get, NULL, 0},
+    {api_variants_list, NULL, 0},
+    {api_variants_get, NULL, 0},
 };
 
 const size_t nx_cache_key_count = sizeof nx_cache_keys / sizeof nx_cache_keys[0];

@@ -16,15 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What a product derives from its variants (migration 0010). */
+#define DERIVED_COLUMNS                                                                            \
+    "p.price_max_cents, p.variant_count, p.variant_active_count, p.variant_options"
 #define PRODUCT_COLUMNS                                                                            \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
     " p.is_active, p.category_id, c.name, c.slug, " NX_SQL_TIMESTAMP(                              \
-        "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name)"
+        "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name),"                   \
+                                                              " " DERIVED_COLUMNS
 #define PRODUCT_FROM " FROM products p LEFT JOIN categories c ON c.id = p.category_id"
 /* A page is chosen from products alone; only its rows are joined. */
 #define PAGE_COLUMNS                                                                               \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
-    " p.is_active, p.category_id, p.created_at, p.updated_at"
+    " p.is_active, p.category_id, p.created_at, p.updated_at, " DERIVED_COLUMNS
 #define PAGE_JOIN ") p LEFT JOIN categories c ON c.id = p.category_id"
 /* Rows a search walks in sort order before it asks the word indexes
  * instead: a short walk, then, when that found some matches but not a

@@ -5,6 +5,7 @@
 
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
+#include "nexus/db/seed_variants.h"
 #include "nexus/model/catalog.h"
 
 #include <stdint.h>
@@ -68,8 +69,13 @@ static uint64_t pick(uint64_t *s, uint64_t n) {
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
 static struct db_stmt SQL_INDEXES = {
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename = 'products' AND indexname <> 'products_pkey'",
+    " AND tablename IN ('products', 'product_variants')"
+    " AND indexname NOT IN ('products_pkey', 'product_variants_pkey')",
     0, 0};
+/* The products were copied with their ids (COPY writes identity columns
+ * as given): the next insert takes the id after them. */
+static struct db_stmt SQL_SYNC_IDS = {
+    "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)) FROM products", 0, 0};
 static struct db_stmt SQL_DROP_INDEX = {"SELECT format('DROP INDEX %I', $1::text)", 1, 0};
 static struct db_stmt SQL_ADD_CATEGORY = {
     "INSERT INTO categories (name, slug, description, parent_id)"
@@ -133,9 +139,23 @@ static void timestamp_text(long long epoch, char out[32]) {
     strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
 }
 
-/* Append one product as a COPY text line. */
-static void product_line(struct buf *out, long i, uint64_t *s, const int64_t *leaves,
-                         long leaf_count) {
+/* What the variant rows of a product need from its line (see
+ * seed_variants.h): its base price and stock, and its date. */
+struct seed_state {
+    const struct seed_options *o;
+    const int64_t *leaves;
+    long leaf_count;
+    uint64_t random;
+    long long *cents;
+    long long *stock;
+    long long *created;
+    struct buf options;
+};
+
+/* Append product i as a COPY text line: sku, price and stock derived from
+ * its variants. */
+static void product_line(struct buf *out, long i, struct seed_state *st) {
+    uint64_t *s = &st->random;
     char brand[16];
     snprintf(brand, sizeof brand, "%s%s", SYLLABLES[pick(s, (uint64_t)COUNT(SYLLABLES))],
              SYLLABLES[pick(s, (uint64_t)COUNT(SYLLABLES))]);
@@ -154,36 +174,56 @@ static void product_line(struct buf *out, long i, uint64_t *s, const int64_t *le
     char name[160], slug[NX_SLUG_MAX + 2], created[32], category[24] = "\\N";
     snprintf(name, sizeof name, "%s %s %s %s", brand, adj, mat, noun);
     slug_from_name(name, slug, 80);
-    timestamp_text(SEED_EPOCH - (long long)pick(s, 365 * 24 * 3600), created);
-    if (leaf_count)
+    long long epoch = SEED_EPOCH - (long long)pick(s, 365 * 24 * 3600);
+    timestamp_text(epoch, created);
+    if (st->leaf_count)
         snprintf(category, sizeof category, "%lld",
-                 (long long)leaves[pick(s, (uint64_t)leaf_count)]);
+                 (long long)st->leaves[pick(s, (uint64_t)st->leaf_count)]);
+    st->cents[i] = cents;
+    st->stock[i] = stock;
+    st->created[i] = epoch;
+    struct seed_variants vs;
+    long long min, max, total;
+    int active_variants;
+    seed_variants_of(i, cents, stock, &vs);
+    seed_variants_derive(&vs, &min, &max, &total, &active_variants, &st->options);
     buf_printf(
         out,
-        "SKU-%08ld\t%s\t%s-%ld\t%s %s %s, model %c%c-%u: %s.\t%lld\t%s\t%lld\t%s\t%s\t%s\t%s\n",
-        i + 1, name, slug, i + 1, adj, mat, noun, (char)('A' + pick(s, 26)),
-        (char)('A' + pick(s, 26)), (unsigned)pick(s, 10000), blurb, cents, currency, stock,
-        category, active ? "t" : "f", created, created);
+        "%ld\tSKU-%08ld\t%s\t%s-%ld\t%s %s %s, model %c%c-%u: %s.\t%lld\t%s\t%lld\t%s\t%s\t%s"
+        "\t%s\t%lld\t%d\t%d\t%s\n",
+        i + 1, i + 1, name, slug, i + 1, adj, mat, noun, (char)('A' + pick(s, 26)),
+        (char)('A' + pick(s, 26)), (unsigned)pick(s, 10000), blurb, min, currency, total, category,
+        active ? "t" : "f", created, created, max, vs.count, active_variants, st->options.data);
 }
 
-static enum nx_err copy_products(struct db *db, const struct seed_options *o, const int64_t *leaves,
-                                 long leaf_count) {
+/* Append the variant lines of product i. */
+static void variant_lines(struct buf *out, long i, struct seed_state *st) {
+    struct seed_variants vs;
+    char created[32];
+    seed_variants_of(i, st->cents[i], st->stock[i], &vs);
+    timestamp_text(st->created[i], created);
+    for (int j = 0; j < vs.count; j++)
+        seed_variant_line(out, i, &vs, j, created);
+}
+
+/* COPY one table's rows, made per product by line. */
+static enum nx_err copy_rows(struct db *db, const char *copy, struct seed_state *st,
+                             void (*line)(struct buf *, long, struct seed_state *),
+                             const char *what) {
     PGconn *c = db_conn(db);
-    PGresult *r = PQexec(c, "COPY products (sku, name, slug, description, price_cents,"
-                            " currency, stock, category_id, is_active, created_at, updated_at)"
-                            " FROM STDIN");
+    PGresult *r = PQexec(c, copy);
     bool ok = PQresultStatus(r) == PGRES_COPY_IN;
     PQclear(r);
-    uint64_t state = 0x9E3779B97F4A7C15ull;
     struct buf chunk = {0};
-    for (long i = 0; ok && i < o->products; i++) {
-        product_line(&chunk, i, &state, leaves, leaf_count);
-        if (chunk.len >= COPY_CHUNK || i + 1 == o->products) {
+    long n = st->o->products;
+    for (long i = 0; ok && i < n; i++) {
+        line(&chunk, i, st);
+        if (chunk.len >= COPY_CHUNK || i + 1 == n) {
             ok = PQputCopyData(c, chunk.data, (int)chunk.len) == 1;
             chunk.len = 0;
         }
-        if (o->progress && (i + 1) % 100000 == 0)
-            fprintf(stderr, "\rseed: %ld / %ld products", i + 1, o->products);
+        if (st->o->progress && (i + 1) % 100000 == 0)
+            fprintf(stderr, "\rseed: %s of %ld / %ld products", what, i + 1, n);
     }
     buf_clear(&chunk);
     if (PQputCopyEnd(c, ok ? NULL : "seed failed") != 1)
@@ -195,12 +235,49 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
     PQclear(r);
     while ((r = PQgetResult(c)))
         PQclear(r);
-    if (o->progress)
+    if (st->o->progress)
         fprintf(stderr, "\n");
     return ok ? NX_OK : NX_ERR_INTERNAL;
 }
 
-/* Drop the products' secondary indexes, keeping their definitions. */
+/* The products, then their variants. The products bring their variants
+ * (nexus.explicit_variants): no default ones are made for them. */
+static enum nx_err copy_products(struct db *db, const struct seed_options *o, const int64_t *leaves,
+                                 long leaf_count) {
+    size_t n = o->products > 0 ? (size_t)o->products : 1;
+    struct seed_state st = {o,
+                            leaves,
+                            leaf_count,
+                            0x9E3779B97F4A7C15ull,
+                            xcalloc(n, sizeof(long long)),
+                            xcalloc(n, sizeof(long long)),
+                            xcalloc(n, sizeof(long long)),
+                            {0}};
+    enum nx_err e = db_exec_sql(db, "SELECT set_config('nexus.explicit_variants', 'on', true)");
+    if (e == NX_OK)
+        e = copy_rows(db,
+                      "COPY products (id, sku, name, slug, description, price_cents, currency,"
+                      " stock, category_id, is_active, created_at, updated_at, price_max_cents,"
+                      " variant_count, variant_active_count, variant_options) FROM STDIN",
+                      &st, product_line, "products");
+    if (e == NX_OK)
+        e = copy_rows(db,
+                      "COPY product_variants (product_id, sku, price_cents, stock, options,"
+                      " is_active, position, created_at, updated_at) FROM STDIN",
+                      &st, variant_lines, "variants");
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT set_config('nexus.explicit_variants', 'off', true)");
+    free(st.cents);
+    free(st.stock);
+    free(st.created);
+    buf_clear(&st.options);
+    return e;
+}
+
+/* Drop the secondary indexes of products and variants, keeping their
+ * definitions. */
 static enum nx_err drop_indexes(struct db *db, PGresult **defs) {
     enum nx_err e = db_exec(db, &SQL_INDEXES, NULL, defs);
     for (int i = 0; e == NX_OK && i < PQntuples(*defs); i++) {
@@ -255,7 +332,7 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK)
-        e = db_exec_sql(db, "ANALYZE categories, products");
+        e = db_exec_sql(db, "ANALYZE categories, products, product_variants");
     db_rollback(db);
     PQclear(defs);
     free(leaves);

@@ -1,7 +1,10 @@
 /*
- * catalog.c -- slugs, ISO 4217 codes and entity tags.
+ * catalog.c -- slugs, ISO 4217 codes, entity tags, and SKU, price and stock
+ * values (shared by products and variants).
  */
 #include "nexus/model/catalog.h"
+
+#include "nexus/core/parse.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -126,4 +129,35 @@ void etag_of(const char *body, size_t len, char out[NX_ETAG_LEN + 1]) {
     sodium_bin2hex(out + 1, 33, digest, sizeof digest);
     out[33] = '"';
     out[34] = '\0';
+}
+
+bool sku_is_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+enum nx_err price_parse(struct field_errors *errs, json_t *v, const char *field, char out[24]) {
+    int64_t cents;
+    if (!parse_money(json_string_value(v), json_string_length(v), &cents))
+        return fielderr_add(errs, field,
+                            "must be a decimal from 0 to 99999999.99 with at most two decimals");
+    snprintf(out, 24, "%lld", (long long)cents);
+    return NX_OK;
+}
+
+enum nx_err stock_parse(struct field_errors *errs, json_t *v, const char *field, char out[24]) {
+    json_int_t n = json_integer_value(v);
+    snprintf(out, 24, "%lld", (long long)n);
+    if (n < 0 || n > INT32_MAX)
+        return fielderr_add(errs, field, "must be an integer from 0 to 2147483647");
+    return NX_OK;
 }

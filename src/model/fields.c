@@ -26,6 +26,10 @@ static const char *type_error(const struct field_spec *s, json_t *v) {
         return json_is_integer(v) ? NULL : "must be an integer";
     case FIELD_INTEGER_OR_NULL:
         return json_is_integer(v) || json_is_null(v) ? NULL : "must be an integer or null";
+    case FIELD_OBJECT:
+        return json_is_object(v) ? NULL : "must be an object";
+    case FIELD_ARRAY:
+        return json_is_array(v) ? NULL : "must be an array";
     }
     return "has the wrong type";
 }

@@ -5,38 +5,21 @@
 
 #include "nexus/core/parse.h"
 #include "nexus/model/fields.h"
+#include "nexus/model/variant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool sku_is_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 static enum nx_err parse_price(struct field_errors *errs, json_t *body, struct product_input *in) {
     json_t *v = json_object_get(body, "price");
-    int64_t cents;
     if (!v)
         return NX_OK;
     if (!json_is_string(v))
         return fielderr_add(errs, "price", "must be a decimal string such as \"19.99\"");
-    if (!parse_money(json_string_value(v), json_string_length(v), &cents))
-        return fielderr_add(errs, "price",
-                            "must be a decimal from 0 to 99999999.99 with at most two decimals");
-    snprintf(in->price_cents, sizeof in->price_cents, "%lld", (long long)cents);
-    in->has_price = true;
-    return NX_OK;
+    enum nx_err e = price_parse(errs, v, "price", in->price_cents);
+    in->has_price = e == NX_OK;
+    return e;
 }
 
 static enum nx_err parse_numbers(struct field_errors *errs, json_t *body,
@@ -46,10 +29,7 @@ static enum nx_err parse_numbers(struct field_errors *errs, json_t *body,
     json_t *category = json_object_get(body, "category_id");
     json_t *currency = json_object_get(body, "currency");
     if (json_is_integer(stock)) {
-        json_int_t n = json_integer_value(stock);
-        if (n < 0 || n > INT32_MAX)
-            e = fielderr_add(errs, "stock", "must be an integer from 0 to 2147483647");
-        snprintf(in->stock, sizeof in->stock, "%lld", (long long)n);
+        e = stock_parse(errs, stock, "stock", in->stock);
         in->has_stock = true;
     }
     if (json_is_integer(category) && json_integer_value(category) < 1)
@@ -83,15 +63,24 @@ static void fill_defaults(struct product_input *in) {
 enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in) {
     bool full = mode != PRODUCT_PATCH;
+    /* A create takes sku, price and stock or variants; a replace takes
+     * sku, price and stock as its variants allow (product_variant_fields). */
+    bool variants = mode == PRODUCT_CREATE && json_object_get(body, "variants");
+    bool own = mode == PRODUCT_CREATE && !variants;
     const struct field_spec spec[] = {
-        {"sku", FIELD_STRING, full},      {"name", FIELD_STRING, full},
+        {"sku", FIELD_STRING, own},       {"name", FIELD_STRING, full},
         {"slug", FIELD_STRING, false},    {"description", FIELD_STRING_OR_NULL, false},
-        {"price", FIELD_STRING, full},    {"currency", FIELD_STRING, false},
-        {"stock", FIELD_INTEGER, full},   {"category_id", FIELD_INTEGER_OR_NULL, false},
-        {"is_active", FIELD_BOOL, false},
+        {"price", FIELD_STRING, own},     {"currency", FIELD_STRING, false},
+        {"stock", FIELD_INTEGER, own},    {"category_id", FIELD_INTEGER_OR_NULL, false},
+        {"is_active", FIELD_BOOL, false}, {"variants", FIELD_ARRAY, false},
     };
+    size_t specs = sizeof spec / sizeof spec[0] - (mode != PRODUCT_CREATE);
     memset(in, 0, sizeof *in);
-    enum nx_err e = fields_check(errs, body, spec, sizeof spec / sizeof spec[0]);
+    enum nx_err e = fields_check(errs, body, spec, specs);
+    if (variants && (json_object_get(body, "sku") || json_object_get(body, "price") ||
+                     json_object_get(body, "stock")))
+        e = fielderr_add(errs, "variants", "give either variants or sku, price and stock");
+    in->variants = variants ? json_object_get(body, "variants") : NULL;
     /* fields_check already named a price of the wrong type */
     json_t *price = json_object_get(body, "price");
     if (!price || json_is_string(price))
@@ -135,11 +124,27 @@ static void write_category(struct jsonw *w, const PGresult *r, int row) {
     jsonw_object_close(w);
 }
 
-void product_write_json(struct jsonw *w, const PGresult *r, int row) {
+static void write_derived(struct jsonw *w, const PGresult *r, int row, bool staff) {
+    char price[NX_MONEY_BUF];
+    jsonw_key(w, "price_range");
+    jsonw_object_open(w);
+    format_money(int_at(r, row, PC_PRICE_CENTS), price, sizeof price);
+    jsonw_key(w, "min");
+    jsonw_string(w, price);
+    format_money(int_at(r, row, PC_PRICE_MAX_CENTS), price, sizeof price);
+    jsonw_key(w, "max");
+    jsonw_string(w, price);
+    jsonw_object_close(w);
+    jsonw_key(w, "options");
+    json_text_write(w, PQgetvalue(r, row, PC_VARIANT_OPTIONS));
+    jsonw_key(w, "variant_count");
+    jsonw_int(w, int_at(r, row, staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT));
+}
+
+static void write_fields(struct jsonw *w, const PGresult *r, int row, bool staff) {
     char price[NX_MONEY_BUF];
     int64_t stock = int_at(r, row, PC_STOCK);
     format_money(int_at(r, row, PC_PRICE_CENTS), price, sizeof price);
-    jsonw_object_open(w);
     jsonw_key(w, "id");
     jsonw_int(w, int_at(r, row, PC_ID));
     write_string(w, "sku", r, row, PC_SKU);
@@ -158,11 +163,40 @@ void product_write_json(struct jsonw *w, const PGresult *r, int row) {
     write_category(w, r, row);
     write_string(w, "created_at", r, row, PC_CREATED_AT);
     write_string(w, "updated_at", r, row, PC_UPDATED_AT);
+    write_derived(w, r, row, staff);
+}
+
+void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff) {
+    jsonw_object_open(w);
+    write_fields(w, r, row, staff);
     jsonw_object_close(w);
 }
 
-char *product_json(const PGresult *r, int row, size_t *len) {
+char *product_item_json(const PGresult *r, int row, bool staff, const PGresult *variants,
+                        size_t *len) {
     struct jsonw w = {0};
-    product_write_json(&w, r, row);
+    jsonw_object_open(&w);
+    write_fields(&w, r, row, staff);
+    jsonw_key(&w, "variants");
+    jsonw_array_open(&w);
+    for (int i = 0; i < PQntuples(variants); i++)
+        variant_write_json(&w, variants, i);
+    jsonw_array_close(&w);
+    jsonw_object_close(&w);
     return jsonw_take(&w, len);
+}
+
+enum nx_err product_variant_fields(struct field_errors *errs, const struct product_input *in,
+                                   enum product_mode mode, long long live) {
+    const char *names[] = {"sku", "price", "stock"};
+    bool given[] = {in->sku != NULL, in->has_price, in->has_stock};
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < 3; i++) {
+        if (given[i] && live != 1)
+            e = fielderr_add(errs, names[i],
+                             "the product has several variants: set it on a variant");
+        if (!given[i] && live == 1 && mode == PRODUCT_REPLACE)
+            e = fielderr_add(errs, names[i], "is required");
+    }
+    return e;
 }

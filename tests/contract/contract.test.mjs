@@ -513,6 +513,65 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff, headers: { 'If-Match': patched.headers.etag } }, 204);
   await call(t, 'deleteProduct', 'DELETE', p1Path, { token: staff }, 404);
 
+  // ---- variants ----------------------------------------------------------------
+  const tee = await call(t, 'createProduct', 'POST', prods, { token: staff, json: { name: 'Cotton Tee', variants: [
+    { sku: 'TEE-RED-M', price: '19.00', stock: 12, options: { Size: 'M', Color: 'Red' } },
+    { sku: 'TEE-RED-L', price: '21.00', stock: 5, options: { Size: 'L', Color: 'Red' }, is_active: false },
+  ] } }, 201);
+  assert.equal(tee.json.variants.length, 2);
+  await call(t, 'createProduct', 'POST', prods, { token: staff, json: { name: 'Both', sku: 'BOTH-1', variants: [] }, label: 'variants and sku' }, 422);
+  const vars = `${prods}/${tee.json.id}/variants`;
+  const [teeM, teeL] = tee.json.variants.map((v) => `${vars}/${v.id}`);
+  await call(t, 'listVariants', 'GET', vars, {}, 200);
+  await call(t, 'listVariants', 'GET', vars, { token: staff }, 200);
+  await call(t, 'listVariants', 'GET', vars, { raw: badFraming('GET', vars) }, 400);
+  await call(t, 'listVariants', 'GET', vars, { token: BOGUS_TOKEN }, 401);
+  await call(t, 'listVariants', 'GET', `${prods}/999999/variants`, {}, 404);
+
+  const xlBody = { sku: 'TEE-RED-XL', price: '23.00', stock: 2, options: { Size: 'XL', Color: 'Red' } };
+  const xl = await call(t, 'createVariant', 'POST', vars, { token: staff, json: xlBody }, 201);
+  await call(t, 'createVariant', 'POST', vars, { token: staff, json: { ...xlBody, sku: 'TEE-RED-XL2', options: { size: 'xl', color: 'RED' } } }, 409);
+  await call(t, 'createVariant', 'POST', vars, { token: staff, body: '{"sku": "A", "sku": "B"}', contentType: 'application/json' }, 400);
+  await call(t, 'createVariant', 'POST', vars, { json: xlBody }, 401);
+  await call(t, 'createVariant', 'POST', vars, { token: customerToken, json: xlBody }, 403);
+  await call(t, 'createVariant', 'POST', `${prods}/999999/variants`, { token: staff, json: xlBody }, 404);
+  await call(t, 'createVariant', 'POST', vars, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'createVariant', 'POST', vars, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'createVariant', 'POST', vars, { token: staff, json: { ...xlBody, sku: 'TEE-S', options: { Size: 'S' } } }, 422);
+
+  const xlPath = xl.headers.location;
+  const xlGot = await call(t, 'getVariant', 'GET', xlPath, {}, 200);
+  await call(t, 'getVariant', 'GET', xlPath, { headers: { 'If-None-Match': xlGot.headers.etag } }, 304);
+  await call(t, 'getVariant', 'GET', xlPath, { raw: badFraming('GET', xlPath) }, 400);
+  await call(t, 'getVariant', 'GET', xlPath, { token: BOGUS_TOKEN }, 401);
+  await call(t, 'getVariant', 'GET', teeL, { label: 'inactive, for the public' }, 404);
+  await call(t, 'getVariant', 'GET', teeL, { token: staff }, 200);
+
+  const xlPatched = await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, headers: { 'If-Match': xlGot.headers.etag }, json: { stock: 1 } }, 200);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, headers: { 'If-Match': xlGot.headers.etag }, json: { stock: 4 }, label: 'stale If-Match' }, 412);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, json: { sku: 'TEE-RED-M' } }, 409);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, body: '', contentType: 'application/json' }, 400);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { json: { stock: 1 } }, 401);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: customerToken, json: { stock: 1 } }, 403);
+  await call(t, 'updateVariant', 'PATCH', `${vars}/999999`, { token: staff, json: { stock: 1 } }, 404);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'updateVariant', 'PATCH', xlPath, { token: staff, json: { price: 23 } }, 422);
+  const teeNow = await call(t, 'getProduct', 'GET', `${prods}/${tee.json.id}`, {}, 200);
+  assert.equal(teeNow.json.variant_count, 2);
+  assert.equal(teeNow.json.stock, 13);
+  assert.deepEqual(teeNow.json.price_range, { min: '19.00', max: '23.00' });
+  await call(t, 'updateProduct', 'PATCH', `${prods}/${tee.json.id}`, { token: staff, json: { stock: 1 }, label: 'stock of a product with variants' }, 422);
+
+  await call(t, 'deleteVariant', 'DELETE', xlPath, { raw: badFraming('DELETE', xlPath) }, 400);
+  await call(t, 'deleteVariant', 'DELETE', xlPath, {}, 401);
+  await call(t, 'deleteVariant', 'DELETE', xlPath, { token: customerToken }, 403);
+  await call(t, 'deleteVariant', 'DELETE', xlPath, { token: staff, headers: { 'If-Match': xlGot.headers.etag }, label: 'stale If-Match' }, 412);
+  await call(t, 'deleteVariant', 'DELETE', xlPath, { token: staff, headers: { 'If-Match': xlPatched.headers.etag } }, 204);
+  await call(t, 'deleteVariant', 'DELETE', xlPath, { token: staff }, 404);
+  await call(t, 'deleteVariant', 'DELETE', teeL, { token: staff }, 204);
+  await call(t, 'deleteVariant', 'DELETE', teeM, { token: staff, label: 'the last live variant' }, 409);
+
   // ---- imports ------------------------------------------------------------------
   const imps = '/api/v1/imports';
   const csv = 'sku,name,price,stock,category\nIMP-1,"Imported, quoted",5,1,audio\nIMP-2,Bad,-1,1,\n';
@@ -584,6 +643,11 @@ test('every operation answers as documented, with every documented status', asyn
     ['replaceProduct', 'PUT', p2Path, { token: staff, json: item }],
     ['updateProduct', 'PATCH', p2Path, { token: staff, json: { stock: 1 } }],
     ['deleteProduct', 'DELETE', p2Path, { token: staff }],
+    ['listVariants', 'GET', vars, {}],
+    ['createVariant', 'POST', vars, { token: staff, json: xlBody }],
+    ['getVariant', 'GET', teeM, {}],
+    ['updateVariant', 'PATCH', teeM, { token: staff, json: { stock: 1 } }],
+    ['deleteVariant', 'DELETE', teeM, { token: staff }],
     ['createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }],
     ['getImport', 'GET', `${imps}/888888`, { token: staff }],
     ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],

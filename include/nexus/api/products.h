@@ -4,6 +4,7 @@
 #ifndef NEXUS_API_PRODUCTS_H
 #define NEXUS_API_PRODUCTS_H
 
+#include "nexus/db/db.h"
 #include "nexus/http/request.h"
 #include "nexus/http/response.h"
 
@@ -13,5 +14,16 @@ enum nx_err api_products_create(struct request *req, struct response *res);
 enum nx_err api_products_replace(struct request *req, struct response *res);
 enum nx_err api_products_patch(struct request *req, struct response *res);
 enum nx_err api_products_delete(struct request *req, struct response *res);
+
+/* Whether the caller is staff (sees inactive products and variants). */
+bool api_is_staff(const struct request *req);
+/* Load a live product the caller may see into *r (404 otherwise); with
+ * lock, the row is locked for the rest of the transaction. */
+enum nx_err api_product_visible(struct request *req, struct db *db, const char *id, bool lock,
+                                PGresult **r);
+/* The item body of the product in r's first row: its fields and the
+ * variants the caller may see (owned by the caller; *len its length). */
+enum nx_err api_product_item(struct request *req, struct db *db, const PGresult *r, char **body,
+                             size_t *len);
 
 #endif

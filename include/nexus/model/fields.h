@@ -21,6 +21,8 @@ enum field_type {
     FIELD_BOOL,
     FIELD_INTEGER,
     FIELD_INTEGER_OR_NULL,
+    FIELD_OBJECT,
+    FIELD_ARRAY,
 };
 
 struct field_spec {

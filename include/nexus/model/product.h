@@ -33,6 +33,11 @@ enum product_col {
     PC_CREATED_AT,
     PC_UPDATED_AT,
     PC_SORT_NAME, /* lower(name): the name sort's cursor value */
+    /* Derived from the variants (PC_PRICE_CENTS is the lowest active price) */
+    PC_PRICE_MAX_CENTS,
+    PC_VARIANT_COUNT,        /* live variants */
+    PC_VARIANT_ACTIVE_COUNT, /* live and active ones */
+    PC_VARIANT_OPTIONS,      /* jsonb text: [{"name", "values"}] */
 };
 
 enum product_mode { PRODUCT_CREATE, PRODUCT_REPLACE, PRODUCT_PATCH };
@@ -53,6 +58,7 @@ struct product_input {
     bool has_category;
     char category_id[24];               /* "" for null */
     const char *is_active;              /* "true"/"false" or NULL */
+    json_t *variants;                   /* a create's "variants" (borrowed), or NULL */
     char derived_slug[NX_SLUG_MAX + 1]; /* where a slug made from the name lives */
 };
 
@@ -61,9 +67,18 @@ struct product_input {
 enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in);
 
-/* A product row (PC_* columns) as its JSON object, written into w. */
-void product_write_json(struct jsonw *w, const PGresult *r, int row);
-/* The same as a body of its own (owned by the caller; *len its length). */
-char *product_json(const PGresult *r, int row, size_t *len);
+/* A replace or patch may write sku, price and stock only while the product
+ * has exactly one live variant (live); a replace must then give them. One
+ * entry in errs per field at fault. */
+enum nx_err product_variant_fields(struct field_errors *errs, const struct product_input *in,
+                                   enum product_mode mode, long long live);
+
+/* A product row (PC_* columns) as its JSON object, written into w. staff:
+ * the caller sees inactive variants (variant_count counts them). */
+void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff);
+/* One product as a body of its own, with its variants (VC_* rows, those
+ * the caller may see) embedded; owned by the caller, *len its length. */
+char *product_item_json(const PGresult *r, int row, bool staff, const PGresult *variants,
+                        size_t *len);
 
 #endif

@@ -1,0 +1,25 @@
+/*
+ * variant_write.h -- a variant write shared by the product endpoints (sku,
+ * price and stock of a one-variant product) and the variant endpoints.
+ */
+#ifndef NEXUS_API_VARIANT_WRITE_H
+#define NEXUS_API_VARIANT_WRITE_H
+
+#include "nexus/db/db.h"
+#include "nexus/http/request.h"
+#include "nexus/model/variant.h"
+
+/* Update variant id of product product_id (both locked by the caller's
+ * transaction) with the given fields, and queue a low-stock alert naming
+ * its SKU when the write takes its stock below the threshold. *out (may be
+ * NULL) receives the variant's row. The product's derived columns are the
+ * caller's to recompute. */
+enum nx_err api_variant_write(struct request *req, struct db *db, const char *product_id,
+                              const char *id, const struct variant_input *in,
+                              const char *product_name, PGresult **out);
+
+/* A failed variant write's unique violation as the 409 naming its field
+ * (sku or options); other errors unchanged. */
+enum nx_err api_variant_conflict(struct request *req, struct db *db, enum nx_err e);
+
+#endif

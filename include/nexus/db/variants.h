@@ -1,0 +1,44 @@
+/*
+ * variants.h -- the product_variants table.
+ *
+ * Queries that return variants return the columns of enum variant_col
+ * (model/variant.h), the product's currency joined in. Every write here
+ * leaves the product's derived columns stale until variants_derive runs in
+ * the same transaction (the handlers lock the product row first).
+ */
+#ifndef NEXUS_DB_VARIANTS_H
+#define NEXUS_DB_VARIANTS_H
+
+#include "nexus/db/db.h"
+#include "nexus/model/variant.h"
+
+/* The live variants of a product, by position then id; inactive ones
+ * only with all. */
+enum nx_err variants_list(struct db *db, const char *product_id, bool all, PGresult **out);
+/* One live variant of the product (zero rows when none); with lock, the
+ * row is locked for the rest of the transaction. */
+enum nx_err variants_get(struct db *db, const char *product_id, const char *id, bool lock,
+                         PGresult **out);
+/* How many live variants the product has, and the first one's id. */
+enum nx_err variants_count(struct db *db, const char *product_id, long long *live,
+                           char first_id[24]);
+/* Whether a live variant of the product other than except_id (NULL: none)
+ * has another set of option names than options (JSON text). */
+enum nx_err variants_other_option_names(struct db *db, const char *product_id,
+                                        const char *except_id, const char *options, bool *other);
+/* Insert one; position NULL in the input: after the last. */
+enum nx_err variants_insert(struct db *db, const char *product_id, const struct variant_input *in,
+                            PGresult **out);
+/* Update the given fields of a live variant (zero rows when none). */
+enum nx_err variants_update(struct db *db, const char *product_id, const char *id,
+                            const struct variant_input *in, PGresult **out);
+/* Soft delete; frees its SKU. */
+enum nx_err variants_delete(struct db *db, const char *product_id, const char *id);
+/* Recompute the product's sku, price, stock and the rest it derives from
+ * its variants (SQL function nexus_product_derive). */
+enum nx_err variants_derive(struct db *db, const char *product_id);
+/* Whether the next product inserted in this transaction brings its own
+ * variants (true) or gets a default one from its sku, price and stock. */
+enum nx_err variants_explicit(struct db *db, bool on);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * variant.c -- variant validation and serialisation.
+ */
+#include "nexus/model/variant.h"
+
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+#include "nexus/model/fields.h"
+#include "nexus/model/catalog.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void lower_ascii(const char *s, char *out, size_t cap) {
+    size_t i = 0;
+    for (; s[i] && i + 1 < cap; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[i] = '\0';
+}
+
+static int compare_text(const void *a, const void *b) {
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* The names, lower-cased and sorted, joined by '\n' into key. */
+static void names_key(char names[][NX_OPTION_TEXT_MAX * 4 + 1], size_t n, char *key, size_t cap) {
+    qsort(names, n, sizeof names[0], compare_text);
+    key[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(key);
+        snprintf(key + len, cap - len, "%s%s", i ? "\n" : "", names[i]);
+    }
+}
+
+static bool option_text_ok(const char *s) {
+    size_t n = utf8_length(s);
+    return n >= 1 && n <= NX_OPTION_TEXT_MAX;
+}
+
+/* {"Size": "M", ...}: 0..3 names, each 1..50 characters, no two the same
+ * but for case; each value a string of 1..50 characters. */
+static enum nx_err parse_options(struct field_errors *errs, json_t *v, const char *field,
+                                 struct variant_input *in) {
+    char names[NX_OPTIONS_MAX][NX_OPTION_TEXT_MAX * 4 + 1];
+    size_t n = 0;
+    const char *name;
+    json_t *value;
+    if (json_object_size(v) > NX_OPTIONS_MAX)
+        return fielderr_add(errs, field, "must have at most %d options", NX_OPTIONS_MAX);
+    json_object_foreach(v, name, value) {
+        if (!option_text_ok(name))
+            return fielderr_add(errs, field, "option names must be 1 to %d characters",
+                                NX_OPTION_TEXT_MAX);
+        if (!json_is_string(value) || !option_text_ok(json_string_value(value)))
+            return fielderr_add(errs, field, "option values must be strings of 1 to %d characters",
+                                NX_OPTION_TEXT_MAX);
+        lower_ascii(name, names[n], sizeof names[n]);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(names[i], names[n]) == 0)
+                return fielderr_add(errs, field, "names an option twice (case-insensitively)");
+        n++;
+    }
+    names_key(names, n, in->names_key, sizeof in->names_key);
+    in->options = json_dumps(v, JSON_COMPACT);
+    NX_ASSERT(in->options);
+    return NX_OK;
+}
+
+static enum nx_err parse_values(struct field_errors *errs, json_t *body, const char *prefix,
+                                struct variant_input *in) {
+    enum nx_err e = NX_OK;
+    char field[64];
+    json_t *v;
+    in->sku = field_string(body, "sku");
+    snprintf(field, sizeof field, "%ssku", prefix);
+    if (in->sku && !sku_is_valid(in->sku))
+        e = fielderr_add(errs, field, "must be 1 to 64 of A-Z a-z 0-9 . _ -");
+    snprintf(field, sizeof field, "%sprice", prefix);
+    if ((v = json_object_get(body, "price")) && json_is_string(v)) {
+        if (price_parse(errs, v, field, in->price_cents) != NX_OK)
+            e = NX_ERR_VALIDATION;
+        in->has_price = true;
+    }
+    snprintf(field, sizeof field, "%sstock", prefix);
+    if ((v = json_object_get(body, "stock")) && json_is_integer(v)) {
+        if (stock_parse(errs, v, field, in->stock) != NX_OK)
+            e = NX_ERR_VALIDATION;
+        in->has_stock = true;
+    }
+    snprintf(field, sizeof field, "%soptions", prefix);
+    if ((v = json_object_get(body, "options")) && json_is_object(v))
+        if (parse_options(errs, v, field, in) != NX_OK)
+            e = NX_ERR_VALIDATION;
+    if ((v = json_object_get(body, "is_active")) && json_is_boolean(v))
+        in->is_active = json_is_true(v) ? "true" : "false";
+    snprintf(field, sizeof field, "%sposition", prefix);
+    if ((v = json_object_get(body, "position")) && json_is_integer(v)) {
+        json_int_t p = json_integer_value(v);
+        if (p < 1 || p > NX_VARIANT_POSITION_MAX)
+            e = fielderr_add(errs, field, "must be an integer from 1 to %d",
+                             NX_VARIANT_POSITION_MAX);
+        snprintf(in->position, sizeof in->position, "%lld", (long long)p);
+        in->has_position = true;
+    }
+    return e;
+}
+
+/* fields_check, with each entry's field name after prefix. */
+static enum nx_err check_fields(struct field_errors *errs, json_t *body, enum variant_mode mode,
+                                const char *prefix) {
+    bool full = mode != VARIANT_PATCH;
+    const struct field_spec spec[] = {
+        {"sku", FIELD_STRING, full},      {"price", FIELD_STRING, full},
+        {"stock", FIELD_INTEGER, full},   {"options", FIELD_OBJECT, full},
+        {"is_active", FIELD_BOOL, false}, {"position", FIELD_INTEGER, false},
+    };
+    size_t n = sizeof spec / sizeof spec[0] - (mode == VARIANT_EMBEDDED);
+    if (!*prefix)
+        return fields_check(errs, body, spec, n);
+    struct field_errors mine = {0};
+    enum nx_err e = fields_check(&mine, body, spec, n);
+    for (size_t i = 0; i < fielderr_count(&mine); i++) {
+        const struct field_error *f = fielderr_at(&mine, i);
+        struct buf name = {0};
+        buf_printf(&name, "%s%s", prefix, f->field);
+        fielderr_add(errs, name.data, "%s", f->message);
+        buf_clear(&name);
+    }
+    fielderr_clear(&mine);
+    return e;
+}
+
+enum nx_err variant_input_parse(struct field_errors *errs, json_t *body, enum variant_mode mode,
+                                const char *prefix, struct variant_input *in) {
+    memset(in, 0, sizeof *in);
+    enum nx_err e = check_fields(errs, body, mode, prefix);
+    if (parse_values(errs, body, prefix, in) != NX_OK)
+        e = NX_ERR_VALIDATION;
+    return e;
+}
+
+void variant_input_clear(struct variant_input *in) {
+    free(in->options);
+    in->options = NULL;
+}
+
+enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
+                                 struct variant_input **out, size_t *n) {
+    size_t count = json_array_size(array);
+    *n = count;
+    *out = xcalloc(count ? count : 1, sizeof **out);
+    if (count < 1 || count > NX_VARIANTS_MAX)
+        return fielderr_add(errs, "variants", "must hold 1 to %d variants", NX_VARIANTS_MAX);
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < count; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "variants[%zu].", i);
+        json_t *v = json_array_get(array, i);
+        if (!json_is_object(v)) {
+            e = fielderr_add(errs, "variants", "element %zu must be an object", i);
+            continue;
+        }
+        if (variant_input_parse(errs, v, VARIANT_EMBEDDED, prefix, &(*out)[i]) != NX_OK)
+            e = NX_ERR_VALIDATION;
+        else if (i > 0 && strcmp((*out)[i].names_key, (*out)[0].names_key) != 0)
+            e = fielderr_add(errs, "variants", "variant %zu has other option names than the first",
+                             i);
+    }
+    return e;
+}
+
+void variant_inputs_free(struct variant_input *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        variant_input_clear(&v[i]);
+    free(v);
+}
+
+void json_text_write(struct jsonw *w, const char *text) {
+    if (strcmp(text, "{}") == 0 || strcmp(text, "[]") == 0) {
+        jsonw_raw(w, text, 2);
+        return;
+    }
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    NX_ASSERT(v); /* the database's own JSON */
+    char *compact = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    NX_ASSERT(compact);
+    jsonw_raw(w, compact, strlen(compact));
+    free(compact);
+    json_decref(v);
+}
+
+static int64_t int_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+void variant_write_json(struct jsonw *w, const PGresult *r, int row) {
+    char price[NX_MONEY_BUF];
+    int64_t stock = int_at(r, row, VC_STOCK);
+    format_money(int_at(r, row, VC_PRICE_CENTS), price, sizeof price);
+    jsonw_object_open(w);
+    jsonw_key(w, "id");
+    jsonw_int(w, int_at(r, row, VC_ID));
+    jsonw_key(w, "product_id");
+    jsonw_int(w, int_at(r, row, VC_PRODUCT_ID));
+    jsonw_key(w, "sku");
+    jsonw_string(w, PQgetvalue(r, row, VC_SKU));
+    jsonw_key(w, "price");
+    jsonw_string(w, price);
+    jsonw_key(w, "currency");
+    jsonw_string(w, PQgetvalue(r, row, VC_CURRENCY));
+    jsonw_key(w, "stock");
+    jsonw_int(w, stock);
+    jsonw_key(w, "in_stock");
+    jsonw_bool(w, stock > 0);
+    jsonw_key(w, "options");
+    json_text_write(w, PQgetvalue(r, row, VC_OPTIONS));
+    jsonw_key(w, "is_active");
+    jsonw_bool(w, PQgetvalue(r, row, VC_IS_ACTIVE)[0] == 't');
+    jsonw_key(w, "position");
+    jsonw_int(w, int_at(r, row, VC_POSITION));
+    jsonw_key(w, "created_at");
+    jsonw_string(w, PQgetvalue(r, row, VC_CREATED_AT));
+    jsonw_key(w, "updated_at");
+    jsonw_string(w, PQgetvalue(r, row, VC_UPDATED_AT));
+    jsonw_object_close(w);
+}
+
+char *variant_json(const PGresult *r, int row, size_t *len) {
+    struct jsonw w = {0};
+    variant_write_json(&w, r, row);
+    return jsonw_take(&w, len);
+}

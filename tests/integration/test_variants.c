@@ -1,0 +1,824 @@
+/*
+ * test_variants.c -- product variants: the default variant of a v1
+ * product, products created with variants, the variant endpoints (ETag,
+ * If-Match, Location, visibility), the option-set and duplicate rules, SKU
+ * uniqueness under races, the last live variant, the 100-variant cap, the
+ * product fields derived after each kind of write, sku/price/stock through
+ * the product, cached reads after variant writes, stock that no race takes
+ * below zero, and low-stock alerts per variant.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define PRODUCTS "/api/v1/products"
+
+static struct nexus_server server;
+static char *staff_token;
+static char *customer_token;
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "variants", NULL);
+    harness_staff_and_customer(&server, "var", &staff_token, &customer_token);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff_token);
+    free(customer_token);
+    staff_token = customer_token = NULL;
+    harness_stop(&server);
+    return 0;
+}
+
+static void product_path(char *out, size_t cap, long long id) {
+    snprintf(out, cap, PRODUCTS "/%lld", id);
+}
+
+static void variants_path(char *out, size_t cap, long long id) {
+    snprintf(out, cap, PRODUCTS "/%lld/variants", id);
+}
+
+static void variant_path(char *out, size_t cap, long long id, long long vid) {
+    snprintf(out, cap, PRODUCTS "/%lld/variants/%lld", id, vid);
+}
+
+/* POST /products with body (consumed); asserts 201; returns the answer. */
+static struct http_res *create(char *body) {
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, body);
+    expect_status(r, 201, "create product");
+    return r;
+}
+
+static long long create_simple(const char *sku, const char *price, int stock) {
+    struct http_res *r = create(
+        json_body("{s:s, s:s, s:s, s:i}", "sku", sku, "name", sku, "price", price, "stock", stock));
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+/* A product with three variants: S (10.00, 2), M (8.00, 3, inactive),
+ * L (12.00, 4); names Size and Color. */
+static struct http_res *create_three(const char *prefix) {
+    char s[32], m[32], l[32];
+    snprintf(s, sizeof s, "%s-S", prefix);
+    snprintf(m, sizeof m, "%s-M", prefix);
+    snprintf(l, sizeof l, "%s-L", prefix);
+    return create(
+        json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s, s:s}}, {s:s, s:s, s:i, s:{s:s, s:s}, s:b},"
+                  " {s:s, s:s, s:i, s:{s:s, s:s}}]}",
+                  "name", prefix, "variants", "sku", s, "price", "10.00", "stock", 2, "options",
+                  "Size", "S", "Color", "Red", "sku", m, "price", "8.00", "stock", 3, "options",
+                  "Size", "M", "Color", "Red", "is_active", 0, "sku", l, "price", "12.00", "stock",
+                  4, "options", "Size", "L", "Color", "Blue"));
+}
+
+static struct http_res *get(const char *path, const char *token) {
+    return call("GET", path, token, NULL);
+}
+
+/* The product as the caller sees it (200 asserted). */
+static struct http_res *get_product(long long id, const char *token) {
+    char path[64];
+    product_path(path, sizeof path, id);
+    struct http_res *r = get(path, token);
+    expect_status(r, 200, "get product");
+    return r;
+}
+
+static long long variant_id(json_t *product, size_t i) {
+    return jint(json_array_get(json_object_get(product, "variants"), i), "id");
+}
+
+static char *etag_header(const struct http_res *r) {
+    const char *tag = http_header(r, "ETag");
+    assert_non_null(tag);
+    char *h = malloc(strlen(tag) + 16);
+    sprintf(h, "If-Match: %s", tag);
+    return h;
+}
+
+/* ---- creating products ------------------------------------------------------- */
+
+static void test_v1_product_gets_one_default_variant(void **state) {
+    (void)state;
+    long long id = create_simple("DEF-1", "4.50", 6);
+    struct http_res *r = get_product(id, NULL);
+    json_t *variants = json_object_get(r->json, "variants");
+    assert_int_equal(json_array_size(variants), 1);
+    json_t *v = json_array_get(variants, 0);
+    assert_string_equal(jstr(v, "sku"), "DEF-1");
+    assert_string_equal(jstr(v, "price"), "4.50");
+    assert_string_equal(jstr(v, "currency"), "USD");
+    assert_int_equal(jint(v, "stock"), 6);
+    assert_true(json_is_true(json_object_get(v, "in_stock")));
+    assert_int_equal(json_object_size(json_object_get(v, "options")), 0);
+    assert_int_equal(jint(v, "position"), 1);
+    assert_int_equal(jint(v, "product_id"), id);
+    assert_int_equal(json_object_size(v), 12);
+    assert_int_equal(jint(r->json, "variant_count"), 1);
+    assert_string_equal(jstr(json_object_get(r->json, "price_range"), "min"), "4.50");
+    assert_string_equal(jstr(json_object_get(r->json, "price_range"), "max"), "4.50");
+    assert_int_equal(json_array_size(json_object_get(r->json, "options")), 0);
+    http_res_free(r);
+}
+
+static void test_create_with_variants_derives_the_product(void **state) {
+    (void)state;
+    struct http_res *r = create_three("TRIO");
+    long long id = jint(r->json, "id");
+    /* staff: all three; sku of the first; price the lowest active one */
+    assert_string_equal(jstr(r->json, "sku"), "TRIO-S");
+    assert_string_equal(jstr(r->json, "price"), "10.00");
+    assert_int_equal(jint(r->json, "stock"), 6);
+    assert_true(json_is_true(json_object_get(r->json, "in_stock")));
+    assert_string_equal(jstr(json_object_get(r->json, "price_range"), "min"), "10.00");
+    assert_string_equal(jstr(json_object_get(r->json, "price_range"), "max"), "12.00");
+    assert_int_equal(jint(r->json, "variant_count"), 3);
+    assert_int_equal(json_array_size(json_object_get(r->json, "variants")), 3);
+    char *options = dump(json_incref(json_object_get(r->json, "options")));
+    assert_string_equal(options, "[{\"name\":\"Color\",\"values\":[\"Red\",\"Blue\"]},"
+                                 "{\"name\":\"Size\",\"values\":[\"S\",\"M\",\"L\"]}]");
+    free(options);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(jint(json_array_get(json_object_get(r->json, "variants"), i), "position"),
+                         (long long)i + 1);
+    http_res_free(r);
+    /* the public: the active ones only, counted */
+    r = get_product(id, NULL);
+    assert_int_equal(jint(r->json, "variant_count"), 2);
+    assert_int_equal(json_array_size(json_object_get(r->json, "variants")), 2);
+    http_res_free(r);
+    /* list items carry the derived fields but not the variants */
+    r = get(PRODUCTS "?q=TRIO", NULL);
+    expect_status(r, 200, "list");
+    json_t *item = json_array_get(json_object_get(r->json, "items"), 0);
+    assert_non_null(item);
+    assert_null(json_object_get(item, "variants"));
+    assert_int_equal(jint(item, "variant_count"), 2);
+    http_res_free(r);
+    r = get(PRODUCTS "?q=TRIO&include_inactive=true", staff_token);
+    assert_int_equal(jint(json_array_get(json_object_get(r->json, "items"), 0), "variant_count"),
+                     3);
+    http_res_free(r);
+}
+
+static void test_create_with_variants_validation(void **state) {
+    (void)state;
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:s, s:[{s:s, s:s, s:i, s:{}}]}", "name", "Both",
+                                        "sku", "BOTH-1", "variants", "sku", "BOTH-2", "price",
+                                        "1.00", "stock", 1, "options")),
+                   422, "variants");
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:[]}", "name", "Empty", "variants")),
+                   422, "variants");
+    expect_problem(
+        call_owned("POST", PRODUCTS, staff_token,
+                   json_body("{s:s, s:[{s:s, s:s, s:i, s:{}}, {s:s, s:s, s:i, s:{}}]}", "name",
+                             "Bad", "variants", "sku", "BAD-1", "price", "1.00", "stock", 1,
+                             "options", "sku", "BAD-2", "price", "1.001", "stock", 1, "options")),
+        422, "variants[1].price");
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:[{s:s, s:s, s:i, s:{}, s:i}]}", "name", "Pos",
+                                        "variants", "sku", "POS-1", "price", "1.00", "stock", 1,
+                                        "options", "position", 2)),
+                   422, "variants[0].position");
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                                        " {s:s, s:s, s:i, s:{s:s}}]}",
+                                        "name", "Sets", "variants", "sku", "SET-1", "price", "1.00",
+                                        "stock", 1, "options", "Size", "S", "sku", "SET-2", "price",
+                                        "1.00", "stock", 1, "options", "Color", "Red")),
+                   422, "variants");
+    /* 101 variants */
+    json_t *many = json_array();
+    for (int i = 0; i < 101; i++) {
+        char sku[32], size[16];
+        snprintf(sku, sizeof sku, "MANY-%d", i);
+        snprintf(size, sizeof size, "%d", i);
+        json_array_append_new(many, json_pack("{s:s, s:s, s:i, s:{s:s}}", "sku", sku, "price",
+                                              "1.00", "stock", 1, "options", "Size", size));
+    }
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:o}", "name", "Many", "variants", many)),
+                   422, "variants");
+    /* duplicate options inside one body: the second one's insert conflicts */
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                                        " {s:s, s:s, s:i, s:{s:s}}]}",
+                                        "name", "Twins", "variants", "sku", "TWIN-1", "price",
+                                        "1.00", "stock", 1, "options", "Size", "M", "sku", "TWIN-2",
+                                        "price", "1.00", "stock", 1, "options", "size", "m")),
+                   409, "options");
+    char *left = harness_sql_value(&server, "SELECT count(*) FROM products WHERE name = 'Twins'");
+    assert_string_equal(left, "0");
+    free(left);
+}
+
+/* ---- the variant endpoints ---------------------------------------------------- */
+
+static void test_variant_crud(void **state) {
+    (void)state;
+    long long id = create_simple("CRUD-1", "5.00", 1);
+    char path[96], vpath[128], first[128];
+    variants_path(path, sizeof path, id);
+    struct http_res *r = get_product(id, NULL);
+    variant_path(first, sizeof first, id, variant_id(r->json, 0));
+    http_res_free(r);
+    /* the default variant has options {}: a second one with {} is a
+     * duplicate, and with other names another set */
+    expect_problem(call("POST", path, staff_token,
+                        "{\"sku\":\"CRUD-2\",\"price\":\"3.00\",\"stock\":4,\"options\":{}}"),
+                   409, "options");
+    expect_problem(call("POST", path, staff_token,
+                        "{\"sku\":\"CRUD-2\",\"price\":\"3.00\",\"stock\":4,"
+                        "\"options\":{\"Size\":\"M\"}}"),
+                   422, "options");
+    /* the only variant may change its set */
+    r = call("PATCH", first, staff_token, "{\"options\":{\"Size\":\"S\"}}");
+    expect_status(r, 200, "options of the only variant");
+    http_res_free(r);
+    expect_problem(call("POST", path, staff_token, "{\"sku\":\"CRUD-2\"}"), 422, "price");
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"CRUD-2\",\"price\":\"3.00\",\"stock\":4,"
+             "\"options\":{\"Size\":\"M\"},\"position\":7}");
+    expect_status(r, 201, "create variant");
+    long long vid = jint(r->json, "id");
+    variant_path(vpath, sizeof vpath, id, vid);
+    assert_non_null(http_header(r, "Location"));
+    assert_string_equal(http_header(r, "Location"), vpath);
+    assert_non_null(http_header(r, "ETag"));
+    assert_int_equal(jint(r->json, "position"), 7);
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_int_equal(jint(r->json, "variant_count"), 2);
+    assert_string_equal(jstr(r->json, "price"), "3.00");
+    assert_int_equal(jint(r->json, "stock"), 5);
+    http_res_free(r);
+
+    r = get(vpath, NULL);
+    expect_status(r, 200, "get variant");
+    char *if_match = etag_header(r);
+    assert_string_equal(jstr(r->json, "sku"), "CRUD-2");
+    http_res_free(r);
+    r = get(path, NULL);
+    expect_status(r, 200, "list variants");
+    assert_int_equal(json_object_size(r->json), 1);
+    json_t *items = json_object_get(r->json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(jstr(json_array_get(items, 0), "sku"), "CRUD-1");
+    assert_string_equal(jstr(json_array_get(items, 1), "sku"), "CRUD-2");
+    http_res_free(r);
+
+    /* PATCH with the tag: 200; again with the same (now stale) tag: 412 */
+    r = call_h("PATCH", vpath, staff_token, "{\"price\":\"2.50\",\"position\":1}", if_match);
+    expect_status(r, 200, "patch variant");
+    assert_string_equal(jstr(r->json, "price"), "2.50");
+    http_res_free(r);
+    expect_problem(call_h("PATCH", vpath, staff_token, "{\"stock\":1}", if_match), 412, NULL);
+    expect_problem(call_h("DELETE", vpath, staff_token, NULL, if_match), 412, NULL);
+    free(if_match);
+    /* both at position 1: CRUD-1 has the lower id, so it stays first */
+    r = get_product(id, NULL);
+    assert_string_equal(jstr(r->json, "sku"), "CRUD-1");
+    assert_string_equal(jstr(r->json, "price"), "2.50");
+    http_res_free(r);
+    expect_problem(call("PATCH", vpath, staff_token, "{\"position\":0}"), 422, "position");
+    expect_problem(call("PATCH", vpath, staff_token, "{\"colour\":\"red\"}"), 422, "colour");
+    expect_problem(call("PATCH", vpath, staff_token, "{\"price\":2}"), 422, "price");
+
+    r = call("DELETE", vpath, staff_token, NULL);
+    expect_status(r, 204, "delete variant");
+    http_res_free(r);
+    expect_problem(get(vpath, staff_token), 404, NULL);
+    r = get_product(id, NULL);
+    assert_int_equal(jint(r->json, "variant_count"), 1);
+    assert_string_equal(jstr(r->json, "price"), "5.00");
+    assert_int_equal(jint(r->json, "stock"), 1);
+    http_res_free(r);
+    /* its SKU and options are free again */
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"CRUD-2\",\"price\":\"1.00\",\"stock\":0,\"options\":{\"Size\":\"M\"}}");
+    expect_status(r, 201, "SKU reused");
+    http_res_free(r);
+    expect_problem(call("GET", PRODUCTS "/999999/variants", NULL, NULL), 404, NULL);
+    variant_path(vpath, sizeof vpath, id, 999999);
+    expect_problem(get(vpath, NULL), 404, NULL);
+    expect_problem(call("POST", path, customer_token, "{}"), 403, NULL);
+    expect_problem(call("POST", path, NULL, "{}"), 401, NULL);
+}
+
+static void test_option_sets_and_duplicates(void **state) {
+    (void)state;
+    struct http_res *r = create_three("OPT");
+    long long id = jint(r->json, "id");
+    long long small = variant_id(r->json, 0);
+    http_res_free(r);
+    char path[96], vpath[128];
+    variants_path(path, sizeof path, id);
+    /* another set of names */
+    expect_problem(call_owned("POST", path, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{s:s}}", "sku", "OPT-X", "price", "1.00",
+                                        "stock", 1, "options", "Size", "XL")),
+                   422, "options");
+    /* the same names in another case are the same set; the same options in
+     * another case are a duplicate */
+    expect_problem(
+        call_owned("POST", path, staff_token,
+                   json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "OPT-Y", "price", "1.00",
+                             "stock", 1, "options", "size", "s", "COLOR", "RED")),
+        409, "options");
+    r = call_owned("POST", path, staff_token,
+                   json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "OPT-Z", "price", "1.00",
+                             "stock", 1, "options", "size", "XL", "color", "Red"));
+    expect_status(r, 201, "same names in another case");
+    http_res_free(r);
+    /* bad options */
+    expect_problem(call_owned("POST", path, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "OPT-W", "price",
+                                        "1.00", "stock", 1, "options", "Size", "S", "size", "M")),
+                   422, "options");
+    expect_problem(call_owned("POST", path, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{s:s, s:i}}", "sku", "OPT-W", "price",
+                                        "1.00", "stock", 1, "options", "Size", "W", "Color", 3)),
+                   422, "options");
+    expect_problem(call_owned("POST", path, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{s:s, s:s, s:s, s:s}}", "sku", "OPT-W",
+                                        "price", "1.00", "stock", 1, "options", "A", "1", "B", "2",
+                                        "C", "3", "D", "4")),
+                   422, "options");
+    char long_value[64];
+    memset(long_value, 'v', 51);
+    long_value[51] = '\0';
+    expect_problem(
+        call_owned("POST", path, staff_token,
+                   json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "OPT-W", "price", "1.00",
+                             "stock", 1, "options", "Size", long_value, "Color", "Red")),
+        422, "options");
+    expect_problem(call_owned("POST", path, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "OPT-W", "price",
+                                        "1.00", "stock", 1, "options", "Size", "", "Color", "Red")),
+                   422, "options");
+    /* PATCH into a duplicate, or into another set */
+    variant_path(vpath, sizeof vpath, id, small);
+    expect_problem(
+        call("PATCH", vpath, staff_token, "{\"options\":{\"Size\":\"l\",\"Color\":\"blue\"}}"), 409,
+        "options");
+    expect_problem(call("PATCH", vpath, staff_token, "{\"options\":{\"Size\":\"S\"}}"), 422,
+                   "options");
+    r = call("PATCH", vpath, staff_token, "{\"options\":{\"Size\":\"XS\",\"Color\":\"Red\"}}");
+    expect_status(r, 200, "patch options");
+    http_res_free(r);
+    r = get_product(id, staff_token);
+    char *options = dump(json_incref(json_object_get(r->json, "options")));
+    assert_string_equal(options, "[{\"name\":\"Color\",\"values\":[\"Red\",\"Blue\"]},"
+                                 "{\"name\":\"Size\",\"values\":[\"XS\",\"M\",\"L\",\"XL\"]}]");
+    free(options);
+    http_res_free(r);
+}
+
+static long long race_products[8];
+
+static long racing_variant(int i, void *ctx) {
+    (void)ctx;
+    char path[96];
+    variants_path(path, sizeof path, race_products[i]);
+    struct http_res *r = call("POST", path, staff_token,
+                              "{\"sku\":\"RACED-SKU\",\"price\":\"1.00\",\"stock\":1,"
+                              "\"options\":{\"Size\":\"Raced\"}}");
+    long status = r->status;
+    if (status == 409 && !strstr(r->body, "\"sku\""))
+        status = -1;
+    http_res_free(r);
+    return status;
+}
+
+static void test_sku_is_unique_everywhere_and_under_races(void **state) {
+    (void)state;
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name", "Owner", "variants", "sku",
+                         "OWN-1", "price", "1.00", "stock", 1, "options", "Size", "S"));
+    long long owner = jint(r->json, "id");
+    http_res_free(r);
+    char path[96];
+    variants_path(path, sizeof path, owner);
+    r = call_owned("POST", path, staff_token,
+                   json_body("{s:s, s:s, s:i, s:{s:s}}", "sku", "OWN-2", "price", "1.00", "stock",
+                             1, "options", "Size", "M"));
+    expect_status(r, 201, "second variant");
+    http_res_free(r);
+    /* a v1 product, a variant of another product, or a product's variants
+     * with a taken SKU (first or not): 409 on sku */
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:s, s:s, s:i}", "sku", "OWN-2", "name", "Thief",
+                                        "price", "1.00", "stock", 1)),
+                   409, "sku");
+    expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                              json_body("{s:s, s:s, s:s, s:i}", "sku", "OWN-1", "name", "Thief",
+                                        "price", "1.00", "stock", 1)),
+                   409, "sku");
+    long long other = create_simple("OTHER-1", "1.00", 1);
+    char opath[96];
+    variants_path(opath, sizeof opath, other);
+    expect_problem(call_owned("POST", opath, staff_token,
+                              json_body("{s:s, s:s, s:i, s:{}}", "sku", "OWN-2", "price", "1.00",
+                                        "stock", 1, "options")),
+                   409, "sku");
+    char vpath[128];
+    r = get_product(other, NULL);
+    variant_path(vpath, sizeof vpath, other, variant_id(r->json, 0));
+    http_res_free(r);
+    expect_problem(call("PATCH", vpath, staff_token, "{\"sku\":\"OWN-2\"}"), 409, "sku");
+    char ppath[64];
+    product_path(ppath, sizeof ppath, other);
+    expect_problem(call("PATCH", ppath, staff_token, "{\"sku\":\"OWN-2\"}"), 409, "sku");
+    /* deleting the owner frees its SKUs */
+    product_path(ppath, sizeof ppath, owner);
+    r = call("DELETE", ppath, staff_token, NULL);
+    expect_status(r, 204, "delete owner");
+    http_res_free(r);
+    r = call("PATCH", vpath, staff_token, "{\"sku\":\"OWN-2\"}");
+    expect_status(r, 200, "sku freed by the product's delete");
+    http_res_free(r);
+
+    /* eight products, one SKU at once: one 201, seven 409 on sku */
+    for (int i = 0; i < 8; i++) {
+        char sku[32];
+        snprintf(sku, sizeof sku, "RACER-%d", i);
+        struct http_res *p =
+            create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name", sku, "variants", "sku",
+                             sku, "price", "1.00", "stock", 1, "options", "Size", "S"));
+        race_products[i] = jint(p->json, "id");
+        http_res_free(p);
+    }
+    long statuses[8];
+    harness_race(8, racing_variant, NULL, statuses);
+    assert_int_equal(harness_count_status(statuses, 8, 201), 1);
+    assert_int_equal(harness_count_status(statuses, 8, 409), 7);
+    char *n =
+        harness_sql_value(&server, "SELECT count(*) FROM product_variants WHERE sku = 'RACED-SKU'"
+                                   " AND deleted_at IS NULL");
+    assert_string_equal(n, "1");
+    free(n);
+}
+
+static void test_last_live_variant_cannot_be_deleted(void **state) {
+    (void)state;
+    struct http_res *r = create_three("LAST");
+    long long id = jint(r->json, "id");
+    long long ids[3] = {variant_id(r->json, 0), variant_id(r->json, 1), variant_id(r->json, 2)};
+    http_res_free(r);
+    char vpath[128];
+    for (int i = 0; i < 2; i++) {
+        variant_path(vpath, sizeof vpath, id, ids[i]);
+        r = call("DELETE", vpath, staff_token, NULL);
+        expect_status(r, 204, "delete variant");
+        http_res_free(r);
+    }
+    variant_path(vpath, sizeof vpath, id, ids[2]);
+    r = call("DELETE", vpath, staff_token, NULL);
+    assert_problem(r, 409, NULL);
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_string_equal(jstr(r->json, "sku"), "LAST-L");
+    assert_string_equal(jstr(r->json, "price"), "12.00");
+    assert_int_equal(jint(r->json, "stock"), 4);
+    assert_int_equal(jint(r->json, "variant_count"), 1);
+    http_res_free(r);
+}
+
+static void test_hundred_and_first_variant_is_422(void **state) {
+    (void)state;
+    json_t *many = json_array();
+    for (int i = 0; i < 100; i++) {
+        char sku[32], size[16];
+        snprintf(sku, sizeof sku, "HUN-%d", i);
+        snprintf(size, sizeof size, "%d", i);
+        json_array_append_new(many, json_pack("{s:s, s:s, s:i, s:{s:s}}", "sku", sku, "price",
+                                              "1.00", "stock", 1, "options", "Size", size));
+    }
+    struct http_res *r = create(json_body("{s:s, s:o}", "name", "Hundred", "variants", many));
+    long long id = jint(r->json, "id");
+    assert_int_equal(jint(r->json, "variant_count"), 100);
+    assert_int_equal(jint(r->json, "stock"), 100);
+    http_res_free(r);
+    char path[96];
+    variants_path(path, sizeof path, id);
+    expect_problem(call("POST", path, staff_token,
+                        "{\"sku\":\"HUN-100\",\"price\":\"1.00\",\"stock\":1,"
+                        "\"options\":{\"Size\":\"100\"}}"),
+                   422, "variants");
+}
+
+/* ---- sku, price and stock through the product ---------------------------------- */
+
+static void test_product_writes_of_sku_price_stock(void **state) {
+    (void)state;
+    long long one = create_simple("SOLO-1", "2.00", 3);
+    char path[64];
+    product_path(path, sizeof path, one);
+    struct http_res *r = call("PATCH", path, staff_token, "{\"price\":\"2.75\",\"stock\":9}");
+    expect_status(r, 200, "patch the one variant");
+    assert_string_equal(jstr(r->json, "price"), "2.75");
+    json_t *v = json_array_get(json_object_get(r->json, "variants"), 0);
+    assert_string_equal(jstr(v, "price"), "2.75");
+    assert_int_equal(jint(v, "stock"), 9);
+    http_res_free(r);
+    expect_problem(call("PUT", path, staff_token, "{\"name\":\"Solo\",\"sku\":\"SOLO-1\"}"), 422,
+                   "price");
+
+    r = create_three("MULTI");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    product_path(path, sizeof path, id);
+    r = call("PATCH", path, staff_token, "{\"stock\":5,\"sku\":\"X\",\"name\":\"Multi\"}");
+    assert_problem(r, 422, "stock");
+    assert_problem(r, 422, "sku");
+    assert_true(strstr(r->body, "set it on a variant") != NULL);
+    http_res_free(r);
+    r = call("PUT", path, staff_token, "{\"name\":\"Multi Renamed\"}");
+    expect_status(r, 200, "PUT without sku, price, stock");
+    assert_string_equal(jstr(r->json, "sku"), "MULTI-S");
+    assert_int_equal(jint(r->json, "stock"), 6);
+    http_res_free(r);
+    expect_problem(call("PUT", path, staff_token, "{\"name\":\"Multi\",\"variants\":[]}"), 422,
+                   "variants");
+}
+
+static void test_derived_fields_after_each_write(void **state) {
+    (void)state;
+    struct http_res *r = create_three("DER");
+    long long id = jint(r->json, "id");
+    long long s = variant_id(r->json, 0), m = variant_id(r->json, 1), l = variant_id(r->json, 2);
+    http_res_free(r);
+    char vpath[128];
+    /* activating M (8.00, 3) lowers the price and adds its stock */
+    variant_path(vpath, sizeof vpath, id, m);
+    r = call("PATCH", vpath, staff_token, "{\"is_active\":true}");
+    expect_status(r, 200, "activate");
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_string_equal(jstr(r->json, "price"), "8.00");
+    assert_int_equal(jint(r->json, "stock"), 9);
+    assert_int_equal(jint(r->json, "variant_count"), 3);
+    http_res_free(r);
+    /* moving L first makes its SKU the product's */
+    variant_path(vpath, sizeof vpath, id, l);
+    r = call("PATCH", vpath, staff_token, "{\"position\":0}");
+    http_res_free(r); /* 422: positions start at 1 */
+    r = call("PATCH", vpath, staff_token, "{\"position\":1}");
+    expect_status(r, 200, "position");
+    http_res_free(r);
+    variant_path(vpath, sizeof vpath, id, s);
+    r = call("PATCH", vpath, staff_token, "{\"position\":2}");
+    expect_status(r, 200, "position");
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_string_equal(jstr(r->json, "sku"), "DER-L");
+    http_res_free(r);
+    /* no active variant: the first one's price, stock 0 */
+    for (int i = 0; i < 3; i++) {
+        variant_path(vpath, sizeof vpath, id, i == 0 ? s : i == 1 ? m : l);
+        r = call("PATCH", vpath, staff_token, "{\"is_active\":false}");
+        expect_status(r, 200, "deactivate");
+        http_res_free(r);
+    }
+    r = get_product(id, staff_token);
+    assert_string_equal(jstr(r->json, "price"), "12.00");
+    assert_int_equal(jint(r->json, "stock"), 0);
+    assert_true(json_is_false(json_object_get(r->json, "in_stock")));
+    assert_int_equal(jint(r->json, "variant_count"), 3);
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_int_equal(jint(r->json, "variant_count"), 0);
+    assert_int_equal(json_array_size(json_object_get(r->json, "variants")), 0);
+    http_res_free(r);
+    /* the list filters on the derived price */
+    variant_path(vpath, sizeof vpath, id, m);
+    r = call("PATCH", vpath, staff_token, "{\"is_active\":true,\"price\":\"0.50\"}");
+    expect_status(r, 200, "cheap");
+    http_res_free(r);
+    r = get(PRODUCTS "?q=DER&max_price=0.50", NULL);
+    expect_status(r, 200, "filter");
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
+    http_res_free(r);
+}
+
+/* ---- ETags, visibility, cache -------------------------------------------------- */
+
+static void test_product_etag_follows_its_variants(void **state) {
+    (void)state;
+    struct http_res *r = create_three("TAG");
+    long long id = jint(r->json, "id");
+    long long m = variant_id(r->json, 1);
+    http_res_free(r);
+    r = get_product(id, staff_token);
+    char *if_match = etag_header(r);
+    http_res_free(r);
+    char vpath[128], path[64];
+    variant_path(vpath, sizeof vpath, id, m);
+    /* the inactive M changes nothing the product derives, yet its tag */
+    r = call("PATCH", vpath, staff_token, "{\"stock\":30}");
+    expect_status(r, 200, "patch inactive variant");
+    http_res_free(r);
+    product_path(path, sizeof path, id);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"name\":\"Tag\"}", if_match), 412, NULL);
+    free(if_match);
+    r = get_product(id, staff_token);
+    if_match = etag_header(r);
+    http_res_free(r);
+    r = call_h("PATCH", path, staff_token, "{\"name\":\"Tag\"}", if_match);
+    expect_status(r, 200, "current tag");
+    http_res_free(r);
+    free(if_match);
+}
+
+static void test_inactive_variants_are_for_staff(void **state) {
+    (void)state;
+    struct http_res *r = create_three("VIS");
+    long long id = jint(r->json, "id");
+    long long m = variant_id(r->json, 1);
+    http_res_free(r);
+    char vpath[128], path[96];
+    variant_path(vpath, sizeof vpath, id, m);
+    expect_problem(get(vpath, NULL), 404, NULL);
+    expect_problem(get(vpath, customer_token), 404, NULL);
+    r = get(vpath, staff_token);
+    expect_status(r, 200, "staff sees inactive");
+    http_res_free(r);
+    variants_path(path, sizeof path, id);
+    r = get(path, NULL);
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 2);
+    http_res_free(r);
+    r = get(path, staff_token);
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 3);
+    http_res_free(r);
+    /* an inactive product's variants are hidden with it */
+    char ppath[64];
+    product_path(ppath, sizeof ppath, id);
+    r = call("PATCH", ppath, staff_token, "{\"is_active\":false}");
+    expect_status(r, 200, "deactivate product");
+    http_res_free(r);
+    expect_problem(get(path, NULL), 404, NULL);
+    r = get(path, staff_token);
+    expect_status(r, 200, "staff");
+    http_res_free(r);
+}
+
+static const char *cache_state(const char *path, const char *token, json_t **json) {
+    static char state[16];
+    struct http_res *r = get(path, token);
+    expect_status(r, 200, path);
+    const char *h = http_header(r, "X-Cache");
+    snprintf(state, sizeof state, "%s", h ? h : "");
+    *json = json_incref(r->json);
+    http_res_free(r);
+    return state;
+}
+
+static void test_cached_reads_follow_variant_writes(void **state) {
+    (void)state;
+    struct http_res *r = create_three("CACHE");
+    long long id = jint(r->json, "id");
+    long long s = variant_id(r->json, 0);
+    http_res_free(r);
+    char path[64], vpath[128], list[128], vlist[96];
+    product_path(path, sizeof path, id);
+    variant_path(vpath, sizeof vpath, id, s);
+    variants_path(vlist, sizeof vlist, id);
+    snprintf(list, sizeof list, PRODUCTS "?q=CACHE");
+    const char *paths[] = {path, vpath, vlist, list};
+    json_t *j;
+    for (size_t i = 0; i < 4; i++) {
+        cache_state(paths[i], NULL, &j);
+        json_decref(j);
+        assert_string_equal(cache_state(paths[i], NULL, &j), "HIT");
+        json_decref(j);
+    }
+    r = call("PATCH", vpath, staff_token, "{\"price\":\"9.00\",\"stock\":7}");
+    expect_status(r, 200, "patch");
+    http_res_free(r);
+    cache_state(path, NULL, &j);
+    assert_string_equal(jstr(j, "price"), "9.00");
+    assert_int_equal(jint(j, "stock"), 11);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "variants"), 0), "price"), "9.00");
+    json_decref(j);
+    cache_state(vpath, NULL, &j);
+    assert_int_equal(jint(j, "stock"), 7);
+    json_decref(j);
+    cache_state(vlist, NULL, &j);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "items"), 0), "price"), "9.00");
+    json_decref(j);
+    cache_state(list, NULL, &j);
+    assert_string_equal(jstr(json_array_get(json_object_get(j, "items"), 0), "price"), "9.00");
+    json_decref(j);
+    /* a new variant shows in the item, the variant list and the counts */
+    r = call("POST", vlist, staff_token,
+             "{\"sku\":\"CACHE-XL\",\"price\":\"1.00\",\"stock\":1,"
+             "\"options\":{\"Size\":\"XL\",\"Color\":\"Red\"}}");
+    expect_status(r, 201, "new variant");
+    http_res_free(r);
+    cache_state(path, NULL, &j);
+    assert_int_equal(jint(j, "variant_count"), 3);
+    assert_string_equal(jstr(j, "price"), "1.00");
+    json_decref(j);
+    cache_state(list, NULL, &j);
+    assert_int_equal(jint(json_array_get(json_object_get(j, "items"), 0), "variant_count"), 3);
+    json_decref(j);
+    cache_state(vlist, NULL, &j);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    json_decref(j);
+}
+
+/* ---- stock ----------------------------------------------------------------------- */
+
+static long long race_variant;
+
+static long racing_decrement(int i, void *ctx) {
+    (void)i;
+    (void)ctx;
+    char q[160];
+    snprintf(q, sizeof q, "UPDATE product_variants SET stock = stock - 1 WHERE id = %lld",
+             race_variant);
+    char *out = harness_sql(&server, q);
+    long status = out ? 200 : 422; /* 422: the stock check refused it */
+    free(out);
+    return status;
+}
+
+static void test_stock_never_goes_below_zero(void **state) {
+    (void)state;
+    long long id = create_simple("DECR-1", "1.00", 3);
+    struct http_res *r = get_product(id, NULL);
+    race_variant = variant_id(r->json, 0);
+    http_res_free(r);
+    long statuses[8];
+    harness_race(8, racing_decrement, NULL, statuses);
+    assert_int_equal(harness_count_status(statuses, 8, 200), 3);
+    assert_int_equal(harness_count_status(statuses, 8, 422), 5);
+    char *stock = harness_sql_value(&server, "SELECT stock FROM product_variants WHERE id = %lld",
+                                    race_variant);
+    assert_string_equal(stock, "0");
+    free(stock);
+    char vpath[128];
+    variant_path(vpath, sizeof vpath, id, race_variant);
+    expect_problem(call("PATCH", vpath, staff_token, "{\"stock\":-1}"), 422, "stock");
+}
+
+static void test_low_stock_alert_names_the_variant(void **state) {
+    (void)state;
+    struct http_res *r = create_three("LOW");
+    long long id = jint(r->json, "id");
+    long long l = variant_id(r->json, 2);
+    http_res_free(r);
+    char vpath[128];
+    variant_path(vpath, sizeof vpath, id, l);
+    r = call("PATCH", vpath, staff_token, "{\"stock\":50}");
+    expect_status(r, 200, "restock");
+    http_res_free(r);
+    r = call("PATCH", vpath, staff_token, "{\"stock\":1}");
+    expect_status(r, 200, "sell out");
+    http_res_free(r);
+    char *jobs = harness_sql_value(&server,
+                                   "SELECT count(*) FROM jobs WHERE kind = 'low_stock_alert'"
+                                   " AND payload->>'sku' = 'LOW-L' AND payload->>'variant_id' = "
+                                   "'%lld' AND (payload->>'stock')::int = 1",
+                                   l);
+    assert_string_equal(jobs, "1");
+    free(jobs);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_v1_product_gets_one_default_variant),
+        cmocka_unit_test(test_create_with_variants_derives_the_product),
+        cmocka_unit_test(test_create_with_variants_validation),
+        cmocka_unit_test(test_variant_crud),
+        cmocka_unit_test(test_option_sets_and_duplicates),
+        cmocka_unit_test(test_sku_is_unique_everywhere_and_under_races),
+        cmocka_unit_test(test_last_live_variant_cannot_be_deleted),
+        cmocka_unit_test(test_hundred_and_first_variant_is_422),
+        cmocka_unit_test(test_product_writes_of_sku_price_stock),
+        cmocka_unit_test(test_derived_fields_after_each_write),
+        cmocka_unit_test(test_product_etag_follows_its_variants),
+        cmocka_unit_test(test_inactive_variants_are_for_staff),
+        cmocka_unit_test(test_cached_reads_follow_variant_writes),
+        cmocka_unit_test(test_stock_never_goes_below_zero),
+        cmocka_unit_test(test_low_stock_alert_names_the_variant),
+    };
+    return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);
+}
