@@ -215,6 +215,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
+    product_input_clear(&in);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 
@@ -266,7 +267,7 @@ static enum nx_err alert_low_stock(struct db *db, long long before, PGresult *af
 }
 
 static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
-    struct product_input in;
+    struct product_input in = {0};
     struct db *db = NULL;
     PGresult *r = NULL;
     char id[24];
@@ -291,6 +292,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     if (db)
         db_rollback(db);
     PQclear(r);
+    product_input_clear(&in);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 

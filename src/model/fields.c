@@ -26,6 +26,8 @@ static const char *type_error(const struct field_spec *s, json_t *v) {
         return json_is_integer(v) ? NULL : "must be an integer";
     case FIELD_INTEGER_OR_NULL:
         return json_is_integer(v) || json_is_null(v) ? NULL : "must be an integer or null";
+    case FIELD_ANY:
+        return NULL;
     }
     return "has the wrong type";
 }

@@ -88,7 +88,8 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
         {"slug", FIELD_STRING, false},    {"description", FIELD_STRING_OR_NULL, false},
         {"price", FIELD_STRING, full},    {"currency", FIELD_STRING, false},
         {"stock", FIELD_INTEGER, full},   {"category_id", FIELD_INTEGER_OR_NULL, false},
-        {"is_active", FIELD_BOOL, false},
+        {"is_active", FIELD_BOOL, false}, {"attributes", FIELD_ANY, false},
+        {"images", FIELD_ANY, false},
     };
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(errs, body, spec, sizeof spec / sizeof spec[0]);
@@ -107,9 +108,15 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
     json_t *active = json_object_get(body, "is_active");
     if (json_is_boolean(active))
         in->is_active = json_is_true(active) ? "true" : "false";
+    if (product_extras_parse(errs, body, full, &in->extras) != NX_OK)
+        e = NX_ERR_VALIDATION;
     if (full)
         fill_defaults(in);
     return e;
+}
+
+void product_input_clear(struct product_input *in) {
+    product_extras_clear(&in->extras);
 }
 
 static int64_t int_at(const PGresult *r, int row, int col) {
@@ -135,6 +142,14 @@ static void write_category(struct jsonw *w, const PGresult *r, int row) {
     jsonw_object_close(w);
 }
 
+/* attributes and images, as PostgreSQL wrote their jsonb. */
+static void write_extras(struct jsonw *w, const PGresult *r, int row) {
+    jsonw_key(w, "attributes");
+    jsonw_text(w, PQgetvalue(r, row, PC_ATTRIBUTES), (size_t)PQgetlength(r, row, PC_ATTRIBUTES));
+    jsonw_key(w, "images");
+    jsonw_text(w, PQgetvalue(r, row, PC_IMAGES), (size_t)PQgetlength(r, row, PC_IMAGES));
+}
+
 void product_write_json(struct jsonw *w, const PGresult *r, int row) {
     char price[NX_MONEY_BUF];
     int64_t stock = int_at(r, row, PC_STOCK);
@@ -158,6 +173,7 @@ void product_write_json(struct jsonw *w, const PGresult *r, int row) {
     write_category(w, r, row);
     write_string(w, "created_at", r, row, PC_CREATED_AT);
     write_string(w, "updated_at", r, row, PC_UPDATED_AT);
+    write_extras(w, r, row);
     jsonw_object_close(w);
 }
 

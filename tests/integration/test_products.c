@@ -65,11 +65,12 @@ static void assert_etag(const char *tag) {
 }
 
 static void assert_product_json(json_t *p) {
-    static const char *const keys[] = {
-        "id",    "sku",      "name",      "slug",     "description", "price",     "currency",
-        "stock", "in_stock", "is_active", "category", "created_at",  "updated_at"};
+    static const char *const keys[] = {"id",          "sku",        "name",     "slug",
+                                       "description", "price",      "currency", "stock",
+                                       "in_stock",    "is_active",  "category", "created_at",
+                                       "updated_at",  "attributes", "images"};
     assert_true(json_is_object(p));
-    for (size_t i = 0; i < 13; i++) {
+    for (size_t i = 0; i < 15; i++) {
         if (!json_object_get(p, keys[i]))
             fprintf(stderr, "product JSON lacks '%s'\n", keys[i]);
         assert_non_null(json_object_get(p, keys[i]));
@@ -79,7 +80,9 @@ static void assert_product_json(json_t *p) {
         fprintf(stderr, "product JSON has extra keys: %s\n", s);
         free(s);
     }
-    assert_int_equal(json_object_size(p), 13);
+    assert_int_equal(json_object_size(p), 15);
+    assert_true(json_is_object(json_object_get(p, "attributes")));
+    assert_true(json_is_array(json_object_get(p, "images")));
     assert_true(jint(p, "id") > 0);
     assert_true(matches("^[A-Za-z0-9._-]{1,64}$", jstr(p, "sku")));
     jstr(p, "name");

@@ -99,6 +99,40 @@ static void test_nesting_and_separators(void **state) {
     assert_same_as_jansson(&w, want);
 }
 
+/* Text as PostgreSQL writes jsonb (spaces, its escapes, \u001f in lower
+ * case) comes out as jansson writes the same value, inside an object. */
+static void test_foreign_text_is_rewritten(void **state) {
+    (void)state;
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        "{\"a\": 1, \"ok\": true, \"no\": false, \"brand\": \"Acme\", \"ratio\": 1.5}",
+        "[{\"alt\": \"\", \"url\": \"https://a.example/x.jpg?a=1&b=2\"}, {\"alt\": \"x\","
+        " \"url\": \"http://b\"}]",
+        "{\"s\": \"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u0001\\u001f\\u001F \\u00e9\\u20ac"
+        " \\ud83d\\ude00 caf\xc3\xa9 \x7f\"}",
+        "{\"nested\": {\"list\": [1, -2, [], {}, null]}, \"k\": \"a , b : c\"}",
+        "-7",
+        "\"just text\"",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_error_t err;
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY, &err);
+        if (!v)
+            fail_msg("bad test JSON %s: %s", texts[i], err.text);
+        struct jsonw w = {0};
+        jsonw_object_open(&w);
+        jsonw_key(&w, "id");
+        jsonw_int(&w, 1);
+        jsonw_key(&w, "v");
+        jsonw_text(&w, texts[i], strlen(texts[i]));
+        jsonw_key(&w, "after");
+        jsonw_bool(&w, true);
+        jsonw_object_close(&w);
+        assert_same_as_jansson(&w, json_pack("{s:i, s:o, s:b}", "id", 1, "v", v, "after", 1));
+    }
+}
+
 static void test_take_resets_the_writer(void **state) {
     (void)state;
     struct jsonw w = {0};
@@ -116,6 +150,7 @@ int main(void) {
         cmocka_unit_test(test_utf8_is_copied),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_nesting_and_separators),
+        cmocka_unit_test(test_foreign_text_is_rewritten),
         cmocka_unit_test(test_take_resets_the_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@ enum field_type {
     FIELD_BOOL,
     FIELD_INTEGER,
     FIELD_INTEGER_OR_NULL,
+    FIELD_ANY, /* any JSON value: the field's own validator checks it */
 };
 
 struct field_spec {

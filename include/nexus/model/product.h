@@ -9,6 +9,7 @@
 
 #include "nexus/core/fielderr.h"
 #include "nexus/core/jsonw.h"
+#include "nexus/model/attributes.h"
 #include "nexus/model/catalog.h"
 
 #include <jansson.h>
@@ -32,7 +33,9 @@ enum product_col {
     PC_CATEGORY_SLUG,
     PC_CREATED_AT,
     PC_UPDATED_AT,
-    PC_SORT_NAME, /* lower(name): the name sort's cursor value */
+    PC_SORT_NAME,  /* lower(name): the name sort's cursor value */
+    PC_ATTRIBUTES, /* jsonb text */
+    PC_IMAGES,     /* jsonb text */
 };
 
 enum product_mode { PRODUCT_CREATE, PRODUCT_REPLACE, PRODUCT_PATCH };
@@ -54,12 +57,16 @@ struct product_input {
     char category_id[24];               /* "" for null */
     const char *is_active;              /* "true"/"false" or NULL */
     char derived_slug[NX_SLUG_MAX + 1]; /* where a slug made from the name lives */
+    struct product_extras extras;       /* attributes and images; empty: not given */
 };
 
 /* Validate a body: one entry in errs per bad field; defaults filled for
  * create and replace. */
 enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in);
+
+/* Free what a parse allocated (call after every product_input_parse). */
+void product_input_clear(struct product_input *in);
 
 /* A product row (PC_* columns) as its JSON object, written into w. */
 void product_write_json(struct jsonw *w, const PGresult *r, int row);
