@@ -10,6 +10,7 @@
 #include "nexus/api/products.h"
 
 #include "nexus/api/common.h"
+#include "nexus/api/fields.h"
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
 #include "nexus/db/products.h"
@@ -60,7 +61,8 @@ static enum nx_err count_total(struct db *db, const struct product_filter *f, lo
 }
 
 static enum nx_err list_page(struct request *req, struct response *res, struct db *db,
-                             struct product_query *q, const struct list_request *lr) {
+                             struct product_query *q, const struct list_request *lr,
+                             const struct fields_choice *fields) {
     PGresult *r = NULL;
     long long total = lr->include_total ? 0 : -1;
     char after_id[24];
@@ -84,6 +86,7 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
         size_t len;
         char *items = page_items(r, shown, &len);
+        api_fields_apply(fields, &items, &len);
         list_respond_written(res, items, len, next, total, capped);
         free(items);
     }
@@ -95,23 +98,30 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
 enum nx_err api_products_list(struct request *req, struct response *res) {
     struct product_query q;
     struct list_request lr;
+    struct fields_choice fields;
     struct db *db = NULL;
-    enum nx_err e = api_db(req, &db);
+    enum nx_err e = api_fields_parse(req, product_field_names, product_field_count, &fields);
+    if (e == NX_OK)
+        e = api_db(req, &db);
     if (e != NX_OK)
         return e;
     e = product_query_parse(req, db, is_staff(req), &q);
     if (e == NX_OK)
         e = list_parse(req, &PRODUCT_LIST, q.canonical.data ? q.canonical.data : "", &lr);
     if (e == NX_OK)
-        e = list_page(req, res, db, &q, &lr);
+        e = list_page(req, res, db, &q, &lr, &fields);
     product_query_clear(&q);
     return e;
 }
 
-/* The product in the result's first row, with its ETag. */
-static void respond_product(struct response *res, unsigned status, const PGresult *r) {
+/* The product in the result's first row, with its ETag; fields (may be
+ * NULL) chooses its members. */
+static void respond_product(struct response *res, unsigned status, const PGresult *r,
+                            const struct fields_choice *fields) {
     size_t len;
     char *body = product_json(r, 0, &len);
+    if (fields)
+        api_fields_apply(fields, &body, &len);
     api_respond_tagged_body(res, status, body, len);
 }
 
@@ -129,14 +139,17 @@ static enum nx_err load_visible(struct request *req, struct db *db, const char *
 enum nx_err api_products_get(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
+    struct fields_choice fields;
     char id[24];
     enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_fields_parse(req, product_field_names, product_field_count, &fields);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
         e = load_visible(req, db, id, false, &r);
     if (e == NX_OK)
-        respond_product(res, 200, r);
+        respond_product(res, 200, r, &fields);
     PQclear(r);
     return e;
 }
@@ -209,7 +222,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (e == NX_OK) {
         char location[64];
         snprintf(location, sizeof location, "/api/v1/products/%s", PQgetvalue(r, 0, PC_ID));
-        respond_product(res, 201, r);
+        respond_product(res, 201, r, NULL);
         response_header(res, "Location", location);
     }
     if (db)
@@ -287,7 +300,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK)
-        respond_product(res, 200, r);
+        respond_product(res, 200, r, NULL);
     res->unchanged = nothing;
     if (db)
         db_rollback(db);

@@ -142,6 +142,13 @@ static void write_category(struct jsonw *w, const PGresult *r, int row) {
     jsonw_object_close(w);
 }
 
+const char *const product_field_names[] = {
+    "id",       "sku",        "name",       "slug",       "description",
+    "price",    "currency",   "stock",      "in_stock",   "is_active",
+    "category", "created_at", "updated_at", "attributes", "images",
+};
+const size_t product_field_count = sizeof product_field_names / sizeof product_field_names[0];
+
 /* attributes and images, as PostgreSQL wrote their jsonb. */
 static void write_extras(struct jsonw *w, const PGresult *r, int row) {
     jsonw_key(w, "attributes");

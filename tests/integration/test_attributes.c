@@ -346,6 +346,199 @@ static void test_customers_cannot_write_them(void **state) {
     free(path);
 }
 
+/* ---- fields= ------------------------------------------------------------ */
+
+/* The member names of obj, comma-joined in order. Owned. */
+static char *keys_of(json_t *obj) {
+    struct buf b = {0};
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        buf_printf(&b, "%s%s", b.len ? "," : "", key);
+    }
+    buf_puts(&b, "");
+    return buf_take(&b, NULL);
+}
+
+static void expect_keys(json_t *obj, const char *want) {
+    char *got = keys_of(obj);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "keys %s, want %s\n", got, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_fields_on_a_product(void **state) {
+    (void)state;
+    long long id = create("AF-1", "{\"attributes\": {\"color\": \"red\"}}");
+    char path[128];
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    struct http_res *full = call("GET", path, NULL, NULL);
+    expect_status(full, 200, "full");
+    snprintf(path, sizeof path, PRODUCTS "/%lld?fields=price,name,attributes", id);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "partial");
+    /* id always, and the order of the full representation */
+    expect_keys(r->json, "id,name,price,attributes");
+    assert_string_equal(jstr(r->json, "name"), "AF-1");
+    expect_member(r, "attributes", "{\"color\":\"red\"}");
+    /* a partial representation has a tag of its own */
+    const char *tag = http_header(r, "ETag");
+    assert_non_null(tag);
+    assert_string_not_equal(tag, http_header(full, "ETag"));
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", tag);
+    struct http_res *again = call_h("GET", path, NULL, NULL, inm);
+    expect_status(again, 304, "partial tag, same fields");
+    http_res_free(again);
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    again = call_h("GET", path, NULL, NULL, inm);
+    expect_status(again, 200, "partial tag, full representation");
+    http_res_free(again);
+    snprintf(inm, sizeof inm, "If-Match: %s", tag);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"stock\": 3}", inm), 412, NULL);
+    snprintf(path, sizeof path, PRODUCTS "/%lld?fields=id", id);
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_keys(r->json, "id");
+    http_res_free(r);
+    http_res_free(full);
+}
+
+static void test_fields_on_product_lists(void **state) {
+    (void)state;
+    create("AF-2", "{}");
+    create("AF-3", "{}");
+    struct http_res *r =
+        call("GET", PRODUCTS "?q=AF-&limit=1&include_total=true&sort=name&fields=sku", NULL, NULL);
+    expect_status(r, 200, "list");
+    expect_keys(r->json, "items,next_cursor,total");
+    json_t *items = json_object_get(r->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    expect_keys(json_array_get(items, 0), "id,sku");
+    assert_true(jint(r->json, "total") >= 2);
+    /* the next page, with the same fields, keeps choosing them */
+    char path[512];
+    snprintf(path, sizeof path, PRODUCTS "?q=AF-&limit=1&sort=name&fields=sku&cursor=%s",
+             jstr(r->json, "next_cursor"));
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "page 2");
+    expect_keys(json_array_get(json_object_get(r->json, "items"), 0), "id,sku");
+    http_res_free(r);
+    r = call("GET", PRODUCTS "?fields=images,in_stock&in_stock=true&min_price=1", NULL, NULL);
+    expect_status(r, 200, "filtered list");
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r->json, "items"), i, item) {
+        expect_keys(item, "id,in_stock,images");
+    }
+    assert_true(json_array_size(json_object_get(r->json, "items")) > 0);
+    http_res_free(r);
+}
+
+static void test_fields_on_categories(void **state) {
+    (void)state;
+    struct http_res *r = call("POST", CATEGORIES, staff_token,
+                              "{\"name\": \"Fields Cat\", \"slug\": \"fields-cat\"}");
+    expect_status(r, 201, "category");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    r = call("GET", CATEGORIES "/fields-cat?fields=slug,parent_id", NULL, NULL);
+    expect_status(r, 200, "category item");
+    expect_keys(r->json, "id,slug,parent_id");
+    assert_int_equal(jint(r->json, "id"), id);
+    http_res_free(r);
+    r = call("GET", CATEGORIES "?fields=name&include_total=true", NULL, NULL);
+    expect_status(r, 200, "category list");
+    expect_keys(r->json, "items,next_cursor,total");
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r->json, "items"), i, item) {
+        expect_keys(item, "id,name");
+    }
+    http_res_free(r);
+}
+
+static void test_bad_fields_are_400(void **state) {
+    (void)state;
+    long long id = create("AF-4", "{}");
+    char item[64];
+    snprintf(item, sizeof item, PRODUCTS "/%lld", id);
+    char *long_list = repeat("name,", 300);
+    const char *bases[] = {item, PRODUCTS, CATEGORIES "/fields-cat", CATEGORIES};
+    const char *values[] = {"nope", "",        "id,",     ",id",           "id,,name", "name,name",
+                            "ID",   "name%20", "n%C3%A9", "category.name", long_list};
+    for (size_t b = 0; b < sizeof bases / sizeof *bases; b++)
+        for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+            struct buf path = {0};
+            buf_printf(&path, "%s?fields=%s", bases[b], values[v]);
+            struct http_res *r = call("GET", path.data, NULL, NULL);
+            if (r->status != 400)
+                fprintf(stderr, "%s: %ld\n", path.data, r->status);
+            assert_problem(r, 400, NULL);
+            if (!strstr(jstr(r->json, "detail"), "fields"))
+                fprintf(stderr, "%s: %s\n", path.data, r->body);
+            assert_non_null(strstr(jstr(r->json, "detail"), "fields"));
+            http_res_free(r);
+            buf_clear(&path);
+        }
+    /* names of the other resource are unknown here */
+    expect_problem(call("GET", CATEGORIES "?fields=price", NULL, NULL), 400, NULL);
+    expect_problem(call("GET", PRODUCTS "?fields=parent_id", NULL, NULL), 400, NULL);
+    free(long_list);
+}
+
+/* The cache keys on fields=: a choice of fields and none are two
+ * entries with two bodies, and the names' order makes no new one. */
+static void test_cache_keys_on_fields(void **state) {
+    (void)state;
+    long long id = create("AF-5", "{}");
+    char full_path[64], id_path[96], two_path[128], owt_path[128];
+    snprintf(full_path, sizeof full_path, PRODUCTS "/%lld", id);
+    snprintf(id_path, sizeof id_path, PRODUCTS "/%lld?fields=id", id);
+    snprintf(two_path, sizeof two_path, PRODUCTS "/%lld?fields=sku,name", id);
+    snprintf(owt_path, sizeof owt_path, PRODUCTS "/%lld?fields=name,sku", id);
+    const char *paths[] = {full_path,
+                           id_path,
+                           PRODUCTS "?fields=id&limit=3",
+                           PRODUCTS "?limit=3",
+                           CATEGORIES "?fields=id",
+                           CATEGORIES};
+    char *bodies[6];
+    for (size_t i = 0; i < 6; i++) {
+        struct http_res *r = call("GET", paths[i], NULL, NULL);
+        expect_status(r, 200, paths[i]);
+        http_res_free(r);
+        r = call("GET", paths[i], NULL, NULL);
+        expect_status(r, 200, paths[i]);
+        assert_string_equal(http_header(r, "X-Cache"), "HIT");
+        bodies[i] = take(r->body);
+        http_res_free(r);
+    }
+    for (size_t i = 0; i < 6; i += 2)
+        assert_string_not_equal(bodies[i], bodies[i + 1]);
+    struct http_res *r = call("GET", id_path, NULL, NULL);
+    expect_keys(r->json, "id");
+    http_res_free(r);
+    r = call("GET", two_path, NULL, NULL);
+    http_res_free(r);
+    r = call("GET", owt_path, NULL, NULL);
+    expect_status(r, 200, "other order");
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    expect_keys(r->json, "id,sku,name");
+    http_res_free(r);
+    /* a write shows in a cached partial read at once */
+    r = call("PATCH", full_path, staff_token, "{\"name\": \"AF-5 renamed\"}");
+    expect_status(r, 200, "rename");
+    http_res_free(r);
+    r = call("GET", owt_path, NULL, NULL);
+    assert_string_equal(jstr(r->json, "name"), "AF-5 renamed");
+    http_res_free(r);
+    for (size_t i = 0; i < 6; i++)
+        free(bodies[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_read_back),
@@ -355,6 +548,11 @@ int main(void) {
         cmocka_unit_test(test_patch_replaces_and_put_resets),
         cmocka_unit_test(test_images_change_etag_and_cached_reads),
         cmocka_unit_test(test_customers_cannot_write_them),
+        cmocka_unit_test(test_fields_on_a_product),
+        cmocka_unit_test(test_fields_on_product_lists),
+        cmocka_unit_test(test_fields_on_categories),
+        cmocka_unit_test(test_bad_fields_are_400),
+        cmocka_unit_test(test_cache_keys_on_fields),
     };
     return harness_run_group("attributes", tests, sizeof tests / sizeof tests[0], start, stop);
 }

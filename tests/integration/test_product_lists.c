@@ -121,11 +121,11 @@ static void delete_product(long long id) {
 
 static void assert_product_item(json_t *p) {
     assert_true(json_is_object(p));
-    assert_int_equal(json_object_size(p), 13);
-    const char *keys[] = {"id",       "sku",        "name",      "slug",     "description",
-                          "price",    "currency",   "stock",     "in_stock", "is_active",
-                          "category", "created_at", "updated_at"};
-    for (size_t i = 0; i < 13; i++)
+    assert_int_equal(json_object_size(p), 15);
+    const char *keys[] = {"id",       "sku",        "name",       "slug",       "description",
+                          "price",    "currency",   "stock",      "in_stock",   "is_active",
+                          "category", "created_at", "updated_at", "attributes", "images"};
+    for (size_t i = 0; i < 15; i++)
         assert_non_null(json_object_get(p, keys[i]));
 }
 

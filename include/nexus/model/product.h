@@ -70,6 +70,11 @@ void product_input_clear(struct product_input *in);
 
 /* A product row (PC_* columns) as its JSON object, written into w. */
 void product_write_json(struct jsonw *w, const PGresult *r, int row);
+/* The top-level member names of product JSON, in the order it has them
+ * (what fields= may name). */
+extern const char *const product_field_names[];
+extern const size_t product_field_count;
+
 /* The same as a body of its own (owned by the caller; *len its length). */
 char *product_json(const PGresult *r, int row, size_t *len);
 
