@@ -8,6 +8,7 @@
 #include "nexus/api/categories.h"
 
 #include "nexus/api/common.h"
+#include "nexus/api/fields.h"
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
 #include "nexus/core/parse.h"
@@ -65,6 +66,16 @@ static enum nx_err parse_parent(struct request *req, struct db *db, enum parent_
     return e;
 }
 
+/* The JSON of json_t *v (consumed), with the members fields chooses. */
+static char *chosen_json(json_t *v, const struct fields_choice *fields, size_t *len) {
+    char *bytes = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    NX_ASSERT(bytes);
+    *len = strlen(bytes);
+    api_fields_apply(fields, &bytes, len);
+    return bytes;
+}
+
 static json_t *page_items(PGresult *r, int count) {
     json_t *items = json_array();
     for (int i = 0; i < count; i++)
@@ -73,8 +84,8 @@ static json_t *page_items(PGresult *r, int count) {
 }
 
 static enum nx_err list_page(struct response *res, struct db *db, enum parent_filter pf,
-                             const char *parent, const char *filters,
-                             const struct list_request *lr) {
+                             const char *parent, const char *filters, const struct list_request *lr,
+                             const struct fields_choice *fields) {
     PGresult *r = NULL;
     long long total = -1;
     char after_id[24];
@@ -91,7 +102,10 @@ static enum nx_err list_page(struct response *res, struct db *db, enum parent_fi
         if (rows > lr->limit)
             next = list_cursor(&CATEGORY_LIST, lr, filters, PQgetvalue(r, shown - 1, col),
                                strtoll(PQgetvalue(r, shown - 1, CC_ID), NULL, 10));
-        list_respond(res, page_items(r, shown), next, total);
+        size_t len;
+        char *items = chosen_json(page_items(r, shown), fields, &len);
+        list_respond_written(res, items, len, next, total, false);
+        free(items);
     }
     PQclear(r);
     return e;
@@ -104,7 +118,10 @@ enum nx_err api_categories_list(struct request *req, struct response *res) {
     enum parent_filter pf = PARENT_ANY;
     char parent[24] = "";
     bool nothing = false;
-    enum nx_err e = api_db(req, &db);
+    struct fields_choice fields;
+    enum nx_err e = api_fields_parse(req, category_field_names, category_field_count, &fields);
+    if (e == NX_OK)
+        e = api_db(req, &db);
     if (e == NX_OK)
         e = parse_parent(req, db, &pf, parent, &filters, &nothing);
     buf_puts(&filters, "");
@@ -113,7 +130,7 @@ enum nx_err api_categories_list(struct request *req, struct response *res) {
     if (e == NX_OK && nothing)
         list_respond(res, json_array(), NULL, lr.include_total ? 0 : -1);
     else if (e == NX_OK)
-        e = list_page(res, db, pf, parent, filters.data, &lr);
+        e = list_page(res, db, pf, parent, filters.data, &lr, &fields);
     buf_clear(&filters);
     return e;
 }
@@ -121,16 +138,22 @@ enum nx_err api_categories_list(struct request *req, struct response *res) {
 enum nx_err api_categories_get(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
+    struct fields_choice fields;
     char id[24];
-    enum nx_err e = api_db(req, &db);
+    enum nx_err e = api_fields_parse(req, category_field_names, category_field_count, &fields);
+    if (e == NX_OK)
+        e = api_db(req, &db);
     if (e == NX_OK)
         e = path_category(req, db, id);
     if (e == NX_OK)
         e = categories_get(db, id, false, &r);
     if (e == NX_OK && PQntuples(r) != 1)
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such category");
-    if (e == NX_OK)
-        api_ok(res, category_to_json(r, 0));
+    if (e == NX_OK) {
+        size_t len;
+        char *body = chosen_json(category_to_json(r, 0), &fields, &len);
+        response_take(res, 200, "application/json", body, len);
+    }
     PQclear(r);
     return e;
 }

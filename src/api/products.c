@@ -10,6 +10,7 @@
 #include "nexus/api/products.h"
 
 #include "nexus/api/common.h"
+#include "nexus/api/fields.h"
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
 #include "nexus/api/variant_write.h"
@@ -61,7 +62,8 @@ static enum nx_err count_total(struct db *db, const struct product_filter *f, lo
 }
 
 static enum nx_err list_page(struct request *req, struct response *res, struct db *db,
-                             struct product_query *q, const struct list_request *lr) {
+                             struct product_query *q, const struct list_request *lr,
+                             const struct fields_choice *fields) {
     PGresult *r = NULL;
     long long total = lr->include_total ? 0 : -1;
     char after_id[24];
@@ -85,6 +87,7 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
         size_t len;
         char *items = page_items(r, shown, api_is_staff(req), &len);
+        api_fields_apply(fields, &items, &len);
         list_respond_written(res, items, len, next, total, capped);
         free(items);
     }
@@ -95,15 +98,18 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
 enum nx_err api_products_list(struct request *req, struct response *res) {
     struct product_query q;
     struct list_request lr;
+    struct fields_choice fields;
     struct db *db = NULL;
-    enum nx_err e = api_db(req, &db);
+    enum nx_err e = api_fields_parse(req, product_field_names, product_field_count, &fields);
+    if (e == NX_OK)
+        e = api_db(req, &db);
     if (e != NX_OK)
         return e;
     e = product_query_parse(req, db, api_is_staff(req), &q);
     if (e == NX_OK)
         e = list_parse(req, &PRODUCT_LIST, q.canonical.data ? q.canonical.data : "", &lr);
     if (e == NX_OK)
-        e = list_page(req, res, db, &q, &lr);
+        e = list_page(req, res, db, &q, &lr, &fields);
     product_query_clear(&q);
     return e;
 }
@@ -119,14 +125,18 @@ enum nx_err api_product_item(struct request *req, struct db *db, const PGresult 
     return e;
 }
 
-/* The product in the result's first row, with its variants and ETag. */
+/* The product in the result's first row, with its variants and ETag;
+ * fields chooses its members. */
 static enum nx_err respond_product(struct request *req, struct response *res, struct db *db,
-                                   unsigned status, const PGresult *r) {
+                                   unsigned status, const PGresult *r,
+                                   const struct fields_choice *fields) {
     size_t len;
     char *body = NULL;
     enum nx_err e = api_product_item(req, db, r, &body, &len);
-    if (e == NX_OK)
+    if (e == NX_OK) {
+        api_fields_apply(fields, &body, &len);
         api_respond_tagged_body(res, status, body, len);
+    }
     return e;
 }
 
@@ -143,14 +153,17 @@ enum nx_err api_product_visible(struct request *req, struct db *db, const char *
 enum nx_err api_products_get(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
+    struct fields_choice fields;
     char id[24];
     enum nx_err e = api_path_id(req, 0, id);
+    if (e == NX_OK)
+        e = api_fields_parse(req, product_field_names, product_field_count, &fields);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
         e = api_product_visible(req, db, id, false, &r);
     if (e == NX_OK)
-        e = respond_product(req, res, db, 200, r);
+        e = respond_product(req, res, db, 200, r, &fields);
     PQclear(r);
     return e;
 }
@@ -279,6 +292,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
+    product_input_clear(&in);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 
@@ -348,7 +362,7 @@ static enum nx_err precheck_variant_fields(struct request *req, struct db *db, c
 }
 
 static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
-    struct product_input in;
+    struct product_input in = {0};
     struct db *db = NULL;
     PGresult *r = NULL, *before = NULL;
     char id[24], *body = NULL;
@@ -388,6 +402,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
         db_rollback(db);
     PQclear(r);
     PQclear(before);
+    product_input_clear(&in);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 

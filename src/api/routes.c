@@ -105,14 +105,18 @@ const size_t nx_upload_count = sizeof nx_uploads / sizeof nx_uploads[0];
 
 static const struct key_param CATEGORY_LIST_KEY[] = {
     {"parent", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
-    {"cursor", KEY_TEXT}, {"include_total", KEY_BOOL},
+    {"cursor", KEY_TEXT}, {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
 };
 
 static const struct key_param PRODUCT_LIST_KEY[] = {
     {"q", KEY_TEXT},        {"min_price", KEY_MONEY},    {"max_price", KEY_MONEY},
     {"in_stock", KEY_BOOL}, {"currency", KEY_CURRENCY},  {"include_inactive", KEY_BOOL},
     {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
-    {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL},
+    {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
+};
+
+static const struct key_param ITEM_KEY[] = {
+    {"fields", KEY_NAMES},
 };
 
 #define KEY_ROW(handler, params)                                                                   \
@@ -120,9 +124,9 @@ static const struct key_param PRODUCT_LIST_KEY[] = {
 
 const struct cache_key_spec nx_cache_keys[] = {
     KEY_ROW(api_categories_list, CATEGORY_LIST_KEY),
-    {api_categories_get, NULL, 0},
+    KEY_ROW(api_categories_get, ITEM_KEY),
     KEY_ROW(api_products_list, PRODUCT_LIST_KEY),
-    {api_products_get, NULL, 0},
+    KEY_ROW(api_products_get, ITEM_KEY),
     {api_variants_list, NULL, 0},
     {api_variants_get, NULL, 0},
 };

@@ -89,6 +89,104 @@ void jsonw_raw(struct jsonw *w, const char *json, size_t len) {
     buf_append(&w->out, json, len);
 }
 
+static unsigned hex4(const char *s) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static void put_utf8(struct buf *b, unsigned cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    buf_append(b, u, n);
+}
+
+/* The escape at s[0] == '\\' decoded into b; returns its length. */
+static size_t unescape(const char *s, size_t len, struct buf *b) {
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *simple = len > 1 ? memchr(from, s[1], sizeof from - 1) : NULL;
+    if (simple) {
+        buf_append(b, &to[simple - from], 1);
+        return 2;
+    }
+    if (len < 6 || s[1] != 'u')
+        return len; /* not valid JSON: the caller promised it is */
+    unsigned cp = hex4(s + 2);
+    size_t used = 6;
+    if (cp >= 0xD800 && cp < 0xDC00 && len >= 12 && s[6] == '\\' && s[7] == 'u') {
+        unsigned low = hex4(s + 8);
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        used = 12;
+    }
+    put_utf8(b, cp);
+    return used;
+}
+
+/* The string starting at json[0] == '"', re-escaped; returns its length
+ * with the quotes. Strings without escapes (most) are not copied. */
+static size_t restring(struct jsonw *w, const char *json, size_t len) {
+    size_t end = 1;
+    bool escaped = false;
+    while (end < len && json[end] != '"') {
+        escaped |= json[end] == '\\';
+        end += json[end] == '\\' ? 2 : 1;
+    }
+    if (!escaped) {
+        buf_json_text(&w->out, json + 1, end - 1);
+        return end + 1;
+    }
+    struct buf text = {0};
+    for (size_t i = 1; i < end;) {
+        const char *bs = memchr(json + i, '\\', end - i);
+        size_t plain = bs ? (size_t)(bs - json) - i : end - i;
+        buf_append(&text, json + i, plain);
+        i += plain;
+        if (i < end)
+            i += unescape(json + i, end - i, &text);
+    }
+    buf_json_text(&w->out, text.data ? text.data : "", text.len);
+    buf_clear(&text);
+    return end + 1;
+}
+
+void jsonw_text(struct jsonw *w, const char *json, size_t len) {
+    separate(w);
+    for (size_t i = 0; i < len;) {
+        char c = json[i];
+        if (c == '"') {
+            i += restring(w, json + i, len - i);
+            continue;
+        }
+        size_t run = i;
+        while (run < len && !strchr("\" \t\n\r", json[run]))
+            run++;
+        buf_append(&w->out, json + i, run - i);
+        i = run == i ? i + 1 : run; /* white space is dropped */
+    }
+}
+
 char *jsonw_take(struct jsonw *w, size_t *len) {
     char *bytes = buf_take(&w->out, len);
     jsonw_clear(w);

@@ -22,13 +22,14 @@
 #define PRODUCT_COLUMNS                                                                            \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
     " p.is_active, p.category_id, c.name, c.slug, " NX_SQL_TIMESTAMP(                              \
-        "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name),"                   \
-                                                              " " DERIVED_COLUMNS
+        "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name), p.attributes,"     \
+                                                              " p.images, " DERIVED_COLUMNS
 #define PRODUCT_FROM " FROM products p LEFT JOIN categories c ON c.id = p.category_id"
 /* A page is chosen from products alone; only its rows are joined. */
 #define PAGE_COLUMNS                                                                               \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
-    " p.is_active, p.category_id, p.created_at, p.updated_at, " DERIVED_COLUMNS
+    " p.is_active, p.category_id, p.created_at, p.updated_at, p.attributes, "                      \
+    "p.images, " DERIVED_COLUMNS
 #define PAGE_JOIN ") p LEFT JOIN categories c ON c.id = p.category_id"
 /* Rows a search walks in sort order before it asks the word indexes
  * instead: a short walk, then, when that found some matches but not a
@@ -44,20 +45,22 @@ static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FR
                                             1, 0};
 static struct db_stmt SQL_INSERT = {
     "WITH p AS (INSERT INTO products (sku, name, slug, description, price_cents, currency,"
-    " stock, category_id, is_active) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::integer,"
-    " NULLIF($8, '')::bigint, $9::boolean) RETURNING *)"
+    " stock, category_id, is_active, attributes, images) VALUES ($1, $2, $3, $4, $5::bigint,"
+    " $6, $7::integer, NULLIF($8, '')::bigint, $9::boolean, $10::jsonb, $11::jsonb) RETURNING *)"
     " SELECT " PRODUCT_COLUMNS " FROM p LEFT JOIN categories c ON c.id = p.category_id",
-    9, 0};
+    11, 0};
 static struct db_stmt SQL_UPDATE = {
     "WITH p AS (UPDATE products SET sku = COALESCE($2, sku), name = COALESCE($3, name),"
     " slug = COALESCE($4, slug), description = COALESCE($5, description),"
     " price_cents = COALESCE($6::bigint, price_cents), currency = COALESCE($7, currency),"
     " stock = COALESCE($8::integer, stock),"
     " category_id = CASE WHEN $9::boolean THEN NULLIF($10, '')::bigint ELSE category_id END,"
-    " is_active = COALESCE($11::boolean, is_active), version = version + 1"
+    " is_active = COALESCE($11::boolean, is_active),"
+    " attributes = COALESCE($12::jsonb, attributes), images = COALESCE($13::jsonb, images),"
+    " version = version + 1"
     " WHERE id = $1 AND deleted_at IS NULL RETURNING *)"
     " SELECT " PRODUCT_COLUMNS " FROM p LEFT JOIN categories c ON c.id = p.category_id",
-    11, 0};
+    13, 0};
 static struct db_stmt SQL_DELETE = {"UPDATE products SET deleted_at = now(), version = version + 1"
                                     " WHERE id = $1 AND deleted_at IS NULL",
                                     1, 0};
@@ -294,9 +297,10 @@ enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **ou
 }
 
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out) {
-    const char *params[] = {in->sku,         in->name,        in->slug,
-                            in->description, in->price_cents, in->currency,
-                            in->stock,       in->category_id, in->is_active};
+    const char *params[] = {
+        in->sku,          in->name,  in->slug,        in->description, in->price_cents,
+        in->currency,     in->stock, in->category_id, in->is_active,   in->extras.attributes,
+        in->extras.images};
     return db_exec(db, &SQL_INSERT, params, out);
 }
 
@@ -312,7 +316,9 @@ enum nx_err products_update(struct db *db, const char *id, const struct product_
                             in->has_stock ? in->stock : NULL,
                             in->has_category ? "true" : "false",
                             in->category_id,
-                            in->is_active};
+                            in->is_active,
+                            in->extras.attributes,
+                            in->extras.images};
     return db_exec(db, &SQL_UPDATE, params, out);
 }
 

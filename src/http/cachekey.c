@@ -92,8 +92,38 @@ static bool find_arg(const struct cache_key_input *in, const struct key_param *p
         *found = &in->args[i];
     }
     bool empty = *found && (!(*found)->value || (*found)->len == 0);
-    if (empty && p->form != KEY_STRICT)
+    if (empty && p->form != KEY_STRICT && p->form != KEY_NAMES)
         *found = NULL;
+    return true;
+}
+
+static int compare_names(const void *a, const void *b) {
+    const struct slice *x = a, *y = b;
+    int c = memcmp(x->ptr, y->ptr, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* KEY_NAMES: the names sorted, into out; false (as sent) when there are
+ * too many, or one is empty or repeated (the handler's 400). */
+static bool canonical_names(const char *v, size_t len, struct buf *out) {
+    struct slice names[NX_KEY_NAMES_MAX];
+    size_t n = 0;
+    for (size_t start = 0; start <= len; n++) {
+        const char *comma = memchr(v + start, ',', len - start);
+        size_t end = comma ? (size_t)(comma - v) : len;
+        if (n == NX_KEY_NAMES_MAX || end == start)
+            return false;
+        names[n] = (struct slice){v + start, end - start};
+        start = end + 1;
+    }
+    qsort(names, n, sizeof names[0], compare_names);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && compare_names(&names[i - 1], &names[i]) == 0)
+            return false;
+        if (i > 0)
+            buf_append(out, ",", 1);
+        buf_append(out, names[i].ptr, names[i].len);
+    }
     return true;
 }
 
@@ -105,6 +135,15 @@ static void put_param(struct buf *out, size_t index, const struct key_param *p,
     size_t len = a->value ? a->len : 0;
     char mark[2] = {'&', (char)('a' + index)}; /* the parameter's place in the row */
     buf_append(out, mark, sizeof mark);
+    if (p->form == KEY_NAMES) {
+        struct buf names = {0};
+        if (canonical_names(v, len, &names))
+            put_counted(out, '~', names.data, names.len);
+        else
+            put_counted(out, '=', v, len);
+        buf_clear(&names);
+        return;
+    }
     if (canonical(p->form, v, len, text, sizeof text, &n))
         put_counted(out, '~', text, n);
     else

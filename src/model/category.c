@@ -52,6 +52,11 @@ enum nx_err category_input_parse(struct field_errors *errs, json_t *body, bool c
     return e;
 }
 
+const char *const category_field_names[] = {
+    "id", "name", "slug", "description", "parent_id", "created_at", "updated_at",
+};
+const size_t category_field_count = sizeof category_field_names / sizeof category_field_names[0];
+
 json_t *category_to_json(const PGresult *r, int row) {
     json_t *c = json_object();
     json_object_set_new(c, "id", json_integer(strtoll(PQgetvalue(r, row, CC_ID), NULL, 10)));

@@ -30,6 +30,8 @@ static const char *type_error(const struct field_spec *s, json_t *v) {
         return json_is_object(v) ? NULL : "must be an object";
     case FIELD_ARRAY:
         return json_is_array(v) ? NULL : "must be an array";
+    case FIELD_ANY:
+        return NULL;
     }
     return "has the wrong type";
 }

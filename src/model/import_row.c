@@ -166,6 +166,7 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
 }
 
 void import_row_clear(struct import_row *row) {
+    product_input_clear(&row->in);
     json_decref(row->body);
     row->body = NULL;
 }

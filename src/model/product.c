@@ -68,11 +68,18 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
     bool variants = mode == PRODUCT_CREATE && json_object_get(body, "variants");
     bool own = mode == PRODUCT_CREATE && !variants;
     const struct field_spec spec[] = {
-        {"sku", FIELD_STRING, own},       {"name", FIELD_STRING, full},
-        {"slug", FIELD_STRING, false},    {"description", FIELD_STRING_OR_NULL, false},
-        {"price", FIELD_STRING, own},     {"currency", FIELD_STRING, false},
-        {"stock", FIELD_INTEGER, own},    {"category_id", FIELD_INTEGER_OR_NULL, false},
-        {"is_active", FIELD_BOOL, false}, {"variants", FIELD_ARRAY, false},
+        {"sku", FIELD_STRING, own},
+        {"name", FIELD_STRING, full},
+        {"slug", FIELD_STRING, false},
+        {"description", FIELD_STRING_OR_NULL, false},
+        {"price", FIELD_STRING, own},
+        {"currency", FIELD_STRING, false},
+        {"stock", FIELD_INTEGER, own},
+        {"category_id", FIELD_INTEGER_OR_NULL, false},
+        {"is_active", FIELD_BOOL, false},
+        {"attributes", FIELD_ANY, false},
+        {"images", FIELD_ANY, false},
+        {"variants", FIELD_ARRAY, false}, /* last: only a create takes it */
     };
     size_t specs = sizeof spec / sizeof spec[0] - (mode != PRODUCT_CREATE);
     memset(in, 0, sizeof *in);
@@ -96,9 +103,15 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
     json_t *active = json_object_get(body, "is_active");
     if (json_is_boolean(active))
         in->is_active = json_is_true(active) ? "true" : "false";
+    if (product_extras_parse(errs, body, full, &in->extras) != NX_OK)
+        e = NX_ERR_VALIDATION;
     if (full)
         fill_defaults(in);
     return e;
+}
+
+void product_input_clear(struct product_input *in) {
+    product_extras_clear(&in->extras);
 }
 
 static int64_t int_at(const PGresult *r, int row, int col) {
@@ -136,9 +149,26 @@ static void write_derived(struct jsonw *w, const PGresult *r, int row, bool staf
     jsonw_string(w, price);
     jsonw_object_close(w);
     jsonw_key(w, "options");
-    json_text_write(w, PQgetvalue(r, row, PC_VARIANT_OPTIONS));
+    jsonw_text(w, PQgetvalue(r, row, PC_VARIANT_OPTIONS),
+               (size_t)PQgetlength(r, row, PC_VARIANT_OPTIONS));
     jsonw_key(w, "variant_count");
     jsonw_int(w, int_at(r, row, staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT));
+}
+
+const char *const product_field_names[] = {
+    "id",         "sku",         "name",     "slug",          "description", "price",
+    "currency",   "stock",       "in_stock", "is_active",     "category",    "created_at",
+    "updated_at", "price_range", "options",  "variant_count", "attributes",  "images",
+    "variants",
+};
+const size_t product_field_count = sizeof product_field_names / sizeof product_field_names[0];
+
+/* attributes and images, as PostgreSQL wrote their jsonb. */
+static void write_extras(struct jsonw *w, const PGresult *r, int row) {
+    jsonw_key(w, "attributes");
+    jsonw_text(w, PQgetvalue(r, row, PC_ATTRIBUTES), (size_t)PQgetlength(r, row, PC_ATTRIBUTES));
+    jsonw_key(w, "images");
+    jsonw_text(w, PQgetvalue(r, row, PC_IMAGES), (size_t)PQgetlength(r, row, PC_IMAGES));
 }
 
 static void write_fields(struct jsonw *w, const PGresult *r, int row, bool staff) {
@@ -164,6 +194,7 @@ static void write_fields(struct jsonw *w, const PGresult *r, int row, bool staff
     write_string(w, "created_at", r, row, PC_CREATED_AT);
     write_string(w, "updated_at", r, row, PC_UPDATED_AT);
     write_derived(w, r, row, staff);
+    write_extras(w, r, row);
 }
 
 void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff) {

@@ -177,20 +177,6 @@ void variant_inputs_free(struct variant_input *v, size_t n) {
     free(v);
 }
 
-void json_text_write(struct jsonw *w, const char *text) {
-    if (strcmp(text, "{}") == 0 || strcmp(text, "[]") == 0) {
-        jsonw_raw(w, text, 2);
-        return;
-    }
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    NX_ASSERT(v); /* the database's own JSON */
-    char *compact = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    NX_ASSERT(compact);
-    jsonw_raw(w, compact, strlen(compact));
-    free(compact);
-    json_decref(v);
-}
-
 static int64_t int_at(const PGresult *r, int row, int col) {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
@@ -215,7 +201,7 @@ void variant_write_json(struct jsonw *w, const PGresult *r, int row) {
     jsonw_key(w, "in_stock");
     jsonw_bool(w, stock > 0);
     jsonw_key(w, "options");
-    json_text_write(w, PQgetvalue(r, row, VC_OPTIONS));
+    jsonw_text(w, PQgetvalue(r, row, VC_OPTIONS), (size_t)PQgetlength(r, row, VC_OPTIONS));
     jsonw_key(w, "is_active");
     jsonw_bool(w, PQgetvalue(r, row, VC_IS_ACTIVE)[0] == 't');
     jsonw_key(w, "position");

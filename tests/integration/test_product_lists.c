@@ -122,12 +122,12 @@ static void delete_product(long long id) {
 /* A list item: the product's fields, without its variants. */
 static void assert_product_item(json_t *p) {
     assert_true(json_is_object(p));
-    assert_int_equal(json_object_size(p), 16);
-    const char *keys[] = {"id",          "sku",         "name",     "slug",
-                          "description", "price",       "currency", "stock",
-                          "in_stock",    "is_active",   "category", "created_at",
-                          "updated_at",  "price_range", "options",  "variant_count"};
-    for (size_t i = 0; i < 16; i++)
+    assert_int_equal(json_object_size(p), 18);
+    const char *keys[] = {
+        "id",         "sku",         "name",     "slug",          "description", "price",
+        "currency",   "stock",       "in_stock", "is_active",     "category",    "created_at",
+        "updated_at", "price_range", "options",  "variant_count", "attributes",  "images"};
+    for (size_t i = 0; i < 18; i++)
         assert_non_null(json_object_get(p, keys[i]));
 }
 

@@ -53,12 +53,13 @@ static void assert_etag(const char *tag) {
 /* Every product field, and "variants" on an item (GET, POST, PUT, PATCH
  * answers) and nothing else. */
 static void assert_product_json(json_t *p) {
-    static const char *const keys[] = {
-        "id",         "sku",         "name",     "slug",          "description", "price",
-        "currency",   "stock",       "in_stock", "is_active",     "category",    "created_at",
-        "updated_at", "price_range", "options",  "variant_count", "variants"};
+    static const char *const keys[] = {"id",          "sku",         "name",     "slug",
+                                       "description", "price",       "currency", "stock",
+                                       "in_stock",    "is_active",   "category", "created_at",
+                                       "updated_at",  "price_range", "options",  "variant_count",
+                                       "attributes",  "images",      "variants"};
     assert_true(json_is_object(p));
-    for (size_t i = 0; i < 17; i++) {
+    for (size_t i = 0; i < 19; i++) {
         if (!json_object_get(p, keys[i]))
             fprintf(stderr, "product JSON lacks '%s'\n", keys[i]);
         assert_non_null(json_object_get(p, keys[i]));
@@ -68,9 +69,11 @@ static void assert_product_json(json_t *p) {
         fprintf(stderr, "product JSON has extra keys: %s\n", s);
         free(s);
     }
-    assert_int_equal(json_object_size(p), 17);
+    assert_int_equal(json_object_size(p), 19);
     assert_true(json_is_array(json_object_get(p, "variants")));
     assert_true(jint(p, "variant_count") >= 0);
+    assert_true(json_is_object(json_object_get(p, "attributes")));
+    assert_true(json_is_array(json_object_get(p, "images")));
     assert_true(jint(p, "id") > 0);
     assert_true(matches("^[A-Za-z0-9._-]{1,64}$", jstr(p, "sku")));
     jstr(p, "name");

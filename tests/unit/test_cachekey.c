@@ -20,9 +20,9 @@ static enum nx_err h_list(struct request *req, struct response *res) {
 
 static const struct key_param PARAMS[] = {
     {"q", KEY_TEXT},          {"limit", KEY_STRICT},      {"in_stock", KEY_BOOL},
-    {"min_price", KEY_MONEY}, {"currency", KEY_CURRENCY},
+    {"min_price", KEY_MONEY}, {"currency", KEY_CURRENCY}, {"fields", KEY_NAMES},
 };
-static const struct cache_key_spec SPEC = {h_list, PARAMS, 5};
+static const struct cache_key_spec SPEC = {h_list, PARAMS, 6};
 
 #define MAX_ARGS 8
 
@@ -62,6 +62,27 @@ static void assert_apart(const char *const *a, const char *const *b) {
     assert_string_not_equal(ka, kb);
     free(ka);
     free(kb);
+}
+
+/* fields= names in any order are one entry; a choice of fields, none,
+ * an empty value and a malformed list are four. */
+static void test_field_lists(void **state) {
+    (void)state;
+    const char *none[] = {NULL};
+    const char *a[] = {"fields=name,id,price", NULL};
+    const char *b[] = {"fields=price,name,id", NULL};
+    const char *id[] = {"fields=id", NULL};
+    const char *empty[] = {"fields=", NULL};
+    const char *repeated[] = {"fields=id,id", NULL};
+    const char *hole[] = {"fields=id,,name", NULL};
+    const char *id_name[] = {"fields=id,name", NULL};
+    assert_same(a, b);
+    assert_apart(none, id);
+    assert_apart(none, empty);
+    assert_apart(id, empty);
+    assert_apart(id, repeated);
+    assert_apart(hole, id_name);
+    assert_apart(a, id_name);
 }
 
 static void test_order_and_unknown_parameters_do_not_matter(void **state) {
@@ -138,6 +159,7 @@ static void test_every_cacheable_route_has_a_key_row(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_unknown_parameters_do_not_matter),
+        cmocka_unit_test(test_field_lists),
         cmocka_unit_test(test_empty_values_are_absent_except_strict_ones),
         cmocka_unit_test(test_equivalent_spellings_share_a_key),
         cmocka_unit_test(test_refused_spellings_never_meet_canonical_ones),

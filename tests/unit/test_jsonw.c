@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "nexus/core/jsonpick.h"
 #include "nexus/core/jsonw.h"
 
 #include <jansson.h>
@@ -99,6 +100,89 @@ static void test_nesting_and_separators(void **state) {
     assert_same_as_jansson(&w, want);
 }
 
+/* Text as PostgreSQL writes jsonb (spaces, its escapes, \u001f in lower
+ * case) comes out as jansson writes the same value, inside an object. */
+static void test_foreign_text_is_rewritten(void **state) {
+    (void)state;
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        "{\"a\": 1, \"ok\": true, \"no\": false, \"brand\": \"Acme\", \"ratio\": 1.5}",
+        "[{\"alt\": \"\", \"url\": \"https://a.example/x.jpg?a=1&b=2\"}, {\"alt\": \"x\","
+        " \"url\": \"http://b\"}]",
+        "{\"s\": \"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u0001\\u001f\\u001F \\u00e9\\u20ac"
+        " \\ud83d\\ude00 caf\xc3\xa9 \x7f\"}",
+        "{\"nested\": {\"list\": [1, -2, [], {}, null]}, \"k\": \"a , b : c\"}",
+        "-7",
+        "\"just text\"",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        json_error_t err;
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY, &err);
+        if (!v)
+            fail_msg("bad test JSON %s: %s", texts[i], err.text);
+        struct jsonw w = {0};
+        jsonw_object_open(&w);
+        jsonw_key(&w, "id");
+        jsonw_int(&w, 1);
+        jsonw_key(&w, "v");
+        jsonw_text(&w, texts[i], strlen(texts[i]));
+        jsonw_key(&w, "after");
+        jsonw_bool(&w, true);
+        jsonw_object_close(&w);
+        assert_same_as_jansson(&w, json_pack("{s:i, s:o, s:b}", "id", 1, "v", v, "after", 1));
+    }
+}
+
+/* jansson's answer for a projection: the members of each object not in
+ * keep deleted. */
+static json_t *deleted_but(json_t *v, const char *const *keep, size_t n) {
+    json_t *objects = json_is_array(v) ? v : json_pack("[O]", v), *o;
+    size_t i;
+    json_array_foreach(objects, i, o) {
+        const char *key;
+        void *tmp;
+        json_t *value;
+        json_object_foreach_safe(o, tmp, key, value) {
+            bool kept = false;
+            for (size_t k = 0; k < n; k++)
+                kept |= strcmp(key, keep[k]) == 0;
+            if (!kept)
+                json_object_del(o, key);
+        }
+    }
+    if (objects != v)
+        json_decref(objects);
+    return v;
+}
+
+/* Projections keep the chosen members of each object, in their order,
+ * with nested values (strings with commas, quotes, braces) intact. */
+static void test_projection(void **state) {
+    (void)state;
+    static const char *const texts[] = {
+        "{\"id\":1,\"name\":\"a,\\\"b\\\"}{[\",\"category\":{\"id\":2,\"name\":\"c\"},"
+        "\"images\":[{\"url\":\"u\",\"alt\":\"\"}],\"price\":\"1.00\",\"n\":null,\"t\":true}",
+        "[{\"id\":1,\"name\":\"x\",\"attributes\":{\"name\":\"inner\"}},{\"id\":2},{}]",
+        "[]",
+        "{}",
+    };
+    static const char *const keep[][3] = {
+        {"id", NULL}, {"id", "name", NULL}, {"id", "category", "images"}, {"attributes", "t", "n"}};
+    static const size_t counts[] = {1, 2, 3, 3};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
+        for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+            struct buf out = {0};
+            jsonpick(&out, texts[t], strlen(texts[t]), keep[k], counts[k]);
+            struct jsonw w = {0};
+            jsonw_raw(&w, out.data, out.len);
+            buf_clear(&out);
+            json_t *v = json_loads(texts[t], 0, NULL);
+            assert_non_null(v);
+            assert_same_as_jansson(&w, deleted_but(v, keep[k], counts[k]));
+        }
+}
+
 static void test_take_resets_the_writer(void **state) {
     (void)state;
     struct jsonw w = {0};
@@ -116,6 +200,8 @@ int main(void) {
         cmocka_unit_test(test_utf8_is_copied),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_nesting_and_separators),
+        cmocka_unit_test(test_foreign_text_is_rewritten),
+        cmocka_unit_test(test_projection),
         cmocka_unit_test(test_take_resets_the_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,12 @@ void jsonw_null(struct jsonw *w);
 /* Bytes that are already one JSON value. */
 void jsonw_raw(struct jsonw *w, const char *json, size_t len);
 
+/* One valid JSON value as some other encoder spelled it (PostgreSQL's
+ * jsonb text: white space between tokens, its own string escapes),
+ * written compact with strings escaped as jansson escapes them. Numbers,
+ * literals and member order are kept as they are. */
+void jsonw_text(struct jsonw *w, const char *json, size_t len);
+
 /* Hand the bytes over (the caller frees them) and reset the writer. */
 char *jsonw_take(struct jsonw *w, size_t *len);
 void jsonw_clear(struct jsonw *w);

@@ -21,7 +21,12 @@ enum key_form {
     KEY_BOOL,     /* "true" / "false" */
     KEY_MONEY,    /* decimal amount: "10", "10.0" and "10.00" are one */
     KEY_CURRENCY, /* three letters, any case */
+    KEY_NAMES,    /* comma-separated names, in any order ("id,name" and "name,id" are
+                     one); empty is not absent ("fields=" is a 400) */
 };
+
+/* KEY_NAMES values with more names go into the key as sent. */
+#define NX_KEY_NAMES_MAX 32
 
 struct key_param {
     const char *name;

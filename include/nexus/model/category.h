@@ -38,4 +38,8 @@ enum nx_err category_input_parse(struct field_errors *errs, json_t *body, bool c
 
 json_t *category_to_json(const PGresult *r, int row);
 
+/* The top-level member names of category JSON, in the order it has them. */
+extern const char *const category_field_names[];
+extern const size_t category_field_count;
+
 #endif

@@ -23,6 +23,7 @@ enum field_type {
     FIELD_INTEGER_OR_NULL,
     FIELD_OBJECT,
     FIELD_ARRAY,
+    FIELD_ANY, /* any JSON value: the field's own validator checks it */
 };
 
 struct field_spec {

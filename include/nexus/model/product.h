@@ -9,6 +9,7 @@
 
 #include "nexus/core/fielderr.h"
 #include "nexus/core/jsonw.h"
+#include "nexus/model/attributes.h"
 #include "nexus/model/catalog.h"
 
 #include <jansson.h>
@@ -32,7 +33,9 @@ enum product_col {
     PC_CATEGORY_SLUG,
     PC_CREATED_AT,
     PC_UPDATED_AT,
-    PC_SORT_NAME, /* lower(name): the name sort's cursor value */
+    PC_SORT_NAME,  /* lower(name): the name sort's cursor value */
+    PC_ATTRIBUTES, /* jsonb text */
+    PC_IMAGES,     /* jsonb text */
     /* Derived from the variants (PC_PRICE_CENTS is the lowest active price) */
     PC_PRICE_MAX_CENTS,
     PC_VARIANT_COUNT,        /* live variants */
@@ -60,12 +63,16 @@ struct product_input {
     const char *is_active;              /* "true"/"false" or NULL */
     json_t *variants;                   /* a create's "variants" (borrowed), or NULL */
     char derived_slug[NX_SLUG_MAX + 1]; /* where a slug made from the name lives */
+    struct product_extras extras;       /* attributes and images; empty: not given */
 };
 
 /* Validate a body: one entry in errs per bad field; defaults filled for
  * create and replace. */
 enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum product_mode mode,
                                 struct product_input *in);
+
+/* Free what a parse allocated (call after every product_input_parse). */
+void product_input_clear(struct product_input *in);
 
 /* A replace or patch may write sku, price and stock only while the product
  * has exactly one live variant (live); a replace must then give them. One
@@ -80,5 +87,9 @@ void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff)
  * the caller may see) embedded; owned by the caller, *len its length. */
 char *product_item_json(const PGresult *r, int row, bool staff, const PGresult *variants,
                         size_t *len);
+/* The top-level member names of product JSON, in the order it has them
+ * (what fields= may name; list items never have "variants"). */
+extern const char *const product_field_names[];
+extern const size_t product_field_count;
 
 #endif

@@ -79,8 +79,4 @@ void variant_write_json(struct jsonw *w, const PGresult *r, int row);
 /* The same as a body of its own (owned by the caller; *len its length). */
 char *variant_json(const PGresult *r, int row, size_t *len);
 
-/* jsonb text (an object or array of strings and such) written into w as
- * jansson would write the same value. */
-void json_text_write(struct jsonw *w, const char *text);
-
 #endif
