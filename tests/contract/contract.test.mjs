@@ -15,7 +15,6 @@
 // harness.mjs for what it needs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
