@@ -11,6 +11,7 @@
 #include "nexus/api/imports.h"
 
 #include "nexus/api/common.h"
+#include "nexus/api/listing.h"
 #include "nexus/core/config.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/imports.h"
@@ -28,6 +29,9 @@
 #define CHUNK_BYTES  (512u * 1024u)
 #define ERRORS_SHOWN "100"
 #define ERRORS_PAGE  "500"
+
+static const char *const IMPORT_SORTS[] = {"-created_at", "created_at"};
+static const struct list_spec IMPORT_LIST = {"imports", IMPORT_SORTS, 2, 0};
 
 struct upload {
     const char *format, *mode, *atomic; /* literals */
@@ -170,6 +174,32 @@ enum nx_err api_imports_create(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     json_decref(payload);
+    PQclear(r);
+    return e;
+}
+
+/* A list item: the import less its errors. */
+static json_t *import_item(const PGresult *r, int row) {
+    return import_to_json(r, row, NULL);
+}
+
+enum nx_err api_imports_list(struct request *req, struct response *res) {
+    struct list_request lr;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    long long total = -1;
+    char after_id[24];
+    enum nx_err e = list_parse(req, &IMPORT_LIST, "", &lr);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
+    if (e == NX_OK)
+        e = imports_list(db, (enum import_sort)lr.sort, lr.has_cursor ? lr.after.value : NULL,
+                         after_id, lr.limit_plus_one, &r);
+    if (e == NX_OK && lr.include_total)
+        e = imports_count(db, &total);
+    if (e == NX_OK)
+        list_respond_rows(res, &IMPORT_LIST, &lr, r, import_item, IMC_CREATED_AT, IMC_ID, total);
     PQclear(r);
     return e;
 }

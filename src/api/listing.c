@@ -90,6 +90,20 @@ char *list_cursor(const struct list_spec *spec, const struct list_request *lr, c
     return cursor_encode(&scope, &pos);
 }
 
+void list_respond_rows(struct response *res, const struct list_spec *spec,
+                       const struct list_request *lr, const PGresult *r, list_item_fn item,
+                       int value_col, int id_col, long long total) {
+    int rows = PQntuples(r), shown = rows > lr->limit ? lr->limit : rows;
+    char *next = NULL;
+    if (rows > lr->limit)
+        next = list_cursor(spec, lr, "", PQgetvalue(r, shown - 1, value_col),
+                           strtoll(PQgetvalue(r, shown - 1, id_col), NULL, 10));
+    json_t *items = json_array();
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(items, item(r, i));
+    list_respond(res, items, next, total);
+}
+
 void list_respond(struct response *res, json_t *items, char *next_cursor, long long total) {
     list_respond_capped(res, items, next_cursor, total, false);
 }

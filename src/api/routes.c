@@ -84,6 +84,7 @@ const struct route nx_routes[] = {
     /* The upload is streamed to storage (nx_uploads below); a worker job
      * applies it, and bumps the catalog generation per batch. */
     {HTTP_POST, "/api/v1/imports", api_imports_create, ACCESS_STAFF, ROUTE_UPLOAD},
+    {HTTP_GET, "/api/v1/imports", api_imports_list, ACCESS_STAFF, 0},
     {HTTP_GET, "/api/v1/imports/{id}", api_imports_get, ACCESS_STAFF, 0},
     {HTTP_GET, "/api/v1/imports/{id}/errors", api_imports_errors, ACCESS_STAFF, ROUTE_RAW},
 };

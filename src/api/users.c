@@ -143,13 +143,6 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     return e;
 }
 
-static json_t *rows_to_items(PGresult *r, int count) {
-    json_t *items = json_array();
-    for (int i = 0; i < count; i++)
-        json_array_append_new(items, user_to_json(r, i));
-    return items;
-}
-
 static enum nx_err count_users(struct db *db, long long *total) {
     PGresult *r = NULL;
     enum nx_err e = users_count(db, &r);
@@ -174,16 +167,9 @@ enum nx_err api_users_list(struct request *req, struct response *res) {
                        lr.limit_plus_one, &r);
     if (e == NX_OK && lr.include_total)
         e = count_users(db, &total);
-    if (e == NX_OK) {
-        int rows = PQntuples(r), shown = rows > lr.limit ? lr.limit : rows;
-        char *next = NULL;
-        if (rows > lr.limit) {
-            int col = lr.sort < 2 ? UC_CREATED_AT : UC_EMAIL;
-            next = list_cursor(&USER_LIST, &lr, "", PQgetvalue(r, shown - 1, col),
-                               strtoll(PQgetvalue(r, shown - 1, UC_ID), NULL, 10));
-        }
-        list_respond(res, rows_to_items(r, shown), next, total);
-    }
+    if (e == NX_OK)
+        list_respond_rows(res, &USER_LIST, &lr, r, user_to_json,
+                          lr.sort < 2 ? UC_CREATED_AT : UC_EMAIL, UC_ID, total);
     PQclear(r);
     return e;
 }

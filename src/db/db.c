@@ -463,6 +463,17 @@ enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params
     return run(db, run_prepared_call, &c, out);
 }
 
+enum nx_err db_exec_page(struct db *db, struct db_stmt *first, struct db_stmt *after,
+                         const char *after_value, const char *after_id, const char *limit,
+                         PGresult **out) {
+    if (!after_value) {
+        const char *params[] = {limit};
+        return db_exec(db, first, params, out);
+    }
+    const char *params[] = {after_value, after_id, limit};
+    return db_exec(db, after, params, out);
+}
+
 enum nx_err db_exec_sql(struct db *db, const char *sql) {
     return run(db, run_plain, sql, NULL);
 }

@@ -127,6 +127,27 @@ static struct db_stmt SQL_QUEUE = {
     2, 0};
 static struct db_stmt SQL_GET = {
     "SELECT " IMPORT_COLUMNS " FROM imports WHERE id = $1 AND status <> 'uploading'", 1, 0};
+/* Newest first (or oldest first), after a (created_at, id) position. */
+static struct db_stmt SQL_LIST_FIRST[] = {
+    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+     " ORDER BY created_at DESC, id DESC LIMIT $1::integer",
+     1, 0},
+    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+     " ORDER BY created_at, id LIMIT $1::integer",
+     1, 0},
+};
+static struct db_stmt SQL_LIST_AFTER[] = {
+    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+     " AND (created_at, id) < ($1::timestamptz, $2::bigint)"
+     " ORDER BY created_at DESC, id DESC LIMIT $3::integer",
+     3, 0},
+    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+     " AND (created_at, id) > ($1::timestamptz, $2::bigint)"
+     " ORDER BY created_at, id LIMIT $3::integer",
+     3, 0},
+};
+static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM imports WHERE status <> 'uploading'", 0,
+                                   0};
 static struct db_stmt SQL_ERRORS = {
     "SELECT line, field, message, n FROM import_errors WHERE import_id = $1 AND n > $2::integer"
     " ORDER BY n LIMIT $3::integer",
@@ -225,6 +246,20 @@ enum nx_err imports_queue(struct db *db, const char *id, const char *bytes, PGre
 enum nx_err imports_get(struct db *db, const char *id, PGresult **out) {
     const char *params[] = {id};
     return db_exec(db, &SQL_GET, params, out);
+}
+
+enum nx_err imports_list(struct db *db, enum import_sort sort, const char *after_value,
+                         const char *after_id, const char *limit, PGresult **out) {
+    return db_exec_page(db, &SQL_LIST_FIRST[sort], &SQL_LIST_AFTER[sort], after_value, after_id,
+                        limit, out);
+}
+
+enum nx_err imports_count(struct db *db, long long *total) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_COUNT, NULL, &r);
+    *total = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, const char *limit,

@@ -121,12 +121,8 @@ enum nx_err users_set_password(struct db *db, const char *id, const char *hash) 
 
 enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
                        const char *after_id, const char *limit, PGresult **out) {
-    if (!after_value) {
-        const char *params[] = {limit};
-        return db_exec(db, &SQL_LIST_FIRST[sort], params, out);
-    }
-    const char *params[] = {after_value, after_id, limit};
-    return db_exec(db, &SQL_LIST_AFTER[sort], params, out);
+    return db_exec_page(db, &SQL_LIST_FIRST[sort], &SQL_LIST_AFTER[sort], after_value, after_id,
+                        limit, out);
 }
 
 enum nx_err users_count(struct db *db, PGresult **out) {

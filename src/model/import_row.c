@@ -192,7 +192,8 @@ json_t *import_to_json(const PGresult *r, int row, json_t *errors) {
     json_object_set_new(o, "created", count_of(r, row, IMC_CREATED));
     json_object_set_new(o, "updated", count_of(r, row, IMC_UPDATED));
     json_object_set_new(o, "failed", count_of(r, row, IMC_FAILED));
-    json_object_set_new(o, "errors", errors);
+    if (errors)
+        json_object_set_new(o, "errors", errors);
     json_object_set_new(o, "created_at", json_string(PQgetvalue(r, row, IMC_CREATED_AT)));
     json_object_set_new(o, "started_at", time_or_null(r, row, IMC_STARTED_AT));
     json_object_set_new(o, "finished_at", time_or_null(r, row, IMC_FINISHED_AT));

@@ -609,6 +609,13 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'listImportErrors', 'GET', `${impPath}/errors`, { token: customerToken }, 403);
   await call(t, 'listImportErrors', 'GET', `${imps}/999999/errors`, { token: staff }, 404);
 
+  const importPage = await call(t, 'listImports', 'GET', `${imps}?limit=1&include_total=true`, { token: staff }, 200);
+  assert.ok(importPage.json.total >= 2 && importPage.json.items.length === 1 && importPage.json.next_cursor);
+  await call(t, 'listImports', 'GET', `${imps}?sort=created_at&cursor=${importPage.json.next_cursor}`, { token: staff, label: 'cursor of another sort' }, 400);
+  await call(t, 'listImports', 'GET', imps, { raw: badFraming('GET', imps) }, 400);
+  await call(t, 'listImports', 'GET', imps, {}, 401);
+  await call(t, 'listImports', 'GET', imps, { token: customerToken }, 403);
+
   // ---- PostgreSQL gone: 503 with Retry-After --------------------------------
   // Dropping the database ends the server's connections and makes every
   // reconnection fail. The query strings and ids are new, so no cached
@@ -651,6 +658,7 @@ test('every operation answers as documented, with every documented status', asyn
     ['createImport', 'POST', imps, { token: staff, body: csv, contentType: 'text/csv' }],
     ['getImport', 'GET', `${imps}/888888`, { token: staff }],
     ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
+    ['listImports', 'GET', `${imps}?limit=3`, { token: staff }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.

@@ -236,6 +236,104 @@ static void test_errors_stream_has_them_all(void **state) {
     http_res_free(r);
 }
 
+/* ---- the list ------------------------------------------------------------ */
+
+/* Every page of GET /imports?<query>, following next_cursor: the ids in
+ * order, comma-joined (owned). Checks the envelope of each page. */
+static char *list_all(const char *query, int limit) {
+    struct buf ids = {0};
+    char path[4096];
+    char *cursor = NULL;
+    for (int page = 0; page < 1000; page++) {
+        snprintf(path, sizeof path, "%s?limit=%d%s%s%s", IMPORTS, limit, query,
+                 cursor ? "&cursor=" : "", cursor ? cursor : "");
+        free(cursor);
+        cursor = NULL;
+        struct http_res *r = call("GET", path, staff_token, NULL);
+        expect_status(r, 200, "imports list");
+        json_t *items = json_object_get(r->json, "items");
+        assert_true(json_array_size(items) <= (size_t)limit);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *it = json_array_get(items, i);
+            /* the import JSON less its errors (GET the import for them) */
+            assert_null(json_object_get(it, "errors"));
+            assert_non_null(json_object_get(it, "status"));
+            assert_timestamp(jstr(it, "created_at"));
+            buf_printf(&ids, "%s%lld", ids.len ? "," : "", jint(it, "id"));
+        }
+        json_t *next = json_object_get(r->json, "next_cursor");
+        if (json_is_string(next))
+            cursor = take(json_string_value(next));
+        else
+            assert_true(json_is_null(next));
+        http_res_free(r);
+        if (!cursor)
+            return buf_take(&ids, NULL);
+    }
+    fail_msg("the list did not end");
+    return NULL;
+}
+
+static void test_list_pages_newest_first(void **state) {
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        json_decref(run_import("", "text/csv", "sku,name,price,stock\nLIST-1,Listed,1,1\n"));
+    char *want = harness_sql(&server, "SELECT id FROM imports WHERE status <> 'uploading'"
+                                      " ORDER BY created_at DESC, id DESC");
+    char *want_asc = harness_sql(&server, "SELECT id FROM imports WHERE status <> 'uploading'"
+                                          " ORDER BY created_at, id");
+    assert_non_null(want);
+    assert_non_null(want_asc);
+    char *got = list_all("", 2);
+    assert_string_equal(got, want);
+    free(got);
+    got = list_all("&sort=-created_at", 100);
+    assert_string_equal(got, want);
+    free(got);
+    got = list_all("&sort=created_at", 3);
+    assert_string_equal(got, want_asc);
+    free(got);
+    free(want_asc);
+    /* include_total counts them all */
+    char *count = harness_sql(&server, "SELECT count(*) FROM imports WHERE status <> 'uploading'");
+    struct http_res *r = call("GET", IMPORTS "?limit=1&include_total=true", staff_token, NULL);
+    expect_status(r, 200, "total");
+    assert_int_equal(jint(r->json, "total"), strtoll(count, NULL, 10));
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 1);
+    /* the first item is the newest import, as GET shows it (less errors) */
+    json_t *first = json_array_get(json_object_get(r->json, "items"), 0);
+    assert_int_equal(jint(first, "id"), strtoll(want, NULL, 10));
+    assert_string_equal(jstr(first, "status"), "done");
+    expect_counts(first, 1, 0, 1, 0);
+    /* a cursor is bound to its sort */
+    char path[4096];
+    snprintf(path, sizeof path, IMPORTS "?limit=1&sort=created_at&cursor=%s",
+             jstr(r->json, "next_cursor"));
+    expect_problem(call("GET", path, staff_token, NULL), 400, NULL);
+    http_res_free(r);
+    free(count);
+    free(want);
+}
+
+static void test_list_checks(void **state) {
+    (void)state;
+    expect_problem(call("GET", IMPORTS "?limit=0", staff_token, NULL), 400, NULL);
+    expect_problem(call("GET", IMPORTS "?limit=101", staff_token, NULL), 400, NULL);
+    expect_problem(call("GET", IMPORTS "?sort=status", staff_token, NULL), 400, NULL);
+    expect_problem(call("GET", IMPORTS "?include_total=maybe", staff_token, NULL), 400, NULL);
+    expect_problem(call("GET", IMPORTS "?cursor=abc.def", staff_token, NULL), 400, NULL);
+    /* a cursor of another list is refused */
+    struct http_res *r = call("GET", "/api/v1/products?limit=1", NULL, NULL);
+    expect_status(r, 200, "products");
+    const char *other = jstr(r->json, "next_cursor");
+    char path[4096];
+    snprintf(path, sizeof path, IMPORTS "?cursor=%s", other);
+    expect_problem(call("GET", path, staff_token, NULL), 400, NULL);
+    http_res_free(r);
+    expect_problem(call("GET", IMPORTS, customer_token, NULL), 403, NULL);
+    expect_problem(call("GET", IMPORTS, NULL, NULL), 401, NULL);
+}
+
 /* ---- the request ---------------------------------------------------------- */
 
 static void test_request_checks(void **state) {
@@ -310,6 +408,8 @@ int main(void) {
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
         cmocka_unit_test(test_errors_stream_has_them_all),
+        cmocka_unit_test(test_list_pages_newest_first),
+        cmocka_unit_test(test_list_checks),
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
     };

@@ -15,6 +15,8 @@ enum nx_err api_imports_upload(struct request *req, const char *data, size_t len
 enum nx_err api_imports_create(struct request *req, struct response *res);
 
 /* GET /api/v1/imports/{id}: the import with its first 100 errors. */
+/* GET /api/v1/imports: a page of imports, newest first by default. */
+enum nx_err api_imports_list(struct request *req, struct response *res);
 enum nx_err api_imports_get(struct request *req, struct response *res);
 
 /* GET /api/v1/imports/{id}/errors: every error, as NDJSON, streamed. */

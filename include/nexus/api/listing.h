@@ -10,6 +10,8 @@
 #include "nexus/http/request.h"
 #include "nexus/http/response.h"
 
+#include <libpq-fe.h>
+
 #define NX_LIST_DEFAULT_LIMIT 20
 #define NX_LIST_MAX_LIMIT     100
 
@@ -38,6 +40,16 @@ enum nx_err list_parse(struct request *req, const struct list_spec *spec, const 
 /* The cursor that continues after a row with this sort value and id. */
 char *list_cursor(const struct list_spec *spec, const struct list_request *lr, const char *filters,
                   const char *value, int64_t id);
+
+/* One row of a list's result as its JSON item. */
+typedef json_t *(*list_item_fn)(const PGresult *r, int row);
+
+/* Respond 200 with a page read with lr->limit_plus_one: its first
+ * lr->limit rows as items, and, when r holds one more, the cursor after
+ * the last of them (its value_col and id_col). total < 0 leaves it out. */
+void list_respond_rows(struct response *res, const struct list_spec *spec,
+                       const struct list_request *lr, const PGresult *r, list_item_fn item,
+                       int value_col, int id_col, long long total);
 
 /* Respond 200 with {items, next_cursor[, total]}; items is consumed.
  * total < 0 leaves it out. */

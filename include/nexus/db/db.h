@@ -65,6 +65,12 @@ void db_set_statement_timeout(int ms);
  * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
 enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out);
 
+/* One page of a keyset list: first ($1 limit) when after_value is NULL,
+ * else after ($1 after_value, $2 after_id, $3 limit). */
+enum nx_err db_exec_page(struct db *db, struct db_stmt *first, struct db_stmt *after,
+                         const char *after_value, const char *after_id, const char *limit,
+                         PGresult **out);
+
 /* Run st, a batched DELETE taking ($1 retention seconds, $2 batch size);
  * *purged: the rows it deleted. */
 enum nx_err db_purge(struct db *db, struct db_stmt *st, int retention_seconds, int batch,

@@ -29,6 +29,13 @@ enum nx_err imports_queue(struct db *db, const char *id, const char *bytes, PGre
 /* An import that is not still uploading (zero rows: none). */
 enum nx_err imports_get(struct db *db, const char *id, PGresult **out);
 
+/* Imports past 'uploading', a page in sort order after (after_value,
+ * after_id) when after_value is not NULL; limit rows at most. */
+enum import_sort { IMPORT_SORT_CREATED_DESC, IMPORT_SORT_CREATED };
+enum nx_err imports_list(struct db *db, enum import_sort sort, const char *after_value,
+                         const char *after_id, const char *limit, PGresult **out);
+enum nx_err imports_count(struct db *db, long long *total);
+
 /* Its first limit errors (line, field or NULL, message), in order. */
 enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, const char *limit,
                            PGresult **out);

@@ -90,7 +90,8 @@ enum import_col {
     IMC_ERROR_COUNT,
 };
 
-/* Import JSON of row `row` of r, with errors (an array, consumed). */
+/* Import JSON of row `row` of r, with errors (an array, consumed), or
+ * without an errors member when errors is NULL (as lists show it). */
 json_t *import_to_json(const PGresult *r, int row, json_t *errors);
 
 /* One error as {line, field, message} (field null when ""); the columns
