@@ -10,10 +10,10 @@ as_postgres() {
     fi
 }
 
-# pg_start DATADIR SOCKDIR LOGFILE [extra postgres options]
-# initdb on first use, then start listening on a unix socket only.
-pg_start() {
-    local data=$1 sock=$2 logfile=$3 extra=${4:-}
+# pg_dirs DATADIR SOCKDIR LOGFILE: create them, owned by the user
+# PostgreSQL runs as.
+pg_dirs() {
+    local data=$1 sock=$2 logfile=$3
     mkdir -p "$data" "$sock"
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$data" "$sock"
@@ -21,14 +21,51 @@ pg_start() {
         as_postgres test -w "$data" || die "the postgres user cannot write $data (check the permissions of its parent folders)"
     fi
     chmod 700 "$data"
+}
+
+# pg_run DATADIR SOCKDIR LOGFILE [extra postgres options]: start an
+# initialised cluster, listening on a unix socket only.
+pg_run() {
+    local data=$1 sock=$2 logfile=$3 extra=${4:-}
+    as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
+        || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start: see $logfile"; }
+}
+
+# pg_start DATADIR SOCKDIR LOGFILE [extra postgres options]
+# initdb on first use, then start listening on a unix socket only.
+pg_start() {
+    local data=$1 sock=$2 logfile=$3 extra=${4:-}
+    pg_dirs "$data" "$sock" "$logfile"
     if [ ! -f "$data/PG_VERSION" ]; then
         log "initialising PostgreSQL in $data"
         as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
             --locale=C.UTF-8 >>"$logfile" 2>&1 || die "initdb failed: see $logfile"
     fi
-    as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
-        || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start: see $logfile"; }
+    pg_run "$data" "$sock" "$logfile" "$extra"
+}
+
+# pg_start_replica PRIMARY_SOCKDIR DATADIR SOCKDIR LOGFILE [extra options]
+# A streaming replica (hot standby) of the primary on PRIMARY_SOCKDIR: on
+# first use a copy made with pg_basebackup -R (which writes the standby
+# settings), then started like pg_start. The primary's default settings
+# allow it (wal_level replica, trusted local replication connections).
+# Options such as "-c recovery_min_apply_delay=200ms" go in extra.
+pg_start_replica() {
+    local primary=$1 data=$2 sock=$3 logfile=$4 extra=${5:-}
+    pg_dirs "$data" "$sock" "$logfile"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "copying the primary on $primary to $data"
+        as_postgres "$PG_BIN/pg_basebackup" -h "$primary" -U postgres -D "$data" -R \
+            -X stream -c fast >>"$logfile" 2>&1 || die "pg_basebackup failed: see $logfile"
+    fi
+    pg_run "$data" "$sock" "$logfile" "$extra"
+}
+
+# pg_promote DATADIR: end a replica's recovery; it becomes a primary of its
+# own (no longer a copy of the one it followed).
+pg_promote() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$1" -w -t 60 promote >/dev/null || die "promotion failed"
 }
 
 pg_stop() {

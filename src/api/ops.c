@@ -10,6 +10,7 @@
 #include "nexus/cache/cache.h"
 #include "nexus/core/embedded.h"
 #include "nexus/db/db.h"
+#include "nexus/db/replica.h"
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
 #include "nexus/jobs/queue.h"
@@ -40,8 +41,11 @@ static const char *redis_state(void) {
 enum nx_err api_readyz(struct request *req, struct response *res) {
     struct db *db = db_thread(req->request_id);
     bool db_ok = db && db_exec(db, &SQL_PING, NULL, NULL) == NX_OK;
-    json_t *checks =
-        json_pack("{s:s, s:s}", "database", db_ok ? "ok" : "unavailable", "redis", redis_state());
+    const char *replica = replica_state_name(db_ok                  ? replica_check(req->request_id)
+                                             : replica_configured() ? REPLICA_IS_UNAVAILABLE
+                                                                    : REPLICA_DISABLED);
+    json_t *checks = json_pack("{s:s, s:s, s:s}", "database", db_ok ? "ok" : "unavailable", "redis",
+                               redis_state(), "replica", replica);
     if (!db_ok) {
         req->problem_extra = json_pack("{s:o}", "checks", checks);
         req->retry_after = 5;
@@ -76,6 +80,7 @@ static void render_queue(struct request *req, struct buf *out) {
 enum nx_err api_metrics(struct request *req, struct response *res) {
     struct buf out = {0};
     metrics_render(&out);
+    replica_render_metrics(&out);
     render_queue(req, &out);
     size_t len;
     char *text = buf_take(&out, &len);

@@ -18,9 +18,11 @@
 
 static char gen_key[96];
 static char entry_prefix[96];
-static char items_gen_key[96];      /* the generation every item read depends on */
-static char product_gen_prefix[96]; /* + id: the generation of one product's item */
-static char item_prefix[96];        /* item entries: + product generation + ":" + key */
+static char items_gen_key[96];              /* the generation every item read depends on */
+static char product_gen_prefix[96];         /* + id: the generation of one product's item */
+static char item_prefix[96];                /* item entries: + product generation + ":" + key */
+static char position_key[96];               /* the primary's WAL position of the last write */
+static catalog_position_fn position_source; /* NULL: bumps carry no position */
 static char ttl_text[16];
 static size_t max_entry; /* 0: no bound */
 /* Bumps that failed for good, and how many of those a later successful
@@ -98,6 +100,7 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
     snprintf(items_gen_key, sizeof items_gen_key, "%s:catalog:items-gen", prefix);
     snprintf(product_gen_prefix, sizeof product_gen_prefix, "%s:catalog:product-gen:", prefix);
     snprintf(item_prefix, sizeof item_prefix, "%s:catalog:item:", prefix);
+    snprintf(position_key, sizeof position_key, "%s:catalog:wal-position", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
     max_entry = limits->max_entry;
     atomic_store(&bumps_owed, 0);
@@ -115,18 +118,24 @@ void catalog_cache_free(void) {
 
 /* Generations never repeat, so a local entry cannot match a generation
  * reached again after Redis lost its data: the first bump after the key
- * went missing starts it from the wall clock in microseconds. The new
- * generation also becomes the generation of what the write changed
- * (KEYS[2]): every item (a category's name is in its products), or one
- * product (kept ARGV[2] seconds; see item_lookup for when it is missing).
- * Generations are below 2^53, exact as Lua numbers; %.0f prints them
- * whole. */
+ * went missing starts it from the wall clock in microseconds. A bump made
+ * for a write also raises the catalog's WAL position (KEYS[2]) to the
+ * primary's position after the write committed (ARGV[2]; "" for none):
+ * positions are fixed-width hex, so they compare as text, and the key only
+ * ever moves forward. The new generation also becomes the generation of
+ * what the write changed (KEYS[3]): every item (a category's name is in
+ * its products), or one product (kept ARGV[3] seconds; see item_lookup
+ * for when it is missing). Generations are below 2^53, exact as Lua
+ * numbers; %.0f prints them whole. */
 static const char BUMP_SCRIPT[] =
     "local g = redis.call('INCR', KEYS[1]) "
     "if g == 1 then g = redis.call('INCRBY', KEYS[1], ARGV[1]) end "
-    "if KEYS[2] and ARGV[2] then redis.call('SET', KEYS[2], string.format('%.0f', g), 'EX', "
-    "ARGV[2]) "
-    "elseif KEYS[2] then redis.call('SET', KEYS[2], string.format('%.0f', g)) end "
+    "if ARGV[2] ~= '' then local p = redis.call('GET', KEYS[2]) "
+    "if not p or #ARGV[2] > #p or (#ARGV[2] == #p and ARGV[2] > p) then "
+    "redis.call('SET', KEYS[2], ARGV[2]) end end "
+    "if KEYS[3] and ARGV[3] then redis.call('SET', KEYS[3], string.format('%.0f', g), 'EX', "
+    "ARGV[3]) "
+    "elseif KEYS[3] then redis.call('SET', KEYS[3], string.format('%.0f', g)) end "
     "return g";
 
 /* What a bump marks as changed next to the lists (see catalog.h). */
@@ -135,17 +144,21 @@ struct bump_target {
     bool expires;
 };
 
-/* Bump the generation; the new value goes to the window (as read at a
- * moment after it was sent) and to gen. */
-static bool bump_now(const struct bump_target *t, char *gen, size_t cap) {
+/* Bump the generation, raising the WAL position to position ("": leave
+ * it); the new value goes to the window (as read at a moment after it
+ * was sent) and to gen. */
+static bool bump_now(const struct bump_target *t, const char *position, char *gen, size_t cap) {
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char seed[24];
     snprintf(seed, sizeof seed, "%lld", (long long)wall.tv_sec * 1000000LL + wall.tv_nsec / 1000);
-    const char *argv[] = {"EVAL", BUMP_SCRIPT, t->key ? "2" : "1", gen_key, t->key, seed, ttl_text};
-    if (!t->key) /* no second key: the seed follows the first */
-        argv[4] = seed;
-    int argc = t->key ? (t->expires ? 7 : 6) : 5;
+    const char *argv[] = {"EVAL", BUMP_SCRIPT, t->key ? "3" : "2", gen_key, position_key,
+                          t->key, seed,        position,           ttl_text};
+    if (!t->key) { /* no third key: the arguments follow the second */
+        argv[5] = seed;
+        argv[6] = position;
+    }
+    int argc = t->key ? (t->expires ? 9 : 8) : 7;
     uint64_t sent = now_us();
     redisReply *r = cache_command(argc, argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_INTEGER;
@@ -155,6 +168,18 @@ static bool bump_now(const struct bump_target *t, char *gen, size_t cap) {
     }
     freeReplyObject(r);
     return ok;
+}
+
+/* The primary's WAL position now, for a bump that stands for a write:
+ * false when the primary cannot tell (the bump then fails, and is owed).
+ * Without a position source bumps carry none. */
+static bool write_position(char *out, size_t cap) {
+    out[0] = '\0';
+    return !position_source || position_source(out, cap);
+}
+
+void catalog_cache_set_position_source(catalog_position_fn fn) {
+    position_source = fn;
 }
 
 /* Every item and list: for a bump whose write is not known (an owed one). */
@@ -171,7 +196,9 @@ static bool bump_and_pay(const struct bump_target *t) {
     uint64_t owed = atomic_load(&bumps_owed);
     if (owed > atomic_load(&bumps_paid))
         t = &BUMP_EVERYTHING;
-    if (!bump_now(t, known_gen, sizeof known_gen))
+    char position[NX_CACHE_POSITION_LEN];
+    if (!write_position(position, sizeof position) ||
+        !bump_now(t, position, known_gen, sizeof known_gen))
         return false;
     uint64_t paid = atomic_load(&bumps_paid);
     while (paid < owed && !atomic_compare_exchange_weak(&bumps_paid, &paid, owed))
@@ -259,16 +286,17 @@ static void entry_key(struct buf *k, const char *prefix, const char *gen, const 
     buf_append(k, key, key_len);
 }
 
-/* MGET of the generation and the entry under gen: one command, one round
- * trip. Returns the two-element array reply (owned), or NULL. */
+/* MGET of the generation, the entry under gen and the WAL position: one
+ * command, one round trip. Returns the three-element array reply (owned),
+ * or NULL. */
 static redisReply *fetch(const char *gen, const char *key, size_t key_len) {
     struct buf k = {0};
     entry_key(&k, entry_prefix, gen, key, key_len);
-    const char *argv[] = {"MGET", gen_key, k.data};
-    size_t lens[] = {4, strlen(gen_key), k.len};
-    redisReply *r = cache_command(3, argv, lens);
+    const char *argv[] = {"MGET", gen_key, k.data, position_key};
+    size_t lens[] = {4, strlen(gen_key), k.len, strlen(position_key)};
+    redisReply *r = cache_command(4, argv, lens);
     buf_clear(&k);
-    if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 2)) {
+    if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != 3)) {
         freeReplyObject(r);
         r = NULL;
     }
@@ -277,6 +305,15 @@ static redisReply *fetch(const char *gen, const char *key, size_t key_len) {
 
 static bool is_string_or_nil(const redisReply *r) {
     return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL;
+}
+
+/* The WAL position a lookup found ("" when Redis has none, or a value
+ * that is not one). */
+static void take_position(const redisReply *r, struct cache_lookup *out) {
+    out->position[0] = '\0';
+    if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < sizeof out->position &&
+        strspn(r->str, "0123456789ABCDEF") == r->len)
+        memcpy(out->position, r->str, r->len + 1);
 }
 
 /* Entry layout: the ETag (maybe empty), a newline, the body bytes. */
@@ -328,12 +365,13 @@ static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *o
         if (!(r = fetch(known_gen, key, key_len)))
             break;
         const redisReply *gen = r->element[0], *entry = r->element[1];
-        if (!is_string_or_nil(gen) || !is_string_or_nil(entry) || gen->len >= sizeof out->gen) {
+        if (!is_string_or_nil(gen) || !is_string_or_nil(entry) ||
+            !is_string_or_nil(r->element[2]) || gen->len >= sizeof out->gen) {
             metrics_count("cache_errors");
             break;
         }
         if (gen->type == REDIS_REPLY_NIL) { /* none yet, or Redis lost it: make one */
-            if (!bump_now(&BUMP_EVERYTHING, known_gen, sizeof known_gen))
+            if (!bump_now(&BUMP_EVERYTHING, "", known_gen, sizeof known_gen))
                 break;
             continue;
         }
@@ -345,6 +383,7 @@ static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *o
             continue;
         }
         out->usable = true;
+        take_position(r->element[2], out);
         if (entry->type == REDIS_REPLY_STRING)
             parse_entry(entry, out);
     }
@@ -354,6 +393,7 @@ static void redis_lookup(const char *key, size_t key_len, struct cache_lookup *o
 
 /* ---- item reads ------------------------------------------------------------
  *
+ * The WAL position comes back too, fourth (see BUMP_SCRIPT).
  * A product's item is cached under its own generation: the later of the
  * generation of every item (bumped by category writes: a category's name
  * is in its products) and the product's (bumped by writes to it), each set
@@ -375,7 +415,7 @@ static const char ITEM_SCRIPT[] =
     "if not p then p = g redis.call('SET', KEYS[3], g, 'EX', ARGV[3]) end "
     "local e = p "
     "if #i > #p or (#i == #p and i > p) then e = i end "
-    "return {g, e, redis.call('GET', ARGV[1] .. e .. ':' .. ARGV[2])}";
+    "return {g, e, redis.call('GET', ARGV[1] .. e .. ':' .. ARGV[2]), redis.call('GET', KEYS[4])}";
 
 static bool is_gen(const redisReply *r) {
     return r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < NX_CACHE_GEN_LEN;
@@ -386,23 +426,25 @@ static bool item_fetch(const char *key, size_t key_len, int64_t product_id,
                        struct cache_lookup *out, bool *no_gen) {
     char product_key[sizeof product_gen_prefix + 24];
     snprintf(product_key, sizeof product_key, "%s%lld", product_gen_prefix, (long long)product_id);
-    const char *argv[] = {"EVAL",      ITEM_SCRIPT, "3", gen_key, items_gen_key,
-                          product_key, item_prefix, key, ttl_text};
-    size_t lens[9];
-    for (size_t i = 0; i < 9; i++)
+    const char *argv[] = {"EVAL",      ITEM_SCRIPT,  "4",         gen_key, items_gen_key,
+                          product_key, position_key, item_prefix, key,     ttl_text};
+    size_t lens[10];
+    for (size_t i = 0; i < 10; i++)
         lens[i] = strlen(argv[i]);
-    lens[7] = key_len;
+    lens[8] = key_len;
     uint64_t sent = now_us();
-    redisReply *r = cache_command(9, argv, lens);
+    redisReply *r = cache_command(10, argv, lens);
     *no_gen = r && r->type == REDIS_REPLY_ARRAY && r->elements == 0;
-    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && is_gen(r->element[0]) &&
-              is_gen(r->element[1]) && is_string_or_nil(r->element[2]);
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 4 && is_gen(r->element[0]) &&
+              is_gen(r->element[1]) && is_string_or_nil(r->element[2]) &&
+              is_string_or_nil(r->element[3]);
     if (ok) {
         memcpy(out->gen, r->element[0]->str, r->element[0]->len + 1);
         memcpy(out->entry_gen, r->element[1]->str, r->element[1]->len + 1);
         memcpy(known_gen, out->gen, sizeof known_gen);
         window_publish(out->gen, sent);
         out->usable = true;
+        take_position(r->element[3], out);
         if (r->element[2]->type == REDIS_REPLY_STRING)
             parse_entry(r->element[2], out);
     } else if (r && !*no_gen) {
@@ -416,7 +458,7 @@ static void item_lookup(const char *key, size_t key_len, int64_t product_id,
                         struct cache_lookup *out) {
     bool no_gen = false;
     if (!item_fetch(key, key_len, product_id, out, &no_gen) && no_gen &&
-        bump_now(&BUMP_EVERYTHING, known_gen, sizeof known_gen)) /* none yet: make one */
+        bump_now(&BUMP_EVERYTHING, "", known_gen, sizeof known_gen)) /* none yet: make one */
         item_fetch(key, key_len, product_id, out, &no_gen);
     count_lookup(key, key_len, out);
 }
@@ -467,4 +509,19 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
 void cache_lookup_clear(struct cache_lookup *l) {
     free(l->entry.body);
     l->entry.body = NULL;
+}
+
+/* Raise the position to at least the primary's position now (for a
+ * lookup that found none): a bump of nothing but the position would need
+ * a generation change, so this is a plain compare-and-set. */
+static const char RAISE_SCRIPT[] = "local p = redis.call('GET', KEYS[1]) "
+                                   "if not p or #ARGV[1] > #p or (#ARGV[1] == #p and ARGV[1] > p) "
+                                   "then redis.call('SET', KEYS[1], ARGV[1]) end "
+                                   "return 1";
+
+void catalog_cache_raise_position(const char *position) {
+    if (!cache_enabled() || !position[0])
+        return;
+    const char *argv[] = {"EVAL", RAISE_SCRIPT, "1", position_key, position};
+    freeReplyObject(cache_command(5, argv, NULL));
 }

@@ -37,6 +37,8 @@ struct db {
     bool held;       /* a request's stage holds it: counted as in use */
     uint64_t next_attempt_us;
     uint32_t backoff_ms;
+    uint64_t serial;             /* connections established so far */
+    const char *connect_timeout; /* seconds, as libpq takes it */
     const char *request_id;
     unsigned char prepared[NX_MAX_STATEMENTS / 8];
     char *built[NX_MAX_BUILT_STATEMENTS]; /* texts prepared as "b<index>" */
@@ -51,6 +53,10 @@ struct db {
 static _Atomic int next_slot = 1;
 static int statement_timeout_ms = 5000;
 static _Thread_local struct db *thread_db;
+/* This thread's connection to DATABASE_READ_URL, and whether db_thread
+ * hands it out instead of thread_db (see db/replica.h). */
+static _Thread_local struct db *thread_replica;
+static _Thread_local bool reads_to_replica;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db *registry;
 
@@ -109,7 +115,7 @@ static bool connect_now(struct db *db) {
     /* Our defaults come first so that the URL (dbname, expanded) overrides. */
     const char *const keys[] = {"connect_timeout",  "keepalives", "keepalives_idle",
                                 "application_name", "dbname",     NULL};
-    const char *const vals[] = {"3", "1", "30", "nexus", db->conninfo, NULL};
+    const char *const vals[] = {db->connect_timeout, "1", "30", "nexus", db->conninfo, NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(db->conn) != CONNECTION_OK || !configure_session(db)) {
         log_warn("db.connect", db->request_id, "%s", PQerrorMessage(db->conn));
@@ -119,9 +125,19 @@ static bool connect_now(struct db *db) {
     PQsetNoticeProcessor(db->conn, on_notice, NULL);
     reset_prepared(db);
     db->plan_mode = PLAN_AUTO;
+    db->serial++;
     db->counted = true;
     metrics_gauge_add(METRIC_DB_CONNECTIONS_OPEN, 1);
     return true;
+}
+
+/* The next attempt to connect waits a backoff that doubles, with jitter. */
+static void back_off(struct db *db, uint64_t now) {
+    db->backoff_ms = db->backoff_ms ? db->backoff_ms * 2 : 50;
+    if (db->backoff_ms > 2000)
+        db->backoff_ms = 2000;
+    uint32_t jitter = randombytes_uniform(db->backoff_ms / 2 + 1);
+    db->next_attempt_us = now + (uint64_t)(db->backoff_ms / 2 + jitter) * 1000u;
 }
 
 /* Connect if not connected and the backoff allows; true when usable. */
@@ -143,29 +159,35 @@ static bool ensure_connected(struct db *db) {
         db->next_attempt_us = 0;
         return true;
     }
-    db->backoff_ms = db->backoff_ms ? db->backoff_ms * 2 : 50;
-    if (db->backoff_ms > 2000)
-        db->backoff_ms = 2000;
-    uint32_t jitter = randombytes_uniform(db->backoff_ms / 2 + 1);
-    db->next_attempt_us = now + (uint64_t)(db->backoff_ms / 2 + jitter) * 1000u;
+    back_off(db, now);
     return false;
 }
 
 static struct db *db_new(const char *conninfo) {
     struct db *db = xcalloc(1, sizeof *db);
     db->conninfo = xstrdup(conninfo);
+    db->connect_timeout = "3";
+    return db;
+}
+
+/* A thread connection, closed by db_close_all. */
+static struct db *db_new_registered(const char *conninfo) {
+    struct db *db = db_new(conninfo);
+    pthread_mutex_lock(&registry_lock);
+    db->next = registry;
+    db->registered = true;
+    registry = db;
+    pthread_mutex_unlock(&registry_lock);
     return db;
 }
 
 struct db *db_thread(const char *request_id) {
-    if (!thread_db) {
-        thread_db = db_new(nx_config->database_url);
-        pthread_mutex_lock(&registry_lock);
-        thread_db->next = registry;
-        thread_db->registered = true;
-        registry = thread_db;
-        pthread_mutex_unlock(&registry_lock);
+    if (reads_to_replica && thread_replica) {
+        thread_replica->request_id = request_id;
+        return ensure_connected(thread_replica) ? thread_replica : NULL;
     }
+    if (!thread_db)
+        thread_db = db_new_registered(nx_config->database_url);
     thread_db->request_id = request_id;
     if (!ensure_connected(thread_db))
         return NULL;
@@ -174,6 +196,54 @@ struct db *db_thread(const char *request_id) {
         metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, 1);
     }
     return thread_db;
+}
+
+struct db *db_thread_replica(const char *request_id) {
+    if (!nx_config || !nx_config->database_read_url)
+        return NULL;
+    if (!thread_replica) {
+        thread_replica = db_new_registered(nx_config->database_read_url);
+        /* A replica slow to connect costs the read that waits for it: keep
+         * the wait short (libpq's least), the primary serves meanwhile. */
+        thread_replica->connect_timeout = "2";
+    }
+    thread_replica->request_id = request_id;
+    return ensure_connected(thread_replica) ? thread_replica : NULL;
+}
+
+void db_thread_route_reads(bool to_replica) {
+    reads_to_replica = to_replica;
+}
+
+void db_disconnect(struct db *db) {
+    drop_connection(db);
+    back_off(db, now_us());
+}
+
+uint64_t db_connection_serial(const struct db *db) {
+    return db->serial;
+}
+
+/* The primary's WAL position, fixed-width hex so that positions compare
+ * as text (see cache/catalog.h). */
+static struct db_stmt SQL_WAL_POSITION = {
+    "SELECT upper(lpad(to_hex((pg_current_wal_lsn() - '0/0')::bigint), 16, '0'))", 0, 0};
+
+bool db_wal_position(char *out, size_t cap) {
+    bool held = thread_db && thread_db->held;
+    bool routed = reads_to_replica;
+    reads_to_replica = false; /* the position is the primary's */
+    struct db *db = db_thread(NULL);
+    PGresult *r = NULL;
+    bool ok = db && db_exec(db, &SQL_WAL_POSITION, NULL, &r) == NX_OK && PQntuples(r) == 1 &&
+              (size_t)PQgetlength(r, 0, 0) < cap;
+    if (ok)
+        snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!held)
+        db_thread_release();
+    reads_to_replica = routed;
+    return ok;
 }
 
 void db_thread_release(void) {

@@ -14,6 +14,7 @@
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/db.h"
+#include "nexus/db/replica.h"
 #include "nexus/http/auth.h"
 #include "nexus/http/cachekey.h"
 #include "nexus/http/conditional.h"
@@ -401,6 +402,37 @@ static int64_t product_item(const struct request *req) {
     return parse_id(s.ptr, s.len, &id) ? id : 0;
 }
 
+/* A catalog read's handler, on the replica when it has replayed position
+ * (see db/replica.h), else on the primary. A read that fails on the
+ * replica (it went away mid-read, or recovery cancelled the query) runs
+ * again on the primary: the replica never fails a read. */
+static enum nx_err run_read(struct request *req, struct response *res, const char *position) {
+    bool routed = replica_route(position, req->request_id);
+    enum nx_err e = req->route->handler(req, res);
+    if (!routed)
+        return e;
+    bool failed = e == NX_ERR_UNAVAILABLE || e == NX_ERR_INTERNAL;
+    replica_route_end(failed);
+    if (failed) {
+        log_info("replica.retry", req->request_id, "read failed on the replica: on the primary");
+        response_clear(res);
+        request_forget_problem(req);
+        e = req->route->handler(req, res);
+    }
+    return e;
+}
+
+/* A lookup that found no WAL position (no write recorded one since Redis
+ * started or lost it) gets the primary's position now: every write
+ * answered before this read committed at or before it. Recorded, so that
+ * later reads need not ask. */
+static void find_position(struct cache_lookup *l) {
+    if (!replica_configured() || !l->usable || l->position[0])
+        return;
+    if (db_wal_position(l->position, sizeof l->position))
+        catalog_cache_raise_position(l->position);
+}
+
 /* A public catalog read: from the cache when it holds this request's
  * answer, else from the handler, whose 200 then fills the cache. */
 static enum nx_err run_cached(struct request *req, struct response *res) {
@@ -410,7 +442,7 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
     bool item_route = req->route->flags & ROUTE_PRODUCT_ITEM;
     if ((item_route && !item) || !cache_key(req, &key)) {
         buf_clear(&key);
-        enum nx_err e = req->route->handler(req, res);
+        enum nx_err e = run_read(req, res, NULL);
         if (e == NX_OK)
             response_header(res, "X-Cache", "MISS");
         return e;
@@ -420,7 +452,8 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
     if (l.hit) {
         serve_hit(res, &l);
     } else {
-        e = req->route->handler(req, res);
+        find_position(&l);
+        e = run_read(req, res, l.position);
         if (e == NX_OK && res->status == 200)
             catalog_cache_put(&l, key.data, key.len, response_etag(res), res->body, res->len);
         if (e == NX_OK)
@@ -484,6 +517,8 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
     }
     if ((flags & ROUTE_CACHEABLE) && read && cache_enabled())
         return run_cached(req, res);
+    if ((flags & ROUTE_CACHEABLE) && read) /* no cache: no shared write position */
+        return run_read(req, res, NULL);
     enum nx_err e = run_retrying(req, res);
     /* After the commit, before the answer: see cache/catalog.h. */
     if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG) && !res->unchanged)
@@ -753,6 +788,8 @@ int server_run(const struct config *config) {
                                           (uint64_t)cfg->cache_local_window_us,
                                           (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
+    catalog_cache_set_position_source(db_wal_position);
+    replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
     struct MHD_Daemon *d = start_daemon();
     pthread_t housekeeper;

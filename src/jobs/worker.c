@@ -259,6 +259,7 @@ int worker_run(const struct config *cfg) {
     /* Imports write the catalog: they bump its cache generation. */
     struct catalog_cache_limits limits = {cfg->cache_ttl, 0, 0, (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
+    catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
     log_info("worker.start", NULL, "worker %s started", name);
     struct db *db = connect_listening(cfg);
     while (db && !stopping) {

@@ -99,6 +99,7 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_true(f->c.hash_concurrency >= 1);
     assert_int_equal(f->c.cache_local_bytes, 64u * 1024 * 1024);
     assert_int_equal(f->c.cache_local_window_us, 1000);
+    assert_int_equal(f->c.replica_max_wait_ms, 20);
     assert_int_equal(f->c.cache_max_entry_bytes, 1024 * 1024);
     assert_int_equal(f->c.per_ip_connection_limit, 32);
     assert_int_equal(f->c.request_timeout, 30);
@@ -236,6 +237,20 @@ static void test_cache_local_window_above_100_ms_is_rejected(void **state) {
     const struct var vars[] = {
         {"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_WINDOW_US", "100001"}, {NULL, NULL}};
     assert_rejected_naming(f, vars, "CACHE_LOCAL_WINDOW_US");
+}
+
+static void test_replica_max_wait_above_one_second_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"REPLICA_MAX_WAIT_MS", "1001"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "REPLICA_MAX_WAIT_MS");
+}
+
+static void test_replica_max_wait_not_a_number_is_rejected(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {
+        {"DATABASE_URL", GOOD_DB}, {"REPLICA_MAX_WAIT_MS", "20ms"}, {NULL, NULL}};
+    assert_rejected_naming(f, vars, "REPLICA_MAX_WAIT_MS");
 }
 
 static void test_cache_local_mib_negative_is_rejected(void **state) {
@@ -725,6 +740,8 @@ int main(void) {
         FT(test_access_token_ttl_below_minimum_is_rejected),
         FT(test_body_max_kib_above_maximum_is_rejected),
         FT(test_cache_local_window_above_100_ms_is_rejected),
+        FT(test_replica_max_wait_above_one_second_is_rejected),
+        FT(test_replica_max_wait_not_a_number_is_rejected),
         FT(test_cache_local_mib_negative_is_rejected),
         FT(test_cache_max_entry_bytes_range),
         FT(test_request_timeout_range),

@@ -41,6 +41,8 @@
 #include <stdint.h>
 
 #define NX_CACHE_KEY_MAX 8192
+/* Room for a WAL position as text (16 hex digits), with its NUL. */
+#define NX_CACHE_POSITION_LEN 17
 
 struct cache_lookup {
     bool usable; /* Redis answered and is trusted */
@@ -48,6 +50,12 @@ struct cache_lookup {
     bool item;                        /* a product's item: keyed by its own generation */
     char gen[NX_CACHE_GEN_LEN];       /* the catalog generation the read began with */
     char entry_gen[NX_CACHE_GEN_LEN]; /* the one its Redis entry is under */
+    /* The primary's WAL position after the last catalog write that bumped
+     * the generation before this lookup ("" unknown): a copy of the
+     * catalog that has replayed this far shows every write answered before
+     * the read began (see db/replica.h). Only from a Redis lookup, not
+     * from a local hit. */
+    char position[NX_CACHE_POSITION_LEN];
     struct cache_entry entry;
 };
 
@@ -99,5 +107,21 @@ void catalog_cache_bump(enum catalog_change change, int64_t product_id);
 void catalog_cache_maintain(void);
 
 void cache_lookup_clear(struct cache_lookup *l);
+
+/*
+ * WAL positions. A bump that stands for a write (catalog_cache_bump, an
+ * owed bump) asks source for the primary's WAL position after the write
+ * committed and raises the catalog's position in Redis to it, in the same
+ * script as the generation: a reader that sees the new generation sees the
+ * position too. A source that fails makes the bump fail (it is owed).
+ * Without a source bumps carry no position. The position is written as 16
+ * upper-case hex digits (see db_wal_position).
+ */
+typedef bool (*catalog_position_fn)(char *out, size_t cap);
+void catalog_cache_set_position_source(catalog_position_fn source);
+
+/* Raise the position to at least position (a lookup found none: Redis
+ * lost it, or no write recorded one yet). */
+void catalog_cache_raise_position(const char *position);
 
 #endif

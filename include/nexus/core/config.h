@@ -26,6 +26,7 @@ struct config {
     int threads;
     char *database_url;
     char *database_read_url; /* NULL: reads use database_url */
+    int replica_max_wait_ms; /* a read waits this long for the replica to catch up */
     char *redis_url;         /* NULL: no cache */
     char *redis_prefix;
     char *jwt_secret;

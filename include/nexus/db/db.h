@@ -46,6 +46,28 @@ struct db;
  * until db_thread_release. */
 struct db *db_thread(const char *request_id);
 
+/* This thread's connection to DATABASE_READ_URL (a streaming replica),
+ * connecting if needed and the backoff allows; NULL when none is
+ * configured or it cannot be reached now. Used by db/replica.c. */
+struct db *db_thread_replica(const char *request_id);
+
+/* While true, db_thread hands out this thread's replica connection instead
+ * of its primary one (reads that db/replica.c found safe to serve there). */
+void db_thread_route_reads(bool to_replica);
+
+/* Close db's connection and wait out a backoff before the next attempt
+ * (a server that must not be used now, such as a promoted replica). */
+void db_disconnect(struct db *db);
+
+/* Changes each time db connects anew (a new server process, maybe a
+ * rebuilt one: what was learnt about the old one no longer holds). */
+uint64_t db_connection_serial(const struct db *db);
+
+/* The primary's current WAL position as 16 upper-case hex digits, on this
+ * thread's primary connection; false when it does not answer. After a
+ * write committed, it is at or past the write's commit. */
+bool db_wal_position(char *out, size_t cap);
+
 /* The request stage that took this thread's connection is done with it
  * (the server calls this after each pipeline step; a no-op otherwise). */
 void db_thread_release(void);

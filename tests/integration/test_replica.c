@@ -1,0 +1,302 @@
+/*
+ * test_replica.c -- cache misses served by a streaming replica, never
+ * stale: a replica that applies WAL 200 ms late, one that is stopped and
+ * comes back, and one that is promoted.
+ *
+ * The test runs its own PostgreSQL primary, a replica of it made with
+ * pg_basebackup -R (scripts/pg-cluster replica), and its own Redis.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static struct nexus_server server;
+static char dir[] = "/tmp/nexus-replica.XXXXXX";
+static char staff[4096];
+static char out[8192];
+static long product;
+static unsigned query_serial; /* makes each uncached read's key new */
+
+static void pg_cluster(const char *args) {
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "bash '%s/scripts/pg-cluster' %s >&2", harness_source_dir(), args);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void primary_start(void) {
+    char args[700];
+    snprintf(args, sizeof args, "start '%s/pg' '%s/sock' '%s/pg.log'", dir, dir, dir);
+    pg_cluster(args);
+}
+
+/* The replica applies each commit 200 ms after the primary made it. */
+static void replica_start(void) {
+    char args[900];
+    snprintf(args, sizeof args,
+             "replica '%s/sock' '%s/replica' '%s/rsock' '%s/replica.log' "
+             "'-c recovery_min_apply_delay=200ms'",
+             dir, dir, dir, dir);
+    pg_cluster(args);
+}
+
+static void cluster_verb(const char *verb, const char *data) {
+    char args[700];
+    snprintf(args, sizeof args, "%s '%s/%s'", verb, dir, data);
+    pg_cluster(args);
+}
+
+static void redis(const char *verb) {
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "bash '%s/scripts/redis-instance' %s '%s/redis' >&2",
+             harness_source_dir(), verb, dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void login_staff(void) {
+    const char *args[] = {"user",   "create", "--email", "staff@example.com",
+                          "--role", "staff",  NULL};
+    assert_int_equal(harness_run(&server, NULL, args, "staff-password\n", out, sizeof out), 0);
+    char *token = harness_login("staff@example.com", "staff-password");
+    snprintf(staff, sizeof staff, "%s", token);
+    free(token);
+}
+
+static int start(void **state) {
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    primary_start();
+    redis("start");
+    replica_start();
+    char url[600], read_url[700], redis_url[600];
+    snprintf(url, sizeof url, "host=%s/sock user=postgres dbname=postgres", dir);
+    snprintf(read_url, sizeof read_url,
+             "DATABASE_READ_URL=host=%s/rsock user=postgres dbname=postgres", dir);
+    snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
+    const char *env[] = {redis_url, read_url, "REDIS_PREFIX=test_replica", NULL};
+    harness_start_url(&server, "replica", url, env);
+    login_staff();
+    struct http_res *r = http_expect(
+        "POST", "/api/v1/products", staff,
+        "{\"sku\":\"REP-1\",\"name\":\"Replica Lamp\",\"price\":\"1.00\",\"stock\":5}", 201);
+    product = (long)jint(r->json, "id");
+    http_res_free(r);
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    char cmd[600];
+    harness_stop(&server);
+    cluster_verb("stop", "replica");
+    redis("stop");
+    cluster_verb("stop", "pg");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* A sample's value: the line that starts with name. */
+static long metric(const char *name) {
+    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    char line[160];
+    snprintf(line, sizeof line, "\n%s ", name);
+    const char *p = strstr(r->body, line);
+    long v = p ? strtol(p + strlen(line), NULL, 10) : -1;
+    http_res_free(r);
+    return v;
+}
+
+#define REPLICA_READS "nexus_db_reads_total{target=\"replica\"}"
+#define PRIMARY_READS "nexus_db_reads_total{target=\"primary\"}"
+
+static const char *replica_state(void) {
+    static char state[32];
+    struct http_res *r = http_expect("GET", "/readyz", NULL, NULL, 200);
+    json_t *checks = json_object_get(r->json, "checks");
+    snprintf(state, sizeof state, "%s", jstr(checks, "replica"));
+    http_res_free(r);
+    return state;
+}
+
+static bool wait_replica_state(const char *want) {
+    for (int i = 0; i < 600; i++) { /* 60 s */
+        if (strcmp(replica_state(), want) == 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/* A read that misses the cache (its key is new); its status. */
+static long uncached_read(void) {
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/products?limit=5&q=lamp&max_price=%u.00",
+             100000u + query_serial);
+    query_serial++;
+    struct http_res *r = http_request("GET", path, NULL, NULL, 0);
+    long status = r->status;
+    if (status != 200)
+        fprintf(stderr, "GET %s: %ld %s\n", path, status, r->body);
+    http_res_free(r);
+    return status;
+}
+
+/* Set the product's price to n.00 and read it back, by id and in a list:
+ * the number of reads that showed an older price. */
+static int write_then_read(long n) {
+    char path[64], body[64], want[32];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", product);
+    snprintf(body, sizeof body, "{\"price\":\"%ld.00\"}", n);
+    snprintf(want, sizeof want, "%ld.00", n);
+    http_res_free(http_expect("PATCH", path, staff, body, 200));
+    int stale = 0;
+    struct http_res *r = http_expect("GET", path, NULL, NULL, 200);
+    stale += strcmp(jstr(r->json, "price"), want) != 0;
+    http_res_free(r);
+    r = http_expect("GET", "/api/v1/products?q=replica+lamp", NULL, NULL, 200);
+    json_t *items = json_object_get(r->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    stale += strcmp(jstr(json_array_get(items, 0), "price"), want) != 0;
+    http_res_free(r);
+    return stale;
+}
+
+static long price_serial = 1;
+
+static int write_then_read_pairs(int pairs) {
+    int stale = 0;
+    for (int i = 0; i < pairs; i++)
+        stale += write_then_read(++price_serial);
+    return stale;
+}
+
+/* Uncached reads until the replica has answered more than before (or 60 s
+ * pass); the number that failed. */
+static int read_until_replica_used(long replica_before, bool *used) {
+    int failed = 0;
+    *used = false;
+    for (int i = 0; i < 600 && !*used; i++) {
+        for (int j = 0; j < 10; j++)
+            failed += uncached_read() != 200;
+        *used = metric(REPLICA_READS) > replica_before;
+        if (!*used)
+            usleep(100 * 1000);
+    }
+    return failed;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* Every read after a write's response shows it, though the replica applies
+ * the write 200 ms late: such reads go to the primary. */
+static void test_no_read_after_a_write_is_stale(void **state) {
+    (void)state;
+    long replica_before = metric(REPLICA_READS), primary_before = metric(PRIMARY_READS);
+    int stale = write_then_read_pairs(1000);
+    long replica = metric(REPLICA_READS) - replica_before;
+    long primary = metric(PRIMARY_READS) - primary_before;
+    fprintf(stderr,
+            "1000 writes, 2000 reads after them: %d stale; misses on replica %ld, "
+            "primary %ld\n",
+            stale, replica, primary);
+    assert_int_equal(stale, 0);
+    assert_true(primary > 0);
+}
+
+/* With no writes, the replica catches up and answers the misses. */
+static void test_reads_without_writes_use_the_replica(void **state) {
+    (void)state;
+    bool used = false;
+    long before = metric(REPLICA_READS);
+    assert_int_equal(read_until_replica_used(before, &used), 0);
+    assert_true(used);
+    assert_true(wait_replica_state("ok"));
+}
+
+/* A child that runs one pg-cluster command while the parent reads. */
+static pid_t in_child(void (*fn)(void)) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fn();
+        _exit(0);
+    }
+    return pid;
+}
+
+static void stop_replica(void) {
+    cluster_verb("stop", "replica");
+}
+
+/* Read while the child works, and 50 times more after; failed reads. */
+static int read_while(pid_t child) {
+    int failed = 0, st = 0;
+    while (waitpid(child, &st, WNOHANG) == 0)
+        failed += uncached_read() != 200;
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    for (int i = 0; i < 50; i++)
+        failed += uncached_read() != 200;
+    return failed;
+}
+
+/* The replica stops in the middle of reads and comes back: no read fails
+ * or is stale, and the replica is used again once it is back. */
+static void test_replica_stopped_and_restarted(void **state) {
+    (void)state;
+    bool used = false;
+    assert_int_equal(read_until_replica_used(metric(REPLICA_READS), &used), 0);
+    assert_true(used);
+    int failed = read_while(in_child(stop_replica));
+    assert_string_equal(replica_state(), "unavailable");
+    assert_int_equal(write_then_read_pairs(50), 0);
+    failed += read_while(in_child(replica_start));
+    long before = metric(REPLICA_READS);
+    failed += read_until_replica_used(before, &used);
+    fprintf(stderr, "replica stopped and restarted: %d failed reads, used again: %d\n", failed,
+            used);
+    assert_int_equal(failed, 0);
+    assert_true(used);
+    assert_true(wait_replica_state("ok"));
+}
+
+/* A promoted replica is no copy of the primary any more: it is not used,
+ * and nothing is stale or fails. */
+static void test_promoted_replica_is_not_used(void **state) {
+    (void)state;
+    cluster_verb("promote", "replica");
+    int stale = write_then_read_pairs(100);
+    int failed = 0;
+    for (int i = 0; i < 200; i++)
+        failed += uncached_read() != 200;
+    long not_standby = metric("nexus_replica_fallbacks_total{reason=\"not_standby\"}");
+    fprintf(stderr, "promoted replica: %d stale, %d failed, %ld not-standby fallbacks\n", stale,
+            failed, not_standby);
+    assert_int_equal(stale, 0);
+    assert_int_equal(failed, 0);
+    assert_true(not_standby > 0);
+    assert_string_equal(replica_state(), "unavailable");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_read_after_a_write_is_stale),
+        cmocka_unit_test(test_reads_without_writes_use_the_replica),
+        cmocka_unit_test(test_replica_stopped_and_restarted),
+        cmocka_unit_test(test_promoted_replica_is_not_used),
+    };
+    return harness_run_group("replica", tests, sizeof tests / sizeof tests[0], start, stop);
+}
