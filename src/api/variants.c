@@ -71,15 +71,21 @@ static enum nx_err check_option_names(struct request *req, struct db *db, const 
     return e;
 }
 
+/* For a read: the path's ids, the connection, and the product, which the
+ * caller must be allowed to see. */
+static enum nx_err open_product(struct request *req, char product_id[24], char *id, struct db **db,
+                                PGresult **product) {
+    enum nx_err e = path_ids(req, product_id, id);
+    if (e == NX_OK)
+        e = api_db(req, db);
+    return e == NX_OK ? api_product_visible(req, *db, product_id, false, product) : e;
+}
+
 enum nx_err api_variants_list(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *product = NULL, *r = NULL;
     char product_id[24];
-    enum nx_err e = path_ids(req, product_id, NULL);
-    if (e == NX_OK)
-        e = api_db(req, &db);
-    if (e == NX_OK)
-        e = api_product_visible(req, db, product_id, false, &product);
+    enum nx_err e = open_product(req, product_id, NULL, &db, &product);
     if (e == NX_OK)
         e = variants_list(db, product_id, api_is_staff(req), &r);
     if (e == NX_OK) {
@@ -104,11 +110,7 @@ enum nx_err api_variants_get(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *product = NULL, *r = NULL;
     char product_id[24], id[24];
-    enum nx_err e = path_ids(req, product_id, id);
-    if (e == NX_OK)
-        e = api_db(req, &db);
-    if (e == NX_OK)
-        e = api_product_visible(req, db, product_id, false, &product);
+    enum nx_err e = open_product(req, product_id, id, &db, &product);
     if (e == NX_OK)
         e = load_variant(req, db, product_id, id, false, &r);
     if (e == NX_OK)

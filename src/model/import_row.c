@@ -104,6 +104,9 @@ static enum nx_err validate(struct field_errors *errs, struct import_row *row, e
     /* Validated even after a category error, so every bad field is named. */
     if (product_input_parse(errs, row->body, PRODUCT_CREATE, &row->in) != NX_OK)
         e = NX_ERR_VALIDATION;
+    /* A row is one product with one variant: its sku, price and stock. */
+    if (row->in.variants)
+        e = fielderr_add(errs, "variants", "is not a known field");
     return e;
 }
 

@@ -80,6 +80,18 @@ static void test_ndjson_errors_match_the_endpoint(void **state) {
     fielderr_clear(&errs);
 }
 
+static void test_ndjson_row_takes_no_variants(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_row row;
+    struct record rec = one_field("{\"name\":\"Tee\",\"variants\":[{\"sku\":\"T-1\","
+                                  "\"price\":\"1\",\"stock\":1,\"options\":{}}]}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_string_equal(message_for(&errs, "variants"), "is not a known field");
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+}
+
 static void test_ndjson_malformed_and_conflicting_category(void **state) {
     (void)state;
     struct field_errors errs = {0};
@@ -179,6 +191,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_row_is_the_post_body),
         cmocka_unit_test(test_ndjson_errors_match_the_endpoint),
+        cmocka_unit_test(test_ndjson_row_takes_no_variants),
         cmocka_unit_test(test_ndjson_malformed_and_conflicting_category),
         cmocka_unit_test(test_csv_header_names_known_columns_once),
         cmocka_unit_test(test_csv_cells_spell_the_body),

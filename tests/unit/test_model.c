@@ -11,6 +11,7 @@
 #include "nexus/model/category.h"
 #include "nexus/model/product.h"
 #include "nexus/model/user.h"
+#include "nexus/model/variant.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -223,6 +224,81 @@ static void test_user_admin_patch_checks_role_and_types(void **state) {
            {"role", "must be customer, staff or admin"});
 }
 
+/* ---- variants ------------------------------------------------------------ */
+
+static void test_variant_create_checks_every_field(void **state) {
+    struct fixture *f = *state;
+    struct variant_input in;
+    json_t *b = body(f, "{\"sku\": \"A B\", \"price\": \"1.001\", \"stock\": -1,"
+                        " \"options\": {\"Size\": \"M\", \"size\": \"L\"}, \"position\": 0}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_CREATE, "", &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"},
+           {"price", "must be a decimal from 0 to 99999999.99 with at most two decimals"},
+           {"stock", "must be an integer from 0 to 2147483647"},
+           {"options", "names an option twice (case-insensitively)"},
+           {"position", "must be an integer from 1 to 1000000"});
+    variant_input_clear(&in);
+}
+
+static void test_variant_options_bounds(void **state) {
+    struct fixture *f = *state;
+    struct variant_input in;
+    json_t *b = body(f, "{\"options\": {\"A\": \"1\", \"B\": \"2\", \"C\": \"3\", \"D\": \"4\"}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
+    b = body(f, "{\"options\": {\"Size\": 5}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
+    b = body(f, "{\"options\": {\"\": \"M\"}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"options", "must have at most 3 options"},
+           {"options", "option values must be strings of 1 to 50 characters"},
+           {"options", "option names must be 1 to 50 characters"});
+    b = body(f, "{\"options\": {\"Size\": \"M\", \"Color\": \"Red\"}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_OK);
+    assert_string_equal(in.names_key, "color\nsize");
+    assert_string_equal(in.options, "{\"Size\":\"M\",\"Color\":\"Red\"}");
+    variant_input_clear(&in);
+}
+
+static void test_product_variants_name_their_element(void **state) {
+    struct fixture *f = *state;
+    struct variant_input *v = NULL;
+    size_t n = 0;
+    json_t *b = body(
+        f, "[{\"sku\": \"A\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Size\": \"S\"}},"
+           " {\"sku\": \"B\", \"price\": \"x\", \"stock\": 1, \"options\": {\"Size\": \"M\"},"
+           " \"position\": 2},"
+           " {\"sku\": \"C\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Color\": \"Red\"}},"
+           " 7]");
+    assert_int_equal(variant_inputs_parse(&f->errs, b, &v, &n), NX_ERR_VALIDATION);
+    EXPECT(
+        &f->errs, {"variants[1].position", "is not a known field"},
+        {"variants[1].price", "must be a decimal from 0 to 99999999.99 with at most two decimals"},
+        {"variants", "variant 2 has other option names than the first"},
+        {"variants", "element 3 must be an object"});
+    variant_inputs_free(v, n);
+    fielderr_clear(&f->errs);
+    b = body(f, "[]");
+    assert_int_equal(variant_inputs_parse(&f->errs, b, &v, &n), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"variants", "must hold 1 to 100 variants"});
+    variant_inputs_free(v, n);
+}
+
+static void test_product_replace_and_its_variants(void **state) {
+    struct fixture *f = *state;
+    struct product_input in;
+    json_t *b = body(f, "{\"name\": \"Tee\", \"stock\": 3}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_REPLACE, &in), NX_OK);
+    assert_int_equal(product_variant_fields(&f->errs, &in, PRODUCT_REPLACE, 1), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"sku", "is required"}, {"price", "is required"});
+    fielderr_clear(&f->errs);
+    assert_int_equal(product_variant_fields(&f->errs, &in, PRODUCT_PATCH, 3), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"stock", "the product has several variants: set it on a variant"});
+    fielderr_clear(&f->errs);
+    b = body(f, "{\"name\": \"Tee\", \"sku\": \"T\", \"variants\": []}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_CREATE, &in), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"variants", "give either variants or sku, price and stock"});
+}
+
 #define FT(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -241,6 +317,10 @@ int main(void) {
         FT(test_user_login_takes_malformed_email_as_failed_login),
         FT(test_user_self_patch_needs_current_password),
         FT(test_user_admin_patch_checks_role_and_types),
+        FT(test_variant_create_checks_every_field),
+        FT(test_variant_options_bounds),
+        FT(test_product_variants_name_their_element),
+        FT(test_product_replace_and_its_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
