@@ -66,6 +66,85 @@ static uint64_t pick(uint64_t *s, uint64_t n) {
     return next_random(s) % n;
 }
 
+/* ---- attributes and images ----------------------------------------------
+ *
+ * Every product has brand, material and color, then up to five more from
+ * its department's vocabulary (3 to 8 in all): strings, numbers and
+ * booleans, as a storefront's filters would use them. */
+
+static const char *const COLORS[] = {"black", "white", "red",  "blue",  "green",
+                                     "grey",  "navy",  "sand", "olive", "orange"};
+
+enum seed_attr_kind { ATTR_NUMBER, ATTR_BOOL, ATTR_TEXT };
+
+struct seed_attr {
+    const char *key;
+    enum seed_attr_kind kind;
+    int lo, hi;                 /* ATTR_NUMBER: lo..hi */
+    const char *const *choices; /* ATTR_TEXT: four of them */
+};
+
+static const char *const ROOMS[] = {"kitchen", "living room", "bedroom", "office"};
+static const char *const SEASONS[] = {"spring", "summer", "autumn", "winter"};
+static const char *const SIZES[] = {"S", "M", "L", "XL"};
+static const char *const FITS[] = {"slim", "regular", "relaxed", "oversized"};
+
+/* Four vocabularies; a department uses the one of its index modulo 4. */
+static const struct seed_attr VOCABULARIES[4][5] = {
+    {{"weight_g", ATTR_NUMBER, 50, 3000, NULL},
+     {"wireless", ATTR_BOOL, 0, 0, NULL},
+     {"battery_h", ATTR_NUMBER, 2, 60, NULL},
+     {"warranty_years", ATTR_NUMBER, 1, 5, NULL},
+     {"waterproof", ATTR_BOOL, 0, 0, NULL}},
+    {{"weight_g", ATTR_NUMBER, 100, 9000, NULL},
+     {"room", ATTR_TEXT, 0, 0, ROOMS},
+     {"dishwasher_safe", ATTR_BOOL, 0, 0, NULL},
+     {"capacity_l", ATTR_NUMBER, 1, 40, NULL},
+     {"handmade", ATTR_BOOL, 0, 0, NULL}},
+    {{"weight_g", ATTR_NUMBER, 200, 12000, NULL},
+     {"waterproof", ATTR_BOOL, 0, 0, NULL},
+     {"season", ATTR_TEXT, 0, 0, SEASONS},
+     {"capacity_l", ATTR_NUMBER, 5, 80, NULL},
+     {"uv_protection", ATTR_BOOL, 0, 0, NULL}},
+    {{"size", ATTR_TEXT, 0, 0, SIZES},
+     {"fit", ATTR_TEXT, 0, 0, FITS},
+     {"weight_g", ATTR_NUMBER, 80, 2000, NULL},
+     {"recycled", ATTR_BOOL, 0, 0, NULL},
+     {"waterproof", ATTR_BOOL, 0, 0, NULL}},
+};
+
+/* The product's attributes as jsonb text (no character that COPY's text
+ * format would need escaped: the vocabulary and names have none). */
+static void attributes_text(struct buf *out, uint64_t *s, long vocabulary, const char *brand,
+                            const char *material) {
+    long extra = (long)pick(s, 6); /* 0..5 more than the three */
+    buf_printf(out, "{\"brand\": \"%s\", \"material\": \"%s\", \"color\": \"%s\"", brand, material,
+               COLORS[pick(s, (uint64_t)COUNT(COLORS))]);
+    for (long i = 0; i < extra; i++) {
+        const struct seed_attr *a = &VOCABULARIES[vocabulary][i];
+        buf_printf(out, ", \"%s\": ", a->key);
+        if (a->kind == ATTR_NUMBER)
+            buf_printf(out, "%d", a->lo + (int)pick(s, (uint64_t)(a->hi - a->lo + 1)));
+        else if (a->kind == ATTR_BOOL)
+            buf_puts(out, pick(s, 2) ? "true" : "false");
+        else
+            buf_printf(out, "\"%s\"", a->choices[pick(s, 4)]);
+    }
+    buf_puts(out, "}");
+}
+
+/* One to four https images of the product, with alt text. */
+static void images_text(struct buf *out, uint64_t *s, long i, const char *noun) {
+    static const char *const VIEWS[] = {"front", "side", "back", "detail"};
+    long n = 1 + (long)pick(s, 4);
+    buf_puts(out, "[");
+    for (long k = 0; k < n; k++)
+        buf_printf(out,
+                   "%s{\"url\": \"https://img.example.com/p/%ld/%ld.jpg\", \"alt\": \"%s, %s\"}",
+                   k ? ", " : "", i + 1, k + 1, noun, VIEWS[k]);
+    buf_puts(out, "]");
+}
+
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
 static struct db_stmt SQL_INDEXES = {
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
@@ -176,9 +255,9 @@ static void product_line(struct buf *out, long i, struct seed_state *st) {
     slug_from_name(name, slug, 80);
     long long epoch = SEED_EPOCH - (long long)pick(s, 365 * 24 * 3600);
     timestamp_text(epoch, created);
+    long leaf = st->leaf_count ? (long)pick(s, (uint64_t)st->leaf_count) : 0;
     if (st->leaf_count)
-        snprintf(category, sizeof category, "%lld",
-                 (long long)st->leaves[pick(s, (uint64_t)st->leaf_count)]);
+        snprintf(category, sizeof category, "%lld", (long long)st->leaves[leaf]);
     st->cents[i] = cents;
     st->stock[i] = stock;
     st->created[i] = epoch;
@@ -190,10 +269,15 @@ static void product_line(struct buf *out, long i, struct seed_state *st) {
     buf_printf(
         out,
         "%ld\tSKU-%08ld\t%s\t%s-%ld\t%s %s %s, model %c%c-%u: %s.\t%lld\t%s\t%lld\t%s\t%s\t%s"
-        "\t%s\t%lld\t%d\t%d\t%s\n",
+        "\t%s\t%lld\t%d\t%d\t%s\t",
         i + 1, i + 1, name, slug, i + 1, adj, mat, noun, (char)('A' + pick(s, 26)),
         (char)('A' + pick(s, 26)), (unsigned)pick(s, 10000), blurb, min, currency, total, category,
         active ? "t" : "f", created, created, max, vs.count, active_variants, st->options.data);
+    /* leaves come 20 to a department (seed_tree), in department order */
+    attributes_text(out, s, (leaf / 20) % COUNT(DEPARTMENTS) % 4, brand, mat);
+    buf_puts(out, "\t");
+    images_text(out, s, i, noun);
+    buf_puts(out, "\n");
 }
 
 /* Append the variant lines of product i. */
@@ -258,7 +342,8 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
         e = copy_rows(db,
                       "COPY products (id, sku, name, slug, description, price_cents, currency,"
                       " stock, category_id, is_active, created_at, updated_at, price_max_cents,"
-                      " variant_count, variant_active_count, variant_options) FROM STDIN",
+                      " variant_count, variant_active_count, variant_options, attributes, images)"
+                      " FROM STDIN",
                       &st, product_line, "products");
     if (e == NX_OK)
         e = copy_rows(db,

@@ -572,6 +572,39 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deleteVariant', 'DELETE', teeL, { token: staff }, 204);
   await call(t, 'deleteVariant', 'DELETE', teeM, { token: staff, label: 'the last live variant' }, 409);
 
+  // ---- attributes, images and fields= ------------------------------------------
+  const rich = {
+    ...item, sku: 'WH-6000',
+    attributes: { brand: 'Acme', weight_g: 250, wireless: true },
+    images: [{ url: 'https://images.example.com/wh-6000/front.jpg', alt: 'Front' }, { url: 'https://images.example.com/wh-6000/side.jpg' }],
+  };
+  const p6 = await call(t, 'createProduct', 'POST', prods, { token: staff, json: rich }, 201);
+  assert.deepEqual(p6.json.attributes, rich.attributes);
+  assert.deepEqual(p6.json.images, [{ url: rich.images[0].url, alt: 'Front' }, { url: rich.images[1].url, alt: '' }]);
+  const badAttr = await call(t, 'createProduct', 'POST', prods, { token: staff, json: { ...rich, sku: 'WH-6001', attributes: { weight_g: null } } }, 422);
+  assert.equal(badAttr.json.errors[0].field, 'attributes.weight_g');
+  const p6Path = `${prods}/${p6.json.id}`;
+  const badImage = await call(t, 'updateProduct', 'PATCH', p6Path, { token: staff, json: { images: [{ url: 'ftp://x.example/a.jpg' }] } }, 422);
+  assert.equal(badImage.json.errors[0].field, 'images[0].url');
+  const repictured = await call(t, 'updateProduct', 'PATCH', p6Path, { token: staff, json: { images: [] } }, 200);
+  assert.notEqual(repictured.headers.etag, p6.headers.etag);
+  assert.deepEqual(repictured.json.attributes, rich.attributes);
+  const partial = await call(t, 'getProduct', 'GET', `${p6Path}?fields=name,price`, {}, 200);
+  assert.deepEqual(Object.keys(partial.json), ['id', 'name', 'price']);
+  assert.notEqual(partial.headers.etag, repictured.headers.etag);
+  await call(t, 'getProduct', 'GET', `${p6Path}?fields=price,name`, { headers: { 'If-None-Match': partial.headers.etag } }, 304);
+  await call(t, 'getProduct', 'GET', `${p6Path}?fields=colour`, {}, 400);
+  const cards = await call(t, 'listProducts', 'GET', `${prods}?fields=name,images&limit=2&include_total=true`, {}, 200);
+  assert.deepEqual(Object.keys(cards.json), ['items', 'next_cursor', 'total']);
+  for (const p of cards.json.items) assert.deepEqual(Object.keys(p), ['id', 'name', 'images']);
+  await call(t, 'listProducts', 'GET', `${prods}?fields=`, {}, 400);
+  const catPartial = await call(t, 'getCategory', 'GET', `${cats}/${audio.slug}?fields=slug`, {}, 200);
+  assert.deepEqual(catPartial.json, { id: audio.id, slug: audio.slug });
+  await call(t, 'getCategory', 'GET', `${cats}/${audio.slug}?fields=price`, {}, 400);
+  const catList = await call(t, 'listCategories', 'GET', `${cats}?fields=name,parent_id`, {}, 200);
+  for (const c of catList.json.items) assert.deepEqual(Object.keys(c), ['id', 'name', 'parent_id']);
+  await call(t, 'listCategories', 'GET', `${cats}?fields=name,name`, {}, 400);
+
   // ---- imports ------------------------------------------------------------------
   const imps = '/api/v1/imports';
   const csv = 'sku,name,price,stock,category\nIMP-1,"Imported, quoted",5,1,audio\nIMP-2,Bad,-1,1,\n';

@@ -539,6 +539,70 @@ static void test_cache_keys_on_fields(void **state) {
         free(bodies[i]);
 }
 
+/* ---- seed --------------------------------------------------------------- */
+
+static void expect_sql_value(const struct nexus_server *s, const char *sql, const char *want) {
+    char *got = harness_sql_value(s, "%s", sql);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s: got %s, want %s\n", sql, got, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* The demo catalog: 3 to 8 attributes of all three kinds, 1 to 4 https
+ * images, every one of them a value the API itself accepts. */
+static void test_seed_gives_valid_attributes_and_images(void **state) {
+    (void)state;
+    struct nexus_server seeded;
+    char out[4096], *staff, *customer;
+    harness_start(&seeded, "attributes_seed", NULL);
+    const char *args[] = {"seed", "--products", "300", "--categories", "52", NULL};
+    assert_int_equal(harness_run(&seeded, NULL, args, NULL, out, sizeof out), 0);
+    expect_sql_value(&seeded,
+                     "SELECT count(*) FROM products WHERE (SELECT count(*) FROM"
+                     " jsonb_object_keys(attributes)) NOT BETWEEN 3 AND 8"
+                     " OR jsonb_array_length(images) NOT BETWEEN 1 AND 4",
+                     "0");
+    expect_sql_value(&seeded,
+                     "SELECT count(*) FROM products, jsonb_array_elements(images) i"
+                     " WHERE i->>'url' NOT LIKE 'https://%' OR i->>'alt' = ''",
+                     "0");
+    expect_sql_value(&seeded,
+                     "SELECT string_agg(DISTINCT jsonb_typeof(v), ',') FROM products,"
+                     " jsonb_each(attributes) a(k, v)",
+                     "boolean,number,string");
+    harness_staff_and_customer(&seeded, "seeded", &staff, &customer);
+    harness_use(&seeded);
+    char *ids = harness_sql_value(&seeded, "SELECT string_agg(id::text, ',') FROM (SELECT id FROM"
+                                           " products ORDER BY id LIMIT 25) x");
+    long long list[25];
+    size_t n = parse_ids(ids, list, 25);
+    assert_int_equal(n, 25);
+    for (size_t i = 0; i < n; i++) {
+        char *path = path_of(list[i]);
+        struct http_res *r = call("GET", path, staff, NULL);
+        expect_status(r, 200, "seeded product");
+        json_t *b = json_pack("{s:O, s:O}", "attributes", json_object_get(r->json, "attributes"),
+                              "images", json_object_get(r->json, "images"));
+        char *before = dump(json_pack("[O, O]", json_object_get(r->json, "attributes"),
+                                      json_object_get(r->json, "images")));
+        http_res_free(r);
+        r = call_owned("PATCH", path, staff, dump(b));
+        expect_status(r, 200, "seeded values written back");
+        char *after = dump(json_pack("[O, O]", json_object_get(r->json, "attributes"),
+                                     json_object_get(r->json, "images")));
+        assert_string_equal(after, before);
+        http_res_free(r);
+        free(before);
+        free(after);
+        free(path);
+    }
+    harness_use(&server);
+    free(staff);
+    free(customer);
+    harness_stop(&seeded);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_read_back),
@@ -553,6 +617,7 @@ int main(void) {
         cmocka_unit_test(test_fields_on_categories),
         cmocka_unit_test(test_bad_fields_are_400),
         cmocka_unit_test(test_cache_keys_on_fields),
+        cmocka_unit_test(test_seed_gives_valid_attributes_and_images),
     };
     return harness_run_group("attributes", tests, sizeof tests / sizeof tests[0], start, stop);
 }
