@@ -12,6 +12,7 @@
 #include "nexus/api/auth.h"
 #include "nexus/api/categories.h"
 #include "nexus/api/docs.h"
+#include "nexus/api/exports.h"
 #include "nexus/api/imports.h"
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
@@ -87,6 +88,8 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/api/v1/imports", api_imports_list, ACCESS_STAFF, 0},
     {HTTP_GET, "/api/v1/imports/{id}", api_imports_get, ACCESS_STAFF, 0},
     {HTTP_GET, "/api/v1/imports/{id}/errors", api_imports_errors, ACCESS_STAFF, ROUTE_RAW},
+    /* Streamed in batches as the client reads (api/exports.c). */
+    {HTTP_GET, "/api/v1/exports/products", api_exports_products, ACCESS_STAFF, ROUTE_RAW},
 };
 
 const size_t nx_route_count = sizeof nx_routes / sizeof nx_routes[0];

@@ -271,6 +271,22 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
     return search_page(db, f, sort, after_value, after_id, limit, out);
 }
 
+/* An export walks the primary key: each batch starts after the last id
+ * sent, so a product changed or added meanwhile is sent at most once. */
+enum nx_err products_export_page(struct db *db, const struct product_filter *f,
+                                 const char *after_id, const char *limit, PGresult **out) {
+    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
+    add_filters(&b, f);
+    add_indexed_words(&b, f);
+    sql_add_param(&b, " AND p.id > ?::bigint ORDER BY p.id", after_id);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    sql_add(&b, PAGE_JOIN " ORDER BY p.id");
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
 enum nx_err products_count(struct db *db, const struct product_filter *f, long long limit,
                            long long *total) {
     struct sql_builder b = {0};

@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ struct stream_call {
     long (*stream)(void *ctx, char *out, size_t max);
     void *ctx;
     void (*stream_free)(void *ctx);
+    int fd; /* the connection's socket, -1 if unknown */
 };
 
 static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -97,8 +99,16 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
     struct stream_call *c = cls;
     long n = c->stream(c->ctx, buf, max);
     db_thread_release();
-    if (n < 0)
+    if (n < 0) {
+        /* A failed stream must end the transfer now. With MHD_USE_TURBO,
+         * libmicrohttpd neither shuts the socket down when a reader fails
+         * nor closes it before the connection's next event, which can be
+         * CONNECTION_TIMEOUT away: the client would wait that long for a
+         * body that never ends. */
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
 }
 
@@ -108,7 +118,7 @@ static void free_stream(void *cls) {
     free(c);
 }
 
-static struct MHD_Response *create_response(struct response *res) {
+static struct MHD_Response *create_response(struct request *req, struct response *res) {
     if (!res->stream) {
         struct MHD_Response *r =
             MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
@@ -117,7 +127,10 @@ static struct MHD_Response *create_response(struct response *res) {
         return r;
     }
     struct stream_call *c = xmalloc(sizeof *c);
-    *c = (struct stream_call){res->stream, res->stream_ctx, res->stream_free};
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *c = (struct stream_call){res->stream, res->stream_ctx, res->stream_free,
+                              info ? info->connect_fd : -1};
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_stream, c, free_stream);
     if (r)
@@ -128,7 +141,7 @@ static struct MHD_Response *create_response(struct response *res) {
 }
 
 static enum MHD_Result send_response(struct request *req, struct response *res) {
-    struct MHD_Response *r = create_response(res);
+    struct MHD_Response *r = create_response(req, res);
     if (!r) {
         response_clear(res);
         return MHD_NO;

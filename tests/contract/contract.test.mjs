@@ -649,6 +649,21 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'listImports', 'GET', imps, {}, 401);
   await call(t, 'listImports', 'GET', imps, { token: customerToken }, 403);
 
+  // ---- exports ------------------------------------------------------------------
+  const exp = '/api/v1/exports/products';
+  const ndjson = await call(t, 'exportProducts', 'GET', exp, { token: staff }, 200);
+  assert.match(ndjson.headers['content-type'], /^application\/x-ndjson$/);
+  assert.equal(ndjson.headers['transfer-encoding'], 'chunked');
+  for (const line of ndjson.body.toString('utf8').trimEnd().split('\n')) assert.ok(JSON.parse(line).sku);
+  const csvExport = await call(t, 'exportProducts', 'GET', `${exp}?format=csv&include_inactive=false&currency=usd`, { token: staff }, 200);
+  assert.match(csvExport.headers['content-type'], /^text\/csv; charset=utf-8$/);
+  assert.ok(csvExport.body.toString('utf8').startsWith('sku,name,slug,description,price,currency,stock,category,is_active\r\n'));
+  await call(t, 'exportProducts', 'GET', `${exp}?format=xml`, { token: staff }, 400);
+  await call(t, 'exportProducts', 'GET', `${exp}?min_price=abc`, { token: staff }, 400);
+  await call(t, 'exportProducts', 'GET', exp, { raw: badFraming('GET', exp) }, 400);
+  await call(t, 'exportProducts', 'GET', exp, {}, 401);
+  await call(t, 'exportProducts', 'GET', exp, { token: customerToken }, 403);
+
   // ---- PostgreSQL gone: 503 with Retry-After --------------------------------
   // Dropping the database ends the server's connections and makes every
   // reconnection fail. The query strings and ids are new, so no cached
@@ -692,6 +707,7 @@ test('every operation answers as documented, with every documented status', asyn
     ['getImport', 'GET', `${imps}/888888`, { token: staff }],
     ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
     ['listImports', 'GET', `${imps}?limit=3`, { token: staff }],
+    ['exportProducts', 'GET', `${exp}?format=csv`, { token: staff }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.

@@ -51,6 +51,11 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
 enum nx_err products_count(struct db *db, const struct product_filter *f, long long limit,
                            long long *total);
 
+/* Matching products with an id above after_id, in id order, at most
+ * limit rows: an export's next batch. */
+enum nx_err products_export_page(struct db *db, const struct product_filter *f,
+                                 const char *after_id, const char *limit, PGresult **out);
+
 /* A live (not deleted) product; zero rows when there is none. With lock,
  * the row is locked for the rest of the transaction. */
 enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out);
