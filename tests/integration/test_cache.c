@@ -386,17 +386,6 @@ static void test_no_read_after_a_write_response_is_stale(void **state) {
     race_reads_with_writes(&server, &server, 2000, "RAW-1");
 }
 
-/* A sample's value: the line that starts with name (not its # TYPE line). */
-static long metric(const char *name) {
-    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
-    char line[128];
-    snprintf(line, sizeof line, "\n%s", name);
-    const char *p = strstr(r->body, line);
-    long v = p ? strtol(p + strlen(line), NULL, 10) : -1;
-    http_res_free(r);
-    return v;
-}
-
 /* Two more instances sharing the cache, with a wide generation window: the
  * readers' instance answers most reads from its local tier without asking
  * Redis, so only the writer's wait after each bump keeps them fresh. */
@@ -406,10 +395,10 @@ static void test_no_stale_read_on_another_instance(void **state) {
     start_on_services(&writer, "cache-writer", "CACHE_LOCAL_WINDOW_US=20000");
     start_on_services(&readers, "cache-readers", "CACHE_LOCAL_WINDOW_US=20000");
     harness_use(&readers);
-    long local_before = metric("nexus_cache_local_hits_total ");
+    long local_before = http_metric("nexus_cache_local_hits_total");
     race_reads_with_writes(&writer, &readers, 300, "RAW-2");
     harness_use(&readers);
-    long local = metric("nexus_cache_local_hits_total ") - local_before;
+    long local = http_metric("nexus_cache_local_hits_total") - local_before;
     fprintf(stderr, "reads answered by the readers' local tier: %ld\n", local);
     assert_true(local > 0);
     harness_stop(&writer);
@@ -423,7 +412,7 @@ static void test_cold_key_stampede_is_bounded(void **state) {
     (void)state;
     enum { CLIENTS = 256 };
     const char *path = "/api/v1/products?limit=50&sort=name&in_stock=true";
-    long before = metric("nexus_cache_misses_total ");
+    long before = http_metric("nexus_cache_misses_total");
     pid_t kids[CLIENTS];
     for (int i = 0; i < CLIENTS; i++)
         if ((kids[i] = fork()) == 0) {
@@ -436,7 +425,7 @@ static void test_cold_key_stampede_is_bounded(void **state) {
         waitpid(kids[i], &st, 0);
         failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     }
-    long misses = metric("nexus_cache_misses_total ") - before;
+    long misses = http_metric("nexus_cache_misses_total") - before;
     fprintf(stderr, "stampede: %d concurrent requests on a cold key, %ld database reads\n", CLIENTS,
             misses);
     assert_int_equal(failed, 0);
@@ -598,7 +587,7 @@ static void test_answers_over_the_entry_limit_are_not_stored(void **state) {
     snprintf(item, sizeof item, "/api/v1/products/%ld", id);
     start_on_services(&small, "cache-small", "CACHE_MAX_ENTRY_BYTES=1024");
     harness_use(&small);
-    long before = metric("nexus_cache_oversize_total ");
+    long before = http_metric("nexus_cache_oversize_total");
     const char *list = "/api/v1/products?limit=100&sort=name";
     assert_string_equal(get_cached(list, a, sizeof a), "MISS");
     assert_string_equal(get_cached(list, b, sizeof b), "MISS");
@@ -608,7 +597,7 @@ static void test_answers_over_the_entry_limit_are_not_stored(void **state) {
     assert_non_null(page);
     assert_true(json_array_size(json_object_get(page, "items")) >= 9);
     json_decref(page);
-    assert_true(metric("nexus_cache_oversize_total ") - before >= 2);
+    assert_true(http_metric("nexus_cache_oversize_total") - before >= 2);
     expect_cached(item);
     harness_use(&server);
     harness_stop(&small);
@@ -623,10 +612,10 @@ static void test_bump_is_retried_on_a_fresh_connection(void **state) {
     char path[64];
     long id = create_product("RTY-1", "Retried Rake");
     snprintf(path, sizeof path, "/api/v1/products/%ld", id);
-    long errors = metric("nexus_cache_errors_total ");
+    long errors = http_metric("nexus_cache_errors_total");
     redis_cli("CLIENT KILL TYPE normal"); /* every server connection, not redis-cli's */
     write_json("PATCH", path, "{\"name\":\"Retried Rake II\"}", 200);
-    assert_int_equal(metric("nexus_cache_errors_total "), errors);
+    assert_int_equal(http_metric("nexus_cache_errors_total"), errors);
     /* Reads on the other thread meet their closed connection once. */
     bool hit = false;
     for (int i = 0; i < 50 && !hit; i++) {

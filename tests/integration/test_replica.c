@@ -109,17 +109,6 @@ static int stop(void **state) {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A sample's value: the line that starts with name. */
-static long metric(const char *name) {
-    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
-    char line[160];
-    snprintf(line, sizeof line, "\n%s ", name);
-    const char *p = strstr(r->body, line);
-    long v = p ? strtol(p + strlen(line), NULL, 10) : -1;
-    http_res_free(r);
-    return v;
-}
-
 #define REPLICA_READS "nexus_db_reads_total{target=\"replica\"}"
 #define PRIMARY_READS "nexus_db_reads_total{target=\"primary\"}"
 
@@ -192,7 +181,7 @@ static int read_until_replica_used(long replica_before, bool *used) {
     for (int i = 0; i < 600 && !*used; i++) {
         for (int j = 0; j < 10; j++)
             failed += uncached_read() != 200;
-        *used = metric(REPLICA_READS) > replica_before;
+        *used = http_metric(REPLICA_READS) > replica_before;
         if (!*used)
             usleep(100 * 1000);
     }
@@ -205,10 +194,10 @@ static int read_until_replica_used(long replica_before, bool *used) {
  * the write 200 ms late: such reads go to the primary. */
 static void test_no_read_after_a_write_is_stale(void **state) {
     (void)state;
-    long replica_before = metric(REPLICA_READS), primary_before = metric(PRIMARY_READS);
+    long replica_before = http_metric(REPLICA_READS), primary_before = http_metric(PRIMARY_READS);
     int stale = write_then_read_pairs(1000);
-    long replica = metric(REPLICA_READS) - replica_before;
-    long primary = metric(PRIMARY_READS) - primary_before;
+    long replica = http_metric(REPLICA_READS) - replica_before;
+    long primary = http_metric(PRIMARY_READS) - primary_before;
     fprintf(stderr,
             "1000 writes, 2000 reads after them: %d stale; misses on replica %ld, "
             "primary %ld\n",
@@ -221,7 +210,7 @@ static void test_no_read_after_a_write_is_stale(void **state) {
 static void test_reads_without_writes_use_the_replica(void **state) {
     (void)state;
     bool used = false;
-    long before = metric(REPLICA_READS);
+    long before = http_metric(REPLICA_READS);
     assert_int_equal(read_until_replica_used(before, &used), 0);
     assert_true(used);
     assert_true(wait_replica_state("ok"));
@@ -258,13 +247,13 @@ static int read_while(pid_t child) {
 static void test_replica_stopped_and_restarted(void **state) {
     (void)state;
     bool used = false;
-    assert_int_equal(read_until_replica_used(metric(REPLICA_READS), &used), 0);
+    assert_int_equal(read_until_replica_used(http_metric(REPLICA_READS), &used), 0);
     assert_true(used);
     int failed = read_while(in_child(stop_replica));
     assert_string_equal(replica_state(), "unavailable");
     assert_int_equal(write_then_read_pairs(50), 0);
     failed += read_while(in_child(replica_start));
-    long before = metric(REPLICA_READS);
+    long before = http_metric(REPLICA_READS);
     failed += read_until_replica_used(before, &used);
     fprintf(stderr, "replica stopped and restarted: %d failed reads, used again: %d\n", failed,
             used);
@@ -282,7 +271,7 @@ static void test_promoted_replica_is_not_used(void **state) {
     int failed = 0;
     for (int i = 0; i < 200; i++)
         failed += uncached_read() != 200;
-    long not_standby = metric("nexus_replica_fallbacks_total{reason=\"not_standby\"}");
+    long not_standby = http_metric("nexus_replica_fallbacks_total{reason=\"not_standby\"}");
     fprintf(stderr, "promoted replica: %d stale, %d failed, %ld not-standby fallbacks\n", stale,
             failed, not_standby);
     assert_int_equal(stale, 0);

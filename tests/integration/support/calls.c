@@ -132,3 +132,13 @@ void harness_staff_and_customer(const struct nexus_server *s, const char *prefix
     harness_create_user(s, email, "customer", "catalog-password");
     *customer = harness_login(email, "catalog-password");
 }
+
+long http_metric(const char *sample) {
+    struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    char line[256];
+    snprintf(line, sizeof line, "\n%s ", sample);
+    const char *p = strstr(r->body, line);
+    long v = p ? strtol(p + strlen(line), NULL, 10) : -1;
+    http_res_free(r);
+    return v;
+}

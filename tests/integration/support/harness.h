@@ -165,6 +165,11 @@ struct http_res *call_owned(const char *method, const char *path, const char *to
 struct http_res *call_owned_h(const char *method, const char *path, const char *token, char *body,
                               const char *extra);
 
+/* The value of one sample of the current server's GET /metrics (its name
+ * with any labels, e.g. nexus_db_reads_total{target="replica"}); -1 when
+ * it is absent. */
+long http_metric(const char *sample);
+
 /* Assert the status, printing the body when it is another. */
 void expect_status(const struct http_res *r, long status, const char *what);
 
