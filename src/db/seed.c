@@ -155,6 +155,14 @@ static struct db_stmt SQL_INDEXES = {
  * as given): the next insert takes the id after them. */
 static struct db_stmt SQL_SYNC_IDS = {
     "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)) FROM products", 0, 0};
+/* The variants' foreign keys, as the statements that drop and add them:
+ * checked once for the whole table after a bulk load instead of per row. */
+static struct db_stmt SQL_FOREIGN_KEYS = {
+    "SELECT format('ALTER TABLE product_variants DROP CONSTRAINT %I', conname),"
+    " format('ALTER TABLE product_variants ADD CONSTRAINT %I %s', conname,"
+    " pg_get_constraintdef(oid)) FROM pg_constraint"
+    " WHERE conrelid = 'product_variants'::regclass AND contype = 'f'",
+    0, 0};
 static struct db_stmt SQL_DROP_INDEX = {"SELECT format('DROP INDEX %I', $1::text)", 1, 0};
 static struct db_stmt SQL_ADD_CATEGORY = {
     "INSERT INTO categories (name, slug, description, parent_id)"
@@ -324,8 +332,10 @@ static enum nx_err copy_rows(struct db *db, const char *copy, struct seed_state 
     return ok ? NX_OK : NX_ERR_INTERNAL;
 }
 
-/* The products, then their variants. The products bring their variants
- * (nexus.explicit_variants): no default ones are made for them. */
+/* The products, then their variants. The product rows already carry what
+ * they derive from their variants, so the triggers that serve other
+ * writers (a default variant per product, derived defaults) are off for
+ * the copy: inside the transaction, which holds the table meanwhile. */
 static enum nx_err copy_products(struct db *db, const struct seed_options *o, const int64_t *leaves,
                                  long leaf_count) {
     size_t n = o->products > 0 ? (size_t)o->products : 1;
@@ -337,7 +347,7 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                             xcalloc(n, sizeof(long long)),
                             xcalloc(n, sizeof(long long)),
                             {0}};
-    enum nx_err e = db_exec_sql(db, "SELECT set_config('nexus.explicit_variants', 'on', true)");
+    enum nx_err e = db_exec_sql(db, "ALTER TABLE products DISABLE TRIGGER USER");
     if (e == NX_OK)
         e = copy_rows(db,
                       "COPY products (id, sku, name, slug, description, price_cents, currency,"
@@ -353,7 +363,7 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
     if (e == NX_OK)
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
     if (e == NX_OK)
-        e = db_exec_sql(db, "SELECT set_config('nexus.explicit_variants', 'off', true)");
+        e = db_exec_sql(db, "ALTER TABLE products ENABLE TRIGGER USER");
     free(st.cents);
     free(st.stock);
     free(st.created);
@@ -373,6 +383,14 @@ static enum nx_err drop_indexes(struct db *db, PGresult **defs) {
             e = db_exec_sql(db, PQgetvalue(r, 0, 0));
         PQclear(r);
     }
+    return e;
+}
+
+/* Run column col of every row of r as a statement. */
+static enum nx_err run_each(struct db *db, const PGresult *r, int col) {
+    enum nx_err e = NX_OK;
+    for (int i = 0; e == NX_OK && i < PQntuples(r); i++)
+        e = db_exec_sql(db, PQgetvalue(r, i, col));
     return e;
 }
 
@@ -398,7 +416,7 @@ static enum nx_err catalog_is_empty(struct db *db) {
 enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
     int64_t *leaves = NULL;
     long leaf_count = 0;
-    PGresult *defs = NULL;
+    PGresult *defs = NULL, *keys = NULL;
     bool bulk = o->products >= 20000;
     /* A bulk load legitimately runs longer than any API statement. */
     enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
@@ -410,16 +428,23 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
         e = seed_tree(db, o->categories, &leaves, &leaf_count);
     if (e == NX_OK && bulk)
         e = drop_indexes(db, &defs);
+    if (e == NX_OK && bulk)
+        e = db_exec(db, &SQL_FOREIGN_KEYS, NULL, &keys);
+    if (e == NX_OK && bulk)
+        e = run_each(db, keys, 0);
     if (e == NX_OK)
         e = copy_products(db, o, leaves, leaf_count);
     if (e == NX_OK && bulk)
         e = rebuild_indexes(db, defs, o->progress);
+    if (e == NX_OK && bulk)
+        e = run_each(db, keys, 1);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK)
         e = db_exec_sql(db, "ANALYZE categories, products, product_variants");
     db_rollback(db);
     PQclear(defs);
+    PQclear(keys);
     free(leaves);
     return e;
 }

@@ -802,6 +802,40 @@ static void test_low_stock_alert_names_the_variant(void **state) {
     free(jobs);
 }
 
+/* The streamed bytes are what jansson writes for the same document. */
+static void assert_jansson_bytes(const struct http_res *r) {
+    json_t *j = json_loads(r->body, 0, NULL);
+    assert_non_null(j);
+    char *again = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(r->body, again);
+    free(again);
+    json_decref(j);
+}
+
+static void test_bodies_are_what_jansson_writes(void **state) {
+    (void)state;
+    struct http_res *r = create(json_body(
+        "{s:s, s:s, s:[{s:s, s:s, s:i, s:{s:s, s:s}}, {s:s, s:s, s:i, s:{s:s, s:s}}]}", "name",
+        "Crème \"Brûlée\" / Set", "description", "tab\there, newline\nthere", "variants", "sku",
+        "BRULEE-1", "price", "0.05", "stock", 0, "options", "Größe", "Ø 12 \"cm\"", "Finish",
+        "Matt/\\Gloss", "sku", "BRULEE-2", "price", "99999999.99", "stock", 2147483647, "options",
+        "Größe", "Ø 14", "Finish", "Glänzend"));
+    assert_jansson_bytes(r);
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    char path[96];
+    r = get_product(id, staff_token);
+    assert_jansson_bytes(r);
+    http_res_free(r);
+    variants_path(path, sizeof path, id);
+    r = get(path, NULL);
+    assert_jansson_bytes(r);
+    http_res_free(r);
+    r = get(PRODUCTS "?limit=100&include_inactive=true", staff_token);
+    assert_jansson_bytes(r);
+    http_res_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
@@ -819,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_cached_reads_follow_variant_writes),
         cmocka_unit_test(test_stock_never_goes_below_zero),
         cmocka_unit_test(test_low_stock_alert_names_the_variant),
+        cmocka_unit_test(test_bodies_are_what_jansson_writes),
     };
     return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);
 }
