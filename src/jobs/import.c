@@ -287,10 +287,13 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         return NX_OK; /* applied before a crash */
     enum nx_err e = run->csv ? import_row_from_csv(&errs, &run->cols, rec, &row)
                              : import_row_from_ndjson(&errs, rec, &row);
-    run->p.rows++;
     if (e == NX_OK) {
         e = add_row(run, rec->line, &row);
+        /* Counted after add_row: a batch it applies first saves the count
+         * with a resume line at this row, which a rerun reads again. */
+        run->p.rows++;
     } else {
+        run->p.rows++;
         add_field_errors(run, rec->line, &errs);
         run->p.failed++;
         run->last_line = rec->line;
