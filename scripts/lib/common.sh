@@ -9,6 +9,8 @@ NEXUS_BUILD_PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libpq-d
 NEXUS_RUNTIME_PACKAGES="libmicrohttpd12 libpq5 libhiredis0.14 libjansson4 libjwt0 libsodium23 libcurl4 ca-certificates curl"
 NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
 NEXUS_TEST_PACKAGES="libcmocka-dev clang-format wrk bc"
+# The load balancer of scripts/cluster (and of its test step).
+NEXUS_CLUSTER_PACKAGES="nginx"
 
 log() { printf '[nexus] %s\n' "$*" >&2; }
 
