@@ -15,105 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The import's columns, then how many errors it has (the last error's n). */
+#define IMPORT_TIMES                                                                               \
+    NX_SQL_TIMESTAMP("created_at")                                                                 \
+    ", " NX_SQL_TIMESTAMP("started_at") ", " NX_SQL_TIMESTAMP("finished_at")
+#define IMPORT_ERROR_COUNT                                                                         \
+    "(SELECT coalesce(max(e.n), 0) FROM import_errors e WHERE e.import_id = imports.id)"
 #define IMPORT_COLUMNS                                                                             \
-    "id, status, format, mode, atomic, rows, created, updated, failed, " NX_SQL_TIMESTAMP(         \
-        "created_at") ", " NX_SQL_TIMESTAMP("started_at") ", " NX_SQL_TIMESTAMP("finished_at") "," \
-                                                                                               " " \
-                                                                                               "r" \
-                                                                                               "e" \
-                                                                                               "s" \
-                                                                                               "u" \
-                                                                                               "m" \
-                                                                                               "e" \
-                                                                                               "_" \
-                                                                                               "l" \
-                                                                                               "i" \
-                                                                                               "n" \
-                                                                                               "e" \
-                                                                                               "," \
-                                                                                               " " \
-                                                                                               "(" \
-                                                                                               "S" \
-                                                                                               "E" \
-                                                                                               "L" \
-                                                                                               "E" \
-                                                                                               "C" \
-                                                                                               "T" \
-                                                                                               " " \
-                                                                                               "c" \
-                                                                                               "o" \
-                                                                                               "a" \
-                                                                                               "l" \
-                                                                                               "e" \
-                                                                                               "s" \
-                                                                                               "c" \
-                                                                                               "e" \
-                                                                                               "(" \
-                                                                                               "m" \
-                                                                                               "a" \
-                                                                                               "x" \
-                                                                                               "(" \
-                                                                                               "e" \
-                                                                                               "." \
-                                                                                               "n" \
-                                                                                               ")" \
-                                                                                               "," \
-                                                                                               " " \
-                                                                                               "0" \
-                                                                                               ")" \
-                                                                                               " " \
-                                                                                               "F" \
-                                                                                               "R" \
-                                                                                               "O" \
-                                                                                               "M" \
-                                                                                               " " \
-                                                                                               "i" \
-                                                                                               "m" \
-                                                                                               "p" \
-                                                                                               "o" \
-                                                                                               "r" \
-                                                                                               "t" \
-                                                                                               "_" \
-                                                                                               "e" \
-                                                                                               "r" \
-                                                                                               "r" \
-                                                                                               "o" \
-                                                                                               "r" \
-                                                                                               "s" \
-                                                                                               " " \
-                                                                                               "e" \
-                                                                                               " " \
-                                                                                               "W" \
-                                                                                               "H" \
-                                                                                               "E" \
-                                                                                               "R" \
-                                                                                               "E" \
-                                                                                               " " \
-                                                                                               "e" \
-                                                                                               "." \
-                                                                                               "i" \
-                                                                                               "m" \
-                                                                                               "p" \
-                                                                                               "o" \
-                                                                                               "r" \
-                                                                                               "t" \
-                                                                                               "_" \
-                                                                                               "i" \
-                                                                                               "d" \
-                                                                                               " " \
-                                                                                               "=" \
-                                                                                               " " \
-                                                                                               "i" \
-                                                                                               "m" \
-                                                                                               "p" \
-                                                                                               "o" \
-                                                                                               "r" \
-                                                                                               "t" \
-                                                                                               "s" \
-                                                                                               "." \
-                                                                                               "i" \
-                                                                                               "d" \
-                                                                                               ")"
+    "id, status, format, mode, atomic, rows, created, updated, failed, " IMPORT_TIMES              \
+    ", resume_line, " IMPORT_ERROR_COUNT
 
 static struct db_stmt SQL_CREATE = {
     "INSERT INTO imports (user_id, format, mode, atomic) VALUES ($1, $2, $3, $4::boolean)"
@@ -179,11 +89,11 @@ static const char SQL_STAGE_CREATE[] =
     " line bigint NOT NULL, sku text NOT NULL, name text NOT NULL, slug text NOT NULL,"
     " slug_given boolean NOT NULL, description text NOT NULL, price_cents bigint NOT NULL,"
     " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
-    " cat_slug text, is_active boolean NOT NULL)";
+    " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb NOT NULL)";
 static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage";
 static const char SQL_STAGE_COPY[] = "COPY import_stage (line, sku, name, slug, slug_given,"
                                      " description, price_cents, currency, stock, cat_field,"
-                                     " cat_id, cat_slug, is_active) FROM STDIN";
+                                     " cat_id, cat_slug, is_active, attributes, images) FROM STDIN";
 /* Each step takes its rows out of the stage and names what was wrong. */
 static struct db_stmt SQL_STAGE_CATEGORIES = {
     "WITH r AS (UPDATE import_stage s SET cat_id = c.id FROM categories c"
@@ -210,11 +120,13 @@ static struct db_stmt SQL_STAGE_MERGE = {
     "WITH upd AS (UPDATE products p SET name = s.name,"
     " slug = CASE WHEN s.slug_given THEN s.slug ELSE p.slug END, description = s.description,"
     " price_cents = s.price_cents, currency = s.currency, stock = s.stock,"
-    " category_id = s.cat_id, is_active = s.is_active, version = p.version + 1"
+    " category_id = s.cat_id, is_active = s.is_active, attributes = s.attributes,"
+    " images = s.images, version = p.version + 1"
     " FROM import_stage s WHERE p.sku = s.sku AND p.deleted_at IS NULL RETURNING p.id),"
     " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, currency, stock,"
-    " category_id, is_active) SELECT s.sku, s.name, s.slug, s.description, s.price_cents,"
-    " s.currency, s.stock, s.cat_id, s.is_active FROM import_stage s WHERE NOT EXISTS"
+    " category_id, is_active, attributes, images) SELECT s.sku, s.name, s.slug, s.description,"
+    " s.price_cents, s.currency, s.stock, s.cat_id, s.is_active, s.attributes, s.images"
+    " FROM import_stage s WHERE NOT EXISTS"
     " (SELECT 1 FROM products p WHERE p.sku = s.sku AND p.deleted_at IS NULL)"
     " ORDER BY s.line RETURNING id)"
     " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM ins)",

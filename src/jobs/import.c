@@ -116,7 +116,9 @@ static void copy_row(struct buf *b, long long line, const struct import_row *row
                             cat_field,
                             cat_id,
                             cat_slug,
-                            strcmp(in->is_active, "true") == 0 ? "t" : "f"};
+                            strcmp(in->is_active, "true") == 0 ? "t" : "f",
+                            in->extras.attributes,
+                            in->extras.images};
     buf_printf(b, "%lld", line);
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
         buf_puts(b, "\t");

@@ -23,6 +23,9 @@ const struct export_field product_export_fields[] = {
     {"stock", PC_STOCK, EXPORT_INTEGER, BOTH},
     {"category", PC_CATEGORY_SLUG, EXPORT_TEXT_OR_NULL, BOTH},
     {"is_active", PC_IS_ACTIVE, EXPORT_BOOL, BOTH},
+    /* not yet in CSV, whose attr.<key> columns an import does not read */
+    {"attributes", PC_ATTRIBUTES, EXPORT_JSON, EXPORT_NDJSON},
+    {"images", PC_IMAGES, EXPORT_JSON, EXPORT_NDJSON},
 };
 const size_t product_export_field_count =
     sizeof product_export_fields / sizeof product_export_fields[0];

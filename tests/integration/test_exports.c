@@ -137,8 +137,12 @@ static void seed_catalog(void) {
     create_product(json_body("{s:s,s:s,s:s,s:s,s:s,s:i}", "sku", "LEAD-Q", "name", "x\"y", "slug",
                              "lead-quote-custom", "description", "\"starts with a quote", "price",
                              "2", "stock", 2));
-    create_product(json_body("{s:s,s:s,s:s,s:i,s:I}", "sku", "HP-1", "name", "Wired Headphones",
-                             "price", "49", "stock", 9, "category_id", (json_int_t)c.headphones));
+    create_product(json_body("{s:s,s:s,s:s,s:i,s:I,s:{s:s,s:i,s:b},s:[{s:s,s:s},{s:s}]}", "sku",
+                             "HP-1", "name", "Wired Headphones", "price", "49", "stock", 9,
+                             "category_id", (json_int_t)c.headphones, "attributes", "brand",
+                             "Acme \"Pro\"", "weight_g", 250, "wired", 1, "images", "url",
+                             "https://img.example.com/hp-1/front.jpg", "alt", "Front, left", "url",
+                             "https://img.example.com/hp-1/side.jpg"));
     create_product(json_body("{s:s,s:s,s:s,s:s,s:i}", "sku", "CR-1", "name", "Carriage",
                              "description", "ends with CR\r", "price", "3", "stock", 1));
     char path[64];
@@ -172,7 +176,8 @@ static void test_ndjson_lines_are_import_rows(void **state) {
     const char *want =
         "{\"sku\":\"Q-1\",\"name\":\"Lamp, \\\"Big\\\" one\",\"slug\":\"lamp-big-one\","
         "\"description\":\"two\\r\\nlines, \\\"quoted\\\"\\nand a bare LF\",\"price\":\"19.90\","
-        "\"currency\":\"USD\",\"stock\":5,\"category\":\"audio\",\"is_active\":true}\n";
+        "\"currency\":\"USD\",\"stock\":5,\"category\":\"audio\",\"is_active\":true,"
+        "\"attributes\":{},\"images\":[]}\n";
     assert_int_equal(nl - body + 1, strlen(want));
     assert_memory_equal(body, want, strlen(want));
     /* Every line parses; inactive ones are there, the deleted one not. */
@@ -182,7 +187,7 @@ static void test_ndjson_lines_are_import_rows(void **state) {
         json_error_t err;
         json_t *o = json_loadb(p, strcspn(p, "\n"), JSON_REJECT_DUPLICATES, &err);
         assert_non_null(o);
-        assert_int_equal(json_object_size(o), 9);
+        assert_int_equal(json_object_size(o), 11);
         inactive += json_is_false(json_object_get(o, "is_active"));
         assert_string_not_equal(jstr(o, "sku"), "DEL-1");
         if (strcmp(jstr(o, "sku"), "NOCAT-1") == 0) {
@@ -333,9 +338,14 @@ static void round_trip(const char *format, const char *type) {
     snprintf(name, sizeof name, "exports-copy-%s-worker", format);
     harness_start_worker(&copy, &worker, name, NULL);
     import_and_wait(copy_staff, type, original, len);
-    char *again = export_body_as(copy_staff, "?format=ndjson", &again_len);
-    expect_same_bytes(ndjson, ndjson_len, again, again_len, "ndjson");
-    free(again);
+    /* CSV has no attr.<key> columns yet, so only the NDJSON copy keeps
+     * attributes and images; the CSV copy must keep everything else. */
+    if (strcmp(format, "ndjson") == 0) {
+        char *again_ndjson = export_body_as(copy_staff, "?format=ndjson", &again_len);
+        expect_same_bytes(ndjson, ndjson_len, again_ndjson, again_len, "ndjson");
+        free(again_ndjson);
+    }
+    char *again;
     again = export_body_as(copy_staff, "?format=csv", &again_len);
     expect_same_bytes(csv, csv_len, again, again_len, "csv");
     free(again);

@@ -142,6 +142,35 @@ static void test_ndjson_rows_apply_and_bad_rows_are_reported(void **state) {
     http_res_free(r);
 }
 
+/* attributes and images travel with a row and are validated like the
+ * endpoint's; an upsert without them resets them, as a PUT does. */
+static void test_ndjson_rows_carry_attributes_and_images(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"sku\":\"AT-1\",\"name\":\"Attr Lamp\",\"price\":\"5\",\"stock\":1,"
+                   "\"attributes\":{\"brand\":\"Acme\",\"weight_g\":250,\"dimmable\":true},"
+                   "\"images\":[{\"url\":\"https://img.example.com/a.jpg\",\"alt\":\"Front\"}]}\n"
+                   "{\"sku\":\"AT-2\",\"name\":\"Bad Attr\",\"price\":\"5\",\"stock\":1,"
+                   "\"attributes\":{\"Brand\":\"x\"}}\n"
+                   "{\"sku\":\"AT-3\",\"name\":\"Bad Image\",\"price\":\"5\",\"stock\":1,"
+                   "\"images\":[{\"url\":\"ftp://x\"}]}\n");
+    expect_counts(imp, 3, 1, 0, 2);
+    expect_error(imp, 0, 2, "attributes.Brand", NULL);
+    expect_error(imp, 1, 3, "images[0].url", NULL);
+    json_decref(imp);
+    expect_sql("Acme|250|true|Front",
+               "SELECT (attributes->>'brand') || '|' || (attributes->>'weight_g') || '|' ||"
+               " (attributes->>'dimmable') || '|' || (images->0->>'alt') FROM products"
+               " WHERE sku = 'AT-1'");
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"AT-1\",\"name\":\"Attr Lamp\",\"price\":\"5\",\"stock\":1}\n");
+    expect_counts(imp, 1, 0, 1, 0);
+    json_decref(imp);
+    expect_sql("{}|[]", "SELECT attributes::text || '|' || images::text FROM products"
+                        " WHERE sku = 'AT-1'");
+}
+
 /* ---- CSV --------------------------------------------------------------- */
 
 static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
@@ -403,6 +432,7 @@ static int stop(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
+        cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
