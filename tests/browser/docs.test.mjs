@@ -7,7 +7,9 @@
 // - "Try it out" -> "Execute" on GET /api/v1/products shows a 200;
 // - "Authorize" with a staff bearer token, then POST /api/v1/categories with
 //   an edited body, shows a 201 (and the request carried the token);
-// - with that token, GET /api/v1/users/me/logins lists the caller's login,
+// - with that token, POST /api/v1/products with variants, attributes and
+//   images shows a 201, and GET /api/v1/products/{id}/variants lists them;
+// - GET /api/v1/users/me/logins lists the caller's login,
 //   and POST /api/v1/auth/password-reset answers 202 with no body;
 // - the page makes no request to another host, breaks no rule of its
 //   Content-Security-Policy and throws no script error.
@@ -148,6 +150,34 @@ test('the page loads nothing from other hosts and breaks no policy', () => {
   assert.ok(requests.length >= 7, `only ${requests.length} requests recorded`);
   assert.deepEqual(pageErrors, [], 'script errors on the page');
   assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m)), [], 'CSP violations');
+});
+
+test('a product with variants, attributes and images is created, and its variants listed', async () => {
+  const create = await openOperation('createProduct');
+  const sku = `BR-TEE-${Date.now()}`;
+  const product = {
+    name: `Browser Tee ${Date.now()}`,
+    attributes: { brand: 'Acme', weight_g: 180 },
+    images: [{ url: 'https://images.example.com/tee/front.jpg', alt: 'Front' }],
+    variants: [
+      { sku: `${sku}-M`, price: '19.00', stock: 3, options: { Size: 'M' } },
+      { sku: `${sku}-L`, price: '21.00', stock: 0, options: { Size: 'L' } },
+    ],
+  };
+  await create.locator('textarea.body-param__text').fill(JSON.stringify(product));
+  assert.equal(await execute(create), '201');
+  const created = JSON.parse(await responseBody(create));
+  assert.equal(created.variant_count, 2);
+  assert.deepEqual(created.price_range, { min: '19.00', max: '21.00' });
+  assert.deepEqual(created.attributes, product.attributes);
+
+  const list = await openOperation('listVariants');
+  await list.locator('tr[data-param-name="id"] input').fill(String(created.id));
+  assert.equal(await execute(list), '200');
+  const variants = JSON.parse(await responseBody(list));
+  assert.deepEqual(variants.items.map((v) => v.sku), [`${sku}-M`, `${sku}-L`]);
+  await list.locator('.live-responses-table').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ARTIFACTS, 'docs-variants.png') });
 });
 
 test('the authorized caller lists its logins, and a password reset request shows a 202', async () => {
