@@ -262,11 +262,6 @@ enum nx_err api_categories_delete(struct request *req, struct response *res) {
         e = problem_conflict(req, "id", blocked);
     if (e == NX_OK && !deleted)
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such category");
-    if (e == NX_OK)
-        e = db_commit(db);
-    if (e == NX_OK)
-        response_empty(res, 204);
-    if (db)
-        db_rollback(db);
+    e = api_commit_empty(db, res, 204, e);
     return e;
 }

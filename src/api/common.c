@@ -20,6 +20,16 @@ enum nx_err api_db(struct request *req, struct db **db) {
     return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
 }
 
+enum nx_err api_commit_empty(struct db *db, struct response *res, unsigned status, enum nx_err e) {
+    if (e == NX_OK)
+        e = db_commit(db);
+    if (e == NX_OK)
+        response_empty(res, status);
+    if (db)
+        db_rollback(db);
+    return e;
+}
+
 bool api_patch_is_empty(const struct request *req) {
     return req->json && json_object_size(req->json) == 0;
 }

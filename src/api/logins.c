@@ -57,12 +57,7 @@ enum nx_err api_logins_delete(struct request *req, struct response *res) {
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such login");
     if (e == NX_OK)
         e = logins_revoke(db, PQgetvalue(r, 0, 0));
-    if (e == NX_OK)
-        e = db_commit(db);
-    if (e == NX_OK)
-        response_empty(res, 204);
-    if (db)
-        db_rollback(db);
+    e = api_commit_empty(db, res, 204, e);
     PQclear(r);
     return e;
 }

@@ -425,11 +425,6 @@ enum nx_err api_products_delete(struct request *req, struct response *res) {
         e = lock_for_write(req, db, id, NULL);
     if (e == NX_OK)
         e = products_delete(db, id, &deleted);
-    if (e == NX_OK)
-        e = db_commit(db);
-    if (e == NX_OK)
-        response_empty(res, 204);
-    if (db)
-        db_rollback(db);
+    e = api_commit_empty(db, res, 204, e);
     return e;
 }

@@ -173,12 +173,7 @@ static enum nx_err redeem(struct request *req, struct response *res, const char 
         e = token_usable(req, t, kind);
     if (e == NX_OK)
         e = apply_token(db, t, hex, with_password ? hash : NULL);
-    if (e == NX_OK)
-        e = db_commit(db);
-    if (e == NX_OK)
-        response_empty(res, 204);
-    if (db)
-        db_rollback(db);
+    e = api_commit_empty(db, res, 204, e);
     PQclear(t);
     sodium_memzero(hash, sizeof hash);
     user_wipe_secrets(req->json);

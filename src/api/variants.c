@@ -231,12 +231,7 @@ enum nx_err api_variants_delete(struct request *req, struct response *res) {
         e = variants_delete(db, product_id, id);
     if (e == NX_OK)
         e = variants_derive(db, product_id);
-    if (e == NX_OK)
-        e = db_commit(db);
-    if (e == NX_OK)
-        response_empty(res, 204);
-    if (db)
-        db_rollback(db);
+    e = api_commit_empty(db, res, 204, e);
     PQclear(product);
     PQclear(r);
     return e;

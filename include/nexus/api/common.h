@@ -14,6 +14,11 @@
  * Retry-After) recorded on the request. */
 enum nx_err api_db(struct request *req, struct db **db);
 
+/* The end of a write that answers with no body: when e is NX_OK, commit
+ * and answer status; roll back whatever is still open (db may be NULL).
+ * Returns the outcome. */
+enum nx_err api_commit_empty(struct db *db, struct response *res, unsigned status, enum nx_err e);
+
 /* Path parameter i as a positive id in text form; NX_ERR_NOT_FOUND when
  * it is not one (so "/users/abc" is a 404, like a missing row). */
 enum nx_err api_path_id(struct request *req, size_t i, char out[24]);
