@@ -36,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -684,6 +685,17 @@ static const char *listen_name(void) {
     return cfg->bind_addr ? cfg->bind_addr : "every interface";
 }
 
+/* Set when the server drains: new connections are closed at once. */
+static atomic_bool draining;
+
+static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *addr,
+                                              socklen_t addrlen) {
+    (void)cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&draining) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO;
@@ -710,11 +722,12 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, NULL, MHD_OPTION_ARRAY,
-                         opts, MHD_OPTION_ARRAY, listen_on, MHD_OPTION_END);
+        MHD_start_daemon(flags, (uint16_t)cfg->port, accept_unless_draining, NULL, on_access, NULL,
+                         MHD_OPTION_ARRAY, opts, MHD_OPTION_ARRAY, listen_on, MHD_OPTION_END);
     if (!d && errno == EAFNOSUPPORT && !one_address)
-        d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port, NULL, NULL,
-                             on_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        d = MHD_start_daemon(flags & ~(unsigned)MHD_USE_DUAL_STACK, (uint16_t)cfg->port,
+                             accept_unless_draining, NULL, on_access, NULL, MHD_OPTION_ARRAY, opts,
+                             MHD_OPTION_END);
     return d;
 }
 
@@ -766,17 +779,20 @@ static unsigned active_connections(struct MHD_Daemon *d) {
     return info ? info->num_connections : 0;
 }
 
-/* Stop accepting, give in-flight requests the grace period, then stop. */
+/* Stop accepting, give in-flight requests the grace period, then stop.
+ * New connections are refused by the accept policy rather than by
+ * MHD_quiesce_daemon: with a thread pool on epoll, libmicrohttpd 0.9.75's
+ * quiesce removes the listen socket from each worker's epoll set while
+ * that worker may be removing it too, and aborts the process when its own
+ * removal finds it gone. */
 static void drain_and_stop(struct MHD_Daemon *d) {
-    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    atomic_store(&draining, true);
     uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
     while (active_connections(d) > 0 && now_us() < deadline) {
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
     MHD_stop_daemon(d);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
 }
 
 int server_run(const struct config *config) {

@@ -5,6 +5,9 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +325,56 @@ static void test_bind_addr_serves_that_address_only(void **state) {
     harness_use(&server);
 }
 
+/* ---- draining ---------------------------------------------------------- */
+
+static void *list_products(void *out) {
+    struct http_res *r = http_request("GET", "/api/v1/products?limit=1", NULL, NULL, 0);
+    *(long *)out = r ? r->status : -1;
+    http_res_free(r);
+    return NULL;
+}
+
+static bool healthz_answers(void) {
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    char out[512];
+    return raw_exchange(req, sizeof req - 1, out, sizeof out, 5000) > 0;
+}
+
+/* On SIGTERM the server takes no new connection, finishes the request it
+ * is serving (held here behind a table lock), and exits 0. */
+static void test_sigterm_finishes_the_request_in_flight(void **state) {
+    (void)state;
+    struct nexus_server s;
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", NULL}; /* the lock is held on purpose */
+    harness_start(&s, "http-drain", env);
+    harness_use(&s);
+    PGconn *c = PQconnectdb(s.database_url), *watch = PQconnectdb(s.database_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(c, "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE"));
+    long status = 0;
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, list_products, &status), 0);
+    /* (outside c's transaction, whose view of pg_stat_activity is fixed) */
+    assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_stat_activity"
+                                               " WHERE wait_event_type = 'Lock'"));
+    assert_int_equal(kill(s.pid, SIGTERM), 0);
+    bool refused = false;
+    for (int i = 0; i < 300 && !refused; i++) {
+        refused = !healthz_answers();
+        if (!refused)
+            usleep(20 * 1000);
+    }
+    assert_true(refused);
+    assert_true(harness_pg_exec(c, "COMMIT"));
+    pthread_join(reader, NULL);
+    assert_int_equal(status, 200);
+    PQfinish(c);
+    PQfinish(watch);
+    harness_stop(&s);
+    harness_use(&server);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unknown_path_is_404_problem),
@@ -349,6 +402,7 @@ int main(void) {
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
         cmocka_unit_test(test_by_default_every_local_address_is_served),
         cmocka_unit_test(test_bind_addr_serves_that_address_only),
+        cmocka_unit_test(test_sigterm_finishes_the_request_in_flight),
     };
     return cmocka_run_group_tests_name("http", tests, start, stop);
 }
