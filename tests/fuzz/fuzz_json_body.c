@@ -129,10 +129,14 @@ static void check_text_fields(const char *name, const char *slug, const char *de
 
 static void check_product(const struct product_input *in, enum product_mode mode) {
     check_text_fields(in->name, in->slug, in->description);
-    if (mode != PRODUCT_PATCH) {
-        CHECK(in->sku && in->name && in->has_price && in->has_stock && in->has_currency);
-        CHECK(in->description && in->is_active);
-    }
+    /* A create brings sku, price and stock, or variants instead; a
+     * replace may omit them (its product's variants decide, later). */
+    if (mode == PRODUCT_CREATE && in->variants)
+        CHECK(!in->sku && !in->has_price && !in->has_stock);
+    else if (mode == PRODUCT_CREATE)
+        CHECK(in->sku && in->has_price && in->has_stock);
+    if (mode != PRODUCT_PATCH)
+        CHECK(in->name && in->has_currency && in->description && in->is_active);
     if (in->has_price) {
         int64_t cents;
         CHECK(parse_i64(in->price_cents, strlen(in->price_cents), 0, NX_MONEY_MAX_CENTS, &cents));
