@@ -168,6 +168,7 @@ static void products(json_t *body) {
         check_outcome(&errs, e);
         if (e == NX_OK)
             check_product(&in, modes[i]);
+        product_input_clear(&in);
         fielderr_clear(&errs);
     }
 }
