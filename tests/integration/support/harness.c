@@ -91,26 +91,38 @@ static void recreate_database(struct nexus_server *s) {
     s->own_db = true;
 }
 
-/* Empty the Redis database of url, so counters and cache entries of an
- * earlier run never leak into this one. */
-static void flush_redis(const char *url) {
+/* Delete the keys of server name (REDIS_PREFIX test_<name>) from an
+ * earlier run. Only its own keys: test executables run side by side and
+ * may share a Redis database, so a FLUSHDB would empty another's cache and
+ * counters in the middle of its test. */
+static void clean_redis_keys(const char *url, const char *name) {
     struct redis_target t;
     assert_true(redis_url_parse(url, &t));
     struct timeval tv = {2, 0};
     redisContext *c = t.port ? redisConnectWithTimeout(t.host, t.port, tv)
                              : redisConnectUnixWithTimeout(t.host, tv);
     assert_true(c && !c->err);
-    char db[8];
+    char db[8], pattern[128], cursor[32] = "0";
     snprintf(db, sizeof db, "%d", t.db);
-    const char *select[] = {"SELECT", db}, *flush[] = {"FLUSHDB"};
+    snprintf(pattern, sizeof pattern, "test_%s:*", name);
+    const char *select[] = {"SELECT", db};
     freeReplyObject(redisCommandArgv(c, 2, select, NULL));
-    redisReply *r = redisCommandArgv(c, 1, flush, NULL);
-    assert_true(r && r->type != REDIS_REPLY_ERROR);
-    freeReplyObject(r);
+    do {
+        const char *scan[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+        redisReply *r = redisCommandArgv(c, 6, scan, NULL);
+        assert_true(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            const char *del[] = {"UNLINK", r->element[1]->element[i]->str};
+            freeReplyObject(redisCommandArgv(c, 2, del, NULL));
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
     redisFree(c);
 }
 
-/* Each executable gets a Redis database index of its own, flushed first. */
+/* Each executable gets a Redis database index picked from its name, and
+ * starts without the keys an earlier run left there. */
 static void pick_redis(struct nexus_server *s) {
     const char *base = getenv("NEXUS_TEST_REDIS_URL");
     s->redis_url[0] = '\0';
@@ -121,7 +133,7 @@ static void pick_redis(struct nexus_server *s) {
         h = h * 33 + (unsigned char)*p;
     snprintf(s->redis_url, sizeof s->redis_url, "%s%sdb=%u", base, strchr(base, '?') ? "&" : "?",
              h % 15 + 1);
-    flush_redis(s->redis_url);
+    clean_redis_keys(s->redis_url, s->name);
 }
 
 /* Add "K=V" to env, replacing an earlier K (getenv would see the first). */
