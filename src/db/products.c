@@ -101,22 +101,80 @@ static const struct {
                       " ORDER BY lower(p.name) || '' DESC, p.id DESC"},
 };
 
-static void add_filters(struct sql_builder *b, const struct product_filter *f) {
+static const struct filter_skip NO_SKIP = {SKIP_NONE, -1, -1};
+
+void products_add_variant_match(struct sql_builder *b, const struct product_filter *f,
+                                int skip_option, bool in_stock) {
+    sql_add(b, " AND v.deleted_at IS NULL AND v.is_active");
+    for (size_t i = 0; i < f->option_count; i++) {
+        if ((int)i == skip_option)
+            continue;
+        sql_add_param(b, " AND nexus_option_terms(v.options) && nexus_option_query(?,",
+                      f->options[i].name);
+        sql_add_param(b, " ?)", f->options[i].values);
+    }
+    if (in_stock)
+        sql_add(b, " AND v.stock > 0");
+}
+
+/* attr.*: the values through the terms index (migration 0012); a range
+ * on the number, checked on the rows the other conditions leave. */
+static void add_attributes(struct sql_builder *b, const struct product_filter *f, int skip) {
+    for (size_t i = 0; i < f->attribute_count; i++) {
+        const struct attribute_filter *a = &f->attributes[i];
+        if ((int)i == skip)
+            continue;
+        if (a->values) {
+            sql_add_param(b, " AND nexus_attribute_terms(p.attributes) && nexus_attribute_query(?,",
+                          a->key);
+            sql_add_param(b, " ?)", a->values);
+        }
+        if (a->min) {
+            sql_add_param(b, " AND nexus_attribute_number(p.attributes, ?)", a->key);
+            sql_add_param(b, " >= ?::numeric", a->min);
+        }
+        if (a->max) {
+            sql_add_param(b, " AND nexus_attribute_number(p.attributes, ?)", a->key);
+            sql_add_param(b, " <= ?::numeric", a->max);
+        }
+    }
+}
+
+/* option.*: one variant holds them all ("size M in red"), and with
+ * in_stock=true that variant is in stock. */
+static void add_options(struct sql_builder *b, const struct product_filter *f, int skip,
+                        bool in_stock) {
+    if (f->option_count == 0 || (f->option_count == 1 && skip == 0))
+        return;
+    sql_add(b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
+    products_add_variant_match(b, f, skip, in_stock);
+    sql_add(b, ")");
+}
+
+void products_add_filters(struct sql_builder *b, const struct product_filter *f,
+                          const struct filter_skip *skip) {
     sql_add(b, " WHERE p.deleted_at IS NULL");
     if (!f->include_inactive)
         sql_add(b, " AND p.is_active");
-    if (f->category_ids)
+    if (f->category_ids && !(skip->what & SKIP_CATEGORY))
         sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
-    if (f->min_cents)
+    if (f->min_cents && !(skip->what & SKIP_PRICE))
         sql_add_param(b, " AND p.price_cents >= ?::bigint", f->min_cents);
-    if (f->max_cents)
+    if (f->max_cents && !(skip->what & SKIP_PRICE))
         sql_add_param(b, " AND p.price_cents <= ?::bigint", f->max_cents);
-    if (f->in_stock == 1)
+    if (f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK))
         sql_add(b, " AND p.stock > 0");
-    if (f->in_stock == 0)
+    if (f->in_stock == 0 && !(skip->what & SKIP_IN_STOCK))
         sql_add(b, " AND p.stock = 0");
     if (f->currency)
         sql_add_param(b, " AND p.currency = ?", f->currency);
+    add_attributes(b, f, skip->attribute);
+    if (!(skip->what & SKIP_OPTIONS))
+        add_options(b, f, skip->option, f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK));
+}
+
+static void add_filters(struct sql_builder *b, const struct product_filter *f) {
+    products_add_filters(b, f, &NO_SKIP);
 }
 
 /* Each word: a trigram-indexed ILIKE over name and description. */
@@ -139,6 +197,12 @@ static void add_indexed_words(struct sql_builder *b, const struct product_filter
                       " AND nexus_search_grams(lower(p.name || ' ' || p.description))"
                       " @> nexus_search_word_grams(lower(?))",
                       f->short_words[i]);
+}
+
+void products_add_where(struct sql_builder *b, const struct product_filter *f,
+                        const struct filter_skip *skip) {
+    products_add_filters(b, f, skip);
+    add_indexed_words(b, f);
 }
 
 static void add_cursor(struct sql_builder *b, enum product_sort sort, const char *after_value,
@@ -166,7 +230,8 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
  * PostgreSQL guesses how many rows match, and for a broad filter that
  * guess chose reading and sorting every match over walking the index. */
 static bool plan_fits_any_values(const struct product_filter *f) {
-    return !f->pattern_count && !f->category_ids && !f->min_cents && !f->max_cents && !f->currency;
+    return !f->pattern_count && !f->category_ids && !f->min_cents && !f->max_cents &&
+           !f->currency && !f->attribute_count && !f->option_count;
 }
 
 /* The page in index order; for a search, words are checked on the first
@@ -213,7 +278,7 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
 static bool word_plan_key(const struct product_filter *f, enum product_sort sort, char *key,
                           size_t cap) {
     if (f->pattern_count != 1 || f->category_ids || f->min_cents || f->max_cents ||
-        f->in_stock != -1 || f->currency)
+        f->in_stock != -1 || f->currency || f->attribute_count || f->option_count)
         return false;
     int n = snprintf(key, cap, "%d:%d:%s", (int)sort, f->include_inactive, f->patterns[0]);
     return n > 0 && (size_t)n < cap;
