@@ -50,3 +50,55 @@ CREATE INDEX products_attribute_terms_idx ON products
 -- Only active variants count for option filters.
 CREATE INDEX product_variants_option_terms_idx ON product_variants
     USING gin (nexus_option_terms(options)) WHERE deleted_at IS NULL AND is_active;
+
+-- Numeric attributes, one row per product and key, for the ranges of
+-- attr.<key>.min/.max: a B-tree on (key, value) finds a narrow range at
+-- once, which no index on the jsonb column can. Kept by triggers, so
+-- every writer (API, import, a hand-made UPDATE) keeps it right; a
+-- soft-deleted product keeps its rows (every query asks for live
+-- products anyway).
+CREATE TABLE product_attribute_numbers (
+    product_id bigint NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    key        text NOT NULL,
+    value      numeric NOT NULL,
+    PRIMARY KEY (key, value, product_id)
+);
+CREATE INDEX product_attribute_numbers_product_idx ON product_attribute_numbers (product_id);
+
+-- The rows of one product, from its attributes.
+CREATE FUNCTION nexus_attribute_numbers_fill(pid bigint, a jsonb) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO product_attribute_numbers (product_id, key, value)
+    SELECT pid, e.key, (e.value #>> '{}')::numeric FROM jsonb_each(a) AS e
+    WHERE jsonb_typeof(e.value) = 'number'
+$$;
+
+CREATE FUNCTION nexus_products_attribute_numbers() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM product_attribute_numbers WHERE product_id = NEW.id;
+    END IF;
+    PERFORM nexus_attribute_numbers_fill(NEW.id, NEW.attributes);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER products_attribute_numbers_insert AFTER INSERT ON products
+    FOR EACH ROW WHEN (NEW.attributes <> '{}')
+    EXECUTE FUNCTION nexus_products_attribute_numbers();
+CREATE TRIGGER products_attribute_numbers_update AFTER UPDATE OF attributes ON products
+    FOR EACH ROW WHEN (OLD.attributes IS DISTINCT FROM NEW.attributes)
+    EXECUTE FUNCTION nexus_products_attribute_numbers();
+
+-- Every product's rows at once: here, and after a bulk load that ran
+-- without triggers (nexus seed).
+CREATE FUNCTION nexus_attribute_numbers_rebuild() RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM product_attribute_numbers;
+    INSERT INTO product_attribute_numbers (product_id, key, value)
+    SELECT p.id, e.key, (e.value #>> '{}')::numeric
+    FROM products p, jsonb_each(p.attributes) AS e WHERE jsonb_typeof(e.value) = 'number';
+$$;
+
+SELECT nexus_attribute_numbers_rebuild();

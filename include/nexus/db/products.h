@@ -70,7 +70,8 @@ enum filter_skip_what {
     SKIP_CATEGORY = 1,
     SKIP_PRICE = 2,
     SKIP_IN_STOCK = 4,
-    SKIP_OPTIONS = 8, /* the variant condition as a whole */
+    SKIP_OPTIONS = 8,    /* the variant condition as a whole */
+    SKIP_DISCOVERY = 16, /* every attr.* and option.* condition */
 };
 
 struct filter_skip {
