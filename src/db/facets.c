@@ -84,16 +84,24 @@ enum nx_err facets_in_stock(struct db *db, const struct product_filter *f, PGres
     " pairs.lv) AS r FROM pairs JOIN keys ON keys.key = pairs.key)"                                \
     " SELECT key, value, n, total FROM ranked WHERE r <= 20 ORDER BY total DESC, key, r"
 
+/* One key's values (only >= 0) read the key alone; all keys unnest the
+ * attributes of every matching product. */
 enum nx_err facets_attributes(struct db *db, const struct product_filter *f, int only,
                               const char *keys, PGresult **out) {
     struct sql_builder b = {0};
     struct filter_skip skip = {SKIP_NONE, only, -1};
-    sql_add(&b,
-            "WITH pairs AS (SELECT e.key, lower(e.value) AS lv, min(e.value) AS value,"
-            " count(*) AS n FROM products p CROSS JOIN LATERAL jsonb_each_text(p.attributes) e");
-    products_add_where(&b, f, &skip);
-    if (only >= 0)
-        sql_add_param(&b, " AND e.key = ?", f->attributes[only].key);
+    if (only >= 0) {
+        sql_add_param(&b, "WITH pairs AS (SELECT ?::text AS key,", f->attributes[only].key);
+        sql_add(&b, " lower(e.value) AS lv, min(e.value) AS value, count(*) AS n FROM products p"
+                    " CROSS JOIN LATERAL (SELECT p.attributes ->> $1 AS value) e");
+        products_add_where(&b, f, &skip);
+        sql_add(&b, " AND e.value IS NOT NULL");
+    } else {
+        sql_add(&b, "WITH pairs AS (SELECT e.key, lower(e.value) AS lv, min(e.value) AS value,"
+                    " count(*) AS n FROM products p CROSS JOIN LATERAL"
+                    " jsonb_each_text(p.attributes) e");
+        products_add_where(&b, f, &skip);
+    }
     sql_add_param(&b, TOP_VALUES, keys);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
