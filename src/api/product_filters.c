@@ -14,6 +14,10 @@
 #include <string.h>
 
 #define Q_MAX 200
+/* Bytes of one attr.* or option.* value (a comma-separated list). */
+#define DISCOVERY_VALUE_MAX 2000
+#define OPTION_NAME_MAX     50 /* characters, as a variant's option names */
+#define ATTRIBUTE_KEY_MAX   40
 
 /* A present, non-empty query value; empty values are ignored. */
 static enum nx_err query_value(struct request *req, const char *name, struct slice *v) {
@@ -60,6 +64,7 @@ static enum nx_err parse_category(struct request *req, struct db *db, struct pro
         q->matches_nothing = true;
         return NX_OK;
     }
+    memcpy(q->category_id, id, sizeof q->category_id);
     e = categories_subtree(db, id, &q->category_ids);
     q->filter.category_ids = q->category_ids;
     return e;
@@ -206,6 +211,167 @@ static enum nx_err parse_q(struct request *req, struct product_query *q) {
     return NX_OK;
 }
 
+/* ---- attr.* and option.* ------------------------------------------------ */
+
+static char *keep(struct product_query *q, const char *s, size_t len) {
+    NX_ASSERT(q->owned_count < sizeof q->owned / sizeof q->owned[0]);
+    return q->owned[q->owned_count++] = xstrndup(s, len);
+}
+
+static bool is_attribute_key(const char *k, size_t n) {
+    if (n < 1 || n > ATTRIBUTE_KEY_MAX || !(k[0] >= 'a' && k[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+            return false;
+    return true;
+}
+
+/* A decimal number: -?digits(.digits)?, at most 40 characters. */
+static bool is_number(struct slice v) {
+    size_t i = 0, digits = 0;
+    if (v.len > 40)
+        return false;
+    if (i < v.len && v.ptr[i] == '-')
+        i++;
+    for (; i < v.len && v.ptr[i] >= '0' && v.ptr[i] <= '9'; i++)
+        digits++;
+    if (digits == 0)
+        return false;
+    if (i < v.len && v.ptr[i] == '.') {
+        size_t frac = 0;
+        for (i++; i < v.len && v.ptr[i] >= '0' && v.ptr[i] <= '9'; i++)
+            frac++;
+        if (frac == 0)
+            return false;
+    }
+    return i == v.len;
+}
+
+/* v1,v2,...: no empty value, bounded in size. */
+static enum nx_err check_list(struct request *req, const char *param, struct slice v) {
+    if (v.len > DISCOVERY_VALUE_MAX)
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be at most %d bytes", param,
+                              DISCOVERY_VALUE_MAX);
+    bool empty_item = v.ptr[0] == ',' || v.ptr[v.len - 1] == ',';
+    for (size_t i = 1; i < v.len; i++)
+        empty_item = empty_item || (v.ptr[i] == ',' && v.ptr[i - 1] == ',');
+    if (empty_item)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "%s must be a comma-separated list of non-empty values", param);
+    return NX_OK;
+}
+
+/* The attribute filter on key (len bytes), made on first use. */
+static struct attribute_filter *attribute_slot(struct product_query *q, const char *key,
+                                               size_t len) {
+    struct product_filter *f = &q->filter;
+    for (size_t i = 0; i < f->attribute_count; i++)
+        if (strlen(f->attributes[i].key) == len && memcmp(f->attributes[i].key, key, len) == 0)
+            return &f->attributes[i];
+    struct attribute_filter *a = &f->attributes[f->attribute_count++];
+    memset(a, 0, sizeof *a);
+    a->key = keep(q, key, len);
+    return a;
+}
+
+/* attr.<key>, attr.<key>.min, attr.<key>.max. */
+static enum nx_err parse_attribute(struct request *req, struct product_query *q, const char *param,
+                                   struct slice v) {
+    const char *key = param + 5, *dot = strchr(key, '.');
+    size_t len = dot ? (size_t)(dot - key) : strlen(key);
+    if (!is_attribute_key(key, len))
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "%.60s: an attribute key is 1 to 40 of a-z, 0-9 and _, starting "
+                              "with a letter",
+                              param);
+    bool min = dot && strcmp(dot, ".min") == 0, max = dot && strcmp(dot, ".max") == 0;
+    if (dot && !min && !max)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "%.60s: only .min or .max may follow an attribute key", param);
+    if (!v.ptr)
+        return NX_OK;
+    if ((min || max) && !is_number(v))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be a decimal number", param);
+    enum nx_err e = min || max ? NX_OK : check_list(req, param, v);
+    if (e != NX_OK)
+        return e;
+    struct attribute_filter *a = attribute_slot(q, key, len);
+    const char *value = keep(q, v.ptr, v.len);
+    *(min ? &a->min : max ? &a->max : &a->values) = value;
+    return NX_OK;
+}
+
+/* option.<name>: a name of 1 to 50 characters, any but the list's comma. */
+static enum nx_err parse_option(struct request *req, struct product_query *q, const char *param,
+                                struct slice v) {
+    const char *name = param + 7;
+    size_t chars = 0;
+    for (const char *c = name; *c; c++)
+        chars += ((unsigned char)*c & 0xC0) != 0x80;
+    if (chars < 1 || chars > OPTION_NAME_MAX)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "option.<name>: an option name is 1 to %d characters",
+                              OPTION_NAME_MAX);
+    if (!v.ptr)
+        return NX_OK;
+    enum nx_err e = check_list(req, param, v);
+    if (e != NX_OK)
+        return e;
+    struct option_filter *o = &q->filter.options[q->filter.option_count++];
+    o->name = keep(q, name, strlen(name));
+    o->values = keep(q, v.ptr, v.len);
+    return NX_OK;
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Query parameter names reach PostgreSQL (option names) and error
+ * details: they must be text. */
+static bool is_utf8(const char *s) {
+    json_t *text = json_string(s);
+    json_decref(text);
+    return text != NULL;
+}
+
+static enum nx_err parse_discovery_param(struct request *req, struct product_query *q,
+                                         const char *param) {
+    struct slice v;
+    if (!is_utf8(param))
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "an attr.* or option.* parameter name is not valid UTF-8");
+    enum nx_err e = query_value(req, param, &v);
+    if (e != NX_OK)
+        return e;
+    bool attribute = strncmp(param, "attr.", 5) == 0;
+    e = attribute ? parse_attribute(req, q, param, v) : parse_option(req, q, param, v);
+    if (e == NX_OK && v.ptr) { /* value length first: values may hold '&' */
+        buf_printf(&q->canonical, "&%s=%zu:", param, v.len);
+        buf_append(&q->canonical, v.ptr, v.len);
+    }
+    return e;
+}
+
+/* attr.* and option.*, in name order (the cursor's canonical text does
+ * not depend on the order they were sent in). */
+static enum nx_err parse_discovery(struct request *req, struct product_query *q) {
+    const char *names[NX_DISCOVERY_MAX + 1];
+    size_t n = request_query_names(req, "attr.", names, NX_DISCOVERY_MAX + 1);
+    if (n <= NX_DISCOVERY_MAX)
+        n += request_query_names(req, "option.", names + n, NX_DISCOVERY_MAX + 1 - n);
+    if (n > NX_DISCOVERY_MAX)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "at most %d attr.* and option.* parameters are allowed",
+                              NX_DISCOVERY_MAX);
+    qsort(names, n, sizeof names[0], compare_names);
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < n && e == NX_OK; i++)
+        e = parse_discovery_param(req, q, names[i]);
+    return e;
+}
+
 enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
                                 struct product_query *q) {
     int inactive = 0;
@@ -227,6 +393,8 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
     q->filter.include_inactive = staff && inactive == 1;
     if (e == NX_OK)
         e = parse_category(req, db, q);
+    if (e == NX_OK)
+        e = parse_discovery(req, q);
     buf_puts(&q->canonical, "");
     return e;
 }
@@ -238,5 +406,7 @@ void product_query_clear(struct product_query *q) {
         free((void *)(uintptr_t)q->filter.short_words[i]);
     free(q->extra_patterns);
     free(q->category_ids);
+    for (size_t i = 0; i < q->owned_count; i++)
+        free(q->owned[i]);
     buf_clear(&q->canonical);
 }

@@ -13,6 +13,7 @@
 #include "nexus/api/categories.h"
 #include "nexus/api/docs.h"
 #include "nexus/api/exports.h"
+#include "nexus/api/facets.h"
 #include "nexus/api/imports.h"
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
@@ -65,6 +66,8 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, CACHED},
     {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF,
      JSON | WRITE | ROUTE_NEW_PRODUCT},
+    /* Before /products/{id}, which would take "facets" for an id. */
+    {HTTP_GET, "/api/v1/products/facets", api_products_facets, ACCESS_PUBLIC, CACHED},
     {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED | ITEM},
     {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE | ITEM},
     {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE | ITEM},
@@ -117,6 +120,20 @@ static const struct key_param PRODUCT_LIST_KEY[] = {
     {"in_stock", KEY_BOOL}, {"currency", KEY_CURRENCY},  {"include_inactive", KEY_BOOL},
     {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
     {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
+    {"attr.", KEY_PREFIX},  {"option.", KEY_PREFIX},
+};
+
+static const struct key_param FACETS_KEY[] = {
+    {"q", KEY_TEXT},
+    {"min_price", KEY_MONEY},
+    {"max_price", KEY_MONEY},
+    {"in_stock", KEY_BOOL},
+    {"currency", KEY_CURRENCY},
+    {"include_inactive", KEY_BOOL},
+    {"category", KEY_TEXT},
+    {"attr.", KEY_PREFIX},
+    {"option.", KEY_PREFIX},
+    {"price_buckets", KEY_TEXT},
 };
 
 static const struct key_param ITEM_KEY[] = {
@@ -131,6 +148,7 @@ const struct cache_key_spec nx_cache_keys[] = {
     KEY_ROW(api_categories_get, ITEM_KEY),
     KEY_ROW(api_products_list, PRODUCT_LIST_KEY),
     KEY_ROW(api_products_get, ITEM_KEY),
+    KEY_ROW(api_products_facets, FACETS_KEY),
     {api_variants_list, NULL, 0},
     {api_variants_get, NULL, 0},
 };

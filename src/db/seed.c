@@ -363,6 +363,9 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                       "COPY product_variants (product_id, sku, price_cents, stock, options,"
                       " is_active, position, created_at, updated_at) FROM STDIN",
                       &st, variant_lines, "variants");
+    /* the numeric attributes' rows, which a trigger keeps for other writers */
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
     if (e == NX_OK)
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
     if (e == NX_OK)

@@ -150,6 +150,33 @@ static void put_param(struct buf *out, size_t index, const struct key_param *p,
         put_counted(out, '=', v, len);
 }
 
+static int compare_args(const void *a, const void *b) {
+    const struct query_arg *const *x = a, *const *y = b;
+    return strcmp((*x)->key, (*y)->key);
+}
+
+/* KEY_PREFIX: every parameter named prefix..., sorted by name, each as its
+ * counted name and value; false when one is repeated (the handler's 400). */
+static bool put_prefixed(struct buf *out, size_t index, const struct key_param *p,
+                         const struct cache_key_input *in) {
+    const struct query_arg *found[NX_MAX_QUERY_ARGS];
+    size_t n = 0, len = strlen(p->name);
+    for (size_t i = 0; i < in->arg_count && n < NX_MAX_QUERY_ARGS; i++)
+        if (strncmp(in->args[i].key, p->name, len) == 0)
+            found[n++] = &in->args[i];
+    qsort(found, n, sizeof found[0], compare_args);
+    char mark[2] = {'&', (char)('a' + index)};
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(found[i - 1]->key, found[i]->key) == 0)
+            return false;
+        buf_append(out, mark, sizeof mark);
+        put_counted(out, '.', found[i]->key, strlen(found[i]->key));
+        put_counted(out, '=', found[i]->value ? found[i]->value : "",
+                    found[i]->value ? found[i]->len : 0);
+    }
+    return true;
+}
+
 bool cache_key_build(struct buf *out, const struct cache_key_spec *spec,
                      const struct cache_key_input *in) {
     NX_ASSERT(spec->count <= 26);
@@ -160,6 +187,11 @@ bool cache_key_build(struct buf *out, const struct cache_key_spec *spec,
     buf_append(out, "?", 1);
     for (size_t i = 0; i < spec->count; i++) {
         const struct query_arg *a;
+        if (spec->params[i].form == KEY_PREFIX) {
+            if (!put_prefixed(out, i, &spec->params[i], in))
+                return false;
+            continue;
+        }
         if (!find_arg(in, &spec->params[i], &a))
             return false;
         if (a)

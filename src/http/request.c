@@ -101,6 +101,20 @@ enum nx_err request_query(struct request *req, const char *name, struct slice *v
     return NX_OK;
 }
 
+size_t request_query_names(struct request *req, const char *prefix, const char **names,
+                           size_t cap) {
+    size_t n = 0, len = strlen(prefix);
+    load_query(req);
+    for (size_t i = 0; i < req->query_count; i++) {
+        if (strncmp(req->query[i].key, prefix, len) != 0)
+            continue;
+        if (n < cap)
+            names[n] = req->query[i].key;
+        n++;
+    }
+    return n;
+}
+
 const char *request_header(const struct request *req, const char *name) {
     return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
 }

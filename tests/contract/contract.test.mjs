@@ -474,6 +474,14 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'listProducts', 'GET', `${prods}?category=${audio.slug}&q=wire%20head&max_price=250&in_stock=true&sort=price&limit=1`, {}, 200);
   await call(t, 'listProducts', 'GET', `${prods}?include_inactive=true&sort=-name`, { token: staff }, 200);
   await call(t, 'listProducts', 'GET', `${prods}?sort=colour`, {}, 400);
+  await call(t, 'listProducts', 'GET', `${prods}?attr.brand=acme,zelkal&attr.weight_g.min=1&attr.weight_g.max=900&option.Size=M&option.Color=red&in_stock=true&sort=price`, {}, 200);
+  await call(t, 'listProducts', 'GET', `${prods}?attr.Brand=x`, { label: 'attribute key in upper case' }, 400);
+  await call(t, 'listProducts', 'GET', `${prods}?attr.brand.avg=1`, { label: 'unknown attribute suffix' }, 400);
+  const facets = await call(t, 'productFacets', 'GET', `${prods}/facets?price_buckets=0,50,100`, {}, 200);
+  assert.equal(facets.json.price.buckets.length, 3);
+  await call(t, 'productFacets', 'GET', `${prods}/facets?category=${audio.slug}&attr.brand=acme&option.Size=M&in_stock=true`, {}, 200);
+  await call(t, 'productFacets', 'GET', `${prods}/facets?price_buckets=50,10`, { label: 'buckets not ascending' }, 400);
+  await call(t, 'productFacets', 'GET', `${prods}/facets`, { token: BOGUS_TOKEN }, 401);
   await call(t, 'listProducts', 'GET', prods, { token: BOGUS_TOKEN }, 401);
 
   const p1Path = `${prods}/${p1.json.id}`;
@@ -659,6 +667,8 @@ test('every operation answers as documented, with every documented status', asyn
   assert.match(csvExport.headers['content-type'], /^text\/csv; charset=utf-8$/);
   assert.ok(csvExport.body.toString('utf8').startsWith('sku,name,slug,description,price,currency,stock,category,is_active\r\n'));
   await call(t, 'exportProducts', 'GET', `${exp}?format=xml`, { token: staff }, 400);
+  await call(t, 'exportProducts', 'GET', `${exp}?format=csv&attr.brand=acme&option.Size=M`, { token: staff, label: 'attribute and option filters' }, 200);
+  await call(t, 'exportProducts', 'GET', `${exp}?option.=M`, { token: staff, label: 'empty option name' }, 400);
   await call(t, 'exportProducts', 'GET', `${exp}?min_price=abc`, { token: staff }, 400);
   await call(t, 'exportProducts', 'GET', exp, { raw: badFraming('GET', exp) }, 400);
   await call(t, 'exportProducts', 'GET', exp, {}, 401);
@@ -693,6 +703,7 @@ test('every operation answers as documented, with every documented status', asyn
     ['updateCategory', 'PATCH', phonesPath, { token: staff, json: { name: 'x' } }],
     ['deleteCategory', 'DELETE', phonesPath, { token: staff }],
     ['listProducts', 'GET', `${prods}?limit=7`, {}],
+    ['productFacets', 'GET', `${prods}/facets?in_stock=false&price_buckets=1`, {}],
     ['createProduct', 'POST', prods, { token: staff, json: { ...item, sku: 'LATE-1' } }],
     ['getProduct', 'GET', `${prods}/888888`, {}],
     ['replaceProduct', 'PUT', p2Path, { token: staff, json: item }],

@@ -21,8 +21,9 @@ static enum nx_err h_list(struct request *req, struct response *res) {
 static const struct key_param PARAMS[] = {
     {"q", KEY_TEXT},          {"limit", KEY_STRICT},      {"in_stock", KEY_BOOL},
     {"min_price", KEY_MONEY}, {"currency", KEY_CURRENCY}, {"fields", KEY_NAMES},
+    {"attr.", KEY_PREFIX},
 };
-static const struct cache_key_spec SPEC = {h_list, PARAMS, 6};
+static const struct cache_key_spec SPEC = {h_list, PARAMS, 7};
 
 #define MAX_ARGS 8
 
@@ -147,6 +148,27 @@ static void test_staff_and_public_keys_differ(void **state) {
     free(staff);
 }
 
+/* attr.* parameters: every one is in the key, in any order, and a
+ * repeated one is not cached (the handler's 400). */
+static void test_prefixed_parameters(void **state) {
+    (void)state;
+    bool cacheable;
+    const char *none[] = {NULL};
+    const char *a[] = {"attr.size=M", "attr.brand=Acme", NULL};
+    const char *b[] = {"attr.brand=Acme", "x=1", "attr.size=M", NULL};
+    const char *other[] = {"attr.brand=Acme", "attr.size=L", NULL};
+    const char *moved[] = {"attr.brand=Acme,attr.size=M", NULL};
+    const char *repeated[] = {"attr.brand=Acme", "attr.brand=Zelkal", NULL};
+    assert_same(a, b);
+    assert_apart(a, other);
+    assert_apart(a, moved);
+    assert_apart(none, a);
+    free(key_of(false, repeated, &cacheable));
+    assert_false(cacheable);
+    assert_true(key_params_include(PARAMS, 7, "attr.brand.min"));
+    assert_false(key_params_include(PARAMS, 7, "attr"));
+}
+
 static void test_every_cacheable_route_has_a_key_row(void **state) {
     (void)state;
     char err[256];
@@ -166,6 +188,7 @@ int main(void) {
         cmocka_unit_test(test_values_cannot_imitate_other_parameters),
         cmocka_unit_test(test_repeated_known_parameter_is_not_cacheable),
         cmocka_unit_test(test_staff_and_public_keys_differ),
+        cmocka_unit_test(test_prefixed_parameters),
         cmocka_unit_test(test_every_cacheable_route_has_a_key_row),
     };
     return cmocka_run_group_tests_name("cachekey", tests, NULL, NULL);

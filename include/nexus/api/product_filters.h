@@ -18,8 +18,12 @@ struct product_query {
     bool matches_nothing; /* a category that does not exist */
     struct buf canonical; /* "&q=..&min_price=.." */
     char min[24], max[24], currency[4];
+    char category_id[24]; /* the category filter's own id; "" without one */
     char *category_ids;   /* owned */
     char *extra_patterns; /* owned */
+    /* the attr.* and option.* keys, names and values the filter points at */
+    char *owned[3 * NX_DISCOVERY_MAX];
+    size_t owned_count;
 };
 
 /* staff: whether include_inactive may take effect. */

@@ -151,7 +151,7 @@ PGconn *db_conn(struct db *db);
  * literal of this program; each '?' in it becomes the next $n, bound to
  * the given value. User input only ever travels as a parameter.
  */
-#define NX_SQL_MAX_PARAMS 32
+#define NX_SQL_MAX_PARAMS 64
 
 struct sql_builder {
     struct buf sql;

@@ -22,6 +22,24 @@ enum product_sort {
     PS_NAME_DESC,
 };
 
+/* At most this many attr.* and option.* parameters in one request. */
+#define NX_DISCOVERY_MAX 10
+
+/* attr.<key>=v1,v2 (values: the list as sent, NULL: none) and
+ * attr.<key>.min / .max (decimal text, NULL: no bound), all on one key. */
+struct attribute_filter {
+    const char *key;
+    const char *values;
+    const char *min;
+    const char *max;
+};
+
+/* option.<name>=v1,v2: an active variant has one of the values. */
+struct option_filter {
+    const char *name;
+    const char *values;
+};
+
 struct product_filter {
     bool include_inactive;
     const char *category_ids; /* array literal "{1,2}", NULL: any */
@@ -38,7 +56,42 @@ struct product_filter {
      * also looked up in the index of character pairs. */
     const char *short_words[NX_SEARCH_WORDS_INDEXED];
     size_t short_word_count;
+    /* Every attribute filter holds; every option filter holds on one and
+     * the same active variant, which is also in stock when in_stock is 1. */
+    struct attribute_filter attributes[NX_DISCOVERY_MAX];
+    size_t attribute_count;
+    struct option_filter options[NX_DISCOVERY_MAX];
+    size_t option_count;
 };
+
+/* Which filters a facet leaves out (db/facets.h): its own. */
+enum filter_skip_what {
+    SKIP_NONE = 0,
+    SKIP_CATEGORY = 1,
+    SKIP_PRICE = 2,
+    SKIP_IN_STOCK = 4,
+    SKIP_OPTIONS = 8,    /* the variant condition as a whole */
+    SKIP_DISCOVERY = 16, /* every attr.* and option.* condition */
+};
+
+struct filter_skip {
+    unsigned what; /* enum filter_skip_what bits */
+    int attribute; /* index into attributes to leave out, or -1 */
+    int option;    /* index into options to leave out, or -1 */
+};
+
+/* " WHERE ..." over products p: the filter's conditions but those skip
+ * names. */
+void products_add_filters(struct sql_builder *b, const struct product_filter *f,
+                          const struct filter_skip *skip);
+/* The same, and the words of q (for a plan that reads them from their
+ * index). */
+void products_add_where(struct sql_builder *b, const struct product_filter *f,
+                        const struct filter_skip *skip);
+/* " AND ..." over product_variants v: active, live, every option filter but
+ * skip_option (-1: none), and in stock when in_stock. */
+void products_add_variant_match(struct sql_builder *b, const struct product_filter *f,
+                                int skip_option, bool in_stock);
 
 /* One page: rows after (after_value, after_id) in sort order when
  * after_value is not NULL, at most limit rows. */

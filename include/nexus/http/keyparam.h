@@ -23,6 +23,8 @@ enum key_form {
     KEY_CURRENCY, /* three letters, any case */
     KEY_NAMES,    /* comma-separated names, in any order ("id,name" and "name,id" are
                      one); empty is not absent ("fields=" is a 400) */
+    KEY_PREFIX,   /* every parameter whose name starts with this name ("attr."), sorted
+                     by name, each with its value as sent */
 };
 
 /* KEY_NAMES values with more names go into the key as sent. */
@@ -33,7 +35,8 @@ struct key_param {
     enum key_form form;
 };
 
-/* Whether one of the count params is called name. */
+/* Whether one of the count params is called name (or, for a KEY_PREFIX
+ * param, whether name starts with it). */
 bool key_params_include(const struct key_param *params, size_t count, const char *name);
 
 #endif

@@ -129,6 +129,12 @@ struct slice request_param(const struct request *req, size_t i);
  */
 enum nx_err request_query(struct request *req, const char *name, struct slice *value);
 
+/* The names of the query arguments that start with prefix, in the order
+ * sent: at most cap of them into names; returns how many there are (more
+ * than cap when some did not fit). Their values are read with
+ * request_query, which checks them. */
+size_t request_query_names(struct request *req, const char *prefix, const char **names, size_t cap);
+
 /* A request header value, or NULL. */
 const char *request_header(const struct request *req, const char *name);
 

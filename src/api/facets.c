@@ -1,0 +1,278 @@
+/*
+ * facets.c -- GET /api/v1/products/facets.
+ *
+ * The list's filters (api/product_filters.c) plus price_buckets; each
+ * facet is counted with every filter but its own (db/facets.c). Attribute
+ * keys and option names with a filter of their own are counted apart,
+ * then ranked with the others: the NX_FACET_KEYS with most products
+ * first.
+ */
+#include "nexus/api/facets.h"
+
+#include "nexus/api/common.h"
+#include "nexus/api/product_filters.h"
+#include "nexus/api/products.h"
+#include "nexus/core/parse.h"
+#include "nexus/db/facets.h"
+#include "nexus/http/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS_MAX 20
+
+struct buckets {
+    int64_t cents[BUCKETS_MAX];
+    size_t count;
+    struct buf literal; /* "{0,5000}" for width_bucket; "{0}" when none were asked */
+};
+
+/* price_buckets=0,50,100: ascending decimal amounts, at most 20. */
+static enum nx_err parse_buckets(struct request *req, struct buckets *bk) {
+    struct slice v;
+    enum nx_err e = request_query(req, "price_buckets", &v);
+    bk->count = 0;
+    if (e != NX_OK)
+        return e;
+    for (size_t start = 0; v.ptr && v.len && start <= v.len;) {
+        const char *comma = memchr(v.ptr + start, ',', v.len - start);
+        size_t end = comma ? (size_t)(comma - v.ptr) : v.len;
+        int64_t cents;
+        if (bk->count == BUCKETS_MAX)
+            return problem_detail(req, NX_ERR_BAD_REQUEST,
+                                  "price_buckets must have at most %d boundaries", BUCKETS_MAX);
+        if (!parse_money(v.ptr + start, end - start, &cents))
+            return problem_detail(req, NX_ERR_BAD_REQUEST,
+                                  "price_buckets must be decimal amounts such as 0,50,100");
+        if (bk->count && cents <= bk->cents[bk->count - 1])
+            return problem_detail(req, NX_ERR_BAD_REQUEST, "price_buckets must be ascending");
+        bk->cents[bk->count++] = cents;
+        start = end + 1;
+    }
+    buf_puts(&bk->literal, "{");
+    for (size_t i = 0; i < bk->count; i++)
+        buf_printf(&bk->literal, "%s%lld", i ? "," : "", (long long)bk->cents[i]);
+    buf_puts(&bk->literal, bk->count ? "}" : "0}");
+    return NX_OK;
+}
+
+static json_t *money_or_null(const char *cents_text) {
+    char text[32];
+    if (!cents_text)
+        return json_null();
+    format_money(strtoll(cents_text, NULL, 10), text, sizeof text);
+    return json_string(text);
+}
+
+static json_t *money(int64_t cents) {
+    char text[32];
+    format_money(cents, text, sizeof text);
+    return json_string(text);
+}
+
+static long long count_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* {"min", "max", "buckets"?} from facets_price rows (none: no product). */
+static json_t *price_json(const PGresult *r, const struct buckets *bk) {
+    long long counts[BUCKETS_MAX + 1] = {0};
+    const char *min = NULL, *max = NULL;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        long long bucket = count_at(r, i, 0);
+        if (bucket >= 1 && bucket <= (long long)bk->count)
+            counts[bucket - 1] = count_at(r, i, 1);
+        if (!min || count_at(r, i, 2) < strtoll(min, NULL, 10))
+            min = PQgetvalue(r, i, 2);
+        if (!max || count_at(r, i, 3) > strtoll(max, NULL, 10))
+            max = PQgetvalue(r, i, 3);
+    }
+    json_t *price = json_pack("{s:o, s:o}", "min", money_or_null(min), "max", money_or_null(max));
+    if (!bk->count)
+        return price;
+    json_t *list = json_array();
+    for (size_t i = 0; i < bk->count; i++)
+        json_array_append_new(list,
+                              json_pack("{s:o, s:o, s:I}", "min", money(bk->cents[i]), "max",
+                                        i + 1 < bk->count ? money(bk->cents[i + 1]) : json_null(),
+                                        "count", (json_int_t)counts[i]));
+    json_object_set_new(price, "buckets", list);
+    return price;
+}
+
+static json_t *categories_json(const PGresult *r) {
+    json_t *list = json_array();
+    for (int i = 0; r && i < PQntuples(r); i++)
+        json_array_append_new(list,
+                              json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)count_at(r, i, 0),
+                                        "slug", PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2),
+                                        "count", (json_int_t)count_at(r, i, 3)));
+    return list;
+}
+
+/* ---- attribute and option groups ----------------------------------------- */
+
+#define GROUPS_MAX (NX_FACET_KEYS + 2 * NX_DISCOVERY_MAX)
+
+struct group {
+    char *key; /* owned */
+    long long total;
+    json_t *values;
+};
+
+struct groups {
+    struct group g[GROUPS_MAX];
+    size_t count;
+};
+
+/* Whether key has a filter of its own (counted apart). */
+typedef bool (*own_filter_fn)(const struct product_filter *f, const char *key);
+
+static bool attribute_filtered(const struct product_filter *f, const char *key) {
+    for (size_t i = 0; i < f->attribute_count; i++)
+        if (strcmp(f->attributes[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+static bool option_filtered(const struct product_filter *f, const char *name) {
+    for (size_t i = 0; i < f->option_count; i++)
+        if (strcasecmp(f->options[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Rows key, value, count, key_count (grouped by key) into groups; keys
+ * with a filter of their own are left out when skip says so. */
+static void add_groups(struct groups *gs, const PGresult *r, const struct product_filter *f,
+                       own_filter_fn skip) {
+    struct group *cur = NULL;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *key = PQgetvalue(r, i, 0);
+        if (skip && skip(f, key))
+            continue;
+        if (!cur || strcmp(cur->key, key) != 0) {
+            if (gs->count == GROUPS_MAX)
+                return;
+            cur = &gs->g[gs->count++];
+            cur->key = xstrdup(key);
+            cur->total = count_at(r, i, 3);
+            cur->values = json_array();
+        }
+        json_array_append_new(cur->values, json_pack("{s:s, s:I}", "value", PQgetvalue(r, i, 1),
+                                                     "count", (json_int_t)count_at(r, i, 2)));
+    }
+}
+
+static int compare_groups(const void *a, const void *b) {
+    const struct group *x = a, *y = b;
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* The NX_FACET_KEYS first groups as an object; frees the groups. */
+static json_t *groups_json(struct groups *gs) {
+    json_t *obj = json_object();
+    qsort(gs->g, gs->count, sizeof gs->g[0], compare_groups);
+    for (size_t i = 0; i < gs->count; i++) {
+        if (i < NX_FACET_KEYS && !json_object_get(obj, gs->g[i].key))
+            json_object_set_new(obj, gs->g[i].key, gs->g[i].values);
+        else
+            json_decref(gs->g[i].values);
+        free(gs->g[i].key);
+    }
+    gs->count = 0;
+    return obj;
+}
+
+typedef enum nx_err (*group_query_fn)(struct db *db, const struct product_filter *f, int only,
+                                      const char *keys, PGresult **out);
+
+/* The groups over the whole filter, then each filtered key's apart. */
+static enum nx_err groups_facet(struct db *db, const struct product_filter *f, size_t filtered,
+                                group_query_fn query, own_filter_fn own, json_t **out) {
+    struct groups gs = {.count = 0};
+    PGresult *r = NULL;
+    char keys[16];
+    snprintf(keys, sizeof keys, "%zu", NX_FACET_KEYS + filtered);
+    enum nx_err e = query(db, f, -1, keys, &r);
+    if (e == NX_OK)
+        add_groups(&gs, r, f, own);
+    for (size_t i = 0; e == NX_OK && i < filtered; i++) {
+        PQclear(r);
+        r = NULL;
+        e = query(db, f, (int)i, "1", &r);
+        if (e == NX_OK)
+            add_groups(&gs, r, f, NULL);
+    }
+    PQclear(r);
+    *out = groups_json(&gs);
+    return e;
+}
+
+/* ---- the answer ---------------------------------------------------------- */
+
+static enum nx_err facets_json(struct db *db, const struct product_query *q,
+                               const struct buckets *bk, json_t **out) {
+    const struct product_filter *f = &q->filter;
+    PGresult *cats = NULL, *price = NULL, *stock = NULL;
+    json_t *attributes = NULL, *options = NULL;
+    long long total = 0;
+    enum nx_err e = products_count(db, f, 0, &total);
+    if (e == NX_OK)
+        e = facets_categories(db, f, q->category_id, &cats);
+    if (e == NX_OK)
+        e = facets_price(db, f, bk->literal.data, &price);
+    if (e == NX_OK)
+        e = facets_in_stock(db, f, &stock);
+    if (e == NX_OK)
+        e = groups_facet(db, f, f->attribute_count, facets_attributes, attribute_filtered,
+                         &attributes);
+    if (e == NX_OK)
+        e = groups_facet(db, f, f->option_count, facets_options, option_filtered, &options);
+    if (e == NX_OK)
+        *out = json_pack("{s:I, s:o, s:o, s:{s:I, s:I}, s:o, s:o}", "total", (json_int_t)total,
+                         "categories", categories_json(cats), "price", price_json(price, bk),
+                         "in_stock", "true", (json_int_t)count_at(stock, 0, 0), "false",
+                         (json_int_t)count_at(stock, 0, 1), "attributes", attributes, "options",
+                         options);
+    else {
+        json_decref(attributes);
+        json_decref(options);
+    }
+    PQclear(cats);
+    PQclear(price);
+    PQclear(stock);
+    return e;
+}
+
+/* A filter that matches nothing (a category that does not exist). */
+static json_t *empty_json(const struct buckets *bk) {
+    return json_pack("{s:i, s:[], s:o, s:{s:i, s:i}, s:{}, s:{}}", "total", 0, "categories",
+                     "price", price_json(NULL, bk), "in_stock", "true", 0, "false", 0, "attributes",
+                     "options");
+}
+
+enum nx_err api_products_facets(struct request *req, struct response *res) {
+    struct product_query q;
+    struct buckets bk = {.count = 0};
+    struct db *db = NULL;
+    json_t *body = NULL;
+    enum nx_err e = api_db(req, &db);
+    if (e != NX_OK)
+        return e;
+    e = product_query_parse(req, db, api_is_staff(req), &q);
+    if (e == NX_OK)
+        e = parse_buckets(req, &bk);
+    if (e == NX_OK && q.matches_nothing)
+        body = empty_json(&bk);
+    else if (e == NX_OK)
+        e = facets_json(db, &q, &bk, &body);
+    if (e == NX_OK)
+        api_ok(res, body);
+    product_query_clear(&q);
+    buf_clear(&bk.literal);
+    return e;
+}

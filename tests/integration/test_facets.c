@@ -1,0 +1,760 @@
+/*
+ * test_facets.c -- attribute and option filters and GET /products/facets
+ * over HTTP: every count of a facets answer against a count computed here
+ * in SQL of the test's own, for random filter combinations over a varied
+ * catalog (the seed is printed; NEXUS_TEST_SEED repeats a run); the list
+ * under the same filters; every malformed parameter; the rule that option
+ * filters and in_stock=true hold on one variant; cursors bound to the new
+ * filters; facets invalidated by variant and attribute writes.
+ */
+#include "harness.h"
+
+#include "nexus/core/xmem.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#define PRODUCTS     "/api/v1/products"
+#define FACETS       "/api/v1/products/facets"
+#define CATEGORIES   "/api/v1/categories"
+#define COMBINATIONS 40
+
+static struct nexus_server server;
+static char *staff_token;
+static uint64_t rng;
+
+static uint64_t next_random(void) {
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 2685821657736338717ull;
+}
+
+static int pick(int n) {
+    return (int)(next_random() % (uint64_t)n);
+}
+
+static const char *const BRANDS[] = {"Acme", "acme", "Zelkal", "Bolt", "Orbit"};
+static const char *const COLORS[] = {"red", "blue", "green"};
+static const char *const SIZES[] = {"S", "M", "L"};
+static const char *const VCOLORS[] = {"Red", "Blue"};
+static const char *const WORDS[] = {"lamp", "chair", "kettle"};
+static char category_slugs[8][32];
+static size_t category_count;
+
+static long long create_category(const char *name, const char *slug, long long parent) {
+    json_t *b = json_pack("{s:s, s:s}", "name", name, "slug", slug);
+    if (parent)
+        json_object_set_new(b, "parent_id", json_integer(parent));
+    struct http_res *r = call_owned("POST", CATEGORIES, staff_token, dump(b));
+    expect_status(r, 201, "create category");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    snprintf(category_slugs[category_count++], sizeof category_slugs[0], "%s", slug);
+    return id;
+}
+
+/* Two roots, two children each, one grandchild under the first child. */
+static void create_categories(long long ids[7]) {
+    ids[0] = create_category("Home", "home", 0);
+    ids[1] = create_category("Garden", "garden", 0);
+    ids[2] = create_category("Kitchen", "kitchen", ids[0]);
+    ids[3] = create_category("Bath", "bath", ids[0]);
+    ids[4] = create_category("Tools", "tools", ids[1]);
+    ids[5] = create_category("Plants", "plants", ids[1]);
+    ids[6] = create_category("Kettles", "kettles", ids[2]);
+}
+
+/* Attributes of product i: brand always, the others now and then. */
+static json_t *random_attributes(void) {
+    json_t *a = json_pack("{s:s}", "brand", BRANDS[pick(5)]);
+    if (pick(4))
+        json_object_set_new(a, "color", json_string(COLORS[pick(3)]));
+    if (pick(3))
+        json_object_set_new(a, "weight", json_integer(100 * (1 + pick(9))));
+    else if (pick(2))
+        json_object_set_new(a, "weight", json_string("heavy")); /* not a number */
+    if (pick(2))
+        json_object_set_new(a, "waterproof", json_boolean(pick(2)));
+    return a;
+}
+
+/* 1..4 variants with distinct Size/Color pairs, or one without options. */
+static json_t *random_variants(int i) {
+    json_t *list = json_array();
+    int n = pick(5), start = pick(6);
+    for (int j = 0; j < (n ? n : 1); j++) {
+        char sku[32], price[16];
+        snprintf(sku, sizeof sku, "F-%d-%d", i, j);
+        snprintf(price, sizeof price, "%d.%02d", 1 + pick(300), pick(100));
+        json_t *options = json_object();
+        if (n) {
+            int combo = (start + j) % 6;
+            json_object_set_new(options, "Size", json_string(SIZES[combo % 3]));
+            json_object_set_new(options, "Color", json_string(VCOLORS[combo / 3]));
+        }
+        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:o, s:b}", "sku", sku, "price",
+                                              price, "stock", pick(3) ? pick(4) : 0, "options",
+                                              options, "is_active", j == 0 || pick(5) != 0));
+    }
+    return list;
+}
+
+static void create_catalog(void) {
+    long long cats[7];
+    create_categories(cats);
+    for (int i = 0; i < 70; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "Item %d %s", i, WORDS[pick(3)]);
+        json_t *b = json_pack("{s:s, s:s, s:o, s:o, s:b}", "name", name, "currency",
+                              pick(4) ? "USD" : "EUR", "attributes", random_attributes(),
+                              "variants", random_variants(i), "is_active", pick(10) != 0);
+        if (pick(6))
+            json_object_set_new(b, "category_id", json_integer(cats[pick(7)]));
+        struct http_res *r = call_owned("POST", PRODUCTS, staff_token, dump(b));
+        expect_status(r, 201, "create product");
+        http_res_free(r);
+    }
+}
+
+static int start(void **state) {
+    (void)state;
+    const char *seed = getenv("NEXUS_TEST_SEED");
+    rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    if (!rng)
+        rng = 1;
+    fprintf(stderr, "test_facets: seed %llu (NEXUS_TEST_SEED repeats it)\n",
+            (unsigned long long)rng);
+    harness_start(&server, "facets", NULL);
+    char *customer = NULL;
+    harness_staff_and_customer(&server, "facets", &staff_token, &customer);
+    free(customer);
+    create_catalog();
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff_token);
+    staff_token = NULL;
+    harness_stop(&server);
+    return 0;
+}
+
+/* ---- a filter combination, as a query string and as the test's SQL ------ */
+
+enum part { P_CATEGORY, P_PRICE, P_STOCK, P_BRAND, P_COLOR, P_WEIGHT, P_SIZE, P_VCOLOR, P_COUNT };
+
+struct combo {
+    char query[512];
+    /* Each part's SQL condition over products p ("" when absent). */
+    char cond[P_COUNT][512];
+    char category[32];         /* the category filter's slug, "" without one */
+    int in_stock;              /* -1, 0, 1 */
+    const char *size, *vcolor; /* option values (one or two, comma-joined), or NULL */
+    char size_sql[64], vcolor_sql[64];
+    char base[256]; /* what every part shares: q, currency, visibility */
+};
+
+/* "a,b" as the SQL list 'a','b' (lower-cased). */
+static void sql_list(const char *csv, char *out, size_t cap) {
+    size_t n = 0;
+    out[n++] = '\'';
+    for (const char *c = csv; *c && n + 4 < cap; c++) {
+        if (*c == ',') {
+            memcpy(out + n, "','", 3);
+            n += 3;
+        } else {
+            out[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        }
+    }
+    out[n++] = '\'';
+    out[n] = '\0';
+}
+
+/* One or two of the values, comma-joined, in static storage of slot. */
+static const char *some_of(const char *const *values, int n, int slot) {
+    static char buf[8][64];
+    int a = pick(n), b = pick(n);
+    if (a == b || pick(2))
+        snprintf(buf[slot], sizeof buf[slot], "%s", values[a]);
+    else
+        snprintf(buf[slot], sizeof buf[slot], "%s,%s", values[a], values[b]);
+    return buf[slot];
+}
+
+static void add_query(struct combo *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_query(struct combo *c, const char *fmt, ...) {
+    va_list ap;
+    size_t n = strlen(c->query);
+    va_start(ap, fmt);
+    vsnprintf(c->query + n, sizeof c->query - n, fmt, ap);
+    va_end(ap);
+}
+
+/* The SQL of the option filters on one variant v, leaving out skip. */
+static void variant_sql(const struct combo *c, enum part skip, bool in_stock, char *out,
+                        size_t cap) {
+    snprintf(out, cap, "v.product_id = p.id AND v.deleted_at IS NULL AND v.is_active%s%s%s%s%s%s",
+             c->size && skip != P_SIZE ? " AND lower(v.options->>'Size') IN (" : "",
+             c->size && skip != P_SIZE ? c->size_sql : "", c->size && skip != P_SIZE ? ")" : "",
+             c->vcolor && skip != P_VCOLOR ? " AND lower(v.options->>'Color') IN (" : "",
+             c->vcolor && skip != P_VCOLOR ? c->vcolor_sql : "",
+             c->vcolor && skip != P_VCOLOR ? ")" : "");
+    if (in_stock)
+        strncat(out, " AND v.stock > 0", cap - strlen(out) - 1);
+}
+
+static void random_combo(struct combo *c) {
+    memset(c, 0, sizeof *c);
+    c->in_stock = -1;
+    snprintf(c->base, sizeof c->base, "p.deleted_at IS NULL AND p.is_active");
+    if (pick(3) == 0) {
+        snprintf(c->category, sizeof c->category, "%s", category_slugs[pick((int)category_count)]);
+        add_query(c, "&category=%s", c->category);
+        snprintf(c->cond[P_CATEGORY], sizeof c->cond[0],
+                 "p.category_id IN (WITH RECURSIVE t AS (SELECT id FROM categories WHERE slug ="
+                 " '%s' UNION ALL SELECT k.id FROM categories k JOIN t ON k.parent_id = t.id)"
+                 " SELECT id FROM t)",
+                 c->category);
+    }
+    if (pick(3) == 0) {
+        int lo = pick(150), hi = lo + pick(200);
+        add_query(c, "&min_price=%d&max_price=%d", lo, hi);
+        snprintf(c->cond[P_PRICE], sizeof c->cond[0], "p.price_cents BETWEEN %d AND %d", lo * 100,
+                 hi * 100);
+    }
+    if (pick(3) == 0) {
+        c->in_stock = pick(2);
+        add_query(c, "&in_stock=%s", c->in_stock ? "true" : "false");
+        snprintf(c->cond[P_STOCK], sizeof c->cond[0], "p.stock %s 0", c->in_stock ? ">" : "=");
+    }
+    if (pick(3) == 0) {
+        const char *v = some_of(BRANDS, 5, 0);
+        char list[128];
+        sql_list(v, list, sizeof list);
+        add_query(c, "&attr.brand=%s", v);
+        snprintf(c->cond[P_BRAND], sizeof c->cond[0], "lower(p.attributes->>'brand') IN (%s)",
+                 list);
+    }
+    if (pick(4) == 0) {
+        const char *v = some_of(COLORS, 3, 1);
+        char list[128];
+        sql_list(v, list, sizeof list);
+        add_query(c, "&attr.color=%s", v);
+        snprintf(c->cond[P_COLOR], sizeof c->cond[0], "lower(p.attributes->>'color') IN (%s)",
+                 list);
+    }
+    if (pick(4) == 0) {
+        int lo = 100 * pick(6), hi = lo + 100 * pick(6);
+        add_query(c, "&attr.weight.min=%d&attr.weight.max=%d", lo, hi);
+        snprintf(c->cond[P_WEIGHT], sizeof c->cond[0],
+                 "jsonb_typeof(p.attributes->'weight') = 'number' AND"
+                 " (p.attributes->>'weight')::numeric BETWEEN %d AND %d",
+                 lo, hi);
+    }
+    if (pick(3) == 0) {
+        c->size = some_of(SIZES, 3, 2);
+        sql_list(c->size, c->size_sql, sizeof c->size_sql);
+        add_query(c, "&option.Size=%s", c->size);
+    }
+    if (pick(4) == 0) {
+        c->vcolor = some_of(VCOLORS, 2, 3);
+        sql_list(c->vcolor, c->vcolor_sql, sizeof c->vcolor_sql);
+        add_query(c, "&option.color=%s", c->vcolor); /* names match case-insensitively */
+    }
+    if (pick(6) == 0) {
+        const char *w = WORDS[pick(3)];
+        add_query(c, "&q=%s", w);
+        size_t n = strlen(c->base);
+        snprintf(c->base + n, sizeof c->base - n, " AND p.name ILIKE '%%%s%%'", w);
+    }
+    if (pick(6) == 0) {
+        add_query(c, "&currency=usd");
+        size_t n = strlen(c->base);
+        snprintf(c->base + n, sizeof c->base - n, " AND p.currency = 'USD'");
+    }
+}
+
+/* The WHERE condition of c with part skip left out (P_COUNT: none). */
+static void where_sql(const struct combo *c, enum part skip, char *out, size_t cap) {
+    snprintf(out, cap, "%s", c->base);
+    for (int i = 0; i < P_SIZE; i++) {
+        if (i == (int)skip || !c->cond[i][0])
+            continue;
+        strncat(out, " AND ", cap - strlen(out) - 1);
+        strncat(out, c->cond[i], cap - strlen(out) - 1);
+    }
+    bool sizes = c->size && skip != P_SIZE, colors = c->vcolor && skip != P_VCOLOR;
+    if (sizes || colors) {
+        char v[512];
+        variant_sql(c, skip, c->in_stock == 1 && skip != P_STOCK, v, sizeof v);
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, " AND EXISTS (SELECT FROM product_variants v WHERE %s)", v);
+    }
+}
+
+static long long sql_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long sql_count(const char *fmt, ...) {
+    char q[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    char *v = harness_sql_value(&server, "%s", q);
+    long long n = strtoll(v, NULL, 10);
+    free(v);
+    return n;
+}
+
+static void expect_count(long long got, long long want, const struct combo *c, const char *what) {
+    if (got != want)
+        fail_msg("%s: facets say %lld, SQL says %lld (query %s)", what, got, want, c->query);
+}
+
+/* ---- the facets of one combination against SQL ------------------------- */
+
+static void check_total_and_stock(const struct combo *c, json_t *f) {
+    char w[2048];
+    where_sql(c, P_COUNT, w, sizeof w);
+    expect_count(jint(f, "total"), sql_count("SELECT count(*) FROM products p WHERE %s", w), c,
+                 "total");
+    where_sql(c, P_STOCK, w, sizeof w);
+    json_t *s = json_object_get(f, "in_stock");
+    char v[512] = "true";
+    if (c->size || c->vcolor)
+        variant_sql(c, P_COUNT, true, v, sizeof v);
+    expect_count(
+        jint(s, "true"),
+        sql_count("SELECT count(*) FROM products p WHERE %s AND p.stock > 0 AND %s%s%s", w,
+                  c->size || c->vcolor ? "EXISTS (SELECT FROM product_variants v WHERE " : "", v,
+                  c->size || c->vcolor ? ")" : ""),
+        c, "in_stock.true");
+    expect_count(jint(s, "false"),
+                 sql_count("SELECT count(*) FROM products p WHERE %s AND p.stock = 0", w), c,
+                 "in_stock.false");
+}
+
+static void check_categories(const struct combo *c, json_t *f) {
+    char w[2048], parent[160];
+    where_sql(c, P_CATEGORY, w, sizeof w);
+    if (c->category[0])
+        snprintf(parent, sizeof parent, "parent_id = (SELECT id FROM categories WHERE slug = '%s')",
+                 c->category);
+    else
+        snprintf(parent, sizeof parent, "parent_id IS NULL");
+    json_t *list = json_object_get(f, "categories");
+    expect_count((long long)json_array_size(list),
+                 sql_count("SELECT count(*) FROM categories WHERE %s", parent), c,
+                 "number of categories");
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        long long want = sql_count(
+            "SELECT count(*) FROM products p WHERE %s AND p.category_id IN (WITH RECURSIVE t AS"
+            " (SELECT id FROM categories WHERE id = %lld UNION ALL SELECT k.id FROM categories k"
+            " JOIN t ON k.parent_id = t.id) SELECT id FROM t)",
+            w, jint(item, "id"));
+        expect_count(jint(item, "count"), want, c, jstr(item, "slug"));
+    }
+}
+
+static const int BOUNDS[] = {0, 50, 100, 200};
+
+static void check_price(const struct combo *c, json_t *f) {
+    char w[2048];
+    where_sql(c, P_PRICE, w, sizeof w);
+    json_t *price = json_object_get(f, "price"), *buckets = json_object_get(price, "buckets");
+    assert_int_equal(json_array_size(buckets), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *b = json_array_get(buckets, i);
+        long long want =
+            i < 3 ? sql_count("SELECT count(*) FROM products p WHERE %s AND p.price_cents >= %d"
+                              " AND p.price_cents < %d",
+                              w, BOUNDS[i] * 100, BOUNDS[i + 1] * 100)
+                  : sql_count("SELECT count(*) FROM products p WHERE %s AND p.price_cents >= %d", w,
+                              BOUNDS[i] * 100);
+        expect_count(jint(b, "count"), want, c, "price bucket");
+    }
+    char *min = harness_sql_value(
+        &server,
+        "SELECT coalesce(to_char(min(p.price_cents) / 100.0, 'FM99999990.00'), 'null')"
+        " FROM products p WHERE %s",
+        w);
+    json_t *got = json_object_get(price, "min");
+    if (strcmp(min, json_is_string(got) ? json_string_value(got) : "null") != 0)
+        fail_msg("price.min: %s, SQL %s (query %s)",
+                 json_is_string(got) ? json_string_value(got) : "null", min, c->query);
+    free(min);
+}
+
+/* Every value of one attribute key, as SQL counts them, against the
+ * facet's list (absent: no value). */
+static void check_attribute(const struct combo *c, json_t *f, const char *key, enum part own) {
+    char w[2048], q[2600];
+    where_sql(c, own, w, sizeof w);
+    snprintf(q, sizeof q,
+             "SELECT coalesce(string_agg(v || '=' || n, ';' ORDER BY v), '') FROM (SELECT"
+             " lower(p.attributes->>'%s') AS v, count(*) AS n FROM products p WHERE %s AND"
+             " p.attributes->>'%s' IS NOT NULL GROUP BY 1) x",
+             key, w, key);
+    char *want = harness_sql_value(&server, "%s", q);
+    json_t *values = json_object_get(json_object_get(f, "attributes"), key);
+    char got[1024] = "";
+    /* the facet's values, lower-cased, sorted as SQL sorted them */
+    char *parts[32];
+    size_t n = 0, i;
+    json_t *item;
+    json_array_foreach(values, i, item) {
+        char one[128];
+        snprintf(one, sizeof one, "%s=%lld", jstr(item, "value"), jint(item, "count"));
+        for (char *p = one; *p && *p != '='; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (n < 32)
+            parts[n++] = xstrdup(one);
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (strcmp(parts[b], parts[a]) < 0) {
+                char *t = parts[a];
+                parts[a] = parts[b];
+                parts[b] = t;
+            }
+    for (size_t a = 0; a < n; a++) {
+        if (a)
+            strncat(got, ";", sizeof got - strlen(got) - 1);
+        strncat(got, parts[a], sizeof got - strlen(got) - 1);
+        free(parts[a]);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("attributes.%s: facets %s, SQL %s (query %s)", key, got, want, c->query);
+    free(want);
+}
+
+/* The same for an option name: products with a variant that has the
+ * value and matches the other option filters. */
+static void check_option(const struct combo *c, json_t *f, const char *name, enum part own) {
+    char w[2048], v[512], q[3200];
+    where_sql(c, P_COUNT, w, sizeof w);
+    /* the product conditions without any option filter, then the variant
+     * conditions without the name's own */
+    struct combo other = *c;
+    other.size = other.vcolor = NULL;
+    where_sql(&other, P_COUNT, w, sizeof w);
+    variant_sql(c, own, c->in_stock == 1, v, sizeof v);
+    snprintf(q, sizeof q,
+             "SELECT coalesce(string_agg(x || '=' || n, ';' ORDER BY x), '') FROM (SELECT"
+             " lower(v.options->>'%s') AS x, count(DISTINCT p.id) AS n FROM products p JOIN"
+             " product_variants v ON %s WHERE %s AND v.options->>'%s' IS NOT NULL GROUP BY 1) y",
+             name, v, w, name);
+    char *want = harness_sql_value(&server, "%s", q);
+    json_t *values = json_object_get(json_object_get(f, "options"), name);
+    char got[512] = "";
+    size_t i;
+    json_t *item;
+    /* option values are few; SQL orders them by lower-case value */
+    char *parts[8];
+    size_t n = 0;
+    json_array_foreach(values, i, item) {
+        char one[64];
+        snprintf(one, sizeof one, "%s=%lld", jstr(item, "value"), jint(item, "count"));
+        for (char *p = one; *p && *p != '='; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        if (n < 8)
+            parts[n++] = xstrdup(one);
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (strcmp(parts[b], parts[a]) < 0) {
+                char *t = parts[a];
+                parts[a] = parts[b];
+                parts[b] = t;
+            }
+    for (size_t a = 0; a < n; a++) {
+        if (a)
+            strncat(got, ";", sizeof got - strlen(got) - 1);
+        strncat(got, parts[a], sizeof got - strlen(got) - 1);
+        free(parts[a]);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("options.%s: facets %s, SQL %s (query %s)", name, got, want, c->query);
+    free(want);
+}
+
+/* The list under the same filters: exactly the products SQL finds. */
+static void check_list(const struct combo *c) {
+    char w[2048], path[700];
+    where_sql(c, P_COUNT, w, sizeof w);
+    char *want = harness_sql_value(
+        &server,
+        "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM products p WHERE %s", w);
+    snprintf(path, sizeof path, PRODUCTS "?limit=100&sort=created_at%s", c->query);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, c->query);
+    json_t *items = json_object_get(r->json, "items");
+    long long ids[128];
+    size_t n = 0, i;
+    json_t *item;
+    json_array_foreach(items, i, item) ids[n++] = jint(item, "id");
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (ids[b] < ids[a]) {
+                long long t = ids[a];
+                ids[a] = ids[b];
+                ids[b] = t;
+            }
+    char got[1024] = "";
+    for (size_t a = 0; a < n; a++) {
+        size_t len = strlen(got);
+        snprintf(got + len, sizeof got - len, "%s%lld", a ? "," : "", ids[a]);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("list: %s, SQL %s (query %s)", got, want, c->query);
+    free(want);
+    http_res_free(r);
+}
+
+static void test_facets_match_sql_for_random_filters(void **state) {
+    (void)state;
+    for (int k = 0; k < COMBINATIONS; k++) {
+        struct combo c;
+        char path[700];
+        random_combo(&c);
+        snprintf(path, sizeof path, FACETS "?price_buckets=0,50,100,200%s", c.query);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        check_total_and_stock(&c, r->json);
+        check_categories(&c, r->json);
+        check_price(&c, r->json);
+        check_attribute(&c, r->json, "brand", P_BRAND);
+        check_attribute(&c, r->json, "color", P_COLOR);
+        check_attribute(&c, r->json, "weight", P_WEIGHT);
+        check_attribute(&c, r->json, "waterproof", P_COUNT);
+        check_option(&c, r->json, "Size", P_SIZE);
+        check_option(&c, r->json, "Color", P_VCOLOR);
+        check_list(&c);
+        http_res_free(r);
+    }
+}
+
+/* ---- bad input ----------------------------------------------------------- */
+
+static void expect_bad(const char *path, const char *param) {
+    struct http_res *r = call("GET", path, NULL, NULL);
+    assert_problem(r, 400, NULL);
+    const char *detail = jstr(r->json, "detail");
+    if (!strstr(detail, param))
+        fail_msg("%s: detail \"%s\" does not name %s", path, detail, param);
+    http_res_free(r);
+}
+
+static void test_malformed_parameters_are_400_naming_them(void **state) {
+    (void)state;
+    const char *bases[] = {PRODUCTS, FACETS};
+    for (int i = 0; i < 2; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s?attr.=x", bases[i]);
+        expect_bad(p, "attr.");
+        snprintf(p, sizeof p, "%s?attr.Brand=x", bases[i]);
+        expect_bad(p, "attr.Brand");
+        snprintf(p, sizeof p, "%s?attr.brand.min=abc", bases[i]);
+        expect_bad(p, "attr.brand.min");
+        snprintf(p, sizeof p, "%s?attr.brand.max=1e3", bases[i]);
+        expect_bad(p, "attr.brand.max");
+        snprintf(p, sizeof p, "%s?attr.brand.avg=1", bases[i]);
+        expect_bad(p, "attr.brand.avg");
+        snprintf(p, sizeof p, "%s?attr.brand=a,,b", bases[i]);
+        expect_bad(p, "attr.brand");
+        snprintf(p, sizeof p, "%s?option.=M", bases[i]);
+        expect_bad(p, "option.");
+        snprintf(p, sizeof p, "%s?attr.brand=a&attr.brand=b", bases[i]);
+        expect_bad(p, "attr.brand");
+        snprintf(p, sizeof p,
+                 "%s?attr.a=1&attr.b=1&attr.c=1&attr.d=1&attr.e=1&attr.f.min=1&option.a=1"
+                 "&option.b=1&option.c=1&option.d=1&option.e=1",
+                 bases[i]);
+        expect_bad(p, "attr.* and option.*");
+    }
+    expect_bad(FACETS "?price_buckets=50,10", "price_buckets");
+    expect_bad(FACETS "?price_buckets=1e3", "price_buckets");
+    expect_bad(FACETS "?price_buckets=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21",
+               "price_buckets");
+    /* ten are fine, and so are twenty buckets */
+    struct http_res *r = call("GET",
+                              PRODUCTS "?attr.a=1&attr.b=1&attr.c=1&attr.d=1&attr.e=1&option.a=1"
+                                       "&option.b=1&option.c=1&option.d=1&option.e=1",
+                              NULL, NULL);
+    expect_status(r, 200, "ten discovery parameters");
+    http_res_free(r);
+    r = call("GET", FACETS "?price_buckets=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20",
+             NULL, NULL);
+    expect_status(r, 200, "twenty buckets");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(r->json, "price"), "buckets")),
+                     20);
+    http_res_free(r);
+}
+
+static void test_a_key_no_product_has_matches_nothing(void **state) {
+    (void)state;
+    struct http_res *r = call("GET", PRODUCTS "?attr.no_such_key=1", NULL, NULL);
+    expect_status(r, 200, "unknown key");
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
+    http_res_free(r);
+    r = call("GET", FACETS "?option.Nothing=x&price_buckets=0,10", NULL, NULL);
+    expect_status(r, 200, "unknown option");
+    assert_int_equal(jint(r->json, "total"), 0);
+    json_t *stock = json_object_get(r->json, "in_stock");
+    assert_int_equal(jint(stock, "true") + jint(stock, "false"), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(r->json, "price"), "min")));
+    json_t *b = json_array_get(json_object_get(json_object_get(r->json, "price"), "buckets"), 0);
+    assert_int_equal(jint(b, "count"), 0);
+    assert_int_equal(json_object_size(json_object_get(r->json, "attributes")), 0);
+    http_res_free(r);
+}
+
+/* ---- one variant ---------------------------------------------------------- */
+
+static long long create_product(const char *marker, json_t *variants) {
+    json_t *b = json_pack("{s:s, s:{s:s}, s:o}", "name", marker, "attributes", "marker", marker,
+                          "variants", variants);
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, dump(b));
+    expect_status(r, 201, "create product");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+static json_t *variant(const char *sku, const char *size, const char *color, int stock) {
+    return json_pack("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", sku, "price", "10", "stock", stock,
+                     "options", "Size", size, "Color", color);
+}
+
+static long long list_count(const char *query) {
+    char path[512];
+    snprintf(path, sizeof path, PRODUCTS "?limit=100%s", query);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, query);
+    long long n = (long long)json_array_size(json_object_get(r->json, "items"));
+    http_res_free(r);
+    return n;
+}
+
+static void test_option_filters_hold_on_one_variant(void **state) {
+    (void)state;
+    /* M only in Blue, Red only in S: no variant is "M in Red" */
+    create_product("apart", json_pack("[o, o]", variant("SV-1", "M", "Blue", 3),
+                                      variant("SV-2", "S", "Red", 3)));
+    /* M in Red exists, but only out of stock; S in Red is in stock */
+    create_product("stock", json_pack("[o, o]", variant("SV-3", "M", "Red", 0),
+                                      variant("SV-4", "S", "Red", 5)));
+    assert_int_equal(list_count("&attr.marker=apart&option.Size=M"), 1);
+    assert_int_equal(list_count("&attr.marker=apart&option.Color=Red"), 1);
+    assert_int_equal(list_count("&attr.marker=apart&option.Size=M&option.Color=Red"), 0);
+    assert_int_equal(list_count("&attr.marker=apart&option.Size=m&option.Color=blue"), 1);
+    assert_int_equal(list_count("&attr.marker=stock&option.Size=M&option.Color=Red"), 1);
+    assert_int_equal(list_count("&attr.marker=stock&option.Size=M&in_stock=true"), 0);
+    assert_int_equal(list_count("&attr.marker=stock&option.Size=S&in_stock=true"), 1);
+    assert_int_equal(list_count("&attr.marker=stock&in_stock=true"), 1);
+    /* the facets count the same way */
+    struct http_res *r =
+        call("GET", FACETS "?attr.marker=apart,stock&option.Color=Red&in_stock=true", NULL, NULL);
+    expect_status(r, 200, "facets");
+    assert_int_equal(jint(r->json, "total"), 2);
+    json_t *sizes = json_object_get(json_object_get(r->json, "options"), "Size");
+    assert_int_equal(json_array_size(sizes), 1); /* only S is in Red and in stock */
+    assert_string_equal(jstr(json_array_get(sizes, 0), "value"), "S");
+    assert_int_equal(jint(json_array_get(sizes, 0), "count"), 2);
+    http_res_free(r);
+}
+
+/* ---- cursors -------------------------------------------------------------- */
+
+static void test_cursor_is_bound_to_the_new_filters(void **state) {
+    (void)state;
+    struct http_res *r = call("GET", PRODUCTS "?limit=1&attr.brand=acme,zelkal", NULL, NULL);
+    expect_status(r, 200, "first page");
+    const char *cursor = jstr(r->json, "next_cursor");
+    long long first = jint(json_array_get(json_object_get(r->json, "items"), 0), "id");
+    char path[1024];
+    /* the same filters, in another order and spelling of the list: the
+     * cursor is bound to the values as sent */
+    snprintf(path, sizeof path, PRODUCTS "?limit=1&attr.brand=acme,zelkal&cursor=%s", cursor);
+    struct http_res *next = call("GET", path, NULL, NULL);
+    expect_status(next, 200, "second page");
+    assert_true(jint(json_array_get(json_object_get(next->json, "items"), 0), "id") != first);
+    http_res_free(next);
+    const char *others[] = {"attr.brand=acme", "attr.brand=acme,zelkal&attr.color=red",
+                            "attr.brand=acme,zelkal&option.Size=M",
+                            "attr.brand=acme,zelkal&attr.weight.min=1", ""};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        snprintf(path, sizeof path, PRODUCTS "?limit=1&%s&cursor=%s", others[i], cursor);
+        expect_problem(call("GET", path, NULL, NULL), 400, NULL);
+    }
+    http_res_free(r);
+}
+
+/* ---- cache ---------------------------------------------------------------- */
+
+static struct http_res *facets_twice(const char *path) {
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, path);
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, path);
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    return r;
+}
+
+static void test_facets_are_invalidated_by_variant_and_attribute_writes(void **state) {
+    (void)state;
+    long long id = create_product("cached", json_pack("[o]", variant("CV-1", "L", "Red", 0)));
+    const char *path = FACETS "?attr.marker=cached";
+    struct http_res *r = facets_twice(path);
+    assert_int_equal(jint(json_object_get(r->json, "in_stock"), "true"), 0);
+    http_res_free(r);
+    char *vid = harness_sql_value(&server, "SELECT id FROM product_variants WHERE sku = 'CV-1'");
+    char vpath[128];
+    snprintf(vpath, sizeof vpath, PRODUCTS "/%lld/variants/%s", id, vid);
+    free(vid);
+    r = call("PATCH", vpath, staff_token, "{\"stock\": 4}");
+    expect_status(r, 200, "variant stock");
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "after variant write");
+    assert_int_equal(jint(json_object_get(r->json, "in_stock"), "true"), 1);
+    http_res_free(r);
+
+    r = facets_twice(path);
+    http_res_free(r);
+    char ppath[64];
+    snprintf(ppath, sizeof ppath, PRODUCTS "/%lld", id);
+    r = call("PATCH", ppath, staff_token, "{\"attributes\": {\"marker\": \"moved\"}}");
+    expect_status(r, 200, "attribute write");
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "after attribute write");
+    assert_int_equal(jint(r->json, "total"), 0);
+    http_res_free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_facets_match_sql_for_random_filters),
+        cmocka_unit_test(test_malformed_parameters_are_400_naming_them),
+        cmocka_unit_test(test_a_key_no_product_has_matches_nothing),
+        cmocka_unit_test(test_option_filters_hold_on_one_variant),
+        cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
+        cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
+    };
+    return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
+}
