@@ -271,12 +271,24 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
     return search_page(db, f, sort, after_value, after_id, limit, out);
 }
 
+/* A product's live variants for an export, in position order, one line
+ * each: sku, price_cents, stock, is_active (t/f) and options (jsonb text,
+ * which escapes tabs and newlines), tab-separated. NULL for a product
+ * whose one variant is what a body without variants makes (active, no
+ * options): its own sku, price and stock say it all. */
+#define EXPORT_VARIANTS                                                                            \
+    "(SELECT string_agg(concat_ws(E'\\t', v.sku, v.price_cents, v.stock, v.is_active, v.options)," \
+    " E'\\n' ORDER BY v.position, v.id) FROM product_variants v"                                   \
+    " WHERE v.product_id = p.id AND v.deleted_at IS NULL"                                          \
+    " HAVING count(*) > 1 OR bool_or(NOT v.is_active OR v.options <> '{}'))"
+
 /* An export walks the primary key: each batch starts after the last id
  * sent, so a product changed or added meanwhile is sent at most once. */
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
                                  const char *after_id, const char *limit, PGresult **out) {
     struct sql_builder b = {.prepare = plan_fits_any_values(f)};
-    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS ", " EXPORT_VARIANTS " FROM (SELECT " PAGE_COLUMNS
+                " FROM products p");
     add_filters(&b, f);
     add_indexed_words(&b, f);
     sql_add_param(&b, " AND p.id > ?::bigint ORDER BY p.id", after_id);

@@ -104,9 +104,10 @@ static enum nx_err validate(struct field_errors *errs, struct import_row *row, e
     /* Validated even after a category error, so every bad field is named. */
     if (product_input_parse(errs, row->body, PRODUCT_CREATE, &row->in) != NX_OK)
         e = NX_ERR_VALIDATION;
-    /* A row is one product with one variant: its sku, price and stock. */
-    if (row->in.variants)
-        e = fielderr_add(errs, "variants", "is not a known field");
+    /* The variants are checked as a create's, even after other errors. */
+    if (row->in.variants &&
+        variant_inputs_parse(errs, row->in.variants, &row->variants, &row->variant_count) != NX_OK)
+        e = NX_ERR_VALIDATION;
     return e;
 }
 
@@ -169,6 +170,9 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
 }
 
 void import_row_clear(struct import_row *row) {
+    variant_inputs_free(row->variants, row->variant_count);
+    row->variants = NULL;
+    row->variant_count = 0;
     product_input_clear(&row->in);
     json_decref(row->body);
     row->body = NULL;

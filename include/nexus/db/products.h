@@ -52,7 +52,8 @@ enum nx_err products_count(struct db *db, const struct product_filter *f, long l
                            long long *total);
 
 /* Matching products with an id above after_id, in id order, at most
- * limit rows: an export's next batch. */
+ * limit rows: an export's next batch. Each row has the product columns
+ * and then PC_EXPORT_VARIANTS (model/product_export.h). */
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
                                  const char *after_id, const char *limit, PGresult **out);
 

@@ -5,8 +5,10 @@
  * It reads the stored upload chunk by chunk through core/records (memory
  * bounded by a batch, never by the upload), validates each row with
  * model/import_row and applies valid rows in batches of IMPORT_BATCH_ROWS:
- * COPY into a staging table, the database's own checks (category, taken
- * sku in create mode, taken slug), one merge. Each batch commits with its
+ * COPY of the rows and their variants into staging tables, the
+ * database's own checks (duplicates in a row, category, the product a
+ * row's SKUs name, taken sku in create mode, taken slug), then a merge of
+ * a few set-based statements (db/imports.h). Each batch commits with its
  * row errors and the import's progress (the first line not yet applied),
  * and the catalog cache is bumped once per committed batch; run again
  * after a crash, the job skips the lines already applied. With atomic,

@@ -2,8 +2,8 @@
  * import_row.h -- one row of a product import, validated exactly like the
  * same body on POST /api/v1/products.
  *
- * An NDJSON row is that body as one JSON object, with `category` (an id or
- * a slug) allowed in place of `category_id`. A CSV upload has a header row
+ * An NDJSON row is that body as one JSON object (`variants` included),
+ * with `category` (an id or a slug) allowed in place of `category_id`. A CSV upload has a header row
  * naming its columns (sku, name, slug, description, price, currency,
  * stock, category, is_active, each at most once, in any order); each row
  * becomes the body those cells spell: an empty cell is an absent field,
@@ -22,6 +22,7 @@
 #include "nexus/core/fielderr.h"
 #include "nexus/core/records.h"
 #include "nexus/model/product.h"
+#include "nexus/model/variant.h"
 
 #include <jansson.h>
 
@@ -59,11 +60,16 @@ struct category_ref {
     char text[NX_SLUG_MAX + 1]; /* the id in decimal, or the slug */
 };
 
-/* A validated row. in points into body, which the row owns. */
+/* A validated row. in points into body, which the row owns. An NDJSON
+ * row may carry `variants` (validated by variant_inputs_parse, as a
+ * create's are) instead of sku, price and stock: then variants holds them
+ * (variant_count of them); otherwise variants is NULL. */
 struct import_row {
     json_t *body;
     struct product_input in;
     struct category_ref category;
+    struct variant_input *variants;
+    size_t variant_count;
 };
 
 enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,

@@ -3,10 +3,15 @@
  * time, so an export can be imported again (model/import_row.h reads it).
  *
  * NDJSON: one object per line with the fields below, `category` the
- * category's slug (or null). CSV (RFC 4180): a header row of the field
+ * category's slug (or null). A product whose one variant is what a body
+ * without variants makes (active, no options) is written with its sku,
+ * price and stock; any other without them and with `variants`: its live
+ * variants in position order, each {sku, price, stock, options,
+ * is_active}, as a create with variants takes them. CSV (RFC 4180): a header row of the field
  * names, then one row per product; a field holding a comma, a quote, CR
  * or LF is quoted, its quotes doubled; a missing category is an empty
- * cell (an absent field to the importer).
+ * cell (an absent field to the importer). CSV has no column for
+ * variants: its sku, price and stock are the first variant's own.
  *
  * The fields are a table (product_export_fields): each names the import
  * column, the column of the export query it comes from, and how its value
@@ -17,6 +22,7 @@
 #define NEXUS_MODEL_PRODUCT_EXPORT_H
 
 #include "nexus/core/xmem.h"
+#include "nexus/model/product.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -37,7 +43,13 @@ struct export_field {
     int col;          /* the column of the export query (enum product_col) */
     enum export_kind kind;
     unsigned formats; /* EXPORT_NDJSON | EXPORT_CSV: the formats that carry it */
+    int variant_part; /* >= 0: what a variant line holds instead (sku, price or stock) */
 };
+
+/* The export query's column after the product's (enum product_col): its
+ * variants as text (see EXPORT_VARIANTS in db/products.c), NULL when a
+ * product's own sku, price and stock describe its one variant. */
+#define PC_EXPORT_VARIANTS (PC_VARIANT_OPTIONS + 1)
 
 extern const struct export_field product_export_fields[];
 extern const size_t product_export_field_count;
