@@ -4,6 +4,7 @@
 #include "nexus/model/product_export.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/model/import_row.h"
 #include "nexus/model/product.h"
 
 #include <stdlib.h>
@@ -27,7 +28,7 @@ const struct export_field product_export_fields[] = {
     {"stock", PC_STOCK, EXPORT_INTEGER, BOTH, VP_STOCK},
     {"category", PC_CATEGORY_SLUG, EXPORT_TEXT_OR_NULL, BOTH, NOT_VARIANT},
     {"is_active", PC_IS_ACTIVE, EXPORT_BOOL, BOTH, NOT_VARIANT},
-    /* not yet in CSV, whose attr.<key> columns an import does not read */
+    /* CSV carries attributes in attr.<key> columns instead, and no images */
     {"attributes", PC_ATTRIBUTES, EXPORT_JSON, EXPORT_NDJSON, NOT_VARIANT},
     {"images", PC_IMAGES, EXPORT_JSON, EXPORT_NDJSON, NOT_VARIANT},
 };
@@ -122,7 +123,8 @@ static void ndjson_value(struct buf *out, const struct export_field *f, const ch
         buf_puts(out, text);
 }
 
-void product_export_header(struct buf *out, enum export_format format) {
+void product_export_header(struct buf *out, enum export_format format,
+                           const struct export_attrs *attrs) {
     if (format != EXPORT_CSV)
         return;
     const char *sep = "";
@@ -133,7 +135,33 @@ void product_export_header(struct buf *out, enum export_format format) {
         buf_puts(out, product_export_fields[i].name);
         sep = ",";
     }
+    for (size_t i = 0; attrs && i < attrs->count; i++) {
+        struct buf name = {0};
+        buf_printf(&name, IMPORT_ATTR_PREFIX "%s", attrs->keys[i]);
+        buf_puts(out, ",");
+        csv_field(out, name.data, name.len);
+        buf_clear(&name);
+    }
     buf_puts(out, "\r\n");
+}
+
+/* The attr.<key> cells of a CSV record: PC_EXPORT_ATTRS holds the values
+ * as JSON strings (or null), one per key. */
+static void csv_attributes(struct buf *out, const PGresult *r, int row,
+                           const struct export_attrs *attrs) {
+    json_t *values = NULL;
+    if (!attrs || attrs->count == 0)
+        return;
+    if (!PQgetisnull(r, row, PC_EXPORT_ATTRS))
+        values = json_loadb(PQgetvalue(r, row, PC_EXPORT_ATTRS),
+                            (size_t)PQgetlength(r, row, PC_EXPORT_ATTRS), 0, NULL);
+    for (size_t i = 0; i < attrs->count; i++) {
+        json_t *v = json_array_get(values, i);
+        buf_puts(out, ",");
+        if (json_is_string(v))
+            csv_field(out, json_string_value(v), json_string_length(v));
+    }
+    json_decref(values);
 }
 
 /* "variants": each line of PC_EXPORT_VARIANTS as a create's variant. */
@@ -159,7 +187,8 @@ static void ndjson_variants(struct buf *out, const char *p, const char *end) {
     buf_puts(out, "]");
 }
 
-void product_export_row(struct buf *out, enum export_format format, const PGresult *r, int row) {
+void product_export_row(struct buf *out, enum export_format format, const PGresult *r, int row,
+                        const struct export_attrs *attrs) {
     const char *sep = "";
     bool has_variants = !PQgetisnull(r, row, PC_EXPORT_VARIANTS);
     const char *variants = has_variants ? PQgetvalue(r, row, PC_EXPORT_VARIANTS) : "";
@@ -192,5 +221,7 @@ void product_export_row(struct buf *out, enum export_format format, const PGresu
     }
     if (format == EXPORT_NDJSON && has_variants)
         ndjson_variants(out, variants, variants_end);
+    if (format == EXPORT_CSV)
+        csv_attributes(out, r, row, attrs);
     buf_puts(out, format == EXPORT_NDJSON ? "}\n" : "\r\n");
 }

@@ -287,6 +287,37 @@ static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
                                         " WHERE sku = 'CSV-1' AND deleted_at IS NULL");
 }
 
+/* attr.<key> columns: a cell is a boolean, a number or a string as it
+ * spells one; an empty cell leaves the attribute out. */
+static void test_csv_attribute_columns(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "text/csv",
+                             "sku,name,price,stock,attr.brand,attr.weight_g,attr.wired\r\n"
+                             "CA-1,Attr One,1,1,\"Acme, Inc\",250.5,true\r\n"
+                             "CA-2,Attr Two,1,1,007,,FALSE\r\n"
+                             "CA-3,Attr Three,1,1,,-1e3,\r\n"
+                             "CA-4,Attr Four,1,1,x,1,\"\"\r\n");
+    expect_counts(imp, 4, 4, 0, 0);
+    json_decref(imp);
+    expect_sql("{\"brand\": \"Acme, Inc\", \"wired\": true, \"weight_g\": 250.5}",
+               "SELECT attributes::text FROM products WHERE sku = 'CA-1'");
+    expect_sql("{\"brand\": \"007\", \"wired\": \"FALSE\"}",
+               "SELECT attributes::text FROM products WHERE sku = 'CA-2'");
+    expect_sql("{\"weight_g\": -1000}", "SELECT attributes::text FROM products WHERE sku = 'CA-3'");
+    /* a bad key fails the import at its header; a bad value is the
+     * endpoint's error on attributes.<key> */
+    imp = run_import("", "text/csv", "sku,name,price,stock,attr.Brand\r\nCA-5,X,1,1,y\r\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    expect_error(imp, 0, 1, "attr.Brand", NULL);
+    json_decref(imp);
+    char body[512];
+    snprintf(body, sizeof body, "sku,name,price,stock,attr.note\r\nCA-6,X,1,1,%0201d\r\n", 0);
+    imp = run_import("", "text/csv", body);
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 2, "attributes.note", "must be a string of 1 to 200 characters");
+    json_decref(imp);
+}
+
 static void test_csv_bad_header_fails_the_import(void **state) {
     (void)state;
     json_t *imp = run_import("", "text/csv", "sku,colour,price\nA,red,1\n");
@@ -526,6 +557,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
+        cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),

@@ -177,12 +177,21 @@ static void test_csv_header_names_known_columns_once(void **state) {
     assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
     assert_int_equal(cols.at[COL_SKU], 1);
     assert_int_equal(cols.at[COL_CATEGORY], -1);
-    const char *bad[] = {"sku", "colour", "sku", "attr.brand"};
+    const char *bad[] = {"sku", "colour", "sku", "attr.Brand"};
     h = csv(f, 4, bad);
     assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
     assert_non_null(message_for(&errs, "colour"));
     assert_string_equal(message_for(&errs, "sku"), "the column is repeated");
-    assert_non_null(message_for(&errs, "attr.brand"));
+    assert_non_null(strstr(message_for(&errs, "attr.Brand"), "the key must be"));
+    fielderr_clear(&errs);
+    /* attr.<key> columns: each key once */
+    const char *attrs[] = {"sku", "attr.brand", "attr.weight_g", "attr.brand"};
+    h = csv(f, 4, attrs);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
+    assert_int_equal(cols.attr_count, 2);
+    assert_string_equal(cols.attr_key[1], "weight_g");
+    assert_int_equal(cols.attr_at[1], 2);
+    assert_string_equal(message_for(&errs, "attr.brand"), "the column is repeated");
     fielderr_clear(&errs);
 }
 

@@ -3,15 +3,18 @@
  * same body on POST /api/v1/products.
  *
  * An NDJSON row is that body as one JSON object (`variants` included),
- * with `category` (an id or a slug) allowed in place of `category_id`. A CSV upload has a header row
- * naming its columns (sku, name, slug, description, price, currency,
- * stock, category, is_active, each at most once, in any order); each row
- * becomes the body those cells spell: an empty cell is an absent field,
- * `stock` a JSON integer when it is one, `is_active` a boolean when it is
- * `true` or `false`, anything else a string. So every cell reaches the
- * same validator (product_input_parse) and gets the message the endpoint
- * would give. The category reference is split off before validation and
- * resolved by the caller (db). No I/O here.
+ * with `category` (an id or a slug) allowed in place of `category_id`. A
+ * CSV upload has a header row naming its columns (sku, name, slug,
+ * description, price, currency, stock, category, is_active, and
+ * `attr.<key>` for attributes; each at most once, in any order); each row
+ * becomes the body those cells spell: an empty cell is an absent field
+ * (or attribute), `stock` a JSON integer when it is one, `is_active` a
+ * boolean when it is `true` or `false`, anything else a string. An
+ * `attr.<key>` cell becomes attributes.<key>: a boolean when it is `true`
+ * or `false`, a number when it is a JSON number, else a string. So every
+ * cell reaches the same validator (product_input_parse) and gets the
+ * message the endpoint would give. The category reference is split off
+ * before validation and resolved by the caller (db). No I/O here.
  *
  * Errors go to the caller's field list; an error that is not about one
  * field (a malformed line) has the field "".
@@ -42,14 +45,22 @@ enum import_column {
 /* The column names, in the order an export writes them. */
 extern const char *const import_column_names[COL__COUNT];
 
-/* Where each column is in a CSV's rows (-1: absent). */
+/* Where each column is in a CSV's rows (-1: absent), and the attr.<key>
+ * columns: attr_key[i] at attr_at[i]. */
 struct import_columns {
     int at[COL__COUNT];
     size_t count; /* cells in the header */
+    size_t attr_count;
+    int attr_at[NX_ATTRIBUTES_MAX];
+    char attr_key[NX_ATTRIBUTES_MAX][NX_ATTRIBUTE_KEY_MAX + 1];
 };
 
-/* Read a CSV header: an unknown, repeated or empty column name is an
- * error named after the column. */
+/* The prefix of an attribute's CSV column. */
+#define IMPORT_ATTR_PREFIX "attr."
+
+/* Read a CSV header: an unknown, repeated or empty column name, an
+ * attr.<key> with an invalid key, or more than NX_ATTRIBUTES_MAX of them,
+ * is an error named after the column. */
 enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
                                  struct import_columns *cols);
 
