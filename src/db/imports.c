@@ -68,10 +68,14 @@ static struct db_stmt SQL_START = {
     1, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
+/* Only from the line the runner started its batch at, and only while its
+ * worker holds the job's lease: a runner that lost it writes nothing. */
 static struct db_stmt SQL_PROGRESS = {
     "UPDATE imports SET rows = $2::integer, created = $3::integer, updated = $4::integer,"
-    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1",
-    6, 0};
+    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1 AND resume_line = $7::bigint"
+    " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $8::bigint AND j.locked_by = $9"
+    " AND j.state = 'running')",
+    9, 0};
 static struct db_stmt SQL_ADD_ERROR = {
     "INSERT INTO import_errors (import_id, n, line, field, message)"
     " VALUES ($1, $2::integer, $3::bigint, $4, $5)",
@@ -287,13 +291,19 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
     return db_exec(db, &SQL_CHUNK, params, out);
 }
 
-enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p) {
-    char v[5][24];
-    long long values[5] = {p->rows, p->created, p->updated, p->failed, p->resume_line};
-    for (int i = 0; i < 5; i++)
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
+                                  const struct import_runner *runner, bool *held) {
+    char v[7][24];
+    PGresult *r = NULL;
+    long long values[7] = {p->rows,        p->created,   p->updated,    p->failed,
+                           p->resume_line, runner->from, runner->job_id};
+    for (int i = 0; i < 7; i++)
         snprintf(v[i], sizeof v[i], "%lld", values[i]);
-    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4]};
-    return db_exec(db, &SQL_PROGRESS, params, NULL);
+    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker};
+    enum nx_err e = db_exec(db, &SQL_PROGRESS, params, &r);
+    *held = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,

@@ -90,7 +90,8 @@ struct run {
     bool in_tx;
     struct import_columns cols;
     struct import_progress p;
-    long long last_line; /* the last line consumed into the current batch */
+    struct import_runner runner; /* from: the resume line stored now */
+    long long last_line;         /* the last line consumed into the current batch */
     /* The current batch: COPY text of its products and their variants,
      * the skus (of every variant) and the slugs it holds. */
     struct buf copy, copy_variants;
@@ -257,6 +258,22 @@ static enum nx_err write_errors(struct run *run) {
     return e;
 }
 
+/* Save the progress, or stop: another runner took the import over (this
+ * worker's lease ran out and the job was claimed again), and what this
+ * transaction did must not commit. */
+static enum nx_err save_progress(struct run *run) {
+    bool held = false;
+    enum nx_err e = imports_save_progress(run->db, run->id, &run->p, &run->runner, &held);
+    if (e == NX_OK && !held) {
+        log_warn("import.taken_over", NULL,
+                 "import %s: another runner has it; this one stops without saving", run->id);
+        return NX_ERR_CONFLICT;
+    }
+    if (e == NX_OK)
+        run->runner.from = run->p.resume_line;
+    return e;
+}
+
 /* Apply the batch, and (unless atomic) commit it with its errors and the
  * progress it makes. */
 static enum nx_err flush(struct run *run) {
@@ -280,10 +297,10 @@ static enum nx_err flush(struct run *run) {
         return e;
     e = write_errors(run);
     if (e == NX_OK)
-        e = imports_save_progress(run->db, run->id, &run->p);
+        e = save_progress(run);
     if (e == NX_OK)
         e = db_commit(run->db);
-    run->in_tx = false;
+    run->in_tx = e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK && updated + created > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
@@ -448,12 +465,12 @@ static enum nx_err finish(struct run *run) {
     if (e == NX_OK)
         e = write_errors(run);
     if (e == NX_OK)
-        e = imports_save_progress(run->db, run->id, &run->p);
+        e = save_progress(run);
     if (e == NX_OK)
         e = imports_finish(run->db, run->id, failed ? "failed" : "done");
     if (e == NX_OK)
         e = db_commit(run->db);
-    run->in_tx = false;
+    run->in_tx = e != NX_OK;
     if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
@@ -477,6 +494,7 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->p.resume_line = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10) : 1;
         run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
         run->last_line = run->p.resume_line - 1;
+        run->runner.from = strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10);
     }
     PQclear(r);
     return e;
@@ -495,6 +513,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         return false;
     }
     run->db = db;
+    run->runner = (struct import_runner){job->id, job->worker, 1};
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);
     if (e == NX_OK && !skip && run->atomic)

@@ -7,7 +7,10 @@
  */
 #include "harness.h"
 
+#include "nexus/core/config.h"
 #include "nexus/core/xmem.h"
+#include "nexus/db/db.h"
+#include "nexus/jobs/import.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -529,6 +532,63 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
 
 /* ---- fixtures ------------------------------------------------------------- */
 
+/* ---- a runner that lost its lease ----------------------------------------- */
+
+static const char *setting(const char *name, void *ud) {
+    (void)ud;
+    return strcmp(name, "DATABASE_URL") == 0 ? server.database_url : NULL;
+}
+
+/* A runner whose worker no longer holds the job's lease (it ran out and
+ * another worker claimed the job) saves no progress and commits no row:
+ * its batch is rolled back and it stops. The holder applies the rows. */
+static void test_a_runner_without_the_lease_applies_nothing(void **state) {
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
+    nx_config = &cfg;
+    struct db *db = db_thread("imports-lease");
+    assert_non_null(db);
+    /* an import queued by hand, its job held by another worker */
+    char *id = harness_sql_value(
+        &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
+                 " SELECT id, 'csv', 'upsert', false, 'queued' FROM users LIMIT 1 RETURNING id),"
+                 " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+                 " convert_to(E'sku,name,price,stock\\nLEASE-1,Leased,1,1\\n', 'UTF8') FROM i)"
+                 " SELECT id FROM i");
+    char *job_id = harness_sql_value(
+        &server,
+        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
+        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
+        " 'other-worker', now() + interval '1 hour', 1) RETURNING id",
+        id);
+    struct job job = {.id = strtoll(job_id, NULL, 10),
+                      .payload =
+                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
+    snprintf(job.kind, sizeof job.kind, "import");
+    snprintf(job.worker, sizeof job.worker, "this-worker");
+    assert_false(import_job(&cfg, db, &job, err, sizeof err));
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
+#define IMPORT_STATE "SELECT rows || '|' || resume_line || '|' || status FROM imports WHERE id = %s"
+    expect_sql("0|1|running", IMPORT_STATE, id);
+    /* the holder runs it: once */
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET locked_by = 'this-worker' WHERE id = %s"
+                           " RETURNING 1",
+                           job_id));
+    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+    expect_sql("1|3|done", IMPORT_STATE, id);
+    expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
+    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
+    json_decref(job.payload);
+    free(id);
+    free(job_id);
+    db_close_all();
+    nx_config = NULL;
+    config_clear(&cfg);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
@@ -566,6 +626,7 @@ int main(void) {
         cmocka_unit_test(test_list_checks),
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
+        cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

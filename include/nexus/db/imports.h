@@ -52,7 +52,17 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
 struct import_progress {
     long long rows, created, updated, failed, resume_line, errors;
 };
-enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p);
+/* Who saves it: the job and worker that hold the lease, and the resume
+ * line the progress being saved started from. */
+struct import_runner {
+    long long job_id;
+    const char *worker;
+    long long from;
+};
+/* Saved only while the import still resumes at runner->from and the
+ * runner's worker holds the job's lease; *held says whether it was. */
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
+                                  const struct import_runner *runner, bool *held);
 
 /* Record error number n of the import. field NULL for none. */
 enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,

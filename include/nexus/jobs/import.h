@@ -11,7 +11,11 @@
  * a few set-based statements (db/imports.h). Each batch commits with its
  * row errors and the import's progress (the first line not yet applied),
  * and the catalog cache is bumped once per committed batch; run again
- * after a crash, the job skips the lines already applied. With atomic,
+ * after a crash, the job skips the lines already applied. The progress is
+ * saved only from the resume line the batch started at and while the
+ * job's worker holds its lease, so a runner that lost the lease (it ran
+ * out; another worker claimed the job) rolls its batch back and stops:
+ * no batch applies twice. With atomic,
  * the whole import is one transaction, rolled back (and only the errors
  * kept) if any row failed.
  */
