@@ -37,6 +37,8 @@ struct export_stream {
     bool fetched_all; /* the last batch was short: nothing comes after it */
     struct buf out;
     size_t sent;
+    struct export_attrs attrs; /* CSV: the attr.<key> columns */
+    char *attr_keys;           /* the same as a text[] literal, or NULL */
 };
 
 static void export_stream_free(void *p) {
@@ -44,7 +46,36 @@ static void export_stream_free(void *p) {
     product_query_clear(&s->q);
     PQclear(s->batch);
     buf_clear(&s->out);
+    for (size_t i = 0; i < s->attrs.count; i++)
+        free(s->attrs.keys[i]);
+    free(s->attrs.keys);
+    free(s->attr_keys);
     free(s);
+}
+
+/* A CSV export's attr.<key> columns: the keys the matching products have,
+ * read before the first byte is sent. */
+static enum nx_err load_attr_keys(struct db *db, struct export_stream *s) {
+    PGresult *r = NULL;
+    enum nx_err e = products_export_attribute_keys(db, &s->q.filter, &r);
+    int n = e == NX_OK ? PQntuples(r) : 0;
+    struct buf literal = {0};
+    s->attrs.keys = xcalloc(n ? (size_t)n : 1, sizeof *s->attrs.keys);
+    buf_puts(&literal, "{");
+    for (int i = 0; i < n; i++) {
+        const char *k = PQgetvalue(r, i, 0);
+        s->attrs.keys[s->attrs.count++] = xstrdup(k);
+        buf_puts(&literal, i ? ",\"" : "\"");
+        for (; *k; k++) /* an array element: quotes and backslashes escaped */
+            buf_printf(&literal, *k == '"' || *k == '\\' ? "\\%c" : "%c", *k);
+        buf_puts(&literal, "\"");
+    }
+    buf_puts(&literal, "}");
+    if (n > 0)
+        s->attr_keys = xstrndup(literal.data, literal.len);
+    buf_clear(&literal);
+    PQclear(r);
+    return e;
 }
 
 static enum nx_err next_batch(struct export_stream *s) {
@@ -54,8 +85,8 @@ static enum nx_err next_batch(struct export_stream *s) {
     s->next_row = 0;
     if (!db)
         return NX_ERR_UNAVAILABLE;
-    enum nx_err e =
-        products_export_page(db, &s->q.filter, s->after_id, EXPORT_BATCH_SQL, &s->batch);
+    enum nx_err e = products_export_page(db, &s->q.filter, s->after_id, EXPORT_BATCH_SQL,
+                                         s->attr_keys, &s->batch);
     if (e != NX_OK)
         return e;
     int rows = PQntuples(s->batch);
@@ -72,7 +103,7 @@ static bool refill(struct export_stream *s) {
     s->sent = 0;
     while (s->out.len < EXPORT_FLUSH) {
         if (s->batch && s->next_row < PQntuples(s->batch)) {
-            product_export_row(&s->out, s->format, s->batch, s->next_row++);
+            product_export_row(&s->out, s->format, s->batch, s->next_row++, &s->attrs);
             continue;
         }
         if (s->fetched_all)
@@ -134,9 +165,13 @@ enum nx_err api_exports_products(struct request *req, struct response *res) {
     }
     s->q.filter.include_inactive = include_inactive(req);
     s->format = format;
+    if (format == EXPORT_CSV && !s->q.matches_nothing && (e = load_attr_keys(db, s)) != NX_OK) {
+        export_stream_free(s);
+        return e;
+    }
     s->fetched_all = s->q.matches_nothing;
     memcpy(s->after_id, "0", 2);
-    product_export_header(&s->out, format);
+    product_export_header(&s->out, format, &s->attrs);
     bool csv = format == EXPORT_CSV;
     response_stream(res, 200, csv ? "text/csv; charset=utf-8" : "application/x-ndjson",
                     export_stream_read, s, export_stream_free);

@@ -68,10 +68,14 @@ static struct db_stmt SQL_START = {
     1, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
+/* Only from the line the runner started its batch at, and only while its
+ * worker holds the job's lease: a runner that lost it writes nothing. */
 static struct db_stmt SQL_PROGRESS = {
     "UPDATE imports SET rows = $2::integer, created = $3::integer, updated = $4::integer,"
-    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1",
-    6, 0};
+    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1 AND resume_line = $7::bigint"
+    " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $8::bigint AND j.locked_by = $9"
+    " AND j.state = 'running')",
+    9, 0};
 static struct db_stmt SQL_ADD_ERROR = {
     "INSERT INTO import_errors (import_id, n, line, field, message)"
     " VALUES ($1, $2::integer, $3::bigint, $4, $5)",
@@ -84,17 +88,43 @@ static struct db_stmt SQL_PURGE_ABANDONED = {
     "DELETE FROM imports WHERE status = 'uploading' AND created_at < now() - interval '1 hour'", 0,
     0};
 
+/* A row's product goes to import_stage; its variants (a row without
+ * "variants" has one: its sku, price and stock, with options and is_active
+ * NULL, which leaves them as they are) to import_stage_variants, numbered
+ * from 1 in the row's order. product_id is the live product the row's
+ * SKUs name (resolved by the reject steps); created marks a product the
+ * merge inserted. import_parked holds the variants a merge soft-deleted
+ * for a moment to change their options (see SQL_MERGE_PARK). */
 static const char SQL_STAGE_CREATE[] =
     "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
     " line bigint NOT NULL, sku text NOT NULL, name text NOT NULL, slug text NOT NULL,"
     " slug_given boolean NOT NULL, description text NOT NULL, price_cents bigint NOT NULL,"
     " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
-    " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb NOT NULL)";
-static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage";
-static const char SQL_STAGE_COPY[] = "COPY import_stage (line, sku, name, slug, slug_given,"
-                                     " description, price_cents, currency, stock, cat_field,"
-                                     " cat_id, cat_slug, is_active, attributes, images) FROM STDIN";
-/* Each step takes its rows out of the stage and names what was wrong. */
+    " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb NOT NULL,"
+    " explicit boolean NOT NULL, product_id bigint, created boolean NOT NULL DEFAULT false);"
+    " CREATE TEMP TABLE IF NOT EXISTS import_stage_variants ("
+    " line bigint NOT NULL, pos integer NOT NULL, sku text NOT NULL, price_cents bigint NOT NULL,"
+    " stock integer NOT NULL, options jsonb, is_active boolean);"
+    " CREATE TEMP TABLE IF NOT EXISTS import_parked (id bigint NOT NULL)";
+static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked";
+static const char SQL_STAGE_COPY[] =
+    "COPY import_stage (line, sku, name, slug, slug_given, description, price_cents, currency,"
+    " stock, cat_field, cat_id, cat_slug, is_active, attributes, images, explicit) FROM STDIN";
+static const char SQL_STAGE_COPY_VARIANTS[] =
+    "COPY import_stage_variants (line, pos, sku, price_cents, stock, options, is_active)"
+    " FROM STDIN";
+/* Each step takes its rows out of the stage and names what was wrong
+ * (the field and message the same body on POST /products would get). */
+static struct db_stmt SQL_STAGE_DUPLICATES = {
+    "WITH d AS (SELECT line, 'sku' AS field, 'already exists' AS message"
+    " FROM import_stage_variants GROUP BY line, sku HAVING count(*) > 1"
+    " UNION ALL SELECT line, 'options', 'another variant of this product has the same options'"
+    " FROM import_stage_variants WHERE options IS NOT NULL"
+    " GROUP BY line, nexus_option_key(options) HAVING count(*) > 1),"
+    " f AS (SELECT DISTINCT ON (line) * FROM d ORDER BY line, field DESC)"
+    " DELETE FROM import_stage s USING f WHERE s.line = f.line RETURNING s.line, f.field, "
+    "f.message",
+    0, 0};
 static struct db_stmt SQL_STAGE_CATEGORIES = {
     "WITH r AS (UPDATE import_stage s SET cat_id = c.id FROM categories c"
     " WHERE s.cat_slug IS NOT NULL AND c.slug = s.cat_slug RETURNING s.line)"
@@ -102,8 +132,18 @@ static struct db_stmt SQL_STAGE_CATEGORIES = {
     " (SELECT 1 FROM categories c WHERE c.id = s.cat_id) AND s.line NOT IN (SELECT line FROM r)"
     " RETURNING s.line, s.cat_field, 'no such category'",
     0, 0};
+/* A row's SKUs name the live product that has a live variant with one of
+ * them: the product the row updates. SKUs of two products: a row error. */
+static struct db_stmt SQL_STAGE_OWNERS = {
+    "WITH o AS (SELECT sv.line, min(v.product_id) AS pid, count(DISTINCT v.product_id) AS n"
+    " FROM import_stage_variants sv JOIN product_variants v"
+    " ON v.sku = sv.sku AND v.deleted_at IS NULL GROUP BY sv.line),"
+    " u AS (UPDATE import_stage s SET product_id = o.pid FROM o WHERE o.line = s.line AND o.n = 1)"
+    " DELETE FROM import_stage s USING o WHERE o.line = s.line AND o.n > 1"
+    " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
+    0, 0};
 static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
-    "DELETE FROM import_stage s USING products p WHERE p.sku = s.sku AND p.deleted_at IS NULL"
+    "DELETE FROM import_stage s WHERE s.product_id IS NOT NULL"
     " RETURNING s.line, 'sku', 'already exists'",
     0, 0};
 /* A slug that goes to a product (an explicit one, or any of a new
@@ -111,25 +151,84 @@ static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
 static struct db_stmt SQL_STAGE_TAKEN_SLUGS = {
     "WITH w AS (SELECT s.line, row_number() OVER (PARTITION BY s.slug ORDER BY s.line) AS nth,"
     " EXISTS (SELECT 1 FROM products p WHERE p.slug = s.slug AND p.deleted_at IS NULL"
-    " AND p.sku <> s.sku) AS taken FROM import_stage s WHERE s.slug_given OR NOT EXISTS"
-    " (SELECT 1 FROM products p WHERE p.sku = s.sku AND p.deleted_at IS NULL))"
+    " AND p.id IS DISTINCT FROM s.product_id) AS taken FROM import_stage s"
+    " WHERE s.slug_given OR s.product_id IS NULL)"
     " DELETE FROM import_stage s USING w WHERE s.line = w.line AND (w.taken OR w.nth > 1)"
     " RETURNING s.line, 'slug', 'already exists'",
     0, 0};
-static struct db_stmt SQL_STAGE_MERGE = {
-    "WITH upd AS (UPDATE products p SET name = s.name,"
+
+/* The merge, one statement per step, in this order. */
+static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
+                                           " (SELECT 1 FROM import_stage s WHERE s.line = sv.line)",
+                                           0, 0};
+static struct db_stmt SQL_MERGE_PRODUCTS = {
+    "UPDATE products p SET name = s.name,"
     " slug = CASE WHEN s.slug_given THEN s.slug ELSE p.slug END, description = s.description,"
-    " price_cents = s.price_cents, currency = s.currency, stock = s.stock,"
-    " category_id = s.cat_id, is_active = s.is_active, attributes = s.attributes,"
-    " images = s.images, version = p.version + 1"
-    " FROM import_stage s WHERE p.sku = s.sku AND p.deleted_at IS NULL RETURNING p.id),"
+    " currency = s.currency, category_id = s.cat_id, is_active = s.is_active,"
+    " attributes = s.attributes, images = s.images, version = p.version + 1"
+    " FROM import_stage s WHERE p.id = s.product_id",
+    0, 0};
+/* A row without variants writes the price and stock of the variant its
+ * sku names; the product's other variants stay as they are. */
+static struct db_stmt SQL_MERGE_OWN_VARIANT = {
+    "UPDATE product_variants v SET price_cents = sv.price_cents, stock = sv.stock"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " WHERE NOT s.explicit AND v.product_id = s.product_id AND v.sku = sv.sku"
+    " AND v.deleted_at IS NULL",
+    0, 0};
+/* A row with variants replaces the product's: a live variant whose sku
+ * the row does not have is soft-deleted; one whose options change is
+ * soft-deleted for a moment (parked), so that no two live variants hold
+ * the same options while they are rewritten one by one. */
+static struct db_stmt SQL_MERGE_PARK = {
+    "WITH d AS (UPDATE product_variants v SET deleted_at = now() FROM import_stage s"
+    " WHERE s.explicit AND v.product_id = s.product_id AND v.deleted_at IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM import_stage_variants sv WHERE sv.line = s.line"
+    " AND sv.sku = v.sku AND nexus_option_key(sv.options) = v.options_key)"
+    " RETURNING v.id, v.sku, s.line)"
+    " INSERT INTO import_parked SELECT d.id FROM d WHERE EXISTS"
+    " (SELECT 1 FROM import_stage_variants sv WHERE sv.line = d.line AND sv.sku = d.sku)",
+    0, 0};
+static struct db_stmt SQL_MERGE_VARIANTS = {
+    "UPDATE product_variants v SET deleted_at = NULL, price_cents = sv.price_cents,"
+    " stock = sv.stock, options = sv.options, is_active = sv.is_active, position = sv.pos"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " WHERE s.explicit AND v.product_id = s.product_id AND v.sku = sv.sku"
+    " AND (v.deleted_at IS NULL OR v.id IN (SELECT id FROM import_parked))",
+    0, 0};
+/* Variants of existing products the row adds; then new products, which
+ * bring their variants themselves (no default one from the trigger: the
+ * setting lasts to the end of the batch's transaction, whose products
+ * all come this way). */
+static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
+    "INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
+    " position) SELECT s.product_id, sv.sku, sv.price_cents, sv.stock, sv.options,"
+    " sv.is_active, sv.pos FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " WHERE s.explicit AND s.product_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+    " product_variants v WHERE v.product_id = s.product_id AND v.sku = sv.sku"
+    " AND v.deleted_at IS NULL) ORDER BY s.line, sv.pos",
+    0, 0};
+static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
+    "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
     " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, currency, stock,"
     " category_id, is_active, attributes, images) SELECT s.sku, s.name, s.slug, s.description,"
     " s.price_cents, s.currency, s.stock, s.cat_id, s.is_active, s.attributes, s.images"
-    " FROM import_stage s WHERE NOT EXISTS"
-    " (SELECT 1 FROM products p WHERE p.sku = s.sku AND p.deleted_at IS NULL)"
-    " ORDER BY s.line RETURNING id)"
-    " SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM ins)",
+    " FROM import_stage s, x WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
+    " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
+    " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+    0, 0};
+static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
+    "INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
+    " position) SELECT s.product_id, sv.sku, sv.price_cents, sv.stock,"
+    " coalesce(sv.options, '{}'), coalesce(sv.is_active, true), sv.pos"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " WHERE s.created ORDER BY s.line, sv.pos",
+    0, 0};
+/* A new product of a row without variants already holds what its one
+ * variant derives; every other product the batch touched derives again. */
+static struct db_stmt SQL_MERGE_DERIVE = {
+    "SELECT nexus_product_derive(s.product_id) FROM import_stage s WHERE s.product_id IS NOT NULL"
+    " AND (s.explicit OR NOT s.created)",
     0, 0};
 
 enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
@@ -192,13 +291,19 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
     return db_exec(db, &SQL_CHUNK, params, out);
 }
 
-enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p) {
-    char v[5][24];
-    long long values[5] = {p->rows, p->created, p->updated, p->failed, p->resume_line};
-    for (int i = 0; i < 5; i++)
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
+                                  const struct import_runner *runner, bool *held) {
+    char v[7][24];
+    PGresult *r = NULL;
+    long long values[7] = {p->rows,        p->created,   p->updated,    p->failed,
+                           p->resume_line, runner->from, runner->job_id};
+    for (int i = 0; i < 7; i++)
         snprintf(v[i], sizeof v[i], "%lld", values[i]);
-    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4]};
-    return db_exec(db, &SQL_PROGRESS, params, NULL);
+    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker};
+    enum nx_err e = db_exec(db, &SQL_PROGRESS, params, &r);
+    *held = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,
@@ -228,15 +333,17 @@ enum nx_err import_stage_reset(struct db *db) {
     return e == NX_OK ? db_exec_sql(db, SQL_STAGE_EMPTY) : e;
 }
 
-enum nx_err import_stage_copy(struct db *db, const char *data, size_t len) {
-    return db_copy_in(db, SQL_STAGE_COPY, data, len);
+enum nx_err import_stage_copy(struct db *db, const struct buf *products,
+                              const struct buf *variants) {
+    enum nx_err e = db_copy_in(db, SQL_STAGE_COPY, products->data, products->len);
+    return e == NX_OK ? db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len) : e;
 }
 
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
-    struct db_stmt *steps[] = {&SQL_STAGE_CATEGORIES, create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL,
-                               &SQL_STAGE_TAKEN_SLUGS};
+    struct db_stmt *steps[] = {&SQL_STAGE_DUPLICATES, &SQL_STAGE_CATEGORIES, &SQL_STAGE_OWNERS,
+                               create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL, &SQL_STAGE_TAKEN_SLUGS};
     enum nx_err e = NX_OK;
-    for (size_t i = 0; i < 3 && e == NX_OK; i++) {
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         PGresult *r = NULL;
         if (!steps[i])
             continue;
@@ -249,11 +356,26 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
     return e;
 }
 
-enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
+static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, long long *count) {
     PGresult *r = NULL;
-    enum nx_err e = db_exec(db, &SQL_STAGE_MERGE, NULL, &r);
-    *updated = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-    *created = e == NX_OK ? strtoll(PQgetvalue(r, 0, 1), NULL, 10) : 0;
+    enum nx_err e = db_exec(db, stmt, NULL, &r);
+    if (e == NX_OK && count)
+        *count = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
+    return e;
+}
+
+enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
+    struct db_stmt *steps[] = {
+        &SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
+        &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
+        &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_DERIVE};
+    enum nx_err e = NX_OK;
+    *updated = *created = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++)
+        e = merge_step(db, steps[i],
+                       steps[i] == &SQL_MERGE_PRODUCTS       ? updated
+                       : steps[i] == &SQL_MERGE_NEW_PRODUCTS ? created
+                                                             : NULL);
     return e;
 }

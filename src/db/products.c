@@ -410,17 +410,51 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
     return search_page(db, f, sort, after_value, after_id, limit, out);
 }
 
+/* A product's live variants for an export, in position order, one line
+ * each: sku, price_cents, stock, is_active (t/f) and options (jsonb text,
+ * which escapes tabs and newlines), tab-separated. NULL for a product
+ * whose one variant is what a body without variants makes (active, no
+ * options): its own sku, price and stock say it all. */
+#define EXPORT_VARIANTS                                                                            \
+    "(SELECT string_agg(concat_ws(E'\\t', v.sku, v.price_cents, v.stock, v.is_active, v.options)," \
+    " E'\\n' ORDER BY v.position, v.id) FROM product_variants v"                                   \
+    " WHERE v.product_id = p.id AND v.deleted_at IS NULL"                                          \
+    " HAVING count(*) > 1 OR bool_or(NOT v.is_active OR v.options <> '{}'))"
+
 /* An export walks the primary key: each batch starts after the last id
  * sent, so a product changed or added meanwhile is sent at most once. */
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
-                                 const char *after_id, const char *limit, PGresult **out) {
+                                 const char *after_id, const char *limit, const char *attr_keys,
+                                 PGresult **out) {
     struct sql_builder b = {.prepare = plan_fits_any_values(f)};
-    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS ", " EXPORT_VARIANTS);
+    /* the attributes' values as text, in the order of attr_keys */
+    if (attr_keys)
+        sql_add_param(&b,
+                      ", array_to_json(ARRAY(SELECT p.attributes ->> u.k FROM"
+                      " unnest(?::text[]) WITH ORDINALITY u(k, o) ORDER BY u.o))::text",
+                      attr_keys);
+    else
+        sql_add(&b, ", NULL::text");
+    sql_add(&b, " FROM (SELECT " PAGE_COLUMNS " FROM products p");
     add_filters(&b, f);
     add_indexed_words(&b, f);
     sql_add_param(&b, " AND p.id > ?::bigint ORDER BY p.id", after_id);
     sql_add_param(&b, " LIMIT ?::integer", limit);
     sql_add(&b, PAGE_JOIN " ORDER BY p.id");
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f,
+                                           PGresult **out) {
+    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    sql_add(&b, "SELECT DISTINCT k FROM products p CROSS JOIN LATERAL"
+                " jsonb_object_keys(p.attributes) AS a(k)");
+    add_filters(&b, f);
+    add_indexed_words(&b, f);
+    sql_add(&b, " ORDER BY k");
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;

@@ -25,6 +25,62 @@ struct row_error {
     char *message;
 };
 
+/* A set of SKUs: open addressing over offsets into one text buffer (a
+ * batch may hold IMPORT_BATCH_ROWS rows of up to NX_VARIANTS_MAX each). */
+struct sku_set {
+    size_t *slots; /* offset + 1 into text; 0: empty */
+    size_t cap, count;
+    struct buf text;
+};
+
+static size_t sku_hash(const char *s) {
+    size_t h = 14695981039346656037u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The slot holding s, or the empty slot where it would go. */
+static size_t *sku_slot(const struct sku_set *set, const char *s) {
+    for (size_t i = sku_hash(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1))
+        if (!set->slots[i] || strcmp(set->text.data + set->slots[i] - 1, s) == 0)
+            return &set->slots[i];
+}
+
+static bool sku_set_has(const struct sku_set *set, const char *s) {
+    return set->cap && *sku_slot(set, s) != 0;
+}
+
+static void sku_set_add(struct sku_set *set, const char *s) {
+    if (2 * (set->count + 1) > set->cap) { /* grow: at most half full */
+        struct sku_set grown = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(size_t)),
+                                set->cap ? set->cap * 2 : 1024, set->count, set->text};
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slots[i])
+                *sku_slot(&grown, set->text.data + set->slots[i] - 1) = set->slots[i];
+        free(set->slots);
+        *set = grown;
+    }
+    size_t *slot = sku_slot(set, s);
+    if (*slot)
+        return;
+    *slot = set->text.len + 1;
+    buf_append(&set->text, s, strlen(s) + 1);
+    set->count++;
+}
+
+static void sku_set_empty(struct sku_set *set) {
+    if (set->cap)
+        memset(set->slots, 0, set->cap * sizeof *set->slots);
+    set->count = 0;
+    set->text.len = 0;
+}
+
+static void sku_set_free(struct sku_set *set) {
+    free(set->slots);
+    buf_clear(&set->text);
+}
+
 struct run {
     struct db *db;
     char id[24];
@@ -34,11 +90,13 @@ struct run {
     bool in_tx;
     struct import_columns cols;
     struct import_progress p;
-    long long last_line; /* the last line consumed into the current batch */
-    /* The current batch: COPY text and the skus and slugs it holds. */
-    struct buf copy;
+    struct import_runner runner; /* from: the resume line stored now */
+    long long last_line;         /* the last line consumed into the current batch */
+    /* The current batch: COPY text of its products and their variants,
+     * the skus (of every variant) and the slugs it holds. */
+    struct buf copy, copy_variants;
     size_t rows;
-    char skus[IMPORT_BATCH_ROWS][65];
+    struct sku_set skus;
     char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
     /* Errors not yet written (all of them with atomic). */
     struct row_error *errors;
@@ -96,35 +154,71 @@ static void copy_text(struct buf *b, const char *s) {
     }
 }
 
-static void copy_row(struct buf *b, long long line, const struct import_row *row, const char *slug,
-                     bool slug_given) {
+static void copy_line(struct buf *b, long long line, const char *const *values, size_t n) {
+    buf_printf(b, "%lld", line);
+    for (size_t i = 0; i < n; i++) {
+        buf_puts(b, "\t");
+        copy_text(b, values[i]);
+    }
+    buf_puts(b, "\n");
+}
+
+static const char *copy_bool(const char *json_bool) {
+    return json_bool ? strcmp(json_bool, "true") == 0 ? "t" : "f" : NULL;
+}
+
+/* The row's variants: its own sku, price and stock when it has none
+ * (options and is_active NULL: left as they are), else each of them. */
+static void copy_variants(struct buf *b, long long line, const struct import_row *row) {
+    const struct product_input *in = &row->in;
+    if (!row->variants) {
+        const char *values[] = {"1", in->sku, in->price_cents, in->stock, NULL, NULL};
+        copy_line(b, line, values, sizeof values / sizeof *values);
+        return;
+    }
+    for (size_t i = 0; i < row->variant_count; i++) {
+        const struct variant_input *v = &row->variants[i];
+        char pos[24];
+        snprintf(pos, sizeof pos, "%zu", i + 1);
+        const char *values[] = {pos,
+                                v->sku,
+                                v->price_cents,
+                                v->stock,
+                                v->options ? v->options : "{}",
+                                v->is_active ? copy_bool(v->is_active) : "t"};
+        copy_line(b, line, values, sizeof values / sizeof *values);
+    }
+}
+
+/* The product: with variants, the first one's sku and price stand in for
+ * what the product derives from them once they are written. */
+static void copy_row(struct run *run, long long line, const struct import_row *row,
+                     const char *slug, bool slug_given) {
     const struct product_input *in = &row->in;
     const struct category_ref *c = &row->category;
+    const struct variant_input *first = row->variants;
     const char *cat_field = c->given ? "category" : in->category_id[0] ? "category_id" : NULL;
     const char *cat_id = c->given             ? (c->is_id ? c->text : NULL)
                          : in->category_id[0] ? in->category_id
                                               : NULL;
     const char *cat_slug = c->given && !c->is_id ? c->text : NULL;
-    const char *values[] = {in->sku,
+    const char *values[] = {first ? first->sku : in->sku,
                             in->name,
                             slug,
                             slug_given ? "t" : "f",
                             in->description,
-                            in->price_cents,
+                            first ? first->price_cents : in->price_cents,
                             in->currency,
-                            in->stock,
+                            first ? "0" : in->stock,
                             cat_field,
                             cat_id,
                             cat_slug,
-                            strcmp(in->is_active, "true") == 0 ? "t" : "f",
+                            copy_bool(in->is_active),
                             in->extras.attributes,
-                            in->extras.images};
-    buf_printf(b, "%lld", line);
-    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
-        buf_puts(b, "\t");
-        copy_text(b, values[i]);
-    }
-    buf_puts(b, "\n");
+                            in->extras.images,
+                            first ? "t" : "f"};
+    copy_line(&run->copy, line, values, sizeof values / sizeof *values);
+    copy_variants(&run->copy_variants, line, row);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -164,6 +258,22 @@ static enum nx_err write_errors(struct run *run) {
     return e;
 }
 
+/* Save the progress, or stop: another runner took the import over (this
+ * worker's lease ran out and the job was claimed again), and what this
+ * transaction did must not commit. */
+static enum nx_err save_progress(struct run *run) {
+    bool held = false;
+    enum nx_err e = imports_save_progress(run->db, run->id, &run->p, &run->runner, &held);
+    if (e == NX_OK && !held) {
+        log_warn("import.taken_over", NULL,
+                 "import %s: another runner has it; this one stops without saving", run->id);
+        return NX_ERR_CONFLICT;
+    }
+    if (e == NX_OK)
+        run->runner.from = run->p.resume_line;
+    return e;
+}
+
 /* Apply the batch, and (unless atomic) commit it with its errors and the
  * progress it makes. */
 static enum nx_err flush(struct run *run) {
@@ -172,7 +282,7 @@ static enum nx_err flush(struct run *run) {
     if (e == NX_OK && run->rows)
         e = import_stage_reset(run->db);
     if (e == NX_OK && run->rows)
-        e = import_stage_copy(run->db, run->copy.data, run->copy.len);
+        e = import_stage_copy(run->db, &run->copy, &run->copy_variants);
     if (e == NX_OK && run->rows)
         e = import_stage_reject(run->db, run->create, on_reject, run);
     if (e == NX_OK && run->rows)
@@ -181,15 +291,16 @@ static enum nx_err flush(struct run *run) {
     run->p.created += created;
     run->p.resume_line = run->last_line + 1;
     run->rows = 0;
-    run->copy.len = 0;
+    run->copy.len = run->copy_variants.len = 0;
+    sku_set_empty(&run->skus);
     if (e != NX_OK || run->atomic)
         return e;
     e = write_errors(run);
     if (e == NX_OK)
-        e = imports_save_progress(run->db, run->id, &run->p);
+        e = save_progress(run);
     if (e == NX_OK)
         e = db_commit(run->db);
-    run->in_tx = false;
+    run->in_tx = e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK && updated + created > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
@@ -202,11 +313,21 @@ static bool in_batch(char (*list)[NX_SLUG_MAX + 1], size_t n, const char *s) {
     return false;
 }
 
-static bool sku_in_batch(const struct run *run, const char *sku) {
-    for (size_t i = 0; i < run->rows; i++)
-        if (strcmp(run->skus[i], sku) == 0)
+/* Whether a sku of the row is one the batch already has. */
+static bool row_in_batch(const struct run *run, const struct import_row *row) {
+    if (!row->variants)
+        return sku_set_has(&run->skus, row->in.sku);
+    for (size_t i = 0; i < row->variant_count; i++)
+        if (sku_set_has(&run->skus, row->variants[i].sku))
             return true;
     return false;
+}
+
+static void remember_skus(struct run *run, const struct import_row *row) {
+    if (!row->variants)
+        sku_set_add(&run->skus, row->in.sku);
+    for (size_t i = 0; row->variants && i < row->variant_count; i++)
+        sku_set_add(&run->skus, row->variants[i].sku);
 }
 
 /* A slug derived from the name, free among live products and this batch
@@ -238,11 +359,11 @@ static enum nx_err derive_slug(struct run *run, const char *name, char *out, boo
     return NX_OK;
 }
 
-/* A valid row joins the batch (a full batch, or one that already has its
- * sku, is applied first: rows apply in file order). */
+/* A valid row joins the batch (a full batch, or one that already has one
+ * of its skus, is applied first: rows apply in file order). */
 static enum nx_err add_row(struct run *run, long long line, const struct import_row *row) {
     enum nx_err e = NX_OK;
-    if (run->rows == IMPORT_BATCH_ROWS || sku_in_batch(run, row->in.sku))
+    if (run->rows == IMPORT_BATCH_ROWS || row_in_batch(run, row))
         e = flush(run);
     if (e == NX_OK)
         e = ensure_tx(run);
@@ -260,8 +381,8 @@ static enum nx_err add_row(struct run *run, long long line, const struct import_
         run->p.failed++;
         return NX_OK;
     }
-    copy_row(&run->copy, line, row, slug, row->in.slug != NULL);
-    snprintf(run->skus[run->rows], sizeof run->skus[0], "%s", row->in.sku);
+    copy_row(run, line, row, slug, row->in.slug != NULL);
+    remember_skus(run, row);
     snprintf(run->slugs[run->rows], sizeof run->slugs[0], "%s", slug);
     run->rows++;
     return NX_OK;
@@ -344,12 +465,12 @@ static enum nx_err finish(struct run *run) {
     if (e == NX_OK)
         e = write_errors(run);
     if (e == NX_OK)
-        e = imports_save_progress(run->db, run->id, &run->p);
+        e = save_progress(run);
     if (e == NX_OK)
         e = imports_finish(run->db, run->id, failed ? "failed" : "done");
     if (e == NX_OK)
         e = db_commit(run->db);
-    run->in_tx = false;
+    run->in_tx = e != NX_OK;
     if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
@@ -373,6 +494,7 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->p.resume_line = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10) : 1;
         run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
         run->last_line = run->p.resume_line - 1;
+        run->runner.from = strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10);
     }
     PQclear(r);
     return e;
@@ -391,6 +513,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         return false;
     }
     run->db = db;
+    run->runner = (struct import_runner){job->id, job->worker, 1};
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);
     if (e == NX_OK && !skip && run->atomic)
@@ -419,6 +542,8 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     clear_errors(run);
     free(run->errors);
     buf_clear(&run->copy);
+    buf_clear(&run->copy_variants);
+    sku_set_free(&run->skus);
     free(run);
     return e == NX_OK;
 }

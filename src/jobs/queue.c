@@ -105,6 +105,7 @@ enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, st
         job->payload = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
         job->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
         job->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+        snprintf(job->worker, sizeof job->worker, "%s", worker);
     }
     PQclear(r);
     return e;

@@ -131,7 +131,7 @@ bool url_is_http(const char *s, size_t len) {
 
 /* ---- attributes ---------------------------------------------------------- */
 
-static bool key_is_valid(const char *k) {
+bool attribute_key_is_valid(const char *k) {
     size_t n = strlen(k);
     if (n < 1 || n > NX_ATTRIBUTE_KEY_MAX || !(k[0] >= 'a' && k[0] <= 'z'))
         return false;
@@ -195,7 +195,7 @@ enum nx_err attributes_parse(struct field_errors *errs, json_t *v, struct buf *o
     if (json_object_size(v) > NX_ATTRIBUTES_MAX)
         return fielderr_add(errs, "attributes", "must have at most %d keys", NX_ATTRIBUTES_MAX);
     json_object_foreach(v, key, value) {
-        if (!key_is_valid(key)) {
+        if (!attribute_key_is_valid(key)) {
             /* the key is what is wrong: it names itself, whatever it holds */
             struct buf name = {0};
             buf_printf(&name, "attributes.%s", key);

@@ -22,24 +22,68 @@ static int column_of(const char *name, size_t len) {
     return -1;
 }
 
+/* Whether a header cell is plain and short enough to name an error. */
+static bool plain_name(const struct record_field *f) {
+    return f->len > 0 && f->len <= 64 &&
+           strspn(f->ptr, "abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789._-") == f->len;
+}
+
+/* An attr.<key> column: errors are named after the column when it is
+ * plain. */
+static enum nx_err attr_column(struct field_errors *errs, const struct record_field *f, size_t i,
+                               struct import_columns *cols) {
+    size_t prefix = strlen(IMPORT_ATTR_PREFIX);
+    char key[NX_ATTRIBUTE_KEY_MAX + 1];
+    const char *field = plain_name(f) ? f->ptr : "";
+    size_t n = f->len - prefix;
+    if (n > NX_ATTRIBUTE_KEY_MAX || memchr(f->ptr, '\0', f->len))
+        n = 0;
+    memcpy(key, f->ptr + prefix, n);
+    key[n] = '\0';
+    if (!attribute_key_is_valid(key))
+        return fielderr_add(errs, field,
+                            "column %zu: the key must be 1 to 40 of a-z, 0-9 and _, starting "
+                            "with a letter",
+                            i + 1);
+    for (size_t a = 0; a < cols->attr_count; a++)
+        if (strcmp(cols->attr_key[a], key) == 0)
+            return fielderr_add(errs, field, "the column is repeated");
+    if (cols->attr_count == NX_ATTRIBUTES_MAX)
+        return fielderr_add(errs, field, "column %zu: at most %d attr.<key> columns", i + 1,
+                            NX_ATTRIBUTES_MAX);
+    memcpy(cols->attr_key[cols->attr_count], key, n + 1);
+    cols->attr_at[cols->attr_count++] = (int)i;
+    return NX_OK;
+}
+
+static bool is_attr_column(const struct record_field *f) {
+    size_t prefix = strlen(IMPORT_ATTR_PREFIX);
+    return f->len >= prefix && memcmp(f->ptr, IMPORT_ATTR_PREFIX, prefix) == 0;
+}
+
 enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
                                  struct import_columns *cols) {
     enum nx_err e = NX_OK;
     for (int c = 0; c < COL__COUNT; c++)
         cols->at[c] = -1;
     cols->count = header->count;
+    cols->attr_count = 0;
     if (header->error)
         return fielderr_add(errs, "", "%s", header->error);
     for (size_t i = 0; i < header->count; i++) {
         const struct record_field *f = &header->fields[i];
+        if (is_attr_column(f)) {
+            if (attr_column(errs, f, i, cols) != NX_OK)
+                e = NX_ERR_VALIDATION;
+            continue;
+        }
         int c = column_of(f->ptr, f->len);
         /* Names are shown only when they are plain and short. */
-        bool plain = f->len > 0 && f->len <= 64 &&
-                     strspn(f->ptr, "abcdefghijklmnopqrstuvwxyz"
-                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789._-") == f->len;
         if (c < 0)
-            e = fielderr_add(errs, plain ? f->ptr : "", "column %zu is not a known column", i + 1);
+            e = fielderr_add(errs, plain_name(f) ? f->ptr : "", "column %zu is not a known column",
+                             i + 1);
         else if (cols->at[c] >= 0)
             e = fielderr_add(errs, import_column_names[c], "the column is repeated");
         else
@@ -104,9 +148,10 @@ static enum nx_err validate(struct field_errors *errs, struct import_row *row, e
     /* Validated even after a category error, so every bad field is named. */
     if (product_input_parse(errs, row->body, PRODUCT_CREATE, &row->in) != NX_OK)
         e = NX_ERR_VALIDATION;
-    /* A row is one product with one variant: its sku, price and stock. */
-    if (row->in.variants)
-        e = fielderr_add(errs, "variants", "is not a known field");
+    /* The variants are checked as a create's, even after other errors. */
+    if (row->in.variants &&
+        variant_inputs_parse(errs, row->in.variants, &row->variants, &row->variant_count) != NX_OK)
+        e = NX_ERR_VALIDATION;
     return e;
 }
 
@@ -142,6 +187,38 @@ static json_t *cell_value(enum import_column c, const struct record_field *f) {
     return s ? s : json_integer(0);
 }
 
+/* An attr.<key> cell as the attribute value it spells (see the header). */
+static json_t *attr_value(const struct record_field *f) {
+    bool b;
+    if ((f->len == 4 || f->len == 5) && parse_bool(f->ptr, f->len, &b))
+        return json_boolean(b);
+    /* a JSON number, and nothing else, reads as one */
+    if (f->len <= 64 && strspn(f->ptr, "-0123456789.eE+") >= f->len) {
+        json_t *n = json_loadb(f->ptr, f->len, JSON_DECODE_ANY, NULL);
+        if (json_is_number(n))
+            return n;
+        json_decref(n);
+    }
+    json_t *s = json_stringn(f->ptr, f->len);
+    return s ? s : json_integer(0) /* invalid UTF-8: refused as not a string */;
+}
+
+/* The attr.<key> cells that are not empty, as the row's "attributes". */
+static void csv_attributes(const struct import_columns *cols, const struct record *rec,
+                           json_t *body) {
+    json_t *attrs = NULL;
+    for (size_t a = 0; a < cols->attr_count; a++) {
+        const struct record_field *f = &rec->fields[cols->attr_at[a]];
+        if (f->len == 0)
+            continue;
+        if (!attrs)
+            attrs = json_object();
+        json_object_set_new(attrs, cols->attr_key[a], attr_value(f));
+    }
+    if (attrs)
+        json_object_set_new(body, "attributes", attrs);
+}
+
 enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
                                 const struct record *rec, struct import_row *row) {
     enum nx_err e = NX_OK;
@@ -165,10 +242,14 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
         if (v)
             json_object_set_new(row->body, import_column_names[c], v);
     }
+    csv_attributes(cols, rec, row->body);
     return validate(errs, row, e);
 }
 
 void import_row_clear(struct import_row *row) {
+    variant_inputs_free(row->variants, row->variant_count);
+    row->variants = NULL;
+    row->variant_count = 0;
     product_input_clear(&row->in);
     json_decref(row->body);
     row->body = NULL;

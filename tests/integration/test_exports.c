@@ -1,7 +1,7 @@
 /*
  * test_exports.c -- GET /api/v1/exports/products end to end: both formats
- * (RFC 4180 quoting, unicode, inactive and deleted products, several
- * batches), the product list's filters and their 400s, access, the round
+ * (RFC 4180 quoting, unicode, inactive and deleted products, variants,
+ * several batches), the product list's filters and their 400s, access, the round
  * trip (export, import into an empty catalog with the same categories,
  * export again: the same bytes), and a database failure in the middle of
  * a stream, which must break the transfer rather than end it cleanly.
@@ -24,12 +24,22 @@
 
 #include <cmocka.h>
 
-#define EXPORTS    "/api/v1/exports/products"
-#define CSV_HEADER "sku,name,slug,description,price,currency,stock,category,is_active\r\n"
+#define EXPORTS     "/api/v1/exports/products"
+#define CSV_COLUMNS "sku,name,slug,description,price,currency,stock,category,is_active"
+/* ...and one attr.<key> column per key a product in the export has */
+#define CSV_HEADER       CSV_COLUMNS ",attr.brand,attr.weight_g,attr.wired\r\n"
+#define CSV_HEADER_EMPTY CSV_COLUMNS "\r\n"
 /* Products seeded by SQL besides the varied ones: several batches. */
 #define BULK 1200
 /* The varied products that are live (one more is deleted). */
-#define VARIED 8
+#define VARIED 10
+/* The NDJSON line of the product with several variants. */
+#define VARIANTS_LINE                                                                              \
+    "{\"name\":\"Var Tee\",\"slug\":\"var-tee\",\"description\":\"\",\"currency\":\"USD\","        \
+    "\"category\":null,\"is_active\":true,\"attributes\":{},\"images\":[],\"variants\":["          \
+    "{\"sku\":\"VAR-M\",\"price\":\"12.00\",\"stock\":0,\"options\":{\"Size\": \"M\", \"Color\": " \
+    "\"Caf\xc3\xa9 \\\"Noir\\\"\"},\"is_active\":false},{\"sku\":\"VAR-S\",\"price\":\"10.50\","   \
+    "\"stock\":4,\"options\":{\"Size\": \"S\", \"Color\": \"Red\"},\"is_active\":true}]}\n"
 
 static struct nexus_server server;
 static char *staff_token;
@@ -145,6 +155,27 @@ static void seed_catalog(void) {
                              "https://img.example.com/hp-1/side.jpg"));
     create_product(json_body("{s:s,s:s,s:s,s:s,s:i}", "sku", "CR-1", "name", "Carriage",
                              "description", "ends with CR\r", "price", "3", "stock", 1));
+    /* Several variants, the first inactive (positions given out of
+     * order); and one variant with options. */
+    long long tee = create_product(
+        json_body("{s:s,s:[{s:s,s:s,s:i,s:{s:s,s:s}},{s:s,s:s,s:i,s:{s:s,s:s},s:b}]}", "name",
+                  "Var Tee", "variants", "sku", "VAR-S", "price", "10.5", "stock", 4, "options",
+                  "Size", "S", "Color", "Red", "sku", "VAR-M", "price", "12", "stock", 0, "options",
+                  "Size", "M", "Color", "Caf\xc3\xa9 \"Noir\"", "is_active", 0));
+    char vpath[96];
+    snprintf(vpath, sizeof vpath, "/api/v1/products/%lld/variants", tee);
+    struct http_res *vr = call("GET", vpath, staff_token, NULL);
+    expect_status(vr, 200, "variants");
+    assert_string_equal(jstr(json_array_get(json_object_get(vr->json, "items"), 0), "sku"),
+                        "VAR-S");
+    snprintf(vpath + strlen(vpath), sizeof vpath - strlen(vpath), "/%lld",
+             jint(json_array_get(json_object_get(vr->json, "items"), 0), "id"));
+    http_res_free(vr);
+    vr = call("PATCH", vpath, staff_token, "{\"position\":5}");
+    expect_status(vr, 200, "variant position");
+    http_res_free(vr);
+    create_product(json_body("{s:s,s:[{s:s,s:s,s:i,s:{s:s}}]}", "name", "One Option", "variants",
+                             "sku", "OPT-1", "price", "3", "stock", 2, "options", "Size", "XL"));
     char path[64];
     snprintf(path, sizeof path, "/api/v1/products/%lld",
              create_product(json_body("{s:s,s:s,s:s,s:i}", "sku", "DEL-1", "name", "Deleted",
@@ -187,10 +218,14 @@ static void test_ndjson_lines_are_import_rows(void **state) {
         json_error_t err;
         json_t *o = json_loadb(p, strcspn(p, "\n"), JSON_REJECT_DUPLICATES, &err);
         assert_non_null(o);
-        assert_int_equal(json_object_size(o), 11);
+        /* a product with variants has them instead of sku, price and stock */
+        assert_int_equal(json_object_size(o), json_object_get(o, "variants") ? 9 : 11);
         inactive += json_is_false(json_object_get(o, "is_active"));
-        assert_string_not_equal(jstr(o, "sku"), "DEL-1");
-        if (strcmp(jstr(o, "sku"), "NOCAT-1") == 0) {
+        const char *sku = json_string_value(json_object_get(o, "sku"));
+        assert_true(sku || json_object_get(o, "variants"));
+        if (sku && strcmp(sku, "DEL-1") == 0)
+            fail_msg("the deleted product was exported");
+        if (sku && strcmp(sku, "NOCAT-1") == 0) {
             nocat = true;
             assert_true(json_is_null(json_object_get(o, "category")));
             assert_string_equal(jstr(o, "price"), "99999999.99");
@@ -200,6 +235,12 @@ static void test_ndjson_lines_are_import_rows(void **state) {
     }
     assert_true(nocat);
     assert_int_equal(inactive, 1 + BULK / 3);
+    assert_non_null(strstr(body, "\n" VARIANTS_LINE));
+    assert_non_null(strstr(body, "\n{\"name\":\"One Option\",\"slug\":\"one-option\","
+                                 "\"description\":\"\",\"currency\":\"USD\",\"category\":null,"
+                                 "\"is_active\":true,\"attributes\":{},\"images\":[],\"variants\":"
+                                 "[{\"sku\":\"OPT-1\",\"price\":\"3.00\",\"stock\":2,\"options\":"
+                                 "{\"Size\": \"XL\"},\"is_active\":true}]}\n"));
     free(body);
 }
 
@@ -209,23 +250,28 @@ static void test_csv_quotes_per_rfc_4180(void **state) {
     char *body = export_body("?format=csv", &len);
     const char *first = CSV_HEADER
         "Q-1,\"Lamp, \"\"Big\"\" one\",lamp-big-one,\"two\r\nlines, \"\"quoted\"\"\nand a bare "
-        "LF\",19.90,USD,5,audio,true\r\n";
+        "LF\",19.90,USD,5,audio,true,,,\r\n";
     assert_memory_equal(body, first, strlen(first));
     assert_non_null(strstr(body, "\r\nNOCAT-1,No Category,no-category,,99999999.99,USD,"
-                                 "2147483647,,true\r\n"));
+                                 "2147483647,,true,,,\r\n"));
     assert_non_null(strstr(body, "\r\nSLASH-1,\"Comma,Only\",comma-only,\"C:\\path\\ and "
-                                 "\"\"\\\\\"\"\",1.50,USD,1,,true\r\n"));
+                                 "\"\"\\\\\"\"\",1.50,USD,1,,true,,,\r\n"));
     assert_non_null(strstr(body, "\r\nINACTIVE-1,Hidden Lamp,hidden-lamp,  padded  ,7.05,USD,3,"
-                                 "lighting,false\r\n"));
+                                 "lighting,false,,,\r\n"));
     assert_non_null(strstr(body, "\r\nLEAD-Q,\"x\"\"y\",lead-quote-custom,\"\"\"starts with a "
-                                 "quote\",2.00,USD,2,,true\r\n"));
+                                 "quote\",2.00,USD,2,,true,,,\r\n"));
     assert_non_null(strstr(body, "\r\nCR-1,Carriage,carriage,\"ends with CR\r\",3.00,USD,1,,"
-                                 "true\r\n"));
+                                 "true,,,\r\n"));
     assert_null(strstr(body, "DEL-1"));
+    /* attributes in their columns: a string, a number, a boolean */
+    assert_non_null(strstr(body, "\r\nHP-1,Wired Headphones,wired-headphones,,49.00,USD,9,"
+                                 "headphones,true,\"Acme \"\"Pro\"\"\",250,true\r\n"));
+    /* CSV has no variants: sku, price and stock are the first variant's */
+    assert_non_null(strstr(body, "\r\nVAR-M,Var Tee,var-tee,,12.00,USD,0,,true,,,\r\n"));
     /* header + one record per product: count the records' sku starts */
     size_t records = 0;
     for (const char *p = body; (p = strstr(p, "\r\n")); p += 2)
-        records += p[2] != '\0' && strchr("QUINSLHCB", p[2]) != NULL && p[3] != ' ';
+        records += p[2] != '\0' && strchr("QUINSLHCBVO", p[2]) != NULL && p[3] != ' ';
     assert_int_equal(records, VARIED + BULK);
     free(body);
 }
@@ -258,7 +304,14 @@ static void test_filters_are_the_lists(void **state) {
     free(body);
     /* nothing matches: the header alone, or nothing */
     body = export_body("?format=csv&category=no-such-category", &len);
-    assert_string_equal(body, CSV_HEADER);
+    assert_string_equal(body, CSV_HEADER_EMPTY);
+    free(body);
+    /* the attr.<key> columns are those of the products exported */
+    body = export_body("?format=csv&category=headphones", &len);
+    assert_memory_equal(body, CSV_HEADER, strlen(CSV_HEADER));
+    free(body);
+    body = export_body("?format=csv&category=kitchen-bath", &len);
+    assert_memory_equal(body, CSV_HEADER_EMPTY, strlen(CSV_HEADER_EMPTY));
     free(body);
     body = export_body("?q=zzzzqqqq", &len); /* ndjson by default */
     assert_int_equal(len, 0);
@@ -338,8 +391,9 @@ static void round_trip(const char *format, const char *type) {
     snprintf(name, sizeof name, "exports-copy-%s-worker", format);
     harness_start_worker(&copy, &worker, name, NULL);
     import_and_wait(copy_staff, type, original, len);
-    /* CSV has no attr.<key> columns yet, so only the NDJSON copy keeps
-     * attributes and images; the CSV copy must keep everything else. */
+    /* CSV carries neither images nor variants, so only the NDJSON copy
+     * keeps them; the CSV copy must keep everything else (attributes, and
+     * each product's first variant as it was). */
     if (strcmp(format, "ndjson") == 0) {
         char *again_ndjson = export_body_as(copy_staff, "?format=ndjson", &again_len);
         expect_same_bytes(ndjson, ndjson_len, again_ndjson, again_len, "ndjson");

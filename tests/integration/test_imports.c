@@ -7,7 +7,10 @@
  */
 #include "harness.h"
 
+#include "nexus/core/config.h"
 #include "nexus/core/xmem.h"
+#include "nexus/db/db.h"
+#include "nexus/jobs/import.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +95,14 @@ static void expect_counts(json_t *imp, long long rows, long long created, long l
 static void expect_error(json_t *imp, size_t i, long long line, const char *field,
                          const char *message) {
     json_t *e = json_array_get(json_object_get(imp, "errors"), i);
+    json_t *f = e ? json_object_get(e, "field") : NULL;
+    if (!e || jint(e, "line") != line ||
+        (field ? !json_is_string(f) || strcmp(json_string_value(f), field) != 0
+               : !json_is_null(f))) {
+        char *s = json_dumps(imp, JSON_COMPACT);
+        fprintf(stderr, "import: %s\n", s);
+        free(s);
+    }
     assert_non_null(e);
     assert_int_equal(jint(e, "line"), line);
     if (field)
@@ -171,6 +182,89 @@ static void test_ndjson_rows_carry_attributes_and_images(void **state) {
                         " WHERE sku = 'AT-1'");
 }
 
+/* The live variants of the live product named name, in position order:
+ * sku:price_cents:stock:options:is_active, comma-separated. */
+#define VARIANTS_OF(name)                                                                          \
+    "SELECT string_agg(v.sku || ':' || v.price_cents || ':' || v.stock || ':' || v.options::text"  \
+    " || ':' || v.is_active, ',' ORDER BY v.position, v.id) FROM product_variants v"               \
+    " JOIN products p ON p.id = v.product_id WHERE p.name = '" name "'"                            \
+    " AND p.deleted_at IS NULL AND v.deleted_at IS NULL"
+
+/* A row may carry variants, validated as a create's; a row's sku names
+ * the product owning a variant with that sku (not only the first). */
+static void test_ndjson_rows_carry_variants(void **state) {
+    (void)state;
+    json_t *imp = run_import(
+        "", "application/x-ndjson",
+        "{\"name\":\"Var Tee\",\"variants\":[{\"sku\":\"VT-S\",\"price\":\"10\",\"stock\":1,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"VT-L\",\"price\":\"12\",\"stock\":2,"
+        "\"options\":{\"Size\":\"L\"},\"is_active\":false}]}\n"
+        "{\"name\":\"Twice\",\"variants\":[{\"sku\":\"VT-D\",\"price\":\"1\",\"stock\":1,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"VT-D\",\"price\":\"1\",\"stock\":1,"
+        "\"options\":{\"Size\":\"M\"}}]}\n"
+        "{\"name\":\"Same Options\",\"variants\":[{\"sku\":\"VT-O1\",\"price\":\"1\",\"stock\":1,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"VT-O2\",\"price\":\"1\",\"stock\":1,"
+        "\"options\":{\"size\":\"s\"}}]}\n"
+        "{\"name\":\"Both\",\"sku\":\"VT-B\",\"variants\":[{\"sku\":\"VT-B\",\"price\":\"1\","
+        "\"stock\":1,\"options\":{}}]}\n");
+    expect_counts(imp, 4, 1, 0, 3);
+    expect_error(imp, 0, 2, "sku", "already exists");
+    expect_error(imp, 1, 3, "options", "another variant of this product has the same options");
+    expect_error(imp, 2, 4, "variants", "give either variants or sku, price and stock");
+    json_decref(imp);
+    expect_sql("VT-S:1000:1:{\"Size\": \"S\"}:true,VT-L:1200:2:{\"Size\": \"L\"}:false",
+               VARIANTS_OF("Var Tee"));
+    expect_sql("VT-S|1000|1000|1|2", "SELECT sku || '|' || price_cents || '|' || price_max_cents"
+                                     " || '|' || stock || '|' || variant_count FROM products"
+                                     " WHERE name = 'Var Tee'");
+    /* (price_max_cents and stock count active variants only.) The second
+     * variant's sku names the product: it takes the row's price
+     * and stock, the other variant stays, the product takes the rest. */
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"VT-L\",\"name\":\"Var Tee\",\"price\":\"15\",\"stock\":7,"
+                     "\"description\":\"renamed\"}\n");
+    expect_counts(imp, 1, 0, 1, 0);
+    json_decref(imp);
+    expect_sql("VT-S:1000:1:{\"Size\": \"S\"}:true,VT-L:1500:7:{\"Size\": \"L\"}:false",
+               VARIANTS_OF("Var Tee"));
+    expect_sql("1|renamed", "SELECT count(*) || '|' || min(description) FROM products"
+                            " WHERE name = 'Var Tee' AND deleted_at IS NULL");
+    /* A row with variants replaces the product's: matched by sku (options
+     * may trade places), new ones added, missing ones deleted. */
+    imp = run_import(
+        "", "application/x-ndjson",
+        "{\"name\":\"Var Tee\",\"variants\":[{\"sku\":\"VT-L\",\"price\":\"11\",\"stock\":3,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"VT-X\",\"price\":\"13\",\"stock\":4,"
+        "\"options\":{\"Size\":\"XL\"}},{\"sku\":\"VT-S\",\"price\":\"9\",\"stock\":0,"
+        "\"options\":{\"Size\":\"L\"}}]}\n"
+        "{\"name\":\"Var Tee\",\"variants\":[{\"sku\":\"VT-L\",\"price\":\"11\",\"stock\":3,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"NJ-1\",\"price\":\"13\",\"stock\":4,"
+        "\"options\":{\"Size\":\"XL\"}}]}\n");
+    expect_counts(imp, 2, 0, 1, 1);
+    expect_error(imp, 0, 2, "variants", "holds the SKUs of more than one product");
+    json_decref(imp);
+    expect_sql("VT-L:1100:3:{\"Size\": \"S\"}:true,VT-X:1300:4:{\"Size\": \"XL\"}:true,"
+               "VT-S:900:0:{\"Size\": \"L\"}:true",
+               VARIANTS_OF("Var Tee"));
+    imp = run_import("", "application/x-ndjson",
+                     "{\"name\":\"Var Tee\",\"variants\":[{\"sku\":\"VT-X\",\"price\":\"13\","
+                     "\"stock\":4,\"options\":{\"Size\":\"XL\"}}]}\n");
+    expect_counts(imp, 1, 0, 1, 0);
+    json_decref(imp);
+    expect_sql("VT-X:1300:4:{\"Size\": \"XL\"}:true", VARIANTS_OF("Var Tee"));
+    expect_sql("VT-X|1300|4|1|[{\"name\": \"Size\", \"values\": [\"XL\"]}]",
+               "SELECT sku || '|' || price_cents || '|' || stock || '|' || variant_count || '|'"
+               " || variant_options::text FROM products WHERE name = 'Var Tee'");
+    /* create mode: any sku of the row taken is the endpoint's 409 */
+    imp = run_import("?mode=create", "application/x-ndjson",
+                     "{\"name\":\"Var New\",\"variants\":[{\"sku\":\"VT-N\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"a\":\"c\"}},{\"sku\":\"VT-X\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"a\":\"b\"}}]}\n");
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 1, "sku", "already exists");
+    json_decref(imp);
+}
+
 /* ---- CSV --------------------------------------------------------------- */
 
 static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
@@ -194,6 +288,37 @@ static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
     json_decref(imp);
     expect_sql("Lamp Renamed|lamp-big", "SELECT name || '|' || slug FROM products"
                                         " WHERE sku = 'CSV-1' AND deleted_at IS NULL");
+}
+
+/* attr.<key> columns: a cell is a boolean, a number or a string as it
+ * spells one; an empty cell leaves the attribute out. */
+static void test_csv_attribute_columns(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "text/csv",
+                             "sku,name,price,stock,attr.brand,attr.weight_g,attr.wired\r\n"
+                             "CA-1,Attr One,1,1,\"Acme, Inc\",250.5,true\r\n"
+                             "CA-2,Attr Two,1,1,007,,FALSE\r\n"
+                             "CA-3,Attr Three,1,1,,-1e3,\r\n"
+                             "CA-4,Attr Four,1,1,x,1,\"\"\r\n");
+    expect_counts(imp, 4, 4, 0, 0);
+    json_decref(imp);
+    expect_sql("{\"brand\": \"Acme, Inc\", \"wired\": true, \"weight_g\": 250.5}",
+               "SELECT attributes::text FROM products WHERE sku = 'CA-1'");
+    expect_sql("{\"brand\": \"007\", \"wired\": \"FALSE\"}",
+               "SELECT attributes::text FROM products WHERE sku = 'CA-2'");
+    expect_sql("{\"weight_g\": -1000}", "SELECT attributes::text FROM products WHERE sku = 'CA-3'");
+    /* a bad key fails the import at its header; a bad value is the
+     * endpoint's error on attributes.<key> */
+    imp = run_import("", "text/csv", "sku,name,price,stock,attr.Brand\r\nCA-5,X,1,1,y\r\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    expect_error(imp, 0, 1, "attr.Brand", NULL);
+    json_decref(imp);
+    char body[512];
+    snprintf(body, sizeof body, "sku,name,price,stock,attr.note\r\nCA-6,X,1,1,%0201d\r\n", 0);
+    imp = run_import("", "text/csv", body);
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 2, "attributes.note", "must be a string of 1 to 200 characters");
+    json_decref(imp);
 }
 
 static void test_csv_bad_header_fails_the_import(void **state) {
@@ -407,6 +532,63 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
 
 /* ---- fixtures ------------------------------------------------------------- */
 
+/* ---- a runner that lost its lease ----------------------------------------- */
+
+static const char *setting(const char *name, void *ud) {
+    (void)ud;
+    return strcmp(name, "DATABASE_URL") == 0 ? server.database_url : NULL;
+}
+
+/* A runner whose worker no longer holds the job's lease (it ran out and
+ * another worker claimed the job) saves no progress and commits no row:
+ * its batch is rolled back and it stops. The holder applies the rows. */
+static void test_a_runner_without_the_lease_applies_nothing(void **state) {
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
+    nx_config = &cfg;
+    struct db *db = db_thread("imports-lease");
+    assert_non_null(db);
+    /* an import queued by hand, its job held by another worker */
+    char *id = harness_sql_value(
+        &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
+                 " SELECT id, 'csv', 'upsert', false, 'queued' FROM users LIMIT 1 RETURNING id),"
+                 " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+                 " convert_to(E'sku,name,price,stock\\nLEASE-1,Leased,1,1\\n', 'UTF8') FROM i)"
+                 " SELECT id FROM i");
+    char *job_id = harness_sql_value(
+        &server,
+        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
+        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
+        " 'other-worker', now() + interval '1 hour', 1) RETURNING id",
+        id);
+    struct job job = {.id = strtoll(job_id, NULL, 10),
+                      .payload =
+                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
+    snprintf(job.kind, sizeof job.kind, "import");
+    snprintf(job.worker, sizeof job.worker, "this-worker");
+    assert_false(import_job(&cfg, db, &job, err, sizeof err));
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
+#define IMPORT_STATE "SELECT rows || '|' || resume_line || '|' || status FROM imports WHERE id = %s"
+    expect_sql("0|1|running", IMPORT_STATE, id);
+    /* the holder runs it: once */
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET locked_by = 'this-worker' WHERE id = %s"
+                           " RETURNING 1",
+                           job_id));
+    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+    expect_sql("1|3|done", IMPORT_STATE, id);
+    expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
+    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
+    json_decref(job.payload);
+    free(id);
+    free(job_id);
+    db_close_all();
+    nx_config = NULL;
+    config_clear(&cfg);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
@@ -433,7 +615,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
+        cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
+        cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
@@ -442,6 +626,7 @@ int main(void) {
         cmocka_unit_test(test_list_checks),
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
+        cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -80,16 +80,57 @@ static void test_ndjson_errors_match_the_endpoint(void **state) {
     fielderr_clear(&errs);
 }
 
-static void test_ndjson_row_takes_no_variants(void **state) {
+static void test_ndjson_row_takes_variants_as_a_create(void **state) {
     (void)state;
     struct field_errors errs = {0};
     struct import_row row;
     struct record rec = one_field("{\"name\":\"Tee\",\"variants\":[{\"sku\":\"T-1\","
-                                  "\"price\":\"1\",\"stock\":1,\"options\":{}}]}");
-    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
-    assert_string_equal(message_for(&errs, "variants"), "is not a known field");
+                                  "\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"M\"}},"
+                                  "{\"sku\":\"T-2\",\"price\":\"2.5\",\"stock\":0,\"options\":"
+                                  "{\"Size\":\"L\"},\"is_active\":false}]}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_OK);
+    assert_int_equal(row.variant_count, 2);
+    assert_string_equal(row.variants[1].sku, "T-2");
+    assert_string_equal(row.variants[1].price_cents, "250");
+    assert_string_equal(row.variants[1].is_active, "false");
+    assert_null(row.in.sku);
     import_row_clear(&row);
-    fielderr_clear(&errs);
+    assert_int_equal(fielderr_count(&errs), 0);
+    /* each error is the endpoint's, under the endpoint's field names */
+    const char *bad[][2] = {
+        {"{\"name\":\"Tee\",\"sku\":\"T-1\",\"variants\":[{\"sku\":\"T-1\",\"price\":\"1\","
+         "\"stock\":1,\"options\":{}}]}",
+         "variants"},
+        {"{\"name\":\"Tee\",\"variants\":[{\"sku\":\"T 1\",\"price\":\"1\",\"stock\":1,"
+         "\"options\":{}}]}",
+         "variants[0].sku"},
+        {"{\"name\":\"Tee\",\"variants\":[]}", "variants"},
+        {"{\"name\":\"Tee\",\"variants\":[{\"sku\":\"T-1\",\"price\":\"1\",\"stock\":1,"
+         "\"options\":{\"Size\":\"M\"}},{\"sku\":\"T-2\",\"price\":\"1\",\"stock\":1,"
+         "\"options\":{\"Color\":\"Red\"}}]}",
+         "variants"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct variant_input *v = NULL;
+        size_t n = 0;
+        struct field_errors want = {0};
+        struct product_input in;
+        json_t *body = json_loads(bad[i][0], 0, NULL);
+        assert_non_null(body);
+        product_input_parse(&want, body, PRODUCT_CREATE, &in);
+        if (in.variants)
+            variant_inputs_parse(&want, in.variants, &v, &n);
+        rec = one_field(bad[i][0]);
+        assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+        assert_non_null(message_for(&errs, bad[i][1]));
+        assert_string_equal(message_for(&errs, bad[i][1]), message_for(&want, bad[i][1]));
+        import_row_clear(&row);
+        fielderr_clear(&errs);
+        variant_inputs_free(v, n);
+        product_input_clear(&in);
+        fielderr_clear(&want);
+        json_decref(body);
+    }
 }
 
 static void test_ndjson_malformed_and_conflicting_category(void **state) {
@@ -136,12 +177,21 @@ static void test_csv_header_names_known_columns_once(void **state) {
     assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
     assert_int_equal(cols.at[COL_SKU], 1);
     assert_int_equal(cols.at[COL_CATEGORY], -1);
-    const char *bad[] = {"sku", "colour", "sku", "attr.brand"};
+    const char *bad[] = {"sku", "colour", "sku", "attr.Brand"};
     h = csv(f, 4, bad);
     assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
     assert_non_null(message_for(&errs, "colour"));
     assert_string_equal(message_for(&errs, "sku"), "the column is repeated");
-    assert_non_null(message_for(&errs, "attr.brand"));
+    assert_non_null(strstr(message_for(&errs, "attr.Brand"), "the key must be"));
+    fielderr_clear(&errs);
+    /* attr.<key> columns: each key once */
+    const char *attrs[] = {"sku", "attr.brand", "attr.weight_g", "attr.brand"};
+    h = csv(f, 4, attrs);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
+    assert_int_equal(cols.attr_count, 2);
+    assert_string_equal(cols.attr_key[1], "weight_g");
+    assert_int_equal(cols.attr_at[1], 2);
+    assert_string_equal(message_for(&errs, "attr.brand"), "the column is repeated");
     fielderr_clear(&errs);
 }
 
@@ -191,7 +241,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_row_is_the_post_body),
         cmocka_unit_test(test_ndjson_errors_match_the_endpoint),
-        cmocka_unit_test(test_ndjson_row_takes_no_variants),
+        cmocka_unit_test(test_ndjson_row_takes_variants_as_a_create),
         cmocka_unit_test(test_ndjson_malformed_and_conflicting_category),
         cmocka_unit_test(test_csv_header_names_known_columns_once),
         cmocka_unit_test(test_csv_cells_spell_the_body),

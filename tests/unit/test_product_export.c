@@ -41,9 +41,9 @@ static void test_csv_fields_are_quoted_only_when_needed(void **state) {
 static void test_header_is_the_import_columns(void **state) {
     (void)state;
     struct buf b = {0};
-    product_export_header(&b, EXPORT_NDJSON);
+    product_export_header(&b, EXPORT_NDJSON, NULL);
     assert_int_equal(b.len, 0);
-    product_export_header(&b, EXPORT_CSV);
+    product_export_header(&b, EXPORT_CSV, NULL);
     assert_string_equal(b.data,
                         "sku,name,slug,description,price,currency,stock,category,is_active\r\n");
     buf_clear(&b);
@@ -97,8 +97,8 @@ static void read_back(const PGresult *r, enum export_format format, struct read_
     struct buf out = {0};
     memset(rb, 0, sizeof *rb);
     rb->format = format == EXPORT_CSV ? RECORD_CSV : RECORD_NDJSON;
-    product_export_header(&out, format);
-    product_export_row(&out, format, r, 0);
+    product_export_header(&out, format, NULL);
+    product_export_row(&out, format, r, 0, NULL);
     struct records *rec = records_new(rb->format, 1 << 20, on_record, rb);
     assert_int_equal(records_feed(rec, out.data, out.len), NX_OK);
     assert_int_equal(records_finish(rec), NX_OK);
@@ -167,7 +167,7 @@ static void test_ndjson_line(void **state) {
                                  NULL, NULL, NULL, "t0", "t1", "n", "{}",  "[]"};
     PGresult *r = product_row(values);
     struct buf out = {0};
-    product_export_row(&out, EXPORT_NDJSON, r, 0);
+    product_export_row(&out, EXPORT_NDJSON, r, 0, NULL);
     assert_string_equal(out.data, "{\"sku\":\"S\",\"name\":\"N\",\"slug\":\"n\",\"description\":"
                                   "\"d\",\"price\":\"0.05\",\"currency\":\"USD\",\"stock\":"
                                   "2147483647,\"category\":null,\"is_active\":true,"

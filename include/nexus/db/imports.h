@@ -9,6 +9,7 @@
 #ifndef NEXUS_DB_IMPORTS_H
 #define NEXUS_DB_IMPORTS_H
 
+#include "nexus/core/xmem.h"
 #include "nexus/db/db.h"
 #include "nexus/model/import_row.h"
 
@@ -51,7 +52,17 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
 struct import_progress {
     long long rows, created, updated, failed, resume_line, errors;
 };
-enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p);
+/* Who saves it: the job and worker that hold the lease, and the resume
+ * line the progress being saved started from. */
+struct import_runner {
+    long long job_id;
+    const char *worker;
+    long long from;
+};
+/* Saved only while the import still resumes at runner->from and the
+ * runner's worker holds the job's lease; *held says whether it was. */
+enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
+                                  const struct import_runner *runner, bool *held);
 
 /* Record error number n of the import. field NULL for none. */
 enum nx_err imports_add_error(struct db *db, const char *id, long long n, long long line,
@@ -68,17 +79,24 @@ enum nx_err imports_purge_abandoned(struct db *db, int *purged);
 /* Empty the staging table (created on first use in the session). */
 enum nx_err import_stage_reset(struct db *db);
 
-/* COPY text-format rows (see import_stage columns in imports.c) into it. */
-enum nx_err import_stage_copy(struct db *db, const char *data, size_t len);
+/* COPY text-format rows into it: the rows' products and their variants
+ * (see the import_stage and import_stage_variants columns in imports.c). */
+enum nx_err import_stage_copy(struct db *db, const struct buf *products,
+                              const struct buf *variants);
 
-/* Take the rows the database finds at fault out of the stage (an unknown
- * category; in create mode a sku a live product holds; a slug another
- * live product or an earlier row holds), calling fn for each. */
+/* Take the rows the database finds at fault out of the stage (a sku or
+ * options twice in one row; an unknown category; SKUs of several
+ * products; in create mode a sku a live product holds; a slug another
+ * live product or an earlier row holds), calling fn for each. Each row
+ * left names its product: the live one owning a variant with one of its
+ * SKUs, or none (a new product). */
 typedef void (*import_reject_fn)(void *ctx, long long line, const char *field, const char *message);
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx);
 
-/* Apply the stage: update live products with the same sku, insert the
- * rest in line order. *updated, *created: how many. */
+/* Apply the stage: update the products the rows name (a row without
+ * variants writes the price and stock of the variant its sku names; a row
+ * with variants replaces the product's variants, matched by sku), insert
+ * the rest in line order. *updated, *created: how many. */
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created);
 
 #endif

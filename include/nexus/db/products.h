@@ -105,9 +105,17 @@ enum nx_err products_count(struct db *db, const struct product_filter *f, long l
                            long long *total);
 
 /* Matching products with an id above after_id, in id order, at most
- * limit rows: an export's next batch. */
+ * limit rows: an export's next batch. Each row has the product columns
+ * and then PC_EXPORT_VARIANTS and PC_EXPORT_ATTRS (model/product_export.h):
+ * the latter is NULL unless attr_keys (a text[] literal of attribute
+ * keys) is given. */
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
-                                 const char *after_id, const char *limit, PGresult **out);
+                                 const char *after_id, const char *limit, const char *attr_keys,
+                                 PGresult **out);
+/* The attribute keys the matching products have, sorted (a CSV export's
+ * attr.<key> columns). */
+enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f,
+                                           PGresult **out);
 
 /* A live (not deleted) product; zero rows when there is none. With lock,
  * the row is locked for the rest of the transaction. */

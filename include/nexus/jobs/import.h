@@ -5,11 +5,17 @@
  * It reads the stored upload chunk by chunk through core/records (memory
  * bounded by a batch, never by the upload), validates each row with
  * model/import_row and applies valid rows in batches of IMPORT_BATCH_ROWS:
- * COPY into a staging table, the database's own checks (category, taken
- * sku in create mode, taken slug), one merge. Each batch commits with its
+ * COPY of the rows and their variants into staging tables, the
+ * database's own checks (duplicates in a row, category, the product a
+ * row's SKUs name, taken sku in create mode, taken slug), then a merge of
+ * a few set-based statements (db/imports.h). Each batch commits with its
  * row errors and the import's progress (the first line not yet applied),
  * and the catalog cache is bumped once per committed batch; run again
- * after a crash, the job skips the lines already applied. With atomic,
+ * after a crash, the job skips the lines already applied. The progress is
+ * saved only from the resume line the batch started at and while the
+ * job's worker holds its lease, so a runner that lost the lease (it ran
+ * out; another worker claimed the job) rolls its batch back and stops:
+ * no batch applies twice. With atomic,
  * the whole import is one transaction, rolled back (and only the errors
  * kept) if any row failed.
  */

@@ -24,6 +24,7 @@ struct job {
     json_t *payload; /* owned */
     int attempts;    /* including this one */
     int max_attempts;
+    char worker[128]; /* the worker holding its lease (queue_claim's) */
 };
 
 /* Enqueue in the caller's transaction. A job with the same idempotency key

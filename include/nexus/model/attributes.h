@@ -42,6 +42,9 @@ struct product_extras {
  * valid, write its stored form to out. */
 enum nx_err attributes_parse(struct field_errors *errs, json_t *v, struct buf *out);
 
+/* Whether k is a valid attribute key. */
+bool attribute_key_is_valid(const char *k);
+
 /* The same for "images". */
 enum nx_err images_parse(struct field_errors *errs, json_t *v, struct buf *out);
 

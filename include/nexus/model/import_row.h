@@ -2,16 +2,19 @@
  * import_row.h -- one row of a product import, validated exactly like the
  * same body on POST /api/v1/products.
  *
- * An NDJSON row is that body as one JSON object, with `category` (an id or
- * a slug) allowed in place of `category_id`. A CSV upload has a header row
- * naming its columns (sku, name, slug, description, price, currency,
- * stock, category, is_active, each at most once, in any order); each row
- * becomes the body those cells spell: an empty cell is an absent field,
- * `stock` a JSON integer when it is one, `is_active` a boolean when it is
- * `true` or `false`, anything else a string. So every cell reaches the
- * same validator (product_input_parse) and gets the message the endpoint
- * would give. The category reference is split off before validation and
- * resolved by the caller (db). No I/O here.
+ * An NDJSON row is that body as one JSON object (`variants` included),
+ * with `category` (an id or a slug) allowed in place of `category_id`. A
+ * CSV upload has a header row naming its columns (sku, name, slug,
+ * description, price, currency, stock, category, is_active, and
+ * `attr.<key>` for attributes; each at most once, in any order); each row
+ * becomes the body those cells spell: an empty cell is an absent field
+ * (or attribute), `stock` a JSON integer when it is one, `is_active` a
+ * boolean when it is `true` or `false`, anything else a string. An
+ * `attr.<key>` cell becomes attributes.<key>: a boolean when it is `true`
+ * or `false`, a number when it is a JSON number, else a string. So every
+ * cell reaches the same validator (product_input_parse) and gets the
+ * message the endpoint would give. The category reference is split off
+ * before validation and resolved by the caller (db). No I/O here.
  *
  * Errors go to the caller's field list; an error that is not about one
  * field (a malformed line) has the field "".
@@ -22,6 +25,7 @@
 #include "nexus/core/fielderr.h"
 #include "nexus/core/records.h"
 #include "nexus/model/product.h"
+#include "nexus/model/variant.h"
 
 #include <jansson.h>
 
@@ -41,14 +45,22 @@ enum import_column {
 /* The column names, in the order an export writes them. */
 extern const char *const import_column_names[COL__COUNT];
 
-/* Where each column is in a CSV's rows (-1: absent). */
+/* Where each column is in a CSV's rows (-1: absent), and the attr.<key>
+ * columns: attr_key[i] at attr_at[i]. */
 struct import_columns {
     int at[COL__COUNT];
     size_t count; /* cells in the header */
+    size_t attr_count;
+    int attr_at[NX_ATTRIBUTES_MAX];
+    char attr_key[NX_ATTRIBUTES_MAX][NX_ATTRIBUTE_KEY_MAX + 1];
 };
 
-/* Read a CSV header: an unknown, repeated or empty column name is an
- * error named after the column. */
+/* The prefix of an attribute's CSV column. */
+#define IMPORT_ATTR_PREFIX "attr."
+
+/* Read a CSV header: an unknown, repeated or empty column name, an
+ * attr.<key> with an invalid key, or more than NX_ATTRIBUTES_MAX of them,
+ * is an error named after the column. */
 enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
                                  struct import_columns *cols);
 
@@ -59,11 +71,16 @@ struct category_ref {
     char text[NX_SLUG_MAX + 1]; /* the id in decimal, or the slug */
 };
 
-/* A validated row. in points into body, which the row owns. */
+/* A validated row. in points into body, which the row owns. An NDJSON
+ * row may carry `variants` (validated by variant_inputs_parse, as a
+ * create's are) instead of sku, price and stock: then variants holds them
+ * (variant_count of them); otherwise variants is NULL. */
 struct import_row {
     json_t *body;
     struct product_input in;
     struct category_ref category;
+    struct variant_input *variants;
+    size_t variant_count;
 };
 
 enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
