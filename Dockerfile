@@ -8,8 +8,16 @@
 #
 #   docker build -t nexus .
 #   docker run --rm -e DATABASE_URL=... -e JWT_SECRET=... -p 8080:8080 nexus
+#
+# The base images are build arguments, the official Debian 12 images unless
+# told: any Debian bookworm root file system will do, e.g. one made with
+# debootstrap where no registry is reachable (tests/scripts/image_run):
+#   podman build --build-arg BASE=localhost/bookworm \
+#       --build-arg RUNTIME_BASE=localhost/bookworm -t nexus .
+ARG BASE=debian:bookworm
+ARG RUNTIME_BASE=debian:bookworm-slim
 
-FROM debian:bookworm AS build
+FROM ${BASE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY scripts/ scripts/
@@ -25,7 +33,7 @@ RUN . scripts/lib/common.sh \
     && cmake_build /src/build/release Release -DNEXUS_TESTS=OFF \
     && stage_docs_assets /src/build/docs
 
-FROM debian:bookworm-slim AS runtime
+FROM ${RUNTIME_BASE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY scripts/lib/common.sh /tmp/nexus-common.sh
 RUN . /tmp/nexus-common.sh \

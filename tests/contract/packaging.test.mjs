@@ -85,12 +85,16 @@ function installedBy(text, lists, fns, seen = new Set()) {
   return { packages: out, literal };
 }
 
-/* The Dockerfile's stages: [{ from, as, text }]. */
+/* The Dockerfile's stages: [{ from, as, text }], a FROM's ${ARG} read as
+ * that argument's default (the ARGs before the first FROM). */
 function dockerStages() {
   const stages = [];
+  const args = {};
   for (const line of read('Dockerfile').replace(/\\\n/g, ' ').split('\n')) {
+    const arg = /^ARG\s+(\w+)=(\S+)$/.exec(line);
+    if (arg && !stages.length) args[arg[1]] = arg[2];
     const m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-    if (m) stages.push({ from: m[1], as: m[2], text: '' });
+    if (m) stages.push({ from: m[1].replace(/^\$\{(\w+)\}$/, (all, name) => args[name] ?? all), as: m[2], text: '' });
     else if (stages.length) stages[stages.length - 1].text += `${line}\n`;
   }
   return stages;
@@ -172,6 +176,9 @@ test('the runtime list provides every library the server links directly', (t) =>
 
 test('the Dockerfile builds on bookworm and runs on bookworm-slim as a non-root user', () => {
   const stages = dockerStages();
+  // Build arguments, so the image builds on a local base where no registry is reachable.
+  assert.match(read('Dockerfile'), /^FROM \$\{BASE\} AS build$/m);
+  assert.match(read('Dockerfile'), /^FROM \$\{RUNTIME_BASE\} AS runtime$/m);
   assert.equal(stages[0].from, 'debian:bookworm');
   assert.equal(stages[1].from, 'debian:bookworm-slim');
   const runtime = stages[1].text;
