@@ -247,6 +247,28 @@ test('docker-compose.yml: migrate once, api scalable behind nginx, health checks
   assert.match(nginx, /^\s*resolver 127\.0\.0\.11\b/m, "nginx resolves through Docker's DNS");
 });
 
+test('docker-compose.yml: a streaming replica made with pg_basebackup -R, and two api replicas reading from it', () => {
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  const s = compose.services;
+  const replica = s['postgres-replica'];
+  assert.ok(replica, 'no postgres-replica service');
+  assert.equal(replica.image, s.postgres.image, 'the replica runs the primary\'s PostgreSQL');
+  assert.equal(replica.depends_on?.postgres?.condition, 'service_healthy');
+  assert.ok(replica.healthcheck?.test, 'the replica has a health check');
+  const script = replica.volumes.find((v) => v.startsWith('./docker/postgres-replica.sh:'));
+  assert.ok(script && replica.entrypoint.includes(script.split(':')[1]), 'the replica starts through docker/postgres-replica.sh');
+  assert.match(read('docker/postgres-replica.sh'), /pg_basebackup -h postgres -U replicator -D "\$PGDATA" -R /);
+  assert.ok(s.postgres.volumes.some((v) => /^\.\/docker\/postgres-primary-init\.sh:\/docker-entrypoint-initdb\.d\//.test(v)), 'the primary makes the replication role');
+  assert.match(read('docker/postgres-primary-init.sh'), /REPLICATION LOGIN/);
+  assert.equal(replica.environment.PGPASSWORD, s.postgres.environment.POSTGRES_REPLICATION_PASSWORD);
+  for (const name of ['migrate', 'api', 'worker'])
+    assert.equal(s[name].environment.DATABASE_READ_URL, 'postgresql://nexus:nexus@postgres-replica:5432/nexus');
+  assert.equal(s.api.deploy?.replicas, 2, 'two api replicas behind nginx');
+  // The api neither starts nor stays ready on the replica's health.
+  assert.equal(s.api.depends_on?.['postgres-replica']?.condition, 'service_started');
+  assert.ok(compose.volumes && 'pgreplica' in compose.volumes, 'the replica has a volume of its own');
+});
+
 test('docker-compose.yml: JWT_SECRET has no default, and .env stays out of git and the image', () => {
   const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
   const secret = compose['x-nexus-environment'].JWT_SECRET;
