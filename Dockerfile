@@ -27,7 +27,13 @@ RUN . scripts/lib/common.sh \
     && rm -rf /var/lib/apt/lists/*
 # The Swagger UI assets of /docs (swagger-ui-dist), as package-lock.json pins them.
 COPY package.json package-lock.json ./
-RUN . scripts/lib/common.sh && ensure_npm_packages --omit=dev
+# NPM_CAFILE: a CA bundle for npm's TLS where the build's network needs one
+# beyond Debian's (a TLS-inspecting proxy): mount the file at build time
+# and name its path here (tests/scripts/image_run passes the host's).
+ARG NPM_CAFILE=
+RUN . scripts/lib/common.sh \
+    && if [ -n "$NPM_CAFILE" ]; then export npm_config_cafile="$NPM_CAFILE"; fi \
+    && ensure_npm_packages --omit=dev
 COPY . .
 RUN . scripts/lib/common.sh \
     && cmake_build /src/build/release Release -DNEXUS_TESTS=OFF \
