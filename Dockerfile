@@ -20,7 +20,9 @@ ARG RUNTIME_BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
-COPY scripts/ scripts/
+# Only the package lists and install helpers: an edit elsewhere in scripts/
+# keeps the (long) package layers cached.
+COPY scripts/lib/common.sh scripts/lib/common.sh
 RUN . scripts/lib/common.sh \
     && ensure_packages $NEXUS_BUILD_PACKAGES \
     && ensure_node \

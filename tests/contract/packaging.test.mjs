@@ -182,7 +182,7 @@ test('the Dockerfile builds on bookworm and runs on bookworm-slim as a non-root 
   assert.equal(stages[0].from, 'debian:bookworm');
   assert.equal(stages[1].from, 'debian:bookworm-slim');
   const runtime = stages[1].text;
-  assert.match(stages[0].text, /^COPY scripts\/ scripts\/$/m, 'the build stage uses the project scripts');
+  assert.match(stages[0].text, /^COPY scripts\/lib\/common\.sh scripts\/lib\/common\.sh$/m, 'the build stage uses the project scripts');
   assert.match(stages[0].text, /cmake_build /, 'the build stage builds with cmake_build');
   assert.match(runtime, /^USER (?!root\b|0\b)\S+$/m);
   assert.match(runtime, /^HEALTHCHECK .*\/healthz/m);
