@@ -23,6 +23,7 @@ BENCH_DURATION=${BENCH_DURATION:-5s}
 . "$(dirname "$0")/lib.sh"
 
 PRODUCTS=${BENCH_PRODUCTS:-60000}
+# shellcheck disable=SC2086 # the lists, one package a word
 ensure_packages $NEXUS_BUILD_PACKAGES $NEXUS_SERVICE_PACKAGES $NEXUS_CLUSTER_PACKAGES wrk bc
 cmake_build "$BUILD" Release -DNEXUS_TESTS=OFF
 BENCH_TMP=$(mktemp -d /tmp/nexus-bench-cluster.XXXXXX)
