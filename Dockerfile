@@ -8,24 +8,40 @@
 #
 #   docker build -t nexus .
 #   docker run --rm -e DATABASE_URL=... -e JWT_SECRET=... -p 8080:8080 nexus
+#
+# The base images are build arguments, the official Debian 12 images unless
+# told: any Debian bookworm root file system will do, e.g. one made with
+# debootstrap where no registry is reachable (tests/scripts/image_run):
+#   podman build --build-arg BASE=localhost/bookworm \
+#       --build-arg RUNTIME_BASE=localhost/bookworm -t nexus .
+ARG BASE=debian:bookworm
+ARG RUNTIME_BASE=debian:bookworm-slim
 
-FROM debian:bookworm AS build
+FROM ${BASE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
-COPY scripts/ scripts/
+# Only the package lists and install helpers: an edit elsewhere in scripts/
+# keeps the (long) package layers cached.
+COPY scripts/lib/common.sh scripts/lib/common.sh
 RUN . scripts/lib/common.sh \
     && ensure_packages $NEXUS_BUILD_PACKAGES \
     && ensure_node \
     && rm -rf /var/lib/apt/lists/*
 # The Swagger UI assets of /docs (swagger-ui-dist), as package-lock.json pins them.
 COPY package.json package-lock.json ./
-RUN . scripts/lib/common.sh && ensure_npm_packages --omit=dev
+# NPM_CAFILE: a CA bundle for npm's TLS where the build's network needs one
+# beyond Debian's (a TLS-inspecting proxy): mount the file at build time
+# and name its path here (tests/scripts/image_run passes the host's).
+ARG NPM_CAFILE=
+RUN . scripts/lib/common.sh \
+    && if [ -n "$NPM_CAFILE" ]; then export npm_config_cafile="$NPM_CAFILE"; fi \
+    && ensure_npm_packages --omit=dev
 COPY . .
 RUN . scripts/lib/common.sh \
     && cmake_build /src/build/release Release -DNEXUS_TESTS=OFF \
     && stage_docs_assets /src/build/docs
 
-FROM debian:bookworm-slim AS runtime
+FROM ${RUNTIME_BASE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 COPY scripts/lib/common.sh /tmp/nexus-common.sh
 RUN . /tmp/nexus-common.sh \

@@ -11,6 +11,10 @@ NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
 NEXUS_TEST_PACKAGES="libcmocka-dev clang-format wrk bc"
 # The load balancer of scripts/cluster (and of its test step).
 NEXUS_CLUSTER_PACKAGES="nginx"
+# What builds and runs the container image where no Docker engine or image
+# registry is at hand (tests/scripts/image_run): a Debian base made with
+# debootstrap, built and run with podman and buildah.
+NEXUS_IMAGE_PACKAGES="podman buildah debootstrap"
 
 log() { printf '[nexus] %s\n' "$*" >&2; }
 

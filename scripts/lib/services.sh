@@ -83,13 +83,14 @@ pg_create_db() {
     fi
 }
 
-# redis_start DIR: a Redis with no persistence on DIR/redis.sock, bounded to
-# REDIS_MAXMEMORY (default 256mb) and evicting the least recently used keys
-# when full (the cache is all it holds).
+# redis_start DIR [PORT]: a Redis with no persistence on DIR/redis.sock (and
+# on 127.0.0.1:PORT when given), bounded to REDIS_MAXMEMORY (default 256mb)
+# and evicting the least recently used keys when full (the cache is all it
+# holds).
 redis_start() {
-    local dir=$1
+    local dir=$1 port=${2:-0}
     mkdir -p "$dir"
-    redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
+    redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
         --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
         --logfile "$dir/redis.log" --dir "$dir" \
         --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy allkeys-lru >/dev/null || die "Redis did not start"

@@ -85,12 +85,16 @@ function installedBy(text, lists, fns, seen = new Set()) {
   return { packages: out, literal };
 }
 
-/* The Dockerfile's stages: [{ from, as, text }]. */
+/* The Dockerfile's stages: [{ from, as, text }], a FROM's ${ARG} read as
+ * that argument's default (the ARGs before the first FROM). */
 function dockerStages() {
   const stages = [];
+  const args = {};
   for (const line of read('Dockerfile').replace(/\\\n/g, ' ').split('\n')) {
+    const arg = /^ARG\s+(\w+)=(\S+)$/.exec(line);
+    if (arg && !stages.length) args[arg[1]] = arg[2];
     const m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-    if (m) stages.push({ from: m[1], as: m[2], text: '' });
+    if (m) stages.push({ from: m[1].replace(/^\$\{(\w+)\}$/, (all, name) => args[name] ?? all), as: m[2], text: '' });
     else if (stages.length) stages[stages.length - 1].text += `${line}\n`;
   }
   return stages;
@@ -172,10 +176,13 @@ test('the runtime list provides every library the server links directly', (t) =>
 
 test('the Dockerfile builds on bookworm and runs on bookworm-slim as a non-root user', () => {
   const stages = dockerStages();
+  // Build arguments, so the image builds on a local base where no registry is reachable.
+  assert.match(read('Dockerfile'), /^FROM \$\{BASE\} AS build$/m);
+  assert.match(read('Dockerfile'), /^FROM \$\{RUNTIME_BASE\} AS runtime$/m);
   assert.equal(stages[0].from, 'debian:bookworm');
   assert.equal(stages[1].from, 'debian:bookworm-slim');
   const runtime = stages[1].text;
-  assert.match(stages[0].text, /^COPY scripts\/ scripts\/$/m, 'the build stage uses the project scripts');
+  assert.match(stages[0].text, /^COPY scripts\/lib\/common\.sh scripts\/lib\/common\.sh$/m, 'the build stage uses the project scripts');
   assert.match(stages[0].text, /cmake_build /, 'the build stage builds with cmake_build');
   assert.match(runtime, /^USER (?!root\b|0\b)\S+$/m);
   assert.match(runtime, /^HEALTHCHECK .*\/healthz/m);
@@ -238,6 +245,28 @@ test('docker-compose.yml: migrate once, api scalable behind nginx, health checks
   const nginx = read('docker/nginx.conf');
   assert.match(nginx, /^\s*server api:8080\b/m, 'nginx balances over the api service');
   assert.match(nginx, /^\s*resolver 127\.0\.0\.11\b/m, "nginx resolves through Docker's DNS");
+});
+
+test('docker-compose.yml: a streaming replica made with pg_basebackup -R, and two api replicas reading from it', () => {
+  const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
+  const s = compose.services;
+  const replica = s['postgres-replica'];
+  assert.ok(replica, 'no postgres-replica service');
+  assert.equal(replica.image, s.postgres.image, 'the replica runs the primary\'s PostgreSQL');
+  assert.equal(replica.depends_on?.postgres?.condition, 'service_healthy');
+  assert.ok(replica.healthcheck?.test, 'the replica has a health check');
+  const script = replica.volumes.find((v) => v.startsWith('./docker/postgres-replica.sh:'));
+  assert.ok(script && replica.entrypoint.includes(script.split(':')[1]), 'the replica starts through docker/postgres-replica.sh');
+  assert.match(read('docker/postgres-replica.sh'), /pg_basebackup -h postgres -U replicator -D "\$PGDATA" -R /);
+  assert.ok(s.postgres.volumes.some((v) => /^\.\/docker\/postgres-primary-init\.sh:\/docker-entrypoint-initdb\.d\//.test(v)), 'the primary makes the replication role');
+  assert.match(read('docker/postgres-primary-init.sh'), /REPLICATION LOGIN/);
+  assert.equal(replica.environment.PGPASSWORD, s.postgres.environment.POSTGRES_REPLICATION_PASSWORD);
+  for (const name of ['migrate', 'api', 'worker'])
+    assert.equal(s[name].environment.DATABASE_READ_URL, 'postgresql://nexus:nexus@postgres-replica:5432/nexus');
+  assert.equal(s.api.deploy?.replicas, 2, 'two api replicas behind nginx');
+  // The api neither starts nor stays ready on the replica's health.
+  assert.equal(s.api.depends_on?.['postgres-replica']?.condition, 'service_started');
+  assert.ok(compose.volumes && 'pgreplica' in compose.volumes, 'the replica has a volume of its own');
 });
 
 test('docker-compose.yml: JWT_SECRET has no default, and .env stays out of git and the image', () => {
