@@ -396,23 +396,13 @@ static void check_price(const struct combo *c, json_t *f) {
     free(min);
 }
 
-/* Every value of one attribute key, as SQL counts them, against the
- * facet's list (absent: no value). */
-static void check_attribute(const struct combo *c, json_t *f, const char *key, enum part own) {
-    char w[2048], q[2600];
-    where_sql(c, own, w, sizeof w);
-    snprintf(q, sizeof q,
-             "SELECT coalesce(string_agg(v || '=' || n, ';' ORDER BY v), '') FROM (SELECT"
-             " lower(p.attributes->>'%s') AS v, count(*) AS n FROM products p WHERE %s AND"
-             " p.attributes->>'%s' IS NOT NULL GROUP BY 1) x",
-             key, w, key);
-    char *want = harness_sql_value(&server, "%s", q);
-    json_t *values = json_object_get(json_object_get(f, "attributes"), key);
-    char got[1024] = "";
-    /* the facet's values, lower-cased, sorted as SQL sorted them */
+/* A facet's values as "value=count;..." with lower-cased values, sorted
+ * the way the SQL of the checks sorts them. */
+static void values_text(json_t *values, char *got, size_t cap) {
     char *parts[32];
     size_t n = 0, i;
     json_t *item;
+    got[0] = '\0';
     json_array_foreach(values, i, item) {
         char one[128];
         snprintf(one, sizeof one, "%s=%lld", jstr(item, "value"), jint(item, "count"));
@@ -431,10 +421,25 @@ static void check_attribute(const struct combo *c, json_t *f, const char *key, e
             }
     for (size_t a = 0; a < n; a++) {
         if (a)
-            strncat(got, ";", sizeof got - strlen(got) - 1);
-        strncat(got, parts[a], sizeof got - strlen(got) - 1);
+            strncat(got, ";", cap - strlen(got) - 1);
+        strncat(got, parts[a], cap - strlen(got) - 1);
         free(parts[a]);
     }
+}
+
+/* Every value of one attribute key, as SQL counts them, against the
+ * facet's list (absent: no value). */
+static void check_attribute(const struct combo *c, json_t *f, const char *key, enum part own) {
+    char w[2048], q[2600];
+    where_sql(c, own, w, sizeof w);
+    snprintf(q, sizeof q,
+             "SELECT coalesce(string_agg(v || '=' || n, ';' ORDER BY v), '') FROM (SELECT"
+             " lower(p.attributes->>'%s') AS v, count(*) AS n FROM products p WHERE %s AND"
+             " p.attributes->>'%s' IS NOT NULL GROUP BY 1) x",
+             key, w, key);
+    char *want = harness_sql_value(&server, "%s", q);
+    char got[1024];
+    values_text(json_object_get(json_object_get(f, "attributes"), key), got, sizeof got);
     if (strcmp(got, want) != 0)
         fail_msg("attributes.%s: facets %s, SQL %s (query %s)", key, got, want, c->query);
     free(want);
@@ -457,35 +462,8 @@ static void check_option(const struct combo *c, json_t *f, const char *name, enu
              " product_variants v ON %s WHERE %s AND v.options->>'%s' IS NOT NULL GROUP BY 1) y",
              name, v, w, name);
     char *want = harness_sql_value(&server, "%s", q);
-    json_t *values = json_object_get(json_object_get(f, "options"), name);
-    char got[512] = "";
-    size_t i;
-    json_t *item;
-    /* option values are few; SQL orders them by lower-case value */
-    char *parts[8];
-    size_t n = 0;
-    json_array_foreach(values, i, item) {
-        char one[64];
-        snprintf(one, sizeof one, "%s=%lld", jstr(item, "value"), jint(item, "count"));
-        for (char *p = one; *p && *p != '='; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        if (n < 8)
-            parts[n++] = xstrdup(one);
-    }
-    for (size_t a = 0; a < n; a++)
-        for (size_t b = a + 1; b < n; b++)
-            if (strcmp(parts[b], parts[a]) < 0) {
-                char *t = parts[a];
-                parts[a] = parts[b];
-                parts[b] = t;
-            }
-    for (size_t a = 0; a < n; a++) {
-        if (a)
-            strncat(got, ";", sizeof got - strlen(got) - 1);
-        strncat(got, parts[a], sizeof got - strlen(got) - 1);
-        free(parts[a]);
-    }
+    char got[1024];
+    values_text(json_object_get(json_object_get(f, "options"), name), got, sizeof got);
     if (strcmp(got, want) != 0)
         fail_msg("options.%s: facets %s, SQL %s (query %s)", name, got, want, c->query);
     free(want);
