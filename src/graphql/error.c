@@ -1,0 +1,68 @@
+/*
+ * error.c -- the bounded list of GraphQL errors.
+ */
+#include "nexus/graphql/error.h"
+
+#include "nexus/core/xmem.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct gql_error *next_slot(struct gql_errors *errs, const char *code) {
+    if (errs->full)
+        return NULL;
+    if (errs->count == errs->cap) {
+        errs->cap = errs->cap ? errs->cap * 2 : 8;
+        errs->items = xrealloc(errs->items, errs->cap * sizeof *errs->items);
+    }
+    struct gql_error *e = &errs->items[errs->count++];
+    memset(e, 0, sizeof *e);
+    e->code = code;
+    if (errs->count == GQL_ERRORS_MAX) {
+        errs->full = true;
+        e->code = GQL_CODE_VALIDATION;
+        e->message = xstrdup("Too many errors: the list was cut here.");
+        return NULL;
+    }
+    return e;
+}
+
+static void add(struct gql_errors *errs, const char *code, const struct gql_loc *locs, size_t n,
+                const char *fmt, va_list ap) {
+    struct gql_error *e = next_slot(errs, code);
+    if (!e)
+        return;
+    struct buf b = {0};
+    buf_vprintf(&b, fmt, ap);
+    e->message = buf_take(&b, NULL);
+    for (size_t i = 0; i < n && i < GQL_ERROR_LOCS_MAX; i++)
+        e->locs[e->loc_count++] = locs[i];
+}
+
+void gql_error_add(struct gql_errors *errs, const char *code, const struct gql_loc *loc,
+                   const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    add(errs, code, loc, loc ? 1 : 0, fmt, ap);
+    va_end(ap);
+}
+
+void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs,
+                    size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    add(errs, code, locs, n, fmt, ap);
+    va_end(ap);
+}
+
+bool gql_errors_full(const struct gql_errors *errs) {
+    return errs->full;
+}
+
+void gql_errors_clear(struct gql_errors *errs) {
+    for (size_t i = 0; i < errs->count; i++)
+        free(errs->items[i].message);
+    free(errs->items);
+    memset(errs, 0, sizeof *errs);
+}
