@@ -48,8 +48,8 @@ void gql_error_add(struct gql_errors *errs, const char *code, const struct gql_l
     va_end(ap);
 }
 
-void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs,
-                    size_t n, const char *fmt, ...) {
+void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs, size_t n,
+                    const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     add(errs, code, locs, n, fmt, ap);

@@ -61,8 +61,11 @@ static size_t terminator_len(const struct gql_lexer *lx, size_t pos) {
 static size_t decode_utf8(const struct gql_lexer *lx, size_t pos, uint32_t *cp) {
     const unsigned char *s = (const unsigned char *)lx->src + pos;
     size_t avail = lx->len - pos;
-    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-                             : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xE0) == 0xC0 ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
     if (n == 0 || n > avail)
         return 0;
     uint32_t c = n == 1 ? s[0] : s[0] & (0x7Fu >> n);
@@ -387,9 +390,9 @@ static bool lex_block_string(struct gql_lexer *lx, struct gql_token *tok) {
 static bool punctuator(struct gql_lexer *lx, struct gql_token *tok) {
     static const char chars[] = "!$&():=@[]{|}";
     static const enum gql_tok kinds[] = {
-        GQL_TOK_BANG,   GQL_TOK_DOLLAR, GQL_TOK_AMP,       GQL_TOK_PAREN_L,   GQL_TOK_PAREN_R,
-        GQL_TOK_COLON,  GQL_TOK_EQUALS, GQL_TOK_AT,        GQL_TOK_BRACKET_L, GQL_TOK_BRACKET_R,
-        GQL_TOK_BRACE_L, GQL_TOK_PIPE,  GQL_TOK_BRACE_R,
+        GQL_TOK_BANG,    GQL_TOK_DOLLAR, GQL_TOK_AMP,     GQL_TOK_PAREN_L,   GQL_TOK_PAREN_R,
+        GQL_TOK_COLON,   GQL_TOK_EQUALS, GQL_TOK_AT,      GQL_TOK_BRACKET_L, GQL_TOK_BRACKET_R,
+        GQL_TOK_BRACE_L, GQL_TOK_PIPE,   GQL_TOK_BRACE_R,
     };
     char c = lx->src[lx->pos];
     const char *hit = c ? strchr(chars, c) : NULL;
@@ -464,8 +467,8 @@ bool gql_lex(struct gql_lexer *lx, struct gql_token *tok) {
         return true;
     }
     if (++lx->tokens > GQL_TOKEN_MAX) {
-        gql_error_add(lx->errs, GQL_CODE_LIMIT, &tok->loc,
-                      "The document has more than %d tokens.", GQL_TOKEN_MAX);
+        gql_error_add(lx->errs, GQL_CODE_LIMIT, &tok->loc, "The document has more than %d tokens.",
+                      GQL_TOKEN_MAX);
         lx->failed = true;
         return false;
     }
@@ -477,9 +480,9 @@ bool gql_lex(struct gql_lexer *lx, struct gql_token *tok) {
 
 const char *gql_tok_name(enum gql_tok kind) {
     static const char *const names[] = {
-        "<EOF>", "\"!\"", "\"$\"", "\"&\"", "\"(\"", "\")\"", "\"...\"", "\":\"", "\"=\"", "\"@\"",
-        "\"[\"", "\"]\"", "\"{\"",  "\"|\"", "\"}\"", "Name", "Int",      "Float", "String",
-        "BlockString",
+        "<EOF>", "\"!\"", "\"$\"", "\"&\"", "\"(\"",  "\")\"",       "\"...\"",
+        "\":\"", "\"=\"", "\"@\"", "\"[\"", "\"]\"",  "\"{\"",       "\"|\"",
+        "\"}\"", "Name",  "Int",   "Float", "String", "BlockString",
     };
     return names[kind];
 }

@@ -95,8 +95,8 @@ static bool enter(struct parser *p) {
         p->nesting++;
         return true;
     }
-    gql_error_add(p->errs, GQL_CODE_LIMIT, &p->tok.loc,
-                  "The document nests deeper than %d levels.", GQL_NESTING_MAX);
+    gql_error_add(p->errs, GQL_CODE_LIMIT, &p->tok.loc, "The document nests deeper than %d levels.",
+                  GQL_NESTING_MAX);
     p->failed = true;
     return false;
 }
@@ -162,8 +162,9 @@ static struct gql_value *scalar_value(struct parser *p, struct gql_value *v) {
         v->text = p->tok.value;
         v->len = p->tok.value_len;
     } else if (k == GQL_TOK_INT || k == GQL_TOK_FLOAT || k == GQL_TOK_NAME) {
-        v->kind = k == GQL_TOK_INT ? GQL_VALUE_INT : k == GQL_TOK_FLOAT ? GQL_VALUE_FLOAT
-                                                                          : GQL_VALUE_ENUM;
+        v->kind = k == GQL_TOK_INT     ? GQL_VALUE_INT
+                  : k == GQL_TOK_FLOAT ? GQL_VALUE_FLOAT
+                                       : GQL_VALUE_ENUM;
         v->text = gql_arena_strndup(p->arena, p->tok.start, p->tok.len);
         v->len = p->tok.len;
         if (is_keyword(p, "true") || is_keyword(p, "false")) {
@@ -455,5 +456,7 @@ const char *gql_response_name(const struct gql_selection *field) {
 }
 
 const char *gql_operation_name(enum gql_operation_type op) {
-    return op == GQL_OP_MUTATION ? "mutation" : op == GQL_OP_SUBSCRIPTION ? "subscription" : "query";
+    return op == GQL_OP_MUTATION       ? "mutation"
+           : op == GQL_OP_SUBSCRIPTION ? "subscription"
+                                       : "query";
 }

@@ -11,25 +11,32 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-#define FIELD(n, t, d)                    {.name = n, .type = t, .description = d}
-#define ROW(n, t, d)                      {.name = n, .type = t, .description = d, .cost = GQL_COST_ROW}
+#define FIELD(n, t, d)                                                                             \
+    { .name = n, .type = t, .description = d }
+#define ROW(n, t, d)                                                                               \
+    { .name = n, .type = t, .description = d, .cost = GQL_COST_ROW }
 #define LIST(n, t, size, d)                                                                        \
-    {.name = n, .type = t, .description = d, .cost = GQL_COST_LIST, .list_size = size}
+    { .name = n, .type = t, .description = d, .cost = GQL_COST_LIST, .list_size = size }
 #define WITH_ARGS(n, t, a, c, d)                                                                   \
-    {.name = n, .type = t, .description = d, .args = a, .arg_count = N(a), .cost = c}
-#define ARG(n, t, def, d)                 {.name = n, .type = t, .default_value = def, .description = d}
-#define VALUE(n, d)                       {.name = n, .description = d}
+    { .name = n, .type = t, .description = d, .args = a, .arg_count = N(a), .cost = c }
+#define ARG(n, t, def, d)                                                                          \
+    { .name = n, .type = t, .default_value = def, .description = d }
+#define VALUE(n, d)                                                                                \
+    { .name = n, .description = d }
 #define OBJECT(n, f, d)                                                                            \
-    {.name = n, .kind = GQL_KIND_OBJECT, .description = d, .fields = f, .field_count = N(f)}
+    { .name = n, .kind = GQL_KIND_OBJECT, .description = d, .fields = f, .field_count = N(f) }
 #define INPUT(n, f, d)                                                                             \
-    {.name = n,                                                                                    \
-     .kind = GQL_KIND_INPUT_OBJECT,                                                                \
-     .description = d,                                                                             \
-     .input_fields = f,                                                                            \
-     .input_field_count = N(f)}
+    {                                                                                              \
+        .name = n, .kind = GQL_KIND_INPUT_OBJECT, .description = d, .input_fields = f,             \
+        .input_field_count = N(f)                                                                  \
+    }
 #define ENUM(n, v, d)                                                                              \
-    {.name = n, .kind = GQL_KIND_ENUM, .description = d, .enum_values = v, .enum_value_count = N(v)}
-#define SCALAR(n, d) {.name = n, .kind = GQL_KIND_SCALAR, .description = d}
+    {                                                                                              \
+        .name = n, .kind = GQL_KIND_ENUM, .description = d, .enum_values = v,                      \
+        .enum_value_count = N(v)                                                                   \
+    }
+#define SCALAR(n, d)                                                                               \
+    { .name = n, .kind = GQL_KIND_SCALAR, .description = d }
 
 /* ---- Query ---------------------------------------------------------------- */
 
@@ -67,8 +74,7 @@ static const struct gql_field_def query_fields[] = {
               "A page of products (active ones only; staff may ask for inactive ones)."),
     WITH_ARGS("category", "Category", by_id_or_slug, GQL_COST_ROW,
               "One category; null when there is none."),
-    WITH_ARGS("categories", "[Category!]!", categories_args, GQL_COST_LIST,
-              "Categories, by name."),
+    WITH_ARGS("categories", "[Category!]!", categories_args, GQL_COST_LIST, "Categories, by name."),
     WITH_ARGS("facets", "Facets!", facets_args, GQL_COST_ROW,
               "The counts of GET /api/v1/products/facets: each facet counted with every filter "
               "but its own."),
@@ -83,8 +89,9 @@ static const struct gql_field_def product_fields[] = {
     FIELD("name", "String!", NULL),
     FIELD("slug", "String!", NULL),
     FIELD("description", "String!", NULL),
-    FIELD("price", "String!", "The lowest price among active variants: a decimal string with "
-                              "two places, e.g. \"19.90\"."),
+    FIELD("price", "String!",
+          "The lowest price among active variants: a decimal string with "
+          "two places, e.g. \"19.90\"."),
     FIELD("currency", "String!", "ISO 4217, e.g. \"USD\"."),
     FIELD("stock", "Int!", "The sum over active variants."),
     FIELD("inStock", "Boolean!", "stock > 0"),
@@ -333,12 +340,9 @@ static const struct gql_field_def field_fields[] = {
 };
 
 static const struct gql_field_def input_value_fields[] = {
-    FIELD("name", "String!", NULL),
-    FIELD("description", "String", NULL),
-    FIELD("type", "__Type!", NULL),
-    FIELD("defaultValue", "String", "A GraphQL literal."),
-    FIELD("isDeprecated", "Boolean!", NULL),
-    FIELD("deprecationReason", "String", NULL),
+    FIELD("name", "String!", NULL),          FIELD("description", "String", NULL),
+    FIELD("type", "__Type!", NULL),          FIELD("defaultValue", "String", "A GraphQL literal."),
+    FIELD("isDeprecated", "Boolean!", NULL), FIELD("deprecationReason", "String", NULL),
 };
 
 static const struct gql_field_def enum_value_fields[] = {
@@ -357,8 +361,8 @@ static const struct gql_field_def directive_fields[] = {
 };
 
 static const struct gql_enum_value_def type_kind_values[] = {
-    VALUE("SCALAR", NULL), VALUE("OBJECT", NULL),       VALUE("INTERFACE", NULL),
-    VALUE("UNION", NULL),  VALUE("ENUM", NULL),         VALUE("INPUT_OBJECT", NULL),
+    VALUE("SCALAR", NULL), VALUE("OBJECT", NULL),   VALUE("INTERFACE", NULL),
+    VALUE("UNION", NULL),  VALUE("ENUM", NULL),     VALUE("INPUT_OBJECT", NULL),
     VALUE("LIST", NULL),   VALUE("NON_NULL", NULL),
 };
 

@@ -51,8 +51,8 @@ struct gql_errors {
 void gql_error_add(struct gql_errors *errs, const char *code, const struct gql_loc *loc,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Append an error with n locations (at most GQL_ERROR_LOCS_MAX are kept). */
-void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs,
-                    size_t n, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs, size_t n,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 bool gql_errors_full(const struct gql_errors *errs);
 void gql_errors_clear(struct gql_errors *errs);
 

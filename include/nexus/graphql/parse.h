@@ -57,9 +57,9 @@ struct gql_value {
     const char *text;
     size_t len;
     bool boolean;
-    struct gql_value *items;          /* GQL_VALUE_LIST, linked by next */
-    struct gql_object_field *fields;  /* GQL_VALUE_OBJECT */
-    struct gql_value *next;           /* the next item of the enclosing list */
+    struct gql_value *items;         /* GQL_VALUE_LIST, linked by next */
+    struct gql_object_field *fields; /* GQL_VALUE_OBJECT */
+    struct gql_value *next;          /* the next item of the enclosing list */
 };
 
 struct gql_object_field {
@@ -89,7 +89,7 @@ enum gql_type_kind { GQL_TYPE_NAMED, GQL_TYPE_LIST, GQL_TYPE_NON_NULL };
 struct gql_type_ref {
     enum gql_type_kind kind;
     struct gql_loc loc;
-    const char *name;         /* GQL_TYPE_NAMED */
+    const char *name;              /* GQL_TYPE_NAMED */
     const struct gql_type_ref *of; /* GQL_TYPE_LIST, GQL_TYPE_NON_NULL */
 };
 
