@@ -371,7 +371,12 @@ static bool type_system(struct parser *p, struct gql_definition *d) {
         return false;
     if (!(d->name = type_system_keyword(p)))
         return unexpected(p, NULL), false;
-    return advance(p) && skip_type_system(p);
+    if (!advance(p))
+        return false;
+    /* "extend type ...": the keyword after extend is part of it */
+    if (strcmp(d->name, "extend") == 0 && type_system_keyword(p) && !advance(p))
+        return false;
+    return skip_type_system(p);
 }
 
 static bool operation(struct parser *p, struct gql_definition *d) {
