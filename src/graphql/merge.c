@@ -43,6 +43,10 @@ struct mctx {
     unsigned seen[GQL_DEFINITION_MAX];
     size_t nfrags;
     unsigned generation;
+    /* The pairs reported: a fragment is checked from each place it is
+     * spread and on its own, and each conflict is reported once. */
+    const struct gql_selection *reported[GQL_ERRORS_MAX][2];
+    size_t nreported;
 };
 
 static bool spend(struct mctx *m) {
@@ -182,12 +186,27 @@ static int by_response_name(const void *x, const void *y) {
 
 static void check_sets(struct mctx *m, const struct sets *in);
 
+static bool reported_before(struct mctx *m, const struct gql_selection *a,
+                            const struct gql_selection *b) {
+    for (size_t i = 0; i < m->nreported; i++)
+        if ((m->reported[i][0] == a && m->reported[i][1] == b) ||
+            (m->reported[i][0] == b && m->reported[i][1] == a))
+            return true;
+    if (m->nreported < GQL_ERRORS_MAX) {
+        m->reported[m->nreported][0] = a;
+        m->reported[m->nreported++][1] = b;
+    }
+    return false;
+}
+
 /* Compare the group's fields with its first; at most one error a group. */
 static void check_group(struct mctx *m, const struct collected *g, size_t n) {
     struct buf why = {0};
     for (size_t i = 1; i < n; i++) {
         if (!conflict(&g[0], &g[i], &why))
             continue;
+        if (reported_before(m, g[0].sel, g[i].sel))
+            break;
         struct gql_loc locs[] = {g[0].sel->loc, g[i].sel->loc};
         gql_error_addv(m->errs, GQL_CODE_VALIDATION, locs, 2,
                        "Fields \"%s\" conflict because %s. Use different aliases on the fields to "

@@ -19,6 +19,11 @@
     { .name = n, .type = t, .description = d, .cost = GQL_COST_LIST, .list_size = size }
 #define WITH_ARGS(n, t, a, c, d)                                                                   \
     { .name = n, .type = t, .description = d, .args = a, .arg_count = N(a), .cost = c }
+#define LIST_WITH_ARGS(n, t, a, size, d)                                                           \
+    {                                                                                              \
+        .name = n, .type = t, .description = d, .args = a, .arg_count = N(a),                      \
+        .cost = GQL_COST_LIST, .list_size = size                                                   \
+    }
 #define ARG(n, t, def, d)                                                                          \
     { .name = n, .type = t, .default_value = def, .description = d }
 #define VALUE(n, d)                                                                                \
@@ -74,7 +79,7 @@ static const struct gql_field_def query_fields[] = {
               "A page of products (active ones only; staff may ask for inactive ones)."),
     WITH_ARGS("category", "Category", by_id_or_slug, GQL_COST_ROW,
               "One category; null when there is none."),
-    WITH_ARGS("categories", "[Category!]!", categories_args, GQL_COST_LIST, "Categories, by name."),
+    LIST_WITH_ARGS("categories", "[Category!]!", categories_args, 100, "Categories, by name."),
     WITH_ARGS("facets", "Facets!", facets_args, GQL_COST_ROW,
               "The counts of GET /api/v1/products/facets: each facet counted with every filter "
               "but its own."),

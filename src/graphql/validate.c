@@ -475,8 +475,11 @@ static void check_unused_fragments(struct vctx *c) {
     for (size_t i = 0; i < c->ndefs; i++)
         if (c->defs[i].def->kind == GQL_DEF_OPERATION)
             reach(c, &c->defs[i], 1);
+    /* A fragment is used when a spread of its name is reached (a second
+     * fragment of one name is reported by the name rule only). */
     for (size_t i = 0; i < c->ndefs; i++)
-        if (c->defs[i].def->kind == GQL_DEF_FRAGMENT && c->defs[i].mark != 1)
+        if (c->defs[i].def->kind == GQL_DEF_FRAGMENT &&
+            fragment_info(c, c->defs[i].def->name)->mark != 1)
             ERR(c, &c->defs[i].def->loc, "Fragment \"%s\" is never used.", c->defs[i].def->name);
 }
 

@@ -100,7 +100,7 @@ static bool finite_float(const char *text) {
 }
 
 static void check_scalar(const struct gql_value_check *c, const struct gql_value *v,
-                         const struct gql_type_def *t, struct gql_tref type) {
+                         const struct gql_type_def *t, struct gql_tref shown) {
     const char *n = t->name;
     long long i;
     bool ok = false;
@@ -115,21 +115,21 @@ static void check_scalar(const struct gql_value_check *c, const struct gql_value
     else if (strcmp(n, "ID") == 0)
         ok = v->kind == GQL_VALUE_STRING || v->kind == GQL_VALUE_INT;
     if (!ok)
-        expected(c, v, type,
+        expected(c, v, shown,
                  v->kind == GQL_VALUE_INT && strcmp(n, "Int") == 0
                      ? ": Int is a signed 32-bit integer."
                      : NULL);
 }
 
 static void check_enum(const struct gql_value_check *c, const struct gql_value *v,
-                       const struct gql_type_def *t, struct gql_tref type) {
+                       const struct gql_type_def *t, struct gql_tref shown) {
     if (v->kind == GQL_VALUE_ENUM && gql_schema_enum_value(t, v->text))
         return;
     if (v->kind == GQL_VALUE_ENUM)
         gql_error_add(c->errs, GQL_CODE_VALIDATION, &v->loc,
                       "Value \"%s\" does not exist in \"%s\" enum.", v->text, t->name);
     else
-        expected(c, v, type, NULL);
+        expected(c, v, shown, NULL);
 }
 
 /* ---- input objects ------------------------------------------------------------- */
@@ -149,9 +149,9 @@ static bool given(const struct gql_value *v, const char *name) {
 }
 
 static void check_object(const struct gql_value_check *c, const struct gql_value *v,
-                         const struct gql_type_def *t, struct gql_tref type) {
+                         const struct gql_type_def *t, struct gql_tref shown) {
     if (v->kind != GQL_VALUE_OBJECT) {
-        expected(c, v, type, NULL);
+        expected(c, v, shown, NULL);
         return;
     }
     for (const struct gql_object_field *f = v->fields; f; f = f->next) {
@@ -177,40 +177,48 @@ static void check_object(const struct gql_value_check *c, const struct gql_value
 
 /* ---- any literal ---------------------------------------------------------------- */
 
-void gql_check_literal(const struct gql_value_check *c, const struct gql_value *v,
-                       struct gql_tref type, bool has_default) {
+/* shown: the type messages name (a non-null type's, around the type
+ * being checked). */
+static void check_literal(const struct gql_value_check *c, const struct gql_value *v,
+                          struct gql_tref type, struct gql_tref shown, bool has_default) {
     enum gql_kind kind = gql_tref_kind(type);
     if (v->kind == GQL_VALUE_VARIABLE) {
         if (c->on_variable)
-            c->on_variable(c->ctx, v, type, has_default);
+            c->on_variable(c->ctx, v, shown, has_default);
         return;
     }
     if (kind == GQL_KIND_NON_NULL) {
         if (v->kind == GQL_VALUE_NULL)
-            expected(c, v, type, NULL);
+            expected(c, v, shown, NULL);
         else
-            gql_check_literal(c, v, gql_tref_of(type), false);
+            check_literal(c, v, gql_tref_of(type), shown, false);
         return;
     }
     if (v->kind == GQL_VALUE_NULL)
         return;
     if (kind == GQL_KIND_LIST) {
+        struct gql_tref item = gql_tref_of(type);
         if (v->kind != GQL_VALUE_LIST)
-            gql_check_literal(c, v, gql_tref_of(type), false);
+            check_literal(c, v, item, item, false);
         for (const struct gql_value *i = v->kind == GQL_VALUE_LIST ? v->items : NULL; i;
              i = i->next)
-            gql_check_literal(c, i, gql_tref_of(type), false);
+            check_literal(c, i, item, item, false);
         return;
     }
     const struct gql_type_def *t = gql_tref_named(type);
     if (!t) /* an unknown type: reported where the type is named */
         return;
     if (t->kind == GQL_KIND_INPUT_OBJECT)
-        check_object(c, v, t, type);
+        check_object(c, v, t, shown);
     else if (t->kind == GQL_KIND_ENUM)
-        check_enum(c, v, t, type);
+        check_enum(c, v, t, shown);
     else
-        check_scalar(c, v, t, type);
+        check_scalar(c, v, t, shown);
+}
+
+void gql_check_literal(const struct gql_value_check *c, const struct gql_value *v,
+                       struct gql_tref type, bool has_default) {
+    check_literal(c, v, type, type, has_default);
 }
 
 /* ---- types ------------------------------------------------------------------------ */
