@@ -28,8 +28,9 @@ static struct gql_error *next_slot(struct gql_errors *errs, const char *code) {
     return e;
 }
 
-static void add(struct gql_errors *errs, const char *code, const struct gql_loc *locs, size_t n,
-                const char *fmt, va_list ap) {
+__attribute__((format(printf, 5, 0))) static void add(struct gql_errors *errs, const char *code,
+                                                      const struct gql_loc *locs, size_t n,
+                                                      const char *fmt, va_list ap) {
     struct gql_error *e = next_slot(errs, code);
     if (!e)
         return;
