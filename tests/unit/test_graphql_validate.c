@@ -1,7 +1,7 @@
 /*
  * test_graphql_validate.c -- the validation rules of the GraphQL
- * specification's section 5 (graphql/validate) against the catalog schema
- * (graphql/schema), and the depth and cost limits (graphql/limits).
+ * specification's section 5 (graphql/validate) against the catalog schema,
+ * and the depth and cost limits (graphql/limits).
  *
  * The cases follow the specification's own examples for each rule, valid
  * and invalid, with its example types (Dog, Cat, ...) replaced by the
@@ -15,7 +15,6 @@
 #include "nexus/core/xmem.h"
 #include "nexus/graphql/limits.h"
 #include "nexus/graphql/parse.h"
-#include "nexus/graphql/schema.h"
 #include "nexus/graphql/validate.h"
 
 #include <stdio.h>
@@ -613,58 +612,6 @@ static void test_introspection_query_passes(void **state) {
     gql_errors_clear(&errs);
 }
 
-/* ---- the schema's tables ------------------------------------------------------------------ */
-
-static void test_schema_lookups(void **state) {
-    (void)state;
-    const struct gql_type_def *product = gql_schema_type("Product");
-    assert_non_null(product);
-    assert_int_equal(product->kind, GQL_KIND_OBJECT);
-    const struct gql_field_def *variants = gql_schema_field(product, "variants");
-    assert_string_equal(variants->type, "[Variant!]!");
-    struct gql_tref t = gql_tref(variants->type);
-    assert_int_equal(gql_tref_kind(t), GQL_KIND_NON_NULL);
-    assert_int_equal(gql_tref_kind(gql_tref_of(t)), GQL_KIND_LIST);
-    assert_int_equal(gql_tref_kind(gql_tref_of(gql_tref_of(t))), GQL_KIND_NON_NULL);
-    assert_int_equal(gql_tref_kind(gql_tref_of(gql_tref_of(gql_tref_of(t)))), GQL_KIND_OBJECT);
-    assert_ptr_equal(gql_tref_named(t), gql_schema_type("Variant"));
-    assert_non_null(gql_schema_field(product, "__typename"));
-    assert_null(gql_schema_field(product, "__schema"));
-    assert_non_null(gql_schema_field(gql_schema_query_type(), "__type"));
-    assert_null(gql_schema_field(gql_schema_type("User"), "password_hash"));
-    assert_null(gql_schema_field(gql_schema_type("User"), "passwordHash"));
-    assert_string_equal(
-        gql_schema_arg(gql_schema_field(gql_schema_query_type(), "products")->args, 4, "first")
-            ->default_value,
-        "20");
-    assert_non_null(gql_schema_enum_value(gql_schema_type("ProductSort"), "PRICE_DESC"));
-    assert_non_null(gql_schema_input_field(gql_schema_type("ProductFilter"), "includeInactive"));
-    assert_non_null(gql_schema_directive("specifiedBy"));
-    assert_string_equal(gql_directive_location_name(18), "INPUT_FIELD_DEFINITION");
-}
-
-/* Every type a table names exists, every name is unique within its table,
- * and argument and input types are input types. */
-static void test_schema_is_consistent(void **state) {
-    (void)state;
-    size_t n;
-    const struct gql_type_def *types = gql_schema_types(&n);
-    for (size_t i = 0; i < n; i++) {
-        assert_ptr_equal(gql_schema_type(types[i].name), &types[i]);
-        for (size_t f = 0; f < types[i].field_count; f++) {
-            const struct gql_field_def *fd = &types[i].fields[f];
-            if (!gql_tref_named(gql_tref(fd->type)))
-                fail_msg("%s.%s: unknown type %s", types[i].name, fd->name, fd->type);
-            assert_ptr_equal(gql_schema_field(&types[i], fd->name), fd);
-            for (size_t a = 0; a < fd->arg_count; a++)
-                assert_true(gql_kind_is_input(gql_tref_named(gql_tref(fd->args[a].type))->kind));
-        }
-        for (size_t f = 0; f < types[i].input_field_count; f++)
-            assert_true(
-                gql_kind_is_input(gql_tref_named(gql_tref(types[i].input_fields[f].type))->kind));
-    }
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executable_definitions),
@@ -687,8 +634,6 @@ int main(void) {
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_cost_limit),
         cmocka_unit_test(test_introspection_query_passes),
-        cmocka_unit_test(test_schema_lookups),
-        cmocka_unit_test(test_schema_is_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
