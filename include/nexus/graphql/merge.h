@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#define GQL_VALIDATION_WORK_MAX 200000
+#define GQL_VALIDATION_WORK_MAX 50000
 
 bool gql_check_merging(const struct gql_document *doc, struct gql_errors *errs);
 
