@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COST_CAP      1000000000000ULL /* sums saturate here: far over any limit */
-#define FIRST_DEFAULT 20
+#define COST_CAP 1000000000000ULL /* sums saturate here: far over any limit */
 
 struct measure {
     unsigned depth, intro;
@@ -59,17 +58,24 @@ static bool variable_default(const struct gql_definition *op, const char *name, 
     return false;
 }
 
-static unsigned long long first_of(const struct lctx *l, const struct gql_selection *sel) {
-    long long n = FIRST_DEFAULT;
+/* The `first` of a connection field: the literal, the request's variable,
+ * the variable's default, or the argument's default in the schema. */
+static unsigned long long first_of(const struct lctx *l, const struct gql_field_def *fd,
+                                   const struct gql_selection *sel) {
+    const struct gql_input_def *def = gql_schema_arg(fd->args, fd->arg_count, "first");
+    long long fallback = 0, n;
+    if (def && def->default_value && !gql_int_literal(def->default_value, &fallback))
+        fallback = 0;
+    n = fallback;
     for (const struct gql_argument *a = sel->args; a; a = a->next) {
         if (strcmp(a->name, "first") != 0)
             continue;
         const struct gql_value *v = a->value;
         if (v->kind == GQL_VALUE_INT && !gql_int_literal(v->text, &n))
-            n = FIRST_DEFAULT;
+            n = fallback;
         else if (v->kind == GQL_VALUE_VARIABLE && !(l->var && l->var(l->ctx, v->text, &n)) &&
                  !variable_default(l->op, v->text, &n))
-            n = FIRST_DEFAULT;
+            n = fallback;
     }
     return n > 0 ? (unsigned long long)n : 0;
 }
@@ -93,7 +99,7 @@ static struct measure measure_field(struct lctx *l, const struct gql_type_def *p
     m.depth = 1 + sub.depth;
     m.intro = sub.intro;
     unsigned long long n = !fd                          ? 0
-                           : fd->cost == GQL_COST_FIRST ? first_of(l, sel)
+                           : fd->cost == GQL_COST_FIRST ? first_of(l, fd, sel)
                            : fd->cost == GQL_COST_LIST  ? fd->list_size
                            : fd->cost == GQL_COST_ROW   ? 1
                                                         : 0;
