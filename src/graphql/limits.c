@@ -28,6 +28,8 @@ struct memo {
 
 struct lctx {
     const struct gql_definition *op;
+    unsigned nesting; /* of measure_set calls: bounded, like the stack they use */
+    bool too_deep;
     gql_int_variable_fn var;
     void *ctx;
     struct memo memo[GQL_DEFINITION_MAX];
@@ -124,9 +126,18 @@ static struct measure measure_spread(struct lctx *l, const struct gql_selection 
     return (struct measure){0};
 }
 
+/* Selection sets nested deeper than this (fragments expanded) are far
+ * over every limit; they are not measured further. */
+#define NESTING_MAX 128
+
 static struct measure measure_set(struct lctx *l, const struct gql_type_def *parent,
                                   const struct gql_selection *set) {
     struct measure total = {0};
+    if (l->nesting >= NESTING_MAX) {
+        l->too_deep = true;
+        return total;
+    }
+    l->nesting++;
     for (const struct gql_selection *s = set; s; s = s->next) {
         if (s->kind == GQL_SEL_FIELD)
             combine(&total, measure_field(l, parent, s));
@@ -137,6 +148,7 @@ static struct measure measure_set(struct lctx *l, const struct gql_type_def *par
                     measure_set(l, s->type_condition ? gql_schema_type(s->type_condition) : parent,
                                 s->selections));
     }
+    l->nesting--;
     return total;
 }
 
@@ -175,6 +187,8 @@ bool gql_check_limits(const struct gql_document *doc, const struct gql_definitio
             l->memo[l->nmemo++].fragment = d;
     struct measure m = measure_set(
         l, op->operation == GQL_OP_QUERY ? gql_schema_query_type() : NULL, op->selections);
+    if (l->too_deep) /* at least this deep: more than either limit */
+        m.depth = NESTING_MAX;
     free(l);
     if (out)
         *out = (struct gql_measure){m.depth, m.intro, m.cost};

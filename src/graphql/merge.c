@@ -60,6 +60,16 @@ static bool spend(struct mctx *m) {
     return false;
 }
 
+static bool too_deep(struct mctx *m, unsigned depth) {
+    if (depth <= GQL_EXPANDED_DEPTH_MAX || m->over)
+        return m->over;
+    m->over = true;
+    gql_error_add(m->errs, GQL_CODE_LIMIT, NULL,
+                  "The document nests fields deeper than %d levels with fragments expanded.",
+                  GQL_EXPANDED_DEPTH_MAX);
+    return true;
+}
+
 /* ---- collecting fields ------------------------------------------------------ */
 
 static void push(struct fields *f, const struct gql_selection *sel,
@@ -184,7 +194,7 @@ static int by_response_name(const void *x, const void *y) {
     return c ? c : (a->order > b->order) - (a->order < b->order);
 }
 
-static void check_sets(struct mctx *m, const struct sets *in);
+static void check_sets(struct mctx *m, const struct sets *in, unsigned depth);
 
 static bool reported_before(struct mctx *m, const struct gql_selection *a,
                             const struct gql_selection *b) {
@@ -218,7 +228,7 @@ static void check_group(struct mctx *m, const struct collected *g, size_t n) {
 }
 
 /* The sub-selections of a group, merged, checked as one set. */
-static void check_children(struct mctx *m, const struct collected *g, size_t n) {
+static void check_children(struct mctx *m, const struct collected *g, size_t n, unsigned depth) {
     struct sets sub = {xcalloc(n, sizeof *sub.sets), xcalloc(n, sizeof *sub.parents), 0};
     for (size_t i = 0; i < n; i++) {
         if (!g[i].sel->selections)
@@ -228,13 +238,15 @@ static void check_children(struct mctx *m, const struct collected *g, size_t n) 
         sub.parents[sub.len++] = t && gql_kind_is_composite(t->kind) ? t : NULL;
     }
     if (sub.len)
-        check_sets(m, &sub);
+        check_sets(m, &sub, depth + 1);
     free(sub.sets);
     free(sub.parents);
 }
 
-static void check_sets(struct mctx *m, const struct sets *in) {
+static void check_sets(struct mctx *m, const struct sets *in, unsigned depth) {
     struct fields f = {0};
+    if (too_deep(m, depth))
+        return;
     m->generation++;
     for (size_t i = 0; i < in->len; i++)
         collect(m, &f, in->sets[i], in->parents[i]);
@@ -245,7 +257,7 @@ static void check_sets(struct mctx *m, const struct sets *in) {
                                             gql_response_name(f.items[j].sel)) == 0;)
             j++;
         check_group(m, &f.items[i], j - i);
-        check_children(m, &f.items[i], j - i);
+        check_children(m, &f.items[i], j - i, depth);
     }
     free(f.items);
 }
@@ -267,7 +279,7 @@ bool gql_check_merging(const struct gql_document *doc, struct gql_errors *errs) 
                                                                       : NULL;
         const struct gql_type_def *parents[] = {t && gql_kind_is_composite(t->kind) ? t : NULL};
         const struct gql_selection *sets[] = {d->selections};
-        check_sets(m, &(struct sets){sets, parents, 1});
+        check_sets(m, &(struct sets){sets, parents, 1}, 0);
     }
     free(m);
     return errs->count == before;

@@ -458,6 +458,31 @@ static void test_exponential_fragments_are_refused(void **state) {
     buf_clear(&b);
 }
 
+/* 30 fragments, each 40 levels deep: 1,200 levels once expanded, refused
+ * before the check recurses that deep. */
+static void test_deep_fragment_chains_are_refused(void **state) {
+    (void)state;
+    struct buf b = {0};
+    buf_puts(&b, "{ category(id: 1) { ...F0 } }\n");
+    for (int i = 0; i < 30; i++) {
+        buf_printf(&b, "fragment F%d on Category {", i);
+        for (int k = 0; k < 39; k++)
+            buf_puts(&b, " parent {");
+        buf_printf(&b, " ...F%d", i + 1);
+        for (int k = 0; k < 40; k++)
+            buf_puts(&b, " }");
+        buf_puts(&b, "\n");
+    }
+    buf_puts(&b, "fragment F30 on Category { id }\n");
+    struct gql_errors errs = {0};
+    assert_false(validate(b.data, &errs));
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0].code, GQL_CODE_LIMIT);
+    assert_non_null(strstr(errs.items[0].message, "deeper than 128 levels"));
+    gql_errors_clear(&errs);
+    buf_clear(&b);
+}
+
 /* ---- operation choice -------------------------------------------------------------------- */
 
 static void test_operation_choice(void **state) {
@@ -630,6 +655,7 @@ int main(void) {
         cmocka_unit_test(test_error_list_is_bounded),
         cmocka_unit_test(test_many_aliases_merge_quickly),
         cmocka_unit_test(test_exponential_fragments_are_refused),
+        cmocka_unit_test(test_deep_fragment_chains_are_refused),
         cmocka_unit_test(test_operation_choice),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_cost_limit),
