@@ -588,51 +588,129 @@ static void test_cost_limit(void **state) {
     gql_errors_clear(&errs);
 }
 
-static const char *const introspection_query =
-    "query IntrospectionQuery {\n"
-    "  __schema {\n"
-    "    description\n"
-    "    queryType { name } mutationType { name } subscriptionType { name }\n"
-    "    types { ...FullType }\n"
-    "    directives { name description isRepeatable locations\n"
-    "      args(includeDeprecated: true) { ...InputValue } }\n"
-    "  }\n"
-    "}\n"
-    "fragment FullType on __Type {\n"
-    "  kind name description specifiedByURL\n"
-    "  fields(includeDeprecated: true) { name description\n"
-    "    args(includeDeprecated: true) { ...InputValue }\n"
-    "    type { ...TypeRef } isDeprecated deprecationReason }\n"
-    "  inputFields(includeDeprecated: true) { ...InputValue }\n"
-    "  interfaces { ...TypeRef }\n"
-    "  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }\n"
-    "  possibleTypes { ...TypeRef }\n"
-    "}\n"
-    "fragment InputValue on __InputValue {\n"
-    "  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason\n"
-    "}\n"
-    "fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType {\n"
-    "  kind name ofType { kind name ofType { kind name ofType { kind name ofType {\n"
-    "  kind name } } } } } } } }\n";
+/* graphql-js 16's getIntrospectionQuery({descriptions, specifiedByUrl,
+ * directiveIsRepeatable, schemaDescription, inputValueDeprecation}), as
+ * GraphiQL and code generators send it. */
+static const char *const introspection_query = "query IntrospectionQuery {\n"
+                                               "__schema {\n"
+                                               "description\n"
+                                               "queryType { name kind }\n"
+                                               "mutationType { name kind }\n"
+                                               "subscriptionType { name kind }\n"
+                                               "types {\n"
+                                               "...FullType\n"
+                                               "}\n"
+                                               "directives {\n"
+                                               "name\n"
+                                               "description\n"
+                                               "isRepeatable\n"
+                                               "locations\n"
+                                               "args(includeDeprecated: true) {\n"
+                                               "...InputValue\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "fragment FullType on __Type {\n"
+                                               "kind\n"
+                                               "name\n"
+                                               "description\n"
+                                               "specifiedByURL\n"
+                                               "fields(includeDeprecated: true) {\n"
+                                               "name\n"
+                                               "description\n"
+                                               "args(includeDeprecated: true) {\n"
+                                               "...InputValue\n"
+                                               "}\n"
+                                               "type {\n"
+                                               "...TypeRef\n"
+                                               "}\n"
+                                               "isDeprecated\n"
+                                               "deprecationReason\n"
+                                               "}\n"
+                                               "inputFields(includeDeprecated: true) {\n"
+                                               "...InputValue\n"
+                                               "}\n"
+                                               "interfaces {\n"
+                                               "...TypeRef\n"
+                                               "}\n"
+                                               "enumValues(includeDeprecated: true) {\n"
+                                               "name\n"
+                                               "description\n"
+                                               "isDeprecated\n"
+                                               "deprecationReason\n"
+                                               "}\n"
+                                               "possibleTypes {\n"
+                                               "...TypeRef\n"
+                                               "}\n"
+                                               "}\n"
+                                               "fragment InputValue on __InputValue {\n"
+                                               "name\n"
+                                               "description\n"
+                                               "type { ...TypeRef }\n"
+                                               "defaultValue\n"
+                                               "isDeprecated\n"
+                                               "deprecationReason\n"
+                                               "}\n"
+                                               "fragment TypeRef on __Type {\n"
+                                               "kind\n"
+                                               "name\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "ofType {\n"
+                                               "name\n"
+                                               "kind\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n"
+                                               "}\n";
 
 static void test_introspection_query_passes(void **state) {
     (void)state;
     struct gql_measure m;
     struct gql_errors errs = {0};
     assert_true(measure(introspection_query, NULL, NULL, &m, &errs));
-    assert_int_equal(m.introspection_depth, 13);
+    assert_int_equal(m.introspection_depth, 15);
     assert_int_equal(m.depth, 0);
     assert_int_equal(m.cost, 0);
     struct buf b = {0};
     buf_puts(&b, "{ __type(name: \"Product\") { fields { type {");
-    for (int i = 0; i < 13; i++)
+    for (int i = 0; i < 17; i++)
         buf_puts(&b, " ofType {");
     buf_puts(&b, " name");
-    for (int i = 0; i < 17; i++)
+    for (int i = 0; i < 21; i++)
         buf_puts(&b, " }");
     assert_false(measure(b.data, NULL, NULL, &m, &errs));
-    assert_int_equal(m.introspection_depth, 17);
-    assert_non_null(strstr(errs.items[0].message, "introspection is 17 fields deep"));
+    assert_int_equal(m.introspection_depth, 21);
+    assert_non_null(strstr(errs.items[0].message, "introspection is 21 fields deep"));
     buf_clear(&b);
     gql_errors_clear(&errs);
 }

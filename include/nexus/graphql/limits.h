@@ -6,7 +6,8 @@
  *   depth: the longest path of nested fields, fragments expanded, at most
  *     GQL_DEPTH_MAX; the introspection fields (__schema, __type and all
  *     below them) are measured apart, at most GQL_INTROSPECTION_DEPTH_MAX,
- *     since the standard introspection query nests type references 12 deep.
+ *     since the introspection query of GraphQL clients nests type references
+ *     deeply (graphql-js 16's getIntrospectionQuery is 15 fields deep).
  *   cost: each field that returns a connection costs its `first` (default
  *     20), each list of at most n items (a product's variants: 100, a
  *     category's children: 100, categories: 100) costs n, each field that
@@ -26,7 +27,7 @@
 #include <stdbool.h>
 
 #define GQL_DEPTH_MAX               10
-#define GQL_INTROSPECTION_DEPTH_MAX 15
+#define GQL_INTROSPECTION_DEPTH_MAX 20
 #define GQL_COST_MAX                25000
 
 /* The integer a variable holds, for `first: $n`: true and *value when the
