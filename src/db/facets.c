@@ -21,11 +21,13 @@ static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STO
     " tree AS (SELECT id AS child, id FROM children UNION ALL"                                     \
     " SELECT t.child, c.id FROM categories c JOIN tree t ON c.parent_id = t.id),"
 
-/* g: counts per (category, price bucket) with each of the price and
- * in_stock filters as a FILTER clause; then one row of totals (kind 0),
+/* s: each matching row's category, price bucket and whether it passes
+ * the price filter, the in_stock filter, in_stock=true and
+ * in_stock=false; g: counts per (category, bucket), each facet's own
+ * filter left out of its FILTER clause; then one row of totals (kind 0),
  * the buckets (kind 1) and the children with their subtrees (kind 2). */
 #define SUMMARY_SELECT                                                                             \
-    " GROUP BY 1, 2)"                                                                              \
+    ") s GROUP BY 1, 2)"                                                                           \
     " SELECT 0 AS kind, NULL::bigint AS id, NULL::text AS slug, NULL::text AS name,"               \
     " NULL::text AS sort, sum(n) AS n, sum(n_in) AS a, sum(n_out) AS b FROM g"                     \
     " UNION ALL SELECT 1, bucket, NULL, NULL, NULL, sum(n_price), min(lo), max(hi) FROM g"         \
@@ -49,25 +51,24 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
         sql_add(&b, "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
                     " WHERE parent_id IS NULL),");
     sql_add(&b, CATEGORY_TREE);
-    sql_add_param(&b, " g AS (SELECT p.category_id, width_bucket(p.price_cents, ?::bigint[])",
+    sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND stock) AS n,"
+                " count(*) FILTER (WHERE stock) AS n_price,"
+                " min(price_cents) FILTER (WHERE stock) AS lo,"
+                " max(price_cents) FILTER (WHERE stock) AS hi,"
+                " count(*) FILTER (WHERE price AND in_stock) AS n_in,"
+                " count(*) FILTER (WHERE price AND out_of_stock) AS n_out");
+    sql_add_param(&b,
+                  " FROM (SELECT p.category_id, p.price_cents,"
+                  " width_bucket(p.price_cents, ?::bigint[]) AS bucket, (true",
                   boundaries);
-    sql_add(&b, " AS bucket, count(*) FILTER (WHERE true");
     products_add_price(&b, f);
+    sql_add(&b, ") AS price, (true");
     products_add_in_stock(&b, f);
-    sql_add(&b, ") AS n, count(*) FILTER (WHERE true");
-    products_add_in_stock(&b, f);
-    sql_add(&b, ") AS n_price, min(p.price_cents) FILTER (WHERE true");
-    products_add_in_stock(&b, f);
-    sql_add(&b, ") AS lo, max(p.price_cents) FILTER (WHERE true");
-    products_add_in_stock(&b, f);
-    sql_add(&b, ") AS hi, count(*) FILTER (WHERE true");
-    products_add_price(&b, f);
+    sql_add(&b, ") AS stock, (true");
     struct product_filter in_stock = *f;
     in_stock.in_stock = 1;
     products_add_in_stock(&b, &in_stock);
-    sql_add(&b, ") AS n_in, count(*) FILTER (WHERE p.stock = 0");
-    products_add_price(&b, f);
-    sql_add(&b, ") AS n_out FROM products p");
+    sql_add(&b, ") AS in_stock, p.stock = 0 AS out_of_stock FROM products p");
     products_add_where(&b, f, &SKIP_PRICE_AND_STOCK);
     sql_add(&b, SUMMARY_SELECT);
     enum nx_err e = db_exec_built(db, &b, out);
@@ -106,11 +107,13 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
                          const char *only_name, const char *attribute_keys,
                          const char *option_names, PGresult **out) {
     struct sql_builder b = {0};
-    sql_add(&b, "WITH c AS (SELECT t.id, count(*) AS n FROM products p CROSS JOIN LATERAL unnest(");
+    /* unnest in the select list (ProjectSet): cheaper per element than a
+     * lateral function scan */
+    sql_add(&b, "WITH c AS (SELECT t.id, count(*) AS n FROM (SELECT unnest(");
     sql_add(&b, ARRAYS[arrays][f->in_stock == 1]);
-    sql_add(&b, ") AS t(id)");
+    sql_add(&b, ") AS id FROM products p");
     products_add_where(&b, f, skip);
-    sql_add(&b, TERMS_PAIRS);
+    sql_add(&b, ") t" TERMS_PAIRS);
     if (only_name && arrays == FA_ATTRIBUTES)
         sql_add_param(&b, " WHERE d.name = ?", only_name);
     else if (only_name)
