@@ -14,7 +14,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PRODUCTS=${BENCH_PRODUCTS:-100000}
-ensure_packages nginx-light
 bench_setup
 "$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
 bench_start_server
@@ -26,30 +25,8 @@ UNCACHED_PID=$!
 CACHE_LOCAL_MIB=0 PORT=$REDIS_ONLY_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/redis-only.log" &
 REDIS_ONLY_PID=$!
 
-mkdir -p "$BENCH_TMP/www"
-chmod 755 "$BENCH_TMP/www"
-cat >"$BENCH_TMP/nginx.conf" <<CONF
-worker_processes $(nproc);
-pid $BENCH_TMP/nginx.pid;
-error_log $BENCH_TMP/nginx.err;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    default_type application/json;
-    client_body_temp_path $BENCH_TMP/nginx-body;
-    proxy_temp_path $BENCH_TMP/nginx-proxy;
-    fastcgi_temp_path $BENCH_TMP/nginx-fastcgi;
-    uwsgi_temp_path $BENCH_TMP/nginx-uwsgi;
-    scgi_temp_path $BENCH_TMP/nginx-scgi;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        root $BENCH_TMP/www;
-    }
-}
-CONF
-nginx -c "$BENCH_TMP/nginx.conf"
-trap 'nginx -c "$BENCH_TMP/nginx.conf" -s stop 2>/dev/null; kill $UNCACHED_PID $REDIS_ONLY_PID 2>/dev/null; bench_teardown' EXIT INT TERM
+bench_nginx_start "$NGINX_PORT"
+trap 'bench_nginx_stop; kill $UNCACHED_PID $REDIS_ONLY_PID 2>/dev/null; bench_teardown' EXIT INT TERM
 for port in $UNCACHED_PORT $REDIS_ONLY_PORT; do
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 done

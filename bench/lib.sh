@@ -79,3 +79,37 @@ bench_header() {
     printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" \
         "-----------" "-----------" "-----------" "--------"
 }
+
+# bench_nginx_start PORT: nginx (nginx-light, one worker per core) serving
+# the files of $BENCH_TMP/www on PORT, as a static file server would;
+# bench_nginx_stop stops it.
+bench_nginx_start() {
+    ensure_packages nginx-light
+    mkdir -p "$BENCH_TMP/www"
+    chmod 755 "$BENCH_TMP/www"
+    cat >"$BENCH_TMP/nginx.conf" <<CONF
+worker_processes $(nproc);
+pid $BENCH_TMP/nginx.pid;
+error_log $BENCH_TMP/nginx.err;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type application/json;
+    client_body_temp_path $BENCH_TMP/nginx-body;
+    proxy_temp_path $BENCH_TMP/nginx-proxy;
+    fastcgi_temp_path $BENCH_TMP/nginx-fastcgi;
+    uwsgi_temp_path $BENCH_TMP/nginx-uwsgi;
+    scgi_temp_path $BENCH_TMP/nginx-scgi;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$1;
+        root $BENCH_TMP/www;
+    }
+}
+CONF
+    nginx -c "$BENCH_TMP/nginx.conf"
+}
+
+bench_nginx_stop() {
+    [ -f "$BENCH_TMP/nginx.conf" ] && nginx -c "$BENCH_TMP/nginx.conf" -s stop 2>/dev/null || true
+}

@@ -2,10 +2,11 @@
  * facets.c -- GET /api/v1/products/facets.
  *
  * The list's filters (api/product_filters.c) plus price_buckets; each
- * facet is counted with every filter but its own (db/facets.c). Attribute
- * keys and option names with a filter of their own are counted apart,
- * then ranked with the others: the NX_FACET_KEYS with most products
- * first.
+ * facet is counted with every filter but its own (db/facets.c): the
+ * numbers in one pass, the attribute and option values in another.
+ * Attribute keys and option names with a filter of their own are counted
+ * apart, then ranked with the others: the NX_FACET_KEYS with most
+ * products first.
  */
 #include "nexus/api/facets.h"
 
@@ -75,18 +76,27 @@ static long long count_at(const PGresult *r, int row, int col) {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* {"min", "max", "buckets"?} from facets_price rows (none: no product). */
+/* Summary columns (db/facets.h). */
+enum { S_KIND, S_ID, S_SLUG, S_NAME, S_SORT, S_N, S_A, S_B };
+
+static bool kind_is(const PGresult *r, int row, char kind) {
+    return PQgetvalue(r, row, S_KIND)[0] == kind;
+}
+
+/* {"min", "max", "buckets"?} from the summary's price rows. */
 static json_t *price_json(const PGresult *r, const struct buckets *bk) {
     long long counts[BUCKETS_MAX + 1] = {0};
     const char *min = NULL, *max = NULL;
     for (int i = 0; r && i < PQntuples(r); i++) {
-        long long bucket = count_at(r, i, 0);
+        if (!kind_is(r, i, '1'))
+            continue;
+        long long bucket = count_at(r, i, S_ID);
         if (bucket >= 1 && bucket <= (long long)bk->count)
-            counts[bucket - 1] = count_at(r, i, 1);
-        if (!min || count_at(r, i, 2) < strtoll(min, NULL, 10))
-            min = PQgetvalue(r, i, 2);
-        if (!max || count_at(r, i, 3) > strtoll(max, NULL, 10))
-            max = PQgetvalue(r, i, 3);
+            counts[bucket - 1] = count_at(r, i, S_N);
+        if (!min || count_at(r, i, S_A) < strtoll(min, NULL, 10))
+            min = PQgetvalue(r, i, S_A);
+        if (!max || count_at(r, i, S_B) > strtoll(max, NULL, 10))
+            max = PQgetvalue(r, i, S_B);
     }
     json_t *price = json_pack("{s:o, s:o}", "min", money_or_null(min), "max", money_or_null(max));
     if (!bk->count)
@@ -104,10 +114,11 @@ static json_t *price_json(const PGresult *r, const struct buckets *bk) {
 static json_t *categories_json(const PGresult *r) {
     json_t *list = json_array();
     for (int i = 0; r && i < PQntuples(r); i++)
-        json_array_append_new(list,
-                              json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)count_at(r, i, 0),
-                                        "slug", PQgetvalue(r, i, 1), "name", PQgetvalue(r, i, 2),
-                                        "count", (json_int_t)count_at(r, i, 3)));
+        if (kind_is(r, i, '2'))
+            json_array_append_new(
+                list, json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)count_at(r, i, S_ID),
+                                "slug", PQgetvalue(r, i, S_SLUG), "name", PQgetvalue(r, i, S_NAME),
+                                "count", (json_int_t)count_at(r, i, S_N)));
     return list;
 }
 
@@ -143,25 +154,26 @@ static bool option_filtered(const struct product_filter *f, const char *name) {
     return false;
 }
 
-/* Rows key, value, count, key_count (grouped by key) into groups; keys
- * with a filter of their own are left out when skip says so. */
-static void add_groups(struct groups *gs, const PGresult *r, const struct product_filter *f,
-                       own_filter_fn skip) {
+/* Rows kind, key, value, count, key_count (grouped by kind and key) of
+ * kind into groups; keys with a filter of their own are left out when
+ * skip says so. */
+static void add_groups(struct groups *gs, const PGresult *r, char kind,
+                       const struct product_filter *f, own_filter_fn skip) {
     struct group *cur = NULL;
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *key = PQgetvalue(r, i, 0);
-        if (skip && skip(f, key))
+        const char *key = PQgetvalue(r, i, 1);
+        if (PQgetvalue(r, i, 0)[0] != kind || (skip && skip(f, key)))
             continue;
         if (!cur || strcmp(cur->key, key) != 0) {
             if (gs->count == GROUPS_MAX)
                 return;
             cur = &gs->g[gs->count++];
             cur->key = xstrdup(key);
-            cur->total = count_at(r, i, 3);
+            cur->total = count_at(r, i, 4);
             cur->values = json_array();
         }
-        json_array_append_new(cur->values, json_pack("{s:s, s:I}", "value", PQgetvalue(r, i, 1),
-                                                     "count", (json_int_t)count_at(r, i, 2)));
+        json_array_append_new(cur->values, json_pack("{s:s, s:I}", "value", PQgetvalue(r, i, 2),
+                                                     "count", (json_int_t)count_at(r, i, 3)));
     }
 }
 
@@ -187,28 +199,63 @@ static json_t *groups_json(struct groups *gs) {
     return obj;
 }
 
-typedef enum nx_err (*group_query_fn)(struct db *db, const struct product_filter *f, int only,
-                                      const char *keys, PGresult **out);
+static const struct filter_skip NO_SKIP = {SKIP_NONE, -1, -1};
+static const struct filter_skip SKIP_OPTIONS_ONLY = {SKIP_OPTIONS, -1, -1};
 
-/* The groups over the whole filter, then each filtered key's apart. */
-static enum nx_err groups_facet(struct db *db, const struct product_filter *f, size_t filtered,
-                                group_query_fn query, own_filter_fn own, json_t **out) {
-    struct groups gs = {.count = 0};
+struct group_sets {
+    struct groups attributes, options;
+};
+
+/* Rows of r of both kinds into sets; keys with a filter of their own are
+ * left out when all says the query counted every key. */
+static void add_both(struct group_sets *s, const PGresult *r, const struct product_filter *f,
+                     bool all) {
+    add_groups(&s->attributes, r, '1', f, all ? attribute_filtered : NULL);
+    add_groups(&s->options, r, '2', f, all ? option_filtered : NULL);
+}
+
+/* Every key and name without a filter of its own over the whole filter,
+ * then each filtered one without its filter. Without option filters,
+ * attribute and option values are one count of terms; with them, the
+ * options' values hold on the variants that match the others, read from
+ * the variants (the product's terms cannot tell which variant has which),
+ * except for a name whose filter is the only one. */
+static enum nx_err group_queries(struct db *db, const struct product_filter *f,
+                                 struct group_sets *s) {
     PGresult *r = NULL;
-    char keys[16];
-    snprintf(keys, sizeof keys, "%zu", NX_FACET_KEYS + filtered);
-    enum nx_err e = query(db, f, -1, keys, &r);
-    if (e == NX_OK)
-        add_groups(&gs, r, f, own);
-    for (size_t i = 0; e == NX_OK && i < filtered; i++) {
+    char attribute_keys[16], option_names[16];
+    snprintf(attribute_keys, sizeof attribute_keys, "%zu", NX_FACET_KEYS + f->attribute_count);
+    snprintf(option_names, sizeof option_names, "%zu", NX_FACET_KEYS + f->option_count);
+    enum nx_err e = facets_terms(db, f, &NO_SKIP, f->option_count ? FA_ATTRIBUTES : FA_BOTH, NULL,
+                                 attribute_keys, option_names, &r);
+    if (e == NX_OK && f->option_count) {
+        add_both(s, r, f, true);
         PQclear(r);
         r = NULL;
-        e = query(db, f, (int)i, "1", &r);
+        e = facets_options(db, f, -1, option_names, &r);
+    }
+    if (e == NX_OK)
+        add_both(s, r, f, true);
+    for (size_t i = 0; e == NX_OK && i < f->attribute_count; i++) {
+        struct filter_skip skip = {SKIP_NONE, (int)i, -1};
+        PQclear(r);
+        r = NULL;
+        e = facets_terms(db, f, &skip, FA_ATTRIBUTES, f->attributes[i].key, "1", "0", &r);
         if (e == NX_OK)
-            add_groups(&gs, r, f, NULL);
+            add_both(s, r, f, false);
+    }
+    for (size_t i = 0; e == NX_OK && i < f->option_count; i++) {
+        PQclear(r);
+        r = NULL;
+        if (f->option_count == 1)
+            e = facets_terms(db, f, &SKIP_OPTIONS_ONLY, FA_OPTIONS, f->options[i].name, "0", "1",
+                             &r);
+        else
+            e = facets_options(db, f, (int)i, "1", &r);
+        if (e == NX_OK)
+            add_both(s, r, f, false);
     }
     PQclear(r);
-    *out = groups_json(&gs);
     return e;
 }
 
@@ -217,34 +264,24 @@ static enum nx_err groups_facet(struct db *db, const struct product_filter *f, s
 static enum nx_err facets_json(struct db *db, const struct product_query *q,
                                const struct buckets *bk, json_t **out) {
     const struct product_filter *f = &q->filter;
-    PGresult *cats = NULL, *price = NULL, *stock = NULL;
-    json_t *attributes = NULL, *options = NULL;
-    long long total = 0;
-    enum nx_err e = products_count(db, f, 0, &total);
+    PGresult *summary = NULL;
+    struct group_sets s = {.attributes = {.count = 0}, .options = {.count = 0}};
+    enum nx_err e = facets_summary(db, f, q->category_id, bk->literal.data, &summary);
     if (e == NX_OK)
-        e = facets_categories(db, f, q->category_id, &cats);
+        e = group_queries(db, f, &s);
+    json_t *attributes = groups_json(&s.attributes), *options = groups_json(&s.options);
     if (e == NX_OK)
-        e = facets_price(db, f, bk->literal.data, &price);
-    if (e == NX_OK)
-        e = facets_in_stock(db, f, &stock);
-    if (e == NX_OK)
-        e = groups_facet(db, f, f->attribute_count, facets_attributes, attribute_filtered,
-                         &attributes);
-    if (e == NX_OK)
-        e = groups_facet(db, f, f->option_count, facets_options, option_filtered, &options);
-    if (e == NX_OK)
-        *out = json_pack("{s:I, s:o, s:o, s:{s:I, s:I}, s:o, s:o}", "total", (json_int_t)total,
-                         "categories", categories_json(cats), "price", price_json(price, bk),
-                         "in_stock", "true", (json_int_t)count_at(stock, 0, 0), "false",
-                         (json_int_t)count_at(stock, 0, 1), "attributes", attributes, "options",
+        *out = json_pack("{s:I, s:o, s:o, s:{s:I, s:I}, s:o, s:o}", "total",
+                         (json_int_t)count_at(summary, 0, S_N), "categories",
+                         categories_json(summary), "price", price_json(summary, bk), "in_stock",
+                         "true", (json_int_t)count_at(summary, 0, S_A), "false",
+                         (json_int_t)count_at(summary, 0, S_B), "attributes", attributes, "options",
                          options);
     else {
         json_decref(attributes);
         json_decref(options);
     }
-    PQclear(cats);
-    PQclear(price);
-    PQclear(stock);
+    PQclear(summary);
     return e;
 }
 

@@ -1,34 +1,46 @@
 /*
  * facets.c -- SQL for the facet counts.
  *
- * Each function is one aggregate over the products that match a filter
- * with one part left out; the WHERE clause is the list's own
- * (products_add_where), so a facet counts exactly what the list would
- * show with that value chosen. Attribute and option values group
- * case-insensitively, as the filters compare them, and show the smallest
- * spelling.
+ * Every filter but a facet's own applies to it (the list's own WHERE
+ * clause, products_add_where). Two passes over the matching products
+ * serve the common case: one for the total, the categories, the price and
+ * in_stock, whose own filters become FILTER clauses of one aggregate; one
+ * for the attribute and option values, which counts the products' facet
+ * terms (small integers kept per product, migration 0013) and names the
+ * few thousand distinct ones at the end. Values group case-insensitively,
+ * as the filters compare them, and show the smallest spelling.
  */
 #include "nexus/db/facets.h"
 
 #include <string.h>
 
-static const struct filter_skip SKIP_CATEGORY_ONLY = {SKIP_CATEGORY, -1, -1};
-static const struct filter_skip SKIP_PRICE_ONLY = {SKIP_PRICE, -1, -1};
-static const struct filter_skip SKIP_IN_STOCK_ONLY = {SKIP_IN_STOCK, -1, -1};
+static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STOCK, -1, -1};
 
 /* The children and, recursively, every category under each. */
 #define CATEGORY_TREE                                                                              \
     " tree AS (SELECT id AS child, id FROM children UNION ALL"                                     \
-    " SELECT t.child, c.id FROM categories c JOIN tree t ON c.parent_id = t.id),"                  \
-    " counts AS (SELECT p.category_id, count(*) AS n FROM products p"
-#define CATEGORY_SELECT                                                                            \
-    " AND p.category_id IN (SELECT id FROM tree) GROUP BY p.category_id)"                          \
-    " SELECT ch.id, ch.slug, ch.name, coalesce(sum(counts.n), 0) FROM children ch"                 \
-    " LEFT JOIN tree t ON t.child = ch.id LEFT JOIN counts ON counts.category_id = t.id"           \
-    " GROUP BY ch.id, ch.slug, ch.name ORDER BY lower(ch.name), ch.id"
+    " SELECT t.child, c.id FROM categories c JOIN tree t ON c.parent_id = t.id),"
 
-enum nx_err facets_categories(struct db *db, const struct product_filter *f, const char *parent_id,
-                              PGresult **out) {
+/* s: each matching row's category, price bucket and whether it passes
+ * the price filter, the in_stock filter, in_stock=true and
+ * in_stock=false; g: counts per (category, bucket), each facet's own
+ * filter left out of its FILTER clause; then one row of totals (kind 0),
+ * the buckets (kind 1) and the children with their subtrees (kind 2). */
+#define SUMMARY_SELECT                                                                             \
+    ") s GROUP BY 1, 2)"                                                                           \
+    " SELECT 0 AS kind, NULL::bigint AS id, NULL::text AS slug, NULL::text AS name,"               \
+    " NULL::text AS sort, sum(n) AS n, sum(n_in) AS a, sum(n_out) AS b FROM g"                     \
+    " UNION ALL SELECT 1, bucket, NULL, NULL, NULL, sum(n_price), min(lo), max(hi) FROM g"         \
+    " WHERE lo IS NOT NULL GROUP BY bucket"                                                        \
+    " UNION ALL SELECT 2, ch.id, ch.slug, ch.name, lower(ch.name), coalesce(sum(c.n), 0), NULL,"   \
+    " NULL FROM children ch LEFT JOIN tree t ON t.child = ch.id LEFT JOIN (SELECT category_id,"    \
+    " sum(n) AS n FROM g GROUP BY 1) c ON c.category_id = t.id GROUP BY ch.id, ch.slug, ch.name"   \
+    " ORDER BY kind, sort, id"
+
+/* The categories facet needs no FILTER of its own: only the filtered
+ * category's children are counted, whose subtrees its filter holds. */
+enum nx_err facets_summary(struct db *db, const struct product_filter *f, const char *parent_id,
+                           const char *boundaries, PGresult **out) {
     struct sql_builder b = {0};
     if (parent_id[0])
         sql_add_param(&b,
@@ -39,77 +51,84 @@ enum nx_err facets_categories(struct db *db, const struct product_filter *f, con
         sql_add(&b, "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
                     " WHERE parent_id IS NULL),");
     sql_add(&b, CATEGORY_TREE);
-    products_add_where(&b, f, &SKIP_CATEGORY_ONLY);
-    sql_add(&b, CATEGORY_SELECT);
-    enum nx_err e = db_exec_built(db, &b, out);
-    sql_clear(&b);
-    return e;
-}
-
-enum nx_err facets_price(struct db *db, const struct product_filter *f, const char *boundaries,
-                         PGresult **out) {
-    struct sql_builder b = {0};
-    sql_add_param(&b, "SELECT width_bucket(p.price_cents, ?::bigint[]) AS bucket, count(*),",
+    sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND stock) AS n,"
+                " count(*) FILTER (WHERE stock) AS n_price,"
+                " min(price_cents) FILTER (WHERE stock) AS lo,"
+                " max(price_cents) FILTER (WHERE stock) AS hi,"
+                " count(*) FILTER (WHERE price AND in_stock) AS n_in,"
+                " count(*) FILTER (WHERE price AND out_of_stock) AS n_out");
+    sql_add_param(&b,
+                  " FROM (SELECT p.category_id, p.price_cents,"
+                  " width_bucket(p.price_cents, ?::bigint[]) AS bucket, (true",
                   boundaries);
-    sql_add(&b, " min(p.price_cents), max(p.price_cents) FROM products p");
-    products_add_where(&b, f, &SKIP_PRICE_ONLY);
-    sql_add(&b, " GROUP BY bucket ORDER BY bucket");
+    products_add_price(&b, f);
+    sql_add(&b, ") AS price, (true");
+    products_add_in_stock(&b, f);
+    sql_add(&b, ") AS stock, (true");
+    struct product_filter in_stock = *f;
+    in_stock.in_stock = 1;
+    products_add_in_stock(&b, &in_stock);
+    sql_add(&b, ") AS in_stock, p.stock = 0 AS out_of_stock FROM products p");
+    products_add_where(&b, f, &SKIP_PRICE_AND_STOCK);
+    sql_add(&b, SUMMARY_SELECT);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;
 }
 
-/* With option filters, in stock means that a variant matching them all is
- * in stock (the list's rule for in_stock=true). */
-enum nx_err facets_in_stock(struct db *db, const struct product_filter *f, PGresult **out) {
+/* The arrays a count unnests, by enum facet_arrays and in_stock=true. */
+static const char *const ARRAYS[][2] = {
+    [FA_ATTRIBUTES] = {"p.facet_attributes", "p.facet_attributes"},
+    [FA_OPTIONS] = {"p.facet_options", "p.facet_options_in_stock"},
+    [FA_BOTH] = {"p.facet_attributes || p.facet_options",
+                 "p.facet_attributes || p.facet_options_in_stock"},
+};
+
+/* c: products per term; pairs: per kind, key and lower-cased value, the
+ * smallest spellings (attribute keys are compared as written, option
+ * names case-insensitively); then the top keys per kind and their top
+ * values. A product holds one term per attribute key and one per option
+ * value however spelled, so the sum over a value's spellings counts
+ * products. */
+#define TERMS_PAIRS                                                                                \
+    " GROUP BY t.id), pairs AS (SELECT d.kind, CASE WHEN d.kind = 1 THEN d.name"                   \
+    " ELSE lower(d.name) END AS lk, lower(d.value) AS lv, min(d.name) AS name,"                    \
+    " min(d.value) AS value, sum(c.n) AS n FROM c JOIN facet_terms d ON d.id = c.id"
+#define TERMS_TOP                                                                                  \
+    " GROUP BY 1, 2, 3), keys AS (SELECT kind, lk, min(name) AS name, sum(n) AS total,"            \
+    " row_number() OVER (PARTITION BY kind ORDER BY sum(n) DESC, lk) AS kr FROM pairs"             \
+    " GROUP BY kind, lk), ranked AS (SELECT p.kind, k.name AS key, p.value, p.n, k.total, k.kr,"   \
+    " row_number() OVER (PARTITION BY p.kind, p.lk ORDER BY p.n DESC, p.lv) AS r"                  \
+    " FROM pairs p JOIN keys k ON k.kind = p.kind AND k.lk = p.lk)"                                \
+    " SELECT kind, key, value, n, total FROM ranked WHERE r <= 20"
+
+enum nx_err facets_terms(struct db *db, const struct product_filter *f,
+                         const struct filter_skip *skip, enum facet_arrays arrays,
+                         const char *only_name, const char *attribute_keys,
+                         const char *option_names, PGresult **out) {
     struct sql_builder b = {0};
-    sql_add(&b, "SELECT count(*) FILTER (WHERE p.stock > 0");
-    if (f->option_count) {
-        sql_add(&b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
-        products_add_variant_match(&b, f, -1, true);
-        sql_add(&b, ")");
-    }
-    sql_add(&b, "), count(*) FILTER (WHERE p.stock = 0) FROM products p");
-    products_add_where(&b, f, &SKIP_IN_STOCK_ONLY);
+    /* unnest in the select list (ProjectSet): cheaper per element than a
+     * lateral function scan */
+    sql_add(&b, "WITH c AS (SELECT t.id, count(*) AS n FROM (SELECT unnest(");
+    sql_add(&b, ARRAYS[arrays][f->in_stock == 1]);
+    sql_add(&b, ") AS id FROM products p");
+    products_add_where(&b, f, skip);
+    sql_add(&b, ") t" TERMS_PAIRS);
+    if (only_name && arrays == FA_ATTRIBUTES)
+        sql_add_param(&b, " WHERE d.name = ?", only_name);
+    else if (only_name)
+        sql_add_param(&b, " WHERE lower(d.name) = lower(?)", only_name);
+    sql_add(&b, TERMS_TOP);
+    sql_add_param(&b, " AND kr <= CASE kind WHEN 1 THEN ?::integer", attribute_keys);
+    sql_add_param(&b, " ELSE ?::integer END ORDER BY kind, kr, r", option_names);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;
 }
 
-/* pairs (key, lv, value, n) -> the top keys and their top values. */
-#define TOP_VALUES                                                                                 \
-    " GROUP BY 1, 2), keys AS (SELECT key, sum(n) AS total FROM pairs GROUP BY key"                \
-    " ORDER BY total DESC, key LIMIT ?::integer), ranked AS (SELECT pairs.key, pairs.value,"       \
-    " pairs.n, keys.total, row_number() OVER (PARTITION BY pairs.key ORDER BY pairs.n DESC,"       \
-    " pairs.lv) AS r FROM pairs JOIN keys ON keys.key = pairs.key)"                                \
-    " SELECT key, value, n, total FROM ranked WHERE r <= 20 ORDER BY total DESC, key, r"
-
-/* One key's values (only >= 0) read the key alone; all keys unnest the
- * attributes of every matching product. */
-enum nx_err facets_attributes(struct db *db, const struct product_filter *f, int only,
-                              const char *keys, PGresult **out) {
-    struct sql_builder b = {0};
-    struct filter_skip skip = {SKIP_NONE, only, -1};
-    if (only >= 0) {
-        sql_add_param(&b, "WITH pairs AS (SELECT ?::text AS key,", f->attributes[only].key);
-        sql_add(&b, " lower(e.value) AS lv, min(e.value) AS value, count(*) AS n FROM products p"
-                    " CROSS JOIN LATERAL (SELECT p.attributes ->> $1 AS value) e");
-        products_add_where(&b, f, &skip);
-        sql_add(&b, " AND e.value IS NOT NULL");
-    } else {
-        sql_add(&b, "WITH pairs AS (SELECT e.key, lower(e.value) AS lv, min(e.value) AS value,"
-                    " count(*) AS n FROM products p CROSS JOIN LATERAL"
-                    " jsonb_each_text(p.attributes) e");
-        products_add_where(&b, f, &skip);
-    }
-    sql_add_param(&b, TOP_VALUES, keys);
-    enum nx_err e = db_exec_built(db, &b, out);
-    sql_clear(&b);
-    return e;
-}
-
-/* A product counts once per value, however many of its variants have it;
- * a name ranks by the sum of its values' counts. */
+/* Read from the matching variants: a product counts once per value,
+ * however many of its variants have it; a name ranks by the sum of its
+ * values' counts. */
 enum nx_err facets_options(struct db *db, const struct product_filter *f, int only,
                            const char *names, PGresult **out) {
     struct sql_builder b = {0};
@@ -130,7 +149,7 @@ enum nx_err facets_options(struct db *db, const struct product_filter *f, int on
                   " ranked AS (SELECT keys.name AS key, pairs.value, pairs.n, keys.total,"
                   " keys.key AS lk, row_number() OVER (PARTITION BY pairs.key ORDER BY pairs.n"
                   " DESC, pairs.lv) AS r FROM pairs JOIN keys ON keys.key = pairs.key)"
-                  " SELECT key, value, n, total FROM ranked WHERE r <= 20"
+                  " SELECT 2 AS kind, key, value, n, total FROM ranked WHERE r <= 20"
                   " ORDER BY total DESC, lk, r",
                   names);
     enum nx_err e = db_exec_built(db, &b, out);

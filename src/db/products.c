@@ -202,6 +202,26 @@ static void add_options(struct sql_builder *b, const struct product_filter *f, i
 static void add_discovery(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip, enum form form);
 
+void products_add_price(struct sql_builder *b, const struct product_filter *f) {
+    if (f->min_cents)
+        sql_add_param(b, " AND p.price_cents >= ?::bigint", f->min_cents);
+    if (f->max_cents)
+        sql_add_param(b, " AND p.price_cents <= ?::bigint", f->max_cents);
+}
+
+void products_add_in_stock(struct sql_builder *b, const struct product_filter *f) {
+    if (f->in_stock == 0)
+        sql_add(b, " AND p.stock = 0");
+    if (f->in_stock != 1)
+        return;
+    sql_add(b, " AND p.stock > 0");
+    if (f->option_count) {
+        sql_add(b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
+        variant_match(b, f, -1, true, INDEXED);
+        sql_add(b, ")");
+    }
+}
+
 void products_add_filters(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip) {
     sql_add(b, " WHERE p.deleted_at IS NULL");
@@ -209,10 +229,8 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
         sql_add(b, " AND p.is_active");
     if (f->category_ids && !(skip->what & SKIP_CATEGORY))
         sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
-    if (f->min_cents && !(skip->what & SKIP_PRICE))
-        sql_add_param(b, " AND p.price_cents >= ?::bigint", f->min_cents);
-    if (f->max_cents && !(skip->what & SKIP_PRICE))
-        sql_add_param(b, " AND p.price_cents <= ?::bigint", f->max_cents);
+    if (!(skip->what & SKIP_PRICE))
+        products_add_price(b, f);
     if (f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK))
         sql_add(b, " AND p.stock > 0");
     if (f->in_stock == 0 && !(skip->what & SKIP_IN_STOCK))

@@ -5,6 +5,7 @@
 
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
+#include "nexus/db/seed_terms.h"
 #include "nexus/db/seed_variants.h"
 #include "nexus/model/catalog.h"
 
@@ -114,21 +115,31 @@ static const struct seed_attr VOCABULARIES[4][5] = {
 };
 
 /* The product's attributes as jsonb text (no character that COPY's text
- * format would need escaped: the vocabulary and names have none). */
+ * format would need escaped: the vocabulary and names have none), and
+ * their terms into set: each value as jsonb's text of it. */
 static void attributes_text(struct buf *out, uint64_t *s, long vocabulary, const char *brand,
-                            const char *material) {
+                            const char *material, struct seed_terms *terms,
+                            struct seed_term_set *set) {
     long extra = (long)pick(s, 6); /* 0..5 more than the three */
+    const char *color = COLORS[pick(s, (uint64_t)COUNT(COLORS))];
     buf_printf(out, "{\"brand\": \"%s\", \"material\": \"%s\", \"color\": \"%s\"", brand, material,
-               COLORS[pick(s, (uint64_t)COUNT(COLORS))]);
+               color);
+    set->count = 0;
+    seed_term_set_add(set, seed_term_id(terms, SEED_TERM_ATTRIBUTE, "brand", brand));
+    seed_term_set_add(set, seed_term_id(terms, SEED_TERM_ATTRIBUTE, "material", material));
+    seed_term_set_add(set, seed_term_id(terms, SEED_TERM_ATTRIBUTE, "color", color));
     for (long i = 0; i < extra; i++) {
         const struct seed_attr *a = &VOCABULARIES[vocabulary][i];
-        buf_printf(out, ", \"%s\": ", a->key);
+        char value[32];
         if (a->kind == ATTR_NUMBER)
-            buf_printf(out, "%d", a->lo + (int)pick(s, (uint64_t)(a->hi - a->lo + 1)));
+            snprintf(value, sizeof value, "%d",
+                     a->lo + (int)pick(s, (uint64_t)(a->hi - a->lo + 1)));
         else if (a->kind == ATTR_BOOL)
-            buf_puts(out, pick(s, 2) ? "true" : "false");
+            snprintf(value, sizeof value, "%s", pick(s, 2) ? "true" : "false");
         else
-            buf_printf(out, "\"%s\"", a->choices[pick(s, 4)]);
+            snprintf(value, sizeof value, "%s", a->choices[pick(s, 4)]);
+        buf_printf(out, a->kind == ATTR_TEXT ? ", \"%s\": \"%s\"" : ", \"%s\": %s", a->key, value);
+        seed_term_set_add(set, seed_term_id(terms, SEED_TERM_ATTRIBUTE, a->key, value));
     }
     buf_puts(out, "}");
 }
@@ -240,6 +251,7 @@ struct seed_state {
     long long *stock;
     long long *created;
     struct buf options;
+    struct seed_terms terms;
 };
 
 /* Append product i as a COPY text line: sku, price and stock derived from
@@ -285,9 +297,17 @@ static void product_line(struct buf *out, long i, struct seed_state *st) {
         (char)('A' + pick(s, 26)), (unsigned)pick(s, 10000), blurb, min, currency, total, category,
         active ? "t" : "f", created, created, max, vs.count, active_variants, st->options.data);
     /* leaves come 20 to a department (seed_tree), in department order */
-    attributes_text(out, s, (leaf / 20) % COUNT(DEPARTMENTS) % 4, brand, mat);
+    struct seed_term_set set;
+    attributes_text(out, s, (leaf / 20) % COUNT(DEPARTMENTS) % 4, brand, mat, &st->terms, &set);
     buf_puts(out, "\t");
     images_text(out, s, i, noun);
+    buf_puts(out, "\t");
+    seed_term_set_text(&set, out);
+    for (int in_stock = 0; in_stock <= 1; in_stock++) {
+        seed_variants_terms(&vs, in_stock, &st->terms, &set);
+        buf_puts(out, "\t");
+        seed_term_set_text(&set, out);
+    }
     buf_puts(out, "\n");
 }
 
@@ -301,14 +321,34 @@ static void variant_lines(struct buf *out, long i, struct seed_state *st) {
         seed_variant_line(out, i, &vs, j, created);
 }
 
+/* Start a COPY ... FROM STDIN. */
+static bool copy_begin(PGconn *c, const char *copy) {
+    PGresult *r = PQexec(c, copy);
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    return ok;
+}
+
+/* End the COPY (abort it unless ok) and take its result. */
+static enum nx_err copy_end(PGconn *c, bool ok) {
+    if (PQputCopyEnd(c, ok ? NULL : "seed failed") != 1)
+        ok = false;
+    PGresult *r = PQgetResult(c);
+    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_error("seed.copy", NULL, "%s", PQerrorMessage(c));
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    return ok ? NX_OK : NX_ERR_INTERNAL;
+}
+
 /* COPY one table's rows, made per product by line. */
 static enum nx_err copy_rows(struct db *db, const char *copy, struct seed_state *st,
                              void (*line)(struct buf *, long, struct seed_state *),
                              const char *what) {
     PGconn *c = db_conn(db);
-    PGresult *r = PQexec(c, copy);
-    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
-    PQclear(r);
+    bool ok = copy_begin(c, copy);
     struct buf chunk = {0};
     long n = st->o->products;
     for (long i = 0; ok && i < n; i++) {
@@ -321,24 +361,33 @@ static enum nx_err copy_rows(struct db *db, const char *copy, struct seed_state 
             fprintf(stderr, "\rseed: %s of %ld / %ld products", what, i + 1, n);
     }
     buf_clear(&chunk);
-    if (PQputCopyEnd(c, ok ? NULL : "seed failed") != 1)
-        ok = false;
-    r = PQgetResult(c);
-    ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        log_error("seed.copy", NULL, "%s", PQerrorMessage(c));
-    PQclear(r);
-    while ((r = PQgetResult(c)))
-        PQclear(r);
     if (st->o->progress)
         fprintf(stderr, "\n");
-    return ok ? NX_OK : NX_ERR_INTERNAL;
+    return copy_end(c, ok);
 }
 
-/* The products, then their variants. The product rows already carry what
- * they derive from their variants, so the triggers that serve other
- * writers (a default variant per product, derived defaults) are off for
- * the copy: inside the transaction, which holds the table meanwhile. */
+/* The facet terms the product rows name (migration 0013), with the ids
+ * they were given; the next term a writer adds takes the id after them. */
+static enum nx_err copy_terms(struct db *db, const struct seed_terms *terms) {
+    PGconn *c = db_conn(db);
+    bool ok = copy_begin(c, "COPY facet_terms (id, kind, name, value) FROM STDIN");
+    struct buf lines = {0};
+    seed_terms_lines(terms, &lines);
+    if (ok && lines.len)
+        ok = PQputCopyData(c, lines.data, (int)lines.len) == 1;
+    buf_clear(&lines);
+    enum nx_err e = copy_end(c, ok);
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT setval(pg_get_serial_sequence('facet_terms', 'id'), max(id))"
+                            " FROM facet_terms");
+    return e;
+}
+
+/* The products, then their variants, then the facet terms they name. The
+ * product rows already carry what they derive from their variants and
+ * their facet terms, so the triggers that serve other writers (a default
+ * variant per product, derived defaults, terms) are off for the copy:
+ * inside the transaction, which holds the tables meanwhile. */
 static enum nx_err copy_products(struct db *db, const struct seed_options *o, const int64_t *leaves,
                                  long leaf_count) {
     size_t n = o->products > 0 ? (size_t)o->products : 1;
@@ -349,20 +398,28 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                             xcalloc(n, sizeof(long long)),
                             xcalloc(n, sizeof(long long)),
                             xcalloc(n, sizeof(long long)),
+                            {0},
                             {0}};
-    enum nx_err e = db_exec_sql(db, "ALTER TABLE products DISABLE TRIGGER USER");
+    /* the catalog is empty: no product holds a term */
+    enum nx_err e = db_exec_sql(db, "DELETE FROM facet_terms");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "ALTER TABLE products DISABLE TRIGGER USER");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "ALTER TABLE product_variants DISABLE TRIGGER USER");
     if (e == NX_OK)
         e = copy_rows(db,
                       "COPY products (id, sku, name, slug, description, price_cents, currency,"
                       " stock, category_id, is_active, created_at, updated_at, price_max_cents,"
-                      " variant_count, variant_active_count, variant_options, attributes, images)"
-                      " FROM STDIN",
+                      " variant_count, variant_active_count, variant_options, attributes, images,"
+                      " facet_attributes, facet_options, facet_options_in_stock) FROM STDIN",
                       &st, product_line, "products");
     if (e == NX_OK)
         e = copy_rows(db,
                       "COPY product_variants (product_id, sku, price_cents, stock, options,"
                       " is_active, position, created_at, updated_at) FROM STDIN",
                       &st, variant_lines, "variants");
+    if (e == NX_OK)
+        e = copy_terms(db, &st.terms);
     /* the numeric attributes' rows, which a trigger keeps for other writers */
     if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
@@ -370,10 +427,13 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
     if (e == NX_OK)
         e = db_exec_sql(db, "ALTER TABLE products ENABLE TRIGGER USER");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "ALTER TABLE product_variants ENABLE TRIGGER USER");
     free(st.cents);
     free(st.stock);
     free(st.created);
     buf_clear(&st.options);
+    seed_terms_clear(&st.terms);
     return e;
 }
 

@@ -102,6 +102,19 @@ void seed_variants_derive(const struct seed_variants *vs, long long *min, long l
     options_json(vs, options);
 }
 
+void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct seed_terms *t,
+                         struct seed_term_set *set) {
+    set->count = 0;
+    for (int j = 0; j < vs->count; j++) {
+        const struct seed_variant *v = &vs->v[j];
+        if (!v->active || (in_stock && v->stock == 0))
+            continue;
+        for (int d = 0; d < vs->options; d++)
+            seed_term_set_add(set, seed_term_id(t, SEED_TERM_OPTION, OPTION_NAMES[d],
+                                                OPTION_VALUES[d][v->values[d]]));
+    }
+}
+
 void seed_variant_line(struct buf *out, long i, const struct seed_variants *vs, int j,
                        const char *created) {
     const struct seed_variant *v = &vs->v[j];

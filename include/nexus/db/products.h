@@ -88,6 +88,12 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
  * index). */
 void products_add_where(struct sql_builder *b, const struct product_filter *f,
                         const struct filter_skip *skip);
+/* " AND ..." of the price range (nothing without one). */
+void products_add_price(struct sql_builder *b, const struct product_filter *f);
+/* " AND ..." of in_stock (nothing without it); with in_stock=true and
+ * option filters, one variant matching them all is in stock: added to
+ * products_add_filters with SKIP_IN_STOCK, the filter without the skip. */
+void products_add_in_stock(struct sql_builder *b, const struct product_filter *f);
 /* " AND ..." over product_variants v: active, live, every option filter but
  * skip_option (-1: none), and in stock when in_stock. */
 void products_add_variant_match(struct sql_builder *b, const struct product_filter *f,

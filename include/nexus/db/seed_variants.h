@@ -12,6 +12,7 @@
 #define NEXUS_DB_SEED_VARIANTS_H
 
 #include "nexus/core/xmem.h"
+#include "nexus/db/seed_terms.h"
 
 #include <stdbool.h>
 
@@ -39,6 +40,12 @@ void seed_variants_of(long i, long long cents, long long stock, struct seed_vari
  * options (cleared first). */
 void seed_variants_derive(const struct seed_variants *vs, long long *min, long long *max,
                           long long *stock, int *active, struct buf *options);
+
+/* The option terms of the active variants (only those in stock when
+ * in_stock) into set: the product's facet_options(_in_stock). Every
+ * value has one spelling here, so each is its own term. */
+void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct seed_terms *t,
+                         struct seed_term_set *set);
 
 /* One variant's COPY line for product_variants (product_id, sku,
  * price_cents, stock, options, is_active, position, created_at,
