@@ -322,12 +322,80 @@ static void test_batch(void **state) {
     assert_int_equal(n.batches, 1);
 }
 
+/* The introspection query's answer, for tests/graphql/introspection.mjs
+ * (buildClientSchema, validateSchema, printSchema against
+ * docs/schema.graphql). */
+static void test_introspection_query(void **state) {
+    (void)state;
+    struct run r;
+    run(&r, introspection_query, NULL, NULL, NULL, 0, NULL);
+    assert_int_equal(r.errs.count, 0);
+    json_t *schema = json_object_get(r.data, "__schema");
+    assert_json(json_object_get(schema, "queryType"),
+                "{\"name\": \"Query\", \"kind\": \"OBJECT\"}");
+    assert_true(json_is_null(json_object_get(schema, "mutationType")));
+    assert_true(json_is_null(json_object_get(schema, "subscriptionType")));
+    size_t n;
+    gql_schema_types(&n);
+    assert_int_equal(json_array_size(json_object_get(schema, "types")), n);
+    json_t *doc = json_pack("{s:O}", "data", r.data);
+    assert_int_equal(json_dump_file(doc, NEXUS_BUILD_DIR "/graphql-introspection.json",
+                                    JSON_INDENT(1) | JSON_PRESERVE_ORDER),
+                     0);
+    json_decref(doc);
+    run_free(&r);
+}
+
+/* __type(name:), ofType chains, arguments' defaults as literal text,
+ * deprecated fields only when asked. */
+static void test_type_lookup(void **state) {
+    (void)state;
+    struct run r;
+    run(&r,
+        "{ __type(name: \"Query\") { name fields { name type { kind name ofType { kind name "
+        "ofType { kind name ofType { kind name ofType { name } } } } } args { name "
+        "defaultValue } } } none: __type(name: \"Nope\") { name } "
+        "sort: __type(name: \"ProductSort\") { kind enumValues(includeDeprecated: true) { name } "
+        "fields { name } inputFields { name } interfaces { name } specifiedByURL } "
+        "dir: __schema { directives { name isRepeatable locations args { name type { kind } "
+        "defaultValue } } } }",
+        NULL, NULL, NULL, 0, NULL);
+    assert_int_equal(r.errs.count, 0);
+    json_t *fields = json_object_get(json_object_get(r.data, "__type"), "fields");
+    json_t *categories = json_array_get(fields, 3);
+    assert_json(categories,
+                "{\"name\": \"categories\", \"type\": {\"kind\": \"NON_NULL\", \"name\": null, "
+                "\"ofType\": {\"kind\": \"LIST\", \"name\": null, \"ofType\": {\"kind\": "
+                "\"NON_NULL\", \"name\": null, \"ofType\": {\"kind\": \"OBJECT\", \"name\": "
+                "\"Category\", \"ofType\": null}}}}, \"args\": [{\"name\": \"parent\", "
+                "\"defaultValue\": null}]}");
+    json_t *products = json_array_get(fields, 1);
+    assert_json(json_array_get(json_object_get(products, "args"), 1),
+                "{\"name\": \"sort\", \"defaultValue\": \"CREATED_AT_DESC\"}");
+    assert_true(json_is_null(json_object_get(r.data, "none")));
+    assert_json(json_object_get(r.data, "sort"),
+                "{\"kind\": \"ENUM\", \"enumValues\": [{\"name\": \"CREATED_AT_DESC\"}, "
+                "{\"name\": \"CREATED_AT_ASC\"}, {\"name\": \"PRICE_ASC\"}, {\"name\": "
+                "\"PRICE_DESC\"}, {\"name\": \"NAME_ASC\"}, {\"name\": \"NAME_DESC\"}], "
+                "\"fields\": null, \"inputFields\": null, \"interfaces\": null, "
+                "\"specifiedByURL\": null}");
+    json_t *deprecated =
+        json_array_get(json_object_get(json_object_get(r.data, "dir"), "directives"), 2);
+    assert_json(deprecated,
+                "{\"name\": \"deprecated\", \"isRepeatable\": false, \"locations\": "
+                "[\"FIELD_DEFINITION\", \"ARGUMENT_DEFINITION\", \"ENUM_VALUE\", "
+                "\"INPUT_FIELD_DEFINITION\"], \"args\": [{\"name\": \"reason\", \"type\": "
+                "{\"kind\": \"SCALAR\"}, \"defaultValue\": \"\\\"No longer supported\\\"\"}]}");
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variable_faults),     cmocka_unit_test(test_variable_bounds),
         cmocka_unit_test(test_variable_values),     cmocka_unit_test(test_skip_include),
         cmocka_unit_test(test_fragments_and_order), cmocka_unit_test(test_argument_defaults),
         cmocka_unit_test(test_null_propagation),    cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_introspection_query), cmocka_unit_test(test_type_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
