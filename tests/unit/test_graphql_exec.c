@@ -288,6 +288,45 @@ static void test_null_propagation(void **state) {
     run_free(&r);
 }
 
+/* A variable's null given to a non-null argument (its default does not
+ * apply to an explicit null), and values their types cannot represent. */
+static void test_argument_and_value_errors(void **state) {
+    (void)state;
+    struct run r;
+    run(&r, "query($n: String = \"Query\") { __type(name: $n) { name } }", "{\"n\": null}", NULL,
+        NULL, 0, NULL);
+    assert_data(&r, "{\"__type\":null}");
+    assert_one_error(&r, GQL_CODE_BAD_INPUT,
+                     "Argument \"name\" of non-null type \"String!\" must not be null.",
+                     "[\"__type\"]");
+    run_free(&r);
+    run(&r, "query($n: String = \"Query\") { __type(name: $n) { name } }", "{}", NULL, NULL, 0,
+        NULL);
+    assert_data(&r, "{\"__type\":{\"name\":\"Query\"}}");
+    run_free(&r);
+    run_on(&r, "{ me { id role } }", NULL, "{\"me\": {\"id\": [1], \"role\": \"KING\"}}", NULL, 0,
+           NULL);
+    assert_data(&r, "{\"me\":null}");
+    assert_int_equal(r.errs.count, 1); /* the first non-null field's error nulls me */
+    assert_non_null(strstr(r.errs.items[0].message, "ID cannot represent value: [1]"));
+    run_free(&r);
+    run_on(&r, "{ me { role } categories { children { id } } }", NULL,
+           "{\"me\": {\"role\": \"KING\"}, \"categories\": [{\"children\": [{\"id\": 1}, "
+           "{\"id\": 2}]}]}",
+           NULL, 0, NULL);
+    assert_data(&r, "{\"me\":null,\"categories\":[{\"children\":[{\"id\":\"1\"},{\"id\":"
+                    "\"2\"}]}]}");
+    assert_one_error(&r, GQL_CODE_FIELD, "Role cannot represent value: \"KING\"",
+                     "[\"me\",\"role\"]");
+    run_free(&r);
+    run_on(&r, "{ products { totalCount } }", NULL, "{\"products\": {\"totalCount\": 2147483648}}",
+           NULL, 0, NULL);
+    assert_data(&r, "null");
+    assert_one_error(&r, GQL_CODE_FIELD, "Int cannot represent value: 2147483648",
+                     "[\"products\",\"totalCount\"]");
+    run_free(&r);
+}
+
 struct batch_count {
     int batches;
 };
@@ -391,11 +430,17 @@ static void test_type_lookup(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_variable_faults),     cmocka_unit_test(test_variable_bounds),
-        cmocka_unit_test(test_variable_values),     cmocka_unit_test(test_skip_include),
-        cmocka_unit_test(test_fragments_and_order), cmocka_unit_test(test_argument_defaults),
-        cmocka_unit_test(test_null_propagation),    cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_introspection_query), cmocka_unit_test(test_type_lookup),
+        cmocka_unit_test(test_variable_faults),
+        cmocka_unit_test(test_variable_bounds),
+        cmocka_unit_test(test_variable_values),
+        cmocka_unit_test(test_skip_include),
+        cmocka_unit_test(test_fragments_and_order),
+        cmocka_unit_test(test_argument_defaults),
+        cmocka_unit_test(test_null_propagation),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_argument_and_value_errors),
+        cmocka_unit_test(test_introspection_query),
+        cmocka_unit_test(test_type_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
