@@ -37,7 +37,22 @@ struct field_set {
 struct run {
     const struct gql_exec *exec;
     struct gql_errors *errs;
+    size_t values; /* fields and list items completed so far */
+    bool stopped;  /* the bound on values reached: no data at all */
 };
+
+/* One more field or list item; false (with the one error) past the bound. */
+static bool count_value(struct run *r, const struct gql_selection *sel) {
+    if (r->stopped)
+        return false;
+    size_t max = r->exec->values_max ? r->exec->values_max : GQL_EXEC_VALUES_MAX;
+    if (++r->values <= max)
+        return true;
+    r->stopped = true;
+    gql_error_add(r->errs, GQL_CODE_LIMIT, &sel->loc,
+                  "The response would have more than %zu values.", max);
+    return false;
+}
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -319,7 +334,7 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
     json_t *x;
     json_array_foreach(v, i, x) {
         struct gql_path p = {.prev = path, .index = i};
-        json_t *c = complete(r, item, g, json_incref(x), &p);
+        json_t *c = count_value(r, g->fields[0]) ? complete(r, item, g, json_incref(x), &p) : NULL;
         if (!c) {
             json_decref(out);
             return NULL;
@@ -359,7 +374,7 @@ static json_t *complete(struct run *r, struct gql_tref type, const struct field_
         }
     } else {
         out = complete_nullable(r, type, g, value, path);
-        if (!out) /* an error below stops here */
+        if (!out && !r->stopped) /* an error below stops here */
             out = json_null();
     }
     json_decref(value);
@@ -416,6 +431,10 @@ static json_t *execute_set(struct run *r, const struct gql_type_def *type,
     for (size_t i = 0; i < set->count; i++) {
         const struct field_group *g = &set->groups[i];
         const struct gql_field_def *def = gql_schema_field(type, group_field_name(g));
+        if (!count_value(r, g->fields[0])) {
+            json_decref(out);
+            return NULL;
+        }
         if (!def) /* validated: cannot happen */
             continue;
         struct gql_path p = {.prev = path, .key = g->key};
@@ -446,5 +465,7 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     json_t *data = execute_set(&r, query, &set, root, NULL);
     json_decref(root);
     field_set_free(&set);
+    if (r.stopped) /* a partial answer would be arbitrary */
+        json_decref(data), data = NULL;
     return data ? data : json_null();
 }

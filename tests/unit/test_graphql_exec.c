@@ -21,6 +21,7 @@
 #include <string.h>
 
 struct run {
+    size_t values_max; /* set before run(): the executor's bound */
     struct gql_document *doc;
     struct gql_errors errs;
     json_t *vars;
@@ -31,7 +32,9 @@ struct run {
  * resolvers; data stays NULL when coercion fails. */
 static void run(struct run *r, const char *query, const char *variables_json, json_t *root,
                 const struct gql_resolver *resolvers, size_t n, void *ctx) {
+    size_t values_max = r->values_max;
     memset(r, 0, sizeof *r);
+    r->values_max = values_max;
     r->doc = gql_parse(query, strlen(query), &r->errs);
     assert_non_null(r->doc);
     assert_true(gql_validate(r->doc, &r->errs));
@@ -49,7 +52,8 @@ static void run(struct run *r, const char *query, const char *variables_json, js
                             .resolvers = resolvers,
                             .resolver_count = n,
                             .ctx = ctx,
-                            .root = root};
+                            .root = root,
+                            .values_max = r->values_max};
     r->data = gql_execute(&exec, &r->errs);
 }
 
@@ -98,7 +102,7 @@ static void assert_one_error(const struct run *r, const char *code, const char *
 /* ---- variables ---------------------------------------------------------------- */
 
 static void coerce_fails(const char *query, const char *vars, const char *message_part) {
-    struct run r;
+    struct run r = {0};
     run(&r, query, vars, NULL, NULL, 0, NULL);
     assert_null(r.vars);
     assert_one_error(&r, GQL_CODE_BAD_INPUT, message_part, NULL);
@@ -148,7 +152,7 @@ static void test_variable_bounds(void **state) {
 
 static void test_variable_values(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run(&r,
         "query($n: Int = 5, $f: ProductFilter, $id: ID, $x: Float, $b: [String!], $absent: "
         "String) { products(first: $n, filter: $f) { totalCount } product(id: $id) { name } "
@@ -183,7 +187,7 @@ static void run_on(struct run *r, const char *query, const char *vars, const cha
 
 static void test_skip_include(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run_on(&r,
            "query($s: Boolean!, $i: Boolean = true) { me { id @skip(if: $s) email @include(if: "
            "$i) name @skip(if: false) role @include(if: false) ... @skip(if: true) { isActive } "
@@ -202,7 +206,7 @@ static void test_skip_include(void **state) {
 
 static void test_fragments_and_order(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run_on(&r,
            "{ me { ... on User { email } id ...F who: name ... { role } ...F email __typename } "
            "__typename } fragment F on User { id name ...G } fragment G on User { isActive }",
@@ -234,7 +238,7 @@ static void test_argument_defaults(void **state) {
     const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL},
                                        {"ProductConnection", "totalCount", echo_args, NULL}};
     json_t *seen = json_object();
-    struct run r;
+    struct run r = {0};
     run_on(&r,
            "query($n: Int, $s: ProductSort) { a: products { a: totalCount } b: products(first: "
            "$n, sort: $s, filter: {q: \"x\"}) { b: totalCount } }",
@@ -263,7 +267,7 @@ static const char *const product_json =
 static void test_null_propagation(void **state) {
     (void)state;
     const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL}};
-    struct run r;
+    struct run r = {0};
     /* Variant.sku is String!, variants [Variant!]!: the product becomes null. */
     run_on(&r, "{ product(id: 1) { name variants { sku } } me { id } }", NULL, product_json, res, 1,
            NULL);
@@ -292,7 +296,7 @@ static void test_null_propagation(void **state) {
  * apply to an explicit null), and values their types cannot represent. */
 static void test_argument_and_value_errors(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run(&r, "query($n: String = \"Query\") { __type(name: $n) { name } }", "{\"n\": null}", NULL,
         NULL, 0, NULL);
     assert_data(&r, "{\"__type\":null}");
@@ -327,6 +331,29 @@ static void test_argument_and_value_errors(void **state) {
     run_free(&r);
 }
 
+/* The response's values are bounded as they are made: past the bound,
+ * no data and one error. */
+static void test_values_bound(void **state) {
+    (void)state;
+    const char *q = "{ __schema { types { name } } a: __typename }";
+    size_t n;
+    gql_schema_types(&n);
+    struct run r = {.values_max = 1 + 1 + 2 * n + 1}; /* __schema, types, items and names, a */
+    run(&r, q, NULL, NULL, NULL, 0, NULL);
+    assert_int_equal(r.errs.count, 0);
+    run_free(&r);
+    r.values_max = 1 + 1 + 2 * n;
+    run(&r, q, NULL, NULL, NULL, 0, NULL);
+    assert_data(&r, "null");
+    assert_one_error(&r, GQL_CODE_LIMIT, "more than", NULL);
+    run_free(&r);
+    r.values_max = 20;
+    run(&r, q, NULL, NULL, NULL, 0, NULL);
+    assert_data(&r, "null");
+    assert_one_error(&r, GQL_CODE_LIMIT, "The response would have more than 20 values.", NULL);
+    run_free(&r);
+}
+
 struct batch_count {
     int batches;
 };
@@ -348,7 +375,7 @@ static void test_batch(void **state) {
     (void)state;
     const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants}};
     struct batch_count n = {0};
-    struct run r;
+    struct run r = {0};
     run_on(&r, "{ categories { id } products { edges { node { variants { sku } } } } }", NULL,
            "{\"categories\": [], \"products\": {\"edges\": [{\"node\": {\"name\": \"x\"}}, "
            "{\"node\": {\"name\": \"y\"}}]}}",
@@ -366,7 +393,7 @@ static void test_batch(void **state) {
  * docs/schema.graphql). */
 static void test_introspection_query(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run(&r, introspection_query, NULL, NULL, NULL, 0, NULL);
     assert_int_equal(r.errs.count, 0);
     json_t *schema = json_object_get(r.data, "__schema");
@@ -389,7 +416,7 @@ static void test_introspection_query(void **state) {
  * deprecated fields only when asked. */
 static void test_type_lookup(void **state) {
     (void)state;
-    struct run r;
+    struct run r = {0};
     run(&r,
         "{ __type(name: \"Query\") { name fields { name type { kind name ofType { kind name "
         "ofType { kind name ofType { kind name ofType { name } } } } } args { name "
@@ -430,17 +457,12 @@ static void test_type_lookup(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_variable_faults),
-        cmocka_unit_test(test_variable_bounds),
-        cmocka_unit_test(test_variable_values),
-        cmocka_unit_test(test_skip_include),
-        cmocka_unit_test(test_fragments_and_order),
-        cmocka_unit_test(test_argument_defaults),
-        cmocka_unit_test(test_null_propagation),
-        cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_argument_and_value_errors),
-        cmocka_unit_test(test_introspection_query),
-        cmocka_unit_test(test_type_lookup),
+        cmocka_unit_test(test_variable_faults),           cmocka_unit_test(test_variable_bounds),
+        cmocka_unit_test(test_variable_values),           cmocka_unit_test(test_skip_include),
+        cmocka_unit_test(test_fragments_and_order),       cmocka_unit_test(test_argument_defaults),
+        cmocka_unit_test(test_null_propagation),          cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_argument_and_value_errors), cmocka_unit_test(test_values_bound),
+        cmocka_unit_test(test_introspection_query),       cmocka_unit_test(test_type_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

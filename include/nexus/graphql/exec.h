@@ -31,8 +31,12 @@
  * when its type is non-null, its parent does, up to the nearest nullable
  * field (the whole `data` at the root).
  *
- * Depth and size are bounded before execution (limits.h): the executor
- * recurses once per level of fields.
+ * Depth and cost are bounded before execution (limits.h): the executor
+ * recurses once per level of fields. The response is bounded as it is
+ * made: past values_max (GQL_EXEC_VALUES_MAX) fields and list items (introspection
+ * costs nothing but can select types' fields' types' fields... with
+ * aliases), execution stops with one error (GQL_CODE_LIMIT) and `data` is
+ * null.
  */
 #ifndef NEXUS_GRAPHQL_EXEC_H
 #define NEXUS_GRAPHQL_EXEC_H
@@ -42,6 +46,9 @@
 
 #include <jansson.h>
 
+/* About 25,000 rows (the cost bound) of 20 fields each. */
+#define GQL_EXEC_VALUES_MAX 500000
+
 struct gql_exec {
     const struct gql_document *doc;
     const struct gql_definition *operation; /* a query (validated) */
@@ -49,7 +56,8 @@ struct gql_exec {
     const struct gql_resolver *resolvers;
     size_t resolver_count;
     void *ctx;
-    json_t *root; /* the source of Query's fields (may be NULL) */
+    json_t *root;      /* the source of Query's fields (may be NULL) */
+    size_t values_max; /* 0: GQL_EXEC_VALUES_MAX */
 };
 
 /* The operation's `data`: a new object, or json null when a non-null root
