@@ -25,6 +25,7 @@ struct gql_path {
  * grouped field set). */
 struct field_group {
     const char *key;
+    const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -82,7 +83,8 @@ __attribute__((format(printf, 5, 6))) static void field_error(struct run *r, con
 
 /* ---- CollectFields ------------------------------------------------------------ */
 
-static void group_add(struct field_set *set, const struct gql_selection *field) {
+static void group_add(struct field_set *set, const struct gql_type_def *parent,
+                      const struct gql_selection *field) {
     const char *key = gql_response_name(field);
     struct field_group *g = NULL;
     for (size_t i = 0; i < set->count && !g; i++)
@@ -96,6 +98,7 @@ static void group_add(struct field_set *set, const struct gql_selection *field) 
         g = &set->groups[set->count++];
         memset(g, 0, sizeof *g);
         g->key = key;
+        g->parent = parent;
     }
     if (g->count == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 2;
@@ -163,7 +166,7 @@ static void collect(const struct run *r, const struct gql_type_def *type,
         if (!included(s->directives, vars))
             continue;
         if (s->kind == GQL_SEL_FIELD) {
-            group_add(out, s);
+            group_add(out, type, s);
         } else if (s->kind == GQL_SEL_INLINE) {
             if (applies(s->type_condition, type))
                 collect(r, type, s->selections, visited, out);
@@ -368,7 +371,8 @@ static json_t *complete(struct run *r, struct gql_tref type, const struct field_
         out = complete_nullable(r, gql_tref_of(type), g, value, path);
         if (out && json_is_null(out)) {
             field_error(r, GQL_CODE_FIELD, g->fields[0], path,
-                        "Cannot return null for non-nullable field.");
+                        "Cannot return null for non-nullable field %s.%s.", g->parent->name,
+                        group_field_name(g));
             json_decref(out);
             out = NULL;
         }

@@ -280,7 +280,7 @@ static void test_null_propagation(void **state) {
     /* A null for a non-null field: the nearest nullable parent is null. */
     run_on(&r, "{ category(id: 1) { id name } }", NULL, product_json, NULL, 0, NULL);
     assert_data(&r, "{\"category\":null}");
-    assert_one_error(&r, GQL_CODE_FIELD, "Cannot return null for non-nullable field.",
+    assert_one_error(&r, GQL_CODE_FIELD, "Cannot return null for non-nullable field Category.name.",
                      "[\"category\",\"name\"]");
     run_free(&r);
     /* Up to data itself, through a non-null root field. */
