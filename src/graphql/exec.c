@@ -9,6 +9,7 @@
 #include "nexus/graphql/validate.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,9 @@ struct field_set {
 struct run {
     const struct gql_exec *exec;
     struct gql_errors *errs;
-    size_t values; /* fields and list items completed so far */
-    bool stopped;  /* the bound on values reached: no data at all */
+    size_t values;   /* fields and list items completed so far */
+    bool stopped;    /* the bound on values reached: no data at all */
+    json_t *batched; /* the lists batched with their level, by address */
 };
 
 /* One more field or list item; false (with the one error) past the bound. */
@@ -277,24 +279,53 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
     json_decref(args);
 }
 
-/* The objects that a field without a resolve function holds in the items
- * (edges' nodes): one level with the items, batched with them. */
+/* The key of a list in run.batched. */
+static void list_key(char *key, size_t n, const json_t *list) {
+    snprintf(key, n, "%p", (const void *)list);
+}
+
+/* Gather what the items hold in def's member: an object, or the objects
+ * of a list (then marked, so that its own completion does not batch it
+ * again). */
+static void gather(struct run *r, const struct gql_field_def *def, bool list, json_t *items,
+                   json_t *children) {
+    size_t i, k;
+    json_t *item, *child;
+    json_array_foreach(items, i, item) {
+        json_t *member = json_object_get(item, def->name);
+        if (!list && json_is_object(member))
+            json_array_append(children, member);
+        if (!list || !json_is_array(member))
+            continue;
+        char key[32];
+        list_key(key, sizeof key, member);
+        json_object_set_new(r->batched, key, json_true());
+        json_array_foreach(member, k, child) {
+            if (json_is_object(child))
+                json_array_append(children, child);
+        }
+    }
+}
+
+/* The objects that a field without a resolve function holds in the items,
+ * alone (edges' nodes) or in lists (children prepared by a batch
+ * function): the next level, batched all together. */
 static void batch_members(struct run *r, const struct gql_field_def *def,
                           const struct field_group *g, json_t *items, const struct gql_path *path) {
     struct gql_tref type = gql_tref(def->type);
     if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
         type = gql_tref_of(type);
+    bool list = gql_tref_kind(type) == GQL_KIND_LIST;
+    if (list) {
+        type = gql_tref_of(type);
+        if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
+            type = gql_tref_of(type);
+    }
     const struct gql_type_def *named = gql_tref_named(type);
     if (gql_tref_kind(type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
         return;
     json_t *children = json_array();
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item) {
-        json_t *child = json_object_get(item, def->name);
-        if (json_is_object(child))
-            json_array_append(children, child);
-    }
+    gather(r, def, list, items, children);
     if (json_array_size(children) > 0)
         batch_level(r, named, g, children, path);
     json_decref(children);
@@ -330,7 +361,10 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
     }
     struct gql_tref item = gql_tref_of(type);
     const struct gql_type_def *named = gql_tref_named(item);
-    if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0)
+    char key[32];
+    list_key(key, sizeof key, v);
+    if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
+        !json_object_get(r->batched, key))
         batch_level(r, named, g, v, path);
     json_t *out = json_array();
     size_t i;
@@ -460,7 +494,7 @@ static json_t *execute_set(struct run *r, const struct gql_type_def *type,
 }
 
 json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
-    struct run r = {.exec = exec, .errs = errs};
+    struct run r = {.exec = exec, .errs = errs, .batched = json_object()};
     const struct gql_type_def *query = gql_schema_query_type();
     struct field_set set = {0};
     struct visited visited = {.count = 0};
@@ -469,6 +503,7 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     json_t *data = execute_set(&r, query, &set, root, NULL);
     json_decref(root);
     field_set_free(&set);
+    json_decref(r.batched);
     if (r.stopped) /* a partial answer would be arbitrary */
         json_decref(data), data = NULL;
     return data ? data : json_null();

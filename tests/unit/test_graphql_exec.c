@@ -455,14 +455,53 @@ static void test_type_lookup(void **state) {
     run_free(&r);
 }
 
+/* Loads every category's children at once: a child's id is its parent's
+ * id followed by 1 and 2. */
+static void batch_children(struct gql_field_call *c) {
+    struct batch_count *n = c->ctx;
+    n->batches++;
+    size_t i;
+    json_t *item;
+    json_array_foreach(c->sources, i, item) {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        json_object_set_new(item, "children",
+                            json_pack("[{s:s+}, {s:s+}]", "id", id, "1", "id", id, "2"));
+    }
+}
+
+/* Nested lists: one batch per level, however many parents. */
+static void test_batch_levels(void **state) {
+    (void)state;
+    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children}};
+    struct batch_count n = {0};
+    struct run r = {0};
+    run_on(&r, "{ categories { id children { id children { id } } } }", NULL,
+           "{\"categories\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}", res, 1, &n);
+    assert_int_equal(r.errs.count, 0);
+    assert_int_equal(n.batches, 2);
+    assert_data(&r, "{\"categories\":[{\"id\":\"a\",\"children\":[{\"id\":\"a1\",\"children\":"
+                    "[{\"id\":\"a11\"},{\"id\":\"a12\"}]},{\"id\":\"a2\",\"children\":[{\"id\":"
+                    "\"a21\"},{\"id\":\"a22\"}]}]},{\"id\":\"b\",\"children\":[{\"id\":\"b1\","
+                    "\"children\":[{\"id\":\"b11\"},{\"id\":\"b12\"}]},{\"id\":\"b2\",\"children\":"
+                    "[{\"id\":\"b21\"},{\"id\":\"b22\"}]}]}]}");
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_variable_faults),           cmocka_unit_test(test_variable_bounds),
-        cmocka_unit_test(test_variable_values),           cmocka_unit_test(test_skip_include),
-        cmocka_unit_test(test_fragments_and_order),       cmocka_unit_test(test_argument_defaults),
-        cmocka_unit_test(test_null_propagation),          cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_argument_and_value_errors), cmocka_unit_test(test_values_bound),
-        cmocka_unit_test(test_introspection_query),       cmocka_unit_test(test_type_lookup),
+        cmocka_unit_test(test_variable_faults),
+        cmocka_unit_test(test_variable_bounds),
+        cmocka_unit_test(test_variable_values),
+        cmocka_unit_test(test_skip_include),
+        cmocka_unit_test(test_fragments_and_order),
+        cmocka_unit_test(test_argument_defaults),
+        cmocka_unit_test(test_null_propagation),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_argument_and_value_errors),
+        cmocka_unit_test(test_values_bound),
+        cmocka_unit_test(test_batch_levels),
+        cmocka_unit_test(test_introspection_query),
+        cmocka_unit_test(test_type_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

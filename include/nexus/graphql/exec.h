@@ -19,9 +19,13 @@
  * once, before any item's fields resolve; it may load what every item
  * needs in one query and store it in the items (then the default or its
  * own `resolve` picks it up per item). The objects the items hold in
- * fields without a resolve function (a connection's edges' nodes) are on
- * the same level: their fields' batch functions get all of them at once
- * too. So a nested list costs one query per level, not one per parent. A batch that fails is one
+ * fields without a resolve function are batched as the next level: one
+ * object each (a connection's edges' nodes) or lists of them (the children
+ * a batch function stored), all the lists' items together, once; such a
+ * list is not batched again when it completes. So nested lists cost one
+ * query per level, not one per parent. (A list is known by its address:
+ * a resolver should not hand the same array to two places that select
+ * different batched fields.) A batch that fails is one
  * error, at the list's path; the items' fields then resolve without what it would have prepared.
  *
  * Errors ("Handling Field Errors"): a resolver that fails (gql_field_fail),
