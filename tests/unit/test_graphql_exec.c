@@ -358,17 +358,25 @@ struct batch_count {
     int batches;
 };
 
-/* Loads every product's variants at once: they are stored in each item. */
-static void batch_variants(struct gql_field_call *c) {
+/* A batch: counted, and made(item) stored as each item's member of the
+ * field's name. */
+static void batch_store(struct gql_field_call *c, json_t *(*made)(const json_t *item)) {
     struct batch_count *n = c->ctx;
     n->batches++;
     size_t i;
     json_t *item;
     json_array_foreach(c->sources, i, item) {
-        json_object_set_new(
-            item, "variants",
-            json_pack("[{s:s}]", "sku", json_string_value(json_object_get(item, "name"))));
+        json_object_set_new(item, c->field->name, made(item));
     }
+}
+
+/* A product's variants: one, whose SKU is the product's name. */
+static json_t *variants_of(const json_t *item) {
+    return json_pack("[{s:s}]", "sku", json_string_value(json_object_get(item, "name")));
+}
+
+static void batch_variants(struct gql_field_call *c) {
+    batch_store(c, variants_of);
 }
 
 static void test_batch(void **state) {
@@ -455,18 +463,14 @@ static void test_type_lookup(void **state) {
     run_free(&r);
 }
 
-/* Loads every category's children at once: a child's id is its parent's
- * id followed by 1 and 2. */
+/* A category's children: their ids are its id followed by 1 and 2. */
+static json_t *children_of(const json_t *item) {
+    const char *id = json_string_value(json_object_get(item, "id"));
+    return json_pack("[{s:s+}, {s:s+}]", "id", id, "1", "id", id, "2");
+}
+
 static void batch_children(struct gql_field_call *c) {
-    struct batch_count *n = c->ctx;
-    n->batches++;
-    size_t i;
-    json_t *item;
-    json_array_foreach(c->sources, i, item) {
-        const char *id = json_string_value(json_object_get(item, "id"));
-        json_object_set_new(item, "children",
-                            json_pack("[{s:s+}, {s:s+}]", "id", id, "1", "id", id, "2"));
-    }
+    batch_store(c, children_of);
 }
 
 /* Nested lists: one batch per level, however many parents. */
