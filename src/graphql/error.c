@@ -57,13 +57,21 @@ void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_
     va_end(ap);
 }
 
+void gql_error_set_path(struct gql_errors *errs, const char *path_json) {
+    if (errs->full || errs->count == 0)
+        return;
+    struct gql_error *e = &errs->items[errs->count - 1];
+    free(e->path);
+    e->path = xstrdup(path_json);
+}
+
 bool gql_errors_full(const struct gql_errors *errs) {
     return errs->full;
 }
 
 void gql_errors_clear(struct gql_errors *errs) {
     for (size_t i = 0; i < errs->count; i++)
-        free(errs->items[i].message);
+        free(errs->items[i].message), free(errs->items[i].path);
     free(errs->items);
     memset(errs, 0, sizeof *errs);
 }

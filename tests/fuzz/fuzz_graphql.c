@@ -14,8 +14,15 @@
  *     document's range of lines (but for limits and the note that the list
  *     was cut);
  *   - a valid document's operation is found, and its limits are measured
- *     with the depth and cost they report checked against the limits.
+ *     with the depth and cost they report checked against the limits;
+ *   - an operation within its limits has its variables coerced (those named
+ *     n... given as 7) and, when they fit, is executed with no resolvers
+ *     (introspection answers, other fields are null): data is an object,
+ *     or null after an error, and every error is as above, a field's with
+ *     a path.
  */
+#include "nexus/graphql/coerce.h"
+#include "nexus/graphql/exec.h"
 #include "nexus/graphql/lexer.h"
 #include "nexus/graphql/limits.h"
 #include "nexus/graphql/parse.h"
@@ -81,6 +88,33 @@ static bool variable_is_7(void *ctx, const char *name, long long *value) {
     return name[0] == 'n';
 }
 
+#define FUZZ_VALUES_MAX 20000 /* keeps an execution quick */
+
+static void coerce_and_execute(const struct gql_document *doc, const struct gql_definition *op,
+                               uint32_t lines) {
+    struct gql_errors errs = {0};
+    json_t *input = json_object();
+    for (const struct gql_variable_def *v = op->variables; v; v = v->next)
+        if (v->name[0] == 'n')
+            json_object_set_new(input, v->name, json_integer(7));
+    json_t *vars = gql_coerce_variables(op, input, &errs);
+    CHECK(vars ? errs.count == 0 : errs.count > 0);
+    if (vars) {
+        struct gql_exec exec = {
+            .doc = doc, .operation = op, .variables = vars, .values_max = FUZZ_VALUES_MAX};
+        json_t *data = gql_execute(&exec, &errs);
+        CHECK(json_is_object(data) || (json_is_null(data) && errs.count > 0));
+        for (size_t i = 0; i < errs.count; i++)
+            CHECK(strcmp(errs.items[i].code, GQL_CODE_LIMIT) == 0 || errs.items[i].path ||
+                  (gql_errors_full(&errs) && i == errs.count - 1));
+        json_decref(data);
+    }
+    check_errors(&errs, 0, lines);
+    json_decref(vars);
+    json_decref(input);
+    gql_errors_clear(&errs);
+}
+
 static void validate_and_measure(const struct gql_document *doc, uint32_t lines) {
     struct gql_errors errs = {0};
     bool ok = gql_validate(doc, &errs);
@@ -94,9 +128,11 @@ static void validate_and_measure(const struct gql_document *doc, uint32_t lines)
         const struct gql_definition *op = gql_operation(doc, NULL, &errs);
         CHECK(op || errs.count == 1);
         struct gql_measure m;
-        if (op && gql_check_limits(doc, op, variable_is_7, NULL, &m, &errs))
+        if (op && gql_check_limits(doc, op, variable_is_7, NULL, &m, &errs)) {
             CHECK(m.depth <= GQL_DEPTH_MAX && m.cost <= GQL_COST_MAX &&
                   m.introspection_depth <= GQL_INTROSPECTION_DEPTH_MAX);
+            coerce_and_execute(doc, op, lines);
+        }
     }
     gql_errors_clear(&errs);
 }

@@ -11,6 +11,10 @@
  *   GRAPHQL_LIMIT_EXCEEDED     a bound of this server: document size,
  *                              tokens, nesting, definitions, depth, cost,
  *                              or the work validation may do
+ *   GRAPHQL_BAD_USER_INPUT     a request's variables do not fit their
+ *                              types (coerce.h)
+ *   INTERNAL_SERVER_ERROR      a field could not be resolved (exec.h); the
+ *                              error has the field's path
  *
  * A list keeps at most GQL_ERRORS_MAX errors; the one that would exceed it
  * is replaced by a last error saying the list was cut, and later ones are
@@ -29,6 +33,8 @@
 #define GQL_CODE_PARSE      "GRAPHQL_PARSE_FAILED"
 #define GQL_CODE_VALIDATION "GRAPHQL_VALIDATION_FAILED"
 #define GQL_CODE_LIMIT      "GRAPHQL_LIMIT_EXCEEDED"
+#define GQL_CODE_BAD_INPUT  "GRAPHQL_BAD_USER_INPUT"
+#define GQL_CODE_FIELD      "INTERNAL_SERVER_ERROR"
 
 struct gql_loc {
     uint32_t line, column;
@@ -39,6 +45,7 @@ struct gql_error {
     const char *code;
     struct gql_loc locs[GQL_ERROR_LOCS_MAX];
     size_t loc_count;
+    char *path; /* owned: the field's response path as a JSON array, or NULL */
 };
 
 struct gql_errors {
@@ -53,6 +60,9 @@ void gql_error_add(struct gql_errors *errs, const char *code, const struct gql_l
 /* Append an error with n locations (at most GQL_ERROR_LOCS_MAX are kept). */
 void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_loc *locs, size_t n,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Give the last error added the path path_json (copied); nothing when
+ * the list is full. */
+void gql_error_set_path(struct gql_errors *errs, const char *path_json);
 bool gql_errors_full(const struct gql_errors *errs);
 void gql_errors_clear(struct gql_errors *errs);
 

@@ -1,0 +1,46 @@
+/*
+ * resolve.h -- what a resolver of the executor (exec.h) is given and
+ * answers: a field to resolve for one source or, batched, for a list of
+ * them, and the table that names resolvers by type and field.
+ */
+#ifndef NEXUS_GRAPHQL_RESOLVE_H
+#define NEXUS_GRAPHQL_RESOLVE_H
+
+#include "nexus/graphql/parse.h"
+#include "nexus/graphql/schema.h"
+
+#include <jansson.h>
+
+/* One field to resolve, for one source (resolve) or a list of them
+ * (batch). */
+struct gql_field_call {
+    void *ctx;                              /* gql_exec.ctx */
+    const struct gql_type_def *parent_type; /* the object type of the source */
+    const struct gql_field_def *field;
+    const struct gql_selection *selection; /* the field's first selection */
+    const json_t *args;                    /* the coerced arguments */
+    const json_t *variables;               /* the coerced variables */
+    json_t *source;                        /* resolve: the parent's value */
+    json_t *sources;                       /* batch: an array of them */
+    /* Set by gql_field_fail. */
+    char *error;
+    const char *code;
+};
+
+/* The field's value, a new reference; NULL for null. After gql_field_fail
+ * the value is ignored and the field is an error. */
+typedef json_t *(*gql_resolve_fn)(struct gql_field_call *call);
+/* Prepare the field of every source of call->sources (see above). */
+typedef void (*gql_batch_fn)(struct gql_field_call *call);
+
+struct gql_resolver {
+    const char *type, *field;
+    gql_resolve_fn resolve; /* NULL: the source's member */
+    gql_batch_fn batch;     /* may be NULL */
+};
+
+/* Fail the field with a message (and code: NULL for GQL_CODE_FIELD). */
+void gql_field_fail(struct gql_field_call *call, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

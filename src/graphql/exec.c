@@ -1,0 +1,510 @@
+/*
+ * exec.c -- the execution core (see exec.h).
+ */
+#include "nexus/graphql/exec.h"
+
+#include "nexus/core/xmem.h"
+#include "nexus/graphql/coerce.h"
+#include "nexus/graphql/introspect.h"
+#include "nexus/graphql/validate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A response path, linked from the leaf up: a key, or an index when key is
+ * NULL. */
+struct gql_path {
+    const struct gql_path *prev;
+    const char *key;
+    size_t index;
+};
+
+/* The selections of one response key, in document order (CollectFields'
+ * grouped field set). */
+struct field_group {
+    const char *key;
+    const struct gql_type_def *parent; /* the object type the fields are of */
+    const struct gql_selection **fields;
+    size_t count, cap;
+};
+
+struct field_set {
+    struct field_group *groups;
+    size_t count, cap;
+};
+
+struct run {
+    const struct gql_exec *exec;
+    struct gql_errors *errs;
+    size_t values;   /* fields and list items completed so far */
+    bool stopped;    /* the bound on values reached: no data at all */
+    json_t *batched; /* the lists batched with their level, by address */
+};
+
+/* One more field or list item; false (with the one error) past the bound. */
+static bool count_value(struct run *r, const struct gql_selection *sel) {
+    if (r->stopped)
+        return false;
+    size_t max = r->exec->values_max ? r->exec->values_max : GQL_EXEC_VALUES_MAX;
+    if (++r->values <= max)
+        return true;
+    r->stopped = true;
+    gql_error_add(r->errs, GQL_CODE_LIMIT, &sel->loc,
+                  "The response would have more than %zu values.", max);
+    return false;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static json_t *path_json(const struct gql_path *p) {
+    json_t *a = p->prev ? path_json(p->prev) : json_array();
+    json_array_append_new(a, p->key ? json_string(p->key) : json_integer((json_int_t)p->index));
+    return a;
+}
+
+__attribute__((format(printf, 5, 6))) static void field_error(struct run *r, const char *code,
+                                                              const struct gql_selection *sel,
+                                                              const struct gql_path *path,
+                                                              const char *fmt, ...) {
+    struct buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    gql_error_add(r->errs, code, &sel->loc, "%s", b.data);
+    buf_clear(&b);
+    json_t *a = path_json(path);
+    char *text = json_dumps(a, JSON_COMPACT);
+    gql_error_set_path(r->errs, text);
+    free(text);
+    json_decref(a);
+}
+
+/* ---- CollectFields ------------------------------------------------------------ */
+
+static void group_add(struct field_set *set, const struct gql_type_def *parent,
+                      const struct gql_selection *field) {
+    const char *key = gql_response_name(field);
+    struct field_group *g = NULL;
+    for (size_t i = 0; i < set->count && !g; i++)
+        if (strcmp(set->groups[i].key, key) == 0)
+            g = &set->groups[i];
+    if (!g) {
+        if (set->count == set->cap) {
+            set->cap = set->cap ? set->cap * 2 : 8;
+            set->groups = xrealloc(set->groups, set->cap * sizeof *set->groups);
+        }
+        g = &set->groups[set->count++];
+        memset(g, 0, sizeof *g);
+        g->key = key;
+        g->parent = parent;
+    }
+    if (g->count == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 2;
+        g->fields = xrealloc(g->fields, g->cap * sizeof *g->fields);
+    }
+    g->fields[g->count++] = field;
+}
+
+static void field_set_free(struct field_set *set) {
+    for (size_t i = 0; i < set->count; i++)
+        free(set->groups[i].fields);
+    free(set->groups);
+    memset(set, 0, sizeof *set);
+}
+
+/* The `if` of @skip or @include: a literal, or a variable (validated as
+ * Boolean!, or Boolean with a default: a null or absent one is false). */
+static bool directive_if(const struct gql_directive *d, const json_t *vars) {
+    for (const struct gql_argument *a = d->args; a; a = a->next) {
+        if (strcmp(a->name, "if") != 0)
+            continue;
+        if (a->value->kind == GQL_VALUE_BOOLEAN)
+            return a->value->boolean;
+        if (a->value->kind == GQL_VALUE_VARIABLE)
+            return json_is_true(json_object_get(vars, a->value->text));
+    }
+    return false;
+}
+
+static bool included(const struct gql_directive *ds, const json_t *vars) {
+    for (const struct gql_directive *d = ds; d; d = d->next) {
+        if (strcmp(d->name, "skip") == 0 && directive_if(d, vars))
+            return false;
+        if (strcmp(d->name, "include") == 0 && !directive_if(d, vars))
+            return false;
+    }
+    return true;
+}
+
+struct visited {
+    const char *names[GQL_DEFINITION_MAX];
+    size_t count;
+};
+
+static bool visit(struct visited *v, const char *name) {
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->names[i], name) == 0)
+            return false;
+    if (v->count < GQL_DEFINITION_MAX)
+        v->names[v->count++] = name;
+    return true;
+}
+
+/* The schema has no interfaces or unions: a condition applies to the
+ * object type it names. */
+static bool applies(const char *condition, const struct gql_type_def *type) {
+    return !condition || strcmp(condition, type->name) == 0;
+}
+
+static void collect(const struct run *r, const struct gql_type_def *type,
+                    const struct gql_selection *sels, struct visited *visited,
+                    struct field_set *out) {
+    const json_t *vars = r->exec->variables;
+    for (const struct gql_selection *s = sels; s; s = s->next) {
+        if (!included(s->directives, vars))
+            continue;
+        if (s->kind == GQL_SEL_FIELD) {
+            group_add(out, type, s);
+        } else if (s->kind == GQL_SEL_INLINE) {
+            if (applies(s->type_condition, type))
+                collect(r, type, s->selections, visited, out);
+        } else if (visit(visited, s->name)) {
+            const struct gql_definition *f = gql_fragment(r->exec->doc, s->name);
+            if (f && applies(f->type_condition, type))
+                collect(r, type, f->selections, visited, out);
+        }
+    }
+}
+
+/* CollectSubfields: the fields of every selection of a group, merged. */
+static void collect_subfields(const struct run *r, const struct gql_type_def *type,
+                              const struct field_group *g, struct field_set *out) {
+    for (size_t i = 0; i < g->count; i++) {
+        struct visited visited = {.count = 0};
+        collect(r, type, g->fields[i]->selections, &visited, out);
+    }
+}
+
+/* ---- resolvers ------------------------------------------------------------------- */
+
+static const struct gql_resolver *find_in(const struct gql_resolver *t, size_t n, const char *type,
+                                          const char *field) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].type, type) == 0 && strcmp(t[i].field, field) == 0)
+            return &t[i];
+    return NULL;
+}
+
+static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
+                                                const char *field) {
+    const struct gql_resolver *found =
+        find_in(r->exec->resolvers, r->exec->resolver_count, type, field);
+    size_t n;
+    const struct gql_resolver *intro = gql_introspection_resolvers(&n);
+    return found ? found : find_in(intro, n, type, field);
+}
+
+/* ---- completion ------------------------------------------------------------------ */
+
+/* A completed value, or NULL when an error made it null where null is not
+ * allowed: the nearest nullable position above becomes null. */
+static json_t *complete(struct run *r, struct gql_tref type, const struct field_group *g,
+                        json_t *value, const struct gql_path *path);
+static json_t *execute_set(struct run *r, const struct gql_type_def *type,
+                           const struct field_set *set, json_t *source,
+                           const struct gql_path *path);
+
+static const char *group_field_name(const struct field_group *g) {
+    return g->fields[0]->name;
+}
+
+static json_t *complete_leaf(struct run *r, const struct gql_type_def *t,
+                             const struct field_group *g, json_t *v, const struct gql_path *path) {
+    const char *n = t->name;
+    json_t *out = NULL;
+    if (t->kind == GQL_KIND_ENUM)
+        out = json_is_string(v) && gql_schema_enum_value(t, json_string_value(v)) ? json_incref(v)
+                                                                                  : NULL;
+    else if (strcmp(n, "Int") == 0)
+        out = json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+                      json_integer_value(v) <= INT32_MAX
+                  ? json_incref(v)
+                  : NULL;
+    else if (strcmp(n, "Float") == 0)
+        out = json_is_number(v) ? json_real(json_number_value(v)) : NULL;
+    else if (strcmp(n, "String") == 0)
+        out = json_is_string(v) ? json_incref(v) : NULL;
+    else if (strcmp(n, "Boolean") == 0)
+        out = json_is_boolean(v) ? json_incref(v) : NULL;
+    else if (json_is_integer(v)) /* ID */
+        out = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else
+        out = json_is_string(v) ? json_incref(v) : NULL;
+    if (!out) {
+        char *shown = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        field_error(r, GQL_CODE_FIELD, g->fields[0], path, "%s cannot represent value: %.80s", n,
+                    shown ? shown : "?");
+        free(shown);
+    }
+    return out;
+}
+
+static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
+                        json_t *items, const struct gql_path *path);
+
+static void batch_call(struct run *r, const struct gql_type_def *t, const struct gql_field_def *def,
+                       const struct gql_resolver *res, const struct field_group *g, json_t *items,
+                       const struct gql_path *path) {
+    struct gql_errors ignored = {0};
+    json_t *args = gql_coerce_arguments(def->args, def->arg_count, g->fields[0]->args,
+                                        r->exec->variables, &g->fields[0]->loc, &ignored);
+    gql_errors_clear(&ignored); /* each item's resolution reports it */
+    if (!args)
+        return;
+    struct gql_field_call call = {.ctx = r->exec->ctx,
+                                  .parent_type = t,
+                                  .field = def,
+                                  .selection = g->fields[0],
+                                  .args = args,
+                                  .variables = r->exec->variables,
+                                  .sources = items};
+    res->batch(&call);
+    if (call.error) /* one error, at the list; the items see nothing prepared */
+        field_error(r, call.code, g->fields[0], path, "%s", call.error);
+    free(call.error);
+    json_decref(args);
+}
+
+/* The key of a list in run.batched. */
+static void list_key(char *key, size_t n, const json_t *list) {
+    snprintf(key, n, "%p", (const void *)list);
+}
+
+/* Gather what the items hold in def's member: an object, or the objects
+ * of a list (then marked, so that its own completion does not batch it
+ * again). */
+static void gather(struct run *r, const struct gql_field_def *def, bool list, json_t *items,
+                   json_t *children) {
+    size_t i, k;
+    json_t *item, *child;
+    json_array_foreach(items, i, item) {
+        json_t *member = json_object_get(item, def->name);
+        if (!list && json_is_object(member))
+            json_array_append(children, member);
+        if (!list || !json_is_array(member))
+            continue;
+        char key[32];
+        list_key(key, sizeof key, member);
+        json_object_set_new(r->batched, key, json_true());
+        json_array_foreach(member, k, child) {
+            if (json_is_object(child))
+                json_array_append(children, child);
+        }
+    }
+}
+
+/* The objects that a field without a resolve function holds in the items,
+ * alone (edges' nodes) or in lists (children prepared by a batch
+ * function): the next level, batched all together. */
+static void batch_members(struct run *r, const struct gql_field_def *def,
+                          const struct field_group *g, json_t *items, const struct gql_path *path) {
+    struct gql_tref type = gql_tref(def->type);
+    if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
+        type = gql_tref_of(type);
+    bool list = gql_tref_kind(type) == GQL_KIND_LIST;
+    if (list) {
+        type = gql_tref_of(type);
+        if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
+            type = gql_tref_of(type);
+    }
+    const struct gql_type_def *named = gql_tref_named(type);
+    if (gql_tref_kind(type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
+        return;
+    json_t *children = json_array();
+    gather(r, def, list, items, children);
+    if (json_array_size(children) > 0)
+        batch_level(r, named, g, children, path);
+    json_decref(children);
+}
+
+/* Before the items of a list of objects complete: the batch functions of
+ * their fields, once for the list, then those of the objects the items hold
+ * in member fields, level with them. */
+static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
+                        json_t *items, const struct gql_path *path) {
+    struct field_set set = {0};
+    collect_subfields(r, t, g, &set);
+    for (size_t i = 0; i < set.count; i++) {
+        const struct field_group *sub = &set.groups[i];
+        const struct gql_resolver *res = find_resolver(r, t->name, group_field_name(sub));
+        const struct gql_field_def *def = gql_schema_field(t, group_field_name(sub));
+        if (!def || strcmp(def->name, "__typename") == 0)
+            continue;
+        if (res && res->batch)
+            batch_call(r, t, def, res, sub, items, path);
+        if (!res || !res->resolve)
+            batch_members(r, def, sub, items, path);
+    }
+    field_set_free(&set);
+}
+
+static json_t *complete_list(struct run *r, struct gql_tref type, const struct field_group *g,
+                             json_t *v, const struct gql_path *path) {
+    if (!json_is_array(v)) {
+        field_error(r, GQL_CODE_FIELD, g->fields[0], path, "Expected a list for field \"%s\".",
+                    group_field_name(g));
+        return NULL;
+    }
+    struct gql_tref item = gql_tref_of(type);
+    const struct gql_type_def *named = gql_tref_named(item);
+    char key[32];
+    list_key(key, sizeof key, v);
+    if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
+        !json_object_get(r->batched, key))
+        batch_level(r, named, g, v, path);
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        struct gql_path p = {.prev = path, .index = i};
+        json_t *c = count_value(r, g->fields[0]) ? complete(r, item, g, json_incref(x), &p) : NULL;
+        if (!c) {
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, c);
+    }
+    return out;
+}
+
+static json_t *complete_nullable(struct run *r, struct gql_tref type, const struct field_group *g,
+                                 json_t *v, const struct gql_path *path) {
+    if (!v || json_is_null(v))
+        return json_null();
+    if (gql_tref_kind(type) == GQL_KIND_LIST)
+        return complete_list(r, type, g, v, path);
+    const struct gql_type_def *t = gql_tref_named(type);
+    if (gql_kind_is_leaf(t->kind))
+        return complete_leaf(r, t, g, v, path);
+    struct field_set set = {0};
+    collect_subfields(r, t, g, &set);
+    json_t *out = execute_set(r, t, &set, v, path);
+    field_set_free(&set);
+    return out;
+}
+
+/* Takes value's reference. */
+static json_t *complete(struct run *r, struct gql_tref type, const struct field_group *g,
+                        json_t *value, const struct gql_path *path) {
+    json_t *out;
+    if (gql_tref_kind(type) == GQL_KIND_NON_NULL) {
+        out = complete_nullable(r, gql_tref_of(type), g, value, path);
+        if (out && json_is_null(out)) {
+            field_error(r, GQL_CODE_FIELD, g->fields[0], path,
+                        "Cannot return null for non-nullable field %s.%s.", g->parent->name,
+                        group_field_name(g));
+            json_decref(out);
+            out = NULL;
+        }
+    } else {
+        out = complete_nullable(r, type, g, value, path);
+        if (!out && !r->stopped) /* an error below stops here */
+            out = json_null();
+    }
+    json_decref(value);
+    return out;
+}
+
+/* ---- fields ------------------------------------------------------------------------ */
+
+/* The field's resolved value (new), or NULL after an error. */
+static json_t *resolve(struct run *r, const struct gql_type_def *type,
+                       const struct gql_field_def *def, const struct field_group *g, json_t *source,
+                       const struct gql_path *path, bool *failed) {
+    const struct gql_selection *sel = g->fields[0];
+    if (strcmp(def->name, "__typename") == 0)
+        return json_string(type->name);
+    json_t *args = gql_coerce_arguments(def->args, def->arg_count, sel->args, r->exec->variables,
+                                        &sel->loc, r->errs);
+    if (!args) { /* the error has no path yet */
+        json_t *a = path_json(path);
+        char *text = json_dumps(a, JSON_COMPACT);
+        gql_error_set_path(r->errs, text);
+        free(text), json_decref(a);
+        *failed = true;
+        return NULL;
+    }
+    const struct gql_resolver *res = find_resolver(r, type->name, def->name);
+    json_t *value = NULL;
+    if (res && res->resolve) {
+        struct gql_field_call call = {.ctx = r->exec->ctx,
+                                      .parent_type = type,
+                                      .field = def,
+                                      .selection = sel,
+                                      .args = args,
+                                      .variables = r->exec->variables,
+                                      .source = source};
+        value = res->resolve(&call);
+        if (call.error) {
+            field_error(r, call.code, sel, path, "%s", call.error);
+            json_decref(value), value = NULL;
+            *failed = true;
+        }
+        free(call.error);
+    } else if (json_is_object(source)) {
+        value = json_incref(json_object_get(source, def->name));
+    }
+    json_decref(args);
+    return value;
+}
+
+static json_t *execute_set(struct run *r, const struct gql_type_def *type,
+                           const struct field_set *set, json_t *source,
+                           const struct gql_path *path) {
+    json_t *out = json_object();
+    for (size_t i = 0; i < set->count; i++) {
+        const struct field_group *g = &set->groups[i];
+        const struct gql_field_def *def = gql_schema_field(type, group_field_name(g));
+        if (!count_value(r, g->fields[0])) {
+            json_decref(out);
+            return NULL;
+        }
+        if (!def) /* validated: cannot happen */
+            continue;
+        struct gql_path p = {.prev = path, .key = g->key};
+        bool failed = false;
+        json_t *value = resolve(r, type, def, g, source, &p, &failed);
+        struct gql_tref t = gql_tref(def->type);
+        json_t *c;
+        if (failed) /* null where the type allows it, else the error climbs */
+            c = gql_tref_kind(t) == GQL_KIND_NON_NULL ? NULL : json_null();
+        else
+            c = complete(r, t, g, value, &p);
+        if (!c) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, g->key, c);
+    }
+    return out;
+}
+
+json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
+    struct run r = {.exec = exec, .errs = errs, .batched = json_object()};
+    const struct gql_type_def *query = gql_schema_query_type();
+    struct field_set set = {0};
+    struct visited visited = {.count = 0};
+    collect(&r, query, exec->operation->selections, &visited, &set);
+    json_t *root = exec->root ? json_incref(exec->root) : json_object();
+    json_t *data = execute_set(&r, query, &set, root, NULL);
+    json_decref(root);
+    field_set_free(&set);
+    json_decref(r.batched);
+    if (r.stopped) /* a partial answer would be arbitrary */
+        json_decref(data), data = NULL;
+    return data ? data : json_null();
+}
