@@ -96,10 +96,13 @@ listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
 q=$(psql_side a "SELECT lower(split_part(name, ' ', 1)) || '%20' || lower(split_part(name, ' ', 4))
                  FROM products WHERE id = 4242")
 declare -A MAX_ID CURSOR MATCHES
-depth=$(psql_side a "SELECT greatest(0, least(100000, count(*) - 20)) FROM products p
-                     JOIN categories c ON c.id = p.category_id
-                     WHERE p.is_active AND p.deleted_at IS NULL
-                     AND p.price_cents BETWEEN 100 AND 100000 AND c.slug LIKE 'dept-1-%'")
+# Row 100,000 of the filtered listing (or as deep as the shorter one goes).
+listed() {
+    psql_side "$1" "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id
+                    WHERE p.is_active AND p.deleted_at IS NULL
+                    AND p.price_cents BETWEEN 100 AND 100000 AND c.slug LIKE 'dept-1-%'"
+}
+depth=$(printf '%s\n' 100000 $(($(listed a) - 20)) $(($(listed b) - 20)) | sort -n | head -1)
 for side in a b; do
     MAX_ID[$side]=$(psql_side "$side" "SELECT max(id) FROM products")
     MATCHES[$side]=$(curl -sf "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?q=$q&include_total=true" |
