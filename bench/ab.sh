@@ -15,11 +15,11 @@
 # odd rounds, B first in even ones) for AB_ROUNDS (3) rounds; the table
 # gives each side's median req/s and B/A.
 set -euo pipefail
+BENCH_DURATION=${BENCH_DURATION:-5s}
 . "$(dirname "$0")/../scripts/lib/common.sh"
 . "$(dirname "$0")/../scripts/lib/services.sh"
 . "$(dirname "$0")/lib.sh"
 
-BENCH_DURATION=${BENCH_DURATION:-5s}
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 ROUNDS=${AB_ROUNDS:-3}
 HOT_IDS=${AB_HOT_IDS:-1000} # cached by id: random ids among the first ones
@@ -91,11 +91,9 @@ for side in a b; do
 done
 
 listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
-# A realistic search (as bench/catalog.sh): a brand and a kind of product
-# from A's catalog; the same words are asked of both.
-q=$(psql_side a "SELECT lower(split_part(name, ' ', 1)) || '%20' || lower(split_part(name, ' ', 4))
-                 FROM products WHERE id = 4242")
-declare -A MAX_ID CURSOR MATCHES
+# A realistic search (as bench/catalog.sh): a brand and a kind of product,
+# from each side's own catalog (the two seeds name products differently).
+declare -A MAX_ID CURSOR MATCHES Q
 # Row 100,000 of the filtered listing (or as deep as the shorter one goes).
 listed() {
     psql_side "$1" "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id
@@ -105,7 +103,9 @@ listed() {
 depth=$(printf '%s\n' 100000 $(($(listed a) - 20)) $(($(listed b) - 20)) | sort -n | head -1)
 for side in a b; do
     MAX_ID[$side]=$(psql_side "$side" "SELECT max(id) FROM products")
-    MATCHES[$side]=$(curl -sf "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?q=$q&include_total=true" |
+    Q[$side]=$(psql_side "$side" "SELECT lower(split_part(name, ' ', 1)) || '%20' ||
+                                  lower(split_part(name, ' ', 4)) FROM products WHERE id = 4242")
+    MATCHES[$side]=$(curl -sf "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?q=${Q[$side]}&include_total=true" |
         sed -n 's/.*"total":\([0-9]*\).*/\1/p')
     # the cursor of row $depth of the filtered listing, walked page by page
     CURSOR[$side]=$(bench_cursor_at \
@@ -117,14 +117,14 @@ for side in a b; do
     done
 done
 
-SCENARIOS=("product by id" "first page" "filtered page" "deep page (row $depth)" "search q=$q")
+SCENARIOS=("product by id" "first page" "filtered page" "deep page (row $depth)" "search (a brand and a kind)")
 scenario_args() { # INDEX SIDE MODE: wrk's path and script
     case $1 in
     0) echo "/ $AB_TMP/by_id-$2-$3.lua" ;;
     1) echo "/api/v1/products" ;;
     2) echo "/api/v1/products?$listing" ;;
     3) echo "/api/v1/products?$listing&cursor=${CURSOR[$2]}" ;;
-    4) echo "/api/v1/products?q=$q" ;;
+    4) echo "/api/v1/products?q=${Q[$2]}" ;;
     esac
 }
 measure() { # INDEX SIDE MODE: req/s of one wrk run
@@ -159,7 +159,7 @@ echo
 echo "A = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$A" | cut -c1-80)"
 echo "B = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$B" | cut -c1-80)"
 echo "seeds: A ${SEEDED[a]}; B ${SEEDED[b]}"
-echo "search matches: A ${MATCHES[a]:-?}, B ${MATCHES[b]:-?}"
+echo "search: A q=${Q[a]} (${MATCHES[a]:-?} matches), B q=${Q[b]} (${MATCHES[b]:-?} matches)"
 echo
 printf '| %-34s | %-8s | %10s | %10s | %6s | %s\n' scenario mode "A req/s" "B req/s" "B/A" "runs A; B"
 printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..36})" "----------" "------------" \
