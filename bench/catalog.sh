@@ -15,10 +15,7 @@ set -euo pipefail
 
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 bench_setup
-unset REDIS_URL
-"$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
-bench_start_server
-psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
+bench_uncached_catalog "$PRODUCTS"
 
 api=http://127.0.0.1:$BENCH_PORT/api/v1
 listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
@@ -34,18 +31,9 @@ depth=$(psql_bench -c "SELECT least(100000, count(*) - 20) FROM products p
                        WHERE p.is_active AND p.deleted_at IS NULL
                        AND p.price_cents BETWEEN 100 AND 100000
                        AND c.slug LIKE 'dept-1-%'")
-cursor=""
-for _ in $(seq $((depth / 100))); do
-    cursor=$(curl -sf "$api/products?$listing&limit=100${cursor:+&cursor=$cursor}" |
-        sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
-done
+cursor=$(bench_cursor_at "$api/products?$listing" "$depth")
 
-cat >"$BENCH_TMP/by_id.lua" <<LUA
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", "/api/v1/products/" .. math.random(1, $max_id))
-end
-LUA
+bench_by_id_lua "$max_id" >"$BENCH_TMP/by_id.lua"
 # The SELECT the server runs for one product (pgbench would read the ':' of
 # the time format as variables, hence chr(58)).
 fmt="replace('YYYY-MM-DD\"T\"HH24|MI|SS.US\"Z\"', '|', chr(58))"

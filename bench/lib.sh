@@ -113,3 +113,35 @@ CONF
 bench_nginx_stop() {
     [ -f "$BENCH_TMP/nginx.conf" ] && nginx -c "$BENCH_TMP/nginx.conf" -s stop 2>/dev/null || true
 }
+
+# bench_uncached_catalog PRODUCTS: seed a catalog of PRODUCTS products in 52
+# categories and start nexus without Redis: every read goes to PostgreSQL.
+bench_uncached_catalog() {
+    unset REDIS_URL
+    "$BUILD/nexus" seed --products "$1" --categories 52 >&2
+    bench_start_server
+}
+
+psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
+
+# bench_by_id_lua MAX_ID: a wrk script asking for products by random ids
+# in 1..MAX_ID, the same sequence on every run.
+bench_by_id_lua() {
+    cat <<LUA
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/api/v1/products/" .. math.random(1, $1))
+end
+LUA
+}
+
+# bench_cursor_at URL ROWS: the next_cursor after ROWS rows of the list at
+# URL (which has a query string), walked 100 rows a page.
+bench_cursor_at() {
+    local cursor=""
+    for _ in $(seq $(($2 / 100))); do
+        cursor=$(curl -sf "$1&limit=100${cursor:+&cursor=$cursor}" |
+            sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
+    done
+    echo "$cursor"
+}

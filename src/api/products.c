@@ -114,29 +114,28 @@ enum nx_err api_products_list(struct request *req, struct response *res) {
     return e;
 }
 
-enum nx_err api_product_item(struct request *req, struct db *db, const PGresult *r, char **body,
-                             size_t *len) {
-    PGresult *variants = NULL;
-    bool staff = api_is_staff(req);
-    enum nx_err e = variants_list(db, PQgetvalue(r, 0, PC_ID), staff, &variants);
-    if (e == NX_OK)
-        *body = product_item_json(r, 0, staff, variants, len);
-    PQclear(variants);
+/* Whether the product of an item or product result is there for the
+ * caller: live, and active unless the caller is staff. */
+static bool visible(const struct request *req, const PGresult *r) {
+    return PQntuples(r) > 0 && (PQgetvalue(r, 0, PC_IS_ACTIVE)[0] == 't' || api_is_staff(req));
+}
+
+/* The product's item result: one statement for the product and the
+ * variants the caller may see. */
+static enum nx_err load_item(struct request *req, struct db *db, const char *id, PGresult **r) {
+    enum nx_err e = products_get_item(db, id, api_is_staff(req), r);
+    if (e == NX_OK && !visible(req, *r))
+        return problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
     return e;
 }
 
-/* The product in the result's first row, with its variants and ETag;
- * fields chooses its members. */
-static enum nx_err respond_product(struct request *req, struct response *res, struct db *db,
-                                   unsigned status, const PGresult *r,
-                                   const struct fields_choice *fields) {
-    size_t len;
-    char *body = NULL;
-    enum nx_err e = api_product_item(req, db, r, &body, &len);
-    if (e == NX_OK) {
-        api_fields_apply(fields, &body, &len);
-        api_respond_tagged_body(res, status, body, len);
-    }
+enum nx_err api_product_item(struct request *req, struct db *db, const char *id, char **body,
+                             size_t *len) {
+    PGresult *r = NULL;
+    enum nx_err e = load_item(req, db, id, &r);
+    if (e == NX_OK)
+        *body = product_item_json(r, api_is_staff(req), len);
+    PQclear(r);
     return e;
 }
 
@@ -145,26 +144,25 @@ enum nx_err api_product_visible(struct request *req, struct db *db, const char *
     enum nx_err e = products_get(db, id, lock, r);
     if (e != NX_OK)
         return e;
-    bool visible =
-        PQntuples(*r) == 1 && (PQgetvalue(*r, 0, PC_IS_ACTIVE)[0] == 't' || api_is_staff(req));
-    return visible ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
+    return visible(req, *r) ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
 }
 
 enum nx_err api_products_get(struct request *req, struct response *res) {
     struct db *db = NULL;
-    PGresult *r = NULL;
     struct fields_choice fields;
-    char id[24];
+    char id[24], *body = NULL;
+    size_t len;
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
         e = api_fields_parse(req, product_field_names, product_field_count, &fields);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = api_product_visible(req, db, id, false, &r);
-    if (e == NX_OK)
-        e = respond_product(req, res, db, 200, r, &fields);
-    PQclear(r);
+        e = api_product_item(req, db, id, &body, &len);
+    if (e == NX_OK) {
+        api_fields_apply(&fields, &body, &len);
+        api_respond_tagged_body(res, 200, body, len);
+    }
     return e;
 }
 
@@ -277,7 +275,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
         e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r)
                         : write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);
     if (e == NX_OK)
-        e = api_product_item(req, db, r, &body, &len);
+        e = api_product_item(req, db, PQgetvalue(r, 0, PC_ID), &body, &len);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK) {
@@ -308,7 +306,7 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     if (e == NX_OK)
         e = api_product_visible(req, db, id, true, &r);
     if (e == NX_OK)
-        e = api_product_item(req, db, r, &current, &len);
+        e = api_product_item(req, db, id, &current, &len);
     if (e == NX_OK) {
         char etag[NX_ETAG_LEN + 1];
         etag_of(current, len, etag);
@@ -376,20 +374,15 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     }
     bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);
     if (e == NX_OK)
-        e = lock_for_write(req, db, id, nothing ? &r : &before);
+        e = lock_for_write(req, db, id, &before);
     if (e == NX_OK && !nothing)
         e = write_own_variant(req, db, id, &in, mode, before);
     if (e == NX_OK && !nothing)
         e = write_product(req, db, &in, mode, id, &r);
     if (e == NX_OK && !nothing)
         e = variants_derive(db, id);
-    if (e == NX_OK && !nothing) {
-        PQclear(r);
-        r = NULL;
-        e = products_get(db, id, false, &r);
-    }
     if (e == NX_OK)
-        e = api_product_item(req, db, r, &body, &len);
+        e = api_product_item(req, db, id, &body, &len);
     if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK) {

@@ -10,6 +10,7 @@
 
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
+#include "nexus/db/variants.h"
 #include "nexus/db/wordplan.h"
 
 #include <stdio.h>
@@ -39,6 +40,15 @@ static const char *const SEARCH_WALKS[] = {" LIMIT 1000) p WHERE true",
 
 static struct db_stmt SQL_GET = {
     "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.id = $1 AND p.deleted_at IS NULL", 1, 0};
+/* A product item in one round trip: the product's columns repeated on one
+ * row per variant the caller may see (a LEFT JOIN: one row of NULL
+ * variant columns when there is none), in variant order. */
+static struct db_stmt SQL_GET_ITEM = {
+    "SELECT " PRODUCT_COLUMNS ", " NX_VARIANT_COLUMNS PRODUCT_FROM
+    " LEFT JOIN product_variants v ON v.product_id = p.id AND v.deleted_at IS NULL"
+    " AND (v.is_active OR $2::boolean)"
+    " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id",
+    2, 0};
 static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FROM
                                             " WHERE p.id = $1 AND p.deleted_at IS NULL"
                                             " FOR UPDATE OF p",
@@ -501,6 +511,11 @@ enum nx_err products_count(struct db *db, const struct product_filter *f, long l
 enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out) {
     const char *params[] = {id};
     return db_exec(db, lock ? &SQL_GET_FOR_UPDATE : &SQL_GET, params, out);
+}
+
+enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, PGresult **out) {
+    const char *params[] = {id, all_variants ? "true" : "false"};
+    return db_exec(db, &SQL_GET_ITEM, params, out);
 }
 
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out) {

@@ -13,20 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VARIANT_COLUMNS                                                                            \
-    "v.id, v.product_id, v.sku, v.price_cents, p.currency, v.stock, v.options, v.is_active,"       \
-    " v.position, " NX_SQL_TIMESTAMP("v.created_at") ", " NX_SQL_TIMESTAMP("v.updated_at")
 #define VARIANT_FROM " FROM product_variants v JOIN products p ON p.id = v.product_id"
 
-static struct db_stmt SQL_LIST = {"SELECT " VARIANT_COLUMNS VARIANT_FROM
+static struct db_stmt SQL_LIST = {"SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
                                   " WHERE v.product_id = $1 AND v.deleted_at IS NULL"
                                   " AND (v.is_active OR $2::boolean) ORDER BY v.position, v.id",
                                   2, 0};
-static struct db_stmt SQL_GET = {"SELECT " VARIANT_COLUMNS VARIANT_FROM
+static struct db_stmt SQL_GET = {"SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
                                  " WHERE v.product_id = $1 AND v.id = $2 AND v.deleted_at IS NULL",
                                  2, 0};
 static struct db_stmt SQL_GET_FOR_UPDATE = {
-    "SELECT " VARIANT_COLUMNS VARIANT_FROM
+    "SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
     " WHERE v.product_id = $1 AND v.id = $2 AND v.deleted_at IS NULL FOR UPDATE OF v",
     2, 0};
 static struct db_stmt SQL_COUNT = {
@@ -44,7 +41,7 @@ static struct db_stmt SQL_INSERT = {
     " is_active, position) VALUES ($1, $2, $3::bigint, $4::integer, $5::jsonb,"
     " COALESCE($6::boolean, true), COALESCE($7::integer, (SELECT COALESCE(max(position), 0) + 1"
     " FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL))) RETURNING *)"
-    " SELECT " VARIANT_COLUMNS " FROM v JOIN products p ON p.id = v.product_id",
+    " SELECT " NX_VARIANT_COLUMNS " FROM v JOIN products p ON p.id = v.product_id",
     7, 0};
 static struct db_stmt SQL_UPDATE = {
     "WITH v AS (UPDATE product_variants SET sku = COALESCE($3, sku),"
@@ -52,7 +49,7 @@ static struct db_stmt SQL_UPDATE = {
     " options = COALESCE($6::jsonb, options), is_active = COALESCE($7::boolean, is_active),"
     " position = COALESCE($8::integer, position)"
     " WHERE product_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING *)"
-    " SELECT " VARIANT_COLUMNS " FROM v JOIN products p ON p.id = v.product_id",
+    " SELECT " NX_VARIANT_COLUMNS " FROM v JOIN products p ON p.id = v.product_id",
     8, 0};
 static struct db_stmt SQL_DELETE = {"UPDATE product_variants SET deleted_at = now()"
                                     " WHERE product_id = $1 AND id = $2 AND deleted_at IS NULL",

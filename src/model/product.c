@@ -203,15 +203,15 @@ void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff)
     jsonw_object_close(w);
 }
 
-char *product_item_json(const PGresult *r, int row, bool staff, const PGresult *variants,
-                        size_t *len) {
+char *product_item_json(const PGresult *r, bool staff, size_t *len) {
     struct jsonw w = {0};
     jsonw_object_open(&w);
-    write_fields(&w, r, row, staff);
+    write_fields(&w, r, 0, staff);
     jsonw_key(&w, "variants");
     jsonw_array_open(&w);
-    for (int i = 0; i < PQntuples(variants); i++)
-        variant_write_json(&w, variants, i);
+    for (int i = 0; i < PQntuples(r); i++)
+        if (!PQgetisnull(r, i, PC_ITEM_VARIANT + VC_ID))
+            variant_write_columns(&w, r, i, PC_ITEM_VARIANT);
     jsonw_array_close(&w);
     jsonw_object_close(&w);
     return jsonw_take(&w, len);

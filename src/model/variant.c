@@ -181,36 +181,41 @@ static int64_t int_at(const PGresult *r, int row, int col) {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-void variant_write_json(struct jsonw *w, const PGresult *r, int row) {
+void variant_write_columns(struct jsonw *w, const PGresult *r, int row, int first) {
     char price[NX_MONEY_BUF];
-    int64_t stock = int_at(r, row, VC_STOCK);
-    format_money(int_at(r, row, VC_PRICE_CENTS), price, sizeof price);
+    int64_t stock = int_at(r, row, first + VC_STOCK);
+    format_money(int_at(r, row, first + VC_PRICE_CENTS), price, sizeof price);
     jsonw_object_open(w);
     jsonw_key(w, "id");
-    jsonw_int(w, int_at(r, row, VC_ID));
+    jsonw_int(w, int_at(r, row, first + VC_ID));
     jsonw_key(w, "product_id");
-    jsonw_int(w, int_at(r, row, VC_PRODUCT_ID));
+    jsonw_int(w, int_at(r, row, first + VC_PRODUCT_ID));
     jsonw_key(w, "sku");
-    jsonw_string(w, PQgetvalue(r, row, VC_SKU));
+    jsonw_string(w, PQgetvalue(r, row, first + VC_SKU));
     jsonw_key(w, "price");
     jsonw_string(w, price);
     jsonw_key(w, "currency");
-    jsonw_string(w, PQgetvalue(r, row, VC_CURRENCY));
+    jsonw_string(w, PQgetvalue(r, row, first + VC_CURRENCY));
     jsonw_key(w, "stock");
     jsonw_int(w, stock);
     jsonw_key(w, "in_stock");
     jsonw_bool(w, stock > 0);
     jsonw_key(w, "options");
-    jsonw_text(w, PQgetvalue(r, row, VC_OPTIONS), (size_t)PQgetlength(r, row, VC_OPTIONS));
+    jsonw_text(w, PQgetvalue(r, row, first + VC_OPTIONS),
+               (size_t)PQgetlength(r, row, first + VC_OPTIONS));
     jsonw_key(w, "is_active");
-    jsonw_bool(w, PQgetvalue(r, row, VC_IS_ACTIVE)[0] == 't');
+    jsonw_bool(w, PQgetvalue(r, row, first + VC_IS_ACTIVE)[0] == 't');
     jsonw_key(w, "position");
-    jsonw_int(w, int_at(r, row, VC_POSITION));
+    jsonw_int(w, int_at(r, row, first + VC_POSITION));
     jsonw_key(w, "created_at");
-    jsonw_string(w, PQgetvalue(r, row, VC_CREATED_AT));
+    jsonw_string(w, PQgetvalue(r, row, first + VC_CREATED_AT));
     jsonw_key(w, "updated_at");
-    jsonw_string(w, PQgetvalue(r, row, VC_UPDATED_AT));
+    jsonw_string(w, PQgetvalue(r, row, first + VC_UPDATED_AT));
     jsonw_object_close(w);
+}
+
+void variant_write_json(struct jsonw *w, const PGresult *r, int row) {
+    variant_write_columns(w, r, row, 0);
 }
 
 char *variant_json(const PGresult *r, int row, size_t *len) {

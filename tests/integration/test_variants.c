@@ -5,9 +5,11 @@
  * uniqueness under races, the last live variant, the 100-variant cap, the
  * product fields derived after each kind of write, sku/price/stock through
  * the product, cached reads after variant writes, stock that no race takes
- * below zero, and low-stock alerts per variant.
+ * below zero, low-stock alerts per variant, and the product item: the
+ * bytes and ETag of its list item and its variants endpoint together.
  */
 #include "harness.h"
+#include "nexus/model/catalog.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -836,6 +838,134 @@ static void test_bodies_are_what_jansson_writes(void **state) {
     http_res_free(r);
 }
 
+/* ---- the item against the list and the variants endpoint ---------------- */
+
+/* One past the end of the object or array that starts at s. */
+static const char *value_end(const char *s) {
+    int depth = 0;
+    bool in_string = false;
+    for (; *s; s++) {
+        if (in_string) {
+            if (*s == '\\')
+                s++;
+            else if (*s == '"')
+                in_string = false;
+        } else if (*s == '"') {
+            in_string = true;
+        } else if (*s == '{' || *s == '[') {
+            depth++;
+        } else if ((*s == '}' || *s == ']') && --depth == 0) {
+            return s + 1;
+        }
+    }
+    return s;
+}
+
+/* The text of the array after "items": in body, as sent. */
+static const char *items_of(const char *body) {
+    const char *items = strstr(body, "\"items\":[");
+    assert_non_null(items);
+    return items + strlen("\"items\":");
+}
+
+/* GET /products/{id} answers exactly the bytes the product's list item and
+ * its variants endpoint give: the list item with "variants" appended, the
+ * variants endpoint's items as they are, and an ETag of those bytes. */
+static void expect_item_as_listed(const char *list_item, size_t item_len, long long id,
+                                  const char *token) {
+    char path[96];
+    variants_path(path, sizeof path, id);
+    struct http_res *variants = get(path, token);
+    expect_status(variants, 200, "variants");
+    const char *vitems = items_of(variants->body);
+    size_t vlen = (size_t)(value_end(vitems) - vitems);
+    size_t cap = item_len + vlen + 32;
+    char *want = malloc(cap);
+    snprintf(want, cap, "%.*s,\"variants\":%.*s}", (int)(item_len - 1), list_item, (int)vlen,
+             vitems);
+    http_res_free(variants);
+    char tag[NX_ETAG_LEN + 1];
+    etag_of(want, strlen(want), tag);
+    struct http_res *r = get_product(id, token);
+    assert_string_equal(r->body, want);
+    assert_string_equal(http_header(r, "ETag"), tag);
+    http_res_free(r);
+    free(want);
+}
+
+/* expect_item_as_listed for every product from min_id on of the list the
+ * caller sees (staff: inactive products too); returns how many. (Earlier
+ * tests write some rows behind the cache's back.) */
+static long items_as_listed(const char *token, bool staff, long long min_id) {
+    char path[512], *cursor = NULL;
+    long seen = 0;
+    do {
+        snprintf(path, sizeof path, PRODUCTS "?limit=100%s%s%s",
+                 staff ? "&include_inactive=true" : "", cursor ? "&cursor=" : "",
+                 cursor ? cursor : "");
+        free(cursor);
+        cursor = NULL;
+        struct http_res *page = get(path, token);
+        expect_status(page, 200, "list");
+        const char *at = items_of(page->body) + 1; /* past '[' */
+        while (*at == '{') {
+            const char *end = value_end(at);
+            json_t *item = json_loadb(at, (size_t)(end - at), 0, NULL);
+            assert_non_null(item);
+            long long id = jint(item, "id");
+            json_decref(item);
+            if (id >= min_id) {
+                expect_item_as_listed(at, (size_t)(end - at), id, token);
+                seen++;
+            }
+            at = *end == ',' ? end + 1 : end;
+        }
+        const char *next = json_string_value(json_object_get(page->json, "next_cursor"));
+        cursor = next ? take(next) : NULL;
+        http_res_free(page);
+    } while (cursor);
+    return seen;
+}
+
+/* Products with and without variants, attributes and images, inactive
+ * variants and an inactive product, as the public and as staff. */
+static void test_item_is_the_list_item_with_its_variants(void **state) {
+    (void)state;
+    struct http_res *r = create_three("ITEM");
+    long long first = jint(r->json, "id"), id = first;
+    http_res_free(r);
+    char path[64];
+    product_path(path, sizeof path, id);
+    r = call("PATCH", path, staff_token,
+             "{\"attributes\":{\"brand\":\"Acme \\\"Q\\\"\",\"weight_g\":350.50,"
+             "\"waterproof\":true},\"images\":[{\"url\":\"https://cdn.example.com/a.jpg\","
+             "\"alt\":\"Front\"},{\"url\":\"http://cdn.example.com/b.png\"}]}");
+    expect_status(r, 200, "attributes and images");
+    http_res_free(r);
+    r = create_three("ITEM-OFF");
+    product_path(path, sizeof path, jint(r->json, "id"));
+    http_res_free(r);
+    r = call("PATCH", path, staff_token, "{\"is_active\":false}");
+    expect_status(r, 200, "deactivate");
+    http_res_free(r);
+    create_simple("ITEM-PLAIN", "3.50", 0);
+    /* a product whose one variant is inactive: the public sees no variant */
+    id = create_simple("ITEM-NONE", "4.50", 1);
+    r = get_product(id, staff_token);
+    char vpath[128];
+    variant_path(vpath, sizeof vpath, id, variant_id(r->json, 0));
+    http_res_free(r);
+    r = call("PATCH", vpath, staff_token, "{\"is_active\":false}");
+    expect_status(r, 200, "deactivate the only variant");
+    http_res_free(r);
+    r = get_product(id, NULL);
+    assert_int_equal(json_array_size(json_object_get(r->json, "variants")), 0);
+    http_res_free(r);
+    assert_int_equal(items_as_listed(NULL, false, first), 3);
+    assert_int_equal(items_as_listed(customer_token, false, first), 3);
+    assert_int_equal(items_as_listed(staff_token, true, first), 4);
+}
+
 /* ---- the demo catalog ------------------------------------------------------ */
 
 /* `nexus seed` writes each product's derived columns itself (the variant
@@ -875,7 +1005,22 @@ static void test_seeded_catalog_derives_like_the_database(void **state) {
     harness_expect_sql(&seeded, "0",
                        "SELECT count(*) FROM (SELECT product_id FROM product_variants"
                        " GROUP BY product_id HAVING count(DISTINCT option_names) > 1) x");
+    /* the seeded items, some variants inactive, read as the lists read them */
+    harness_expect_sql(&seeded, "",
+                       "UPDATE product_variants SET is_active = false WHERE id %% 7 = 0"
+                       " AND product_id IN (SELECT product_id FROM product_variants"
+                       " GROUP BY product_id HAVING count(*) > 2)");
+    char *staff = NULL, *customer = NULL;
+    harness_staff_and_customer(&seeded, "seeded", &staff, &customer);
+    char *live =
+        harness_sql_value(&seeded, "SELECT count(*) FROM products WHERE deleted_at IS NULL");
+    assert_int_equal(items_as_listed(staff, true, 0), atol(live));
+    assert_true(items_as_listed(NULL, false, 0) > 0);
+    free(live);
+    free(staff);
+    free(customer);
     harness_stop(&seeded);
+    harness_use(&server);
 }
 
 int main(void) {
@@ -896,6 +1041,7 @@ int main(void) {
         cmocka_unit_test(test_stock_never_goes_below_zero),
         cmocka_unit_test(test_low_stock_alert_names_the_variant),
         cmocka_unit_test(test_bodies_are_what_jansson_writes),
+        cmocka_unit_test(test_item_is_the_list_item_with_its_variants),
         cmocka_unit_test(test_seeded_catalog_derives_like_the_database),
     };
     return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);

@@ -21,9 +21,10 @@ bool api_is_staff(const struct request *req);
  * lock, the row is locked for the rest of the transaction. */
 enum nx_err api_product_visible(struct request *req, struct db *db, const char *id, bool lock,
                                 PGresult **r);
-/* The item body of the product in r's first row: its fields and the
- * variants the caller may see (owned by the caller; *len its length). */
-enum nx_err api_product_item(struct request *req, struct db *db, const PGresult *r, char **body,
+/* The item body of product id: its fields and the variants the caller may
+ * see, read in one statement (owned by the caller; *len its length); 404
+ * when the caller may not see the product. */
+enum nx_err api_product_item(struct request *req, struct db *db, const char *id, char **body,
                              size_t *len);
 
 #endif

@@ -126,6 +126,10 @@ enum nx_err products_export_attribute_keys(struct db *db, const struct product_f
 /* A live (not deleted) product; zero rows when there is none. With lock,
  * the row is locked for the rest of the transaction. */
 enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out);
+/* A live product with its live variants (inactive ones only with
+ * all_variants), one row per variant: see PC_ITEM_VARIANT
+ * (model/product.h). Zero rows when there is no such product. */
+enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, PGresult **out);
 
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out);
 /* Update the given fields of a live product (zero rows when none). */

@@ -12,6 +12,12 @@
 #include "nexus/db/db.h"
 #include "nexus/model/variant.h"
 
+/* The columns of enum variant_col, from product_variants v joined to its
+ * products p. */
+#define NX_VARIANT_COLUMNS                                                                         \
+    "v.id, v.product_id, v.sku, v.price_cents, p.currency, v.stock, v.options, v.is_active,"       \
+    " v.position, " NX_SQL_TIMESTAMP("v.created_at") ", " NX_SQL_TIMESTAMP("v.updated_at")
+
 /* The live variants of a product, by position then id; inactive ones
  * only with all. */
 enum nx_err variants_list(struct db *db, const char *product_id, bool all, PGresult **out);

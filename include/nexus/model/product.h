@@ -43,6 +43,11 @@ enum product_col {
     PC_VARIANT_OPTIONS,      /* jsonb text: [{"name", "values"}] */
 };
 
+/* An item row (db products_get_item) goes on with one variant's VC_*
+ * columns (model/variant.h) from this column: NULL when the product has
+ * no variant the caller may see. */
+#define PC_ITEM_VARIANT (PC_VARIANT_OPTIONS + 1)
+
 enum product_mode { PRODUCT_CREATE, PRODUCT_REPLACE, PRODUCT_PATCH };
 
 /* Text values ready to be SQL parameters; NULL means "not given" (keep the
@@ -83,10 +88,10 @@ enum nx_err product_variant_fields(struct field_errors *errs, const struct produ
 /* A product row (PC_* columns) as its JSON object, written into w. staff:
  * the caller sees inactive variants (variant_count counts them). */
 void product_write_json(struct jsonw *w, const PGresult *r, int row, bool staff);
-/* One product as a body of its own, with its variants (VC_* rows, those
- * the caller may see) embedded; owned by the caller, *len its length. */
-char *product_item_json(const PGresult *r, int row, bool staff, const PGresult *variants,
-                        size_t *len);
+/* One product as a body of its own, from an item result (one row per
+ * variant the caller may see, see PC_ITEM_VARIANT; at least one row), its
+ * variants embedded; owned by the caller, *len its length. */
+char *product_item_json(const PGresult *r, bool staff, size_t *len);
 /* The top-level member names of product JSON, in the order it has them
  * (what fields= may name; list items never have "variants"). */
 extern const char *const product_field_names[];

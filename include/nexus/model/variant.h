@@ -76,6 +76,8 @@ void variant_inputs_free(struct variant_input *v, size_t n);
 
 /* A variant row (VC_* columns) as its JSON object, written into w. */
 void variant_write_json(struct jsonw *w, const PGresult *r, int row);
+/* The same from a row whose VC_* columns start at column first. */
+void variant_write_columns(struct jsonw *w, const PGresult *r, int row, int first);
 /* The same as a body of its own (owned by the caller; *len its length). */
 char *variant_json(const PGresult *r, int row, size_t *len);
 

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# bench/ab.sh -- the v1 read scenarios on two commits, A against B, in one
+# run on the same machine.
+#
+#   bench/ab.sh                              # A: the commit before variants, B: HEAD
+#   AB_A=<commit> AB_B=<commit> BENCH_PRODUCTS=50000 bench/ab.sh
+#
+# Builds each commit (release) in a temporary worktree, seeds each its own
+# database in one PostgreSQL with its own `nexus seed` (same product and
+# category counts: the seeds of commits with variants also write variants,
+# attributes and images, so the two catalogs are alike in size, names and
+# prices but not in every column), and starts two servers per commit: one
+# with its own Redis (cached) and one without (uncached). Each scenario is
+# driven with wrk for BENCH_DURATION (5s), A and B alternating (A first in
+# odd rounds, B first in even ones) for AB_ROUNDS (3) rounds; the table
+# gives each side's median req/s and B/A.
+set -euo pipefail
+BENCH_DURATION=${BENCH_DURATION:-5s}
+. "$(dirname "$0")/../scripts/lib/common.sh"
+. "$(dirname "$0")/../scripts/lib/services.sh"
+. "$(dirname "$0")/lib.sh"
+
+PRODUCTS=${BENCH_PRODUCTS:-100000}
+ROUNDS=${AB_ROUNDS:-3}
+HOT_IDS=${AB_HOT_IDS:-1000} # cached by id: random ids among the first ones
+first_variants=$(git -C "$NEXUS_ROOT" log --diff-filter=A --format=%H -- migrations/0010_variants.sql |
+    tail -1)
+A=$(git -C "$NEXUS_ROOT" rev-parse "${AB_A:-$first_variants^}")
+B=$(git -C "$NEXUS_ROOT" rev-parse "${AB_B:-HEAD}")
+
+ensure_packages $NEXUS_BUILD_PACKAGES $NEXUS_SERVICE_PACKAGES wrk bc
+AB_TMP=$(mktemp -d /tmp/nexus-ab.XXXXXX)
+chmod 755 "$AB_TMP"
+BENCH_TMP=$AB_TMP # bench_wrk_values writes its scripts there
+declare -A PIDS=()
+ab_teardown() {
+    trap - EXIT INT TERM
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    done
+    redis_stop "$AB_TMP/redis-a" || true
+    redis_stop "$AB_TMP/redis-b" || true
+    pg_stop "$AB_TMP/pg" || true
+    git -C "$NEXUS_ROOT" worktree remove --force "$AB_TMP/src-a" 2>/dev/null || true
+    git -C "$NEXUS_ROOT" worktree remove --force "$AB_TMP/src-b" 2>/dev/null || true
+    rm -rf "$AB_TMP"
+}
+trap ab_teardown EXIT INT TERM
+
+declare -A COMMIT=([a]=$A [b]=$B)
+for side in a b; do
+    git -C "$NEXUS_ROOT" worktree add --detach "$AB_TMP/src-$side" "${COMMIT[$side]}" >&2
+    cmake -S "$AB_TMP/src-$side" -B "$AB_TMP/src-$side/build" -DCMAKE_BUILD_TYPE=Release \
+        -DNEXUS_TESTS=OFF >/dev/null || die "cmake configure failed ($side)"
+    cmake --build "$AB_TMP/src-$side/build" -j"$(nproc)" --target nexus >&2 ||
+        die "build failed ($side)"
+done
+
+pg_start "$AB_TMP/pg" "$AB_TMP/sock" "$AB_TMP/pg.log" "-c shared_buffers=512MB ${BENCH_PG_OPTIONS:-}"
+redis_start "$AB_TMP/redis-a"
+redis_start "$AB_TMP/redis-b"
+export JWT_SECRET=benchmark-secret-0123456789abcdef0123 AUTO_MIGRATE=1 LOG_LEVEL=warn
+export PER_IP_CONNECTION_LIMIT=100000 # every benchmark connection comes from loopback
+unset REDIS_URL DATABASE_URL PORT
+psql_side() { psql -h "$AB_TMP/sock" -U postgres -d "nexus_$1" -XAtq -c "$2"; }
+
+declare -A PORT=([a-cached]=$((BENCH_PORT + 10)) [a-uncached]=$((BENCH_PORT + 11))
+    [b-cached]=$((BENCH_PORT + 12)) [b-uncached]=$((BENCH_PORT + 13)))
+start_server() { # SIDE MODE
+    local side=$1 mode=$2 redis=""
+    [ "$mode" = cached ] && redis="unix://$AB_TMP/redis-$side/redis.sock"
+    DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" REDIS_URL=$redis \
+        PORT=${PORT[$side-$mode]} "$AB_TMP/src-$side/build/nexus" serve \
+        2>"$AB_TMP/nexus-$side-$mode.log" &
+    PIDS[$side-$mode]=$!
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:${PORT[$side-$mode]}/healthz" >/dev/null && return 0
+        sleep 0.1
+    done
+    die "nexus $side $mode did not start: see $AB_TMP/nexus-$side-$mode.log"
+}
+
+declare -A SEEDED
+for side in a b; do
+    pg_create_db "$AB_TMP/sock" "nexus_$side"
+    SEEDED[$side]=$(DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" \
+        "$AB_TMP/src-$side/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1)
+    start_server "$side" cached
+    start_server "$side" uncached
+done
+
+listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
+# A realistic search (as bench/catalog.sh): a brand and a kind of product,
+# from each side's own catalog (the two seeds name products differently),
+# in ASCII letters (wrk takes the URL as it is).
+declare -A MAX_ID CURSOR MATCHES Q
+# Row 100,000 of the filtered listing (or as deep as the shorter one goes).
+listed() {
+    psql_side "$1" "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id
+                    WHERE p.is_active AND p.deleted_at IS NULL
+                    AND p.price_cents BETWEEN 100 AND 100000 AND c.slug LIKE 'dept-1-%'"
+}
+depth=$(printf '%s\n' 100000 $(($(listed a) - 20)) $(($(listed b) - 20)) | sort -n | head -1)
+for side in a b; do
+    MAX_ID[$side]=$(psql_side "$side" "SELECT max(id) FROM products")
+    Q[$side]=$(psql_side "$side" "SELECT w1 || '%20' || w4 FROM (SELECT id,
+                                  lower(split_part(name, ' ', 1)) AS w1,
+                                  lower(split_part(name, ' ', 4)) AS w4 FROM products) p
+                                  WHERE id >= 4242 AND w1 || w4 ~ '^[a-z]+$' ORDER BY id LIMIT 1")
+    MATCHES[$side]=$(curl -sf "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?q=${Q[$side]}&include_total=true" |
+        sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+    # the cursor of row $depth of the filtered listing, walked page by page
+    CURSOR[$side]=$(bench_cursor_at \
+        "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?$listing" "$depth")
+    for mode in cached uncached; do
+        max=${MAX_ID[$side]}
+        [ "$mode" = cached ] && [ "$max" -gt "$HOT_IDS" ] && max=$HOT_IDS
+        bench_by_id_lua "$max" >"$AB_TMP/by_id-$side-$mode.lua"
+    done
+done
+
+SCENARIOS=("product by id" "first page" "filtered page" "deep page (row $depth)" "search (a brand and a kind)")
+scenario_args() { # INDEX SIDE MODE: wrk's path and script
+    case $1 in
+    0) echo "/ $AB_TMP/by_id-$2-$3.lua" ;;
+    1) echo "/api/v1/products" ;;
+    2) echo "/api/v1/products?$listing" ;;
+    3) echo "/api/v1/products?$listing&cursor=${CURSOR[$2]}" ;;
+    4) echo "/api/v1/products?q=${Q[$2]}" ;;
+    esac
+}
+measure() { # INDEX SIDE MODE: req/s of one wrk run
+    local path script
+    read -r path script <<<"$(scenario_args "$1" "$2" "$3")"
+    BENCH_PORT=${PORT[$2-$3]} bench_wrk_values "$path" "$script" | awk '{print $1}'
+}
+
+# Warm the caches (and PostgreSQL's buffers) once on every server.
+for i in "${!SCENARIOS[@]}"; do
+    for key in a-cached b-cached a-uncached b-uncached; do
+        BENCH_DURATION=2s measure "$i" "${key%-*}" "${key#*-}" >/dev/null
+    done
+done
+
+declare -A RUNS
+for round in $(seq "$ROUNDS"); do
+    order="a b"
+    [ $((round % 2)) -eq 0 ] && order="b a"
+    for i in "${!SCENARIOS[@]}"; do
+        for mode in cached uncached; do
+            for side in $order; do
+                RUNS[$i-$mode-$side]+=" $(measure "$i" "$side" "$mode")"
+            done
+        done
+    done
+done
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+echo "## v1 reads, A/B: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each, median of $ROUNDS rounds)"
+echo
+echo "A = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$A" | cut -c1-80)"
+echo "B = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$B" | cut -c1-80)"
+echo "seeds: A ${SEEDED[a]}; B ${SEEDED[b]}"
+echo "search: A q=${Q[a]} (${MATCHES[a]:-?} matches), B q=${Q[b]} (${MATCHES[b]:-?} matches)"
+echo
+printf '| %-34s | %-8s | %10s | %10s | %6s | %s\n' scenario mode "A req/s" "B req/s" "B/A" "runs A; B"
+printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..36})" "----------" "------------" \
+    "------------" "--------" "---"
+for i in "${!SCENARIOS[@]}"; do
+    for mode in cached uncached; do
+        a=$(median "${RUNS[$i-$mode-a]}")
+        b=$(median "${RUNS[$i-$mode-b]}")
+        printf '| %-34s | %-8s | %10s | %10s | %6.3f | %s;%s\n' "${SCENARIOS[$i]}" "$mode" "$a" "$b" \
+            "$(echo "$b / $a" | bc -l)" "${RUNS[$i-$mode-a]}" "${RUNS[$i-$mode-b]}"
+    done
+done
