@@ -108,8 +108,8 @@ static const char SQL_STAGE_CREATE[] =
     " CREATE TEMP TABLE IF NOT EXISTS import_parked (id bigint NOT NULL)";
 static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked";
 static const char SQL_STAGE_COPY[] =
-    "COPY import_stage (line, sku, name, slug, slug_given, description, price_cents, currency,"
-    " stock, cat_field, cat_id, cat_slug, is_active, attributes, images, explicit) FROM STDIN";
+    "COPY import_stage (line, sku, name, slug_given, description, price_cents, currency, stock,"
+    " cat_field, cat_id, cat_slug, is_active, attributes, images, explicit, slug) FROM STDIN";
 static const char SQL_STAGE_COPY_VARIANTS[] =
     "COPY import_stage_variants (line, pos, sku, price_cents, stock, options, is_active)"
     " FROM STDIN";

@@ -69,6 +69,9 @@ static struct db_stmt SQL_SLUGS_LIKE = {
     " AND (slug = $1 OR slug LIKE $1 || '-%') AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
+static struct db_stmt SQL_SLUGS_TAKEN = {
+    "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])", 1, 0};
+
 static int limit_rows(const char *limit) {
     int64_t n = 0;
     parse_i64(limit, strlen(limit), 0, 1000, &n);
@@ -524,4 +527,9 @@ enum nx_err products_slugs_like(struct db *db, const char *base, const char *exc
                                 PGresult **out) {
     const char *params[] = {base, except_id};
     return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+}
+
+enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {
+    const char *params[] = {slugs};
+    return db_exec(db, &SQL_SLUGS_TAKEN, params, out);
 }
