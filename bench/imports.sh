@@ -44,14 +44,8 @@ seed_s=$(elapsed "$t")
 variants=$(psql_bench -c "SELECT count(*) FROM product_variants")
 
 bench_start_server
-pw=bench-staff-password
-BENCH_PW=$pw "$BUILD/nexus" user create --email bench-staff@example.com --role staff \
-    --password-env BENCH_PW >/dev/null
 api=http://127.0.0.1:$BENCH_PORT/api/v1
-token=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"bench-staff@example.com\",\"password\":\"$pw\"}" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || die "staff login failed"
+token=$(bench_staff_token)
 
 # ---- export -----------------------------------------------------------------------
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$BENCH_PID/status"; }

@@ -23,7 +23,7 @@
     "(SELECT coalesce(max(e.n), 0) FROM import_errors e WHERE e.import_id = imports.id)"
 #define IMPORT_COLUMNS                                                                             \
     "id, status, format, mode, atomic, rows, created, updated, failed, " IMPORT_TIMES              \
-    ", resume_line, " IMPORT_ERROR_COUNT
+    ", resume_line, " IMPORT_ERROR_COUNT ", resume_offset"
 
 static struct db_stmt SQL_CREATE = {
     "INSERT INTO imports (user_id, format, mode, atomic) VALUES ($1, $2, $3, $4::boolean)"
@@ -68,14 +68,17 @@ static struct db_stmt SQL_START = {
     1, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
+static struct db_stmt SQL_CHUNK_SIZES = {
+    "SELECT octet_length(data) FROM import_chunks WHERE import_id = $1 ORDER BY seq", 1, 0};
 /* Only from the line the runner started its batch at, and only while its
  * worker holds the job's lease: a runner that lost it writes nothing. */
 static struct db_stmt SQL_PROGRESS = {
     "UPDATE imports SET rows = $2::integer, created = $3::integer, updated = $4::integer,"
-    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1 AND resume_line = $7::bigint"
+    " failed = $5::integer, resume_line = $6::bigint, resume_offset = $10::bigint"
+    " WHERE id = $1 AND resume_line = $7::bigint"
     " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $8::bigint AND j.locked_by = $9"
     " AND j.state = 'running')",
-    9, 0};
+    10, 0};
 static struct db_stmt SQL_ADD_ERROR = {
     "INSERT INTO import_errors (import_id, n, line, field, message)"
     " VALUES ($1, $2::integer, $3::bigint, $4, $5)",
@@ -291,15 +294,20 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
     return db_exec(db, &SQL_CHUNK, params, out);
 }
 
+enum nx_err imports_chunk_sizes(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_CHUNK_SIZES, params, out);
+}
+
 enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
                                   const struct import_runner *runner, bool *held) {
-    char v[7][24];
+    char v[8][24];
     PGresult *r = NULL;
-    long long values[7] = {p->rows,        p->created,   p->updated,    p->failed,
-                           p->resume_line, runner->from, runner->job_id};
-    for (int i = 0; i < 7; i++)
+    long long values[8] = {p->rows,        p->created,   p->updated,     p->failed,
+                           p->resume_line, runner->from, runner->job_id, p->resume_offset};
+    for (int i = 0; i < 8; i++)
         snprintf(v[i], sizeof v[i], "%lld", values[i]);
-    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker};
+    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker, v[7]};
     enum nx_err e = db_exec(db, &SQL_PROGRESS, params, &r);
     *held = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
     PQclear(r);

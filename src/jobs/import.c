@@ -36,7 +36,10 @@ struct run {
     struct import_columns cols;
     struct import_progress p;
     struct import_runner runner; /* from: the resume line stored now */
-    long long last_line;         /* the last line consumed into the current batch */
+    struct records *reader;
+    /* Where the record being read starts (its line and byte offset): the
+     * resume point saved when a batch is applied before it. */
+    long long at_line, at_offset;
     /* The current batch: COPY text of its products (each row's line up
      * to row_end[i], its slug still to come) and of their variants, the
      * skus (of every variant) it holds, and each row's slug: the one
@@ -259,7 +262,8 @@ static enum nx_err flush(struct run *run) {
         e = import_stage_merge(run->db, &updated, &created);
     run->p.updated += updated;
     run->p.created += created;
-    run->p.resume_line = run->last_line + 1;
+    run->p.resume_line = run->at_line;
+    run->p.resume_offset = run->at_offset;
     run->rows = 0;
     run->copy.len = run->copy_variants.len = 0;
     strset_empty(&run->skus);
@@ -304,7 +308,6 @@ static enum nx_err add_row(struct run *run, long long line, const struct import_
     if (e != NX_OK)
         return e;
     char base[NX_SLUG_MAX + 2];
-    run->last_line = line;
     if (!row->in.slug && !slug_from_name(row->in.name, base, NX_SLUG_MAX)) {
         add_error(run, line, "slug", "cannot be derived from this name; give one");
         run->p.failed++;
@@ -341,6 +344,8 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         return on_header(run, rec);
     if (rec->line < run->p.resume_line)
         return NX_OK; /* applied before a crash */
+    run->at_line = rec->line;
+    run->at_offset = records_record_offset(run->reader);
     enum nx_err e = run->csv ? import_row_from_csv(&errs, &run->cols, rec, &row)
                              : import_row_from_ndjson(&errs, rec, &row);
     if (e == NX_OK) {
@@ -352,7 +357,6 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         run->p.rows++;
         add_field_errors(run, rec->line, &errs);
         run->p.failed++;
-        run->last_line = rec->line;
         e = NX_OK;
     }
     import_row_clear(&row);
@@ -362,9 +366,11 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
 
 /* ---- the job -------------------------------------------------------------- */
 
-static enum nx_err read_chunks(struct run *run, struct records *reader) {
+/* Feed the reader the upload from chunk seq on (the first from byte
+ * skip), then tell it the upload ended. */
+static enum nx_err read_chunks(struct run *run, struct records *reader, int seq, long long skip) {
     enum nx_err e = NX_OK;
-    for (int seq = 0; e == NX_OK; seq++) {
+    for (; e == NX_OK; seq++, skip = 0) {
         PGresult *r = NULL;
         e = imports_chunk(run->db, run->id, seq, &r);
         if (e == NX_OK && PQntuples(r) == 0) {
@@ -375,12 +381,62 @@ static enum nx_err read_chunks(struct run *run, struct records *reader) {
         unsigned char *bytes =
             e == NX_OK ? PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len) : NULL;
         PQclear(r);
-        if (e == NX_OK && !bytes)
+        if (e == NX_OK && (!bytes || (unsigned long long)skip > len))
             e = NX_ERR_INTERNAL;
         if (e == NX_OK)
-            e = records_feed(reader, (const char *)bytes, len);
+            e = records_feed(reader, (const char *)bytes + skip, len - (size_t)skip);
         PQfreemem(bytes);
     }
+    return e;
+}
+
+/* Not an error: what stops the reader of a resumed CSV's header. */
+#define HEADER_READ NX_ERR__COUNT
+
+static enum nx_err header_only(void *ctx, const struct record *rec) {
+    enum nx_err e = on_header(ctx, rec);
+    return e == NX_OK ? HEADER_READ : e;
+}
+
+/* The chunk and the byte in it where the resume offset is. */
+static enum nx_err locate(struct run *run, int *seq, long long *skip) {
+    PGresult *r = NULL;
+    enum nx_err e = imports_chunk_sizes(run->db, run->id, &r);
+    *skip = run->p.resume_offset;
+    for (*seq = 0; e == NX_OK && *seq < PQntuples(r); ++*seq) {
+        long long size = strtoll(PQgetvalue(r, *seq, 0), NULL, 10);
+        if (*skip < size)
+            break;
+        *skip -= size;
+    }
+    PQclear(r);
+    return e;
+}
+
+/* Read the upload, from where an earlier run stopped: a CSV's header
+ * first, then the records from the resume offset on. */
+static enum nx_err read_upload(struct run *run) {
+    int seq = 0;
+    long long skip = 0;
+    enum nx_err e = NX_OK;
+    if (run->p.resume_offset > 0 && run->csv) {
+        struct records *header = records_new(RECORD_CSV, ROW_MAX_BYTES, header_only, run);
+        e = read_chunks(run, header, 0, 0);
+        records_free(header);
+        e = e == HEADER_READ ? NX_OK : e;
+    }
+    run->reader = records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
+    if (e == NX_OK && run->p.resume_offset > 0) {
+        records_resume(run->reader, (long)run->p.resume_line, run->p.resume_offset);
+        e = locate(run, &seq, &skip);
+    }
+    if (e == NX_OK)
+        e = read_chunks(run, run->reader, seq, skip);
+    /* what the last batch is applied before: the end of the upload */
+    run->at_line = records_line(run->reader);
+    run->at_offset = records_offset(run->reader);
+    records_free(run->reader);
+    run->reader = NULL;
     return e;
 }
 
@@ -426,7 +482,7 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->p.failed = resume ? strtoll(PQgetvalue(r, 0, IMC_FAILED), NULL, 10) : 0;
         run->p.resume_line = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10) : 1;
         run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
-        run->last_line = run->p.resume_line - 1;
+        run->p.resume_offset = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_OFFSET), NULL, 10) : 0;
         run->runner.from = strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10);
     }
     PQclear(r);
@@ -452,10 +508,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     if (e == NX_OK && !skip && run->atomic)
         e = ensure_tx(run);
     if (e == NX_OK && !skip) {
-        struct records *reader =
-            records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
-        e = read_chunks(run, reader);
-        records_free(reader);
+        e = read_upload(run);
         if (e == NX_ERR_VALIDATION && run->header_failed)
             e = NX_OK;
         if (e == NX_OK && !run->header_failed)

@@ -639,6 +639,57 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     config_clear(&cfg);
 }
 
+/* A worker that restarts reads the upload from the saved offset, not from
+ * the start: bytes before it are never parsed again (here an open quote
+ * that, read from the start, would swallow the next row into line 3), and
+ * a CSV's header is read from the first chunk. */
+static void test_a_resumed_import_reads_from_its_offset(void **state) {
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
+    nx_config = &cfg;
+    struct db *db = db_thread("imports-resume");
+    assert_non_null(db);
+    /* resume_offset: the start of "Three" (line 4) */
+    char *id = harness_sql_value(
+        &server,
+        "WITH v (s, d) AS (VALUES (0, E'name,sku,stock,price\\nOne,RS-1,1,1\\n'),"
+        " (1, E'\"Two,RS-2,1,1\\nThree,RS-3,3,3\\n')),"
+        " i AS (INSERT INTO imports (user_id, format, mode, atomic, status, rows, created,"
+        " resume_line, resume_offset) SELECT id, 'csv', 'upsert', false, 'running', 2, 1, 4,"
+        " (SELECT octet_length(d) FROM v WHERE s = 0) + octet_length(E'\"Two,RS-2,1,1\\n')"
+        " FROM users LIMIT 1 RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data)"
+        " SELECT i.id, v.s, convert_to(v.d, 'UTF8') FROM i, v)"
+        " SELECT id FROM i");
+    char *job_id = harness_sql_value(
+        &server,
+        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
+        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
+        " 'this-worker', now() + interval '1 hour', 1) RETURNING id",
+        id);
+    struct job job = {.id = strtoll(job_id, NULL, 10),
+                      .payload =
+                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
+    snprintf(job.kind, sizeof job.kind, "import");
+    snprintf(job.worker, sizeof job.worker, "this-worker");
+    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+    expect_sql("3|2|0|done",
+               "SELECT rows || '|' || created || '|' || failed || '|' || status"
+               " FROM imports WHERE id = %s",
+               id);
+    expect_sql("RS-3:300:3", "SELECT string_agg(sku || ':' || price_cents || ':' || stock, ',')"
+                             " FROM products WHERE sku LIKE 'RS-%%'");
+    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
+    json_decref(job.payload);
+    free(id);
+    free(job_id);
+    db_close_all();
+    nx_config = NULL;
+    config_clear(&cfg);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
@@ -678,6 +729,7 @@ int main(void) {
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
+        cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }
