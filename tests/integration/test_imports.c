@@ -582,11 +582,55 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-/* ---- a runner that lost its lease ----------------------------------------- */
+/* ---- the job run in this process: a lost lease, a resume ------------------ */
 
 static const char *setting(const char *name, void *ud) {
     (void)ud;
     return strcmp(name, "DATABASE_URL") == 0 ? server.database_url : NULL;
+}
+
+/* An import's job run in this process, as a worker would: one config and
+ * one connection of this thread for every such test (closed by stop). */
+static struct config job_cfg;
+static bool job_cfg_loaded;
+
+struct held_job {
+    struct job job;
+    char *job_id;
+};
+
+/* Import id's job, running and held by holder; it runs as "this-worker". */
+static void hold_job(struct held_job *h, const char *id, const char *holder) {
+    char err[256];
+    if (!job_cfg_loaded) {
+        assert_true(config_load(&job_cfg, setting, NULL, err, sizeof err));
+        nx_config = &job_cfg;
+        job_cfg_loaded = true;
+    }
+    h->job_id = harness_sql_value(
+        &server,
+        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
+        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
+        " '%s', now() + interval '1 hour', 1) RETURNING id",
+        id, holder);
+    h->job =
+        (struct job){.id = strtoll(h->job_id, NULL, 10),
+                     .payload = json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
+    snprintf(h->job.kind, sizeof h->job.kind, "import");
+    snprintf(h->job.worker, sizeof h->job.worker, "this-worker");
+}
+
+static bool run_held(struct held_job *h) {
+    char err[256];
+    struct db *db = db_thread("imports-jobs");
+    assert_non_null(db);
+    return import_job(&job_cfg, db, &h->job, err, sizeof err);
+}
+
+static void release_job(struct held_job *h) {
+    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", h->job_id));
+    json_decref(h->job.payload);
+    free(h->job_id);
 }
 
 /* A runner whose worker no longer holds the job's lease (it ran out and
@@ -594,12 +638,7 @@ static const char *setting(const char *name, void *ud) {
  * its batch is rolled back and it stops. The holder applies the rows. */
 static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     (void)state;
-    struct config cfg;
-    char err[256];
-    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
-    nx_config = &cfg;
-    struct db *db = db_thread("imports-lease");
-    assert_non_null(db);
+    struct held_job h;
     /* an import queued by hand, its job held by another worker */
     char *id = harness_sql_value(
         &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
@@ -607,18 +646,8 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
                  " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
                  " convert_to(E'sku,name,price,stock\\nLEASE-1,Leased,1,1\\n', 'UTF8') FROM i)"
                  " SELECT id FROM i");
-    char *job_id = harness_sql_value(
-        &server,
-        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
-        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
-        " 'other-worker', now() + interval '1 hour', 1) RETURNING id",
-        id);
-    struct job job = {.id = strtoll(job_id, NULL, 10),
-                      .payload =
-                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
-    snprintf(job.kind, sizeof job.kind, "import");
-    snprintf(job.worker, sizeof job.worker, "this-worker");
-    assert_false(import_job(&cfg, db, &job, err, sizeof err));
+    hold_job(&h, id, "other-worker");
+    assert_false(run_held(&h));
     expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
 #define IMPORT_STATE "SELECT rows || '|' || resume_line || '|' || status FROM imports WHERE id = %s"
     expect_sql("0|1|running", IMPORT_STATE, id);
@@ -626,17 +655,12 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     free(harness_sql_value(&server,
                            "UPDATE jobs SET locked_by = 'this-worker' WHERE id = %s"
                            " RETURNING 1",
-                           job_id));
-    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+                           h.job_id));
+    assert_true(run_held(&h));
     expect_sql("1|3|done", IMPORT_STATE, id);
     expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
-    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
-    json_decref(job.payload);
+    release_job(&h);
     free(id);
-    free(job_id);
-    db_close_all();
-    nx_config = NULL;
-    config_clear(&cfg);
 }
 
 /* A worker that restarts reads the upload from the saved offset, not from
@@ -645,12 +669,7 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
  * a CSV's header is read from the first chunk. */
 static void test_a_resumed_import_reads_from_its_offset(void **state) {
     (void)state;
-    struct config cfg;
-    char err[256];
-    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
-    nx_config = &cfg;
-    struct db *db = db_thread("imports-resume");
-    assert_non_null(db);
+    struct held_job h;
     /* resume_offset: the start of "Three" (line 4) */
     char *id = harness_sql_value(
         &server,
@@ -663,31 +682,16 @@ static void test_a_resumed_import_reads_from_its_offset(void **state) {
         " c AS (INSERT INTO import_chunks (import_id, seq, data)"
         " SELECT i.id, v.s, convert_to(v.d, 'UTF8') FROM i, v)"
         " SELECT id FROM i");
-    char *job_id = harness_sql_value(
-        &server,
-        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
-        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
-        " 'this-worker', now() + interval '1 hour', 1) RETURNING id",
-        id);
-    struct job job = {.id = strtoll(job_id, NULL, 10),
-                      .payload =
-                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
-    snprintf(job.kind, sizeof job.kind, "import");
-    snprintf(job.worker, sizeof job.worker, "this-worker");
-    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+    hold_job(&h, id, "this-worker");
+    assert_true(run_held(&h));
     expect_sql("3|2|0|done",
                "SELECT rows || '|' || created || '|' || failed || '|' || status"
                " FROM imports WHERE id = %s",
                id);
     expect_sql("RS-3:300:3", "SELECT string_agg(sku || ':' || price_cents || ':' || stock, ',')"
                              " FROM products WHERE sku LIKE 'RS-%%'");
-    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
-    json_decref(job.payload);
+    release_job(&h);
     free(id);
-    free(job_id);
-    db_close_all();
-    nx_config = NULL;
-    config_clear(&cfg);
 }
 
 static int start(void **state) {
@@ -705,6 +709,11 @@ static int start(void **state) {
 
 static int stop(void **state) {
     (void)state;
+    if (job_cfg_loaded) {
+        db_close_all();
+        nx_config = NULL;
+        config_clear(&job_cfg);
+    }
     harness_stop(&worker);
     free(staff_token);
     free(customer_token);
