@@ -211,12 +211,27 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " product_variants v WHERE v.product_id = s.product_id AND v.sku = sv.sku"
     " AND v.deleted_at IS NULL) ORDER BY s.line, sv.pos",
     0, 0};
+/* A new product is inserted with what its variants derive (computed from
+ * the stage as nexus_product_derive computes it from the table), so that
+ * it is written once: a rewrite would add every index entry again. */
+#define STAGE_ACTIVE "coalesce(sv.is_active, true)"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, currency, stock,"
-    " category_id, is_active, attributes, images) SELECT s.sku, s.name, s.slug, s.description,"
-    " s.price_cents, s.currency, s.stock, s.cat_id, s.is_active, s.attributes, s.images"
-    " FROM import_stage s, x WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
+    " d AS (SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"
+    " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"
+    " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock, count(*)::integer AS live,"
+    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"
+    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
+    " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line),"
+    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"
+    " currency, stock, category_id, is_active, attributes, images, variant_count,"
+    " variant_active_count, variant_options) SELECT s.sku, s.name, s.slug, s.description,"
+    " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"
+    " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"
+    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"
+    " coalesce(d.options, '[]') FROM import_stage s LEFT JOIN d ON d.line = s.line, x"
+    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
     " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
     " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
@@ -227,11 +242,11 @@ static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
     " WHERE s.created ORDER BY s.line, sv.pos",
     0, 0};
-/* A new product of a row without variants already holds what its one
- * variant derives; every other product the batch touched derives again. */
+/* A new product already holds what its variants derive; every other
+ * product the batch touched derives again. */
 static struct db_stmt SQL_MERGE_DERIVE = {
     "SELECT nexus_product_derive(s.product_id) FROM import_stage s WHERE s.product_id IS NOT NULL"
-    " AND (s.explicit OR NOT s.created)",
+    " AND NOT s.created",
     0, 0};
 
 enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,

@@ -290,6 +290,35 @@ static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
                                         " WHERE sku = 'CSV-1' AND deleted_at IS NULL");
 }
 
+/* A new product with variants is inserted with what they derive: running
+ * nexus_product_derive over it changes nothing (its row version stays). */
+static void test_new_products_hold_what_their_variants_derive(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"name\":\"Derived Tee\",\"variants\":[{\"sku\":\"DT-1\",\"price\":\"12\","
+                   "\"stock\":3,\"options\":{\"Size\":\"M\",\"color\":\"Red\"}},{\"sku\":\"DT-2\","
+                   "\"price\":\"9\",\"stock\":2,\"is_active\":false,\"options\":{\"size\":\"L\","
+                   "\"Color\":\"red\"}},{\"sku\":\"DT-3\",\"price\":\"15\",\"stock\":4,"
+                   "\"options\":{\"Size\":\"S\",\"color\":\"Blue\"}}]}\n"
+                   "{\"name\":\"Derived Mug\",\"variants\":[{\"sku\":\"DM-1\",\"price\":\"5\","
+                   "\"stock\":1,\"is_active\":false,\"options\":{}}]}\n");
+    expect_counts(imp, 2, 2, 0, 0);
+    json_decref(imp);
+#define DERIVED_STATE                                                                              \
+    "SELECT string_agg(xmin::text || ':' || price_cents || ':' || price_max_cents || ':' || stock" \
+    " || ':' || variant_count || ':' || variant_active_count, ',' ORDER BY sku) FROM products"     \
+    " WHERE sku IN ('DT-1', 'DM-1')"
+    char *before = harness_sql_value(&server, DERIVED_STATE);
+    free(harness_sql_value(&server, "SELECT count(nexus_product_derive(id)) FROM products"
+                                    " WHERE sku IN ('DT-1', 'DM-1')"));
+    expect_sql(before, DERIVED_STATE);
+    free(before);
+    expect_sql("[{\"name\": \"color\", \"values\": [\"Red\", \"Blue\"]},"
+               " {\"name\": \"Size\", \"values\": [\"M\", \"L\", \"S\"]}]",
+               "SELECT variant_options FROM products WHERE sku = 'DT-1'");
+}
+
 /* Import a CSV that creates a product for each of its rows. */
 static void csv_creates(const char *body, long long rows) {
     json_t *imp = run_import("", "text/csv", body);
@@ -728,6 +757,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
+        cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
