@@ -388,17 +388,30 @@ static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, long long *co
     return e;
 }
 
+/* Whether a row of the batch updates a product (the steps for those are
+ * left out when none does: they would read the variants for nothing). */
+static struct db_stmt SQL_STAGE_UPDATES = {
+    "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
+
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
     struct db_stmt *steps[] = {
         &SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
         &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
         &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_DERIVE};
-    enum nx_err e = NX_OK;
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
+    bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
     *updated = *created = 0;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++)
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
+        bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS;
+        if (for_updates && !updates)
+            continue;
         e = merge_step(db, steps[i],
                        steps[i] == &SQL_MERGE_PRODUCTS       ? updated
                        : steps[i] == &SQL_MERGE_NEW_PRODUCTS ? created
                                                              : NULL);
+    }
     return e;
 }
