@@ -429,7 +429,10 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
                                  const char *after_id, const char *limit, const char *attr_keys,
                                  PGresult **out) {
-    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    /* never a generic plan: not knowing the id it starts after, that plan
+     * reads every product after it and sorts them for each batch, where
+     * the primary key in order stops after one batch */
+    struct sql_builder b = {.prepare = false};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS ", " EXPORT_VARIANTS);
     /* the attributes' values as text, in the order of attr_keys */
     if (attr_keys)
