@@ -103,14 +103,8 @@ echo "PostgreSQL runs with fsync on: each claim and each completion is a commit 
 
 # ---- enqueue cost -----------------------------------------------------------
 
-pw=bench-staff-password
-BENCH_PW=$pw "$BUILD/nexus" user create --email bench-staff@example.com --role staff \
-    --password-env BENCH_PW >/dev/null
 api=http://127.0.0.1:$BENCH_PORT/api/v1
-token=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"email\":\"bench-staff@example.com\",\"password\":\"$pw\"}" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || die "staff login failed"
+token=$(bench_staff_token)
 curl -sf "$api/products" -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
     -d '{"sku":"BENCH-LOW-1","name":"Bench Lamp","price":"10","stock":10}' >/dev/null
 product=$(psql_bench -c "SELECT id FROM products WHERE sku = 'BENCH-LOW-1'")

@@ -34,6 +34,19 @@ bench_start_server() {
     die "nexus did not start: see $BENCH_TMP/nexus.log"
 }
 
+# bench_staff_token: a staff user, logged in; its access token on stdout.
+bench_staff_token() {
+    local pw=bench-staff-password token
+    BENCH_PW=$pw "$BUILD/nexus" user create --email bench-staff@example.com --role staff \
+        --password-env BENCH_PW >/dev/null
+    token=$(curl -sf "http://127.0.0.1:$BENCH_PORT/api/v1/auth/login" \
+        -H 'Content-Type: application/json' \
+        -d "{\"email\":\"bench-staff@example.com\",\"password\":\"$pw\"}" |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    [ -n "$token" ] || die "staff login failed"
+    echo "$token"
+}
+
 bench_teardown() {
     trap - EXIT INT TERM
     [ -n "${BENCH_PID:-}" ] && kill -TERM "$BENCH_PID" 2>/dev/null && wait "$BENCH_PID" 2>/dev/null

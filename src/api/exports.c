@@ -61,16 +61,10 @@ static enum nx_err load_attr_keys(struct db *db, struct export_stream *s) {
     int n = e == NX_OK ? PQntuples(r) : 0;
     struct buf literal = {0};
     s->attrs.keys = xcalloc(n ? (size_t)n : 1, sizeof *s->attrs.keys);
-    buf_puts(&literal, "{");
     for (int i = 0; i < n; i++) {
-        const char *k = PQgetvalue(r, i, 0);
-        s->attrs.keys[s->attrs.count++] = xstrdup(k);
-        buf_puts(&literal, i ? ",\"" : "\"");
-        for (; *k; k++) /* an array element: quotes and backslashes escaped */
-            buf_printf(&literal, *k == '"' || *k == '\\' ? "\\%c" : "%c", *k);
-        buf_puts(&literal, "\"");
+        s->attrs.keys[s->attrs.count++] = xstrdup(PQgetvalue(r, i, 0));
+        db_text_array_add(&literal, PQgetvalue(r, i, 0));
     }
-    buf_puts(&literal, "}");
     if (n > 0)
         s->attr_keys = xstrndup(literal.data, literal.len);
     buf_clear(&literal);

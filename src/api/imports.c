@@ -183,24 +183,28 @@ static json_t *import_item(const PGresult *r, int row) {
     return import_to_json(r, row, NULL);
 }
 
+static enum nx_err imports_page(struct db *db, size_t sort, const char *after_value,
+                                const char *after_id, const char *limit, PGresult **out) {
+    return imports_list(db, (enum import_sort)sort, after_value, after_id, limit, out);
+}
+
 enum nx_err api_imports_list(struct request *req, struct response *res) {
-    struct list_request lr;
-    struct db *db = NULL;
-    PGresult *r = NULL;
-    long long total = -1;
-    char after_id[24];
-    enum nx_err e = list_parse(req, &IMPORT_LIST, "", &lr);
+    static const int value_cols[] = {IMC_CREATED_AT, IMC_CREATED_AT};
+    static const struct list_table table = {imports_page, imports_count, import_item, value_cols,
+                                            IMC_ID};
+    return list_serve_table(req, res, &IMPORT_LIST, &table);
+}
+
+/* The prologue of a request about one import: its id from the path, the
+ * thread's connection, and the import (*r, one row), or a 404. */
+static enum nx_err load_import(struct request *req, char id[24], struct db **db, PGresult **r) {
+    enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
-        e = api_db(req, &db);
-    snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
+        e = api_db(req, db);
     if (e == NX_OK)
-        e = imports_list(db, (enum import_sort)lr.sort, lr.has_cursor ? lr.after.value : NULL,
-                         after_id, lr.limit_plus_one, &r);
-    if (e == NX_OK && lr.include_total)
-        e = imports_count(db, &total);
-    if (e == NX_OK)
-        list_respond_rows(res, &IMPORT_LIST, &lr, r, import_item, IMC_CREATED_AT, IMC_ID, total);
-    PQclear(r);
+        e = imports_get(*db, id, r);
+    if (e == NX_OK && PQntuples(*r) == 0)
+        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such import");
     return e;
 }
 
@@ -209,13 +213,7 @@ enum nx_err api_imports_get(struct request *req, struct response *res) {
     PGresult *r = NULL;
     json_t *errors = NULL;
     char id[24];
-    enum nx_err e = api_path_id(req, 0, id);
-    if (e == NX_OK)
-        e = api_db(req, &db);
-    if (e == NX_OK)
-        e = imports_get(db, id, &r);
-    if (e == NX_OK && PQntuples(r) == 0)
-        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such import");
+    enum nx_err e = load_import(req, id, &db, &r);
     if (e == NX_OK)
         e = first_errors(db, id, &errors);
     if (e == NX_OK) {
@@ -283,13 +281,7 @@ enum nx_err api_imports_errors(struct request *req, struct response *res) {
     struct db *db = NULL;
     PGresult *r = NULL;
     char id[24];
-    enum nx_err e = api_path_id(req, 0, id);
-    if (e == NX_OK)
-        e = api_db(req, &db);
-    if (e == NX_OK)
-        e = imports_get(db, id, &r);
-    if (e == NX_OK && PQntuples(r) == 0)
-        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such import");
+    enum nx_err e = load_import(req, id, &db, &r);
     PQclear(r);
     if (e != NX_OK)
         return e;

@@ -3,6 +3,8 @@
  */
 #include "nexus/api/listing.h"
 
+#include "nexus/api/common.h"
+
 #include "nexus/core/jsonw.h"
 #include "nexus/core/parse.h"
 #include "nexus/http/problem.h"
@@ -140,4 +142,27 @@ void list_respond_written(struct response *res, const char *items, size_t items_
     size_t len;
     char *body = jsonw_take(&w, &len);
     response_take(res, 200, "application/json", body, len);
+}
+
+enum nx_err list_serve_table(struct request *req, struct response *res,
+                             const struct list_spec *spec, const struct list_table *table) {
+    struct list_request lr;
+    struct db *db = NULL;
+    PGresult *r = NULL;
+    long long total = -1;
+    char after_id[24];
+    enum nx_err e = list_parse(req, spec, "", &lr);
+    if (e == NX_OK)
+        e = api_db(req, &db);
+    snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
+    if (e == NX_OK)
+        e = table->page(db, lr.sort, lr.has_cursor ? lr.after.value : NULL, after_id,
+                        lr.limit_plus_one, &r);
+    if (e == NX_OK && lr.include_total)
+        e = table->count(db, &total);
+    if (e == NX_OK)
+        list_respond_rows(res, spec, &lr, r, table->item, table->value_cols[lr.sort], table->id_col,
+                          total);
+    PQclear(r);
+    return e;
 }

@@ -152,26 +152,16 @@ static enum nx_err count_users(struct db *db, long long *total) {
     return e;
 }
 
+static enum nx_err users_page(struct db *db, size_t sort, const char *after_value,
+                              const char *after_id, const char *limit, PGresult **out) {
+    return users_list(db, (enum user_sort)sort, after_value, after_id, limit, out);
+}
+
 enum nx_err api_users_list(struct request *req, struct response *res) {
-    struct list_request lr;
-    struct db *db = NULL;
-    PGresult *r = NULL;
-    long long total = -1;
-    char after_id[24];
-    enum nx_err e = list_parse(req, &USER_LIST, "", &lr);
-    if (e == NX_OK)
-        e = api_db(req, &db);
-    snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
-    if (e == NX_OK)
-        e = users_list(db, (enum user_sort)lr.sort, lr.has_cursor ? lr.after.value : NULL, after_id,
-                       lr.limit_plus_one, &r);
-    if (e == NX_OK && lr.include_total)
-        e = count_users(db, &total);
-    if (e == NX_OK)
-        list_respond_rows(res, &USER_LIST, &lr, r, user_to_json,
-                          lr.sort < 2 ? UC_CREATED_AT : UC_EMAIL, UC_ID, total);
-    PQclear(r);
-    return e;
+    static const int value_cols[] = {UC_CREATED_AT, UC_CREATED_AT, UC_EMAIL, UC_EMAIL};
+    static const struct list_table table = {users_page, count_users, user_to_json, value_cols,
+                                            UC_ID};
+    return list_serve_table(req, res, &USER_LIST, &table);
 }
 
 enum nx_err api_users_get(struct request *req, struct response *res) {

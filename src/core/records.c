@@ -26,16 +26,18 @@ struct records {
     void *ctx;
 
     enum state state;
-    bool pending_cr;     /* a CR outside quotes, not yet known to start a CRLF */
-    unsigned bom_seen;   /* bytes of a leading BOM matched so far */
-    bool past_start;     /* the first byte that is not a BOM was seen */
-    long line;           /* physical line of the next byte */
-    long record_line;    /* line the current record started on */
-    bool record_started; /* a byte of the current record was read */
-    const char *error;   /* the current record's first structural error */
-    bool oversize;       /* the current record went over max_bytes */
-    size_t text_bytes;   /* field bytes of the current record */
-    struct buf text;     /* field bytes, each field followed by a NUL */
+    bool pending_cr;      /* a CR outside quotes, not yet known to start a CRLF */
+    unsigned bom_seen;    /* bytes of a leading BOM matched so far */
+    bool past_start;      /* the first byte that is not a BOM was seen */
+    long line;            /* physical line of the next byte */
+    long record_line;     /* line the current record started on */
+    long long pos;        /* offset in the upload of the next byte */
+    long long record_pos; /* offset of the current record's first byte */
+    bool record_started;  /* a byte of the current record was read */
+    const char *error;    /* the current record's first structural error */
+    bool oversize;        /* the current record went over max_bytes */
+    size_t text_bytes;    /* field bytes of the current record */
+    struct buf text;      /* field bytes, each field followed by a NUL */
     size_t starts[NX_RECORD_MAX_FIELDS];
     size_t lens[NX_RECORD_MAX_FIELDS];
     size_t count;       /* fields ended so far */
@@ -68,6 +70,20 @@ void records_free(struct records *r) {
 
 long records_line(const struct records *r) {
     return r->line;
+}
+
+long long records_record_offset(const struct records *r) {
+    return r->record_pos;
+}
+
+long long records_offset(const struct records *r) {
+    return r->pos;
+}
+
+void records_resume(struct records *r, long line, long long offset) {
+    r->past_start = true;
+    r->line = r->record_line = line;
+    r->pos = r->record_pos = offset;
 }
 
 static void fail(struct records *r, const char *why) {
@@ -219,11 +235,13 @@ static enum nx_err one_byte(struct records *r, char c);
 
 static enum nx_err start_byte(struct records *r, char c) {
     if ((unsigned char)c == BOM[r->bom_seen]) {
+        r->pos++;
         if (++r->bom_seen == sizeof BOM)
             r->past_start = true;
         return NX_OK;
     }
     r->past_start = true;
+    r->pos -= r->bom_seen; /* the bytes taken for a BOM are data after all */
     enum nx_err e = NX_OK;
     for (unsigned i = 0; i < r->bom_seen && e == NX_OK; i++)
         e = one_byte(r, (char)BOM[i]);
@@ -239,10 +257,12 @@ static enum nx_err one_byte(struct records *r, char c) {
     if (!r->record_started) {
         r->record_started = true;
         r->record_line = r->line;
+        r->record_pos = r->pos;
     }
     e = r->format == RECORD_CSV ? csv_byte(r, c) : ndjson_byte(r, c);
     if (c == '\n')
         r->line++;
+    r->pos++;
     return e;
 }
 
@@ -257,6 +277,7 @@ enum nx_err records_finish(struct records *r) {
     enum nx_err e = NX_OK;
     if (!r->past_start) { /* the whole upload was (part of) a BOM */
         r->past_start = true;
+        r->pos -= r->bom_seen;
         for (unsigned i = 0; i < r->bom_seen && e == NX_OK; i++)
             e = one_byte(r, (char)BOM[i]);
     }

@@ -587,6 +587,31 @@ enum nx_err db_xact_lock(struct db *db, const char *name) {
     return db_exec(db, &SQL_XACT_LOCK, params, NULL);
 }
 
+static struct db_stmt SQL_XACT_LOCKS = {
+    "SELECT count(pg_advisory_xact_lock(hashtext(n)))"
+    " FROM (SELECT DISTINCT n FROM unnest($1::text[]) n ORDER BY n) o",
+    1, 0};
+
+enum nx_err db_xact_locks(struct db *db, const char *names) {
+    const char *params[] = {names};
+    return db_exec(db, &SQL_XACT_LOCKS, params, NULL);
+}
+
+void db_text_array_add(struct buf *b, const char *s) {
+    if (b->len == 0) {
+        buf_puts(b, "{\"");
+    } else {
+        b->data[--b->len] = '\0'; /* the closing brace */
+        buf_puts(b, ",\"");
+    }
+    for (; *s; s++) { /* quotes and backslashes escaped */
+        if (*s == '"' || *s == '\\')
+            buf_append(b, "\\", 1);
+        buf_append(b, s, 1);
+    }
+    buf_puts(b, "\"}");
+}
+
 /* Inside an open transaction (the pipeline's, see db_begin_outer) a
  * caller's transaction is a savepoint: its commit releases the savepoint
  * and its rollback undoes only its own work, so handlers keep one shape

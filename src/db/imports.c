@@ -23,7 +23,7 @@
     "(SELECT coalesce(max(e.n), 0) FROM import_errors e WHERE e.import_id = imports.id)"
 #define IMPORT_COLUMNS                                                                             \
     "id, status, format, mode, atomic, rows, created, updated, failed, " IMPORT_TIMES              \
-    ", resume_line, " IMPORT_ERROR_COUNT
+    ", resume_line, " IMPORT_ERROR_COUNT ", resume_offset"
 
 static struct db_stmt SQL_CREATE = {
     "INSERT INTO imports (user_id, format, mode, atomic) VALUES ($1, $2, $3, $4::boolean)"
@@ -68,14 +68,17 @@ static struct db_stmt SQL_START = {
     1, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
+static struct db_stmt SQL_CHUNK_SIZES = {
+    "SELECT octet_length(data) FROM import_chunks WHERE import_id = $1 ORDER BY seq", 1, 0};
 /* Only from the line the runner started its batch at, and only while its
  * worker holds the job's lease: a runner that lost it writes nothing. */
 static struct db_stmt SQL_PROGRESS = {
     "UPDATE imports SET rows = $2::integer, created = $3::integer, updated = $4::integer,"
-    " failed = $5::integer, resume_line = $6::bigint WHERE id = $1 AND resume_line = $7::bigint"
+    " failed = $5::integer, resume_line = $6::bigint, resume_offset = $10::bigint"
+    " WHERE id = $1 AND resume_line = $7::bigint"
     " AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = $8::bigint AND j.locked_by = $9"
     " AND j.state = 'running')",
-    9, 0};
+    10, 0};
 static struct db_stmt SQL_ADD_ERROR = {
     "INSERT INTO import_errors (import_id, n, line, field, message)"
     " VALUES ($1, $2::integer, $3::bigint, $4, $5)",
@@ -108,8 +111,8 @@ static const char SQL_STAGE_CREATE[] =
     " CREATE TEMP TABLE IF NOT EXISTS import_parked (id bigint NOT NULL)";
 static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked";
 static const char SQL_STAGE_COPY[] =
-    "COPY import_stage (line, sku, name, slug, slug_given, description, price_cents, currency,"
-    " stock, cat_field, cat_id, cat_slug, is_active, attributes, images, explicit) FROM STDIN";
+    "COPY import_stage (line, sku, name, slug_given, description, price_cents, currency, stock,"
+    " cat_field, cat_id, cat_slug, is_active, attributes, images, explicit, slug) FROM STDIN";
 static const char SQL_STAGE_COPY_VARIANTS[] =
     "COPY import_stage_variants (line, pos, sku, price_cents, stock, options, is_active)"
     " FROM STDIN";
@@ -208,12 +211,27 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " product_variants v WHERE v.product_id = s.product_id AND v.sku = sv.sku"
     " AND v.deleted_at IS NULL) ORDER BY s.line, sv.pos",
     0, 0};
+/* A new product is inserted with what its variants derive (computed from
+ * the stage as nexus_product_derive computes it from the table), so that
+ * it is written once: a rewrite would add every index entry again. */
+#define STAGE_ACTIVE "coalesce(sv.is_active, true)"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, currency, stock,"
-    " category_id, is_active, attributes, images) SELECT s.sku, s.name, s.slug, s.description,"
-    " s.price_cents, s.currency, s.stock, s.cat_id, s.is_active, s.attributes, s.images"
-    " FROM import_stage s, x WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
+    " d AS (SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"
+    " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"
+    " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock, count(*)::integer AS live,"
+    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"
+    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
+    " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line),"
+    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"
+    " currency, stock, category_id, is_active, attributes, images, variant_count,"
+    " variant_active_count, variant_options) SELECT s.sku, s.name, s.slug, s.description,"
+    " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"
+    " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"
+    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"
+    " coalesce(d.options, '[]') FROM import_stage s LEFT JOIN d ON d.line = s.line, x"
+    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
     " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
     " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
@@ -224,11 +242,11 @@ static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
     " WHERE s.created ORDER BY s.line, sv.pos",
     0, 0};
-/* A new product of a row without variants already holds what its one
- * variant derives; every other product the batch touched derives again. */
+/* A new product already holds what its variants derive; every other
+ * product the batch touched derives again. */
 static struct db_stmt SQL_MERGE_DERIVE = {
     "SELECT nexus_product_derive(s.product_id) FROM import_stage s WHERE s.product_id IS NOT NULL"
-    " AND (s.explicit OR NOT s.created)",
+    " AND NOT s.created",
     0, 0};
 
 enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
@@ -291,15 +309,20 @@ enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out
     return db_exec(db, &SQL_CHUNK, params, out);
 }
 
+enum nx_err imports_chunk_sizes(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_CHUNK_SIZES, params, out);
+}
+
 enum nx_err imports_save_progress(struct db *db, const char *id, const struct import_progress *p,
                                   const struct import_runner *runner, bool *held) {
-    char v[7][24];
+    char v[8][24];
     PGresult *r = NULL;
-    long long values[7] = {p->rows,        p->created,   p->updated,    p->failed,
-                           p->resume_line, runner->from, runner->job_id};
-    for (int i = 0; i < 7; i++)
+    long long values[8] = {p->rows,        p->created,   p->updated,     p->failed,
+                           p->resume_line, runner->from, runner->job_id, p->resume_offset};
+    for (int i = 0; i < 8; i++)
         snprintf(v[i], sizeof v[i], "%lld", values[i]);
-    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker};
+    const char *params[] = {id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], runner->worker, v[7]};
     enum nx_err e = db_exec(db, &SQL_PROGRESS, params, &r);
     *held = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
     PQclear(r);
@@ -365,17 +388,30 @@ static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, long long *co
     return e;
 }
 
+/* Whether a row of the batch updates a product (the steps for those are
+ * left out when none does: they would read the variants for nothing). */
+static struct db_stmt SQL_STAGE_UPDATES = {
+    "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
+
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
     struct db_stmt *steps[] = {
         &SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
         &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
         &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_DERIVE};
-    enum nx_err e = NX_OK;
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
+    bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
     *updated = *created = 0;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++)
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
+        bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS;
+        if (for_updates && !updates)
+            continue;
         e = merge_step(db, steps[i],
                        steps[i] == &SQL_MERGE_PRODUCTS       ? updated
                        : steps[i] == &SQL_MERGE_NEW_PRODUCTS ? created
                                                              : NULL);
+    }
     return e;
 }

@@ -79,6 +79,9 @@ static struct db_stmt SQL_SLUGS_LIKE = {
     " AND (slug = $1 OR slug LIKE $1 || '-%') AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
+static struct db_stmt SQL_SLUGS_TAKEN = {
+    "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])", 1, 0};
+
 static int limit_rows(const char *limit) {
     int64_t n = 0;
     parse_i64(limit, strlen(limit), 0, 1000, &n);
@@ -454,7 +457,10 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
 enum nx_err products_export_page(struct db *db, const struct product_filter *f,
                                  const char *after_id, const char *limit, const char *attr_keys,
                                  PGresult **out) {
-    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    /* never a generic plan: not knowing the id it starts after, that plan
+     * reads every product after it and sorts them for each batch, where
+     * the primary key in order stops after one batch */
+    struct sql_builder b = {.prepare = false};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS ", " EXPORT_VARIANTS);
     /* the attributes' values as text, in the order of attr_keys */
     if (attr_keys)
@@ -557,4 +563,9 @@ enum nx_err products_slugs_like(struct db *db, const char *base, const char *exc
                                 PGresult **out) {
     const char *params[] = {base, except_id};
     return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+}
+
+enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {
+    const char *params[] = {slugs};
+    return db_exec(db, &SQL_SLUGS_TAKEN, params, out);
 }

@@ -6,8 +6,9 @@
 #include "nexus/cache/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/core/records.h"
+#include "nexus/core/strset.h"
 #include "nexus/db/imports.h"
-#include "nexus/db/products.h"
+#include "nexus/jobs/import_slugs.h"
 #include "nexus/model/catalog.h"
 #include "nexus/model/import_row.h"
 
@@ -25,62 +26,6 @@ struct row_error {
     char *message;
 };
 
-/* A set of SKUs: open addressing over offsets into one text buffer (a
- * batch may hold IMPORT_BATCH_ROWS rows of up to NX_VARIANTS_MAX each). */
-struct sku_set {
-    size_t *slots; /* offset + 1 into text; 0: empty */
-    size_t cap, count;
-    struct buf text;
-};
-
-static size_t sku_hash(const char *s) {
-    size_t h = 14695981039346656037u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-/* The slot holding s, or the empty slot where it would go. */
-static size_t *sku_slot(const struct sku_set *set, const char *s) {
-    for (size_t i = sku_hash(s) & (set->cap - 1);; i = (i + 1) & (set->cap - 1))
-        if (!set->slots[i] || strcmp(set->text.data + set->slots[i] - 1, s) == 0)
-            return &set->slots[i];
-}
-
-static bool sku_set_has(const struct sku_set *set, const char *s) {
-    return set->cap && *sku_slot(set, s) != 0;
-}
-
-static void sku_set_add(struct sku_set *set, const char *s) {
-    if (2 * (set->count + 1) > set->cap) { /* grow: at most half full */
-        struct sku_set grown = {xcalloc(set->cap ? set->cap * 2 : 1024, sizeof(size_t)),
-                                set->cap ? set->cap * 2 : 1024, set->count, set->text};
-        for (size_t i = 0; i < set->cap; i++)
-            if (set->slots[i])
-                *sku_slot(&grown, set->text.data + set->slots[i] - 1) = set->slots[i];
-        free(set->slots);
-        *set = grown;
-    }
-    size_t *slot = sku_slot(set, s);
-    if (*slot)
-        return;
-    *slot = set->text.len + 1;
-    buf_append(&set->text, s, strlen(s) + 1);
-    set->count++;
-}
-
-static void sku_set_empty(struct sku_set *set) {
-    if (set->cap)
-        memset(set->slots, 0, set->cap * sizeof *set->slots);
-    set->count = 0;
-    set->text.len = 0;
-}
-
-static void sku_set_free(struct sku_set *set) {
-    free(set->slots);
-    buf_clear(&set->text);
-}
-
 struct run {
     struct db *db;
     char id[24];
@@ -91,12 +36,20 @@ struct run {
     struct import_columns cols;
     struct import_progress p;
     struct import_runner runner; /* from: the resume line stored now */
-    long long last_line;         /* the last line consumed into the current batch */
-    /* The current batch: COPY text of its products and their variants,
-     * the skus (of every variant) and the slugs it holds. */
-    struct buf copy, copy_variants;
+    struct records *reader;
+    /* Where the record being read starts (its line and byte offset): the
+     * resume point saved when a batch is applied before it. */
+    long long at_line, at_offset;
+    /* The current batch: COPY text of its products (each row's line up
+     * to row_end[i], its slug still to come) and of their variants, the
+     * skus (of every variant) it holds, and each row's slug: the one
+     * given, or (derived[i]) the base derived from the name until the
+     * batch is applied and the slug chosen. */
+    struct buf copy, copy_variants, staged;
     size_t rows;
-    struct sku_set skus;
+    struct strset skus;
+    size_t row_end[IMPORT_BATCH_ROWS];
+    bool derived[IMPORT_BATCH_ROWS];
     char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
     /* Errors not yet written (all of them with atomic). */
     struct row_error *errors;
@@ -154,12 +107,16 @@ static void copy_text(struct buf *b, const char *s) {
     }
 }
 
-static void copy_line(struct buf *b, long long line, const char *const *values, size_t n) {
+static void copy_fields(struct buf *b, long long line, const char *const *values, size_t n) {
     buf_printf(b, "%lld", line);
     for (size_t i = 0; i < n; i++) {
         buf_puts(b, "\t");
         copy_text(b, values[i]);
     }
+}
+
+static void copy_line(struct buf *b, long long line, const char *const *values, size_t n) {
+    copy_fields(b, line, values, n);
     buf_puts(b, "\n");
 }
 
@@ -191,9 +148,9 @@ static void copy_variants(struct buf *b, long long line, const struct import_row
 }
 
 /* The product: with variants, the first one's sku and price stand in for
- * what the product derives from them once they are written. */
-static void copy_row(struct run *run, long long line, const struct import_row *row,
-                     const char *slug, bool slug_given) {
+ * what the product derives from them once they are written. Its slug, the
+ * last column, is written when the batch is applied (see stage_rows). */
+static void copy_row(struct run *run, long long line, const struct import_row *row) {
     const struct product_input *in = &row->in;
     const struct category_ref *c = &row->category;
     const struct variant_input *first = row->variants;
@@ -204,8 +161,7 @@ static void copy_row(struct run *run, long long line, const struct import_row *r
     const char *cat_slug = c->given && !c->is_id ? c->text : NULL;
     const char *values[] = {first ? first->sku : in->sku,
                             in->name,
-                            slug,
-                            slug_given ? "t" : "f",
+                            in->slug ? "t" : "f",
                             in->description,
                             first ? first->price_cents : in->price_cents,
                             in->currency,
@@ -217,7 +173,8 @@ static void copy_row(struct run *run, long long line, const struct import_row *r
                             in->extras.attributes,
                             in->extras.images,
                             first ? "t" : "f"};
-    copy_line(&run->copy, line, values, sizeof values / sizeof *values);
+    copy_fields(&run->copy, line, values, sizeof values / sizeof *values);
+    run->row_end[run->rows] = run->copy.len;
     copy_variants(&run->copy_variants, line, row);
 }
 
@@ -274,25 +231,42 @@ static enum nx_err save_progress(struct run *run) {
     return e;
 }
 
+/* The COPY text of the batch's products, each line with its slug. */
+static const struct buf *stage_rows(struct run *run) {
+    size_t start = 0;
+    run->staged.len = 0;
+    for (size_t i = 0; i < run->rows; i++) {
+        buf_append(&run->staged, run->copy.data + start, run->row_end[i] - start);
+        buf_puts(&run->staged, "\t");
+        copy_text(&run->staged, run->slugs[i]);
+        buf_puts(&run->staged, "\n");
+        start = run->row_end[i];
+    }
+    return &run->staged;
+}
+
 /* Apply the batch, and (unless atomic) commit it with its errors and the
  * progress it makes. */
 static enum nx_err flush(struct run *run) {
     long long updated = 0, created = 0;
     enum nx_err e = ensure_tx(run);
     if (e == NX_OK && run->rows)
+        e = import_slugs_choose(run->db, run->slugs, run->derived, run->rows);
+    if (e == NX_OK && run->rows)
         e = import_stage_reset(run->db);
     if (e == NX_OK && run->rows)
-        e = import_stage_copy(run->db, &run->copy, &run->copy_variants);
+        e = import_stage_copy(run->db, stage_rows(run), &run->copy_variants);
     if (e == NX_OK && run->rows)
         e = import_stage_reject(run->db, run->create, on_reject, run);
     if (e == NX_OK && run->rows)
         e = import_stage_merge(run->db, &updated, &created);
     run->p.updated += updated;
     run->p.created += created;
-    run->p.resume_line = run->last_line + 1;
+    run->p.resume_line = run->at_line;
+    run->p.resume_offset = run->at_offset;
     run->rows = 0;
     run->copy.len = run->copy_variants.len = 0;
-    sku_set_empty(&run->skus);
+    strset_empty(&run->skus);
     if (e != NX_OK || run->atomic)
         return e;
     e = write_errors(run);
@@ -306,84 +280,46 @@ static enum nx_err flush(struct run *run) {
     return e;
 }
 
-static bool in_batch(char (*list)[NX_SLUG_MAX + 1], size_t n, const char *s) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
-    return false;
-}
-
 /* Whether a sku of the row is one the batch already has. */
 static bool row_in_batch(const struct run *run, const struct import_row *row) {
     if (!row->variants)
-        return sku_set_has(&run->skus, row->in.sku);
+        return strset_find(&run->skus, row->in.sku) != STRSET_NONE;
     for (size_t i = 0; i < row->variant_count; i++)
-        if (sku_set_has(&run->skus, row->variants[i].sku))
+        if (strset_find(&run->skus, row->variants[i].sku) != STRSET_NONE)
             return true;
     return false;
 }
 
 static void remember_skus(struct run *run, const struct import_row *row) {
     if (!row->variants)
-        sku_set_add(&run->skus, row->in.sku);
+        strset_add(&run->skus, row->in.sku);
     for (size_t i = 0; row->variants && i < row->variant_count; i++)
-        sku_set_add(&run->skus, row->variants[i].sku);
-}
-
-/* A slug derived from the name, free among live products and this batch
- * (the lock, held to the batch's commit, serialises with the API). */
-static enum nx_err derive_slug(struct run *run, const char *name, char *out, bool *derivable) {
-    char base[NX_SLUG_MAX + 2], lock[NX_SLUG_MAX + 64];
-    PGresult *r = NULL;
-    *derivable = slug_from_name(name, base, NX_SLUG_MAX);
-    if (!*derivable)
-        return NX_OK;
-    snprintf(lock, sizeof lock, "slug:products:%s", base);
-    enum nx_err e = db_xact_lock(run->db, lock);
-    if (e == NX_OK)
-        e = products_slugs_like(run->db, base, NULL, &r);
-    if (e != NX_OK)
-        return e;
-    size_t len = strnlen(base, NX_SLUG_MAX); /* slug_from_name kept it within */
-    memcpy(out, base, len);
-    out[len] = '\0';
-    for (long n = 2;; n++) {
-        bool taken = in_batch(run->slugs, run->rows, out);
-        for (int i = 0; !taken && i < PQntuples(r); i++)
-            taken = strcmp(PQgetvalue(r, i, 0), out) == 0;
-        if (!taken)
-            break;
-        slug_with_suffix(base, n, out);
-    }
-    PQclear(r);
-    return NX_OK;
+        strset_add(&run->skus, row->variants[i].sku);
 }
 
 /* A valid row joins the batch (a full batch, or one that already has one
- * of its skus, is applied first: rows apply in file order). */
+ * of its skus, is applied first: rows apply in file order). A row that
+ * gives no slug keeps the base its name gives until the batch is applied
+ * (import_slugs_choose). */
 static enum nx_err add_row(struct run *run, long long line, const struct import_row *row) {
     enum nx_err e = NX_OK;
     if (run->rows == IMPORT_BATCH_ROWS || row_in_batch(run, row))
         e = flush(run);
-    if (e == NX_OK)
-        e = ensure_tx(run);
-    char slug[NX_SLUG_MAX + 1];
-    bool derivable = true;
-    if (e == NX_OK && row->in.slug)
-        snprintf(slug, sizeof slug, "%s", row->in.slug);
-    else if (e == NX_OK)
-        e = derive_slug(run, row->in.name, slug, &derivable);
     if (e != NX_OK)
         return e;
-    run->last_line = line;
-    if (!derivable) {
+    char base[NX_SLUG_MAX + 2];
+    if (!row->in.slug && !slug_from_name(row->in.name, base, NX_SLUG_MAX)) {
         add_error(run, line, "slug", "cannot be derived from this name; give one");
         run->p.failed++;
         return NX_OK;
     }
-    copy_row(run, line, row, slug, row->in.slug != NULL);
+    const char *slug = row->in.slug ? row->in.slug : base;
+    size_t len = strnlen(slug, NX_SLUG_MAX); /* validated, or cut by slug_from_name */
+    memcpy(run->slugs[run->rows], slug, len);
+    run->slugs[run->rows][len] = '\0';
+    run->derived[run->rows] = !row->in.slug;
+    copy_row(run, line, row);
     remember_skus(run, row);
-    snprintf(run->slugs[run->rows], sizeof run->slugs[0], "%s", slug);
     run->rows++;
     return NX_OK;
 }
@@ -408,6 +344,8 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         return on_header(run, rec);
     if (rec->line < run->p.resume_line)
         return NX_OK; /* applied before a crash */
+    run->at_line = rec->line;
+    run->at_offset = records_record_offset(run->reader);
     enum nx_err e = run->csv ? import_row_from_csv(&errs, &run->cols, rec, &row)
                              : import_row_from_ndjson(&errs, rec, &row);
     if (e == NX_OK) {
@@ -419,7 +357,6 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         run->p.rows++;
         add_field_errors(run, rec->line, &errs);
         run->p.failed++;
-        run->last_line = rec->line;
         e = NX_OK;
     }
     import_row_clear(&row);
@@ -429,9 +366,11 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
 
 /* ---- the job -------------------------------------------------------------- */
 
-static enum nx_err read_chunks(struct run *run, struct records *reader) {
+/* Feed the reader the upload from chunk seq on (the first from byte
+ * skip), then tell it the upload ended. */
+static enum nx_err read_chunks(struct run *run, struct records *reader, int seq, long long skip) {
     enum nx_err e = NX_OK;
-    for (int seq = 0; e == NX_OK; seq++) {
+    for (; e == NX_OK; seq++, skip = 0) {
         PGresult *r = NULL;
         e = imports_chunk(run->db, run->id, seq, &r);
         if (e == NX_OK && PQntuples(r) == 0) {
@@ -442,12 +381,62 @@ static enum nx_err read_chunks(struct run *run, struct records *reader) {
         unsigned char *bytes =
             e == NX_OK ? PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &len) : NULL;
         PQclear(r);
-        if (e == NX_OK && !bytes)
+        if (e == NX_OK && (!bytes || (unsigned long long)skip > len))
             e = NX_ERR_INTERNAL;
         if (e == NX_OK)
-            e = records_feed(reader, (const char *)bytes, len);
+            e = records_feed(reader, (const char *)bytes + skip, len - (size_t)skip);
         PQfreemem(bytes);
     }
+    return e;
+}
+
+/* Not an error: what stops the reader of a resumed CSV's header. */
+#define HEADER_READ NX_ERR__COUNT
+
+static enum nx_err header_only(void *ctx, const struct record *rec) {
+    enum nx_err e = on_header(ctx, rec);
+    return e == NX_OK ? HEADER_READ : e;
+}
+
+/* The chunk and the byte in it where the resume offset is. */
+static enum nx_err locate(struct run *run, int *seq, long long *skip) {
+    PGresult *r = NULL;
+    enum nx_err e = imports_chunk_sizes(run->db, run->id, &r);
+    *skip = run->p.resume_offset;
+    for (*seq = 0; e == NX_OK && *seq < PQntuples(r); ++*seq) {
+        long long size = strtoll(PQgetvalue(r, *seq, 0), NULL, 10);
+        if (*skip < size)
+            break;
+        *skip -= size;
+    }
+    PQclear(r);
+    return e;
+}
+
+/* Read the upload, from where an earlier run stopped: a CSV's header
+ * first, then the records from the resume offset on. */
+static enum nx_err read_upload(struct run *run) {
+    int seq = 0;
+    long long skip = 0;
+    enum nx_err e = NX_OK;
+    if (run->p.resume_offset > 0 && run->csv) {
+        struct records *header = records_new(RECORD_CSV, ROW_MAX_BYTES, header_only, run);
+        e = read_chunks(run, header, 0, 0);
+        records_free(header);
+        e = e == HEADER_READ ? NX_OK : e;
+    }
+    run->reader = records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
+    if (e == NX_OK && run->p.resume_offset > 0) {
+        records_resume(run->reader, (long)run->p.resume_line, run->p.resume_offset);
+        e = locate(run, &seq, &skip);
+    }
+    if (e == NX_OK)
+        e = read_chunks(run, run->reader, seq, skip);
+    /* what the last batch is applied before: the end of the upload */
+    run->at_line = records_line(run->reader);
+    run->at_offset = records_offset(run->reader);
+    records_free(run->reader);
+    run->reader = NULL;
     return e;
 }
 
@@ -493,7 +482,7 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->p.failed = resume ? strtoll(PQgetvalue(r, 0, IMC_FAILED), NULL, 10) : 0;
         run->p.resume_line = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10) : 1;
         run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
-        run->last_line = run->p.resume_line - 1;
+        run->p.resume_offset = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_OFFSET), NULL, 10) : 0;
         run->runner.from = strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10);
     }
     PQclear(r);
@@ -519,10 +508,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     if (e == NX_OK && !skip && run->atomic)
         e = ensure_tx(run);
     if (e == NX_OK && !skip) {
-        struct records *reader =
-            records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
-        e = read_chunks(run, reader);
-        records_free(reader);
+        e = read_upload(run);
         if (e == NX_ERR_VALIDATION && run->header_failed)
             e = NX_OK;
         if (e == NX_OK && !run->header_failed)
@@ -543,7 +529,8 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     free(run->errors);
     buf_clear(&run->copy);
     buf_clear(&run->copy_variants);
-    sku_set_free(&run->skus);
+    strset_free(&run->skus);
+    buf_clear(&run->staged);
     free(run);
     return e == NX_OK;
 }

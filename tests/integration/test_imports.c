@@ -290,6 +290,85 @@ static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
                                         " WHERE sku = 'CSV-1' AND deleted_at IS NULL");
 }
 
+/* A new product with variants is inserted with what they derive: running
+ * nexus_product_derive over it changes nothing (its row version stays). */
+static void test_new_products_hold_what_their_variants_derive(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"name\":\"Derived Tee\",\"variants\":[{\"sku\":\"DT-1\",\"price\":\"12\","
+                   "\"stock\":3,\"options\":{\"Size\":\"M\",\"color\":\"Red\"}},{\"sku\":\"DT-2\","
+                   "\"price\":\"9\",\"stock\":2,\"is_active\":false,\"options\":{\"size\":\"L\","
+                   "\"Color\":\"red\"}},{\"sku\":\"DT-3\",\"price\":\"15\",\"stock\":4,"
+                   "\"options\":{\"Size\":\"S\",\"color\":\"Blue\"}}]}\n"
+                   "{\"name\":\"Derived Mug\",\"variants\":[{\"sku\":\"DM-1\",\"price\":\"5\","
+                   "\"stock\":1,\"is_active\":false,\"options\":{}}]}\n");
+    expect_counts(imp, 2, 2, 0, 0);
+    json_decref(imp);
+#define DERIVED_STATE                                                                              \
+    "SELECT string_agg(xmin::text || ':' || price_cents || ':' || price_max_cents || ':' || stock" \
+    " || ':' || variant_count || ':' || variant_active_count, ',' ORDER BY sku) FROM products"     \
+    " WHERE sku IN ('DT-1', 'DM-1')"
+    char *before = harness_sql_value(&server, DERIVED_STATE);
+    free(harness_sql_value(&server, "SELECT count(nexus_product_derive(id)) FROM products"
+                                    " WHERE sku IN ('DT-1', 'DM-1')"));
+    expect_sql(before, DERIVED_STATE);
+    free(before);
+    expect_sql("[{\"name\": \"color\", \"values\": [\"Red\", \"Blue\"]},"
+               " {\"name\": \"Size\", \"values\": [\"M\", \"L\", \"S\"]}]",
+               "SELECT variant_options FROM products WHERE sku = 'DT-1'");
+}
+
+/* Import a CSV that creates a product for each of its rows. */
+static void csv_creates(const char *body, long long rows) {
+    json_t *imp = run_import("", "text/csv", body);
+    expect_counts(imp, rows, rows, 0, 0);
+    json_decref(imp);
+}
+
+/* Rows without a slug get the one POST /products would give: the first
+ * of base, base-2, ... that no live product and no earlier row has. */
+static void test_derived_slugs_are_the_endpoints(void **state) {
+    (void)state;
+    struct http_res *r =
+        call("POST", "/api/v1/products", staff_token,
+             "{\"sku\":\"SL-0\",\"name\":\"Same Name\",\"price\":\"1\",\"stock\":1}");
+    expect_status(r, 201, "product");
+    http_res_free(r);
+    r = call("POST", "/api/v1/products", staff_token,
+             "{\"sku\":\"SL-00\",\"name\":\"Other\",\"slug\":\"same-name-5\",\"price\":\"1\","
+             "\"stock\":1}");
+    expect_status(r, 201, "product");
+    http_res_free(r);
+    json_t *imp = run_import("", "text/csv",
+                             "sku,name,slug,price,stock\n"
+                             "SL-1,Same Name,,1,1\n"
+                             "SL-2,Given,same-name-3,1,1\n"
+                             "SL-3,Same Name,,1,1\n"
+                             "SL-4,Same  name!,,1,1\n"
+                             "SL-5,Given Late,same-name-6,1,1\n");
+    expect_counts(imp, 5, 4, 0, 1);
+    expect_sql("SL-0 same-name,SL-1 same-name-2,SL-2 same-name-3,SL-3 same-name-4,"
+               "SL-4 same-name-6",
+               "SELECT string_agg(sku || ' ' || slug, ',' ORDER BY sku) FROM products"
+               " WHERE sku LIKE 'SL-_' AND deleted_at IS NULL");
+    /* a later row giving the slug an earlier one took fails, as a second
+     * POST would */
+    expect_error(imp, 0, 6, "slug", "already exists");
+    json_decref(imp);
+    /* more taken candidates than the first question covers: asked again */
+    struct buf body = {0};
+    buf_puts(&body, "sku,name,price,stock\n");
+    for (int i = 0; i < 12; i++)
+        buf_printf(&body, "SLM-%02d,Many Name,1,1\n", i);
+    csv_creates(body.data, 12);
+    buf_clear(&body);
+    csv_creates("sku,name,price,stock\nSLM-12,Many Name,1,1\nSLM-13,Many Name,1,1\n", 2);
+    expect_sql("many-name,many-name-13,many-name-14",
+               "SELECT string_agg(slug, ',' ORDER BY slug) FROM products"
+               " WHERE sku IN ('SLM-00', 'SLM-12', 'SLM-13')");
+}
+
 /* attr.<key> columns: a cell is a boolean, a number or a string as it
  * spells one; an empty cell leaves the attribute out. */
 static void test_csv_attribute_columns(void **state) {
@@ -532,11 +611,55 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-/* ---- a runner that lost its lease ----------------------------------------- */
+/* ---- the job run in this process: a lost lease, a resume ------------------ */
 
 static const char *setting(const char *name, void *ud) {
     (void)ud;
     return strcmp(name, "DATABASE_URL") == 0 ? server.database_url : NULL;
+}
+
+/* An import's job run in this process, as a worker would: one config and
+ * one connection of this thread for every such test (closed by stop). */
+static struct config job_cfg;
+static bool job_cfg_loaded;
+
+struct held_job {
+    struct job job;
+    char *job_id;
+};
+
+/* Import id's job, running and held by holder; it runs as "this-worker". */
+static void hold_job(struct held_job *h, const char *id, const char *holder) {
+    char err[256];
+    if (!job_cfg_loaded) {
+        assert_true(config_load(&job_cfg, setting, NULL, err, sizeof err));
+        nx_config = &job_cfg;
+        job_cfg_loaded = true;
+    }
+    h->job_id = harness_sql_value(
+        &server,
+        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
+        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
+        " '%s', now() + interval '1 hour', 1) RETURNING id",
+        id, holder);
+    h->job =
+        (struct job){.id = strtoll(h->job_id, NULL, 10),
+                     .payload = json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
+    snprintf(h->job.kind, sizeof h->job.kind, "import");
+    snprintf(h->job.worker, sizeof h->job.worker, "this-worker");
+}
+
+static bool run_held(struct held_job *h) {
+    char err[256];
+    struct db *db = db_thread("imports-jobs");
+    assert_non_null(db);
+    return import_job(&job_cfg, db, &h->job, err, sizeof err);
+}
+
+static void release_job(struct held_job *h) {
+    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", h->job_id));
+    json_decref(h->job.payload);
+    free(h->job_id);
 }
 
 /* A runner whose worker no longer holds the job's lease (it ran out and
@@ -544,12 +667,7 @@ static const char *setting(const char *name, void *ud) {
  * its batch is rolled back and it stops. The holder applies the rows. */
 static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     (void)state;
-    struct config cfg;
-    char err[256];
-    assert_true(config_load(&cfg, setting, NULL, err, sizeof err));
-    nx_config = &cfg;
-    struct db *db = db_thread("imports-lease");
-    assert_non_null(db);
+    struct held_job h;
     /* an import queued by hand, its job held by another worker */
     char *id = harness_sql_value(
         &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
@@ -557,18 +675,8 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
                  " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
                  " convert_to(E'sku,name,price,stock\\nLEASE-1,Leased,1,1\\n', 'UTF8') FROM i)"
                  " SELECT id FROM i");
-    char *job_id = harness_sql_value(
-        &server,
-        "INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at, attempts)"
-        " VALUES ('import', json_build_object('import_id', %s::bigint), 'running',"
-        " 'other-worker', now() + interval '1 hour', 1) RETURNING id",
-        id);
-    struct job job = {.id = strtoll(job_id, NULL, 10),
-                      .payload =
-                          json_pack("{s:I}", "import_id", (json_int_t)strtoll(id, NULL, 10))};
-    snprintf(job.kind, sizeof job.kind, "import");
-    snprintf(job.worker, sizeof job.worker, "this-worker");
-    assert_false(import_job(&cfg, db, &job, err, sizeof err));
+    hold_job(&h, id, "other-worker");
+    assert_false(run_held(&h));
     expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
 #define IMPORT_STATE "SELECT rows || '|' || resume_line || '|' || status FROM imports WHERE id = %s"
     expect_sql("0|1|running", IMPORT_STATE, id);
@@ -576,17 +684,43 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     free(harness_sql_value(&server,
                            "UPDATE jobs SET locked_by = 'this-worker' WHERE id = %s"
                            " RETURNING 1",
-                           job_id));
-    assert_true(import_job(&cfg, db, &job, err, sizeof err));
+                           h.job_id));
+    assert_true(run_held(&h));
     expect_sql("1|3|done", IMPORT_STATE, id);
     expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'LEASE-1'");
-    free(harness_sql_value(&server, "DELETE FROM jobs WHERE id = %s RETURNING 1", job_id));
-    json_decref(job.payload);
+    release_job(&h);
     free(id);
-    free(job_id);
-    db_close_all();
-    nx_config = NULL;
-    config_clear(&cfg);
+}
+
+/* A worker that restarts reads the upload from the saved offset, not from
+ * the start: bytes before it are never parsed again (here an open quote
+ * that, read from the start, would swallow the next row into line 3), and
+ * a CSV's header is read from the first chunk. */
+static void test_a_resumed_import_reads_from_its_offset(void **state) {
+    (void)state;
+    struct held_job h;
+    /* resume_offset: the start of "Three" (line 4) */
+    char *id = harness_sql_value(
+        &server,
+        "WITH v (s, d) AS (VALUES (0, E'name,sku,stock,price\\nOne,RS-1,1,1\\n'),"
+        " (1, E'\"Two,RS-2,1,1\\nThree,RS-3,3,3\\n')),"
+        " i AS (INSERT INTO imports (user_id, format, mode, atomic, status, rows, created,"
+        " resume_line, resume_offset) SELECT id, 'csv', 'upsert', false, 'running', 2, 1, 4,"
+        " (SELECT octet_length(d) FROM v WHERE s = 0) + octet_length(E'\"Two,RS-2,1,1\\n')"
+        " FROM users LIMIT 1 RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data)"
+        " SELECT i.id, v.s, convert_to(v.d, 'UTF8') FROM i, v)"
+        " SELECT id FROM i");
+    hold_job(&h, id, "this-worker");
+    assert_true(run_held(&h));
+    expect_sql("3|2|0|done",
+               "SELECT rows || '|' || created || '|' || failed || '|' || status"
+               " FROM imports WHERE id = %s",
+               id);
+    expect_sql("RS-3:300:3", "SELECT string_agg(sku || ':' || price_cents || ':' || stock, ',')"
+                             " FROM products WHERE sku LIKE 'RS-%%'");
+    release_job(&h);
+    free(id);
 }
 
 static int start(void **state) {
@@ -604,6 +738,11 @@ static int start(void **state) {
 
 static int stop(void **state) {
     (void)state;
+    if (job_cfg_loaded) {
+        db_close_all();
+        nx_config = NULL;
+        config_clear(&job_cfg);
+    }
     harness_stop(&worker);
     free(staff_token);
     free(customer_token);
@@ -617,6 +756,8 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
+        cmocka_unit_test(test_derived_slugs_are_the_endpoints),
+        cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
@@ -627,6 +768,7 @@ int main(void) {
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
+        cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -119,6 +119,82 @@ static void test_too_many_fields_is_an_error(void **state) {
     buf_clear(&in);
 }
 
+/* ---- resuming at a record's offset -------------------------------------- */
+
+struct positions {
+    struct records *reader;
+    long lines[16];
+    long long offsets[16];
+    size_t count;
+    struct buf text; /* the records, as collect writes them */
+};
+
+static enum nx_err note_position(void *ctx, const struct record *rec) {
+    struct positions *p = ctx;
+    p->lines[p->count] = rec->line;
+    p->offsets[p->count++] = records_record_offset(p->reader);
+    return collect(&p->text, rec);
+}
+
+/* Read input from offset (0: from the start, BOM and all), one byte at a
+ * time, noting where each record starts. */
+static void read_from(struct positions *p, enum record_format f, const char *input, long line,
+                      long long offset) {
+    *p = (struct positions){0};
+    buf_puts(&p->text, "");
+    p->reader = records_new(f, 1024, note_position, p);
+    if (offset)
+        records_resume(p->reader, line, offset);
+    for (size_t at = (size_t)offset; at < strlen(input); at++)
+        assert_int_equal(records_feed(p->reader, input + at, 1), NX_OK);
+    assert_int_equal(records_finish(p->reader), NX_OK);
+    assert_int_equal(records_offset(p->reader), (long long)strlen(input));
+    records_free(p->reader);
+}
+
+/* A reader resumed at any record's offset and line reads exactly the
+ * records from that one on, with the same lines and offsets. */
+static void expect_resumable(enum record_format f, const char *input, size_t records) {
+    struct positions all, rest;
+    read_from(&all, f, input, 1, 0);
+    assert_int_equal(all.count, records);
+    for (size_t k = 1; k < all.count; k++) {
+        read_from(&rest, f, input, all.lines[k], all.offsets[k]);
+        assert_int_equal(rest.count, all.count - k);
+        for (size_t i = 0; i < rest.count; i++) {
+            assert_int_equal(rest.lines[i], all.lines[k + i]);
+            assert_int_equal(rest.offsets[i], all.offsets[k + i]);
+        }
+        const char *tail = all.text.data;
+        for (size_t i = 0; i < k; i++)
+            tail = strchr(tail, '\n') + 1; /* no record here holds a newline */
+        assert_string_equal(rest.text.data, tail);
+        buf_clear(&rest.text);
+    }
+    buf_clear(&all.text);
+}
+
+static void test_a_reader_resumes_at_a_record_offset(void **state) {
+    (void)state;
+    expect_resumable(RECORD_CSV,
+                     "\xef\xbb\xbf"
+                     "a,b\r\n1,\"x\"\"y\"\r\n\r\n2,\"p q\"\n3,z",
+                     4);
+    expect_resumable(RECORD_NDJSON, "{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}\n", 3);
+    /* the first record's offset counts the BOM */
+    struct positions p;
+    read_from(&p, RECORD_CSV,
+              "\xef\xbb\xbf"
+              "a\nb\n",
+              1, 0);
+    assert_int_equal(p.offsets[0], 3);
+    assert_int_equal(p.offsets[1], 5);
+    buf_clear(&p.text);
+    read_from(&p, RECORD_CSV, "\xef\xbbx\n", 1, 0); /* half a BOM is data */
+    assert_int_equal(p.offsets[0], 0);
+    buf_clear(&p.text);
+}
+
 static void test_empty_input_has_no_records(void **state) {
     (void)state;
     expect(RECORD_CSV, "", "");
@@ -135,6 +211,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_lines_with_crlf_and_blank_lines),
         cmocka_unit_test(test_records_over_the_limit_are_errors),
         cmocka_unit_test(test_too_many_fields_is_an_error),
+        cmocka_unit_test(test_a_reader_resumes_at_a_record_offset),
         cmocka_unit_test(test_empty_input_has_no_records),
     };
     return cmocka_run_group_tests_name("records", tests, NULL, NULL);

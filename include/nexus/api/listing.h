@@ -7,6 +7,7 @@
 #define NEXUS_API_LISTING_H
 
 #include "nexus/core/cursor.h"
+#include "nexus/db/db.h"
 #include "nexus/http/request.h"
 #include "nexus/http/response.h"
 
@@ -50,6 +51,23 @@ typedef json_t *(*list_item_fn)(const PGresult *r, int row);
 void list_respond_rows(struct response *res, const struct list_spec *spec,
                        const struct list_request *lr, const PGresult *r, list_item_fn item,
                        int value_col, int id_col, long long total);
+
+/* A list without filters read from one table a page at a time (users,
+ * imports): how to read a page and the total, and the columns of a row's
+ * cursor (the sort value's column for each sort index, and the id's). */
+struct list_table {
+    enum nx_err (*page)(struct db *db, size_t sort, const char *after_value, const char *after_id,
+                        const char *limit, PGresult **out);
+    enum nx_err (*count)(struct db *db, long long *total);
+    list_item_fn item;
+    const int *value_cols;
+    int id_col;
+};
+
+/* Serve such a list: parse the request, read the page (and the total when
+ * asked for), respond. */
+enum nx_err list_serve_table(struct request *req, struct response *res,
+                             const struct list_spec *spec, const struct list_table *table);
 
 /* Respond 200 with {items, next_cursor[, total]}; items is consumed.
  * total < 0 leaves it out. */

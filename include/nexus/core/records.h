@@ -66,4 +66,14 @@ enum nx_err records_finish(struct records *r);
 /* Lines consumed so far (the physical line the next byte is on). */
 long records_line(const struct records *r);
 
+/* The offset in the upload of the first byte of the record being
+ * delivered (during the callback), and of the next byte to be read. */
+long long records_record_offset(const struct records *r);
+long long records_offset(const struct records *r);
+
+/* Read on from a record boundary: the next byte pushed is the one at
+ * offset, on physical line line (a reader that has read nothing yet; no
+ * BOM is looked for). */
+void records_resume(struct records *r, long line, long long offset);
+
 #endif

@@ -108,6 +108,13 @@ enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t 
 /* Take a transaction-scoped lock named name (serialises, say, two writers
  * deriving the same slug). Needs an open transaction. */
 enum nx_err db_xact_lock(struct db *db, const char *name);
+/* The same for every name of a text[] literal, in sorted order (so two
+ * callers locking overlapping sets cannot deadlock). */
+enum nx_err db_xact_locks(struct db *db, const char *names);
+
+/* Append s to the text[] literal in b (empty: a new one), quoted, so that
+ * b always holds a whole literal. */
+void db_text_array_add(struct buf *b, const char *s);
 
 enum nx_err db_begin(struct db *db);
 enum nx_err db_commit(struct db *db);

@@ -48,9 +48,13 @@ enum nx_err imports_start(struct db *db, const char *id, PGresult **out);
 /* Chunk seq's bytes (zero rows past the last). */
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out);
 
-/* Progress after a batch: counters and the first line not yet applied. */
+/* The sizes of its chunks, in order (one row each). */
+enum nx_err imports_chunk_sizes(struct db *db, const char *id, PGresult **out);
+
+/* Progress after a batch: counters, and the first record not yet applied
+ * (its line, and its byte offset in the upload). */
 struct import_progress {
-    long long rows, created, updated, failed, resume_line, errors;
+    long long rows, created, updated, failed, resume_line, errors, resume_offset;
 };
 /* Who saves it: the job and worker that hold the lease, and the resume
  * line the progress being saved started from. */

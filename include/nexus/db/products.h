@@ -141,5 +141,8 @@ enum nx_err products_delete(struct db *db, const char *id, bool *deleted);
 /* Live slugs equal to base or base-N, other than product except_id. */
 enum nx_err products_slugs_like(struct db *db, const char *base, const char *except_id,
                                 PGresult **out);
+/* Which slugs of a text[] literal live products have (one index probe
+ * each: the way to ask about many candidates at once). */
+enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out);
 
 #endif

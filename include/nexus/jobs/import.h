@@ -11,7 +11,10 @@
  * a few set-based statements (db/imports.h). Each batch commits with its
  * row errors and the import's progress (the first line not yet applied),
  * and the catalog cache is bumped once per committed batch; run again
- * after a crash, the job skips the lines already applied. The progress is
+ * after a crash, the job reads on from the byte offset of the first record
+ * not yet applied (a CSV's header read again first), so a restart costs at
+ * most the batch that was lost. Slugs of rows that give none are chosen
+ * for a whole batch at once (jobs/import_slugs.h). The progress is
  * saved only from the resume line the batch started at and while the
  * job's worker holds its lease, so a runner that lost the lease (it ran
  * out; another worker claimed the job) rolls its batch back and stops:

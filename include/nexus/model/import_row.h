@@ -105,6 +105,7 @@ enum import_col {
     IMC_FINISHED_AT,
     IMC_RESUME_LINE,
     IMC_ERROR_COUNT,
+    IMC_RESUME_OFFSET,
 };
 
 /* Import JSON of row `row` of r, with errors (an array, consumed), or

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench/imports.sh -- bulk import and export of products.
+#
+#   bench/imports.sh                         # 200,000 products
+#   BENCH_PRODUCTS=1000000 bench/imports.sh  # 1,000,000 products
+#
+# 1. Seed: `nexus seed --products N` into the empty catalog, timed (the
+#    yardstick of the import).
+# 2. Export: GET /api/v1/exports/products?format=ndjson of the seeded
+#    catalog, timed from the request to the last byte, while the server's
+#    VmRSS is sampled every 50 ms from /proc/PID/status; against psql
+#    `\copy (SELECT the same columns, variants included) TO STDOUT` over the
+#    same socket. Both write to /dev/null (the export's bytes are kept once,
+#    untimed, as the import's input).
+# 3. Import: the products are deleted (TRUNCATE: the categories stay, the
+#    catalog is empty), then the export is POSTed to /api/v1/imports and
+#    one worker applies it; timed from the request until the import is
+#    done (upload and apply also shown apart).
+# PostgreSQL options: BENCH_PG_OPTIONS (e.g. "-c fsync=off"), the same for
+# every step.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/common.sh"
+. "$(dirname "$0")/../scripts/lib/services.sh"
+. "$(dirname "$0")/lib.sh"
+
+PRODUCTS=${BENCH_PRODUCTS:-200000}
+WORKER_PID=
+bench_setup
+imports_teardown() {
+    [ -n "$WORKER_PID" ] && kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
+    bench_teardown
+}
+trap imports_teardown EXIT INT TERM
+export IMPORT_MAX_BYTES=2147483647 # the whole export of a large catalog in one upload
+psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+
+# ---- seed -----------------------------------------------------------------------
+"$BUILD/nexus" migrate >/dev/null
+t=$(now)
+"$BUILD/nexus" seed --products "$PRODUCTS" >&2
+seed_s=$(elapsed "$t")
+variants=$(psql_bench -c "SELECT count(*) FROM product_variants")
+
+bench_start_server
+api=http://127.0.0.1:$BENCH_PORT/api/v1
+token=$(bench_staff_token)
+
+# ---- export -----------------------------------------------------------------------
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$BENCH_PID/status"; }
+# sample_rss FILE: the server's VmRSS every 50 ms until killed
+sample_rss() { while :; do rss_kb >>"$1"; sleep 0.05; done; }
+
+export_url="$api/exports/products?format=ndjson"
+curl -sf -o "$BENCH_TMP/export.ndjson" -H "Authorization: Bearer $token" "$export_url" # warm-up, and the import's input
+lines=$(wc -l <"$BENCH_TMP/export.ndjson")
+[ "$lines" = "$PRODUCTS" ] || die "the export has $lines lines, not $PRODUCTS"
+rss_before=$(rss_kb)
+sample_rss "$BENCH_TMP/rss.txt" &
+sampler=$!
+export_s=$(curl -sf -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "$export_url")
+kill "$sampler"
+wait "$sampler" 2>/dev/null || true
+rss_max=$( (cat "$BENCH_TMP/rss.txt"; echo "$rss_before") | sort -n | tail -1)
+
+copy_sql="SELECT p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,
+  c.slug, p.is_active, p.attributes, p.images,
+  (SELECT string_agg(concat_ws(E'\\t', v.sku, v.price_cents, v.stock, v.is_active, v.options),
+     E'\\n' ORDER BY v.position, v.id) FROM product_variants v
+   WHERE v.product_id = p.id AND v.deleted_at IS NULL
+   HAVING count(*) > 1 OR bool_or(NOT v.is_active OR v.options <> '{}'))
+  FROM products p LEFT JOIN categories c ON c.id = p.category_id
+  WHERE p.deleted_at IS NULL ORDER BY p.id"
+t=$(now)
+psql_bench -c "\\copy ($(tr '\n' ' ' <<<"$copy_sql")) TO STDOUT" >/dev/null
+copy_s=$(elapsed "$t")
+
+# ---- import into an empty catalog ---------------------------------------------------
+psql_bench -c "TRUNCATE products, product_variants CASCADE" >/dev/null
+psql_bench -c "VACUUM ANALYZE products, product_variants" >/dev/null
+JOB_POLL_MS=100 "$BUILD/nexus" worker 2>>"$BENCH_TMP/worker.log" &
+WORKER_PID=$!
+t=$(now)
+id=$(curl -sf "$api/imports" -H "Authorization: Bearer $token" -H 'Content-Type: application/x-ndjson' \
+    --data-binary @"$BENCH_TMP/export.ndjson" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
+[ -n "$id" ] || die "the upload was refused"
+upload_s=$(elapsed "$t")
+import_status() { psql_bench -c "SELECT status FROM imports WHERE id = $id"; }
+until [ "$(import_status)" = done ] || [ "$(import_status)" = failed ]; do sleep 0.5; done
+import_s=$(elapsed "$t")
+counts=$(psql_bench -c "SELECT status || ' ' || rows || ' rows, ' || created || ' created, ' ||
+                               updated || ' updated, ' || failed || ' failed' FROM imports WHERE id = $id")
+imported=$(psql_bench -c "SELECT count(*) || ' products, ' ||
+                                 (SELECT count(*) FROM product_variants) || ' variants' FROM products")
+
+bytes=$(stat -c %s "$BENCH_TMP/export.ndjson")
+ratio() { echo "scale=2; $1 / $2" | bc; }
+rate() { echo "$PRODUCTS / $1" | bc; }
+echo
+echo "$PRODUCTS products, $variants variants; the export is $bytes bytes of NDJSON"
+echo
+echo "| step | time | rows/s |"
+echo "|---|---|---|"
+echo "| nexus seed --products $PRODUCTS | ${seed_s} s | $(rate "$seed_s") |"
+echo "| import (upload + apply) | ${import_s} s | $(rate "$import_s") |"
+echo "| of which the upload | ${upload_s} s | |"
+echo "| export, GET /exports/products?format=ndjson | ${export_s} s | $(rate "$export_s") |"
+echo "| psql \\copy of the same columns | ${copy_s} s | $(rate "$copy_s") |"
+echo
+echo "import: $counts; the catalog after it: $imported"
+echo "import / seed: $(ratio "$import_s" "$seed_s")x (target at most 1.5x)"
+echo "export rows/s / psql \\copy rows/s: $(ratio "$copy_s" "$export_s")x (target at least 0.5x)"
+echo "server VmRSS during the export: $rss_before kB before, $rss_max kB at most:" \
+    "+$(((rss_max - rss_before) / 1024)) MB (target at most 16 MB)"

@@ -1,0 +1,26 @@
+/*
+ * import_slugs.h -- the slugs of an import batch's rows that give none.
+ *
+ * POST /products derives a slug from the name: the first of base,
+ * base-2, base-3, ... that no live product has, under a lock on the
+ * base. A batch chooses them the same way for all its rows at once: one
+ * statement takes the locks of every base (sorted), and candidates are
+ * asked about a window at a time (one index probe each), so a batch costs
+ * a couple of round trips however many rows derive their slug.
+ */
+#ifndef NEXUS_JOBS_IMPORT_SLUGS_H
+#define NEXUS_JOBS_IMPORT_SLUGS_H
+
+#include "nexus/db/db.h"
+#include "nexus/model/catalog.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* slugs[i] is the slug row i gives, or (derived[i]) the base derived from
+ * its name, which becomes the row's slug: free among live products and
+ * the slugs of the rows before it. Needs the batch's transaction. */
+enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
+                                size_t n);
+
+#endif

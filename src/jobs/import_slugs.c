@@ -1,0 +1,114 @@
+/*
+ * import_slugs.c -- derived slugs for a batch of import rows: see the
+ * header.
+ */
+#include "nexus/jobs/import_slugs.h"
+
+#include "nexus/core/strset.h"
+#include "nexus/db/products.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Candidates of one base: n = 1 is the base itself, then base-n. */
+struct base {
+    long next;   /* the first candidate not yet passed over */
+    long probed; /* candidates up to this one are known taken or free */
+    long rows;   /* rows deriving from it */
+};
+
+struct choice {
+    struct db *db;
+    struct strset bases; /* index: the struct base in state */
+    struct base *state;
+    struct strset taken; /* candidates live products have */
+    struct strset used;  /* slugs of the rows before the current one */
+};
+
+static void candidate(const char *base, long n, char out[NX_SLUG_MAX + 1]) {
+    if (n == 1)
+        snprintf(out, NX_SLUG_MAX + 1, "%s", base);
+    else
+        slug_with_suffix(base, n, out);
+}
+
+static enum nx_err lock_bases(struct choice *c) {
+    struct buf names = {0};
+    char name[NX_SLUG_MAX + 32];
+    for (size_t i = 0; i < c->bases.count; i++) {
+        snprintf(name, sizeof name, "slug:products:%s", strset_at(&c->bases, i));
+        db_text_array_add(&names, name); /* the key POST /products locks */
+    }
+    enum nx_err e = db_xact_locks(c->db, names.data);
+    buf_clear(&names);
+    return e;
+}
+
+/* Ask about the next window of every base whose candidates ran out: the
+ * rows still to come (and a few more), doubling on each round. */
+static enum nx_err probe(struct choice *c) {
+    struct buf asked = {0};
+    char slug[NX_SLUG_MAX + 1];
+    PGresult *r = NULL;
+    for (size_t i = 0; i < c->bases.count; i++) {
+        struct base *b = &c->state[i];
+        if (b->next <= b->probed)
+            continue;
+        long window = b->probed ? b->probed : b->rows + 4;
+        for (long n = b->probed + 1; n <= b->probed + window; n++) {
+            candidate(strset_at(&c->bases, i), n, slug);
+            db_text_array_add(&asked, slug);
+        }
+        b->probed += window;
+    }
+    enum nx_err e = products_slugs_taken(c->db, asked.data, &r);
+    for (int i = 0; e == NX_OK && i < PQntuples(r); i++)
+        strset_add(&c->taken, PQgetvalue(r, i, 0));
+    PQclear(r);
+    buf_clear(&asked);
+    return e;
+}
+
+/* The row's slug from its base, or false when the candidates known so far
+ * ran out (the base is then left as it is). */
+static bool pick(struct choice *c, char slug[NX_SLUG_MAX + 1]) {
+    char out[NX_SLUG_MAX + 1];
+    struct base *b = &c->state[strset_find(&c->bases, slug)];
+    for (; b->next <= b->probed; b->next++) {
+        candidate(slug, b->next, out);
+        if (strset_find(&c->taken, out) == STRSET_NONE &&
+            strset_find(&c->used, out) == STRSET_NONE) {
+            b->next++;
+            memcpy(slug, out, strlen(out) + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
+                                size_t n) {
+    struct choice c = {.db = db, .state = xcalloc(n ? n : 1, sizeof *c.state)};
+    for (size_t i = 0; i < n; i++) {
+        if (!derived[i])
+            continue;
+        struct base *b = &c.state[strset_add(&c.bases, slugs[i])];
+        b->next = 1;
+        b->rows++;
+    }
+    enum nx_err e = c.bases.count ? lock_bases(&c) : NX_OK;
+    /* rows in order; a row whose base ran out of known candidates waits
+     * for the next probe, and so do the rows after it */
+    for (size_t i = 0; e == NX_OK && i < n;) {
+        if (!derived[i] || pick(&c, slugs[i]))
+            strset_add(&c.used, slugs[i++]);
+        else
+            e = probe(&c);
+    }
+    strset_free(&c.bases);
+    strset_free(&c.taken);
+    strset_free(&c.used);
+    free(c.state);
+    return e;
+}
