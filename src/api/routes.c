@@ -14,6 +14,7 @@
 #include "nexus/api/docs.h"
 #include "nexus/api/exports.h"
 #include "nexus/api/facets.h"
+#include "nexus/api/graphiql.h"
 #include "nexus/api/imports.h"
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
@@ -35,6 +36,8 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs", api_docs_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/graphiql", api_graphiql_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
     /* Their answers carry tokens, which are never stored: see ROUTE_NO_REPLAY. */
