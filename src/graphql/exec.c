@@ -299,7 +299,7 @@ static void gather(struct run *r, const struct gql_field_def *def, bool list, js
             continue;
         char key[32];
         list_key(key, sizeof key, member);
-        json_object_set_new(r->batched, key, json_true());
+        json_object_set(r->batched, key, member); /* held: its address is not reused */
         json_array_foreach(member, k, child) {
             if (json_is_object(child))
                 json_array_append(children, child);
@@ -334,8 +334,20 @@ static void batch_members(struct run *r, const struct gql_field_def *def,
 /* Before the items of a list of objects complete: the batch functions of
  * their fields, once for the list, then those of the objects the items hold
  * in member fields, level with them. */
+/* The key of an object in run.batched: its level was batched. */
+static void object_key(char *key, size_t n, const json_t *object) {
+    snprintf(key, n, "o%p", (const void *)object);
+}
+
 static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
                         json_t *items, const struct gql_path *path) {
+    size_t k;
+    json_t *item;
+    json_array_foreach(items, k, item) {
+        char key[32];
+        object_key(key, sizeof key, item);
+        json_object_set(r->batched, key, item); /* held: its address is not reused */
+    }
     struct field_set set = {0};
     collect_subfields(r, t, g, &set);
     for (size_t i = 0; i < set.count; i++) {
@@ -381,6 +393,20 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
     return out;
 }
 
+/* An object that no list brought (a root field's, a parent's): a level of
+ * its own, so that its fields' batch functions prepare it too. */
+static void batch_alone(struct run *r, const struct gql_type_def *t, const struct field_group *g,
+                        json_t *v, const struct gql_path *path) {
+    char key[32];
+    object_key(key, sizeof key, v);
+    if (t->kind != GQL_KIND_OBJECT || !json_is_object(v) || json_object_get(r->batched, key))
+        return;
+    json_t *one = json_array();
+    json_array_append(one, v);
+    batch_level(r, t, g, one, path);
+    json_decref(one);
+}
+
 static json_t *complete_nullable(struct run *r, struct gql_tref type, const struct field_group *g,
                                  json_t *v, const struct gql_path *path) {
     if (!v || json_is_null(v))
@@ -390,6 +416,7 @@ static json_t *complete_nullable(struct run *r, struct gql_tref type, const stru
     const struct gql_type_def *t = gql_tref_named(type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
+    batch_alone(r, t, g, v, path);
     struct field_set set = {0};
     collect_subfields(r, t, g, &set);
     json_t *out = execute_set(r, t, &set, v, path);

@@ -516,6 +516,23 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'productFacets', 'GET', `${prods}/facets`, { token: BOGUS_TOKEN }, 401);
   await call(t, 'listProducts', 'GET', prods, { token: BOGUS_TOKEN }, 401);
 
+  // ---- graphql ------------------------------------------------------------------
+  const gq = '{ products(first: 2) { totalCount edges { cursor node { name price variants { sku } } } } }';
+  const gqGet = (query, vars) => `/graphql?query=${encodeURIComponent(query)}${vars ? `&variables=${encodeURIComponent(vars)}` : ''}`;
+  const gOk = await call(t, 'graphqlGet', 'GET', gqGet(gq), {}, 200);
+  assert.equal(gOk.json.data.products.edges.length, 2);
+  await call(t, 'graphqlGet', 'GET', gqGet('{ products(first: 0) { totalCount } }'), { label: 'a field error' }, 200);
+  await call(t, 'graphqlGet', 'GET', gqGet('query($n: Int) { products(first: $n) { totalCount } }', '{"n": "2"}'), { label: 'a variable of the wrong type' }, 400);
+  await call(t, 'graphqlGet', 'GET', '/graphql', { label: 'no query' }, 400);
+  await call(t, 'graphqlGet', 'GET', gqGet(gq), { token: BOGUS_TOKEN }, 401);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: 'query P($id: ID!) { product(id: $id) { name } me { email } }', variables: { id: String(p1.json.id) } } }, 200);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: 'mutation { product(id: 1) { id } }' }, label: 'a mutation' }, 400);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { body: '[1]', contentType: 'application/json', label: 'not an object' }, 400);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { token: BOGUS_TOKEN, json: { query: gq } }, 401);
+  // Over its 4 MiB: refused on the declared length, before the body.
+  await call(t, 'graphqlPost', 'POST', '/graphql', { raw: 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4194305\r\nConnection: close\r\n\r\n{}' }, 413);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { body: gq, contentType: 'application/graphql' }, 415);
+
   const p1Path = `${prods}/${p1.json.id}`;
   const p2Path = `${prods}/${p2.json.id}`;
   const got = await call(t, 'getProduct', 'GET', p1Path, {}, 200);
@@ -755,6 +772,10 @@ test('every operation answers as documented, with every documented status', asyn
     ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
     ['listImports', 'GET', `${imps}?limit=3`, { token: staff }],
     ['exportProducts', 'GET', `${exp}?format=csv`, { token: staff }],
+    // A token cannot be checked without the database (anonymous GraphQL
+    // requests answer 200 with field errors instead).
+    ['graphqlGet', 'GET', '/graphql?query=%7B__typename%7D', { token: staff }],
+    ['graphqlPost', 'POST', '/graphql', { token: staff, json: { query: '{ me { email } }' } }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.
