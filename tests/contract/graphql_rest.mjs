@@ -27,17 +27,38 @@ const SORTS = {
   NAME_DESC: '-name',
 };
 
+/* graphql-js resolves every field of a level at once: at most this many
+ * REST requests are in flight, so a wide query does not open hundreds of
+ * connections to the test server. */
+const MAX_IN_FLIGHT = 4;
+let inFlight = 0;
+const waiting = [];
+
+async function limited(run) {
+  if (inFlight >= MAX_IN_FLIGHT) await new Promise((resolve) => waiting.push(resolve));
+  inFlight++;
+  try {
+    return await run();
+  } finally {
+    inFlight--;
+    waiting.shift()?.();
+  }
+}
+
 /* GET path?params from the REST API as the context's caller. Returns the
  * JSON, or null for a 404 (and a 401 when `me` asks); throws the problem's
  * detail for any other status. */
 async function rest(ctx, path, params = {}, { nullOn = [404] } = {}) {
   const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null)).toString();
   const headers = ctx.token ? { Authorization: `Bearer ${ctx.token}` } : {};
-  const r = await fetch(`${ctx.base}${path}${qs ? `?${qs}` : ''}`, { headers });
-  if (nullOn.includes(r.status)) return null;
-  const body = await r.json();
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${body.detail || ''}`);
-  return body;
+  const { status, body } = await limited(async () => {
+    const r = await fetch(`${ctx.base}${path}${qs ? `?${qs}` : ''}`, { headers });
+    return { status: r.status, body: await r.text() };
+  });
+  if (nullOn.includes(status)) return null;
+  const json = JSON.parse(body);
+  if (status !== 200) throw new Error(`${path}: ${status} ${json.detail || ''}`);
+  return json;
 }
 
 /* Every page of a REST list. */

@@ -117,13 +117,13 @@ static void test_variable_faults(void **state) {
     coerce_fails("query($id: ID!) { product(id: $id) { name } }", "{\"id\": null}",
                  "Expected non-nullable type \"ID!\" not to be null.");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": \"5\"}",
-                 "Int cannot represent a non-integer value.");
+                 "Int cannot represent non-integer value: \"5\"");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": 1.5}",
-                 "Int cannot represent non 32-bit signed integer value.");
+                 "Int cannot represent non-integer value: 1.5");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": 2147483648}",
                  "got invalid value 2147483648; Int cannot represent non 32-bit");
     coerce_fails("query($s: ProductSort) { products(sort: $s) { totalCount } }", "{\"s\": \"UP\"}",
-                 "Value is not a value of the \"ProductSort\" enum.");
+                 "Value \"UP\" does not exist in \"ProductSort\" enum.");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }",
                  "{\"f\": {\"q\": \"x\", \"nope\": 1}}",
                  "Field \"nope\" is not defined by type \"ProductFilter\".");
@@ -133,7 +133,7 @@ static void test_variable_faults(void **state) {
                  "provided.");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }",
                  "{\"f\": {\"attributes\": [{\"key\": \"a\", \"min\": \"1\"}]}}",
-                 "at \"f.attributes[0].min\"; Float cannot represent a non numeric value.");
+                 "at \"f.attributes[0].min\"; Float cannot represent non numeric value: \"1\"");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }", "{\"f\": []}",
                  "Expected type \"ProductFilter\" to be an object.");
 }
