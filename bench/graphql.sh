@@ -46,15 +46,25 @@ for path in "$REST" "$GQL"; do # prime the cache, and check it serves them
     grep -qi '^X-Cache: HIT' "$BENCH_TMP/headers" || die "$path was not served from the cache"
 done
 
-rps_of() { awk -F'|' '{gsub(/ /, "", $3); print $3}'; }
+# run NAME PATH [PORT]: one wrk scenario; its line printed, its req/s in RPS.
+run() {
+    local line
+    line=$(BENCH_PORT=${3:-$BENCH_PORT} bench_wrk "$1" "$2")
+    echo "$line"
+    RPS=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$line")
+}
 
 echo "## GraphQL vs REST, first page of products: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each)"
 echo
 bench_header
-rest_uncached=$(BENCH_PORT=$UNCACHED_PORT bench_wrk "REST, uncached" "$REST" | tee /dev/stderr | rps_of)
-gql_uncached=$(BENCH_PORT=$UNCACHED_PORT bench_wrk "GET /graphql, uncached" "$GQL" | tee /dev/stderr | rps_of)
-rest_cached=$(bench_wrk "REST, cached" "$REST" | tee /dev/stderr | rps_of)
-gql_cached=$(bench_wrk "GET /graphql, cached" "$GQL" | tee /dev/stderr | rps_of)
+run "REST, uncached" "$REST" "$UNCACHED_PORT"
+rest_uncached=$RPS
+run "GET /graphql, uncached" "$GQL" "$UNCACHED_PORT"
+gql_uncached=$RPS
+run "REST, cached" "$REST"
+rest_cached=$RPS
+run "GET /graphql, cached" "$GQL"
+gql_cached=$RPS
 echo
 printf 'uncached: GraphQL/REST = %.2f (target 0.8)\n' "$(echo "$gql_uncached / $rest_uncached" | bc -l)"
 printf 'cached:   GraphQL/REST = %.2f (target 0.8)\n' "$(echo "$gql_cached / $rest_cached" | bc -l)"
