@@ -85,33 +85,43 @@ static struct gql_catalog *catalog(const struct gql_field_call *call) {
     return call->ctx;
 }
 
-/* The id or slug argument: exactly one of them. */
-static bool one_key(struct gql_field_call *call, const char **id, const char **slug) {
-    *id = json_string_value(json_object_get(call->args, "id"));
-    *slug = json_string_value(json_object_get(call->args, "slug"));
-    if ((*id != NULL) == (*slug != NULL)) {
+/* A read by the id or the slug argument (exactly one of them): the row
+ * (NULL for none: an id that is not one names nothing) or a failed field. */
+typedef enum nx_err (*keyed_fn)(struct db *db, const char *key, bool by_slug, PGresult **r);
+
+static PGresult *keyed_read(struct gql_field_call *call, keyed_fn read) {
+    const char *id = json_string_value(json_object_get(call->args, "id"));
+    const char *slug = json_string_value(json_object_get(call->args, "slug"));
+    struct db *db;
+    PGresult *r = NULL;
+    int64_t n;
+    if ((id != NULL) == (slug != NULL)) {
         gql_field_fail(call, GQL_CODE_BAD_INPUT, "give exactly one of id and slug");
-        return false;
+        return NULL;
     }
-    return true;
+    if (id && !parse_id(id, strlen(id), &n))
+        return NULL;
+    enum nx_err e = gql_catalog_db(catalog(call), &db);
+    if (e == NX_OK)
+        e = read(db, id ? id : slug, id == NULL, &r);
+    if (e != NX_OK)
+        gql_catalog_fail(call, e, NULL);
+    if (r && PQntuples(r) == 1)
+        return r;
+    PQclear(r);
+    return NULL;
+}
+
+static enum nx_err product_by_key(struct db *db, const char *key, bool by_slug, PGresult **r) {
+    return by_slug ? products_get_by_slug(db, key, r) : products_get(db, key, false, r);
 }
 
 /* Query.product: null when there is none or the caller may not see it. */
 static json_t *query_product(struct gql_field_call *call) {
     struct gql_catalog *c = catalog(call);
-    const char *id, *slug;
-    struct db *db;
-    PGresult *r = NULL;
-    int64_t n;
+    PGresult *r = keyed_read(call, product_by_key);
     json_t *out = NULL;
-    if (!one_key(call, &id, &slug) || (id && !parse_id(id, strlen(id), &n)))
-        return NULL;
-    enum nx_err e = gql_catalog_db(c, &db);
-    if (e == NX_OK)
-        e = id ? products_get(db, id, false, &r) : products_get_by_slug(db, slug, &r);
-    if (e != NX_OK)
-        gql_catalog_fail(call, e, NULL);
-    else if (PQntuples(r) == 1 && (c->staff || PQgetvalue(r, 0, PC_IS_ACTIVE)[0] == 't'))
+    if (r && (c->staff || PQgetvalue(r, 0, PC_IS_ACTIVE)[0] == 't'))
         out = gql_product_row(r, 0, c->staff);
     PQclear(r);
     return out;
@@ -119,20 +129,8 @@ static json_t *query_product(struct gql_field_call *call) {
 
 /* Query.category: null when there is none. */
 static json_t *query_category(struct gql_field_call *call) {
-    const char *id, *slug;
-    struct db *db;
-    PGresult *r = NULL;
-    int64_t n;
-    json_t *out = NULL;
-    if (!one_key(call, &id, &slug) || (id && !parse_id(id, strlen(id), &n)))
-        return NULL;
-    enum nx_err e = gql_catalog_db(catalog(call), &db);
-    if (e == NX_OK)
-        e = categories_get(db, id ? id : slug, id == NULL, &r);
-    if (e != NX_OK)
-        gql_catalog_fail(call, e, NULL);
-    else if (PQntuples(r) == 1)
-        out = gql_category_row(r, 0);
+    PGresult *r = keyed_read(call, categories_get);
+    json_t *out = r ? gql_category_row(r, 0) : NULL;
     PQclear(r);
     return out;
 }

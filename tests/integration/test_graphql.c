@@ -23,14 +23,7 @@ static long long home, kitchen, kettles, garden;
 static long long red_kettle, hidden_lamp, mixed_mug;
 
 static long long create_category(const char *name, const char *slug, long long parent) {
-    json_t *b = json_pack("{s:s, s:s}", "name", name, "slug", slug);
-    if (parent)
-        json_object_set_new(b, "parent_id", json_integer(parent));
-    struct http_res *r = call_owned("POST", "/api/v1/categories", staff, dump(b));
-    expect_status(r, 201, "create category");
-    long long id = jint(r->json, "id");
-    http_res_free(r);
-    return id;
+    return gql_test_category(staff, name, slug, parent);
 }
 
 static long long create_product(json_t *body) {

@@ -23,14 +23,7 @@ static char *staff, *customer;
 static long long first_product;
 
 static long long create_category(const char *slug, long long parent) {
-    json_t *b = json_pack("{s:s, s:s}", "name", slug, "slug", slug);
-    if (parent)
-        json_object_set_new(b, "parent_id", json_integer(parent));
-    struct http_res *r = call_owned("POST", "/api/v1/categories", staff, dump(b));
-    expect_status(r, 201, "create category");
-    long long id = jint(r->json, "id");
-    http_res_free(r);
-    return id;
+    return gql_test_category(staff, slug, slug, parent);
 }
 
 /* 60 products with two variants and an image each, over four categories

@@ -76,3 +76,15 @@ void gql_expect_error(struct http_res *r, long status, const char *code, const c
     if (status == 400)
         assert_null(json_object_get(r->json, "data"));
 }
+
+long long gql_test_category(const char *token, const char *name, const char *slug,
+                            long long parent) {
+    json_t *b = json_pack("{s:s, s:s}", "name", name, "slug", slug);
+    if (parent)
+        json_object_set_new(b, "parent_id", json_integer(parent));
+    struct http_res *r = call_owned("POST", "/api/v1/categories", token, dump(b));
+    expect_status(r, 201, "create category");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}

@@ -212,5 +212,8 @@ json_t *gql_data(struct http_res *r);
  * extensions.code code and a message containing message_part (when not
  * NULL), and no data for a 400. */
 void gql_expect_error(struct http_res *r, long status, const char *code, const char *message_part);
+/* POST /api/v1/categories as token (staff); the new category's id. */
+long long gql_test_category(const char *token, const char *name, const char *slug,
+                            long long parent);
 
 #endif
