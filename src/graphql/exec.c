@@ -36,12 +36,23 @@ struct field_set {
     size_t count, cap;
 };
 
+/* A batch function that failed: the field of each of its items fails
+ * with its error, at the item's own path, when the item resolves it. */
+struct batch_fault {
+    const struct gql_selection *sel;
+    json_t *items; /* held */
+    const char *code;
+    char *message; /* owned */
+};
+
 struct run {
     const struct gql_exec *exec;
     struct gql_errors *errs;
     size_t values;   /* fields and list items completed so far */
     bool stopped;    /* the bound on values reached: no data at all */
     json_t *batched; /* the lists batched with their level, by address */
+    struct batch_fault *faults;
+    size_t fault_count, fault_cap;
 };
 
 /* One more field or list item; false (with the one error) past the bound. */
@@ -257,8 +268,7 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
                         json_t *items, const struct gql_path *path);
 
 static void batch_call(struct run *r, const struct gql_type_def *t, const struct gql_field_def *def,
-                       const struct gql_resolver *res, const struct field_group *g, json_t *items,
-                       const struct gql_path *path) {
+                       const struct gql_resolver *res, const struct field_group *g, json_t *items) {
     struct gql_errors ignored = {0};
     json_t *args = gql_coerce_arguments(def->args, def->arg_count, g->fields[0]->args,
                                         r->exec->variables, &g->fields[0]->loc, &ignored);
@@ -273,10 +283,32 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
                                   .variables = r->exec->variables,
                                   .sources = items};
     res->batch(&call);
-    if (call.error) /* one error, at the list; the items see nothing prepared */
-        field_error(r, call.code, g->fields[0], path, "%s", call.error);
-    free(call.error);
+    if (call.error) { /* each item's field fails with it as it resolves */
+        if (r->fault_count == r->fault_cap) {
+            r->fault_cap = r->fault_cap ? 2 * r->fault_cap : 4;
+            r->faults = xrealloc(r->faults, r->fault_cap * sizeof *r->faults);
+        }
+        r->faults[r->fault_count++] = (struct batch_fault){.sel = g->fields[0],
+                                                           .items = json_incref(items),
+                                                           .code = call.code,
+                                                           .message = call.error};
+    } else {
+        free(call.error);
+    }
     json_decref(args);
+}
+
+/* The failed batch that source's field sel belongs to, or NULL. */
+static const struct batch_fault *
+batch_fault_of(const struct run *r, const struct gql_selection *sel, const json_t *source) {
+    for (size_t i = 0; i < r->fault_count; i++) {
+        if (r->faults[i].sel != sel)
+            continue;
+        for (size_t k = 0; k < json_array_size(r->faults[i].items); k++)
+            if (json_array_get(r->faults[i].items, k) == source)
+                return &r->faults[i];
+    }
+    return NULL;
 }
 
 /* The key of a list in run.batched. */
@@ -357,7 +389,7 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
         if (!def || strcmp(def->name, "__typename") == 0)
             continue;
         if (res && res->batch)
-            batch_call(r, t, def, res, sub, items, path);
+            batch_call(r, t, def, res, sub, items);
         if (!res || !res->resolve)
             batch_members(r, def, sub, items, path);
     }
@@ -466,8 +498,12 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
         return NULL;
     }
     const struct gql_resolver *res = find_resolver(r, type->name, def->name);
+    const struct batch_fault *fault = batch_fault_of(r, sel, source);
     json_t *value = NULL;
-    if (res && res->resolve) {
+    if (fault) {
+        field_error(r, fault->code, sel, path, "%s", fault->message);
+        *failed = true;
+    } else if (res && res->resolve) {
         struct gql_field_call call = {.ctx = r->exec->ctx,
                                       .parent_type = type,
                                       .field = def,
@@ -531,6 +567,9 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     json_decref(root);
     field_set_free(&set);
     json_decref(r.batched);
+    for (size_t i = 0; i < r.fault_count; i++)
+        json_decref(r.faults[i].items), free(r.faults[i].message);
+    free(r.faults);
     if (r.stopped) /* a partial answer would be arbitrary */
         json_decref(data), data = NULL;
     return data ? data : json_null();

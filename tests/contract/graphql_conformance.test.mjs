@@ -136,9 +136,6 @@ const CATEGORY_FIELDS = 'id name slug description parentId createdAt updatedAt';
  * operationName?, caller? ('staff', 'customer'; anonymous without),
  * expect: 'data' | 'fieldError' | 'requestError' }. Functions, because
  * they name what before() found in the catalog. */
-const BATCH_ERROR_PATH =
-  'an error of a field loaded in a batch (Category.products) is reported at the parent\'s path, and a second error ("Cannot return null for non-nullable field") is added at the field\'s; graphql-js reports one error, at the field';
-
 const cases = [
   // ---- root fields and nesting ------------------------------------------
   ['products: the first page, with totalCount', () => ({ expect: 'data', query: '{ products { totalCount edges { node { id name } } } }' })],
@@ -223,15 +220,7 @@ const cases = [
 
 test('at least 40 queries are compared', () => assert.ok(cases.length >= 40, `${cases.length} cases`));
 
-/* Where Nexus is known to differ from graphql-js: the case still runs and
- * reports, as a TODO, until Nexus answers as the reference does. */
-const KNOWN = {
-  'field error: a bad price under a nullable category': BATCH_ERROR_PATH,
-  'field error: a tampered cursor': BATCH_ERROR_PATH,
-  'field error: a REST cursor of another sort': BATCH_ERROR_PATH,
-};
-
-for (const [name, make] of cases) test(name, KNOWN[name] ? { todo: KNOWN[name] } : {}, () => conforms(make()));
+for (const [name, make] of cases) test(name, () => conforms(make()));
 
 test('a mutation is refused before anything runs (a deliberate difference)', async () => {
   const query = 'mutation M { products { totalCount } }';

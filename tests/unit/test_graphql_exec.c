@@ -491,6 +491,38 @@ static void test_batch_levels(void **state) {
     run_free(&r);
 }
 
+static void batch_fails(struct gql_field_call *c) {
+    struct batch_count *n = c->ctx;
+    n->batches++;
+    gql_field_fail(c, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal");
+}
+
+/* A failed batch fails the field of each item at the item's own path, and
+ * nothing else: the nulls climb from there as the types say (one error
+ * when the first item's null reaches data). */
+static void test_batch_failure(void **state) {
+    (void)state;
+    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails}};
+    struct batch_count n = {0};
+    struct run r = {0};
+    run_on(&r, "{ category(id: 1) { id products { totalCount } } }", NULL,
+           "{\"category\": {\"id\": \"a\"}}", res, 1, &n);
+    assert_int_equal(n.batches, 1);
+    assert_data(&r, "{\"category\":null}");
+    assert_one_error(&r, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal",
+                     "[\"category\",\"products\"]");
+    assert_int_equal(r.errs.items[0].locs[0].column, 24);
+    run_free(&r);
+    run_on(&r, "{ categories { id products { totalCount } } }", NULL,
+           "{\"categories\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}", res, 1, &n);
+    assert_int_equal(n.batches, 2);
+    /* The first item's null climbs to data, as in graphql-js: the rest
+     * of the list is not completed. */
+    assert_data(&r, "null");
+    assert_one_error(&r, "GRAPHQL_BAD_USER_INPUT", "min_price", "[\"categories\",0,\"products\"]");
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variable_faults),
@@ -504,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_argument_and_value_errors),
         cmocka_unit_test(test_values_bound),
         cmocka_unit_test(test_batch_levels),
+        cmocka_unit_test(test_batch_failure),
         cmocka_unit_test(test_introspection_query),
         cmocka_unit_test(test_type_lookup),
     };

@@ -28,8 +28,9 @@
  * batched alone before its fields resolve, so a batch function is the one
  * place that loads its field. (A list is known by its address:
  * a resolver should not hand the same array to two places that select
- * different batched fields.) A batch that fails is one
- * error, at the list's path; the items' fields then resolve without what it would have prepared.
+ * different batched fields.) A batch that fails fails the field in each of
+ * its items, as if each item's resolver had: one error per item, at its
+ * own path (graphql-js, resolving item by item, answers the same).
  *
  * Errors ("Handling Field Errors"): a resolver that fails (gql_field_fail),
  * a value that its type cannot represent, or null for a non-null type is
