@@ -17,14 +17,7 @@ PRODUCTS=${BENCH_PRODUCTS:-100000}
 bench_setup
 "$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
 bench_start_server
-UNCACHED_PORT=$((BENCH_PORT + 1))
-REDIS_URL="" PORT=$UNCACHED_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/uncached.log" &
-UNCACHED_PID=$!
-trap 'kill $UNCACHED_PID 2>/dev/null; bench_teardown' EXIT INT TERM
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$UNCACHED_PORT/healthz" >/dev/null && break
-    sleep 0.1
-done
+bench_start_uncached
 
 # Every member of a REST list item, in the schema's names.
 QUERY='{ products(first: 20) { edges { node { id sku name slug description price currency

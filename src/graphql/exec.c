@@ -3,6 +3,7 @@
  */
 #include "nexus/graphql/exec.h"
 
+#include "nexus/core/err.h"
 #include "nexus/core/xmem.h"
 #include "nexus/graphql/coerce.h"
 #include "nexus/graphql/introspect.h"
@@ -312,8 +313,21 @@ batch_fault_of(const struct run *r, const struct gql_selection *sel, const json_
 }
 
 /* The key of a list in run.batched. */
+/* tag and the address in hex: formatted for every object and list a
+ * batch sees, so without printf. n must hold 2 + 2 * sizeof(void *). */
+static void address_key(char *key, size_t n, char tag, const void *p) {
+    static const char hex[] = "0123456789abcdef";
+    uintptr_t v = (uintptr_t)p;
+    size_t i = 2 * sizeof v + 1;
+    NX_ASSERT(n >= i + 1);
+    key[0] = tag;
+    key[i] = '\0';
+    for (; i > 1; v >>= 4)
+        key[--i] = hex[v & 15];
+}
+
 static void list_key(char *key, size_t n, const json_t *list) {
-    snprintf(key, n, "%p", (const void *)list);
+    address_key(key, n, 'l', list);
 }
 
 /* Gather what the items hold in def's member: an object, or the objects
@@ -368,7 +382,7 @@ static void batch_members(struct run *r, const struct gql_field_def *def,
  * in member fields, level with them. */
 /* The key of an object in run.batched: its level was batched. */
 static void object_key(char *key, size_t n, const json_t *object) {
-    snprintf(key, n, "o%p", (const void *)object);
+    address_key(key, n, 'o', object);
 }
 
 static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,

@@ -171,6 +171,71 @@ static void test_products_connection_matches_rest(void **state) {
     http_res_free(rest);
 }
 
+/* in_stock -> inStock */
+static void camel(const char *key, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *c = key; *c && n + 1 < cap; c++)
+        out[n++] = *c == '_' && c[1] ? (char)(*++c - 'a' + 'A') : *c;
+    out[n] = '\0';
+}
+
+/* An id: REST's integer, GraphQL's string. */
+static void assert_same_id(json_t *rest, json_t *gql) {
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(rest));
+    assert_string_equal(json_string_value(gql), text);
+}
+
+/* Every member of a REST list item equals the node's (renamed; ids as
+ * strings; attributes as {key, value, type}). */
+static void assert_node_is_item(json_t *item, json_t *node) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(item, key, v) {
+        char name[64];
+        camel(key, name, sizeof name);
+        json_t *g = json_object_get(node, name);
+        if (strcmp(key, "id") == 0) {
+            assert_same_id(v, g);
+        } else if (strcmp(key, "category") == 0) {
+            assert_same_id(json_object_get(v, "id"), json_object_get(g, "id"));
+            assert_string_equal(jstr(v, "slug"), jstr(g, "slug"));
+        } else if (strcmp(key, "attributes") == 0) {
+            assert_int_equal(json_array_size(g), json_object_size(v));
+        } else {
+            if (!json_equal(v, g))
+                fprintf(stderr, "member %s differs\n", key);
+            assert_true(json_equal(v, g));
+        }
+    }
+}
+
+static void nodes_are_items(const char *token) {
+    struct http_res *rest =
+        call("GET", "/api/v1/products?limit=100&include_inactive=true", token, NULL);
+    struct http_res *r = gql_post(
+        token,
+        "{ products(first: 100, filter: {includeInactive: true}) { edges { node { id sku name "
+        "slug description price currency stock inStock isActive category { id slug } createdAt "
+        "updatedAt priceRange { min max } options { name values } variantCount attributes { key "
+        "} images { url alt } } } } }",
+        NULL);
+    json_t *items = json_object_get(rest->json, "items");
+    json_t *edges = json_object_get(json_object_get(gql_data(r), "products"), "edges");
+    assert_int_equal(json_array_size(edges), json_array_size(items));
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_node_is_item(json_array_get(items, i),
+                            json_object_get(json_array_get(edges, i), "node"));
+    http_res_free(r);
+    http_res_free(rest);
+}
+
+static void test_nodes_are_rest_items(void **state) {
+    (void)state;
+    nodes_are_items(NULL);
+    nodes_are_items(staff); /* inactive ones, and variant counts with inactive variants */
+}
+
 /* A GraphQL endCursor continues a REST list and the other way round. */
 static void test_cursors_round_trip_with_rest(void **state) {
     (void)state;
@@ -413,6 +478,7 @@ int main(void) {
         cmocka_unit_test(test_product_by_id_and_slug),
         cmocka_unit_test(test_product_variants_and_category_path),
         cmocka_unit_test(test_products_connection_matches_rest),
+        cmocka_unit_test(test_nodes_are_rest_items),
         cmocka_unit_test(test_cursors_round_trip_with_rest),
         cmocka_unit_test(test_filters_as_rest),
         cmocka_unit_test(test_categories_tree),
