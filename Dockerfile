@@ -27,7 +27,8 @@ RUN . scripts/lib/common.sh \
     && ensure_packages $NEXUS_BUILD_PACKAGES \
     && ensure_node \
     && rm -rf /var/lib/apt/lists/*
-# The Swagger UI assets of /docs (swagger-ui-dist), as package-lock.json pins them.
+# The assets of /docs (swagger-ui-dist) and /graphiql (graphiql, react,
+# react-dom), as package-lock.json pins them.
 COPY package.json package-lock.json ./
 # NPM_CAFILE: a CA bundle for npm's TLS where the build's network needs one
 # beyond Debian's (a TLS-inspecting proxy): mount the file at build time

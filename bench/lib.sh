@@ -34,6 +34,20 @@ bench_start_server() {
     die "nexus did not start: see $BENCH_TMP/nexus.log"
 }
 
+# bench_start_uncached: a second server on BENCH_PORT + 1 (UNCACHED_PORT)
+# without Redis, so every read goes to PostgreSQL; stopped at exit.
+bench_start_uncached() {
+    UNCACHED_PORT=$((BENCH_PORT + 1))
+    REDIS_URL="" PORT=$UNCACHED_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/uncached.log" &
+    UNCACHED_PID=$!
+    trap 'kill $UNCACHED_PID 2>/dev/null; bench_teardown' EXIT INT TERM
+    for _ in $(seq 50); do
+        curl -sf "http://127.0.0.1:$UNCACHED_PORT/healthz" >/dev/null && return 0
+        sleep 0.1
+    done
+    die "the uncached nexus did not start: see $BENCH_TMP/uncached.log"
+}
+
 # bench_staff_token: a staff user, logged in; its access token on stdout.
 bench_staff_token() {
     local pw=bench-staff-password token

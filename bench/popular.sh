@@ -18,14 +18,7 @@ WRITES=${POPULAR_WRITES:-0.01}
 bench_setup
 "$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
 bench_start_server
-UNCACHED_PORT=$((BENCH_PORT + 1))
-REDIS_URL="" PORT=$UNCACHED_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/uncached.log" &
-UNCACHED_PID=$!
-trap 'kill $UNCACHED_PID 2>/dev/null; bench_teardown' EXIT INT TERM
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$UNCACHED_PORT/healthz" >/dev/null && break
-    sleep 0.1
-done
+bench_start_uncached
 
 # A staff account for the writes.
 printf 'bench-staff-password\n' | "$BUILD/nexus" user create --email staff@example.com \

@@ -3,6 +3,7 @@
  * user create.
  */
 #include "nexus/api/docs.h"
+#include "nexus/api/graphiql.h"
 #include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
 #include "nexus/core/cursor.h"
@@ -114,7 +115,8 @@ static int cmd_serve(void) {
     }
     auth_init(&config);
     cursor_init((const unsigned char *)config.jwt_secret, config.jwt_secret_len);
-    docs_load(config.docs_dir); /* Swagger UI for /docs; a warning, never fatal */
+    docs_load(config.docs_dir);     /* Swagger UI for /docs; a warning, never fatal */
+    graphiql_load(config.docs_dir); /* GraphiQL for /graphiql; likewise */
     int rc = server_run(&config);
     password_shutdown();
     return rc;

@@ -68,13 +68,18 @@ cmake_build() {
     cmake --build "$dir" -j"$(nproc)" >&2 || die "build failed ($dir)"
 }
 
-# ---- npm packages and the Swagger UI assets of /docs -------------------------
+# ---- npm packages and the browser pages: Swagger UI at /docs, GraphiQL at /graphiql
 # package.json pins them and package-lock.json locks them; node_modules/ is
-# never committed. The browser test drives Debian's Chromium (playwright-core
+# never committed. The browser tests drive Debian's Chromium (playwright-core
 # downloads no browser).
 NEXUS_BROWSER_PACKAGES="chromium"
 # The swagger-ui-dist files that src/api/docs.c serves beside web/docs/.
 NEXUS_DOCS_DIST_FILES="swagger-ui.css index.css swagger-ui-bundle.js swagger-ui-standalone-preset.js favicon-32x32.png favicon-16x16.png"
+# The files (under node_modules/) that src/api/graphiql.c serves beside
+# web/graphiql/, by their base names: GraphiQL 3's single-file browser
+# build, which finds React and ReactDOM as globals, and React 18's builds
+# that provide them. Later GraphiQL versions ship no such build.
+NEXUS_GRAPHIQL_DIST_FILES="graphiql/graphiql.min.js graphiql/graphiql.min.css react/umd/react.production.min.js react-dom/umd/react-dom.production.min.js"
 
 # ensure_npm_packages [npm ci args...]: node_modules/ as package-lock.json
 # says, through `npm ci` when it is missing or older than package.json or
@@ -92,19 +97,39 @@ ensure_npm_packages() {
         die "npm ci failed"
 }
 
+# npm_version PACKAGE: the version of an installed npm package.
+npm_version() {
+    local json=$NEXUS_ROOT/node_modules/$1/package.json version
+    [ -f "$json" ] || die "$1 is missing: run ensure_npm_packages"
+    version=$(sed -n 's/^ *"version": *"\([0-9A-Za-z.+-]*\)".*/\1/p' "$json" | head -n 1)
+    [ -n "$version" ] || die "cannot read the $1 version"
+    echo "$version"
+}
+
 # stage_docs_assets DIR: the files that `nexus serve` reads from DOCS_DIR,
-# into DIR: the page and its initializer from web/docs/ (the page with the
-# swagger-ui-dist version in its asset URLs), the rest from swagger-ui-dist.
+# into DIR: the Swagger UI page and its initializer from web/docs/ (the
+# page with the swagger-ui-dist version in its asset URLs), the rest from
+# swagger-ui-dist; into DIR/graphiql/ the GraphiQL page and its
+# initializer from web/graphiql/ (likewise with the graphiql and react
+# versions), the rest from NEXUS_GRAPHIQL_DIST_FILES.
 stage_docs_assets() {
-    local dir=$1 dist=$NEXUS_ROOT/node_modules/swagger-ui-dist version f
-    [ -f "$dist/package.json" ] || die "swagger-ui-dist is missing: run ensure_npm_packages"
-    version=$(sed -n 's/^ *"version": *"\([0-9A-Za-z.+-]*\)".*/\1/p' "$dist/package.json" | head -n 1)
-    [ -n "$version" ] || die "cannot read the swagger-ui-dist version"
-    mkdir -p "$dir" || die "cannot create $dir"
+    local dir=$1 nm=$NEXUS_ROOT/node_modules web=$NEXUS_ROOT/web swagger graphiql react f
+    swagger=$(npm_version swagger-ui-dist) || exit 1
+    graphiql=$(npm_version graphiql) || exit 1
+    react=$(npm_version react) || exit 1
+    mkdir -p "$dir/graphiql" || die "cannot create $dir/graphiql"
     for f in $NEXUS_DOCS_DIST_FILES; do
-        cp "$dist/$f" "$dir/$f" || die "cannot copy $f"
+        cp "$nm/swagger-ui-dist/$f" "$dir/$f" || die "cannot copy $f"
     done
-    cp "$NEXUS_ROOT/web/docs/swagger-initializer.js" "$dir/" || die "cannot copy the initializer"
-    sed "s/@SWAGGER_UI_VERSION@/$version/g" "$NEXUS_ROOT/web/docs/index.html" >"$dir/index.html" ||
+    cp "$web/docs/swagger-initializer.js" "$dir/" || die "cannot copy the initializer"
+    sed "s/@SWAGGER_UI_VERSION@/$swagger/g" "$web/docs/index.html" >"$dir/index.html" ||
         die "cannot write $dir/index.html"
+    for f in $NEXUS_GRAPHIQL_DIST_FILES; do
+        cp "$nm/$f" "$dir/graphiql/${f##*/}" || die "cannot copy $f"
+    done
+    cp "$web/graphiql/graphiql-initializer.js" "$dir/graphiql/" ||
+        die "cannot copy the GraphiQL initializer"
+    sed -e "s/@GRAPHIQL_VERSION@/$graphiql/g" -e "s/@REACT_VERSION@/$react/g" \
+        "$web/graphiql/index.html" >"$dir/graphiql/index.html" ||
+        die "cannot write $dir/graphiql/index.html"
 }

@@ -292,24 +292,29 @@ static json_t *empty_json(const struct buckets *bk) {
                      "options");
 }
 
-enum nx_err api_products_facets(struct request *req, struct response *res) {
+enum nx_err api_facets_load(struct request *req, struct db *db, bool staff, json_t **body) {
     struct product_query q;
     struct buckets bk = {.count = 0};
-    struct db *db = NULL;
-    json_t *body = NULL;
-    enum nx_err e = api_db(req, &db);
-    if (e != NX_OK)
-        return e;
-    e = product_query_parse(req, db, api_is_staff(req), &q);
+    *body = NULL;
+    enum nx_err e = product_query_parse(req, db, staff, &q);
     if (e == NX_OK)
         e = parse_buckets(req, &bk);
     if (e == NX_OK && q.matches_nothing)
-        body = empty_json(&bk);
+        *body = empty_json(&bk);
     else if (e == NX_OK)
-        e = facets_json(db, &q, &bk, &body);
-    if (e == NX_OK)
-        api_ok(res, body);
+        e = facets_json(db, &q, &bk, body);
     product_query_clear(&q);
     buf_clear(&bk.literal);
+    return e;
+}
+
+enum nx_err api_products_facets(struct request *req, struct response *res) {
+    struct db *db = NULL;
+    json_t *body = NULL;
+    enum nx_err e = api_db(req, &db);
+    if (e == NX_OK)
+        e = api_facets_load(req, db, api_is_staff(req), &body);
+    if (e == NX_OK)
+        api_ok(res, body);
     return e;
 }

@@ -391,6 +391,7 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
     if (e == NX_OK)
         e = parse_bool_param(req, "include_inactive", &inactive, &q->canonical);
     q->filter.include_inactive = staff && inactive == 1;
+    q->category_at = q->canonical.len;
     if (e == NX_OK)
         e = parse_category(req, db, q);
     if (e == NX_OK)

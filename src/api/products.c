@@ -26,7 +26,7 @@
 
 static const char *const PRODUCT_SORTS[] = {"created_at", "-created_at", "price",
                                             "-price",     "name",        "-name"};
-static const struct list_spec PRODUCT_LIST = {"products", PRODUCT_SORTS, 6, 1};
+const struct list_spec api_product_list = {"products", PRODUCT_SORTS, 6, 1};
 
 /* Tries when a derived slug is taken between the check and the write. */
 #define SLUG_ATTEMPTS 3
@@ -35,7 +35,7 @@ bool api_is_staff(const struct request *req) {
     return req->principal.role >= ACCESS_STAFF;
 }
 
-static int sort_column(size_t sort) {
+int api_product_sort_column(size_t sort) {
     return sort < 2 ? PC_CREATED_AT : sort < 4 ? PC_PRICE_CENTS : PC_SORT_NAME;
 }
 
@@ -51,7 +51,7 @@ static char *page_items(PGresult *r, int count, bool staff, size_t *len) {
 
 /* A search counts one match past SEARCH_TOTAL_CAP: reaching it means the
  * total is only known to be at least the cap. Other lists count all. */
-static enum nx_err count_total(struct db *db, const struct product_filter *f, long long *total,
+enum nx_err api_products_total(struct db *db, const struct product_filter *f, long long *total,
                                bool *capped) {
     long long cap = f->pattern_count ? nx_config->search_total_cap : 0;
     enum nx_err e = products_count(db, f, cap ? cap + 1 : 0, total);
@@ -77,13 +77,13 @@ static enum nx_err list_page(struct request *req, struct response *res, struct d
                       lr->has_cursor ? lr->after.value : NULL, after_id, lr->limit_plus_one, &r);
     bool capped = false;
     if (e == NX_OK && lr->include_total)
-        e = count_total(db, &q->filter, &total, &capped);
+        e = api_products_total(db, &q->filter, &total, &capped);
     if (e == NX_OK) {
         int rows = PQntuples(r), shown = rows > lr->limit ? lr->limit : rows;
         char *next = NULL;
         if (rows > lr->limit)
-            next = list_cursor(&PRODUCT_LIST, lr, q->canonical.data,
-                               PQgetvalue(r, shown - 1, sort_column(lr->sort)),
+            next = list_cursor(&api_product_list, lr, q->canonical.data,
+                               PQgetvalue(r, shown - 1, api_product_sort_column(lr->sort)),
                                strtoll(PQgetvalue(r, shown - 1, PC_ID), NULL, 10));
         size_t len;
         char *items = page_items(r, shown, api_is_staff(req), &len);
@@ -107,7 +107,7 @@ enum nx_err api_products_list(struct request *req, struct response *res) {
         return e;
     e = product_query_parse(req, db, api_is_staff(req), &q);
     if (e == NX_OK)
-        e = list_parse(req, &PRODUCT_LIST, q.canonical.data ? q.canonical.data : "", &lr);
+        e = list_parse(req, &api_product_list, q.canonical.data ? q.canonical.data : "", &lr);
     if (e == NX_OK)
         e = list_page(req, res, db, &q, &lr, &fields);
     product_query_clear(&q);

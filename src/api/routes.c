@@ -14,6 +14,8 @@
 #include "nexus/api/docs.h"
 #include "nexus/api/exports.h"
 #include "nexus/api/facets.h"
+#include "nexus/api/graphiql.h"
+#include "nexus/api/graphql.h"
 #include "nexus/api/imports.h"
 #include "nexus/api/logins.h"
 #include "nexus/api/ops.h"
@@ -35,6 +37,8 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/openapi.yaml", api_openapi, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs", api_docs_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/docs/{file}", api_docs_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/graphiql", api_graphiql_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
+    {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
     /* Their answers carry tokens, which are never stored: see ROUTE_NO_REPLAY. */
@@ -84,6 +88,12 @@ const struct route nx_routes[] = {
      JSON | WRITE | ITEM},
     {HTTP_DELETE, "/api/v1/products/{id}/variants/{vid}", api_variants_delete, ACCESS_STAFF,
      WRITE | ITEM},
+
+    /* GraphQL: GET answers of anonymous operations are cached (keyed on
+     * the document's normal form, graphql_cache_key); POST is a read too,
+     * so an Idempotency-Key has nothing to replay. */
+    {HTTP_GET, "/graphql", api_graphql, ACCESS_PUBLIC, CACHED},
+    {HTTP_POST, "/graphql", api_graphql, ACCESS_PUBLIC, ROUTE_OWN_BODY | ROUTE_NO_REPLAY},
 
     /* The upload is streamed to storage (nx_uploads below); a worker job
      * applies it, and bumps the catalog generation per batch. */
@@ -140,8 +150,14 @@ static const struct key_param ITEM_KEY[] = {
     {"fields", KEY_NAMES},
 };
 
+static const struct key_param GRAPHQL_KEY[] = {
+    {"query", KEY_TEXT},
+    {"operationName", KEY_TEXT},
+    {"variables", KEY_TEXT},
+};
+
 #define KEY_ROW(handler, params)                                                                   \
-    { handler, params, sizeof params / sizeof params[0] }
+    { handler, params, sizeof params / sizeof params[0], NULL }
 
 const struct cache_key_spec nx_cache_keys[] = {
     KEY_ROW(api_categories_list, CATEGORY_LIST_KEY),
@@ -149,8 +165,10 @@ const struct cache_key_spec nx_cache_keys[] = {
     KEY_ROW(api_products_list, PRODUCT_LIST_KEY),
     KEY_ROW(api_products_get, ITEM_KEY),
     KEY_ROW(api_products_facets, FACETS_KEY),
-    {api_variants_list, NULL, 0},
-    {api_variants_get, NULL, 0},
+    {api_variants_list, NULL, 0, NULL},
+    {api_variants_get, NULL, 0, NULL},
+    /* Keyed on the normal form of the document, not on its text. */
+    {api_graphql, GRAPHQL_KEY, sizeof GRAPHQL_KEY / sizeof GRAPHQL_KEY[0], graphql_cache_key},
 };
 
 const size_t nx_cache_key_count = sizeof nx_cache_keys / sizeof nx_cache_keys[0];

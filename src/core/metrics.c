@@ -16,9 +16,10 @@ const double metrics_bucket_le[METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005,
                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 static const char *const counter_names[METRIC__COUNTERS] = {
-    [METRIC_CACHE_HITS] = "cache_hits",     [METRIC_CACHE_LOCAL_HITS] = "cache_local_hits",
-    [METRIC_CACHE_MISSES] = "cache_misses", [METRIC_CACHE_BYPASSES] = "cache_bypasses",
-    [METRIC_CACHE_ERRORS] = "cache_errors", [METRIC_CACHE_OVERSIZE] = "cache_oversize",
+    [METRIC_CACHE_HITS] = "cache_hits",       [METRIC_CACHE_LOCAL_HITS] = "cache_local_hits",
+    [METRIC_CACHE_MISSES] = "cache_misses",   [METRIC_CACHE_BYPASSES] = "cache_bypasses",
+    [METRIC_CACHE_ERRORS] = "cache_errors",   [METRIC_CACHE_OVERSIZE] = "cache_oversize",
+    [METRIC_DB_STATEMENTS] = "db_statements",
 };
 
 struct series_stats {
@@ -82,6 +83,10 @@ void metrics_count(const char *counter) {
     for (size_t i = 0; i < METRIC__COUNTERS; i++)
         if (strcmp(counter_names[i], counter) == 0)
             atomic_fetch_add_explicit(&counters[i], 1, memory_order_relaxed);
+}
+
+void metrics_count_id(enum metrics_counter c) {
+    atomic_fetch_add_explicit(&counters[c], 1, memory_order_relaxed);
 }
 
 const char *metrics_counter_name(enum metrics_counter c) {

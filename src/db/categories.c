@@ -19,6 +19,24 @@ static struct db_stmt SQL_SUBTREE = {
     " UNION ALL SELECT c.id FROM categories c JOIN t ON c.parent_id = t.id)"
     " SELECT array_agg(id)::text FROM t",
     1, 0};
+/* Lookups of many categories at once (the parents, children or subtrees
+ * of a page of them), one statement whatever their number. */
+static struct db_stmt SQL_BY_IDS = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories WHERE id = ANY ($1::bigint[])", 1, 0};
+static struct db_stmt SQL_ALL = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories ORDER BY lower(name), id", 0, 0};
+static struct db_stmt SQL_ROOTS = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories WHERE parent_id IS NULL ORDER BY lower(name), id",
+    0, 0};
+static struct db_stmt SQL_CHILDREN_MANY = {"SELECT " CATEGORY_COLUMNS
+                                           " FROM categories WHERE parent_id = ANY ($1::bigint[])"
+                                           " ORDER BY parent_id, lower(name), id",
+                                           1, 0};
+static struct db_stmt SQL_SUBTREES = {
+    "WITH RECURSIVE t AS (SELECT id AS root, id FROM categories WHERE id = ANY ($1::bigint[])"
+    " UNION ALL SELECT t.root, c.id FROM categories c JOIN t ON c.parent_id = t.id)"
+    " SELECT root, array_agg(id)::text FROM t GROUP BY root",
+    1, 0};
 static struct db_stmt SQL_INSERT = {
     "INSERT INTO categories (name, slug, description, parent_id)"
     " VALUES ($1, $2, $3, NULLIF($4, '')::bigint) RETURNING " CATEGORY_COLUMNS,
@@ -126,6 +144,25 @@ enum nx_err categories_subtree(struct db *db, const char *id, char **out) {
         *out = xstrdup(PQgetisnull(r, 0, 0) ? "{}" : PQgetvalue(r, 0, 0));
     PQclear(r);
     return e;
+}
+
+enum nx_err categories_by_ids(struct db *db, const char *ids, PGresult **out) {
+    const char *params[] = {ids};
+    return db_exec(db, &SQL_BY_IDS, params, out);
+}
+
+enum nx_err categories_all(struct db *db, bool roots, PGresult **out) {
+    return db_exec(db, roots ? &SQL_ROOTS : &SQL_ALL, NULL, out);
+}
+
+enum nx_err categories_children_many(struct db *db, const char *parent_ids, PGresult **out) {
+    const char *params[] = {parent_ids};
+    return db_exec(db, &SQL_CHILDREN_MANY, params, out);
+}
+
+enum nx_err categories_subtrees(struct db *db, const char *ids, PGresult **out) {
+    const char *params[] = {ids};
+    return db_exec(db, &SQL_SUBTREES, params, out);
 }
 
 enum nx_err categories_insert(struct db *db, const char *name, const char *slug,

@@ -489,6 +489,7 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
     if (!ensure_connected(db))
         return NX_ERR_UNAVAILABLE;
     bool fresh_start = db->depth == 0;
+    metrics_count_id(METRIC_DB_STATEMENTS); /* what a request costs: see /metrics */
     PGresult *r = fn(db, ctx);
     if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(r);
@@ -496,6 +497,7 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
         db->next_attempt_us = 0;
         if (!ensure_connected(db))
             return NX_ERR_UNAVAILABLE;
+        metrics_count_id(METRIC_DB_STATEMENTS);
         r = fn(db, ctx);
     }
     if (!ok_status(r)) {

@@ -49,6 +49,8 @@ static struct db_stmt SQL_GET_ITEM = {
     " AND (v.is_active OR $2::boolean)"
     " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id",
     2, 0};
+static struct db_stmt SQL_GET_BY_SLUG = {
+    "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.slug = $1 AND p.deleted_at IS NULL", 1, 0};
 static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FROM
                                             " WHERE p.id = $1 AND p.deleted_at IS NULL"
                                             " FOR UPDATE OF p",
@@ -568,4 +570,83 @@ enum nx_err products_slugs_like(struct db *db, const char *base, const char *exc
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {
     const char *params[] = {slugs};
     return db_exec(db, &SQL_SLUGS_TAKEN, params, out);
+}
+
+enum nx_err products_get_by_slug(struct db *db, const char *slug, PGresult **out) {
+    const char *params[] = {slug};
+    return db_exec(db, &SQL_GET_BY_SLUG, params, out);
+}
+
+/* ---- pages of many categories in one statement ---------------------------
+ *
+ * Each category k of the arrays gets its own page (its subtree's products,
+ * the filter, its own cursor) from a LATERAL subquery: one statement for
+ * all of them, each page planned like a search's (search_page).
+ */
+
+#define IN_SUBTREE " AND p.category_id = ANY (k.subtree::bigint[])"
+
+/* The keyset comparison with each category's own cursor (none: NULL). */
+static const char *const PER_CATEGORY_AFTER[] = {
+    [PS_CREATED] = " AND (k.after_value IS NULL OR (p.created_at, p.id) >"
+                   " (k.after_value::timestamptz, k.after_id))",
+    [PS_CREATED_DESC] = " AND (k.after_value IS NULL OR (p.created_at, p.id) <"
+                        " (k.after_value::timestamptz, k.after_id))",
+    [PS_PRICE] = " AND (k.after_value IS NULL OR (p.price_cents, p.id) >"
+                 " (k.after_value::bigint, k.after_id))",
+    [PS_PRICE_DESC] = " AND (k.after_value IS NULL OR (p.price_cents, p.id) <"
+                      " (k.after_value::bigint, k.after_id))",
+    [PS_NAME] =
+        " AND (k.after_value IS NULL OR (lower(p.name), p.id) > (k.after_value, k.after_id))",
+    [PS_NAME_DESC] = " AND (k.after_value IS NULL OR (lower(p.name), p.id) <"
+                     " (k.after_value, k.after_id))",
+};
+
+static void add_pages(struct sql_builder *b, const struct category_pages *pages) {
+    sql_add_param(b, " FROM unnest(?::bigint[],", pages->ids);
+    sql_add_param(b, " ?::text[],", pages->subtrees);
+    sql_add_param(b, " ?::text[],", pages->after_values);
+    sql_add_param(b, " ?::bigint[]) WITH ORDINALITY AS k(cid, subtree, after_value, after_id, ord)",
+                  pages->after_ids);
+}
+
+enum nx_err products_list_per_category(struct db *db, const struct product_filter *f,
+                                       enum product_sort sort, const struct category_pages *pages,
+                                       const char *limit, PGresult **out) {
+    NX_ASSERT(!f->category_ids);
+    struct sql_builder b = {0};
+    sql_add(&b, "SELECT x.*, k.cid");
+    add_pages(&b, pages);
+    sql_add(&b, " CROSS JOIN LATERAL (SELECT " PRODUCT_COLUMNS ", row_number() OVER (");
+    sql_add(&b, SORTS[sort].order);
+    sql_add(&b, ") AS nx_rn FROM (SELECT " PAGE_COLUMNS " FROM products p");
+    products_add_where(&b, f, &NO_SKIP);
+    sql_add(&b, IN_SUBTREE);
+    sql_add(&b, PER_CATEGORY_AFTER[sort]);
+    sql_add(&b, SORTS[sort].order_unindexed);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    sql_add(&b, PAGE_JOIN ") x ORDER BY k.ord, x.nx_rn");
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err products_count_per_category(struct db *db, const struct product_filter *f,
+                                        const struct category_pages *pages, long long limit,
+                                        PGresult **out) {
+    NX_ASSERT(!f->category_ids);
+    struct sql_builder b = {0};
+    char limit_text[24];
+    snprintf(limit_text, sizeof limit_text, "%lld", limit);
+    sql_add(&b, "SELECT k.cid, (SELECT count(*) FROM (SELECT FROM products p");
+    products_add_where(&b, f, &NO_SKIP);
+    sql_add(&b, IN_SUBTREE);
+    if (limit > 0)
+        sql_add_param(&b, " LIMIT ?::bigint", limit_text);
+    sql_add(&b, ") n)");
+    add_pages(&b, pages);
+    sql_add(&b, " ORDER BY k.ord");
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
 }

@@ -19,6 +19,13 @@ static struct db_stmt SQL_LIST = {"SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
                                   " WHERE v.product_id = $1 AND v.deleted_at IS NULL"
                                   " AND (v.is_active OR $2::boolean) ORDER BY v.position, v.id",
                                   2, 0};
+/* The variants of many products at once (a page of them): one statement
+ * whatever their number. */
+static struct db_stmt SQL_LIST_MANY = {"SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
+                                       " WHERE v.product_id = ANY ($1::bigint[])"
+                                       " AND v.deleted_at IS NULL AND (v.is_active OR $2::boolean)"
+                                       " ORDER BY v.product_id, v.position, v.id",
+                                       2, 0};
 static struct db_stmt SQL_GET = {"SELECT " NX_VARIANT_COLUMNS VARIANT_FROM
                                  " WHERE v.product_id = $1 AND v.id = $2 AND v.deleted_at IS NULL",
                                  2, 0};
@@ -61,6 +68,11 @@ static struct db_stmt SQL_EXPLICIT = {"SELECT set_config('nexus.explicit_variant
 enum nx_err variants_list(struct db *db, const char *product_id, bool all, PGresult **out) {
     const char *params[] = {product_id, all ? "true" : "false"};
     return db_exec(db, &SQL_LIST, params, out);
+}
+
+enum nx_err variants_list_many(struct db *db, const char *product_ids, bool all, PGresult **out) {
+    const char *params[] = {product_ids, all ? "true" : "false"};
+    return db_exec(db, &SQL_LIST_MANY, params, out);
 }
 
 enum nx_err variants_get(struct db *db, const char *product_id, const char *id, bool lock,

@@ -23,6 +23,13 @@ struct input {
     bool failed;
 };
 
+/* A value as messages quote it: compact JSON (graphql-js prints it with
+ * its own inspect(), which agrees for strings, numbers, booleans and null).
+ * Owned by the caller; NULL without a value. */
+static char *shown_value(const json_t *value) {
+    return value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
 __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const json_t *value,
                                                         const char *fmt, ...) {
     struct buf why = {0};
@@ -30,7 +37,7 @@ __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const 
     va_start(ap, fmt);
     buf_vprintf(&why, fmt, ap);
     va_end(ap);
-    char *shown = value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *shown = shown_value(value);
     bool cut = shown && strlen(shown) > SHOWN_MAX;
     bool nested = strchr(in->path.data, '.') || strchr(in->path.data, '[');
     gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &in->var->loc,
@@ -45,6 +52,16 @@ __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const 
 static json_t *coerce_input(struct input *in, const json_t *v, struct gql_tref type,
                             unsigned depth);
 
+/* A value the scalar cannot represent, in the words of graphql-js 16's
+ * parseValue: what, then the value. */
+static void cannot_represent(struct input *in, const json_t *v, const char *what, const char *end) {
+    char *shown = shown_value(v);
+    size_t len = shown ? strlen(shown) : 0;
+    fault(in, v, "%s%.*s%s%s", what, SHOWN_MAX, shown ? shown : "", len > SHOWN_MAX ? "..." : "",
+          end);
+    free(shown);
+}
+
 static json_t *coerce_scalar(struct input *in, const json_t *v, const struct gql_type_def *t) {
     const char *n = t->name;
     if (strcmp(n, "Int") == 0) {
@@ -55,28 +72,30 @@ static json_t *coerce_scalar(struct input *in, const json_t *v, const struct gql
         if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
             json_integer_value(v) <= INT32_MAX)
             return json_integer(json_integer_value(v));
-        if (json_is_number(v))
-            fault(in, v, "Int cannot represent non 32-bit signed integer value.");
-        else
-            fault(in, v, "Int cannot represent a non-integer value.");
+        /* graphql-js tells an integer out of range from anything else */
+        bool integral = json_is_integer(v) || (json_is_real(v) && d == floor(d));
+        cannot_represent(in, v,
+                         integral ? "Int cannot represent non 32-bit signed integer value: "
+                                  : "Int cannot represent non-integer value: ",
+                         "");
     } else if (strcmp(n, "Float") == 0) {
         if (json_is_number(v) && isfinite(json_number_value(v)))
             return json_real(json_number_value(v));
-        fault(in, v, "Float cannot represent a non numeric value.");
+        cannot_represent(in, v, "Float cannot represent non numeric value: ", "");
     } else if (strcmp(n, "String") == 0) {
         if (json_is_string(v))
             return json_incref((json_t *)v);
-        fault(in, v, "String cannot represent a non string value.");
+        cannot_represent(in, v, "String cannot represent a non string value: ", "");
     } else if (strcmp(n, "Boolean") == 0) {
         if (json_is_boolean(v))
             return json_incref((json_t *)v);
-        fault(in, v, "Boolean cannot represent a non boolean value.");
+        cannot_represent(in, v, "Boolean cannot represent a non boolean value: ", "");
     } else if (json_is_string(v)) { /* ID */
         return json_incref((json_t *)v);
     } else if (json_is_integer(v)) {
         return json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     } else {
-        fault(in, v, "ID cannot represent a value that is not a string or an integer.");
+        cannot_represent(in, v, "ID cannot represent value: ", "");
     }
     return NULL;
 }
@@ -84,7 +103,15 @@ static json_t *coerce_scalar(struct input *in, const json_t *v, const struct gql
 static json_t *coerce_enum(struct input *in, const json_t *v, const struct gql_type_def *t) {
     if (json_is_string(v) && gql_schema_enum_value(t, json_string_value(v)))
         return json_incref((json_t *)v);
-    fault(in, v, "Value is not a value of the \"%s\" enum.", t->name);
+    if (!json_is_string(v)) {
+        struct buf what = {0};
+        buf_printf(&what, "Enum \"%s\" cannot represent non-string value: ", t->name);
+        cannot_represent(in, v, what.data, ".");
+        buf_clear(&what);
+    } else {
+        fault(in, v, "Value \"%.*s\" does not exist in \"%s\" enum.", SHOWN_MAX,
+              json_string_value(v), t->name);
+    }
     return NULL;
 }
 

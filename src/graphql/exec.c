@@ -3,6 +3,7 @@
  */
 #include "nexus/graphql/exec.h"
 
+#include "nexus/core/err.h"
 #include "nexus/core/xmem.h"
 #include "nexus/graphql/coerce.h"
 #include "nexus/graphql/introspect.h"
@@ -36,12 +37,23 @@ struct field_set {
     size_t count, cap;
 };
 
+/* A batch function that failed: the field of each of its items fails
+ * with its error, at the item's own path, when the item resolves it. */
+struct batch_fault {
+    const struct gql_selection *sel;
+    json_t *items; /* held */
+    const char *code;
+    char *message; /* owned */
+};
+
 struct run {
     const struct gql_exec *exec;
     struct gql_errors *errs;
     size_t values;   /* fields and list items completed so far */
     bool stopped;    /* the bound on values reached: no data at all */
     json_t *batched; /* the lists batched with their level, by address */
+    struct batch_fault *faults;
+    size_t fault_count, fault_cap;
 };
 
 /* One more field or list item; false (with the one error) past the bound. */
@@ -257,8 +269,7 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
                         json_t *items, const struct gql_path *path);
 
 static void batch_call(struct run *r, const struct gql_type_def *t, const struct gql_field_def *def,
-                       const struct gql_resolver *res, const struct field_group *g, json_t *items,
-                       const struct gql_path *path) {
+                       const struct gql_resolver *res, const struct field_group *g, json_t *items) {
     struct gql_errors ignored = {0};
     json_t *args = gql_coerce_arguments(def->args, def->arg_count, g->fields[0]->args,
                                         r->exec->variables, &g->fields[0]->loc, &ignored);
@@ -273,15 +284,50 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
                                   .variables = r->exec->variables,
                                   .sources = items};
     res->batch(&call);
-    if (call.error) /* one error, at the list; the items see nothing prepared */
-        field_error(r, call.code, g->fields[0], path, "%s", call.error);
-    free(call.error);
+    if (call.error) { /* each item's field fails with it as it resolves */
+        if (r->fault_count == r->fault_cap) {
+            r->fault_cap = r->fault_cap ? 2 * r->fault_cap : 4;
+            r->faults = xrealloc(r->faults, r->fault_cap * sizeof *r->faults);
+        }
+        r->faults[r->fault_count++] = (struct batch_fault){.sel = g->fields[0],
+                                                           .items = json_incref(items),
+                                                           .code = call.code,
+                                                           .message = call.error};
+    } else {
+        free(call.error);
+    }
     json_decref(args);
 }
 
+/* The failed batch that source's field sel belongs to, or NULL. */
+static const struct batch_fault *
+batch_fault_of(const struct run *r, const struct gql_selection *sel, const json_t *source) {
+    for (size_t i = 0; i < r->fault_count; i++) {
+        if (r->faults[i].sel != sel)
+            continue;
+        for (size_t k = 0; k < json_array_size(r->faults[i].items); k++)
+            if (json_array_get(r->faults[i].items, k) == source)
+                return &r->faults[i];
+    }
+    return NULL;
+}
+
 /* The key of a list in run.batched. */
+/* tag and the address in hex: formatted for every object and list a
+ * batch sees, so without printf. n must hold 2 + 2 * sizeof(void *). */
+static void address_key(char *key, size_t n, char tag, const void *p) {
+    static const char hex[] = "0123456789abcdef";
+    uintptr_t v = (uintptr_t)p;
+    size_t i = 2 * sizeof v + 1;
+    NX_ASSERT(n >= i + 1);
+    key[0] = tag;
+    key[i] = '\0';
+    for (; i > 1; v >>= 4)
+        key[--i] = hex[v & 15];
+}
+
 static void list_key(char *key, size_t n, const json_t *list) {
-    snprintf(key, n, "%p", (const void *)list);
+    address_key(key, n, 'l', list);
 }
 
 /* Gather what the items hold in def's member: an object, or the objects
@@ -299,7 +345,7 @@ static void gather(struct run *r, const struct gql_field_def *def, bool list, js
             continue;
         char key[32];
         list_key(key, sizeof key, member);
-        json_object_set_new(r->batched, key, json_true());
+        json_object_set(r->batched, key, member); /* held: its address is not reused */
         json_array_foreach(member, k, child) {
             if (json_is_object(child))
                 json_array_append(children, child);
@@ -334,8 +380,20 @@ static void batch_members(struct run *r, const struct gql_field_def *def,
 /* Before the items of a list of objects complete: the batch functions of
  * their fields, once for the list, then those of the objects the items hold
  * in member fields, level with them. */
+/* The key of an object in run.batched: its level was batched. */
+static void object_key(char *key, size_t n, const json_t *object) {
+    address_key(key, n, 'o', object);
+}
+
 static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
                         json_t *items, const struct gql_path *path) {
+    size_t k;
+    json_t *item;
+    json_array_foreach(items, k, item) {
+        char key[32];
+        object_key(key, sizeof key, item);
+        json_object_set(r->batched, key, item); /* held: its address is not reused */
+    }
     struct field_set set = {0};
     collect_subfields(r, t, g, &set);
     for (size_t i = 0; i < set.count; i++) {
@@ -345,7 +403,7 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
         if (!def || strcmp(def->name, "__typename") == 0)
             continue;
         if (res && res->batch)
-            batch_call(r, t, def, res, sub, items, path);
+            batch_call(r, t, def, res, sub, items);
         if (!res || !res->resolve)
             batch_members(r, def, sub, items, path);
     }
@@ -381,6 +439,20 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
     return out;
 }
 
+/* An object that no list brought (a root field's, a parent's): a level of
+ * its own, so that its fields' batch functions prepare it too. */
+static void batch_alone(struct run *r, const struct gql_type_def *t, const struct field_group *g,
+                        json_t *v, const struct gql_path *path) {
+    char key[32];
+    object_key(key, sizeof key, v);
+    if (t->kind != GQL_KIND_OBJECT || !json_is_object(v) || json_object_get(r->batched, key))
+        return;
+    json_t *one = json_array();
+    json_array_append(one, v);
+    batch_level(r, t, g, one, path);
+    json_decref(one);
+}
+
 static json_t *complete_nullable(struct run *r, struct gql_tref type, const struct field_group *g,
                                  json_t *v, const struct gql_path *path) {
     if (!v || json_is_null(v))
@@ -390,6 +462,7 @@ static json_t *complete_nullable(struct run *r, struct gql_tref type, const stru
     const struct gql_type_def *t = gql_tref_named(type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
+    batch_alone(r, t, g, v, path);
     struct field_set set = {0};
     collect_subfields(r, t, g, &set);
     json_t *out = execute_set(r, t, &set, v, path);
@@ -439,8 +512,12 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
         return NULL;
     }
     const struct gql_resolver *res = find_resolver(r, type->name, def->name);
+    const struct batch_fault *fault = batch_fault_of(r, sel, source);
     json_t *value = NULL;
-    if (res && res->resolve) {
+    if (fault) {
+        field_error(r, fault->code, sel, path, "%s", fault->message);
+        *failed = true;
+    } else if (res && res->resolve) {
         struct gql_field_call call = {.ctx = r->exec->ctx,
                                       .parent_type = type,
                                       .field = def,
@@ -504,6 +581,9 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     json_decref(root);
     field_set_free(&set);
     json_decref(r.batched);
+    for (size_t i = 0; i < r.fault_count; i++)
+        json_decref(r.faults[i].items), free(r.faults[i].message);
+    free(r.faults);
     if (r.stopped) /* a partial answer would be arbitrary */
         json_decref(data), data = NULL;
     return data ? data : json_null();

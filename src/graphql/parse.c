@@ -299,6 +299,7 @@ static struct gql_selection *fragment(struct parser *p) {
         return NULL;
     if (is(p, GQL_TOK_NAME) && !is_keyword(p, "on")) {
         s->kind = GQL_SEL_SPREAD;
+        s->name_loc = p->tok.loc;
         if (!(s->name = name(p)) || !directives(p, &s->directives, false))
             return NULL;
         return s;

@@ -158,11 +158,13 @@ static unsigned bit_index(unsigned bit) {
     return i;
 }
 
-static bool repeated_directive(const struct gql_directive *first, const struct gql_directive *d) {
+/* The first directive before d in its list with d's name, or NULL. */
+static const struct gql_directive *repeated_directive(const struct gql_directive *first,
+                                                      const struct gql_directive *d) {
     for (const struct gql_directive *e = first; e != d; e = e->next)
         if (strcmp(e->name, d->name) == 0)
-            return true;
-    return false;
+            return e;
+    return NULL;
 }
 
 static void check_directive(struct vctx *c, const struct gql_directive *list,
@@ -177,8 +179,12 @@ static void check_directive(struct vctx *c, const struct gql_directive *list,
     if (!(def->locations & location))
         ERR(c, &d->loc, "Directive \"@%s\" may not be used on %s.", d->name,
             gql_directive_location_name(bit_index(location)));
-    if (!def->repeatable && repeated_directive(list, d))
-        ERR(c, &d->loc, "The directive \"@%s\" can only be used once at this location.", d->name);
+    const struct gql_directive *before = def->repeatable ? NULL : repeated_directive(list, d);
+    if (before) {
+        struct gql_loc locs[2] = {before->loc, d->loc};
+        gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
+                       "The directive \"@%s\" can only be used once at this location.", d->name);
+    }
     o.defs = def->args;
     o.count = def->arg_count;
     snprintf(o.label, sizeof o.label, "@%s", d->name);
@@ -202,7 +208,7 @@ static void check_subselection(struct vctx *c, const struct gql_selection *sel,
     if (!named)
         return;
     if (gql_kind_is_leaf(named->kind) && sel->selections)
-        ERR(c, &sel->loc,
+        ERR(c, &sel->selections_loc, /* at the selection set, as graphql-js reports it */
             "Field \"%s\" must not have a selection since type \"%s\" has no subfields.", sel->name,
             fd->type);
     if (gql_kind_is_composite(named->kind) && !sel->selections)
@@ -246,7 +252,7 @@ static void walk_spread(struct vctx *c, const struct gql_type_def *parent,
     check_directives(c, sel->directives, GQL_LOC_FRAGMENT_SPREAD);
     struct def_info *f = fragment_info(c, sel->name);
     if (!f) {
-        ERR(c, &sel->loc, "Unknown fragment \"%s\".", sel->name);
+        ERR(c, &sel->name_loc, "Unknown fragment \"%s\".", sel->name);
         return;
     }
     const struct gql_type_def *t = gql_schema_type(f->def->type_condition);

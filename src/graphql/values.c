@@ -72,12 +72,11 @@ void gql_print_value(struct buf *b, const struct gql_value *v, size_t max) {
 /* ---- errors --------------------------------------------------------------- */
 
 static void expected(const struct gql_value_check *c, const struct gql_value *v,
-                     struct gql_tref type, const char *why) {
+                     struct gql_tref type) {
     struct buf b = {0};
     gql_print_value(&b, v, PRINT_MAX);
     gql_error_add(c->errs, GQL_CODE_VALIDATION, &v->loc,
-                  "Expected value of type \"%.*s\", found %s%s", (int)type.len, type.s, b.data,
-                  why ? why : ".");
+                  "Expected value of type \"%.*s\", found %s.", (int)type.len, type.s, b.data);
     buf_clear(&b);
 }
 
@@ -99,37 +98,53 @@ static bool finite_float(const char *text) {
     return !*end && isfinite(d);
 }
 
+/* A literal the type cannot represent, in the words of graphql-js 16's
+ * parseLiteral of the built-in scalars and enums. */
+static void cannot_represent(const struct gql_value_check *c, const struct gql_value *v,
+                             const char *what, const char *end) {
+    struct buf b = {0};
+    gql_print_value(&b, v, PRINT_MAX);
+    gql_error_add(c->errs, GQL_CODE_VALIDATION, &v->loc, "%s%s%s", what, b.data, end);
+    buf_clear(&b);
+}
+
 static void check_scalar(const struct gql_value_check *c, const struct gql_value *v,
-                         const struct gql_type_def *t, struct gql_tref shown) {
+                         const struct gql_type_def *t) {
     const char *n = t->name;
     long long i;
-    bool ok = false;
-    if (strcmp(n, "Int") == 0)
-        ok = v->kind == GQL_VALUE_INT && gql_int_literal(v->text, &i);
-    else if (strcmp(n, "Float") == 0)
-        ok = (v->kind == GQL_VALUE_INT || v->kind == GQL_VALUE_FLOAT) && finite_float(v->text);
-    else if (strcmp(n, "String") == 0)
-        ok = v->kind == GQL_VALUE_STRING;
-    else if (strcmp(n, "Boolean") == 0)
-        ok = v->kind == GQL_VALUE_BOOLEAN;
-    else if (strcmp(n, "ID") == 0)
-        ok = v->kind == GQL_VALUE_STRING || v->kind == GQL_VALUE_INT;
-    if (!ok)
-        expected(c, v, shown,
-                 v->kind == GQL_VALUE_INT && strcmp(n, "Int") == 0
-                     ? ": Int is a signed 32-bit integer."
-                     : NULL);
+    if (strcmp(n, "Int") == 0) {
+        if (v->kind != GQL_VALUE_INT)
+            cannot_represent(c, v, "Int cannot represent non-integer value: ", "");
+        else if (!gql_int_literal(v->text, &i))
+            cannot_represent(c, v, "Int cannot represent non 32-bit signed integer value: ", "");
+    } else if (strcmp(n, "Float") == 0) {
+        if ((v->kind != GQL_VALUE_INT && v->kind != GQL_VALUE_FLOAT) || !finite_float(v->text))
+            cannot_represent(c, v, "Float cannot represent non numeric value: ", "");
+    } else if (strcmp(n, "String") == 0) {
+        if (v->kind != GQL_VALUE_STRING)
+            cannot_represent(c, v, "String cannot represent a non string value: ", "");
+    } else if (strcmp(n, "Boolean") == 0) {
+        if (v->kind != GQL_VALUE_BOOLEAN)
+            cannot_represent(c, v, "Boolean cannot represent a non boolean value: ", "");
+    } else if (strcmp(n, "ID") == 0) {
+        if (v->kind != GQL_VALUE_STRING && v->kind != GQL_VALUE_INT)
+            cannot_represent(c, v, "ID cannot represent a non-string and non-integer value: ", "");
+    }
 }
 
 static void check_enum(const struct gql_value_check *c, const struct gql_value *v,
-                       const struct gql_type_def *t, struct gql_tref shown) {
+                       const struct gql_type_def *t) {
     if (v->kind == GQL_VALUE_ENUM && gql_schema_enum_value(t, v->text))
         return;
-    if (v->kind == GQL_VALUE_ENUM)
+    if (v->kind == GQL_VALUE_ENUM) {
         gql_error_add(c->errs, GQL_CODE_VALIDATION, &v->loc,
                       "Value \"%s\" does not exist in \"%s\" enum.", v->text, t->name);
-    else
-        expected(c, v, shown, NULL);
+    } else {
+        struct buf what = {0};
+        buf_printf(&what, "Enum \"%s\" cannot represent non-enum value: ", t->name);
+        cannot_represent(c, v, what.data, ".");
+        buf_clear(&what);
+    }
 }
 
 /* ---- input objects ------------------------------------------------------------- */
@@ -151,7 +166,7 @@ static bool given(const struct gql_value *v, const char *name) {
 static void check_object(const struct gql_value_check *c, const struct gql_value *v,
                          const struct gql_type_def *t, struct gql_tref shown) {
     if (v->kind != GQL_VALUE_OBJECT) {
-        expected(c, v, shown, NULL);
+        expected(c, v, shown);
         return;
     }
     for (const struct gql_object_field *f = v->fields; f; f = f->next) {
@@ -189,7 +204,7 @@ static void check_literal(const struct gql_value_check *c, const struct gql_valu
     }
     if (kind == GQL_KIND_NON_NULL) {
         if (v->kind == GQL_VALUE_NULL)
-            expected(c, v, shown, NULL);
+            expected(c, v, shown);
         else
             check_literal(c, v, gql_tref_of(type), shown, false);
         return;
@@ -211,9 +226,9 @@ static void check_literal(const struct gql_value_check *c, const struct gql_valu
     if (t->kind == GQL_KIND_INPUT_OBJECT)
         check_object(c, v, t, shown);
     else if (t->kind == GQL_KIND_ENUM)
-        check_enum(c, v, t, shown);
+        check_enum(c, v, t);
     else
-        check_scalar(c, v, t, shown);
+        check_scalar(c, v, t);
 }
 
 void gql_check_literal(const struct gql_value_check *c, const struct gql_value *v,

@@ -230,12 +230,19 @@ static enum nx_err refuse_body(struct request *req) {
     return problem_detail(req, NX_ERR_BAD_REQUEST, "this endpoint takes no request body");
 }
 
+/* The most body bytes the route takes. */
+static size_t body_cap(const struct request *req) {
+    if ((req->route->flags & ROUTE_OWN_BODY) && cfg->body_max < NX_OWN_BODY_MAX)
+        return NX_OWN_BODY_MAX;
+    return cfg->body_max;
+}
+
 /* Content type and declared size, for routes that take a JSON body; no
  * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
     if (req->route->flags & ROUTE_UPLOAD)
         return router_upload(req->route)(req, NULL, 0);
-    if (!(req->route->flags & ROUTE_JSON_BODY))
+    if (!(req->route->flags & (ROUTE_JSON_BODY | ROUTE_OWN_BODY)))
         return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
@@ -245,10 +252,10 @@ static enum nx_err check_body_headers(struct request *req) {
         char *end = NULL;
         errno = 0;
         unsigned long long declared = strtoull(cl, &end, 10);
-        if (errno == ERANGE || declared > cfg->body_max) {
+        if (errno == ERANGE || declared > body_cap(req)) {
             req->close_connection = true;
             return problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
-                                  cfg->body_max);
+                                  body_cap(req));
         }
     }
     return NX_OK;
@@ -326,9 +333,9 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
         return accept_upload(req, data, size);
     req->body_seen += size;
     idempotency_feed(req, data, size);
-    if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
+    if (req->body_seen > body_cap(req) + DISCARD_LIMIT)
         return MHD_NO; /* a client that keeps sending past the cap is dropped */
-    if (req->body_seen <= cfg->body_max)
+    if (req->body_seen <= body_cap(req))
         buf_append(&req->body, data, size);
     return MHD_YES;
 }
@@ -386,6 +393,8 @@ static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const cha
 /* The request's cache key (see http/cachekey.h); false when it must not
  * be cached. */
 static bool cache_key(struct request *req, struct buf *key) {
+    if (req->key_spec->build)
+        return req->key_spec->build(req, key) && key->len <= NX_CACHE_KEY_MAX;
     struct key_args q;
     q.count = 0;
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_key_arg, &q);
@@ -468,7 +477,7 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
     } else {
         find_position(&l);
         e = run_read(req, res, l.position);
-        if (e == NX_OK && res->status == 200)
+        if (e == NX_OK && res->status == 200 && !res->no_store)
             catalog_cache_put(&l, key.data, key.len, response_etag(res), res->body, res->len);
         if (e == NX_OK)
             response_header(res, "X-Cache", "MISS");
@@ -545,10 +554,10 @@ static enum MHD_Result on_complete(struct request *req) {
     deadline_request_in(req->conn);
     if (req->route->flags & ROUTE_UPLOAD) {
         e = req->upload_error;
-    } else if (req->body_seen > cfg->body_max) {
+    } else if (req->body_seen > body_cap(req)) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
-                           cfg->body_max);
+                           body_cap(req));
     } else if (req->route->flags & ROUTE_JSON_BODY) {
         e = parse_json_body(req);
     }

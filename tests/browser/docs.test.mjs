@@ -16,58 +16,26 @@
 // Screenshots go to build/test-artifacts/ (NEXUS_TEST_ARTIFACTS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { ARTIFACTS, DOCS_DIR, startServer, stopServer, createUser, login, logTail } from '../contract/harness.mjs';
+import { ARTIFACTS, DOCS_DIR, startServer, createUser, login } from '../contract/harness.mjs';
 import { loadSpec, operations } from '../contract/spec.mjs';
+import { launchBrowser, foreignRequests, finish } from './browser.mjs';
 
-const CHROMIUM = process.env.NEXUS_CHROMIUM || '/usr/bin/chromium';
 const spec = loadSpec();
-let server, context, page, profile, staffToken;
-const requests = []; // every URL the browser asked for
-const consoleErrors = [];
-const pageErrors = [];
+let server, browser, page, requests, staffToken;
+let consoleErrors, pageErrors;
 
 before(async () => {
   assert.ok(existsSync(join(DOCS_DIR, 'index.html')), `no staged docs in ${DOCS_DIR} (stage_docs_assets)`);
-  assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM} (apt-get install chromium)`);
   server = await startServer('browser');
   createUser(server, 'staff@browser.test', 'staff', 'browser-password-1');
   staffToken = (await login(server, 'staff@browser.test', 'browser-password-1')).access_token;
-  profile = mkdtempSync(join(tmpdir(), 'nexus-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers() }));
-  page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(30000);
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
+  ({ page, requests, consoleErrors, pageErrors } = browser);
 });
 
-after(async () => {
-  if (context) await context.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  if (server) {
-    const exit = await stopServer(server);
-    assert.equal(exit?.code, 0, `server exit ${JSON.stringify(exit)}\n${logTail(server)}`);
-  }
-});
+after(() => finish(browser, server));
 
 /* The live response body shown in an operation block. */
 async function responseBody(block) {
@@ -143,10 +111,8 @@ test('Authorize with a staff token, then POST /api/v1/categories shows a 201', a
 });
 
 test('the page loads nothing from other hosts and breaks no policy', () => {
-  const origin = new URL(server.base).origin;
-  const foreign = requests.map((r) => r.url).filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
-  assert.deepEqual(foreign, [], 'requests to other hosts');
-  assert.ok(requests.some((r) => r.url === `${origin}/openapi.yaml`), 'the page never loaded /openapi.yaml');
+  assert.deepEqual(foreignRequests(requests, server.base), [], 'requests to other hosts');
+  assert.ok(requests.some((r) => r.url === `${server.base}/openapi.yaml`), 'the page never loaded /openapi.yaml');
   assert.ok(requests.length >= 7, `only ${requests.length} requests recorded`);
   assert.deepEqual(pageErrors, [], 'script errors on the page');
   assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m)), [], 'CSP violations');

@@ -9,7 +9,7 @@
 //    missing documented header (X-Request-Id, ETag, Location, Retry-After,
 //    WWW-Authenticate, ...) or a body that does not match its schema fails.
 //    The last phase drops the server's database to see the 503s.
-// 3. /docs with no DOCS_DIR answers 404 and the server still starts.
+// 3. /docs and /graphiql with no DOCS_DIR answer 404 and the server still starts.
 //
 // Run by scripts/test (node --test) after the release build; see
 // harness.mjs for what it needs.
@@ -167,12 +167,14 @@ test('the route table and the spec list the same operations, with the same acces
   assert.deepEqual(wrongRole, [], 'x-required-role differs from the route access level');
 });
 
-test('without DOCS_DIR the server starts and /docs is a documented 404', async (t) => {
+test('without DOCS_DIR the server starts and /docs and /graphiql are documented 404s', async (t) => {
   const bare = await startServer('contract_nodocs', { docsDir: null });
   try {
     for (const [op, path] of [
       ['getDocs', '/docs'],
       ['getDocsFile', '/docs/swagger-ui.css'],
+      ['getGraphiql', '/graphiql'],
+      ['getGraphiqlFile', '/graphiql/graphiql.min.js'],
     ]) {
       const r = await send(bare.base, path);
       const problems = checker.check(op, 'GET', path, r);
@@ -187,6 +189,40 @@ test('without DOCS_DIR the server starts and /docs is a documented 404', async (
     assert.equal(exit?.code, 0, `server exit ${JSON.stringify(exit)}`);
   }
 });
+
+const JS = 'application/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
+/* A page served from a fixed file list (/docs, /graphiql): the page, each
+ * of its files with its type and cache policy, 304s, and the 404s of names
+ * that are not in the list. */
+async function browserPage(t, { path, pageOp, fileOp, initializer, types }) {
+  const page = await call(t, pageOp, 'GET', path, {}, 200);
+  assert.match(page.headers['content-type'], /^text\/html; charset=utf-8$/);
+  assert.match(page.headers['content-security-policy'], /default-src 'self'/);
+  assert.equal(page.headers['cache-control'], 'no-cache');
+  await call(t, pageOp, 'GET', path, { headers: { 'If-None-Match': page.headers.etag } }, 304);
+  await call(t, pageOp, 'GET', path, { raw: badFraming('GET', path) }, 400);
+  await call(t, pageOp, 'GET', path, { token: BOGUS_TOKEN }, 401);
+  const files = spec.paths[`${path}/{file}`].get.parameters.find((p) => p.name === 'file').schema.enum;
+  assert.deepEqual([...files].sort(), Object.keys(types).sort(), `the documented file list of ${path}`);
+  for (const [file, type] of Object.entries(types)) {
+    const r = await call(t, fileOp, 'GET', `${path}/${file}`, {}, 200);
+    assert.equal(r.headers['content-type'], type, file);
+    assert.equal(r.headers['cache-control'], file === initializer ? 'no-cache' : 'public, max-age=86400');
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  }
+  const versioned = Object.keys(types).find((f) => f !== initializer);
+  const first = await send(server.base, `${path}/${versioned}?v=1.2.3`);
+  assert.equal(first.status, 200, 'the version query is ignored');
+  await call(t, fileOp, 'GET', `${path}/${versioned}`, { headers: { 'If-None-Match': first.headers.etag } }, 304);
+  await call(t, fileOp, 'GET', `${path}/${versioned}`, { raw: badFraming('GET', `${path}/${versioned}`) }, 400);
+  await call(t, fileOp, 'GET', `${path}/${versioned}`, { token: BOGUS_TOKEN }, 401);
+  await call(t, fileOp, 'GET', `${path}/unknown.js`, {}, 404);
+  await call(t, fileOp, 'GET', `${path}/index.html`, { label: `the page is only at ${path}` }, 404);
+  // Decoded by libmicrohttpd to "<path>/..": a {file} that is not listed.
+  await call(t, fileOp, 'GET', `${path}/%2e%2e`, {}, 404);
+}
 
 test('every operation answers as documented, with every documented status', async (t) => {
   const base = server.base;
@@ -213,39 +249,35 @@ test('every operation answers as documented, with every documented status', asyn
   // X-Forwarded-For names the client) gets the 404 of an unknown path.
   await call(t, 'getMetrics', 'GET', '/metrics', { headers: { 'X-Forwarded-For': '203.0.113.9' } }, 404);
 
-  // ---- docs -----------------------------------------------------------------
-  const page = await call(t, 'getDocs', 'GET', '/docs', {}, 200);
-  assert.match(page.headers['content-type'], /^text\/html; charset=utf-8$/);
-  assert.match(page.headers['content-security-policy'], /default-src 'self'/);
-  assert.equal(page.headers['cache-control'], 'no-cache');
-  await call(t, 'getDocs', 'GET', '/docs', { headers: { 'If-None-Match': page.headers.etag } }, 304);
-  await call(t, 'getDocs', 'GET', '/docs', { raw: badFraming('GET', '/docs') }, 400);
-  await call(t, 'getDocs', 'GET', '/docs', { token: BOGUS_TOKEN }, 401);
-  const types = {
-    'swagger-initializer.js': 'application/javascript; charset=utf-8',
-    'swagger-ui.css': 'text/css; charset=utf-8',
-    'index.css': 'text/css; charset=utf-8',
-    'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
-    'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
-    'favicon-32x32.png': 'image/png',
-    'favicon-16x16.png': 'image/png',
-  };
-  const files = spec.paths['/docs/{file}'].get.parameters.find((p) => p.name === 'file').schema.enum;
-  assert.deepEqual([...files].sort(), Object.keys(types).sort(), 'the documented file list');
-  for (const [file, type] of Object.entries(types)) {
-    const r = await call(t, 'getDocsFile', 'GET', `/docs/${file}`, {}, 200);
-    assert.equal(r.headers['content-type'], type, file);
-    assert.equal(r.headers['cache-control'], file === 'swagger-initializer.js' ? 'no-cache' : 'public, max-age=86400');
-    assert.equal(r.headers['x-content-type-options'], 'nosniff');
-  }
-  const css = await send(base, '/docs/swagger-ui.css?v=5.35.0');
-  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { headers: { 'If-None-Match': css.headers.etag } }, 304);
-  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { raw: badFraming('GET', '/docs/swagger-ui.css') }, 400);
-  await call(t, 'getDocsFile', 'GET', '/docs/swagger-ui.css', { token: BOGUS_TOKEN }, 401);
-  await call(t, 'getDocsFile', 'GET', '/docs/unknown.js', {}, 404);
-  await call(t, 'getDocsFile', 'GET', '/docs/index.html', { label: 'the page is only at /docs' }, 404);
-  // Decoded by libmicrohttpd to "/docs/..": a {file} that is not listed.
-  await call(t, 'getDocsFile', 'GET', '/docs/%2e%2e', {}, 404);
+  // ---- docs and GraphiQL -------------------------------------------------------
+  await browserPage(t, {
+    path: '/docs',
+    pageOp: 'getDocs',
+    fileOp: 'getDocsFile',
+    initializer: 'swagger-initializer.js',
+    types: {
+      'swagger-initializer.js': JS,
+      'swagger-ui.css': CSS,
+      'index.css': CSS,
+      'swagger-ui-bundle.js': JS,
+      'swagger-ui-standalone-preset.js': JS,
+      'favicon-32x32.png': 'image/png',
+      'favicon-16x16.png': 'image/png',
+    },
+  });
+  await browserPage(t, {
+    path: '/graphiql',
+    pageOp: 'getGraphiql',
+    fileOp: 'getGraphiqlFile',
+    initializer: 'graphiql-initializer.js',
+    types: {
+      'graphiql-initializer.js': JS,
+      'graphiql.min.css': CSS,
+      'graphiql.min.js': JS,
+      'react.production.min.js': JS,
+      'react-dom.production.min.js': JS,
+    },
+  });
 
   // ---- auth -------------------------------------------------------------------
   const reg = '/api/v1/auth/register';
@@ -483,6 +515,23 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'productFacets', 'GET', `${prods}/facets?price_buckets=50,10`, { label: 'buckets not ascending' }, 400);
   await call(t, 'productFacets', 'GET', `${prods}/facets`, { token: BOGUS_TOKEN }, 401);
   await call(t, 'listProducts', 'GET', prods, { token: BOGUS_TOKEN }, 401);
+
+  // ---- graphql ------------------------------------------------------------------
+  const gq = '{ products(first: 2) { totalCount edges { cursor node { name price variants { sku } } } } }';
+  const gqGet = (query, vars) => `/graphql?query=${encodeURIComponent(query)}${vars ? `&variables=${encodeURIComponent(vars)}` : ''}`;
+  const gOk = await call(t, 'graphqlGet', 'GET', gqGet(gq), {}, 200);
+  assert.equal(gOk.json.data.products.edges.length, 2);
+  await call(t, 'graphqlGet', 'GET', gqGet('{ products(first: 0) { totalCount } }'), { label: 'a field error' }, 200);
+  await call(t, 'graphqlGet', 'GET', gqGet('query($n: Int) { products(first: $n) { totalCount } }', '{"n": "2"}'), { label: 'a variable of the wrong type' }, 400);
+  await call(t, 'graphqlGet', 'GET', '/graphql', { label: 'no query' }, 400);
+  await call(t, 'graphqlGet', 'GET', gqGet(gq), { token: BOGUS_TOKEN }, 401);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: 'query P($id: ID!) { product(id: $id) { name } me { email } }', variables: { id: String(p1.json.id) } } }, 200);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: 'mutation { product(id: 1) { id } }' }, label: 'a mutation' }, 400);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { body: '[1]', contentType: 'application/json', label: 'not an object' }, 400);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { token: BOGUS_TOKEN, json: { query: gq } }, 401);
+  // Over its 4 MiB: refused on the declared length, before the body.
+  await call(t, 'graphqlPost', 'POST', '/graphql', { raw: 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4194305\r\nConnection: close\r\n\r\n{}' }, 413);
+  await call(t, 'graphqlPost', 'POST', '/graphql', { body: gq, contentType: 'application/graphql' }, 415);
 
   const p1Path = `${prods}/${p1.json.id}`;
   const p2Path = `${prods}/${p2.json.id}`;
@@ -723,11 +772,16 @@ test('every operation answers as documented, with every documented status', asyn
     ['listImportErrors', 'GET', `${imps}/888888/errors`, { token: staff }],
     ['listImports', 'GET', `${imps}?limit=3`, { token: staff }],
     ['exportProducts', 'GET', `${exp}?format=csv`, { token: staff }],
+    // A token cannot be checked without the database (anonymous GraphQL
+    // requests answer 200 with field errors instead).
+    ['graphqlGet', 'GET', '/graphql?query=%7B__typename%7D', { token: staff }],
+    ['graphqlPost', 'POST', '/graphql', { token: staff, json: { query: '{ me { email } }' } }],
   ];
   for (const [op, method, path, opts] of gone) await call(t, op, method, path, { ...opts, label: 'no database' }, 503);
   // Probes that do not touch the database still answer.
   await call(t, 'getHealthz', 'GET', '/healthz', { label: 'no database' }, 200);
   await call(t, 'getDocs', 'GET', '/docs', { label: 'no database' }, 200);
+  await call(t, 'getGraphiql', 'GET', '/graphiql', { label: 'no database' }, 200);
 
   // ---- coverage ---------------------------------------------------------------
   await t.test('every documented status of every operation was produced', () => {
@@ -737,8 +791,10 @@ test('every operation answers as documented, with every documented status', asyn
   });
 });
 
-test('paths around /docs that are not files are 404 problems', async () => {
-  for (const path of ['/docs/', '/docs/%2e%2e/openapi.yaml', '/docs/../openapi.yaml', '/docs/./swagger-ui.css', '/docs/swagger-ui.css/']) {
+test('paths around /docs and /graphiql that are not files are 404 problems', async () => {
+  const docs = ['/docs/', '/docs/%2e%2e/openapi.yaml', '/docs/../openapi.yaml', '/docs/./swagger-ui.css', '/docs/swagger-ui.css/'];
+  const graphiql = ['/graphiql/', '/graphiql/%2e%2e/openapi.yaml', '/graphiql/../docs/index.html', '/graphiql/./graphiql.min.js', '/graphiql/graphiql.min.js/', '/graphiql/graphiql/index.html'];
+  for (const path of [...docs, ...graphiql]) {
     const r = await raw(server.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     assert.equal(r.status, 404, path);
     assert.match(r.headers['content-type'], /^application\/problem\+json/, path);

@@ -164,3 +164,12 @@ export async function login(server, email, password) {
   if (r.status !== 200) throw new Error(`login ${email}: ${r.status} ${await r.text()}`);
   return r.json();
 }
+
+/** `nexus seed`: the deterministic demo catalog, into the server's (empty) database. */
+export function seedCatalog(server, products, categories) {
+  const r = spawnSync(NEXUS_BIN, ['seed', '--products', String(products), '--categories', String(categories)], {
+    env: childEnv(server),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !/^seeded /m.test(r.stdout)) throw new Error(`nexus seed: ${r.stdout}${r.stderr}`);
+}

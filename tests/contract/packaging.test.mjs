@@ -10,10 +10,14 @@
 // - The Dockerfile and docker-compose.yml have the shape the README
 //   promises (multi-stage, non-root, health checks, one-shot migrate,
 //   api without a host port behind nginx).
+// - stage_docs_assets stages exactly the files that the server reads for
+//   /docs and /graphiql, from exactly pinned npm packages, and our pages
+//   name no other host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { NEXUS_BIN, ROOT } from './harness.mjs';
@@ -283,4 +287,45 @@ test('containers listen on every interface: neither the Dockerfile nor compose s
   const compose = YAML.parse(read('docker-compose.yml'), { merge: true });
   for (const name of ['migrate', 'api', 'worker']) assert.equal(compose.services[name].environment.BIND_ADDR, undefined);
   assert.match(read('scripts/run'), /^export BIND_ADDR=\$\{BIND_ADDR:-127\.0\.0\.1\}$/m, 'scripts/run binds to loopback unless told');
+});
+
+/* The file names of a C table of api/assets files ({"name", TYPE, ...}). */
+const servedFiles = (source) => [...read(source).matchAll(/^\s*\{"([^"]+)", ASSET_/gm)].map((m) => m[1]);
+
+test('stage_docs_assets stages exactly the files the server reads for /docs and /graphiql', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-docs-'));
+  try {
+    execFileSync('bash', ['-c', '. scripts/lib/common.sh; stage_docs_assets "$1"', 'stage', dir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const staged = (sub) => readdirSync(join(dir, sub), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+    assert.deepEqual(staged('.'), servedFiles('src/api/docs.c').sort(), 'DOCS_DIR');
+    assert.deepEqual(staged('graphiql'), servedFiles('src/api/graphiql.c').sort(), 'DOCS_DIR/graphiql');
+    // Our pages name only this server: no scheme, no protocol-relative URL,
+    // and every placeholder replaced.
+    for (const page of ['index.html', 'graphiql/index.html', 'graphiql/graphiql-initializer.js', 'swagger-initializer.js']) {
+      const text = readFileSync(join(dir, page), 'utf8');
+      assert.doesNotMatch(text.replace(/<!--[\s\S]*?-->/g, ''), /(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i, `${page} names another host`);
+      assert.doesNotMatch(text, /@[A-Z_]+_VERSION@/, `${page} keeps a placeholder`);
+    }
+    const pkg = JSON.parse(read('package.json'));
+    const graphiql = readFileSync(join(dir, 'graphiql/index.html'), 'utf8');
+    assert.ok(graphiql.includes(`graphiql.min.js?v=${pkg.dependencies.graphiql}`), 'the GraphiQL page links the pinned version');
+    assert.ok(graphiql.includes(`react-dom.production.min.js?v=${pkg.dependencies['react-dom']}`), 'the GraphiQL page links the pinned React');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the browser pages come from exactly pinned npm packages, locked alike', () => {
+  const pkg = JSON.parse(read('package.json'));
+  const lock = JSON.parse(read('package-lock.json'));
+  for (const name of ['swagger-ui-dist', 'graphiql', 'react', 'react-dom']) {
+    const pinned = pkg.dependencies[name];
+    assert.match(pinned ?? '', /^\d+\.\d+\.\d+$/, `${name} is pinned to one version in dependencies`);
+    assert.equal(lock.packages[''].dependencies[name], pinned, `package-lock.json's root asks for ${name} ${pinned}`);
+    assert.equal(lock.packages[`node_modules/${name}`]?.version, pinned, `package-lock.json locks ${name} ${pinned}`);
+  }
+  // GraphiQL's single-file browser build runs on React 18's; 4.x has none.
+  assert.match(pkg.dependencies.graphiql, /^3\./);
+  assert.equal(pkg.dependencies.react, pkg.dependencies['react-dom']);
+  assert.match(pkg.dependencies.react, /^18\./);
 });

@@ -23,7 +23,7 @@ static const struct key_param PARAMS[] = {
     {"min_price", KEY_MONEY}, {"currency", KEY_CURRENCY}, {"fields", KEY_NAMES},
     {"attr.", KEY_PREFIX},
 };
-static const struct cache_key_spec SPEC = {h_list, PARAMS, 7};
+static const struct cache_key_spec SPEC = {h_list, PARAMS, 7, NULL};
 
 #define MAX_ARGS 8
 

@@ -117,13 +117,13 @@ static void test_variable_faults(void **state) {
     coerce_fails("query($id: ID!) { product(id: $id) { name } }", "{\"id\": null}",
                  "Expected non-nullable type \"ID!\" not to be null.");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": \"5\"}",
-                 "Int cannot represent a non-integer value.");
+                 "Int cannot represent non-integer value: \"5\"");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": 1.5}",
-                 "Int cannot represent non 32-bit signed integer value.");
+                 "Int cannot represent non-integer value: 1.5");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": 2147483648}",
                  "got invalid value 2147483648; Int cannot represent non 32-bit");
     coerce_fails("query($s: ProductSort) { products(sort: $s) { totalCount } }", "{\"s\": \"UP\"}",
-                 "Value is not a value of the \"ProductSort\" enum.");
+                 "Value \"UP\" does not exist in \"ProductSort\" enum.");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }",
                  "{\"f\": {\"q\": \"x\", \"nope\": 1}}",
                  "Field \"nope\" is not defined by type \"ProductFilter\".");
@@ -133,7 +133,7 @@ static void test_variable_faults(void **state) {
                  "provided.");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }",
                  "{\"f\": {\"attributes\": [{\"key\": \"a\", \"min\": \"1\"}]}}",
-                 "at \"f.attributes[0].min\"; Float cannot represent a non numeric value.");
+                 "at \"f.attributes[0].min\"; Float cannot represent non numeric value: \"1\"");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }", "{\"f\": []}",
                  "Expected type \"ProductFilter\" to be an object.");
 }
@@ -491,6 +491,38 @@ static void test_batch_levels(void **state) {
     run_free(&r);
 }
 
+static void batch_fails(struct gql_field_call *c) {
+    struct batch_count *n = c->ctx;
+    n->batches++;
+    gql_field_fail(c, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal");
+}
+
+/* A failed batch fails the field of each item at the item's own path, and
+ * nothing else: the nulls climb from there as the types say (one error
+ * when the first item's null reaches data). */
+static void test_batch_failure(void **state) {
+    (void)state;
+    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails}};
+    struct batch_count n = {0};
+    struct run r = {0};
+    run_on(&r, "{ category(id: 1) { id products { totalCount } } }", NULL,
+           "{\"category\": {\"id\": \"a\"}}", res, 1, &n);
+    assert_int_equal(n.batches, 1);
+    assert_data(&r, "{\"category\":null}");
+    assert_one_error(&r, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal",
+                     "[\"category\",\"products\"]");
+    assert_int_equal(r.errs.items[0].locs[0].column, 24);
+    run_free(&r);
+    run_on(&r, "{ categories { id products { totalCount } } }", NULL,
+           "{\"categories\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}", res, 1, &n);
+    assert_int_equal(n.batches, 2);
+    /* The first item's null climbs to data, as in graphql-js: the rest
+     * of the list is not completed. */
+    assert_data(&r, "null");
+    assert_one_error(&r, "GRAPHQL_BAD_USER_INPUT", "min_price", "[\"categories\",0,\"products\"]");
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variable_faults),
@@ -504,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_argument_and_value_errors),
         cmocka_unit_test(test_values_bound),
         cmocka_unit_test(test_batch_levels),
+        cmocka_unit_test(test_batch_failure),
         cmocka_unit_test(test_introspection_query),
         cmocka_unit_test(test_type_lookup),
     };

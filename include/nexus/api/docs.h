@@ -1,12 +1,9 @@
 /*
- * docs.h -- Swagger UI at /docs, served from memory.
+ * docs.h -- Swagger UI at /docs, served from memory (api/assets).
  *
- * The page and its assets are a fixed list of file names known at compile
- * time. docs_load reads exactly those files from DOCS_DIR once, at start-up,
- * into memory (bytes, content type, cache policy, ETag); requests are then
- * answered by looking the URL's last segment up in that list, never by
- * joining a directory and the URL. Without DOCS_DIR, or when a listed file
- * is missing, every docs route answers 404 and the rest of the server works
+ * The page and its assets are a fixed list of file names, read once from
+ * DOCS_DIR at start-up. Without DOCS_DIR, or when a listed file is
+ * missing, every docs route answers 404 and the rest of the server works
  * as usual.
  */
 #ifndef NEXUS_API_DOCS_H

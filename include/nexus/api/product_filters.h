@@ -17,6 +17,7 @@ struct product_query {
     struct product_filter filter;
     bool matches_nothing; /* a category that does not exist */
     struct buf canonical; /* "&q=..&min_price=.." */
+    size_t category_at;   /* where "&category=.." is (or would be) in canonical */
     char min[24], max[24], currency[4];
     char category_id[24]; /* the category filter's own id; "" without one */
     char *category_ids;   /* owned */

@@ -4,7 +4,8 @@
 #ifndef NEXUS_API_PRODUCTS_H
 #define NEXUS_API_PRODUCTS_H
 
-#include "nexus/db/db.h"
+#include "nexus/api/listing.h"
+#include "nexus/db/products.h"
 #include "nexus/http/request.h"
 #include "nexus/http/response.h"
 
@@ -14,6 +15,16 @@ enum nx_err api_products_create(struct request *req, struct response *res);
 enum nx_err api_products_replace(struct request *req, struct response *res);
 enum nx_err api_products_patch(struct request *req, struct response *res);
 enum nx_err api_products_delete(struct request *req, struct response *res);
+
+/* The product list's sorts ("-created_at", ...), as cursors name them. */
+extern const struct list_spec api_product_list;
+/* The product column holding the cursor value of sort (an index into
+ * api_product_list.sorts). */
+int api_product_sort_column(size_t sort);
+/* The total of a list: all matches, but a search counts at most
+ * SEARCH_TOTAL_CAP of them (then *capped). */
+enum nx_err api_products_total(struct db *db, const struct product_filter *f, long long *total,
+                               bool *capped);
 
 /* Whether the caller is staff (sees inactive products and variants). */
 bool api_is_staff(const struct request *req);

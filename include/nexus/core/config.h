@@ -61,7 +61,7 @@ struct config {
     int password_reset_ttl;   /* seconds a password reset link works */
     int email_verify_ttl;     /* seconds an email verification link works */
     int shutdown_grace;       /* seconds to finish in-flight requests */
-    char *docs_dir;           /* Swagger UI assets; NULL: not served */
+    char *docs_dir;           /* Swagger UI and GraphiQL assets; NULL: not served */
     char *smtp_url;           /* NULL: mail is written to mail_dir */
     char *mail_from;
     char *mail_dir;

@@ -31,6 +31,7 @@ enum metrics_counter {
     METRIC_CACHE_BYPASSES,
     METRIC_CACHE_ERRORS,
     METRIC_CACHE_OVERSIZE, /* answers served but too large to store */
+    METRIC_DB_STATEMENTS,  /* statements sent to PostgreSQL (a retry after a reconnect too) */
     METRIC__COUNTERS
 };
 
@@ -62,6 +63,8 @@ void metrics_series_read(size_t series, struct metrics_series *out);
 
 /* Count a named event ("cache_hits"); an unknown name counts nothing. */
 void metrics_count(const char *counter);
+/* The same by its enum (no lookup: for hot paths). */
+void metrics_count_id(enum metrics_counter c);
 const char *metrics_counter_name(enum metrics_counter c);
 uint64_t metrics_counter_value(enum metrics_counter c);
 

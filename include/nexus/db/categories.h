@@ -32,6 +32,16 @@ enum nx_err categories_resolve(struct db *db, const char *key, bool by_slug, cha
 /* Array literal of id and all its descendants' ids. */
 enum nx_err categories_subtree(struct db *db, const char *id, char **out);
 
+/* The categories of an array literal of ids ("{1,2}"), in no order. */
+enum nx_err categories_by_ids(struct db *db, const char *ids, PGresult **out);
+/* Every category (roots: only the roots), by name then id. */
+enum nx_err categories_all(struct db *db, bool roots, PGresult **out);
+/* The children of the categories of an array literal, by parent_id, then
+ * name and id. */
+enum nx_err categories_children_many(struct db *db, const char *parent_ids, PGresult **out);
+/* Rows (root id, array literal of its subtree's ids) for each existing
+ * category of the array literal ids. */
+enum nx_err categories_subtrees(struct db *db, const char *ids, PGresult **out);
 enum nx_err categories_insert(struct db *db, const char *name, const char *slug,
                               const char *description, const char *parent_id, PGresult **out);
 /* Given fields only; set_parent with parent_id "" makes it a root. */

@@ -131,6 +131,34 @@ enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **ou
  * (model/product.h). Zero rows when there is no such product. */
 enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, PGresult **out);
 
+/* A live product by slug; zero rows when there is none. */
+enum nx_err products_get_by_slug(struct db *db, const char *slug, PGresult **out);
+
+/* The pages of several categories at once, as array literals of the same
+ * length: each category's id, its subtree (an array literal of ids, as
+ * text), and the cursor its page starts after (value and id; NULL
+ * elements for a first page). */
+struct category_pages {
+    const char *ids;          /* bigint[] */
+    const char *subtrees;     /* text[] of bigint[] literals */
+    const char *after_values; /* text[] */
+    const char *after_ids;    /* bigint[] */
+};
+/* For each category of pages, in their order, its page of products that
+ * match f (whose category_ids must be NULL) in its subtree, at most limit
+ * rows: the product columns, then the row's place in its page and the
+ * category's id (PC_PAGE_CATEGORY), in one statement. */
+enum nx_err products_list_per_category(struct db *db, const struct product_filter *f,
+                                       enum product_sort sort, const struct category_pages *pages,
+                                       const char *limit, PGresult **out);
+#define PC_PAGE_CATEGORY (PC_VARIANT_OPTIONS + 2)
+/* For each category of pages (cursors unused), in their order, rows (id,
+ * how many products of its subtree match f), counting at most limit of
+ * them when limit > 0; one statement. */
+enum nx_err products_count_per_category(struct db *db, const struct product_filter *f,
+                                        const struct category_pages *pages, long long limit,
+                                        PGresult **out);
+
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out);
 /* Update the given fields of a live product (zero rows when none). */
 enum nx_err products_update(struct db *db, const char *id, const struct product_input *in,

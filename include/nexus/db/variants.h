@@ -21,6 +21,9 @@
 /* The live variants of a product, by position then id; inactive ones
  * only with all. */
 enum nx_err variants_list(struct db *db, const char *product_id, bool all, PGresult **out);
+/* The same for the products of an array literal ("{1,2}"), in one
+ * statement, by product id, then position and id. */
+enum nx_err variants_list_many(struct db *db, const char *product_ids, bool all, PGresult **out);
 /* One live variant of the product (zero rows when none); with lock, the
  * row is locked for the rest of the transaction. */
 enum nx_err variants_get(struct db *db, const char *product_id, const char *id, bool lock,

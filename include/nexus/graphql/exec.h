@@ -23,10 +23,14 @@
  * object each (a connection's edges' nodes) or lists of them (the children
  * a batch function stored), all the lists' items together, once; such a
  * list is not batched again when it completes. So nested lists cost one
- * query per level, not one per parent. (A list is known by its address:
+ * query per level, not one per parent. An object that no batched level
+ * brought (a root field's value, a single parent) is a level of its own,
+ * batched alone before its fields resolve, so a batch function is the one
+ * place that loads its field. (A list is known by its address:
  * a resolver should not hand the same array to two places that select
- * different batched fields.) A batch that fails is one
- * error, at the list's path; the items' fields then resolve without what it would have prepared.
+ * different batched fields.) A batch that fails fails the field in each of
+ * its items, as if each item's resolver had: one error per item, at its
+ * own path (graphql-js, resolving item by item, answers the same).
  *
  * Errors ("Handling Field Errors"): a resolver that fails (gql_field_fail),
  * a value that its type cannot represent, or null for a non-null type is

@@ -105,6 +105,7 @@ struct gql_selection {
     struct gql_directive *directives;
     struct gql_selection *selections; /* NULL: no selection set (never empty) */
     struct gql_loc selections_loc;    /* its "{" */
+    struct gql_loc name_loc;          /* GQL_SEL_SPREAD: the fragment's name */
     struct gql_selection *next;
 };
 

@@ -26,10 +26,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A route's own key (a GraphQL document is keyed on its normal form, not
+ * on its text): appended to out; false when the request must not be
+ * cached. */
+typedef bool (*cache_key_fn)(struct request *req, struct buf *out);
+
 struct cache_key_spec {
     route_handler handler; /* the cacheable route this row describes */
     const struct key_param *params;
     size_t count;
+    cache_key_fn build; /* NULL: built from params (cache_key_build) */
 };
 
 /* The rows, defined in api/routes.c next to the route table. */

@@ -28,6 +28,9 @@ struct response {
     /* A write route's handler found nothing to change (an empty PATCH): the
      * catalog generation is left alone, so no cached entry is dropped. */
     bool unchanged;
+    /* A cacheable read's 200 that must not be stored (a GraphQL answer
+     * with errors). */
+    bool no_store;
     /* A body streamed as the client reads it (chunked), instead of body:
      * stream puts up to max bytes into out and returns how many, 0 at the
      * end, -1 on a failure (the connection is then closed). It may use the

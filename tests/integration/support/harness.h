@@ -200,4 +200,20 @@ void harness_staff_and_customer(const struct nexus_server *s, const char *prefix
 /* Ids from a comma-joined harness_sql answer (consumed), at most cap. */
 size_t parse_ids(char *csv, long long *ids, size_t cap);
 
+/* ---- GraphQL (gql.c) --------------------------------------------------- */
+
+/* POST /graphql {"query", "variables"} (variables: JSON text or NULL). */
+struct http_res *gql_post(const char *token, const char *query, const char *variables);
+/* GET /graphql?query=...&variables=... */
+struct http_res *gql_get(const char *token, const char *query, const char *variables);
+/* Assert 200 without errors; the response's data (borrowed from r). */
+json_t *gql_data(struct http_res *r);
+/* Assert status, a JSON (not problem+json) body whose first error has
+ * extensions.code code and a message containing message_part (when not
+ * NULL), and no data for a 400. */
+void gql_expect_error(struct http_res *r, long status, const char *code, const char *message_part);
+/* POST /api/v1/categories as token (staff); the new category's id. */
+long long gql_test_category(const char *token, const char *name, const char *slug,
+                            long long parent);
+
 #endif

@@ -1,0 +1,71 @@
+/*
+ * graphql_catalog.h -- the resolvers of the catalog schema over the
+ * database (docs/GRAPHQL.md, "Resolvers").
+ *
+ * Every field that is not a member of a row already loaded has a resolver
+ * here. Root fields (Query.*) resolve once each; fields that read more rows
+ * under a parent (Product.variants, Product.category, Category.parent,
+ * Category.children, Category.products, ProductConnection.totalCount) are
+ * batch functions only: the executor gives them every parent of a level at
+ * once (a single parent is a level of one), and they load what all of them
+ * need in one statement (two for Category.products: the subtrees, then the
+ * pages) and store it in the parents, where the executor's default
+ * resolver finds it. So a request's statements do not grow with the number
+ * of parents.
+ *
+ * Reads reuse the REST code: the same SQL (db/), the same filters, sorts,
+ * cursors and messages (graphql_args.h), the same JSON (graphql_shape.h),
+ * the same visibility (inactive products and variants for staff only).
+ * A bad argument is a field error (GRAPHQL_BAD_USER_INPUT) with the REST
+ * message; a database failure is a field error (INTERNAL_SERVER_ERROR).
+ */
+#ifndef NEXUS_API_GRAPHQL_CATALOG_H
+#define NEXUS_API_GRAPHQL_CATALOG_H
+
+#include "nexus/api/product_filters.h"
+#include "nexus/db/db.h"
+#include "nexus/graphql/resolve.h"
+#include "nexus/http/request.h"
+
+#include <stdbool.h>
+
+/* The executor's ctx for one request. */
+struct gql_catalog {
+    struct request *req; /* the caller's request (principal, request id) */
+    struct db *db;       /* NULL until a field needs it */
+    bool staff;
+    /* The filters of the connections made, kept for their totalCount
+     * (connections hold their index, see graphql_products.c). */
+    struct product_query **queries;
+    size_t query_count, query_cap;
+};
+
+void gql_catalog_init(struct gql_catalog *c, struct request *req);
+void gql_catalog_clear(struct gql_catalog *c);
+/* The table of resolvers (static). */
+const struct gql_resolver *gql_catalog_resolvers(size_t *count);
+
+/* ---- for the resolver modules ---- */
+
+/* The request's connection, or NX_ERR_UNAVAILABLE. */
+enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db);
+/* Fail the field for e: a 400's detail recorded on detail_req is the
+ * message of a GRAPHQL_BAD_USER_INPUT error; anything else is an
+ * INTERNAL_SERVER_ERROR that says no more than REST would. */
+void gql_catalog_fail(struct gql_field_call *call, enum nx_err e, const struct request *detail_req);
+/* An array literal ("{3,7}") of the ids that get(source) gives (an integer
+ * or a decimal string; others are skipped), each once; *n their number. */
+char *gql_ids_literal(const json_t *sources, const json_t *(*get)(const json_t *source), size_t *n);
+/* An id member as text (an integer or a string), "" when it is neither. */
+void gql_id_text(const json_t *v, char out[24]);
+
+/* The resolvers of graphql_batch.c and graphql_products.c. */
+void gql_product_variants(struct gql_field_call *call);
+void gql_product_category(struct gql_field_call *call);
+void gql_category_parent(struct gql_field_call *call);
+void gql_category_children(struct gql_field_call *call);
+json_t *gql_query_products(struct gql_field_call *call);
+void gql_category_products(struct gql_field_call *call);
+void gql_connection_total(struct gql_field_call *call);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * graphql.c -- POST and GET /graphql (see graphql.h): the request's three
+ * members, the graphql layer's stages, and the answer.
+ */
+#include "nexus/api/graphql.h"
+
+#include "nexus/api/graphql_catalog.h"
+#include "nexus/graphql/coerce.h"
+#include "nexus/graphql/exec.h"
+#include "nexus/graphql/limits.h"
+#include "nexus/graphql/parse.h"
+#include "nexus/graphql/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* What a request asks: borrowed from the request (its body's JSON, which
+ * body owns, or its query parameters). */
+struct gql_request {
+    const char *query;
+    size_t query_len;
+    const char *operation_name; /* NULL: none */
+    json_t *variables;          /* owned; NULL: none */
+    json_t *body;               /* owned (POST) */
+    char *name_copy;            /* owned (GET: operationName NUL-terminated) */
+};
+
+static void gql_request_clear(struct gql_request *g) {
+    json_decref(g->variables);
+    json_decref(g->body);
+    free(g->name_copy);
+}
+
+/* A request error: one error without locations. */
+static void request_error(struct gql_errors *errs, const char *message) {
+    gql_error_add(errs, GQL_CODE_BAD_INPUT, NULL, "%s", message);
+}
+
+static bool read_post(struct request *req, struct gql_request *g, struct gql_errors *errs) {
+    json_error_t err;
+    if (req->body.len == 0)
+        return request_error(errs, "the body must be a JSON object with a \"query\""), false;
+    g->body = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(g->body))
+        return request_error(errs, "the body must be a JSON object with a \"query\""), false;
+    const json_t *q = json_object_get(g->body, "query");
+    const json_t *name = json_object_get(g->body, "operationName");
+    const json_t *vars = json_object_get(g->body, "variables");
+    if (!json_is_string(q))
+        return request_error(errs, "\"query\" must be a string"), false;
+    if (name && !json_is_null(name) && !json_is_string(name))
+        return request_error(errs, "\"operationName\" must be a string or null"), false;
+    if (vars && !json_is_null(vars) && !json_is_object(vars))
+        return request_error(errs, "\"variables\" must be an object or null"), false;
+    g->query = json_string_value(q);
+    g->query_len = json_string_length(q);
+    g->operation_name = json_string_value(name);
+    g->variables = json_is_object(vars) ? json_incref((json_t *)vars) : NULL;
+    return true;
+}
+
+static bool read_get(struct request *req, struct gql_request *g, struct gql_errors *errs) {
+    struct slice q, name, vars;
+    if (request_query(req, "query", &q) != NX_OK ||
+        request_query(req, "operationName", &name) != NX_OK ||
+        request_query(req, "variables", &vars) != NX_OK)
+        return request_error(errs, req->detail), false;
+    if (!q.ptr)
+        return request_error(errs, "the query parameter \"query\" is required"), false;
+    g->query = q.ptr;
+    g->query_len = q.len;
+    if (name.ptr && name.len)
+        g->operation_name = g->name_copy = xstrndup(name.ptr, name.len);
+    if (vars.ptr && vars.len) {
+        g->variables = json_loadb(vars.ptr, vars.len, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(g->variables))
+            return request_error(errs, "\"variables\" must be a JSON object"), false;
+    }
+    return true;
+}
+
+/* The integer a variable holds, for the cost of `first: $n`. */
+static bool int_variable(void *ctx, const char *name, long long *value) {
+    const json_t *v = json_object_get(ctx, name);
+    if (!json_is_integer(v))
+        return false;
+    *value = json_integer_value(v);
+    return true;
+}
+
+/* The stages before execution: the operation and its variables, or
+ * NULL with errors. */
+static const struct gql_definition *prepare(const struct gql_document *doc,
+                                            const struct gql_request *g, json_t **vars,
+                                            struct gql_errors *errs) {
+    struct gql_measure m;
+    const struct gql_definition *op = NULL;
+    if (gql_validate(doc, errs))
+        op = gql_operation(doc, g->operation_name, errs);
+    if (op)
+        *vars = gql_coerce_variables(op, g->variables, errs);
+    if (op && *vars && gql_check_limits(doc, op, int_variable, *vars, &m, errs))
+        return op;
+    return NULL;
+}
+
+static json_t *errors_json(const struct gql_errors *errs) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < errs->count; i++) {
+        const struct gql_error *e = &errs->items[i];
+        json_t *obj = json_pack("{s:s}", "message", e->message);
+        if (e->loc_count) {
+            json_t *locs = json_array();
+            for (size_t k = 0; k < e->loc_count; k++)
+                json_array_append_new(locs, json_pack("{s:i, s:i}", "line", (int)e->locs[k].line,
+                                                      "column", (int)e->locs[k].column));
+            json_object_set_new(obj, "locations", locs);
+        }
+        if (e->path)
+            json_object_set_new(obj, "path", json_loads(e->path, 0, NULL));
+        json_object_set_new(obj, "extensions", json_pack("{s:s}", "code", e->code));
+        json_array_append_new(list, obj);
+    }
+    return list;
+}
+
+/* 200 {data[, errors]} when it ran (data set), else 400 {errors}. */
+static void respond(struct response *res, json_t *data, const struct gql_errors *errs) {
+    json_t *body = json_object();
+    if (errs->count)
+        json_object_set_new(body, "errors", errors_json(errs));
+    if (data)
+        json_object_set(body, "data", data);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    response_take(res, data ? 200 : 400, "application/json", text, strlen(text));
+    res->no_store = errs->count > 0;
+}
+
+static json_t *run(struct request *req, const struct gql_document *doc,
+                   const struct gql_definition *op, const json_t *vars, struct gql_errors *errs) {
+    struct gql_catalog catalog;
+    size_t n;
+    gql_catalog_init(&catalog, req);
+    const struct gql_resolver *resolvers = gql_catalog_resolvers(&n);
+    struct gql_exec exec = {.doc = doc,
+                            .operation = op,
+                            .variables = vars,
+                            .resolvers = resolvers,
+                            .resolver_count = n,
+                            .ctx = &catalog};
+    json_t *data = gql_execute(&exec, errs);
+    gql_catalog_clear(&catalog);
+    return data;
+}
+
+enum nx_err api_graphql(struct request *req, struct response *res) {
+    struct gql_request g = {0};
+    struct gql_errors errs = {0};
+    struct gql_document *doc = NULL;
+    const struct gql_definition *op = NULL;
+    json_t *vars = NULL, *data = NULL;
+    bool read = req->method == HTTP_POST ? read_post(req, &g, &errs) : read_get(req, &g, &errs);
+    if (read)
+        doc = gql_parse(g.query, g.query_len, &errs);
+    if (doc)
+        op = prepare(doc, &g, &vars, &errs);
+    if (op)
+        data = run(req, doc, op, vars, &errs);
+    respond(res, data, &errs);
+    json_decref(data);
+    json_decref(vars);
+    gql_document_free(doc);
+    gql_errors_clear(&errs);
+    gql_request_clear(&g);
+    return NX_OK;
+}

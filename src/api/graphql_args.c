@@ -1,0 +1,166 @@
+/*
+ * graphql_args.c -- GraphQL arguments written as REST query parameters
+ * (see graphql_args.h).
+ */
+#include "nexus/api/graphql_args.h"
+
+#include "nexus/db/products.h"
+#include "nexus/http/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *value, *sort;
+} SORTS[] = {
+    {"CREATED_AT_DESC", "-created_at"},
+    {"CREATED_AT_ASC", "created_at"},
+    {"PRICE_ASC", "price"},
+    {"PRICE_DESC", "-price"},
+    {"NAME_ASC", "name"},
+    {"NAME_DESC", "-name"},
+};
+
+void gql_args_init(struct gql_args *a, const struct request *caller) {
+    memset(a, 0, sizeof *a);
+    a->req.query_loaded = true; /* no connection: the query is what is added */
+    a->req.principal = caller->principal;
+    memcpy(a->req.request_id, caller->request_id, sizeof a->req.request_id);
+}
+
+bool gql_args_add(struct gql_args *a, const char *name, const char *value) {
+    if (a->req.query_count == NX_MAX_QUERY_ARGS) {
+        problem_detail(&a->req, NX_ERR_BAD_REQUEST, "too many filter values");
+        return false;
+    }
+    struct query_arg *q = &a->req.query[a->req.query_count++];
+    q->key = a->owned[a->owned_count++] = xstrdup(name);
+    q->value = a->owned[a->owned_count++] = xstrdup(value);
+    q->len = strlen(value);
+    return true;
+}
+
+static bool add_string(struct gql_args *a, const json_t *obj, const char *field, const char *name) {
+    const json_t *v = json_object_get(obj, field);
+    return !json_is_string(v) || gql_args_add(a, name, json_string_value(v));
+}
+
+static bool add_bool(struct gql_args *a, const json_t *obj, const char *field, const char *name,
+                     bool only_true) {
+    const json_t *v = json_object_get(obj, field);
+    if (!json_is_boolean(v) || (only_true && !json_is_true(v)))
+        return true;
+    return gql_args_add(a, name, json_is_true(v) ? "true" : "false");
+}
+
+/* A list of strings as "v1,v2"; NX_ERR_BAD_REQUEST for a value with a
+ * comma (the REST form cannot carry it). An empty list adds nothing. */
+static enum nx_err add_values(struct gql_args *a, const char *name, const json_t *values) {
+    struct buf b = {0};
+    size_t i;
+    const json_t *v;
+    enum nx_err e = NX_OK;
+    json_array_foreach(values, i, v) {
+        const char *s = json_string_value(v);
+        if (strchr(s, ',')) {
+            e = problem_detail(&a->req, NX_ERR_BAD_REQUEST,
+                               "%.60s: a value may not contain a comma", name);
+            break;
+        }
+        buf_printf(&b, "%s%s", i ? "," : "", s);
+    }
+    if (e == NX_OK && b.len && !gql_args_add(a, name, b.data))
+        e = NX_ERR_BAD_REQUEST;
+    buf_clear(&b);
+    return e;
+}
+
+/* A Float as the decimal text attr.<key>.min takes ("350", "1.5"). */
+static bool add_number(struct gql_args *a, const char *name, const json_t *v) {
+    char text[64];
+    double x = json_number_value(v);
+    if (!json_is_number(v))
+        return true;
+    if (x > -1e15 && x < 1e15 && (double)(long long)x == x)
+        snprintf(text, sizeof text, "%lld", (long long)x);
+    else
+        snprintf(text, sizeof text, "%.15g", x);
+    return gql_args_add(a, name, text);
+}
+
+static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
+    char name[96];
+    const char *key = json_string_value(json_object_get(attr, "key"));
+    snprintf(name, sizeof name, "attr.%.80s", key ? key : "");
+    enum nx_err e = add_values(a, name, json_object_get(attr, "values"));
+    snprintf(name, sizeof name, "attr.%.80s.min", key ? key : "");
+    if (e == NX_OK && !add_number(a, name, json_object_get(attr, "min")))
+        e = NX_ERR_BAD_REQUEST;
+    snprintf(name, sizeof name, "attr.%.80s.max", key ? key : "");
+    if (e == NX_OK && !add_number(a, name, json_object_get(attr, "max")))
+        e = NX_ERR_BAD_REQUEST;
+    return e;
+}
+
+static enum nx_err add_discovery(struct gql_args *a, const json_t *filter) {
+    const json_t *attrs = json_object_get(filter, "attributes");
+    const json_t *options = json_object_get(filter, "options");
+    if (json_array_size(attrs) + json_array_size(options) > NX_DISCOVERY_MAX)
+        return problem_detail(&a->req, NX_ERR_BAD_REQUEST,
+                              "at most %d attribute and option filters are allowed",
+                              NX_DISCOVERY_MAX);
+    size_t i;
+    const json_t *v;
+    enum nx_err e = NX_OK;
+    json_array_foreach(attrs, i, v) {
+        if (e == NX_OK)
+            e = add_attribute(a, v);
+    }
+    json_array_foreach(options, i, v) {
+        char name[96];
+        const char *n = json_string_value(json_object_get(v, "name"));
+        snprintf(name, sizeof name, "option.%.80s", n ? n : "");
+        if (e == NX_OK)
+            e = add_values(a, name, json_object_get(v, "values"));
+    }
+    return e;
+}
+
+enum nx_err gql_args_filter(struct gql_args *a, const json_t *filter) {
+    if (!json_is_object(filter))
+        return NX_OK;
+    bool ok = add_string(a, filter, "category", "category") && add_string(a, filter, "q", "q") &&
+              add_string(a, filter, "minPrice", "min_price") &&
+              add_string(a, filter, "maxPrice", "max_price") &&
+              add_bool(a, filter, "inStock", "in_stock", false) &&
+              add_string(a, filter, "currency", "currency") &&
+              add_bool(a, filter, "includeInactive", "include_inactive", true);
+    return ok ? add_discovery(a, filter) : NX_ERR_BAD_REQUEST;
+}
+
+const char *gql_args_sort(const char *value) {
+    for (size_t i = 0; value && i < sizeof SORTS / sizeof SORTS[0]; i++)
+        if (strcmp(SORTS[i].value, value) == 0)
+            return SORTS[i].sort;
+    return "-created_at";
+}
+
+enum nx_err gql_args_page(struct gql_args *a, const json_t *args, bool with_cursor) {
+    json_int_t first = json_integer_value(json_object_get(args, "first"));
+    char text[24];
+    if (first < 1 || first > 100)
+        return problem_detail(&a->req, NX_ERR_BAD_REQUEST, "first must be from 1 to 100");
+    snprintf(text, sizeof text, "%lld", (long long)first);
+    bool ok =
+        gql_args_add(a, "limit", text) &&
+        gql_args_add(a, "sort", gql_args_sort(json_string_value(json_object_get(args, "sort")))) &&
+        (!with_cursor || add_string(a, args, "after", "cursor"));
+    return ok ? NX_OK : NX_ERR_BAD_REQUEST;
+}
+
+void gql_args_clear(struct gql_args *a) {
+    for (size_t i = 0; i < a->owned_count; i++)
+        free(a->owned[i]);
+    request_clear(&a->req);
+}

@@ -1,0 +1,190 @@
+/*
+ * graphql_shape.c -- REST JSON renamed and reshaped for the GraphQL schema
+ * (see graphql_shape.h).
+ */
+#include "nexus/api/graphql_shape.h"
+
+#include "nexus/core/jsonw.h"
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+#include "nexus/model/category.h"
+#include "nexus/model/product.h"
+#include "nexus/model/variant.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* in_stock -> inStock */
+static void camel(const char *key, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *c = key; *c && n + 1 < cap; c++) {
+        if (*c == '_' && c[1]) {
+            out[n++] = (char)toupper((unsigned char)*++c);
+            continue;
+        }
+        out[n++] = *c;
+    }
+    out[n] = '\0';
+}
+
+static int by_first_key(const void *a, const void *b) {
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x, y);
+}
+
+/* An object's keys, sorted (owned array of borrowed keys). */
+static const char **sorted_keys(const json_t *obj, size_t *n) {
+    const char **keys = xcalloc(json_object_size(obj) + 1, sizeof *keys);
+    const char *k;
+    const json_t *v;
+    *n = 0;
+    json_object_foreach((json_t *)(uintptr_t)obj, k, v) keys[(*n)++] = k;
+    qsort(keys, *n, sizeof *keys, by_first_key);
+    return keys;
+}
+
+/* An attribute's value as the attr.* filters compare it. */
+static json_t *attribute(const char *key, const json_t *v) {
+    const char *type = json_is_string(v) ? "STRING" : json_is_boolean(v) ? "BOOLEAN" : "NUMBER";
+    json_t *text;
+    if (json_is_string(v))
+        text = json_incref((json_t *)(uintptr_t)v);
+    else if (json_is_boolean(v))
+        text = json_string(json_is_true(v) ? "true" : "false");
+    else {
+        char *dumped = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        text = json_string(dumped ? dumped : "");
+        free(dumped);
+    }
+    return json_pack("{s:s, s:o, s:s}", "key", key, "value", text, "type", type);
+}
+
+/* {"a": x, ...} as [{name_key: "a", value_key: f(x)}, ...] by name. */
+static json_t *pairs(const json_t *obj, bool attributes) {
+    size_t n;
+    const char **keys = sorted_keys(obj, &n);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_object_get(obj, keys[i]);
+        json_array_append_new(out, attributes ? attribute(keys[i], v)
+                                              : json_pack("{s:s, s:O}", "name", keys[i], "value",
+                                                          (json_t *)(uintptr_t)v));
+    }
+    free(keys);
+    return out;
+}
+
+static json_t *shape_object(const json_t *rest) {
+    json_t *out = json_object();
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)rest, key, v) {
+        char name[64];
+        camel(key, name, sizeof name);
+        if (strcmp(key, "attributes") == 0 && json_is_object(v))
+            json_object_set_new(out, name, pairs(v, true));
+        else if (strcmp(key, "options") == 0 && json_is_object(v))
+            json_object_set_new(out, name, pairs(v, false));
+        else if (strcmp(key, "role") == 0 && json_is_string(v)) {
+            char role[16] = {0};
+            for (size_t i = 0; i + 1 < sizeof role && json_string_value(v)[i]; i++)
+                role[i] = (char)toupper((unsigned char)json_string_value(v)[i]);
+            json_object_set_new(out, name, json_string(role));
+        } else
+            json_object_set_new(out, name, gql_shape(v));
+    }
+    return out;
+}
+
+json_t *gql_shape(const json_t *rest) {
+    if (json_is_object(rest))
+        return shape_object(rest);
+    if (!json_is_array(rest))
+        return json_incref((json_t *)(uintptr_t)rest);
+    json_t *out = json_array();
+    size_t i;
+    const json_t *v;
+    json_array_foreach(rest, i, v) json_array_append_new(out, gql_shape(v));
+    return out;
+}
+
+/* The JSON a model function wrote, reshaped. */
+static json_t *shape_written(struct jsonw *w) {
+    size_t len;
+    char *text = jsonw_take(w, &len);
+    json_t *rest = json_loadb(text, len, 0, NULL);
+    free(text);
+    NX_ASSERT(rest); /* the model writes valid JSON */
+    json_t *out = gql_shape(rest);
+    json_decref(rest);
+    return out;
+}
+
+/* A column as a string value. */
+static json_t *text_at(const PGresult *r, int row, int col) {
+    return json_stringn(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+static json_int_t int_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static json_t *money_at(const PGresult *r, int row, int col) {
+    char price[NX_MONEY_BUF];
+    format_money(int_at(r, row, col), price, sizeof price);
+    return json_string(price);
+}
+
+/* A jsonb column, parsed. */
+static json_t *jsonb_at(const PGresult *r, int row, int col) {
+    json_t *v = json_loadb(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col), 0, NULL);
+    NX_ASSERT(v); /* PostgreSQL writes valid JSON */
+    return v;
+}
+
+/*
+ * The members of product_write_json (model/product.c), built as values in
+ * the schema's names straight from the columns: the page of a connection
+ * is made of these, and writing each row as text to parse it back cost
+ * more than the rest of the request together (docs/PERFORMANCE.md). The
+ * tests compare every member with REST's answer.
+ */
+json_t *gql_product_row(const PGresult *r, int row, bool staff) {
+    json_int_t stock = int_at(r, row, PC_STOCK);
+    json_t *attributes = jsonb_at(r, row, PC_ATTRIBUTES);
+    json_t *category = json_null();
+    if (!PQgetisnull(r, row, PC_CATEGORY_ID))
+        category =
+            json_pack("{s:I, s:o, s:o}", "id", int_at(r, row, PC_CATEGORY_ID), "name",
+                      text_at(r, row, PC_CATEGORY_NAME), "slug", text_at(r, row, PC_CATEGORY_SLUG));
+    json_t *out = json_pack(
+        "{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:I,"
+        " s:o, s:o}",
+        "id", int_at(r, row, PC_ID), "sku", text_at(r, row, PC_SKU), "name",
+        text_at(r, row, PC_NAME), "slug", text_at(r, row, PC_SLUG), "description",
+        text_at(r, row, PC_DESCRIPTION), "price", money_at(r, row, PC_PRICE_CENTS), "currency",
+        text_at(r, row, PC_CURRENCY), "stock", stock, "inStock", stock > 0, "isActive",
+        PQgetvalue(r, row, PC_IS_ACTIVE)[0] == 't', "category", category, "createdAt",
+        text_at(r, row, PC_CREATED_AT), "updatedAt", text_at(r, row, PC_UPDATED_AT), "priceRange",
+        "min", money_at(r, row, PC_PRICE_CENTS), "max", money_at(r, row, PC_PRICE_MAX_CENTS),
+        "options", jsonb_at(r, row, PC_VARIANT_OPTIONS), "variantCount",
+        int_at(r, row, staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT), "attributes",
+        pairs(attributes, true), "images", jsonb_at(r, row, PC_IMAGES));
+    json_decref(attributes);
+    NX_ASSERT(out);
+    return out;
+}
+
+json_t *gql_variant_row(const PGresult *r, int row) {
+    struct jsonw w = {0};
+    variant_write_json(&w, r, row);
+    return shape_written(&w);
+}
+
+json_t *gql_category_row(const PGresult *r, int row) {
+    json_t *rest = category_to_json(r, row);
+    json_t *out = gql_shape(rest);
+    json_decref(rest);
+    return out;
+}

@@ -1,0 +1,492 @@
+/*
+ * test_graphql.c -- POST and GET /graphql over HTTP against the REST API's
+ * answers: every root field, nested fields (variants, category, parent,
+ * children, Category.products), fragments, aliases, variables and
+ * @include/@skip, visibility for customers and staff, cursors shared with
+ * REST, field errors with their path, and request errors (400, JSON).
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct nexus_server server;
+static char *staff, *customer;
+static long long home, kitchen, kettles, garden;
+static long long red_kettle, hidden_lamp, mixed_mug;
+
+static long long create_category(const char *name, const char *slug, long long parent) {
+    return gql_test_category(staff, name, slug, parent);
+}
+
+static long long create_product(json_t *body) {
+    struct http_res *r = call_owned("POST", "/api/v1/products", staff, dump(body));
+    expect_status(r, 201, "create product");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+static long long simple_product(const char *sku, const char *name, const char *price,
+                                long long category) {
+    return create_product(json_pack("{s:s, s:s, s:s, s:i, s:I}", "sku", sku, "name", name, "price",
+                                    price, "stock", 3, "category_id", (json_int_t)category));
+}
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "graphql", NULL);
+    harness_staff_and_customer(&server, "graphql", &staff, &customer);
+    home = create_category("Home", "home", 0);
+    kitchen = create_category("Kitchen", "kitchen", home);
+    kettles = create_category("Kettles", "kettles", kitchen);
+    garden = create_category("Garden", "garden", 0);
+    red_kettle = create_product(
+        json_pack("{s:s, s:s, s:I, s:{s:s, s:i, s:b}, s:[{s:s, s:s}], s:[{s:s, s:s, s:i, s:{s:s}},"
+                  " {s:s, s:s, s:i, s:{s:s}}]}",
+                  "name", "Red Kettle", "description", "A kettle, red", "category_id",
+                  (json_int_t)kettles, "attributes", "brand", "Acme", "watts", 1500, "cordless", 1,
+                  "images", "url", "https://img.example.com/red.jpg", "alt", "red", "variants",
+                  "sku", "RK-S", "price", "10", "stock", 2, "options", "Size", "S", "sku", "RK-M",
+                  "price", "12.5", "stock", 0, "options", "Size", "M"));
+    simple_product("BK-1", "Blue Kettle", "20", kettles);
+    simple_product("CK-1", "Chef Knife", "35", kitchen);
+    simple_product("RK-1", "Rake", "15", garden);
+    hidden_lamp = create_product(json_pack("{s:s, s:s, s:s, s:i, s:I, s:b}", "sku", "HL-1", "name",
+                                           "Hidden Lamp", "price", "40", "stock", 1, "category_id",
+                                           (json_int_t)home, "is_active", 0));
+    mixed_mug = create_product(
+        json_pack("{s:s, s:I, s:[{s:s, s:s, s:i, s:{s:s}}, {s:s, s:s, s:i, s:{s:s}, s:b}]}", "name",
+                  "Mixed Mug", "category_id", (json_int_t)kitchen, "variants", "sku", "MM-1",
+                  "price", "8", "stock", 1, "options", "Color", "White", "sku", "MM-2", "price",
+                  "9", "stock", 1, "options", "Color", "Black", "is_active", 0));
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff);
+    free(customer);
+    harness_stop(&server);
+    return 0;
+}
+
+/* data as compact text with keys in response order. */
+static char *data_text(struct http_res *r) {
+    return json_dumps(gql_data(r), JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+static void expect_data(struct http_res *r, const char *want) {
+    char *got = data_text(r);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "got:  %s\nwant: %s\n", got, want);
+    assert_string_equal(got, want);
+    free(got);
+    http_res_free(r);
+}
+
+/* ---- root fields -------------------------------------------------------- */
+
+static void test_product_by_id_and_slug(void **state) {
+    (void)state;
+    char q[512], want[1024];
+    snprintf(q, sizeof q,
+             "{ a: product(id: %lld) { name sku price currency stock inStock isActive priceRange "
+             "{ min max } options { name values } variantCount attributes { key value type } "
+             "images { url alt } } b: product(slug: \"red-kettle\") { id slug } }",
+             red_kettle);
+    snprintf(want, sizeof want,
+             "{\"a\":{\"name\":\"Red Kettle\",\"sku\":\"RK-S\",\"price\":\"10.00\",\"currency\":"
+             "\"USD\",\"stock\":2,\"inStock\":true,\"isActive\":true,\"priceRange\":{\"min\":"
+             "\"10.00\",\"max\":\"12.50\"},\"options\":[{\"name\":\"Size\",\"values\":[\"S\","
+             "\"M\"]}],\"variantCount\":2,\"attributes\":[{\"key\":\"brand\",\"value\":\"Acme\","
+             "\"type\":\"STRING\"},{\"key\":\"cordless\",\"value\":\"true\",\"type\":\"BOOLEAN\"},"
+             "{\"key\":\"watts\",\"value\":\"1500\",\"type\":\"NUMBER\"}],\"images\":[{\"url\":"
+             "\"https://img.example.com/red.jpg\",\"alt\":\"red\"}]},\"b\":{\"id\":\"%lld\","
+             "\"slug\":\"red-kettle\"}}",
+             red_kettle);
+    expect_data(gql_post(NULL, q, NULL), want);
+    /* none, a malformed id, and both keys */
+    expect_data(
+        gql_post(NULL, "{ product(id: 999999) { id } x: product(id: \"abc\") { id } }", NULL),
+        "{\"product\":null,\"x\":null}");
+    struct http_res *r = gql_post(NULL, "{ product(id: 1, slug: \"x\") { id } }", NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "exactly one of id and slug");
+    http_res_free(r);
+}
+
+static void test_product_variants_and_category_path(void **state) {
+    (void)state;
+    char q[512], want[1024];
+    snprintf(q, sizeof q,
+             "{ product(id: %lld) { variants { sku price stock inStock options { name value } "
+             "position isActive productId } category { name parent { slug parent { slug parent "
+             "{ slug } } } } } }",
+             red_kettle);
+    snprintf(want, sizeof want,
+             "{\"product\":{\"variants\":[{\"sku\":\"RK-S\",\"price\":\"10.00\",\"stock\":2,"
+             "\"inStock\":true,\"options\":[{\"name\":\"Size\",\"value\":\"S\"}],\"position\":1,"
+             "\"isActive\":true,\"productId\":\"%lld\"},{\"sku\":\"RK-M\",\"price\":\"12.50\","
+             "\"stock\":0,\"inStock\":false,\"options\":[{\"name\":\"Size\",\"value\":\"M\"}],"
+             "\"position\":2,\"isActive\":true,\"productId\":\"%lld\"}],\"category\":{\"name\":"
+             "\"Kettles\",\"parent\":{\"slug\":\"kitchen\",\"parent\":{\"slug\":\"home\","
+             "\"parent\":null}}}}}",
+             red_kettle, red_kettle);
+    expect_data(gql_post(NULL, q, NULL), want);
+}
+
+static void test_products_connection_matches_rest(void **state) {
+    (void)state;
+    struct http_res *rest = call("GET", "/api/v1/products?limit=2&sort=name", NULL, NULL);
+    expect_status(rest, 200, "rest list");
+    struct http_res *r = gql_post(
+        NULL,
+        "{ products(first: 2, sort: NAME_ASC) { totalCount edges { cursor node { id name } } "
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }",
+        NULL);
+    json_t *conn = json_object_get(gql_data(r), "products");
+    json_t *items = json_object_get(rest->json, "items");
+    json_t *edges = json_object_get(conn, "edges");
+    assert_int_equal(json_array_size(edges), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *node = json_object_get(json_array_get(edges, i), "node");
+        assert_string_equal(jstr(node, "name"), jstr(json_array_get(items, i), "name"));
+    }
+    json_t *info = json_object_get(conn, "pageInfo");
+    assert_true(json_is_true(json_object_get(info, "hasNextPage")));
+    assert_true(json_is_false(json_object_get(info, "hasPreviousPage")));
+    /* the same cursor as REST's, and the last edge's */
+    assert_string_equal(jstr(info, "endCursor"), jstr(rest->json, "next_cursor"));
+    assert_string_equal(jstr(info, "endCursor"), jstr(json_array_get(edges, 1), "cursor"));
+    assert_string_equal(jstr(info, "startCursor"), jstr(json_array_get(edges, 0), "cursor"));
+    assert_int_equal(jint(conn, "totalCount"), 5); /* active products only */
+    http_res_free(r);
+    http_res_free(rest);
+}
+
+/* in_stock -> inStock */
+static void camel(const char *key, char *out, size_t cap) {
+    size_t n = 0;
+    for (const char *c = key; *c && n + 1 < cap; c++)
+        out[n++] = *c == '_' && c[1] ? (char)(*++c - 'a' + 'A') : *c;
+    out[n] = '\0';
+}
+
+/* An id: REST's integer, GraphQL's string. */
+static void assert_same_id(json_t *rest, json_t *gql) {
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(rest));
+    assert_string_equal(json_string_value(gql), text);
+}
+
+/* Every member of a REST list item equals the node's (renamed; ids as
+ * strings; attributes as {key, value, type}). */
+static void assert_node_is_item(json_t *item, json_t *node) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(item, key, v) {
+        char name[64];
+        camel(key, name, sizeof name);
+        json_t *g = json_object_get(node, name);
+        if (strcmp(key, "id") == 0) {
+            assert_same_id(v, g);
+        } else if (strcmp(key, "category") == 0) {
+            assert_same_id(json_object_get(v, "id"), json_object_get(g, "id"));
+            assert_string_equal(jstr(v, "slug"), jstr(g, "slug"));
+        } else if (strcmp(key, "attributes") == 0) {
+            assert_int_equal(json_array_size(g), json_object_size(v));
+        } else {
+            if (!json_equal(v, g))
+                fprintf(stderr, "member %s differs\n", key);
+            assert_true(json_equal(v, g));
+        }
+    }
+}
+
+static void nodes_are_items(const char *token) {
+    struct http_res *rest =
+        call("GET", "/api/v1/products?limit=100&include_inactive=true", token, NULL);
+    struct http_res *r = gql_post(
+        token,
+        "{ products(first: 100, filter: {includeInactive: true}) { edges { node { id sku name "
+        "slug description price currency stock inStock isActive category { id slug } createdAt "
+        "updatedAt priceRange { min max } options { name values } variantCount attributes { key "
+        "} images { url alt } } } } }",
+        NULL);
+    json_t *items = json_object_get(rest->json, "items");
+    json_t *edges = json_object_get(json_object_get(gql_data(r), "products"), "edges");
+    assert_int_equal(json_array_size(edges), json_array_size(items));
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_node_is_item(json_array_get(items, i),
+                            json_object_get(json_array_get(edges, i), "node"));
+    http_res_free(r);
+    http_res_free(rest);
+}
+
+static void test_nodes_are_rest_items(void **state) {
+    (void)state;
+    nodes_are_items(NULL);
+    nodes_are_items(staff); /* inactive ones, and variant counts with inactive variants */
+}
+
+/* A GraphQL endCursor continues a REST list and the other way round. */
+static void test_cursors_round_trip_with_rest(void **state) {
+    (void)state;
+    struct http_res *rest = call("GET", "/api/v1/products?limit=2&sort=-price", NULL, NULL);
+    char vars[1024];
+    snprintf(vars, sizeof vars, "{\"after\": \"%s\"}", jstr(rest->json, "next_cursor"));
+    struct http_res *r = gql_post(
+        NULL,
+        "query($after: String) { products(first: 2, sort: PRICE_DESC, after: $after) { edges "
+        "{ node { name } } pageInfo { endCursor } } }",
+        vars);
+    char path[1024];
+    snprintf(path, sizeof path, "/api/v1/products?limit=2&sort=-price&cursor=%s",
+             jstr(rest->json, "next_cursor"));
+    struct http_res *rest2 = call("GET", path, NULL, NULL);
+    json_t *edges = json_object_get(json_object_get(gql_data(r), "products"), "edges");
+    json_t *items = json_object_get(rest2->json, "items");
+    assert_int_equal(json_array_size(edges), json_array_size(items));
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_string_equal(jstr(json_object_get(json_array_get(edges, i), "node"), "name"),
+                            jstr(json_array_get(items, i), "name"));
+    const char *end =
+        jstr(json_object_get(json_object_get(gql_data(r), "products"), "pageInfo"), "endCursor");
+    snprintf(path, sizeof path, "/api/v1/products?limit=2&sort=-price&cursor=%s", end);
+    struct http_res *rest3 = call("GET", path, NULL, NULL);
+    expect_status(rest3, 200, "REST page after a GraphQL cursor");
+    assert_int_equal(json_array_size(json_object_get(rest3->json, "items")), 1);
+    /* a cursor of another sort is refused, as REST refuses it */
+    struct http_res *bad =
+        gql_post(NULL,
+                 "query($after: String) { products(first: 2, sort: NAME_ASC, after: $after) { "
+                 "totalCount } }",
+                 vars);
+    gql_expect_error(bad, 200, "GRAPHQL_BAD_USER_INPUT", "invalid cursor");
+    json_t *err = json_array_get(json_object_get(bad->json, "errors"), 0);
+    char *path_text = dump(json_incref(json_object_get(err, "path")));
+    assert_string_equal(path_text, "[\"products\"]");
+    free(path_text);
+    assert_true(json_is_null(json_object_get(bad->json, "data")));
+    http_res_free(bad);
+    http_res_free(rest3);
+    http_res_free(rest2);
+    http_res_free(r);
+    http_res_free(rest);
+}
+
+static void test_filters_as_rest(void **state) {
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path,
+             "/api/v1/products?category=home&min_price=9&attr.brand=acme&include_total=true");
+    struct http_res *rest = call("GET", path, NULL, NULL);
+    struct http_res *r = gql_get(
+        NULL,
+        "query($f: ProductFilter) { products(filter: $f) { totalCount edges { node { name } } "
+        "pageInfo { endCursor } } }",
+        "{\"f\": {\"category\": \"home\", \"minPrice\": \"9\", \"attributes\": [{\"key\": "
+        "\"brand\", \"values\": [\"acme\"]}]}}");
+    json_t *conn = json_object_get(gql_data(r), "products");
+    assert_int_equal(jint(conn, "totalCount"), jint(rest->json, "total"));
+    assert_int_equal(jint(conn, "totalCount"), 1);
+    http_res_free(r);
+    http_res_free(rest);
+    /* a malformed value: REST's message, on the field */
+    r = gql_post(NULL, "{ products(filter: {minPrice: \"abc\"}) { totalCount } }", NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal");
+    http_res_free(r);
+    r = gql_post(NULL, "{ products(first: 0) { totalCount } }", NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "first must be from 1 to 100");
+    http_res_free(r);
+    /* a category that does not exist: an empty page */
+    expect_data(gql_post(NULL,
+                         "{ products(filter: {category: \"nothing-here\"}) { totalCount edges { "
+                         "cursor } pageInfo { hasNextPage endCursor } } }",
+                         NULL),
+                "{\"products\":{\"totalCount\":0,\"edges\":[],\"pageInfo\":{\"hasNextPage\":false,"
+                "\"endCursor\":null}}}");
+}
+
+static void test_categories_tree(void **state) {
+    (void)state;
+    expect_data(gql_post(NULL, "{ categories { slug } }", NULL),
+                "{\"categories\":[{\"slug\":\"garden\"},{\"slug\":\"home\"},{\"slug\":\"kettles\"},"
+                "{\"slug\":\"kitchen\"}]}");
+    expect_data(gql_post(NULL,
+                         "{ categories(parent: null) { slug children { slug parent { slug } } } }",
+                         NULL),
+                "{\"categories\":[{\"slug\":\"garden\",\"children\":[]},{\"slug\":\"home\","
+                "\"children\":[{\"slug\":\"kitchen\",\"parent\":{\"slug\":\"home\"}}]}]}");
+    char q[256];
+    snprintf(q, sizeof q, "{ category(id: %lld) { children { slug children { slug } } } }", home);
+    expect_data(gql_post(NULL, q, NULL),
+                "{\"category\":{\"children\":[{\"slug\":\"kitchen\",\"children\":[{\"slug\":"
+                "\"kettles\"}]}]}}");
+    char want[128];
+    snprintf(want, sizeof want, "{\"categories\":[{\"name\":\"Kitchen\",\"parentId\":\"%lld\"}]}",
+             home);
+    expect_data(gql_post(NULL, "{ categories(parent: \"home\") { name parentId } }", NULL), want);
+    expect_data(gql_post(NULL, "{ categories(parent: \"no-such\") { name } }", NULL),
+                "{\"categories\":[]}");
+}
+
+static void test_category_and_its_products(void **state) {
+    (void)state;
+    char q[512];
+    snprintf(q, sizeof q,
+             "{ category(id: %lld) { name products(sort: NAME_ASC) { totalCount edges { node { "
+             "name } } pageInfo { endCursor } } } c2: category(slug: \"garden\") { products { "
+             "totalCount } } none: category(slug: \"none\") { id } }",
+             kitchen);
+    expect_data(gql_post(NULL, q, NULL),
+                "{\"category\":{\"name\":\"Kitchen\",\"products\":{\"totalCount\":4,\"edges\":[{"
+                "\"node\":{\"name\":\"Blue Kettle\"}},{\"node\":{\"name\":\"Chef Knife\"}},{"
+                "\"node\":{\"name\":\"Mixed Mug\"}},{\"node\":{\"name\":\"Red Kettle\"}}],"
+                "\"pageInfo\":{\"endCursor\":null}}},\"c2\":{\"products\":{\"totalCount\":1}},"
+                "\"none\":null}");
+    /* the cursor of a category's page is REST's with category=<id> */
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/products?category=%lld&sort=name&limit=1", kitchen);
+    struct http_res *rest = call("GET", path, NULL, NULL);
+    snprintf(q, sizeof q,
+             "{ category(id: %lld) { products(sort: NAME_ASC, first: 1) { pageInfo { endCursor } "
+             "} } }",
+             kitchen);
+    struct http_res *r = gql_post(NULL, q, NULL);
+    json_t *info = json_object_get(
+        json_object_get(json_object_get(gql_data(r), "category"), "products"), "pageInfo");
+    assert_string_equal(jstr(info, "endCursor"), jstr(rest->json, "next_cursor"));
+    http_res_free(r);
+    http_res_free(rest);
+    /* every category's page at once, each with its own products */
+    expect_data(gql_post(NULL,
+                         "{ categories { slug products(first: 1, sort: PRICE_ASC) { totalCount "
+                         "edges { node { name category { slug } } } } } }",
+                         NULL),
+                "{\"categories\":[{\"slug\":\"garden\",\"products\":{\"totalCount\":1,\"edges\":[{"
+                "\"node\":{\"name\":\"Rake\",\"category\":{\"slug\":\"garden\"}}}]}},{\"slug\":"
+                "\"home\",\"products\":{\"totalCount\":4,\"edges\":[{\"node\":{\"name\":\"Mixed "
+                "Mug\",\"category\":{\"slug\":\"kitchen\"}}}]}},{\"slug\":\"kettles\","
+                "\"products\":{\"totalCount\":2,\"edges\":[{\"node\":{\"name\":\"Red Kettle\","
+                "\"category\":{\"slug\":\"kettles\"}}}]}},{\"slug\":\"kitchen\",\"products\":{"
+                "\"totalCount\":4,\"edges\":[{\"node\":{\"name\":\"Mixed Mug\",\"category\":{"
+                "\"slug\":\"kitchen\"}}}]}}]}");
+}
+
+static void test_facets(void **state) {
+    (void)state;
+    struct http_res *rest =
+        call("GET", "/api/v1/products/facets?category=home&price_buckets=0,20", NULL, NULL);
+    struct http_res *r = gql_post(
+        NULL,
+        "{ facets(filter: {category: \"home\"}, priceBuckets: [\"0\", \"20\"]) { total "
+        "categories { slug count } price { min max buckets { min max count } } inStock { inStock "
+        "outOfStock } attributes { key values { value count } } options { name values { value "
+        "count } } } }",
+        NULL);
+    json_t *f = json_object_get(gql_data(r), "facets");
+    assert_int_equal(jint(f, "total"), jint(rest->json, "total"));
+    assert_true(
+        json_equal(json_object_get(f, "categories"), json_object_get(rest->json, "categories")) ||
+        json_array_size(json_object_get(f, "categories")) ==
+            json_array_size(json_object_get(rest->json, "categories")));
+    assert_true(json_equal(json_object_get(f, "price"), json_object_get(rest->json, "price")));
+    json_t *stock = json_object_get(rest->json, "in_stock");
+    assert_int_equal(jint(json_object_get(f, "inStock"), "inStock"), jint(stock, "true"));
+    assert_int_equal(jint(json_object_get(f, "inStock"), "outOfStock"), jint(stock, "false"));
+    json_t *brand = json_array_get(json_object_get(f, "attributes"), 0);
+    assert_non_null(brand);
+    assert_true(
+        json_equal(json_object_get(brand, "values"),
+                   json_object_get(json_object_get(rest->json, "attributes"), jstr(brand, "key"))));
+    http_res_free(r);
+    http_res_free(rest);
+}
+
+static void test_me(void **state) {
+    (void)state;
+    expect_data(gql_post(NULL, "{ me { email } }", NULL), "{\"me\":null}");
+    expect_data(gql_post(customer, "{ me { email role isActive emailVerified } }", NULL),
+                "{\"me\":{\"email\":\"graphql-customer@example.com\",\"role\":\"CUSTOMER\","
+                "\"isActive\":true,\"emailVerified\":false}}");
+    struct http_res *r = gql_post("not-a-token", "{ me { email } }", NULL);
+    assert_problem(r, 401, NULL); /* the usual 401 of a bad token */
+    http_res_free(r);
+}
+
+/* ---- visibility -------------------------------------------------------- */
+
+static void test_inactive_products_and_variants_for_staff_only(void **state) {
+    (void)state;
+    char q[512];
+    snprintf(q, sizeof q,
+             "{ lamp: product(id: %lld) { name } mug: product(id: %lld) { variantCount variants "
+             "{ sku } } products(filter: {includeInactive: true}) { totalCount } }",
+             hidden_lamp, mixed_mug);
+    expect_data(gql_post(customer, q, NULL),
+                "{\"lamp\":null,\"mug\":{\"variantCount\":1,\"variants\":[{\"sku\":\"MM-1\"}]},"
+                "\"products\":{\"totalCount\":5}}");
+    expect_data(gql_post(staff, q, NULL),
+                "{\"lamp\":{\"name\":\"Hidden Lamp\"},\"mug\":{\"variantCount\":2,\"variants\":[{"
+                "\"sku\":\"MM-1\"},{\"sku\":\"MM-2\"}]},\"products\":{\"totalCount\":6}}");
+}
+
+/* ---- the language through HTTP ------------------------------------------ */
+
+static void test_fragments_aliases_variables_directives(void **state) {
+    (void)state;
+    char vars[256];
+    snprintf(vars, sizeof vars, "{\"id\": \"%lld\", \"withSku\": false, \"n\": 1}", red_kettle);
+    expect_data(gql_post(NULL,
+                         "query Page($id: ID!, $withSku: Boolean = true, $n: Int) {\n"
+                         "  first: product(id: $id) { ...Names sku @include(if: $withSku) }\n"
+                         "  again: product(id: $id) { ... on Product { price } __typename }\n"
+                         "  products(first: $n, sort: PRICE_DESC) @skip(if: false) { edges { "
+                         "node { ...Names } } }\n"
+                         "}\n"
+                         "fragment Names on Product { name slug }",
+                         vars),
+                "{\"first\":{\"name\":\"Red Kettle\",\"slug\":\"red-kettle\"},\"again\":{\"price\":"
+                "\"10.00\",\"__typename\":\"Product\"},\"products\":{\"edges\":[{\"node\":{"
+                "\"name\":\"Chef Knife\",\"slug\":\"chef-knife\"}}]}}");
+    /* the same through GET */
+    struct http_res *r = gql_get(NULL, "{ product(slug: \"rake\") { name } }", NULL);
+    char *got = data_text(r);
+    assert_string_equal(got, "{\"product\":{\"name\":\"Rake\"}}");
+    free(got);
+    http_res_free(r);
+    /* operationName picks one of several */
+    json_t *body =
+        json_pack("{s:s, s:s}", "query",
+                  "query A { categories(parent: null) { slug } } query B { product(slug: "
+                  "\"rake\") { sku } }",
+                  "operationName", "B");
+    expect_data(call_owned("POST", "/graphql", NULL, dump(body)),
+                "{\"product\":{\"sku\":\"RK-1\"}}");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_product_by_id_and_slug),
+        cmocka_unit_test(test_product_variants_and_category_path),
+        cmocka_unit_test(test_products_connection_matches_rest),
+        cmocka_unit_test(test_nodes_are_rest_items),
+        cmocka_unit_test(test_cursors_round_trip_with_rest),
+        cmocka_unit_test(test_filters_as_rest),
+        cmocka_unit_test(test_categories_tree),
+        cmocka_unit_test(test_category_and_its_products),
+        cmocka_unit_test(test_facets),
+        cmocka_unit_test(test_me),
+        cmocka_unit_test(test_inactive_products_and_variants_for_staff_only),
+        cmocka_unit_test(test_fragments_aliases_variables_directives),
+    };
+    return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);
+}

@@ -1,0 +1,371 @@
+/*
+ * test_graphql_http.c -- /graphql as HTTP: hostile and malformed requests
+ * (each a 400 with GraphQL errors in JSON, never a 500, a hang or a
+ * crash), the server's own answers (401, 405, 413, 415), the cache of GET
+ * answers (normalised documents, read-after-write, what is never stored),
+ * and the number of SQL statements a request runs, which must not grow
+ * with the number of parents.
+ */
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct nexus_server server;
+static char *staff, *customer;
+static long long first_product;
+
+static long long create_category(const char *slug, long long parent) {
+    return gql_test_category(staff, slug, slug, parent);
+}
+
+/* 60 products with two variants and an image each, over four categories
+ * (two roots with a child each). */
+static void create_catalog(void) {
+    long long cats[4];
+    cats[0] = create_category("alpha", 0);
+    cats[1] = create_category("beta", 0);
+    cats[2] = create_category("alpha-one", cats[0]);
+    cats[3] = create_category("beta-one", cats[1]);
+    for (int i = 0; i < 60; i++) {
+        char name[32], s1[32], s2[32];
+        snprintf(name, sizeof name, "Thing %02d", i);
+        snprintf(s1, sizeof s1, "TH-%d-A", i);
+        snprintf(s2, sizeof s2, "TH-%d-B", i);
+        json_t *b = json_pack(
+            "{s:s, s:I, s:[{s:s}], s:[{s:s, s:s, s:i, s:{s:s}}, {s:s, s:s, s:i, s:{s:s}}]}", "name",
+            name, "category_id", (json_int_t)cats[i % 4], "images", "url",
+            "https://img.example.com/x.jpg", "variants", "sku", s1, "price", "5", "stock", 1,
+            "options", "Size", "S", "sku", s2, "price", "6", "stock", 0, "options", "Size", "L");
+        struct http_res *r = call_owned("POST", "/api/v1/products", staff, dump(b));
+        expect_status(r, 201, "create product");
+        if (i == 0)
+            first_product = jint(r->json, "id");
+        http_res_free(r);
+    }
+}
+
+static int start(void **state) {
+    (void)state;
+    harness_start(&server, "graphql_http", NULL);
+    harness_staff_and_customer(&server, "graphql-http", &staff, &customer);
+    create_catalog();
+    return 0;
+}
+
+static int stop(void **state) {
+    (void)state;
+    free(staff);
+    free(customer);
+    harness_stop(&server);
+    return 0;
+}
+
+static void post_fails(const char *query, const char *vars, const char *code, const char *part) {
+    struct http_res *r = gql_post(NULL, query, vars);
+    gql_expect_error(r, 400, code, part);
+    http_res_free(r);
+}
+
+/* "{ a { a { ... } } }" n levels deep. */
+static char *nested(int n) {
+    struct {
+        char *p;
+        size_t len;
+    } b = {malloc((size_t)n * 8 + 16), 0};
+    for (int i = 0; i < n; i++)
+        b.len += (size_t)sprintf(b.p + b.len, "{ a ");
+    for (int i = 0; i < n; i++)
+        b.len += (size_t)sprintf(b.p + b.len, "} ");
+    return b.p;
+}
+
+static void test_hostile_documents_are_400(void **state) {
+    (void)state;
+    post_fails("{ product(slug: \"abc) { id } }", NULL, "GRAPHQL_PARSE_FAILED", "Unterminated");
+    char *deep = nested(1000);
+    post_fails(deep, NULL, "GRAPHQL_LIMIT_EXCEEDED", NULL);
+    free(deep);
+    /* a 1 MiB document reaches the parser (not a 413) and is refused */
+    size_t big = 1u << 20;
+    char *doc = malloc(big + 1);
+    memset(doc, ' ', big);
+    memcpy(doc, "{ __typename }", 14);
+    doc[big] = '\0';
+    post_fails(doc, NULL, "GRAPHQL_LIMIT_EXCEEDED", NULL);
+    free(doc);
+    /* 10,000 aliases of one field */
+    char *aliases = malloc(10000 * 24 + 8);
+    size_t n = (size_t)sprintf(aliases, "{");
+    for (int i = 0; i < 10000; i++)
+        n += (size_t)sprintf(aliases + n, " a%d: __typename", i);
+    sprintf(aliases + n, " }");
+    post_fails(aliases, NULL, "GRAPHQL_LIMIT_EXCEEDED", NULL);
+    free(aliases);
+    post_fails("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }", NULL,
+               "GRAPHQL_VALIDATION_FAILED", "Cannot spread fragment");
+    post_fails("{ product(id: $nope) { id } }", NULL, "GRAPHQL_VALIDATION_FAILED", "$nope");
+    post_fails("query($id: ID!) { product(id: $id) { id } }", "{\"id\": true}",
+               "GRAPHQL_BAD_USER_INPUT", "$id");
+    post_fails("query($id: ID!) { product(id: $id) { id } }", NULL, "GRAPHQL_BAD_USER_INPUT",
+               "was not provided");
+    post_fails("mutation { product(id: 1) { id } }", NULL, "GRAPHQL_VALIDATION_FAILED", "mutation");
+    struct http_res *r = gql_get(NULL, "mutation M { product(id: 1) { id } }", NULL);
+    gql_expect_error(r, 400, "GRAPHQL_VALIDATION_FAILED", "mutation");
+    http_res_free(r);
+    /* introspection 24 fields deep (its limit is 20) */
+    char intro[512];
+    size_t k = (size_t)sprintf(intro, "{ __schema { types { fields { type");
+    for (int i = 0; i < 20; i++)
+        k += (size_t)sprintf(intro + k, " { ofType");
+    k += (size_t)sprintf(intro + k, " { name }");
+    for (int i = 0; i < 24; i++)
+        k += (size_t)sprintf(intro + k, " }");
+    post_fails(intro, NULL, "GRAPHQL_LIMIT_EXCEEDED", "introspection");
+    post_fails("{ products(first: 100) { edges { node { variants { sku } } } } a: products(first: "
+               "100) { edges { node { variants { sku } } } } b: products(first: 100) { edges { "
+               "node { variants { sku } } } } }",
+               NULL, "GRAPHQL_LIMIT_EXCEEDED", "costs");
+    post_fails("{ nothing }", NULL, "GRAPHQL_VALIDATION_FAILED", "nothing");
+}
+
+/* A raw POST body with a content type. */
+static struct http_res *post_raw(const char *body, const char *type) {
+    char header[96];
+    snprintf(header, sizeof header, "Content-Type: %s", type);
+    const char *headers[] = {header, NULL};
+    return http_request("POST", "/graphql", headers, body, strlen(body));
+}
+
+static void test_malformed_requests_are_400(void **state) {
+    (void)state;
+    static const struct {
+        const char *body, *part;
+    } cases[] = {
+        {"", "JSON object"},
+        {"{", "JSON object"},
+        {"[1]", "JSON object"},
+        {"{}", "\"query\""},
+        {"{\"query\": 5}", "\"query\""},
+        {"{\"query\": \"{ __typename }\", \"variables\": [1]}", "\"variables\""},
+        {"{\"query\": \"{ __typename }\", \"operationName\": 7}", "\"operationName\""},
+        {"{\"query\": \"{ __typename }\", \"query\": \"{ me { id } }\"}", "JSON object"},
+        {"{\"query\": \"query A { __typename }\", \"operationName\": \"B\"}", "B"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_res *r = post_raw(cases[i].body, "application/json");
+        json_t *first = json_array_get(json_object_get(r->json, "errors"), 0);
+        if (r->status != 400 || !first || !strstr(jstr(first, "message"), cases[i].part))
+            fprintf(stderr, "case %zu: %ld %s\n", i, r->status, r->body);
+        assert_int_equal(r->status, 400);
+        assert_non_null(strstr(jstr(first, "message"), cases[i].part));
+        assert_null(json_object_get(r->json, "data"));
+        http_res_free(r);
+    }
+    struct http_res *r = call("GET", "/graphql", NULL, NULL);
+    gql_expect_error(r, 400, "GRAPHQL_BAD_USER_INPUT", "\"query\"");
+    http_res_free(r);
+    r = call("GET", "/graphql?query=%7B__typename%7D&variables=%5B1%5D", NULL, NULL);
+    gql_expect_error(r, 400, "GRAPHQL_BAD_USER_INPUT", "\"variables\"");
+    http_res_free(r);
+}
+
+static void test_server_answers(void **state) {
+    (void)state;
+    struct http_res *r = post_raw("{\"query\": \"{ __typename }\"}", "text/plain");
+    assert_problem(r, 415, NULL);
+    http_res_free(r);
+    r = call("PUT", "/graphql", NULL, "{}");
+    assert_problem(r, 405, NULL);
+    http_res_free(r);
+    r = gql_post("bad-token", "{ __typename }", NULL);
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+    size_t big = 4u * 1024 * 1024 + 1;
+    char *body = malloc(big + 1);
+    memset(body, ' ', big);
+    body[big] = '\0';
+    r = post_raw(body, "application/json");
+    assert_problem(r, 413, NULL);
+    http_res_free(r);
+    free(body);
+}
+
+static void test_field_errors_have_paths(void **state) {
+    (void)state;
+    struct http_res *r =
+        gql_post(NULL,
+                 "{ ok: product(slug: \"thing-00\") { name } c: categories { products(filter: "
+                 "{maxPrice: \"1.999\"}) { totalCount } } }",
+                 NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "max_price");
+    json_t *err = json_array_get(json_object_get(r->json, "errors"), 0);
+    json_t *loc = json_array_get(json_object_get(err, "locations"), 0);
+    assert_int_equal(jint(loc, "line"), 1);
+    assert_true(jint(loc, "column") > 1);
+    assert_non_null(json_object_get(err, "path"));
+    /* the categories list is non-null: its failure nulls data */
+    assert_true(json_is_null(json_object_get(r->json, "data")));
+    http_res_free(r);
+    r = gql_post(NULL, "{ products(filter: {minPrice: \"x\"}) { totalCount } }", NULL);
+    err = json_array_get(json_object_get(r->json, "errors"), 0);
+    char *path = dump(json_incref(json_object_get(err, "path")));
+    assert_string_equal(path, "[\"products\"]");
+    free(path);
+    http_res_free(r);
+}
+
+/* ---- cache --------------------------------------------------------------- */
+
+static void expect_cache(struct http_res *r, const char *want) {
+    expect_status(r, 200, "graphql GET");
+    const char *got = http_header(r, "X-Cache");
+    if (!got || strcmp(got, want) != 0)
+        fprintf(stderr, "X-Cache %s, want %s: %.300s\n", got ? got : "(none)", want, r->body);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+}
+
+static void test_get_is_cached_on_the_normalised_document(void **state) {
+    (void)state;
+    char q1[256], q2[256], patch[64];
+    snprintf(q1, sizeof q1, "{ product(id: %lld) { name variants { sku } } }", first_product);
+    snprintf(q2, sizeof q2,
+             "# the same query\n{product(id:%lld),{name,,variants{  sku }}}  # spelled apart",
+             first_product);
+    struct http_res *a = gql_get(NULL, q1, NULL);
+    expect_cache(a, "MISS");
+    struct http_res *b = gql_get(NULL, q2, NULL);
+    expect_cache(b, "HIT");
+    assert_string_equal(a->body, b->body);
+    http_res_free(b);
+    /* a write, then the read after it sees it */
+    snprintf(patch, sizeof patch, "/api/v1/products/%lld", first_product);
+    struct http_res *w = call("PATCH", patch, staff, "{\"name\": \"Renamed Thing\"}");
+    expect_status(w, 200, "patch");
+    http_res_free(w);
+    b = gql_get(NULL, q2, NULL);
+    expect_cache(b, "MISS");
+    assert_non_null(strstr(b->body, "Renamed Thing"));
+    http_res_free(b);
+    b = gql_get(NULL, q1, NULL);
+    expect_cache(b, "HIT");
+    assert_non_null(strstr(b->body, "Renamed Thing"));
+    http_res_free(b);
+    http_res_free(a);
+    /* other variables are another entry */
+    const char *vq = "query($s: String) { product(slug: $s) { slug } }";
+    a = gql_get(NULL, vq, "{\"s\": \"thing-01\"}");
+    expect_cache(a, "MISS");
+    http_res_free(a);
+    a = gql_get(NULL, vq, "{\"s\": \"thing-02\"}");
+    expect_cache(a, "MISS");
+    assert_non_null(strstr(a->body, "thing-02"));
+    http_res_free(a);
+    a = gql_get(NULL, vq, "{ \"s\" : \"thing-02\" }");
+    expect_cache(a, "HIT");
+    http_res_free(a);
+}
+
+static void twice_uncached(const char *token, const char *query) {
+    for (int i = 0; i < 2; i++) {
+        struct http_res *r = gql_get(token, query, NULL);
+        expect_cache(r, "MISS");
+        http_res_free(r);
+    }
+}
+
+static void test_what_is_never_cached(void **state) {
+    (void)state;
+    twice_uncached(NULL, "query Named { categories { slug } }");
+    twice_uncached(customer, "{ me { email } categories { slug } }");
+    twice_uncached(customer, "{ ...F } fragment F on Query { me { email } }");
+    twice_uncached(NULL, "{ products(first: 0) { totalCount } }"); /* an answer with errors */
+    for (int i = 0; i < 2; i++) {
+        struct http_res *r = gql_post(NULL, "{ categories { slug } }", NULL);
+        expect_status(r, 200, "POST");
+        const char *x = http_header(r, "X-Cache");
+        assert_true(x == NULL || strcmp(x, "HIT") != 0);
+        http_res_free(r);
+    }
+}
+
+static void test_staff_and_public_are_cached_apart(void **state) {
+    (void)state;
+    char patch[64];
+    snprintf(patch, sizeof patch, "/api/v1/products/%lld", first_product);
+    struct http_res *w = call("PATCH", patch, staff, "{\"is_active\": false}");
+    expect_status(w, 200, "deactivate");
+    http_res_free(w);
+    const char *q = "{ products(filter: {includeInactive: true}) { totalCount } }";
+    struct http_res *s = gql_get(staff, q, NULL);
+    assert_non_null(strstr(s->body, "\"totalCount\":60"));
+    http_res_free(s);
+    s = gql_get(NULL, q, NULL);
+    expect_cache(s, "MISS");
+    assert_non_null(strstr(s->body, "\"totalCount\":59"));
+    http_res_free(s);
+    w = call("PATCH", patch, staff, "{\"is_active\": true}");
+    http_res_free(w);
+}
+
+/* ---- statements per request ------------------------------------------------ */
+
+static long statements_of(const char *query) {
+    long before = http_metric("nexus_db_statements_total");
+    struct http_res *r = gql_post(NULL, query, NULL);
+    gql_data(r);
+    http_res_free(r);
+    long after = http_metric("nexus_db_statements_total");
+    assert_true(before >= 0 && after > before);
+    return after - before;
+}
+
+static void test_statements_do_not_grow_with_parents(void **state) {
+    (void)state;
+    static const char PAGE[] = "{ products(first: %d) { edges { node { name images { url } "
+                               "variants { sku } category { name parent { name } children { "
+                               "slug } } } } } }";
+    char q5[512], q50[512];
+    snprintf(q5, sizeof q5, PAGE, 5);
+    snprintf(q50, sizeof q50, PAGE, 50);
+    statements_of(q5); /* every thread's statements prepared once */
+    statements_of(q50);
+    long few = statements_of(q5), many = statements_of(q50);
+    fprintf(stderr, "statements: %ld for 5 products, %ld for 50\n", few, many);
+    assert_int_equal(few, many);
+    assert_true(few <= 6);
+    /* a page per category, each with its products' variants */
+    static const char CATS[] = "{ categories%s { slug products(first: 2) { totalCount edges { "
+                               "node { variants { sku } } } } } }";
+    char roots[256], all[256];
+    snprintf(roots, sizeof roots, CATS, "(parent: null)");
+    snprintf(all, sizeof all, CATS, "");
+    statements_of(roots);
+    statements_of(all);
+    few = statements_of(roots);
+    many = statements_of(all);
+    fprintf(stderr, "statements: %ld for 2 categories, %ld for 4\n", few, many);
+    assert_int_equal(few, many);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_documents_are_400),
+        cmocka_unit_test(test_malformed_requests_are_400),
+        cmocka_unit_test(test_server_answers),
+        cmocka_unit_test(test_field_errors_have_paths),
+        cmocka_unit_test(test_get_is_cached_on_the_normalised_document),
+        cmocka_unit_test(test_what_is_never_cached),
+        cmocka_unit_test(test_staff_and_public_are_cached_apart),
+        cmocka_unit_test(test_statements_do_not_grow_with_parents),
+    };
+    return harness_run_group("graphql_http", tests, sizeof tests / sizeof tests[0], start, stop);
+}
