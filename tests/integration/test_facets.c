@@ -5,7 +5,9 @@
  * catalog (the seed is printed; NEXUS_TEST_SEED repeats a run); the list
  * under the same filters; every malformed parameter; the rule that option
  * filters and in_stock=true hold on one variant; cursors bound to the new
- * filters; facets invalidated by variant and attribute writes.
+ * filters; facets invalidated by variant and attribute writes; the counts
+ * kept with the writes (the whole catalog and each category alone) after
+ * every kind of write.
  */
 #include "harness.h"
 
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -27,7 +30,7 @@
 #define CATEGORIES   "/api/v1/categories"
 #define COMBINATIONS 40
 
-static struct nexus_server server;
+static struct nexus_server server, worker;
 static char *staff_token;
 static uint64_t rng;
 
@@ -138,6 +141,9 @@ static int start(void **state) {
     harness_staff_and_customer(&server, "facets", &staff_token, &customer);
     free(customer);
     create_catalog();
+    /* imports; bumping the server's cache generation (its key prefix) */
+    const char *worker_env[] = {"REDIS_PREFIX=test_facets", NULL};
+    harness_start_worker(&server, &worker, "facets-worker", worker_env);
     return 0;
 }
 
@@ -145,6 +151,7 @@ static int stop(void **state) {
     (void)state;
     free(staff_token);
     staff_token = NULL;
+    harness_stop(&worker);
     harness_stop(&server);
     return 0;
 }
@@ -725,6 +732,172 @@ static void test_facets_are_invalidated_by_variant_and_attribute_writes(void **s
     http_res_free(r);
 }
 
+/* ---- the counts kept with the writes -------------------------------------- */
+
+/* Every (scope, term) the kept counts sum to (migration 0016), against a
+ * count from scratch over the products: the symmetric difference. */
+#define KEPT "SELECT scope, term, sum(n) AS n FROM facet_counts GROUP BY 1, 2 HAVING sum(n) <> 0"
+#define FROM_SCRATCH                                                                               \
+    "SELECT s.scope, t.term, count(*) AS n FROM products p,"                                       \
+    " unnest(CASE WHEN p.category_id IS NULL THEN '{0}'::bigint[]"                                 \
+    " ELSE ARRAY[0, p.category_id] END) AS s(scope),"                                              \
+    " unnest(p.facet_attributes || p.facet_options || CASE WHEN p.stock > 0"                       \
+    " THEN '{0,-1}'::integer[] ELSE '{0}'::integer[] END) AS t(term)"                              \
+    " WHERE p.is_active AND p.deleted_at IS NULL GROUP BY 1, 2"
+
+static void expect_kept_counts_exact(const char *after) {
+    char *diff = harness_sql_value(&server, "SELECT count(*) FROM ((" KEPT " EXCEPT " FROM_SCRATCH
+                                            ") UNION ALL (" FROM_SCRATCH " EXCEPT " KEPT ")) d");
+    if (strcmp(diff, "0") != 0)
+        fail_msg("after %s: %s kept counts differ from the products", after, diff);
+    free(diff);
+}
+
+/* The kept counts, then the facets of the whole catalog alone and of the
+ * first root alone (or of each category when every_category) against SQL (the kept counts answer
+ * those; every kept count is checked anyway). */
+static void check_counted_facets(const char *after, bool every_category) {
+    expect_kept_counts_exact(after);
+    for (size_t k = 0; k <= category_count; k++) {
+        if (!every_category && k != 0 && k != category_count)
+            continue; /* the whole catalog and the first root, with its subtree */
+        struct combo c;
+        memset(&c, 0, sizeof c);
+        c.in_stock = -1;
+        snprintf(c.base, sizeof c.base, "p.deleted_at IS NULL AND p.is_active");
+        if (k < category_count) {
+            snprintf(c.category, sizeof c.category, "%s", category_slugs[k]);
+            add_query(&c, "&category=%s", c.category);
+            snprintf(c.cond[P_CATEGORY], sizeof c.cond[0],
+                     "p.category_id IN (WITH RECURSIVE t AS (SELECT id FROM categories WHERE slug"
+                     " = '%s' UNION ALL SELECT k.id FROM categories k JOIN t ON k.parent_id = t.id)"
+                     " SELECT id FROM t)",
+                     c.category);
+        }
+        char path[700];
+        snprintf(path, sizeof path, FACETS "?price_buckets=0,50,100,200%s", c.query);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        check_total_and_stock(&c, r->json);
+        check_categories(&c, r->json);
+        check_price(&c, r->json);
+        check_attribute(&c, r->json, "brand", P_BRAND);
+        check_attribute(&c, r->json, "color", P_COLOR);
+        check_attribute(&c, r->json, "weight", P_WEIGHT);
+        check_option(&c, r->json, "Size", P_SIZE);
+        check_option(&c, r->json, "Color", P_VCOLOR);
+        http_res_free(r);
+    }
+}
+
+static void write_ok(const char *method, const char *path, const char *body, long status) {
+    struct http_res *r = call(method, path, staff_token, body);
+    expect_status(r, status, path);
+    http_res_free(r);
+    check_counted_facets(body ? body : method, false);
+}
+
+static long long category_id_of(const char *slug) {
+    char *v = harness_sql_value(&server, "SELECT id FROM categories WHERE slug = '%s'", slug);
+    long long id = strtoll(v, NULL, 10);
+    free(v);
+    return id;
+}
+
+/* Upload an import and wait for the worker to finish it. */
+static void import_ok(const char *ndjson) {
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);
+    const char *h[] = {auth, "Content-Type: application/x-ndjson", NULL};
+    struct http_res *r = http_request("POST", "/api/v1/imports", h, ndjson, strlen(ndjson));
+    expect_status(r, 202, "import");
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/imports/%lld", jint(r->json, "id"));
+    http_res_free(r);
+    for (int i = 0; i < 600; i++) {
+        r = call("GET", location, staff_token, NULL);
+        expect_status(r, 200, "import");
+        bool done = strcmp(jstr(r->json, "status"), "done") == 0;
+        if (strcmp(jstr(r->json, "status"), "failed") == 0 || (done && jint(r->json, "failed")))
+            fail_msg("import: %s", dump(json_incref(r->json)));
+        http_res_free(r);
+        if (done) {
+            check_counted_facets("an import", true);
+            return;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("import did not finish within 60 s");
+}
+
+static void test_kept_counts_follow_every_write(void **state) {
+    (void)state;
+    check_counted_facets("the catalog's creation", true);
+    long long kitchen = category_id_of("kitchen"), tools = category_id_of("tools");
+    char body[512], path[128], vpath[160];
+    /* a product with one variant, written through its own columns */
+    snprintf(body, sizeof body,
+             "{\"name\": \"Kept\", \"sku\": \"KEPT-1\", \"price\": \"20.00\", \"stock\": 0,"
+             " \"category_id\": %lld, \"attributes\": {\"brand\": \"Bolt\", \"weight\": 300}}",
+             kitchen);
+    struct http_res *r = call("POST", PRODUCTS, staff_token, body);
+    expect_status(r, 201, "create");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    check_counted_facets("a create", false);
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    write_ok("PATCH", path, "{\"price\": \"120.00\"}", 200);
+    write_ok("PATCH", path, "{\"stock\": 7}", 200);
+    snprintf(body, sizeof body, "{\"category_id\": %lld}", tools);
+    write_ok("PATCH", path, body, 200);
+    write_ok("PATCH", path, "{\"attributes\": {\"brand\": \"Orbit\", \"color\": \"green\"}}", 200);
+    write_ok("PATCH", path, "{\"is_active\": false}", 200);
+    write_ok("PATCH", path, "{\"is_active\": true}", 200);
+    /* variants with options: create, patch, delete */
+    long long vid =
+        create_product("kept-variants", json_pack("[o, o]", variant("KV-1", "M", "Red", 0),
+                                                  variant("KV-2", "S", "Blue", 2)));
+    check_counted_facets("a create with variants", false);
+    snprintf(path, sizeof path, PRODUCTS "/%lld/variants", vid);
+    write_ok("POST", path,
+             "{\"sku\": \"KV-3\", \"price\": \"5\", \"stock\": 1,"
+             " \"options\": {\"Size\": \"L\", \"Color\": \"Red\"}}",
+             201);
+    char *v1 = harness_sql_value(&server, "SELECT id FROM product_variants WHERE sku = 'KV-1'");
+    snprintf(vpath, sizeof vpath, "%s/%s", path, v1);
+    free(v1);
+    write_ok("PATCH", vpath, "{\"stock\": 3, \"options\": {\"Size\": \"XL\", \"Color\": \"Red\"}}",
+             200);
+    write_ok("PATCH", vpath, "{\"is_active\": false}", 200);
+    write_ok("DELETE", vpath, NULL, 204);
+    /* a category moved under another root: its products' counts follow */
+    snprintf(path, sizeof path, CATEGORIES "/%lld", kitchen);
+    snprintf(body, sizeof body, "{\"parent_id\": %lld}", category_id_of("garden"));
+    write_ok("PATCH", path, body, 200);
+    /* soft deletes */
+    snprintf(path, sizeof path, PRODUCTS "/%lld", vid);
+    write_ok("DELETE", path, NULL, 204);
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    write_ok("DELETE", path, NULL, 204);
+    /* an import: new products (one with variants) and an update */
+    char *sku =
+        harness_sql_value(&server, "SELECT sku FROM products WHERE deleted_at IS NULL"
+                                   " AND is_active AND variant_count = 1 ORDER BY id LIMIT 1");
+    char ndjson[1400];
+    snprintf(ndjson, sizeof ndjson,
+             "{\"sku\": \"IMP-1\", \"name\": \"Imported one\", \"price\": \"60.00\","
+             " \"stock\": 2, \"category\": \"plants\", \"attributes\": {\"brand\": \"Zelkal\"}}\n"
+             "{\"name\": \"Imported two\", \"category\": \"kettles\","
+             " \"attributes\": {\"color\": \"blue\"},"
+             " \"variants\": [{\"sku\": \"IMP-2-M\", \"price\": \"9.00\", \"stock\": 4,"
+             " \"options\": {\"Size\": \"M\", \"Color\": \"Blue\"}}]}\n"
+             "{\"sku\": \"%s\", \"name\": \"Updated by import\", \"price\": \"250.00\","
+             " \"stock\": 0, \"category\": \"bath\", \"attributes\": {\"brand\": \"Acme\"}}\n",
+             sku);
+    free(sku);
+    import_ok(ndjson);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -733,6 +906,7 @@ int main(void) {
         cmocka_unit_test(test_option_filters_hold_on_one_variant),
         cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
         cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
+        cmocka_unit_test(test_kept_counts_follow_every_write),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }
