@@ -106,6 +106,11 @@ int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t 
 /* Path of the repository's scripts, for tests that drive services. */
 const char *harness_source_dir(void);
 
+/* Apply the migration files numbered before version ("0010") to s's
+ * database, each in a transaction and recorded with the SHA-256 of its
+ * text as `nexus migrate` records it (tests/integration/support/migrations.c). */
+void harness_migrate_before(const struct nexus_server *s, const char *version);
+
 /* Poll GET path until it answers want (or timeout_ms passes); true if it did. */
 bool harness_wait_status(const char *path, long want, int timeout_ms);
 
