@@ -111,6 +111,11 @@ const char *harness_source_dir(void);
  * text as `nexus migrate` records it (tests/integration/support/migrations.c). */
 void harness_migrate_before(const struct nexus_server *s, const char *version);
 
+/* Fail unless every facet count kept with the writes (migration 0016),
+ * summed per scope and term, equals a count from scratch over the
+ * products (tests/integration/support/facet_counts.c). */
+void harness_expect_facet_counts_exact(const struct nexus_server *s, const char *when);
+
 /* Poll GET path until it answers want (or timeout_ms passes); true if it did. */
 bool harness_wait_status(const char *path, long want, int timeout_ms);
 
