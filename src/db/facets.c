@@ -85,12 +85,12 @@ static void add_price_range(struct sql_builder *b, const struct product_filter *
     }
     sql_add_param(b,
                   " lim AS (SELECT min(lo.price_cents) AS lo, max(hi.price_cents) AS hi"
-                  " FROM unnest(?::bigint[]) AS k(id)",
+                  " FROM unnest(?::bigint[]) AS s(id)",
                   f->category_ids);
     sql_add(b, " CROSS JOIN LATERAL (SELECT p.price_cents FROM products p"
-               " WHERE p.category_id = k.id AND" LIVE " ORDER BY p.price_cents LIMIT 1) lo"
+               " WHERE p.category_id = s.id AND" LIVE " ORDER BY p.price_cents LIMIT 1) lo"
                " CROSS JOIN LATERAL (SELECT p.price_cents FROM products p"
-               " WHERE p.category_id = k.id AND" LIVE " ORDER BY p.price_cents DESC LIMIT 1) hi),");
+               " WHERE p.category_id = s.id AND" LIVE " ORDER BY p.price_cents DESC LIMIT 1) hi),");
 }
 
 /* buckets: products per price bucket; with no boundaries asked ("{0}"),

@@ -4,7 +4,8 @@
  * variant create, update, stock change and delete, attribute changes, an
  * import batch, hand-made SQL, and nexus seed. After each write, every
  * live product's terms are compared with what its attributes and variants
- * say, computed here in SQL from the jsonb alone.
+ * say, computed here in SQL from the jsonb alone, and the facet counts
+ * kept from them (migration 0016) with a count from scratch.
  */
 #include "harness.h"
 
@@ -62,6 +63,8 @@ static void expect_terms_follow(const struct nexus_server *s, const char *after)
     if (strcmp(stale, "none") != 0)
         fail_msg("after %s, stale facet terms on products %s", after, stale);
     free(stale);
+    /* and the counts kept from the terms (migration 0016) */
+    harness_expect_facet_counts_exact(s, after);
 }
 
 /* The terms of one product, as STORED shows them ("" for none). */
