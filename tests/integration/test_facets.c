@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -783,32 +782,6 @@ static long long category_id_of(const char *slug) {
     return id;
 }
 
-/* Upload an import and wait for the worker to finish it. */
-static void import_ok(const char *ndjson) {
-    char auth[4200];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);
-    const char *h[] = {auth, "Content-Type: application/x-ndjson", NULL};
-    struct http_res *r = http_request("POST", "/api/v1/imports", h, ndjson, strlen(ndjson));
-    expect_status(r, 202, "import");
-    char location[64];
-    snprintf(location, sizeof location, "/api/v1/imports/%lld", jint(r->json, "id"));
-    http_res_free(r);
-    for (int i = 0; i < 600; i++) {
-        r = call("GET", location, staff_token, NULL);
-        expect_status(r, 200, "import");
-        bool done = strcmp(jstr(r->json, "status"), "done") == 0;
-        if (strcmp(jstr(r->json, "status"), "failed") == 0 || (done && jint(r->json, "failed")))
-            fail_msg("import: %s", dump(json_incref(r->json)));
-        http_res_free(r);
-        if (done) {
-            check_counted_facets("an import", true);
-            return;
-        }
-        usleep(100 * 1000);
-    }
-    fail_msg("import did not finish within 60 s");
-}
-
 static void test_kept_counts_follow_every_write(void **state) {
     (void)state;
     check_counted_facets("the catalog's creation", true);
@@ -874,7 +847,8 @@ static void test_kept_counts_follow_every_write(void **state) {
              " \"stock\": 0, \"category\": \"bath\", \"attributes\": {\"brand\": \"Acme\"}}\n",
              sku);
     free(sku);
-    import_ok(ndjson);
+    harness_import_ndjson(staff_token, ndjson);
+    check_counted_facets("an import", true);
 }
 
 int main(void) {

@@ -116,6 +116,10 @@ void harness_migrate_before(const struct nexus_server *s, const char *version);
  * products (tests/integration/support/facet_counts.c). */
 void harness_expect_facet_counts_exact(const struct nexus_server *s, const char *when);
 
+/* Upload an NDJSON import as token and wait (60 s at most) until it is
+ * done, failing on any failed row (tests/integration/support/imports.c). */
+void harness_import_ndjson(const char *token, const char *body);
+
 /* Poll GET path until it answers want (or timeout_ms passes); true if it did. */
 bool harness_wait_status(const char *path, long want, int timeout_ms);
 
