@@ -851,6 +851,63 @@ static void test_kept_counts_follow_every_write(void **state) {
     check_counted_facets("an import", true);
 }
 
+/* One racer: a create in the category, or a write of stock, price and
+ * attributes of product ids[i] (which changes the same kept keys as the
+ * other racers: same category, same brand). */
+struct race {
+    long long category;
+    long long ids[8];
+    int round;
+};
+
+static long racing_write(int i, void *ctx) {
+    const struct race *race = ctx;
+    char body[256], path[64];
+    struct http_res *r;
+    if (i % 2) {
+        snprintf(body, sizeof body,
+                 "{\"name\": \"Raced %d\", \"sku\": \"RACED-%d-%d\", \"price\": \"7.00\","
+                 " \"stock\": %d, \"category_id\": %lld, \"attributes\": {\"brand\": \"Acme\"}}",
+                 i, race->round, i, i % 3, race->category);
+        r = call("POST", PRODUCTS, staff_token, body);
+    } else {
+        snprintf(path, sizeof path, PRODUCTS "/%lld", race->ids[i]);
+        snprintf(body, sizeof body,
+                 "{\"stock\": %d, \"price\": \"%d.00\", \"attributes\": {\"brand\": \"Bolt\"}}",
+                 (i + 1) % 3, 40 + i);
+        r = call("PATCH", path, staff_token, body);
+    }
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+/* Writers of the same kept keys at once neither wait on each other there
+ * nor lose a count. */
+static void test_kept_counts_stay_exact_under_concurrent_writes(void **state) {
+    (void)state;
+    struct race race = {category_id_of("kettles"), {0}, 0};
+    for (int i = 0; i < 8; i += 2) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\": \"Race base %d\", \"sku\": \"RACE-%d\", \"price\": \"3.00\","
+                 " \"stock\": 0, \"category_id\": %lld, \"attributes\": {\"brand\": \"Acme\"}}",
+                 i, i, race.category);
+        struct http_res *r = call("POST", PRODUCTS, staff_token, body);
+        expect_status(r, 201, "create");
+        race.ids[i] = jint(r->json, "id");
+        http_res_free(r);
+    }
+    for (race.round = 0; race.round < 3; race.round++) {
+        long statuses[8];
+        harness_race(8, racing_write, &race, statuses);
+        assert_int_equal(harness_count_status(statuses, 8, 201), 4);
+        assert_int_equal(harness_count_status(statuses, 8, 200), 4);
+        harness_expect_facet_counts_exact(&server, "concurrent writes");
+    }
+    check_counted_facets("concurrent writes", true);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -860,6 +917,7 @@ int main(void) {
         cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
         cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
         cmocka_unit_test(test_kept_counts_follow_every_write),
+        cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }
