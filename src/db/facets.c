@@ -111,10 +111,12 @@ static void add_price_buckets(struct sql_builder *b, const struct product_filter
 }
 
 /* The rows of facets_summary from the kept counts: k the total and in
- * stock, each child's subtree summed from its categories' rows. */
+ * stock, each child's subtree summed from its categories' rows. Its plan
+ * is the same for every category (index probes per category, one range
+ * of the (category, price) index): prepared, planned once. */
 static enum nx_err summary_counted(struct db *db, const struct product_filter *f,
                                    const char *parent_id, const char *boundaries, PGresult **out) {
-    struct sql_builder b = {0};
+    struct sql_builder b = {.prepare = true};
     add_children(&b, parent_id);
     sql_add(&b, " k AS (SELECT coalesce(sum(c.n) FILTER (WHERE c.term = 0), 0) AS total,"
                 " coalesce(sum(c.n) FILTER (WHERE c.term = -1), 0) AS in_stock"
@@ -224,8 +226,10 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
                          const char *only_name, const char *attribute_keys,
                          const char *option_names, PGresult **out) {
     struct sql_builder b = {0};
-    if (arrays == FA_BOTH && !only_name && skip->what == SKIP_NONE && skip->attribute < 0 &&
-        skip->option < 0 && counted(f))
+    /* the kept counts' plans are the same for every category: prepared */
+    b.prepare = arrays == FA_BOTH && !only_name && skip->what == SKIP_NONE && skip->attribute < 0 &&
+                skip->option < 0 && counted(f);
+    if (b.prepare)
         add_counted_terms(&b, f);
     else
         add_product_terms(&b, f, skip, arrays);
