@@ -9,6 +9,12 @@
  * terms (small integers kept per product, migration 0013) and names the
  * few thousand distinct ones at the end. Values group case-insensitively,
  * as the filters compare them, and show the smallest spelling.
+ *
+ * Public facets with no filter but a category (the storefront's category
+ * pages, and the whole catalog) read the counts kept with the writes
+ * instead (migration 0016): a few rows per category and term, summed over
+ * the category's subtree. Only the price buckets still read the products,
+ * through the (category, price) index.
  */
 #include "nexus/db/facets.h"
 
@@ -37,20 +43,110 @@ static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STO
     " sum(n) AS n FROM g GROUP BY 1) c ON c.category_id = t.id GROUP BY ch.id, ch.slug, ch.name"   \
     " ORDER BY kind, sort, id"
 
-/* The categories facet needs no FILTER of its own: only the filtered
- * category's children are counted, whose subtrees its filter holds. */
-enum nx_err facets_summary(struct db *db, const struct product_filter *f, const char *parent_id,
-                           const char *boundaries, PGresult **out) {
-    struct sql_builder b = {0};
+/* Whether the counts kept with the writes answer (migration 0016): only
+ * live active products are counted, with no filter but a category. */
+static bool counted(const struct product_filter *f) {
+    return !f->include_inactive && !f->min_cents && !f->max_cents && f->in_stock == -1 &&
+           !f->currency && !f->pattern_count && !f->short_word_count && !f->extra_patterns &&
+           !f->attribute_count && !f->option_count;
+}
+
+/* " AND c.scope ..." : the kept counts' rows of the filtered categories,
+ * or of the whole catalog (scope 0). */
+static void add_scopes(struct sql_builder *b, const struct product_filter *f) {
+    if (f->category_ids)
+        sql_add_param(b, " c.scope = ANY (?::bigint[])", f->category_ids);
+    else
+        sql_add(b, " c.scope = 0");
+}
+
+static void add_children(struct sql_builder *b, const char *parent_id) {
     if (parent_id[0])
-        sql_add_param(&b,
+        sql_add_param(b,
                       "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
                       " WHERE parent_id = ?::bigint),",
                       parent_id);
     else
-        sql_add(&b, "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
-                    " WHERE parent_id IS NULL),");
-    sql_add(&b, CATEGORY_TREE);
+        sql_add(b, "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
+                   " WHERE parent_id IS NULL),");
+    sql_add(b, CATEGORY_TREE);
+}
+
+#define LIVE " p.is_active AND p.deleted_at IS NULL"
+
+/* lim: the lowest and highest price, from the price index's ends (per
+ * category: both ends of each category's range of the (category, price)
+ * index). */
+static void add_price_range(struct sql_builder *b, const struct product_filter *f) {
+    if (!f->category_ids) {
+        sql_add(b, " lim AS (SELECT min(p.price_cents) AS lo, max(p.price_cents) AS hi"
+                   " FROM products p WHERE" LIVE "),");
+        return;
+    }
+    sql_add_param(b,
+                  " lim AS (SELECT min(lo.price_cents) AS lo, max(hi.price_cents) AS hi"
+                  " FROM unnest(?::bigint[]) AS s(id)",
+                  f->category_ids);
+    sql_add(b, " CROSS JOIN LATERAL (SELECT p.price_cents FROM products p"
+               " WHERE p.category_id = s.id AND" LIVE " ORDER BY p.price_cents LIMIT 1) lo"
+               " CROSS JOIN LATERAL (SELECT p.price_cents FROM products p"
+               " WHERE p.category_id = s.id AND" LIVE " ORDER BY p.price_cents DESC LIMIT 1) hi),");
+}
+
+/* buckets: products per price bucket; with no boundaries asked ("{0}"),
+ * every product is in bucket 1, which the total counts. */
+static void add_price_buckets(struct sql_builder *b, const struct product_filter *f,
+                              const char *boundaries) {
+    if (strcmp(boundaries, "{0}") == 0) {
+        sql_add(b, " buckets AS (SELECT 1 AS bucket, total AS n FROM k)");
+        return;
+    }
+    sql_add_param(b,
+                  " buckets AS (SELECT width_bucket(p.price_cents, ?::bigint[]) AS bucket,"
+                  " count(*) AS n FROM products p WHERE" LIVE,
+                  boundaries);
+    if (f->category_ids)
+        sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
+    sql_add(b, " GROUP BY 1)");
+}
+
+/* The rows of facets_summary from the kept counts: k the total and in
+ * stock, each child's subtree summed from its categories' rows. Its plan
+ * is the same for every category (index probes per category, one range
+ * of the (category, price) index): prepared, planned once. */
+static enum nx_err summary_counted(struct db *db, const struct product_filter *f,
+                                   const char *parent_id, const char *boundaries, PGresult **out) {
+    struct sql_builder b = {.prepare = true};
+    add_children(&b, parent_id);
+    sql_add(&b, " k AS (SELECT coalesce(sum(c.n) FILTER (WHERE c.term = 0), 0) AS total,"
+                " coalesce(sum(c.n) FILTER (WHERE c.term = -1), 0) AS in_stock"
+                " FROM facet_counts c WHERE c.term IN (0, -1) AND");
+    add_scopes(&b, f);
+    sql_add(&b, "),");
+    add_price_range(&b, f);
+    add_price_buckets(&b, f, boundaries);
+    sql_add(&b, " SELECT 0 AS kind, NULL::bigint AS id, NULL::text AS slug, NULL::text AS name,"
+                " NULL::text AS sort, total AS n, in_stock AS a, total - in_stock AS b FROM k"
+                " UNION ALL SELECT 1, bucket, NULL, NULL, NULL, n, lo, hi FROM buckets, lim"
+                " WHERE lo IS NOT NULL"
+                " UNION ALL SELECT 2, ch.id, ch.slug, ch.name, lower(ch.name),"
+                " coalesce(sum(c.n), 0), NULL, NULL FROM children ch"
+                " LEFT JOIN tree t ON t.child = ch.id"
+                " LEFT JOIN facet_counts c ON c.scope = t.id AND c.term = 0"
+                " GROUP BY ch.id, ch.slug, ch.name ORDER BY kind, sort, id");
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+/* The categories facet needs no FILTER of its own: only the filtered
+ * category's children are counted, whose subtrees its filter holds. */
+enum nx_err facets_summary(struct db *db, const struct product_filter *f, const char *parent_id,
+                           const char *boundaries, PGresult **out) {
+    if (counted(f))
+        return summary_counted(db, f, parent_id, boundaries, out);
+    struct sql_builder b = {0};
+    add_children(&b, parent_id);
     sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND stock) AS n,"
                 " count(*) FILTER (WHERE stock) AS n_price,"
                 " min(price_cents) FILTER (WHERE stock) AS lo,"
@@ -84,43 +180,68 @@ static const char *const ARRAYS[][2] = {
                  "p.facet_attributes || p.facet_options_in_stock"},
 };
 
-/* c: products per term; pairs: per kind, key and lower-cased value, the
- * smallest spellings (attribute keys are compared as written, option
- * names case-insensitively); then the top keys per kind and their top
- * values. A product holds one term per attribute key and one per option
- * value however spelled, so the sum over a value's spellings counts
- * products. */
+/* c: products per term; pairs: per kind, key and value as the filters
+ * compare them (migration 0016 keeps them with each term), the smallest
+ * spellings; keys: the kept keys, ranked, at most the given number per
+ * kind; then each kept key's top values (ranked within the key's number,
+ * so that only ties compare text). A product holds one term per attribute
+ * key and one per option value however spelled, so the sum over a value's
+ * spellings counts products. */
 #define TERMS_PAIRS                                                                                \
-    " GROUP BY t.id), pairs AS (SELECT d.kind, CASE WHEN d.kind = 1 THEN d.name"                   \
-    " ELSE lower(d.name) END AS lk, lower(d.value) AS lv, min(d.name) AS name,"                    \
-    " min(d.value) AS value, sum(c.n) AS n FROM c JOIN facet_terms d ON d.id = c.id"
-#define TERMS_TOP                                                                                  \
+    " pairs AS (SELECT d.kind, d.lk, d.lv, min(d.name) AS name, min(d.value) AS value,"            \
+    " sum(c.n) AS n FROM c JOIN facet_terms d ON d.id = c.id"
+#define TERMS_KEYS                                                                                 \
     " GROUP BY 1, 2, 3), keys AS (SELECT kind, lk, min(name) AS name, sum(n) AS total,"            \
     " row_number() OVER (PARTITION BY kind ORDER BY sum(n) DESC, lk) AS kr FROM pairs"             \
-    " GROUP BY kind, lk), ranked AS (SELECT p.kind, k.name AS key, p.value, p.n, k.total, k.kr,"   \
-    " row_number() OVER (PARTITION BY p.kind, p.lk ORDER BY p.n DESC, p.lv) AS r"                  \
-    " FROM pairs p JOIN keys k ON k.kind = p.kind AND k.lk = p.lk)"                                \
-    " SELECT kind, key, value, n, total FROM ranked WHERE r <= 20"
+    " GROUP BY kind, lk), kept AS (SELECT * FROM keys"
+#define TERMS_TOP                                                                                  \
+    "), ranked AS (SELECT p.kind, k.name AS key, p.value, p.n, k.total, k.kr,"                     \
+    " row_number() OVER (PARTITION BY p.kind, k.kr ORDER BY p.n DESC, p.lv) AS r"                  \
+    " FROM pairs p JOIN kept k ON k.kind = p.kind AND k.lk = p.lk)"                                \
+    " SELECT kind, key, value, n, total FROM ranked WHERE r <= 20 ORDER BY kind, kr, r"
+
+/* c from the counts kept with the writes: attributes and options, no
+ * filter but a category (migration 0016). */
+static void add_counted_terms(struct sql_builder *b, const struct product_filter *f) {
+    sql_add(b, "WITH c AS (SELECT c.term AS id, sum(c.n) AS n FROM facet_counts c"
+               " WHERE c.term > 0 AND");
+    add_scopes(b, f);
+    sql_add(b, " GROUP BY 1 HAVING sum(c.n) > 0),");
+}
+
+/* c from the matching products' terms. */
+static void add_product_terms(struct sql_builder *b, const struct product_filter *f,
+                              const struct filter_skip *skip, enum facet_arrays arrays) {
+    /* unnest in the select list (ProjectSet): cheaper per element than a
+     * lateral function scan */
+    sql_add(b, "WITH c AS (SELECT t.id, count(*) AS n FROM (SELECT unnest(");
+    sql_add(b, ARRAYS[arrays][f->in_stock == 1]);
+    sql_add(b, ") AS id FROM products p");
+    products_add_where(b, f, skip);
+    sql_add(b, ") t GROUP BY t.id),");
+}
 
 enum nx_err facets_terms(struct db *db, const struct product_filter *f,
                          const struct filter_skip *skip, enum facet_arrays arrays,
                          const char *only_name, const char *attribute_keys,
                          const char *option_names, PGresult **out) {
     struct sql_builder b = {0};
-    /* unnest in the select list (ProjectSet): cheaper per element than a
-     * lateral function scan */
-    sql_add(&b, "WITH c AS (SELECT t.id, count(*) AS n FROM (SELECT unnest(");
-    sql_add(&b, ARRAYS[arrays][f->in_stock == 1]);
-    sql_add(&b, ") AS id FROM products p");
-    products_add_where(&b, f, skip);
-    sql_add(&b, ") t" TERMS_PAIRS);
+    /* the kept counts' plans are the same for every category: prepared */
+    b.prepare = arrays == FA_BOTH && !only_name && skip->what == SKIP_NONE && skip->attribute < 0 &&
+                skip->option < 0 && counted(f);
+    if (b.prepare)
+        add_counted_terms(&b, f);
+    else
+        add_product_terms(&b, f, skip, arrays);
+    sql_add(&b, TERMS_PAIRS);
     if (only_name && arrays == FA_ATTRIBUTES)
         sql_add_param(&b, " WHERE d.name = ?", only_name);
     else if (only_name)
-        sql_add_param(&b, " WHERE lower(d.name) = lower(?)", only_name);
+        sql_add_param(&b, " WHERE d.lk = lower(?)", only_name);
+    sql_add(&b, TERMS_KEYS);
+    sql_add_param(&b, " WHERE kr <= CASE kind WHEN 1 THEN ?::integer", attribute_keys);
+    sql_add_param(&b, " ELSE ?::integer END", option_names);
     sql_add(&b, TERMS_TOP);
-    sql_add_param(&b, " AND kr <= CASE kind WHEN 1 THEN ?::integer", attribute_keys);
-    sql_add_param(&b, " ELSE ?::integer END ORDER BY kind, kr, r", option_names);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;

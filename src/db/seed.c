@@ -420,9 +420,12 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                       &st, variant_lines, "variants");
     if (e == NX_OK)
         e = copy_terms(db, &st.terms);
-    /* the numeric attributes' rows, which a trigger keeps for other writers */
+    /* the numeric attributes' rows and the facet counts, which triggers
+     * keep for other writers */
     if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT nexus_facet_counts_rebuild()");
     if (e == NX_OK)
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
     if (e == NX_OK)

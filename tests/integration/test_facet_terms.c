@@ -4,7 +4,8 @@
  * variant create, update, stock change and delete, attribute changes, an
  * import batch, hand-made SQL, and nexus seed. After each write, every
  * live product's terms are compared with what its attributes and variants
- * say, computed here in SQL from the jsonb alone.
+ * say, computed here in SQL from the jsonb alone, and the facet counts
+ * kept from them (migration 0016) with a count from scratch.
  */
 #include "harness.h"
 
@@ -15,12 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #define PRODUCTS "/api/v1/products"
-#define IMPORTS  "/api/v1/imports"
 
 static struct nexus_server server;
 static struct nexus_server worker;
@@ -62,6 +61,8 @@ static void expect_terms_follow(const struct nexus_server *s, const char *after)
     if (strcmp(stale, "none") != 0)
         fail_msg("after %s, stale facet terms on products %s", after, stale);
     free(stale);
+    /* and the counts kept from the terms (migration 0016) */
+    harness_expect_facet_counts_exact(s, after);
 }
 
 /* The terms of one product, as STORED shows them ("" for none). */
@@ -101,31 +102,6 @@ static long long variant_of(long long product, const char *sku) {
     long long v = strtoll(id, NULL, 10);
     free(id);
     return v;
-}
-
-/* Upload an NDJSON import and wait (60 s at most) until it is done. */
-static void run_import(const char *body) {
-    char auth[4200];
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);
-    const char *h[] = {auth, "Content-Type: application/x-ndjson", NULL};
-    struct http_res *r = http_request("POST", IMPORTS, h, body, strlen(body));
-    expect_status(r, 202, "import");
-    char location[64];
-    snprintf(location, sizeof location, "%s/%lld", IMPORTS, jint(r->json, "id"));
-    http_res_free(r);
-    for (int i = 0; i < 600; i++) {
-        r = call("GET", location, staff_token, NULL);
-        expect_status(r, 200, "import");
-        bool done = strcmp(jstr(r->json, "status"), "done") == 0;
-        if (done)
-            assert_int_equal(jint(r->json, "failed"), 0);
-        assert_string_not_equal(jstr(r->json, "status"), "failed");
-        http_res_free(r);
-        if (done)
-            return;
-        usleep(100 * 1000);
-    }
-    fail_msg("import did not finish within 60 s");
 }
 
 /* The count of one attribute value in the whole catalog's facets (0 when
@@ -208,12 +184,14 @@ static void test_terms_follow_imports_and_sql(void **state) {
     expect_terms(c, "facet_options_in_stock", "Material=Oak");
     /* a new product with variants, and an upsert of C's attributes and stock
      * through its own columns (to its one variant, by trigger) */
-    run_import("{\"name\":\"Terms D\",\"attributes\":{\"brand\":\"Dee\","
-               "\"waterproof\":true},\"variants\":[{\"sku\":\"TD-1\",\"price\":\"4.00\","
-               "\"stock\":2,\"options\":{\"Size\":\"M\"}},{\"sku\":\"TD-2\",\"price\":\"4.00\","
-               "\"stock\":0,\"options\":{\"Size\":\"XS\"}}]}\n"
-               "{\"sku\":\"TC-1\",\"name\":\"Terms C\",\"price\":\"3.00\",\"stock\":0,"
-               "\"attributes\":{\"brand\":\"Cee\",\"fit\":\"slim\"}}\n");
+    harness_import_ndjson(
+        staff_token,
+        "{\"name\":\"Terms D\",\"attributes\":{\"brand\":\"Dee\","
+        "\"waterproof\":true},\"variants\":[{\"sku\":\"TD-1\",\"price\":\"4.00\","
+        "\"stock\":2,\"options\":{\"Size\":\"M\"}},{\"sku\":\"TD-2\",\"price\":\"4.00\","
+        "\"stock\":0,\"options\":{\"Size\":\"XS\"}}]}\n"
+        "{\"sku\":\"TC-1\",\"name\":\"Terms C\",\"price\":\"3.00\",\"stock\":0,"
+        "\"attributes\":{\"brand\":\"Cee\",\"fit\":\"slim\"}}\n");
     expect_terms_follow(&server, "an import batch");
     expect_terms(c, "facet_options_in_stock", "");
     expect_terms(c, "facet_options", "Material=Oak");

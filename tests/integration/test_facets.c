@@ -5,7 +5,9 @@
  * catalog (the seed is printed; NEXUS_TEST_SEED repeats a run); the list
  * under the same filters; every malformed parameter; the rule that option
  * filters and in_stock=true hold on one variant; cursors bound to the new
- * filters; facets invalidated by variant and attribute writes.
+ * filters; facets invalidated by variant and attribute writes; the counts
+ * kept with the writes (the whole catalog and each category alone) after
+ * every kind of write.
  */
 #include "harness.h"
 
@@ -27,7 +29,7 @@
 #define CATEGORIES   "/api/v1/categories"
 #define COMBINATIONS 40
 
-static struct nexus_server server;
+static struct nexus_server server, worker;
 static char *staff_token;
 static uint64_t rng;
 
@@ -138,6 +140,9 @@ static int start(void **state) {
     harness_staff_and_customer(&server, "facets", &staff_token, &customer);
     free(customer);
     create_catalog();
+    /* imports; bumping the server's cache generation (its key prefix) */
+    const char *worker_env[] = {"REDIS_PREFIX=test_facets", NULL};
+    harness_start_worker(&server, &worker, "facets-worker", worker_env);
     return 0;
 }
 
@@ -145,6 +150,7 @@ static int stop(void **state) {
     (void)state;
     free(staff_token);
     staff_token = NULL;
+    harness_stop(&worker);
     harness_stop(&server);
     return 0;
 }
@@ -502,6 +508,19 @@ static void check_list(const struct combo *c) {
     http_res_free(r);
 }
 
+/* Every count of one facets answer against SQL. */
+static void check_facets(const struct combo *c, json_t *f) {
+    check_total_and_stock(c, f);
+    check_categories(c, f);
+    check_price(c, f);
+    check_attribute(c, f, "brand", P_BRAND);
+    check_attribute(c, f, "color", P_COLOR);
+    check_attribute(c, f, "weight", P_WEIGHT);
+    check_attribute(c, f, "waterproof", P_COUNT);
+    check_option(c, f, "Size", P_SIZE);
+    check_option(c, f, "Color", P_VCOLOR);
+}
+
 static void test_facets_match_sql_for_random_filters(void **state) {
     (void)state;
     for (int k = 0; k < COMBINATIONS; k++) {
@@ -511,15 +530,7 @@ static void test_facets_match_sql_for_random_filters(void **state) {
         snprintf(path, sizeof path, FACETS "?price_buckets=0,50,100,200%s", c.query);
         struct http_res *r = call("GET", path, NULL, NULL);
         expect_status(r, 200, path);
-        check_total_and_stock(&c, r->json);
-        check_categories(&c, r->json);
-        check_price(&c, r->json);
-        check_attribute(&c, r->json, "brand", P_BRAND);
-        check_attribute(&c, r->json, "color", P_COLOR);
-        check_attribute(&c, r->json, "weight", P_WEIGHT);
-        check_attribute(&c, r->json, "waterproof", P_COUNT);
-        check_option(&c, r->json, "Size", P_SIZE);
-        check_option(&c, r->json, "Color", P_VCOLOR);
+        check_facets(&c, r->json);
         check_list(&c);
         http_res_free(r);
     }
@@ -725,6 +736,178 @@ static void test_facets_are_invalidated_by_variant_and_attribute_writes(void **s
     http_res_free(r);
 }
 
+/* ---- the counts kept with the writes -------------------------------------- */
+
+/* The kept counts, then the facets of the whole catalog alone and of the
+ * first root alone (or of each category when every_category) against SQL (the kept counts answer
+ * those; every kept count is checked anyway). */
+static void check_counted_facets(const char *after, bool every_category) {
+    harness_expect_facet_counts_exact(&server, after);
+    for (size_t k = 0; k <= category_count; k++) {
+        if (!every_category && k != 0 && k != category_count)
+            continue; /* the whole catalog and the first root, with its subtree */
+        struct combo c;
+        memset(&c, 0, sizeof c);
+        c.in_stock = -1;
+        snprintf(c.base, sizeof c.base, "p.deleted_at IS NULL AND p.is_active");
+        if (k < category_count) {
+            snprintf(c.category, sizeof c.category, "%s", category_slugs[k]);
+            add_query(&c, "&category=%s", c.category);
+            snprintf(c.cond[P_CATEGORY], sizeof c.cond[0],
+                     "p.category_id IN (WITH RECURSIVE t AS (SELECT id FROM categories WHERE slug"
+                     " = '%s' UNION ALL SELECT k.id FROM categories k JOIN t ON k.parent_id = t.id)"
+                     " SELECT id FROM t)",
+                     c.category);
+        }
+        char path[700];
+        snprintf(path, sizeof path, FACETS "?price_buckets=0,50,100,200%s", c.query);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        check_facets(&c, r->json);
+        http_res_free(r);
+    }
+}
+
+static void write_ok(const char *method, const char *path, const char *body, long status) {
+    struct http_res *r = call(method, path, staff_token, body);
+    expect_status(r, status, path);
+    http_res_free(r);
+    check_counted_facets(body ? body : method, false);
+}
+
+static long long category_id_of(const char *slug) {
+    char *v = harness_sql_value(&server, "SELECT id FROM categories WHERE slug = '%s'", slug);
+    long long id = strtoll(v, NULL, 10);
+    free(v);
+    return id;
+}
+
+static void test_kept_counts_follow_every_write(void **state) {
+    (void)state;
+    check_counted_facets("the catalog's creation", true);
+    long long kitchen = category_id_of("kitchen"), tools = category_id_of("tools");
+    char body[512], path[128], vpath[160];
+    /* a product with one variant, written through its own columns */
+    snprintf(body, sizeof body,
+             "{\"name\": \"Kept\", \"sku\": \"KEPT-1\", \"price\": \"20.00\", \"stock\": 0,"
+             " \"category_id\": %lld, \"attributes\": {\"brand\": \"Bolt\", \"weight\": 300}}",
+             kitchen);
+    struct http_res *r = call("POST", PRODUCTS, staff_token, body);
+    expect_status(r, 201, "create");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    check_counted_facets("a create", false);
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    write_ok("PATCH", path, "{\"price\": \"120.00\"}", 200);
+    write_ok("PATCH", path, "{\"stock\": 7}", 200);
+    snprintf(body, sizeof body, "{\"category_id\": %lld}", tools);
+    write_ok("PATCH", path, body, 200);
+    write_ok("PATCH", path, "{\"attributes\": {\"brand\": \"Orbit\", \"color\": \"green\"}}", 200);
+    write_ok("PATCH", path, "{\"is_active\": false}", 200);
+    write_ok("PATCH", path, "{\"is_active\": true}", 200);
+    /* variants with options: create, patch, delete */
+    long long vid =
+        create_product("kept-variants", json_pack("[o, o]", variant("KV-1", "M", "Red", 0),
+                                                  variant("KV-2", "S", "Blue", 2)));
+    check_counted_facets("a create with variants", false);
+    snprintf(path, sizeof path, PRODUCTS "/%lld/variants", vid);
+    write_ok("POST", path,
+             "{\"sku\": \"KV-3\", \"price\": \"5\", \"stock\": 1,"
+             " \"options\": {\"Size\": \"L\", \"Color\": \"Red\"}}",
+             201);
+    char *v1 = harness_sql_value(&server, "SELECT id FROM product_variants WHERE sku = 'KV-1'");
+    snprintf(vpath, sizeof vpath, "%s/%s", path, v1);
+    free(v1);
+    write_ok("PATCH", vpath, "{\"stock\": 3, \"options\": {\"Size\": \"XL\", \"Color\": \"Red\"}}",
+             200);
+    write_ok("PATCH", vpath, "{\"is_active\": false}", 200);
+    write_ok("DELETE", vpath, NULL, 204);
+    /* a category moved under another root: its products' counts follow */
+    snprintf(path, sizeof path, CATEGORIES "/%lld", kitchen);
+    snprintf(body, sizeof body, "{\"parent_id\": %lld}", category_id_of("garden"));
+    write_ok("PATCH", path, body, 200);
+    /* soft deletes */
+    snprintf(path, sizeof path, PRODUCTS "/%lld", vid);
+    write_ok("DELETE", path, NULL, 204);
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    write_ok("DELETE", path, NULL, 204);
+    /* an import: new products (one with variants) and an update */
+    char *sku =
+        harness_sql_value(&server, "SELECT sku FROM products WHERE deleted_at IS NULL"
+                                   " AND is_active AND variant_count = 1 ORDER BY id LIMIT 1");
+    char ndjson[1400];
+    snprintf(ndjson, sizeof ndjson,
+             "{\"sku\": \"IMP-1\", \"name\": \"Imported one\", \"price\": \"60.00\","
+             " \"stock\": 2, \"category\": \"plants\", \"attributes\": {\"brand\": \"Zelkal\"}}\n"
+             "{\"name\": \"Imported two\", \"category\": \"kettles\","
+             " \"attributes\": {\"color\": \"blue\"},"
+             " \"variants\": [{\"sku\": \"IMP-2-M\", \"price\": \"9.00\", \"stock\": 4,"
+             " \"options\": {\"Size\": \"M\", \"Color\": \"Blue\"}}]}\n"
+             "{\"sku\": \"%s\", \"name\": \"Updated by import\", \"price\": \"250.00\","
+             " \"stock\": 0, \"category\": \"bath\", \"attributes\": {\"brand\": \"Acme\"}}\n",
+             sku);
+    free(sku);
+    harness_import_ndjson(staff_token, ndjson);
+    check_counted_facets("an import", true);
+}
+
+/* One racer: a create in the category, or a write of stock, price and
+ * attributes of product ids[i] (which changes the same kept keys as the
+ * other racers: same category, same brand). */
+struct race {
+    long long category;
+    long long ids[8];
+    int round;
+};
+
+static long racing_write(int i, void *ctx) {
+    const struct race *race = ctx;
+    char body[256], path[64];
+    struct http_res *r;
+    if (i % 2) {
+        snprintf(body, sizeof body,
+                 "{\"name\": \"Raced %d\", \"sku\": \"RACED-%d-%d\", \"price\": \"7.00\","
+                 " \"stock\": %d, \"category_id\": %lld, \"attributes\": {\"brand\": \"Acme\"}}",
+                 i, race->round, i, i % 3, race->category);
+        r = call("POST", PRODUCTS, staff_token, body);
+    } else {
+        snprintf(path, sizeof path, PRODUCTS "/%lld", race->ids[i]);
+        snprintf(body, sizeof body,
+                 "{\"stock\": %d, \"price\": \"%d.00\", \"attributes\": {\"brand\": \"Bolt\"}}",
+                 (i + 1) % 3, 40 + i);
+        r = call("PATCH", path, staff_token, body);
+    }
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+/* Writers of the same kept keys at once neither wait on each other there
+ * nor lose a count. */
+static void test_kept_counts_stay_exact_under_concurrent_writes(void **state) {
+    (void)state;
+    struct race race = {category_id_of("kettles"), {0}, 0};
+    for (int i = 0; i < 8; i += 2) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\": \"Race base %d\", \"sku\": \"RACE-%d\", \"price\": \"3.00\","
+                 " \"stock\": 0, \"category_id\": %lld, \"attributes\": {\"brand\": \"Acme\"}}",
+                 i, i, race.category);
+        struct http_res *r = call("POST", PRODUCTS, staff_token, body);
+        expect_status(r, 201, "create");
+        race.ids[i] = jint(r->json, "id");
+        http_res_free(r);
+    }
+    for (race.round = 0; race.round < 3; race.round++) {
+        long statuses[8];
+        harness_race(8, racing_write, &race, statuses);
+        assert_int_equal(harness_count_status(statuses, 8, 201), 4);
+        assert_int_equal(harness_count_status(statuses, 8, 200), 4);
+        harness_expect_facet_counts_exact(&server, "concurrent writes");
+    }
+    check_counted_facets("concurrent writes", true);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -733,6 +916,8 @@ int main(void) {
         cmocka_unit_test(test_option_filters_hold_on_one_variant),
         cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
         cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
+        cmocka_unit_test(test_kept_counts_follow_every_write),
+        cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -9,7 +9,6 @@
  */
 #include "harness.h"
 
-#include <dirent.h>
 #include <libpq-fe.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,67 +35,6 @@ static int teardown(void **state) {
     (void)state;
     harness_stop(&db);
     return 0;
-}
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    char *text = malloc((size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
-static void exec_ok(PGconn *c, const char *sql) {
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fprintf(stderr, "%s\n", PQerrorMessage(c));
-    assert_true(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
-}
-
-static int before_variants(const struct dirent *e) {
-    size_t n = strlen(e->d_name);
-    return n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0 && strcmp(e->d_name, "0010") < 0;
-}
-
-/* Apply the migrations before 0010 as `nexus migrate` would: each in a
- * transaction, recorded with the SHA-256 of its text. */
-static void migrate_to_0009(void) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/migrations", harness_source_dir());
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, before_variants, alphasort);
-    assert_true(n >= 9);
-    PGconn *c = PQconnectdb(db.database_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY,"
-               " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-    for (int i = 0; i < n; i++) {
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-        char *text = read_text(path);
-        exec_ok(c, "BEGIN");
-        exec_ok(c, text);
-        const char *params[] = {names[i]->d_name, text};
-        PGresult *r = PQexecParams(c,
-                                   "INSERT INTO schema_migrations (version, checksum) VALUES"
-                                   " ($1, encode(sha256(convert_to($2, 'UTF8')), 'hex'))",
-                                   2, NULL, params, NULL, NULL, 0);
-        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-        PQclear(r);
-        exec_ok(c, "COMMIT");
-        free(text);
-        free(names[i]);
-    }
-    free(names);
-    PQfinish(c);
 }
 
 /* Products of every kind v1 knew: with and without a category, active and
@@ -221,7 +159,7 @@ static void check_list(json_t *expected, const char *query, const char *token, s
 
 static void test_v1_answers_survive_the_variants_migration(void **state) {
     (void)state;
-    migrate_to_0009();
+    harness_migrate_before(&db, "0010");
     free(harness_sql(&db, SEED));
     json_t *expected = load_expected();
     assert_int_equal(json_array_size(expected), 27);

@@ -4,7 +4,9 @@
  * Each facet is counted over the products that match every filter but its
  * own (struct filter_skip), so a selected value still shows its
  * alternatives. Every query here is one aggregate over such a set, which
- * the filters' indexes find (docs/PERFORMANCE.md, "Discovery").
+ * the filters' indexes find (docs/PERFORMANCE.md, "Discovery"); public
+ * facets with no filter but a category sum the counts kept with the
+ * writes instead (migration 0016), with the same rows as answer.
  */
 #ifndef NEXUS_DB_FACETS_H
 #define NEXUS_DB_FACETS_H

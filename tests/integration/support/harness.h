@@ -106,6 +106,20 @@ int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t 
 /* Path of the repository's scripts, for tests that drive services. */
 const char *harness_source_dir(void);
 
+/* Apply the migration files numbered before version ("0010") to s's
+ * database, each in a transaction and recorded with the SHA-256 of its
+ * text as `nexus migrate` records it (tests/integration/support/migrations.c). */
+void harness_migrate_before(const struct nexus_server *s, const char *version);
+
+/* Fail unless every facet count kept with the writes (migration 0016),
+ * summed per scope and term, equals a count from scratch over the
+ * products (tests/integration/support/facet_counts.c). */
+void harness_expect_facet_counts_exact(const struct nexus_server *s, const char *when);
+
+/* Upload an NDJSON import as token and wait (60 s at most) until it is
+ * done, failing on any failed row (tests/integration/support/imports.c). */
+void harness_import_ndjson(const char *token, const char *body);
+
 /* Poll GET path until it answers want (or timeout_ms passes); true if it did. */
 bool harness_wait_status(const char *path, long want, int timeout_ms);
 
