@@ -28,6 +28,8 @@ struct gql_path {
 struct field_group {
     const char *key;
     const struct gql_type_def *parent; /* the object type the fields are of */
+    const struct gql_field_def *def;   /* the field's definition (NULL: none) */
+    const struct gql_resolver *res;    /* its resolver, or NULL */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -46,8 +48,18 @@ struct batch_fault {
     char *message; /* owned */
 };
 
+/* The field set of a group's sub-selections for one object type: the
+ * same for every object of that type, so collected once per request. */
+struct subfields {
+    const struct gql_type_def *type;
+    const struct field_group *group;
+    struct field_set set;
+};
+
 struct run {
     const struct gql_exec *exec;
+    struct subfields **subfields; /* collected so far, each set once */
+    size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
     size_t values;   /* fields and list items completed so far */
     bool stopped;    /* the bound on values reached: no data at all */
@@ -97,7 +109,10 @@ __attribute__((format(printf, 5, 6))) static void field_error(struct run *r, con
 
 /* ---- CollectFields ------------------------------------------------------------ */
 
-static void group_add(struct field_set *set, const struct gql_type_def *parent,
+static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
+                                                const char *field);
+
+static void group_add(const struct run *r, struct field_set *set, const struct gql_type_def *parent,
                       const struct gql_selection *field) {
     const char *key = gql_response_name(field);
     struct field_group *g = NULL;
@@ -113,6 +128,8 @@ static void group_add(struct field_set *set, const struct gql_type_def *parent,
         memset(g, 0, sizeof *g);
         g->key = key;
         g->parent = parent;
+        g->def = gql_schema_field(parent, field->name);
+        g->res = find_resolver(r, parent->name, field->name);
     }
     if (g->count == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 2;
@@ -180,7 +197,7 @@ static void collect(const struct run *r, const struct gql_type_def *type,
         if (!included(s->directives, vars))
             continue;
         if (s->kind == GQL_SEL_FIELD) {
-            group_add(out, type, s);
+            group_add(r, out, type, s);
         } else if (s->kind == GQL_SEL_INLINE) {
             if (applies(s->type_condition, type))
                 collect(r, type, s->selections, visited, out);
@@ -199,6 +216,34 @@ static void collect_subfields(const struct run *r, const struct gql_type_def *ty
         struct visited visited = {.count = 0};
         collect(r, type, g->fields[i]->selections, &visited, out);
     }
+}
+
+/* The sub-fields of g for objects of type: collected on first use, then
+ * the same set (the variables do not change during a request). Groups are
+ * stable in memory once collected, so they key the sets below them. */
+static const struct field_set *subfields(struct run *r, const struct gql_type_def *type,
+                                         const struct field_group *g) {
+    for (size_t i = 0; i < r->subfield_count; i++)
+        if (r->subfields[i]->type == type && r->subfields[i]->group == g)
+            return &r->subfields[i]->set;
+    if (r->subfield_count == r->subfield_cap) {
+        r->subfield_cap = r->subfield_cap ? 2 * r->subfield_cap : 16;
+        r->subfields = xrealloc(r->subfields, r->subfield_cap * sizeof *r->subfields);
+    }
+    struct subfields *sf = xcalloc(1, sizeof *sf);
+    sf->type = type;
+    sf->group = g;
+    collect_subfields(r, type, g, &sf->set);
+    r->subfields[r->subfield_count++] = sf;
+    return &sf->set;
+}
+
+static void subfields_free(struct run *r) {
+    for (size_t i = 0; i < r->subfield_count; i++) {
+        field_set_free(&r->subfields[i]->set);
+        free(r->subfields[i]);
+    }
+    free(r->subfields);
 }
 
 /* ---- resolvers ------------------------------------------------------------------- */
@@ -394,12 +439,11 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
         object_key(key, sizeof key, item);
         json_object_set(r->batched, key, item); /* held: its address is not reused */
     }
-    struct field_set set = {0};
-    collect_subfields(r, t, g, &set);
-    for (size_t i = 0; i < set.count; i++) {
-        const struct field_group *sub = &set.groups[i];
-        const struct gql_resolver *res = find_resolver(r, t->name, group_field_name(sub));
-        const struct gql_field_def *def = gql_schema_field(t, group_field_name(sub));
+    const struct field_set *set = subfields(r, t, g);
+    for (size_t i = 0; i < set->count; i++) {
+        const struct field_group *sub = &set->groups[i];
+        const struct gql_resolver *res = sub->res;
+        const struct gql_field_def *def = sub->def;
         if (!def || strcmp(def->name, "__typename") == 0)
             continue;
         if (res && res->batch)
@@ -407,7 +451,6 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
         if (!res || !res->resolve)
             batch_members(r, def, sub, items, path);
     }
-    field_set_free(&set);
 }
 
 static json_t *complete_list(struct run *r, struct gql_tref type, const struct field_group *g,
@@ -463,11 +506,7 @@ static json_t *complete_nullable(struct run *r, struct gql_tref type, const stru
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
     batch_alone(r, t, g, v, path);
-    struct field_set set = {0};
-    collect_subfields(r, t, g, &set);
-    json_t *out = execute_set(r, t, &set, v, path);
-    field_set_free(&set);
-    return out;
+    return execute_set(r, t, subfields(r, t, g), v, path);
 }
 
 /* Takes value's reference. */
@@ -511,7 +550,7 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
         *failed = true;
         return NULL;
     }
-    const struct gql_resolver *res = find_resolver(r, type->name, def->name);
+    const struct gql_resolver *res = g->res;
     const struct batch_fault *fault = batch_fault_of(r, sel, source);
     json_t *value = NULL;
     if (fault) {
@@ -545,7 +584,7 @@ static json_t *execute_set(struct run *r, const struct gql_type_def *type,
     json_t *out = json_object();
     for (size_t i = 0; i < set->count; i++) {
         const struct field_group *g = &set->groups[i];
-        const struct gql_field_def *def = gql_schema_field(type, group_field_name(g));
+        const struct gql_field_def *def = g->def;
         if (!count_value(r, g->fields[0])) {
             json_decref(out);
             return NULL;
@@ -581,6 +620,7 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     json_decref(root);
     field_set_free(&set);
     json_decref(r.batched);
+    subfields_free(&r);
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
     free(r.faults);

@@ -489,10 +489,16 @@ const char *gql_directive_location_name(unsigned i) {
     return i < GQL_LOC_COUNT ? directive_location_values[i].name : NULL;
 }
 
+/* Called for every value the executor completes (type references are
+ * text): the first character rules out most types without a strlen. */
 const struct gql_type_def *gql_schema_type_n(const char *name, size_t n) {
-    for (size_t i = 0; i < N(types); i++)
-        if (strlen(types[i].name) == n && memcmp(types[i].name, name, n) == 0)
+    if (n == 0)
+        return NULL;
+    for (size_t i = 0; i < N(types); i++) {
+        const char *t = types[i].name;
+        if (t[0] == name[0] && strncmp(t, name, n) == 0 && t[n] == '\0')
             return &types[i];
+    }
     return NULL;
 }
 
