@@ -5,6 +5,7 @@
 #include "nexus/api/graphql.h"
 
 #include "nexus/api/graphql_catalog.h"
+#include "nexus/core/jsonw.h"
 #include "nexus/graphql/coerce.h"
 #include "nexus/graphql/exec.h"
 #include "nexus/graphql/limits.h"
@@ -131,9 +132,12 @@ static void respond(struct response *res, json_t *data, const struct gql_errors 
         json_object_set_new(body, "errors", errors_json(errs));
     if (data)
         json_object_set(body, "data", data);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    struct jsonw w = {0}; /* the bytes json_dumps writes, without its callbacks */
+    jsonw_value(&w, body);
     json_decref(body);
-    response_take(res, data ? 200 : 400, "application/json", text, strlen(text));
+    size_t len;
+    char *text = jsonw_take(&w, &len);
+    response_take(res, data ? 200 : 400, "application/json", text, len);
     res->no_store = errs->count > 0;
 }
 

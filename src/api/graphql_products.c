@@ -53,25 +53,50 @@ struct page_rows {
     int from, rows;
 };
 
+/* Which cursors a connection holds: each edge's, the first's
+ * (startCursor), the last's (endCursor). Each is an HMAC. */
+struct cursor_need {
+    bool edges, start, end;
+};
+
+static const struct cursor_need ALL_CURSORS = {true, true, true};
+
+/* The cursors the field may select (Query.products: its value is its
+ * own; a batched Category.products is shared by every selection of the
+ * field, so it holds them all). */
+static struct cursor_need cursors_selected(const struct gql_field_call *call) {
+    return (struct cursor_need){gql_field_may_select(call, "cursor"),
+                                gql_field_may_select(call, "startCursor"),
+                                gql_field_may_select(call, "endCursor")};
+}
+
 /* A connection over a page; canonical is the filter text its cursors are
- * bound to. */
+ * bound to. A cursor that need leaves out is null, or not in its edge:
+ * nothing selects it. */
 static json_t *connection(struct gql_catalog *c, const struct page_rows *p,
-                          const struct list_request *lr, const char *canonical, size_t query) {
+                          const struct list_request *lr, const char *canonical, size_t query,
+                          const struct cursor_need *need) {
     int shown = p->rows > lr->limit ? lr->limit : p->rows;
     json_t *edges = json_array(), *start = json_null(), *end = json_null();
     for (int i = 0; i < shown; i++) {
         int row = p->from + i;
-        char *cursor = list_cursor(&api_product_list, lr, canonical,
-                                   PQgetvalue(p->r, row, api_product_sort_column(lr->sort)),
-                                   strtoll(PQgetvalue(p->r, row, PC_ID), NULL, 10));
-        json_t *text = json_string(cursor);
-        free(cursor);
-        if (i == 0)
+        bool last = i == shown - 1 && p->rows > lr->limit;
+        json_t *text = NULL, *edge = json_object();
+        if (need->edges || (i == 0 && need->start) || (last && need->end)) {
+            char *cursor = list_cursor(&api_product_list, lr, canonical,
+                                       PQgetvalue(p->r, row, api_product_sort_column(lr->sort)),
+                                       strtoll(PQgetvalue(p->r, row, PC_ID), NULL, 10));
+            text = json_string(cursor);
+            free(cursor);
+        }
+        if (text && i == 0)
             json_decref(start), start = json_incref(text);
-        if (i == shown - 1 && p->rows > lr->limit)
+        if (text && last)
             json_decref(end), end = json_incref(text);
-        json_array_append_new(edges, json_pack("{s:o, s:o}", "cursor", text, "node",
-                                               gql_product_row(p->r, row, c->staff)));
+        if (text)
+            json_object_set_new(edge, "cursor", text);
+        json_object_set_new(edge, "node", gql_product_row(p->r, row, c->staff));
+        json_array_append_new(edges, edge);
     }
     return json_pack("{s:o, s:{s:b, s:b, s:o, s:o}, s:I}", "edges", edges, "pageInfo",
                      "hasNextPage", p->rows > lr->limit, "hasPreviousPage", 0, "startCursor", start,
@@ -114,7 +139,9 @@ json_t *gql_query_products(struct gql_field_call *call) {
     if (e == NX_OK) {
         struct page_rows p = {r, 0, r ? PQntuples(r) : 0};
         bool empty = q->matches_nothing;
-        out = connection(c, &p, &lr, q->canonical.data ? q->canonical.data : "", keep_query(c, q));
+        struct cursor_need need = cursors_selected(call);
+        out = connection(c, &p, &lr, q->canonical.data ? q->canonical.data : "", keep_query(c, q),
+                         &need);
         q = NULL;
         if (empty)
             json_object_set_new(out, M_EMPTY, json_true());
@@ -223,7 +250,7 @@ static void store_pages(struct gql_catalog *c, json_t *sources, const PGresult *
             p.rows++;
         struct buf canonical = {0};
         category_canonical(q, cid, &canonical);
-        json_t *conn = connection(c, &p, lr, canonical.data, query);
+        json_t *conn = connection(c, &p, lr, canonical.data, query, &ALL_CURSORS);
         buf_clear(&canonical);
         json_object_set_new(conn, M_CATEGORY, json_string(cid));
         json_object_set_new(conn, M_SUBTREE, json_string(subtree));

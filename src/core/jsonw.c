@@ -6,6 +6,7 @@
 #include "nexus/core/err.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Before any value or key: the comma that separates it from the previous
@@ -61,7 +62,7 @@ void jsonw_string(struct jsonw *w, const char *s) {
     buf_json_text(&w->out, s, strlen(s));
 }
 
-void jsonw_int(struct jsonw *w, int64_t v) {
+static void put_int(struct buf *b, int64_t v) {
     char digits[24], *p = digits + sizeof digits;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do { /* digit arithmetic, not printf: this runs for every number written */
@@ -70,8 +71,12 @@ void jsonw_int(struct jsonw *w, int64_t v) {
     } while (u);
     if (v < 0)
         *--p = '-';
+    buf_append(b, p, (size_t)(digits + sizeof digits - p));
+}
+
+void jsonw_int(struct jsonw *w, int64_t v) {
     separate(w);
-    buf_append(&w->out, p, (size_t)(digits + sizeof digits - p));
+    put_int(&w->out, v);
 }
 
 void jsonw_bool(struct jsonw *w, bool v) {
@@ -185,6 +190,67 @@ void jsonw_text(struct jsonw *w, const char *json, size_t len) {
         buf_append(&w->out, json + i, run - i);
         i = run == i ? i + 1 : run; /* white space is dropped */
     }
+}
+
+/* A real as jansson spells it (rare in the answers written here). */
+static void put_real(struct buf *b, const json_t *v) {
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    NX_ASSERT(text != NULL);
+    buf_puts(b, text);
+    free(text);
+}
+
+static void put_value(struct buf *b, const json_t *v) {
+    const char *key;
+    const json_t *x;
+    size_t i;
+    bool first = true;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        buf_append(b, "{", 1);
+        json_object_foreach((json_t *)v, key, x) {
+            if (!first)
+                buf_append(b, ",", 1);
+            first = false;
+            buf_json_text(b, key, strlen(key));
+            buf_append(b, ":", 1);
+            put_value(b, x);
+        }
+        buf_append(b, "}", 1);
+        break;
+    case JSON_ARRAY:
+        buf_append(b, "[", 1);
+        json_array_foreach(v, i, x) {
+            if (i)
+                buf_append(b, ",", 1);
+            put_value(b, x);
+        }
+        buf_append(b, "]", 1);
+        break;
+    case JSON_STRING:
+        buf_json_text(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        put_int(b, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        put_real(b, v);
+        break;
+    case JSON_TRUE:
+        buf_puts(b, "true");
+        break;
+    case JSON_FALSE:
+        buf_puts(b, "false");
+        break;
+    case JSON_NULL:
+        buf_puts(b, "null");
+        break;
+    }
+}
+
+void jsonw_value(struct jsonw *w, const json_t *v) {
+    separate(w);
+    put_value(&w->out, v);
 }
 
 char *jsonw_take(struct jsonw *w, size_t *len) {

@@ -325,6 +325,8 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
                                   .parent_type = t,
                                   .field = def,
                                   .selection = g->fields[0],
+                                  .selections = g->fields,
+                                  .selection_count = g->count,
                                   .args = args,
                                   .variables = r->exec->variables,
                                   .sources = items};
@@ -561,6 +563,8 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
                                       .parent_type = type,
                                       .field = def,
                                       .selection = sel,
+                                      .selections = g->fields,
+                                      .selection_count = g->count,
                                       .args = args,
                                       .variables = r->exec->variables,
                                       .source = source};

@@ -8,6 +8,24 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+
+static bool may_select(const struct gql_selection *sels, const char *name) {
+    for (const struct gql_selection *s = sels; s; s = s->next) {
+        if (s->kind == GQL_SEL_SPREAD || (s->kind == GQL_SEL_FIELD && strcmp(s->name, name) == 0))
+            return true;
+        if (may_select(s->selections, name))
+            return true;
+    }
+    return false;
+}
+
+bool gql_field_may_select(const struct gql_field_call *call, const char *name) {
+    for (size_t i = 0; i < call->selection_count; i++)
+        if (may_select(call->selections[i]->selections, name))
+            return true;
+    return call->selection_count == 0; /* not told: it may */
+}
 
 void gql_field_fail(struct gql_field_call *call, const char *code, const char *fmt, ...) {
     struct buf b = {0};

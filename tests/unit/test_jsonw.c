@@ -194,6 +194,28 @@ static void test_take_resets_the_writer(void **state) {
     assert_same_as_jansson(&w, json_integer(2));
 }
 
+/* A tree, nested deeper than the writer's own levels, with every kind of
+ * value, written as one value among others. */
+static void test_jansson_value(void **state) {
+    (void)state;
+    json_t *deep = json_string("leaf \"q\" \x01 \xc3\xa9");
+    for (int i = 0; i < 2 * JSONW_MAX_DEPTH; i++)
+        deep = json_pack(i % 2 ? "[o]" : "{s:o}", i % 2 ? (void *)deep : "k", deep);
+    json_t *tree = json_pack("{s:o, s:i, s:I, s:f, s:b, s:b, s:n, s:[], s:{}, s:s%}", "deep", deep,
+                             "int", -42, "big", (json_int_t)INT64_MIN, "real", 0.1, "t", 1, "f", 0,
+                             "null", "empty", "none", "nul", "a\0b", (size_t)3);
+    json_object_set_new(tree, "z first?", json_integer(1));
+    json_object_set_new(tree, "a last", json_integer(2));
+    struct jsonw w = {0};
+    jsonw_array_open(&w);
+    jsonw_int(&w, 1);
+    jsonw_value(&w, tree);
+    jsonw_value(&w, json_null());
+    jsonw_array_close(&w);
+    assert_same_as_jansson(&w, json_pack("[i, O, n]", 1, tree, NULL));
+    json_decref(tree);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_ascii_character),
@@ -203,6 +225,7 @@ int main(void) {
         cmocka_unit_test(test_foreign_text_is_rewritten),
         cmocka_unit_test(test_projection),
         cmocka_unit_test(test_take_resets_the_writer),
+        cmocka_unit_test(test_jansson_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "nexus/core/xmem.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,12 @@ void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);
 /* Bytes that are already one JSON value. */
 void jsonw_raw(struct jsonw *w, const char *json, size_t len);
+
+/* A jansson value and everything in it, as json_dumpb(JSON_COMPACT)
+ * writes it (members in their order), without its buffer callbacks: for
+ * answers built as trees. Its nesting does not count towards
+ * JSONW_MAX_DEPTH (the recursion is as deep as the value). */
+void jsonw_value(struct jsonw *w, const json_t *v);
 
 /* One valid JSON value as some other encoder spelled it (PostgreSQL's
  * jsonb text: white space between tokens, its own string escapes),

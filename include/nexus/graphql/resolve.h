@@ -18,10 +18,13 @@ struct gql_field_call {
     const struct gql_type_def *parent_type; /* the object type of the source */
     const struct gql_field_def *field;
     const struct gql_selection *selection; /* the field's first selection */
-    const json_t *args;                    /* the coerced arguments */
-    const json_t *variables;               /* the coerced variables */
-    json_t *source;                        /* resolve: the parent's value */
-    json_t *sources;                       /* batch: an array of them */
+    /* All the selections merged into the field (selection is the first). */
+    const struct gql_selection *const *selections;
+    size_t selection_count;
+    const json_t *args;      /* the coerced arguments */
+    const json_t *variables; /* the coerced variables */
+    json_t *source;          /* resolve: the parent's value */
+    json_t *sources;         /* batch: an array of them */
     /* Set by gql_field_fail. */
     char *error;
     const char *code;
@@ -38,6 +41,12 @@ struct gql_resolver {
     gql_resolve_fn resolve; /* NULL: the source's member */
     gql_batch_fn batch;     /* may be NULL */
 };
+
+/* Whether a field called name may be selected anywhere below the call's
+ * field (any depth, inline fragments included): false only when it is
+ * certainly not, so a fragment spread, whose fragment is not looked at,
+ * counts as yes. For work that only a selected field needs. */
+bool gql_field_may_select(const struct gql_field_call *call, const char *name);
 
 /* Fail the field with a message (and code: NULL for GQL_CODE_FIELD). */
 void gql_field_fail(struct gql_field_call *call, const char *code, const char *fmt, ...)
