@@ -30,6 +30,7 @@ struct field_group {
     const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
+    json_t *args;                      /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -56,9 +57,19 @@ struct subfields {
     struct field_set set;
 };
 
+/* A type reference's named type, remembered: type references are text,
+ * and each value completed reads its field's. */
+struct tref_memo {
+    const char *s;
+    size_t len;
+    const struct gql_type_def *named;
+};
+#define TREF_MEMO 64
+
 struct run {
     const struct gql_exec *exec;
-    struct subfields **subfields; /* collected so far, each set once */
+    struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
+    struct subfields **subfields;      /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
     size_t values;   /* fields and list items completed so far */
@@ -79,6 +90,34 @@ static bool count_value(struct run *r, const struct gql_selection *sel) {
     gql_error_add(r->errs, GQL_CODE_LIMIT, &sel->loc,
                   "The response would have more than %zu values.", max);
     return false;
+}
+
+/* ---- type references ------------------------------------------------------- */
+
+/* gql_tref_named, gql_tref_kind and gql_tref_of with the names looked up
+ * once per request. */
+static const struct gql_type_def *tnamed(struct run *r, struct gql_tref t) {
+    struct tref_memo *m = &r->trefs[(((uintptr_t)t.s >> 2) ^ t.len) % TREF_MEMO];
+    if (m->s != t.s || m->len != t.len)
+        *m = (struct tref_memo){t.s, t.len, gql_tref_named(t)};
+    return m->named;
+}
+
+static enum gql_kind tkind(struct run *r, struct gql_tref t) {
+    if (t.len > 0 && t.s[t.len - 1] == '!')
+        return GQL_KIND_NON_NULL;
+    if (t.len > 0 && t.s[0] == '[')
+        return GQL_KIND_LIST;
+    const struct gql_type_def *named = tnamed(r, t);
+    return named ? named->kind : GQL_KIND_SCALAR;
+}
+
+static struct gql_tref tof(struct gql_tref t) {
+    if (t.len > 0 && t.s[t.len - 1] == '!')
+        return (struct gql_tref){t.s, t.len - 1};
+    if (t.len >= 2 && t.s[0] == '[')
+        return (struct gql_tref){t.s + 1, t.len - 2};
+    return t;
 }
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -112,6 +151,21 @@ __attribute__((format(printf, 5, 6))) static void field_error(struct run *r, con
 static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
                                                 const char *field);
 
+/* The arguments of a group's field (its first selection's: merged fields
+ * have equal ones), coerced once for every object: they depend only on the
+ * document and the variables. NULL when they fail (a variable's null for
+ * a non-null argument): each resolution then coerces and reports it. */
+static json_t *coerce_args(const struct run *r, const struct gql_field_def *def,
+                           const struct gql_selection *field) {
+    if (!def)
+        return NULL;
+    struct gql_errors ignored = {0};
+    json_t *args = gql_coerce_arguments(def->args, def->arg_count, field->args, r->exec->variables,
+                                        &field->loc, &ignored);
+    gql_errors_clear(&ignored);
+    return args;
+}
+
 static void group_add(const struct run *r, struct field_set *set, const struct gql_type_def *parent,
                       const struct gql_selection *field) {
     const char *key = gql_response_name(field);
@@ -130,6 +184,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
         g->res = find_resolver(r, parent->name, field->name);
+        g->args = coerce_args(r, g->def, field);
     }
     if (g->count == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 2;
@@ -139,8 +194,10 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
 }
 
 static void field_set_free(struct field_set *set) {
-    for (size_t i = 0; i < set->count; i++)
+    for (size_t i = 0; i < set->count; i++) {
         free(set->groups[i].fields);
+        json_decref(set->groups[i].args);
+    }
     free(set->groups);
     memset(set, 0, sizeof *set);
 }
@@ -315,11 +372,8 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
 
 static void batch_call(struct run *r, const struct gql_type_def *t, const struct gql_field_def *def,
                        const struct gql_resolver *res, const struct field_group *g, json_t *items) {
-    struct gql_errors ignored = {0};
-    json_t *args = gql_coerce_arguments(def->args, def->arg_count, g->fields[0]->args,
-                                        r->exec->variables, &g->fields[0]->loc, &ignored);
-    gql_errors_clear(&ignored); /* each item's resolution reports it */
-    if (!args)
+    const json_t *args = g->args;
+    if (!args) /* each item's resolution reports it */
         return;
     struct gql_field_call call = {.ctx = r->exec->ctx,
                                   .parent_type = t,
@@ -343,7 +397,6 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
     } else {
         free(call.error);
     }
-    json_decref(args);
 }
 
 /* The failed batch that source's field sel belongs to, or NULL. */
@@ -406,16 +459,16 @@ static void gather(struct run *r, const struct gql_field_def *def, bool list, js
 static void batch_members(struct run *r, const struct gql_field_def *def,
                           const struct field_group *g, json_t *items, const struct gql_path *path) {
     struct gql_tref type = gql_tref(def->type);
-    if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
-        type = gql_tref_of(type);
-    bool list = gql_tref_kind(type) == GQL_KIND_LIST;
+    if (tkind(r, type) == GQL_KIND_NON_NULL)
+        type = tof(type);
+    bool list = tkind(r, type) == GQL_KIND_LIST;
     if (list) {
-        type = gql_tref_of(type);
-        if (gql_tref_kind(type) == GQL_KIND_NON_NULL)
-            type = gql_tref_of(type);
+        type = tof(type);
+        if (tkind(r, type) == GQL_KIND_NON_NULL)
+            type = tof(type);
     }
-    const struct gql_type_def *named = gql_tref_named(type);
-    if (gql_tref_kind(type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
+    const struct gql_type_def *named = tnamed(r, type);
+    if (tkind(r, type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
         return;
     json_t *children = json_array();
     gather(r, def, list, items, children);
@@ -462,8 +515,8 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
                     group_field_name(g));
         return NULL;
     }
-    struct gql_tref item = gql_tref_of(type);
-    const struct gql_type_def *named = gql_tref_named(item);
+    struct gql_tref item = tof(type);
+    const struct gql_type_def *named = tnamed(r, item);
     char key[32];
     list_key(key, sizeof key, v);
     if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
@@ -502,9 +555,9 @@ static json_t *complete_nullable(struct run *r, struct gql_tref type, const stru
                                  json_t *v, const struct gql_path *path) {
     if (!v || json_is_null(v))
         return json_null();
-    if (gql_tref_kind(type) == GQL_KIND_LIST)
+    if (tkind(r, type) == GQL_KIND_LIST)
         return complete_list(r, type, g, v, path);
-    const struct gql_type_def *t = gql_tref_named(type);
+    const struct gql_type_def *t = tnamed(r, type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
     batch_alone(r, t, g, v, path);
@@ -515,8 +568,8 @@ static json_t *complete_nullable(struct run *r, struct gql_tref type, const stru
 static json_t *complete(struct run *r, struct gql_tref type, const struct field_group *g,
                         json_t *value, const struct gql_path *path) {
     json_t *out;
-    if (gql_tref_kind(type) == GQL_KIND_NON_NULL) {
-        out = complete_nullable(r, gql_tref_of(type), g, value, path);
+    if (tkind(r, type) == GQL_KIND_NON_NULL) {
+        out = complete_nullable(r, tof(type), g, value, path);
         if (out && json_is_null(out)) {
             field_error(r, GQL_CODE_FIELD, g->fields[0], path,
                         "Cannot return null for non-nullable field %s.%s.", g->parent->name,
@@ -542,8 +595,9 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
     const struct gql_selection *sel = g->fields[0];
     if (strcmp(def->name, "__typename") == 0)
         return json_string(type->name);
-    json_t *args = gql_coerce_arguments(def->args, def->arg_count, sel->args, r->exec->variables,
-                                        &sel->loc, r->errs);
+    json_t *args = g->args ? json_incref(g->args)
+                           : gql_coerce_arguments(def->args, def->arg_count, sel->args,
+                                                  r->exec->variables, &sel->loc, r->errs);
     if (!args) { /* the error has no path yet */
         json_t *a = path_json(path);
         char *text = json_dumps(a, JSON_COMPACT);
@@ -601,7 +655,7 @@ static json_t *execute_set(struct run *r, const struct gql_type_def *type,
         struct gql_tref t = gql_tref(def->type);
         json_t *c;
         if (failed) /* null where the type allows it, else the error climbs */
-            c = gql_tref_kind(t) == GQL_KIND_NON_NULL ? NULL : json_null();
+            c = tkind(r, t) == GQL_KIND_NON_NULL ? NULL : json_null();
         else
             c = complete(r, t, g, value, &p);
         if (!c) {
