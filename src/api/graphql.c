@@ -125,24 +125,32 @@ static json_t *errors_json(const struct gql_errors *errs) {
     return list;
 }
 
-/* 200 {data[, errors]} when it ran (data set), else 400 {errors}. */
-static void respond(struct response *res, json_t *data, const struct gql_errors *errs) {
-    json_t *body = json_object();
-    if (errs->count)
-        json_object_set_new(body, "errors", errors_json(errs));
-    if (data)
-        json_object_set(body, "data", data);
-    struct jsonw w = {0}; /* the bytes json_dumps writes, without its callbacks */
-    jsonw_value(&w, body);
-    json_decref(body);
+/* 200 {[errors, ]data} when it ran (data: its JSON text), else 400
+ * {errors}. */
+static void respond(struct response *res, const struct buf *data, const struct gql_errors *errs) {
+    struct jsonw w = {0};
+    jsonw_object_open(&w);
+    if (errs->count) {
+        json_t *list = errors_json(errs);
+        jsonw_key(&w, "errors");
+        jsonw_value(&w, list);
+        json_decref(list);
+    }
+    if (data) {
+        jsonw_key(&w, "data");
+        jsonw_raw(&w, data->data, data->len);
+    }
+    jsonw_object_close(&w);
     size_t len;
     char *text = jsonw_take(&w, &len);
     response_take(res, data ? 200 : 400, "application/json", text, len);
     res->no_store = errs->count > 0;
 }
 
-static json_t *run(struct request *req, const struct gql_document *doc,
-                   const struct gql_definition *op, const json_t *vars, struct gql_errors *errs) {
+/* The operation's `data`, written into data. */
+static void run(struct request *req, const struct gql_document *doc,
+                const struct gql_definition *op, const json_t *vars, struct gql_errors *errs,
+                struct buf *data) {
     struct gql_catalog catalog;
     size_t n;
     gql_catalog_init(&catalog, req);
@@ -153,9 +161,8 @@ static json_t *run(struct request *req, const struct gql_document *doc,
                             .resolvers = resolvers,
                             .resolver_count = n,
                             .ctx = &catalog};
-    json_t *data = gql_execute(&exec, errs);
+    gql_execute_text(&exec, errs, data);
     gql_catalog_clear(&catalog);
-    return data;
 }
 
 enum nx_err api_graphql(struct request *req, struct response *res) {
@@ -163,16 +170,17 @@ enum nx_err api_graphql(struct request *req, struct response *res) {
     struct gql_errors errs = {0};
     struct gql_document *doc = NULL;
     const struct gql_definition *op = NULL;
-    json_t *vars = NULL, *data = NULL;
+    json_t *vars = NULL;
+    struct buf data = {0};
     bool read = req->method == HTTP_POST ? read_post(req, &g, &errs) : read_get(req, &g, &errs);
     if (read)
         doc = gql_parse(g.query, g.query_len, &errs);
     if (doc)
         op = prepare(doc, &g, &vars, &errs);
     if (op)
-        data = run(req, doc, op, vars, &errs);
-    respond(res, data, &errs);
-    json_decref(data);
+        run(req, doc, op, vars, &errs, &data);
+    respond(res, op ? &data : NULL, &errs);
+    buf_clear(&data);
     json_decref(vars);
     gql_document_free(doc);
     gql_errors_clear(&errs);

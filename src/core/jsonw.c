@@ -200,7 +200,7 @@ static void put_real(struct buf *b, const json_t *v) {
     free(text);
 }
 
-static void put_value(struct buf *b, const json_t *v) {
+void jsonw_put_value(struct buf *b, const json_t *v) {
     const char *key;
     const json_t *x;
     size_t i;
@@ -214,7 +214,7 @@ static void put_value(struct buf *b, const json_t *v) {
             first = false;
             buf_json_text(b, key, strlen(key));
             buf_append(b, ":", 1);
-            put_value(b, x);
+            jsonw_put_value(b, x);
         }
         buf_append(b, "}", 1);
         break;
@@ -223,7 +223,7 @@ static void put_value(struct buf *b, const json_t *v) {
         json_array_foreach(v, i, x) {
             if (i)
                 buf_append(b, ",", 1);
-            put_value(b, x);
+            jsonw_put_value(b, x);
         }
         buf_append(b, "]", 1);
         break;
@@ -250,7 +250,7 @@ static void put_value(struct buf *b, const json_t *v) {
 
 void jsonw_value(struct jsonw *w, const json_t *v) {
     separate(w);
-    put_value(&w->out, v);
+    jsonw_put_value(&w->out, v);
 }
 
 char *jsonw_take(struct jsonw *w, size_t *len) {

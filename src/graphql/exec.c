@@ -4,6 +4,7 @@
 #include "nexus/graphql/exec.h"
 
 #include "nexus/core/err.h"
+#include "nexus/core/jsonw.h"
 #include "nexus/core/xmem.h"
 #include "nexus/graphql/coerce.h"
 #include "nexus/graphql/introspect.h"
@@ -72,6 +73,7 @@ struct run {
     struct subfields **subfields;      /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
+    struct buf *out; /* the answer, written as it completes */
     size_t values;   /* fields and list items completed so far */
     bool stopped;    /* the bound on values reached: no data at all */
     json_t *batched; /* the lists batched with their level, by address */
@@ -324,20 +326,31 @@ static const struct gql_resolver *find_resolver(const struct run *r, const char 
 
 /* ---- completion ------------------------------------------------------------------ */
 
-/* A completed value, or NULL when an error made it null where null is not
- * allowed: the nearest nullable position above becomes null. */
-static json_t *complete(struct run *r, struct gql_tref type, const struct field_group *g,
-                        json_t *value, const struct gql_path *path);
-static json_t *execute_set(struct run *r, const struct gql_type_def *type,
-                           const struct field_set *set, json_t *source,
-                           const struct gql_path *path);
+/*
+ * Values are written to run.out as they complete, as json_dumps would
+ * write the tree (no tree is built). A completion answers false when an
+ * error made it null where null is not allowed: what it wrote is then
+ * rewound by the nearest nullable position above, which writes null.
+ */
+static bool complete(struct run *r, struct gql_tref type, const struct field_group *g,
+                     json_t *value, const struct gql_path *path);
+static bool execute_set(struct run *r, const struct gql_type_def *type, const struct field_set *set,
+                        json_t *source, const struct gql_path *path);
+
+/* What complete_nullable wrote. */
+enum written { WROTE_VALUE, WROTE_NULL, WROTE_FAILED };
+
+static void put(struct run *r, const char *text) {
+    buf_puts(r->out, text);
+}
 
 static const char *group_field_name(const struct field_group *g) {
     return g->fields[0]->name;
 }
 
-static json_t *complete_leaf(struct run *r, const struct gql_type_def *t,
-                             const struct field_group *g, json_t *v, const struct gql_path *path) {
+static enum written complete_leaf(struct run *r, const struct gql_type_def *t,
+                                  const struct field_group *g, json_t *v,
+                                  const struct gql_path *path) {
     const char *n = t->name;
     json_t *out = NULL;
     if (t->kind == GQL_KIND_ENUM)
@@ -363,8 +376,11 @@ static json_t *complete_leaf(struct run *r, const struct gql_type_def *t,
         field_error(r, GQL_CODE_FIELD, g->fields[0], path, "%s cannot represent value: %.80s", n,
                     shown ? shown : "?");
         free(shown);
+        return WROTE_FAILED;
     }
-    return out;
+    jsonw_put_value(r->out, out);
+    json_decref(out);
+    return WROTE_VALUE;
 }
 
 static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
@@ -508,12 +524,12 @@ static void batch_level(struct run *r, const struct gql_type_def *t, const struc
     }
 }
 
-static json_t *complete_list(struct run *r, struct gql_tref type, const struct field_group *g,
-                             json_t *v, const struct gql_path *path) {
+static enum written complete_list(struct run *r, struct gql_tref type, const struct field_group *g,
+                                  json_t *v, const struct gql_path *path) {
     if (!json_is_array(v)) {
         field_error(r, GQL_CODE_FIELD, g->fields[0], path, "Expected a list for field \"%s\".",
                     group_field_name(g));
-        return NULL;
+        return WROTE_FAILED;
     }
     struct gql_tref item = tof(type);
     const struct gql_type_def *named = tnamed(r, item);
@@ -522,19 +538,18 @@ static json_t *complete_list(struct run *r, struct gql_tref type, const struct f
     if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
         !json_object_get(r->batched, key))
         batch_level(r, named, g, v, path);
-    json_t *out = json_array();
     size_t i;
     json_t *x;
+    put(r, "[");
     json_array_foreach(v, i, x) {
         struct gql_path p = {.prev = path, .index = i};
-        json_t *c = count_value(r, g->fields[0]) ? complete(r, item, g, json_incref(x), &p) : NULL;
-        if (!c) {
-            json_decref(out);
-            return NULL;
-        }
-        json_array_append_new(out, c);
+        if (i)
+            put(r, ",");
+        if (!count_value(r, g->fields[0]) || !complete(r, item, g, json_incref(x), &p))
+            return WROTE_FAILED;
     }
-    return out;
+    put(r, "]");
+    return WROTE_VALUE;
 }
 
 /* An object that no list brought (a root field's, a parent's): a level of
@@ -551,39 +566,44 @@ static void batch_alone(struct run *r, const struct gql_type_def *t, const struc
     json_decref(one);
 }
 
-static json_t *complete_nullable(struct run *r, struct gql_tref type, const struct field_group *g,
-                                 json_t *v, const struct gql_path *path) {
-    if (!v || json_is_null(v))
-        return json_null();
+static enum written complete_nullable(struct run *r, struct gql_tref type,
+                                      const struct field_group *g, json_t *v,
+                                      const struct gql_path *path) {
+    if (!v || json_is_null(v)) {
+        put(r, "null");
+        return WROTE_NULL;
+    }
     if (tkind(r, type) == GQL_KIND_LIST)
         return complete_list(r, type, g, v, path);
     const struct gql_type_def *t = tnamed(r, type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
     batch_alone(r, t, g, v, path);
-    return execute_set(r, t, subfields(r, t, g), v, path);
+    return execute_set(r, t, subfields(r, t, g), v, path) ? WROTE_VALUE : WROTE_FAILED;
 }
 
 /* Takes value's reference. */
-static json_t *complete(struct run *r, struct gql_tref type, const struct field_group *g,
-                        json_t *value, const struct gql_path *path) {
-    json_t *out;
+static bool complete(struct run *r, struct gql_tref type, const struct field_group *g,
+                     json_t *value, const struct gql_path *path) {
+    size_t mark = r->out->len;
+    bool ok;
     if (tkind(r, type) == GQL_KIND_NON_NULL) {
-        out = complete_nullable(r, tof(type), g, value, path);
-        if (out && json_is_null(out)) {
+        enum written w = complete_nullable(r, tof(type), g, value, path);
+        if (w == WROTE_NULL)
             field_error(r, GQL_CODE_FIELD, g->fields[0], path,
                         "Cannot return null for non-nullable field %s.%s.", g->parent->name,
                         group_field_name(g));
-            json_decref(out);
-            out = NULL;
-        }
+        ok = w == WROTE_VALUE;
     } else {
-        out = complete_nullable(r, type, g, value, path);
-        if (!out && !r->stopped) /* an error below stops here */
-            out = json_null();
+        ok = complete_nullable(r, type, g, value, path) != WROTE_FAILED;
+        if (!ok && !r->stopped) { /* an error below stops here */
+            r->out->len = mark;
+            put(r, "null");
+            ok = true;
+        }
     }
     json_decref(value);
-    return out;
+    return ok;
 }
 
 /* ---- fields ------------------------------------------------------------------------ */
@@ -636,45 +656,46 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
     return value;
 }
 
-static json_t *execute_set(struct run *r, const struct gql_type_def *type,
-                           const struct field_set *set, json_t *source,
-                           const struct gql_path *path) {
-    json_t *out = json_object();
+static bool execute_set(struct run *r, const struct gql_type_def *type, const struct field_set *set,
+                        json_t *source, const struct gql_path *path) {
+    bool first = true;
+    put(r, "{");
     for (size_t i = 0; i < set->count; i++) {
         const struct field_group *g = &set->groups[i];
         const struct gql_field_def *def = g->def;
-        if (!count_value(r, g->fields[0])) {
-            json_decref(out);
-            return NULL;
-        }
+        if (!count_value(r, g->fields[0]))
+            return false;
         if (!def) /* validated: cannot happen */
             continue;
+        if (!first)
+            put(r, ",");
+        first = false;
+        buf_json_text(r->out, g->key, strlen(g->key));
+        put(r, ":");
         struct gql_path p = {.prev = path, .key = g->key};
         bool failed = false;
         json_t *value = resolve(r, type, def, g, source, &p, &failed);
         struct gql_tref t = gql_tref(def->type);
-        json_t *c;
-        if (failed) /* null where the type allows it, else the error climbs */
-            c = tkind(r, t) == GQL_KIND_NON_NULL ? NULL : json_null();
-        else
-            c = complete(r, t, g, value, &p);
-        if (!c) {
-            json_decref(out);
-            return NULL;
-        }
-        json_object_set_new(out, g->key, c);
+        if (failed && tkind(r, t) == GQL_KIND_NON_NULL) /* the error climbs */
+            return false;
+        if (failed) /* null where the type allows it */
+            put(r, "null");
+        else if (!complete(r, t, g, value, &p))
+            return false;
     }
-    return out;
+    put(r, "}");
+    return true;
 }
 
-json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
-    struct run r = {.exec = exec, .errs = errs, .batched = json_object()};
+void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out) {
+    size_t start = out->len;
+    struct run r = {.exec = exec, .errs = errs, .out = out, .batched = json_object()};
     const struct gql_type_def *query = gql_schema_query_type();
     struct field_set set = {0};
     struct visited visited = {.count = 0};
     collect(&r, query, exec->operation->selections, &visited, &set);
     json_t *root = exec->root ? json_incref(exec->root) : json_object();
-    json_t *data = execute_set(&r, query, &set, root, NULL);
+    bool ok = execute_set(&r, query, &set, root, NULL);
     json_decref(root);
     field_set_free(&set);
     json_decref(r.batched);
@@ -682,7 +703,17 @@ json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
     free(r.faults);
-    if (r.stopped) /* a partial answer would be arbitrary */
-        json_decref(data), data = NULL;
-    return data ? data : json_null();
+    if (!ok || r.stopped) { /* a partial answer would be arbitrary */
+        out->len = start;
+        buf_puts(out, "null");
+    }
+}
+
+json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs) {
+    struct buf text = {0};
+    gql_execute_text(exec, errs, &text);
+    json_t *data = json_loadb(text.data, text.len, JSON_DECODE_ANY, NULL);
+    buf_clear(&text);
+    NX_ASSERT(data); /* written as JSON */
+    return data;
 }

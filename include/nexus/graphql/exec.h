@@ -4,7 +4,7 @@
  * fragments by type condition, @skip and @include with literal or variable
  * arguments), each field's arguments (coerce.h, with the schema's
  * defaults), its value from a resolver, and the completion of the value
- * against the field's type, into a jansson object in document order.
+ * against the field's type, written as JSON text in document order.
  *
  * Values are jansson values. The parent of a field (its "source") is the
  * value its own field resolved to; the root's is gql_exec.root. A field's
@@ -49,6 +49,7 @@
 #ifndef NEXUS_GRAPHQL_EXEC_H
 #define NEXUS_GRAPHQL_EXEC_H
 
+#include "nexus/core/xmem.h"
 #include "nexus/graphql/parse.h"
 #include "nexus/graphql/resolve.h"
 
@@ -68,8 +69,13 @@ struct gql_exec {
     size_t values_max; /* 0: GQL_EXEC_VALUES_MAX */
 };
 
-/* The operation's `data`: a new object, or json null when a non-null root
- * field failed. Field errors are added to errs. */
+/* The operation's `data` appended to out as compact JSON (the bytes
+ * json_dumps writes for the same values, members in document order), or
+ * `null` when a non-null root field failed. Field errors are added to
+ * errs. No tree of values is built for the answer. */
+void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out);
+
+/* The same as a new value: an object, or json null. */
 json_t *gql_execute(const struct gql_exec *exec, struct gql_errors *errs);
 
 #endif
