@@ -67,16 +67,23 @@ struct tref_memo {
 };
 #define TREF_MEMO 64
 
+/* Values by address, each held (so that no other value takes its address
+ * while the request runs): open addressing, at most half full. */
+struct held_set {
+    json_t **slots;
+    size_t cap, count;
+};
+
 struct run {
     const struct gql_exec *exec;
     struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
     struct subfields **subfields;      /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
-    struct buf *out; /* the answer, written as it completes */
-    size_t values;   /* fields and list items completed so far */
-    bool stopped;    /* the bound on values reached: no data at all */
-    json_t *batched; /* the lists batched with their level, by address */
+    struct buf *out;         /* the answer, written as it completes */
+    size_t values;           /* fields and list items completed so far */
+    bool stopped;            /* the bound on values reached: no data at all */
+    struct held_set batched; /* the objects and lists batched with their level */
     struct batch_fault *faults;
     size_t fault_count, fault_cap;
 };
@@ -428,22 +435,38 @@ batch_fault_of(const struct run *r, const struct gql_selection *sel, const json_
     return NULL;
 }
 
-/* The key of a list in run.batched. */
-/* tag and the address in hex: formatted for every object and list a
- * batch sees, so without printf. n must hold 2 + 2 * sizeof(void *). */
-static void address_key(char *key, size_t n, char tag, const void *p) {
-    static const char hex[] = "0123456789abcdef";
-    uintptr_t v = (uintptr_t)p;
-    size_t i = 2 * sizeof v + 1;
-    NX_ASSERT(n >= i + 1);
-    key[0] = tag;
-    key[i] = '\0';
-    for (; i > 1; v >>= 4)
-        key[--i] = hex[v & 15];
+static size_t held_slot(const struct held_set *h, const json_t *v) {
+    size_t i = (size_t)(((uintptr_t)v >> 4) * 0x9e3779b97f4a7c15u) & (h->cap - 1);
+    while (h->slots[i] && h->slots[i] != v)
+        i = (i + 1) & (h->cap - 1);
+    return i;
 }
 
-static void list_key(char *key, size_t n, const json_t *list) {
-    address_key(key, n, 'l', list);
+static bool held_has(const struct held_set *h, const json_t *v) {
+    return h->cap && h->slots[held_slot(h, v)] == v;
+}
+
+static void held_add(struct held_set *h, json_t *v) {
+    if (2 * (h->count + 1) > h->cap) {
+        struct held_set grown = {xcalloc(h->cap ? 2 * h->cap : 64, sizeof *h->slots),
+                                 h->cap ? 2 * h->cap : 64, h->count};
+        for (size_t i = 0; i < h->cap; i++)
+            if (h->slots[i])
+                grown.slots[held_slot(&grown, h->slots[i])] = h->slots[i];
+        free(h->slots);
+        *h = grown;
+    }
+    size_t i = held_slot(h, v);
+    if (!h->slots[i]) {
+        h->slots[i] = json_incref(v);
+        h->count++;
+    }
+}
+
+static void held_clear(struct held_set *h) {
+    for (size_t i = 0; i < h->cap; i++)
+        json_decref(h->slots[i]);
+    free(h->slots);
 }
 
 /* Gather what the items hold in def's member: an object, or the objects
@@ -459,9 +482,7 @@ static void gather(struct run *r, const struct gql_field_def *def, bool list, js
             json_array_append(children, member);
         if (!list || !json_is_array(member))
             continue;
-        char key[32];
-        list_key(key, sizeof key, member);
-        json_object_set(r->batched, key, member); /* held: its address is not reused */
+        held_add(&r->batched, member);
         json_array_foreach(member, k, child) {
             if (json_is_object(child))
                 json_array_append(children, child);
@@ -496,20 +517,11 @@ static void batch_members(struct run *r, const struct gql_field_def *def,
 /* Before the items of a list of objects complete: the batch functions of
  * their fields, once for the list, then those of the objects the items hold
  * in member fields, level with them. */
-/* The key of an object in run.batched: its level was batched. */
-static void object_key(char *key, size_t n, const json_t *object) {
-    address_key(key, n, 'o', object);
-}
-
 static void batch_level(struct run *r, const struct gql_type_def *t, const struct field_group *g,
                         json_t *items, const struct gql_path *path) {
     size_t k;
     json_t *item;
-    json_array_foreach(items, k, item) {
-        char key[32];
-        object_key(key, sizeof key, item);
-        json_object_set(r->batched, key, item); /* held: its address is not reused */
-    }
+    json_array_foreach(items, k, item) held_add(&r->batched, item);
     const struct field_set *set = subfields(r, t, g);
     for (size_t i = 0; i < set->count; i++) {
         const struct field_group *sub = &set->groups[i];
@@ -533,10 +545,8 @@ static enum written complete_list(struct run *r, struct gql_tref type, const str
     }
     struct gql_tref item = tof(type);
     const struct gql_type_def *named = tnamed(r, item);
-    char key[32];
-    list_key(key, sizeof key, v);
     if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
-        !json_object_get(r->batched, key))
+        !held_has(&r->batched, v))
         batch_level(r, named, g, v, path);
     size_t i;
     json_t *x;
@@ -556,9 +566,7 @@ static enum written complete_list(struct run *r, struct gql_tref type, const str
  * its own, so that its fields' batch functions prepare it too. */
 static void batch_alone(struct run *r, const struct gql_type_def *t, const struct field_group *g,
                         json_t *v, const struct gql_path *path) {
-    char key[32];
-    object_key(key, sizeof key, v);
-    if (t->kind != GQL_KIND_OBJECT || !json_is_object(v) || json_object_get(r->batched, key))
+    if (t->kind != GQL_KIND_OBJECT || !json_is_object(v) || held_has(&r->batched, v))
         return;
     json_t *one = json_array();
     json_array_append(one, v);
@@ -689,7 +697,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 
 void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out) {
     size_t start = out->len;
-    struct run r = {.exec = exec, .errs = errs, .out = out, .batched = json_object()};
+    struct run r = {.exec = exec, .errs = errs, .out = out};
     const struct gql_type_def *query = gql_schema_query_type();
     struct field_set set = {0};
     struct visited visited = {.count = 0};
@@ -698,7 +706,7 @@ void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, stru
     bool ok = execute_set(&r, query, &set, root, NULL);
     json_decref(root);
     field_set_free(&set);
-    json_decref(r.batched);
+    held_clear(&r.batched);
     subfields_free(&r);
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
