@@ -7,6 +7,7 @@
 #include "nexus/api/graphql_catalog.h"
 #include "nexus/core/jsonw.h"
 #include "nexus/graphql/coerce.h"
+#include "nexus/graphql/doccache.h"
 #include "nexus/graphql/exec.h"
 #include "nexus/graphql/limits.h"
 #include "nexus/graphql/parse.h"
@@ -89,15 +90,13 @@ static bool int_variable(void *ctx, const char *name, long long *value) {
     return true;
 }
 
-/* The stages before execution: the operation and its variables, or
- * NULL with errors. */
+/* The stages before execution that depend on the request (doc is parsed
+ * and validated): the operation and its variables, or NULL with errors. */
 static const struct gql_definition *prepare(const struct gql_document *doc,
                                             const struct gql_request *g, json_t **vars,
                                             struct gql_errors *errs) {
     struct gql_measure m;
-    const struct gql_definition *op = NULL;
-    if (gql_validate(doc, errs))
-        op = gql_operation(doc, g->operation_name, errs);
+    const struct gql_definition *op = gql_operation(doc, g->operation_name, errs);
     if (op)
         *vars = gql_coerce_variables(op, g->variables, errs);
     if (op && *vars && gql_check_limits(doc, op, int_variable, *vars, &m, errs))
@@ -168,13 +167,13 @@ static void run(struct request *req, const struct gql_document *doc,
 enum nx_err api_graphql(struct request *req, struct response *res) {
     struct gql_request g = {0};
     struct gql_errors errs = {0};
-    struct gql_document *doc = NULL;
+    const struct gql_document *doc = NULL;
     const struct gql_definition *op = NULL;
     json_t *vars = NULL;
     struct buf data = {0};
     bool read = req->method == HTTP_POST ? read_post(req, &g, &errs) : read_get(req, &g, &errs);
     if (read)
-        doc = gql_parse(g.query, g.query_len, &errs);
+        doc = gql_doc_cached(g.query, g.query_len, &errs); /* the thread's: not freed here */
     if (doc)
         op = prepare(doc, &g, &vars, &errs);
     if (op)
@@ -182,7 +181,6 @@ enum nx_err api_graphql(struct request *req, struct response *res) {
     respond(res, op ? &data : NULL, &errs);
     buf_clear(&data);
     json_decref(vars);
-    gql_document_free(doc);
     gql_errors_clear(&errs);
     gql_request_clear(&g);
     return NX_OK;

@@ -25,6 +25,7 @@ static struct gql_arena_block *new_block(struct gql_arena *a, size_t cap) {
     b->cap = cap;
     b->next = a->head;
     a->head = b;
+    a->bytes += sizeof *b + cap;
     return b;
 }
 
@@ -55,4 +56,5 @@ void gql_arena_free(struct gql_arena *a) {
         b = next;
     }
     a->head = NULL;
+    a->bytes = 0;
 }

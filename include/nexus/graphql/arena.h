@@ -15,6 +15,7 @@ struct gql_arena_block;
 
 struct gql_arena {
     struct gql_arena_block *head;
+    size_t bytes; /* held in blocks (the documents' cache bounds it) */
 };
 
 /* size bytes, zeroed and aligned for any object. */
