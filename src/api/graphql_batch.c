@@ -113,7 +113,13 @@ void gql_product_variants(struct gql_field_call *call) {
     load_level(call, own_id, variants_of, VC_PRODUCT_ID, variant_row, true);
 }
 
+/* What a product's row holds of its category (api/graphql_shape: the
+ * list's statement joins them). */
+static const char *const ROW_CATEGORY_FIELDS[] = {"id", "name", "slug", "__typename", NULL};
+
 void gql_product_category(struct gql_field_call *call) {
+    if (gql_field_selects_only(call, ROW_CATEGORY_FIELDS))
+        return; /* the row's category answers them: no statement */
     load_level(call, category_id, categories_of, CC_ID, gql_category_row, false);
 }
 

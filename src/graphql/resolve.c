@@ -27,6 +27,30 @@ bool gql_field_may_select(const struct gql_field_call *call, const char *name) {
     return call->selection_count == 0; /* not told: it may */
 }
 
+static bool named_in(const char *name, const char *const *names) {
+    for (; *names; names++)
+        if (strcmp(name, *names) == 0)
+            return true;
+    return false;
+}
+
+static bool selects_only(const struct gql_selection *sels, const char *const *names) {
+    for (const struct gql_selection *s = sels; s; s = s->next) {
+        if (s->kind == GQL_SEL_SPREAD || (s->kind == GQL_SEL_FIELD && !named_in(s->name, names)))
+            return false;
+        if (s->kind == GQL_SEL_INLINE && !selects_only(s->selections, names))
+            return false;
+    }
+    return true;
+}
+
+bool gql_field_selects_only(const struct gql_field_call *call, const char *const *names) {
+    for (size_t i = 0; i < call->selection_count; i++)
+        if (!selects_only(call->selections[i]->selections, names))
+            return false;
+    return call->selection_count > 0; /* not told: it may select anything */
+}
+
 void gql_field_fail(struct gql_field_call *call, const char *code, const char *fmt, ...) {
     struct buf b = {0};
     va_list ap;

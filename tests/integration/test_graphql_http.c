@@ -356,6 +356,32 @@ static void test_statements_do_not_grow_with_parents(void **state) {
     assert_int_equal(few, many);
 }
 
+/* A product's category asked only for what the page's row holds (id,
+ * name, slug) runs no statement of its own, and answers what loading it
+ * answers. */
+static void test_row_category_needs_no_statement(void **state) {
+    (void)state;
+    static const char ROW[] = "{ products(first: 5) { edges { node { category { id name slug "
+                              "__typename } } } } }";
+    static const char LOADED[] = "{ products(first: 5) { edges { node { category { id name slug "
+                                 "__typename } full: category { description } } } } }";
+    statements_of(ROW); /* every thread's statements prepared once */
+    statements_of(LOADED);
+    assert_int_equal(statements_of(ROW) + 1, statements_of(LOADED));
+    struct http_res *row = gql_post(NULL, ROW, NULL), *loaded = gql_post(NULL, LOADED, NULL);
+    json_t *a = json_object_get(json_object_get(gql_data(row), "products"), "edges");
+    json_t *b = json_object_get(json_object_get(gql_data(loaded), "products"), "edges");
+    assert_int_equal(json_array_size(a), 5);
+    assert_int_equal(json_array_size(b), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *x = json_object_get(json_object_get(json_array_get(a, i), "node"), "category");
+        json_t *y = json_object_get(json_object_get(json_array_get(b, i), "node"), "category");
+        assert_true(json_is_object(x) && json_equal(x, y));
+    }
+    http_res_free(row);
+    http_res_free(loaded);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_documents_are_400),
@@ -366,6 +392,7 @@ int main(void) {
         cmocka_unit_test(test_what_is_never_cached),
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_statements_do_not_grow_with_parents),
+        cmocka_unit_test(test_row_category_needs_no_statement),
     };
     return harness_run_group("graphql_http", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -48,6 +48,11 @@ struct gql_resolver {
  * counts as yes. For work that only a selected field needs. */
 bool gql_field_may_select(const struct gql_field_call *call, const char *name);
 
+/* Whether the call's field selects nothing but fields named in names (a
+ * NULL-terminated list) right below it, inline fragments included: false
+ * when it may select another (a fragment spread, not looked at, may). */
+bool gql_field_selects_only(const struct gql_field_call *call, const char *const *names);
+
 /* Fail the field with a message (and code: NULL for GQL_CODE_FIELD). */
 void gql_field_fail(struct gql_field_call *call, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
