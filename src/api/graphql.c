@@ -6,12 +6,14 @@
 
 #include "nexus/api/graphql_catalog.h"
 #include "nexus/core/jsonw.h"
+#include "nexus/db/db.h"
 #include "nexus/graphql/coerce.h"
 #include "nexus/graphql/doccache.h"
 #include "nexus/graphql/exec.h"
 #include "nexus/graphql/limits.h"
 #include "nexus/graphql/parse.h"
 #include "nexus/graphql/validate.h"
+#include "nexus/http/problem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,8 +148,9 @@ static void respond(struct response *res, const struct buf *data, const struct g
     res->no_store = errs->count > 0;
 }
 
-/* The operation's `data`, written into data. */
-static void run(struct request *req, const struct gql_document *doc,
+/* The operation's `data`, written into data; false when a field failed
+ * for the database. */
+static bool run(struct request *req, const struct gql_document *doc,
                 const struct gql_definition *op, const json_t *vars, struct gql_errors *errs,
                 struct buf *data) {
     struct gql_catalog catalog;
@@ -162,6 +165,7 @@ static void run(struct request *req, const struct gql_document *doc,
                             .ctx = &catalog};
     gql_execute_text(&exec, errs, data);
     gql_catalog_clear(&catalog);
+    return !catalog.db_failed;
 }
 
 enum nx_err api_graphql(struct request *req, struct response *res) {
@@ -176,12 +180,16 @@ enum nx_err api_graphql(struct request *req, struct response *res) {
         doc = gql_doc_cached(g.query, g.query_len, &errs); /* the thread's: not freed here */
     if (doc)
         op = prepare(doc, &g, &vars, &errs);
-    if (op)
-        run(req, doc, op, vars, &errs, &data);
-    respond(res, op ? &data : NULL, &errs);
+    bool db_ok = !op || run(req, doc, op, vars, &errs, &data);
+    /* A read the replica failed (it went away, or recovery cancelled a
+     * statement) runs again on the primary, as REST's do (http/server.c):
+     * the replica never fails a read. */
+    bool again = !db_ok && db_thread_reads_replica();
+    if (!again)
+        respond(res, op ? &data : NULL, &errs);
     buf_clear(&data);
     json_decref(vars);
     gql_errors_clear(&errs);
     gql_request_clear(&g);
-    return NX_OK;
+    return again ? problem_detail(req, NX_ERR_UNAVAILABLE, "the read replica failed") : NX_OK;
 }

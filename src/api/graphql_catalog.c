@@ -42,6 +42,8 @@ enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db) {
 
 void gql_catalog_fail(struct gql_field_call *call, enum nx_err e,
                       const struct request *detail_req) {
+    if (e == NX_ERR_UNAVAILABLE || e == NX_ERR_INTERNAL)
+        ((struct gql_catalog *)call->ctx)->db_failed = true;
     if (e == NX_ERR_BAD_REQUEST && detail_req && detail_req->detail[0])
         gql_field_fail(call, GQL_CODE_BAD_INPUT, "%s", detail_req->detail);
     else if (e == NX_ERR_UNAVAILABLE)

@@ -215,6 +215,10 @@ void db_thread_route_reads(bool to_replica) {
     reads_to_replica = to_replica;
 }
 
+bool db_thread_reads_replica(void) {
+    return reads_to_replica && thread_replica;
+}
+
 void db_disconnect(struct db *db) {
     drop_connection(db);
     back_off(db, now_us());

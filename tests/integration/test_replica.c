@@ -130,14 +130,28 @@ static bool wait_replica_state(const char *want) {
     return false;
 }
 
-/* A read that misses the cache (its key is new); its status. */
+/* The same search through GET /graphql, the maximum price a variable:
+ * GRAPHQL_READ, the price, GRAPHQL_READ_END. */
+#define GRAPHQL_READ                                                                               \
+    "/graphql?query=query%28%24m%3AString%29%7Bproducts%28first%3A5%2Cfilter%3A%7Bq%3A%22lamp"     \
+    "%22%2CmaxPrice%3A%24m%7D%29%7Bedges%7Bnode%7Bid%20price%7D%7D%7D%7D&variables=%7B%22m%22"     \
+    "%3A%22"
+#define GRAPHQL_READ_END "%22%7D"
+
+/* A read that misses the cache (its key is new), through REST and through
+ * GraphQL in turn; its status, or 500 for a GraphQL answer with errors. */
 static long uncached_read(void) {
-    char path[96];
-    snprintf(path, sizeof path, "/api/v1/products?limit=5&q=lamp&max_price=%u.00",
-             100000u + query_serial);
+    char path[400];
+    unsigned n = 100000u + query_serial;
+    if (query_serial % 2)
+        snprintf(path, sizeof path, "%s%u.00%s", GRAPHQL_READ, n, GRAPHQL_READ_END);
+    else
+        snprintf(path, sizeof path, "/api/v1/products?limit=5&q=lamp&max_price=%u.00", n);
     query_serial++;
     struct http_res *r = http_request("GET", path, NULL, NULL, 0);
     long status = r->status;
+    if (status == 200 && json_object_get(r->json, "errors"))
+        status = 500;
     if (status != 200)
         fprintf(stderr, "GET %s: %ld %s\n", path, status, r->body);
     http_res_free(r);

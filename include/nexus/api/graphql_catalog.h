@@ -34,6 +34,7 @@ struct gql_catalog {
     struct request *req; /* the caller's request (principal, request id) */
     struct db *db;       /* NULL until a field needs it */
     bool staff;
+    bool db_failed; /* a field failed for the database (not for its input) */
     /* The filters of the connections made, kept for their totalCount
      * (connections hold their index, see graphql_products.c). */
     struct product_query **queries;
@@ -51,7 +52,8 @@ const struct gql_resolver *gql_catalog_resolvers(size_t *count);
 enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db);
 /* Fail the field for e: a 400's detail recorded on detail_req is the
  * message of a GRAPHQL_BAD_USER_INPUT error; anything else is an
- * INTERNAL_SERVER_ERROR that says no more than REST would. */
+ * INTERNAL_SERVER_ERROR that says no more than REST would, and marks the
+ * catalog's db_failed. */
 void gql_catalog_fail(struct gql_field_call *call, enum nx_err e, const struct request *detail_req);
 /* An array literal ("{3,7}") of the ids that get(source) gives (an integer
  * or a decimal string; others are skipped), each once; *n their number. */

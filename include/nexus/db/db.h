@@ -54,6 +54,8 @@ struct db *db_thread_replica(const char *request_id);
 /* While true, db_thread hands out this thread's replica connection instead
  * of its primary one (reads that db/replica.c found safe to serve there). */
 void db_thread_route_reads(bool to_replica);
+/* Whether this thread's reads go to the replica now. */
+bool db_thread_reads_replica(void);
 
 /* Close db's connection and wait out a backoff before the next attempt
  * (a server that must not be used now, such as a promoted replica). */
