@@ -1,6 +1,8 @@
 /*
- * facet_counts.c -- the facet counts kept with the writes (migration
- * 0016) against a count from scratch over the products.
+ * facet_counts.c -- the facet counts kept with the writes (migrations
+ * 0016, 0017) against a count from scratch over the products: a product
+ * counts in scope 0 and in the scope of its category and of every
+ * category above it.
  */
 #include "harness.h"
 
@@ -17,8 +19,9 @@
 #define KEPT "SELECT scope, term, sum(n) AS n FROM facet_counts GROUP BY 1, 2 HAVING sum(n) <> 0"
 #define FROM_SCRATCH                                                                               \
     "SELECT s.scope, t.term, count(*) AS n FROM products p,"                                       \
-    " unnest(CASE WHEN p.category_id IS NULL THEN '{0}'::bigint[]"                                 \
-    " ELSE ARRAY[0, p.category_id] END) AS s(scope),"                                              \
+    " LATERAL (SELECT 0::bigint UNION ALL (WITH RECURSIVE up AS (SELECT c.id, c.parent_id"         \
+    " FROM categories c WHERE c.id = p.category_id UNION ALL SELECT c.id, c.parent_id"             \
+    " FROM categories c JOIN up ON c.id = up.parent_id) SELECT id FROM up)) AS s(scope),"          \
     " unnest(p.facet_attributes || p.facet_options || CASE WHEN p.stock > 0"                       \
     " THEN '{0,-1}'::integer[] ELSE '{0}'::integer[] END) AS t(term)"                              \
     " WHERE p.is_active AND p.deleted_at IS NULL GROUP BY 1, 2"
