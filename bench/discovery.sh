@@ -14,6 +14,10 @@
 # read the set at least once), p50 against p50. Then, with Redis, cached
 # facets against nginx serving the very same bytes as a static file, at
 # CACHED_CONNECTIONS connections.
+#
+# BENCH_PLANS=FILE also writes to FILE the plans of every statement of
+# one uncached request of each scenario, as executed (EXPLAIN ANALYZE
+# through auto_explain, without timing), after the measurements.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/common.sh"
 . "$(dirname "$0")/../scripts/lib/services.sh"
@@ -64,9 +68,26 @@ echo "## Discovery, uncached: $PRODUCTS products ($(nproc) cores, 1 connection, 
 echo
 bench_header
 export BENCH_CONNECTIONS=1 BENCH_THREADS=1
-bench_wrk "first page, unfiltered" "/api/v1/products"
-bench_wrk "first page, $one" "/api/v1/products?$one"
-bench_wrk "first page, $two" "/api/v1/products?$two"
+# page NAME PATH: bench_wrk's line, plus the p95 against the unfiltered
+# page's (ref_p95, the first page measured).
+ratios=""
+page() {
+    local rps p50 p95 p99 non2xx
+    read -r rps p50 p95 p99 non2xx < <(bench_wrk_values "$2")
+    printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' "$1" "$rps" "$(us_to_ms "$p50")" \
+        "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "$non2xx"
+    if [ -z "${ref_p95:-}" ]; then
+        ref_p95=$p95
+    else
+        ratios+=$(printf -- '- p95 of "%s" / p95 unfiltered: %.2f (target at most 2)' "$1" \
+            "$(echo "$p95 / $ref_p95" | bc -l)")$'\n'
+    fi
+}
+page "first page, unfiltered" "/api/v1/products"
+page "first page, $one" "/api/v1/products?$one"
+page "first page, $two" "/api/v1/products?$two"
+echo
+printf '%s' "$ratios"
 echo
 printf '| %-30s | %9s | %9s | %6s | %12s | %6s |\n' "facets, uncached" "req/s" p50 non-2xx \
     "count(*) p50" ratio
@@ -74,6 +95,29 @@ printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" ----------- ------
     -------------- --------
 facets_vs_count "whole catalog" "/api/v1/products/facets?$buckets" "$BENCH_TMP/count_all.sql"
 facets_vs_count "$dept" "/api/v1/products/facets?$dept&$buckets" "$BENCH_TMP/count_dept.sql"
+echo
+echo "(facets targets: ratio at most 5)"
+
+# The plans, as executed by the server (auto_explain on its connections,
+# which it opens anew once restarted), one request of each scenario.
+if [ -n "${BENCH_PLANS:-}" ]; then
+    kill -TERM "$BENCH_PID" && wait "$BENCH_PID" 2>/dev/null || true
+    psql_bench -c "LOAD 'auto_explain'" \
+        -c "ALTER SYSTEM SET session_preload_libraries = 'auto_explain'" \
+        -c "ALTER SYSTEM SET auto_explain.log_min_duration = 0" \
+        -c "ALTER SYSTEM SET auto_explain.log_analyze = on" \
+        -c "ALTER SYSTEM SET auto_explain.log_timing = off" -c "SELECT pg_reload_conf()" >/dev/null
+    bench_start_server
+    for path in "/api/v1/products" "/api/v1/products?$one" "/api/v1/products?$two" \
+        "/api/v1/products/facets?$buckets" "/api/v1/products/facets?$dept&$buckets"; do
+        echo "==== GET $path" >>"$BENCH_TMP/plans"
+        mark=$(stat -c %s "$BENCH_TMP/pg.log")
+        curl -sf "http://127.0.0.1:$BENCH_PORT$path" >/dev/null
+        tail -c +$((mark + 1)) "$BENCH_TMP/pg.log" >>"$BENCH_TMP/plans"
+    done
+    cp "$BENCH_TMP/plans" "$BENCH_PLANS"
+    psql_bench -c "ALTER SYSTEM RESET ALL" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 
 # Cached facets: the same bytes from the cache and from nginx.
 kill -TERM "$BENCH_PID" && wait "$BENCH_PID" 2>/dev/null || true

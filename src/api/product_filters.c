@@ -67,6 +67,7 @@ static enum nx_err parse_category(struct request *req, struct db *db, struct pro
     memcpy(q->category_id, id, sizeof q->category_id);
     e = categories_subtree(db, id, &q->category_ids);
     q->filter.category_ids = q->category_ids;
+    q->filter.category_id = q->category_id;
     return e;
 }
 

@@ -12,9 +12,9 @@
  *
  * Public facets with no filter but a category (the storefront's category
  * pages, and the whole catalog) read the counts kept with the writes
- * instead (migration 0016): a few rows per category and term, summed over
- * the category's subtree. Only the price buckets still read the products,
- * through the (category, price) index.
+ * instead (migrations 0016, 0017): one row per term of the category's own
+ * scope, which counts its whole subtree. Only the price buckets still read
+ * the products, through the (category, price) index.
  */
 #include "nexus/db/facets.h"
 
@@ -51,15 +51,14 @@ static bool counted(const struct product_filter *f) {
            !f->attribute_count && !f->option_count;
 }
 
-/* " AND c.scope ..." : the kept counts' rows of the filtered categories,
- * or of the whole catalog (scope 0). */
-static void add_scopes(struct sql_builder *b, const struct product_filter *f) {
-    if (f->category_ids)
-        sql_add_param(b, " c.scope = ANY (?::bigint[])", f->category_ids);
-    else
-        sql_add(b, " c.scope = 0");
+/* " c.scope ..." : the kept counts' rows of the filtered category (its
+ * scope counts its subtree, migration 0017), or of the whole catalog
+ * (scope 0). */
+static void add_scope(struct sql_builder *b, const struct product_filter *f) {
+    sql_add_param(b, " c.scope = ?::bigint", f->category_ids ? f->category_id : "0");
 }
 
+/* children: the direct children of parent_id ("": the roots). */
 static void add_children(struct sql_builder *b, const char *parent_id) {
     if (parent_id[0])
         sql_add_param(b,
@@ -69,7 +68,6 @@ static void add_children(struct sql_builder *b, const char *parent_id) {
     else
         sql_add(b, "WITH RECURSIVE children AS (SELECT id, slug, name FROM categories"
                    " WHERE parent_id IS NULL),");
-    sql_add(b, CATEGORY_TREE);
 }
 
 #define LIVE " p.is_active AND p.deleted_at IS NULL"
@@ -111,9 +109,10 @@ static void add_price_buckets(struct sql_builder *b, const struct product_filter
 }
 
 /* The rows of facets_summary from the kept counts: k the total and in
- * stock, each child's subtree summed from its categories' rows. Its plan
- * is the same for every category (index probes per category, one range
- * of the (category, price) index): prepared, planned once. */
+ * stock, each child's from its own scope (which counts its subtree). Its
+ * plan is the same for every category (index probes, one range of the
+ * (category, price) index per category of the subtree): prepared,
+ * planned once. */
 static enum nx_err summary_counted(struct db *db, const struct product_filter *f,
                                    const char *parent_id, const char *boundaries, PGresult **out) {
     struct sql_builder b = {.prepare = true};
@@ -121,7 +120,7 @@ static enum nx_err summary_counted(struct db *db, const struct product_filter *f
     sql_add(&b, " k AS (SELECT coalesce(sum(c.n) FILTER (WHERE c.term = 0), 0) AS total,"
                 " coalesce(sum(c.n) FILTER (WHERE c.term = -1), 0) AS in_stock"
                 " FROM facet_counts c WHERE c.term IN (0, -1) AND");
-    add_scopes(&b, f);
+    add_scope(&b, f);
     sql_add(&b, "),");
     add_price_range(&b, f);
     add_price_buckets(&b, f, boundaries);
@@ -131,8 +130,7 @@ static enum nx_err summary_counted(struct db *db, const struct product_filter *f
                 " WHERE lo IS NOT NULL"
                 " UNION ALL SELECT 2, ch.id, ch.slug, ch.name, lower(ch.name),"
                 " coalesce(sum(c.n), 0), NULL, NULL FROM children ch"
-                " LEFT JOIN tree t ON t.child = ch.id"
-                " LEFT JOIN facet_counts c ON c.scope = t.id AND c.term = 0"
+                " LEFT JOIN facet_counts c ON c.scope = ch.id AND c.term = 0"
                 " GROUP BY ch.id, ch.slug, ch.name ORDER BY kind, sort, id");
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
@@ -147,6 +145,7 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
         return summary_counted(db, f, parent_id, boundaries, out);
     struct sql_builder b = {0};
     add_children(&b, parent_id);
+    sql_add(&b, CATEGORY_TREE);
     sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND stock) AS n,"
                 " count(*) FILTER (WHERE stock) AS n_price,"
                 " min(price_cents) FILTER (WHERE stock) AS lo,"
@@ -201,11 +200,11 @@ static const char *const ARRAYS[][2] = {
     " SELECT kind, key, value, n, total FROM ranked WHERE r <= 20 ORDER BY kind, kr, r"
 
 /* c from the counts kept with the writes: attributes and options, no
- * filter but a category (migration 0016). */
+ * filter but a category (migrations 0016, 0017). */
 static void add_counted_terms(struct sql_builder *b, const struct product_filter *f) {
     sql_add(b, "WITH c AS (SELECT c.term AS id, sum(c.n) AS n FROM facet_counts c"
                " WHERE c.term > 0 AND");
-    add_scopes(b, f);
+    add_scope(b, f);
     sql_add(b, " GROUP BY 1 HAVING sum(c.n) > 0),");
 }
 

@@ -738,14 +738,17 @@ static void test_facets_are_invalidated_by_variant_and_attribute_writes(void **s
 
 /* ---- the counts kept with the writes -------------------------------------- */
 
-/* The kept counts, then the facets of the whole catalog alone and of the
- * first root alone (or of each category when every_category) against SQL (the kept counts answer
- * those; every kept count is checked anyway). */
-static void check_counted_facets(const char *after, bool every_category) {
+/* The kept counts, then the facets of the whole catalog alone, of the
+ * first root alone (with its subtree) and of the category slug `also`
+ * (or of each category when every_category) against SQL (the kept counts
+ * answer those, each category from its own scope; every kept count is
+ * checked anyway). */
+static void check_counted_facets(const char *after, bool every_category, const char *also) {
     harness_expect_facet_counts_exact(&server, after);
     for (size_t k = 0; k <= category_count; k++) {
-        if (!every_category && k != 0 && k != category_count)
-            continue; /* the whole catalog and the first root, with its subtree */
+        if (!every_category && k != 0 && k != category_count &&
+            !(also && strcmp(also, category_slugs[k]) == 0))
+            continue;
         struct combo c;
         memset(&c, 0, sizeof c);
         c.in_stock = -1;
@@ -768,11 +771,18 @@ static void check_counted_facets(const char *after, bool every_category) {
     }
 }
 
-static void write_ok(const char *method, const char *path, const char *body, long status) {
+/* A write, then the kept counts and facets (also: a category to check
+ * besides the whole catalog and the first root, NULL: none). */
+static void write_checked(const char *method, const char *path, const char *body, long status,
+                          const char *also) {
     struct http_res *r = call(method, path, staff_token, body);
     expect_status(r, status, path);
     http_res_free(r);
-    check_counted_facets(body ? body : method, false);
+    check_counted_facets(body ? body : method, false, also);
+}
+
+static void write_ok(const char *method, const char *path, const char *body, long status) {
+    write_checked(method, path, body, status, NULL);
 }
 
 static long long category_id_of(const char *slug) {
@@ -784,7 +794,7 @@ static long long category_id_of(const char *slug) {
 
 static void test_kept_counts_follow_every_write(void **state) {
     (void)state;
-    check_counted_facets("the catalog's creation", true);
+    check_counted_facets("the catalog's creation", true, NULL);
     long long kitchen = category_id_of("kitchen"), tools = category_id_of("tools");
     char body[512], path[128], vpath[160];
     /* a product with one variant, written through its own columns */
@@ -796,12 +806,13 @@ static void test_kept_counts_follow_every_write(void **state) {
     expect_status(r, 201, "create");
     long long id = jint(r->json, "id");
     http_res_free(r);
-    check_counted_facets("a create", false);
+    check_counted_facets("a create", false, NULL);
     snprintf(path, sizeof path, PRODUCTS "/%lld", id);
     write_ok("PATCH", path, "{\"price\": \"120.00\"}", 200);
     write_ok("PATCH", path, "{\"stock\": 7}", 200);
+    /* a product moved to a category under another root */
     snprintf(body, sizeof body, "{\"category_id\": %lld}", tools);
-    write_ok("PATCH", path, body, 200);
+    write_checked("PATCH", path, body, 200, "garden");
     write_ok("PATCH", path, "{\"attributes\": {\"brand\": \"Orbit\", \"color\": \"green\"}}", 200);
     write_ok("PATCH", path, "{\"is_active\": false}", 200);
     write_ok("PATCH", path, "{\"is_active\": true}", 200);
@@ -809,7 +820,7 @@ static void test_kept_counts_follow_every_write(void **state) {
     long long vid =
         create_product("kept-variants", json_pack("[o, o]", variant("KV-1", "M", "Red", 0),
                                                   variant("KV-2", "S", "Blue", 2)));
-    check_counted_facets("a create with variants", false);
+    check_counted_facets("a create with variants", false, NULL);
     snprintf(path, sizeof path, PRODUCTS "/%lld/variants", vid);
     write_ok("POST", path,
              "{\"sku\": \"KV-3\", \"price\": \"5\", \"stock\": 1,"
@@ -822,10 +833,13 @@ static void test_kept_counts_follow_every_write(void **state) {
              200);
     write_ok("PATCH", vpath, "{\"is_active\": false}", 200);
     write_ok("DELETE", vpath, NULL, 204);
-    /* a category moved under another root: its products' counts follow */
+    /* a category with a child moved under another root: the scopes of its
+     * old and new ancestors follow; then its child made a root */
     snprintf(path, sizeof path, CATEGORIES "/%lld", kitchen);
     snprintf(body, sizeof body, "{\"parent_id\": %lld}", category_id_of("garden"));
-    write_ok("PATCH", path, body, 200);
+    write_checked("PATCH", path, body, 200, "garden");
+    snprintf(path, sizeof path, CATEGORIES "/%lld", category_id_of("kettles"));
+    write_checked("PATCH", path, "{\"parent_id\": null}", 200, "kettles");
     /* soft deletes */
     snprintf(path, sizeof path, PRODUCTS "/%lld", vid);
     write_ok("DELETE", path, NULL, 204);
@@ -848,14 +862,17 @@ static void test_kept_counts_follow_every_write(void **state) {
              sku);
     free(sku);
     harness_import_ndjson(staff_token, ndjson);
-    check_counted_facets("an import", true);
+    check_counted_facets("an import", true, NULL);
 }
 
 /* One racer: a create in the category, or a write of stock, price and
  * attributes of product ids[i] (which changes the same kept keys as the
- * other racers: same category, same brand). */
+ * other racers: same category, same brand); after the first round, the
+ * first racer moves the category to another parent instead (which
+ * changes the scopes the others write). */
 struct race {
     long long category;
+    long long parents[2];
     long long ids[8];
     int round;
 };
@@ -864,7 +881,11 @@ static long racing_write(int i, void *ctx) {
     const struct race *race = ctx;
     char body[256], path[64];
     struct http_res *r;
-    if (i % 2) {
+    if (i == 0 && race->round > 0) {
+        snprintf(path, sizeof path, CATEGORIES "/%lld", race->category);
+        snprintf(body, sizeof body, "{\"parent_id\": %lld}", race->parents[race->round % 2]);
+        r = call("PATCH", path, staff_token, body);
+    } else if (i % 2) {
         snprintf(body, sizeof body,
                  "{\"name\": \"Raced %d\", \"sku\": \"RACED-%d-%d\", \"price\": \"7.00\","
                  " \"stock\": %d, \"category_id\": %lld, \"attributes\": {\"brand\": \"Acme\"}}",
@@ -883,10 +904,11 @@ static long racing_write(int i, void *ctx) {
 }
 
 /* Writers of the same kept keys at once neither wait on each other there
- * nor lose a count. */
+ * nor lose a count, nor do they when the category moves meanwhile. */
 static void test_kept_counts_stay_exact_under_concurrent_writes(void **state) {
     (void)state;
-    struct race race = {category_id_of("kettles"), {0}, 0};
+    struct race race = {
+        category_id_of("kettles"), {category_id_of("bath"), category_id_of("tools")}, {0}, 0};
     for (int i = 0; i < 8; i += 2) {
         char body[256];
         snprintf(body, sizeof body,
@@ -905,7 +927,7 @@ static void test_kept_counts_stay_exact_under_concurrent_writes(void **state) {
         assert_int_equal(harness_count_status(statuses, 8, 200), 4);
         harness_expect_facet_counts_exact(&server, "concurrent writes");
     }
-    check_counted_facets("concurrent writes", true);
+    check_counted_facets("concurrent writes", true, NULL);
 }
 
 int main(void) {

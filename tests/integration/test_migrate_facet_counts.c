@@ -1,11 +1,13 @@
 /*
- * test_migrate_facet_counts.c -- migration 0016 (facet counts kept with
- * the writes) counts an existing catalog exactly. A database is built at
- * the schema before it and filled by SQL (products in and out of
- * categories, active and not, deleted, in and out of stock, attributes,
- * variants with options in several spellings); `nexus migrate` applies
- * 0016; every kept count must equal a count from scratch, then again
- * after writes made by hand in SQL, and the facets must answer from them.
+ * test_migrate_facet_counts.c -- migrations 0016 (facet counts kept with
+ * the writes) and 0017 (kept per category subtree) count an existing
+ * catalog exactly. A database is built at the schema before one of them
+ * and filled by SQL (products in and out of categories, active and not,
+ * deleted, in and out of stock, attributes, variants with options in
+ * several spellings); `nexus migrate` applies the rest; every kept count
+ * must equal a count from scratch, then again after writes made by hand
+ * in SQL (categories moved in the tree among them), and the facets must
+ * answer from them.
  */
 #include "harness.h"
 
@@ -24,7 +26,10 @@ static char out[16384];
 
 static int setup(void **state) {
     (void)state;
-    harness_create_db(&db, "migfc");
+    static int databases;
+    char name[16];
+    snprintf(name, sizeof name, "migfc%d", databases++);
+    harness_create_db(&db, name);
     return 0;
 }
 
@@ -54,18 +59,46 @@ static const char SEED[] =
     " FROM products p, generate_series(1, 3) AS j WHERE p.id % 2 = 0;"
     "UPDATE products SET deleted_at = now() WHERE id % 10 = 0;";
 
-static void test_migration_counts_the_catalog(void **state) {
-    (void)state;
-    harness_migrate_before(&db, "0016");
+/* The schema before version, the catalog, then `nexus migrate`. */
+static void seed_then_migrate(const char *version) {
+    harness_migrate_before(&db, version);
     free(harness_sql(&db, SEED));
     const char *args[] = {"migrate", NULL};
     int rc = harness_run(&db, NULL, args, NULL, out, sizeof out);
     if (rc != 0)
         fprintf(stderr, "migrate: %s\n", out);
     assert_int_equal(rc, 0);
+}
+
+/* The facets of category slug: their total against SQL over its subtree
+ * (the kept counts answer them). */
+static void expect_category_total(const char *slug) {
+    struct nexus_server server = {0};
+    harness_start_url(&server, "migfc-serve", db.database_url, NULL);
+    harness_use(&server);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/products/facets?category=%s", slug);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "facets");
+    char *want =
+        harness_sql_value(&db,
+                          "WITH RECURSIVE t AS (SELECT id FROM categories WHERE slug = '%s'"
+                          " UNION ALL SELECT c.id FROM categories c JOIN t ON c.parent_id = t.id)"
+                          " SELECT count(*) FROM products WHERE is_active AND deleted_at IS NULL"
+                          " AND category_id IN (SELECT id FROM t)",
+                          slug);
+    assert_int_equal(jint(r->json, "total"), strtoll(want, NULL, 10));
+    free(want);
+    http_res_free(r);
+    harness_stop(&server);
+}
+
+static void test_migration_counts_the_catalog(void **state) {
+    (void)state;
+    seed_then_migrate("0016");
     char *total = harness_sql(&db, "SELECT sum(n) FROM facet_counts WHERE scope = 0 AND term = 0");
-    char *want = harness_sql(&db, "SELECT count(*) FROM products"
-                                  " WHERE is_active AND deleted_at IS NULL");
+    char *want = harness_sql_value(&db, "SELECT count(*) FROM products"
+                                        " WHERE is_active AND deleted_at IS NULL");
     assert_string_equal(total, want);
     free(total);
     free(want);
@@ -88,25 +121,36 @@ static void test_migration_counts_the_catalog(void **state) {
                           " (SELECT id FROM products WHERE deleted_at IS NOT NULL);"
                           " DELETE FROM products WHERE deleted_at IS NOT NULL"));
     harness_expect_facet_counts_exact(&db, "a hard delete");
+    expect_category_total("shoes");
+}
 
-    struct nexus_server server = {0};
-    harness_start_url(&server, "migfc-serve", db.database_url, NULL);
-    harness_use(&server);
-    struct http_res *r = call("GET", "/api/v1/products/facets?category=shoes", NULL, NULL);
-    expect_status(r, 200, "facets");
-    char *shoes = harness_sql(&db, "SELECT count(*) FROM products WHERE is_active AND deleted_at"
-                                   " IS NULL AND category_id IN (SELECT id FROM categories"
-                                   " WHERE slug IN ('shoes', 'boots'))");
-    assert_int_equal(jint(r->json, "total"), strtoll(shoes, NULL, 10));
-    free(shoes);
-    http_res_free(r);
-    harness_stop(&server);
+/* 0017 over counts kept by 0016's triggers (per own category), then
+ * categories moved by hand: several in one statement, one under a
+ * category that moves too, one made a root. */
+static void test_subtree_migration_counts_the_catalog(void **state) {
+    (void)state;
+    seed_then_migrate("0017");
+    harness_expect_facet_counts_exact(&db, "the subtree migration");
+    free(harness_sql(&db, "INSERT INTO categories (name, slug, parent_id)"
+                          " SELECT 'Laces', 'laces', id FROM categories WHERE slug = 'boots';"
+                          " UPDATE products SET category_id = (SELECT id FROM categories"
+                          " WHERE slug = 'laces') WHERE id % 6 = 1"));
+    harness_expect_facet_counts_exact(&db, "products moved to a third level");
+    free(harness_sql(&db, "UPDATE categories SET parent_id = CASE slug"
+                          " WHEN 'boots' THEN (SELECT id FROM categories WHERE slug = 'hats')"
+                          " ELSE (SELECT id FROM categories WHERE slug = 'boots') END"
+                          " WHERE slug IN ('boots', 'shoes')"));
+    harness_expect_facet_counts_exact(&db, "two categories moved in one statement");
+    free(harness_sql(&db, "UPDATE categories SET parent_id = NULL WHERE slug = 'laces'"));
+    harness_expect_facet_counts_exact(&db, "a category made a root");
+    expect_category_total("hats");
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migration_counts_the_catalog),
+        cmocka_unit_test_setup_teardown(test_migration_counts_the_catalog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subtree_migration_counts_the_catalog, setup, teardown),
     };
-    return harness_run_group("migrate_facet_counts", tests, sizeof tests / sizeof tests[0], setup,
-                             teardown);
+    return harness_run_group("migrate_facet_counts", tests, sizeof tests / sizeof tests[0], NULL,
+                             NULL);
 }

@@ -5,8 +5,9 @@
  * own (struct filter_skip), so a selected value still shows its
  * alternatives. Every query here is one aggregate over such a set, which
  * the filters' indexes find (docs/PERFORMANCE.md, "Discovery"); public
- * facets with no filter but a category sum the counts kept with the
- * writes instead (migration 0016), with the same rows as answer.
+ * facets with no filter but a category read the counts kept with the
+ * writes instead (migrations 0016, 0017: one scope per category, counting
+ * its subtree), with the same rows as answer.
  */
 #ifndef NEXUS_DB_FACETS_H
 #define NEXUS_DB_FACETS_H

@@ -43,6 +43,7 @@ struct option_filter {
 struct product_filter {
     bool include_inactive;
     const char *category_ids; /* array literal "{1,2}", NULL: any */
+    const char *category_id;  /* the filtered category itself, whose subtree category_ids is */
     const char *min_cents;    /* NULL: no bound */
     const char *max_cents;
     int in_stock; /* -1: any, 0: out of stock, 1: in stock */
