@@ -5,15 +5,22 @@
 #   bench/ab.sh                              # A: the commit before variants, B: HEAD
 #   AB_A=<commit> AB_B=<commit> BENCH_PRODUCTS=50000 bench/ab.sh
 #
-# Builds each commit (release) in a temporary worktree, seeds each its own
-# database in one PostgreSQL with its own `nexus seed` (same product and
-# category counts: the seeds of commits with variants also write variants,
-# attributes and images, so the two catalogs are alike in size, names and
-# prices but not in every column), and starts two servers per commit: one
-# with its own Redis (cached) and one without (uncached). Each scenario is
-# driven with wrk for BENCH_DURATION (5s), A and B alternating (A first in
-# odd rounds, B first in even ones) for AB_ROUNDS (3) rounds; the table
-# gives each side's median req/s and B/A.
+# Builds each commit (release) in a temporary worktree and serves both from
+# one PostgreSQL. By default both sides serve the same v1 catalog, so that
+# the difference is the code and not the content: A's database is seeded
+# with A's `nexus seed`, B's database is a copy of it (CREATE DATABASE ...
+# TEMPLATE) migrated with B's `nexus migrate`, which moves every product
+# onto a default variant, as a deployment upgrading a v1 catalog would.
+# Both are then vacuumed and analyzed, so that the migration's rewritten
+# rows do not count against B. v1 clients reading that catalog get the
+# same answers from both, apart from the fields B adds.
+#   AB_SEED=each bench/ab.sh   # each side seeded by its own `nexus seed`
+# seeds B's database with B's seed instead (variants, attributes, images:
+# a larger catalog), which compares content as much as code.
+# Two servers per commit: one with its own Redis (cached) and one without
+# (uncached). Each scenario is driven with wrk for BENCH_DURATION (5s), A
+# and B alternating (A first in odd rounds, B first in even ones) for
+# AB_ROUNDS (3) rounds; the table gives each side's median req/s and B/A.
 set -euo pipefail
 BENCH_DURATION=${BENCH_DURATION:-5s}
 . "$(dirname "$0")/../scripts/lib/common.sh"
@@ -23,6 +30,8 @@ BENCH_DURATION=${BENCH_DURATION:-5s}
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 ROUNDS=${AB_ROUNDS:-3}
 HOT_IDS=${AB_HOT_IDS:-1000} # cached by id: random ids among the first ones
+SEED=${AB_SEED:-same}
+case $SEED in same | each) ;; *) die "AB_SEED is 'same' (default) or 'each'" ;; esac
 first_variants=$(git -C "$NEXUS_ROOT" log --diff-filter=A --format=%H -- migrations/0010_variants.sql |
     tail -1)
 A=$(git -C "$NEXUS_ROOT" rev-parse "${AB_A:-$first_variants^}")
@@ -81,11 +90,24 @@ start_server() { # SIDE MODE
     die "nexus $side $mode did not start: see $AB_TMP/nexus-$side-$mode.log"
 }
 
+seed_side() { # SIDE: its own `nexus seed`; the seed's summary on stdout
+    DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$1" \
+        "$AB_TMP/src-$1/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1
+}
 declare -A SEEDED
+pg_create_db "$AB_TMP/sock" nexus_a
+SEEDED[a]=$(seed_side a)
+if [ "$SEED" = same ]; then
+    psql -h "$AB_TMP/sock" -U postgres -d postgres -XAtq -c "CREATE DATABASE nexus_b TEMPLATE nexus_a"
+    DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_b" \
+        "$AB_TMP/src-b/build/nexus" migrate >&2 || die "B's migrate failed"
+    SEEDED[b]="A's catalog, migrated by B"
+else
+    pg_create_db "$AB_TMP/sock" nexus_b
+    SEEDED[b]=$(seed_side b)
+fi
 for side in a b; do
-    pg_create_db "$AB_TMP/sock" "nexus_$side"
-    SEEDED[$side]=$(DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" \
-        "$AB_TMP/src-$side/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1)
+    psql_side "$side" "VACUUM (ANALYZE)"
     start_server "$side" cached
     start_server "$side" uncached
 done
