@@ -51,6 +51,11 @@ static enum nx_err apply_one(struct db *db, const struct embedded_file *f, const
     char *sql = xstrndup((const char *)f->data, f->len);
     const char *params[] = {f->name, sum};
     enum nx_err e = db_begin(db);
+    /* The request handlers' statement timeout is not for schema changes: a
+     * migration that rewrites the catalog (0010 moves every product onto a
+     * variant) takes as long as the catalog needs, minutes for millions. */
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SET LOCAL statement_timeout = 0");
     if (e == NX_OK)
         e = db_exec_sql(db, sql);
     if (e == NX_OK)
