@@ -17,6 +17,11 @@
 #   AB_SEED=each bench/ab.sh   # each side seeded by its own `nexus seed`
 # seeds B's database with B's seed instead (variants, attributes, images:
 # a larger catalog), which compares content as much as code.
+#   AB_BUILDS=/some/dir bench/ab.sh          # builds kept there and reused
+#   AB_BUILDS=/some/dir AB_BUILD_ONLY=1 bench/ab.sh   # build, then stop
+# keeps each commit's worktree and build in AB_BUILDS (by commit), so that
+# a run can be measured without compiling beside it (build first, then
+# measure).
 # Two servers per commit: one with its own Redis (cached) and one without
 # (uncached). Each scenario is driven with wrk for BENCH_DURATION (5s), A
 # and B alternating (A first in odd rounds, B first in even ones) for
@@ -57,14 +62,18 @@ ab_teardown() {
 }
 trap ab_teardown EXIT INT TERM
 
-declare -A COMMIT=([a]=$A [b]=$B)
+declare -A COMMIT=([a]=$A [b]=$B) SRC=()
 for side in a b; do
-    git -C "$NEXUS_ROOT" worktree add --detach "$AB_TMP/src-$side" "${COMMIT[$side]}" >&2
-    cmake -S "$AB_TMP/src-$side" -B "$AB_TMP/src-$side/build" -DCMAKE_BUILD_TYPE=Release \
+    SRC[$side]=$AB_TMP/src-$side
+    [ -n "${AB_BUILDS:-}" ] && SRC[$side]=$AB_BUILDS/${COMMIT[$side]}
+    [ -d "${SRC[$side]}" ] ||
+        git -C "$NEXUS_ROOT" worktree add --detach "${SRC[$side]}" "${COMMIT[$side]}" >&2
+    cmake -S "${SRC[$side]}" -B "${SRC[$side]}/build" -DCMAKE_BUILD_TYPE=Release \
         -DNEXUS_TESTS=OFF >/dev/null || die "cmake configure failed ($side)"
-    cmake --build "$AB_TMP/src-$side/build" -j"$(nproc)" --target nexus >&2 ||
+    cmake --build "${SRC[$side]}/build" -j"$(nproc)" --target nexus >&2 ||
         die "build failed ($side)"
 done
+[ -n "${AB_BUILD_ONLY:-}" ] && exit 0
 
 pg_start "$AB_TMP/pg" "$AB_TMP/sock" "$AB_TMP/pg.log" "-c shared_buffers=512MB ${BENCH_PG_OPTIONS:-}"
 redis_start "$AB_TMP/redis-a"
@@ -80,7 +89,7 @@ start_server() { # SIDE MODE
     local side=$1 mode=$2 redis=""
     [ "$mode" = cached ] && redis="unix://$AB_TMP/redis-$side/redis.sock"
     DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" REDIS_URL=$redis \
-        PORT=${PORT[$side-$mode]} "$AB_TMP/src-$side/build/nexus" serve \
+        PORT=${PORT[$side-$mode]} "${SRC[$side]}/build/nexus" serve \
         2>"$AB_TMP/nexus-$side-$mode.log" &
     PIDS[$side-$mode]=$!
     for _ in $(seq 100); do
@@ -92,7 +101,7 @@ start_server() { # SIDE MODE
 
 seed_side() { # SIDE: its own `nexus seed`; the seed's summary on stdout
     DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$1" \
-        "$AB_TMP/src-$1/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1
+        "${SRC[$1]}/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1
 }
 declare -A SEEDED
 pg_create_db "$AB_TMP/sock" nexus_a
@@ -100,7 +109,7 @@ SEEDED[a]=$(seed_side a)
 if [ "$SEED" = same ]; then
     psql -h "$AB_TMP/sock" -U postgres -d postgres -XAtq -c "CREATE DATABASE nexus_b TEMPLATE nexus_a"
     DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_b" \
-        "$AB_TMP/src-b/build/nexus" migrate >&2 || die "B's migrate failed"
+        "${SRC[b]}/build/nexus" migrate >&2 || die "B's migrate failed"
     SEEDED[b]="A's catalog, migrated by B"
 else
     pg_create_db "$AB_TMP/sock" nexus_b
