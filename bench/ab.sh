@@ -5,15 +5,27 @@
 #   bench/ab.sh                              # A: the commit before variants, B: HEAD
 #   AB_A=<commit> AB_B=<commit> BENCH_PRODUCTS=50000 bench/ab.sh
 #
-# Builds each commit (release) in a temporary worktree, seeds each its own
-# database in one PostgreSQL with its own `nexus seed` (same product and
-# category counts: the seeds of commits with variants also write variants,
-# attributes and images, so the two catalogs are alike in size, names and
-# prices but not in every column), and starts two servers per commit: one
-# with its own Redis (cached) and one without (uncached). Each scenario is
-# driven with wrk for BENCH_DURATION (5s), A and B alternating (A first in
-# odd rounds, B first in even ones) for AB_ROUNDS (3) rounds; the table
-# gives each side's median req/s and B/A.
+# Builds each commit (release) in a temporary worktree and serves both from
+# one PostgreSQL. By default both sides serve the same v1 catalog, so that
+# the difference is the code and not the content: A's database is seeded
+# with A's `nexus seed`, B's database is a copy of it (CREATE DATABASE ...
+# TEMPLATE) migrated with B's `nexus migrate`, which moves every product
+# onto a default variant, as a deployment upgrading a v1 catalog would.
+# Both are then vacuumed and analyzed, so that the migration's rewritten
+# rows do not count against B. v1 clients reading that catalog get the
+# same answers from both, apart from the fields B adds.
+#   AB_SEED=each bench/ab.sh   # each side seeded by its own `nexus seed`
+# seeds B's database with B's seed instead (variants, attributes, images:
+# a larger catalog), which compares content as much as code.
+#   AB_BUILDS=/some/dir bench/ab.sh          # builds kept there and reused
+#   AB_BUILDS=/some/dir AB_BUILD_ONLY=1 bench/ab.sh   # build, then stop
+# keeps each commit's worktree and build in AB_BUILDS (by commit), so that
+# a run can be measured without compiling beside it (build first, then
+# measure).
+# Two servers per commit: one with its own Redis (cached) and one without
+# (uncached). Each scenario is driven with wrk for BENCH_DURATION (5s), A
+# and B alternating (A first in odd rounds, B first in even ones) for
+# AB_ROUNDS (3) rounds; the table gives each side's median req/s and B/A.
 set -euo pipefail
 BENCH_DURATION=${BENCH_DURATION:-5s}
 . "$(dirname "$0")/../scripts/lib/common.sh"
@@ -23,6 +35,8 @@ BENCH_DURATION=${BENCH_DURATION:-5s}
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 ROUNDS=${AB_ROUNDS:-3}
 HOT_IDS=${AB_HOT_IDS:-1000} # cached by id: random ids among the first ones
+SEED=${AB_SEED:-same}
+case $SEED in same | each) ;; *) die "AB_SEED is 'same' (default) or 'each'" ;; esac
 first_variants=$(git -C "$NEXUS_ROOT" log --diff-filter=A --format=%H -- migrations/0010_variants.sql |
     tail -1)
 A=$(git -C "$NEXUS_ROOT" rev-parse "${AB_A:-$first_variants^}")
@@ -48,14 +62,18 @@ ab_teardown() {
 }
 trap ab_teardown EXIT INT TERM
 
-declare -A COMMIT=([a]=$A [b]=$B)
+declare -A COMMIT=([a]=$A [b]=$B) SRC=()
 for side in a b; do
-    git -C "$NEXUS_ROOT" worktree add --detach "$AB_TMP/src-$side" "${COMMIT[$side]}" >&2
-    cmake -S "$AB_TMP/src-$side" -B "$AB_TMP/src-$side/build" -DCMAKE_BUILD_TYPE=Release \
+    SRC[$side]=$AB_TMP/src-$side
+    [ -n "${AB_BUILDS:-}" ] && SRC[$side]=$AB_BUILDS/${COMMIT[$side]}
+    [ -d "${SRC[$side]}" ] ||
+        git -C "$NEXUS_ROOT" worktree add --detach "${SRC[$side]}" "${COMMIT[$side]}" >&2
+    cmake -S "${SRC[$side]}" -B "${SRC[$side]}/build" -DCMAKE_BUILD_TYPE=Release \
         -DNEXUS_TESTS=OFF >/dev/null || die "cmake configure failed ($side)"
-    cmake --build "$AB_TMP/src-$side/build" -j"$(nproc)" --target nexus >&2 ||
+    cmake --build "${SRC[$side]}/build" -j"$(nproc)" --target nexus >&2 ||
         die "build failed ($side)"
 done
+[ -n "${AB_BUILD_ONLY:-}" ] && exit 0
 
 pg_start "$AB_TMP/pg" "$AB_TMP/sock" "$AB_TMP/pg.log" "-c shared_buffers=512MB ${BENCH_PG_OPTIONS:-}"
 redis_start "$AB_TMP/redis-a"
@@ -71,7 +89,7 @@ start_server() { # SIDE MODE
     local side=$1 mode=$2 redis=""
     [ "$mode" = cached ] && redis="unix://$AB_TMP/redis-$side/redis.sock"
     DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" REDIS_URL=$redis \
-        PORT=${PORT[$side-$mode]} "$AB_TMP/src-$side/build/nexus" serve \
+        PORT=${PORT[$side-$mode]} "${SRC[$side]}/build/nexus" serve \
         2>"$AB_TMP/nexus-$side-$mode.log" &
     PIDS[$side-$mode]=$!
     for _ in $(seq 100); do
@@ -81,11 +99,24 @@ start_server() { # SIDE MODE
     die "nexus $side $mode did not start: see $AB_TMP/nexus-$side-$mode.log"
 }
 
+seed_side() { # SIDE: its own `nexus seed`; the seed's summary on stdout
+    DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$1" \
+        "${SRC[$1]}/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1
+}
 declare -A SEEDED
+pg_create_db "$AB_TMP/sock" nexus_a
+SEEDED[a]=$(seed_side a)
+if [ "$SEED" = same ]; then
+    psql -h "$AB_TMP/sock" -U postgres -d postgres -XAtq -c "CREATE DATABASE nexus_b TEMPLATE nexus_a"
+    DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_b" \
+        "${SRC[b]}/build/nexus" migrate >&2 || die "B's migrate failed"
+    SEEDED[b]="A's catalog, migrated by B"
+else
+    pg_create_db "$AB_TMP/sock" nexus_b
+    SEEDED[b]=$(seed_side b)
+fi
 for side in a b; do
-    pg_create_db "$AB_TMP/sock" "nexus_$side"
-    SEEDED[$side]=$(DATABASE_URL="host=$AB_TMP/sock user=postgres dbname=nexus_$side" \
-        "$AB_TMP/src-$side/build/nexus" seed --products "$PRODUCTS" --categories 52 | tail -1)
+    psql_side "$side" "VACUUM (ANALYZE)"
     start_server "$side" cached
     start_server "$side" uncached
 done

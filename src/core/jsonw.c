@@ -9,6 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One byte: in place when the buffer has room (most of the time), else
+ * through buf_append, which grows it. */
+static void put_byte(struct buf *b, char c) {
+    if (b->len + 2 <= b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return;
+    }
+    buf_append(b, &c, 1);
+}
+
 /* Before any value or key: the comma that separates it from the previous
  * one at this level, unless it follows its key. */
 static void separate(struct jsonw *w) {
@@ -17,21 +28,21 @@ static void separate(struct jsonw *w) {
         return;
     }
     if (w->has_item[w->depth])
-        buf_append(&w->out, ",", 1);
+        put_byte(&w->out, ',');
     w->has_item[w->depth] = true;
 }
 
 static void open_level(struct jsonw *w, char c) {
     separate(w);
     NX_ASSERT(w->depth < JSONW_MAX_DEPTH);
-    buf_append(&w->out, &c, 1);
+    put_byte(&w->out, c);
     w->has_item[++w->depth] = false;
 }
 
 static void close_level(struct jsonw *w, char c) {
     NX_ASSERT(w->depth > 0 && !w->after_key);
     w->depth--;
-    buf_append(&w->out, &c, 1);
+    put_byte(&w->out, c);
 }
 
 void jsonw_object_open(struct jsonw *w) {
@@ -53,8 +64,19 @@ void jsonw_array_close(struct jsonw *w) {
 void jsonw_key(struct jsonw *w, const char *key) {
     separate(w);
     buf_json_text(&w->out, key, strlen(key));
-    buf_append(&w->out, ":", 1);
+    put_byte(&w->out, ':');
     w->after_key = true;
+}
+
+void jsonw_key_quoted(struct jsonw *w, const char *quoted, size_t len) {
+    separate(w);
+    buf_append(&w->out, quoted, len);
+    w->after_key = true;
+}
+
+void jsonw_stringn(struct jsonw *w, const char *s, size_t len) {
+    separate(w);
+    buf_json_text(&w->out, s, len);
 }
 
 void jsonw_string(struct jsonw *w, const char *s) {
@@ -184,11 +206,9 @@ void jsonw_text(struct jsonw *w, const char *json, size_t len) {
             i += restring(w, json + i, len - i);
             continue;
         }
-        size_t run = i;
-        while (run < len && !strchr("\" \t\n\r", json[run]))
-            run++;
-        buf_append(&w->out, json + i, run - i);
-        i = run == i ? i + 1 : run; /* white space is dropped */
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') /* white space is dropped */
+            put_byte(&w->out, c);
+        i++;
     }
 }
 

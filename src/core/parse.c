@@ -97,9 +97,24 @@ bool parse_money(const char *s, size_t len, int64_t *cents) {
 }
 
 size_t format_money(int64_t cents, char *buf, size_t cap) {
-    const char *sign = cents < 0 ? "-" : "";
+    /* digit arithmetic, not printf: every price of every answer comes here */
+    char digits[32], *p = digits + sizeof digits;
     uint64_t mag = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    int n = snprintf(buf, cap, "%s%llu.%02llu", sign, (unsigned long long)(mag / 100),
-                     (unsigned long long)(mag % 100));
-    return n < 0 ? 0 : (size_t)n;
+    uint64_t units = mag / 100, hundredths = mag % 100;
+    *--p = (char)('0' + hundredths % 10);
+    *--p = (char)('0' + hundredths / 10);
+    *--p = '.';
+    do {
+        *--p = (char)('0' + units % 10);
+        units /= 10;
+    } while (units);
+    if (cents < 0)
+        *--p = '-';
+    size_t n = (size_t)(digits + sizeof digits - p);
+    if (cap) { /* as snprintf: cut to the room, always terminated */
+        size_t kept = n < cap ? n : cap - 1;
+        memcpy(buf, p, kept);
+        buf[kept] = '\0';
+    }
+    return n;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 static void *oom(size_t n) {
@@ -151,11 +152,50 @@ static void escape_byte(struct buf *b, unsigned char c, bool jansson_style) {
     buf_append(b, esc, n);
 }
 
+/* Whether any byte of the 8 in x is below 0x20, at or above 0x80, '"' or
+ * '\\' (a zero byte test on x xor each of those): a word of bytes a JSON
+ * string cannot hold as they are. */
+static bool word_needs_care(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+    uint64_t control = x - ones * 0x20; /* borrows into a byte below 0x20 */
+    uint64_t zero_quote = (quote - ones) & ~quote, zero_backslash = (backslash - ones) & ~backslash;
+    return ((control & ~x) | zero_quote | zero_backslash | x) & highs;
+}
+
+/* Bytes of printable ASCII other than '"' and '\\' at the start of s[0..n):
+ * what a JSON string holds as it is, without looking at UTF-8. Eight
+ * bytes at a time while they are all plain, then byte by byte. */
+static size_t plain_ascii(const char *s, size_t n) {
+    size_t i = 0;
+    uint64_t x;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        if (word_needs_care(x))
+            break;
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+            break;
+        i++;
+    }
+    return i;
+}
+
 static void json_string_styled(struct buf *b, const char *s, size_t n, bool jansson_style) {
     buf_reserve(b, n + 2);
     b->data[b->len++] = '"';
+    size_t plain = plain_ascii(s, n);
+    if (plain == n) { /* most strings: one copy into the room reserved */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+        return;
+    }
     size_t run = 0; /* bytes before i that are copied as they are */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
             continue;

@@ -85,10 +85,21 @@ static enum nx_err walk(struct db *db, bool apply, int *pending) {
     return e;
 }
 
+/* The request handlers' limits are not for schema changes: a migration
+ * that rewrites the catalog (0010 moves every product onto a variant)
+ * takes as long as the catalog needs, minutes for millions, may wait
+ * between its statements on a busy machine, and a second migrator waits
+ * for the lock until the first is done. For this session only: the
+ * caller gives migrate_run a connection of its own. */
+static const char SQL_NO_LIMITS[] = "SET statement_timeout = 0; SET lock_timeout = 0;"
+                                    " SET idle_in_transaction_session_timeout = 0";
+
 enum nx_err migrate_run(struct db *db, bool apply, int *pending) {
     const char *key[] = {MIGRATION_LOCK_KEY};
     *pending = 0;
-    enum nx_err e = db_exec(db, &SQL_LOCK, key, NULL);
+    enum nx_err e = db_exec_sql(db, SQL_NO_LIMITS);
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_LOCK, key, NULL);
     if (e != NX_OK)
         return e;
     e = walk(db, apply, pending);

@@ -118,19 +118,25 @@ static int64_t int_at(const PGresult *r, int row, int col) {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void write_string(struct jsonw *w, const char *key, const PGresult *r, int row, int col) {
-    jsonw_key(w, key);
-    jsonw_string(w, PQgetvalue(r, row, col));
+static void write_text(struct jsonw *w, const PGresult *r, int row, int col) {
+    jsonw_stringn(w, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
+/* A member whose value is a text column; name is a literal (jsonw_member). */
+#define write_string(w, name, r, row, col)                                                         \
+    do {                                                                                           \
+        jsonw_member(w, name);                                                                     \
+        write_text(w, r, row, col);                                                                \
+    } while (0)
+
 static void write_category(struct jsonw *w, const PGresult *r, int row) {
-    jsonw_key(w, "category");
+    jsonw_member(w, "category");
     if (PQgetisnull(r, row, PC_CATEGORY_ID)) {
         jsonw_null(w);
         return;
     }
     jsonw_object_open(w);
-    jsonw_key(w, "id");
+    jsonw_member(w, "id");
     jsonw_int(w, int_at(r, row, PC_CATEGORY_ID));
     write_string(w, "name", r, row, PC_CATEGORY_NAME);
     write_string(w, "slug", r, row, PC_CATEGORY_SLUG);
@@ -139,19 +145,19 @@ static void write_category(struct jsonw *w, const PGresult *r, int row) {
 
 static void write_derived(struct jsonw *w, const PGresult *r, int row, bool staff) {
     char price[NX_MONEY_BUF];
-    jsonw_key(w, "price_range");
+    jsonw_member(w, "price_range");
     jsonw_object_open(w);
     format_money(int_at(r, row, PC_PRICE_CENTS), price, sizeof price);
-    jsonw_key(w, "min");
+    jsonw_member(w, "min");
     jsonw_string(w, price);
     format_money(int_at(r, row, PC_PRICE_MAX_CENTS), price, sizeof price);
-    jsonw_key(w, "max");
+    jsonw_member(w, "max");
     jsonw_string(w, price);
     jsonw_object_close(w);
-    jsonw_key(w, "options");
+    jsonw_member(w, "options");
     jsonw_text(w, PQgetvalue(r, row, PC_VARIANT_OPTIONS),
                (size_t)PQgetlength(r, row, PC_VARIANT_OPTIONS));
-    jsonw_key(w, "variant_count");
+    jsonw_member(w, "variant_count");
     jsonw_int(w, int_at(r, row, staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT));
 }
 
@@ -165,9 +171,9 @@ const size_t product_field_count = sizeof product_field_names / sizeof product_f
 
 /* attributes and images, as PostgreSQL wrote their jsonb. */
 static void write_extras(struct jsonw *w, const PGresult *r, int row) {
-    jsonw_key(w, "attributes");
+    jsonw_member(w, "attributes");
     jsonw_text(w, PQgetvalue(r, row, PC_ATTRIBUTES), (size_t)PQgetlength(r, row, PC_ATTRIBUTES));
-    jsonw_key(w, "images");
+    jsonw_member(w, "images");
     jsonw_text(w, PQgetvalue(r, row, PC_IMAGES), (size_t)PQgetlength(r, row, PC_IMAGES));
 }
 
@@ -175,20 +181,20 @@ static void write_fields(struct jsonw *w, const PGresult *r, int row, bool staff
     char price[NX_MONEY_BUF];
     int64_t stock = int_at(r, row, PC_STOCK);
     format_money(int_at(r, row, PC_PRICE_CENTS), price, sizeof price);
-    jsonw_key(w, "id");
+    jsonw_member(w, "id");
     jsonw_int(w, int_at(r, row, PC_ID));
     write_string(w, "sku", r, row, PC_SKU);
     write_string(w, "name", r, row, PC_NAME);
     write_string(w, "slug", r, row, PC_SLUG);
     write_string(w, "description", r, row, PC_DESCRIPTION);
-    jsonw_key(w, "price");
+    jsonw_member(w, "price");
     jsonw_string(w, price);
     write_string(w, "currency", r, row, PC_CURRENCY);
-    jsonw_key(w, "stock");
+    jsonw_member(w, "stock");
     jsonw_int(w, stock);
-    jsonw_key(w, "in_stock");
+    jsonw_member(w, "in_stock");
     jsonw_bool(w, stock > 0);
-    jsonw_key(w, "is_active");
+    jsonw_member(w, "is_active");
     jsonw_bool(w, PQgetvalue(r, row, PC_IS_ACTIVE)[0] == 't');
     write_category(w, r, row);
     write_string(w, "created_at", r, row, PC_CREATED_AT);
@@ -207,7 +213,7 @@ char *product_item_json(const PGresult *r, bool staff, size_t *len) {
     struct jsonw w = {0};
     jsonw_object_open(&w);
     write_fields(&w, r, 0, staff);
-    jsonw_key(&w, "variants");
+    jsonw_member(&w, "variants");
     jsonw_array_open(&w);
     for (int i = 0; i < PQntuples(r); i++)
         if (!PQgetisnull(r, i, PC_ITEM_VARIANT + VC_ID))

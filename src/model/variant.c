@@ -186,30 +186,31 @@ void variant_write_columns(struct jsonw *w, const PGresult *r, int row, int firs
     int64_t stock = int_at(r, row, first + VC_STOCK);
     format_money(int_at(r, row, first + VC_PRICE_CENTS), price, sizeof price);
     jsonw_object_open(w);
-    jsonw_key(w, "id");
+    jsonw_member(w, "id");
     jsonw_int(w, int_at(r, row, first + VC_ID));
-    jsonw_key(w, "product_id");
+    jsonw_member(w, "product_id");
     jsonw_int(w, int_at(r, row, first + VC_PRODUCT_ID));
-    jsonw_key(w, "sku");
-    jsonw_string(w, PQgetvalue(r, row, first + VC_SKU));
-    jsonw_key(w, "price");
+    jsonw_member(w, "sku");
+    jsonw_stringn(w, PQgetvalue(r, row, first + VC_SKU),
+                  (size_t)PQgetlength(r, row, first + VC_SKU));
+    jsonw_member(w, "price");
     jsonw_string(w, price);
-    jsonw_key(w, "currency");
+    jsonw_member(w, "currency");
     jsonw_string(w, PQgetvalue(r, row, first + VC_CURRENCY));
-    jsonw_key(w, "stock");
+    jsonw_member(w, "stock");
     jsonw_int(w, stock);
-    jsonw_key(w, "in_stock");
+    jsonw_member(w, "in_stock");
     jsonw_bool(w, stock > 0);
-    jsonw_key(w, "options");
+    jsonw_member(w, "options");
     jsonw_text(w, PQgetvalue(r, row, first + VC_OPTIONS),
                (size_t)PQgetlength(r, row, first + VC_OPTIONS));
-    jsonw_key(w, "is_active");
+    jsonw_member(w, "is_active");
     jsonw_bool(w, PQgetvalue(r, row, first + VC_IS_ACTIVE)[0] == 't');
-    jsonw_key(w, "position");
+    jsonw_member(w, "position");
     jsonw_int(w, int_at(r, row, first + VC_POSITION));
-    jsonw_key(w, "created_at");
+    jsonw_member(w, "created_at");
     jsonw_string(w, PQgetvalue(r, row, first + VC_CREATED_AT));
-    jsonw_key(w, "updated_at");
+    jsonw_member(w, "updated_at");
     jsonw_string(w, PQgetvalue(r, row, first + VC_UPDATED_AT));
     jsonw_object_close(w);
 }

@@ -203,9 +203,33 @@ static void test_v1_answers_survive_the_variants_migration(void **state) {
     json_decref(expected);
 }
 
+/* The request handlers' statement timeout does not apply to a migration:
+ * 0010 moves every product of a catalog onto a variant, which takes far
+ * longer than the 10 ms allowed here, and must still be applied. */
+static void test_migration_of_a_large_catalog_outlasts_the_statement_timeout(void **state) {
+    (void)state;
+    struct nexus_server big = {0};
+    harness_create_db(&big, "migvarbig");
+    harness_migrate_before(&big, "0010");
+    free(harness_sql(&big, "INSERT INTO products (sku, name, slug, price_cents, currency, stock)"
+                           " SELECT 'BIG-' || i, 'Big ' || i, 'big-' || i, i, 'USD', i % 9"
+                           " FROM generate_series(1, 20000) AS i"));
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=10", NULL};
+    const char *args[] = {"migrate", NULL};
+    int rc = harness_run(&big, env, args, NULL, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "migrate: %s\n", out);
+    assert_int_equal(rc, 0);
+    char *variants = harness_sql(&big, "SELECT count(*) FROM product_variants");
+    assert_string_equal(variants, "20000");
+    free(variants);
+    harness_stop(&big);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_answers_survive_the_variants_migration),
+        cmocka_unit_test(test_migration_of_a_large_catalog_outlasts_the_statement_timeout),
     };
     return harness_run_group("migrate_variants", tests, sizeof tests / sizeof tests[0], setup,
                              teardown);

@@ -38,6 +38,41 @@ static void test_every_ascii_character(void **state) {
     }
 }
 
+/* Strings of every length up to 24 with one byte that needs care (a
+ * control character, '"', '\\', DEL's neighbour, a two-byte UTF-8
+ * character) at every position: the plain bytes before and after it are
+ * read eight at a time, the rest one by one; all escaped as jansson does. */
+static void test_special_byte_at_every_position(void **state) {
+    (void)state;
+    static const char *const specials[] = {"\x01", "\x1f", "\"", "\\", "\x7f", "\xc3\xa9", " "};
+    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++)
+        for (size_t len = 1; len <= 24; len++)
+            for (size_t at = 0; at < len; at++) {
+                char s[32];
+                memset(s, 'x', len);
+                size_t n = strlen(specials[k]);
+                memcpy(s + at, specials[k], n);
+                size_t total = at + n > len ? at + n : len;
+                s[total] = '\0';
+                struct jsonw w = {0};
+                jsonw_string(&w, s);
+                assert_same_as_jansson(&w, json_string(s));
+            }
+}
+
+/* A member named by a literal is the member jsonw_key names. */
+static void test_member_is_key(void **state) {
+    (void)state;
+    struct jsonw w = {0};
+    jsonw_object_open(&w);
+    jsonw_member(&w, "price_range");
+    jsonw_int(&w, 1);
+    jsonw_member(&w, "id");
+    jsonw_stringn(&w, "ab\"c", 4);
+    jsonw_object_close(&w);
+    assert_same_as_jansson(&w, json_pack("{s:i, s:s}", "price_range", 1, "id", "ab\"c"));
+}
+
 static void test_utf8_is_copied(void **state) {
     (void)state;
     const char *s = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \"/\\ \n\t";
@@ -220,6 +255,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_ascii_character),
         cmocka_unit_test(test_utf8_is_copied),
+        cmocka_unit_test(test_special_byte_at_every_position),
+        cmocka_unit_test(test_member_is_key),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_nesting_and_separators),
         cmocka_unit_test(test_foreign_text_is_rewritten),

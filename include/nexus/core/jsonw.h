@@ -34,7 +34,14 @@ void jsonw_array_open(struct jsonw *w);
 void jsonw_array_close(struct jsonw *w);
 /* A member's name; its value comes next. */
 void jsonw_key(struct jsonw *w, const char *key);
+/* The same for a name given as a string literal that JSON holds as it is
+ * (letters, digits, '_'): its quoted form is made by the compiler and
+ * copied, not escaped (the hot writers name dozens of members per item). */
+#define jsonw_member(w, name) jsonw_key_quoted((w), "\"" name "\":", sizeof("\"" name "\":") - 1)
+void jsonw_key_quoted(struct jsonw *w, const char *quoted, size_t len);
 void jsonw_string(struct jsonw *w, const char *s);
+/* A string of len bytes (PostgreSQL gives the length of every value). */
+void jsonw_stringn(struct jsonw *w, const char *s, size_t len);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_bool(struct jsonw *w, bool v);
 void jsonw_null(struct jsonw *w);

@@ -15,7 +15,10 @@
 #include <stdbool.h>
 
 /* Check the recorded migrations against the embedded ones; with apply, run
- * the pending ones. *pending receives how many remain unapplied. */
+ * the pending ones. *pending receives how many remain unapplied. db is a
+ * connection of the caller's own: its statement, lock and idle timeouts
+ * are lifted for the rest of its session (a migration runs as long as the
+ * catalog needs). */
 enum nx_err migrate_run(struct db *db, bool apply, int *pending);
 
 #endif
