@@ -368,6 +368,8 @@ void harness_start(struct nexus_server *s, const char *name, const char *const *
  * cmocka reports but does not count in its result. */
 static bool a_server_failed;
 
+static void sql_forget(const char *url);
+
 static void fail_program_if_a_server_failed(void) {
     if (a_server_failed) {
         fprintf(stderr, "a nexus server exited with a failure status: see above\n");
@@ -402,6 +404,7 @@ void harness_stop(struct nexus_server *s) {
         a_server_failed = true;
     }
     if (s->own_db) {
+        sql_forget(s->database_url);
         char sql[256];
         snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
         admin_exec(sql);
@@ -410,32 +413,102 @@ void harness_stop(struct nexus_server *s) {
     assert_int_equal(status, 0);
 }
 
+/* harness_sql's connections, one per database URL, kept open between
+ * calls: a new PostgreSQL session per statement (a backend started,
+ * authenticated and its caches warmed) cost more than most statements.
+ * A child process (harness_race) must not touch its parent's sessions: it
+ * forgets them and opens its own. */
+#define SQL_CONNS 4
+static struct {
+    PGconn *conn;
+    char url[1024];
+} sql_conns[SQL_CONNS];
+static pid_t sql_conns_pid;
+static unsigned sql_conns_next;
+
+static void sql_conns_for_this_process(void) {
+    if (sql_conns_pid == getpid())
+        return;
+    memset(sql_conns, 0, sizeof sql_conns); /* the parent's: not ours to close */
+    sql_conns_pid = getpid();
+}
+
+/* Close the kept session to url, if any (before its database is dropped). */
+static void sql_forget(const char *url) {
+    sql_conns_for_this_process();
+    for (size_t i = 0; i < SQL_CONNS; i++)
+        if (sql_conns[i].conn && strcmp(sql_conns[i].url, url) == 0) {
+            PQfinish(sql_conns[i].conn);
+            sql_conns[i].conn = NULL;
+        }
+}
+
+/* A session to url, kept or new (replacing the oldest kept); NULL, with
+ * the error printed, when PostgreSQL cannot be reached. */
+static PGconn *sql_session(const char *url) {
+    sql_conns_for_this_process();
+    for (size_t i = 0; i < SQL_CONNS; i++)
+        if (sql_conns[i].conn && strcmp(sql_conns[i].url, url) == 0) {
+            if (PQstatus(sql_conns[i].conn) == CONNECTION_OK)
+                return sql_conns[i].conn;
+            sql_forget(url);
+            break;
+        }
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "harness_sql: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    size_t slot = sql_conns_next++ % SQL_CONNS;
+    if (sql_conns[slot].conn)
+        PQfinish(sql_conns[slot].conn);
+    sql_conns[slot].conn = c;
+    snprintf(sql_conns[slot].url, sizeof sql_conns[slot].url, "%s", url);
+    return c;
+}
+
+/* The first column of r's rows joined by ',' (owned). */
+static char *first_column(const PGresult *r) {
+    size_t cap = 1;
+    for (int i = 0; i < PQntuples(r); i++)
+        cap += strlen(PQgetvalue(r, i, 0)) + 1;
+    char *out = calloc(1, cap);
+    size_t used = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t n = strlen(PQgetvalue(r, i, 0));
+        if (i)
+            out[used++] = ',';
+        memcpy(out + used, PQgetvalue(r, i, 0), n);
+        used += n;
+    }
+    return out;
+}
+
 char *harness_sql(const struct nexus_server *s, const char *sql) {
-    PGconn *c = PQconnectdb(s->database_url);
-    char *out = NULL;
-    if (PQstatus(c) == CONNECTION_OK) {
+    /* A kept session PostgreSQL closed since (a restart, a dropped
+     * database) fails before the statement is sent: once more on a new one. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGconn *c = sql_session(s->database_url);
+        if (!c)
+            return NULL;
         PGresult *r = PQexec(c, sql);
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            size_t cap = 1;
-            for (int i = 0; i < PQntuples(r); i++)
-                cap += strlen(PQgetvalue(r, i, 0)) + 1;
-            out = calloc(1, cap);
-            size_t used = 0;
-            for (int i = 0; i < PQntuples(r); i++) {
-                size_t n = strlen(PQgetvalue(r, i, 0));
-                if (i)
-                    out[used++] = ',';
-                memcpy(out + used, PQgetvalue(r, i, 0), n);
-                used += n;
-            }
-        } else {
+        char *out = NULL;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+            out = first_column(r);
+        bool lost = !out && PQstatus(c) != CONNECTION_OK;
+        if (!out && (!lost || attempt > 0))
             fprintf(stderr, "harness_sql: %s", PQerrorMessage(c));
-        }
         PQclear(r);
+        /* A transaction left open ends with its session, as it did when
+         * every call had a session of its own. */
+        if (lost || PQtransactionStatus(c) != PQTRANS_IDLE)
+            sql_forget(s->database_url);
+        if (!lost)
+            return out;
     }
-    PQfinish(c);
-    return out;
+    return NULL;
 }
 
 /* harness_sql of a printf-style query; fails the test on an error. */
