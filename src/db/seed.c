@@ -162,15 +162,16 @@ static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
  * as given): the next insert takes the id after them. */
 static struct db_stmt SQL_SYNC_IDS = {
     "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)) FROM products", 0, 0};
-/* The foreign keys of products (its category) and variants (their
- * product), as the statements that drop and add them: checked once per
- * table after a bulk load (one join) instead of once per row, which was
- * about a third of the products' COPY. */
+/* The foreign keys of products (its category), variants and numeric
+ * attributes (their product), as the statements that drop and add them:
+ * checked once per table after a bulk load (one join) instead of once per
+ * row, which was about a third of the products' COPY. */
 static struct db_stmt SQL_FOREIGN_KEYS = {
     "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),"
     " format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,"
     " pg_get_constraintdef(oid)) FROM pg_constraint"
-    " WHERE conrelid IN ('products'::regclass, 'product_variants'::regclass)"
+    " WHERE conrelid IN ('products'::regclass, 'product_variants'::regclass,"
+    " 'product_attribute_numbers'::regclass)"
     " AND contype = 'f' ORDER BY conrelid::regclass::text, conname",
     0, 0};
 static struct db_stmt SQL_ADD_CATEGORY = {

@@ -13,12 +13,13 @@
 
 #define WORKERS 2
 
-/* The secondary indexes of products and variants, kept to be built again. */
+/* The secondary indexes of products, variants and the products' numeric
+ * attributes (which the seed fills after them), kept to be built again. */
 static struct db_stmt SQL_LIST = {
     "INSERT INTO seed_pending_indexes (name, definition)"
     " SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename IN ('products', 'product_variants')"
-    " AND indexname NOT IN ('products_pkey', 'product_variants_pkey')"
+    " AND tablename IN ('products', 'product_variants', 'product_attribute_numbers')"
+    " AND indexname NOT LIKE '%\\_pkey'"
     " RETURNING format('DROP INDEX %I', name)",
     0, 0};
 static struct db_stmt SQL_EXISTS = {"SELECT EXISTS (SELECT FROM seed_pending_indexes)", 0, 0};
@@ -153,8 +154,9 @@ static enum nx_err build_and_analyze(struct db **dbs, int n, bool progress) {
     if (e == NX_OK)
         e = run_all(dbs, n, builds, count, progress);
     PQclear(pending);
-    static const struct job ANALYZE[] = {{NULL, "ANALYZE products"},
-                                         {NULL, "ANALYZE product_variants, categories"}};
+    static const struct job ANALYZE[] = {
+        {NULL, "ANALYZE products"},
+        {NULL, "ANALYZE product_variants, product_attribute_numbers, categories"}};
     if (e == NX_OK)
         e = run_all(dbs, n, ANALYZE, 2, progress);
     return e;

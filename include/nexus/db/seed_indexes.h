@@ -1,7 +1,8 @@
 /*
  * seed_indexes.h -- the secondary indexes around a bulk seed.
  *
- * A bulk seed drops the secondary indexes of products and variants, keeps
+ * A bulk seed drops the secondary indexes of products, variants and the
+ * products' numeric attributes, keeps
  * their definitions in seed_pending_indexes (migration 0018) and commits
  * that list with its rows. The indexes are then built on two connections
  * at once (the GIN builds are most of the seed and each runs on one core),
