@@ -20,7 +20,6 @@
 #include <cmocka.h>
 
 static struct nexus_server db;
-static char out[16384];
 
 static int setup(void **state) {
     (void)state;
@@ -58,11 +57,7 @@ static void test_migration_counts_the_catalog(void **state) {
     (void)state;
     harness_migrate_before(&db, "0016");
     free(harness_sql(&db, SEED));
-    const char *args[] = {"migrate", NULL};
-    int rc = harness_run(&db, NULL, args, NULL, out, sizeof out);
-    if (rc != 0)
-        fprintf(stderr, "migrate: %s\n", out);
-    assert_int_equal(rc, 0);
+    harness_migrate(&db);
     char *total = harness_sql(&db, "SELECT sum(n) FROM facet_counts WHERE scope = 0 AND term = 0");
     char *want = harness_sql(&db, "SELECT count(*) FROM products"
                                   " WHERE is_active AND deleted_at IS NULL");

@@ -21,7 +21,6 @@
 #include <cmocka.h>
 
 static struct nexus_server db;
-static char out[16384];
 
 static int setup(void **state) {
     (void)state;
@@ -83,11 +82,7 @@ static void test_migration_keeps_every_answer(void **state) {
     char *before[WORD_COUNT];
     for (size_t w = 0; w < WORD_COUNT; w++)
         before[w] = matched("nexus_search_grams", "nexus_search_word_grams", WORDS[w]);
-    const char *args[] = {"migrate", NULL};
-    int rc = harness_run(&db, NULL, args, NULL, out, sizeof out);
-    if (rc != 0)
-        fprintf(stderr, "migrate: %s\n", out);
-    assert_int_equal(rc, 0);
+    harness_migrate(&db);
     harness_expect_sql(&db, "t",
                        "SELECT indexdef LIKE '%%USING gin (nexus_search_codes(%%' FROM pg_indexes"
                        " WHERE indexname = 'products_grams_idx'");
