@@ -215,7 +215,7 @@ static bool parse_count(const char *s, long max, long *out) {
 }
 
 static int cmd_seed(int argc, char **argv) {
-    struct seed_options o = {0, 260, true};
+    struct seed_options o = {0, 260, true, config.database_url};
     for (int i = 2; i < argc; i++) {
         bool ok = i + 1 < argc && ((strcmp(argv[i], "--products") == 0 &&
                                     parse_count(argv[i + 1], 50000000, &o.products)) ||

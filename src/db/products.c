@@ -291,15 +291,16 @@ static void add_words(struct sql_builder *b, const struct product_filter *f) {
 }
 
 /* The words, for a plan that reads them from an index: a word without a
- * trigram is also looked up in the index of character pairs (migration
- * 0006), which holds what its ILIKE needs. Only for such plans: computed
- * per row, the pairs would cost more than the ILIKE they narrow. */
+ * trigram is also looked up in the index of characters and character
+ * pairs (migrations 0006 and 0018), which holds what its ILIKE needs. Only
+ * for such plans: computed per row, the pairs would cost more than the
+ * ILIKE they narrow. */
 static void add_indexed_words(struct sql_builder *b, const struct product_filter *f) {
     add_words(b, f);
     for (size_t i = 0; i < f->short_word_count; i++)
         sql_add_param(b,
-                      " AND nexus_search_grams(lower(p.name || ' ' || p.description))"
-                      " @> nexus_search_word_grams(lower(?))",
+                      " AND nexus_search_codes(lower(p.name || ' ' || p.description))"
+                      " @> nexus_search_word_codes(lower(?))",
                       f->short_words[i]);
 }
 

@@ -5,6 +5,7 @@
 
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
+#include "nexus/db/seed_indexes.h"
 #include "nexus/db/seed_terms.h"
 #include "nexus/db/seed_variants.h"
 #include "nexus/model/catalog.h"
@@ -157,27 +158,22 @@ static void images_text(struct buf *out, uint64_t *s, long i, const char *noun) 
 }
 
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
-static struct db_stmt SQL_INDEXES = {
-    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename IN ('products', 'product_variants')"
-    " AND indexname NOT IN ('products_pkey', 'product_variants_pkey')",
-    0, 0};
 /* The products were copied with their ids (COPY writes identity columns
  * as given): the next insert takes the id after them. */
 static struct db_stmt SQL_SYNC_IDS = {
     "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)) FROM products", 0, 0};
-/* The foreign keys of products (its category) and variants (their
- * product), as the statements that drop and add them: checked once per
- * table after a bulk load (one join) instead of once per row, which was
- * about a third of the products' COPY. */
+/* The foreign keys of products (its category), variants and numeric
+ * attributes (their product), as the statements that drop and add them:
+ * checked once per table after a bulk load (one join) instead of once per
+ * row, which was about a third of the products' COPY. */
 static struct db_stmt SQL_FOREIGN_KEYS = {
     "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),"
     " format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname,"
     " pg_get_constraintdef(oid)) FROM pg_constraint"
-    " WHERE conrelid IN ('products'::regclass, 'product_variants'::regclass)"
+    " WHERE conrelid IN ('products'::regclass, 'product_variants'::regclass,"
+    " 'product_attribute_numbers'::regclass)"
     " AND contype = 'f' ORDER BY conrelid::regclass::text, conname",
     0, 0};
-static struct db_stmt SQL_DROP_INDEX = {"SELECT format('DROP INDEX %I', $1::text)", 1, 0};
 static struct db_stmt SQL_ADD_CATEGORY = {
     "INSERT INTO categories (name, slug, description, parent_id)"
     " VALUES ($1, $2, $3, NULLIF($4, '')::bigint) RETURNING id",
@@ -440,36 +436,11 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
     return e;
 }
 
-/* Drop the secondary indexes of products and variants, keeping their
- * definitions. */
-static enum nx_err drop_indexes(struct db *db, PGresult **defs) {
-    enum nx_err e = db_exec(db, &SQL_INDEXES, NULL, defs);
-    for (int i = 0; e == NX_OK && i < PQntuples(*defs); i++) {
-        const char *params[] = {PQgetvalue(*defs, i, 0)};
-        PGresult *r = NULL;
-        e = db_exec(db, &SQL_DROP_INDEX, params, &r);
-        if (e == NX_OK)
-            e = db_exec_sql(db, PQgetvalue(r, 0, 0));
-        PQclear(r);
-    }
-    return e;
-}
-
 /* Run column col of every row of r as a statement. */
 static enum nx_err run_each(struct db *db, const PGresult *r, int col) {
     enum nx_err e = NX_OK;
     for (int i = 0; e == NX_OK && i < PQntuples(r); i++)
         e = db_exec_sql(db, PQgetvalue(r, i, col));
-    return e;
-}
-
-static enum nx_err rebuild_indexes(struct db *db, const PGresult *defs, bool progress) {
-    enum nx_err e = db_exec_sql(db, "SET maintenance_work_mem = '1GB'");
-    for (int i = 0; e == NX_OK && i < PQntuples(defs); i++) {
-        if (progress)
-            fprintf(stderr, "seed: building %s\n", PQgetvalue(defs, i, 0));
-        e = db_exec_sql(db, PQgetvalue(defs, i, 1));
-    }
     return e;
 }
 
@@ -482,21 +453,18 @@ static enum nx_err catalog_is_empty(struct db *db) {
     return e;
 }
 
-enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
+/* The rows, in one transaction: a bulk load drops the secondary indexes
+ * and the foreign keys first, and adds the keys back (one join each). */
+static enum nx_err load(struct db *db, const struct seed_options *o) {
     int64_t *leaves = NULL;
     long leaf_count = 0;
-    PGresult *defs = NULL, *keys = NULL;
+    PGresult *keys = NULL;
     bool bulk = o->products >= 20000;
-    /* A bulk load legitimately runs longer than any API statement. */
-    enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
-    if (e == NX_OK)
-        e = catalog_is_empty(db);
-    if (e == NX_OK)
-        e = db_begin(db);
+    enum nx_err e = db_begin(db);
     if (e == NX_OK)
         e = seed_tree(db, o->categories, &leaves, &leaf_count);
     if (e == NX_OK && bulk)
-        e = drop_indexes(db, &defs);
+        e = seed_indexes_drop(db);
     if (e == NX_OK && bulk)
         e = db_exec(db, &SQL_FOREIGN_KEYS, NULL, &keys);
     if (e == NX_OK && bulk)
@@ -504,16 +472,28 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
     if (e == NX_OK)
         e = copy_products(db, o, leaves, leaf_count);
     if (e == NX_OK && bulk)
-        e = rebuild_indexes(db, defs, o->progress);
-    if (e == NX_OK && bulk)
         e = run_each(db, keys, 1);
     if (e == NX_OK)
         e = db_commit(db);
-    if (e == NX_OK)
-        e = db_exec_sql(db, "ANALYZE categories, products, product_variants");
     db_rollback(db);
-    PQclear(defs);
     PQclear(keys);
     free(leaves);
+    return e;
+}
+
+enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
+    bool pending = false;
+    /* A bulk load legitimately runs longer than any API statement. */
+    enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
+    if (e == NX_OK)
+        e = seed_indexes_pending(db, &pending);
+    if (e == NX_OK && pending)
+        log_info("seed.resume", NULL, "building the indexes an interrupted seed left");
+    else if (e == NX_OK)
+        e = catalog_is_empty(db);
+    if (e == NX_OK && !pending)
+        e = load(db, o);
+    if (e == NX_OK)
+        e = seed_indexes_build(db, o->conninfo, o->progress);
     return e;
 }

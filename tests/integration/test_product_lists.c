@@ -834,8 +834,8 @@ static void test_pairs_index_holds_every_match(void **state) {
             harness_sql_value(&server,
                               "SELECT count(*) FROM products WHERE deleted_at IS NULL"
                               " AND strpos(lower(name || ' ' || description), lower('%s')) > 0"
-                              " AND NOT nexus_search_grams(lower(name || ' ' || description))"
-                              " @> nexus_search_word_grams(lower('%s'))",
+                              " AND NOT nexus_search_codes(lower(name || ' ' || description))"
+                              " @> nexus_search_word_codes(lower('%s'))",
                               words[w], words[w]);
         if (strcmp(missed, "0") != 0)
             fprintf(stderr, "word [%s]: %s matches missing from the pairs\n", words[w], missed);

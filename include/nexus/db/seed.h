@@ -3,8 +3,9 @@
  *
  * The same arguments always give the same catalog: a three-level category
  * tree and products with realistic names, descriptions, prices and stock.
- * Large loads drop the products' secondary indexes, copy, and build them
- * again, which is several times faster than maintaining them row by row.
+ * Large loads drop the products' secondary indexes, copy, commit, and build
+ * them again two at a time (db/seed_indexes.h), which is several times
+ * faster than maintaining them row by row.
  */
 #ifndef NEXUS_DB_SEED_H
 #define NEXUS_DB_SEED_H
@@ -16,10 +17,13 @@
 struct seed_options {
     long products;
     long categories;
-    bool progress; /* a progress line on stderr */
+    bool progress;        /* a progress line on stderr */
+    const char *conninfo; /* for a second connection building indexes */
 };
 
-/* Seed an empty catalog. NX_ERR_CONFLICT when it already has products. */
+/* Seed an empty catalog. NX_ERR_CONFLICT when it already has products,
+ * unless a seed interrupted while building its indexes left some to
+ * build: then it builds them. */
 enum nx_err seed_catalog(struct db *db, const struct seed_options *o);
 
 #endif

@@ -111,6 +111,10 @@ const char *harness_source_dir(void);
  * text as `nexus migrate` records it (tests/integration/support/migrations.c). */
 void harness_migrate_before(const struct nexus_server *s, const char *version);
 
+/* Run `nexus migrate` on s's database; fail (printing its output) unless
+ * it succeeds. */
+void harness_migrate(const struct nexus_server *s);
+
 /* Fail unless every facet count kept with the writes (migration 0016),
  * summed per scope and term, equals a count from scratch over the
  * products (tests/integration/support/facet_counts.c). */

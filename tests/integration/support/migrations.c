@@ -80,3 +80,12 @@ void harness_migrate_before(const struct nexus_server *s, const char *version) {
     free(names);
     PQfinish(c);
 }
+
+void harness_migrate(const struct nexus_server *s) {
+    char out[16384];
+    const char *args[] = {"migrate", NULL};
+    int rc = harness_run(s, NULL, args, NULL, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "migrate: %s\n", out);
+    assert_int_equal(rc, 0);
+}

@@ -1,0 +1,33 @@
+/*
+ * seed_indexes.h -- the secondary indexes around a bulk seed.
+ *
+ * A bulk seed drops the secondary indexes of products, variants and the
+ * products' numeric attributes, keeps
+ * their definitions in seed_pending_indexes (migration 0018) and commits
+ * that list with its rows. The indexes are then built on two connections
+ * at once (the GIN builds are most of the seed and each runs on one core),
+ * each build committed with the removal of its row, and the tables
+ * analyzed. Meanwhile readers see the whole catalog, served without the
+ * missing indexes (slowly), and writers to products and variants wait
+ * while a build holds its table. A seed interrupted after its rows were
+ * committed builds what is still listed when run again.
+ */
+#ifndef NEXUS_DB_SEED_INDEXES_H
+#define NEXUS_DB_SEED_INDEXES_H
+
+#include "nexus/db/db.h"
+
+#include <stdbool.h>
+
+/* Drop the indexes, listing them in seed_pending_indexes; inside the
+ * seed's transaction. */
+enum nx_err seed_indexes_drop(struct db *db);
+
+/* Whether seed_pending_indexes lists an index to build. */
+enum nx_err seed_indexes_pending(struct db *db, bool *pending);
+
+/* Build every listed index and analyze the catalog's tables, on db and a
+ * second connection to conninfo; outside any transaction. */
+enum nx_err seed_indexes_build(struct db *db, const char *conninfo, bool progress);
+
+#endif
