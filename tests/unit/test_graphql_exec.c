@@ -235,8 +235,8 @@ static json_t *echo_args(struct gql_field_call *c) {
 
 static void test_argument_defaults(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL},
-                                       {"ProductConnection", "totalCount", echo_args, NULL}};
+    const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL, NULL},
+                                       {"ProductConnection", "totalCount", echo_args, NULL, NULL}};
     json_t *seen = json_object();
     struct run r = {0};
     run_on(&r,
@@ -266,7 +266,7 @@ static const char *const product_json =
 
 static void test_null_propagation(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL}};
+    const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL, NULL}};
     struct run r = {0};
     /* Variant.sku is String!, variants [Variant!]!: the product becomes null. */
     run_on(&r, "{ product(id: 1) { name variants { sku } } me { id } }", NULL, product_json, res, 1,
@@ -381,7 +381,7 @@ static void batch_variants(struct gql_field_call *c) {
 
 static void test_batch(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants}};
+    const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id } products { edges { node { variants { sku } } } } }", NULL,
@@ -476,7 +476,7 @@ static void batch_children(struct gql_field_call *c) {
 /* Nested lists: one batch per level, however many parents. */
 static void test_batch_levels(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children}};
+    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id children { id children { id } } } }", NULL,
@@ -502,7 +502,7 @@ static void batch_fails(struct gql_field_call *c) {
  * when the first item's null reaches data). */
 static void test_batch_failure(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails}};
+    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ category(id: 1) { id products { totalCount } } }", NULL,

@@ -1,0 +1,425 @@
+/*
+ * graphql_row.c -- products read from their row (see graphql_catalog.h).
+ *
+ * A product node is a small object: its id and its category (which the
+ * batch functions of Product.variants and Product.category read and fill)
+ * and the index of its row in the request's catalog context. Its other
+ * fields are written straight from the row's columns to the answer, the
+ * jsonb ones (attributes, options, images) read with core/jsonscan
+ * without a tree: building every product as jansson values (parsing the
+ * jsonb columns, packing the members, reshaping the attributes) was more
+ * than half of a page's work (docs/PERFORMANCE.md). Each writer writes
+ * exactly what the executor would write for the value gql_product_row
+ * builds; whatever one does not handle (an escaped string in a jsonb
+ * column, a number jansson would not read, a selection it does not know,
+ * __typename below a field) it declines, and the field resolves from
+ * that value, built once for the row.
+ */
+#include "nexus/api/graphql_catalog.h"
+
+#include "nexus/api/graphql_shape.h"
+#include "nexus/core/jsonscan.h"
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+#include "nexus/model/product.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define M_ROW "_nx_row"
+
+static json_int_t int_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+    if (c->row_count == c->row_cap) {
+        c->row_cap = c->row_cap ? 2 * c->row_cap : 32;
+        c->rows = xrealloc(c->rows, c->row_cap * sizeof *c->rows);
+    }
+    json_t *category = json_null();
+    if (!PQgetisnull(r, row, PC_CATEGORY_ID))
+        category = json_pack("{s:I, s:s%, s:s%}", "id", int_at(r, row, PC_CATEGORY_ID), "name",
+                             PQgetvalue(r, row, PC_CATEGORY_NAME),
+                             (size_t)PQgetlength(r, row, PC_CATEGORY_NAME), "slug",
+                             PQgetvalue(r, row, PC_CATEGORY_SLUG),
+                             (size_t)PQgetlength(r, row, PC_CATEGORY_SLUG));
+    NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
+    c->rows[c->row_count] = (struct gql_row){r, row, json_incref(category), NULL};
+    return json_pack("{s:I, s:o, s:I}", "id", int_at(r, row, PC_ID), "category", category, M_ROW,
+                     (json_int_t)c->row_count++);
+}
+
+static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
+    const json_t *i = json_object_get(source, M_ROW);
+    json_int_t n = json_integer_value(i);
+    return json_is_integer(i) && n >= 0 && (size_t)n < c->row_count ? &c->rows[n] : NULL;
+}
+
+json_t *gql_product_member(struct gql_field_call *call) {
+    struct gql_catalog *c = call->ctx;
+    struct gql_row *row = row_of(c, call->source);
+    if (!row)
+        return json_incref(json_object_get(call->source, call->field->name));
+    if (!row->full)
+        row->full = gql_product_row(row->r, row->row, c->staff);
+    return json_incref(json_object_get(row->full, call->field->name));
+}
+
+/* ---- columns ----------------------------------------------------------- */
+
+/* What a writer of one column is given. */
+struct cell {
+    const struct gql_catalog *c;
+    const struct gql_row *row;
+    struct gql_write_call *call;
+};
+
+typedef bool (*cell_fn)(const struct cell *x, int col);
+
+static const char *value_at(const struct cell *x, int col) {
+    return PQgetvalue(x->row->r, x->row->row, col);
+}
+
+static void put(const struct cell *x, const char *s) {
+    buf_puts(x->call->out, s);
+}
+
+static bool w_text(const struct cell *x, int col) {
+    buf_json_text(x->call->out, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    return true;
+}
+
+/* An ID from an integer: its decimal string. */
+static bool w_id(const struct cell *x, int col) {
+    buf_printf(x->call->out, "\"%lld\"", (long long)int_at(x->row->r, x->row->row, col));
+    return true;
+}
+
+/* An Int: only within 32 bits (else the executor's error). */
+static bool w_int32(const struct cell *x, int col) {
+    json_int_t v = int_at(x->row->r, x->row->row, col);
+    if (v < INT32_MIN || v > INT32_MAX)
+        return false;
+    buf_printf(x->call->out, "%lld", (long long)v);
+    return true;
+}
+
+static bool w_money(const struct cell *x, int col) {
+    char price[NX_MONEY_BUF];
+    size_t n = format_money(int_at(x->row->r, x->row->row, col), price, sizeof price);
+    buf_json_text(x->call->out, price, n);
+    return true;
+}
+
+static bool w_positive(const struct cell *x, int col) {
+    put(x, int_at(x->row->r, x->row->row, col) > 0 ? "true" : "false");
+    return true;
+}
+
+static bool w_flag(const struct cell *x, int col) {
+    put(x, value_at(x, col)[0] == 't' ? "true" : "false");
+    return true;
+}
+
+static bool w_variant_count(const struct cell *x, int col) {
+    (void)col;
+    return w_int32(x, x->c->staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT);
+}
+
+/* A field read from one column. */
+struct column {
+    const char *name;
+    int col;
+    cell_fn write;
+};
+
+static const struct column *column_named(const struct column *t, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+/* An object of the selected sub-fields, each one of the columns. */
+static bool w_row_object(const struct cell *x, const struct column *t, size_t n) {
+    const struct gql_write_call *call = x->call;
+    put(x, "{");
+    for (size_t i = 0; i < call->subfield_count; i++) {
+        const struct gql_subfield *f = &call->subfields[i];
+        const struct column *m = f->def ? column_named(t, n, f->def->name) : NULL;
+        if (!m)
+            return false;
+        put(x, i ? "," : "");
+        buf_json_text(call->out, f->key, strlen(f->key));
+        put(x, ":");
+        if (!m->write(x, m->col))
+            return false;
+    }
+    put(x, "}");
+    x->call->values += call->subfield_count;
+    return true;
+}
+
+static const struct column PRICE_RANGE[] = {
+    {"min", PC_PRICE_CENTS, w_money},
+    {"max", PC_PRICE_MAX_CENTS, w_money},
+};
+
+static bool w_price_range(const struct cell *x, int col) {
+    (void)col;
+    return w_row_object(x, PRICE_RANGE, sizeof PRICE_RANGE / sizeof PRICE_RANGE[0]);
+}
+
+static const struct column CATEGORY[] = {
+    {"id", PC_CATEGORY_ID, w_id},
+    {"name", PC_CATEGORY_NAME, w_text},
+    {"slug", PC_CATEGORY_SLUG, w_text},
+};
+
+/* The row's category, unless Product.category's batch put another in the
+ * node (a selection of more than the row holds). */
+static bool w_category(const struct cell *x, int col) {
+    (void)col;
+    if (json_object_get(x->call->source, "category") != x->row->category)
+        return false;
+    if (json_is_null(x->row->category)) {
+        put(x, "null");
+        return true;
+    }
+    return w_row_object(x, CATEGORY, sizeof CATEGORY / sizeof CATEGORY[0]);
+}
+
+/* ---- jsonb columns --------------------------------------------------------- */
+
+/* A string's content written as its value: false when it has escapes. */
+static bool w_content(const struct cell *x, struct jsonspan s) {
+    if (jsonspan_escaped(s))
+        return false;
+    buf_json_text(x->call->out, s.s, s.len);
+    return true;
+}
+
+/* A member's value of type String or [String!]. */
+static bool w_strings(const struct cell *x, const char *type, struct jsonscan *js) {
+    struct jsonspan s;
+    if (strcmp(type, "String!") == 0 || strcmp(type, "String") == 0)
+        return jsonscan_string(js, &s) && w_content(x, s);
+    if (strcmp(type, "[String!]!") != 0 || !jsonscan_open(js, '['))
+        return false;
+    bool first = true;
+    size_t n = 0;
+    put(x, "[");
+    while (jsonscan_more(js, ']', &first)) {
+        put(x, n++ ? "," : "");
+        if (!jsonscan_string(js, &s) || !w_content(x, s))
+            return false;
+    }
+    put(x, "]");
+    x->call->values += n;
+    return !js->bad;
+}
+
+/* The member called name of the object item (a whole value), written. */
+static bool w_member(const struct cell *x, struct jsonspan item, const struct gql_field_def *def) {
+    struct jsonscan js;
+    struct jsonspan key, skipped;
+    bool first = true;
+    jsonscan_init(&js, item.s, item.len);
+    if (!jsonscan_open(&js, '{'))
+        return false;
+    while (jsonscan_more(&js, '}', &first)) {
+        if (!jsonscan_key(&js, &key))
+            return false;
+        if (jsonspan_is(key, def->name))
+            return w_strings(x, def->type, &js);
+        if (!jsonscan_value(&js, &skipped))
+            return false;
+    }
+    return false; /* absent: the executor's null or error */
+}
+
+/* An array of objects (options, images) with the selected members. */
+static bool w_object_list(const struct cell *x, int col) {
+    const struct gql_write_call *call = x->call;
+    struct jsonscan js;
+    struct jsonspan item;
+    bool first = true;
+    size_t n = 0;
+    jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    if (!jsonscan_open(&js, '['))
+        return false;
+    put(x, "[");
+    while (jsonscan_more(&js, ']', &first)) {
+        if (!jsonscan_value(&js, &item))
+            return false;
+        put(x, n++ ? ",{" : "{");
+        for (size_t i = 0; i < call->subfield_count; i++) {
+            const struct gql_subfield *f = &call->subfields[i];
+            put(x, i ? "," : "");
+            buf_json_text(call->out, f->key, strlen(f->key));
+            put(x, ":");
+            if (!f->def || !w_member(x, item, f->def))
+                return false;
+        }
+        put(x, "}");
+    }
+    put(x, "]");
+    x->call->values += n * (1 + call->subfield_count);
+    return !js.bad && jsonscan_peek(&js) == 0;
+}
+
+/* One attribute: its key's content and its value. */
+struct attr {
+    struct jsonspan key, value;
+};
+
+static int by_key(const void *a, const void *b) {
+    const struct jsonspan *x = &((const struct attr *)a)->key, *y = &((const struct attr *)b)->key;
+    int d = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return d ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The attributes object's members (keys without escapes) into *out (to
+ * free), sorted by key as graphql_shape sorts them; false to decline. */
+static bool attributes_sorted(const char *text, size_t len, struct attr **out, size_t *n) {
+    struct jsonscan js;
+    size_t cap = 0;
+    bool first = true, plain = true;
+    *out = NULL;
+    *n = 0;
+    jsonscan_init(&js, text, len);
+    if (!jsonscan_open(&js, '{'))
+        return false;
+    while (plain && jsonscan_more(&js, '}', &first)) {
+        if (*n == cap)
+            *out = xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
+        struct attr *a = &(*out)[(*n)++];
+        plain = jsonscan_key(&js, &a->key) && !jsonspan_escaped(a->key) &&
+                jsonscan_value(&js, &a->value);
+    }
+    if (!plain || js.bad || jsonscan_peek(&js) != 0)
+        return false;
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_key);
+    return true;
+}
+
+/* A number as jansson reads it and json_dumps writes it (precision 15), or
+ * false where jansson would not read it. */
+static bool number_text(struct jsonspan v, char out[64]) {
+    char token[64];
+    if (v.len == 0 || v.len >= sizeof token)
+        return false;
+    memcpy(token, v.s, v.len);
+    token[v.len] = '\0';
+    errno = 0;
+    if (!strpbrk(token, ".eE")) {
+        long long i = strtoll(token, NULL, 10);
+        if (errno != 0) /* jansson: too big an integer */
+            return false;
+        snprintf(out, 64, "%lld", i);
+        return true;
+    }
+    double d = strtod(token, NULL);
+    if (isinf(d) || isnan(d))
+        return false;
+    json_t *real = json_real(d);
+    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    json_decref(real);
+    bool ok = dumped && strlen(dumped) < 64;
+    if (ok)
+        strcpy(out, dumped);
+    free(dumped);
+    return ok;
+}
+
+/* An Attribute's member: key, value (as text) or type. */
+static bool w_attribute_member(const struct cell *x, const struct attr *a, const char *name) {
+    struct jsonspan v = a->value;
+    char c = v.s[0], number[64];
+    bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
+    bool numeric = c == '-' || (c >= '0' && c <= '9');
+    if (!boolean && !numeric && c != '"')
+        return false; /* null, an object or an array */
+    if (strcmp(name, "key") == 0)
+        return w_content(x, a->key);
+    if (strcmp(name, "type") == 0) {
+        put(x, c == '"' ? "\"STRING\"" : boolean ? "\"BOOLEAN\"" : "\"NUMBER\"");
+        return true;
+    }
+    if (strcmp(name, "value") != 0)
+        return false;
+    if (c == '"')
+        return w_content(x, (struct jsonspan){v.s + 1, v.len - 2});
+    if (boolean) {
+        put(x, c == 't' ? "\"true\"" : "\"false\"");
+        return true;
+    }
+    if (!number_text(v, number))
+        return false;
+    buf_json_text(x->call->out, number, strlen(number));
+    return true;
+}
+
+static bool w_attributes(const struct cell *x, int col) {
+    const struct gql_write_call *call = x->call;
+    size_t n;
+    struct attr *attrs;
+    bool ok = attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
+                                &attrs, &n);
+    put(x, "[");
+    for (size_t k = 0; k < n && ok; k++) {
+        put(x, k ? ",{" : "{");
+        for (size_t i = 0; i < call->subfield_count && ok; i++) {
+            const struct gql_subfield *f = &call->subfields[i];
+            put(x, i ? "," : "");
+            buf_json_text(call->out, f->key, strlen(f->key));
+            put(x, ":");
+            ok = f->def && w_attribute_member(x, &attrs[k], f->def->name);
+        }
+        put(x, "}");
+    }
+    put(x, "]");
+    free(attrs);
+    x->call->values += n * (1 + call->subfield_count);
+    return ok;
+}
+
+/* ---- Product ------------------------------------------------------------- */
+
+static const struct column PRODUCT[] = {
+    {"id", PC_ID, w_id},
+    {"sku", PC_SKU, w_text},
+    {"name", PC_NAME, w_text},
+    {"slug", PC_SLUG, w_text},
+    {"description", PC_DESCRIPTION, w_text},
+    {"price", PC_PRICE_CENTS, w_money},
+    {"currency", PC_CURRENCY, w_text},
+    {"stock", PC_STOCK, w_int32},
+    {"inStock", PC_STOCK, w_positive},
+    {"isActive", PC_IS_ACTIVE, w_flag},
+    {"category", PC_CATEGORY_ID, w_category},
+    {"createdAt", PC_CREATED_AT, w_text},
+    {"updatedAt", PC_UPDATED_AT, w_text},
+    {"priceRange", PC_PRICE_CENTS, w_price_range},
+    {"options", PC_VARIANT_OPTIONS, w_object_list},
+    {"variantCount", PC_VARIANT_COUNT, w_variant_count},
+    {"attributes", PC_ATTRIBUTES, w_attributes},
+    {"images", PC_IMAGES, w_object_list},
+};
+
+bool gql_product_write(struct gql_write_call *call) {
+    struct gql_catalog *c = call->ctx;
+    const struct gql_row *row = row_of(c, call->source);
+    const struct column *m =
+        column_named(PRODUCT, sizeof PRODUCT / sizeof PRODUCT[0], call->field->name);
+    if (!row || !m)
+        return false;
+    struct cell x = {c, row, call};
+    return m->write(&x, m->col);
+}
