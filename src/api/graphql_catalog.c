@@ -32,10 +32,9 @@ void gql_catalog_clear(struct gql_catalog *c) {
         free(c->queries[i]);
     }
     free(c->queries);
-    for (size_t i = 0; i < c->row_count; i++) {
-        json_decref(c->rows[i].category);
+    for (size_t i = 0; i < c->row_count; i++)
         json_decref(c->rows[i].full);
-    }
+    json_decref(c->last_node);
     free(c->rows);
     for (size_t i = 0; i < c->result_count; i++)
         PQclear(c->results[i]);

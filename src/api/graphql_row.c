@@ -19,6 +19,7 @@
 
 #include "nexus/api/graphql_shape.h"
 #include "nexus/core/jsonscan.h"
+#include "nexus/core/jsonw.h"
 #include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
 #include "nexus/model/product.h"
@@ -41,23 +42,45 @@ json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
         c->row_cap = c->row_cap ? 2 * c->row_cap : 32;
         c->rows = xrealloc(c->rows, c->row_cap * sizeof *c->rows);
     }
-    json_t *category = json_null();
-    if (!PQgetisnull(r, row, PC_CATEGORY_ID))
-        category = json_pack("{s:I, s:s%, s:s%}", "id", int_at(r, row, PC_CATEGORY_ID), "name",
-                             PQgetvalue(r, row, PC_CATEGORY_NAME),
-                             (size_t)PQgetlength(r, row, PC_CATEGORY_NAME), "slug",
-                             PQgetvalue(r, row, PC_CATEGORY_SLUG),
-                             (size_t)PQgetlength(r, row, PC_CATEGORY_SLUG));
-    NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
-    c->rows[c->row_count] = (struct gql_row){r, row, json_incref(category), NULL};
-    return json_pack("{s:I, s:o, s:I}", "id", int_at(r, row, PC_ID), "category", category, M_ROW,
-                     (json_int_t)c->row_count++);
+    c->rows[c->row_count] = (struct gql_row){r, row, NULL};
+    json_t *node = json_object();
+    json_object_set_new(node, "id", json_integer(int_at(r, row, PC_ID)));
+    json_object_set_new(node, M_ROW, json_integer((json_int_t)c->row_count++));
+    return node;
 }
 
 static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
+    if (source == c->last_node && c->last_node)
+        return &c->rows[c->last_row];
     const json_t *i = json_object_get(source, M_ROW);
     json_int_t n = json_integer_value(i);
-    return json_is_integer(i) && n >= 0 && (size_t)n < c->row_count ? &c->rows[n] : NULL;
+    if (!json_is_integer(i) || n < 0 || (size_t)n >= c->row_count)
+        return NULL;
+    json_decref(c->last_node); /* held: no other value takes its address */
+    c->last_node = json_incref((json_t *)(uintptr_t)source);
+    c->last_row = (size_t)n;
+    return &c->rows[n];
+}
+
+void gql_product_categories(struct gql_catalog *c, json_t *sources) {
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        const struct gql_row *row = row_of(c, s);
+        if (!row || json_object_get(s, "category"))
+            continue;
+        const PGresult *r = row->r;
+        int k = row->row;
+        json_t *category = json_null();
+        if (!PQgetisnull(r, k, PC_CATEGORY_ID))
+            category = json_pack("{s:I, s:s%, s:s%}", "id", int_at(r, k, PC_CATEGORY_ID), "name",
+                                 PQgetvalue(r, k, PC_CATEGORY_NAME),
+                                 (size_t)PQgetlength(r, k, PC_CATEGORY_NAME), "slug",
+                                 PQgetvalue(r, k, PC_CATEGORY_SLUG),
+                                 (size_t)PQgetlength(r, k, PC_CATEGORY_SLUG));
+        NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
+        json_object_set_new(s, "category", category);
+    }
 }
 
 json_t *gql_product_member(struct gql_field_call *call) {
@@ -96,7 +119,9 @@ static bool w_text(const struct cell *x, int col) {
 
 /* An ID from an integer: its decimal string. */
 static bool w_id(const struct cell *x, int col) {
-    buf_printf(x->call->out, "\"%lld\"", (long long)int_at(x->row->r, x->row->row, col));
+    put(x, "\"");
+    jsonw_put_int(x->call->out, int_at(x->row->r, x->row->row, col));
+    put(x, "\"");
     return true;
 }
 
@@ -105,7 +130,7 @@ static bool w_int32(const struct cell *x, int col) {
     json_int_t v = int_at(x->row->r, x->row->row, col);
     if (v < INT32_MIN || v > INT32_MAX)
         return false;
-    buf_printf(x->call->out, "%lld", (long long)v);
+    jsonw_put_int(x->call->out, v);
     return true;
 }
 
@@ -145,20 +170,25 @@ static const struct column *column_named(const struct column *t, size_t n, const
     return NULL;
 }
 
-/* An object of the selected sub-fields, each one of the columns. */
+/* An object of the selected sub-fields, each one of the columns (or
+ * __typename). */
 static bool w_row_object(const struct cell *x, const struct column *t, size_t n) {
     const struct gql_write_call *call = x->call;
     put(x, "{");
     for (size_t i = 0; i < call->subfield_count; i++) {
         const struct gql_subfield *f = &call->subfields[i];
         const struct column *m = f->def ? column_named(t, n, f->def->name) : NULL;
-        if (!m)
+        bool typename = f->def && strcmp(f->def->name, "__typename") == 0;
+        if (!m && !typename)
             return false;
         put(x, i ? "," : "");
-        buf_json_text(call->out, f->key, strlen(f->key));
-        put(x, ":");
-        if (!m->write(x, m->col))
+        gql_put_key(call->out, f->key);
+        if (typename) {
+            const char *name = gql_tref_named(gql_tref(call->field->type))->name;
+            buf_json_text(call->out, name, strlen(name));
+        } else if (!m->write(x, m->col)) {
             return false;
+        }
     }
     put(x, "}");
     x->call->values += call->subfield_count;
@@ -181,17 +211,23 @@ static const struct column CATEGORY[] = {
     {"slug", PC_CATEGORY_SLUG, w_text},
 };
 
-/* The row's category, unless Product.category's batch put another in the
- * node (a selection of more than the row holds). */
+/* The row's category, unless Product.category's batch put one in the node
+ * (a selection of more than the row holds). */
 static bool w_category(const struct cell *x, int col) {
-    (void)col;
-    if (json_object_get(x->call->source, "category") != x->row->category)
+    if (json_object_get(x->call->source, "category"))
         return false;
-    if (json_is_null(x->row->category)) {
+    if (PQgetisnull(x->row->r, x->row->row, col)) {
         put(x, "null");
         return true;
     }
-    return w_row_object(x, CATEGORY, sizeof CATEGORY / sizeof CATEGORY[0]);
+    if (w_row_object(x, CATEGORY, sizeof CATEGORY / sizeof CATEGORY[0]))
+        return true;
+    /* Declined: the executor reads the node's member, so it must hold it. */
+    json_t *one = json_array();
+    json_array_append(one, x->call->source);
+    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one);
+    json_decref(one);
+    return false;
 }
 
 /* ---- jsonb columns --------------------------------------------------------- */
@@ -261,8 +297,7 @@ static bool w_object_list(const struct cell *x, int col) {
         for (size_t i = 0; i < call->subfield_count; i++) {
             const struct gql_subfield *f = &call->subfields[i];
             put(x, i ? "," : "");
-            buf_json_text(call->out, f->key, strlen(f->key));
-            put(x, ":");
+            gql_put_key(call->out, f->key);
             if (!f->def || !w_member(x, item, f->def))
                 return false;
         }
@@ -309,9 +344,9 @@ static bool attributes_sorted(const char *text, size_t len, struct attr **out, s
     return true;
 }
 
-/* A number as jansson reads it and json_dumps writes it (precision 15), or
- * false where jansson would not read it. */
-static bool number_text(struct jsonspan v, char out[64]) {
+/* A number as jansson reads it and json_dumps writes it (precision 15), as
+ * a string; false where jansson would not read it. */
+static bool w_number(const struct cell *x, struct jsonspan v) {
     char token[64];
     if (v.len == 0 || v.len >= sizeof token)
         return false;
@@ -322,7 +357,9 @@ static bool number_text(struct jsonspan v, char out[64]) {
         long long i = strtoll(token, NULL, 10);
         if (errno != 0) /* jansson: too big an integer */
             return false;
-        snprintf(out, 64, "%lld", i);
+        put(x, "\"");
+        jsonw_put_int(x->call->out, i);
+        put(x, "\"");
         return true;
     }
     double d = strtod(token, NULL);
@@ -331,17 +368,16 @@ static bool number_text(struct jsonspan v, char out[64]) {
     json_t *real = json_real(d);
     char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(real);
-    bool ok = dumped && strlen(dumped) < 64;
-    if (ok)
-        strcpy(out, dumped);
+    if (dumped)
+        buf_json_text(x->call->out, dumped, strlen(dumped));
     free(dumped);
-    return ok;
+    return dumped != NULL;
 }
 
 /* An Attribute's member: key, value (as text) or type. */
 static bool w_attribute_member(const struct cell *x, const struct attr *a, const char *name) {
     struct jsonspan v = a->value;
-    char c = v.s[0], number[64];
+    char c = v.s[0];
     bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
     bool numeric = c == '-' || (c >= '0' && c <= '9');
     if (!boolean && !numeric && c != '"')
@@ -360,10 +396,7 @@ static bool w_attribute_member(const struct cell *x, const struct attr *a, const
         put(x, c == 't' ? "\"true\"" : "\"false\"");
         return true;
     }
-    if (!number_text(v, number))
-        return false;
-    buf_json_text(x->call->out, number, strlen(number));
-    return true;
+    return w_number(x, v);
 }
 
 static bool w_attributes(const struct cell *x, int col) {
@@ -378,8 +411,7 @@ static bool w_attributes(const struct cell *x, int col) {
         for (size_t i = 0; i < call->subfield_count && ok; i++) {
             const struct gql_subfield *f = &call->subfields[i];
             put(x, i ? "," : "");
-            buf_json_text(call->out, f->key, strlen(f->key));
-            put(x, ":");
+            gql_put_key(call->out, f->key);
             ok = f->def && w_attribute_member(x, &attrs[k], f->def->name);
         }
         put(x, "}");
@@ -413,11 +445,20 @@ static const struct column PRODUCT[] = {
     {"images", PC_IMAGES, w_object_list},
 };
 
+/* The column of a Product field, looked up once per definition. */
+static const struct column *product_column(struct gql_catalog *c, const struct gql_field_def *def) {
+    size_t slot = ((uintptr_t)def >> 4) % (sizeof c->columns / sizeof c->columns[0]);
+    if (c->column_defs[slot] != def) {
+        c->column_defs[slot] = def;
+        c->columns[slot] = column_named(PRODUCT, sizeof PRODUCT / sizeof PRODUCT[0], def->name);
+    }
+    return c->columns[slot];
+}
+
 bool gql_product_write(struct gql_write_call *call) {
     struct gql_catalog *c = call->ctx;
     const struct gql_row *row = row_of(c, call->source);
-    const struct column *m =
-        column_named(PRODUCT, sizeof PRODUCT / sizeof PRODUCT[0], call->field->name);
+    const struct column *m = product_column(c, call->field);
     if (!row || !m)
         return false;
     struct cell x = {c, row, call};

@@ -9,8 +9,12 @@ void jsonscan_init(struct jsonscan *js, const char *text, size_t len) {
     *js = (struct jsonscan){text, text + len, text == NULL};
 }
 
+static bool is_space(char c) {
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
 static void space(struct jsonscan *js) {
-    while (js->p < js->end && strchr(" \t\n\r", *js->p) && *js->p)
+    while (js->p < js->end && is_space(*js->p))
         js->p++;
 }
 
@@ -28,11 +32,16 @@ char jsonscan_peek(struct jsonscan *js) {
 
 /* Past the string whose opening quote is at p; NULL when it does not end. */
 static const char *string_end(const char *p, const char *end) {
-    for (p++; p < end; p++) {
-        if (*p == '"')
-            return p + 1;
-        if (*p == '\\')
-            p++;
+    for (p++; p < end;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        const char *bs = q;
+        while (bs > p && bs[-1] == '\\')
+            bs--;
+        if ((q - bs) % 2 == 0) /* not escaped */
+            return q + 1;
+        p = q + 1;
     }
     return NULL;
 }
@@ -60,7 +69,8 @@ static const char *container_end(const char *p, const char *end) {
 /* Past a number or a literal: up to a separator, a closing bracket or
  * white space. */
 static const char *scalar_end(const char *p, const char *end) {
-    while (p < end && !strchr(",}] \t\n\r:{[\"", *p))
+    while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ':' && *p != '{' && *p != '[' &&
+           *p != '"' && *p != '\0' && !is_space(*p))
         p++;
     return p;
 }

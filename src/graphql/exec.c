@@ -371,6 +371,13 @@ static void put(struct run *r, const char *text) {
     buf_puts(r->out, text);
 }
 
+void gql_put_key(struct buf *out, const char *key) {
+    size_t n = strlen(key);
+    buf_append(out, "\"", 1);
+    buf_append(out, key, n);
+    buf_append(out, "\":", 2);
+}
+
 static const char *group_field_name(const struct field_group *g) {
     return g->fields[0]->name;
 }
@@ -722,8 +729,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         if (!first)
             put(r, ",");
         first = false;
-        buf_json_text(r->out, g->key, strlen(g->key));
-        put(r, ":");
+        gql_put_key(r->out, g->key);
         if (written(r, type, g, source))
             continue;
         struct gql_path p = {.prev = path, .key = g->key};

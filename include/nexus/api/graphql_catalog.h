@@ -44,14 +44,19 @@ struct gql_catalog {
     size_t result_count, result_cap;
     struct gql_row *rows;
     size_t row_count, row_cap;
+    /* The node whose fields are being written (held), and its row's
+     * index: a node's fields are written one after the other. */
+    json_t *last_node;
+    size_t last_row;
+    /* The columns of Product's fields by their definitions, found once. */
+    const void *column_defs[32], *columns[32];
 };
 
 /* A product read from its row (see gql_product_node). */
 struct gql_row {
     const PGresult *r;
     int row;
-    json_t *category; /* the node's category member as made (held) */
-    json_t *full;     /* the whole product as values, made on first need */
+    json_t *full; /* the whole product as values, made on first need */
 };
 
 void gql_catalog_init(struct gql_catalog *c, struct request *req);
@@ -65,10 +70,14 @@ const struct gql_resolver *gql_catalog_resolvers(size_t *count);
 void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
 
 /* A product node over one row of r (PC_* columns; r kept with
- * gql_catalog_keep): an object of the members the batch functions read
- * (`id`, `category`) and of the row's index; the other fields are read
- * from the row by the Product resolvers of graphql_row.c. */
+ * gql_catalog_keep): an object of its `id` (which the batch functions
+ * read) and of the row's index; the other fields are read from the row by
+ * the Product resolvers of graphql_row.c. */
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
+/* Give each product node of sources its `category` member from its row
+ * (`{id, name, slug}` or null), for Product.category's batch to load the
+ * rest of it. */
+void gql_product_categories(struct gql_catalog *c, json_t *sources);
 /* Product's fields read from a node's row: the value (built once per row
  * with graphql_shape's gql_product_row), and written straight to the
  * answer. */

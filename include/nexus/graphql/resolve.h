@@ -61,6 +61,10 @@ struct gql_write_call {
     size_t values;
 };
 
+/* A member's name and its colon for a response key: keys are GraphQL
+ * names ([_A-Za-z][_0-9A-Za-z]*), which JSON writes without escapes. */
+void gql_put_key(struct buf *out, const char *key);
+
 /* Write the field's completed value to call->out (exactly the bytes the
  * executor's completion of the resolved value would write) and answer
  * true; or write nothing and answer false, and the field resolves and
