@@ -108,8 +108,9 @@ static const char *value_at(const struct cell *x, int col) {
     return PQgetvalue(x->row->r, x->row->row, col);
 }
 
-static void put(const struct cell *x, const char *s) {
-    buf_puts(x->call->out, s);
+/* Inlined, so that the length of a literal is known when compiled. */
+static inline void put(const struct cell *x, const char *s) {
+    buf_append(x->call->out, s, strlen(s));
 }
 
 static bool w_text(const struct cell *x, int col) {
@@ -447,7 +448,8 @@ static const struct column PRODUCT[] = {
 
 /* The column of a Product field, looked up once per definition. */
 static const struct column *product_column(struct gql_catalog *c, const struct gql_field_def *def) {
-    size_t slot = ((uintptr_t)def >> 4) % (sizeof c->columns / sizeof c->columns[0]);
+    /* A type's definitions are an array: consecutive slots. */
+    size_t slot = ((uintptr_t)def / sizeof *def) % (sizeof c->columns / sizeof c->columns[0]);
     if (c->column_defs[slot] != def) {
         c->column_defs[slot] = def;
         c->columns[slot] = column_named(PRODUCT, sizeof PRODUCT / sizeof PRODUCT[0], def->name);

@@ -31,6 +31,7 @@ struct field_group {
     const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
+    const struct gql_type_def *named;  /* the named type of its field's type, or NULL */
     json_t *args;                      /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
@@ -194,6 +195,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
         g->res = find_resolver(r, parent->name, field->name);
+        g->named = g->def ? gql_tref_named(gql_tref(g->def->type)) : NULL;
         g->args = coerce_args(r, g->def, field);
     }
     if (g->count == g->cap) {
@@ -373,9 +375,12 @@ static void put(struct run *r, const char *text) {
 
 void gql_put_key(struct buf *out, const char *key) {
     size_t n = strlen(key);
-    buf_append(out, "\"", 1);
-    buf_append(out, key, n);
-    buf_append(out, "\":", 2);
+    buf_reserve(out, n + 3);
+    char *p = out->data + out->len;
+    p[0] = '"';
+    memcpy(p + 1, key, n);
+    memcpy(p + 1 + n, "\":", 3); /* with the terminator */
+    out->len += n + 3;
 }
 
 static const char *group_field_name(const struct field_group *g) {
@@ -702,9 +707,8 @@ static bool written(struct run *r, const struct gql_type_def *type, const struct
         return false;
     struct gql_write_call call = {
         .ctx = r->exec->ctx, .parent_type = type, .field = g->def, .source = source, .out = r->out};
-    const struct gql_type_def *named = tnamed(r, gql_tref(g->def->type));
-    if (named && named->kind == GQL_KIND_OBJECT)
-        call.subfields = flat_subfields(r, named, g, &call.subfield_count);
+    if (g->named && g->named->kind == GQL_KIND_OBJECT)
+        call.subfields = flat_subfields(r, g->named, g, &call.subfield_count);
     size_t mark = r->out->len;
     size_t max = r->exec->values_max ? r->exec->values_max : GQL_EXEC_VALUES_MAX;
     if (!res->write(&call) || r->values + call.values > max) {

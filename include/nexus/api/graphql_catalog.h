@@ -49,7 +49,7 @@ struct gql_catalog {
     json_t *last_node;
     size_t last_row;
     /* The columns of Product's fields by their definitions, found once. */
-    const void *column_defs[32], *columns[32];
+    const void *column_defs[64], *columns[64];
 };
 
 /* A product read from its row (see gql_product_node). */
