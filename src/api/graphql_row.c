@@ -241,88 +241,97 @@ static bool w_content(const struct cell *x, struct jsonspan s) {
     return true;
 }
 
-/* A member's value of type String or [String!]. */
-static bool w_strings(const struct cell *x, const char *type, struct jsonscan *js) {
+/* One member of a jsonb object: its key's content and its value. */
+struct member {
+    struct jsonspan key, value;
+};
+
+/* A member's value (v) of type String or [String!]. */
+static bool w_strings(const struct cell *x, const char *type, struct jsonspan v) {
+    struct jsonscan js;
     struct jsonspan s;
+    jsonscan_init(&js, v.s, v.len);
     if (strcmp(type, "String!") == 0 || strcmp(type, "String") == 0)
-        return jsonscan_string(js, &s) && w_content(x, s);
-    if (strcmp(type, "[String!]!") != 0 || !jsonscan_open(js, '['))
+        return jsonscan_string(&js, &s) && w_content(x, s);
+    if (strcmp(type, "[String!]!") != 0 || !jsonscan_open(&js, '['))
         return false;
     bool first = true;
     size_t n = 0;
     put(x, "[");
-    while (jsonscan_more(js, ']', &first)) {
+    while (jsonscan_more(&js, ']', &first)) {
         put(x, n++ ? "," : "");
-        if (!jsonscan_string(js, &s) || !w_content(x, s))
+        if (!jsonscan_string(&js, &s) || !w_content(x, s))
             return false;
     }
     put(x, "]");
     x->call->values += n;
+    return !js.bad;
+}
+
+/* The members of the object at js, at most cap of them (without escapes
+ * in their keys); false when it is not such an object. */
+static bool object_members(struct jsonscan *js, struct member *m, size_t cap, size_t *n) {
+    bool first = true;
+    *n = 0;
+    if (!jsonscan_open(js, '{'))
+        return false;
+    while (jsonscan_more(js, '}', &first)) {
+        if (*n == cap || !jsonscan_key(js, &m[*n].key) || jsonspan_escaped(m[*n].key) ||
+            !jsonscan_value(js, &m[*n].value))
+            return false;
+        (*n)++;
+    }
     return !js->bad;
 }
 
-/* The member called name of the object item (a whole value), written. */
-static bool w_member(const struct cell *x, struct jsonspan item, const struct gql_field_def *def) {
-    struct jsonscan js;
-    struct jsonspan key, skipped;
-    bool first = true;
-    jsonscan_init(&js, item.s, item.len);
-    if (!jsonscan_open(&js, '{'))
-        return false;
-    while (jsonscan_more(&js, '}', &first)) {
-        if (!jsonscan_key(&js, &key))
-            return false;
-        if (jsonspan_is(key, def->name))
-            return w_strings(x, def->type, &js);
-        if (!jsonscan_value(&js, &skipped))
-            return false;
+/* The selected members of one object of a list, written in their order. */
+static bool w_list_object(const struct cell *x, const struct member *m, size_t n) {
+    const struct gql_write_call *call = x->call;
+    for (size_t i = 0; i < call->subfield_count; i++) {
+        const struct gql_subfield *f = &call->subfields[i];
+        const struct member *found = NULL;
+        for (size_t k = 0; f->def && k < n && !found; k++)
+            if (jsonspan_is(m[k].key, f->def->name))
+                found = &m[k];
+        put(x, i ? "," : "");
+        gql_put_key(call->out, f->key);
+        if (!found || !w_strings(x, f->def->type, found->value))
+            return false; /* absent: the executor's null or error */
     }
-    return false; /* absent: the executor's null or error */
+    return true;
 }
 
 /* An array of objects (options, images) with the selected members. */
 static bool w_object_list(const struct cell *x, int col) {
-    const struct gql_write_call *call = x->call;
     struct jsonscan js;
-    struct jsonspan item;
+    struct member m[8];
     bool first = true;
-    size_t n = 0;
+    size_t n = 0, count;
     jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
     if (!jsonscan_open(&js, '['))
         return false;
     put(x, "[");
     while (jsonscan_more(&js, ']', &first)) {
-        if (!jsonscan_value(&js, &item))
-            return false;
         put(x, n++ ? ",{" : "{");
-        for (size_t i = 0; i < call->subfield_count; i++) {
-            const struct gql_subfield *f = &call->subfields[i];
-            put(x, i ? "," : "");
-            gql_put_key(call->out, f->key);
-            if (!f->def || !w_member(x, item, f->def))
-                return false;
-        }
+        if (!object_members(&js, m, sizeof m / sizeof m[0], &count) || !w_list_object(x, m, count))
+            return false;
         put(x, "}");
     }
     put(x, "]");
-    x->call->values += n * (1 + call->subfield_count);
+    x->call->values += n * (1 + x->call->subfield_count);
     return !js.bad && jsonscan_peek(&js) == 0;
 }
 
-/* One attribute: its key's content and its value. */
-struct attr {
-    struct jsonspan key, value;
-};
-
 static int by_key(const void *a, const void *b) {
-    const struct jsonspan *x = &((const struct attr *)a)->key, *y = &((const struct attr *)b)->key;
+    const struct jsonspan *x = &((const struct member *)a)->key,
+                          *y = &((const struct member *)b)->key;
     int d = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
     return d ? d : (x->len > y->len) - (x->len < y->len);
 }
 
 /* The attributes object's members (keys without escapes) into *out (to
  * free), sorted by key as graphql_shape sorts them; false to decline. */
-static bool attributes_sorted(const char *text, size_t len, struct attr **out, size_t *n) {
+static bool attributes_sorted(const char *text, size_t len, struct member **out, size_t *n) {
     struct jsonscan js;
     size_t cap = 0;
     bool first = true, plain = true;
@@ -334,7 +343,7 @@ static bool attributes_sorted(const char *text, size_t len, struct attr **out, s
     while (plain && jsonscan_more(&js, '}', &first)) {
         if (*n == cap)
             *out = xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
-        struct attr *a = &(*out)[(*n)++];
+        struct member *a = &(*out)[(*n)++];
         plain = jsonscan_key(&js, &a->key) && !jsonspan_escaped(a->key) &&
                 jsonscan_value(&js, &a->value);
     }
@@ -376,7 +385,7 @@ static bool w_number(const struct cell *x, struct jsonspan v) {
 }
 
 /* An Attribute's member: key, value (as text) or type. */
-static bool w_attribute_member(const struct cell *x, const struct attr *a, const char *name) {
+static bool w_attribute_member(const struct cell *x, const struct member *a, const char *name) {
     struct jsonspan v = a->value;
     char c = v.s[0];
     bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
@@ -403,7 +412,7 @@ static bool w_attribute_member(const struct cell *x, const struct attr *a, const
 static bool w_attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n;
-    struct attr *attrs;
+    struct member *attrs;
     bool ok = attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, &n);
     put(x, "[");
