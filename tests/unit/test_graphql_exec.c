@@ -233,6 +233,38 @@ static json_t *echo_args(struct gql_field_call *c) {
     return out;
 }
 
+/* Product.name written by its write function: "W" for the product named
+ * "P" (counting as many values as the root's "claims" says), declined for
+ * any other. */
+static bool write_name(struct gql_write_call *c) {
+    if (strcmp(json_string_value(json_object_get(c->source, "name")), "P") != 0)
+        return false;
+    buf_puts(c->out, "\"W\"");
+    c->values = (size_t)json_integer_value(json_object_get(c->source, "claims"));
+    return true;
+}
+
+static void test_write_functions(void **state) {
+    (void)state;
+    const struct gql_resolver res[] = {{"Product", "name", NULL, NULL, write_name}};
+    struct run r = {0};
+    const char *query = "{ product(id: 1) { name n: name sku: slug } }";
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"P\", \"slug\": \"p\"}}", res, 1, NULL);
+    assert_int_equal(r.errs.count, 0);
+    assert_json(r.data, "{\"product\": {\"name\": \"W\", \"n\": \"W\", \"sku\": \"p\"}}");
+    run_free(&r);
+    /* Declined: the source's member. */
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"Q\", \"slug\": \"q\"}}", res, 1, NULL);
+    assert_json(r.data, "{\"product\": {\"name\": \"Q\", \"n\": \"Q\", \"sku\": \"q\"}}");
+    run_free(&r);
+    /* Past the bound on values: not used, the usual completion reports it. */
+    r.values_max = 50;
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"P\", \"slug\": \"p\", \"claims\": 100}}",
+           res, 1, NULL);
+    assert_json(r.data, "{\"product\": {\"name\": \"P\", \"n\": \"P\", \"sku\": \"p\"}}");
+    run_free(&r);
+}
+
 static void test_argument_defaults(void **state) {
     (void)state;
     const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL, NULL},
@@ -539,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_batch_failure),
         cmocka_unit_test(test_introspection_query),
         cmocka_unit_test(test_type_lookup),
+        cmocka_unit_test(test_write_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
