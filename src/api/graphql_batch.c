@@ -120,6 +120,7 @@ static const char *const ROW_CATEGORY_FIELDS[] = {"id", "name", "slug", "__typen
 void gql_product_category(struct gql_field_call *call) {
     if (gql_field_selects_only(call, ROW_CATEGORY_FIELDS))
         return; /* the row's category answers them: no statement */
+    gql_product_categories(call->ctx, call->sources);
     load_level(call, category_id, categories_of, CC_ID, gql_category_row, false);
 }
 

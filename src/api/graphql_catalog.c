@@ -32,6 +32,23 @@ void gql_catalog_clear(struct gql_catalog *c) {
         free(c->queries[i]);
     }
     free(c->queries);
+    for (size_t i = 0; i < c->row_count; i++)
+        json_decref(c->rows[i].full);
+    json_decref(c->last_node);
+    free(c->rows);
+    for (size_t i = 0; i < c->result_count; i++)
+        PQclear(c->results[i]);
+    free(c->results);
+}
+
+void gql_catalog_keep(struct gql_catalog *c, PGresult *r) {
+    if (!r)
+        return;
+    if (c->result_count == c->result_cap) {
+        c->result_cap = c->result_cap ? 2 * c->result_cap : 4;
+        c->results = xrealloc(c->results, c->result_cap * sizeof *c->results);
+    }
+    c->results[c->result_count++] = r;
 }
 
 enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db) {
@@ -124,8 +141,8 @@ static json_t *query_product(struct gql_field_call *call) {
     PGresult *r = keyed_read(call, product_by_key);
     json_t *out = NULL;
     if (r && (c->staff || PQgetvalue(r, 0, PC_IS_ACTIVE)[0] == 't'))
-        out = gql_product_row(r, 0, c->staff);
-    PQclear(r);
+        out = gql_product_node(c, r, 0);
+    gql_catalog_keep(c, r);
     return out;
 }
 
@@ -258,18 +275,35 @@ static json_t *query_facets(struct gql_field_call *call) {
 }
 
 static const struct gql_resolver RESOLVERS[] = {
-    {"Query", "product", query_product, NULL},
-    {"Query", "products", gql_query_products, NULL},
-    {"Query", "category", query_category, NULL},
-    {"Query", "categories", query_categories, NULL},
-    {"Query", "facets", query_facets, NULL},
-    {"Query", "me", query_me, NULL},
-    {"Product", "variants", NULL, gql_product_variants},
-    {"Product", "category", NULL, gql_product_category},
-    {"Category", "parent", NULL, gql_category_parent},
-    {"Category", "children", NULL, gql_category_children},
-    {"Category", "products", NULL, gql_category_products},
-    {"ProductConnection", "totalCount", NULL, gql_connection_total},
+    {"Query", "product", query_product, NULL, NULL},
+    {"Query", "products", gql_query_products, NULL, NULL},
+    {"Query", "category", query_category, NULL, NULL},
+    {"Query", "categories", query_categories, NULL, NULL},
+    {"Query", "facets", query_facets, NULL, NULL},
+    {"Query", "me", query_me, NULL, NULL},
+    {"Product", "id", gql_product_member, NULL, gql_product_write},
+    {"Product", "sku", gql_product_member, NULL, gql_product_write},
+    {"Product", "name", gql_product_member, NULL, gql_product_write},
+    {"Product", "slug", gql_product_member, NULL, gql_product_write},
+    {"Product", "description", gql_product_member, NULL, gql_product_write},
+    {"Product", "price", gql_product_member, NULL, gql_product_write},
+    {"Product", "currency", gql_product_member, NULL, gql_product_write},
+    {"Product", "stock", gql_product_member, NULL, gql_product_write},
+    {"Product", "inStock", gql_product_member, NULL, gql_product_write},
+    {"Product", "isActive", gql_product_member, NULL, gql_product_write},
+    {"Product", "createdAt", gql_product_member, NULL, gql_product_write},
+    {"Product", "updatedAt", gql_product_member, NULL, gql_product_write},
+    {"Product", "priceRange", gql_product_member, NULL, gql_product_write},
+    {"Product", "options", gql_product_member, NULL, gql_product_write},
+    {"Product", "variantCount", gql_product_member, NULL, gql_product_write},
+    {"Product", "attributes", gql_product_member, NULL, gql_product_write},
+    {"Product", "images", gql_product_member, NULL, gql_product_write},
+    {"Product", "variants", NULL, gql_product_variants, NULL},
+    {"Product", "category", NULL, gql_product_category, gql_product_write},
+    {"Category", "parent", NULL, gql_category_parent, NULL},
+    {"Category", "children", NULL, gql_category_children, NULL},
+    {"Category", "products", NULL, gql_category_products, NULL},
+    {"ProductConnection", "totalCount", NULL, gql_connection_total, NULL},
 };
 
 const struct gql_resolver *gql_catalog_resolvers(size_t *count) {

@@ -95,7 +95,7 @@ static json_t *connection(struct gql_catalog *c, const struct page_rows *p,
             json_decref(end), end = json_incref(text);
         if (text)
             json_object_set_new(edge, "cursor", text);
-        json_object_set_new(edge, "node", gql_product_row(p->r, row, c->staff));
+        json_object_set_new(edge, "node", gql_product_node(c, p->r, row));
         json_array_append_new(edges, edge);
     }
     return json_pack("{s:o, s:{s:b, s:b, s:o, s:o}, s:I}", "edges", edges, "pageInfo",
@@ -151,7 +151,7 @@ json_t *gql_query_products(struct gql_field_call *call) {
     if (q)
         product_query_clear(q);
     free(q);
-    PQclear(r);
+    gql_catalog_keep(c, r); /* the rows of the page's products */
     gql_args_clear(&a);
     return out;
 }
@@ -331,6 +331,6 @@ void gql_category_products(struct gql_field_call *call) {
         product_query_clear(q);
     free(q);
     PQclear(st);
-    PQclear(r);
+    gql_catalog_keep(c, r); /* the rows of the pages' products */
     gql_args_clear(&a);
 }

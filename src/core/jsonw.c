@@ -84,7 +84,7 @@ void jsonw_string(struct jsonw *w, const char *s) {
     buf_json_text(&w->out, s, strlen(s));
 }
 
-static void put_int(struct buf *b, int64_t v) {
+void jsonw_put_int(struct buf *b, int64_t v) {
     char digits[24], *p = digits + sizeof digits;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     do { /* digit arithmetic, not printf: this runs for every number written */
@@ -98,7 +98,7 @@ static void put_int(struct buf *b, int64_t v) {
 
 void jsonw_int(struct jsonw *w, int64_t v) {
     separate(w);
-    put_int(&w->out, v);
+    jsonw_put_int(&w->out, v);
 }
 
 void jsonw_bool(struct jsonw *w, bool v) {
@@ -251,7 +251,7 @@ void jsonw_put_value(struct buf *b, const json_t *v) {
         buf_json_text(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        put_int(b, json_integer_value(v));
+        jsonw_put_int(b, json_integer_value(v));
         break;
     case JSON_REAL:
         put_real(b, v);

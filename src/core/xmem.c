@@ -42,7 +42,7 @@ char *xstrdup(const char *s) {
     return xstrndup(s, strlen(s));
 }
 
-static void buf_reserve(struct buf *b, size_t extra) {
+void buf_reserve(struct buf *b, size_t extra) {
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return;

@@ -31,6 +31,7 @@ struct field_group {
     const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
+    const struct gql_type_def *named;  /* the named type of its field's type, or NULL */
     json_t *args;                      /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
@@ -56,6 +57,7 @@ struct subfields {
     const struct gql_type_def *type;
     const struct field_group *group;
     struct field_set set;
+    struct gql_subfield *flat; /* the set as writers see it, made on first use */
 };
 
 /* A type reference's named type, remembered: type references are text,
@@ -193,6 +195,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
         g->res = find_resolver(r, parent->name, field->name);
+        g->named = g->def ? gql_tref_named(gql_tref(g->def->type)) : NULL;
         g->args = coerce_args(r, g->def, field);
     }
     if (g->count == g->cap) {
@@ -287,11 +290,11 @@ static void collect_subfields(const struct run *r, const struct gql_type_def *ty
 /* The sub-fields of g for objects of type: collected on first use, then
  * the same set (the variables do not change during a request). Groups are
  * stable in memory once collected, so they key the sets below them. */
-static const struct field_set *subfields(struct run *r, const struct gql_type_def *type,
-                                         const struct field_group *g) {
+static struct subfields *subfields_of(struct run *r, const struct gql_type_def *type,
+                                      const struct field_group *g) {
     for (size_t i = 0; i < r->subfield_count; i++)
         if (r->subfields[i]->type == type && r->subfields[i]->group == g)
-            return &r->subfields[i]->set;
+            return r->subfields[i];
     if (r->subfield_count == r->subfield_cap) {
         r->subfield_cap = r->subfield_cap ? 2 * r->subfield_cap : 16;
         r->subfields = xrealloc(r->subfields, r->subfield_cap * sizeof *r->subfields);
@@ -301,12 +304,31 @@ static const struct field_set *subfields(struct run *r, const struct gql_type_de
     sf->group = g;
     collect_subfields(r, type, g, &sf->set);
     r->subfields[r->subfield_count++] = sf;
-    return &sf->set;
+    return sf;
+}
+
+static const struct field_set *subfields(struct run *r, const struct gql_type_def *type,
+                                         const struct field_group *g) {
+    return &subfields_of(r, type, g)->set;
+}
+
+/* The sub-fields of g for objects of type, as a gql_write_fn sees them. */
+static const struct gql_subfield *flat_subfields(struct run *r, const struct gql_type_def *type,
+                                                 const struct field_group *g, size_t *n) {
+    struct subfields *sf = subfields_of(r, type, g);
+    if (!sf->flat) {
+        sf->flat = xcalloc(sf->set.count + 1, sizeof *sf->flat);
+        for (size_t i = 0; i < sf->set.count; i++)
+            sf->flat[i] = (struct gql_subfield){sf->set.groups[i].key, sf->set.groups[i].def};
+    }
+    *n = sf->set.count;
+    return sf->flat;
 }
 
 static void subfields_free(struct run *r) {
     for (size_t i = 0; i < r->subfield_count; i++) {
         field_set_free(&r->subfields[i]->set);
+        free(r->subfields[i]->flat);
         free(r->subfields[i]);
     }
     free(r->subfields);
@@ -349,6 +371,16 @@ enum written { WROTE_VALUE, WROTE_NULL, WROTE_FAILED };
 
 static void put(struct run *r, const char *text) {
     buf_puts(r->out, text);
+}
+
+void gql_put_key(struct buf *out, const char *key) {
+    size_t n = strlen(key);
+    buf_reserve(out, n + 3);
+    char *p = out->data + out->len;
+    p[0] = '"';
+    memcpy(p + 1, key, n);
+    memcpy(p + 1 + n, "\":", 3); /* with the terminator */
+    out->len += n + 3;
 }
 
 static const char *group_field_name(const struct field_group *g) {
@@ -664,6 +696,29 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
     return value;
 }
 
+/* The field written by its resolver's write function (see resolve.h):
+ * false when there is none, it declines, a batch of the field failed
+ * for this source, or what it wrote would pass the bound on values (the
+ * usual completion then reports each where it falls). */
+static bool written(struct run *r, const struct gql_type_def *type, const struct field_group *g,
+                    json_t *source) {
+    const struct gql_resolver *res = g->res;
+    if (!res || !res->write || !g->args || (res->batch && batch_fault_of(r, g->fields[0], source)))
+        return false;
+    struct gql_write_call call = {
+        .ctx = r->exec->ctx, .parent_type = type, .field = g->def, .source = source, .out = r->out};
+    if (g->named && g->named->kind == GQL_KIND_OBJECT)
+        call.subfields = flat_subfields(r, g->named, g, &call.subfield_count);
+    size_t mark = r->out->len;
+    size_t max = r->exec->values_max ? r->exec->values_max : GQL_EXEC_VALUES_MAX;
+    if (!res->write(&call) || r->values + call.values > max) {
+        r->out->len = mark;
+        return false;
+    }
+    r->values += call.values;
+    return true;
+}
+
 static bool execute_set(struct run *r, const struct gql_type_def *type, const struct field_set *set,
                         json_t *source, const struct gql_path *path) {
     bool first = true;
@@ -678,8 +733,9 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         if (!first)
             put(r, ",");
         first = false;
-        buf_json_text(r->out, g->key, strlen(g->key));
-        put(r, ":");
+        gql_put_key(r->out, g->key);
+        if (written(r, type, g, source))
+            continue;
         struct gql_path p = {.prev = path, .key = g->key};
         bool failed = false;
         json_t *value = resolve(r, type, def, g, source, &p, &failed);

@@ -233,10 +233,42 @@ static json_t *echo_args(struct gql_field_call *c) {
     return out;
 }
 
+/* Product.name written by its write function: "W" for the product named
+ * "P" (counting as many values as the root's "claims" says), declined for
+ * any other. */
+static bool write_name(struct gql_write_call *c) {
+    if (strcmp(json_string_value(json_object_get(c->source, "name")), "P") != 0)
+        return false;
+    buf_puts(c->out, "\"W\"");
+    c->values = (size_t)json_integer_value(json_object_get(c->source, "claims"));
+    return true;
+}
+
+static void test_write_functions(void **state) {
+    (void)state;
+    const struct gql_resolver res[] = {{"Product", "name", NULL, NULL, write_name}};
+    struct run r = {0};
+    const char *query = "{ product(id: 1) { name n: name sku: slug } }";
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"P\", \"slug\": \"p\"}}", res, 1, NULL);
+    assert_int_equal(r.errs.count, 0);
+    assert_json(r.data, "{\"product\": {\"name\": \"W\", \"n\": \"W\", \"sku\": \"p\"}}");
+    run_free(&r);
+    /* Declined: the source's member. */
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"Q\", \"slug\": \"q\"}}", res, 1, NULL);
+    assert_json(r.data, "{\"product\": {\"name\": \"Q\", \"n\": \"Q\", \"sku\": \"q\"}}");
+    run_free(&r);
+    /* Past the bound on values: not used, the usual completion reports it. */
+    r.values_max = 50;
+    run_on(&r, query, NULL, "{\"product\": {\"name\": \"P\", \"slug\": \"p\", \"claims\": 100}}",
+           res, 1, NULL);
+    assert_json(r.data, "{\"product\": {\"name\": \"P\", \"n\": \"P\", \"sku\": \"p\"}}");
+    run_free(&r);
+}
+
 static void test_argument_defaults(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL},
-                                       {"ProductConnection", "totalCount", echo_args, NULL}};
+    const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL, NULL},
+                                       {"ProductConnection", "totalCount", echo_args, NULL, NULL}};
     json_t *seen = json_object();
     struct run r = {0};
     run_on(&r,
@@ -266,7 +298,7 @@ static const char *const product_json =
 
 static void test_null_propagation(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL}};
+    const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL, NULL}};
     struct run r = {0};
     /* Variant.sku is String!, variants [Variant!]!: the product becomes null. */
     run_on(&r, "{ product(id: 1) { name variants { sku } } me { id } }", NULL, product_json, res, 1,
@@ -381,7 +413,7 @@ static void batch_variants(struct gql_field_call *c) {
 
 static void test_batch(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants}};
+    const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id } products { edges { node { variants { sku } } } } }", NULL,
@@ -476,7 +508,7 @@ static void batch_children(struct gql_field_call *c) {
 /* Nested lists: one batch per level, however many parents. */
 static void test_batch_levels(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children}};
+    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id children { id children { id } } } }", NULL,
@@ -502,7 +534,7 @@ static void batch_fails(struct gql_field_call *c) {
  * when the first item's null reaches data). */
 static void test_batch_failure(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails}};
+    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ category(id: 1) { id products { totalCount } } }", NULL,
@@ -539,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_batch_failure),
         cmocka_unit_test(test_introspection_query),
         cmocka_unit_test(test_type_lookup),
+        cmocka_unit_test(test_write_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

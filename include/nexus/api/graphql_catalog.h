@@ -39,6 +39,25 @@ struct gql_catalog {
      * (connections hold their index, see graphql_products.c). */
     struct product_query **queries;
     size_t query_count, query_cap;
+    /* The results whose rows back products (graphql_row.c), kept until
+     * the request ends, and those rows. */
+    PGresult **results;
+    size_t result_count, result_cap;
+    struct gql_row *rows;
+    size_t row_count, row_cap;
+    /* The node whose fields are being written (held), and its row's
+     * index: a node's fields are written one after the other. */
+    json_t *last_node;
+    size_t last_row;
+    /* The columns of Product's fields by their definitions, found once. */
+    const void *column_defs[64], *columns[64];
+};
+
+/* A product read from its row (see gql_product_node). */
+struct gql_row {
+    const PGresult *r;
+    int row;
+    json_t *full; /* the whole product as values, made on first need */
 };
 
 void gql_catalog_init(struct gql_catalog *c, struct request *req);
@@ -47,6 +66,24 @@ void gql_catalog_clear(struct gql_catalog *c);
 const struct gql_resolver *gql_catalog_resolvers(size_t *count);
 
 /* ---- for the resolver modules ---- */
+
+/* Keep r (owned from here) until the request ends. */
+void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
+
+/* A product node over one row of r (PC_* columns; r kept with
+ * gql_catalog_keep): an object of its `id` (which the batch functions
+ * read) and of the row's index; the other fields are read from the row by
+ * the Product resolvers of graphql_row.c. */
+json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
+/* Give each product node of sources its `category` member from its row
+ * (`{id, name, slug}` or null), for Product.category's batch to load the
+ * rest of it. */
+void gql_product_categories(struct gql_catalog *c, json_t *sources);
+/* Product's fields read from a node's row: the value (built once per row
+ * with graphql_shape's gql_product_row), and written straight to the
+ * answer. */
+json_t *gql_product_member(struct gql_field_call *call);
+bool gql_product_write(struct gql_write_call *call);
 
 /* The request's connection, or NX_ERR_UNAVAILABLE. */
 enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db);

@@ -55,6 +55,8 @@ void jsonw_raw(struct jsonw *w, const char *json, size_t len);
 void jsonw_value(struct jsonw *w, const json_t *v);
 /* The same appended to b, with no separator before it. */
 void jsonw_put_value(struct buf *b, const json_t *v);
+/* An integer appended to b, with no separator before it. */
+void jsonw_put_int(struct buf *b, int64_t v);
 
 /* One valid JSON value as some other encoder spelled it (PostgreSQL's
  * jsonb text: white space between tokens, its own string escapes),

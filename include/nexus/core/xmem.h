@@ -26,6 +26,8 @@ struct buf {
     size_t cap;
 };
 
+/* Room for extra more bytes (and a terminator) without growing. */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

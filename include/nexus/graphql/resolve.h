@@ -6,6 +6,7 @@
 #ifndef NEXUS_GRAPHQL_RESOLVE_H
 #define NEXUS_GRAPHQL_RESOLVE_H
 
+#include "nexus/core/xmem.h"
 #include "nexus/graphql/parse.h"
 #include "nexus/graphql/schema.h"
 
@@ -36,10 +37,45 @@ typedef json_t *(*gql_resolve_fn)(struct gql_field_call *call);
 /* Prepare the field of every source of call->sources (see above). */
 typedef void (*gql_batch_fn)(struct gql_field_call *call);
 
+/* A selected field of an object written by a gql_write_fn: its response
+ * key and its definition (CollectFields' result: fragments, directives and
+ * merged selections already applied). */
+struct gql_subfield {
+    const char *key;
+    const struct gql_field_def *def;
+};
+
+/* One field to write straight to the answer, for one source. */
+struct gql_write_call {
+    void *ctx;                              /* gql_exec.ctx */
+    const struct gql_type_def *parent_type; /* the object type of the source */
+    const struct gql_field_def *field;
+    json_t *source;
+    /* When the field's named type is an object type: the fields selected
+     * of it, in response order; else NULL and 0. */
+    const struct gql_subfield *subfields;
+    size_t subfield_count;
+    struct buf *out;
+    /* Set by the writer: the fields and list items it wrote below the
+     * field (they count towards the executor's bound on values). */
+    size_t values;
+};
+
+/* A member's name and its colon for a response key: keys are GraphQL
+ * names ([_A-Za-z][_0-9A-Za-z]*), which JSON writes without escapes. */
+void gql_put_key(struct buf *out, const char *key);
+
+/* Write the field's completed value to call->out (exactly the bytes the
+ * executor's completion of the resolved value would write) and answer
+ * true; or write nothing and answer false, and the field resolves and
+ * completes as usual (a value it cannot write, an error to report). */
+typedef bool (*gql_write_fn)(struct gql_write_call *call);
+
 struct gql_resolver {
     const char *type, *field;
     gql_resolve_fn resolve; /* NULL: the source's member */
     gql_batch_fn batch;     /* may be NULL */
+    gql_write_fn write;     /* may be NULL; tried before resolve */
 };
 
 /* Whether a field called name may be selected anywhere below the call's

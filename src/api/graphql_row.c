@@ -1,0 +1,477 @@
+/*
+ * graphql_row.c -- products read from their row (see graphql_catalog.h).
+ *
+ * A product node is a small object: its id and its category (which the
+ * batch functions of Product.variants and Product.category read and fill)
+ * and the index of its row in the request's catalog context. Its other
+ * fields are written straight from the row's columns to the answer, the
+ * jsonb ones (attributes, options, images) read with core/jsonscan
+ * without a tree: building every product as jansson values (parsing the
+ * jsonb columns, packing the members, reshaping the attributes) was more
+ * than half of a page's work (docs/PERFORMANCE.md). Each writer writes
+ * exactly what the executor would write for the value gql_product_row
+ * builds; whatever one does not handle (an escaped string in a jsonb
+ * column, a number jansson would not read, a selection it does not know,
+ * __typename below a field) it declines, and the field resolves from
+ * that value, built once for the row.
+ */
+#include "nexus/api/graphql_catalog.h"
+
+#include "nexus/api/graphql_shape.h"
+#include "nexus/core/jsonscan.h"
+#include "nexus/core/jsonw.h"
+#include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
+#include "nexus/model/product.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define M_ROW "_nx_row"
+
+static json_int_t int_at(const PGresult *r, int row, int col) {
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+    if (c->row_count == c->row_cap) {
+        c->row_cap = c->row_cap ? 2 * c->row_cap : 32;
+        c->rows = xrealloc(c->rows, c->row_cap * sizeof *c->rows);
+    }
+    c->rows[c->row_count] = (struct gql_row){r, row, NULL};
+    json_t *node = json_object();
+    json_object_set_new(node, "id", json_integer(int_at(r, row, PC_ID)));
+    json_object_set_new(node, M_ROW, json_integer((json_int_t)c->row_count++));
+    return node;
+}
+
+static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
+    if (source == c->last_node && c->last_node)
+        return &c->rows[c->last_row];
+    const json_t *i = json_object_get(source, M_ROW);
+    json_int_t n = json_integer_value(i);
+    if (!json_is_integer(i) || n < 0 || (size_t)n >= c->row_count)
+        return NULL;
+    json_decref(c->last_node); /* held: no other value takes its address */
+    c->last_node = json_incref((json_t *)(uintptr_t)source);
+    c->last_row = (size_t)n;
+    return &c->rows[n];
+}
+
+void gql_product_categories(struct gql_catalog *c, json_t *sources) {
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        const struct gql_row *row = row_of(c, s);
+        if (!row || json_object_get(s, "category"))
+            continue;
+        const PGresult *r = row->r;
+        int k = row->row;
+        json_t *category = json_null();
+        if (!PQgetisnull(r, k, PC_CATEGORY_ID))
+            category = json_pack("{s:I, s:s%, s:s%}", "id", int_at(r, k, PC_CATEGORY_ID), "name",
+                                 PQgetvalue(r, k, PC_CATEGORY_NAME),
+                                 (size_t)PQgetlength(r, k, PC_CATEGORY_NAME), "slug",
+                                 PQgetvalue(r, k, PC_CATEGORY_SLUG),
+                                 (size_t)PQgetlength(r, k, PC_CATEGORY_SLUG));
+        NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
+        json_object_set_new(s, "category", category);
+    }
+}
+
+json_t *gql_product_member(struct gql_field_call *call) {
+    struct gql_catalog *c = call->ctx;
+    struct gql_row *row = row_of(c, call->source);
+    if (!row)
+        return json_incref(json_object_get(call->source, call->field->name));
+    if (!row->full)
+        row->full = gql_product_row(row->r, row->row, c->staff);
+    return json_incref(json_object_get(row->full, call->field->name));
+}
+
+/* ---- columns ----------------------------------------------------------- */
+
+/* What a writer of one column is given. */
+struct cell {
+    const struct gql_catalog *c;
+    const struct gql_row *row;
+    struct gql_write_call *call;
+};
+
+typedef bool (*cell_fn)(const struct cell *x, int col);
+
+static const char *value_at(const struct cell *x, int col) {
+    return PQgetvalue(x->row->r, x->row->row, col);
+}
+
+/* Inlined, so that the length of a literal is known when compiled. */
+static inline void put(const struct cell *x, const char *s) {
+    buf_append(x->call->out, s, strlen(s));
+}
+
+static bool w_text(const struct cell *x, int col) {
+    buf_json_text(x->call->out, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    return true;
+}
+
+/* An ID from an integer: its decimal string. */
+static bool w_id(const struct cell *x, int col) {
+    put(x, "\"");
+    jsonw_put_int(x->call->out, int_at(x->row->r, x->row->row, col));
+    put(x, "\"");
+    return true;
+}
+
+/* An Int: only within 32 bits (else the executor's error). */
+static bool w_int32(const struct cell *x, int col) {
+    json_int_t v = int_at(x->row->r, x->row->row, col);
+    if (v < INT32_MIN || v > INT32_MAX)
+        return false;
+    jsonw_put_int(x->call->out, v);
+    return true;
+}
+
+static bool w_money(const struct cell *x, int col) {
+    char price[NX_MONEY_BUF];
+    size_t n = format_money(int_at(x->row->r, x->row->row, col), price, sizeof price);
+    buf_json_text(x->call->out, price, n);
+    return true;
+}
+
+static bool w_positive(const struct cell *x, int col) {
+    put(x, int_at(x->row->r, x->row->row, col) > 0 ? "true" : "false");
+    return true;
+}
+
+static bool w_flag(const struct cell *x, int col) {
+    put(x, value_at(x, col)[0] == 't' ? "true" : "false");
+    return true;
+}
+
+static bool w_variant_count(const struct cell *x, int col) {
+    (void)col;
+    return w_int32(x, x->c->staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT);
+}
+
+/* A field read from one column. */
+struct column {
+    const char *name;
+    int col;
+    cell_fn write;
+};
+
+static const struct column *column_named(const struct column *t, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+/* An object of the selected sub-fields, each one of the columns (or
+ * __typename). */
+static bool w_row_object(const struct cell *x, const struct column *t, size_t n) {
+    const struct gql_write_call *call = x->call;
+    put(x, "{");
+    for (size_t i = 0; i < call->subfield_count; i++) {
+        const struct gql_subfield *f = &call->subfields[i];
+        const struct column *m = f->def ? column_named(t, n, f->def->name) : NULL;
+        bool typename = f->def && strcmp(f->def->name, "__typename") == 0;
+        if (!m && !typename)
+            return false;
+        put(x, i ? "," : "");
+        gql_put_key(call->out, f->key);
+        if (typename) {
+            const char *name = gql_tref_named(gql_tref(call->field->type))->name;
+            buf_json_text(call->out, name, strlen(name));
+        } else if (!m->write(x, m->col)) {
+            return false;
+        }
+    }
+    put(x, "}");
+    x->call->values += call->subfield_count;
+    return true;
+}
+
+static const struct column PRICE_RANGE[] = {
+    {"min", PC_PRICE_CENTS, w_money},
+    {"max", PC_PRICE_MAX_CENTS, w_money},
+};
+
+static bool w_price_range(const struct cell *x, int col) {
+    (void)col;
+    return w_row_object(x, PRICE_RANGE, sizeof PRICE_RANGE / sizeof PRICE_RANGE[0]);
+}
+
+static const struct column CATEGORY[] = {
+    {"id", PC_CATEGORY_ID, w_id},
+    {"name", PC_CATEGORY_NAME, w_text},
+    {"slug", PC_CATEGORY_SLUG, w_text},
+};
+
+/* The row's category, unless Product.category's batch put one in the node
+ * (a selection of more than the row holds). */
+static bool w_category(const struct cell *x, int col) {
+    if (json_object_get(x->call->source, "category"))
+        return false;
+    if (PQgetisnull(x->row->r, x->row->row, col)) {
+        put(x, "null");
+        return true;
+    }
+    if (w_row_object(x, CATEGORY, sizeof CATEGORY / sizeof CATEGORY[0]))
+        return true;
+    /* Declined: the executor reads the node's member, so it must hold it. */
+    json_t *one = json_array();
+    json_array_append(one, x->call->source);
+    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one);
+    json_decref(one);
+    return false;
+}
+
+/* ---- jsonb columns --------------------------------------------------------- */
+
+/* A string's content written as its value: false when it has escapes. */
+static bool w_content(const struct cell *x, struct jsonspan s) {
+    if (jsonspan_escaped(s))
+        return false;
+    buf_json_text(x->call->out, s.s, s.len);
+    return true;
+}
+
+/* One member of a jsonb object: its key's content and its value. */
+struct member {
+    struct jsonspan key, value;
+};
+
+/* A member's value (v) of type String or [String!]. */
+static bool w_strings(const struct cell *x, const char *type, struct jsonspan v) {
+    struct jsonscan js;
+    struct jsonspan s;
+    jsonscan_init(&js, v.s, v.len);
+    if (strcmp(type, "String!") == 0 || strcmp(type, "String") == 0)
+        return jsonscan_string(&js, &s) && w_content(x, s);
+    if (strcmp(type, "[String!]!") != 0 || !jsonscan_open(&js, '['))
+        return false;
+    bool first = true;
+    size_t n = 0;
+    put(x, "[");
+    while (jsonscan_more(&js, ']', &first)) {
+        put(x, n++ ? "," : "");
+        if (!jsonscan_string(&js, &s) || !w_content(x, s))
+            return false;
+    }
+    put(x, "]");
+    x->call->values += n;
+    return !js.bad;
+}
+
+/* The members of the object at js, at most cap of them (without escapes
+ * in their keys); false when it is not such an object. */
+static bool object_members(struct jsonscan *js, struct member *m, size_t cap, size_t *n) {
+    bool first = true;
+    *n = 0;
+    if (!jsonscan_open(js, '{'))
+        return false;
+    while (jsonscan_more(js, '}', &first)) {
+        if (*n == cap || !jsonscan_key(js, &m[*n].key) || jsonspan_escaped(m[*n].key) ||
+            !jsonscan_value(js, &m[*n].value))
+            return false;
+        (*n)++;
+    }
+    return !js->bad;
+}
+
+/* The selected members of one object of a list, written in their order. */
+static bool w_list_object(const struct cell *x, const struct member *m, size_t n) {
+    const struct gql_write_call *call = x->call;
+    for (size_t i = 0; i < call->subfield_count; i++) {
+        const struct gql_subfield *f = &call->subfields[i];
+        const struct member *found = NULL;
+        for (size_t k = 0; f->def && k < n && !found; k++)
+            if (jsonspan_is(m[k].key, f->def->name))
+                found = &m[k];
+        put(x, i ? "," : "");
+        gql_put_key(call->out, f->key);
+        if (!found || !w_strings(x, f->def->type, found->value))
+            return false; /* absent: the executor's null or error */
+    }
+    return true;
+}
+
+/* An array of objects (options, images) with the selected members. */
+static bool w_object_list(const struct cell *x, int col) {
+    struct jsonscan js;
+    struct member m[8];
+    bool first = true;
+    size_t n = 0, count;
+    jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    if (!jsonscan_open(&js, '['))
+        return false;
+    put(x, "[");
+    while (jsonscan_more(&js, ']', &first)) {
+        put(x, n++ ? ",{" : "{");
+        if (!object_members(&js, m, sizeof m / sizeof m[0], &count) || !w_list_object(x, m, count))
+            return false;
+        put(x, "}");
+    }
+    put(x, "]");
+    x->call->values += n * (1 + x->call->subfield_count);
+    return !js.bad && jsonscan_peek(&js) == 0;
+}
+
+static int by_key(const void *a, const void *b) {
+    const struct jsonspan *x = &((const struct member *)a)->key,
+                          *y = &((const struct member *)b)->key;
+    int d = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return d ? d : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The attributes object's members (keys without escapes) into *out (to
+ * free), sorted by key as graphql_shape sorts them; false to decline. */
+static bool attributes_sorted(const char *text, size_t len, struct member **out, size_t *n) {
+    struct jsonscan js;
+    size_t cap = 0;
+    bool first = true, plain = true;
+    *out = NULL;
+    *n = 0;
+    jsonscan_init(&js, text, len);
+    if (!jsonscan_open(&js, '{'))
+        return false;
+    while (plain && jsonscan_more(&js, '}', &first)) {
+        if (*n == cap)
+            *out = xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
+        struct member *a = &(*out)[(*n)++];
+        plain = jsonscan_key(&js, &a->key) && !jsonspan_escaped(a->key) &&
+                jsonscan_value(&js, &a->value);
+    }
+    if (!plain || js.bad || jsonscan_peek(&js) != 0)
+        return false;
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_key);
+    return true;
+}
+
+/* A number as jansson reads it and json_dumps writes it (precision 15), as
+ * a string; false where jansson would not read it. */
+static bool w_number(const struct cell *x, struct jsonspan v) {
+    char token[64];
+    if (v.len == 0 || v.len >= sizeof token)
+        return false;
+    memcpy(token, v.s, v.len);
+    token[v.len] = '\0';
+    errno = 0;
+    if (!strpbrk(token, ".eE")) {
+        long long i = strtoll(token, NULL, 10);
+        if (errno != 0) /* jansson: too big an integer */
+            return false;
+        put(x, "\"");
+        jsonw_put_int(x->call->out, i);
+        put(x, "\"");
+        return true;
+    }
+    double d = strtod(token, NULL);
+    if (isinf(d) || isnan(d))
+        return false;
+    json_t *real = json_real(d);
+    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    json_decref(real);
+    if (dumped)
+        buf_json_text(x->call->out, dumped, strlen(dumped));
+    free(dumped);
+    return dumped != NULL;
+}
+
+/* An Attribute's member: key, value (as text) or type. */
+static bool w_attribute_member(const struct cell *x, const struct member *a, const char *name) {
+    struct jsonspan v = a->value;
+    char c = v.s[0];
+    bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
+    bool numeric = c == '-' || (c >= '0' && c <= '9');
+    if (!boolean && !numeric && c != '"')
+        return false; /* null, an object or an array */
+    if (strcmp(name, "key") == 0)
+        return w_content(x, a->key);
+    if (strcmp(name, "type") == 0) {
+        put(x, c == '"' ? "\"STRING\"" : boolean ? "\"BOOLEAN\"" : "\"NUMBER\"");
+        return true;
+    }
+    if (strcmp(name, "value") != 0)
+        return false;
+    if (c == '"')
+        return w_content(x, (struct jsonspan){v.s + 1, v.len - 2});
+    if (boolean) {
+        put(x, c == 't' ? "\"true\"" : "\"false\"");
+        return true;
+    }
+    return w_number(x, v);
+}
+
+static bool w_attributes(const struct cell *x, int col) {
+    const struct gql_write_call *call = x->call;
+    size_t n;
+    struct member *attrs;
+    bool ok = attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
+                                &attrs, &n);
+    put(x, "[");
+    for (size_t k = 0; k < n && ok; k++) {
+        put(x, k ? ",{" : "{");
+        for (size_t i = 0; i < call->subfield_count && ok; i++) {
+            const struct gql_subfield *f = &call->subfields[i];
+            put(x, i ? "," : "");
+            gql_put_key(call->out, f->key);
+            ok = f->def && w_attribute_member(x, &attrs[k], f->def->name);
+        }
+        put(x, "}");
+    }
+    put(x, "]");
+    free(attrs);
+    x->call->values += n * (1 + call->subfield_count);
+    return ok;
+}
+
+/* ---- Product ------------------------------------------------------------- */
+
+static const struct column PRODUCT[] = {
+    {"id", PC_ID, w_id},
+    {"sku", PC_SKU, w_text},
+    {"name", PC_NAME, w_text},
+    {"slug", PC_SLUG, w_text},
+    {"description", PC_DESCRIPTION, w_text},
+    {"price", PC_PRICE_CENTS, w_money},
+    {"currency", PC_CURRENCY, w_text},
+    {"stock", PC_STOCK, w_int32},
+    {"inStock", PC_STOCK, w_positive},
+    {"isActive", PC_IS_ACTIVE, w_flag},
+    {"category", PC_CATEGORY_ID, w_category},
+    {"createdAt", PC_CREATED_AT, w_text},
+    {"updatedAt", PC_UPDATED_AT, w_text},
+    {"priceRange", PC_PRICE_CENTS, w_price_range},
+    {"options", PC_VARIANT_OPTIONS, w_object_list},
+    {"variantCount", PC_VARIANT_COUNT, w_variant_count},
+    {"attributes", PC_ATTRIBUTES, w_attributes},
+    {"images", PC_IMAGES, w_object_list},
+};
+
+/* The column of a Product field, looked up once per definition. */
+static const struct column *product_column(struct gql_catalog *c, const struct gql_field_def *def) {
+    /* A type's definitions are an array: consecutive slots. */
+    size_t slot = ((uintptr_t)def / sizeof *def) % (sizeof c->columns / sizeof c->columns[0]);
+    if (c->column_defs[slot] != def) {
+        c->column_defs[slot] = def;
+        c->columns[slot] = column_named(PRODUCT, sizeof PRODUCT / sizeof PRODUCT[0], def->name);
+    }
+    return c->columns[slot];
+}
+
+bool gql_product_write(struct gql_write_call *call) {
+    struct gql_catalog *c = call->ctx;
+    const struct gql_row *row = row_of(c, call->source);
+    const struct column *m = product_column(c, call->field);
+    if (!row || !m)
+        return false;
+    struct cell x = {c, row, call};
+    return m->write(&x, m->col);
+}
