@@ -355,9 +355,10 @@ static bool attributes_sorted(const char *text, size_t len, struct member **out,
 }
 
 /* A number as jansson reads it and json_dumps writes it (precision 15), as
- * a string; false where jansson would not read it. */
+ * a string; an integer beyond 64 bits (PostgreSQL writes 1e30 as 31
+ * digits) as a real, as graphql_shape.c reads it; false beyond a double. */
 static bool w_number(const struct cell *x, struct jsonspan v) {
-    char token[64];
+    char token[400]; /* a double's digits, 309 at most, and a sign */
     if (v.len == 0 || v.len >= sizeof token)
         return false;
     memcpy(token, v.s, v.len);
@@ -365,12 +366,12 @@ static bool w_number(const struct cell *x, struct jsonspan v) {
     errno = 0;
     if (!strpbrk(token, ".eE")) {
         long long i = strtoll(token, NULL, 10);
-        if (errno != 0) /* jansson: too big an integer */
-            return false;
-        put(x, "\"");
-        jsonw_put_int(x->call->out, i);
-        put(x, "\"");
-        return true;
+        if (errno == 0) {
+            put(x, "\"");
+            jsonw_put_int(x->call->out, i);
+            put(x, "\"");
+            return true;
+        }
     }
     double d = strtod(token, NULL);
     if (isinf(d) || isnan(d))

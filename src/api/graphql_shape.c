@@ -136,11 +136,18 @@ static json_t *money_at(const PGresult *r, int row, int col) {
     return json_string(price);
 }
 
-/* A jsonb column, parsed. */
-static json_t *jsonb_at(const PGresult *r, int row, int col) {
-    json_t *v = json_loadb(PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col), 0, NULL);
-    NX_ASSERT(v); /* PostgreSQL writes valid JSON */
-    return v;
+/* A jsonb column, parsed. PostgreSQL writes valid JSON, but a number
+ * stored as 1e30 comes back as 31 digits, an integer jansson does not
+ * read: such integers are read as reals (as graphql_row.c writes them).
+ * A number beyond a double (only SQL by hand can store one) leaves the
+ * column empty rather than failing the request. */
+static json_t *jsonb_at(const PGresult *r, int row, int col, json_t *(*empty)(void)) {
+    const char *text = PQgetvalue(r, row, col);
+    size_t len = (size_t)PQgetlength(r, row, col);
+    json_t *v = json_loadb(text, len, 0, NULL);
+    if (!v)
+        v = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
+    return v ? v : empty();
 }
 
 /*
@@ -152,7 +159,7 @@ static json_t *jsonb_at(const PGresult *r, int row, int col) {
  */
 json_t *gql_product_row(const PGresult *r, int row, bool staff) {
     json_int_t stock = int_at(r, row, PC_STOCK);
-    json_t *attributes = jsonb_at(r, row, PC_ATTRIBUTES);
+    json_t *attributes = jsonb_at(r, row, PC_ATTRIBUTES, json_object);
     json_t *category = json_null();
     if (!PQgetisnull(r, row, PC_CATEGORY_ID))
         category =
@@ -168,9 +175,9 @@ json_t *gql_product_row(const PGresult *r, int row, bool staff) {
         PQgetvalue(r, row, PC_IS_ACTIVE)[0] == 't', "category", category, "createdAt",
         text_at(r, row, PC_CREATED_AT), "updatedAt", text_at(r, row, PC_UPDATED_AT), "priceRange",
         "min", money_at(r, row, PC_PRICE_CENTS), "max", money_at(r, row, PC_PRICE_MAX_CENTS),
-        "options", jsonb_at(r, row, PC_VARIANT_OPTIONS), "variantCount",
+        "options", jsonb_at(r, row, PC_VARIANT_OPTIONS, json_object), "variantCount",
         int_at(r, row, staff ? PC_VARIANT_COUNT : PC_VARIANT_ACTIVE_COUNT), "attributes",
-        pairs(attributes, true), "images", jsonb_at(r, row, PC_IMAGES));
+        pairs(attributes, true), "images", jsonb_at(r, row, PC_IMAGES, json_array));
     json_decref(attributes);
     NX_ASSERT(out);
     return out;
