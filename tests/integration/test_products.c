@@ -64,7 +64,7 @@ static void assert_product_json(json_t *p) {
             fprintf(stderr, "product JSON lacks '%s'\n", keys[i]);
         assert_non_null(json_object_get(p, keys[i]));
     }
-    if (json_object_size(p) != 17) {
+    if (json_object_size(p) != 19) {
         char *s = json_dumps(p, JSON_COMPACT);
         fprintf(stderr, "product JSON has extra keys: %s\n", s);
         free(s);
