@@ -8,6 +8,10 @@
  * side of not caching: a `me` name anywhere (a field, an alias or a
  * fragment's name), or `query` followed by a name at the top level (a named
  * operation).
+ *
+ * A page sends the same document again and again (other variables at
+ * most), so each thread remembers the normal forms of the last documents
+ * it keyed, by their exact text: a cached answer is found without lexing.
  */
 #include "nexus/api/graphql.h"
 
@@ -49,6 +53,53 @@ static bool normal_form(const char *src, size_t len, struct buf *out) {
     return ok;
 }
 
+/* The last documents this thread keyed: fixed slots in thread-local
+ * storage (nothing to free when the thread ends), replaced in turn; a
+ * document or normal form larger than a slot is not remembered. */
+#define MEMO_SLOTS 8
+#define MEMO_TEXT  2048
+#define MEMO_FORM  4096
+
+struct memo_slot {
+    size_t text_len; /* 0: empty */
+    size_t form_len;
+    bool cacheable;
+    char text[MEMO_TEXT];
+    char form[MEMO_FORM];
+};
+
+static _Thread_local struct memo_slot memo[MEMO_SLOTS];
+static _Thread_local unsigned memo_next;
+
+static void remember(const char *src, size_t len, bool cacheable, const char *form,
+                     size_t form_len) {
+    if (len == 0 || len > MEMO_TEXT || form_len > MEMO_FORM)
+        return;
+    struct memo_slot *m = &memo[memo_next++ % MEMO_SLOTS];
+    memcpy(m->text, src, len);
+    m->text_len = len;
+    m->cacheable = cacheable;
+    m->form_len = cacheable ? form_len : 0;
+    if (cacheable)
+        memcpy(m->form, form, form_len);
+}
+
+/* normal_form, answered from this thread's memory when it can be. */
+static bool remembered_normal_form(const char *src, size_t len, struct buf *out) {
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        const struct memo_slot *m = &memo[i];
+        if (m->text_len == len && len > 0 && memcmp(m->text, src, len) == 0) {
+            if (m->cacheable)
+                buf_append(out, m->form, m->form_len);
+            return m->cacheable;
+        }
+    }
+    size_t start = out->len;
+    bool ok = normal_form(src, len, out);
+    remember(src, len, ok, ok ? out->data + start : NULL, ok ? out->len - start : 0);
+    return ok;
+}
+
 /* The variables as JSON with sorted keys ("" without any). */
 static bool canonical_variables(struct slice v, struct buf *out) {
     if (!v.ptr || v.len == 0)
@@ -74,7 +125,7 @@ bool graphql_cache_key(struct request *req, struct buf *out) {
         ok = canonical_variables(vars, &text);
         buf_append(&text, "\n", 1);
     }
-    ok = ok && normal_form(query.ptr, query.len, &text);
+    ok = ok && remembered_normal_form(query.ptr, query.len, &text);
     if (ok) {
         unsigned char hash[crypto_generichash_BYTES];
         char hex[2 * sizeof hash + 1];
