@@ -133,9 +133,10 @@ static bool has_discovery(const struct product_filter *f) {
  * looking the one key up. Both compare lower-cased text. */
 enum form { INDEXED, WALKED };
 
-static void variant_match(struct sql_builder *b, const struct product_filter *f, int skip_option,
-                          bool in_stock, enum form form) {
-    sql_add(b, " AND v.deleted_at IS NULL AND v.is_active");
+/* Every option filter but skip_option, over v (a variant, or an entry of
+ * product_option_order, which carries the variant's options_key). */
+static void option_values(struct sql_builder *b, const struct product_filter *f, int skip_option,
+                          enum form form) {
     for (size_t i = 0; i < f->option_count; i++) {
         if ((int)i == skip_option)
             continue;
@@ -147,6 +148,12 @@ static void variant_match(struct sql_builder *b, const struct product_filter *f,
         sql_add_param(b, form == INDEXED ? " ?)" : " = ANY (string_to_array(lower(?), ','))",
                       f->options[i].values);
     }
+}
+
+static void variant_match(struct sql_builder *b, const struct product_filter *f, int skip_option,
+                          bool in_stock, enum form form) {
+    sql_add(b, " AND v.deleted_at IS NULL AND v.is_active");
+    option_values(b, f, skip_option, form);
     if (in_stock)
         sql_add(b, " AND v.stock > 0");
 }
@@ -391,6 +398,125 @@ static bool word_plan_key(const struct product_filter *f, enum product_sort sort
     return n > 0 && (size_t)n < cap;
 }
 
+/* ---- term walks (migration 0019) -----------------------------------------
+ *
+ * product_attribute_order and product_option_order hold each attribute and
+ * option term's live active products in created_at order. For the
+ * created_at sorts of a public list with an attr.<key>= or option.<name>=
+ * filter of one value, the page walks that term's entries from the cursor
+ * and tests every other filter on each: a term held by few products ends
+ * the walk early, a common one fills the page within its first entries;
+ * either way no sort and no visit of a product off the page's way. The
+ * walk reads at most TERM_WALK entries: when the other filters are rare
+ * among the term's products (or the term's entries run out first), the
+ * page is not full and the plans below take over (they cannot tell a
+ * short list from an unfinished walk, so they answer it again, which is
+ * what every page did before). An attribute term is walked rather than an
+ * option term when both are there: the options are then checked on the
+ * walked products' variants, as add_discovery does. */
+#define TERM_WALK " LIMIT 1000"
+
+/* The index of the first filter of one value with values, or -1. */
+static int first_single_attribute(const struct product_filter *f) {
+    for (size_t i = 0; i < f->attribute_count; i++)
+        if (f->attributes[i].values && !strchr(f->attributes[i].values, ','))
+            return (int)i;
+    return -1;
+}
+
+static int first_single_option(const struct product_filter *f) {
+    for (size_t i = 0; i < f->option_count; i++)
+        if (!strchr(f->options[i].values, ','))
+            return (int)i;
+    return -1;
+}
+
+/* Per created_at sort: the walk's order and cursor over the entries o. */
+static const struct {
+    const char *order;
+    const char *after;
+    const char *distinct_order; /* the order of option_entries' products */
+} TERM_SORTS[] = {
+    [PS_CREATED] = {" ORDER BY o.created_at, o.product_id", " AND (o.created_at, o.product_id) > (",
+                    " ORDER BY v.created_at, v.product_id)"},
+    [PS_CREATED_DESC] = {" ORDER BY o.created_at DESC, o.product_id DESC",
+                         " AND (o.created_at, o.product_id) < (",
+                         " ORDER BY v.created_at DESC, v.product_id DESC)"},
+};
+
+static bool term_walk_fits(const struct product_filter *f, enum product_sort sort) {
+    return (sort == PS_CREATED || sort == PS_CREATED_DESC) && !f->include_inactive &&
+           (first_single_attribute(f) >= 0 || first_single_option(f) >= 0);
+}
+
+static void add_term_cursor(struct sql_builder *b, enum product_sort sort, const char *after_value,
+                            const char *after_id) {
+    if (!after_value)
+        return;
+    sql_add(b, TERM_SORTS[sort].after);
+    sql_add_param(b, "?::timestamptz,", after_value);
+    sql_add_param(b, " ?::bigint)", after_id);
+}
+
+/* The entries of the attribute term a: (created_at, product_id). */
+static void attribute_entries(struct sql_builder *b, const struct attribute_filter *a,
+                              enum product_sort sort, const char *after_value,
+                              const char *after_id) {
+    sql_add_param(b,
+                  "(SELECT o.created_at, o.product_id FROM product_attribute_order o"
+                  " WHERE o.term = ? || '='",
+                  a->key);
+    sql_add_param(b, " || lower(?)", a->values);
+    add_term_cursor(b, sort, after_value, after_id);
+    sql_add(b, TERM_SORTS[sort].order);
+    sql_add(b, TERM_WALK ")");
+}
+
+/* The products of which a variant holds the option term (the filter at
+ * index walked) and every other option filter, and is in stock when
+ * in_stock=true: each product once, in walk order. */
+static void option_entries(struct sql_builder *b, const struct product_filter *f, int walked,
+                           enum product_sort sort, const char *after_value, const char *after_id) {
+    sql_add(b, "(SELECT DISTINCT ON (v.created_at, v.product_id) v.created_at, v.product_id FROM"
+               " (SELECT o.created_at, o.product_id, o.options_key, o.in_stock"
+               " FROM product_option_order o WHERE o.term = jsonb_build_array(");
+    sql_add_param(b, "lower(?),", f->options[walked].name);
+    sql_add_param(b, " lower(?))::text", f->options[walked].values);
+    add_term_cursor(b, sort, after_value, after_id);
+    sql_add(b, TERM_SORTS[sort].order);
+    sql_add(b, TERM_WALK ") v WHERE true");
+    option_values(b, f, walked, WALKED);
+    if (f->in_stock == 1)
+        sql_add(b, " AND v.in_stock");
+    sql_add(b, TERM_SORTS[sort].distinct_order);
+}
+
+/* The page from a term walk; *out holds fewer rows than limit when the
+ * walk did not fill it. Prepared once per shape: the plan (the term's
+ * entries in order, each product by its key) suits any values, as the
+ * walk bounds what it reads. */
+static enum nx_err term_page(struct db *db, const struct product_filter *f, enum product_sort sort,
+                             const char *after_value, const char *after_id, const char *limit,
+                             PGresult **out) {
+    struct sql_builder b = {.prepare = true};
+    int attribute = first_single_attribute(f);
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
+    if (attribute >= 0)
+        attribute_entries(&b, &f->attributes[attribute], sort, after_value, after_id);
+    else
+        option_entries(&b, f, first_single_option(f), sort, after_value, after_id);
+    sql_add(&b, " o JOIN products p ON p.id = o.product_id");
+    products_add_filters(&b, f, &SKIP_DISCOVERY_ONLY);
+    add_words(&b, f);
+    if (attribute >= 0)
+        add_discovery(&b, f, &NO_SKIP, WALKED);
+    else
+        add_attributes(&b, f, -1, WALKED);
+    sql_add(&b, TERM_SORTS[sort].order);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    return run_page(db, &b, sort, out);
+}
+
 /*
  * A search has two good plans: walk the sort index and test each row (fast
  * when the words are common), or collect the matches from the word indexes
@@ -412,6 +538,13 @@ static bool word_plan_key(const struct product_filter *f, enum product_sort sort
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
                           PGresult **out) {
+    if (term_walk_fits(f, sort)) {
+        enum nx_err e = term_page(db, f, sort, after_value, after_id, limit, out);
+        if (e != NX_OK || PQntuples(*out) >= limit_rows(limit))
+            return e;
+        PQclear(*out);
+        *out = NULL;
+    }
     if (f->pattern_count > 1)
         return search_page(db, f, sort, after_value, after_id, limit, out);
     char key[WORD_PLAN_KEY_MAX + 1];

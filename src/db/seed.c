@@ -416,10 +416,12 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                       &st, variant_lines, "variants");
     if (e == NX_OK)
         e = copy_terms(db, &st.terms);
-    /* the numeric attributes' rows and the facet counts, which triggers
-     * keep for other writers */
+    /* the numeric attributes' rows, the terms in created_at order and the
+     * facet counts, which triggers keep for other writers */
     if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT nexus_term_order_rebuild()");
     if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_facet_counts_rebuild()");
     if (e == NX_OK)

@@ -13,12 +13,14 @@
 
 #define WORKERS 2
 
-/* The secondary indexes of products, variants and the products' numeric
- * attributes (which the seed fills after them), kept to be built again. */
+/* The secondary indexes of products, variants and the tables the seed
+ * fills after them (numeric attributes, terms in created_at order), kept
+ * to be built again. */
 static struct db_stmt SQL_LIST = {
     "INSERT INTO seed_pending_indexes (name, definition)"
     " SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename IN ('products', 'product_variants', 'product_attribute_numbers')"
+    " AND tablename IN ('products', 'product_variants', 'product_attribute_numbers',"
+    " 'product_attribute_order', 'product_option_order')"
     " AND indexname NOT LIKE '%\\_pkey'"
     " RETURNING format('DROP INDEX %I', name)",
     0, 0};
@@ -156,7 +158,8 @@ static enum nx_err build_and_analyze(struct db **dbs, int n, bool progress) {
     PQclear(pending);
     static const struct job ANALYZE[] = {
         {NULL, "ANALYZE products"},
-        {NULL, "ANALYZE product_variants, product_attribute_numbers, categories"}};
+        {NULL, "ANALYZE product_variants, product_attribute_numbers, product_attribute_order,"
+               " product_option_order, categories"}};
     if (e == NX_OK)
         e = run_all(dbs, n, ANALYZE, 2, progress);
     return e;

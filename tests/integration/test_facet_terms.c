@@ -55,12 +55,45 @@ static char *staff_token;
                  FOREIGN("p.facet_attributes", "1") FOREIGN("p.facet_options", "2")                \
                      FOREIGN("p.facet_options_in_stock", "2") ")"
 
+/* The terms in created_at order (migration 0019), stored and as the
+ * products and variants say them: every attribute of a live active
+ * product, every option of a live active variant of one. */
+#define ATTRIBUTE_ORDER_STORED "SELECT term, created_at, product_id FROM product_attribute_order"
+#define ATTRIBUTE_ORDER_WANTED                                                                     \
+    "SELECT e.key || '=' || lower(e.value), p.created_at, p.id FROM products p,"                   \
+    " jsonb_each_text(p.attributes) e WHERE p.is_active AND p.deleted_at IS NULL"                  \
+    " AND e.value IS NOT NULL"
+#define OPTION_ORDER_STORED                                                                        \
+    "SELECT term, created_at, product_id, variant_id, options_key, in_stock"                       \
+    " FROM product_option_order"
+#define OPTION_ORDER_WANTED                                                                        \
+    "SELECT jsonb_build_array(lower(e.key), lower(e.value))::text, p.created_at, p.id, v.id,"      \
+    " v.options_key, v.stock > 0 FROM products p JOIN product_variants v ON v.product_id = p.id,"  \
+    " jsonb_each_text(v.options) e WHERE p.is_active AND p.deleted_at IS NULL"                     \
+    " AND v.is_active AND v.deleted_at IS NULL"
+/* The rows in one and not in the other, both ways. */
+#define DIFFERENCE(stored, wanted)                                                                 \
+    "SELECT count(*) FROM ((" stored " EXCEPT ALL " wanted ") UNION ALL (" wanted                  \
+    " EXCEPT ALL " stored ")) d"
+
+static void expect_term_order_follows(const struct nexus_server *s, const char *after) {
+    char *a =
+        harness_sql_value(s, "%s", DIFFERENCE(ATTRIBUTE_ORDER_STORED, ATTRIBUTE_ORDER_WANTED));
+    char *o = harness_sql_value(s, "%s", DIFFERENCE(OPTION_ORDER_STORED, OPTION_ORDER_WANTED));
+    if (strcmp(a, "0") != 0 || strcmp(o, "0") != 0)
+        fail_msg("after %s, %s attribute and %s option rows in created_at order differ", after, a,
+                 o);
+    free(a);
+    free(o);
+}
+
 /* Every live product of s holds exactly the terms its data says. */
 static void expect_terms_follow(const struct nexus_server *s, const char *after) {
     char *stale = harness_sql_value(s, "%s", STALE_PRODUCTS);
     if (strcmp(stale, "none") != 0)
         fail_msg("after %s, stale facet terms on products %s", after, stale);
     free(stale);
+    expect_term_order_follows(s, after);
     /* and the counts kept from the terms (migration 0016) */
     harness_expect_facet_counts_exact(s, after);
 }
@@ -206,6 +239,141 @@ static void test_terms_follow_imports_and_sql(void **state) {
     expect_terms_follow(&server, "variants written in SQL");
 }
 
+/* The ids of a list page, "1,2,..." in order, and its cursor (NULL at
+ * the end). */
+static char *page_ids(const char *query, char **cursor) {
+    char path[512];
+    snprintf(path, sizeof path, PRODUCTS "?%s%s%s", query, *cursor ? "&cursor=" : "",
+             *cursor ? *cursor : "");
+    free(*cursor);
+    *cursor = NULL;
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, path);
+    char ids[512] = "";
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r->json, "items"), i, item) {
+        size_t len = strlen(ids);
+        snprintf(ids + len, sizeof ids - len, "%s%lld", len ? "," : "", jint(item, "id"));
+    }
+    json_t *next = json_object_get(r->json, "next_cursor");
+    if (json_is_string(next))
+        *cursor = strdup(json_string_value(next));
+    http_res_free(r);
+    return strdup(ids);
+}
+
+/* Every page of query, one product a page: the ids "1,2,...". */
+static char *all_pages(const char *query) {
+    char *cursor = NULL, all[512] = "";
+    do {
+        char *ids = page_ids(query, &cursor);
+        size_t len = strlen(all);
+        if (ids[0])
+            snprintf(all + len, sizeof all - len, "%s%s", len ? "," : "", ids);
+        free(ids);
+    } while (cursor);
+    return strdup(all);
+}
+
+static void expect_pages(const char *query, const char *want) {
+    char *got = all_pages(query);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: products %s, want %s", query, got, want);
+    free(got);
+}
+
+/* A statement on the server's database, formatted. */
+static void run_sqlf(const char *fmt, ...) {
+    char sql[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    free(harness_sql(&server, sql));
+}
+
+/* A write through the API after writes in SQL, so that cached lists
+ * (kept per catalog generation, which SQL does not move) are read anew. */
+static void catalog_written(long long id) {
+    char path[64];
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    send("PATCH", path, "{\"description\":\"Written in SQL.\"}", 200);
+}
+
+/* A product of brand Eorder with two variants (M/Red in stock, M/Blue
+ * not), created at a given time. */
+static long long order_product(int n, const char *created) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Order %d\",\"attributes\":{\"brand\":\"Eorder\"},\"variants\":["
+             "{\"sku\":\"TO-%d-1\",\"price\":\"5.00\",\"stock\":2,\"options\":{\"Size\":\"M\","
+             "\"Color\":\"Red\"}},{\"sku\":\"TO-%d-2\",\"price\":\"5.00\",\"stock\":0,"
+             "\"options\":{\"Size\":\"M\",\"Color\":\"Blue\"}}]}",
+             n, n, n);
+    long long id = create_product(body);
+    run_sqlf("UPDATE products SET created_at = '%s' WHERE id = %lld", created, id);
+    return id;
+}
+
+/* The product's own state (active, category, created_at, a hard delete)
+ * moves its rows in created_at order; the pages read from them (one
+ * product a page, so each page is a walk of those rows that fills) list
+ * the right products in the right order, the option filters on one
+ * variant. */
+static void test_term_order_follows_product_state(void **state) {
+    (void)state;
+    char path[128], want[128];
+    long long p1 = order_product(1, "2020-01-01T00:00:01Z");
+    long long p2 = order_product(2, "2020-01-01T00:00:02Z");
+    long long p3 = order_product(3, "2020-01-01T00:00:03Z");
+    catalog_written(p3);
+    expect_terms_follow(&server, "creates with their created_at written in SQL");
+    const char *brand = "attr.brand=eorder&limit=1";
+    const char *red = "option.Size=m&option.color=RED&in_stock=true&limit=1";
+    const char *blue = "option.Size=M&option.Color=Blue&in_stock=true&limit=1";
+    snprintf(want, sizeof want, "%lld,%lld,%lld", p3, p2, p1);
+    expect_pages(brand, want);
+    expect_pages(red, want);
+    expect_pages(blue, ""); /* blue exists, but not in stock, on another variant than red */
+    snprintf(want, sizeof want, "%lld,%lld,%lld", p1, p2, p3);
+    expect_pages("attr.brand=Eorder&sort=created_at&limit=1", want);
+
+    snprintf(path, sizeof path, PRODUCTS "/%lld", p2);
+    send("PATCH", path, "{\"is_active\":false}", 200);
+    expect_terms_follow(&server, "a product deactivated");
+    snprintf(want, sizeof want, "%lld,%lld", p3, p1);
+    expect_pages(brand, want);
+    expect_pages(red, want);
+    send("PATCH", path, "{\"is_active\":true}", 200);
+    expect_terms_follow(&server, "a product activated");
+
+    free(harness_sql(&server, "INSERT INTO categories (name, slug) VALUES ('Order', 'order-cat')"));
+    char *category =
+        harness_sql_value(&server, "SELECT id FROM categories WHERE slug = 'order-cat'");
+    char body[64];
+    snprintf(body, sizeof body, "{\"category_id\":%s}", category);
+    free(category);
+    send("PATCH", path, body, 200);
+    expect_terms_follow(&server, "a category change");
+    snprintf(want, sizeof want, "%lld", p2);
+    expect_pages("attr.brand=Eorder&category=order-cat&limit=1", want);
+
+    run_sqlf("UPDATE products SET created_at = '2020-01-01T00:00:04Z' WHERE id = %lld", p1);
+    catalog_written(p1);
+    expect_terms_follow(&server, "a created_at change");
+    snprintf(want, sizeof want, "%lld,%lld,%lld", p1, p3, p2);
+    expect_pages(brand, want);
+    expect_pages(red, want);
+
+    run_sqlf("DELETE FROM products WHERE id = %lld", p3);
+    catalog_written(p1);
+    expect_terms_follow(&server, "a hard delete");
+    snprintf(want, sizeof want, "%lld,%lld", p1, p2);
+    expect_pages(brand, want);
+    expect_pages(red, want);
+}
+
 static void test_terms_follow_the_seed(void **state) {
     (void)state;
     struct nexus_server seeded;
@@ -251,6 +419,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_terms_follow_api_writes),
         cmocka_unit_test(test_terms_follow_imports_and_sql),
+        cmocka_unit_test(test_term_order_follows_product_state),
         cmocka_unit_test(test_terms_follow_the_seed),
     };
     return harness_run_group("facet_terms", tests, sizeof tests / sizeof tests[0], start, stop);
