@@ -62,12 +62,12 @@ static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
     return &c->rows[n];
 }
 
-void gql_product_categories(struct gql_catalog *c, json_t *sources) {
+void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member) {
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
         const struct gql_row *row = row_of(c, s);
-        if (!row || json_object_get(s, "category"))
+        if (!row || json_object_get(s, member))
             continue;
         const PGresult *r = row->r;
         int k = row->row;
@@ -79,7 +79,7 @@ void gql_product_categories(struct gql_catalog *c, json_t *sources) {
                                  PQgetvalue(r, k, PC_CATEGORY_SLUG),
                                  (size_t)PQgetlength(r, k, PC_CATEGORY_SLUG));
         NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
-        json_object_set_new(s, "category", category);
+        json_object_set_new(s, member, category);
     }
 }
 
@@ -212,10 +212,10 @@ static const struct column CATEGORY[] = {
     {"slug", PC_CATEGORY_SLUG, w_text},
 };
 
-/* The row's category, unless Product.category's batch put one in the node
- * (a selection of more than the row holds). */
+/* The row's category, unless Product.category's batch put one in the
+ * field's member of the node (a selection of more than the row holds). */
 static bool w_category(const struct cell *x, int col) {
-    if (json_object_get(x->call->source, "category"))
+    if (json_object_get(x->call->source, x->call->member))
         return false;
     if (PQgetisnull(x->row->r, x->row->row, col)) {
         put(x, "null");
@@ -226,7 +226,7 @@ static bool w_category(const struct cell *x, int col) {
     /* Declined: the executor reads the node's member, so it must hold it. */
     json_t *one = json_array();
     json_array_append(one, x->call->source);
-    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one);
+    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one, x->call->member);
     json_decref(one);
     return false;
 }

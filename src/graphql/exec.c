@@ -32,7 +32,13 @@ struct field_group {
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
     const struct gql_type_def *named;  /* the named type of its field's type, or NULL */
-    json_t *args;                      /* its arguments, coerced once; NULL when that failed */
+    /* The member of the parent that holds the field's value when no
+     * resolve function gives it: the field's name, or, for an alias of a
+     * field with a batch function, a name of the alias's own (see
+     * member_of). */
+    const char *member;
+    char *member_owned; /* member when it is not the field's name */
+    json_t *args;       /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -177,6 +183,23 @@ static json_t *coerce_args(const struct run *r, const struct gql_field_def *def,
     return args;
 }
 
+/* Where a batch function stores the field of each parent, and where the
+ * default resolver reads it: per response key, not per field name, so
+ * that `a: products(first: 2)` and `b: products(first: 5)` of one parent
+ * are two members ("@a", "@b": never a field's name, which has no "@",
+ * nor a hidden member of a resolver). An alias of a field without a
+ * batch function reads the field's own member (a row's column). */
+static void member_of(struct field_group *g, const char *name) {
+    g->member = g->def ? g->def->name : name;
+    if (!g->res || !g->res->batch || strcmp(g->key, g->member) == 0)
+        return;
+    size_t n = strlen(g->key);
+    g->member_owned = xmalloc(n + 2);
+    g->member_owned[0] = '@';
+    memcpy(g->member_owned + 1, g->key, n + 1);
+    g->member = g->member_owned;
+}
+
 static void group_add(const struct run *r, struct field_set *set, const struct gql_type_def *parent,
                       const struct gql_selection *field) {
     const char *key = gql_response_name(field);
@@ -197,6 +220,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->res = find_resolver(r, parent->name, field->name);
         g->named = g->def ? gql_tref_named(gql_tref(g->def->type)) : NULL;
         g->args = coerce_args(r, g->def, field);
+        member_of(g, field->name);
     }
     if (g->count == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 2;
@@ -208,6 +232,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
 static void field_set_free(struct field_set *set) {
     for (size_t i = 0; i < set->count; i++) {
         free(set->groups[i].fields);
+        free(set->groups[i].member_owned);
         json_decref(set->groups[i].args);
     }
     free(set->groups);
@@ -438,6 +463,7 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
                                   .selection_count = g->count,
                                   .args = args,
                                   .variables = r->exec->variables,
+                                  .member = g->member,
                                   .sources = items};
     res->batch(&call);
     if (call.error) { /* each item's field fails with it as it resolves */
@@ -501,15 +527,14 @@ static void held_clear(struct held_set *h) {
     free(h->slots);
 }
 
-/* Gather what the items hold in def's member: an object, or the objects
- * of a list (then marked, so that its own completion does not batch it
- * again). */
-static void gather(struct run *r, const struct gql_field_def *def, bool list, json_t *items,
-                   json_t *children) {
+/* Gather what the items hold in the field's member: an object, or the
+ * objects of a list (then marked, so that its own completion does not
+ * batch it again). */
+static void gather(struct run *r, const char *name, bool list, json_t *items, json_t *children) {
     size_t i, k;
     json_t *item, *child;
     json_array_foreach(items, i, item) {
-        json_t *member = json_object_get(item, def->name);
+        json_t *member = json_object_get(item, name);
         if (!list && json_is_object(member))
             json_array_append(children, member);
         if (!list || !json_is_array(member))
@@ -540,7 +565,7 @@ static void batch_members(struct run *r, const struct gql_field_def *def,
     if (tkind(r, type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
         return;
     json_t *children = json_array();
-    gather(r, def, list, items, children);
+    gather(r, g->member, list, items, children);
     if (json_array_size(children) > 0)
         batch_level(r, named, g, children, path);
     json_decref(children);
@@ -690,7 +715,7 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
         }
         free(call.error);
     } else if (json_is_object(source)) {
-        value = json_incref(json_object_get(source, def->name));
+        value = json_incref(json_object_get(source, g->member));
     }
     json_decref(args);
     return value;
@@ -705,8 +730,12 @@ static bool written(struct run *r, const struct gql_type_def *type, const struct
     const struct gql_resolver *res = g->res;
     if (!res || !res->write || !g->args || (res->batch && batch_fault_of(r, g->fields[0], source)))
         return false;
-    struct gql_write_call call = {
-        .ctx = r->exec->ctx, .parent_type = type, .field = g->def, .source = source, .out = r->out};
+    struct gql_write_call call = {.ctx = r->exec->ctx,
+                                  .parent_type = type,
+                                  .field = g->def,
+                                  .member = g->member,
+                                  .source = source,
+                                  .out = r->out};
     if (g->named && g->named->kind == GQL_KIND_OBJECT)
         call.subfields = flat_subfields(r, g->named, g, &call.subfield_count);
     size_t mark = r->out->len;
