@@ -37,8 +37,9 @@ struct field_group {
      * field with a batch function, a name of the alias's own (see
      * member_of). */
     const char *member;
-    char *member_owned; /* member when it is not the field's name */
-    json_t *args;       /* its arguments, coerced once; NULL when that failed */
+    char *member_owned;   /* member when it is not the field's name */
+    struct subfields *sf; /* subfields_of's answer, once it is known */
+    json_t *args;         /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -67,13 +68,27 @@ struct subfields {
 };
 
 /* A type reference's named type, remembered: type references are text,
- * and each value completed reads its field's. */
+ * and each value completed reads its field's. The executor reads only the
+ * schema's references (static text, never freed), so what a thread found
+ * holds for every request it runs. */
 struct tref_memo {
     const char *s;
     size_t len;
     const struct gql_type_def *named;
 };
 #define TREF_MEMO 64
+static _Thread_local struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
+
+/* A field definition's resolver, remembered per thread for the table it
+ * came from: resolver tables and field definitions are static, and a
+ * request collects the fields of every selection set anew. */
+struct resolver_memo {
+    const struct gql_resolver *table;
+    const struct gql_field_def *def;
+    const struct gql_resolver *res;
+};
+#define RESOLVER_MEMO 128
+static _Thread_local struct resolver_memo resolver_memo[RESOLVER_MEMO];
 
 /* Values by address, each held (so that no other value takes its address
  * while the request runs): open addressing, at most half full. */
@@ -84,8 +99,8 @@ struct held_set {
 
 struct run {
     const struct gql_exec *exec;
-    struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
-    struct subfields **subfields;      /* collected so far, each set once */
+    json_t *no_args;              /* the arguments of every field without any */
+    struct subfields **subfields; /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
     struct buf *out;         /* the answer, written as it completes */
@@ -113,19 +128,19 @@ static bool count_value(struct run *r, const struct gql_selection *sel) {
 
 /* gql_tref_named, gql_tref_kind and gql_tref_of with the names looked up
  * once per request. */
-static const struct gql_type_def *tnamed(struct run *r, struct gql_tref t) {
-    struct tref_memo *m = &r->trefs[(((uintptr_t)t.s >> 2) ^ t.len) % TREF_MEMO];
+static const struct gql_type_def *tnamed(struct gql_tref t) {
+    struct tref_memo *m = &trefs[(((uintptr_t)t.s >> 2) ^ t.len) % TREF_MEMO];
     if (m->s != t.s || m->len != t.len)
         *m = (struct tref_memo){t.s, t.len, gql_tref_named(t)};
     return m->named;
 }
 
-static enum gql_kind tkind(struct run *r, struct gql_tref t) {
+static enum gql_kind tkind(struct gql_tref t) {
     if (t.len > 0 && t.s[t.len - 1] == '!')
         return GQL_KIND_NON_NULL;
     if (t.len > 0 && t.s[0] == '[')
         return GQL_KIND_LIST;
-    const struct gql_type_def *named = tnamed(r, t);
+    const struct gql_type_def *named = tnamed(t);
     return named ? named->kind : GQL_KIND_SCALAR;
 }
 
@@ -166,7 +181,7 @@ __attribute__((format(printf, 5, 6))) static void field_error(struct run *r, con
 /* ---- CollectFields ------------------------------------------------------------ */
 
 static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
-                                                const char *field);
+                                                const struct gql_field_def *def, const char *field);
 
 /* The arguments of a group's field (its first selection's: merged fields
  * have equal ones), coerced once for every object: they depend only on the
@@ -176,6 +191,8 @@ static json_t *coerce_args(const struct run *r, const struct gql_field_def *def,
                            const struct gql_selection *field) {
     if (!def)
         return NULL;
+    if (def->arg_count == 0 && !field->args) /* validated: no arguments given */
+        return json_incref(r->no_args);
     struct gql_errors ignored = {0};
     json_t *args = gql_coerce_arguments(def->args, def->arg_count, field->args, r->exec->variables,
                                         &field->loc, &ignored);
@@ -217,8 +234,8 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->key = key;
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
-        g->res = find_resolver(r, parent->name, field->name);
-        g->named = g->def ? gql_tref_named(gql_tref(g->def->type)) : NULL;
+        g->res = find_resolver(r, parent->name, g->def, field->name);
+        g->named = g->def ? tnamed(gql_tref(g->def->type)) : NULL;
         g->args = coerce_args(r, g->def, field);
         member_of(g, field->name);
     }
@@ -317,6 +334,8 @@ static void collect_subfields(const struct run *r, const struct gql_type_def *ty
  * stable in memory once collected, so they key the sets below them. */
 static struct subfields *subfields_of(struct run *r, const struct gql_type_def *type,
                                       const struct field_group *g) {
+    if (g->sf && g->sf->type == type)
+        return g->sf;
     for (size_t i = 0; i < r->subfield_count; i++)
         if (r->subfields[i]->type == type && r->subfields[i]->group == g)
             return r->subfields[i];
@@ -329,6 +348,7 @@ static struct subfields *subfields_of(struct run *r, const struct gql_type_def *
     sf->group = g;
     collect_subfields(r, type, g, &sf->set);
     r->subfields[r->subfield_count++] = sf;
+    ((struct field_group *)(uintptr_t)g)->sf = sf; /* a memo: the group is otherwise as it was */
     return sf;
 }
 
@@ -369,13 +389,27 @@ static const struct gql_resolver *find_in(const struct gql_resolver *t, size_t n
     return NULL;
 }
 
-static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
-                                                const char *field) {
+static const struct gql_resolver *find_resolver_in_tables(const struct run *r, const char *type,
+                                                          const char *field) {
     const struct gql_resolver *found =
         find_in(r->exec->resolvers, r->exec->resolver_count, type, field);
     size_t n;
     const struct gql_resolver *intro = gql_introspection_resolvers(&n);
     return found ? found : find_in(intro, n, type, field);
+}
+
+/* The resolver of the field def (named field) of type: remembered by def,
+ * since a type's definitions are an array of consecutive slots. */
+static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
+                                                const struct gql_field_def *def,
+                                                const char *field) {
+    if (!def)
+        return find_resolver_in_tables(r, type, field);
+    struct resolver_memo *m = &resolver_memo[((uintptr_t)def / sizeof *def) % RESOLVER_MEMO];
+    if (m->def != def || m->table != r->exec->resolvers)
+        *m = (struct resolver_memo){r->exec->resolvers, def,
+                                    find_resolver_in_tables(r, type, field)};
+    return m->res;
 }
 
 /* ---- completion ------------------------------------------------------------------ */
@@ -394,13 +428,23 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 /* What complete_nullable wrote. */
 enum written { WROTE_VALUE, WROTE_NULL, WROTE_FAILED };
 
-static void put(struct run *r, const char *text) {
-    buf_puts(r->out, text);
+/* Inlined, so that the length of a literal is known when compiled; in
+ * place when the buffer has room, as it mostly has. */
+static inline void put(struct run *r, const char *text) {
+    size_t n = strlen(text);
+    struct buf *out = r->out;
+    if (out->cap - out->len <= n) {
+        buf_append(out, text, n);
+        return;
+    }
+    memcpy(out->data + out->len, text, n + 1); /* with the terminator */
+    out->len += n;
 }
 
 void gql_put_key(struct buf *out, const char *key) {
     size_t n = strlen(key);
-    buf_reserve(out, n + 3);
+    if (out->cap - out->len <= n + 3)
+        buf_reserve(out, n + 3);
     char *p = out->data + out->len;
     p[0] = '"';
     memcpy(p + 1, key, n);
@@ -553,16 +597,16 @@ static void gather(struct run *r, const char *name, bool list, json_t *items, js
 static void batch_members(struct run *r, const struct gql_field_def *def,
                           const struct field_group *g, json_t *items, const struct gql_path *path) {
     struct gql_tref type = gql_tref(def->type);
-    if (tkind(r, type) == GQL_KIND_NON_NULL)
+    if (tkind(type) == GQL_KIND_NON_NULL)
         type = tof(type);
-    bool list = tkind(r, type) == GQL_KIND_LIST;
+    bool list = tkind(type) == GQL_KIND_LIST;
     if (list) {
         type = tof(type);
-        if (tkind(r, type) == GQL_KIND_NON_NULL)
+        if (tkind(type) == GQL_KIND_NON_NULL)
             type = tof(type);
     }
-    const struct gql_type_def *named = tnamed(r, type);
-    if (tkind(r, type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
+    const struct gql_type_def *named = tnamed(type);
+    if (tkind(type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
         return;
     json_t *children = json_array();
     gather(r, g->member, list, items, children);
@@ -601,7 +645,7 @@ static enum written complete_list(struct run *r, struct gql_tref type, const str
         return WROTE_FAILED;
     }
     struct gql_tref item = tof(type);
-    const struct gql_type_def *named = tnamed(r, item);
+    const struct gql_type_def *named = tnamed(item);
     if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
         !held_has(&r->batched, v))
         batch_level(r, named, g, v, path);
@@ -638,9 +682,9 @@ static enum written complete_nullable(struct run *r, struct gql_tref type,
         put(r, "null");
         return WROTE_NULL;
     }
-    if (tkind(r, type) == GQL_KIND_LIST)
+    if (tkind(type) == GQL_KIND_LIST)
         return complete_list(r, type, g, v, path);
-    const struct gql_type_def *t = tnamed(r, type);
+    const struct gql_type_def *t = tnamed(type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
     batch_alone(r, t, g, v, path);
@@ -652,7 +696,7 @@ static bool complete(struct run *r, struct gql_tref type, const struct field_gro
                      json_t *value, const struct gql_path *path) {
     size_t mark = r->out->len;
     bool ok;
-    if (tkind(r, type) == GQL_KIND_NON_NULL) {
+    if (tkind(type) == GQL_KIND_NON_NULL) {
         enum written w = complete_nullable(r, tof(type), g, value, path);
         if (w == WROTE_NULL)
             field_error(r, GQL_CODE_FIELD, g->fields[0], path,
@@ -769,7 +813,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         bool failed = false;
         json_t *value = resolve(r, type, def, g, source, &p, &failed);
         struct gql_tref t = gql_tref(def->type);
-        if (failed && tkind(r, t) == GQL_KIND_NON_NULL) /* the error climbs */
+        if (failed && tkind(t) == GQL_KIND_NON_NULL) /* the error climbs */
             return false;
         if (failed) /* null where the type allows it */
             put(r, "null");
@@ -782,7 +826,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 
 void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out) {
     size_t start = out->len;
-    struct run r = {.exec = exec, .errs = errs, .out = out};
+    struct run r = {.exec = exec, .no_args = json_object(), .errs = errs, .out = out};
     const struct gql_type_def *query = gql_schema_query_type();
     struct field_set set = {0};
     struct visited visited = {.count = 0};
@@ -796,6 +840,7 @@ void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, stru
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
     free(r.faults);
+    json_decref(r.no_args);
     if (!ok || r.stopped) { /* a partial answer would be arbitrary */
         out->len = start;
         buf_puts(out, "null");
