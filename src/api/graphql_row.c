@@ -277,7 +277,7 @@ struct sub {
     enum sub_kind kind;
 };
 
-#define SUBS_MAX 16 /* more sub-fields (aliases): declined, read from the value */
+#define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
 
 /* A member of Option or Image (String!, [String!]!, or anything else). */
 static enum sub_kind list_member_kind(const struct gql_field_def *def) {
@@ -294,19 +294,28 @@ static enum sub_kind attribute_member_kind(const struct gql_field_def *def) {
                                              : SUB_OTHER;
 }
 
-/* The call's sub-fields into subs; false (to decline) past SUBS_MAX or
- * for one without a definition. */
-static bool subs_of(const struct gql_write_call *call,
-                    enum sub_kind (*kind)(const struct gql_field_def *), struct sub *subs) {
-    if (call->subfield_count > SUBS_MAX)
-        return false;
-    for (size_t i = 0; i < call->subfield_count; i++) {
+/* The call's sub-fields: in stack (SUBS_STACK of them) or, when there
+ * are more, in an array to free (subs_free); NULL (to decline) for one
+ * without a definition. */
+static struct sub *subs_of(const struct gql_write_call *call,
+                           enum sub_kind (*kind)(const struct gql_field_def *), struct sub *stack) {
+    size_t n = call->subfield_count;
+    struct sub *subs = n > SUBS_STACK ? xmalloc(n * sizeof *subs) : stack;
+    for (size_t i = 0; i < n; i++) {
         const struct gql_field_def *def = call->subfields[i].def;
-        if (!def)
-            return false;
+        if (!def) {
+            if (subs != stack)
+                free(subs);
+            return NULL;
+        }
         subs[i] = (struct sub){def->name, strlen(def->name), kind(def)};
     }
-    return true;
+    return subs;
+}
+
+static void subs_free(struct sub *subs, const struct sub *stack) {
+    if (subs != stack)
+        free(subs);
 }
 
 /* A member's value (v) of a String or [String!]! sub-field. */
@@ -372,25 +381,22 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
 static bool w_object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
-    struct sub subs[SUBS_MAX];
-    bool first = true;
+    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    bool first = true, ok = subs != NULL;
     size_t n = 0, count;
-    if (!subs_of(x->call, list_member_kind, subs))
-        return false;
     jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
-    if (!jsonscan_open(&js, '['))
-        return false;
+    ok = ok && jsonscan_open(&js, '[');
     put(x, "[");
-    while (jsonscan_more(&js, ']', &first)) {
+    while (ok && jsonscan_more(&js, ']', &first)) {
         put(x, n++ ? ",{" : "{");
-        if (!object_members(&js, m, sizeof m / sizeof m[0], &count) ||
-            !w_list_object(x, subs, m, count))
-            return false;
+        ok = object_members(&js, m, sizeof m / sizeof m[0], &count) &&
+             w_list_object(x, subs, m, count);
         put(x, "}");
     }
     put(x, "]");
+    subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
-    return !js.bad && jsonscan_peek(&js) == 0;
+    return ok && !js.bad && jsonscan_peek(&js) == 0;
 }
 
 static int by_key(const struct member *a, const struct member *b) {
@@ -503,13 +509,14 @@ static bool w_attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n;
     struct member stack[32], *attrs = stack;
-    struct sub subs[SUBS_MAX];
-    bool ok = subs_of(call, attribute_member_kind, subs) &&
+    struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
+    bool ok = subs &&
               attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, sizeof stack / sizeof stack[0], &n);
     if (!ok) {
         if (attrs != stack)
             free(attrs);
+        subs_free(subs, sub_stack);
         return false;
     }
     put(x, "[");
@@ -525,6 +532,7 @@ static bool w_attributes(const struct cell *x, int col) {
     put(x, "]");
     if (attrs != stack)
         free(attrs);
+    subs_free(subs, sub_stack);
     x->call->values += n * (1 + call->subfield_count);
     return ok;
 }

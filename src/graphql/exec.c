@@ -80,10 +80,11 @@ struct tref_memo {
 static _Thread_local struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
 
 /* A field definition's resolver, remembered per thread for the table it
- * came from: resolver tables and field definitions are static, and a
- * request collects the fields of every selection set anew. */
+ * came from: resolver tables (exec.h) and field definitions are static,
+ * and a request collects the fields of every selection set anew. */
 struct resolver_memo {
     const struct gql_resolver *table;
+    size_t table_count;
     const struct gql_field_def *def;
     const struct gql_resolver *res;
 };
@@ -406,8 +407,9 @@ static const struct gql_resolver *find_resolver(const struct run *r, const char 
     if (!def)
         return find_resolver_in_tables(r, type, field);
     struct resolver_memo *m = &resolver_memo[((uintptr_t)def / sizeof *def) % RESOLVER_MEMO];
-    if (m->def != def || m->table != r->exec->resolvers)
-        *m = (struct resolver_memo){r->exec->resolvers, def,
+    if (m->def != def || m->table != r->exec->resolvers ||
+        m->table_count != r->exec->resolver_count)
+        *m = (struct resolver_memo){r->exec->resolvers, r->exec->resolver_count, def,
                                     find_resolver_in_tables(r, type, field)};
     return m->res;
 }

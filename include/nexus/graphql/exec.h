@@ -65,6 +65,8 @@ struct gql_exec {
     const struct gql_document *doc;
     const struct gql_definition *operation; /* a query (validated) */
     const json_t *variables;                /* gql_coerce_variables' result */
+    /* A table that is never changed or freed (a static one): each thread
+     * remembers which of its entries resolves each field definition. */
     const struct gql_resolver *resolvers;
     size_t resolver_count;
     void *ctx;
