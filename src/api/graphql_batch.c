@@ -51,7 +51,7 @@ static void store(json_t *sources, const char *member, const json_t *(*get)(cons
 }
 
 /* Load with fn over the literal of the sources' keys, index by key_col,
- * store in member. */
+ * store in the call's member. */
 static void load_level(struct gql_field_call *call, const json_t *(*get)(const json_t *),
                        enum nx_err (*fn)(struct gql_catalog *c, struct db *db, const char *ids,
                                          PGresult **r),
@@ -67,7 +67,7 @@ static void load_level(struct gql_field_call *call, const json_t *(*get)(const j
         e = fn(c, db, ids, &r);
     if (e == NX_OK) {
         index = r ? index_rows(r, key_col, row, grouped) : json_object();
-        store(call->sources, call->field->name, get, index, grouped);
+        store(call->sources, call->member, get, index, grouped);
     } else {
         gql_catalog_fail(call, e, NULL);
     }
@@ -120,7 +120,7 @@ static const char *const ROW_CATEGORY_FIELDS[] = {"id", "name", "slug", "__typen
 void gql_product_category(struct gql_field_call *call) {
     if (gql_field_selects_only(call, ROW_CATEGORY_FIELDS))
         return; /* the row's category answers them: no statement */
-    gql_product_categories(call->ctx, call->sources);
+    gql_product_categories(call->ctx, call->sources, "category");
     load_level(call, category_id, categories_of, CC_ID, gql_category_row, false);
 }
 

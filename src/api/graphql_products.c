@@ -29,7 +29,6 @@
 #define M_EMPTY    "_nx_empty"
 #define M_CATEGORY "_nx_category"
 #define M_SUBTREE  "_nx_subtree"
-#define M_ARGS     "_nx_products_args"
 
 static const char BAD_CURSOR[] = "invalid cursor (it must come from a previous page of the same "
                                  "list, with the same sort and filters)";
@@ -59,11 +58,9 @@ struct cursor_need {
     bool edges, start, end;
 };
 
-static const struct cursor_need ALL_CURSORS = {true, true, true};
-
-/* The cursors the field may select (Query.products: its value is its
- * own; a batched Category.products is shared by every selection of the
- * field, so it holds them all). */
+/* The cursors the field may select: the connection is the field's own
+ * (a root field's value, or a parent's member for this response key, all
+ * of whose selections the call has). */
 static struct cursor_need cursors_selected(const struct gql_field_call *call) {
     return (struct cursor_need){gql_field_may_select(call, "cursor"),
                                 gql_field_may_select(call, "startCursor"),
@@ -228,11 +225,13 @@ static bool pages_arrays(const PGresult *st, const struct product_query *q,
     return true;
 }
 
-/* Store each source's connection: its rows of r (grouped by category, in
- * the order of st), or an empty page. */
+/* Store each source's connection in member (the field's, or its
+ * alias's: see resolve.h): its rows of r (grouped by category, in the
+ * order of st), or an empty page. */
 static void store_pages(struct gql_catalog *c, json_t *sources, const PGresult *st,
                         const PGresult *r, const struct product_query *q,
-                        const struct list_request *lr, size_t query, const json_t *args) {
+                        const struct list_request *lr, size_t query, const struct cursor_need *need,
+                        const char *member) {
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
@@ -250,26 +249,12 @@ static void store_pages(struct gql_catalog *c, json_t *sources, const PGresult *
             p.rows++;
         struct buf canonical = {0};
         category_canonical(q, cid, &canonical);
-        json_t *conn = connection(c, &p, lr, canonical.data, query, &ALL_CURSORS);
+        json_t *conn = connection(c, &p, lr, canonical.data, query, need);
         buf_clear(&canonical);
         json_object_set_new(conn, M_CATEGORY, json_string(cid));
         json_object_set_new(conn, M_SUBTREE, json_string(subtree));
-        json_object_set_new(s, "products", conn);
-        json_object_set_new(s, M_ARGS, json_deep_copy(args));
+        json_object_set_new(s, member, conn);
     }
-}
-
-/* The same field with other arguments already filled these sources: one
- * member cannot hold both. */
-static bool args_clash(const json_t *sources, const json_t *args) {
-    size_t i;
-    const json_t *s;
-    json_array_foreach(sources, i, s) {
-        const json_t *prev = json_object_get(s, M_ARGS);
-        if (prev && !json_equal(prev, args))
-            return true;
-    }
-    return false;
 }
 
 static const json_t *own_id(const json_t *s) {
@@ -310,10 +295,6 @@ void gql_category_products(struct gql_field_call *call) {
     if (json_is_string(json_object_get(filter, "category")))
         e = problem_detail(&a.req, NX_ERR_BAD_REQUEST,
                            "filter.category cannot be given here: the category is the parent");
-    else if (args_clash(call->sources, call->args))
-        e = problem_detail(&a.req, NX_ERR_BAD_REQUEST,
-                           "Category.products is selected with different arguments on the same "
-                           "category; select it once");
     if (e == NX_OK)
         e = gql_catalog_db(c, &db);
     if (e == NX_OK)
@@ -321,7 +302,8 @@ void gql_category_products(struct gql_field_call *call) {
     if (e == NX_OK)
         e = load_pages(call, db, q, &lr, &st, &r);
     if (e == NX_OK) {
-        store_pages(c, call->sources, st, r, q, &lr, c->query_count, call->args);
+        struct cursor_need need = cursors_selected(call);
+        store_pages(c, call->sources, st, r, q, &lr, c->query_count, &need, call->member);
         keep_query(c, q);
         q = NULL;
     } else if (!call->error) {

@@ -33,8 +33,16 @@
 
 #define M_ROW "_nx_row"
 
+/* An integer column: PostgreSQL's text of a bigint (an optional '-' and
+ * at most 19 digits, which fit), read without strtoll's locale and base
+ * handling. */
 static json_int_t int_at(const PGresult *r, int row, int col) {
-    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+    const char *p = PQgetvalue(r, row, col);
+    bool negative = *p == '-';
+    uint64_t v = 0;
+    for (p += negative; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    return negative ? (json_int_t)(0 - v) : (json_int_t)v;
 }
 
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
@@ -62,12 +70,12 @@ static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
     return &c->rows[n];
 }
 
-void gql_product_categories(struct gql_catalog *c, json_t *sources) {
+void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member) {
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
         const struct gql_row *row = row_of(c, s);
-        if (!row || json_object_get(s, "category"))
+        if (!row || json_object_get(s, member))
             continue;
         const PGresult *r = row->r;
         int k = row->row;
@@ -79,7 +87,7 @@ void gql_product_categories(struct gql_catalog *c, json_t *sources) {
                                  PQgetvalue(r, k, PC_CATEGORY_SLUG),
                                  (size_t)PQgetlength(r, k, PC_CATEGORY_SLUG));
         NX_ASSERT(category); /* PostgreSQL's text is UTF-8 */
-        json_object_set_new(s, "category", category);
+        json_object_set_new(s, member, category);
     }
 }
 
@@ -108,9 +116,21 @@ static const char *value_at(const struct cell *x, int col) {
     return PQgetvalue(x->row->r, x->row->row, col);
 }
 
+/* s[0..n) appended: in place when there is room (most writes are a few
+ * bytes into a buffer that already has it), else through buf_append. */
+static inline void put_n(struct buf *out, const char *s, size_t n) {
+    if (out->cap - out->len <= n) {
+        buf_append(out, s, n);
+        return;
+    }
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
+    out->data[out->len] = '\0';
+}
+
 /* Inlined, so that the length of a literal is known when compiled. */
 static inline void put(const struct cell *x, const char *s) {
-    buf_append(x->call->out, s, strlen(s));
+    put_n(x->call->out, s, strlen(s));
 }
 
 static bool w_text(const struct cell *x, int col) {
@@ -212,10 +232,10 @@ static const struct column CATEGORY[] = {
     {"slug", PC_CATEGORY_SLUG, w_text},
 };
 
-/* The row's category, unless Product.category's batch put one in the node
- * (a selection of more than the row holds). */
+/* The row's category, unless Product.category's batch put one in the
+ * field's member of the node (a selection of more than the row holds). */
 static bool w_category(const struct cell *x, int col) {
-    if (json_object_get(x->call->source, "category"))
+    if (json_object_get(x->call->source, x->call->member))
         return false;
     if (PQgetisnull(x->row->r, x->row->row, col)) {
         put(x, "null");
@@ -226,7 +246,7 @@ static bool w_category(const struct cell *x, int col) {
     /* Declined: the executor reads the node's member, so it must hold it. */
     json_t *one = json_array();
     json_array_append(one, x->call->source);
-    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one);
+    gql_product_categories((struct gql_catalog *)(uintptr_t)x->c, one, x->call->member);
     json_decref(one);
     return false;
 }
@@ -246,14 +266,66 @@ struct member {
     struct jsonspan key, value;
 };
 
-/* A member's value (v) of type String or [String!]. */
-static bool w_strings(const struct cell *x, const char *type, struct jsonspan v) {
+/* What a writer of a list of objects (options, images, attributes) needs
+ * of each selected sub-field, worked out once per list rather than once
+ * per item: its name's length and what it reads. */
+enum sub_kind { SUB_STRING, SUB_STRINGS, SUB_KEY, SUB_VALUE, SUB_TYPE, SUB_OTHER };
+
+struct sub {
+    const char *name;
+    size_t len;
+    enum sub_kind kind;
+};
+
+#define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
+
+/* A member of Option or Image (String!, [String!]!, or anything else). */
+static enum sub_kind list_member_kind(const struct gql_field_def *def) {
+    if (strcmp(def->type, "String!") == 0 || strcmp(def->type, "String") == 0)
+        return SUB_STRING;
+    return strcmp(def->type, "[String!]!") == 0 ? SUB_STRINGS : SUB_OTHER;
+}
+
+/* A member of Attribute (key, value, type). */
+static enum sub_kind attribute_member_kind(const struct gql_field_def *def) {
+    return strcmp(def->name, "key") == 0     ? SUB_KEY
+           : strcmp(def->name, "value") == 0 ? SUB_VALUE
+           : strcmp(def->name, "type") == 0  ? SUB_TYPE
+                                             : SUB_OTHER;
+}
+
+/* The call's sub-fields: in stack (SUBS_STACK of them) or, when there
+ * are more, in an array to free (subs_free); NULL (to decline) for one
+ * without a definition. */
+static struct sub *subs_of(const struct gql_write_call *call,
+                           enum sub_kind (*kind)(const struct gql_field_def *), struct sub *stack) {
+    size_t n = call->subfield_count;
+    struct sub *subs = n > SUBS_STACK ? xmalloc(n * sizeof *subs) : stack;
+    for (size_t i = 0; i < n; i++) {
+        const struct gql_field_def *def = call->subfields[i].def;
+        if (!def) {
+            if (subs != stack)
+                free(subs);
+            return NULL;
+        }
+        subs[i] = (struct sub){def->name, strlen(def->name), kind(def)};
+    }
+    return subs;
+}
+
+static void subs_free(struct sub *subs, const struct sub *stack) {
+    if (subs != stack)
+        free(subs);
+}
+
+/* A member's value (v) of a String or [String!]! sub-field. */
+static bool w_strings(const struct cell *x, enum sub_kind kind, struct jsonspan v) {
     struct jsonscan js;
     struct jsonspan s;
     jsonscan_init(&js, v.s, v.len);
-    if (strcmp(type, "String!") == 0 || strcmp(type, "String") == 0)
+    if (kind == SUB_STRING)
         return jsonscan_string(&js, &s) && w_content(x, s);
-    if (strcmp(type, "[String!]!") != 0 || !jsonscan_open(&js, '['))
+    if (kind != SUB_STRINGS || !jsonscan_open(&js, '['))
         return false;
     bool first = true;
     size_t n = 0;
@@ -284,18 +356,22 @@ static bool object_members(struct jsonscan *js, struct member *m, size_t cap, si
     return !js->bad;
 }
 
+static bool span_is(struct jsonspan a, const struct sub *b) {
+    return a.len == b->len && memcmp(a.s, b->name, b->len) == 0;
+}
+
 /* The selected members of one object of a list, written in their order. */
-static bool w_list_object(const struct cell *x, const struct member *m, size_t n) {
+static bool w_list_object(const struct cell *x, const struct sub *subs, const struct member *m,
+                          size_t n) {
     const struct gql_write_call *call = x->call;
     for (size_t i = 0; i < call->subfield_count; i++) {
-        const struct gql_subfield *f = &call->subfields[i];
         const struct member *found = NULL;
-        for (size_t k = 0; f->def && k < n && !found; k++)
-            if (jsonspan_is(m[k].key, f->def->name))
+        for (size_t k = 0; k < n && !found; k++)
+            if (span_is(m[k].key, &subs[i]))
                 found = &m[k];
         put(x, i ? "," : "");
-        gql_put_key(call->out, f->key);
-        if (!found || !w_strings(x, f->def->type, found->value))
+        gql_put_key(call->out, call->subfields[i].key);
+        if (!found || !w_strings(x, subs[i].kind, found->value))
             return false; /* absent: the executor's null or error */
     }
     return true;
@@ -305,52 +381,71 @@ static bool w_list_object(const struct cell *x, const struct member *m, size_t n
 static bool w_object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
-    bool first = true;
+    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    bool first = true, ok = subs != NULL;
     size_t n = 0, count;
     jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
-    if (!jsonscan_open(&js, '['))
-        return false;
+    ok = ok && jsonscan_open(&js, '[');
     put(x, "[");
-    while (jsonscan_more(&js, ']', &first)) {
+    while (ok && jsonscan_more(&js, ']', &first)) {
         put(x, n++ ? ",{" : "{");
-        if (!object_members(&js, m, sizeof m / sizeof m[0], &count) || !w_list_object(x, m, count))
-            return false;
+        ok = object_members(&js, m, sizeof m / sizeof m[0], &count) &&
+             w_list_object(x, subs, m, count);
         put(x, "}");
     }
     put(x, "]");
+    subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
-    return !js.bad && jsonscan_peek(&js) == 0;
+    return ok && !js.bad && jsonscan_peek(&js) == 0;
 }
 
-static int by_key(const void *a, const void *b) {
-    const struct jsonspan *x = &((const struct member *)a)->key,
-                          *y = &((const struct member *)b)->key;
+static int by_key(const struct member *a, const struct member *b) {
+    const struct jsonspan *x = &a->key, *y = &b->key;
     int d = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
     return d ? d : (x->len > y->len) - (x->len < y->len);
 }
 
-/* The attributes object's members (keys without escapes) into *out (to
- * free), sorted by key as graphql_shape sorts them; false to decline. */
-static bool attributes_sorted(const char *text, size_t len, struct member **out, size_t *n) {
+/* Sorted by key: by insertion, since an object has a few attributes and
+ * its keys are distinct (jsonb keeps one of each), so any sort gives the
+ * same order. */
+static void sort_by_key(struct member *m, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        struct member v = m[i];
+        size_t k = i;
+        for (; k > 0 && by_key(&m[k - 1], &v) > 0; k--)
+            m[k] = m[k - 1];
+        m[k] = v;
+    }
+}
+
+/* The attributes object's members (keys without escapes), sorted by key
+ * as graphql_shape sorts them: in the cap members at *out, or, when there
+ * are more, in an array *out then points to (to free); false to decline. */
+static bool attributes_sorted(const char *text, size_t len, struct member **out, size_t cap,
+                              size_t *n) {
     struct jsonscan js;
-    size_t cap = 0;
     bool first = true, plain = true;
-    *out = NULL;
+    struct member *given = *out;
     *n = 0;
     jsonscan_init(&js, text, len);
     if (!jsonscan_open(&js, '{'))
         return false;
     while (plain && jsonscan_more(&js, '}', &first)) {
-        if (*n == cap)
-            *out = xrealloc(*out, (cap = cap ? 2 * cap : 16) * sizeof **out);
+        if (*n == cap) {
+            struct member *grown = xmalloc(2 * cap * sizeof *grown);
+            memcpy(grown, *out, cap * sizeof *grown);
+            if (*out != given)
+                free(*out);
+            *out = grown;
+            cap *= 2;
+        }
         struct member *a = &(*out)[(*n)++];
         plain = jsonscan_key(&js, &a->key) && !jsonspan_escaped(a->key) &&
                 jsonscan_value(&js, &a->value);
     }
     if (!plain || js.bad || jsonscan_peek(&js) != 0)
         return false;
-    if (*n > 1)
-        qsort(*out, *n, sizeof **out, by_key);
+    sort_by_key(*out, *n);
     return true;
 }
 
@@ -386,20 +481,20 @@ static bool w_number(const struct cell *x, struct jsonspan v) {
 }
 
 /* An Attribute's member: key, value (as text) or type. */
-static bool w_attribute_member(const struct cell *x, const struct member *a, const char *name) {
+static bool w_attribute_member(const struct cell *x, const struct member *a, enum sub_kind kind) {
     struct jsonspan v = a->value;
     char c = v.s[0];
     bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
     bool numeric = c == '-' || (c >= '0' && c <= '9');
     if (!boolean && !numeric && c != '"')
         return false; /* null, an object or an array */
-    if (strcmp(name, "key") == 0)
+    if (kind == SUB_KEY)
         return w_content(x, a->key);
-    if (strcmp(name, "type") == 0) {
+    if (kind == SUB_TYPE) {
         put(x, c == '"' ? "\"STRING\"" : boolean ? "\"BOOLEAN\"" : "\"NUMBER\"");
         return true;
     }
-    if (strcmp(name, "value") != 0)
+    if (kind != SUB_VALUE)
         return false;
     if (c == '"')
         return w_content(x, (struct jsonspan){v.s + 1, v.len - 2});
@@ -413,22 +508,31 @@ static bool w_attribute_member(const struct cell *x, const struct member *a, con
 static bool w_attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n;
-    struct member *attrs;
-    bool ok = attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
-                                &attrs, &n);
+    struct member stack[32], *attrs = stack;
+    struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
+    bool ok = subs &&
+              attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
+                                &attrs, sizeof stack / sizeof stack[0], &n);
+    if (!ok) {
+        if (attrs != stack)
+            free(attrs);
+        subs_free(subs, sub_stack);
+        return false;
+    }
     put(x, "[");
     for (size_t k = 0; k < n && ok; k++) {
         put(x, k ? ",{" : "{");
         for (size_t i = 0; i < call->subfield_count && ok; i++) {
-            const struct gql_subfield *f = &call->subfields[i];
             put(x, i ? "," : "");
-            gql_put_key(call->out, f->key);
-            ok = f->def && w_attribute_member(x, &attrs[k], f->def->name);
+            gql_put_key(call->out, call->subfields[i].key);
+            ok = w_attribute_member(x, &attrs[k], subs[i].kind);
         }
         put(x, "}");
     }
     put(x, "]");
-    free(attrs);
+    if (attrs != stack)
+        free(attrs);
+    subs_free(subs, sub_stack);
     x->call->values += n * (1 + call->subfield_count);
     return ok;
 }

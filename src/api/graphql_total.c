@@ -25,7 +25,8 @@ static struct product_query *query_of(const struct gql_catalog *c, const json_t 
 }
 
 /* A Query.products connection: REST's total. */
-static enum nx_err count_one(struct gql_catalog *c, struct db *db, json_t *conn) {
+static enum nx_err count_one(struct gql_catalog *c, struct db *db, json_t *conn,
+                             const char *member) {
     struct product_query *q = query_of(c, conn);
     long long total = 0;
     bool capped;
@@ -33,14 +34,14 @@ static enum nx_err count_one(struct gql_catalog *c, struct db *db, json_t *conn)
     if (q && !json_is_true(json_object_get(conn, "_nx_empty")))
         e = api_products_total(db, &q->filter, &total, &capped);
     if (e == NX_OK)
-        json_object_set_new(conn, "totalCount", json_integer(total));
+        json_object_set_new(conn, member, json_integer(total));
     return e;
 }
 
 /* Every category connection of the level made with query q: one
  * statement. */
 static enum nx_err count_categories(struct gql_catalog *c, struct db *db, json_t *sources,
-                                    const struct product_query *q) {
+                                    const struct product_query *q, const char *member) {
     struct buf ids = {0}, subtrees = {0};
     PGresult *r = NULL;
     size_t i, n = 0;
@@ -66,8 +67,7 @@ static enum nx_err count_categories(struct gql_catalog *c, struct db *db, json_t
         json_array_foreach(sources, i, conn) {
             const char *cid = json_string_value(json_object_get(conn, "_nx_category"));
             if (query_of(c, conn) == q && cid && strcmp(cid, PQgetvalue(r, row, 0)) == 0)
-                json_object_set_new(conn, "totalCount",
-                                    json_integer(cap && total > cap ? cap : total));
+                json_object_set_new(conn, member, json_integer(cap && total > cap ? cap : total));
         }
     }
     PQclear(r);
@@ -84,12 +84,12 @@ void gql_connection_total(struct gql_field_call *call) {
     enum nx_err e = gql_catalog_db(c, &db);
     json_array_foreach(call->sources, i, conn) {
         const struct product_query *q = query_of(c, conn);
-        if (e != NX_OK || json_object_get(conn, "totalCount"))
+        if (e != NX_OK || json_object_get(conn, call->member))
             continue; /* counted with an earlier one of its level */
         if (!json_object_get(conn, "_nx_category"))
-            e = count_one(c, db, conn);
+            e = count_one(c, db, conn, call->member);
         else if (q)
-            e = count_categories(c, db, call->sources, q);
+            e = count_categories(c, db, call->sources, q, call->member);
     }
     if (e != NX_OK)
         gql_catalog_fail(call, e, NULL);

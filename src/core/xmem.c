@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static void *oom(size_t n) {
     fprintf(stderr, "out of memory allocating %zu bytes\n", n);
@@ -164,11 +167,26 @@ static bool word_needs_care(uint64_t x) {
 }
 
 /* Bytes of printable ASCII other than '"' and '\\' at the start of s[0..n):
- * what a JSON string holds as it is, without looking at UTF-8. Eight
- * bytes at a time while they are all plain, then byte by byte. */
+ * what a JSON string holds as it is, without looking at UTF-8. Sixteen
+ * bytes at a time where SSE2 is (every x86-64), then eight, while they
+ * are all plain, then byte by byte. */
 static size_t plain_ascii(const char *s, size_t n) {
     size_t i = 0;
     uint64_t x;
+#ifdef __SSE2__
+    /* A signed byte below 0x20 is a control character or one of 0x80 and
+     * above (negative): one comparison finds both. */
+    const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+                  backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i care =
+            _mm_or_si128(_mm_cmplt_epi8(v, space),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (_mm_movemask_epi8(care))
+            break;
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         memcpy(&x, s + i, 8);
         if (word_needs_care(x))

@@ -32,7 +32,14 @@ struct field_group {
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
     const struct gql_type_def *named;  /* the named type of its field's type, or NULL */
-    json_t *args;                      /* its arguments, coerced once; NULL when that failed */
+    /* The member of the parent that holds the field's value when no
+     * resolve function gives it: the field's name, or, for an alias of a
+     * field with a batch function, a name of the alias's own (see
+     * member_of). */
+    const char *member;
+    char *member_owned;   /* member when it is not the field's name */
+    struct subfields *sf; /* subfields_of's answer, once it is known */
+    json_t *args;         /* its arguments, coerced once; NULL when that failed */
     const struct gql_selection **fields;
     size_t count, cap;
 };
@@ -61,13 +68,28 @@ struct subfields {
 };
 
 /* A type reference's named type, remembered: type references are text,
- * and each value completed reads its field's. */
+ * and each value completed reads its field's. The executor reads only the
+ * schema's references (static text, never freed), so what a thread found
+ * holds for every request it runs. */
 struct tref_memo {
     const char *s;
     size_t len;
     const struct gql_type_def *named;
 };
 #define TREF_MEMO 64
+static _Thread_local struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
+
+/* A field definition's resolver, remembered per thread for the table it
+ * came from: resolver tables (exec.h) and field definitions are static,
+ * and a request collects the fields of every selection set anew. */
+struct resolver_memo {
+    const struct gql_resolver *table;
+    size_t table_count;
+    const struct gql_field_def *def;
+    const struct gql_resolver *res;
+};
+#define RESOLVER_MEMO 128
+static _Thread_local struct resolver_memo resolver_memo[RESOLVER_MEMO];
 
 /* Values by address, each held (so that no other value takes its address
  * while the request runs): open addressing, at most half full. */
@@ -78,8 +100,8 @@ struct held_set {
 
 struct run {
     const struct gql_exec *exec;
-    struct tref_memo trefs[TREF_MEMO]; /* direct-mapped by address */
-    struct subfields **subfields;      /* collected so far, each set once */
+    json_t *no_args;              /* the arguments of every field without any */
+    struct subfields **subfields; /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
     struct gql_errors *errs;
     struct buf *out;         /* the answer, written as it completes */
@@ -107,19 +129,19 @@ static bool count_value(struct run *r, const struct gql_selection *sel) {
 
 /* gql_tref_named, gql_tref_kind and gql_tref_of with the names looked up
  * once per request. */
-static const struct gql_type_def *tnamed(struct run *r, struct gql_tref t) {
-    struct tref_memo *m = &r->trefs[(((uintptr_t)t.s >> 2) ^ t.len) % TREF_MEMO];
+static const struct gql_type_def *tnamed(struct gql_tref t) {
+    struct tref_memo *m = &trefs[(((uintptr_t)t.s >> 2) ^ t.len) % TREF_MEMO];
     if (m->s != t.s || m->len != t.len)
         *m = (struct tref_memo){t.s, t.len, gql_tref_named(t)};
     return m->named;
 }
 
-static enum gql_kind tkind(struct run *r, struct gql_tref t) {
+static enum gql_kind tkind(struct gql_tref t) {
     if (t.len > 0 && t.s[t.len - 1] == '!')
         return GQL_KIND_NON_NULL;
     if (t.len > 0 && t.s[0] == '[')
         return GQL_KIND_LIST;
-    const struct gql_type_def *named = tnamed(r, t);
+    const struct gql_type_def *named = tnamed(t);
     return named ? named->kind : GQL_KIND_SCALAR;
 }
 
@@ -160,7 +182,7 @@ __attribute__((format(printf, 5, 6))) static void field_error(struct run *r, con
 /* ---- CollectFields ------------------------------------------------------------ */
 
 static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
-                                                const char *field);
+                                                const struct gql_field_def *def, const char *field);
 
 /* The arguments of a group's field (its first selection's: merged fields
  * have equal ones), coerced once for every object: they depend only on the
@@ -170,11 +192,30 @@ static json_t *coerce_args(const struct run *r, const struct gql_field_def *def,
                            const struct gql_selection *field) {
     if (!def)
         return NULL;
+    if (def->arg_count == 0 && !field->args) /* validated: no arguments given */
+        return json_incref(r->no_args);
     struct gql_errors ignored = {0};
     json_t *args = gql_coerce_arguments(def->args, def->arg_count, field->args, r->exec->variables,
                                         &field->loc, &ignored);
     gql_errors_clear(&ignored);
     return args;
+}
+
+/* Where a batch function stores the field of each parent, and where the
+ * default resolver reads it: per response key, not per field name, so
+ * that `a: products(first: 2)` and `b: products(first: 5)` of one parent
+ * are two members ("@a", "@b": never a field's name, which has no "@",
+ * nor a hidden member of a resolver). An alias of a field without a
+ * batch function reads the field's own member (a row's column). */
+static void member_of(struct field_group *g, const char *name) {
+    g->member = g->def ? g->def->name : name;
+    if (!g->res || !g->res->batch || strcmp(g->key, g->member) == 0)
+        return;
+    size_t n = strlen(g->key);
+    g->member_owned = xmalloc(n + 2);
+    g->member_owned[0] = '@';
+    memcpy(g->member_owned + 1, g->key, n + 1);
+    g->member = g->member_owned;
 }
 
 static void group_add(const struct run *r, struct field_set *set, const struct gql_type_def *parent,
@@ -194,9 +235,10 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g->key = key;
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
-        g->res = find_resolver(r, parent->name, field->name);
-        g->named = g->def ? gql_tref_named(gql_tref(g->def->type)) : NULL;
+        g->res = find_resolver(r, parent->name, g->def, field->name);
+        g->named = g->def ? tnamed(gql_tref(g->def->type)) : NULL;
         g->args = coerce_args(r, g->def, field);
+        member_of(g, field->name);
     }
     if (g->count == g->cap) {
         g->cap = g->cap ? g->cap * 2 : 2;
@@ -208,6 +250,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
 static void field_set_free(struct field_set *set) {
     for (size_t i = 0; i < set->count; i++) {
         free(set->groups[i].fields);
+        free(set->groups[i].member_owned);
         json_decref(set->groups[i].args);
     }
     free(set->groups);
@@ -292,6 +335,8 @@ static void collect_subfields(const struct run *r, const struct gql_type_def *ty
  * stable in memory once collected, so they key the sets below them. */
 static struct subfields *subfields_of(struct run *r, const struct gql_type_def *type,
                                       const struct field_group *g) {
+    if (g->sf && g->sf->type == type)
+        return g->sf;
     for (size_t i = 0; i < r->subfield_count; i++)
         if (r->subfields[i]->type == type && r->subfields[i]->group == g)
             return r->subfields[i];
@@ -304,6 +349,7 @@ static struct subfields *subfields_of(struct run *r, const struct gql_type_def *
     sf->group = g;
     collect_subfields(r, type, g, &sf->set);
     r->subfields[r->subfield_count++] = sf;
+    ((struct field_group *)(uintptr_t)g)->sf = sf; /* a memo: the group is otherwise as it was */
     return sf;
 }
 
@@ -344,13 +390,28 @@ static const struct gql_resolver *find_in(const struct gql_resolver *t, size_t n
     return NULL;
 }
 
-static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
-                                                const char *field) {
+static const struct gql_resolver *find_resolver_in_tables(const struct run *r, const char *type,
+                                                          const char *field) {
     const struct gql_resolver *found =
         find_in(r->exec->resolvers, r->exec->resolver_count, type, field);
     size_t n;
     const struct gql_resolver *intro = gql_introspection_resolvers(&n);
     return found ? found : find_in(intro, n, type, field);
+}
+
+/* The resolver of the field def (named field) of type: remembered by def,
+ * since a type's definitions are an array of consecutive slots. */
+static const struct gql_resolver *find_resolver(const struct run *r, const char *type,
+                                                const struct gql_field_def *def,
+                                                const char *field) {
+    if (!def)
+        return find_resolver_in_tables(r, type, field);
+    struct resolver_memo *m = &resolver_memo[((uintptr_t)def / sizeof *def) % RESOLVER_MEMO];
+    if (m->def != def || m->table != r->exec->resolvers ||
+        m->table_count != r->exec->resolver_count)
+        *m = (struct resolver_memo){r->exec->resolvers, r->exec->resolver_count, def,
+                                    find_resolver_in_tables(r, type, field)};
+    return m->res;
 }
 
 /* ---- completion ------------------------------------------------------------------ */
@@ -369,13 +430,23 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 /* What complete_nullable wrote. */
 enum written { WROTE_VALUE, WROTE_NULL, WROTE_FAILED };
 
-static void put(struct run *r, const char *text) {
-    buf_puts(r->out, text);
+/* Inlined, so that the length of a literal is known when compiled; in
+ * place when the buffer has room, as it mostly has. */
+static inline void put(struct run *r, const char *text) {
+    size_t n = strlen(text);
+    struct buf *out = r->out;
+    if (out->cap - out->len <= n) {
+        buf_append(out, text, n);
+        return;
+    }
+    memcpy(out->data + out->len, text, n + 1); /* with the terminator */
+    out->len += n;
 }
 
 void gql_put_key(struct buf *out, const char *key) {
     size_t n = strlen(key);
-    buf_reserve(out, n + 3);
+    if (out->cap - out->len <= n + 3)
+        buf_reserve(out, n + 3);
     char *p = out->data + out->len;
     p[0] = '"';
     memcpy(p + 1, key, n);
@@ -438,6 +509,7 @@ static void batch_call(struct run *r, const struct gql_type_def *t, const struct
                                   .selection_count = g->count,
                                   .args = args,
                                   .variables = r->exec->variables,
+                                  .member = g->member,
                                   .sources = items};
     res->batch(&call);
     if (call.error) { /* each item's field fails with it as it resolves */
@@ -501,15 +573,14 @@ static void held_clear(struct held_set *h) {
     free(h->slots);
 }
 
-/* Gather what the items hold in def's member: an object, or the objects
- * of a list (then marked, so that its own completion does not batch it
- * again). */
-static void gather(struct run *r, const struct gql_field_def *def, bool list, json_t *items,
-                   json_t *children) {
+/* Gather what the items hold in the field's member: an object, or the
+ * objects of a list (then marked, so that its own completion does not
+ * batch it again). */
+static void gather(struct run *r, const char *name, bool list, json_t *items, json_t *children) {
     size_t i, k;
     json_t *item, *child;
     json_array_foreach(items, i, item) {
-        json_t *member = json_object_get(item, def->name);
+        json_t *member = json_object_get(item, name);
         if (!list && json_is_object(member))
             json_array_append(children, member);
         if (!list || !json_is_array(member))
@@ -528,19 +599,19 @@ static void gather(struct run *r, const struct gql_field_def *def, bool list, js
 static void batch_members(struct run *r, const struct gql_field_def *def,
                           const struct field_group *g, json_t *items, const struct gql_path *path) {
     struct gql_tref type = gql_tref(def->type);
-    if (tkind(r, type) == GQL_KIND_NON_NULL)
+    if (tkind(type) == GQL_KIND_NON_NULL)
         type = tof(type);
-    bool list = tkind(r, type) == GQL_KIND_LIST;
+    bool list = tkind(type) == GQL_KIND_LIST;
     if (list) {
         type = tof(type);
-        if (tkind(r, type) == GQL_KIND_NON_NULL)
+        if (tkind(type) == GQL_KIND_NON_NULL)
             type = tof(type);
     }
-    const struct gql_type_def *named = tnamed(r, type);
-    if (tkind(r, type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
+    const struct gql_type_def *named = tnamed(type);
+    if (tkind(type) == GQL_KIND_LIST || !named || named->kind != GQL_KIND_OBJECT)
         return;
     json_t *children = json_array();
-    gather(r, def, list, items, children);
+    gather(r, g->member, list, items, children);
     if (json_array_size(children) > 0)
         batch_level(r, named, g, children, path);
     json_decref(children);
@@ -576,7 +647,7 @@ static enum written complete_list(struct run *r, struct gql_tref type, const str
         return WROTE_FAILED;
     }
     struct gql_tref item = tof(type);
-    const struct gql_type_def *named = tnamed(r, item);
+    const struct gql_type_def *named = tnamed(item);
     if (named && named->kind == GQL_KIND_OBJECT && json_array_size(v) > 0 &&
         !held_has(&r->batched, v))
         batch_level(r, named, g, v, path);
@@ -613,9 +684,9 @@ static enum written complete_nullable(struct run *r, struct gql_tref type,
         put(r, "null");
         return WROTE_NULL;
     }
-    if (tkind(r, type) == GQL_KIND_LIST)
+    if (tkind(type) == GQL_KIND_LIST)
         return complete_list(r, type, g, v, path);
-    const struct gql_type_def *t = tnamed(r, type);
+    const struct gql_type_def *t = tnamed(type);
     if (gql_kind_is_leaf(t->kind))
         return complete_leaf(r, t, g, v, path);
     batch_alone(r, t, g, v, path);
@@ -627,7 +698,7 @@ static bool complete(struct run *r, struct gql_tref type, const struct field_gro
                      json_t *value, const struct gql_path *path) {
     size_t mark = r->out->len;
     bool ok;
-    if (tkind(r, type) == GQL_KIND_NON_NULL) {
+    if (tkind(type) == GQL_KIND_NON_NULL) {
         enum written w = complete_nullable(r, tof(type), g, value, path);
         if (w == WROTE_NULL)
             field_error(r, GQL_CODE_FIELD, g->fields[0], path,
@@ -690,7 +761,7 @@ static json_t *resolve(struct run *r, const struct gql_type_def *type,
         }
         free(call.error);
     } else if (json_is_object(source)) {
-        value = json_incref(json_object_get(source, def->name));
+        value = json_incref(json_object_get(source, g->member));
     }
     json_decref(args);
     return value;
@@ -705,8 +776,12 @@ static bool written(struct run *r, const struct gql_type_def *type, const struct
     const struct gql_resolver *res = g->res;
     if (!res || !res->write || !g->args || (res->batch && batch_fault_of(r, g->fields[0], source)))
         return false;
-    struct gql_write_call call = {
-        .ctx = r->exec->ctx, .parent_type = type, .field = g->def, .source = source, .out = r->out};
+    struct gql_write_call call = {.ctx = r->exec->ctx,
+                                  .parent_type = type,
+                                  .field = g->def,
+                                  .member = g->member,
+                                  .source = source,
+                                  .out = r->out};
     if (g->named && g->named->kind == GQL_KIND_OBJECT)
         call.subfields = flat_subfields(r, g->named, g, &call.subfield_count);
     size_t mark = r->out->len;
@@ -740,7 +815,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         bool failed = false;
         json_t *value = resolve(r, type, def, g, source, &p, &failed);
         struct gql_tref t = gql_tref(def->type);
-        if (failed && tkind(r, t) == GQL_KIND_NON_NULL) /* the error climbs */
+        if (failed && tkind(t) == GQL_KIND_NON_NULL) /* the error climbs */
             return false;
         if (failed) /* null where the type allows it */
             put(r, "null");
@@ -753,7 +828,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 
 void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out) {
     size_t start = out->len;
-    struct run r = {.exec = exec, .errs = errs, .out = out};
+    struct run r = {.exec = exec, .no_args = json_object(), .errs = errs, .out = out};
     const struct gql_type_def *query = gql_schema_query_type();
     struct field_set set = {0};
     struct visited visited = {.count = 0};
@@ -767,6 +842,7 @@ void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, stru
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
     free(r.faults);
+    json_decref(r.no_args);
     if (!ok || r.stopped) { /* a partial answer would be arbitrary */
         out->len = start;
         buf_puts(out, "null");

@@ -473,6 +473,46 @@ static void test_fragments_aliases_variables_directives(void **state) {
                 "{\"product\":{\"sku\":\"RK-1\"}}");
 }
 
+/* Aliases of one list field with different arguments on one parent
+ * (different response keys, so the specification allows them): each alias
+ * is its own page, as the field alone would answer it. */
+static void test_aliases_with_different_arguments(void **state) {
+    (void)state;
+    char q[768];
+    snprintf(q, sizeof q,
+             "{ category(id: %lld) { a: products(first: 2, sort: NAME_ASC) { totalCount edges { "
+             "node { name } } pageInfo { hasNextPage } } b: products(first: 1, sort: PRICE_DESC) "
+             "{ n: totalCount edges { node { name } } } products(filter: {minPrice: \"30\"}) { "
+             "totalCount edges { node { name } } } } }",
+             kitchen);
+    expect_data(gql_post(NULL, q, NULL),
+                "{\"category\":{\"a\":{\"totalCount\":4,\"edges\":[{\"node\":{\"name\":\"Blue "
+                "Kettle\"}},{\"node\":{\"name\":\"Chef Knife\"}}],\"pageInfo\":{\"hasNextPage\":"
+                "true}},\"b\":{\"n\":4,\"edges\":[{\"node\":{\"name\":\"Chef Knife\"}}]},"
+                "\"products\":{\"totalCount\":1,\"edges\":[{\"node\":{\"name\":\"Chef "
+                "Knife\"}}]}}}");
+    /* every category's two pages at once, and below them aliases of the
+     * products' variants and of their categories' pages */
+    expect_data(
+        gql_post(NULL,
+                 "{ categories(parent: null) { slug cheap: products(first: 1, sort: "
+                 "PRICE_ASC) { edges { node { name v: variants { sku } category { "
+                 "products(first: 1, sort: NAME_DESC) { edges { node { name } } } top: "
+                 "products(first: 1, sort: NAME_ASC) { edges { node { name } } } } } } } "
+                 "dear: products(first: 1, sort: PRICE_DESC) { edges { node { name "
+                 "variants { price } } } } } }",
+                 NULL),
+        "{\"categories\":[{\"slug\":\"garden\",\"cheap\":{\"edges\":[{\"node\":{\"name\":\"Rak"
+        "e\",\"v\":[{\"sku\":\"RK-1\"}],\"category\":{\"products\":{\"edges\":[{\"node\":{\"nam"
+        "e\":\"Rake\"}}]},\"top\":{\"edges\":[{\"node\":{\"name\":\"Rake\"}}]}}}}]},\"dear\":{"
+        "\"edges\":[{\"node\":{\"name\":\"Rake\",\"variants\":[{\"price\":\"15.00\"}]}}]}},{\""
+        "slug\":\"home\",\"cheap\":{\"edges\":[{\"node\":{\"name\":\"Mixed Mug\",\"v\":[{\"sku\""
+        ":\"MM-1\"}],\"category\":{\"products\":{\"edges\":[{\"node\":{\"name\":\"Red Kettle"
+        "\"}}]},\"top\":{\"edges\":[{\"node\":{\"name\":\"Blue Kettle\"}}]}}}}]},\"dear\":{\""
+        "edges\":[{\"node\":{\"name\":\"Chef Knife\",\"variants\":[{\"price\":\"35.00\"}]}}]"
+        "}}]}");
+}
+
 /* An attribute number beyond 64 bits (PostgreSQL writes 1e30 back as 31
  * digits, an integer jansson does not read) is a NUMBER like any other,
  * written as a real, whether the product is written from its row or
@@ -535,6 +575,7 @@ int main(void) {
         cmocka_unit_test(test_inactive_products_and_variants_for_staff_only),
         cmocka_unit_test(test_fragments_aliases_variables_directives),
         cmocka_unit_test(test_attribute_numbers_beyond_64_bits),
+        cmocka_unit_test(test_aliases_with_different_arguments),
     };
     return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -246,7 +246,7 @@ static bool write_name(struct gql_write_call *c) {
 
 static void test_write_functions(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Product", "name", NULL, NULL, write_name}};
+    static const struct gql_resolver res[] = {{"Product", "name", NULL, NULL, write_name}};
     struct run r = {0};
     const char *query = "{ product(id: 1) { name n: name sku: slug } }";
     run_on(&r, query, NULL, "{\"product\": {\"name\": \"P\", \"slug\": \"p\"}}", res, 1, NULL);
@@ -267,8 +267,9 @@ static void test_write_functions(void **state) {
 
 static void test_argument_defaults(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Query", "products", echo_products, NULL, NULL},
-                                       {"ProductConnection", "totalCount", echo_args, NULL, NULL}};
+    static const struct gql_resolver res[] = {
+        {"Query", "products", echo_products, NULL, NULL},
+        {"ProductConnection", "totalCount", echo_args, NULL, NULL}};
     json_t *seen = json_object();
     struct run r = {0};
     run_on(&r,
@@ -298,7 +299,7 @@ static const char *const product_json =
 
 static void test_null_propagation(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL, NULL}};
+    static const struct gql_resolver res[] = {{"Variant", "sku", fail_sku, NULL, NULL}};
     struct run r = {0};
     /* Variant.sku is String!, variants [Variant!]!: the product becomes null. */
     run_on(&r, "{ product(id: 1) { name variants { sku } } me { id } }", NULL, product_json, res, 1,
@@ -413,7 +414,7 @@ static void batch_variants(struct gql_field_call *c) {
 
 static void test_batch(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants, NULL}};
+    static const struct gql_resolver res[] = {{"Product", "variants", NULL, batch_variants, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id } products { edges { node { variants { sku } } } } }", NULL,
@@ -508,7 +509,7 @@ static void batch_children(struct gql_field_call *c) {
 /* Nested lists: one batch per level, however many parents. */
 static void test_batch_levels(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children, NULL}};
+    static const struct gql_resolver res[] = {{"Category", "children", NULL, batch_children, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ categories { id children { id children { id } } } }", NULL,
@@ -534,7 +535,7 @@ static void batch_fails(struct gql_field_call *c) {
  * when the first item's null reaches data). */
 static void test_batch_failure(void **state) {
     (void)state;
-    const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails, NULL}};
+    static const struct gql_resolver res[] = {{"Category", "products", NULL, batch_fails, NULL}};
     struct batch_count n = {0};
     struct run r = {0};
     run_on(&r, "{ category(id: 1) { id products { totalCount } } }", NULL,

@@ -75,10 +75,10 @@ void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
  * read) and of the row's index; the other fields are read from the row by
  * the Product resolvers of graphql_row.c. */
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
-/* Give each product node of sources its `category` member from its row
- * (`{id, name, slug}` or null), for Product.category's batch to load the
- * rest of it. */
-void gql_product_categories(struct gql_catalog *c, json_t *sources);
+/* Give each product node of sources that lacks one its member (`category`
+ * for Product.category's batch, which reads the id there to load the
+ * rest) of its row's category (`{id, name, slug}` or null). */
+void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member);
 /* Product's fields read from a node's row: the value (built once per row
  * with graphql_shape's gql_product_row), and written straight to the
  * answer. */

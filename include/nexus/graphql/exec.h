@@ -11,7 +11,10 @@
  * value comes from the first resolver of gql_exec.resolvers, then of the
  * introspection table (introspect.h), whose type and field names match;
  * without one, from the source object's member of the field's name (so a
- * row loaded as a JSON object answers its scalar fields by itself).
+ * row loaded as a JSON object answers its scalar fields by itself), or,
+ * for an alias of a field with a batch function, the alias's own member
+ * (gql_field_call.member), so that aliases with different arguments do
+ * not share one.
  * __typename is the executor's own.
  *
  * Batching: when a list of objects is completed, each field of the items'
@@ -62,6 +65,8 @@ struct gql_exec {
     const struct gql_document *doc;
     const struct gql_definition *operation; /* a query (validated) */
     const json_t *variables;                /* gql_coerce_variables' result */
+    /* A table that is never changed or freed (a static one): each thread
+     * remembers which of its entries resolves each field definition. */
     const struct gql_resolver *resolvers;
     size_t resolver_count;
     void *ctx;

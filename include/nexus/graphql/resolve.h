@@ -24,8 +24,13 @@ struct gql_field_call {
     size_t selection_count;
     const json_t *args;      /* the coerced arguments */
     const json_t *variables; /* the coerced variables */
-    json_t *source;          /* resolve: the parent's value */
-    json_t *sources;         /* batch: an array of them */
+    /* batch: the member of each source to store the field's value in,
+     * where the default resolver reads it: the field's name, or a name
+     * of its own for an alias (so aliases of one field with different
+     * arguments do not share it). */
+    const char *member;
+    json_t *source;  /* resolve: the parent's value */
+    json_t *sources; /* batch: an array of them */
     /* Set by gql_field_fail. */
     char *error;
     const char *code;
@@ -50,6 +55,7 @@ struct gql_write_call {
     void *ctx;                              /* gql_exec.ctx */
     const struct gql_type_def *parent_type; /* the object type of the source */
     const struct gql_field_def *field;
+    const char *member; /* as gql_field_call's: where a batch stored it */
     json_t *source;
     /* When the field's named type is an object type: the fields selected
      * of it, in response order; else NULL and 0. */
