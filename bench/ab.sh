@@ -11,9 +11,14 @@
 # with A's `nexus seed`, B's database is a copy of it (CREATE DATABASE ...
 # TEMPLATE) migrated with B's `nexus migrate`, which moves every product
 # onto a default variant, as a deployment upgrading a v1 catalog would.
-# Both are then vacuumed and analyzed, so that the migration's rewritten
-# rows do not count against B. v1 clients reading that catalog get the
-# same answers from both, apart from the fields B adds.
+# Both are then compacted and analyzed (VACUUM FULL): B's migrations
+# rewrite every product row, which leaves its table and every index on it
+# about twice the size of A's, and a plain VACUUM frees that space without
+# giving it back, so B would be measured on a bloated copy of the same
+# rows (docs/OPERATIONS.md advises the same after upgrading a large
+# catalog). AB_COMPACT=0 vacuums without compacting, as the database is
+# right after the upgrade. v1 clients reading that catalog get the same
+# answers from both, apart from the fields B adds.
 #   AB_SEED=each bench/ab.sh   # each side seeded by its own `nexus seed`
 # seeds B's database with B's seed instead (variants, attributes, images:
 # a larger catalog), which compares content as much as code.
@@ -36,6 +41,8 @@ PRODUCTS=${BENCH_PRODUCTS:-100000}
 ROUNDS=${AB_ROUNDS:-3}
 HOT_IDS=${AB_HOT_IDS:-1000} # cached by id: random ids among the first ones
 SEED=${AB_SEED:-same}
+COMPACT=${AB_COMPACT:-1}
+case $COMPACT in 0 | 1) ;; *) die "AB_COMPACT is 1 (default) or 0" ;; esac
 case $SEED in same | each) ;; *) die "AB_SEED is 'same' (default) or 'each'" ;; esac
 first_variants=$(git -C "$NEXUS_ROOT" log --diff-filter=A --format=%H -- migrations/0010_variants.sql |
     tail -1)
@@ -116,7 +123,11 @@ else
     SEEDED[b]=$(seed_side b)
 fi
 for side in a b; do
-    psql_side "$side" "VACUUM (ANALYZE)"
+    if [ "$COMPACT" = 0 ]; then
+        psql_side "$side" "VACUUM (ANALYZE)"
+    else
+        psql_side "$side" "VACUUM (FULL, ANALYZE)"
+    fi
     start_server "$side" cached
     start_server "$side" uncached
 done
@@ -192,7 +203,7 @@ echo "## v1 reads, A/B: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS c
 echo
 echo "A = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$A" | cut -c1-80)"
 echo "B = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$B" | cut -c1-80)"
-echo "seeds: A ${SEEDED[a]}; B ${SEEDED[b]}"
+echo "seeds: A ${SEEDED[a]}; B ${SEEDED[b]}; $([ "$COMPACT" = 0 ] && echo vacuumed || echo compacted) (products: A $(psql_side a "SELECT pg_size_pretty(pg_total_relation_size('products'))"), B $(psql_side b "SELECT pg_size_pretty(pg_total_relation_size('products'))"))"
 echo "search: A q=${Q[a]} (${MATCHES[a]:-?} matches), B q=${Q[b]} (${MATCHES[b]:-?} matches)"
 echo
 printf '| %-34s | %-8s | %10s | %10s | %6s | %s\n' scenario mode "A req/s" "B req/s" "B/A" "runs A; B"
