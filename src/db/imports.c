@@ -66,6 +66,11 @@ static struct db_stmt SQL_START = {
     "UPDATE imports SET status = 'running', started_at = coalesce(started_at, now())"
     " WHERE id = $1 AND status IN ('queued', 'running') RETURNING " IMPORT_COLUMNS,
     1, 0};
+/* The import is at least $2 bytes and no live product exists. */
+static struct db_stmt SQL_BULK = {
+    "SELECT bytes >= $2::bigint AND NOT EXISTS (SELECT FROM products WHERE deleted_at IS NULL)"
+    " FROM imports WHERE id = $1",
+    2, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
 static struct db_stmt SQL_CHUNK_SIZES = {
@@ -300,6 +305,17 @@ enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, c
 enum nx_err imports_start(struct db *db, const char *id, PGresult **out) {
     const char *params[] = {id};
     return db_exec(db, &SQL_START, params, out);
+}
+
+enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, bool *bulk) {
+    char n[24];
+    PGresult *r = NULL;
+    snprintf(n, sizeof n, "%lld", min_bytes);
+    const char *params[] = {id, n};
+    enum nx_err e = db_exec(db, &SQL_BULK, params, &r);
+    *bulk = e == NX_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {

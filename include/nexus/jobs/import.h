@@ -21,6 +21,16 @@
  * no batch applies twice. With atomic,
  * the whole import is one transaction, rolled back (and only the errors
  * kept) if any row failed.
+ *
+ * A bulk load: an import of IMPORT_BULK_MIN_BYTES or more into a catalog
+ * without a live product (and not atomic) first drops the indexes that
+ * serve only readers (db/seed_indexes.h; the unique ones and those of a
+ * product's variants stay, so every row is checked as usual), and builds
+ * them, two at a time, after its last batch and before it is marked done.
+ * Readers meanwhile get correct answers without those indexes (slowly).
+ * Whatever stops the run, the list of indexes to build is committed, and
+ * the run that finishes the import builds what it still holds (another
+ * import does too, and `nexus seed`).
  */
 #ifndef NEXUS_JOBS_IMPORT_H
 #define NEXUS_JOBS_IMPORT_H
