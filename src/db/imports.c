@@ -217,28 +217,65 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " AND v.deleted_at IS NULL) ORDER BY s.line, sv.pos",
     0, 0};
 /* A new product is inserted with what its variants derive (computed from
- * the stage as nexus_product_derive computes it from the table), so that
- * it is written once: a rewrite would add every index entry again. */
+ * the stage as nexus_product_derive computes it from the table) and with
+ * their option terms (as nexus_facet_option_ids computes them: one per
+ * value however spelled, of active variants, and of those in stock), so
+ * that it is written once: a rewrite would add every index entry again,
+ * and count the product's facets again (the variants' trigger rewrites
+ * only the products whose terms differ). */
 #define STAGE_ACTIVE "coalesce(sv.is_active, true)"
+#define STAGE_OPTION_TERMS(in_stock)                                                               \
+    "nexus_facet_term_ids(2::smallint, array_agg(g.name) FILTER (WHERE " in_stock "),"             \
+    " array_agg(g.value) FILTER (WHERE " in_stock "))"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " d AS (SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"
-    " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"
-    " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock, count(*)::integer AS live,"
-    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"
-    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"
+    " g AS (SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
-    " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line),"
-    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"
-    " currency, stock, category_id, is_active, attributes, images, variant_count,"
-    " variant_active_count, variant_options) SELECT s.sku, s.name, s.slug, s.description,"
-    " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"
-    " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"
-    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"
-    " coalesce(d.options, '[]') FROM import_stage s LEFT JOIN d ON d.line = s.line, x"
-    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
-    " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
-    " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"
+    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"
+    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"
+    " AND (sv.stock > 0 OR NOT f.in_stock)"
+    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)),"
+    " t AS (SELECT g.line, " STAGE_OPTION_TERMS(
+        "NOT g.in_stock") " AS options,"
+                          " " STAGE_OPTION_TERMS(
+                              "g.in_stock") " AS in_stock FROM g GROUP BY g.line),"
+                                            " d AS (SELECT sv.line, min(sv.price_cents) FILTER "
+                                            "(WHERE " STAGE_ACTIVE ") AS price_min,"
+                                            " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE
+                                            ") AS price_max,"
+                                            " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE
+                                            ")::integer AS stock, count(*)::integer AS live,"
+                                            " count(*) FILTER (WHERE " STAGE_ACTIVE
+                                            ")::integer AS active,"
+                                            " nexus_options_of(array_agg(coalesce(sv.options, "
+                                            "'{}') ORDER BY sv.pos)) AS options"
+                                            " FROM import_stage_variants sv JOIN import_stage s ON "
+                                            "s.line = sv.line"
+                                            " WHERE s.explicit AND s.product_id IS NULL GROUP BY "
+                                            "sv.line),"
+                                            " ins AS (INSERT INTO products (sku, name, slug, "
+                                            "description, price_cents, price_max_cents,"
+                                            " currency, stock, category_id, is_active, attributes, "
+                                            "images, variant_count,"
+                                            " variant_active_count, variant_options, "
+                                            "facet_options, facet_options_in_stock)"
+                                            " SELECT s.sku, s.name, s.slug, s.description,"
+                                            " coalesce(d.price_min, s.price_cents), "
+                                            "coalesce(d.price_max, s.price_cents), s.currency,"
+                                            " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE "
+                                            "s.stock END, s.cat_id, s.is_active,"
+                                            " s.attributes, s.images, coalesce(d.live, 1), "
+                                            "coalesce(d.active, 1),"
+                                            " coalesce(d.options, '[]'), coalesce(t.options, "
+                                            "'{}'), coalesce(t.in_stock, '{}')"
+                                            " FROM import_stage s LEFT JOIN d ON d.line = s.line "
+                                            "LEFT JOIN t ON t.line = s.line, x"
+                                            " WHERE s.product_id IS NULL ORDER BY s.line RETURNING "
+                                            "id, sku)"
+                                            " UPDATE import_stage s SET product_id = ins.id, "
+                                            "created = true FROM ins"
+                                            " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
 static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     "INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"

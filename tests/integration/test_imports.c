@@ -314,6 +314,14 @@ static void test_new_products_hold_what_their_variants_derive(void **state) {
                                     " WHERE sku IN ('DT-1', 'DM-1')"));
     expect_sql(before, DERIVED_STATE);
     free(before);
+    /* and the option terms they were inserted with are the variants' */
+    expect_sql("{Red,Blue,S,M}|true|{}|true",
+               "SELECT string_agg(ARRAY(SELECT t.value FROM facet_terms t"
+               " WHERE t.id = ANY (p.facet_options) ORDER BY t.name DESC, t.value DESC)::text"
+               " || '|' || (p.facet_options = nexus_facet_option_ids(p.id, false)"
+               " AND p.facet_options_in_stock = nexus_facet_option_ids(p.id, true)"
+               " AND p.facet_options_in_stock = p.facet_options)::text, '|' ORDER BY p.sku DESC)"
+               " FROM products p WHERE p.sku IN ('DT-1', 'DM-1')");
     expect_sql("[{\"name\": \"color\", \"values\": [\"Red\", \"Blue\"]},"
                " {\"name\": \"Size\", \"values\": [\"M\", \"L\", \"S\"]}]",
                "SELECT variant_options FROM products WHERE sku = 'DT-1'");
