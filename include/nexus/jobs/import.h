@@ -27,7 +27,9 @@
  * serve only readers (db/seed_indexes.h; the unique ones and those of a
  * product's variants stay, so every row is checked as usual), and builds
  * them, two at a time, after its last batch and before it is marked done.
- * Readers meanwhile get correct answers without those indexes (slowly).
+ * Readers meanwhile get correct answers without those indexes (slowly);
+ * writers of products and variants wait while an index of their table is
+ * built (as after a seed).
  * Whatever stops the run, the list of indexes to build is committed, and
  * the run that finishes the import builds what it still holds (another
  * import does too, and `nexus seed`).
