@@ -277,13 +277,18 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
                                             "created = true FROM ins"
                                             " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
+/* The new products' variants; as the products already hold their option
+ * terms, the variants' trigger is told not to compute them again
+ * (nexus.syncing, migration 0013), and told so only for this statement. */
 static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
-    "INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
+    "WITH x AS (SELECT set_config('nexus.syncing', 'on', true))"
+    " INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
     " position) SELECT s.product_id, sv.sku, sv.price_cents, sv.stock,"
     " coalesce(sv.options, '{}'), coalesce(sv.is_active, true), sv.pos"
-    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line, x"
     " WHERE s.created ORDER BY s.line, sv.pos",
     0, 0};
+static struct db_stmt SQL_MERGE_SYNCED = {"SELECT set_config('nexus.syncing', 'off', true)", 0, 0};
 /* A new product already holds what its variants derive; every other
  * product the batch touched derives again. */
 static struct db_stmt SQL_MERGE_DERIVE = {
@@ -447,10 +452,11 @@ static struct db_stmt SQL_STAGE_UPDATES = {
     "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
 
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
-    struct db_stmt *steps[] = {
-        &SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
-        &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
-        &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_DERIVE};
+    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,
+                               &SQL_MERGE_OWN_VARIANT,  &SQL_MERGE_PARK,
+                               &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
+                               &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS,
+                               &SQL_MERGE_SYNCED,       &SQL_MERGE_DERIVE};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -458,7 +464,7 @@ enum nx_err import_stage_merge(struct db *db, long long *updated, long long *cre
     *updated = *created = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
-                           steps[i] != &SQL_MERGE_NEW_VARIANTS;
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED;
         if (for_updates && !updates)
             continue;
         e = merge_step(db, steps[i],
