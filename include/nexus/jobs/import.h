@@ -44,9 +44,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Rows per batch: each batch's statements, its facet counts (appended and
- * folded once per statement) and its commit cost about the same for 500
- * rows as for 2,000; a restart redoes at most one. */
+/* Rows per batch: what each batch costs whatever its rows (its
+ * statements, the facet counts its statements append and fold, its
+ * commit) is shared by more of them; a restart redoes at most one. */
 #define IMPORT_BATCH_ROWS 2000
 
 /* Run the import job; false with err filled when it should be retried. */
