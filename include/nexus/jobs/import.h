@@ -44,10 +44,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Rows per batch: what each batch costs whatever its rows (its
- * statements, the facet counts its statements append and fold, its
- * commit) is shared by more of them; a restart redoes at most one. */
-#define IMPORT_BATCH_ROWS 2000
+/* Rows per batch: a restart redoes at most one, and each statement of a
+ * batch must end within the session's statement timeout
+ * (DB_STATEMENT_TIMEOUT_MS) on a loaded machine. */
+#define IMPORT_BATCH_ROWS 500
 
 /* Run the import job; false with err filled when it should be retried. */
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
