@@ -66,6 +66,11 @@ static struct db_stmt SQL_START = {
     "UPDATE imports SET status = 'running', started_at = coalesce(started_at, now())"
     " WHERE id = $1 AND status IN ('queued', 'running') RETURNING " IMPORT_COLUMNS,
     1, 0};
+/* The import is at least $2 bytes and no live product exists. */
+static struct db_stmt SQL_BULK = {
+    "SELECT bytes >= $2::bigint AND NOT EXISTS (SELECT FROM products WHERE deleted_at IS NULL)"
+    " FROM imports WHERE id = $1",
+    2, 0};
 static struct db_stmt SQL_CHUNK = {
     "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2::integer", 2, 0};
 static struct db_stmt SQL_CHUNK_SIZES = {
@@ -212,36 +217,78 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " AND v.deleted_at IS NULL) ORDER BY s.line, sv.pos",
     0, 0};
 /* A new product is inserted with what its variants derive (computed from
- * the stage as nexus_product_derive computes it from the table), so that
- * it is written once: a rewrite would add every index entry again. */
+ * the stage as nexus_product_derive computes it from the table) and with
+ * their option terms (as nexus_facet_option_ids computes them: one per
+ * value however spelled, of active variants, and of those in stock), so
+ * that it is written once: a rewrite would add every index entry again,
+ * and count the product's facets again (the variants' trigger rewrites
+ * only the products whose terms differ). */
 #define STAGE_ACTIVE "coalesce(sv.is_active, true)"
+#define STAGE_OPTION_TERMS(in_stock)                                                               \
+    "nexus_facet_term_ids(2::smallint, array_agg(g.name) FILTER (WHERE " in_stock "),"             \
+    " array_agg(g.value) FILTER (WHERE " in_stock "))"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " d AS (SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"
-    " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"
-    " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock, count(*)::integer AS live,"
-    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"
-    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"
+    " g AS (SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
-    " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line),"
-    " ins AS (INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"
-    " currency, stock, category_id, is_active, attributes, images, variant_count,"
-    " variant_active_count, variant_options) SELECT s.sku, s.name, s.slug, s.description,"
-    " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"
-    " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"
-    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"
-    " coalesce(d.options, '[]') FROM import_stage s LEFT JOIN d ON d.line = s.line, x"
-    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku)"
-    " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
-    " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"
+    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"
+    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"
+    " AND (sv.stock > 0 OR NOT f.in_stock)"
+    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)),"
+    " t AS (SELECT g.line, " STAGE_OPTION_TERMS(
+        "NOT g.in_stock") " AS options,"
+                          " " STAGE_OPTION_TERMS(
+                              "g.in_stock") " AS in_stock FROM g GROUP BY g.line),"
+                                            " d AS (SELECT sv.line, min(sv.price_cents) FILTER "
+                                            "(WHERE " STAGE_ACTIVE ") AS price_min,"
+                                            " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE
+                                            ") AS price_max,"
+                                            " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE
+                                            ")::integer AS stock, count(*)::integer AS live,"
+                                            " count(*) FILTER (WHERE " STAGE_ACTIVE
+                                            ")::integer AS active,"
+                                            " nexus_options_of(array_agg(coalesce(sv.options, "
+                                            "'{}') ORDER BY sv.pos)) AS options"
+                                            " FROM import_stage_variants sv JOIN import_stage s ON "
+                                            "s.line = sv.line"
+                                            " WHERE s.explicit AND s.product_id IS NULL GROUP BY "
+                                            "sv.line),"
+                                            " ins AS (INSERT INTO products (sku, name, slug, "
+                                            "description, price_cents, price_max_cents,"
+                                            " currency, stock, category_id, is_active, attributes, "
+                                            "images, variant_count,"
+                                            " variant_active_count, variant_options, "
+                                            "facet_options, facet_options_in_stock)"
+                                            " SELECT s.sku, s.name, s.slug, s.description,"
+                                            " coalesce(d.price_min, s.price_cents), "
+                                            "coalesce(d.price_max, s.price_cents), s.currency,"
+                                            " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE "
+                                            "s.stock END, s.cat_id, s.is_active,"
+                                            " s.attributes, s.images, coalesce(d.live, 1), "
+                                            "coalesce(d.active, 1),"
+                                            " coalesce(d.options, '[]'), coalesce(t.options, "
+                                            "'{}'), coalesce(t.in_stock, '{}')"
+                                            " FROM import_stage s LEFT JOIN d ON d.line = s.line "
+                                            "LEFT JOIN t ON t.line = s.line, x"
+                                            " WHERE s.product_id IS NULL ORDER BY s.line RETURNING "
+                                            "id, sku)"
+                                            " UPDATE import_stage s SET product_id = ins.id, "
+                                            "created = true FROM ins"
+                                            " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
+/* The new products' variants; as the products already hold their option
+ * terms, the variants' trigger is told not to compute them again
+ * (nexus.syncing, migration 0013), and told so only for this statement. */
 static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
-    "INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
+    "WITH x AS (SELECT set_config('nexus.syncing', 'on', true))"
+    " INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
     " position) SELECT s.product_id, sv.sku, sv.price_cents, sv.stock,"
     " coalesce(sv.options, '{}'), coalesce(sv.is_active, true), sv.pos"
-    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line, x"
     " WHERE s.created ORDER BY s.line, sv.pos",
     0, 0};
+static struct db_stmt SQL_MERGE_SYNCED = {"SELECT set_config('nexus.syncing', 'off', true)", 0, 0};
 /* A new product already holds what its variants derive; every other
  * product the batch touched derives again. */
 static struct db_stmt SQL_MERGE_DERIVE = {
@@ -300,6 +347,17 @@ enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, c
 enum nx_err imports_start(struct db *db, const char *id, PGresult **out) {
     const char *params[] = {id};
     return db_exec(db, &SQL_START, params, out);
+}
+
+enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, bool *bulk) {
+    char n[24];
+    PGresult *r = NULL;
+    snprintf(n, sizeof n, "%lld", min_bytes);
+    const char *params[] = {id, n};
+    enum nx_err e = db_exec(db, &SQL_BULK, params, &r);
+    *bulk = e == NX_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {
@@ -394,10 +452,11 @@ static struct db_stmt SQL_STAGE_UPDATES = {
     "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
 
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
-    struct db_stmt *steps[] = {
-        &SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
-        &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
-        &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_DERIVE};
+    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,
+                               &SQL_MERGE_OWN_VARIANT,  &SQL_MERGE_PARK,
+                               &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
+                               &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS,
+                               &SQL_MERGE_SYNCED,       &SQL_MERGE_DERIVE};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -405,7 +464,7 @@ enum nx_err import_stage_merge(struct db *db, long long *updated, long long *cre
     *updated = *created = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
-                           steps[i] != &SQL_MERGE_NEW_VARIANTS;
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED;
         if (for_updates && !updates)
             continue;
         e = merge_step(db, steps[i],

@@ -466,7 +466,7 @@ static enum nx_err load(struct db *db, const struct seed_options *o) {
     if (e == NX_OK)
         e = seed_tree(db, o->categories, &leaves, &leaf_count);
     if (e == NX_OK && bulk)
-        e = seed_indexes_drop(db);
+        e = seed_indexes_drop(db, INDEXES_ALL);
     if (e == NX_OK && bulk)
         e = db_exec(db, &SQL_FOREIGN_KEYS, NULL, &keys);
     if (e == NX_OK && bulk)

@@ -16,14 +16,23 @@
 /* The secondary indexes of products, variants and the tables the seed
  * fills after them (numeric attributes, terms in created_at order), kept
  * to be built again. */
-static struct db_stmt SQL_LIST = {
-    "INSERT INTO seed_pending_indexes (name, definition)"
-    " SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-    " AND tablename IN ('products', 'product_variants', 'product_attribute_numbers',"
-    " 'product_attribute_order', 'product_option_order')"
+#define SQL_LIST_ALL                                                                               \
+    "INSERT INTO seed_pending_indexes (name, definition)"                                          \
+    " SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"              \
+    " AND tablename IN ('products', 'product_variants', 'product_attribute_numbers',"              \
+    " 'product_attribute_order', 'product_option_order')"                                          \
     " AND indexname NOT LIKE '%\\_pkey'"
-    " RETURNING format('DROP INDEX %I', name)",
-    0, 0};
+#define SQL_LIST_RETURNING " RETURNING format('DROP INDEX %I', name)"
+static struct db_stmt SQL_LIST[] = {
+    [INDEXES_ALL] = {SQL_LIST_ALL SQL_LIST_RETURNING, 0, 0},
+    /* Writers keep what they check and look up: the unique indexes (a
+     * sku, a slug, a product's options are checked against them) and
+     * those that find a product's variants and numbers. */
+    [INDEXES_OF_READERS] =
+        {SQL_LIST_ALL " AND indexdef NOT LIKE 'CREATE UNIQUE INDEX %'"
+                      " AND indexdef NOT LIKE '% USING btree (product_id%'" SQL_LIST_RETURNING,
+         0, 0},
+};
 static struct db_stmt SQL_EXISTS = {"SELECT EXISTS (SELECT FROM seed_pending_indexes)", 0, 0};
 /* The GIN builds first (the longest: with two at a time the others fill
  * in beside them), then the rest. */
@@ -32,9 +41,9 @@ static struct db_stmt SQL_PENDING = {"SELECT name, definition FROM seed_pending_
                                      0, 0};
 static struct db_stmt SQL_BUILT = {"DELETE FROM seed_pending_indexes WHERE name = $1", 1, 0};
 
-enum nx_err seed_indexes_drop(struct db *db) {
+enum nx_err seed_indexes_drop(struct db *db, enum index_set set) {
     PGresult *drops = NULL;
-    enum nx_err e = db_exec(db, &SQL_LIST, NULL, &drops);
+    enum nx_err e = db_exec(db, &SQL_LIST[set], NULL, &drops);
     for (int i = 0; e == NX_OK && i < PQntuples(drops); i++)
         e = db_exec_sql(db, PQgetvalue(drops, i, 0));
     PQclear(drops);

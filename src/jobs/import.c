@@ -8,6 +8,7 @@
 #include "nexus/core/records.h"
 #include "nexus/core/strset.h"
 #include "nexus/db/imports.h"
+#include "nexus/db/seed_indexes.h"
 #include "nexus/jobs/import_slugs.h"
 #include "nexus/model/catalog.h"
 #include "nexus/model/import_row.h"
@@ -465,6 +466,48 @@ static enum nx_err finish(struct run *run) {
     return e;
 }
 
+/* ---- a bulk load ------------------------------------------------------------ */
+
+/* A large import into an empty catalog loads as the seed does: the
+ * indexes that only serve readers are dropped (listed in
+ * seed_pending_indexes, committed at once, before the first batch) and
+ * built after the last batch, two at a time. Not with atomic: the drops
+ * would have to commit before the import does, or lock readers out of the
+ * catalog until it ends. */
+static enum nx_err bulk_begin(struct run *run, const struct config *cfg) {
+    bool bulk = false;
+    enum nx_err e = imports_is_bulk(run->db, run->id, cfg->import_bulk_min_bytes, &bulk);
+    if (e != NX_OK || !bulk)
+        return e;
+    log_info("import.bulk", NULL, "import %s: into an empty catalog, the indexes built after it",
+             run->id);
+    e = db_begin(run->db);
+    if (e == NX_OK)
+        e = seed_indexes_drop(run->db, INDEXES_OF_READERS);
+    if (e == NX_OK)
+        e = db_commit(run->db);
+    db_rollback(run->db); /* a no-op after the commit */
+    return e;
+}
+
+/* Build the indexes still listed (dropped by this import, by an earlier
+ * run of it that stopped, or by another load), before the import is
+ * marked done; on connections of their own, as the builds change their
+ * session settings. A run that stops meanwhile builds the rest when the
+ * job runs again. */
+static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
+    bool pending = false;
+    enum nx_err e = seed_indexes_pending(run->db, &pending);
+    if (e != NX_OK || !pending)
+        return e;
+    struct db *db = db_open(cfg->database_url);
+    if (!db)
+        return NX_ERR_UNAVAILABLE;
+    e = seed_indexes_build(db, cfg->database_url, false);
+    db_close(db);
+    return e;
+}
+
 /* Load the import's settings and progress; *skip when it is finished. */
 static enum nx_err start(struct run *run, bool *skip) {
     PGresult *r = NULL;
@@ -491,7 +534,6 @@ static enum nx_err start(struct run *run, bool *skip) {
 
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap) {
-    (void)cfg;
     struct run *run = xcalloc(1, sizeof *run);
     json_t *id = json_object_get(job->payload, "import_id");
     bool skip = false;
@@ -505,6 +547,8 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     run->runner = (struct import_runner){job->id, job->worker, 1};
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);
+    if (e == NX_OK && !skip && !run->atomic)
+        e = bulk_begin(run, cfg);
     if (e == NX_OK && !skip && run->atomic)
         e = ensure_tx(run);
     if (e == NX_OK && !skip) {
@@ -513,6 +557,8 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
             e = NX_OK;
         if (e == NX_OK && !run->header_failed)
             e = flush(run);
+        if (e == NX_OK && !run->atomic)
+            e = bulk_end(run, cfg);
         if (e == NX_OK)
             e = finish(run);
     }

@@ -314,6 +314,14 @@ static void test_new_products_hold_what_their_variants_derive(void **state) {
                                     " WHERE sku IN ('DT-1', 'DM-1')"));
     expect_sql(before, DERIVED_STATE);
     free(before);
+    /* and the option terms they were inserted with are the variants' */
+    expect_sql("{Red,Blue,S,M}|true|{}|true",
+               "SELECT string_agg(ARRAY(SELECT t.value FROM facet_terms t"
+               " WHERE t.id = ANY (p.facet_options) ORDER BY t.name DESC, t.value DESC)::text"
+               " || '|' || (p.facet_options = nexus_facet_option_ids(p.id, false)"
+               " AND p.facet_options_in_stock = nexus_facet_option_ids(p.id, true)"
+               " AND p.facet_options_in_stock = p.facet_options)::text, '|' ORDER BY p.sku DESC)"
+               " FROM products p WHERE p.sku IN ('DT-1', 'DM-1')");
     expect_sql("[{\"name\": \"color\", \"values\": [\"Red\", \"Blue\"]},"
                " {\"name\": \"Size\", \"values\": [\"M\", \"L\", \"S\"]}]",
                "SELECT variant_options FROM products WHERE sku = 'DT-1'");
@@ -723,6 +731,59 @@ static void test_a_resumed_import_reads_from_its_offset(void **state) {
     free(id);
 }
 
+/* A large import into an empty catalog drops the indexes that serve only
+ * readers and builds them at its end; the unique ones stay, so its rows
+ * are checked as ever (a slug taken by an earlier row). A runner that
+ * stops after the drop leaves them listed, and the run that finishes the
+ * import builds them. Last of the group: it empties the catalog. */
+static void test_an_import_into_an_empty_catalog_loads_in_bulk(void **state) {
+    (void)state;
+    struct held_job h;
+#define INDEXES                                                                                    \
+    "SELECT count(*) FROM pg_indexes WHERE tablename IN"                                           \
+    " ('products', 'product_variants', 'product_attribute_numbers')"
+    char *indexes = harness_sql_value(&server, INDEXES);
+    char *sku_key = harness_sql_value(&server, "SELECT 'products_sku_key'::regclass::oid");
+    char *emptied = harness_sql(&server, "TRUNCATE products, product_variants CASCADE");
+    assert_non_null(emptied);
+    free(emptied);
+    char *id = harness_sql_value(
+        &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status, bytes)"
+                 " SELECT id, 'csv', 'upsert', false, 'queued', 100 FROM users LIMIT 1"
+                 " RETURNING id),"
+                 " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+                 " convert_to(E'sku,name,slug,price,stock\\nBULK-1,One,bulk-1,1,1\\n"
+                 "BULK-2,Two,bulk-1,2,2\\nBULK-1,One again,bulk-1,3,3\\n', 'UTF8') FROM i)"
+                 " SELECT id FROM i");
+    hold_job(&h, id, "other-worker");
+    int min_bytes = job_cfg.import_bulk_min_bytes;
+    job_cfg.import_bulk_min_bytes = 100;
+    /* the runner without the lease drops the indexes, then stops */
+    assert_false(run_held(&h));
+    expect_sql("true|true|false", "SELECT EXISTS (SELECT FROM seed_pending_indexes)"
+                                  " || '|' || (to_regclass('products_grams_idx') IS NULL)"
+                                  " || '|' || (to_regclass('products_sku_key') IS NULL)");
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET locked_by = 'this-worker' WHERE id = %s"
+                           " RETURNING 1",
+                           h.job_id));
+    assert_true(run_held(&h));
+    job_cfg.import_bulk_min_bytes = min_bytes;
+    expect_sql("3|1|1|1|done",
+               "SELECT rows || '|' || created || '|' || updated || '|' || failed || '|' || status"
+               " FROM imports WHERE id = %s",
+               id);
+    expect_sql("BULK-1:One again:300", "SELECT string_agg(sku || ':' || name || ':' || price_cents,"
+                                       " ',') FROM products");
+    expect_sql("f", "SELECT EXISTS (SELECT FROM seed_pending_indexes)");
+    expect_sql(indexes, INDEXES);
+    expect_sql(sku_key, "SELECT 'products_sku_key'::regclass::oid");
+    release_job(&h);
+    free(id);
+    free(indexes);
+    free(sku_key);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
@@ -769,6 +830,7 @@ int main(void) {
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
+        cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -13,6 +13,7 @@
 #include "nexus/db/db.h"
 #include "nexus/model/import_row.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The columns of an import row: enum import_col in model/import_row.h. */
@@ -44,6 +45,10 @@ enum nx_err imports_errors(struct db *db, const char *id, const char *after_n, c
 /* The worker takes it: 'running' (started_at kept from an earlier try).
  * Zero rows when it is not queued or running. */
 enum nx_err imports_start(struct db *db, const char *id, PGresult **out);
+
+/* Whether the import is a bulk load: min_bytes or more, into a catalog
+ * without a live product. */
+enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, bool *bulk);
 
 /* Chunk seq's bytes (zero rows past the last). */
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out);

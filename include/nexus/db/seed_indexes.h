@@ -1,15 +1,17 @@
 /*
- * seed_indexes.h -- the secondary indexes around a bulk seed.
+ * seed_indexes.h -- the secondary indexes around a bulk load (a seed; an
+ * import into an empty catalog, jobs/import.h).
  *
- * A bulk seed drops the secondary indexes of products, variants and the
+ * A bulk load drops the secondary indexes of products, variants and the
  * products' numeric attributes, keeps
  * their definitions in seed_pending_indexes (migration 0018) and commits
- * that list with its rows. The indexes are then built on two connections
+ * that list (with its rows, for a seed). The indexes are then built on two
+ * connections
  * at once (the GIN builds are most of the seed and each runs on one core),
  * each build committed with the removal of its row, and the tables
  * analyzed. Meanwhile readers see the whole catalog, served without the
  * missing indexes (slowly), and writers to products and variants wait
- * while a build holds its table. A seed interrupted after its rows were
+ * while a build holds its table. A load interrupted after the list was
  * committed builds what is still listed when run again.
  */
 #ifndef NEXUS_DB_SEED_INDEXES_H
@@ -19,9 +21,16 @@
 
 #include <stdbool.h>
 
-/* Drop the indexes, listing them in seed_pending_indexes; inside the
- * seed's transaction. */
-enum nx_err seed_indexes_drop(struct db *db);
+/* Which indexes a load drops: all of them (the seed, which loads alone
+ * in its transaction), or only those that serve readers, keeping what
+ * writers check and look up as they go (the unique indexes, those of a
+ * product's variants and numbers), so that writes stay checked while the
+ * others are missing (an import). */
+enum index_set { INDEXES_ALL, INDEXES_OF_READERS };
+
+/* Drop the indexes of set, listing them in seed_pending_indexes; inside a
+ * transaction (the list commits with the drops). */
+enum nx_err seed_indexes_drop(struct db *db, enum index_set set);
 
 /* Whether seed_pending_indexes lists an index to build. */
 enum nx_err seed_indexes_pending(struct db *db, bool *pending);

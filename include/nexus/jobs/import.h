@@ -21,6 +21,18 @@
  * no batch applies twice. With atomic,
  * the whole import is one transaction, rolled back (and only the errors
  * kept) if any row failed.
+ *
+ * A bulk load: an import of IMPORT_BULK_MIN_BYTES or more into a catalog
+ * without a live product (and not atomic) first drops the indexes that
+ * serve only readers (db/seed_indexes.h; the unique ones and those of a
+ * product's variants stay, so every row is checked as usual), and builds
+ * them, two at a time, after its last batch and before it is marked done.
+ * Readers meanwhile get correct answers without those indexes (slowly);
+ * writers of products and variants wait while an index of their table is
+ * built (as after a seed).
+ * Whatever stops the run, the list of indexes to build is committed, and
+ * the run that finishes the import builds what it still holds (another
+ * import does too, and `nexus seed`).
  */
 #ifndef NEXUS_JOBS_IMPORT_H
 #define NEXUS_JOBS_IMPORT_H
@@ -32,6 +44,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Rows per batch: a restart redoes at most one, and each statement of a
+ * batch must end within the session's statement timeout
+ * (DB_STATEMENT_TIMEOUT_MS) on a loaded machine. */
 #define IMPORT_BATCH_ROWS 500
 
 /* Run the import job; false with err filled when it should be retried. */
