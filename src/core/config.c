@@ -5,6 +5,7 @@
  * default would be unsafe in production (JWT_SECRET outside dev mode, which
  * must also be a key nobody else knows).
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "nexus/core/config.h"
 
 #include "nexus/core/parse.h"
@@ -14,6 +15,7 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,8 +304,13 @@ static bool load_log_level(struct loader *l, struct config *c) {
     return fail(l, "LOG_LEVEL", "must be debug, info, warn or error");
 }
 
+/* The cores this process may run on: its CPU affinity (taskset, a
+ * container's cpuset, systemd's CPUAffinity) where it can be read, else
+ * every online core. More threads than that would only take turns. */
 static int online_cores(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
