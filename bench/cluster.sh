@@ -14,12 +14,28 @@
 # cost of the replica check, "nginx / replica" the cost of the balancer hop.
 # On one machine two instances share the cores: no throughput is gained.
 #
+# BENCH_PIN=1 gives the balancer a core of its own, as a deployment would
+# (taskset): every server (the instances and their workers, PostgreSQL,
+# Redis) on CPU 1, nginx and wrk (one thread) on CPU 0. The direct runs
+# have the same split, wrk on CPU 0 and the instance on CPU 1, so "nginx /
+# replica" differs by the hop alone.
+#
 #   bench/cluster.sh                       # 60,000 products, 5 s per run, 3 rounds
+#   BENCH_PIN=1 bench/cluster.sh           # the balancer and wrk on a core of their own
 #   BENCH_PRODUCTS=120000 BENCH_DURATION=10s BENCH_ROUNDS=5 bench/cluster.sh
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/common.sh"
 . "$(dirname "$0")/../scripts/lib/services.sh"
 BENCH_DURATION=${BENCH_DURATION:-5s}
+PIN=${BENCH_PIN:-}
+pin_servers=() # the command prefix that puts a server on CPU 1
+if [ -n "$PIN" ]; then
+    [ "$(nproc)" -ge 2 ] || die "BENCH_PIN needs two cores"
+    pin_servers=(taskset -c 1)
+    BENCH_THREADS=${BENCH_THREADS:-1} # one core: one wrk thread
+    # Every wrk run (bench_wrk_values) on CPU 0.
+    wrk() { taskset -c 0 wrk "$@"; }
+fi
 . "$(dirname "$0")/lib.sh"
 
 PRODUCTS=${BENCH_PRODUCTS:-60000}
@@ -45,7 +61,7 @@ export JWT_SECRET=benchmark-secret-0123456789abcdef0123 LOG_LEVEL=warn
 export PER_IP_CONNECTION_LIMIT=100000 # every benchmark connection comes from loopback
 export NEXUS_ADMIN_EMAIL=admin@example.com NEXUS_ADMIN_PASSWORD=bench-admin-password
 NEXUS_BIN=$BUILD/nexus NEXUS_VAR=$VAR PORT=$(free_port) NEXUS_SEED_PRODUCTS=$PRODUCTS \
-    "$NEXUS_ROOT/scripts/cluster" >"$BENCH_TMP/cluster.log" 2>&1 &
+    "${pin_servers[@]}" "$NEXUS_ROOT/scripts/cluster" >"$BENCH_TMP/cluster.log" 2>&1 &
 cluster_pid=$!
 for _ in $(seq 6000); do # 600 s: the seed
     [ -f "$VAR/cluster.env" ] && break
@@ -60,9 +76,43 @@ read -r instance1 instance2 <<<"$INSTANCE_URLS"
 direct_port=$(free_port)
 DATABASE_URL="postgresql:///nexus?host=$VAR/run&user=postgres" REDIS_URL="unix://$VAR/redis/redis.sock" \
     DATABASE_READ_URL="" BIND_ADDR=127.0.0.1 PORT=$direct_port \
-    "$BUILD/nexus" serve 2>"$BENCH_TMP/direct.log" &
+    "${pin_servers[@]}" "$BUILD/nexus" serve 2>"$BENCH_TMP/direct.log" &
 direct_pid=$!
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$direct_port/readyz" >/dev/null && break; sleep 0.1; done
+
+# cpus PID: the CPUs PID may run on; server_threads PID: its HTTP server
+# threads (libmicrohttpd names them MHD-...; THREADS follows the affinity).
+cpus() { awk '$1 == "Cpus_allowed_list:" { print $2 }' "/proc/$1/status"; }
+server_threads() { cat "/proc/$1"/task/*/comm | grep -c '^MHD-' || true; }
+# expect_cpu CPU NAME PID...: each PID on CPU alone, or die.
+expect_cpu() {
+    local cpu=$1 name=$2 pid
+    shift 2
+    for pid in "$@"; do
+        [ "$(cpus "$pid")" = "$cpu" ] || die "$name (pid $pid) may run on CPUs $(cpus "$pid"), not $cpu alone"
+    done
+}
+pin_note="wrk on the same $(nproc) cores"
+if [ -n "$PIN" ]; then
+    # nginx, started on CPU 1 with the rest of the cluster, moves to CPU 0:
+    # the master and its workers, every thread of each.
+    nginx_master=$(cat "$VAR/nginx/nginx.pid")
+    read -r -a nginx_pids <<<"$nginx_master $(pgrep -d ' ' -P "$nginx_master")"
+    for pid in "${nginx_pids[@]}"; do taskset -a -p -c 0 "$pid" >/dev/null; done
+    expect_cpu 0 nginx "${nginx_pids[@]}"
+    read -r -a cluster_nexus <<<"$(pgrep -d ' ' -x -P "$cluster_pid" nexus)"
+    expect_cpu 1 "a nexus process" "${cluster_nexus[@]}" "$direct_pid"
+    expect_cpu 1 PostgreSQL "$(head -n 1 "$VAR/pg/postmaster.pid")" "$(head -n 1 "$VAR/replica/postmaster.pid")"
+    expect_cpu 1 Redis "$(cat "$VAR/redis/redis.pid")"
+    serving=0 threads=0
+    for pid in "${cluster_nexus[@]}" "$direct_pid"; do
+        n=$(server_threads "$pid")
+        [ "$n" -gt 0 ] && serving=$((serving + 1)) threads=$((threads + n))
+    done
+    pin_note="pinned: wrk ($BENCH_THREADS thread) and nginx ($((${#nginx_pids[@]} - 1)) worker) on CPU 0;"
+    pin_note+=" $serving instances ($threads server threads in all), $((${#cluster_nexus[@]} + 1 - serving)) workers,"
+    pin_note+=" PostgreSQL primary and replica, Redis on CPU 1"
+fi
 
 # One catalog write, so Redis holds a WAL position the replica can be checked against.
 token=$(curl -sf -H 'Content-Type: application/json' \
@@ -123,6 +173,8 @@ uncached_run() { # KIND TARGET: REPLY, req/s of one uncached run on keys of a ne
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "## Scaled out vs one instance: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each, median of $ROUNDS)"
+echo
+echo "$pin_note"
 echo
 printf '| %-24s | %13s | %13s | %13s | %17s | %15s |\n' scenario "primary only" "replica" "nginx, 2 inst." \
     "replica / primary" "nginx / replica"
