@@ -2,6 +2,7 @@
  * test_config.c -- config_load over a table of variables instead of the
  * process environment.
  */
+#define _GNU_SOURCE /* sched_getaffinity, sched_setaffinity, CPU_* */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 
 #include "nexus/core/config.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define GOOD_DB     "postgresql://nexus:nexus@localhost:5432/nexus"
@@ -106,6 +108,33 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_int_equal(f->c.metrics_allow_count, 6);
     assert_null(f->c.metrics_token);
     assert_int_equal(f->c.job_retention, 7 * 86400);
+}
+
+/* THREADS and HASH_CONCURRENCY default to the cores the process may run
+ * on: its affinity, not every online core. */
+static void test_thread_defaults_follow_cpu_affinity(void **state) {
+    struct fixture *f = *state;
+    const struct var vars[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    assert_loads(f, vars);
+    int n = CPU_COUNT(&all) > 64 ? 64 : CPU_COUNT(&all);
+    assert_int_equal(f->c.threads, n);
+    assert_int_equal(f->c.hash_concurrency, n);
+    config_clear(&f->c);
+
+    size_t first = 0;
+    while (!CPU_ISSET(first, &all))
+        first++;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    bool loaded = load(f, vars);
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    if (!loaded)
+        fail_msg("config_load failed: %s", f->err);
+    assert_int_equal(f->c.threads, 1);
+    assert_int_equal(f->c.hash_concurrency, 1);
 }
 
 static void test_empty_value_counts_as_unset(void **state) {
@@ -725,6 +754,7 @@ static void test_search_total_cap_takes_1_to_100000000(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         FT(test_defaults_with_only_database_url),
+        FT(test_thread_defaults_follow_cpu_affinity),
         FT(test_empty_value_counts_as_unset),
         FT(test_explicit_values_override_defaults),
         FT(test_database_url_is_required),
