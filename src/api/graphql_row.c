@@ -11,9 +11,10 @@
  * than half of a page's work (docs/PERFORMANCE.md). Each writer writes
  * exactly what the executor would write for the value gql_product_row
  * builds; whatever one does not handle (an escaped string in a jsonb
- * column, a number jansson would not read, a selection it does not know,
- * __typename below a field) it declines, and the field resolves from
- * that value, built once for the row.
+ * column, a selection it does not know, __typename below a field) it
+ * declines, and the field resolves from that value, built once for the
+ * row. An attribute's type and text are decided by the functions of
+ * graphql_shape.h on both paths.
  */
 #include "nexus/api/graphql_catalog.h"
 
@@ -24,10 +25,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/model/product.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -449,91 +447,78 @@ static bool attributes_sorted(const char *text, size_t len, struct member **out,
     return true;
 }
 
-/* A number as jansson reads it and json_dumps writes it (precision 15), as
- * a string; an integer beyond 64 bits (PostgreSQL writes 1e30 as 31
- * digits) as a real, as graphql_shape.c reads it; false beyond a double. */
-static bool w_number(const struct cell *x, struct jsonspan v) {
-    char token[400]; /* a double's digits, 309 at most, and a sign */
-    if (v.len == 0 || v.len >= sizeof token)
-        return false;
-    memcpy(token, v.s, v.len);
-    token[v.len] = '\0';
-    errno = 0;
-    if (!strpbrk(token, ".eE")) {
-        long long i = strtoll(token, NULL, 10);
-        if (errno == 0) {
-            put(x, "\"");
-            jsonw_put_int(x->call->out, i);
-            put(x, "\"");
-            return true;
-        }
+/* An attribute's value as the list gives it (see graphql_shape.h): its
+ * type and its text (a string's content, still escaped, or a number's or
+ * boolean's text in buf); false for a value the list leaves out. */
+struct attribute {
+    const char *type;
+    struct jsonspan text;
+    char buf[GQL_NUMBER_BUF];
+};
+
+static bool attribute_of(struct jsonspan v, struct attribute *a) {
+    char c = v.s[0];
+    bool integer;
+    json_int_t i = 0;
+    double d = 0;
+    if (c == '"') {
+        *a = (struct attribute){.type = "\"STRING\"", .text = {v.s + 1, v.len - 2}};
+        return true;
     }
-    double d = strtod(token, NULL);
-    if (isinf(d) || isnan(d))
+    if (jsonspan_is(v, "true") || jsonspan_is(v, "false")) {
+        *a = (struct attribute){.type = "\"BOOLEAN\"", .text = v};
+        return true;
+    }
+    if (c != '-' && (c < '0' || c > '9'))
+        return false; /* null, an object or an array */
+    a->type = "\"NUMBER\"";
+    a->text.s = a->buf;
+    if (!gql_number_token(v.s, v.len, &integer, &i, &d))
         return false;
-    json_t *real = json_real(d);
-    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-    json_decref(real);
-    if (dumped)
-        buf_json_text(x->call->out, dumped, strlen(dumped));
-    free(dumped);
-    return dumped != NULL;
+    a->text.len = gql_attribute_number(integer, i, d, a->buf, sizeof a->buf);
+    return a->text.len > 0;
 }
 
 /* An Attribute's member: key, value (as text) or type. */
-static bool w_attribute_member(const struct cell *x, const struct member *a, enum sub_kind kind) {
-    struct jsonspan v = a->value;
-    char c = v.s[0];
-    bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
-    bool numeric = c == '-' || (c >= '0' && c <= '9');
-    if (!boolean && !numeric && c != '"')
-        return false; /* null, an object or an array */
+static bool w_attribute_member(const struct cell *x, const struct member *m,
+                               const struct attribute *a, enum sub_kind kind) {
     if (kind == SUB_KEY)
-        return w_content(x, a->key);
+        return w_content(x, m->key);
     if (kind == SUB_TYPE) {
-        put(x, c == '"' ? "\"STRING\"" : boolean ? "\"BOOLEAN\"" : "\"NUMBER\"");
+        put(x, a->type);
         return true;
     }
-    if (kind != SUB_VALUE)
-        return false;
-    if (c == '"')
-        return w_content(x, (struct jsonspan){v.s + 1, v.len - 2});
-    if (boolean) {
-        put(x, c == 't' ? "\"true\"" : "\"false\"");
-        return true;
-    }
-    return w_number(x, v);
+    return kind == SUB_VALUE && w_content(x, a->text);
 }
 
 static bool w_attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
-    size_t n;
+    size_t n = 0, written = 0;
     struct member stack[32], *attrs = stack;
     struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
     bool ok = subs &&
               attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, sizeof stack / sizeof stack[0], &n);
-    if (!ok) {
-        if (attrs != stack)
-            free(attrs);
-        subs_free(subs, sub_stack);
-        return false;
-    }
-    put(x, "[");
+    if (ok)
+        put(x, "[");
     for (size_t k = 0; k < n && ok; k++) {
-        put(x, k ? ",{" : "{");
+        struct attribute a;
+        if (!attribute_of(attrs[k].value, &a))
+            continue; /* left out, as graphql_shape.c leaves it out */
+        put(x, written++ ? ",{" : "{");
         for (size_t i = 0; i < call->subfield_count && ok; i++) {
             put(x, i ? "," : "");
             gql_put_key(call->out, call->subfields[i].key);
-            ok = w_attribute_member(x, &attrs[k], subs[i].kind);
+            ok = w_attribute_member(x, &attrs[k], &a, subs[i].kind);
         }
         put(x, "}");
     }
-    put(x, "]");
+    if (ok)
+        put(x, "]");
     if (attrs != stack)
         free(attrs);
     subs_free(subs, sub_stack);
-    x->call->values += n * (1 + call->subfield_count);
+    x->call->values += written * (1 + call->subfield_count);
     return ok;
 }
 
