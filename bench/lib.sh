@@ -101,6 +101,11 @@ bench_wrk() {
         "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "$non2xx"
 }
 
+# bench_median VALUE...: the median of the values (words; the middle one,
+# the lower of the two middle ones for an even count).
+# shellcheck disable=SC2048,SC2086 # the values, one word each
+bench_median() { printf '%s\n' $* | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 bench_header() {
     printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' scenario "req/s" p50 p95 p99 non-2xx
     printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "------------" \
