@@ -15,7 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +52,17 @@ static const char **sorted_keys(const json_t *obj, size_t *n) {
  * integer when it has no fraction or exponent and fits 64 bits, else a
  * real (PostgreSQL writes 1e30 back as 31 digits); false beyond a double. */
 bool gql_number_token(const char *s, size_t len, bool *integer, json_int_t *i, double *d) {
+    /* Most are short integers: their digits read without a copy. */
+    bool negative = len > 0 && s[0] == '-';
+    size_t k = negative, digits = len - k;
+    uint64_t v = 0;
+    for (; k < len && s[k] >= '0' && s[k] <= '9' && digits <= 18; k++)
+        v = v * 10 + (uint64_t)(s[k] - '0');
+    if (k == len && digits > 0 && digits <= 18) {
+        *integer = true;
+        *i = negative ? -(json_int_t)v : (json_int_t)v;
+        return true;
+    }
     char token[400]; /* a double's digits, 309 at most, and a sign */
     if (len == 0 || len >= sizeof token)
         return false;
@@ -73,9 +84,21 @@ bool gql_number_token(const char *s, size_t len, bool *integer, json_int_t *i, d
  * json_dumps writes it (precision 15); 0 when it does not fit. Both
  * writers of attributes use it (graphql_row.c from the jsonb text). */
 size_t gql_attribute_number(bool integer, json_int_t i, double d, char *out, size_t cap) {
-    if (integer) {
-        int n = snprintf(out, cap, "%" JSON_INTEGER_FORMAT, i);
-        return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    if (integer) { /* digit arithmetic, not printf */
+        char digits[24], *p = digits + sizeof digits;
+        uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            *--p = '-';
+        size_t n = (size_t)(digits + sizeof digits - p);
+        if (n >= cap)
+            return 0;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return n;
     }
     if (isinf(d) || isnan(d))
         return 0;
