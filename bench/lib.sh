@@ -24,7 +24,15 @@ bench_setup() {
     export PER_IP_CONNECTION_LIMIT=100000 # every benchmark connection comes from loopback
 }
 
+# bench_port_free PORT: die when something answers there already (another
+# benchmark's server would be measured in place of this one).
+bench_port_free() {
+    ! curl -s -o /dev/null "http://127.0.0.1:$1/healthz" ||
+        die "port $1 is in use: set BENCH_PORT to a free one"
+}
+
 bench_start_server() {
+    bench_port_free "$BENCH_PORT"
     "$BUILD/nexus" serve 2>"$BENCH_TMP/nexus.log" &
     BENCH_PID=$!
     for _ in $(seq 100); do
@@ -38,6 +46,7 @@ bench_start_server() {
 # without Redis, so every read goes to PostgreSQL; stopped at exit.
 bench_start_uncached() {
     UNCACHED_PORT=$((BENCH_PORT + 1))
+    bench_port_free "$UNCACHED_PORT"
     REDIS_URL="" PORT=$UNCACHED_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/uncached.log" &
     UNCACHED_PID=$!
     trap 'kill $UNCACHED_PID 2>/dev/null; bench_teardown' EXIT INT TERM

@@ -106,6 +106,7 @@ struct cell {
     const struct gql_catalog *c;
     const struct gql_row *row;
     struct gql_write_call *call;
+    bool utf8; /* the jsonb column being read is valid UTF-8 (see w_content) */
 };
 
 typedef bool (*cell_fn)(const struct cell *x, int col);
@@ -251,12 +252,34 @@ static bool w_category(const struct cell *x, int col) {
 
 /* ---- jsonb columns --------------------------------------------------------- */
 
-/* A string's content written as its value: false when it has escapes. */
+/* A string's content written as its value: false when it has escapes.
+ * Without escapes, in a column of valid UTF-8, it needs none either:
+ * PostgreSQL escapes quotes, backslashes and control characters, the only
+ * bytes buf_json_text would escape then, so it is copied as it is. */
 static bool w_content(const struct cell *x, struct jsonspan s) {
     if (jsonspan_escaped(s))
         return false;
-    buf_json_text(x->call->out, s.s, s.len);
+    if (!x->utf8) {
+        buf_json_text(x->call->out, s.s, s.len);
+        return true;
+    }
+    struct buf *out = x->call->out;
+    if (out->cap - out->len <= s.len + 2)
+        buf_reserve(out, s.len + 2);
+    char *p = out->data + out->len;
+    p[0] = '"';
+    memcpy(p + 1, s.s, s.len);
+    p[s.len + 1] = '"';
+    out->len += s.len + 2;
+    out->data[out->len] = '\0';
     return true;
+}
+
+/* The cell for reading the jsonb column col. */
+static struct cell jsonb_cell(const struct cell *x, int col) {
+    struct cell y = *x;
+    y.utf8 = utf8_valid(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    return y;
 }
 
 /* One member of a jsonb object: its key's content and its value. */
@@ -273,6 +296,8 @@ struct sub {
     const char *name;
     size_t len;
     enum sub_kind kind;
+    char key[40];   /* its response key written ("key":), when it fits */
+    size_t key_len; /* 0 when it does not */
 };
 
 #define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
@@ -306,7 +331,14 @@ static struct sub *subs_of(const struct gql_write_call *call,
                 free(subs);
             return NULL;
         }
-        subs[i] = (struct sub){def->name, strlen(def->name), kind(def)};
+        subs[i] = (struct sub){def->name, strlen(def->name), kind(def), "", 0};
+        size_t k = strlen(call->subfields[i].key);
+        if (k + 3 < sizeof subs[i].key) {
+            subs[i].key[0] = '"';
+            memcpy(subs[i].key + 1, call->subfields[i].key, k);
+            memcpy(subs[i].key + 1 + k, "\":", 2);
+            subs[i].key_len = k + 3;
+        }
     }
     return subs;
 }
@@ -314,6 +346,16 @@ static struct sub *subs_of(const struct gql_write_call *call,
 static void subs_free(struct sub *subs, const struct sub *stack) {
     if (subs != stack)
         free(subs);
+}
+
+/* A sub-field's response key and its colon, after a comma unless first. */
+static void put_sub_key(const struct cell *x, const struct sub *sub, size_t i) {
+    if (i)
+        put_n(x->call->out, ",", 1);
+    if (sub->key_len)
+        put_n(x->call->out, sub->key, sub->key_len);
+    else
+        gql_put_key(x->call->out, x->call->subfields[i].key);
 }
 
 /* A member's value (v) of a String or [String!]! sub-field. */
@@ -367,8 +409,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
         for (size_t k = 0; k < n && !found; k++)
             if (span_is(m[k].key, &subs[i]))
                 found = &m[k];
-        put(x, i ? "," : "");
-        gql_put_key(call->out, call->subfields[i].key);
+        put_sub_key(x, &subs[i], i);
         if (!found || !w_strings(x, subs[i].kind, found->value))
             return false; /* absent: the executor's null or error */
     }
@@ -376,7 +417,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
 }
 
 /* An array of objects (options, images) with the selected members. */
-static bool w_object_list(const struct cell *x, int col) {
+static bool object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
     struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
@@ -395,6 +436,198 @@ static bool w_object_list(const struct cell *x, int col) {
     subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
     return ok && !js.bad && jsonscan_peek(&js) == 0;
+}
+
+/* ---- options as REST writes them ----------------------------------------- */
+
+/* A cursor over a jsonb column's text, copying what it reads compact. */
+struct copy {
+    const char *p, *end;
+    struct buf *out;
+    size_t strings; /* copied, other than keys */
+};
+
+static void copy_space(struct copy *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\t' || *c->p == '\r'))
+        c->p++;
+}
+
+/* The next byte (after white space) is ch: copied. */
+static bool copy_char(struct copy *c, char ch) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != ch)
+        return false;
+    c->p++;
+    put_n(c->out, &ch, 1);
+    return true;
+}
+
+static bool copy_peek(struct copy *c, char ch) {
+    copy_space(c);
+    return c->p < c->end && *c->p == ch;
+}
+
+/* The next value is a string without escapes (equal to key when key is
+ * not NULL): copied with its quotes, as buf_json_text writes PostgreSQL's
+ * text of it (valid UTF-8, control characters escaped, so none raw). */
+static bool copy_string(struct copy *c, const char *key) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != '"')
+        return false;
+    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return false;
+    size_t n = (size_t)(q - s);
+    if (key && (strlen(key) != n || memcmp(key, s, n) != 0))
+        return false;
+    put_n(c->out, c->p, n + 2);
+    c->p = q + 1;
+    c->strings += key == NULL;
+    return true;
+}
+
+/* One option: {"name": string, "values": [string, ...]}. */
+static bool copy_option(struct copy *c) {
+    if (!copy_char(c, '{') || !copy_string(c, "name") || !copy_char(c, ':') ||
+        !copy_string(c, NULL) || !copy_char(c, ',') || !copy_string(c, "values") ||
+        !copy_char(c, ':') || !copy_char(c, '['))
+        return false;
+    if (!copy_peek(c, ']'))
+        do {
+            if (!copy_string(c, NULL))
+                return false;
+        } while (copy_peek(c, ',') && copy_char(c, ','));
+    return copy_char(c, ']') && copy_char(c, '}');
+}
+
+static bool is_field(const struct gql_subfield *f, const char *name) {
+    return f->def && strcmp(f->def->name, name) == 0 && strcmp(f->key, name) == 0;
+}
+
+/* options { name values }, the selection REST's item has: the column's
+ * text copied compact (what REST writes, and what the executor would),
+ * when every option has that shape and no string has an escape; false
+ * (nothing written) otherwise. */
+static bool w_options_whole(const struct cell *x, int col) {
+    const struct gql_write_call *call = x->call;
+    if (call->subfield_count != 2 || !is_field(&call->subfields[0], "name") ||
+        !is_field(&call->subfields[1], "values"))
+        return false;
+    const char *text = value_at(x, col);
+    size_t len = (size_t)PQgetlength(x->row->r, x->row->row, col), start = call->out->len;
+    struct copy c = {text, text + len, call->out, 0};
+    size_t options = 0;
+    bool ok = utf8_valid(text, len) && copy_char(&c, '[');
+    if (ok && !copy_peek(&c, ']'))
+        do {
+            ok = copy_option(&c);
+            options++;
+        } while (ok && copy_peek(&c, ',') && copy_char(&c, ','));
+    ok = ok && copy_char(&c, ']');
+    copy_space(&c);
+    if (!ok || c.p != c.end) {
+        call->out->len = start;
+        call->out->data[start] = '\0';
+        return false;
+    }
+    /* each option and its two fields, and each value (the names' strings
+     * are fields already) */
+    x->call->values += options * 3 + (c.strings - options);
+    return true;
+}
+
+/* ---- lists of objects of strings (images) ---------------------------------- */
+
+/* The next byte (after white space) is ch: skipped. */
+static bool skip_char(struct copy *c, char ch) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != ch)
+        return false;
+    c->p++;
+    return true;
+}
+
+/* The next value is a string without escapes: its content. */
+static bool read_string(struct copy *c, struct jsonspan *content) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != '"')
+        return false;
+    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return false;
+    *content = (struct jsonspan){s, (size_t)(q - s)};
+    c->p = q + 1;
+    return true;
+}
+
+/* One object of at most cap members, each a string without escapes. */
+static bool read_string_object(struct copy *c, struct member *m, size_t cap, size_t *n) {
+    *n = 0;
+    if (!skip_char(c, '{'))
+        return false;
+    if (skip_char(c, '}'))
+        return true;
+    do {
+        if (*n == cap || !read_string(c, &m[*n].key) || !skip_char(c, ':') ||
+            !read_string(c, &m[*n].value))
+            return false;
+        (*n)++;
+    } while (skip_char(c, ','));
+    return skip_char(c, '}');
+}
+
+/* A list of objects whose members are strings without escapes, each
+ * selected sub-field a String one of them (images { url alt }): read with
+ * the cursor above rather than jsonscan. False (nothing written) for
+ * anything else, which object_list then decides. */
+static bool string_objects(const struct cell *x, int col, const struct sub *subs) {
+    const struct gql_write_call *call = x->call;
+    for (size_t i = 0; i < call->subfield_count; i++)
+        if (subs[i].kind != SUB_STRING)
+            return false;
+    const char *text = value_at(x, col);
+    struct copy c = {text, text + PQgetlength(x->row->r, x->row->row, col), NULL, 0};
+    size_t start = call->out->len, n = 0, count;
+    struct member m[8];
+    bool ok = skip_char(&c, '['), empty = ok && skip_char(&c, ']');
+    put(x, "[");
+    if (ok && !empty) {
+        do {
+            ok = read_string_object(&c, m, sizeof m / sizeof m[0], &count);
+            put(x, n++ ? ",{" : "{");
+            for (size_t i = 0; i < call->subfield_count && ok; i++) {
+                const struct member *found = NULL;
+                for (size_t k = 0; k < count && !found; k++)
+                    if (span_is(m[k].key, &subs[i]))
+                        found = &m[k];
+                put_sub_key(x, &subs[i], i);
+                ok = found && w_content(x, found->value);
+            }
+            put(x, "}");
+        } while (ok && skip_char(&c, ','));
+        ok = ok && skip_char(&c, ']');
+    }
+    copy_space(&c);
+    if (!ok || c.p != c.end) {
+        call->out->len = start;
+        call->out->data[start] = '\0';
+        return false;
+    }
+    put(x, "]");
+    x->call->values += n * (1 + call->subfield_count);
+    return true;
+}
+
+static bool w_object_list(const struct cell *x, int col) {
+    struct cell y = jsonb_cell(x, col);
+    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    bool done = subs && y.utf8 && string_objects(&y, col, subs);
+    subs_free(subs, stack);
+    return done || object_list(&y, col);
+}
+
+static bool w_options(const struct cell *x, int col) {
+    return w_options_whole(x, col) || w_object_list(x, col);
 }
 
 static int by_key(const struct member *a, const struct member *b) {
@@ -491,7 +724,7 @@ static bool w_attribute_member(const struct cell *x, const struct member *m,
     return kind == SUB_VALUE && w_content(x, a->text);
 }
 
-static bool w_attributes(const struct cell *x, int col) {
+static bool attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n = 0, written = 0;
     struct member stack[32], *attrs = stack;
@@ -507,8 +740,7 @@ static bool w_attributes(const struct cell *x, int col) {
             continue; /* left out, as graphql_shape.c leaves it out */
         put(x, written++ ? ",{" : "{");
         for (size_t i = 0; i < call->subfield_count && ok; i++) {
-            put(x, i ? "," : "");
-            gql_put_key(call->out, call->subfields[i].key);
+            put_sub_key(x, &subs[i], i);
             ok = w_attribute_member(x, &attrs[k], &a, subs[i].kind);
         }
         put(x, "}");
@@ -520,6 +752,11 @@ static bool w_attributes(const struct cell *x, int col) {
     subs_free(subs, sub_stack);
     x->call->values += written * (1 + call->subfield_count);
     return ok;
+}
+
+static bool w_attributes(const struct cell *x, int col) {
+    struct cell y = jsonb_cell(x, col);
+    return attributes(&y, col);
 }
 
 /* ---- Product ------------------------------------------------------------- */
@@ -539,7 +776,7 @@ static const struct column PRODUCT[] = {
     {"createdAt", PC_CREATED_AT, w_text},
     {"updatedAt", PC_UPDATED_AT, w_text},
     {"priceRange", PC_PRICE_CENTS, w_price_range},
-    {"options", PC_VARIANT_OPTIONS, w_object_list},
+    {"options", PC_VARIANT_OPTIONS, w_options},
     {"variantCount", PC_VARIANT_COUNT, w_variant_count},
     {"attributes", PC_ATTRIBUTES, w_attributes},
     {"images", PC_IMAGES, w_object_list},
@@ -562,6 +799,6 @@ bool gql_product_write(struct gql_write_call *call) {
     const struct column *m = product_column(c, call->field);
     if (!row || !m)
         return false;
-    struct cell x = {c, row, call};
+    struct cell x = {c, row, call, false};
     return m->write(&x, m->col);
 }
