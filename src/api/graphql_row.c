@@ -452,12 +452,43 @@ static void copy_space(struct copy *c) {
         c->p++;
 }
 
-/* The next byte (after white space) is ch: copied. */
-static bool copy_char(struct copy *c, char ch) {
+/* The next byte (after white space) is ch: skipped. */
+static bool skip_char(struct copy *c, char ch) {
     copy_space(c);
     if (c->p == c->end || *c->p != ch)
         return false;
     c->p++;
+    return true;
+}
+
+/* The next value is a string without escapes: its content. */
+static bool read_string(struct copy *c, struct jsonspan *content) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != '"')
+        return false;
+    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return false;
+    *content = (struct jsonspan){s, (size_t)(q - s)};
+    c->p = q + 1;
+    return true;
+}
+
+/* Whether the text was read to its end (ok so far, only white space left);
+ * when not, out is cut back to start (the writer declines). */
+static bool copy_done(struct copy *c, bool ok, struct buf *out, size_t start) {
+    copy_space(c);
+    if (ok && c->p == c->end)
+        return true;
+    out->len = start;
+    out->data[start] = '\0';
+    return false;
+}
+
+/* The next byte (after white space) is ch: copied. */
+static bool copy_char(struct copy *c, char ch) {
+    if (!skip_char(c, ch))
+        return false;
     put_n(c->out, &ch, 1);
     return true;
 }
@@ -471,17 +502,10 @@ static bool copy_peek(struct copy *c, char ch) {
  * not NULL): copied with its quotes, as buf_json_text writes PostgreSQL's
  * text of it (valid UTF-8, control characters escaped, so none raw). */
 static bool copy_string(struct copy *c, const char *key) {
-    copy_space(c);
-    if (c->p == c->end || *c->p != '"')
+    struct jsonspan v;
+    if (!read_string(c, &v) || (key && (strlen(key) != v.len || memcmp(key, v.s, v.len) != 0)))
         return false;
-    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
-    if (!q || memchr(s, '\\', (size_t)(q - s)))
-        return false;
-    size_t n = (size_t)(q - s);
-    if (key && (strlen(key) != n || memcmp(key, s, n) != 0))
-        return false;
-    put_n(c->out, c->p, n + 2);
-    c->p = q + 1;
+    put_n(c->out, v.s - 1, v.len + 2);
     c->strings += key == NULL;
     return true;
 }
@@ -523,13 +547,8 @@ static bool w_options_whole(const struct cell *x, int col) {
             ok = copy_option(&c);
             options++;
         } while (ok && copy_peek(&c, ',') && copy_char(&c, ','));
-    ok = ok && copy_char(&c, ']');
-    copy_space(&c);
-    if (!ok || c.p != c.end) {
-        call->out->len = start;
-        call->out->data[start] = '\0';
+    if (!copy_done(&c, ok && copy_char(&c, ']'), call->out, start))
         return false;
-    }
     /* each option and its two fields, and each value (the names' strings
      * are fields already) */
     x->call->values += options * 3 + (c.strings - options);
@@ -537,28 +556,6 @@ static bool w_options_whole(const struct cell *x, int col) {
 }
 
 /* ---- lists of objects of strings (images) ---------------------------------- */
-
-/* The next byte (after white space) is ch: skipped. */
-static bool skip_char(struct copy *c, char ch) {
-    copy_space(c);
-    if (c->p == c->end || *c->p != ch)
-        return false;
-    c->p++;
-    return true;
-}
-
-/* The next value is a string without escapes: its content. */
-static bool read_string(struct copy *c, struct jsonspan *content) {
-    copy_space(c);
-    if (c->p == c->end || *c->p != '"')
-        return false;
-    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
-    if (!q || memchr(s, '\\', (size_t)(q - s)))
-        return false;
-    *content = (struct jsonspan){s, (size_t)(q - s)};
-    c->p = q + 1;
-    return true;
-}
 
 /* One object of at most cap members, each a string without escapes. */
 static bool read_string_object(struct copy *c, struct member *m, size_t cap, size_t *n) {
@@ -607,12 +604,8 @@ static bool string_objects(const struct cell *x, int col, const struct sub *subs
         } while (ok && skip_char(&c, ','));
         ok = ok && skip_char(&c, ']');
     }
-    copy_space(&c);
-    if (!ok || c.p != c.end) {
-        call->out->len = start;
-        call->out->data[start] = '\0';
+    if (!copy_done(&c, ok, call->out, start))
         return false;
-    }
     put(x, "]");
     x->call->values += n * (1 + call->subfield_count);
     return true;
