@@ -197,7 +197,6 @@ for round in $(seq "$ROUNDS"); do
         done
     done
 done
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 echo "## v1 reads, A/B: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each, median of $ROUNDS rounds)"
 echo
@@ -211,8 +210,8 @@ printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..36})" "----------" "-----
     "------------" "--------" "---"
 for i in "${!SCENARIOS[@]}"; do
     for mode in cached uncached; do
-        a=$(median "${RUNS[$i-$mode-a]}")
-        b=$(median "${RUNS[$i-$mode-b]}")
+        a=$(bench_median "${RUNS[$i-$mode-a]}")
+        b=$(bench_median "${RUNS[$i-$mode-b]}")
         printf '| %-34s | %-8s | %10s | %10s | %6.3f | %s;%s\n' "${SCENARIOS[$i]}" "$mode" "$a" "$b" \
             "$(echo "$b / $a" | bc -l)" "${RUNS[$i-$mode-a]}" "${RUNS[$i-$mode-b]}"
     done

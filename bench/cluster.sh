@@ -170,7 +170,6 @@ uncached_run() { # KIND TARGET: REPLY, req/s of one uncached run on keys of a ne
     uncached_lua "$1" "$first" >"$BENCH_TMP/uncached.lua"
     REPLY=$(rps "${url[$2]}" / "$BENCH_TMP/uncached.lua")
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "## Scaled out vs one instance: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each, median of $ROUNDS)"
 echo
@@ -211,8 +210,7 @@ for _ in $(seq "$ROUNDS"); do
     done
 done
 for key in "${!runs[@]}"; do
-    # shellcheck disable=SC2086 # the runs, one word each
-    result[$key]=$(median ${runs[$key]})
+    result[$key]=$(bench_median "${runs[$key]}")
 done
 
 row() { # NAME KEY

@@ -6,8 +6,13 @@
 #
 #   bench/graphql.sh                     # 100,000 products
 #   BENCH_PRODUCTS=1000000 bench/graphql.sh
+#   BENCH_ROUNDS=5 bench/graphql.sh      # rounds (3)
 #
-# Same machine, same loopback, same wrk settings for every scenario.
+# Same machine, same loopback, same wrk settings for every scenario. Each
+# scenario runs BENCH_ROUNDS times, REST and GraphQL taking turns (REST
+# first in odd rounds, GraphQL first in even ones), so that a machine
+# whose pace moves during the run slows both alike; every run is printed,
+# then each side's median req/s and the ratio of the medians.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/common.sh"
 . "$(dirname "$0")/../scripts/lib/services.sh"
@@ -39,6 +44,9 @@ for path in "$REST" "$GQL"; do # prime the cache, and check it serves them
     grep -qi '^X-Cache: HIT' "$BENCH_TMP/headers" || die "$path was not served from the cache"
 done
 
+ROUNDS=${BENCH_ROUNDS:-3}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS is a positive integer"
+
 # run NAME PATH [PORT]: one wrk scenario; its line printed, its req/s in RPS.
 run() {
     local line
@@ -47,17 +55,36 @@ run() {
     RPS=$(awk -F'|' '{gsub(/ /, "", $3); print $3}' <<<"$line")
 }
 
-echo "## GraphQL vs REST, first page of products: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each)"
+echo "## GraphQL vs REST, first page of products: $PRODUCTS products ($(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURATION each, $ROUNDS rounds)"
 echo
 bench_header
-run "REST, uncached" "$REST" "$UNCACHED_PORT"
-rest_uncached=$RPS
-run "GET /graphql, uncached" "$GQL" "$UNCACHED_PORT"
-gql_uncached=$RPS
-run "REST, cached" "$REST"
-rest_cached=$RPS
-run "GET /graphql, cached" "$GQL"
-gql_cached=$RPS
+declare -A RUNS=()
+for round in $(seq "$ROUNDS"); do
+    order="rest gql"
+    [ $((round % 2)) -eq 0 ] && order="gql rest"
+    for mode in uncached cached; do
+        port=$BENCH_PORT
+        [ "$mode" = uncached ] && port=$UNCACHED_PORT
+        for side in $order; do
+            if [ "$side" = rest ]; then
+                run "REST, $mode ($round)" "$REST" "$port"
+            else
+                run "GET /graphql, $mode ($round)" "$GQL" "$port"
+            fi
+            RUNS[$mode-$side]+=" $RPS"
+        done
+    done
+done
 echo
-printf 'uncached: GraphQL/REST = %.2f (target 0.8)\n' "$(echo "$gql_uncached / $rest_uncached" | bc -l)"
-printf 'cached:   GraphQL/REST = %.2f (target 0.8)\n' "$(echo "$gql_cached / $rest_cached" | bc -l)"
+echo "Median of $ROUNDS rounds:"
+echo
+printf '| %-10s | %12s | %12s | %13s |\n' scenario "REST req/s" "GraphQL req/s" "GraphQL/REST"
+printf '|%s|%s|%s|%s|\n' ------------ -------------- --------------- ---------------
+for mode in uncached cached; do
+    rest=$(bench_median "${RUNS[$mode-rest]}")
+    gql=$(bench_median "${RUNS[$mode-gql]}")
+    printf '| %-10s | %12s | %13s | %13.2f |\n' "$mode" "$rest" "$gql" "$(echo "$gql / $rest" | bc -l)"
+done
+echo
+echo "runs (req/s): REST uncached${RUNS[uncached-rest]}; GraphQL uncached${RUNS[uncached-gql]};" \
+    "REST cached${RUNS[cached-rest]}; GraphQL cached${RUNS[cached-gql]} (target: GraphQL/REST at least 0.8)"

@@ -24,7 +24,15 @@ bench_setup() {
     export PER_IP_CONNECTION_LIMIT=100000 # every benchmark connection comes from loopback
 }
 
+# bench_port_free PORT: die when something answers there already (another
+# benchmark's server would be measured in place of this one).
+bench_port_free() {
+    ! curl -s -o /dev/null "http://127.0.0.1:$1/healthz" ||
+        die "port $1 is in use: set BENCH_PORT to a free one"
+}
+
 bench_start_server() {
+    bench_port_free "$BENCH_PORT"
     "$BUILD/nexus" serve 2>"$BENCH_TMP/nexus.log" &
     BENCH_PID=$!
     for _ in $(seq 100); do
@@ -38,6 +46,7 @@ bench_start_server() {
 # without Redis, so every read goes to PostgreSQL; stopped at exit.
 bench_start_uncached() {
     UNCACHED_PORT=$((BENCH_PORT + 1))
+    bench_port_free "$UNCACHED_PORT"
     REDIS_URL="" PORT=$UNCACHED_PORT "$BUILD/nexus" serve 2>"$BENCH_TMP/uncached.log" &
     UNCACHED_PID=$!
     trap 'kill $UNCACHED_PID 2>/dev/null; bench_teardown' EXIT INT TERM
@@ -100,6 +109,11 @@ bench_wrk() {
     printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' "$name" "$rps" "$(us_to_ms "$p50")" \
         "$(us_to_ms "$p95")" "$(us_to_ms "$p99")" "$non2xx"
 }
+
+# bench_median VALUE...: the median of the values (words; the middle one,
+# the lower of the two middle ones for an even count).
+# shellcheck disable=SC2048,SC2086 # the values, one word each
+bench_median() { printf '%s\n' $* | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 bench_header() {
     printf '| %-40s | %10s | %9s | %9s | %9s | %6s |\n' scenario "req/s" p50 p95 p99 non-2xx

@@ -11,7 +11,9 @@
  *
  * A page sends the same document again and again (other variables at
  * most), so each thread remembers the normal forms of the last documents
- * it keyed, by their exact text: a cached answer is found without lexing.
+ * it keyed, by their exact text: a cached answer is found without lexing,
+ * and, for a request of the document alone (no operationName, no
+ * variables), without hashing.
  */
 #include "nexus/api/graphql.h"
 
@@ -60,10 +62,14 @@ static bool normal_form(const char *src, size_t len, struct buf *out) {
 #define MEMO_TEXT  2048
 #define MEMO_FORM  4096
 
+#define HASH_HEX (2 * crypto_generichash_BYTES + 1)
+
 struct memo_slot {
     size_t text_len; /* 0: empty */
     size_t form_len;
     bool cacheable;
+    bool has_plain; /* plain holds the hash of a request with the document alone */
+    char plain[HASH_HEX];
     char text[MEMO_TEXT];
     char form[MEMO_FORM];
 };
@@ -79,20 +85,29 @@ static void remember(const char *src, size_t len, bool cacheable, const char *fo
     memcpy(m->text, src, len);
     m->text_len = len;
     m->cacheable = cacheable;
+    m->has_plain = false;
     m->form_len = cacheable ? form_len : 0;
     if (cacheable)
         memcpy(m->form, form, form_len);
 }
 
+/* This thread's slot for the document src, or NULL. */
+static struct memo_slot *memo_find(const char *src, size_t len) {
+    for (size_t i = 0; i < MEMO_SLOTS; i++) {
+        struct memo_slot *m = &memo[i];
+        if (m->text_len == len && len > 0 && memcmp(m->text, src, len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
 /* normal_form, answered from this thread's memory when it can be. */
 static bool remembered_normal_form(const char *src, size_t len, struct buf *out) {
-    for (size_t i = 0; i < MEMO_SLOTS; i++) {
-        const struct memo_slot *m = &memo[i];
-        if (m->text_len == len && len > 0 && memcmp(m->text, src, len) == 0) {
-            if (m->cacheable)
-                buf_append(out, m->form, m->form_len);
-            return m->cacheable;
-        }
+    const struct memo_slot *m = memo_find(src, len);
+    if (m) {
+        if (m->cacheable)
+            buf_append(out, m->form, m->form_len);
+        return m->cacheable;
     }
     size_t start = out->len;
     bool ok = normal_form(src, len, out);
@@ -113,12 +128,34 @@ static bool canonical_variables(struct slice v, struct buf *out) {
     return text != NULL;
 }
 
+/* The key of a request: its role and the hash of text. */
+static void key_of(const struct request *req, const char *hex, struct buf *out) {
+    buf_puts(out, req->principal.role >= ACCESS_STAFF ? "1" : "0");
+    buf_puts(out, " GET /graphql ");
+    buf_puts(out, hex);
+}
+
+static void hash_hex(const struct buf *text, char hex[HASH_HEX]) {
+    unsigned char hash[crypto_generichash_BYTES];
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)text->data, text->len, NULL, 0);
+    sodium_bin2hex(hex, HASH_HEX, hash, sizeof hash);
+}
+
 bool graphql_cache_key(struct request *req, struct buf *out) {
     struct slice query, name, vars;
     struct buf text = {0};
     bool ok = request_query(req, "query", &query) == NX_OK && query.ptr &&
               request_query(req, "operationName", &name) == NX_OK &&
               request_query(req, "variables", &vars) == NX_OK;
+    /* The document alone (most requests of a page): its hash remembered
+     * with its normal form, so that a cached answer costs no hashing. */
+    bool plain = ok && name.len == 0 && vars.len == 0;
+    struct memo_slot *m = plain ? memo_find(query.ptr, query.len) : NULL;
+    if (m && (m->has_plain || !m->cacheable)) {
+        if (m->cacheable)
+            key_of(req, m->plain, out);
+        return m->cacheable;
+    }
     if (ok) {
         buf_printf(&text, "%zu:", name.len); /* lengths first: no two requests alike */
         buf_append(&text, name.ptr ? name.ptr : "", name.len);
@@ -127,11 +164,14 @@ bool graphql_cache_key(struct request *req, struct buf *out) {
     }
     ok = ok && remembered_normal_form(query.ptr, query.len, &text);
     if (ok) {
-        unsigned char hash[crypto_generichash_BYTES];
-        char hex[2 * sizeof hash + 1];
-        crypto_generichash(hash, sizeof hash, (const unsigned char *)text.data, text.len, NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-        buf_printf(out, "%d GET /graphql %s", req->principal.role >= ACCESS_STAFF, hex);
+        char hex[HASH_HEX];
+        hash_hex(&text, hex);
+        key_of(req, hex, out);
+        m = plain ? memo_find(query.ptr, query.len) : NULL; /* remembered just now */
+        if (m) {
+            memcpy(m->plain, hex, sizeof hex);
+            m->has_plain = true;
+        }
     }
     buf_clear(&text);
     return ok;

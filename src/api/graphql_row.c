@@ -11,9 +11,10 @@
  * than half of a page's work (docs/PERFORMANCE.md). Each writer writes
  * exactly what the executor would write for the value gql_product_row
  * builds; whatever one does not handle (an escaped string in a jsonb
- * column, a number jansson would not read, a selection it does not know,
- * __typename below a field) it declines, and the field resolves from
- * that value, built once for the row.
+ * column, a selection it does not know, __typename below a field) it
+ * declines, and the field resolves from that value, built once for the
+ * row. An attribute's type and text are decided by the functions of
+ * graphql_shape.h on both paths.
  */
 #include "nexus/api/graphql_catalog.h"
 
@@ -24,10 +25,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/model/product.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +106,7 @@ struct cell {
     const struct gql_catalog *c;
     const struct gql_row *row;
     struct gql_write_call *call;
+    bool utf8; /* the jsonb column being read is valid UTF-8 (see w_content) */
 };
 
 typedef bool (*cell_fn)(const struct cell *x, int col);
@@ -253,12 +252,34 @@ static bool w_category(const struct cell *x, int col) {
 
 /* ---- jsonb columns --------------------------------------------------------- */
 
-/* A string's content written as its value: false when it has escapes. */
+/* A string's content written as its value: false when it has escapes.
+ * Without escapes, in a column of valid UTF-8, it needs none either:
+ * PostgreSQL escapes quotes, backslashes and control characters, the only
+ * bytes buf_json_text would escape then, so it is copied as it is. */
 static bool w_content(const struct cell *x, struct jsonspan s) {
     if (jsonspan_escaped(s))
         return false;
-    buf_json_text(x->call->out, s.s, s.len);
+    if (!x->utf8) {
+        buf_json_text(x->call->out, s.s, s.len);
+        return true;
+    }
+    struct buf *out = x->call->out;
+    if (out->cap - out->len <= s.len + 2)
+        buf_reserve(out, s.len + 2);
+    char *p = out->data + out->len;
+    p[0] = '"';
+    memcpy(p + 1, s.s, s.len);
+    p[s.len + 1] = '"';
+    out->len += s.len + 2;
+    out->data[out->len] = '\0';
     return true;
+}
+
+/* The cell for reading the jsonb column col. */
+static struct cell jsonb_cell(const struct cell *x, int col) {
+    struct cell y = *x;
+    y.utf8 = utf8_valid(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
+    return y;
 }
 
 /* One member of a jsonb object: its key's content and its value. */
@@ -275,6 +296,8 @@ struct sub {
     const char *name;
     size_t len;
     enum sub_kind kind;
+    char key[40];   /* its response key written ("key":), when it fits */
+    size_t key_len; /* 0 when it does not */
 };
 
 #define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
@@ -308,7 +331,14 @@ static struct sub *subs_of(const struct gql_write_call *call,
                 free(subs);
             return NULL;
         }
-        subs[i] = (struct sub){def->name, strlen(def->name), kind(def)};
+        subs[i] = (struct sub){def->name, strlen(def->name), kind(def), "", 0};
+        size_t k = strlen(call->subfields[i].key);
+        if (k + 3 < sizeof subs[i].key) {
+            subs[i].key[0] = '"';
+            memcpy(subs[i].key + 1, call->subfields[i].key, k);
+            memcpy(subs[i].key + 1 + k, "\":", 2);
+            subs[i].key_len = k + 3;
+        }
     }
     return subs;
 }
@@ -316,6 +346,16 @@ static struct sub *subs_of(const struct gql_write_call *call,
 static void subs_free(struct sub *subs, const struct sub *stack) {
     if (subs != stack)
         free(subs);
+}
+
+/* A sub-field's response key and its colon, after a comma unless first. */
+static void put_sub_key(const struct cell *x, const struct sub *sub, size_t i) {
+    if (i)
+        put_n(x->call->out, ",", 1);
+    if (sub->key_len)
+        put_n(x->call->out, sub->key, sub->key_len);
+    else
+        gql_put_key(x->call->out, x->call->subfields[i].key);
 }
 
 /* A member's value (v) of a String or [String!]! sub-field. */
@@ -369,8 +409,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
         for (size_t k = 0; k < n && !found; k++)
             if (span_is(m[k].key, &subs[i]))
                 found = &m[k];
-        put(x, i ? "," : "");
-        gql_put_key(call->out, call->subfields[i].key);
+        put_sub_key(x, &subs[i], i);
         if (!found || !w_strings(x, subs[i].kind, found->value))
             return false; /* absent: the executor's null or error */
     }
@@ -378,7 +417,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
 }
 
 /* An array of objects (options, images) with the selected members. */
-static bool w_object_list(const struct cell *x, int col) {
+static bool object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
     struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
@@ -397,6 +436,191 @@ static bool w_object_list(const struct cell *x, int col) {
     subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
     return ok && !js.bad && jsonscan_peek(&js) == 0;
+}
+
+/* ---- options as REST writes them ----------------------------------------- */
+
+/* A cursor over a jsonb column's text, copying what it reads compact. */
+struct copy {
+    const char *p, *end;
+    struct buf *out;
+    size_t strings; /* copied, other than keys */
+};
+
+static void copy_space(struct copy *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\t' || *c->p == '\r'))
+        c->p++;
+}
+
+/* The next byte (after white space) is ch: skipped. */
+static bool skip_char(struct copy *c, char ch) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != ch)
+        return false;
+    c->p++;
+    return true;
+}
+
+/* The next value is a string without escapes: its content. */
+static bool read_string(struct copy *c, struct jsonspan *content) {
+    copy_space(c);
+    if (c->p == c->end || *c->p != '"')
+        return false;
+    const char *s = c->p + 1, *q = memchr(s, '"', (size_t)(c->end - s));
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return false;
+    *content = (struct jsonspan){s, (size_t)(q - s)};
+    c->p = q + 1;
+    return true;
+}
+
+/* Whether the text was read to its end (ok so far, only white space left);
+ * when not, out is cut back to start (the writer declines). */
+static bool copy_done(struct copy *c, bool ok, struct buf *out, size_t start) {
+    copy_space(c);
+    if (ok && c->p == c->end)
+        return true;
+    out->len = start;
+    out->data[start] = '\0';
+    return false;
+}
+
+/* The next byte (after white space) is ch: copied. */
+static bool copy_char(struct copy *c, char ch) {
+    if (!skip_char(c, ch))
+        return false;
+    put_n(c->out, &ch, 1);
+    return true;
+}
+
+static bool copy_peek(struct copy *c, char ch) {
+    copy_space(c);
+    return c->p < c->end && *c->p == ch;
+}
+
+/* The next value is a string without escapes (equal to key when key is
+ * not NULL): copied with its quotes, as buf_json_text writes PostgreSQL's
+ * text of it (valid UTF-8, control characters escaped, so none raw). */
+static bool copy_string(struct copy *c, const char *key) {
+    struct jsonspan v;
+    if (!read_string(c, &v) || (key && (strlen(key) != v.len || memcmp(key, v.s, v.len) != 0)))
+        return false;
+    put_n(c->out, v.s - 1, v.len + 2);
+    c->strings += key == NULL;
+    return true;
+}
+
+/* One option: {"name": string, "values": [string, ...]}. */
+static bool copy_option(struct copy *c) {
+    if (!copy_char(c, '{') || !copy_string(c, "name") || !copy_char(c, ':') ||
+        !copy_string(c, NULL) || !copy_char(c, ',') || !copy_string(c, "values") ||
+        !copy_char(c, ':') || !copy_char(c, '['))
+        return false;
+    if (!copy_peek(c, ']'))
+        do {
+            if (!copy_string(c, NULL))
+                return false;
+        } while (copy_peek(c, ',') && copy_char(c, ','));
+    return copy_char(c, ']') && copy_char(c, '}');
+}
+
+static bool is_field(const struct gql_subfield *f, const char *name) {
+    return f->def && strcmp(f->def->name, name) == 0 && strcmp(f->key, name) == 0;
+}
+
+/* options { name values }, the selection REST's item has: the column's
+ * text copied compact (what REST writes, and what the executor would),
+ * when every option has that shape and no string has an escape; false
+ * (nothing written) otherwise. */
+static bool w_options_whole(const struct cell *x, int col) {
+    const struct gql_write_call *call = x->call;
+    if (call->subfield_count != 2 || !is_field(&call->subfields[0], "name") ||
+        !is_field(&call->subfields[1], "values"))
+        return false;
+    const char *text = value_at(x, col);
+    size_t len = (size_t)PQgetlength(x->row->r, x->row->row, col), start = call->out->len;
+    struct copy c = {text, text + len, call->out, 0};
+    size_t options = 0;
+    bool ok = utf8_valid(text, len) && copy_char(&c, '[');
+    if (ok && !copy_peek(&c, ']'))
+        do {
+            ok = copy_option(&c);
+            options++;
+        } while (ok && copy_peek(&c, ',') && copy_char(&c, ','));
+    if (!copy_done(&c, ok && copy_char(&c, ']'), call->out, start))
+        return false;
+    /* each option and its two fields, and each value (the names' strings
+     * are fields already) */
+    x->call->values += options * 3 + (c.strings - options);
+    return true;
+}
+
+/* ---- lists of objects of strings (images) ---------------------------------- */
+
+/* One object of at most cap members, each a string without escapes. */
+static bool read_string_object(struct copy *c, struct member *m, size_t cap, size_t *n) {
+    *n = 0;
+    if (!skip_char(c, '{'))
+        return false;
+    if (skip_char(c, '}'))
+        return true;
+    do {
+        if (*n == cap || !read_string(c, &m[*n].key) || !skip_char(c, ':') ||
+            !read_string(c, &m[*n].value))
+            return false;
+        (*n)++;
+    } while (skip_char(c, ','));
+    return skip_char(c, '}');
+}
+
+/* A list of objects whose members are strings without escapes, each
+ * selected sub-field a String one of them (images { url alt }): read with
+ * the cursor above rather than jsonscan. False (nothing written) for
+ * anything else, which object_list then decides. */
+static bool string_objects(const struct cell *x, int col, const struct sub *subs) {
+    const struct gql_write_call *call = x->call;
+    for (size_t i = 0; i < call->subfield_count; i++)
+        if (subs[i].kind != SUB_STRING)
+            return false;
+    const char *text = value_at(x, col);
+    struct copy c = {text, text + PQgetlength(x->row->r, x->row->row, col), NULL, 0};
+    size_t start = call->out->len, n = 0, count;
+    struct member m[8];
+    bool ok = skip_char(&c, '['), empty = ok && skip_char(&c, ']');
+    put(x, "[");
+    if (ok && !empty) {
+        do {
+            ok = read_string_object(&c, m, sizeof m / sizeof m[0], &count);
+            put(x, n++ ? ",{" : "{");
+            for (size_t i = 0; i < call->subfield_count && ok; i++) {
+                const struct member *found = NULL;
+                for (size_t k = 0; k < count && !found; k++)
+                    if (span_is(m[k].key, &subs[i]))
+                        found = &m[k];
+                put_sub_key(x, &subs[i], i);
+                ok = found && w_content(x, found->value);
+            }
+            put(x, "}");
+        } while (ok && skip_char(&c, ','));
+        ok = ok && skip_char(&c, ']');
+    }
+    if (!copy_done(&c, ok, call->out, start))
+        return false;
+    put(x, "]");
+    x->call->values += n * (1 + call->subfield_count);
+    return true;
+}
+
+static bool w_object_list(const struct cell *x, int col) {
+    struct cell y = jsonb_cell(x, col);
+    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    bool done = subs && y.utf8 && string_objects(&y, col, subs);
+    subs_free(subs, stack);
+    return done || object_list(&y, col);
+}
+
+static bool w_options(const struct cell *x, int col) {
+    return w_options_whole(x, col) || w_object_list(x, col);
 }
 
 static int by_key(const struct member *a, const struct member *b) {
@@ -449,92 +673,83 @@ static bool attributes_sorted(const char *text, size_t len, struct member **out,
     return true;
 }
 
-/* A number as jansson reads it and json_dumps writes it (precision 15), as
- * a string; an integer beyond 64 bits (PostgreSQL writes 1e30 as 31
- * digits) as a real, as graphql_shape.c reads it; false beyond a double. */
-static bool w_number(const struct cell *x, struct jsonspan v) {
-    char token[400]; /* a double's digits, 309 at most, and a sign */
-    if (v.len == 0 || v.len >= sizeof token)
-        return false;
-    memcpy(token, v.s, v.len);
-    token[v.len] = '\0';
-    errno = 0;
-    if (!strpbrk(token, ".eE")) {
-        long long i = strtoll(token, NULL, 10);
-        if (errno == 0) {
-            put(x, "\"");
-            jsonw_put_int(x->call->out, i);
-            put(x, "\"");
-            return true;
-        }
+/* An attribute's value as the list gives it (see graphql_shape.h): its
+ * type and its text (a string's content, still escaped, or a number's or
+ * boolean's text in buf); false for a value the list leaves out. */
+struct attribute {
+    const char *type;
+    struct jsonspan text;
+    char buf[GQL_NUMBER_BUF];
+};
+
+static bool attribute_of(struct jsonspan v, struct attribute *a) {
+    char c = v.s[0];
+    bool integer;
+    json_int_t i = 0;
+    double d = 0;
+    if (c == '"') {
+        *a = (struct attribute){.type = "\"STRING\"", .text = {v.s + 1, v.len - 2}};
+        return true;
     }
-    double d = strtod(token, NULL);
-    if (isinf(d) || isnan(d))
+    if (jsonspan_is(v, "true") || jsonspan_is(v, "false")) {
+        *a = (struct attribute){.type = "\"BOOLEAN\"", .text = v};
+        return true;
+    }
+    if (c != '-' && (c < '0' || c > '9'))
+        return false; /* null, an object or an array */
+    a->type = "\"NUMBER\"";
+    a->text.s = a->buf;
+    if (!gql_number_token(v.s, v.len, &integer, &i, &d))
         return false;
-    json_t *real = json_real(d);
-    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-    json_decref(real);
-    if (dumped)
-        buf_json_text(x->call->out, dumped, strlen(dumped));
-    free(dumped);
-    return dumped != NULL;
+    a->text.len = gql_attribute_number(integer, i, d, a->buf, sizeof a->buf);
+    return a->text.len > 0;
 }
 
 /* An Attribute's member: key, value (as text) or type. */
-static bool w_attribute_member(const struct cell *x, const struct member *a, enum sub_kind kind) {
-    struct jsonspan v = a->value;
-    char c = v.s[0];
-    bool boolean = jsonspan_is(v, "true") || jsonspan_is(v, "false");
-    bool numeric = c == '-' || (c >= '0' && c <= '9');
-    if (!boolean && !numeric && c != '"')
-        return false; /* null, an object or an array */
+static bool w_attribute_member(const struct cell *x, const struct member *m,
+                               const struct attribute *a, enum sub_kind kind) {
     if (kind == SUB_KEY)
-        return w_content(x, a->key);
+        return w_content(x, m->key);
     if (kind == SUB_TYPE) {
-        put(x, c == '"' ? "\"STRING\"" : boolean ? "\"BOOLEAN\"" : "\"NUMBER\"");
+        put(x, a->type);
         return true;
     }
-    if (kind != SUB_VALUE)
-        return false;
-    if (c == '"')
-        return w_content(x, (struct jsonspan){v.s + 1, v.len - 2});
-    if (boolean) {
-        put(x, c == 't' ? "\"true\"" : "\"false\"");
-        return true;
-    }
-    return w_number(x, v);
+    return kind == SUB_VALUE && w_content(x, a->text);
 }
 
-static bool w_attributes(const struct cell *x, int col) {
+static bool attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
-    size_t n;
+    size_t n = 0, written = 0;
     struct member stack[32], *attrs = stack;
     struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
     bool ok = subs &&
               attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, sizeof stack / sizeof stack[0], &n);
-    if (!ok) {
-        if (attrs != stack)
-            free(attrs);
-        subs_free(subs, sub_stack);
-        return false;
-    }
-    put(x, "[");
+    if (ok)
+        put(x, "[");
     for (size_t k = 0; k < n && ok; k++) {
-        put(x, k ? ",{" : "{");
+        struct attribute a;
+        if (!attribute_of(attrs[k].value, &a))
+            continue; /* left out, as graphql_shape.c leaves it out */
+        put(x, written++ ? ",{" : "{");
         for (size_t i = 0; i < call->subfield_count && ok; i++) {
-            put(x, i ? "," : "");
-            gql_put_key(call->out, call->subfields[i].key);
-            ok = w_attribute_member(x, &attrs[k], subs[i].kind);
+            put_sub_key(x, &subs[i], i);
+            ok = w_attribute_member(x, &attrs[k], &a, subs[i].kind);
         }
         put(x, "}");
     }
-    put(x, "]");
+    if (ok)
+        put(x, "]");
     if (attrs != stack)
         free(attrs);
     subs_free(subs, sub_stack);
-    x->call->values += n * (1 + call->subfield_count);
+    x->call->values += written * (1 + call->subfield_count);
     return ok;
+}
+
+static bool w_attributes(const struct cell *x, int col) {
+    struct cell y = jsonb_cell(x, col);
+    return attributes(&y, col);
 }
 
 /* ---- Product ------------------------------------------------------------- */
@@ -554,7 +769,7 @@ static const struct column PRODUCT[] = {
     {"createdAt", PC_CREATED_AT, w_text},
     {"updatedAt", PC_UPDATED_AT, w_text},
     {"priceRange", PC_PRICE_CENTS, w_price_range},
-    {"options", PC_VARIANT_OPTIONS, w_object_list},
+    {"options", PC_VARIANT_OPTIONS, w_options},
     {"variantCount", PC_VARIANT_COUNT, w_variant_count},
     {"attributes", PC_ATTRIBUTES, w_attributes},
     {"images", PC_IMAGES, w_object_list},
@@ -577,6 +792,6 @@ bool gql_product_write(struct gql_write_call *call) {
     const struct column *m = product_column(c, call->field);
     if (!row || !m)
         return false;
-    struct cell x = {c, row, call};
+    struct cell x = {c, row, call, false};
     return m->write(&x, m->col);
 }

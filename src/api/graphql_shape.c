@@ -4,6 +4,7 @@
  */
 #include "nexus/api/graphql_shape.h"
 
+#include "nexus/core/jsonscan.h"
 #include "nexus/core/jsonw.h"
 #include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
@@ -12,6 +13,9 @@
 #include "nexus/model/variant.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,18 +48,90 @@ static const char **sorted_keys(const json_t *obj, size_t *n) {
     return keys;
 }
 
-/* An attribute's value as the attr.* filters compare it. */
+/* A JSON number's text (as PostgreSQL writes it) read as jansson would: an
+ * integer when it has no fraction or exponent and fits 64 bits, else a
+ * real (PostgreSQL writes 1e30 back as 31 digits); false beyond a double. */
+bool gql_number_token(const char *s, size_t len, bool *integer, json_int_t *i, double *d) {
+    /* Most are short integers: their digits read without a copy. */
+    bool negative = len > 0 && s[0] == '-';
+    size_t k = negative, digits = len - k;
+    uint64_t v = 0;
+    for (; k < len && s[k] >= '0' && s[k] <= '9' && digits <= 18; k++)
+        v = v * 10 + (uint64_t)(s[k] - '0');
+    if (k == len && digits > 0 && digits <= 18) {
+        *integer = true;
+        *i = negative ? -(json_int_t)v : (json_int_t)v;
+        return true;
+    }
+    char token[400]; /* a double's digits, 309 at most, and a sign */
+    if (len == 0 || len >= sizeof token)
+        return false;
+    memcpy(token, s, len);
+    token[len] = '\0';
+    errno = 0;
+    *integer = false;
+    if (!strpbrk(token, ".eE")) {
+        *i = strtoll(token, NULL, 10);
+        *integer = errno == 0;
+        if (*integer)
+            return true;
+    }
+    *d = strtod(token, NULL);
+    return !isinf(*d) && !isnan(*d);
+}
+
+/* A number's text as `value` gives it: an integer in decimal, a real as
+ * json_dumps writes it (precision 15); 0 when it does not fit. Both
+ * writers of attributes use it (graphql_row.c from the jsonb text). */
+size_t gql_attribute_number(bool integer, json_int_t i, double d, char *out, size_t cap) {
+    if (integer) { /* digit arithmetic, not printf */
+        char digits[24], *p = digits + sizeof digits;
+        uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            *--p = '-';
+        size_t n = (size_t)(digits + sizeof digits - p);
+        if (n >= cap)
+            return 0;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return n;
+    }
+    if (isinf(d) || isnan(d))
+        return 0;
+    json_t *real = json_real(d);
+    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    json_decref(real);
+    size_t n = dumped ? strlen(dumped) : 0;
+    if (n >= cap)
+        n = 0;
+    memcpy(out, dumped ? dumped : "", n);
+    out[n] = '\0';
+    free(dumped);
+    return n;
+}
+
+/* An attribute's value as the attr.* filters compare it; NULL for a value
+ * the list leaves out (see graphql_shape.h). */
 static json_t *attribute(const char *key, const json_t *v) {
-    const char *type = json_is_string(v) ? "STRING" : json_is_boolean(v) ? "BOOLEAN" : "NUMBER";
+    char number[GQL_NUMBER_BUF];
     json_t *text;
-    if (json_is_string(v))
+    const char *type = "NUMBER";
+    if (json_is_string(v)) {
         text = json_incref((json_t *)(uintptr_t)v);
-    else if (json_is_boolean(v))
+        type = "STRING";
+    } else if (json_is_boolean(v)) {
         text = json_string(json_is_true(v) ? "true" : "false");
-    else {
-        char *dumped = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-        text = json_string(dumped ? dumped : "");
-        free(dumped);
+        type = "BOOLEAN";
+    } else if (json_is_number(v) &&
+               gql_attribute_number(json_is_integer(v), json_integer_value(v), json_real_value(v),
+                                    number, sizeof number)) {
+        text = json_string(number);
+    } else {
+        return NULL;
     }
     return json_pack("{s:s, s:o, s:s}", "key", key, "value", text, "type", type);
 }
@@ -67,9 +143,11 @@ static json_t *pairs(const json_t *obj, bool attributes) {
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_object_get(obj, keys[i]);
-        json_array_append_new(out, attributes ? attribute(keys[i], v)
-                                              : json_pack("{s:s, s:O}", "name", keys[i], "value",
-                                                          (json_t *)(uintptr_t)v));
+        json_t *item =
+            attributes ? attribute(keys[i], v)
+                       : json_pack("{s:s, s:O}", "name", keys[i], "value", (json_t *)(uintptr_t)v);
+        if (item)
+            json_array_append_new(out, item);
     }
     free(keys);
     return out;
@@ -157,9 +235,53 @@ static json_t *jsonb_at(const PGresult *r, int row, int col, json_t *(*empty)(vo
  * more than the rest of the request together (docs/PERFORMANCE.md). The
  * tests compare every member with REST's answer.
  */
+/* A jsonb string (its span, quotes included) decoded. */
+static json_t *decoded(struct jsonspan quoted) {
+    json_t *v = json_loadb(quoted.s, quoted.len, JSON_DECODE_ANY, NULL);
+    if (json_is_string(v))
+        return v;
+    json_decref(v);
+    return NULL;
+}
+
+/* The attributes column as an object of values, each number read by
+ * gql_number_token as graphql_row.c reads it (jansson would read every
+ * integer of the column as a real when one of them is beyond 64 bits);
+ * a member whose value is no attribute is null, which pairs() leaves out. */
+static json_t *attributes_at(const PGresult *r, int row) {
+    struct jsonscan js;
+    struct jsonspan key, v;
+    bool first = true;
+    json_t *out = json_object();
+    jsonscan_init(&js, PQgetvalue(r, row, PC_ATTRIBUTES),
+                  (size_t)PQgetlength(r, row, PC_ATTRIBUTES));
+    if (!jsonscan_open(&js, '{'))
+        return out;
+    while (jsonscan_more(&js, '}', &first) && jsonscan_key(&js, &key) && jsonscan_value(&js, &v)) {
+        json_t *name = decoded((struct jsonspan){key.s - 1, key.len + 2});
+        bool integer;
+        json_int_t i = 0;
+        double d = 0;
+        json_t *value = json_null();
+        if (v.s[0] == '"')
+            value = decoded(v);
+        else if (jsonspan_is(v, "true") || jsonspan_is(v, "false"))
+            value = json_boolean(v.s[0] == 't');
+        else if ((v.s[0] == '-' || (v.s[0] >= '0' && v.s[0] <= '9')) &&
+                 gql_number_token(v.s, v.len, &integer, &i, &d))
+            value = integer ? json_integer(i) : json_real(d);
+        if (name && value)
+            json_object_set_new(out, json_string_value(name), value);
+        else
+            json_decref(value);
+        json_decref(name);
+    }
+    return out;
+}
+
 json_t *gql_product_row(const PGresult *r, int row, bool staff) {
     json_int_t stock = int_at(r, row, PC_STOCK);
-    json_t *attributes = jsonb_at(r, row, PC_ATTRIBUTES, json_object);
+    json_t *attributes = attributes_at(r, row);
     json_t *category = json_null();
     if (!PQgetisnull(r, row, PC_CATEGORY_ID))
         category =

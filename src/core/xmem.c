@@ -170,6 +170,23 @@ static bool word_needs_care(uint64_t x) {
  * what a JSON string holds as it is, without looking at UTF-8. Sixteen
  * bytes at a time where SSE2 is (every x86-64), then eight, while they
  * are all plain, then byte by byte. */
+bool utf8_valid(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t x;
+        if (i + 8 <= n && (memcpy(&x, u + i, 8), (x & 0x8080808080808080ULL) == 0)) {
+            i += 8; /* eight ASCII bytes */
+            continue;
+        }
+        size_t len = utf8_sequence(u + i, n - i);
+        if (len == 0)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static size_t plain_ascii(const char *s, size_t n) {
     size_t i = 0;
     uint64_t x;

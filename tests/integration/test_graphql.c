@@ -560,6 +560,95 @@ static void test_attribute_numbers_beyond_64_bits(void **state) {
     }
 }
 
+/* The attributes of a product written from its row and of one built as
+ * values (an escaped string makes the row's writer decline) are the same
+ * bytes for the same values: integers stay integers beside a number beyond
+ * 64 bits (-0 is stored as 0), reals and booleans as text, and a value of
+ * no attribute type (null, an object, an array, stored by SQL by hand) is
+ * left out on both paths. Each value is REST's. */
+static void test_attributes_same_on_both_paths(void **state) {
+    (void)state;
+    long long ids[2], paths = create_category("Paths", "paths", 0);
+    for (int i = 0; i < 2; i++) {
+        json_t *attrs = json_pack("{s:f, s:f, s:i, s:b, s:f, s:s}", "mass", 1e30, "zero", -0.0,
+                                  "count", 5, "cordless", 1, "ratio", 1.5, "brand", "Acme");
+        if (i == 1)
+            json_object_set_new(attrs, "note", json_string("say \"hi\""));
+        char sku[16];
+        snprintf(sku, sizeof sku, "PATH-%d", i);
+        ids[i] = create_big_product(json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "sku", sku, "name",
+                                              sku, "price", "1", "stock", 1, "category_id",
+                                              (json_int_t)paths, "attributes", attrs));
+        char *done = harness_sql_value(
+            &server,
+            "UPDATE products SET attributes = attributes || '{\"gone\": null, \"obj\": {\"a\": 1}, "
+            "\"arr\": [1]}' WHERE id = %lld RETURNING 1",
+            ids[i]);
+        free(done);
+    }
+    const char *want = "{\"key\":\"brand\",\"value\":\"Acme\",\"type\":\"STRING\"},{\"key\":"
+                       "\"cordless\",\"value\":\"true\",\"type\":\"BOOLEAN\"},{\"key\":\"count\","
+                       "\"value\":\"5\",\"type\":\"NUMBER\"},{\"key\":\"mass\",\"value\":\"1e30\","
+                       "\"type\":\"NUMBER\"}";
+    const char *tail = "{\"key\":\"ratio\",\"value\":\"1.5\",\"type\":\"NUMBER\"},{\"key\":"
+                       "\"zero\",\"value\":\"0\",\"type\":\"NUMBER\"}";
+    char q[256], expected[1024];
+    snprintf(q, sizeof q,
+             "{ a: product(id: %lld) { attributes { key value type } } b: product(id: %lld) { "
+             "attributes { key value type } } }",
+             ids[0], ids[1]);
+    snprintf(expected, sizeof expected,
+             "{\"a\":{\"attributes\":[%s,%s]},\"b\":{\"attributes\":[%s,{\"key\":\"note\","
+             "\"value\":\"say \\\"hi\\\"\",\"type\":\"STRING\"},%s]}}",
+             want, tail, want, tail);
+    expect_data(gql_post(NULL, q, NULL), expected);
+    /* The same down the list's path, and each value is REST's. */
+    struct http_res *rest = call("GET", "/api/v1/products?category=paths&limit=10", NULL, NULL);
+    struct http_res *r = gql_post(NULL,
+                                  "{ products(first: 10, filter: {category: \"paths\"}) { edges { "
+                                  "node { attributes { key value type } } } } }",
+                                  NULL);
+    /* 1e30 comes back as 31 digits: read as a real */
+    json_t *page = json_loadb(rest->body, rest->len, JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *items = json_object_get(page, "items");
+    json_t *edges = json_object_get(json_object_get(gql_data(r), "products"), "edges");
+    assert_int_equal(json_array_size(edges), 2);
+    assert_int_equal(json_array_size(items), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *given = json_object_get(json_array_get(items, i), "attributes");
+        json_t *list =
+            json_object_get(json_object_get(json_array_get(edges, i), "node"), "attributes");
+        assert_int_equal(json_array_size(list), json_object_size(given) - 3);
+        size_t k;
+        json_t *a;
+        json_array_foreach(list, k, a) {
+            json_t *v = json_object_get(given, jstr(a, "key"));
+            const char *text = jstr(a, "value");
+            if (json_is_string(v))
+                assert_string_equal(text, json_string_value(v));
+            else if (json_is_boolean(v))
+                assert_string_equal(text, json_is_true(v) ? "true" : "false");
+            else
+                assert_true(json_is_number(v) && strtod(text, NULL) == json_number_value(v));
+        }
+    }
+    json_decref(page);
+    http_res_free(r);
+    http_res_free(rest);
+    for (size_t i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/products/%lld", ids[i]);
+        struct http_res *d = call("DELETE", path, staff, NULL);
+        expect_status(d, 204, "delete product");
+        http_res_free(d);
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/categories/%lld", paths);
+    struct http_res *d = call("DELETE", path, staff, NULL);
+    expect_status(d, 204, "delete category");
+    http_res_free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_by_id_and_slug),
@@ -575,6 +664,7 @@ int main(void) {
         cmocka_unit_test(test_inactive_products_and_variants_for_staff_only),
         cmocka_unit_test(test_fragments_aliases_variables_directives),
         cmocka_unit_test(test_attribute_numbers_beyond_64_bits),
+        cmocka_unit_test(test_attributes_same_on_both_paths),
         cmocka_unit_test(test_aliases_with_different_arguments),
     };
     return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);

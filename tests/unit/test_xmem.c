@@ -378,6 +378,35 @@ static void test_json_string_round_trips_utf8_through_jansson(void **state) {
 
 /* ---- allocators --------------------------------------------------------- */
 
+/* utf8_valid accepts exactly what jansson's json_stringn accepts: every
+ * sequence of one to three bytes drawn from a set that covers each
+ * boundary (ASCII, continuations, overlong leads, surrogates, U+10FFFF),
+ * after a run of ASCII so that the eight-byte steps are taken too. */
+static void test_utf8_valid_agrees_with_jansson(void **state) {
+    (void)state;
+    static const unsigned char bytes[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+                                          0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xee,
+                                          0xef, 0xf0, 0xf3, 0xf4, 0xf5, 0xff};
+    size_t n = sizeof bytes;
+    char text[16];
+    memcpy(text, "plainasciitext", 13);
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            for (size_t c = 0; c < n; c++) {
+                text[13] = (char)bytes[a];
+                text[14] = (char)bytes[b];
+                text[15] = (char)bytes[c];
+                for (size_t len = 14; len <= 16; len++) {
+                    json_t *j = json_stringn(text, len);
+                    assert_int_equal(utf8_valid(text, len), j != NULL);
+                    json_decref(j);
+                }
+            }
+    assert_true(utf8_valid("\xf4\x8f\xbf\xbf", 4));  /* U+10FFFF */
+    assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* beyond it */
+    assert_true(utf8_valid("", 0));
+}
+
 static void test_xstrndup_copies_prefix_and_terminates(void **state) {
     (void)state;
     char *p = xstrndup("abcdef", 3);
@@ -459,6 +488,7 @@ int main(void) {
         cmocka_unit_test(test_json_string_of_long_text_grows_buffer),
         cmocka_unit_test(test_json_string_round_trips_every_ascii_byte_through_jansson),
         cmocka_unit_test(test_json_string_round_trips_utf8_through_jansson),
+        cmocka_unit_test(test_utf8_valid_agrees_with_jansson),
         cmocka_unit_test(test_xstrndup_copies_prefix_and_terminates),
         cmocka_unit_test(test_xstrdup_copies),
         cmocka_unit_test(test_xmalloc_zero_returns_freeable_pointer),

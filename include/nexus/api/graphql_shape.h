@@ -15,6 +15,28 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * An attribute is {key, value, type} (docs/GRAPHQL.md, "Schema"): a string
+ * as it is, a number as gql_attribute_number writes it, a boolean as
+ * "true" or "false". A value of another JSON type (null, an object or an
+ * array: the API stores none, SQL by hand can) or a number beyond a double
+ * has no type of the schema: it is left out of the list. Products built as
+ * values (gql_product_row) and written from their row (graphql_row.c) read
+ * numbers with gql_number_token and write them with gql_attribute_number,
+ * so both give the same bytes.
+ */
+#define GQL_NUMBER_BUF 64
+
+/* A JSON number's text read as jansson reads it: *integer and *i when it
+ * has no fraction or exponent and fits 64 bits, else *d; false beyond a
+ * double or when longer than any double's digits. */
+bool gql_number_token(const char *s, size_t len, bool *integer, json_int_t *i, double *d);
+/* The text of an attribute's number (an integer i, else the real d) into
+ * out (cap bytes, GQL_NUMBER_BUF is enough): its length, 0 when it has
+ * none (a real beyond a double). */
+size_t gql_attribute_number(bool integer, json_int_t i, double d, char *out, size_t cap);
 
 /* rest reshaped as a new value (rest is borrowed). */
 json_t *gql_shape(const json_t *rest);

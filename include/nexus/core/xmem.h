@@ -9,6 +9,7 @@
 #define NEXUS_CORE_XMEM_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 void *xmalloc(size_t n);
@@ -40,6 +41,10 @@ void buf_json_string(struct buf *b, const char *s, size_t n);
  * \r, other control characters as \u00XX in upper case), so a response
  * written with core/jsonw.h equals one dumped by jansson. */
 void buf_json_text(struct buf *b, const char *s, size_t n);
+/* Whether s[0..n) is well-formed UTF-8 (no overlong form, surrogate or
+ * code point beyond U+10FFFF): what jansson accepts in a string, checked
+ * without a copy. */
+bool utf8_valid(const char *s, size_t n);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);
 void buf_clear(struct buf *b);
