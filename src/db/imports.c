@@ -360,6 +360,36 @@ enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, 
     return e;
 }
 
+static struct db_stmt SQL_BULK_LOAD_BEGIN = {"SELECT nexus_bulk_load_begin()", 0, 0};
+static struct db_stmt SQL_DERIVED_PENDING = {"SELECT EXISTS (SELECT FROM derived_rebuild_pending)",
+                                             0, 0};
+static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0, 0};
+static struct db_stmt SQL_STATEMENT_TIMEOUT = {"SELECT set_config('statement_timeout', $1, true)",
+                                               1, 0};
+
+enum nx_err imports_bulk_load_begin(struct db *db) {
+    return db_exec(db, &SQL_BULK_LOAD_BEGIN, NULL, NULL);
+}
+
+enum nx_err imports_derived_pending(struct db *db, bool *pending) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_DERIVED_PENDING, NULL, &r);
+    *pending = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err imports_derived_rebuild(struct db *db) {
+    return db_exec(db, &SQL_DERIVED_REBUILD, NULL, NULL);
+}
+
+enum nx_err imports_statement_timeout(struct db *db, int ms) {
+    char v[16];
+    snprintf(v, sizeof v, "%d", ms);
+    const char *params[] = {v};
+    return db_exec(db, &SQL_STATEMENT_TIMEOUT, params, NULL);
+}
+
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {
     char n[16];
     snprintf(n, sizeof n, "%d", seq);
