@@ -1,13 +1,15 @@
 -- A bulk load's derived data, rebuilt once at its end.
 --
 -- Triggers keep what the products and variants derive in other tables:
--- the facet counts (migrations 0016, 0017), the numeric attributes
--- (0012) and the terms in created_at order (0019). Row by row, they were
--- most of a large import into an empty catalog; nexus seed loads with
--- triggers off and rebuilds those tables once. A bulk import cannot turn
--- the triggers off for everyone (API writes go on meanwhile), so those
--- triggers step aside in a transaction that set nexus.bulk_load, and the
--- tables are rebuilt from the products and variants at the end.
+-- the facet counts (migrations 0016, 0017) and the terms in created_at
+-- order (0019), among others. Row by row, they were most of a large
+-- import into an empty catalog; nexus seed loads with triggers off and
+-- rebuilds those tables once. A bulk import cannot turn the triggers off
+-- for everyone (API writes go on meanwhile), so those triggers step aside
+-- in a transaction that set nexus.bulk_load, and the tables are rebuilt
+-- from the products and variants at the end. (The numeric attributes,
+-- migration 0012, keep their trigger: the attr.<key>.min/.max filters
+-- read nothing else, and they cost little.)
 --
 -- Crash-safe: the transaction that writes with nexus.bulk_load on also
 -- writes the one row of derived_rebuild_pending (nexus_bulk_load_begin,
@@ -24,7 +26,9 @@
 -- category move does), so no write of products, variants or the category
 -- tree interleaves with it. Meanwhile (from a bulk load's first batch to
 -- its rebuild) the facet counts and the term order tables lag: they hold
--- only what the other writers did.
+-- only what the other writers did. Lists do not walk the term order
+-- tables while the row is there (db/products); public facets read the
+-- counts as they are.
 
 CREATE TABLE derived_rebuild_pending (
     one   boolean PRIMARY KEY DEFAULT true CHECK (one),
@@ -47,16 +51,16 @@ LANGUAGE sql STABLE AS $$
     SELECT coalesce(current_setting('nexus.bulk_load', true) = 'on', false)
 $$;
 
--- Every derived table from the products and variants, in the caller's
--- transaction (statements of their own: each sees what committed before
--- it). Used by nexus seed too, after its trigger-less COPY.
+-- The facet counts and term order tables from the products and variants,
+-- in the caller's transaction (statements of their own: each sees what
+-- committed before it). Used by nexus seed too, after its trigger-less
+-- COPY.
 CREATE FUNCTION nexus_derived_rebuild() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM derived_rebuild_pending;
     LOCK TABLE products, product_variants IN SHARE MODE;
     PERFORM pg_advisory_xact_lock(hashtext('nexus_facet_counts_tree'));
-    PERFORM nexus_attribute_numbers_rebuild();
     PERFORM nexus_term_order_rebuild();
     PERFORM nexus_facet_counts_rebuild();
 END
@@ -114,13 +118,9 @@ BEGIN
 END
 $$;
 
--- The row triggers of a new product are not even queued (a bulk load
+-- The row trigger of a new product is not even queued (a bulk load
 -- inserts; the rare update of a row it inserted earlier keeps its
--- triggers, whose work the rebuild replaces).
-DROP TRIGGER products_attribute_numbers_insert ON products;
-CREATE TRIGGER products_attribute_numbers_insert AFTER INSERT ON products
-    FOR EACH ROW WHEN (NEW.attributes <> '{}' AND NOT nexus_bulk_load())
-    EXECUTE FUNCTION nexus_products_attribute_numbers();
+-- trigger, whose work the rebuild replaces).
 DROP TRIGGER products_attribute_order_insert ON products;
 CREATE TRIGGER products_attribute_order_insert AFTER INSERT ON products
     FOR EACH ROW WHEN (NEW.attributes <> '{}' AND NEW.is_active AND NEW.deleted_at IS NULL

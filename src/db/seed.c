@@ -420,6 +420,8 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
      * facet counts, which triggers keep for other writers (migration 0020,
      * as after a bulk import) */
     if (e == NX_OK)
+        e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
+    if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_derived_rebuild()");
     if (e == NX_OK)
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
