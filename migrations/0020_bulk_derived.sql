@@ -7,9 +7,10 @@
 -- rebuilds those tables once. A bulk import cannot turn the triggers off
 -- for everyone (API writes go on meanwhile), so those triggers step aside
 -- in a transaction that set nexus.bulk_load, and the tables are rebuilt
--- from the products and variants at the end. (The numeric attributes,
--- migration 0012, keep their trigger: the attr.<key>.min/.max filters
--- read nothing else, and they cost little.)
+-- from the products and variants at the end. (A bulk batch writes the
+-- numeric attributes of migration 0012, which the attr.<key>.min/.max
+-- filters read, and the products' attribute terms itself, per batch: those
+-- never lag.)
 --
 -- Crash-safe: the transaction that writes with nexus.bulk_load on also
 -- writes the one row of derived_rebuild_pending (nexus_bulk_load_begin,
@@ -126,3 +127,15 @@ CREATE TRIGGER products_attribute_order_insert AFTER INSERT ON products
     FOR EACH ROW WHEN (NEW.attributes <> '{}' AND NEW.is_active AND NEW.deleted_at IS NULL
                        AND NOT nexus_bulk_load())
     EXECUTE FUNCTION nexus_products_attribute_order();
+
+-- A new product's attribute terms and numeric attributes: a bulk load's
+-- batch writes them itself, for all its products in one statement each
+-- (db/imports), instead of one function call per row here.
+DROP TRIGGER products_facet_attributes_insert ON products;
+CREATE TRIGGER products_facet_attributes_insert BEFORE INSERT ON products
+    FOR EACH ROW WHEN (NEW.attributes <> '{}' AND NOT nexus_bulk_load())
+    EXECUTE FUNCTION nexus_products_facet_attributes();
+DROP TRIGGER products_attribute_numbers_insert ON products;
+CREATE TRIGGER products_attribute_numbers_insert AFTER INSERT ON products
+    FOR EACH ROW WHEN (NEW.attributes <> '{}' AND NOT nexus_bulk_load())
+    EXECUTE FUNCTION nexus_products_attribute_numbers();

@@ -224,6 +224,11 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
  * and count the product's facets again (the variants' trigger rewrites
  * only the products whose terms differ). */
 #define STAGE_ACTIVE "coalesce(sv.is_active, true)"
+/* A new product's attribute terms, as nexus_facet_attribute_ids makes
+ * them, from the terms SQL_MERGE_ATTRIBUTE_TERMS made sure of. */
+#define STAGE_ATTRIBUTE_TERMS                                                                      \
+    "(SELECT coalesce(array_agg(ft.id ORDER BY ft.id), '{}') FROM jsonb_each_text(s.attributes)"   \
+    " AS ea JOIN facet_terms ft ON ft.kind = 1 AND ft.name = ea.key AND ft.value = ea.value)"
 #define STAGE_OPTION_TERMS(in_stock)                                                               \
     "nexus_facet_term_ids(2::smallint, array_agg(g.name) FILTER (WHERE " in_stock "),"             \
     " array_agg(g.value) FILTER (WHERE " in_stock "))"
@@ -259,7 +264,8 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
                                             " currency, stock, category_id, is_active, attributes, "
                                             "images, variant_count,"
                                             " variant_active_count, variant_options, "
-                                            "facet_options, facet_options_in_stock)"
+                                            "facet_options, facet_options_in_stock, "
+                                            "facet_attributes)"
                                             " SELECT s.sku, s.name, s.slug, s.description,"
                                             " coalesce(d.price_min, s.price_cents), "
                                             "coalesce(d.price_max, s.price_cents), s.currency,"
@@ -268,7 +274,8 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
                                             " s.attributes, s.images, coalesce(d.live, 1), "
                                             "coalesce(d.active, 1),"
                                             " coalesce(d.options, '[]'), coalesce(t.options, "
-                                            "'{}'), coalesce(t.in_stock, '{}')"
+                                            "'{}'), coalesce(t.in_stock, "
+                                            "'{}'), " STAGE_ATTRIBUTE_TERMS
                                             " FROM import_stage s LEFT JOIN d ON d.line = s.line "
                                             "LEFT JOIN t ON t.line = s.line, x"
                                             " WHERE s.product_id IS NULL ORDER BY s.line RETURNING "
@@ -276,6 +283,24 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
                                             " UPDATE import_stage s SET product_id = ins.id, "
                                             "created = true FROM ins"
                                             " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+    0, 0};
+/* The attribute terms of the batch's new products, added once for the
+ * batch (a statement of its own: the products' INSERT reads them), so
+ * that each product is inserted with its terms (a bulk load's products
+ * are not given them row by row by their trigger, migration 0020). */
+static struct db_stmt SQL_MERGE_ATTRIBUTE_TERMS = {
+    "SELECT nexus_facet_term_ids(1::smallint, array_agg(d.k ORDER BY d.k, d.v),"
+    " array_agg(d.v ORDER BY d.k, d.v)) FROM (SELECT DISTINCT e.key AS k, e.value AS v"
+    " FROM import_stage s, jsonb_each_text(s.attributes) AS e"
+    " WHERE s.product_id IS NULL AND e.value IS NOT NULL) d",
+    0, 0};
+/* In a bulk load, the new products' numeric attributes, in one statement
+ * (their trigger steps aside, migration 0020; otherwise it wrote them). */
+static struct db_stmt SQL_MERGE_NEW_NUMBERS = {
+    "INSERT INTO product_attribute_numbers (product_id, key, value)"
+    " SELECT s.product_id, e.key, (e.value #>> '{}')::numeric"
+    " FROM import_stage s, jsonb_each(s.attributes) AS e"
+    " WHERE s.created AND jsonb_typeof(e.value) = 'number' AND nexus_bulk_load()",
     0, 0};
 /* The new products' variants; as the products already hold their option
  * terms, the variants' trigger is told not to compute them again
@@ -482,11 +507,12 @@ static struct db_stmt SQL_STAGE_UPDATES = {
     "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
 
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
-    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,
-                               &SQL_MERGE_OWN_VARIANT,  &SQL_MERGE_PARK,
-                               &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
-                               &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS,
-                               &SQL_MERGE_SYNCED,       &SQL_MERGE_DERIVE};
+    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,         &SQL_MERGE_PRODUCTS,
+                               &SQL_MERGE_OWN_VARIANT,     &SQL_MERGE_PARK,
+                               &SQL_MERGE_VARIANTS,        &SQL_MERGE_ADD_VARIANTS,
+                               &SQL_MERGE_ATTRIBUTE_TERMS, &SQL_MERGE_NEW_PRODUCTS,
+                               &SQL_MERGE_NEW_NUMBERS,     &SQL_MERGE_NEW_VARIANTS,
+                               &SQL_MERGE_SYNCED,          &SQL_MERGE_DERIVE};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -494,7 +520,9 @@ enum nx_err import_stage_merge(struct db *db, long long *updated, long long *cre
     *updated = *created = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
-                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED;
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED &&
+                           steps[i] != &SQL_MERGE_ATTRIBUTE_TERMS &&
+                           steps[i] != &SQL_MERGE_NEW_NUMBERS;
         if (for_updates && !updates)
             continue;
         e = merge_step(db, steps[i],
