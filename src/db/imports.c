@@ -229,70 +229,129 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
 #define STAGE_ATTRIBUTE_TERMS                                                                      \
     "(SELECT coalesce(array_agg(ft.id ORDER BY ft.id), '{}') FROM jsonb_each_text(s.attributes)"   \
     " AS ea JOIN facet_terms ft ON ft.kind = 1 AND ft.name = ea.key AND ft.value = ea.value)"
+/* The option values of the new products' active variants, per product
+ * and for all of them or those in stock: one spelling per value however
+ * spelled, as nexus_facet_option_ids groups them. */
+#define STAGE_OPTION_VALUES                                                                        \
+    "SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"                        \
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
+    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"                         \
+    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"                                         \
+    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"                     \
+    " AND (sv.stock > 0 OR NOT f.in_stock)"                                                        \
+    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)"
 #define STAGE_OPTION_TERMS(in_stock)                                                               \
-    "nexus_facet_term_ids(2::smallint, array_agg(g.name) FILTER (WHERE " in_stock "),"             \
-    " array_agg(g.value) FILTER (WHERE " in_stock "))"
+    "coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE " in_stock "), '{}')"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " g AS (SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"
-    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
-    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"
-    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"
-    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"
-    " AND (sv.stock > 0 OR NOT f.in_stock)"
-    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)),"
+    " g AS (" STAGE_OPTION_VALUES "),"
     " t AS (SELECT g.line, " STAGE_OPTION_TERMS(
-        "NOT g.in_stock") " AS options,"
-                          " " STAGE_OPTION_TERMS(
-                              "g.in_stock") " AS in_stock FROM g GROUP BY g.line),"
-                                            " d AS (SELECT sv.line, min(sv.price_cents) FILTER "
-                                            "(WHERE " STAGE_ACTIVE ") AS price_min,"
-                                            " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE
-                                            ") AS price_max,"
-                                            " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE
-                                            ")::integer AS stock, count(*)::integer AS live,"
-                                            " count(*) FILTER (WHERE " STAGE_ACTIVE
-                                            ")::integer AS active,"
-                                            " nexus_options_of(array_agg(coalesce(sv.options, "
-                                            "'{}') ORDER BY sv.pos)) AS options"
-                                            " FROM import_stage_variants sv JOIN import_stage s ON "
-                                            "s.line = sv.line"
-                                            " WHERE s.explicit AND s.product_id IS NULL GROUP BY "
-                                            "sv.line),"
-                                            " ins AS (INSERT INTO products (sku, name, slug, "
-                                            "description, price_cents, price_max_cents,"
-                                            " currency, stock, category_id, is_active, attributes, "
-                                            "images, variant_count,"
-                                            " variant_active_count, variant_options, "
-                                            "facet_options, facet_options_in_stock, "
-                                            "facet_attributes)"
-                                            " SELECT s.sku, s.name, s.slug, s.description,"
-                                            " coalesce(d.price_min, s.price_cents), "
-                                            "coalesce(d.price_max, s.price_cents), s.currency,"
-                                            " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE "
-                                            "s.stock END, s.cat_id, s.is_active,"
-                                            " s.attributes, s.images, coalesce(d.live, 1), "
-                                            "coalesce(d.active, 1),"
-                                            " coalesce(d.options, '[]'), coalesce(t.options, "
-                                            "'{}'), coalesce(t.in_stock, "
-                                            "'{}'), " STAGE_ATTRIBUTE_TERMS
-                                            " FROM import_stage s LEFT JOIN d ON d.line = s.line "
-                                            "LEFT JOIN t ON t.line = s.line, x"
-                                            " WHERE s.product_id IS NULL ORDER BY s.line RETURNING "
-                                            "id, sku)"
-                                            " UPDATE import_stage s SET product_id = ins.id, "
-                                            "created = true FROM ins"
-                                            " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+        "NOT g.in_stock") " AS options, " STAGE_OPTION_TERMS("g.in_stock") " AS in_stock FROM g "
+                                                                           "JOIN facet_terms ft ON "
+                                                                           "ft.kind = 2"
+                                                                           " AND ft.name = g.name "
+                                                                           "AND ft.value = g.value "
+                                                                           "GROUP BY g.line),"
+                                                                           " d AS (SELECT sv.line, "
+                                                                           "min(sv.price_cents) "
+                                                                           "FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ") AS price_min,"
+                                                                           " max(sv.price_cents) "
+                                                                           "FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ") AS price_max,"
+                                                                           " sum(sv.stock) FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ")::integer AS stock, "
+                                                                           "count(*)::integer AS "
+                                                                           "live,"
+                                                                           " count(*) FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ")::integer AS active,"
+                                                                           " nexus_options_of("
+                                                                           "array_agg(coalesce(sv."
+                                                                           "options, "
+                                                                           "'{}') ORDER BY "
+                                                                           "sv.pos)) AS options"
+                                                                           " FROM "
+                                                                           "import_stage_variants "
+                                                                           "sv JOIN import_stage s "
+                                                                           "ON "
+                                                                           "s.line = sv.line"
+                                                                           " WHERE s.explicit AND "
+                                                                           "s.product_id IS NULL "
+                                                                           "GROUP BY "
+                                                                           "sv.line),"
+                                                                           " ins AS (INSERT INTO "
+                                                                           "products (sku, name, "
+                                                                           "slug, "
+                                                                           "description, "
+                                                                           "price_cents, "
+                                                                           "price_max_cents,"
+                                                                           " currency, stock, "
+                                                                           "category_id, "
+                                                                           "is_active, attributes, "
+                                                                           "images, variant_count,"
+                                                                           " variant_active_count, "
+                                                                           "variant_options, "
+                                                                           "facet_options, "
+                                                                           "facet_options_in_stock,"
+                                                                           " "
+                                                                           "facet_attributes)"
+                                                                           " SELECT s.sku, s.name, "
+                                                                           "s.slug, s.description,"
+                                                                           " coalesce(d.price_min, "
+                                                                           "s.price_cents), "
+                                                                           "coalesce(d.price_max, "
+                                                                           "s.price_cents), "
+                                                                           "s.currency,"
+                                                                           " CASE WHEN s.explicit "
+                                                                           "THEN coalesce(d.stock, "
+                                                                           "0) ELSE "
+                                                                           "s.stock END, s.cat_id, "
+                                                                           "s.is_active,"
+                                                                           " s.attributes, "
+                                                                           "s.images, "
+                                                                           "coalesce(d.live, 1), "
+                                                                           "coalesce(d.active, 1),"
+                                                                           " coalesce(d.options, "
+                                                                           "'[]'), "
+                                                                           "coalesce(t.options, "
+                                                                           "'{}'), "
+                                                                           "coalesce(t.in_stock, "
+                                                                           "'{}'),"
+                                                                           " " STAGE_ATTRIBUTE_TERMS
+                                                                           " FROM import_stage s "
+                                                                           "LEFT JOIN d ON d.line "
+                                                                           "= s.line "
+                                                                           "LEFT JOIN t ON t.line "
+                                                                           "= s.line, x"
+                                                                           " WHERE s.product_id IS "
+                                                                           "NULL ORDER BY s.line "
+                                                                           "RETURNING "
+                                                                           "id, sku)"
+                                                                           " UPDATE import_stage s "
+                                                                           "SET product_id = "
+                                                                           "ins.id, "
+                                                                           "created = true FROM ins"
+                                                                           " WHERE ins.sku = s.sku "
+                                                                           "AND s.product_id IS "
+                                                                           "NULL",
     0, 0};
-/* The attribute terms of the batch's new products, added once for the
- * batch (a statement of its own: the products' INSERT reads them), so
- * that each product is inserted with its terms (a bulk load's products
- * are not given them row by row by their trigger, migration 0020). */
+/* The attribute and option terms of the batch's new products, added
+ * once for the batch (a statement of its own: the products' INSERT reads
+ * them), so that each product is inserted with its terms found by a join
+ * (a bulk load's products are not given their attribute terms row by row
+ * by their trigger, migration 0020). */
 static struct db_stmt SQL_MERGE_ATTRIBUTE_TERMS = {
     "SELECT nexus_facet_term_ids(1::smallint, array_agg(d.k ORDER BY d.k, d.v),"
     " array_agg(d.v ORDER BY d.k, d.v)) FROM (SELECT DISTINCT e.key AS k, e.value AS v"
     " FROM import_stage s, jsonb_each_text(s.attributes) AS e"
-    " WHERE s.product_id IS NULL AND e.value IS NOT NULL) d",
+    " WHERE s.product_id IS NULL AND e.value IS NOT NULL) d"
+    " UNION ALL SELECT nexus_facet_term_ids(2::smallint, array_agg(d.name ORDER BY d.name,"
+    " d.value), array_agg(d.value ORDER BY d.name, d.value))"
+    " FROM (SELECT DISTINCT name, value FROM (" STAGE_OPTION_VALUES ") g) d",
     0, 0};
 /* In a bulk load, the new products' numeric attributes, in one statement
  * (their trigger steps aside, migration 0020; otherwise it wrote them). */
