@@ -531,7 +531,11 @@ enum nx_err import_stage_reset(struct db *db) {
 enum nx_err import_stage_copy(struct db *db, const struct buf *products,
                               const struct buf *variants) {
     enum nx_err e = db_copy_in(db, SQL_STAGE_COPY, products->data, products->len);
-    return e == NX_OK ? db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len) : e;
+    if (e == NX_OK)
+        e = db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len);
+    /* the merge's joins of the stage with itself planned for its rows (a
+     * temporary table has no statistics otherwise; a batch holds 2,000) */
+    return e == NX_OK ? db_exec_sql(db, "ANALYZE import_stage, import_stage_variants") : e;
 }
 
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
