@@ -33,6 +33,13 @@
  * Whatever stops the run, the list of indexes to build is committed, and
  * the run that finishes the import builds what it still holds (another
  * import does too, and `nexus seed`).
+ * Its batches also leave the facet counts and the term order tables to
+ * one rebuild (migration 0020: each batch transaction starts with
+ * imports_bulk_load_begin, which marks the rebuild pending with it, and
+ * writes its products' attribute terms and numeric attributes itself);
+ * the rebuild runs after the last batch, before the index builds, in the
+ * run that finishes the import or in any later import's run while the
+ * mark is there.
  */
 #ifndef NEXUS_JOBS_IMPORT_H
 #define NEXUS_JOBS_IMPORT_H
