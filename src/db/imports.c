@@ -224,11 +224,13 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
  * and count the product's facets again (the variants' trigger rewrites
  * only the products whose terms differ). */
 #define STAGE_ACTIVE "coalesce(sv.is_active, true)"
-/* A new product's attribute terms, as nexus_facet_attribute_ids makes
- * them, from the terms SQL_MERGE_ATTRIBUTE_TERMS made sure of. */
+/* The new products' attribute terms, as nexus_facet_attribute_ids makes
+ * them, from the terms SQL_MERGE_ATTRIBUTE_TERMS made sure of: one join
+ * for the batch (a subquery per product would read the terms per row). */
 #define STAGE_ATTRIBUTE_TERMS                                                                      \
-    "(SELECT coalesce(array_agg(ft.id ORDER BY ft.id), '{}') FROM jsonb_each_text(s.attributes)"   \
-    " AS ea JOIN facet_terms ft ON ft.kind = 1 AND ft.name = ea.key AND ft.value = ea.value)"
+    "SELECT s.line, array_agg(ft.id ORDER BY ft.id) AS ids FROM import_stage s"                    \
+    " CROSS JOIN LATERAL jsonb_each_text(s.attributes) AS ea JOIN facet_terms ft ON ft.kind = 1"   \
+    " AND ft.name = ea.key AND ft.value = ea.value WHERE s.product_id IS NULL GROUP BY s.line"
 /* The option values of the new products' active variants, per product
  * and for all of them or those in stock: one spelling per value however
  * spelled, as nexus_facet_option_ids groups them. */
@@ -245,7 +247,7 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
     " g AS (" STAGE_OPTION_VALUES "),"
-    " t AS (SELECT g.line, " STAGE_OPTION_TERMS(
+    " a AS (" STAGE_ATTRIBUTE_TERMS "), t AS (SELECT g.line, " STAGE_OPTION_TERMS(
         "NOT g.in_stock") " AS options, " STAGE_OPTION_TERMS("g.in_stock") " AS in_stock FROM g "
                                                                            "JOIN facet_terms ft ON "
                                                                            "ft.kind = 2"
@@ -321,12 +323,13 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
                                                                            "'{}'), "
                                                                            "coalesce(t.in_stock, "
                                                                            "'{}'),"
-                                                                           " " STAGE_ATTRIBUTE_TERMS
+                                                                           " coalesce(a.ids, '{}')"
                                                                            " FROM import_stage s "
                                                                            "LEFT JOIN d ON d.line "
                                                                            "= s.line "
                                                                            "LEFT JOIN t ON t.line "
-                                                                           "= s.line, x"
+                                                                           "= s.line LEFT JOIN a "
+                                                                           "ON a.line = s.line, x"
                                                                            " WHERE s.product_id IS "
                                                                            "NULL ORDER BY s.line "
                                                                            "RETURNING "
@@ -448,8 +451,12 @@ static struct db_stmt SQL_BULK_LOAD_BEGIN = {"SELECT nexus_bulk_load_begin()", 0
 static struct db_stmt SQL_DERIVED_PENDING = {"SELECT EXISTS (SELECT FROM derived_rebuild_pending)",
                                              0, 0};
 static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0, 0};
-static struct db_stmt SQL_STATEMENT_TIMEOUT = {"SELECT set_config('statement_timeout', $1, true)",
-                                               1, 0};
+/* The import's statements look a batch's rows up in tables that grow to
+ * millions of rows: probes of their indexes (whose pages are in memory)
+ * rather than a scan of the whole table per batch. */
+static struct db_stmt SQL_STATEMENT_TIMEOUT = {
+    "SELECT set_config('statement_timeout', $1, true), set_config('random_page_cost', '1.1', true)",
+    1, 0};
 
 enum nx_err imports_bulk_load_begin(struct db *db) {
     return db_exec(db, &SQL_BULK_LOAD_BEGIN, NULL, NULL);
