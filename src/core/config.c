@@ -335,7 +335,9 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "SHUTDOWN_GRACE", 10, 0, 600, &c->shutdown_grace) &&
         load_int(l, "IMPORT_MAX_BYTES", 256 * 1024 * 1024, 1, INT_MAX, &c->import_max_bytes) &&
         load_int(l, "IMPORT_BULK_MIN_BYTES", 16 * 1024 * 1024, 1, INT_MAX,
-                 &c->import_bulk_min_bytes);
+                 &c->import_bulk_min_bytes) &&
+        load_int(l, "IMPORT_STATEMENT_TIMEOUT_MS", 60000, 10, 3600000,
+                 &c->import_statement_timeout_ms);
     c->body_max = (size_t)body_kib * 1024;
     c->cache_local_bytes = (size_t)local_mib * 1024 * 1024;
     return ok;

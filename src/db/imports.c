@@ -224,58 +224,145 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
  * and count the product's facets again (the variants' trigger rewrites
  * only the products whose terms differ). */
 #define STAGE_ACTIVE "coalesce(sv.is_active, true)"
+/* The new products' attribute terms, as nexus_facet_attribute_ids makes
+ * them, from the terms SQL_MERGE_ATTRIBUTE_TERMS made sure of: one join
+ * for the batch (a subquery per product would read the terms per row). */
+#define STAGE_ATTRIBUTE_TERMS                                                                      \
+    "SELECT s.line, array_agg(ft.id ORDER BY ft.id) AS ids FROM import_stage s"                    \
+    " CROSS JOIN LATERAL jsonb_each_text(s.attributes) AS ea JOIN facet_terms ft ON ft.kind = 1"   \
+    " AND ft.name = ea.key AND ft.value = ea.value WHERE s.product_id IS NULL GROUP BY s.line"
+/* The option values of the new products' active variants, per product
+ * and for all of them or those in stock: one spelling per value however
+ * spelled, as nexus_facet_option_ids groups them. */
+#define STAGE_OPTION_VALUES                                                                        \
+    "SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"                        \
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
+    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"                         \
+    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"                                         \
+    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"                     \
+    " AND (sv.stock > 0 OR NOT f.in_stock)"                                                        \
+    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)"
 #define STAGE_OPTION_TERMS(in_stock)                                                               \
-    "nexus_facet_term_ids(2::smallint, array_agg(g.name) FILTER (WHERE " in_stock "),"             \
-    " array_agg(g.value) FILTER (WHERE " in_stock "))"
+    "coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE " in_stock "), '{}')"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " g AS (SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"
-    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"
-    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"
-    " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"
-    " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"
-    " AND (sv.stock > 0 OR NOT f.in_stock)"
-    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)),"
-    " t AS (SELECT g.line, " STAGE_OPTION_TERMS(
-        "NOT g.in_stock") " AS options,"
-                          " " STAGE_OPTION_TERMS(
-                              "g.in_stock") " AS in_stock FROM g GROUP BY g.line),"
-                                            " d AS (SELECT sv.line, min(sv.price_cents) FILTER "
-                                            "(WHERE " STAGE_ACTIVE ") AS price_min,"
-                                            " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE
-                                            ") AS price_max,"
-                                            " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE
-                                            ")::integer AS stock, count(*)::integer AS live,"
-                                            " count(*) FILTER (WHERE " STAGE_ACTIVE
-                                            ")::integer AS active,"
-                                            " nexus_options_of(array_agg(coalesce(sv.options, "
-                                            "'{}') ORDER BY sv.pos)) AS options"
-                                            " FROM import_stage_variants sv JOIN import_stage s ON "
-                                            "s.line = sv.line"
-                                            " WHERE s.explicit AND s.product_id IS NULL GROUP BY "
-                                            "sv.line),"
-                                            " ins AS (INSERT INTO products (sku, name, slug, "
-                                            "description, price_cents, price_max_cents,"
-                                            " currency, stock, category_id, is_active, attributes, "
-                                            "images, variant_count,"
-                                            " variant_active_count, variant_options, "
-                                            "facet_options, facet_options_in_stock)"
-                                            " SELECT s.sku, s.name, s.slug, s.description,"
-                                            " coalesce(d.price_min, s.price_cents), "
-                                            "coalesce(d.price_max, s.price_cents), s.currency,"
-                                            " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE "
-                                            "s.stock END, s.cat_id, s.is_active,"
-                                            " s.attributes, s.images, coalesce(d.live, 1), "
-                                            "coalesce(d.active, 1),"
-                                            " coalesce(d.options, '[]'), coalesce(t.options, "
-                                            "'{}'), coalesce(t.in_stock, '{}')"
-                                            " FROM import_stage s LEFT JOIN d ON d.line = s.line "
-                                            "LEFT JOIN t ON t.line = s.line, x"
-                                            " WHERE s.product_id IS NULL ORDER BY s.line RETURNING "
-                                            "id, sku)"
-                                            " UPDATE import_stage s SET product_id = ins.id, "
-                                            "created = true FROM ins"
-                                            " WHERE ins.sku = s.sku AND s.product_id IS NULL",
+    " g AS (" STAGE_OPTION_VALUES "),"
+    " a AS (" STAGE_ATTRIBUTE_TERMS "), t AS (SELECT g.line, " STAGE_OPTION_TERMS(
+        "NOT g.in_stock") " AS options, " STAGE_OPTION_TERMS("g.in_stock") " AS in_stock FROM g "
+                                                                           "JOIN facet_terms ft ON "
+                                                                           "ft.kind = 2"
+                                                                           " AND ft.name = g.name "
+                                                                           "AND ft.value = g.value "
+                                                                           "GROUP BY g.line),"
+                                                                           " d AS (SELECT sv.line, "
+                                                                           "min(sv.price_cents) "
+                                                                           "FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ") AS price_min,"
+                                                                           " max(sv.price_cents) "
+                                                                           "FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ") AS price_max,"
+                                                                           " sum(sv.stock) FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ")::integer AS stock, "
+                                                                           "count(*)::integer AS "
+                                                                           "live,"
+                                                                           " count(*) FILTER "
+                                                                           "(WHERE " STAGE_ACTIVE
+                                                                           ")::integer AS active,"
+                                                                           " nexus_options_of("
+                                                                           "array_agg(coalesce(sv."
+                                                                           "options, "
+                                                                           "'{}') ORDER BY "
+                                                                           "sv.pos)) AS options"
+                                                                           " FROM "
+                                                                           "import_stage_variants "
+                                                                           "sv JOIN import_stage s "
+                                                                           "ON "
+                                                                           "s.line = sv.line"
+                                                                           " WHERE s.explicit AND "
+                                                                           "s.product_id IS NULL "
+                                                                           "GROUP BY "
+                                                                           "sv.line),"
+                                                                           " ins AS (INSERT INTO "
+                                                                           "products (sku, name, "
+                                                                           "slug, "
+                                                                           "description, "
+                                                                           "price_cents, "
+                                                                           "price_max_cents,"
+                                                                           " currency, stock, "
+                                                                           "category_id, "
+                                                                           "is_active, attributes, "
+                                                                           "images, variant_count,"
+                                                                           " variant_active_count, "
+                                                                           "variant_options, "
+                                                                           "facet_options, "
+                                                                           "facet_options_in_stock,"
+                                                                           " "
+                                                                           "facet_attributes)"
+                                                                           " SELECT s.sku, s.name, "
+                                                                           "s.slug, s.description,"
+                                                                           " coalesce(d.price_min, "
+                                                                           "s.price_cents), "
+                                                                           "coalesce(d.price_max, "
+                                                                           "s.price_cents), "
+                                                                           "s.currency,"
+                                                                           " CASE WHEN s.explicit "
+                                                                           "THEN coalesce(d.stock, "
+                                                                           "0) ELSE "
+                                                                           "s.stock END, s.cat_id, "
+                                                                           "s.is_active,"
+                                                                           " s.attributes, "
+                                                                           "s.images, "
+                                                                           "coalesce(d.live, 1), "
+                                                                           "coalesce(d.active, 1),"
+                                                                           " coalesce(d.options, "
+                                                                           "'[]'), "
+                                                                           "coalesce(t.options, "
+                                                                           "'{}'), "
+                                                                           "coalesce(t.in_stock, "
+                                                                           "'{}'),"
+                                                                           " coalesce(a.ids, '{}')"
+                                                                           " FROM import_stage s "
+                                                                           "LEFT JOIN d ON d.line "
+                                                                           "= s.line "
+                                                                           "LEFT JOIN t ON t.line "
+                                                                           "= s.line LEFT JOIN a "
+                                                                           "ON a.line = s.line, x"
+                                                                           " WHERE s.product_id IS "
+                                                                           "NULL ORDER BY s.line "
+                                                                           "RETURNING "
+                                                                           "id, sku)"
+                                                                           " UPDATE import_stage s "
+                                                                           "SET product_id = "
+                                                                           "ins.id, "
+                                                                           "created = true FROM ins"
+                                                                           " WHERE ins.sku = s.sku "
+                                                                           "AND s.product_id IS "
+                                                                           "NULL",
+    0, 0};
+/* The attribute and option terms of the batch's new products, added
+ * once for the batch (a statement of its own: the products' INSERT reads
+ * them), so that each product is inserted with its terms found by a join
+ * (a bulk load's products are not given their attribute terms row by row
+ * by their trigger, migration 0020). */
+static struct db_stmt SQL_MERGE_ATTRIBUTE_TERMS = {
+    "SELECT nexus_facet_term_ids(1::smallint, array_agg(d.k ORDER BY d.k, d.v),"
+    " array_agg(d.v ORDER BY d.k, d.v)) FROM (SELECT DISTINCT e.key AS k, e.value AS v"
+    " FROM import_stage s, jsonb_each_text(s.attributes) AS e"
+    " WHERE s.product_id IS NULL AND e.value IS NOT NULL) d"
+    " UNION ALL SELECT nexus_facet_term_ids(2::smallint, array_agg(d.name ORDER BY d.name,"
+    " d.value), array_agg(d.value ORDER BY d.name, d.value))"
+    " FROM (SELECT DISTINCT name, value FROM (" STAGE_OPTION_VALUES ") g) d",
+    0, 0};
+/* In a bulk load, the new products' numeric attributes, in one statement
+ * (their trigger steps aside, migration 0020; otherwise it wrote them). */
+static struct db_stmt SQL_MERGE_NEW_NUMBERS = {
+    "INSERT INTO product_attribute_numbers (product_id, key, value)"
+    " SELECT s.product_id, e.key, (e.value #>> '{}')::numeric"
+    " FROM import_stage s, jsonb_each(s.attributes) AS e"
+    " WHERE s.created AND jsonb_typeof(e.value) = 'number' AND nexus_bulk_load()",
     0, 0};
 /* The new products' variants; as the products already hold their option
  * terms, the variants' trigger is told not to compute them again
@@ -360,6 +447,40 @@ enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, 
     return e;
 }
 
+static struct db_stmt SQL_BULK_LOAD_BEGIN = {"SELECT nexus_bulk_load_begin()", 0, 0};
+static struct db_stmt SQL_DERIVED_PENDING = {"SELECT EXISTS (SELECT FROM derived_rebuild_pending)",
+                                             0, 0};
+static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0, 0};
+/* The import's statements look a batch's rows up in tables that grow to
+ * millions of rows: probes of their indexes (whose pages are in memory)
+ * rather than a scan of the whole table per batch. */
+static struct db_stmt SQL_STATEMENT_TIMEOUT = {
+    "SELECT set_config('statement_timeout', $1, true), set_config('random_page_cost', '1.1', true)",
+    1, 0};
+
+enum nx_err imports_bulk_load_begin(struct db *db) {
+    return db_exec(db, &SQL_BULK_LOAD_BEGIN, NULL, NULL);
+}
+
+enum nx_err imports_derived_pending(struct db *db, bool *pending) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_DERIVED_PENDING, NULL, &r);
+    *pending = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err imports_derived_rebuild(struct db *db) {
+    return db_exec(db, &SQL_DERIVED_REBUILD, NULL, NULL);
+}
+
+enum nx_err imports_statement_timeout(struct db *db, int ms) {
+    char v[16];
+    snprintf(v, sizeof v, "%d", ms);
+    const char *params[] = {v};
+    return db_exec(db, &SQL_STATEMENT_TIMEOUT, params, NULL);
+}
+
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {
     char n[16];
     snprintf(n, sizeof n, "%d", seq);
@@ -417,7 +538,11 @@ enum nx_err import_stage_reset(struct db *db) {
 enum nx_err import_stage_copy(struct db *db, const struct buf *products,
                               const struct buf *variants) {
     enum nx_err e = db_copy_in(db, SQL_STAGE_COPY, products->data, products->len);
-    return e == NX_OK ? db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len) : e;
+    if (e == NX_OK)
+        e = db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len);
+    /* the merge's joins of the stage with itself planned for its rows (a
+     * temporary table has no statistics otherwise; a batch holds 2,000) */
+    return e == NX_OK ? db_exec_sql(db, "ANALYZE import_stage, import_stage_variants") : e;
 }
 
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
@@ -452,11 +577,12 @@ static struct db_stmt SQL_STAGE_UPDATES = {
     "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
 
 enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
-    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_PRODUCTS,
-                               &SQL_MERGE_OWN_VARIANT,  &SQL_MERGE_PARK,
-                               &SQL_MERGE_VARIANTS,     &SQL_MERGE_ADD_VARIANTS,
-                               &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_VARIANTS,
-                               &SQL_MERGE_SYNCED,       &SQL_MERGE_DERIVE};
+    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,         &SQL_MERGE_PRODUCTS,
+                               &SQL_MERGE_OWN_VARIANT,     &SQL_MERGE_PARK,
+                               &SQL_MERGE_VARIANTS,        &SQL_MERGE_ADD_VARIANTS,
+                               &SQL_MERGE_ATTRIBUTE_TERMS, &SQL_MERGE_NEW_PRODUCTS,
+                               &SQL_MERGE_NEW_NUMBERS,     &SQL_MERGE_NEW_VARIANTS,
+                               &SQL_MERGE_SYNCED,          &SQL_MERGE_DERIVE};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -464,7 +590,9 @@ enum nx_err import_stage_merge(struct db *db, long long *updated, long long *cre
     *updated = *created = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
-                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED;
+                           steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED &&
+                           steps[i] != &SQL_MERGE_ATTRIBUTE_TERMS &&
+                           steps[i] != &SQL_MERGE_NEW_NUMBERS;
         if (for_updates && !updates)
             continue;
         e = merge_step(db, steps[i],

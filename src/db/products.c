@@ -411,10 +411,14 @@ static bool word_plan_key(const struct product_filter *f, enum product_sort sort
  * among the term's products (or the term's entries run out first), the
  * page is not full and the plans below take over (they cannot tell a
  * short list from an unfinished walk, so they answer it again, which is
- * what every page did before). An attribute term is walked rather than an
+ * what every page did before; and while a bulk load's rebuild is pending,
+ * TERM_TABLES_KEPT). An attribute term is walked rather than an
  * option term when both are there: the options are then checked on the
  * walked products' variants, as add_discovery does. */
 #define TERM_WALK " LIMIT 1000"
+/* While a bulk load has left the tables to its rebuild (migration 0020)
+ * they lack its products: no entry is walked, and the plans below answer. */
+#define TERM_TABLES_KEPT " AND NOT EXISTS (SELECT FROM derived_rebuild_pending)"
 
 /* The index of the first filter of one value with values, or -1. */
 static int first_single_attribute(const struct product_filter *f) {
@@ -467,6 +471,7 @@ static void attribute_entries(struct sql_builder *b, const struct attribute_filt
                   " WHERE o.term = ? || '='",
                   a->key);
     sql_add_param(b, " || lower(?)", a->values);
+    sql_add(b, TERM_TABLES_KEPT);
     add_term_cursor(b, sort, after_value, after_id);
     sql_add(b, TERM_SORTS[sort].order);
     sql_add(b, TERM_WALK ")");
@@ -482,6 +487,7 @@ static void option_entries(struct sql_builder *b, const struct product_filter *f
                " FROM product_option_order o WHERE o.term = jsonb_build_array(");
     sql_add_param(b, "lower(?),", f->options[walked].name);
     sql_add_param(b, " lower(?))::text", f->options[walked].values);
+    sql_add(b, TERM_TABLES_KEPT);
     add_term_cursor(b, sort, after_value, after_id);
     sql_add(b, TERM_SORTS[sort].order);
     sql_add(b, TERM_WALK ") v WHERE true");

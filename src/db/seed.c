@@ -417,13 +417,12 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
     if (e == NX_OK)
         e = copy_terms(db, &st.terms);
     /* the numeric attributes' rows, the terms in created_at order and the
-     * facet counts, which triggers keep for other writers */
+     * facet counts, which triggers keep for other writers (migration 0020,
+     * as after a bulk import) */
     if (e == NX_OK)
         e = db_exec_sql(db, "SELECT nexus_attribute_numbers_rebuild()");
     if (e == NX_OK)
-        e = db_exec_sql(db, "SELECT nexus_term_order_rebuild()");
-    if (e == NX_OK)
-        e = db_exec_sql(db, "SELECT nexus_facet_counts_rebuild()");
+        e = db_exec_sql(db, "SELECT nexus_derived_rebuild()");
     if (e == NX_OK)
         e = db_exec(db, &SQL_SYNC_IDS, NULL, NULL);
     if (e == NX_OK)

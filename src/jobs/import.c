@@ -29,8 +29,10 @@ struct row_error {
 
 struct run {
     struct db *db;
+    const struct config *cfg;
     char id[24];
     bool csv, create, atomic;
+    bool bulk; /* the derived data left to one rebuild at the end */
     bool header_done;
     bool header_failed;
     bool in_tx;
@@ -181,11 +183,15 @@ static void copy_row(struct run *run, long long line, const struct import_row *r
 
 /* ---- batches ------------------------------------------------------------ */
 
+/* Each transaction with the import's own statement timeout: a batch's
+ * statements may run longer than an API request's. */
 static enum nx_err ensure_tx(struct run *run) {
     if (run->in_tx)
         return NX_OK;
     enum nx_err e = db_begin(run->db);
     run->in_tx = e == NX_OK;
+    if (e == NX_OK)
+        e = imports_statement_timeout(run->db, run->cfg->import_statement_timeout_ms);
     return e;
 }
 
@@ -251,6 +257,8 @@ static const struct buf *stage_rows(struct run *run) {
 static enum nx_err flush(struct run *run) {
     long long updated = 0, created = 0;
     enum nx_err e = ensure_tx(run);
+    if (e == NX_OK && run->rows && run->bulk)
+        e = imports_bulk_load_begin(run->db);
     if (e == NX_OK && run->rows)
         e = import_slugs_choose(run->db, run->slugs, run->derived, run->rows);
     if (e == NX_OK && run->rows)
@@ -471,16 +479,20 @@ static enum nx_err finish(struct run *run) {
 /* A large import into an empty catalog loads as the seed does: the
  * indexes that only serve readers are dropped (listed in
  * seed_pending_indexes, committed at once, before the first batch) and
- * built after the last batch, two at a time. Not with atomic: the drops
- * would have to commit before the import does, or lock readers out of the
- * catalog until it ends. */
+ * built after the last batch, two at a time; and the tables the triggers
+ * derive (facet counts, numeric attributes, term order tables) are left
+ * to one rebuild after the last batch, each batch marking it pending
+ * (db/imports.h). Not with atomic: the drops would have to commit before
+ * the import does, or lock readers out of the catalog until it ends. */
 static enum nx_err bulk_begin(struct run *run, const struct config *cfg) {
     bool bulk = false;
     enum nx_err e = imports_is_bulk(run->db, run->id, cfg->import_bulk_min_bytes, &bulk);
     if (e != NX_OK || !bulk)
         return e;
-    log_info("import.bulk", NULL, "import %s: into an empty catalog, the indexes built after it",
+    log_info("import.bulk", NULL,
+             "import %s: into an empty catalog, the indexes and derived data built after it",
              run->id);
+    run->bulk = true;
     e = db_begin(run->db);
     if (e == NX_OK)
         e = seed_indexes_drop(run->db, INDEXES_OF_READERS);
@@ -490,20 +502,38 @@ static enum nx_err bulk_begin(struct run *run, const struct config *cfg) {
     return e;
 }
 
-/* Build the indexes still listed (dropped by this import, by an earlier
- * run of it that stopped, or by another load), before the import is
- * marked done; on connections of their own, as the builds change their
- * session settings. A run that stops meanwhile builds the rest when the
- * job runs again. */
+/* The derived tables rebuilt, in one transaction that clears the mark. */
+static enum nx_err rebuild_derived(struct db *db) {
+    enum nx_err e = db_begin(db);
+    if (e == NX_OK)
+        e = imports_derived_rebuild(db);
+    if (e == NX_OK)
+        e = db_commit(db);
+    db_rollback(db); /* a no-op after the commit */
+    return e;
+}
+
+/* Rebuild the derived data if a bulk load left it pending, then build the
+ * indexes still listed (dropped by this import, by an earlier run of it
+ * that stopped, or by another load), before the import is marked done;
+ * on a connection of its own without a statement timeout, as the builds
+ * change their session settings. A run that stops meanwhile does the rest
+ * when the job runs again. */
 static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
-    bool pending = false;
-    enum nx_err e = seed_indexes_pending(run->db, &pending);
-    if (e != NX_OK || !pending)
+    bool derived = false, indexes = false;
+    enum nx_err e = imports_derived_pending(run->db, &derived);
+    if (e == NX_OK)
+        e = seed_indexes_pending(run->db, &indexes);
+    if (e != NX_OK || (!derived && !indexes))
         return e;
     struct db *db = db_open(cfg->database_url);
     if (!db)
         return NX_ERR_UNAVAILABLE;
-    e = seed_indexes_build(db, cfg->database_url, false);
+    e = db_exec_sql(db, "SET statement_timeout = 0");
+    if (e == NX_OK && derived)
+        e = rebuild_derived(db);
+    if (e == NX_OK && indexes)
+        e = seed_indexes_build(db, cfg->database_url, false);
     db_close(db);
     return e;
 }
@@ -544,6 +574,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         return false;
     }
     run->db = db;
+    run->cfg = cfg;
     run->runner = (struct import_runner){job->id, job->worker, 1};
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);

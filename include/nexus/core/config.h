@@ -40,12 +40,13 @@ struct config {
     size_t trusted_proxy_count;
     enum log_level log_level;
     bool auto_migrate;
-    bool dev_mode;             /* NEXUS_ENV=development: relaxed secret rules */
-    size_t body_max;           /* bytes */
-    int import_max_bytes;      /* an import upload's cap */
-    int import_bulk_min_bytes; /* an import into an empty catalog this large loads in bulk */
-    int connection_timeout;    /* seconds */
-    int connection_limit;      /* total */
+    bool dev_mode;                   /* NEXUS_ENV=development: relaxed secret rules */
+    size_t body_max;                 /* bytes */
+    int import_max_bytes;            /* an import upload's cap */
+    int import_bulk_min_bytes;       /* an import into an empty catalog this large loads in bulk */
+    int import_statement_timeout_ms; /* the import worker's statements (ms) */
+    int connection_timeout;          /* seconds */
+    int connection_limit;            /* total */
     int per_ip_connection_limit;
     int request_timeout; /* seconds for a request's headers and body to arrive */
     int db_statement_timeout_ms;

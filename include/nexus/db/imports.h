@@ -50,6 +50,18 @@ enum nx_err imports_start(struct db *db, const char *id, PGresult **out);
  * without a live product. */
 enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, bool *bulk);
 
+/* A bulk load's derived data (migration 0020): the first statement of
+ * each of its transactions that write products (the triggers that keep
+ * the facet counts, numeric attributes and term order tables step aside
+ * in it, and the rebuild is marked pending with it); whether a rebuild is
+ * pending; the rebuild, inside the caller's transaction. */
+enum nx_err imports_bulk_load_begin(struct db *db);
+enum nx_err imports_derived_pending(struct db *db, bool *pending);
+enum nx_err imports_derived_rebuild(struct db *db);
+
+/* Set the statement timeout of the current transaction (ms). */
+enum nx_err imports_statement_timeout(struct db *db, int ms);
+
 /* Chunk seq's bytes (zero rows past the last). */
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out);
 

@@ -33,6 +33,13 @@
  * Whatever stops the run, the list of indexes to build is committed, and
  * the run that finishes the import builds what it still holds (another
  * import does too, and `nexus seed`).
+ * Its batches also leave the facet counts and the term order tables to
+ * one rebuild (migration 0020: each batch transaction starts with
+ * imports_bulk_load_begin, which marks the rebuild pending with it, and
+ * writes its products' attribute terms and numeric attributes itself);
+ * the rebuild runs after the last batch, before the index builds, in the
+ * run that finishes the import or in any later import's run while the
+ * mark is there.
  */
 #ifndef NEXUS_JOBS_IMPORT_H
 #define NEXUS_JOBS_IMPORT_H
@@ -45,9 +52,11 @@
 #include <stddef.h>
 
 /* Rows per batch: a restart redoes at most one, and each statement of a
- * batch must end within the session's statement timeout
- * (DB_STATEMENT_TIMEOUT_MS) on a loaded machine. */
-#define IMPORT_BATCH_ROWS 500
+ * batch must end within the import's own statement timeout
+ * (IMPORT_STATEMENT_TIMEOUT_MS, set in each of its transactions) on a
+ * loaded machine. The facet counts are appended and folded once per
+ * statement, whatever its rows, so larger batches cost less per row. */
+#define IMPORT_BATCH_ROWS 2000
 
 /* Run the import job; false with err filled when it should be retried. */
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
