@@ -242,105 +242,45 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"                     \
     " AND (sv.stock > 0 OR NOT f.in_stock)"                                                        \
     " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)"
-#define STAGE_OPTION_TERMS(in_stock)                                                               \
-    "coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE " in_stock "), '{}')"
+/* The option terms of each new product: all of them, and those of
+ * variants in stock. */
+#define STAGE_NEW_OPTION_TERMS                                                                     \
+    "SELECT g.line,"                                                                               \
+    " coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE NOT g.in_stock), '{}') AS options,"   \
+    " coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE g.in_stock), '{}') AS in_stock"       \
+    " FROM g JOIN facet_terms ft ON ft.kind = 2 AND ft.name = g.name AND ft.value = g.value"       \
+    " GROUP BY g.line"
+/* What a new product's variants derive, as nexus_product_derive does. */
+#define STAGE_NEW_DERIVED                                                                          \
+    "SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"            \
+    " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"                           \
+    " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock,"                            \
+    " count(*)::integer AS live,"                                                                  \
+    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"                                \
+    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"          \
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
+    " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line"
+#define STAGE_NEW_PRODUCTS_INSERT                                                                  \
+    "INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"            \
+    " currency, stock, category_id, is_active, attributes, images, variant_count,"                 \
+    " variant_active_count, variant_options, facet_options, facet_options_in_stock,"               \
+    " facet_attributes)"                                                                           \
+    " SELECT s.sku, s.name, s.slug, s.description,"                                                \
+    " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"     \
+    " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"     \
+    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"                         \
+    " coalesce(d.options, '[]'), coalesce(t.options, '{}'), coalesce(t.in_stock, '{}'),"           \
+    " coalesce(a.ids, '{}')"                                                                       \
+    " FROM import_stage s LEFT JOIN d ON d.line = s.line LEFT JOIN t ON t.line = s.line"           \
+    " LEFT JOIN a ON a.line = s.line, x"                                                           \
+    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
-    " g AS (" STAGE_OPTION_VALUES "),"
-    " a AS (" STAGE_ATTRIBUTE_TERMS "), t AS (SELECT g.line, " STAGE_OPTION_TERMS(
-        "NOT g.in_stock") " AS options, " STAGE_OPTION_TERMS("g.in_stock") " AS in_stock FROM g "
-                                                                           "JOIN facet_terms ft ON "
-                                                                           "ft.kind = 2"
-                                                                           " AND ft.name = g.name "
-                                                                           "AND ft.value = g.value "
-                                                                           "GROUP BY g.line),"
-                                                                           " d AS (SELECT sv.line, "
-                                                                           "min(sv.price_cents) "
-                                                                           "FILTER "
-                                                                           "(WHERE " STAGE_ACTIVE
-                                                                           ") AS price_min,"
-                                                                           " max(sv.price_cents) "
-                                                                           "FILTER "
-                                                                           "(WHERE " STAGE_ACTIVE
-                                                                           ") AS price_max,"
-                                                                           " sum(sv.stock) FILTER "
-                                                                           "(WHERE " STAGE_ACTIVE
-                                                                           ")::integer AS stock, "
-                                                                           "count(*)::integer AS "
-                                                                           "live,"
-                                                                           " count(*) FILTER "
-                                                                           "(WHERE " STAGE_ACTIVE
-                                                                           ")::integer AS active,"
-                                                                           " nexus_options_of("
-                                                                           "array_agg(coalesce(sv."
-                                                                           "options, "
-                                                                           "'{}') ORDER BY "
-                                                                           "sv.pos)) AS options"
-                                                                           " FROM "
-                                                                           "import_stage_variants "
-                                                                           "sv JOIN import_stage s "
-                                                                           "ON "
-                                                                           "s.line = sv.line"
-                                                                           " WHERE s.explicit AND "
-                                                                           "s.product_id IS NULL "
-                                                                           "GROUP BY "
-                                                                           "sv.line),"
-                                                                           " ins AS (INSERT INTO "
-                                                                           "products (sku, name, "
-                                                                           "slug, "
-                                                                           "description, "
-                                                                           "price_cents, "
-                                                                           "price_max_cents,"
-                                                                           " currency, stock, "
-                                                                           "category_id, "
-                                                                           "is_active, attributes, "
-                                                                           "images, variant_count,"
-                                                                           " variant_active_count, "
-                                                                           "variant_options, "
-                                                                           "facet_options, "
-                                                                           "facet_options_in_stock,"
-                                                                           " "
-                                                                           "facet_attributes)"
-                                                                           " SELECT s.sku, s.name, "
-                                                                           "s.slug, s.description,"
-                                                                           " coalesce(d.price_min, "
-                                                                           "s.price_cents), "
-                                                                           "coalesce(d.price_max, "
-                                                                           "s.price_cents), "
-                                                                           "s.currency,"
-                                                                           " CASE WHEN s.explicit "
-                                                                           "THEN coalesce(d.stock, "
-                                                                           "0) ELSE "
-                                                                           "s.stock END, s.cat_id, "
-                                                                           "s.is_active,"
-                                                                           " s.attributes, "
-                                                                           "s.images, "
-                                                                           "coalesce(d.live, 1), "
-                                                                           "coalesce(d.active, 1),"
-                                                                           " coalesce(d.options, "
-                                                                           "'[]'), "
-                                                                           "coalesce(t.options, "
-                                                                           "'{}'), "
-                                                                           "coalesce(t.in_stock, "
-                                                                           "'{}'),"
-                                                                           " coalesce(a.ids, '{}')"
-                                                                           " FROM import_stage s "
-                                                                           "LEFT JOIN d ON d.line "
-                                                                           "= s.line "
-                                                                           "LEFT JOIN t ON t.line "
-                                                                           "= s.line LEFT JOIN a "
-                                                                           "ON a.line = s.line, x"
-                                                                           " WHERE s.product_id IS "
-                                                                           "NULL ORDER BY s.line "
-                                                                           "RETURNING "
-                                                                           "id, sku)"
-                                                                           " UPDATE import_stage s "
-                                                                           "SET product_id = "
-                                                                           "ins.id, "
-                                                                           "created = true FROM ins"
-                                                                           " WHERE ins.sku = s.sku "
-                                                                           "AND s.product_id IS "
-                                                                           "NULL",
+    " g AS (" STAGE_OPTION_VALUES "), a AS (" STAGE_ATTRIBUTE_TERMS "),"
+    " t AS (" STAGE_NEW_OPTION_TERMS "), d AS (" STAGE_NEW_DERIVED "),"
+    " ins AS (" STAGE_NEW_PRODUCTS_INSERT ")"
+    " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
+    " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     0, 0};
 /* The attribute and option terms of the batch's new products, added
  * once for the batch (a statement of its own: the products' INSERT reads
