@@ -2,8 +2,8 @@
  * graphql_row.c -- products read from their row (see graphql_catalog.h).
  *
  * A product node is a small object: its id and its category (which the
- * batch functions of Product.variants and Product.category read and fill)
- * and the index of its row in the request's catalog context. Its other
+ * batch functions of Product.variants and Product.category read and fill);
+ * the request's catalog context finds its row by its address. Its other
  * fields are written straight from the row's columns to the answer, the
  * jsonb ones (attributes, options, images) read with core/jsonscan
  * without a tree: building every product as jansson values (parsing the
@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define M_ROW "_nx_row"
-
 /* An integer column: PostgreSQL's text of a bigint (an optional '-' and
  * at most 19 digits, which fit), read without strtoll's locale and base
  * handling. */
@@ -43,29 +41,47 @@ static json_int_t int_at(const PGresult *r, int row, int col) {
     return negative ? (json_int_t)(0 - v) : (json_int_t)v;
 }
 
-json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+/* The slot of node's address in the context's table (cap a power of 2). */
+static size_t node_slot(const struct gql_catalog *c, const json_t *node) {
+    size_t i = (size_t)(((uintptr_t)node >> 4) * 0x9e3779b97f4a7c15u) & (c->node_slot_cap - 1);
+    while (c->node_slots[i] && c->rows[c->node_slots[i] - 1].node != node)
+        i = (i + 1) & (c->node_slot_cap - 1);
+    return i;
+}
+
+/* Room for one more row, and for its node in the table. */
+static void rows_grow(struct gql_catalog *c) {
     if (c->row_count == c->row_cap) {
         c->row_cap = c->row_cap ? 2 * c->row_cap : 32;
         c->rows = xrealloc(c->rows, c->row_cap * sizeof *c->rows);
     }
-    c->rows[c->row_count] = (struct gql_row){r, row, NULL};
+    if (2 * (c->row_count + 1) <= c->node_slot_cap)
+        return;
+    free(c->node_slots);
+    c->node_slot_cap = c->node_slot_cap ? 2 * c->node_slot_cap : 64;
+    c->node_slots = xcalloc(c->node_slot_cap, sizeof *c->node_slots);
+    for (size_t i = 0; i < c->row_count; i++)
+        c->node_slots[node_slot(c, c->rows[i].node)] = i + 1;
+}
+
+json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+    rows_grow(c);
     json_t *node = json_object();
     json_object_set_new(node, "id", json_integer(int_at(r, row, PC_ID)));
-    json_object_set_new(node, M_ROW, json_integer((json_int_t)c->row_count++));
+    c->rows[c->row_count] = (struct gql_row){r, row, json_incref(node), NULL};
+    c->node_slots[node_slot(c, node)] = ++c->row_count;
     return node;
 }
 
 static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
     if (source == c->last_node && c->last_node)
         return &c->rows[c->last_row];
-    const json_t *i = json_object_get(source, M_ROW);
-    json_int_t n = json_integer_value(i);
-    if (!json_is_integer(i) || n < 0 || (size_t)n >= c->row_count)
+    size_t n = c->node_slot_cap ? c->node_slots[node_slot(c, source)] : 0;
+    if (!n)
         return NULL;
-    json_decref(c->last_node); /* held: no other value takes its address */
-    c->last_node = json_incref((json_t *)(uintptr_t)source);
-    c->last_row = (size_t)n;
-    return &c->rows[n];
+    c->last_node = source;
+    c->last_row = n - 1;
+    return &c->rows[n - 1];
 }
 
 void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member) {
