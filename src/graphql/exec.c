@@ -28,6 +28,7 @@ struct gql_path {
  * grouped field set). */
 struct field_group {
     const char *key;
+    size_t key_len;
     const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
@@ -250,6 +251,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g = &set->groups[set->count++];
         memset(g, 0, sizeof *g);
         g->key = key;
+        g->key_len = strlen(key);
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
         g->res = find_resolver(r, parent->name, g->def, field->name);
@@ -491,8 +493,8 @@ static inline void put(struct run *r, const char *text) {
     out->len += n;
 }
 
-void gql_put_key(struct buf *out, const char *key) {
-    size_t n = strlen(key);
+/* The key of n bytes and its colon. */
+static void put_keyn(struct buf *out, const char *key, size_t n) {
     if (out->cap - out->len <= n + 3)
         buf_reserve(out, n + 3);
     char *p = out->data + out->len;
@@ -500,6 +502,10 @@ void gql_put_key(struct buf *out, const char *key) {
     memcpy(p + 1, key, n);
     memcpy(p + 1 + n, "\":", 3); /* with the terminator */
     out->len += n + 3;
+}
+
+void gql_put_key(struct buf *out, const char *key) {
+    put_keyn(out, key, strlen(key));
 }
 
 static const char *group_field_name(const struct field_group *g) {
@@ -856,7 +862,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         if (!first)
             put(r, ",");
         first = false;
-        gql_put_key(r->out, g->key);
+        put_keyn(r->out, g->key, g->key_len);
         if (written(r, type, g, source))
             continue;
         struct gql_path p = {.prev = path, .key = g->key};
