@@ -1,8 +1,8 @@
 /*
  * graphql_row.c -- products read from their row (see graphql_catalog.h).
  *
- * A product node is a small object: its id and its category (which the
- * batch functions of Product.variants and Product.category read and fill);
+ * A product node is a small object, empty until the batch functions of
+ * Product.variants and Product.category give it its id or its category;
  * the request's catalog context finds its row by its address. Its other
  * fields are written straight from the row's columns to the answer, the
  * jsonb ones (attributes, options, images) read with core/jsonscan
@@ -67,7 +67,6 @@ static void rows_grow(struct gql_catalog *c) {
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
     rows_grow(c);
     json_t *node = json_object();
-    json_object_set_new(node, "id", json_integer(int_at(r, row, PC_ID)));
     c->rows[c->row_count] = (struct gql_row){r, row, json_incref(node), NULL};
     c->node_slots[node_slot(c, node)] = ++c->row_count;
     return node;
@@ -82,6 +81,16 @@ static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
     c->last_node = source;
     c->last_row = n - 1;
     return &c->rows[n - 1];
+}
+
+void gql_product_ids(struct gql_catalog *c, json_t *sources) {
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        const struct gql_row *row = row_of(c, s);
+        if (row && !json_object_get(s, "id"))
+            json_object_set_new(s, "id", json_integer(int_at(row->r, row->row, PC_ID)));
+    }
 }
 
 void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member) {

@@ -77,10 +77,13 @@ const struct gql_resolver *gql_catalog_resolvers(size_t *count);
 void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
 
 /* A product node over one row of r (PC_* columns; r kept with
- * gql_catalog_keep): an object of its `id` (which the batch functions
- * read), known to the context by its address; the other fields are read
- * from the row by the Product resolvers of graphql_row.c. */
+ * gql_catalog_keep): an object, known to the context by its address,
+ * whose fields are read from the row by the Product resolvers of
+ * graphql_row.c. */
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
+/* Give each product node of sources that lacks one its `id` (which
+ * Product.variants' batch reads) from its row. */
+void gql_product_ids(struct gql_catalog *c, json_t *sources);
 /* Give each product node of sources that lacks one its member (`category`
  * for Product.category's batch, which reads the id there to load the
  * rest) of its row's category (`{id, name, slug}` or null). */
