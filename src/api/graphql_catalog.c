@@ -38,6 +38,7 @@ void gql_catalog_clear(struct gql_catalog *c) {
     }
     free(c->rows);
     free(c->node_slots);
+    gql_row_memo_free(c);
     for (size_t i = 0; i < c->result_count; i++)
         PQclear(c->results[i]);
     free(c->results);

@@ -325,8 +325,6 @@ struct sub {
     size_t key_len; /* 0 when it does not */
 };
 
-#define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
-
 /* A member of Option or Image (String!, [String!]!, or anything else). */
 static enum sub_kind list_member_kind(const struct gql_field_def *def) {
     if (strcmp(def->type, "String!") == 0 || strcmp(def->type, "String") == 0)
@@ -342,18 +340,39 @@ static enum sub_kind attribute_member_kind(const struct gql_field_def *def) {
                                              : SUB_OTHER;
 }
 
-/* The call's sub-fields: in stack (SUBS_STACK of them) or, when there
- * are more, in an array to free (subs_free); NULL (to decline) for one
- * without a definition. */
-static struct sub *subs_of(const struct gql_write_call *call,
-                           enum sub_kind (*kind)(const struct gql_field_def *), struct sub *stack) {
+typedef enum sub_kind (*sub_kind_fn)(const struct gql_field_def *def);
+
+/* subs_of's answers for the request: the executor hands the same
+ * sub-fields (one address) to each item's writer of a field. */
+struct subs_known {
+    const struct gql_subfield *subfields;
+    sub_kind_fn kind;
+    struct sub *subs; /* NULL: declined */
+};
+
+struct gql_subs_memo {
+    struct subs_known *items;
+    size_t count, cap;
+};
+
+void gql_row_memo_free(struct gql_catalog *c) {
+    if (!c->subs_memo)
+        return;
+    for (size_t i = 0; i < c->subs_memo->count; i++)
+        free(c->subs_memo->items[i].subs);
+    free(c->subs_memo->items);
+    free(c->subs_memo);
+}
+
+/* The call's sub-fields worked out, or NULL (to decline) for one without
+ * a definition. */
+static struct sub *subs_made(const struct gql_write_call *call, sub_kind_fn kind) {
     size_t n = call->subfield_count;
-    struct sub *subs = n > SUBS_STACK ? xmalloc(n * sizeof *subs) : stack;
+    struct sub *subs = xmalloc((n ? n : 1) * sizeof *subs);
     for (size_t i = 0; i < n; i++) {
         const struct gql_field_def *def = call->subfields[i].def;
         if (!def) {
-            if (subs != stack)
-                free(subs);
+            free(subs);
             return NULL;
         }
         subs[i] = (struct sub){def->name, strlen(def->name), kind(def), "", 0};
@@ -368,9 +387,21 @@ static struct sub *subs_of(const struct gql_write_call *call,
     return subs;
 }
 
-static void subs_free(struct sub *subs, const struct sub *stack) {
-    if (subs != stack)
-        free(subs);
+/* The call's sub-fields (the request's: not to free), or NULL to decline. */
+static struct sub *subs_of(const struct gql_write_call *call, sub_kind_fn kind) {
+    struct gql_catalog *c = call->ctx;
+    if (!c->subs_memo)
+        c->subs_memo = xcalloc(1, sizeof *c->subs_memo);
+    struct gql_subs_memo *m = c->subs_memo;
+    for (size_t i = 0; i < m->count; i++)
+        if (m->items[i].subfields == call->subfields && m->items[i].kind == kind)
+            return m->items[i].subs;
+    if (m->count == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 8;
+        m->items = xrealloc(m->items, m->cap * sizeof *m->items);
+    }
+    m->items[m->count] = (struct subs_known){call->subfields, kind, subs_made(call, kind)};
+    return m->items[m->count++].subs;
 }
 
 /* A sub-field's response key and its colon, after a comma unless first. */
@@ -445,7 +476,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
 static bool object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
-    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    const struct sub *subs = subs_of(x->call, list_member_kind);
     bool first = true, ok = subs != NULL;
     size_t n = 0, count;
     jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
@@ -458,7 +489,6 @@ static bool object_list(const struct cell *x, int col) {
         put(x, "}");
     }
     put(x, "]");
-    subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
     return ok && !js.bad && jsonscan_peek(&js) == 0;
 }
@@ -638,9 +668,8 @@ static bool string_objects(const struct cell *x, int col, const struct sub *subs
 
 static bool w_object_list(const struct cell *x, int col) {
     struct cell y = jsonb_cell(x, col);
-    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    const struct sub *subs = subs_of(x->call, list_member_kind);
     bool done = subs && y.utf8 && string_objects(&y, col, subs);
-    subs_free(subs, stack);
     return done || object_list(&y, col);
 }
 
@@ -746,7 +775,7 @@ static bool attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n = 0, written = 0;
     struct member stack[32], *attrs = stack;
-    struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
+    const struct sub *subs = subs_of(call, attribute_member_kind);
     bool ok = subs &&
               attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, sizeof stack / sizeof stack[0], &n);
@@ -767,7 +796,6 @@ static bool attributes(const struct cell *x, int col) {
         put(x, "]");
     if (attrs != stack)
         free(attrs);
-    subs_free(subs, sub_stack);
     x->call->values += written * (1 + call->subfield_count);
     return ok;
 }

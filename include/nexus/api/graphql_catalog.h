@@ -54,6 +54,9 @@ struct gql_catalog {
      * node's fields are written one after the other. */
     const json_t *last_node;
     size_t last_row;
+    /* What graphql_row.c's writers of lists of objects worked out of
+     * their sub-fields, once per request (gql_row_memo_free). */
+    struct gql_subs_memo *subs_memo;
     /* The columns of Product's fields by their definitions, found once. */
     const void *column_defs[64], *columns[64];
 };
@@ -81,6 +84,8 @@ void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
  * whose fields are read from the row by the Product resolvers of
  * graphql_row.c. */
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
+/* Free what graphql_row.c kept in c for the request. */
+void gql_row_memo_free(struct gql_catalog *c);
 /* Give each product node of sources that lacks one its `id` (which
  * Product.variants' batch reads) from its row. */
 void gql_product_ids(struct gql_catalog *c, json_t *sources);
