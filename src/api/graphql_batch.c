@@ -110,6 +110,7 @@ static json_t *variant_row(const PGresult *r, int row) {
 }
 
 void gql_product_variants(struct gql_field_call *call) {
+    gql_product_ids(call->ctx, call->sources);
     load_level(call, own_id, variants_of, VC_PRODUCT_ID, variant_row, true);
 }
 

@@ -32,10 +32,13 @@ void gql_catalog_clear(struct gql_catalog *c) {
         free(c->queries[i]);
     }
     free(c->queries);
-    for (size_t i = 0; i < c->row_count; i++)
+    for (size_t i = 0; i < c->row_count; i++) {
         json_decref(c->rows[i].full);
-    json_decref(c->last_node);
+        json_decref(c->rows[i].node);
+    }
     free(c->rows);
+    free(c->node_slots);
+    gql_row_memo_free(c);
     for (size_t i = 0; i < c->result_count; i++)
         PQclear(c->results[i]);
     free(c->results);

@@ -1,9 +1,9 @@
 /*
  * graphql_row.c -- products read from their row (see graphql_catalog.h).
  *
- * A product node is a small object: its id and its category (which the
- * batch functions of Product.variants and Product.category read and fill)
- * and the index of its row in the request's catalog context. Its other
+ * A product node is a small object, empty until the batch functions of
+ * Product.variants and Product.category give it its id or its category;
+ * the request's catalog context finds its row by its address. Its other
  * fields are written straight from the row's columns to the answer, the
  * jsonb ones (attributes, options, images) read with core/jsonscan
  * without a tree: building every product as jansson values (parsing the
@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define M_ROW "_nx_row"
-
 /* An integer column: PostgreSQL's text of a bigint (an optional '-' and
  * at most 19 digits, which fit), read without strtoll's locale and base
  * handling. */
@@ -43,29 +41,56 @@ static json_int_t int_at(const PGresult *r, int row, int col) {
     return negative ? (json_int_t)(0 - v) : (json_int_t)v;
 }
 
-json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+/* The slot of node's address in the context's table (cap a power of 2). */
+static size_t node_slot(const struct gql_catalog *c, const json_t *node) {
+    size_t i = (size_t)(((uintptr_t)node >> 4) * 0x9e3779b97f4a7c15u) & (c->node_slot_cap - 1);
+    while (c->node_slots[i] && c->rows[c->node_slots[i] - 1].node != node)
+        i = (i + 1) & (c->node_slot_cap - 1);
+    return i;
+}
+
+/* Room for one more row, and for its node in the table. */
+static void rows_grow(struct gql_catalog *c) {
     if (c->row_count == c->row_cap) {
         c->row_cap = c->row_cap ? 2 * c->row_cap : 32;
         c->rows = xrealloc(c->rows, c->row_cap * sizeof *c->rows);
     }
-    c->rows[c->row_count] = (struct gql_row){r, row, NULL};
+    if (2 * (c->row_count + 1) <= c->node_slot_cap)
+        return;
+    free(c->node_slots);
+    c->node_slot_cap = c->node_slot_cap ? 2 * c->node_slot_cap : 64;
+    c->node_slots = xcalloc(c->node_slot_cap, sizeof *c->node_slots);
+    for (size_t i = 0; i < c->row_count; i++)
+        c->node_slots[node_slot(c, c->rows[i].node)] = i + 1;
+}
+
+json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row) {
+    rows_grow(c);
     json_t *node = json_object();
-    json_object_set_new(node, "id", json_integer(int_at(r, row, PC_ID)));
-    json_object_set_new(node, M_ROW, json_integer((json_int_t)c->row_count++));
+    c->rows[c->row_count] = (struct gql_row){r, row, json_incref(node), NULL};
+    c->node_slots[node_slot(c, node)] = ++c->row_count;
     return node;
 }
 
 static struct gql_row *row_of(struct gql_catalog *c, const json_t *source) {
     if (source == c->last_node && c->last_node)
         return &c->rows[c->last_row];
-    const json_t *i = json_object_get(source, M_ROW);
-    json_int_t n = json_integer_value(i);
-    if (!json_is_integer(i) || n < 0 || (size_t)n >= c->row_count)
+    size_t n = c->node_slot_cap ? c->node_slots[node_slot(c, source)] : 0;
+    if (!n)
         return NULL;
-    json_decref(c->last_node); /* held: no other value takes its address */
-    c->last_node = json_incref((json_t *)(uintptr_t)source);
-    c->last_row = (size_t)n;
-    return &c->rows[n];
+    c->last_node = source;
+    c->last_row = n - 1;
+    return &c->rows[n - 1];
+}
+
+void gql_product_ids(struct gql_catalog *c, json_t *sources) {
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        const struct gql_row *row = row_of(c, s);
+        if (row && !json_object_get(s, "id"))
+            json_object_set_new(s, "id", json_integer(int_at(row->r, row->row, PC_ID)));
+    }
 }
 
 void gql_product_categories(struct gql_catalog *c, json_t *sources, const char *member) {
@@ -300,8 +325,6 @@ struct sub {
     size_t key_len; /* 0 when it does not */
 };
 
-#define SUBS_STACK 16 /* sub-fields held on the stack; more (aliases) on the heap */
-
 /* A member of Option or Image (String!, [String!]!, or anything else). */
 static enum sub_kind list_member_kind(const struct gql_field_def *def) {
     if (strcmp(def->type, "String!") == 0 || strcmp(def->type, "String") == 0)
@@ -317,18 +340,39 @@ static enum sub_kind attribute_member_kind(const struct gql_field_def *def) {
                                              : SUB_OTHER;
 }
 
-/* The call's sub-fields: in stack (SUBS_STACK of them) or, when there
- * are more, in an array to free (subs_free); NULL (to decline) for one
- * without a definition. */
-static struct sub *subs_of(const struct gql_write_call *call,
-                           enum sub_kind (*kind)(const struct gql_field_def *), struct sub *stack) {
+typedef enum sub_kind (*sub_kind_fn)(const struct gql_field_def *def);
+
+/* subs_of's answers for the request: the executor hands the same
+ * sub-fields (one address) to each item's writer of a field. */
+struct subs_known {
+    const struct gql_subfield *subfields;
+    sub_kind_fn kind;
+    struct sub *subs; /* NULL: declined */
+};
+
+struct gql_subs_memo {
+    struct subs_known *items;
+    size_t count, cap;
+};
+
+void gql_row_memo_free(struct gql_catalog *c) {
+    if (!c->subs_memo)
+        return;
+    for (size_t i = 0; i < c->subs_memo->count; i++)
+        free(c->subs_memo->items[i].subs);
+    free(c->subs_memo->items);
+    free(c->subs_memo);
+}
+
+/* The call's sub-fields worked out, or NULL (to decline) for one without
+ * a definition. */
+static struct sub *subs_made(const struct gql_write_call *call, sub_kind_fn kind) {
     size_t n = call->subfield_count;
-    struct sub *subs = n > SUBS_STACK ? xmalloc(n * sizeof *subs) : stack;
+    struct sub *subs = xmalloc((n ? n : 1) * sizeof *subs);
     for (size_t i = 0; i < n; i++) {
         const struct gql_field_def *def = call->subfields[i].def;
         if (!def) {
-            if (subs != stack)
-                free(subs);
+            free(subs);
             return NULL;
         }
         subs[i] = (struct sub){def->name, strlen(def->name), kind(def), "", 0};
@@ -343,9 +387,21 @@ static struct sub *subs_of(const struct gql_write_call *call,
     return subs;
 }
 
-static void subs_free(struct sub *subs, const struct sub *stack) {
-    if (subs != stack)
-        free(subs);
+/* The call's sub-fields (the request's: not to free), or NULL to decline. */
+static struct sub *subs_of(const struct gql_write_call *call, sub_kind_fn kind) {
+    struct gql_catalog *c = call->ctx;
+    if (!c->subs_memo)
+        c->subs_memo = xcalloc(1, sizeof *c->subs_memo);
+    struct gql_subs_memo *m = c->subs_memo;
+    for (size_t i = 0; i < m->count; i++)
+        if (m->items[i].subfields == call->subfields && m->items[i].kind == kind)
+            return m->items[i].subs;
+    if (m->count == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 8;
+        m->items = xrealloc(m->items, m->cap * sizeof *m->items);
+    }
+    m->items[m->count] = (struct subs_known){call->subfields, kind, subs_made(call, kind)};
+    return m->items[m->count++].subs;
 }
 
 /* A sub-field's response key and its colon, after a comma unless first. */
@@ -420,7 +476,7 @@ static bool w_list_object(const struct cell *x, const struct sub *subs, const st
 static bool object_list(const struct cell *x, int col) {
     struct jsonscan js;
     struct member m[8];
-    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    const struct sub *subs = subs_of(x->call, list_member_kind);
     bool first = true, ok = subs != NULL;
     size_t n = 0, count;
     jsonscan_init(&js, value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col));
@@ -433,7 +489,6 @@ static bool object_list(const struct cell *x, int col) {
         put(x, "}");
     }
     put(x, "]");
-    subs_free(subs, stack);
     x->call->values += n * (1 + x->call->subfield_count);
     return ok && !js.bad && jsonscan_peek(&js) == 0;
 }
@@ -613,9 +668,8 @@ static bool string_objects(const struct cell *x, int col, const struct sub *subs
 
 static bool w_object_list(const struct cell *x, int col) {
     struct cell y = jsonb_cell(x, col);
-    struct sub stack[SUBS_STACK], *subs = subs_of(x->call, list_member_kind, stack);
+    const struct sub *subs = subs_of(x->call, list_member_kind);
     bool done = subs && y.utf8 && string_objects(&y, col, subs);
-    subs_free(subs, stack);
     return done || object_list(&y, col);
 }
 
@@ -721,7 +775,7 @@ static bool attributes(const struct cell *x, int col) {
     const struct gql_write_call *call = x->call;
     size_t n = 0, written = 0;
     struct member stack[32], *attrs = stack;
-    struct sub sub_stack[SUBS_STACK], *subs = subs_of(call, attribute_member_kind, sub_stack);
+    const struct sub *subs = subs_of(call, attribute_member_kind);
     bool ok = subs &&
               attributes_sorted(value_at(x, col), (size_t)PQgetlength(x->row->r, x->row->row, col),
                                 &attrs, sizeof stack / sizeof stack[0], &n);
@@ -742,7 +796,6 @@ static bool attributes(const struct cell *x, int col) {
         put(x, "]");
     if (attrs != stack)
         free(attrs);
-    subs_free(subs, sub_stack);
     x->call->values += written * (1 + call->subfield_count);
     return ok;
 }

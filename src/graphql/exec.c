@@ -28,6 +28,7 @@ struct gql_path {
  * grouped field set). */
 struct field_group {
     const char *key;
+    size_t key_len;
     const struct gql_type_def *parent; /* the object type the fields are of */
     const struct gql_field_def *def;   /* the field's definition (NULL: none) */
     const struct gql_resolver *res;    /* its resolver, or NULL */
@@ -98,11 +99,28 @@ struct held_set {
     size_t cap, count;
 };
 
-struct run {
-    const struct gql_exec *exec;
+/* What collecting a request's fields makes: the operation's field set
+ * and each group's sub-field sets (subfields_of), with the groups'
+ * resolvers and coerced arguments. It depends on the document, the
+ * operation, the variables and the resolver table only, so for an
+ * operation without variables it is kept with the document (see parse.h:
+ * a list of these, one per operation and table) and serves every request
+ * that runs it; otherwise it is the request's own. */
+struct gql_exec_memo {
+    const struct gql_definition *op;
+    const struct gql_resolver *resolvers;
+    size_t resolver_count;
+    bool collected;               /* set holds the operation's fields */
     json_t *no_args;              /* the arguments of every field without any */
+    struct field_set set;         /* the operation's */
     struct subfields **subfields; /* collected so far, each set once */
     size_t subfield_count, subfield_cap;
+    struct gql_exec_memo *next;
+};
+
+struct run {
+    const struct gql_exec *exec;
+    struct gql_exec_memo *plan;
     struct gql_errors *errs;
     struct buf *out;         /* the answer, written as it completes */
     size_t values;           /* fields and list items completed so far */
@@ -193,7 +211,7 @@ static json_t *coerce_args(const struct run *r, const struct gql_field_def *def,
     if (!def)
         return NULL;
     if (def->arg_count == 0 && !field->args) /* validated: no arguments given */
-        return json_incref(r->no_args);
+        return json_incref(r->plan->no_args);
     struct gql_errors ignored = {0};
     json_t *args = gql_coerce_arguments(def->args, def->arg_count, field->args, r->exec->variables,
                                         &field->loc, &ignored);
@@ -233,6 +251,7 @@ static void group_add(const struct run *r, struct field_set *set, const struct g
         g = &set->groups[set->count++];
         memset(g, 0, sizeof *g);
         g->key = key;
+        g->key_len = strlen(key);
         g->parent = parent;
         g->def = gql_schema_field(parent, field->name);
         g->res = find_resolver(r, parent->name, g->def, field->name);
@@ -335,20 +354,21 @@ static void collect_subfields(const struct run *r, const struct gql_type_def *ty
  * stable in memory once collected, so they key the sets below them. */
 static struct subfields *subfields_of(struct run *r, const struct gql_type_def *type,
                                       const struct field_group *g) {
+    struct gql_exec_memo *p = r->plan;
     if (g->sf && g->sf->type == type)
         return g->sf;
-    for (size_t i = 0; i < r->subfield_count; i++)
-        if (r->subfields[i]->type == type && r->subfields[i]->group == g)
-            return r->subfields[i];
-    if (r->subfield_count == r->subfield_cap) {
-        r->subfield_cap = r->subfield_cap ? 2 * r->subfield_cap : 16;
-        r->subfields = xrealloc(r->subfields, r->subfield_cap * sizeof *r->subfields);
+    for (size_t i = 0; i < p->subfield_count; i++)
+        if (p->subfields[i]->type == type && p->subfields[i]->group == g)
+            return p->subfields[i];
+    if (p->subfield_count == p->subfield_cap) {
+        p->subfield_cap = p->subfield_cap ? 2 * p->subfield_cap : 16;
+        p->subfields = xrealloc(p->subfields, p->subfield_cap * sizeof *p->subfields);
     }
     struct subfields *sf = xcalloc(1, sizeof *sf);
     sf->type = type;
     sf->group = g;
     collect_subfields(r, type, g, &sf->set);
-    r->subfields[r->subfield_count++] = sf;
+    p->subfields[p->subfield_count++] = sf;
     ((struct field_group *)(uintptr_t)g)->sf = sf; /* a memo: the group is otherwise as it was */
     return sf;
 }
@@ -371,13 +391,43 @@ static const struct gql_subfield *flat_subfields(struct run *r, const struct gql
     return sf->flat;
 }
 
-static void subfields_free(struct run *r) {
-    for (size_t i = 0; i < r->subfield_count; i++) {
-        field_set_free(&r->subfields[i]->set);
-        free(r->subfields[i]->flat);
-        free(r->subfields[i]);
+static void plan_clear(struct gql_exec_memo *p) {
+    for (size_t i = 0; i < p->subfield_count; i++) {
+        field_set_free(&p->subfields[i]->set);
+        free(p->subfields[i]->flat);
+        free(p->subfields[i]);
     }
-    free(r->subfields);
+    free(p->subfields);
+    field_set_free(&p->set);
+    json_decref(p->no_args);
+}
+
+static void plans_free(struct gql_exec_memo *p) {
+    while (p) {
+        struct gql_exec_memo *next = p->next;
+        plan_clear(p);
+        free(p);
+        p = next;
+    }
+}
+
+/* The plan kept with the document for the operation (without variables)
+ * and the resolver table: found, or new (and not collected yet). */
+static struct gql_exec_memo *plan_kept(const struct gql_exec *exec) {
+    struct gql_document *doc = (struct gql_document *)(uintptr_t)exec->doc; /* a memo only */
+    for (struct gql_exec_memo *p = doc->exec_memo; p; p = p->next)
+        if (p->op == exec->operation && p->resolvers == exec->resolvers &&
+            p->resolver_count == exec->resolver_count)
+            return p;
+    struct gql_exec_memo *p = xcalloc(1, sizeof *p);
+    *p = (struct gql_exec_memo){.op = exec->operation,
+                                .resolvers = exec->resolvers,
+                                .resolver_count = exec->resolver_count,
+                                .no_args = json_object(),
+                                .next = doc->exec_memo};
+    doc->exec_memo = p;
+    doc->exec_memo_free = plans_free;
+    return p;
 }
 
 /* ---- resolvers ------------------------------------------------------------------- */
@@ -443,8 +493,8 @@ static inline void put(struct run *r, const char *text) {
     out->len += n;
 }
 
-void gql_put_key(struct buf *out, const char *key) {
-    size_t n = strlen(key);
+/* The key of n bytes and its colon. */
+static void put_keyn(struct buf *out, const char *key, size_t n) {
     if (out->cap - out->len <= n + 3)
         buf_reserve(out, n + 3);
     char *p = out->data + out->len;
@@ -452,6 +502,10 @@ void gql_put_key(struct buf *out, const char *key) {
     memcpy(p + 1, key, n);
     memcpy(p + 1 + n, "\":", 3); /* with the terminator */
     out->len += n + 3;
+}
+
+void gql_put_key(struct buf *out, const char *key) {
+    put_keyn(out, key, strlen(key));
 }
 
 static const char *group_field_name(const struct field_group *g) {
@@ -808,7 +862,7 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
         if (!first)
             put(r, ",");
         first = false;
-        gql_put_key(r->out, g->key);
+        put_keyn(r->out, g->key, g->key_len);
         if (written(r, type, g, source))
             continue;
         struct gql_path p = {.prev = path, .key = g->key};
@@ -828,21 +882,26 @@ static bool execute_set(struct run *r, const struct gql_type_def *type, const st
 
 void gql_execute_text(const struct gql_exec *exec, struct gql_errors *errs, struct buf *out) {
     size_t start = out->len;
-    struct run r = {.exec = exec, .no_args = json_object(), .errs = errs, .out = out};
+    struct gql_exec_memo own = {.no_args = NULL};
+    struct gql_exec_memo *plan = exec->operation->variables ? &own : plan_kept(exec);
+    if (plan == &own)
+        own.no_args = json_object();
+    struct run r = {.exec = exec, .plan = plan, .errs = errs, .out = out};
     const struct gql_type_def *query = gql_schema_query_type();
-    struct field_set set = {0};
-    struct visited visited = {.count = 0};
-    collect(&r, query, exec->operation->selections, &visited, &set);
+    if (!plan->collected) {
+        struct visited visited = {.count = 0};
+        collect(&r, query, exec->operation->selections, &visited, &plan->set);
+        plan->collected = true;
+    }
     json_t *root = exec->root ? json_incref(exec->root) : json_object();
-    bool ok = execute_set(&r, query, &set, root, NULL);
+    bool ok = execute_set(&r, query, &plan->set, root, NULL);
     json_decref(root);
-    field_set_free(&set);
     held_clear(&r.batched);
-    subfields_free(&r);
+    if (plan == &own)
+        plan_clear(&own);
     for (size_t i = 0; i < r.fault_count; i++)
         json_decref(r.faults[i].items), free(r.faults[i].message);
     free(r.faults);
-    json_decref(r.no_args);
     if (!ok || r.stopped) { /* a partial answer would be arbitrary */
         out->len = start;
         buf_puts(out, "null");

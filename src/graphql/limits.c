@@ -10,6 +10,7 @@
 #include "nexus/graphql/schema.h"
 #include "nexus/graphql/values.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,9 +176,9 @@ static bool report(struct gql_errors *errs, const struct gql_definition *op,
     return ok;
 }
 
-bool gql_check_limits(const struct gql_document *doc, const struct gql_definition *op,
-                      gql_int_variable_fn var, void *ctx, struct gql_measure *out,
-                      struct gql_errors *errs) {
+/* The measure of op with the request's variables. */
+static struct measure measure_op(const struct gql_document *doc, const struct gql_definition *op,
+                                 gql_int_variable_fn var, void *ctx) {
     struct lctx *l = xcalloc(1, sizeof *l);
     l->op = op;
     l->var = var;
@@ -190,6 +191,33 @@ bool gql_check_limits(const struct gql_document *doc, const struct gql_definitio
     if (l->too_deep) /* at least this deep: more than either limit */
         m.depth = NESTING_MAX;
     free(l);
+    return m;
+}
+
+/* The measure of an operation without variables depends on the document
+ * alone: kept with it (see parse.h), in its arena. */
+struct gql_limits_memo {
+    const struct gql_definition *op;
+    struct measure m;
+    struct gql_limits_memo *next;
+};
+
+static struct measure measure_kept(const struct gql_document *doc,
+                                   const struct gql_definition *op) {
+    for (const struct gql_limits_memo *k = doc->limits_memo; k; k = k->next)
+        if (k->op == op)
+            return k->m;
+    struct gql_document *owned = (struct gql_document *)(uintptr_t)doc; /* a memo only */
+    struct gql_limits_memo *k = gql_arena_alloc(&owned->arena, sizeof *k);
+    *k = (struct gql_limits_memo){op, measure_op(doc, op, NULL, NULL), doc->limits_memo};
+    owned->limits_memo = k;
+    return k->m;
+}
+
+bool gql_check_limits(const struct gql_document *doc, const struct gql_definition *op,
+                      gql_int_variable_fn var, void *ctx, struct gql_measure *out,
+                      struct gql_errors *errs) {
+    struct measure m = op->variables ? measure_op(doc, op, var, ctx) : measure_kept(doc, op);
     if (out)
         *out = (struct gql_measure){m.depth, m.intro, m.cost};
     return report(errs, op, &m);

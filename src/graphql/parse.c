@@ -453,6 +453,8 @@ struct gql_document *gql_parse(const char *src, size_t len, struct gql_errors *e
 void gql_document_free(struct gql_document *doc) {
     if (!doc)
         return;
+    if (doc->exec_memo_free)
+        doc->exec_memo_free(doc->exec_memo);
     gql_arena_free(&doc->arena);
     free(doc);
 }

@@ -265,6 +265,48 @@ static void test_write_functions(void **state) {
     run_free(&r);
 }
 
+/* The document's data over root_json with the resolvers, executed again
+ * on the same document (an operation without variables: the fields it
+ * collected the first time are kept with it). */
+static void assert_again(struct gql_document *doc, const char *root_json,
+                         const struct gql_resolver *res, size_t n, const char *want) {
+    struct gql_errors errs = {0};
+    json_t *root = json_loads(root_json, 0, NULL), *vars = json_object();
+    struct gql_exec exec = {.doc = doc,
+                            .operation = gql_operation(doc, NULL, &errs),
+                            .variables = vars,
+                            .resolvers = res,
+                            .resolver_count = n,
+                            .root = root};
+    struct buf out = {0};
+    gql_execute_text(&exec, &errs, &out);
+    assert_int_equal(errs.count, 0);
+    assert_string_equal(out.data, want);
+    buf_clear(&out);
+    json_decref(vars);
+    json_decref(root);
+    gql_errors_clear(&errs);
+}
+
+static void test_kept_fields(void **state) {
+    (void)state;
+    static const struct gql_resolver res[] = {{"Product", "name", NULL, NULL, write_name}};
+    const char *query = "{ product(id: 1) { name n: name ...F @skip(if: false) sku: slug @skip(if: "
+                        "true) } } fragment F on Product { slug }";
+    const char *p = "{\"product\": {\"name\": \"P\", \"slug\": \"p\"}}";
+    const char *q = "{\"product\": {\"name\": \"Q\", \"slug\": \"q\"}}";
+    struct run r = {0};
+    run_on(&r, query, NULL, p, res, 1, NULL);
+    assert_int_equal(r.errs.count, 0);
+    assert_data(&r, "{\"product\":{\"name\":\"W\",\"n\":\"W\",\"slug\":\"p\"}}");
+    /* Again with another root, then without the write function: a table
+     * of its own, not the fields kept for the first. */
+    assert_again(r.doc, q, res, 1, "{\"product\":{\"name\":\"Q\",\"n\":\"Q\",\"slug\":\"q\"}}");
+    assert_again(r.doc, p, NULL, 0, "{\"product\":{\"name\":\"P\",\"n\":\"P\",\"slug\":\"p\"}}");
+    assert_again(r.doc, p, res, 1, "{\"product\":{\"name\":\"W\",\"n\":\"W\",\"slug\":\"p\"}}");
+    run_free(&r); /* frees what the document kept */
+}
+
 static void test_argument_defaults(void **state) {
     (void)state;
     static const struct gql_resolver res[] = {
@@ -573,6 +615,7 @@ int main(void) {
         cmocka_unit_test(test_introspection_query),
         cmocka_unit_test(test_type_lookup),
         cmocka_unit_test(test_write_functions),
+        cmocka_unit_test(test_kept_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

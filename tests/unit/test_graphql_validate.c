@@ -511,7 +511,18 @@ static bool measure(const char *src, gql_int_variable_fn var, void *ctx, struct 
     assert_non_null(doc);
     if (!gql_validate(doc, errs))
         fail_msg("invalid: %s", errs->items[0].message);
-    bool ok = gql_check_limits(doc, gql_operation(doc, NULL, errs), var, ctx, m, errs);
+    const struct gql_definition *op = gql_operation(doc, NULL, errs);
+    bool ok = gql_check_limits(doc, op, var, ctx, m, errs);
+    /* Again on the same document (the measure of an operation without
+     * variables is kept with it): the same answer. */
+    struct gql_measure again;
+    struct gql_errors more = {0};
+    assert_int_equal(gql_check_limits(doc, op, var, ctx, &again, &more), ok);
+    assert_int_equal(again.depth, m->depth);
+    assert_int_equal(again.introspection_depth, m->introspection_depth);
+    assert_true(again.cost == m->cost);
+    assert_int_equal(more.count == 0, ok);
+    gql_errors_clear(&more);
     gql_document_free(doc);
     return ok;
 }

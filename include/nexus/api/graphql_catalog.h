@@ -45,10 +45,18 @@ struct gql_catalog {
     size_t result_count, result_cap;
     struct gql_row *rows;
     size_t row_count, row_cap;
-    /* The node whose fields are being written (held), and its row's
-     * index: a node's fields are written one after the other. */
-    json_t *last_node;
+    /* Each row's index + 1 by its node's address (open addressing, at
+     * most half full; 0: a free slot): a node is found without a member
+     * of its own. */
+    size_t *node_slots;
+    size_t node_slot_cap;
+    /* The node whose fields are being written, and its row's index: a
+     * node's fields are written one after the other. */
+    const json_t *last_node;
     size_t last_row;
+    /* What graphql_row.c's writers of lists of objects worked out of
+     * their sub-fields, once per request (gql_row_memo_free). */
+    struct gql_subs_memo *subs_memo;
     /* The columns of Product's fields by their definitions, found once. */
     const void *column_defs[64], *columns[64];
 };
@@ -57,6 +65,7 @@ struct gql_catalog {
 struct gql_row {
     const PGresult *r;
     int row;
+    json_t *node; /* held until the request ends: no other value takes its address */
     json_t *full; /* the whole product as values, made on first need */
 };
 
@@ -71,10 +80,15 @@ const struct gql_resolver *gql_catalog_resolvers(size_t *count);
 void gql_catalog_keep(struct gql_catalog *c, PGresult *r);
 
 /* A product node over one row of r (PC_* columns; r kept with
- * gql_catalog_keep): an object of its `id` (which the batch functions
- * read) and of the row's index; the other fields are read from the row by
- * the Product resolvers of graphql_row.c. */
+ * gql_catalog_keep): an object, known to the context by its address,
+ * whose fields are read from the row by the Product resolvers of
+ * graphql_row.c. */
 json_t *gql_product_node(struct gql_catalog *c, const PGresult *r, int row);
+/* Free what graphql_row.c kept in c for the request. */
+void gql_row_memo_free(struct gql_catalog *c);
+/* Give each product node of sources that lacks one its `id` (which
+ * Product.variants' batch reads) from its row. */
+void gql_product_ids(struct gql_catalog *c, json_t *sources);
 /* Give each product node of sources that lacks one its member (`category`
  * for Product.category's batch, which reads the id there to load the
  * rest) of its row's category (`{id, name, slug}` or null). */

@@ -7,7 +7,8 @@
  * thread's cache, or parses and validates it now and keeps it. Only what
  * depends on the document alone is skipped: choosing the operation,
  * coercing the variables and the limits (which read variables) still run
- * for each request.
+ * for each request; an operation without variables has its measure and
+ * the executor's collected fields kept with the document (see parse.h).
  *
  * Each thread has its own cache (no locks): at most GQL_DOC_CACHE_COUNT
  * documents and GQL_DOC_CACHE_BYTES bytes of text and AST, the least

@@ -17,6 +17,11 @@
  * not share one.
  * __typename is the executor's own.
  *
+ * The fields of each selection set (CollectFields, with their resolvers
+ * and coerced arguments) are collected once per request, and for an
+ * operation without variables once per document and resolver table: kept
+ * with the document (parse.h), they serve its next requests.
+ *
  * Batching: when a list of objects is completed, each field of the items'
  * selection set that has a `batch` function is given all the items at
  * once, before any item's fields resolve; it may load what every item

@@ -42,7 +42,9 @@ struct gql_measure {
 };
 
 /* Measure a validated operation; false with a GQL_CODE_LIMIT error when
- * it is deeper or costs more than the limits. var may be NULL. */
+ * it is deeper or costs more than the limits. var may be NULL. The
+ * measure of an operation without variables is kept with doc (parse.h)
+ * and not worked out again. */
 bool gql_check_limits(const struct gql_document *doc, const struct gql_definition *op,
                       gql_int_variable_fn var, void *ctx, struct gql_measure *out,
                       struct gql_errors *errs);

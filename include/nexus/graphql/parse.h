@@ -138,9 +138,20 @@ struct gql_definition {
     struct gql_definition *next;
 };
 
+struct gql_limits_memo;
+struct gql_exec_memo;
+
 struct gql_document {
     struct gql_arena arena; /* owns everything below */
     struct gql_definition *definitions;
+    /* Memos of later stages, made on first use and kept as long as the
+     * document (its owner runs one request with it at a time): the
+     * measures of operations without variables (limits.c, in the arena)
+     * and the field sets the executor collected for them (exec.c, freed
+     * by exec_memo_free). NULL until then. */
+    struct gql_limits_memo *limits_memo;
+    struct gql_exec_memo *exec_memo;
+    void (*exec_memo_free)(struct gql_exec_memo *memo);
 };
 
 /* Parse len bytes of src (not necessarily NUL-terminated). NULL and one
