@@ -249,6 +249,8 @@ test('docker-compose.yml: migrate once, api scalable behind nginx, health checks
   const nginx = read('docker/nginx.conf');
   assert.match(nginx, /^\s*server api:8080\b/m, 'nginx balances over the api service');
   assert.match(nginx, /^\s*resolver 127\.0\.0\.11\b/m, "nginx resolves through Docker's DNS");
+  assert.match(nginx, /^\s*client_max_body_size 0;/m, 'nginx leaves body sizes to the API (imports up to IMPORT_MAX_BYTES)');
+  assert.match(nginx, /^\s*proxy_request_buffering off;/m, 'uploads stream through nginx');
 });
 
 test('docker-compose.yml: a streaming replica made with pg_basebackup -R, and two api replicas reading from it', () => {
