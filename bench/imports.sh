@@ -32,7 +32,9 @@ imports_teardown() {
 }
 trap imports_teardown EXIT INT TERM
 export IMPORT_MAX_BYTES=2147483647 # the whole export of a large catalog in one upload
-psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
+# psql itself, not the wrapper that starts perl first: the import is
+# polled with it while it runs
+psql_bench() { "$PG_BIN/psql" -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
 
@@ -79,7 +81,7 @@ copy_s=$(elapsed "$t")
 # ---- import into an empty catalog ---------------------------------------------------
 psql_bench -c "TRUNCATE products, product_variants CASCADE" >/dev/null
 psql_bench -c "VACUUM ANALYZE products, product_variants" >/dev/null
-JOB_POLL_MS=100 "$BUILD/nexus" worker 2>>"$BENCH_TMP/worker.log" &
+LOG_LEVEL=info JOB_POLL_MS=100 "$BUILD/nexus" worker 2>>"$BENCH_TMP/worker.log" &
 WORKER_PID=$!
 t=$(now)
 id=$(curl -sf "$api/imports" -H "Authorization: Bearer $token" -H 'Content-Type: application/x-ndjson' \
@@ -87,7 +89,11 @@ id=$(curl -sf "$api/imports" -H "Authorization: Bearer $token" -H 'Content-Type:
 [ -n "$id" ] || die "the upload was refused"
 upload_s=$(elapsed "$t")
 import_status() { psql_bench -c "SELECT status FROM imports WHERE id = $id"; }
-until [ "$(import_status)" = done ] || [ "$(import_status)" = failed ]; do sleep 0.5; done
+status=
+until [ "$status" = done ] || [ "$status" = failed ]; do
+    sleep 0.5
+    status=$(import_status)
+done
 import_s=$(elapsed "$t")
 counts=$(psql_bench -c "SELECT status || ' ' || rows || ' rows, ' || created || ' created, ' ||
                                updated || ' updated, ' || failed || ' failed' FROM imports WHERE id = $id")
@@ -109,6 +115,11 @@ echo "| export, GET /exports/products?format=ndjson | ${export_s} s | $(rate "$e
 echo "| psql \\copy of the same columns | ${copy_s} s | $(rate "$copy_s") |"
 echo
 echo "import: $counts; the catalog after it: $imported"
+# the phases of a bulk import, as its worker logged them
+phases=$(grep -o '"msg":"import [0-9]*: rows applied[^"]*' "$BENCH_TMP/worker.log" | cut -d: -f3- || true)
+[ -z "$phases" ] || echo "import phases:$phases"
+ticks=$(awk '{print $14 + $15}' "/proc/$WORKER_PID/stat")
+echo "the worker's own CPU time (parsing, validating, COPY text): $(echo "scale=1; $ticks / $(getconf CLK_TCK)" | bc) s"
 echo "import / seed: $(ratio "$import_s" "$seed_s")x (target at most 1.5x)"
 echo "export rows/s / psql \\copy rows/s: $(ratio "$copy_s" "$export_s")x (target at least 0.5x)"
 echo "server VmRSS during the export: $rss_before kB before, $rss_max kB at most:" \

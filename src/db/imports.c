@@ -250,14 +250,35 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " coalesce(array_agg(ft.id ORDER BY ft.id) FILTER (WHERE g.in_stock), '{}') AS in_stock"       \
     " FROM g JOIN facet_terms ft ON ft.kind = 2 AND ft.name = g.name AND ft.value = g.value"       \
     " GROUP BY g.line"
+/* The options summary of each new product with variants, as
+ * nexus_options_of computes it from their options in position order, for
+ * the whole batch at once (a call per product cost more than the rest of
+ * the products' INSERT): each name spelled as its first variant spells
+ * it, sorted case-insensitively; each value in variant order, a value
+ * repeated in another case counted once. */
+#define STAGE_OPTION_PAIRS                                                                         \
+    "SELECT sv.line, sv.pos, e.key AS k, e.value AS v FROM import_stage_variants sv"               \
+    " JOIN import_stage s ON s.line = sv.line"                                                     \
+    " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"                         \
+    " WHERE s.explicit AND s.product_id IS NULL"
+#define STAGE_OPTION_NAMES                                                                         \
+    "SELECT DISTINCT ON (line, lower(k)) line, lower(k) AS lk, k FROM o"                           \
+    " ORDER BY line, lower(k), pos"
+#define STAGE_OPTION_NAME_VALUES                                                                   \
+    "SELECT line, lk, jsonb_agg(v ORDER BY pos) AS vals FROM (SELECT DISTINCT ON"                  \
+    " (line, lower(k), lower(v)) line, lower(k) AS lk, v, pos FROM o"                              \
+    " ORDER BY line, lower(k), lower(v), pos) first_spellings GROUP BY line, lk"
+#define STAGE_NEW_OPTIONS                                                                          \
+    "SELECT nm.line, jsonb_agg(jsonb_build_object('name', nm.k, 'values', nv.vals)"                \
+    " ORDER BY nm.lk, nm.k) AS options FROM nm JOIN nv ON nv.line = nm.line AND nv.lk = nm.lk"     \
+    " GROUP BY nm.line"
 /* What a new product's variants derive, as nexus_product_derive does. */
 #define STAGE_NEW_DERIVED                                                                          \
     "SELECT sv.line, min(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_min,"            \
     " max(sv.price_cents) FILTER (WHERE " STAGE_ACTIVE ") AS price_max,"                           \
     " sum(sv.stock) FILTER (WHERE " STAGE_ACTIVE ")::integer AS stock,"                            \
     " count(*)::integer AS live,"                                                                  \
-    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active,"                                \
-    " nexus_options_of(array_agg(coalesce(sv.options, '{}') ORDER BY sv.pos)) AS options"          \
+    " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active"                                 \
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
     " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line"
 #define STAGE_NEW_PRODUCTS_INSERT                                                                  \
@@ -269,15 +290,18 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"     \
     " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"     \
     " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"                         \
-    " coalesce(d.options, '[]'), coalesce(t.options, '{}'), coalesce(t.in_stock, '{}'),"           \
+    " coalesce(op.options, '[]'), coalesce(t.options, '{}'), coalesce(t.in_stock, '{}'),"          \
     " coalesce(a.ids, '{}')"                                                                       \
     " FROM import_stage s LEFT JOIN d ON d.line = s.line LEFT JOIN t ON t.line = s.line"           \
+    " LEFT JOIN op ON op.line = s.line"                                                            \
     " LEFT JOIN a ON a.line = s.line, x"                                                           \
     " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
     " g AS (" STAGE_OPTION_VALUES "), a AS (" STAGE_ATTRIBUTE_TERMS "),"
-    " t AS (" STAGE_NEW_OPTION_TERMS "), d AS (" STAGE_NEW_DERIVED "),"
+    " t AS (" STAGE_NEW_OPTION_TERMS "), o AS (" STAGE_OPTION_PAIRS "),"
+    " nm AS (" STAGE_OPTION_NAMES "), nv AS (" STAGE_OPTION_NAME_VALUES "),"
+    " op AS (" STAGE_NEW_OPTIONS "), d AS (" STAGE_NEW_DERIVED "),"
     " ins AS (" STAGE_NEW_PRODUCTS_INSERT ")"
     " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
     " WHERE ins.sku = s.sku AND s.product_id IS NULL",
@@ -393,9 +417,13 @@ static struct db_stmt SQL_DERIVED_PENDING = {"SELECT EXISTS (SELECT FROM derived
 static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0, 0};
 /* The import's statements look a batch's rows up in tables that grow to
  * millions of rows: probes of their indexes (whose pages are in memory)
- * rather than a scan of the whole table per batch. */
+ * rather than a scan of the whole table per batch. And without JIT: the
+ * batch's merge is costed high enough to be compiled again in every batch
+ * (a tenth of the database's CPU time in a bulk import), while it runs
+ * for a few hundred milliseconds. */
 static struct db_stmt SQL_STATEMENT_TIMEOUT = {
-    "SELECT set_config('statement_timeout', $1, true), set_config('random_page_cost', '1.1', true)",
+    "SELECT set_config('statement_timeout', $1, true), set_config('random_page_cost', '1.1', true),"
+    " set_config('jit', 'off', true)",
     1, 0};
 
 enum nx_err imports_bulk_load_begin(struct db *db) {
@@ -475,14 +503,16 @@ enum nx_err import_stage_reset(struct db *db) {
     return e == NX_OK ? db_exec_sql(db, SQL_STAGE_EMPTY) : e;
 }
 
-enum nx_err import_stage_copy(struct db *db, const struct buf *products,
-                              const struct buf *variants) {
+enum nx_err import_stage_copy(struct db *db, const struct buf *products, const struct buf *variants,
+                              bool analyze) {
     enum nx_err e = db_copy_in(db, SQL_STAGE_COPY, products->data, products->len);
     if (e == NX_OK)
         e = db_copy_in(db, SQL_STAGE_COPY_VARIANTS, variants->data, variants->len);
     /* the merge's joins of the stage with itself planned for its rows (a
      * temporary table has no statistics otherwise; a batch holds 2,000) */
-    return e == NX_OK ? db_exec_sql(db, "ANALYZE import_stage, import_stage_variants") : e;
+    if (e == NX_OK && analyze)
+        e = db_exec_sql(db, "ANALYZE import_stage, import_stage_variants");
+    return e;
 }
 
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {

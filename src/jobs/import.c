@@ -13,9 +13,11 @@
 #include "nexus/model/catalog.h"
 #include "nexus/model/import_row.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A row longer than a JSON request body may be is an error. */
 #define ROW_MAX_BYTES (1024 * 1024)
@@ -27,8 +29,34 @@ struct row_error {
     char *message;
 };
 
+struct error_list {
+    struct row_error *items;
+    size_t count, cap;
+};
+
+/* A batch: read and validated by the reader (the job's thread), then
+ * applied by the applier (a thread of its own, on the job's connection)
+ * while the reader fills the next one. COPY text of its products (each
+ * row's line up to row_end[i], its slug still to come) and of their
+ * variants, the skus (of every variant) it holds, and each row's slug:
+ * the one given, or (derived[i]) the base derived from the name until the
+ * batch is applied and the slug chosen. */
+struct batch {
+    struct buf copy, copy_variants, staged;
+    size_t rows;
+    struct strset skus;
+    size_t row_end[IMPORT_BATCH_ROWS];
+    bool derived[IMPORT_BATCH_ROWS];
+    char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
+    struct error_list errors; /* the validator's, for the rows read since the last batch */
+    /* The reader's counts when the batch was cut (rows read, rows the
+     * validator failed), and where the next batch starts. */
+    long long read_rows, read_failed, resume_line, resume_offset;
+};
+
 struct run {
-    struct db *db;
+    struct db *db;     /* the applier's while it runs; the job's before and after */
+    struct db *chunks; /* the reader's: the upload's chunks */
     const struct config *cfg;
     char id[24];
     bool csv, create, atomic;
@@ -36,51 +64,68 @@ struct run {
     bool header_done;
     bool header_failed;
     bool in_tx;
+    bool stage_analyzed; /* the stage's statistics taken in this run */
+    double started;      /* seconds_now() when the run began */
     struct import_columns cols;
+    /* The applier's: the progress saved with each batch, the rows the
+     * database failed since the run began, and the errors not yet written
+     * (all of them with atomic). */
     struct import_progress p;
+    long long db_failed;
+    struct error_list errors;
     struct import_runner runner; /* from: the resume line stored now */
+    /* The reader's: the records, the counts, and where the record being
+     * read starts (its line and byte offset): the resume point saved when
+     * a batch is applied before it. */
     struct records *reader;
-    /* Where the record being read starts (its line and byte offset): the
-     * resume point saved when a batch is applied before it. */
+    long long read_rows, read_failed, first_line, first_offset;
     long long at_line, at_offset;
-    /* The current batch: COPY text of its products (each row's line up
-     * to row_end[i], its slug still to come) and of their variants, the
-     * skus (of every variant) it holds, and each row's slug: the one
-     * given, or (derived[i]) the base derived from the name until the
-     * batch is applied and the slug chosen. */
-    struct buf copy, copy_variants, staged;
-    size_t rows;
-    struct strset skus;
-    size_t row_end[IMPORT_BATCH_ROWS];
-    bool derived[IMPORT_BATCH_ROWS];
-    char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
-    /* Errors not yet written (all of them with atomic). */
-    struct row_error *errors;
-    size_t error_count, error_cap;
+    struct batch batches[2];
+    int filling; /* the batch the reader fills */
+    /* The hand-off: the batch given to the applier and not yet applied,
+     * the first error the applier met, and whether it is to stop. */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_t applier;
+    bool applier_running, stopping;
+    struct batch *pending;
+    enum nx_err apply_err;
 };
 
-static void add_error(struct run *run, long long line, const char *field, const char *message) {
-    if (run->error_count == run->error_cap) {
-        run->error_cap = run->error_cap ? run->error_cap * 2 : 64;
-        struct row_error *grown = xrealloc(run->errors, run->error_cap * sizeof *grown);
-        run->errors = grown;
+static void add_error(struct error_list *list, long long line, const char *field,
+                      const char *message) {
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 64;
+        struct row_error *grown = xrealloc(list->items, list->cap * sizeof *grown);
+        list->items = grown;
     }
-    run->errors[run->error_count] = (struct row_error){
-        line, run->error_count, field && field[0] ? xstrdup(field) : NULL, xstrdup(message)};
-    run->error_count++;
+    list->items[list->count] = (struct row_error){
+        line, list->count, field && field[0] ? xstrdup(field) : NULL, xstrdup(message)};
+    list->count++;
 }
 
-static void clear_errors(struct run *run) {
-    for (size_t i = 0; i < run->error_count; i++) {
-        free(run->errors[i].field);
-        free(run->errors[i].message);
+static void clear_errors(struct error_list *list) {
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].field);
+        free(list->items[i].message);
     }
-    run->error_count = 0;
+    list->count = 0;
 }
 
-static void add_field_errors(struct run *run, long long line, const struct field_errors *errs) {
+/* Move the errors of from to the end of to, in their order. */
+static void take_errors(struct error_list *to, struct error_list *from) {
+    for (size_t i = 0; i < from->count; i++) {
+        add_error(to, from->items[i].line, NULL, from->items[i].message);
+        to->items[to->count - 1].field = from->items[i].field;
+        from->items[i].field = NULL;
+    }
+    clear_errors(from);
+}
+
+static void add_field_errors(struct error_list *list, long long line,
+                             const struct field_errors *errs) {
     for (size_t i = 0; i < fielderr_count(errs); i++)
-        add_error(run, line, fielderr_at(errs, i)->field, fielderr_at(errs, i)->message);
+        add_error(list, line, fielderr_at(errs, i)->field, fielderr_at(errs, i)->message);
 }
 
 /* ---- COPY text ---------------------------------------------------------- */
@@ -153,7 +198,7 @@ static void copy_variants(struct buf *b, long long line, const struct import_row
 /* The product: with variants, the first one's sku and price stand in for
  * what the product derives from them once they are written. Its slug, the
  * last column, is written when the batch is applied (see stage_rows). */
-static void copy_row(struct run *run, long long line, const struct import_row *row) {
+static void copy_row(struct batch *b, long long line, const struct import_row *row) {
     const struct product_input *in = &row->in;
     const struct category_ref *c = &row->category;
     const struct variant_input *first = row->variants;
@@ -176,9 +221,9 @@ static void copy_row(struct run *run, long long line, const struct import_row *r
                             in->extras.attributes,
                             in->extras.images,
                             first ? "t" : "f"};
-    copy_fields(&run->copy, line, values, sizeof values / sizeof *values);
-    run->row_end[run->rows] = run->copy.len;
-    copy_variants(&run->copy_variants, line, row);
+    copy_fields(&b->copy, line, values, sizeof values / sizeof *values);
+    b->row_end[b->rows] = b->copy.len;
+    copy_variants(&b->copy_variants, line, row);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -197,8 +242,8 @@ static enum nx_err ensure_tx(struct run *run) {
 
 static void on_reject(void *ctx, long long line, const char *field, const char *message) {
     struct run *run = ctx;
-    add_error(run, line, field, message);
-    run->p.failed++;
+    add_error(&run->errors, line, field, message);
+    run->db_failed++;
 }
 
 static int by_line(const void *a, const void *b) {
@@ -212,13 +257,14 @@ static int by_line(const void *a, const void *b) {
  * come after the validator's, and go back among them here. */
 static enum nx_err write_errors(struct run *run) {
     enum nx_err e = NX_OK;
-    if (run->error_count == 0)
+    struct error_list *list = &run->errors;
+    if (list->count == 0)
         return NX_OK;
-    qsort(run->errors, run->error_count, sizeof *run->errors, by_line);
-    for (size_t i = 0; i < run->error_count && e == NX_OK; i++)
-        e = imports_add_error(run->db, run->id, ++run->p.errors, run->errors[i].line,
-                              run->errors[i].field, run->errors[i].message);
-    clear_errors(run);
+    qsort(list->items, list->count, sizeof *list->items, by_line);
+    for (size_t i = 0; i < list->count && e == NX_OK; i++)
+        e = imports_add_error(run->db, run->id, ++run->p.errors, list->items[i].line,
+                              list->items[i].field, list->items[i].message);
+    clear_errors(list);
     return e;
 }
 
@@ -239,43 +285,53 @@ static enum nx_err save_progress(struct run *run) {
 }
 
 /* The COPY text of the batch's products, each line with its slug. */
-static const struct buf *stage_rows(struct run *run) {
+static const struct buf *stage_rows(struct batch *b) {
     size_t start = 0;
-    run->staged.len = 0;
-    for (size_t i = 0; i < run->rows; i++) {
-        buf_append(&run->staged, run->copy.data + start, run->row_end[i] - start);
-        buf_puts(&run->staged, "\t");
-        copy_text(&run->staged, run->slugs[i]);
-        buf_puts(&run->staged, "\n");
-        start = run->row_end[i];
+    b->staged.len = 0;
+    for (size_t i = 0; i < b->rows; i++) {
+        buf_append(&b->staged, b->copy.data + start, b->row_end[i] - start);
+        buf_puts(&b->staged, "\t");
+        copy_text(&b->staged, b->slugs[i]);
+        buf_puts(&b->staged, "\n");
+        start = b->row_end[i];
     }
-    return &run->staged;
+    return &b->staged;
 }
 
-/* Apply the batch, and (unless atomic) commit it with its errors and the
- * progress it makes. */
-static enum nx_err flush(struct run *run) {
-    long long updated = 0, created = 0;
-    enum nx_err e = ensure_tx(run);
-    if (e == NX_OK && run->rows && run->bulk)
+/* The rows of the batch into the stage, checked, and merged. */
+static enum nx_err merge_batch(struct run *run, struct batch *b, long long *updated,
+                               long long *created) {
+    enum nx_err e = NX_OK;
+    if (run->bulk)
         e = imports_bulk_load_begin(run->db);
-    if (e == NX_OK && run->rows)
-        e = import_slugs_choose(run->db, run->slugs, run->derived, run->rows);
-    if (e == NX_OK && run->rows)
+    if (e == NX_OK)
+        e = import_slugs_choose(run->db, b->slugs, b->derived, b->rows);
+    if (e == NX_OK)
         e = import_stage_reset(run->db);
-    if (e == NX_OK && run->rows)
-        e = import_stage_copy(run->db, stage_rows(run), &run->copy_variants);
-    if (e == NX_OK && run->rows)
+    if (e == NX_OK)
+        e = import_stage_copy(run->db, stage_rows(b), &b->copy_variants, !run->stage_analyzed);
+    run->stage_analyzed = run->stage_analyzed || e == NX_OK;
+    if (e == NX_OK)
         e = import_stage_reject(run->db, run->create, on_reject, run);
-    if (e == NX_OK && run->rows)
-        e = import_stage_merge(run->db, &updated, &created);
+    if (e == NX_OK)
+        e = import_stage_merge(run->db, updated, created);
+    return e;
+}
+
+/* The applier: apply the batch, and (unless atomic) commit it with its
+ * errors and the progress it makes. */
+static enum nx_err apply(struct run *run, struct batch *b) {
+    long long updated = 0, created = 0;
+    take_errors(&run->errors, &b->errors);
+    enum nx_err e = ensure_tx(run);
+    if (e == NX_OK && b->rows)
+        e = merge_batch(run, b, &updated, &created);
     run->p.updated += updated;
     run->p.created += created;
-    run->p.resume_line = run->at_line;
-    run->p.resume_offset = run->at_offset;
-    run->rows = 0;
-    run->copy.len = run->copy_variants.len = 0;
-    strset_empty(&run->skus);
+    run->p.rows = b->read_rows;
+    run->p.failed = b->read_failed + run->db_failed;
+    run->p.resume_line = b->resume_line;
+    run->p.resume_offset = b->resume_offset;
     if (e != NX_OK || run->atomic)
         return e;
     e = write_errors(run);
@@ -289,21 +345,99 @@ static enum nx_err flush(struct run *run) {
     return e;
 }
 
+static void *applier_main(void *arg) {
+    struct run *run = arg;
+    pthread_mutex_lock(&run->lock);
+    for (;;) {
+        while (!run->pending && !run->stopping)
+            pthread_cond_wait(&run->changed, &run->lock);
+        if (!run->pending)
+            break;
+        struct batch *b = run->pending;
+        pthread_mutex_unlock(&run->lock);
+        enum nx_err e = apply(run, b);
+        pthread_mutex_lock(&run->lock);
+        run->pending = NULL;
+        if (run->apply_err == NX_OK)
+            run->apply_err = e;
+        pthread_cond_broadcast(&run->changed);
+    }
+    pthread_mutex_unlock(&run->lock);
+    return NULL;
+}
+
+/* Wait until the applier has no batch; its first error, if any. */
+static enum nx_err applier_idle(struct run *run) {
+    pthread_mutex_lock(&run->lock);
+    while (run->pending)
+        pthread_cond_wait(&run->changed, &run->lock);
+    enum nx_err e = run->apply_err;
+    pthread_mutex_unlock(&run->lock);
+    return e;
+}
+
+static enum nx_err applier_start(struct run *run) {
+    run->apply_err = NX_OK;
+    run->stopping = false;
+    run->applier_running = pthread_create(&run->applier, NULL, applier_main, run) == 0;
+    return run->applier_running ? NX_OK : NX_ERR_INTERNAL;
+}
+
+/* Stop the applier once it is idle; its first error, if any. */
+static enum nx_err applier_stop(struct run *run) {
+    if (!run->applier_running)
+        return NX_OK;
+    enum nx_err e = applier_idle(run);
+    pthread_mutex_lock(&run->lock);
+    run->stopping = true;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+    pthread_join(run->applier, NULL);
+    run->applier_running = false;
+    return e;
+}
+
+static void batch_empty(struct batch *b) {
+    b->rows = 0;
+    b->copy.len = b->copy_variants.len = 0;
+    strset_empty(&b->skus);
+}
+
+/* The reader: hand the batch it filled to the applier once the one
+ * before is applied, and fill the other one meanwhile. */
+static enum nx_err flush(struct run *run) {
+    struct batch *b = &run->batches[run->filling];
+    b->read_rows = run->read_rows;
+    b->read_failed = run->read_failed;
+    b->resume_line = run->at_line;
+    b->resume_offset = run->at_offset;
+    enum nx_err e = applier_idle(run);
+    if (e != NX_OK)
+        return e;
+    pthread_mutex_lock(&run->lock);
+    run->pending = b;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+    run->filling ^= 1; /* applied: the applier is past it */
+    batch_empty(&run->batches[run->filling]);
+    return NX_OK;
+}
+
 /* Whether a sku of the row is one the batch already has. */
-static bool row_in_batch(const struct run *run, const struct import_row *row) {
+static bool row_in_batch(const struct batch *b, const struct import_row *row) {
     if (!row->variants)
-        return strset_find(&run->skus, row->in.sku) != STRSET_NONE;
+        return strset_find(&b->skus, row->in.sku) != STRSET_NONE;
     for (size_t i = 0; i < row->variant_count; i++)
-        if (strset_find(&run->skus, row->variants[i].sku) != STRSET_NONE)
+        if (strset_find(&b->skus, row->variants[i].sku) != STRSET_NONE)
             return true;
     return false;
 }
 
-static void remember_skus(struct run *run, const struct import_row *row) {
+static void remember_skus(struct batch *b, const struct import_row *row) {
     if (!row->variants)
-        strset_add(&run->skus, row->in.sku);
+        strset_add(&b->skus, row->in.sku);
     for (size_t i = 0; row->variants && i < row->variant_count; i++)
-        strset_add(&run->skus, row->variants[i].sku);
+        strset_add(&b->skus, row->variants[i].sku);
 }
 
 /* A valid row joins the batch (a full batch, or one that already has one
@@ -312,24 +446,26 @@ static void remember_skus(struct run *run, const struct import_row *row) {
  * (import_slugs_choose). */
 static enum nx_err add_row(struct run *run, long long line, const struct import_row *row) {
     enum nx_err e = NX_OK;
-    if (run->rows == IMPORT_BATCH_ROWS || row_in_batch(run, row))
+    struct batch *b = &run->batches[run->filling];
+    if (b->rows == IMPORT_BATCH_ROWS || row_in_batch(b, row))
         e = flush(run);
     if (e != NX_OK)
         return e;
+    b = &run->batches[run->filling];
     char base[NX_SLUG_MAX + 2];
     if (!row->in.slug && !slug_from_name(row->in.name, base, NX_SLUG_MAX)) {
-        add_error(run, line, "slug", "cannot be derived from this name; give one");
-        run->p.failed++;
+        add_error(&b->errors, line, "slug", "cannot be derived from this name; give one");
+        run->read_failed++;
         return NX_OK;
     }
     const char *slug = row->in.slug ? row->in.slug : base;
     size_t len = strnlen(slug, NX_SLUG_MAX); /* validated, or cut by slug_from_name */
-    memcpy(run->slugs[run->rows], slug, len);
-    run->slugs[run->rows][len] = '\0';
-    run->derived[run->rows] = !row->in.slug;
-    copy_row(run, line, row);
-    remember_skus(run, row);
-    run->rows++;
+    memcpy(b->slugs[b->rows], slug, len);
+    b->slugs[b->rows][len] = '\0';
+    b->derived[b->rows] = !row->in.slug;
+    copy_row(b, line, row);
+    remember_skus(b, row);
+    b->rows++;
     return NX_OK;
 }
 
@@ -338,7 +474,7 @@ static enum nx_err on_header(struct run *run, const struct record *rec) {
     struct field_errors errs = {0};
     run->header_done = true;
     if (import_columns_parse(&errs, rec, &run->cols) != NX_OK) {
-        add_field_errors(run, rec->line, &errs);
+        add_field_errors(&run->batches[run->filling].errors, rec->line, &errs);
         run->header_failed = true;
     }
     fielderr_clear(&errs);
@@ -351,7 +487,7 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
     struct import_row row;
     if (run->csv && !run->header_done)
         return on_header(run, rec);
-    if (rec->line < run->p.resume_line)
+    if (rec->line < run->first_line)
         return NX_OK; /* applied before a crash */
     run->at_line = rec->line;
     run->at_offset = records_record_offset(run->reader);
@@ -361,11 +497,11 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         e = add_row(run, rec->line, &row);
         /* Counted after add_row: a batch it applies first saves the count
          * with a resume line at this row, which a rerun reads again. */
-        run->p.rows++;
+        run->read_rows++;
     } else {
-        run->p.rows++;
-        add_field_errors(run, rec->line, &errs);
-        run->p.failed++;
+        run->read_rows++;
+        add_field_errors(&run->batches[run->filling].errors, rec->line, &errs);
+        run->read_failed++;
         e = NX_OK;
     }
     import_row_clear(&row);
@@ -381,7 +517,7 @@ static enum nx_err read_chunks(struct run *run, struct records *reader, int seq,
     enum nx_err e = NX_OK;
     for (; e == NX_OK; seq++, skip = 0) {
         PGresult *r = NULL;
-        e = imports_chunk(run->db, run->id, seq, &r);
+        e = imports_chunk(run->chunks, run->id, seq, &r);
         if (e == NX_OK && PQntuples(r) == 0) {
             PQclear(r);
             return records_finish(reader);
@@ -410,8 +546,8 @@ static enum nx_err header_only(void *ctx, const struct record *rec) {
 /* The chunk and the byte in it where the resume offset is. */
 static enum nx_err locate(struct run *run, int *seq, long long *skip) {
     PGresult *r = NULL;
-    enum nx_err e = imports_chunk_sizes(run->db, run->id, &r);
-    *skip = run->p.resume_offset;
+    enum nx_err e = imports_chunk_sizes(run->chunks, run->id, &r);
+    *skip = run->first_offset;
     for (*seq = 0; e == NX_OK && *seq < PQntuples(r); ++*seq) {
         long long size = strtoll(PQgetvalue(r, *seq, 0), NULL, 10);
         if (*skip < size)
@@ -428,15 +564,15 @@ static enum nx_err read_upload(struct run *run) {
     int seq = 0;
     long long skip = 0;
     enum nx_err e = NX_OK;
-    if (run->p.resume_offset > 0 && run->csv) {
+    if (run->first_offset > 0 && run->csv) {
         struct records *header = records_new(RECORD_CSV, ROW_MAX_BYTES, header_only, run);
         e = read_chunks(run, header, 0, 0);
         records_free(header);
         e = e == HEADER_READ ? NX_OK : e;
     }
     run->reader = records_new(run->csv ? RECORD_CSV : RECORD_NDJSON, ROW_MAX_BYTES, on_record, run);
-    if (e == NX_OK && run->p.resume_offset > 0) {
-        records_resume(run->reader, (long)run->p.resume_line, run->p.resume_offset);
+    if (e == NX_OK && run->first_offset > 0) {
+        records_resume(run->reader, (long)run->first_line, run->first_offset);
         e = locate(run, &seq, &skip);
     }
     if (e == NX_OK)
@@ -452,6 +588,10 @@ static enum nx_err read_upload(struct run *run) {
 /* The end: 'done', or 'failed' (a bad header; with atomic, any error,
  * after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
+    /* what no batch took: a bad header's errors */
+    take_errors(&run->errors, &run->batches[run->filling].errors);
+    run->p.rows = run->read_rows;
+    run->p.failed = run->read_failed + run->db_failed;
     bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
     enum nx_err e = NX_OK;
     if (run->atomic && failed && run->in_tx) {
@@ -502,6 +642,12 @@ static enum nx_err bulk_begin(struct run *run, const struct config *cfg) {
     return e;
 }
 
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The derived tables rebuilt, in one transaction that clears the mark. */
 static enum nx_err rebuild_derived(struct db *db) {
     enum nx_err e = db_begin(db);
@@ -530,11 +676,18 @@ static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
     if (!db)
         return NX_ERR_UNAVAILABLE;
     e = db_exec_sql(db, "SET statement_timeout = 0");
+    double start = seconds_now();
     if (e == NX_OK && derived)
         e = rebuild_derived(db);
+    double rebuilt = seconds_now();
     if (e == NX_OK && indexes)
         e = seed_indexes_build(db, cfg->database_url, false);
     db_close(db);
+    if (e == NX_OK)
+        log_info("import.bulk_end", NULL,
+                 "import %s: rows applied in %.1f s, derived data rebuilt in %.1f s,"
+                 " indexes built in %.1f s",
+                 run->id, start - run->started, rebuilt - start, seconds_now() - rebuilt);
     return e;
 }
 
@@ -557,25 +710,68 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->p.errors = resume ? strtoll(PQgetvalue(r, 0, IMC_ERROR_COUNT), NULL, 10) : 0;
         run->p.resume_offset = resume ? strtoll(PQgetvalue(r, 0, IMC_RESUME_OFFSET), NULL, 10) : 0;
         run->runner.from = strtoll(PQgetvalue(r, 0, IMC_RESUME_LINE), NULL, 10);
+        run->read_rows = run->p.rows;
+        run->read_failed = run->p.failed;
+        run->first_line = run->p.resume_line;
+        run->first_offset = run->p.resume_offset;
     }
     PQclear(r);
     return e;
 }
 
+/* Read the upload on a connection of its own while the applier applies
+ * the batches on the job's, then the last batch. */
+static enum nx_err read_and_apply(struct run *run) {
+    run->chunks = db_open(run->cfg->database_url);
+    enum nx_err e = run->chunks ? applier_start(run) : NX_ERR_UNAVAILABLE;
+    if (e == NX_OK)
+        e = read_upload(run);
+    if (e == NX_ERR_VALIDATION && run->header_failed)
+        e = NX_OK;
+    if (e == NX_OK && !run->header_failed)
+        e = flush(run);
+    enum nx_err applied = applier_stop(run);
+    if (run->chunks)
+        db_close(run->chunks);
+    return e == NX_OK ? applied : e;
+}
+
+static void free_errors(struct error_list *list) {
+    clear_errors(list);
+    free(list->items);
+}
+
+static void free_run(struct run *run) {
+    free_errors(&run->errors);
+    for (int i = 0; i < 2; i++) {
+        struct batch *b = &run->batches[i];
+        free_errors(&b->errors);
+        buf_clear(&b->copy);
+        buf_clear(&b->copy_variants);
+        buf_clear(&b->staged);
+        strset_free(&b->skus);
+    }
+    pthread_cond_destroy(&run->changed);
+    pthread_mutex_destroy(&run->lock);
+    free(run);
+}
+
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap) {
-    struct run *run = xcalloc(1, sizeof *run);
     json_t *id = json_object_get(job->payload, "import_id");
     bool skip = false;
     enum nx_err e = NX_OK;
     if (!json_is_integer(id)) {
         snprintf(err, errcap, "payload has no import_id");
-        free(run);
         return false;
     }
+    struct run *run = xcalloc(1, sizeof *run);
+    pthread_mutex_init(&run->lock, NULL);
+    pthread_cond_init(&run->changed, NULL);
     run->db = db;
     run->cfg = cfg;
     run->runner = (struct import_runner){job->id, job->worker, 1};
+    run->started = seconds_now();
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);
     if (e == NX_OK && !skip && !run->atomic)
@@ -583,11 +779,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     if (e == NX_OK && !skip && run->atomic)
         e = ensure_tx(run);
     if (e == NX_OK && !skip) {
-        e = read_upload(run);
-        if (e == NX_ERR_VALIDATION && run->header_failed)
-            e = NX_OK;
-        if (e == NX_OK && !run->header_failed)
-            e = flush(run);
+        e = read_and_apply(run);
         if (e == NX_OK && !run->atomic)
             e = bulk_end(run, cfg);
         if (e == NX_OK)
@@ -602,12 +794,6 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         log_info("import.done", NULL,
                  "import %s: %lld rows, %lld created, %lld updated, %lld failed", run->id,
                  run->p.rows, run->p.created, run->p.updated, run->p.failed);
-    clear_errors(run);
-    free(run->errors);
-    buf_clear(&run->copy);
-    buf_clear(&run->copy_variants);
-    strset_free(&run->skus);
-    buf_clear(&run->staged);
-    free(run);
+    free_run(run);
     return e == NX_OK;
 }

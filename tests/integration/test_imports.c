@@ -327,6 +327,43 @@ static void test_new_products_hold_what_their_variants_derive(void **state) {
                "SELECT variant_options FROM products WHERE sku = 'DT-1'");
 }
 
+/* Options spelled in every case, over many products: each
+ * new product's summary is what nexus_variant_options computes from its
+ * stored variants (the batch computes them all at once, not per product). */
+static void test_option_summaries_match_the_stored_variants(void **state) {
+    (void)state;
+    /* each variant spells the product's three names as it likes; the
+     * third value tells the variants apart */
+    static const char *const sizes[][2] = {
+        {"Size", "s"}, {"size", "S"}, {"SIZE", "M"}, {"size", "m"}};
+    static const char *const colors[][2] = {
+        {"Color", "Red"}, {"color", "red"}, {"COLOR", "RED"}, {"color", "Blue"}, {"Color", "blue"}};
+    struct buf body = {0};
+    unsigned seed = 12345;
+    for (int p = 0; p < 150; p++) {
+        buf_printf(&body, "{\"name\":\"Opt Product %d\",\"variants\":[", p);
+        int variants = 1 + (int)(((seed = seed * 1103515245u + 12345u) >> 16) % 4u);
+        for (int v = 0; v < variants; v++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *const *size = sizes[(seed >> 16) % 4u], *const *color =
+                                                                    colors[(seed >> 20) % 5u];
+            buf_printf(&body,
+                       "%s{\"sku\":\"OPT-%d-%d\",\"price\":\"%d\",\"stock\":%d,\"options\":"
+                       "{\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":\"v%d\"}}",
+                       v ? "," : "", p, v, 1 + v, v % 3, size[0], size[1], color[0], color[1],
+                       (seed >> 24) % 2u ? "Fit" : "fit", v);
+        }
+        buf_puts(&body, "]}\n");
+    }
+    json_t *imp = run_import("", "application/x-ndjson", body.data);
+    expect_counts(imp, 150, 150, 0, 0);
+    json_decref(imp);
+    buf_clear(&body);
+    expect_sql("150|0", "SELECT count(*) || '|' || count(*) FILTER (WHERE variant_options"
+                        " IS DISTINCT FROM nexus_variant_options(id)) FROM products"
+                        " WHERE left(sku, 4) = 'OPT-' AND deleted_at IS NULL");
+}
+
 /* Import a CSV that creates a product for each of its rows. */
 static void csv_creates(const char *body, long long rows) {
     json_t *imp = run_import("", "text/csv", body);
@@ -950,6 +987,7 @@ int main(void) {
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
         cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
+        cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),

@@ -101,9 +101,12 @@ enum nx_err imports_purge_abandoned(struct db *db, int *purged);
 enum nx_err import_stage_reset(struct db *db);
 
 /* COPY text-format rows into it: the rows' products and their variants
- * (see the import_stage and import_stage_variants columns in imports.c). */
-enum nx_err import_stage_copy(struct db *db, const struct buf *products,
-                              const struct buf *variants);
+ * (see the import_stage and import_stage_variants columns in imports.c);
+ * with analyze, then sample them for the planner (once per run is
+ * enough: the statistics outlive the stage's TRUNCATE, and the planner
+ * counts each batch's rows from its pages). */
+enum nx_err import_stage_copy(struct db *db, const struct buf *products, const struct buf *variants,
+                              bool analyze);
 
 /* Take the rows the database finds at fault out of the stage (a sku or
  * options twice in one row; an unknown category; SKUs of several
