@@ -282,11 +282,12 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
     " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line"
 #define STAGE_NEW_PRODUCTS_INSERT                                                                  \
-    "INSERT INTO products (sku, name, slug, description, price_cents, price_max_cents,"            \
+    "INSERT INTO products (id, sku, name, slug, description, price_cents, price_max_cents,"        \
     " currency, stock, category_id, is_active, attributes, images, variant_count,"                 \
     " variant_active_count, variant_options, facet_options, facet_options_in_stock,"               \
-    " facet_attributes)"                                                                           \
-    " SELECT s.sku, s.name, s.slug, s.description,"                                                \
+    " facet_attributes) OVERRIDING SYSTEM VALUE"                                                   \
+    " SELECT coalesce(($1::bigint[])[row_number() OVER (ORDER BY s.line)],"                        \
+    " nextval(pg_get_serial_sequence('products', 'id'))), s.sku, s.name, s.slug, s.description,"   \
     " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"     \
     " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"     \
     " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"                         \
@@ -305,7 +306,12 @@ static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     " ins AS (" STAGE_NEW_PRODUCTS_INSERT ")"
     " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
     " WHERE ins.sku = s.sku AND s.product_id IS NULL",
-    0, 0};
+    1, 0};
+static struct db_stmt SQL_TAKE_PRODUCT_IDS = {
+    "SELECT array_agg(id ORDER BY id)::text FROM"
+    " (SELECT nextval(pg_get_serial_sequence('products', 'id')) AS id"
+    " FROM generate_series(1, $1::integer)) taken",
+    1, 0};
 /* The attribute and option terms of the batch's new products, added
  * once for the batch (a statement of its own: the products' INSERT reads
  * them), so that each product is inserted with its terms found by a join
@@ -422,9 +428,15 @@ static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0
  * (a tenth of the database's CPU time in a bulk import), while it runs
  * for a few hundred milliseconds. */
 static struct db_stmt SQL_STATEMENT_TIMEOUT = {
-    "SELECT set_config('statement_timeout', $1, true), set_config('random_page_cost', '1.1', true),"
-    " set_config('jit', 'off', true)",
+    "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true),"
+    " set_config('random_page_cost', '1.1', true), set_config('jit', 'off', true)",
     1, 0};
+/* Keyed by the import and the batch (the two-key form: apart from the
+ * application's other advisory locks, which take one key). */
+static struct db_stmt SQL_BATCH_LOCK[] = {
+    {"SELECT pg_advisory_xact_lock(($1::bigint % 2147483647)::integer, $2::integer)", 2, 0},
+    {"SELECT pg_advisory_xact_lock_shared(($1::bigint % 2147483647)::integer, $2::integer)", 2, 0},
+};
 
 enum nx_err imports_bulk_load_begin(struct db *db) {
     return db_exec(db, &SQL_BULK_LOAD_BEGIN, NULL, NULL);
@@ -447,6 +459,13 @@ enum nx_err imports_statement_timeout(struct db *db, int ms) {
     snprintf(v, sizeof v, "%d", ms);
     const char *params[] = {v};
     return db_exec(db, &SQL_STATEMENT_TIMEOUT, params, NULL);
+}
+
+enum nx_err imports_batch_lock(struct db *db, const char *id, long long seq, bool shared) {
+    char n[24];
+    snprintf(n, sizeof n, "%lld", seq % 2147483647);
+    const char *params[] = {id, n};
+    return db_exec(db, &SQL_BATCH_LOCK[shared], params, NULL);
 }
 
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out) {
@@ -532,9 +551,10 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
     return e;
 }
 
-static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, long long *count) {
+static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, const char *const *params,
+                              long long *count) {
     PGresult *r = NULL;
-    enum nx_err e = db_exec(db, stmt, NULL, &r);
+    enum nx_err e = db_exec(db, stmt, params, &r);
     if (e == NX_OK && count)
         *count = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
@@ -546,7 +566,22 @@ static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, long long *co
 static struct db_stmt SQL_STAGE_UPDATES = {
     "SELECT EXISTS (SELECT 1 FROM import_stage WHERE product_id IS NOT NULL)", 0, 0};
 
-enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created) {
+enum nx_err imports_take_product_ids(struct db *db, size_t n, struct buf *ids) {
+    char count[24];
+    PGresult *r = NULL;
+    snprintf(count, sizeof count, "%zu", n);
+    const char *params[] = {count};
+    enum nx_err e = db_exec(db, &SQL_TAKE_PRODUCT_IDS, params, &r);
+    ids->len = 0;
+    if (e == NX_OK)
+        buf_puts(ids, PQgetisnull(r, 0, 0) ? "{}" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return e;
+}
+
+enum nx_err import_stage_merge(struct db *db, const char *ids, long long *updated,
+                               long long *created) {
+    const char *new_product_params[] = {ids};
     struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,         &SQL_MERGE_PRODUCTS,
                                &SQL_MERGE_OWN_VARIANT,     &SQL_MERGE_PARK,
                                &SQL_MERGE_VARIANTS,        &SQL_MERGE_ADD_VARIANTS,
@@ -565,10 +600,11 @@ enum nx_err import_stage_merge(struct db *db, long long *updated, long long *cre
                            steps[i] != &SQL_MERGE_NEW_NUMBERS;
         if (for_updates && !updates)
             continue;
-        e = merge_step(db, steps[i],
-                       steps[i] == &SQL_MERGE_PRODUCTS       ? updated
-                       : steps[i] == &SQL_MERGE_NEW_PRODUCTS ? created
-                                                             : NULL);
+        bool inserts = steps[i] == &SQL_MERGE_NEW_PRODUCTS;
+        e = merge_step(db, steps[i], inserts ? new_product_params : NULL,
+                       steps[i] == &SQL_MERGE_PRODUCTS ? updated
+                       : inserts                       ? created
+                                                       : NULL);
     }
     return e;
 }

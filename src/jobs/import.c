@@ -35,13 +35,19 @@ struct error_list {
 };
 
 /* A batch: read and validated by the reader (the job's thread), then
- * applied by the applier (a thread of its own, on the job's connection)
- * while the reader fills the next one. COPY text of its products (each
- * row's line up to row_end[i], its slug still to come) and of their
- * variants, the skus (of every variant) it holds, and each row's slug:
- * the one given, or (derived[i]) the base derived from the name until the
- * batch is applied and the slug chosen. */
+ * applied by an applier (a thread with a connection: one, or two in a
+ * bulk load, each applying a batch while the reader fills the next).
+ * COPY text of its products (each row's line up to row_end[i], its slug
+ * still to come) and of their variants, the skus (of every variant) it
+ * holds, and each row's slug: the one given, or (derived[i]) the base
+ * derived from the name until the batch is applied and the slug chosen. */
 struct batch {
+    long long seq; /* batches are numbered from 0 in each run */
+    bool held;     /* a transaction applying it holds its order lock */
+    /* With two appliers: the ids its new products take, in line order (a
+     * bigint[] literal, taken once, in the batches' order). */
+    struct buf ids;
+    bool ids_taken;
     struct buf copy, copy_variants, staged;
     size_t rows;
     struct strset skus;
@@ -54,8 +60,24 @@ struct batch {
     long long read_rows, read_failed, resume_line, resume_offset;
 };
 
+#define APPLIERS 2
+#define BATCHES  (APPLIERS + 1) /* one more than the appliers: the reader's */
+
+struct run;
+struct applier {
+    struct run *run;
+    struct db *db; /* the first: the job's; the second its own */
+    pthread_t thread;
+    bool running, in_tx;
+    bool stage_analyzed; /* the stage's statistics taken on this connection */
+    /* The database's findings in the batch being applied, and how many
+     * rows they failed: kept once it commits. */
+    struct error_list found;
+    long long found_failed;
+};
+
 struct run {
-    struct db *db;     /* the applier's while it runs; the job's before and after */
+    struct db *db;     /* the job's: the first applier's while the batches apply */
     struct db *chunks; /* the reader's: the upload's chunks */
     const struct config *cfg;
     char id[24];
@@ -63,13 +85,11 @@ struct run {
     bool bulk; /* the derived data left to one rebuild at the end */
     bool header_done;
     bool header_failed;
-    bool in_tx;
-    bool stage_analyzed; /* the stage's statistics taken in this run */
-    double started;      /* seconds_now() when the run began */
+    double started; /* seconds_now() when the run began */
     struct import_columns cols;
-    /* The applier's: the progress saved with each batch, the rows the
-     * database failed since the run began, and the errors not yet written
-     * (all of them with atomic). */
+    /* Kept by the batches in their order: the progress saved with each,
+     * the rows the database failed since the run began, and the errors
+     * not yet written (all of them with atomic). */
     struct import_progress p;
     long long db_failed;
     struct error_list errors;
@@ -80,16 +100,19 @@ struct run {
     struct records *reader;
     long long read_rows, read_failed, first_line, first_offset;
     long long at_line, at_offset;
-    struct batch batches[2];
-    int filling; /* the batch the reader fills */
-    /* The hand-off: the batch given to the applier and not yet applied,
-     * the first error the applier met, and whether it is to stop. */
+    /* Batch number seq is batches[seq % BATCHES]; the reader fills number
+     * handed (the batches before it were handed to the appliers), the
+     * appliers have taken those before claimed, and those before committed
+     * are applied and committed, in order. */
+    struct batch batches[BATCHES];
+    long long handed, claimed, committed;
+    long long begun; /* the batches that have begun and taken their ids, in order */
+    struct applier appliers[APPLIERS];
+    int applier_count;
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    pthread_t applier;
-    bool applier_running, stopping;
-    struct batch *pending;
-    enum nx_err apply_err;
+    bool stopping;
+    enum nx_err apply_err; /* the first error of a batch: the rest stop */
 };
 
 static void add_error(struct error_list *list, long long line, const char *field,
@@ -230,20 +253,26 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
 
 /* Each transaction with the import's own statement timeout: a batch's
  * statements may run longer than an API request's. */
-static enum nx_err ensure_tx(struct run *run) {
-    if (run->in_tx)
+static enum nx_err ensure_tx(struct applier *a) {
+    if (a->in_tx)
         return NX_OK;
-    enum nx_err e = db_begin(run->db);
-    run->in_tx = e == NX_OK;
+    enum nx_err e = db_begin(a->db);
+    a->in_tx = e == NX_OK;
     if (e == NX_OK)
-        e = imports_statement_timeout(run->db, run->cfg->import_statement_timeout_ms);
+        e = imports_statement_timeout(a->db, a->run->cfg->import_statement_timeout_ms);
     return e;
 }
 
+static void rollback(struct applier *a) {
+    if (a->in_tx)
+        db_rollback(a->db);
+    a->in_tx = false;
+}
+
 static void on_reject(void *ctx, long long line, const char *field, const char *message) {
-    struct run *run = ctx;
-    add_error(&run->errors, line, field, message);
-    run->db_failed++;
+    struct applier *a = ctx;
+    add_error(&a->found, line, field, message);
+    a->found_failed++;
 }
 
 static int by_line(const void *a, const void *b) {
@@ -255,14 +284,14 @@ static int by_line(const void *a, const void *b) {
 
 /* Errors are numbered in line order: the database's findings for a batch
  * come after the validator's, and go back among them here. */
-static enum nx_err write_errors(struct run *run) {
+static enum nx_err write_errors(struct run *run, struct db *db) {
     enum nx_err e = NX_OK;
     struct error_list *list = &run->errors;
     if (list->count == 0)
         return NX_OK;
     qsort(list->items, list->count, sizeof *list->items, by_line);
     for (size_t i = 0; i < list->count && e == NX_OK; i++)
-        e = imports_add_error(run->db, run->id, ++run->p.errors, list->items[i].line,
+        e = imports_add_error(db, run->id, ++run->p.errors, list->items[i].line,
                               list->items[i].field, list->items[i].message);
     clear_errors(list);
     return e;
@@ -271,9 +300,9 @@ static enum nx_err write_errors(struct run *run) {
 /* Save the progress, or stop: another runner took the import over (this
  * worker's lease ran out and the job was claimed again), and what this
  * transaction did must not commit. */
-static enum nx_err save_progress(struct run *run) {
+static enum nx_err save_progress(struct run *run, struct db *db) {
     bool held = false;
-    enum nx_err e = imports_save_progress(run->db, run->id, &run->p, &run->runner, &held);
+    enum nx_err e = imports_save_progress(db, run->id, &run->p, &run->runner, &held);
     if (e == NX_OK && !held) {
         log_warn("import.taken_over", NULL,
                  "import %s: another runner has it; this one stops without saving", run->id);
@@ -299,66 +328,203 @@ static const struct buf *stage_rows(struct batch *b) {
 }
 
 /* The rows of the batch into the stage, checked, and merged. */
-static enum nx_err merge_batch(struct run *run, struct batch *b, long long *updated,
+static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *updated,
                                long long *created) {
+    struct run *run = a->run;
     enum nx_err e = NX_OK;
     if (run->bulk)
-        e = imports_bulk_load_begin(run->db);
+        e = imports_bulk_load_begin(a->db);
     if (e == NX_OK)
-        e = import_slugs_choose(run->db, b->slugs, b->derived, b->rows);
+        e = import_slugs_choose(a->db, b->slugs, b->derived, b->rows);
     if (e == NX_OK)
-        e = import_stage_reset(run->db);
+        e = import_stage_reset(a->db);
     if (e == NX_OK)
-        e = import_stage_copy(run->db, stage_rows(b), &b->copy_variants, !run->stage_analyzed);
-    run->stage_analyzed = run->stage_analyzed || e == NX_OK;
+        e = import_stage_copy(a->db, stage_rows(b), &b->copy_variants, !a->stage_analyzed);
+    a->stage_analyzed = a->stage_analyzed || e == NX_OK;
     if (e == NX_OK)
-        e = import_stage_reject(run->db, run->create, on_reject, run);
+        e = import_stage_reject(a->db, run->create, on_reject, a);
     if (e == NX_OK)
-        e = import_stage_merge(run->db, updated, created);
+        e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, updated, created);
     return e;
 }
 
-/* The applier: apply the batch, and (unless atomic) commit it with its
- * errors and the progress it makes. */
-static enum nx_err apply(struct run *run, struct batch *b) {
-    long long updated = 0, created = 0;
+/* ---- the batches' order ----------------------------------------------------- */
+
+/* Two batches apply at once, and commit in their order. No applier waits
+ * for another in the application while its transaction holds anything:
+ * a batch waits for the one before it on that one's order lock (in the
+ * database, which breaks a deadlock between the two), and a batch whose
+ * turn it cannot take so is rolled back and applied again alone, once
+ * every batch before it committed. */
+
+/* Wait, holding nothing, until every batch before seq committed; the
+ * first error of a batch instead, if any. */
+static enum nx_err wait_turn(struct run *run, long long seq) {
+    pthread_mutex_lock(&run->lock);
+    while (run->committed < seq && run->apply_err == NX_OK)
+        pthread_cond_wait(&run->changed, &run->lock);
+    enum nx_err e = run->apply_err;
+    pthread_mutex_unlock(&run->lock);
+    return e;
+}
+
+static void set_held(struct run *run, struct batch *b, bool held) {
+    pthread_mutex_lock(&run->lock);
+    b->held = held;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+}
+
+/* Whether every batch before b committed, once the one just before it
+ * ended (waited for on its order lock while a transaction holds it; then
+ * for its applier to say how it ended, which it does without waiting on
+ * anything). */
+static enum nx_err follow(struct applier *a, struct batch *b) {
+    struct run *run = a->run;
+    const struct batch *before = &run->batches[(b->seq - 1) % BATCHES];
+    pthread_mutex_lock(&run->lock);
+    bool before_held = before->held;
+    bool turn = run->committed == b->seq;
+    pthread_mutex_unlock(&run->lock);
+    if (turn)
+        return NX_OK;
+    if (!before_held)
+        return NX_ERR_CONFLICT; /* not begun, or to be applied again: this one after it */
+    enum nx_err e = imports_batch_lock(a->db, run->id, b->seq - 1, true);
+    pthread_mutex_lock(&run->lock);
+    while (e == NX_OK && before->held && run->committed < b->seq)
+        pthread_cond_wait(&run->changed, &run->lock);
+    turn = run->committed == b->seq;
+    pthread_mutex_unlock(&run->lock);
+    return e == NX_OK && !turn ? NX_ERR_CONFLICT : e;
+}
+
+static void set_committed(struct run *run, const struct batch *b) {
+    pthread_mutex_lock(&run->lock);
+    run->committed = b->seq + 1;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+}
+
+/* Its turn come, the batch's errors and counts join the run's and (unless
+ * atomic) commit with its rows and the progress it makes. */
+static enum nx_err commit_batch(struct applier *a, struct batch *b, long long updated,
+                                long long created) {
+    struct run *run = a->run;
     take_errors(&run->errors, &b->errors);
-    enum nx_err e = ensure_tx(run);
-    if (e == NX_OK && b->rows)
-        e = merge_batch(run, b, &updated, &created);
+    take_errors(&run->errors, &a->found);
+    run->db_failed += a->found_failed;
     run->p.updated += updated;
     run->p.created += created;
     run->p.rows = b->read_rows;
     run->p.failed = b->read_failed + run->db_failed;
     run->p.resume_line = b->resume_line;
     run->p.resume_offset = b->resume_offset;
-    if (e != NX_OK || run->atomic)
-        return e;
-    e = write_errors(run);
+    enum nx_err e = run->atomic ? NX_OK : write_errors(run, a->db);
+    if (e == NX_OK && !run->atomic)
+        e = save_progress(run, a->db);
+    if (e == NX_OK && !run->atomic)
+        e = db_commit(a->db);
+    a->in_tx = run->atomic || e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK)
-        e = save_progress(run);
-    if (e == NX_OK)
-        e = db_commit(run->db);
-    run->in_tx = e != NX_OK; /* on failure the job rolls it back */
-    if (e == NX_OK && updated + created > 0)
+        set_committed(run, b);
+    if (e == NX_OK && !run->atomic && updated + created > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
 }
 
+/* The first try at a batch begins (its transaction's start is its
+ * products' created_at) and takes its products' ids after the batch
+ * before it did: waiting for that, it holds nothing. */
+static enum nx_err begin_in_order(struct applier *a, struct batch *b) {
+    struct run *run = a->run;
+    if (b->ids_taken)
+        return ensure_tx(a);
+    pthread_mutex_lock(&run->lock);
+    while (run->begun < b->seq && run->apply_err == NX_OK)
+        pthread_cond_wait(&run->changed, &run->lock);
+    enum nx_err e = run->apply_err;
+    pthread_mutex_unlock(&run->lock);
+    if (e == NX_OK)
+        e = ensure_tx(a);
+    if (e == NX_OK)
+        e = imports_take_product_ids(a->db, b->rows, &b->ids);
+    b->ids_taken = e == NX_OK;
+    if (e == NX_OK) {
+        pthread_mutex_lock(&run->lock);
+        run->begun = b->seq + 1;
+        pthread_cond_broadcast(&run->changed);
+        pthread_mutex_unlock(&run->lock);
+    }
+    return e;
+}
+
+/* One try at the batch: merged in a transaction that holds its order lock
+ * (with two appliers), then committed in its turn (*final: it was its
+ * turn, and what failed is no other batch's doing). */
+static enum nx_err try_batch(struct applier *a, struct batch *b, bool alone, bool *final) {
+    struct run *run = a->run;
+    long long updated = 0, created = 0;
+    clear_errors(&a->found);
+    a->found_failed = 0;
+    enum nx_err e = run->applier_count > 1 ? begin_in_order(a, b) : ensure_tx(a);
+    if (e == NX_OK && run->applier_count > 1) {
+        e = imports_batch_lock(a->db, run->id, b->seq, false);
+        if (e == NX_OK)
+            set_held(run, b, true);
+    }
+    if (e == NX_OK && b->rows)
+        e = merge_batch(a, b, &updated, &created);
+    if (e == NX_OK && !alone)
+        e = follow(a, b);
+    *final = e == NX_OK;
+    return e == NX_OK ? commit_batch(a, b, updated, created) : e;
+}
+
+/* Whether a failed try is worth another, alone: beside another batch
+ * anything may have been the other's doing (a wait it timed out, a key it
+ * held, a deadlock); alone, only a deadlock with a later batch. Never
+ * with atomic: the transaction holds the batches before. */
+static bool try_again(const struct applier *a, bool alone, bool final) {
+    return !a->run->atomic && !final && (!alone || strcmp(db_sqlstate(a->db), "40P01") == 0);
+}
+
+#define BATCH_TRIES 4
+
+static enum nx_err apply_batch(struct applier *a, struct batch *b) {
+    struct run *run = a->run;
+    enum nx_err e = NX_OK;
+    for (int tries = 0; tries < BATCH_TRIES; tries++) {
+        bool alone = tries > 0 || run->applier_count == 1, final = false;
+        e = alone ? wait_turn(run, b->seq) : NX_OK;
+        if (e != NX_OK)
+            break; /* another batch failed */
+        e = try_batch(a, b, alone, &final);
+        bool again = e != NX_OK && try_again(a, alone, final);
+        if (e != NX_OK && !run->atomic)
+            rollback(a); /* with atomic, the job rolls back */
+        if (run->applier_count > 1)
+            set_held(run, b, false);
+        if (!again)
+            break;
+    }
+    return e;
+}
+
 static void *applier_main(void *arg) {
-    struct run *run = arg;
+    struct applier *a = arg;
+    struct run *run = a->run;
     pthread_mutex_lock(&run->lock);
     for (;;) {
-        while (!run->pending && !run->stopping)
+        while (run->claimed == run->handed && !run->stopping && run->apply_err == NX_OK)
             pthread_cond_wait(&run->changed, &run->lock);
-        if (!run->pending)
-            break;
-        struct batch *b = run->pending;
+        if (run->claimed == run->handed || run->apply_err != NX_OK)
+            break; /* stopped, or a batch failed: the rest wait for the next run */
+        struct batch *b = &run->batches[run->claimed++ % BATCHES];
         pthread_mutex_unlock(&run->lock);
-        enum nx_err e = apply(run, b);
+        enum nx_err e = apply_batch(a, b);
         pthread_mutex_lock(&run->lock);
-        run->pending = NULL;
-        if (run->apply_err == NX_OK)
+        if (e != NX_OK && run->apply_err == NX_OK)
             run->apply_err = e;
         pthread_cond_broadcast(&run->changed);
     }
@@ -366,61 +532,86 @@ static void *applier_main(void *arg) {
     return NULL;
 }
 
-/* Wait until the applier has no batch; its first error, if any. */
-static enum nx_err applier_idle(struct run *run) {
+/* The appliers: on the job's connection, and in a bulk load (not atomic)
+ * one more on a connection of its own. */
+static enum nx_err appliers_start(struct run *run) {
+    run->applier_count = run->bulk ? APPLIERS : 1;
+    for (int i = 0; i < run->applier_count; i++) {
+        struct applier *a = &run->appliers[i];
+        a->run = run;
+        a->db = i == 0 ? run->db : db_open(run->cfg->database_url);
+        if (!a->db)
+            return NX_ERR_UNAVAILABLE;
+        a->running = pthread_create(&a->thread, NULL, applier_main, a) == 0;
+        if (!a->running)
+            return NX_ERR_INTERNAL;
+    }
+    return NX_OK;
+}
+
+/* Wait until every batch handed is applied (or one failed); the first
+ * error, if any. */
+static enum nx_err appliers_done(struct run *run, long long upto) {
     pthread_mutex_lock(&run->lock);
-    while (run->pending)
+    while (run->committed < upto && run->apply_err == NX_OK)
         pthread_cond_wait(&run->changed, &run->lock);
     enum nx_err e = run->apply_err;
     pthread_mutex_unlock(&run->lock);
     return e;
 }
 
-static enum nx_err applier_start(struct run *run) {
-    run->apply_err = NX_OK;
-    run->stopping = false;
-    run->applier_running = pthread_create(&run->applier, NULL, applier_main, run) == 0;
-    return run->applier_running ? NX_OK : NX_ERR_INTERNAL;
-}
-
-/* Stop the applier once it is idle; its first error, if any. */
-static enum nx_err applier_stop(struct run *run) {
-    if (!run->applier_running)
-        return NX_OK;
-    enum nx_err e = applier_idle(run);
+/* Stop the appliers once the batches handed are applied; the first error
+ * of a batch, if any. The first applier's transaction is left to the job
+ * (with atomic, it holds the rows). */
+static enum nx_err appliers_stop(struct run *run) {
+    enum nx_err e = appliers_done(run, run->handed);
     pthread_mutex_lock(&run->lock);
     run->stopping = true;
     pthread_cond_broadcast(&run->changed);
     pthread_mutex_unlock(&run->lock);
-    pthread_join(run->applier, NULL);
-    run->applier_running = false;
+    for (int i = 0; i < APPLIERS; i++) {
+        struct applier *a = &run->appliers[i];
+        if (a->running)
+            pthread_join(a->thread, NULL);
+        a->running = false;
+        if (i > 0 && a->db) {
+            rollback(a);
+            db_close(a->db);
+            a->db = NULL;
+        }
+    }
     return e;
+}
+
+/* The batch the reader fills. */
+static struct batch *filling(struct run *run) {
+    return &run->batches[run->handed % BATCHES];
 }
 
 static void batch_empty(struct batch *b) {
     b->rows = 0;
+    b->ids_taken = false;
     b->copy.len = b->copy_variants.len = 0;
     strset_empty(&b->skus);
 }
 
-/* The reader: hand the batch it filled to the applier once the one
- * before is applied, and fill the other one meanwhile. */
+/* The reader: hand the batch it filled to the appliers, and fill the next
+ * one once the batch that used its memory before has committed. */
 static enum nx_err flush(struct run *run) {
-    struct batch *b = &run->batches[run->filling];
+    struct batch *b = &run->batches[run->handed % BATCHES];
+    b->seq = run->handed;
     b->read_rows = run->read_rows;
     b->read_failed = run->read_failed;
     b->resume_line = run->at_line;
     b->resume_offset = run->at_offset;
-    enum nx_err e = applier_idle(run);
-    if (e != NX_OK)
-        return e;
     pthread_mutex_lock(&run->lock);
-    run->pending = b;
+    run->handed++;
     pthread_cond_broadcast(&run->changed);
     pthread_mutex_unlock(&run->lock);
-    run->filling ^= 1; /* applied: the applier is past it */
-    batch_empty(&run->batches[run->filling]);
-    return NX_OK;
+    enum nx_err e = appliers_done(run, run->handed + 1 - BATCHES);
+    if (e == NX_OK)
+        batch_empty(&run->batches[run->handed % BATCHES]);
+    return e;
 }
 
 /* Whether a sku of the row is one the batch already has. */
@@ -446,12 +637,12 @@ static void remember_skus(struct batch *b, const struct import_row *row) {
  * (import_slugs_choose). */
 static enum nx_err add_row(struct run *run, long long line, const struct import_row *row) {
     enum nx_err e = NX_OK;
-    struct batch *b = &run->batches[run->filling];
+    struct batch *b = filling(run);
     if (b->rows == IMPORT_BATCH_ROWS || row_in_batch(b, row))
         e = flush(run);
     if (e != NX_OK)
         return e;
-    b = &run->batches[run->filling];
+    b = filling(run);
     char base[NX_SLUG_MAX + 2];
     if (!row->in.slug && !slug_from_name(row->in.name, base, NX_SLUG_MAX)) {
         add_error(&b->errors, line, "slug", "cannot be derived from this name; give one");
@@ -474,7 +665,7 @@ static enum nx_err on_header(struct run *run, const struct record *rec) {
     struct field_errors errs = {0};
     run->header_done = true;
     if (import_columns_parse(&errs, rec, &run->cols) != NX_OK) {
-        add_field_errors(&run->batches[run->filling].errors, rec->line, &errs);
+        add_field_errors(&filling(run)->errors, rec->line, &errs);
         run->header_failed = true;
     }
     fielderr_clear(&errs);
@@ -500,7 +691,7 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         run->read_rows++;
     } else {
         run->read_rows++;
-        add_field_errors(&run->batches[run->filling].errors, rec->line, &errs);
+        add_field_errors(&filling(run)->errors, rec->line, &errs);
         run->read_failed++;
         e = NX_OK;
     }
@@ -589,26 +780,26 @@ static enum nx_err read_upload(struct run *run) {
  * after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
     /* what no batch took: a bad header's errors */
-    take_errors(&run->errors, &run->batches[run->filling].errors);
+    struct applier *job = &run->appliers[0]; /* on the job's connection */
+    take_errors(&run->errors, &filling(run)->errors);
     run->p.rows = run->read_rows;
     run->p.failed = run->read_failed + run->db_failed;
     bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
     enum nx_err e = NX_OK;
-    if (run->atomic && failed && run->in_tx) {
-        db_rollback(run->db);
-        run->in_tx = false;
+    if (run->atomic && failed && job->in_tx) {
+        rollback(job);
         run->p.created = run->p.updated = 0;
     }
-    e = ensure_tx(run);
+    e = ensure_tx(job);
     if (e == NX_OK)
-        e = write_errors(run);
+        e = write_errors(run, run->db);
     if (e == NX_OK)
-        e = save_progress(run);
+        e = save_progress(run, run->db);
     if (e == NX_OK)
         e = imports_finish(run->db, run->id, failed ? "failed" : "done");
     if (e == NX_OK)
         e = db_commit(run->db);
-    run->in_tx = e != NX_OK;
+    job->in_tx = e != NX_OK;
     if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
         catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
     return e;
@@ -723,14 +914,14 @@ static enum nx_err start(struct run *run, bool *skip) {
  * the batches on the job's, then the last batch. */
 static enum nx_err read_and_apply(struct run *run) {
     run->chunks = db_open(run->cfg->database_url);
-    enum nx_err e = run->chunks ? applier_start(run) : NX_ERR_UNAVAILABLE;
+    enum nx_err e = run->chunks ? appliers_start(run) : NX_ERR_UNAVAILABLE;
     if (e == NX_OK)
         e = read_upload(run);
     if (e == NX_ERR_VALIDATION && run->header_failed)
         e = NX_OK;
     if (e == NX_OK && !run->header_failed)
         e = flush(run);
-    enum nx_err applied = applier_stop(run);
+    enum nx_err applied = appliers_stop(run);
     if (run->chunks)
         db_close(run->chunks);
     return e == NX_OK ? applied : e;
@@ -743,12 +934,15 @@ static void free_errors(struct error_list *list) {
 
 static void free_run(struct run *run) {
     free_errors(&run->errors);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < APPLIERS; i++)
+        free_errors(&run->appliers[i].found);
+    for (int i = 0; i < BATCHES; i++) {
         struct batch *b = &run->batches[i];
         free_errors(&b->errors);
         buf_clear(&b->copy);
         buf_clear(&b->copy_variants);
         buf_clear(&b->staged);
+        buf_clear(&b->ids);
         strset_free(&b->skus);
     }
     pthread_cond_destroy(&run->changed);
@@ -770,6 +964,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     pthread_cond_init(&run->changed, NULL);
     run->db = db;
     run->cfg = cfg;
+    run->appliers[0] = (struct applier){.run = run, .db = db};
     run->runner = (struct import_runner){job->id, job->worker, 1};
     run->started = seconds_now();
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
@@ -777,7 +972,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     if (e == NX_OK && !skip && !run->atomic)
         e = bulk_begin(run, cfg);
     if (e == NX_OK && !skip && run->atomic)
-        e = ensure_tx(run);
+        e = ensure_tx(&run->appliers[0]);
     if (e == NX_OK && !skip) {
         e = read_and_apply(run);
         if (e == NX_OK && !run->atomic)
@@ -785,8 +980,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         if (e == NX_OK)
             e = finish(run);
     }
-    if (run->in_tx)
-        db_rollback(db);
+    rollback(&run->appliers[0]);
     if (e != NX_OK)
         snprintf(err, errcap, "import %s stopped (error %d); it resumes on the next attempt",
                  run->id, (int)e);

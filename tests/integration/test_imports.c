@@ -881,6 +881,55 @@ static void run_queued(const char *id, int bulk_min_bytes) {
  * included). A transaction that wrote with the triggers stepping aside
  * and committed (a worker killed after such a batch) leaves the rebuild
  * pending, and the next import to finish does it. */
+/* A bulk load applies two batches at once: rows that name a product the
+ * batch before creates, and a slug it takes, come out as they would one
+ * batch at a time (the later batch waits, or is applied again after it). */
+static void test_bulk_batches_apply_as_in_file_order(void **state) {
+    (void)state;
+    struct held_job h;
+    char *emptied = harness_sql(&server, "TRUNCATE products, product_variants CASCADE");
+    assert_non_null(emptied);
+    free(emptied);
+    char *id = harness_sql_value(
+        &server,
+        "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status, bytes)"
+        " SELECT id, 'csv', 'upsert', false, 'queued', 100 FROM users LIMIT 1 RETURNING id),"
+        " r AS (SELECT g, CASE WHEN g BETWEEN 2001 AND 2050"
+        " THEN format('TB-%%s,Bulk again,,2.00,2', g - 2000)"
+        " WHEN g = 2100 THEN 'TB-2100,Bulk 2100,tb-100,1.00,1'"
+        " ELSE format('TB-%%s,Bulk %%s,tb-%%s,1.00,1', g, g, g) END AS line"
+        " FROM generate_series(1, 4500) g),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT i.id, 0,"
+        " convert_to(E'sku,name,slug,price,stock\\n' || string_agg(r.line, E'\\n' ORDER BY r.g)"
+        " || E'\\n', 'UTF8') FROM i, r GROUP BY i.id)"
+        " SELECT id FROM i");
+    hold_job(&h, id, "this-worker");
+    int min_bytes = job_cfg.import_bulk_min_bytes;
+    job_cfg.import_bulk_min_bytes = 100;
+    assert_true(run_held(&h));
+    job_cfg.import_bulk_min_bytes = min_bytes;
+    expect_sql("4500|4449|50|1|done",
+               "SELECT rows || '|' || created || '|' || updated || '|' || failed || '|' || status"
+               " FROM imports WHERE id = %s",
+               id);
+    expect_sql("2101|slug|already exists",
+               "SELECT string_agg(line || '|' || field || '|' || message, ',') FROM import_errors"
+               " WHERE import_id = %s",
+               id);
+    expect_sql("4449|50|4449",
+               "SELECT count(*) || '|' || count(*) FILTER (WHERE name = 'Bulk again'"
+               " AND price_cents = 200 AND stock = 2 AND slug = 'tb-' || substr(sku, 4))"
+               " || '|' || count(DISTINCT slug) FROM products");
+    /* ids in the file's order, whichever batch inserted first */
+    expect_sql("0", "SELECT count(*) FROM (SELECT substr(sku, 4)::integer AS n,"
+                    " lag(substr(sku, 4)::integer) OVER (ORDER BY id) AS before FROM products) o"
+                    " WHERE n < before");
+    expect_sql("false|false", "SELECT EXISTS (SELECT FROM seed_pending_indexes) || '|' ||"
+                              " EXISTS (SELECT FROM derived_rebuild_pending)");
+    release_job(&h);
+    free(id);
+}
+
 static void test_a_bulk_import_rebuilds_what_the_triggers_derive(void **state) {
     (void)state;
     free(harness_sql(&server, "TRUNCATE products, product_variants, product_attribute_order,"
@@ -1001,6 +1050,7 @@ int main(void) {
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
+        cmocka_unit_test(test_bulk_batches_apply_as_in_file_order),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

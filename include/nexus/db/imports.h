@@ -59,8 +59,14 @@ enum nx_err imports_bulk_load_begin(struct db *db);
 enum nx_err imports_derived_pending(struct db *db, bool *pending);
 enum nx_err imports_derived_rebuild(struct db *db);
 
-/* Set the statement timeout of the current transaction (ms). */
+/* Set the statement and lock timeouts of the current transaction (ms). */
 enum nx_err imports_statement_timeout(struct db *db, int ms);
+
+/* The order lock of the import's batch number seq, held to the end of the
+ * current transaction: exclusive by the batch's own transaction, shared by
+ * the next batch's, which so waits for it to end (a wait the database
+ * sees: a deadlock between the two is broken by it, not left hanging). */
+enum nx_err imports_batch_lock(struct db *db, const char *id, long long seq, bool shared);
 
 /* Chunk seq's bytes (zero rows past the last). */
 enum nx_err imports_chunk(struct db *db, const char *id, int seq, PGresult **out);
@@ -120,7 +126,14 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
 /* Apply the stage: update the products the rows name (a row without
  * variants writes the price and stock of the variant its sku names; a row
  * with variants replaces the product's variants, matched by sku), insert
- * the rest in line order. *updated, *created: how many. */
-enum nx_err import_stage_merge(struct db *db, long long *updated, long long *created);
+ * the rest in line order, with the ids of ids (a bigint[] literal, in
+ * order; NULL: new ones). *updated, *created: how many. */
+enum nx_err import_stage_merge(struct db *db, const char *ids, long long *updated,
+                               long long *created);
+
+/* Take n ids from the products' sequence, into ids as a bigint[] literal
+ * in order: above the ids taken before, below those taken after, so that
+ * batches applied at once keep the file's order in their products' ids. */
+enum nx_err imports_take_product_ids(struct db *db, size_t n, struct buf *ids);
 
 #endif

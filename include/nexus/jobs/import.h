@@ -5,9 +5,10 @@
  * It reads the stored upload chunk by chunk through core/records (memory
  * bounded by two batches, never by the upload), validates each row with
  * model/import_row and applies valid rows in batches of IMPORT_BATCH_ROWS
- * (read on a connection of its own while a thread of the job applies the
- * batch before on the job's connection: the two overlap, and batches
- * still apply one at a time, in file order):
+ * (read on a connection of its own while threads of the job apply the
+ * batches before: one on the job's connection, and in a bulk load a
+ * second on a connection of its own, two batches at once; each batch
+ * commits after the one before it, in file order):
  * COPY of the rows and their variants into staging tables, the
  * database's own checks (duplicates in a row, category, the product a
  * row's SKUs name, taken sku in create mode, taken slug), then a merge of
