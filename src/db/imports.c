@@ -141,11 +141,16 @@ static struct db_stmt SQL_STAGE_CATEGORIES = {
     " RETURNING s.line, s.cat_field, 'no such category'",
     0, 0};
 /* A row's SKUs name the live product that has a live variant with one of
- * them: the product the row updates. SKUs of two products: a row error. */
+ * them: the product the row updates. SKUs of two products: a row error.
+ * Each sku probes the index of live skus (at most one row each): as a
+ * plain join, the planner merged the sorted stage with that whole index,
+ * which in a load of new skus (all after the existing ones) walked every
+ * variant of the catalog in every batch. */
 static struct db_stmt SQL_STAGE_OWNERS = {
     "WITH o AS (SELECT sv.line, min(v.product_id) AS pid, count(DISTINCT v.product_id) AS n"
-    " FROM import_stage_variants sv JOIN product_variants v"
-    " ON v.sku = sv.sku AND v.deleted_at IS NULL GROUP BY sv.line),"
+    " FROM import_stage_variants sv CROSS JOIN LATERAL (SELECT lv.product_id"
+    " FROM product_variants lv WHERE lv.sku = sv.sku AND lv.deleted_at IS NULL LIMIT 1) v"
+    " GROUP BY sv.line),"
     " u AS (UPDATE import_stage s SET product_id = o.pid FROM o WHERE o.line = s.line AND o.n = 1)"
     " DELETE FROM import_stage s USING o WHERE o.line = s.line AND o.n > 1"
     " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
