@@ -425,8 +425,7 @@ enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, 
 static struct db_stmt SQL_BULK_LOAD_BEGIN = {"SELECT nexus_bulk_load_begin()", 0, 0};
 static struct db_stmt SQL_DERIVED_PENDING = {"SELECT EXISTS (SELECT FROM derived_rebuild_pending)",
                                              0, 0};
-const char IMPORTS_DERIVED_REBUILD[] = "SELECT nexus_derived_rebuild()";
-static struct db_stmt SQL_DERIVED_REBUILD = {IMPORTS_DERIVED_REBUILD, 0, 0};
+static struct db_stmt SQL_DERIVED_REBUILD = {"SELECT nexus_derived_rebuild()", 0, 0};
 /* The import's statements look a batch's rows up in tables that grow to
  * millions of rows: probes of their indexes (whose pages are in memory)
  * rather than a scan of the whole table per batch. And without JIT: the

@@ -495,6 +495,6 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
     if (e == NX_OK && !pending)
         e = load(db, o);
     if (e == NX_OK)
-        e = seed_indexes_build(db, o->conninfo, o->progress, NULL);
+        e = seed_indexes_build(db, o->conninfo, o->progress);
     return e;
 }

@@ -149,27 +149,21 @@ static enum nx_err prepare(struct db *db) {
     return e;
 }
 
-/* The listed builds (and beside, after the first two: a build of a table
- * beside's statement writes waits for it on the table's lock), then the
- * statistics of the tables they served (ANALYZE also samples the indexes'
- * expressions, so it comes after). */
-static enum nx_err build_and_analyze(struct db **dbs, int n, bool progress, const char *beside) {
+/* The listed builds, then the statistics of the tables they served
+ * (ANALYZE also samples the indexes' expressions, so it comes after). */
+static enum nx_err build_and_analyze(struct db **dbs, int n, bool progress) {
     PGresult *pending = NULL;
     enum nx_err e = db_exec(dbs[0], &SQL_PENDING, NULL, &pending);
-    int count = e == NX_OK ? PQntuples(pending) : 0, jobs = 0;
+    int count = e == NX_OK ? PQntuples(pending) : 0;
     struct job builds[64];
-    if (count >= (int)(sizeof builds / sizeof builds[0])) {
+    if (count > (int)(sizeof builds / sizeof builds[0])) {
         log_error("seed.indexes", NULL, "%d indexes to build: more than expected", count);
         e = NX_ERR_INTERNAL;
     }
-    for (int i = 0; e == NX_OK && i <= count; i++) {
-        if (beside && i == (count < 2 ? count : 2))
-            builds[jobs++] = (struct job){NULL, beside};
-        if (i < count)
-            builds[jobs++] = (struct job){PQgetvalue(pending, i, 0), PQgetvalue(pending, i, 1)};
-    }
+    for (int i = 0; e == NX_OK && i < count; i++)
+        builds[i] = (struct job){PQgetvalue(pending, i, 0), PQgetvalue(pending, i, 1)};
     if (e == NX_OK)
-        e = run_all(dbs, n, builds, jobs, progress);
+        e = run_all(dbs, n, builds, count, progress);
     PQclear(pending);
     static const struct job ANALYZE[] = {
         {NULL, "ANALYZE products"},
@@ -180,13 +174,12 @@ static enum nx_err build_and_analyze(struct db **dbs, int n, bool progress, cons
     return e;
 }
 
-enum nx_err seed_indexes_build(struct db *db, const char *conninfo, bool progress,
-                               const char *beside) {
+enum nx_err seed_indexes_build(struct db *db, const char *conninfo, bool progress) {
     struct db *dbs[WORKERS] = {db, conninfo ? db_open(conninfo) : NULL};
     int n = dbs[1] && prepare(dbs[1]) == NX_OK ? 2 : 1; /* else all on this one */
     enum nx_err e = prepare(db);
     if (e == NX_OK)
-        e = build_and_analyze(dbs, n, progress, beside);
+        e = build_and_analyze(dbs, n, progress);
     if (dbs[1])
         db_close(dbs[1]);
     return e;

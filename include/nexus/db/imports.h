@@ -58,9 +58,6 @@ enum nx_err imports_is_bulk(struct db *db, const char *id, long long min_bytes, 
 enum nx_err imports_bulk_load_begin(struct db *db);
 enum nx_err imports_derived_pending(struct db *db, bool *pending);
 enum nx_err imports_derived_rebuild(struct db *db);
-/* The rebuild as one statement (a transaction of its own when run alone),
- * to run beside a bulk load's index builds (db/seed_indexes). */
-extern const char IMPORTS_DERIVED_REBUILD[];
 
 /* Set the statement and lock timeouts of the current transaction (ms). */
 enum nx_err imports_statement_timeout(struct db *db, int ms);

@@ -36,11 +36,7 @@ enum nx_err seed_indexes_drop(struct db *db, enum index_set set);
 enum nx_err seed_indexes_pending(struct db *db, bool *pending);
 
 /* Build every listed index and analyze the catalog's tables, on db and a
- * second connection to conninfo; outside any transaction. beside, when
- * not NULL, is a statement run (in a transaction of its own) among the
- * builds, after the first two: a bulk import's rebuild of its derived
- * tables, one core's work beside the longest build. */
-enum nx_err seed_indexes_build(struct db *db, const char *conninfo, bool progress,
-                               const char *beside);
+ * second connection to conninfo; outside any transaction. */
+enum nx_err seed_indexes_build(struct db *db, const char *conninfo, bool progress);
 
 #endif
