@@ -357,11 +357,11 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
  * turn it cannot take so is rolled back and applied again alone, once
  * every batch before it committed. */
 
-/* Wait, holding nothing, until every batch before seq committed; the
- * first error of a batch instead, if any. */
-static enum nx_err wait_turn(struct run *run, long long seq) {
+/* Wait until every batch before upto committed (an applier: holding
+ * nothing); the first error of a batch instead, if any. */
+static enum nx_err wait_committed(struct run *run, long long upto) {
     pthread_mutex_lock(&run->lock);
-    while (run->committed < seq && run->apply_err == NX_OK)
+    while (run->committed < upto && run->apply_err == NX_OK)
         pthread_cond_wait(&run->changed, &run->lock);
     enum nx_err e = run->apply_err;
     pthread_mutex_unlock(&run->lock);
@@ -496,7 +496,7 @@ static enum nx_err apply_batch(struct applier *a, struct batch *b) {
     enum nx_err e = NX_OK;
     for (int tries = 0; tries < BATCH_TRIES; tries++) {
         bool alone = tries > 0 || run->applier_count == 1, final = false;
-        e = alone ? wait_turn(run, b->seq) : NX_OK;
+        e = alone ? wait_committed(run, b->seq) : NX_OK;
         if (e != NX_OK)
             break; /* another batch failed */
         e = try_batch(a, b, alone, &final);
@@ -549,22 +549,11 @@ static enum nx_err appliers_start(struct run *run) {
     return NX_OK;
 }
 
-/* Wait until every batch handed is applied (or one failed); the first
- * error, if any. */
-static enum nx_err appliers_done(struct run *run, long long upto) {
-    pthread_mutex_lock(&run->lock);
-    while (run->committed < upto && run->apply_err == NX_OK)
-        pthread_cond_wait(&run->changed, &run->lock);
-    enum nx_err e = run->apply_err;
-    pthread_mutex_unlock(&run->lock);
-    return e;
-}
-
 /* Stop the appliers once the batches handed are applied; the first error
  * of a batch, if any. The first applier's transaction is left to the job
  * (with atomic, it holds the rows). */
 static enum nx_err appliers_stop(struct run *run) {
-    enum nx_err e = appliers_done(run, run->handed);
+    enum nx_err e = wait_committed(run, run->handed);
     pthread_mutex_lock(&run->lock);
     run->stopping = true;
     pthread_cond_broadcast(&run->changed);
@@ -608,7 +597,7 @@ static enum nx_err flush(struct run *run) {
     run->handed++;
     pthread_cond_broadcast(&run->changed);
     pthread_mutex_unlock(&run->lock);
-    enum nx_err e = appliers_done(run, run->handed + 1 - BATCHES);
+    enum nx_err e = wait_committed(run, run->handed + 1 - BATCHES);
     if (e == NX_OK)
         batch_empty(&run->batches[run->handed % BATCHES]);
     return e;
