@@ -381,7 +381,8 @@ static void set_held(struct run *run, struct batch *b, bool held) {
  * anything). */
 static enum nx_err follow(struct applier *a, struct batch *b) {
     struct run *run = a->run;
-    const struct batch *before = &run->batches[(b->seq - 1) % BATCHES];
+    /* the one before (for the first batch a slot that does not matter: its turn has come) */
+    const struct batch *before = &run->batches[(b->seq + BATCHES - 1) % BATCHES];
     pthread_mutex_lock(&run->lock);
     bool before_held = before->held;
     bool turn = run->committed == b->seq;
