@@ -14,3 +14,9 @@ BEGIN
     PERFORM set_config('nexus.bulk_load', 'on', true);
 END
 $$;
+
+-- A product inserted with its price_max_cents (every product a bulk
+-- import inserts) skips the row trigger that would only copy it.
+DROP TRIGGER products_before_insert ON products;
+CREATE TRIGGER products_before_insert BEFORE INSERT ON products
+    FOR EACH ROW WHEN (NEW.price_max_cents IS NULL) EXECUTE FUNCTION nexus_products_before_insert();

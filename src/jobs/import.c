@@ -45,9 +45,10 @@ struct batch {
     long long seq; /* batches are numbered from 0 in each run */
     bool held;     /* a transaction applying it holds its order lock */
     /* With two appliers: the ids its new products take, in line order (a
-     * bigint[] literal, taken once, in the batches' order). */
+     * bigint[] literal, taken by the reader as it hands the batch over, so
+     * in the batches' order), and whether a try at it has begun. */
     struct buf ids;
-    bool ids_taken;
+    bool ids_taken, begun;
     struct buf copy, copy_variants, staged;
     size_t rows;
     struct strset skus;
@@ -106,7 +107,7 @@ struct run {
      * are applied and committed, in order. */
     struct batch batches[BATCHES];
     long long handed, claimed, committed;
-    long long begun; /* the batches that have begun and taken their ids, in order */
+    long long begun; /* the batches whose first try has begun, in order */
     struct applier appliers[APPLIERS];
     int applier_count;
     pthread_mutex_t lock;
@@ -434,29 +435,26 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     return e;
 }
 
-/* The first try at a batch begins (its transaction's start is its
- * products' created_at) and takes its products' ids after the batch
- * before it did: waiting for that, it holds nothing. */
+/* The first try at a batch begins after the batch before it began (its
+ * transaction's start is its products' created_at); waiting for that, it
+ * holds nothing. */
 static enum nx_err begin_in_order(struct applier *a, struct batch *b) {
     struct run *run = a->run;
-    if (b->ids_taken)
+    if (b->begun)
         return ensure_tx(a);
+    enum nx_err e = NX_OK;
     pthread_mutex_lock(&run->lock);
     while (run->begun < b->seq && run->apply_err == NX_OK)
         pthread_cond_wait(&run->changed, &run->lock);
-    enum nx_err e = run->apply_err;
+    e = run->apply_err;
     pthread_mutex_unlock(&run->lock);
     if (e == NX_OK)
         e = ensure_tx(a);
-    if (e == NX_OK)
-        e = imports_take_product_ids(a->db, b->rows, &b->ids);
-    b->ids_taken = e == NX_OK;
-    if (e == NX_OK) {
-        pthread_mutex_lock(&run->lock);
-        run->begun = b->seq + 1;
-        pthread_cond_broadcast(&run->changed);
-        pthread_mutex_unlock(&run->lock);
-    }
+    b->begun = true;
+    pthread_mutex_lock(&run->lock);
+    run->begun = b->seq + 1;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
     return e;
 }
 
@@ -580,7 +578,7 @@ static struct batch *filling(struct run *run) {
 
 static void batch_empty(struct batch *b) {
     b->rows = 0;
-    b->ids_taken = false;
+    b->ids_taken = b->begun = false;
     b->copy.len = b->copy_variants.len = 0;
     strset_empty(&b->skus);
 }
@@ -594,6 +592,12 @@ static enum nx_err flush(struct run *run) {
     b->read_failed = run->read_failed;
     b->resume_line = run->at_line;
     b->resume_offset = run->at_offset;
+    if (run->applier_count > 1) {
+        enum nx_err taken = imports_take_product_ids(run->chunks, b->rows, &b->ids);
+        if (taken != NX_OK)
+            return taken;
+        b->ids_taken = true;
+    }
     pthread_mutex_lock(&run->lock);
     run->handed++;
     pthread_cond_broadcast(&run->changed);
