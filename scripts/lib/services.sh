@@ -23,11 +23,21 @@ pg_dirs() {
     chmod 700 "$data"
 }
 
+# glibc's malloc for PostgreSQL: by default a backend hands the top of its
+# heap back to the kernel after nearly every statement (brk down, then up
+# again on the next), and each shrink flushes the TLB of every CPU. With
+# the heap kept (up to 256 MiB free at its top), an uncached read by id or
+# a first page costs PostgreSQL about half the CPU (docs/PERFORMANCE.md,
+# "PostgreSQL's malloc"). One tunable only: glibc
+# 2.36 passes only the first of a list on to the processes pg_ctl starts.
+# NEXUS_PG_MALLOC= (empty) starts PostgreSQL with glibc's defaults.
+NEXUS_PG_MALLOC=${NEXUS_PG_MALLOC-glibc.malloc.trim_threshold=268435456}
+
 # pg_run DATADIR SOCKDIR LOGFILE [extra postgres options]: start an
 # initialised cluster, listening on a unix socket only.
 pg_run() {
     local data=$1 sock=$2 logfile=$3 extra=${4:-}
-    as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
+    GLIBC_TUNABLES=$NEXUS_PG_MALLOC as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
         || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start: see $logfile"; }
 }
