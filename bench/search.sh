@@ -17,8 +17,9 @@ set -euo pipefail
 
 PRODUCTS=${BENCH_PRODUCTS:-100000}
 # Words of the seeded catalog, common and rare at each length (ng and orka are
-# in about 1% of products, tv, qj, cord and iris in about 0.15%; 4k in none).
-WORDS=${BENCH_WORDS:-"e q j ng tv qj up 4k lum wire tent orka cord iris gorjor kettle blender ceramic waterproof"}
+# in about 1% of products, tv, qj, cord and iris in about 0.15%, the model
+# codes qj-2 and qj-20 in about 0.02% and 0.003%; 4k in none).
+WORDS=${BENCH_WORDS:-"e q j ng tv qj up 4k lum wire tent orka cord iris qj-2 qj-20 gorjor kettle blender ceramic waterproof"}
 bench_setup
 unset REDIS_URL
 seed_start=$(date +%s)
