@@ -22,6 +22,7 @@ static char items_gen_key[96];              /* the generation every item read de
 static char product_gen_prefix[96];         /* + id: the generation of one product's item */
 static char item_prefix[96];                /* item entries: + product generation + ":" + key */
 static char position_key[96];               /* the primary's WAL position of the last write */
+static char changes_key[96];                /* the change log of the last bumps */
 static catalog_position_fn position_source; /* NULL: bumps carry no position */
 static char ttl_text[16];
 static size_t max_entry; /* 0: no bound */
@@ -101,6 +102,7 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
     snprintf(product_gen_prefix, sizeof product_gen_prefix, "%s:catalog:product-gen:", prefix);
     snprintf(item_prefix, sizeof item_prefix, "%s:catalog:item:", prefix);
     snprintf(position_key, sizeof position_key, "%s:catalog:wal-position", prefix);
+    snprintf(changes_key, sizeof changes_key, "%s:catalog:changes", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);
     max_entry = limits->max_entry;
     atomic_store(&bumps_owed, 0);
@@ -123,25 +125,33 @@ void catalog_cache_free(void) {
  * primary's position after the write committed (ARGV[2]; "" for none):
  * positions are fixed-width hex, so they compare as text, and the key only
  * ever moves forward. The new generation also becomes the generation of
- * what the write changed (KEYS[3]): every item (a category's name is in
- * its products), or one product (kept ARGV[3] seconds; see item_lookup
- * for when it is missing). Generations are below 2^53, exact as Lua
- * numbers; %.0f prints them whole. */
+ * what the write changed (KEYS[4]): every item (a category's name is in
+ * its products), or one product (kept ARGV[4] seconds; see item_lookup
+ * for when it is missing). Every bump appends "<generation> <what>" to
+ * the change log (KEYS[3], the last CHANGES_KEPT bumps; ARGV[3]: see
+ * local_catch_up). Generations are below 2^53, exact as Lua numbers; %.0f
+ * prints them whole. */
+#define CHANGES_KEPT 512
+#define STR(x)       #x
+#define XSTR(x)      STR(x)
 static const char BUMP_SCRIPT[] =
     "local g = redis.call('INCR', KEYS[1]) "
     "if g == 1 then g = redis.call('INCRBY', KEYS[1], ARGV[1]) end "
+    "local gs = string.format('%.0f', g) "
     "if ARGV[2] ~= '' then local p = redis.call('GET', KEYS[2]) "
     "if not p or #ARGV[2] > #p or (#ARGV[2] == #p and ARGV[2] > p) then "
     "redis.call('SET', KEYS[2], ARGV[2]) end end "
-    "if KEYS[3] and ARGV[3] then redis.call('SET', KEYS[3], string.format('%.0f', g), 'EX', "
-    "ARGV[3]) "
-    "elseif KEYS[3] then redis.call('SET', KEYS[3], string.format('%.0f', g)) end "
-    "return g";
+    "if KEYS[4] and ARGV[4] then redis.call('SET', KEYS[4], gs, 'EX', ARGV[4]) "
+    "elseif KEYS[4] then redis.call('SET', KEYS[4], gs) end "
+    "redis.call('RPUSH', KEYS[3], gs .. ' ' .. ARGV[3]) "
+    "redis.call('LTRIM', KEYS[3], -" XSTR(CHANGES_KEPT) ", -1) "
+                                                        "return g";
 
 /* What a bump marks as changed next to the lists (see catalog.h). */
 struct bump_target {
     const char *key; /* NULL: the lists only */
     bool expires;
+    const char *what; /* its change log word: "*" every item, a product id, "-" */
 };
 
 /* Bump the generation, raising the WAL position to position ("": leave
@@ -152,13 +162,16 @@ static bool bump_now(const struct bump_target *t, const char *position, char *ge
     clock_gettime(CLOCK_REALTIME, &wall);
     char seed[24];
     snprintf(seed, sizeof seed, "%lld", (long long)wall.tv_sec * 1000000LL + wall.tv_nsec / 1000);
-    const char *argv[] = {"EVAL", BUMP_SCRIPT, t->key ? "3" : "2", gen_key, position_key,
-                          t->key, seed,        position,           ttl_text};
-    if (!t->key) { /* no third key: the arguments follow the second */
-        argv[5] = seed;
-        argv[6] = position;
+    const char *argv[] = {
+        "EVAL", BUMP_SCRIPT, t->key ? "4" : "3", gen_key, position_key, changes_key,
+        t->key, seed,        position,           t->what, ttl_text};
+    int argc = 11;
+    if (!t->key) { /* no fourth key: the arguments follow the third */
+        memmove(&argv[6], &argv[7], 3 * sizeof argv[0]);
+        argc = 9;
+    } else if (!t->expires) {
+        argc = 10;
     }
-    int argc = t->key ? (t->expires ? 9 : 8) : 7;
     uint64_t sent = now_us();
     redisReply *r = cache_command(argc, argv, NULL);
     bool ok = r && r->type == REDIS_REPLY_INTEGER;
@@ -183,7 +196,7 @@ void catalog_cache_set_position_source(catalog_position_fn fn) {
 }
 
 /* Every item and list: for a bump whose write is not known (an owed one). */
-static const struct bump_target BUMP_EVERYTHING = {items_gen_key, false};
+static const struct bump_target BUMP_EVERYTHING = {items_gen_key, false, "*"};
 
 static bool trusted(void) {
     return atomic_load(&bumps_paid) >= atomic_load(&bumps_owed);
@@ -232,11 +245,13 @@ void catalog_cache_bump(enum catalog_change change, int64_t product_id) {
         return;
     char product_key[sizeof product_gen_prefix + 24];
     snprintf(product_key, sizeof product_key, "%s%lld", product_gen_prefix, (long long)product_id);
-    struct bump_target t = {NULL, false};
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)product_id);
+    struct bump_target t = {NULL, false, "-"};
     if (change == CATALOG_CHANGE_ALL)
         t = BUMP_EVERYTHING;
     else if (change == CATALOG_CHANGE_PRODUCT)
-        t = (struct bump_target){product_key, true};
+        t = (struct bump_target){product_key, true, id};
     bool ok = bump_retrying(&t);
     uint64_t bumped = now_us();
     if (!ok) {
@@ -331,6 +346,111 @@ static void parse_entry(const redisReply *v, struct cache_lookup *out) {
     out->hit = true;
 }
 
+/* ---- the local tier across writes -------------------------------------
+ *
+ * The local tier holds one generation's entries. Every bump appends
+ * "<generation> <what>" to the change log: a product id (that product's
+ * item changed), "*" (every item did) or "-" (a new product: the lists
+ * only). A process whose table is at generation a and that learns of a
+ * later b reads the log once; when it names every generation in (a, b],
+ * the table moves to b keeping the items of the products not named (the
+ * lists depend on every write and go). Otherwise (the log was trimmed,
+ * evicted or lost with Redis's data, or Redis failed) the table is
+ * emptied: a gap is never read as "nothing changed".
+ */
+
+static bool parse_gen(const char *text, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+/* What the log says of the generations in (from, from + n]: the products
+ * changed into changed (at most n), every_item when one bump changed every
+ * item. False when a generation in that range is missing. */
+static bool read_changes(const redisReply *r, uint64_t from, uint64_t n, int64_t *changed,
+                         size_t *count, bool *every_item) {
+    bool seen[CHANGES_KEPT] = {false};
+    uint64_t found = 0;
+    *count = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        char word[48];
+        if (e->type != REDIS_REPLY_STRING || e->len >= sizeof word)
+            return false;
+        memcpy(word, e->str, e->len);
+        word[e->len] = '\0';
+        char *what = strchr(word, ' ');
+        uint64_t g;
+        if (!what)
+            return false;
+        *what++ = '\0';
+        if (!parse_gen(word, &g) || g <= from || g > from + n || seen[g - from - 1])
+            continue;
+        seen[g - from - 1] = true;
+        found++;
+        if (strcmp(what, "*") == 0) {
+            *every_item = true;
+        } else if (strcmp(what, "-") != 0) {
+            char *end;
+            long long id = strtoll(what, &end, 10);
+            if (*end || id <= 0)
+                return false;
+            changed[(*count)++] = id;
+        }
+    }
+    return found == n;
+}
+
+/* Move the local tier to generation to (see above). One thread at a time;
+ * the others go on to Redis meanwhile. True when the table is now at to
+ * or empty. */
+static bool local_catch_up(const char *to) {
+    static pthread_mutex_t catching_up = PTHREAD_MUTEX_INITIALIZER;
+    char from[NX_CACHE_GEN_LEN];
+    uint64_t a, b;
+    local_cache_generation(from, sizeof from);
+    if (!from[0] || strcmp(from, to) == 0)
+        return true;
+    if (!parse_gen(from, &a) || !parse_gen(to, &b) || b < a ||
+        pthread_mutex_trylock(&catching_up) != 0)
+        return false;
+    bool done = false;
+    if (b - a <= CHANGES_KEPT) {
+        char start[24];
+        snprintf(start, sizeof start, "-%llu", (unsigned long long)(b - a + 32));
+        const char *argv[] = {"LRANGE", changes_key, start, "-1"};
+        redisReply *r = cache_command(4, argv, NULL);
+        int64_t changed[CHANGES_KEPT];
+        size_t count = 0;
+        bool every_item = false;
+        if (r && r->type == REDIS_REPLY_ARRAY &&
+            read_changes(r, a, b - a, changed, &count, &every_item))
+            done = local_cache_advance(from, to, changed, count, every_item);
+        freeReplyObject(r);
+    }
+    if (!done) {
+        local_cache_generation(from, sizeof from);
+        if (strcmp(from, to) != 0) /* nobody moved it meanwhile */
+            local_cache_clear();
+        metrics_count("cache_local_resets");
+    }
+    pthread_mutex_unlock(&catching_up);
+    return true;
+}
+
+/* Keep a response in the local tier, after moving the table up to its
+ * generation (a store under a later generation would empty the table). */
+static void local_store(const char *gen, int64_t product_id, const char *key, size_t key_len,
+                        const char *etag, const char *body, size_t len) {
+    if (local_catch_up(gen))
+        local_cache_put(gen, product_id, key, key_len, etag, body, len);
+}
+
 /* A hit from the local tier under a generation still inside the window:
  * no Redis round trip. On a miss, the window's generation (if any) is the
  * one Redis is asked for next. */
@@ -338,7 +458,8 @@ static bool local_hit(const char *key, size_t key_len, struct cache_lookup *out)
     if (!window_current(out->gen, sizeof out->gen))
         return false;
     memcpy(known_gen, out->gen, sizeof known_gen);
-    if (!local_cache_get(out->gen, key, key_len, &out->entry))
+    if (!local_cache_get(out->gen, key, key_len, &out->entry) &&
+        !(local_catch_up(out->gen) && local_cache_get(out->gen, key, key_len, &out->entry)))
         return false;
     out->usable = out->hit = true;
     return true;
@@ -352,7 +473,8 @@ static void count_lookup(const char *key, size_t key_len, const struct cache_loo
     }
     metrics_count(out->hit ? "cache_hits" : "cache_misses");
     if (out->hit && window_us)
-        local_cache_put(out->gen, key, key_len, out->entry.etag, out->entry.body, out->entry.len);
+        local_store(out->gen, out->product_id, key, key_len, out->entry.etag, out->entry.body,
+                    out->entry.len);
 }
 
 /* One MGET (two, once per thread after a bump): the current generation
@@ -478,6 +600,7 @@ void catalog_cache_get(const char *key, size_t key_len, int64_t product_id,
         return;
     }
     out->item = product_id > 0;
+    out->product_id = product_id > 0 ? product_id : 0;
     if (out->item)
         item_lookup(key, key_len, product_id, out);
     else
@@ -503,7 +626,7 @@ void catalog_cache_put(const struct cache_lookup *l, const char *key, size_t key
     buf_clear(&k);
     buf_clear(&v);
     if (window_us)
-        local_cache_put(l->gen, key, key_len, etag, body, len);
+        local_store(l->gen, l->product_id, key, key_len, etag, body, len);
 }
 
 void cache_lookup_clear(struct cache_lookup *l) {

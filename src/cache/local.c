@@ -1,6 +1,9 @@
 /*
  * local.c -- the in-process tier of the catalog cache: one generation's
  * response bytes in a chained hash table, bounded in bytes and lifetime.
+ * Each entry is also on a second chain, by the product whose item it is
+ * (product 0: every other read), so that moving to a later generation
+ * drops what changed without walking the table.
  */
 #include "nexus/cache/local.h"
 
@@ -8,13 +11,16 @@
 #include "nexus/core/xmem.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BUCKETS 4096u /* a power of two */
 
 struct local_entry {
-    struct local_entry *next;
+    struct local_entry *next;         /* in its key's bucket */
+    struct local_entry *next_product; /* in its product's bucket */
+    int64_t product_id;               /* 0: not a product's item */
     uint64_t hash;
     uint64_t expires_us;
     size_t key_len;
@@ -25,6 +31,7 @@ struct local_entry {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct local_entry *buckets[BUCKETS];
+static struct local_entry *product_buckets[BUCKETS];
 static char table_gen[NX_CACHE_GEN_LEN];
 static size_t used_bytes;
 static size_t max_bytes;
@@ -52,6 +59,7 @@ static void drop_all_locked(void) {
             e = next;
         }
         buckets[i] = NULL;
+        product_buckets[i] = NULL;
     }
     used_bytes = 0;
 }
@@ -65,11 +73,40 @@ static struct local_entry **find_locked(uint64_t hash, const char *key, size_t k
     return link;
 }
 
+static struct local_entry **product_bucket(int64_t product_id) {
+    return &product_buckets[(uint64_t)product_id & (BUCKETS - 1)];
+}
+
+/* Take e off both its chains and free it; link points at it in its key's
+ * chain. */
 static void unlink_locked(struct local_entry **link) {
     struct local_entry *e = *link;
     *link = e->next;
+    struct local_entry **by_product = product_bucket(e->product_id);
+    while (*by_product != e)
+        by_product = &(*by_product)->next_product;
+    *by_product = e->next_product;
     used_bytes -= entry_size(e->key_len, e->body_len);
     free(e);
+}
+
+/* Drop every entry of product_id (0: every entry that is no item). */
+static void drop_product_locked(int64_t product_id) {
+    struct local_entry *e = *product_bucket(product_id);
+    while (e) {
+        struct local_entry *next = e->next_product;
+        if (e->product_id == product_id)
+            unlink_locked(find_locked(e->hash, e->bytes, e->key_len));
+        e = next;
+    }
+}
+
+/* Generations are decimal integers: compare by length, then by text. */
+static int compare_gen(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return strcmp(a, b);
 }
 
 void local_cache_init(size_t bytes, int ttl_seconds) {
@@ -106,10 +143,12 @@ bool local_cache_get(const char *gen, const char *key, size_t key_len, struct ca
     return hit;
 }
 
-static struct local_entry *new_entry(uint64_t hash, const char *key, size_t key_len,
-                                     const char *etag, const char *body, size_t len) {
+static struct local_entry *new_entry(uint64_t hash, int64_t product_id, const char *key,
+                                     size_t key_len, const char *etag, const char *body,
+                                     size_t len) {
     struct local_entry *e = xmalloc(entry_size(key_len, len));
     e->next = NULL;
+    e->product_id = product_id > 0 ? product_id : 0;
     e->hash = hash;
     e->expires_us = now_us() + ttl_us;
     e->key_len = key_len;
@@ -125,15 +164,20 @@ static struct local_entry *new_entry(uint64_t hash, const char *key, size_t key_
     return e;
 }
 
-void local_cache_put(const char *gen, const char *key, size_t key_len, const char *etag,
-                     const char *body, size_t len) {
+void local_cache_put(const char *gen, int64_t product_id, const char *key, size_t key_len,
+                     const char *etag, const char *body, size_t len) {
     size_t size = entry_size(key_len, len);
-    if (!max_bytes || size > max_bytes / 8 || strlen(gen) >= sizeof table_gen)
+    if (!max_bytes || size > max_bytes / 8 || !gen[0] || strlen(gen) >= sizeof table_gen)
         return;
     uint64_t hash = hash_key(key, key_len);
-    struct local_entry *e = new_entry(hash, key, key_len, etag, body, len);
+    struct local_entry *e = new_entry(hash, product_id, key, key_len, etag, body, len);
     pthread_mutex_lock(&lock);
-    if (strcmp(gen, table_gen) != 0) { /* a new generation: the old one is dead */
+    if (table_gen[0] && compare_gen(gen, table_gen) < 0) { /* read before the table's */
+        pthread_mutex_unlock(&lock);
+        free(e);
+        return;
+    }
+    if (strcmp(gen, table_gen) != 0) { /* a later generation: the old one is dead */
         drop_all_locked();
         memcpy(table_gen, gen, strlen(gen) + 1);
     }
@@ -146,7 +190,35 @@ void local_cache_put(const char *gen, const char *key, size_t key_len, const cha
     }
     e->next = *link; /* what followed a replaced entry stays in the chain */
     *link = e;
+    e->next_product = *product_bucket(e->product_id);
+    *product_bucket(e->product_id) = e;
     used_bytes += size;
+    pthread_mutex_unlock(&lock);
+}
+
+bool local_cache_advance(const char *from, const char *to, const int64_t *changed, size_t count,
+                         bool every_item) {
+    if (strlen(to) >= sizeof table_gen)
+        return false;
+    pthread_mutex_lock(&lock);
+    bool moved = from[0] && strcmp(from, table_gen) == 0;
+    if (moved && every_item) {
+        drop_all_locked();
+    } else if (moved) {
+        drop_product_locked(0);
+        for (size_t i = 0; i < count; i++)
+            if (changed[i] > 0)
+                drop_product_locked(changed[i]);
+    }
+    if (moved)
+        memcpy(table_gen, to, strlen(to) + 1);
+    pthread_mutex_unlock(&lock);
+    return moved;
+}
+
+void local_cache_generation(char *out, size_t cap) {
+    pthread_mutex_lock(&lock);
+    snprintf(out, cap, "%s", table_gen);
     pthread_mutex_unlock(&lock);
 }
 

@@ -16,9 +16,13 @@ const double metrics_bucket_le[METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005,
                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
 static const char *const counter_names[METRIC__COUNTERS] = {
-    [METRIC_CACHE_HITS] = "cache_hits",       [METRIC_CACHE_LOCAL_HITS] = "cache_local_hits",
-    [METRIC_CACHE_MISSES] = "cache_misses",   [METRIC_CACHE_BYPASSES] = "cache_bypasses",
-    [METRIC_CACHE_ERRORS] = "cache_errors",   [METRIC_CACHE_OVERSIZE] = "cache_oversize",
+    [METRIC_CACHE_HITS] = "cache_hits",
+    [METRIC_CACHE_LOCAL_HITS] = "cache_local_hits",
+    [METRIC_CACHE_MISSES] = "cache_misses",
+    [METRIC_CACHE_BYPASSES] = "cache_bypasses",
+    [METRIC_CACHE_ERRORS] = "cache_errors",
+    [METRIC_CACHE_OVERSIZE] = "cache_oversize",
+    [METRIC_CACHE_LOCAL_RESETS] = "cache_local_resets",
     [METRIC_DB_STATEMENTS] = "db_statements",
 };
 

@@ -27,8 +27,12 @@ static int teardown(void **state) {
     return 0;
 }
 
+static void put_item(const char *gen, int64_t product_id, const char *key, const char *body) {
+    local_cache_put(gen, product_id, key, strlen(key), "\"etag-1\"", body, strlen(body));
+}
+
 static void put(const char *gen, const char *key, const char *body) {
-    local_cache_put(gen, key, strlen(key), "\"etag-1\"", body, strlen(body));
+    put_item(gen, 0, key, body);
 }
 
 /* The body held under gen and key, or NULL (owned by the caller). */
@@ -72,7 +76,7 @@ static void test_local_keys_differ_by_length_and_bytes(void **state) {
     put("7", "abc", "long");
     assert_held("7", "ab", "short");
     assert_held("7", "abc", "long");
-    local_cache_put("7", "a\0b", 3, NULL, "nul", 3);
+    local_cache_put("7", 0, "a\0b", 3, NULL, "nul", 3);
     assert_null(get("7", "a")); /* "a" is not "a\0b" */
     struct cache_entry e = {0};
     assert_true(local_cache_get("7", "a\0b", 3, &e));
@@ -88,6 +92,82 @@ static void test_local_new_generation_drops_the_old(void **state) {
     assert_null(get("8", "a"));
     assert_held("8", "b", "new");
     assert_true(local_cache_bytes() < 200);
+}
+
+/* A store under an earlier generation than the table's is a read that
+ * began before the table's writes: it is not kept, and keeps the rest. */
+static void test_local_earlier_generation_is_not_stored(void **state) {
+    (void)state;
+    put("10", "b", "new");
+    put("9", "a", "old");
+    put("9", "b", "old");
+    assert_null(get("9", "a"));
+    assert_held("10", "b", "new");
+}
+
+/* Moving to a later generation keeps the items of the products that did
+ * not change, under the new generation, and drops the changed products'
+ * items (every key of them) and every entry that is no item. */
+static void test_local_advance_keeps_unchanged_items(void **state) {
+    (void)state;
+    put_item("7", 1, "item-1", "one");
+    put_item("7", 1, "item-1-fields", "one, some fields");
+    put_item("7", 2, "item-2", "two");
+    put_item("7", 4097, "item-4097", "same bucket as 1");
+    put("7", "list", "all");
+    int64_t changed[] = {1, 3};
+    assert_true(local_cache_advance("7", "9", changed, 2, false));
+    assert_null(get("9", "item-1"));
+    assert_null(get("9", "item-1-fields"));
+    assert_null(get("9", "list"));
+    assert_null(get("7", "item-2"));
+    assert_held("9", "item-2", "two");
+    assert_held("9", "item-4097", "same bucket as 1");
+    char gen[24];
+    local_cache_generation(gen, sizeof gen);
+    assert_string_equal(gen, "9");
+    put_item("9", 1, "item-1", "one again"); /* the chains are intact */
+    assert_held("9", "item-1", "one again");
+    assert_held("9", "item-4097", "same bucket as 1");
+}
+
+static void test_local_advance_of_every_item_drops_all(void **state) {
+    (void)state;
+    put_item("7", 2, "item-2", "two");
+    assert_true(local_cache_advance("7", "8", NULL, 0, true));
+    assert_null(get("8", "item-2"));
+    assert_int_equal(local_cache_bytes(), 0);
+}
+
+/* Only from the table's own generation: another thread may have moved it. */
+static void test_local_advance_from_another_generation_does_nothing(void **state) {
+    (void)state;
+    put_item("7", 2, "item-2", "two");
+    assert_false(local_cache_advance("6", "8", NULL, 0, false));
+    assert_false(local_cache_advance("", "8", NULL, 0, false));
+    assert_held("7", "item-2", "two");
+}
+
+/* Many entries of one product and of others, dropped and stored again in
+ * turn: the byte count comes back to what is held. */
+static void test_local_advance_accounts_every_byte(void **state) {
+    (void)state;
+    char key[32], from[8], to[8];
+    size_t empty = local_cache_bytes();
+    for (int round = 0; round < 5; round++) {
+        snprintf(from, sizeof from, "%d", 10 + round);
+        snprintf(to, sizeof to, "%d", 11 + round);
+        for (int i = 0; i < 300; i++) {
+            snprintf(key, sizeof key, "k-%d", i);
+            put_item(from, i % 7 + 1, key, "body");
+        }
+        int64_t changed[] = {3};
+        assert_true(local_cache_advance(from, to, changed, 1, false));
+        assert_null(get(to, "k-2")); /* product 3 */
+        assert_held(to, "k-3", "body");
+    }
+    local_cache_clear();
+    assert_int_equal(local_cache_bytes(), empty);
 }
 
 static void test_local_store_replaces_the_same_key(void **state) {
@@ -174,6 +254,14 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_local_keys_differ_by_length_and_bytes, fresh,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_local_new_generation_drops_the_old, fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_local_earlier_generation_is_not_stored, fresh,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_local_advance_keeps_unchanged_items, fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_local_advance_of_every_item_drops_all, fresh,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_local_advance_from_another_generation_does_nothing,
+                                        fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_local_advance_accounts_every_byte, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_store_replaces_the_same_key, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_replacing_keeps_the_rest_of_the_chain, fresh,
                                         teardown),

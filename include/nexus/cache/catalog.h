@@ -48,6 +48,7 @@ struct cache_lookup {
     bool usable; /* Redis answered and is trusted */
     bool hit;
     bool item;                        /* a product's item: keyed by its own generation */
+    int64_t product_id;               /* that product (0: not an item) */
     char gen[NX_CACHE_GEN_LEN];       /* the catalog generation the read began with */
     char entry_gen[NX_CACHE_GEN_LEN]; /* the one its Redis entry is under */
     /* The primary's WAL position after the last catalog write that bumped

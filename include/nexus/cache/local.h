@@ -2,8 +2,10 @@
  * local.h -- the in-process tier of the catalog cache.
  *
  * A bounded table of response bytes, all under one catalog generation:
- * storing under another generation first drops everything held, and a
- * lookup under any generation but the table's misses. Entries also expire
+ * storing under a later generation first drops everything held, and a
+ * lookup under any generation but the table's misses. Told what changed
+ * between two generations, the table moves to the later one and keeps the
+ * items of the products that did not change. Entries also expire
  * after the cache TTL, like their Redis copies. Safe to call from every
  * server thread; a hit is copied out, so nothing is shared afterwards.
  *
@@ -26,10 +28,24 @@ bool local_cache_enabled(void);
 /* Copy the entry stored under gen and key into out (body owned by out). */
 bool local_cache_get(const char *gen, const char *key, size_t key_len, struct cache_entry *out);
 
-/* Store (replacing any entry for key). Entries larger than an eighth of
- * the budget are not kept; a full table is emptied before the store. */
-void local_cache_put(const char *gen, const char *key, size_t key_len, const char *etag,
-                     const char *body, size_t len);
+/* Store (replacing any entry for key): product_id > 0 when the entry is
+ * that product's item. Under a generation later than the table's, the
+ * table is emptied first; under an earlier one, nothing is stored (the
+ * read began before the table's generation). Entries larger than an
+ * eighth of the budget are not kept; a full table is emptied before the
+ * store. */
+void local_cache_put(const char *gen, int64_t product_id, const char *key, size_t key_len,
+                     const char *etag, const char *body, size_t len);
+
+/* Move the table from generation from to the later generation to,
+ * keeping only the items of products not in changed[0..count) (none when
+ * every_item): every other entry depends on every write. False, and
+ * nothing done, when the table is not at from. */
+bool local_cache_advance(const char *from, const char *to, const int64_t *changed, size_t count,
+                         bool every_item);
+
+/* The table's generation ("" when it holds none yet) into out. */
+void local_cache_generation(char *out, size_t cap);
 
 /* Drop every entry (the tier stays on). */
 void local_cache_clear(void);

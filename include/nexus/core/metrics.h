@@ -30,8 +30,9 @@ enum metrics_counter {
     METRIC_CACHE_MISSES,
     METRIC_CACHE_BYPASSES,
     METRIC_CACHE_ERRORS,
-    METRIC_CACHE_OVERSIZE, /* answers served but too large to store */
-    METRIC_DB_STATEMENTS,  /* statements sent to PostgreSQL (a retry after a reconnect too) */
+    METRIC_CACHE_OVERSIZE,     /* answers served but too large to store */
+    METRIC_CACHE_LOCAL_RESETS, /* local tier emptied: the change log had a gap */
+    METRIC_DB_STATEMENTS,      /* statements sent to PostgreSQL (a retry after a reconnect too) */
     METRIC__COUNTERS
 };
 
