@@ -341,9 +341,13 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
  * whatever they are. A category or price filter is not: without its values
  * PostgreSQL guesses how many rows match, and for a broad filter that
  * guess chose reading and sorting every match over walking the index. */
+static bool walk_fits_any_values(const struct product_filter *f) {
+    return !f->category_ids && !f->min_cents && !f->max_cents && !f->currency &&
+           !f->attribute_count && !f->option_count;
+}
+
 static bool plan_fits_any_values(const struct product_filter *f) {
-    return !f->pattern_count && !f->category_ids && !f->min_cents && !f->max_cents &&
-           !f->currency && !f->attribute_count && !f->option_count;
+    return !f->pattern_count && walk_fits_any_values(f);
 }
 
 /* The page in index order; for a search (or attr.* and option.*
@@ -352,7 +356,9 @@ static bool plan_fits_any_values(const struct product_filter *f) {
 static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum product_sort sort,
                              const char *after_value, const char *after_id, const char *limit,
                              size_t walk, PGresult **out) {
-    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    /* The words are checked on a walk of fixed length (SEARCH_WALKS), so
+     * their values cannot change the plan either. */
+    struct sql_builder b = {.prepare = walk_fits_any_values(f)};
     bool search = f->pattern_count > 0 || has_discovery(f);
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
     if (search)
