@@ -297,6 +297,16 @@ static void add_words(struct sql_builder *b, const struct product_filter *f) {
                       f->extra_patterns);
 }
 
+/* The words, for a walk of the sort index that checks every row it
+ * passes: the same test on the stored lower-cased text (migration 0022),
+ * which spares lowering name and description per row. */
+static void add_walked_words(struct sql_builder *b, const struct product_filter *f) {
+    for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
+        sql_add_param(b, " AND p.search_text LIKE lower(?)", f->patterns[i]);
+    if (f->extra_patterns) /* lower-casing the array's text lower-cases each word */
+        sql_add_param(b, " AND p.search_text LIKE ALL (lower(?)::text[])", f->extra_patterns);
+}
+
 /* The words, for a plan that reads them from an index: a word without a
  * trigram is also looked up in the index of characters and character
  * pairs (migrations 0006 and 0018), which holds what its ILIKE needs. Only
@@ -361,8 +371,8 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
     struct sql_builder b = {.prepare = walk_fits_any_values(f)};
     bool search = f->pattern_count > 0 || has_discovery(f);
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
-    if (search)
-        sql_add(&b, "(SELECT " PAGE_COLUMNS " FROM products p");
+    if (search) /* the walked rows carry the text their words are checked on */
+        sql_add(&b, "(SELECT " PAGE_COLUMNS ", p.search_text FROM products p");
     else
         sql_add(&b, "products p");
     products_add_filters(&b, f, &SKIP_DISCOVERY_ONLY);
@@ -370,7 +380,7 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
     if (search) {
         sql_add(&b, SORTS[sort].order);
         sql_add(&b, SEARCH_WALKS[walk]);
-        add_words(&b, f);
+        add_walked_words(&b, f);
         add_discovery(&b, f, &NO_SKIP, WALKED);
     }
     sql_add(&b, SORTS[sort].order);
