@@ -360,6 +360,23 @@ static bool plan_fits_any_values(const struct product_filter *f) {
     return !f->pattern_count && walk_fits_any_values(f);
 }
 
+static bool by_name(enum product_sort sort) {
+    return sort == PS_NAME || sort == PS_NAME_DESC;
+}
+
+/* The order of a walk's matches. A walk sorted by name hands its rows on
+ * with their key as a column (name_key): ordered by lower(p.name) over
+ * the walk's output, PostgreSQL cannot tell the walk is in that order
+ * already, and reads the whole walk and sorts it instead of stopping at a
+ * full page. */
+static const char *walked_order(enum product_sort sort) {
+    if (sort == PS_NAME)
+        return " ORDER BY p.name_key, p.id";
+    if (sort == PS_NAME_DESC)
+        return " ORDER BY p.name_key DESC, p.id DESC";
+    return SORTS[sort].order;
+}
+
 /* The page in index order; for a search (or attr.* and option.*
  * filters), words (and those filters) are checked on the first rows of
  * that walk only, as many as SEARCH_WALKS[walk] says. */
@@ -372,9 +389,10 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
     bool search = f->pattern_count > 0 || has_discovery(f);
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
     if (search) /* the walked rows carry the text their words are checked on */
-        sql_add(&b, "(SELECT " PAGE_COLUMNS ", p.search_text FROM products p");
-    else
-        sql_add(&b, "products p");
+        sql_add(&b, "(SELECT " PAGE_COLUMNS ", p.search_text");
+    if (search && by_name(sort))
+        sql_add(&b, ", lower(p.name) AS name_key");
+    sql_add(&b, search ? " FROM products p" : "products p");
     products_add_filters(&b, f, &SKIP_DISCOVERY_ONLY);
     add_cursor(&b, sort, after_value, after_id);
     if (search) {
@@ -383,7 +401,7 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
         add_walked_words(&b, f);
         add_discovery(&b, f, &NO_SKIP, WALKED);
     }
-    sql_add(&b, SORTS[sort].order);
+    sql_add(&b, search ? walked_order(sort) : SORTS[sort].order);
     sql_add_param(&b, " LIMIT ?::integer", limit);
     return run_page(db, &b, sort, out);
 }
