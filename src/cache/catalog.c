@@ -84,12 +84,10 @@ static void window_reset(void) {
     pthread_mutex_unlock(&window_lock);
 }
 
-/* Hold the writer until no read can still use a generation from before
- * its bump (see above). Writes are rare; the wait is a millisecond. */
-static void window_fence(uint64_t bumped_us) {
-    uint64_t until = bumped_us + window_us;
-    for (uint64_t now = now_us(); window_us && now < until; now = now_us()) {
-        struct timespec ts = {0, (long)(until - now) * 1000L};
+void catalog_cache_wait(uint64_t until_us) {
+    for (uint64_t now = now_us(); now < until_us; now = now_us()) {
+        struct timespec ts = {(time_t)((until_us - now) / 1000000u),
+                              (long)((until_us - now) % 1000000u) * 1000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
     }
@@ -240,9 +238,9 @@ static bool bump_retrying(const struct bump_target *t) {
     return ok;
 }
 
-void catalog_cache_bump(enum catalog_change change, int64_t product_id) {
+uint64_t catalog_cache_bump_deferred(enum catalog_change change, int64_t product_id) {
     if (!cache_enabled())
-        return;
+        return 0;
     char product_key[sizeof product_gen_prefix + 24];
     snprintf(product_key, sizeof product_key, "%s%lld", product_gen_prefix, (long long)product_id);
     char id[24];
@@ -265,7 +263,12 @@ void catalog_cache_bump(enum catalog_change change, int64_t product_id) {
         log_warn("cache.bump", NULL,
                  "generation bump failed: cache bypassed until a bump succeeds");
     }
-    window_fence(bumped); /* also after a failure: other instances' windows */
+    /* also after a failure: other instances' windows */
+    return window_us ? bumped + window_us : 0;
+}
+
+void catalog_cache_bump(enum catalog_change change, int64_t product_id) {
+    catalog_cache_wait(catalog_cache_bump_deferred(change, product_id));
 }
 
 void catalog_cache_maintain(void) {

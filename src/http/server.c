@@ -21,6 +21,7 @@
 #include "nexus/http/client.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/deadline.h"
+#include "nexus/http/fence.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
@@ -520,14 +521,14 @@ static enum nx_err run_retrying(struct request *req, struct response *res) {
 
 /* Bump the catalog generation for a committed write, marking what it
  * changed (see cache/catalog.h). */
-static void bump_for(const struct request *req) {
+static void bump_for(struct request *req) {
     int64_t item = product_item(req);
+    enum catalog_change change = CATALOG_CHANGE_ALL;
     if (item)
-        catalog_cache_bump(CATALOG_CHANGE_PRODUCT, item);
+        change = CATALOG_CHANGE_PRODUCT;
     else if (req->route->flags & ROUTE_NEW_PRODUCT)
-        catalog_cache_bump(CATALOG_CHANGE_NEW_ITEM, 0);
-    else
-        catalog_cache_bump(CATALOG_CHANGE_ALL, 0);
+        change = CATALOG_CHANGE_NEW_ITEM;
+    req->answer_after_us = catalog_cache_bump_deferred(change, item);
 }
 
 static enum nx_err run_handler(struct request *req, struct response *res) {
@@ -547,6 +548,30 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
     if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG) && !res->unchanged)
         bump_for(req);
     return e;
+}
+
+/* Send the answer, or keep it while the connection is held until
+ * answer_after_us (http/fence.h); without the fence (at shutdown), wait
+ * here. */
+static enum MHD_Result answer_when_due(struct request *req, struct response *res) {
+    if (req->answer_after_us > now_us()) {
+        req->held = xmalloc(sizeof *req->held);
+        *req->held = *res;
+        if (fence_hold(req->conn, req->answer_after_us))
+            return MHD_YES;
+        free(req->held);
+        req->held = NULL;
+        catalog_cache_wait(req->answer_after_us);
+    }
+    return send_response(req, res);
+}
+
+/* The connection was resumed: send the answer kept for it. */
+static enum MHD_Result send_held(struct request *req) {
+    struct response res = *req->held;
+    free(req->held);
+    req->held = NULL;
+    return send_response(req, &res);
 }
 
 static enum MHD_Result on_complete(struct request *req) {
@@ -569,7 +594,7 @@ static enum MHD_Result on_complete(struct request *req) {
         return send_problem(req, e);
     }
     apply_if_none_match(req, &res);
-    return send_response(req, &res);
+    return answer_when_due(req, &res);
 }
 
 /* libmicrohttpd decodes the request target in place into C strings, so an
@@ -628,6 +653,8 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
         assign_request_id(req);
         return on_headers(req, target_problem);
     }
+    if (req->held)
+        return send_held(req);
     if (req->status) { /* answered on the first call; drop any body */
         *upload_data_size = 0;
         return MHD_YES;
@@ -665,6 +692,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                              req->bytes};
     log_access(&e);
     metrics_observe(req->route, req->status, elapsed);
+    if (req->held) { /* the connection ended while its answer was held */
+        response_clear(req->held);
+        free(req->held);
+    }
     request_clear(req);
     free(req);
     *con_cls = NULL;
@@ -710,7 +741,8 @@ static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *
 
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO;
+                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_storage sa;
     bool one_address = bind_address(&sa, &flags);
     /* Empty (an END first) unless BIND_ADDR is set. */
@@ -804,6 +836,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
+    fence_stop(); /* no connection may stay suspended when the daemon stops */
     MHD_stop_daemon(d);
 }
 
@@ -832,6 +865,7 @@ int server_run(const struct config *config) {
     catalog_cache_set_position_source(db_wal_position);
     replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
+    fence_start(); /* without it, writes wait out the cache's window inline */
     struct MHD_Daemon *d = start_daemon();
     pthread_t housekeeper;
     if (d && pthread_create(&housekeeper, NULL, housekeeping_main, NULL) != 0) {
@@ -839,6 +873,7 @@ int server_run(const struct config *config) {
         d = NULL;
     }
     if (!d) {
+        fence_stop();
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);
         metrics_free();
         return 1;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -72,13 +73,18 @@ static void login_staff(void) {
 
 /* Start a server on the test's PostgreSQL and Redis, under the key prefix
  * of the main one (so peers share its cache), with extra settings. */
-static void start_on_services(struct nexus_server *s, const char *name, const char *window) {
+static void start_with(struct nexus_server *s, const char *name, const char *setting,
+                       const char *another) {
     char url[600], redis_url[600];
     snprintf(url, sizeof url, "host=%s/sock user=postgres dbname=postgres", dir);
     snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
-    const char *env[] = {redis_url, "REDIS_TIMEOUT_MS=100", "REDIS_PREFIX=test_cache", window,
-                         NULL};
+    const char *env[] = {
+        redis_url, "REDIS_TIMEOUT_MS=100", "REDIS_PREFIX=test_cache", setting, another, NULL};
     harness_start_url(s, name, url, env);
+}
+
+static void start_on_services(struct nexus_server *s, const char *name, const char *setting) {
+    start_with(s, name, setting, NULL);
 }
 
 static int start(void **state) {
@@ -406,6 +412,65 @@ static void test_no_stale_read_on_another_instance(void **state) {
     harness_use(&server);
 }
 
+/* A write's answer waits out the window after its bump without holding
+ * its server thread. On a server of one thread with a window of 100 ms,
+ * each of 32 racing writes still answers no sooner than the window (the
+ * read-after-write promise), and together they take less than the 3.2 s
+ * that 32 waits one after another on that thread would take: a bound a
+ * wait that holds the thread can never meet, whatever the machine. */
+#define FENCE_WRITES    32
+#define FENCE_WINDOW_MS 100
+
+static long racing_stock_write(int i, void *ctx) {
+    const long *ids = ctx;
+    char path[64], body[64];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", ids[i]);
+    snprintf(body, sizeof body, "{\"stock\":%d}", 100 + i);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char auth[sizeof staff + 32];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    struct http_res *r = http_request("PATCH", path, headers, body, strlen(body));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long status = r->status;
+    http_res_free(r);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+    if (status == 200 && ms < FENCE_WINDOW_MS) {
+        fprintf(stderr, "write %d answered after %ld ms, inside the window\n", i, ms);
+        return 599;
+    }
+    return status;
+}
+
+static void test_writes_wait_their_window_without_holding_the_thread(void **state) {
+    (void)state;
+    struct nexus_server one = {0};
+    start_with(&one, "cache-fence", "THREADS=1", "CACHE_LOCAL_WINDOW_US=100000");
+    harness_use(&one);
+    long ids[FENCE_WRITES], statuses[FENCE_WRITES];
+    for (int i = 0; i < FENCE_WRITES; i++) {
+        char sku[32];
+        snprintf(sku, sizeof sku, "FENCE-%d", i);
+        ids[i] = create_product(sku, "Fenced kettle");
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    harness_race(FENCE_WRITES, racing_stock_write, ids, statuses);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+    fprintf(stderr, "%d writes, each held %d ms: %ld ms in all\n", FENCE_WRITES, FENCE_WINDOW_MS,
+            ms);
+    assert_int_equal(harness_count_status(statuses, FENCE_WRITES, 200), FENCE_WRITES);
+    assert_true(ms < FENCE_WRITES * FENCE_WINDOW_MS);
+    char path[64], body[4096];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", ids[FENCE_WRITES - 1]);
+    get_cached(path, body, sizeof body);
+    assert_non_null(strstr(body, "\"stock\":131"));
+    harness_stop(&one);
+    harness_use(&server);
+}
+
 /* ---- stampede ------------------------------------------------------------- */
 
 static void test_cold_key_stampede_is_bounded(void **state) {
@@ -671,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_no_read_after_a_write_response_is_stale),
         cmocka_unit_test(test_no_stale_read_on_another_instance),
+        cmocka_unit_test(test_writes_wait_their_window_without_holding_the_thread),
         cmocka_unit_test(test_cold_key_stampede_is_bounded),
         cmocka_unit_test(test_reads_survive_redis_stopped),
         cmocka_unit_test(test_reads_survive_redis_hung),

@@ -96,11 +96,20 @@ enum catalog_change {
 
 /* Bump the generation after a committed catalog write, retried twice
  * within about 30 ms on fresh connections, and set the generation of what
- * it changed to the new one. If it still fails, the write answers anyway;
+ * it changed to the new one, then wait out the window (see above) before
+ * returning. If it still fails, the write answers anyway;
  * this process bypasses the cache until a later bump succeeds, and that
  * bump is owed: catalog_cache_maintain delivers it, as a change of
  * everything. */
 void catalog_cache_bump(enum catalog_change change, int64_t product_id);
+
+/* catalog_cache_bump without its wait: returns the moment (now_us's
+ * clock; 0 for none) before which the write must not answer, for a
+ * caller that can wait without holding a thread. */
+uint64_t catalog_cache_bump_deferred(enum catalog_change change, int64_t product_id);
+
+/* Sleep until now_us() >= until_us. */
+void catalog_cache_wait(uint64_t until_us);
 
 /* Call a few times a second from a housekeeping thread: delivers an owed
  * bump as soon as Redis answers again, so every instance stops using the

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct response;
+
 struct MHD_Connection;
 struct route;
 struct cache_key_spec;
@@ -110,6 +112,12 @@ struct request {
     const struct cache_key_spec *key_spec;
     const struct key_param *key_params;
     size_t key_param_count;
+
+    /* A catalog write's answer waits until now_us() reaches this (0: no
+     * wait; see cache/catalog.h); meanwhile the connection is suspended
+     * and the answer kept here (see http/fence.h). */
+    uint64_t answer_after_us;
+    struct response *held;
 
     unsigned status; /* sent status, for the access log and metrics */
     uint64_t bytes;

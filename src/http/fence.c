@@ -1,0 +1,113 @@
+/*
+ * fence.c -- held connections, resumed by one thread at their moment.
+ */
+#include "nexus/http/fence.h"
+
+#include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct held {
+    struct held *next;
+    struct MHD_Connection *conn;
+    uint64_t until_us;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static struct held *held; /* in no particular order: writes are few */
+static bool running;
+static pthread_t thread;
+
+/* Resume and drop the held connections due by now_us (all when now_us is
+ * UINT64_MAX); the earliest moment still held, or UINT64_MAX. */
+static uint64_t resume_due_locked(uint64_t now) {
+    uint64_t next = UINT64_MAX;
+    struct held **link = &held;
+    while (*link) {
+        struct held *h = *link;
+        if (h->until_us <= now) {
+            *link = h->next;
+            MHD_resume_connection(h->conn);
+            free(h);
+        } else {
+            if (h->until_us < next)
+                next = h->until_us;
+            link = &h->next;
+        }
+    }
+    return next;
+}
+
+/* cond timed waits count on CLOCK_REALTIME: turn a monotonic moment into
+ * a wall-clock one. */
+static struct timespec wall_at(uint64_t until_us) {
+    uint64_t now = now_us(), wait_us = until_us > now ? until_us - now : 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(wait_us / 1000000u);
+    ts.tv_nsec += (long)(wait_us % 1000000u) * 1000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    return ts;
+}
+
+static void *fence_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (running) {
+        uint64_t next = resume_due_locked(now_us());
+        if (next == UINT64_MAX) {
+            pthread_cond_wait(&wake, &lock);
+        } else {
+            struct timespec at = wall_at(next);
+            pthread_cond_timedwait(&wake, &lock, &at);
+        }
+    }
+    resume_due_locked(UINT64_MAX);
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+bool fence_start(void) {
+    pthread_mutex_lock(&lock);
+    running = pthread_create(&thread, NULL, fence_main, NULL) == 0;
+    bool ok = running;
+    pthread_mutex_unlock(&lock);
+    if (!ok)
+        log_error("fence.start", NULL, "cannot start the thread that resumes held answers");
+    return ok;
+}
+
+bool fence_hold(struct MHD_Connection *conn, uint64_t until_us) {
+    struct held *h = xmalloc(sizeof *h);
+    *h = (struct held){NULL, conn, until_us};
+    pthread_mutex_lock(&lock);
+    bool hold = running;
+    if (hold) {
+        /* Suspended before the thread can see it: it never resumes a
+         * connection that is not suspended. */
+        MHD_suspend_connection(conn);
+        h->next = held;
+        held = h;
+        pthread_cond_signal(&wake);
+    }
+    pthread_mutex_unlock(&lock);
+    if (!hold)
+        free(h);
+    return hold;
+}
+
+void fence_stop(void) {
+    pthread_mutex_lock(&lock);
+    bool was_running = running;
+    running = false;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    if (was_running)
+        pthread_join(thread, NULL);
+}
