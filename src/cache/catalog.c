@@ -419,11 +419,12 @@ static bool local_catch_up(const char *to) {
     local_cache_generation(from, sizeof from);
     if (!from[0] || strcmp(from, to) == 0)
         return true;
-    if (!parse_gen(from, &a) || !parse_gen(to, &b) || b < a ||
-        pthread_mutex_trylock(&catching_up) != 0)
+    if (!parse_gen(from, &a) || !parse_gen(to, &b) || pthread_mutex_trylock(&catching_up) != 0)
         return false;
     bool done = false;
-    if (b - a <= CHANGES_KEPT) {
+    /* A generation below the table's (Redis lost its keys and started again
+     * under a clock that is behind) has no log to follow: empty the table. */
+    if (b > a && b - a <= CHANGES_KEPT) {
         char start[24];
         snprintf(start, sizeof start, "-%llu", (unsigned long long)(b - a + 32));
         const char *argv[] = {"LRANGE", changes_key, start, "-1"};

@@ -127,14 +127,25 @@ static void write_twice_losing_the_log(int n) {
     catalog_cache_bump(CATALOG_CHANGE_PRODUCT, 1);
 }
 
+/* Redis loses everything and restarts under a clock that is behind: the
+ * generation starts again below the one this process last saw. */
+static void restart_behind(int n) {
+    (void)n;
+    drop_keys();
+    char key[96];
+    snprintf(key, sizeof key, "%s:catalog:gen", prefix);
+    const char *argv[] = {"SET", key, "1000"};
+    freeReplyObject(cache_command(3, argv, NULL));
+    catalog_cache_bump(CATALOG_CHANGE_PRODUCT, 1);
+}
+
 static const struct {
     const char *name;
     void (*writes)(int);
 } WRITERS[] = {
-    {"product", write_product_1},
-    {"new", create_product},
-    {"category", write_category},
-    {"lost-log", write_twice_losing_the_log},
+    {"product", write_product_1}, {"new", create_product},
+    {"category", write_category}, {"lost-log", write_twice_losing_the_log},
+    {"behind", restart_behind},
 };
 
 /* This executable run as a writer: PREFIX NAME COUNT. */
@@ -253,6 +264,19 @@ static void test_a_lost_log_empties_the_memory(void **state) {
     assert_memory_emptied_by("lost-log", 0);
 }
 
+/* A generation below the memory's: the memory is emptied, then used again
+ * under the new generation. */
+static void test_a_generation_gone_back_empties_the_memory(void **state) {
+    (void)state;
+    fill();
+    uint64_t before = resets();
+    as_another_instance("behind", 0);
+    learn_the_generation("behind");
+    assert_false(read_through("item-2", 2, "two")); /* lost with Redis */
+    assert_true(resets() - before >= 1);
+    assert_local_hit("item-2", 2, "two");
+}
+
 int main(int argc, char **argv) {
     if (argc == 4)
         return writer_main(argv);
@@ -263,6 +287,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup(test_category_write_drops_every_item, fresh),
         cmocka_unit_test_setup(test_a_trimmed_log_empties_the_memory, fresh),
         cmocka_unit_test_setup(test_a_lost_log_empties_the_memory, fresh),
+        cmocka_unit_test_setup(test_a_generation_gone_back_empties_the_memory, fresh),
     };
     return harness_run_group("catalog_cache", tests, sizeof tests / sizeof tests[0], setup,
                              teardown);
