@@ -228,6 +228,17 @@ static enum nx_err seed_tree(struct db *db, long total, int64_t **leaves, long *
 /* Seeded products are dated over the year before this instant, so the same
  * arguments give the same catalog on every run. */
 #define SEED_EPOCH 1767225600 /* 2026-01-01T00:00:00Z */
+#define SEED_YEAR  (365LL * 24 * 3600)
+
+/* Product i's date: in id order, as a store creates them (an id is taken
+ * when a product is created), at a random second of its share of the
+ * year. Rows are then stored in the order of their dates, as a store's
+ * are, and a walk of the newest products reads consecutive pages. */
+static long long created_epoch(uint64_t *s, long i, long n) {
+    long long share = SEED_YEAR / n > 0 ? SEED_YEAR / n : 1;
+    return SEED_EPOCH - SEED_YEAR + (long long)i * SEED_YEAR / n +
+           (long long)pick(s, (uint64_t)share);
+}
 
 static void timestamp_text(long long epoch, char out[32]) {
     time_t t = (time_t)epoch;
@@ -272,7 +283,7 @@ static void product_line(struct buf *out, long i, struct seed_state *st) {
     char name[160], slug[NX_SLUG_MAX + 2], created[32], category[24] = "\\N";
     snprintf(name, sizeof name, "%s %s %s %s", brand, adj, mat, noun);
     slug_from_name(name, slug, 80);
-    long long epoch = SEED_EPOCH - (long long)pick(s, 365 * 24 * 3600);
+    long long epoch = created_epoch(s, i, st->o->products);
     timestamp_text(epoch, created);
     long leaf = st->leaf_count ? (long)pick(s, (uint64_t)st->leaf_count) : 0;
     if (st->leaf_count)
