@@ -133,9 +133,8 @@ for side in a b; do
 done
 
 listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
-# A realistic search (as bench/catalog.sh): a brand and a kind of product,
-# from each side's own catalog (the two seeds name products differently),
-# in ASCII letters (wrk takes the URL as it is).
+# A realistic search (BENCH_SEARCH_SQL, as bench/catalog.sh), from each
+# side's own catalog (the two seeds name products differently).
 declare -A MAX_ID CURSOR MATCHES Q
 # Row 100,000 of the filtered listing (or as deep as the shorter one goes).
 listed() {
@@ -146,10 +145,7 @@ listed() {
 depth=$(printf '%s\n' 100000 $(($(listed a) - 20)) $(($(listed b) - 20)) | sort -n | head -1)
 for side in a b; do
     MAX_ID[$side]=$(psql_side "$side" "SELECT max(id) FROM products")
-    Q[$side]=$(psql_side "$side" "SELECT w1 || '%20' || w4 FROM (SELECT id,
-                                  lower(split_part(name, ' ', 1)) AS w1,
-                                  lower(split_part(name, ' ', 4)) AS w4 FROM products) p
-                                  WHERE id >= 4242 AND w1 || w4 ~ '^[a-z]+$' ORDER BY id LIMIT 1")
+    Q[$side]=$(psql_side "$side" "$BENCH_SEARCH_SQL")
     MATCHES[$side]=$(curl -sf "http://127.0.0.1:${PORT[$side-uncached]}/api/v1/products?q=${Q[$side]}&include_total=true" |
         sed -n 's/.*"total":\([0-9]*\).*/\1/p')
     # the cursor of row $depth of the filtered listing, walked page by page

@@ -15,8 +15,7 @@ unset REDIS_URL
 "$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
 bench_start_server
 api=http://127.0.0.1:$BENCH_PORT/api/v1
-q=$(psql -h "$BENCH_TMP/sock" -U postgres -XAtq -c "SELECT lower(split_part(name, ' ', 1)) ||
-    '%20' || lower(split_part(name, ' ', 4)) FROM products WHERE id = 4242")
+q=$(psql -h "$BENCH_TMP/sock" -U postgres -XAtq -c "$BENCH_SEARCH_SQL")
 next() { curl -sf "$1" | sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p' || true; }
 
 # shape: a title and a request; prints the plans of the statements it ran

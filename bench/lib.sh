@@ -167,6 +167,14 @@ psql_bench() { psql -h "$BENCH_TMP/sock" -U postgres -d postgres -XAtq "$@"; }
 
 # bench_by_id_lua MAX_ID: a wrk script asking for products by random ids
 # in 1..MAX_ID, the same sequence on every run.
+# A realistic search: a brand and a kind of product, from the catalog's
+# first product from id 4242 on whose two words are ASCII letters (wrk
+# takes the URL as it is), joined by %20.
+BENCH_SEARCH_SQL="SELECT w1 || '%20' || w4 FROM (SELECT id,
+                  lower(split_part(name, ' ', 1)) AS w1,
+                  lower(split_part(name, ' ', 4)) AS w4 FROM products) p
+                  WHERE id >= 4242 AND w1 || w4 ~ '^[a-z]+\$' ORDER BY id LIMIT 1"
+
 bench_by_id_lua() {
     cat <<LUA
 math.randomseed(42)
