@@ -19,9 +19,7 @@ bench_uncached_catalog "$PRODUCTS"
 
 api=http://127.0.0.1:$BENCH_PORT/api/v1
 listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
-# A realistic search: a brand and a kind of product, taken from the catalog.
-q=$(psql_bench -c "SELECT lower(split_part(name, ' ', 1)) || '%20' || lower(split_part(name, ' ', 4))
-                   FROM products WHERE id = 4242")
+q=$(psql_bench -c "$BENCH_SEARCH_SQL")
 max_id=$(psql_bench -c "SELECT max(id) FROM products")
 
 # Reach row 100,000 of the filtered listing through its cursors (or as deep
@@ -46,6 +44,8 @@ echo "## Catalog reads, uncached: $PRODUCTS products ($(nproc) cores, $BENCH_CON
 echo
 bench_header
 bench_wrk "first page, default sort" "/api/v1/products"
+bench_wrk "first page, include_total=true" "/api/v1/products?include_total=true"
+bench_wrk "category=dept-1, include_total=true" "/api/v1/products?category=dept-1&include_total=true"
 bench_wrk "category + price range, sort=price" "/api/v1/products?$listing"
 bench_wrk "same listing, row $depth via cursor" "/api/v1/products?$listing&cursor=$cursor"
 bench_wrk "q=$q" "/api/v1/products?q=$q"

@@ -14,6 +14,7 @@
 #include "nexus/api/listing.h"
 #include "nexus/api/product_filters.h"
 #include "nexus/api/variant_write.h"
+#include "nexus/db/facets.h"
 #include "nexus/db/products.h"
 #include "nexus/db/variants.h"
 #include "nexus/core/config.h"
@@ -50,11 +51,15 @@ static char *page_items(PGresult *r, int count, bool staff, size_t *len) {
 }
 
 /* A search counts one match past SEARCH_TOTAL_CAP: reaching it means the
- * total is only known to be at least the cap. Other lists count all. */
+ * total is only known to be at least the cap. Other lists count all,
+ * unless the counts kept with the writes hold the total. */
 enum nx_err api_products_total(struct db *db, const struct product_filter *f, long long *total,
                                bool *capped) {
     long long cap = f->pattern_count ? nx_config->search_total_cap : 0;
-    enum nx_err e = products_count(db, f, cap ? cap + 1 : 0, total);
+    bool known = false;
+    enum nx_err e = facets_kept_total(db, f, &known, total);
+    if (e == NX_OK && !known)
+        e = products_count(db, f, cap ? cap + 1 : 0, total);
     *capped = e == NX_OK && cap && *total > cap;
     if (*capped)
         *total = cap;

@@ -18,6 +18,7 @@
  */
 #include "nexus/db/facets.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STOCK, -1, -1};
@@ -43,12 +44,18 @@ static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STO
     " sum(n) AS n FROM g GROUP BY 1) c ON c.category_id = t.id GROUP BY ch.id, ch.slug, ch.name"   \
     " ORDER BY kind, sort, id"
 
-/* Whether the counts kept with the writes answer (migration 0016): only
- * live active products are counted, with no filter but a category. */
+/* Whether the counts kept with the writes hold the size of f's set
+ * (migration 0016): only live active products are counted, per category
+ * scope and in stock or not, so no filter but a category and in_stock. */
+static bool kept(const struct product_filter *f) {
+    return !f->include_inactive && !f->min_cents && !f->max_cents && !f->currency &&
+           !f->pattern_count && !f->short_word_count && !f->extra_patterns && !f->attribute_count &&
+           !f->option_count;
+}
+
+/* Whether they answer the summary, which counts both sides of in_stock. */
 static bool counted(const struct product_filter *f) {
-    return !f->include_inactive && !f->min_cents && !f->max_cents && f->in_stock == -1 &&
-           !f->currency && !f->pattern_count && !f->short_word_count && !f->extra_patterns &&
-           !f->attribute_count && !f->option_count;
+    return kept(f) && f->in_stock == -1;
 }
 
 /* " c.scope ..." : the kept counts' rows of the filtered category (its
@@ -274,5 +281,32 @@ enum nx_err facets_options(struct db *db, const struct product_filter *f, int on
                   names);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
+    return e;
+}
+
+/* While a bulk load's derived data waits for its rebuild (migration
+ * 0020) the kept counts lag behind the products: the flag, read in the
+ * same snapshot as the counts, says so. */
+static struct db_stmt SQL_KEPT_TOTAL = {
+    "SELECT EXISTS (SELECT FROM derived_rebuild_pending),"
+    " coalesce(sum(n) FILTER (WHERE term = 0), 0), coalesce(sum(n) FILTER (WHERE term = -1), 0)"
+    " FROM facet_counts WHERE scope = $1::bigint AND term IN (0, -1)",
+    1, 0};
+
+enum nx_err facets_kept_total(struct db *db, const struct product_filter *f, bool *known,
+                              long long *total) {
+    *known = false;
+    if (!kept(f))
+        return NX_OK;
+    const char *params[] = {f->category_ids ? f->category_id : "0"};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_KEPT_TOTAL, params, &r);
+    if (e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "f") == 0) {
+        long long all = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        long long stocked = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+        *total = f->in_stock == 1 ? stocked : f->in_stock == 0 ? all - stocked : all;
+        *known = true;
+    }
+    PQclear(r);
     return e;
 }

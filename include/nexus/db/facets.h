@@ -55,4 +55,10 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
 enum nx_err facets_options(struct db *db, const struct product_filter *f, int only,
                            const char *names, PGresult **out);
 
+/* The size of f's set from the kept counts, when they hold it (*known):
+ * public lists with no filter but a category and in_stock, and no bulk
+ * load's rebuild pending. One index probe instead of counting rows. */
+enum nx_err facets_kept_total(struct db *db, const struct product_filter *f, bool *known,
+                              long long *total);
+
 #endif
