@@ -19,6 +19,7 @@ bench_uncached_catalog "$PRODUCTS"
 
 api=http://127.0.0.1:$BENCH_PORT/api/v1
 listing="category=dept-1&min_price=1.00&max_price=1000.00&sort=price"
+shelf=dept-1-section-2-shelf-3
 q=$(psql_bench -c "$BENCH_SEARCH_SQL")
 max_id=$(psql_bench -c "SELECT max(id) FROM products")
 
@@ -46,6 +47,9 @@ bench_header
 bench_wrk "first page, default sort" "/api/v1/products"
 bench_wrk "first page, include_total=true" "/api/v1/products?include_total=true"
 bench_wrk "category=dept-1, include_total=true" "/api/v1/products?category=dept-1&include_total=true"
+bench_wrk "a shelf (no subcategories), first page" "/api/v1/products?category=$shelf"
+BENCH_CONNECTIONS=1 BENCH_THREADS=1 bench_wrk "a shelf, first page (1 connection)" \
+    "/api/v1/products?category=$shelf"
 bench_wrk "category + price range, sort=price" "/api/v1/products?$listing"
 bench_wrk "same listing, row $depth via cursor" "/api/v1/products?$listing&cursor=$cursor"
 bench_wrk "q=$q" "/api/v1/products?q=$q"

@@ -245,13 +245,30 @@ void products_add_in_stock(struct sql_builder *b, const struct product_filter *f
     }
 }
 
+/* Whether the filtered category has no subcategories. */
+static bool one_category(const struct product_filter *f) {
+    return f->category_id && !strchr(f->category_ids, ',');
+}
+
+/* A category without subcategories is matched with =: the planner then
+ * reads its range of a (category, sort key) index in order and stops at
+ * the page. = ANY of a subtree promises no order, so for such a category
+ * it walked the whole catalog's sort index, passing the other
+ * categories' rows. */
+static void add_category(struct sql_builder *b, const struct product_filter *f) {
+    if (one_category(f))
+        sql_add_param(b, " AND p.category_id = ?::bigint", f->category_id);
+    else
+        sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
+}
+
 void products_add_filters(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip) {
     sql_add(b, " WHERE p.deleted_at IS NULL");
     if (!f->include_inactive)
         sql_add(b, " AND p.is_active");
     if (f->category_ids && !(skip->what & SKIP_CATEGORY))
-        sql_add_param(b, " AND p.category_id = ANY (?::bigint[])", f->category_ids);
+        add_category(b, f);
     if (!(skip->what & SKIP_PRICE))
         products_add_price(b, f);
     if (f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK))
@@ -349,12 +366,14 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
 /* Whether a list's plan can be chosen once for every value of its
  * parameters (a prepared statement's generic plan): true when only the
  * cursor and the limit are parameters, and the plan walks the sort's index
- * whatever they are. A category or price filter is not: without its values
- * PostgreSQL guesses how many rows match, and for a broad filter that
- * guess chose reading and sorting every match over walking the index. */
+ * whatever they are. A category without subcategories is one of them: its
+ * range of the (category, sort key) index is walked whatever its size. A
+ * subtree or a price filter is not: without its values PostgreSQL guesses
+ * how many rows match, and for a broad filter that guess chose reading and
+ * sorting every match over walking the index. */
 static bool walk_fits_any_values(const struct product_filter *f) {
-    return !f->category_ids && !f->min_cents && !f->max_cents && !f->currency &&
-           !f->attribute_count && !f->option_count;
+    return (!f->category_ids || one_category(f)) && !f->min_cents && !f->max_cents &&
+           !f->currency && !f->attribute_count && !f->option_count;
 }
 
 static bool plan_fits_any_values(const struct product_filter *f) {

@@ -540,6 +540,13 @@ static void test_category_filter_includes_descendants(void **state) {
     expect_walk(q, NULL, "created_at DESC, id DESC", where);
     snprintf(where, sizeof where, "is_active AND category_id = %lld", cat_a);
     expect_walk("category=list-alpha&limit=4", NULL, "created_at DESC, id DESC", where);
+    /* a category without subcategories walks its own index range, in
+     * every sort (its statement is prepared, planned once for any such
+     * category) */
+    expect_walk_in_every_sort("category=list-alpha", 3, NULL, where);
+    snprintf(q, sizeof q, "category=%lld&in_stock=true", cat_b);
+    snprintf(where, sizeof where, "is_active AND stock > 0 AND category_id = %lld", cat_b);
+    expect_walk_in_every_sort(q, 2, NULL, where);
     snprintf(q, sizeof q, "category=%lld", cat_b);
     snprintf(where, sizeof where, "is_active AND category_id = %lld", cat_b);
     expect_walk(q, NULL, "created_at DESC, id DESC", where);
