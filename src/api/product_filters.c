@@ -58,17 +58,16 @@ static enum nx_err parse_category(struct request *req, struct db *db, struct pro
     if ((e = category_key(req, "category", v, key, sizeof key, &by_slug)) != NX_OK)
         return e;
     buf_printf(&q->canonical, "&category=%s", key);
-    if ((e = categories_resolve(db, key, by_slug, id)) != NX_OK)
+    if ((e = categories_resolve_subtree(db, key, by_slug, id, &q->category_ids)) != NX_OK)
         return e;
     if (!id[0]) {
         q->matches_nothing = true;
         return NX_OK;
     }
     memcpy(q->category_id, id, sizeof q->category_id);
-    e = categories_subtree(db, id, &q->category_ids);
     q->filter.category_ids = q->category_ids;
     q->filter.category_id = q->category_id;
-    return e;
+    return NX_OK;
 }
 
 static enum nx_err parse_price(struct request *req, const char *name, char *out, size_t cap,

@@ -3,6 +3,7 @@
  */
 #include "nexus/db/categories.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,11 +15,14 @@ static struct db_stmt SQL_GET_BY_ID = {"SELECT " CATEGORY_COLUMNS " FROM categor
                                        1, 0};
 static struct db_stmt SQL_GET_BY_SLUG = {
     "SELECT " CATEGORY_COLUMNS " FROM categories WHERE slug = $1", 1, 0};
-static struct db_stmt SQL_SUBTREE = {
-    "WITH RECURSIVE t AS (SELECT id FROM categories WHERE id = $1"
-    " UNION ALL SELECT c.id FROM categories c JOIN t ON c.parent_id = t.id)"
-    " SELECT array_agg(id)::text FROM t",
-    1, 0};
+/* A category and its subtree in one round trip: the category's own id
+ * (NULL when there is none) and the array of it and its descendants. */
+#define SUBTREE_OF(match)                                                                          \
+    "WITH RECURSIVE t AS (SELECT id, true AS top FROM categories WHERE " match                     \
+    " UNION ALL SELECT c.id, false FROM categories c JOIN t ON c.parent_id = t.id)"                \
+    " SELECT min(id) FILTER (WHERE top), array_agg(id)::text FROM t"
+static struct db_stmt SQL_SUBTREE_OF_ID = {SUBTREE_OF("id = $1"), 1, 0};
+static struct db_stmt SQL_SUBTREE_OF_SLUG = {SUBTREE_OF("slug = $1"), 1, 0};
 /* Lookups of many categories at once (the parents, children or subtrees
  * of a page of them), one statement whatever their number. */
 static struct db_stmt SQL_BY_IDS = {
@@ -135,13 +139,17 @@ enum nx_err categories_resolve(struct db *db, const char *key, bool by_slug, cha
     return e;
 }
 
-enum nx_err categories_subtree(struct db *db, const char *id, char **out) {
-    const char *params[] = {id};
+enum nx_err categories_resolve_subtree(struct db *db, const char *key, bool by_slug, char id[24],
+                                       char **subtree) {
+    const char *params[] = {key};
     PGresult *r = NULL;
-    enum nx_err e = db_exec(db, &SQL_SUBTREE, params, &r);
-    *out = NULL;
-    if (e == NX_OK)
-        *out = xstrdup(PQgetisnull(r, 0, 0) ? "{}" : PQgetvalue(r, 0, 0));
+    enum nx_err e = db_exec(db, by_slug ? &SQL_SUBTREE_OF_SLUG : &SQL_SUBTREE_OF_ID, params, &r);
+    id[0] = '\0';
+    *subtree = NULL;
+    if (e == NX_OK && !PQgetisnull(r, 0, 0)) {
+        snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+        *subtree = xstrdup(PQgetvalue(r, 0, 1));
+    }
     PQclear(r);
     return e;
 }

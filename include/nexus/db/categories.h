@@ -29,8 +29,11 @@ enum nx_err categories_get(struct db *db, const char *key, bool by_slug, PGresul
 /* The id of the category with this id or slug, "" when there is none. */
 enum nx_err categories_resolve(struct db *db, const char *key, bool by_slug, char out[24]);
 
-/* Array literal of id and all its descendants' ids. */
-enum nx_err categories_subtree(struct db *db, const char *id, char **out);
+/* The category with this id or slug ("" when there is none) and, when
+ * there is one, the array literal of its id and all its descendants' ids
+ * (owned; NULL otherwise), in one statement. */
+enum nx_err categories_resolve_subtree(struct db *db, const char *key, bool by_slug, char id[24],
+                                       char **subtree);
 
 /* The categories of an array literal of ids ("{1,2}"), in no order. */
 enum nx_err categories_by_ids(struct db *db, const char *ids, PGresult **out);
