@@ -245,6 +245,12 @@ void products_add_in_stock(struct sql_builder *b, const struct product_filter *f
     }
 }
 
+/* Whether the sort has an index per category (migration 0003's
+ * (category_id, created_at, id) and (category_id, price_cents, id)). */
+static bool has_category_index(enum product_sort sort) {
+    return sort != PS_NAME && sort != PS_NAME_DESC;
+}
+
 /* Whether the filtered category has no subcategories. */
 static bool one_category(const struct product_filter *f) {
     return f->category_id && !strchr(f->category_ids, ',');
@@ -366,18 +372,21 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
 /* Whether a list's plan can be chosen once for every value of its
  * parameters (a prepared statement's generic plan): true when only the
  * cursor and the limit are parameters, and the plan walks the sort's index
- * whatever they are. A category without subcategories is one of them: its
- * range of the (category, sort key) index is walked whatever its size. A
- * subtree or a price filter is not: without its values PostgreSQL guesses
- * how many rows match, and for a broad filter that guess chose reading and
- * sorting every match over walking the index. */
-static bool walk_fits_any_values(const struct product_filter *f) {
-    return (!f->category_ids || one_category(f)) && !f->min_cents && !f->max_cents &&
-           !f->currency && !f->attribute_count && !f->option_count;
+ * whatever they are. A category without subcategories is one of them in
+ * the sorts that have a (category, sort key) index: its range is walked
+ * whatever its size. Sorted by name, a plan made for a category of average
+ * size walks the name index and skips the other categories' rows, which
+ * for a small category passes the whole catalog. A subtree or a price
+ * filter is not either: without its values PostgreSQL guesses how many
+ * rows match, and for a broad filter that guess chose reading and sorting
+ * every match over walking the index. */
+static bool walk_fits_any_values(const struct product_filter *f, enum product_sort sort) {
+    return (!f->category_ids || (one_category(f) && has_category_index(sort))) && !f->min_cents &&
+           !f->max_cents && !f->currency && !f->attribute_count && !f->option_count;
 }
 
 static bool plan_fits_any_values(const struct product_filter *f) {
-    return !f->pattern_count && walk_fits_any_values(f);
+    return !f->pattern_count && !f->category_ids && walk_fits_any_values(f, PS_CREATED);
 }
 
 static bool by_name(enum product_sort sort) {
@@ -405,7 +414,7 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
                              size_t walk, PGresult **out) {
     /* The words are checked on a walk of fixed length (SEARCH_WALKS), so
      * their values cannot change the plan either. */
-    struct sql_builder b = {.prepare = walk_fits_any_values(f)};
+    struct sql_builder b = {.prepare = walk_fits_any_values(f, sort)};
     bool search = f->pattern_count > 0 || has_discovery(f);
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM ");
     if (search) /* the walked rows carry the text their words are checked on */
