@@ -134,6 +134,11 @@ static bool has_discovery(const struct product_filter *f) {
  * looking the one key up. Both compare lower-cased text. */
 enum form { INDEXED, WALKED };
 
+/* A walked row's value among a filter's values (comma-separated), the
+ * list split and lowered once per statement: in a generic plan a
+ * function of a parameter runs again for every row tested. */
+#define WALKED_VALUES " = ANY ((SELECT string_to_array(lower(?), ','))::text[])"
+
 /* Every option filter but skip_option, over v (a variant, or an entry of
  * product_option_order, which carries the variant's options_key). */
 static void option_values(struct sql_builder *b, const struct product_filter *f, int skip_option,
@@ -145,9 +150,9 @@ static void option_values(struct sql_builder *b, const struct product_filter *f,
             sql_add_param(b, " AND nexus_option_terms(v.options) && nexus_option_query(?,",
                           f->options[i].name);
         else /* options_key: the options lower-cased, names included */
-            sql_add_param(b, " AND (v.options_key::jsonb ->> lower(?))", f->options[i].name);
-        sql_add_param(b, form == INDEXED ? " ?)" : " = ANY (string_to_array(lower(?), ','))",
-                      f->options[i].values);
+            sql_add_param(b, " AND (v.options_key::jsonb ->> (SELECT lower(?)))",
+                          f->options[i].name);
+        sql_add_param(b, form == INDEXED ? " ?)" : WALKED_VALUES, f->options[i].values);
     }
 }
 
@@ -204,7 +209,7 @@ static void add_attributes(struct sql_builder *b, const struct product_filter *f
         }
         if (a->values && form == WALKED) {
             sql_add_param(b, " AND lower(p.attributes ->> ?)", a->key);
-            sql_add_param(b, " = ANY (string_to_array(lower(?), ','))", a->values);
+            sql_add_param(b, WALKED_VALUES, a->values);
         }
         if (a->min || a->max)
             add_range(b, a, form);
@@ -323,12 +328,15 @@ static void add_words(struct sql_builder *b, const struct product_filter *f) {
 
 /* The words, for a walk of the sort index that checks every row it
  * passes: the same test on the stored lower-cased text (migration 0022),
- * which spares lowering name and description per row. */
+ * which spares lowering name and description per row. Each word is
+ * lowered once per statement (a sub-select): in a generic plan, lower()
+ * of a parameter would run again for every row tested. */
 static void add_walked_words(struct sql_builder *b, const struct product_filter *f) {
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
-        sql_add_param(b, " AND p.search_text LIKE lower(?)", f->patterns[i]);
+        sql_add_param(b, " AND p.search_text LIKE (SELECT lower(?))", f->patterns[i]);
     if (f->extra_patterns) /* lower-casing the array's text lower-cases each word */
-        sql_add_param(b, " AND p.search_text LIKE ALL (lower(?)::text[])", f->extra_patterns);
+        sql_add_param(b, " AND p.search_text LIKE ALL ((SELECT lower(?))::text[])",
+                      f->extra_patterns);
 }
 
 /* The words, for a plan that reads them from an index: a word without a
@@ -404,6 +412,40 @@ static const char *walked_order(enum product_sort sort) {
     if (sort == PS_NAME_DESC)
         return " ORDER BY p.name_key DESC, p.id DESC";
     return SORTS[sort].order;
+}
+
+/* Whether a walk can read its words from products_created_text_idx
+ * (migration 0023): a public search by words alone, in created_at order
+ * (every other filter tests a column that index does not hold). */
+static bool walk_fits_text_index(const struct product_filter *f, enum product_sort sort) {
+    return (sort == PS_CREATED || sort == PS_CREATED_DESC) && f->pattern_count &&
+           !has_discovery(f) && !f->include_inactive && !f->category_ids && !f->min_cents &&
+           !f->max_cents && f->in_stock == -1 && !f->currency;
+}
+
+/* That walk: the words are checked on the index's rows (an index-only
+ * scan where the table's pages are all visible), and only the page's rows
+ * are read from the table, by id. */
+static enum nx_err text_walk_page(struct db *db, const struct product_filter *f,
+                                  enum product_sort sort, const char *after_value,
+                                  const char *after_id, const char *limit, size_t walk,
+                                  PGresult **out) {
+    struct sql_builder b = {.prepare = true};
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT p.id FROM"
+                " (SELECT p.id, p.created_at, p.search_text FROM products p");
+    products_add_filters(&b, f, &NO_SKIP);
+    add_cursor(&b, sort, after_value, after_id);
+    sql_add(&b, SORTS[sort].order);
+    sql_add(&b, SEARCH_WALKS[walk]);
+    add_walked_words(&b, f);
+    sql_add(&b, SORTS[sort].order);
+    sql_add_param(&b, " LIMIT ?::integer", limit);
+    sql_add(&b,
+            ") k JOIN products p ON p.id = k.id LEFT JOIN categories c ON c.id = p.category_id");
+    sql_add(&b, SORTS[sort].order);
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
 }
 
 /* The page in index order; for a search (or attr.* and option.*
@@ -600,9 +642,8 @@ static enum nx_err term_page(struct db *db, const struct product_filter *f, enum
  * always rare, so they go to the index at once.
  *
  * The plan that answered a word's first page is remembered for a while
- * (db/wordplan.h): the next search of a word the indexes answered goes
- * there at once, and one a walk answered starts with the long walk, which
- * stops as soon as the page is full, so costs a common word nothing more.
+ * (db/wordplan.h): the next search of a word goes at once to the walk or
+ * the indexes that answered it.
  */
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
@@ -626,14 +667,22 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
         return search_page(db, f, sort, after_value, after_id, limit, out);
     bool selective = f->pattern_count || has_discovery(f);
     size_t walks = selective ? sizeof SEARCH_WALKS / sizeof SEARCH_WALKS[0] : 1;
-    for (size_t walk = known == WORD_PLAN_WALK ? 1 : 0; walk < walks; walk++) {
-        enum nx_err e = walk_page(db, f, sort, after_value, after_id, limit, walk, out);
+    /* A common word (one the short walk answered) passes few rows per
+     * match: its walk reads them from the table. A rarer one's long walk
+     * passes many, and reads them from the index of search text. */
+    bool common = known == WORD_PLAN_SHORT_WALK;
+    for (size_t walk = known == WORD_PLAN_UNKNOWN ? 0 : 1; walk < walks; walk++) {
+        bool from_text = walk > 0 && !common && walk_fits_text_index(f, sort);
+        enum nx_err e = from_text
+                            ? text_walk_page(db, f, sort, after_value, after_id, limit, walk, out)
+                            : walk_page(db, f, sort, after_value, after_id, limit, walk, out);
         if (e != NX_OK || !selective)
             return e;
         int found = PQntuples(*out);
         if (found >= limit_rows(limit)) {
             if (remember)
-                word_plan_put(key, WORD_PLAN_WALK, now_us());
+                word_plan_put(key, walk == 0 || common ? WORD_PLAN_SHORT_WALK : WORD_PLAN_WALK,
+                              now_us());
             return NX_OK;
         }
         PQclear(*out);

@@ -603,6 +603,11 @@ static void test_q_matches_words_anywhere(void **state) {
              "is_active AND (name || ' ' || description) ILIKE '%%filler%%'"
              " AND (name || ' ' || description) ILIKE '%%1%%'");
     expect_walk("q=filler%201&sort=name&limit=6", NULL, "lower(name), id", where);
+    /* one common word: a walk of the sort order answers it, in created_at
+     * order from the index that holds the search text */
+    snprintf(where, sizeof where, "is_active AND (name || ' ' || description) ILIKE '%%filler%%'");
+    expect_walk_in_every_sort("q=filler", 5, NULL, where);
+    expect_walk_in_every_sort("q=FILLER", 5, customer_token, where);
 }
 
 static void test_q_wildcards_are_literal(void **state) {
@@ -1261,6 +1266,28 @@ static void test_paging_by_name_through_long_three_byte_names(void **state) {
     assert_same_ids("long 3-byte names", got, n, ids, 3);
 }
 
+/* A word in 1% of 3,000 products: the short walk (the newest or oldest
+ * 1,000) does not fill a page of 20, the long one does, and the word is
+ * remembered as one the long walk answers, which then reads the words
+ * from the index of search text (migration 0023): every page, in both
+ * created_at orders, is the one SQL gives. Last: it grows the catalog. */
+static void test_a_sparse_word_walks_the_index_of_search_text(void **state) {
+    (void)state;
+    free(harness_sql_value(
+        &server,
+        "WITH i AS (INSERT INTO products (sku, name, slug, description, price_cents, currency,"
+        " stock, is_active, created_at) SELECT 'SPARSE-' || g, 'Sparse ' || g, 'sparse-' || g,"
+        " CASE WHEN g %% 100 = 0 THEN 'with qzsparse inside' ELSE 'plain' END, 100, 'USD', 1,"
+        " true, now() - (3000 - g) * interval '1 second' FROM generate_series(1, 3000) g"
+        " RETURNING 1) SELECT count(*) FROM i"));
+    const char *where = "is_active AND (name || ' ' || description) ILIKE '%qzsparse%'";
+    assert_int_equal(sql_count(where), 30);
+    for (int round = 0; round < 2; round++) { /* learnt, then remembered */
+        expect_walk("q=qzsparse", NULL, "created_at DESC, id DESC", where);
+        expect_walk("q=QZSPARSE&sort=created_at", NULL, "created_at, id", where);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_default_limit_and_default_sort),
@@ -1289,6 +1316,7 @@ int main(void) {
         cmocka_unit_test(test_paging_by_name_through_long_four_byte_names),
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_three_byte_names),
+        cmocka_unit_test(test_a_sparse_word_walks_the_index_of_search_text),
     };
     return harness_run_group("product_lists", tests, sizeof tests / sizeof tests[0], start, stop);
 }

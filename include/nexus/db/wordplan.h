@@ -7,10 +7,13 @@
  * by a walk, the long walk costs no more than the short one (a walk stops
  * as soon as the page is full). So the plan that answered each word
  * recently is kept in a small table of this process, and the next search
- * of that word starts there. Entries expire (a word's share of the catalog
- * moves as products change), and the table is bounded: a word that does
- * not fit is simply not remembered. Only the start of the search changes,
- * never its answer: every plan returns the same rows.
+ * of that word starts there. Which walk answered also says how common the
+ * word is: the long walk reads a common word's few rows per match from
+ * the table, and a rarer word's many from an index of the search text.
+ * Entries expire (a word's share of the catalog moves as products
+ * change), and the table is bounded: a word that does not fit is simply
+ * not remembered. Only the start of the search changes, never its
+ * answer: every plan returns the same rows.
  */
 #ifndef NEXUS_DB_WORDPLAN_H
 #define NEXUS_DB_WORDPLAN_H
@@ -20,9 +23,10 @@
 #include <stdint.h>
 
 enum word_plan {
-    WORD_PLAN_UNKNOWN, /* not remembered: try the short walk first */
-    WORD_PLAN_WALK,    /* a walk of the sort index filled the page */
-    WORD_PLAN_INDEX,   /* the walks did not: the word indexes answered */
+    WORD_PLAN_UNKNOWN,    /* not remembered: try the short walk first */
+    WORD_PLAN_SHORT_WALK, /* the short walk of the sort index filled the page */
+    WORD_PLAN_WALK,       /* only the long walk did */
+    WORD_PLAN_INDEX,      /* the walks did not: the word indexes answered */
 };
 
 /* How long an entry is used (microseconds). */
