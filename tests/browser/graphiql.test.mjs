@@ -41,6 +41,21 @@ async function rest(path, token) {
 /* The text of one of GraphiQL's CodeMirror editors. */
 const editorText = (selector) => page.$eval(`${selector} .CodeMirror`, (el) => el.CodeMirror.getValue());
 
+/* Set the query editor's text, then wait until GraphiQL has parsed it:
+ * it reads the operations of the text after a pause in typing, and a run
+ * before that sends the operation name of the text before. */
+async function setQuery(query, operationName) {
+  await page.$eval('.graphiql-query-editor .CodeMirror', (el, q) => el.CodeMirror.setValue(q), query);
+  await page.waitForFunction(
+    (name) => {
+      const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
+      const ops = cm.operations;
+      return Array.isArray(ops) && ops.length === 1 && (ops[0].name ? ops[0].name.value : null) === name;
+    },
+    operationName,
+  );
+}
+
 /* Run the query through the execute button, or Ctrl-Enter in the query
  * editor, and return the result pane's JSON once it shows the answer to
  * this run (it differs from what the pane showed before). */
@@ -97,7 +112,7 @@ test('a query set in the editor runs with Ctrl-Enter and shows a product with it
   const [product] = (await rest('/api/v1/products?limit=1')).items;
   const variants = await rest(`/api/v1/products/${product.id}/variants`);
   const query = `query One($id: ID!) {\n  product(id: $id) {\n    name\n    variants { sku price }\n  }\n}\n`;
-  await page.$eval('.graphiql-query-editor .CodeMirror', (el, q) => el.CodeMirror.setValue(q), query);
+  await setQuery(query, 'One');
   await page.locator('.graphiql-editor-tools button', { hasText: 'Variables' }).click();
   await page.$eval('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror', (el, v) => el.CodeMirror.setValue(v), JSON.stringify({ id: String(product.id) }));
   const result = await run('keyboard');
@@ -110,7 +125,7 @@ test('a query set in the editor runs with Ctrl-Enter and shows a product with it
 });
 
 test('a bearer token typed in the Headers tab reaches the server', async () => {
-  await page.$eval('.graphiql-query-editor .CodeMirror', (el) => el.CodeMirror.setValue('{ me { email role } }'));
+  await setQuery('{ me { email role } }', null);
   await page.locator('.graphiql-editor-tools button', { hasText: 'Headers' }).click();
   await page.$eval('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror', (el, h) => el.CodeMirror.setValue(h), JSON.stringify({ Authorization: `Bearer ${staffToken}` }));
   const result = await run('button');
