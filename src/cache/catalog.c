@@ -409,9 +409,28 @@ static bool read_changes(const redisReply *r, uint64_t from, uint64_t n, int64_t
     return found == n;
 }
 
+/* Whether the change log holds generation gen: then Redis issued it, and
+ * a later read of an earlier generation was only sent before it. */
+static bool log_holds(const char *gen) {
+    const char *argv[] = {"LRANGE", changes_key, "-" XSTR(CHANGES_KEPT), "-1"};
+    redisReply *r = cache_command(4, argv, NULL);
+    size_t n = strlen(gen);
+    bool held = false;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && !held; i++) {
+        const redisReply *e = r->element[i];
+        held = e->type == REDIS_REPLY_STRING && e->len > n && memcmp(e->str, gen, n) == 0 &&
+               e->str[n] == ' ';
+    }
+    freeReplyObject(r);
+    return held;
+}
+
 /* Move the local tier to generation to (see above). One thread at a time;
  * the others go on to Redis meanwhile. True when the table is now at to
- * or empty. */
+ * or empty. A generation below the table's is usually a read that another
+ * thread's later one overtook (the table moved on meanwhile): the table is
+ * left as it is, and false returned, when the log still holds the table's
+ * generation. */
 static bool local_catch_up(const char *to) {
     static pthread_mutex_t catching_up = PTHREAD_MUTEX_INITIALIZER;
     char from[NX_CACHE_GEN_LEN];
@@ -421,6 +440,10 @@ static bool local_catch_up(const char *to) {
         return true;
     if (!parse_gen(from, &a) || !parse_gen(to, &b) || pthread_mutex_trylock(&catching_up) != 0)
         return false;
+    if (b < a && log_holds(from)) {
+        pthread_mutex_unlock(&catching_up);
+        return false;
+    }
     bool done = false;
     /* A generation below the table's (Redis lost its keys and started again
      * under a clock that is behind) has no log to follow: empty the table. */
@@ -439,9 +462,10 @@ static bool local_catch_up(const char *to) {
     }
     if (!done) {
         local_cache_generation(from, sizeof from);
-        if (strcmp(from, to) != 0) /* nobody moved it meanwhile */
+        if (strcmp(from, to) != 0) { /* nobody moved it meanwhile */
             local_cache_clear();
-        metrics_count("cache_local_resets");
+            metrics_count("cache_local_resets");
+        }
     }
     pthread_mutex_unlock(&catching_up);
     return true;

@@ -239,6 +239,26 @@ static void test_category_write_drops_every_item(void **state) {
     assert_false(read_through("item-1", 1, "one, renamed category"));
 }
 
+/* A read that asked Redis before another read moved the memory on to a
+ * later generation stores its answer after that: the memory stays as it
+ * is (the log still holds its generation) and keeps answering. */
+static void test_an_overtaken_read_leaves_the_memory(void **state) {
+    (void)state;
+    fill();
+    struct cache_lookup slow;
+    catalog_cache_get("item-3", strlen("item-3"), 3, &slow);
+    assert_true(slow.usable);
+    assert_false(slow.hit);
+    as_another_instance("product", 1);
+    learn_the_generation("other-5");
+    uint64_t before = resets();
+    catalog_cache_put(&slow, "item-3", strlen("item-3"), "\"e\"", "three", strlen("three"));
+    cache_lookup_clear(&slow);
+    assert_int_equal(resets() - before, 0);
+    assert_local_hit("item-2", 2, "two");
+    assert_local_hit("other-5", 0, "other");
+}
+
 /* After writes the log cannot account for, the process's memory is
  * emptied: product 2's item comes from Redis again (its own generation kept
  * it there), then from memory. */
@@ -285,6 +305,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup(test_several_writes_are_read_from_the_log_at_once, fresh),
         cmocka_unit_test_setup(test_new_product_keeps_every_item, fresh),
         cmocka_unit_test_setup(test_category_write_drops_every_item, fresh),
+        cmocka_unit_test_setup(test_an_overtaken_read_leaves_the_memory, fresh),
         cmocka_unit_test_setup(test_a_trimmed_log_empties_the_memory, fresh),
         cmocka_unit_test_setup(test_a_lost_log_empties_the_memory, fresh),
         cmocka_unit_test_setup(test_a_generation_gone_back_empties_the_memory, fresh),
