@@ -90,6 +90,21 @@ static void unlink_locked(struct local_entry **link) {
     free(e);
 }
 
+/* Make room for size more bytes in a full table: drop whole key chains,
+ * from where the last sweep stopped, until a quarter of the budget is
+ * free. Keys fall in chains by their hash, so this drops a random quarter
+ * of the entries: a popular entry mostly stays, where emptying the table
+ * sent every read to Redis at once, every time it filled. */
+static void make_room_locked(size_t size) {
+    static size_t sweep; /* the next chain to drop */
+    size_t goal = max_bytes - max_bytes / 4;
+    for (size_t n = 0; n < BUCKETS && used_bytes + size > goal; n++) {
+        while (buckets[sweep])
+            unlink_locked(&buckets[sweep]);
+        sweep = (sweep + 1) & (BUCKETS - 1);
+    }
+}
+
 /* Drop every entry of product_id (0: every entry that is no item). */
 static void drop_product_locked(int64_t product_id) {
     struct local_entry *e = *product_bucket(product_id);
@@ -185,7 +200,7 @@ void local_cache_put(const char *gen, int64_t product_id, const char *key, size_
     if (*link)
         unlink_locked(link);
     if (used_bytes + size > max_bytes) {
-        drop_all_locked();
+        make_room_locked(size);
         link = find_locked(hash, key, key_len);
     }
     e->next = *link; /* what followed a replaced entry stays in the chain */

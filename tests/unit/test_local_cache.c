@@ -214,6 +214,37 @@ static void test_local_budget_is_never_exceeded(void **state) {
     }
 }
 
+/* A full table makes room by dropping some of its entries, not all: most
+ * of what it held before the store that overflowed it is still there. */
+static void test_local_full_table_keeps_most_entries(void **state) {
+    (void)state;
+    char body[1000], key[32];
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    int stored = 0;
+    for (; local_cache_bytes() + 2 * sizeof body < BUDGET; stored++) {
+        snprintf(key, sizeof key, "key-%d", stored);
+        put("7", key, body);
+    }
+    size_t full = local_cache_bytes();
+    for (int i = 0; i < 4; i++, stored++) { /* past the budget */
+        snprintf(key, sizeof key, "key-%d", stored);
+        put("7", key, body);
+        assert_true(local_cache_bytes() <= BUDGET);
+        assert_held("7", key, body);
+    }
+    assert_true(local_cache_bytes() >= full / 2);
+    int held = 0;
+    for (int i = 0; i < stored; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        char *b = get("7", key);
+        held += b != NULL;
+        free(b);
+    }
+    assert_true(held >= stored / 2);
+    assert_true(held < stored); /* something had to go */
+}
+
 static void test_local_oversized_entry_is_not_kept(void **state) {
     (void)state;
     size_t n = BUDGET / 8 + 1;
@@ -266,6 +297,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_local_replacing_keeps_the_rest_of_the_chain, fresh,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_local_budget_is_never_exceeded, fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_local_full_table_keeps_most_entries, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_oversized_entry_is_not_kept, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_entries_expire, fresh, teardown),
         cmocka_unit_test_setup_teardown(test_local_clear_and_off, fresh, teardown),

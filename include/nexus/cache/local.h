@@ -32,8 +32,8 @@ bool local_cache_get(const char *gen, const char *key, size_t key_len, struct ca
  * that product's item. Under a generation later than the table's, the
  * table is emptied first; under an earlier one, nothing is stored (the
  * read began before the table's generation). Entries larger than an
- * eighth of the budget are not kept; a full table is emptied before the
- * store. */
+ * eighth of the budget are not kept; a full table first drops a quarter
+ * of its entries, picked by their keys' hashes. */
 void local_cache_put(const char *gen, int64_t product_id, const char *key, size_t key_len,
                      const char *etag, const char *body, size_t len);
 
