@@ -22,6 +22,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct queued *head, *tail; /* first in, first run */
 static bool running;
+static size_t unfinished; /* queued, or taken and not yet resumed */
 static pthread_t *threads;
 static int thread_count;
 
@@ -46,8 +47,12 @@ static void *offload_main(void *arg) {
     /* Named, so that tools watching the server's threads can tell them
      * apart from those that serve connections. */
     prctl(PR_SET_NAME, name, 0, 0, 0);
-    for (struct queued *q; (q = next_job()) != NULL; free(q))
+    for (struct queued *q; (q = next_job()) != NULL; free(q)) {
         fence_resume_at(q->conn, q->job(q->arg));
+        pthread_mutex_lock(&lock);
+        unfinished--;
+        pthread_mutex_unlock(&lock);
+    }
     return NULL;
 }
 
@@ -81,12 +86,20 @@ bool offload_run(struct MHD_Connection *conn, offload_job job, void *arg) {
         else
             head = q;
         tail = q;
+        unfinished++;
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);
     if (!queued)
         free(q);
     return queued;
+}
+
+size_t offload_unfinished(void) {
+    pthread_mutex_lock(&lock);
+    size_t n = unfinished;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 void offload_stop(void) {

@@ -16,6 +16,7 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A job: runs the request behind arg and returns the moment (now_us) its
@@ -28,6 +29,9 @@ bool offload_start(int threads);
 /* Suspend conn (from its access handler) and queue job(arg). False, and
  * conn left running, when the module is stopped. */
 bool offload_run(struct MHD_Connection *conn, offload_job job, void *arg);
+
+/* Requests queued, or running and not yet resumed. */
+size_t offload_unfinished(void);
 
 /* Run what is queued, then stop the threads; later runs are refused.
  * Call before the fence stops. */
