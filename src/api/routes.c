@@ -93,8 +93,7 @@ const struct route nx_routes[] = {
      * the document's normal form, graphql_cache_key); POST is a read too,
      * so an Idempotency-Key has nothing to replay. */
     {HTTP_GET, "/graphql", api_graphql, ACCESS_PUBLIC, CACHED},
-    {HTTP_POST, "/graphql", api_graphql, ACCESS_PUBLIC,
-     ROUTE_OWN_BODY | ROUTE_NO_REPLAY | ROUTE_READ},
+    {HTTP_POST, "/graphql", api_graphql, ACCESS_PUBLIC, ROUTE_OWN_BODY | ROUTE_NO_REPLAY},
 
     /* The upload is streamed to storage (nx_uploads below); a worker job
      * applies it, and bumps the catalog generation per batch. */

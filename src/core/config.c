@@ -319,10 +319,6 @@ static bool load_limits(struct loader *l, struct config *c) {
     bool ok =
         load_int(l, "PORT", 8080, 1, 65535, &c->port) &&
         load_int(l, "THREADS", online_cores(), 1, 256, &c->threads) &&
-        /* they mostly wait (for a lock, a commit's WAL flush): more of
-         * them than cores */
-        load_int(l, "WRITE_THREADS", c->threads * 2 > 256 ? 256 : c->threads * 2, 1, 256,
-                 &c->write_threads) &&
         load_int(l, "BODY_MAX_KIB", 1024, 1, 65536, &body_kib) &&
         load_int(l, "CONNECTION_TIMEOUT", 30, 1, 3600, &c->connection_timeout) &&
         load_int(l, "CONNECTION_LIMIT", 1024, 4, 100000, &c->connection_limit) &&

@@ -88,41 +88,23 @@ bool fence_start(void) {
     return ok;
 }
 
-/* Add conn to the held, suspending it first when suspend is set; false,
- * and conn left as it was, when the module is stopped. */
-static bool hold(struct MHD_Connection *conn, uint64_t until_us, bool suspend) {
+bool fence_hold(struct MHD_Connection *conn, uint64_t until_us) {
     struct held *h = xmalloc(sizeof *h);
     *h = (struct held){NULL, conn, until_us};
     pthread_mutex_lock(&lock);
-    bool held_now = running;
-    if (held_now) {
+    bool hold = running;
+    if (hold) {
         /* Suspended before the thread can see it: it never resumes a
          * connection that is not suspended. */
-        if (suspend)
-            MHD_suspend_connection(conn);
+        MHD_suspend_connection(conn);
         h->next = held;
         held = h;
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);
-    if (!held_now)
+    if (!hold)
         free(h);
-    return held_now;
-}
-
-bool fence_hold(struct MHD_Connection *conn, uint64_t until_us) {
-    return hold(conn, until_us, true);
-}
-
-void fence_resume_at(struct MHD_Connection *conn, uint64_t until_us) {
-    if (until_us > now_us() && hold(conn, until_us, false))
-        return;
-    for (uint64_t now = now_us(); now < until_us; now = now_us()) {
-        uint64_t wait_us = until_us - now;
-        struct timespec pause = {(time_t)(wait_us / 1000000u), (long)(wait_us % 1000000u) * 1000L};
-        nanosleep(&pause, NULL);
-    }
-    MHD_resume_connection(conn);
+    return hold;
 }
 
 void fence_stop(void) {

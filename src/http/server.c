@@ -25,7 +25,6 @@
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
-#include "nexus/http/offload.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
 #include "nexus/http/router.h"
@@ -165,15 +164,11 @@ static enum MHD_Result send_response(struct request *req, struct response *res) 
     return ok;
 }
 
-static void render_problem(struct request *req, enum nx_err code, struct response *res) {
-    if (code == NX_ERR_INTERNAL)
-        log_error("request.failed", req->request_id, "%s %s failed", req->method_name, req->path);
-    problem_render(req, code, res);
-}
-
 static enum MHD_Result send_problem(struct request *req, enum nx_err code) {
     struct response res = {0};
-    render_problem(req, code, &res);
+    if (code == NX_ERR_INTERNAL)
+        log_error("request.failed", req->request_id, "%s %s failed", req->method_name, req->path);
+    problem_render(req, code, &res);
     return send_response(req, &res);
 }
 
@@ -579,10 +574,9 @@ static enum MHD_Result send_held(struct request *req) {
     return send_response(req, &res);
 }
 
-/* The answer to a request whose body is in: the handler's, or its
- * problem. */
-static void answer_complete(struct request *req, struct response *res) {
+static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
+    deadline_request_in(req->conn);
     if (req->route->flags & ROUTE_UPLOAD) {
         e = req->upload_error;
     } else if (req->body_seen > body_cap(req)) {
@@ -592,39 +586,14 @@ static void answer_complete(struct request *req, struct response *res) {
     } else if (req->route->flags & ROUTE_JSON_BODY) {
         e = parse_json_body(req);
     }
+    struct response res = {0};
     if (e == NX_OK)
-        e = run_handler(req, res);
+        e = run_handler(req, &res);
     if (e != NX_OK) {
-        response_clear(res);
-        render_problem(req, e, res);
-        return;
+        response_clear(&res);
+        return send_problem(req, e);
     }
-    apply_if_none_match(req, res);
-}
-
-/* An offload job (http/offload.h): the answer is kept for the server
- * thread, which sends it when the connection is resumed. */
-static uint64_t answer_offloaded(void *arg) {
-    struct request *req = arg;
-    struct response res = {0};
-    answer_complete(req, &res);
-    db_thread_release();
-    req->held = xmalloc(sizeof *req->held);
-    *req->held = res;
-    return req->answer_after_us;
-}
-
-/* Every method but GET and HEAD may write (GraphQL's POST excepted). */
-static bool may_write(const struct request *req) {
-    return req->method != HTTP_GET && req->method != HTTP_HEAD && !(req->route->flags & ROUTE_READ);
-}
-
-static enum MHD_Result on_complete(struct request *req) {
-    deadline_request_in(req->conn);
-    if (may_write(req) && offload_run(req->conn, answer_offloaded, req))
-        return MHD_YES; /* req now belongs to the job until the resume */
-    struct response res = {0};
-    answer_complete(req, &res);
+    apply_if_none_match(req, &res);
     return answer_when_due(req, &res);
 }
 
@@ -867,8 +836,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
         struct timespec pause = {0, 20 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
-    offload_stop(); /* each queued write answers (through the fence) */
-    fence_stop();   /* no connection may stay suspended when the daemon stops */
+    fence_stop(); /* no connection may stay suspended when the daemon stops */
     MHD_stop_daemon(d);
 }
 
@@ -897,8 +865,7 @@ int server_run(const struct config *config) {
     catalog_cache_set_position_source(db_wal_position);
     replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
-    fence_start();                     /* without it, writes wait out the cache's window inline */
-    offload_start(cfg->write_threads); /* without it, writes run on the server threads */
+    fence_start(); /* without it, writes wait out the cache's window inline */
     struct MHD_Daemon *d = start_daemon();
     pthread_t housekeeper;
     if (d && pthread_create(&housekeeper, NULL, housekeeping_main, NULL) != 0) {
@@ -906,14 +873,13 @@ int server_run(const struct config *config) {
         d = NULL;
     }
     if (!d) {
-        offload_stop();
         fence_stop();
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);
         metrics_free();
         return 1;
     }
-    log_info("server.start", NULL, "listening on %s, port %d with %d threads (%d for writes)",
-             listen_name(), cfg->port, cfg->threads, cfg->write_threads);
+    log_info("server.start", NULL, "listening on %s, port %d with %d threads", listen_name(),
+             cfg->port, cfg->threads);
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("server.stop", NULL, "signal %d: draining", sig);

@@ -37,7 +37,6 @@
 #include "nexus/db/db.h"
 #include "nexus/db/migrate.h"
 #include "nexus/http/auth.h"
-#include "nexus/http/offload.h"
 #include "nexus/http/server.h"
 
 #include <arpa/inet.h>
@@ -201,33 +200,23 @@ static bool thread_waits(pid_t tid) {
     return nr == SYS_epoll_pwait || nr == SYS_rt_sigtimedwait;
 }
 
-/* Idle: no request queued for or running on a thread of http/offload
- * (they wait on a condition, not in epoll: counted, not watched), and
- * every watched thread waiting. */
 static bool server_idle(void) {
-    if (offload_unfinished())
-        return false;
     for (size_t i = 0; i < server_tid_count; i++)
         if (!thread_waits(server_tids[i]))
             return false;
     return true;
 }
 
-static bool thread_named(pid_t tid, const char *prefix) {
-    char path[64], name[32];
-    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
-    return read_small(path, name, sizeof name) && strncmp(name, prefix, strlen(prefix)) == 0;
-}
-
 /* The server's housekeeping thread wakes on a timer, not for requests:
  * it is never part of an input's work. Nor is the thread that resumes the
  * connections of held write answers (http/fence): it sleeps on a
  * condition, never in epoll, and a held answer is sent by a server thread,
- * which the watch sees. The threads of http/offload also wait on a
- * condition: their requests are counted instead (server_idle). */
+ * which the watch sees. */
 static bool is_housekeeping(pid_t tid) {
-    return thread_named(tid, "nx-housekeeping") || thread_named(tid, "nx-fence") ||
-           thread_named(tid, "nx-offload");
+    char path[64], name[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
+    return read_small(path, name, sizeof name) &&
+           (strncmp(name, "nx-housekeeping", 15) == 0 || strncmp(name, "nx-fence", 8) == 0);
 }
 
 static void find_server_threads(const pid_t *before, size_t nbefore) {

@@ -9,7 +9,6 @@
 #include <libpq-fe.h>
 #include <regex.h>
 #include <fnmatch.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1137,64 +1136,6 @@ static void test_deadlock_victim_is_retried(void **state) {
     assert_true(retries >= 1 && retries <= 3);
 }
 
-/* ---- a write waiting on the database leaves its thread free ---------------- */
-
-struct blocked_write {
-    const char *path;
-    long status; /* 0 until the PATCH is answered */
-};
-
-static void *patch_stock(void *arg) {
-    struct blocked_write *w = arg;
-    struct http_res *r = call("PATCH", w->path, staff_token, "{\"stock\":77}");
-    __atomic_store_n(&w->status, r->status, __ATOMIC_SEQ_CST);
-    http_res_free(r);
-    return NULL;
-}
-
-/* A write runs on a thread of its own, not on the server thread that read
- * its request: on a server of one thread, a PATCH held behind a row lock
- * does not stop a read of the same product from being answered. The
- * order is forced by the lock (released only after the read), not by
- * time. */
-static void test_a_write_waiting_on_a_lock_does_not_stall_reads(void **state) {
-    (void)state;
-    long long id = make_simple("BLOCKED-1", "Blocked Lamp");
-    struct nexus_server one = {0};
-    const char *env[] = {"THREADS=1", "DB_STATEMENT_TIMEOUT_MS=600000", NULL};
-    harness_start_url(&one, "products-one-thread", server.database_url, env);
-    harness_use(&one);
-    char path[64], sql[128];
-    product_path(path, sizeof path, id);
-    PGconn *lock = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
-    assert_int_equal(PQstatus(lock), CONNECTION_OK);
-    assert_int_equal(PQstatus(watch), CONNECTION_OK);
-    snprintf(sql, sizeof sql, "SELECT 1 FROM products WHERE id = %lld FOR UPDATE", id);
-    assert_true(harness_pg_exec(lock, "BEGIN") && harness_pg_exec(lock, sql));
-    struct blocked_write w = {path, 0};
-    pthread_t writer;
-    assert_int_equal(pthread_create(&writer, NULL, patch_stock, &w), 0);
-    assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_stat_activity"
-                                               " WHERE wait_event_type = 'Lock'"
-                                               " AND application_name = 'nexus'"));
-    struct http_res *r = call("GET", path, NULL, NULL);
-    expect_status(r, 200, "read while a write of the product waits on a lock");
-    assert_int_not_equal(jint(r->json, "stock"), 77);
-    http_res_free(r);
-    assert_int_equal(__atomic_load_n(&w.status, __ATOMIC_SEQ_CST), 0); /* still waiting */
-    assert_true(harness_pg_exec(lock, "COMMIT"));
-    pthread_join(writer, NULL);
-    assert_int_equal(w.status, 200);
-    r = call("GET", path, NULL, NULL);
-    expect_status(r, 200, "read after the write");
-    assert_int_equal(jint(r->json, "stock"), 77);
-    http_res_free(r);
-    PQfinish(lock);
-    PQfinish(watch);
-    harness_stop(&one);
-    harness_use(&server);
-}
-
 /* A conflict that never clears is retried three times, then answered 503
  * with Retry-After; nothing of it is kept. A trigger makes every attempt
  * lose, so the count does not depend on timing. */
@@ -1456,7 +1397,6 @@ int main(void) {
         cmocka_unit_test(test_malformed_path_ids_are_404),
         cmocka_unit_test(test_wrong_method_is_405_before_authentication),
         cmocka_unit_test(test_sql_looking_input_is_data),
-        cmocka_unit_test(test_a_write_waiting_on_a_lock_does_not_stall_reads),
     };
     return harness_run_group("products", tests, sizeof tests / sizeof tests[0], start, stop);
 }

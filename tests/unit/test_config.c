@@ -120,7 +120,6 @@ static void test_thread_defaults_follow_cpu_affinity(void **state) {
     assert_loads(f, vars);
     int n = CPU_COUNT(&all) > 64 ? 64 : CPU_COUNT(&all);
     assert_int_equal(f->c.threads, n);
-    assert_int_equal(f->c.write_threads, 2 * n);
     assert_int_equal(f->c.hash_concurrency, n);
     config_clear(&f->c);
 
@@ -135,7 +134,6 @@ static void test_thread_defaults_follow_cpu_affinity(void **state) {
     if (!loaded)
         fail_msg("config_load failed: %s", f->err);
     assert_int_equal(f->c.threads, 1);
-    assert_int_equal(f->c.write_threads, 2);
     assert_int_equal(f->c.hash_concurrency, 1);
 }
 

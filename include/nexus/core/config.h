@@ -24,7 +24,6 @@ struct config {
     int port;
     char *bind_addr; /* IPv4 or IPv6 literal; NULL: every interface */
     int threads;
-    int write_threads; /* run the requests that may write (http/offload.h) */
     char *database_url;
     char *database_read_url; /* NULL: reads use database_url */
     int replica_max_wait_ms; /* a read waits this long for the replica to catch up */

@@ -23,11 +23,6 @@ bool fence_start(void);
  * False, and conn left running, when the module is stopped. */
 bool fence_hold(struct MHD_Connection *conn, uint64_t until_us);
 
-/* Resume conn, already suspended by its caller (http/offload), once
- * now_us() >= until_us: at once when that moment has passed; when the
- * module is stopped, after waiting here. Any thread may call it. */
-void fence_resume_at(struct MHD_Connection *conn, uint64_t until_us);
-
 /* Resume every held connection now and stop the thread; later holds are
  * refused. Call before the daemon stops. */
 void fence_stop(void);

@@ -40,9 +40,6 @@ enum route_flags {
      * type is checked (415) and the body buffered up to NX_OWN_BODY_MAX
      * bytes, or BODY_MAX_KIB when that is larger (413), but not parsed. */
     ROUTE_OWN_BODY = 1u << 10,
-    /* A POST that only reads (GraphQL): served on the server thread like a
-     * GET, where every other method runs on a thread of http/offload. */
-    ROUTE_READ = 1u << 11,
 };
 
 /* The cap of a ROUTE_OWN_BODY body: room for a GraphQL document well over
