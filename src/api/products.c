@@ -126,9 +126,10 @@ static bool visible(const struct request *req, const PGresult *r) {
 }
 
 /* The product's item result: one statement for the product and the
- * variants the caller may see. */
-static enum nx_err load_item(struct request *req, struct db *db, const char *id, PGresult **r) {
-    enum nx_err e = products_get_item(db, id, api_is_staff(req), r);
+ * variants the caller may see; with lock, its row locked. */
+static enum nx_err load_item(struct request *req, struct db *db, const char *id, bool lock,
+                             PGresult **r) {
+    enum nx_err e = products_get_item(db, id, api_is_staff(req), lock, r);
     if (e == NX_OK && !visible(req, *r))
         return problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
     return e;
@@ -137,7 +138,7 @@ static enum nx_err load_item(struct request *req, struct db *db, const char *id,
 enum nx_err api_product_item(struct request *req, struct db *db, const char *id, char **body,
                              size_t *len) {
     PGresult *r = NULL;
-    enum nx_err e = load_item(req, db, id, &r);
+    enum nx_err e = load_item(req, db, id, false, &r);
     if (e == NX_OK)
         *body = product_item_json(r, api_is_staff(req), len);
     PQclear(r);
@@ -233,7 +234,7 @@ static enum nx_err insert_variants(struct db *db, const char *product_id, struct
         v[i].has_position = true;
         e = variants_insert(db, product_id, &v[i], NULL);
     }
-    return e == NX_OK ? variants_derive(db, product_id) : e;
+    return e == NX_OK ? variants_derive(db, product_id, false) : e;
 }
 
 /* A create with "variants": the product row takes the first variant's sku
@@ -300,8 +301,9 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
 }
 
 /* Open a transaction, lock the product and check If-Match against what it
- * is now (its item, variants included). *now (may be NULL) receives the
- * product's row as it is, owned by the caller. */
+ * is now (its item, variants included), in one statement. *now (may be
+ * NULL) receives that item result (the product's columns on its first
+ * row), owned by the caller. */
 static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id,
                                   PGresult **now) {
     PGresult *r = NULL;
@@ -309,11 +311,10 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     size_t len;
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = api_product_visible(req, db, id, true, &r);
-    if (e == NX_OK)
-        e = api_product_item(req, db, id, &current, &len);
+        e = load_item(req, db, id, true, &r);
     if (e == NX_OK) {
         char etag[NX_ETAG_LEN + 1];
+        current = product_item_json(r, api_is_staff(req), &len);
         etag_of(current, len, etag);
         e = api_check_if_match(req, etag);
     }
@@ -364,6 +365,19 @@ static enum nx_err precheck_variant_fields(struct request *req, struct db *db, c
     return e;
 }
 
+/* The product row, once its variant took sku, price and stock: its fields,
+ * then what it derives; a PATCH that gave nothing else (a stock update)
+ * writes the row once, as its derivation, touched so that version and
+ * updated_at move as for any write. */
+static enum nx_err write_row_and_derive(struct request *req, struct db *db,
+                                        struct product_input *in, enum product_mode mode,
+                                        const char *id, PGresult **r) {
+    if (mode == PRODUCT_PATCH && !product_input_writes_row(in))
+        return variants_derive(db, id, true);
+    enum nx_err e = write_product(req, db, in, mode, id, r);
+    return e == NX_OK ? variants_derive(db, id, false) : e;
+}
+
 static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
     struct product_input in = {0};
     struct db *db = NULL;
@@ -383,9 +397,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     if (e == NX_OK && !nothing)
         e = write_own_variant(req, db, id, &in, mode, before);
     if (e == NX_OK && !nothing)
-        e = write_product(req, db, &in, mode, id, &r);
-    if (e == NX_OK && !nothing)
-        e = variants_derive(db, id);
+        e = write_row_and_derive(req, db, &in, mode, id, &r);
     if (e == NX_OK)
         e = api_product_item(req, db, id, &body, &len);
     if (e == NX_OK && !nothing)

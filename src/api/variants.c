@@ -150,7 +150,7 @@ enum nx_err api_variants_create(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = variants_insert(db, product_id, &in, &r);
     if (e == NX_OK)
-        e = variants_derive(db, product_id);
+        e = variants_derive(db, product_id, false);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK) {
@@ -194,7 +194,7 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
         e = api_variant_write(req, db, product_id, id, &in, PQgetvalue(product, 0, PC_NAME), &r);
     }
     if (e == NX_OK && !nothing)
-        e = variants_derive(db, product_id);
+        e = variants_derive(db, product_id, false);
     if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK)
@@ -230,7 +230,7 @@ enum nx_err api_variants_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = variants_delete(db, product_id, id);
     if (e == NX_OK)
-        e = variants_derive(db, product_id);
+        e = variants_derive(db, product_id, false);
     e = api_commit_empty(db, res, 204, e);
     PQclear(product);
     PQclear(r);

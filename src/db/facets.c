@@ -170,7 +170,7 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
     struct product_filter in_stock = *f;
     in_stock.in_stock = 1;
     products_add_in_stock(&b, &in_stock);
-    sql_add(&b, ") AS in_stock, p.stock = 0 AS out_of_stock FROM products p");
+    sql_add(&b, ") AS in_stock, NOT p.in_stock AS out_of_stock FROM products p");
     products_add_where(&b, f, &SKIP_PRICE_AND_STOCK);
     sql_add(&b, SUMMARY_SELECT);
     enum nx_err e = db_exec_built(db, &b, out);

@@ -44,12 +44,14 @@ static struct db_stmt SQL_GET = {
 /* A product item in one round trip: the product's columns repeated on one
  * row per variant the caller may see (a LEFT JOIN: one row of NULL
  * variant columns when there is none), in variant order. */
-static struct db_stmt SQL_GET_ITEM = {
-    "SELECT " PRODUCT_COLUMNS ", " NX_VARIANT_COLUMNS PRODUCT_FROM
-    " LEFT JOIN product_variants v ON v.product_id = p.id AND v.deleted_at IS NULL"
-    " AND (v.is_active OR $2::boolean)"
-    " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id",
-    2, 0};
+#define ITEM_SQL                                                                                   \
+    "SELECT " PRODUCT_COLUMNS ", " NX_VARIANT_COLUMNS PRODUCT_FROM                                 \
+    " LEFT JOIN product_variants v ON v.product_id = p.id AND v.deleted_at IS NULL"                \
+    " AND (v.is_active OR $2::boolean)"                                                            \
+    " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id"
+static struct db_stmt SQL_GET_ITEM = {ITEM_SQL, 2, 0};
+/* The same, the product's row locked: a write's first statement. */
+static struct db_stmt SQL_GET_ITEM_FOR_UPDATE = {ITEM_SQL " FOR UPDATE OF p", 2, 0};
 static struct db_stmt SQL_GET_BY_SLUG = {
     "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.slug = $1 AND p.deleted_at IS NULL", 1, 0};
 static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FROM
@@ -239,10 +241,10 @@ void products_add_price(struct sql_builder *b, const struct product_filter *f) {
 
 void products_add_in_stock(struct sql_builder *b, const struct product_filter *f) {
     if (f->in_stock == 0)
-        sql_add(b, " AND p.stock = 0");
+        sql_add(b, " AND NOT p.in_stock");
     if (f->in_stock != 1)
         return;
-    sql_add(b, " AND p.stock > 0");
+    sql_add(b, " AND p.in_stock");
     if (f->option_count) {
         sql_add(b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
         variant_match(b, f, -1, true, INDEXED);
@@ -283,9 +285,9 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
     if (!(skip->what & SKIP_PRICE))
         products_add_price(b, f);
     if (f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK))
-        sql_add(b, " AND p.stock > 0");
+        sql_add(b, " AND p.in_stock");
     if (f->in_stock == 0 && !(skip->what & SKIP_IN_STOCK))
-        sql_add(b, " AND p.stock = 0");
+        sql_add(b, " AND NOT p.in_stock");
     if (f->currency)
         sql_add_param(b, " AND p.currency = ?", f->currency);
     if (!(skip->what & SKIP_DISCOVERY))
@@ -839,9 +841,10 @@ enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **ou
     return db_exec(db, lock ? &SQL_GET_FOR_UPDATE : &SQL_GET, params, out);
 }
 
-enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, PGresult **out) {
+enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, bool lock,
+                              PGresult **out) {
     const char *params[] = {id, all_variants ? "true" : "false"};
-    return db_exec(db, &SQL_GET_ITEM, params, out);
+    return db_exec(db, lock ? &SQL_GET_ITEM_FOR_UPDATE : &SQL_GET_ITEM, params, out);
 }
 
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out) {

@@ -61,7 +61,7 @@ static struct db_stmt SQL_UPDATE = {
 static struct db_stmt SQL_DELETE = {"UPDATE product_variants SET deleted_at = now()"
                                     " WHERE product_id = $1 AND id = $2 AND deleted_at IS NULL",
                                     2, 0};
-static struct db_stmt SQL_DERIVE = {"SELECT nexus_product_derive($1::bigint)", 1, 0};
+static struct db_stmt SQL_DERIVE = {"SELECT nexus_product_derive($1::bigint, $2::boolean)", 2, 0};
 static struct db_stmt SQL_EXPLICIT = {"SELECT set_config('nexus.explicit_variants', $1, true)", 1,
                                       0};
 
@@ -134,8 +134,8 @@ enum nx_err variants_delete(struct db *db, const char *product_id, const char *i
     return db_exec(db, &SQL_DELETE, params, NULL);
 }
 
-enum nx_err variants_derive(struct db *db, const char *product_id) {
-    const char *params[] = {product_id};
+enum nx_err variants_derive(struct db *db, const char *product_id, bool touch) {
+    const char *params[] = {product_id, touch ? "true" : "false"};
     return db_exec(db, &SQL_DERIVE, params, NULL);
 }
 

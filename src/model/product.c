@@ -114,6 +114,12 @@ void product_input_clear(struct product_input *in) {
     product_extras_clear(&in->extras);
 }
 
+bool product_input_writes_row(const struct product_input *in) {
+    return in->sku || in->name || in->slug || in->description || in->has_price ||
+           in->has_currency || in->has_stock || in->has_category || in->is_active ||
+           in->extras.attributes || in->extras.images;
+}
+
 static int64_t int_at(const PGresult *r, int row, int col) {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }

@@ -561,6 +561,58 @@ static void test_product_writes_of_sku_price_stock(void **state) {
                    "variants");
 }
 
+/* A PATCH of a single-variant product's stock alone writes its variant,
+ * then the product row once (as what it derives), as a HOT update, and
+ * still moves the product's updated_at when the stock it sets is the one
+ * it had. */
+static void test_a_stock_patch_writes_the_product_row_once(void **state) {
+    (void)state;
+    long long id = create_simple("ONCE-1", "2.00", 3);
+    char path[64];
+    product_path(path, sizeof path, id);
+    free(harness_sql(&server, "CREATE TABLE product_row_writes (id bigint, n integer);"
+                              "CREATE FUNCTION count_product_row_write() RETURNS trigger"
+                              " LANGUAGE plpgsql AS $$ BEGIN UPDATE product_row_writes"
+                              " SET n = n + 1 WHERE id = NEW.id; RETURN NULL; END $$;"
+                              "CREATE TRIGGER products_count_row_writes AFTER UPDATE ON products"
+                              " FOR EACH ROW EXECUTE FUNCTION count_product_row_write()"));
+    free(harness_sql_value(&server, "INSERT INTO product_row_writes VALUES (%lld, 0) RETURNING n",
+                           id));
+
+    struct http_res *before = call("GET", path, staff_token, NULL);
+    expect_status(before, 200, "read before");
+    struct http_res *r = call("PATCH", path, staff_token, "{\"stock\":3}");
+    expect_status(r, 200, "patch the stock it has");
+    assert_int_equal(jint(r->json, "stock"), 3);
+    assert_string_not_equal(jstr(r->json, "updated_at"), jstr(before->json, "updated_at"));
+    harness_expect_sql(&server, "1", "SELECT n FROM product_row_writes WHERE id = %lld", id);
+    http_res_free(r);
+    http_res_free(before);
+
+    r = call("PATCH", path, staff_token, "{\"stock\":8}");
+    expect_status(r, 200, "patch the stock");
+    assert_int_equal(jint(r->json, "stock"), 8);
+    assert_int_equal(jint(json_array_get(json_object_get(r->json, "variants"), 0), "stock"), 8);
+    harness_expect_sql(&server, "2", "SELECT n FROM product_row_writes WHERE id = %lld", id);
+    /* A HOT update: the row's new version is reached from the old one on
+     * its page, which no index was told of (a heap-only tuple). */
+    free(harness_sql(&server, "CREATE EXTENSION IF NOT EXISTS pageinspect"));
+    harness_expect_sql(&server, "t",
+                       "WITH r AS (SELECT (ctid::text::point)[0]::integer AS page,"
+                       " (ctid::text::point)[1]::integer AS item FROM products WHERE id = %lld)"
+                       " SELECT (h.t_infomask2 & 32768) <> 0 FROM r,"
+                       " heap_page_items(get_raw_page('products', r.page)) h WHERE h.lp = r.item",
+                       id);
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "public read after the write");
+    assert_int_equal(jint(r->json, "stock"), 8);
+    http_res_free(r);
+    free(harness_sql(&server,
+                     "DROP TRIGGER products_count_row_writes ON products;"
+                     "DROP FUNCTION count_product_row_write(); DROP TABLE product_row_writes"));
+}
+
 static void test_derived_fields_after_each_write(void **state) {
     (void)state;
     struct http_res *r = create_three("DER");
@@ -1034,6 +1086,7 @@ int main(void) {
         cmocka_unit_test(test_last_live_variant_cannot_be_deleted),
         cmocka_unit_test(test_hundred_and_first_variant_is_422),
         cmocka_unit_test(test_product_writes_of_sku_price_stock),
+        cmocka_unit_test(test_a_stock_patch_writes_the_product_row_once),
         cmocka_unit_test(test_derived_fields_after_each_write),
         cmocka_unit_test(test_product_etag_follows_its_variants),
         cmocka_unit_test(test_inactive_variants_are_for_staff),

@@ -129,8 +129,10 @@ enum nx_err products_export_attribute_keys(struct db *db, const struct product_f
 enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **out);
 /* A live product with its live variants (inactive ones only with
  * all_variants), one row per variant: see PC_ITEM_VARIANT
- * (model/product.h). Zero rows when there is no such product. */
-enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, PGresult **out);
+ * (model/product.h). Zero rows when there is no such product. With lock,
+ * the product's row is locked for the rest of the transaction. */
+enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, bool lock,
+                              PGresult **out);
 
 /* A live product by slug; zero rows when there is none. */
 enum nx_err products_get_by_slug(struct db *db, const char *slug, PGresult **out);

@@ -44,8 +44,10 @@ enum nx_err variants_update(struct db *db, const char *product_id, const char *i
 /* Soft delete; frees its SKU. */
 enum nx_err variants_delete(struct db *db, const char *product_id, const char *id);
 /* Recompute the product's sku, price, stock and the rest it derives from
- * its variants (SQL function nexus_product_derive). */
-enum nx_err variants_derive(struct db *db, const char *product_id);
+ * its variants (SQL function nexus_product_derive). touch: write the row
+ * (its version and updated_at move) even when nothing it derives changed,
+ * for a product write that had nothing else to write to the row. */
+enum nx_err variants_derive(struct db *db, const char *product_id, bool touch);
 /* Whether the next product inserted in this transaction brings its own
  * variants (true) or gets a default one from its sku, price and stock. */
 enum nx_err variants_explicit(struct db *db, bool on);

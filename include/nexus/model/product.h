@@ -79,6 +79,10 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
 /* Free what a parse allocated (call after every product_input_parse). */
 void product_input_clear(struct product_input *in);
 
+/* Whether in gives any of the product row's columns (a PATCH may give
+ * none once its sku, price and stock went to the product's variant). */
+bool product_input_writes_row(const struct product_input *in);
+
 /* A replace or patch may write sku, price and stock only while the product
  * has exactly one live variant (live); a replace must then give them. One
  * entry in errs per field at fault. */
