@@ -26,7 +26,13 @@
     " p.is_active, p.category_id, c.name, c.slug, " NX_SQL_TIMESTAMP(                              \
         "p.created_at") ", " NX_SQL_TIMESTAMP("p.updated_at") ", lower(p.name), p.attributes,"     \
                                                               " p.images, " DERIVED_COLUMNS
-#define PRODUCT_FROM " FROM products p LEFT JOIN categories c ON c.id = p.category_id"
+/* One product's category, by a probe of its key: for a statement of one
+ * product the planner would rather hash the whole (small) table every
+ * time, about a tenth of an item read's cost in PostgreSQL. OFFSET 0 keeps
+ * the subquery from being pulled up into that join. */
+#define PRODUCT_FROM                                                                               \
+    " FROM products p LEFT JOIN LATERAL (SELECT name, slug FROM categories"                        \
+    " WHERE id = p.category_id OFFSET 0) c ON true"
 /* A page is chosen from products alone; only its rows are joined. */
 #define PAGE_COLUMNS                                                                               \
     "p.id, p.sku, p.name, p.slug, p.description, p.price_cents, p.currency, p.stock,"              \
