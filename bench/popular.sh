@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/popular.sh -- product-by-id reads with Zipf-like popularity
 # (bench/popular.lua), alone and with a share of stock PATCHes of random
-# products, through the cache and on a server without Redis. Reports
+# products (of the product when it has one variant, else of one of its
+# variants, picked at random), through the cache and on a server without Redis. Reports
 # req/s, latencies and the cache's hit ratio (from /metrics) per run.
 #
 #   bench/popular.sh                                   # 100,000 products
@@ -19,6 +20,10 @@ bench_setup
 "$BUILD/nexus" seed --products "$PRODUCTS" --categories 52 >&2
 bench_start_server
 bench_start_uncached
+export POPULAR_WRITE_IDS=$BENCH_TMP/write-ids.txt
+psql "$DATABASE_URL" -AtF' ' -c "SELECT p.id, CASE WHEN p.variant_count > 1 THEN
+    (SELECT v.id FROM product_variants v WHERE v.product_id = p.id AND v.deleted_at IS NULL
+     ORDER BY random() LIMIT 1) END FROM products p WHERE p.deleted_at IS NULL" >"$POPULAR_WRITE_IDS"
 
 # A staff account for the writes.
 printf 'bench-staff-password\n' | "$BUILD/nexus" user create --email staff@example.com \
