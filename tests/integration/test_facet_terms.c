@@ -113,6 +113,15 @@ static void expect_terms(long long id, const char *col, const char *want) {
     free(got);
 }
 
+/* The row versions of a product's rows in created_at order, as one text:
+ * another when any was written again. */
+static char *option_order_versions(long long id) {
+    return harness_sql_value(&server,
+                             "SELECT string_agg(xmin::text || ctid::text, ',' ORDER BY variant_id,"
+                             " term) FROM product_option_order WHERE product_id = %lld",
+                             id);
+}
+
 static long long create_product(const char *body) {
     struct http_res *r = call("POST", PRODUCTS, staff_token, body);
     expect_status(r, 201, "create product");
@@ -188,6 +197,16 @@ static void test_terms_follow_api_writes(void **state) {
     send("PATCH", path, "{\"stock\":5}", 200);
     expect_terms_follow(&server, "a stock change");
     expect_terms(a, "facet_options_in_stock", "Color=Blue|Color=Red|Size=M|Size=S");
+
+    /* a stock change that leaves the variant in stock changes no term:
+     * the product's rows in created_at order are not written again */
+    char *rows_before = option_order_versions(a);
+    send("PATCH", path, "{\"stock\":9}", 200);
+    char *rows_after = option_order_versions(a);
+    assert_string_equal(rows_after, rows_before);
+    free(rows_before);
+    free(rows_after);
+    expect_terms_follow(&server, "a stock change within stock");
 
     snprintf(path, sizeof path, PRODUCTS "/%lld/variants/%lld", a, variant_of(a, "TA-1"));
     send("PATCH", path, "{\"options\":{\"Size\":\"XL\",\"Color\":\"Red\"}}", 200);
