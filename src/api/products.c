@@ -20,6 +20,7 @@
 #include "nexus/core/config.h"
 #include "nexus/http/problem.h"
 #include "nexus/model/product.h"
+#include "nexus/model/variant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +328,18 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     return e;
 }
 
+/* The product's live variants and the first of them, under the lock. A
+ * staff caller's locked item holds them all, in order, and the row their
+ * count (a write needs staff; another caller asks the database). */
+static enum nx_err live_variants(struct request *req, struct db *db, const char *id,
+                                 const PGresult *product, long long *live, char first[24]) {
+    if (!api_is_staff(req))
+        return variants_count(db, id, live, first);
+    *live = strtoll(PQgetvalue(product, 0, PC_VARIANT_COUNT), NULL, 10);
+    snprintf(first, 24, "%s", PQgetvalue(product, 0, PC_ITEM_VARIANT + VC_ID));
+    return NX_OK;
+}
+
 /* sku, price and stock of a replace or patch go to the product's one live
  * variant (and nowhere else: the product derives them), or are a 422. */
 static enum nx_err write_own_variant(struct request *req, struct db *db, const char *id,
@@ -334,7 +347,7 @@ static enum nx_err write_own_variant(struct request *req, struct db *db, const c
                                      const PGresult *product) {
     long long live = 0;
     char first[24];
-    enum nx_err e = variants_count(db, id, &live, first);
+    enum nx_err e = live_variants(req, db, id, product, &live, first);
     if (e == NX_OK)
         e = product_variant_fields(&req->field_errors, in, mode, live);
     if (e != NX_OK || !(in->sku || in->has_price || in->has_stock))
