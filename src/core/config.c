@@ -328,7 +328,7 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&
         load_int(l, "CACHE_TTL", 300, 1, 86400, &c->cache_ttl) &&
         load_int(l, "CACHE_LOCAL_MIB", 64, 0, 65536, &local_mib) &&
-        load_int(l, "CACHE_LOCAL_WINDOW_US", 1000, 0, 100000, &c->cache_local_window_us) &&
+        load_int(l, "CACHE_LOCAL_WINDOW_US", 1000, 0, 1000000, &c->cache_local_window_us) &&
         load_int(l, "CACHE_MAX_ENTRY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024,
                  &c->cache_max_entry_bytes) &&
         load_int(l, "REPLICA_MAX_WAIT_MS", 20, 0, 1000, &c->replica_max_wait_ms) &&

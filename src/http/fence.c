@@ -4,6 +4,7 @@
 #include "nexus/http/fence.h"
 
 #include "nexus/core/log.h"
+#include "nexus/core/metrics.h"
 #include "nexus/core/xmem.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ struct held {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct held *held; /* in no particular order: writes are few */
+static int64_t held_count, held_peak;
 static bool running;
 static pthread_t thread;
 
@@ -35,6 +37,8 @@ static uint64_t resume_due_locked(uint64_t now) {
             *link = h->next;
             MHD_resume_connection(h->conn);
             free(h);
+            held_count--;
+            metrics_gauge_add(METRIC_ANSWERS_HELD, -1);
         } else {
             if (h->until_us < next)
                 next = h->until_us;
@@ -88,6 +92,17 @@ bool fence_start(void) {
     return ok;
 }
 
+/* The gauges of held answers; the peak is what shows, from the server's
+ * side, that one thread held many answers at the same time. */
+static void count_held_locked(void) {
+    held_count++;
+    metrics_gauge_add(METRIC_ANSWERS_HELD, 1);
+    if (held_count > held_peak) {
+        held_peak = held_count;
+        metrics_gauge_add(METRIC_ANSWERS_HELD_PEAK, 1);
+    }
+}
+
 bool fence_hold(struct MHD_Connection *conn, uint64_t until_us) {
     struct held *h = xmalloc(sizeof *h);
     *h = (struct held){NULL, conn, until_us};
@@ -99,6 +114,7 @@ bool fence_hold(struct MHD_Connection *conn, uint64_t until_us) {
         MHD_suspend_connection(conn);
         h->next = held;
         held = h;
+        count_held_locked();
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);

@@ -97,6 +97,10 @@ static void render_gauges(struct buf *out) {
          "Connections held by a request while one of its stages runs."},
         {METRIC_DB_CONNECTIONS_WAITING, "nexus_db_connections_waiting",
          "Requests waiting while their connection is being established."},
+        {METRIC_ANSWERS_HELD, "nexus_answers_held",
+         "Write answers held, no thread waiting, until their cache window passes."},
+        {METRIC_ANSWERS_HELD_PEAK, "nexus_answers_held_peak",
+         "The most write answers held at once since the process started."},
     };
     for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++)
         buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", gauges[i].name, gauges[i].help,

@@ -413,13 +413,15 @@ static void test_no_stale_read_on_another_instance(void **state) {
 }
 
 /* A write's answer waits out the window after its bump without holding
- * its server thread. On a server of one thread with a window of 100 ms,
+ * its server thread. On a server of one thread with a window of 1 s,
  * each of 32 racing writes still answers no sooner than the window (the
- * read-after-write promise), and together they take less than the 3.2 s
- * that 32 waits one after another on that thread would take: a bound a
- * wait that holds the thread can never meet, whatever the machine. */
+ * read-after-write promise), and the server itself reports that it held
+ * several answers at once: its one thread went on to the next write while
+ * earlier ones waited, which a wait that holds the thread never does. No
+ * bound on elapsed time: a write taking longer on a busy machine only
+ * lowers the peak, and one other write within the second suffices. */
 #define FENCE_WRITES    32
-#define FENCE_WINDOW_MS 100
+#define FENCE_WINDOW_MS 1000
 
 static long racing_stock_write(int i, void *ctx) {
     const long *ids = ctx;
@@ -446,7 +448,7 @@ static long racing_stock_write(int i, void *ctx) {
 static void test_writes_wait_their_window_without_holding_the_thread(void **state) {
     (void)state;
     struct nexus_server one = {0};
-    start_with(&one, "cache-fence", "THREADS=1", "CACHE_LOCAL_WINDOW_US=100000");
+    start_with(&one, "cache-fence", "THREADS=1", "CACHE_LOCAL_WINDOW_US=1000000");
     harness_use(&one);
     long ids[FENCE_WRITES], statuses[FENCE_WRITES];
     for (int i = 0; i < FENCE_WRITES; i++) {
@@ -459,10 +461,11 @@ static void test_writes_wait_their_window_without_holding_the_thread(void **stat
     harness_race(FENCE_WRITES, racing_stock_write, ids, statuses);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-    fprintf(stderr, "%d writes, each held %d ms: %ld ms in all\n", FENCE_WRITES, FENCE_WINDOW_MS,
-            ms);
+    long peak = http_metric("nexus_answers_held_peak");
+    fprintf(stderr, "%d writes, each held %d ms: %ld ms in all, at most %ld held at once\n",
+            FENCE_WRITES, FENCE_WINDOW_MS, ms, peak);
     assert_int_equal(harness_count_status(statuses, FENCE_WRITES, 200), FENCE_WRITES);
-    assert_true(ms < FENCE_WRITES * FENCE_WINDOW_MS);
+    assert_true(peak > 1);
     char path[64], body[4096];
     snprintf(path, sizeof path, "/api/v1/products/%ld", ids[FENCE_WRITES - 1]);
     get_cached(path, body, sizeof body);

@@ -264,7 +264,7 @@ static void test_body_max_kib_above_maximum_is_rejected(void **state) {
 static void test_cache_local_window_above_100_ms_is_rejected(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {
-        {"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_WINDOW_US", "100001"}, {NULL, NULL}};
+        {"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_WINDOW_US", "1000001"}, {NULL, NULL}};
     assert_rejected_naming(f, vars, "CACHE_LOCAL_WINDOW_US");
 }
 

@@ -41,6 +41,8 @@ enum metrics_gauge {
     METRIC_DB_CONNECTIONS_OPEN,    /* PostgreSQL connections established */
     METRIC_DB_CONNECTIONS_IN_USE,  /* thread connections held by a request */
     METRIC_DB_CONNECTIONS_WAITING, /* callers waiting for one to be established */
+    METRIC_ANSWERS_HELD,           /* write answers held until their cache window passed */
+    METRIC_ANSWERS_HELD_PEAK,      /* the most held at once since the process started */
     METRIC__GAUGES
 };
 
