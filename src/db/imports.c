@@ -109,7 +109,8 @@ static const char SQL_STAGE_CREATE[] =
     " slug_given boolean NOT NULL, description text NOT NULL, price_cents bigint NOT NULL,"
     " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
     " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb NOT NULL,"
-    " explicit boolean NOT NULL, product_id bigint, created boolean NOT NULL DEFAULT false);"
+    " explicit boolean NOT NULL, product_id bigint, created boolean NOT NULL DEFAULT false,"
+    " solo_id bigint);"
     " CREATE TEMP TABLE IF NOT EXISTS import_stage_variants ("
     " line bigint NOT NULL, pos integer NOT NULL, sku text NOT NULL, price_cents bigint NOT NULL,"
     " stock integer NOT NULL, options jsonb, is_active boolean);"
@@ -286,30 +287,42 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " count(*) FILTER (WHERE " STAGE_ACTIVE ")::integer AS active"                                 \
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
     " WHERE s.explicit AND s.product_id IS NULL GROUP BY sv.line"
+/* The one variant of each new product that has one: the product holds
+ * its columns (migration 0028), its id taken with the product's row. */
+#define STAGE_NEW_SOLO                                                                             \
+    "SELECT sv.line, min(sv.stock) AS stock, min(coalesce(sv.options, '{}')::text)::jsonb"         \
+    " AS options, bool_and(" STAGE_ACTIVE ") AS active, min(sv.pos) AS pos"                        \
+    " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
+    " WHERE s.product_id IS NULL GROUP BY sv.line HAVING count(*) = 1"
 #define STAGE_NEW_PRODUCTS_INSERT                                                                  \
     "INSERT INTO products (id, sku, name, slug, description, price_cents, price_max_cents,"        \
     " currency, stock, category_id, is_active, attributes, images, variant_count,"                 \
     " variant_active_count, variant_options, facet_options, facet_options_in_stock,"               \
-    " facet_attributes) OVERRIDING SYSTEM VALUE"                                                   \
+    " facet_attributes, solo_variant_id, solo_stock, solo_options, solo_is_active,"                \
+    " solo_position, solo_created_at, solo_updated_at) OVERRIDING SYSTEM VALUE"                    \
     " SELECT coalesce(($1::bigint[])[row_number() OVER (ORDER BY s.line)],"                        \
     " nextval(pg_get_serial_sequence('products', 'id'))), s.sku, s.name, s.slug, s.description,"   \
     " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"     \
     " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"     \
     " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"                         \
     " coalesce(op.options, '[]'), coalesce(t.options, '{}'), coalesce(t.in_stock, '{}'),"          \
-    " coalesce(a.ids, '{}')"                                                                       \
+    " coalesce(a.ids, '{}'), CASE WHEN so.line IS NOT NULL"                                        \
+    " THEN nextval(pg_get_serial_sequence('product_variants', 'id')) END, so.stock, so.options,"   \
+    " so.active, so.pos, CASE WHEN so.line IS NOT NULL THEN now() END,"                            \
+    " CASE WHEN so.line IS NOT NULL THEN now() END"                                                \
     " FROM import_stage s LEFT JOIN d ON d.line = s.line LEFT JOIN t ON t.line = s.line"           \
-    " LEFT JOIN op ON op.line = s.line"                                                            \
+    " LEFT JOIN op ON op.line = s.line LEFT JOIN so ON so.line = s.line"                           \
     " LEFT JOIN a ON a.line = s.line, x"                                                           \
-    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku"
+    " WHERE s.product_id IS NULL ORDER BY s.line RETURNING id, sku, solo_variant_id"
 static struct db_stmt SQL_MERGE_NEW_PRODUCTS = {
     "WITH x AS (SELECT set_config('nexus.explicit_variants', 'on', true)),"
     " g AS (" STAGE_OPTION_VALUES "), a AS (" STAGE_ATTRIBUTE_TERMS "),"
     " t AS (" STAGE_NEW_OPTION_TERMS "), o AS (" STAGE_OPTION_PAIRS "),"
     " nm AS (" STAGE_OPTION_NAMES "), nv AS (" STAGE_OPTION_NAME_VALUES "),"
-    " op AS (" STAGE_NEW_OPTIONS "), d AS (" STAGE_NEW_DERIVED "),"
+    " op AS (" STAGE_NEW_OPTIONS "), d AS (" STAGE_NEW_DERIVED "), so AS (" STAGE_NEW_SOLO "),"
     " ins AS (" STAGE_NEW_PRODUCTS_INSERT ")"
-    " UPDATE import_stage s SET product_id = ins.id, created = true FROM ins"
+    " UPDATE import_stage s SET product_id = ins.id, created = true,"
+    " solo_id = ins.solo_variant_id FROM ins"
     " WHERE ins.sku = s.sku AND s.product_id IS NULL",
     1, 0};
 static struct db_stmt SQL_TAKE_PRODUCT_IDS = {
@@ -344,8 +357,10 @@ static struct db_stmt SQL_MERGE_NEW_NUMBERS = {
  * (nexus.syncing, migration 0013), and told so only for this statement. */
 static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     "WITH x AS (SELECT set_config('nexus.syncing', 'on', true))"
-    " INSERT INTO product_variants (product_id, sku, price_cents, stock, options, is_active,"
-    " position) SELECT s.product_id, sv.sku, sv.price_cents, sv.stock,"
+    " INSERT INTO product_variants (id, product_id, sku, price_cents, stock, options, is_active,"
+    " position) OVERRIDING SYSTEM VALUE SELECT coalesce(s.solo_id,"
+    " nextval(pg_get_serial_sequence('product_variants', 'id'))), s.product_id, sv.sku,"
+    " sv.price_cents, sv.stock,"
     " coalesce(sv.options, '{}'), coalesce(sv.is_active, true), sv.pos"
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line, x"
     " WHERE s.created ORDER BY s.line, sv.pos",

@@ -50,14 +50,29 @@ static struct db_stmt SQL_GET = {
 /* A product item in one round trip: the product's columns repeated on one
  * row per variant the caller may see (a LEFT JOIN: one row of NULL
  * variant columns when there is none), in variant order. */
-#define ITEM_SQL                                                                                   \
-    "SELECT " PRODUCT_COLUMNS ", " NX_VARIANT_COLUMNS PRODUCT_FROM                                 \
-    " LEFT JOIN product_variants v ON v.product_id = p.id AND v.deleted_at IS NULL"                \
-    " AND (v.is_active OR $2::boolean)"                                                            \
-    " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id"
-static struct db_stmt SQL_GET_ITEM = {ITEM_SQL, 2, 0};
-/* The same, the product's row locked: a write's first statement. */
-static struct db_stmt SQL_GET_ITEM_FOR_UPDATE = {ITEM_SQL " FOR UPDATE OF p", 2, 0};
+#define ITEM_SELECT "SELECT " PRODUCT_COLUMNS ", " NX_VARIANT_COLUMNS PRODUCT_FROM
+#define ITEM_WHERE  " WHERE p.id = $1 AND p.deleted_at IS NULL ORDER BY v.position, v.id"
+#define ITEM_VARIANTS_OF_P                                                                         \
+    " v.product_id = p.id AND v.deleted_at IS NULL AND (v.is_active OR $2::boolean)"
+/* A product with one live variant holds its columns (migration 0028): the
+ * variants table is read only for the others. Each branch's condition on
+ * the product alone is a one-time filter, so the other is never run. */
+static struct db_stmt SQL_GET_ITEM = {
+    ITEM_SELECT " LEFT JOIN LATERAL (SELECT p.solo_variant_id AS id, p.id AS product_id, p.sku,"
+                " p.price_cents, p.solo_stock AS stock, p.solo_options AS options,"
+                " p.solo_is_active AS is_active, p.solo_position AS position,"
+                " p.solo_created_at AS created_at, p.solo_updated_at AS updated_at"
+                " WHERE p.solo_variant_id IS NOT NULL AND (p.solo_is_active OR $2::boolean)"
+                " UNION ALL SELECT v.id, v.product_id, v.sku, v.price_cents, v.stock, v.options,"
+                " v.is_active, v.position, v.created_at, v.updated_at"
+                " FROM product_variants v WHERE" ITEM_VARIANTS_OF_P
+                " AND p.solo_variant_id IS NULL) v ON true" ITEM_WHERE,
+    2, 0};
+/* The same, the product's row locked, the variants read from their table:
+ * a write's first statement. */
+static struct db_stmt SQL_GET_ITEM_FOR_UPDATE = {
+    ITEM_SELECT " LEFT JOIN product_variants v ON" ITEM_VARIANTS_OF_P ITEM_WHERE " FOR UPDATE OF p",
+    2, 0};
 static struct db_stmt SQL_GET_BY_SLUG = {
     "SELECT " PRODUCT_COLUMNS PRODUCT_FROM " WHERE p.slug = $1 AND p.deleted_at IS NULL", 1, 0};
 static struct db_stmt SQL_GET_FOR_UPDATE = {"SELECT " PRODUCT_COLUMNS PRODUCT_FROM

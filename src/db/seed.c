@@ -158,10 +158,13 @@ static void images_text(struct buf *out, uint64_t *s, long i, const char *noun) 
 }
 
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
-/* The products were copied with their ids (COPY writes identity columns
- * as given): the next insert takes the id after them. */
+/* The products and variants were copied with their ids (COPY writes
+ * identity columns as given): the next insert takes the id after them. */
 static struct db_stmt SQL_SYNC_IDS = {
-    "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)) FROM products", 0, 0};
+    "SELECT setval(pg_get_serial_sequence('products', 'id'), max(id)),"
+    " (SELECT setval(pg_get_serial_sequence('product_variants', 'id'), max(id))"
+    " FROM product_variants) FROM products",
+    0, 0};
 /* The foreign keys of products (its category), variants and numeric
  * attributes (their product), as the statements that drop and add them:
  * checked once per table after a bulk load (one join) instead of once per
@@ -257,9 +260,23 @@ struct seed_state {
     long long *cents;
     long long *stock;
     long long *created;
+    long long next_variant; /* the id of the next variant line (the table starts empty) */
     struct buf options;
     struct seed_terms terms;
 };
+
+/* The solo columns of a product whose variants are vs, the first with id
+ * first (migration 0028): its one variant's, or all NULL. */
+static void solo_text(struct buf *out, const struct seed_variants *vs, long long first,
+                      const char *created) {
+    if (vs->count != 1) {
+        buf_puts(out, "\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N");
+        return;
+    }
+    const struct seed_variant *v = &vs->v[0];
+    buf_printf(out, "\t%lld\t%lld\t{}\t%s\t1\t%s\t%s", first, v->stock, v->active ? "t" : "f",
+               created, created);
+}
 
 /* Append product i as a COPY text line: sku, price and stock derived from
  * its variants. */
@@ -315,6 +332,8 @@ static void product_line(struct buf *out, long i, struct seed_state *st) {
         buf_puts(out, "\t");
         seed_term_set_text(&set, out);
     }
+    solo_text(out, &vs, st->next_variant, created);
+    st->next_variant += vs.count;
     buf_puts(out, "\n");
 }
 
@@ -325,7 +344,7 @@ static void variant_lines(struct buf *out, long i, struct seed_state *st) {
     seed_variants_of(i, st->cents[i], st->stock[i], &vs);
     timestamp_text(st->created[i], created);
     for (int j = 0; j < vs.count; j++)
-        seed_variant_line(out, i, &vs, j, created);
+        seed_variant_line(out, i, st->next_variant++, &vs, j, created);
 }
 
 /* Start a COPY ... FROM STDIN. */
@@ -405,6 +424,7 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                             xcalloc(n, sizeof(long long)),
                             xcalloc(n, sizeof(long long)),
                             xcalloc(n, sizeof(long long)),
+                            1,
                             {0},
                             {0}};
     /* the catalog is empty: no product holds a term */
@@ -418,11 +438,14 @@ static enum nx_err copy_products(struct db *db, const struct seed_options *o, co
                       "COPY products (id, sku, name, slug, description, price_cents, currency,"
                       " stock, category_id, is_active, created_at, updated_at, price_max_cents,"
                       " variant_count, variant_active_count, variant_options, attributes, images,"
-                      " facet_attributes, facet_options, facet_options_in_stock) FROM STDIN",
+                      " facet_attributes, facet_options, facet_options_in_stock, solo_variant_id,"
+                      " solo_stock, solo_options, solo_is_active, solo_position, solo_created_at,"
+                      " solo_updated_at) FROM STDIN",
                       &st, product_line, "products");
+    st.next_variant = 1; /* the same ids again, now for the variants' own lines */
     if (e == NX_OK)
         e = copy_rows(db,
-                      "COPY product_variants (product_id, sku, price_cents, stock, options,"
+                      "COPY product_variants (id, product_id, sku, price_cents, stock, options,"
                       " is_active, position, created_at, updated_at) FROM STDIN",
                       &st, variant_lines, "variants");
     if (e == NX_OK)

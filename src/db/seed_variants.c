@@ -115,7 +115,7 @@ void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct s
     }
 }
 
-void seed_variant_line(struct buf *out, long i, const struct seed_variants *vs, int j,
+void seed_variant_line(struct buf *out, long i, long long id, const struct seed_variants *vs, int j,
                        const char *created) {
     const struct seed_variant *v = &vs->v[j];
     char sku[48];
@@ -123,7 +123,7 @@ void seed_variant_line(struct buf *out, long i, const struct seed_variants *vs, 
         snprintf(sku, sizeof sku, "SKU-%08ld", i + 1);
     else
         snprintf(sku, sizeof sku, "SKU-%08ld-%02d", i + 1, j + 1);
-    buf_printf(out, "%ld\t%s\t%lld\t%lld\t{", i + 1, sku, v->cents, v->stock);
+    buf_printf(out, "%lld\t%ld\t%s\t%lld\t%lld\t{", id, i + 1, sku, v->cents, v->stock);
     for (int d = 0; d < vs->options; d++)
         buf_printf(out, "%s\"%s\": \"%s\"", d ? ", " : "", OPTION_NAMES[d],
                    OPTION_VALUES[d][v->values[d]]);

@@ -603,6 +603,13 @@ static void test_seed_gives_valid_attributes_and_images(void **state) {
     harness_stop(&seeded);
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_read_back),
@@ -618,6 +625,7 @@ int main(void) {
         cmocka_unit_test(test_bad_fields_are_400),
         cmocka_unit_test(test_cache_keys_on_fields),
         cmocka_unit_test(test_seed_gives_valid_attributes_and_images),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("attributes", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -434,12 +434,20 @@ static int stop(void **state) {
     return 0;
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_terms_follow_api_writes),
         cmocka_unit_test(test_terms_follow_imports_and_sql),
         cmocka_unit_test(test_term_order_follows_product_state),
         cmocka_unit_test(test_terms_follow_the_seed),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("facet_terms", tests, sizeof tests / sizeof tests[0], start, stop);
 }

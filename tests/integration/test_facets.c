@@ -979,6 +979,13 @@ static void test_list_totals_count_the_rows_while_a_rebuild_is_pending(void **st
     harness_expect_facet_counts_exact(&server, "the hand-written row removed");
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -990,6 +997,7 @@ int main(void) {
         cmocka_unit_test(test_kept_counts_follow_every_write),
         cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
         cmocka_unit_test(test_list_totals_count_the_rows_while_a_rebuild_is_pending),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

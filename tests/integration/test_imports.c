@@ -1036,6 +1036,13 @@ static int stop(void **state) {
     return 0;
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
@@ -1059,6 +1066,7 @@ int main(void) {
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
         cmocka_unit_test(test_bulk_batches_apply_as_in_file_order),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

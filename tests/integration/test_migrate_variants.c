@@ -180,6 +180,7 @@ static void test_v1_answers_survive_the_variants_migration(void **state) {
                                       " JOIN product_variants v ON v.product_id = p.id"
                                       " WHERE p.deleted_at IS NULL AND v.deleted_at IS NULL");
     assert_string_equal(variants, "27/27");
+    harness_expect_solo_variants_exact(&db, "the migrations");
 
     struct nexus_server server = {0};
     harness_start_url(&server, "migvar-serve", db.database_url, NULL);

@@ -1362,6 +1362,13 @@ static void test_sql_looking_input_is_data(void **state) {
     expect_problem(r, 404, NULL);
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_with_every_field),
@@ -1397,6 +1404,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_path_ids_are_404),
         cmocka_unit_test(test_wrong_method_is_405_before_authentication),
         cmocka_unit_test(test_sql_looking_input_is_data),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("products", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -63,6 +63,16 @@ static void test_bulk_seed_builds_every_index(void **state) {
                        "SELECT ((SELECT count(DISTINCT product_id) FROM product_attribute_numbers)"
                        " > 10000) || '|' || (SELECT count(*) FROM pg_constraint WHERE conrelid ="
                        " 'product_attribute_numbers'::regclass AND contype = 'f')");
+    /* the one-variant products hold their variant's columns, and the next
+     * variant takes the id after the seeded ones */
+    harness_expect_sql(&bulk, "t",
+                       "SELECT count(*) > 10000 FROM products"
+                       " WHERE solo_variant_id IS NOT NULL");
+    harness_expect_solo_variants_exact(&bulk, "a bulk seed");
+    harness_expect_solo_variants_exact(&small, "a small seed");
+    harness_expect_sql(&bulk, "t",
+                       "SELECT nextval(pg_get_serial_sequence('product_variants',"
+                       " 'id')) > (SELECT max(id) FROM product_variants)");
 }
 
 /* As if a seed stopped after committing its rows, two indexes unbuilt. */

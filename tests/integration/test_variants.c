@@ -828,6 +828,8 @@ static void test_stock_never_goes_below_zero(void **state) {
                                     race_variant);
     assert_string_equal(stock, "0");
     free(stock);
+    /* what the product derives, as any writer of variants must ask for */
+    free(harness_sql_value(&server, "SELECT nexus_product_derive(%lld)", id));
     char vpath[128];
     variant_path(vpath, sizeof vpath, id, race_variant);
     expect_problem(call("PATCH", vpath, staff_token, "{\"stock\":-1}"), 422, "stock");
@@ -1043,6 +1045,7 @@ static void test_seeded_catalog_derives_like_the_database(void **state) {
                        " p.variant_active_count, p.variant_options) IS DISTINCT FROM (s.sku,"
                        " s.price_cents, s.price_max_cents, s.stock, s.variant_count,"
                        " s.variant_active_count, s.variant_options)");
+    harness_expect_solo_variants_exact(&seeded, "a seed");
     /* the counts also against the variant rows themselves */
     harness_expect_sql(&seeded, "600",
                        "SELECT count(*) FROM products p WHERE variant_count = (SELECT count(*)"
@@ -1075,6 +1078,20 @@ static void test_seeded_catalog_derives_like_the_database(void **state) {
     harness_use(&server);
 }
 
+/* Whatever the tests above wrote, every product's solo columns are its
+ * one live variant's (the item reads them instead of the variants); so
+ * also after a write of a product's own stock, which its trigger passes on
+ * to the variant (the way an import's row or a v1 writer reaches it). */
+static void test_solo_columns_follow_the_variants(void **state) {
+    (void)state;
+    harness_expect_solo_variants_exact(&server, "the tests above");
+    long long id = create_simple("SOLO-SYNC", "1.00", 3);
+    free(harness_sql_value(&server, "UPDATE products SET stock = 9 WHERE id = %lld", id));
+    harness_expect_sql(&server, "9", "SELECT stock FROM product_variants WHERE product_id = %lld",
+                       id);
+    harness_expect_solo_variants_exact(&server, "a write of the product's own stock");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
@@ -1096,6 +1113,7 @@ int main(void) {
         cmocka_unit_test(test_bodies_are_what_jansson_writes),
         cmocka_unit_test(test_item_is_the_list_item_with_its_variants),
         cmocka_unit_test(test_seeded_catalog_derives_like_the_database),
+        cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);
 }

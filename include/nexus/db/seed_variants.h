@@ -47,10 +47,10 @@ void seed_variants_derive(const struct seed_variants *vs, long long *min, long l
 void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct seed_terms *t,
                          struct seed_term_set *set);
 
-/* One variant's COPY line for product_variants (product_id, sku,
+/* One variant's COPY line for product_variants (id, product_id, sku,
  * price_cents, stock, options, is_active, position, created_at,
  * updated_at). */
-void seed_variant_line(struct buf *out, long i, const struct seed_variants *vs, int j,
+void seed_variant_line(struct buf *out, long i, long long id, const struct seed_variants *vs, int j,
                        const char *created);
 
 #endif

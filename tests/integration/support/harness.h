@@ -120,6 +120,11 @@ void harness_migrate(const struct nexus_server *s);
  * products (tests/integration/support/facet_counts.c). */
 void harness_expect_facet_counts_exact(const struct nexus_server *s, const char *when);
 
+/* Fail unless every live product's solo columns (migration 0028) are its
+ * one live variant's, or NULL when it has none or several
+ * (tests/integration/support/solo_variants.c). */
+void harness_expect_solo_variants_exact(const struct nexus_server *s, const char *when);
+
 /* Upload an NDJSON import as token and wait (60 s at most) until it is
  * done, failing on any failed row (tests/integration/support/imports.c). */
 void harness_import_ndjson(const char *token, const char *body);
