@@ -261,7 +261,7 @@ static void test_body_max_kib_above_maximum_is_rejected(void **state) {
     assert_rejected_naming(f, vars, "BODY_MAX_KIB");
 }
 
-static void test_cache_local_window_above_100_ms_is_rejected(void **state) {
+static void test_cache_local_window_above_one_second_is_rejected(void **state) {
     struct fixture *f = *state;
     const struct var vars[] = {
         {"DATABASE_URL", GOOD_DB}, {"CACHE_LOCAL_WINDOW_US", "1000001"}, {NULL, NULL}};
@@ -769,7 +769,7 @@ int main(void) {
         FT(test_port_with_leading_space_is_rejected),
         FT(test_access_token_ttl_below_minimum_is_rejected),
         FT(test_body_max_kib_above_maximum_is_rejected),
-        FT(test_cache_local_window_above_100_ms_is_rejected),
+        FT(test_cache_local_window_above_one_second_is_rejected),
         FT(test_replica_max_wait_above_one_second_is_rejected),
         FT(test_replica_max_wait_not_a_number_is_rejected),
         FT(test_cache_local_mib_negative_is_rejected),
