@@ -30,7 +30,8 @@
 # Two servers per commit: one with its own Redis (cached) and one without
 # (uncached). Each scenario is driven with wrk for BENCH_DURATION (5s), A
 # and B alternating (A first in odd rounds, B first in even ones) for
-# AB_ROUNDS (3) rounds; the table gives each side's median req/s and B/A.
+# AB_ROUNDS (3) rounds; the table gives each side's median req/s, B/A, and
+# the median of the rounds' own B/A (A and B measured back to back).
 set -euo pipefail
 BENCH_DURATION=${BENCH_DURATION:-5s}
 . "$(dirname "$0")/../scripts/lib/common.sh"
@@ -201,14 +202,22 @@ echo "B = $(git -C "$NEXUS_ROOT" log -1 --format='%h %s' "$B" | cut -c1-80)"
 echo "seeds: A ${SEEDED[a]}; B ${SEEDED[b]}; $([ "$COMPACT" = 0 ] && echo vacuumed || echo compacted) (products: A $(psql_side a "SELECT pg_size_pretty(pg_total_relation_size('products'))"), B $(psql_side b "SELECT pg_size_pretty(pg_total_relation_size('products'))"))"
 echo "search: A q=${Q[a]} (${MATCHES[a]:-?} matches), B q=${Q[b]} (${MATCHES[b]:-?} matches)"
 echo
-printf '| %-34s | %-8s | %10s | %10s | %6s | %s\n' scenario mode "A req/s" "B req/s" "B/A" "runs A; B"
-printf '|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..36})" "----------" "------------" \
-    "------------" "--------" "---"
+# The rounds' B/A, each from A and B measured back to back: the machine's
+# speed drifts between rounds far more than within one, so the median of
+# these pairs varies less between runs than the ratio of the two medians.
+round_ratios() { # "A RUNS" "B RUNS": B/A per round
+    paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '{ printf "%.3f\n", $2 / $1 }'
+}
+printf '| %-34s | %-8s | %10s | %10s | %6s | %12s | %s\n' scenario mode "A req/s" "B req/s" "B/A" \
+    "B/A paired" "runs A; B"
+printf '|%s|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..36})" "----------" "------------" \
+    "------------" "--------" "--------------" "---"
 for i in "${!SCENARIOS[@]}"; do
     for mode in cached uncached; do
         a=$(bench_median "${RUNS[$i-$mode-a]}")
         b=$(bench_median "${RUNS[$i-$mode-b]}")
-        printf '| %-34s | %-8s | %10s | %10s | %6.3f | %s;%s\n' "${SCENARIOS[$i]}" "$mode" "$a" "$b" \
-            "$(echo "$b / $a" | bc -l)" "${RUNS[$i-$mode-a]}" "${RUNS[$i-$mode-b]}"
+        paired=$(bench_median "$(round_ratios "${RUNS[$i-$mode-a]}" "${RUNS[$i-$mode-b]}")")
+        printf '| %-34s | %-8s | %10s | %10s | %6.3f | %12s | %s;%s\n' "${SCENARIOS[$i]}" "$mode" \
+            "$a" "$b" "$(echo "$b / $a" | bc -l)" "$paired" "${RUNS[$i-$mode-a]}" "${RUNS[$i-$mode-b]}"
     done
 done
