@@ -10,6 +10,7 @@
 
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
+#include "nexus/db/itemplan.h"
 #include "nexus/db/variants.h"
 #include "nexus/db/wordplan.h"
 
@@ -67,6 +68,16 @@ static struct db_stmt SQL_GET_ITEM = {
                 " v.is_active, v.position, v.created_at, v.updated_at"
                 " FROM product_variants v WHERE" ITEM_VARIANTS_OF_P
                 " AND p.solo_variant_id IS NULL) v ON true" ITEM_WHERE,
+    2, 0};
+/* The item of a product whose one live variant the caller may see, from
+ * the product's row alone: the columns of SQL_GET_ITEM, the variant's from
+ * the solo columns. No row for any other product (db/itemplan.h). */
+static struct db_stmt SQL_GET_ITEM_FLAT = {
+    "SELECT " PRODUCT_COLUMNS ", p.solo_variant_id, p.id, p.sku, p.price_cents, p.currency,"
+    " p.solo_stock, p.solo_options, p.solo_is_active, p.solo_position, " NX_SQL_TIMESTAMP(
+        "p.solo_created_at") ", " NX_SQL_TIMESTAMP("p.solo_updated_at") PRODUCT_FROM
+    " WHERE p.id = $1 AND p.deleted_at IS NULL AND p.solo_variant_id IS NOT NULL"
+    " AND (p.solo_is_active OR $2::boolean)",
     2, 0};
 /* The same, the product's row locked, the variants read from their table:
  * a write's first statement. */
@@ -862,10 +873,35 @@ enum nx_err products_get(struct db *db, const char *id, bool lock, PGresult **ou
     return db_exec(db, lock ? &SQL_GET_FOR_UPDATE : &SQL_GET, params, out);
 }
 
+/* Whether the flat statement would have answered the item r read by the
+ * full one: one live variant, which the caller may see. */
+static bool flat_would_answer(const PGresult *r, bool all_variants) {
+    if (PQntuples(r) < 1)
+        return false;
+    int live = PQfnumber(r, "variant_count"), active = PQfnumber(r, "variant_active_count");
+    return live >= 0 && active >= 0 && strcmp(PQgetvalue(r, 0, live), "1") == 0 &&
+           (all_variants || strcmp(PQgetvalue(r, 0, active), "1") == 0);
+}
+
 enum nx_err products_get_item(struct db *db, const char *id, bool all_variants, bool lock,
                               PGresult **out) {
     const char *params[] = {id, all_variants ? "true" : "false"};
-    return db_exec(db, lock ? &SQL_GET_ITEM_FOR_UPDATE : &SQL_GET_ITEM, params, out);
+    if (lock)
+        return db_exec(db, &SQL_GET_ITEM_FOR_UPDATE, params, out);
+    int64_t key = 0;
+    parse_id(id, strlen(id), &key); /* not an id: no row, and nothing remembered */
+    if (!item_plan_full(key)) {
+        enum nx_err e = db_exec(db, &SQL_GET_ITEM_FLAT, params, out);
+        if (e != NX_OK || PQntuples(*out) > 0)
+            return e;
+        PQclear(*out);
+        item_plan_set_full(key, true);
+        return db_exec(db, &SQL_GET_ITEM, params, out);
+    }
+    enum nx_err e = db_exec(db, &SQL_GET_ITEM, params, out);
+    if (e == NX_OK && flat_would_answer(*out, all_variants))
+        item_plan_set_full(key, false);
+    return e;
 }
 
 enum nx_err products_insert(struct db *db, const struct product_input *in, PGresult **out) {

@@ -1173,6 +1173,74 @@ static void test_an_item_read_is_one_snapshot_of_its_variants(void **state) {
     harness_stop(&plain);
 }
 
+/* The statements a public GET of product id ran on the current server
+ * (one without a cache), and the number of variants it listed. */
+static long statements_of_item(long long id, size_t *variants) {
+    long before = http_metric("nexus_db_statements_total");
+    struct http_res *r = get_product(id, NULL);
+    *variants = json_array_size(json_object_get(r->json, "variants"));
+    http_res_free(r);
+    long after = http_metric("nexus_db_statements_total");
+    assert_true(before >= 0 && after > before);
+    return after - before;
+}
+
+/* POST a variant of id with options {"Size": size}; its id. */
+static long long add_sized_variant(long long id, const char *sku, const char *size) {
+    char path[96];
+    variants_path(path, sizeof path, id);
+    struct http_res *r = call_owned("POST", path, staff_token,
+                                    json_body("{s:s, s:s, s:i, s:{s:s}}", "sku", sku, "price",
+                                              "4.00", "stock", 1, "options", "Size", size));
+    expect_status(r, 201, "add variant");
+    long long vid = jint(r->json, "id");
+    http_res_free(r);
+    return vid;
+}
+
+static void expect_item_statements(long long id, long statements, size_t variants) {
+    size_t listed = 0;
+    assert_int_equal(statements_of_item(id, &listed), statements);
+    assert_int_equal(listed, variants);
+}
+
+/* A one-variant product's item is one statement (its row alone); a
+ * product with several variants costs a second statement the first time
+ * it is read, then one; when it is down to one variant again, its row
+ * alone answers again. Every read shows what the last write left. */
+static void test_an_item_costs_one_statement_once_its_shape_is_known(void **state) {
+    (void)state;
+    static const char *const env[] = {"REDIS_URL=", NULL};
+    struct nexus_server plain = {0};
+    harness_start_url(&plain, "variants-plans", server.database_url, env);
+    long long id = create_simple("PLAN-S", "5.00", 2);
+    char first[128], added[128];
+    struct http_res *r = get_product(id, NULL);
+    variant_path(first, sizeof first, id, variant_id(r->json, 0));
+    http_res_free(r);
+    r = call("PATCH", first, staff_token, "{\"options\":{\"Size\":\"S\"}}");
+    expect_status(r, 200, "options of the only variant");
+    http_res_free(r);
+    size_t listed = 0;
+    for (int i = 0; i < 4; i++) /* every connection of the server used once */
+        statements_of_item(id, &listed);
+    long one = statements_of_item(id, &listed);
+    assert_int_equal(listed, 1);
+
+    variant_path(added, sizeof added, id, add_sized_variant(id, "PLAN-M", "M"));
+    expect_item_statements(id, one + 1, 2); /* the row alone did not answer */
+    expect_item_statements(id, one, 2);     /* now known: the full statement first */
+    r = call("DELETE", added, staff_token, NULL);
+    expect_status(r, 204, "delete variant");
+    http_res_free(r);
+    expect_item_statements(id, one, 1); /* the full statement, which says it has one */
+    add_sized_variant(id, "PLAN-L", "L");
+    expect_item_statements(id, one + 1, 2); /* so the row alone was asked first again */
+    expect_item_statements(id, one, 2);
+    harness_use(&server);
+    harness_stop(&plain);
+}
+
 static void test_solo_columns_follow_the_variants(void **state) {
     (void)state;
     harness_expect_solo_variants_exact(&server, "the tests above");
@@ -1205,6 +1273,7 @@ int main(void) {
         cmocka_unit_test(test_item_is_the_list_item_with_its_variants),
         cmocka_unit_test(test_seeded_catalog_derives_like_the_database),
         cmocka_unit_test(test_an_item_read_is_one_snapshot_of_its_variants),
+        cmocka_unit_test(test_an_item_costs_one_statement_once_its_shape_is_known),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);
