@@ -511,11 +511,23 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
     return run_page(db, &b, sort, out);
 }
 
+/* Whether the word index's plan can be chosen once for every value of the
+ * words: when each word has a trigram, the plan collects the matches from
+ * the trigram index and sorts them whatever the words are, and parsing
+ * and planning the statement again cost about a third of it. Not for a
+ * word without a trigram: planned without its value, its ILIKE could be
+ * given to the trigram index, which would then read every entry it holds
+ * for it. Nor with a filter whose values change the plan (see above). */
+static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
+    return !f->short_word_count && !f->extra_patterns && !f->category_ids &&
+           walk_fits_any_values(f, sort);
+}
+
 /* The page of a search from the word index: all matches, sorted. */
 static enum nx_err search_page(struct db *db, const struct product_filter *f,
                                enum product_sort sort, const char *after_value,
                                const char *after_id, const char *limit, PGresult **out) {
-    struct sql_builder b = {0};
+    struct sql_builder b = {.prepare = words_fit_any_values(f, sort)};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
     add_filters(&b, f);
     add_indexed_words(&b, f);
