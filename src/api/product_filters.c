@@ -154,6 +154,14 @@ static bool has_trigram(const char *word, size_t len) {
     return false;
 }
 
+/* The characters of a UTF-8 word (its bytes but continuation bytes). */
+static size_t characters(const char *word, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)word[i] & 0xC0) != 0x80;
+    return n;
+}
+
 /* Split q into words; words past the indexed ones go into one array
  * literal ("{"%a%","%b%"}") checked by ILIKE ALL. */
 static void split_words(struct product_query *q, const char *s, size_t len) {
@@ -174,6 +182,8 @@ static void split_words(struct product_query *q, const char *s, size_t len) {
             if (!has_trigram(s + start, i - start))
                 q->filter.short_words[q->filter.short_word_count++] =
                     xstrndup(s + start, i - start);
+            q->filter.keyed_exactly[q->filter.pattern_count] =
+                characters(s + start, i - start) <= 2;
         } else {
             buf_puts(&extra, extra.len ? ",\"" : "{\"");
             for (size_t k = 0; k < pat.len; k++) { /* array element quoting */

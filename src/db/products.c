@@ -351,10 +351,13 @@ static void add_filters(struct sql_builder *b, const struct product_filter *f) {
     products_add_filters(b, f, &NO_SKIP);
 }
 
-/* Each word: a trigram-indexed ILIKE over name and description. */
-static void add_words(struct sql_builder *b, const struct product_filter *f) {
+/* Each word: a trigram-indexed ILIKE over name and description; with
+ * keyed, not for a word whose key in the index of characters and pairs
+ * decides it exactly (the caller asks that index for it). */
+static void add_words(struct sql_builder *b, const struct product_filter *f, bool keyed) {
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
-        sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ?", f->patterns[i]);
+        if (!keyed || !f->keyed_exactly[i])
+            sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ?", f->patterns[i]);
     if (f->extra_patterns)
         sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ALL (?::text[])",
                       f->extra_patterns);
@@ -379,7 +382,7 @@ static void add_walked_words(struct sql_builder *b, const struct product_filter 
  * for such plans: computed per row, the pairs would cost more than the
  * ILIKE they narrow. */
 static void add_indexed_words(struct sql_builder *b, const struct product_filter *f) {
-    add_words(b, f);
+    add_words(b, f, true);
     for (size_t i = 0; i < f->short_word_count; i++)
         sql_add_param(b,
                       " AND nexus_search_codes(lower(p.name || ' ' || p.description))"
@@ -519,7 +522,10 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
  * given to the trigram index, which would then read every entry it holds
  * for it. Nor with a filter whose values change the plan (see above). */
 static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
-    return !f->short_word_count && !f->extra_patterns && !f->category_ids &&
+    size_t keyed = 0;
+    for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
+        keyed += f->keyed_exactly[i];
+    return keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
            walk_fits_any_values(f, sort);
 }
 
@@ -664,7 +670,7 @@ static enum nx_err term_page(struct db *db, const struct product_filter *f, enum
         option_entries(&b, f, first_single_option(f), sort, after_value, after_id);
     sql_add(&b, " o JOIN products p ON p.id = o.product_id");
     products_add_filters(&b, f, &SKIP_DISCOVERY_ONLY);
-    add_words(&b, f);
+    add_words(&b, f, false);
     if (attribute >= 0)
         add_discovery(&b, f, &NO_SKIP, WALKED);
     else

@@ -57,6 +57,10 @@ struct product_filter {
      * also looked up in the index of character pairs. */
     const char *short_words[NX_SEARCH_WORDS_INDEXED];
     size_t short_word_count;
+    /* Whether patterns[i]'s word has one or two characters: its key in
+     * that index (the character, or the pair) then decides a match
+     * exactly, and where the index is asked the word needs no ILIKE. */
+    bool keyed_exactly[NX_SEARCH_WORDS_INDEXED];
     /* Every attribute filter holds; every option filter holds on one and
      * the same active variant, which is also in stock when in_stock is 1. */
     struct attribute_filter attributes[NX_DISCOVERY_MAX];
