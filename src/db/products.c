@@ -520,13 +520,17 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
  * and planning the statement again cost about a third of it. Not for a
  * word without a trigram: planned without its value, its ILIKE could be
  * given to the trigram index, which would then read every entry it holds
- * for it. Nor with a filter whose values change the plan (see above). */
+ * for it. Nor with a filter whose values change the plan (see above).
+ * Nor for one word: PostgreSQL's guess for a word it does not know is
+ * 0.5% of the rows, which at a million products makes the plan parallel,
+ * and a rare word then took 30 times as long; for two words or more the
+ * guess is a few rows. */
 static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
     size_t keyed = 0;
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
         keyed += f->keyed_exactly[i];
-    return keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
-           walk_fits_any_values(f, sort);
+    return f->pattern_count > 1 && keyed == f->short_word_count && !f->extra_patterns &&
+           !f->category_ids && walk_fits_any_values(f, sort);
 }
 
 /* The page of a search from the word index: all matches, sorted. */
