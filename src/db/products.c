@@ -827,14 +827,18 @@ static enum nx_err run_count(struct db *db, struct sql_builder *b, long long *to
 }
 
 /* Whether a one-word search filled a first page from the first rows of
- * a sort index (products_list remembers it): a common word. */
+ * a sort index, by the short walk or the long one (products_list
+ * remembers it): a common word. */
 static bool word_known_common(const struct product_filter *f) {
     char key[WORD_PLAN_KEY_MAX + 1];
     uint64_t now = now_us();
-    for (int sort = PS_CREATED; sort <= PS_NAME_DESC; sort++)
-        if (word_plan_key(f, (enum product_sort)sort, key, sizeof key) &&
-            word_plan_get(key, now) == WORD_PLAN_WALK)
+    for (int sort = PS_CREATED; sort <= PS_NAME_DESC; sort++) {
+        enum word_plan plan = word_plan_key(f, (enum product_sort)sort, key, sizeof key)
+                                  ? word_plan_get(key, now)
+                                  : WORD_PLAN_UNKNOWN;
+        if (plan == WORD_PLAN_SHORT_WALK || plan == WORD_PLAN_WALK)
             return true;
+    }
     return false;
 }
 

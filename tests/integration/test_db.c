@@ -2,12 +2,15 @@
  * test_db.c -- the database layer against a real PostgreSQL, below HTTP:
  * the record of a lost conflict that decides whether the pipeline runs a
  * handler again, and the outer transaction a handler's own transactions
- * nest in.
+ * nest in; and how a search's total is counted.
  */
 #include "harness.h"
 
 #include "nexus/core/config.h"
+#include "nexus/core/metrics.h"
 #include "nexus/db/db.h"
+#include "nexus/db/products.h"
+#include "nexus/db/wordplan.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,12 +137,56 @@ static void test_a_failed_outer_transaction_does_not_commit(void **state) {
     db_abort_outer(db);
 }
 
+/* The statements products_count ran for one word, and the total it gave. */
+static long count_statements(struct db *db, const char *pattern, long long limit,
+                             long long *total) {
+    struct product_filter f = {.in_stock = -1, .patterns = {pattern}, .pattern_count = 1};
+    uint64_t before = metrics_counter_value(METRIC_DB_STATEMENTS);
+    assert_int_equal(products_count(db, &f, limit, total), NX_OK);
+    return (long)(metrics_counter_value(METRIC_DB_STATEMENTS) - before);
+}
+
+/* A word whose first page came from the first rows of the sort index is
+ * common: its capped total is counted by walking the table (a sample of
+ * the first rows, then a walk long enough to reach the cap), not by
+ * fetching every match through the word indexes. That holds whichever
+ * walk filled its page; a word not known to be common goes to the
+ * indexes at once. Either way the total is the same. */
+static void test_a_common_word_is_counted_by_a_walk(void **state) {
+    (void)state;
+    const char *args[] = {"seed", "--products", "300", "--categories", "12", NULL};
+    char out[4096];
+    assert_int_equal(harness_run(&server, NULL, args, NULL, out, sizeof out), 0);
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    /* "for": in about a third of the products, so a sample of the first
+     * 41 rows holds some matches but fewer than 41 */
+    harness_expect_sql(&server, "t",
+                       "SELECT count(*) FILTER (WHERE m) BETWEEN 5 AND 40 AND"
+                       " (SELECT count(*) FROM products WHERE is_active"
+                       " AND search_text ILIKE '%%for%%') > 41 FROM (SELECT search_text"
+                       " ILIKE '%%for%%' AS m FROM products WHERE is_active LIMIT 41) s");
+    word_plan_reset();
+    long long total = 0;
+    assert_int_equal(count_statements(db, "%for%", 41, &total), 1);
+    assert_int_equal(total, 41);
+    struct product_filter f = {.in_stock = -1, .patterns = {"%for%"}, .pattern_count = 1};
+    PGresult *page = NULL;
+    assert_int_equal(products_list(db, &f, PS_CREATED, NULL, "0", "21", &page), NX_OK);
+    assert_int_equal(PQntuples(page), 21); /* the short walk filled it */
+    PQclear(page);
+    assert_int_equal(count_statements(db, "%for%", 41, &total), 2);
+    assert_int_equal(total, 41);
+    word_plan_reset();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
         cmocka_unit_test(test_other_unavailable_errors_are_not_conflicts),
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
+        cmocka_unit_test(test_a_common_word_is_counted_by_a_walk),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
