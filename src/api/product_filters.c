@@ -163,7 +163,7 @@ static size_t characters(const char *word, size_t len) {
 }
 
 /* Split q into words; words past the indexed ones go into one array
- * literal ("{"%a%","%b%"}") checked by ILIKE ALL. */
+ * literal ("{"%a%","%b%"}") checked by LIKE ALL, lowered. */
 static void split_words(struct product_query *q, const char *s, size_t len) {
     struct buf extra = {0};
     size_t i = 0;

@@ -351,15 +351,23 @@ static void add_filters(struct sql_builder *b, const struct product_filter *f) {
     products_add_filters(b, f, &NO_SKIP);
 }
 
-/* Each word: a trigram-indexed ILIKE over name and description; with
- * keyed, not for a word whose key in the index of characters and pairs
- * decides it exactly (the caller asks that index for it). */
+/* Each word: LIKE of the stored lower-cased text (migration 0022), which
+ * answers what ILIKE over name and description does, with the word
+ * lowered; trigram-indexed (migration 0029). With keyed, not for a word
+ * whose key in the index of characters and pairs decides it exactly (the
+ * caller asks that index for it). A plan made for any value lowers each
+ * word once (a sub-select) instead of for every row it checks; a plan made
+ * for the values sees the lowered word itself, and estimates from it. */
 static void add_words(struct sql_builder *b, const struct product_filter *f, bool keyed) {
+    const char *word = b->prepare ? " AND p.search_text LIKE (SELECT lower(?))"
+                                  : " AND p.search_text LIKE lower(?)";
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
         if (!keyed || !f->keyed_exactly[i])
-            sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ?", f->patterns[i]);
-    if (f->extra_patterns)
-        sql_add_param(b, " AND (p.name || ' ' || p.description) ILIKE ALL (?::text[])",
+            sql_add_param(b, word, f->patterns[i]);
+    if (f->extra_patterns) /* lower-casing the array's text lower-cases each word */
+        sql_add_param(b,
+                      b->prepare ? " AND p.search_text LIKE ALL ((SELECT lower(?))::text[])"
+                                 : " AND p.search_text LIKE ALL (lower(?)::text[])",
                       f->extra_patterns);
 }
 
@@ -378,9 +386,9 @@ static void add_walked_words(struct sql_builder *b, const struct product_filter 
 
 /* The words, for a plan that reads them from an index: a word without a
  * trigram is also looked up in the index of characters and character
- * pairs (migrations 0006 and 0018), which holds what its ILIKE needs. Only
+ * pairs (migrations 0006 and 0018), which holds what its LIKE needs. Only
  * for such plans: computed per row, the pairs would cost more than the
- * ILIKE they narrow. */
+ * LIKE they narrow. */
 static void add_indexed_words(struct sql_builder *b, const struct product_filter *f) {
     add_words(b, f, true);
     for (size_t i = 0; i < f->short_word_count; i++)
@@ -518,7 +526,7 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
  * words: when each word has a trigram, the plan collects the matches from
  * the trigram index and sorts them whatever the words are, and parsing
  * and planning the statement again cost about a third of it. Not for a
- * word without a trigram: planned without its value, its ILIKE could be
+ * word without a trigram: planned without its value, its LIKE could be
  * given to the trigram index, which would then read every entry it holds
  * for it. Nor with a filter whose values change the plan (see above).
  * Nor for one word: PostgreSQL's guess for a word it does not know is

@@ -627,6 +627,9 @@ static void test_q_wildcards_are_literal(void **state) {
     expect_names("q=e%20e%20e%20e%20e%20e%20e%20e%20e%20e_c", "snake_case widget");
     expect_names("q=o%20o%20o%20o%20o%20o%20o%20o%20o%20nothing-here", "");
     expect_names("q=i%20i%20i%20i%20i%20i%20i%20i%20i%20100%25", "100% cotton shirt");
+    /* any case, there too */
+    expect_names("q=o%20o%20o%20o%20o%20o%20o%20o%20K%5CS", "back\\slash tool");
+    expect_names("q=e%20e%20e%20e%20e%20e%20e%20e%20e%20CR%C3%88ME", "Crème brûlée torch");
 }
 
 static void test_q_non_ascii_length_and_empty(void **state) {
@@ -862,6 +865,12 @@ static void test_pairs_index_holds_every_match(void **state) {
     char *indexdef = harness_sql_value(
         &server, "SELECT indexdef FROM pg_indexes WHERE indexname = 'products_grams_idx'");
     assert_non_null(strstr(indexdef, "gin"));
+    free(indexdef);
+    /* the trigrams are those of the stored lower-cased text, which the
+     * words are checked on */
+    indexdef = harness_sql_value(
+        &server, "SELECT indexdef FROM pg_indexes WHERE indexname = 'products_search_idx'");
+    assert_non_null(strstr(indexdef, "gin (search_text gin_trgm_ops)"));
     free(indexdef);
 }
 

@@ -48,7 +48,8 @@ struct product_filter {
     const char *max_cents;
     int in_stock; /* -1: any, 0: out of stock, 1: in stock */
     const char *currency;
-    /* ILIKE patterns ("%word%", wildcards escaped), every one must match */
+    /* the words as ILIKE patterns ("%word%", wildcards escaped), every one
+     * must match (checked as LIKE of the lower-cased text, lowered) */
     const char *patterns[NX_SEARCH_WORDS_MAX];
     size_t pattern_count;
     const char *extra_patterns; /* array literal of patterns past the indexed ones */
@@ -59,7 +60,7 @@ struct product_filter {
     size_t short_word_count;
     /* Whether patterns[i]'s word has one or two characters: its key in
      * that index (the character, or the pair) then decides a match
-     * exactly, and where the index is asked the word needs no ILIKE. */
+     * exactly, and where the index is asked the word needs no LIKE. */
     bool keyed_exactly[NX_SEARCH_WORDS_INDEXED];
     /* Every attribute filter holds; every option filter holds on one and
      * the same active variant, which is also in stock when in_stock is 1. */
