@@ -299,6 +299,8 @@ enum nx_err api_facets_load(struct request *req, struct db *db, bool staff, json
     enum nx_err e = product_query_parse(req, db, staff, &q);
     if (e == NX_OK)
         e = parse_buckets(req, &bk);
+    if (e == NX_OK && !q.matches_nothing) /* once for every facet's statement */
+        e = products_words_common(db, &q.filter, &q.filter.words_common);
     if (e == NX_OK && q.matches_nothing)
         *body = empty_json(&bk);
     else if (e == NX_OK)

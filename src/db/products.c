@@ -390,6 +390,10 @@ static void add_walked_words(struct sql_builder *b, const struct product_filter 
  * for such plans: computed per row, the pairs would cost more than the
  * LIKE they narrow. */
 static void add_indexed_words(struct sql_builder *b, const struct product_filter *f) {
+    if (f->words_common) { /* see product_filter */
+        add_words(b, f, false);
+        return;
+    }
     add_words(b, f, true);
     for (size_t i = 0; i < f->short_word_count; i++)
         sql_add_param(b,
@@ -555,15 +559,20 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
     return run_page(db, &b, sort, out);
 }
 
-/* The key under which a one-word search's plan is remembered (see
- * db/wordplan.h), or false when it is not: with a filter besides the
- * word, the word's share of the rows walked depends on the filter. */
+/* The key under which a search's plan is remembered (see db/wordplan.h):
+ * the sort, whether inactive products are listed, and the words in their
+ * order (a word holds no white space, which separates them). False when
+ * it is not remembered: with a filter besides the words, their share of
+ * the rows walked depends on the filter; past the indexed words, or when
+ * the key would be too long, it is simply not kept. */
 static bool word_plan_key(const struct product_filter *f, enum product_sort sort, char *key,
                           size_t cap) {
-    if (f->pattern_count != 1 || f->category_ids || f->min_cents || f->max_cents ||
+    if (!f->pattern_count || f->extra_patterns || f->category_ids || f->min_cents || f->max_cents ||
         f->in_stock != -1 || f->currency || f->attribute_count || f->option_count)
         return false;
-    int n = snprintf(key, cap, "%d:%d:%s", (int)sort, f->include_inactive, f->patterns[0]);
+    int n = snprintf(key, cap, "%d:%d", (int)sort, f->include_inactive);
+    for (size_t i = 0; i < f->pattern_count && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(key + n, cap - (size_t)n, "%c%s", i ? ' ' : ':', f->patterns[i]);
     return n > 0 && (size_t)n < cap;
 }
 
@@ -696,18 +705,20 @@ static enum nx_err term_page(struct db *db, const struct product_filter *f, enum
  * A search has two good plans: walk the sort index and test each row (fast
  * when the words are common), or collect the matches from the word indexes
  * and sort them (fast when they are rare). The planner cannot tell which
- * from its estimates, so a one-word search tries a bounded walk first: if
- * it fills the page, that is the answer. If it found at least a fifth of
- * a page, the word is still common enough for a ten times longer walk
- * (which should fill the page in half its length) to be cheaper than
- * sorting its matches: a word in 1% of a million products costs about
- * 2,000 rows tested instead of 10,000 fetched and sorted. Otherwise the
- * word is rare enough for the index. Several words together are almost
- * always rare, so they go to the index at once.
+ * from its estimates, so a search tries a bounded walk first: if it fills
+ * the page, that is the answer. If it found at least a fifth of a page,
+ * the words are still common enough for a ten times longer walk (which
+ * should fill the page in half its length) to be cheaper than sorting
+ * their matches: a word in 1% of a million products costs about 2,000
+ * rows tested instead of 10,000 fetched and sorted. Otherwise the words
+ * are rare enough for the index. Several words are most often rare
+ * together, but not always: two common words ("e a", "model made") are
+ * in most products, and their matches fetched and sorted took seconds at
+ * a million products where the walk fills the page at once.
  *
- * The plan that answered a word's first page is remembered for a while
- * (db/wordplan.h): the next search of a word goes at once to the walk or
- * the indexes that answered it.
+ * The plan that answered a search's first page is remembered for a while
+ * (db/wordplan.h): the next search of the same words goes at once to the
+ * walk or the indexes that answered it.
  */
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
@@ -719,8 +730,6 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
         PQclear(*out);
         *out = NULL;
     }
-    if (f->pattern_count > 1)
-        return search_page(db, f, sort, after_value, after_id, limit, out);
     char key[WORD_PLAN_KEY_MAX + 1];
     bool keyed = word_plan_key(f, sort, key, sizeof key);
     enum word_plan known = keyed ? word_plan_get(key, now_us()) : WORD_PLAN_UNKNOWN;
@@ -834,20 +843,31 @@ static enum nx_err run_count(struct db *db, struct sql_builder *b, long long *to
     return e;
 }
 
-/* Whether a one-word search filled a first page from the first rows of
- * a sort index, by the short walk or the long one (products_list
- * remembers it): a common word. */
-static bool word_known_common(const struct product_filter *f) {
+/* What the plans that answered first pages of f's words (in any sort,
+ * products_list remembers them) say: WORD_PLAN_WALK when a walk did,
+ * WORD_PLAN_INDEX when only the word indexes did, else unknown. */
+static enum word_plan remembered_plan(const struct product_filter *f) {
     char key[WORD_PLAN_KEY_MAX + 1];
     uint64_t now = now_us();
+    enum word_plan seen = WORD_PLAN_UNKNOWN;
     for (int sort = PS_CREATED; sort <= PS_NAME_DESC; sort++) {
         enum word_plan plan = word_plan_key(f, (enum product_sort)sort, key, sizeof key)
                                   ? word_plan_get(key, now)
                                   : WORD_PLAN_UNKNOWN;
         if (plan == WORD_PLAN_SHORT_WALK || plan == WORD_PLAN_WALK)
-            return true;
+            return WORD_PLAN_WALK;
+        if (plan == WORD_PLAN_INDEX)
+            seen = plan;
     }
-    return false;
+    return seen;
+}
+
+/* Whether a search's total is first tried by a walk: for words with no
+ * other filter (a filter's own index narrows the rows for the planner),
+ * unless they are known to be rare. */
+static bool count_walk_first(const struct product_filter *f) {
+    char key[WORD_PLAN_KEY_MAX + 1];
+    return word_plan_key(f, PS_CREATED, key, sizeof key) && remembered_plan(f) != WORD_PLAN_INDEX;
 }
 
 /* Count up to limit matches among the table's first rows (at most
@@ -884,10 +904,30 @@ static bool counted_by_walk(struct db *db, const struct product_filter *f, long 
     return *e != NX_OK || *total >= limit;
 }
 
+enum nx_err products_words_common(struct db *db, const struct product_filter *f, bool *common) {
+    *common = false;
+    if (!f->pattern_count)
+        return NX_OK;
+    enum word_plan known = remembered_plan(f);
+    if (known != WORD_PLAN_UNKNOWN) {
+        *common = known == WORD_PLAN_WALK;
+        return NX_OK;
+    }
+    long long found = 0;
+    enum nx_err e = count_walked(db, f, COUNT_SAMPLE_ROWS, COUNT_SAMPLE_ROWS, &found);
+    *common = e == NX_OK && found * 10 >= COUNT_SAMPLE_ROWS;
+    return e;
+}
+
 enum nx_err products_count(struct db *db, const struct product_filter *f, long long limit,
                            long long *total) {
     enum nx_err e = NX_OK;
-    if (limit > 0 && !has_discovery(f) && word_known_common(f) &&
+    /* Unless the words are known to be rare, a sample of the first rows
+     * (about a millisecond) tells whether a walk counts them: common
+     * words counted through the word indexes cost up to seconds at a
+     * million products (every match fetched, and where the bitmap of
+     * rows turned to pages, their keys computed again for each row). */
+    if (limit > 0 && !has_discovery(f) && count_walk_first(f) &&
         counted_by_walk(db, f, limit, total, &e))
         return e;
     struct sql_builder b = {0};
@@ -1022,23 +1062,34 @@ static void add_pages(struct sql_builder *b, const struct category_pages *pages)
                   pages->after_ids);
 }
 
+/* *g: f, and whether its words are common (see product_filter). */
+static enum nx_err knowing_common_words(struct db *db, const struct product_filter *f,
+                                        struct product_filter *g) {
+    *g = *f;
+    return products_words_common(db, f, &g->words_common);
+}
+
 enum nx_err products_list_per_category(struct db *db, const struct product_filter *f,
                                        enum product_sort sort, const struct category_pages *pages,
                                        const char *limit, PGresult **out) {
     NX_ASSERT(!f->category_ids);
+    struct product_filter g;
+    enum nx_err e = knowing_common_words(db, f, &g);
+    if (e != NX_OK)
+        return e;
     struct sql_builder b = {0};
     sql_add(&b, "SELECT x.*, k.cid");
     add_pages(&b, pages);
     sql_add(&b, " CROSS JOIN LATERAL (SELECT " PRODUCT_COLUMNS ", row_number() OVER (");
     sql_add(&b, SORTS[sort].order);
     sql_add(&b, ") AS nx_rn FROM (SELECT " PAGE_COLUMNS " FROM products p");
-    products_add_where(&b, f, &NO_SKIP);
+    products_add_where(&b, &g, &NO_SKIP);
     sql_add(&b, IN_SUBTREE);
     sql_add(&b, PER_CATEGORY_AFTER[sort]);
     sql_add(&b, SORTS[sort].order_unindexed);
     sql_add_param(&b, " LIMIT ?::integer", limit);
     sql_add(&b, PAGE_JOIN ") x ORDER BY k.ord, x.nx_rn");
-    enum nx_err e = db_exec_built(db, &b, out);
+    e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;
 }
@@ -1047,18 +1098,22 @@ enum nx_err products_count_per_category(struct db *db, const struct product_filt
                                         const struct category_pages *pages, long long limit,
                                         PGresult **out) {
     NX_ASSERT(!f->category_ids);
+    struct product_filter g;
+    enum nx_err e = knowing_common_words(db, f, &g);
+    if (e != NX_OK)
+        return e;
     struct sql_builder b = {0};
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%lld", limit);
     sql_add(&b, "SELECT k.cid, (SELECT count(*) FROM (SELECT FROM products p");
-    products_add_where(&b, f, &NO_SKIP);
+    products_add_where(&b, &g, &NO_SKIP);
     sql_add(&b, IN_SUBTREE);
     if (limit > 0)
         sql_add_param(&b, " LIMIT ?::bigint", limit_text);
     sql_add(&b, ") n)");
     add_pages(&b, pages);
     sql_add(&b, " ORDER BY k.ord");
-    enum nx_err e = db_exec_built(db, &b, out);
+    e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;
 }

@@ -146,13 +146,19 @@ static long count_statements(struct db *db, const char *pattern, long long limit
     return (long)(metrics_counter_value(METRIC_DB_STATEMENTS) - before);
 }
 
-/* A word whose first page came from the first rows of the sort index is
- * common: its capped total is counted by walking the table (a sample of
- * the first rows, then a walk long enough to reach the cap), not by
- * fetching every match through the word indexes. That holds whichever
- * walk filled its page; a word not known to be common goes to the
+/* The first page (20 and one more) of one word, newest first. */
+static enum nx_err list_first_page(struct db *db, const char *pattern, PGresult **page) {
+    struct product_filter f = {.in_stock = -1, .patterns = {pattern}, .pattern_count = 1};
+    return products_list(db, &f, PS_CREATED, NULL, "0", "21", page);
+}
+
+/* A search's capped total is counted by walking the table (a sample of
+ * the first rows, then a walk long enough to reach the cap) when the
+ * sample finds the words common, not by fetching every match through the
+ * word indexes: for words not seen yet, and for words whose first page a
+ * walk filled. Words whose first page the indexes answered go to the
  * indexes at once. Either way the total is the same. */
-static void test_a_common_word_is_counted_by_a_walk(void **state) {
+static void test_common_words_are_counted_by_a_walk(void **state) {
     (void)state;
     const char *args[] = {"seed", "--products", "300", "--categories", "12", NULL};
     char out[4096];
@@ -164,19 +170,60 @@ static void test_a_common_word_is_counted_by_a_walk(void **state) {
     harness_expect_sql(&server, "t",
                        "SELECT count(*) FILTER (WHERE m) BETWEEN 5 AND 40 AND"
                        " (SELECT count(*) FROM products WHERE is_active"
-                       " AND search_text ILIKE '%%for%%') > 41 FROM (SELECT search_text"
-                       " ILIKE '%%for%%' AS m FROM products WHERE is_active LIMIT 41) s");
+                       " AND search_text LIKE '%%for%%') > 41 FROM (SELECT search_text"
+                       " LIKE '%%for%%' AS m FROM products WHERE is_active LIMIT 41) s");
     word_plan_reset();
     long long total = 0;
-    assert_int_equal(count_statements(db, "%for%", 41, &total), 1);
+    assert_int_equal(count_statements(db, "%for%", 41, &total), 2);
     assert_int_equal(total, 41);
-    struct product_filter f = {.in_stock = -1, .patterns = {"%for%"}, .pattern_count = 1};
     PGresult *page = NULL;
-    assert_int_equal(products_list(db, &f, PS_CREATED, NULL, "0", "21", &page), NX_OK);
+    assert_int_equal(list_first_page(db, "%for%", &page), NX_OK);
     assert_int_equal(PQntuples(page), 21); /* the short walk filled it */
     PQclear(page);
     assert_int_equal(count_statements(db, "%for%", 41, &total), 2);
     assert_int_equal(total, 41);
+    /* a product's model code: in one product or a few, which the indexes
+     * answer, and then count at once */
+    char *code = harness_sql_value(&server, "SELECT lower(substring(description"
+                                            " FROM 'model ([A-Z]+-[0-9]+)')) FROM products"
+                                            " ORDER BY id LIMIT 1");
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "%%%s%%", code);
+    char *want = harness_sql_value(&server,
+                                   "SELECT count(*) FROM products WHERE is_active"
+                                   " AND search_text LIKE '%%%s%%'",
+                                   code);
+    assert_int_equal(list_first_page(db, pattern, &page), NX_OK);
+    assert_true(PQntuples(page) >= 1 && PQntuples(page) < 21);
+    PQclear(page);
+    assert_int_equal(count_statements(db, pattern, 41, &total), 1);
+    assert_int_equal(total, strtoll(want, NULL, 10));
+    /* two words are remembered the same way: rare together here */
+    struct product_filter two = {
+        .in_stock = -1, .patterns = {"%for%", pattern}, .pattern_count = 2};
+    assert_int_equal(products_list(db, &two, PS_CREATED, NULL, "0", "21", &page), NX_OK);
+    PQclear(page);
+    uint64_t before = metrics_counter_value(METRIC_DB_STATEMENTS);
+    assert_int_equal(products_count(db, &two, 41, &total), NX_OK);
+    assert_int_equal(metrics_counter_value(METRIC_DB_STATEMENTS) - before, 1);
+    /* common: known from the walk that filled the first page, or, not
+     * known, from a sample of the first rows */
+    bool common = false;
+    struct product_filter one = {.in_stock = -1, .patterns = {"%for%"}, .pattern_count = 1};
+    assert_int_equal(products_words_common(db, &one, &common), NX_OK);
+    assert_true(common);
+    one.patterns[0] = pattern;
+    assert_int_equal(products_words_common(db, &one, &common), NX_OK);
+    assert_false(common);
+    word_plan_reset();
+    one.patterns[0] = "%o%";
+    assert_int_equal(products_words_common(db, &one, &common), NX_OK);
+    assert_true(common);
+    one.patterns[0] = pattern;
+    assert_int_equal(products_words_common(db, &one, &common), NX_OK);
+    assert_false(common);
+    free(code);
+    free(want);
     word_plan_reset();
 }
 
@@ -186,7 +233,7 @@ int main(void) {
         cmocka_unit_test(test_other_unavailable_errors_are_not_conflicts),
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
-        cmocka_unit_test(test_a_common_word_is_counted_by_a_walk),
+        cmocka_unit_test(test_common_words_are_counted_by_a_walk),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

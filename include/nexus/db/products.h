@@ -62,6 +62,12 @@ struct product_filter {
      * that index (the character, or the pair) then decides a match
      * exactly, and where the index is asked the word needs no LIKE. */
     bool keyed_exactly[NX_SEARCH_WORDS_INDEXED];
+    /* The words are common (products_words_common): a plan that reads
+     * the word indexes checks them by LIKE on every row it reads, never
+     * asking the index of characters and pairs, whose keys a plan over
+     * most of the rows would compute again for each row (seconds at a
+     * million products). */
+    bool words_common;
     /* Every attribute filter holds; every option filter holds on one and
      * the same active variant, which is also in stock when in_stock is 1. */
     struct attribute_filter attributes[NX_DISCOVERY_MAX];
@@ -92,6 +98,10 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip);
 /* The same, and the words of q (for a plan that reads them from their
  * index). */
+/* Whether f's words are in a tenth or more of the first rows that pass
+ * its filters: known when a walk filled a first page of them, else from
+ * a sample of the first rows (false without words). */
+enum nx_err products_words_common(struct db *db, const struct product_filter *f, bool *common);
 void products_add_where(struct sql_builder *b, const struct product_filter *f,
                         const struct filter_skip *skip);
 /* " AND ..." of the price range (nothing without one). */
