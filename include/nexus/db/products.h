@@ -98,12 +98,12 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip);
 /* The same, and the words of q (for a plan that reads them from their
  * index). */
+void products_add_where(struct sql_builder *b, const struct product_filter *f,
+                        const struct filter_skip *skip);
 /* Whether f's words are in a tenth or more of the first rows that pass
  * its filters: known when a walk filled a first page of them, else from
  * a sample of the first rows (false without words). */
 enum nx_err products_words_common(struct db *db, const struct product_filter *f, bool *common);
-void products_add_where(struct sql_builder *b, const struct product_filter *f,
-                        const struct filter_skip *skip);
 /* " AND ..." of the price range (nothing without one). */
 void products_add_price(struct sql_builder *b, const struct product_filter *f);
 /* " AND ..." of in_stock (nothing without it); with in_stock=true and

@@ -1,8 +1,8 @@
 /*
- * wordplan.h -- which plan answered a one-word search last, per word.
+ * wordplan.h -- which plan answered a search last, per word or words.
  *
- * A one-word search tries a short walk of the sort index, then a long one,
- * then the word indexes (see db/products.c). For a word whose answer is
+ * A search tries a short walk of the sort index, then a long one, then
+ * the word indexes (see db/products.c). For a word (or words) whose answer is
  * known to come from the indexes, the walks are wasted; for one answered
  * by a walk, the long walk costs no more than the short one (a walk stops
  * as soon as the page is full). So the plan that answered each word
@@ -34,7 +34,7 @@ enum word_plan {
 /* Longer keys are not remembered. */
 #define WORD_PLAN_KEY_MAX 96
 
-/* The plan that answered key (the word's pattern and the list's shape,
+/* The plan that answered key (the words' patterns and the list's shape,
  * see products.c) at now_us, or WORD_PLAN_UNKNOWN. */
 enum word_plan word_plan_get(const char *key, uint64_t now_us);
 void word_plan_put(const char *key, enum word_plan plan, uint64_t now_us);
