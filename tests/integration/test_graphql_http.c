@@ -188,11 +188,17 @@ static void test_server_answers(void **state) {
     r = gql_post("bad-token", "{ __typename }", NULL);
     assert_problem(r, 401, NULL);
     http_res_free(r);
+    /* one byte over 4 MiB, chunked: the server reads the body to its end
+     * (dropping what is past the cap) and then answers. A declared
+     * Content-Length over the cap is answered at once, while this client
+     * may still be sending, so the answer can be lost to the reset of the
+     * close (test_hostile sends that one without a body). */
     size_t big = 4u * 1024 * 1024 + 1;
     char *body = malloc(big + 1);
     memset(body, ' ', big);
     body[big] = '\0';
-    r = post_raw(body, "application/json");
+    const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: chunked", NULL};
+    r = http_request("POST", "/graphql", headers, body, big);
     assert_problem(r, 413, NULL);
     http_res_free(r);
     free(body);
