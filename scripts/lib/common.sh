@@ -21,14 +21,20 @@ log() { printf '[nexus] %s\n' "$*" >&2; }
 # free_port: a TCP port free on every address, picked at random below the
 # ephemeral range (32768 and up), where outgoing connections take their
 # source ports: a server started seconds later still finds it free.
+# NEXUS_PORTS=LOW-HIGH narrows the range (default 20000-31999): scripts
+# that run side by side take disjoint ranges, so neither can take a port
+# the other picked but has not bound yet.
 free_port() {
-    local port _
+    local port _ low=20000 high=31999
+    case ${NEXUS_PORTS:-} in
+    [0-9]*-[0-9]*) low=${NEXUS_PORTS%-*} high=${NEXUS_PORTS#*-} ;;
+    esac
     for _ in $(seq 1000); do
-        port=$((20000 + RANDOM % 12000))
+        port=$((low + RANDOM % (high - low + 1)))
         python3 -c 'import socket,sys; s=socket.socket(); s.bind(("", int(sys.argv[1])))' "$port" \
             2>/dev/null && { echo "$port"; return 0; }
     done
-    die "no free port between 20000 and 31999"
+    die "no free port between $low and $high"
 }
 die() { printf '[nexus] error: %s\n' "$*" >&2; exit 1; }
 

@@ -80,15 +80,53 @@ static void admin_exec(const char *sql) {
     PQfinish(c);
 }
 
-static void recreate_database(struct nexus_server *s) {
+/* s's database (nx_NAME), dropped if an earlier run left it, and made
+ * again as a copy of template. */
+static void recreate_database(struct nexus_server *s, const char *template) {
     char sql[256];
     snprintf(s->dbname, sizeof s->dbname, "nx_%s", s->name);
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
     admin_exec(sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" TEMPLATE template0", s->dbname);
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" TEMPLATE \"%s\"", s->dbname, template);
     admin_exec(sql);
     snprintf(s->database_url, sizeof s->database_url, "%s dbname=%s", admin_conninfo(), s->dbname);
     s->own_db = true;
+}
+
+/* The database every server of harness_start copies: every migration
+ * applied by `nexus migrate`, made once per set of migration files (its
+ * name holds their digest) by the first test executable that needs it,
+ * under an advisory lock, as the executables run side by side. Migrating
+ * each server's database from empty cost several times the copy, and a
+ * run starts dozens. Nothing connects to it once made, so it can always
+ * be copied; the copy is what `nexus migrate` left, and the server's
+ * AUTO_MIGRATE finds nothing to do. */
+static void migrated_template(char *name, size_t cap) {
+    snprintf(name, cap, "nx_migrated_%016llx", (unsigned long long)harness_migrations_digest());
+    PGconn *c = PQconnectdb(admin_conninfo()); /* holds the lock */
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SELECT pg_advisory_lock(hashtext('nx_migrated'))");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    const char *params[] = {name};
+    r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL, NULL,
+                     0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    bool made = PQntuples(r) == 1;
+    PQclear(r);
+    if (!made) {
+        struct nexus_server building = {0};
+        snprintf(building.name, sizeof building.name, "%s_new", name + 3);
+        recreate_database(&building, "template0");
+        harness_migrate(&building);
+        char sql[256];
+        snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" RENAME TO \"%s\"", building.dbname, name);
+        admin_exec(sql);
+        snprintf(sql, sizeof sql,
+                 "ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS false IS_TEMPLATE true", name);
+        admin_exec(sql);
+    }
+    PQfinish(c); /* and with it the lock */
 }
 
 /* Delete the keys of server name (REDIS_PREFIX test_<name>) from an
@@ -312,7 +350,7 @@ void harness_start_url(struct nexus_server *s, const char *name, const char *dat
 void harness_create_db(struct nexus_server *s, const char *name) {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
-    recreate_database(s);
+    recreate_database(s, "template0");
 }
 
 static void child_io(int in_fd, int out_fd) {
@@ -359,7 +397,11 @@ int harness_run(const struct nexus_server *s, const char *const *extra_env, cons
 }
 
 void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env) {
-    harness_create_db(s, name);
+    char template[64];
+    migrated_template(template, sizeof template);
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    recreate_database(s, template);
     harness_start_url(s, name, s->database_url, extra_env);
 }
 

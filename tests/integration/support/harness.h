@@ -2,9 +2,10 @@
  * harness.h -- integration test support: a real nexus server on a fresh
  * database, an HTTP client, and assertions.
  *
- * Each test executable gets its own database (created from template0 and
- * migrated by the server at start) and its own Redis database index, so
- * executables are independent of each other and of their order.
+ * Each test executable gets its own database (a copy of one that `nexus
+ * migrate` brought to the current schema once; harness_create_db makes an
+ * empty one) and its own Redis database index, so executables are
+ * independent of each other and of their order.
  */
 #ifndef NEXUS_TEST_HARNESS_H
 #define NEXUS_TEST_HARNESS_H
@@ -30,7 +31,8 @@ struct nexus_server {
     bool own_db; /* created by the harness, dropped at stop */
 };
 
-/* Create database nx_<name>, start `nexus serve` on a free port with the
+/* Create database nx_<name> at the current schema (a copy of the migrated
+ * one, made on first use), start `nexus serve` on a free port with the
  * test environment plus extra_env ("K=V", NULL-terminated, may be NULL),
  * and wait until /healthz answers. Fails the test on any error. */
 void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env);
@@ -39,7 +41,7 @@ void harness_start(struct nexus_server *s, const char *name, const char *const *
 void harness_start_url(struct nexus_server *s, const char *name, const char *database_url,
                        const char *const *extra_env);
 
-/* Create database nx_<name> (dropping an old one) without starting a server;
+/* Create an empty database nx_<name> (dropping an old one) without starting a server;
  * fills s->database_url. Drop it with harness_stop. */
 void harness_create_db(struct nexus_server *s, const char *name);
 
@@ -114,6 +116,9 @@ void harness_migrate_before(const struct nexus_server *s, const char *version);
 /* Run `nexus migrate` on s's database; fail (printing its output) unless
  * it succeeds. */
 void harness_migrate(const struct nexus_server *s);
+
+/* A digest of the migration files' names and texts (FNV-1a). */
+uint64_t harness_migrations_digest(void);
 
 /* Fail unless every facet count kept with the writes (migration 0016),
  * summed per scope and term, equals a count from scratch over the

@@ -81,6 +81,36 @@ void harness_migrate_before(const struct nexus_server *s, const char *version) {
     PQfinish(c);
 }
 
+static int is_migration(const struct dirent *e) {
+    size_t n = strlen(e->d_name);
+    return n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *text) {
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t harness_migrations_digest(void) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/migrations", harness_source_dir());
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, is_migration, alphasort);
+    assert_true(n >= 1);
+    uint64_t h = 14695981039346656037ULL;
+    for (int i = 0; i < n; i++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+        char *text = read_text(path);
+        h = fnv1a(fnv1a(h, names[i]->d_name), text);
+        free(text);
+        free(names[i]);
+    }
+    free(names);
+    return h;
+}
+
 void harness_migrate(const struct nexus_server *s) {
     char out[16384];
     const char *args[] = {"migrate", NULL};
