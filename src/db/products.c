@@ -528,21 +528,22 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
 
 /* Whether the word index's plan can be chosen once for every value of the
  * words: when each word has a trigram, the plan collects the matches from
- * the trigram index and sorts them whatever the words are, and parsing
- * and planning the statement again cost about a third of it. Not for a
- * word without a trigram: planned without its value, its LIKE could be
- * given to the trigram index, which would then read every entry it holds
- * for it. Nor with a filter whose values change the plan (see above).
- * Nor for one word: PostgreSQL's guess for a word it does not know is
- * 0.5% of the rows, which at a million products makes the plan parallel,
- * and a rare word then took 30 times as long; for two words or more the
- * guess is a few rows. */
+ * the trigram index and sorts them whatever the words are (the order is
+ * one no index gives), and parsing and planning the statement again cost
+ * about a third of it. Not for a word without a trigram: planned without
+ * its value, its LIKE could be given to the trigram index, which would
+ * then read every entry it holds for it. Nor with a filter whose values
+ * change the plan (see above). PostgreSQL's guess for one word it does
+ * not know is 0.5% of the rows, which at a million products would make
+ * the plan parallel, and a rare word then took 30 times as long: the
+ * statement names nexus_serial_plan() (migration 0030), which keeps it
+ * serial. */
 static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
     size_t keyed = 0;
     for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
         keyed += f->keyed_exactly[i];
-    return f->pattern_count > 1 && keyed == f->short_word_count && !f->extra_patterns &&
-           !f->category_ids && walk_fits_any_values(f, sort);
+    return keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
+           walk_fits_any_values(f, sort);
 }
 
 /* The page of a search from the word index: all matches, sorted. */
@@ -553,6 +554,8 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
     add_filters(&b, f);
     add_indexed_words(&b, f);
+    if (b.prepare)
+        sql_add(&b, " AND nexus_serial_plan()");
     add_cursor(&b, sort, after_value, after_id);
     sql_add(&b, SORTS[sort].order_unindexed);
     sql_add_param(&b, " LIMIT ?::integer", limit);

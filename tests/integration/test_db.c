@@ -158,11 +158,26 @@ static enum nx_err list_first_page(struct db *db, const char *pattern, PGresult 
  * word indexes: for words not seen yet, and for words whose first page a
  * walk filled. Words whose first page the indexes answered go to the
  * indexes at once. Either way the total is the same. */
-static void test_common_words_are_counted_by_a_walk(void **state) {
-    (void)state;
+static void seed_once(void) {
+    static bool seeded;
+    if (seeded)
+        return;
     const char *args[] = {"seed", "--products", "300", "--categories", "12", NULL};
     char out[4096];
     assert_int_equal(harness_run(&server, NULL, args, NULL, out, sizeof out), 0);
+    seeded = true;
+}
+
+/* A product's model code, lower-cased: in one product or a few. */
+static char *rare_word(void) {
+    return harness_sql_value(&server, "SELECT lower(substring(description"
+                                      " FROM 'model ([A-Z]+-[0-9]+)')) FROM products"
+                                      " ORDER BY id LIMIT 1");
+}
+
+static void test_common_words_are_counted_by_a_walk(void **state) {
+    (void)state;
+    seed_once();
     struct db *db = db_thread("db-test");
     assert_non_null(db);
     /* "for": in about a third of the products, so a sample of the first
@@ -184,9 +199,7 @@ static void test_common_words_are_counted_by_a_walk(void **state) {
     assert_int_equal(total, 41);
     /* a product's model code: in one product or a few, which the indexes
      * answer, and then count at once */
-    char *code = harness_sql_value(&server, "SELECT lower(substring(description"
-                                            " FROM 'model ([A-Z]+-[0-9]+)')) FROM products"
-                                            " ORDER BY id LIMIT 1");
+    char *code = rare_word();
     char pattern[64];
     snprintf(pattern, sizeof pattern, "%%%s%%", code);
     char *want = harness_sql_value(&server,
@@ -227,6 +240,58 @@ static void test_common_words_are_counted_by_a_walk(void **state) {
     word_plan_reset();
 }
 
+/* Whether a search for "e" (and more, SQL) is planned parallel where a
+ * worker costs nothing. */
+static bool planned_parallel(const char *more) {
+    PGconn *c = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+             " SET min_parallel_table_scan_size = 0;"
+             " EXPLAIN SELECT id FROM products p WHERE p.search_text LIKE '%%e%%'%s",
+             more);
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    bool gather = false;
+    for (int i = 0; i < PQntuples(r); i++)
+        gather = gather || strstr(PQgetvalue(r, i, 0), "Gather") != NULL;
+    PQclear(r);
+    PQfinish(c);
+    return gather;
+}
+
+/* The page of one rare word, read from the word indexes, is planned once
+ * for any word (a prepared statement's generic plan) and kept serial by
+ * nexus_serial_plan(): where PostgreSQL finds a parallel plan cheaper (here
+ * made so by pricing workers at nothing), naming the marker still keeps
+ * the plan serial. */
+static void test_one_rare_word_is_planned_once_and_serially(void **state) {
+    (void)state;
+    seed_once();
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    word_plan_reset();
+    char *code = rare_word();
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "%%%s%%", code);
+    for (int i = 0; i < 3; i++) { /* the first walks, the next ones know the word rare */
+        PGresult *page = NULL;
+        assert_int_equal(list_first_page(db, pattern, &page), NX_OK);
+        assert_true(PQntuples(page) >= 1 && PQntuples(page) < 21);
+        PQclear(page);
+    }
+    PGresult *r = PQexec(db_conn(db), "SELECT sum(generic_plans) FROM pg_prepared_statements"
+                                      " WHERE statement LIKE '%nexus_serial_plan()%'");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_true(strtol(PQgetvalue(r, 0, 0), NULL, 10) >= 2);
+    PQclear(r);
+    assert_true(planned_parallel(""));
+    assert_false(planned_parallel(" AND nexus_serial_plan()"));
+    free(code);
+    word_plan_reset();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
@@ -234,6 +299,7 @@ int main(void) {
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
         cmocka_unit_test(test_common_words_are_counted_by_a_walk),
+        cmocka_unit_test(test_one_rare_word_is_planned_once_and_serially),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
