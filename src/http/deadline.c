@@ -5,10 +5,12 @@
 #include "nexus/http/deadline.h"
 
 #include "nexus/core/log.h"
+#include "nexus/http/linger.h"
 #include "nexus/core/xmem.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 struct tracked {
     MHD_socket fd;
     _Atomic uint64_t reading_since_us; /* 0: no request is arriving */
+    _Atomic bool drain_on_close;
     struct tracked *prev, *next;
 };
 
@@ -60,7 +63,10 @@ void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
     if (code == MHD_CONNECTION_NOTIFY_STARTED)
         track(conn, socket_context);
     else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
-        untrack(*socket_context);
+        struct tracked *t = *socket_context;
+        if (atomic_load(&t->drain_on_close)) /* still open here: closed after this call */
+            linger_socket(t->fd);
+        untrack(t);
         *socket_context = NULL;
     }
 }
@@ -69,6 +75,12 @@ static struct tracked *of(struct MHD_Connection *conn) {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return info ? info->socket_context : NULL;
+}
+
+void deadline_drain_on_close(struct MHD_Connection *conn) {
+    struct tracked *t = of(conn);
+    if (t)
+        atomic_store(&t->drain_on_close, true);
 }
 
 void deadline_request_in(struct MHD_Connection *conn) {

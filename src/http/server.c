@@ -21,6 +21,7 @@
 #include "nexus/http/client.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/deadline.h"
+#include "nexus/http/linger.h"
 #include "nexus/http/fence.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
@@ -219,15 +220,16 @@ static enum MHD_Result answer_options(struct request *req) {
     return ok;
 }
 
+static bool declares_body(const struct request *req) {
+    const char *cl = request_header(req, "Content-Length");
+    return request_header(req, "Transfer-Encoding") || (cl && strspn(cl, "0") != strlen(cl));
+}
+
 /* A route that takes no body refuses one before a byte of it is read:
  * otherwise up to BODY_MAX_KIB would be buffered for nothing. */
 static enum nx_err refuse_body(struct request *req) {
-    const char *cl = request_header(req, "Content-Length");
-    bool has_body =
-        request_header(req, "Transfer-Encoding") || (cl && strspn(cl, "0") != strlen(cl));
-    if (!has_body)
+    if (!declares_body(req))
         return NX_OK;
-    req->close_connection = true;
     return problem_detail(req, NX_ERR_BAD_REQUEST, "this endpoint takes no request body");
 }
 
@@ -254,7 +256,6 @@ static enum nx_err check_body_headers(struct request *req) {
         errno = 0;
         unsigned long long declared = strtoull(cl, &end, 10);
         if (errno == ERANGE || declared > body_cap(req)) {
-            req->close_connection = true;
             return problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
                                   body_cap(req));
         }
@@ -294,6 +295,17 @@ static enum nx_err check_private(struct request *req, bool *by_token) {
                : NX_ERR_NOT_FOUND;
 }
 
+/* An answer on the first call: libmicrohttpd reads none of the body after
+ * it and closes the connection, whose socket is drained first (see
+ * http/linger.h), so that the client reads the answer, not a reset. */
+static enum MHD_Result refuse_on_headers(struct request *req, enum nx_err e) {
+    if (declares_body(req)) {
+        req->close_connection = true;
+        deadline_drain_on_close(req->conn);
+    }
+    return send_problem(req, e);
+}
+
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     if (e == NX_OK && target_problem)
@@ -313,7 +325,7 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = check_body_headers(req);
     if (e == NX_OK)
         e = idempotency_check_header(req);
-    return e == NX_OK ? MHD_YES : send_problem(req, e);
+    return e == NX_OK ? MHD_YES : refuse_on_headers(req, e);
 }
 
 /* ---- body and final call ---------------------------------------------- */
@@ -838,6 +850,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
     }
     fence_stop(); /* no connection may stay suspended when the daemon stops */
     MHD_stop_daemon(d);
+    linger_stop();
 }
 
 int server_run(const struct config *config) {
@@ -865,7 +878,9 @@ int server_run(const struct config *config) {
     catalog_cache_set_position_source(db_wal_position);
     replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
-    fence_start(); /* without it, writes wait out the cache's window inline */
+    fence_start();       /* without it, writes wait out the cache's window inline */
+    if (!linger_start()) /* without it, refused bodies may meet a reset */
+        log_warn("server.start", NULL, "cannot start the thread that drains refused bodies");
     struct MHD_Daemon *d = start_daemon();
     pthread_t housekeeper;
     if (d && pthread_create(&housekeeper, NULL, housekeeping_main, NULL) != 0) {
@@ -874,6 +889,7 @@ int server_run(const struct config *config) {
     }
     if (!d) {
         fence_stop();
+        linger_stop();
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);
         metrics_free();
         return 1;

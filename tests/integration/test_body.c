@@ -303,6 +303,49 @@ static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state)
     free(body);
 }
 
+/* A request with a body of total bytes and a Content-Length, written in
+ * full before the answer is read, as a client that does not wait for
+ * "100 Continue" writes it (one that gives up when a write fails, as many
+ * do: every byte must be taken). What came back is in out. */
+static void send_whole(const char *path, size_t total, char *out, size_t cap) {
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     path, total);
+    size_t used = (size_t)n;
+    char *raw = malloc(used + total);
+    assert_non_null(raw);
+    memcpy(raw, head, used);
+    memset(raw + used, ' ', total);
+    size_t sent = 0;
+    raw_exchange_sent(raw, used + total, &sent, out, cap, 5000);
+    if (sent != used + total)
+        fprintf(stderr, "%s: %zu of %zu bytes sent\n", path, sent, used + total);
+    assert_int_equal(sent, used + total);
+    free(raw);
+}
+
+/* A body larger than the socket buffers, refused on its headers: the
+ * server answers at once and closes the connection without reading the
+ * body, and the client, still writing it, gets the answer and not a
+ * reset (the socket is drained before it is closed). Several times each,
+ * as the reset depended on timing. */
+static void test_refusal_of_a_body_sent_whole_arrives(void **state) {
+    (void)state;
+    const char *paths[] = {"/api/v1/products", "/api/v1/nothing-here", REGISTER};
+    const size_t sizes[] = {3 * ONE_MIB, 3 * ONE_MIB, 3 * ONE_MIB};
+    const char *wanted[] = {"HTTP/1.1 401", "HTTP/1.1 404", "HTTP/1.1 413"};
+    for (int round = 0; round < 9; round++) {
+        char out[8192];
+        send_whole(paths[round % 3], sizes[round % 3], out, sizeof out);
+        if (strncmp(out, wanted[round % 3], 12) != 0)
+            fprintf(stderr, "round %d got: %.300s\n", round, out);
+        assert_int_equal(strncmp(out, wanted[round % 3], 12), 0);
+        assert_non_null(strstr(out, "Connection: close"));
+    }
+}
+
 static void test_small_chunked_body_is_accepted(void **state) {
     (void)state;
     const char *body =
@@ -489,6 +532,7 @@ int main(void) {
         cmocka_unit_test(test_chunked_body_one_byte_over_1_mib_is_413),
         cmocka_unit_test(test_chunked_body_of_exactly_1_mib_is_accepted),
         cmocka_unit_test(test_raw_chunked_body_over_1_mib_in_many_chunks_is_413),
+        cmocka_unit_test(test_refusal_of_a_body_sent_whole_arrives),
         cmocka_unit_test(test_small_chunked_body_is_accepted),
         cmocka_unit_test(test_field_of_wrong_type_is_422_naming_it),
         cmocka_unit_test(test_unknown_field_is_422_naming_it),

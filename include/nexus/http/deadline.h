@@ -28,6 +28,10 @@ void deadline_init(int seconds);
 void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                      enum MHD_ConnectionNotificationCode code);
 
+/* conn is answered before its request's body is read: when libmicrohttpd
+ * closes it, its socket goes to http/linger to be drained first. */
+void deadline_drain_on_close(struct MHD_Connection *conn);
+
 /* The request on conn has fully arrived: stop its clock. */
 void deadline_request_in(struct MHD_Connection *conn);
 

@@ -174,6 +174,10 @@ void assert_problem(const struct http_res *res, long status, const char *field);
  * the server closes or timeout_ms passes. Returns bytes read (NUL-terminated
  * in out). */
 size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int timeout_ms);
+/* raw_exchange that also tells how many bytes were sent before the server
+ * closed or reset the connection. */
+size_t raw_exchange_sent(const char *bytes, size_t len, size_t *sent, char *out, size_t cap,
+                         int timeout_ms);
 
 /* The port of the running server. */
 int harness_port(void);

@@ -189,6 +189,11 @@ bool harness_wait_status(const char *path, long want, int timeout_ms) {
 }
 
 size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int timeout_ms) {
+    return raw_exchange_sent(bytes, len, NULL, out, cap, timeout_ms);
+}
+
+size_t raw_exchange_sent(const char *bytes, size_t len, size_t *sent_out, char *out, size_t cap,
+                         int timeout_ms) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)harness_port()),
@@ -202,6 +207,8 @@ size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int ti
             break;
         sent += (size_t)n;
     }
+    if (sent_out)
+        *sent_out = sent;
     size_t got = 0;
     struct pollfd p = {.fd = fd, .events = POLLIN};
     while (got + 1 < cap && poll(&p, 1, timeout_ms) > 0) {
