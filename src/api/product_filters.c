@@ -179,11 +179,14 @@ static void split_words(struct product_query *q, const char *s, size_t len) {
         like_pattern(&pat, s + start, i - start);
         if (q->filter.pattern_count < NX_SEARCH_WORDS_INDEXED) {
             q->filter.patterns[q->filter.pattern_count] = buf_take(&pat, NULL);
-            if (!has_trigram(s + start, i - start))
+            size_t n = q->filter.pattern_count, chars = characters(s + start, i - start);
+            if (!has_trigram(s + start, i - start)) {
+                q->filter.short_word_pattern[q->filter.short_word_count] = n;
                 q->filter.short_words[q->filter.short_word_count++] =
                     xstrndup(s + start, i - start);
-            q->filter.keyed_exactly[q->filter.pattern_count] =
-                characters(s + start, i - start) <= 2;
+            }
+            q->filter.keyed_exactly[n] = chars <= 2;
+            q->filter.one_character[n] = chars == 1;
         } else {
             buf_puts(&extra, extra.len ? ",\"" : "{\"");
             for (size_t k = 0; k < pat.len; k++) { /* array element quoting */

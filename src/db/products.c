@@ -389,17 +389,40 @@ static void add_walked_words(struct sql_builder *b, const struct product_filter 
  * pairs (migrations 0006 and 0018), which holds what its LIKE needs. Only
  * for such plans: computed per row, the pairs would cost more than the
  * LIKE they narrow. */
+static size_t indexed_word_count(const struct product_filter *f) {
+    return f->pattern_count < NX_SEARCH_WORDS_INDEXED ? f->pattern_count : NX_SEARCH_WORDS_INDEXED;
+}
+
+/* Whether the one-character words are checked on each row the other words
+ * find rather than asked of the index of characters and pairs: when
+ * there are other words. A character's key is in most products, so the
+ * index reads most of its entries for it; and where PostgreSQL reads the
+ * other words from the trigram index, it tested the character's key as a
+ * filter, computing every row's keys (about 40 µs a row: `q=iris 5` took
+ * 90 ms at a million products, against 3 ms for `q=iris`). */
+static bool characters_checked_per_row(const struct product_filter *f) {
+    size_t ones = 0, n = indexed_word_count(f);
+    for (size_t i = 0; i < n; i++)
+        ones += f->one_character[i];
+    return ones && ones < n;
+}
+
 static void add_indexed_words(struct sql_builder *b, const struct product_filter *f) {
     if (f->words_common) { /* see product_filter */
         add_words(b, f, false);
         return;
     }
     add_words(b, f, true);
+    bool per_row = characters_checked_per_row(f);
+    for (size_t i = 0; per_row && i < indexed_word_count(f); i++)
+        if (f->one_character[i]) /* "|| ''": a form no index serves, for any value */
+            sql_add_param(b, " AND (p.search_text || '') LIKE (SELECT lower(?))", f->patterns[i]);
     for (size_t i = 0; i < f->short_word_count; i++)
-        sql_add_param(b,
-                      " AND nexus_search_codes(lower(p.name || ' ' || p.description))"
-                      " @> nexus_search_word_codes(lower(?))",
-                      f->short_words[i]);
+        if (!per_row || !f->one_character[f->short_word_pattern[i]])
+            sql_add_param(b,
+                          " AND nexus_search_codes(lower(p.name || ' ' || p.description))"
+                          " @> nexus_search_word_codes(lower(?))",
+                          f->short_words[i]);
 }
 
 void products_add_where(struct sql_builder *b, const struct product_filter *f,
@@ -530,19 +553,27 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
  * words: when each word has a trigram, the plan collects the matches from
  * the trigram index and sorts them whatever the words are (the order is
  * one no index gives), and parsing and planning the statement again cost
- * about a third of it. Not for a word without a trigram: planned without
- * its value, its LIKE could be given to the trigram index, which would
- * then read every entry it holds for it. Nor with a filter whose values
- * change the plan (see above). PostgreSQL's guess for one word it does
- * not know is 0.5% of the rows, which at a million products would make
- * the plan parallel, and a rare word then took 30 times as long: the
- * statement names nexus_serial_plan() (migration 0030), which keeps it
- * serial. */
+ * about a third of it; likewise when every word has one or two characters
+ * and is keyed exactly (the index of characters and pairs). Not for a word
+ * without a trigram among words with one: which index should lead depends
+ * on the words (`q=tv kettle` from the pairs, `q=iris tv` from the
+ * trigrams), and planned for any value the plan read the common word from
+ * the trigram index and computed each match's keys for the rare one (5 s,
+ * the statement timeout, at a million products, against 4 ms planned for
+ * the words). Nor for a word without a trigram that is not keyed exactly:
+ * planned without its value, its LIKE could be given to the trigram index,
+ * which would then read every entry it holds for it. Nor with a filter
+ * whose values change the plan (see above). PostgreSQL's guess for one
+ * word it does not know is 0.5% of the rows, which at a million products
+ * would make the plan parallel, and a rare word then took 30 times as
+ * long: the statement names nexus_serial_plan() (migration 0030), which
+ * keeps it serial. */
 static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
-    size_t keyed = 0;
-    for (size_t i = 0; i < f->pattern_count && i < NX_SEARCH_WORDS_INDEXED; i++)
+    size_t keyed = 0, n = indexed_word_count(f);
+    for (size_t i = 0; i < n; i++)
         keyed += f->keyed_exactly[i];
-    return keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
+    bool one_kind = f->short_word_count == 0 || f->short_word_count == n;
+    return one_kind && keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
            walk_fits_any_values(f, sort);
 }
 

@@ -261,6 +261,31 @@ static bool planned_parallel(const char *more) {
     return gather;
 }
 
+/* Generic plans made so far on this connection for statements naming
+ * text (SQL LIKE pattern). */
+static long generic_plans_of(struct db *db, const char *text) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements"
+             " WHERE statement LIKE '%s'",
+             text);
+    PGresult *r = PQexec(db_conn(db), sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+/* The seeded catalog's database connection, with no search plan
+ * remembered yet. */
+static struct db *searching_db(void) {
+    seed_once();
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    word_plan_reset();
+    return db;
+}
+
 /* The page of one rare word, read from the word indexes, is planned once
  * for any word (a prepared statement's generic plan) and kept serial by
  * nexus_serial_plan(): where PostgreSQL finds a parallel plan cheaper (here
@@ -268,10 +293,7 @@ static bool planned_parallel(const char *more) {
  * the plan serial. */
 static void test_one_rare_word_is_planned_once_and_serially(void **state) {
     (void)state;
-    seed_once();
-    struct db *db = db_thread("db-test");
-    assert_non_null(db);
-    word_plan_reset();
+    struct db *db = searching_db();
     char *code = rare_word();
     char pattern[64];
     snprintf(pattern, sizeof pattern, "%%%s%%", code);
@@ -281,13 +303,84 @@ static void test_one_rare_word_is_planned_once_and_serially(void **state) {
         assert_true(PQntuples(page) >= 1 && PQntuples(page) < 21);
         PQclear(page);
     }
-    PGresult *r = PQexec(db_conn(db), "SELECT sum(generic_plans) FROM pg_prepared_statements"
-                                      " WHERE statement LIKE '%nexus_serial_plan()%'");
-    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_true(strtol(PQgetvalue(r, 0, 0), NULL, 10) >= 2);
-    PQclear(r);
+    assert_true(generic_plans_of(db, "%nexus_serial_plan()%") >= 2);
     assert_true(planned_parallel(""));
     assert_false(planned_parallel(" AND nexus_serial_plan()"));
+    free(code);
+    word_plan_reset();
+}
+
+/* The words of a search as the API hands them on (api/product_filters):
+ * patterns, the words without a trigram, which of them are keyed exactly
+ * and which are one character. Short words here are plain letters. */
+struct typed_words {
+    struct product_filter f;
+    char patterns[NX_SEARCH_WORDS_INDEXED][64];
+};
+
+static void type_word(struct typed_words *t, const char *word, bool short_word) {
+    size_t i = t->f.pattern_count++, len = strlen(word);
+    snprintf(t->patterns[i], sizeof t->patterns[i], "%%%s%%", word);
+    t->f.patterns[i] = t->patterns[i];
+    t->f.keyed_exactly[i] = len <= 2;
+    t->f.one_character[i] = len == 1;
+    if (short_word) {
+        t->f.short_word_pattern[t->f.short_word_count] = i;
+        t->f.short_words[t->f.short_word_count++] = word;
+    }
+}
+
+/* The page of t's words, three times (the first walks; the next know the
+ * words rare and read the indexes); its rows must be SQL's matches. */
+static void expect_words_page(struct db *db, struct typed_words *t, const char *where) {
+    char *want = harness_sql_value(&server,
+                                   "SELECT count(*) FROM products WHERE is_active"
+                                   " AND deleted_at IS NULL AND %s",
+                                   where);
+    long n = strtol(want, NULL, 10);
+    t->f.in_stock = -1;
+    for (int i = 0; i < 3; i++) {
+        PGresult *page = NULL;
+        assert_int_equal(products_list(db, &t->f, PS_CREATED, NULL, "0", "21", &page), NX_OK);
+        assert_int_equal(PQntuples(page), n < 21 ? n : 21);
+        PQclear(page);
+    }
+    free(want);
+}
+
+/* Words with a trigram beside words without one are planned for their
+ * values (which index leads depends on them: planned for any value, the
+ * trigram index led and the pairs were computed for each match, 5 s at a
+ * million products); words of one or two characters alone are planned
+ * once, a one-character word beside a pair checked on each row by LIKE
+ * and not asked of the index of characters. */
+static void test_words_of_both_kinds_are_planned_for_their_values(void **state) {
+    (void)state;
+    struct db *db = searching_db();
+    char *code = rare_word();
+    char pair[3] = {code[0], code[1], '\0'};
+    char where[256];
+    long pairs_before = generic_plans_of(db, "%nexus_search_codes%");
+    struct typed_words mixed = {0};
+    type_word(&mixed, code, false);
+    type_word(&mixed, pair, true);
+    snprintf(where, sizeof where, "search_text LIKE '%%%s%%' AND search_text LIKE '%%%s%%'", code,
+             pair);
+    expect_words_page(db, &mixed, where);
+    assert_int_equal(generic_plans_of(db, "%nexus_search_codes%"), pairs_before);
+    struct typed_words with_char = {0};
+    type_word(&with_char, code, false);
+    type_word(&with_char, "e", true);
+    snprintf(where, sizeof where, "search_text LIKE '%%%s%%' AND search_text LIKE '%%e%%'", code);
+    expect_words_page(db, &with_char, where);
+    struct typed_words short_ones = {0};
+    type_word(&short_ones, pair, true);
+    type_word(&short_ones, "e", true);
+    snprintf(where, sizeof where, "search_text LIKE '%%%s%%' AND search_text LIKE '%%e%%'", pair);
+    expect_words_page(db, &short_ones, where);
+    /* one statement: the pair from the index, the character per row */
+    assert_true(generic_plans_of(db, "%(p.search_text || '''') LIKE%nexus_search_codes%") >= 2);
+    assert_int_equal(generic_plans_of(db, "%nexus_search_codes%nexus_search_codes%"), 0);
     free(code);
     word_plan_reset();
 }
@@ -300,6 +393,7 @@ int main(void) {
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
         cmocka_unit_test(test_common_words_are_counted_by_a_walk),
         cmocka_unit_test(test_one_rare_word_is_planned_once_and_serially),
+        cmocka_unit_test(test_words_of_both_kinds_are_planned_for_their_values),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

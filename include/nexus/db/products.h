@@ -58,6 +58,11 @@ struct product_filter {
      * also looked up in the index of character pairs. */
     const char *short_words[NX_SEARCH_WORDS_INDEXED];
     size_t short_word_count;
+    size_t short_word_pattern[NX_SEARCH_WORDS_INDEXED]; /* patterns[] index of each */
+    /* Whether patterns[i]'s word is one character: beside longer words it
+     * is checked by LIKE on each row the others find (see db/products.c,
+     * add_indexed_words). */
+    bool one_character[NX_SEARCH_WORDS_INDEXED];
     /* Whether patterns[i]'s word has one or two characters: its key in
      * that index (the character, or the pair) then decides a match
      * exactly, and where the index is asked the word needs no LIKE. */
