@@ -211,12 +211,15 @@ static bool server_idle(void) {
  * it is never part of an input's work. Nor is the thread that resumes the
  * connections of held write answers (http/fence): it sleeps on a
  * condition, never in epoll, and a held answer is sent by a server thread,
- * which the watch sees. */
+ * which the watch sees. Nor the thread that drains the sockets of refused
+ * bodies (http/linger): it sleeps in poll, and works only after the
+ * answer is sent. */
 static bool is_housekeeping(pid_t tid) {
     char path[64], name[32];
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
     return read_small(path, name, sizeof name) &&
-           (strncmp(name, "nx-housekeeping", 15) == 0 || strncmp(name, "nx-fence", 8) == 0);
+           (strncmp(name, "nx-housekeeping", 15) == 0 || strncmp(name, "nx-fence", 8) == 0 ||
+            strncmp(name, "nx-linger", 9) == 0);
 }
 
 static void find_server_threads(const pid_t *before, size_t nbefore) {
