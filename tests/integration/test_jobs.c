@@ -405,10 +405,17 @@ static int group_teardown(void **state) {
     return system(cmd);
 }
 
+/* A worker's connection outlives the worker for a moment: until it is
+ * gone, wait_workers_idle would count it for a worker of the next test
+ * that has not started yet (and a SIGTERM sent then kills that worker
+ * before it can handle the signal). */
 static int fresh(void **state) {
     (void)state;
     smtp_sink_reset(sink);
     free(sqlf("DELETE FROM jobs"));
+    assert_true(wait_sql("0", 30000,
+                         "SELECT count(*) FROM pg_stat_activity"
+                         " WHERE query LIKE 'UPDATE jobs SET state = ''running''%%'"));
     return 0;
 }
 
