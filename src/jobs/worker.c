@@ -10,6 +10,7 @@
 #include "nexus/db/imports.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -77,14 +78,29 @@ static void heartbeat_set(struct heartbeat *h, int64_t job_id) {
     pthread_mutex_unlock(&h->lock);
 }
 
+/* A byte written here by the signal handler wakes wait_for_work: a signal
+ * that lands after the loop checked `stopping` but before poll sleeps
+ * would otherwise be noticed only after the whole poll interval. */
+static int wake_pipe[2] = {-1, -1};
+
 static void on_signal(int sig) {
     (void)sig;
+    int saved = errno;
     stopping = 1;
+    if (wake_pipe[1] >= 0)
+        (void)!write(wake_pipe[1], "", 1);
+    errno = saved;
 }
 
-/* SIGTERM and SIGINT interrupt the sleep (no SA_RESTART), so the loop
- * notices at once. */
+/* SIGTERM and SIGINT set `stopping`, interrupt a sleep (no SA_RESTART) and
+ * wake the wait for work, so the loop notices at once. */
 static void install_signals(void) {
+    if (pipe(wake_pipe) != 0)
+        wake_pipe[0] = wake_pipe[1] = -1; /* the stop then waits for the poll interval */
+    for (int i = 0; i < 2 && wake_pipe[i] >= 0; i++) { /* a full pipe must not block the handler */
+        fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
+        fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -117,13 +133,14 @@ static struct db *connect_listening(const struct config *cfg) {
 /* Sleep until a NOTIFY arrives, the poll interval passes, or a signal. */
 static bool wait_for_work(struct db *db, int timeout_ms) {
     PGconn *c = db_conn(db);
-    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
-    if (p.fd < 0)
+    struct pollfd p[2] = {{.fd = PQsocket(c), .events = POLLIN},
+                          {.fd = wake_pipe[0], .events = POLLIN}};
+    if (p[0].fd < 0)
         return false;
-    int n = poll(&p, 1, timeout_ms);
+    int n = poll(p, wake_pipe[0] >= 0 ? 2 : 1, stopping ? 0 : timeout_ms);
     if (n < 0 && errno != EINTR)
         return false;
-    if (n > 0 && !PQconsumeInput(c))
+    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c))
         return false;
     PGnotify *note;
     while ((note = PQnotifies(c)))
