@@ -19,6 +19,7 @@
 struct measure {
     unsigned depth, intro;
     unsigned long long cost;
+    unsigned long long each; /* selected on each edge: the connection above multiplies it */
 };
 
 struct memo {
@@ -49,6 +50,7 @@ static void combine(struct measure *into, struct measure m) {
     into->depth = m.depth > into->depth ? m.depth : into->depth;
     into->intro = m.intro > into->intro ? m.intro : into->intro;
     into->cost = add(into->cost, m.cost);
+    into->each = add(into->each, m.each);
 }
 
 /* ---- `first` ------------------------------------------------------------------ */
@@ -106,10 +108,14 @@ static struct measure measure_field(struct lctx *l, const struct gql_type_def *p
                            : fd->cost == GQL_COST_LIST  ? fd->list_size
                            : fd->cost == GQL_COST_ROW   ? 1
                                                         : 0;
-    if (fd && (fd->cost == GQL_COST_FIRST || fd->cost == GQL_COST_LIST))
-        m.cost = add(n, mul(n, sub.cost));
+    if (fd && fd->cost == GQL_COST_EACH)
+        m.each = add(sub.cost, sub.each);
+    else if (fd && fd->cost == GQL_COST_FIRST) /* totalCount, pageInfo: once */
+        m.cost = add(add(n, mul(n, sub.each)), sub.cost);
+    else if (fd && fd->cost == GQL_COST_LIST)
+        m.cost = add(n, mul(n, add(sub.cost, sub.each)));
     else
-        m.cost = add(n, sub.cost);
+        m.cost = add(n, add(sub.cost, sub.each));
     return m;
 }
 
@@ -170,8 +176,8 @@ static bool report(struct gql_errors *errs, const struct gql_definition *op,
     if (m->cost > GQL_COST_MAX)
         ok = false, gql_error_add(errs, GQL_CODE_LIMIT, &op->loc,
                                   "The operation costs %llu; at most %d is allowed (a connection "
-                                  "costs its first, a list its length, a row 1, and what is "
-                                  "below a list as many times as it has items).",
+                                  "costs its first and counts what each edge selects that many "
+                                  "times, a list without first 10 items, a row 1).",
                                   m->cost, GQL_COST_MAX);
     return ok;
 }

@@ -17,6 +17,8 @@
     { .name = n, .type = t, .description = d, .cost = GQL_COST_ROW }
 #define LIST(n, t, size, d)                                                                        \
     { .name = n, .type = t, .description = d, .cost = GQL_COST_LIST, .list_size = size }
+#define EACH(n, t, d)                                                                              \
+    { .name = n, .type = t, .description = d, .cost = GQL_COST_EACH }
 #define WITH_ARGS(n, t, a, c, d)                                                                   \
     { .name = n, .type = t, .description = d, .args = a, .arg_count = N(a), .cost = c }
 #define LIST_WITH_ARGS(n, t, a, size, d)                                                           \
@@ -79,7 +81,8 @@ static const struct gql_field_def query_fields[] = {
               "A page of products (active ones only; staff may ask for inactive ones)."),
     WITH_ARGS("category", "Category", by_id_or_slug, GQL_COST_ROW,
               "One category; null when there is none."),
-    LIST_WITH_ARGS("categories", "[Category!]!", categories_args, 100, "Categories, by name."),
+    LIST_WITH_ARGS("categories", "[Category!]!", categories_args, GQL_LIST_COUNTED,
+                   "Categories, by name."),
     WITH_ARGS("facets", "Facets!", facets_args, GQL_COST_ROW,
               "The counts of GET /api/v1/products/facets: each facet counted with every filter "
               "but its own."),
@@ -111,7 +114,7 @@ static const struct gql_field_def product_fields[] = {
     FIELD("variantCount", "Int!", "The variants the caller can see."),
     FIELD("attributes", "[Attribute!]!", "By key."),
     FIELD("images", "[Image!]!", "In display order."),
-    LIST("variants", "[Variant!]!", 100,
+    LIST("variants", "[Variant!]!", GQL_LIST_COUNTED,
          "Live variants by position, then id; inactive ones only for staff."),
 };
 
@@ -173,7 +176,7 @@ static const struct gql_field_def category_fields[] = {
     FIELD("description", "String!", NULL),
     FIELD("parentId", "ID", NULL),
     ROW("parent", "Category", NULL),
-    LIST("children", "[Category!]!", 100, "The direct children, by name."),
+    LIST("children", "[Category!]!", GQL_LIST_COUNTED, "The direct children, by name."),
     WITH_ARGS("products", "ProductConnection!", product_list_args, GQL_COST_FIRST,
               "Products of this category and its descendants, with the other filters."),
     FIELD("createdAt", "String!", NULL),
@@ -183,7 +186,7 @@ static const struct gql_field_def category_fields[] = {
 /* ---- connections ------------------------------------------------------------ */
 
 static const struct gql_field_def product_connection_fields[] = {
-    FIELD("edges", "[ProductEdge!]!", NULL),
+    EACH("edges", "[ProductEdge!]!", NULL),
     FIELD("pageInfo", "PageInfo!", NULL),
     ROW("totalCount", "Int!", "How many products match the filters (one count query)."),
 };

@@ -577,29 +577,43 @@ static void test_cost_limit(void **state) {
     struct gql_errors errs = {0};
     const char *page = "{ products(first: 100) { edges { node { variants { id } } } } }";
     assert_true(measure(page, NULL, NULL, &m, &errs));
-    assert_int_equal(m.cost, 100 + 100 * 100);
+    assert_int_equal(m.cost, 100 + 100 * 10); /* a list without first counts 10 items */
     assert_true(measure("{ products { totalCount edges { node { name category { name } } } } }",
                         NULL, NULL, &m, &errs));
-    assert_int_equal(m.cost, 20 + 20 * (1 + 1)); /* default first 20 */
+    assert_int_equal(m.cost, 20 + 20 * 1 + 1); /* default first 20; totalCount once */
     assert_true(measure("query ($n: Int = 100) { products(first: $n) { edges { node { variants { "
                         "id } } } } }",
                         NULL, NULL, &m, &errs));
-    assert_int_equal(m.cost, 10100); /* the variable's default */
+    assert_int_equal(m.cost, 1100); /* the variable's default */
     assert_true(measure("query ($n: Int = 100) { products(first: $n) { edges { node { variants { "
                         "id } } } } }",
                         first_is_5, NULL, &m, &errs));
-    assert_int_equal(m.cost, 5 + 5 * 100); /* the request's value */
+    assert_int_equal(m.cost, 5 + 5 * 10); /* the request's value */
+    /* a storefront's menu: categories, their children, a few products each */
+    assert_true(measure("{ categories { name children { name products(first: 4) { totalCount "
+                        "pageInfo { hasNextPage } edges { node { name price } } } } } }",
+                        NULL, NULL, &m, &errs));
+    assert_int_equal(m.cost, 10 + 10 * (10 + 10 * (4 + 1)));
+    /* edges selected through a fragment on the connection count per edge too */
+    assert_true(measure("{ products(first: 50) { ...c } } fragment c on ProductConnection { "
+                        "totalCount edges { node { category { name } } } }",
+                        NULL, NULL, &m, &errs));
+    assert_int_equal(m.cost, 50 + 50 * 1 + 1);
     assert_int_equal(errs.count, 0);
-    assert_false(measure("{ a: products(first: 100) { edges { node { variants { id } } } }\n"
-                         "  b: products(first: 100) { edges { node { variants { id } } } }\n"
-                         "  c: products(first: 100) { edges { node { variants { id } } } } }",
-                         NULL, NULL, &m, &errs));
-    assert_int_equal(m.cost, 30300);
-    assert_non_null(strstr(errs.items[0].message, "costs 30300"));
+    const char *nested = "products(first: 100) { edges { node { category { products(first: 100) "
+                         "{ totalCount } } } } }";
+    struct buf three = {0};
+    buf_printf(&three, "{ a: %s b: %s c: %s }", nested, nested, nested);
+    assert_false(measure(three.data, NULL, NULL, &m, &errs));
+    assert_int_equal(m.cost, 3 * (100 + 100 * (1 + 100 + 1)));
+    assert_non_null(strstr(errs.items[0].message, "costs 30900"));
+    buf_clear(&three);
     gql_errors_clear(&errs);
-    assert_false(measure("{ categories { children { products(first: 10) { totalCount } } } }", NULL,
-                         NULL, &m, &errs));
-    assert_int_equal(m.cost, 100 + 100 * (100 + 100 * (10 + 10 * 1)));
+    assert_false(
+        measure("{ products(first: 100) { edges { node { category { products(first: 100) { "
+                "edges { node { variants { id } } } } } } } } }",
+                NULL, NULL, &m, &errs));
+    assert_int_equal(m.cost, 100 + 100 * (1 + 100 + 100 * 10));
     gql_errors_clear(&errs);
 }
 

@@ -9,13 +9,14 @@
  *     since the introspection query of GraphQL clients nests type references
  *     deeply (graphql-js 16's getIntrospectionQuery is 15 fields deep).
  *   cost: each field that returns a connection costs its `first` (default
- *     20), each list of at most n items (a product's variants: 100, a
- *     category's children: 100, categories: 100) costs n, each field that
- *     reads one more row (product, category, parent, me, facets,
- *     totalCount) costs 1, and fields below a list cost as many times as
- *     the list has items; values of the parent row and introspection cost
- *     nothing. @skip and @include are not applied (the cost is a bound);
- *     every occurrence of a field counts. At most GQL_COST_MAX.
+ *     20), and what is selected on each of its edges counts `first` times
+ *     (what is selected on the connection itself, once); each list without
+ *     `first` (variants, children, categories) counts as GQL_LIST_COUNTED
+ *     items, what is below it that many times; each field that reads one
+ *     more row (product, category, parent, me, facets, totalCount) costs 1;
+ *     values of the parent row and introspection cost nothing. @skip and
+ *     @include are not applied (the cost is a bound); every occurrence of a
+ *     field counts. At most GQL_COST_MAX.
  * Both are GQL_CODE_LIMIT errors at the operation.
  */
 #ifndef NEXUS_GRAPHQL_LIMITS_H

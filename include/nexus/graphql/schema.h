@@ -68,7 +68,16 @@ enum gql_directive_location {
 /* The name of location bit i (0 .. GQL_LOC_COUNT-1), e.g. "FIELD". */
 const char *gql_directive_location_name(unsigned i);
 
-enum gql_cost { GQL_COST_FREE, GQL_COST_ROW, GQL_COST_FIRST, GQL_COST_LIST };
+/* What a field costs (graphql/limits.h): nothing, one row, its `first`
+ * (a connection), list_size items (a list without `first`), or, for a
+ * connection's `edges`, what is selected on each edge, which the
+ * connection counts `first` times. */
+/* How many items a list without `first` counts as: not its bound (a
+ * product has up to 100 variants, a category any number of children) but
+ * what a storefront meets, so that a menu of categories, each with its
+ * children and a few products, stays well under the limit. */
+#define GQL_LIST_COUNTED 10
+enum gql_cost { GQL_COST_FREE, GQL_COST_ROW, GQL_COST_FIRST, GQL_COST_LIST, GQL_COST_EACH };
 
 /* An argument, or a field of an input object. */
 struct gql_input_def {
@@ -85,7 +94,7 @@ struct gql_field_def {
     const struct gql_input_def *args;
     size_t arg_count;
     enum gql_cost cost;
-    unsigned list_size;             /* GQL_COST_LIST: at most this many items */
+    unsigned list_size;             /* GQL_COST_LIST: counted as this many items */
     const char *deprecation_reason; /* NULL: not deprecated */
 };
 
