@@ -233,13 +233,6 @@ static enum nx_err refuse_body(struct request *req) {
     return problem_detail(req, NX_ERR_BAD_REQUEST, "this endpoint takes no request body");
 }
 
-/* The most body bytes the route takes. */
-static size_t body_cap(const struct request *req) {
-    if ((req->route->flags & ROUTE_OWN_BODY) && cfg->body_max < NX_OWN_BODY_MAX)
-        return NX_OWN_BODY_MAX;
-    return cfg->body_max;
-}
-
 /* Content type and declared size, for routes that take a JSON body; no
  * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
@@ -255,9 +248,9 @@ static enum nx_err check_body_headers(struct request *req) {
         char *end = NULL;
         errno = 0;
         unsigned long long declared = strtoull(cl, &end, 10);
-        if (errno == ERANGE || declared > body_cap(req)) {
+        if (errno == ERANGE || declared > cfg->body_max) {
             return problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
-                                  body_cap(req));
+                                  cfg->body_max);
         }
     }
     return NX_OK;
@@ -346,9 +339,9 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
         return accept_upload(req, data, size);
     req->body_seen += size;
     idempotency_feed(req, data, size);
-    if (req->body_seen > body_cap(req) + DISCARD_LIMIT)
+    if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
         return MHD_NO; /* a client that keeps sending past the cap is dropped */
-    if (req->body_seen <= body_cap(req))
+    if (req->body_seen <= cfg->body_max)
         buf_append(&req->body, data, size);
     return MHD_YES;
 }
@@ -591,10 +584,10 @@ static enum MHD_Result on_complete(struct request *req) {
     deadline_request_in(req->conn);
     if (req->route->flags & ROUTE_UPLOAD) {
         e = req->upload_error;
-    } else if (req->body_seen > body_cap(req)) {
+    } else if (req->body_seen > cfg->body_max) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
-                           body_cap(req));
+                           cfg->body_max);
     } else if (req->route->flags & ROUTE_JSON_BODY) {
         e = parse_json_body(req);
     }

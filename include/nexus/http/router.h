@@ -37,15 +37,10 @@ enum route_flags {
     ROUTE_NEW_PRODUCT = 1u << 9, /* a catalog write that adds a product, besides the lists */
     /* Takes a JSON body that the handler parses and answers for itself
      * (GraphQL answers its own errors, never problem+json): the content
-     * type is checked (415) and the body buffered up to NX_OWN_BODY_MAX
-     * bytes, or BODY_MAX_KIB when that is larger (413), but not parsed. */
+     * type is checked (415) and the body buffered up to BODY_MAX_KIB, as
+     * for every route (413), but not parsed. */
     ROUTE_OWN_BODY = 1u << 10,
 };
-
-/* The cap of a ROUTE_OWN_BODY body: room for a GraphQL document well over
- * the parser's own bound (graphql/lexer.h), so that one is answered by
- * the parser's error (400) rather than a 413. */
-#define NX_OWN_BODY_MAX (4u * 1024 * 1024)
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
 
