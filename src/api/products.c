@@ -187,16 +187,20 @@ static enum nx_err choose_slug(struct request *req, struct db *db, struct produc
     return e;
 }
 
-/* Name the field behind a constraint violation. */
-static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_err e) {
+/* Name the field behind a constraint violation; a variant's fields after
+ * variant_prefix (see create_with_variants). */
+static enum nx_err write_conflict_at(struct request *req, struct db *db, enum nx_err e,
+                                     const char *variant_prefix) {
     const char *constraint = db_constraint(db);
-    if (e == NX_ERR_CONFLICT && strcmp(constraint, "products_sku_key") == 0)
-        return problem_conflict(req, "sku", "already exists");
     if (e == NX_ERR_CONFLICT && strcmp(constraint, "products_slug_key") == 0)
         return problem_conflict(req, "slug", "already exists");
     if (e == NX_ERR_CONFLICT && strcmp(db_sqlstate(db), "23503") == 0)
         return problem_field(req, "category_id", "no such category");
-    return api_variant_conflict(req, db, e);
+    return api_variant_conflict_at(req, db, e, variant_prefix);
+}
+
+static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_err e) {
+    return write_conflict_at(req, db, e, "");
 }
 
 /*
@@ -226,26 +230,31 @@ static enum nx_err write_product(struct request *req, struct db *db, struct prod
 }
 
 /* The body of a create's "variants", in order (positions 1..n), and the
- * product's derived columns from them. */
+ * product's derived columns from them; *failed is the index of a variant
+ * whose insert failed. */
 static enum nx_err insert_variants(struct db *db, const char *product_id, struct variant_input *v,
-                                   size_t n) {
+                                   size_t n, size_t *failed) {
     enum nx_err e = NX_OK;
     for (size_t i = 0; i < n && e == NX_OK; i++) {
         snprintf(v[i].position, sizeof v[i].position, "%zu", i + 1);
         v[i].has_position = true;
         e = variants_insert(db, product_id, &v[i], NULL);
+        *failed = i;
     }
     return e == NX_OK ? variants_derive(db, product_id, false) : e;
 }
 
 /* A create with "variants": the product row takes the first variant's sku
- * and price until variants_derive replaces them with what they derive. */
+ * and price until variants_derive replaces them with what they derive.
+ * On a failure, *failed is the index of the variant at fault (the first,
+ * whose sku the product row carried, until the variants are inserted). */
 static enum nx_err create_with_variants(struct request *req, struct db *db,
                                         struct product_input *in, struct variant_input *v, size_t n,
-                                        PGresult **r) {
+                                        PGresult **r, size_t *failed) {
     in->sku = v[0].sku;
     memcpy(in->price_cents, v[0].price_cents, sizeof in->price_cents);
     snprintf(in->stock, sizeof in->stock, "0");
+    *failed = 0;
     enum nx_err e = variants_explicit(db, true);
     if (e == NX_OK)
         e = write_product(req, db, in, PRODUCT_CREATE, NULL, r);
@@ -256,7 +265,7 @@ static enum nx_err create_with_variants(struct request *req, struct db *db,
         snprintf(id, sizeof id, "%s", PQgetvalue(*r, 0, PC_ID));
         PQclear(*r);
         *r = NULL;
-        e = insert_variants(db, id, v, n);
+        e = insert_variants(db, id, v, n, failed);
     }
     if (e == NX_OK)
         e = products_get(db, id, false, r);
@@ -266,7 +275,7 @@ static enum nx_err create_with_variants(struct request *req, struct db *db,
 enum nx_err api_products_create(struct request *req, struct response *res) {
     struct product_input in;
     struct variant_input *variants = NULL;
-    size_t variant_count = 0, len = 0;
+    size_t variant_count = 0, len = 0, failed = 0;
     struct db *db = NULL;
     PGresult *r = NULL;
     char *body = NULL;
@@ -279,7 +288,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = db_begin(db);
     if (e == NX_OK)
-        e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r)
+        e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r, &failed)
                         : write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);
     if (e == NX_OK)
         e = api_product_item(req, db, PQgetvalue(r, 0, PC_ID), &body, &len);
@@ -297,8 +306,11 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
+    char prefix[32] = "";
+    if (in.variants)
+        snprintf(prefix, sizeof prefix, "variants[%zu].", failed);
     product_input_clear(&in);
-    return e == NX_OK || !db ? e : write_conflict(req, db, e);
+    return e == NX_OK || !db ? e : write_conflict_at(req, db, e, prefix);
 }
 
 /* Open a transaction, lock the product and check If-Match against what it

@@ -13,17 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum nx_err api_variant_conflict(struct request *req, struct db *db, enum nx_err e) {
+enum nx_err api_variant_conflict_at(struct request *req, struct db *db, enum nx_err e,
+                                    const char *prefix) {
     if (e != NX_ERR_CONFLICT)
         return e;
     const char *constraint = db_constraint(db);
+    char field[48];
     if (strcmp(constraint, "product_variants_sku_key") == 0 ||
-        strcmp(constraint, "products_sku_key") == 0)
-        return problem_conflict(req, "sku", "already exists");
-    if (strcmp(constraint, "product_variants_options_key") == 0)
-        return problem_conflict(req, "options",
-                                "another variant of this product has the same options");
+        strcmp(constraint, "products_sku_key") == 0) {
+        snprintf(field, sizeof field, "%ssku", prefix);
+        return problem_conflict(req, field, "already exists");
+    }
+    if (strcmp(constraint, "product_variants_options_key") == 0) {
+        snprintf(field, sizeof field, "%soptions", prefix);
+        return problem_conflict(req, field, "another variant of this product has the same options");
+    }
     return e;
+}
+
+enum nx_err api_variant_conflict(struct request *req, struct db *db, enum nx_err e) {
+    return api_variant_conflict_at(req, db, e, "");
 }
 
 /* A write that takes a variant's stock from at or above the threshold to

@@ -158,15 +158,18 @@ enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
         char prefix[32];
         snprintf(prefix, sizeof prefix, "variants[%zu].", i);
         json_t *v = json_array_get(array, i);
+        char field[48];
         if (!json_is_object(v)) {
-            e = fielderr_add(errs, "variants", "element %zu must be an object", i);
+            snprintf(field, sizeof field, "variants[%zu]", i);
+            e = fielderr_add(errs, field, "must be an object");
             continue;
         }
-        if (variant_input_parse(errs, v, VARIANT_EMBEDDED, prefix, &(*out)[i]) != NX_OK)
+        if (variant_input_parse(errs, v, VARIANT_EMBEDDED, prefix, &(*out)[i]) != NX_OK) {
             e = NX_ERR_VALIDATION;
-        else if (i > 0 && strcmp((*out)[i].names_key, (*out)[0].names_key) != 0)
-            e = fielderr_add(errs, "variants", "variant %zu has other option names than the first",
-                             i);
+        } else if (i > 0 && strcmp((*out)[i].names_key, (*out)[0].names_key) != 0) {
+            snprintf(field, sizeof field, "%soptions", prefix);
+            e = fielderr_add(errs, field, "must have the option names of variants[0]");
+        }
     }
     return e;
 }

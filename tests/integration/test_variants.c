@@ -208,7 +208,7 @@ static void test_create_with_variants_validation(void **state) {
                                         "name", "Sets", "variants", "sku", "SET-1", "price", "1.00",
                                         "stock", 1, "options", "Size", "S", "sku", "SET-2", "price",
                                         "1.00", "stock", 1, "options", "Color", "Red")),
-                   422, "variants");
+                   422, "variants[1].options");
     /* 101 variants */
     json_t *many = json_array();
     for (int i = 0; i < 101; i++) {
@@ -228,10 +228,46 @@ static void test_create_with_variants_validation(void **state) {
                                         "name", "Twins", "variants", "sku", "TWIN-1", "price",
                                         "1.00", "stock", 1, "options", "Size", "M", "sku", "TWIN-2",
                                         "price", "1.00", "stock", 1, "options", "size", "m")),
-                   409, "options");
+                   409, "variants[1].options");
     char *left = harness_sql_value(&server, "SELECT count(*) FROM products WHERE name = 'Twins'");
     assert_string_equal(left, "0");
     free(left);
+    /* a SKU another product's variant has, first or not: the 409 names the
+     * variant of the body that carried it */
+    struct http_res *r =
+        call_owned("POST", PRODUCTS, staff_token,
+                   json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                             " {s:s, s:s, s:i, s:{s:s}}]}",
+                             "name", "Holder", "variants", "sku", "HELD-1", "price", "1.00",
+                             "stock", 1, "options", "Size", "S", "sku", "HELD-2", "price", "1.00",
+                             "stock", 1, "options", "Size", "M"));
+    expect_status(r, 201, "holder");
+    http_res_free(r);
+    for (int held = 1; held <= 2; held++) {
+        char sku[16];
+        snprintf(sku, sizeof sku, "HELD-%d", held);
+        expect_problem(
+            call_owned("POST", PRODUCTS, staff_token,
+                       json_body("{s:s, s:[{s:s, s:s, s:i, s:{}}]}", "name", "Taker", "variants",
+                                 "sku", sku, "price", "1.00", "stock", 1, "options")),
+            409, "variants[0].sku");
+        expect_problem(call_owned("POST", PRODUCTS, staff_token,
+                                  json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                                            " {s:s, s:s, s:i, s:{s:s}}]}",
+                                            "name", "Taker", "variants", "sku", "FREE-1", "price",
+                                            "1.00", "stock", 1, "options", "Size", "S", "sku", sku,
+                                            "price", "1.00", "stock", 1, "options", "Size", "M")),
+                       409, "variants[1].sku");
+    }
+    /* the same SKU twice in one body */
+    expect_problem(
+        call_owned("POST", PRODUCTS, staff_token,
+                   json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                             " {s:s, s:s, s:i, s:{s:s}}]}",
+                             "name", "Twice", "variants", "sku", "TWICE-1", "price", "1.00",
+                             "stock", 1, "options", "Size", "S", "sku", "TWICE-1", "price", "1.00",
+                             "stock", 1, "options", "Size", "M")),
+        409, "variants[1].sku");
 }
 
 /* ---- the variant endpoints ---------------------------------------------------- */

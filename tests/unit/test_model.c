@@ -273,8 +273,8 @@ static void test_product_variants_name_their_element(void **state) {
     EXPECT(
         &f->errs, {"variants[1].position", "is not a known field"},
         {"variants[1].price", "must be a decimal from 0 to 99999999.99 with at most two decimals"},
-        {"variants", "variant 2 has other option names than the first"},
-        {"variants", "element 3 must be an object"});
+        {"variants[2].options", "must have the option names of variants[0]"},
+        {"variants[3]", "must be an object"});
     variant_inputs_free(v, n);
     fielderr_clear(&f->errs);
     b = body(f, "[]");

@@ -21,5 +21,9 @@ enum nx_err api_variant_write(struct request *req, struct db *db, const char *pr
 /* A failed variant write's unique violation as the 409 naming its field
  * (sku or options); other errors unchanged. */
 enum nx_err api_variant_conflict(struct request *req, struct db *db, enum nx_err e);
+/* The same, the field named after prefix ("variants[2]." for the third
+ * variant of a create's body). */
+enum nx_err api_variant_conflict_at(struct request *req, struct db *db, enum nx_err e,
+                                    const char *prefix);
 
 #endif
