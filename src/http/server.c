@@ -11,6 +11,7 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
+#include "nexus/core/jsonpath.h"
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/db.h"
@@ -346,11 +347,51 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
     return MHD_YES;
 }
 
+/* Numbers jansson does not keep (integers past 64 bits, reals past a
+ * double) in an object body that is otherwise well-formed JSON: each a
+ * field error (a 422, as validation would say of a value out of range),
+ * true when that is all that is wrong. Each such number is read as 0 in a
+ * copy and the copy parsed again, up to OUT_OF_RANGE_MAX of them. */
+#define OUT_OF_RANGE_MAX 16
+
+static bool numbers_out_of_range(struct request *req, json_error_t *err) {
+    size_t len = req->body.len, start = 0;
+    while (start < len && strchr(" \t\r\n", req->body.data[start]) && req->body.data[start])
+        start++;
+    if (start >= len || req->body.data[start] != '{')
+        return false;
+    char *copy = xmalloc(len);
+    memcpy(copy, req->body.data, len);
+    struct field_errors found = {0};
+    bool ok = false;
+    for (int i = 0; i < OUT_OF_RANGE_MAX && json_error_code(err) == json_error_numeric_overflow;
+         i++) {
+        char field[128];
+        if (!jsonpath_at(copy, len, (size_t)err->position, field, sizeof field))
+            break;
+        fielderr_add(&found, field, "is a number out of range");
+        jsonpath_zero_number(copy, (size_t)err->position);
+        json_t *again = json_loadb(copy, len, JSON_REJECT_DUPLICATES, err);
+        ok = again != NULL;
+        json_decref(again);
+        if (ok)
+            break;
+    }
+    for (size_t i = 0; ok && i < fielderr_count(&found); i++)
+        problem_field(req, fielderr_at(&found, i)->field, fielderr_at(&found, i)->message);
+    fielderr_clear(&found);
+    free(copy);
+    return ok;
+}
+
 static enum nx_err parse_json_body(struct request *req) {
     if (req->body.len == 0)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "a JSON object body is required");
     json_error_t err;
     req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!req->json && json_error_code(&err) == json_error_numeric_overflow &&
+        numbers_out_of_range(req, &err))
+        return NX_ERR_VALIDATION;
     if (!req->json)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "malformed JSON at line %d, column %d",
                               err.line, err.column);

@@ -146,6 +146,24 @@ static void test_malformed_json_is_400(void **state) {
         expect_problem_and_free(send_json(REGISTER, bodies[i]), 400, NULL);
 }
 
+/* Numbers past what the server keeps (64-bit integers, doubles) are
+ * well-formed JSON: a 422 naming each one's field, unless the body is
+ * malformed besides (then 400, as any malformed body). */
+static void test_numbers_out_of_range_are_422(void **state) {
+    (void)state;
+    struct http_res *r =
+        send_json(REGISTER, "{\"email\":\"big@example.com\", \"age\": 12345678901234567890,"
+                            " \"attributes\": {\"w\": [1, {\"x\": -1e400}]}, \"name\": \"Big\"}");
+    assert_problem(r, 422, "age");
+    assert_problem(r, 422, "attributes.w[1].x");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 2);
+    http_res_free(r);
+    const char *malformed[] = {"{\"age\": 1e400", "{\"age\": 1e400, \"age\": 1}", "[1e400]",
+                               "1e400"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        expect_problem_and_free(send_json(REGISTER, malformed[i]), 400, NULL);
+}
+
 static void test_json_array_body_is_400(void **state) {
     (void)state;
     expect_problem_and_free(send_json(REGISTER,
@@ -522,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_media_type_is_case_insensitive),
         cmocka_unit_test(test_empty_body_is_400),
         cmocka_unit_test(test_malformed_json_is_400),
+        cmocka_unit_test(test_numbers_out_of_range_are_422),
         cmocka_unit_test(test_json_array_body_is_400),
         cmocka_unit_test(test_json_scalar_body_is_400),
         cmocka_unit_test(test_duplicate_key_is_400),

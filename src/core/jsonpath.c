@@ -1,0 +1,116 @@
+/*
+ * jsonpath.c -- the field a position in a JSON document belongs to (see
+ * jsonpath.h). One pass over the text up to the position, keeping for
+ * each open object its current key and for each open array its current
+ * index; nesting is bounded, keys are kept as written (escapes included).
+ */
+#include "nexus/core/jsonpath.h"
+
+#include "nexus/core/xmem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEPTH_MAX 64 /* deeper than any body the API reads */
+#define KEY_MAX   64 /* bytes of a key kept: longer keys are cut */
+
+struct frame {
+    char kind;   /* '{' or '[' */
+    bool at_key; /* in an object, before a key and its ':' */
+    size_t index;
+    char key[KEY_MAX + 1];
+};
+
+struct walk {
+    const char *p, *end;
+    struct frame stack[DEPTH_MAX];
+    int depth;
+};
+
+/* Past a string starting at p (its opening quote); its content into key
+ * when key is not NULL. False when it does not end before w->end. */
+static bool skip_string(struct walk *w, char *key) {
+    const char *start = ++w->p;
+    while (w->p < w->end && *w->p != '"')
+        w->p += *w->p == '\\' ? 2 : 1;
+    if (w->p >= w->end)
+        return false;
+    if (key) {
+        size_t n = (size_t)(w->p - start) < KEY_MAX ? (size_t)(w->p - start) : KEY_MAX;
+        memcpy(key, start, n);
+        key[n] = '\0';
+    }
+    w->p++;
+    return true;
+}
+
+static bool open_container(struct walk *w, char kind) {
+    if (w->depth == DEPTH_MAX)
+        return false;
+    w->stack[w->depth++] = (struct frame){kind, kind == '{', 0, ""};
+    w->p++;
+    return true;
+}
+
+/* One token at w->p; false when the text stops reading as JSON. */
+static bool step(struct walk *w) {
+    struct frame *top = w->depth ? &w->stack[w->depth - 1] : NULL;
+    char c = *w->p;
+    if (c == '{' || c == '[')
+        return open_container(w, c);
+    if (c == '}' || c == ']') {
+        if (!top || top->kind != (c == '}' ? '{' : '['))
+            return false;
+        w->depth--;
+        w->p++;
+        return true;
+    }
+    if (c == '"')
+        return skip_string(w, top && top->at_key ? top->key : NULL);
+    if (c == ':' || c == ',') {
+        if (top && c == ':')
+            top->at_key = false;
+        else if (top && top->kind == '{')
+            top->at_key = true;
+        else if (top)
+            top->index++;
+        w->p++;
+        return true;
+    }
+    w->p++; /* white space, a number's or a literal's bytes */
+    return true;
+}
+
+static void write_path(const struct walk *w, char *out, size_t cap) {
+    struct buf path = {0};
+    for (int i = 0; i < w->depth; i++) {
+        const struct frame *f = &w->stack[i];
+        if (f->kind == '[')
+            buf_printf(&path, "[%zu]", f->index);
+        else
+            buf_printf(&path, "%s%s", path.len ? "." : "", f->key);
+    }
+    snprintf(out, cap, "%s", path.data ? path.data : "");
+    buf_clear(&path);
+}
+
+void jsonpath_zero_number(char *text, size_t end) {
+    size_t start = end;
+    while (start > 0 && strchr("0123456789+-.eE", text[start - 1]) && text[start - 1])
+        start--;
+    if (start == end)
+        return;
+    memset(text + start, ' ', end - start);
+    text[start] = '0';
+}
+
+bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap) {
+    struct walk w = {text, text + (offset < len ? offset : len), {{0}}, 0};
+    while (w.p < w.end)
+        if (!step(&w))
+            return false;
+    if (w.depth == 0 || (w.stack[w.depth - 1].kind == '{' && w.stack[w.depth - 1].at_key))
+        return false;
+    write_path(&w, out, cap);
+    return true;
+}
