@@ -80,9 +80,10 @@ bool gql_number_token(const char *s, size_t len, bool *integer, json_int_t *i, d
     return !isinf(*d) && !isnan(*d);
 }
 
-/* A number's text as `value` gives it: an integer in decimal, a real as
- * json_dumps writes it (precision 15); 0 when it does not fit. Both
- * writers of attributes use it (graphql_row.c from the jsonb text). */
+/* A number's text as `value` gives it: an integer in decimal, a real in
+ * plain decimal as REST and PostgreSQL write it (core/numtext); 0 when it
+ * does not fit. Both writers of attributes use it (graphql_row.c from the
+ * jsonb text). */
 size_t gql_attribute_number(bool integer, json_int_t i, double d, char *out, size_t cap) {
     if (integer) { /* digit arithmetic, not printf */
         char digits[24], *p = digits + sizeof digits;
@@ -102,16 +103,7 @@ size_t gql_attribute_number(bool integer, json_int_t i, double d, char *out, siz
     }
     if (isinf(d) || isnan(d))
         return 0;
-    json_t *real = json_real(d);
-    char *dumped = json_dumps(real, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-    json_decref(real);
-    size_t n = dumped ? strlen(dumped) : 0;
-    if (n >= cap)
-        n = 0;
-    memcpy(out, dumped ? dumped : "", n);
-    out[n] = '\0';
-    free(dumped);
-    return n;
+    return numtext_plain(d, out, cap);
 }
 
 /* An attribute's value as the attr.* filters compare it; NULL for a value

@@ -157,7 +157,8 @@ static const struct gql_field_def attribute_fields[] = {
     FIELD("key", "String!", NULL),
     FIELD("value", "String!",
           "The value as text, as the attribute filters compare it: a string as it is, a number "
-          "as JSON writes it (\"350\", \"1.5\"), a boolean as \"true\" or \"false\"."),
+          "in plain decimal as REST writes it (\"350\", \"1.5\", \"0.0000001\"), a boolean as "
+          "\"true\" or \"false\"."),
     FIELD("type", "AttributeType!", "What the stored JSON value is."),
 };
 

@@ -4,6 +4,7 @@
 #include "nexus/model/attributes.h"
 
 #include "nexus/core/jsonw.h"
+#include "nexus/core/numtext.h"
 #include "nexus/model/fields.h"
 
 #include <math.h>
@@ -144,18 +145,12 @@ bool attribute_key_is_valid(const char *k) {
 /* A number in its shortest spelling that reads back as the same value
  * (0.1 stays "0.1", not the 17 digits of the nearest double). */
 static void write_number(struct jsonw *w, json_t *v) {
-    char text[40];
+    char text[NUMTEXT_BUF];
     if (json_is_integer(v)) {
         jsonw_int(w, (int64_t)json_integer_value(v));
         return;
     }
-    double d = json_real_value(v);
-    for (int p = 1; p <= 17; p++) {
-        snprintf(text, sizeof text, "%.*g", p, d);
-        if (strtod(text, NULL) == d)
-            break;
-    }
-    jsonw_raw(w, text, strlen(text));
+    jsonw_raw(w, text, numtext_shortest(json_real_value(v), text, sizeof text));
 }
 
 /* A string of min..max code points (and no NUL byte inside). */

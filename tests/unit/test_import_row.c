@@ -108,7 +108,7 @@ static void test_ndjson_row_takes_variants_as_a_create(void **state) {
         {"{\"name\":\"Tee\",\"variants\":[{\"sku\":\"T-1\",\"price\":\"1\",\"stock\":1,"
          "\"options\":{\"Size\":\"M\"}},{\"sku\":\"T-2\",\"price\":\"1\",\"stock\":1,"
          "\"options\":{\"Color\":\"Red\"}}]}",
-         "variants"},
+         "variants[1].options"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct variant_input *v = NULL;

@@ -12,6 +12,8 @@
 #ifndef NEXUS_API_GRAPHQL_SHAPE_H
 #define NEXUS_API_GRAPHQL_SHAPE_H
 
+#include "nexus/core/numtext.h"
+
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -27,7 +29,7 @@
  * numbers with gql_number_token and write them with gql_attribute_number,
  * so both give the same bytes.
  */
-#define GQL_NUMBER_BUF 64
+#define GQL_NUMBER_BUF NUMTEXT_BUF
 
 /* A JSON number's text read as jansson reads it: *integer and *i when it
  * has no fraction or exponent and fits 64 bits, else *d; false beyond a
