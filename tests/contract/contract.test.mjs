@@ -111,6 +111,25 @@ async function holdTable(table) {
   };
 }
 
+/* A keyed POST repeated while the first still runs (held on a lock of ours
+ * on table) is a 409 on the key; once the first is done (status), a
+ * replay. */
+async function keyInUse(t, op, path, { token, json, table, status }) {
+  const key = `${op}-busy`;
+  const headers = { 'Idempotency-Key': key, ...(json ? { 'Content-Type': 'application/json' } : {}) };
+  const held = await holdTable(table);
+  const first = send(server.base, path, { method: 'POST', token, json, headers: { 'Idempotency-Key': key } });
+  await held.waiting();
+  const raw = rawPost(path, { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) }, json ? JSON.stringify(json) : '');
+  const busy = await call(t, op, 'POST', path, { raw, label: 'key in use' }, 409);
+  assert.equal(busy.json.errors[0].field, 'Idempotency-Key');
+  await held.release();
+  assert.equal((await first).status, status);
+  const again = await call(t, op, 'POST', path, { token, json, headers: { 'Idempotency-Key': key }, label: 'replay' }, status);
+  assert.equal(again.headers['idempotent-replayed'], 'true');
+  return key;
+}
+
 /* A request whose framing the server refuses before routing: two Hosts. */
 const badFraming = (method, path) =>
   `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: example.org\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
@@ -381,6 +400,7 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'requestPasswordReset', 'POST', pr, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'requestPasswordReset', 'POST', pr, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'requestPasswordReset', 'POST', pr, { json: { email: 'not an address' } }, 422);
+  await keyInUse(t, 'requestPasswordReset', pr, { json: { email: 'busy@contract.test' }, table: 'jobs', status: 202 });
   // Every request counts: one address soon meets its limit.
   const flood = { method: 'POST', json: { email: 'flood@contract.test' } };
   for (let i = 0; i < 20 && (await send(server.base, pr, flood)).status === 202; i++);
@@ -391,16 +411,21 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'confirmPasswordReset', 'POST', prc, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'confirmPasswordReset', 'POST', prc, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'confirmPasswordReset', 'POST', prc, { json: { token: 'truncated', password: 'contract-password-9' } }, 422);
+  await keyInUse(t, 'confirmPasswordReset', prc, { json: { token: linkToken('resetter@contract.test', 'password_reset'), password: 'contract-password-9' }, table: 'account_tokens', status: 204 });
   const ve = '/api/v1/auth/verify-email';
   await call(t, 'verifyEmail', 'POST', ve, { json: { token: linkToken('resetter@contract.test', 'email_verify') } }, 204);
   await call(t, 'verifyEmail', 'POST', ve, { body: 'nope', contentType: 'application/json' }, 400);
   await call(t, 'verifyEmail', 'POST', ve, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'verifyEmail', 'POST', ve, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'verifyEmail', 'POST', ve, { json: { token: 'A'.repeat(43) } }, 422);
+  await keyInUse(t, 'verifyEmail', ve, { json: { token: linkToken('resetter@contract.test', 'email_verify') }, table: 'account_tokens', status: 204 });
   const vr = `${ve}/resend`;
   await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken }, 202);
   await call(t, 'resendVerificationEmail', 'POST', vr, { raw: badFraming('POST', vr) }, 400);
   await call(t, 'resendVerificationEmail', 'POST', vr, {}, 401);
+  const resendKey = await keyInUse(t, 'resendVerificationEmail', vr, { token: customerToken, table: 'jobs', status: 202 });
+  // the key again with another query: another request
+  await call(t, 'resendVerificationEmail', 'POST', `${vr}?again=1`, { token: customerToken, headers: { 'Idempotency-Key': resendKey } }, 422);
   const resend = { method: 'POST', token: customerToken };
   for (let i = 0; i < 20 && (await send(server.base, vr, resend)).status === 202; i++);
   await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken }, 429);
