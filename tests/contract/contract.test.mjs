@@ -101,9 +101,9 @@ async function holdTable(table) {
   const psql = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', server.databaseUrl], { stdio: ['pipe', 'ignore', 'inherit'] });
   const done = new Promise((r) => psql.once('exit', r));
   psql.stdin.write(`BEGIN;\nLOCK TABLE ${table} IN EXCLUSIVE MODE;\n`);
-  await waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'ExclusiveLock' AND l.granted`, '1');
+  await waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.mode = 'ExclusiveLock' AND l.granted`, '1');
   return {
-    waiting: () => waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND NOT l.granted`, '1'),
+    waiting: () => waitSql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT l.granted`, '1'),
     release: async () => {
       psql.stdin.end('ROLLBACK;\n');
       await done;

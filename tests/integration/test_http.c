@@ -357,7 +357,8 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
     assert_int_equal(pthread_create(&reader, NULL, list_products, &status), 0);
     /* (outside c's transaction, whose view of pg_stat_activity is fixed) */
     assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_stat_activity"
-                                               " WHERE wait_event_type = 'Lock'"));
+                                               " WHERE wait_event_type = 'Lock'"
+                                               " AND datname = current_database()"));
     assert_int_equal(kill(s.pid, SIGTERM), 0);
     bool refused = false;
     for (int i = 0; i < 300 && !refused; i++) {

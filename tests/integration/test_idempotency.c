@@ -238,7 +238,7 @@ static void test_duplicate_while_the_first_runs_is_409(void **state) {
     assert_true(harness_pg_wait_nonzero(
         c, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
            " ON a.pid = l.pid WHERE NOT l.granted AND l.locktype = 'advisory'"
-           " AND a.application_name = 'nexus'"));
+           " AND a.application_name = 'nexus' AND a.datname = current_database()"));
     struct http_res *r = post_keyed(CATEGORIES, staff_token, body, "held");
     assert_problem(r, 409, "Idempotency-Key");
     http_res_free(r);

@@ -294,7 +294,8 @@ static void wait_workers_idle(int n) {
     snprintf(want, sizeof want, "%d", n);
     assert_true(wait_sql(want, 30000,
                          "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle'"
-                         " AND query LIKE 'UPDATE jobs SET state = ''running''%%'"));
+                         " AND datname = current_database() AND query LIKE 'UPDATE jobs SET state "
+                         "= ''running''%%'"));
 }
 
 /* ---- API and mail helpers ----------------------------------------------- */
@@ -415,7 +416,8 @@ static int fresh(void **state) {
     free(sqlf("DELETE FROM jobs"));
     assert_true(wait_sql("0", 30000,
                          "SELECT count(*) FROM pg_stat_activity"
-                         " WHERE query LIKE 'UPDATE jobs SET state = ''running''%%'"));
+                         " WHERE datname = current_database() AND query LIKE 'UPDATE jobs SET "
+                         "state = ''running''%%'"));
     return 0;
 }
 
