@@ -796,6 +796,11 @@ static struct MHD_Daemon *start_daemon(void) {
         {one_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &sa},
         {MHD_OPTION_END, 0, NULL},
     };
+    /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: libmicrohttpd's default sets
+     * SO_REUSEADDR alone, so a restart binds at once (its closed connections
+     * in TIME_WAIT notwithstanding), while a second server on a port in use
+     * fails to start instead of sharing that port's connections (which
+     * SO_REUSEPORT, the option's 1, would allow; its 0 sets neither). */
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
@@ -808,7 +813,6 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)deadline_notify, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_Daemon *d =

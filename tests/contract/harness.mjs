@@ -90,14 +90,25 @@ export async function startServer(name, options = {}) {
     name,
     dbname,
     databaseUrl: `${adminConninfo()} dbname=${dbname}`,
-    port: await freePort(),
     redisPrefix: `node_${name}_${process.pid}_${Date.now()}`,
     docsDir: options.docsDir === undefined ? DOCS_DIR : options.docsDir,
     env: options.env,
   };
-  server.base = `http://127.0.0.1:${server.port}`;
   mkdirSync(LOGS, { recursive: true });
   server.logPath = join(LOGS, `node-${name}.log`);
+  // Another process may take the port between the check and the server's
+  // bind: the server then exits saying so, and starts again on another.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    server.port = await freePort();
+    server.base = `http://127.0.0.1:${server.port}`;
+    if (await spawnAndWait(server, options)) return server;
+  }
+  throw new Error(`no port for nexus after 5 tries:\n${logTail(server)}`);
+}
+
+// Start server.child on server.port; true once /healthz answers, false if
+// it exited because the port was taken.
+async function spawnAndWait(server, options) {
   const log = openSync(server.logPath, 'w');
   server.child = spawn(NEXUS_BIN, ['serve'], {
     env: childEnv(server, options.env),
@@ -108,10 +119,11 @@ export async function startServer(name, options = {}) {
   let exit = null;
   server.exited.then((e) => (exit = e));
   for (let i = 0; i < 300; i++) {
+    if (exit && readFileSync(server.logPath, 'utf8').includes('cannot listen on ')) return false;
     if (exit) throw new Error(`nexus exited during start-up (${JSON.stringify(exit)}):\n${logTail(server)}`);
     try {
       const r = await fetch(`${server.base}/healthz`);
-      if (r.status === 200) return server;
+      if (r.status === 200) return true;
     } catch {
       /* not listening yet */
     }

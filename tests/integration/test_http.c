@@ -325,6 +325,21 @@ static void test_bind_addr_serves_that_address_only(void **state) {
     harness_use(&server);
 }
 
+/* A second server on a port another one holds fails to start: it does not
+ * share the port (and its connections) with the first. */
+static void test_a_port_in_use_is_refused(void **state) {
+    (void)state;
+    static const char *const args[] = {"serve", NULL};
+    char out[8192];
+    /* the running server's PORT; it exits at once, 60 s only bound a mistake */
+    int status = harness_run_within(&server, NULL, args, out, sizeof out, 60000);
+    if (status != 1)
+        fprintf(stderr, "second server: status %d\n%s\n", status, out);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(out, "cannot listen on"));
+    assert_true(harness_wait_status("/healthz", 200, 10000)); /* the first one goes on */
+}
+
 /* ---- draining ---------------------------------------------------------- */
 
 static void *list_products(void *out) {
@@ -403,6 +418,7 @@ int main(void) {
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
         cmocka_unit_test(test_by_default_every_local_address_is_served),
         cmocka_unit_test(test_bind_addr_serves_that_address_only),
+        cmocka_unit_test(test_a_port_in_use_is_refused),
         cmocka_unit_test(test_sigterm_finishes_the_request_in_flight),
     };
     return cmocka_run_group_tests_name("http", tests, start, stop);

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +43,12 @@ void harness_use(const struct nexus_server *s) {
 
 const char *harness_source_dir(void) {
     return NEXUS_SOURCE_DIR;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms) {
@@ -292,7 +299,7 @@ static bool lost_its_port(const struct nexus_server *s, long offset) {
     bool lost = false;
     if (f && fseek(f, offset, SEEK_SET) == 0)
         while (!lost && fgets(line, sizeof line, f))
-            lost = strstr(line, "cannot listen on port") != NULL;
+            lost = strstr(line, "cannot listen on ") != NULL;
     if (f)
         fclose(f);
     return lost;
@@ -361,8 +368,11 @@ static void child_io(int in_fd, int out_fd) {
     close(out_fd);
 }
 
-int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
-                const char *stdin_text, char *out, size_t cap) {
+/* harness_run, killing the child if its output has not ended within
+ * timeout_ms (0: no limit). */
+static int run_within(const struct nexus_server *s, const char *const *extra_env,
+                      const char *const *args, const char *stdin_text, char *out, size_t cap,
+                      int timeout_ms) {
     int in[2], outp[2];
     assert_int_equal(pipe(in), 0);
     assert_int_equal(pipe(outp), 0);
@@ -386,14 +396,33 @@ int harness_run(const struct nexus_server *s, const char *const *extra_env, cons
         fprintf(stderr, "harness_run: cannot write stdin\n");
     close(in[1]);
     size_t got = 0;
-    ssize_t n;
-    while (got + 1 < cap && (n = read(outp[0], out + got, cap - 1 - got)) > 0)
-        got += (size_t)n;
+    ssize_t n = 1;
+    long long deadline = now_ms() + timeout_ms;
+    struct pollfd p = {outp[0], POLLIN, 0};
+    while (got + 1 < cap && n > 0) {
+        int wait_ms = timeout_ms ? (int)(deadline - now_ms()) : -1;
+        if (timeout_ms && (wait_ms <= 0 || poll(&p, 1, wait_ms) == 0)) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        if ((n = read(outp[0], out + got, cap - 1 - got)) > 0)
+            got += (size_t)n;
+    }
     out[got] = '\0';
     close(outp[0]);
     int status;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
+                const char *stdin_text, char *out, size_t cap) {
+    return run_within(s, extra_env, args, stdin_text, out, cap, 0);
+}
+
+int harness_run_within(const struct nexus_server *s, const char *const *extra_env,
+                       const char *const *args, char *out, size_t cap, int timeout_ms) {
+    return run_within(s, extra_env, args, NULL, out, cap, timeout_ms);
 }
 
 void harness_start(struct nexus_server *s, const char *name, const char *const *extra_env) {

@@ -57,6 +57,11 @@ void harness_start_worker(const struct nexus_server *s, struct nexus_server *w, 
 int harness_run(const struct nexus_server *s, const char *const *extra_env, const char *const *args,
                 const char *stdin_text, char *out, size_t cap);
 
+/* harness_run without stdin, for a command expected to end: killed (and
+ * -1) when it has not within timeout_ms. */
+int harness_run_within(const struct nexus_server *s, const char *const *extra_env,
+                       const char *const *args, char *out, size_t cap, int timeout_ms);
+
 /* The environment a child of s runs with: the caller's, less any NEXUS_,
  * DATABASE_URL, REDIS_URL, PORT and BIND_ADDR, plus the test settings for s and then
  * extra ("K=V", each replacing an earlier K). Free with harness_free_env. */
