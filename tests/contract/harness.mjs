@@ -122,8 +122,10 @@ async function spawnAndWait(server, options) {
     if (exit && readFileSync(server.logPath, 'utf8').includes('cannot listen on ')) return false;
     if (exit) throw new Error(`nexus exited during start-up (${JSON.stringify(exit)}):\n${logTail(server)}`);
     try {
-      const r = await fetch(`${server.base}/healthz`);
-      if (r.status === 200) return true;
+      // Its own start-up line first: another server that holds the port
+      // (this one then exits) would answer /healthz too.
+      const listening = readFileSync(server.logPath, 'utf8').includes(`, port ${server.port} with `);
+      if (listening && (await fetch(`${server.base}/healthz`)).status === 200) return true;
     } catch {
       /* not listening yet */
     }

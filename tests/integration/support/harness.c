@@ -292,17 +292,17 @@ static void print_log_tail(const struct nexus_server *s) {
         fprintf(stderr, "(no server log at %s)\n", s->log_path);
 }
 
-/* True when the server's log, from byte offset on, says its port was taken. */
-static bool lost_its_port(const struct nexus_server *s, long offset) {
+/* Whether s's log, from offset on, has a line containing needle. */
+static bool log_has(const struct nexus_server *s, long offset, const char *needle) {
     FILE *f = fopen(s->log_path, "r");
     char line[1024];
-    bool lost = false;
+    bool found = false;
     if (f && fseek(f, offset, SEEK_SET) == 0)
-        while (!lost && fgets(line, sizeof line, f))
-            lost = strstr(line, "cannot listen on ") != NULL;
+        while (!found && fgets(line, sizeof line, f))
+            found = strstr(line, needle) != NULL;
     if (f)
         fclose(f);
-    return lost;
+    return found;
 }
 
 static long log_size(const struct nexus_server *s) {
@@ -313,17 +313,21 @@ static long log_size(const struct nexus_server *s) {
 /* Wait for /healthz; false when the server exited because another process
  * took its port in the meantime (the caller starts it again elsewhere). */
 static bool wait_until_up(struct nexus_server *s, long log_offset) {
+    char listening[64];
+    snprintf(listening, sizeof listening, ", port %d with ", s->port);
     for (int i = 0; i < 1200; i++) { /* 120 s: sanitized or valgrind runs start slowly */
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
-            if (lost_its_port(s, log_offset))
+            if (log_has(s, log_offset, "cannot listen on "))
                 return false;
             fprintf(stderr, "nexus exited during start-up (status %d)\n", status);
             print_log_tail(s);
             fail();
         }
-        if (harness_wait_status("/healthz", 200, 0))
+        /* Its own start-up line first: another server that holds the
+         * port (this one then exits) would answer /healthz too. */
+        if (log_has(s, log_offset, listening) && harness_wait_status("/healthz", 200, 0))
             return true;
         sleep_ms(100);
     }
