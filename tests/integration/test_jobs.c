@@ -161,13 +161,12 @@ static char **worker_env(const char *const *extra) {
     char smtp[64], from[128];
     snprintf(smtp, sizeof smtp, "SMTP_URL=smtp://127.0.0.1:%d", smtp_sink_port(sink));
     snprintf(from, sizeof from, "MAIL_FROM=%s", MAIL_FROM);
-    const char *settings[48] = {smtp,
-                                from,
-                                "JOB_BACKOFF_BASE_MS=50",
-                                "JOB_BACKOFF_MAX_MS=500",
+    const char *settings[48] = {smtp, from, "JOB_BACKOFF_BASE_MS=50", "JOB_BACKOFF_MAX_MS=500",
                                 "JOB_POLL_MS=200",
-                                "JOB_LEASE_SECONDS=2",
-                                "JOB_MAX_ATTEMPTS=3"};
+                                /* long: a loaded machine cannot starve a
+                                 * worker's heartbeat out of its job; the
+                                 * lease tests shorten it */
+                                "JOB_LEASE_SECONDS=30", "JOB_MAX_ATTEMPTS=3"};
     size_t n = 7;
     for (size_t i = 0; extra && extra[i] && n + 1 < sizeof settings / sizeof settings[0]; i++)
         settings[n++] = extra[i];
@@ -620,8 +619,9 @@ static void test_unknown_kind_and_bad_payloads_go_dead_with_their_reason(void **
 static void test_job_of_killed_worker_is_taken_back_after_lease_and_delivered(void **state) {
     (void)state;
     char buf[512], want[128];
+    static const char *const short_lease[] = {"JOB_LEASE_SECONDS=2", NULL};
     smtp_sink_delay_ms(sink, 3000);
-    pid_t first = worker_start(NULL);
+    pid_t first = worker_start(short_lease);
     long long uid = register_user("killed@example.com", "Kim Killed");
     long long job = welcome_job_of(uid);
     /* the message is in the sink, which holds its answer: kill the worker */
@@ -663,21 +663,22 @@ static void test_job_of_killed_worker_is_taken_back_after_lease_and_delivered(vo
 }
 
 /* A job that is still running when its lease runs out (a slow SMTP server:
- * 3 s for a 2 s lease) belongs to its worker all the same: the other worker
- * must not take it back and send it again meanwhile, and it ends done after
- * one attempt. */
+ * 6 s for a 4 s lease, which the worker renews every third of it) belongs
+ * to its worker all the same: the other worker must not take it back and
+ * send it again meanwhile, and it ends done after one attempt. */
 static void test_job_outliving_its_lease_is_not_run_again_while_its_worker_runs_it(void **state) {
     (void)state;
-    smtp_sink_delay_ms(sink, 3000);
-    worker_start(NULL);
-    worker_start(NULL);
+    static const char *const short_lease[] = {"JOB_LEASE_SECONDS=4", NULL};
+    smtp_sink_delay_ms(sink, 6000);
+    worker_start(short_lease);
+    worker_start(short_lease);
     wait_workers_idle(2);
     free(sqlf("INSERT INTO jobs (kind, payload) VALUES ('welcome_email',"
               " '{\"email\": \"slow@example.com\", \"name\": \"Slow\"}')"));
     assert_true(smtp_sink_wait_received(sink, 1, 30000));
     smtp_sink_delay_ms(sink, 0);
-    assert_true(smtp_sink_wait_count(sink, 1, 30000)); /* the first answer, after 3 s */
-    /* By then the lease had run out a second before: a worker that took the
+    assert_true(smtp_sink_wait_count(sink, 1, 30000)); /* the first answer, after 6 s */
+    /* By then the lease had run out two seconds before: a worker that took the
      * job back would have sent it again already. */
     bool done = wait_sql("done|1|", 30000,
                          "SELECT state || '|' || attempts || '|' || coalesce(last_error, '')"
@@ -698,7 +699,7 @@ static void test_sigterm_mid_job_finishes_the_job_then_exits_0(void **state) {
     long long uid = register_user("term@example.com", "Terry Term");
     long long job = welcome_job_of(uid);
     assert_true(smtp_sink_wait_received(sink, 1, 30000));
-    worker_stop(w, 6000);
+    worker_stop(w, 30000); /* a bound on a hang, not on its speed */
     assert_int_equal(smtp_sink_count(sink), 1);
     const char *row = sqls("SELECT state || '|' || attempts FROM jobs WHERE id = %lld", job);
     assert_string_equal(row, "done|1");
