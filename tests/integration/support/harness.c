@@ -282,7 +282,15 @@ void harness_start_worker(const struct nexus_server *s, struct nexus_server *w, 
     w->own_db = false;
     snprintf(w->name, sizeof w->name, "%s", name);
     set_log_path(w);
-    spawn_verb(w, "worker", extra_env);
+    /* The server's Redis prefix (extra_env may still name another): the
+     * catalog writes of its jobs invalidate what the server cached. */
+    char prefix[sizeof s->name + 32];
+    snprintf(prefix, sizeof prefix, "REDIS_PREFIX=test_%s", s->name);
+    const char *env[40] = {prefix};
+    size_t n = 1;
+    for (size_t i = 0; extra_env && extra_env[i] && n + 1 < sizeof env / sizeof env[0]; i++)
+        env[n++] = extra_env[i];
+    spawn_verb(w, "worker", env);
 }
 
 static void print_log_tail(const struct nexus_server *s) {
