@@ -44,13 +44,17 @@ function portIsFree(port) {
 
 // A port picked at random below the ephemeral range (32768 and up), where
 // outgoing connections take their source ports: the server, which listens
-// only after it has migrated, still finds it free.
+// only after it has migrated, still finds it free. NEXUS_PORTS=LOW-HIGH
+// narrows the range, as for the scripts' free_port: suites that run side
+// by side take disjoint ranges.
 export async function freePort() {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.NEXUS_PORTS || '');
+  const [low, high] = range ? [Number(range[1]), Number(range[2])] : [20000, 31999];
   for (let i = 0; i < 1000; i++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
+    const port = low + Math.floor(Math.random() * (high - low + 1));
     if (await portIsFree(port)) return port;
   }
-  throw new Error('no free port between 20000 and 31999');
+  throw new Error(`no free port between ${low} and ${high}`);
 }
 
 /** The environment of a nexus process: ours without NEXUS_* and the
