@@ -47,6 +47,7 @@ struct db {
     char sqlstate[6];
     char constraint[64];
     bool lost_conflict; /* since db_thread_forget_conflict: see db.h */
+    PGcancel *cancel;   /* for db_cancel_all from another thread: under registry_lock */
     struct db *next;
 };
 
@@ -71,11 +72,23 @@ static void reset_prepared(struct db *db) {
     db->built_count = 0;
 }
 
+/* Replace db's cancel handle; PQcancel may be using the old one on another
+ * thread (db_cancel_all) until the lock is ours. */
+static void set_cancel(struct db *db, PGcancel *cancel) {
+    pthread_mutex_lock(&registry_lock);
+    PGcancel *old = db->cancel;
+    db->cancel = cancel;
+    pthread_mutex_unlock(&registry_lock);
+    if (old)
+        PQfreeCancel(old);
+}
+
 /* Close the libpq connection, if any, and keep the gauge of open ones. */
 static void finish_connection(struct db *db) {
     if (db->counted)
         metrics_gauge_add(METRIC_DB_CONNECTIONS_OPEN, -1);
     db->counted = false;
+    set_cancel(db, NULL);
     PQfinish(db->conn);
     db->conn = NULL;
 }
@@ -124,6 +137,7 @@ static bool connect_now(struct db *db) {
     }
     PQsetNoticeProcessor(db->conn, on_notice, NULL);
     reset_prepared(db);
+    set_cancel(db, PQgetCancel(db->conn));
     db->plan_mode = PLAN_AUTO;
     db->serial++;
     db->counted = true;
@@ -275,6 +289,16 @@ void db_close(struct db *db) {
         metrics_gauge_add(METRIC_DB_CONNECTIONS_IN_USE, -1);
     free(db->conninfo);
     free(db);
+}
+
+size_t db_cancel_all(void) {
+    size_t sent = 0;
+    char err[256];
+    pthread_mutex_lock(&registry_lock);
+    for (struct db *db = registry; db; db = db->next)
+        sent += db->cancel && PQcancel(db->cancel, err, sizeof err);
+    pthread_mutex_unlock(&registry_lock);
+    return sent;
 }
 
 void db_close_all(void) {

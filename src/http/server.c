@@ -681,6 +681,9 @@ static bool is_target_mark(const void *ctx) {
     return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS;
 }
 
+/* Requests begun and not yet ended (on_completed): a drain waits for them. */
+static atomic_int requests_in_flight;
+
 static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
@@ -690,6 +693,7 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
     if (!req || is_target_mark(*con_cls)) {
         const char *target_problem = req ? (const char *)*con_cls : NULL;
         req = xcalloc(1, sizeof *req);
+        atomic_fetch_add(&requests_in_flight, 1);
         req->conn = conn;
         req->path = url;
         req->method_name = method;
@@ -745,6 +749,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request_clear(req);
     free(req);
     *con_cls = NULL;
+    atomic_fetch_sub(&requests_in_flight, 1);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -879,12 +884,31 @@ static unsigned active_connections(struct MHD_Daemon *d) {
  * quiesce removes the listen socket from each worker's epoll set while
  * that worker may be removing it too, and aborts the process when its own
  * removal finds it gone. */
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+/* Wait until no connection is open or the clock passes deadline. */
+static void wait_for_connections(struct MHD_Daemon *d, uint64_t deadline) {
+    while (active_connections(d) > 0 && now_us() < deadline)
+        sleep_ms(20);
+}
+
+/* In-flight requests get the grace period. Then a statement still running
+ * (say, waiting on a lock held elsewhere, under a long
+ * DB_STATEMENT_TIMEOUT_MS) is cancelled, so that its request answers (a
+ * 503) and its thread can stop: the process exits soon after the grace
+ * period whatever the database is doing. */
 static void drain_and_stop(struct MHD_Daemon *d) {
     atomic_store(&draining, true);
-    uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
-    while (active_connections(d) > 0 && now_us() < deadline) {
-        struct timespec pause = {0, 20 * 1000 * 1000};
-        nanosleep(&pause, NULL);
+    wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
+    if (atomic_load(&requests_in_flight) > 0) {
+        size_t sent = db_cancel_all();
+        log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);
+        /* their answers sent (or their clients gone); 10 s only bound a hang */
+        for (int i = 0; i < 500 && atomic_load(&requests_in_flight) > 0; i++)
+            sleep_ms(20);
     }
     fence_stop(); /* no connection may stay suspended when the daemon stops */
     MHD_stop_daemon(d);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -355,26 +356,47 @@ static bool healthz_answers(void) {
     return raw_exchange(req, sizeof req - 1, out, sizeof out, 5000) > 0;
 }
 
+/* A server of its own reading the product list, held in PostgreSQL behind
+ * a table lock that lock holds. */
+struct held_read {
+    struct nexus_server s;
+    PGconn *lock, *watch;
+    pthread_t reader;
+    long status;
+};
+
+static void held_read_start(struct held_read *h, const char *name, const char *grace) {
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", grace, NULL};
+    harness_start(&h->s, name, env);
+    harness_use(&h->s);
+    h->lock = PQconnectdb(h->s.database_url);
+    h->watch = PQconnectdb(h->s.database_url);
+    assert_int_equal(PQstatus(h->lock), CONNECTION_OK);
+    assert_int_equal(PQstatus(h->watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(h->lock, "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE"));
+    h->status = 0;
+    assert_int_equal(pthread_create(&h->reader, NULL, list_products, &h->status), 0);
+    /* (outside the lock's transaction, whose view of pg_stat_activity is fixed) */
+    assert_true(harness_pg_wait_nonzero(h->watch, "SELECT count(*) FROM pg_stat_activity"
+                                                  " WHERE wait_event_type = 'Lock'"
+                                                  " AND datname = current_database()"));
+}
+
+static void held_read_end(struct held_read *h) {
+    PQfinish(h->lock);
+    PQfinish(h->watch);
+    harness_stop(&h->s);
+    harness_use(&server);
+}
+
 /* On SIGTERM the server takes no new connection, finishes the request it
- * is serving (held here behind a table lock), and exits 0. */
+ * is serving (held here behind a table lock, released within the grace
+ * period), and exits 0. */
 static void test_sigterm_finishes_the_request_in_flight(void **state) {
     (void)state;
-    struct nexus_server s;
-    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", NULL}; /* the lock is held on purpose */
-    harness_start(&s, "http-drain", env);
-    harness_use(&s);
-    PGconn *c = PQconnectdb(s.database_url), *watch = PQconnectdb(s.database_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    assert_int_equal(PQstatus(watch), CONNECTION_OK);
-    assert_true(harness_pg_exec(c, "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE"));
-    long status = 0;
-    pthread_t reader;
-    assert_int_equal(pthread_create(&reader, NULL, list_products, &status), 0);
-    /* (outside c's transaction, whose view of pg_stat_activity is fixed) */
-    assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_stat_activity"
-                                               " WHERE wait_event_type = 'Lock'"
-                                               " AND datname = current_database()"));
-    assert_int_equal(kill(s.pid, SIGTERM), 0);
+    struct held_read h;
+    held_read_start(&h, "http-drain", "SHUTDOWN_GRACE=600");
+    assert_int_equal(kill(h.s.pid, SIGTERM), 0);
     bool refused = false;
     for (int i = 0; i < 300 && !refused; i++) {
         refused = !healthz_answers();
@@ -382,13 +404,34 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
             usleep(20 * 1000);
     }
     assert_true(refused);
-    assert_true(harness_pg_exec(c, "COMMIT"));
-    pthread_join(reader, NULL);
-    assert_int_equal(status, 200);
-    PQfinish(c);
-    PQfinish(watch);
-    harness_stop(&s);
-    harness_use(&server);
+    assert_true(harness_pg_exec(h.lock, "COMMIT"));
+    pthread_join(h.reader, NULL);
+    assert_int_equal(h.status, 200);
+    held_read_end(&h);
+}
+
+/* Once the grace period is over, a statement still running is cancelled:
+ * its request answers 503 and the server exits 0, whatever holds the
+ * statement up (here a lock kept until after the exit). */
+static void test_sigterm_cancels_what_outlives_the_grace_period(void **state) {
+    (void)state;
+    struct held_read h;
+    held_read_start(&h, "http-drain-cancel", "SHUTDOWN_GRACE=1");
+    assert_int_equal(kill(h.s.pid, SIGTERM), 0);
+    pthread_join(h.reader, NULL);
+    assert_int_equal(h.status, 503);
+    int exit_status = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 1200 && got == 0; i++) { /* 120 s: a bound on a hang */
+        got = waitpid(h.s.pid, &exit_status, WNOHANG);
+        if (got == 0)
+            usleep(100 * 1000);
+    }
+    assert_int_equal(got, h.s.pid); /* exited while the lock is still held */
+    h.s.pid = 0;
+    assert_true(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+    assert_true(harness_pg_exec(h.lock, "COMMIT"));
+    held_read_end(&h); /* its database */
 }
 
 int main(void) {
@@ -420,6 +463,7 @@ int main(void) {
         cmocka_unit_test(test_bind_addr_serves_that_address_only),
         cmocka_unit_test(test_a_port_in_use_is_refused),
         cmocka_unit_test(test_sigterm_finishes_the_request_in_flight),
+        cmocka_unit_test(test_sigterm_cancels_what_outlives_the_grace_period),
     };
     return cmocka_run_group_tests_name("http", tests, start, stop);
 }

@@ -19,6 +19,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NX_MAX_STATEMENTS 256
@@ -78,6 +79,11 @@ void db_thread_release(void);
  * with the reason logged. Close it with db_close. */
 struct db *db_open(const char *conninfo);
 void db_close(struct db *db);
+
+/* Ask PostgreSQL to cancel whatever statement each thread connection is
+ * running (at shutdown, once the grace period is over); the number of
+ * cancel requests sent. Safe from any thread. */
+size_t db_cancel_all(void);
 
 /* Close every thread connection (at shutdown, after the threads stopped). */
 void db_close_all(void);
