@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Clock skew tolerated for iat and nbf (the issuer's clock may run ahead). */
 #define CLOCK_SKEW 60
@@ -149,12 +150,22 @@ static bool is_token_char(char c) {
     return c > 0x20 && c < 0x7f;
 }
 
+const char *token_bearer_credentials(const char *value) {
+    static const char scheme[] = "Bearer";
+    if (!value || strncasecmp(value, scheme, sizeof scheme - 1) != 0 ||
+        value[sizeof scheme - 1] != ' ')
+        return NULL;
+    value += sizeof scheme - 1;
+    while (*value == ' ')
+        value++;
+    return value;
+}
+
 enum nx_err token_from_authorization(const char *const *values, size_t count, const char **token,
                                      size_t *len) {
-    static const char scheme[] = "Bearer ";
-    if (count != 1 || !values[0] || strncmp(values[0], scheme, sizeof scheme - 1) != 0)
+    const char *t = count == 1 ? token_bearer_credentials(values[0]) : NULL;
+    if (!t)
         return NX_ERR_UNAUTHORIZED;
-    const char *t = values[0] + sizeof scheme - 1;
     size_t n = 0;
     while (t[n] && n <= NX_TOKEN_MAX) {
         if (!is_token_char(t[n]))

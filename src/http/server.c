@@ -9,6 +9,7 @@
  */
 #include "nexus/http/server.h"
 
+#include "nexus/auth/token.h"
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
 #include "nexus/core/jsonpath.h"
@@ -261,11 +262,11 @@ static enum nx_err check_body_headers(struct request *req) {
  * hashed first, so the comparison takes the same time whatever the length
  * or the first wrong byte of a guess. */
 static bool has_metrics_token(const struct request *req) {
-    const char *h = request_header(req, "Authorization");
-    if (!cfg->metrics_token || !h || strncmp(h, "Bearer ", 7) != 0)
+    const char *h = token_bearer_credentials(request_header(req, "Authorization"));
+    if (!cfg->metrics_token || !h)
         return false;
     unsigned char given[32], want[32];
-    crypto_generichash(given, sizeof given, (const unsigned char *)h + 7, strlen(h + 7), NULL, 0);
+    crypto_generichash(given, sizeof given, (const unsigned char *)h, strlen(h), NULL, 0);
     crypto_generichash(want, sizeof want, (const unsigned char *)cfg->metrics_token,
                        strlen(cfg->metrics_token), NULL, 0);
     return sodium_memcmp(given, want, sizeof want) == 0;

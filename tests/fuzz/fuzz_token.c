@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -84,8 +85,8 @@ static void from_header(const uint8_t *data, size_t size) {
     CHECK(e == NX_OK || e == NX_ERR_UNAUTHORIZED);
     if (e == NX_OK) {
         CHECK(count == 1);
-        CHECK(strncmp(values[0], "Bearer ", 7) == 0);
-        CHECK(token == values[0] + 7);
+        CHECK(strncasecmp(values[0], "Bearer ", 7) == 0);
+        CHECK(token > values[0] + 6 && token[-1] == ' ' && token[0] != ' ');
         CHECK(len >= 1 && len <= NX_TOKEN_MAX && token[len] == '\0');
         for (size_t i = 0; i < len; i++)
             CHECK(token[i] > 0x20 && token[i] < 0x7f);

@@ -380,14 +380,24 @@ static void test_authorization_header_rules(void **state) {
     assert_int_equal(len, 11);
     const char *two[] = {"Bearer a.b.c", "Bearer a.b.c"};
     assert_int_equal(token_from_authorization(two, 2, &token, &len), NX_ERR_UNAUTHORIZED);
+    /* HTTP's scheme names are case-insensitive, and one or more spaces
+     * separate the credentials */
     const char *lower[] = {"bearer abc"};
-    assert_int_equal(token_from_authorization(lower, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    assert_int_equal(token_from_authorization(lower, 1, &token, &len), NX_OK);
+    assert_int_equal(len, 3);
+    const char *upper[] = {"BEARER abc"};
+    assert_int_equal(token_from_authorization(upper, 1, &token, &len), NX_OK);
+    const char *glued[] = {"Bearerabc"};
+    assert_int_equal(token_from_authorization(glued, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     const char *basic[] = {"Basic dXNlcjpwYXNz"};
     assert_int_equal(token_from_authorization(basic, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     const char *empty[] = {"Bearer "};
     assert_int_equal(token_from_authorization(empty, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     const char *spaced[] = {"Bearer  abc"};
-    assert_int_equal(token_from_authorization(spaced, 1, &token, &len), NX_ERR_UNAUTHORIZED);
+    assert_int_equal(token_from_authorization(spaced, 1, &token, &len), NX_OK);
+    assert_string_equal(token, "abc");
+    const char *only_spaces[] = {"Bearer   "};
+    assert_int_equal(token_from_authorization(only_spaces, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     char *big = malloc(NX_TOKEN_MAX + 16);
     memcpy(big, "Bearer ", 7);
     memset(big + 7, 'a', NX_TOKEN_MAX + 1);

@@ -52,9 +52,14 @@ enum nx_err token_issue_access(const struct token_keys *k, int64_t user_id, cons
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims);
 
+/* The credentials of an Authorization value of the scheme "Bearer" (any
+ * case: HTTP's scheme names are case-insensitive) and one or more spaces,
+ * or NULL for any other. */
+const char *token_bearer_credentials(const char *value);
+
 /* Pick the bearer token out of the Authorization header values. Exactly one
- * header, the scheme "Bearer" followed by one space, and a token of 1 to
- * NX_TOKEN_MAX visible ASCII characters. */
+ * header, the scheme "Bearer" as above, and a token of 1 to NX_TOKEN_MAX
+ * visible ASCII characters. */
 enum nx_err token_from_authorization(const char *const *values, size_t count, const char **token,
                                      size_t *len);
 
