@@ -70,7 +70,7 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, CACHED},
     {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF,
      JSON | WRITE | ROUTE_NEW_PRODUCT},
-    /* Before /products/{id}, which would take "facets" for an id. */
+    /* Not /products/{id}: a literal segment beats a parameter (router.c). */
     {HTTP_GET, "/api/v1/products/facets", api_products_facets, ACCESS_PUBLIC, CACHED},
     {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED | ITEM},
     {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE | ITEM},

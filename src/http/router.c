@@ -2,11 +2,13 @@
  * router.c -- match a path against the route table.
  *
  * Patterns are compared segment by segment; "{name}" matches one non-empty
- * segment. The table is small (tens of rows), so a linear scan beats any
- * index and keeps the code obvious.
+ * segment. Where several patterns match a path, only those with the fewest
+ * parameters count (a literal segment wins). The table is small (tens of
+ * rows), so a linear scan beats any index and keeps the code obvious.
  */
 #include "nexus/http/router.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,13 +38,28 @@ static bool match_pattern(const char *pattern, const char *path, struct slice *p
     return true;
 }
 
-enum nx_err router_match(const struct route *routes, size_t n, struct request *req) {
-    enum http_method want = req->method == HTTP_HEAD ? HTTP_GET : req->method;
-    unsigned allow = 0;
+/* The fewest parameters of a pattern the path matches (SIZE_MAX for none):
+ * a segment spelled out beats a parameter, so /products/facets is not
+ * /products/{id}, whatever the method. */
+static size_t fewest_params(const struct route *routes, size_t n, const char *path) {
+    size_t fewest = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         struct slice params[NX_MAX_PATH_PARAMS];
         size_t count = 0;
-        if (!match_pattern(routes[i].pattern, req->path, params, &count))
+        if (match_pattern(routes[i].pattern, path, params, &count) && count < fewest)
+            fewest = count;
+    }
+    return fewest;
+}
+
+enum nx_err router_match(const struct route *routes, size_t n, struct request *req) {
+    enum http_method want = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+    size_t fewest = fewest_params(routes, n, req->path);
+    unsigned allow = 0;
+    for (size_t i = 0; i < n && fewest != SIZE_MAX; i++) {
+        struct slice params[NX_MAX_PATH_PARAMS];
+        size_t count = 0;
+        if (!match_pattern(routes[i].pattern, req->path, params, &count) || count != fewest)
             continue;
         allow |= 1u << routes[i].method;
         if (routes[i].method == HTTP_GET)

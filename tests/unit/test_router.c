@@ -53,6 +53,8 @@ static const struct route table[] = {
     {HTTP_DELETE, "/api/v1/products/{id}", h_delete, ACCESS_ADMIN, 0},
     {HTTP_PUT, "/api/v1/orders/{order}/items/{item}", h_item, ACCESS_CUSTOMER, 0},
     {HTTP_POST, "/api/v1/login", h_post_only, ACCESS_PUBLIC, ROUTE_JSON_BODY},
+    /* after /products/{id}, which it must win against */
+    {HTTP_GET, "/api/v1/products/facets", h_list, ACCESS_PUBLIC, ROUTE_CACHEABLE},
 };
 static const size_t table_len = sizeof table / sizeof table[0];
 
@@ -182,6 +184,26 @@ static void test_405_mask_for_param_route_lists_get_head_delete_options(void **s
     assert_int_equal(match(&req), NX_ERR_METHOD);
     assert_int_equal(req.allow_mask,
                      BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_DELETE) | BIT(HTTP_OPTIONS));
+}
+
+/* A literal segment beats a parameter, for every method: the row listed
+ * after /products/{id} serves GET, and the other methods are 405 with
+ * only its own in Allow (not 404 or 401 from a product id "facets"). */
+static void test_literal_segment_beats_parameter(void **state) {
+    (void)state;
+    struct request req = make_req(HTTP_GET, "/api/v1/products/facets");
+    assert_int_equal(match(&req), NX_OK);
+    assert_ptr_equal(req.route, &table[6]);
+    static const enum http_method others[] = {HTTP_PUT, HTTP_PATCH, HTTP_DELETE, HTTP_POST};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        req = make_req(others[i], "/api/v1/products/facets");
+        assert_int_equal(match(&req), NX_ERR_METHOD);
+        assert_null(req.route);
+        assert_int_equal(req.allow_mask, BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_OPTIONS));
+    }
+    req = make_req(HTTP_DELETE, "/api/v1/products/7");
+    assert_int_equal(match(&req), NX_OK);
+    assert_ptr_equal(req.route, &table[3]);
 }
 
 static void test_405_mask_without_get_row_has_no_head(void **state) {
@@ -363,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_not_found_leaves_allow_mask_unset),
         cmocka_unit_test(test_wrong_method_is_405_with_methods_of_all_matching_rows),
         cmocka_unit_test(test_405_mask_for_param_route_lists_get_head_delete_options),
+        cmocka_unit_test(test_literal_segment_beats_parameter),
         cmocka_unit_test(test_405_mask_without_get_row_has_no_head),
         cmocka_unit_test(test_head_is_matched_by_get_row),
         cmocka_unit_test(test_head_without_get_row_is_405),
