@@ -4,6 +4,7 @@
  */
 #include "nexus/api/graphql.h"
 
+#include "nexus/core/jsonpath.h"
 #include "nexus/api/graphql_catalog.h"
 #include "nexus/core/jsonw.h"
 #include "nexus/db/db.h"
@@ -44,7 +45,7 @@ static bool read_post(struct request *req, struct gql_request *g, struct gql_err
     json_error_t err;
     if (req->body.len == 0)
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
-    g->body = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    g->body = jsonpath_load_wide(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!json_is_object(g->body))
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     const json_t *q = json_object_get(g->body, "query");
@@ -76,8 +77,12 @@ static bool read_get(struct request *req, struct gql_request *g, struct gql_erro
     if (name.ptr && name.len)
         g->operation_name = g->name_copy = xstrndup(name.ptr, name.len);
     if (vars.ptr && vars.len) {
-        g->variables = json_loadb(vars.ptr, vars.len, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(g->variables))
+        g->variables =
+            jsonpath_load_wide(vars.ptr, vars.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+        if (json_is_null(g->variables)) { /* as "variables": null in a POST */
+            json_decref(g->variables);
+            g->variables = NULL;
+        } else if (!json_is_object(g->variables))
             return request_error(errs, "\"variables\" must be a JSON object"), false;
     }
     return true;

@@ -4,6 +4,7 @@
  */
 #include "nexus/api/graphql_args.h"
 
+#include "nexus/core/numtext.h"
 #include "nexus/db/products.h"
 #include "nexus/http/problem.h"
 
@@ -76,16 +77,14 @@ static enum nx_err add_values(struct gql_args *a, const char *name, const json_t
     return e;
 }
 
-/* A Float as the decimal text attr.<key>.min takes ("350", "1.5"). */
+/* A Float as the decimal text attr.<key>.min takes ("350", "1.5",
+ * "0.0000001"): plain decimal, never an exponent, as REST reads it. */
 static bool add_number(struct gql_args *a, const char *name, const json_t *v) {
-    char text[64];
-    double x = json_number_value(v);
+    char text[NUMTEXT_BUF];
     if (!json_is_number(v))
         return true;
-    if (x > -1e15 && x < 1e15 && (double)(long long)x == x)
-        snprintf(text, sizeof text, "%lld", (long long)x);
-    else
-        snprintf(text, sizeof text, "%.15g", x);
+    if (!numtext_plain(json_number_value(v), text, sizeof text))
+        return false;
     return gql_args_add(a, name, text);
 }
 

@@ -16,6 +16,7 @@
  * variables), without hashing.
  */
 #include "nexus/api/graphql.h"
+#include "nexus/core/jsonpath.h"
 
 #include "nexus/graphql/lexer.h"
 
@@ -119,7 +120,7 @@ static bool remembered_normal_form(const char *src, size_t len, struct buf *out)
 static bool canonical_variables(struct slice v, struct buf *out) {
     if (!v.ptr || v.len == 0)
         return true;
-    json_t *vars = json_loadb(v.ptr, v.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *vars = jsonpath_load_wide(v.ptr, v.len, JSON_REJECT_DUPLICATES, NULL);
     char *text = json_is_object(vars) ? json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(vars);
     if (text)

@@ -94,14 +94,59 @@ static void write_path(const struct walk *w, char *out, size_t cap) {
     buf_clear(&path);
 }
 
-void jsonpath_zero_number(char *text, size_t end) {
+/* Where the number that ends at byte offset end of text starts. */
+static size_t number_start(const char *text, size_t end) {
     size_t start = end;
-    while (start > 0 && strchr("0123456789+-.eE", text[start - 1]) && text[start - 1])
+    while (start > 0 && text[start - 1] && strchr("0123456789+-.eE", text[start - 1]))
         start--;
+    return start;
+}
+
+void jsonpath_zero_number(char *text, size_t end) {
+    size_t start = number_start(text, end);
     if (start == end)
         return;
     memset(text + start, ' ', end - start);
     text[start] = '0';
+}
+
+char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *wide_len) {
+    if (end > len)
+        return NULL;
+    size_t start = number_start(text, end);
+    if (start == end)
+        return NULL;
+    for (size_t i = start; i < end; i++)
+        if (strchr(".eE", text[i]))
+            return NULL; /* a real: past a double, not widened */
+    char *wide = xmalloc(len + 3);
+    memcpy(wide, text, end);
+    memcpy(wide + end, "e0", 2);
+    memcpy(wide + end + 2, text + end, len - end);
+    wide[len + 2] = '\0';
+    *wide_len = len + 2;
+    return wide;
+}
+
+json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err) {
+    json_error_t local;
+    err = err ? err : &local;
+    json_t *v = json_loadb(text, len, flags, err);
+    char *copy = NULL;
+    for (int i = 0;
+         !v && i < JSONPATH_WIDEN_MAX && json_error_code(err) == json_error_numeric_overflow; i++) {
+        size_t wide_len = 0;
+        char *wide =
+            jsonpath_widen_integer(copy ? copy : text, len, (size_t)err->position, &wide_len);
+        if (!wide)
+            break;
+        free(copy);
+        copy = wide;
+        len = wide_len;
+        v = json_loadb(copy, len, flags, err);
+    }
+    free(copy);
+    return v;
 }
 
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap) {

@@ -348,41 +348,68 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
     return MHD_YES;
 }
 
-/* Numbers jansson does not keep (integers past 64 bits, reals past a
- * double) in an object body that is otherwise well-formed JSON: each a
- * field error (a 422, as validation would say of a value out of range),
- * true when that is all that is wrong. Each such number is read as 0 in a
- * copy and the copy parsed again, up to OUT_OF_RANGE_MAX of them. */
-#define OUT_OF_RANGE_MAX 16
+/* Numbers jansson does not keep, in an object body that is otherwise
+ * well-formed JSON. An integer past 64 bits is still a number: read as the
+ * nearest double, as a real of the same digits would be, and each field's
+ * validation decides whether it may be one. A real past a double has no
+ * value to read: a field error (a 422, as validation would say of a value
+ * out of range). Each is handled in a copy that is parsed again, up to
+ * OUT_OF_RANGE_MAX of them; NX_OK with req->json set when only integers
+ * were widened, NX_ERR_VALIDATION with the fields named, else
+ * NX_ERR_BAD_REQUEST (the body is malformed besides). */
+#define OUT_OF_RANGE_MAX JSONPATH_WIDEN_MAX
 
-static bool numbers_out_of_range(struct request *req, json_error_t *err) {
-    size_t len = req->body.len, start = 0;
-    while (start < len && strchr(" \t\r\n", req->body.data[start]) && req->body.data[start])
+static bool object_body(const struct buf *body) {
+    size_t start = 0;
+    while (start < body->len && body->data[start] && strchr(" \t\r\n", body->data[start]))
         start++;
-    if (start >= len || req->body.data[start] != '{')
-        return false;
-    char *copy = xmalloc(len);
-    memcpy(copy, req->body.data, len);
-    struct field_errors found = {0};
-    bool ok = false;
-    for (int i = 0; i < OUT_OF_RANGE_MAX && json_error_code(err) == json_error_numeric_overflow;
-         i++) {
-        char field[128];
-        if (!jsonpath_at(copy, len, (size_t)err->position, field, sizeof field))
-            break;
-        fielderr_add(&found, field, "is a number out of range");
-        jsonpath_zero_number(copy, (size_t)err->position);
-        json_t *again = json_loadb(copy, len, JSON_REJECT_DUPLICATES, err);
-        ok = again != NULL;
-        json_decref(again);
-        if (ok)
-            break;
+    return start < body->len && body->data[start] == '{';
+}
+
+/* One number out of range, ending at err's position of *copy: widened,
+ * or named in found and read as 0. False when there is no number there. */
+static bool step_past_number(char **copy, size_t *len, const json_error_t *err,
+                             struct field_errors *found) {
+    size_t end = (size_t)err->position, wide_len = 0;
+    char *wide = jsonpath_widen_integer(*copy, *len, end, &wide_len);
+    if (wide) {
+        free(*copy);
+        *copy = wide;
+        *len = wide_len;
+        return true;
     }
-    for (size_t i = 0; ok && i < fielderr_count(&found); i++)
+    char field[128];
+    if (!jsonpath_at(*copy, *len, end, field, sizeof field))
+        return false;
+    fielderr_add(found, field, "is a number out of range");
+    jsonpath_zero_number(*copy, end);
+    return true;
+}
+
+static enum nx_err read_past_numbers(struct request *req, json_error_t *err) {
+    if (!object_body(&req->body))
+        return NX_ERR_BAD_REQUEST;
+    size_t len = req->body.len;
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, req->body.data, len);
+    copy[len] = '\0';
+    struct field_errors found = {0};
+    json_t *parsed = NULL;
+    for (int i = 0;
+         !parsed && i < OUT_OF_RANGE_MAX && json_error_code(err) == json_error_numeric_overflow &&
+         step_past_number(&copy, &len, err, &found);
+         i++)
+        parsed = json_loadb(copy, len, JSON_REJECT_DUPLICATES, err);
+    size_t named = fielderr_count(&found);
+    for (size_t i = 0; parsed && i < named; i++)
         problem_field(req, fielderr_at(&found, i)->field, fielderr_at(&found, i)->message);
+    if (parsed && !named)
+        req->json = parsed;
+    else
+        json_decref(parsed);
     fielderr_clear(&found);
     free(copy);
-    return ok;
+    return !parsed ? NX_ERR_BAD_REQUEST : named ? NX_ERR_VALIDATION : NX_OK;
 }
 
 static enum nx_err parse_json_body(struct request *req) {
@@ -390,9 +417,11 @@ static enum nx_err parse_json_body(struct request *req) {
         return problem_detail(req, NX_ERR_BAD_REQUEST, "a JSON object body is required");
     json_error_t err;
     req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
-    if (!req->json && json_error_code(&err) == json_error_numeric_overflow &&
-        numbers_out_of_range(req, &err))
-        return NX_ERR_VALIDATION;
+    enum nx_err e = NX_ERR_BAD_REQUEST;
+    if (!req->json && json_error_code(&err) == json_error_numeric_overflow)
+        e = read_past_numbers(req, &err);
+    if (e == NX_ERR_VALIDATION)
+        return e;
     if (!req->json)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "malformed JSON at line %d, column %d",
                               err.line, err.column);

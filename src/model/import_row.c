@@ -3,6 +3,7 @@
  */
 #include "nexus/model/import_row.h"
 
+#include "nexus/core/jsonpath.h"
 #include "nexus/core/parse.h"
 #include "nexus/model/catalog.h"
 
@@ -161,7 +162,8 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
     memset(row, 0, sizeof *row);
     if (rec->error)
         return fielderr_add(errs, "", "%s", rec->error);
-    row->body = json_loadb(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &err);
+    row->body =
+        jsonpath_load_wide(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &err);
     if (!row->body)
         return fielderr_add(errs, "", "malformed JSON at column %d", err.column);
     if (!json_is_object(row->body))
@@ -194,7 +196,7 @@ static json_t *attr_value(const struct record_field *f) {
         return json_boolean(b);
     /* a JSON number, and nothing else, reads as one */
     if (f->len <= 64 && strspn(f->ptr, "-0123456789.eE+") >= f->len) {
-        json_t *n = json_loadb(f->ptr, f->len, JSON_DECODE_ANY, NULL);
+        json_t *n = jsonpath_load_wide(f->ptr, f->len, JSON_DECODE_ANY, NULL);
         if (json_is_number(n))
             return n;
         json_decref(n);

@@ -3,6 +3,7 @@
  */
 #include "nexus/model/product_export.h"
 
+#include "nexus/core/jsonpath.h"
 #include "nexus/core/parse.h"
 #include "nexus/model/import_row.h"
 #include "nexus/model/product.h"
@@ -153,8 +154,8 @@ static void csv_attributes(struct buf *out, const PGresult *r, int row,
     if (!attrs || attrs->count == 0)
         return;
     if (!PQgetisnull(r, row, PC_EXPORT_ATTRS))
-        values = json_loadb(PQgetvalue(r, row, PC_EXPORT_ATTRS),
-                            (size_t)PQgetlength(r, row, PC_EXPORT_ATTRS), 0, NULL);
+        values = jsonpath_load_wide(PQgetvalue(r, row, PC_EXPORT_ATTRS),
+                                    (size_t)PQgetlength(r, row, PC_EXPORT_ATTRS), 0, NULL);
     for (size_t i = 0; i < attrs->count; i++) {
         json_t *v = json_array_get(values, i);
         buf_puts(out, ",");

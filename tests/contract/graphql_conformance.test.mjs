@@ -177,6 +177,8 @@ const cases = [
   ['filter: out of stock', () => ({ expect: 'data', query: '{ products(filter: { inStock: false }) { totalCount edges { node { stock inStock } } } }' })],
   ['filter: a currency', () => ({ expect: 'data', query: '{ products(filter: { currency: "eur" }) { totalCount edges { node { currency } } } }' })],
   ['filter: attribute values and a numeric range', () => ({ expect: 'data', query: '{ products(filter: { attributes: [{ key: "color", values: ["black", "navy"] }, { key: "weight_g", min: 200, max: 2000 }] }) { totalCount edges { node { attributes { key value type } } } } }' })],
+  ['filter: a numeric range written with exponents', () => ({ expect: 'data', query: '{ products(filter: { attributes: [{ key: "weight_g", min: 1e-7, max: 25E2 }] }) { totalCount edges { node { id } } } }' })],
+  ['filter: a numeric range from Float variables', () => ({ expect: 'data', query: 'query($min: Float, $max: Float) { products(filter: { attributes: [{ key: "weight_g", min: $min, max: $max }] }) { totalCount edges { node { id } } } }', variables: { min: 0.0000001, max: 1e21 } })],
   ['filter: variant options, in stock, as a variable', () => ({ expect: 'data', query: 'query($f: ProductFilter) { products(filter: $f) { totalCount edges { node { options { name values } } } } }', variables: { f: { inStock: true, options: [{ name: 'Size', values: ['XL', 'xxl'] }] } } })],
   // ---- the language: fragments, aliases, variables, directives ---------------
   ['named fragments, nested and reused', () => ({ expect: 'data', query: `query { a: product(id: ${seen.product.id}) { ...Card variants { ...V } } b: products(first: 2) { edges { node { ...Card } } } }

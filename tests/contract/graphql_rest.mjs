@@ -73,6 +73,19 @@ async function all(ctx, path, params) {
   return items;
 }
 
+/* A Float as REST's attr.<key>.min reads it: plain decimal, the digits of
+ * its shortest spelling (1e-7 is "0.0000001", 1e21 twenty-two digits). */
+function plainDecimal(n) {
+  const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(String(n));
+  if (!m) return String(n);
+  const [, sign, whole, frac = '', exp] = m;
+  const digits = whole + frac;
+  const point = whole.length + Number(exp);
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + '0'.repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
 /* ProductFilter -> the product list's query parameters. */
 function filterParams(filter = {}) {
   const p = {
@@ -86,8 +99,8 @@ function filterParams(filter = {}) {
   };
   for (const a of filter.attributes || []) {
     if (a.values) p[`attr.${a.key}`] = a.values.join(',');
-    if (a.min !== undefined && a.min !== null) p[`attr.${a.key}.min`] = String(a.min);
-    if (a.max !== undefined && a.max !== null) p[`attr.${a.key}.max`] = String(a.max);
+    if (a.min !== undefined && a.min !== null) p[`attr.${a.key}.min`] = plainDecimal(a.min);
+    if (a.max !== undefined && a.max !== null) p[`attr.${a.key}.max`] = plainDecimal(a.max);
   }
   for (const o of filter.options || []) p[`option.${o.name}`] = o.values.join(',');
   return p;

@@ -408,6 +408,38 @@ static void test_row_category_needs_no_statement(void **state) {
     http_res_free(loaded);
 }
 
+/* A Float is a number whatever its spelling: an exponent in the document
+ * or a variable, or an integer past 64 bits in the variables' JSON, filters
+ * as REST's plain decimal would (1e-7 is attr.grain.min=0.0000001). */
+static void test_floats_filter_in_any_spelling(void **state) {
+    (void)state;
+    static const char *const BODIES[] = {
+        "{\"name\": \"Grain fine\", \"sku\": \"GR-FINE\", \"price\": \"1\", \"stock\": 1,"
+        " \"attributes\": {\"grain\": 0.0000005}}",
+        "{\"name\": \"Grain coarse\", \"sku\": \"GR-COARSE\", \"price\": \"1\", \"stock\": 1,"
+        " \"attributes\": {\"grain\": 5}}"};
+    for (size_t i = 0; i < 2; i++) {
+        struct http_res *r = call("POST", "/api/v1/products", staff, BODIES[i]);
+        expect_status(r, 201, "create product");
+        http_res_free(r);
+    }
+    static const char LITERAL[] = "{ products(filter: { attributes: [{ key: \"grain\", min: 1e-7,"
+                                  " max: 1E-6 }] }) { totalCount } }";
+    struct http_res *r = gql_post(NULL, LITERAL, NULL);
+    assert_int_equal(jint(json_object_get(gql_data(r), "products"), "totalCount"), 1);
+    http_res_free(r);
+    r = post_raw("{\"query\": \"query($min: Float, $max: Float) { products(filter: { attributes:"
+                 " [{ key: \\\"grain\\\", min: $min, max: $max }] }) { totalCount } }\","
+                 " \"variables\": {\"min\": 0, \"max\": 100000000000000000000000}}",
+                 "application/json");
+    assert_int_equal(jint(json_object_get(gql_data(r), "products"), "totalCount"), 2);
+    http_res_free(r);
+    r = call("GET", "/graphql?query=%7B__typename%7D&variables=null", NULL, NULL);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(jstr(gql_data(r), "__typename"), "Query");
+    http_res_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_documents_are_400),
@@ -419,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_statements_do_not_grow_with_parents),
         cmocka_unit_test(test_row_category_needs_no_statement),
+        cmocka_unit_test(test_floats_filter_in_any_spelling),
     };
     return harness_run_group("graphql_http", tests, sizeof tests / sizeof tests[0], start, stop);
 }

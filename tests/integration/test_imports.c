@@ -428,6 +428,32 @@ static void test_derived_slugs_are_the_endpoints(void **state) {
                " WHERE sku IN ('SLM-00', 'SLM-12', 'SLM-13')");
 }
 
+/* An integer past 64 bits is a number like any other: kept to a double's
+ * precision from an NDJSON row and from a CSV cell, and exported again. */
+static void test_integers_past_64_bits_are_numbers(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"sku\":\"WIDE-1\",\"name\":\"Wide One\",\"price\":\"1\",\"stock\":1,"
+                   "\"attributes\":{\"mass\":12345678901234567890}}\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    imp = run_import(
+        "", "text/csv",
+        "sku,name,price,stock,attr.mass\r\nWIDE-2,Wide Two,1,1,-99999999999999999999\r\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    expect_sql("{\"mass\": 12345678901234567000}|{\"mass\": -100000000000000000000}",
+               "SELECT string_agg(attributes::text, '|' ORDER BY sku) FROM products"
+               " WHERE sku LIKE 'WIDE-%%'");
+    struct http_res *r =
+        call("GET", "/api/v1/exports/products?format=csv&q=wide", staff_token, NULL);
+    expect_status(r, 200, "export");
+    assert_non_null(strstr(r->body, ",12345678901234567000\r\n"));
+    assert_non_null(strstr(r->body, ",-100000000000000000000\r\n"));
+    http_res_free(r);
+}
+
 /* attr.<key> columns: a cell is a boolean, a number or a string as it
  * spells one; an empty cell leaves the attribute out. */
 static void test_csv_attribute_columns(void **state) {
@@ -1067,6 +1093,7 @@ int main(void) {
         cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
         cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),
+        cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),

@@ -1,7 +1,8 @@
 /*
  * test_jsonpath.c -- the field at a position of a JSON document: members
  * by key, items by index, nesting, strings with brackets and escapes, the
- * top level and keys refused, and a number blanked in place.
+ * top level and keys refused, a number blanked in place, and integers past
+ * 64 bits read as reals.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 #include <cmocka.h>
 
 #include "nexus/core/jsonpath.h"
+#include "nexus/core/xmem.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The path at the end of the first occurrence of marker in text. */
@@ -61,12 +64,46 @@ static void test_zero_number(void **state) {
     assert_string_equal(doc, "{\"a\": 0        , \"b\": 2}"); /* same length */
 }
 
+/* Integers past 64 bits read as the nearest double; reals past a double,
+ * and more integers than the bound, still fail as overflows. */
+static void test_load_wide(void **state) {
+    (void)state;
+    static const char TEXT[] =
+        "{\"a\": 12345678901234567890, \"b\": [-99999999999999999999], \"c\": 7}";
+    json_t *v = jsonpath_load_wide(TEXT, sizeof TEXT - 1, 0, NULL);
+    assert_non_null(v);
+    assert_true(json_is_real(json_object_get(v, "a")));
+    assert_true(json_real_value(json_object_get(v, "a")) == 12345678901234567890.0);
+    assert_true(json_real_value(json_array_get(json_object_get(v, "b"), 0)) ==
+                -99999999999999999999.0);
+    assert_true(json_is_integer(json_object_get(v, "c")));
+    json_decref(v);
+    json_error_t err;
+    static const char REAL[] = "{\"a\": 12345678901234567890, \"b\": 1e400}";
+    assert_null(jsonpath_load_wide(REAL, sizeof REAL - 1, 0, &err));
+    assert_int_equal(json_error_code(&err), json_error_numeric_overflow);
+    struct buf many = {0};
+    buf_puts(&many, "[");
+    for (int i = 0; i <= JSONPATH_WIDEN_MAX; i++)
+        buf_printf(&many, "%s99999999999999999999", i ? "," : "");
+    buf_puts(&many, "]");
+    assert_null(jsonpath_load_wide(many.data, many.len, 0, &err));
+    buf_clear(&many);
+    size_t len = 0;
+    assert_null(jsonpath_widen_integer("[1.5e999]", 9, 8, &len));
+    char *wide = jsonpath_widen_integer("[99999999999999999999]", 22, 21, &len);
+    assert_string_equal(wide, "[99999999999999999999e0]");
+    assert_int_equal(len, 24);
+    free(wide);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_and_items),
         cmocka_unit_test(test_strings_do_not_count),
         cmocka_unit_test(test_top_level_and_keys_have_no_path),
         cmocka_unit_test(test_zero_number),
+        cmocka_unit_test(test_load_wide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

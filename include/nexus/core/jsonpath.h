@@ -11,8 +11,12 @@
 #ifndef NEXUS_CORE_JSONPATH_H
 #define NEXUS_CORE_JSONPATH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* How many integers one document may have widened (see below). */
+#define JSONPATH_WIDEN_MAX 64
 
 /* The path of the value text (len bytes) is reading at byte offset into
  * out (cap bytes, NUL-terminated; a longer path is cut). False when the
@@ -23,5 +27,16 @@ bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t 
 /* Overwrite the number that ends at byte offset end of text with a 0 and
  * spaces (same length), so that the rest of the document can be read. */
 void jsonpath_zero_number(char *text, size_t end);
+
+/* A JSON number is a number whatever its digits: an integer past 64 bits
+ * is read as the nearest double, as a real would be. The text (len bytes)
+ * with "e0" after the integer that ends at byte offset end, which jansson
+ * then reads as a real; its length into *wide_len. NULL when what ends
+ * there is not an integer (a real past a double stays out of range). */
+char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *wide_len);
+
+/* json_loadb, with up to JSONPATH_WIDEN_MAX integers past 64 bits read as
+ * reals; err (may be NULL) as json_loadb's for the last attempt. */
+json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err);
 
 #endif
