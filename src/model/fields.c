@@ -96,12 +96,36 @@ static bool valid_domain(const char *s, size_t n) {
     return dots > 0 && label > 0 && s[n - 1] != '-';
 }
 
-bool email_normalize(const char *in, char *out, size_t cap) {
+/* in without the white space around it: its start, its length in *n. */
+static const char *trimmed(const char *in, size_t *n) {
     while (*in == ' ' || *in == '\t' || *in == '\n' || *in == '\r')
         in++;
-    size_t n = strlen(in);
-    while (n && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '\n' || in[n - 1] == '\r'))
-        n--;
+    size_t len = strlen(in);
+    while (len && (in[len - 1] == ' ' || in[len - 1] == '\t' || in[len - 1] == '\n' ||
+                   in[len - 1] == '\r'))
+        len--;
+    *n = len;
+    return in;
+}
+
+static void lower_into(const char *in, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    out[n] = '\0';
+}
+
+bool email_as_given(const char *in, char *out, size_t cap) {
+    size_t n;
+    in = trimmed(in, &n);
+    if (n == 0 || n > 254 || n >= cap)
+        return false;
+    lower_into(in, n, out);
+    return true;
+}
+
+bool email_normalize(const char *in, char *out, size_t cap) {
+    size_t n;
+    in = trimmed(in, &n);
     if (n == 0 || n > 254 || n >= cap)
         return false;
     const char *at = memchr(in, '@', n);
@@ -110,8 +134,6 @@ bool email_normalize(const char *in, char *out, size_t cap) {
     size_t local = (size_t)(at - in);
     if (!valid_local(in, local) || !valid_domain(at + 1, n - local - 1))
         return false;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
-    out[n] = '\0';
+    lower_into(in, n, out);
     return true;
 }

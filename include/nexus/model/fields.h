@@ -44,6 +44,12 @@ size_t utf8_length(const char *s);
  * False when it does not look like an address. */
 bool email_normalize(const char *in, char *out, size_t cap);
 
+/* Any address as given, trimmed and lower-cased like email_normalize's,
+ * whether or not it is well-formed: false only when it is empty or longer
+ * than 254 characters (or cap). What a request that must not tell valid
+ * from invalid addresses keys its work on. */
+bool email_as_given(const char *in, char *out, size_t cap);
+
 /* A string field's value, or NULL when absent or null. */
 const char *field_string(json_t *obj, const char *name);
 
