@@ -163,11 +163,27 @@ static bool send_smtp(const struct config *cfg, const struct mail *m, const char
     return rc == CURLE_OK;
 }
 
+/* The directory and its parents, as `mkdir -p` (var/mail in a fresh
+ * working directory has neither). Errors show when the file is opened. */
+static void make_dirs(const char *dir) {
+    char path[1024];
+    size_t n = (size_t)snprintf(path, sizeof path, "%s", dir);
+    if (n >= sizeof path)
+        return;
+    for (size_t i = 1; i < n; i++)
+        if (path[i] == '/') {
+            path[i] = '\0';
+            mkdir(path, 0755);
+            path[i] = '/';
+        }
+    mkdir(path, 0755);
+}
+
 /* Write atomically: a reader never sees half a message. */
 static bool write_file(const struct config *cfg, const struct mail *m, const char *msg, size_t len,
                        char *err, size_t errcap) {
     char path[1024], tmp[1100];
-    mkdir(cfg->mail_dir, 0755);
+    make_dirs(cfg->mail_dir);
     snprintf(path, sizeof path, "%s/%s.eml", cfg->mail_dir, m->message_id);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
