@@ -124,13 +124,20 @@ static const char SQL_STAGE_COPY_VARIANTS[] =
     " FROM STDIN";
 /* Each step takes its rows out of the stage and names what was wrong
  * (the field and message the same body on POST /products would get). */
+/* A sku or options twice in a row's variants: named at the variant the
+ * endpoint's inserts would stop at (the first repeat, by position; its
+ * sku's index is checked before its options'). Only a row with variants
+ * has more than one. */
 static struct db_stmt SQL_STAGE_DUPLICATES = {
-    "WITH d AS (SELECT line, 'sku' AS field, 'already exists' AS message"
-    " FROM import_stage_variants GROUP BY line, sku HAVING count(*) > 1"
-    " UNION ALL SELECT line, 'options', 'another variant of this product has the same options'"
+    "WITH d AS (SELECT line, (array_agg(pos ORDER BY pos))[2] AS pos, 0 AS kind, 'sku' AS name,"
+    " 'already exists' AS message FROM import_stage_variants GROUP BY line, sku"
+    " HAVING count(*) > 1"
+    " UNION ALL SELECT line, (array_agg(pos ORDER BY pos))[2], 1, 'options',"
+    " 'another variant of this product has the same options'"
     " FROM import_stage_variants WHERE options IS NOT NULL"
     " GROUP BY line, nexus_option_key(options) HAVING count(*) > 1),"
-    " f AS (SELECT DISTINCT ON (line) * FROM d ORDER BY line, field DESC)"
+    " f AS (SELECT DISTINCT ON (line) line, format('variants[%s].%s', pos - 1, name) AS field,"
+    " message FROM d ORDER BY line, pos, kind)"
     " DELETE FROM import_stage s USING f WHERE s.line = f.line RETURNING s.line, f.field, "
     "f.message",
     0, 0};
@@ -156,9 +163,15 @@ static struct db_stmt SQL_STAGE_OWNERS = {
     " DELETE FROM import_stage s USING o WHERE o.line = s.line AND o.n > 1"
     " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
     0, 0};
+/* Named as the endpoint names it: the row's sku, or the first of its
+ * variants whose sku a live variant holds. */
 static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
     "DELETE FROM import_stage s WHERE s.product_id IS NOT NULL"
-    " RETURNING s.line, 'sku', 'already exists'",
+    " RETURNING s.line, CASE WHEN s.explicit"
+    " THEN (SELECT format('variants[%s].sku', min(sv.pos) - 1)"
+    " FROM import_stage_variants sv WHERE sv.line = s.line AND EXISTS (SELECT 1"
+    " FROM product_variants v WHERE v.sku = sv.sku AND v.deleted_at IS NULL)) ELSE 'sku' END,"
+    " 'already exists'",
     0, 0};
 /* A slug that goes to a product (an explicit one, or any of a new
  * product) must be neither another live product's nor an earlier row's. */

@@ -222,8 +222,9 @@ static void test_ndjson_rows_carry_variants(void **state) {
         "{\"name\":\"Both\",\"sku\":\"VT-B\",\"variants\":[{\"sku\":\"VT-B\",\"price\":\"1\","
         "\"stock\":1,\"options\":{}}]}\n");
     expect_counts(imp, 4, 1, 0, 3);
-    expect_error(imp, 0, 2, "sku", "already exists");
-    expect_error(imp, 1, 3, "options", "another variant of this product has the same options");
+    expect_error(imp, 0, 2, "variants[1].sku", "already exists");
+    expect_error(imp, 1, 3, "variants[1].options",
+                 "another variant of this product has the same options");
     expect_error(imp, 2, 4, "variants", "give either variants or sku, price and stock");
     json_decref(imp);
     expect_sql("VT-S:1000:1:{\"Size\": \"S\"}:true,VT-L:1200:2:{\"Size\": \"L\"}:false",
@@ -275,7 +276,7 @@ static void test_ndjson_rows_carry_variants(void **state) {
                      "\"stock\":1,\"options\":{\"a\":\"c\"}},{\"sku\":\"VT-X\",\"price\":\"1\","
                      "\"stock\":1,\"options\":{\"a\":\"b\"}}]}\n");
     expect_counts(imp, 1, 0, 0, 1);
-    expect_error(imp, 0, 1, "sku", "already exists");
+    expect_error(imp, 0, 1, "variants[1].sku", "already exists");
     json_decref(imp);
 }
 
