@@ -83,9 +83,10 @@ static const struct gql_field_def query_fields[] = {
               "One category; null when there is none."),
     LIST_WITH_ARGS("categories", "[Category!]!", categories_args, GQL_LIST_COUNTED,
                    "Categories, by name."),
-    WITH_ARGS("facets", "Facets!", facets_args, GQL_COST_ROW,
-              "The counts of GET /api/v1/products/facets: each facet counted with every filter "
-              "but its own."),
+    LIST_WITH_ARGS(
+        "facets", "Facets!", facets_args, GQL_FACETS_COST,
+        "The counts of GET /api/v1/products/facets: each facet counted with every filter "
+        "but its own."),
     ROW("me", "User", "The caller, when a valid Bearer token came with the request; else null."),
 };
 

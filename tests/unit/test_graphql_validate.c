@@ -16,6 +16,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/graphql/limits.h"
 #include "nexus/graphql/parse.h"
+#include "nexus/graphql/schema.h"
 #include "nexus/graphql/validate.h"
 
 #include <stdio.h>
@@ -614,6 +615,18 @@ static void test_cost_limit(void **state) {
                 "edges { node { variants { id } } } } } } } } }",
                 NULL, NULL, &m, &errs));
     assert_int_equal(m.cost, 100 + 100 * (1 + 100 + 100 * 10));
+    gql_errors_clear(&errs);
+    /* facets count over every match: 25 fit, a 26th alias does not */
+    for (int n = 25; n <= 26; n++) {
+        struct buf facets = {0};
+        buf_puts(&facets, "{");
+        for (int i = 0; i < n; i++)
+            buf_printf(&facets, " f%d: facets(filter: { q: \"x%d\" }) { total }", i, i);
+        buf_puts(&facets, " }");
+        assert_true(measure(facets.data, NULL, NULL, &m, &errs) == (n == 25));
+        assert_int_equal(m.cost, (unsigned long long)n * GQL_FACETS_COST);
+        buf_clear(&facets);
+    }
     gql_errors_clear(&errs);
 }
 
