@@ -13,8 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The field of a write that took the product's stock past the range of
+ * its column: a create's variants together (prefix given: the sum is no
+ * one variant's doing), else the body's stock, else (a PATCH that only
+ * activates a variant) its is_active. */
+static const char *stock_total_field(const struct request *req, const char *prefix) {
+    if (*prefix)
+        return "variants";
+    bool activates = json_is_true(json_object_get(req->json, "is_active"));
+    return activates && !json_object_get(req->json, "stock") ? "is_active" : "stock";
+}
+
+/* products.stock (an integer, as the API's Stock is) is the sum over the
+ * active variants, which nexus_product_derive casts to integer: a sum past
+ * its range fails there with numeric_value_out_of_range, in the write's
+ * transaction, so nothing of it is kept. */
+static bool stock_total_passed(struct db *db, enum nx_err e) {
+    return e == NX_ERR_VALIDATION && strcmp(db_sqlstate(db), "22003") == 0;
+}
+
 enum nx_err api_variant_conflict_at(struct request *req, struct db *db, enum nx_err e,
                                     const char *prefix) {
+    if (stock_total_passed(db, e))
+        return problem_field(req, stock_total_field(req, prefix),
+                             "the product's stock (the sum over its active variants) would pass "
+                             "2147483647");
     if (e != NX_ERR_CONFLICT)
         return e;
     const char *constraint = db_constraint(db);

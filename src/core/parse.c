@@ -1,13 +1,17 @@
 /*
- * parse.c -- strict parsers for integers, booleans, ids and money.
+ * parse.c -- strict parsers for integers, booleans, ids and money, and
+ * UTF-8 lower-casing as PostgreSQL's lower() does it.
  *
  * No strtol/strtod here: they skip white space, accept signs, exponents and
  * hexadecimal, and depend on the locale. These accept one spelling only.
  */
 #include "nexus/core/parse.h"
 
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <wctype.h>
 
 static bool is_digit(char c) {
     return c >= '0' && c <= '9';
@@ -117,4 +121,93 @@ size_t format_money(int64_t cents, char *buf, size_t cap) {
         buf[kept] = '\0';
     }
     return n;
+}
+
+/* ---- utf8_lower ------------------------------------------------------------ */
+
+/* The database's locale, for its case mapping (not the process's, which
+ * may be anything); (locale_t)0 when the system does not have it. */
+static locale_t lower_locale;
+static pthread_once_t lower_locale_once = PTHREAD_ONCE_INIT;
+
+static void lower_locale_open(void) {
+    lower_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static uint32_t lower_code_point(uint32_t c) {
+    pthread_once(&lower_locale_once, lower_locale_open);
+    if (!lower_locale) /* ASCII is all that can be lowered for certain */
+        return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+    /* glibc's wchar_t holds code points (__STDC_ISO_10646__) */
+    wint_t l = towlower_l((wint_t)c, lower_locale);
+    return l <= 0x10FFFF ? (uint32_t)l : c;
+}
+
+/* The length of the sequence a lead byte starts (0: none). */
+static size_t utf8_sequence_length(unsigned char lead) {
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return 2;
+    if (lead >= 0xE0 && lead <= 0xEF)
+        return 3;
+    return lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+}
+
+/* The code point of the well-formed UTF-8 sequence at s[0..len) (its
+ * length in *n), or false: an invalid byte, or a sequence cut short,
+ * overlong, a surrogate or past U+10FFFF. */
+static bool utf8_decode(const unsigned char *s, size_t len, uint32_t *c, size_t *n) {
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t k = utf8_sequence_length(s[0]);
+    if (k == 0 || k > len)
+        return false;
+    uint32_t v = k == 1 ? s[0] : s[0] & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return false;
+        v = v << 6 | (s[i] & 0x3Fu);
+    }
+    if (v < min[k] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return false;
+    *c = v;
+    *n = k;
+    return true;
+}
+
+static size_t utf8_encode(uint32_t c, unsigned char out[4]) {
+    if (c < 0x80) {
+        out[0] = (unsigned char)c;
+        return 1;
+    }
+    size_t k = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    for (size_t i = k - 1; i > 0; i--, c >>= 6)
+        out[i] = (unsigned char)(0x80 | (c & 0x3F));
+    out[0] = (unsigned char)(((0xFF00u >> k) & 0xFFu) | c); /* 2: 0xC0, 3: 0xE0, 4: 0xF0 */
+    return k;
+}
+
+size_t utf8_lower(const char *s, size_t len, char *out, size_t cap) {
+    const unsigned char *in = (const unsigned char *)s;
+    size_t at = 0, used = 0;
+    if (cap == 0)
+        return 0;
+    while (at < len) {
+        unsigned char buf[4];
+        uint32_t c;
+        size_t n, k;
+        if (utf8_decode(in + at, len - at, &c, &n)) {
+            k = utf8_encode(lower_code_point(c), buf);
+        } else { /* a byte that starts nothing valid stays as it is */
+            buf[0] = in[at];
+            n = k = 1;
+        }
+        if (used + k > cap - 1)
+            break; /* no character is cut in two */
+        memcpy(out + used, buf, k);
+        used += k;
+        at += n;
+    }
+    out[used] = '\0';
+    return used;
 }

@@ -184,6 +184,35 @@ static struct db_stmt SQL_STAGE_TAKEN_SLUGS = {
     " RETURNING s.line, 'slug', 'already exists'",
     0, 0};
 
+/* What the rows leave as their products' stock, the sum over active
+ * variants: an integer column, whose sum nexus_product_derive (and the
+ * insert of new products) casts to integer, failing the whole batch past
+ * its range. A row with variants replaces the product's with its own (a
+ * new product's are all it has); rows without variants of an existing
+ * product write one variant's stock each, beside the product's others.
+ * Each call takes out the last row of every product still past the range
+ * (rows apply in file order): call it again until it takes none. */
+static struct db_stmt SQL_STAGE_STOCK_TOTALS = {
+    "WITH e AS (SELECT max(s.line) AS line,"
+    " sum(sv.stock) FILTER (WHERE coalesce(sv.is_active, true)) AS total"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line WHERE s.explicit"
+    " GROUP BY coalesce(s.product_id, -s.line)),"
+    " w AS (SELECT s.line, s.product_id, sv.sku, sv.stock FROM import_stage s"
+    " JOIN import_stage_variants sv ON sv.line = s.line"
+    " WHERE NOT s.explicit AND s.product_id IS NOT NULL AND NOT EXISTS (SELECT 1"
+    " FROM import_stage x WHERE x.explicit AND x.product_id = s.product_id)),"
+    " n AS (SELECT max(w.line) FILTER (WHERE v.is_active) AS line,"
+    " sum(coalesce(w.stock, v.stock)) FILTER (WHERE v.is_active) AS total"
+    " FROM product_variants v LEFT JOIN w ON w.product_id = v.product_id AND w.sku = v.sku"
+    " WHERE v.product_id IN (SELECT product_id FROM w) AND v.deleted_at IS NULL"
+    " GROUP BY v.product_id),"
+    " o AS (SELECT line FROM e WHERE total > 2147483647"
+    " UNION ALL SELECT line FROM n WHERE total > 2147483647)"
+    " DELETE FROM import_stage s USING o WHERE s.line = o.line"
+    " RETURNING s.line, CASE WHEN s.explicit THEN 'variants' ELSE 'stock' END,"
+    " 'the product''s stock (the sum over its active variants) would pass 2147483647'",
+    0, 0};
+
 /* The merge, one statement per step, in this order. */
 static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_stage s WHERE s.line = sv.line)",
@@ -567,20 +596,32 @@ enum nx_err import_stage_copy(struct db *db, const struct buf *products, const s
     return e;
 }
 
+/* One reject step; *taken: how many rows it took out. */
+static enum nx_err reject_step(struct db *db, struct db_stmt *step, import_reject_fn fn, void *ctx,
+                               int *taken) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, step, NULL, &r);
+    *taken = e == NX_OK ? PQntuples(r) : 0;
+    for (int row = 0; row < *taken; row++)
+        fn(ctx, strtoll(PQgetvalue(r, row, 0), NULL, 10), PQgetvalue(r, row, 1),
+           PQgetvalue(r, row, 2));
+    PQclear(r);
+    return e;
+}
+
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
     struct db_stmt *steps[] = {&SQL_STAGE_DUPLICATES, &SQL_STAGE_CATEGORIES, &SQL_STAGE_OWNERS,
                                create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL, &SQL_STAGE_TAKEN_SLUGS};
     enum nx_err e = NX_OK;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
-        PGresult *r = NULL;
-        if (!steps[i])
-            continue;
-        e = db_exec(db, steps[i], NULL, &r);
-        for (int row = 0; e == NX_OK && row < PQntuples(r); row++)
-            fn(ctx, strtoll(PQgetvalue(r, row, 0), NULL, 10), PQgetvalue(r, row, 1),
-               PQgetvalue(r, row, 2));
-        PQclear(r);
-    }
+    int taken = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++)
+        if (steps[i])
+            e = reject_step(db, steps[i], fn, ctx, &taken);
+    /* last, on the rows the others left: a product's rows one at a time */
+    do {
+        if (e == NX_OK)
+            e = reject_step(db, &SQL_STAGE_STOCK_TOTALS, fn, ctx, &taken);
+    } while (e == NX_OK && taken > 0);
     return e;
 }
 

@@ -43,11 +43,15 @@ static struct db_stmt SQL_OTHER_NAMES = {
     " AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint"
     " AND option_names <> nexus_option_names($3::jsonb))",
     3, 0};
+/* Without a position, one after the last, but never past the last a
+ * variant may take (NX_VARIANT_POSITION_MAX, the column's CHECK): ties
+ * are ordered by id, so the new variant still comes last. */
 static struct db_stmt SQL_INSERT = {
     "WITH v AS (INSERT INTO product_variants (product_id, sku, price_cents, stock, options,"
     " is_active, position) VALUES ($1, $2, $3::bigint, $4::integer, $5::jsonb,"
-    " COALESCE($6::boolean, true), COALESCE($7::integer, (SELECT COALESCE(max(position), 0) + 1"
-    " FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL))) RETURNING *)"
+    " COALESCE($6::boolean, true), COALESCE($7::integer, (SELECT LEAST(COALESCE(max(position), 0)"
+    " + 1, 1000000) FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL)))"
+    " RETURNING *)"
     " SELECT " NX_VARIANT_COLUMNS " FROM v JOIN products p ON p.id = v.product_id",
     7, 0};
 static struct db_stmt SQL_UPDATE = {

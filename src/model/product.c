@@ -84,10 +84,15 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
     size_t specs = sizeof spec / sizeof spec[0] - (mode != PRODUCT_CREATE);
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(errs, body, spec, specs);
-    if (variants && (json_object_get(body, "sku") || json_object_get(body, "price") ||
-                     json_object_get(body, "stock")))
+    /* One entry per bad field: variants that are no array were named by
+     * fields_check, and variants beside sku, price and stock are named
+     * here; neither is looked into (variant_inputs_parse). */
+    json_t *list = json_object_get(body, "variants");
+    bool both = json_object_get(body, "sku") || json_object_get(body, "price") ||
+                json_object_get(body, "stock");
+    if (variants && json_is_array(list) && both)
         e = fielderr_add(errs, "variants", "give either variants or sku, price and stock");
-    in->variants = variants ? json_object_get(body, "variants") : NULL;
+    in->variants = variants && json_is_array(list) && !both ? list : NULL;
     /* fields_check already named a price of the wrong type */
     json_t *price = json_object_get(body, "price");
     if (!price || json_is_string(price))

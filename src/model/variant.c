@@ -8,23 +8,16 @@
 #include "nexus/model/fields.h"
 #include "nexus/model/catalog.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void lower_ascii(const char *s, char *out, size_t cap) {
-    size_t i = 0;
-    for (; s[i] && i + 1 < cap; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[i] = '\0';
-}
 
 static int compare_text(const void *a, const void *b) {
     return strcmp((const char *)a, (const char *)b);
 }
 
-/* The names, lower-cased and sorted, joined by '\n' into key. */
+/* The names, lower-cased and sorted, joined by '\n' into key. Each name
+ * has room for 4 bytes a character: lowering may lengthen one. */
 static void names_key(char names[][NX_OPTION_TEXT_MAX * 4 + 1], size_t n, char *key, size_t cap) {
     qsort(names, n, sizeof names[0], compare_text);
     key[0] = '\0';
@@ -40,7 +33,9 @@ static bool option_text_ok(const char *s) {
 }
 
 /* {"Size": "M", ...}: 0..3 names, each 1..50 characters, no two the same
- * but for case; each value a string of 1..50 characters. */
+ * but for case; each value a string of 1..50 characters. Names are
+ * compared lower-cased as the database lower-cases them (utf8_lower), so
+ * that what it takes for one name ("É" and "é") is one here too. */
 static enum nx_err parse_options(struct field_errors *errs, json_t *v, const char *field,
                                  struct variant_input *in) {
     char names[NX_OPTIONS_MAX][NX_OPTION_TEXT_MAX * 4 + 1];
@@ -56,7 +51,7 @@ static enum nx_err parse_options(struct field_errors *errs, json_t *v, const cha
         if (!json_is_string(value) || !option_text_ok(json_string_value(value)))
             return fielderr_add(errs, field, "option values must be strings of 1 to %d characters",
                                 NX_OPTION_TEXT_MAX);
-        lower_ascii(name, names[n], sizeof names[n]);
+        utf8_lower(name, strlen(name), names[n], sizeof names[n]);
         for (size_t i = 0; i < n; i++)
             if (strcmp(names[i], names[n]) == 0)
                 return fielderr_add(errs, field, "names an option twice (case-insensitively)");

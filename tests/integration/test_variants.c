@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1277,6 +1278,265 @@ static void test_an_item_costs_one_statement_once_its_shape_is_known(void **stat
     harness_stop(&plain);
 }
 
+/* ---- one error per field, option names as the database folds them, stock totals ---- */
+
+/* How many of an answer's errors name field. */
+static size_t errors_on(const struct http_res *r, const char *field) {
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->json, "errors"), i, e) {
+        n += strcmp(jstr(e, "field"), field) == 0;
+    }
+    return n;
+}
+
+/* A 422 with exactly one error, on field. */
+static void expect_one_error(struct http_res *r, const char *field) {
+    assert_problem(r, 422, field);
+    if (json_array_size(json_object_get(r->json, "errors")) != 1)
+        fprintf(stderr, "errors: %s\n", r->body);
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    assert_int_equal(errors_on(r, field), 1);
+    http_res_free(r);
+}
+
+static void test_variants_of_the_wrong_shape_are_one_error(void **state) {
+    (void)state;
+    expect_one_error(call("POST", PRODUCTS, staff_token, "{\"name\":\"Shape\",\"variants\":\"x\"}"),
+                     "variants");
+    expect_one_error(call("POST", PRODUCTS, staff_token, "{\"name\":\"Shape\",\"variants\":null}"),
+                     "variants");
+    expect_one_error(call("POST", PRODUCTS, staff_token,
+                          "{\"name\":\"Shape\",\"sku\":\"SHAPE-1\",\"variants\":{}}"),
+                     "variants");
+    expect_one_error(call("POST", PRODUCTS, staff_token,
+                          "{\"name\":\"Shape\",\"sku\":\"SHAPE-1\",\"price\":\"1.00\","
+                          "\"stock\":1,\"variants\":[]}"),
+                     "variants");
+}
+
+/* PostgreSQL compares option names lower-cased in the database's locale
+ * (C.UTF-8, so beyond ASCII): the API's own checks must fold them alike. */
+static void test_option_names_fold_as_the_database_folds_them(void **state) {
+    (void)state;
+    /* É and é are one name to the database, so an option named twice */
+    expect_one_error(call_owned("POST", PRODUCTS, staff_token,
+                                json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s, s:s}}]}", "name",
+                                          "Fold", "variants", "sku", "FOLD-0", "price", "1.00",
+                                          "stock", 1, "options", "É", "a", "é", "b")),
+                     "variants[0].options");
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                         " {s:s, s:s, s:i, s:{s:s}}]}",
+                         "name", "Fold", "variants", "sku", "FOLD-1", "price", "1.00", "stock", 1,
+                         "options", "ÉPAISSEUR", "1mm", "sku", "FOLD-2", "price", "1.00", "stock",
+                         1, "options", "épaisseur", "2mm"));
+    long long id = jint(r->json, "id");
+    assert_int_equal(jint(r->json, "variant_count"), 2);
+    http_res_free(r);
+    char path[96], vpath[128];
+    variants_path(path, sizeof path, id);
+    expect_one_error(call_owned("POST", path, staff_token,
+                                json_body("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", "FOLD-3", "price",
+                                          "1.00", "stock", 1, "options", "Σ", "x", "σ", "y")),
+                     "options");
+    r = get_product(id, staff_token);
+    variant_path(vpath, sizeof vpath, id, variant_id(r->json, 1));
+    http_res_free(r);
+    expect_one_error(
+        call_owned("PATCH", vpath, staff_token,
+                   json_body("{s:{s:s, s:s}}", "options", "Épaisseur", "3mm", "épaisseur", "4mm")),
+        "options");
+    /* the same name in a third case, through the variant endpoint */
+    r = call_owned("POST", path, staff_token,
+                   json_body("{s:s, s:s, s:i, s:{s:s}}", "sku", "FOLD-3", "price", "1.00", "stock",
+                             1, "options", "Épaisseur", "5mm"));
+    expect_status(r, 201, "the same name in another case");
+    http_res_free(r);
+}
+
+#define STOCK_MAX    2147483647
+#define STOCK_PASSED "the product's stock (the sum over its active variants) would pass 2147483647"
+
+/* A 422 whose one error names field with the message of a stock total
+ * past the integer range. */
+static void expect_stock_passed(struct http_res *r, const char *field) {
+    assert_problem(r, 422, field);
+    json_t *e = json_array_get(json_object_get(r->json, "errors"), 0);
+    assert_non_null(e);
+    assert_string_equal(jstr(e, "message"), STOCK_PASSED);
+    expect_one_error(r, field);
+}
+
+static void test_a_stock_total_past_the_integer_range_is_422_on_its_field(void **state) {
+    (void)state;
+    expect_stock_passed(
+        call_owned("POST", PRODUCTS, staff_token,
+                   json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                             " {s:s, s:s, s:i, s:{s:s}}]}",
+                             "name", "Overflow", "variants", "sku", "OVER-1", "price", "1.00",
+                             "stock", STOCK_MAX, "options", "Size", "S", "sku", "OVER-2", "price",
+                             "1.00", "stock", STOCK_MAX, "options", "Size", "M")),
+        "variants");
+    harness_expect_sql(&server, "0", "SELECT count(*) FROM products WHERE name = 'Overflow'");
+    harness_expect_sql(&server, "0", "SELECT count(*) FROM product_variants WHERE sku = 'OVER-1'");
+    /* one variant holds the most a product may: any more is refused, and
+     * the write that would pass it leaves nothing behind */
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name", "Full", "variants", "sku",
+                         "FULL-1", "price", "1.00", "stock", STOCK_MAX, "options", "Size", "S"));
+    long long id = jint(r->json, "id");
+    assert_int_equal(jint(r->json, "stock"), STOCK_MAX);
+    http_res_free(r);
+    char path[96], vpath[128];
+    variants_path(path, sizeof path, id);
+    expect_stock_passed(call("POST", path, staff_token,
+                             "{\"sku\":\"FULL-2\",\"price\":\"1.00\",\"stock\":1,"
+                             "\"options\":{\"Size\":\"M\"}}"),
+                        "stock");
+    harness_expect_sql(&server, "1",
+                       "SELECT count(*) FROM product_variants WHERE product_id = %lld", id);
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"FULL-2\",\"price\":\"1.00\",\"stock\":0,\"options\":{\"Size\":\"M\"}}");
+    expect_status(r, 201, "a variant of stock 0");
+    variant_path(vpath, sizeof vpath, id, jint(r->json, "id"));
+    http_res_free(r);
+    expect_stock_passed(call("PATCH", vpath, staff_token, "{\"stock\":1}"), "stock");
+    r = call("PATCH", vpath, staff_token, "{\"stock\":5,\"is_active\":false}");
+    expect_status(r, 200, "an inactive variant's stock does not count");
+    http_res_free(r);
+    expect_stock_passed(call("PATCH", vpath, staff_token, "{\"is_active\":true}"), "is_active");
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"FULL-3\",\"price\":\"1.00\",\"stock\":7,\"options\":{\"Size\":\"L\"},"
+             "\"is_active\":false}");
+    expect_status(r, 201, "an inactive variant");
+    http_res_free(r);
+    r = get_product(id, staff_token);
+    assert_int_equal(jint(r->json, "stock"), STOCK_MAX);
+    assert_int_equal(jint(r->json, "variant_count"), 3);
+    http_res_free(r);
+    harness_expect_sql(&server, "2147483647,2147483647,5,7",
+                       "SELECT p.stock FROM products p WHERE p.id = %lld UNION ALL"
+                       " (SELECT stock FROM product_variants WHERE product_id = %lld"
+                       " ORDER BY position, id)",
+                       id, id);
+}
+
+/* The default position is one after the last, but never past the last
+ * position a variant may have: ties are ordered by id, so it still comes
+ * last. */
+static void test_the_default_position_stops_at_the_last_one(void **state) {
+    (void)state;
+    long long id = create_simple("LASTPOS-1", "1.00", 1);
+    struct http_res *r = get_product(id, staff_token);
+    char path[96], vpath[128];
+    variant_path(vpath, sizeof vpath, id, variant_id(r->json, 0));
+    http_res_free(r);
+    r = call("PATCH", vpath, staff_token, "{\"position\":1000000,\"options\":{\"Size\":\"S\"}}");
+    expect_status(r, 200, "the last position");
+    http_res_free(r);
+    variants_path(path, sizeof path, id);
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"LASTPOS-2\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"Size\":\"M\"}}");
+    expect_status(r, 201, "a variant after the last position");
+    assert_int_equal(jint(r->json, "position"), 1000000);
+    http_res_free(r);
+    r = get(path, NULL);
+    expect_status(r, 200, "variants");
+    json_t *items = json_object_get(r->json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(jstr(json_array_get(items, 1), "sku"), "LASTPOS-2");
+    http_res_free(r);
+}
+
+/* A worker for the imports of one test, stopped even when it fails. */
+static struct nexus_server worker;
+
+static int start_worker(void **state) {
+    (void)state;
+    harness_start_worker(&server, &worker, "variants-worker", NULL);
+    return 0;
+}
+
+static int stop_worker(void **state) {
+    (void)state;
+    harness_stop(&worker);
+    return 0;
+}
+
+/* Error i of an import: at line, on field. */
+static void expect_row_error(json_t *imp, size_t i, long long line, const char *field,
+                             const char *message) {
+    json_t *e = json_array_get(json_object_get(imp, "errors"), i);
+    if (!e || jint(e, "line") != line || strcmp(jstr(e, "field"), field) != 0)
+        fprintf(stderr, "import: %s\n", dump(json_incref(imp)));
+    assert_non_null(e);
+    assert_int_equal(jint(e, "line"), line);
+    assert_string_equal(jstr(e, "field"), field);
+    if (message)
+        assert_string_equal(jstr(e, "message"), message);
+}
+
+/* An import row that would take a product's stock past the integer range
+ * is a row error naming its field, as the same body on the API is; the
+ * rows beside it are applied. */
+static void test_an_import_row_past_the_stock_total_is_a_row_error(void **state) {
+    (void)state;
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
+                         " {s:s, s:s, s:i, s:{s:s}}]}",
+                         "name", "Imported Full", "variants", "sku", "IMPF-1", "price", "1.00",
+                         "stock", STOCK_MAX, "options", "Size", "S", "sku", "IMPF-2", "price",
+                         "1.00", "stock", 0, "options", "Size", "M"));
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    char *body = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&body, &len);
+    assert_non_null(f);
+    /* 1: a new product whose two variants pass it together */
+    fprintf(f,
+            "{\"name\":\"Imp Over\",\"variants\":[{\"sku\":\"IMPO-1\",\"price\":\"1.00\","
+            "\"stock\":%d,\"options\":{\"Size\":\"S\"}},{\"sku\":\"IMPO-2\",\"price\":\"1.00\","
+            "\"stock\":%d,\"options\":{\"Size\":\"M\"}}]}\n",
+            STOCK_MAX, STOCK_MAX);
+    /* 2: a row without variants writing the stock of a variant beside a full one */
+    fprintf(f, "{\"sku\":\"IMPF-2\",\"name\":\"Imported Full\",\"price\":\"1.00\",\"stock\":1}\n");
+    /* 3: a row that is fine */
+    fprintf(f, "{\"sku\":\"IMP-FINE\",\"name\":\"Imp Fine\",\"price\":\"1.00\",\"stock\":3}\n");
+    /* 4: variants that are no array: one error */
+    fprintf(f, "{\"name\":\"Imp Shape\",\"variants\":\"x\"}\n");
+    /* 5: the existing product's variants replaced by ones that pass it */
+    fprintf(f,
+            "{\"name\":\"Imported Full\",\"variants\":[{\"sku\":\"IMPF-1\",\"price\":\"1.00\","
+            "\"stock\":%d,\"options\":{\"Size\":\"S\"}},{\"sku\":\"IMPF-2\",\"price\":\"1.00\","
+            "\"stock\":9,\"options\":{\"Size\":\"M\"}}]}\n",
+            STOCK_MAX);
+    fclose(f);
+    json_t *imp = harness_import_run(staff_token, body);
+    free(body);
+    if (strcmp(jstr(imp, "status"), "done") != 0 || jint(imp, "failed") != 4)
+        fprintf(stderr, "import: %s\n", dump(json_incref(imp)));
+    assert_string_equal(jstr(imp, "status"), "done");
+    assert_int_equal(jint(imp, "rows"), 5);
+    assert_int_equal(jint(imp, "created"), 1);
+    assert_int_equal(jint(imp, "failed"), 4);
+    assert_int_equal(json_array_size(json_object_get(imp, "errors")), 4);
+    expect_row_error(imp, 0, 1, "variants", STOCK_PASSED);
+    expect_row_error(imp, 1, 2, "stock", STOCK_PASSED);
+    expect_row_error(imp, 2, 4, "variants", "must be an array");
+    expect_row_error(imp, 3, 5, "variants", STOCK_PASSED);
+    json_decref(imp);
+    harness_expect_sql(&server, "0", "SELECT count(*) FROM product_variants WHERE sku = 'IMPO-1'");
+    harness_expect_sql(&server, "1",
+                       "SELECT count(*) FROM products WHERE sku = 'IMP-FINE'"
+                       " AND deleted_at IS NULL");
+    harness_expect_sql(&server, "2147483647|0",
+                       "SELECT p.stock || '|' || v.stock FROM products p JOIN product_variants v"
+                       " ON v.product_id = p.id WHERE p.id = %lld AND v.sku = 'IMPF-2'",
+                       id);
+}
+
 static void test_solo_columns_follow_the_variants(void **state) {
     (void)state;
     harness_expect_solo_variants_exact(&server, "the tests above");
@@ -1310,6 +1570,12 @@ int main(void) {
         cmocka_unit_test(test_seeded_catalog_derives_like_the_database),
         cmocka_unit_test(test_an_item_read_is_one_snapshot_of_its_variants),
         cmocka_unit_test(test_an_item_costs_one_statement_once_its_shape_is_known),
+        cmocka_unit_test(test_variants_of_the_wrong_shape_are_one_error),
+        cmocka_unit_test(test_option_names_fold_as_the_database_folds_them),
+        cmocka_unit_test(test_a_stock_total_past_the_integer_range_is_422_on_its_field),
+        cmocka_unit_test(test_the_default_position_stops_at_the_last_one),
+        cmocka_unit_test_setup_teardown(test_an_import_row_past_the_stock_total_is_a_row_error,
+                                        start_worker, stop_worker),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("variants", tests, sizeof tests / sizeof tests[0], start, stop);

@@ -396,6 +396,85 @@ static void test_money_round_trips_across_the_range(void **state) {
     }
 }
 
+/* ---- utf8_lower ------------------------------------------------------------ */
+
+static void assert_lowered(const char *s, const char *want) {
+    char out[64];
+    size_t n = utf8_lower(s, strlen(s), out, sizeof out);
+    if (strcmp(out, want) != 0)
+        fail_msg("utf8_lower(\"%s\") gave \"%s\", want \"%s\"", s, out, want);
+    assert_int_equal(n, strlen(want));
+}
+
+static void test_lower_maps_ascii(void **state) {
+    (void)state;
+    assert_lowered("Size", "size");
+    assert_lowered("COLOR-1 [XL]", "color-1 [xl]");
+    assert_lowered("", "");
+}
+
+/* As PostgreSQL's lower() in a C.UTF-8 database: select lower('ÉΣİȺK'). */
+static void test_lower_maps_beyond_ascii(void **state) {
+    (void)state;
+    assert_lowered("\xC3\x89", "\xC3\xA9");                 /* É -> é */
+    assert_lowered("\xCE\xA3", "\xCF\x83");                 /* Σ -> σ */
+    assert_lowered("\xC3\x89PAISSEUR", "\xC3\xA9paisseur"); /* ÉPAISSEUR */
+    assert_lowered("\xC8\xBA", "\xE2\xB1\xA5");             /* Ⱥ -> ⱥ: 2 bytes to 3 */
+    assert_lowered("\xE2\x84\xAA", "k");                    /* Kelvin sign -> k: 3 to 1 */
+    assert_lowered("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80",  /* é€😀 have no lower case */
+                   "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
+static void test_lower_leaves_invalid_bytes_as_they_are(void **state) {
+    (void)state;
+    assert_lowered("A\xFF"
+                   "B",
+                   "a\xFF"
+                   "b"); /* never a lead byte */
+    assert_lowered("A\x80"
+                   "B",
+                   "a\x80"
+                   "b"); /* a lone continuation */
+    assert_lowered("\xC3"
+                   "A",
+                   "\xC3"
+                   "a");                                    /* a sequence cut short */
+    assert_lowered("\xC0\x81", "\xC0\x81");                 /* overlong */
+    assert_lowered("\xED\xA0\x80", "\xED\xA0\x80");         /* a surrogate */
+    assert_lowered("\xF4\x90\x80\x80", "\xF4\x90\x80\x80"); /* past U+10FFFF */
+    assert_lowered("\xC3\x89\xC3", "\xC3\xA9\xC3");         /* cut short at the end */
+}
+
+static void test_lower_reads_only_len_bytes(void **state) {
+    (void)state;
+    char out[16];
+    assert_int_equal(utf8_lower("ABCD", 2, out, sizeof out), 2);
+    assert_string_equal(out, "ab");
+    /* a sequence len cuts is not read past len: it stays as bytes */
+    assert_int_equal(utf8_lower("\xC3\x89", 1, out, sizeof out), 1);
+    assert_memory_equal(out, "\xC3", 2);
+}
+
+static void test_lower_is_bounded_by_cap(void **state) {
+    (void)state;
+    char out[8];
+    memset(out, 'x', sizeof out);
+    assert_int_equal(utf8_lower("ABCDEFGHIJ", 10, out, 4), 3);
+    assert_string_equal(out, "abc");
+    assert_int_equal(out[4], 'x');
+    /* Ⱥ lowers to 3 bytes: with room for 2 it is left out, not cut */
+    memset(out, 'x', sizeof out);
+    assert_int_equal(utf8_lower("a\xC8\xBA", 3, out, 4), 1);
+    assert_string_equal(out, "a");
+    assert_int_equal(utf8_lower("AB", 2, out, 1), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(utf8_lower("AB", 2, out, 0), 0);
+    /* 4 bytes a code point hold anything: 2 Ⱥ are 6 bytes lowered */
+    char wide[2 * 4 + 1];
+    assert_int_equal(utf8_lower("\xC8\xBA\xC8\xBA", 4, wide, sizeof wide), 6);
+    assert_string_equal(wide, "\xE2\xB1\xA5\xE2\xB1\xA5");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_i64_accepts_plain_decimals),
@@ -441,6 +520,11 @@ int main(void) {
         cmocka_unit_test(test_format_money_writes_negative_with_sign),
         cmocka_unit_test(test_money_round_trips_small_values),
         cmocka_unit_test(test_money_round_trips_across_the_range),
+        cmocka_unit_test(test_lower_maps_ascii),
+        cmocka_unit_test(test_lower_maps_beyond_ascii),
+        cmocka_unit_test(test_lower_leaves_invalid_bytes_as_they_are),
+        cmocka_unit_test(test_lower_reads_only_len_bytes),
+        cmocka_unit_test(test_lower_is_bounded_by_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,10 +19,14 @@ enum nx_err api_variant_write(struct request *req, struct db *db, const char *pr
                               const char *product_name, PGresult **out);
 
 /* A failed variant write's unique violation as the 409 naming its field
- * (sku or options); other errors unchanged. */
+ * (sku or options), and a write that took the product's stock (the sum
+ * over its active variants) past 2147483647 as the 422 naming the field
+ * that did (stock, or is_active for a PATCH that only activates a
+ * variant); other errors unchanged. */
 enum nx_err api_variant_conflict(struct request *req, struct db *db, enum nx_err e);
 /* The same, the field named after prefix ("variants[2]." for the third
- * variant of a create's body). */
+ * variant of a create's body); a stock total past the range is then the
+ * 422 on "variants", which it is the sum of. */
 enum nx_err api_variant_conflict_at(struct request *req, struct db *db, enum nx_err e,
                                     const char *prefix);
 

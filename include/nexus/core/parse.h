@@ -35,4 +35,14 @@ size_t format_money(int64_t cents, char *buf, size_t cap);
 /* Positive id for a path segment: 1..INT64_MAX, decimal, no leading zero. */
 bool parse_id(const char *s, size_t len, int64_t *out);
 
+/* s[0..len) lower-cased as PostgreSQL's lower() does it in a C.UTF-8
+ * database: each code point mapped by towlower_l in the C.UTF-8 locale
+ * (Unicode's simple case mapping: "É" -> "é", "Σ" -> "σ"), or only
+ * A-Z when the system lacks that locale. A byte that starts no valid UTF-8
+ * sequence is copied as it is. A mapped code point may take more or fewer
+ * bytes than it did (4 at most): out holds at most cap - 1 bytes and a
+ * NUL, never a character cut in two (cap 4 * code points + 1 holds all).
+ * Returns the length written. */
+size_t utf8_lower(const char *s, size_t len, char *out, size_t cap);
+
 #endif

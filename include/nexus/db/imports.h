@@ -117,7 +117,8 @@ enum nx_err import_stage_copy(struct db *db, const struct buf *products, const s
 /* Take the rows the database finds at fault out of the stage (a sku or
  * options twice in one row; an unknown category; SKUs of several
  * products; in create mode a sku a live product holds; a slug another
- * live product or an earlier row holds), calling fn for each. Each row
+ * live product or an earlier row holds; a product's stock, the sum over
+ * its active variants, past 2147483647), calling fn for each. Each row
  * left names its product: the live one owning a variant with one of its
  * SKUs, or none (a new product). */
 typedef void (*import_reject_fn)(void *ctx, long long line, const char *field, const char *message);

@@ -136,7 +136,10 @@ void harness_expect_facet_counts_exact(const struct nexus_server *s, const char 
 void harness_expect_solo_variants_exact(const struct nexus_server *s, const char *when);
 
 /* Upload an NDJSON import as token and wait (60 s at most) until it is
- * done, failing on any failed row (tests/integration/support/imports.c). */
+ * done or failed: its JSON, owned (tests/integration/support/imports.c). */
+json_t *harness_import_run(const char *token, const char *body);
+
+/* The same, failing unless it is done without a failed row. */
 void harness_import_ndjson(const char *token, const char *body);
 
 /* Poll GET path until it answers want (or timeout_ms passes); true if it did. */

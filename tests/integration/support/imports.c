@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-void harness_import_ndjson(const char *token, const char *body) {
+json_t *harness_import_run(const char *token, const char *body) {
     char auth[4200];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     const char *h[] = {auth, "Content-Type: application/x-ndjson", NULL};
@@ -28,13 +28,21 @@ void harness_import_ndjson(const char *token, const char *body) {
         r = call("GET", location, token, NULL);
         expect_status(r, 200, "import");
         const char *status = jstr(r->json, "status");
-        bool done = strcmp(status, "done") == 0;
-        if (strcmp(status, "failed") == 0 || (done && jint(r->json, "failed") != 0))
-            fail_msg("import: %s", dump(json_incref(r->json)));
+        if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+            json_t *j = json_incref(r->json);
+            http_res_free(r);
+            return j;
+        }
         http_res_free(r);
-        if (done)
-            return;
         usleep(100 * 1000);
     }
     fail_msg("import did not finish within 60 s");
+    return NULL;
+}
+
+void harness_import_ndjson(const char *token, const char *body) {
+    json_t *imp = harness_import_run(token, body);
+    if (strcmp(jstr(imp, "status"), "done") != 0 || jint(imp, "failed") != 0)
+        fail_msg("import: %s", dump(json_incref(imp)));
+    json_decref(imp);
 }
