@@ -101,14 +101,16 @@ static struct db_stmt SQL_PURGE_ABANDONED = {
  * NULL, which leaves them as they are) to import_stage_variants, numbered
  * from 1 in the row's order. product_id is the live product the row's
  * SKUs name (resolved by the reject steps); created marks a product the
- * merge inserted. import_parked holds the variants a merge soft-deleted
- * for a moment to change their options (see SQL_MERGE_PARK). */
+ * merge inserted; images is NULL for a CSV row (no column for them: an
+ * update keeps the product's, a new product has none). import_parked holds
+ * the variants a merge soft-deleted for a moment to change their options
+ * (see SQL_MERGE_PARK). */
 static const char SQL_STAGE_CREATE[] =
     "CREATE TEMP TABLE IF NOT EXISTS import_stage ("
     " line bigint NOT NULL, sku text NOT NULL, name text NOT NULL, slug text NOT NULL,"
     " slug_given boolean NOT NULL, description text NOT NULL, price_cents bigint NOT NULL,"
     " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
-    " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb NOT NULL,"
+    " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb,"
     " explicit boolean NOT NULL, product_id bigint, created boolean NOT NULL DEFAULT false,"
     " solo_id bigint);"
     " CREATE TEMP TABLE IF NOT EXISTS import_stage_variants ("
@@ -221,7 +223,7 @@ static struct db_stmt SQL_MERGE_PRODUCTS = {
     "UPDATE products p SET name = s.name,"
     " slug = CASE WHEN s.slug_given THEN s.slug ELSE p.slug END, description = s.description,"
     " currency = s.currency, category_id = s.cat_id, is_active = s.is_active,"
-    " attributes = s.attributes, images = s.images, version = p.version + 1"
+    " attributes = s.attributes, images = coalesce(s.images, p.images), version = p.version + 1"
     " FROM import_stage s WHERE p.id = s.product_id",
     0, 0};
 /* A row without variants writes the price and stock of the variant its
@@ -346,7 +348,7 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " nextval(pg_get_serial_sequence('products', 'id'))), s.sku, s.name, s.slug, s.description,"   \
     " coalesce(d.price_min, s.price_cents), coalesce(d.price_max, s.price_cents), s.currency,"     \
     " CASE WHEN s.explicit THEN coalesce(d.stock, 0) ELSE s.stock END, s.cat_id, s.is_active,"     \
-    " s.attributes, s.images, coalesce(d.live, 1), coalesce(d.active, 1),"                         \
+    " s.attributes, coalesce(s.images, '[]'), coalesce(d.live, 1), coalesce(d.active, 1),"         \
     " coalesce(op.options, '[]'), coalesce(t.options, '{}'), coalesce(t.in_stock, '{}'),"          \
     " coalesce(a.ids, '{}'), CASE WHEN so.line IS NOT NULL"                                        \
     " THEN nextval(pg_get_serial_sequence('product_variants', 'id')) END, so.stock, so.options,"   \

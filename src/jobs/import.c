@@ -243,7 +243,7 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
                             cat_slug,
                             copy_bool(in->is_active),
                             in->extras.attributes,
-                            in->extras.images,
+                            row->keeps_images ? NULL : in->extras.images,
                             first ? "t" : "f"};
     copy_fields(&b->copy, line, values, sizeof values / sizeof *values);
     b->row_end[b->rows] = b->copy.len;

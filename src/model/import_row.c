@@ -245,6 +245,7 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
             json_object_set_new(row->body, import_column_names[c], v);
     }
     csv_attributes(cols, rec, row->body);
+    row->keeps_images = true;
     return validate(errs, row, e);
 }
 

@@ -429,6 +429,27 @@ static void test_derived_slugs_are_the_endpoints(void **state) {
                " WHERE sku IN ('SLM-00', 'SLM-12', 'SLM-13')");
 }
 
+/* CSV has no column for images: an upsert from CSV keeps the product's
+ * (a CSV export edited and imported again loses none), and a product it
+ * creates has none. */
+static void test_csv_upsert_keeps_images(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"sku\":\"CIMG-1\",\"name\":\"Pictured\",\"price\":\"5\",\"stock\":1,"
+                   "\"images\":[{\"url\":\"https://img.example.com/c.jpg\",\"alt\":\"Front\"}]}\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    imp = run_import("", "text/csv",
+                     "sku,name,price,stock\r\nCIMG-1,Pictured Again,7,2\r\nCIMG-2,Bare,1,1\r\n");
+    expect_counts(imp, 2, 1, 1, 0);
+    json_decref(imp);
+    expect_sql("CIMG-1|Pictured Again|700|2|[{\"alt\": \"Front\", \"url\": "
+               "\"https://img.example.com/c.jpg\"}];CIMG-2|Bare|100|1|[]",
+               "SELECT string_agg(sku || '|' || name || '|' || price_cents || '|' || stock || '|'"
+               " || images::text, ';' ORDER BY sku) FROM products WHERE sku LIKE 'CIMG-%%'");
+}
+
 /* An integer past 64 bits is a number like any other: kept to a double's
  * precision from an NDJSON row and from a CSV cell, and exported again. */
 static void test_integers_past_64_bits_are_numbers(void **state) {
@@ -1095,6 +1116,7 @@ int main(void) {
         cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
+        cmocka_unit_test(test_csv_upsert_keeps_images),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),

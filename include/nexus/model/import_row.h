@@ -81,6 +81,9 @@ struct import_row {
     struct category_ref category;
     struct variant_input *variants;
     size_t variant_count;
+    /* A CSV row: it has no column for images, so an upsert keeps the
+     * product's (and a new product has none). */
+    bool keeps_images;
 };
 
 enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
