@@ -11,13 +11,16 @@
  *     method is the request's (HEAD served by GET rows); its parameters
  *     are non-empty slices of the path without '/', and putting them back
  *     into the pattern gives the path again;
+ *   - only the matching patterns with the fewest parameters count (a
+ *     literal segment beats a parameter);
  *   - NX_ERR_METHOD: some pattern matches, none for this method, and
- *     allow_mask holds exactly the methods of the matching rows (+ HEAD for
- *     GET, + OPTIONS);
+ *     allow_mask holds exactly the methods of the matching rows that count
+ *     (+ HEAD for GET, + OPTIONS);
  *   - NX_ERR_NOT_FOUND: no pattern matches.
  */
 #include "nexus/http/router.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,14 @@ static bool reference_match(const char *pattern, const char *path) {
         p++; /* both at '/' */
         s++;
     }
+}
+
+/* How many "{name}" segments a pattern has. */
+static size_t param_count(const char *pattern) {
+    size_t n = 0;
+    for (const char *p = pattern; (p = strchr(p, '{')); p++)
+        n++;
+    return n;
 }
 
 /* Rebuild the path from the pattern and the captured parameters. */
@@ -101,8 +112,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     enum http_method want = req.method == HTTP_HEAD ? HTTP_GET : req.method;
     const struct route *first = NULL;
     unsigned allow = 0;
+    size_t fewest = SIZE_MAX;
+    for (size_t i = 0; i < nx_route_count; i++)
+        if (reference_match(nx_routes[i].pattern, path) &&
+            param_count(nx_routes[i].pattern) < fewest)
+            fewest = param_count(nx_routes[i].pattern);
     for (size_t i = 0; i < nx_route_count; i++) {
-        if (!reference_match(nx_routes[i].pattern, path))
+        if (!reference_match(nx_routes[i].pattern, path) ||
+            param_count(nx_routes[i].pattern) != fewest)
             continue;
         allow |= 1u << nx_routes[i].method;
         if (nx_routes[i].method == HTTP_GET)
