@@ -280,6 +280,14 @@ void catalog_cache_maintain(void) {
     }
 }
 
+bool catalog_cache_owes(void) {
+    return cache_enabled() && !trusted();
+}
+
+bool catalog_cache_bump_everything(void) {
+    return cache_enabled() && bump_retrying(&BUMP_EVERYTHING);
+}
+
 /* An untrusted cache becomes trusted again by a successful bump (which
  * makes every older entry unreachable). */
 static bool cache_trusted(void) {

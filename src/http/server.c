@@ -16,6 +16,7 @@
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/db.h"
+#include "nexus/db/owed_bumps.h"
 #include "nexus/db/replica.h"
 #include "nexus/http/auth.h"
 #include "nexus/http/cachekey.h"
@@ -596,7 +597,9 @@ static enum nx_err run_retrying(struct request *req, struct response *res) {
 }
 
 /* Bump the catalog generation for a committed write, marking what it
- * changed (see cache/catalog.h). */
+ * changed (see cache/catalog.h). A bump this process owes (Redis did not
+ * take it) is also recorded in PostgreSQL before the answer, so that
+ * another process delivers it should this one stop first. */
 static void bump_for(struct request *req) {
     int64_t item = product_item(req);
     enum catalog_change change = CATALOG_CHANGE_ALL;
@@ -605,6 +608,9 @@ static void bump_for(struct request *req) {
     else if (req->route->flags & ROUTE_NEW_PRODUCT)
         change = CATALOG_CHANGE_NEW_ITEM;
     req->answer_after_us = catalog_cache_bump_deferred(change, item);
+    struct db *db = catalog_cache_owes() ? db_thread(req->request_id) : NULL;
+    if (db && owed_bumps_record(db) != NX_OK)
+        log_warn("cache.owed", req->request_id, "cannot record the owed generation bump");
 }
 
 static enum nx_err run_handler(struct request *req, struct response *res) {
@@ -867,16 +873,42 @@ static pthread_cond_t housekeeping_wake = PTHREAD_COND_INITIALIZER;
 static bool housekeeping_stop;
 
 #define HOUSEKEEPING_INTERVAL_MS 200
+#define OWED_CHECK_EVERY         5 /* passes: once a second */
+
+/* The bumps any process recorded as owed (db/owed_bumps), delivered as one
+ * bump of everything and then forgotten: a process that stopped before
+ * Redis came back cannot leave entries from before its write in use. On
+ * the housekeeping thread's own connection, opened again after a failure. */
+static void deliver_owed_bumps(struct db **db) {
+    if (!cache_enabled())
+        return;
+    if (!*db)
+        *db = db_open(cfg->database_url);
+    int64_t latest = 0;
+    enum nx_err e = *db ? owed_bumps_latest(*db, &latest) : NX_ERR_UNAVAILABLE;
+    if (e == NX_OK && latest > 0 && catalog_cache_bump_everything()) {
+        e = owed_bumps_paid(*db, latest);
+        log_info("cache.owed", NULL, "owed generation bumps delivered");
+    }
+    if (e != NX_OK && *db) {
+        db_close(*db);
+        *db = NULL;
+    }
+}
 
 static void *housekeeping_main(void *arg) {
     (void)arg;
     /* Named, so that tools watching the server's threads can tell it apart
      * from those that serve requests. */
     prctl(PR_SET_NAME, "nx-housekeeping", 0, 0, 0);
+    struct db *db = NULL;
+    unsigned pass = 0;
     pthread_mutex_lock(&housekeeping_lock);
     while (!housekeeping_stop) {
         pthread_mutex_unlock(&housekeeping_lock);
-        catalog_cache_maintain(); /* an owed generation bump */
+        catalog_cache_maintain();           /* an owed generation bump */
+        if (pass++ % OWED_CHECK_EVERY == 0) /* the first pass at once */
+            deliver_owed_bumps(&db);
         size_t closed = deadline_sweep();
         if (closed)
             log_info("request.deadline", NULL,
@@ -892,6 +924,8 @@ static void *housekeeping_main(void *arg) {
             pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until);
     }
     pthread_mutex_unlock(&housekeeping_lock);
+    if (db)
+        db_close(db);
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include "nexus/core/log.h"
 #include "nexus/core/records.h"
 #include "nexus/core/strset.h"
+#include "nexus/db/owed_bumps.h"
 #include "nexus/db/imports.h"
 #include "nexus/db/seed_indexes.h"
 #include "nexus/jobs/import_slugs.h"
@@ -250,6 +251,15 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
     copy_variants(&b->copy_variants, line, row);
 }
 
+/* After a committed batch: a batch may change any product. A bump Redis
+ * did not take is recorded where every server looks (db/owed_bumps), as
+ * this worker never reads the catalog cache itself. */
+static void bump_catalog(struct db *db) {
+    catalog_cache_bump(CATALOG_CHANGE_ALL, 0);
+    if (catalog_cache_owes() && owed_bumps_record(db) != NX_OK)
+        log_warn("import.cache", NULL, "cannot record the owed generation bump");
+}
+
 /* ---- batches ------------------------------------------------------------ */
 
 /* Each transaction with the import's own statement timeout: a batch's
@@ -431,7 +441,7 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     if (e == NX_OK)
         set_committed(run, b);
     if (e == NX_OK && !run->atomic && updated + created > 0)
-        catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
+        bump_catalog(a->db);
     return e;
 }
 
@@ -795,7 +805,7 @@ static enum nx_err finish(struct run *run) {
         e = db_commit(run->db);
     job->in_tx = e != NX_OK;
     if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
-        catalog_cache_bump(CATALOG_CHANGE_ALL, 0); /* a batch may change any product */
+        bump_catalog(run->db);
     return e;
 }
 

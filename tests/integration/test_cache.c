@@ -729,6 +729,41 @@ static void test_failed_bump_is_delivered_for_every_instance(void **state) {
     harness_stop(&reader);
 }
 
+/* A writer that cannot reach Redis owes its bump, and records it in
+ * PostgreSQL: when it stops before Redis answers it again, another
+ * instance delivers the bump (within its housekeeping's second), so the
+ * entry from before the write is not served until it expires. */
+static void test_a_bump_owed_by_a_stopped_writer_is_delivered(void **state) {
+    (void)state;
+    struct nexus_server writer = {0}, reader = {0};
+    char path[64], body[4096];
+    long id = create_product("OWE-2", "Owed Chair");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    start_on_services(&reader, "cache-owing-reader", NULL);
+    harness_use(&reader);
+    expect_cached(path);
+    char nowhere[600];
+    snprintf(nowhere, sizeof nowhere, "REDIS_URL=unix://%s/no-redis.sock", dir);
+    start_on_services(&writer, "cache-owing-writer", nowhere);
+    harness_use(&writer);
+    write_json("PATCH", path, "{\"name\":\"Owed Chair II\"}", 200);
+    harness_stop(&writer);
+    harness_use(&reader);
+    bool fresh = false;
+    for (int i = 0; i < 200 && !fresh; i++) { /* 20 s: generous; CACHE_TTL is 300 */
+        get_cached(path, body, sizeof body);
+        fresh = strstr(body, "Owed Chair II") != NULL;
+        if (!fresh)
+            usleep(100 * 1000);
+    }
+    assert_true(fresh);
+    char *left = harness_sql(&server, "SELECT count(*) FROM cache_owed_bumps");
+    assert_string_equal(left, "0");
+    free(left);
+    harness_use(&server);
+    harness_stop(&reader);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_read_is_a_hit_with_the_same_bytes),
@@ -751,6 +786,7 @@ int main(void) {
         cmocka_unit_test(test_answers_over_the_entry_limit_are_not_stored),
         cmocka_unit_test(test_bump_is_retried_on_a_fresh_connection),
         cmocka_unit_test(test_failed_bump_is_delivered_for_every_instance),
+        cmocka_unit_test(test_a_bump_owed_by_a_stopped_writer_is_delivered),
     };
     return cmocka_run_group_tests_name("cache", tests, start, stop);
 }

@@ -116,6 +116,14 @@ void catalog_cache_wait(uint64_t until_us);
  * entries from before the write (they only see the generation). */
 void catalog_cache_maintain(void);
 
+/* Whether this process owes a bump (one failed and none landed since):
+ * the caller records it where other processes look (db/owed_bumps). */
+bool catalog_cache_owes(void);
+
+/* A bump of every item and list, retried as a write's is, for bumps
+ * another process owed; true when it landed. */
+bool catalog_cache_bump_everything(void);
+
 void cache_lookup_clear(struct cache_lookup *l);
 
 /*

@@ -1,0 +1,31 @@
+/*
+ * owed_bumps.c -- SQL for the catalog cache bumps owed to Redis.
+ */
+#include "nexus/db/owed_bumps.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static struct db_stmt SQL_RECORD = {"INSERT INTO cache_owed_bumps DEFAULT VALUES", 0, 0};
+static struct db_stmt SQL_LATEST = {"SELECT coalesce(max(id), 0) FROM cache_owed_bumps", 0, 0};
+static struct db_stmt SQL_PAID = {"DELETE FROM cache_owed_bumps WHERE id <= $1::bigint", 1, 0};
+
+enum nx_err owed_bumps_record(struct db *db) {
+    return db_exec(db, &SQL_RECORD, NULL, NULL);
+}
+
+enum nx_err owed_bumps_latest(struct db *db, int64_t *latest) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_LATEST, NULL, &r);
+    *latest = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err owed_bumps_paid(struct db *db, int64_t upto) {
+    char id[24];
+    snprintf(id, sizeof id, "%" PRId64, upto);
+    const char *params[] = {id};
+    return db_exec(db, &SQL_PAID, params, NULL);
+}
