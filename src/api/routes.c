@@ -63,9 +63,12 @@ const struct route nx_routes[] = {
 
     {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, CACHED},
     {HTTP_POST, "/api/v1/categories", api_categories_create, ACCESS_STAFF, JSON | WRITE},
-    {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC, CACHED},
-    {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF, JSON | WRITE},
-    {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF, WRITE},
+    {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC,
+     CACHED | ROUTE_ID_OR_SLUG},
+    {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF,
+     JSON | WRITE | ROUTE_ID_OR_SLUG},
+    {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF,
+     WRITE | ROUTE_ID_OR_SLUG},
 
     {HTTP_GET, "/api/v1/products", api_products_list, ACCESS_PUBLIC, CACHED},
     {HTTP_POST, "/api/v1/products", api_products_create, ACCESS_STAFF,

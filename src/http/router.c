@@ -8,6 +8,8 @@
  */
 #include "nexus/http/router.h"
 
+#include "nexus/core/parse.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +76,24 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
         return NX_ERR_NOT_FOUND;
     req->allow_mask = allow | 1u << HTTP_OPTIONS;
     return req->route ? NX_OK : NX_ERR_METHOD;
+}
+
+/* Whether the parameter of pattern p (at a '{') is an id: {id}, {vid}. */
+static bool names_an_id(const char *p) {
+    return strncmp(p, "{id}", 4) == 0 || strncmp(p, "{vid}", 5) == 0;
+}
+
+bool router_ids_valid(const struct request *req) {
+    if (req->route->flags & ROUTE_ID_OR_SLUG)
+        return true;
+    size_t k = 0;
+    for (const char *p = req->route->pattern; (p = strchr(p, '{')) && k < req->param_count;
+         p++, k++) {
+        int64_t id;
+        if (names_an_id(p) && !parse_id(req->params[k].ptr, req->params[k].len, &id))
+            return false;
+    }
+    return true;
 }
 
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap) {

@@ -40,6 +40,8 @@ enum route_flags {
      * type is checked (415) and the body buffered up to BODY_MAX_KIB, as
      * for every route (413), but not parsed. */
     ROUTE_OWN_BODY = 1u << 10,
+    /* {id} is an id or a slug (a category): any segment may name one */
+    ROUTE_ID_OR_SLUG = 1u << 11,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
@@ -82,6 +84,12 @@ extern const size_t nx_route_count;
  * that do (HEAD is matched by GET rows).
  */
 enum nx_err router_match(const struct route *routes, size_t n, struct request *req);
+
+/* Whether every {id} and {vid} of the matched route is a positive
+ * integer in range (but on ROUTE_ID_OR_SLUG routes): a path whose id
+ * cannot name anything is not found (404), which the route check answers
+ * before authentication. */
+bool router_ids_valid(const struct request *req);
 
 /* Check a table: every row has an access level, a handler and a pattern. */
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap);
