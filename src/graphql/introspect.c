@@ -126,6 +126,13 @@ static json_t *type_specified_by(struct gql_field_call *c) {
     return t ? str(t->specified_by_url) : NULL;
 }
 
+/* The schema has no OneOf input objects: false for every input object,
+ * null for the other kinds (as the specification's __Type.isOneOf). */
+static json_t *type_is_one_of(struct gql_field_call *c) {
+    const struct gql_type_def *t = named(c);
+    return t && t->kind == GQL_KIND_INPUT_OBJECT ? json_false() : NULL;
+}
+
 static json_t *field(const struct gql_field_def *f) {
     return json_pack("{s:s, s:o*, s:o, s:s, s:b, s:o*}", "name", f->name, "description",
                      str(f->description), "args", input_values(f->args, f->arg_count), "type",
@@ -199,6 +206,7 @@ static const struct gql_resolver resolvers[] = {
     {"__Type", "enumValues", type_enum_values, NULL, NULL},
     {"__Type", "inputFields", type_input_fields, NULL, NULL},
     {"__Type", "ofType", type_of_type, NULL, NULL},
+    {"__Type", "isOneOf", type_is_one_of, NULL, NULL},
 };
 
 const struct gql_resolver *gql_introspection_resolvers(size_t *count) {

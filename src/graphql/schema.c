@@ -338,6 +338,7 @@ static const struct gql_field_def type_fields[] = {
     WITH_ARGS("enumValues", "[__EnumValue!]", include_deprecated, GQL_COST_FREE, NULL),
     WITH_ARGS("inputFields", "[__InputValue!]", include_deprecated, GQL_COST_FREE, NULL),
     FIELD("ofType", "__Type", NULL),
+    FIELD("isOneOf", "Boolean", "True for a OneOf input object; this schema has none."),
 };
 
 static const struct gql_field_def field_fields[] = {

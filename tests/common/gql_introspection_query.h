@@ -6,7 +6,7 @@
 #define NEXUS_TEST_GQL_INTROSPECTION_QUERY_H
 
 /* graphql-js 16's getIntrospectionQuery({descriptions, specifiedByUrl,
- * directiveIsRepeatable, schemaDescription, inputValueDeprecation}), as
+ * directiveIsRepeatable, schemaDescription, inputValueDeprecation, oneOf}), as
  * GraphiQL and code generators send it. */
 static const char *const introspection_query = "query IntrospectionQuery {\n"
                                                "__schema {\n"
@@ -33,6 +33,7 @@ static const char *const introspection_query = "query IntrospectionQuery {\n"
                                                "name\n"
                                                "description\n"
                                                "specifiedByURL\n"
+                                               "isOneOf\n"
                                                "fields(includeDeprecated: true) {\n"
                                                "name\n"
                                                "description\n"

@@ -38,6 +38,7 @@ test('the unit test sends the query graphql-js 16 builds', () => {
         directiveIsRepeatable: true,
         schemaDescription: true,
         inputValueDeprecation: true,
+        oneOf: true,
     });
     const header = readFileSync(join(ROOT, 'tests', 'common', 'gql_introspection_query.h'), 'utf8');
     const lines = [...header.matchAll(/^\s*(?:static const char \*const introspection_query = )?"(.*)\\n"/gm)];
