@@ -780,9 +780,21 @@ static enum nx_err read_upload(struct run *run) {
     return e;
 }
 
-/* The end: 'done', or 'failed' (a bad header; with atomic, any error,
- * after the rows were rolled back). */
+/* A CSV upload without even a header row (empty, or blank lines only):
+ * it fails as a bad header does, its error on line 1. */
+static void no_header(struct run *run) {
+    struct field_errors errs = {0};
+    fielderr_add(&errs, "", "the upload has no header row: a CSV starts with its column names");
+    add_field_errors(&filling(run)->errors, 1, &errs);
+    fielderr_clear(&errs);
+    run->header_failed = true;
+}
+
+/* The end: 'done', or 'failed' (a bad or missing header; with atomic, any
+ * error, after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
+    if (run->csv && !run->header_done)
+        no_header(run);
     /* what no batch took: a bad header's errors */
     struct applier *job = &run->appliers[0]; /* on the job's connection */
     take_errors(&run->errors, &filling(run)->errors);

@@ -429,6 +429,25 @@ static void test_derived_slugs_are_the_endpoints(void **state) {
                " WHERE sku IN ('SLM-00', 'SLM-12', 'SLM-13')");
 }
 
+/* A CSV without its header row (an empty upload, say from a file that was
+ * not there) fails, its error on line 1, rather than end done with no
+ * rows; an empty NDJSON upload is simply no products. */
+static void test_csv_without_a_header_fails(void **state) {
+    (void)state;
+    static const char *const BODIES[] = {"", "\r\n\n"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *imp = run_import("", "text/csv", BODIES[i]);
+        assert_string_equal(jstr(imp, "status"), "failed");
+        expect_error(imp, 0, 1, NULL,
+                     "the upload has no header row: a CSV starts with its column names");
+        json_decref(imp);
+    }
+    json_t *imp = run_import("", "application/x-ndjson", "");
+    assert_string_equal(jstr(imp, "status"), "done");
+    expect_counts(imp, 0, 0, 0, 0);
+    json_decref(imp);
+}
+
 /* CSV has no column for images: an upsert from CSV keeps the product's
  * (a CSV export edited and imported again loses none), and a product it
  * creates has none. */
@@ -1117,6 +1136,7 @@ int main(void) {
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_upsert_keeps_images),
+        cmocka_unit_test(test_csv_without_a_header_fails),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
