@@ -7,7 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static struct db_stmt SQL_RECORD = {"INSERT INTO cache_owed_bumps DEFAULT VALUES", 0, 0};
+#define CHANNEL "nexus_cache_owed"
+
+/* The row, and a notification to every server listening (delivered when
+ * the insert commits). */
+static struct db_stmt SQL_RECORD = {
+    "WITH r AS (INSERT INTO cache_owed_bumps DEFAULT VALUES RETURNING 1)"
+    " SELECT pg_notify('" CHANNEL "', '') FROM r",
+    0, 0};
 static struct db_stmt SQL_LATEST = {"SELECT coalesce(max(id), 0) FROM cache_owed_bumps", 0, 0};
 static struct db_stmt SQL_PAID = {"DELETE FROM cache_owed_bumps WHERE id <= $1::bigint", 1, 0};
 
@@ -21,6 +28,23 @@ enum nx_err owed_bumps_latest(struct db *db, int64_t *latest) {
     *latest = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     return e;
+}
+
+enum nx_err owed_bumps_listen(struct db *db) {
+    return db_exec_sql(db, "LISTEN " CHANNEL);
+}
+
+enum nx_err owed_bumps_poll(struct db *db, bool *notified) {
+    PGconn *c = db_conn(db);
+    *notified = false;
+    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+        return NX_ERR_UNAVAILABLE;
+    PGnotify *note;
+    while ((note = PQnotifies(c))) {
+        *notified = true;
+        PQfreemem(note);
+    }
+    return NX_OK;
 }
 
 enum nx_err owed_bumps_paid(struct db *db, int64_t upto) {

@@ -875,48 +875,80 @@ static pthread_cond_t housekeeping_wake = PTHREAD_COND_INITIALIZER;
 static bool housekeeping_stop;
 
 #define HOUSEKEEPING_INTERVAL_MS 200
-#define OWED_CHECK_EVERY         5 /* passes: once a second */
+#define OWED_RETRY_EVERY         5 /* passes: a lost connection is opened again once a second */
 
 /* The bumps any process recorded as owed (db/owed_bumps), delivered as one
  * bump of everything and then forgotten: a process that stopped before
- * Redis came back cannot leave entries from before its write in use. On
- * the housekeeping thread's own connection, opened again after a failure. */
-static void deliver_owed_bumps(struct db **db) {
+ * Redis came back cannot leave entries from before its write in use. The
+ * housekeeping thread's own connection listens for new ones, so they are
+ * looked up only when one was recorded, when it (re)connects (it may have
+ * missed some), and while one waits for Redis. */
+struct owed_watch {
+    struct db *db;
+    bool check;
+    unsigned since_lost;
+};
+
+static enum nx_err deliver_owed_bumps(struct owed_watch *w) {
+    int64_t latest = 0;
+    enum nx_err e = owed_bumps_latest(w->db, &latest);
+    if (e != NX_OK || (latest > 0 && !catalog_cache_bump_everything()))
+        return e; /* Redis still away: the next pass tries again */
+    if (latest > 0)
+        e = owed_bumps_paid(w->db, latest);
+    if (e == NX_OK && latest > 0)
+        log_info("cache.owed", NULL, "owed generation bumps delivered");
+    w->check = e != NX_OK;
+    return e;
+}
+
+static void watch_owed_bumps(struct owed_watch *w) {
     if (!cache_enabled())
         return;
-    if (!*db)
-        *db = db_open(cfg->database_url);
-    int64_t latest = 0;
-    enum nx_err e = *db ? owed_bumps_latest(*db, &latest) : NX_ERR_UNAVAILABLE;
-    if (e == NX_OK && latest > 0 && catalog_cache_bump_everything()) {
-        e = owed_bumps_paid(*db, latest);
-        log_info("cache.owed", NULL, "owed generation bumps delivered");
+    if (!w->db && w->since_lost++ % OWED_RETRY_EVERY == 0) {
+        w->db = db_open(cfg->database_url);
+        if (w->db && owed_bumps_listen(w->db) != NX_OK) {
+            db_close(w->db);
+            w->db = NULL;
+        }
+        w->check = w->db != NULL;
     }
-    if (e != NX_OK && *db) {
-        db_close(*db);
-        *db = NULL;
+    bool notified = false;
+    enum nx_err e = w->db ? owed_bumps_poll(w->db, &notified) : NX_OK;
+    w->check = w->check || notified;
+    if (w->db && e == NX_OK && w->check)
+        e = deliver_owed_bumps(w);
+    if (w->db && e != NX_OK) {
+        db_close(w->db);
+        w->db = NULL;
+        w->since_lost = 1;
     }
 }
+
+/* The first housekeeping pass ends before the server says it listens. */
+static bool first_pass_done;
 
 static void *housekeeping_main(void *arg) {
     (void)arg;
     /* Named, so that tools watching the server's threads can tell it apart
      * from those that serve requests. */
     prctl(PR_SET_NAME, "nx-housekeeping", 0, 0, 0);
-    struct db *db = NULL;
-    unsigned pass = 0;
+    struct owed_watch owed = {0};
     pthread_mutex_lock(&housekeeping_lock);
     while (!housekeeping_stop) {
         pthread_mutex_unlock(&housekeeping_lock);
-        catalog_cache_maintain();           /* an owed generation bump */
-        if (pass++ % OWED_CHECK_EVERY == 0) /* the first pass at once */
-            deliver_owed_bumps(&db);
+        catalog_cache_maintain(); /* an owed generation bump */
+        watch_owed_bumps(&owed);
         size_t closed = deadline_sweep();
         if (closed)
             log_info("request.deadline", NULL,
                      "%zu connection(s) closed: request not in after %d s", closed,
                      cfg->request_timeout);
         pthread_mutex_lock(&housekeeping_lock);
+        if (!first_pass_done) {
+            first_pass_done = true;
+            pthread_cond_broadcast(&housekeeping_wake);
+        }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += HOUSEKEEPING_INTERVAL_MS * 1000000L;
@@ -926,9 +958,22 @@ static void *housekeeping_main(void *arg) {
             pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until);
     }
     pthread_mutex_unlock(&housekeeping_lock);
-    if (db)
-        db_close(db);
+    if (owed.db)
+        db_close(owed.db);
     return NULL;
+}
+
+/* Wait (2 s at most) for the first housekeeping pass: owed bumps found
+ * at start are delivered before the server says it listens. */
+static void housekeeping_first_pass(void) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    pthread_mutex_lock(&housekeeping_lock);
+    while (!first_pass_done &&
+           pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&housekeeping_lock);
 }
 
 static void housekeeping_end(pthread_t thread) {
@@ -1022,6 +1067,7 @@ int server_run(const struct config *config) {
         metrics_free();
         return 1;
     }
+    housekeeping_first_pass();
     log_info("server.start", NULL, "listening on %s, port %d with %d threads", listen_name(),
              cfg->port, cfg->threads);
     int sig = 0;

@@ -731,8 +731,8 @@ static void test_failed_bump_is_delivered_for_every_instance(void **state) {
 
 /* A writer that cannot reach Redis owes its bump, and records it in
  * PostgreSQL: when it stops before Redis answers it again, another
- * instance delivers the bump (within its housekeeping's second), so the
- * entry from before the write is not served until it expires. */
+ * instance, notified, delivers the bump (within a housekeeping pass), so
+ * the entry from before the write is not served until it expires. */
 static void test_a_bump_owed_by_a_stopped_writer_is_delivered(void **state) {
     (void)state;
     struct nexus_server writer = {0}, reader = {0};
