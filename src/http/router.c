@@ -2,8 +2,10 @@
  * router.c -- match a path against the route table.
  *
  * Patterns are compared segment by segment; "{name}" matches one non-empty
- * segment. Where several patterns match a path, only those with the fewest
- * parameters count (a literal segment wins). The table is small (tens of
+ * segment; an {id} or {vid} only a positive integer in range, so a path
+ * whose id cannot name anything is a 404 for every method, answered before
+ * authentication. Where several patterns match a path, only those with the
+ * fewest parameters count (a literal segment wins). The table is small (tens of
  * rows), so a linear scan beats any index and keeps the code obvious.
  */
 #include "nexus/http/router.h"
@@ -40,6 +42,31 @@ static bool match_pattern(const char *pattern, const char *path, struct slice *p
     return true;
 }
 
+/* Whether the parameter of pattern p (at a '{') is an id: {id}, {vid}. */
+static bool names_an_id(const char *p) {
+    return strncmp(p, "{id}", 4) == 0 || strncmp(p, "{vid}", 5) == 0;
+}
+
+/* Whether every id the route's pattern captured is a positive integer in
+ * range: a path whose id cannot name anything matches no route, so it is a
+ * 404 for every method (a category's {id} may be a slug). */
+static bool ids_valid(const struct route *r, const struct slice *params, size_t count) {
+    if (r->flags & ROUTE_ID_OR_SLUG)
+        return true;
+    size_t k = 0;
+    for (const char *p = r->pattern; (p = strchr(p, '{')) && k < count; p++, k++) {
+        int64_t id;
+        if (names_an_id(p) && !parse_id(params[k].ptr, params[k].len, &id))
+            return false;
+    }
+    return true;
+}
+
+static bool route_matches(const struct route *r, const char *path, struct slice *params,
+                          size_t *count) {
+    return match_pattern(r->pattern, path, params, count) && ids_valid(r, params, *count);
+}
+
 /* The fewest parameters of a pattern the path matches (SIZE_MAX for none):
  * a segment spelled out beats a parameter, so /products/facets is not
  * /products/{id}, whatever the method. */
@@ -48,7 +75,7 @@ static size_t fewest_params(const struct route *routes, size_t n, const char *pa
     for (size_t i = 0; i < n; i++) {
         struct slice params[NX_MAX_PATH_PARAMS];
         size_t count = 0;
-        if (match_pattern(routes[i].pattern, path, params, &count) && count < fewest)
+        if (route_matches(&routes[i], path, params, &count) && count < fewest)
             fewest = count;
     }
     return fewest;
@@ -61,7 +88,7 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
     for (size_t i = 0; i < n && fewest != SIZE_MAX; i++) {
         struct slice params[NX_MAX_PATH_PARAMS];
         size_t count = 0;
-        if (!match_pattern(routes[i].pattern, req->path, params, &count) || count != fewest)
+        if (!route_matches(&routes[i], req->path, params, &count) || count != fewest)
             continue;
         allow |= 1u << routes[i].method;
         if (routes[i].method == HTTP_GET)
@@ -76,24 +103,6 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
         return NX_ERR_NOT_FOUND;
     req->allow_mask = allow | 1u << HTTP_OPTIONS;
     return req->route ? NX_OK : NX_ERR_METHOD;
-}
-
-/* Whether the parameter of pattern p (at a '{') is an id: {id}, {vid}. */
-static bool names_an_id(const char *p) {
-    return strncmp(p, "{id}", 4) == 0 || strncmp(p, "{vid}", 5) == 0;
-}
-
-bool router_ids_valid(const struct request *req) {
-    if (req->route->flags & ROUTE_ID_OR_SLUG)
-        return true;
-    size_t k = 0;
-    for (const char *p = req->route->pattern; (p = strchr(p, '{')) && k < req->param_count;
-         p++, k++) {
-        int64_t id;
-        if (names_an_id(p) && !parse_id(req->params[k].ptr, req->params[k].len, &id))
-            return false;
-    }
-    return true;
 }
 
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap) {

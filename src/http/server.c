@@ -308,8 +308,6 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
-    if (e == NX_OK && !router_ids_valid(req))
-        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such resource");
     bool by_token = false;
     if (e == NX_OK)
         e = check_private(req, &by_token);

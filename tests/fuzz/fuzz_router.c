@@ -11,6 +11,8 @@
  *     method is the request's (HEAD served by GET rows); its parameters
  *     are non-empty slices of the path without '/', and putting them back
  *     into the pattern gives the path again;
+ *   - an {id} or {vid} segment matches only a positive integer within
+ *     int64 without leading zeros (any segment on ROUTE_ID_OR_SLUG rows);
  *   - only the matching patterns with the fewest parameters count (a
  *     literal segment beats a parameter);
  *   - NX_ERR_METHOD: some pattern matches, none for this method, and
@@ -35,13 +37,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
+/* A positive int64 in plain decimal, compared as text against the
+ * largest one. */
+static bool is_id_text(const char *s, size_t len) {
+    static const char max[] = "9223372036854775807";
+    if (len == 0 || len > sizeof max - 1 || s[0] < '1' || s[0] > '9')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return len < sizeof max - 1 || memcmp(s, max, len) <= 0;
+}
+
 /* One path segment of pattern p (from *pp) against one of path s (from
  * *sp); both advance past the segment. */
-static bool segment_matches(const char **pp, const char **sp) {
+static bool segment_matches(const char **pp, const char **sp, bool slug_ids) {
     const char *p = *pp, *s = *sp;
     size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
     bool ok;
-    if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}')
+    bool id = (plen == 4 && memcmp(p, "{id}", 4) == 0) || (plen == 5 && memcmp(p, "{vid}", 5) == 0);
+    if (id && !slug_ids)
+        ok = is_id_text(s, slen);
+    else if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}')
         ok = slen > 0; /* a parameter: any non-empty segment */
     else
         ok = plen == slen && memcmp(p, s, plen) == 0;
@@ -51,10 +68,10 @@ static bool segment_matches(const char **pp, const char **sp) {
 }
 
 /* Reference matcher: same number of segments, each one matching. */
-static bool reference_match(const char *pattern, const char *path) {
-    const char *p = pattern, *s = path;
+static bool reference_match(const struct route *r, const char *path) {
+    const char *p = r->pattern, *s = path;
     for (;;) {
-        if (!segment_matches(&p, &s))
+        if (!segment_matches(&p, &s, (r->flags & ROUTE_ID_OR_SLUG) != 0))
             return false;
         if (*p == '\0' || *s == '\0')
             return *p == '\0' && *s == '\0';
@@ -114,12 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned allow = 0;
     size_t fewest = SIZE_MAX;
     for (size_t i = 0; i < nx_route_count; i++)
-        if (reference_match(nx_routes[i].pattern, path) &&
-            param_count(nx_routes[i].pattern) < fewest)
+        if (reference_match(&nx_routes[i], path) && param_count(nx_routes[i].pattern) < fewest)
             fewest = param_count(nx_routes[i].pattern);
     for (size_t i = 0; i < nx_route_count; i++) {
-        if (!reference_match(nx_routes[i].pattern, path) ||
-            param_count(nx_routes[i].pattern) != fewest)
+        if (!reference_match(&nx_routes[i], path) || param_count(nx_routes[i].pattern) != fewest)
             continue;
         allow |= 1u << nx_routes[i].method;
         if (nx_routes[i].method == HTTP_GET)

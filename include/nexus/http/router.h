@@ -85,12 +85,6 @@ extern const size_t nx_route_count;
  */
 enum nx_err router_match(const struct route *routes, size_t n, struct request *req);
 
-/* Whether every {id} and {vid} of the matched route is a positive
- * integer in range (but on ROUTE_ID_OR_SLUG routes): a path whose id
- * cannot name anything is not found (404), which the route check answers
- * before authentication. */
-bool router_ids_valid(const struct request *req);
-
 /* Check a table: every row has an access level, a handler and a pattern. */
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap);
 
