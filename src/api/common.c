@@ -84,8 +84,11 @@ enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup
 }
 
 enum nx_err api_check_if_match(struct request *req, const char *etag) {
-    const char *want = request_header(req, "If-Match");
-    if (!want || etag_matches(want, etag, false))
+    struct buf lines = {0};
+    const char *want = request_header_list(req, "If-Match", &lines);
+    bool matches = !want || etag_matches(want, etag, false);
+    buf_clear(&lines);
+    if (matches)
         return NX_OK;
     return problem_detail(req, NX_ERR_PRECONDITION,
                           "the resource has changed: If-Match does not match its ETag");

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const method_names[HTTP__COUNT] = {"GET",   "HEAD",   "POST",    "PUT",
                                                       "PATCH", "DELETE", "OPTIONS", "OTHER"};
@@ -115,6 +116,33 @@ size_t request_query_names(struct request *req, const char *prefix, const char *
 
 const char *request_header(const struct request *req, const char *name) {
     return req->conn ? MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+struct header_lines {
+    const char *name;
+    struct buf *out;
+    unsigned count;
+};
+
+static enum MHD_Result join_header_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value) {
+    (void)kind;
+    struct header_lines *h = cls;
+    if (value && strcasecmp(key, h->name) == 0) {
+        if (h->count++)
+            buf_puts(h->out, ", ");
+        buf_puts(h->out, value);
+    }
+    return MHD_YES;
+}
+
+const char *request_header_list(const struct request *req, const char *name, struct buf *out) {
+    struct header_lines h = {name, out, 0};
+    if (req->conn)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, join_header_line, &h);
+    if (!h.count)
+        return NULL;
+    return out->len ? out->data : "";
 }
 
 void request_forget_problem(struct request *req) {

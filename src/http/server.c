@@ -443,9 +443,14 @@ static const char *response_etag(const struct response *res) {
 /* A 200 whose ETag the client already has becomes a 304 with that ETag. */
 static void apply_if_none_match(struct request *req, struct response *res) {
     const char *etag = response_etag(res);
-    const char *none_match = request_header(req, "If-None-Match");
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
-    if (read && res->status == 200 && etag && none_match && etag_matches(none_match, etag, true)) {
+    if (!read || res->status != 200 || !etag)
+        return;
+    struct buf lines = {0};
+    const char *none_match = request_header_list(req, "If-None-Match", &lines);
+    bool matches = none_match && etag_matches(none_match, etag, true);
+    buf_clear(&lines);
+    if (matches) {
         free(res->body);
         res->body = NULL;
         res->len = 0;

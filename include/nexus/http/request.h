@@ -146,6 +146,11 @@ size_t request_query_names(struct request *req, const char *prefix, const char *
 /* A request header value, or NULL. */
 const char *request_header(const struct request *req, const char *name);
 
+/* A list header (If-Match, If-None-Match) sent on one line or several:
+ * every line, joined with ", " into out (RFC 9110 5.3), or NULL when the
+ * header is absent. The caller clears out. */
+const char *request_header_list(const struct request *req, const char *name, struct buf *out);
+
 /* Record the detail sentence of the request's error (problem_detail is
  * the variadic form); it is cut to fit req->detail. */
 void request_set_detail(struct request *req, const char *fmt, va_list ap)
