@@ -315,6 +315,19 @@ static enum nx_err parse_attribute(struct request *req, struct product_query *q,
     return NX_OK;
 }
 
+/* Whether an option filter already names name, compared as variants'
+ * option names are (folded to lower case). */
+static bool option_named(const struct product_query *q, const char *name) {
+    char folded[4 * OPTION_NAME_MAX + 1], other[4 * OPTION_NAME_MAX + 1];
+    size_t n = utf8_lower(name, strlen(name), folded, sizeof folded);
+    for (size_t i = 0; i < q->filter.option_count; i++) {
+        const char *o = q->filter.options[i].name;
+        if (utf8_lower(o, strlen(o), other, sizeof other) == n && memcmp(folded, other, n) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* option.<name>: a name of 1 to 50 characters, any but the list's comma. */
 static enum nx_err parse_option(struct request *req, struct product_query *q, const char *param,
                                 struct slice v) {
@@ -331,6 +344,10 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
     enum nx_err e = check_list(req, param, v);
     if (e != NX_OK)
         return e;
+    if (option_named(q, name))
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "%.60s repeats an option (names are compared case-insensitively)",
+                              param);
     struct option_filter *o = &q->filter.options[q->filter.option_count++];
     o->name = keep(q, name, strlen(name));
     o->values = keep(q, v.ptr, v.len);
@@ -367,14 +384,25 @@ static enum nx_err parse_discovery_param(struct request *req, struct product_que
     return e;
 }
 
+/* How many of the parameters have a value: an empty one is ignored like
+ * any empty filter, so it does not count against the limit. */
+static size_t given_values(struct request *req, const char *const *names, size_t n) {
+    size_t given = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct slice v;
+        given += request_query(req, names[i], &v) == NX_OK && v.ptr && v.len > 0;
+    }
+    return given;
+}
+
 /* attr.* and option.*, in name order (the cursor's canonical text does
  * not depend on the order they were sent in). */
 static enum nx_err parse_discovery(struct request *req, struct product_query *q) {
-    const char *names[NX_DISCOVERY_MAX + 1];
-    size_t n = request_query_names(req, "attr.", names, NX_DISCOVERY_MAX + 1);
-    if (n <= NX_DISCOVERY_MAX)
-        n += request_query_names(req, "option.", names + n, NX_DISCOVERY_MAX + 1 - n);
-    if (n > NX_DISCOVERY_MAX)
+    const char *names[NX_MAX_QUERY_ARGS];
+    size_t n = request_query_names(req, "attr.", names, NX_MAX_QUERY_ARGS);
+    if (n < NX_MAX_QUERY_ARGS)
+        n += request_query_names(req, "option.", names + n, NX_MAX_QUERY_ARGS - n);
+    if (n > NX_MAX_QUERY_ARGS || given_values(req, names, n) > NX_DISCOVERY_MAX)
         return problem_detail(req, NX_ERR_BAD_REQUEST,
                               "at most %d attr.* and option.* parameters are allowed",
                               NX_DISCOVERY_MAX);

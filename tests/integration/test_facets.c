@@ -566,6 +566,11 @@ static void test_malformed_parameters_are_400_naming_them(void **state) {
         expect_bad(p, "option.");
         snprintf(p, sizeof p, "%s?attr.brand=a&attr.brand=b", bases[i]);
         expect_bad(p, "attr.brand");
+        /* option names compare case-insensitively: these name one option */
+        snprintf(p, sizeof p, "%s?option.Size=M&option.size=L", bases[i]);
+        expect_bad(p, "option.size");
+        snprintf(p, sizeof p, "%s?option.%%C3%%89p=M&option.%%C3%%A9p=L", bases[i]);
+        expect_bad(p, "option.\xC3\xA9p");
         snprintf(p, sizeof p,
                  "%s?attr.a=1&attr.b=1&attr.c=1&attr.d=1&attr.e=1&attr.f.min=1&option.a=1"
                  "&option.b=1&option.c=1&option.d=1&option.e=1",
@@ -582,6 +587,13 @@ static void test_malformed_parameters_are_400_naming_them(void **state) {
                                        "&option.b=1&option.c=1&option.d=1&option.e=1",
                               NULL, NULL);
     expect_status(r, 200, "ten discovery parameters");
+    http_res_free(r);
+    /* empty values are ignored, so they do not count against the ten */
+    r = call("GET",
+             PRODUCTS "?attr.a=1&attr.b=1&attr.c=1&attr.d=1&attr.e=1&option.a=1&option.b=1"
+                      "&option.c=1&option.d=1&option.e=1&attr.f=&attr.g.min=&option.f=",
+             NULL, NULL);
+    expect_status(r, 200, "ten discovery parameters and three empty ones");
     http_res_free(r);
     r = call("GET", FACETS "?price_buckets=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20",
              NULL, NULL);
