@@ -124,7 +124,7 @@ static enum nx_err parse_format(struct request *req, enum export_format *format)
     enum nx_err e = request_query(req, "format", &v);
     if (e != NX_OK)
         return e;
-    if (!v.ptr || v.len == 0 || (v.len == 6 && memcmp(v.ptr, "ndjson", 6) == 0))
+    if (!v.ptr || (v.len == 6 && memcmp(v.ptr, "ndjson", 6) == 0))
         *format = EXPORT_NDJSON;
     else if (v.len == 3 && memcmp(v.ptr, "csv", 3) == 0)
         *format = EXPORT_CSV;

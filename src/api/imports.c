@@ -62,7 +62,7 @@ static enum nx_err read_query(struct request *req, struct upload *u) {
     if (e != NX_OK)
         return e;
     bool is_atomic = false;
-    if (!mode.ptr || mode.len == 0 || (mode.len == 6 && memcmp(mode.ptr, "upsert", 6) == 0))
+    if (!mode.ptr || (mode.len == 6 && memcmp(mode.ptr, "upsert", 6) == 0))
         u->mode = "upsert";
     else if (mode.len == 6 && memcmp(mode.ptr, "create", 6) == 0)
         u->mode = "create";

@@ -32,7 +32,8 @@ static enum nx_err parse_sort(struct request *req, const struct list_spec *spec,
     struct slice v;
     enum nx_err e = request_query(req, "sort", &v);
     out->sort = spec->default_sort;
-    if (e != NX_OK || !v.ptr || v.len == 0)
+    /* Not a filter: an empty sort= is an unknown field, not the default. */
+    if (e != NX_OK || !v.ptr)
         return e;
     for (size_t i = 0; i < spec->sort_count; i++)
         if (strlen(spec->sorts[i]) == v.len && memcmp(spec->sorts[i], v.ptr, v.len) == 0) {

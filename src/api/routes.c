@@ -124,14 +124,14 @@ const size_t nx_upload_count = sizeof nx_uploads / sizeof nx_uploads[0];
  */
 
 static const struct key_param CATEGORY_LIST_KEY[] = {
-    {"parent", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
+    {"parent", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_STRICT},
     {"cursor", KEY_TEXT}, {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
 };
 
 static const struct key_param PRODUCT_LIST_KEY[] = {
     {"q", KEY_TEXT},        {"min_price", KEY_MONEY},    {"max_price", KEY_MONEY},
     {"in_stock", KEY_BOOL}, {"currency", KEY_CURRENCY},  {"include_inactive", KEY_BOOL},
-    {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_TEXT},
+    {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_STRICT},
     {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
     {"attr.", KEY_PREFIX},  {"option.", KEY_PREFIX},
 };

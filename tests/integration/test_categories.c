@@ -543,7 +543,7 @@ static void test_list_sorts(void **state) {
     expect_list("sort=created_at&limit=6", "created_at, id", "true");
     expect_list("sort=-created_at&limit=6", "created_at DESC, id DESC", "true");
     const char *bad[] = {"sort=bogus",   "sort=price",   "sort=NAME", "sort=--name",
-                         "sort=%2Bname", "sort=name,id", "sort=slug"};
+                         "sort=%2Bname", "sort=name,id", "sort=slug", "sort="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         long s = list_status(bad[i]);
         if (s != 400)

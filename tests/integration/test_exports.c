@@ -321,6 +321,7 @@ static void test_filters_are_the_lists(void **state) {
 static void test_bad_requests(void **state) {
     (void)state;
     expect_problem(export_as(staff_token, "?format=xml"), 400, NULL);
+    expect_problem(export_as(staff_token, "?format="), 400, NULL); /* not a filter */
     expect_problem(export_as(staff_token, "?format=csv&min_price=abc"), 400, NULL);
     expect_problem(export_as(staff_token, "?category=bad!slug"), 400, NULL);
     expect_problem(export_as(staff_token, "?in_stock=maybe"), 400, NULL);

@@ -701,6 +701,7 @@ static void test_request_checks(void **state) {
     expect_problem(upload("", staff_token, "application/json", "{}", 2, NULL), 415, NULL);
     expect_problem(upload("?mode=merge", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
                    NULL);
+    expect_problem(upload("?mode=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
     expect_problem(upload("?atomic=yes", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
                    NULL);
     expect_problem(upload("", customer_token, "text/csv", csv, strlen(csv), NULL), 403, NULL);

@@ -522,9 +522,9 @@ static void test_every_sort_orders_with_ties_broken_by_id(void **state) {
 
 static void test_unknown_sort_is_400(void **state) {
     (void)state;
-    const char *bad[] = {"sort=bogus",    "sort=stock",    "sort=PRICE",     "sort=--price",
-                         "sort=%2Bprice", "sort=price,id", "sort=id",        "sort=price_cents",
-                         "sort=-",        "sort=%20price", "sort=updated_at"};
+    const char *bad[] = {"sort=bogus",    "sort=stock",    "sort=PRICE",      "sort=--price",
+                         "sort=%2Bprice", "sort=price,id", "sort=id",         "sort=price_cents",
+                         "sort=-",        "sort=%20price", "sort=updated_at", "sort="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_list_400(bad[i]);
 }

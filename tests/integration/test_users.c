@@ -614,7 +614,7 @@ static void test_pages_stay_consistent_when_rows_change_between_requests(void **
 static void test_unknown_sort_is_400(void **state) {
     (void)state;
     const char *bad[] = {"sort=bogus", "sort=name",    "sort=password_hash", "sort=%2Bemail",
-                         "sort=EMAIL", "sort=--email", "sort=email,id"};
+                         "sort=EMAIL", "sort=--email", "sort=email,id",      "sort="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (list_status(bad[i]) != 400)
             fprintf(stderr, "%s was not a 400\n", bad[i]);
