@@ -119,6 +119,8 @@ static enum nx_err issue_pair(struct response *res, struct db *db, const char *u
                                  refresh, "token_type", "Bearer", "expires_in",
                                  (json_int_t)nx_config->access_token_ttl);
         api_ok(res, body);
+        /* tokens: no cache or proxy may keep them (RFC 6749 5.1) */
+        response_header(res, "Cache-Control", "no-store");
     }
     free(access);
     sodium_memzero(refresh, sizeof refresh);

@@ -510,6 +510,7 @@ static void test_login_returns_bearer_pair_expiring_in_900(void **state) {
     struct http_res *r = post_json(LOGIN, creds("login-ok@example.com", "password-1"));
     assert_int_equal(r->status, 200);
     assert_string_equal(http_header(r, "Content-Type"), "application/json");
+    assert_string_equal(http_header(r, "Cache-Control"), "no-store"); /* tokens */
     assert_int_equal(json_object_size(r->json), 4);
     assert_string_equal(json_string_value(json_object_get(r->json, "token_type")), "Bearer");
     assert_true(json_is_integer(json_object_get(r->json, "expires_in")));
@@ -884,6 +885,7 @@ static void test_refresh_returns_a_new_pair_different_from_the_old(void **state)
     struct tokens old = login("refresh-ok@example.com", "password-1");
     struct http_res *r = refresh_with(old.refresh);
     assert_int_equal(r->status, 200);
+    assert_string_equal(http_header(r, "Cache-Control"), "no-store");
     assert_string_equal(json_string_value(json_object_get(r->json, "token_type")), "Bearer");
     assert_int_equal(json_integer_value(json_object_get(r->json, "expires_in")), 900);
     struct tokens fresh = tokens_from(r);
