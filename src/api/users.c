@@ -9,6 +9,7 @@
 #include "nexus/api/common.h"
 #include "nexus/api/listing.h"
 #include "nexus/auth/password.h"
+#include "nexus/db/account_tokens.h"
 #include "nexus/db/logins.h"
 #include "nexus/db/users.h"
 #include "nexus/http/client.h"
@@ -112,6 +113,8 @@ static enum nx_err change_password(struct request *req, struct db *db, const cha
         e = users_set_password(db, id, hash);
     if (e == NX_OK)
         e = logins_revoke_others(db, id, req->principal.family);
+    if (e == NX_OK)
+        e = account_tokens_withdraw(db, id, NX_TOKEN_KIND_RESET);
     return e;
 }
 
@@ -193,6 +196,8 @@ static enum nx_err update_user(struct db *db, const char *id, const struct user_
         e = write_user(db, id, in->name, in->role, in->is_active, out);
     if (e == NX_OK && deactivating && PQntuples(*out) == 1)
         e = logins_revoke_others(db, id, NULL);
+    if (e == NX_OK && deactivating && PQntuples(*out) == 1)
+        e = account_tokens_withdraw(db, id, NX_TOKEN_KIND_RESET);
     if (e == NX_OK)
         e = db_commit(db);
     if (e != NX_OK) {

@@ -24,6 +24,11 @@ static struct db_stmt SQL_USE = {
     " AND a.kind = t.kind AND a.token_hash <> $1::bytea AND a.used_at IS NULL"
     " AND a.replaced_at IS NULL",
     1, 0};
+/* Withdrawn tokens expire now: the link is refused as expired. */
+static struct db_stmt SQL_WITHDRAW = {
+    "UPDATE account_tokens SET expires_at = now() WHERE user_id = $1 AND kind = $2"
+    " AND used_at IS NULL AND replaced_at IS NULL AND expires_at > now()",
+    2, 0};
 static struct db_stmt SQL_PURGE = {
     "DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens"
     " WHERE expires_at < now() - make_interval(secs => $1::integer)"
@@ -44,6 +49,11 @@ enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **o
 enum nx_err account_token_use(struct db *db, const char *hash_hex) {
     const char *params[] = {hash_hex};
     return db_exec(db, &SQL_USE, params, NULL);
+}
+
+enum nx_err account_tokens_withdraw(struct db *db, const char *user_id, const char *kind) {
+    const char *params[] = {user_id, kind};
+    return db_exec(db, &SQL_WITHDRAW, params, NULL);
 }
 
 enum nx_err account_tokens_purge(struct db *db, int retention_seconds, int batch, int *purged) {

@@ -548,6 +548,40 @@ static void test_expired_and_deactivated_tokens_are_422(void **state) {
     account_free(&a);
 }
 
+/* A link sent before the password changed, or before the account was
+ * deactivated (and reactivated since), no longer sets the password. */
+static void test_a_password_change_or_deactivation_withdraws_reset_links(void **state) {
+    (void)state;
+    struct account a;
+    char path[64];
+    make_account(&a, "withdrawn@example.com");
+    char *token = reset_token(a.email);
+    struct http_res *r = call_owned(
+        "PATCH", ME, a.access,
+        json_body("{s:s, s:s}", "password", "changed password 1", "current_password", PASSWORD));
+    expect_status(r, 200, "password change");
+    http_res_free(r);
+    expect_token_problem(confirm(token, "new password here"), "has expired");
+    free(token);
+
+    token = reset_token(a.email);
+    harness_create_user(&server, "withdraw-admin@example.com", "admin", PASSWORD);
+    char *admin = harness_login("withdraw-admin@example.com", PASSWORD);
+    snprintf(path, sizeof path, "/api/v1/users/%lld", a.id);
+    http_res_free(http_expect("DELETE", path, admin, NULL, 204));
+    http_res_free(http_expect("PATCH", path, admin, "{\"is_active\": true}", 200));
+    expect_token_problem(confirm(token, "new password here"), "has expired");
+    /* a link asked for after the reactivation works */
+    free(token);
+    token = reset_token(a.email);
+    r = confirm(token, "new password here");
+    expect_status(r, 204, "a new link");
+    http_res_free(r);
+    free(token);
+    free(admin);
+    account_free(&a);
+}
+
 static void test_deactivated_account_gets_no_reset_mail(void **state) {
     (void)state;
     struct account a;
@@ -795,6 +829,7 @@ int main(void) {
         cmocka_unit_test(test_reset_of_an_unknown_address_answers_the_same_and_sends_nothing),
         cmocka_unit_test(test_a_newer_request_replaces_the_earlier_token),
         cmocka_unit_test(test_expired_and_deactivated_tokens_are_422),
+        cmocka_unit_test(test_a_password_change_or_deactivation_withdraws_reset_links),
         cmocka_unit_test(test_deactivated_account_gets_no_reset_mail),
         cmocka_unit_test(test_malformed_tokens_and_passwords_are_422_on_their_field),
         cmocka_unit_test(test_concurrent_confirms_of_one_token_give_one_204),

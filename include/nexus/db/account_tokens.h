@@ -34,6 +34,10 @@ enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **o
  * user (a reset makes older reset links useless too). */
 enum nx_err account_token_use(struct db *db, const char *hash_hex);
 
+/* Expire the user's open tokens of kind now: a reset link sent before the
+ * password changed or the account was deactivated no longer works. */
+enum nx_err account_tokens_withdraw(struct db *db, const char *user_id, const char *kind);
+
 /* Delete up to batch tokens that expired more than retention_seconds ago;
  * *purged: how many. */
 enum nx_err account_tokens_purge(struct db *db, int retention_seconds, int batch, int *purged);
