@@ -399,6 +399,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'requestPasswordReset', 'POST', pr, { body: '{"email":', contentType: 'application/json' }, 400);
   await call(t, 'requestPasswordReset', 'POST', pr, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'requestPasswordReset', 'POST', pr, { body: '{}', contentType: 'text/plain' }, 415);
+  // a token, when sent, must be valid, even on a public route
+  await call(t, 'requestPasswordReset', 'POST', pr, { token: BOGUS_TOKEN, json: { email: 'a@contract.test' } }, 401);
   // any address is answered alike; only an empty one (or one past 254 bytes) is refused
   await call(t, 'requestPasswordReset', 'POST', pr, { json: { email: 'not an address' } }, 202);
   await call(t, 'requestPasswordReset', 'POST', pr, { json: { email: '  ' } }, 422);
@@ -412,6 +414,7 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'confirmPasswordReset', 'POST', prc, { body: '[]', contentType: 'application/json' }, 400);
   await call(t, 'confirmPasswordReset', 'POST', prc, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'confirmPasswordReset', 'POST', prc, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'confirmPasswordReset', 'POST', prc, { token: BOGUS_TOKEN, json: { token: 'A'.repeat(43), password: 'contract-password-9' } }, 401);
   await call(t, 'confirmPasswordReset', 'POST', prc, { json: { token: 'truncated', password: 'contract-password-9' } }, 422);
   await keyInUse(t, 'confirmPasswordReset', prc, { json: { token: linkToken('resetter@contract.test', 'password_reset'), password: 'contract-password-9' }, table: 'account_tokens', status: 204 });
   const ve = '/api/v1/auth/verify-email';
@@ -419,6 +422,7 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'verifyEmail', 'POST', ve, { body: 'nope', contentType: 'application/json' }, 400);
   await call(t, 'verifyEmail', 'POST', ve, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'verifyEmail', 'POST', ve, { body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'verifyEmail', 'POST', ve, { token: BOGUS_TOKEN, json: { token: 'A'.repeat(43) } }, 401);
   await call(t, 'verifyEmail', 'POST', ve, { json: { token: 'A'.repeat(43) } }, 422);
   await keyInUse(t, 'verifyEmail', ve, { json: { token: linkToken('resetter@contract.test', 'email_verify') }, table: 'account_tokens', status: 204 });
   const vr = `${ve}/resend`;
@@ -556,6 +560,9 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: 'mutation { product(id: 1) { id } }' }, label: 'a mutation' }, 400);
   await call(t, 'graphqlPost', 'POST', '/graphql', { body: '[1]', contentType: 'application/json', label: 'not an object' }, 400);
   await call(t, 'graphqlPost', 'POST', '/graphql', { token: BOGUS_TOKEN, json: { query: gq } }, 401);
+  // refused before GraphQL reads it: a problem+json like on every route
+  const badKey = await call(t, 'graphqlPost', 'POST', '/graphql', { json: { query: gq }, headers: { 'Idempotency-Key': 'x'.repeat(256) }, label: 'a malformed Idempotency-Key' }, 400);
+  assert.match(badKey.headers['content-type'], /^application\/problem\+json/);
   // Over 1 MiB, as on every route: refused on the declared length, before the body.
   await call(t, 'graphqlPost', 'POST', '/graphql', { raw: 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1048577\r\nConnection: close\r\n\r\n{}' }, 413);
   await call(t, 'graphqlPost', 'POST', '/graphql', { body: gq, contentType: 'application/graphql' }, 415);
