@@ -17,9 +17,8 @@ enum nx_err catalog_text_fields(struct field_errors *errs, json_t *body, bool de
     *slug = field_string(body, "slug");
     *description = json_is_null(d) ? "" : json_string_value(d);
     if (*name) {
-        size_t n = utf8_length(*name);
-        if (n < 1 || n > NX_NAME_MAX || strspn(*name, " \t\r\n") == strlen(*name))
-            e = fielderr_add(errs, "name", "must be 1 to 200 characters");
+        if (!display_name_valid(*name, NX_NAME_MAX))
+            e = fielderr_add(errs, "name", "must be 1 to 200 characters, not only white space");
     }
     if (derive && !*slug && *name && e == NX_OK && !slug_from_name(*name, derived, NX_SLUG_MAX))
         e = fielderr_add(errs, "slug", "cannot be derived from this name; give one");

@@ -60,6 +60,35 @@ size_t utf8_length(const char *s) {
     return n;
 }
 
+/* The length of the white-space character at s (Unicode White_Space,
+ * as UTF-8), or 0. */
+static size_t white_space_at(const unsigned char *s) {
+    if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        return 1;
+    if (s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0)) /* NEL, NO-BREAK SPACE */
+        return 2;
+    if (s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) /* OGHAM SPACE MARK */
+        return 3;
+    if (s[0] == 0xE2 && s[1] == 0x80 &&
+        (s[2] <= 0x8A || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF)) /* U+2000-200A, 2028, */
+        return 3;                                                       /* 2029, 202F */
+    if (s[0] == 0xE2 && s[1] == 0x81 && s[2] == 0x9F) /* MEDIUM MATHEMATICAL SPACE */
+        return 3;
+    if (s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80) /* IDEOGRAPHIC SPACE */
+        return 3;
+    return 0;
+}
+
+bool display_name_valid(const char *s, size_t max) {
+    size_t n = utf8_length(s);
+    if (n < 1 || n > max)
+        return false;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t w; *p && (w = white_space_at(p)) > 0;)
+        p += w;
+    return *p != '\0';
+}
+
 const char *field_string(json_t *obj, const char *name) {
     return json_string_value(json_object_get(obj, name));
 }

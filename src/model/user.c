@@ -9,11 +9,8 @@
 #include <string.h>
 
 static enum nx_err check_name(struct field_errors *errs, const char *name) {
-    size_t n = name ? utf8_length(name) : 0;
-    if (!name)
-        return NX_OK;
-    if (n < 1 || n > 200 || strspn(name, " \t\r\n") == strlen(name))
-        return fielderr_add(errs, "name", "must be 1 to 200 characters");
+    if (name && !display_name_valid(name, 200))
+        return fielderr_add(errs, "name", "must be 1 to 200 characters, not only white space");
     return NX_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include "nexus/core/fielderr.h"
 #include "nexus/model/category.h"
+#include "nexus/model/fields.h"
 #include "nexus/model/product.h"
 #include "nexus/model/user.h"
 #include "nexus/model/variant.h"
@@ -105,7 +106,8 @@ static void test_product_create_names_every_bad_field_in_order(void **state) {
     assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_CREATE, &in), NX_ERR_VALIDATION);
     EXPECT(&f->errs, {"color", "is not a known field"},
            {"price", "must be a decimal from 0 to 99999999.99 with at most two decimals"},
-           {"name", "must be 1 to 200 characters"}, {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"},
+           {"name", "must be 1 to 200 characters, not only white space"},
+           {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"},
            {"stock", "must be an integer from 0 to 2147483647"},
            {"category_id", "must be the id of an existing category"},
            {"currency", "must be an ISO 4217 currency code such as USD"});
@@ -164,6 +166,22 @@ static void test_category_create_needs_a_name_a_slug_can_come_from(void **state)
     EXPECT(&f->errs, {"slug", "cannot be derived from this name; give one"});
 }
 
+/* White space of any kind is not a name; a name may hold some. */
+static void test_names_are_not_only_white_space(void **state) {
+    (void)state;
+    static const char *const blank[] = {
+        "", " ", "\t\r\n", "\xc2\xa0", " \xe3\x80\x80 ", "\xe2\x80\x83\xe2\x80\xaf"};
+    for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++)
+        assert_false(display_name_valid(blank[i], 200));
+    assert_true(display_name_valid("\xc2\xa0"
+                                   "a"
+                                   "\xc2\xa0",
+                                   200));
+    assert_true(display_name_valid("\xe2\x80\x8b", 200)); /* ZERO WIDTH SPACE: not white space */
+    assert_true(display_name_valid("\xc3\xa9", 1));
+    assert_false(display_name_valid("ab", 1));
+}
+
 static void test_category_patch_accepts_null_parent(void **state) {
     struct fixture *f = *state;
     struct category_input in;
@@ -220,7 +238,8 @@ static void test_user_admin_patch_checks_role_and_types(void **state) {
     struct user_input in;
     json_t *b = body(f, "{\"role\": \"root\", \"is_active\": 1, \"name\": \"\"}");
     assert_int_equal(user_admin_patch_input(&f->errs, b, &in), NX_ERR_VALIDATION);
-    EXPECT(&f->errs, {"is_active", "must be a boolean"}, {"name", "must be 1 to 200 characters"},
+    EXPECT(&f->errs, {"is_active", "must be a boolean"},
+           {"name", "must be 1 to 200 characters, not only white space"},
            {"role", "must be customer, staff or admin"});
 }
 
@@ -312,6 +331,7 @@ int main(void) {
         FT(test_category_create_reports_slug_and_parent),
         FT(test_category_create_needs_a_name_a_slug_can_come_from),
         FT(test_category_patch_accepts_null_parent),
+        cmocka_unit_test(test_names_are_not_only_white_space),
         FT(test_user_register_reports_role_email_and_password),
         FT(test_user_register_accepts_and_normalises_email),
         FT(test_user_login_takes_malformed_email_as_failed_login),

@@ -40,6 +40,10 @@ enum nx_err fields_check(struct field_errors *errs, json_t *obj, const struct fi
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t utf8_length(const char *s);
 
+/* A name for people to read: 1 to max code points, not only white space
+ * (Unicode's, the no-break and ideographic spaces included). */
+bool display_name_valid(const char *s, size_t max);
+
 /* Trim, lower-case and check an email address into out (cap >= 255).
  * False when it does not look like an address. */
 bool email_normalize(const char *in, char *out, size_t cap);
