@@ -302,6 +302,24 @@ static enum MHD_Result refuse_on_headers(struct request *req, enum nx_err e) {
     return send_problem(req, e);
 }
 
+/* An answer decided from the headers. With a body declared it goes at
+ * once, and the body is never read (refuse_on_headers). Without one it
+ * waits for the call that ends the request: libmicrohttpd closes the
+ * connection of an answer queued while the request is still being read,
+ * so every 404, 401 or preflight would cost the client a new connection. */
+static enum MHD_Result answer_early(struct request *req, enum nx_err e, bool options) {
+    if (declares_body(req))
+        return options ? answer_options(req) : refuse_on_headers(req, e);
+    req->answer_early = true;
+    req->early_options = options;
+    req->early_error = e;
+    return MHD_YES;
+}
+
+static enum MHD_Result send_early(struct request *req) {
+    return req->early_options ? answer_options(req) : send_problem(req, req->early_error);
+}
+
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     if (e == NX_OK && target_problem)
@@ -313,7 +331,7 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = check_private(req, &by_token);
     if (e == NX_OK || e == NX_ERR_METHOD) {
         if (req->method == HTTP_OPTIONS)
-            return answer_options(req);
+            return answer_early(req, NX_OK, true);
     }
     if (e == NX_OK && !by_token)
         e = auth_authorize(req);
@@ -321,7 +339,7 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = check_body_headers(req);
     if (e == NX_OK)
         e = idempotency_check_header(req);
-    return e == NX_OK ? MHD_YES : refuse_on_headers(req, e);
+    return e == NX_OK ? MHD_YES : answer_early(req, e, false);
 }
 
 /* ---- body and final call ---------------------------------------------- */
@@ -746,6 +764,10 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->held)
         return send_held(req);
+    if (req->answer_early && !req->status) {
+        *upload_data_size = 0;
+        return send_early(req);
+    }
     if (req->status) { /* answered on the first call; drop any body */
         *upload_data_size = 0;
         return MHD_YES;

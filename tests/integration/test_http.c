@@ -294,6 +294,32 @@ static void test_keep_alive_pipelining_still_works(void **state) {
     assert_non_null(second);
 }
 
+/* A request without a body answered from its headers (a 404, a 405, a
+ * 401, a preflight) keeps the connection for the next one. */
+static void test_early_answers_keep_the_connection(void **state) {
+    (void)state;
+    char out[32768];
+    const char *raw = "GET /api/v1/products/abc HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "DELETE /api/v1/products HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "DELETE /api/v1/products/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "OPTIONS /api/v1/products HTTP/1.1\r\nHost: x\r\n"
+                      "Origin: http://localhost:3000\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+                      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    raw_exchange(raw, strlen(raw), out, sizeof out, 3000);
+    static const char *const statuses[] = {"HTTP/1.1 404", "HTTP/1.1 405", "HTTP/1.1 401",
+                                           "HTTP/1.1 204", "HTTP/1.1 200"};
+    const char *at = out;
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        at = strstr(at, statuses[i]);
+        if (!at)
+            fail_msg("answer %zu (%s) missing from: %.2000s", i + 1, statuses[i], out);
+        at += 12;
+    }
+    /* only the last answer, asked to, closes */
+    const char *last = strstr(out, "HTTP/1.1 200"), *close = strstr(out, "Connection: close");
+    assert_true(close == NULL || close > last);
+}
+
 /* ---- BIND_ADDR ------------------------------------------------------------- */
 
 /* Whether a TCP connection to ip:port is accepted. Every 127/8 address is
@@ -459,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_missing_host_is_rejected),
         cmocka_unit_test(test_two_hosts_are_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
+        cmocka_unit_test(test_early_answers_keep_the_connection),
         cmocka_unit_test(test_by_default_every_local_address_is_served),
         cmocka_unit_test(test_bind_addr_serves_that_address_only),
         cmocka_unit_test(test_a_port_in_use_is_refused),

@@ -101,6 +101,12 @@ struct request {
     unsigned retry_after;             /* seconds, for 429 and 503 */
     unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
+    /* An answer decided from the headers of a request without a body,
+     * sent on the call that ends the request (see http/server.c): the
+     * problem early_error, or the OPTIONS answer. */
+    bool answer_early;
+    bool early_options;
+    enum nx_err early_error;
 
     /* Query arguments, read once on first use. */
     struct query_arg query[NX_MAX_QUERY_ARGS];
