@@ -19,6 +19,11 @@ static enum nx_err parse_limit(struct request *req, struct list_request *out) {
     int64_t n = NX_LIST_DEFAULT_LIMIT;
     if (e != NX_OK)
         return e;
+    /* plain decimal: leading zeros are allowed ("05"), as in money */
+    while (v.ptr && v.len > 1 && v.ptr[0] == '0') {
+        v.ptr++;
+        v.len--;
+    }
     if (v.ptr && !parse_i64(v.ptr, v.len, 1, NX_LIST_MAX_LIMIT, &n))
         return problem_detail(req, NX_ERR_BAD_REQUEST, "limit must be an integer from 1 to %d",
                               NX_LIST_MAX_LIMIT);
