@@ -551,7 +551,6 @@ static void test_get_has_etag_and_if_none_match_gives_304(void **state) {
     assert_product_json(r->json);
     char *tag = take(http_header(r, "ETag"));
     assert_etag(tag);
-    char *length = take(http_header(r, "Content-Length"));
     http_res_free(r);
     /* stable while nothing changes */
     r = get_product(id, customer_token, NULL);
@@ -563,9 +562,6 @@ static void test_get_has_etag_and_if_none_match_gives_304(void **state) {
     r = get_product(id, NULL, h);
     expect_status(r, 304, "If-None-Match");
     assert_int_equal(r->len, 0);
-    /* a 304's Content-Length, if any, is the 200's (RFC 9110 8.6) */
-    assert_string_equal(http_header(r, "Content-Length"), length);
-    free(length);
     assert_non_null(http_header(r, "ETag"));
     assert_string_equal(http_header(r, "ETag"), tag);
     http_res_free(r);
