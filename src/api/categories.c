@@ -185,7 +185,7 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = db_begin(db);
     if (e == NX_OK && !in.slug)
-        e = api_unique_slug(db, "categories", categories_slugs_like, base, NULL, slug);
+        e = api_unique_slug(db, "categories", categories_slugs_among, base, NULL, slug);
     parent_text(&in, parent);
     if (e == NX_OK)
         e = categories_insert(db, in.name, in.slug ? in.slug : slug,

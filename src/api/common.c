@@ -64,23 +64,49 @@ static bool slug_taken(const PGresult *r, const char *slug) {
     return false;
 }
 
+/* Candidates are asked about in batches, each by equality (an index
+ * probe per candidate): a prefix match (slug LIKE base || '-%') cannot use
+ * the slug index under a parameter, and read the whole table per write. */
+#define SLUG_BATCH 32
+
+/* Candidates first .. first + SLUG_BATCH - 1 (1 is base itself, n the
+ * suffix -n) into names, and as a text[] literal into array. */
+static void slug_candidates(const char *base, long first, char names[][NX_SLUG_MAX + 1],
+                            struct buf *array) {
+    buf_puts(array, "{");
+    for (int i = 0; i < SLUG_BATCH; i++) {
+        long n = first + i;
+        if (n == 1)
+            snprintf(names[i], NX_SLUG_MAX + 1, "%s", base);
+        else
+            slug_with_suffix(base, n, names[i]);
+        buf_printf(array, "%s\"%s\"", i ? "," : "", names[i]);
+    }
+    buf_puts(array, "}");
+}
+
 enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
                             const char *except_id, char *out) {
-    PGresult *r = NULL;
     char lock[NX_SLUG_MAX + 64];
     snprintf(lock, sizeof lock, "slug:%s:%s", scope, base);
     enum nx_err e = db_xact_lock(db, lock);
-    if (e == NX_OK)
-        e = lookup(db, base, except_id, &r);
-    if (e != NX_OK)
-        return e;
-    snprintf(out, NX_SLUG_MAX + 1, "%s", base);
-    /* n rows can hold at most n of the candidates, so one of the first
-     * n + 1 suffixes is free. */
-    for (long n = 2; slug_taken(r, out) && n <= PQntuples(r) + 2; n++)
-        slug_with_suffix(base, n, out);
-    PQclear(r);
-    return NX_OK;
+    /* Ends: the rows are finitely many, so some batch has a free one. */
+    for (long first = 1; e == NX_OK; first += SLUG_BATCH) {
+        char names[SLUG_BATCH][NX_SLUG_MAX + 1];
+        struct buf array = {0};
+        PGresult *r = NULL;
+        slug_candidates(base, first, names, &array);
+        e = lookup(db, array.data, except_id, &r);
+        buf_clear(&array);
+        for (int i = 0; e == NX_OK && i < SLUG_BATCH; i++)
+            if (!slug_taken(r, names[i])) {
+                snprintf(out, NX_SLUG_MAX + 1, "%.*s", NX_SLUG_MAX, names[i]);
+                PQclear(r);
+                return NX_OK;
+            }
+        PQclear(r);
+    }
+    return e;
 }
 
 enum nx_err api_check_if_match(struct request *req, const char *etag) {

@@ -182,7 +182,7 @@ static enum nx_err choose_slug(struct request *req, struct db *db, struct produc
     if (!slug_from_name(in->name, base, NX_SLUG_MAX))
         return problem_field(req, "slug", "cannot be derived from this name; give one");
     enum nx_err e =
-        api_unique_slug(db, "products", products_slugs_like, base, except_id, in->derived_slug);
+        api_unique_slug(db, "products", products_slugs_among, base, except_id, in->derived_slug);
     in->slug = in->derived_slug;
     return e;
 }

@@ -67,9 +67,8 @@ static struct db_stmt SQL_RELEASE_DELETED = {
     "UPDATE products SET category_id = NULL WHERE category_id = $1 AND deleted_at IS NOT NULL", 1,
     0};
 static struct db_stmt SQL_DELETE = {"DELETE FROM categories WHERE id = $1", 1, 0};
-static struct db_stmt SQL_SLUGS_LIKE = {
-    "SELECT slug FROM categories WHERE (slug = $1 OR slug LIKE $1 || '-%')"
-    " AND id IS DISTINCT FROM $2::bigint",
+static struct db_stmt SQL_SLUGS_AMONG = {
+    "SELECT slug FROM categories WHERE slug = ANY($1::text[]) AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
 static const struct {
@@ -222,8 +221,8 @@ out:
     return e;
 }
 
-enum nx_err categories_slugs_like(struct db *db, const char *base, const char *except_id,
-                                  PGresult **out) {
-    const char *params[] = {base, except_id};
-    return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+enum nx_err categories_slugs_among(struct db *db, const char *slugs, const char *except_id,
+                                   PGresult **out) {
+    const char *params[] = {slugs, except_id};
+    return db_exec(db, &SQL_SLUGS_AMONG, params, out);
 }

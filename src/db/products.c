@@ -111,9 +111,9 @@ static struct db_stmt SQL_UPDATE = {
 static struct db_stmt SQL_DELETE = {"UPDATE products SET deleted_at = now(), version = version + 1"
                                     " WHERE id = $1 AND deleted_at IS NULL",
                                     1, 0};
-static struct db_stmt SQL_SLUGS_LIKE = {
-    "SELECT slug FROM products WHERE deleted_at IS NULL"
-    " AND (slug = $1 OR slug LIKE $1 || '-%') AND id IS DISTINCT FROM $2::bigint",
+static struct db_stmt SQL_SLUGS_AMONG = {
+    "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])"
+    " AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
 static struct db_stmt SQL_SLUGS_TAKEN = {
@@ -1047,10 +1047,10 @@ enum nx_err products_delete(struct db *db, const char *id, bool *deleted) {
     return e;
 }
 
-enum nx_err products_slugs_like(struct db *db, const char *base, const char *except_id,
-                                PGresult **out) {
-    const char *params[] = {base, except_id};
-    return db_exec(db, &SQL_SLUGS_LIKE, params, out);
+enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *except_id,
+                                 PGresult **out) {
+    const char *params[] = {slugs, except_id};
+    return db_exec(db, &SQL_SLUGS_AMONG, params, out);
 }
 
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {

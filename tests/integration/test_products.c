@@ -492,6 +492,22 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
         assert_string_equal(jstr(r->json, "slug"), want[i]);
         http_res_free(r);
     }
+    /* past the first batch of candidates the server asks about, and with
+     * a gap: the first free suffix wins */
+    for (int i = 4; i <= 40; i++) {
+        char sku[32], want_slug[32];
+        snprintf(sku, sizeof sku, "TWIN-B%d", i);
+        snprintf(want_slug, sizeof want_slug, "twin-lamp-%d", i);
+        r = post_simple(sku, "Twin Lamp");
+        assert_string_equal(jstr(r->json, "slug"), want_slug);
+        http_res_free(r);
+    }
+    free(harness_sql_value(&server,
+                           "UPDATE products SET deleted_at = now() WHERE slug = 'twin-lamp-7'"
+                           " RETURNING 1"));
+    r = post_simple("TWIN-GAP", "Twin Lamp");
+    assert_string_equal(jstr(r->json, "slug"), "twin-lamp-7");
+    http_res_free(r);
 }
 
 static void test_soft_deleted_product_frees_sku_and_slug(void **state) {

@@ -34,8 +34,9 @@ void api_ok(struct response *res, json_t *obj);
  * updated_at, the ETag and the cache stay as they are. */
 bool api_patch_is_empty(const struct request *req);
 
-/* Looks up live slugs equal to base or base-N, except one row's own. */
-typedef enum nx_err (*slug_lookup)(struct db *db, const char *base, const char *except_id,
+/* Looks up which of the slugs of a text[] literal live rows hold, except
+ * one row's own. */
+typedef enum nx_err (*slug_lookup)(struct db *db, const char *slugs, const char *except_id,
                                    PGresult **out);
 
 /* The first of base, base-2, base-3, ... that no other row holds. out

@@ -59,8 +59,8 @@ enum nx_err categories_would_cycle(struct db *db, const char *id, const char *pa
  * products let go of it). *blocked names what blocks it, or is NULL. */
 enum nx_err categories_delete(struct db *db, const char *id, const char **blocked, bool *deleted);
 
-/* Slugs equal to base or base-N, other than category except_id. */
-enum nx_err categories_slugs_like(struct db *db, const char *base, const char *except_id,
-                                  PGresult **out);
+/* Which slugs of a text[] literal categories other than except_id hold. */
+enum nx_err categories_slugs_among(struct db *db, const char *slugs, const char *except_id,
+                                   PGresult **out);
 
 #endif

@@ -189,9 +189,10 @@ enum nx_err products_update(struct db *db, const char *id, const struct product_
 /* Soft delete; *deleted says whether a live product was there. */
 enum nx_err products_delete(struct db *db, const char *id, bool *deleted);
 
-/* Live slugs equal to base or base-N, other than product except_id. */
-enum nx_err products_slugs_like(struct db *db, const char *base, const char *except_id,
-                                PGresult **out);
+/* Which slugs of a text[] literal live products other than except_id
+ * hold (an index probe each, whatever the database's collation). */
+enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *except_id,
+                                 PGresult **out);
 /* Which slugs of a text[] literal live products have (one index probe
  * each: the way to ask about many candidates at once). */
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out);
