@@ -264,7 +264,16 @@ static void add_options(struct sql_builder *b, const struct product_filter *f, i
 static void add_discovery(struct sql_builder *b, const struct product_filter *f,
                           const struct filter_skip *skip, enum form form);
 
+/* min_price above max_price matches nothing. Said as a constant, the
+ * plan reads no row; as two bounds it scanned the table for none. */
+static bool price_range_empty(const struct product_filter *f) {
+    return f->min_cents && f->max_cents &&
+           strtoll(f->min_cents, NULL, 10) > strtoll(f->max_cents, NULL, 10);
+}
+
 void products_add_price(struct sql_builder *b, const struct product_filter *f) {
+    if (price_range_empty(f))
+        sql_add(b, " AND false");
     if (f->min_cents)
         sql_add_param(b, " AND p.price_cents >= ?::bigint", f->min_cents);
     if (f->max_cents)
