@@ -64,25 +64,42 @@ static bool slug_taken(const PGresult *r, const char *slug) {
     return false;
 }
 
-/* Candidates are asked about in batches, each by equality (an index
- * probe per candidate): a prefix match (slug LIKE base || '-%') cannot use
- * the slug index under a parameter, and read the whole table per write. */
-#define SLUG_BATCH 32
+/* Candidates are asked about in windows of SLUG_WINDOW, each by equality
+ * (an index probe per candidate): a prefix match (slug LIKE base || '-%')
+ * cannot use the slug index under a parameter, and read the whole table
+ * per write. When a window is all taken, the next starts about twice as
+ * far, so a name that thousands of products share takes a few small
+ * statements: the suffix is then unique, not always the smallest free. */
+#define SLUG_WINDOW 32
 
-/* Candidates first .. first + SLUG_BATCH - 1 (1 is base itself, n the
- * suffix -n) into names, and as a text[] literal into array. */
-static void slug_candidates(const char *base, long first, char names[][NX_SLUG_MAX + 1],
-                            struct buf *array) {
+/* Candidate n: base itself for 1, else base-n (cut to fit). */
+static void slug_candidate(const char *base, long n, char out[NX_SLUG_MAX + 1]) {
+    if (n == 1)
+        snprintf(out, NX_SLUG_MAX + 1, "%s", base);
+    else
+        slug_with_suffix(base, n, out);
+}
+
+/* Candidates first .. first + count - 1 as a text[] literal. */
+static void slug_candidates(const char *base, long first, long count, struct buf *array) {
+    char name[NX_SLUG_MAX + 1];
     buf_puts(array, "{");
-    for (int i = 0; i < SLUG_BATCH; i++) {
-        long n = first + i;
-        if (n == 1)
-            snprintf(names[i], NX_SLUG_MAX + 1, "%s", base);
-        else
-            slug_with_suffix(base, n, names[i]);
-        buf_printf(array, "%s\"%s\"", i ? "," : "", names[i]);
+    for (long n = first; n < first + count; n++) {
+        slug_candidate(base, n, name);
+        buf_printf(array, "%s\"%s\"", n > first ? "," : "", name);
     }
     buf_puts(array, "}");
+}
+
+/* The first of candidates first .. first + count - 1 that no row of r
+ * holds, into out; false when every one is taken. */
+static bool first_free(const PGresult *r, const char *base, long first, long count, char *out) {
+    for (long n = first; n < first + count; n++) {
+        slug_candidate(base, n, out);
+        if (!slug_taken(r, out))
+            return true;
+    }
+    return false;
 }
 
 enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
@@ -90,21 +107,17 @@ enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup
     char lock[NX_SLUG_MAX + 64];
     snprintf(lock, sizeof lock, "slug:%s:%s", scope, base);
     enum nx_err e = db_xact_lock(db, lock);
-    /* Ends: the rows are finitely many, so some batch has a free one. */
-    for (long first = 1; e == NX_OK; first += SLUG_BATCH) {
-        char names[SLUG_BATCH][NX_SLUG_MAX + 1];
+    /* Ends: the rows are finitely many, so some window has a free one. */
+    for (long first = 1; e == NX_OK; first = 2 * first + SLUG_WINDOW - 1) {
         struct buf array = {0};
         PGresult *r = NULL;
-        slug_candidates(base, first, names, &array);
+        slug_candidates(base, first, SLUG_WINDOW, &array);
         e = lookup(db, array.data, except_id, &r);
         buf_clear(&array);
-        for (int i = 0; e == NX_OK && i < SLUG_BATCH; i++)
-            if (!slug_taken(r, names[i])) {
-                snprintf(out, NX_SLUG_MAX + 1, "%.*s", NX_SLUG_MAX, names[i]);
-                PQclear(r);
-                return NX_OK;
-            }
+        bool found = e == NX_OK && first_free(r, base, first, SLUG_WINDOW, out);
         PQclear(r);
+        if (found)
+            return NX_OK;
     }
     return e;
 }

@@ -492,7 +492,7 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
         assert_string_equal(jstr(r->json, "slug"), want[i]);
         http_res_free(r);
     }
-    /* past the first batch of candidates the server asks about, and with
+    /* past the first window of candidates the server asks about, and with
      * a gap: the first free suffix wins */
     for (int i = 4; i <= 40; i++) {
         char sku[32], want_slug[32];
