@@ -743,6 +743,45 @@ static void test_inactive_and_deleted_visibility(void **state) {
     expect_names("q=lamp", "zebra lamp");
 }
 
+/* Set is_active of the fillers whose number is 1 modulo 3. */
+static void set_fillers_active(bool active) {
+    long long ids[MAX_IDS];
+    size_t n = sql_ids(ids, MAX_IDS, "id", "sku LIKE 'FILLER-%' AND substr(sku, 8)::int % 3 = 1");
+    assert_int_equal(n, 16);
+    for (size_t i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, PRODUCTS "/%lld", ids[i]);
+        struct http_res *r = call("PATCH", path, staff_token,
+                                  active ? "{\"is_active\":true}" : "{\"is_active\":false}");
+        expect_status(r, 200, "PATCH is_active");
+        http_res_free(r);
+    }
+}
+
+/* A staff list of every product takes the first rows of the active and
+ * of the inactive products from the index of each and keeps the first of
+ * both: the pages must interleave them exactly, in every sort, through
+ * cursors, with a search and with a category. */
+static void test_staff_lists_interleave_inactive_products(void **state) {
+    (void)state;
+    set_fillers_active(false);
+    assert_true(sql_count("NOT is_active") >= 17);
+    expect_walk_in_every_sort("include_inactive=true", 7, staff_token, "true");
+    expect_walk_in_every_sort("include_inactive=true", 1, staff_token, "true");
+    char where[256];
+    snprintf(where, sizeof where, "(name || ' ' || description) ILIKE '%%filler%%'");
+    expect_walk_in_every_sort("include_inactive=true&q=filler", 4, staff_token, where);
+    snprintf(where, sizeof where, "(name || ' ' || description) ILIKE '%%filler%%' AND stock > 0");
+    expect_walk_in_every_sort("include_inactive=true&q=filler&in_stock=true", 3, staff_token,
+                              where);
+    snprintf(where, sizeof where, "category_id = %lld", cat_a);
+    expect_walk_in_every_sort("include_inactive=true&category=list-alpha", 3, staff_token, where);
+    /* the public list still holds active products only */
+    expect_walk_in_every_sort("include_inactive=true", 9, customer_token, "is_active");
+    set_fillers_active(true);
+    assert_int_equal(sql_count("NOT is_active"), 1);
+}
+
 /* ---- every filter with every sort ------------------------------------------------------ */
 
 static void test_filters_combined_with_every_sort(void **state) {
@@ -1319,6 +1358,7 @@ int main(void) {
         cmocka_unit_test(test_price_filters),
         cmocka_unit_test(test_in_stock_and_currency_filters),
         cmocka_unit_test(test_inactive_and_deleted_visibility),
+        cmocka_unit_test(test_staff_lists_interleave_inactive_products),
         cmocka_unit_test(test_filters_combined_with_every_sort),
         cmocka_unit_test(test_cursor_must_be_untouched),
         cmocka_unit_test(test_cursor_is_bound_to_sort_and_filters),

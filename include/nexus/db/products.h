@@ -42,6 +42,9 @@ struct option_filter {
 
 struct product_filter {
     bool include_inactive;
+    /* Inactive products alone (with include_inactive): one of the two
+     * halves a page of every product is taken from (db/products.c). */
+    bool inactive_only;
     const char *category_ids; /* array literal "{1,2}", NULL: any */
     const char *category_id;  /* the filtered category itself, whose subtree category_ids is */
     const char *min_cents;    /* NULL: no bound */
