@@ -112,6 +112,30 @@ static void collect(struct mctx *m, struct fields *out, const struct gql_selecti
 
 /* ---- comparing two fields ----------------------------------------------------- */
 
+static bool same_value(const struct gql_value *a, const struct gql_value *b);
+
+static size_t field_count(const struct gql_object_field *f) {
+    size_t n = 0;
+    for (; f; f = f->next)
+        n++;
+    return n;
+}
+
+/* Input objects are unordered (spec 2.9.8): {a: 1, b: 2} is {b: 2, a: 1}.
+ * A literal's field names are unique (Input Object Field Uniqueness). */
+static bool same_fields(const struct gql_object_field *a, const struct gql_object_field *b) {
+    if (field_count(a) != field_count(b))
+        return false;
+    for (; a; a = a->next) {
+        const struct gql_object_field *twin = b;
+        while (twin && strcmp(twin->name, a->name) != 0)
+            twin = twin->next;
+        if (!twin || !same_value(a->value, twin->value))
+            return false;
+    }
+    return true;
+}
+
 static bool same_value(const struct gql_value *a, const struct gql_value *b) {
     if (a->kind != b->kind || a->boolean != b->boolean || a->len != b->len)
         return false;
@@ -121,13 +145,7 @@ static bool same_value(const struct gql_value *a, const struct gql_value *b) {
     for (; x && y; x = x->next, y = y->next)
         if (!same_value(x, y))
             return false;
-    if (x || y)
-        return false;
-    const struct gql_object_field *f = a->fields, *g = b->fields;
-    for (; f && g; f = f->next, g = g->next)
-        if (strcmp(f->name, g->name) != 0 || !same_value(f->value, g->value))
-            return false;
-    return !f && !g;
+    return !x && !y && same_fields(a->fields, b->fields);
 }
 
 static size_t arg_count(const struct gql_argument *a) {

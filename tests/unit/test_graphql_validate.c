@@ -147,6 +147,19 @@ static void test_field_selection_merging(void **state) {
         {"{ a: products(filter: {q: \"x\", inStock: true}) { totalCount } "
          "a: products(filter: {q: \"x\", inStock: true}) { totalCount } }",
          NULL},
+        /* input objects are unordered (2.9.8) */
+        {"{ a: products(filter: {q: \"x\", inStock: true}) { totalCount } "
+         "a: products(filter: {inStock: true, q: \"x\"}) { totalCount } }",
+         NULL},
+        {"{ a: products(filter: {q: \"x\", inStock: true}) { totalCount } "
+         "a: products(filter: {inStock: true, q: \"y\"}) { totalCount } }",
+         "they have differing arguments"},
+        {"{ a: products(filter: {q: \"x\", inStock: true}) { totalCount } "
+         "a: products(filter: {q: \"x\"}) { totalCount } }",
+         "they have differing arguments"},
+        {"{ a: products(filter: {attributes: [{key: \"k\", values: [\"v\"]}]}) { totalCount } "
+         "a: products(filter: {attributes: [{values: [\"v\"], key: \"k\"}]}) { totalCount } }",
+         NULL},
         {"{ product(id: 1) { x: name } product(id: 1) { x: sku } }",
          "Fields \"x\" conflict because \"name\" and \"sku\" are different fields."},
         {"{ product(id: 1) { ...A ...B } }\nfragment A on Product { x: name }\n"
