@@ -292,12 +292,6 @@ void products_add_in_stock(struct sql_builder *b, const struct product_filter *f
     }
 }
 
-/* Whether the sort has an index per category (migration 0003's
- * (category_id, created_at, id) and (category_id, price_cents, id)). */
-static bool has_category_index(enum product_sort sort) {
-    return sort != PS_NAME && sort != PS_NAME_DESC;
-}
-
 /* Whether the filtered category has no subcategories. */
 static bool one_category(const struct product_filter *f) {
     return f->category_id && !strchr(f->category_ids, ',');
@@ -462,21 +456,19 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
 /* Whether a list's plan can be chosen once for every value of its
  * parameters (a prepared statement's generic plan): true when only the
  * cursor and the limit are parameters, and the plan walks the sort's index
- * whatever they are. A category without subcategories is one of them in
- * the sorts that have a (category, sort key) index: its range is walked
- * whatever its size. Sorted by name, a plan made for a category of average
- * size walks the name index and skips the other categories' rows, which
- * for a small category passes the whole catalog. A subtree or a price
- * filter is not either: without its values PostgreSQL guesses how many
+ * whatever they are. A category without subcategories is one of them:
+ * each sort has a (category, sort key) index (migrations 0003 and 0033),
+ * whose range for the category is walked whatever its size. A subtree or
+ * a price filter is not: without its values PostgreSQL guesses how many
  * rows match, and for a broad filter that guess chose reading and sorting
  * every match over walking the index. */
-static bool walk_fits_any_values(const struct product_filter *f, enum product_sort sort) {
-    return (!f->category_ids || (one_category(f) && has_category_index(sort))) && !f->min_cents &&
-           !f->max_cents && !f->currency && !f->attribute_count && !f->option_count;
+static bool walk_fits_any_values(const struct product_filter *f) {
+    return (!f->category_ids || one_category(f)) && !f->min_cents && !f->max_cents &&
+           !f->currency && !f->attribute_count && !f->option_count;
 }
 
 static bool plan_fits_any_values(const struct product_filter *f) {
-    return !f->pattern_count && !f->category_ids && walk_fits_any_values(f, PS_CREATED);
+    return !f->pattern_count && !f->category_ids && walk_fits_any_values(f);
 }
 
 static bool by_name(enum product_sort sort) {
@@ -579,7 +571,7 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
                              size_t walk, PGresult **out) {
     /* The words are checked on a walk of fixed length (SEARCH_WALKS), so
      * their values cannot change the plan either. */
-    struct sql_builder b = {.prepare = walk_fits_any_values(f, sort)};
+    struct sql_builder b = {.prepare = walk_fits_any_values(f)};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (");
     if (!(f->pattern_count > 0 || has_discovery(f))) {
         const char *columns =
@@ -619,20 +611,20 @@ static enum nx_err walk_page(struct db *db, const struct product_filter *f, enum
  * would make the plan parallel, and a rare word then took 30 times as
  * long: the statement names nexus_serial_plan() (migration 0030), which
  * keeps it serial. */
-static bool words_fit_any_values(const struct product_filter *f, enum product_sort sort) {
+static bool words_fit_any_values(const struct product_filter *f) {
     size_t keyed = 0, n = indexed_word_count(f);
     for (size_t i = 0; i < n; i++)
         keyed += f->keyed_exactly[i];
     bool one_kind = f->short_word_count == 0 || f->short_word_count == n;
     return one_kind && keyed == f->short_word_count && !f->extra_patterns && !f->category_ids &&
-           walk_fits_any_values(f, sort);
+           walk_fits_any_values(f);
 }
 
 /* The page of a search from the word index: all matches, sorted. */
 static enum nx_err search_page(struct db *db, const struct product_filter *f,
                                enum product_sort sort, const char *after_value,
                                const char *after_id, const char *limit, PGresult **out) {
-    struct sql_builder b = {.prepare = words_fit_any_values(f, sort)};
+    struct sql_builder b = {.prepare = words_fit_any_values(f)};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT " PAGE_COLUMNS " FROM products p");
     add_filters(&b, f);
     add_indexed_words(&b, f);
@@ -1156,20 +1148,19 @@ static enum nx_err knowing_common_words(struct db *db, const struct product_filt
 
 /* Whether each category of a subtree can give its first rows of the page
  * from its (category, sort key) index: a page without words, attr.* or
- * option.* filters, price bounds or currency, of public products, in a
- * sort with such an index. Each category then reads at most a page, and
- * the subtree's page is the first of those; otherwise every match of the
- * subtree is read and sorted (at 100,000 products, a department's 10,000
- * rows for each parent of a level: 750 ms for ten). */
-static bool walks_each_category(const struct product_filter *f, enum product_sort sort) {
-    return has_category_index(sort) && !f->pattern_count && !f->include_inactive &&
-           walk_fits_any_values(f, sort);
+ * option.* filters, price bounds or currency, of public products. Each
+ * category then reads at most a page, and the subtree's page is the first
+ * of those; otherwise every match of the subtree is read and sorted (at
+ * 100,000 products, a department's 10,000 rows for each parent of a
+ * level: 750 ms for ten). */
+static bool walks_each_category(const struct product_filter *f) {
+    return !f->pattern_count && !f->include_inactive && walk_fits_any_values(f);
 }
 
 /* The rows of k's page, into the builder: its subtree's matches, sorted. */
 static void add_subtree_rows(struct sql_builder *b, const struct product_filter *g,
                              enum product_sort sort, const char *limit) {
-    bool walk = walks_each_category(g, sort);
+    bool walk = walks_each_category(g);
     if (walk)
         sql_add(b, "SELECT p.* FROM unnest(k.subtree::bigint[]) AS s(cat)"
                    " CROSS JOIN LATERAL (");
