@@ -6,9 +6,11 @@
  */
 #include "nexus/core/jsonpath.h"
 
+#include "nexus/core/fielderr.h"
 #include "nexus/core/xmem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEPTH_MAX 64 /* deeper than any body the API reads */
@@ -128,25 +130,62 @@ char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *w
     return wide;
 }
 
-json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err) {
+/* Whether the text's first value is an object (its first byte past
+ * white space is '{'). */
+static bool an_object(const char *text, size_t len) {
+    size_t i = 0;
+    while (i < len && text[i] && strchr(" \t\r\n", text[i]))
+        i++;
+    return i < len && text[i] == '{';
+}
+
+/* Past the number jansson refused, ending at err's position of *text: an
+ * integer widened, or, when out_of_range is given, a real past a double
+ * named there and read as 0. *copy owns the text once it has changed.
+ * False when neither applies. */
+static bool step_past_number(const char **text, char **copy, size_t *len, const json_error_t *err,
+                             struct field_errors *out_of_range) {
+    size_t end = (size_t)err->position, wide_len = 0;
+    char *wide = jsonpath_widen_integer(*text, *len, end, &wide_len);
+    if (wide) {
+        free(*copy);
+        *text = *copy = wide;
+        *len = wide_len;
+        return true;
+    }
+    char field[128];
+    if (!out_of_range || !jsonpath_at(*text, *len, end, field, sizeof field))
+        return false;
+    if (!*copy) {
+        *copy = xmalloc(*len + 1);
+        memcpy(*copy, *text, *len);
+        (*copy)[*len] = '\0';
+        *text = *copy;
+    }
+    fielderr_add(out_of_range, field, "is a number out of range");
+    jsonpath_zero_number(*copy, end);
+    return true;
+}
+
+json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
+                                   struct field_errors *out_of_range) {
     json_error_t local;
     err = err ? err : &local;
+    if (out_of_range && !an_object(text, len))
+        out_of_range = NULL;
     json_t *v = json_loadb(text, len, flags, err);
     char *copy = NULL;
     for (int i = 0;
-         !v && i < JSONPATH_WIDEN_MAX && json_error_code(err) == json_error_numeric_overflow; i++) {
-        size_t wide_len = 0;
-        char *wide =
-            jsonpath_widen_integer(copy ? copy : text, len, (size_t)err->position, &wide_len);
-        if (!wide)
-            break;
-        free(copy);
-        copy = wide;
-        len = wide_len;
-        v = json_loadb(copy, len, flags, err);
-    }
+         !v && i < JSONPATH_WIDEN_MAX && json_error_code(err) == json_error_numeric_overflow &&
+         step_past_number(&text, &copy, &len, err, out_of_range);
+         i++)
+        v = json_loadb(text, len, flags, err);
     free(copy);
     return v;
+}
+
+json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err) {
+    return jsonpath_load_past_numbers(text, len, flags, err, NULL);
 }
 
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap) {

@@ -367,58 +367,18 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
     return MHD_YES;
 }
 
-/* Numbers jansson does not keep, in an object body that is otherwise
- * well-formed JSON. An integer past 64 bits is still a number: read as the
- * nearest double, as a real of the same digits would be, and each field's
- * validation decides whether it may be one. A real past a double has no
- * value to read: a field error (a 422, as validation would say of a value
- * out of range). Each is handled in a copy that is parsed again, up to
- * OUT_OF_RANGE_MAX of them; NX_OK with req->json set when only integers
- * were widened, NX_ERR_VALIDATION with the fields named, else
+/* Numbers jansson does not keep, in a body that is otherwise well-formed
+ * JSON (core/jsonpath): an integer past 64 bits is still a number, read
+ * as the nearest double, as a real of the same digits would be, and each
+ * field's validation decides whether it may be one. A real past a double
+ * has no value to read: in an object, a field error (a 422, as validation
+ * would say of a value out of range). NX_OK with req->json set when only
+ * integers were widened, NX_ERR_VALIDATION with the fields named, else
  * NX_ERR_BAD_REQUEST (the body is malformed besides). */
-#define OUT_OF_RANGE_MAX JSONPATH_WIDEN_MAX
-
-static bool object_body(const struct buf *body) {
-    size_t start = 0;
-    while (start < body->len && body->data[start] && strchr(" \t\r\n", body->data[start]))
-        start++;
-    return start < body->len && body->data[start] == '{';
-}
-
-/* One number out of range, ending at err's position of *copy: widened,
- * or named in found and read as 0. False when there is no number there. */
-static bool step_past_number(char **copy, size_t *len, const json_error_t *err,
-                             struct field_errors *found) {
-    size_t end = (size_t)err->position, wide_len = 0;
-    char *wide = jsonpath_widen_integer(*copy, *len, end, &wide_len);
-    if (wide) {
-        free(*copy);
-        *copy = wide;
-        *len = wide_len;
-        return true;
-    }
-    char field[128];
-    if (!jsonpath_at(*copy, *len, end, field, sizeof field))
-        return false;
-    fielderr_add(found, field, "is a number out of range");
-    jsonpath_zero_number(*copy, end);
-    return true;
-}
-
 static enum nx_err read_past_numbers(struct request *req, json_error_t *err) {
-    if (!object_body(&req->body))
-        return NX_ERR_BAD_REQUEST;
-    size_t len = req->body.len;
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, req->body.data, len);
-    copy[len] = '\0';
     struct field_errors found = {0};
-    json_t *parsed = NULL;
-    for (int i = 0;
-         !parsed && i < OUT_OF_RANGE_MAX && json_error_code(err) == json_error_numeric_overflow &&
-         step_past_number(&copy, &len, err, &found);
-         i++)
-        parsed = json_loadb(copy, len, JSON_REJECT_DUPLICATES, err);
+    json_t *parsed = jsonpath_load_past_numbers(req->body.data, req->body.len,
+                                                JSON_REJECT_DUPLICATES, err, &found);
     size_t named = fielderr_count(&found);
     for (size_t i = 0; parsed && i < named; i++)
         problem_field(req, fielderr_at(&found, i)->field, fielderr_at(&found, i)->message);
@@ -427,7 +387,6 @@ static enum nx_err read_past_numbers(struct request *req, json_error_t *err) {
     else
         json_decref(parsed);
     fielderr_clear(&found);
-    free(copy);
     return !parsed ? NX_ERR_BAD_REQUEST : named ? NX_ERR_VALIDATION : NX_OK;
 }
 

@@ -162,10 +162,19 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
     memset(row, 0, sizeof *row);
     if (rec->error)
         return fielderr_add(errs, "", "%s", rec->error);
-    row->body =
-        jsonpath_load_wide(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &err);
+    /* numbers out of range are named as POST /products names them */
+    struct field_errors out_of_range = {0};
+    row->body = jsonpath_load_past_numbers(rec->fields[0].ptr, rec->fields[0].len,
+                                           JSON_REJECT_DUPLICATES, &err, &out_of_range);
+    size_t named = fielderr_count(&out_of_range);
+    for (size_t i = 0; row->body && i < named; i++)
+        fielderr_add(errs, fielderr_at(&out_of_range, i)->field, "%s",
+                     fielderr_at(&out_of_range, i)->message);
+    fielderr_clear(&out_of_range);
     if (!row->body)
         return fielderr_add(errs, "", "malformed JSON at column %d", err.column);
+    if (named)
+        return NX_ERR_VALIDATION;
     if (!json_is_object(row->body))
         return fielderr_add(errs, "", "the row must be a JSON object");
     return validate(errs, row, take_category(errs, row->body, &row->category));

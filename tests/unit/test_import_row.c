@@ -146,6 +146,15 @@ static void test_ndjson_malformed_and_conflicting_category(void **state) {
     assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
     import_row_clear(&row);
     fielderr_clear(&errs);
+    /* a number out of range is named as the endpoint names it */
+    rec = one_field("{\"sku\":\"B\",\"name\":\"B\",\"price\":\"1\",\"stock\":1e400,"
+                    "\"attributes\":{\"n\":-1e999}}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_int_equal(fielderr_count(&errs), 2);
+    assert_string_equal(message_for(&errs, "stock"), "is a number out of range");
+    assert_string_equal(message_for(&errs, "attributes.n"), "is a number out of range");
+    import_row_clear(&row);
+    fielderr_clear(&errs);
     rec = one_field("{\"sku\":\"B\",\"name\":\"B\",\"price\":\"1\",\"stock\":1,"
                     "\"category\":\"x\",\"category_id\":2}");
     assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);

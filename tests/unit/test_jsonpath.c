@@ -1,14 +1,15 @@
 /*
  * test_jsonpath.c -- the field at a position of a JSON document: members
  * by key, items by index, nesting, strings with brackets and escapes, the
- * top level and keys refused, a number blanked in place, and integers past
- * 64 bits read as reals.
+ * top level and keys refused, a number blanked in place, integers past
+ * 64 bits read as reals, and reals past a double named as fields.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "nexus/core/fielderr.h"
 #include "nexus/core/jsonpath.h"
 #include "nexus/core/xmem.h"
 
@@ -97,6 +98,34 @@ static void test_load_wide(void **state) {
     free(wide);
 }
 
+/* Reals past a double in an object are read as 0 and their fields named;
+ * integers past 64 bits are still widened; outside an object, or in a
+ * document malformed besides, nothing is read. */
+static void test_load_past_numbers(void **state) {
+    (void)state;
+    static const char TEXT[] = "{\"a\": 1e400, \"b\": [2, -1e999], \"c\": 99999999999999999999,"
+                               " \"d\": {\"e\": 1e400}}";
+    struct field_errors found = {0};
+    json_error_t err;
+    json_t *v = jsonpath_load_past_numbers(TEXT, sizeof TEXT - 1, 0, &err, &found);
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), 3);
+    assert_string_equal(fielderr_at(&found, 0)->field, "a");
+    assert_string_equal(fielderr_at(&found, 1)->field, "b[1]");
+    assert_string_equal(fielderr_at(&found, 2)->field, "d.e");
+    assert_string_equal(fielderr_at(&found, 0)->message, "is a number out of range");
+    assert_int_equal(json_integer_value(json_object_get(v, "a")), 0);
+    assert_true(json_is_real(json_object_get(v, "c")));
+    json_decref(v);
+    fielderr_clear(&found);
+    static const char ARRAY[] = " [1e400]";
+    assert_null(jsonpath_load_past_numbers(ARRAY, sizeof ARRAY - 1, 0, &err, &found));
+    assert_int_equal(fielderr_count(&found), 0);
+    static const char BROKEN[] = "{\"a\": 1e400, \"b\": }";
+    assert_null(jsonpath_load_past_numbers(BROKEN, sizeof BROKEN - 1, 0, &err, &found));
+    fielderr_clear(&found);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_and_items),
@@ -104,6 +133,7 @@ int main(void) {
         cmocka_unit_test(test_top_level_and_keys_have_no_path),
         cmocka_unit_test(test_zero_number),
         cmocka_unit_test(test_load_wide),
+        cmocka_unit_test(test_load_past_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

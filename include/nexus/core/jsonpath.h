@@ -39,4 +39,14 @@ char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *w
  * reals; err (may be NULL) as json_loadb's for the last attempt. */
 json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err);
 
+struct field_errors;
+
+/* jsonpath_load_wide, and in an object also past reals beyond a double
+ * (JSONPATH_WIDEN_MAX numbers in all): each is read as 0 and its field
+ * named in *out_of_range ("is a number out of range"), which the caller
+ * answers instead of the value read. A request body and an import row
+ * read their numbers this way, so both name the same fields. */
+json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
+                                   struct field_errors *out_of_range);
+
 #endif
