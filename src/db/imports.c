@@ -518,6 +518,30 @@ enum nx_err imports_derived_rebuild(struct db *db) {
     return db_exec(db, &SQL_DERIVED_REBUILD, NULL, NULL);
 }
 
+static struct db_stmt SQL_CHANGED_MUCH = {
+    "SELECT $1::float8 * 10 >= greatest(reltuples, 0) FROM pg_class"
+    " WHERE oid = 'products'::regclass",
+    1, 0};
+
+enum nx_err imports_changed_much(struct db *db, long long written, bool *much) {
+    char text[24];
+    snprintf(text, sizeof text, "%lld", written);
+    const char *params[] = {text};
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_CHANGED_MUCH, params, &r);
+    *much = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err imports_analyze_catalog(struct db *db) {
+    enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
+    if (e == NX_OK)
+        e = db_exec_sql(db, "ANALYZE products, product_variants, product_attribute_numbers,"
+                            " product_attribute_order, product_option_order");
+    return e;
+}
+
 enum nx_err imports_statement_timeout(struct db *db, int ms) {
     char v[16];
     snprintf(v, sizeof v, "%d", ms);

@@ -898,6 +898,25 @@ static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
     return e;
 }
 
+/* Statistics taken again when the import wrote a tenth of the catalog or
+ * more: until autovacuum comes (up to a minute), plans made from the old
+ * counts misjudge the new rows (facets filtered on an attribute the
+ * import brought took the 5 s statement timeout right after a large
+ * import). On a connection of its own; a failure is only logged. */
+static void analyze_if_changed_much(struct run *run) {
+    bool much = false;
+    long long written = run->p.created + run->p.updated;
+    if (written <= 0 || imports_changed_much(run->db, written, &much) != NX_OK || !much)
+        return;
+    struct db *db = db_open(run->cfg->database_url);
+    enum nx_err e = db ? imports_analyze_catalog(db) : NX_ERR_UNAVAILABLE;
+    if (db)
+        db_close(db);
+    if (e != NX_OK)
+        log_warn("import.analyze", NULL, "import %s: the catalog's statistics were not taken",
+                 run->id);
+}
+
 /* Load the import's settings and progress; *skip when it is finished. */
 static enum nx_err start(struct run *run, bool *skip) {
     PGresult *r = NULL;
@@ -993,8 +1012,12 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
         e = read_and_apply(run);
         if (e == NX_OK && !run->atomic)
             e = bulk_end(run, cfg);
+        if (e == NX_OK && !run->atomic && !run->bulk) /* committed; a bulk load analyzed */
+            analyze_if_changed_much(run);
         if (e == NX_OK)
             e = finish(run);
+        if (e == NX_OK && run->atomic) /* its rows commit as it is done */
+            analyze_if_changed_much(run);
     }
     rollback(&run->appliers[0]);
     if (e != NX_OK)

@@ -432,6 +432,35 @@ static void test_derived_slugs_are_the_endpoints(void **state) {
 /* A CSV without its header row (an empty upload, say from a file that was
  * not there) fails, its error on line 1, rather than end done with no
  * rows; an empty NDJSON upload is simply no products. */
+static long long products_analyzed(void) {
+    char *n = harness_sql_value(&server, "SELECT analyze_count FROM pg_stat_user_tables"
+                                         " WHERE relname = 'products'");
+    long long v = strtoll(n, NULL, 10);
+    free(n);
+    return v;
+}
+
+/* An import that writes a tenth of the catalog or more takes the
+ * statistics again before it is done (analyze_count counts ANALYZE
+ * statements, not autovacuum's); a small one leaves them. */
+static void test_a_large_import_takes_the_statistics_again(void **state) {
+    (void)state;
+    char *live = harness_sql_value(&server, "SELECT count(*) FROM products");
+    long long rows = strtoll(live, NULL, 10) / 5 + 20;
+    free(live);
+    struct buf csv = {0};
+    buf_puts(&csv, "sku,name,price,stock\n");
+    for (long long i = 0; i < rows; i++)
+        buf_printf(&csv, "STATS-%lld,Stats %lld,1,1\n", i, i);
+    long long before = products_analyzed();
+    csv_creates(csv.data, rows);
+    assert_true(products_analyzed() > before);
+    before = products_analyzed();
+    csv_creates("sku,name,price,stock\nSTATS-ONE,Stats one,1,1\n", 1);
+    assert_int_equal(products_analyzed(), before);
+    buf_clear(&csv);
+}
+
 static void test_csv_without_a_header_fails(void **state) {
     (void)state;
     static const char *const BODIES[] = {"", "\r\n\n"};
@@ -1132,6 +1161,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
+        cmocka_unit_test(test_a_large_import_takes_the_statistics_again),
         cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
         cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),

@@ -59,6 +59,17 @@ enum nx_err imports_bulk_load_begin(struct db *db);
 enum nx_err imports_derived_pending(struct db *db, bool *pending);
 enum nx_err imports_derived_rebuild(struct db *db);
 
+/* Whether an import that wrote `written` products grew or changed the
+ * catalog by a tenth or more of what PostgreSQL's statistics last counted
+ * (or the table was never analyzed): then the statistics are stale
+ * enough to mislead the planner until autovacuum analyzes the tables. */
+enum nx_err imports_changed_much(struct db *db, long long written, bool *much);
+
+/* ANALYZE the catalog's tables (products, their variants and the tables
+ * derived from them), outside a transaction, without a statement
+ * timeout. */
+enum nx_err imports_analyze_catalog(struct db *db);
+
 /* Set the statement and lock timeouts of the current transaction (ms). */
 enum nx_err imports_statement_timeout(struct db *db, int ms);
 
