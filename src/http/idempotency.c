@@ -8,6 +8,7 @@
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 
+#include <ctype.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,19 @@ static enum MHD_Result hash_arg(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+/* The body's media type, lower-cased and without parameters, NUL-ended:
+ * the same bytes sent as CSV and as NDJSON are two different imports. */
+static void hash_media_type(crypto_hash_sha256_state *h, const char *type) {
+    char media[128];
+    size_t n = 0;
+    for (; type && type[n] && type[n] != ';' && n < sizeof media - 1; n++)
+        media[n] = (char)tolower((unsigned char)type[n]);
+    while (n > 0 && (media[n - 1] == ' ' || media[n - 1] == '\t'))
+        n--;
+    media[n] = '\0';
+    crypto_hash_sha256_update(h, (const unsigned char *)media, n + 1);
+}
+
 enum nx_err idempotency_check_header(struct request *req) {
     unsigned count = 0;
     if (req->method != HTTP_POST || !req->conn)
@@ -66,6 +80,7 @@ enum nx_err idempotency_check_header(struct request *req) {
     crypto_hash_sha256_init(&req->idem_hash);
     crypto_hash_sha256_update(&req->idem_hash, (const unsigned char *)req->method_name,
                               strlen(req->method_name) + 1);
+    hash_media_type(&req->idem_hash, request_header(req, "Content-Type"));
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, hash_arg, &req->idem_hash);
     return NX_OK;
 }

@@ -763,6 +763,16 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
     struct http_res *c = upload("?mode=create", staff_token, "text/csv", csv, strlen(csv),
                                 "Idempotency-Key: import-once");
     expect_problem(c, 422, "Idempotency-Key");
+    /* the same bytes as another format are another request; the media
+     * type's case and parameters do not matter */
+    c = upload("", staff_token, "application/x-ndjson", csv, strlen(csv),
+               "Idempotency-Key: import-once");
+    expect_problem(c, 422, "Idempotency-Key");
+    c = upload("", staff_token, "Text/CSV; charset=utf-8", csv, strlen(csv),
+               "Idempotency-Key: import-once");
+    expect_status(c, 202, "the same type written otherwise");
+    assert_string_equal(http_header(c, "Idempotent-Replayed"), "true");
+    http_res_free(c);
 }
 
 /* ---- fixtures ------------------------------------------------------------- */
