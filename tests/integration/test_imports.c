@@ -733,6 +733,7 @@ static void test_request_checks(void **state) {
     expect_problem(upload("?mode=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
     expect_problem(upload("?atomic=yes", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
                    NULL);
+    expect_problem(upload("?atomic=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
     expect_problem(upload("", customer_token, "text/csv", csv, strlen(csv), NULL), 403, NULL);
     expect_problem(upload("", NULL, "text/csv", csv, strlen(csv), NULL), 401, NULL);
     /* IMPORT_MAX_BYTES is 64 KiB here. */
