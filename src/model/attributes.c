@@ -40,26 +40,49 @@ static bool uri_char(const char *s, size_t len, size_t *i) {
     return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("-._~!$&'()*+,;=:@/?", c));
 }
 
-/* A host name: dot-separated labels of letters, digits and hyphens (an
- * IPv4 address is one of these too). */
+/* A dotted IPv4 address: four decimal parts of 0..255. */
+static bool host_ipv4(const char *s, size_t len) {
+    size_t parts = 0, i = 0;
+    while (i < len) {
+        unsigned value = 0, digits = 0;
+        for (; i < len && is_digit(s[i]) && digits < 4; i++, digits++)
+            value = value * 10 + (unsigned)(s[i] - '0');
+        if (digits == 0 || digits > 3 || value > 255 || ++parts > 4)
+            return false;
+        if (i < len && (s[i] != '.' || i + 1 == len))
+            return false;
+        i += i < len;
+    }
+    return parts == 4;
+}
+
+/* A host name: dot-separated labels of letters, digits and hyphens, no
+ * label starting or ending with a hyphen (RFC 1123); a name whose last
+ * label is all digits is an IPv4 address, and must be one (no top-level
+ * domain is numeric). */
 static bool host_name(const char *s, size_t len) {
     size_t label = 0;
+    bool numeric = true;
     if (len == 0 || len > 253)
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '.') {
-            if (label == 0)
+            if (label == 0 || s[i - 1] == '-')
                 return false;
             label = 0;
-        } else if (is_alpha(c) || is_digit(c) || c == '-') {
+            numeric = true;
+        } else if (is_alpha(c) || is_digit(c) || (c == '-' && label > 0)) {
+            numeric = numeric && is_digit(c);
             if (++label > 63)
                 return false;
         } else {
             return false;
         }
     }
-    return label > 0;
+    if (label == 0 || s[len - 1] == '-')
+        return false;
+    return !numeric || host_ipv4(s, len);
 }
 
 /* "[" hex digits, colons and dots "]": an IPv6 literal's characters. */
