@@ -46,6 +46,12 @@ static bool read_post(struct request *req, struct gql_request *g, struct gql_err
     if (req->body.len == 0)
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     g->body = jsonpath_load_wide(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    if (!g->body) { /* as a REST body's: where the JSON stops reading */
+        char message[96];
+        snprintf(message, sizeof message, "malformed JSON at line %d, column %d", err.line,
+                 err.column);
+        return request_error(errs, message), false;
+    }
     if (!json_is_object(g->body))
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     const json_t *q = json_object_get(g->body, "query");

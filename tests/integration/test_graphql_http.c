@@ -150,13 +150,14 @@ static void test_malformed_requests_are_400(void **state) {
         const char *body, *part;
     } cases[] = {
         {"", "JSON object"},
-        {"{", "JSON object"},
+        {"{", "malformed JSON at line 1, column 1"},
+        {"{\"query\": \"{ __typename \\u0000 }\"}", "malformed JSON"},
         {"[1]", "JSON object"},
         {"{}", "\"query\""},
         {"{\"query\": 5}", "\"query\""},
         {"{\"query\": \"{ __typename }\", \"variables\": [1]}", "\"variables\""},
         {"{\"query\": \"{ __typename }\", \"operationName\": 7}", "\"operationName\""},
-        {"{\"query\": \"{ __typename }\", \"query\": \"{ me { id } }\"}", "JSON object"},
+        {"{\"query\": \"{ __typename }\", \"query\": \"{ me { id } }\"}", "malformed JSON"},
         {"{\"query\": \"query A { __typename }\", \"operationName\": \"B\"}", "B"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
