@@ -76,6 +76,11 @@ struct product_filter {
      * most of the rows would compute again for each row (seconds at a
      * million products). */
     bool words_common;
+    /* The attr.<key>.min/.max ranges match few products (a page the walks
+     * could not fill): their products are then found by id from the
+     * numbers' index, where for many a hash of them serves better (see
+     * db/products.c, add_range). */
+    bool ranges_rare;
     /* Every attribute filter holds; every option filter holds on one and
      * the same active variant, which is also in stock when in_stock is 1. */
     struct attribute_filter attributes[NX_DISCOVERY_MAX];
