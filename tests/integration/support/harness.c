@@ -411,13 +411,17 @@ static int run_within(const struct nexus_server *s, const char *const *extra_env
     ssize_t n = 1;
     long long deadline = now_ms() + timeout_ms;
     struct pollfd p = {outp[0], POLLIN, 0};
-    while (got + 1 < cap && n > 0) {
+    char rest[4096]; /* output past cap is read and dropped: a child
+                      * writing to a closed pipe would die of SIGPIPE */
+    while (n > 0) {
         int wait_ms = timeout_ms ? (int)(deadline - now_ms()) : -1;
         if (timeout_ms && (wait_ms <= 0 || poll(&p, 1, wait_ms) == 0)) {
             kill(pid, SIGKILL);
             break;
         }
-        if ((n = read(outp[0], out + got, cap - 1 - got)) > 0)
+        if (got + 1 >= cap)
+            n = read(outp[0], rest, sizeof rest);
+        else if ((n = read(outp[0], out + got, cap - 1 - got)) > 0)
             got += (size_t)n;
     }
     out[got] = '\0';
