@@ -103,14 +103,22 @@ static void drop_connection(struct db *db) {
  * must not hold a connection forever. No JIT compilation: a statement
  * planned once for any value of its LIMIT is costed for a tenth of the
  * table, which at a million products passed jit_above_cost, and each run
- * of a page sorted by name then spent 9 ms compiling what it ran in 0.1. */
+ * of a page sorted by name then spent 9 ms compiling what it ran in 0.1.
+ * At least 32 MB of work_mem (PostgreSQL's default is 4): a count over a
+ * broad filter read from an index holds a bitmap of its rows, which past
+ * work_mem keeps only pages and checks every row of them again (for
+ * attr.color=red at a million products, 222,419 rows, 3.6 s, against
+ * 0.19 s with every row kept). */
 static bool configure_session(struct db *db) {
     static const char sql[] = "SELECT set_config('statement_timeout', $1, false),"
                               " set_config('lock_timeout', $1, false),"
                               " set_config('idle_in_transaction_session_timeout', $2, false),"
                               " set_config('TimeZone', 'UTC', false),"
                               " set_config('plan_cache_mode', 'auto', false),"
-                              " set_config('jit', 'off', false)";
+                              " set_config('jit', 'off', false),"
+                              " set_config('work_mem', CASE WHEN pg_size_bytes("
+                              "current_setting('work_mem')) < 33554432 THEN '32MB'"
+                              " ELSE current_setting('work_mem') END, false)";
     char stmt_ms[16], idle_ms[16];
     snprintf(stmt_ms, sizeof stmt_ms, "%d", statement_timeout_ms);
     snprintf(idle_ms, sizeof idle_ms, "%d", statement_timeout_ms * 4);
