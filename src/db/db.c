@@ -46,7 +46,7 @@ struct db {
     enum plan_mode plan_mode; /* the session's plan_cache_mode, as last set */
     char sqlstate[6];
     char constraint[64];
-    bool lost_conflict; /* since db_thread_forget_conflict: see db.h */
+    bool lost_conflict; /* since db_thread_forget_failures: see db.h */
     PGcancel *cancel;   /* for db_cancel_all from another thread: under registry_lock */
     struct db *next;
 };
@@ -58,6 +58,9 @@ static _Thread_local struct db *thread_db;
  * hands it out instead of thread_db (see db/replica.h). */
 static _Thread_local struct db *thread_replica;
 static _Thread_local bool reads_to_replica;
+/* A statement on this thread hit statement_timeout since
+ * db_thread_forget_failures (on either connection): see db.h. */
+static _Thread_local bool thread_timed_out;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db *registry;
 
@@ -341,13 +344,22 @@ static bool is_conflict(const char *sqlstate) {
     return strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0;
 }
 
-void db_thread_forget_conflict(void) {
+void db_thread_forget_failures(void) {
     if (thread_db)
         thread_db->lost_conflict = false;
+    thread_timed_out = false;
 }
 
 bool db_thread_lost_conflict(void) {
     return thread_db && thread_db->lost_conflict;
+}
+
+bool db_thread_timed_out(void) {
+    return thread_timed_out;
+}
+
+int db_statement_timeout(void) {
+    return statement_timeout_ms;
 }
 
 const char *db_constraint(const struct db *db) {
@@ -381,6 +393,7 @@ static enum nx_err fail_result(struct db *db, PGresult *r) {
     /* Sticky: the handler's clean-up statements must not hide it. */
     db->lost_conflict = db->lost_conflict || is_conflict(db->sqlstate);
     bool broken = PQstatus(db->conn) != CONNECTION_OK;
+    thread_timed_out = thread_timed_out || (!broken && strcmp(db->sqlstate, "57014") == 0);
     enum nx_err code = broken ? NX_ERR_UNAVAILABLE : db_map_sqlstate(db->sqlstate);
     enum log_level level = code == NX_ERR_INTERNAL || broken ? LOG_ERROR : LOG_DEBUG;
     nx_log(level, "db.error", db->request_id, "sqlstate=%s constraint=%s: %s", db->sqlstate,

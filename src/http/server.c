@@ -561,7 +561,7 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
 #define NX_CONFLICT_RETRIES 3
 
 static enum nx_err run_once(struct request *req, struct response *res) {
-    db_thread_forget_conflict();
+    db_thread_forget_failures();
     if (req->idem_key)
         return idempotency_run(req, res, req->route->handler);
     return req->route->handler(req, res);
@@ -599,7 +599,18 @@ static void bump_for(struct request *req) {
         log_warn("cache.owed", req->request_id, "cannot record the owed generation bump");
 }
 
-static enum nx_err run_handler(struct request *req, struct response *res) {
+/* A 503 from a statement that ran out of time says so: unlike an outage,
+ * the same request will time out again. */
+static enum nx_err explain_timeout(struct request *req, enum nx_err e) {
+    if (e != NX_ERR_UNAVAILABLE || req->detail[0] || !db_thread_timed_out())
+        return e;
+    return problem_detail(req, e,
+                          "the request needs more than the %d ms the server allows a database "
+                          "statement; narrow it (a filter, a smaller limit) and retry",
+                          db_statement_timeout());
+}
+
+static enum nx_err run_route(struct request *req, struct response *res) {
     unsigned flags = req->route->flags;
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
     if (flags & ROUTE_CACHEABLE) {
@@ -616,6 +627,11 @@ static enum nx_err run_handler(struct request *req, struct response *res) {
     if (e == NX_OK && (flags & ROUTE_INVALIDATES_CATALOG) && !res->unchanged)
         bump_for(req);
     return e;
+}
+
+static enum nx_err run_handler(struct request *req, struct response *res) {
+    db_thread_forget_failures();
+    return explain_timeout(req, run_route(req, res));
 }
 
 /* Send the answer, or keep it while the connection is held until

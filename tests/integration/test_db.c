@@ -57,12 +57,12 @@ static void test_a_lost_conflict_counts_only_until_forgotten(void **state) {
     (void)state;
     struct db *db = db_thread("db-test");
     assert_non_null(db);
-    db_thread_forget_conflict();
+    db_thread_forget_failures();
     assert_int_equal(db_exec_sql(db, RAISE("40P01")), NX_ERR_UNAVAILABLE);
     assert_true(db_thread_lost_conflict());
     assert_int_equal(db_exec_sql(db, "SELECT 1"), NX_OK);
     assert_true(db_thread_lost_conflict());
-    db_thread_forget_conflict(); /* the next request begins */
+    db_thread_forget_failures(); /* the next request begins */
     assert_false(db_thread_lost_conflict());
 }
 
@@ -72,12 +72,34 @@ static void test_other_unavailable_errors_are_not_conflicts(void **state) {
     (void)state;
     struct db *db = db_thread("db-test");
     assert_non_null(db);
-    db_thread_forget_conflict();
+    db_thread_forget_failures();
     assert_int_equal(db_exec_sql(db, RAISE("57014")), NX_ERR_UNAVAILABLE);
     assert_false(db_thread_lost_conflict());
     assert_int_equal(db_exec_sql(db, RAISE("40001")), NX_ERR_UNAVAILABLE);
     assert_true(db_thread_lost_conflict());
-    db_thread_forget_conflict();
+    db_thread_forget_failures();
+}
+
+/* A statement stopped by statement_timeout is remembered like a lost
+ * conflict, so the answer can say the request asked too much rather than
+ * that the database is down; a conflict or a lost connection is not a
+ * timeout, and the next request starts without it. */
+static void test_a_timeout_counts_only_until_forgotten(void **state) {
+    (void)state;
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    db_thread_forget_failures();
+    assert_int_equal(db_exec_sql(db, RAISE("40001")), NX_ERR_UNAVAILABLE);
+    assert_false(db_thread_timed_out());
+    db_thread_forget_failures();
+    assert_int_equal(db_begin(db), NX_OK);
+    assert_int_equal(db_exec_sql(db, "SET LOCAL statement_timeout = 10"), NX_OK);
+    assert_int_equal(db_exec_sql(db, "SELECT pg_sleep(2)"), NX_ERR_UNAVAILABLE);
+    db_rollback(db);
+    assert_true(db_thread_timed_out());
+    assert_false(db_thread_lost_conflict());
+    db_thread_forget_failures(); /* the next request begins */
+    assert_false(db_thread_timed_out());
 }
 
 /* The rows of table nesting with value v, counted through db. */
@@ -389,6 +411,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
         cmocka_unit_test(test_other_unavailable_errors_are_not_conflicts),
+        cmocka_unit_test(test_a_timeout_counts_only_until_forgotten),
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
         cmocka_unit_test(test_common_words_are_counted_by_a_walk),

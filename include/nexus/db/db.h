@@ -90,6 +90,7 @@ void db_close_all(void);
 
 /* Settings applied to every connection (from the configuration). */
 void db_set_statement_timeout(int ms);
+int db_statement_timeout(void);
 
 /* Run a prepared statement with text parameters (NULL entries are SQL NULL).
  * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
@@ -147,11 +148,16 @@ const char *db_sqlstate(const struct db *db);
 
 /* True when a statement on this thread's connection lost a deadlock or a
  * serialization conflict (SQLSTATE 40P01, 40001) since the last
- * db_thread_forget_conflict: its transaction was rolled back whole, and
+ * db_thread_forget_failures: its transaction was rolled back whole, and
  * running it again may well succeed. The pipeline forgets before each run
  * of a handler, so what an earlier request left behind never counts. */
 bool db_thread_lost_conflict(void);
-void db_thread_forget_conflict(void);
+/* True when a statement on this thread (either of its connections) was
+ * stopped by statement_timeout (SQLSTATE 57014) since
+ * db_thread_forget_failures: the request asked for more work than the
+ * server allows one statement, which a retry does not change. */
+bool db_thread_timed_out(void);
+void db_thread_forget_failures(void);
 const char *db_constraint(const struct db *db);
 
 /* The request id used when logging errors on this connection. */
