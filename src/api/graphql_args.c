@@ -56,7 +56,8 @@ static bool add_bool(struct gql_args *a, const json_t *obj, const char *field, c
 }
 
 /* A list of strings as "v1,v2"; NX_ERR_BAD_REQUEST for a value with a
- * comma (the REST form cannot carry it). An empty list adds nothing. */
+ * comma (the REST form cannot carry it) or an empty one. An empty list
+ * adds nothing. */
 static enum nx_err add_values(struct gql_args *a, const char *name, const json_t *values) {
     struct buf b = {0};
     size_t i;
@@ -64,9 +65,9 @@ static enum nx_err add_values(struct gql_args *a, const char *name, const json_t
     enum nx_err e = NX_OK;
     json_array_foreach(values, i, v) {
         const char *s = json_string_value(v);
-        if (strchr(s, ',')) {
-            e = problem_detail(&a->req, NX_ERR_BAD_REQUEST,
-                               "%.60s: a value may not contain a comma", name);
+        if (strchr(s, ',') || !s[0]) {
+            e = problem_detail(&a->req, NX_ERR_BAD_REQUEST, "%.60s: a value may not %s", name,
+                               s[0] ? "contain a comma" : "be empty");
             break;
         }
         buf_printf(&b, "%s%s", i ? "," : "", s);
@@ -156,6 +157,52 @@ enum nx_err gql_args_page(struct gql_args *a, const json_t *args, bool with_curs
         gql_args_add(a, "sort", gql_args_sort(json_string_value(json_object_get(args, "sort")))) &&
         (!with_cursor || add_string(a, args, "after", "cursor"));
     return ok ? NX_OK : NX_ERR_BAD_REQUEST;
+}
+
+/* The GraphQL argument each REST parameter was written from. */
+static const struct {
+    const char *param, *argument;
+} ARGUMENTS[] = {
+    {"category", "filter.category"},
+    {"q", "filter.q"},
+    {"min_price", "filter.minPrice"},
+    {"max_price", "filter.maxPrice"},
+    {"in_stock", "filter.inStock"},
+    {"currency", "filter.currency"},
+    {"include_inactive", "filter.includeInactive"},
+    {"cursor", "after"},
+    {"limit", "first"},
+    {"price_buckets", "priceBuckets"},
+};
+
+/* "attr.<key>[.min|.max]" or "option.<name>" (n bytes) as the input object
+ * it came from; false for any other name. */
+static bool discovery_argument(const char *name, size_t n, struct buf *out) {
+    size_t key = 0;
+    const char *list = NULL, *field = NULL;
+    if (n > 5 && strncmp(name, "attr.", 5) == 0) {
+        key = 5, list = "filter.attributes", field = "key";
+        if (n - key > 4 &&
+            (memcmp(name + n - 4, ".min", 4) == 0 || memcmp(name + n - 4, ".max", 4) == 0))
+            n -= 4;
+    } else if (n > 7 && strncmp(name, "option.", 7) == 0) {
+        key = 7, list = "filter.options", field = "name";
+    }
+    if (list)
+        buf_printf(out, "%s (%s \"%.*s\")", list, field, (int)(n - key), name + key);
+    return list != NULL;
+}
+
+void gql_args_detail(const char *detail, char *out, size_t cap) {
+    size_t n = strcspn(detail, " :");
+    struct buf b = {0};
+    for (size_t i = 0; i < sizeof ARGUMENTS / sizeof ARGUMENTS[0] && !b.len; i++)
+        if (strlen(ARGUMENTS[i].param) == n && strncmp(detail, ARGUMENTS[i].param, n) == 0)
+            buf_printf(&b, "%s", ARGUMENTS[i].argument);
+    if (!b.len && !discovery_argument(detail, n, &b))
+        n = 0; /* a sentence that names no parameter */
+    snprintf(out, cap, "%s%s", b.len ? b.data : "", detail + n);
+    buf_clear(&b);
 }
 
 void gql_args_clear(struct gql_args *a) {

@@ -64,9 +64,11 @@ void gql_catalog_fail(struct gql_field_call *call, enum nx_err e,
                       const struct request *detail_req) {
     if (e == NX_ERR_UNAVAILABLE || e == NX_ERR_INTERNAL)
         ((struct gql_catalog *)call->ctx)->db_failed = true;
-    if (e == NX_ERR_BAD_REQUEST && detail_req && detail_req->detail[0])
-        gql_field_fail(call, GQL_CODE_BAD_INPUT, "%s", detail_req->detail);
-    else if (e == NX_ERR_UNAVAILABLE && db_thread_timed_out())
+    char detail[sizeof detail_req->detail + 64];
+    if (e == NX_ERR_BAD_REQUEST && detail_req && detail_req->detail[0]) {
+        gql_args_detail(detail_req->detail, detail, sizeof detail);
+        gql_field_fail(call, GQL_CODE_BAD_INPUT, "%s", detail);
+    } else if (e == NX_ERR_UNAVAILABLE && db_thread_timed_out())
         gql_field_fail(call, NULL,
                        "the field needs more than the %d ms the server allows a database "
                        "statement; narrow it (a filter, a smaller first) and retry",

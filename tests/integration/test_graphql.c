@@ -299,9 +299,22 @@ static void test_filters_as_rest(void **state) {
     assert_int_equal(jint(conn, "totalCount"), 1);
     http_res_free(r);
     http_res_free(rest);
-    /* a malformed value: REST's message, on the field */
+    /* a malformed value: REST's message, on the field, naming the argument */
     r = gql_post(NULL, "{ products(filter: {minPrice: \"abc\"}) { totalCount } }", NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "min_price must be a decimal");
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "filter.minPrice must be a decimal");
+    http_res_free(r);
+    r = gql_post(NULL,
+                 "{ products(filter: {attributes: [{key: \"Brand\", values: [\"x\"]}]}) { "
+                 "totalCount } }",
+                 NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+                     "filter.attributes (key \"Brand\"): an attribute key is");
+    http_res_free(r);
+    r = gql_post(NULL,
+                 "{ facets(filter: {options: [{name: \"Size\", values: [\"\"]}]}) { total } }",
+                 NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+                     "filter.options (name \"Size\"): a value may not be empty");
     http_res_free(r);
     r = gql_post(NULL, "{ products(first: 0) { totalCount } }", NULL);
     gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "first must be from 1 to 100");

@@ -222,7 +222,7 @@ static void test_field_errors_have_paths(void **state) {
                  "{ ok: product(slug: \"thing-00\") { name } c: categories { products(filter: "
                  "{maxPrice: \"1.999\"}) { totalCount } } }",
                  NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "max_price");
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "filter.maxPrice");
     json_t *err = json_array_get(json_object_get(r->json, "errors"), 0);
     json_t *loc = json_array_get(json_object_get(err, "locations"), 0);
     assert_int_equal(jint(loc, "line"), 1);

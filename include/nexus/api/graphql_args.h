@@ -7,8 +7,9 @@
  * are written as that list's query parameters on a request of their own
  * (no connection: only its query is read), which the REST parsers then
  * check (api/product_filters, api/listing, api/facets): the same rules,
- * the same messages (naming the REST parameter), and the same canonical
- * filter text, so a GraphQL cursor and a REST cursor are one thing.
+ * the same messages (with the GraphQL argument named in place of the REST
+ * parameter, gql_args_detail), and the same canonical filter text, so a
+ * GraphQL cursor and a REST cursor are one thing.
  */
 #ifndef NEXUS_API_GRAPHQL_ARGS_H
 #define NEXUS_API_GRAPHQL_ARGS_H
@@ -38,6 +39,11 @@ enum nx_err gql_args_filter(struct gql_args *a, const json_t *filter);
 enum nx_err gql_args_page(struct gql_args *a, const json_t *args, bool with_cursor);
 /* The REST sort of a ProductSort value ("PRICE_DESC" -> "-price"). */
 const char *gql_args_sort(const char *value);
+/* A 400's detail with the REST parameter it starts with named as the
+ * GraphQL argument it was written from ("min_price must be ..." ->
+ * "filter.minPrice must be ...", "attr.color: ..." ->
+ * "filter.attributes (key \"color\"): ..."), into out (cap bytes). */
+void gql_args_detail(const char *detail, char *out, size_t cap);
 void gql_args_clear(struct gql_args *a);
 
 #endif
