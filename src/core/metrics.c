@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const unsigned metrics_statuses[METRICS_STATUSES] = {
-    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 414, 415, 422, 429, 431, 500, 503};
+const unsigned metrics_statuses[METRICS_STATUSES] = {200, 201, 202, 204, 304, 400, 401,
+                                                     403, 404, 405, 409, 412, 413, 414,
+                                                     415, 422, 429, 431, 500, 503};
 
 const double metrics_bucket_le[METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5};

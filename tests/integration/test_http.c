@@ -160,7 +160,12 @@ static void test_openapi_yaml_is_served(void **state) {
 static void test_metrics_label_routes_by_template(void **state) {
     (void)state;
     http_res_free(http_request("GET", "/no/such/raw/path", NULL, NULL, 0));
+    /* every status the server answers has its own label, 202 included */
+    static const char RESET[] = "{\"email\": \"metrics@example.com\"}";
+    http_res_free(http_expect("POST", "/api/v1/auth/password-reset", NULL, RESET, 202));
     struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    assert_non_null(strstr(r->body, "{route=\"/api/v1/auth/password-reset\",method=\"POST\","
+                                    "status=\"202\"}"));
     assert_non_null(strstr(r->body, "nexus_http_requests_total{route=\"/healthz\""));
     assert_non_null(strstr(r->body, "route=\"unmatched\""));
     assert_null(strstr(r->body, "/no/such/raw/path"));

@@ -15,7 +15,7 @@
 
 /* Statuses counted one by one; any other is counted as "other", the last
  * slot of metrics_series.by_status. */
-#define METRICS_STATUSES 19
+#define METRICS_STATUSES 20
 extern const unsigned metrics_statuses[METRICS_STATUSES];
 
 /* Upper bounds (seconds) of the latency buckets; the last slot of
