@@ -22,6 +22,7 @@
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
 #include "nexus/jobs/queue.h"
+#include "nexus/model/fields.h"
 #include "nexus/model/user.h"
 
 #include <sodium.h>
@@ -193,7 +194,10 @@ enum nx_err api_auth_verify_email_resend(struct request *req, struct response *r
     PGresult *r = NULL;
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)req->principal.user_id);
-    enum nx_err e = api_db(req, &db);
+    /* no fields: an empty object is what some clients send for no body */
+    enum nx_err e = req->json ? fields_check(&req->field_errors, req->json, NULL, 0) : NX_OK;
+    if (e == NX_OK)
+        e = api_db(req, &db);
     if (e == NX_OK)
         e = users_get(db, id, &r);
     if (e == NX_OK && PQntuples(r) != 1)

@@ -50,7 +50,7 @@ const struct route nx_routes[] = {
      ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/verify-email/resend", api_auth_verify_email_resend, ACCESS_CUSTOMER,
-     0},
+     ROUTE_EMPTY_BODY_OK},
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
     {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},

@@ -241,7 +241,8 @@ static enum nx_err refuse_body(struct request *req) {
 static enum nx_err check_body_headers(struct request *req) {
     if (req->route->flags & ROUTE_UPLOAD)
         return router_upload(req->route)(req, NULL, 0);
-    if (!(req->route->flags & (ROUTE_JSON_BODY | ROUTE_OWN_BODY)))
+    bool optional = (req->route->flags & ROUTE_EMPTY_BODY_OK) && declares_body(req);
+    if (!(req->route->flags & (ROUTE_JSON_BODY | ROUTE_OWN_BODY)) && !optional)
         return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
@@ -667,7 +668,8 @@ static enum MHD_Result on_complete(struct request *req) {
         req->close_connection = true;
         e = problem_detail(req, NX_ERR_TOO_LARGE, "the request body exceeds %zu bytes",
                            cfg->body_max);
-    } else if (req->route->flags & ROUTE_JSON_BODY) {
+    } else if ((req->route->flags & ROUTE_JSON_BODY) ||
+               ((req->route->flags & ROUTE_EMPTY_BODY_OK) && req->body_seen)) {
         e = parse_json_body(req);
     }
     struct response res = {0};

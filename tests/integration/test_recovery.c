@@ -753,6 +753,13 @@ static void test_resend_sends_a_new_link_until_verified(void **state) {
     r = call("POST", RESEND, a.access, NULL);
     expect_status(r, 202, "resend when verified");
     http_res_free(r);
+    /* an empty JSON object is no body; a field in it is unknown */
+    r = call("POST", RESEND, a.access, " {} ");
+    expect_status(r, 202, "resend with {}");
+    http_res_free(r);
+    expect_problem(call("POST", RESEND, a.access, "{\"email\": \"resend@example.com\"}"), 422,
+                   "email");
+    expect_problem(call("POST", RESEND, a.access, "[]"), 400, NULL);
     assert_int_equal(sql_ll("SELECT count(*) FROM jobs WHERE kind = 'verification_email'"
                             " AND payload->>'user_id' = '%lld'",
                             a.id),

@@ -42,6 +42,10 @@ enum route_flags {
     ROUTE_OWN_BODY = 1u << 10,
     /* {id} is an id or a slug (a category): any segment may name one */
     ROUTE_ID_OR_SLUG = 1u << 11,
+    /* Takes no body, but accepts a JSON object one (parsed into req->json
+     * for the handler to refuse its fields): many clients send {} with
+     * every POST. */
+    ROUTE_EMPTY_BODY_OK = 1u << 12,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
