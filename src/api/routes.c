@@ -41,9 +41,10 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
-    /* Their answers carry tokens, which are never stored: see ROUTE_NO_REPLAY. */
-    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
-    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC, JSON | ROUTE_NO_REPLAY},
+    /* Their answers carry tokens, kept only sealed: see ROUTE_SEALED_REPLAY. */
+    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_SEALED_REPLAY},
+    {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC,
+     JSON | ROUTE_SEALED_REPLAY},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_reset, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset_confirm,

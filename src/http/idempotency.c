@@ -3,6 +3,7 @@
  */
 #include "nexus/http/idempotency.h"
 
+#include "nexus/core/config.h"
 #include "nexus/core/log.h"
 #include "nexus/db/idempotency.h"
 #include "nexus/http/client.h"
@@ -37,19 +38,19 @@ static enum MHD_Result count_keys(void *cls, enum MHD_ValueKind kind, const char
 static enum MHD_Result hash_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                 size_t key_size, const char *value, size_t value_size) {
     (void)kind;
-    crypto_hash_sha256_state *h = cls;
+    crypto_auth_hmacsha256_state *h = cls;
     /* Lengths first, so that no two different queries hash alike. */
     unsigned long long sizes[2] = {key_size, value ? value_size : (unsigned long long)-1};
-    crypto_hash_sha256_update(h, (const unsigned char *)sizes, sizeof sizes);
-    crypto_hash_sha256_update(h, (const unsigned char *)key, key_size);
+    crypto_auth_hmacsha256_update(h, (const unsigned char *)sizes, sizeof sizes);
+    crypto_auth_hmacsha256_update(h, (const unsigned char *)key, key_size);
     if (value)
-        crypto_hash_sha256_update(h, (const unsigned char *)value, value_size);
+        crypto_auth_hmacsha256_update(h, (const unsigned char *)value, value_size);
     return MHD_YES;
 }
 
 /* The body's media type, lower-cased and without parameters, NUL-ended:
  * the same bytes sent as CSV and as NDJSON are two different imports. */
-static void hash_media_type(crypto_hash_sha256_state *h, const char *type) {
+static void hash_media_type(crypto_auth_hmacsha256_state *h, const char *type) {
     char media[128];
     size_t n = 0;
     for (; type && type[n] && type[n] != ';' && n < sizeof media - 1; n++)
@@ -57,7 +58,21 @@ static void hash_media_type(crypto_hash_sha256_state *h, const char *type) {
     while (n > 0 && (media[n - 1] == ' ' || media[n - 1] == '\t'))
         n--;
     media[n] = '\0';
-    crypto_hash_sha256_update(h, (const unsigned char *)media, n + 1);
+    crypto_auth_hmacsha256_update(h, (const unsigned char *)media, n + 1);
+}
+
+/* A request's fingerprint is kept for a day beside its key, and a body
+ * may hold a password (register, login) or a token: a plain hash of it
+ * could be guessed offline at a hash's speed, past Argon2. Keyed with a
+ * subkey of JWT_SECRET (which every instance shares), it cannot. */
+static void fingerprint_init(crypto_auth_hmacsha256_state *h) {
+    static const unsigned char context[crypto_generichash_KEYBYTES] =
+        "nexus idempotency fingerprint";
+    unsigned char subkey[crypto_auth_hmacsha256_KEYBYTES];
+    crypto_generichash(subkey, sizeof subkey, (const unsigned char *)nx_config->jwt_secret,
+                       nx_config->jwt_secret_len, context, sizeof context);
+    crypto_auth_hmacsha256_init(h, subkey, sizeof subkey);
+    sodium_memzero(subkey, sizeof subkey);
 }
 
 enum nx_err idempotency_check_header(struct request *req) {
@@ -77,9 +92,9 @@ enum nx_err idempotency_check_header(struct request *req) {
     if (req->route->flags & ROUTE_NO_REPLAY)
         return NX_OK;
     req->idem_key = key;
-    crypto_hash_sha256_init(&req->idem_hash);
-    crypto_hash_sha256_update(&req->idem_hash, (const unsigned char *)req->method_name,
-                              strlen(req->method_name) + 1);
+    fingerprint_init(&req->idem_hash);
+    crypto_auth_hmacsha256_update(&req->idem_hash, (const unsigned char *)req->method_name,
+                                  strlen(req->method_name) + 1);
     hash_media_type(&req->idem_hash, request_header(req, "Content-Type"));
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, hash_arg, &req->idem_hash);
     return NX_OK;
@@ -87,7 +102,7 @@ enum nx_err idempotency_check_header(struct request *req) {
 
 void idempotency_feed(struct request *req, const char *data, size_t len) {
     if (req->idem_key)
-        crypto_hash_sha256_update(&req->idem_hash, (const unsigned char *)data, len);
+        crypto_auth_hmacsha256_update(&req->idem_hash, (const unsigned char *)data, len);
 }
 
 /* ---- running under a key ------------------------------------------------ */
@@ -123,8 +138,8 @@ static int64_t lock_key(const char *scope, const char *path, const char *key) {
 
 static const char *fingerprint(struct request *req) {
     if (!req->idem_fingerprint[0]) { /* once: a retried handler runs again */
-        unsigned char digest[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256_final(&req->idem_hash, digest);
+        unsigned char digest[crypto_auth_hmacsha256_BYTES];
+        crypto_auth_hmacsha256_final(&req->idem_hash, digest);
         sodium_bin2hex(req->idem_fingerprint, sizeof req->idem_fingerprint, digest, sizeof digest);
     }
     return req->idem_fingerprint;
@@ -132,8 +147,11 @@ static const char *fingerprint(struct request *req) {
 
 /* The headers of an answer that are kept and replayed, and the content
  * types a kept answer may have: literals, as struct response wants. */
-static const char *const KEPT_HEADERS[] = {"Location", "ETag"};
-static const char *const CONTENT_TYPES[] = {"application/json", "application/x-ndjson"};
+static const char *const KEPT_HEADERS[] = {"Location", "ETag", "Cache-Control"};
+#define KEPT_HEADER_COUNT (sizeof KEPT_HEADERS / sizeof *KEPT_HEADERS)
+static const char *const CONTENT_TYPES[] = {"application/json", "application/x-ndjson",
+                                            "application/problem+json"};
+#define CONTENT_TYPE_COUNT (sizeof CONTENT_TYPES / sizeof *CONTENT_TYPES)
 
 static const char *literal_of(const char *const *table, size_t n, const char *s) {
     for (size_t i = 0; s && i < n; i++)
@@ -142,17 +160,86 @@ static const char *literal_of(const char *const *table, size_t n, const char *s)
     return NULL;
 }
 
+/* ---- sealed answers (ROUTE_SEALED_REPLAY) ---------------------------- */
+
+/* The sealing key of a request: a keyed hash of its body under a subkey
+ * of JWT_SECRET. Only a repeat of the same body (which holds the password
+ * or the refresh token) can open what the first request kept; the rows
+ * alone, say from a backup, give no token away. */
+static void seal_key(const struct request *req, unsigned char key[crypto_secretbox_KEYBYTES]) {
+    static const unsigned char context[crypto_generichash_KEYBYTES] = "nexus idempotency sealed";
+    unsigned char subkey[crypto_generichash_KEYBYTES];
+    crypto_generichash(subkey, sizeof subkey, (const unsigned char *)nx_config->jwt_secret,
+                       nx_config->jwt_secret_len, context, sizeof context);
+    crypto_generichash(key, crypto_secretbox_KEYBYTES, (const unsigned char *)req->body.data,
+                       req->body.len, subkey, sizeof subkey);
+    sodium_memzero(subkey, sizeof subkey);
+}
+
+/* The answer's body sealed (nonce, then ciphertext), as base64 text. */
+static char *seal(const struct request *req, const char *plain, size_t len) {
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    size_t sealed_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+    unsigned char *sealed = xmalloc(sealed_len);
+    randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+    seal_key(req, key);
+    crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const unsigned char *)plain, len,
+                          sealed, key);
+    sodium_memzero(key, sizeof key);
+    size_t text_len = sodium_base64_ENCODED_LEN(sealed_len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = xmalloc(text_len);
+    sodium_bin2base64(text, text_len, sealed, sealed_len, sodium_base64_VARIANT_ORIGINAL);
+    free(sealed);
+    return text;
+}
+
+/* The body seal kept, opened with this request's key; NULL when it does
+ * not open (JWT_SECRET changed since). */
+static char *unseal(const struct request *req, const char *text, size_t text_len, size_t *len) {
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    unsigned char *sealed = xmalloc(text_len + 1);
+    size_t sealed_len = 0;
+    char *plain = NULL;
+    bool ok = sodium_base642bin(sealed, text_len + 1, text, text_len, NULL, &sealed_len, NULL,
+                                sodium_base64_VARIANT_ORIGINAL) == 0 &&
+              sealed_len >= crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+    if (ok) {
+        *len = sealed_len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+        plain = xmalloc(*len + 1);
+        seal_key(req, key);
+        ok =
+            crypto_secretbox_open_easy((unsigned char *)plain, sealed + crypto_secretbox_NONCEBYTES,
+                                       sealed_len - crypto_secretbox_NONCEBYTES, sealed, key) == 0;
+        sodium_memzero(key, sizeof key);
+        plain[*len] = '\0';
+    }
+    free(sealed);
+    if (!ok) {
+        free(plain);
+        return NULL;
+    }
+    return plain;
+}
+
 static enum nx_err replay(struct request *req, struct response *res, PGresult *r) {
     if (strcmp(PQgetvalue(r, 0, IC_FINGERPRINT), fingerprint(req)) != 0)
         return problem_field(req, HEADER, "was already used with a different request");
     const char *ct = PQgetisnull(r, 0, IC_CONTENT_TYPE) ? NULL : PQgetvalue(r, 0, IC_CONTENT_TYPE);
     size_t len = (size_t)PQgetlength(r, 0, IC_BODY);
-    char *body = xmalloc(len + 1);
-    memcpy(body, PQgetvalue(r, 0, IC_BODY), len + 1);
+    char *body = NULL;
+    if (req->route->flags & ROUTE_SEALED_REPLAY) {
+        body = unseal(req, PQgetvalue(r, 0, IC_BODY), len, &len);
+        if (!body)
+            return problem_field(req, HEADER,
+                                 "was already used, and its answer can no longer be read");
+    } else {
+        body = xmalloc(len + 1);
+        memcpy(body, PQgetvalue(r, 0, IC_BODY), len + 1);
+    }
     unsigned status = (unsigned)strtoul(PQgetvalue(r, 0, IC_STATUS), NULL, 10);
-    response_take(res, status, literal_of(CONTENT_TYPES, 2, ct), body, len);
+    response_take(res, status, literal_of(CONTENT_TYPES, CONTENT_TYPE_COUNT, ct), body, len);
     json_t *headers = json_loads(PQgetvalue(r, 0, IC_HEADERS), 0, NULL);
-    for (size_t i = 0; i < sizeof KEPT_HEADERS / sizeof *KEPT_HEADERS; i++) {
+    for (size_t i = 0; i < KEPT_HEADER_COUNT; i++) {
         const char *v = json_string_value(json_object_get(headers, KEPT_HEADERS[i]));
         if (v)
             response_header(res, KEPT_HEADERS[i], v);
@@ -168,7 +255,7 @@ static enum nx_err keep(struct request *req, struct db *db, const struct respons
                         const char *scope) {
     json_t *headers = json_object();
     for (size_t i = 0; i < res->header_count; i++)
-        if (literal_of(KEPT_HEADERS, 2, res->headers[i].name))
+        if (literal_of(KEPT_HEADERS, KEPT_HEADER_COUNT, res->headers[i].name))
             json_object_set_new(headers, res->headers[i].name, json_string(res->headers[i].value));
     char *headers_text = json_dumps(headers, JSON_COMPACT);
     json_decref(headers);
@@ -178,15 +265,56 @@ static enum nx_err keep(struct request *req, struct db *db, const struct respons
     body[res->len] = '\0';
     /* Kept answers are text (JSON): one with a NUL could not be replayed. */
     NX_ASSERT(strlen(body) == res->len && headers_text);
-    struct idem_record rec = {scope,          req->path,
-                              req->idem_key,  fingerprint(req),
-                              res->status,    literal_of(CONTENT_TYPES, 2, res->content_type),
-                              headers_text,   body,
-                              IDEMPOTENCY_TTL};
+    if (req->route->flags & ROUTE_SEALED_REPLAY) {
+        char *sealed = seal(req, body, res->len);
+        sodium_memzero(body, res->len);
+        free(body);
+        body = sealed;
+    }
+    struct idem_record rec = {
+        scope,          req->path,
+        req->idem_key,  fingerprint(req),
+        res->status,    literal_of(CONTENT_TYPES, CONTENT_TYPE_COUNT, res->content_type),
+        headers_text,   body,
+        IDEMPOTENCY_TTL};
     enum nx_err e = idempotency_store(db, &rec);
     free(headers_text);
     free(body);
     return e;
+}
+
+/* The handler's refusals that are its answer to this request, kept like
+ * a success: the same request gets the same answer again, and the key
+ * cannot be reused for another body. Not kept: what a retry may change
+ * (429, 401, the database down, a failure of the server's own). */
+static bool answer_is_kept(enum nx_err e) {
+    return e == NX_ERR_BAD_REQUEST || e == NX_ERR_FORBIDDEN || e == NX_ERR_NOT_FOUND ||
+           e == NX_ERR_CONFLICT || e == NX_ERR_PRECONDITION || e == NX_ERR_VALIDATION;
+}
+
+/* Keep the problem e that the handler answered. Its transaction was rolled
+ * back, and with it the key's lock: in a transaction of its own, under
+ * the lock again, unless a repeat took the key meanwhile. */
+static void keep_refusal(struct request *req, struct db *db, enum nx_err e, const char *scope) {
+    struct response refusal = {0};
+    PGresult *kept = NULL;
+    bool taken = false;
+    problem_render(req, e, &refusal);
+    enum nx_err k = db_begin_outer(db);
+    if (k == NX_OK)
+        k = idempotency_try_lock(db, lock_key(scope, req->path, req->idem_key), &taken);
+    if (k == NX_OK && taken)
+        k = idempotency_find(db, scope, req->path, req->idem_key, &kept);
+    if (k == NX_OK && taken && PQntuples(kept) == 0)
+        k = keep(req, db, &refusal, scope);
+    if (k == NX_OK && taken)
+        k = db_commit_outer(db);
+    else
+        db_abort_outer(db);
+    if (k != NX_OK)
+        log_warn("idempotency.keep", req->request_id, "the refusal was not kept");
+    PQclear(kept);
+    response_clear(&refusal);
 }
 
 static enum nx_err in_progress(struct request *req) {
@@ -219,16 +347,20 @@ enum nx_err idempotency_run(struct request *req, struct response *res, route_han
         return e;
     }
     PQclear(kept);
-    if (e == NX_OK)
+    bool ran = e == NX_OK;
+    if (ran)
         e = handler(req, res);
+    enum nx_err refused = ran ? e : NX_OK;
     if (e == NX_OK && res->status >= 200 && res->status < 300)
         e = keep(req, db, res, scope);
-    if (e == NX_ERR_CONFLICT && !fielderr_count(&req->field_errors))
+    if (e == NX_ERR_CONFLICT && refused == NX_OK && !fielderr_count(&req->field_errors))
         e = in_progress(req); /* a live row under a lock we hold: see keep */
     if (e == NX_OK)
         e = db_commit_outer(db);
     else
         db_abort_outer(db);
+    if (refused != NX_OK && answer_is_kept(refused))
+        keep_refusal(req, db, refused, scope);
     if (e == NX_ERR_UNAVAILABLE && !req->detail[0] && !fielderr_count(&req->field_errors)) {
         req->retry_after = 2;
         problem_detail(req, e, "the database is unavailable; retry later");

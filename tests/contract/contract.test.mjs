@@ -321,6 +321,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'login', 'POST', lg, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'login', 'POST', lg, { body: '{}', contentType: 'text/plain' }, 415);
   await call(t, 'login', 'POST', lg, { json: { email: 'customer@contract.test' } }, 422);
+  // keyed: the tokens come back the same (kept sealed), a duplicate meanwhile is a 409
+  await keyInUse(t, 'login', lg, { json: { email: 'customer@contract.test', password: PASSWORD }, table: 'refresh_tokens', status: 200 });
   let throttled = null;
   for (let i = 0; i < 6 && !throttled; i++) {
     const r = await call(t, 'login', 'POST', lg, { json: { email: 'throttled@contract.test', password: 'wrong-password' }, label: `failure ${i + 1}` });
@@ -335,6 +337,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'refresh', 'POST', rf, { body: tooLarge(), contentType: 'application/json' }, 413);
   await call(t, 'refresh', 'POST', rf, { body: '{}', contentType: 'application/x-www-form-urlencoded' }, 415);
   await call(t, 'refresh', 'POST', rf, { json: {} }, 422);
+  const spare = await login(server, 'customer@contract.test', PASSWORD);
+  await keyInUse(t, 'refresh', rf, { json: { refresh_token: spare.refresh_token }, table: 'refresh_tokens', status: 200 });
 
   const lo = '/api/v1/auth/logout';
   await call(t, 'logout', 'POST', lo, { json: { refresh_token: second.refresh_token } }, 204);
@@ -429,6 +433,9 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken }, 202);
   await call(t, 'resendVerificationEmail', 'POST', vr, { raw: badFraming('POST', vr) }, 400);
   await call(t, 'resendVerificationEmail', 'POST', vr, {}, 401);
+  await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken, body: tooLarge(), contentType: 'application/json' }, 413);
+  await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken, body: '{}', contentType: 'text/plain' }, 415);
+  await call(t, 'resendVerificationEmail', 'POST', vr, { token: customerToken, json: { email: 'x@contract.test' } }, 422);
   const resendKey = await keyInUse(t, 'resendVerificationEmail', vr, { token: customerToken, table: 'jobs', status: 202 });
   // the key again with another query: another request
   await call(t, 'resendVerificationEmail', 'POST', `${vr}?again=1`, { token: customerToken, headers: { 'Idempotency-Key': resendKey } }, 422);

@@ -50,8 +50,8 @@ static void expect_replay_of(const struct http_res *first, const struct http_res
     assert_string_equal(http_header(again, "Idempotent-Replayed"), "true");
     assert_int_equal(again->len, first->len);
     assert_memory_equal(again->body, first->body, first->len);
-    const char *names[] = {"Location", "ETag", "Content-Type"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *names[] = {"Location", "ETag", "Content-Type", "Cache-Control"};
+    for (size_t i = 0; i < 4; i++) {
         const char *a = http_header(first, names[i]), *b = http_header(again, names[i]);
         assert_true((a == NULL) == (b == NULL));
         if (a)
@@ -136,29 +136,71 @@ static void test_anonymous_register_is_kept_per_client_address(void **state) {
     http_res_free(again);
 }
 
-static void test_error_answers_are_not_kept(void **state) {
+/* The first request's answer is kept whatever it was, a refusal included:
+ * the same request gets it again (and does nothing), and the key cannot
+ * then carry another body. */
+static void test_refusals_are_kept_like_successes(void **state) {
     (void)state;
     const char *bad = "{\"sku\":\"IDEM-BAD\",\"name\":\"Bad\",\"price\":\"-1\",\"stock\":1}";
-    expect_problem(post_keyed(PRODUCTS, staff_token, bad, "bad-price"), 422, "price");
-    struct http_res *r = post_keyed(PRODUCTS, staff_token, bad, "bad-price");
-    assert_problem(r, 422, "price");
-    assert_null(http_header(r, "Idempotent-Replayed"));
-    http_res_free(r);
-    expect_sql("0", "SELECT count(*) FROM idempotency_keys WHERE key = 'bad-price'");
+    const char *good = "{\"sku\":\"IDEM-BAD\",\"name\":\"Bad\",\"price\":\"1\",\"stock\":1}";
+    struct http_res *first = post_keyed(PRODUCTS, staff_token, bad, "bad-price");
+    assert_problem(first, 422, "price");
+    assert_null(http_header(first, "Idempotent-Replayed"));
+    struct http_res *again = post_keyed(PRODUCTS, staff_token, bad, "bad-price");
+    expect_replay_of(first, again);
+    assert_string_equal(http_header(again, "Content-Type"), "application/problem+json");
+    expect_problem(post_keyed(PRODUCTS, staff_token, good, "bad-price"), 422, "Idempotency-Key");
+    expect_sql("1", "SELECT count(*) FROM idempotency_keys WHERE key = 'bad-price'");
+    expect_sql("0", "SELECT count(*) FROM product_variants WHERE sku = 'IDEM-BAD'");
+    http_res_free(first);
+    http_res_free(again);
+    /* a conflict is an answer too */
+    const char *dup = "{\"name\":\"Idem Twin\",\"slug\":\"idem-twin\"}";
+    first = post_keyed(CATEGORIES, staff_token, dup, NULL);
+    expect_status(first, 201, "category");
+    http_res_free(first);
+    first = post_keyed(CATEGORIES, staff_token, dup, "twin");
+    assert_problem(first, 409, NULL);
+    again = post_keyed(CATEGORIES, staff_token, dup, "twin");
+    expect_replay_of(first, again);
+    http_res_free(first);
+    http_res_free(again);
 }
 
-static void test_token_answers_are_never_stored(void **state) {
+/* A login's or a refresh's answer holds tokens: kept sealed with the
+ * request's own body, so a repeat gets the same tokens (a retried refresh
+ * no longer looks like a stolen token reused, which would end the login),
+ * while the kept row shows none of them. */
+static void test_token_answers_are_kept_sealed(void **state) {
     (void)state;
     const char *body = "{\"email\":\"idem-staff@example.com\",\"password\":\"catalog-password\"}";
+    const char *wrong = "{\"email\":\"idem-staff@example.com\",\"password\":\"other-password\"}";
     struct http_res *a = post_keyed("/api/v1/auth/login", NULL, body, "login-1");
     struct http_res *b = post_keyed("/api/v1/auth/login", NULL, body, "login-1");
     expect_status(a, 200, "login");
-    expect_status(b, 200, "login again");
-    assert_null(http_header(b, "Idempotent-Replayed"));
-    assert_string_not_equal(jstr(a->json, "refresh_token"), jstr(b->json, "refresh_token"));
-    expect_sql("0", "SELECT count(*) FROM idempotency_keys WHERE key = 'login-1'");
+    expect_replay_of(a, b);
+    const char *refresh = jstr(a->json, "refresh_token");
+    expect_sql("0",
+               "SELECT count(*) FROM idempotency_keys WHERE key = 'login-1'"
+               " AND (body LIKE '%%%s%%' OR body LIKE '%%refresh_token%%')",
+               refresh);
+    expect_sql("1", "SELECT count(*) FROM idempotency_keys WHERE key = 'login-1'");
+    expect_problem(post_keyed("/api/v1/auth/login", NULL, wrong, "login-1"), 422,
+                   "Idempotency-Key");
+    /* a refresh sent twice under one key rotates once */
+    char refresh_body[1024];
+    snprintf(refresh_body, sizeof refresh_body, "{\"refresh_token\":\"%s\"}", refresh);
+    struct http_res *c = post_keyed("/api/v1/auth/refresh", NULL, refresh_body, "refresh-1");
+    struct http_res *d = post_keyed("/api/v1/auth/refresh", NULL, refresh_body, "refresh-1");
+    expect_status(c, 200, "refresh");
+    expect_replay_of(c, d);
+    struct http_res *me = call("GET", "/api/v1/users/me", jstr(c->json, "access_token"), NULL);
+    expect_status(me, 200, "the refreshed login is live");
+    http_res_free(me);
     http_res_free(a);
     http_res_free(b);
+    http_res_free(c);
+    http_res_free(d);
     /* The key is still checked there. */
     expect_problem(post_keyed("/api/v1/auth/login", NULL, body, ""), 400, NULL);
 }
@@ -322,8 +364,8 @@ int main(void) {
         cmocka_unit_test(test_same_key_with_another_body_is_422),
         cmocka_unit_test(test_keys_are_scoped_to_the_caller_and_the_path),
         cmocka_unit_test(test_anonymous_register_is_kept_per_client_address),
-        cmocka_unit_test(test_error_answers_are_not_kept),
-        cmocka_unit_test(test_token_answers_are_never_stored),
+        cmocka_unit_test(test_refusals_are_kept_like_successes),
+        cmocka_unit_test(test_token_answers_are_kept_sealed),
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
         cmocka_unit_test(test_expired_keys_run_again),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),

@@ -91,8 +91,8 @@ struct request {
      * or NULL; the fingerprint of its method, query and body, hashed as the
      * body arrives and finished (64 hex digits) before the handler runs. */
     const char *idem_key;
-    crypto_hash_sha256_state idem_hash;
-    char idem_fingerprint[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_auth_hmacsha256_state idem_hash; /* keyed: see http/idempotency.c */
+    char idem_fingerprint[2 * crypto_auth_hmacsha256_BYTES + 1];
 
     /* What problem.c renders when a stage returns an error. */
     char detail[256];

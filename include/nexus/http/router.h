@@ -24,8 +24,8 @@ enum route_flags {
     ROUTE_NO_AUTH = 1u << 4,             /* operational: a token is verified, never looked up */
     ROUTE_PRIVATE =
         1u << 5, /* METRICS_ALLOW addresses or the METRICS_TOKEN bearer only; else 404 */
-    /* A POST whose answer carries secrets (tokens): an Idempotency-Key is
-     * checked but its answer is never stored. */
+    /* A POST whose answers are never kept (GraphQL, which writes nothing):
+     * an Idempotency-Key is checked only. */
     ROUTE_NO_REPLAY = 1u << 6,
     /* The body is not buffered: each piece goes to the row's upload
      * function as it arrives (see route_upload). */
@@ -46,6 +46,10 @@ enum route_flags {
      * for the handler to refuse its fields): many clients send {} with
      * every POST. */
     ROUTE_EMPTY_BODY_OK = 1u << 12,
+    /* A POST whose answer carries tokens (login, refresh): an
+     * Idempotency-Key keeps it sealed, readable only with the request's
+     * own body (the password, the refresh token) and JWT_SECRET. */
+    ROUTE_SEALED_REPLAY = 1u << 13,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
