@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "nexus/core/fielderr.h"
+#include "nexus/model/catalog.h"
 #include "nexus/model/category.h"
 #include "nexus/model/fields.h"
 #include "nexus/model/product.h"
@@ -318,6 +319,19 @@ static void test_product_replace_and_its_variants(void **state) {
     EXPECT(&f->errs, {"variants", "give either variants or sku, price and stock"});
 }
 
+/* Assigned codes, the newest included; withdrawn, unassigned and
+ * malformed ones are refused. */
+static void test_currencies_are_the_assigned_iso_4217_codes(void **state) {
+    (void)state;
+    static const char *const assigned[] = {"USD", "eur", "XCG", "ZWG", "VED", "SLE", "ANG"};
+    static const char *const refused[] = {"HRK", "SLL", "XXY", "EURO", "US", ""};
+    char out[4];
+    for (size_t i = 0; i < sizeof assigned / sizeof *assigned; i++)
+        assert_true(currency_normalize(assigned[i], out));
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        assert_false(currency_normalize(refused[i], out));
+}
+
 #define FT(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -332,6 +346,7 @@ int main(void) {
         FT(test_category_create_needs_a_name_a_slug_can_come_from),
         FT(test_category_patch_accepts_null_parent),
         cmocka_unit_test(test_names_are_not_only_white_space),
+        cmocka_unit_test(test_currencies_are_the_assigned_iso_4217_codes),
         FT(test_user_register_reports_role_email_and_password),
         FT(test_user_register_accepts_and_normalises_email),
         FT(test_user_login_takes_malformed_email_as_failed_login),
