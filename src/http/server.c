@@ -321,10 +321,23 @@ static enum MHD_Result send_early(struct request *req) {
     return req->early_options ? answer_options(req) : send_problem(req, req->early_error);
 }
 
+/* libmicrohttpd decodes the request target in place into C strings, so an
+ * encoded NUL cuts the path short ("/metrics%00.css" would be routed as
+ * "/metrics"). Only this callback sees the target before decoding; its
+ * return value is the request context on the first access-handler call. */
+static const char ENCODED_NUL[] = "the request target contains %00";
+/* The same decoding would make "/api/v1/products%2F1" the path
+ * "/api/v1/products/1": an encoded slash belongs to one segment, which no
+ * route has, so such a path is unknown (404), as paths match exactly. */
+static const char ENCODED_SLASH[] = "no such resource";
+static const char TOO_MANY_ARGS[] = "too many query parameters";
+
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     if (e == NX_OK && target_problem)
-        e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
+        e = problem_detail(req,
+                           target_problem == ENCODED_SLASH ? NX_ERR_NOT_FOUND : NX_ERR_BAD_REQUEST,
+                           "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
     bool by_token = false;
@@ -683,13 +696,6 @@ static enum MHD_Result on_complete(struct request *req) {
     return answer_when_due(req, &res);
 }
 
-/* libmicrohttpd decodes the request target in place into C strings, so an
- * encoded NUL cuts the path short ("/metrics%00.css" would be routed as
- * "/metrics"). Only this callback sees the target before decoding; its
- * return value is the request context on the first access-handler call. */
-static const char ENCODED_NUL[] = "the request target contains %00";
-static const char TOO_MANY_ARGS[] = "too many query parameters";
-
 /* More query parameters than any endpoint reads would exhaust
  * libmicrohttpd's per-connection memory while it parses them, and it
  * would then answer nothing. The target is still raw here and parsed just
@@ -714,11 +720,18 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)conn;
     if (strstr(uri, "%00"))
         return (void *)ENCODED_NUL;
-    return cut_long_query(uri) ? (void *)TOO_MANY_ARGS : NULL;
+    if (cut_long_query(uri))
+        return (void *)TOO_MANY_ARGS;
+    size_t path_len = strcspn(uri, "?");
+    for (const char *p = strchr(uri, '%'); p && (size_t)(p - uri) + 2 < path_len;
+         p = strchr(p + 1, '%'))
+        if (p[1] == '2' && (p[2] == 'F' || p[2] == 'f'))
+            return (void *)ENCODED_SLASH;
+    return NULL;
 }
 
 static bool is_target_mark(const void *ctx) {
-    return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS;
+    return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS || ctx == ENCODED_SLASH;
 }
 
 /* Requests begun and not yet ended (on_completed): a drain waits for them. */
