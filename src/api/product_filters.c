@@ -429,9 +429,16 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
         e = parse_bool_param(req, "in_stock", &q->filter.in_stock, &q->canonical);
     if (e == NX_OK)
         e = parse_currency(req, q);
+    /* The list served, not the text sent: include_inactive counts for
+     * staff only, and false is the default, so a cursor binds to it only
+     * when inactive products are in the list. */
+    struct buf sent = {0};
     if (e == NX_OK)
-        e = parse_bool_param(req, "include_inactive", &inactive, &q->canonical);
+        e = parse_bool_param(req, "include_inactive", &inactive, &sent);
+    buf_clear(&sent);
     q->filter.include_inactive = staff && inactive == 1;
+    if (q->filter.include_inactive)
+        buf_puts(&q->canonical, "&include_inactive=1");
     q->category_at = q->canonical.len;
     if (e == NX_OK)
         e = parse_category(req, db, q);

@@ -1069,6 +1069,32 @@ static void test_cursor_is_bound_to_sort_and_filters(void **state) {
     free(filtered);
 }
 
+/* A cursor binds to the list served: include_inactive is ignored for
+ * anyone but staff, and false is the default, so those spellings are one
+ * list; a staff list with inactive products is another. */
+static void test_cursor_binds_to_the_inactive_products_served(void **state) {
+    (void)state;
+    char q[4096];
+    char *flagged = first_cursor("include_inactive=true&limit=1");
+    const char *same[] = {"limit=1", "include_inactive=false&limit=1"};
+    for (size_t i = 0; i < 2; i++) {
+        with_cursor(q, sizeof q, same[i], flagged);
+        assert_int_equal(list_status(q, NULL), 200);
+        with_cursor(q, sizeof q, same[i], flagged);
+        assert_int_equal(list_status(q, customer_token), 200);
+    }
+    struct http_res *r = page("include_inactive=true&limit=1", staff_token);
+    char *staff = take(jstr(r->json, "next_cursor"));
+    http_res_free(r);
+    with_cursor(q, sizeof q, "include_inactive=true&limit=1", staff);
+    assert_int_equal(list_status(q, staff_token), 200);
+    expect_list_400(q); /* the same text from anyone else: another list */
+    with_cursor(q, sizeof q, "limit=1", staff);
+    assert_int_equal(list_status(q, staff_token), 400);
+    free(flagged);
+    free(staff);
+}
+
 /* The filter text a cursor is bound to must not be forgeable through q:
  * q="lamp&min_price=500" is another filter than q=lamp&min_price=5. */
 static void test_cursor_binding_is_not_fooled_by_q_text(void **state) {
@@ -1362,6 +1388,7 @@ int main(void) {
         cmocka_unit_test(test_filters_combined_with_every_sort),
         cmocka_unit_test(test_cursor_must_be_untouched),
         cmocka_unit_test(test_cursor_is_bound_to_sort_and_filters),
+        cmocka_unit_test(test_cursor_binds_to_the_inactive_products_served),
         cmocka_unit_test(test_cursor_binding_is_not_fooled_by_q_text),
         cmocka_unit_test(test_walk_under_churn_sees_stable_rows_once_in_order),
         cmocka_unit_test(test_sql_looking_query_parameters_are_data),
