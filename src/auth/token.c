@@ -118,6 +118,35 @@ static bool hs256_signature_ok(const struct token_keys *k, const char *token, si
     return sodium_memcmp(mac, given, sizeof mac) == 0;
 }
 
+/* The JOSE header must be one we issue: "alg" exactly "HS256" (libjwt
+ * reads the name ignoring case, RFC 7515 does not), "typ", if any, "JWT",
+ * and nothing else: a "crit" extension must be understood to be accepted
+ * (RFC 7515 4.1.11), and this server understands none. */
+static bool header_is_ours(const char *token, size_t len) {
+    enum { HEADER_MAX = 256 };
+    const char *dot = memchr(token, '.', len);
+    unsigned char raw[HEADER_MAX];
+    size_t raw_len = 0;
+    if (!dot || sodium_base642bin(raw, sizeof raw, token, (size_t)(dot - token), NULL, &raw_len,
+                                  NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return false;
+    json_t *h = json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *key;
+    json_t *v;
+    bool ok = json_is_object(h);
+    json_object_foreach(h, key, v) {
+        if (strcmp(key, "alg") == 0)
+            ok = ok && json_is_string(v) && strcmp(json_string_value(v), "HS256") == 0;
+        else if (strcmp(key, "typ") == 0)
+            ok = ok && json_is_string(v) && strcmp(json_string_value(v), "JWT") == 0;
+        else
+            ok = false;
+    }
+    ok = ok && json_object_get(h, "alg");
+    json_decref(h);
+    return ok;
+}
+
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims) {
     NX_ASSERT(k->secret && k->secret_len >= 32); /* never decode without a key */
@@ -127,7 +156,7 @@ enum nx_err token_verify_access(const struct token_keys *k, const char *token, s
     enum nx_err e = NX_ERR_UNAUTHORIZED;
     char copy[NX_TOKEN_MAX + 1];
     if (len == 0 || len > NX_TOKEN_MAX || memchr(token, '\0', len) ||
-        !hs256_signature_ok(k, token, len))
+        !hs256_signature_ok(k, token, len) || !header_is_ours(token, len))
         goto out;
     memcpy(copy, token, len);
     copy[len] = '\0';

@@ -103,6 +103,56 @@ static void check_alg_none(const char *signature) {
     free(p);
 }
 
+/* A token with this JOSE header and good claims, signed with SECRET. */
+static char *signed_with_header(const char *header) {
+    char claims[512], extra[64], token[2048];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    char *h = b64url(header);
+    char *p = b64url(good_claims(claims, sizeof claims, extra));
+    int n = snprintf(token, sizeof token, "%s.%s", h, p);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, sizeof SECRET - 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, (unsigned long long)n);
+    crypto_auth_hmacsha256_final(&st, mac);
+    char sig[64];
+    sodium_bin2base64(sig, sizeof sig, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(token + n, sizeof token - (size_t)n, ".%s", sig);
+    free(h);
+    free(p);
+    return strdup(token);
+}
+
+/* Signed with the real secret, but a header this server does not issue:
+ * "alg" in another case (RFC 7515 names are case-sensitive), a "crit"
+ * extension it cannot understand, any other member, or a "typ" not JWT. */
+static void test_headers_other_than_ours_are_rejected(void **state) {
+    (void)state;
+    static const char *const refused[] = {
+        "{\"alg\":\"hs256\",\"typ\":\"JWT\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"crit\":[\"exp\"],\"exp\":1}",
+        "{\"alg\":\"HS256\",\"kid\":\"k1\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWS\"}",
+        "{\"typ\":\"JWT\"}",
+        "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+        "[\"HS256\"]",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char *t = signed_with_header(refused[i]);
+        if (verify(t) != NX_ERR_UNAUTHORIZED)
+            fail_msg("accepted a token with header %s", refused[i]);
+        free(t);
+    }
+    static const char *const accepted[] = {"{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                                           "{\"typ\":\"JWT\",\"alg\":\"HS256\"}",
+                                           "{\"alg\":\"HS256\"}"};
+    for (size_t i = 0; i < sizeof accepted / sizeof *accepted; i++) {
+        char *t = signed_with_header(accepted[i]);
+        assert_int_equal(verify(t), NX_OK);
+        free(t);
+    }
+}
+
 static void test_alg_none_without_signature_is_rejected(void **state) {
     (void)state;
     check_alg_none("");
@@ -414,6 +464,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issued_token_verifies_with_its_claims),
         cmocka_unit_test(test_crafted_good_token_verifies),
+        cmocka_unit_test(test_headers_other_than_ours_are_rejected),
         cmocka_unit_test(test_alg_none_without_signature_is_rejected),
         cmocka_unit_test(test_alg_none_with_signature_is_rejected),
         cmocka_unit_test(test_hs384_and_hs512_with_the_real_secret_are_rejected),
