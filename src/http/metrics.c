@@ -8,16 +8,34 @@
 
 #include <stdlib.h>
 
-void metrics_observe(const struct route *route, unsigned status, uint64_t duration_us) {
-    metrics_record(route ? router_index(route) : nx_route_count, status, duration_us);
+/* The series: one per route, "unmatched", then one per (route, method)
+ * for a template's other methods. */
+#define OTHER_METHODS_AT (nx_route_count + 1)
+
+size_t metrics_series_needed(void) {
+    return OTHER_METHODS_AT + nx_route_count * HTTP__COUNT;
+}
+
+void metrics_observe(const struct route *route, const struct route *pattern,
+                     enum http_method method, unsigned status, uint64_t duration_us) {
+    size_t row = nx_route_count;
+    if (route)
+        row = router_index(route);
+    else if (pattern && method < HTTP__COUNT)
+        row = OTHER_METHODS_AT + router_index(pattern) * HTTP__COUNT + (size_t)method;
+    metrics_record(row, status, duration_us);
 }
 
 static void route_label(struct buf *out, size_t row) {
-    if (row >= nx_route_count)
-        buf_puts(out, "route=\"unmatched\",method=\"\"");
-    else
+    if (row < nx_route_count)
         buf_printf(out, "route=\"%s\",method=\"%s\"", nx_routes[row].pattern,
                    http_method_name(nx_routes[row].method));
+    else if (row == nx_route_count)
+        buf_puts(out, "route=\"unmatched\",method=\"\"");
+    else
+        buf_printf(out, "route=\"%s\",method=\"%s\"",
+                   nx_routes[(row - OTHER_METHODS_AT) / HTTP__COUNT].pattern,
+                   http_method_name((enum http_method)((row - OTHER_METHODS_AT) % HTTP__COUNT)));
 }
 
 /* "name{route=...,method=..." of one sample; the caller ends the labels. */

@@ -90,6 +90,8 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
         size_t count = 0;
         if (!route_matches(&routes[i], req->path, params, &count) || count != fewest)
             continue;
+        if (!req->pattern_route)
+            req->pattern_route = &routes[i];
         allow |= 1u << routes[i].method;
         if (routes[i].method == HTTP_GET)
             allow |= 1u << HTTP_HEAD;

@@ -798,7 +798,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                              req->status,      elapsed,   req->request_id,
                              req->bytes};
     log_access(&e);
-    metrics_observe(req->route, req->status, elapsed);
+    metrics_observe(req->route, req->pattern_route, req->method, req->status, elapsed);
     if (req->held) { /* the connection ended while its answer was held */
         response_clear(req->held);
         free(req->held);
@@ -1062,7 +1062,7 @@ int server_run(const struct config *config) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
-    metrics_init(nx_route_count + 1); /* a series per route, and "unmatched" */
+    metrics_init(metrics_series_needed());
     struct catalog_cache_limits limits = {cfg->cache_ttl, cfg->cache_local_bytes,
                                           (uint64_t)cfg->cache_local_window_us,
                                           (size_t)cfg->cache_max_entry_bytes};

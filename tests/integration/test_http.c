@@ -163,7 +163,14 @@ static void test_metrics_label_routes_by_template(void **state) {
     /* every status the server answers has its own label, 202 included */
     static const char RESET[] = "{\"email\": \"metrics@example.com\"}";
     http_res_free(http_expect("POST", "/api/v1/auth/password-reset", NULL, RESET, 202));
+    /* a template matched with a method it has no route for: its own series */
+    http_res_free(http_expect("PUT", "/healthz", NULL, NULL, 405));
+    http_res_free(http_expect("OPTIONS", "/api/v1/products", NULL, NULL, 204));
     struct http_res *r = http_expect("GET", "/metrics", NULL, NULL, 200);
+    assert_non_null(strstr(r->body, "{route=\"/healthz\",method=\"PUT\",status=\"405\"}"));
+    assert_non_null(
+        strstr(r->body, "{route=\"/api/v1/products\",method=\"OPTIONS\",status=\"204\"}"));
+    assert_null(strstr(r->body, "route=\"unmatched\",method=\"\",status=\"405\""));
     assert_non_null(strstr(r->body, "{route=\"/api/v1/auth/password-reset\",method=\"POST\","
                                     "status=\"202\"}"));
     assert_non_null(strstr(r->body, "nexus_http_requests_total{route=\"/healthz\""));

@@ -68,6 +68,9 @@ struct request {
     const char *method_name;
     const char *path;
     const struct route *route;
+    /* The first route whose template the path matched, whatever its
+     * method (set with route by router_match; the metrics of a 405). */
+    const struct route *pattern_route;
     struct slice params[NX_MAX_PATH_PARAMS];
     size_t param_count;
     char request_id[NX_REQUEST_ID_MAX + 1];
