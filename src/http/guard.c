@@ -8,7 +8,7 @@
 #include <strings.h>
 
 enum nx_err framing_check(const struct framing *f, const char **why) {
-    if (f->host_count != 1) {
+    if (f->host_count > 1 || (f->host_count == 0 && !f->http10)) {
         *why = "exactly one Host header is required";
         return NX_ERR_BAD_REQUEST;
     }

@@ -193,7 +193,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 }
 
 static enum nx_err check_framing(struct request *req) {
-    struct framing f = {0};
+    struct framing f = {.http10 = req->http10};
     const char *why = NULL;
     MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_framing, &f);
     enum nx_err e = framing_check(&f, &why);
@@ -734,6 +734,18 @@ static bool is_target_mark(const void *ctx) {
     return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS || ctx == ENCODED_SLASH;
 }
 
+/* The path of a target in absolute form ("http://host/path", which a
+ * server must accept, RFC 9112 3.2.2): what follows the authority. */
+static const char *origin_form(const char *url) {
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    if (!scheme)
+        return url;
+    const char *path = strchr(url + scheme, '/');
+    return path ? path : "/";
+}
+
 /* Requests begun and not yet ended (on_completed): a drain waits for them. */
 static atomic_int requests_in_flight;
 
@@ -741,14 +753,14 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
     (void)cls;
-    (void)version;
     struct request *req = *con_cls;
     if (!req || is_target_mark(*con_cls)) {
         const char *target_problem = req ? (const char *)*con_cls : NULL;
         req = xcalloc(1, sizeof *req);
         atomic_fetch_add(&requests_in_flight, 1);
         req->conn = conn;
-        req->path = url;
+        req->path = origin_form(url);
+        req->http10 = version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
         req->method_name = method;
         req->method = http_method_parse(method);
         req->started_us = now_us();

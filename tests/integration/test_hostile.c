@@ -621,6 +621,31 @@ static void test_an_encoded_slash_stays_inside_its_segment(void **state) {
     http_res_free(r);
 }
 
+/* RFC 9112: an HTTP/1.0 request may leave Host out, and a target in
+ * absolute form names the same resource as its path. */
+static void test_http10_and_absolute_targets_are_served(void **state) {
+    (void)state;
+    static const char *const ok[] = {
+        "GET /healthz HTTP/1.0\r\n\r\n",
+        "GET http://x/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET HTTPS://example.org/api/v1/categories?limit=1 HTTP/1.1\r\nHost: example.org\r\n"
+        "Connection: close\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        struct raw r = {0};
+        raw_str(&r, ok[i]);
+        expect_status_in(&r, 200, 200, "HTTP/1.0 or absolute form");
+        raw_free(&r);
+    }
+    struct raw r = {0};
+    raw_str(&r, "GET http://x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect_status_in(&r, 404, 404, "the root of an absolute target"); /* "/" is no route */
+    raw_free(&r);
+    raw_str(&r, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    expect_status_in(&r, 400, 400, "HTTP/1.1 without Host");
+    raw_free(&r);
+}
+
 /* The server's log line for request id, parsed; NULL if none within
  * timeout_ms (the access line is written as the request completes). */
 static json_t *log_line_of(const char *id, int timeout_ms) {
@@ -937,6 +962,7 @@ int main(void) {
         cmocka_unit_test(test_request_inside_chunk_data_stays_body),
         cmocka_unit_test(test_bad_bytes_in_path_are_4xx),
         cmocka_unit_test(test_an_encoded_slash_stays_inside_its_segment),
+        cmocka_unit_test(test_http10_and_absolute_targets_are_served),
         cmocka_unit_test(test_bad_bytes_in_path_leave_a_valid_json_log_line),
         cmocka_unit_test(test_bad_bytes_in_query_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_header_values_are_4xx),

@@ -20,7 +20,7 @@
 
 static enum nx_err check(unsigned cl, unsigned te, unsigned host, const char *te_value,
                          const char **why) {
-    struct framing f = {cl, te, host, te_value};
+    struct framing f = {cl, te, host, te_value, false};
     *why = NULL;
     return framing_check(&f, why);
 }
@@ -47,6 +47,16 @@ static void test_framing_ok_with_one_content_length(void **state) {
 static void test_framing_rejects_missing_host(void **state) {
     (void)state;
     assert_framing_rejected(0, 0, 0, NULL);
+}
+
+/* RFC 9112 3.2: Host is required of HTTP/1.1 requests; an HTTP/1.0
+ * request may leave it out, but never send two. */
+static void test_framing_lets_http10_leave_out_host(void **state) {
+    (void)state;
+    const char *why = NULL;
+    struct framing none = {0, 0, 0, NULL, true}, two = {0, 0, 2, NULL, true};
+    assert_int_equal(framing_check(&none, &why), NX_OK);
+    assert_int_equal(framing_check(&two, &why), NX_ERR_BAD_REQUEST);
 }
 
 static void test_framing_rejects_two_hosts(void **state) {
@@ -403,6 +413,7 @@ int main(void) {
         cmocka_unit_test(test_framing_ok_with_one_host),
         cmocka_unit_test(test_framing_ok_with_one_content_length),
         cmocka_unit_test(test_framing_rejects_missing_host),
+        cmocka_unit_test(test_framing_lets_http10_leave_out_host),
         cmocka_unit_test(test_framing_rejects_two_hosts),
         cmocka_unit_test(test_framing_rejects_two_content_lengths),
         cmocka_unit_test(test_framing_rejects_two_transfer_encodings),

@@ -20,6 +20,7 @@ struct framing {
     unsigned transfer_encoding_count;
     unsigned host_count;
     const char *transfer_encoding; /* first value, or NULL */
+    bool http10;                   /* HTTP/1.0, where Host is optional */
 };
 
 /* Decide on a request's framing headers. NX_OK, or NX_ERR_BAD_REQUEST with

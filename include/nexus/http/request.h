@@ -67,6 +67,7 @@ struct request {
     enum http_method method;
     const char *method_name;
     const char *path;
+    bool http10; /* the request line said HTTP/1.0 */
     const struct route *route;
     /* The first route whose template the path matched, whatever its
      * method (set with route by router_match; the metrics of a 405). */
