@@ -167,12 +167,9 @@ static bool step_past_number(const char **text, char **copy, size_t *len, const 
     return true;
 }
 
-json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
-                                   struct field_errors *out_of_range) {
-    json_error_t local;
-    err = err ? err : &local;
-    if (out_of_range && !an_object(text, len))
-        out_of_range = NULL;
+/* json_loadb, stepping past each number jansson refuses (see the header). */
+static json_t *load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
+                                 struct field_errors *out_of_range) {
     json_t *v = json_loadb(text, len, flags, err);
     char *copy = NULL;
     for (int i = 0;
@@ -181,6 +178,57 @@ json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, j
          i++)
         v = json_loadb(text, len, flags, err);
     free(copy);
+    return v;
+}
+
+/* Whether the text holds a \u0000 escape (or what looks like one). */
+static bool has_nul_escape(const char *text, size_t len) {
+    for (const char *p = memchr(text, '\\', len); p && (size_t)(p - text) + 6 <= len;
+         p = memchr(p + 1, '\\', len - (size_t)(p + 1 - text)))
+        if (memcmp(p, "\\u0000", 6) == 0)
+            return true;
+    return false;
+}
+
+/* Name each string of v (at path) that holds a NUL: "is a number out of
+ * range"'s sibling, a value no field can take. */
+static void name_nul_strings(const json_t *v, struct buf *path, struct field_errors *out) {
+    size_t at = path->len;
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
+        fielderr_add(out, path->len ? path->data : "", "must not contain a NUL character");
+    json_object_foreach((json_t *)v, key, item) {
+        buf_printf(path, "%s%s", at ? "." : "", key);
+        name_nul_strings(item, path, out);
+        path->len = at;
+    }
+    json_array_foreach(v, i, item) {
+        buf_printf(path, "[%zu]", i);
+        name_nul_strings(item, path, out);
+        path->len = at;
+    }
+    if (path->data)
+        path->data[at] = '\0';
+}
+
+json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
+                                   struct field_errors *out_of_range) {
+    json_error_t local;
+    err = err ? err : &local;
+    if (out_of_range && !an_object(text, len))
+        out_of_range = NULL;
+    /* in an object, a NUL written \u0000 is a field's error, not malformed
+     * JSON (only that escape spells one: a raw NUL byte is malformed) */
+    bool nul = out_of_range && has_nul_escape(text, len);
+    if (nul)
+        flags |= JSON_ALLOW_NUL;
+    json_t *v = load_past_numbers(text, len, flags, err, out_of_range);
+    struct buf path = {0};
+    if (v && nul)
+        name_nul_strings(v, &path, out_of_range);
+    buf_clear(&path);
     return v;
 }
 

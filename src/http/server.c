@@ -381,8 +381,9 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
     return MHD_YES;
 }
 
-/* Numbers jansson does not keep, in a body that is otherwise well-formed
- * JSON (core/jsonpath): an integer past 64 bits is still a number, read
+/* Numbers jansson does not keep, and strings holding a NUL (\u0000), in a
+ * body that is otherwise well-formed JSON (core/jsonpath): a NUL is an
+ * error of its field (a 422). An integer past 64 bits is still a number, read
  * as the nearest double, as a real of the same digits would be, and each
  * field's validation decides whether it may be one. A real past a double
  * has no value to read: in an object, a field error (a 422, as validation
@@ -410,7 +411,8 @@ static enum nx_err parse_json_body(struct request *req) {
     json_error_t err;
     req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
     enum nx_err e = NX_ERR_BAD_REQUEST;
-    if (!req->json && json_error_code(&err) == json_error_numeric_overflow)
+    enum json_error_code code = json_error_code(&err);
+    if (!req->json && (code == json_error_numeric_overflow || code == json_error_null_character))
         e = read_past_numbers(req, &err);
     if (e == NX_ERR_VALIDATION)
         return e;

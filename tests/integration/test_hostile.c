@@ -821,6 +821,16 @@ static void test_bad_bytes_in_json_bodies_are_4xx(void **state) {
 
 /* ---- structure and size of what is well-formed -------------------------------- */
 
+/* A NUL written \u0000 is valid JSON but no field's value: a 422 naming
+ * the field, not "malformed JSON". */
+static void test_a_nul_in_a_string_is_its_fields_error(void **state) {
+    (void)state;
+    expect_problem(call("POST", "/api/v1/auth/register", NULL,
+                        "{\"email\": \"nul@example.com\", \"password\": \"long\\u0000password\","
+                        " \"name\": \"N\"}"),
+                   422, "password");
+}
+
 static void test_deeply_nested_json_is_400(void **state) {
     (void)state;
     enum { DEPTH = 100000 };
@@ -967,6 +977,7 @@ int main(void) {
         cmocka_unit_test(test_bad_bytes_in_query_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_header_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_json_bodies_are_4xx),
+        cmocka_unit_test(test_a_nul_in_a_string_is_its_fields_error),
         cmocka_unit_test(test_deeply_nested_json_is_400),
         cmocka_unit_test(test_ten_kilobyte_query_strings_get_an_answer),
         cmocka_unit_test(test_thousands_of_query_parameters_are_a_400),

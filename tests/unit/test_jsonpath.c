@@ -126,6 +126,32 @@ static void test_load_past_numbers(void **state) {
     fielderr_clear(&found);
 }
 
+/* In an object, a string holding a NUL (\u0000) is its field's error, as
+ * a number out of range is; a NUL in a key, or outside an object, leaves
+ * the text malformed. */
+static void test_nul_strings_are_named(void **state) {
+    (void)state;
+    json_error_t err;
+    struct field_errors found = {0};
+    static const char TEXT[] = "{\"password\": \"a\\u0000b\", \"ok\": \"a\\\\u0000\","
+                               " \"variants\": [{\"sku\": \"x\"}, {\"sku\": \"\\u0000\"}],"
+                               " \"stock\": 1e400}";
+    json_t *v = jsonpath_load_past_numbers(TEXT, sizeof TEXT - 1, 0, &err, &found);
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), 3);
+    assert_string_equal(fielderr_at(&found, 0)->field, "stock");
+    assert_string_equal(fielderr_at(&found, 1)->field, "password");
+    assert_string_equal(fielderr_at(&found, 1)->message, "must not contain a NUL character");
+    assert_string_equal(fielderr_at(&found, 2)->field, "variants[1].sku");
+    json_decref(v);
+    fielderr_clear(&found);
+    static const char KEY[] = "{\"a\\u0000\": 1}";
+    assert_null(jsonpath_load_past_numbers(KEY, sizeof KEY - 1, 0, &err, &found));
+    static const char TOP[] = "\"\\u0000\"";
+    assert_null(jsonpath_load_past_numbers(TOP, sizeof TOP - 1, JSON_DECODE_ANY, &err, &found));
+    assert_int_equal(fielderr_count(&found), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_and_items),
@@ -134,6 +160,7 @@ int main(void) {
         cmocka_unit_test(test_zero_number),
         cmocka_unit_test(test_load_wide),
         cmocka_unit_test(test_load_past_numbers),
+        cmocka_unit_test(test_nul_strings_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
