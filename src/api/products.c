@@ -154,6 +154,14 @@ enum nx_err api_product_visible(struct request *req, struct db *db, const char *
     return visible(req, *r) ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such product");
 }
 
+enum nx_err api_product_missing_first(struct request *req, struct db *db, const char *id,
+                                      enum nx_err e) {
+    PGresult *r = NULL;
+    enum nx_err found = e == NX_ERR_VALIDATION ? api_product_visible(req, db, id, false, &r) : e;
+    PQclear(r);
+    return found == NX_ERR_NOT_FOUND ? found : e;
+}
+
 enum nx_err api_products_get(struct request *req, struct response *res) {
     struct db *db = NULL;
     struct fields_choice fields;
@@ -416,6 +424,8 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
         enum nx_err d = api_db(req, &db);
         e = d == NX_OK ? precheck_variant_fields(req, db, id, &in, mode, e) : d;
     }
+    if (db)
+        e = api_product_missing_first(req, db, id, e);
     bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);
     if (e == NX_OK)
         e = lock_for_write(req, db, id, &before);

@@ -208,6 +208,17 @@ static enum nx_err update_user(struct db *db, const char *id, const struct user_
     return e;
 }
 
+/* A user that does not exist is a 404 before the body's errors. */
+static enum nx_err user_missing_first(struct request *req, struct db *db, const char *id,
+                                      enum nx_err e) {
+    PGresult *r = NULL;
+    enum nx_err found = users_get(db, id, &r);
+    if (found == NX_OK && PQntuples(r) == 0)
+        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
+    PQclear(r);
+    return e;
+}
+
 enum nx_err api_users_patch(struct request *req, struct response *res) {
     struct user_input in;
     struct db *db = NULL;
@@ -216,6 +227,10 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
         e = user_admin_patch_input(&req->field_errors, req->json, &in);
+    if (e == NX_ERR_VALIDATION) {
+        enum nx_err d = api_db(req, &db);
+        e = d == NX_OK ? user_missing_first(req, db, id, e) : d;
+    }
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)

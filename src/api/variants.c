@@ -45,6 +45,23 @@ static enum nx_err load_variant(struct request *req, struct db *db, const char *
     return visible ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such variant");
 }
 
+/* A missing product or variant (id NULL: none asked) is a 404 before the
+ * body's errors (see api_product_missing_first). */
+static enum nx_err missing_first(struct request *req, struct db **db, const char *product_id,
+                                 const char *id, enum nx_err e) {
+    if (e != NX_ERR_VALIDATION)
+        return e;
+    enum nx_err d = api_db(req, db);
+    if (d != NX_OK)
+        return d;
+    enum nx_err found = api_product_missing_first(req, *db, product_id, e);
+    PGresult *r = NULL;
+    if (found == e && id && load_variant(req, *db, product_id, id, false, &r) == NX_ERR_NOT_FOUND)
+        found = NX_ERR_NOT_FOUND;
+    PQclear(r);
+    return found;
+}
+
 static void respond_variant(struct response *res, unsigned status, const PGresult *r) {
     size_t len;
     char *body = variant_json(r, 0, &len);
@@ -141,6 +158,7 @@ enum nx_err api_variants_create(struct request *req, struct response *res) {
         e = variant_input_parse(&req->field_errors, req->json, VARIANT_CREATE, "", &in);
     else
         memset(&in, 0, sizeof in);
+    e = missing_first(req, &db, product_id, NULL, e);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
@@ -177,6 +195,7 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
     enum nx_err e = path_ids(req, product_id, id);
     if (e == NX_OK)
         e = variant_input_parse(&req->field_errors, req->json, VARIANT_PATCH, "", &in);
+    e = missing_first(req, &db, product_id, id, e);
     if (e == NX_OK)
         e = api_db(req, &db);
     bool nothing = api_patch_is_empty(req);

@@ -895,6 +895,10 @@ static void test_admin_patch_unknown_user_is_404(void **state) {
     expect_problem(
         send_json("PATCH", USERS "/abc", admin.access, json_pack("{s:s}", "name", "Nobody")), 404,
         NULL);
+    /* a 404 before the body's errors (checks run route, ..., fields) */
+    expect_problem(
+        send_json("PATCH", USERS "/999999", admin.access, json_pack("{s:s}", "role", "god")), 404,
+        NULL);
 }
 
 /* ---- delete ------------------------------------------------------------------------ */

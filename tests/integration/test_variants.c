@@ -741,6 +741,34 @@ static void test_product_etag_follows_its_variants(void **state) {
     free(if_match);
 }
 
+/* Checks run route, role, body syntax, then fields: a product or variant
+ * that does not exist is a 404 even when the body is invalid too; an
+ * existing one with that body is a 422. */
+static void test_a_missing_product_or_variant_is_404_before_bad_fields(void **state) {
+    (void)state;
+    char path[128];
+    long long id = create_simple("ORDER-1", "5.00", 3);
+    struct http_res *product = get_product(id, staff_token);
+    long long vid = variant_id(product->json, 0);
+    http_res_free(product);
+    variants_path(path, sizeof path, 999999999);
+    expect_problem(call("POST", path, staff_token, "{}"), 404, NULL);
+    variant_path(path, sizeof path, 999999999, vid);
+    expect_problem(call("PATCH", path, staff_token, "{\"price\": \"-1\"}"), 404, NULL);
+    variant_path(path, sizeof path, id, 999999999);
+    expect_problem(call("PATCH", path, staff_token, "{\"price\": \"-1\"}"), 404, NULL);
+    product_path(path, sizeof path, 999999999);
+    expect_problem(call("PATCH", path, staff_token, "{\"price\": 1}"), 404, NULL);
+    expect_problem(call("PUT", path, staff_token, "{}"), 404, NULL);
+    /* the same bodies on what exists */
+    variants_path(path, sizeof path, id);
+    expect_problem(call("POST", path, staff_token, "{}"), 422, "sku");
+    variant_path(path, sizeof path, id, vid);
+    expect_problem(call("PATCH", path, staff_token, "{\"price\": \"-1\"}"), 422, "price");
+    product_path(path, sizeof path, id);
+    expect_problem(call("PATCH", path, staff_token, "{\"price\": 1}"), 422, "price");
+}
+
 static void test_inactive_variants_are_for_staff(void **state) {
     (void)state;
     struct http_res *r = create_three("VIS");
@@ -1552,6 +1580,7 @@ int main(void) {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
         cmocka_unit_test(test_create_with_variants_derives_the_product),
         cmocka_unit_test(test_create_with_variants_validation),
+        cmocka_unit_test(test_a_missing_product_or_variant_is_404_before_bad_fields),
         cmocka_unit_test(test_variant_crud),
         cmocka_unit_test(test_option_sets_and_duplicates),
         cmocka_unit_test(test_sku_is_unique_everywhere_and_under_races),

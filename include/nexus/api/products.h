@@ -30,6 +30,12 @@ enum nx_err api_products_total(struct db *db, const struct product_filter *f, lo
 bool api_is_staff(const struct request *req);
 /* Load a live product the caller may see into *r (404 otherwise); with
  * lock, the row is locked for the rest of the transaction. */
+/* Checks run route, role, body, fields: a product the caller cannot see
+ * is a 404 even when the body is invalid too. e is the body's verdict:
+ * NX_ERR_VALIDATION becomes NX_ERR_NOT_FOUND (with its detail) when the
+ * product is missing; any other e is returned as it is. */
+enum nx_err api_product_missing_first(struct request *req, struct db *db, const char *id,
+                                      enum nx_err e);
 enum nx_err api_product_visible(struct request *req, struct db *db, const char *id, bool lock,
                                 PGresult **r);
 /* The item body of product id: its fields and the variants the caller may
