@@ -49,6 +49,9 @@ static const char TOO_LONG[] = "the row is too long";
 static const char STRAY_QUOTE[] = "a quote inside an unquoted field";
 static const char AFTER_CLOSING[] = "text after a closing quote";
 static const char UNTERMINATED[] = "a quoted field is not closed";
+/* A field is read as text up to its first NUL: one inside would cut it
+ * short (a SKU "A\0B" would name product A). */
+static const char NUL_BYTE[] = "the row contains a NUL byte";
 
 struct records *records_new(enum record_format format, size_t max_bytes, record_fn fn, void *ctx) {
     struct records *r = xcalloc(1, sizeof *r);
@@ -92,6 +95,8 @@ static void fail(struct records *r, const char *why) {
 }
 
 static void put(struct records *r, char c) {
+    if (c == '\0')
+        fail(r, NUL_BYTE);
     if (r->oversize)
         return;
     if (++r->text_bytes > r->max_bytes) {

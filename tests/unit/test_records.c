@@ -86,6 +86,23 @@ static void test_csv_structural_errors_keep_their_line(void **state) {
     expect(RECORD_CSV, "first\n\"open\nstill", "1:first\n2!a quoted field is not closed");
 }
 
+/* A NUL byte would cut a field short where it is read as text: the row
+ * is refused, in either format, quoted or not, and the next one read. */
+static void test_a_nul_byte_refuses_its_row(void **state) {
+    (void)state;
+    static const char CSV[] = "sku\nPD-1\0-other\n\"a\0b\"\nok\n";
+    static const char NDJSON[] = "{\"sku\":\"A\0B\"}\n{}\n";
+    for (size_t piece = 0; piece <= 4; piece++) {
+        char *got = read_all(RECORD_CSV, CSV, sizeof CSV - 1, piece, 1024);
+        assert_string_equal(got, "1:sku\n2!the row contains a NUL byte\n"
+                                 "3!the row contains a NUL byte\n4:ok");
+        free(got);
+        got = read_all(RECORD_NDJSON, NDJSON, sizeof NDJSON - 1, piece, 1024);
+        assert_string_equal(got, "1!the row contains a NUL byte\n2:{}");
+        free(got);
+    }
+}
+
 static void test_csv_a_lone_cr_is_data(void **state) {
     (void)state;
     expect(RECORD_CSV, "a\rb,c\n", "1:a\rb|c");
@@ -206,6 +223,7 @@ int main(void) {
         cmocka_unit_test(test_csv_plain_rows_with_lf_and_crlf),
         cmocka_unit_test(test_csv_quoted_fields_hold_commas_quotes_and_newlines),
         cmocka_unit_test(test_csv_bom_and_empty_lines_are_skipped),
+        cmocka_unit_test(test_a_nul_byte_refuses_its_row),
         cmocka_unit_test(test_csv_structural_errors_keep_their_line),
         cmocka_unit_test(test_csv_a_lone_cr_is_data),
         cmocka_unit_test(test_ndjson_lines_with_crlf_and_blank_lines),
