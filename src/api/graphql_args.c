@@ -193,8 +193,24 @@ static bool discovery_argument(const char *name, size_t n, struct buf *out) {
     return list != NULL;
 }
 
-void gql_args_detail(const char *detail, char *out, size_t cap) {
+/* Where the parameter name that starts detail ends. An attribute key or
+ * an option name may hold spaces: those run to the sentence after them. */
+static size_t param_end(const char *detail) {
     size_t n = strcspn(detail, " :");
+    if (strncmp(detail, "attr.", 5) != 0 && strncmp(detail, "option.", 7) != 0)
+        return n;
+    static const char *const AFTER[] = {": ", " must ", " repeats "};
+    const char *end = NULL;
+    for (size_t i = 0; i < sizeof AFTER / sizeof *AFTER; i++) {
+        const char *at = strstr(detail, AFTER[i]);
+        if (at && (!end || at < end))
+            end = at;
+    }
+    return end ? (size_t)(end - detail) : n;
+}
+
+void gql_args_detail(const char *detail, char *out, size_t cap) {
+    size_t n = param_end(detail);
     struct buf b = {0};
     for (size_t i = 0; i < sizeof ARGUMENTS / sizeof ARGUMENTS[0] && !b.len; i++)
         if (strlen(ARGUMENTS[i].param) == n && strncmp(detail, ARGUMENTS[i].param, n) == 0)

@@ -310,6 +310,13 @@ static void test_filters_as_rest(void **state) {
     gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
                      "filter.attributes (key \"Brand\"): an attribute key is");
     http_res_free(r);
+    r = gql_post(NULL,
+                 "{ products(filter: {attributes: [{key: \"BAD KEY\", values: [\"x\"]}]}) { "
+                 "totalCount } }",
+                 NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+                     "filter.attributes (key \"BAD KEY\"): an attribute key is");
+    http_res_free(r);
     r = gql_post(
         NULL, "{ facets(filter: {options: [{name: \"Size\", values: [\"\"]}]}) { total } }", NULL);
     gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
