@@ -116,8 +116,35 @@ static const char SQL_STAGE_CREATE[] =
     " CREATE TEMP TABLE IF NOT EXISTS import_stage_variants ("
     " line bigint NOT NULL, pos integer NOT NULL, sku text NOT NULL, price_cents bigint NOT NULL,"
     " stock integer NOT NULL, options jsonb, is_active boolean);"
-    " CREATE TEMP TABLE IF NOT EXISTS import_parked (id bigint NOT NULL)";
-static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked";
+    " CREATE TEMP TABLE IF NOT EXISTS import_parked (id bigint NOT NULL);"
+    " CREATE TEMP TABLE IF NOT EXISTS import_deferred (LIKE import_stage);"
+    " CREATE TEMP TABLE IF NOT EXISTS import_deferred_variants (LIKE import_stage_variants)";
+static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked,"
+                                      " import_deferred, import_deferred_variants";
+/* A batch's rows have SKUs of their own (the runner starts another batch
+ * at a row that repeats one), but two rows may still name one product by
+ * different SKUs. Two such rows without variants each write their own
+ * variant, in one merge; but a row with variants replaces the product's
+ * set, which the rows after it must see (a SKU it drops is free for them:
+ * they then make a product of their own). So a row whose product an
+ * earlier row of the stage names, when either has variants, waits for
+ * the next merge of the same transaction (import_stage_take_deferred). */
+static struct db_stmt SQL_STAGE_DEFER = {
+    "WITH c AS (SELECT s.line FROM import_stage s WHERE s.product_id IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM import_stage e WHERE e.product_id = s.product_id AND e.line < s.line"
+    " AND (e.explicit OR s.explicit))),"
+    " m AS (DELETE FROM import_stage s USING c WHERE s.line = c.line RETURNING s.*),"
+    " mv AS (DELETE FROM import_stage_variants v USING c WHERE v.line = c.line RETURNING v.*),"
+    " kept AS (INSERT INTO import_deferred SELECT * FROM m),"
+    " kept_variants AS (INSERT INTO import_deferred_variants SELECT * FROM mv)"
+    " SELECT count(*) FROM m",
+    0, 0};
+static const char SQL_STAGE_TAKE_DEFERRED[] =
+    "TRUNCATE import_stage, import_stage_variants, import_parked;"
+    " INSERT INTO import_stage SELECT * FROM import_deferred;"
+    " UPDATE import_stage SET product_id = NULL, created = false, solo_id = NULL;"
+    " INSERT INTO import_stage_variants SELECT * FROM import_deferred_variants;"
+    " TRUNCATE import_deferred, import_deferred_variants";
 static const char SQL_STAGE_COPY[] =
     "COPY import_stage (line, sku, name, slug_given, description, price_cents, currency, stock,"
     " cat_field, cat_id, cat_slug, is_active, attributes, images, explicit, slug) FROM STDIN";
@@ -649,6 +676,18 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
             e = reject_step(db, &SQL_STAGE_STOCK_TOTALS, fn, ctx, &taken);
     } while (e == NX_OK && taken > 0);
     return e;
+}
+
+enum nx_err import_stage_defer(struct db *db, long long *deferred) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, &SQL_STAGE_DEFER, NULL, &r);
+    *deferred = e == NX_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err import_stage_take_deferred(struct db *db) {
+    return db_exec_sql(db, SQL_STAGE_TAKE_DEFERRED);
 }
 
 static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, const char *const *params,

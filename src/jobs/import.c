@@ -352,10 +352,27 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (e == NX_OK)
         e = import_stage_copy(a->db, stage_rows(b), &b->copy_variants, !a->stage_analyzed);
     a->stage_analyzed = a->stage_analyzed || e == NX_OK;
+    long long deferred = 0;
     if (e == NX_OK)
         e = import_stage_reject(a->db, run->create, on_reject, a);
     if (e == NX_OK)
+        e = import_stage_defer(a->db, &deferred);
+    if (e == NX_OK)
         e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, updated, created);
+    /* rows that name a product an earlier row of the batch rewrote: merged
+     * after it, on what it left (new products then take fresh ids) */
+    while (e == NX_OK && deferred > 0) {
+        long long more_updated = 0, more_created = 0;
+        e = import_stage_take_deferred(a->db);
+        if (e == NX_OK)
+            e = import_stage_reject(a->db, run->create, on_reject, a);
+        if (e == NX_OK)
+            e = import_stage_defer(a->db, &deferred);
+        if (e == NX_OK)
+            e = import_stage_merge(a->db, NULL, &more_updated, &more_created);
+        *updated += more_updated;
+        *created += more_created;
+    }
     return e;
 }
 

@@ -282,6 +282,41 @@ static void test_ndjson_rows_carry_variants(void **state) {
 
 /* ---- CSV --------------------------------------------------------------- */
 
+/* Rows apply in file order, also when two rows of one batch name one
+ * product by different SKUs: a row with variants replaces its product's
+ * set, so a SKU it drops is free for the rows after it, which make a
+ * product of their own; rows without variants of one product each write
+ * their own variant. */
+static void test_rows_of_one_product_apply_in_file_order(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"name\":\"Order First\",\"variants\":[{\"sku\":\"OF-1\",\"price\":\"1\","
+                   "\"stock\":1,\"options\":{\"Size\":\"M\"}},{\"sku\":\"OF-2\",\"price\":\"1\","
+                   "\"stock\":1,\"options\":{\"Size\":\"L\"}}]}\n"
+                   "{\"name\":\"Order Second\",\"variants\":[{\"sku\":\"OF-1\",\"price\":\"2\","
+                   "\"stock\":1,\"options\":{\"Color\":\"Red\"}}]}\n"
+                   "{\"name\":\"Order Third\",\"variants\":[{\"sku\":\"OF-2\",\"price\":\"3\","
+                   "\"stock\":1,\"options\":{\"Size\":\"L\"}}]}\n"
+                   "{\"sku\":\"OF-2\",\"name\":\"Order Third\",\"price\":\"4\",\"stock\":5}\n");
+    expect_counts(imp, 4, 2, 2, 0);
+    json_decref(imp);
+    expect_sql("OF-1:200:1:{\"Color\": \"Red\"}:true", VARIANTS_OF("Order Second"));
+    expect_sql("OF-2:400:5:{\"Size\": \"L\"}:true", VARIANTS_OF("Order Third"));
+    expect_sql("0", "SELECT count(*) FROM products WHERE name = 'Order First'"
+                    " AND deleted_at IS NULL");
+    /* the other way round: rows without variants first, then the set */
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"OF-1\",\"name\":\"Order Second\",\"price\":\"5\",\"stock\":2}\n"
+                     "{\"name\":\"Order Second\",\"variants\":[{\"sku\":\"OF-1\",\"price\":\"6\","
+                     "\"stock\":3,\"options\":{\"Color\":\"Red\"}},{\"sku\":\"OF-5\","
+                     "\"price\":\"7\",\"stock\":4,\"options\":{\"Color\":\"Blue\"}}]}\n");
+    expect_counts(imp, 2, 0, 2, 0);
+    json_decref(imp);
+    expect_sql("OF-1:600:3:{\"Color\": \"Red\"}:true,OF-5:700:4:{\"Color\": \"Blue\"}:true",
+               VARIANTS_OF("Order Second"));
+}
+
 static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
     (void)state;
     const char *body = "\xef\xbb\xbfsku,name,description,price,stock,category,is_active\r\n"
@@ -1170,6 +1205,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
+        cmocka_unit_test(test_rows_of_one_product_apply_in_file_order),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
         cmocka_unit_test(test_a_large_import_takes_the_statistics_again),

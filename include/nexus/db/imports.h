@@ -135,6 +135,13 @@ enum nx_err import_stage_copy(struct db *db, const struct buf *products, const s
 typedef void (*import_reject_fn)(void *ctx, long long line, const char *field, const char *message);
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx);
 
+/* Set aside the rows whose product an earlier row of the stage names,
+ * when either row has variants (see SQL_STAGE_DEFER); *deferred: how
+ * many. After the merge, import_stage_take_deferred makes them the stage,
+ * to be checked and merged again on what the merge left. */
+enum nx_err import_stage_defer(struct db *db, long long *deferred);
+enum nx_err import_stage_take_deferred(struct db *db);
+
 /* Apply the stage: update the products the rows name (a row without
  * variants writes the price and stock of the variant its sku names; a row
  * with variants replaces the product's variants, matched by sku), insert
