@@ -242,6 +242,23 @@ static struct db_stmt SQL_STAGE_STOCK_TOTALS = {
     " 'the product''s stock (the sum over its active variants) would pass 2147483647'",
     0, 0};
 
+/* A row that takes a variant's stock from at least the threshold ($1) to
+ * below it alerts staff, as the same write through the API would: one
+ * low_stock_alert job (of $2 attempts) per variant, in the batch's
+ * transaction. Before the variants are written, while they hold the stock
+ * they had. */
+static struct db_stmt SQL_MERGE_LOW_STOCK = {
+    "INSERT INTO jobs (kind, payload, idempotency_key, max_attempts)"
+    " SELECT 'low_stock_alert', jsonb_build_object('product_id', v.product_id, 'variant_id', v.id,"
+    " 'sku', v.sku, 'name', s.name, 'stock', sv.stock, 'threshold', $1::integer),"
+    " format('low_stock:%s:%s:import:%s', v.product_id, v.id, now()), $2::integer"
+    " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
+    " JOIN product_variants v ON v.product_id = s.product_id AND v.sku = sv.sku"
+    " AND v.deleted_at IS NULL"
+    " WHERE s.product_id IS NOT NULL AND v.stock >= $1::integer AND sv.stock < $1::integer"
+    " ON CONFLICT (idempotency_key) DO NOTHING",
+    2, 0};
+
 /* The merge, one statement per step, in this order. */
 static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_stage s WHERE s.line = sv.line)",
@@ -718,15 +735,20 @@ enum nx_err imports_take_product_ids(struct db *db, size_t n, struct buf *ids) {
     return e;
 }
 
-enum nx_err import_stage_merge(struct db *db, const char *ids, long long *updated,
-                               long long *created) {
+enum nx_err import_stage_merge(struct db *db, const char *ids, const struct import_alerts *alerts,
+                               long long *updated, long long *created) {
     const char *new_product_params[] = {ids};
-    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,         &SQL_MERGE_PRODUCTS,
-                               &SQL_MERGE_OWN_VARIANT,     &SQL_MERGE_PARK,
-                               &SQL_MERGE_VARIANTS,        &SQL_MERGE_ADD_VARIANTS,
-                               &SQL_MERGE_ATTRIBUTE_TERMS, &SQL_MERGE_NEW_PRODUCTS,
-                               &SQL_MERGE_NEW_NUMBERS,     &SQL_MERGE_NEW_VARIANTS,
-                               &SQL_MERGE_SYNCED,          &SQL_MERGE_DERIVE};
+    char threshold[16], attempts[16];
+    snprintf(threshold, sizeof threshold, "%d", alerts->low_stock_threshold);
+    snprintf(attempts, sizeof attempts, "%d", alerts->max_attempts);
+    const char *alert_params[] = {threshold, attempts};
+    struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_LOW_STOCK,
+                               &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
+                               &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,
+                               &SQL_MERGE_ADD_VARIANTS, &SQL_MERGE_ATTRIBUTE_TERMS,
+                               &SQL_MERGE_NEW_PRODUCTS, &SQL_MERGE_NEW_NUMBERS,
+                               &SQL_MERGE_NEW_VARIANTS, &SQL_MERGE_SYNCED,
+                               &SQL_MERGE_DERIVE};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -740,7 +762,10 @@ enum nx_err import_stage_merge(struct db *db, const char *ids, long long *update
         if (for_updates && !updates)
             continue;
         bool inserts = steps[i] == &SQL_MERGE_NEW_PRODUCTS;
-        e = merge_step(db, steps[i], inserts ? new_product_params : NULL,
+        e = merge_step(db, steps[i],
+                       inserts                            ? new_product_params
+                       : steps[i] == &SQL_MERGE_LOW_STOCK ? alert_params
+                                                          : NULL,
                        steps[i] == &SQL_MERGE_PRODUCTS ? updated
                        : inserts                       ? created
                                                        : NULL);

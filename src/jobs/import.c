@@ -353,12 +353,13 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
         e = import_stage_copy(a->db, stage_rows(b), &b->copy_variants, !a->stage_analyzed);
     a->stage_analyzed = a->stage_analyzed || e == NX_OK;
     long long deferred = 0;
+    const struct import_alerts alerts = {run->cfg->low_stock_threshold, run->cfg->job_max_attempts};
     if (e == NX_OK)
         e = import_stage_reject(a->db, run->create, on_reject, a);
     if (e == NX_OK)
         e = import_stage_defer(a->db, &deferred);
     if (e == NX_OK)
-        e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, updated, created);
+        e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, &alerts, updated, created);
     /* rows that name a product an earlier row of the batch rewrote: merged
      * after it, on what it left (new products then take fresh ids) */
     while (e == NX_OK && deferred > 0) {
@@ -369,7 +370,7 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
         if (e == NX_OK)
             e = import_stage_defer(a->db, &deferred);
         if (e == NX_OK)
-            e = import_stage_merge(a->db, NULL, &more_updated, &more_created);
+            e = import_stage_merge(a->db, NULL, &alerts, &more_updated, &more_created);
         *updated += more_updated;
         *created += more_created;
     }

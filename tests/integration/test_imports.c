@@ -317,6 +317,34 @@ static void test_rows_of_one_product_apply_in_file_order(void **state) {
                VARIANTS_OF("Order Second"));
 }
 
+/* An import row is a product write: one that takes a variant's stock
+ * from at least LOW_STOCK_THRESHOLD (5) to below it queues the same
+ * low-stock alert as the API's writes, once. */
+static void test_rows_that_take_stock_low_alert_staff(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"sku\":\"LOW-1\",\"name\":\"Low One\",\"price\":\"1\",\"stock\":10}\n"
+                   "{\"name\":\"Low Set\",\"variants\":[{\"sku\":\"LOW-S\",\"price\":\"1\","
+                   "\"stock\":9,\"options\":{\"Size\":\"S\"}}]}\n");
+    expect_counts(imp, 2, 2, 0, 0);
+    json_decref(imp);
+    imp = run_import("", "text/csv", "sku,name,price,stock\nLOW-1,Low One,1,2\n");
+    expect_counts(imp, 1, 0, 1, 0);
+    json_decref(imp);
+    imp = run_import("", "application/x-ndjson",
+                     "{\"name\":\"Low Set\",\"variants\":[{\"sku\":\"LOW-S\",\"price\":\"1\","
+                     "\"stock\":4,\"options\":{\"Size\":\"S\"}}]}\n"
+                     "{\"sku\":\"LOW-1\",\"name\":\"Low One\",\"price\":\"1\",\"stock\":1}\n");
+    expect_counts(imp, 2, 0, 2, 0);
+    json_decref(imp);
+    expect_sql(
+        "LOW-1:2:5:Low One,LOW-S:4:5:Low Set",
+        "SELECT string_agg(payload->>'sku' || ':' || (payload->>'stock') || ':' ||"
+        " (payload->>'threshold') || ':' || (payload->>'name'), ',' ORDER BY payload->>'sku')"
+        " FROM jobs WHERE kind = 'low_stock_alert' AND payload->>'sku' LIKE 'LOW-%%'");
+}
+
 static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
     (void)state;
     const char *body = "\xef\xbb\xbfsku,name,description,price,stock,category,is_active\r\n"
@@ -1206,6 +1234,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_rows_of_one_product_apply_in_file_order),
+        cmocka_unit_test(test_rows_that_take_stock_low_alert_staff),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
         cmocka_unit_test(test_a_large_import_takes_the_statistics_again),

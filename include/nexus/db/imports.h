@@ -146,9 +146,15 @@ enum nx_err import_stage_take_deferred(struct db *db);
  * variants writes the price and stock of the variant its sku names; a row
  * with variants replaces the product's variants, matched by sku), insert
  * the rest in line order, with the ids of ids (a bigint[] literal, in
- * order; NULL: new ones). *updated, *created: how many. */
-enum nx_err import_stage_merge(struct db *db, const char *ids, long long *updated,
-                               long long *created);
+ * order; NULL: new ones). A variant whose stock a row takes below the
+ * threshold of alerts queues a low_stock_alert, as the API's writes do.
+ * *updated, *created: how many. */
+struct import_alerts {
+    int low_stock_threshold; /* LOW_STOCK_THRESHOLD */
+    int max_attempts;        /* of each alert's job */
+};
+enum nx_err import_stage_merge(struct db *db, const char *ids, const struct import_alerts *alerts,
+                               long long *updated, long long *created);
 
 /* Take n ids from the products' sequence, into ids as a bigint[] literal
  * in order: above the ids taken before, below those taken after, so that
