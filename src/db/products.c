@@ -877,11 +877,16 @@ enum nx_err products_export_page(struct db *db, const struct product_filter *f,
      * the primary key in order stops after one batch */
     struct sql_builder b = {.prepare = false};
     sql_add(&b, "SELECT " PRODUCT_COLUMNS ", " EXPORT_VARIANTS);
-    /* the attributes' values as text, in the order of attr_keys */
+    /* the attributes' values, in the order of attr_keys: a string as
+     * itself, a number or a boolean as [its text] (PostgreSQL's spelling),
+     * none as null */
     if (attr_keys)
         sql_add_param(&b,
-                      ", array_to_json(ARRAY(SELECT p.attributes ->> u.k FROM"
-                      " unnest(?::text[]) WITH ORDINALITY u(k, o) ORDER BY u.o))::text",
+                      ", array_to_json(ARRAY(SELECT CASE jsonb_typeof(p.attributes -> u.k)"
+                      " WHEN 'string' THEN to_json(p.attributes ->> u.k)"
+                      " WHEN 'number' THEN json_build_array(p.attributes ->> u.k)"
+                      " WHEN 'boolean' THEN json_build_array(p.attributes ->> u.k) END"
+                      " FROM unnest(?::text[]) WITH ORDINALITY u(k, o) ORDER BY u.o))::text",
                       attr_keys);
     else
         sql_add(&b, ", NULL::text");

@@ -199,19 +199,35 @@ static json_t *cell_value(enum import_column c, const struct record_field *f) {
 }
 
 /* An attr.<key> cell as the attribute value it spells (see the header). */
-static json_t *attr_value(const struct record_field *f) {
+static json_t *attr_value(const char *text, size_t len) {
     bool b;
-    if ((f->len == 4 || f->len == 5) && parse_bool(f->ptr, f->len, &b))
+    if ((len == 4 || len == 5) && parse_bool(text, len, &b))
         return json_boolean(b);
     /* a JSON number, and nothing else, reads as one */
-    if (f->len <= 64 && strspn(f->ptr, "-0123456789.eE+") >= f->len) {
-        json_t *n = jsonpath_load_wide(f->ptr, f->len, JSON_DECODE_ANY, NULL);
+    if (len <= 64 && strspn(text, "-0123456789.eE+") >= len) {
+        json_t *n = jsonpath_load_wide(text, len, JSON_DECODE_ANY, NULL);
         if (json_is_number(n))
             return n;
         json_decref(n);
     }
-    json_t *s = json_stringn(f->ptr, f->len);
+    /* a JSON string, quotes included, is that string (an export writes so
+     * a string that would read as anything else) */
+    if (len >= 2 && text[0] == '"' && text[len - 1] == '"') {
+        json_t *s = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+        if (json_is_string(s))
+            return s;
+        json_decref(s);
+    }
+    json_t *s = json_stringn(text, len);
     return s ? s : json_integer(0) /* invalid UTF-8: refused as not a string */;
+}
+
+bool import_cell_is_text(const char *text, size_t len) {
+    json_t *v = len ? attr_value(text, len) : NULL;
+    bool same = json_is_string(v) && json_string_length(v) == len &&
+                memcmp(json_string_value(v), text, len) == 0;
+    json_decref(v);
+    return same;
 }
 
 /* The attr.<key> cells that are not empty, as the row's "attributes". */
@@ -224,7 +240,7 @@ static void csv_attributes(const struct import_columns *cols, const struct recor
             continue;
         if (!attrs)
             attrs = json_object();
-        json_object_set_new(attrs, cols->attr_key[a], attr_value(f));
+        json_object_set_new(attrs, cols->attr_key[a], attr_value(f->ptr, f->len));
     }
     if (attrs)
         json_object_set_new(body, "attributes", attrs);

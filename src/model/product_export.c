@@ -146,8 +146,11 @@ void product_export_header(struct buf *out, enum export_format format,
     buf_puts(out, "\r\n");
 }
 
-/* The attr.<key> cells of a CSV record: PC_EXPORT_ATTRS holds the values
- * as JSON strings (or null), one per key. */
+/* The attr.<key> cells of a CSV record: PC_EXPORT_ATTRS holds one value
+ * per key, a string as itself, a number or a boolean as [its text], none
+ * as null. A string the import would read as something else (a number, a
+ * boolean, a quoted string, nothing) is written as a JSON string, quotes
+ * included, which the import reads back as that string. */
 static void csv_attributes(struct buf *out, const PGresult *r, int row,
                            const struct export_attrs *attrs) {
     json_t *values = NULL;
@@ -158,9 +161,19 @@ static void csv_attributes(struct buf *out, const PGresult *r, int row,
                                     (size_t)PQgetlength(r, row, PC_EXPORT_ATTRS), 0, NULL);
     for (size_t i = 0; i < attrs->count; i++) {
         json_t *v = json_array_get(values, i);
+        json_t *text = json_is_array(v) ? json_array_get(v, 0) : v;
         buf_puts(out, ",");
-        if (json_is_string(v))
-            csv_field(out, json_string_value(v), json_string_length(v));
+        if (!json_is_string(text))
+            continue;
+        const char *s = json_string_value(text);
+        size_t len = json_string_length(text);
+        struct buf literal = {0};
+        if (json_is_string(v) && !import_cell_is_text(s, len)) {
+            buf_json_text(&literal, s, len);
+            s = literal.data, len = literal.len;
+        }
+        csv_field(out, s, len);
+        buf_clear(&literal);
     }
     json_decref(values);
 }

@@ -153,8 +153,10 @@ static void seed_catalog(void) {
                              "Acme \"Pro\"", "weight_g", 250, "wired", 1, "images", "url",
                              "https://img.example.com/hp-1/front.jpg", "alt", "Front, left", "url",
                              "https://img.example.com/hp-1/side.jpg"));
-    create_product(json_body("{s:s,s:s,s:s,s:s,s:i}", "sku", "CR-1", "name", "Carriage",
-                             "description", "ends with CR\r", "price", "3", "stock", 1));
+    /* strings an attr.<key> cell would read as a number or a boolean */
+    create_product(json_body("{s:s,s:s,s:s,s:s,s:i,s:{s:s,s:s,s:s}}", "sku", "CR-1", "name",
+                             "Carriage", "description", "ends with CR\r", "price", "3", "stock", 1,
+                             "attributes", "brand", "1.50", "weight_g", "-1", "wired", "true"));
     /* Several variants, the first inactive (positions given out of
      * order); and one variant with options. */
     long long tee = create_product(
@@ -261,7 +263,7 @@ static void test_csv_quotes_per_rfc_4180(void **state) {
     assert_non_null(strstr(body, "\r\nLEAD-Q,\"x\"\"y\",lead-quote-custom,\"\"\"starts with a "
                                  "quote\",2.00,USD,2,,true,,,\r\n"));
     assert_non_null(strstr(body, "\r\nCR-1,Carriage,carriage,\"ends with CR\r\",3.00,USD,1,,"
-                                 "true,,,\r\n"));
+                                 "true,\"\"\"1.50\"\"\",\"\"\"-1\"\"\",\"\"\"true\"\"\"\r\n"));
     assert_null(strstr(body, "DEL-1"));
     /* attributes in their columns: a string, a number, a boolean */
     assert_non_null(strstr(body, "\r\nHP-1,Wired Headphones,wired-headphones,,49.00,USD,9,"

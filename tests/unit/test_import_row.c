@@ -246,6 +246,18 @@ static void test_csv_cells_spell_the_body(void **state) {
     fielderr_clear(&errs);
 }
 
+/* Which strings an attr.<key> cell carries as themselves: the export
+ * writes every other string as a JSON string, which reads back as it. */
+static void test_cells_that_read_as_their_own_text(void **state) {
+    (void)state;
+    static const char *const own[] = {"Acme", "1.5 kg", "True", "\"half", "x\"", "-"};
+    static const char *const other[] = {"1.50", "-1", "1e3", "true", "false", "\"q\"", ""};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        assert_true(import_cell_is_text(own[i], strlen(own[i])));
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        assert_false(import_cell_is_text(other[i], strlen(other[i])));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndjson_row_is_the_post_body),
@@ -254,6 +266,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_malformed_and_conflicting_category),
         cmocka_unit_test(test_csv_header_names_known_columns_once),
         cmocka_unit_test(test_csv_cells_spell_the_body),
+        cmocka_unit_test(test_cells_that_read_as_their_own_text),
     };
     return cmocka_run_group_tests_name("import_row", tests, NULL, NULL);
 }

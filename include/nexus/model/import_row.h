@@ -11,7 +11,8 @@
  * (or attribute), `stock` a JSON integer when it is one, `is_active` a
  * boolean when it is `true` or `false`, anything else a string. An
  * `attr.<key>` cell becomes attributes.<key>: a boolean when it is `true`
- * or `false`, a number when it is a JSON number, else a string. So every
+ * or `false`, a number when it is a JSON number, the string a JSON string
+ * spells when it is one (quotes included: `"1.50"`), else a string. So every
  * cell reaches the same validator (product_input_parse) and gets the
  * message the endpoint would give. The category reference is split off
  * before validation and resolved by the caller (db). No I/O here.
@@ -91,6 +92,10 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
 enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
                                 const struct record *rec, struct import_row *row);
 void import_row_clear(struct import_row *row);
+/* Whether an attr.<key> cell of this text reads as this very string (not
+ * a number, a boolean, a JSON string or no attribute): the export writes
+ * any other string as a JSON string, so that it imports back as itself. */
+bool import_cell_is_text(const char *text, size_t len);
 
 /* Columns of every query that returns an import (db/imports), in order. */
 enum import_col {
