@@ -62,6 +62,14 @@ static enum nx_err missing_first(struct request *req, struct db **db, const char
     return found;
 }
 
+/* After a variant write: the product's derived columns, and the product
+ * itself touched (version and updated_at move) even when nothing it
+ * derives changed, so that its ETag changes with any of its variants, for
+ * the public too (an inactive variant's stock shows nowhere else). */
+static enum nx_err rederive_product(struct db *db, const char *product_id) {
+    return variants_derive(db, product_id, true);
+}
+
 static void respond_variant(struct response *res, unsigned status, const PGresult *r) {
     size_t len;
     char *body = variant_json(r, 0, &len);
@@ -168,7 +176,7 @@ enum nx_err api_variants_create(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = variants_insert(db, product_id, &in, &r);
     if (e == NX_OK)
-        e = variants_derive(db, product_id, false);
+        e = rederive_product(db, product_id);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK) {
@@ -213,7 +221,7 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
         e = api_variant_write(req, db, product_id, id, &in, PQgetvalue(product, 0, PC_NAME), &r);
     }
     if (e == NX_OK && !nothing)
-        e = variants_derive(db, product_id, false);
+        e = rederive_product(db, product_id);
     if (e == NX_OK && !nothing)
         e = db_commit(db);
     if (e == NX_OK)
@@ -249,7 +257,7 @@ enum nx_err api_variants_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = variants_delete(db, product_id, id);
     if (e == NX_OK)
-        e = variants_derive(db, product_id, false);
+        e = rederive_product(db, product_id);
     e = api_commit_empty(db, res, 204, e);
     PQclear(product);
     PQclear(r);

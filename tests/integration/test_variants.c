@@ -723,12 +723,22 @@ static void test_product_etag_follows_its_variants(void **state) {
     r = get_product(id, staff_token);
     char *if_match = etag_header(r);
     http_res_free(r);
+    r = get_product(id, NULL);
+    char *public_tag = etag_header(r);
+    http_res_free(r);
     char vpath[128], path[64];
     variant_path(vpath, sizeof vpath, id, m);
-    /* the inactive M changes nothing the product derives, yet its tag */
+    /* the inactive M changes nothing the product derives, yet its tag,
+     * the one the public sees included (and its updated_at) */
     r = call("PATCH", vpath, staff_token, "{\"stock\":30}");
     expect_status(r, 200, "patch inactive variant");
     http_res_free(r);
+    r = get_product(id, NULL);
+    char *public_now = etag_header(r);
+    http_res_free(r);
+    assert_string_not_equal(public_tag, public_now);
+    free(public_tag);
+    free(public_now);
     product_path(path, sizeof path, id);
     expect_problem(call_h("PATCH", path, staff_token, "{\"name\":\"Tag\"}", if_match), 412, NULL);
     free(if_match);
