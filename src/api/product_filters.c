@@ -57,9 +57,10 @@ static enum nx_err parse_category(struct request *req, struct db *db, struct pro
         return e;
     if ((e = category_key(req, "category", v, key, sizeof key, &by_slug)) != NX_OK)
         return e;
-    buf_printf(&q->canonical, "&category=%s", key);
     if ((e = categories_resolve_subtree(db, key, by_slug, id, &q->category_ids)) != NX_OK)
         return e;
+    /* by its id, whether given by slug or id: one category, one list */
+    buf_printf(&q->canonical, "&category=%s", id[0] ? id : key);
     if (!id[0]) {
         q->matches_nothing = true;
         return NX_OK;
