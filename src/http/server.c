@@ -147,7 +147,13 @@ static struct MHD_Response *create_response(struct request *req, struct response
 }
 
 static enum MHD_Result send_response(struct request *req, struct response *res) {
+    /* A stream's length is unknown, so libmicrohttpd would send it chunked,
+     * and it writes the last chunk even after HEAD's headers, where the
+     * next response on the connection is read from: a HEAD of a stream is
+     * answered unchunked and closes the connection instead. */
     struct MHD_Response *r = create_response(req, res);
+    if (r && res->stream && req->method == HTTP_HEAD)
+        MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
     if (!r) {
         response_clear(res);
         return MHD_NO;

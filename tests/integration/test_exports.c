@@ -320,6 +320,25 @@ static void test_filters_are_the_lists(void **state) {
     free(body);
 }
 
+/* A HEAD answers the GET's headers and nothing after them: a stream's
+ * last chunk written there would be read as the start of the next
+ * response on the connection. */
+static void test_head_sends_no_body(void **state) {
+    (void)state;
+    char raw[4096], out[16384];
+    int n = snprintf(raw, sizeof raw,
+                     "HEAD /api/v1/exports/products?format=csv HTTP/1.1\r\nHost: x\r\n"
+                     "Authorization: Bearer %s\r\n\r\n",
+                     staff_token);
+    assert_true(n > 0 && (size_t)n < sizeof raw);
+    raw_exchange(raw, (size_t)n, out, sizeof out, 5000);
+    assert_int_equal(strncmp(out, "HTTP/1.1 200", 12), 0);
+    assert_non_null(strstr(out, "Content-Type: text/csv"));
+    const char *end = strstr(out, "\r\n\r\n");
+    assert_non_null(end);
+    assert_string_equal(end + 4, "");
+}
+
 static void test_bad_requests(void **state) {
     (void)state;
     expect_problem(export_as(staff_token, "?format=xml"), 400, NULL);
@@ -536,6 +555,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_lines_are_import_rows),
         cmocka_unit_test(test_csv_quotes_per_rfc_4180),
         cmocka_unit_test(test_filters_are_the_lists),
+        cmocka_unit_test(test_head_sends_no_body),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_ndjson_round_trip_is_byte_identical),
         cmocka_unit_test(test_csv_round_trip_is_byte_identical),
