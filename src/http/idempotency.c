@@ -221,6 +221,22 @@ static char *unseal(const struct request *req, const char *text, size_t text_len
     return plain;
 }
 
+/* A kept problem names the request that ran; its replay names this one,
+ * as its X-Request-Id and log line do. body is replaced. */
+static void rename_problem(const struct request *req, char **body, size_t *len) {
+    json_t *problem = json_loadb(*body, *len, 0, NULL);
+    if (json_is_object(problem) && json_object_get(problem, "request_id") &&
+        json_object_set_new(problem, "request_id", json_string(req->request_id)) == 0) {
+        char *renamed = json_dumps(problem, JSON_COMPACT);
+        if (renamed) {
+            free(*body);
+            *body = renamed;
+            *len = strlen(renamed);
+        }
+    }
+    json_decref(problem);
+}
+
 static enum nx_err replay(struct request *req, struct response *res, PGresult *r) {
     if (strcmp(PQgetvalue(r, 0, IC_FINGERPRINT), fingerprint(req)) != 0)
         return problem_field(req, HEADER, "was already used with a different request");
@@ -237,7 +253,10 @@ static enum nx_err replay(struct request *req, struct response *res, PGresult *r
         memcpy(body, PQgetvalue(r, 0, IC_BODY), len + 1);
     }
     unsigned status = (unsigned)strtoul(PQgetvalue(r, 0, IC_STATUS), NULL, 10);
-    response_take(res, status, literal_of(CONTENT_TYPES, CONTENT_TYPE_COUNT, ct), body, len);
+    ct = literal_of(CONTENT_TYPES, CONTENT_TYPE_COUNT, ct);
+    if (ct && strcmp(ct, "application/problem+json") == 0)
+        rename_problem(req, &body, &len);
+    response_take(res, status, ct, body, len);
     json_t *headers = json_loads(PQgetvalue(r, 0, IC_HEADERS), 0, NULL);
     for (size_t i = 0; i < KEPT_HEADER_COUNT; i++) {
         const char *v = json_string_value(json_object_get(headers, KEPT_HEADERS[i]));
