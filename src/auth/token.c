@@ -196,12 +196,13 @@ enum nx_err token_from_authorization(const char *const *values, size_t count, co
     if (!t)
         return NX_ERR_UNAUTHORIZED;
     size_t n = 0;
-    while (t[n] && n <= NX_TOKEN_MAX) {
-        if (!is_token_char(t[n]))
-            return NX_ERR_UNAUTHORIZED;
+    while (t[n] && n <= NX_TOKEN_MAX && is_token_char(t[n]))
         n++;
-    }
-    if (n == 0 || n > NX_TOKEN_MAX)
+    /* white space after a field's value is not part of it (RFC 9110 5.5) */
+    size_t end = n;
+    while (t[end] == ' ' || t[end] == '\t')
+        end++;
+    if (n == 0 || n > NX_TOKEN_MAX || t[end] != '\0')
         return NX_ERR_UNAUTHORIZED;
     *token = t;
     *len = n;

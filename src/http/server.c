@@ -195,6 +195,10 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
             f->transfer_encoding = value;
     } else if (strcasecmp(key, "Host") == 0)
         f->host_count++;
+    else if (strcasecmp(key, "Content-Type") == 0)
+        f->content_type_count++;
+    if (!header_name_is_token(key))
+        f->bad_name_count++;
     return MHD_YES;
 }
 

@@ -290,6 +290,21 @@ static void test_missing_host_is_rejected(void **state) {
     assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
 }
 
+/* A Content-Length with white space before its colon is no header
+ * libmicrohttpd frames by: its body would run as the next request. */
+static void test_framing_a_proxy_may_read_otherwise_is_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 54\r\n\r\n"
+                             "GET /smuggled HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect_raw_400_and_close("POST /api/v1/auth/login HTTP/1.0\r\nHost: x\r\n"
+                             "Connection: keep-alive\r\nContent-Type: application/json\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+                             "GET /healthz HTTP/1.0\r\n\r\n");
+    expect_raw_400_and_close("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Type: application/json\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: 2\r\n\r\n{}");
+}
+
 static void test_two_hosts_are_rejected(void **state) {
     (void)state;
     expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
@@ -496,6 +511,7 @@ int main(void) {
         cmocka_unit_test(test_two_transfer_encodings_are_rejected),
         cmocka_unit_test(test_missing_host_is_rejected),
         cmocka_unit_test(test_two_hosts_are_rejected),
+        cmocka_unit_test(test_framing_a_proxy_may_read_otherwise_is_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
         cmocka_unit_test(test_early_answers_keep_the_connection),
         cmocka_unit_test(test_by_default_every_local_address_is_served),

@@ -20,7 +20,7 @@
 
 static enum nx_err check(unsigned cl, unsigned te, unsigned host, const char *te_value,
                          const char **why) {
-    struct framing f = {cl, te, host, te_value, false};
+    struct framing f = {cl, te, host, te_value, false, 0, 0};
     *why = NULL;
     return framing_check(&f, why);
 }
@@ -54,9 +54,31 @@ static void test_framing_rejects_missing_host(void **state) {
 static void test_framing_lets_http10_leave_out_host(void **state) {
     (void)state;
     const char *why = NULL;
-    struct framing none = {0, 0, 0, NULL, true}, two = {0, 0, 2, NULL, true};
+    struct framing none = {0, 0, 0, NULL, true, 0, 0}, two = {0, 0, 2, NULL, true, 0, 0};
     assert_int_equal(framing_check(&none, &why), NX_OK);
     assert_int_equal(framing_check(&two, &why), NX_ERR_BAD_REQUEST);
+}
+
+/* Framing a proxy may read otherwise: a name with white space before its
+ * colon, a second Content-Type, chunked framing in HTTP/1.0 (RFC 9112
+ * 5.1, 6.1). */
+static void test_framing_rejects_what_a_proxy_may_read_otherwise(void **state) {
+    (void)state;
+    const char *why = NULL;
+    struct framing spaced = {0, 0, 1, NULL, false, 0, 1};
+    struct framing two_types = {1, 0, 1, NULL, false, 2, 0};
+    struct framing old_chunked = {0, 1, 1, "chunked", true, 0, 0};
+    struct framing fine = {1, 0, 1, NULL, false, 1, 0};
+    assert_int_equal(framing_check(&spaced, &why), NX_ERR_BAD_REQUEST);
+    assert_int_equal(framing_check(&two_types, &why), NX_ERR_BAD_REQUEST);
+    assert_int_equal(framing_check(&old_chunked, &why), NX_ERR_BAD_REQUEST);
+    assert_int_equal(framing_check(&fine, &why), NX_OK);
+    assert_true(header_name_is_token("Content-Length"));
+    assert_true(header_name_is_token("X-Weird!#$%&'*+.^_`|~9"));
+    assert_false(header_name_is_token("Content-Length "));
+    assert_false(header_name_is_token("Content-Length\t"));
+    assert_false(header_name_is_token("a:b"));
+    assert_false(header_name_is_token(""));
 }
 
 static void test_framing_rejects_two_hosts(void **state) {
@@ -411,6 +433,7 @@ int main(void) {
         cmocka_unit_test(test_idempotency_key_length_is_bounded_to_255),
         cmocka_unit_test(test_idempotency_key_with_control_or_non_ascii_bytes_is_rejected),
         cmocka_unit_test(test_framing_ok_with_one_host),
+        cmocka_unit_test(test_framing_rejects_what_a_proxy_may_read_otherwise),
         cmocka_unit_test(test_framing_ok_with_one_content_length),
         cmocka_unit_test(test_framing_rejects_missing_host),
         cmocka_unit_test(test_framing_lets_http10_leave_out_host),

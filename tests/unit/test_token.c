@@ -446,6 +446,12 @@ static void test_authorization_header_rules(void **state) {
     const char *spaced[] = {"Bearer  abc"};
     assert_int_equal(token_from_authorization(spaced, 1, &token, &len), NX_OK);
     assert_string_equal(token, "abc");
+    /* white space after the value is not part of it; inside, it is */
+    const char *trailing[] = {"Bearer abc \t"};
+    assert_int_equal(token_from_authorization(trailing, 1, &token, &len), NX_OK);
+    assert_int_equal(len, 3);
+    const char *two_words[] = {"Bearer abc def"};
+    assert_int_equal(token_from_authorization(two_words, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     const char *only_spaces[] = {"Bearer   "};
     assert_int_equal(token_from_authorization(only_spaces, 1, &token, &len), NX_ERR_UNAUTHORIZED);
     char *big = malloc(NX_TOKEN_MAX + 16);

@@ -21,7 +21,13 @@ struct framing {
     unsigned host_count;
     const char *transfer_encoding; /* first value, or NULL */
     bool http10;                   /* HTTP/1.0, where Host is optional */
+    unsigned content_type_count;
+    unsigned bad_name_count; /* names that are not tokens ("Content-Length ") */
 };
+
+/* Whether a header name is an RFC 9110 token: white space before the
+ * colon, which a proxy may read otherwise, makes it none. */
+bool header_name_is_token(const char *name);
 
 /* Decide on a request's framing headers. NX_OK, or NX_ERR_BAD_REQUEST with
  * *why set to a static sentence. */
