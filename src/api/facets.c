@@ -16,6 +16,7 @@
 #include "nexus/core/parse.h"
 #include "nexus/db/facets.h"
 #include "nexus/http/problem.h"
+#include "nexus/model/variant.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +182,7 @@ static int compare_groups(const void *a, const void *b) {
     const struct group *x = a, *y = b;
     if (x->total != y->total)
         return x->total > y->total ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return variant_option_name_cmp(x->key, y->key);
 }
 
 /* The NX_FACET_KEYS first groups as an object; frees the groups. */

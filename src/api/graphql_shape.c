@@ -34,7 +34,7 @@ static void camel(const char *key, char *out, size_t cap) {
 
 static int by_first_key(const void *a, const void *b) {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-    return strcmp(x, y);
+    return variant_option_name_cmp(x, y);
 }
 
 /* An object's keys, sorted (owned array of borrowed keys). */

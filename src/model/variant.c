@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int compare_text(const void *a, const void *b) {
     return strcmp((const char *)a, (const char *)b);
@@ -221,4 +222,9 @@ char *variant_json(const PGresult *r, int row, size_t *len) {
     struct jsonw w = {0};
     variant_write_json(&w, r, row);
     return jsonw_take(&w, len);
+}
+
+int variant_option_name_cmp(const char *a, const char *b) {
+    int c = strcasecmp(a, b);
+    return c ? c : strcmp(a, b);
 }

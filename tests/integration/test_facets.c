@@ -676,6 +676,27 @@ static void test_option_filters_hold_on_one_variant(void **state) {
     http_res_free(r);
 }
 
+/* Option names of equal counts follow one another by name ignoring case,
+ * as the product's options summary lists them. */
+static void test_tied_option_names_ignore_case(void **state) {
+    (void)state;
+    json_t *v = json_pack("[{s:s, s:s, s:i, s:{s:s, s:s, s:s}}]", "sku", "TIE-1", "price", "1",
+                          "stock", 1, "options", "color", "red", "Size", "M", "Zeta", "1");
+    create_product("tied", v);
+    struct http_res *r = call("GET", FACETS "?attr.marker=tied", NULL, NULL);
+    expect_status(r, 200, "facets");
+    static const char *const want[] = {"color", "Size", "Zeta"};
+    size_t i = 0;
+    const char *key;
+    json_t *values;
+    json_object_foreach(json_object_get(r->json, "options"), key, values) {
+        assert_true(i < 3);
+        assert_string_equal(key, want[i++]);
+    }
+    assert_int_equal(i, 3);
+    http_res_free(r);
+}
+
 /* ---- cursors -------------------------------------------------------------- */
 
 static void test_cursor_is_bound_to_the_new_filters(void **state) {
@@ -1008,6 +1029,7 @@ int main(void) {
         cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
         cmocka_unit_test(test_list_totals_count_the_rows_while_a_rebuild_is_pending),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
+        cmocka_unit_test(test_tied_option_names_ignore_case),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -142,6 +142,30 @@ static void test_product_variants_and_category_path(void **state) {
     expect_data(gql_post(NULL, q, NULL), want);
 }
 
+/* A variant's options by name ignoring case, as the product's options
+ * summary lists them. */
+static void test_variant_options_by_name_ignoring_case(void **state) {
+    (void)state;
+    long long id = create_product(json_pack("{s:s, s:b, s:[{s:s, s:s, s:i, s:{s:s, s:s, s:s}}]}",
+                                            "name", "Case Order", "is_active", 0, "variants", "sku",
+                                            "CO-1", "price", "1", "stock", 1, "options", "color",
+                                            "red", "Size", "M", "Zeta", "1"));
+    char q[160], path[64];
+    snprintf(q, sizeof q, "{ product(id: %lld) { variants { options { name } } } }", id);
+    struct http_res *r = gql_post(staff, q, NULL);
+    json_t *variants = json_object_get(json_object_get(gql_data(r), "product"), "variants");
+    json_t *options = json_object_get(json_array_get(variants, 0), "options");
+    assert_int_equal(json_array_size(options), 3);
+    static const char *const want[] = {"color", "Size", "Zeta"};
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(jstr(json_array_get(options, i), "name"), want[i]);
+    http_res_free(r);
+    snprintf(path, sizeof path, "/api/v1/products/%lld", id);
+    r = call("DELETE", path, staff, NULL);
+    expect_status(r, 204, "delete");
+    http_res_free(r);
+}
+
 static void test_products_connection_matches_rest(void **state) {
     (void)state;
     struct http_res *rest = call("GET", "/api/v1/products?limit=2&sort=name", NULL, NULL);
@@ -684,6 +708,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_by_id_and_slug),
         cmocka_unit_test(test_product_variants_and_category_path),
+        cmocka_unit_test(test_variant_options_by_name_ignoring_case),
         cmocka_unit_test(test_products_connection_matches_rest),
         cmocka_unit_test(test_nodes_are_rest_items),
         cmocka_unit_test(test_cursors_round_trip_with_rest),

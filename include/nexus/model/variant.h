@@ -74,6 +74,11 @@ enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
                                  struct variant_input **out, size_t *n);
 void variant_inputs_free(struct variant_input *v, size_t n);
 
+/* The order of option names wherever they are listed by name: ignoring
+ * ASCII case, then byte by byte (as the product's options summary sorts
+ * them). */
+int variant_option_name_cmp(const char *a, const char *b);
+
 /* A variant row (VC_* columns) as its JSON object, written into w. */
 void variant_write_json(struct jsonw *w, const PGresult *r, int row);
 /* The same from a row whose VC_* columns start at column first. */
