@@ -146,8 +146,13 @@ const char *gql_args_sort(const char *value) {
     return "-created_at";
 }
 
+/* The schema's default of `first`, which an explicit null also means (as
+ * null means the default of `sort` and `after`). */
+#define FIRST_DEFAULT 20
+
 enum nx_err gql_args_page(struct gql_args *a, const json_t *args, bool with_cursor) {
-    json_int_t first = json_integer_value(json_object_get(args, "first"));
+    const json_t *given = json_object_get(args, "first");
+    json_int_t first = json_is_integer(given) ? json_integer_value(given) : FIRST_DEFAULT;
     char text[24];
     if (first < 1 || first > 100)
         return problem_detail(&a->req, NX_ERR_BAD_REQUEST, "first must be from 1 to 100");
@@ -180,12 +185,12 @@ static const struct {
 static bool discovery_argument(const char *name, size_t n, struct buf *out) {
     size_t key = 0;
     const char *list = NULL, *field = NULL;
-    if (n > 5 && strncmp(name, "attr.", 5) == 0) {
+    if (n >= 5 && strncmp(name, "attr.", 5) == 0) {
         key = 5, list = "filter.attributes", field = "key";
         if (n - key > 4 &&
             (memcmp(name + n - 4, ".min", 4) == 0 || memcmp(name + n - 4, ".max", 4) == 0))
             n -= 4;
-    } else if (n > 7 && strncmp(name, "option.", 7) == 0) {
+    } else if (n >= 7 && strncmp(name, "option.", 7) == 0) {
         key = 7, list = "filter.options", field = "name";
     }
     if (list)
@@ -209,15 +214,29 @@ static size_t param_end(const char *detail) {
     return end ? (size_t)(end - detail) : n;
 }
 
+/* The argument a query parameter's name (n bytes) came from, into out;
+ * false when it names none. */
+static bool argument_of(const char *name, size_t n, struct buf *out) {
+    for (size_t i = 0; i < sizeof ARGUMENTS / sizeof ARGUMENTS[0]; i++)
+        if (strlen(ARGUMENTS[i].param) == n && strncmp(name, ARGUMENTS[i].param, n) == 0) {
+            buf_printf(out, "%s", ARGUMENTS[i].argument);
+            return true;
+        }
+    return discovery_argument(name, n, out);
+}
+
 void gql_args_detail(const char *detail, char *out, size_t cap) {
-    size_t n = param_end(detail);
+    /* "query parameter 'attr.brand' is repeated": the quoted name */
+    static const char QUOTED[] = "query parameter '";
+    const char *name = detail, *close = NULL;
+    if (strncmp(detail, QUOTED, sizeof QUOTED - 1) == 0 &&
+        (close = strchr(detail + sizeof QUOTED - 1, '\'')))
+        name = detail + sizeof QUOTED - 1;
+    size_t n = close ? (size_t)(close - name) : param_end(detail);
     struct buf b = {0};
-    for (size_t i = 0; i < sizeof ARGUMENTS / sizeof ARGUMENTS[0] && !b.len; i++)
-        if (strlen(ARGUMENTS[i].param) == n && strncmp(detail, ARGUMENTS[i].param, n) == 0)
-            buf_printf(&b, "%s", ARGUMENTS[i].argument);
-    if (!b.len && !discovery_argument(detail, n, &b))
-        n = 0; /* a sentence that names no parameter */
-    snprintf(out, cap, "%s%s", b.len ? b.data : "", detail + n);
+    if (!argument_of(name, n, &b))
+        name = detail, n = 0, close = NULL; /* a sentence that names no parameter */
+    snprintf(out, cap, "%s%s", b.len ? b.data : "", close ? close + 1 : name + n);
     buf_clear(&b);
 }
 

@@ -133,8 +133,25 @@ static void like_pattern(struct buf *out, const char *word, size_t len) {
     buf_append(out, "%", 1);
 }
 
-static bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+/* The bytes of the white-space character at s (Unicode's White_Space:
+ * ASCII's, NEL, no-break spaces, the typographic spaces, the ideographic
+ * space a CJK keyboard types), 0 when s starts none. */
+static size_t space_at(const char *s, size_t len) {
+    static const char *const WIDE[] = {"\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80",
+                                       "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
+                                       "\xe2\x81\x9f", "\xe3\x80\x80"};
+    unsigned char c = (unsigned char)s[0];
+    if (c == ' ' || (c >= '\t' && c <= '\r'))
+        return 1;
+    if (len >= 3 && c == 0xe2 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] >= 0x80 &&
+        (unsigned char)s[2] <= 0x8a) /* U+2000..U+200A */
+        return 3;
+    for (size_t i = 0; c >= 0xc2 && i < sizeof WIDE / sizeof WIDE[0]; i++) {
+        size_t n = strlen(WIDE[i]);
+        if (len >= n && memcmp(s, WIDE[i], n) == 0)
+            return n;
+    }
+    return 0;
 }
 
 /* Whether pg_trgm can look the word up: it needs a trigram, three word
@@ -169,10 +186,11 @@ static void split_words(struct product_query *q, const char *s, size_t len) {
     struct buf extra = {0};
     size_t i = 0;
     while (i < len && q->filter.pattern_count < NX_SEARCH_WORDS_MAX) {
-        while (i < len && is_space(s[i]))
-            i++;
+        size_t space;
+        while (i < len && (space = space_at(s + i, len - i)) > 0)
+            i += space;
         size_t start = i;
-        while (i < len && !is_space(s[i]))
+        while (i < len && space_at(s + i, len - i) == 0)
             i++;
         if (i == start)
             break;
@@ -338,7 +356,7 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
         chars += ((unsigned char)*c & 0xC0) != 0x80;
     if (chars < 1 || chars > OPTION_NAME_MAX)
         return problem_detail(req, NX_ERR_BAD_REQUEST,
-                              "option.<name>: an option name is 1 to %d characters",
+                              "%.200s: an option name is 1 to %d characters", param,
                               OPTION_NAME_MAX);
     if (!v.ptr)
         return NX_OK;

@@ -55,7 +55,7 @@ static const struct gql_input_def by_id_or_slug[] = {
 static const struct gql_input_def product_list_args[] = {
     ARG("filter", "ProductFilter", NULL, "The filters of GET /api/v1/products."),
     ARG("sort", "ProductSort", "CREATED_AT_DESC", "The order; ties are broken by id."),
-    ARG("first", "Int", "20", "How many products, 1 to 100."),
+    ARG("first", "Int", "20", "How many products, 1 to 100 (null: 20)."),
     ARG("after", "String", NULL,
         "The endCursor of the previous page. Bound to the sort and the filters, like REST's "
         "cursors."),
@@ -190,7 +190,9 @@ static const struct gql_field_def category_fields[] = {
 static const struct gql_field_def product_connection_fields[] = {
     EACH("edges", "[ProductEdge!]!", NULL),
     FIELD("pageInfo", "PageInfo!", NULL),
-    ROW("totalCount", "Int!", "How many products match the filters (one count query)."),
+    ROW("totalCount", "Int!",
+        "How many products match the filters (one count query); with filter.q, at most "
+        "SEARCH_TOTAL_CAP (10,000 unless configured), as REST's total."),
 };
 
 static const struct gql_field_def product_edge_fields[] = {

@@ -109,7 +109,7 @@ function filterParams(filter = {}) {
 /* A ProductConnection over GET /products with these arguments. */
 async function connection(ctx, args, extra = {}) {
   const params = { ...filterParams(args.filter), ...extra, sort: SORTS[args.sort], cursor: args.after ?? undefined };
-  const page = await rest(ctx, '/api/v1/products', { ...params, limit: args.first });
+  const page = await rest(ctx, '/api/v1/products', { ...params, limit: args.first ?? 20 });
   const cursorAfter = async (i) => (await rest(ctx, '/api/v1/products', { ...params, limit: i + 1 })).next_cursor;
   const edges = page.items.map((node, i) => ({ node, cursor: () => cursorAfter(i) }));
   return {

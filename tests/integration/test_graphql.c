@@ -122,6 +122,13 @@ static void test_product_by_id_and_slug(void **state) {
     http_res_free(r);
 }
 
+/* A query whose arguments REST refuses: one error on the field. */
+static void expect_bad_input(const char *query, const char *message) {
+    struct http_res *r = gql_post(NULL, query, NULL);
+    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", message);
+    http_res_free(r);
+}
+
 static void test_product_variants_and_category_path(void **state) {
     (void)state;
     char q[512], want[1024];
@@ -324,31 +331,27 @@ static void test_filters_as_rest(void **state) {
     http_res_free(r);
     http_res_free(rest);
     /* a malformed value: REST's message, on the field, naming the argument */
-    r = gql_post(NULL, "{ products(filter: {minPrice: \"abc\"}) { totalCount } }", NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "filter.minPrice must be a decimal");
-    http_res_free(r);
-    r = gql_post(NULL,
-                 "{ products(filter: {attributes: [{key: \"Brand\", values: [\"x\"]}]}) { "
-                 "totalCount } }",
-                 NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+    expect_bad_input("{ products(filter: {minPrice: \"abc\"}) { totalCount } }",
+                     "filter.minPrice must be a decimal");
+    expect_bad_input("{ products(filter: {attributes: [{key: \"Brand\", values: [\"x\"]}]}) { "
+                     "totalCount } }",
                      "filter.attributes (key \"Brand\"): an attribute key is");
-    http_res_free(r);
-    r = gql_post(NULL,
-                 "{ products(filter: {attributes: [{key: \"BAD KEY\", values: [\"x\"]}]}) { "
-                 "totalCount } }",
-                 NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+    expect_bad_input("{ products(filter: {attributes: [{key: \"BAD KEY\", values: [\"x\"]}]}) { "
+                     "totalCount } }",
                      "filter.attributes (key \"BAD KEY\"): an attribute key is");
-    http_res_free(r);
-    r = gql_post(
-        NULL, "{ facets(filter: {options: [{name: \"Size\", values: [\"\"]}]}) { total } }", NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT",
+    expect_bad_input("{ facets(filter: {options: [{name: \"Size\", values: [\"\"]}]}) { total } }",
                      "filter.options (name \"Size\"): a value may not be empty");
+    expect_bad_input(
+        "{ products(filter: {options: [{name: \"\", values: [\"M\"]}]}) { totalCount } }",
+        "filter.options (name \"\"): an option name is 1 to 50 characters");
+    expect_bad_input("{ products(filter: {attributes: [{key: \"brand\", values: [\"a\"]}, {key: "
+                     "\"brand\", values: [\"b\"]}]}) { totalCount } }",
+                     "filter.attributes (key \"brand\") is repeated");
+    /* an explicit null is the default, as for sort and after */
+    r = gql_post(NULL, "{ products(first: null, sort: null, after: null) { totalCount } }", NULL);
+    assert_true(jint(json_object_get(gql_data(r), "products"), "totalCount") > 0);
     http_res_free(r);
-    r = gql_post(NULL, "{ products(first: 0) { totalCount } }", NULL);
-    gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", "first must be from 1 to 100");
-    http_res_free(r);
+    expect_bad_input("{ products(first: 0) { totalCount } }", "first must be from 1 to 100");
     /* a category that does not exist: an empty page */
     expect_data(gql_post(NULL,
                          "{ products(filter: {category: \"nothing-here\"}) { totalCount edges { "

@@ -601,6 +601,10 @@ static void test_q_matches_words_anywhere(void **state) {
     expect_names("q=wire%20noise", "Wireless Headphones"); /* name and description */
     expect_names("q=wire%20nothing", "");                  /* every word must match */
     expect_names("q=%20%20wire%09%20headset%20", "Wired Headset");
+    /* Unicode's white space splits too: the ideographic space, a no-break
+     * space, an em space */
+    expect_names("q=wire%E3%80%80headset", "Wired Headset");
+    expect_names("q=wire%C2%A0head%E2%80%83less", "Wireless Headphones");
     expect_names("q=zebra%20STRIPED", "zebra lamp|Zebra mat|ZEBRA nest");
     char where[256];
     snprintf(where, sizeof where,
