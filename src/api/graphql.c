@@ -47,9 +47,13 @@ static bool read_post(struct request *req, struct gql_request *g, struct gql_err
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     g->body = jsonpath_load_wide(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!g->body) { /* as a REST body's: where the JSON stops reading */
-        char message[96];
-        snprintf(message, sizeof message, "malformed JSON at line %d, column %d", err.line,
-                 err.column);
+        enum json_error_code code = json_error_code(&err);
+        char message[128];
+        snprintf(message, sizeof message, "%s at line %d, column %d",
+                 code == json_error_null_character || code == json_error_null_byte_in_key
+                     ? "a string holds a NUL character (\\u0000), which no GraphQL value may,"
+                     : "malformed JSON",
+                 err.line, err.column);
         return request_error(errs, message), false;
     }
     if (!json_is_object(g->body))

@@ -167,16 +167,56 @@ static bool step_past_number(const char **text, char **copy, size_t *len, const 
     return true;
 }
 
-/* json_loadb, stepping past each number jansson refuses (see the header). */
+/* Past a key jansson refused for holding a NUL (\u0000), which ends just
+ * before err's position: the key named in out like a value holding one,
+ * its NUL escapes read as \u0001 so that the rest of the text reads. */
+static bool step_past_nul_key(const char **text, char **copy, size_t *len, const json_error_t *err,
+                              struct field_errors *out) {
+    size_t end = (size_t)err->position;
+    if (!out || end < 2 || end > *len || (*text)[end - 1] != '"')
+        return false;
+    struct walk w = {*text, *text + end, {{0}}, 0};
+    const char *key = NULL;
+    while (w.p < w.end) {
+        if (*w.p == '"')
+            key = w.p; /* a string's opening quote: step reads the whole string */
+        if (!step(&w))
+            return false;
+    }
+    if (!key || w.depth == 0 || !w.stack[w.depth - 1].at_key)
+        return false;
+    char field[128];
+    write_path(&w, field, sizeof field);
+    fielderr_add(out, field, "must not contain a NUL character");
+    size_t at = (size_t)(key - *text);
+    if (!*copy) {
+        *copy = xmalloc(*len + 1);
+        memcpy(*copy, *text, *len);
+        (*copy)[*len] = '\0';
+        *text = *copy;
+    }
+    for (size_t k = at + 1; k + 1 < end; k += (*copy)[k] == '\\' ? 2 : 1)
+        if ((*copy)[k] == '\\' && k + 6 < end && memcmp(*copy + k, "\\u0000", 6) == 0)
+            (*copy)[k + 5] = '1';
+    return true;
+}
+
+/* json_loadb, stepping past each number jansson refuses, and each key
+ * holding a NUL when out_of_range is given (see the header). */
 static json_t *load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                  struct field_errors *out_of_range) {
     json_t *v = json_loadb(text, len, flags, err);
     char *copy = NULL;
-    for (int i = 0;
-         !v && i < JSONPATH_WIDEN_MAX && json_error_code(err) == json_error_numeric_overflow &&
-         step_past_number(&text, &copy, &len, err, out_of_range);
-         i++)
+    for (int i = 0; !v && i < JSONPATH_WIDEN_MAX; i++) {
+        enum json_error_code code = json_error_code(err);
+        bool past = code == json_error_numeric_overflow
+                        ? step_past_number(&text, &copy, &len, err, out_of_range)
+                        : code == json_error_null_byte_in_key &&
+                              step_past_nul_key(&text, &copy, &len, err, out_of_range);
+        if (!past)
+            break;
         v = json_loadb(text, len, flags, err);
+    }
     free(copy);
     return v;
 }

@@ -422,7 +422,8 @@ static enum nx_err parse_json_body(struct request *req) {
     req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
     enum nx_err e = NX_ERR_BAD_REQUEST;
     enum json_error_code code = json_error_code(&err);
-    if (!req->json && (code == json_error_numeric_overflow || code == json_error_null_character))
+    if (!req->json && (code == json_error_numeric_overflow || code == json_error_null_character ||
+                       code == json_error_null_byte_in_key))
         e = read_past_numbers(req, &err);
     if (e == NX_ERR_VALIDATION)
         return e;

@@ -151,7 +151,8 @@ static void test_malformed_requests_are_400(void **state) {
     } cases[] = {
         {"", "JSON object"},
         {"{", "malformed JSON at line 1, column 1"},
-        {"{\"query\": \"{ __typename \\u0000 }\"}", "malformed JSON"},
+        {"{\"query\": \"{ __typename \\u0000 }\"}", "a NUL character (\\u0000)"},
+        {"{\"query\": \"{ __typename }\", \"variables\": {\"s\\u0000\": 1}}", "NUL character"},
         {"[1]", "JSON object"},
         {"{}", "\"query\""},
         {"{\"query\": 5}", "\"query\""},

@@ -829,6 +829,11 @@ static void test_a_nul_in_a_string_is_its_fields_error(void **state) {
                         "{\"email\": \"nul@example.com\", \"password\": \"long\\u0000password\","
                         " \"name\": \"N\"}"),
                    422, "password");
+    /* a key holding one too: the key is the field at fault */
+    expect_problem(call("POST", "/api/v1/auth/register", NULL,
+                        "{\"email\": \"nulkey@example.com\", \"password\": \"long-password\","
+                        " \"name\": \"N\", \"x\\u0000\": 1}"),
+                   422, "x\\u0000");
 }
 
 static void test_deeply_nested_json_is_400(void **state) {

@@ -126,9 +126,9 @@ static void test_load_past_numbers(void **state) {
     fielderr_clear(&found);
 }
 
-/* In an object, a string holding a NUL (\u0000) is its field's error, as
- * a number out of range is; a NUL in a key, or outside an object, leaves
- * the text malformed. */
+/* In an object, a string holding a NUL (\u0000), value or key, is its
+ * field's error, as a number out of range is; outside an object, the text
+ * stays malformed. */
 static void test_nul_strings_are_named(void **state) {
     (void)state;
     json_error_t err;
@@ -145,8 +145,16 @@ static void test_nul_strings_are_named(void **state) {
     assert_string_equal(fielderr_at(&found, 2)->field, "variants[1].sku");
     json_decref(v);
     fielderr_clear(&found);
-    static const char KEY[] = "{\"a\\u0000\": 1}";
-    assert_null(jsonpath_load_past_numbers(KEY, sizeof KEY - 1, 0, &err, &found));
+    /* a key holding one is named like a value; the rest still reads */
+    static const char KEY[] = "{\"a\": {\"b\\\\u0000\\u0000c\": 1}, \"d\": 1e400}";
+    v = jsonpath_load_past_numbers(KEY, sizeof KEY - 1, 0, &err, &found);
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), 2);
+    assert_string_equal(fielderr_at(&found, 0)->field, "a.b\\\\u0000\\u0000c");
+    assert_string_equal(fielderr_at(&found, 0)->message, "must not contain a NUL character");
+    assert_string_equal(fielderr_at(&found, 1)->field, "d");
+    json_decref(v);
+    fielderr_clear(&found);
     static const char TOP[] = "\"\\u0000\"";
     assert_null(jsonpath_load_past_numbers(TOP, sizeof TOP - 1, JSON_DECODE_ANY, &err, &found));
     assert_int_equal(fielderr_count(&found), 0);

@@ -45,7 +45,9 @@ struct field_errors;
  * (JSONPATH_WIDEN_MAX numbers in all): each is read as 0 and its field
  * named in *out_of_range ("is a number out of range"), which the caller
  * answers instead of the value read. A request body and an import row
- * read their numbers this way, so both name the same fields. */
+ * read their numbers this way, so both name the same fields. A key
+ * holding a NUL (\u0000) is named the same way ("must not contain a NUL
+ * character"), and the rest of the object read. */
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 
