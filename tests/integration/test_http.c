@@ -305,6 +305,19 @@ static void test_framing_a_proxy_may_read_otherwise_is_rejected(void **state) {
                              "Content-Length: 2\r\n\r\n{}");
 }
 
+/* Query parameters are bounded: 64 in all, unknown ones counted. */
+static void test_at_most_64_query_parameters(void **state) {
+    (void)state;
+    char path[1024];
+    size_t n = (size_t)snprintf(path, sizeof path, "/healthz?");
+    for (int i = 0; i < 65; i++) {
+        n += (size_t)snprintf(path + n, sizeof path - n, "%su%d=1", i ? "&" : "", i);
+        if (i == 63)
+            http_res_free(http_expect("GET", path, NULL, NULL, 200));
+    }
+    http_res_free(http_expect("GET", path, NULL, NULL, 400));
+}
+
 static void test_two_hosts_are_rejected(void **state) {
     (void)state;
     expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
@@ -511,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_two_transfer_encodings_are_rejected),
         cmocka_unit_test(test_missing_host_is_rejected),
         cmocka_unit_test(test_two_hosts_are_rejected),
+        cmocka_unit_test(test_at_most_64_query_parameters),
         cmocka_unit_test(test_framing_a_proxy_may_read_otherwise_is_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
         cmocka_unit_test(test_early_answers_keep_the_connection),
