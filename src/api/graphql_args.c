@@ -65,6 +65,10 @@ static enum nx_err add_values(struct gql_args *a, const char *name, const json_t
     enum nx_err e = NX_OK;
     json_array_foreach(values, i, v) {
         const char *s = json_string_value(v);
+        if (!s) { /* coercion refuses a null here: a second line */
+            e = problem_detail(&a->req, NX_ERR_BAD_REQUEST, "%.60s: a value may not be null", name);
+            break;
+        }
         if (strchr(s, ',') || !s[0]) {
             e = problem_detail(&a->req, NX_ERR_BAD_REQUEST, "%.60s: a value may not %s", name,
                                s[0] ? "contain a comma" : "be empty");

@@ -339,6 +339,41 @@ json_t *gql_default_value(const char *text, struct gql_tref type) {
 
 /* ---- arguments ------------------------------------------------------------------ */
 
+/* Whether a null stands in a non-null position of v (of type): its place
+ * appended to path. A variable's null passes validation where the
+ * variable has a default (the allowed-position exception of the spec), so
+ * it is found here, when the argument is coerced, as a field error. */
+static bool null_misplaced(const json_t *v, struct gql_tref type, struct buf *path) {
+    if (gql_tref_kind(type) == GQL_KIND_NON_NULL) {
+        if (!v || json_is_null(v))
+            return true;
+        type = gql_tref_of(type);
+    }
+    if (!v || json_is_null(v))
+        return false;
+    size_t at = path->len;
+    if (gql_tref_kind(type) == GQL_KIND_LIST) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item) {
+            buf_printf(path, "[%zu]", i);
+            if (null_misplaced(item, gql_tref_of(type), path))
+                return true;
+            path->len = at;
+        }
+        return false;
+    }
+    const struct gql_type_def *t = gql_tref_named(type);
+    for (size_t i = 0; t && t->kind == GQL_KIND_INPUT_OBJECT && i < t->input_field_count; i++) {
+        const struct gql_input_def *f = &t->input_fields[i];
+        buf_printf(path, ".%s", f->name);
+        if (null_misplaced(json_object_get(v, f->name), gql_tref(f->type), path))
+            return true;
+        path->len = at;
+    }
+    return false;
+}
+
 json_t *gql_coerce_arguments(const struct gql_input_def *defs, size_t n,
                              const struct gql_argument *args, const json_t *vars,
                              const struct gql_loc *loc, struct gql_errors *errs) {
@@ -365,6 +400,18 @@ json_t *gql_coerce_arguments(const struct gql_input_def *defs, size_t n,
             json_decref(out);
             return NULL;
         }
+        struct buf path = {0};
+        buf_puts(&path, def->name);
+        if (value && null_misplaced(value, type, &path)) {
+            gql_error_add(errs, GQL_CODE_BAD_INPUT, given ? &given->loc : loc,
+                          "Argument \"%s\" has invalid value: %s must not be null.", def->name,
+                          path.data);
+            buf_clear(&path);
+            json_decref(value);
+            json_decref(out);
+            return NULL;
+        }
+        buf_clear(&path);
         if (value)
             json_object_set_new(out, def->name, value);
     }

@@ -173,6 +173,36 @@ static void test_variant_options_by_name_ignoring_case(void **state) {
     http_res_free(r);
 }
 
+/* A variable's null where its definition has a default passes
+ * validation; in a non-null place inside an argument it is the field's
+ * error (it crashed the server, or dropped the filter). */
+static void test_a_defaulted_variables_null_in_a_non_null_place_is_an_error(void **state) {
+    (void)state;
+    static const struct {
+        const char *query, *variables, *message;
+    } cases[] = {
+        {"query($v: String = \"Acme\") { products(filter: {attributes: [{key: \"brand\", values: "
+         "[$v]}]}) { totalCount } }",
+         "{\"v\": null}", "filter.attributes[0].values[0] must not be null"},
+        {"query($a: AttributeFilter = {key: \"brand\", values: [\"Acme\"]}) { products(filter: "
+         "{attributes: [$a]}) { totalCount } }",
+         "{\"a\": null}", "filter.attributes[0] must not be null"},
+        {"query($v: [String!] = [\"M\"]) { facets(filter: {options: [{name: \"Size\", values: "
+         "$v}]}) { total } }",
+         "{\"v\": null}", "filter.options[0].values must not be null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_res *r = gql_post(NULL, cases[i].query, cases[i].variables);
+        gql_expect_error(r, 200, "GRAPHQL_BAD_USER_INPUT", cases[i].message);
+        assert_true(json_is_null(json_object_get(r->json, "data")));
+        http_res_free(r);
+    }
+    /* without the null, the default holds */
+    struct http_res *r = gql_post(NULL, cases[0].query, "{}");
+    assert_int_equal(jint(json_object_get(gql_data(r), "products"), "totalCount"), 1);
+    http_res_free(r);
+}
+
 static void test_products_connection_matches_rest(void **state) {
     (void)state;
     struct http_res *rest = call("GET", "/api/v1/products?limit=2&sort=name", NULL, NULL);
@@ -712,6 +742,7 @@ int main(void) {
         cmocka_unit_test(test_product_by_id_and_slug),
         cmocka_unit_test(test_product_variants_and_category_path),
         cmocka_unit_test(test_variant_options_by_name_ignoring_case),
+        cmocka_unit_test(test_a_defaulted_variables_null_in_a_non_null_place_is_an_error),
         cmocka_unit_test(test_products_connection_matches_rest),
         cmocka_unit_test(test_nodes_are_rest_items),
         cmocka_unit_test(test_cursors_round_trip_with_rest),
