@@ -188,22 +188,24 @@ static const char *const ARRAYS[][2] = {
 
 /* c: products per term; pairs: per kind, key and value as the filters
  * compare them (migration 0016 keeps them with each term), the smallest
- * spellings; keys: the kept keys, ranked, at most the given number per
- * kind; then each kept key's top values (ranked within the key's number,
- * so that only ties compare text). A product holds one term per attribute
- * key and one per option value however spelled, so the sum over a value's
- * spellings counts products. */
+ * spellings; keys: the kept keys, ranked by their products, at most the
+ * given number per kind; then each kept key's top values (ranked within
+ * the key's number, so that only ties compare text). A product holds one
+ * term per attribute key, one per option value however spelled and one
+ * per option name (the empty value, migration 0036), so the sum over a
+ * value's spellings counts products, and so does a name's term. */
 #define TERMS_PAIRS                                                                                \
     " pairs AS (SELECT d.kind, d.lk, d.lv, min(d.name) AS name, min(d.value) AS value,"            \
     " sum(c.n) AS n FROM c JOIN facet_terms d ON d.id = c.id"
+#define KEY_PRODUCTS "coalesce(sum(n) FILTER (WHERE lv = ''), sum(n))"
 #define TERMS_KEYS                                                                                 \
-    " GROUP BY 1, 2, 3), keys AS (SELECT kind, lk, min(name) AS name, sum(n) AS total,"            \
-    " row_number() OVER (PARTITION BY kind ORDER BY sum(n) DESC, lk) AS kr FROM pairs"             \
+    " GROUP BY 1, 2, 3), keys AS (SELECT kind, lk, min(name) AS name, " KEY_PRODUCTS " AS total,"  \
+    " row_number() OVER (PARTITION BY kind ORDER BY " KEY_PRODUCTS " DESC, lk) AS kr FROM pairs"   \
     " GROUP BY kind, lk), kept AS (SELECT * FROM keys"
 #define TERMS_TOP                                                                                  \
     "), ranked AS (SELECT p.kind, k.name AS key, p.value, p.n, k.total, k.kr,"                     \
     " row_number() OVER (PARTITION BY p.kind, k.kr ORDER BY p.n DESC, p.lv) AS r"                  \
-    " FROM pairs p JOIN kept k ON k.kind = p.kind AND k.lk = p.lk)"                                \
+    " FROM pairs p JOIN kept k ON k.kind = p.kind AND k.lk = p.lk WHERE p.lv <> '')"               \
     " SELECT kind, key, value, n, total FROM ranked WHERE r <= 20 ORDER BY kind, kr, r"
 
 /* c from the counts kept with the writes: attributes and options, no
@@ -254,8 +256,7 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
 }
 
 /* Read from the matching variants: a product counts once per value,
- * however many of its variants have it; a name ranks by the sum of its
- * values' counts. */
+ * however many of its variants have it, and once per name. */
 enum nx_err facets_options(struct db *db, const struct product_filter *f, int only,
                            const char *names, PGresult **out) {
     struct sql_builder b = {0};
@@ -271,8 +272,9 @@ enum nx_err facets_options(struct db *db, const struct product_filter *f, int on
     sql_add(&b, "), pairs AS (SELECT lk AS key, lv, min(name) AS name, min(value) AS value,"
                 " count(DISTINCT id) AS n FROM matches");
     sql_add_param(&b,
-                  " GROUP BY 1, 2), keys AS (SELECT key, min(name) AS name, sum(n) AS total"
-                  " FROM pairs GROUP BY key ORDER BY total DESC, key LIMIT ?::integer),"
+                  " GROUP BY 1, 2), keys AS (SELECT lk AS key, min(name) AS name,"
+                  " count(DISTINCT id) AS total FROM matches GROUP BY 1"
+                  " ORDER BY total DESC, key LIMIT ?::integer),"
                   " ranked AS (SELECT keys.name AS key, pairs.value, pairs.n, keys.total,"
                   " keys.key AS lk, row_number() OVER (PARTITION BY pairs.key ORDER BY pairs.n"
                   " DESC, pairs.lv) AS r FROM pairs JOIN keys ON keys.key = pairs.key)"

@@ -327,15 +327,19 @@ static struct db_stmt SQL_MERGE_ADD_VARIANTS = {
     " AND ft.name = ea.key AND ft.value = ea.value WHERE s.product_id IS NULL GROUP BY s.line"
 /* The option values of the new products' active variants, per product
  * and for all of them or those in stock: one spelling per value however
- * spelled, as nexus_facet_option_ids groups them. */
+ * spelled, and one per name with the empty value, as
+ * nexus_facet_option_ids groups them (migration 0036). */
 #define STAGE_OPTION_VALUES                                                                        \
-    "SELECT sv.line, f.in_stock, min(e.key) AS name, min(e.value) AS value"                        \
+    "SELECT sv.line, f.in_stock, min(e.key) AS name,"                                              \
+    " CASE WHEN n.name_only THEN '' ELSE min(e.value) END AS value"                                \
     " FROM import_stage_variants sv JOIN import_stage s ON s.line = sv.line"                       \
     " CROSS JOIN LATERAL jsonb_each_text(coalesce(sv.options, '{}')) AS e"                         \
     " CROSS JOIN (VALUES (false), (true)) AS f (in_stock)"                                         \
+    " CROSS JOIN (VALUES (false), (true)) AS n (name_only)"                                        \
     " WHERE s.product_id IS NULL AND " STAGE_ACTIVE " AND e.value IS NOT NULL"                     \
     " AND (sv.stock > 0 OR NOT f.in_stock)"                                                        \
-    " GROUP BY sv.line, f.in_stock, lower(e.key), lower(e.value)"
+    " GROUP BY sv.line, f.in_stock, lower(e.key), n.name_only,"                                    \
+    " CASE WHEN n.name_only THEN '' ELSE lower(e.value) END"
 /* The option terms of each new product: all of them, and those of
  * variants in stock. */
 #define STAGE_NEW_OPTION_TERMS                                                                     \

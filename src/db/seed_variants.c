@@ -105,14 +105,19 @@ void seed_variants_derive(const struct seed_variants *vs, long long *min, long l
 void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct seed_terms *t,
                          struct seed_term_set *set) {
     set->count = 0;
+    bool any = false;
     for (int j = 0; j < vs->count; j++) {
         const struct seed_variant *v = &vs->v[j];
         if (!v->active || (in_stock && v->stock == 0))
             continue;
+        any = true;
         for (int d = 0; d < vs->options; d++)
             seed_term_set_add(set, seed_term_id(t, SEED_TERM_OPTION, OPTION_NAMES[d],
                                                 OPTION_VALUES[d][v->values[d]]));
     }
+    /* one term per name, with the empty value (migration 0036) */
+    for (int d = 0; any && d < vs->options; d++)
+        seed_term_set_add(set, seed_term_id(t, SEED_TERM_OPTION, OPTION_NAMES[d], ""));
 }
 
 void seed_variant_line(struct buf *out, long i, long long id, const struct seed_variants *vs, int j,

@@ -697,6 +697,85 @@ static void test_tied_option_names_ignore_case(void **state) {
     http_res_free(r);
 }
 
+/* Variants of one option name: sku prefix, name, values. */
+static json_t *one_option(const char *prefix, const char *name, const char *const *values,
+                          size_t n) {
+    json_t *vs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char sku[32];
+        snprintf(sku, sizeof sku, "%s-%zu", prefix, i);
+        json_array_append_new(vs, json_pack("{s:s, s:s, s:i, s:{s:s}}", "sku", sku, "price", "5",
+                                            "stock", 2, "options", name, values[i]));
+    }
+    return vs;
+}
+
+/* The option names of a facets answer, in order, joined by ",". */
+static void expect_option_order(const char *query, const char *want) {
+    char path[256], got[128] = "";
+    snprintf(path, sizeof path, FACETS "?%s", query);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, query);
+    const char *key;
+    json_t *values;
+    json_object_foreach(json_object_get(r->json, "options"), key, values) {
+        size_t n = strlen(got);
+        snprintf(got + n, sizeof got - n, "%s%s", n ? "," : "", key);
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: options in the order %s, not %s", query, got, want);
+    http_res_free(r);
+}
+
+/* Names rank by the products that have them: one product offering four
+ * sizes counts once for Size, not four times. Counted from the kept
+ * counts (a category alone), from the products' terms (an attribute
+ * filter) and from the variants (an option filter). */
+static void test_option_names_rank_by_products(void **state) {
+    (void)state;
+    long long shelf = create_category("Rank Shelf", "rank-shelf", 0);
+    static const char *const sizes[] = {"S", "M", "L", "XL"}, *const red[] = {"Red"},
+                             *const blue[] = {"Blue"};
+    json_t *bodies[] = {
+        json_pack("{s:s, s:{s:s}, s:I, s:o}", "name", "Rank Tee", "attributes", "marker", "rank",
+                  "category_id", (json_int_t)shelf, "variants",
+                  one_option("RK-T", "Size", sizes, 4)),
+        json_pack("{s:s, s:{s:s}, s:I, s:o}", "name", "Rank Cap", "attributes", "marker", "rank",
+                  "category_id", (json_int_t)shelf, "variants",
+                  one_option("RK-C", "Color", red, 1)),
+        json_pack("{s:s, s:{s:s}, s:I, s:o}", "name", "Rank Mug", "attributes", "marker", "rank",
+                  "category_id", (json_int_t)shelf, "variants",
+                  one_option("RK-M", "Color", blue, 1)),
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct http_res *r = call_owned("POST", PRODUCTS, staff_token, dump(bodies[i]));
+        expect_status(r, 201, "create product");
+        http_res_free(r);
+    }
+    /* a fourth with both names: Size in four values, all in Red */
+    json_t *both = json_array();
+    for (size_t i = 0; i < 4; i++) {
+        char sku[32];
+        snprintf(sku, sizeof sku, "RK-B-%zu", i);
+        json_array_append_new(both,
+                              json_pack("{s:s, s:s, s:i, s:{s:s, s:s}}", "sku", sku, "price", "5",
+                                        "stock", 2, "options", "Size", sizes[i], "Color", "Red"));
+    }
+    struct http_res *r = call_owned(
+        "POST", PRODUCTS, staff_token,
+        dump(json_pack("{s:s, s:{s:s}, s:I, s:o}", "name", "Rank Hoodie", "attributes", "marker",
+                       "rank", "category_id", (json_int_t)shelf, "variants", both)));
+    expect_status(r, 201, "create product");
+    http_res_free(r);
+    /* Color: 3 products (values 2 + 1); Size: 2 products (values 4 + 4) */
+    expect_option_order("category=rank-shelf", "Color,Size");
+    expect_option_order("attr.marker=rank", "Color,Size");
+    expect_option_order("attr.marker=rank&in_stock=true", "Color,Size");
+    /* with Color=Red: Size counts the hoodie alone, Color (its own filter
+     * left out) its three products */
+    expect_option_order("attr.marker=rank&option.Color=Red", "Color,Size");
+}
+
 /* ---- cursors -------------------------------------------------------------- */
 
 static void test_cursor_is_bound_to_the_new_filters(void **state) {
@@ -1030,6 +1109,7 @@ int main(void) {
         cmocka_unit_test(test_list_totals_count_the_rows_while_a_rebuild_is_pending),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
         cmocka_unit_test(test_tied_option_names_ignore_case),
+        cmocka_unit_test(test_option_names_rank_by_products),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -393,7 +393,7 @@ static void test_new_products_hold_what_their_variants_derive(void **state) {
     expect_sql(before, DERIVED_STATE);
     free(before);
     /* and the option terms they were inserted with are the variants' */
-    expect_sql("{Red,Blue,S,M}|true|{}|true",
+    expect_sql("{Red,Blue,\"\",S,M,\"\"}|true|{}|true",
                "SELECT string_agg(ARRAY(SELECT t.value FROM facet_terms t"
                " WHERE t.id = ANY (p.facet_options) ORDER BY t.name DESC, t.value DESC)::text"
                " || '|' || (p.facet_options = nexus_facet_option_ids(p.id, false)"

@@ -42,8 +42,9 @@ void seed_variants_derive(const struct seed_variants *vs, long long *min, long l
                           long long *stock, int *active, struct buf *options);
 
 /* The option terms of the active variants (only those in stock when
- * in_stock) into set: the product's facet_options(_in_stock). Every
- * value has one spelling here, so each is its own term. */
+ * in_stock) into set: the product's facet_options(_in_stock), a term per
+ * value and one per name. Every value has one spelling here, so each is
+ * its own term. */
 void seed_variants_terms(const struct seed_variants *vs, bool in_stock, struct seed_terms *t,
                          struct seed_term_set *set);
 
