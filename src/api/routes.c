@@ -42,7 +42,8 @@ const struct route nx_routes[] = {
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
     /* Their answers carry tokens, kept only sealed: see ROUTE_SEALED_REPLAY. */
-    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC, JSON | ROUTE_SEALED_REPLAY},
+    {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC,
+     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC,
      JSON | ROUTE_SEALED_REPLAY},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON},

@@ -55,7 +55,9 @@ enum nx_err user_login_input(struct field_errors *errs, json_t *body, struct use
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(errs, body, spec, 2);
     const char *email = field_string(body, "email");
-    if (!email || !email_normalize(email, in->email, sizeof in->email))
+    /* an email holding a NUL is malformed, not the address before it */
+    if (!email || strlen(email) != json_string_length(json_object_get(body, "email")) ||
+        !email_normalize(email, in->email, sizeof in->email))
         in->email[0] = '\0';
     take_secret(body, "password", &in->password, &in->password_len);
     return e;

@@ -603,6 +603,26 @@ static void test_login_malformed_email_is_401_not_422(void **state) {
     http_res_free(ref);
 }
 
+/* A NUL in the email or the password is a malformed email or a wrong
+ * password: the same 401, never the account before it. */
+static void test_login_nul_in_a_credential_is_the_same_401(void **state) {
+    (void)state;
+    register_user("login-nul@example.com", "password-1", "Nul");
+    static const char *const bodies[] = {
+        "{\"email\":\"login-nul@example.com\\u0000x\",\"password\":\"password-1\"}",
+        "{\"email\":\"login-nul@example.com\",\"password\":\"password-1\\u0000\"}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct http_res *r = post_text(LOGIN, bodies[i]);
+        assert_problem(r, 401, NULL);
+        assert_null(json_object_get(r->json, "errors"));
+        http_res_free(r);
+    }
+    struct http_res *r = post_json(LOGIN, creds("login-nul@example.com", "password-1"));
+    expect_status(r, 200, "login");
+    http_res_free(r);
+}
+
 static void test_login_missing_password_is_422(void **state) {
     (void)state;
     struct http_res *r = post_text(LOGIN, "{\"email\":\"login-ok@example.com\"}");
@@ -1468,6 +1488,7 @@ int main(void) {
         cmocka_unit_test(test_login_unknown_email_gives_the_same_401_as_wrong_password),
         cmocka_unit_test(test_login_deactivated_user_is_the_same_401),
         cmocka_unit_test(test_login_malformed_email_is_401_not_422),
+        cmocka_unit_test(test_login_nul_in_a_credential_is_the_same_401),
         cmocka_unit_test(test_login_missing_password_is_422),
         cmocka_unit_test(test_login_non_string_fields_are_422),
         cmocka_unit_test(test_login_unknown_field_is_422),

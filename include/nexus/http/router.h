@@ -50,6 +50,10 @@ enum route_flags {
      * Idempotency-Key keeps it sealed, readable only with the request's
      * own body (the password, the refresh token) and JWT_SECRET. */
     ROUTE_SEALED_REPLAY = 1u << 13,
+    /* Strings holding a NUL (\u0000) reach the handler, which reads them
+     * itself (a login's malformed email or wrong password is its 401),
+     * instead of the 422 naming their field. */
+    ROUTE_NUL_STRINGS = 1u << 14,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
