@@ -251,9 +251,11 @@ enum nx_err api_variants_delete(struct request *req, struct response *res) {
         e = check_if_match(req, r);
     if (e == NX_OK)
         e = variants_count(db, product_id, &live, first);
-    if (e == NX_OK && live <= 1)
-        e = problem_detail(req, NX_ERR_CONFLICT,
-                           "a product keeps at least one live variant: this is its last");
+    if (e == NX_OK && live <= 1) {
+        problem_detail(req, NX_ERR_CONFLICT,
+                       "a product keeps at least one live variant: this is its last");
+        e = problem_conflict(req, "id", "is the product's last live variant");
+    }
     if (e == NX_OK)
         e = variants_delete(db, product_id, id);
     if (e == NX_OK)
