@@ -45,7 +45,8 @@ static bool read_post(struct request *req, struct gql_request *g, struct gql_err
     json_error_t err;
     if (req->body.len == 0)
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
-    g->body = jsonpath_load_wide(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    g->body = jsonpath_load_wide(req->body.data, req->body.len,
+                                 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!g->body) { /* as a REST body's: where the JSON stops reading */
         enum json_error_code code = json_error_code(&err);
         char message[128];

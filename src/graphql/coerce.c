@@ -41,9 +41,10 @@ __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const 
     bool cut = shown && strlen(shown) > SHOWN_MAX;
     bool nested = strchr(in->path.data, '.') || strchr(in->path.data, '[');
     gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &in->var->loc,
-                  "Variable \"$%s\" got invalid value %.*s%s%s%s%s; %s", in->var->name, SHOWN_MAX,
-                  shown ? shown : "(none)", cut ? "..." : "", nested ? " at \"" : "",
-                  nested ? in->path.data : "", nested ? "\"" : "", why.data);
+                  "Variable \"$%s\" got invalid value%s%.*s%s%s%s%s; %s", in->var->name,
+                  shown ? " " : "", SHOWN_MAX, shown ? shown : "", cut ? "..." : "",
+                  nested ? " at \"" : "", nested ? in->path.data : "", nested ? "\"" : "",
+                  why.data);
     free(shown);
     buf_clear(&why);
     in->failed = true;
@@ -94,6 +95,10 @@ static json_t *coerce_scalar(struct input *in, const json_t *v, const struct gql
         return json_incref((json_t *)v);
     } else if (json_is_integer(v)) {
         return json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v) && fabs(json_real_value(v)) <= 9007199254740992.0 &&
+               json_real_value(v) == floor(json_real_value(v))) {
+        /* 2000.0 and 2e3 are integers, as JSON cannot tell them apart */
+        return json_sprintf("%.0f", json_real_value(v));
     } else {
         cannot_represent(in, v, "ID cannot represent value: ", "");
     }
@@ -181,17 +186,18 @@ static json_t *coerce_list(struct input *in, const json_t *v, struct gql_tref ty
 /* NULL when it fails (with the error added); json null for null. */
 static json_t *coerce_input(struct input *in, const json_t *v, struct gql_tref type,
                             unsigned depth) {
-    if (++in->values > GQL_INPUT_VALUES_MAX || depth > GQL_INPUT_DEPTH_MAX) {
-        if (!in->failed)
-            fault(in, NULL, "the value has more than %d values or %d levels of nesting.",
-                  GQL_INPUT_VALUES_MAX, GQL_INPUT_DEPTH_MAX);
-        return NULL;
-    }
     enum gql_kind kind = gql_tref_kind(type);
     if (kind == GQL_KIND_NON_NULL) {
         if (!json_is_null(v))
             return coerce_input(in, v, gql_tref_of(type), depth);
         fault(in, v, "Expected non-nullable type \"%.*s\" not to be null.", (int)type.len, type.s);
+        return NULL;
+    }
+    /* counted once per value, past its non-null wrapper */
+    if (++in->values > GQL_INPUT_VALUES_MAX || depth > GQL_INPUT_DEPTH_MAX) {
+        if (!in->failed)
+            fault(in, NULL, "the value has more than %d values or %d levels of nesting.",
+                  GQL_INPUT_VALUES_MAX, GQL_INPUT_DEPTH_MAX);
         return NULL;
     }
     if (json_is_null(v))
@@ -217,6 +223,10 @@ static void coerce_variable(struct input *in, const json_t *input, json_t *out,
     } else if (!given && var->type->kind == GQL_TYPE_NON_NULL) {
         gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &var->loc,
                       "Variable \"$%s\" of required type \"%s\" was not provided.", var->name,
+                      text);
+    } else if (given && json_is_null(given) && var->type->kind == GQL_TYPE_NON_NULL) {
+        gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &var->loc,
+                      "Variable \"$%s\" of non-null type \"%s\" must not be null.", var->name,
                       text);
     } else if (given) {
         buf_puts(&in->path, var->name);

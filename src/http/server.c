@@ -419,7 +419,9 @@ static enum nx_err parse_json_body(struct request *req) {
     if (req->body.len == 0)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "a JSON object body is required");
     json_error_t err;
-    req->json = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &err);
+    /* any value, so that one that is no object is told so, not "malformed" */
+    req->json =
+        json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     enum nx_err e = NX_ERR_BAD_REQUEST;
     enum json_error_code code = json_error_code(&err);
     if (!req->json && code == json_error_null_character && (req->route->flags & ROUTE_NUL_STRINGS))

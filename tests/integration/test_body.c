@@ -184,6 +184,10 @@ static void test_json_scalar_body_is_400(void **state) {
     expect_problem_and_free(send_json(REGISTER, "\"arr@example.com\""), 400, NULL);
     expect_problem_and_free(send_json(REGISTER, "42"), 400, NULL);
     expect_problem_and_free(send_json(REGISTER, "null"), 400, NULL);
+    /* told as what it is: well-formed JSON that is no object */
+    struct http_res *r = send_json(REGISTER, "null");
+    assert_string_equal(jstr(r->json, "detail"), "the body must be a JSON object");
+    http_res_free(r);
 }
 
 static void test_duplicate_key_is_400(void **state) {

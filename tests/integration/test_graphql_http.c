@@ -154,6 +154,8 @@ static void test_malformed_requests_are_400(void **state) {
         {"{\"query\": \"{ __typename \\u0000 }\"}", "a NUL character (\\u0000)"},
         {"{\"query\": \"{ __typename }\", \"variables\": {\"s\\u0000\": 1}}", "NUL character"},
         {"[1]", "JSON object"},
+        {"null", "JSON object"},
+        {"\"query\"", "JSON object"},
         {"{}", "\"query\""},
         {"{\"query\": 5}", "\"query\""},
         {"{\"query\": \"{ __typename }\", \"variables\": [1]}", "\"variables\""},

@@ -115,7 +115,13 @@ static void test_variable_faults(void **state) {
     coerce_fails("query($id: ID!) { product(id: $id) { name } }", "{}",
                  "Variable \"$id\" of required type \"ID!\" was not provided.");
     coerce_fails("query($id: ID!) { product(id: $id) { name } }", "{\"id\": null}",
-                 "Expected non-nullable type \"ID!\" not to be null.");
+                 "Variable \"$id\" of non-null type \"ID!\" must not be null.");
+    coerce_fails("query($s: [String!]) { facets(priceBuckets: $s) { total } }",
+                 "{\"s\": [\"1\", null]}",
+                 "got invalid value null at \"s[1]\"; Expected non-nullable type \"String!\" not "
+                 "to be null.");
+    coerce_fails("query($id: ID) { product(id: $id) { name } }", "{\"id\": 1.5}",
+                 "ID cannot represent value: 1.5");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": \"5\"}",
                  "Int cannot represent non-integer value: \"5\"");
     coerce_fails("query($n: Int) { products(first: $n) { totalCount } }", "{\"n\": 1.5}",
@@ -147,6 +153,17 @@ static void test_variable_bounds(void **state) {
     buf_puts(&b, "]}");
     coerce_fails("query($b: [String!]) { facets(priceBuckets: $b) { __typename } }", b.data,
                  "more than 10000 values");
+    /* a value counts once, whatever wraps its type: 9,000 strings fit */
+    b.len = 0;
+    buf_puts(&b, "{\"b\": [");
+    for (int i = 0; i < 9000; i++)
+        buf_printf(&b, "%s\"1\"", i ? "," : "");
+    buf_puts(&b, "]}");
+    struct run r = {0};
+    run(&r, "query($b: [String!]) { facets(priceBuckets: $b) { __typename } }", b.data, NULL, NULL,
+        0, NULL);
+    assert_non_null(r.vars);
+    run_free(&r);
     buf_clear(&b);
 }
 
