@@ -403,7 +403,7 @@ json_t *gql_coerce_arguments(const struct gql_input_def *defs, size_t n,
         else if (def->default_value)
             value = gql_default_value(def->default_value, type);
         if ((!value || json_is_null(value)) && gql_tref_kind(type) == GQL_KIND_NON_NULL) {
-            gql_error_add(errs, GQL_CODE_BAD_INPUT, given ? &given->loc : loc,
+            gql_error_add(errs, GQL_CODE_BAD_INPUT, given ? &given->value->loc : loc,
                           "Argument \"%s\" of non-null type \"%s\" must not be null.", def->name,
                           def->type);
             json_decref(value);
@@ -413,7 +413,7 @@ json_t *gql_coerce_arguments(const struct gql_input_def *defs, size_t n,
         struct buf path = {0};
         buf_puts(&path, def->name);
         if (value && null_misplaced(value, type, &path)) {
-            gql_error_add(errs, GQL_CODE_BAD_INPUT, given ? &given->loc : loc,
+            gql_error_add(errs, GQL_CODE_BAD_INPUT, given ? &given->value->loc : loc,
                           "Argument \"%s\" has invalid value: %s must not be null.", def->name,
                           path.data);
             buf_clear(&path);

@@ -252,8 +252,10 @@ static bool variable_definitions(struct parser *p, struct gql_variable_def **out
     do {
         struct gql_variable_def *v = node(p, sizeof *v);
         v->loc = p->tok.loc;
-        if (!expect(p, GQL_TOK_DOLLAR) || !(v->name = name(p)) || !expect(p, GQL_TOK_COLON) ||
-            !(v->type = type_ref(p)))
+        if (!expect(p, GQL_TOK_DOLLAR))
+            return false;
+        v->name_loc = p->tok.loc;
+        if (!(v->name = name(p)) || !expect(p, GQL_TOK_COLON) || !(v->type = type_ref(p)))
             return false;
         if (is(p, GQL_TOK_EQUALS) && (!advance(p) || !(v->default_value = value(p, true))))
             return false;
@@ -287,8 +289,12 @@ static struct gql_selection *field(struct parser *p) {
     return s;
 }
 
-static const char *type_condition(struct parser *p) {
-    return expect_keyword(p, "on") ? name(p) : NULL;
+/* "on Type": the type's name, its place in *loc. */
+static const char *type_condition(struct parser *p, struct gql_loc *loc) {
+    if (!expect_keyword(p, "on"))
+        return NULL;
+    *loc = p->tok.loc;
+    return name(p);
 }
 
 /* After "...": a fragment spread or an inline fragment. */
@@ -305,7 +311,7 @@ static struct gql_selection *fragment(struct parser *p) {
         return s;
     }
     s->kind = GQL_SEL_INLINE;
-    if (is_keyword(p, "on") && !(s->type_condition = type_condition(p)))
+    if (is_keyword(p, "on") && !(s->type_condition = type_condition(p, &s->condition_loc)))
         return NULL;
     if (!directives(p, &s->directives, false) ||
         !selection_set(p, &s->selections, &s->selections_loc))
@@ -375,7 +381,14 @@ static bool type_system(struct parser *p, struct gql_definition *d) {
     if (!advance(p))
         return false;
     /* "extend type ...": the keyword after extend is part of it */
-    if (strcmp(d->name, "extend") == 0 && type_system_keyword(p) && !advance(p))
+    const char *what = d->name;
+    if (strcmp(d->name, "extend") == 0 && (what = type_system_keyword(p)) && !advance(p))
+        return false;
+    d->schema = what && strcmp(what, "schema") == 0;
+    /* the name it defines ("directive @name"), for messages */
+    if (what && strcmp(what, "directive") == 0 && is(p, GQL_TOK_AT) && !advance(p))
+        return false;
+    if (!d->schema && is(p, GQL_TOK_NAME) && !(d->name = name(p)))
         return false;
     return skip_type_system(p);
 }
@@ -390,6 +403,7 @@ static bool operation(struct parser *p, struct gql_definition *d) {
                                                    : GQL_OP_QUERY;
     if (!advance(p))
         return false;
+    d->name_loc = p->tok.loc;
     if (is(p, GQL_TOK_NAME) && !(d->name = name(p)))
         return false;
     return variable_definitions(p, &d->variables) && directives(p, &d->directives, false) &&
@@ -402,7 +416,8 @@ static bool fragment_definition(struct parser *p, struct gql_definition *d) {
         return false;
     if (is_keyword(p, "on"))
         return unexpected(p, NULL), false;
-    return (d->name = name(p)) && (d->type_condition = type_condition(p)) &&
+    d->name_loc = p->tok.loc;
+    return (d->name = name(p)) && (d->type_condition = type_condition(p, &d->condition_loc)) &&
            directives(p, &d->directives, false) &&
            selection_set(p, &d->selections, &(struct gql_loc){0});
 }

@@ -286,7 +286,7 @@ static void walk_inline(struct vctx *c, const struct gql_type_def *parent,
                         const struct gql_selection *sel) {
     const struct gql_type_def *t = parent;
     if (sel->type_condition) {
-        t = condition_type(c, sel->type_condition, NULL, &sel->loc);
+        t = condition_type(c, sel->type_condition, NULL, &sel->condition_loc);
         if (parent && t && !possible(parent, t))
             ERR(c, &sel->loc,
                 "Fragment cannot be spread here as objects of type \"%s\" can never be of type "
@@ -330,7 +330,7 @@ static void check_variable_def(struct vctx *c, const struct gql_definition *op,
     const struct gql_variable_def *twin = earlier_variable(op->variables, v);
     const struct gql_type_def *t = gql_schema_type(named_of(v->type));
     if (twin) {
-        struct gql_loc locs[] = {twin->loc, v->loc};
+        struct gql_loc locs[] = {twin->name_loc, v->name_loc};
         gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
                        "There can be only one variable named \"$%s\".", v->name);
     }
@@ -360,7 +360,7 @@ static void walk_operation(struct vctx *c, const struct gql_definition *op) {
 }
 
 static void walk_fragment(struct vctx *c, const struct gql_definition *f) {
-    const struct gql_type_def *t = condition_type(c, f->type_condition, f->name, &f->loc);
+    const struct gql_type_def *t = condition_type(c, f->type_condition, f->name, &f->condition_loc);
     check_directives(c, f->directives, GQL_LOC_FRAGMENT_DEFINITION);
     walk_set(c, t, f->selections);
 }
@@ -373,6 +373,8 @@ static void walk_definitions(struct vctx *c) {
             walk_operation(c, d);
         else if (d->kind == GQL_DEF_FRAGMENT)
             walk_fragment(c, d);
+        else if (d->schema)
+            ERR(c, &d->loc, "The schema definition is not executable.");
         else
             ERR(c, &d->loc, "The \"%s\" definition is not executable.", d->name);
     }
@@ -394,7 +396,7 @@ static void check_names(struct vctx *c) {
             const struct gql_definition *e = c->defs[j].def;
             if (e->kind != d->kind || !e->name || strcmp(e->name, d->name) != 0)
                 continue;
-            struct gql_loc locs[] = {e->loc, d->loc};
+            struct gql_loc locs[] = {e->name_loc, d->name_loc};
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
                            d->kind == GQL_DEF_OPERATION
                                ? "There can be only one operation named \"%s\"."

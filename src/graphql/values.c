@@ -149,11 +149,13 @@ static void check_enum(const struct gql_value_check *c, const struct gql_value *
 
 /* ---- input objects ------------------------------------------------------------- */
 
-static bool seen_before(const struct gql_object_field *first, const struct gql_object_field *f) {
-    for (const struct gql_object_field *g = first; g != f; g = g->next)
+/* The first field of the list named as f is (f itself when none before). */
+static const struct gql_object_field *first_named(const struct gql_object_field *list,
+                                                  const struct gql_object_field *f) {
+    for (const struct gql_object_field *g = list; g != f; g = g->next)
         if (strcmp(g->name, f->name) == 0)
-            return true;
-    return false;
+            return g;
+    return f;
 }
 
 static bool given(const struct gql_value *v, const char *name) {
@@ -171,9 +173,10 @@ static void check_object(const struct gql_value_check *c, const struct gql_value
     }
     for (const struct gql_object_field *f = v->fields; f; f = f->next) {
         const struct gql_input_def *def = gql_schema_input_field(t, f->name);
-        if (seen_before(v->fields, f))
-            gql_error_add(c->errs, GQL_CODE_VALIDATION, &f->loc,
-                          "There can be only one input field named \"%s\".", f->name);
+        const struct gql_object_field *first = first_named(v->fields, f);
+        if (first != f)
+            gql_error_addv(c->errs, GQL_CODE_VALIDATION, (struct gql_loc[]){first->loc, f->loc}, 2,
+                           "There can be only one input field named \"%s\".", f->name);
         else if (!def)
             gql_error_add(c->errs, GQL_CODE_VALIDATION, &f->loc,
                           "Field \"%s\" is not defined by type \"%s\".", f->name, t->name);

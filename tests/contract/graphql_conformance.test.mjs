@@ -220,6 +220,15 @@ const cases = [
   ['request error: two anonymous operations', () => ({ expect: 'requestError', query: '{ me { id } } { products { totalCount } }' })],
   ['request error: an operationName that names none', () => ({ expect: 'requestError', operationName: 'Three', query: 'query One { me { id } } query Two { me { email } }' })],
   ['request error: a directive in the wrong place, and repeated', () => ({ expect: 'requestError', query: 'query @skip(if: true) { products @include(if: true) @include(if: false) { totalCount } }' })],
+  ['request error: two operations and two fragments of one name', () => ({ expect: 'requestError', query: 'query A { categories { ...F } } query A { categories { ...F } } fragment F on Category { id } fragment F on Category { name }', operationName: 'A' })],
+  ['request error: a variable defined twice', () => ({ expect: 'requestError', query: 'query($x: Int, $x: Int) { products(first: $x) { totalCount } }' })],
+  ['request error: an input field given twice', () => ({ expect: 'requestError', query: '{ products(filter: {q: "a", q: "b"}) { totalCount } }' })],
+  ['request error: type conditions on unknown and leaf types', () => ({ expect: 'requestError', query: '{ products { ... on Nope { totalCount } ...F } } fragment F on Int { id }' })],
+  ['request error: type-system definitions are not executable', () => ({ expect: 'requestError', query: 'type Foo { a: Int } schema { query: Query } directive @d on FIELD { categories { id } }' })],
+  ['request error: a null for a non-null variable', () => ({ expect: 'requestError', query: 'query($n: Int!) { products(first: $n) { totalCount } }', variables: { n: null } })],
+  ['data: first: null is its default', () => ({ expect: 'data', query: '{ products(first: null) { edges { node { id } } } }' })],
+  ['field error: a defaulted variable\'s null in a non-null list item', () => ({ expect: 'fieldError', query: 'query($v: String = "x") { products(filter: {attributes: [{key: "brand", values: [$v]}]}) { totalCount } }', variables: { v: null } })],
+  ['field error: a defaulted variable\'s null for a non-null argument', () => ({ expect: 'fieldError', query: 'query($n: String = "Query") { __type(name: $n) { name } }', variables: { n: null } })],
 ];
 
 test('at least 40 queries are compared', () => assert.ok(cases.length >= 40, `${cases.length} cases`));

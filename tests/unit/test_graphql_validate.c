@@ -69,11 +69,12 @@ static void test_executable_definitions(void **state) {
     static const struct rule_case cases[] = {
         {"query getProductName { product(id: 1) { name } }", NULL},
         {"query { me { id } }\ntype Dog { name: String }",
-         "The \"type\" definition is not executable."},
+         "The \"Dog\" definition is not executable."},
         {"{ me { id } }\nextend type Query { color: String }",
-         "The \"extend\" definition is not executable."},
-        {"{ me { id } }\n\"described\" scalar Date",
-         "The \"scalar\" definition is not executable."},
+         "The \"Query\" definition is not executable."},
+        {"{ me { id } }\n\"described\" scalar Date", "The \"Date\" definition is not executable."},
+        {"{ me { id } }\nschema { query: Query }", "The schema definition is not executable."},
+        {"{ me { id } }\ndirective @tag on FIELD", "The \"tag\" definition is not executable."},
     };
     RUN(cases);
 }

@@ -98,10 +98,11 @@ enum gql_selection_kind { GQL_SEL_FIELD, GQL_SEL_SPREAD, GQL_SEL_INLINE };
 struct gql_selection {
     enum gql_selection_kind kind;
     struct gql_loc loc;
-    const char *alias;          /* GQL_SEL_FIELD: NULL without one */
-    const char *name;           /* the field's name, or the spread fragment's */
-    const char *type_condition; /* GQL_SEL_INLINE: NULL without "on Type" */
-    struct gql_argument *args;  /* GQL_SEL_FIELD */
+    const char *alias;            /* GQL_SEL_FIELD: NULL without one */
+    const char *name;             /* the field's name, or the spread fragment's */
+    const char *type_condition;   /* GQL_SEL_INLINE: NULL without "on Type" */
+    struct gql_loc condition_loc; /* the type condition's name */
+    struct gql_argument *args;    /* GQL_SEL_FIELD */
     struct gql_directive *directives;
     struct gql_selection *selections; /* NULL: no selection set (never empty) */
     struct gql_loc selections_loc;    /* its "{" */
@@ -113,8 +114,9 @@ struct gql_selection {
 const char *gql_response_name(const struct gql_selection *field);
 
 struct gql_variable_def {
-    const char *name; /* without "$" */
-    struct gql_loc loc;
+    const char *name;        /* without "$" */
+    struct gql_loc loc;      /* its "$" */
+    struct gql_loc name_loc; /* its name */
     const struct gql_type_ref *type;
     struct gql_value *default_value; /* NULL without one */
     struct gql_directive *directives;
@@ -129,10 +131,14 @@ struct gql_definition {
     struct gql_loc loc;
     enum gql_operation_type operation; /* GQL_DEF_OPERATION */
     /* The operation's name (NULL when anonymous), the fragment's name, or
-     * for a type-system definition its first keyword ("type", ...). */
+     * for a type-system definition the name it defines (its first keyword,
+     * "type", ..., when none follows). */
     const char *name;
+    struct gql_loc name_loc;            /* where name is: the operation's or fragment's */
+    bool schema;                        /* a schema definition or extension: it has no name */
     struct gql_variable_def *variables; /* GQL_DEF_OPERATION */
     const char *type_condition;         /* GQL_DEF_FRAGMENT */
+    struct gql_loc condition_loc;       /* the type condition's name */
     struct gql_directive *directives;
     struct gql_selection *selections; /* never NULL for operations and fragments */
     struct gql_definition *next;
