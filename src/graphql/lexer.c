@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- positions and errors ---------------------------------------------- */
@@ -102,15 +103,37 @@ static void put_utf8(struct buf *b, uint32_t c) {
     buf_append(b, out, n);
 }
 
+/* The character at pos as graphql-js's messages show one: "x" for
+ * printable ASCII ('"' for a quote), U+XXXX for others, <EOF> past the
+ * end. */
+static void shown_char(const struct gql_lexer *lx, size_t pos, char *out, size_t cap) {
+    uint32_t cp;
+    if (pos >= lx->len)
+        snprintf(out, cap, "<EOF>");
+    else if (lx->src[pos] == '"')
+        snprintf(out, cap, "'\"'");
+    else if (lx->src[pos] >= 0x20 && lx->src[pos] < 0x7F)
+        snprintf(out, cap, "\"%c\"", lx->src[pos]);
+    else if (decode_utf8(lx, pos, &cp) > 0)
+        snprintf(out, cap, "U+%04X", (unsigned)cp);
+    else
+        snprintf(out, cap, "0x%02X", (unsigned char)lx->src[pos]);
+}
+
 /* One source character at pos that is not a line terminator: its length,
- * or 0 after recording an error (bad UTF-8, a control character). */
-static size_t source_char(struct gql_lexer *lx, size_t pos, uint32_t *cp) {
+ * or 0 after recording an error (bad UTF-8, a control character; where
+ * says in what). */
+static size_t source_char_in(struct gql_lexer *lx, size_t pos, uint32_t *cp, const char *where) {
     size_t n = decode_utf8(lx, pos, cp);
     if (n == 0)
         return fail(lx, pos, "Invalid UTF-8 byte 0x%02X.", (unsigned char)lx->src[pos]), 0;
     if (*cp < 0x20 && *cp != '\t')
-        return fail(lx, pos, "Invalid character U+%04X.", (unsigned)*cp), 0;
+        return fail(lx, pos, "Invalid character%s: U+%04X.", where, (unsigned)*cp), 0;
     return n;
+}
+
+static size_t source_char(struct gql_lexer *lx, size_t pos, uint32_t *cp) {
+    return source_char_in(lx, pos, cp, "");
 }
 
 /* ---- ignored tokens ------------------------------------------------------ */
@@ -170,9 +193,10 @@ static void lex_name(struct gql_lexer *lx, struct gql_token *tok) {
 
 /* Digits from *p; false (with an error) when there is none. */
 static bool digits(struct gql_lexer *lx, size_t *p) {
+    char shown[16];
+    shown_char(lx, *p, shown, sizeof shown);
     if (!is_digit(at(lx, *p)))
-        return fail(lx, *p, "Invalid number, expected digit but got %s.",
-                    *p < lx->len ? "another character" : "<EOF>");
+        return fail(lx, *p, "Invalid number, expected digit but got: %s.", shown);
     while (is_digit(at(lx, *p)))
         (*p)++;
     return true;
@@ -185,7 +209,7 @@ static bool lex_number(struct gql_lexer *lx, struct gql_token *tok) {
         p++;
     if (at(lx, p) == '0') {
         if (is_digit(at(lx, ++p)))
-            return fail(lx, p, "Invalid number, unexpected digit after 0.");
+            return fail(lx, p, "Invalid number, unexpected digit after 0: \"%c\".", at(lx, p));
     } else if (!digits(lx, &p))
         return false;
     if (at(lx, p) == '.') {
@@ -203,7 +227,7 @@ static bool lex_number(struct gql_lexer *lx, struct gql_token *tok) {
             return false;
     }
     if (at(lx, p) == '.' || is_name_start(at(lx, p)))
-        return fail(lx, p, "Invalid number, unexpected \"%c\" after it.", at(lx, p));
+        return fail(lx, p, "Invalid number, expected digit but got: \"%c\".", at(lx, p));
     tok->kind = is_float ? GQL_TOK_FLOAT : GQL_TOK_INT;
     tok->len = p - lx->pos;
     return true;
@@ -235,20 +259,25 @@ static long hex4(const struct gql_lexer *lx, size_t p) {
     return v;
 }
 
+/* An escape that is no character: its six bytes quoted, as graphql-js
+ * quotes them. */
+static size_t bad_unicode_escape(struct gql_lexer *lx, size_t p) {
+    size_t n = lx->len - p < 6 ? lx->len - p : 6;
+    return fail(lx, p, "Invalid Unicode escape sequence: \"%.*s\".", (int)n, lx->src + p), 0;
+}
+
 /* \uXXXX at p (and its low surrogate after a high one): bytes consumed. */
 static size_t unicode_escape(struct gql_lexer *lx, size_t p, struct buf *out) {
     long hi = hex4(lx, p);
-    if (hi < 0)
-        return fail(lx, p, "Invalid Unicode escape sequence."), 0;
-    if (hi >= 0xDC00 && hi <= 0xDFFF)
-        return fail(lx, p, "Invalid Unicode escape sequence: a lone low surrogate."), 0;
+    if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF)) /* no hex digits, a lone low surrogate */
+        return bad_unicode_escape(lx, p);
     if (hi < 0xD800 || hi > 0xDBFF) {
         put_utf8(out, (uint32_t)hi);
         return 6;
     }
     long lo = hex4(lx, p + 6);
-    if (lo < 0xDC00 || lo > 0xDFFF)
-        return fail(lx, p, "Invalid Unicode escape sequence: a lone high surrogate."), 0;
+    if (lo < 0xDC00 || lo > 0xDFFF) /* a lone high surrogate */
+        return bad_unicode_escape(lx, p);
     put_utf8(out, 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00));
     return 12;
 }
@@ -260,8 +289,10 @@ static size_t escape(struct gql_lexer *lx, size_t p, struct buf *out) {
     if (c == 'u')
         return unicode_escape(lx, p, out);
     const char *hit = c ? strchr(from, c) : NULL;
-    if (!hit)
-        return fail(lx, p, "Invalid character escape sequence."), 0;
+    if (!hit) {
+        size_t n = lx->len - p < 2 ? lx->len - p : 2;
+        return fail(lx, p, "Invalid character escape sequence: \"%.*s\".", (int)n, lx->src + p), 0;
+    }
     buf_append(out, &to[hit - from], 1);
     return 2;
 }
@@ -277,7 +308,7 @@ static bool lex_string(struct gql_lexer *lx, struct gql_token *tok) {
     size_t p = lx->pos + 1, n;
     uint32_t cp;
     while (p < lx->len && lx->src[p] != '"' && !terminator_len(lx, p)) {
-        n = lx->src[p] == '\\' ? escape(lx, p, &b) : source_char(lx, p, &cp);
+        n = lx->src[p] == '\\' ? escape(lx, p, &b) : source_char_in(lx, p, &cp, " within String");
         if (n == 0)
             return buf_clear(&b), false;
         if (lx->src[p] != '\\')
@@ -368,7 +399,7 @@ static bool lex_block_string(struct gql_lexer *lx, struct gql_token *tok) {
             buf_append(&raw, lx->src + p, n);
             new_line(lx, p + n);
             p += n;
-        } else if ((n = source_char(lx, p, &cp)) != 0) {
+        } else if ((n = source_char_in(lx, p, &cp, " within String")) != 0) {
             buf_append(&raw, lx->src + p, n);
             p += n;
         } else
@@ -412,13 +443,15 @@ static bool punctuator(struct gql_lexer *lx, struct gql_token *tok) {
 static bool unexpected(struct gql_lexer *lx) {
     uint32_t cp;
     unsigned char c = (unsigned char)lx->src[lx->pos];
-    if (c == '.')
-        return fail(lx, lx->pos, "Unexpected \".\": did you mean \"...\"?");
-    if (c >= 0x21 && c < 0x7F)
-        return fail(lx, lx->pos, "Unexpected character \"%c\".", c);
-    if (decode_utf8(lx, lx->pos, &cp) == 0)
+    char shown[16];
+    if (c == '\'')
+        return fail(lx, lx->pos,
+                    "Unexpected single quote character ('), did you mean to use a double quote "
+                    "(\")?");
+    if (c >= 0x80 && decode_utf8(lx, lx->pos, &cp) == 0)
         return fail(lx, lx->pos, "Invalid UTF-8 byte 0x%02X.", c);
-    return fail(lx, lx->pos, "Unexpected character U+%04X.", (unsigned)cp);
+    shown_char(lx, lx->pos, shown, sizeof shown);
+    return fail(lx, lx->pos, "Unexpected character: %s.", shown);
 }
 
 static bool lex_token(struct gql_lexer *lx, struct gql_token *tok) {

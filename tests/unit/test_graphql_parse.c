@@ -145,17 +145,17 @@ static void test_bad_strings(void **state) {
     (void)state;
     assert_lex_error("\"abc", "Unterminated string", 1, 5);
     assert_lex_error("\"ab\ncd\"", "Unterminated string", 1, 4);
-    assert_lex_error("{ x(a: \"\\x\") }", "Invalid character escape", 1, 9);
-    assert_lex_error("\"\\u12\"", "Invalid Unicode escape", 1, 2);
-    assert_lex_error("\"\\uD83D\"", "lone high surrogate", 1, 2);
-    assert_lex_error("\"\\uD83D\\u0041\"", "lone high surrogate", 1, 2);
-    assert_lex_error("\"\\uDE00\"", "lone low surrogate", 1, 2);
-    assert_lex_error("\"a\x01\"", "Invalid character U+0001", 1, 3);
+    assert_lex_error("{ x(a: \"\\x\") }", "Invalid character escape sequence: \"\\x\".", 1, 9);
+    assert_lex_error("\"\\u12\"", "Invalid Unicode escape sequence: \"\\u12\"\".", 1, 2);
+    assert_lex_error("\"\\uD83D\"", "Invalid Unicode escape sequence: \"\\uD83D\".", 1, 2);
+    assert_lex_error("\"\\uD83D\\u0041\"", "Invalid Unicode escape sequence: \"\\uD83D\".", 1, 2);
+    assert_lex_error("\"\\uDE00\"", "Invalid Unicode escape sequence: \"\\uDE00\".", 1, 2);
+    assert_lex_error("\"a\x01\"", "Invalid character within String: U+0001.", 1, 3);
     assert_lex_error("\"\xC3\x28\"", "Invalid UTF-8", 1, 2);
     assert_lex_error("\"\xED\xA0\x80\"", "Invalid UTF-8", 1, 2); /* an encoded surrogate */
     assert_lex_error("\"\xC0\xAF\"", "Invalid UTF-8", 1, 2);     /* an overlong form */
     assert_lex_error("\"\"\"abc", "Unterminated string", 1, 7);
-    assert_lex_error("# \x02\n", "Invalid character U+0002", 1, 3);
+    assert_lex_error("# \x02\n", "Invalid character: U+0002.", 1, 3);
 }
 
 static void test_block_strings(void **state) {
@@ -207,32 +207,33 @@ static void test_numbers(void **state) {
 
 static void test_bad_numbers(void **state) {
     (void)state;
-    assert_lex_error("01", "unexpected digit after 0", 1, 2);
+    assert_lex_error("01", "unexpected digit after 0: \"1\".", 1, 2);
     assert_lex_error("-01", "unexpected digit after 0", 1, 3);
-    assert_lex_error("1.", "expected digit", 1, 3);
-    assert_lex_error(".5", "Unexpected \".\"", 1, 1);
+    assert_lex_error("1.", "expected digit but got: <EOF>.", 1, 3);
+    assert_lex_error(".5", "Unexpected character: \".\".", 1, 1);
     assert_lex_error("1.e5", "expected digit", 1, 3);
     assert_lex_error("1e", "expected digit", 1, 3);
     assert_lex_error("1e+", "expected digit", 1, 4);
     assert_lex_error("-", "expected digit", 1, 2);
     assert_lex_error("- 1", "expected digit", 1, 2);
-    assert_lex_error("0x1F", "unexpected \"x\"", 1, 2);
-    assert_lex_error("123abc", "unexpected \"a\"", 1, 4);
-    assert_lex_error("1.5.1", "unexpected \".\"", 1, 4);
+    assert_lex_error("0x1F", "Invalid number, expected digit but got: \"x\".", 1, 2);
+    assert_lex_error("123abc", "expected digit but got: \"a\".", 1, 4);
+    assert_lex_error("1.5.1", "expected digit but got: \".\".", 1, 4);
     assert_lex_error("1.5e", "expected digit", 1, 5);
 }
 
 static void test_unexpected_characters(void **state) {
     (void)state;
-    assert_lex_error("{ a ? }", "Unexpected character \"?\"", 1, 5);
-    assert_lex_error("{ a .. }", "Unexpected \".\"", 1, 5);
-    assert_lex_error("\xE2\x82\xAC", "Unexpected character U+20AC", 1, 1);
+    assert_lex_error("{ a ? }", "Unexpected character: \"?\".", 1, 5);
+    assert_lex_error("{ a ' }", "Unexpected single quote character", 1, 5);
+    assert_lex_error("{ a .. }", "Unexpected character: \".\".", 1, 5);
+    assert_lex_error("\xE2\x82\xAC", "Unexpected character: U+20AC.", 1, 1);
     assert_lex_error("\xFF", "Invalid UTF-8 byte 0xFF", 1, 1);
 }
 
 static void test_nul_byte_is_an_error(void **state) {
     (void)state;
-    assert_parse_error("{ a\0 }", 6, GQL_CODE_PARSE, "Unexpected character U+0000");
+    assert_parse_error("{ a\0 }", 6, GQL_CODE_PARSE, "Unexpected character: U+0000.");
 }
 
 /* ---- parser ------------------------------------------------------------------ */
