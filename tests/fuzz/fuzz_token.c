@@ -87,7 +87,9 @@ static void from_header(const uint8_t *data, size_t size) {
         CHECK(count == 1);
         CHECK(strncasecmp(values[0], "Bearer ", 7) == 0);
         CHECK(token > values[0] + 6 && token[-1] == ' ' && token[0] != ' ');
-        CHECK(len >= 1 && len <= NX_TOKEN_MAX && token[len] == '\0');
+        CHECK(len >= 1 && len <= NX_TOKEN_MAX);
+        /* white space after the token is not part of it, and all that may follow */
+        CHECK(strspn(token + len, " \t") == strlen(token + len));
         for (size_t i = 0; i < len; i++)
             CHECK(token[i] > 0x20 && token[i] < 0x7f);
         verify(token, len);
