@@ -635,7 +635,11 @@ enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t 
     return run(db, run_copy, &c, NULL);
 }
 
-static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(hashtext($1))", 1, 0};
+/* A key of its own range: 7350083 * 2^32 + a bucket is outside the int4
+ * range the other single-key locks (hashtext, small constants) use. */
+#define NAME_LOCK_KEY(name) "(7350083::bigint * 4294967296 + (hashtext(" name ") & 1023))"
+static struct db_stmt SQL_XACT_LOCK = {"SELECT pg_advisory_xact_lock(" NAME_LOCK_KEY("$1") ")", 1,
+                                       0};
 
 enum nx_err db_xact_lock(struct db *db, const char *name) {
     const char *params[] = {name};
@@ -643,8 +647,8 @@ enum nx_err db_xact_lock(struct db *db, const char *name) {
 }
 
 static struct db_stmt SQL_XACT_LOCKS = {
-    "SELECT count(pg_advisory_xact_lock(hashtext(n)))"
-    " FROM (SELECT DISTINCT n FROM unnest($1::text[]) n ORDER BY n) o",
+    "SELECT count(pg_advisory_xact_lock(k))"
+    " FROM (SELECT DISTINCT " NAME_LOCK_KEY("n") " AS k FROM unnest($1::text[]) n ORDER BY 1) o",
     1, 0};
 
 enum nx_err db_xact_locks(struct db *db, const char *names) {

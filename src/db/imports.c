@@ -92,6 +92,17 @@ static struct db_stmt SQL_FINISH = {
     "WITH c AS (DELETE FROM import_chunks WHERE import_id = $1)"
     " UPDATE imports SET status = $2, finished_at = now() WHERE id = $1",
     2, 0};
+static struct db_stmt SQL_GIVE_UP = {
+    "WITH i AS (UPDATE imports SET status = 'failed', finished_at = now(),"
+    " created = CASE WHEN atomic THEN 0 ELSE created END,"
+    " updated = CASE WHEN atomic THEN 0 ELSE updated END"
+    " WHERE id = $1 AND status = 'running' AND EXISTS (SELECT 1 FROM jobs j"
+    " WHERE j.id = $3::bigint AND j.locked_by = $4 AND j.state = 'running') RETURNING id),"
+    " c AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM i))"
+    " INSERT INTO import_errors (import_id, n, line, field, message)"
+    " SELECT i.id, coalesce((SELECT max(n) FROM import_errors WHERE import_id = i.id), 0) + 1,"
+    " 1, NULL, $2 FROM i",
+    4, 0};
 static struct db_stmt SQL_PURGE_ABANDONED = {
     "DELETE FROM imports WHERE status = 'uploading' AND created_at < now() - interval '1 hour'", 0,
     0};
@@ -643,6 +654,14 @@ enum nx_err imports_add_error(struct db *db, const char *id, long long n, long l
 enum nx_err imports_finish(struct db *db, const char *id, const char *status) {
     const char *params[] = {id, status};
     return db_exec(db, &SQL_FINISH, params, NULL);
+}
+
+enum nx_err imports_give_up(struct db *db, const char *id, const struct import_runner *runner,
+                            const char *message) {
+    char job[24];
+    snprintf(job, sizeof job, "%lld", runner->job_id);
+    const char *params[] = {id, message, job, runner->worker};
+    return db_exec(db, &SQL_GIVE_UP, params, NULL);
 }
 
 enum nx_err imports_purge_abandoned(struct db *db, int *purged) {

@@ -1003,6 +1003,22 @@ static void free_run(struct run *run) {
     free(run);
 }
 
+/* The last attempt failed: the import ends failed (its job is dead),
+ * rather than running for good. */
+static void give_up(struct run *run) {
+    enum nx_err e = db_begin(run->db);
+    if (e == NX_OK)
+        e = imports_give_up(run->db, run->id, &run->runner,
+                            "the import stopped on a server error at each of its attempts; "
+                            "upload it again");
+    if (e == NX_OK)
+        e = db_commit(run->db);
+    else
+        db_rollback(run->db);
+    if (e != NX_OK)
+        log_warn("import.give_up", NULL, "import %s: cannot record its end", run->id);
+}
+
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap) {
     json_t *id = json_object_get(job->payload, "import_id");
@@ -1038,9 +1054,13 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
             analyze_if_changed_much(run);
     }
     rollback(&run->appliers[0]);
+    bool last = job->attempts >= job->max_attempts;
+    if (e != NX_OK && last)
+        give_up(run);
     if (e != NX_OK)
-        snprintf(err, errcap, "import %s stopped (error %d); it resumes on the next attempt",
-                 run->id, (int)e);
+        snprintf(err, errcap, "import %s stopped (error %d); %s", run->id, (int)e,
+                 last ? "it has no attempt left and ends failed"
+                      : "it resumes on the next attempt");
     else if (!skip)
         log_info("import.done", NULL,
                  "import %s: %lld rows, %lld created, %lld updated, %lld failed", run->id,

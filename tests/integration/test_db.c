@@ -102,6 +102,32 @@ static void test_a_timeout_counts_only_until_forgotten(void **state) {
     assert_false(db_thread_timed_out());
 }
 
+/* Named locks share 1,024 keys: a transaction naming thousands (an atomic
+ * import's slugs) holds at most 1,024 entries of PostgreSQL's lock table,
+ * which it would otherwise fill ("out of shared memory"). */
+static void test_named_locks_share_1024_keys(void **state) {
+    (void)state;
+    struct db *db = db_thread("db-test");
+    assert_non_null(db);
+    struct buf names = {0};
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "slug:products:n-%d", i);
+        db_text_array_add(&names, name);
+    }
+    assert_int_equal(db_begin(db), NX_OK);
+    assert_int_equal(db_xact_locks(db, names.data), NX_OK);
+    assert_int_equal(db_xact_lock(db, "slug:products:n-1"), NX_OK); /* held already: no wait */
+    PGresult *r = PQexec(db_conn(db), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                      " AND pid = pg_backend_pid()");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long held = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    db_rollback(db);
+    buf_clear(&names);
+    assert_true(held > 900 && held <= 1024);
+}
+
 /* The rows of table nesting with value v, counted through db. */
 static long count_of(struct db *db, const char *v) {
     static struct db_stmt count = {"SELECT count(*) FROM nesting WHERE v = $1", 1, 0};
@@ -412,6 +438,7 @@ int main(void) {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
         cmocka_unit_test(test_other_unavailable_errors_are_not_conflicts),
         cmocka_unit_test(test_a_timeout_counts_only_until_forgotten),
+        cmocka_unit_test(test_named_locks_share_1024_keys),
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
         cmocka_unit_test(test_common_words_are_counted_by_a_walk),

@@ -937,6 +937,46 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     free(id);
 }
 
+/* An import whose every attempt fails ends failed when its last attempt
+ * does, saying why, instead of running for good; before its last attempt
+ * it stays running, to resume. The failure: a write PostgreSQL cancels. */
+static void test_the_last_failed_attempt_ends_the_import(void **state) {
+    (void)state;
+    free(harness_sql(&server, "CREATE FUNCTION give_up_cancel() RETURNS trigger LANGUAGE plpgsql"
+                              " AS $$ BEGIN RAISE EXCEPTION 'cancelled' USING ERRCODE = '57014';"
+                              " END $$"));
+    free(harness_sql(&server, "CREATE TRIGGER give_up_cancel BEFORE INSERT ON products FOR EACH"
+                              " ROW WHEN (NEW.sku LIKE 'GIVEUP-%%') EXECUTE FUNCTION"
+                              " give_up_cancel()"));
+    char *id = harness_sql_value(
+        &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
+                 " SELECT id, 'csv', 'upsert', true, 'queued' FROM users LIMIT 1 RETURNING id),"
+                 " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+                 " convert_to(E'sku,name,price,stock\\nGIVEUP-1,Given up,1,1\\n', 'UTF8') FROM i)"
+                 " SELECT id FROM i");
+    struct held_job h;
+    hold_job(&h, id, "this-worker");
+    h.job.attempts = 1;
+    h.job.max_attempts = 2;
+    assert_false(run_held(&h));
+    expect_sql("running|0",
+               "SELECT status || '|' || (SELECT count(*) FROM import_errors"
+               " WHERE import_id = %s) FROM imports WHERE id = %s",
+               id, id);
+    h.job.attempts = 2; /* the last */
+    assert_false(run_held(&h));
+    expect_sql("failed|0|1|the import stopped on a server error at each of its attempts; upload "
+               "it again",
+               "SELECT i.status || '|' || i.created || '|' || e.line || '|' || e.message"
+               " FROM imports i JOIN import_errors e ON e.import_id = i.id WHERE i.id = %s",
+               id);
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku LIKE 'GIVEUP-%%'");
+    release_job(&h);
+    free(harness_sql(&server, "DROP TRIGGER give_up_cancel ON products"));
+    free(harness_sql(&server, "DROP FUNCTION give_up_cancel()"));
+    free(id);
+}
+
 /* A worker that restarts reads the upload from the saved offset, not from
  * the start: bytes before it are never parsed again (here an open quote
  * that, read from the start, would swallow the next row into line 3), and
@@ -1253,6 +1293,7 @@ int main(void) {
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
+        cmocka_unit_test(test_the_last_failed_attempt_ends_the_import),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),

@@ -115,9 +115,13 @@ enum nx_err db_exec_sql(struct db *db, const char *sql);
 enum nx_err db_copy_in(struct db *db, const char *sql, const char *data, size_t len);
 
 /* Take a transaction-scoped lock named name (serialises, say, two writers
- * deriving the same slug). Needs an open transaction. */
+ * deriving the same slug). Needs an open transaction. Names share 1,024
+ * locks (by hash): two names may wait on each other, but a transaction
+ * that names thousands (an atomic import's slugs) holds at most 1,024 of
+ * PostgreSQL's lock table, which is shared by every session and sized for
+ * max_locks_per_transaction per connection. */
 enum nx_err db_xact_lock(struct db *db, const char *name);
-/* The same for every name of a text[] literal, in sorted order (so two
+/* The same for every name of a text[] literal, in the locks' order (so two
  * callers locking overlapping sets cannot deadlock). */
 enum nx_err db_xact_locks(struct db *db, const char *names);
 
