@@ -51,9 +51,9 @@ static enum nx_err attr_column(struct field_errors *errs, const struct record_fi
     for (size_t a = 0; a < cols->attr_count; a++)
         if (strcmp(cols->attr_key[a], key) == 0)
             return fielderr_add(errs, field, "the column is repeated");
-    if (cols->attr_count == NX_ATTRIBUTES_MAX)
+    if (cols->attr_count == IMPORT_ATTR_COLUMNS_MAX)
         return fielderr_add(errs, field, "column %zu: at most %d attr.<key> columns", i + 1,
-                            NX_ATTRIBUTES_MAX);
+                            IMPORT_ATTR_COLUMNS_MAX);
     memcpy(cols->attr_key[cols->attr_count], key, n + 1);
     cols->attr_at[cols->attr_count++] = (int)i;
     return NX_OK;
@@ -199,16 +199,25 @@ static json_t *cell_value(enum import_column c, const struct record_field *f) {
 }
 
 /* An attr.<key> cell as the attribute value it spells (see the header). */
+/* The longest number cell read: a double written out in full, as an
+ * export writes what PostgreSQL keeps (1e308 has 309 digits). */
+#define NUMBER_CELL_MAX 1024
+
+/* A cell's value; NULL for a JSON number past a double (1e400), which
+ * has none, as in a body. */
 static json_t *attr_value(const char *text, size_t len) {
     bool b;
     if ((len == 4 || len == 5) && parse_bool(text, len, &b))
         return json_boolean(b);
     /* a JSON number, and nothing else, reads as one */
-    if (len <= 64 && strspn(text, "-0123456789.eE+") >= len) {
-        json_t *n = jsonpath_load_wide(text, len, JSON_DECODE_ANY, NULL);
+    if (len <= NUMBER_CELL_MAX && strspn(text, "-0123456789.eE+") >= len) {
+        json_error_t err;
+        json_t *n = jsonpath_load_wide(text, len, JSON_DECODE_ANY, &err);
         if (json_is_number(n))
             return n;
         json_decref(n);
+        if (!n && json_error_code(&err) == json_error_numeric_overflow)
+            return NULL;
     }
     /* a JSON string, quotes included, is that string (an export writes so
      * a string that would read as anything else) */
@@ -224,26 +233,38 @@ static json_t *attr_value(const char *text, size_t len) {
 
 bool import_cell_is_text(const char *text, size_t len) {
     json_t *v = len ? attr_value(text, len) : NULL;
+    if (len && !v)
+        return false; /* a number out of range: written as a JSON string */
     bool same = json_is_string(v) && json_string_length(v) == len &&
                 memcmp(json_string_value(v), text, len) == 0;
     json_decref(v);
     return same;
 }
 
-/* The attr.<key> cells that are not empty, as the row's "attributes". */
-static void csv_attributes(const struct import_columns *cols, const struct record *rec,
-                           json_t *body) {
+/* The attr.<key> cells that are not empty, as the row's "attributes"; a
+ * number out of range is its field's error, as in a body. */
+static enum nx_err csv_attributes(struct field_errors *errs, const struct import_columns *cols,
+                                  const struct record *rec, json_t *body) {
+    enum nx_err e = NX_OK;
     json_t *attrs = NULL;
     for (size_t a = 0; a < cols->attr_count; a++) {
         const struct record_field *f = &rec->fields[cols->attr_at[a]];
         if (f->len == 0)
             continue;
+        json_t *v = attr_value(f->ptr, f->len);
+        if (!v) {
+            char field[sizeof "attributes." + NX_ATTRIBUTE_KEY_MAX];
+            snprintf(field, sizeof field, "attributes.%s", cols->attr_key[a]);
+            e = fielderr_add(errs, field, "is a number out of range");
+            continue;
+        }
         if (!attrs)
             attrs = json_object();
-        json_object_set_new(attrs, cols->attr_key[a], attr_value(f->ptr, f->len));
+        json_object_set_new(attrs, cols->attr_key[a], v);
     }
     if (attrs)
         json_object_set_new(body, "attributes", attrs);
+    return e;
 }
 
 enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
@@ -269,7 +290,8 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
         if (v)
             json_object_set_new(row->body, import_column_names[c], v);
     }
-    csv_attributes(cols, rec, row->body);
+    if (csv_attributes(errs, cols, rec, row->body) != NX_OK)
+        e = NX_ERR_VALIDATION;
     row->keeps_images = true;
     return validate(errs, row, e);
 }

@@ -204,6 +204,29 @@ static void test_csv_header_names_known_columns_once(void **state) {
     fielderr_clear(&errs);
 }
 
+/* An export's header has a column per key of any of its products, more
+ * than one product may have: up to IMPORT_ATTR_COLUMNS_MAX are read. */
+static void test_csv_header_takes_a_catalogs_attribute_keys(void **state) {
+    (void)state;
+    enum { N = IMPORT_ATTR_COLUMNS_MAX + 1 };
+    static char names[N][24];
+    static const char *cells[N];
+    static struct record_field f[N];
+    static struct import_columns cols;
+    struct field_errors errs = {0};
+    for (size_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "attr.k%zu", i);
+        cells[i] = names[i];
+    }
+    struct record h = csv(f, N - 1, cells);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
+    assert_int_equal(cols.attr_count, IMPORT_ATTR_COLUMNS_MAX);
+    h = csv(f, N, cells);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
+    assert_non_null(strstr(message_for(&errs, names[N - 1]), "at most 1000 attr.<key> columns"));
+    fielderr_clear(&errs);
+}
+
 static void test_csv_cells_spell_the_body(void **state) {
     (void)state;
     struct field_errors errs = {0};
@@ -265,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_row_takes_variants_as_a_create),
         cmocka_unit_test(test_ndjson_malformed_and_conflicting_category),
         cmocka_unit_test(test_csv_header_names_known_columns_once),
+        cmocka_unit_test(test_csv_header_takes_a_catalogs_attribute_keys),
         cmocka_unit_test(test_csv_cells_spell_the_body),
         cmocka_unit_test(test_cells_that_read_as_their_own_text),
     };

@@ -48,19 +48,25 @@ extern const char *const import_column_names[COL__COUNT];
 
 /* Where each column is in a CSV's rows (-1: absent), and the attr.<key>
  * columns: attr_key[i] at attr_at[i]. */
+/* attr.<key> columns a header may have: a CSV export has one per key
+ * that any of its products has, and a catalog has many more keys than
+ * one product may (NX_ATTRIBUTES_MAX, which each row's values still
+ * meet). */
+#define IMPORT_ATTR_COLUMNS_MAX 1000
+
 struct import_columns {
     int at[COL__COUNT];
     size_t count; /* cells in the header */
     size_t attr_count;
-    int attr_at[NX_ATTRIBUTES_MAX];
-    char attr_key[NX_ATTRIBUTES_MAX][NX_ATTRIBUTE_KEY_MAX + 1];
+    int attr_at[IMPORT_ATTR_COLUMNS_MAX];
+    char attr_key[IMPORT_ATTR_COLUMNS_MAX][NX_ATTRIBUTE_KEY_MAX + 1];
 };
 
 /* The prefix of an attribute's CSV column. */
 #define IMPORT_ATTR_PREFIX "attr."
 
 /* Read a CSV header: an unknown, repeated or empty column name, an
- * attr.<key> with an invalid key, or more than NX_ATTRIBUTES_MAX of them,
+ * attr.<key> with an invalid key, or more than IMPORT_ATTR_COLUMNS_MAX of them,
  * is an error named after the column. */
 enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
                                  struct import_columns *cols);
