@@ -7,6 +7,7 @@
 #include "nexus/core/log.h"
 #include "nexus/core/records.h"
 #include "nexus/core/strset.h"
+#include "nexus/db/categories.h"
 #include "nexus/db/owed_bumps.h"
 #include "nexus/db/imports.h"
 #include "nexus/db/seed_indexes.h"
@@ -694,6 +695,24 @@ static enum nx_err on_header(struct run *run, const struct record *rec) {
     return run->header_failed ? NX_ERR_VALIDATION : NX_OK; /* stops the reader */
 }
 
+/* A row with other errors names an unknown category with them, as POST
+ * /products does (a valid row's category is checked when its batch is
+ * applied). */
+static void name_unknown_category(struct run *run, const struct import_row *row,
+                                  struct field_errors *errs) {
+    const struct category_ref *c = &row->category;
+    const char *field = c->given ? "category" : row->in.category_id[0] ? "category_id" : NULL;
+    const char *key = c->given ? c->text : row->in.category_id;
+    for (size_t i = 0; field && i < fielderr_count(errs); i++)
+        if (strcmp(fielderr_at(errs, i)->field, field) == 0)
+            return;
+    PGresult *r = NULL;
+    if (field && key[0] && categories_get(run->chunks, key, c->given && !c->is_id, &r) == NX_OK &&
+        PQntuples(r) == 0)
+        fielderr_add(errs, field, "no such category");
+    PQclear(r);
+}
+
 static enum nx_err on_record(void *ctx, const struct record *rec) {
     struct run *run = ctx;
     struct field_errors errs = {0};
@@ -713,6 +732,7 @@ static enum nx_err on_record(void *ctx, const struct record *rec) {
         run->read_rows++;
     } else {
         run->read_rows++;
+        name_unknown_category(run, &row, &errs);
         add_field_errors(&filling(run)->errors, rec->line, &errs);
         run->read_failed++;
         e = NX_OK;

@@ -64,8 +64,8 @@ static enum nx_err parse_options(struct field_errors *errs, json_t *v, const cha
     return NX_OK;
 }
 
-static enum nx_err parse_values(struct field_errors *errs, json_t *body, const char *prefix,
-                                struct variant_input *in) {
+static enum nx_err parse_values(struct field_errors *errs, json_t *body, enum variant_mode mode,
+                                const char *prefix, struct variant_input *in) {
     enum nx_err e = NX_OK;
     char field[64];
     json_t *v;
@@ -92,7 +92,8 @@ static enum nx_err parse_values(struct field_errors *errs, json_t *body, const c
     if ((v = json_object_get(body, "is_active")) && json_is_boolean(v))
         in->is_active = json_is_true(v) ? "true" : "false";
     snprintf(field, sizeof field, "%sposition", prefix);
-    if ((v = json_object_get(body, "position")) && json_is_integer(v)) {
+    /* a product's variants take no position: that is an unknown field */
+    if (mode != VARIANT_EMBEDDED && (v = json_object_get(body, "position")) && json_is_integer(v)) {
         json_int_t p = json_integer_value(v);
         if (p < 1 || p > NX_VARIANT_POSITION_MAX)
             e = fielderr_add(errs, field, "must be an integer from 1 to %d",
@@ -132,7 +133,7 @@ enum nx_err variant_input_parse(struct field_errors *errs, json_t *body, enum va
                                 const char *prefix, struct variant_input *in) {
     memset(in, 0, sizeof *in);
     enum nx_err e = check_fields(errs, body, mode, prefix);
-    if (parse_values(errs, body, prefix, in) != NX_OK)
+    if (parse_values(errs, body, mode, prefix, in) != NX_OK)
         e = NX_ERR_VALIDATION;
     return e;
 }

@@ -627,6 +627,23 @@ static void test_csv_attribute_columns(void **state) {
     expect_sql("number", "SELECT jsonb_typeof(attributes->'big') FROM products WHERE sku = 'CA-7'");
 }
 
+/* A row with other errors names an unknown category with them, as the
+ * same body on POST /products does. */
+static void test_an_unknown_category_is_named_with_other_errors(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "application/x-ndjson",
+                             "{\"sku\":\"UC-1\",\"name\":\"q\",\"price\":\"abc\",\"stock\":1,"
+                             "\"category_id\":999999}\n"
+                             "{\"sku\":\"UC-2\",\"name\":\"q\",\"price\":\"abc\",\"stock\":1,"
+                             "\"category\":\"no-such-shelf\"}\n");
+    expect_counts(imp, 2, 0, 0, 2);
+    expect_error(imp, 0, 1, "price", NULL);
+    expect_error(imp, 1, 1, "category_id", "no such category");
+    expect_error(imp, 2, 2, "price", NULL);
+    expect_error(imp, 3, 2, "category", "no such category");
+    json_decref(imp);
+}
+
 static void test_csv_bad_header_fails_the_import(void **state) {
     (void)state;
     json_t *imp = run_import("", "text/csv", "sku,colour,price\nA,red,1\n");
@@ -1290,6 +1307,7 @@ int main(void) {
         cmocka_unit_test(test_new_products_hold_what_their_variants_derive),
         cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),
+        cmocka_unit_test(test_an_unknown_category_is_named_with_other_errors),
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_upsert_keeps_images),
         cmocka_unit_test(test_csv_without_a_header_fails),

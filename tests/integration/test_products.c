@@ -428,6 +428,26 @@ static void test_unknown_category_is_422(void **state) {
     char id[32];
     snprintf(id, sizeof id, "%lld", category_id);
     expect_create_422(body_with("category_id", json_string(id)), "category_id");
+    /* named with the other bad fields, one entry per field */
+    static const char bad[] = "{\"sku\":\"Q1\",\"name\":\"q\",\"price\":\"abc\",\"stock\":1,"
+                              "\"category_id\":999999}";
+    struct http_res *r = call_owned_h("POST", PRODUCTS, staff_token, strdup(bad), NULL);
+    assert_problem(r, 422, "category_id");
+    assert_problem(r, 422, "price");
+    http_res_free(r);
+    r = call_owned_h("POST", PRODUCTS, staff_token,
+                     strdup("{\"sku\":\"CAT-PATCH-1\",\"name\":\"Cat Patch\",\"price\":\"1\","
+                            "\"stock\":1}"),
+                     NULL);
+    expect_status(r, 201, "create");
+    char path[64];
+    snprintf(path, sizeof path, PRODUCTS "/%lld", jint(r->json, "id"));
+    http_res_free(r);
+    r = call_owned_h("PATCH", path, staff_token,
+                     strdup("{\"price\":\"abc\",\"category_id\":999999}"), NULL);
+    assert_problem(r, 422, "category_id");
+    assert_problem(r, 422, "price");
+    http_res_free(r);
 }
 
 static void test_name_slug_and_description_rules(void **state) {

@@ -203,6 +203,16 @@ static void test_create_with_variants_validation(void **state) {
                                         "variants", "sku", "POS-1", "price", "1.00", "stock", 1,
                                         "options", "position", 2)),
                    422, "variants[0].position");
+    /* one error for it: an unknown field, whatever its value */
+    struct http_res *pos = call_owned("POST", PRODUCTS, staff_token,
+                                      json_body("{s:s, s:[{s:s, s:s, s:i, s:{}, s:i}]}", "name",
+                                                "Pos", "variants", "sku", "POS-1", "price", "1.00",
+                                                "stock", 1, "options", "position", 0));
+    assert_problem(pos, 422, "variants[0].position");
+    assert_int_equal(json_array_size(json_object_get(pos->json, "errors")), 1);
+    assert_string_equal(jstr(json_array_get(json_object_get(pos->json, "errors"), 0), "message"),
+                        "is not a known field");
+    http_res_free(pos);
     expect_problem(call_owned("POST", PRODUCTS, staff_token,
                               json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}},"
                                         " {s:s, s:s, s:i, s:{s:s}}]}",
