@@ -44,7 +44,7 @@ struct records {
     size_t field_start; /* offset of the open field in text */
 };
 
-static const char TOO_MANY_FIELDS[] = "the row has more than 256 fields";
+static const char TOO_MANY_FIELDS[] = "the row has more than 1024 fields";
 static const char TOO_LONG[] = "the row is too long";
 static const char STRAY_QUOTE[] = "a quote inside an unquoted field";
 static const char AFTER_CLOSING[] = "text after a closing quote";

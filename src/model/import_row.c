@@ -31,6 +31,10 @@ static bool plain_name(const struct record_field *f) {
                           "0123456789._-") == f->len;
 }
 
+/* A header of every column a CSV row reads fits one record. */
+_Static_assert(COL__COUNT + IMPORT_ATTR_COLUMNS_MAX <= NX_RECORD_MAX_FIELDS,
+               "a CSV record holds every import column");
+
 /* An attr.<key> column: errors are named after the column when it is
  * plain. */
 static enum nx_err attr_column(struct field_errors *errs, const struct record_field *f, size_t i,

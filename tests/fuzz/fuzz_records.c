@@ -7,7 +7,7 @@
  *
  * Guarantees checked: the records are the same whether the upload comes
  * whole or in pieces; lines start at 1 and never go back; a record has at
- * most 256 fields whose text fits the limit, and an oversize one no
+ * most NX_RECORD_MAX_FIELDS fields whose text fits the limit, and an oversize one no
  * fields; and for CSV, writing the good records back out with every field
  * quoted and reading that again gives the same fields. Every record also
  * goes through the import row validators (model/import_row; for CSV the

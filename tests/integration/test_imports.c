@@ -627,6 +627,26 @@ static void test_csv_attribute_columns(void **state) {
     expect_sql("number", "SELECT jsonb_typeof(attributes->'big') FROM products WHERE sku = 'CA-7'");
 }
 
+/* A header of many attr.<key> columns (an export of a catalog with many
+ * keys) is read whole: 300 of them, one row with a value in the last. */
+static void test_a_wide_csv_header_is_read(void **state) {
+    (void)state;
+    struct buf csv = {0};
+    buf_puts(&csv, "sku,name,price,stock");
+    for (int i = 0; i < 300; i++)
+        buf_printf(&csv, ",attr.broad_%d", i);
+    buf_puts(&csv, "\r\nBROADHDR-1,Broad,1,1");
+    for (int i = 0; i < 300; i++)
+        buf_puts(&csv, i == 299 ? ",7" : ",");
+    buf_puts(&csv, "\r\n");
+    json_t *imp = run_import("", "text/csv", csv.data);
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    buf_clear(&csv);
+    expect_sql("{\"broad_299\": 7}",
+               "SELECT attributes::text FROM products WHERE sku = 'BROADHDR-1'");
+}
+
 /* A row with other errors names an unknown category with them, as the
  * same body on POST /products does. */
 static void test_an_unknown_category_is_named_with_other_errors(void **state) {
@@ -1308,6 +1328,7 @@ int main(void) {
         cmocka_unit_test(test_option_summaries_match_the_stored_variants),
         cmocka_unit_test(test_csv_attribute_columns),
         cmocka_unit_test(test_an_unknown_category_is_named_with_other_errors),
+        cmocka_unit_test(test_a_wide_csv_header_is_read),
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_upsert_keeps_images),
         cmocka_unit_test(test_csv_without_a_header_fails),

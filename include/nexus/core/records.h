@@ -31,7 +31,8 @@
 
 enum record_format { RECORD_CSV, RECORD_NDJSON };
 
-#define NX_RECORD_MAX_FIELDS 256
+/* A CSV row's cells: the import's columns and up to 1,000 attr.<key> ones. */
+#define NX_RECORD_MAX_FIELDS 1024
 
 struct record_field {
     const char *ptr; /* NUL-terminated, may hold NUL bytes: use len */
