@@ -102,6 +102,10 @@ static bool read_get(struct request *req, struct gql_request *g, struct gql_erro
 /* The integer a variable holds, for the cost of `first: $n`. */
 static bool int_variable(void *ctx, const char *name, long long *value) {
     const json_t *v = json_object_get(ctx, name);
+    if (json_is_null(v)) {
+        *value = GQL_VARIABLE_NULL;
+        return true;
+    }
     if (!json_is_integer(v))
         return false;
     *value = json_integer_value(v);

@@ -81,6 +81,8 @@ static unsigned long long first_of(const struct lctx *l, const struct gql_field_
         else if (v->kind == GQL_VALUE_VARIABLE && !(l->var && l->var(l->ctx, v->text, &n)) &&
                  !variable_default(l->op, v->text, &n))
             n = fallback;
+        if (n == GQL_VARIABLE_NULL)
+            n = fallback;
     }
     return n > 0 ? (unsigned long long)n : 0;
 }

@@ -586,6 +586,13 @@ static bool first_is_5(void *ctx, const char *name, long long *value) {
     return true;
 }
 
+static bool first_is_null(void *ctx, const char *name, long long *value) {
+    (void)ctx;
+    (void)name;
+    *value = GQL_VARIABLE_NULL;
+    return true;
+}
+
 static void test_cost_limit(void **state) {
     (void)state;
     struct gql_measure m;
@@ -604,6 +611,10 @@ static void test_cost_limit(void **state) {
                         "id } } } } }",
                         first_is_5, NULL, &m, &errs));
     assert_int_equal(m.cost, 5 + 5 * 10); /* the request's value */
+    assert_true(measure("query ($n: Int = 100) { products(first: $n) { edges { node { variants { "
+                        "id } } } } }",
+                        first_is_null, NULL, &m, &errs));
+    assert_int_equal(m.cost, 20 + 20 * 10); /* a null: the argument's default, as executed */
     /* a storefront's menu: categories, their children, a few products each */
     assert_true(measure("{ categories { name children { name products(first: 4) { totalCount "
                         "pageInfo { hasNextPage } edges { node { name price } } } } } }",

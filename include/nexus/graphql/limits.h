@@ -25,6 +25,7 @@
 #include "nexus/graphql/error.h"
 #include "nexus/graphql/parse.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 #define GQL_DEPTH_MAX               10
@@ -32,8 +33,10 @@
 #define GQL_COST_MAX                25000
 
 /* The integer a variable holds, for `first: $n`: true and *value when the
- * request gives one (not null), false otherwise (the variable's default,
- * then the argument's, is used). */
+ * request gives one; true and GQL_VARIABLE_NULL when it gives null (the
+ * argument's default is used, as execution uses it); false when it gives
+ * none (the variable's default, then the argument's, is used). */
+#define GQL_VARIABLE_NULL LLONG_MIN
 typedef bool (*gql_int_variable_fn)(void *ctx, const char *name, long long *value);
 
 struct gql_measure {
