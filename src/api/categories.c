@@ -180,13 +180,15 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
     enum nx_err e = category_input_parse(&req->field_errors, req->json, true, &in);
     if (e == NX_OK && !in.slug && !slug_from_name(in.name, base, NX_SLUG_MAX))
         e = problem_field(req, "slug", "cannot be derived from this name; give one");
+    parent_text(&in, parent);
+    if (e == NX_ERR_VALIDATION && parent[0] && api_db(req, &db) == NX_OK)
+        e = api_name_unknown_category(req, db, "parent_id", parent, e);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
     if (e == NX_OK && !in.slug)
         e = api_unique_slug(db, "categories", categories_slugs_among, base, NULL, slug);
-    parent_text(&in, parent);
     if (e == NX_OK)
         e = categories_insert(db, in.name, in.slug ? in.slug : slug,
                               in.description ? in.description : "", parent, &r);
@@ -226,6 +228,7 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = category_input_parse(&req->field_errors, req->json, false, &in);
     parent_text(&in, parent);
+    e = api_name_unknown_category(req, db, "parent_id", parent, e);
     if (e == NX_OK)
         e = db_begin(db);
     bool nothing = api_patch_is_empty(req);

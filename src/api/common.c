@@ -4,6 +4,7 @@
 #include "nexus/api/common.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/db/categories.h"
 #include "nexus/http/conditional.h"
 #include "nexus/http/problem.h"
 #include "nexus/model/catalog.h"
@@ -149,4 +150,15 @@ void api_tag_response(struct response *res) {
     char etag[NX_ETAG_LEN + 1];
     etag_of(res->body, res->len, etag);
     response_header(res, "ETag", etag);
+}
+
+enum nx_err api_name_unknown_category(struct request *req, struct db *db, const char *field,
+                                      const char *id, enum nx_err e) {
+    PGresult *r = NULL;
+    if (e != NX_ERR_VALIDATION || !db || !id[0] || fielderr_names(&req->field_errors, field))
+        return e;
+    if (categories_get(db, id, false, &r) == NX_OK && PQntuples(r) == 0)
+        problem_field(req, field, "no such category");
+    PQclear(r);
+    return e;
 }

@@ -208,28 +208,6 @@ static enum nx_err write_conflict_at(struct request *req, struct db *db, enum nx
     return api_variant_conflict_at(req, db, e, variant_prefix);
 }
 
-/* Whether a field error names field already. */
-static bool field_named(const struct request *req, const char *field) {
-    for (size_t i = 0; i < fielderr_count(&req->field_errors); i++)
-        if (strcmp(fielderr_at(&req->field_errors, i)->field, field) == 0)
-            return true;
-    return false;
-}
-
-/* With other fields invalid, an unknown category is named with them (a
- * body valid otherwise finds it by the write's foreign key). */
-static enum nx_err name_unknown_category(struct request *req, struct db *db,
-                                         const struct product_input *in, enum nx_err e) {
-    PGresult *r = NULL;
-    if (e != NX_ERR_VALIDATION || !in->has_category || !in->category_id[0] ||
-        field_named(req, "category_id"))
-        return e;
-    if (categories_get(db, in->category_id, false, &r) == NX_OK && PQntuples(r) == 0)
-        problem_field(req, "category_id", "no such category");
-    PQclear(r);
-    return e;
-}
-
 static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_err e) {
     return write_conflict_at(req, db, e, "");
 }
@@ -315,7 +293,7 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
         variant_inputs_parse(&req->field_errors, in.variants, &variants, &variant_count) != NX_OK)
         e = NX_ERR_VALIDATION;
     if (e == NX_ERR_VALIDATION && in.has_category && in.category_id[0] && api_db(req, &db) == NX_OK)
-        e = name_unknown_category(req, db, &in, e);
+        e = api_name_unknown_category(req, db, "category_id", in.category_id, e);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
@@ -449,7 +427,8 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
         enum nx_err d = api_db(req, &db);
         e = d == NX_OK ? precheck_variant_fields(req, db, id, &in, mode, e) : d;
         if (d == NX_OK)
-            e = name_unknown_category(req, db, &in, e);
+            e = api_name_unknown_category(req, db, "category_id",
+                                          in.has_category ? in.category_id : "", e);
     }
     if (db)
         e = api_product_missing_first(req, db, id, e);

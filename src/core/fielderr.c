@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum nx_err fielderr_add(struct field_errors *list, const char *field, const char *fmt, ...) {
     if (list->count == list->cap) {
@@ -31,6 +32,13 @@ size_t fielderr_count(const struct field_errors *list) {
 const struct field_error *fielderr_at(const struct field_errors *list, size_t i) {
     NX_ASSERT(i < list->count);
     return &list->items[i];
+}
+
+bool fielderr_names(const struct field_errors *list, const char *field) {
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].field, field) == 0)
+            return true;
+    return false;
 }
 
 void fielderr_clear(struct field_errors *list) {

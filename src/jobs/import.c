@@ -703,12 +703,9 @@ static void name_unknown_category(struct run *run, const struct import_row *row,
     const struct category_ref *c = &row->category;
     const char *field = c->given ? "category" : row->in.category_id[0] ? "category_id" : NULL;
     const char *key = c->given ? c->text : row->in.category_id;
-    for (size_t i = 0; field && i < fielderr_count(errs); i++)
-        if (strcmp(fielderr_at(errs, i)->field, field) == 0)
-            return;
     PGresult *r = NULL;
-    if (field && key[0] && categories_get(run->chunks, key, c->given && !c->is_id, &r) == NX_OK &&
-        PQntuples(r) == 0)
+    if (field && key[0] && !fielderr_names(errs, field) &&
+        categories_get(run->chunks, key, c->given && !c->is_id, &r) == NX_OK && PQntuples(r) == 0)
         fielderr_add(errs, field, "no such category");
     PQclear(r);
 }

@@ -243,7 +243,8 @@ enum nx_err product_variant_fields(struct field_errors *errs, const struct produ
         if (given[i] && live != 1)
             e = fielderr_add(errs, names[i],
                              "the product has several variants: set it on a variant");
-        if (!given[i] && live == 1 && mode == PRODUCT_REPLACE)
+        /* not given, or given and refused already */
+        if (!given[i] && live == 1 && mode == PRODUCT_REPLACE && !fielderr_names(errs, names[i]))
             e = fielderr_add(errs, names[i], "is required");
     }
     return e;

@@ -399,6 +399,12 @@ static void test_name_and_description_lengths(void **state) {
 
 static void test_unknown_or_bad_parent_is_422(void **state) {
     (void)state;
+    /* named with the other bad fields, one entry per field */
+    struct http_res *both = call_owned("POST", CATEGORIES, staff_token,
+                                       json_body("{s:s, s:i}", "name", "", "parent_id", 999999));
+    assert_problem(both, 422, "parent_id");
+    assert_problem(both, 422, "name");
+    http_res_free(both);
     expect_problem(call_owned("POST", CATEGORIES, staff_token,
                               json_body("{s:s, s:i}", "name", "Orphan", "parent_id", 999999)),
                    422, "parent_id");
@@ -787,6 +793,11 @@ static void test_patch_validation(void **state) {
     expect_problem(patch_category(id, json_body("{s:s}", "slug", "Bad Slug")), 422, "slug");
     expect_problem(patch_category(id, json_body("{s:s}", "name", "")), 422, "name");
     expect_problem(patch_category(id, json_body("{s:i}", "parent_id", 999999)), 422, "parent_id");
+    struct http_res *both =
+        patch_category(id, json_body("{s:s, s:i}", "name", "", "parent_id", 999999));
+    assert_problem(both, 422, "parent_id");
+    assert_problem(both, 422, "name");
+    http_res_free(both);
     expect_problem(patch_category(id, json_body("{s:s}", "colour", "red")), 422, "colour");
     expect_problem(patch_category(id, json_body("{s:i}", "id", 1)), 422, "id");
     char *after =

@@ -734,6 +734,15 @@ static void test_put_validation(void **state) {
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(field_count(json_object_get(r->json, "errors"), keys[i]), 1);
     http_res_free(r);
+    /* a bad value is that field's one error, not also "is required" */
+    const char *bad[] = {"price", "stock", "sku"};
+    json_t *bad_values[] = {json_string("x"), json_string("x"), json_integer(5)};
+    for (size_t i = 0; i < 3; i++) {
+        r = call_owned_h("PUT", path, staff_token, body_with(bad[i], bad_values[i]), NULL);
+        assert_problem(r, 422, bad[i]);
+        assert_int_equal(field_count(json_object_get(r->json, "errors"), bad[i]), 1);
+        http_res_free(r);
+    }
     expect_problem(call_owned_h("PUT", path, staff_token, body_with("id", json_integer(id)), NULL),
                    422, "id");
     expect_problem(

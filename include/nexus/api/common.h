@@ -43,6 +43,13 @@ typedef enum nx_err (*slug_lookup)(struct db *db, const char *slugs, const char 
  * needs NX_SLUG_MAX + 1 bytes. Call in a transaction: writers deriving
  * from the same base in the same table (scope) wait for each other until
  * commit, so they never pick the same slug. */
+/* With a body's other fields invalid (e is NX_ERR_VALIDATION), a category
+ * it names at field by id (id "": none) that does not exist is named with
+ * them, one entry per bad field; a body valid otherwise finds it by the
+ * write's foreign key. Returns e. */
+enum nx_err api_name_unknown_category(struct request *req, struct db *db, const char *field,
+                                      const char *id, enum nx_err e);
+
 enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
                             const char *except_id, char *out);
 

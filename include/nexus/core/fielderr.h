@@ -12,6 +12,7 @@
 
 #include "nexus/core/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct field_error {
@@ -35,6 +36,9 @@ size_t fielderr_count(const struct field_errors *list);
 
 /* Entry i (0 <= i < count), in the order added. */
 const struct field_error *fielderr_at(const struct field_errors *list, size_t i);
+
+/* Whether an entry names field: one entry per bad field. */
+bool fielderr_names(const struct field_errors *list, const char *field);
 
 /* Free every entry; the list is empty (and reusable) afterwards. */
 void fielderr_clear(struct field_errors *list);
