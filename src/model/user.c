@@ -91,6 +91,9 @@ enum nx_err user_reset_request_input(struct field_errors *errs, json_t *body,
     /* Any address is answered alike (a malformed one names no account),
      * so only one that cannot be a key is refused. */
     const char *email = field_string(body, "email");
+    /* one holding a NUL names no account: answered alike, as "" */
+    if (email && strlen(email) != json_string_length(json_object_get(body, "email")))
+        return e;
     if (email && !email_normalize(email, in->email, sizeof in->email) &&
         !email_as_given(email, in->email, sizeof in->email))
         e = fielderr_add(errs, "email", "must be an address of 1 to 254 bytes");

@@ -633,6 +633,19 @@ static void test_malformed_tokens_and_passwords_are_422_on_their_field(void **st
     expect_problem(call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address)), 422,
                    "email");
     free(long_address);
+    /* an address holding a NUL names no account: answered alike, and
+     * never read as the address before the NUL */
+    struct http_res *nul =
+        call("POST", RESET, NULL, "{\"email\": \"nul-reset@example.com\\u0000x\"}");
+    expect_status(nul, 202, "reset with a NUL");
+    http_res_free(nul);
+    harness_expect_sql(&server, "0",
+                       "SELECT count(*) FROM jobs WHERE kind = 'password_reset_email'"
+                       " AND payload->>'email' LIKE 'nul-reset@%%'");
+    nul = call("POST", "/api/v1/auth/logout", NULL, "{\"refresh_token\": \"a\\u0000b\"}");
+    expect_status(nul, 204, "logout with a NUL");
+    http_res_free(nul);
+    expect_problem(call("POST", REFRESH, NULL, "{\"refresh_token\": \"a\\u0000b\"}"), 401, NULL);
     expect_problem(call("POST", RESET, NULL, "{\"email\": \"  \"}"), 422, "email");
     expect_problem(call("POST", RESET, NULL, "{}"), 422, "email");
     expect_problem(call("POST", RESET, NULL, "{\"email\": \"a@example.com\", \"role\": 1}"), 422,
