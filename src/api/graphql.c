@@ -53,6 +53,8 @@ static bool read_post(struct request *req, struct gql_request *g, struct gql_err
         snprintf(message, sizeof message, "%s at line %d, column %d",
                  code == json_error_null_character || code == json_error_null_byte_in_key
                      ? "a string holds a NUL character (\\u0000), which no GraphQL value may,"
+                 : code == json_error_numeric_overflow
+                     ? "a number is out of range (past a double), which no GraphQL value may be,"
                      : "malformed JSON",
                  err.line, err.column);
         return request_error(errs, message), false;

@@ -141,9 +141,13 @@ static struct gql_value *object_value(struct parser *p, struct gql_value *v, boo
 }
 
 static struct gql_value *variable(struct parser *p, struct gql_value *v, bool constant) {
-    if (constant) {
-        gql_error_add(p->errs, GQL_CODE_PARSE, &p->tok.loc,
-                      "Syntax Error: Unexpected variable in a constant value.");
+    if (constant) { /* named as graphql-js names it */
+        struct gql_loc at = p->tok.loc;
+        const char *n = advance(p) && is(p, GQL_TOK_NAME) ? name(p) : NULL;
+        if (!p->failed)
+            gql_error_add(p->errs, GQL_CODE_PARSE, &at,
+                          "Syntax Error: Unexpected variable \"$%s\" in constant value.",
+                          n ? n : "");
         p->failed = true;
         return NULL;
     }

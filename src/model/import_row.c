@@ -168,8 +168,10 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
         return fielderr_add(errs, "", "%s", rec->error);
     /* numbers out of range are named as POST /products names them */
     struct field_errors out_of_range = {0};
-    row->body = jsonpath_load_past_numbers(rec->fields[0].ptr, rec->fields[0].len,
-                                           JSON_REJECT_DUPLICATES, &err, &out_of_range);
+    /* any value, so that one that is no object is told so */
+    row->body =
+        jsonpath_load_past_numbers(rec->fields[0].ptr, rec->fields[0].len,
+                                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err, &out_of_range);
     size_t named = fielderr_count(&out_of_range);
     for (size_t i = 0; row->body && i < named; i++)
         fielderr_add(errs, fielderr_at(&out_of_range, i)->field, "%s",

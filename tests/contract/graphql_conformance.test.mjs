@@ -226,6 +226,7 @@ const cases = [
   ['request error: type conditions on unknown and leaf types', () => ({ expect: 'requestError', query: '{ products { ... on Nope { totalCount } ...F } } fragment F on Int { id }' })],
   ['request error: type-system definitions are not executable', () => ({ expect: 'requestError', query: 'type Foo { a: Int } schema { query: Query } directive @d on FIELD { categories { id } }' })],
   ['request error: a null for a non-null variable', () => ({ expect: 'requestError', query: 'query($n: Int!) { products(first: $n) { totalCount } }', variables: { n: null } })],
+  ['request error: a variable in a default value', () => ({ expect: 'requestError', query: 'query($a: Int = $b) { products(first: $a) { totalCount } }' })],
   ['request error: an unexpected character', () => ({ expect: 'requestError', query: '{ products { totalCount ? } }' })],
   ['request error: a single quote', () => ({ expect: 'requestError', query: "{ product(slug: 'x') { id } }" })],
   ['request error: two dots', () => ({ expect: 'requestError', query: '{ products { .. } }' })],

@@ -155,6 +155,7 @@ static void test_malformed_requests_are_400(void **state) {
         {"{\"query\": \"{ __typename }\", \"variables\": {\"s\\u0000\": 1}}", "NUL character"},
         {"[1]", "JSON object"},
         {"null", "JSON object"},
+        {"{\"query\": \"{ __typename }\", \"variables\": {\"n\": 1e400}}", "out of range"},
         {"\"query\"", "JSON object"},
         {"{}", "\"query\""},
         {"{\"query\": 5}", "\"query\""},

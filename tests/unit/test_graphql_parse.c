@@ -337,7 +337,7 @@ static void test_malformed_documents(void **state) {
         {"{ a() }", "Expected Name, found \")\""},
         {"query ($a: ) { a }", "Expected Name, found \")\""},
         {"query ($a Int) { a }", "Expected \":\", found Name \"Int\""},
-        {"query ($a: Int = $b) { a }", "variable in a constant value"},
+        {"query ($a: Int = $b) { a }", "Unexpected variable \"$b\" in constant value."},
         {"query Q", "Expected \"{\", found <EOF>"},
         {"fragment on on T { a }", "Unexpected Name \"on\""},
         {"fragment F T { a }", "Expected \"on\", found Name \"T\""},

@@ -142,10 +142,15 @@ static void test_ndjson_malformed_and_conflicting_category(void **state) {
     assert_non_null(strstr(message_for(&errs, ""), "malformed JSON"));
     import_row_clear(&row);
     fielderr_clear(&errs);
-    rec = one_field("[1]");
-    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
-    import_row_clear(&row);
-    fielderr_clear(&errs);
+    /* well-formed JSON that is no object is told so */
+    static const char *const values[] = {"[1]", "5", "true", "null", "\"s\""};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        rec = one_field(values[i]);
+        assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+        assert_string_equal(message_for(&errs, ""), "the row must be a JSON object");
+        import_row_clear(&row);
+        fielderr_clear(&errs);
+    }
     /* a number out of range is named as the endpoint names it */
     rec = one_field("{\"sku\":\"B\",\"name\":\"B\",\"price\":\"1\",\"stock\":1e400,"
                     "\"attributes\":{\"n\":-1e999}}");
