@@ -344,12 +344,17 @@ static const char TOO_MANY_ARGS[] = "too many query parameters";
 
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
-    if (e == NX_OK && target_problem)
+    /* a path with an encoded NUL or slash is no route's; a query with too
+     * many parameters is checked after the route (404 and 405 first) */
+    bool path_problem = target_problem && target_problem != TOO_MANY_ARGS;
+    if (e == NX_OK && path_problem)
         e = problem_detail(req,
                            target_problem == ENCODED_SLASH ? NX_ERR_NOT_FOUND : NX_ERR_BAD_REQUEST,
                            "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
+    if (e == NX_OK && target_problem == TOO_MANY_ARGS)
+        e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     bool by_token = false;
     if (e == NX_OK)
         e = check_private(req, &by_token);
@@ -727,7 +732,7 @@ static bool cut_long_query(const char *uri) {
      * targets with few '&' */
     for (const char *p = query ? strchr(query, '&') : NULL; p && args < NX_MAX_QUERY_ARGS;
          p = strchr(p + 1, '&'))
-        args++;
+        args += p[1] && p[1] != '&'; /* an empty one ("a=1&&b=2") is none */
     if (!query || args < NX_MAX_QUERY_ARGS)
         return false;
     query[1] = '\0'; /* the target lives in the connection's own buffer */

@@ -316,6 +316,18 @@ static void test_at_most_64_query_parameters(void **state) {
             http_res_free(http_expect("GET", path, NULL, NULL, 200));
     }
     http_res_free(http_expect("GET", path, NULL, NULL, 400));
+    /* the route first: an unknown path is a 404, a wrong method a 405 */
+    char other[1024];
+    snprintf(other, sizeof other, "/nope%s", strchr(path, '?'));
+    http_res_free(http_expect("GET", other, NULL, NULL, 404));
+    http_res_free(http_expect("DELETE", "/healthz?a=1", NULL, NULL, 405));
+    snprintf(other, sizeof other, "/healthz%s", strchr(path, '?'));
+    http_res_free(http_expect("DELETE", other, NULL, NULL, 405));
+    /* empty ones ("&&") are none */
+    char empty[128] = "/healthz?a=1";
+    for (int i = 0; i < 70; i++)
+        strcat(empty, "&");
+    http_res_free(http_expect("GET", empty, NULL, NULL, 200));
 }
 
 static void test_two_hosts_are_rejected(void **state) {
