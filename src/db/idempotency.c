@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct db_stmt SQL_TRY_LOCK = {"SELECT pg_try_advisory_xact_lock($1::bigint)", 1, 0};
+static struct db_stmt SQL_TRY_LOCK = {"SELECT pg_try_advisory_lock($1::bigint)", 1, 0};
+static struct db_stmt SQL_UNLOCK = {"SELECT pg_advisory_unlock($1::bigint)", 1, 0};
 static struct db_stmt SQL_FIND = {
     "SELECT fingerprint, status, content_type, headers::text, body FROM idempotency_keys"
     " WHERE scope = $1 AND path = $2 AND key = $3 AND expires_at > now()",
@@ -30,13 +31,25 @@ static struct db_stmt SQL_PURGE = {
     " WHERE expires_at <= now() ORDER BY expires_at LIMIT $1::integer)",
     1, 0};
 
-enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken) {
+/* Run a statement of one lock key; *r owned by the caller. */
+static enum nx_err exec_on_key(struct db *db, struct db_stmt *st, int64_t lock_key, PGresult **r) {
     char key[24];
-    PGresult *r = NULL;
     snprintf(key, sizeof key, "%lld", (long long)lock_key);
     const char *params[] = {key};
-    enum nx_err e = db_exec(db, &SQL_TRY_LOCK, params, &r);
+    return db_exec(db, st, params, r);
+}
+
+enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken) {
+    PGresult *r = NULL;
+    enum nx_err e = exec_on_key(db, &SQL_TRY_LOCK, lock_key, &r);
     *taken = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err idempotency_unlock(struct db *db, int64_t lock_key) {
+    PGresult *r = NULL;
+    enum nx_err e = exec_on_key(db, &SQL_UNLOCK, lock_key, &r);
     PQclear(r);
     return e;
 }

@@ -312,27 +312,19 @@ static bool answer_is_kept(enum nx_err e) {
 }
 
 /* Keep the problem e that the handler answered. Its transaction was rolled
- * back, and with it the key's lock: in a transaction of its own, under
- * the lock again, unless a repeat took the key meanwhile. */
+ * back; the key's session lock was not, so no repeat ran meanwhile. */
 static void keep_refusal(struct request *req, struct db *db, enum nx_err e, const char *scope) {
     struct response refusal = {0};
-    PGresult *kept = NULL;
-    bool taken = false;
     problem_render(req, e, &refusal);
     enum nx_err k = db_begin_outer(db);
     if (k == NX_OK)
-        k = idempotency_try_lock(db, lock_key(scope, req->path, req->idem_key), &taken);
-    if (k == NX_OK && taken)
-        k = idempotency_find(db, scope, req->path, req->idem_key, &kept);
-    if (k == NX_OK && taken && PQntuples(kept) == 0)
         k = keep(req, db, &refusal, scope);
-    if (k == NX_OK && taken)
+    if (k == NX_OK)
         k = db_commit_outer(db);
     else
         db_abort_outer(db);
     if (k != NX_OK)
         log_warn("idempotency.keep", req->request_id, "the refusal was not kept");
-    PQclear(kept);
     response_clear(&refusal);
 }
 
@@ -342,21 +334,11 @@ static enum nx_err in_progress(struct request *req) {
     return problem_conflict(req, HEADER, "a request with this key is still in progress");
 }
 
-enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler) {
-    char scope[SCOPE_MAX];
+/* Run the handler under the key's lock, which the caller holds. */
+static enum nx_err run_locked(struct request *req, struct response *res, route_handler handler,
+                              struct db *db, const char *scope) {
     PGresult *kept = NULL;
-    bool taken = false;
-    struct db *db = db_thread(req->request_id);
-    if (!db) {
-        req->retry_after = 2;
-        return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
-    }
-    scope_of(req, scope);
     enum nx_err e = db_begin_outer(db);
-    if (e == NX_OK)
-        e = idempotency_try_lock(db, lock_key(scope, req->path, req->idem_key), &taken);
-    if (e == NX_OK && !taken)
-        e = in_progress(req);
     if (e == NX_OK)
         e = idempotency_find(db, scope, req->path, req->idem_key, &kept);
     if (e == NX_OK && PQntuples(kept) == 1) {
@@ -380,6 +362,29 @@ enum nx_err idempotency_run(struct request *req, struct response *res, route_han
         db_abort_outer(db);
     if (refused != NX_OK && answer_is_kept(refused))
         keep_refusal(req, db, refused, scope);
+    return e;
+}
+
+enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler) {
+    char scope[SCOPE_MAX];
+    bool taken = false;
+    struct db *db = db_thread(req->request_id);
+    if (!db) {
+        req->retry_after = 2;
+        return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
+    }
+    scope_of(req, scope);
+    int64_t lock = lock_key(scope, req->path, req->idem_key);
+    enum nx_err e = idempotency_try_lock(db, lock, &taken);
+    if (e == NX_OK && !taken)
+        e = in_progress(req);
+    if (e == NX_OK) {
+        e = run_locked(req, res, handler, db, scope);
+        /* A lock left held would refuse this key until the connection
+         * ends: close the connection rather. */
+        if (idempotency_unlock(db, lock) != NX_OK)
+            db_disconnect(db);
+    }
     if (e == NX_ERR_UNAVAILABLE && !req->detail[0] && !fielderr_count(&req->field_errors)) {
         req->retry_after = 2;
         problem_detail(req, e, "the database is unavailable; retry later");

@@ -2,8 +2,8 @@
  * test_idempotency.c -- Idempotency-Key on POST: a repeat gets the first
  * answer with Idempotent-Replayed and changes nothing; another body with
  * the key is a 422; a duplicate while the first runs is a 409, and of
- * racing duplicates exactly one runs; keys are scoped to caller and path,
- * bounded, and expire; token answers are never stored.
+ * racing duplicates (of a success or a refusal) exactly one runs; keys are scoped to caller and
+ * path, bounded, and expire; token answers are never stored.
  */
 #include "harness.h"
 
@@ -331,22 +331,63 @@ static long racing_post(int i, void *ctx) {
     return out;
 }
 
+/* 16 duplicates raced under the key named by tag: exactly one ran (201),
+ * each other one was its replay (200) or told it was still running (409). */
+static void race_expecting_one_run(long (*racer)(int, void *), const char *tag) {
+    long statuses[16];
+    harness_race(16, racer, (void *)tag, statuses);
+    int ran = harness_count_status(statuses, 16, 201);
+    int replayed = harness_count_status(statuses, 16, 200);
+    int busy = harness_count_status(statuses, 16, 409);
+    if (ran != 1 || ran + replayed + busy != 16)
+        fprintf(stderr, "round %s: ran %d, replayed %d, 409 %d\n", tag, ran, replayed, busy);
+    assert_int_equal(ran, 1);
+    assert_int_equal(ran + replayed + busy, 16);
+}
+
 static void test_racing_duplicates_run_once(void **state) {
     (void)state;
     for (int round = 0; round < 5; round++) {
         char tag[16], name[64];
         snprintf(tag, sizeof tag, "%d", round);
-        long statuses[16];
-        harness_race(16, racing_post, tag, statuses);
-        int ran = harness_count_status(statuses, 16, 201);
-        int replayed = harness_count_status(statuses, 16, 200);
-        int busy = harness_count_status(statuses, 16, 409);
-        if (ran != 1 || ran + replayed + busy != 16)
-            fprintf(stderr, "round %d: ran %d, replayed %d, 409 %d\n", round, ran, replayed, busy);
-        assert_int_equal(ran, 1);
-        assert_int_equal(ran + replayed + busy, 16);
+        race_expecting_one_run(racing_post, tag);
         snprintf(name, sizeof name, "Idem Race %s", tag);
         expect_sql("1", "SELECT count(*) FROM categories WHERE name = '%s'", name);
+    }
+}
+
+/* What one racer sent to refuse saw: 201 for the run (a 409 on the slug
+ * it asked for, which is taken), 200 for its replay, 409 for one naming
+ * the header, 500 for anything else. */
+static long racing_refused_post(int i, void *ctx) {
+    (void)i;
+    char key[64];
+    snprintf(key, sizeof key, "refused-%s", (const char *)ctx);
+    struct http_res *r =
+        post_keyed(CATEGORIES, staff_token, "{\"name\":\"Taken\",\"slug\":\"idem-taken\"}", key);
+    json_t *first = json_array_get(json_object_get(r->json, "errors"), 0);
+    const char *field = r->status == 409 ? jstr(first, "field") : NULL;
+    long out = 500;
+    if (field && strcmp(field, "slug") == 0)
+        out = http_header(r, "Idempotent-Replayed") ? 200 : 201;
+    else if (field && strcmp(field, "Idempotency-Key") == 0)
+        out = 409;
+    http_res_free(r);
+    return out;
+}
+
+/* A refusal is kept after its transaction is rolled back, still under the
+ * key's lock: no duplicate runs in between (to a refusal of its own). */
+static void test_racing_duplicates_of_a_refusal_run_once(void **state) {
+    (void)state;
+    struct http_res *r = post_keyed(CATEGORIES, staff_token,
+                                    "{\"name\":\"Idem Taken\",\"slug\":\"idem-taken\"}", NULL);
+    expect_status(r, 201, "the category whose slug is then asked for");
+    http_res_free(r);
+    for (int round = 0; round < 10; round++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "%d", round);
+        race_expecting_one_run(racing_refused_post, tag);
     }
 }
 
@@ -386,6 +427,7 @@ int main(void) {
         cmocka_unit_test(test_expired_keys_run_again),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),
         cmocka_unit_test(test_racing_duplicates_run_once),
+        cmocka_unit_test(test_racing_duplicates_of_a_refusal_run_once),
     };
     return harness_run_group("idempotency", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -17,10 +17,15 @@
 /* Columns of idempotency_find's row. */
 enum idem_col { IC_FINGERPRINT, IC_STATUS, IC_CONTENT_TYPE, IC_HEADERS, IC_BODY };
 
-/* Take the transaction-scoped lock named by lock_key without waiting;
- * *taken false when another transaction holds it. Needs an open
- * transaction. */
+/* Take the session lock named by lock_key without waiting; *taken false
+ * when another session holds it. A session lock outlives a rollback, so
+ * a request that is refused can keep its refusal before a repeat may run;
+ * it is held until idempotency_unlock (or the connection ends). */
 enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken);
+
+/* Release what idempotency_try_lock took (nothing when the connection
+ * was renewed since); an error when the statement failed. */
+enum nx_err idempotency_unlock(struct db *db, int64_t lock_key);
 
 /* The live (not expired) row for (scope, path, key): zero or one row with
  * the columns of enum idem_col (content_type may be NULL, headers is a

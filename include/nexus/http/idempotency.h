@@ -8,12 +8,15 @@
  * the key, the caller (user id, or client address when anonymous) and
  * the path, and kept IDEMPOTENCY_TTL seconds (24 h).
  *
- * A transaction-scoped advisory lock on (scope, path, key), taken without
- * waiting, makes concurrent duplicates safe: one runs, the others get a
- * 409 while it runs and the kept answer (Idempotent-Replayed: true) once
- * it has committed. A repeat whose method, query or body differs (SHA-256
- * fingerprint) is a 422 on the header. Error answers are not kept: nothing
- * was changed, so a retry simply runs again.
+ * A session advisory lock on (scope, path, key), taken without waiting
+ * and held until the answer is kept, makes concurrent duplicates safe:
+ * one runs, the others get a 409 while it runs and the kept answer
+ * (Idempotent-Replayed: true) once it is done. A refusal the handler
+ * answered (400, 403, 404, 409, 412, 422) is kept after its rollback,
+ * still under the lock, so a duplicate never runs beside it. A repeat
+ * whose method, query or body differs (HMAC-SHA-256 fingerprint) is a
+ * 422 on the header. A 401, a 429 or a failure of the server's own is
+ * not kept: a retry simply runs again.
  */
 #ifndef NEXUS_HTTP_IDEMPOTENCY_H
 #define NEXUS_HTTP_IDEMPOTENCY_H
