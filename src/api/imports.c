@@ -83,7 +83,7 @@ static enum nx_err upload_begin(struct request *req) {
                                                                        : NULL;
     if (!format)
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
-                              "the upload must be application/x-ndjson or text/csv");
+                              "the upload must be application/x-ndjson or text/csv (UTF-8)");
     const char *cl = request_header(req, "Content-Length");
     if (cl && cl[0]) {
         char *end = NULL;

@@ -20,9 +20,9 @@ void cors_add_headers(const struct config *cfg, const char *origin, struct MHD_R
     if (!cors_origin_allowed(cfg, origin))
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
-    MHD_add_response_header(
-        r, "Access-Control-Expose-Headers",
-        "ETag, Location, Retry-After, X-Request-Id, X-Cache, Idempotent-Replayed");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            "Content-Disposition, ETag, Idempotent-Replayed, Location, Retry-After,"
+                            " WWW-Authenticate, X-Cache, X-Request-Id");
 }
 
 void cors_add_preflight(const struct config *cfg, const char *origin, const char *allow,

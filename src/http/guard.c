@@ -64,6 +64,36 @@ bool content_type_is_json(const char *value) {
     return content_type_is(value, "application/json");
 }
 
+/* Whether the parameters after a media type ("; a=b; charset=x") name
+ * no charset other than UTF-8 (or its subset US-ASCII): the body is read
+ * as UTF-8, and bytes declared in another charset would be misread. */
+static bool charset_is_utf8(const char *params) {
+    static const char *const ok[] = {"utf-8",     "utf8",     "us-ascii",
+                                     "\"utf-8\"", "\"utf8\"", "\"us-ascii\""};
+    for (const char *p = params; (p = strchr(p, ';')) != NULL;) {
+        p++;
+        while (is_space(*p))
+            p++;
+        if (strncasecmp(p, "charset", 7) != 0)
+            continue;
+        const char *v = p + 7;
+        while (is_space(*v))
+            v++;
+        if (*v != '=')
+            continue;
+        v++;
+        while (is_space(*v))
+            v++;
+        size_t n = strcspn(v, "; \t");
+        bool known = false;
+        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+            known = known || (strlen(ok[i]) == n && strncasecmp(v, ok[i], n) == 0);
+        if (!known)
+            return false;
+    }
+    return true;
+}
+
 bool content_type_is(const char *value, const char *want) {
     size_t n = strlen(want);
     if (!value)
@@ -75,5 +105,17 @@ bool content_type_is(const char *value, const char *want) {
     value += n;
     while (is_space(*value))
         value++;
-    return *value == '\0' || *value == ';';
+    return *value == '\0' || (*value == ';' && charset_is_utf8(value));
+}
+
+bool content_coding_is_identity(const char *value) {
+    if (!value)
+        return true;
+    while (is_space(*value))
+        value++;
+    size_t n = strcspn(value, " \t");
+    const char *rest = value + n;
+    while (is_space(*rest))
+        rest++;
+    return *rest == '\0' && (n == 0 || (n == 8 && strncasecmp(value, "identity", 8) == 0));
 }

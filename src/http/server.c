@@ -71,9 +71,16 @@ int request_id_is_sane(const char *id) {
 
 static void assign_request_id(struct request *req) {
     const char *given = request_header(req, "X-Request-Id");
-    if (request_id_is_sane(given)) {
-        memcpy(req->request_id, given, strlen(given) + 1);
-        return;
+    /* libmicrohttpd keeps white space after a value, which is no part of
+     * it (RFC 9112 5): "abc " is the id "abc". */
+    size_t n = given ? strlen(given) : 0;
+    while (n > 0 && (given[n - 1] == ' ' || given[n - 1] == '\t'))
+        n--;
+    if (n > 0 && n <= NX_REQUEST_ID_MAX) {
+        memcpy(req->request_id, given, n);
+        req->request_id[n] = '\0';
+        if (request_id_is_sane(req->request_id))
+            return;
     }
     /* A random prefix per thread and a counter: unique without a system
      * call per request. */
@@ -249,6 +256,9 @@ static enum nx_err refuse_body(struct request *req) {
 /* Content type and declared size, for routes that take a JSON body; no
  * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
+    if (declares_body(req) && !content_coding_is_identity(request_header(req, "Content-Encoding")))
+        return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
+                              "no Content-Encoding is supported: send the body as it is");
     if (req->route->flags & ROUTE_UPLOAD)
         return router_upload(req->route)(req, NULL, 0);
     bool optional = (req->route->flags & ROUTE_EMPTY_BODY_OK) && declares_body(req);
@@ -256,7 +266,7 @@ static enum nx_err check_body_headers(struct request *req) {
         return refuse_body(req);
     if (!content_type_is_json(request_header(req, "Content-Type")))
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
-                              "the request body must be application/json");
+                              "the request body must be application/json (UTF-8)");
     const char *cl = request_header(req, "Content-Length");
     if (cl && strlen(cl) > 0) {
         char *end = NULL;

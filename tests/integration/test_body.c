@@ -116,6 +116,27 @@ static void test_json_with_charset_parameter_is_accepted(void **state) {
     http_res_free(r);
 }
 
+/* A body is read as UTF-8: declared in another charset, or in a content
+ * coding, it would be misread, so it is refused before it is read. */
+static void test_other_charsets_and_content_codings_are_415(void **state) {
+    (void)state;
+    const char *body =
+        "{\"email\":\"latin@example.com\",\"password\":\"password1\",\"name\":\"L\"}";
+    expect_problem_and_free(send_raw_body("POST", REGISTER,
+                                          "Content-Type: application/json; charset=latin1", NULL,
+                                          body, strlen(body)),
+                            415, NULL);
+    struct http_res *r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
+                                       "Content-Encoding: gzip", body, strlen(body));
+    assert_problem(r, 415, NULL);
+    assert_non_null(strstr(jstr(r->json, "detail"), "Content-Encoding"));
+    http_res_free(r);
+    r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
+                      "Content-Encoding: identity", body, strlen(body));
+    assert_int_equal(r->status, 201);
+    http_res_free(r);
+}
+
 static void test_media_type_is_case_insensitive(void **state) {
     (void)state;
     const char *body =
@@ -547,6 +568,7 @@ int main(void) {
         cmocka_unit_test(test_text_plain_is_415),
         cmocka_unit_test(test_json_lookalike_media_types_are_415),
         cmocka_unit_test(test_json_with_charset_parameter_is_accepted),
+        cmocka_unit_test(test_other_charsets_and_content_codings_are_415),
         cmocka_unit_test(test_media_type_is_case_insensitive),
         cmocka_unit_test(test_empty_body_is_400),
         cmocka_unit_test(test_malformed_json_is_400),

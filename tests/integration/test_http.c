@@ -317,6 +317,17 @@ static void test_framing_a_proxy_may_read_otherwise_is_rejected(void **state) {
                              "Content-Length: 2\r\n\r\n{}");
 }
 
+/* White space after a value is no part of it (RFC 9112 5). */
+static void test_request_id_with_trailing_white_space_is_echoed(void **state) {
+    (void)state;
+    char out[8192];
+    const char *raw = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc \t\r\n"
+                      "Connection: close\r\n\r\n";
+    raw_exchange(raw, strlen(raw), out, sizeof out, 3000);
+    assert_int_equal(strncmp(out, "HTTP/1.1 200", 12), 0);
+    assert_non_null(strstr(out, "X-Request-Id: abc\r\n"));
+}
+
 /* Query parameters are bounded: 64 in all, unknown ones counted. */
 static void test_at_most_64_query_parameters(void **state) {
     (void)state;
@@ -534,6 +545,7 @@ int main(void) {
         cmocka_unit_test(test_sane_request_id_is_echoed),
         cmocka_unit_test(test_insane_request_id_is_replaced),
         cmocka_unit_test(test_generated_request_ids_differ),
+        cmocka_unit_test(test_request_id_with_trailing_white_space_is_echoed),
         cmocka_unit_test(test_cors_preflight_for_allowed_origin),
         cmocka_unit_test(test_cors_other_origin_gets_no_allow_origin),
         cmocka_unit_test(test_cors_simple_request_echoes_allowed_origin),

@@ -980,6 +980,15 @@ static void test_if_match_on_patch(void **state) {
     r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 9), "If-Match: *");
     expect_status(r, 200, "If-Match *");
     http_res_free(r);
+    /* "*" is a wildcard only as the whole value: anything else that is no
+     * list of tags matches nothing */
+    const char *malformed[] = {"If-Match: **", "If-Match: *x", "If-Match: *, \"old\"",
+                               "If-Match: \"old\" *"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 99), malformed[i]);
+        expect_problem(r, 412, NULL);
+    }
+    expect_sql("9", "SELECT stock FROM products WHERE id = %lld", id);
     /* the current tag on the second of two If-Match lines */
     char auth[4200], *current = current_etag(id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);

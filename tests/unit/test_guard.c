@@ -10,6 +10,7 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/db/db.h"
+#include "nexus/http/conditional.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
 #include "nexus/http/server.h"
@@ -168,6 +169,57 @@ static void test_content_type_rejects_other_json_flavours(void **state) {
     assert_false(content_type_is_json("application/problem+json"));
     assert_false(content_type_is_json("text/json"));
     assert_false(content_type_is_json("application/js"));
+}
+
+/* The body is read as UTF-8: another declared charset would be misread. */
+static void test_content_type_rejects_charsets_other_than_utf8(void **state) {
+    (void)state;
+    assert_true(content_type_is_json("application/json; charset=\"UTF-8\""));
+    assert_true(content_type_is_json("application/json; charset=us-ascii"));
+    assert_true(content_type_is_json("application/json; v=1; Charset = utf8"));
+    assert_false(content_type_is_json("application/json; charset=latin1"));
+    assert_false(content_type_is_json("application/json; charset=utf-16"));
+    assert_false(content_type_is_json("application/json; charset=utf-8x"));
+    assert_false(content_type_is_json("application/json; charset="));
+    assert_true(content_type_is("text/csv; header=present; charset=utf-8", "text/csv"));
+    assert_false(content_type_is("text/csv; charset=windows-1252", "text/csv"));
+}
+
+static void test_content_coding_only_identity(void **state) {
+    (void)state;
+    assert_true(content_coding_is_identity(NULL));
+    assert_true(content_coding_is_identity(""));
+    assert_true(content_coding_is_identity(" Identity "));
+    assert_false(content_coding_is_identity("gzip"));
+    assert_false(content_coding_is_identity("identity, gzip"));
+    assert_false(content_coding_is_identity("identityx"));
+}
+
+/* ---- etag_matches ------------------------------------------------------- */
+
+static void test_etag_wildcard_only_as_the_whole_value(void **state) {
+    (void)state;
+    const char *tag = "\"abc\"";
+    assert_true(etag_matches("*", tag, false));
+    assert_true(etag_matches(" * ", tag, false));
+    assert_false(etag_matches("**", tag, false));
+    assert_false(etag_matches("*x", tag, false));
+    assert_false(etag_matches("*,*", tag, false));
+    assert_false(etag_matches("\"x\" *", tag, false));
+    assert_false(etag_matches("*, \"stale\"", tag, false));
+}
+
+static void test_etag_lists_match_any_tag_and_malformed_lists_none(void **state) {
+    (void)state;
+    const char *tag = "\"abc\"";
+    assert_true(etag_matches("\"x\", \"abc\"", tag, false));
+    assert_true(etag_matches(" ,\"abc\" , ", tag, false));
+    assert_true(etag_matches("W/\"abc\"", tag, true));
+    assert_false(etag_matches("W/\"abc\"", tag, false));
+    assert_false(etag_matches("\"x\" \"abc\"", tag, true)); /* no comma */
+    assert_false(etag_matches("\"abc\", nonsense", tag, true));
+    assert_false(etag_matches("abc", tag, true));
+    assert_false(etag_matches("", tag, true));
 }
 
 static void test_content_type_rejects_null_and_empty(void **state) {
@@ -453,6 +505,10 @@ int main(void) {
         cmocka_unit_test(test_content_type_rejects_longer_subtype),
         cmocka_unit_test(test_content_type_rejects_other_json_flavours),
         cmocka_unit_test(test_content_type_rejects_null_and_empty),
+        cmocka_unit_test(test_content_type_rejects_charsets_other_than_utf8),
+        cmocka_unit_test(test_content_coding_only_identity),
+        cmocka_unit_test(test_etag_wildcard_only_as_the_whole_value),
+        cmocka_unit_test(test_etag_lists_match_any_tag_and_malformed_lists_none),
         cmocka_unit_test(test_request_id_accepts_allowed_characters),
         cmocka_unit_test(test_request_id_accepts_128_characters),
         cmocka_unit_test(test_request_id_rejects_129_characters),

@@ -7,8 +7,10 @@
 
 #include <stdbool.h>
 
-/* Whether an If-None-Match / If-Match header value matches etag. "*"
- * matches anything; weak tags match only for If-None-Match. */
+/* Whether an If-None-Match / If-Match header value matches etag. "*" (as
+ * the whole value) matches anything; weak tags match only for
+ * If-None-Match. A value that is neither "*" nor a list of entity tags
+ * matches nothing: a malformed If-Match is a 412, never a wildcard. */
 bool etag_matches(const char *header, const char *etag, bool weak_ok);
 
 #endif

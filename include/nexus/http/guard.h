@@ -33,11 +33,14 @@ bool header_name_is_token(const char *name);
  * *why set to a static sentence. */
 enum nx_err framing_check(const struct framing *f, const char **why);
 
-/* True for a media type "application/json", any case, with optional
- * parameters ("; charset=utf-8"). */
 /* Whether a Content-Type value's media type is want (case-insensitive,
- * parameters such as "; charset=utf-8" allowed). */
+ * parameters such as "; charset=utf-8" allowed, but no charset other than
+ * UTF-8 or US-ASCII: bodies are read as UTF-8). */
 bool content_type_is(const char *value, const char *want);
 bool content_type_is_json(const char *value);
+
+/* Whether a Content-Encoding value (NULL when absent) leaves the body as
+ * sent: absent, empty or "identity". No other coding is decoded. */
+bool content_coding_is_identity(const char *value);
 
 #endif
