@@ -37,7 +37,9 @@ static enum nx_err add_name(struct request *req, const char *const *known, size_
     if (!name && plain)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "fields: unknown field '%.*s'", (int)len, v);
     if (!name)
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "fields: unknown field");
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "fields: unknown field (names are separated by commas, with no "
+                              "spaces or other separators)");
     if (chosen(out, name))
         return problem_detail(req, NX_ERR_BAD_REQUEST, "fields: '%s' is repeated", name);
     NX_ASSERT(out->count < NX_FIELDS_MAX && n <= NX_FIELDS_MAX);

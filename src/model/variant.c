@@ -28,13 +28,15 @@ static void names_key(char names[][NX_OPTION_TEXT_MAX * 4 + 1], size_t n, char *
     }
 }
 
+/* Like a name, an option name or value that is only white space would
+ * show a blank choice. */
 static bool option_text_ok(const char *s) {
-    size_t n = utf8_length(s);
-    return n >= 1 && n <= NX_OPTION_TEXT_MAX;
+    return display_name_valid(s, NX_OPTION_TEXT_MAX);
 }
 
 /* {"Size": "M", ...}: 0..3 names, each 1..50 characters, no two the same
- * but for case; each value a string of 1..50 characters. Names are
+ * but for case; each value a string of 1..50 characters; neither only
+ * white space. Names are
  * compared lower-cased as the database lower-cases them (utf8_lower), so
  * that what it takes for one name ("É" and "é") is one here too. */
 static enum nx_err parse_options(struct field_errors *errs, json_t *v, const char *field,
@@ -47,11 +49,14 @@ static enum nx_err parse_options(struct field_errors *errs, json_t *v, const cha
         return fielderr_add(errs, field, "must have at most %d options", NX_OPTIONS_MAX);
     json_object_foreach(v, name, value) {
         if (!option_text_ok(name))
-            return fielderr_add(errs, field, "option names must be 1 to %d characters",
+            return fielderr_add(errs, field,
+                                "option names must be 1 to %d characters, not only white space",
                                 NX_OPTION_TEXT_MAX);
         if (!json_is_string(value) || !option_text_ok(json_string_value(value)))
-            return fielderr_add(errs, field, "option values must be strings of 1 to %d characters",
-                                NX_OPTION_TEXT_MAX);
+            return fielderr_add(
+                errs, field,
+                "option values must be strings of 1 to %d characters, not only white space",
+                NX_OPTION_TEXT_MAX);
         utf8_lower(name, strlen(name), names[n], sizeof names[n]);
         for (size_t i = 0; i < n; i++)
             if (strcmp(names[i], names[n]) == 0)

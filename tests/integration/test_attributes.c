@@ -486,6 +486,13 @@ static void test_bad_fields_are_400(void **state) {
     /* names of the other resource are unknown here */
     expect_problem(call("GET", CATEGORIES "?fields=price", NULL, NULL), 400, NULL);
     expect_problem(call("GET", PRODUCTS "?fields=parent_id", NULL, NULL), 400, NULL);
+    /* a name that is shown, and a list with another separator, told so */
+    struct http_res *r = call("GET", PRODUCTS "?fields=nope", NULL, NULL);
+    assert_string_equal(jstr(r->json, "detail"), "fields: unknown field 'nope'");
+    http_res_free(r);
+    r = call("GET", PRODUCTS "?fields=name;price", NULL, NULL);
+    assert_non_null(strstr(jstr(r->json, "detail"), "separated by commas"));
+    http_res_free(r);
     free(long_list);
 }
 

@@ -269,9 +269,16 @@ static void test_variant_options_bounds(void **state) {
     assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
     b = body(f, "{\"options\": {\"\": \"M\"}}");
     assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
-    EXPECT(&f->errs, {"options", "must have at most 3 options"},
-           {"options", "option values must be strings of 1 to 50 characters"},
-           {"options", "option names must be 1 to 50 characters"});
+    b = body(f, "{\"options\": {\" \": \"M\"}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
+    b = body(f, "{\"options\": {\"Size\": \"\\t\\u3000\"}}");
+    assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_ERR_VALIDATION);
+    EXPECT(
+        &f->errs, {"options", "must have at most 3 options"},
+        {"options", "option values must be strings of 1 to 50 characters, not only white space"},
+        {"options", "option names must be 1 to 50 characters, not only white space"},
+        {"options", "option names must be 1 to 50 characters, not only white space"},
+        {"options", "option values must be strings of 1 to 50 characters, not only white space"});
     b = body(f, "{\"options\": {\"Size\": \"M\", \"Color\": \"Red\"}}");
     assert_int_equal(variant_input_parse(&f->errs, b, VARIANT_PATCH, "", &in), NX_OK);
     assert_string_equal(in.names_key, "color\nsize");
