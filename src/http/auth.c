@@ -80,6 +80,7 @@ static enum nx_err load_principal(struct request *req, const struct access_claim
         memcpy(req->principal.family, c->family, sizeof c->family);
     }
     PQclear(r);
+    req->token_rejected = !live;
     return live ? NX_OK : unauthorized(req, "the token's user or login is no longer active");
 }
 
@@ -96,8 +97,10 @@ static enum nx_err authenticate(struct request *req, bool lookup) {
         return NX_OK; /* anonymous */
     if (token_from_authorization(h.values, h.count, &token, &len) != NX_OK)
         return unauthorized(req, "the Authorization header must be one 'Bearer <token>'");
-    if (token_verify_access(&keys, token, len, time(NULL), &claims) != NX_OK)
+    if (token_verify_access(&keys, token, len, time(NULL), &claims) != NX_OK) {
+        req->token_rejected = true;
         return unauthorized(req, "the access token is invalid or expired");
+    }
     return lookup ? load_principal(req, &claims) : NX_OK;
 }
 

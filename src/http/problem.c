@@ -153,8 +153,12 @@ static void set_detail(struct request *req, enum nx_err code, json_t *body) {
 
 static void add_status_headers(struct request *req, enum nx_err code, struct response *res) {
     char value[128];
+    /* A token that was sent and refused says so (RFC 6750 3.1), so that a
+     * client can tell an expired token from a missing one. */
     if (code == NX_ERR_UNAUTHORIZED)
-        response_header(res, "WWW-Authenticate", "Bearer realm=\"nexus\"");
+        response_header(res, "WWW-Authenticate",
+                        req->token_rejected ? "Bearer realm=\"nexus\", error=\"invalid_token\""
+                                            : "Bearer realm=\"nexus\"");
     if (code == NX_ERR_METHOD) {
         router_format_allow(req->allow_mask, value, sizeof value);
         response_header(res, "Allow", value);

@@ -47,7 +47,7 @@ enum nx_err category_input_parse(struct field_errors *errs, json_t *body, bool c
     in->has_parent = parent && (json_is_null(parent) || json_is_integer(parent));
     in->parent_id = json_is_integer(parent) ? (int64_t)json_integer_value(parent) : 0;
     if (json_is_integer(parent) && in->parent_id < 1)
-        e = fielderr_add(errs, "parent_id", "must be the id of an existing category");
+        e = fielderr_add(errs, "parent_id", "no such category");
     return e;
 }
 

@@ -33,7 +33,7 @@ static enum nx_err parse_numbers(struct field_errors *errs, json_t *body,
         in->has_stock = true;
     }
     if (json_is_integer(category) && json_integer_value(category) < 1)
-        e = fielderr_add(errs, "category_id", "must be the id of an existing category");
+        e = fielderr_add(errs, "category_id", "no such category");
     if (json_is_integer(category) || json_is_null(category)) {
         in->has_category = true;
         if (json_is_integer(category))

@@ -730,6 +730,21 @@ static void test_garbage_tokens_are_401(void **state) {
         assert_non_null(http_header(r, "WWW-Authenticate"));
         http_res_free(r);
     }
+    /* a token sent and refused says so (RFC 6750 3.1); no token, or no
+     * bearer, does not */
+    struct http_res *r = get_with_header(ME, bad[0], NULL);
+    assert_string_equal(http_header(r, "WWW-Authenticate"),
+                        "Bearer realm=\"nexus\", error=\"invalid_token\"");
+    http_res_free(r);
+    r = get_with_header("/healthz", bad[1], NULL);
+    assert_non_null(strstr(http_header(r, "WWW-Authenticate"), "error=\"invalid_token\""));
+    http_res_free(r);
+    r = get_with_header(ME, bad[4], NULL);
+    assert_string_equal(http_header(r, "WWW-Authenticate"), "Bearer realm=\"nexus\"");
+    http_res_free(r);
+    r = get_with_header(ME, NULL, NULL);
+    assert_string_equal(http_header(r, "WWW-Authenticate"), "Bearer realm=\"nexus\"");
+    http_res_free(r);
 }
 
 /* API.md, Settled details, Auth: "An invalid token is a 401 even on a

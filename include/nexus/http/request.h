@@ -103,6 +103,7 @@ struct request {
     struct field_errors field_errors; /* what validation found, in order */
     json_t *problem_extra;            /* more members for the problem body, owned */
     unsigned retry_after;             /* seconds, for 429 and 503 */
+    bool token_rejected;              /* a 401 for the bearer token sent (RFC 6750 3.1) */
     unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
     /* An answer decided from the headers of a request without a body,
