@@ -167,10 +167,13 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
     sql_add(&b, ") AS price, (true");
     products_add_in_stock(&b, f);
     sql_add(&b, ") AS stock, (true");
-    struct product_filter in_stock = *f;
-    in_stock.in_stock = 1;
-    products_add_in_stock(&b, &in_stock);
-    sql_add(&b, ") AS in_stock, NOT p.in_stock AS out_of_stock FROM products p");
+    struct product_filter side = *f;
+    side.in_stock = 1;
+    products_add_in_stock(&b, &side);
+    sql_add(&b, ") AS in_stock, (true");
+    side.in_stock = 0;
+    products_add_in_stock(&b, &side);
+    sql_add(&b, ") AS out_of_stock FROM products p");
     products_add_where(&b, f, &SKIP_PRICE_AND_STOCK);
     sql_add(&b, SUMMARY_SELECT);
     enum nx_err e = db_exec_built(db, &b, out);
@@ -256,19 +259,24 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
 }
 
 /* Read from the matching variants: a product counts once per value,
- * however many of its variants have it, and once per name. */
+ * however many of its variants have it, and once per name. With
+ * in_stock=false, a value counts the products none of whose variants
+ * with it (and the other options) is in stock, as that filter would. */
 enum nx_err facets_options(struct db *db, const struct product_filter *f, int only,
                            const char *names, PGresult **out) {
     struct sql_builder b = {0};
-    struct filter_skip skip = {SKIP_OPTIONS, -1, -1};
-    sql_add(&b, "WITH matches AS (SELECT DISTINCT p.id, lower(e.key) AS lk, lower(e.value) AS lv,"
-                " e.key AS name, e.value FROM products p JOIN product_variants v"
+    struct filter_skip skip = {SKIP_OPTIONS | (f->in_stock == 0 ? SKIP_IN_STOCK : 0), -1, -1};
+    sql_add(&b, "WITH matches AS (SELECT p.id, lower(e.key) AS lk, lower(e.value) AS lv,"
+                " min(e.key) AS name, min(e.value) AS value FROM products p JOIN product_variants v"
                 " ON v.product_id = p.id");
     products_add_variant_match(&b, f, only, f->in_stock == 1);
     sql_add(&b, " CROSS JOIN LATERAL jsonb_each_text(v.options) e");
     products_add_where(&b, f, &skip);
     if (only >= 0)
         sql_add_param(&b, " AND lower(e.key) = lower(?)", f->options[only].name);
+    sql_add(&b, " GROUP BY 1, 2, 3");
+    if (f->in_stock == 0)
+        sql_add(&b, " HAVING NOT bool_or(v.stock > 0)");
     sql_add(&b, "), pairs AS (SELECT lk AS key, lv, min(name) AS name, min(value) AS value,"
                 " count(DISTINCT id) AS n FROM matches");
     sql_add_param(&b,

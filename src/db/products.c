@@ -288,9 +288,23 @@ void products_add_price(struct sql_builder *b, const struct product_filter *f) {
         sql_add_param(b, " AND p.price_cents <= ?::bigint", f->max_cents);
 }
 
+/* in_stock=false: with option.* filters (those not skipped), no variant
+ * that holds them is in stock, so that in_stock=true and =false split the
+ * products the options find; without, the product is out of stock. */
+static void add_out_of_stock(struct sql_builder *b, const struct product_filter *f,
+                             int skip_option) {
+    if (f->option_count == 0 || (f->option_count == 1 && skip_option == 0)) {
+        sql_add(b, " AND NOT p.in_stock");
+        return;
+    }
+    sql_add(b, " AND NOT EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
+    variant_match(b, f, skip_option, true, INDEXED);
+    sql_add(b, ")");
+}
+
 void products_add_in_stock(struct sql_builder *b, const struct product_filter *f) {
     if (f->in_stock == 0)
-        sql_add(b, " AND NOT p.in_stock");
+        add_out_of_stock(b, f, -1);
     if (f->in_stock != 1)
         return;
     sql_add(b, " AND p.in_stock");
@@ -331,8 +345,11 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
         products_add_price(b, f);
     if (f->in_stock == 1 && !(skip->what & SKIP_IN_STOCK))
         sql_add(b, " AND p.in_stock");
-    if (f->in_stock == 0 && !(skip->what & SKIP_IN_STOCK))
-        sql_add(b, " AND NOT p.in_stock");
+    if (f->in_stock == 0 && !(skip->what & SKIP_IN_STOCK)) {
+        struct product_filter no_options = *f;
+        no_options.option_count = 0;
+        add_out_of_stock(b, skip->what & SKIP_OPTIONS ? &no_options : f, skip->option);
+    }
     if (f->currency)
         sql_add_param(b, " AND p.currency = ?", f->currency);
     if (!(skip->what & SKIP_DISCOVERY))

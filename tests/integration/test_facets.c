@@ -4,7 +4,7 @@
  * in SQL of the test's own, for random filter combinations over a varied
  * catalog (the seed is printed; NEXUS_TEST_SEED repeats a run); the list
  * under the same filters; every malformed parameter; the rule that option
- * filters and in_stock=true hold on one variant; cursors bound to the new
+ * filters and in_stock (either side) hold on one variant; cursors bound to the new
  * filters; facets invalidated by variant and attribute writes; the counts
  * kept with the writes (the whole catalog and each category alone) after
  * every kind of write.
@@ -239,7 +239,8 @@ static void random_combo(struct combo *c) {
     if (pick(3) == 0) {
         c->in_stock = pick(2);
         add_query(c, "&in_stock=%s", c->in_stock ? "true" : "false");
-        snprintf(c->cond[P_STOCK], sizeof c->cond[0], "p.stock %s 0", c->in_stock ? ">" : "=");
+        if (c->in_stock) /* false: in where_sql, which knows the option filters */
+            snprintf(c->cond[P_STOCK], sizeof c->cond[0], "p.stock > 0");
     }
     if (pick(3) == 0) {
         const char *v = some_of(BRANDS, 5, 0);
@@ -298,11 +299,22 @@ static void where_sql(const struct combo *c, enum part skip, char *out, size_t c
         strncat(out, c->cond[i], cap - strlen(out) - 1);
     }
     bool sizes = c->size && skip != P_SIZE, colors = c->vcolor && skip != P_VCOLOR;
+    char v[512];
     if (sizes || colors) {
-        char v[512];
         variant_sql(c, skip, c->in_stock == 1 && skip != P_STOCK, v, sizeof v);
         size_t n = strlen(out);
         snprintf(out + n, cap - n, " AND EXISTS (SELECT FROM product_variants v WHERE %s)", v);
+    }
+    /* in_stock=false: no variant holding the option filters is in stock;
+     * without option filters, the product is out of stock */
+    if (c->in_stock == 0 && skip != P_STOCK) {
+        variant_sql(c, skip, true, v, sizeof v);
+        size_t n = strlen(out);
+        if (sizes || colors)
+            snprintf(out + n, cap - n, " AND NOT EXISTS (SELECT FROM product_variants v WHERE %s)",
+                     v);
+        else
+            snprintf(out + n, cap - n, " AND p.stock = 0");
     }
 }
 
@@ -342,8 +354,11 @@ static void check_total_and_stock(const struct combo *c, json_t *f) {
                   c->size || c->vcolor ? "EXISTS (SELECT FROM product_variants v WHERE " : "", v,
                   c->size || c->vcolor ? ")" : ""),
         c, "in_stock.true");
-    expect_count(jint(s, "false"),
-                 sql_count("SELECT count(*) FROM products p WHERE %s AND p.stock = 0", w), c,
+    struct combo out_of_stock = *c;
+    out_of_stock.in_stock = 0;
+    out_of_stock.cond[P_STOCK][0] = '\0';
+    where_sql(&out_of_stock, P_COUNT, w, sizeof w);
+    expect_count(jint(s, "false"), sql_count("SELECT count(*) FROM products p WHERE %s", w), c,
                  "in_stock.false");
 }
 
@@ -450,21 +465,25 @@ static void check_attribute(const struct combo *c, json_t *f, const char *key, e
 }
 
 /* The same for an option name: products with a variant that has the
- * value and matches the other option filters. */
+ * value and matches the other option filters (with in_stock=false, none
+ * of those variants in stock). */
 static void check_option(const struct combo *c, json_t *f, const char *name, enum part own) {
     char w[2048], v[512], q[3200];
-    where_sql(c, P_COUNT, w, sizeof w);
-    /* the product conditions without any option filter, then the variant
-     * conditions without the name's own */
+    /* the product conditions without any option filter (nor, with
+     * in_stock=false, the stock, which the variants decide), then the
+     * variant conditions without the name's own */
     struct combo other = *c;
     other.size = other.vcolor = NULL;
+    if (c->in_stock == 0)
+        other.in_stock = -1;
     where_sql(&other, P_COUNT, w, sizeof w);
     variant_sql(c, own, c->in_stock == 1, v, sizeof v);
     snprintf(q, sizeof q,
-             "SELECT coalesce(string_agg(x || '=' || n, ';' ORDER BY x), '') FROM (SELECT"
-             " lower(v.options->>'%s') AS x, count(DISTINCT p.id) AS n FROM products p JOIN"
-             " product_variants v ON %s WHERE %s AND v.options->>'%s' IS NOT NULL GROUP BY 1) y",
-             name, v, w, name);
+             "SELECT coalesce(string_agg(x || '=' || n, ';' ORDER BY x), '') FROM (SELECT x,"
+             " count(*) AS n FROM (SELECT p.id, lower(v.options->>'%s') AS x FROM products p JOIN"
+             " product_variants v ON %s WHERE %s AND v.options->>'%s' IS NOT NULL GROUP BY 1, 2"
+             " HAVING %s) z GROUP BY 1) y",
+             name, v, w, name, c->in_stock == 0 ? "NOT bool_or(v.stock > 0)" : "true");
     char *want = harness_sql_value(&server, "%s", q);
     char got[1024];
     values_text(json_object_get(json_object_get(f, "options"), name), got, sizeof got);
@@ -673,6 +692,27 @@ static void test_option_filters_hold_on_one_variant(void **state) {
     assert_int_equal(json_array_size(sizes), 1); /* only S is in Red and in stock */
     assert_string_equal(jstr(json_array_get(sizes, 0), "value"), "S");
     assert_int_equal(jint(json_array_get(sizes, 0), "count"), 2);
+    http_res_free(r);
+    /* in_stock=false is the other side: no variant holding the options
+     * is in stock, though the product is */
+    assert_int_equal(list_count("&attr.marker=stock&option.Size=M&in_stock=false"), 1);
+    assert_int_equal(list_count("&attr.marker=stock&option.Size=S&in_stock=false"), 0);
+    assert_int_equal(list_count("&attr.marker=stock&in_stock=false"), 0);
+    r = call("GET", FACETS "?attr.marker=stock&option.Size=M", NULL, NULL);
+    expect_status(r, 200, "facets of M");
+    assert_int_equal(jint(json_object_get(r->json, "in_stock"), "true"), 0);
+    assert_int_equal(jint(json_object_get(r->json, "in_stock"), "false"), 1);
+    http_res_free(r);
+    /* S in Red is in stock, so Red is not out of stock; M in Red is, so
+     * adding Size=M would find the product */
+    r = call("GET", FACETS "?attr.marker=stock&option.Color=Red&in_stock=false", NULL, NULL);
+    expect_status(r, 200, "facets out of stock");
+    assert_int_equal(jint(r->json, "total"), 0);
+    sizes = json_object_get(json_object_get(r->json, "options"), "Size");
+    assert_int_equal(json_array_size(sizes), 1);
+    assert_string_equal(jstr(json_array_get(sizes, 0), "value"), "M");
+    assert_int_equal(list_count("&attr.marker=stock&option.Color=Red&option.Size=M&in_stock=false"),
+                     1);
     http_res_free(r);
 }
 
