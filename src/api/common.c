@@ -128,10 +128,18 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
     const char *want = request_header_list(req, "If-Match", &lines);
     bool matches = !want || etag_matches(want, etag, false);
     buf_clear(&lines);
+    if (!matches)
+        return problem_detail(req, NX_ERR_PRECONDITION,
+                              "the resource has changed: If-Match does not match its ETag");
+    /* RFC 9110 13.1.2: on a write, a matching If-None-Match ("*": the
+     * resource exists) fails the write */
+    const char *not_want = request_header_list(req, "If-None-Match", &lines);
+    matches = not_want && etag_matches(not_want, etag, true);
+    buf_clear(&lines);
     if (matches)
-        return NX_OK;
-    return problem_detail(req, NX_ERR_PRECONDITION,
-                          "the resource has changed: If-Match does not match its ETag");
+        return problem_detail(req, NX_ERR_PRECONDITION,
+                              "the resource matches If-None-Match: it exists as tagged");
+    return NX_OK;
 }
 
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj) {

@@ -989,6 +989,14 @@ static void test_if_match_on_patch(void **state) {
         expect_problem(r, 412, NULL);
     }
     expect_sql("9", "SELECT stock FROM products WHERE id = %lld", id);
+    /* If-None-Match on a write: "*" or the current tag fails it */
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 99),
+                     "If-None-Match: *");
+    expect_problem(r, 412, NULL);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 10),
+                     "If-None-Match: \"other\"");
+    expect_status(r, 200, "If-None-Match with another tag");
+    http_res_free(r);
     /* the current tag on the second of two If-Match lines */
     char auth[4200], *current = current_etag(id);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff_token);

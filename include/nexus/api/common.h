@@ -53,9 +53,9 @@ enum nx_err api_name_unknown_category(struct request *req, struct db *db, const 
 enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
                             const char *except_id, char *out);
 
-/* Parse the If-Match / If-None-Match rules against the representation
- * etag: NX_ERR_PRECONDITION (412) when If-Match is given and does not
- * match. */
+/* The preconditions of a write against the representation etag:
+ * NX_ERR_PRECONDITION (412) when If-Match is given and does not match, or
+ * If-None-Match is given and matches ("*" always does). */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
 /* 200/201 with the body and its ETag; obj is consumed. (The server turns
