@@ -65,13 +65,15 @@ static bool slug_taken(const PGresult *r, const char *slug) {
     return false;
 }
 
-/* Candidates are asked about in windows of SLUG_WINDOW, each by equality
- * (an index probe per candidate): a prefix match (slug LIKE base || '-%')
- * cannot use the slug index under a parameter, and read the whole table
- * per write. When a window is all taken, the next starts about twice as
- * far, so a name that thousands of products share takes a few small
- * statements: the suffix is then unique, not always the smallest free. */
-#define SLUG_WINDOW 32
+/* Candidates are asked about in windows, each by equality (an index
+ * probe per candidate): a prefix match (slug LIKE base || '-%') cannot
+ * use the slug index under a parameter, and read the whole table per
+ * write. The windows follow one another with no gap, each twice as long
+ * as the one before (up to SLUG_WINDOW_MAX), so the suffix is the
+ * smallest free one (a freed -5 is taken again before -66 is), and a
+ * name that thousands of products share takes a few statements. */
+#define SLUG_WINDOW     32
+#define SLUG_WINDOW_MAX 1024
 
 /* Candidate n: base itself for 1, else base-n (cut to fit). */
 static void slug_candidate(const char *base, long n, char out[NX_SLUG_MAX + 1]) {
@@ -109,13 +111,14 @@ enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup
     snprintf(lock, sizeof lock, "slug:%s:%s", scope, base);
     enum nx_err e = db_xact_lock(db, lock);
     /* Ends: the rows are finitely many, so some window has a free one. */
-    for (long first = 1; e == NX_OK; first = 2 * first + SLUG_WINDOW - 1) {
+    for (long first = 1, count = SLUG_WINDOW; e == NX_OK;
+         first += count, count = count < SLUG_WINDOW_MAX ? 2 * count : count) {
         struct buf array = {0};
         PGresult *r = NULL;
-        slug_candidates(base, first, SLUG_WINDOW, &array);
+        slug_candidates(base, first, count, &array);
         e = lookup(db, array.data, except_id, &r);
         buf_clear(&array);
-        bool found = e == NX_OK && first_free(r, base, first, SLUG_WINDOW, out);
+        bool found = e == NX_OK && first_free(r, base, first, count, out);
         PQclear(r);
         if (found)
             return NX_OK;

@@ -528,6 +528,23 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
     r = post_simple("TWIN-GAP", "Twin Lamp");
     assert_string_equal(jstr(r->json, "slug"), "twin-lamp-7");
     http_res_free(r);
+    /* past the second window too, with a gap there: suffixes follow one
+     * another (they once jumped from -64 to -97, and grew without bound
+     * as products came and went) */
+    for (int i = 41; i <= 70; i++) {
+        char sku[32], want_slug[32];
+        snprintf(sku, sizeof sku, "TWIN-C%d", i);
+        snprintf(want_slug, sizeof want_slug, "twin-lamp-%d", i);
+        r = post_simple(sku, "Twin Lamp");
+        assert_string_equal(jstr(r->json, "slug"), want_slug);
+        http_res_free(r);
+    }
+    free(harness_sql_value(&server,
+                           "UPDATE products SET deleted_at = now() WHERE slug = 'twin-lamp-50'"
+                           " RETURNING 1"));
+    r = post_simple("TWIN-GAP2", "Twin Lamp");
+    assert_string_equal(jstr(r->json, "slug"), "twin-lamp-50");
+    http_res_free(r);
 }
 
 static void test_soft_deleted_product_frees_sku_and_slug(void **state) {
