@@ -479,6 +479,30 @@ static void test_name_slug_and_description_rules(void **state) {
     http_res_free(r);
 }
 
+/* Products named "Twin Lamp" from..to: each derives twin-lamp-<i>. */
+static void twin_lamps(int from, int to) {
+    for (int i = from; i <= to; i++) {
+        char sku[32], want_slug[32];
+        snprintf(sku, sizeof sku, "TWIN-B%d", i);
+        snprintf(want_slug, sizeof want_slug, "twin-lamp-%d", i);
+        struct http_res *r = post_simple(sku, "Twin Lamp");
+        assert_string_equal(jstr(r->json, "slug"), want_slug);
+        http_res_free(r);
+    }
+}
+
+/* twin-lamp-<n> deleted: the next "Twin Lamp" takes it again. */
+static void reuse_freed_twin_lamp(int n) {
+    char sku[32], slug[32];
+    snprintf(slug, sizeof slug, "twin-lamp-%d", n);
+    snprintf(sku, sizeof sku, "TWIN-GAP-%d", n);
+    free(harness_sql_value(
+        &server, "UPDATE products SET deleted_at = now() WHERE slug = '%s' RETURNING 1", slug));
+    struct http_res *r = post_simple(sku, "Twin Lamp");
+    assert_string_equal(jstr(r->json, "slug"), slug);
+    http_res_free(r);
+}
+
 static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state) {
     (void)state;
     http_res_free(post_product(json_body("{s:s, s:s, s:s, s:s, s:i}", "sku", "DUP-1", "name",
@@ -513,38 +537,13 @@ static void test_duplicates_are_409_and_derived_slugs_get_suffixes(void **state)
         http_res_free(r);
     }
     /* past the first window of candidates the server asks about, and with
-     * a gap: the first free suffix wins */
-    for (int i = 4; i <= 40; i++) {
-        char sku[32], want_slug[32];
-        snprintf(sku, sizeof sku, "TWIN-B%d", i);
-        snprintf(want_slug, sizeof want_slug, "twin-lamp-%d", i);
-        r = post_simple(sku, "Twin Lamp");
-        assert_string_equal(jstr(r->json, "slug"), want_slug);
-        http_res_free(r);
-    }
-    free(harness_sql_value(&server,
-                           "UPDATE products SET deleted_at = now() WHERE slug = 'twin-lamp-7'"
-                           " RETURNING 1"));
-    r = post_simple("TWIN-GAP", "Twin Lamp");
-    assert_string_equal(jstr(r->json, "slug"), "twin-lamp-7");
-    http_res_free(r);
-    /* past the second window too, with a gap there: suffixes follow one
-     * another (they once jumped from -64 to -97, and grew without bound
-     * as products came and went) */
-    for (int i = 41; i <= 70; i++) {
-        char sku[32], want_slug[32];
-        snprintf(sku, sizeof sku, "TWIN-C%d", i);
-        snprintf(want_slug, sizeof want_slug, "twin-lamp-%d", i);
-        r = post_simple(sku, "Twin Lamp");
-        assert_string_equal(jstr(r->json, "slug"), want_slug);
-        http_res_free(r);
-    }
-    free(harness_sql_value(&server,
-                           "UPDATE products SET deleted_at = now() WHERE slug = 'twin-lamp-50'"
-                           " RETURNING 1"));
-    r = post_simple("TWIN-GAP2", "Twin Lamp");
-    assert_string_equal(jstr(r->json, "slug"), "twin-lamp-50");
-    http_res_free(r);
+     * a gap: the first free suffix wins; past the second too (suffixes
+     * once jumped from -64 to -97, and grew without bound as products came
+     * and went) */
+    twin_lamps(4, 40);
+    reuse_freed_twin_lamp(7);
+    twin_lamps(41, 70);
+    reuse_freed_twin_lamp(50);
 }
 
 static void test_soft_deleted_product_frees_sku_and_slug(void **state) {
