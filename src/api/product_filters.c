@@ -324,7 +324,9 @@ static enum nx_err parse_attribute(struct request *req, struct product_query *q,
     if (!v.ptr)
         return NX_OK;
     if ((min || max) && !is_number(v))
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be a decimal number", param);
+        return problem_detail(
+            req, NX_ERR_BAD_REQUEST,
+            "%s must be a decimal number (-?digits[.digits], at most 40 characters)", param);
     enum nx_err e = min || max ? NX_OK : check_list(req, param, v);
     if (e != NX_OK)
         return e;

@@ -296,8 +296,12 @@ static const struct gql_input_def product_filter_fields[] = {
 static const struct gql_input_def attribute_filter_fields[] = {
     ARG("key", "String!", NULL, NULL),
     ARG("values", "[String!]", NULL, "The value's text equals one of these."),
-    ARG("min", "Float", NULL, "A numeric value at least this."),
-    ARG("max", "Float", NULL, "A numeric value at most this."),
+    ARG("min", "Float", NULL,
+        "A numeric value at least this; written out as a decimal, at most 40 characters "
+        "(as REST's attr.<key>.min)."),
+    ARG("max", "Float", NULL,
+        "A numeric value at most this; written out as a decimal, at most 40 characters "
+        "(as REST's attr.<key>.max)."),
 };
 
 static const struct gql_input_def option_filter_fields[] = {
