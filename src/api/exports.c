@@ -53,9 +53,8 @@ static void export_stream_free(void *p) {
     free(s);
 }
 
-/* A CSV export's attr.<key> columns (the keys the matching products
- * have) and whether it has images and variants columns, read before the
- * first byte is sent. */
+/* A CSV export's attr.<key> columns: the keys the matching products have,
+ * read before the first byte is sent. */
 static enum nx_err load_attr_keys(struct db *db, struct export_stream *s) {
     PGresult *r = NULL;
     enum nx_err e = products_export_attribute_keys(db, &s->q.filter, &r);
@@ -70,8 +69,6 @@ static enum nx_err load_attr_keys(struct db *db, struct export_stream *s) {
         s->attr_keys = xstrndup(literal.data, literal.len);
     buf_clear(&literal);
     PQclear(r);
-    if (e == NX_OK)
-        e = products_export_extras(db, &s->q.filter, &s->attrs.images, &s->attrs.variants);
     return e;
 }
 

@@ -878,12 +878,11 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
  * which escapes tabs and newlines), tab-separated. NULL for a product
  * whose one variant is what a body without variants makes (active, no
  * options): its own sku, price and stock say it all. */
-#define EXPORT_VARIANTS_FROM                                                                       \
-    " FROM product_variants v WHERE v.product_id = p.id AND v.deleted_at IS NULL"                  \
-    " HAVING count(*) > 1 OR bool_or(NOT v.is_active OR v.options <> '{}')"
 #define EXPORT_VARIANTS                                                                            \
     "(SELECT string_agg(concat_ws(E'\\t', v.sku, v.price_cents, v.stock, v.is_active, v.options)," \
-    " E'\\n' ORDER BY v.position, v.id)" EXPORT_VARIANTS_FROM ")"
+    " E'\\n' ORDER BY v.position, v.id) FROM product_variants v"                                   \
+    " WHERE v.product_id = p.id AND v.deleted_at IS NULL"                                          \
+    " HAVING count(*) > 1 OR bool_or(NOT v.is_active OR v.options <> '{}'))"
 
 /* An export walks the primary key: each batch starts after the last id
  * sent, so a product changed or added meanwhile is sent at most once. */
@@ -929,25 +928,6 @@ enum nx_err products_export_attribute_keys(struct db *db, const struct product_f
     sql_add(&b, " ORDER BY k");
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
-    return e;
-}
-
-enum nx_err products_export_extras(struct db *db, const struct product_filter *f, bool *images,
-                                   bool *variants) {
-    struct sql_builder b = {.prepare = plan_fits_any_values(f)};
-    PGresult *r = NULL;
-    sql_add(&b, "SELECT EXISTS (SELECT FROM products p");
-    add_filters(&b, f);
-    add_indexed_words(&b, f);
-    sql_add(&b, " AND p.images <> '[]'::jsonb), EXISTS (SELECT FROM products p");
-    add_filters(&b, f);
-    add_indexed_words(&b, f);
-    sql_add(&b, " AND EXISTS (SELECT" EXPORT_VARIANTS_FROM "))");
-    enum nx_err e = db_exec_built(db, &b, &r);
-    sql_clear(&b);
-    *images = e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't';
-    *variants = e == NX_OK && PQgetvalue(r, 0, 1)[0] == 't';
-    PQclear(r);
     return e;
 }
 

@@ -13,8 +13,7 @@
 #include <string.h>
 
 const char *const import_column_names[COL__COUNT] = {
-    "sku",   "name",     "slug",      "description", "price",    "currency",
-    "stock", "category", "is_active", "images",      "variants",
+    "sku", "name", "slug", "description", "price", "currency", "stock", "category", "is_active",
 };
 
 static int column_of(const char *name, size_t len) {
@@ -274,24 +273,6 @@ static enum nx_err csv_attributes(struct field_errors *errs, const struct import
     return e;
 }
 
-/* An images or variants cell: the JSON array it holds, as in a body;
- * NULL, with the field's error, when it holds no JSON. */
-static json_t *json_cell(struct field_errors *errs, enum import_column c,
-                         const struct record_field *f) {
-    json_error_t err;
-    struct field_errors out_of_range = {0};
-    json_t *v = jsonpath_load_past_numbers(f->ptr, f->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                                           &err, &out_of_range);
-    bool named = fielderr_count(&out_of_range) > 0;
-    fielderr_clear(&out_of_range);
-    if (!v || named) {
-        json_decref(v);
-        fielderr_add(errs, import_column_names[c], "must be a JSON array, as in a product's body");
-        return NULL;
-    }
-    return v;
-}
-
 enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_columns *cols,
                                 const struct record *rec, struct import_row *row) {
     enum nx_err e = NX_OK;
@@ -311,18 +292,13 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
                 e = NX_ERR_VALIDATION;
             continue;
         }
-        bool json = c == COL_IMAGES || c == COL_VARIANTS;
-        json_t *v = !json    ? cell_value((enum import_column)c, f)
-                    : f->len ? json_cell(errs, (enum import_column)c, f)
-                             : NULL;
-        if (json && f->len && !v)
-            e = NX_ERR_VALIDATION;
+        json_t *v = cell_value((enum import_column)c, f);
         if (v)
             json_object_set_new(row->body, import_column_names[c], v);
     }
     if (csv_attributes(errs, cols, rec, row->body) != NX_OK)
         e = NX_ERR_VALIDATION;
-    row->keeps_images = !json_object_get(row->body, "images");
+    row->keeps_images = true;
     return validate(errs, row, e);
 }
 

@@ -29,8 +29,7 @@ const struct export_field product_export_fields[] = {
     {"stock", PC_STOCK, EXPORT_INTEGER, BOTH, VP_STOCK},
     {"category", PC_CATEGORY_SLUG, EXPORT_TEXT_OR_NULL, BOTH, NOT_VARIANT},
     {"is_active", PC_IS_ACTIVE, EXPORT_BOOL, BOTH, NOT_VARIANT},
-    /* CSV: attributes in attr.<key> columns instead, images and variants
-     * in columns of their own when the export needs them */
+    /* CSV carries attributes in attr.<key> columns instead, and no images */
     {"attributes", PC_ATTRIBUTES, EXPORT_JSON, EXPORT_NDJSON, NOT_VARIANT},
     {"images", PC_IMAGES, EXPORT_JSON, EXPORT_NDJSON, NOT_VARIANT},
 };
@@ -137,10 +136,6 @@ void product_export_header(struct buf *out, enum export_format format,
         buf_puts(out, product_export_fields[i].name);
         sep = ",";
     }
-    if (attrs && attrs->images)
-        buf_puts(out, ",images");
-    if (attrs && attrs->variants)
-        buf_puts(out, ",variants");
     for (size_t i = 0; attrs && i < attrs->count; i++) {
         struct buf name = {0};
         buf_printf(&name, IMPORT_ATTR_PREFIX "%s", attrs->keys[i]);
@@ -183,11 +178,11 @@ static void csv_attributes(struct buf *out, const PGresult *r, int row,
     json_decref(values);
 }
 
-/* Each line of PC_EXPORT_VARIANTS as a create's variant, in a JSON array. */
-static void variants_array(struct buf *out, const char *p, const char *end) {
+/* "variants": each line of PC_EXPORT_VARIANTS as a create's variant. */
+static void ndjson_variants(struct buf *out, const char *p, const char *end) {
     struct variant_parts v;
     const char *sep = "";
-    buf_puts(out, "[");
+    buf_puts(out, ",\"variants\":[");
     while (next_variant(&p, end, &v)) {
         char price[NX_MONEY_BUF], cents[24];
         format_money(strtoll(part_text(&v, VP_PRICE, cents, sizeof cents), NULL, 10), price,
@@ -204,28 +199,6 @@ static void variants_array(struct buf *out, const char *p, const char *end) {
         sep = ",";
     }
     buf_puts(out, "]");
-}
-
-/* The images and variants cells of a CSV record, when it has those
- * columns: the JSON array, or an empty cell for none. */
-static void csv_json_cells(struct buf *out, const PGresult *r, int row,
-                           const struct export_attrs *attrs, const char *variants,
-                           const char *variants_end) {
-    if (attrs && attrs->images) {
-        const char *images = PQgetvalue(r, row, PC_IMAGES);
-        buf_puts(out, ",");
-        if (strcmp(images, "[]") != 0)
-            csv_field(out, images, strlen(images));
-    }
-    if (attrs && attrs->variants) {
-        buf_puts(out, ",");
-        if (variants < variants_end) {
-            struct buf array = {0};
-            variants_array(&array, variants, variants_end);
-            csv_field(out, array.data, array.len);
-            buf_clear(&array);
-        }
-    }
 }
 
 void product_export_row(struct buf *out, enum export_format format, const PGresult *r, int row,
@@ -245,16 +218,9 @@ void product_export_row(struct buf *out, enum export_format format, const PGresu
         char text[NX_MONEY_BUF + 72];
         if (!(f->formats & format))
             continue;
-        /* with variants, a line has theirs instead of the product's own
-         * (a CSV record an empty cell, when it has a variants column) */
-        bool theirs = has_variants && f->variant_part != NOT_VARIANT;
-        if (format == EXPORT_NDJSON && theirs)
+        /* with variants, a line has theirs instead of the product's own */
+        if (format == EXPORT_NDJSON && has_variants && f->variant_part != NOT_VARIANT)
             continue;
-        if (format == EXPORT_CSV && theirs && attrs && attrs->variants) {
-            buf_puts(out, sep);
-            sep = ",";
-            continue;
-        }
         const char *value = value_text(f, r, row, has_variants ? &first : NULL, text);
         buf_puts(out, sep);
         sep = ",";
@@ -267,13 +233,9 @@ void product_export_row(struct buf *out, enum export_format format, const PGresu
         buf_puts(out, ":");
         ndjson_value(out, f, value);
     }
-    if (format == EXPORT_NDJSON && has_variants) {
-        buf_puts(out, ",\"variants\":");
-        variants_array(out, variants, variants_end);
-    }
-    if (format == EXPORT_CSV) {
-        csv_json_cells(out, r, row, attrs, has_variants ? variants : variants_end, variants_end);
+    if (format == EXPORT_NDJSON && has_variants)
+        ndjson_variants(out, variants, variants_end);
+    if (format == EXPORT_CSV)
         csv_attributes(out, r, row, attrs);
-    }
     buf_puts(out, format == EXPORT_NDJSON ? "}\n" : "\r\n");
 }

@@ -274,44 +274,6 @@ static void test_csv_cells_spell_the_body(void **state) {
     fielderr_clear(&errs);
 }
 
-/* images and variants cells hold the JSON arrays of a body: validated as
- * the body's, named like it; an empty cell is no field (an upsert keeps
- * the images); a cell that is no JSON is the column's error. */
-static void test_csv_images_and_variants_cells_are_json(void **state) {
-    (void)state;
-    struct field_errors errs = {0};
-    struct import_columns cols;
-    struct import_row row;
-    struct record_field hf[4], rf[4];
-    const char *names[] = {"name", "images", "variants", "sku"};
-    struct record h = csv(hf, 4, names);
-    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
-    const char *good[] = {
-        "Tee", "[{\"url\":\"https://img.example.com/a.jpg\"}]",
-        "[{\"sku\":\"T-S\",\"price\":\"1\",\"stock\":2,\"options\":{\"Size\":\"S\"}},"
-        "{\"sku\":\"T-M\",\"price\":\"1\",\"stock\":0,\"options\":{\"Size\":\"M\"}}]",
-        ""};
-    struct record r = csv(rf, 4, good);
-    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_OK);
-    assert_int_equal(row.variant_count, 2);
-    assert_false(row.keeps_images);
-    import_row_clear(&row);
-    const char *no_images[] = {"Tee", "", "", "T-1"};
-    r = csv(rf, 4, no_images);
-    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
-    assert_true(row.keeps_images); /* price and stock missing, images kept */
-    import_row_clear(&row);
-    fielderr_clear(&errs);
-    const char *bad[] = {"Tee", "[{\"url\":\"javascript:x\"}]", "[{\"sku\":", "T-1"};
-    r = csv(rf, 4, bad);
-    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
-    assert_non_null(message_for(&errs, "images[0].url"));
-    assert_string_equal(message_for(&errs, "variants"),
-                        "must be a JSON array, as in a product's body");
-    import_row_clear(&row);
-    fielderr_clear(&errs);
-}
-
 /* Which strings an attr.<key> cell carries as themselves: the export
  * writes every other string as a JSON string, which reads back as it. */
 static void test_cells_that_read_as_their_own_text(void **state) {
@@ -333,7 +295,6 @@ int main(void) {
         cmocka_unit_test(test_csv_header_names_known_columns_once),
         cmocka_unit_test(test_csv_header_takes_a_catalogs_attribute_keys),
         cmocka_unit_test(test_csv_cells_spell_the_body),
-        cmocka_unit_test(test_csv_images_and_variants_cells_are_json),
         cmocka_unit_test(test_cells_that_read_as_their_own_text),
     };
     return cmocka_run_group_tests_name("import_row", tests, NULL, NULL);

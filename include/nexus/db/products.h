@@ -151,11 +151,6 @@ enum nx_err products_export_page(struct db *db, const struct product_filter *f,
  * attr.<key> columns). */
 enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f,
                                            PGresult **out);
-/* Whether a matching product has images, and whether one has variants
- * that its own sku, price and stock cannot say (PC_EXPORT_VARIANTS not
- * NULL): a CSV export's images and variants columns. */
-enum nx_err products_export_extras(struct db *db, const struct product_filter *f, bool *images,
-                                   bool *variants);
 
 /* A live (not deleted) product; zero rows when there is none. With lock,
  * the row is locked for the rest of the transaction. */

@@ -5,13 +5,11 @@
  * An NDJSON row is that body as one JSON object (`variants` included),
  * with `category` (an id or a slug) allowed in place of `category_id`. A
  * CSV upload has a header row naming its columns (sku, name, slug,
- * description, price, currency, stock, category, is_active, images,
- * variants, and `attr.<key>` for attributes; each at most once, in any
- * order); each row
+ * description, price, currency, stock, category, is_active, and
+ * `attr.<key>` for attributes; each at most once, in any order); each row
  * becomes the body those cells spell: an empty cell is an absent field
  * (or attribute), `stock` a JSON integer when it is one, `is_active` a
- * boolean when it is `true` or `false`, `images` and `variants` the JSON
- * value they hold (arrays, as in the body), anything else a string. An
+ * boolean when it is `true` or `false`, anything else a string. An
  * `attr.<key>` cell becomes attributes.<key>: a boolean when it is `true`
  * or `false`, a number when it is a JSON number, the string a JSON string
  * spells when it is one (quotes included: `"1.50"`), else a string. So every
@@ -42,8 +40,6 @@ enum import_column {
     COL_STOCK,
     COL_CATEGORY,
     COL_IS_ACTIVE,
-    COL_IMAGES,
-    COL_VARIANTS,
     COL__COUNT
 };
 
@@ -92,8 +88,8 @@ struct import_row {
     struct category_ref category;
     struct variant_input *variants;
     size_t variant_count;
-    /* A CSV row without an images cell: an upsert keeps the product's
-     * images (and a new product has none). */
+    /* A CSV row: it has no column for images, so an upsert keeps the
+     * product's (and a new product has none). */
     bool keeps_images;
 };
 

@@ -59,15 +59,10 @@ struct export_field {
  * of each attr key (struct export_attrs) as text, null when absent. */
 #define PC_EXPORT_ATTRS (PC_EXPORT_VARIANTS + 1)
 
-/* A CSV export's columns beyond the import's own: attr.<key>, in order
- * (keys sorted), and whether it has `images` and `variants` columns (when
- * a product of the export has images, or variants that its own sku, price
- * and stock cannot say). */
+/* A CSV export's attr.<key> columns, in order (keys sorted). */
 struct export_attrs {
     char **keys;
     size_t count;
-    bool images;
-    bool variants;
 };
 
 extern const struct export_field product_export_fields[];
