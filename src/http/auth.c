@@ -95,8 +95,12 @@ static enum nx_err authenticate(struct request *req, bool lookup) {
         MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_authorization, &h);
     if (h.count == 0)
         return NX_OK; /* anonymous */
-    if (token_from_authorization(h.values, h.count, &token, &len) != NX_OK)
+    if (token_from_authorization(h.values, h.count, &token, &len) != NX_OK) {
+        /* one Bearer header with something in it: a token sent, refused */
+        const char *sent = h.count == 1 ? token_bearer_credentials(h.values[0]) : NULL;
+        req->token_rejected = sent && sent[strspn(sent, " \t")] != '\0';
         return unauthorized(req, "the Authorization header must be one 'Bearer <token>'");
+    }
     if (token_verify_access(&keys, token, len, time(NULL), &claims) != NX_OK) {
         req->token_rejected = true;
         return unauthorized(req, "the access token is invalid or expired");

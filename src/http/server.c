@@ -256,7 +256,12 @@ static enum nx_err refuse_body(struct request *req) {
 /* Content type and declared size, for routes that take a JSON body; no
  * body at all for the others. */
 static enum nx_err check_body_headers(struct request *req) {
-    if (declares_body(req) && !content_coding_is_identity(request_header(req, "Content-Encoding")))
+    struct buf codings = {0};
+    /* every line: a second one adds to the list (RFC 9110 5.3) */
+    bool identity =
+        content_coding_is_identity(request_header_list(req, "Content-Encoding", &codings));
+    buf_clear(&codings);
+    if (declares_body(req) && !identity)
         return problem_detail(req, NX_ERR_UNSUPPORTED_TYPE,
                               "no Content-Encoding is supported: send the body as it is");
     if (req->route->flags & ROUTE_UPLOAD)

@@ -742,6 +742,16 @@ static void test_garbage_tokens_are_401(void **state) {
     r = get_with_header(ME, bad[4], NULL);
     assert_string_equal(http_header(r, "WWW-Authenticate"), "Bearer realm=\"nexus\"");
     http_res_free(r);
+    /* a token too long to be one was sent and refused too */
+    char *long_token = malloc(5100);
+    assert_non_null(long_token);
+    int n = snprintf(long_token, 5100, "Authorization: Bearer ");
+    memset(long_token + n, 'a', 5000);
+    long_token[n + 5000] = '\0';
+    r = get_with_header(ME, long_token, NULL);
+    assert_non_null(strstr(http_header(r, "WWW-Authenticate"), "error=\"invalid_token\""));
+    http_res_free(r);
+    free(long_token);
     r = get_with_header(ME, NULL, NULL);
     assert_string_equal(http_header(r, "WWW-Authenticate"), "Bearer realm=\"nexus\"");
     http_res_free(r);

@@ -131,6 +131,11 @@ static void test_other_charsets_and_content_codings_are_415(void **state) {
     assert_problem(r, 415, NULL);
     assert_non_null(strstr(jstr(r->json, "detail"), "Content-Encoding"));
     http_res_free(r);
+    /* a second line adds to the list */
+    const char *two_lines[] = {"Content-Type: application/json", "Content-Encoding: identity",
+                               "Content-Encoding: gzip", NULL};
+    expect_problem_and_free(http_request("POST", REGISTER, two_lines, body, strlen(body)), 415,
+                            NULL);
     r = send_raw_body("POST", REGISTER, "Content-Type: application/json",
                       "Content-Encoding: identity", body, strlen(body));
     assert_int_equal(r->status, 201);
