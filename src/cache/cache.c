@@ -147,24 +147,32 @@ static struct cache_conn *this_thread(void) {
     return thread_conn;
 }
 
+/* The next attempt after a failure: 100 ms, doubling up to 2 s. */
+static void back_off(struct cache_conn *c) {
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 100;
+    if (c->backoff_ms > 2000)
+        c->backoff_ms = 2000;
+    c->next_attempt_us = now_us() + (uint64_t)c->backoff_ms * 1000u;
+}
+
+/* A reply came: Redis answers, and the next failure starts the backoff
+ * anew. Not on connect: a hung Redis (stopped, or its event loop stuck)
+ * still accepts connections, and each would cost a timeout again. */
+static void answered(struct cache_conn *c) {
+    c->backoff_ms = 0;
+}
+
 /* A usable context, or NULL while Redis is down and the backoff runs. */
 static redisContext *context(void) {
     struct cache_conn *c = this_thread();
     if (c->ctx)
         return c->ctx;
-    uint64_t now = now_us();
-    if (now < c->next_attempt_us)
+    if (now_us() < c->next_attempt_us)
         return NULL;
     c->ctx = connect_now();
-    if (c->ctx) {
-        c->backoff_ms = 0;
-        return c->ctx;
-    }
-    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 100;
-    if (c->backoff_ms > 2000)
-        c->backoff_ms = 2000;
-    c->next_attempt_us = now + (uint64_t)c->backoff_ms * 1000u;
-    return NULL;
+    if (!c->ctx)
+        back_off(c);
+    return c->ctx;
 }
 
 /* Any error leaves a hiredis context unusable: drop it, retry after backoff. */
@@ -174,8 +182,7 @@ static void drop_context(const char *why) {
     redisFree(c->ctx);
     c->ctx = NULL;
     c->pending = 0;
-    c->backoff_ms = c->backoff_ms ? c->backoff_ms : 100;
-    c->next_attempt_us = now_us() + (uint64_t)c->backoff_ms * 1000u;
+    back_off(c);
 }
 
 static void log_error_reply(const redisReply *r) {
@@ -193,6 +200,7 @@ static bool drain(struct cache_conn *c) {
             drop_context(c->ctx->errstr[0] ? c->ctx->errstr : "no reply");
             return false;
         }
+        answered(c);
         log_error_reply(r);
         freeReplyObject(r);
         c->pending--;
@@ -234,6 +242,7 @@ redisReply *cache_command(int argc, const char **argv, const size_t *lens) {
         drop_context(ctx->errstr[0] ? ctx->errstr : "no reply");
         return NULL;
     }
+    answered(this_thread());
     if (r->type == REDIS_REPLY_ERROR) {
         log_error_reply(r);
         freeReplyObject(r);

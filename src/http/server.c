@@ -657,6 +657,14 @@ static void bump_for(struct request *req) {
 static enum nx_err explain_timeout(struct request *req, enum nx_err e) {
     if (e != NX_ERR_UNAVAILABLE || req->detail[0] || !db_thread_timed_out())
         return e;
+    /* a write of one resource that runs out of time waited on a lock (with
+     * the default settings PostgreSQL names it a statement timeout) */
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD)
+        return problem_detail(req, e,
+                              "the database did not finish this write within the %d ms the server "
+                              "allows a statement (another request may hold what it needs); retry "
+                              "later",
+                              db_statement_timeout());
     return problem_detail(req, e,
                           "the request needs more than the %d ms the server allows a database "
                           "statement; narrow it (a filter, a smaller limit) and retry",

@@ -1028,6 +1028,26 @@ static void test_if_match_on_patch(void **state) {
     http_res_free(created);
 }
 
+/* A write that waits on a lock past the statement timeout is a 503 that
+ * says to retry later (not to narrow the request, as a slow read's does). */
+static void test_write_held_by_a_lock_is_503_retry_later(void **state) {
+    (void)state;
+    long long id = make_simple("LOCKED-1", "Locked Lamp");
+    char path[64];
+    snprintf(path, sizeof path, PRODUCTS "/%lld", id);
+    PGconn *c = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_true(harness_pg_exec(c, "BEGIN"));
+    assert_true(harness_pg_exec(c, "LOCK TABLE products IN ACCESS EXCLUSIVE MODE"));
+    struct http_res *r = call("PATCH", path, staff_token, "{\"stock\": 4}");
+    assert_problem(r, 503, NULL);
+    assert_non_null(http_header(r, "Retry-After"));
+    assert_non_null(strstr(jstr(r->json, "detail"), "retry later"));
+    http_res_free(r);
+    assert_true(harness_pg_exec(c, "ROLLBACK"));
+    PQfinish(c);
+}
+
 static void test_if_match_on_put_and_delete(void **state) {
     (void)state;
     long long id = make_simple("IFM-2", "If Match Put");
@@ -1494,6 +1514,7 @@ int main(void) {
         cmocka_unit_test(test_empty_patch_changes_nothing),
         cmocka_unit_test(test_if_match_on_patch),
         cmocka_unit_test(test_if_match_on_put_and_delete),
+        cmocka_unit_test(test_write_held_by_a_lock_is_503_retry_later),
         cmocka_unit_test(test_concurrent_patches_with_the_same_if_match),
         cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
         cmocka_unit_test(test_deadlock_victim_is_retried),
