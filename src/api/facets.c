@@ -227,9 +227,7 @@ static enum nx_err group_queries(struct db *db, const struct product_filter *f,
     char attribute_keys[16], option_names[16];
     snprintf(attribute_keys, sizeof attribute_keys, "%zu", NX_FACET_KEYS + f->attribute_count);
     snprintf(option_names, sizeof option_names, "%zu", NX_FACET_KEYS + f->option_count);
-    /* in_stock=false holds on the variants too (none with the value in
-     * stock), which the product's terms cannot tell either */
-    bool by_variants = f->option_count || f->in_stock == 0;
+    bool by_variants = f->option_count > 0;
     enum nx_err e = facets_terms(db, f, &NO_SKIP, by_variants ? FA_ATTRIBUTES : FA_BOTH, NULL,
                                  attribute_keys, option_names, &r);
     if (e == NX_OK && by_variants) {
@@ -251,6 +249,7 @@ static enum nx_err group_queries(struct db *db, const struct product_filter *f,
     for (size_t i = 0; e == NX_OK && i < f->option_count; i++) {
         PQclear(r);
         r = NULL;
+        /* the terms cannot tell in_stock=false of the variants either */
         if (f->option_count == 1 && f->in_stock != 0)
             e = facets_terms(db, f, &SKIP_OPTIONS_ONLY, FA_OPTIONS, f->options[i].name, "0", "1",
                              &r);

@@ -259,9 +259,10 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
 }
 
 /* Read from the matching variants: a product counts once per value,
- * however many of its variants have it, and once per name. With
- * in_stock=false, a value counts the products none of whose variants
- * with it (and the other options) is in stock, as that filter would. */
+ * however many of its variants have it, and once per name. With option
+ * filters and in_stock=false, a value counts the products none of whose
+ * variants with it (and the other options) is in stock, as that filter
+ * would. */
 enum nx_err facets_options(struct db *db, const struct product_filter *f, int only,
                            const char *names, PGresult **out) {
     struct sql_builder b = {0};

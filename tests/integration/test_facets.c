@@ -465,8 +465,8 @@ static void check_attribute(const struct combo *c, json_t *f, const char *key, e
 }
 
 /* The same for an option name: products with a variant that has the
- * value and matches the other option filters (with in_stock=false, none
- * of those variants in stock). */
+ * value and matches the other option filters (with option filters and
+ * in_stock=false, none of those variants in stock). */
 static void check_option(const struct combo *c, json_t *f, const char *name, enum part own) {
     char w[2048], v[512], q[3200];
     /* the product conditions without any option filter (nor, with
@@ -474,7 +474,9 @@ static void check_option(const struct combo *c, json_t *f, const char *name, enu
      * variant conditions without the name's own */
     struct combo other = *c;
     other.size = other.vcolor = NULL;
-    if (c->in_stock == 0)
+    /* without option filters, in_stock=false is the product's stock */
+    bool by_variants = c->in_stock == 0 && (c->size || c->vcolor);
+    if (by_variants)
         other.in_stock = -1;
     where_sql(&other, P_COUNT, w, sizeof w);
     variant_sql(c, own, c->in_stock == 1, v, sizeof v);
@@ -483,7 +485,7 @@ static void check_option(const struct combo *c, json_t *f, const char *name, enu
              " count(*) AS n FROM (SELECT p.id, lower(v.options->>'%s') AS x FROM products p JOIN"
              " product_variants v ON %s WHERE %s AND v.options->>'%s' IS NOT NULL GROUP BY 1, 2"
              " HAVING %s) z GROUP BY 1) y",
-             name, v, w, name, c->in_stock == 0 ? "NOT bool_or(v.stock > 0)" : "true");
+             name, v, w, name, by_variants ? "NOT bool_or(v.stock > 0)" : "true");
     char *want = harness_sql_value(&server, "%s", q);
     char got[1024];
     values_text(json_object_get(json_object_get(f, "options"), name), got, sizeof got);
