@@ -96,8 +96,9 @@ static struct db_stmt SQL_GIVE_UP = {
     "WITH i AS (UPDATE imports SET status = 'failed', finished_at = now(),"
     " created = CASE WHEN atomic THEN 0 ELSE created END,"
     " updated = CASE WHEN atomic THEN 0 ELSE updated END"
-    " WHERE id = $1 AND status = 'running' AND EXISTS (SELECT 1 FROM jobs j"
-    " WHERE j.id = $3::bigint AND j.locked_by = $4 AND j.state = 'running') RETURNING id),"
+    " WHERE id = $1 AND status IN ('queued', 'running') AND ($3::bigint IS NULL"
+    " OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $3::bigint AND j.locked_by = $4"
+    " AND j.state = 'running')) RETURNING id),"
     " c AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM i))"
     " INSERT INTO import_errors (import_id, n, line, field, message)"
     " SELECT i.id, coalesce((SELECT max(n) FROM import_errors WHERE import_id = i.id), 0) + 1,"
@@ -657,11 +658,16 @@ enum nx_err imports_finish(struct db *db, const char *id, const char *status) {
 }
 
 enum nx_err imports_give_up(struct db *db, const char *id, const struct import_runner *runner,
-                            const char *message) {
+                            const char *message, bool *ended) {
     char job[24];
-    snprintf(job, sizeof job, "%lld", runner->job_id);
-    const char *params[] = {id, message, job, runner->worker};
-    return db_exec(db, &SQL_GIVE_UP, params, NULL);
+    PGresult *r = NULL;
+    if (runner)
+        snprintf(job, sizeof job, "%lld", runner->job_id);
+    const char *params[] = {id, message, runner ? job : NULL, runner ? runner->worker : NULL};
+    enum nx_err e = db_exec(db, &SQL_GIVE_UP, params, &r);
+    *ended = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
+    PQclear(r);
+    return e;
 }
 
 enum nx_err imports_purge_abandoned(struct db *db, int *purged) {

@@ -77,6 +77,11 @@ static bool low_stock_alert(const struct config *cfg, struct db *db, const struc
     return ok;
 }
 
+void job_dead(const struct config *cfg, struct db *db, const struct job *job) {
+    if (strcmp(job->kind, "import") == 0)
+        import_job_dead(cfg, db, job);
+}
+
 bool job_handle(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap) {
     if (!json_is_object(job->payload)) {

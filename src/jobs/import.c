@@ -116,6 +116,7 @@ struct run {
     pthread_cond_t changed;
     bool stopping;
     enum nx_err apply_err; /* the first error of a batch: the rest stop */
+    bool refund_owed;      /* a later attempt: its first committed batch refunds it */
 };
 
 static void add_error(struct error_list *list, long long line, const char *field,
@@ -437,6 +438,16 @@ static void set_committed(struct run *run, const struct batch *b) {
     pthread_mutex_unlock(&run->lock);
 }
 
+/* A batch committed: this attempt made progress that a later one does
+ * not redo, so a worker killed again and again during a long import does
+ * not use up the job's attempts (queue_refund). A failure only costs the
+ * refund. */
+static void refund_attempt(struct run *run, struct db *db) {
+    run->refund_owed = false;
+    if (queue_refund(db, run->runner.job_id, run->runner.worker) != NX_OK)
+        log_warn("import.refund", NULL, "import %s: its attempt was not refunded", run->id);
+}
+
 /* Its turn come, the batch's errors and counts join the run's and (unless
  * atomic) commit with its rows and the progress it makes. */
 static enum nx_err commit_batch(struct applier *a, struct batch *b, long long updated,
@@ -456,6 +467,8 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
         e = save_progress(run, a->db);
     if (e == NX_OK && !run->atomic)
         e = db_commit(a->db);
+    if (e == NX_OK && !run->atomic && run->refund_owed)
+        refund_attempt(run, a->db);
     a->in_tx = run->atomic || e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK)
         set_committed(run, b);
@@ -903,33 +916,44 @@ static enum nx_err rebuild_derived(struct db *db) {
 
 /* Rebuild the derived data if a bulk load left it pending, then build the
  * indexes still listed (dropped by this import, by an earlier run of it
- * that stopped, or by another load), before the import is marked done;
- * on a connection of its own without a statement timeout, as the builds
- * change their session settings. A run that stops meanwhile does the rest
- * when the job runs again. */
-static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
+ * that stopped, or by another load); on a connection of its own without a
+ * statement timeout, as the builds change their session settings. A run
+ * that stops meanwhile leaves the rest to the next. took[0] and took[1]:
+ * the seconds of the rebuild and of the builds, 0 for what was not due. */
+static enum nx_err bulk_leftovers(const struct config *cfg, struct db *db, double took[2]) {
     bool derived = false, indexes = false;
-    enum nx_err e = imports_derived_pending(run->db, &derived);
+    enum nx_err e = imports_derived_pending(db, &derived);
+    took[0] = took[1] = 0;
     if (e == NX_OK)
-        e = seed_indexes_pending(run->db, &indexes);
+        e = seed_indexes_pending(db, &indexes);
     if (e != NX_OK || (!derived && !indexes))
         return e;
-    struct db *db = db_open(cfg->database_url);
-    if (!db)
+    struct db *own = db_open(cfg->database_url);
+    if (!own)
         return NX_ERR_UNAVAILABLE;
-    e = db_exec_sql(db, "SET statement_timeout = 0");
+    e = db_exec_sql(own, "SET statement_timeout = 0");
     double start = seconds_now();
     if (e == NX_OK && derived)
-        e = rebuild_derived(db);
+        e = rebuild_derived(own);
     double rebuilt = seconds_now();
     if (e == NX_OK && indexes)
-        e = seed_indexes_build(db, cfg->database_url, false);
-    db_close(db);
-    if (e == NX_OK)
+        e = seed_indexes_build(own, cfg->database_url, false);
+    db_close(own);
+    took[0] = rebuilt - start;
+    took[1] = seconds_now() - rebuilt;
+    return e;
+}
+
+/* What the bulk load left, done before the import is marked done. */
+static enum nx_err bulk_end(struct run *run, const struct config *cfg) {
+    double took[2];
+    double start = seconds_now();
+    enum nx_err e = bulk_leftovers(cfg, run->db, took);
+    if (e == NX_OK && took[0] + took[1] > 0)
         log_info("import.bulk_end", NULL,
                  "import %s: rows applied in %.1f s, derived data rebuilt in %.1f s,"
                  " indexes built in %.1f s",
-                 run->id, start - run->started, rebuilt - start, seconds_now() - rebuilt);
+                 run->id, start - run->started, took[0], took[1]);
     return e;
 }
 
@@ -1020,20 +1044,51 @@ static void free_run(struct run *run) {
     free(run);
 }
 
+/* An import that ends failed may have committed batches of a bulk load:
+ * their catalog gets what the load left undone, as a finished load's
+ * does. A failure is only logged (the next import or seed does it). */
+static void end_bulk_leftovers(const struct config *cfg, struct db *db, const char *id) {
+    double took[2];
+    if (bulk_leftovers(cfg, db, took) != NX_OK)
+        log_warn("import.give_up", NULL,
+                 "import %s: the indexes or derived data its load left are not built", id);
+}
+
 /* The last attempt failed: the import ends failed (its job is dead),
  * rather than running for good. */
 static void give_up(struct run *run) {
+    bool ended = false;
     enum nx_err e = db_begin(run->db);
     if (e == NX_OK)
         e = imports_give_up(run->db, run->id, &run->runner,
                             "the import stopped on a server error at each of its attempts; "
-                            "upload it again");
+                            "upload it again",
+                            &ended);
     if (e == NX_OK)
         e = db_commit(run->db);
     else
         db_rollback(run->db);
     if (e != NX_OK)
         log_warn("import.give_up", NULL, "import %s: cannot record its end", run->id);
+    else if (ended)
+        end_bulk_leftovers(run->cfg, run->db, run->id);
+}
+
+void import_job_dead(const struct config *cfg, struct db *db, const struct job *job) {
+    json_t *id = json_object_get(job->payload, "import_id");
+    char text[24];
+    if (!json_is_integer(id))
+        return;
+    snprintf(text, sizeof text, "%lld", (long long)json_integer_value(id));
+    bool ended = false;
+    enum nx_err e = imports_give_up(db, text, NULL,
+                                    "the worker stopped during each of its attempts before it"
+                                    " applied another batch; upload the import again",
+                                    &ended);
+    if (e == NX_OK && ended)
+        end_bulk_leftovers(cfg, db, text);
+    else if (e != NX_OK)
+        log_warn("import.give_up", NULL, "import %s: cannot record its end", text);
 }
 
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
@@ -1052,6 +1107,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     run->cfg = cfg;
     run->appliers[0] = (struct applier){.run = run, .db = db};
     run->runner = (struct import_runner){job->id, job->worker, 1};
+    run->refund_owed = job->attempts > 1;
     run->started = seconds_now();
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);

@@ -17,7 +17,8 @@ static struct db_stmt SQL_REAP = {
     " last_error = 'lease expired: the worker stopped while running it',"
     " run_at = now(), lease_expires_at = NULL, locked_by = NULL,"
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
-    " WHERE state = 'running' AND lease_expires_at < now()",
+    " WHERE state = 'running' AND lease_expires_at < now()"
+    " RETURNING id, kind, payload::text, attempts, max_attempts, state",
     0, 0};
 static struct db_stmt SQL_CLAIM = {
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,"
@@ -30,6 +31,11 @@ static struct db_stmt SQL_RENEW = {
     "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::integer)"
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
     3, 0};
+/* Only once per attempt matters: attempts above 1 become 1. */
+static struct db_stmt SQL_REFUND = {
+    "UPDATE jobs SET attempts = 1"
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running' AND attempts > 1",
+    2, 0};
 static struct db_stmt SQL_COMPLETE = {
     "UPDATE jobs SET state = 'done', finished_at = now(), lease_expires_at = NULL"
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
@@ -82,12 +88,36 @@ static int affected(PGresult *r) {
     return r ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
 }
 
-enum nx_err queue_reap(struct db *db, int *reaped) {
+/* Columns id, kind, payload, attempts, max_attempts of row i. */
+static void job_from_row(PGresult *r, int i, struct job *job) {
+    job->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    snprintf(job->kind, sizeof job->kind, "%s", PQgetvalue(r, i, 1));
+    job->payload = json_loads(PQgetvalue(r, i, 2), 0, NULL);
+    job->attempts = (int)strtol(PQgetvalue(r, i, 3), NULL, 10);
+    job->max_attempts = (int)strtol(PQgetvalue(r, i, 4), NULL, 10);
+}
+
+enum nx_err queue_reap(struct db *db, queue_dead_fn on_dead, void *ctx, int *reaped) {
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_REAP, NULL, &r);
-    *reaped = affected(r);
+    *reaped = e == NX_OK ? PQntuples(r) : 0;
+    for (int i = 0; i < *reaped && on_dead; i++) {
+        if (strcmp(PQgetvalue(r, i, 5), "dead") != 0)
+            continue;
+        struct job job = {0};
+        job_from_row(r, i, &job);
+        on_dead(ctx, &job);
+        job_clear(&job);
+    }
     PQclear(r);
     return e;
+}
+
+enum nx_err queue_refund(struct db *db, int64_t job_id, const char *worker) {
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)job_id);
+    const char *params[] = {id, worker};
+    return db_exec(db, &SQL_REFUND, params, NULL);
 }
 
 enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, struct job *job,
@@ -100,11 +130,7 @@ enum nx_err queue_claim(struct db *db, const char *worker, int lease_seconds, st
     enum nx_err e = db_exec(db, &SQL_CLAIM, params, &r);
     *found = e == NX_OK && PQntuples(r) == 1;
     if (*found) {
-        job->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        snprintf(job->kind, sizeof job->kind, "%s", PQgetvalue(r, 0, 1));
-        job->payload = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
-        job->attempts = (int)strtol(PQgetvalue(r, 0, 3), NULL, 10);
-        job->max_attempts = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
+        job_from_row(r, 0, job);
         snprintf(job->worker, sizeof job->worker, "%s", worker);
     }
     PQclear(r);

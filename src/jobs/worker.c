@@ -167,6 +167,18 @@ static enum nx_err record(const struct config *cfg, struct db *db, const struct 
     return e;
 }
 
+struct dead_ctx {
+    const struct config *cfg;
+    struct db *db;
+};
+
+static void settle_dead(void *ctx, const struct job *job) {
+    struct dead_ctx *d = ctx;
+    log_warn("worker.dead", NULL, "job %lld (%s): its worker stopped during its last attempt",
+             (long long)job->id, job->kind);
+    job_dead(d->cfg, d->db, job);
+}
+
 /* Claim and run one job, its lease renewed by the heartbeat meanwhile.
  * *idle when there was none. */
 static enum nx_err run_one(const struct config *cfg, struct db *db, struct heartbeat *h,
@@ -284,7 +296,8 @@ int worker_run(const struct config *cfg) {
         int reaped = 0;
         enum nx_err e = NX_OK;
         if (now_us() >= next_reap) {
-            e = queue_reap(db, &reaped);
+            struct dead_ctx dead = {cfg, db};
+            e = queue_reap(db, settle_dead, &dead, &reaped);
             next_reap = now_us() + 1000000u;
             if (reaped)
                 log_warn("worker.reaped", NULL, "%d expired lease(s) taken back", reaped);

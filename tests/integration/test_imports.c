@@ -11,6 +11,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/db/db.h"
 #include "nexus/jobs/import.h"
+#include "nexus/jobs/worker.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1023,6 +1024,76 @@ static void test_the_last_failed_attempt_ends_the_import(void **state) {
     free(id);
 }
 
+/* An import queued by hand: a CSV of one row with sku, in chunk 0. */
+static char *queued_import(const char *sku, bool atomic) {
+    return harness_sql_value(
+        &server,
+        "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
+        " SELECT id, 'csv', 'upsert', %s, 'queued' FROM users LIMIT 1 RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+        " convert_to(E'sku,name,price,stock\\n%s,Refunded,1,1\\n', 'UTF8') FROM i)"
+        " SELECT id FROM i",
+        atomic ? "true" : "false", sku);
+}
+
+/* An attempt that commits a batch counts as the first again: a worker
+ * killed during each of many batches of a long import never uses up the
+ * job's attempts. One whose work does not last (atomic: nothing commits
+ * before the end) is not refunded. */
+static void test_an_attempt_that_commits_a_batch_is_refunded(void **state) {
+    (void)state;
+    const char *sku[] = {"REFUND-1", "REFUND-2"};
+    const char *attempts[] = {"1", "3"};
+    for (int atomic = 0; atomic < 2; atomic++) {
+        char *id = queued_import(sku[atomic], atomic);
+        struct held_job h;
+        hold_job(&h, id, "this-worker");
+        free(harness_sql_value(&server, "UPDATE jobs SET attempts = 3 WHERE id = %s RETURNING 1",
+                               h.job_id));
+        h.job.attempts = 3;
+        assert_true(run_held(&h));
+        expect_sql("done", "SELECT status FROM imports WHERE id = %s", id);
+        expect_sql(attempts[atomic], "SELECT attempts FROM jobs WHERE id = %s", h.job_id);
+        release_job(&h);
+        free(id);
+    }
+}
+
+static void settle_in_test(void *ctx, const struct job *job) {
+    (void)ctx;
+    struct db *db = db_thread("imports-jobs");
+    assert_non_null(db);
+    job_dead(&job_cfg, db, job);
+}
+
+/* A job whose worker stopped during its last attempt is made dead by the
+ * reaper, and its import ends failed, saying why, instead of running for
+ * good; its upload is let go. */
+static void test_an_import_whose_job_dies_ends_failed(void **state) {
+    (void)state;
+    char *id = queued_import("REAPED-1", false);
+    struct held_job h;
+    hold_job(&h, id, "gone-worker"); /* loads job_cfg */
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET attempts = max_attempts, lease_expires_at = now() -"
+                           " interval '1 second' WHERE id = %s RETURNING 1",
+                           h.job_id));
+    int reaped = 0;
+    assert_int_equal(queue_reap(db_thread("imports-jobs"), settle_in_test, NULL, &reaped), NX_OK);
+    assert_true(reaped >= 1);
+    expect_sql("dead", "SELECT state FROM jobs WHERE id = %s", h.job_id);
+    expect_sql("failed|true|0|1|the worker stopped during each of its attempts before it applied"
+               " another batch; upload the import again",
+               "SELECT i.status || '|' || (i.finished_at IS NOT NULL) || '|' ||"
+               " (SELECT count(*) FROM import_chunks WHERE import_id = i.id) || '|' || e.line"
+               " || '|' || e.message FROM imports i JOIN import_errors e ON e.import_id = i.id"
+               " WHERE i.id = %s",
+               id);
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'REAPED-1'");
+    release_job(&h);
+    free(id);
+}
+
 /* A worker that restarts reads the upload from the saved offset, not from
  * the start: bytes before it are never parsed again (here an open quote
  * that, read from the start, would swallow the next row into line 3), and
@@ -1343,6 +1414,8 @@ int main(void) {
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
         cmocka_unit_test(test_the_last_failed_attempt_ends_the_import),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
+        cmocka_unit_test(test_an_attempt_that_commits_a_batch_is_refunded),
+        cmocka_unit_test(test_an_import_whose_job_dies_ends_failed),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
         cmocka_unit_test(test_bulk_batches_apply_as_in_file_order),

@@ -108,12 +108,13 @@ enum nx_err imports_add_error(struct db *db, const char *id, long long n, long l
 
 /* The end: status 'done' or 'failed'; the chunks are deleted. */
 enum nx_err imports_finish(struct db *db, const char *id, const char *status);
-/* The end of an import still running whose job has no attempt left:
+/* The end of an import queued or running whose job has no attempt left:
  * 'failed', with message as an error of line 1 after the others (an atomic
  * one applied nothing: its counters say so); only while the runner's
- * worker holds the job's lease. */
+ * worker holds the job's lease, or with runner NULL when the job is dead
+ * already (the reaper's). *ended: whether it did end the import. */
 enum nx_err imports_give_up(struct db *db, const char *id, const struct import_runner *runner,
-                            const char *message);
+                            const char *message, bool *ended);
 
 /* Delete uploads abandoned more than an hour ago; *purged: how many. */
 enum nx_err imports_purge_abandoned(struct db *db, int *purged);

@@ -62,7 +62,13 @@
  * statement, whatever its rows, so larger batches cost less per row. */
 #define IMPORT_BATCH_ROWS 2000
 
-/* Run the import job; false with err filled when it should be retried. */
+/* The import's job was made dead by the reaper (its worker stopped during
+ * each attempt, none committing a batch): the import ends failed, saying
+ * so, with what it applied kept and what a bulk load left undone built. */
+void import_job_dead(const struct config *cfg, struct db *db, const struct job *job);
+
+/* Run the import job; false with err filled when it should be retried.
+ * An attempt that commits a batch is refunded (queue_refund). */
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap);
 

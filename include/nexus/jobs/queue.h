@@ -33,8 +33,17 @@ enum nx_err queue_enqueue(struct db *db, const char *kind, const json_t *payload
                           const char *idempotency_key, int max_attempts);
 
 /* Give expired leases back: running jobs whose worker is gone become
- * pending (or dead, when that was their last attempt). */
-enum nx_err queue_reap(struct db *db, int *reaped);
+ * pending (or dead, when that was their last attempt). Each job made
+ * dead so is handed to on_dead (may be NULL), which must not keep it.
+ * *reaped: how many leases were taken back. */
+typedef void (*queue_dead_fn)(void *ctx, const struct job *job);
+enum nx_err queue_reap(struct db *db, queue_dead_fn on_dead, void *ctx, int *reaped);
+
+/* The running attempt made progress that lasts (committed work a later
+ * attempt does not redo): it counts as the first, so that only attempts
+ * in a row that made none (a job that kills its worker at the same
+ * point each time) use up max_attempts. Only while worker holds it. */
+enum nx_err queue_refund(struct db *db, int64_t job_id, const char *worker);
 
 /* Claim the next due job for worker for lease_seconds. *found is false
  * when none is due. */

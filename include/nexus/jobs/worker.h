@@ -23,6 +23,11 @@
 /* Run until SIGTERM or SIGINT; returns the process exit code. */
 int worker_run(const struct config *cfg);
 
+/* A job the reaper made dead (its worker stopped during its last
+ * attempt): what its kind must not leave behind is settled (an import
+ * ends failed). Other kinds need nothing. */
+void job_dead(const struct config *cfg, struct db *db, const struct job *job);
+
 /* Run one job's handler. True when it succeeded; else err says why. */
 bool job_handle(const struct config *cfg, struct db *db, const struct job *job, char *err,
                 size_t errcap);
