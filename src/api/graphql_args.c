@@ -55,10 +55,7 @@ static bool add_bool(struct gql_args *a, const json_t *obj, const char *field, c
     return gql_args_add(a, name, json_is_true(v) ? "true" : "false");
 }
 
-/* A list of strings as "v1,v2"; NX_ERR_BAD_REQUEST for a value with a
- * comma (the REST form cannot carry it) or an empty one. An empty list
- * adds nothing. */
-static enum nx_err add_values(struct gql_args *a, const char *name, const json_t *values) {
+enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values) {
     struct buf b = {0};
     size_t i;
     const json_t *v;
@@ -97,7 +94,7 @@ static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
     char name[96];
     const char *key = json_string_value(json_object_get(attr, "key"));
     snprintf(name, sizeof name, "attr.%.80s", key ? key : "");
-    enum nx_err e = add_values(a, name, json_object_get(attr, "values"));
+    enum nx_err e = gql_args_add_list(a, name, json_object_get(attr, "values"));
     snprintf(name, sizeof name, "attr.%.80s.min", key ? key : "");
     if (e == NX_OK && !add_number(a, name, json_object_get(attr, "min")))
         e = NX_ERR_BAD_REQUEST;
@@ -126,7 +123,7 @@ static enum nx_err add_discovery(struct gql_args *a, const json_t *filter) {
         const char *n = json_string_value(json_object_get(v, "name"));
         snprintf(name, sizeof name, "option.%.80s", n ? n : "");
         if (e == NX_OK)
-            e = add_values(a, name, json_object_get(v, "values"));
+            e = gql_args_add_list(a, name, json_object_get(v, "values"));
     }
     return e;
 }

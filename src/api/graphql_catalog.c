@@ -184,7 +184,7 @@ static json_t *query_categories(struct gql_field_call *call) {
     json_t *out = NULL;
     gql_args_init(&a, c->req);
     enum nx_err e = gql_catalog_db(c, &db);
-    if (e == NX_OK && !json_is_string(parent))
+    if (e == NX_OK && (!json_is_string(parent) || json_string_length(parent) == 0))
         e = categories_all(db, json_is_null(parent), &r);
     else if (e == NX_OK) {
         struct slice v = {json_string_value(parent), json_string_length(parent)};
@@ -258,19 +258,10 @@ static json_t *query_facets(struct gql_field_call *call) {
     struct gql_args a;
     struct db *db;
     json_t *rest = NULL, *out = NULL;
-    const json_t *buckets = json_object_get(call->args, "priceBuckets");
     gql_args_init(&a, c->req);
     enum nx_err e = gql_args_filter(&a, json_object_get(call->args, "filter"));
-    if (e == NX_OK && json_array_size(buckets)) {
-        struct buf b = {0};
-        size_t i;
-        const json_t *v;
-        json_array_foreach(buckets, i, v)
-            buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v));
-        if (!gql_args_add(&a, "price_buckets", b.data))
-            e = NX_ERR_BAD_REQUEST;
-        buf_clear(&b);
-    }
+    if (e == NX_OK)
+        e = gql_args_add_list(&a, "price_buckets", json_object_get(call->args, "priceBuckets"));
     if (e == NX_OK)
         e = gql_catalog_db(c, &db);
     if (e == NX_OK)

@@ -271,6 +271,8 @@ static size_t unicode_escape(struct gql_lexer *lx, size_t p, struct buf *out) {
     long hi = hex4(lx, p);
     if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF)) /* no hex digits, a lone low surrogate */
         return bad_unicode_escape(lx, p);
+    if (hi == 0) /* values are C strings past here: it would cut them short */
+        return fail(lx, p, "A NUL character (\\u0000) is refused: no value here may hold one."), 0;
     if (hi < 0xD800 || hi > 0xDBFF) {
         put_utf8(out, (uint32_t)hi);
         return 6;

@@ -63,8 +63,8 @@ static const struct gql_input_def product_list_args[] = {
 
 static const struct gql_input_def categories_args[] = {
     ARG("parent", "ID", NULL,
-        "Absent: every category. null: the root categories. An id or a slug: that category's "
-        "children."),
+        "Absent or empty: every category (an empty value is ignored, as in REST). null: the "
+        "root categories. An id or a slug: that category's children."),
 };
 
 static const struct gql_input_def facets_args[] = {

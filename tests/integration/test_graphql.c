@@ -412,6 +412,13 @@ static void test_categories_tree(void **state) {
     expect_data(gql_post(NULL, "{ categories(parent: \"home\") { name parentId } }", NULL), want);
     expect_data(gql_post(NULL, "{ categories(parent: \"no-such\") { name } }", NULL),
                 "{\"categories\":[]}");
+    /* an empty parent is ignored, as REST's parent= is: every category */
+    struct http_res *all = gql_post(NULL, "{ categories { slug } }", NULL);
+    struct http_res *empty = gql_post(NULL, "{ categories(parent: \"\") { slug } }", NULL);
+    assert_true(json_array_size(json_object_get(gql_data(all), "categories")) > 1);
+    assert_true(json_equal(gql_data(all), gql_data(empty)));
+    http_res_free(all);
+    http_res_free(empty);
 }
 
 static void test_category_and_its_products(void **state) {
@@ -485,6 +492,11 @@ static void test_facets(void **state) {
                    json_object_get(json_object_get(rest->json, "attributes"), jstr(brand, "key"))));
     http_res_free(r);
     http_res_free(rest);
+    /* a boundary REST could not be sent: a field error, never a crash */
+    expect_bad_input("{ facets(priceBuckets: [\"\"]) { total } }",
+                     "priceBuckets: a value may not be empty");
+    expect_bad_input("{ facets(priceBuckets: [\"0,5\"]) { total } }",
+                     "priceBuckets: a value may not contain a comma");
 }
 
 static void test_me(void **state) {

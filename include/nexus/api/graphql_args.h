@@ -30,6 +30,11 @@ void gql_args_init(struct gql_args *a, const struct request *caller);
 /* Add name=value (both copied); false (with a detail) when there is no
  * more room. */
 bool gql_args_add(struct gql_args *a, const char *name, const char *value);
+
+/* A list of strings as one "v1,v2" value; NX_ERR_BAD_REQUEST (detail set)
+ * for a value with a comma (the REST form cannot carry it) or an empty
+ * one. An empty list adds nothing. */
+enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values);
 /* A ProductFilter value (coerced JSON, NULL or null for none) as the list's
  * filter parameters; NX_ERR_BAD_REQUEST with a detail for what they cannot
  * say (a value with a comma in a list of values). */
