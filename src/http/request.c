@@ -38,6 +38,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
     (void)key_size;
     struct request *req = cls;
+    if (query_arg_is_empty(key, value))
+        return MHD_YES;
     if (req->query_count == NX_MAX_QUERY_ARGS) {
         req->query_overflow = true;
         return MHD_NO;

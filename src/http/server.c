@@ -503,6 +503,8 @@ static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
     (void)klen;
     struct key_args *q = cls;
+    if (query_arg_is_empty(k, v))
+        return MHD_YES;
     q->args[q->count++] = (struct query_arg){k, v, vlen};
     return q->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
 }

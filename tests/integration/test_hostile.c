@@ -906,6 +906,33 @@ static void test_thousands_of_query_parameters_are_a_400(void **state) {
     raw_free(&r);
 }
 
+/* Empty pieces of a query ("&&") are no parameters: however many, they
+ * count for nothing, on a miss and on a hit alike, and 64 real ones
+ * around them are still read. */
+static void test_empty_query_pieces_are_not_parameters(void **state) {
+    (void)state;
+    static const char *const paths[] = {"/api/v1/products?q=lamp", "/api/v1/products?",
+                                        "/api/v1/categories?"};
+    for (size_t p = 0; p < 3; p++)
+        for (int pass = 0; pass < 2; pass++) { /* a miss, then what the cache holds */
+            struct raw r = {0};
+            raw_str(&r, "GET ");
+            raw_str(&r, paths[p]);
+            for (int i = 0; i < 200; i++)
+                raw_str(&r, "&");
+            raw_str(&r, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assert_int_equal(send_raw(&r, 5000), 200);
+            raw_free(&r);
+        }
+    struct raw r = {0};
+    raw_str(&r, "GET /api/v1/products?");
+    for (int i = 0; i < 64; i++)
+        raw_fmt(&r, "&&p%d=1", i);
+    raw_str(&r, "&&limit=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_int_equal(send_raw(&r, 5000), 400); /* 65 real ones: too many */
+    raw_free(&r);
+}
+
 static void test_unknown_methods_are_4xx(void **state) {
     (void)state;
     static const char *const lines[] = {
@@ -986,6 +1013,7 @@ int main(void) {
         cmocka_unit_test(test_deeply_nested_json_is_400),
         cmocka_unit_test(test_ten_kilobyte_query_strings_get_an_answer),
         cmocka_unit_test(test_thousands_of_query_parameters_are_a_400),
+        cmocka_unit_test(test_empty_query_pieces_are_not_parameters),
         cmocka_unit_test(test_unknown_methods_are_4xx),
         cmocka_unit_test(test_long_category_name_derives_a_fitting_slug),
         cmocka_unit_test(test_server_is_still_healthy),

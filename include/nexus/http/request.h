@@ -54,6 +54,12 @@ struct query_arg {
     size_t len;
 };
 
+/* An empty piece of a query ("a=1&&b=2" holds one): no parameter, not
+ * counted against NX_MAX_QUERY_ARGS, and no part of a cache key. */
+static inline bool query_arg_is_empty(const char *key, const char *value) {
+    return key[0] == '\0' && (value == NULL || value[0] == '\0');
+}
+
 /* Who is calling: filled by the auth stage for non-public routes, and for
  * public routes when a bearer token is present. */
 struct principal {
