@@ -18,6 +18,7 @@
 #include "nexus/core/parse.h"
 #include "nexus/db/products.h"
 #include "nexus/http/problem.h"
+#include "nexus/model/import_row.h"
 #include "nexus/model/product_export.h"
 
 #include <stdio.h>
@@ -54,11 +55,24 @@ static void export_stream_free(void *p) {
 }
 
 /* A CSV export's attr.<key> columns: the keys the matching products have,
- * read before the first byte is sent. */
-static enum nx_err load_attr_keys(struct db *db, struct export_stream *s) {
+ * read before the first byte is sent. No more than an import reads
+ * (IMPORT_ATTR_COLUMNS_MAX): an export that could not be imported again
+ * is refused (422 on format), pointing to NDJSON, which has no such
+ * bound. */
+static enum nx_err load_attr_keys(struct request *req, struct db *db, struct export_stream *s) {
     PGresult *r = NULL;
-    enum nx_err e = products_export_attribute_keys(db, &s->q.filter, &r);
+    enum nx_err e =
+        products_export_attribute_keys(db, &s->q.filter, IMPORT_ATTR_COLUMNS_MAX + 1, &r);
     int n = e == NX_OK ? PQntuples(r) : 0;
+    if (n > IMPORT_ATTR_COLUMNS_MAX) {
+        PQclear(r);
+        fielderr_add(&req->field_errors, "format",
+                     "the matching products have more than %d attribute keys, the most a CSV "
+                     "import reads as attr.<key> columns: export format=ndjson, or narrow the "
+                     "filters",
+                     IMPORT_ATTR_COLUMNS_MAX);
+        return NX_ERR_VALIDATION;
+    }
     struct buf literal = {0};
     s->attrs.keys = xcalloc(n ? (size_t)n : 1, sizeof *s->attrs.keys);
     for (int i = 0; i < n; i++) {
@@ -159,7 +173,8 @@ enum nx_err api_exports_products(struct request *req, struct response *res) {
     }
     s->q.filter.include_inactive = include_inactive(req);
     s->format = format;
-    if (format == EXPORT_CSV && !s->q.matches_nothing && (e = load_attr_keys(db, s)) != NX_OK) {
+    if (format == EXPORT_CSV && !s->q.matches_nothing &&
+        (e = load_attr_keys(req, db, s)) != NX_OK) {
         export_stream_free(s);
         return e;
     }

@@ -918,14 +918,17 @@ enum nx_err products_export_page(struct db *db, const struct product_filter *f,
     return e;
 }
 
-enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f,
+enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f, int limit,
                                            PGresult **out) {
+    char n[16];
     struct sql_builder b = {.prepare = plan_fits_any_values(f)};
+    snprintf(n, sizeof n, "%d", limit);
     sql_add(&b, "SELECT DISTINCT k FROM products p CROSS JOIN LATERAL"
                 " jsonb_object_keys(p.attributes) AS a(k)");
     add_filters(&b, f);
     add_indexed_words(&b, f);
     sql_add(&b, " ORDER BY k");
+    sql_add_param(&b, " LIMIT ?::integer", n);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;

@@ -444,6 +444,58 @@ static void test_csv_round_trip_is_byte_identical(void **state) {
     round_trip("csv", "text/csv");
 }
 
+/* ---- more attribute keys than an import reads ------------------------------ */
+
+/* Product n of the "Manykeys" products: 50 attribute keys of its own. */
+static long long create_many_keys(int n) {
+    char sku[32], name[32], key[16];
+    json_t *attrs = json_object();
+    for (int k = 0; k < 50; k++) {
+        snprintf(key, sizeof key, "k%04d", n * 50 + k);
+        json_object_set_new(attrs, key, json_integer(k));
+    }
+    snprintf(sku, sizeof sku, "KEYS-%d", n);
+    snprintf(name, sizeof name, "Manykeys %d", n);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:i,s:o}", "sku", sku, "name", name, "price", "1.00",
+                             "stock", 1, "attributes", attrs);
+    long long id = create_product(json_dumps(body, JSON_COMPACT));
+    json_decref(body);
+    return id;
+}
+
+/* An import reads at most 1,000 attr.<key> columns: a CSV export of
+ * products with exactly that many keys is one, and one with more is
+ * refused before its first byte (a 422 on format) rather than written as
+ * a file no import would read; NDJSON, which has no such bound, is not. */
+static void test_csv_with_more_keys_than_an_import_reads_is_a_422(void **state) {
+    (void)state;
+    long long ids[21];
+    size_t len;
+    for (int n = 0; n < 20; n++)
+        ids[n] = create_many_keys(n);
+    char *csv = export_body("?format=csv&q=manykeys", &len);
+    char *header_end = strstr(csv, "\r\n");
+    assert_non_null(header_end);
+    *header_end = '\0';
+    size_t columns = 1;
+    for (const char *c = csv; *c; c++)
+        columns += *c == ',';
+    assert_int_equal(columns, 9 + 1000);
+    free(csv);
+    ids[20] = create_many_keys(20);
+    struct http_res *r = export_as(staff_token, "?format=csv&q=manykeys");
+    assert_problem(r, 422, "format");
+    assert_null(http_header(r, "Transfer-Encoding"));
+    http_res_free(r);
+    free(export_body("?format=ndjson&q=manykeys", &len));
+    for (int n = 0; n < 21; n++) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/products/%lld", ids[n]);
+        http_res_free(http_expect("DELETE", path, staff_token, NULL, 204));
+    }
+    free(export_body("?format=csv", &len)); /* the other products' again */
+}
+
 /* ---- a failure mid-stream ------------------------------------------------- */
 
 struct partial {
@@ -559,6 +611,7 @@ int main(void) {
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_ndjson_round_trip_is_byte_identical),
         cmocka_unit_test(test_csv_round_trip_is_byte_identical),
+        cmocka_unit_test(test_csv_with_more_keys_than_an_import_reads_is_a_422),
         cmocka_unit_test(test_database_failure_breaks_the_stream),
     };
     return harness_run_group("exports", tests, sizeof tests / sizeof tests[0], start, stop);

@@ -148,8 +148,8 @@ enum nx_err products_export_page(struct db *db, const struct product_filter *f,
                                  const char *after_id, const char *limit, const char *attr_keys,
                                  PGresult **out);
 /* The attribute keys the matching products have, sorted (a CSV export's
- * attr.<key> columns). */
-enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f,
+ * attr.<key> columns), the first limit of them. */
+enum nx_err products_export_attribute_keys(struct db *db, const struct product_filter *f, int limit,
                                            PGresult **out);
 
 /* A live (not deleted) product; zero rows when there is none. With lock,
