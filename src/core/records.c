@@ -34,6 +34,7 @@ struct records {
     long long pos;        /* offset in the upload of the next byte */
     long long record_pos; /* offset of the current record's first byte */
     bool record_started;  /* a byte of the current record was read */
+    bool quoted;          /* CSV: a field of the current record was quoted */
     const char *error;    /* the current record's first structural error */
     bool oversize;        /* the current record went over max_bytes */
     size_t text_bytes;    /* field bytes of the current record */
@@ -130,15 +131,16 @@ static void reset_record(struct records *r) {
     r->error = NULL;
     r->oversize = false;
     r->record_started = false;
+    r->quoted = false;
     r->state = AT_FIELD_START;
 }
 
-/* Hand the record over unless it is an empty line; start the next. */
+/* Hand the record over unless it is a blank line (nothing, or spaces and
+ * tabs only: in CSV, not inside quotes); start the next. */
 static enum nx_err deliver(struct records *r) {
     struct record_field fields[NX_RECORD_MAX_FIELDS];
-    bool blank = !r->oversize && !r->error && r->count == 1 && r->lens[0] == 0;
-    if (r->format == RECORD_NDJSON && blank == false && !r->oversize && r->count == 1)
-        blank = strspn(r->text.data, " \t") == r->lens[0];
+    bool blank = !r->oversize && !r->error && r->count == 1 && !r->quoted &&
+                 (r->lens[0] == 0 || strspn(r->text.data, " \t") == r->lens[0]);
     enum nx_err e = NX_OK;
     if (!blank) {
         for (size_t i = 0; i < r->count; i++)
@@ -179,6 +181,7 @@ static enum nx_err csv_byte(struct records *r, char c) {
     case AT_FIELD_START:
         if (c == '"') {
             r->state = IN_QUOTED;
+            r->quoted = true;
             return NX_OK;
         }
         r->state = IN_UNQUOTED;

@@ -75,6 +75,8 @@ static void test_csv_quoted_fields_hold_commas_quotes_and_newlines(void **state)
 static void test_csv_bom_and_empty_lines_are_skipped(void **state) {
     (void)state;
     expect(RECORD_CSV, "\xef\xbb\xbfsku\n\nA\n\r\nB\n", "1:sku\n3:A\n5:B");
+    /* spaces and tabs alone are a blank line too, as in NDJSON; quoted, a value */
+    expect(RECORD_CSV, "sku\n \t \nA\n\" \"\n", "1:sku\n3:A\n4: ");
     /* A partial BOM is data. */
     expect(RECORD_CSV, "\xef\xbbx\n", "1:\xef\xbbx");
 }
