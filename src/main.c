@@ -109,6 +109,12 @@ static int cmd_serve(void) {
     }
     if (run_migrations(config.auto_migrate) != 0)
         return 1;
+    /* PostgreSQL answers within the statement timeout; one that says
+     * nothing for half as long again (at least 2 s) is hung, and a request
+     * gets a 503 instead of waiting on it for good. */
+    int margin =
+        config.db_statement_timeout_ms / 2 > 2000 ? config.db_statement_timeout_ms / 2 : 2000;
+    db_set_answer_timeout(config.db_statement_timeout_ms + margin);
     if (!password_init(config.hash_concurrency)) {
         log_error("password", NULL, "cannot initialise password hashing");
         return 1;

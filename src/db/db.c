@@ -15,6 +15,8 @@
 #include "nexus/core/metrics.h"
 #include "nexus/core/xmem.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -47,12 +49,16 @@ struct db {
     char sqlstate[6];
     char constraint[64];
     bool lost_conflict; /* since db_thread_forget_failures: see db.h */
+    bool hung;          /* an answer did not come within answer_timeout_ms */
     PGcancel *cancel;   /* for db_cancel_all from another thread: under registry_lock */
     struct db *next;
 };
 
 static _Atomic int next_slot = 1;
 static int statement_timeout_ms = 5000;
+/* How long a thread connection waits for an answer (0: as long as it
+ * takes): see db_set_answer_timeout. */
+static int answer_timeout_ms;
 static _Thread_local struct db *thread_db;
 /* This thread's connection to DATABASE_READ_URL, and whether db_thread
  * hands it out instead of thread_db (see db/replica.h). */
@@ -66,6 +72,10 @@ static struct db *registry;
 
 void db_set_statement_timeout(int ms) {
     statement_timeout_ms = ms;
+}
+
+void db_set_answer_timeout(int ms) {
+    answer_timeout_ms = ms;
 }
 
 static void reset_prepared(struct db *db) {
@@ -443,14 +453,71 @@ static const char *const PLAN_MODE_SQL[] = {
 /* Sends one statement (asynchronously); what it sends is in ctx. */
 typedef int (*db_sender)(struct db *db, const void *ctx);
 
+/* Wait until the next result of what was sent can be read without
+ * blocking, for as long as db's bound allows: PostgreSQL answers within
+ * its statement_timeout, so a server or network that says nothing past
+ * the bound is hung (its processes stopped, a partition), and the
+ * connection is given up (db->hung) rather than holding its thread for
+ * good. Only thread connections are bounded; the seed's, the worker's and
+ * the migrations' statements may run as long as they need. */
+static bool await_answer(struct db *db) {
+    if (db->hung)
+        return false;
+    if (!db->registered || answer_timeout_ms <= 0)
+        return true;
+    uint64_t deadline = now_us() + (uint64_t)answer_timeout_ms * 1000u;
+    while (PQisBusy(db->conn)) {
+        uint64_t now = now_us();
+        if (now >= deadline) {
+            db->hung = true;
+            return false;
+        }
+        struct pollfd p = {PQsocket(db->conn), POLLIN, 0};
+        int n = poll(&p, 1, (int)((deadline - now + 999) / 1000));
+        if (n < 0 && errno != EINTR)
+            return true; /* PQgetResult reports what is wrong */
+        if (n > 0 && !PQconsumeInput(db->conn))
+            return true; /* likewise: a broken connection */
+    }
+    return true;
+}
+
+static PGresult *next_result(struct db *db) {
+    return await_answer(db) ? PQgetResult(db->conn) : NULL;
+}
+
 /* Every result of what was sent; the last one is returned (as PQexec). */
-static PGresult *last_result(PGconn *conn) {
+static PGresult *last_result(struct db *db) {
     PGresult *last = NULL, *r;
-    while ((r = PQgetResult(conn)) != NULL) {
+    while ((r = next_result(db)) != NULL) {
         PQclear(last);
         last = r;
     }
     return last;
+}
+
+/* PQexec, bounded as await_answer says. */
+static PGresult *exec_text(struct db *db, const char *sql) {
+    return PQsendQuery(db->conn, sql) ? last_result(db) : NULL;
+}
+
+/* PQprepare, likewise. */
+static PGresult *prepare_named(struct db *db, const char *name, const char *sql, int nparams) {
+    return PQsendPrepare(db->conn, name, sql, nparams, NULL) ? last_result(db) : NULL;
+}
+
+/* A connection whose answer did not come is closed: PostgreSQL, when it
+ * runs again, rolls back its open transaction. True when it was. */
+static bool drop_if_hung(struct db *db) {
+    if (!db->hung)
+        return false;
+    log_error("db.hung", db->request_id,
+              "no answer from PostgreSQL within %d ms; the connection is closed",
+              answer_timeout_ms);
+    db->hung = false;
+    drop_connection(db);
+    back_off(db, now_us());
+    return true;
 }
 
 static PGresult *send_failed(struct db *db) {
@@ -467,8 +534,8 @@ static PGresult *switch_and_run(struct db *db, enum plan_mode want, db_sender se
         return send_failed(db);
     bool sent = PQsendQueryParams(c, PLAN_MODE_SQL[want], 0, NULL, NULL, NULL, NULL, 0) &&
                 send(db, ctx) && PQpipelineSync(c);
-    PGresult *set = sent ? last_result(c) : NULL, *r = sent ? last_result(c) : NULL;
-    PGresult *sync = sent ? PQgetResult(c) : NULL;
+    PGresult *set = sent ? last_result(db) : NULL, *r = sent ? last_result(db) : NULL;
+    PGresult *sync = sent ? next_result(db) : NULL;
     bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
     if (!PQexitPipelineMode(c) || !synced) {
@@ -490,7 +557,7 @@ static PGresult *switch_and_run(struct db *db, enum plan_mode want, db_sender se
 static PGresult *run_in_mode(struct db *db, enum plan_mode want, db_sender send, const void *ctx) {
     if (db->plan_mode != want && db->depth == 0)
         return switch_and_run(db, want, send, ctx);
-    return send(db, ctx) ? last_result(db->conn) : send_failed(db);
+    return send(db, ctx) ? last_result(db) : send_failed(db);
 }
 
 /* ---- statements ---------------------------------------------------------- */
@@ -517,7 +584,7 @@ static PGresult *run_prepared(struct db *db, struct db_stmt *st, const char *con
     snprintf(name, sizeof name, "s%d", slot);
     unsigned char bit = (unsigned char)(1u << (slot % 8));
     if (!(db->prepared[slot / 8] & bit)) {
-        PGresult *p = PQprepare(db->conn, name, st->sql, st->nparams, NULL);
+        PGresult *p = prepare_named(db, name, st->sql, st->nparams);
         if (!ok_status(p))
             return p;
         PQclear(p);
@@ -544,6 +611,10 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
     bool fresh_start = db->depth == 0;
     metrics_count_id(METRIC_DB_STATEMENTS); /* what a request costs: see /metrics */
     PGresult *r = fn(db, ctx);
+    if (drop_if_hung(db)) {
+        PQclear(r);
+        return NX_ERR_UNAVAILABLE;
+    }
     if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(r);
         drop_connection(db);
@@ -552,6 +623,10 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
             return NX_ERR_UNAVAILABLE;
         metrics_count_id(METRIC_DB_STATEMENTS);
         r = fn(db, ctx);
+        if (drop_if_hung(db)) {
+            PQclear(r);
+            return NX_ERR_UNAVAILABLE;
+        }
     }
     if (!ok_status(r)) {
         enum nx_err code = fail_result(db, r);
@@ -576,7 +651,7 @@ static PGresult *run_prepared_call(struct db *db, const void *ctx) {
 }
 
 static PGresult *run_plain(struct db *db, const void *ctx) {
-    return PQexec(db->conn, ctx);
+    return exec_text(db, ctx);
 }
 
 static PGresult *run_built(struct db *db, const void *ctx) {
@@ -710,8 +785,9 @@ void db_rollback(struct db *db) {
         return;
     bool nested = db->depth > 1;
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
-        PGresult *r = PQexec(db->conn, nested ? SQL_ROLLBACK_TO : "ROLLBACK");
-        PQclear(r);
+        PQclear(exec_text(db, nested ? SQL_ROLLBACK_TO : "ROLLBACK"));
+        if (drop_if_hung(db))
+            return; /* depth 0 now: nothing is open */
     }
     db->depth = nested ? db->depth - 1 : 0;
 }
@@ -742,8 +818,8 @@ enum nx_err db_commit_outer(struct db *db) {
 void db_abort_outer(struct db *db) {
     db->pinned = 0;
     if (db->depth > 0 && db->conn && PQstatus(db->conn) == CONNECTION_OK) {
-        PGresult *r = PQexec(db->conn, "ROLLBACK");
-        PQclear(r);
+        PQclear(exec_text(db, "ROLLBACK"));
+        drop_if_hung(db);
     }
     db->depth = 0;
 }
@@ -783,7 +859,7 @@ static bool built_name(struct db *db, const char *sql, int nparams, char name[16
         return true;
     if (i == NX_MAX_BUILT_STATEMENTS)
         return false;
-    PGresult *p = PQprepare(db->conn, name, sql, nparams, NULL);
+    PGresult *p = prepare_named(db, name, sql, nparams);
     if (!ok_status(p)) {
         *failed = p;
         return false;

@@ -91,6 +91,11 @@ void db_close_all(void);
 /* Settings applied to every connection (from the configuration). */
 void db_set_statement_timeout(int ms);
 int db_statement_timeout(void);
+/* How long a thread connection (db_thread, db_thread_replica) waits for
+ * PostgreSQL's answer to a statement before it gives the connection up
+ * as hung and the statement fails as NX_ERR_UNAVAILABLE (0, the default:
+ * as long as it takes). serve sets it past the statement timeout. */
+void db_set_answer_timeout(int ms);
 
 /* Run a prepared statement with text parameters (NULL entries are SQL NULL).
  * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
