@@ -145,6 +145,13 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
     return NX_OK;
 }
 
+enum nx_err api_if_match_deleted(struct request *req, enum nx_err e, bool deleted) {
+    if (e != NX_ERR_NOT_FOUND || !deleted || !request_header(req, "If-Match"))
+        return e;
+    return problem_detail(req, NX_ERR_PRECONDITION,
+                          "the resource was deleted: If-Match matches no current representation");
+}
+
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj) {
     (void)req; /* If-None-Match is answered by the server, cached or not */
     response_json(res, status, obj);

@@ -336,6 +336,10 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
         e = load_item(req, db, id, true, &r);
+    bool deleted = false;
+    if (e == NX_ERR_NOT_FOUND && request_header(req, "If-Match") &&
+        products_was_deleted(db, id, &deleted) == NX_OK)
+        e = api_if_match_deleted(req, e, deleted);
     if (e == NX_OK) {
         char etag[NX_ETAG_LEN + 1];
         current = product_item_json(r, api_is_staff(req), &len);

@@ -85,6 +85,20 @@ static enum nx_err check_if_match(struct request *req, const PGresult *r) {
     return api_check_if_match(req, etag);
 }
 
+/* The product and the variant locked for a write and checked against
+ * If-Match; one deleted meanwhile (a concurrent DELETE won) fails it too. */
+static enum nx_err lock_for_write(struct request *req, struct db *db, const char *product_id,
+                                  const char *id, PGresult **product, PGresult **r) {
+    enum nx_err e = lock_product(req, db, product_id, product);
+    if (e == NX_OK)
+        e = load_variant(req, db, product_id, id, true, r);
+    bool deleted = false;
+    if (e == NX_ERR_NOT_FOUND && request_header(req, "If-Match") &&
+        variants_was_deleted(db, product_id, id, &deleted) == NX_OK)
+        e = api_if_match_deleted(req, e, deleted);
+    return e == NX_OK ? check_if_match(req, *r) : e;
+}
+
 /* All live variants of a product have one set of option names. */
 static enum nx_err check_option_names(struct request *req, struct db *db, const char *product_id,
                                       const char *except_id, const char *options) {
@@ -208,11 +222,7 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
         e = api_db(req, &db);
     bool nothing = api_patch_is_empty(req);
     if (e == NX_OK)
-        e = lock_product(req, db, product_id, &product);
-    if (e == NX_OK)
-        e = load_variant(req, db, product_id, id, true, &r);
-    if (e == NX_OK)
-        e = check_if_match(req, r);
+        e = lock_for_write(req, db, product_id, id, &product, &r);
     if (e == NX_OK && !nothing && in.options)
         e = check_option_names(req, db, product_id, id, in.options);
     if (e == NX_OK && !nothing) {
@@ -244,11 +254,7 @@ enum nx_err api_variants_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = lock_product(req, db, product_id, &product);
-    if (e == NX_OK)
-        e = load_variant(req, db, product_id, id, true, &r);
-    if (e == NX_OK)
-        e = check_if_match(req, r);
+        e = lock_for_write(req, db, product_id, id, &product, &r);
     if (e == NX_OK)
         e = variants_count(db, product_id, &live, first);
     if (e == NX_OK && live <= 1) {

@@ -663,6 +663,14 @@ enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params
     return run(db, run_prepared_call, &c, out);
 }
 
+enum nx_err db_exec_bool(struct db *db, struct db_stmt *st, const char *const *params, bool *yes) {
+    PGresult *r = NULL;
+    enum nx_err e = db_exec(db, st, params, &r);
+    *yes = e == NX_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return e;
+}
+
 enum nx_err db_exec_page(struct db *db, struct db_stmt *first, struct db_stmt *after,
                          const char *after_value, const char *after_id, const char *limit,
                          PGresult **out) {

@@ -1126,6 +1126,14 @@ enum nx_err products_delete(struct db *db, const char *id, bool *deleted) {
     return e;
 }
 
+static struct db_stmt SQL_WAS_DELETED = {
+    "SELECT EXISTS (SELECT 1 FROM products WHERE id = $1 AND deleted_at IS NOT NULL)", 1, 0};
+
+enum nx_err products_was_deleted(struct db *db, const char *id, bool *was) {
+    const char *params[] = {id};
+    return db_exec_bool(db, &SQL_WAS_DELETED, params, was);
+}
+
 enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *except_id,
                                  PGresult **out) {
     const char *params[] = {slugs, except_id};

@@ -138,6 +138,17 @@ enum nx_err variants_delete(struct db *db, const char *product_id, const char *i
     return db_exec(db, &SQL_DELETE, params, NULL);
 }
 
+static struct db_stmt SQL_WAS_DELETED = {
+    "SELECT EXISTS (SELECT 1 FROM product_variants v JOIN products p ON p.id = v.product_id"
+    " WHERE v.product_id = $1 AND v.id = $2"
+    " AND (v.deleted_at IS NOT NULL OR p.deleted_at IS NOT NULL))",
+    2, 0};
+
+enum nx_err variants_was_deleted(struct db *db, const char *product_id, const char *id, bool *was) {
+    const char *params[] = {product_id, id};
+    return db_exec_bool(db, &SQL_WAS_DELETED, params, was);
+}
+
 enum nx_err variants_derive(struct db *db, const char *product_id, bool touch) {
     const char *params[] = {product_id, touch ? "true" : "false"};
     return db_exec(db, &SQL_DERIVE, params, NULL);

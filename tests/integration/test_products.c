@@ -951,14 +951,39 @@ static void test_patch_validation_changes_nothing(void **state) {
 
 /* ---- If-Match ------------------------------------------------------------------------- */
 
+/* A new product (the POST's answer): its path, and an If-Match header of
+ * the tag the POST gave. */
+static struct http_res *post_tagged(const char *sku, const char *name, char path[64], char h[512]) {
+    struct http_res *created = post_simple(sku, name);
+    product_path(path, 64, jint(created->json, "id"));
+    snprintf(h, 512, "If-Match: %s", http_header(created, "ETag"));
+    return created;
+}
+
+/* Of concurrent writes with one If-Match, one wins and the others get 412,
+ * also when the winner was a DELETE: the product is gone for every other
+ * request (404), but a write whose If-Match names it as it was fails its
+ * precondition. An id that never was stays a 404. */
+static void test_if_match_after_a_delete_is_412(void **state) {
+    (void)state;
+    char path[64], h[512];
+    struct http_res *created = post_tagged("IFDEL-1", "If Match Delete", path, h);
+    http_res_free(call_h("DELETE", path, staff_token, NULL, h));
+    expect_problem(call_h("DELETE", path, staff_token, NULL, h), 412, NULL);
+    expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), h), 412,
+                   NULL);
+    expect_problem(call_h("DELETE", path, staff_token, NULL, "If-Match: *"), 412, NULL);
+    expect_problem(call("DELETE", path, staff_token, NULL), 404, NULL);
+    expect_problem(call_h("DELETE", PRODUCTS "/999999", staff_token, NULL, h), 404, NULL);
+    http_res_free(created);
+}
+
 static void test_if_match_on_patch(void **state) {
     (void)state;
-    struct http_res *created = post_simple("IFM-1", "If Match Patch");
-    long long id = jint(created->json, "id");
     char path[64], h[512];
-    product_path(path, sizeof path, id);
     /* the tag from the POST is the current one */
-    snprintf(h, sizeof h, "If-Match: %s", http_header(created, "ETag"));
+    struct http_res *created = post_tagged("IFM-1", "If Match Patch", path, h);
+    long long id = jint(created->json, "id");
     struct http_res *r =
         call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 6), h);
     expect_status(r, 200, "If-Match from POST");
@@ -1513,6 +1538,7 @@ int main(void) {
         cmocka_unit_test(test_patch_validation_changes_nothing),
         cmocka_unit_test(test_empty_patch_changes_nothing),
         cmocka_unit_test(test_if_match_on_patch),
+        cmocka_unit_test(test_if_match_after_a_delete_is_412),
         cmocka_unit_test(test_if_match_on_put_and_delete),
         cmocka_unit_test(test_write_held_by_a_lock_is_503_retry_later),
         cmocka_unit_test(test_concurrent_patches_with_the_same_if_match),

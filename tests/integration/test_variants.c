@@ -117,6 +117,45 @@ static char *etag_header(const struct http_res *r) {
     return h;
 }
 
+/* ---- If-Match after a delete ---------------------------------------------------- */
+
+/* Of concurrent writes with one If-Match, one wins and the others get 412,
+ * also when the winner was a DELETE: a write with If-Match to a variant
+ * deleted meanwhile, or of a product deleted meanwhile, is a 412, not the
+ * 404 it is without If-Match. An id that never was stays a 404. */
+static void test_if_match_after_a_delete_is_412(void **state) {
+    (void)state;
+    struct http_res *created = create_three("IFDEL");
+    long long id = jint(created->json, "id");
+    long long vid = variant_id(created->json, 2);
+    char path[96];
+    variant_path(path, sizeof path, id, vid);
+    struct http_res *v = get(path, staff_token);
+    char *h = etag_header(v);
+    http_res_free(v);
+    http_res_free(call_h("DELETE", path, staff_token, NULL, h));
+    expect_problem(call_h("DELETE", path, staff_token, NULL, h), 412, NULL);
+    expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), h), 412,
+                   NULL);
+    expect_problem(call("DELETE", path, staff_token, NULL), 404, NULL);
+    variant_path(path, sizeof path, id, 999999);
+    expect_problem(call_h("DELETE", path, staff_token, NULL, h), 404, NULL);
+    /* the product deleted: its variants' writes with If-Match too */
+    vid = variant_id(created->json, 0);
+    variant_path(path, sizeof path, id, vid);
+    free(h);
+    v = get(path, staff_token);
+    h = etag_header(v);
+    http_res_free(v);
+    char product[64];
+    product_path(product, sizeof product, id);
+    http_res_free(http_expect("DELETE", product, staff_token, NULL, 204));
+    expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), h), 412,
+                   NULL);
+    free(h);
+    http_res_free(created);
+}
+
 /* ---- creating products ------------------------------------------------------- */
 
 static void test_v1_product_gets_one_default_variant(void **state) {
@@ -1598,6 +1637,7 @@ static void test_solo_columns_follow_the_variants(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
+        cmocka_unit_test(test_if_match_after_a_delete_is_412),
         cmocka_unit_test(test_create_with_variants_derives_the_product),
         cmocka_unit_test(test_create_with_variants_validation),
         cmocka_unit_test(test_a_missing_product_or_variant_is_404_before_bad_fields),

@@ -58,6 +58,12 @@ enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup
  * If-None-Match is given and matches ("*" always does). */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
+/* A write with If-Match whose item is not found (e NX_ERR_NOT_FOUND) but
+ * was deleted (deleted): 412, as for the losers of concurrent writes with
+ * one If-Match (a DELETE won); otherwise e (an id that never was is a
+ * 404, RFC 9110 13.2.1). */
+enum nx_err api_if_match_deleted(struct request *req, enum nx_err e, bool deleted);
+
 /* 200/201 with the body and its ETag; obj is consumed. (The server turns
  * a 200 into a 304 when If-None-Match matches the ETag.) */
 void api_respond_tagged(struct request *req, struct response *res, unsigned status, json_t *obj);

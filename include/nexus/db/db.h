@@ -97,6 +97,9 @@ int db_statement_timeout(void);
  * as long as it takes). serve sets it past the statement timeout. */
 void db_set_answer_timeout(int ms);
 
+/* Run a statement whose one row's first column is a boolean: *yes. */
+enum nx_err db_exec_bool(struct db *db, struct db_stmt *st, const char *const *params, bool *yes);
+
 /* Run a prepared statement with text parameters (NULL entries are SQL NULL).
  * On NX_OK, *out (if given) owns the result; on failure *out is NULL. */
 enum nx_err db_exec(struct db *db, struct db_stmt *st, const char *const *params, PGresult **out);

@@ -196,6 +196,8 @@ enum nx_err products_update(struct db *db, const char *id, const struct product_
                             PGresult **out);
 /* Soft delete; *deleted says whether a live product was there. */
 enum nx_err products_delete(struct db *db, const char *id, bool *deleted);
+/* *was: product id existed and is deleted now. */
+enum nx_err products_was_deleted(struct db *db, const char *id, bool *was);
 
 /* Which slugs of a text[] literal live products other than except_id
  * hold (an index probe each, whatever the database's collation). */

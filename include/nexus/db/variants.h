@@ -43,6 +43,8 @@ enum nx_err variants_update(struct db *db, const char *product_id, const char *i
                             const struct variant_input *in, PGresult **out);
 /* Soft delete; frees its SKU. */
 enum nx_err variants_delete(struct db *db, const char *product_id, const char *id);
+/* *was: the variant existed and it, or its product, is deleted now. */
+enum nx_err variants_was_deleted(struct db *db, const char *product_id, const char *id, bool *was);
 /* Recompute the product's sku, price, stock and the rest it derives from
  * its variants (SQL function nexus_product_derive). touch: write the row
  * (its version and updated_at move) even when nothing it derives changed,
