@@ -78,9 +78,11 @@ const char *gql_directive_location_name(unsigned i);
  * children and a few products, stays well under the limit. */
 #define GQL_LIST_COUNTED 10
 /* What `facets` costs: it counts over every match of its filter (at a
- * million products, hundreds of thousands of rows for a broad one), so it
- * is counted as that many items, and one operation holds at most 25. */
-#define GQL_FACETS_COST 1000
+ * million products, hundreds of thousands of rows for a broad one, up to
+ * the statement timeout), and an operation runs on one server thread, so
+ * one operation holds at most 5: 25 made one anonymous request hold a
+ * thread for seconds, and a few of them every thread. */
+#define GQL_FACETS_COST 5000
 enum gql_cost { GQL_COST_FREE, GQL_COST_ROW, GQL_COST_FIRST, GQL_COST_LIST, GQL_COST_EACH };
 
 /* An argument, or a field of an input object. */
