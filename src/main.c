@@ -46,6 +46,7 @@ static void usage(FILE *out) {
           "              [--password-env VAR] [--if-missing]\n"
           "            create an account; the password is read from stdin unless\n"
           "            --password-env names a variable that holds it\n"
+          "  --version print the version; --help (anywhere) prints this\n"
           "Configuration comes from the environment; see README.md.\n",
           out);
 }
@@ -233,6 +234,10 @@ static int cmd_seed(int argc, char **argv) {
         }
         i++;
     }
+    if (o.products < 1) {
+        fputs("nexus: seed needs --products N, at least 1\n", stderr);
+        return 2;
+    }
     if (run_migrations(true) != 0)
         return 1;
     struct db *db = open_with_retry(config.database_url, 30);
@@ -242,7 +247,7 @@ static int cmd_seed(int argc, char **argv) {
     enum nx_err e = seed_catalog(db, &o);
     db_close(db);
     if (e == NX_ERR_CONFLICT) {
-        printf("the catalog already has products; nothing seeded\n");
+        printf("the catalog is not empty (it has products or categories); nothing seeded\n");
         return 0;
     }
     if (e != NX_OK)
@@ -258,26 +263,38 @@ static int cmd_worker(void) {
     return worker_run(&config);
 }
 
-static int jobs_list(struct db *db, int argc, char **argv) {
-    const char *state = NULL, *limit = "50";
-    for (int i = 3; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--state") == 0)
-            state = argv[i + 1];
-        else if (strcmp(argv[i], "--limit") == 0)
-            limit = argv[i + 1];
+static bool is_job_state(const char *s) {
+    static const char *const states[] = {"pending", "running", "done", "dead"};
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        if (strcmp(s, states[i]) == 0)
+            return true;
+    return false;
+}
+
+/* `jobs list` takes --state and --limit; anything else is refused. */
+static bool parse_jobs_list(int argc, char **argv, const char **state, const char **limit) {
+    for (int i = 3; i < argc; i += 2) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        long n = 0;
+        if (value && strcmp(argv[i], "--state") == 0 && is_job_state(value))
+            *state = value;
+        else if (value && strcmp(argv[i], "--limit") == 0 && parse_count(value, 100000, &n) &&
+                 n >= 1)
+            *limit = value;
+        else
+            return false;
     }
-    long n;
-    if (!parse_count(limit, 100000, &n)) {
-        usage(stderr);
-        return 2;
-    }
+    return true;
+}
+
+static int jobs_list(struct db *db, const char *state, const char *limit) {
     PGresult *r = NULL;
     if (queue_list(db, state, limit, &r) != NX_OK)
         return 1;
-    printf("%-8s %-18s %-8s %-9s %-28s %s\n", "id", "kind", "state", "attempts", "run_at",
+    printf("%-8s %-20s %-8s %-9s %-28s %s\n", "id", "kind", "state", "attempts", "run_at",
            "last_error");
     for (int i = 0; i < PQntuples(r); i++)
-        printf("%-8s %-18s %-8s %3s/%-5s %-28s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+        printf("%-8s %-20s %-8s %3s/%-5s %-28s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
                PQgetvalue(r, i, 6));
     PQclear(r);
@@ -285,12 +302,7 @@ static int jobs_list(struct db *db, int argc, char **argv) {
 }
 
 static int jobs_retry(struct db *db, const char *id_text) {
-    int64_t id;
     bool found = false;
-    if (!id_text || !parse_id(id_text, strlen(id_text), &id)) {
-        usage(stderr);
-        return 2;
-    }
     if (queue_retry(db, id_text, &found) != NX_OK)
         return 1;
     printf(found ? "job %s is due again\n" : "no unfinished job %s\n", id_text);
@@ -300,40 +312,79 @@ static int jobs_retry(struct db *db, const char *id_text) {
 static int cmd_jobs(int argc, char **argv) {
     bool list = argc >= 3 && strcmp(argv[2], "list") == 0;
     bool retry = argc == 4 && strcmp(argv[2], "retry") == 0;
+    const char *state = NULL, *limit = "50";
     if (!list && !retry) {
         usage(stderr);
+        return 2;
+    }
+    if (list && !parse_jobs_list(argc, argv, &state, &limit)) {
+        fputs("nexus: jobs list takes --state pending|running|done|dead and --limit 1..100000\n",
+              stderr);
+        return 2;
+    }
+    int64_t id;
+    if (retry && !parse_id(argv[3], strlen(argv[3]), &id)) {
+        fputs("nexus: jobs retry takes a job id, a positive integer\n", stderr);
         return 2;
     }
     struct db *db = open_with_retry(config.database_url, 30);
     if (!db)
         return 1;
-    int rc = list ? jobs_list(db, argc, argv) : jobs_retry(db, argv[3]);
+    int rc = list ? jobs_list(db, state, limit) : jobs_retry(db, argv[3]);
     db_close(db);
     return rc;
 }
 
 static int dispatch(int argc, char **argv) {
     const char *verb = argv[1];
-    if (strcmp(verb, "worker") == 0)
-        return cmd_worker();
     if (strcmp(verb, "jobs") == 0)
         return cmd_jobs(argc, argv);
     if (strcmp(verb, "seed") == 0)
         return cmd_seed(argc, argv);
     if (strcmp(verb, "user") == 0)
         return cmd_user_create(argc, argv);
+    if (strcmp(verb, "worker") == 0)
+        return cmd_worker();
     if (strcmp(verb, "serve") == 0)
         return cmd_serve();
-    if (strcmp(verb, "migrate") == 0)
-        return run_migrations(true);
-    usage(stderr);
-    return 2;
+    return run_migrations(true);
+}
+
+static bool asks_for_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+/* The verbs that take arguments check them themselves; the others take
+ * none, so `nexus serve --port 1` is refused rather than serving. */
+static bool is_known_command(int argc, char **argv) {
+    static const char *const with_args[] = {"jobs", "seed", "user"};
+    static const char *const bare[] = {"serve", "worker", "migrate"};
+    for (size_t i = 0; i < sizeof with_args / sizeof *with_args; i++)
+        if (strcmp(argv[1], with_args[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof bare / sizeof *bare; i++)
+        if (strcmp(argv[1], bare[i]) == 0)
+            return argc == 2;
+    return false;
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    /* Answered before the configuration is read: help never runs a verb
+     * and needs no DATABASE_URL. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("nexus %s\n", NEXUS_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && asks_for_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || !is_known_command(argc, argv)) {
+        usage(stderr);
+        return 2;
     }
     char err[256];
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {

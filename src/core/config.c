@@ -197,7 +197,6 @@ static bool load_secret(struct loader *l, struct config *c) {
     return true;
 }
 
-/* Split a comma-separated list into at most max owned strings. */
 /* Split the comma-separated text v (NULL: empty) of variable name. */
 static bool split_list(struct loader *l, const char *name, const char *v, char **out, size_t max,
                        size_t *count) {
@@ -223,8 +222,46 @@ static bool split_list(struct loader *l, const char *name, const char *v, char *
     return true;
 }
 
-static bool load_list(struct loader *l, const char *name, char **out, size_t max, size_t *count) {
-    return split_list(l, name, value(l, name), out, max, count);
+/* An origin as a browser sends it: http or https, a lower-case host name
+ * or address ([...] for IPv6), an optional port, nothing after. */
+static bool is_origin(const char *s) {
+    size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    const char *host = s + scheme, *p = host;
+    if (!scheme)
+        return false;
+    if (*p == '[') {
+        p += strspn(p + 1, "0123456789abcdef:.") + 1;
+        if (*p++ != ']' || p - host < 4)
+            return false;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-");
+        if (p == host || p - host > 253)
+            return false;
+    }
+    if (*p != ':')
+        return *p == '\0';
+    size_t digits = strspn(p + 1, "0123456789");
+    long port = digits && digits <= 5 && p[1] != '0' ? strtol(p + 1, NULL, 10) : 0;
+    return p[1 + digits] == '\0' && port >= 1 && port <= 65535;
+}
+
+/* CORS_ORIGINS: each entry compared byte for byte with a request's Origin,
+ * so an entry that no browser sends ("*", a trailing slash, upper case) is
+ * refused here rather than never matching. */
+static bool load_cors_origins(struct loader *l, struct config *c) {
+    bool ok = split_list(l, "CORS_ORIGINS", value(l, "CORS_ORIGINS"), c->cors_origins,
+                         NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
+    for (size_t i = 0; ok && i < c->cors_origin_count; i++) {
+        if (!is_origin(c->cors_origins[i])) {
+            char why[200];
+            snprintf(why, sizeof why,
+                     "\"%.64s\" is not an origin: scheme, lower-case host and optional port,"
+                     " such as http://localhost:3000 (no path, no \"*\")",
+                     c->cors_origins[i]);
+            ok = fail(l, "CORS_ORIGINS", why);
+        }
+    }
+    return ok;
 }
 
 #define NX_MAX_RANGES 32
@@ -410,12 +447,10 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
         return fail(&l, "NEXUS_ENV", "must be development or production");
     c->dev_mode = env && strcmp(env, "development") == 0;
     c->docs_dir = dup_or_null(&l, "DOCS_DIR");
-    bool ok =
-        load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) && load_redis(&l, c) &&
-        load_auth(&l, c) && load_log_level(&l, c) &&
-        load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
-        load_metrics(&l, c) && load_search(&l, c) &&
-        load_list(&l, "CORS_ORIGINS", c->cors_origins, NX_MAX_CORS_ORIGINS, &c->cors_origin_count);
+    bool ok = load_limits(&l, c) && load_bind_addr(&l, c) && load_database(&l, c) &&
+              load_redis(&l, c) && load_auth(&l, c) && load_log_level(&l, c) &&
+              load_bool(&l, "AUTO_MIGRATE", false, &c->auto_migrate) && load_jobs(&l, c) &&
+              load_metrics(&l, c) && load_search(&l, c) && load_cors_origins(&l, c);
     if (!ok)
         config_clear(c);
     return ok;
@@ -424,7 +459,8 @@ bool config_load(struct config *c, config_getter get, void *ud, char *err, size_
 bool config_require_secret(const struct config *c, char *err, size_t errcap) {
     if (c->jwt_secret || c->dev_mode)
         return true;
-    snprintf(err, errcap, "JWT_SECRET: must be at least 32 bytes");
+    snprintf(err, errcap,
+             "JWT_SECRET: is required (at least 32 random bytes) unless NEXUS_ENV=development");
     return false;
 }
 

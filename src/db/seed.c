@@ -157,7 +157,10 @@ static void images_text(struct buf *out, uint64_t *s, long i, const char *noun) 
     buf_puts(out, "]");
 }
 
-static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM products", 0, 0};
+/* A catalog with categories but no products is not empty either: the
+ * seed would collide with them. */
+static struct db_stmt SQL_COUNT = {
+    "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM categories)", 0, 0};
 /* The products and variants were copied with their ids (COPY writes
  * identity columns as given): the next insert takes the id after them. */
 static struct db_stmt SQL_SYNC_IDS = {

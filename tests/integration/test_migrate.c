@@ -1,7 +1,8 @@
 /*
  * test_migrate.c -- start-up rules: configuration errors name their
- * variable, migrations apply once, in order, safely in parallel, and a
- * changed applied migration or a pending one stops the server.
+ * variable, help and bad command lines touch nothing, migrations apply
+ * once, in order, safely in parallel, and a changed applied migration or a
+ * pending one stops the server.
  */
 #include "harness.h"
 
@@ -54,6 +55,67 @@ static void test_bad_configuration_stops_naming_the_variable(void **state) {
     expect_config_error("DATABASE_URL=host=x nosuchoption=1", "DATABASE_URL");
     expect_config_error("REDIS_URL=http://localhost", "REDIS_URL");
     expect_config_error("LOG_LEVEL=loud", "LOG_LEVEL");
+    /* an origin no browser sends would never match: refused, not ignored */
+    expect_config_error("CORS_ORIGINS=*", "CORS_ORIGINS");
+    expect_config_error("CORS_ORIGINS=null", "CORS_ORIGINS");
+    expect_config_error("CORS_ORIGINS=http://localhost:3000/", "CORS_ORIGINS");
+    expect_config_error("CORS_ORIGINS=http://localhost:3000,localhost:5173", "CORS_ORIGINS");
+    expect_config_error("CORS_ORIGINS=http://Shop.example.com", "CORS_ORIGINS");
+    expect_config_error("CORS_ORIGINS=https://shop.example.com:0", "CORS_ORIGINS");
+}
+
+static int run_command(const char *const *args) {
+    int rc = harness_run_within(&db, NULL, args, out, sizeof out, 20000);
+    if (rc == -1)
+        fprintf(stderr, "nexus %s %s: still running (killed)\n", args[0], args[1] ? args[1] : "");
+    return rc;
+}
+
+/* Help anywhere on the line prints the usage and does nothing else: no
+ * migration applied, no server started. */
+static void test_help_never_runs_a_command(void **state) {
+    (void)state;
+    const char *const lines[][4] = {
+        {"--help", NULL},
+        {"migrate", "--help", NULL},
+        {"serve", "--help", NULL},
+        {"worker", "-h", NULL},
+        {"jobs", "list", "--help", NULL},
+        {"seed", "--help", NULL},
+        {"user", "create", "--help", NULL},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        assert_int_equal(run_command(lines[i]), 0);
+        assert_non_null(strstr(out, "usage: nexus"));
+    }
+    const char *version[] = {"--version", NULL};
+    assert_int_equal(run_command(version), 0);
+    assert_true(strncmp(out, "nexus ", 6) == 0);
+    harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+}
+
+/* Arguments a command does not take: exit 2, before the database. */
+static void test_bad_command_lines_exit_2(void **state) {
+    (void)state;
+    const char *const lines[][5] = {
+        {"bogus", NULL},
+        {"serve", "--port", "1", NULL},
+        {"migrate", "now", NULL},
+        {"jobs", "list", "--state", "bogus", NULL},
+        {"jobs", "list", "--state", NULL},
+        {"jobs", "list", "--limit", "0", NULL},
+        {"jobs", "retry", "x", NULL},
+        {"seed", NULL},
+        {"seed", "--products", "0", NULL},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        int rc = run_command(lines[i]);
+        if (rc != 2)
+            fprintf(stderr, "nexus %s %s: exit %d: %s\n", lines[i][0],
+                    lines[i][1] ? lines[i][1] : "", rc, out);
+        assert_int_equal(rc, 2);
+    }
+    harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 }
 
 static void test_serve_refuses_pending_migrations(void **state) {
@@ -120,6 +182,8 @@ static void test_changed_applied_migration_is_an_error(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configuration_stops_naming_the_variable),
+        cmocka_unit_test(test_help_never_runs_a_command),
+        cmocka_unit_test(test_bad_command_lines_exit_2),
         cmocka_unit_test(test_serve_refuses_pending_migrations),
         cmocka_unit_test(test_concurrent_migrations_apply_each_once),
         cmocka_unit_test(test_migrate_again_is_a_no_op),
