@@ -908,6 +908,16 @@ static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *
     return atomic_load(&draining) ? MHD_NO : MHD_YES;
 }
 
+/* libmicrohttpd's own messages (a port in use, an accept that failed) as
+ * log lines like every other, not plain text on stderr. */
+static void log_daemon_message(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\r\n")] = '\0';
+    log_warn("http.daemon", NULL, "%s", msg);
+}
+
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO |
@@ -925,6 +935,7 @@ static struct MHD_Daemon *start_daemon(void) {
      * fails to start instead of sharing that port's connections (which
      * SO_REUSEPORT, the option's 1, would allow; its 0 sets neither). */
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_daemon_message, NULL}, /* first, or unused */
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
