@@ -173,7 +173,7 @@ static size_t unescape(const char *s, size_t len, struct buf *b) {
 
 /* The string starting at json[0] == '"', re-escaped; returns its length
  * with the quotes. Strings without escapes (most) are not copied. */
-static size_t restring(struct jsonw *w, const char *json, size_t len) {
+static size_t restring(struct buf *b, const char *json, size_t len) {
     size_t end = 1;
     bool escaped = false;
     while (end < len && json[end] != '"') {
@@ -181,7 +181,7 @@ static size_t restring(struct jsonw *w, const char *json, size_t len) {
         end += json[end] == '\\' ? 2 : 1;
     }
     if (!escaped) {
-        buf_json_text(&w->out, json + 1, end - 1);
+        buf_json_text(b, json + 1, end - 1);
         return end + 1;
     }
     struct buf text = {0};
@@ -193,23 +193,27 @@ static size_t restring(struct jsonw *w, const char *json, size_t len) {
         if (i < end)
             i += unescape(json + i, end - i, &text);
     }
-    buf_json_text(&w->out, text.data ? text.data : "", text.len);
+    buf_json_text(b, text.data ? text.data : "", text.len);
     buf_clear(&text);
     return end + 1;
 }
 
-void jsonw_text(struct jsonw *w, const char *json, size_t len) {
-    separate(w);
+void jsonw_put_text(struct buf *b, const char *json, size_t len) {
     for (size_t i = 0; i < len;) {
         char c = json[i];
         if (c == '"') {
-            i += restring(w, json + i, len - i);
+            i += restring(b, json + i, len - i);
             continue;
         }
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') /* white space is dropped */
-            put_byte(&w->out, c);
+            put_byte(b, c);
         i++;
     }
+}
+
+void jsonw_text(struct jsonw *w, const char *json, size_t len) {
+    separate(w);
+    jsonw_put_text(&w->out, json, len);
 }
 
 /* A real as jansson spells it (rare in the answers written here). */

@@ -4,6 +4,7 @@
 #include "nexus/model/product_export.h"
 
 #include "nexus/core/jsonpath.h"
+#include "nexus/core/jsonw.h"
 #include "nexus/core/parse.h"
 #include "nexus/model/import_row.h"
 #include "nexus/model/product.h"
@@ -120,6 +121,8 @@ static void ndjson_value(struct buf *out, const struct export_field *f, const ch
         buf_puts(out, "null");
     else if (quoted)
         buf_json_text(out, text, strlen(text));
+    else if (f->kind == EXPORT_JSON) /* compact, as every answer is written */
+        jsonw_put_text(out, text, strlen(text));
     else
         buf_puts(out, text);
 }
@@ -193,7 +196,7 @@ static void ndjson_variants(struct buf *out, const char *p, const char *end) {
         buf_printf(out, ",\"price\":\"%s\",\"stock\":", price);
         buf_append(out, v.at[VP_STOCK], v.len[VP_STOCK]);
         buf_puts(out, ",\"options\":");
-        buf_append(out, v.at[VP_OPTIONS], v.len[VP_OPTIONS]);
+        jsonw_put_text(out, v.at[VP_OPTIONS], v.len[VP_OPTIONS]);
         buf_puts(out, v.len[VP_ACTIVE] && v.at[VP_ACTIVE][0] == 't' ? ",\"is_active\":true}"
                                                                     : ",\"is_active\":false}");
         sep = ",";

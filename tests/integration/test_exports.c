@@ -37,9 +37,9 @@
 #define VARIANTS_LINE                                                                              \
     "{\"name\":\"Var Tee\",\"slug\":\"var-tee\",\"description\":\"\",\"currency\":\"USD\","        \
     "\"category\":null,\"is_active\":true,\"attributes\":{},\"images\":[],\"variants\":["          \
-    "{\"sku\":\"VAR-M\",\"price\":\"12.00\",\"stock\":0,\"options\":{\"Size\": \"M\", \"Color\": " \
+    "{\"sku\":\"VAR-M\",\"price\":\"12.00\",\"stock\":0,\"options\":{\"Size\":\"M\",\"Color\":"    \
     "\"Caf\xc3\xa9 \\\"Noir\\\"\"},\"is_active\":false},{\"sku\":\"VAR-S\",\"price\":\"10.50\","   \
-    "\"stock\":4,\"options\":{\"Size\": \"S\", \"Color\": \"Red\"},\"is_active\":true}]}\n"
+    "\"stock\":4,\"options\":{\"Size\":\"S\",\"Color\":\"Red\"},\"is_active\":true}]}\n"
 
 static struct nexus_server server;
 static char *staff_token;
@@ -242,7 +242,13 @@ static void test_ndjson_lines_are_import_rows(void **state) {
                                  "\"description\":\"\",\"currency\":\"USD\",\"category\":null,"
                                  "\"is_active\":true,\"attributes\":{},\"images\":[],\"variants\":"
                                  "[{\"sku\":\"OPT-1\",\"price\":\"3.00\",\"stock\":2,\"options\":"
-                                 "{\"Size\": \"XL\"},\"is_active\":true}]}\n"));
+                                 "{\"Size\":\"XL\"},\"is_active\":true}]}\n"));
+    /* attributes and images written compact, as every answer is */
+    assert_non_null(strstr(body,
+                           ",\"attributes\":{\"brand\":\"Acme \\\"Pro\\\"\",\"wired\":true,"
+                           "\"weight_g\":250},\"images\":[{\"alt\":\"Front, left\",\"url\":"
+                           "\"https://img.example.com/hp-1/front.jpg\"},{\"alt\":\"\",\"url\":"
+                           "\"https://img.example.com/hp-1/side.jpg\"}]}\n"));
     free(body);
 }
 

@@ -63,6 +63,8 @@ void jsonw_put_int(struct buf *b, int64_t v);
  * written compact with strings escaped as jansson escapes them. Numbers,
  * literals and member order are kept as they are. */
 void jsonw_text(struct jsonw *w, const char *json, size_t len);
+/* The same appended to b, with no separator before it. */
+void jsonw_put_text(struct buf *b, const char *json, size_t len);
 
 /* Hand the bytes over (the caller frees them) and reset the writer. */
 char *jsonw_take(struct jsonw *w, size_t *len);

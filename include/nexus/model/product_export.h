@@ -40,7 +40,7 @@ enum export_kind {
     EXPORT_MONEY,        /* integer cents, written as a decimal string "19.90" */
     EXPORT_INTEGER,      /* a JSON number; CSV: its digits */
     EXPORT_BOOL,         /* t/f, written true/false */
-    EXPORT_JSON,         /* jsonb text, written as it is (NDJSON only) */
+    EXPORT_JSON,         /* jsonb text, written compact (NDJSON only) */
 };
 
 struct export_field {
