@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 
 #define REGISTER "/api/v1/auth/register"
 #define LOGIN    "/api/v1/auth/login"
@@ -1494,6 +1495,59 @@ static void test_each_malformed_email_has_its_own_counter(void **state) {
     rl_expect(client, bad2, "wrong", 401);
 }
 
+/* ---- password hashing off the server threads ------------------------------ */
+
+/* One server thread and one hashing lane: a hash on the server thread
+ * would hold every other request it serves. */
+static int start_lanes(void **state) {
+    (void)state;
+    const char *env[] = {"THREADS=1", "HASH_CONCURRENCY=1", "LOGIN_MAX_FAILURES_PER_EMAIL=100000",
+                         "LOGIN_MAX_FAILURES_PER_CLIENT=1000000", NULL};
+    harness_start(&server, "auth_lanes", env);
+    return 0;
+}
+
+enum { LANE_LOGINS = 12 };
+static atomic_int logins_answered;
+static long lane_statuses[LANE_LOGINS];
+
+static void *wrong_login_thread(void *arg) {
+    int i = (int)(intptr_t)arg;
+    char email[64];
+    snprintf(email, sizeof email, "lane-%d@example.com", i);
+    struct http_res *r = post_json(LOGIN, creds(email, "wrong-password"));
+    lane_statuses[i] = r->status;
+    http_res_free(r);
+    atomic_fetch_add(&logins_answered, 1);
+    return NULL;
+}
+
+/* While a burst of logins waits for the one hashing lane, another request
+ * is answered at once: /healthz answers with most logins still waiting
+ * (on the server thread it would come after all of them, in line). */
+static void test_logins_waiting_to_hash_do_not_hold_other_requests(void **state) {
+    (void)state;
+    enum { N = LANE_LOGINS };
+    pthread_t threads[N];
+    long long before = password_runs();
+    atomic_store(&logins_answered, 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, wrong_login_thread, (void *)(intptr_t)i),
+                         0);
+    /* two hashes done or under way: every login has long been sent */
+    while (password_runs() - before < 2)
+        usleep(5000);
+    assert_int_equal(get_status("/healthz", NULL), 200);
+    int answered = atomic_load(&logins_answered);
+    for (int i = 0; i < N; i++)
+        pthread_join(threads[i], NULL);
+    if (answered >= N - 2)
+        fprintf(stderr, "/healthz answered after %d of %d logins\n", answered, N);
+    assert_true(answered < N - 2);
+    assert_int_equal(harness_count_status(lane_statuses, N, 401), N);
+    assert_int_equal(password_runs() - before, N);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
@@ -1567,5 +1621,9 @@ int main(void) {
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
     failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);
+    const struct CMUnitTest lane_tests[] = {
+        cmocka_unit_test(test_logins_waiting_to_hash_do_not_hold_other_requests),
+    };
+    failed += cmocka_run_group_tests_name("auth_lanes", lane_tests, start_lanes, stop);
     return failed;
 }
