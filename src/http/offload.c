@@ -25,7 +25,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job *head, **tail = &head; /* first come, first run */
 static int queued, queued_max;
-static bool running;
+static bool running, cancelling;
 static pthread_t lanes[LANES_MAX];
 static int lane_count;
 
@@ -51,8 +51,9 @@ static void *lane_main(void *arg) {
         if (!head)
             break;
         struct job *j = take_locked();
+        bool cancelled = cancelling;
         pthread_mutex_unlock(&lock);
-        j->run(j->arg);
+        j->run(j->arg, cancelled);
         MHD_resume_connection(j->conn);
         free(j);
         pthread_mutex_lock(&lock);
@@ -97,6 +98,12 @@ enum offload_result offload_submit(struct MHD_Connection *conn, offload_fn run, 
     if (result != OFFLOAD_QUEUED)
         free(j);
     return result;
+}
+
+void offload_cancel_waiting(void) {
+    pthread_mutex_lock(&lock);
+    cancelling = true;
+    pthread_mutex_unlock(&lock);
 }
 
 void offload_stop(void) {

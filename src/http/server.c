@@ -735,16 +735,32 @@ static enum MHD_Result answer(struct request *req, enum nx_err e, struct respons
  * hashing on two lanes. More are refused at once (see http/offload.h). */
 #define LANE_QUEUE_MAX 64
 
-/* On a lane thread: run the handler, keep what it answers. */
-static void run_in_lane(void *arg) {
+/* On a lane thread: run the handler, keep what it answers. One still
+ * waiting when the shutdown's grace period ended is refused instead. */
+static void run_in_lane(void *arg, bool cancelled) {
     struct request *req = arg;
     struct response res = {0};
-    enum nx_err e = run_handler(req, &res);
-    db_thread_release();
+    enum nx_err e = NX_OK;
+    if (cancelled) {
+        req->retry_after = 1;
+        req->close_connection = true;
+        e = problem_detail(req, NX_ERR_UNAVAILABLE, "the server is shutting down; retry");
+    } else {
+        e = run_handler(req, &res);
+        db_thread_release();
+    }
     req->lane_error = e;
     req->held = xmalloc(sizeof *req->held);
     *req->held = res;
     req->ran_in_lane = true;
+}
+
+/* Every ROUTE_HASHES route hashes the body's `password` and nothing else:
+ * a request without one (a name change, a login that is a 422) runs on
+ * its server thread like any other. */
+static bool may_hash(const struct request *req) {
+    return (req->route->flags & ROUTE_HASHES) &&
+           json_is_string(json_object_get(req->json, "password"));
 }
 
 /* A password-hashing request: queued for a lane (true), else refused
@@ -781,7 +797,7 @@ static enum MHD_Result on_complete(struct request *req) {
                ((req->route->flags & ROUTE_EMPTY_BODY_OK) && req->body_seen)) {
         e = parse_json_body(req);
     }
-    if (e == NX_OK && (req->route->flags & ROUTE_HASHES) && submit_to_lane(req, &e))
+    if (e == NX_OK && may_hash(req) && submit_to_lane(req, &e))
         return MHD_YES;
     struct response res = {0};
     if (e == NX_OK)
@@ -956,7 +972,8 @@ static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *
 
 /* libmicrohttpd's own messages (a port in use, an accept that failed) as
  * log lines like every other, not plain text on stderr. */
-static void log_daemon_message(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void log_daemon_message(void *cls, const char *fmt,
+                                                                     va_list ap) {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -1151,6 +1168,7 @@ static void wait_for_connections(struct MHD_Daemon *d, uint64_t deadline) {
 static void drain_and_stop(struct MHD_Daemon *d) {
     atomic_store(&draining, true);
     wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
+    offload_cancel_waiting(); /* a password hash not begun by now is a 503 */
     if (atomic_load(&requests_in_flight) > 0) {
         size_t sent = db_cancel_all();
         log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);

@@ -17,8 +17,9 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
-/* Runs on a lane thread. */
-typedef void (*offload_fn)(void *job);
+/* Runs on a lane thread; cancelled: the job waited past
+ * offload_cancel_waiting, and is to be refused rather than run. */
+typedef void (*offload_fn)(void *job, bool cancelled);
 
 /* Start `lanes` lane threads (at least one), with at most queue_max jobs
  * waiting for them. */
@@ -34,6 +35,10 @@ enum offload_result {
  * conn is resumed once it has returned. When it is not queued, conn is
  * left running. */
 enum offload_result offload_submit(struct MHD_Connection *conn, offload_fn run, void *job);
+
+/* From now on, a job a lane takes is run cancelled (at shutdown, once
+ * the grace period is over: what has not started does not start). */
+void offload_cancel_waiting(void);
 
 /* Run what is queued, resume its connections and stop the lanes; later
  * submissions are refused. Call before the daemon stops. */
