@@ -236,6 +236,7 @@ static int cmd_seed(int argc, char **argv) {
     }
     if (o.products < 1) {
         fputs("nexus: seed needs --products N, at least 1\n", stderr);
+        usage(stderr);
         return 2;
     }
     if (run_migrations(true) != 0)
@@ -305,7 +306,15 @@ static int jobs_retry(struct db *db, const char *id_text) {
     bool found = false;
     if (queue_retry(db, id_text, &found) != NX_OK)
         return 1;
-    printf(found ? "job %s is due again\n" : "no unfinished job %s\n", id_text);
+    /* A running job is not touched: a second worker would run it beside
+     * the one that holds it (its lease ends it if that one died). */
+    if (found)
+        printf("job %s is due again\n", id_text);
+    else
+        fprintf(stderr,
+                "nexus: no dead or pending job %s (a running job is retried when its lease "
+                "ends)\n",
+                id_text);
     return found ? 0 : 1;
 }
 
@@ -320,11 +329,13 @@ static int cmd_jobs(int argc, char **argv) {
     if (list && !parse_jobs_list(argc, argv, &state, &limit)) {
         fputs("nexus: jobs list takes --state pending|running|done|dead and --limit 1..100000\n",
               stderr);
+        usage(stderr);
         return 2;
     }
     int64_t id;
     if (retry && !parse_id(argv[3], strlen(argv[3]), &id)) {
         fputs("nexus: jobs retry takes a job id, a positive integer\n", stderr);
+        usage(stderr);
         return 2;
     }
     struct db *db = open_with_retry(config.database_url, 30);

@@ -28,27 +28,40 @@ struct letter {
 
 static bool payload_user(struct db *db, const struct job *job, char user_id[24], PGresult **r);
 
-static void html_escaped(struct buf *b, const char *s) {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            buf_puts(b, "&#39;");
-            break;
-        default:
-            buf_append(b, s, 1);
+static void html_escaped_char(struct buf *b, const char *s) {
+    static const char *const entities[][2] = {
+        {"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}, {"'", "&#39;"},
+    };
+    for (size_t i = 0; i < sizeof entities / sizeof *entities; i++) {
+        if (*s == entities[i][0][0]) {
+            buf_puts(b, entities[i][1]);
+            return;
         }
+    }
+    buf_append(b, s, 1);
+}
+
+/* For an attribute value or the title, which are short. */
+static void html_escaped(struct buf *b, const char *s) {
+    for (; *s; s++)
+        html_escaped_char(b, s);
+}
+
+/* A line of an 8bit part holds at most 998 bytes (RFC 5322 2.1.1), and a
+ * 200-character name of '&' escapes to 1,000: text is broken into lines
+ * with an empty comment, which renders as nothing, between two characters
+ * (never inside one's UTF-8 bytes). */
+#define HTML_LINE_BREAK_AT 600
+
+static void html_text(struct buf *b, const char *s) {
+    size_t line_start = b->len;
+    for (; *s; s++) {
+        bool starts_char = ((unsigned char)*s & 0xC0) != 0x80;
+        if (starts_char && b->len - line_start >= HTML_LINE_BREAK_AT) {
+            buf_puts(b, "<!--\n-->");
+            line_start = b->len;
+        }
+        html_escaped_char(b, s);
     }
 }
 
@@ -66,11 +79,11 @@ static void render_html(const struct letter *l, struct buf *b) {
     buf_puts(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
     html_escaped(b, l->subject);
     buf_puts(b, "</title></head>\n<body>\n<p>Hello ");
-    html_escaped(b, l->greeting_name);
+    html_text(b, l->greeting_name);
     buf_puts(b, ",</p>\n");
     for (size_t i = 0; i < 3 && l->paragraphs[i]; i++) {
         buf_puts(b, "<p>");
-        html_escaped(b, l->paragraphs[i]);
+        html_text(b, l->paragraphs[i]);
         buf_puts(b, "</p>\n");
         if (i == 0 && l->link) {
             buf_puts(b, "<p><a href=\"");

@@ -79,6 +79,25 @@ static void part(struct buf *b, const char *boundary, const char *type, const ch
     body_lines(b, text);
 }
 
+/* The recipients, folded between addresses (RFC 5322 2.2.3) where a line
+ * would pass 78 characters: a low-stock alert goes to every staff user,
+ * and a line may not pass 998. */
+static void to_header(struct buf *b, const struct mail *m) {
+    size_t line_start = b->len;
+    buf_puts(b, "To: ");
+    for (size_t i = 0; i < m->to_count; i++) {
+        if (i && b->len - line_start + 2 + strlen(m->to[i]) > 78) {
+            buf_puts(b, ",\r\n");
+            line_start = b->len;
+            buf_puts(b, " ");
+        } else if (i) {
+            buf_puts(b, ", ");
+        }
+        header_value(b, m->to[i]);
+    }
+    buf_puts(b, "\r\n");
+}
+
 char *mail_render(const struct config *cfg, const struct mail *m, size_t *len) {
     struct buf b = {0};
     char date[64], id[300];
@@ -88,13 +107,7 @@ char *mail_render(const struct config *cfg, const struct mail *m, size_t *len) {
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     snprintf(id, sizeof id, "<%s>", m->message_id);
     header(&b, "From", cfg->mail_from);
-    buf_puts(&b, "To: ");
-    for (size_t i = 0; i < m->to_count; i++) {
-        if (i)
-            buf_puts(&b, ", ");
-        header_value(&b, m->to[i]);
-    }
-    buf_puts(&b, "\r\n");
+    to_header(&b, m);
     subject_header(&b, m->subject);
     header(&b, "Date", date);
     header(&b, "Message-ID", id);

@@ -70,7 +70,7 @@ static struct db_stmt SQL_LIST = {
     2, 0};
 static struct db_stmt SQL_RETRY = {
     "UPDATE jobs SET state = 'pending', run_at = now(), attempts = 0, lease_expires_at = NULL,"
-    " locked_by = NULL, finished_at = NULL WHERE id = $1 AND state <> 'done'",
+    " locked_by = NULL, finished_at = NULL WHERE id = $1 AND state IN ('dead', 'pending')",
     1, 0};
 
 enum nx_err queue_enqueue(struct db *db, const char *kind, const json_t *payload,

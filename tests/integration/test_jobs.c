@@ -11,6 +11,7 @@
  * which requires a clean exit 0 (sanitizer reports make it non-zero).
  */
 #include "harness.h"
+#include "nexus/core/xmem.h"
 #include "smtp_sink.h"
 
 #include <errno.h>
@@ -479,6 +480,59 @@ static void test_name_with_lone_dot_line_arrives_intact_and_injects_nothing(void
     assert_non_null(
         strstr(mail_body(m.data), "Hello Dot\r\n.\r\nRCPT TO:<evil@example.com>\r\n..,"));
     smtp_message_clear(&m);
+}
+
+/* A 200-character name of '&' escapes to 1,000 bytes of HTML: the part
+ * (8bit) still has no line over 998 bytes, and the name is all there
+ * once the empty comments that break its line are taken out. */
+static void test_name_that_escapes_long_keeps_every_line_within_998_bytes(void **state) {
+    (void)state;
+    char name[201], want[1024] = "<p>Hello ";
+    memset(name, '&', 200);
+    name[200] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(want, "&amp;");
+    strcat(want, ",</p>");
+    worker_start(NULL);
+    long long job = welcome_job_of(register_user("amp@example.com", name));
+    assert_true(wait_sql("done", 30000, "SELECT state FROM jobs WHERE id = %lld", job));
+    struct smtp_message m;
+    assert_true(smtp_sink_message(sink, 0, &m));
+    for (const char *p = m.data; *p;) {
+        size_t n = strcspn(p, "\r\n");
+        assert_true(n <= 998);
+        p += n + strspn(p + n, "\r\n");
+    }
+    struct buf html = {0};
+    for (const char *p = strstr(m.data, "<p>Hello "); p && *p;) {
+        const char *cut = strstr(p, "<!--\r\n-->");
+        size_t n = cut ? (size_t)(cut - p) : strlen(p);
+        buf_append(&html, p, n);
+        p = cut ? cut + strlen("<!--\r\n-->") : NULL;
+    }
+    assert_non_null(html.data);
+    assert_non_null(strstr(html.data, want));
+    buf_clear(&html);
+    smtp_message_clear(&m);
+}
+
+/* A running job is its worker's: made due again, a second worker would
+ * run it beside the first (its lease ends it, should that one die). */
+static void test_retry_leaves_a_running_job_alone(void **state) {
+    (void)state;
+    char id[32];
+    long long job = sql_ll("INSERT INTO jobs (kind, payload, state, locked_by, lease_expires_at,"
+                           " attempts) VALUES ('welcome_email', '{}', 'running', 'elsewhere',"
+                           " now() + interval '1 hour', 1) RETURNING id");
+    snprintf(id, sizeof id, "%lld", job);
+    const char *retry[] = {"jobs", "retry", id, NULL};
+    assert_int_equal(harness_run(&server, NULL, retry, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "running job"));
+    assert_string_equal(sqls("SELECT state || '|' || attempts || '|' || locked_by FROM jobs"
+                             " WHERE id = %lld",
+                             job),
+                        "running|1|elsewhere");
+    free(sqlf("DELETE FROM jobs WHERE id = %lld", job));
 }
 
 /* ---- b. transient failures ---------------------------------------------- */
@@ -1171,6 +1225,9 @@ int main(void) {
             test_register_delivers_exactly_one_welcome_mail_and_job_ends_done_once, fresh, cleanup),
         cmocka_unit_test_setup_teardown(
             test_name_with_lone_dot_line_arrives_intact_and_injects_nothing, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(
+            test_name_that_escapes_long_keeps_every_line_within_998_bytes, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_retry_leaves_a_running_job_alone, fresh, cleanup),
         cmocka_unit_test_setup_teardown(
             test_transient_451_is_retried_with_backoff_then_delivered_once, fresh, cleanup),
         cmocka_unit_test_setup_teardown(
