@@ -40,24 +40,23 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/graphiql", api_graphiql_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
-    /* ROUTE_HASHES: they hash a password, off the server threads. */
-    {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON | ROUTE_HASHES},
+    {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
     /* Their answers carry tokens, kept only sealed: see ROUTE_SEALED_REPLAY. */
     {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC,
-     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS | ROUTE_HASHES},
+     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC,
      JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_reset, ACCESS_PUBLIC,
      JSON | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset_confirm,
-     ACCESS_PUBLIC, JSON | ROUTE_HASHES},
+     ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, ACCESS_PUBLIC, JSON},
     {HTTP_POST, "/api/v1/auth/verify-email/resend", api_auth_verify_email_resend, ACCESS_CUSTOMER,
      ROUTE_EMPTY_BODY_OK},
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
-    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON | ROUTE_HASHES},
+    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},
     {HTTP_GET, "/api/v1/users/me/logins", api_logins_list, ACCESS_CUSTOMER, 0},
     {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, 0},
     {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},

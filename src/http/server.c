@@ -26,7 +26,6 @@
 #include "nexus/http/deadline.h"
 #include "nexus/http/linger.h"
 #include "nexus/http/fence.h"
-#include "nexus/http/offload.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
@@ -722,68 +721,6 @@ static enum MHD_Result send_held(struct request *req) {
     return send_response(req, &res);
 }
 
-static enum MHD_Result answer(struct request *req, enum nx_err e, struct response *res) {
-    if (e != NX_OK) {
-        response_clear(res);
-        return send_problem(req, e);
-    }
-    apply_if_none_match(req, res);
-    return answer_when_due(req, res);
-}
-
-/* Requests waiting for a password-hashing lane, at most: about 3 s of
- * hashing on two lanes. More are refused at once (see http/offload.h). */
-#define LANE_QUEUE_MAX 64
-
-/* On a lane thread: run the handler, keep what it answers. One still
- * waiting when the shutdown's grace period ended is refused instead. */
-static void run_in_lane(void *arg, bool cancelled) {
-    struct request *req = arg;
-    struct response res = {0};
-    enum nx_err e = NX_OK;
-    if (cancelled) {
-        req->retry_after = 1;
-        req->close_connection = true;
-        e = problem_detail(req, NX_ERR_UNAVAILABLE, "the server is shutting down; retry");
-    } else {
-        e = run_handler(req, &res);
-        db_thread_release();
-    }
-    req->lane_error = e;
-    req->held = xmalloc(sizeof *req->held);
-    *req->held = res;
-    req->ran_in_lane = true;
-}
-
-/* Every ROUTE_HASHES route hashes the body's `password` and nothing else:
- * a request without one (a name change, a login that is a 422) runs on
- * its server thread like any other. */
-static bool may_hash(const struct request *req) {
-    return (req->route->flags & ROUTE_HASHES) &&
-           json_is_string(json_object_get(req->json, "password"));
-}
-
-/* A password-hashing request: queued for a lane (true), else refused
- * (e set) or to be run inline (e left NX_OK). */
-static bool submit_to_lane(struct request *req, enum nx_err *e) {
-    enum offload_result r = offload_submit(req->conn, run_in_lane, req);
-    if (r == OFFLOAD_FULL) {
-        req->retry_after = 1;
-        *e = problem_detail(req, NX_ERR_UNAVAILABLE,
-                            "the server is busy hashing other passwords; retry in a moment");
-    }
-    return r == OFFLOAD_QUEUED;
-}
-
-/* The connection was resumed by its lane: answer what the handler left. */
-static enum MHD_Result send_lane_answer(struct request *req) {
-    struct response res = *req->held;
-    free(req->held);
-    req->held = NULL;
-    req->ran_in_lane = false;
-    return answer(req, req->lane_error, &res);
-}
-
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
     deadline_request_in(req->conn);
@@ -797,12 +734,15 @@ static enum MHD_Result on_complete(struct request *req) {
                ((req->route->flags & ROUTE_EMPTY_BODY_OK) && req->body_seen)) {
         e = parse_json_body(req);
     }
-    if (e == NX_OK && may_hash(req) && submit_to_lane(req, &e))
-        return MHD_YES;
     struct response res = {0};
     if (e == NX_OK)
         e = run_handler(req, &res);
-    return answer(req, e, &res);
+    if (e != NX_OK) {
+        response_clear(&res);
+        return send_problem(req, e);
+    }
+    apply_if_none_match(req, &res);
+    return answer_when_due(req, &res);
 }
 
 /* More query parameters than any endpoint reads would exhaust
@@ -877,8 +817,6 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
         assign_request_id(req);
         return on_headers(req, target_problem);
     }
-    if (req->ran_in_lane)
-        return send_lane_answer(req);
     if (req->held)
         return send_held(req);
     if (req->answer_early && !req->status) {
@@ -1168,7 +1106,6 @@ static void wait_for_connections(struct MHD_Daemon *d, uint64_t deadline) {
 static void drain_and_stop(struct MHD_Daemon *d) {
     atomic_store(&draining, true);
     wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
-    offload_cancel_waiting(); /* a password hash not begun by now is a 503 */
     if (atomic_load(&requests_in_flight) > 0) {
         size_t sent = db_cancel_all();
         log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);
@@ -1176,8 +1113,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
         for (int i = 0; i < 500 && atomic_load(&requests_in_flight) > 0; i++)
             sleep_ms(20);
     }
-    offload_stop(); /* no connection may stay suspended when the daemon stops */
-    fence_stop();
+    fence_stop(); /* no connection may stay suspended when the daemon stops */
     MHD_stop_daemon(d);
     linger_stop();
 }
@@ -1207,9 +1143,7 @@ int server_run(const struct config *config) {
     catalog_cache_set_position_source(db_wal_position);
     replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
-    fence_start(); /* without it, writes wait out the cache's window inline */
-    if (!offload_start(cfg->hash_concurrency, LANE_QUEUE_MAX)) /* without it, hashes run inline */
-        log_warn("server.start", NULL, "password hashes run on the server threads");
+    fence_start();       /* without it, writes wait out the cache's window inline */
     if (!linger_start()) /* without it, refused bodies may meet a reset */
         log_warn("server.start", NULL, "cannot start the thread that drains refused bodies");
     struct MHD_Daemon *d = start_daemon();
@@ -1219,7 +1153,6 @@ int server_run(const struct config *config) {
         d = NULL;
     }
     if (!d) {
-        offload_stop();
         fence_stop();
         linger_stop();
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);

@@ -135,10 +135,6 @@ struct request {
      * and the answer kept here (see http/fence.h). */
     uint64_t answer_after_us;
     struct response *held;
-    /* A request run on a lane (see http/offload.h): its answer is kept in
-     * held, and its error, if any, here, until the connection resumes. */
-    bool ran_in_lane;
-    enum nx_err lane_error;
 
     unsigned status; /* sent status, for the access log and metrics */
     uint64_t bytes;

@@ -54,9 +54,6 @@ enum route_flags {
      * itself (a login's malformed email or wrong password is its 401),
      * instead of the 422 naming their field. */
     ROUTE_NUL_STRINGS = 1u << 14,
-    /* Hashes a password (about 100 ms of a core): run on a lane thread,
-     * off the server threads (see http/offload.h). */
-    ROUTE_HASHES = 1u << 15,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
