@@ -14,7 +14,9 @@
 #include "nexus/http/metrics.h"
 #include "nexus/http/problem.h"
 #include "nexus/jobs/queue.h"
+#include "nexus/model/catalog.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static struct db_stmt SQL_PING = {"SELECT 1", 0, 0};
@@ -88,11 +90,22 @@ enum nx_err api_metrics(struct request *req, struct response *res) {
     return NX_OK;
 }
 
+static char openapi_etag[NX_ETAG_LEN + 1];
+
+static void tag_openapi(void) {
+    etag_of((const char *)nx_openapi_spec.data, nx_openapi_spec.len, openapi_etag);
+}
+
+/* The document is compiled in, so its ETag is computed once; a client
+ * revalidates it with If-None-Match (the server answers 304). */
 enum nx_err api_openapi(struct request *req, struct response *res) {
     (void)req;
+    static pthread_once_t tagged = PTHREAD_ONCE_INIT;
+    pthread_once(&tagged, tag_openapi);
     char *copy = xmalloc(nx_openapi_spec.len);
     memcpy(copy, nx_openapi_spec.data, nx_openapi_spec.len);
     response_take(res, 200, "application/yaml; charset=utf-8", copy, nx_openapi_spec.len);
     response_header(res, "Cache-Control", "no-cache");
+    response_header(res, "ETag", openapi_etag);
     return NX_OK;
 }

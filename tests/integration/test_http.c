@@ -154,6 +154,18 @@ static void test_openapi_yaml_is_served(void **state) {
     struct http_res *r = http_expect("GET", "/openapi.yaml", NULL, NULL, 200);
     assert_non_null(strstr(http_header(r, "Content-Type"), "yaml"));
     assert_non_null(strstr(r->body, "openapi: 3.1"));
+    /* revalidated by its ETag, like the docs page that loads it */
+    const char *tag = http_header(r, "ETag");
+    assert_non_null(tag);
+    assert_true(tag[0] == '"' && strlen(tag) > 2 && tag[strlen(tag) - 1] == '"');
+    char h[128];
+    snprintf(h, sizeof h, "If-None-Match: %s", tag);
+    const char *const headers[] = {h, NULL};
+    struct http_res *again = http_request("GET", "/openapi.yaml", headers, NULL, 0);
+    assert_int_equal(again->status, 304);
+    assert_int_equal(again->len, 0);
+    assert_string_equal(http_header(again, "ETag"), tag);
+    http_res_free(again);
     http_res_free(r);
 }
 
