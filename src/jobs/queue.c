@@ -43,7 +43,8 @@ static struct db_stmt SQL_COMPLETE = {
 static struct db_stmt SQL_FAIL = {
     "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
     " last_error = $3, lease_expires_at = NULL, locked_by = NULL,"
-    " run_at = now() + make_interval(secs => $4::double precision),"
+    " run_at = CASE WHEN attempts >= max_attempts THEN now()"
+    " ELSE now() + make_interval(secs => $4::double precision) END,"
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
     4, 0};

@@ -617,6 +617,11 @@ static void test_554_makes_job_dead_after_max_attempts_and_retry_delivers_it(voi
     assert_non_null(strstr(err, "554"));
     assert_int_equal(
         sql_ll("SELECT count(*) FROM jobs WHERE id = %lld AND finished_at IS NOT NULL", job), 1);
+    /* a dead job is due no more: it shows when it died, not a next try */
+    assert_int_equal(sql_ll("SELECT count(*) FROM jobs WHERE id = %lld AND run_at <= now()"
+                            " AND run_at = finished_at",
+                            job),
+                     1);
     sleep_ms(700); /* a dead job is not tried again */
     assert_int_equal(smtp_sink_received(sink), 3);
     assert_int_equal(smtp_sink_count(sink), 0);
