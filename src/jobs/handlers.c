@@ -24,7 +24,9 @@ static struct db_stmt SQL_STAFF_EMAILS = {
     "SELECT email FROM users WHERE role IN ('staff', 'admin') AND is_active ORDER BY id LIMIT 256",
     0, 0};
 
-/* <nexus-job-ID@domain of MAIL_FROM>: the same for every attempt. */
+/* <nexus-job-ID.CREATED@domain of MAIL_FROM>: the same for every attempt,
+ * and not the Message-ID of another database's job ID (a staging copy, a
+ * database created again), which a mailbox would drop as a duplicate. */
 static void message_id(const struct config *cfg, const struct job *job, char *out, size_t cap) {
     const char *at = strchr(cfg->mail_from, '@');
     char domain[128] = "localhost";
@@ -35,7 +37,8 @@ static void message_id(const struct config *cfg, const struct job *job, char *ou
             domain[n++] = *p;
     if (n)
         domain[n] = '\0';
-    snprintf(out, cap, "nexus-job-%lld@%s", (long long)job->id, domain);
+    snprintf(out, cap, "nexus-job-%lld.%lld@%s", (long long)job->id, (long long)job->created_us,
+             domain);
 }
 
 static const char *payload_string(const struct job *job, const char *key) {

@@ -12,20 +12,23 @@ static struct db_stmt SQL_ENQUEUE = {
     "INSERT INTO jobs (kind, payload, idempotency_key, max_attempts)"
     " VALUES ($1, $2::jsonb, $3, $4::integer) ON CONFLICT (idempotency_key) DO NOTHING",
     4, 0};
+/* When the job was enqueued, in microseconds: with its id, it names the job
+ * apart from any other database's job of that id (the mails' Message-ID). */
+#define CREATED_US "(extract(epoch FROM created_at) * 1000000)::bigint"
 static struct db_stmt SQL_REAP = {
     "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
     " last_error = 'lease expired: the worker stopped while running it',"
     " run_at = now(), lease_expires_at = NULL, locked_by = NULL,"
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
     " WHERE state = 'running' AND lease_expires_at < now()"
-    " RETURNING id, kind, payload::text, attempts, max_attempts, state",
+    " RETURNING id, kind, payload::text, attempts, max_attempts, " CREATED_US ", state",
     0, 0};
 static struct db_stmt SQL_CLAIM = {
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,"
     " lease_expires_at = now() + make_interval(secs => $2::integer)"
     " WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= now()"
     " ORDER BY run_at, id FOR UPDATE SKIP LOCKED LIMIT 1)"
-    " RETURNING id, kind, payload::text, attempts, max_attempts",
+    " RETURNING id, kind, payload::text, attempts, max_attempts, " CREATED_US,
     2, 0};
 static struct db_stmt SQL_RENEW = {
     "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::integer)"
@@ -89,13 +92,14 @@ static int affected(PGresult *r) {
     return r ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
 }
 
-/* Columns id, kind, payload, attempts, max_attempts of row i. */
+/* Columns id, kind, payload, attempts, max_attempts, created (µs) of row i. */
 static void job_from_row(PGresult *r, int i, struct job *job) {
     job->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
     snprintf(job->kind, sizeof job->kind, "%s", PQgetvalue(r, i, 1));
     job->payload = json_loads(PQgetvalue(r, i, 2), 0, NULL);
     job->attempts = (int)strtol(PQgetvalue(r, i, 3), NULL, 10);
     job->max_attempts = (int)strtol(PQgetvalue(r, i, 4), NULL, 10);
+    job->created_us = strtoll(PQgetvalue(r, i, 5), NULL, 10);
 }
 
 enum nx_err queue_reap(struct db *db, queue_dead_fn on_dead, void *ctx, int *reaped) {
@@ -103,7 +107,7 @@ enum nx_err queue_reap(struct db *db, queue_dead_fn on_dead, void *ctx, int *rea
     enum nx_err e = db_exec(db, &SQL_REAP, NULL, &r);
     *reaped = e == NX_OK ? PQntuples(r) : 0;
     for (int i = 0; i < *reaped && on_dead; i++) {
-        if (strcmp(PQgetvalue(r, i, 5), "dead") != 0)
+        if (strcmp(PQgetvalue(r, i, 6), "dead") != 0)
             continue;
         struct job job = {0};
         job_from_row(r, i, &job);

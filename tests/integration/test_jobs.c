@@ -345,8 +345,12 @@ static const char *mail_body(const char *data) {
     return end ? end + 4 : "";
 }
 
+#define CREATED_US "(extract(epoch FROM created_at) * 1000000)::bigint"
+
+/* <nexus-job-ID.CREATED@domain>: its database's job, whatever its id. */
 static void expected_message_id(long long job_id, char *buf, size_t cap) {
-    snprintf(buf, cap, "<nexus-job-%lld@nexus.test>", job_id);
+    long long created = sql_ll("SELECT " CREATED_US " FROM jobs WHERE id = %lld", job_id);
+    snprintf(buf, cap, "<nexus-job-%lld.%lld@nexus.test>", job_id, created);
 }
 
 /* ---- fixtures ----------------------------------------------------------- */
@@ -460,6 +464,33 @@ static void test_register_delivers_exactly_one_welcome_mail_and_job_ends_done_on
                             " AND lease_expires_at IS NULL",
                             job),
                      1);
+}
+
+/* A job whose id an earlier job had (the jobs of a database created again,
+ * or another database's) has its own Message-ID: a mailbox drops a message
+ * whose Message-ID it has seen as a duplicate. */
+static void test_job_reusing_an_id_gets_its_own_message_id(void **state) {
+    (void)state;
+    char first[128], second[128];
+    worker_start(NULL);
+    long long job = welcome_job_of(register_user("first@example.com", "First"));
+    assert_true(smtp_sink_wait_count(sink, 1, 30000));
+    struct smtp_message m;
+    assert_true(smtp_sink_message(sink, 0, &m));
+    snprintf(first, sizeof first, "%s", mail_header(m.data, "Message-ID", second, sizeof second));
+    smtp_message_clear(&m);
+
+    free(sqlf("DELETE FROM jobs"));
+    free(sqlf("ALTER TABLE jobs ALTER COLUMN id RESTART WITH %lld", job));
+    assert_int_equal(welcome_job_of(register_user("second@example.com", "Second")), job);
+    assert_true(smtp_sink_wait_count(sink, 2, 30000));
+    assert_true(smtp_sink_message(sink, 1, &m));
+    assert_string_equal(m.rcpt[0], "second@example.com");
+    mail_header(m.data, "Message-ID", second, sizeof second);
+    smtp_message_clear(&m);
+    assert_string_not_equal(first, second);
+    expected_message_id(job, first, sizeof first);
+    assert_string_equal(second, first);
 }
 
 /* A name may hold a line with a lone "." (the end of SMTP data) and
@@ -815,8 +846,9 @@ static void test_two_workers_deliver_200_mails_with_200_distinct_message_ids(voi
         ids[i] = strdup(mail_header(m.data, "Message-ID", buf, sizeof buf));
         rcpts[i] = strdup(m.rcpt[0]);
         /* the id names the job that carries this address */
-        long long job = 0;
-        assert_int_equal(sscanf(ids[i], "<nexus-job-%lld@nexus.test>", &job), 1);
+        long long job = 0, created = 0;
+        assert_int_equal(sscanf(ids[i], "<nexus-job-%lld.%lld@nexus.test>", &job, &created), 2);
+        assert_int_equal(sql_ll("SELECT " CREATED_US " FROM jobs WHERE id = %lld", job), created);
         assert_true(job >= min_id && job < min_id + N);
         snprintf(buf, sizeof buf, "bulk%lld@example.com", job - min_id + 1);
         assert_string_equal(m.rcpt[0], buf);
@@ -1233,6 +1265,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(
             test_name_that_escapes_long_keeps_every_line_within_998_bytes, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_retry_leaves_a_running_job_alone, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_job_reusing_an_id_gets_its_own_message_id, fresh,
+                                        cleanup),
         cmocka_unit_test_setup_teardown(
             test_transient_451_is_retried_with_backoff_then_delivered_once, fresh, cleanup),
         cmocka_unit_test_setup_teardown(

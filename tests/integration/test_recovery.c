@@ -172,7 +172,9 @@ static long long done_job(const char *kind, const char *key, const char *value) 
 }
 
 static void eml_path(long long job, char *out, size_t cap) {
-    snprintf(out, cap, "%s/nexus-job-%lld@localhost.eml", mail_dir, job);
+    long long created = sql_ll(
+        "SELECT (extract(epoch FROM created_at) * 1000000)::bigint FROM jobs WHERE id = %lld", job);
+    snprintf(out, cap, "%s/nexus-job-%lld.%lld@localhost.eml", mail_dir, job, created);
 }
 
 /* Check the email of job with check_eml.py (a strict parse with Python's

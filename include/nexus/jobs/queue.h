@@ -24,7 +24,8 @@ struct job {
     json_t *payload; /* owned */
     int attempts;    /* including this one */
     int max_attempts;
-    char worker[128]; /* the worker holding its lease (queue_claim's) */
+    int64_t created_us; /* when it was enqueued, µs since the epoch */
+    char worker[128];   /* the worker holding its lease (queue_claim's) */
 };
 
 /* Enqueue in the caller's transaction. A job with the same idempotency key
