@@ -104,7 +104,8 @@ struct stream_call {
     long (*stream)(void *ctx, char *out, size_t max);
     void *ctx;
     void (*stream_free)(void *ctx);
-    int fd; /* the connection's socket, -1 if unknown */
+    int fd;          /* the connection's socket, -1 if unknown */
+    uint64_t *bytes; /* the request's count for its access log line */
 };
 
 static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -122,6 +123,9 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max) {
             shutdown(c->fd, SHUT_RDWR);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    /* libmicrohttpd reads no more once the request has completed, so the
+     * request (which its completion frees) is still there */
+    *c->bytes += (uint64_t)n;
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
 }
 
@@ -143,7 +147,7 @@ static struct MHD_Response *create_response(struct request *req, struct response
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     *c = (struct stream_call){res->stream, res->stream_ctx, res->stream_free,
-                              info ? info->connect_fd : -1};
+                              info ? info->connect_fd : -1, &req->bytes};
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_stream, c, free_stream);
     if (r)
@@ -176,7 +180,8 @@ static enum MHD_Result send_response(struct request *req, struct response *res) 
     enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
     MHD_destroy_response(r);
     req->status = res->status;
-    req->bytes = res->len;
+    if (!res->stream) /* a stream counts what it sends */
+        req->bytes = res->len;
     response_clear(res);
     return ok;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -345,6 +346,43 @@ static void test_head_sends_no_body(void **state) {
     assert_string_equal(end + 4, "");
 }
 
+/* The access log line of request_id, as soon as the server wrote it (it
+ * may write it after the client has read the last byte), or "". */
+static const char *access_line(const char *request_id, char *line, size_t cap) {
+    char needle[160];
+    snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", request_id);
+    for (int tries = 0; tries < 500; tries++) {
+        FILE *f = fopen(server.log_path, "r");
+        bool found = false;
+        while (f && !found && fgets(line, (int)cap, f))
+            found = strstr(line, needle) && strstr(line, "\"event\":\"request\"");
+        if (f)
+            fclose(f);
+        if (found)
+            return line;
+        usleep(20000);
+    }
+    return "";
+}
+
+/* An export's access log line counts the bytes it streamed, like any
+ * other answer's (it said 0). */
+static void test_access_log_counts_the_streamed_bytes(void **state) {
+    (void)state;
+    char id[64], header[96], line[4096], want[64];
+    /* the log may hold earlier runs' lines: an id of this run's own */
+    snprintf(id, sizeof id, "export-bytes-%d-%lld", (int)getpid(), (long long)time(NULL));
+    snprintf(header, sizeof header, "X-Request-Id: %s", id);
+    struct http_res *r = call_h("GET", EXPORTS "?format=ndjson", staff_token, NULL, header);
+    expect_status(r, 200, "export");
+    snprintf(want, sizeof want, "\"bytes\":%zu,", r->len);
+    assert_true(r->len > 1000);
+    http_res_free(r);
+    const char *got = access_line(id, line, sizeof line);
+    if (!strstr(got, want))
+        fail_msg("want %s in the access log line: %s", want, got);
+}
+
 static void test_bad_requests(void **state) {
     (void)state;
     expect_problem(export_as(staff_token, "?format=xml"), 400, NULL);
@@ -614,6 +652,7 @@ int main(void) {
         cmocka_unit_test(test_csv_quotes_per_rfc_4180),
         cmocka_unit_test(test_filters_are_the_lists),
         cmocka_unit_test(test_head_sends_no_body),
+        cmocka_unit_test(test_access_log_counts_the_streamed_bytes),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_ndjson_round_trip_is_byte_identical),
         cmocka_unit_test(test_csv_round_trip_is_byte_identical),
