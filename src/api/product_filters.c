@@ -6,6 +6,7 @@
 #include "nexus/api/product_filters.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
 #include "nexus/db/categories.h"
 #include "nexus/http/problem.h"
 
@@ -375,8 +376,23 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
     return NX_OK;
 }
 
+/* text lower-cased as the filters compare it (owned). */
+static char *folded(const char *text, size_t len) {
+    size_t cap = 4 * len + 1; /* a code point of 1 byte may lower to 4 */
+    char *out = xmalloc(cap);
+    utf8_lower(text, len, out, cap);
+    return out;
+}
+
+/* Parameter names in the order of their lower-cased text: option names
+ * compare case-insensitively, so option.Size and option.size sort alike. */
 static int compare_names(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    char *fx = folded(x, strlen(x)), *fy = folded(y, strlen(y));
+    int order = strcmp(fx, fy);
+    free(fx);
+    free(fy);
+    return order ? order : strcmp(x, y);
 }
 
 /* Query parameter names reach PostgreSQL (option names) and error
@@ -398,9 +414,15 @@ static enum nx_err parse_discovery_param(struct request *req, struct product_que
         return e;
     bool attribute = strncmp(param, "attr.", 5) == 0;
     e = attribute ? parse_attribute(req, q, param, v) : parse_option(req, q, param, v);
-    if (e == NX_OK && v.ptr) { /* value length first: values may hold '&' */
-        buf_printf(&q->canonical, "&%s=%zu:", param, v.len);
-        buf_append(&q->canonical, v.ptr, v.len);
+    if (e == NX_OK && v.ptr) {
+        /* lower-cased, as the filter compares: a cursor of option.Size=M
+         * continues option.size=m. Value length first: values may hold '&'. */
+        char *name = folded(param, strlen(param)), *value = folded(v.ptr, v.len);
+        size_t value_len = strlen(value);
+        buf_printf(&q->canonical, "&%s=%zu:", name, value_len);
+        buf_append(&q->canonical, value, value_len);
+        free(name);
+        free(value);
     }
     return e;
 }

@@ -844,6 +844,33 @@ static void test_cursor_is_bound_to_the_new_filters(void **state) {
     http_res_free(r);
 }
 
+/* Option names and filter values compare case-insensitively: a cursor
+ * continues the same filter spelled in another case, whatever order the
+ * names then sort in. */
+static void test_cursor_continues_the_filter_in_another_case(void **state) {
+    (void)state;
+    create_product("folded", json_pack("[o]", variant("FOLD-1", "L", "Red", 3)));
+    create_product("folded", json_pack("[o]", variant("FOLD-2", "L", "Red", 3)));
+    struct http_res *r = call(
+        "GET", PRODUCTS "?limit=1&attr.marker=folded&option.color=red&option.Size=L", NULL, NULL);
+    expect_status(r, 200, "first page");
+    const char *cursor = jstr(r->json, "next_cursor");
+    assert_non_null(cursor);
+    long long first = jint(json_array_get(json_object_get(r->json, "items"), 0), "id");
+    char path[1024];
+    snprintf(path, sizeof path,
+             PRODUCTS "?limit=1&attr.marker=FOLDED&option.size=l&option.Color=RED&cursor=%s",
+             cursor);
+    struct http_res *next = call("GET", path, NULL, NULL);
+    expect_status(next, 200, "second page, the filter in another case");
+    json_t *items = json_object_get(next->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_true(jint(json_array_get(items, 0), "id") != first);
+    assert_true(json_is_null(json_object_get(next->json, "next_cursor")));
+    http_res_free(next);
+    http_res_free(r);
+}
+
 /* ---- cache ---------------------------------------------------------------- */
 
 static struct http_res *facets_twice(const char *path) {
@@ -1145,6 +1172,7 @@ int main(void) {
         cmocka_unit_test(test_a_key_no_product_has_matches_nothing),
         cmocka_unit_test(test_option_filters_hold_on_one_variant),
         cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
+        cmocka_unit_test(test_cursor_continues_the_filter_in_another_case),
         cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
         cmocka_unit_test(test_kept_counts_follow_every_write),
         cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
