@@ -5,6 +5,7 @@
 
 #include "nexus/core/jsonpath.h"
 #include "nexus/core/parse.h"
+#include "nexus/core/xmem.h"
 #include "nexus/model/catalog.h"
 
 #include <stdint.h>
@@ -23,12 +24,18 @@ static int column_of(const char *name, size_t len) {
     return -1;
 }
 
-/* Whether a header cell is plain and short enough to name an error. */
+/* Whether a header cell is plain and short enough to name an error: 1 to
+ * 64 characters of UTF-8 text, none of them white space or a control
+ * character (a name such as "naïve" is shown, " sku" is not). */
 static bool plain_name(const struct record_field *f) {
-    return f->len > 0 && f->len <= 64 &&
-           strspn(f->ptr, "abcdefghijklmnopqrstuvwxyz"
-                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                          "0123456789._-") == f->len;
+    size_t chars = 0;
+    for (size_t i = 0; i < f->len; i++) {
+        unsigned char b = (unsigned char)f->ptr[i];
+        if (b <= 0x20 || b == 0x7f)
+            return false;
+        chars += (b & 0xC0) != 0x80;
+    }
+    return chars > 0 && chars <= 64 && utf8_valid(f->ptr, f->len);
 }
 
 /* A header of every column a CSV row reads fits one record. */
@@ -160,6 +167,22 @@ static enum nx_err validate(struct field_errors *errs, struct import_row *row, e
     return e;
 }
 
+/* validate, keeping only errors of fields the cells did not name: a cell
+ * that is not UTF-8 is left out of the body, and its field is not then
+ * also "required". */
+static enum nx_err validate_unnamed(struct field_errors *errs, struct import_row *row,
+                                    enum nx_err e) {
+    struct field_errors more = {0};
+    e = validate(&more, row, e);
+    for (size_t i = 0; i < fielderr_count(&more); i++) {
+        const struct field_error *fe = fielderr_at(&more, i);
+        if (!fielderr_names(errs, fe->field))
+            fielderr_add(errs, fe->field, "%s", fe->message);
+    }
+    fielderr_clear(&more);
+    return e;
+}
+
 enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
                                    struct import_row *row) {
     json_error_t err;
@@ -186,6 +209,10 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
     return validate(errs, row, take_category(errs, row->body, &row->category));
 }
 
+/* A cell that is not UTF-8 (a file saved as Latin-1, say) is its field's
+ * error: read as anything else, it would be a value nobody wrote. */
+#define NOT_UTF8 "is not valid UTF-8 (the file must be UTF-8 text)"
+
 /* A cell as the JSON value it spells (see the header); NULL when empty. */
 static json_t *cell_value(enum import_column c, const struct record_field *f) {
     int64_t n;
@@ -198,10 +225,7 @@ static json_t *cell_value(enum import_column c, const struct record_field *f) {
         if (parse_bool(f->ptr, f->len, &b))
             return json_boolean(b);
     }
-    /* Invalid UTF-8 cannot be a JSON string: it becomes a number, which
-     * every text field refuses with its own type message. */
-    json_t *s = json_stringn(f->ptr, f->len);
-    return s ? s : json_integer(0);
+    return json_stringn(f->ptr, f->len); /* UTF-8: the caller checked */
 }
 
 /* An attr.<key> cell as the attribute value it spells (see the header). */
@@ -257,11 +281,12 @@ static enum nx_err csv_attributes(struct field_errors *errs, const struct import
         const struct record_field *f = &rec->fields[cols->attr_at[a]];
         if (f->len == 0)
             continue;
-        json_t *v = attr_value(f->ptr, f->len);
+        bool text = utf8_valid(f->ptr, f->len);
+        json_t *v = text ? attr_value(f->ptr, f->len) : NULL;
         if (!v) {
             char field[sizeof "attributes." + NX_ATTRIBUTE_KEY_MAX];
             snprintf(field, sizeof field, "attributes.%s", cols->attr_key[a]);
-            e = fielderr_add(errs, field, "is a number out of range");
+            e = fielderr_add(errs, field, "%s", text ? "is a number out of range" : NOT_UTF8);
             continue;
         }
         if (!attrs)
@@ -287,6 +312,10 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
         if (cols->at[c] < 0)
             continue;
         const struct record_field *f = &rec->fields[cols->at[c]];
+        if (!utf8_valid(f->ptr, f->len)) {
+            e = fielderr_add(errs, import_column_names[c], "%s", NOT_UTF8);
+            continue;
+        }
         if (c == COL_CATEGORY) {
             if (f->len && category_from_text(errs, f->ptr, f->len, &row->category) != NX_OK)
                 e = NX_ERR_VALIDATION;
@@ -299,7 +328,7 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
     if (csv_attributes(errs, cols, rec, row->body) != NX_OK)
         e = NX_ERR_VALIDATION;
     row->keeps_images = true;
-    return validate(errs, row, e);
+    return validate_unnamed(errs, row, e);
 }
 
 void import_row_clear(struct import_row *row) {

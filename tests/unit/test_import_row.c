@@ -274,6 +274,47 @@ static void test_csv_cells_spell_the_body(void **state) {
     fielderr_clear(&errs);
 }
 
+/* A cell that is not UTF-8 (a Latin-1 file) is its field's error, in every
+ * column: read as anything else, it would store a value nobody wrote. */
+static void test_cells_not_utf8_are_their_fields_errors(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_columns cols;
+    struct import_row row;
+    struct record_field hf[10], rf[10];
+    const char *names[] = {"sku",      "name",  "slug",     "description", "price",
+                           "currency", "stock", "category", "is_active",   "attr.brand"};
+    struct record h = csv(hf, 10, names);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_OK);
+    /* Latin-1 bytes, a truncated sequence, an overlong '/', a surrogate */
+    const char *cells[] = {"A\xb0",      "Cr\xe8me", "s\xff", "d\xc3",    "1\xb0",
+                           "EU\xc0\xaf", "4\xb0",    "c\xe9", "tr\xffue", "\xed\xa0\x80"};
+    struct record r = csv(rf, 10, cells);
+    assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
+    for (size_t i = 0; i < 9; i++)
+        assert_non_null(strstr(message_for(&errs, names[i]), "not valid UTF-8"));
+    assert_non_null(strstr(message_for(&errs, "attributes.brand"), "not valid UTF-8"));
+    assert_int_equal(fielderr_count(&errs), 10);
+    import_row_clear(&row);
+    fielderr_clear(&errs);
+}
+
+/* An unknown column is named when its name is short text without white
+ * space, in any script. */
+static void test_csv_header_names_unknown_columns_in_any_script(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    struct import_columns cols;
+    struct record_field f[4];
+    const char *bad[] = {"sku", "na\xc3\xafve", " name", "x\xff"};
+    struct record h = csv(f, 4, bad);
+    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
+    assert_string_equal(message_for(&errs, "na\xc3\xafve"), "column 2 is not a known column");
+    assert_string_equal(message_for(&errs, ""), "column 3 is not a known column");
+    assert_int_equal(fielderr_count(&errs), 3); /* column 4 is not text: not named */
+    fielderr_clear(&errs);
+}
+
 /* Which strings an attr.<key> cell carries as themselves: the export
  * writes every other string as a JSON string, which reads back as it. */
 static void test_cells_that_read_as_their_own_text(void **state) {
@@ -296,6 +337,8 @@ int main(void) {
         cmocka_unit_test(test_csv_header_takes_a_catalogs_attribute_keys),
         cmocka_unit_test(test_csv_cells_spell_the_body),
         cmocka_unit_test(test_cells_that_read_as_their_own_text),
+        cmocka_unit_test(test_cells_not_utf8_are_their_fields_errors),
+        cmocka_unit_test(test_csv_header_names_unknown_columns_in_any_script),
     };
     return cmocka_run_group_tests_name("import_row", tests, NULL, NULL);
 }
