@@ -41,24 +41,29 @@ static void request_error(struct gql_errors *errs, const char *message) {
     gql_error_add(errs, GQL_CODE_BAD_INPUT, NULL, "%s", message);
 }
 
+/* JSON (a POST body, GET's variables) that does not load: as a REST
+ * body's error, where the JSON stops reading; what names the JSON. */
+static void json_error(struct gql_errors *errs, const char *what, const json_error_t *err) {
+    enum json_error_code code = json_error_code(err);
+    char message[160];
+    snprintf(message, sizeof message, "%s%s at line %d, column %d", what,
+             code == json_error_null_character || code == json_error_null_byte_in_key
+                 ? "a string holds a NUL character (\\u0000), which no GraphQL value may,"
+             : code == json_error_numeric_overflow
+                 ? "a number is out of range (past a double), which no GraphQL value may be,"
+                 : "malformed JSON",
+             err->line, err->column);
+    request_error(errs, message);
+}
+
 static bool read_post(struct request *req, struct gql_request *g, struct gql_errors *errs) {
     json_error_t err;
     if (req->body.len == 0)
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     g->body = jsonpath_load_wide(req->body.data, req->body.len,
                                  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
-    if (!g->body) { /* as a REST body's: where the JSON stops reading */
-        enum json_error_code code = json_error_code(&err);
-        char message[128];
-        snprintf(message, sizeof message, "%s at line %d, column %d",
-                 code == json_error_null_character || code == json_error_null_byte_in_key
-                     ? "a string holds a NUL character (\\u0000), which no GraphQL value may,"
-                 : code == json_error_numeric_overflow
-                     ? "a number is out of range (past a double), which no GraphQL value may be,"
-                     : "malformed JSON",
-                 err.line, err.column);
-        return request_error(errs, message), false;
-    }
+    if (!g->body)
+        return json_error(errs, "", &err), false;
     if (!json_is_object(g->body))
         return request_error(errs, "the body must be a JSON object with a \"query\""), false;
     const json_t *q = json_object_get(g->body, "query");
@@ -90,8 +95,11 @@ static bool read_get(struct request *req, struct gql_request *g, struct gql_erro
     if (name.ptr && name.len)
         g->operation_name = g->name_copy = xstrndup(name.ptr, name.len);
     if (vars.ptr && vars.len) {
+        json_error_t err;
         g->variables =
-            jsonpath_load_wide(vars.ptr, vars.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+            jsonpath_load_wide(vars.ptr, vars.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+        if (!g->variables)
+            return json_error(errs, "\"variables\": ", &err), false;
         if (json_is_null(g->variables)) { /* as "variables": null in a POST */
             json_decref(g->variables);
             g->variables = NULL;

@@ -180,6 +180,22 @@ static void test_malformed_requests_are_400(void **state) {
     r = call("GET", "/graphql?query=%7B__typename%7D&variables=%5B1%5D", NULL, NULL);
     gql_expect_error(r, 400, "GRAPHQL_BAD_USER_INPUT", "\"variables\"");
     http_res_free(r);
+    /* variables that do not load say why, as a POST body's do */
+    static const struct {
+        const char *variables, *message;
+    } bad_get[] = {
+        {"%7B%22q%22%3A%22a%5Cu0000%22%7D", "\"variables\": a string holds a NUL character"},
+        {"%7B%22q%22%3A%22a%5Cud800%22%7D", "\"variables\": malformed JSON at line 1, column"},
+        {"%7B%22q%22%3A", "\"variables\": malformed JSON at line 1, column"},
+    };
+    for (size_t i = 0; i < sizeof bad_get / sizeof bad_get[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "/graphql?query=%%7B__typename%%7D&variables=%s",
+                 bad_get[i].variables);
+        r = call("GET", path, NULL, NULL);
+        gql_expect_error(r, 400, "GRAPHQL_BAD_USER_INPUT", bad_get[i].message);
+        http_res_free(r);
+    }
 }
 
 static void test_server_answers(void **state) {
