@@ -264,6 +264,9 @@ test('every operation answers as documented, with every documented status', asyn
     await call(t, op, 'GET', path, { raw: badFraming('GET', path) }, 400);
     await call(t, op, 'GET', path, { token: BOGUS_TOKEN }, 401);
   }
+  // The document is revalidated by its ETag.
+  const spec = await call(t, 'getOpenapiYaml', 'GET', '/openapi.yaml', {}, 200);
+  await call(t, 'getOpenapiYaml', 'GET', '/openapi.yaml', { headers: { 'If-None-Match': spec.headers.etag } }, 304);
   // A client outside METRICS_ALLOW (loopback is a trusted proxy here, so
   // X-Forwarded-For names the client) gets the 404 of an unknown path.
   await call(t, 'getMetrics', 'GET', '/metrics', { headers: { 'X-Forwarded-For': '203.0.113.9' } }, 404);
