@@ -63,10 +63,14 @@ static bool parse_tcp(const char *rest, struct redis_target *t) {
             return false;
         rest = at + 1;
     }
-    size_t hostlen = strcspn(rest, ":/");
-    if (hostlen == 0 || !copy_bounded(t->host, sizeof t->host, rest, hostlen))
+    /* an IPv6 address is bracketed, as in every URL: redis://[::1]:6379 */
+    bool bracketed = rest[0] == '[';
+    size_t hostlen = bracketed ? strcspn(rest + 1, "]/") : strcspn(rest, ":/");
+    if (bracketed && rest[1 + hostlen] != ']')
         return false;
-    rest += hostlen;
+    if (hostlen == 0 || !copy_bounded(t->host, sizeof t->host, rest + bracketed, hostlen))
+        return false;
+    rest += hostlen + (bracketed ? 2 : 0);
     t->port = 6379;
     if (*rest == ':') {
         size_t plen = strcspn(rest + 1, "/");

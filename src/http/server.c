@@ -659,11 +659,20 @@ static void bump_for(struct request *req) {
         log_warn("cache.owed", req->request_id, "cannot record the owed generation bump");
 }
 
+/* Set when the shutdown's grace period is over and the statements still
+ * running are cancelled (drain_and_stop). */
+static atomic_bool statements_cancelled;
+
 /* A 503 from a statement that ran out of time says so: unlike an outage,
- * the same request will time out again. */
+ * the same request will time out again. One cancelled by the shutdown
+ * says that instead: it may well succeed on another instance. */
 static enum nx_err explain_timeout(struct request *req, enum nx_err e) {
     if (e != NX_ERR_UNAVAILABLE || req->detail[0] || !db_thread_timed_out())
         return e;
+    if (atomic_load(&statements_cancelled))
+        return problem_detail(req, e,
+                              "the server is shutting down and cancelled this request's database "
+                              "statement; retry");
     /* a write of one resource that runs out of time waited on a lock (with
      * the default settings PostgreSQL names it a statement timeout) */
     if (req->method != HTTP_GET && req->method != HTTP_HEAD)
@@ -860,7 +869,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
         return;
     uint64_t elapsed = now_us() - req->started_us;
-    struct access_entry e = {req->method_name, req->path, req->route ? req->route->pattern : NULL,
+    /* a 405 or an OPTIONS has no route of its own: its path's template,
+     * as /metrics counts it */
+    const struct route *route = req->route ? req->route : req->pattern_route;
+    struct access_entry e = {req->method_name, req->path, route ? route->pattern : NULL,
                              req->status,      elapsed,   req->request_id,
                              req->bytes};
     log_access(&e);
@@ -1112,6 +1124,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
     atomic_store(&draining, true);
     wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
     if (atomic_load(&requests_in_flight) > 0) {
+        atomic_store(&statements_cancelled, true);
         size_t sent = db_cancel_all();
         log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);
         /* their answers sent (or their clients gone); 10 s only bound a hang */

@@ -346,25 +346,6 @@ static void test_head_sends_no_body(void **state) {
     assert_string_equal(end + 4, "");
 }
 
-/* The access log line of request_id, as soon as the server wrote it (it
- * may write it after the client has read the last byte), or "". */
-static const char *access_line(const char *request_id, char *line, size_t cap) {
-    char needle[160];
-    snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", request_id);
-    for (int tries = 0; tries < 500; tries++) {
-        FILE *f = fopen(server.log_path, "r");
-        bool found = false;
-        while (f && !found && fgets(line, (int)cap, f))
-            found = strstr(line, needle) && strstr(line, "\"event\":\"request\"");
-        if (f)
-            fclose(f);
-        if (found)
-            return line;
-        usleep(20000);
-    }
-    return "";
-}
-
 /* An export's access log line counts the bytes it streamed, like any
  * other answer's (it said 0). */
 static void test_access_log_counts_the_streamed_bytes(void **state) {
@@ -378,7 +359,7 @@ static void test_access_log_counts_the_streamed_bytes(void **state) {
     snprintf(want, sizeof want, "\"bytes\":%zu,", r->len);
     assert_true(r->len > 1000);
     http_res_free(r);
-    const char *got = access_line(id, line, sizeof line);
+    const char *got = harness_access_line(&server, id, line, sizeof line);
     if (!strstr(got, want))
         fail_msg("want %s in the access log line: %s", want, got);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -147,6 +148,22 @@ static void test_healthz_and_readyz(void **state) {
     const char *redis = json_string_value(json_object_get(checks, "redis"));
     assert_string_equal(redis, getenv("NEXUS_TEST_REDIS_URL") ? "ok" : "disabled");
     http_res_free(r);
+}
+
+/* A 405 (and an OPTIONS) has no route of its own: its access log line
+ * names its path's template, as /metrics counts it. */
+static void test_access_log_names_the_template_of_a_405(void **state) {
+    (void)state;
+    char id[64], header[96], line[4096];
+    snprintf(id, sizeof id, "template-405-%d-%lld", (int)getpid(), (long long)time(NULL));
+    snprintf(header, sizeof header, "X-Request-Id: %s", id);
+    const char *const headers[] = {header, NULL};
+    struct http_res *r = http_request("PUT", "/api/v1/products/facets", headers, NULL, 0);
+    assert_int_equal(r->status, 405);
+    http_res_free(r);
+    const char *got = harness_access_line(&server, id, line, sizeof line);
+    if (!strstr(got, "\"route\":\"/api/v1/products/facets\",\"status\":405"))
+        fail_msg("the access log line: %s", got);
 }
 
 static void test_openapi_yaml_is_served(void **state) {
@@ -456,13 +473,6 @@ static void test_a_port_in_use_is_refused(void **state) {
 
 /* ---- draining ---------------------------------------------------------- */
 
-static void *list_products(void *out) {
-    struct http_res *r = http_request("GET", "/api/v1/products?limit=1", NULL, NULL, 0);
-    *(long *)out = r ? r->status : -1;
-    http_res_free(r);
-    return NULL;
-}
-
 static bool healthz_answers(void) {
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
     char out[512];
@@ -476,7 +486,18 @@ struct held_read {
     PGconn *lock, *watch;
     pthread_t reader;
     long status;
+    char detail[256]; /* its problem's, if it answered one */
 };
+
+static void *list_products(void *arg) {
+    struct held_read *h = arg;
+    struct http_res *r = http_request("GET", "/api/v1/products?limit=1", NULL, NULL, 0);
+    h->status = r ? r->status : -1;
+    const char *detail = r ? json_string_value(json_object_get(r->json, "detail")) : NULL;
+    snprintf(h->detail, sizeof h->detail, "%s", detail ? detail : "");
+    http_res_free(r);
+    return NULL;
+}
 
 static void held_read_start(struct held_read *h, const char *name, const char *grace) {
     const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", grace, NULL};
@@ -488,7 +509,7 @@ static void held_read_start(struct held_read *h, const char *name, const char *g
     assert_int_equal(PQstatus(h->watch), CONNECTION_OK);
     assert_true(harness_pg_exec(h->lock, "BEGIN; LOCK TABLE products IN ACCESS EXCLUSIVE MODE"));
     h->status = 0;
-    assert_int_equal(pthread_create(&h->reader, NULL, list_products, &h->status), 0);
+    assert_int_equal(pthread_create(&h->reader, NULL, list_products, h), 0);
     /* (outside the lock's transaction, whose view of pg_stat_activity is fixed) */
     assert_true(harness_pg_wait_nonzero(h->watch, "SELECT count(*) FROM pg_stat_activity"
                                                   " WHERE wait_event_type = 'Lock'"
@@ -533,6 +554,9 @@ static void test_sigterm_cancels_what_outlives_the_grace_period(void **state) {
     assert_int_equal(kill(h.s.pid, SIGTERM), 0);
     pthread_join(h.reader, NULL);
     assert_int_equal(h.status, 503);
+    /* cancelled by the shutdown, not by DB_STATEMENT_TIMEOUT_MS */
+    if (!strstr(h.detail, "shutting down"))
+        fail_msg("detail: %s", h.detail);
     int exit_status = 0;
     pid_t got = 0;
     for (int i = 0; i < 1200 && got == 0; i++) { /* 120 s: a bound on a hang */
@@ -563,6 +587,7 @@ int main(void) {
         cmocka_unit_test(test_cors_simple_request_echoes_allowed_origin),
         cmocka_unit_test(test_healthz_and_readyz),
         cmocka_unit_test(test_openapi_yaml_is_served),
+        cmocka_unit_test(test_access_log_names_the_template_of_a_405),
         cmocka_unit_test(test_metrics_label_routes_by_template),
         cmocka_unit_test(test_metrics_report_database_connection_gauges),
         cmocka_unit_test(test_metrics_only_for_allowed_addresses_or_the_token),

@@ -388,6 +388,19 @@ static void test_redis_url_unix_socket_with_db(void **state) {
     assert_int_equal(t.db, 4);
 }
 
+static void test_redis_url_ipv6_address(void **state) {
+    (void)state;
+    struct redis_target t;
+    assert_true(redis_url_parse("redis://[::1]:6380/1", &t));
+    assert_string_equal(t.host, "::1");
+    assert_int_equal(t.port, 6380);
+    assert_int_equal(t.db, 1);
+    assert_true(redis_url_parse("redis://:pw@[fd00::12]", &t));
+    assert_string_equal(t.host, "fd00::12");
+    assert_string_equal(t.password, "pw");
+    assert_int_equal(t.port, 6379);
+}
+
 static void assert_redis_url_rejected(const char *url) {
     struct redis_target t;
     if (redis_url_parse(url, &t))
@@ -407,6 +420,9 @@ static void test_redis_url_rejects_missing_host(void **state) {
     assert_redis_url_rejected("redis://");
     assert_redis_url_rejected("redis://:6379");
     assert_redis_url_rejected("redis://:pw@");
+    assert_redis_url_rejected("redis://[::1");
+    assert_redis_url_rejected("redis://[]:6379");
+    assert_redis_url_rejected("redis://[::1]x");
 }
 
 static void test_redis_url_rejects_port_zero(void **state) {
@@ -528,6 +544,7 @@ int main(void) {
         cmocka_unit_test(test_redis_url_user_and_password),
         cmocka_unit_test(test_redis_url_unix_socket),
         cmocka_unit_test(test_redis_url_unix_socket_with_db),
+        cmocka_unit_test(test_redis_url_ipv6_address),
         cmocka_unit_test(test_redis_url_rejects_other_scheme),
         cmocka_unit_test(test_redis_url_rejects_missing_host),
         cmocka_unit_test(test_redis_url_rejects_port_zero),

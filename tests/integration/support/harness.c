@@ -746,3 +746,21 @@ int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t 
     free(chosen);
     return failed;
 }
+
+const char *harness_access_line(const struct nexus_server *s, const char *request_id, char *line,
+                                size_t cap) {
+    char needle[256];
+    snprintf(needle, sizeof needle, "\"request_id\":\"%s\"", request_id);
+    for (int tries = 0; tries < 500; tries++) {
+        FILE *f = fopen(s->log_path, "r");
+        bool found = false;
+        while (f && !found && fgets(line, (int)cap, f))
+            found = strstr(line, needle) && strstr(line, "\"event\":\"request\"");
+        if (f)
+            fclose(f);
+        if (found)
+            return line;
+        usleep(20000);
+    }
+    return "";
+}

@@ -76,6 +76,13 @@ void harness_stop(struct nexus_server *s);
  * first column joined by ',' (owned) or NULL on error. */
 char *harness_sql(const struct nexus_server *s, const char *sql);
 
+/* The access log line s wrote for request_id into line (cap bytes), as
+ * soon as it is there (a server may write it after its client has read
+ * the answer); "" if it is not within 10 s. Give each request an id of
+ * its own: the log keeps earlier runs' lines. */
+const char *harness_access_line(const struct nexus_server *s, const char *request_id, char *line,
+                                size_t cap);
+
 /* harness_sql for one value, printf-style; fails the test on an error. */
 char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
