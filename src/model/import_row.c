@@ -215,11 +215,16 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
 
 /* A cell as the JSON value it spells (see the header); NULL when empty. */
 static json_t *cell_value(enum import_column c, const struct record_field *f) {
-    int64_t n;
     if (f->len == 0)
         return NULL;
-    if (c == COL_STOCK && parse_i64(f->ptr, f->len, INT64_MIN, INT64_MAX, &n))
-        return json_integer((json_int_t)n);
+    if (c == COL_STOCK) { /* the JSON number it spells, as in a body (-0 too) */
+        json_t *n = f->len <= 32 && strspn(f->ptr, "-0123456789") == f->len
+                        ? jsonpath_load_wide(f->ptr, f->len, JSON_DECODE_ANY, NULL)
+                        : NULL;
+        if (json_is_number(n))
+            return n;
+        json_decref(n);
+    }
     if (c == COL_IS_ACTIVE && (f->len == 4 || f->len == 5)) {
         bool b;
         if (parse_bool(f->ptr, f->len, &b))
