@@ -133,6 +133,14 @@ static const char SQL_STAGE_CREATE[] =
     " CREATE TEMP TABLE IF NOT EXISTS import_deferred_variants (LIKE import_stage_variants)";
 static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_variants, import_parked,"
                                       " import_deferred, import_deferred_variants";
+/* Moves the rows of d (their lines) from the stage to the next merge of
+ * the same transaction, with their variants. */
+#define DEFER_LINES(d)                                                                             \
+    " m AS (DELETE FROM import_stage s USING " d " WHERE s.line = " d ".line RETURNING s.*),"      \
+    " mv AS (DELETE FROM import_stage_variants v USING " d " WHERE v.line = " d ".line"            \
+    " RETURNING v.*), k AS (INSERT INTO import_deferred SELECT * FROM m),"                         \
+    " kv AS (INSERT INTO import_deferred_variants SELECT * FROM mv)"
+
 /* A batch's rows have SKUs of their own (the runner starts another batch
  * at a row that repeats one), but two rows may still name one product by
  * different SKUs. Two such rows without variants each write their own
@@ -140,16 +148,14 @@ static const char SQL_STAGE_EMPTY[] = "TRUNCATE import_stage, import_stage_varia
  * set, which the rows after it must see (a SKU it drops is free for them:
  * they then make a product of their own). So a row whose product an
  * earlier row of the stage names, when either has variants, waits for
- * the next merge of the same transaction (import_stage_take_deferred). */
+ * the next merge of the same transaction (import_stage_take_deferred).
+ * The count includes the rows the reject steps deferred, as this
+ * statement starts. */
 static struct db_stmt SQL_STAGE_DEFER = {
     "WITH c AS (SELECT s.line FROM import_stage s WHERE s.product_id IS NOT NULL AND EXISTS"
     " (SELECT 1 FROM import_stage e WHERE e.product_id = s.product_id AND e.line < s.line"
-    " AND (e.explicit OR s.explicit))),"
-    " m AS (DELETE FROM import_stage s USING c WHERE s.line = c.line RETURNING s.*),"
-    " mv AS (DELETE FROM import_stage_variants v USING c WHERE v.line = c.line RETURNING v.*),"
-    " kept AS (INSERT INTO import_deferred SELECT * FROM m),"
-    " kept_variants AS (INSERT INTO import_deferred_variants SELECT * FROM mv)"
-    " SELECT count(*) FROM m",
+    " AND (e.explicit OR s.explicit)))," DEFER_LINES(
+        "c") " SELECT (SELECT count(*) FROM m) + (SELECT count(*) FROM import_deferred)",
     0, 0};
 static const char SQL_STAGE_TAKE_DEFERRED[] =
     "TRUNCATE import_stage, import_stage_variants, import_parked;"
@@ -190,19 +196,26 @@ static struct db_stmt SQL_STAGE_CATEGORIES = {
     " RETURNING s.line, s.cat_field, 'no such category'",
     0, 0};
 /* A row's SKUs name the live product that has a live variant with one of
- * them: the product the row updates. SKUs of two products: a row error.
- * Each sku probes the index of live skus (at most one row each): as a
- * plain join, the planner merged the sorted stage with that whole index,
- * which in a load of new skus (all after the existing ones) walked every
+ * them: the product the row updates. SKUs of two products: a row error,
+ * unless an earlier row with variants names one of them, which may drop
+ * the SKU: the row waits for the next merge, on what that one left. Each
+ * sku probes the index of live skus (at most one row each): as a plain
+ * join, the planner merged the sorted stage with that whole index, which
+ * in a load of new skus (all after the existing ones) walked every
  * variant of the catalog in every batch. */
 static struct db_stmt SQL_STAGE_OWNERS = {
-    "WITH o AS (SELECT sv.line, min(v.product_id) AS pid, count(DISTINCT v.product_id) AS n"
+    "WITH p AS (SELECT DISTINCT sv.line, v.product_id AS pid"
     " FROM import_stage_variants sv CROSS JOIN LATERAL (SELECT lv.product_id"
-    " FROM product_variants lv WHERE lv.sku = sv.sku AND lv.deleted_at IS NULL LIMIT 1) v"
-    " GROUP BY sv.line),"
-    " u AS (UPDATE import_stage s SET product_id = o.pid FROM o WHERE o.line = s.line AND o.n = 1)"
-    " DELETE FROM import_stage s USING o WHERE o.line = s.line AND o.n > 1"
-    " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
+    " FROM product_variants lv WHERE lv.sku = sv.sku AND lv.deleted_at IS NULL LIMIT 1) v),"
+    " o AS (SELECT line, min(pid) AS pid, count(*) AS n FROM p GROUP BY line),"
+    " d AS (SELECT o.line FROM o WHERE o.n > 1 AND EXISTS (SELECT 1 FROM p mine JOIN p theirs"
+    " ON theirs.pid = mine.pid AND theirs.line < mine.line JOIN import_stage e"
+    " ON e.line = theirs.line AND e.explicit WHERE mine.line = o.line)),"
+    " u AS (UPDATE import_stage s SET product_id = o.pid FROM o WHERE o.line = s.line AND o.n = "
+    "1)," DEFER_LINES(
+        "d") " DELETE FROM import_stage s USING o WHERE o.line = s.line AND o.n > 1"
+             " AND NOT EXISTS (SELECT 1 FROM d WHERE d.line = s.line)"
+             " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
     0, 0};
 /* Named as the endpoint names it: the row's sku, or the first of its
  * variants whose sku a live variant holds. */
@@ -215,40 +228,52 @@ static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
     " 'already exists'",
     0, 0};
 /* A slug that goes to a product (an explicit one, or any of a new
- * product) must be neither another live product's nor an earlier row's. */
+ * product) must be neither another live product's nor an earlier row's
+ * for another product. One that a product holds which an earlier row
+ * rewrites (and may move off it) waits for the next merge. */
 static struct db_stmt SQL_STAGE_TAKEN_SLUGS = {
-    "WITH w AS (SELECT s.line, row_number() OVER (PARTITION BY s.slug ORDER BY s.line) AS nth,"
-    " EXISTS (SELECT 1 FROM products p WHERE p.slug = s.slug AND p.deleted_at IS NULL"
-    " AND p.id IS DISTINCT FROM s.product_id) AS taken FROM import_stage s"
-    " WHERE s.slug_given OR s.product_id IS NULL)"
-    " DELETE FROM import_stage s USING w WHERE s.line = w.line AND (w.taken OR w.nth > 1)"
-    " RETURNING s.line, 'slug', 'already exists'",
+    "WITH w AS (SELECT s.line, (SELECT p.id FROM products p WHERE p.slug = s.slug"
+    " AND p.deleted_at IS NULL AND p.id IS DISTINCT FROM s.product_id) AS holder,"
+    " EXISTS (SELECT 1 FROM import_stage e WHERE e.slug = s.slug AND e.line < s.line"
+    " AND (e.slug_given OR e.product_id IS NULL) AND (e.product_id IS NULL"
+    " OR s.product_id IS NULL OR e.product_id <> s.product_id)) AS earlier"
+    " FROM import_stage s WHERE s.slug_given OR s.product_id IS NULL),"
+    " d AS (SELECT w.line FROM w WHERE w.holder IS NOT NULL AND NOT w.earlier AND EXISTS"
+    " (SELECT 1 FROM import_stage e WHERE e.product_id = w.holder AND e.line < "
+    "w.line))," DEFER_LINES("d") " DELETE FROM import_stage s USING w WHERE s.line = w.line"
+                                 " AND (w.holder IS NOT NULL OR w.earlier)"
+                                 " AND NOT EXISTS (SELECT 1 FROM d WHERE d.line = w.line)"
+                                 " RETURNING s.line, 'slug', 'already exists'",
     0, 0};
 
 /* What the rows leave as their products' stock, the sum over active
  * variants: an integer column, whose sum nexus_product_derive (and the
  * insert of new products) casts to integer, failing the whole batch past
  * its range. A row with variants replaces the product's with its own (a
- * new product's are all it has); rows without variants of an existing
- * product write one variant's stock each, beside the product's others.
- * Each call takes out the last row of every product still past the range
- * (rows apply in file order): call it again until it takes none. */
+ * new product's are all it has): its own sum decides. Rows without
+ * variants of an existing product write one variant's stock each, beside
+ * the product's others, in file order: each row's total is what the
+ * product holds after it and the rows before it. Each call takes out, per
+ * product, the first row past the range (the rows before it stand): call
+ * it again until it takes none, as applying them one by one would. */
 static struct db_stmt SQL_STAGE_STOCK_TOTALS = {
-    "WITH e AS (SELECT max(s.line) AS line,"
+    "WITH e AS (SELECT s.line,"
     " sum(sv.stock) FILTER (WHERE coalesce(sv.is_active, true)) AS total"
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line WHERE s.explicit"
-    " GROUP BY coalesce(s.product_id, -s.line)),"
+    " GROUP BY s.line),"
     " w AS (SELECT s.line, s.product_id, sv.sku, sv.stock FROM import_stage s"
     " JOIN import_stage_variants sv ON sv.line = s.line"
     " WHERE NOT s.explicit AND s.product_id IS NOT NULL AND NOT EXISTS (SELECT 1"
     " FROM import_stage x WHERE x.explicit AND x.product_id = s.product_id)),"
-    " n AS (SELECT max(w.line) FILTER (WHERE v.is_active) AS line,"
-    " sum(coalesce(w.stock, v.stock)) FILTER (WHERE v.is_active) AS total"
-    " FROM product_variants v LEFT JOIN w ON w.product_id = v.product_id AND w.sku = v.sku"
-    " WHERE v.product_id IN (SELECT product_id FROM w) AND v.deleted_at IS NULL"
-    " GROUP BY v.product_id),"
+    " base AS (SELECT v.product_id, coalesce(sum(v.stock) FILTER (WHERE v.is_active), 0) AS total"
+    " FROM product_variants v WHERE v.product_id IN (SELECT product_id FROM w)"
+    " AND v.deleted_at IS NULL GROUP BY v.product_id),"
+    " n AS (SELECT w.line, w.product_id, base.total + sum(CASE WHEN v.is_active"
+    " THEN w.stock - v.stock ELSE 0 END) OVER (PARTITION BY w.product_id ORDER BY w.line)"
+    " AS total FROM w JOIN base ON base.product_id = w.product_id JOIN product_variants v"
+    " ON v.product_id = w.product_id AND v.sku = w.sku AND v.deleted_at IS NULL),"
     " o AS (SELECT line FROM e WHERE total > 2147483647"
-    " UNION ALL SELECT line FROM n WHERE total > 2147483647)"
+    " UNION ALL SELECT min(line) FROM n WHERE total > 2147483647 GROUP BY product_id)"
     " DELETE FROM import_stage s USING o WHERE s.line = o.line"
     " RETURNING s.line, CASE WHEN s.explicit THEN 'variants' ELSE 'stock' END,"
     " 'the product''s stock (the sum over its active variants) would pass 2147483647'",
@@ -275,12 +300,20 @@ static struct db_stmt SQL_MERGE_LOW_STOCK = {
 static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_stage s WHERE s.line = sv.line)",
                                            0, 0};
+/* Rows without variants that name one product by different SKUs merge
+ * together: its fields are the last row's (each row replaces them, as PUT
+ * does), its slug the last one a row gave. Counted per row, as the
+ * import's `updated` is. */
 static struct db_stmt SQL_MERGE_PRODUCTS = {
-    "UPDATE products p SET name = s.name,"
-    " slug = CASE WHEN s.slug_given THEN s.slug ELSE p.slug END, description = s.description,"
-    " currency = s.currency, category_id = s.cat_id, is_active = s.is_active,"
-    " attributes = s.attributes, images = coalesce(s.images, p.images), version = p.version + 1"
-    " FROM import_stage s WHERE p.id = s.product_id",
+    "WITH s AS (SELECT DISTINCT ON (st.product_id) st.*, (SELECT g.slug FROM import_stage g"
+    " WHERE g.product_id = st.product_id AND g.slug_given ORDER BY g.line DESC LIMIT 1)"
+    " AS given_slug FROM import_stage st WHERE st.product_id IS NOT NULL"
+    " ORDER BY st.product_id, st.line DESC),"
+    " u AS (UPDATE products p SET name = s.name, slug = coalesce(s.given_slug, p.slug),"
+    " description = s.description, currency = s.currency, category_id = s.cat_id,"
+    " is_active = s.is_active, attributes = s.attributes, images = coalesce(s.images, p.images),"
+    " version = p.version + 1 FROM s WHERE p.id = s.product_id RETURNING 1)"
+    " SELECT (SELECT count(*) FROM u) FROM import_stage WHERE product_id IS NOT NULL",
     0, 0};
 /* A row without variants writes the price and stock of the variant its
  * sku names; the product's other variants stay as they are. */

@@ -318,6 +318,62 @@ static void test_rows_of_one_product_apply_in_file_order(void **state) {
                VARIANTS_OF("Order Second"));
 }
 
+/* Rows of one upload that meet on one product, SKU or slug apply as if
+ * one by one, in file order, even within one batch: two rows naming one
+ * product by different SKUs (the last one's fields win, both count), a
+ * refused row that does not count against the next, a SKU or a slug an
+ * earlier row freed. */
+static void test_rows_that_meet_apply_one_by_one(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "application/x-ndjson",
+                   "{\"name\":\"Meet Two\",\"slug\":\"meet-a\",\"variants\":[{\"sku\":\"MT-S\","
+                   "\"price\":\"1\",\"stock\":0,\"options\":{\"Size\":\"S\"}},{\"sku\":\"MT-M\","
+                   "\"price\":\"1\",\"stock\":5,\"options\":{\"Size\":\"M\"}}]}\n"
+                   "{\"name\":\"Meet Other\",\"slug\":\"meet-b\",\"variants\":[{\"sku\":\"MT-X\","
+                   "\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"S\"}}]}\n");
+    expect_counts(imp, 2, 2, 0, 0);
+    json_decref(imp);
+    /* one product by two SKUs: both rows count, the second's fields win */
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"MT-S\",\"name\":\"Meet First\",\"price\":\"2\",\"stock\":2,"
+                     "\"attributes\":{\"row\":1}}\n"
+                     "{\"sku\":\"MT-M\",\"name\":\"Meet Two\",\"description\":\"second\","
+                     "\"price\":\"3\",\"stock\":3,\"attributes\":{\"row\":2}}\n");
+    expect_counts(imp, 2, 0, 2, 0);
+    json_decref(imp);
+    expect_sql("second|{\"row\": 2}|meet-a",
+               "SELECT description || '|' || attributes::text || '|' || slug FROM products"
+               " WHERE name = 'Meet Two' AND deleted_at IS NULL");
+    expect_sql("MT-S:200:2:{\"Size\": \"S\"}:true,MT-M:300:3:{\"Size\": \"M\"}:true",
+               VARIANTS_OF("Meet Two"));
+    /* a refused row's stock is not the next row's */
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"MT-S\",\"name\":\"Meet Two\",\"price\":\"2\","
+                     "\"stock\":2147483647}\n"
+                     "{\"sku\":\"MT-M\",\"name\":\"Meet Two\",\"price\":\"3\",\"stock\":6}\n");
+    expect_counts(imp, 2, 0, 1, 1);
+    expect_error(imp, 0, 1, "stock", NULL);
+    json_decref(imp);
+    expect_sql("8", "SELECT stock FROM products WHERE name = 'Meet Two' AND deleted_at IS NULL");
+    /* a SKU and a slug the first row frees are the second's */
+    imp = run_import(
+        "", "application/x-ndjson",
+        "{\"name\":\"Meet Two\",\"slug\":\"meet-c\",\"variants\":["
+        "{\"sku\":\"MT-S\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"S\"}}]}\n"
+        "{\"name\":\"Meet Other\",\"slug\":\"meet-a\",\"variants\":["
+        "{\"sku\":\"MT-X\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"S\"}},"
+        "{\"sku\":\"MT-M\",\"price\":\"4\",\"stock\":4,\"options\":{\"Size\":\"M\"}}]}\n");
+    expect_counts(imp, 2, 0, 2, 0);
+    json_decref(imp);
+    expect_sql("meet-c",
+               "SELECT slug FROM products WHERE name = 'Meet Two' AND deleted_at IS NULL");
+    expect_sql("meet-a",
+               "SELECT slug FROM products WHERE name = 'Meet Other' AND deleted_at IS NULL");
+    expect_sql("MT-X:100:1:{\"Size\": \"S\"}:true,MT-M:400:4:{\"Size\": \"M\"}:true",
+               VARIANTS_OF("Meet Other"));
+}
+
 /* An import row is a product write: one that takes a variant's stock
  * from at least LOW_STOCK_THRESHOLD (5) to below it queues the same
  * low-stock alert as the API's writes, once. */
@@ -1402,6 +1458,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
         cmocka_unit_test(test_rows_of_one_product_apply_in_file_order),
+        cmocka_unit_test(test_rows_that_meet_apply_one_by_one),
         cmocka_unit_test(test_rows_that_take_stock_low_alert_staff),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
