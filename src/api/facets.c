@@ -220,16 +220,14 @@ static void add_both(struct group_sets *s, const PGresult *r, const struct produ
  * attribute and option values are one count of terms; with them, the
  * options' values hold on the variants that match the others, read from
  * the variants (the product's terms cannot tell which variant has which),
- * except for a name whose filter is the only one. So with in_stock=false:
- * a value counts the products none of whose variants with it is in stock,
- * which is what choosing it lists (option.<name>=v&in_stock=false). */
+ * except for a name whose filter is the only one. */
 static enum nx_err group_queries(struct db *db, const struct product_filter *f,
                                  struct group_sets *s) {
     PGresult *r = NULL;
     char attribute_keys[16], option_names[16];
     snprintf(attribute_keys, sizeof attribute_keys, "%zu", NX_FACET_KEYS + f->attribute_count);
     snprintf(option_names, sizeof option_names, "%zu", NX_FACET_KEYS + f->option_count);
-    bool by_variants = f->option_count > 0 || f->in_stock == 0;
+    bool by_variants = f->option_count > 0;
     enum nx_err e = facets_terms(db, f, &NO_SKIP, by_variants ? FA_ATTRIBUTES : FA_BOTH, NULL,
                                  attribute_keys, option_names, &r);
     if (e == NX_OK && by_variants) {

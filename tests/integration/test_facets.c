@@ -474,9 +474,8 @@ static void check_option(const struct combo *c, json_t *f, const char *name, enu
      * variant conditions without the name's own */
     struct combo other = *c;
     other.size = other.vcolor = NULL;
-    /* in_stock=false: what choosing a value lists, none of the variants
-     * that hold it (and the other options) in stock, option filters or not */
-    bool by_variants = c->in_stock == 0;
+    /* without option filters, in_stock=false is the product's stock */
+    bool by_variants = c->in_stock == 0 && (c->size || c->vcolor);
     if (by_variants)
         other.in_stock = -1;
     where_sql(&other, P_COUNT, w, sizeof w);
