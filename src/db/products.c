@@ -115,6 +115,11 @@ static struct db_stmt SQL_SLUGS_AMONG = {
     " AND id IS DISTINCT FROM $2::bigint",
     2, 0};
 
+/* The positions (from 1) of the SKUs of $1 that live variants hold. */
+static struct db_stmt SQL_SKUS_HELD = {
+    "SELECT u.n FROM unnest($1::text[]) WITH ORDINALITY AS u(sku, n) WHERE EXISTS"
+    " (SELECT 1 FROM product_variants v WHERE v.sku = u.sku AND v.deleted_at IS NULL)",
+    1, 0};
 static struct db_stmt SQL_SLUGS_TAKEN = {
     "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])", 1, 0};
 
@@ -1138,6 +1143,11 @@ enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *e
                                  PGresult **out) {
     const char *params[] = {slugs, except_id};
     return db_exec(db, &SQL_SLUGS_AMONG, params, out);
+}
+
+enum nx_err products_skus_held(struct db *db, const char *skus, PGresult **out) {
+    const char *params[] = {skus};
+    return db_exec(db, &SQL_SKUS_HELD, params, out);
 }
 
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {

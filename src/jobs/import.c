@@ -54,6 +54,7 @@ struct batch {
     struct buf copy, copy_variants, staged;
     size_t rows;
     struct strset skus;
+    struct buf row_skus; /* each row's sku (or its first variant's): a text[] literal */
     size_t row_end[IMPORT_BATCH_ROWS];
     bool derived[IMPORT_BATCH_ROWS];
     char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
@@ -348,7 +349,7 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (run->bulk)
         e = imports_bulk_load_begin(a->db);
     if (e == NX_OK)
-        e = import_slugs_choose(a->db, b->slugs, b->derived, b->rows);
+        e = import_slugs_choose(a->db, b->slugs, b->derived, b->row_skus.data, b->rows);
     if (e == NX_OK)
         e = import_stage_reset(a->db);
     if (e == NX_OK)
@@ -621,7 +622,7 @@ static struct batch *filling(struct run *run) {
 static void batch_empty(struct batch *b) {
     b->rows = 0;
     b->ids_taken = b->begun = false;
-    b->copy.len = b->copy_variants.len = 0;
+    b->copy.len = b->copy_variants.len = b->row_skus.len = 0;
     strset_empty(&b->skus);
 }
 
@@ -692,6 +693,7 @@ static enum nx_err add_row(struct run *run, long long line, const struct import_
     b->derived[b->rows] = !row->in.slug;
     copy_row(b, line, row);
     remember_skus(b, row);
+    db_text_array_add(&b->row_skus, row->variants ? row->variants[0].sku : row->in.sku);
     b->rows++;
     return NX_OK;
 }
@@ -1035,6 +1037,7 @@ static void free_run(struct run *run) {
         free_errors(&b->errors);
         buf_clear(&b->copy);
         buf_clear(&b->copy_variants);
+        buf_clear(&b->row_skus);
         buf_clear(&b->staged);
         buf_clear(&b->ids);
         strset_free(&b->skus);

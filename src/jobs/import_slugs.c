@@ -87,25 +87,46 @@ static bool pick(struct choice *c, char slug[NX_SLUG_MAX + 1]) {
     return false;
 }
 
+/* The rows whose SKU a live variant holds: updates, which keep their
+ * product's slug (owned; false for every other row). */
+static enum nx_err find_updates(struct db *db, const char *row_skus, size_t n, bool **updates) {
+    PGresult *r = NULL;
+    *updates = xcalloc(n ? n : 1, sizeof **updates);
+    enum nx_err e = n ? products_skus_held(db, row_skus, &r) : NX_OK;
+    for (int i = 0; e == NX_OK && i < PQntuples(r); i++) {
+        long long at = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        if (at >= 1 && (size_t)at <= n)
+            (*updates)[at - 1] = true;
+    }
+    PQclear(r);
+    return e;
+}
+
 enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
-                                size_t n) {
+                                const char *row_skus, size_t n) {
     struct choice c = {.db = db, .state = xcalloc(n ? n : 1, sizeof *c.state)};
-    for (size_t i = 0; i < n; i++) {
-        if (!derived[i])
+    bool *updates = NULL;
+    enum nx_err e = find_updates(db, row_skus, n, &updates);
+    for (size_t i = 0; e == NX_OK && i < n; i++) {
+        if (!derived[i] || updates[i])
             continue;
         struct base *b = &c.state[strset_add(&c.bases, slugs[i])];
         b->next = 1;
         b->rows++;
     }
-    enum nx_err e = c.bases.count ? lock_bases(&c) : NX_OK;
+    if (e == NX_OK && c.bases.count)
+        e = lock_bases(&c);
     /* rows in order; a row whose base ran out of known candidates waits
      * for the next probe, and so do the rows after it */
     for (size_t i = 0; e == NX_OK && i < n;) {
-        if (!derived[i] || pick(&c, slugs[i]))
+        if (updates[i] && derived[i])
+            i++; /* its slug is its product's */
+        else if (!derived[i] || pick(&c, slugs[i]))
             strset_add(&c.used, slugs[i++]);
         else
             e = probe(&c);
     }
+    free(updates);
     strset_free(&c.bases);
     strset_free(&c.taken);
     strset_free(&c.used);

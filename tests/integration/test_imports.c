@@ -372,6 +372,13 @@ static void test_rows_that_meet_apply_one_by_one(void **state) {
                "SELECT slug FROM products WHERE name = 'Meet Other' AND deleted_at IS NULL");
     expect_sql("MT-X:100:1:{\"Size\": \"S\"}:true,MT-M:400:4:{\"Size\": \"M\"}:true",
                VARIANTS_OF("Meet Other"));
+    /* an update keeps its slug, so the name's slug is the new product's */
+    imp = run_import("", "text/csv",
+                     "sku,name,price,stock\nMT-X,Meet Slug,1,1\nMT-NEW,Meet Slug,1,1\n");
+    expect_counts(imp, 2, 1, 1, 0);
+    json_decref(imp);
+    expect_sql("meet-a,meet-slug", "SELECT string_agg(p.slug, ',' ORDER BY p.id) FROM products p"
+                                   " WHERE p.name = 'Meet Slug' AND p.deleted_at IS NULL");
 }
 
 /* An import row is a product write: one that takes a variant's stock
