@@ -95,7 +95,7 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
-    user_wipe_secrets(req->json);
+    api_wipe_secrets(req);
     return e;
 }
 
@@ -153,7 +153,7 @@ static enum nx_err start_login(struct request *req, struct response *res, struct
  * at the next login. */
 static void rehash(struct db *db, const char *user_id, const struct user_input *in) {
     char hash[NX_PASSWORD_HASH_MAX];
-    if (password_hash(in->password, in->password_len, hash) == NX_OK)
+    if (password_hash_here(in->password, in->password_len, hash) == NX_OK)
         users_set_password(db, user_id, hash);
 }
 
@@ -202,7 +202,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
     PQclear(user);
-    user_wipe_secrets(req->json);
+    api_wipe_secrets(req);
     return e;
 }
 

@@ -177,7 +177,7 @@ static enum nx_err redeem(struct request *req, struct response *res, const char 
     e = api_commit_empty(db, res, 204, e);
     PQclear(t);
     sodium_memzero(hash, sizeof hash);
-    user_wipe_secrets(req->json);
+    api_wipe_secrets(req);
     return e;
 }
 

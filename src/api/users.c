@@ -142,7 +142,7 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
-    user_wipe_secrets(req->json);
+    api_wipe_secrets(req);
     return e;
 }
 

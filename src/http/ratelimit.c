@@ -3,6 +3,7 @@
  */
 #include "nexus/http/ratelimit.h"
 
+#include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
 #include "nexus/core/config.h"
 #include "nexus/http/problem.h"
@@ -10,6 +11,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -145,8 +147,54 @@ static unsigned count_one(struct throttle *t, size_t i) {
     return (unsigned)wait;
 }
 
+static void give_all_back(struct throttle *t);
+
+/* The counts of a request's runs that deferred a password hash, kept
+ * for its next run (see throttle_undo). A request has one or two. */
+#define CARRIED_MAX 4
+struct throttle_carry {
+    size_t count;
+    struct throttle kept[CARRIED_MAX];
+};
+
+static bool same_keys(const struct throttle *a, const struct throttle *b) {
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->keys[i].key, b->keys[i].key) != 0)
+            return false;
+    return true;
+}
+
+/* Take over the counts an earlier run of the request kept for t's keys. */
+static bool adopt_carried(struct request *req, struct throttle *t) {
+    struct throttle_carry *c = req->throttle_carry;
+    for (size_t i = 0; c && i < c->count; i++)
+        if (same_keys(&c->kept[i], t)) {
+            *t = c->kept[i];
+            c->kept[i] = c->kept[--c->count];
+            return true;
+        }
+    return false;
+}
+
+static bool carry(struct throttle *t) {
+    struct request *req = t->req;
+    if (!req->throttle_carry)
+        req->throttle_carry = xcalloc(1, sizeof *req->throttle_carry);
+    struct throttle_carry *c = req->throttle_carry;
+    if (c->count == CARRIED_MAX)
+        return false;
+    c->kept[c->count++] = *t;
+    t->count = 0;
+    return true;
+}
+
 /* Count the attempt on every key of t; over any limit, give all back. */
 static enum nx_err count_attempt(struct request *req, struct throttle *t, const char *what) {
+    t->req = req;
+    if (adopt_carried(req, t))
+        return NX_OK;
     unsigned wait = 0;
     for (size_t i = 0; i < t->count; i++) {
         unsigned w = count_one(t, i);
@@ -154,7 +202,7 @@ static enum nx_err count_attempt(struct request *req, struct throttle *t, const 
     }
     if (!wait)
         return NX_OK;
-    throttle_undo(t);
+    give_all_back(t);
     req->retry_after = wait;
     return problem_detail(req, NX_ERR_TOO_MANY, "too many %s; retry in %u seconds", what, wait);
 }
@@ -212,10 +260,24 @@ static void give_back(struct throttle *t, size_t i, bool forget) {
         redis_decrement(t->keys[i].key, forget);
 }
 
-void throttle_undo(struct throttle *t) {
+static void give_all_back(struct throttle *t) {
     for (size_t i = 0; i < t->count; i++)
         give_back(t, i, false);
     t->count = 0;
+}
+
+void throttle_undo(struct throttle *t) {
+    if (t->count && t->req && password_deferred() && carry(t))
+        return;
+    give_all_back(t);
+}
+
+void throttle_release_carried(struct request *req) {
+    struct throttle_carry *c = req->throttle_carry;
+    for (size_t i = 0; c && i < c->count; i++)
+        give_all_back(&c->kept[i]);
+    free(c);
+    req->throttle_carry = NULL;
 }
 
 void login_throttle_passed(struct throttle *t) {

@@ -156,6 +156,7 @@ void request_forget_problem(struct request *req) {
 }
 
 void request_clear(struct request *req) {
+    password_memo_clear(&req->hashes);
     if (req->upload && req->upload_free)
         req->upload_free(req->upload);
     req->upload = NULL;

@@ -26,6 +26,7 @@
 #include "nexus/http/deadline.h"
 #include "nexus/http/linger.h"
 #include "nexus/http/fence.h"
+#include "nexus/http/offload.h"
 #include "nexus/http/guard.h"
 #include "nexus/http/idempotency.h"
 #include "nexus/http/metrics.h"
@@ -735,6 +736,105 @@ static enum MHD_Result send_held(struct request *req) {
     return send_response(req, &res);
 }
 
+/* Requests waiting for a hashing lane, at most: about 3 s of hashes on
+ * two lanes. More are refused at once (see http/offload.h). */
+#define HASH_QUEUE_MAX 64
+/* Runs of one request's handler that may defer a hash: changing a
+ * password needs three (verify the current one, hash the new one, write).
+ * Past that, hashes run inline, so a handler can never loop. */
+#define HANDLER_RUNS_DEFERRING 4
+
+static void hash_run(void *job) {
+    password_job_run(job);
+}
+
+static void hash_refuse(void *job) {
+    password_job_refuse(job);
+}
+
+static void hash_dispose(void *job) {
+    password_job_free(job);
+}
+
+/* The hash job the handler deferred: on a lane, the connection suspended
+ * (true); else computed here, or refused when the lanes are full (*e). */
+static bool hash_off_thread(struct request *req, struct password_job *job, enum nx_err *e) {
+    struct offload_work work = {job, hash_run, hash_refuse, hash_dispose};
+    enum offload_result r = offload_submit(req->conn, &work, &req->hash_ticket);
+    if (r == OFFLOAD_QUEUED)
+        return true;
+    if (r == OFFLOAD_FULL) {
+        password_job_free(job);
+        req->retry_after = 1;
+        *e = problem_detail(req, NX_ERR_UNAVAILABLE,
+                            "the server is busy hashing other passwords; retry in a moment");
+        return false;
+    }
+    password_job_run(job); /* no lanes: at shutdown */
+    password_memo_add(&req->hashes, job);
+    return false;
+}
+
+/* Run the handler. A password hash it needs is not computed on this
+ * thread (auth/password.h): the handler unwinds, the hash runs on a lane,
+ * and the handler runs again once the connection is resumed. True when
+ * the connection is suspended so; else *e and res are the outcome. */
+static bool run_deferring_hashes(struct request *req, struct response *res, enum nx_err *e) {
+    for (;;) {
+        bool defer = req->handler_runs++ < HANDLER_RUNS_DEFERRING;
+        if (defer)
+            password_defer_begin(&req->hashes);
+        *e = run_handler(req, res);
+        struct password_job *job = defer ? password_defer_end() : NULL;
+        if (!job)
+            return false;
+        if (*e != NX_ERR_UNAVAILABLE) { /* went on without it (an upgrade of a hash) */
+            password_job_free(job);
+            return false;
+        }
+        response_clear(res);
+        request_forget_problem(req);
+        *e = NX_OK;
+        if (hash_off_thread(req, job, e))
+            return true;
+        if (*e != NX_OK)
+            return false;
+    }
+}
+
+static enum MHD_Result answer(struct request *req, enum nx_err e, struct response *res) {
+    if (e != NX_OK) {
+        response_clear(res);
+        return send_problem(req, e);
+    }
+    apply_if_none_match(req, res);
+    return answer_when_due(req, res);
+}
+
+static enum MHD_Result run_and_answer(struct request *req) {
+    struct response res = {0};
+    enum nx_err e = NX_OK;
+    if (run_deferring_hashes(req, &res, &e))
+        return MHD_YES;
+    return answer(req, e, &res);
+}
+
+/* The connection was resumed by its hashing lane: run the handler again,
+ * with the hash. One refused at shutdown is a 503. */
+static enum MHD_Result on_hashed(struct request *req) {
+    struct password_job *job = offload_collect(req->hash_ticket);
+    req->hash_ticket = NULL;
+    if (password_job_refused(job)) {
+        password_job_free(job);
+        req->retry_after = 1;
+        req->close_connection = true;
+        return send_problem(
+            req, problem_detail(req, NX_ERR_UNAVAILABLE, "the server is shutting down; retry"));
+    }
+    password_memo_add(&req->hashes, job);
+    return run_and_answer(req);
+}
+
 static enum MHD_Result on_complete(struct request *req) {
     enum nx_err e = NX_OK;
     deadline_request_in(req->conn);
@@ -748,15 +848,9 @@ static enum MHD_Result on_complete(struct request *req) {
                ((req->route->flags & ROUTE_EMPTY_BODY_OK) && req->body_seen)) {
         e = parse_json_body(req);
     }
-    struct response res = {0};
-    if (e == NX_OK)
-        e = run_handler(req, &res);
-    if (e != NX_OK) {
-        response_clear(&res);
+    if (e != NX_OK)
         return send_problem(req, e);
-    }
-    apply_if_none_match(req, &res);
-    return answer_when_due(req, &res);
+    return run_and_answer(req);
 }
 
 /* More query parameters than any endpoint reads would exhaust
@@ -831,6 +925,8 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
         assign_request_id(req);
         return on_headers(req, target_problem);
     }
+    if (req->hash_ticket)
+        return on_hashed(req);
     if (req->held)
         return send_held(req);
     if (req->answer_early && !req->status) {
@@ -877,6 +973,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                              req->bytes};
     log_access(&e);
     metrics_observe(req->route, req->pattern_route, req->method, req->status, elapsed);
+    if (req->hash_ticket) /* the request ended while its hash was computed */
+        offload_abandon(req->hash_ticket);
+    throttle_release_carried(req);
     if (req->held) { /* the connection ended while its answer was held */
         response_clear(req->held);
         free(req->held);
@@ -1123,6 +1222,7 @@ static void wait_for_connections(struct MHD_Daemon *d, uint64_t deadline) {
 static void drain_and_stop(struct MHD_Daemon *d) {
     atomic_store(&draining, true);
     wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
+    offload_refuse_waiting(); /* a password hash not begun by now is a 503 */
     if (atomic_load(&requests_in_flight) > 0) {
         atomic_store(&statements_cancelled, true);
         size_t sent = db_cancel_all();
@@ -1131,7 +1231,8 @@ static void drain_and_stop(struct MHD_Daemon *d) {
         for (int i = 0; i < 500 && atomic_load(&requests_in_flight) > 0; i++)
             sleep_ms(20);
     }
-    fence_stop(); /* no connection may stay suspended when the daemon stops */
+    offload_stop(); /* no connection may stay suspended when the daemon stops */
+    fence_stop();
     MHD_stop_daemon(d);
     linger_stop();
 }
@@ -1161,7 +1262,9 @@ int server_run(const struct config *config) {
     catalog_cache_set_position_source(db_wal_position);
     replica_init(cfg->database_read_url != NULL, cfg->replica_max_wait_ms);
     deadline_init(cfg->request_timeout);
-    fence_start();       /* without it, writes wait out the cache's window inline */
+    fence_start(); /* without it, writes wait out the cache's window inline */
+    if (!offload_start(cfg->hash_concurrency, HASH_QUEUE_MAX)) /* without it, hashes run inline */
+        log_warn("server.start", NULL, "password hashes run on the server threads");
     if (!linger_start()) /* without it, refused bodies may meet a reset */
         log_warn("server.start", NULL, "cannot start the thread that drains refused bodies");
     struct MHD_Daemon *d = start_daemon();
@@ -1171,6 +1274,7 @@ int server_run(const struct config *config) {
         d = NULL;
     }
     if (!d) {
+        offload_stop();
         fence_stop();
         linger_stop();
         log_error("server.start", NULL, "cannot listen on %s, port %d", listen_name(), cfg->port);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 
 #define REGISTER "/api/v1/auth/register"
 #define LOGIN    "/api/v1/auth/login"
@@ -1494,6 +1495,108 @@ static void test_each_malformed_email_has_its_own_counter(void **state) {
     rl_expect(client, bad2, "wrong", 401);
 }
 
+/* ---- password hashing off the server threads ------------------------------ */
+
+/* One server thread and one hashing lane: a hash on the server thread
+ * would hold every other request it serves. No grace at shutdown. */
+static int start_lanes(void **state) {
+    (void)state;
+    const char *env[] = {"THREADS=1",
+                         "HASH_CONCURRENCY=1",
+                         "SHUTDOWN_GRACE=0",
+                         "LOGIN_MAX_FAILURES_PER_EMAIL=100000",
+                         "LOGIN_MAX_FAILURES_PER_CLIENT=1000000",
+                         NULL};
+    harness_start(&server, "auth_lanes", env);
+    return 0;
+}
+
+enum { LANE_LOGINS = 12 };
+static atomic_int logins_answered;
+static long lane_statuses[LANE_LOGINS];
+static pthread_t lane_threads[LANE_LOGINS];
+
+static void *wrong_login_thread(void *arg) {
+    int i = (int)(intptr_t)arg;
+    char email[64];
+    snprintf(email, sizeof email, "lane-%d@example.com", i);
+    struct http_res *r = post_json(LOGIN, creds(email, "wrong-password"));
+    lane_statuses[i] = r->status;
+    http_res_free(r);
+    atomic_fetch_add(&logins_answered, 1);
+    return NULL;
+}
+
+/* LANE_LOGINS wrong logins at once; back when two hashes are done or under
+ * way, so every login has long been sent and most wait for the lane. */
+static long long start_login_burst(void) {
+    long long before = password_runs();
+    atomic_store(&logins_answered, 0);
+    for (int i = 0; i < LANE_LOGINS; i++)
+        assert_int_equal(
+            pthread_create(&lane_threads[i], NULL, wrong_login_thread, (void *)(intptr_t)i), 0);
+    while (password_runs() - before < 2)
+        usleep(5000);
+    return before;
+}
+
+static void join_login_burst(void) {
+    for (int i = 0; i < LANE_LOGINS; i++)
+        pthread_join(lane_threads[i], NULL);
+}
+
+static long patch_name(const char *token) {
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *h[] = {"Content-Type: application/json", auth, NULL};
+    const char body[] = "{\"name\":\"Renamed\"}";
+    struct http_res *r = http_request("PATCH", "/api/v1/users/me", h, body, strlen(body));
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+/* While a burst of logins waits for the one hashing lane, other requests
+ * are answered at once, those on the hashing routes that hash nothing (a
+ * name change, a login without a password) too: they answer with most
+ * logins still waiting (on the server thread, or in the lane's queue,
+ * they would come after all of them, in line). */
+static void test_logins_waiting_to_hash_do_not_hold_other_requests(void **state) {
+    (void)state;
+    register_user("lane-user@example.com", "password-1", "Lane");
+    struct tokens t = login("lane-user@example.com", "password-1");
+    long long before = start_login_burst();
+    assert_int_equal(get_status("/healthz", NULL), 200);
+    assert_int_equal(patch_name(t.access), 200);
+    struct http_res *r = post_json(LOGIN, json_pack("{s:s}", "email", "lane-user@example.com"));
+    assert_problem(r, 422, "password");
+    http_res_free(r);
+    int answered = atomic_load(&logins_answered);
+    join_login_burst();
+    if (answered >= LANE_LOGINS - 2)
+        fprintf(stderr, "answered after %d of %d logins\n", answered, LANE_LOGINS);
+    assert_true(answered < LANE_LOGINS - 2);
+    assert_int_equal(harness_count_status(lane_statuses, LANE_LOGINS, 401), LANE_LOGINS);
+    assert_int_equal(password_runs() - before, LANE_LOGINS);
+    tokens_free(&t);
+}
+
+/* SIGTERM with logins waiting and no grace: the one hashing finishes,
+ * those not begun are 503s, every one is answered, and the server exits
+ * cleanly (harness_stop requires it). */
+static void test_shutdown_refuses_the_logins_not_begun(void **state) {
+    (void)state;
+    start_login_burst();
+    harness_stop(&server);
+    join_login_burst();
+    int wrong = harness_count_status(lane_statuses, LANE_LOGINS, 401);
+    int refused = harness_count_status(lane_statuses, LANE_LOGINS, 503);
+    if (wrong + refused != LANE_LOGINS || refused == 0)
+        fprintf(stderr, "%d x 401, %d x 503 of %d\n", wrong, refused, LANE_LOGINS);
+    assert_int_equal(wrong + refused, LANE_LOGINS);
+    assert_true(refused > 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_returns_201_with_location_and_exact_user_json),
@@ -1567,5 +1670,10 @@ int main(void) {
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
     failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);
+    const struct CMUnitTest lane_tests[] = {
+        cmocka_unit_test(test_logins_waiting_to_hash_do_not_hold_other_requests),
+        cmocka_unit_test(test_shutdown_refuses_the_logins_not_begun),
+    };
+    failed += cmocka_run_group_tests_name("auth_lanes", lane_tests, start_lanes, stop);
     return failed;
 }

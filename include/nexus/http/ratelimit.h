@@ -23,6 +23,7 @@
 
 /* The counts one attempt took, to be kept or given back. */
 struct throttle {
+    struct request *req; /* the request it counts for */
     size_t count;
     struct {
         char key[NX_THROTTLE_KEY_MAX];
@@ -46,8 +47,15 @@ void login_throttle_passed(struct throttle *t);
 void login_throttle_failed(struct throttle *t);
 
 /* The attempt ended before the password was judged (an outage, no free
- * hash slot): give its counts back. */
+ * hash slot): give its counts back. When it ended to compute its hash off
+ * the server thread (auth/password.h), the counts are kept instead, and
+ * the request's next run takes them over rather than count again: an
+ * attempt stays counted while its hash is computed. */
 void throttle_undo(struct throttle *t);
+
+/* The request ended: give back the counts its runs kept and no later run
+ * took over. */
+void throttle_release_carried(struct request *req);
 
 /* Count a request that sends an account email (password reset,
  * verification resend) to email, from client, against counters of their

@@ -8,6 +8,7 @@
 #ifndef NEXUS_HTTP_REQUEST_H
 #define NEXUS_HTTP_REQUEST_H
 
+#include "nexus/auth/password.h"
 #include "nexus/core/err.h"
 #include "nexus/core/fielderr.h"
 #include "nexus/core/xmem.h"
@@ -21,7 +22,9 @@
 struct response;
 
 struct MHD_Connection;
+struct offload_ticket;
 struct route;
+struct throttle_carry;
 struct cache_key_spec;
 struct key_param;
 
@@ -135,6 +138,14 @@ struct request {
      * and the answer kept here (see http/fence.h). */
     uint64_t answer_after_us;
     struct response *held;
+
+    /* Password hashes computed off the server thread for this request, and
+     * the ticket of the one computing now (see auth/password.h, and
+     * http/offload.h); how many times the handler has run. */
+    struct password_memo hashes;
+    struct offload_ticket *hash_ticket;
+    int handler_runs;
+    struct throttle_carry *throttle_carry; /* see http/ratelimit.h */
 
     unsigned status; /* sent status, for the access log and metrics */
     uint64_t bytes;
