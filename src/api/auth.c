@@ -95,7 +95,6 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
-    api_wipe_secrets(req);
     return e;
 }
 
@@ -202,7 +201,6 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
     PQclear(user);
-    api_wipe_secrets(req);
     return e;
 }
 
@@ -226,6 +224,7 @@ static enum nx_err rotate(struct request *req, struct response *res, struct db *
     const char *state = PQgetvalue(t, 0, RC_STATE);
     const char *login = PQgetvalue(t, 0, RC_LOGIN_ID);
     if (strcmp(state, "used") == 0) { /* reuse: end the whole login */
+        req->refusal_commits = true;
         enum nx_err e = logins_revoke(db, login);
         if (e == NX_OK)
             e = db_commit(db);

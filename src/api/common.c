@@ -3,13 +3,11 @@
  */
 #include "nexus/api/common.h"
 
-#include "nexus/auth/password.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/categories.h"
 #include "nexus/http/conditional.h"
 #include "nexus/http/problem.h"
 #include "nexus/model/catalog.h"
-#include "nexus/model/user.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +19,6 @@ enum nx_err api_db(struct request *req, struct db **db) {
         return NX_OK;
     req->retry_after = 2;
     return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
-}
-
-void api_wipe_secrets(struct request *req) {
-    if (!password_deferred())
-        user_wipe_secrets(req->json);
 }
 
 enum nx_err api_commit_empty(struct db *db, struct response *res, unsigned status, enum nx_err e) {

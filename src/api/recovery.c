@@ -177,7 +177,6 @@ static enum nx_err redeem(struct request *req, struct response *res, const char 
     e = api_commit_empty(db, res, 204, e);
     PQclear(t);
     sodium_memzero(hash, sizeof hash);
-    api_wipe_secrets(req);
     return e;
 }
 

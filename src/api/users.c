@@ -142,7 +142,6 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     if (db)
         db_rollback(db);
     PQclear(r);
-    api_wipe_secrets(req);
     return e;
 }
 

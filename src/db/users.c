@@ -31,8 +31,8 @@ static struct db_stmt SQL_UPDATE = {
     4, 0};
 static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 WHERE id = $1", 2,
                                           0};
-static struct db_stmt SQL_PASSWORD_HASH = {"SELECT password_hash, email FROM users WHERE id = $1",
-                                           1, 0};
+static struct db_stmt SQL_PASSWORD_HASH = {
+    "SELECT password_hash, email FROM users WHERE id = $1 FOR UPDATE", 1, 0};
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
 
 /* Keyset pages, one statement per sort order, first page and later pages. */

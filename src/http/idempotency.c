@@ -334,6 +334,13 @@ static enum nx_err in_progress(struct request *req) {
     return problem_conflict(req, HEADER, "a request with this key is still in progress");
 }
 
+/* The refusal e whose writes stand (see request.h): committed, and its
+ * answer is e unless the commit fails. */
+static enum nx_err commit_refusal(struct db *db, enum nx_err e) {
+    enum nx_err c = db_commit_outer(db);
+    return c == NX_OK ? e : c;
+}
+
 /* Run the handler under the key's lock, which the caller holds. */
 static enum nx_err run_locked(struct request *req, struct response *res, route_handler handler,
                               struct db *db, const char *scope) {
@@ -358,6 +365,8 @@ static enum nx_err run_locked(struct request *req, struct response *res, route_h
         e = in_progress(req); /* a live row under a lock we hold: see keep */
     if (e == NX_OK)
         e = db_commit_outer(db);
+    else if (e == refused && req->refusal_commits)
+        e = commit_refusal(db, e);
     else
         db_abort_outer(db);
     if (refused != NX_OK && answer_is_kept(refused))

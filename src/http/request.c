@@ -9,6 +9,7 @@
 #include "nexus/http/request.h"
 
 #include "nexus/http/keyparam.h"
+#include "nexus/model/user.h"
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +149,7 @@ const char *request_header_list(const struct request *req, const char *name, str
 }
 
 void request_forget_problem(struct request *req) {
+    req->refusal_commits = false;
     req->detail[0] = '\0';
     req->retry_after = 0;
     fielderr_clear(&req->field_errors);
@@ -161,6 +163,9 @@ void request_clear(struct request *req) {
         req->upload_free(req->upload);
     req->upload = NULL;
     buf_clear(&req->body);
+    /* Wiped only now: a handler may run again (a retry after a lost
+     * conflict, a deferred password hash) and needs them each time. */
+    user_wipe_secrets(req->json);
     json_decref(req->json);
     fielderr_clear(&req->field_errors);
     json_decref(req->problem_extra);

@@ -979,6 +979,107 @@ static void test_refresh_token_reuse_ends_that_login(void **state) {
     tokens_free(&other2);
 }
 
+/* Under an Idempotency-Key, the reuse's 401 is not kept, and the
+ * refusal's transaction used to be rolled back: the login it reported
+ * ended went on working. */
+static void test_refresh_token_reuse_under_a_key_ends_that_login(void **state) {
+    (void)state;
+    register_user("reuse-key@example.com", "password-1", "Reuse Key");
+    struct tokens first = login("reuse-key@example.com", "password-1");
+    struct http_res *r = refresh_with(first.refresh);
+    assert_int_equal(r->status, 200);
+    struct tokens rotated = tokens_from(r);
+    http_res_free(r);
+    r = post_json_h(REFRESH, json_pack("{s:s}", "refresh_token", first.refresh),
+                    "Idempotency-Key: reuse-under-a-key");
+    assert_int_equal(r->status, 401);
+    http_res_free(r);
+    assert_int_equal(get_status(ME, rotated.access), 401);
+    assert_int_equal(refresh_status(rotated.refresh), 401);
+    tokens_free(&first);
+    tokens_free(&rotated);
+}
+
+/* A password change whose transaction loses a conflict is run again (see
+ * the server's retries): with the body it was sent, not one whose
+ * passwords were wiped after the first attempt (a 422 on password). */
+static void test_password_change_that_lost_a_conflict_is_run_again_whole(void **state) {
+    (void)state;
+    register_user("conflict-once@example.com", "password-1", "Conflict");
+    struct tokens t = login("conflict-once@example.com", "password-1");
+    /* nextval is not rolled back: the first password write conflicts, the
+     * retry does not */
+    free(harness_sql(&server, "CREATE SEQUENCE conflict_once;"
+                              " CREATE FUNCTION conflict_once() RETURNS trigger LANGUAGE plpgsql AS"
+                              " $$BEGIN IF nextval('conflict_once') = 1 THEN RAISE EXCEPTION 'lost'"
+                              " USING ERRCODE = '40001'; END IF; RETURN NEW; END$$;"
+                              " CREATE TRIGGER conflict_once BEFORE UPDATE ON users FOR EACH ROW"
+                              " WHEN (OLD.email = 'conflict-once@example.com'"
+                              " AND NEW.password_hash <> OLD.password_hash)"
+                              " EXECUTE FUNCTION conflict_once()"));
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", t.access);
+    const char *h[] = {"Content-Type: application/json", auth, NULL};
+    const char body[] = "{\"current_password\":\"password-1\",\"password\":\"password-2\"}";
+    struct http_res *r = http_request("PATCH", ME, h, body, strlen(body));
+    free(harness_sql(&server, "DROP TRIGGER conflict_once ON users;"
+                              " DROP FUNCTION conflict_once(); DROP SEQUENCE conflict_once"));
+    if (r->status != 200)
+        fprintf(stderr, "PATCH %s: %ld %s\n", ME, r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+    struct tokens again = login("conflict-once@example.com", "password-2");
+    tokens_free(&again);
+    tokens_free(&t);
+}
+
+/* Two changes that give the same current password: the second is checked
+ * against the first's new password, under the user's row lock, so it is
+ * a 422 on current_password, not a 200 for a password that does not
+ * work. */
+struct password_change {
+    const char *access;
+};
+
+static long racing_password_change(int i, void *ctx) {
+    const struct password_change *c = ctx;
+    char auth[4200], body[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->access);
+    snprintf(body, sizeof body,
+             "{\"current_password\":\"password-1\",\"password\":\"new-pass-%d\"}", i);
+    const char *h[] = {"Content-Type: application/json", auth, NULL};
+    struct http_res *r = http_request("PATCH", ME, h, body, strlen(body));
+    long status = r->status;
+    if (status == 422)
+        assert_problem(r, 422, "current_password");
+    http_res_free(r);
+    return status;
+}
+
+static void test_racing_password_changes_with_one_current_password_one_wins(void **state) {
+    (void)state;
+    enum { N = 4 };
+    register_user("change-race@example.com", "password-1", "Change Race");
+    struct tokens t = login("change-race@example.com", "password-1");
+    struct password_change c = {t.access};
+    long statuses[N];
+    harness_race(N, racing_password_change, &c, statuses);
+    assert_int_equal(harness_count_status(statuses, N, 200), 1);
+    assert_int_equal(harness_count_status(statuses, N, 422), N - 1);
+    int working = 0;
+    for (int i = 0; i < N; i++) {
+        char password[32];
+        snprintf(password, sizeof password, "new-pass-%d", i);
+        struct http_res *r = post_json(LOGIN, creds("change-race@example.com", password));
+        working += r->status == 200;
+        assert_true(r->status == 200 || r->status == 401);
+        assert_true((r->status == 200) == (statuses[i] == 200));
+        http_res_free(r);
+    }
+    assert_int_equal(working, 1);
+    tokens_free(&t);
+}
+
 static void test_refresh_with_missing_or_non_string_token_is_422(void **state) {
     (void)state;
     struct http_res *r = post_text(REFRESH, "{}");
@@ -1642,6 +1743,9 @@ int main(void) {
         cmocka_unit_test(test_role_claim_in_token_is_not_trusted),
         cmocka_unit_test(test_refresh_returns_a_new_pair_different_from_the_old),
         cmocka_unit_test(test_refresh_token_reuse_ends_that_login),
+        cmocka_unit_test(test_refresh_token_reuse_under_a_key_ends_that_login),
+        cmocka_unit_test(test_password_change_that_lost_a_conflict_is_run_again_whole),
+        cmocka_unit_test(test_racing_password_changes_with_one_current_password_one_wins),
         cmocka_unit_test(test_refresh_with_missing_or_non_string_token_is_422),
         cmocka_unit_test(test_refresh_with_unknown_token_is_401),
         cmocka_unit_test(test_refresh_for_deactivated_user_is_401),

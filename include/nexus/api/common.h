@@ -19,11 +19,6 @@ enum nx_err api_db(struct request *req, struct db **db);
  * Returns the outcome. */
 enum nx_err api_commit_empty(struct db *db, struct response *res, unsigned status, enum nx_err e);
 
-/* Wipe the passwords and tokens of the request's body once the handler is
- * done with them; not while a password hash is deferred (the request runs
- * again, see auth/password.h). */
-void api_wipe_secrets(struct request *req);
-
 /* Path parameter i as a positive id in text form; NX_ERR_NOT_FOUND when
  * it is not one (so "/users/abc" is a 404, like a missing row). */
 enum nx_err api_path_id(struct request *req, size_t i, char out[24]);

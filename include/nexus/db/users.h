@@ -46,7 +46,10 @@ enum nx_err users_auth_state(struct db *db, const char *id, const char *family, 
 enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
                          const char *is_active, PGresult **out);
 
-/* password_hash, email of user id (zero rows when there is none). */
+/* password_hash, email of user id (zero rows when there is none), the
+ * row locked until the transaction ends: a password is checked and
+ * changed under one lock, so of two changes that give the same current
+ * password, the second is checked against the first's new one. */
 enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
 
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash);

@@ -115,6 +115,10 @@ struct request {
     bool token_rejected;              /* a 401 for the bearer token sent (RFC 6750 3.1) */
     unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
+    /* The handler's refusal comes with writes that must stand (a reused
+     * refresh token ends its login): they are committed, not rolled back
+     * with the refusal, under an Idempotency-Key too. */
+    bool refusal_commits;
     /* An answer decided from the headers of a request without a body,
      * sent on the call that ends the request (see http/server.c): the
      * problem early_error, or the OPTIONS answer. */
