@@ -305,9 +305,10 @@ static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv
  * does), its slug the last one a row gave. Counted per row, as the
  * import's `updated` is. */
 static struct db_stmt SQL_MERGE_PRODUCTS = {
-    "WITH s AS (SELECT DISTINCT ON (st.product_id) st.*, (SELECT g.slug FROM import_stage g"
-    " WHERE g.product_id = st.product_id AND g.slug_given ORDER BY g.line DESC LIMIT 1)"
-    " AS given_slug FROM import_stage st WHERE st.product_id IS NOT NULL"
+    "WITH g AS (SELECT DISTINCT ON (product_id) product_id, slug FROM import_stage"
+    " WHERE product_id IS NOT NULL AND slug_given ORDER BY product_id, line DESC),"
+    " s AS (SELECT DISTINCT ON (st.product_id) st.*, g.slug AS given_slug FROM import_stage st"
+    " LEFT JOIN g ON g.product_id = st.product_id WHERE st.product_id IS NOT NULL"
     " ORDER BY st.product_id, st.line DESC),"
     " u AS (UPDATE products p SET name = s.name, slug = coalesce(s.given_slug, p.slug),"
     " description = s.description, currency = s.currency, category_id = s.cat_id,"
@@ -504,10 +505,11 @@ static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     0, 0};
 static struct db_stmt SQL_MERGE_SYNCED = {"SELECT set_config('nexus.syncing', 'off', true)", 0, 0};
 /* A new product already holds what its variants derive; every other
- * product the batch touched derives again. */
+ * product the batch touched derives again, once however many of its rows
+ * the batch holds. */
 static struct db_stmt SQL_MERGE_DERIVE = {
-    "SELECT nexus_product_derive(s.product_id) FROM import_stage s WHERE s.product_id IS NOT NULL"
-    " AND NOT s.created",
+    "SELECT nexus_product_derive(d.product_id) FROM (SELECT DISTINCT product_id FROM import_stage"
+    " WHERE product_id IS NOT NULL AND NOT created ORDER BY 1) d",
     0, 0};
 
 enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
