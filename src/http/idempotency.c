@@ -334,6 +334,19 @@ static enum nx_err in_progress(struct request *req) {
     return problem_conflict(req, HEADER, "a request with this key is still in progress");
 }
 
+/* The key's lock is held by another request: one still running (409),
+ * or a repeat replaying a kept answer, which this one replays too. The
+ * answer is kept before the lock is let go, so one found is done. */
+static enum nx_err busy_or_replay(struct request *req, struct response *res, struct db *db,
+                                  const char *scope) {
+    PGresult *kept = NULL;
+    enum nx_err e = idempotency_find(db, scope, req->path, req->idem_key, &kept);
+    if (e == NX_OK)
+        e = PQntuples(kept) == 1 ? replay(req, res, kept) : in_progress(req);
+    PQclear(kept);
+    return e;
+}
+
 /* The refusal e whose writes stand (see request.h): committed, and its
  * answer is e unless the commit fails. */
 static enum nx_err commit_refusal(struct db *db, enum nx_err e) {
@@ -386,8 +399,8 @@ enum nx_err idempotency_run(struct request *req, struct response *res, route_han
     int64_t lock = lock_key(scope, req->path, req->idem_key);
     enum nx_err e = idempotency_try_lock(db, lock, &taken);
     if (e == NX_OK && !taken)
-        e = in_progress(req);
-    if (e == NX_OK) {
+        e = busy_or_replay(req, res, db, scope);
+    else if (e == NX_OK) {
         e = run_locked(req, res, handler, db, scope);
         /* A lock left held would refuse this key until the connection
          * ends: close the connection rather. */

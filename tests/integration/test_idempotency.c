@@ -356,6 +356,25 @@ static void test_racing_duplicates_run_once(void **state) {
     }
 }
 
+/* Repeats racing once the first is done are all replays: none is told
+ * the first is still running because another repeat holds the key's lock
+ * while it replays. */
+static void test_racing_repeats_of_a_finished_request_are_replays(void **state) {
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, "done-%d", round);
+        long statuses[16];
+        harness_race(1, racing_post, tag, statuses);
+        assert_int_equal(statuses[0], 201);
+        harness_race(16, racing_post, tag, statuses);
+        int replayed = harness_count_status(statuses, 16, 200);
+        if (replayed != 16)
+            fprintf(stderr, "round %s: %d of 16 replayed\n", tag, replayed);
+        assert_int_equal(replayed, 16);
+    }
+}
+
 /* What one racer sent to refuse saw: 201 for the run (a 409 on the slug
  * it asked for, which is taken), 200 for its replay, 409 for one naming
  * the header, 500 for anything else. */
@@ -427,6 +446,7 @@ int main(void) {
         cmocka_unit_test(test_expired_keys_run_again),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),
         cmocka_unit_test(test_racing_duplicates_run_once),
+        cmocka_unit_test(test_racing_repeats_of_a_finished_request_are_replays),
         cmocka_unit_test(test_racing_duplicates_of_a_refusal_run_once),
     };
     return harness_run_group("idempotency", tests, sizeof tests / sizeof tests[0], start, stop);
