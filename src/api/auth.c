@@ -88,6 +88,8 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
      * new account gives its count back, and so does an outage. */
     if (counted && (e == NX_OK || e == NX_ERR_UNAVAILABLE))
         throttle_undo(&t);
+    else if (counted)
+        throttle_failed(&t);
     if (e == NX_ERR_CONFLICT)
         e = problem_conflict(req, "email", "already exists");
     if (e == NX_OK)
@@ -194,7 +196,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
         if (e == NX_OK)
             login_throttle_passed(&t);
         else if (e == NX_ERR_UNAUTHORIZED)
-            login_throttle_failed(&t);
+            throttle_failed(&t);
         else
             throttle_undo(&t);
     }

@@ -81,7 +81,7 @@ static enum nx_err verify_current_password(struct request *req, const char *hash
         login_throttle_passed(&t);
         return NX_OK;
     }
-    login_throttle_failed(&t);
+    throttle_failed(&t);
     return problem_field(req, "current_password", "is incorrect");
 }
 

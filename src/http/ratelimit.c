@@ -21,6 +21,7 @@
 struct local_slot {
     char key[NX_THROTTLE_KEY_MAX];
     long count;
+    long pending; /* counted attempts not yet judged (see count_one) */
     time_t window_end;
 };
 
@@ -64,19 +65,33 @@ static struct local_slot *local_claim(const char *key, time_t now) {
     }
     snprintf(victim->key, NX_THROTTLE_KEY_MAX, "%s", key);
     victim->count = 0;
+    victim->pending = 0;
     victim->window_end = now + nx_config->login_failure_window;
     return victim;
 }
 
-/* Add one to key; the new count and the seconds left in its window. */
-static long local_increment(const char *key, long *left) {
+/* Add one to key; the new count, the seconds left in its window and how
+ * many attempts counted before were not judged yet (one more now, when
+ * this one is to be judged: track). */
+static long local_increment(const char *key, long *left, long *pending, bool track) {
     time_t now = time(NULL);
     pthread_mutex_lock(&local_lock);
     struct local_slot *s = local_claim(key, now);
     long n = ++s->count;
     *left = (long)(s->window_end - now);
+    *pending = s->pending;
+    s->pending += track;
     pthread_mutex_unlock(&local_lock);
     return n;
+}
+
+/* An attempt counted with track was judged (or given back). */
+static void local_settle(const char *key) {
+    pthread_mutex_lock(&local_lock);
+    struct local_slot *s = local_find(key, time(NULL));
+    if (s && s->pending > 0)
+        s->pending--;
+    pthread_mutex_unlock(&local_lock);
 }
 
 /* Take one back from key (forget: all of them). */
@@ -133,17 +148,21 @@ static void add_key(struct throttle *t, const char *kind, const char *value, int
 }
 
 /* Count one attempt on key i; the seconds until it may retry when that
- * made it over its limit on either side, else 0. */
-static unsigned count_one(struct throttle *t, size_t i) {
-    long left = 0, ttl = 0;
-    long n = local_increment(t->keys[i].key, &left);
+ * made it over its limit on either side, else 0. *judged_over: the
+ * attempts already judged make it over; when only those of this process
+ * still being judged (their hashes computed) do, it may well be under
+ * once they are, and is not yet refused as one too many. */
+static unsigned count_one(struct throttle *t, size_t i, bool *judged_over) {
+    long left = 0, ttl = 0, pending = 0;
+    long n = local_increment(t->keys[i].key, &left, &pending, t->tracks_pending);
     long rn = redis_increment(t->keys[i].key, &ttl);
     t->keys[i].in_redis = rn >= 0;
-    long wait = 0;
-    if (n > t->keys[i].max)
+    long wait = 0, max = t->keys[i].max;
+    if (n > max)
         wait = left > 0 ? left : 1;
-    if (rn > t->keys[i].max && ttl > wait)
+    if (rn > max && ttl > wait)
         wait = ttl;
+    *judged_over = n - pending > max || rn - pending > max;
     return (unsigned)wait;
 }
 
@@ -190,19 +209,33 @@ static bool carry(struct throttle *t) {
     return true;
 }
 
-/* Count the attempt on every key of t; over any limit, give all back. */
-static enum nx_err count_attempt(struct request *req, struct throttle *t, const char *what) {
+/* Count the attempt on every key of t; over any limit, give all back. An
+ * attempt judged (pending_what: what they are, or NULL for requests that
+ * count whatever they find) that is over only while others are still
+ * being judged is a 503 to retry in a moment: a 429 would tell a user
+ * with the right password to wait out the window. */
+static enum nx_err count_attempt(struct request *req, struct throttle *t, const char *what,
+                                 const char *pending_what) {
     t->req = req;
+    t->tracks_pending = pending_what != NULL;
     if (adopt_carried(req, t))
         return NX_OK;
     unsigned wait = 0;
+    bool judged_over = false;
     for (size_t i = 0; i < t->count; i++) {
-        unsigned w = count_one(t, i);
+        bool over = false;
+        unsigned w = count_one(t, i, &over);
         wait = w > wait ? w : wait;
+        judged_over = judged_over || (w && over);
     }
     if (!wait)
         return NX_OK;
     give_all_back(t);
+    if (!judged_over && pending_what) {
+        req->retry_after = 1;
+        return problem_detail(req, NX_ERR_UNAVAILABLE,
+                              "other %s are still being checked; retry in a moment", pending_what);
+    }
     req->retry_after = wait;
     return problem_detail(req, NX_ERR_TOO_MANY, "too many %s; retry in %u seconds", what, wait);
 }
@@ -235,7 +268,7 @@ enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const 
     t->count = 0;
     add_key(t, "e", digest, nx_config->login_max_failures_per_email);
     add_key(t, "c", client, nx_config->login_max_failures_per_client);
-    return count_attempt(req, t, "failed password attempts");
+    return count_attempt(req, t, "failed password attempts", "password attempts");
 }
 
 enum nx_err mail_throttle_begin(struct request *req, struct throttle *t, const char *email,
@@ -245,16 +278,18 @@ enum nx_err mail_throttle_begin(struct request *req, struct throttle *t, const c
     t->count = 0;
     add_key(t, "me", digest, nx_config->login_max_failures_per_email);
     add_key(t, "mc", client, nx_config->login_max_failures_per_client);
-    return count_attempt(req, t, "account email requests");
+    return count_attempt(req, t, "account email requests", NULL);
 }
 
 enum nx_err register_throttle_begin(struct request *req, struct throttle *t, const char *client) {
     t->count = 0;
     add_key(t, "r", client, nx_config->login_max_failures_per_client);
-    return count_attempt(req, t, "registrations");
+    return count_attempt(req, t, "registrations", "registrations");
 }
 
 static void give_back(struct throttle *t, size_t i, bool forget) {
+    if (t->tracks_pending)
+        local_settle(t->keys[i].key);
     local_decrement(t->keys[i].key, forget);
     if (t->keys[i].in_redis || forget)
         redis_decrement(t->keys[i].key, forget);
@@ -287,6 +322,8 @@ void login_throttle_passed(struct throttle *t) {
     t->count = 0;
 }
 
-void login_throttle_failed(struct throttle *t) {
+void throttle_failed(struct throttle *t) {
+    for (size_t i = 0; t->tracks_pending && i < t->count; i++)
+        local_settle(t->keys[i].key);
     t->count = 0;
 }

@@ -24,6 +24,7 @@
 /* The counts one attempt took, to be kept or given back. */
 struct throttle {
     struct request *req; /* the request it counts for */
+    bool tracks_pending; /* its attempt is judged: counted as pending until then */
     size_t count;
     struct {
         char key[NX_THROTTLE_KEY_MAX];
@@ -43,8 +44,9 @@ enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const 
  * attempt is not held against the client. */
 void login_throttle_passed(struct throttle *t);
 
-/* The password was wrong: the counts stay until the window ends. */
-void login_throttle_failed(struct throttle *t);
+/* The password was wrong (or the registration failed): the counts stay
+ * until the window ends. */
+void throttle_failed(struct throttle *t);
 
 /* The attempt ended before the password was judged (an outage, no free
  * hash slot): give its counts back. When it ended to compute its hash off
