@@ -230,20 +230,25 @@ static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
 /* A slug that goes to a product (an explicit one, or any of a new
  * product) must be neither another live product's nor an earlier row's
  * for another product. One that a product holds which an earlier row
- * rewrites (and may move off it) waits for the next merge. */
+ * rewrites (and may move off it) waits for the next merge. An earlier row
+ * claims the slug only if it can have it: not one refused because
+ * another product holds it (a row giving its own product's slug after two
+ * others asked for it in vain keeps it). */
 static struct db_stmt SQL_STAGE_TAKEN_SLUGS = {
-    "WITH w AS (SELECT s.line, (SELECT p.id FROM products p WHERE p.slug = s.slug"
-    " AND p.deleted_at IS NULL AND p.id IS DISTINCT FROM s.product_id) AS holder,"
-    " EXISTS (SELECT 1 FROM import_stage e WHERE e.slug = s.slug AND e.line < s.line"
-    " AND (e.slug_given OR e.product_id IS NULL) AND (e.product_id IS NULL"
-    " OR s.product_id IS NULL OR e.product_id <> s.product_id)) AS earlier"
-    " FROM import_stage s WHERE s.slug_given OR s.product_id IS NULL),"
-    " d AS (SELECT w.line FROM w WHERE w.holder IS NOT NULL AND NOT w.earlier AND EXISTS"
-    " (SELECT 1 FROM import_stage e WHERE e.product_id = w.holder AND e.line < "
-    "w.line))," DEFER_LINES("d") " DELETE FROM import_stage s USING w WHERE s.line = w.line"
-                                 " AND (w.holder IS NOT NULL OR w.earlier)"
-                                 " AND NOT EXISTS (SELECT 1 FROM d WHERE d.line = w.line)"
-                                 " RETURNING s.line, 'slug', 'already exists'",
+    "WITH h AS (SELECT s.line, s.slug, s.product_id, (SELECT p.id FROM products p"
+    " WHERE p.slug = s.slug AND p.deleted_at IS NULL AND p.id IS DISTINCT FROM s.product_id)"
+    " AS holder FROM import_stage s WHERE s.slug_given OR s.product_id IS NULL),"
+    " freed AS (SELECT h.line FROM h WHERE h.holder IS NOT NULL AND EXISTS (SELECT 1"
+    " FROM import_stage e WHERE e.product_id = h.holder AND e.line < h.line)),"
+    " w AS (SELECT h.line, h.holder, EXISTS (SELECT 1 FROM h e WHERE e.slug = h.slug"
+    " AND e.line < h.line AND (e.product_id IS NULL OR h.product_id IS NULL"
+    " OR e.product_id <> h.product_id) AND (e.holder IS NULL"
+    " OR EXISTS (SELECT 1 FROM freed f WHERE f.line = e.line))) AS earlier FROM h),"
+    " d AS (SELECT w.line FROM w JOIN freed f ON f.line = w.line WHERE NOT w.earlier)," DEFER_LINES(
+        "d") " DELETE FROM import_stage s USING w WHERE s.line = w.line"
+             " AND (w.holder IS NOT NULL OR w.earlier)"
+             " AND NOT EXISTS (SELECT 1 FROM d WHERE d.line = w.line)"
+             " RETURNING s.line, 'slug', 'already exists'",
     0, 0};
 
 /* What the rows leave as their products' stock, the sum over active

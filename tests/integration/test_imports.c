@@ -379,6 +379,22 @@ static void test_rows_that_meet_apply_one_by_one(void **state) {
     json_decref(imp);
     expect_sql("meet-a,meet-slug", "SELECT string_agg(p.slug, ',' ORDER BY p.id) FROM products p"
                                    " WHERE p.name = 'Meet Slug' AND p.deleted_at IS NULL");
+    /* rows refused a slug its product holds claim nothing: the product's
+     * own row that gives it keeps it */
+    imp = run_import("", "text/csv",
+                     "sku,name,slug,price,stock\nMT-OWN,Meet Own,meet-own,1,1\n"
+                     "MT-Q,Meet Q,,1,1\nMT-R,Meet R,,1,1\n");
+    expect_counts(imp, 3, 3, 0, 0);
+    json_decref(imp);
+    imp = run_import("", "text/csv",
+                     "sku,name,slug,price,stock\nMT-Q,Meet Q,meet-own,1,1\n"
+                     "MT-R,Meet R,meet-own,1,1\nMT-OWN,Meet Own,meet-own,2,2\n");
+    expect_counts(imp, 3, 0, 1, 2);
+    expect_error(imp, 0, 2, "slug", "already exists");
+    expect_error(imp, 1, 3, "slug", "already exists");
+    json_decref(imp);
+    expect_sql("meet-own:2", "SELECT slug || ':' || stock FROM products WHERE name = 'Meet Own'"
+                             " AND deleted_at IS NULL");
 }
 
 /* An import row is a product write: one that takes a variant's stock
