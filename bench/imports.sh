@@ -16,6 +16,10 @@
 #    catalog is empty), then the export is POSTed to /api/v1/imports and
 #    one worker applies it; timed from the request until the import is
 #    done (upload and apply also shown apart).
+# 4. Stock sync: a CSV of the first BENCH_STOCK_ROWS (20,000) variants by
+#    id, each row its SKU, product name, price and stock plus one, as a
+#    store's daily stock file would be, imported into that catalog; timed
+#    like the import.
 # PostgreSQL options: BENCH_PG_OPTIONS (e.g. "-c fsync=off"), the same for
 # every step.
 set -euo pipefail
@@ -83,22 +87,41 @@ psql_bench -c "TRUNCATE products, product_variants CASCADE" >/dev/null
 psql_bench -c "VACUUM ANALYZE products, product_variants" >/dev/null
 LOG_LEVEL=info JOB_POLL_MS=100 "$BUILD/nexus" worker 2>>"$BENCH_TMP/worker.log" &
 WORKER_PID=$!
-t=$(now)
-id=$(curl -sf "$api/imports" -H "Authorization: Bearer $token" -H 'Content-Type: application/x-ndjson' \
-    --data-binary @"$BENCH_TMP/export.ndjson" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
-[ -n "$id" ] || die "the upload was refused"
-upload_s=$(elapsed "$t")
-import_status() { psql_bench -c "SELECT status FROM imports WHERE id = $id"; }
-status=
-until [ "$status" = done ] || [ "$status" = failed ]; do
-    sleep 0.5
-    status=$(import_status)
-done
-import_s=$(elapsed "$t")
-counts=$(psql_bench -c "SELECT status || ' ' || rows || ' rows, ' || created || ' created, ' ||
-                               updated || ' updated, ' || failed || ' failed' FROM imports WHERE id = $id")
+# run_import FILE CONTENT_TYPE: POST it to /imports and wait until it is
+# done; sets id, upload_s (the upload) and import_s (upload and apply).
+run_import() {
+    local t status=
+    t=$(now)
+    id=$(curl -sf "$api/imports" -H "Authorization: Bearer $token" -H "Content-Type: $2" \
+        --data-binary @"$1" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
+    [ -n "$id" ] || die "the upload was refused"
+    upload_s=$(elapsed "$t")
+    until [ "$status" = done ] || [ "$status" = failed ]; do
+        sleep 0.5
+        status=$(psql_bench -c "SELECT status FROM imports WHERE id = $id")
+    done
+    import_s=$(elapsed "$t")
+}
+import_counts() {
+    psql_bench -c "SELECT status || ' ' || rows || ' rows, ' || created || ' created, ' ||
+                          updated || ' updated, ' || failed || ' failed' FROM imports WHERE id = $id"
+}
+run_import "$BENCH_TMP/export.ndjson" application/x-ndjson
+counts=$(import_counts)
 imported=$(psql_bench -c "SELECT count(*) || ' products, ' ||
                                  (SELECT count(*) FROM product_variants) || ' variants' FROM products")
+
+# ---- a stock sync: one CSV row per variant, its stock plus one -----------------------
+STOCK_ROWS=${BENCH_STOCK_ROWS:-20000}
+psql_bench -c "\\copy (SELECT v.sku, p.name, (v.price_cents / 100.0)::numeric(20, 2) AS price,
+  v.stock + 1 AS stock FROM product_variants v JOIN products p ON p.id = v.product_id
+  WHERE v.deleted_at IS NULL ORDER BY v.id LIMIT $STOCK_ROWS) TO STDOUT WITH (FORMAT csv, HEADER)" \
+    >"$BENCH_TMP/stock.csv"
+stock_rows=$(($(wc -l <"$BENCH_TMP/stock.csv") - 1))
+full_s=$import_s full_upload_s=$upload_s
+run_import "$BENCH_TMP/stock.csv" text/csv
+stock_s=$import_s import_s=$full_s upload_s=$full_upload_s
+stock_counts=$(import_counts)
 
 bytes=$(stat -c %s "$BENCH_TMP/export.ndjson")
 ratio() { echo "scale=2; $1 / $2" | bc; }
@@ -111,10 +134,12 @@ echo "|---|---|---|"
 echo "| nexus seed --products $PRODUCTS | ${seed_s} s | $(rate "$seed_s") |"
 echo "| import (upload + apply) | ${import_s} s | $(rate "$import_s") |"
 echo "| of which the upload | ${upload_s} s | |"
+echo "| stock sync, a CSV of $stock_rows variants' stock | ${stock_s} s | $(echo "$stock_rows / $stock_s" | bc) |"
 echo "| export, GET /exports/products?format=ndjson | ${export_s} s | $(rate "$export_s") |"
 echo "| psql \\copy of the same columns | ${copy_s} s | $(rate "$copy_s") |"
 echo
 echo "import: $counts; the catalog after it: $imported"
+echo "stock sync: $stock_counts"
 # the phases of a bulk import, as its worker logged them
 phases=$(grep -o '"msg":"import [0-9]*: rows applied[^"]*' "$BENCH_TMP/worker.log" | cut -d: -f3- || true)
 [ -z "$phases" ] || echo "import phases:$phases"
