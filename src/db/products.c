@@ -117,9 +117,9 @@ static struct db_stmt SQL_SLUGS_AMONG = {
 
 /* The positions (from 1) of the SKUs of $1 that live variants hold. */
 static struct db_stmt SQL_SKUS_HELD = {
-    "SELECT u.n FROM unnest($1::text[]) WITH ORDINALITY AS u(sku, n) WHERE EXISTS"
+    "SELECT DISTINCT u.n FROM unnest($1::text[], $2::bigint[]) AS u(sku, n) WHERE EXISTS"
     " (SELECT 1 FROM product_variants v WHERE v.sku = u.sku AND v.deleted_at IS NULL)",
-    1, 0};
+    2, 0};
 static struct db_stmt SQL_SLUGS_TAKEN = {
     "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])", 1, 0};
 
@@ -1145,8 +1145,8 @@ enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *e
     return db_exec(db, &SQL_SLUGS_AMONG, params, out);
 }
 
-enum nx_err products_skus_held(struct db *db, const char *skus, PGresult **out) {
-    const char *params[] = {skus};
+enum nx_err products_skus_held(struct db *db, const char *skus, const char *rows, PGresult **out) {
+    const char *params[] = {skus, rows};
     return db_exec(db, &SQL_SKUS_HELD, params, out);
 }
 

@@ -54,7 +54,9 @@ struct batch {
     struct buf copy, copy_variants, staged;
     size_t rows;
     struct strset skus;
-    struct buf row_skus; /* each row's sku (or its first variant's): a text[] literal */
+    /* every sku of every row (its own, or its variants'), and the row each
+     * is of (from 1): text[] literals */
+    struct buf row_skus, sku_rows;
     size_t row_end[IMPORT_BATCH_ROWS];
     bool derived[IMPORT_BATCH_ROWS];
     char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
@@ -349,7 +351,8 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (run->bulk)
         e = imports_bulk_load_begin(a->db);
     if (e == NX_OK)
-        e = import_slugs_choose(a->db, b->slugs, b->derived, b->row_skus.data, b->rows);
+        e = import_slugs_choose(a->db, b->slugs, b->derived, b->row_skus.data, b->sku_rows.data,
+                                b->rows);
     if (e == NX_OK)
         e = import_stage_reset(a->db);
     if (e == NX_OK)
@@ -622,7 +625,7 @@ static struct batch *filling(struct run *run) {
 static void batch_empty(struct batch *b) {
     b->rows = 0;
     b->ids_taken = b->begun = false;
-    b->copy.len = b->copy_variants.len = b->row_skus.len = 0;
+    b->copy.len = b->copy_variants.len = b->row_skus.len = b->sku_rows.len = 0;
     strset_empty(&b->skus);
 }
 
@@ -668,6 +671,18 @@ static void remember_skus(struct batch *b, const struct import_row *row) {
         strset_add(&b->skus, row->variants[i].sku);
 }
 
+/* Every sku of the row, each with the row's number in the batch (from
+ * 1): a row with variants names a product by any of its skus a live
+ * variant holds, not only its first. */
+static void add_row_skus(struct batch *b, const struct import_row *row) {
+    char n[24];
+    snprintf(n, sizeof n, "%zu", b->rows + 1);
+    for (size_t i = 0; i < (row->variants ? row->variant_count : 1); i++) {
+        db_text_array_add(&b->row_skus, row->variants ? row->variants[i].sku : row->in.sku);
+        db_text_array_add(&b->sku_rows, n);
+    }
+}
+
 /* A valid row joins the batch (a full batch, or one that already has one
  * of its skus, is applied first: rows apply in file order). A row that
  * gives no slug keeps the base its name gives until the batch is applied
@@ -693,7 +708,7 @@ static enum nx_err add_row(struct run *run, long long line, const struct import_
     b->derived[b->rows] = !row->in.slug;
     copy_row(b, line, row);
     remember_skus(b, row);
-    db_text_array_add(&b->row_skus, row->variants ? row->variants[0].sku : row->in.sku);
+    add_row_skus(b, row);
     b->rows++;
     return NX_OK;
 }
@@ -1038,6 +1053,7 @@ static void free_run(struct run *run) {
         buf_clear(&b->copy);
         buf_clear(&b->copy_variants);
         buf_clear(&b->row_skus);
+        buf_clear(&b->sku_rows);
         buf_clear(&b->staged);
         buf_clear(&b->ids);
         strset_free(&b->skus);

@@ -89,10 +89,11 @@ static bool pick(struct choice *c, char slug[NX_SLUG_MAX + 1]) {
 
 /* The rows whose SKU a live variant holds: updates, which keep their
  * product's slug (owned; false for every other row). */
-static enum nx_err find_updates(struct db *db, const char *row_skus, size_t n, bool **updates) {
+static enum nx_err find_updates(struct db *db, const char *row_skus, const char *sku_rows, size_t n,
+                                bool **updates) {
     PGresult *r = NULL;
     *updates = xcalloc(n ? n : 1, sizeof **updates);
-    enum nx_err e = n ? products_skus_held(db, row_skus, &r) : NX_OK;
+    enum nx_err e = n ? products_skus_held(db, row_skus, sku_rows, &r) : NX_OK;
     for (int i = 0; e == NX_OK && i < PQntuples(r); i++) {
         long long at = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         if (at >= 1 && (size_t)at <= n)
@@ -103,10 +104,10 @@ static enum nx_err find_updates(struct db *db, const char *row_skus, size_t n, b
 }
 
 enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
-                                const char *row_skus, size_t n) {
+                                const char *row_skus, const char *sku_rows, size_t n) {
     struct choice c = {.db = db, .state = xcalloc(n ? n : 1, sizeof *c.state)};
     bool *updates = NULL;
-    enum nx_err e = find_updates(db, row_skus, n, &updates);
+    enum nx_err e = find_updates(db, row_skus, sku_rows, n, &updates);
     for (size_t i = 0; e == NX_OK && i < n; i++) {
         if (!derived[i] || updates[i])
             continue;

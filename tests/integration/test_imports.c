@@ -379,6 +379,21 @@ static void test_rows_that_meet_apply_one_by_one(void **state) {
     json_decref(imp);
     expect_sql("meet-a,meet-slug", "SELECT string_agg(p.slug, ',' ORDER BY p.id) FROM products p"
                                    " WHERE p.name = 'Meet Slug' AND p.deleted_at IS NULL");
+    /* a row with variants updates the product any of its SKUs names, the
+     * first one new: it keeps that product's slug and takes none */
+    imp = run_import("", "text/csv", "sku,name,price,stock\nMT-B1,Meet Setup,1,1\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    imp = run_import("", "application/x-ndjson",
+                     "{\"name\":\"Meet Bulb\",\"variants\":[{\"sku\":\"MT-B9\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"Size\":\"S\"}},{\"sku\":\"MT-B1\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"Size\":\"M\"}}]}\n"
+                     "{\"sku\":\"MT-B2\",\"name\":\"Meet Bulb\",\"price\":\"1\",\"stock\":1}\n");
+    expect_counts(imp, 2, 1, 1, 0);
+    json_decref(imp);
+    expect_sql("meet-setup,meet-bulb",
+               "SELECT string_agg(p.slug, ',' ORDER BY p.id) FROM products p"
+               " WHERE p.name = 'Meet Bulb' AND p.deleted_at IS NULL");
     /* rows refused a slug its product holds claim nothing: the product's
      * own row that gives it keeps it */
     imp = run_import("", "text/csv",

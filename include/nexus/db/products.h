@@ -206,8 +206,9 @@ enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *e
 /* Which slugs of a text[] literal live products have (one index probe
  * each: the way to ask about many candidates at once). */
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out);
-/* Which of skus (a text[] literal) live variants hold: one row each, its
- * position in the array (from 1). */
-enum nx_err products_skus_held(struct db *db, const char *skus, PGresult **out);
+/* The rows that name a product: of skus (a text[] literal) and the row
+ * of each (rows, a bigint[] literal), the rows one of whose skus a live
+ * variant holds, one result row each. */
+enum nx_err products_skus_held(struct db *db, const char *skus, const char *rows, PGresult **out);
 
 #endif

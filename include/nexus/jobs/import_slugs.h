@@ -19,11 +19,11 @@
 
 /* slugs[i] is the slug row i gives, or (derived[i]) the base derived from
  * its name, which becomes the row's slug: free among live products and
- * the slugs of the rows before it. A row that updates a product (its SKU,
- * in the text[] literal row_skus, names one) keeps that product's slug,
- * so it takes none from the rows after it. Needs the batch's
- * transaction. */
+ * the slugs of the rows before it. A row that updates a product (one of
+ * its SKUs, in the text[] literal row_skus, names one; sku_rows holds the
+ * row of each, from 1) keeps that product's slug, so it takes none from
+ * the rows after it. Needs the batch's transaction. */
 enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
-                                const char *row_skus, size_t n);
+                                const char *row_skus, const char *sku_rows, size_t n);
 
 #endif
