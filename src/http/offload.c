@@ -31,6 +31,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct offload_ticket *head, **tail = &head; /* first come, first run */
 static int queued, queued_max;
+static int tickets_out; /* queued until collected or disposed of */
 static bool running, refusing;
 static pthread_t lanes[LANES_MAX];
 static int lane_count;
@@ -48,6 +49,7 @@ static void finish_locked(struct offload_ticket *t) {
     if (t->abandoned) {
         t->work.dispose(t->work.arg);
         free(t);
+        tickets_out--;
         return;
     }
     t->done = true;
@@ -113,6 +115,7 @@ enum offload_result offload_submit(struct MHD_Connection *conn, const struct off
         *tail = t;
         tail = &t->next;
         queued++;
+        tickets_out++;
         pthread_cond_signal(&wake);
     }
     pthread_mutex_unlock(&lock);
@@ -125,6 +128,7 @@ enum offload_result offload_submit(struct MHD_Connection *conn, const struct off
 void *offload_collect(struct offload_ticket *t) {
     pthread_mutex_lock(&lock);
     NX_ASSERT(t->done);
+    tickets_out--;
     pthread_mutex_unlock(&lock);
     void *arg = t->work.arg;
     free(t);
@@ -135,11 +139,19 @@ void offload_abandon(struct offload_ticket *t) {
     pthread_mutex_lock(&lock);
     bool lane_owns = !t->done;
     t->abandoned = true;
+    tickets_out -= !lane_owns;
     pthread_mutex_unlock(&lock);
     if (!lane_owns) { /* resumed, then ended before it was collected */
         t->work.dispose(t->work.arg);
         free(t);
     }
+}
+
+int offload_tickets_out(void) {
+    pthread_mutex_lock(&lock);
+    int n = tickets_out;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 void offload_refuse_waiting(void) {

@@ -50,6 +50,11 @@ void *offload_collect(struct offload_ticket *ticket);
  * work is disposed of, now or by its lane, and conn never resumed. */
 void offload_abandon(struct offload_ticket *ticket);
 
+/* Tickets out: queued, run or running, and not yet collected or disposed
+ * of. Zero once every work given to the lanes is back with its request
+ * (what tells the HTTP fuzz target that an input's work is over). */
+int offload_tickets_out(void);
+
 /* From now on, works a lane takes are refused rather than run (at
  * shutdown, once the grace period is over). */
 void offload_refuse_waiting(void);
