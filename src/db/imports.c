@@ -776,6 +776,27 @@ enum nx_err import_stage_take_deferred(struct db *db) {
     return db_exec_sql(db, SQL_STAGE_TAKE_DEFERRED);
 }
 
+/* The stage's rows that derive their slug, each with whether a live
+ * variant holds one of its SKUs (the row then updates that product). */
+static struct db_stmt SQL_STAGE_DERIVED_ROWS = {
+    "SELECT s.line, s.name, EXISTS (SELECT 1 FROM import_stage_variants sv"
+    " JOIN product_variants v ON v.sku = sv.sku AND v.deleted_at IS NULL WHERE sv.line = s.line)"
+    " FROM import_stage s WHERE NOT s.slug_given ORDER BY s.line",
+    0, 0};
+static struct db_stmt SQL_STAGE_SET_SLUGS = {
+    "UPDATE import_stage s SET slug = u.slug FROM unnest($1::bigint[], $2::text[]) AS u(line, slug)"
+    " WHERE s.line = u.line",
+    2, 0};
+
+enum nx_err import_stage_derived_rows(struct db *db, PGresult **out) {
+    return db_exec(db, &SQL_STAGE_DERIVED_ROWS, NULL, out);
+}
+
+enum nx_err import_stage_set_slugs(struct db *db, const char *lines, const char *slugs) {
+    const char *params[] = {lines, slugs};
+    return db_exec(db, &SQL_STAGE_SET_SLUGS, params, NULL);
+}
+
 static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, const char *const *params,
                               long long *count) {
     PGresult *r = NULL;

@@ -42,7 +42,8 @@ struct error_list {
  * COPY text of its products (each row's line up to row_end[i], its slug
  * still to come) and of their variants, the skus (of every variant) it
  * holds, and each row's slug: the one given, or (derived[i]) the base
- * derived from the name until the batch is applied and the slug chosen. */
+ * derived from the name, from which slugs[] is chosen each time the batch
+ * is applied. */
 struct batch {
     long long seq; /* batches are numbered from 0 in each run */
     bool held;     /* a transaction applying it holds its order lock */
@@ -59,7 +60,8 @@ struct batch {
     struct buf row_skus, sku_rows;
     size_t row_end[IMPORT_BATCH_ROWS];
     bool derived[IMPORT_BATCH_ROWS];
-    char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
+    char bases[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1];
+    char slugs[IMPORT_BATCH_ROWS][NX_SLUG_MAX + 1]; /* chosen from bases as it is applied */
     struct error_list errors; /* the validator's, for the rows read since the last batch */
     /* The reader's counts when the batch was cut (rows read, rows the
      * validator failed), and where the next batch starts. */
@@ -351,8 +353,8 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (run->bulk)
         e = imports_bulk_load_begin(a->db);
     if (e == NX_OK)
-        e = import_slugs_choose(a->db, b->slugs, b->derived, b->row_skus.data, b->sku_rows.data,
-                                b->rows);
+        e = import_slugs_choose(a->db, (const char(*)[NX_SLUG_MAX + 1]) b->bases, b->slugs,
+                                b->derived, b->row_skus.data, b->sku_rows.data, b->rows);
     if (e == NX_OK)
         e = import_stage_reset(a->db);
     if (e == NX_OK)
@@ -367,10 +369,13 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (e == NX_OK)
         e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, &alerts, updated, created);
     /* rows that name a product an earlier row of the batch rewrote: merged
-     * after it, on what it left (new products then take fresh ids) */
+     * after it, on what it left (new products then take fresh ids, and
+     * slugs chosen again: a row whose SKU it freed makes a product) */
     while (e == NX_OK && deferred > 0) {
         long long more_updated = 0, more_created = 0;
         e = import_stage_take_deferred(a->db);
+        if (e == NX_OK)
+            e = import_slugs_choose_staged(a->db);
         if (e == NX_OK)
             e = import_stage_reject(a->db, run->create, on_reject, a);
         if (e == NX_OK)
@@ -703,8 +708,8 @@ static enum nx_err add_row(struct run *run, long long line, const struct import_
     }
     const char *slug = row->in.slug ? row->in.slug : base;
     size_t len = strnlen(slug, NX_SLUG_MAX); /* validated, or cut by slug_from_name */
-    memcpy(b->slugs[b->rows], slug, len);
-    b->slugs[b->rows][len] = '\0';
+    memcpy(b->bases[b->rows], slug, len);
+    b->bases[b->rows][len] = '\0';
     b->derived[b->rows] = !row->in.slug;
     copy_row(b, line, row);
     remember_skus(b, row);

@@ -5,6 +5,7 @@
 #include "nexus/jobs/import_slugs.h"
 
 #include "nexus/core/strset.h"
+#include "nexus/db/imports.h"
 #include "nexus/db/products.h"
 
 #include <stdio.h>
@@ -103,22 +104,23 @@ static enum nx_err find_updates(struct db *db, const char *row_skus, const char 
     return e;
 }
 
-enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
-                                const char *row_skus, const char *sku_rows, size_t n) {
+/* Rows in order; a row whose base ran out of known candidates waits for
+ * the next probe, and so do the rows after it. */
+static enum nx_err choose(struct db *db, const char (*bases)[NX_SLUG_MAX + 1],
+                          char (*slugs)[NX_SLUG_MAX + 1], const bool *derived, const bool *updates,
+                          size_t n) {
     struct choice c = {.db = db, .state = xcalloc(n ? n : 1, sizeof *c.state)};
-    bool *updates = NULL;
-    enum nx_err e = find_updates(db, row_skus, sku_rows, n, &updates);
-    for (size_t i = 0; e == NX_OK && i < n; i++) {
+    enum nx_err e = NX_OK;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(slugs[i], bases[i], sizeof *slugs);
         if (!derived[i] || updates[i])
             continue;
         struct base *b = &c.state[strset_add(&c.bases, slugs[i])];
         b->next = 1;
         b->rows++;
     }
-    if (e == NX_OK && c.bases.count)
+    if (c.bases.count)
         e = lock_bases(&c);
-    /* rows in order; a row whose base ran out of known candidates waits
-     * for the next probe, and so do the rows after it */
     for (size_t i = 0; e == NX_OK && i < n;) {
         if (updates[i] && derived[i])
             i++; /* its slug is its product's */
@@ -127,10 +129,66 @@ enum nx_err import_slugs_choose(struct db *db, char (*slugs)[NX_SLUG_MAX + 1], c
         else
             e = probe(&c);
     }
-    free(updates);
     strset_free(&c.bases);
     strset_free(&c.taken);
     strset_free(&c.used);
     free(c.state);
+    return e;
+}
+
+enum nx_err import_slugs_choose(struct db *db, const char (*bases)[NX_SLUG_MAX + 1],
+                                char (*slugs)[NX_SLUG_MAX + 1], const bool *derived,
+                                const char *row_skus, const char *sku_rows, size_t n) {
+    bool *updates = NULL;
+    enum nx_err e = find_updates(db, row_skus, sku_rows, n, &updates);
+    if (e == NX_OK)
+        e = choose(db, bases, slugs, derived, updates, n);
+    free(updates);
+    return e;
+}
+
+/* The chosen slugs of the rows that make products, into the stage. */
+static enum nx_err stage_slugs(struct db *db, const PGresult *rows,
+                               const char (*slugs)[NX_SLUG_MAX + 1], const bool *updates,
+                               size_t n) {
+    struct buf lines = {0}, chosen = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (updates[i])
+            continue;
+        db_text_array_add(&lines, PQgetvalue(rows, (int)i, 0));
+        db_text_array_add(&chosen, slugs[i]);
+    }
+    enum nx_err e = lines.len ? import_stage_set_slugs(db, lines.data, chosen.data) : NX_OK;
+    buf_clear(&lines);
+    buf_clear(&chosen);
+    return e;
+}
+
+enum nx_err import_slugs_choose_staged(struct db *db) {
+    PGresult *r = NULL;
+    enum nx_err e = import_stage_derived_rows(db, &r);
+    size_t n = e == NX_OK ? (size_t)PQntuples(r) : 0;
+    char(*bases)[NX_SLUG_MAX + 1] = xcalloc(n ? n : 1, sizeof *bases);
+    char(*slugs)[NX_SLUG_MAX + 1] = xcalloc(n ? n : 1, sizeof *slugs);
+    bool *derived = xcalloc(n ? n : 1, sizeof *derived);
+    bool *updates = xcalloc(n ? n : 1, sizeof *updates);
+    for (size_t i = 0; i < n; i++) {
+        char base[NX_SLUG_MAX + 2]; /* as the row's was derived when it was read */
+        slug_from_name(PQgetvalue(r, (int)i, 1), base, NX_SLUG_MAX);
+        size_t len = strnlen(base, NX_SLUG_MAX); /* cut by slug_from_name */
+        memcpy(bases[i], base, len);
+        bases[i][len] = '\0';
+        derived[i] = true;
+        updates[i] = PQgetvalue(r, (int)i, 2)[0] == 't';
+    }
+    if (n)
+        e = choose(db, (const char(*)[NX_SLUG_MAX + 1]) bases, slugs, derived, updates, n);
+    if (e == NX_OK && n)
+        e = stage_slugs(db, r, (const char(*)[NX_SLUG_MAX + 1]) slugs, updates, n);
+    PQclear(r);
+    free(bases);
+    free(slugs);
+    free(derived);
+    free(updates);
     return e;
 }

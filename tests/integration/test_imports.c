@@ -410,6 +410,25 @@ static void test_rows_that_meet_apply_one_by_one(void **state) {
     json_decref(imp);
     expect_sql("meet-own:2", "SELECT slug || ':' || stock FROM products WHERE name = 'Meet Own'"
                              " AND deleted_at IS NULL");
+    /* a row whose SKU an earlier row frees makes a product of its own,
+     * after the rows of its batch: its slug is chosen then, on what they
+     * left (the name's slug, taken by a new product after it: name-2) */
+    imp = run_import("", "application/x-ndjson",
+                     "{\"name\":\"Meet Pair\",\"variants\":[{\"sku\":\"MT-P1\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"Size\":\"S\"}},{\"sku\":\"MT-P2\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"Size\":\"M\"}}]}\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    imp = run_import("", "application/x-ndjson",
+                     "{\"name\":\"Meet Pair\",\"variants\":[{\"sku\":\"MT-P1\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"Size\":\"S\"}}]}\n"
+                     "{\"sku\":\"MT-P2\",\"name\":\"Meet Freed\",\"price\":\"1\",\"stock\":1}\n"
+                     "{\"sku\":\"MT-P3\",\"name\":\"Meet Freed\",\"price\":\"1\",\"stock\":1}\n");
+    expect_counts(imp, 3, 2, 1, 0);
+    json_decref(imp);
+    expect_sql("MT-P3:meet-freed,MT-P2:meet-freed-2",
+               "SELECT string_agg(p.sku || ':' || p.slug, ',' ORDER BY p.id) FROM products p"
+               " WHERE p.name = 'Meet Freed' AND p.deleted_at IS NULL");
 }
 
 /* An import row is a product write: one that takes a variant's stock

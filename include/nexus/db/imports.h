@@ -149,6 +149,13 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
 enum nx_err import_stage_defer(struct db *db, long long *deferred);
 enum nx_err import_stage_take_deferred(struct db *db);
 
+/* The stage's rows that give no slug, in line order: line, name, and
+ * whether a live variant holds one of the row's SKUs ("t"/"f"). */
+enum nx_err import_stage_derived_rows(struct db *db, PGresult **out);
+/* Set the slugs of staged rows: lines a bigint[] literal, slugs a text[]
+ * literal of the same length. */
+enum nx_err import_stage_set_slugs(struct db *db, const char *lines, const char *slugs);
+
 /* Apply the stage: update the products the rows name (a row without
  * variants writes the price and stock of the variant its sku names; a row
  * with variants replaces the product's variants, matched by sku), insert
