@@ -92,7 +92,7 @@ static bool read_get(struct request *req, struct gql_request *g, struct gql_erro
         return request_error(errs, "the query parameter \"query\" is required"), false;
     g->query = q.ptr;
     g->query_len = q.len;
-    if (name.ptr && name.len)
+    if (name.ptr) /* given empty, it names no operation */
         g->operation_name = g->name_copy = xstrndup(name.ptr, name.len);
     if (vars.ptr && vars.len) {
         json_error_t err;

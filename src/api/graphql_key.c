@@ -148,6 +148,10 @@ bool graphql_cache_key(struct request *req, struct buf *out) {
     bool ok = request_query(req, "query", &query) == NX_OK && query.ptr &&
               request_query(req, "operationName", &name) == NX_OK &&
               request_query(req, "variables", &vars) == NX_OK;
+    /* an empty operationName names no operation (a 400): not to be
+     * answered from the entry of the same document without one */
+    if (ok && name.ptr && name.len == 0)
+        return false;
     /* The document alone (most requests of a page): its hash remembered
      * with its normal form, so that a cached answer costs no hashing. */
     bool plain = ok && name.len == 0 && vars.len == 0;

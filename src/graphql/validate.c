@@ -604,7 +604,7 @@ const struct gql_definition *gql_fragment(const struct gql_document *doc, const 
 const struct gql_definition *gql_operation(const struct gql_document *doc, const char *name,
                                            struct gql_errors *errs) {
     const struct gql_definition *found = NULL;
-    bool named = name && name[0];
+    bool named = name != NULL; /* "" names an operation too, and none has it */
     for (const struct gql_definition *d = doc->definitions; d; d = d->next) {
         if (d->kind != GQL_DEF_OPERATION || (named && (!d->name || strcmp(d->name, name) != 0)))
             continue;

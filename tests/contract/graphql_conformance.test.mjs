@@ -74,7 +74,7 @@ async function nexus(request, token, method = 'POST') {
   if (method === 'GET') {
     const qs = new URLSearchParams({ query: request.query });
     if (request.variables) qs.set('variables', JSON.stringify(request.variables));
-    if (request.operationName) qs.set('operationName', request.operationName);
+    if (typeof request.operationName === 'string') qs.set('operationName', request.operationName);
     url += `?${qs}`;
   } else {
     headers['Content-Type'] = 'application/json';
@@ -218,6 +218,7 @@ const cases = [
   ['request error: a syntax error', () => ({ expect: 'requestError', query: '{ products { edges { node { id } }' })],
   ['request error: an unterminated string', () => ({ expect: 'requestError', query: '{ product(slug: "abc) { id } }' })],
   ['request error: two anonymous operations', () => ({ expect: 'requestError', query: '{ me { id } } { products { totalCount } }' })],
+  ['request error: an empty operationName names none, even of one operation', () => ({ expect: 'requestError', operationName: '', query: 'query One { products(first: 1) { edges { node { id } } } }' })],
   ['request error: an operationName that names none', () => ({ expect: 'requestError', operationName: 'Three', query: 'query One { me { id } } query Two { me { email } }' })],
   ['request error: a directive in the wrong place, and repeated', () => ({ expect: 'requestError', query: 'query @skip(if: true) { products @include(if: true) @include(if: false) { totalCount } }' })],
   ['request error: two operations and two fragments of one name', () => ({ expect: 'requestError', query: 'query A { categories { ...F } } query A { categories { ...F } } fragment F on Category { id } fragment F on Category { name }', operationName: 'A' })],

@@ -72,7 +72,7 @@ static void test_other_requests_have_other_keys(void **state) {
                   key_of("{ b: categories { id } }", NULL, NULL, false));
     assert_differ(key_of("{ product(slug: \"a b\") { id } }", NULL, NULL, false),
                   key_of("{ product(slug: \"a  b\") { id } }", NULL, NULL, false));
-    assert_differ(key_of(q, "", NULL, false), key_of(q, "x", NULL, false));
+    assert_differ(key_of(q, NULL, NULL, false), key_of(q, "x", NULL, false));
 }
 
 static void test_what_must_not_be_shared_has_no_key(void **state) {
@@ -84,6 +84,8 @@ static void test_what_must_not_be_shared_has_no_key(void **state) {
     assert_null(key_of("{ product(slug: \"abc) { id } }", NULL, NULL, false)); /* does not lex */
     assert_null(key_of(NULL, NULL, NULL, false));
     assert_null(key_of("{ categories { id } }", NULL, "[1]", false));
+    /* an empty operationName names no operation: not the document's entry */
+    assert_null(key_of("{ categories { id } }", "", NULL, false));
     /* an anonymous query with variables is cached; a field named query is not a name */
     char *k =
         key_of("query($s: String) { product(slug: $s) { id } }", NULL, "{\"s\": \"a\"}", false);

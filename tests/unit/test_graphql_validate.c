@@ -515,6 +515,13 @@ static void test_operation_choice(void **state) {
     assert_null(gql_operation(doc, "C", &errs));
     assert_non_null(strstr(errs.items[1].message, "Unknown operation named \"C\""));
     gql_document_free(doc);
+    /* only a null name picks the one operation: "" names none */
+    src = "query A { me { id } }";
+    doc = gql_parse(src, strlen(src), &errs);
+    assert_string_equal(gql_operation(doc, NULL, &errs)->name, "A");
+    assert_null(gql_operation(doc, "", &errs));
+    assert_non_null(strstr(errs.items[2].message, "Unknown operation named \"\""));
+    gql_document_free(doc);
     gql_errors_clear(&errs);
 }
 

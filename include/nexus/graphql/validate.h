@@ -49,9 +49,9 @@
 
 bool gql_validate(const struct gql_document *doc, struct gql_errors *errs);
 
-/* The operation named name, or the only operation when name is NULL or
- * empty; NULL with an error (GQL_CODE_VALIDATION) when there is none or,
- * without a name, several. */
+/* The operation named name, or the only operation when name is NULL (an
+ * empty name is a name, which no operation has); NULL with an error
+ * (GQL_CODE_VALIDATION) when there is none or, without a name, several. */
 const struct gql_definition *gql_operation(const struct gql_document *doc, const char *name,
                                            struct gql_errors *errs);
 /* The fragment definition named name, or NULL. */
