@@ -21,7 +21,7 @@ static struct gql_error *next_slot(struct gql_errors *errs, const char *code) {
     e->code = code;
     if (errs->count == GQL_ERRORS_MAX) {
         errs->full = true;
-        e->code = GQL_CODE_VALIDATION;
+        e->code = GQL_CODE_LIMIT; /* in validation and in execution alike */
         e->message = xstrdup("Too many errors: the list was cut here.");
         return NULL;
     }

@@ -437,6 +437,7 @@ static void test_error_list_is_bounded(void **state) {
     assert_false(validate(b.data, &errs));
     assert_int_equal(errs.count, GQL_ERRORS_MAX);
     assert_non_null(strstr(errs.items[GQL_ERRORS_MAX - 1].message, "Too many errors"));
+    assert_string_equal(errs.items[GQL_ERRORS_MAX - 1].code, GQL_CODE_LIMIT);
     gql_errors_clear(&errs);
     buf_clear(&b);
 }
