@@ -51,7 +51,7 @@ static void json_error(struct gql_errors *errs, const char *what, const json_err
                  ? "a string holds a NUL character (\\u0000), which no GraphQL value may,"
              : code == json_error_numeric_overflow
                  ? "a number is out of range (past a double), which no GraphQL value may be,"
-                 : "malformed JSON",
+                 : jsonpath_fault(err),
              err->line, err->column);
     request_error(errs, message);
 }

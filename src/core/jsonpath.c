@@ -286,3 +286,9 @@ bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t 
     write_path(&w, out, cap);
     return true;
 }
+
+const char *jsonpath_fault(const json_error_t *err) {
+    /* jansson's JSON_PARSER_MAX_DEPTH */
+    return json_error_code(err) == json_error_stack_overflow ? "JSON nested deeper than 2048 levels"
+                                                             : "malformed JSON";
+}

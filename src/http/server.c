@@ -460,8 +460,8 @@ static enum nx_err parse_json_body(struct request *req) {
     if (e == NX_ERR_VALIDATION)
         return e;
     if (!req->json)
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "malformed JSON at line %d, column %d",
-                              err.line, err.column);
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s at line %d, column %d",
+                              jsonpath_fault(&err), err.line, err.column);
     if (!json_is_object(req->json))
         return problem_detail(req, NX_ERR_BAD_REQUEST, "the body must be a JSON object");
     return NX_OK;

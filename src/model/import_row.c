@@ -201,7 +201,7 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
                      fielderr_at(&out_of_range, i)->message);
     fielderr_clear(&out_of_range);
     if (!row->body)
-        return fielderr_add(errs, "", "malformed JSON at column %d", err.column);
+        return fielderr_add(errs, "", "%s at column %d", jsonpath_fault(&err), err.column);
     if (named)
         return NX_ERR_VALIDATION;
     if (!json_is_object(row->body))

@@ -257,6 +257,9 @@ static void test_deeply_nested_json_is_400(void **state) {
     struct http_res *r =
         send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, body, 2 * depth);
     assert_problem(r, 400, NULL);
+    /* well-formed, so not called malformed */
+    assert_string_equal(jstr(r->json, "detail"),
+                        "JSON nested deeper than 2048 levels at line 1, column 2049");
     http_res_free(r);
     free(body);
     /* and the server is still there */

@@ -51,4 +51,9 @@ struct field_errors;
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 
+/* What stopped a parse, for a client's message: "malformed JSON", or
+ * that the document nests deeper than the parser goes (well-formed, but
+ * refused all the same). */
+const char *jsonpath_fault(const json_error_t *err);
+
 #endif
