@@ -40,10 +40,11 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/graphiql", api_graphiql_index, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
     {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
-    {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC, JSON},
+    {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC,
+     JSON | ROUTE_PASSWORD_BODY},
     /* Their answers carry tokens, kept only sealed: see ROUTE_SEALED_REPLAY. */
     {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC,
-     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
+     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS | ROUTE_PASSWORD_BODY},
     {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC,
      JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
     {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON | ROUTE_NUL_STRINGS},

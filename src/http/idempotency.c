@@ -8,6 +8,7 @@
 #include "nexus/db/idempotency.h"
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
+#include "nexus/http/ratelimit.h"
 
 #include <ctype.h>
 #include <microhttpd.h>
@@ -237,8 +238,35 @@ static void rename_problem(const struct request *req, char **body, size_t *len) 
     json_decref(problem);
 }
 
+/* On a route whose body holds a password, the kept answer's replay (the
+ * same body) and the 422 for another body would tell a right password
+ * from a wrong one without limit: each is a password attempt for the
+ * email the body gives, counted as a login's. A 422 is a failure; a
+ * replay is refused like a login while that email or the client is over
+ * its limit, and counts nothing otherwise. */
+static enum nx_err password_attempt(struct request *req, bool same_body) {
+    if (!(req->route->flags & ROUTE_PASSWORD_BODY))
+        return NX_OK;
+    char client[NX_IP_TEXT_MAX];
+    const char *email = json_string_value(json_object_get(req->json, "email"));
+    struct throttle t;
+    request_client_address(req, client);
+    enum nx_err e = login_throttle_begin(req, &t, email ? email : "", client);
+    if (e != NX_OK)
+        return e;
+    if (same_body)
+        throttle_undo(&t);
+    else
+        throttle_failed(&t);
+    return NX_OK;
+}
+
 static enum nx_err replay(struct request *req, struct response *res, PGresult *r) {
-    if (strcmp(PQgetvalue(r, 0, IC_FINGERPRINT), fingerprint(req)) != 0)
+    bool same_body = strcmp(PQgetvalue(r, 0, IC_FINGERPRINT), fingerprint(req)) == 0;
+    enum nx_err e = password_attempt(req, same_body);
+    if (e != NX_OK)
+        return e;
+    if (!same_body)
         return problem_field(req, HEADER, "was already used with a different request");
     const char *ct = PQgetisnull(r, 0, IC_CONTENT_TYPE) ? NULL : PQgetvalue(r, 0, IC_CONTENT_TYPE);
     size_t len = (size_t)PQgetlength(r, 0, IC_BODY);

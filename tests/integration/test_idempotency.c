@@ -410,6 +410,28 @@ static void test_racing_duplicates_of_a_refusal_run_once(void **state) {
     }
 }
 
+/* A login's replay and its 422 for another body are password attempts:
+ * guesses sent under the key of a login that passed (from the same
+ * client address) stop at the email's limit, as logins do, and the
+ * replay of the right password is refused then too. */
+static void test_guesses_under_a_login_key_count_as_failed_logins(void **state) {
+    (void)state;
+    harness_create_user(&server, "idem-guess@example.com", "customer", "catalog-password");
+    const char *body = "{\"email\":\"idem-guess@example.com\",\"password\":\"catalog-password\"}";
+    char guess[128];
+    struct http_res *first = post_keyed("/api/v1/auth/login", NULL, body, "guess-1");
+    expect_status(first, 200, "login");
+    http_res_free(first);
+    for (int i = 0; i <= 5; i++) {
+        snprintf(guess, sizeof guess,
+                 "{\"email\":\"idem-guess@example.com\",\"password\":\"guess-%d\"}", i);
+        expect_problem(post_keyed("/api/v1/auth/login", NULL, guess, "guess-1"), i < 5 ? 422 : 429,
+                       i < 5 ? "Idempotency-Key" : NULL);
+    }
+    expect_problem(post_keyed("/api/v1/auth/login", NULL, body, "guess-1"), 429, NULL);
+    expect_problem(call("POST", "/api/v1/auth/login", NULL, body), 429, NULL);
+}
+
 /* ---- fixtures ------------------------------------------------------------- */
 
 static int start(void **state) {
@@ -442,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_anonymous_register_is_kept_per_client_address),
         cmocka_unit_test(test_refusals_are_kept_like_successes),
         cmocka_unit_test(test_token_answers_are_kept_sealed),
+        cmocka_unit_test(test_guesses_under_a_login_key_count_as_failed_logins),
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
         cmocka_unit_test(test_expired_keys_run_again),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),

@@ -54,6 +54,10 @@ enum route_flags {
      * itself (a login's malformed email or wrong password is its 401),
      * instead of the 422 naming their field. */
     ROUTE_NUL_STRINGS = 1u << 14,
+    /* The body gives an email and its password (login, register): an
+     * Idempotency-Key's replay and its 422 for another body are password
+     * attempts for that email (see idempotency.c). */
+    ROUTE_PASSWORD_BODY = 1u << 15,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
