@@ -8,6 +8,7 @@
 #include <string.h>
 
 static struct db_stmt SQL_TRY_LOCK = {"SELECT pg_try_advisory_lock($1::bigint)", 1, 0};
+static struct db_stmt SQL_LOCK = {"SELECT pg_advisory_lock($1::bigint)", 1, 0};
 static struct db_stmt SQL_UNLOCK = {"SELECT pg_advisory_unlock($1::bigint)", 1, 0};
 static struct db_stmt SQL_FIND = {
     "SELECT fingerprint, status, content_type, headers::text, body FROM idempotency_keys"
@@ -47,11 +48,20 @@ enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken) {
     return e;
 }
 
-enum nx_err idempotency_unlock(struct db *db, int64_t lock_key) {
+/* Run a statement of one lock key whose rows are not needed. */
+static enum nx_err run_on_key(struct db *db, struct db_stmt *st, int64_t lock_key) {
     PGresult *r = NULL;
-    enum nx_err e = exec_on_key(db, &SQL_UNLOCK, lock_key, &r);
+    enum nx_err e = exec_on_key(db, st, lock_key, &r);
     PQclear(r);
     return e;
+}
+
+enum nx_err idempotency_lock(struct db *db, int64_t lock_key) {
+    return run_on_key(db, &SQL_LOCK, lock_key);
+}
+
+enum nx_err idempotency_unlock(struct db *db, int64_t lock_key) {
+    return run_on_key(db, &SQL_UNLOCK, lock_key);
 }
 
 enum nx_err idempotency_find(struct db *db, const char *scope, const char *path, const char *key,

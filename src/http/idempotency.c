@@ -3,8 +3,10 @@
  */
 #include "nexus/http/idempotency.h"
 
+#include "nexus/auth/password.h"
 #include "nexus/core/config.h"
 #include "nexus/core/log.h"
+#include "nexus/core/xmem.h"
 #include "nexus/db/idempotency.h"
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
@@ -12,6 +14,7 @@
 
 #include <ctype.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -415,6 +418,72 @@ static enum nx_err run_locked(struct request *req, struct response *res, route_h
     return e;
 }
 
+/* ---- keys whose request waits for a password hash ----------------------- */
+
+/* The lock numbers of the keys marked running (see the header): at most
+ * one entry per suspended request, so a short list. */
+static pthread_mutex_t waiting_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int64_t *waiting;
+static size_t waiting_count, waiting_cap;
+
+/* Whether another request keeps the key of lock marked running. */
+static bool waiting_elsewhere(const struct request *req, int64_t lock) {
+    if (req->idem_waiting)
+        return false; /* its own mark: one key per request */
+    bool found = false;
+    pthread_mutex_lock(&waiting_mutex);
+    for (size_t i = 0; i < waiting_count && !found; i++)
+        found = waiting[i] == lock;
+    pthread_mutex_unlock(&waiting_mutex);
+    return found;
+}
+
+static void waiting_mark(struct request *req, int64_t lock) {
+    pthread_mutex_lock(&waiting_mutex);
+    if (waiting_count == waiting_cap) {
+        waiting_cap = waiting_cap ? 2 * waiting_cap : 16;
+        waiting = xrealloc(waiting, waiting_cap * sizeof *waiting);
+    }
+    waiting[waiting_count++] = lock;
+    pthread_mutex_unlock(&waiting_mutex);
+    req->idem_waiting = true;
+    req->idem_lock = lock;
+}
+
+void idempotency_request_end(struct request *req) {
+    if (!req->idem_waiting)
+        return;
+    pthread_mutex_lock(&waiting_mutex);
+    for (size_t i = 0; i < waiting_count; i++)
+        if (waiting[i] == req->idem_lock) {
+            waiting[i] = waiting[--waiting_count];
+            break;
+        }
+    pthread_mutex_unlock(&waiting_mutex);
+    req->idem_waiting = false;
+}
+
+/* After a run under the lock, before it is let go: a run that waits for a
+ * hash marks the key; the run that follows the hash lifts the mark. */
+static void waiting_update(struct request *req, int64_t lock) {
+    bool waits = password_deferred();
+    if (waits && !req->idem_waiting)
+        waiting_mark(req, lock);
+    else if (!waits)
+        idempotency_request_end(req);
+}
+
+/* Take the key's lock: a request back from its hash waits for it, since
+ * the key is marked as its own and whoever holds the lock meanwhile only
+ * looks and lets go. */
+static enum nx_err take_lock(struct db *db, const struct request *req, int64_t lock, bool *taken) {
+    if (!req->idem_waiting)
+        return idempotency_try_lock(db, lock, taken);
+    enum nx_err e = idempotency_lock(db, lock);
+    *taken = e == NX_OK;
+    return e;
+}
+
 enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler) {
     char scope[SCOPE_MAX];
     bool taken = false;
@@ -425,11 +494,19 @@ enum nx_err idempotency_run(struct request *req, struct response *res, route_han
     }
     scope_of(req, scope);
     int64_t lock = lock_key(scope, req->path, req->idem_key);
-    enum nx_err e = idempotency_try_lock(db, lock, &taken);
+    if (waiting_elsewhere(req, lock))
+        return in_progress(req);
+    enum nx_err e = take_lock(db, req, lock, &taken);
     if (e == NX_OK && !taken)
         e = busy_or_replay(req, res, db, scope);
     else if (e == NX_OK) {
-        e = run_locked(req, res, handler, db, scope);
+        /* Looked at again under the lock: the mark may have come between. */
+        if (waiting_elsewhere(req, lock))
+            e = in_progress(req);
+        else {
+            e = run_locked(req, res, handler, db, scope);
+            waiting_update(req, lock);
+        }
         /* A lock left held would refuse this key until the connection
          * ends: close the connection rather. */
         if (idempotency_unlock(db, lock) != NX_OK)

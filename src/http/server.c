@@ -975,6 +975,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     metrics_observe(req->route, req->pattern_route, req->method, req->status, elapsed);
     if (req->hash_ticket) /* the request ended while its hash was computed */
         offload_abandon(req->hash_ticket);
+    idempotency_request_end(req);
     throttle_release_carried(req);
     if (req->held) { /* the connection ended while its answer was held */
         response_clear(req->held);

@@ -432,6 +432,61 @@ static void test_guesses_under_a_login_key_count_as_failed_logins(void **state) 
     expect_problem(call("POST", "/api/v1/auth/login", NULL, body), 429, NULL);
 }
 
+/* A keyed POST whose body holds a password, raced by racing_password_post. */
+struct password_race {
+    const char *path;
+    const char *key;
+    char body[160];
+};
+
+/* What one racer saw: 201 for the run (a login's 200 too), 200 for its
+ * replay, 409 for one naming the header, else the status. */
+static long racing_password_post(int i, void *ctx) {
+    (void)i;
+    const struct password_race *race = ctx;
+    struct http_res *r = post_keyed(race->path, NULL, race->body, race->key);
+    long out = r->status;
+    if (r->status == 200 || r->status == 201)
+        out = http_header(r, "Idempotent-Replayed") ? 200 : 201;
+    else if (r->status == 409 && !(r->json && json_object_get(r->json, "errors")))
+        out = 500;
+    http_res_free(r);
+    return out;
+}
+
+/* The first request with a key lets go of the key's lock while it waits
+ * for its password hash: duplicates meanwhile are told it still runs
+ * (409), none hashes a password of its own, and none is refused with a
+ * 503 because the first is still being checked. */
+static void test_duplicates_of_a_request_waiting_for_its_hash_are_409(void **state) {
+    (void)state;
+    harness_create_user(&server, "idem-hash@example.com", "customer", "catalog-password");
+    struct password_race races[] = {
+        {"/api/v1/auth/register", "hash-register", ""},
+        {"/api/v1/auth/login", "hash-login", ""},
+    };
+    snprintf(races[0].body, sizeof races[0].body,
+             "{\"email\":\"idem-hash-new@example.com\",\"password\":\"catalog-password\","
+             "\"name\":\"Racer\"}");
+    snprintf(races[1].body, sizeof races[1].body,
+             "{\"email\":\"idem-hash@example.com\",\"password\":\"catalog-password\"}");
+    for (size_t k = 0; k < sizeof races / sizeof races[0]; k++) {
+        long before = http_metric("nexus_password_hashes_total");
+        long statuses[16];
+        harness_race(16, racing_password_post, &races[k], statuses);
+        int ran = harness_count_status(statuses, 16, 201);
+        int replayed = harness_count_status(statuses, 16, 200);
+        int busy = harness_count_status(statuses, 16, 409);
+        if (ran != 1 || ran + replayed + busy != 16)
+            fprintf(stderr, "%s: ran %d, replayed %d, 409 %d\n", races[k].path, ran, replayed,
+                    busy);
+        assert_int_equal(ran, 1);
+        assert_int_equal(ran + replayed + busy, 16);
+        assert_int_equal(http_metric("nexus_password_hashes_total") - before, 1);
+    }
+    expect_sql("1", "SELECT count(*) FROM users WHERE email = 'idem-hash-new@example.com'");
+}
+
 /* ---- fixtures ------------------------------------------------------------- */
 
 static int start(void **state) {
@@ -468,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
         cmocka_unit_test(test_expired_keys_run_again),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),
+        cmocka_unit_test(test_duplicates_of_a_request_waiting_for_its_hash_are_409),
         cmocka_unit_test(test_racing_duplicates_run_once),
         cmocka_unit_test(test_racing_repeats_of_a_finished_request_are_replays),
         cmocka_unit_test(test_racing_duplicates_of_a_refusal_run_once),

@@ -23,7 +23,11 @@ enum idem_col { IC_FINGERPRINT, IC_STATUS, IC_CONTENT_TYPE, IC_HEADERS, IC_BODY 
  * it is held until idempotency_unlock (or the connection ends). */
 enum nx_err idempotency_try_lock(struct db *db, int64_t lock_key, bool *taken);
 
-/* Release what idempotency_try_lock took (nothing when the connection
+/* Take the same lock, waiting (within the statement timeout) while another
+ * session holds it: only for a holder known to let go at once. */
+enum nx_err idempotency_lock(struct db *db, int64_t lock_key);
+
+/* Release what idempotency_try_lock or idempotency_lock took (nothing when the connection
  * was renewed since); an error when the statement failed. */
 enum nx_err idempotency_unlock(struct db *db, int64_t lock_key);
 

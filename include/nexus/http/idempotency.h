@@ -17,6 +17,14 @@
  * whose method, query or body differs (HMAC-SHA-256 fingerprint) is a
  * 422 on the header. A 401, a 429 or a failure of the server's own is
  * not kept: a retry simply runs again.
+ *
+ * A request that waits for a password hash (auth/password.h) lets go of
+ * the lock and of its connection to wait; the key stays marked as
+ * running in this process until the request ends, so a repeat meanwhile
+ * is a 409 too, rather than a second run (with a hash of its own, or a
+ * login's "attempts still being checked"). The mark is this process's:
+ * a repeat sent to another instance in that time runs, and ends as a
+ * replay or a conflict of its own.
  */
 #ifndef NEXUS_HTTP_IDEMPOTENCY_H
 #define NEXUS_HTTP_IDEMPOTENCY_H
@@ -46,5 +54,9 @@ void idempotency_feed(struct request *req, const char *data, size_t len);
 /* Run handler under the request's key (see above); only for requests
  * where idempotency_check_header set req->idem_key. */
 enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler);
+
+/* The request ended (answered, refused or abandoned): a key it kept
+ * marked as running is let go. */
+void idempotency_request_end(struct request *req);
 
 #endif

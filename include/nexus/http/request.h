@@ -106,6 +106,10 @@ struct request {
     const char *idem_key;
     crypto_auth_hmacsha256_state idem_hash; /* keyed: see http/idempotency.c */
     char idem_fingerprint[2 * crypto_auth_hmacsha256_BYTES + 1];
+    /* Its run let go of the key's lock to wait for a password hash: the
+     * key (its lock's number) is marked as still running meanwhile. */
+    bool idem_waiting;
+    int64_t idem_lock;
 
     /* What problem.c renders when a stage returns an error. */
     char detail[256];
