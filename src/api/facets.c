@@ -15,6 +15,7 @@
 #include "nexus/api/products.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/facets.h"
+#include "nexus/db/imports.h"
 #include "nexus/http/problem.h"
 #include "nexus/model/variant.h"
 
@@ -266,10 +267,20 @@ static enum nx_err group_queries(struct db *db, const struct product_filter *f,
 
 static enum nx_err facets_json(struct db *db, const struct product_query *q,
                                const struct buckets *bk, json_t **out) {
-    const struct product_filter *f = &q->filter;
+    struct product_filter filter = q->filter;
+    const struct product_filter *f = &filter;
     PGresult *summary = NULL;
     struct group_sets s = {.attributes = {.count = 0}, .options = {.count = 0}};
-    enum nx_err e = facets_summary(db, f, q->category_id, bk->literal.data, &summary);
+    enum nx_err e = NX_OK;
+    /* The option filters are tested on the entries of their terms unless
+     * a bulk load's rebuild is pending: the entries then lack its
+     * products (db/products.h, option_entries). */
+    bool pending = true;
+    if (filter.option_count && !filter.include_inactive)
+        e = imports_derived_pending(db, &pending);
+    filter.option_entries = !pending;
+    if (e == NX_OK)
+        e = facets_summary(db, f, q->category_id, bk->literal.data, &summary);
     if (e == NX_OK)
         e = group_queries(db, f, &s);
     json_t *attributes = groups_json(&s.attributes), *options = groups_json(&s.options);

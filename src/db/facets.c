@@ -29,8 +29,8 @@ static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STO
     " SELECT t.child, c.id FROM categories c JOIN tree t ON c.parent_id = t.id),"
 
 /* s: each matching row's category, price bucket and whether it passes
- * the price filter, the in_stock filter, in_stock=true and
- * in_stock=false; g: counts per (category, bucket), each facet's own
+ * the price filter, in_stock=true and in_stock=false (the in_stock filter
+ * is one of them); g: counts per (category, bucket), each facet's own
  * filter left out of its FILTER clause; then one row of totals (kind 0),
  * the buckets (kind 1) and the children with their subtrees (kind 2). */
 #define SUMMARY_SELECT                                                                             \
@@ -153,11 +153,19 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
     struct sql_builder b = {0};
     add_children(&b, parent_id);
     sql_add(&b, CATEGORY_TREE);
-    sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND stock) AS n,"
-                " count(*) FILTER (WHERE stock) AS n_price,"
-                " min(price_cents) FILTER (WHERE stock) AS lo,"
-                " max(price_cents) FILTER (WHERE stock) AS hi,"
-                " count(*) FILTER (WHERE price AND in_stock) AS n_in,"
+    /* The in_stock filter is one of the two sides, not a third condition:
+     * with option filters each side is a test of the variants, planned
+     * once per time it is written. */
+    const char *stock = f->in_stock == 1 ? "in_stock" : f->in_stock == 0 ? "out_of_stock" : "true";
+    sql_add(&b, " g AS (SELECT category_id, bucket, count(*) FILTER (WHERE price AND ");
+    sql_add(&b, stock);
+    sql_add(&b, ") AS n, count(*) FILTER (WHERE ");
+    sql_add(&b, stock);
+    sql_add(&b, ") AS n_price, min(price_cents) FILTER (WHERE ");
+    sql_add(&b, stock);
+    sql_add(&b, ") AS lo, max(price_cents) FILTER (WHERE ");
+    sql_add(&b, stock);
+    sql_add(&b, ") AS hi, count(*) FILTER (WHERE price AND in_stock) AS n_in,"
                 " count(*) FILTER (WHERE price AND out_of_stock) AS n_out");
     sql_add_param(&b,
                   " FROM (SELECT p.category_id, p.price_cents,"
@@ -165,8 +173,6 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
                   boundaries);
     products_add_price(&b, f);
     sql_add(&b, ") AS price, (true");
-    products_add_in_stock(&b, f);
-    sql_add(&b, ") AS stock, (true");
     struct product_filter side = *f;
     side.in_stock = 1;
     products_add_in_stock(&b, &side);
@@ -175,6 +181,10 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
     products_add_in_stock(&b, &side);
     sql_add(&b, ") AS out_of_stock FROM products p");
     products_add_where(&b, f, &SKIP_PRICE_AND_STOCK);
+    /* OFFSET 0 keeps the row's conditions a subquery of their own, each
+     * computed once per row: pulled up, each FILTER that names one
+     * computed it again (a hashed subplan of the variants each time). */
+    sql_add(&b, " OFFSET 0");
     sql_add(&b, SUMMARY_SELECT);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
@@ -237,18 +247,29 @@ enum nx_err facets_terms(struct db *db, const struct product_filter *f,
                          const char *only_name, const char *attribute_keys,
                          const char *option_names, PGresult **out) {
     struct sql_builder b = {0};
+    /* What is counted: f, without its option filters when they are
+     * skipped (an option's own facet under its only filter), which the
+     * kept counts may then answer. */
+    struct product_filter rest = *f;
+    if (skip->what == SKIP_OPTIONS)
+        rest.option_count = 0;
+    bool from_counts = (skip->what == SKIP_NONE || skip->what == SKIP_OPTIONS) &&
+                       skip->attribute < 0 && skip->option < 0 && counted(&rest);
     /* the kept counts' plans are the same for every category: prepared */
-    b.prepare = arrays == FA_BOTH && !only_name && skip->what == SKIP_NONE && skip->attribute < 0 &&
-                skip->option < 0 && counted(f);
-    if (b.prepare)
-        add_counted_terms(&b, f);
+    b.prepare = from_counts && arrays == FA_BOTH && !only_name;
+    if (from_counts)
+        add_counted_terms(&b, &rest);
     else
         add_product_terms(&b, f, skip, arrays);
     sql_add(&b, TERMS_PAIRS);
+    /* the kept counts hold both kinds */
+    sql_add(&b, arrays == FA_ATTRIBUTES ? " WHERE d.kind = 1"
+                : arrays == FA_OPTIONS  ? " WHERE d.kind = 2"
+                                        : " WHERE true");
     if (only_name && arrays == FA_ATTRIBUTES)
-        sql_add_param(&b, " WHERE d.name = ?", only_name);
+        sql_add_param(&b, " AND d.name = ?", only_name);
     else if (only_name)
-        sql_add_param(&b, " WHERE d.lk = lower(?)", only_name);
+        sql_add_param(&b, " AND d.lk = lower(?)", only_name);
     sql_add(&b, TERMS_KEYS);
     sql_add_param(&b, " WHERE kr <= CASE kind WHEN 1 THEN ?::integer", attribute_keys);
     sql_add_param(&b, " ELSE ?::integer END", option_names);
@@ -278,8 +299,10 @@ enum nx_err facets_options(struct db *db, const struct product_filter *f, int on
     sql_add(&b, " GROUP BY 1, 2, 3");
     if (f->in_stock == 0)
         sql_add(&b, " HAVING NOT bool_or(v.stock > 0)");
+    /* matches holds a product once per (key, value): a pair counts its
+     * rows (hashed, no sort), a key its distinct products */
     sql_add(&b, "), pairs AS (SELECT lk AS key, lv, min(name) AS name, min(value) AS value,"
-                " count(DISTINCT id) AS n FROM matches");
+                " count(*) AS n FROM matches");
     sql_add_param(&b,
                   " GROUP BY 1, 2), keys AS (SELECT lk AS key, min(name) AS name,"
                   " count(DISTINCT id) AS total FROM matches GROUP BY 1"

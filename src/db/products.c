@@ -263,15 +263,54 @@ static void add_attributes(struct sql_builder *b, const struct product_filter *f
     }
 }
 
+/* The one option filter but skip_option, or -1 when there are more (or
+ * none): several are found together by intersecting their terms in the
+ * variants' GIN index, fewer rows than any one term's entries. */
+static int only_option_but(const struct product_filter *f, int skip_option) {
+    int found = -1;
+    for (size_t i = 0; i < f->option_count; i++) {
+        if ((int)i == skip_option)
+            continue;
+        if (found >= 0)
+            return -1;
+        found = (int)i;
+    }
+    return found;
+}
+
+/* " EXISTS (...)": a variant of p holds every option filter but
+ * skip_option, and is in stock with in_stock. With f->option_entries and
+ * one such filter, from the entries of its terms in product_option_order,
+ * which carry whether the variant is in stock: an index-only scan, where
+ * the variants the GIN index finds are read from the heap (336,000 of
+ * them for "Size M" at 1,000,000 products, about a second). */
+static void add_variant_exists(struct sql_builder *b, const struct product_filter *f,
+                               int skip_option, bool in_stock, enum form form) {
+    int entry = f->option_entries && !f->include_inactive && form == INDEXED
+                    ? only_option_but(f, skip_option)
+                    : -1;
+    if (entry < 0) {
+        sql_add(b, " EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
+        variant_match(b, f, skip_option, in_stock, form);
+        sql_add(b, ")");
+        return;
+    }
+    sql_add(b, " EXISTS (SELECT FROM product_option_order v WHERE v.product_id = p.id");
+    sql_add_param(b, " AND v.term = ANY (nexus_option_query(?,", f->options[entry].name);
+    sql_add_param(b, " ?))", f->options[entry].values);
+    if (in_stock)
+        sql_add(b, " AND v.in_stock");
+    sql_add(b, ")");
+}
+
 /* option.*: one variant holds them all ("size M in red"), and with
  * in_stock=true that variant is in stock. */
 static void add_options(struct sql_builder *b, const struct product_filter *f, int skip,
                         bool in_stock, enum form form) {
     if (f->option_count == 0 || (f->option_count == 1 && skip == 0))
         return;
-    sql_add(b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
-    variant_match(b, f, skip, in_stock, form);
-    sql_add(b, ")");
+    sql_add(b, " AND");
+    add_variant_exists(b, f, skip, in_stock, form);
 }
 
 static void add_discovery(struct sql_builder *b, const struct product_filter *f,
@@ -302,9 +341,8 @@ static void add_out_of_stock(struct sql_builder *b, const struct product_filter 
         sql_add(b, " AND NOT p.in_stock");
         return;
     }
-    sql_add(b, " AND NOT EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
-    variant_match(b, f, skip_option, true, INDEXED);
-    sql_add(b, ")");
+    sql_add(b, " AND NOT");
+    add_variant_exists(b, f, skip_option, true, INDEXED);
 }
 
 void products_add_in_stock(struct sql_builder *b, const struct product_filter *f) {
@@ -314,9 +352,8 @@ void products_add_in_stock(struct sql_builder *b, const struct product_filter *f
         return;
     sql_add(b, " AND p.in_stock");
     if (f->option_count) {
-        sql_add(b, " AND EXISTS (SELECT FROM product_variants v WHERE v.product_id = p.id");
-        variant_match(b, f, -1, true, INDEXED);
-        sql_add(b, ")");
+        sql_add(b, " AND");
+        add_variant_exists(b, f, -1, true, INDEXED);
     }
 }
 

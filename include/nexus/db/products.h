@@ -81,6 +81,10 @@ struct product_filter {
      * numbers' index, where for many a hash of them serves better (see
      * db/products.c, add_range). */
     bool ranges_rare;
+    /* The option filters may be tested on the entries of
+     * product_option_order (migration 0019) rather than on the variants:
+     * a public read while no bulk load's rebuild is pending (facets). */
+    bool option_entries;
     /* Every attribute filter holds; every option filter holds on one and
      * the same active variant, which is also in stock when in_stock is 1. */
     struct attribute_filter attributes[NX_DISCOVERY_MAX];
