@@ -40,12 +40,20 @@ static const char *redis_state(void) {
     }
 }
 
+/* A SELECT 1 answers in milliseconds: a server silent for this long is
+ * not ready, and a balancer or an orchestrator asking should learn so
+ * well within its own timeout, not after a statement's (the connection is
+ * then given up and made again, as for any hung answer). */
+enum { READYZ_ANSWER_MS = 2000 };
+
 enum nx_err api_readyz(struct request *req, struct response *res) {
+    db_thread_bound_answers(READYZ_ANSWER_MS);
     struct db *db = db_thread(req->request_id);
     bool db_ok = db && db_exec(db, &SQL_PING, NULL, NULL) == NX_OK;
     const char *replica = replica_state_name(db_ok                  ? replica_check(req->request_id)
                                              : replica_configured() ? REPLICA_IS_UNAVAILABLE
                                                                     : REPLICA_DISABLED);
+    db_thread_bound_answers(0);
     json_t *checks = json_pack("{s:s, s:s, s:s}", "database", db_ok ? "ok" : "unavailable", "redis",
                                redis_state(), "replica", replica);
     if (!db_ok) {

@@ -59,6 +59,9 @@ static int statement_timeout_ms = 5000;
 /* How long a thread connection waits for an answer (0: as long as it
  * takes): see db_set_answer_timeout. */
 static int answer_timeout_ms;
+/* A shorter wait for this thread's next statements (0: answer_timeout_ms):
+ * see db_thread_bound_answers. */
+static _Thread_local int thread_answer_bound_ms;
 static _Thread_local struct db *thread_db;
 /* This thread's connection to DATABASE_READ_URL, and whether db_thread
  * hands it out instead of thread_db (see db/replica.h). */
@@ -76,6 +79,20 @@ void db_set_statement_timeout(int ms) {
 
 void db_set_answer_timeout(int ms) {
     answer_timeout_ms = ms;
+}
+
+void db_thread_bound_answers(int ms) {
+    thread_answer_bound_ms = ms;
+}
+
+/* The wait for an answer on db (0: unbounded). */
+static int answer_bound_ms(const struct db *db) {
+    if (!db->registered)
+        return 0;
+    if (thread_answer_bound_ms > 0 &&
+        (answer_timeout_ms <= 0 || thread_answer_bound_ms < answer_timeout_ms))
+        return thread_answer_bound_ms;
+    return answer_timeout_ms;
 }
 
 static void reset_prepared(struct db *db) {
@@ -463,9 +480,10 @@ typedef int (*db_sender)(struct db *db, const void *ctx);
 static bool await_answer(struct db *db) {
     if (db->hung)
         return false;
-    if (!db->registered || answer_timeout_ms <= 0)
+    int bound_ms = answer_bound_ms(db);
+    if (bound_ms <= 0)
         return true;
-    uint64_t deadline = now_us() + (uint64_t)answer_timeout_ms * 1000u;
+    uint64_t deadline = now_us() + (uint64_t)bound_ms * 1000u;
     while (PQisBusy(db->conn)) {
         uint64_t now = now_us();
         if (now >= deadline) {
@@ -513,7 +531,7 @@ static bool drop_if_hung(struct db *db) {
         return false;
     log_error("db.hung", db->request_id,
               "no answer from PostgreSQL within %d ms; the connection is closed",
-              answer_timeout_ms);
+              answer_bound_ms(db));
     db->hung = false;
     drop_connection(db);
     back_off(db, now_us());

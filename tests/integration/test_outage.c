@@ -115,10 +115,47 @@ static void test_repeated_outages_recover_every_time(void **state) {
     }
 }
 
+/* SIG to the cluster's postmaster and every process it started: a
+ * PostgreSQL that keeps its connections open and answers nothing. */
+static void cluster_signal(const char *sig) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "pm=$(head -1 '%s/pg/postmaster.pid') && kill -%s $pm $(ps -o pid= --ppid $pm)", dir,
+             sig);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* /readyz asks with a bound of its own: a server whose statements may run
+ * for a minute (so a hung answer is given up only after 90 s) still says
+ * "not ready" while PostgreSQL hangs, well within the client's 30 s. */
+static void test_readyz_answers_503_soon_while_postgres_hangs(void **state) {
+    (void)state;
+    static const char *const env[] = {"THREADS=1", "DB_STATEMENT_TIMEOUT_MS=60000", NULL};
+    struct nexus_server slow = {0};
+    harness_start_url(&slow, "outage-hung", server.database_url, env);
+    harness_use(&slow);
+    http_res_free(http_expect("GET", "/readyz", NULL, NULL, 200)); /* its connection is open */
+
+    cluster_signal("STOP");
+    struct http_res *r = http_request("GET", "/readyz", NULL, NULL, 0);
+    cluster_signal("CONT");
+    assert_int_equal(r->status, 503);
+    assert_problem(r, 503, NULL);
+    assert_non_null(http_header(r, "Retry-After"));
+    json_t *checks = json_object_get(r->json, "checks");
+    assert_string_equal(json_string_value(json_object_get(checks, "database")), "unavailable");
+    http_res_free(r);
+
+    assert_true(harness_wait_status("/readyz", 200, 10000));
+    harness_stop(&slow);
+    harness_use(&server);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_postgres_restart_needs_no_nexus_restart),
         cmocka_unit_test(test_repeated_outages_recover_every_time),
+        cmocka_unit_test(test_readyz_answers_503_soon_while_postgres_hangs),
     };
     return cmocka_run_group_tests_name("outage", tests, start, stop);
 }

@@ -96,6 +96,11 @@ int db_statement_timeout(void);
  * as hung and the statement fails as NX_ERR_UNAVAILABLE (0, the default:
  * as long as it takes). serve sets it past the statement timeout. */
 void db_set_answer_timeout(int ms);
+/* Until called again with 0, this thread's connections wait at most ms
+ * for an answer when that is shorter (a readiness check must answer soon
+ * even when PostgreSQL hangs); past it the connection is given up as in
+ * db_set_answer_timeout. */
+void db_thread_bound_answers(int ms);
 
 /* Run a statement whose one row's first column is a boolean: *yes. */
 enum nx_err db_exec_bool(struct db *db, struct db_stmt *st, const char *const *params, bool *yes);
