@@ -93,8 +93,15 @@ static bool add_number(struct gql_args *a, const char *name, const json_t *v) {
 static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
     char name[96];
     const char *key = json_string_value(json_object_get(attr, "key"));
+    const json_t *values = json_object_get(attr, "values");
     snprintf(name, sizeof name, "attr.%.80s", key ? key : "");
-    enum nx_err e = gql_args_add_list(a, name, json_object_get(attr, "values"));
+    /* A filter with nothing to compare still names its key, which the
+     * parameters check as REST's `attr.<key>=` (an empty value is ignored,
+     * a malformed key is refused). */
+    if (json_array_size(values) == 0 && !json_is_number(json_object_get(attr, "min")) &&
+        !json_is_number(json_object_get(attr, "max")))
+        return gql_args_add(a, name, "") ? NX_OK : NX_ERR_BAD_REQUEST;
+    enum nx_err e = gql_args_add_list(a, name, values);
     snprintf(name, sizeof name, "attr.%.80s.min", key ? key : "");
     if (e == NX_OK && !add_number(a, name, json_object_get(attr, "min")))
         e = NX_ERR_BAD_REQUEST;

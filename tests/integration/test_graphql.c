@@ -369,6 +369,19 @@ static void test_filters_as_rest(void **state) {
     expect_bad_input("{ products(filter: {attributes: [{key: \"BAD KEY\", values: [\"x\"]}]}) { "
                      "totalCount } }",
                      "filter.attributes (key \"BAD KEY\"): an attribute key is");
+    /* with nothing to compare, the key is still checked, as REST's attr.Brand= */
+    expect_bad_input("{ products(filter: {attributes: [{key: \"Brand\"}]}) { totalCount } }",
+                     "filter.attributes (key \"Brand\"): an attribute key is");
+    expect_bad_input("{ facets(filter: {attributes: [{key: \"\", values: []}]}) { total } }",
+                     "filter.attributes (key \"\"): an attribute key is");
+    /* and a well-formed key with nothing to compare filters nothing */
+    r = gql_post(NULL, "{ products(filter: {attributes: [{key: \"brand\"}]}) { totalCount } }",
+                 NULL);
+    rest = call("GET", "/api/v1/products?include_total=true", NULL, NULL);
+    assert_int_equal(jint(json_object_get(gql_data(r), "products"), "totalCount"),
+                     jint(rest->json, "total"));
+    http_res_free(r);
+    http_res_free(rest);
     expect_bad_input("{ facets(filter: {options: [{name: \"Size\", values: [\"\"]}]}) { total } }",
                      "filter.options (name \"Size\"): a value may not be empty");
     expect_bad_input(
