@@ -36,12 +36,12 @@
 /* Whole-request deadline: headers and body must be in by then. */
 #define REQUEST_TIMEOUT 4
 /* PER_IP_CONNECTION_LIMIT's default. */
-#define PER_IP_DEFAULT 32
+#define PER_IP_DEFAULT 512
 /* A server's timeouts far beyond any test's patience. */
 #define PATIENT_TIMEOUT 600
 /* Fewer connections than the slow crowd below opens from one address, so
  * only the per-address limit (left at its default) keeps room for others. */
-#define CONNECTION_LIMIT 512
+#define CONNECTION_LIMIT 768
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 
@@ -357,8 +357,8 @@ static void *crowd_drip(void *arg) {
 /* 1,000 connections from one address, each dripping a request's headers,
  * more than the server's whole connection budget, on a server that would
  * hold each for PATIENT_TIMEOUT seconds: the per-address limit keeps them
- * to a few dozen, and a client elsewhere is served while those few are
- * still held (counted after the last answer). */
+ * to its default, and a client elsewhere is served while those are still
+ * held (counted after the last answer). */
 static void test_a_thousand_slow_connections_do_not_starve_others(void **state) {
     (void)state;
     enum { SLOW = 1000 };
@@ -398,6 +398,78 @@ static void test_a_thousand_slow_connections_do_not_starve_others(void **state) 
     assert_int_equal(held, PER_IP_DEFAULT);
     for (int i = 0; i < SLOW; i++)
         close(slow[i]);
+}
+
+/* A client that opens a connection per request from many threads, and
+ * hangs up itself once it has read each answer: the server reads that
+ * close some requests later, and meanwhile the connection still counts
+ * against the address, so such a client holds more connections than it
+ * uses. With the default per-address limit none of them is refused. */
+enum { CHURN_THREADS = 24, CHURN_REQUESTS = 100 };
+
+struct churn {
+    int answered, refused;
+};
+
+/* One GET /healthz on a new connection from 127.0.0.4: true when the whole
+ * answer came (its headers and the Content-Length bytes after them). */
+static bool churn_once(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)harness_port()),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[4096];
+    size_t got = 0;
+    bool whole = false;
+    if (fd < 0)
+        return false;
+    if (inet_pton(AF_INET, "127.0.0.4", &src.sin_addr) == 1 &&
+        bind(fd, (struct sockaddr *)&src, sizeof src) == 0 &&
+        connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1)) {
+        while (!whole && got < sizeof buf - 1) {
+            ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+            buf[got] = '\0';
+            const char *end = strstr(buf, "\r\n\r\n"), *len = strstr(buf, "Content-Length: ");
+            whole = end && len && got >= (size_t)(end + 4 - buf) + strtoul(len + 16, NULL, 10);
+        }
+    }
+    close(fd);
+    return whole && strncmp(buf, "HTTP/1.1 200", 12) == 0;
+}
+
+static void *churn_run(void *arg) {
+    struct churn *c = arg;
+    for (int i = 0; i < CHURN_REQUESTS; i++) {
+        if (churn_once())
+            c->answered++;
+        else
+            c->refused++;
+    }
+    return NULL;
+}
+
+static void test_a_connection_per_request_from_many_threads_is_never_refused(void **state) {
+    (void)state;
+    static struct churn churns[CHURN_THREADS];
+    pthread_t t[CHURN_THREADS];
+    for (int i = 0; i < CHURN_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, churn_run, &churns[i]), 0);
+    int answered = 0, refused = 0;
+    for (int i = 0; i < CHURN_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        answered += churns[i].answered;
+        refused += churns[i].refused;
+    }
+    if (refused)
+        fprintf(stderr, "%d of %d requests got no answer\n", refused, answered + refused);
+    assert_int_equal(refused, 0);
+    assert_int_equal(answered, CHURN_THREADS * CHURN_REQUESTS);
 }
 
 /* Whether the server closed fd within patience_ms while we drip bytes of
@@ -995,6 +1067,7 @@ int main(void) {
         cmocka_unit_test(test_declared_body_over_cap_is_413),
         cmocka_unit_test(test_chunked_body_over_cap_is_413),
         cmocka_unit_test_teardown(test_slow_and_idle_clients_do_not_block_others, stop_patient),
+        cmocka_unit_test(test_a_connection_per_request_from_many_threads_is_never_refused),
         cmocka_unit_test_teardown(test_a_thousand_slow_connections_do_not_starve_others,
                                   stop_patient),
         cmocka_unit_test(test_dripping_cannot_outlive_the_request_deadline),
