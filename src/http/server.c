@@ -309,8 +309,11 @@ static bool has_metrics_token(const struct request *req) {
  * the METRICS_TOKEN bearer: anyone else gets the 404 of an unknown path.
  * *by_token: the bearer is the metrics token, not an access token. */
 static enum nx_err check_private(struct request *req, bool *by_token) {
+    /* the path's route even when the method is not its (405, OPTIONS): a
+     * refused client learns nothing of it */
+    const struct route *route = req->route ? req->route : req->pattern_route;
     *by_token = false;
-    if (!(req->route->flags & ROUTE_PRIVATE))
+    if (!(route->flags & ROUTE_PRIVATE))
         return NX_OK;
     if ((*by_token = has_metrics_token(req))) {
         req->principal.role = ACCESS_PUBLIC;
@@ -377,8 +380,10 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
     if (e == NX_OK && target_problem == TOO_MANY_ARGS)
         e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     bool by_token = false;
-    if (e == NX_OK)
-        e = check_private(req, &by_token);
+    if (e == NX_OK || e == NX_ERR_METHOD) {
+        enum nx_err hidden = check_private(req, &by_token);
+        e = hidden == NX_OK ? e : hidden;
+    }
     if (e == NX_OK || e == NX_ERR_METHOD) {
         if (req->method == HTTP_OPTIONS)
             return answer_early(req, NX_OK, true);

@@ -277,6 +277,7 @@ static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
     static const char *const env[] = {"METRICS_ALLOW=10.0.0.0/8",
                                       "METRICS_TOKEN=scrape-token-0123456789", NULL};
     harness_start(&closed, "http-metrics", env);
+    struct http_res *r;
     struct http_res *unknown = http_request("GET", "/no-such-path", NULL, NULL, 0);
     struct http_res *denied = http_request("GET", "/metrics", NULL, NULL, 0);
     assert_problem(denied, 404, NULL);
@@ -284,8 +285,16 @@ static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
                         json_string_value(json_object_get(unknown->json, "detail")));
     http_res_free(unknown);
     http_res_free(denied);
+    /* nor do other methods tell it exists: no 405, no preflight's Allow */
+    const char *methods[] = {"POST", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+        r = http_request(methods[i], "/metrics", NULL, NULL, 0);
+        assert_problem(r, 404, NULL);
+        assert_null(http_header(r, "Allow"));
+        http_res_free(r);
+    }
     const char *wrong[] = {"Authorization: Bearer scrape-token-0123456788", NULL};
-    struct http_res *r = http_request("GET", "/metrics", wrong, NULL, 0);
+    r = http_request("GET", "/metrics", wrong, NULL, 0);
     assert_problem(r, 404, NULL);
     http_res_free(r);
     const char *right[] = {"Authorization: Bearer scrape-token-0123456789", NULL};
@@ -296,6 +305,9 @@ static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
     harness_stop(&closed);
     harness_use(&server);
     http_res_free(http_expect("GET", "/metrics", NULL, NULL, 200)); /* loopback: allowed */
+    r = http_expect("POST", "/metrics", NULL, NULL, 405);
+    assert_string_equal(http_header(r, "Allow"), "GET, HEAD, OPTIONS");
+    http_res_free(r);
 }
 
 static void test_two_content_lengths_are_rejected(void **state) {
