@@ -358,8 +358,8 @@ static bool load_limits(struct loader *l, struct config *c) {
         load_int(l, "THREADS", online_cores(), 1, 256, &c->threads) &&
         load_int(l, "BODY_MAX_KIB", 1024, 1, 65536, &body_kib) &&
         load_int(l, "CONNECTION_TIMEOUT", 30, 1, 3600, &c->connection_timeout) &&
-        load_int(l, "CONNECTION_LIMIT", 1024, 4, 100000, &c->connection_limit) &&
-        load_int(l, "PER_IP_CONNECTION_LIMIT", 512, 1, 100000, &c->per_ip_connection_limit) &&
+        load_int(l, "CONNECTION_LIMIT", 4096, 4, 100000, &c->connection_limit) &&
+        load_int(l, "PER_IP_CONNECTION_LIMIT", 1024, 1, 100000, &c->per_ip_connection_limit) &&
         load_int(l, "REQUEST_TIMEOUT", 30, 1, 3600, &c->request_timeout) &&
         load_int(l, "DB_STATEMENT_TIMEOUT_MS", 5000, 10, 600000, &c->db_statement_timeout_ms) &&
         load_int(l, "REDIS_TIMEOUT_MS", 150, 1, 10000, &c->redis_timeout_ms) &&

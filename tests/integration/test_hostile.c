@@ -36,12 +36,12 @@
 /* Whole-request deadline: headers and body must be in by then. */
 #define REQUEST_TIMEOUT 4
 /* PER_IP_CONNECTION_LIMIT's default. */
-#define PER_IP_DEFAULT 512
+#define PER_IP_DEFAULT 1024
 /* A server's timeouts far beyond any test's patience. */
 #define PATIENT_TIMEOUT 600
 /* Fewer connections than the slow crowd below opens from one address, so
  * only the per-address limit (left at its default) keeps room for others. */
-#define CONNECTION_LIMIT 768
+#define CONNECTION_LIMIT 1100
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 
@@ -354,14 +354,14 @@ static void *crowd_drip(void *arg) {
     return NULL;
 }
 
-/* 1,000 connections from one address, each dripping a request's headers,
+/* 1,200 connections from one address, each dripping a request's headers,
  * more than the server's whole connection budget, on a server that would
  * hold each for PATIENT_TIMEOUT seconds: the per-address limit keeps them
  * to its default, and a client elsewhere is served while those are still
  * held (counted after the last answer). */
 static void test_a_thousand_slow_connections_do_not_starve_others(void **state) {
     (void)state;
-    enum { SLOW = 1000 };
+    enum { SLOW = 1200 };
     static int slow[SLOW];
     start_patient(""); /* the default per-address limit */
     static const char start_line[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";

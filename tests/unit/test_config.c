@@ -103,7 +103,8 @@ static void test_defaults_with_only_database_url(void **state) {
     assert_int_equal(f->c.cache_local_window_us, 1000);
     assert_int_equal(f->c.replica_max_wait_ms, 20);
     assert_int_equal(f->c.cache_max_entry_bytes, 1024 * 1024);
-    assert_int_equal(f->c.per_ip_connection_limit, 32);
+    assert_int_equal(f->c.connection_limit, 4096);
+    assert_int_equal(f->c.per_ip_connection_limit, 1024);
     assert_int_equal(f->c.request_timeout, 30);
     assert_int_equal(f->c.metrics_allow_count, 6);
     assert_null(f->c.metrics_token);
