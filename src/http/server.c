@@ -24,6 +24,7 @@
 #include "nexus/http/client.h"
 #include "nexus/http/cors.h"
 #include "nexus/http/deadline.h"
+#include "nexus/http/fdbudget.h"
 #include "nexus/http/linger.h"
 #include "nexus/http/fence.h"
 #include "nexus/http/offload.h"
@@ -40,7 +41,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -1042,50 +1042,13 @@ __attribute__((format(printf, 2, 0))) static void log_daemon_message(void *cls, 
     log_warn("http.daemon", NULL, "%s", msg);
 }
 
-/* Descriptors kept for everything but client connections: the listening
- * socket, each thread's PostgreSQL, replica and Redis connections, the
- * epoll and wake-up descriptors, logs, the files the server serves. */
-enum { DESCRIPTORS_KEPT = 256 };
-
-/* How many connections the descriptors allow: each is one, so the soft
- * limit is raised toward the hard one until wanted fit beside the kept
- * ones (a limit of 1024 would otherwise refuse accepts past about 1,000
- * connections); when the hard limit is lower, fewer are admitted, and a
- * warning says so. */
-static int connections_that_fit(int wanted) {
-    struct rlimit rl;
-    rlim_t need = (rlim_t)wanted + DESCRIPTORS_KEPT;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
-        return wanted;
-    struct rlimit raised = {
-        rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max, rl.rlim_max};
-    if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
-        rl.rlim_cur = raised.rlim_cur;
-    if (rl.rlim_cur >= need)
-        return wanted;
-    int fit = rl.rlim_cur > DESCRIPTORS_KEPT + 4 ? (int)(rl.rlim_cur - DESCRIPTORS_KEPT) : 4;
-    log_warn("http.limits", NULL,
-             "CONNECTION_LIMIT %d does not fit the open-files limit of %llu: at most %d "
-             "connections are admitted, %d from one address",
-             wanted, (unsigned long long)rl.rlim_cur, fit, fit / 2);
-    return fit;
-}
-
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_storage sa;
     bool one_address = bind_address(&sa, &flags);
-    int connections = connections_that_fit(cfg->connection_limit);
-    /* Fewer admitted than configured: one address keeps at most half of
-     * them. (Every connection admitted, libmicrohttpd leaves the ones its
-     * clients have since reset until CONNECTION_TIMEOUT, and takes no new
-     * one meanwhile: one address must not be able to get it there.) */
-    int per_ip =
-        connections < cfg->connection_limit && cfg->per_ip_connection_limit > connections / 2
-            ? connections / 2
-            : cfg->per_ip_connection_limit;
+    struct fd_budget budget = fdbudget_apply(cfg->connection_limit, cfg->per_ip_connection_limit);
     /* Empty (an END first) unless BIND_ADDR is set. */
     struct MHD_OptionItem listen_on[] = {
         {one_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &sa},
@@ -1100,8 +1063,8 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_daemon_message, NULL}, /* first, or unused */
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, connections, NULL},
-        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, budget.connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, budget.per_ip, NULL},
         {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         /* Headers and URL must fit here (else 431/414); it is cleared for
          * every request, so larger costs time on every request. */
