@@ -34,7 +34,7 @@ export async function launchBrowser() {
     ],
   });
   const b = { context, requests: [], consoleErrors: [], pageErrors: [] };
-  context.on('request', (r) => b.requests.push({ url: r.url(), method: r.method(), headers: r.headers() }));
+  context.on('request', (r) => b.requests.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postData() }));
   b.page = context.pages()[0] || (await context.newPage());
   b.page.setDefaultTimeout(30000);
   b.page.on('console', (m) => m.type() === 'error' && b.consoleErrors.push(m.text()));

@@ -9,6 +9,11 @@
 //   an edited body, shows a 201 (and the request carried the token);
 // - with that token, POST /api/v1/products with variants, attributes and
 //   images shows a 201, and GET /api/v1/products/{id}/variants lists them;
+// - a variant PATCH with the other fields as the page leaves them shows a
+//   200 (no example precondition or idempotency key is sent, and none is
+//   sent anywhere unless typed in);
+// - attribute and option filters typed as one object go out as query
+//   parameters of their own; an NDJSON import's example goes out as lines;
 // - GET /api/v1/users/me/logins lists the caller's login,
 //   and POST /api/v1/auth/password-reset answers 202 with no body;
 // - the page makes no request to another host, breaks no rule of its
@@ -25,6 +30,7 @@ import { launchBrowser, foreignRequests, finish } from './browser.mjs';
 const spec = loadSpec();
 let server, browser, page, requests, staffToken;
 let consoleErrors, pageErrors;
+let tee; /* the product with variants made through the page */
 
 before(async () => {
   assert.ok(existsSync(join(DOCS_DIR, 'index.html')), `no staged docs in ${DOCS_DIR} (stage_docs_assets)`);
@@ -144,6 +150,43 @@ test('a product with variants, attributes and images is created, and its variant
   assert.deepEqual(variants.items.map((v) => v.sku), [`${sku}-M`, `${sku}-L`]);
   await list.locator('.live-responses-table').first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(ARTIFACTS, 'docs-variants.png') });
+  tee = { product: created, variants: variants.items };
+});
+
+test('a variant PATCH with the defaults of Try it out shows a 200', async () => {
+  assert.ok(tee, 'the product of the test before was not created');
+  const patch = await openOperation('updateVariant');
+  await patch.locator('tr[data-param-name="id"] input').fill(String(tee.product.id));
+  await patch.locator('tr[data-param-name="vid"] input').fill(String(tee.variants[0].id));
+  await patch.locator('textarea.body-param__text').fill(JSON.stringify({ stock: 7 }));
+  assert.equal(await execute(patch), '200');
+  assert.equal(JSON.parse(await responseBody(patch)).stock, 7);
+});
+
+test('attribute and option filters given as one object go out as their own parameters', async () => {
+  assert.ok(tee, 'the product of the test before was not created');
+  const facets = await openOperation('productFacets');
+  const filters = facets.locator('tr[data-param-name="filters"] textarea');
+  await filters.fill(JSON.stringify({ 'attr.brand': 'acme', 'option.Size': 'M' }));
+  assert.equal(await execute(facets), '200');
+  const sent = requests.filter((r) => r.url.startsWith(`${server.base}/api/v1/products/facets?`)).pop();
+  const query = new URL(sent.url).searchParams;
+  assert.equal(query.get('attr.brand'), 'acme');
+  assert.equal(query.get('option.Size'), 'M');
+  assert.equal(query.has('filters'), false, sent.url);
+  assert.equal(JSON.parse(await responseBody(facets)).total, 1);
+});
+
+test('the NDJSON example of an import is shown and sent as lines', async () => {
+  const upload = await openOperation('createImport');
+  await upload.locator('.opblock-section-request-body select').first().selectOption('application/x-ndjson');
+  const shown = await upload.locator('textarea.body-param__text').inputValue();
+  assert.match(shown, /^\{"sku"/, shown.slice(0, 80));
+  assert.ok(shown.includes('}\n{'), 'the example is not one object per line');
+  assert.equal(await execute(upload), '202');
+  const sent = requests.filter((r) => r.method === 'POST' && r.url.startsWith(`${server.base}/api/v1/imports`)).pop();
+  assert.equal(sent.body, shown);
+  assert.equal(sent.headers['content-type'], 'application/x-ndjson');
 });
 
 test('the authorized caller lists its logins, and a password reset request shows a 202', async () => {
@@ -157,4 +200,12 @@ test('the authorized caller lists its logins, and a password reset request shows
   assert.equal(await execute(reset), '202');
   await reset.locator('.live-responses-table').first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(ARTIFACTS, 'docs-password-reset.png') });
+});
+
+test('Try it out sends no precondition and no idempotency key it was not given', () => {
+  const api = requests.filter((r) => r.url.startsWith(`${server.base}/api/`));
+  assert.ok(api.length >= 8, `only ${api.length} API requests recorded`);
+  for (const r of api)
+    for (const name of ['if-match', 'if-none-match', 'idempotency-key'])
+      assert.equal(r.headers[name], undefined, `${r.method} ${r.url} carried ${name}`);
 });
