@@ -951,14 +951,21 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
     return on_complete(req);
 }
 
+/* Steps running on a server thread now: what the end of a drain waits for
+ * once their statements are cancelled. A request between steps (its body
+ * still arriving, say) holds nothing and is simply closed. */
+static atomic_int steps_running;
+
 /* A request holds its thread's database connection only while one of its
  * steps runs: between steps the thread serves other connections. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
+    atomic_fetch_add(&steps_running, 1);
     enum MHD_Result r =
         run_access(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
     db_thread_release();
+    atomic_fetch_sub(&steps_running, 1);
     return r;
 }
 
@@ -1042,6 +1049,9 @@ __attribute__((format(printf, 2, 0))) static void log_daemon_message(void *cls, 
     log_warn("http.daemon", NULL, "%s", msg);
 }
 
+/* The connections libmicrohttpd admits in all (split between its threads). */
+static int admitted_connections;
+
 static struct MHD_Daemon *start_daemon(void) {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK | MHD_USE_TURBO |
@@ -1049,6 +1059,7 @@ static struct MHD_Daemon *start_daemon(void) {
     struct sockaddr_storage sa;
     bool one_address = bind_address(&sa, &flags);
     struct fd_budget budget = fdbudget_apply(cfg->connection_limit, cfg->per_ip_connection_limit);
+    admitted_connections = budget.connections;
     /* Empty (an END first) unless BIND_ADDR is set. */
     struct MHD_OptionItem listen_on[] = {
         {one_address ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, &sa},
@@ -1205,43 +1216,84 @@ static unsigned active_connections(struct MHD_Daemon *d) {
     return info ? info->num_connections : 0;
 }
 
-/* Stop accepting, give in-flight requests the grace period, then stop.
- * New connections are refused by the accept policy rather than by
- * MHD_quiesce_daemon: with a thread pool on epoll, libmicrohttpd 0.9.75's
- * quiesce removes the listen socket from each worker's epoll set while
- * that worker may be removing it too, and aborts the process when its own
- * removal finds it gone. */
 static void sleep_ms(long ms) {
     struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&pause, NULL);
 }
 
-/* Wait until no connection is open or the clock passes deadline. */
-static void wait_for_connections(struct MHD_Daemon *d, uint64_t deadline) {
-    while (active_connections(d) > 0 && now_us() < deadline)
+/* Wait until at most `most` connections are open or the clock passes
+ * deadline. */
+static void wait_for_connections(struct MHD_Daemon *d, unsigned most, uint64_t deadline) {
+    while (active_connections(d) > most && now_us() < deadline)
         sleep_ms(20);
 }
 
-/* In-flight requests get the grace period. Then a statement still running
+/* The write end of the pipe whose read end took the listening socket's
+ * descriptor; closed once the daemon has stopped. */
+static int unlistened_fd = -1;
+
+/* Stop listening, so that the kernel refuses new connections (and resets
+ * those it queued but nobody accepted): a balancer then retries any
+ * request on another instance, a POST too, where a connection accepted and
+ * closed unanswered leaves it not knowing whether the request ran.
+ *
+ * Not with MHD_quiesce_daemon: with a thread pool on epoll,
+ * libmicrohttpd 0.9.75's quiesce removes the listening socket from each
+ * thread's epoll set while that thread may be removing it too, and aborts
+ * the process when its own removal finds it gone. Instead the socket's
+ * descriptor is replaced with the read end of a pipe: the socket closes
+ * (which takes it out of every epoll set), and the pipe is never readable,
+ * so no thread accepts on it, and libmicrohttpd closes it when it stops.
+ * libmicrohttpd still counts the socket as in its sets, and removes it
+ * (aborting when that fails) once a thread reaches its share of the
+ * connection limit; the accept policy refuses every connection by now,
+ * so the count only falls: the swap waits until no thread can be at its
+ * share. */
+static void stop_listening(struct MHD_Daemon *d, uint64_t deadline) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    int share = admitted_connections / (cfg->threads > 0 ? cfg->threads : 1);
+    int never_readable[2];
+    if (!info || info->listen_fd == MHD_INVALID_SOCKET || share <= 0)
+        return;
+    wait_for_connections(d, (unsigned)share - 1, deadline);
+    if (active_connections(d) >= (unsigned)share || pipe(never_readable) != 0)
+        return; /* new connections stay accepted and closed */
+    if (dup2(never_readable[0], info->listen_fd) < 0) {
+        close(never_readable[1]);
+        never_readable[1] = -1;
+    }
+    close(never_readable[0]);
+    unlistened_fd = never_readable[1];
+}
+
+/* Stop accepting; in-flight requests get the grace period. Then a statement still running
  * (say, waiting on a lock held elsewhere, under a long
  * DB_STATEMENT_TIMEOUT_MS) is cancelled, so that its request answers (a
  * 503) and its thread can stop: the process exits soon after the grace
  * period whatever the database is doing. */
 static void drain_and_stop(struct MHD_Daemon *d) {
-    atomic_store(&draining, true);
-    wait_for_connections(d, now_us() + (uint64_t)cfg->shutdown_grace * 1000000u);
+    uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
+    atomic_store(&draining, true); /* the accept policy refuses from now */
+    stop_listening(d, deadline);
+    wait_for_connections(d, 0, deadline);
     offload_refuse_waiting(); /* a password hash not begun by now is a 503 */
     if (atomic_load(&requests_in_flight) > 0) {
         atomic_store(&statements_cancelled, true);
         size_t sent = db_cancel_all();
         log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);
-        /* their answers sent (or their clients gone); 10 s only bound a hang */
-        for (int i = 0; i < 500 && atomic_load(&requests_in_flight) > 0; i++)
+        /* the cancelled steps answer (10 s only bound a hang), and their
+         * answers get a moment to be written; a request still sending its
+         * body is not waited for */
+        for (int i = 0; i < 500 && atomic_load(&steps_running) > 0; i++)
+            sleep_ms(20);
+        for (int i = 0; i < 10 && atomic_load(&requests_in_flight) > 0; i++)
             sleep_ms(20);
     }
     offload_stop(); /* no connection may stay suspended when the daemon stops */
     fence_stop();
     MHD_stop_daemon(d);
+    if (unlistened_fd >= 0)
+        close(unlistened_fd);
     linger_stop();
 }
 
