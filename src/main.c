@@ -135,7 +135,6 @@ struct user_options {
 };
 
 static bool parse_user_options(int argc, char **argv, struct user_options *o) {
-    o->role = "customer";
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i];
         const char **target = strcmp(a, "--email") == 0          ? &o->email
@@ -145,44 +144,79 @@ static bool parse_user_options(int argc, char **argv, struct user_options *o) {
                                                                  : NULL;
         if (strcmp(a, "--if-missing") == 0)
             o->if_missing = true;
-        else if (target && i + 1 < argc)
+        else if (target && !*target && i + 1 < argc) /* each option once */
             *target = argv[++i];
         else
             return false;
     }
+    if (!o->role)
+        o->role = "customer";
     return o->email != NULL;
 }
 
-/* The password from the named variable, or the first line of stdin. */
-static bool read_password(const struct user_options *o, char *buf, size_t cap) {
+/* The password from the named variable, or the first line of stdin; NULL,
+ * or why not. */
+static const char *read_password(const struct user_options *o, char *buf, size_t cap) {
     if (o->password_env) {
         const char *v = getenv(o->password_env);
-        if (!v || strlen(v) >= cap)
-            return false;
+        if (!v)
+            return "the variable --password-env names is not set";
+        if (strlen(v) >= cap)
+            return "the password must be 8 to 128 characters";
         memcpy(buf, v, strlen(v) + 1);
-        return true;
+        return NULL;
     }
     if (!fgets(buf, (int)cap, stdin))
-        return false;
+        return "no password on the standard input";
     buf[strcspn(buf, "\r\n")] = '\0';
-    return true;
+    return NULL;
 }
 
-static int insert_user(const struct user_options *o, const char *email, const char *password) {
+/* The account checked as a registration's body is, with the same rules
+ * and messages (the name defaults to the email); the body owns what in
+ * points to. NULL (after saying why) when it is refused. */
+static json_t *user_body_checked(const struct user_options *o, const char *password,
+                                 struct user_input *in) {
+    json_t *pw = json_string(password); /* NULL unless UTF-8 */
+    if (!pw) {
+        fputs("nexus: the password must be UTF-8 text\n", stderr);
+        return NULL;
+    }
+    json_t *body = json_pack("{s:s?, s:o, s:s?}", "email", o->email, "password", pw, "name",
+                             o->name ? o->name : o->email);
+    struct field_errors errs = {0};
+    enum nx_err e = body ? user_register_input(&errs, body, in) : NX_ERR_VALIDATION;
+    if (!body)
+        fputs("nexus: --email and --name must be UTF-8 text\n", stderr);
+    for (size_t i = 0; i < fielderr_count(&errs); i++) {
+        const struct field_error *f = fielderr_at(&errs, i);
+        fprintf(stderr, "nexus: %s%s: %s\n", strcmp(f->field, "password") ? "--" : "", f->field,
+                f->message);
+    }
+    fielderr_clear(&errs);
+    if (e == NX_OK)
+        return body;
+    if (body)
+        user_wipe_secrets(body);
+    json_decref(body);
+    return NULL;
+}
+
+static int insert_user(const struct user_options *o, const struct user_input *in) {
     char hash[NX_PASSWORD_HASH_MAX];
-    if (password_hash(password, strlen(password), hash) != NX_OK)
+    if (password_hash(in->password, in->password_len, hash) != NX_OK)
         return 1;
     struct db *db = open_with_retry(config.database_url, 30);
     if (!db)
         return 1;
     PGresult *r = NULL;
-    enum nx_err e = users_insert(db, email, o->name ? o->name : email, hash, o->role, &r);
+    enum nx_err e = users_insert(db, in->email, in->name, hash, o->role, &r);
     if (e == NX_OK)
-        printf("created user %s (%s) with id %s\n", email, o->role, PQgetvalue(r, 0, 0));
+        printf("created user %s (%s) with id %s\n", in->email, o->role, PQgetvalue(r, 0, 0));
     else if (e == NX_ERR_CONFLICT && o->if_missing)
-        printf("user %s already exists\n", email);
+        printf("user %s already exists\n", in->email);
     else if (e == NX_ERR_CONFLICT)
-        fprintf(stderr, "nexus: user %s already exists\n", email);
+        fprintf(stderr, "nexus: user %s already exists\n", in->email);
     else
         fprintf(stderr, "nexus: cannot create the user (is the database migrated?)\n");
     PQclear(r);
@@ -192,23 +226,28 @@ static int insert_user(const struct user_options *o, const char *email, const ch
 
 static int cmd_user_create(int argc, char **argv) {
     struct user_options o = {0};
-    char email[NX_EMAIL_MAX + 1], password[NX_PASSWORD_MAX * 4 + 2];
+    char password[NX_PASSWORD_MAX * 4 + 2];
     if (argc < 3 || strcmp(argv[2], "create") != 0 || !parse_user_options(argc, argv, &o)) {
         usage(stderr);
         return 2;
     }
-    if (access_from_role(o.role) == ACCESS_UNSET ||
-        !email_normalize(o.email, email, sizeof email)) {
-        fputs("nexus: --email must be an address and --role customer, staff or admin\n", stderr);
+    if (access_from_role(o.role) == ACCESS_UNSET) {
+        fputs("nexus: --role must be customer, staff or admin\n", stderr);
         return 2;
     }
-    if (!read_password(&o, password, sizeof password) || utf8_length(password) < NX_PASSWORD_MIN ||
-        utf8_length(password) > NX_PASSWORD_MAX) {
-        fputs("nexus: the password must be 8 to 128 characters\n", stderr);
+    const char *unread = read_password(&o, password, sizeof password);
+    if (unread) {
+        fprintf(stderr, "nexus: %s\n", unread);
         return 2;
     }
-    int rc = password_init(1) ? insert_user(&o, email, password) : 1;
+    struct user_input in;
+    json_t *body = user_body_checked(&o, password, &in);
     sodium_memzero(password, sizeof password);
+    if (!body)
+        return 2;
+    int rc = password_init(1) ? insert_user(&o, &in) : 1;
+    user_wipe_secrets(body);
+    json_decref(body);
     password_shutdown();
     return rc;
 }

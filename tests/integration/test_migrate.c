@@ -118,6 +118,49 @@ static void test_bad_command_lines_exit_2(void **state) {
     harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 }
 
+/* `user create` checks the account as a registration's body is checked
+ * (the same rules), and says which option is wrong: exit 2, before the
+ * database. */
+static void test_user_create_refuses_what_registration_refuses(void **state) {
+    (void)state;
+    static const char good_pw[] = "a long passphrase\n";
+    char long_name[256];
+    memset(long_name, 'n', 201);
+    long_name[201] = '\0';
+    const struct {
+        const char *args[9];
+        const char *stdin_text, *says;
+    } cases[] = {
+        {{"user", "create", "--email", "cli@example.com", "--name", "", NULL}, good_pw, "--name"},
+        {{"user", "create", "--email", "cli@example.com", "--name", "   ", NULL},
+         good_pw,
+         "--name"},
+        {{"user", "create", "--email", "cli@example.com", "--name", long_name, NULL},
+         good_pw,
+         "--name"},
+        {{"user", "create", "--email", "not-an-address", NULL}, good_pw, "--email"},
+        {{"user", "create", "--email", "cli@example.com", NULL}, "short\n", "password"},
+        {{"user", "create", "--email", "cli@example.com", NULL},
+         "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n",
+         "UTF-8"},
+        {{"user", "create", "--email", "cli@example.com", "--password-env", "NX_UNSET_VARIABLE",
+          NULL},
+         NULL,
+         "is not set"},
+        {{"user", "create", "--email", "a@example.com", "--email", "b@example.com", NULL},
+         good_pw,
+         "usage: nexus"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = harness_run(&db, NULL, cases[i].args, cases[i].stdin_text, out, sizeof out);
+        if (rc != 2 || !strstr(out, cases[i].says))
+            fprintf(stderr, "case %zu: exit %d: %s\n", i, rc, out);
+        assert_int_equal(rc, 2);
+        assert_non_null(strstr(out, cases[i].says));
+    }
+    harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+}
+
 static void test_serve_refuses_pending_migrations(void **state) {
     (void)state;
     const char *env[] = {"AUTO_MIGRATE=0", NULL};
@@ -184,6 +227,7 @@ int main(void) {
         cmocka_unit_test(test_bad_configuration_stops_naming_the_variable),
         cmocka_unit_test(test_help_never_runs_a_command),
         cmocka_unit_test(test_bad_command_lines_exit_2),
+        cmocka_unit_test(test_user_create_refuses_what_registration_refuses),
         cmocka_unit_test(test_serve_refuses_pending_migrations),
         cmocka_unit_test(test_concurrent_migrations_apply_each_once),
         cmocka_unit_test(test_migrate_again_is_a_no_op),
