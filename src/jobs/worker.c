@@ -179,25 +179,45 @@ static void settle_dead(void *ctx, const struct job *job) {
     job_dead(d->cfg, d->db, job);
 }
 
-/* Claim and run one job, its lease renewed by the heartbeat meanwhile.
- * *idle when there was none. */
+/* A job's outcome that could not be recorded (the database went away
+ * as it ended, as an import stopped by that very outage does): recorded on
+ * the next connection, before any other job is claimed, so that the job is
+ * retried after its backoff rather than when its lease runs out. */
+struct owed_outcome {
+    bool pending;
+    bool ok;
+    struct job job; /* owned while pending */
+    char err[512];
+};
+
+static enum nx_err record_outcome(const struct config *cfg, struct db *db, const char *worker,
+                                  struct owed_outcome *o) {
+    enum nx_err e = record(cfg, db, &o->job, worker, o->ok, o->err);
+    if (e != NX_OK)
+        return e; /* still owed */
+    if (o->ok)
+        log_info("worker.job_done", NULL, "job %lld (%s) done", (long long)o->job.id, o->job.kind);
+    job_clear(&o->job);
+    o->pending = false;
+    return NX_OK;
+}
+
+/* Claim and run one job, its lease renewed by the heartbeat meanwhile;
+ * its outcome stays owed when it cannot be recorded. *idle when there was
+ * none. */
 static enum nx_err run_one(const struct config *cfg, struct db *db, struct heartbeat *h,
-                           bool *idle) {
-    struct job job;
+                           struct owed_outcome *o, bool *idle) {
     bool found = false;
-    char err[512] = "";
-    enum nx_err e = queue_claim(db, h->worker, cfg->job_lease_seconds, &job, &found);
+    o->err[0] = '\0';
+    enum nx_err e = queue_claim(db, h->worker, cfg->job_lease_seconds, &o->job, &found);
     *idle = !found;
     if (e != NX_OK || !found)
         return e;
-    heartbeat_set(h, job.id);
-    bool ok = job_handle(cfg, db, &job, err, sizeof err);
+    heartbeat_set(h, o->job.id);
+    o->ok = job_handle(cfg, db, &o->job, o->err, sizeof o->err);
     heartbeat_set(h, 0);
-    e = record(cfg, db, &job, h->worker, ok, err);
-    if (ok && e == NX_OK)
-        log_info("worker.job_done", NULL, "job %lld (%s) done", (long long)job.id, job.kind);
-    job_clear(&job);
-    return e;
+    o->pending = true;
+    return record_outcome(cfg, db, h->worker, o);
 }
 
 /* Done jobs past JOB_RETENTION are deleted in small batches (short
@@ -291,11 +311,12 @@ int worker_run(const struct config *cfg) {
     catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
     log_info("worker.start", NULL, "worker %s started", name);
     struct db *db = connect_listening(cfg);
+    struct owed_outcome owed = {0};
     while (db && !stopping) {
         bool idle = true;
         int reaped = 0;
-        enum nx_err e = NX_OK;
-        if (now_us() >= next_reap) {
+        enum nx_err e = owed.pending ? record_outcome(cfg, db, name, &owed) : NX_OK;
+        if (e == NX_OK && now_us() >= next_reap) {
             struct dead_ctx dead = {cfg, db};
             e = queue_reap(db, settle_dead, &dead, &reaped);
             next_reap = now_us() + 1000000u;
@@ -309,7 +330,7 @@ int worker_run(const struct config *cfg) {
             next_purge = now_us() + PURGE_INTERVAL_US;
         }
         if (e == NX_OK)
-            e = run_one(cfg, db, &h, &idle);
+            e = run_one(cfg, db, &h, &owed, &idle);
         if (e == NX_OK && idle && !wait_for_work(db, cfg->job_poll_ms))
             e = NX_ERR_UNAVAILABLE;
         if (e != NX_OK && !stopping) { /* the connection is gone: start over */
@@ -317,6 +338,8 @@ int worker_run(const struct config *cfg) {
             db = connect_listening(cfg);
         }
     }
+    if (owed.pending) /* stopped before the database came back: its lease will run out */
+        job_clear(&owed.job);
     db_close(db);
     heartbeat_stop(&h, beat);
     catalog_cache_free();
