@@ -90,10 +90,10 @@ static struct db_stmt SQL_ADD_ERROR = {
     5, 0};
 static struct db_stmt SQL_FINISH = {
     "WITH c AS (DELETE FROM import_chunks WHERE import_id = $1)"
-    " UPDATE imports SET status = $2, finished_at = now() WHERE id = $1",
+    " UPDATE imports SET status = $2, finished_at = clock_timestamp() WHERE id = $1",
     2, 0};
 static struct db_stmt SQL_GIVE_UP = {
-    "WITH i AS (UPDATE imports SET status = 'failed', finished_at = now(),"
+    "WITH i AS (UPDATE imports SET status = 'failed', finished_at = clock_timestamp(),"
     " created = CASE WHEN atomic THEN 0 ELSE created END,"
     " updated = CASE WHEN atomic THEN 0 ELSE updated END"
     " WHERE id = $1 AND status IN ('queued', 'running') AND ($3::bigint IS NULL"

@@ -813,6 +813,12 @@ static void test_atomic_applies_nothing_when_a_row_fails(void **state) {
     imp = run_import("?atomic=true", "text/csv", "sku,name,price,stock\nATOM-1,Fine,1,1\n");
     assert_string_equal(jstr(imp, "status"), "done");
     expect_counts(imp, 1, 1, 0, 0);
+    /* finished when it ended, not when its one transaction began (when
+     * its rows were written) */
+    expect_sql("t",
+               "SELECT finished_at > (SELECT created_at FROM products WHERE sku = 'ATOM-1')"
+               " FROM imports WHERE id = %lld",
+               (long long)json_integer_value(json_object_get(imp, "id")));
     json_decref(imp);
 }
 
