@@ -16,6 +16,7 @@
 #include "nexus/core/parse.h"
 #include "nexus/db/imports.h"
 #include "nexus/http/guard.h"
+#include "nexus/http/idempotency.h"
 #include "nexus/http/problem.h"
 #include "nexus/jobs/queue.h"
 #include "nexus/model/import_row.h"
@@ -39,6 +40,8 @@ struct upload {
     struct buf pending;
     int seq;
     unsigned long long bytes;
+    bool looked_for_kept; /* whether its key's answer was looked for */
+    bool not_stored;      /* a repeat of a keyed upload: only read */
 };
 
 static void upload_free(void *p) {
@@ -99,10 +102,25 @@ static enum nx_err upload_begin(struct request *req) {
     return read_query(req, u);
 }
 
+/* Whether the upload is a repeat whose key has an answer kept (looked up
+ * before its first chunk is stored): it will be answered that (or a 422),
+ * so its body is read for its fingerprint but not stored. */
+static bool repeat_of_kept(struct request *req, struct upload *u) {
+    if (!u->looked_for_kept && !u->id[0]) {
+        u->looked_for_kept = true;
+        u->not_stored = idempotency_answer_kept(req);
+    }
+    return u->not_stored;
+}
+
 /* Store what was collected as the next chunk (the import row first). */
 static enum nx_err store_pending(struct request *req, struct upload *u) {
     struct db *db = NULL;
     char user[24];
+    if (repeat_of_kept(req, u)) {
+        u->pending.len = 0;
+        return NX_OK;
+    }
     enum nx_err e = api_db(req, &db);
     snprintf(user, sizeof user, "%lld", (long long)req->principal.user_id);
     if (e == NX_OK && !u->id[0])
@@ -148,6 +166,12 @@ enum nx_err api_imports_create(struct request *req, struct response *res) {
     PGresult *r = NULL;
     char bytes[24];
     json_t *payload = NULL;
+    if (u->not_stored) { /* the key's kept answer went (24 hours) as it was read */
+        req->retry_after = 1;
+        return problem_detail(req, NX_ERR_UNAVAILABLE,
+                              "the upload was read as a repeat and not kept; send it again");
+    }
+    u->looked_for_kept = true; /* it runs: no answer is kept for its key */
     enum nx_err e = store_pending(req, u);
     snprintf(bytes, sizeof bytes, "%llu", u->bytes);
     if (e == NX_OK)

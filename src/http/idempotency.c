@@ -418,6 +418,19 @@ static enum nx_err run_locked(struct request *req, struct response *res, route_h
     return e;
 }
 
+bool idempotency_answer_kept(struct request *req) {
+    char scope[SCOPE_MAX];
+    struct db *db = req->idem_key ? db_thread(req->request_id) : NULL;
+    PGresult *kept = NULL;
+    if (!db)
+        return false;
+    scope_of(req, scope);
+    bool found = idempotency_find(db, scope, req->path, req->idem_key, &kept) == NX_OK &&
+                 PQntuples(kept) == 1;
+    PQclear(kept);
+    return found;
+}
+
 /* ---- keys whose request waits for a password hash ----------------------- */
 
 /* The lock numbers of the keys marked running (see the header): at most

@@ -52,17 +52,12 @@ static struct http_res *upload(const char *query, const char *token, const char 
     return http_request("POST", path, h, body, len);
 }
 
-/* Upload and wait until the import is done or failed; its JSON (owned). */
-static json_t *run_import(const char *query, const char *type, const char *body) {
-    struct http_res *r = upload(query, staff_token, type, body, strlen(body), NULL);
-    expect_status(r, 202, "upload");
-    long long id = jint(r->json, "id");
+/* Wait until import id is done or failed; its JSON (owned). */
+static json_t *await_import(long long id) {
     char location[64];
     snprintf(location, sizeof location, "%s/%lld", IMPORTS, id);
-    assert_string_equal(http_header(r, "Location"), location);
-    assert_string_equal(jstr(r->json, "status"), "queued");
-    http_res_free(r);
-    for (int i = 0; i < 600; i++) {
+    struct http_res *r;
+    for (int i = 0; i < 1200; i++) {
         r = call("GET", location, staff_token, NULL);
         expect_status(r, 200, "import");
         const char *status = jstr(r->json, "status");
@@ -74,8 +69,21 @@ static json_t *run_import(const char *query, const char *type, const char *body)
         http_res_free(r);
         usleep(100 * 1000);
     }
-    fail_msg("import %lld did not finish within 60 s", id);
+    fail_msg("import %lld did not finish within 120 s", id);
     return NULL;
+}
+
+/* Upload and wait until the import is done or failed; its JSON (owned). */
+static json_t *run_import(const char *query, const char *type, const char *body) {
+    struct http_res *r = upload(query, staff_token, type, body, strlen(body), NULL);
+    expect_status(r, 202, "upload");
+    long long id = jint(r->json, "id");
+    char location[64];
+    snprintf(location, sizeof location, "%s/%lld", IMPORTS, id);
+    assert_string_equal(http_header(r, "Location"), location);
+    assert_string_equal(jstr(r->json, "status"), "queued");
+    http_res_free(r);
+    return await_import(id);
 }
 
 static void expect_counts(json_t *imp, long long rows, long long created, long long updated,
@@ -965,8 +973,8 @@ static void test_request_checks(void **state) {
     expect_problem(upload("?atomic=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
     expect_problem(upload("", customer_token, "text/csv", csv, strlen(csv), NULL), 403, NULL);
     expect_problem(upload("", NULL, "text/csv", csv, strlen(csv), NULL), 401, NULL);
-    /* IMPORT_MAX_BYTES is 64 KiB here. */
-    size_t big = 70 * 1024;
+    /* IMPORT_MAX_BYTES is 2 MiB here. */
+    size_t big = 2 * 1024 * 1024 + 1;
     char *huge = malloc(big);
     assert_non_null(huge);
     memset(huge, 'x', big);
@@ -1003,6 +1011,36 @@ static void test_idempotency_key_answers_the_first_import(void **state) {
     expect_status(c, 202, "the same type written otherwise");
     assert_string_equal(http_header(c, "Idempotent-Replayed"), "true");
     http_res_free(c);
+}
+
+/* A repeat of a keyed upload larger than a stored chunk is answered from
+ * its key without storing its body again: no upload is left behind. */
+static void test_a_keyed_repeat_stores_no_second_upload(void **state) {
+    (void)state;
+    struct buf csv = {0};
+    buf_puts(&csv, "sku,name,price,stock\n");
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    for (int i = 0; csv.len < 600 * 1024; i++) /* more than a stored chunk (512 KiB) */
+        buf_printf(&csv, "IDEM-BIG-%d,%s,1,1\n", i, name);
+    const char *key = "Idempotency-Key: import-big-once";
+    struct http_res *a = upload("", staff_token, "text/csv", csv.data, csv.len, key);
+    expect_status(a, 202, "first");
+    struct http_res *b = upload("", staff_token, "text/csv", csv.data, csv.len, key);
+    expect_status(b, 202, "repeat");
+    assert_string_equal(http_header(b, "Idempotent-Replayed"), "true");
+    assert_int_equal(jint(a->json, "id"), jint(b->json, "id"));
+    csv.data[csv.len - 2] = '2'; /* another body with the key */
+    expect_problem(upload("", staff_token, "text/csv", csv.data, csv.len, key), 422,
+                   "Idempotency-Key");
+    expect_sql("1", "SELECT count(*) FROM imports WHERE id >= %lld",
+               (long long)jint(a->json, "id"));
+    expect_sql("0", "SELECT count(*) FROM imports WHERE status = 'uploading'");
+    json_decref(await_import(jint(a->json, "id")));
+    http_res_free(a);
+    http_res_free(b);
+    buf_clear(&csv);
 }
 
 /* ---- fixtures ------------------------------------------------------------- */
@@ -1483,7 +1521,7 @@ static void test_a_bulk_import_rebuilds_what_the_triggers_derive(void **state) {
 
 static int start(void **state) {
     (void)state;
-    const char *env[] = {"IMPORT_MAX_BYTES=65536", NULL};
+    const char *env[] = {"IMPORT_MAX_BYTES=2097152", NULL};
     harness_start(&server, "imports", env);
     harness_staff_and_customer(&server, "imports", &staff_token, &customer_token);
     struct http_res *r = call("POST", "/api/v1/categories", staff_token, "{\"name\":\"Audio\"}");
@@ -1542,6 +1580,7 @@ int main(void) {
         cmocka_unit_test(test_list_checks),
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
+        cmocka_unit_test(test_a_keyed_repeat_stores_no_second_upload),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
         cmocka_unit_test(test_the_last_failed_attempt_ends_the_import),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),

@@ -51,6 +51,12 @@ enum nx_err idempotency_check_header(struct request *req);
 /* Body bytes as they arrive (a no-op without a key). */
 void idempotency_feed(struct request *req, const char *data, size_t len);
 
+/* Whether an answer is kept for the request's key (whatever body it
+ * answered): the request then ends in that answer or a 422, never in its
+ * handler, so an upload need not store its body. False without a key or
+ * when the database cannot say. */
+bool idempotency_answer_kept(struct request *req);
+
 /* Run handler under the request's key (see above); only for requests
  * where idempotency_check_header set req->idem_key. */
 enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler);
