@@ -313,6 +313,17 @@ static bool load_jobs(struct loader *l, struct config *c) {
 static const char METRICS_ALLOW_DEFAULT[] =
     "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
 
+/* Whether s is min..max characters, each printable ASCII (a space too
+ * when spaces_ok): what a header or a token's claim can carry as it is. */
+static bool printable_ascii(const char *s, size_t min, size_t max, bool spaces_ok) {
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] > 0x7e || (unsigned char)s[n] < (spaces_ok ? 0x20 : 0x21) ||
+            n >= max)
+            return false;
+    return n >= min;
+}
+
 static bool load_metrics(struct loader *l, struct config *c) {
     const char *v = value(l, "METRICS_ALLOW");
     if (v && strcmp(v, "none") == 0)
@@ -321,8 +332,9 @@ static bool load_metrics(struct loader *l, struct config *c) {
                           NX_MAX_METRICS_ALLOW, &c->metrics_allow_count))
         return false;
     v = value(l, "METRICS_TOKEN");
-    if (v && strlen(v) < 16)
-        return fail(l, "METRICS_TOKEN", "must be at least 16 bytes");
+    /* sent as "Authorization: Bearer <token>" */
+    if (v && !printable_ascii(v, 16, 1024, false))
+        return fail(l, "METRICS_TOKEN", "must be 16 to 1024 printable ASCII characters, no spaces");
     c->metrics_token = v ? xstrdup(v) : NULL;
     return true;
 }
@@ -408,8 +420,8 @@ static bool load_app_url(struct loader *l, struct config *c) {
             plain = false;
     if (!scheme || n == scheme || n > 512 || !plain || strpbrk(url, "?#"))
         return fail(l, "APP_URL",
-                    "must be an http:// or https:// URL without query, fragment, spaces or quotes"
-                    " such as https://shop.example.com");
+                    "must be an http:// or https:// URL of at most 512 characters without query,"
+                    " fragment, spaces or quotes, such as https://shop.example.com");
     c->app_url = xstrndup(url, url[n - 1] == '/' ? n - 1 : n);
     return load_int(l, "PASSWORD_RESET_TTL", 1800, 60, 7 * 86400, &c->password_reset_ttl) &&
            load_int(l, "EMAIL_VERIFY_TTL", 86400, 60, 30 * 86400, &c->email_verify_ttl);
@@ -417,6 +429,9 @@ static bool load_app_url(struct loader *l, struct config *c) {
 
 static bool load_auth(struct loader *l, struct config *c) {
     const char *iss = value(l, "JWT_ISSUER");
+    /* in every access token, so in every Authorization header */
+    if (iss && !printable_ascii(iss, 1, 255, true))
+        return fail(l, "JWT_ISSUER", "must be 1 to 255 printable ASCII characters");
     c->jwt_issuer = xstrdup(iss ? iss : "nexus");
     return load_secret(l, c) &&
            load_int(l, "ACCESS_TOKEN_TTL", 900, 30, 86400, &c->access_token_ttl) &&

@@ -62,6 +62,13 @@ static void test_bad_configuration_stops_naming_the_variable(void **state) {
     expect_config_error("CORS_ORIGINS=http://localhost:3000,localhost:5173", "CORS_ORIGINS");
     expect_config_error("CORS_ORIGINS=http://Shop.example.com", "CORS_ORIGINS");
     expect_config_error("CORS_ORIGINS=https://shop.example.com:0", "CORS_ORIGINS");
+    /* what every token or the scraper's header carries must fit one */
+    char issuer[300] = "JWT_ISSUER=";
+    memset(issuer + strlen(issuer), 'i', 256);
+    expect_config_error(issuer, "JWT_ISSUER");
+    expect_config_error("JWT_ISSUER=shop\nexample", "JWT_ISSUER");
+    expect_config_error("METRICS_TOKEN=0123456789abcdef\nX", "METRICS_TOKEN");
+    expect_config_error("METRICS_TOKEN=0123456789 abcdef", "METRICS_TOKEN");
 }
 
 static int run_command(const char *const *args) {
