@@ -42,6 +42,7 @@ static void usage(FILE *out) {
           "            inspect the job queue; make a dead job due again\n"
           "  seed --products N [--categories M]\n"
           "            load a deterministic demo catalog into an empty database\n"
+          "            (migrating it first)\n"
           "  user create --email EMAIL [--role customer|staff|admin] [--name NAME]\n"
           "              [--password-env VAR] [--if-missing]\n"
           "            create an account; the password is read from stdin unless\n"
@@ -268,6 +269,9 @@ static int cmd_seed(int argc, char **argv) {
                                    (strcmp(argv[i], "--categories") == 0 &&
                                     parse_count(argv[i + 1], 100000, &o.categories)));
         if (!ok) {
+            fputs("nexus: seed takes --products N (1 to 50000000) and --categories M"
+                  " (0 to 100000)\n",
+                  stderr);
             usage(stderr);
             return 2;
         }

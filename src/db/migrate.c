@@ -21,6 +21,8 @@ static const char SQL_CREATE_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrat
                                        " applied_at timestamptz NOT NULL DEFAULT now())";
 static struct db_stmt SQL_CHECKSUM = {"SELECT checksum FROM schema_migrations WHERE version = $1",
                                       1, 0};
+static struct db_stmt SQL_UNKNOWN = {
+    "SELECT count(*), max(version) FROM schema_migrations WHERE version <> ALL($1::text[])", 1, 0};
 static struct db_stmt SQL_RECORD = {
     "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", 2, 0};
 
@@ -85,6 +87,26 @@ static enum nx_err walk(struct db *db, bool apply, int *pending) {
     return e;
 }
 
+/* Migrations applied that this build does not have: a newer build
+ * migrated the database (a rollback, say). Said, not refused: what they
+ * added is for that build to use, and this one may still work. */
+static void warn_unknown(struct db *db) {
+    struct buf names = {0};
+    buf_puts(&names, "{");
+    for (size_t i = 0; i < nx_migration_count; i++)
+        buf_printf(&names, "%s\"%s\"", i ? "," : "", nx_migrations[i].name);
+    buf_puts(&names, "}");
+    const char *params[] = {names.data};
+    PGresult *r = NULL;
+    if (db_exec(db, &SQL_UNKNOWN, params, &r) == NX_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+        log_warn("migrate.unknown", NULL,
+                 "the database has %s migration(s) this build does not know, the last %s:"
+                 " a newer build migrated it",
+                 PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    PQclear(r);
+    buf_clear(&names);
+}
+
 /* The request handlers' limits are not for schema changes: a migration
  * that rewrites the catalog (0010 moves every product onto a variant)
  * takes as long as the catalog needs, minutes for millions, may wait
@@ -103,6 +125,8 @@ enum nx_err migrate_run(struct db *db, bool apply, int *pending) {
     if (e != NX_OK)
         return e;
     e = walk(db, apply, pending);
+    if (e == NX_OK)
+        warn_unknown(db);
     db_exec(db, &SQL_UNLOCK, key, NULL);
     return e;
 }

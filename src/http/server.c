@@ -1072,7 +1072,6 @@ static struct MHD_Daemon *start_daemon(void) {
      * SO_REUSEPORT, the option's 1, would allow; its 0 sets neither). */
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_daemon_message, NULL}, /* first, or unused */
-        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, budget.connections, NULL},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, budget.per_ip, NULL},
@@ -1083,6 +1082,9 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)deadline_notify, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},
+        /* last: one thread is the daemon's own, no pool of one (which
+         * libmicrohttpd would warn about), so the list ends here */
+        {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     struct MHD_Daemon *d =

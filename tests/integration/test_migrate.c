@@ -114,6 +114,7 @@ static void test_bad_command_lines_exit_2(void **state) {
         {"jobs", "retry", "x", NULL},
         {"seed", NULL},
         {"seed", "--products", "0", NULL},
+        {"seed", "--products", "100000000", NULL},
     };
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
         int rc = run_command(lines[i]);
@@ -220,6 +221,22 @@ static void test_migrate_again_is_a_no_op(void **state) {
     free(after);
 }
 
+/* A migration this build does not have (a newer build migrated the
+ * database): said, and the rest goes on. */
+static void test_a_migration_of_a_newer_build_is_reported(void **state) {
+    (void)state;
+    const char *args[] = {"migrate", NULL};
+    free(harness_sql(&db, "INSERT INTO schema_migrations (version, checksum)"
+                          " VALUES ('9999_from_a_newer_build.sql', 'x')"));
+    int rc = harness_run(&db, NULL, args, NULL, out, sizeof out);
+    free(harness_sql(&db, "DELETE FROM schema_migrations WHERE version LIKE '9999_%'"));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "1 migration(s) this build does not know"));
+    assert_non_null(strstr(out, "9999_from_a_newer_build.sql"));
+    assert_int_equal(harness_run(&db, NULL, args, NULL, out, sizeof out), 0);
+    assert_null(strstr(out, "does not know"));
+}
+
 static void test_changed_applied_migration_is_an_error(void **state) {
     (void)state;
     const char *args[] = {"migrate", NULL};
@@ -238,6 +255,7 @@ int main(void) {
         cmocka_unit_test(test_serve_refuses_pending_migrations),
         cmocka_unit_test(test_concurrent_migrations_apply_each_once),
         cmocka_unit_test(test_migrate_again_is_a_no_op),
+        cmocka_unit_test(test_a_migration_of_a_newer_build_is_reported),
         cmocka_unit_test(test_changed_applied_migration_is_an_error),
     };
     return cmocka_run_group_tests_name("migrate", tests, setup, teardown);
