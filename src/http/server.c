@@ -159,6 +159,17 @@ static struct MHD_Response *create_response(struct request *req, struct response
     return r;
 }
 
+/* Set when the server drains: new connections are refused, and each open
+ * one is closed after its answer (Connection: close), so that a client
+ * that keeps connections (a balancer's pool) takes its next request
+ * elsewhere at once instead of meeting the close at the grace period's
+ * end, and the drain ends as soon as the answers in hand are sent. */
+static atomic_bool draining;
+
+static bool closes_after_answer(const struct request *req) {
+    return req->close_connection || atomic_load(&draining);
+}
+
 static enum MHD_Result send_response(struct request *req, struct response *res) {
     /* A stream's length is unknown, so libmicrohttpd would send it chunked,
      * and it writes the last chunk even after HEAD's headers, where the
@@ -177,7 +188,7 @@ static enum MHD_Result send_response(struct request *req, struct response *res) 
     cors_add_headers(cfg, request_header(req, "Origin"), r);
     for (size_t i = 0; i < res->header_count; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
-    if (req->close_connection)
+    if (closes_after_answer(req))
         MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
     MHD_destroy_response(r);
@@ -241,6 +252,8 @@ static enum MHD_Result answer_options(struct request *req) {
     cors_add_headers(cfg, origin, r);
     if (request_header(req, "Access-Control-Request-Method"))
         cors_add_preflight(cfg, origin, allow, r);
+    if (closes_after_answer(req))
+        MHD_add_response_header(r, "Connection", "close");
     enum MHD_Result ok = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
     req->status = MHD_HTTP_NO_CONTENT;
@@ -1026,9 +1039,6 @@ static bool bind_address(struct sockaddr_storage *sa, unsigned *flags) {
 static const char *listen_name(void) {
     return cfg->bind_addr ? cfg->bind_addr : "every interface";
 }
-
-/* Set when the server drains: new connections are closed at once. */
-static atomic_bool draining;
 
 static enum MHD_Result accept_unless_draining(void *cls, const struct sockaddr *addr,
                                               socklen_t addrlen) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -529,15 +530,49 @@ static void held_read_end(struct held_read *h) {
     harness_use(&server);
 }
 
+/* One GET /healthz on the open connection fd; what came back (up to the
+ * end of the headers, at most cap - 1 bytes). */
+static void healthz_on(int fd, char *out, size_t cap) {
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    size_t got = 0;
+    assert_int_equal(send(fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)(sizeof req - 1));
+    out[0] = '\0';
+    while (got < cap - 1 && !strstr(out, "\r\n\r\n")) {
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        out[got] = '\0';
+    }
+}
+
+static int connect_to(int port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval wait = {30, 0}; /* a bound on a hang */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    return fd;
+}
+
 /* On SIGTERM the server stops listening (a new connection is refused, not
  * accepted and closed unanswered, so a balancer may retry even a POST
- * elsewhere), finishes the request it is serving (held here behind a table
- * lock, released within the grace period), and exits 0. */
+ * elsewhere), answers on a connection kept open with Connection: close (so
+ * that its client goes elsewhere for the next one), finishes the request
+ * it is serving (held here behind a table lock, released within the grace
+ * period), and exits 0. */
 static void test_sigterm_finishes_the_request_in_flight(void **state) {
     (void)state;
     struct held_read h;
+    char head[4096];
     held_read_start(&h, "http-drain", "SHUTDOWN_GRACE=600");
     assert_true(accepts_connections("127.0.0.1", h.s.port));
+    int kept = connect_to(h.s.port);
+    healthz_on(kept, head, sizeof head);
+    assert_non_null(strstr(head, " 200 "));
+    assert_null(strstr(head, "Connection: close"));
     assert_int_equal(kill(h.s.pid, SIGTERM), 0);
     bool refused = false;
     for (int i = 0; i < 1500 && !refused; i++) { /* 30 s: a bound on a hang */
@@ -546,6 +581,10 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
             usleep(20 * 1000);
     }
     assert_true(refused);
+    healthz_on(kept, head, sizeof head);
+    assert_non_null(strstr(head, " 200 "));
+    assert_non_null(strstr(head, "Connection: close"));
+    close(kept);
     assert_true(harness_pg_exec(h.lock, "COMMIT"));
     pthread_join(h.reader, NULL);
     assert_int_equal(h.status, 200);
