@@ -24,10 +24,14 @@ struct tracked {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tracked *head;
-static uint64_t limit_us;
+static _Atomic uint64_t limit_us;
 
 void deadline_init(int seconds) {
-    limit_us = (uint64_t)seconds * 1000000u;
+    atomic_store(&limit_us, (uint64_t)seconds * 1000000u);
+}
+
+void deadline_shorten(int seconds) {
+    deadline_init(seconds);
 }
 
 static void track(struct MHD_Connection *conn, void **socket_context) {
@@ -97,11 +101,11 @@ void deadline_next_request(struct MHD_Connection *conn) {
 
 size_t deadline_sweep(void) {
     size_t closed = 0;
-    uint64_t now = now_us();
+    uint64_t now = now_us(), limit = atomic_load(&limit_us);
     pthread_mutex_lock(&lock);
     for (struct tracked *t = head; t; t = t->next) {
         uint64_t since = atomic_load(&t->reading_since_us);
-        if (!since || since > now || now - since <= limit_us || t->fd == MHD_INVALID_SOCKET)
+        if (!since || since > now || now - since <= limit || t->fd == MHD_INVALID_SOCKET)
             continue;
         /* libmicrohttpd sees the connection end and closes it itself. */
         shutdown(t->fd, SHUT_RDWR);

@@ -166,6 +166,9 @@ static struct MHD_Response *create_response(struct request *req, struct response
  * end, and the drain ends as soon as the answers in hand are sent. */
 static atomic_bool draining;
 
+/* How long a draining server lets a connection sit with no request. */
+#define DRAIN_IDLE_SECONDS 1
+
 static bool closes_after_answer(const struct request *req) {
     return req->close_connection || atomic_load(&draining);
 }
@@ -1182,7 +1185,7 @@ static void *housekeeping_main(void *arg) {
         if (closed)
             log_info("request.deadline", NULL,
                      "%zu connection(s) closed: request not in after %d s", closed,
-                     cfg->request_timeout);
+                     atomic_load(&draining) ? DRAIN_IDLE_SECONDS : cfg->request_timeout);
         pthread_mutex_lock(&housekeeping_lock);
         if (!first_pass_done) {
             first_pass_done = true;
@@ -1286,6 +1289,9 @@ static void stop_listening(struct MHD_Daemon *d, uint64_t deadline) {
 static void drain_and_stop(struct MHD_Daemon *d) {
     uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
     atomic_store(&draining, true); /* the accept policy refuses from now */
+    /* a connection kept open with no request in (a balancer's idle pool)
+     * gets no answer to close it: shut down after a second */
+    deadline_shorten(DRAIN_IDLE_SECONDS);
     stop_listening(d, deadline);
     wait_for_connections(d, 0, deadline);
     offload_refuse_waiting(); /* a password hash not begun by now is a 503 */

@@ -507,7 +507,9 @@ static void *list_products(void *arg) {
 }
 
 static void held_read_start(struct held_read *h, const char *name, const char *grace) {
-    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", grace, NULL};
+    /* nothing closes an idle connection on its own before the drain does */
+    const char *env[] = {"DB_STATEMENT_TIMEOUT_MS=600000", "REQUEST_TIMEOUT=600",
+                         "CONNECTION_TIMEOUT=600", grace, NULL};
     harness_start(&h->s, name, env);
     harness_use(&h->s);
     h->lock = PQconnectdb(h->s.database_url);
@@ -560,7 +562,8 @@ static int connect_to(int port) {
 /* On SIGTERM the server stops listening (a new connection is refused, not
  * accepted and closed unanswered, so a balancer may retry even a POST
  * elsewhere), answers on a connection kept open with Connection: close (so
- * that its client goes elsewhere for the next one), finishes the request
+ * that its client goes elsewhere for the next one), shuts down one that
+ * stays idle, finishes the request
  * it is serving (held here behind a table lock, released within the grace
  * period), and exits 0. */
 static void test_sigterm_finishes_the_request_in_flight(void **state) {
@@ -569,10 +572,11 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
     char head[4096];
     held_read_start(&h, "http-drain", "SHUTDOWN_GRACE=600");
     assert_true(accepts_connections("127.0.0.1", h.s.port));
-    int kept = connect_to(h.s.port);
+    int kept = connect_to(h.s.port), idle = connect_to(h.s.port);
     healthz_on(kept, head, sizeof head);
     assert_non_null(strstr(head, " 200 "));
     assert_null(strstr(head, "Connection: close"));
+    healthz_on(idle, head, sizeof head);
     assert_int_equal(kill(h.s.pid, SIGTERM), 0);
     bool refused = false;
     for (int i = 0; i < 1500 && !refused; i++) { /* 30 s: a bound on a hang */
@@ -588,6 +592,10 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
     assert_true(harness_pg_exec(h.lock, "COMMIT"));
     pthread_join(h.reader, NULL);
     assert_int_equal(h.status, 200);
+    /* one left idle is shut down a second after its last request, not
+     * kept until the grace period ends */
+    assert_int_equal(recv(idle, head, sizeof head, 0), 0);
+    close(idle);
     held_read_end(&h);
 }
 

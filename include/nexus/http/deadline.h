@@ -24,6 +24,11 @@
 /* Set the deadline in seconds (before the daemon starts). */
 void deadline_init(int seconds);
 
+/* From now on, the deadline is `seconds` (a draining server's: a
+ * connection that has had no request in for that long, idle between
+ * requests or slow to send one, is shut down). */
+void deadline_shorten(int seconds);
+
 /* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and unregisters. */
 void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                      enum MHD_ConnectionNotificationCode code);
