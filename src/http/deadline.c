@@ -31,7 +31,16 @@ void deadline_init(int seconds) {
 }
 
 void deadline_shorten(int seconds) {
+    uint64_t now = now_us();
+    pthread_mutex_lock(&lock);
+    for (struct tracked *t = head; t; t = t->next) {
+        uint64_t since = atomic_load(&t->reading_since_us);
+        /* only if still waiting: a request that came in meanwhile keeps 0 */
+        if (since)
+            atomic_compare_exchange_strong(&t->reading_since_us, &since, now);
+    }
     deadline_init(seconds);
+    pthread_mutex_unlock(&lock);
 }
 
 static void track(struct MHD_Connection *conn, void **socket_context) {

@@ -1290,7 +1290,7 @@ static void drain_and_stop(struct MHD_Daemon *d) {
     uint64_t deadline = now_us() + (uint64_t)cfg->shutdown_grace * 1000000u;
     atomic_store(&draining, true); /* the accept policy refuses from now */
     /* a connection kept open with no request in (a balancer's idle pool)
-     * gets no answer to close it: shut down after a second */
+     * gets no answer to close it: shut down a second from now */
     deadline_shorten(DRAIN_IDLE_SECONDS);
     stop_listening(d, deadline);
     wait_for_connections(d, 0, deadline);

@@ -24,9 +24,11 @@
 /* Set the deadline in seconds (before the daemon starts). */
 void deadline_init(int seconds);
 
-/* From now on, the deadline is `seconds` (a draining server's: a
- * connection that has had no request in for that long, idle between
- * requests or slow to send one, is shut down). */
+/* From now on, the deadline is `seconds`, counted from now for every
+ * connection waiting for a request (a draining server's: a connection
+ * with no request in for that long after the drain began, idle between
+ * requests or slow to send one, is shut down; one idle for long before it
+ * may be in use by its client right now, so it gets the same time). */
 void deadline_shorten(int seconds);
 
 /* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and unregisters. */
