@@ -18,16 +18,20 @@
 struct tracked {
     MHD_socket fd;
     _Atomic uint64_t reading_since_us; /* 0: no request is arriving */
+    _Atomic bool begun;                /* the arriving request's headers are in */
     _Atomic bool drain_on_close;
     struct tracked *prev, *next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tracked *head;
-static _Atomic uint64_t limit_us;
+/* The whole request's, and the one for a request not begun (the same but
+ * while draining). */
+static _Atomic uint64_t limit_us, idle_limit_us;
 
 void deadline_init(int seconds) {
     atomic_store(&limit_us, (uint64_t)seconds * 1000000u);
+    atomic_store(&idle_limit_us, (uint64_t)seconds * 1000000u);
 }
 
 void deadline_shorten(int seconds) {
@@ -36,10 +40,10 @@ void deadline_shorten(int seconds) {
     for (struct tracked *t = head; t; t = t->next) {
         uint64_t since = atomic_load(&t->reading_since_us);
         /* only if still waiting: a request that came in meanwhile keeps 0 */
-        if (since)
+        if (since && !atomic_load(&t->begun))
             atomic_compare_exchange_strong(&t->reading_since_us, &since, now);
     }
-    deadline_init(seconds);
+    atomic_store(&idle_limit_us, (uint64_t)seconds * 1000000u);
     pthread_mutex_unlock(&lock);
 }
 
@@ -96,6 +100,12 @@ void deadline_drain_on_close(struct MHD_Connection *conn) {
         atomic_store(&t->drain_on_close, true);
 }
 
+void deadline_request_begun(struct MHD_Connection *conn) {
+    struct tracked *t = of(conn);
+    if (t)
+        atomic_store(&t->begun, true);
+}
+
 void deadline_request_in(struct MHD_Connection *conn) {
     struct tracked *t = of(conn);
     if (t)
@@ -104,16 +114,19 @@ void deadline_request_in(struct MHD_Connection *conn) {
 
 void deadline_next_request(struct MHD_Connection *conn) {
     struct tracked *t = of(conn);
-    if (t)
+    if (t) {
+        atomic_store(&t->begun, false);
         atomic_store(&t->reading_since_us, now_us());
+    }
 }
 
 size_t deadline_sweep(void) {
     size_t closed = 0;
-    uint64_t now = now_us(), limit = atomic_load(&limit_us);
+    uint64_t now = now_us(), whole = atomic_load(&limit_us), idle = atomic_load(&idle_limit_us);
     pthread_mutex_lock(&lock);
     for (struct tracked *t = head; t; t = t->next) {
         uint64_t since = atomic_load(&t->reading_since_us);
+        uint64_t limit = atomic_load(&t->begun) ? whole : idle;
         if (!since || since > now || now - since <= limit || t->fd == MHD_INVALID_SOCKET)
             continue;
         /* libmicrohttpd sees the connection end and closes it itself. */

@@ -925,8 +925,16 @@ static const char *origin_form(const char *url) {
     return path ? path : "/";
 }
 
-/* Requests begun and not yet ended (on_completed): a drain waits for them. */
-static atomic_int requests_in_flight;
+/* Requests begun and not yet ended (on_completed), and those of them
+ * whose body is still coming in: a drain waits for the others. */
+static atomic_int requests_in_flight, bodies_arriving;
+
+static void body_arrived(struct request *req) {
+    if (req->body_arriving) {
+        req->body_arriving = false;
+        atomic_fetch_sub(&bodies_arriving, 1);
+    }
+}
 
 static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
@@ -944,8 +952,14 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
         req->method = http_method_parse(method);
         req->started_us = now_us();
         *con_cls = req;
+        deadline_request_begun(conn);
         assign_request_id(req);
-        return on_headers(req, target_problem);
+        enum MHD_Result r = on_headers(req, target_problem);
+        if (!req->status && declares_body(req)) {
+            req->body_arriving = true;
+            atomic_fetch_add(&bodies_arriving, 1);
+        }
+        return r;
     }
     if (req->hash_ticket)
         return on_hashed(req);
@@ -964,24 +978,18 @@ static enum MHD_Result run_access(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return accept_body(req, upload_data, n);
     }
+    body_arrived(req);
     return on_complete(req);
 }
-
-/* Steps running on a server thread now: what the end of a drain waits for
- * once their statements are cancelled. A request between steps (its body
- * still arriving, say) holds nothing and is simply closed. */
-static atomic_int steps_running;
 
 /* A request holds its thread's database connection only while one of its
  * steps runs: between steps the thread serves other connections. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
-    atomic_fetch_add(&steps_running, 1);
     enum MHD_Result r =
         run_access(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
     db_thread_release();
-    atomic_fetch_sub(&steps_running, 1);
     return r;
 }
 
@@ -1010,6 +1018,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         response_clear(req->held);
         free(req->held);
     }
+    body_arrived(req);
     request_clear(req);
     free(req);
     *con_cls = NULL;
@@ -1299,12 +1308,11 @@ static void drain_and_stop(struct MHD_Daemon *d) {
         atomic_store(&statements_cancelled, true);
         size_t sent = db_cancel_all();
         log_info("server.stop", NULL, "grace period over: %zu statement cancel(s) sent", sent);
-        /* the cancelled steps answer (10 s only bound a hang), and their
-         * answers get a moment to be written; a request still sending its
-         * body is not waited for */
-        for (int i = 0; i < 500 && atomic_load(&steps_running) > 0; i++)
-            sleep_ms(20);
-        for (int i = 0; i < 10 && atomic_load(&requests_in_flight) > 0; i++)
+        /* their answers (and the 503s of hashes not begun) sent, or their
+         * clients gone; 10 s only bound a hang. A request still sending
+         * its body is not waited for: it is closed. */
+        for (int i = 0; i < 500 && atomic_load(&requests_in_flight) > atomic_load(&bodies_arriving);
+             i++)
             sleep_ms(20);
     }
     offload_stop(); /* no connection may stay suspended when the daemon stops */

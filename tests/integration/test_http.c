@@ -563,7 +563,7 @@ static int connect_to(int port) {
  * accepted and closed unanswered, so a balancer may retry even a POST
  * elsewhere), answers on a connection kept open with Connection: close (so
  * that its client goes elsewhere for the next one), shuts down one that
- * stays idle, finishes the request
+ * stays idle but not one whose request has begun, finishes the request
  * it is serving (held here behind a table lock, released within the grace
  * period), and exits 0. */
 static void test_sigterm_finishes_the_request_in_flight(void **state) {
@@ -572,11 +572,15 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
     char head[4096];
     held_read_start(&h, "http-drain", "SHUTDOWN_GRACE=600");
     assert_true(accepts_connections("127.0.0.1", h.s.port));
-    int kept = connect_to(h.s.port), idle = connect_to(h.s.port);
+    int kept = connect_to(h.s.port), idle = connect_to(h.s.port), slow = connect_to(h.s.port);
     healthz_on(kept, head, sizeof head);
     assert_non_null(strstr(head, " 200 "));
     assert_null(strstr(head, "Connection: close"));
     healthz_on(idle, head, sizeof head);
+    static const char login_head[] = "POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\n"
+                                     "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{";
+    assert_int_equal(send(slow, login_head, sizeof login_head - 1, MSG_NOSIGNAL),
+                     (ssize_t)(sizeof login_head - 1));
     assert_int_equal(kill(h.s.pid, SIGTERM), 0);
     bool refused = false;
     for (int i = 0; i < 1500 && !refused; i++) { /* 30 s: a bound on a hang */
@@ -589,6 +593,14 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
     assert_non_null(strstr(head, " 200 "));
     assert_non_null(strstr(head, "Connection: close"));
     close(kept);
+    /* a request begun keeps the grace period, however long its body takes
+     * (longer than the second an idle connection gets) */
+    usleep(1500 * 1000);
+    assert_int_equal(send(slow, "}", 1, MSG_NOSIGNAL), 1);
+    ssize_t got = recv(slow, head, sizeof head - 1, 0);
+    head[got > 0 ? got : 0] = '\0';
+    assert_non_null(strstr(head, "HTTP/1.1 4"));
+    close(slow);
     assert_true(harness_pg_exec(h.lock, "COMMIT"));
     pthread_join(h.reader, NULL);
     assert_int_equal(h.status, 200);

@@ -24,12 +24,15 @@
 /* Set the deadline in seconds (before the daemon starts). */
 void deadline_init(int seconds);
 
-/* From now on, the deadline is `seconds`, counted from now for every
- * connection waiting for a request (a draining server's: a connection
- * with no request in for that long after the drain began, idle between
- * requests or slow to send one, is shut down; one idle for long before it
- * may be in use by its client right now, so it gets the same time). */
+/* From now on, a connection whose next request has not begun (no header
+ * of it in) is shut down `seconds` from now or from its last answer,
+ * whichever is later (a draining server's idle connections: one idle for
+ * long before may be in use by its client right now, so it gets the same
+ * time). A request begun keeps the whole deadline. */
 void deadline_shorten(int seconds);
+
+/* conn's request has begun: its headers are in. */
+void deadline_request_begun(struct MHD_Connection *conn);
 
 /* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and unregisters. */
 void deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,

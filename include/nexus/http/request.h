@@ -119,6 +119,7 @@ struct request {
     bool token_rejected;              /* a 401 for the bearer token sent (RFC 6750 3.1) */
     unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
+    bool body_arriving; /* its body is still coming in (a drain does not wait for it) */
     /* The handler's refusal comes with writes that must stand (a reused
      * refresh token ends its login): they are committed, not rolled back
      * with the refusal, under an Idempotency-Key too. */
