@@ -181,16 +181,45 @@ enum nx_err api_users_get(struct request *req, struct response *res) {
     return e;
 }
 
+/* The field whose change takes the admin role from its user (a new role,
+ * or deactivation), or NULL. */
+static const char *admin_role_taken_by(const struct user_input *in) {
+    if (in->role && strcmp(in->role, "admin") != 0)
+        return "role";
+    if (in->is_active && strcmp(in->is_active, "false") == 0)
+        return "is_active";
+    return NULL;
+}
+
+/* The store keeps an active admin: only an admin can make another, so
+ * without one, users could be managed only from the command line. */
+static enum nx_err keep_an_admin(struct request *req, struct db *db, const char *id,
+                                 const struct user_input *in, const char *field) {
+    PGresult *r = NULL;
+    enum nx_err e = users_lock_admins(db, id, &r);
+    bool last =
+        e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't' && strcmp(PQgetvalue(r, 0, 1), "0") == 0;
+    PQclear(r);
+    if (last)
+        return problem_conflict(req, field ? field : admin_role_taken_by(in),
+                                "would leave no active admin: make another admin first");
+    return e;
+}
+
 /*
  * An admin's change to user id, in one transaction. Deactivating ends every
  * login of the user with it, so reactivating the account later revives no
  * refresh token issued before (a stolen one included): the user logs in
- * again. *out: the updated row, or zero rows when there is no such user.
+ * again. The last active admin keeps the role (409 on field, or on the
+ * field that would take it). *out: the updated row, or zero rows when
+ * there is no such user.
  */
-static enum nx_err update_user(struct db *db, const char *id, const struct user_input *in,
-                               PGresult **out) {
+static enum nx_err update_user(struct request *req, struct db *db, const char *id,
+                               const struct user_input *in, const char *field, PGresult **out) {
     bool deactivating = in->is_active && strcmp(in->is_active, "false") == 0;
     enum nx_err e = db_begin(db);
+    if (e == NX_OK && admin_role_taken_by(in))
+        e = keep_an_admin(req, db, id, in, field);
     if (e == NX_OK)
         e = write_user(db, id, in->name, in->role, in->is_active, out);
     if (e == NX_OK && deactivating && PQntuples(*out) == 1)
@@ -233,7 +262,7 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = update_user(db, id, &in, &r);
+        e = update_user(req, db, id, &in, NULL, &r);
     if (e == NX_OK)
         e = respond_user(req, res, r);
     PQclear(r);
@@ -248,7 +277,7 @@ enum nx_err api_users_delete(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
-        e = update_user(db, id, &DEACTIVATE, &r);
+        e = update_user(req, db, id, &DEACTIVATE, "id", &r);
     if (e == NX_OK && PQntuples(r) != 1)
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
     if (e == NX_OK)

@@ -34,6 +34,12 @@ static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 W
 static struct db_stmt SQL_PASSWORD_HASH = {
     "SELECT password_hash, email FROM users WHERE id = $1 FOR UPDATE", 1, 0};
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
+/* Rows locked, so that of two admins taking each other's role away at
+ * once the second sees the first's change. */
+static struct db_stmt SQL_LOCK_ADMINS = {
+    "SELECT COALESCE(bool_or(a.id = $1), false), count(*) FILTER (WHERE a.id <> $1) FROM"
+    " (SELECT id FROM users WHERE role = 'admin' AND is_active FOR UPDATE) a",
+    1, 0};
 
 /* Keyset pages, one statement per sort order, first page and later pages. */
 static struct db_stmt SQL_LIST_FIRST[] = {
@@ -107,6 +113,11 @@ enum nx_err users_update(struct db *db, const char *id, const char *name, const 
                          const char *is_active, PGresult **out) {
     const char *params[] = {id, name, role, is_active};
     return db_exec(db, &SQL_UPDATE, params, out);
+}
+
+enum nx_err users_lock_admins(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
+    return db_exec(db, &SQL_LOCK_ADMINS, params, out);
 }
 
 enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out) {

@@ -476,6 +476,11 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deactivateUser', 'DELETE', victim, { token: customerToken }, 403);
   await call(t, 'deactivateUser', 'DELETE', `${users}/999999`, { token: admin }, 404);
   await call(t, 'deactivateUser', 'DELETE', victim, { token: admin }, 204);
+  // the only active admin keeps the role
+  const adminId = JSON.parse((await send(server.base, '/api/v1/users/me', { token: admin })).body).id;
+  const self = `${users}/${adminId}`;
+  await call(t, 'updateUser', 'PATCH', self, { token: admin, json: { role: 'staff' } }, 409);
+  await call(t, 'deactivateUser', 'DELETE', self, { token: admin }, 409);
 
   // ---- categories -----------------------------------------------------------
   const cats = '/api/v1/categories';

@@ -4,6 +4,7 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -934,6 +935,83 @@ static void test_delete_unknown_user_is_404(void **state) {
     assert_int_equal(status_of("DELETE", USERS "/abc", admin.access), 404);
 }
 
+/* ---- the last admin ------------------------------------------------------------------ */
+
+static long long active_admins(void) {
+    char *n =
+        harness_sql_value(&server, "SELECT count(*) FROM users WHERE role = 'admin' AND is_active");
+    long long count = strtoll(n, NULL, 10);
+    free(n);
+    return count;
+}
+
+/* Without an active admin, users could be managed only from the command
+ * line: the last one cannot give up the role, by PATCH or DELETE. */
+static void test_the_last_active_admin_keeps_the_role(void **state) {
+    (void)state;
+    char path[64];
+    sql("UPDATE users SET is_active = false WHERE role = 'admin' AND id <> %lld", admin.id);
+    user_path(path, sizeof path, admin.id);
+    expect_problem(send_json("PATCH", path, admin.access, json_pack("{s:s}", "role", "staff")), 409,
+                   "role");
+    expect_problem(send_json("PATCH", path, admin.access, json_pack("{s:b}", "is_active", 0)), 409,
+                   "is_active");
+    assert_int_equal(status_of("DELETE", path, admin.access), 409);
+    /* a change that keeps the role goes through */
+    struct http_res *r = send_json("PATCH", path, admin.access,
+                                   json_pack("{s:s, s:b}", "role", "admin", "is_active", 1));
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+    assert_int_equal(active_admins(), 1);
+    assert_int_equal(status_of("GET", USERS, admin.access), 200);
+}
+
+struct demotion {
+    const char *token;
+    char path[64];
+    long status;
+};
+
+static void *demote(void *arg) {
+    struct demotion *d = arg;
+    struct http_res *r = send_json("PATCH", d->path, d->token, json_pack("{s:s}", "role", "staff"));
+    d->status = r->status;
+    http_res_free(r);
+    return NULL;
+}
+
+/* Two admins taking the role from each other at once: one succeeds, the
+ * other is refused, and an admin is left. */
+static void test_two_admins_demoting_each_other_leave_one(void **state) {
+    (void)state;
+    struct account other;
+    make_account(&other, "second-admin@example.com", "admin");
+    sql("UPDATE users SET is_active = false WHERE role = 'admin' AND id NOT IN (%lld, %lld)",
+        admin.id, other.id);
+    for (int round = 0; round < 20; round++) {
+        sql("UPDATE users SET role = 'admin' WHERE id IN (%lld, %lld)", admin.id, other.id);
+        struct demotion d[2] = {{.token = admin.access}, {.token = other.access}};
+        user_path(d[0].path, sizeof d[0].path, other.id);
+        user_path(d[1].path, sizeof d[1].path, admin.id);
+        pthread_t threads[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&threads[i], NULL, demote, &d[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(threads[i], NULL);
+        /* the one refused: 409, or 403 when its role was read after the
+         * other's change */
+        long refused = d[0].status == 200 ? d[1].status : d[0].status;
+        if ((d[0].status != 200 && d[1].status != 200) || (refused != 409 && refused != 403))
+            fprintf(stderr, "round %d: %ld and %ld\n", round, d[0].status, d[1].status);
+        assert_true(d[0].status == 200 || d[1].status == 200);
+        assert_true(refused == 409 || refused == 403);
+        assert_int_equal(active_admins(), 1);
+    }
+    sql("UPDATE users SET role = 'admin' WHERE id = %lld", admin.id);
+    sql("UPDATE users SET role = 'customer' WHERE id = %lld", other.id);
+    account_free(&other);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_me_returns_the_callers_user),
@@ -971,6 +1049,8 @@ int main(void) {
         cmocka_unit_test(test_admin_patch_unknown_user_is_404),
         cmocka_unit_test(test_delete_deactivates_idempotently_and_ends_access),
         cmocka_unit_test(test_delete_unknown_user_is_404),
+        cmocka_unit_test(test_the_last_active_admin_keeps_the_role),
+        cmocka_unit_test(test_two_admins_demoting_each_other_leave_one),
     };
     return cmocka_run_group_tests_name("users", tests, start, stop);
 }

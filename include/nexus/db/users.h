@@ -46,6 +46,10 @@ enum nx_err users_auth_state(struct db *db, const char *id, const char *family, 
 enum nx_err users_update(struct db *db, const char *id, const char *name, const char *role,
                          const char *is_active, PGresult **out);
 
+/* Lock the active admins (in the open transaction); one row: whether id
+ * is one of them, and how many others there are. */
+enum nx_err users_lock_admins(struct db *db, const char *id, PGresult **out);
+
 /* password_hash, email of user id (zero rows when there is none), the
  * row locked until the transaction ends: a password is checked and
  * changed under one lock, so of two changes that give the same current
