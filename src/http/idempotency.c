@@ -4,10 +4,12 @@
 #include "nexus/http/idempotency.h"
 
 #include "nexus/auth/password.h"
+#include "nexus/auth/token.h"
 #include "nexus/core/config.h"
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
 #include "nexus/db/idempotency.h"
+#include "nexus/db/logins.h"
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
@@ -264,7 +266,35 @@ static enum nx_err password_attempt(struct request *req, bool same_body) {
     return NX_OK;
 }
 
-static enum nx_err replay(struct request *req, struct response *res, PGresult *r) {
+/* A kept login or refresh whose login has ended since (logout, a reuse,
+ * a password reset, the user deactivated) holds tokens that no longer
+ * work: its replay is a 401, as the request itself would now be for a
+ * deactivated user, rather than a 200 with dead tokens. */
+static enum nx_err kept_login_live(struct request *req, struct db *db, const char *body,
+                                   size_t len) {
+    json_t *kept = json_loadb(body, len, 0, NULL);
+    json_t *token = json_object_get(kept, "refresh_token");
+    unsigned char hash[NX_TOKEN_HASH_LEN];
+    char hex[NX_TOKEN_HASH_PARAM_LEN];
+    bool opaque = json_is_string(token) &&
+                  token_hash_opaque(json_string_value(token), json_string_length(token), hash);
+    json_decref(kept);
+    if (!opaque)
+        return NX_OK;
+    token_hash_param(hash, hex);
+    PGresult *r = NULL;
+    enum nx_err e = refresh_lock(db, hex, &r);
+    bool ended =
+        e == NX_OK && (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, RC_STATE), "revoked") == 0);
+    PQclear(r);
+    if (ended)
+        return problem_detail(req, NX_ERR_UNAUTHORIZED,
+                              "the login this Idempotency-Key started has ended; log in again"
+                              " with a new key");
+    return e;
+}
+
+static enum nx_err replay(struct request *req, struct response *res, struct db *db, PGresult *r) {
     bool same_body = strcmp(PQgetvalue(r, 0, IC_FINGERPRINT), fingerprint(req)) == 0;
     enum nx_err e = password_attempt(req, same_body);
     if (e != NX_OK)
@@ -279,6 +309,13 @@ static enum nx_err replay(struct request *req, struct response *res, PGresult *r
         if (!body)
             return problem_field(req, HEADER,
                                  "was already used, and its answer can no longer be read");
+        if (strcmp(PQgetvalue(r, 0, IC_STATUS), "200") == 0)
+            e = kept_login_live(req, db, body, len);
+        if (e != NX_OK) {
+            sodium_memzero(body, len);
+            free(body);
+            return e;
+        }
     } else {
         body = xmalloc(len + 1);
         memcpy(body, PQgetvalue(r, 0, IC_BODY), len + 1);
@@ -373,7 +410,7 @@ static enum nx_err busy_or_replay(struct request *req, struct response *res, str
     PGresult *kept = NULL;
     enum nx_err e = idempotency_find(db, scope, req->path, req->idem_key, &kept);
     if (e == NX_OK)
-        e = PQntuples(kept) == 1 ? replay(req, res, kept) : in_progress(req);
+        e = PQntuples(kept) == 1 ? replay(req, res, db, kept) : in_progress(req);
     PQclear(kept);
     return e;
 }
@@ -393,7 +430,7 @@ static enum nx_err run_locked(struct request *req, struct response *res, route_h
     if (e == NX_OK)
         e = idempotency_find(db, scope, req->path, req->idem_key, &kept);
     if (e == NX_OK && PQntuples(kept) == 1) {
-        e = replay(req, res, kept);
+        e = replay(req, res, db, kept);
         db_abort_outer(db); /* nothing to commit */
         PQclear(kept);
         return e;

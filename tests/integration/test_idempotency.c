@@ -218,6 +218,48 @@ static void test_token_answers_are_kept_sealed(void **state) {
     expect_problem(post_keyed("/api/v1/auth/login", NULL, body, ""), 400, NULL);
 }
 
+/* A kept login or refresh whose login has ended since is no longer
+ * handed back: its tokens would not work. */
+static void test_a_replay_of_an_ended_login_is_401(void **state) {
+    (void)state;
+    const char *body = "{\"email\":\"idem-ended@example.com\",\"password\":\"ended-password\"}";
+    struct http_res *user = call("POST", "/api/v1/auth/register", NULL,
+                                 "{\"email\":\"idem-ended@example.com\","
+                                 "\"password\":\"ended-password\",\"name\":\"Ended\"}");
+    expect_status(user, 201, "register");
+    http_res_free(user);
+    struct http_res *a = post_keyed("/api/v1/auth/login", NULL, body, "login-ended");
+    expect_status(a, 200, "login");
+    char refresh_body[1024];
+    snprintf(refresh_body, sizeof refresh_body, "{\"refresh_token\":\"%s\"}",
+             jstr(a->json, "refresh_token"));
+    struct http_res *r = call("POST", "/api/v1/auth/logout", NULL, refresh_body);
+    expect_status(r, 204, "logout");
+    http_res_free(r);
+    r = post_keyed("/api/v1/auth/login", NULL, body, "login-ended");
+    assert_problem(r, 401, NULL);
+    assert_non_null(http_header(r, "WWW-Authenticate"));
+    assert_null(http_header(r, "Idempotent-Replayed"));
+    http_res_free(r);
+    http_res_free(a);
+    /* a refresh kept, then the user deactivated */
+    a = call("POST", "/api/v1/auth/login", NULL, body);
+    expect_status(a, 200, "second login");
+    snprintf(refresh_body, sizeof refresh_body, "{\"refresh_token\":\"%s\"}",
+             jstr(a->json, "refresh_token"));
+    struct http_res *b = post_keyed("/api/v1/auth/refresh", NULL, refresh_body, "refresh-ended");
+    expect_status(b, 200, "refresh");
+    r = post_keyed("/api/v1/auth/refresh", NULL, refresh_body, "refresh-ended");
+    expect_replay_of(b, r);
+    http_res_free(r);
+    free(harness_sql(&server,
+                     "UPDATE users SET is_active = false WHERE email = 'idem-ended@example.com'"));
+    expect_problem(post_keyed("/api/v1/auth/refresh", NULL, refresh_body, "refresh-ended"), 401,
+                   NULL);
+    http_res_free(a);
+    http_res_free(b);
+}
+
 static void test_malformed_keys_are_400_naming_the_header(void **state) {
     (void)state;
     char long_key[300];
@@ -519,6 +561,7 @@ int main(void) {
         cmocka_unit_test(test_anonymous_register_is_kept_per_client_address),
         cmocka_unit_test(test_refusals_are_kept_like_successes),
         cmocka_unit_test(test_token_answers_are_kept_sealed),
+        cmocka_unit_test(test_a_replay_of_an_ended_login_is_401),
         cmocka_unit_test(test_guesses_under_a_login_key_count_as_failed_logins),
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
         cmocka_unit_test(test_expired_keys_run_again),
