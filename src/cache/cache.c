@@ -268,6 +268,22 @@ enum cache_state cache_ping(void) {
     return r ? CACHE_OK : CACHE_UNAVAILABLE;
 }
 
+void cache_thread_close(void) {
+    struct cache_conn *mine = thread_conn;
+    if (!mine)
+        return;
+    thread_conn = NULL;
+    pthread_mutex_lock(&registry_lock);
+    for (struct cache_conn **link = &registry; *link; link = &(*link)->next)
+        if (*link == mine) {
+            *link = mine->next;
+            break;
+        }
+    pthread_mutex_unlock(&registry_lock);
+    redisFree(mine->ctx);
+    free(mine);
+}
+
 void cache_close_all(void) {
     pthread_mutex_lock(&registry_lock);
     struct cache_conn *c = registry;

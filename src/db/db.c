@@ -355,6 +355,27 @@ void db_close_all(void) {
     }
 }
 
+/* Take db out of the thread connections (its thread is ending). */
+static void unregister(struct db *db) {
+    pthread_mutex_lock(&registry_lock);
+    for (struct db **link = &registry; *link; link = &(*link)->next)
+        if (*link == db) {
+            *link = db->next;
+            break;
+        }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void db_thread_close(void) {
+    struct db *mine[] = {thread_db, thread_replica};
+    thread_db = thread_replica = NULL;
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+        if (mine[i]) {
+            unregister(mine[i]);
+            db_close(mine[i]);
+        }
+}
+
 void db_set_request_id(struct db *db, const char *request_id) {
     db->request_id = request_id;
 }

@@ -3,11 +3,13 @@
  */
 #include "nexus/jobs/import.h"
 
+#include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/core/records.h"
 #include "nexus/core/strset.h"
 #include "nexus/db/categories.h"
+#include "nexus/db/db.h"
 #include "nexus/db/owed_bumps.h"
 #include "nexus/db/imports.h"
 #include "nexus/db/seed_indexes.h"
@@ -579,6 +581,9 @@ static void *applier_main(void *arg) {
         pthread_cond_broadcast(&run->changed);
     }
     pthread_mutex_unlock(&run->lock);
+    /* a batch's cache bump asks this thread's connections */
+    db_thread_close();
+    cache_thread_close();
     return NULL;
 }
 

@@ -1546,6 +1546,43 @@ static int stop(void **state) {
     return 0;
 }
 
+static long long nexus_connections(void) {
+    char *n = harness_sql_value(&server, "SELECT count(*) FROM pg_stat_activity"
+                                         " WHERE datname = current_database()"
+                                         " AND application_name = 'nexus'");
+    long long count = strtoll(n, NULL, 10);
+    free(n);
+    return count;
+}
+
+/* An import's appliers are threads of their own, which the cache bump
+ * after each batch gave connections: they closed only with the worker,
+ * so each import left one to PostgreSQL (and one to Redis) open, until
+ * PostgreSQL refused new connections and imports failed. */
+static void test_imports_leave_no_connections_open(void **state) {
+    (void)state;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"sku\":\"CONN-0\",\"name\":\"Connection Lamp\","
+             "\"price\":\"1\",\"stock\":1}\n");
+    json_decref(run_import("", "application/x-ndjson", body));
+    long long before = nexus_connections();
+    for (int i = 1; i <= 8; i++) {
+        snprintf(body, sizeof body,
+                 "{\"sku\":\"CONN-%d\",\"name\":\"Connection Lamp %d\",\"price\":\"1\","
+                 "\"stock\":1}\n",
+                 i, i);
+        json_t *imp = run_import("", "application/x-ndjson", body);
+        assert_string_equal(jstr(imp, "status"), "done");
+        json_decref(imp);
+    }
+    long long after = nexus_connections();
+    if (after > before + 2)
+        fprintf(stderr, "connections: %lld before 8 imports, %lld after\n", before, after);
+    /* the server's threads may connect meanwhile; 8 imports left 8 */
+    assert_true(after <= before + 2);
+}
+
 /* Whatever the tests above wrote, every product's solo columns are its
  * one live variant's (the item reads them instead of the variants). */
 static void test_solo_columns_follow_the_variants(void **state) {
@@ -1589,6 +1626,7 @@ int main(void) {
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
         cmocka_unit_test(test_bulk_batches_apply_as_in_file_order),
+        cmocka_unit_test(test_imports_leave_no_connections_open),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);

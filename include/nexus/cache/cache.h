@@ -50,6 +50,11 @@ void cache_retry_now(void);
 /* PING this thread's context. */
 enum cache_state cache_ping(void);
 
+/* Close the calling thread's context, if any: a thread that ends before
+ * the process calls this last, or the context stays open until
+ * cache_close_all. */
+void cache_thread_close(void);
+
 /* Close every thread context (at shutdown). */
 void cache_close_all(void);
 

@@ -88,6 +88,11 @@ size_t db_cancel_all(void);
 /* Close every thread connection (at shutdown, after the threads stopped). */
 void db_close_all(void);
 
+/* Close the calling thread's connections, if it has any: a thread that
+ * ends before the process (an import's applier) calls this last, or its
+ * connections stay open until db_close_all. */
+void db_thread_close(void);
+
 /* Settings applied to every connection (from the configuration). */
 void db_set_statement_timeout(int ms);
 int db_statement_timeout(void);
