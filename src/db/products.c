@@ -120,6 +120,15 @@ static struct db_stmt SQL_SKUS_HELD = {
     "SELECT DISTINCT u.n FROM unnest($1::text[], $2::bigint[]) AS u(sku, n) WHERE EXISTS"
     " (SELECT 1 FROM product_variants v WHERE v.sku = u.sku AND v.deleted_at IS NULL)",
     2, 0};
+/* The live products holding the SKUs of $1, locked in id order, as a
+ * write through the API locks its product: one that a concurrent write
+ * deleted or changed meanwhile is seen as that write left it by every
+ * later statement of the transaction. */
+static struct db_stmt SQL_LOCK_SKU_OWNERS = {
+    "SELECT p.id FROM products p WHERE p.id IN (SELECT v.product_id FROM product_variants v"
+    " WHERE v.sku = ANY ($1::text[]) AND v.deleted_at IS NULL) AND p.deleted_at IS NULL"
+    " ORDER BY p.id FOR NO KEY UPDATE OF p",
+    1, 0};
 static struct db_stmt SQL_SLUGS_TAKEN = {
     "SELECT slug FROM products WHERE deleted_at IS NULL AND slug = ANY($1::text[])", 1, 0};
 
@@ -1185,6 +1194,11 @@ enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *e
 enum nx_err products_skus_held(struct db *db, const char *skus, const char *rows, PGresult **out) {
     const char *params[] = {skus, rows};
     return db_exec(db, &SQL_SKUS_HELD, params, out);
+}
+
+enum nx_err products_lock_sku_owners(struct db *db, const char *skus) {
+    const char *params[] = {skus};
+    return db_exec(db, &SQL_LOCK_SKU_OWNERS, params, NULL);
 }
 
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out) {

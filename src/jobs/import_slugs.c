@@ -94,7 +94,13 @@ static enum nx_err find_updates(struct db *db, const char *row_skus, const char 
                                 bool **updates) {
     PGresult *r = NULL;
     *updates = xcalloc(n ? n : 1, sizeof **updates);
-    enum nx_err e = n ? products_skus_held(db, row_skus, sku_rows, &r) : NX_OK;
+    /* The products the rows name are locked before anything is read of
+     * them: a product deleted, or a variant's SKU freed, by a write that
+     * commits meanwhile is seen as it left them (a row then makes a new
+     * product), never written over as it was. */
+    enum nx_err e = n ? products_lock_sku_owners(db, row_skus) : NX_OK;
+    if (e == NX_OK && n)
+        e = products_skus_held(db, row_skus, sku_rows, &r);
     for (int i = 0; e == NX_OK && i < PQntuples(r); i++) {
         long long at = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         if (at >= 1 && (size_t)at <= n)

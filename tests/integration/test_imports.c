@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+
 #define IMPORTS "/api/v1/imports"
 
 static struct nexus_server server;
@@ -1546,6 +1548,102 @@ static int stop(void **state) {
     return 0;
 }
 
+/* A product with variants RACE-<tag>-A {Size: A} and RACE-<tag>-B {Size: B};
+ * its id. */
+static long long two_variant_product(const char *tag) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Race %s\",\"variants\":["
+             "{\"sku\":\"RACE-%s-A\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"A\"}},"
+             "{\"sku\":\"RACE-%s-B\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"B\"}}]}",
+             tag, tag, tag);
+    struct http_res *r = call("POST", "/api/v1/products", staff_token, body);
+    expect_status(r, 201, "product");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+/* Run the import of body while a transaction of the test's own holds the
+ * write given (as the API's write holds it, not yet committed); commit it
+ * once the import waits for it. The import's JSON (owned). */
+static json_t *import_beside_write(const char *write, const char *body) {
+    PGconn *held = PQconnectdb(server.database_url);
+    PGconn *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(held), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(held, "BEGIN"));
+    assert_true(harness_pg_exec(held, write));
+    struct http_res *r = upload("", staff_token, "application/x-ndjson", body, strlen(body), NULL);
+    expect_status(r, 202, "upload");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_stat_activity"
+                                               " WHERE wait_event_type = 'Lock'"
+                                               " AND datname = current_database()"));
+    assert_true(harness_pg_exec(held, "COMMIT"));
+    PQfinish(held);
+    PQfinish(watch);
+    return await_import(id);
+}
+
+/* A row naming a product by a SKU, while a DELETE of that product commits:
+ * the row comes after the delete, so its SKUs are free and it makes a new
+ * product; the deleted one keeps no live variant (before, the row wrote
+ * the deleted product's variants back, holding its SKUs for good). */
+static void test_a_row_after_its_products_delete_makes_a_new_product(void **state) {
+    (void)state;
+    char write[256];
+    long long id = two_variant_product("DEL");
+    snprintf(write, sizeof write,
+             "UPDATE products SET deleted_at = now(), version = version + 1 WHERE id = %lld", id);
+    json_t *imp = import_beside_write(
+        write,
+        "{\"name\":\"Race DEL\",\"variants\":["
+        "{\"sku\":\"RACE-DEL-A\",\"price\":\"2\",\"stock\":2,\"options\":{\"Size\":\"A\"}},"
+        "{\"sku\":\"RACE-DEL-X\",\"price\":\"2\",\"stock\":2,\"options\":{\"Size\":\"X\"}}]}\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    expect_sql("0",
+               "SELECT count(*) FROM product_variants WHERE product_id = %lld"
+               " AND deleted_at IS NULL",
+               id);
+    expect_sql("RACE-DEL-A,RACE-DEL-X",
+               "SELECT string_agg(v.sku, ',' ORDER BY v.sku) FROM product_variants v"
+               " JOIN products p ON p.id = v.product_id WHERE p.deleted_at IS NULL"
+               " AND v.deleted_at IS NULL AND v.sku LIKE 'RACE-DEL-%%'");
+}
+
+/* A row naming a product only by the SKU of a variant whose DELETE
+ * commits meanwhile: that SKU is free, so the row makes a new product,
+ * and the product keeps its other variant (before, the row rewrote the
+ * product: the deleted variant back under a new id, the other gone). */
+static void test_a_row_after_its_variants_delete_makes_a_new_product(void **state) {
+    (void)state;
+    char write[256];
+    long long id = two_variant_product("VAR");
+    /* as DELETE /products/{id}/variants/{vid} writes it */
+    snprintf(write, sizeof write,
+             "SELECT 1 FROM products WHERE id = %lld FOR UPDATE;"
+             " UPDATE product_variants SET deleted_at = now() WHERE sku = 'RACE-VAR-A';"
+             " SELECT nexus_product_derive(%lld, true)",
+             id, id);
+    json_t *imp = import_beside_write(
+        write, "{\"name\":\"Race VAR\",\"variants\":[{\"sku\":\"RACE-VAR-A\",\"price\":\"2\","
+               "\"stock\":2,\"options\":{\"Size\":\"A\"}}]}\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    expect_sql("RACE-VAR-B",
+               "SELECT string_agg(sku, ',') FROM product_variants WHERE product_id = %lld"
+               " AND deleted_at IS NULL",
+               id);
+    expect_sql("1",
+               "SELECT count(*) FROM product_variants v JOIN products p ON p.id = v.product_id"
+               " WHERE v.sku = 'RACE-VAR-A' AND v.deleted_at IS NULL AND p.deleted_at IS NULL"
+               " AND p.id <> %lld AND p.slug <> 'race-var'",
+               id);
+}
+
 static long long nexus_connections(void) {
     char *n = harness_sql_value(&server, "SELECT count(*) FROM pg_stat_activity"
                                          " WHERE datname = current_database()"
@@ -1627,6 +1725,8 @@ int main(void) {
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
         cmocka_unit_test(test_bulk_batches_apply_as_in_file_order),
         cmocka_unit_test(test_imports_leave_no_connections_open),
+        cmocka_unit_test(test_a_row_after_its_products_delete_makes_a_new_product),
+        cmocka_unit_test(test_a_row_after_its_variants_delete_makes_a_new_product),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);

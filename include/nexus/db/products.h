@@ -210,6 +210,10 @@ enum nx_err products_slugs_among(struct db *db, const char *slugs, const char *e
 /* Which slugs of a text[] literal live products have (one index probe
  * each: the way to ask about many candidates at once). */
 enum nx_err products_slugs_taken(struct db *db, const char *slugs, PGresult **out);
+/* Lock (in the open transaction) the live products whose live variants
+ * hold the SKUs of skus (a text[] literal), as the API's writes lock a
+ * product: what later statements find of them stays as they find it. */
+enum nx_err products_lock_sku_owners(struct db *db, const char *skus);
 /* The rows that name a product: of skus (a text[] literal) and the row
  * of each (rows, a bigint[] literal), the rows one of whose skus a live
  * variant holds, one result row each. */
