@@ -250,6 +250,21 @@ static void add_range(struct sql_builder *b, const struct attribute_filter *a, e
     }
 }
 
+/* Whether a filter besides the attr.* ranges can lead a plan to its rows
+ * (a category, a word, an attribute's or an option's values). The walks
+ * finding the whole set rare then says nothing of the ranges' own share,
+ * which may be most products: their ids gathered first and looked up one
+ * by one took seconds (a rare option beside a range of two thirds of the
+ * catalog: 1.1 s at 100,000 products). */
+static bool narrowed_beside_ranges(const struct product_filter *f) {
+    if (f->category_ids || f->pattern_count || f->option_count)
+        return true;
+    for (size_t i = 0; i < f->attribute_count; i++)
+        if (f->attributes[i].values)
+            return true;
+    return false;
+}
+
 /* attr.*: the values through the terms index (migration 0012); a range
  * on the number, checked on the rows the other conditions leave. */
 static void add_attributes(struct sql_builder *b, const struct product_filter *f, int skip,
@@ -920,7 +935,7 @@ enum nx_err products_list(struct db *db, const struct product_filter *f, enum pr
     if (remember)
         word_plan_put(key, WORD_PLAN_INDEX, now_us());
     struct product_filter rare = *f; /* the walks found too few matches */
-    rare.ranges_rare = true;
+    rare.ranges_rare = !narrowed_beside_ranges(f);
     return search_page(db, &rare, sort, after_value, after_id, limit, out);
 }
 
