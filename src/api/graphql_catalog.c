@@ -27,6 +27,8 @@ void gql_catalog_init(struct gql_catalog *c, struct request *req) {
 }
 
 void gql_catalog_clear(struct gql_catalog *c) {
+    if (c->snapshot)
+        db_end_snapshot(c->db);
     for (size_t i = 0; i < c->query_count; i++) {
         product_query_clear(c->queries[i]);
         free(c->queries[i]);
@@ -54,8 +56,20 @@ void gql_catalog_keep(struct gql_catalog *c, PGresult *r) {
     c->results[c->result_count++] = r;
 }
 
+/* An answer's statements (a page, its products' variants, its total)
+ * share one snapshot, so that a write landing between two of them cannot
+ * give a product derived fields its variants disagree with. A statement
+ * that failed (a timeout) fails the snapshot: the fields after it read
+ * outside one rather than failing too. */
 enum nx_err gql_catalog_db(struct gql_catalog *c, struct db **db) {
-    enum nx_err e = c->db ? NX_OK : api_db(c->req, &c->db);
+    enum nx_err e = NX_OK;
+    if (!c->db) {
+        e = api_db(c->req, &c->db);
+        c->snapshot = e == NX_OK && db_begin_snapshot(c->db);
+    } else if (c->snapshot && db_snapshot_failed(c->db)) {
+        db_end_snapshot(c->db);
+        c->snapshot = false;
+    }
     *db = c->db;
     return e;
 }

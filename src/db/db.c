@@ -478,9 +478,9 @@ static int stmt_slot(struct db_stmt *st) {
  * such statements run with force_generic_plan, every other one with auto.
  * When the session is in the other mode, the SET goes in the same round
  * trip as the statement (libpq's pipeline mode). Inside a transaction the
- * mode stays auto (db_begin sees to it), so no rollback can undo a SET
- * this connection counts on; a failed pipeline leaves the mode unknown,
- * and the next statement sets it again.
+ * SET is part of it: a rollback (to a savepoint too) may undo it, so after
+ * one the mode is unknown, as after a failed pipeline, and the next
+ * statement sets it again.
  */
 
 static const char *const PLAN_MODE_SQL[] = {
@@ -594,7 +594,7 @@ static PGresult *switch_and_run(struct db *db, enum plan_mode want, db_sender se
 
 /* Run what send sends under the plan mode want (see above). */
 static PGresult *run_in_mode(struct db *db, enum plan_mode want, db_sender send, const void *ctx) {
-    if (db->plan_mode != want && db->depth == 0)
+    if (db->plan_mode != want)
         return switch_and_run(db, want, send, ctx);
     return send(db, ctx) ? last_result(db) : send_failed(db);
 }
@@ -803,23 +803,23 @@ static const char SQL_ROLLBACK_TO[] =
     "ROLLBACK TO SAVEPOINT nx_nested; RELEASE SAVEPOINT nx_nested";
 
 enum nx_err db_begin(struct db *db) {
-    enum nx_err e = NX_OK;
-    /* a transaction runs in auto: see "plan modes" above */
-    if (db->depth == 0 && db->conn && db->plan_mode != PLAN_AUTO) {
-        e = db_exec_sql(db, PLAN_MODE_SQL[PLAN_AUTO]);
-        db->plan_mode = e == NX_OK ? PLAN_AUTO : PLAN_UNKNOWN;
-    }
-    if (e == NX_OK)
-        e = db_exec_sql(db, db->depth > 0 ? SQL_SAVEPOINT : "BEGIN");
+    enum nx_err e = db_exec_sql(db, db->depth > 0 ? SQL_SAVEPOINT : "BEGIN");
     if (e == NX_OK)
         db->depth++;
     return e;
+}
+
+/* What a rollback may have undone: see "plan modes" above. */
+static void forget_plan_mode(struct db *db) {
+    db->plan_mode = PLAN_UNKNOWN;
 }
 
 enum nx_err db_commit(struct db *db) {
     if (db->depth <= db->pinned)
         return NX_OK; /* the outer transaction is committed by its owner */
     bool nested = db->depth > 1;
+    if (!nested && PQtransactionStatus(db->conn) != PQTRANS_INTRANS)
+        forget_plan_mode(db); /* the COMMIT of a failed transaction rolls back */
     enum nx_err e = db_exec_sql(db, nested ? SQL_RELEASE : "COMMIT");
     if (nested && e != NX_OK)
         return e; /* still inside the savepoint: the caller rolls it back */
@@ -831,6 +831,7 @@ void db_rollback(struct db *db) {
     if (db->depth <= db->pinned)
         return;
     bool nested = db->depth > 1;
+    forget_plan_mode(db);
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         PQclear(exec_text(db, nested ? SQL_ROLLBACK_TO : "ROLLBACK"));
         if (drop_if_hung(db))
@@ -864,11 +865,34 @@ enum nx_err db_commit_outer(struct db *db) {
 
 void db_abort_outer(struct db *db) {
     db->pinned = 0;
+    forget_plan_mode(db);
     if (db->depth > 0 && db->conn && PQstatus(db->conn) == CONNECTION_OK) {
         PQclear(exec_text(db, "ROLLBACK"));
         drop_if_hung(db);
     }
     db->depth = 0;
+}
+
+/* The snapshot's statements only read, and see the database as it was
+ * at the first of them. */
+static const char SQL_BEGIN_SNAPSHOT[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+bool db_begin_snapshot(struct db *db) {
+    if (db->depth > 0 || db_exec_sql(db, SQL_BEGIN_SNAPSHOT) != NX_OK)
+        return false;
+    db->depth = 1;
+    return true;
+}
+
+bool db_snapshot_failed(const struct db *db) {
+    return db->depth == 0 || !db->conn || PQtransactionStatus(db->conn) != PQTRANS_INTRANS;
+}
+
+void db_end_snapshot(struct db *db) {
+    if (db->depth != 1 || db->pinned)
+        return; /* the connection broke and was dropped: nothing is open */
+    if (db_snapshot_failed(db) || db_commit(db) != NX_OK)
+        db_rollback(db);
 }
 
 void sql_add(struct sql_builder *b, const char *fragment) {

@@ -168,6 +168,57 @@ static void test_transactions_nest_in_an_outer_one(void **state) {
     db_close(other);
 }
 
+/* The rows of snapshot_rows, by a statement prepared for a generic plan
+ * (the mode a list runs in). */
+static long rows_in_snapshot_table(struct db *db) {
+    struct sql_builder b = {.prepare = true};
+    sql_add(&b, "SELECT count(*) FROM snapshot_rows");
+    PGresult *r = NULL;
+    assert_int_equal(db_exec_built(db, &b, &r), NX_OK);
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    sql_clear(&b);
+    return n;
+}
+
+static bool session_plans_generic(struct db *db) {
+    PGresult *r = PQexec(db_conn(db), "SHOW plan_cache_mode");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    bool generic = strcmp(PQgetvalue(r, 0, 0), "force_generic_plan") == 0;
+    PQclear(r);
+    return generic;
+}
+
+/* A snapshot's statements see the database as at its first, whatever
+ * commits meanwhile; a statement that fails in it (here a write: it only
+ * reads) fails it, and ending it rolls back. The plan mode set inside it
+ * is undone by that rollback, and the next statement sets it again. */
+static void test_a_snapshot_reads_one_moment_until_a_statement_fails(void **state) {
+    (void)state;
+    struct db *db = db_thread("db-test");
+    struct db *other = db_open(server.database_url);
+    assert_non_null(db);
+    assert_non_null(other);
+    assert_int_equal(db_exec_sql(db, "CREATE TABLE IF NOT EXISTS snapshot_rows (v int)"), NX_OK);
+    static struct db_stmt one = {"SELECT 1", 0, 0}; /* planned in auto, as a write's are */
+    assert_int_equal(db_exec(db, &one, NULL, NULL), NX_OK);
+    assert_true(db_begin_snapshot(db));
+    assert_int_equal(rows_in_snapshot_table(db), 0);
+    assert_int_equal(db_exec_sql(other, "INSERT INTO snapshot_rows VALUES (1)"), NX_OK);
+    assert_int_equal(rows_in_snapshot_table(db), 0);
+    assert_false(db_snapshot_failed(db));
+    assert_int_not_equal(db_exec_sql(db, "INSERT INTO snapshot_rows VALUES (2)"), NX_OK);
+    assert_true(db_snapshot_failed(db));
+    db_end_snapshot(db);
+    assert_false(session_plans_generic(db)); /* the rollback undid the SET */
+    assert_int_equal(rows_in_snapshot_table(db), 1);
+    assert_true(session_plans_generic(db));
+    assert_int_equal(db_begin(db), NX_OK);
+    assert_false(db_begin_snapshot(db)); /* not inside another transaction */
+    db_rollback(db);
+    db_close(other);
+}
+
 /* A statement that failed in the outer transaction (outside any savepoint)
  * makes db_commit_outer refuse: nothing is kept and the caller hears so. */
 static void test_a_failed_outer_transaction_does_not_commit(void **state) {
@@ -476,6 +527,7 @@ int main(void) {
         cmocka_unit_test(test_a_timeout_counts_only_until_forgotten),
         cmocka_unit_test(test_named_locks_share_1024_keys),
         cmocka_unit_test(test_transactions_nest_in_an_outer_one),
+        cmocka_unit_test(test_a_snapshot_reads_one_moment_until_a_statement_fails),
         cmocka_unit_test(test_a_failed_outer_transaction_does_not_commit),
         cmocka_unit_test(test_common_words_are_counted_by_a_walk),
         cmocka_unit_test(test_one_rare_word_is_planned_once_and_serially),

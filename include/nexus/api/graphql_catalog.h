@@ -33,6 +33,7 @@
 struct gql_catalog {
     struct request *req; /* the caller's request (principal, request id) */
     struct db *db;       /* NULL until a field needs it */
+    bool snapshot;       /* db's statements share a snapshot (gql_catalog_db) */
     bool staff;
     bool db_failed; /* a field failed for the database (not for its input) */
     /* The filters of the connections made, kept for their totalCount

@@ -165,6 +165,18 @@ enum nx_err db_begin_outer(struct db *db);
 enum nx_err db_commit_outer(struct db *db);
 void db_abort_outer(struct db *db);
 
+/*
+ * A read-only transaction whose statements all see one snapshot of the
+ * database (REPEATABLE READ), for an answer built from several statements
+ * that must agree with each other. db_begin_snapshot opens it and is true
+ * when it did (not inside another transaction, nor when BEGIN failed).
+ * After a statement in it failed, db_snapshot_failed is true and the
+ * others fail too until db_end_snapshot, which commits or rolls back.
+ */
+bool db_begin_snapshot(struct db *db);
+bool db_snapshot_failed(const struct db *db);
+void db_end_snapshot(struct db *db);
+
 /* After a failed db_exec: the SQLSTATE and constraint name ("" if none). */
 const char *db_sqlstate(const struct db *db);
 
