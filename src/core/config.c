@@ -306,7 +306,8 @@ static bool load_jobs(struct loader *l, struct config *c) {
            load_int(l, "JOB_BACKOFF_BASE_MS", 2000, 1, 3600000, &c->job_backoff_base_ms) &&
            load_int(l, "JOB_BACKOFF_MAX_MS", 600000, 1, 86400000, &c->job_backoff_max_ms) &&
            load_int(l, "JOB_POLL_MS", 1000, 10, 60000, &c->job_poll_ms) &&
-           load_int(l, "JOB_RETENTION", 7 * 86400, 60, 3650 * 86400, &c->job_retention);
+           load_int(l, "JOB_RETENTION", 7 * 86400, 60, 3650 * 86400, &c->job_retention) &&
+           load_int(l, "IMPORT_RETENTION", 30 * 86400, 3600, 3650 * 86400, &c->import_retention);
 }
 
 /* Loopback and the private ranges: where a Prometheus usually scrapes from. */

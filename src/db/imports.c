@@ -108,6 +108,22 @@ static struct db_stmt SQL_PURGE_ABANDONED = {
     "DELETE FROM imports WHERE status = 'uploading' AND created_at < now() - interval '1 hour'", 0,
     0};
 
+/* The errors of imports finished longer ago than $1 seconds, then those
+ * imports once their errors are gone: an import may hold millions of
+ * errors, deleted a batch at a time rather than in one long statement. */
+#define FINISHED_BEFORE                                                                            \
+    " status IN ('done', 'failed') AND finished_at < now() - make_interval(secs => $1::integer)"
+static struct db_stmt SQL_PURGE_FINISHED_ERRORS = {
+    "DELETE FROM import_errors WHERE (import_id, n) IN (SELECT e.import_id, e.n"
+    " FROM imports i JOIN import_errors e ON e.import_id = i.id WHERE" FINISHED_BEFORE
+    " LIMIT $2::integer)",
+    2, 0};
+static struct db_stmt SQL_PURGE_FINISHED = {
+    "DELETE FROM imports WHERE id IN (SELECT id FROM imports i WHERE" FINISHED_BEFORE
+    " AND NOT EXISTS (SELECT 1 FROM import_errors e WHERE e.import_id = i.id)"
+    " ORDER BY finished_at LIMIT $2::integer)",
+    2, 0};
+
 /* A row's product goes to import_stage; its variants (a row without
  * "variants" has one: its sku, price and stock, with options and is_active
  * NULL, which leaves them as they are) to import_stage_variants, numbered
@@ -716,6 +732,15 @@ enum nx_err imports_purge_abandoned(struct db *db, int *purged) {
     *purged = e == NX_OK ? (int)strtol(PQcmdTuples(r), NULL, 10) : 0;
     PQclear(r);
     return e;
+}
+
+enum nx_err imports_purge_finished_errors(struct db *db, int retention_seconds, int batch,
+                                          int *purged) {
+    return db_purge(db, &SQL_PURGE_FINISHED_ERRORS, retention_seconds, batch, purged);
+}
+
+enum nx_err imports_purge_finished(struct db *db, int retention_seconds, int batch, int *purged) {
+    return db_purge(db, &SQL_PURGE_FINISHED, retention_seconds, batch, purged);
 }
 
 enum nx_err import_stage_reset(struct db *db) {

@@ -52,6 +52,29 @@ static struct db_stmt SQL_REVOKE_OTHERS = {
     " AND revoked_at IS NULL",
     2, 0};
 
+/* Refresh tokens that expired longer ago than $1 seconds: past its expiry
+ * a token is refused whether or not its row is kept. */
+static struct db_stmt SQL_PURGE_TOKENS = {
+    "DELETE FROM refresh_tokens WHERE token_hash IN (SELECT token_hash FROM refresh_tokens"
+    " WHERE expires_at < now() - make_interval(secs => $1::integer)"
+    " ORDER BY expires_at LIMIT $2::integer)",
+    2, 0};
+/* Logins revoked longer ago than $1 seconds (their tokens go with them). */
+static struct db_stmt SQL_PURGE_REVOKED = {
+    "DELETE FROM logins WHERE id IN (SELECT id FROM logins"
+    " WHERE revoked_at < now() - make_interval(secs => $1::integer)"
+    " ORDER BY revoked_at LIMIT $2::integer)",
+    2, 0};
+/* Logins last used longer ago than $1 seconds that hold no live refresh
+ * token (one issued under a longer REFRESH_TOKEN_TTL may still live). */
+static struct db_stmt SQL_PURGE_IDLE = {
+    "DELETE FROM logins WHERE id IN (SELECT l.id FROM logins l WHERE l.revoked_at IS NULL"
+    " AND l.last_used_at < now() - make_interval(secs => $1::integer)"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.login_id = l.id"
+    " AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now())"
+    " ORDER BY l.last_used_at LIMIT $2::integer)",
+    2, 0};
+
 enum nx_err logins_create(struct db *db, const char *user_id, const char *user_agent,
                           PGresult **out) {
     const char *params[] = {user_id, user_agent};
@@ -98,4 +121,16 @@ enum nx_err logins_revoke(struct db *db, const char *login_id) {
 enum nx_err logins_revoke_others(struct db *db, const char *user_id, const char *keep) {
     const char *params[] = {user_id, keep};
     return db_exec(db, &SQL_REVOKE_OTHERS, params, NULL);
+}
+
+enum nx_err refresh_purge(struct db *db, int expired_seconds, int batch, int *purged) {
+    return db_purge(db, &SQL_PURGE_TOKENS, expired_seconds, batch, purged);
+}
+
+enum nx_err logins_purge_revoked(struct db *db, int revoked_seconds, int batch, int *purged) {
+    return db_purge(db, &SQL_PURGE_REVOKED, revoked_seconds, batch, purged);
+}
+
+enum nx_err logins_purge_idle(struct db *db, int idle_seconds, int batch, int *purged) {
+    return db_purge(db, &SQL_PURGE_IDLE, idle_seconds, batch, purged);
 }

@@ -8,6 +8,7 @@
 #include "nexus/db/account_tokens.h"
 #include "nexus/db/idempotency.h"
 #include "nexus/db/imports.h"
+#include "nexus/db/logins.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,21 +221,23 @@ static enum nx_err run_one(const struct config *cfg, struct db *db, struct heart
     return record_outcome(cfg, db, h->worker, o);
 }
 
-/* Done jobs past JOB_RETENTION are deleted in small batches (short
- * transactions, no long lock on the table), a few per round. */
-#define PURGE_BATCH       500
-#define PURGE_BATCHES     20
-#define PURGE_INTERVAL_US (60u * 1000000u)
+/* What the worker keeps for a while and then deletes: done jobs, expired
+ * tokens, ended logins, finished imports. Each in small batches (short
+ * transactions, no long lock on a table), a few per round. */
+#define PURGE_BATCH        500
+#define PURGE_ERRORS_BATCH 5000 /* an import's errors are small rows, often many */
+#define PURGE_BATCHES      20
+#define PURGE_INTERVAL_US  (60u * 1000000u)
 
 typedef enum nx_err (*purge_fn)(struct db *db, int retention_seconds, int batch, int *purged);
 
 /* Run fn in batches until it finds less than a batch or the round ends. */
-static enum nx_err purge_rounds(const struct config *cfg, struct db *db, purge_fn fn,
+static enum nx_err purge_rounds(struct db *db, purge_fn fn, int retention_seconds, int batch,
                                 const char *what) {
-    int purged = PURGE_BATCH, total = 0;
+    int purged = batch, total = 0;
     enum nx_err e = NX_OK;
-    for (int i = 0; i < PURGE_BATCHES && purged == PURGE_BATCH && e == NX_OK && !stopping; i++) {
-        e = fn(db, cfg->job_retention, PURGE_BATCH, &purged);
+    for (int i = 0; i < PURGE_BATCHES && purged == batch && e == NX_OK && !stopping; i++) {
+        e = fn(db, retention_seconds, batch, &purged);
         total += purged;
     }
     if (total)
@@ -245,9 +248,28 @@ static enum nx_err purge_rounds(const struct config *cfg, struct db *db, purge_f
 /* Done jobs, and account tokens that expired as long ago (once gone, such
  * a link is "unknown", which is all an expired link can be told anyway). */
 static enum nx_err purge_finished(const struct config *cfg, struct db *db) {
-    enum nx_err e = purge_rounds(cfg, db, queue_purge, "finished job(s)");
+    int keep = cfg->job_retention;
+    enum nx_err e = purge_rounds(db, queue_purge, keep, PURGE_BATCH, "finished job(s)");
     if (e == NX_OK)
-        e = purge_rounds(cfg, db, account_tokens_purge, "expired account token(s)");
+        e = purge_rounds(db, account_tokens_purge, keep, PURGE_BATCH, "expired account token(s)");
+    return e;
+}
+
+/* Refresh tokens and logins kept JOB_RETENTION after they ended, and never
+ * before the login's last access token expired: an access token is live
+ * only while its login's row is (a missing login is an ended one). An
+ * expired refresh token is refused with or without its row; a login is
+ * ended when revoked, or when its newest refresh token expired, at most
+ * REFRESH_TOKEN_TTL after its last use. */
+static enum nx_err purge_logins(const struct config *cfg, struct db *db) {
+    int keep =
+        cfg->job_retention > cfg->access_token_ttl ? cfg->job_retention : cfg->access_token_ttl;
+    enum nx_err e = purge_rounds(db, refresh_purge, keep, PURGE_BATCH, "expired refresh token(s)");
+    if (e == NX_OK)
+        e = purge_rounds(db, logins_purge_revoked, keep, PURGE_BATCH, "revoked login(s)");
+    if (e == NX_OK)
+        e = purge_rounds(db, logins_purge_idle, keep + cfg->refresh_token_ttl, PURGE_BATCH,
+                         "expired login(s)");
     return e;
 }
 
@@ -257,15 +279,21 @@ static enum nx_err purge_idempotency(struct db *db, int retention_seconds, int b
     return idempotency_purge(db, batch, purged);
 }
 
-/* Idempotency keys past their 24 hours, in the same small batches; and
- * uploads whose request never completed. */
+/* Idempotency keys past their 24 hours; uploads whose request never
+ * completed; imports finished more than IMPORT_RETENTION ago, their
+ * errors first. */
 static enum nx_err purge_leftovers(const struct config *cfg, struct db *db) {
-    int abandoned = 0;
+    int abandoned = 0, keep = cfg->import_retention;
     enum nx_err e = imports_purge_abandoned(db, &abandoned);
     if (abandoned)
         log_info("worker.purged", NULL, "%d abandoned import upload(s) deleted", abandoned);
     if (e == NX_OK)
-        e = purge_rounds(cfg, db, purge_idempotency, "expired idempotency key(s)");
+        e = purge_rounds(db, purge_idempotency, 0, PURGE_BATCH, "expired idempotency key(s)");
+    if (e == NX_OK)
+        e = purge_rounds(db, imports_purge_finished_errors, keep, PURGE_ERRORS_BATCH,
+                         "finished imports' error(s)");
+    if (e == NX_OK)
+        e = purge_rounds(db, imports_purge_finished, keep, PURGE_BATCH, "finished import(s)");
     return e;
 }
 
@@ -325,6 +353,8 @@ int worker_run(const struct config *cfg) {
         }
         if (e == NX_OK && now_us() >= next_purge) {
             e = purge_finished(cfg, db);
+            if (e == NX_OK)
+                e = purge_logins(cfg, db);
             if (e == NX_OK)
                 e = purge_leftovers(cfg, db);
             next_purge = now_us() + PURGE_INTERVAL_US;

@@ -1106,6 +1106,112 @@ static void test_worker_purges_expired_idempotency_keys(void **state) {
     assert_true(wait_sql("live", 5000, "SELECT string_agg(key, ',') FROM idempotency_keys"));
 }
 
+/* A user of the purge tests' own (logins and imports need one). */
+static char *purge_user(void) {
+    return sqlf("INSERT INTO users (email, password_hash, name, role) VALUES"
+                " ('purge-' || gen_random_uuid() || '@example.com', 'x', 'Purge', 'customer')"
+                " RETURNING id");
+}
+
+/* A login of user as the SQL values revoked_at and last_used_at say, with
+ * one unused refresh token expiring at expires_at; its id. */
+static char *purge_login(const char *user, const char *revoked_at, const char *last_used_at,
+                         const char *expires_at) {
+    char *id = sqlf("INSERT INTO logins (user_id, revoked_at, last_used_at) VALUES (%s, %s, %s)"
+                    " RETURNING id",
+                    user, revoked_at, last_used_at);
+    free(sqlf("INSERT INTO refresh_tokens (token_hash, login_id, user_id, expires_at)"
+              " VALUES (sha256(gen_random_uuid()::text::bytea), '%s', %s, %s)",
+              id, user, expires_at));
+    return id;
+}
+
+/* The worker deletes what ended long enough ago (JOB_RETENTION, 7 days):
+ * refresh tokens expired that long, logins revoked that long (more than a
+ * batch of them), and logins whose last refresh token expired that long
+ * (last used more than REFRESH_TOKEN_TTL, 30 days, and 7 days ago). A
+ * login last used that long ago that holds a live token (one issued under
+ * a longer REFRESH_TOKEN_TTL) stays, as do recent ends and live logins. */
+static void test_worker_purges_ended_logins_and_expired_refresh_tokens(void **state) {
+    (void)state;
+    char *user = purge_user();
+    free(sqlf("INSERT INTO logins (user_id, revoked_at) SELECT %s, now() - interval '8 days'"
+              " FROM generate_series(1, 600)",
+              user));
+    char *revoked = purge_login(user, "now() - interval '8 days'", "now() - interval '9 days'",
+                                "now() + interval '20 days'");
+    char *idle =
+        purge_login(user, "NULL", "now() - interval '38 days'", "now() - interval '8 days'");
+    char *recently_revoked =
+        purge_login(user, "now() - interval '1 hour'", "now()", "now() + interval '30 days'");
+    char *idle_live =
+        purge_login(user, "NULL", "now() - interval '38 days'", "now() + interval '1 day'");
+    char *live = purge_login(user, "NULL", "now()", "now() + interval '30 days'");
+    /* two tokens the live login used before its current one */
+    free(sqlf("INSERT INTO refresh_tokens (token_hash, login_id, user_id, expires_at, used_at)"
+              " VALUES (sha256('old'::bytea), '%s', %s, now() - interval '8 days',"
+              " now() - interval '38 days'), (sha256('recent'::bytea), '%s', %s,"
+              " now() - interval '1 day', now() - interval '31 days')",
+              live, user, live, user));
+    worker_start(NULL);
+    assert_true(wait_sql("3", 20000, "SELECT count(*) FROM logins WHERE user_id = %s", user));
+    char *kept = sqlf("SELECT string_agg(id::text, ',' ORDER BY id) FROM logins"
+                      " WHERE id IN ('%s', '%s', '%s')",
+                      recently_revoked, idle_live, live);
+    assert_true(wait_sql(kept, 5000,
+                         "SELECT string_agg(id::text, ',' ORDER BY id) FROM logins"
+                         " WHERE user_id = %s",
+                         user));
+    assert_true(wait_sql("0|1|4", 5000,
+                         "SELECT count(*) FILTER (WHERE token_hash = sha256('old'::bytea)) || '|'"
+                         " || count(*) FILTER (WHERE token_hash = sha256('recent'::bytea)) || '|'"
+                         " || count(*) FROM refresh_tokens WHERE user_id = %s",
+                         user));
+    free(kept);
+    free(user);
+    free(revoked);
+    free(idle);
+    free(recently_revoked);
+    free(idle_live);
+    free(live);
+}
+
+/* Imports finished more than IMPORT_RETENTION (30 days) ago are deleted
+ * with their errors, more than a batch of errors included; recent ones
+ * and unfinished ones of any age stay, with theirs. */
+static void test_worker_purges_imports_finished_past_retention(void **state) {
+    (void)state;
+    char *user = purge_user();
+    static const char INSERT[] =
+        "INSERT INTO imports (user_id, status, format, mode, atomic, created_at, finished_at)"
+        " VALUES (%s, '%s', 'ndjson', 'upsert', false, now() - interval '60 days', %s)"
+        " RETURNING id";
+    char *old = sqlf(INSERT, user, "done", "now() - interval '31 days'");
+    char *failed = sqlf(INSERT, user, "failed", "now() - interval '31 days'");
+    char *recent = sqlf(INSERT, user, "done", "now() - interval '29 days'");
+    char *running = sqlf(INSERT, user, "running", "NULL");
+    free(sqlf("INSERT INTO import_errors (import_id, n, line, message)"
+              " SELECT %s, i, i + 1, 'bad' FROM generate_series(1, 12000) i",
+              old));
+    free(sqlf("INSERT INTO import_errors (import_id, n, line, message)"
+              " SELECT id, 1, 2, 'bad' FROM imports WHERE id IN (%s, %s, %s)",
+              failed, recent, running));
+    worker_start(NULL);
+    assert_true(
+        wait_sql("0", 20000, "SELECT count(*) FROM imports WHERE id IN (%s, %s)", old, failed));
+    assert_true(
+        wait_sql("0|2|2", 5000,
+                 "SELECT (SELECT count(*) FROM import_errors WHERE import_id IN (%s, %s))"
+                 " || '|' || (SELECT count(*) FROM import_errors WHERE import_id IN (%s, %s))"
+                 " || '|' || (SELECT count(*) FROM imports WHERE id IN (%s, %s))",
+                 old, failed, recent, running, recent, running));
+    free(user);
+    free(old);
+    free(failed);
+    free(recent);
+    free(running);
+}
+
 /* ---- i. signals and wake-ups -------------------------------------------- */
 
 /* SIGTERM wakes an idle worker, which exits 0 at once: with a 60 s poll
@@ -1290,6 +1396,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_metrics_show_jobs_by_state_and_oldest_due_age, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_worker_purges_done_jobs_past_retention, fresh,
+                                        cleanup),
+        cmocka_unit_test_setup_teardown(test_worker_purges_ended_logins_and_expired_refresh_tokens,
+                                        fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_worker_purges_imports_finished_past_retention, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_worker_purges_expired_idempotency_keys, fresh,
                                         cleanup),

@@ -342,6 +342,20 @@ static void test_job_retention_range(void **state) {
     assert_int_equal(f->c.job_retention, 3600);
 }
 
+static void test_import_retention_range(void **state) {
+    struct fixture *f = *state;
+    const struct var none[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
+    assert_loads(f, none);
+    assert_int_equal(f->c.import_retention, 30 * 86400);
+    config_clear(&f->c);
+    const struct var low[] = {
+        {"DATABASE_URL", GOOD_DB}, {"IMPORT_RETENTION", "3599"}, {NULL, NULL}};
+    assert_rejected_naming(f, low, "IMPORT_RETENTION");
+    const struct var ok[] = {{"DATABASE_URL", GOOD_DB}, {"IMPORT_RETENTION", "3600"}, {NULL, NULL}};
+    assert_loads(f, ok);
+    assert_int_equal(f->c.import_retention, 3600);
+}
+
 static void test_app_url_and_link_lifetimes(void **state) {
     struct fixture *f = *state;
     const struct var none[] = {{"DATABASE_URL", GOOD_DB}, {NULL, NULL}};
@@ -778,6 +792,7 @@ int main(void) {
         FT(test_request_timeout_range),
         FT(test_metrics_access_settings),
         FT(test_job_retention_range),
+        FT(test_import_retention_range),
         FT(test_app_url_and_link_lifetimes),
         FT(test_short_jwt_secret_is_rejected_in_production),
         FT(test_short_jwt_secret_is_rejected_with_nexus_env_production),

@@ -72,8 +72,9 @@ struct config {
     int job_lease_seconds;
     int job_backoff_base_ms;
     int job_backoff_max_ms;
-    int job_poll_ms;   /* longest sleep between queue checks */
-    int job_retention; /* seconds a done job is kept before it is purged */
+    int job_poll_ms;      /* longest sleep between queue checks */
+    int job_retention;    /* seconds a done job is kept before it is purged */
+    int import_retention; /* seconds a finished import is kept, with its errors */
     struct ip_range metrics_allow[NX_MAX_METRICS_ALLOW]; /* who may read /metrics */
     size_t metrics_allow_count;
     char *metrics_token; /* NULL: no bearer opens /metrics */

@@ -119,6 +119,13 @@ enum nx_err imports_give_up(struct db *db, const char *id, const struct import_r
 /* Delete uploads abandoned more than an hour ago; *purged: how many. */
 enum nx_err imports_purge_abandoned(struct db *db, int *purged);
 
+/* Imports finished (done or failed) more than retention_seconds ago: up
+ * to batch of their errors, and up to batch of those with no error left;
+ * *purged: how many rows. */
+enum nx_err imports_purge_finished_errors(struct db *db, int retention_seconds, int batch,
+                                          int *purged);
+enum nx_err imports_purge_finished(struct db *db, int retention_seconds, int batch, int *purged);
+
 /* ---- the batch merge ----------------------------------------------------- */
 
 /* Empty the staging table (created on first use in the session). */

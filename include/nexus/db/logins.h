@@ -48,4 +48,16 @@ enum nx_err logins_revoke(struct db *db, const char *login_id);
 /* End every login of a user except keep (which may be NULL). */
 enum nx_err logins_revoke_others(struct db *db, const char *user_id, const char *keep);
 
+/*
+ * The worker's purges, each of up to batch rows, oldest first; *purged:
+ * how many. Refresh tokens expired more than expired_seconds ago; logins
+ * revoked more than revoked_seconds ago; logins last used more than
+ * idle_seconds ago that hold no live refresh token. A login's access
+ * tokens need its row (a missing login is an ended one), so a login must
+ * go only after the last of them expired.
+ */
+enum nx_err refresh_purge(struct db *db, int expired_seconds, int batch, int *purged);
+enum nx_err logins_purge_revoked(struct db *db, int revoked_seconds, int batch, int *purged);
+enum nx_err logins_purge_idle(struct db *db, int idle_seconds, int batch, int *purged);
+
 #endif
