@@ -98,26 +98,34 @@ pg_create_db() {
 # and evicting the least recently used keys when full (the cache is all it
 # holds).
 redis_start() {
-    local dir=$1 port=${2:-0}
+    local dir=$1 port=${2:-0} pid stale
     mkdir -p "$dir"
+    stale=$(cat "$dir/redis.pid" 2>/dev/null || true) # a crashed one's, if any
     redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
         --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
         --logfile "$dir/redis.log" --dir "$dir" \
         --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy allkeys-lru >/dev/null || die "Redis did not start"
-    for _ in $(seq 50); do
+    # A busy machine may take seconds to run the daemon: wait while it
+    # lives (up to a minute), and no longer once it has exited.
+    for _ in $(seq 600); do
         [ -S "$dir/redis.sock" ] && return 0
+        pid=$(cat "$dir/redis.pid" 2>/dev/null || true)
+        [ -n "$pid" ] && [ "$pid" != "$stale" ] && ! kill -0 "$pid" 2>/dev/null && break
         sleep 0.1
     done
     die "Redis did not create its socket: see $dir/redis.log"
 }
 
 redis_stop() {
-    local dir=$1 pid
+    local dir=$1 pid i
     [ -f "$dir/redis.pid" ] || return 0
     pid=$(cat "$dir/redis.pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
+    # Gone before returning: a Redis still exiting would unlink the socket
+    # of the next one started on the same path (killed after 30 s).
+    for i in $(seq 600); do
         kill -0 "$pid" 2>/dev/null || break
+        [ "$i" = 300 ] && kill -9 "$pid" 2>/dev/null
         sleep 0.1
     done
     rm -f "$dir/redis.pid"
