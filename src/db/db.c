@@ -45,7 +45,9 @@ struct db {
     unsigned char prepared[NX_MAX_STATEMENTS / 8];
     char *built[NX_MAX_BUILT_STATEMENTS]; /* texts prepared as "b<index>" */
     size_t built_count;
-    enum plan_mode plan_mode; /* the session's plan_cache_mode, as last set */
+    enum plan_mode plan_mode;  /* the session's plan_cache_mode, as last set */
+    const char *begin_pending; /* a BEGIN sent with the next statement (db_begin_snapshot) */
+    bool commit_unread;        /* a snapshot's COMMIT sent, its answer not read yet */
     char sqlstate[6];
     char constraint[64];
     bool lost_conflict; /* since db_thread_forget_failures: see db.h */
@@ -121,6 +123,7 @@ static void finish_connection(struct db *db) {
     set_cancel(db, NULL);
     PQfinish(db->conn);
     db->conn = NULL;
+    db->commit_unread = false;
 }
 
 static void drop_connection(struct db *db) {
@@ -380,7 +383,10 @@ void db_set_request_id(struct db *db, const char *request_id) {
     db->request_id = request_id;
 }
 
+static void settle_commit(struct db *db);
+
 PGconn *db_conn(struct db *db) {
+    settle_commit(db);
     return db->conn;
 }
 
@@ -559,44 +565,88 @@ static bool drop_if_hung(struct db *db) {
     return true;
 }
 
+/* The answer to a snapshot's COMMIT, sent without waiting for it
+ * (db_end_snapshot), read before the connection's next use: by then it
+ * has come. A failed one leaves the session in doubt, so it is closed. */
+static void settle_commit(struct db *db) {
+    if (!db->commit_unread)
+        return;
+    db->commit_unread = false;
+    PGresult *r = last_result(db);
+    bool committed = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!drop_if_hung(db) && !committed)
+        drop_connection(db);
+}
+
 static PGresult *send_failed(struct db *db) {
     return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
 }
 
-/* The SET, the statement and a sync in one round trip; the statement's
- * result (or the SET's error). */
-static PGresult *switch_and_run(struct db *db, enum plan_mode want, db_sender send,
-                                const void *ctx) {
+/* The commands before (a BEGIN, a SET), the statement and a sync in one
+ * round trip: the statement's result, or the first failed command's. Bit
+ * i of *done is set when before[i] succeeded. */
+static PGresult *run_after(struct db *db, const char *const *before, int n, unsigned *done,
+                           db_sender send, const void *ctx) {
     PGconn *c = db->conn;
-    db->plan_mode = PLAN_UNKNOWN;
+    *done = 0;
     if (!PQenterPipelineMode(c))
         return send_failed(db);
-    bool sent = PQsendQueryParams(c, PLAN_MODE_SQL[want], 0, NULL, NULL, NULL, NULL, 0) &&
-                send(db, ctx) && PQpipelineSync(c);
-    PGresult *set = sent ? last_result(db) : NULL, *r = sent ? last_result(db) : NULL;
-    PGresult *sync = sent ? next_result(db) : NULL;
+    bool sent = true;
+    for (int i = 0; i < n && sent; i++)
+        sent = PQsendQueryParams(c, before[i], 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && send(db, ctx) && PQpipelineSync(c);
+    PGresult *failed = NULL;
+    for (int i = 0; i < n && sent; i++) {
+        PGresult *cmd = last_result(db);
+        if (PQresultStatus(cmd) == PGRES_COMMAND_OK)
+            *done |= 1u << i;
+        if (PQresultStatus(cmd) == PGRES_COMMAND_OK || failed)
+            PQclear(cmd);
+        else
+            failed = cmd;
+    }
+    PGresult *r = sent ? last_result(db) : NULL, *sync = sent ? next_result(db) : NULL;
     bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
     if (!PQexitPipelineMode(c) || !synced) {
-        PQclear(set);
+        PQclear(failed);
         PQclear(r);
+        *done = 0;
         return send_failed(db);
     }
-    if (PQresultStatus(set) != PGRES_COMMAND_OK) {
+    if (failed) {
         PQclear(r);
-        return set;
+        return failed;
     }
-    PQclear(set);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK)
-        db->plan_mode = want;
     return r;
 }
 
-/* Run what send sends under the plan mode want (see above). */
+/* Run what send sends under the plan mode want (see above), after the
+ * BEGIN of a snapshot when one is pending: in one round trip. */
 static PGresult *run_in_mode(struct db *db, enum plan_mode want, db_sender send, const void *ctx) {
+    const char *before[2];
+    int n = 0, set = -1;
+    if (db->begin_pending)
+        before[n++] = db->begin_pending;
     if (db->plan_mode != want)
-        return switch_and_run(db, want, send, ctx);
-    return send(db, ctx) ? last_result(db) : send_failed(db);
+        before[set = n++] = PLAN_MODE_SQL[want];
+    if (n == 0)
+        return send(db, ctx) ? last_result(db) : send_failed(db);
+    enum plan_mode was = db->plan_mode;
+    unsigned done;
+    db->plan_mode = PLAN_UNKNOWN;
+    PGresult *r = run_after(db, before, n, &done, send, ctx);
+    if (db->begin_pending && (done & 1u)) {
+        db->begin_pending = NULL;
+        db->depth = 1;
+    }
+    bool ran = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (set < 0)
+        db->plan_mode = was;
+    else if ((done & (1u << set)) && ran)
+        db->plan_mode = want;
+    return r;
 }
 
 /* ---- statements ---------------------------------------------------------- */
@@ -645,6 +695,7 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
     if (out)
         *out = NULL;
     db->sqlstate[0] = db->constraint[0] = '\0';
+    settle_commit(db);
     if (!ensure_connected(db))
         return NX_ERR_UNAVAILABLE;
     bool fresh_start = db->depth == 0;
@@ -690,6 +741,14 @@ static PGresult *run_prepared_call(struct db *db, const void *ctx) {
 }
 
 static PGresult *run_plain(struct db *db, const void *ctx) {
+    if (db->begin_pending) { /* a text runs alone: its snapshot's BEGIN first */
+        PGresult *begun = exec_text(db, db->begin_pending);
+        if (PQresultStatus(begun) != PGRES_COMMAND_OK)
+            return begun;
+        PQclear(begun);
+        db->begin_pending = NULL;
+        db->depth = 1;
+    }
     return exec_text(db, ctx);
 }
 
@@ -874,25 +933,38 @@ void db_abort_outer(struct db *db) {
 }
 
 /* The snapshot's statements only read, and see the database as it was
- * at the first of them. */
+ * at the first of them. The BEGIN goes with that first statement, in its
+ * round trip (run_in_mode). */
 static const char SQL_BEGIN_SNAPSHOT[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 bool db_begin_snapshot(struct db *db) {
-    if (db->depth > 0 || db_exec_sql(db, SQL_BEGIN_SNAPSHOT) != NX_OK)
+    if (db->depth > 0 || db->begin_pending)
         return false;
-    db->depth = 1;
+    db->begin_pending = SQL_BEGIN_SNAPSHOT;
     return true;
 }
 
 bool db_snapshot_failed(const struct db *db) {
+    if (db->begin_pending)
+        return false; /* nothing ran yet */
     return db->depth == 0 || !db->conn || PQtransactionStatus(db->conn) != PQTRANS_INTRANS;
 }
 
 void db_end_snapshot(struct db *db) {
+    if (db->begin_pending) {
+        db->begin_pending = NULL; /* no statement ran: nothing was begun */
+        return;
+    }
     if (db->depth != 1 || db->pinned)
         return; /* the connection broke and was dropped: nothing is open */
-    if (db_snapshot_failed(db) || db_commit(db) != NX_OK)
+    /* Nothing to keep: the answer is read at the connection's next use
+     * (settle_commit), so the request does not wait for it. */
+    if (!db_snapshot_failed(db) && PQsendQuery(db->conn, "COMMIT")) {
+        db->commit_unread = true;
+        db->depth = 0;
+    } else {
         db_rollback(db);
+    }
 }
 
 void sql_add(struct sql_builder *b, const char *fragment) {

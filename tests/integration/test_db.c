@@ -213,6 +213,15 @@ static void test_a_snapshot_reads_one_moment_until_a_statement_fails(void **stat
     assert_false(session_plans_generic(db)); /* the rollback undid the SET */
     assert_int_equal(rows_in_snapshot_table(db), 1);
     assert_true(session_plans_generic(db));
+    /* a text run alone begins the snapshot first; one never used ends */
+    assert_true(db_begin_snapshot(db));
+    assert_int_equal(db_exec_sql(db, "SELECT 1"), NX_OK);
+    assert_int_equal(PQtransactionStatus(db_conn(db)), PQTRANS_INTRANS);
+    db_end_snapshot(db);
+    assert_int_equal(PQtransactionStatus(db_conn(db)), PQTRANS_IDLE);
+    assert_true(db_begin_snapshot(db));
+    db_end_snapshot(db);
+    assert_int_equal(db_exec_sql(db, "INSERT INTO snapshot_rows VALUES (3)"), NX_OK);
     assert_int_equal(db_begin(db), NX_OK);
     assert_false(db_begin_snapshot(db)); /* not inside another transaction */
     db_rollback(db);

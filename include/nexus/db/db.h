@@ -168,10 +168,11 @@ void db_abort_outer(struct db *db);
 /*
  * A read-only transaction whose statements all see one snapshot of the
  * database (REPEATABLE READ), for an answer built from several statements
- * that must agree with each other. db_begin_snapshot opens it and is true
- * when it did (not inside another transaction, nor when BEGIN failed).
- * After a statement in it failed, db_snapshot_failed is true and the
- * others fail too until db_end_snapshot, which commits or rolls back.
+ * that must agree with each other. db_begin_snapshot has it begin with the
+ * next statement (the BEGIN sent in that statement's round trip) and is
+ * true unless inside another transaction. After a statement in it failed
+ * (or its BEGIN did), db_snapshot_failed is true and the others fail too
+ * until db_end_snapshot, which commits or rolls back.
  */
 bool db_begin_snapshot(struct db *db);
 bool db_snapshot_failed(const struct db *db);
