@@ -36,7 +36,7 @@ static enum nx_err path_category(struct request *req, struct db *db, char id[24]
     key[seg.len] = '\0';
     if (by_slug && !slug_is_valid(key))
         return problem_detail(req, NX_ERR_NOT_FOUND, "no such category");
-    enum nx_err e = categories_resolve(db, by_slug ? key : key, by_slug, id);
+    enum nx_err e = categories_resolve(db, key, by_slug, id);
     if (e == NX_OK && !id[0])
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such category");
     return e;
