@@ -90,24 +90,35 @@ static bool add_number(struct gql_args *a, const char *name, const json_t *v) {
     return gql_args_add(a, name, text);
 }
 
+/* "<prefix><name><suffix>", allocated: the name is the client's, of any
+ * length, and the parameters' own rules judge it whole. */
+static char *param_name(const char *prefix, const char *name, const char *suffix) {
+    struct buf b = {0};
+    buf_printf(&b, "%s%s%s", prefix, name ? name : "", suffix);
+    return b.data;
+}
+
 static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
-    char name[96];
     const char *key = json_string_value(json_object_get(attr, "key"));
     const json_t *values = json_object_get(attr, "values");
-    snprintf(name, sizeof name, "attr.%.80s", key ? key : "");
+    char *name = param_name("attr.", key, "");
+    enum nx_err e;
     /* A filter with nothing to compare still names its key, which the
      * parameters check as REST's `attr.<key>=` (an empty value is ignored,
      * a malformed key is refused). */
     if (json_array_size(values) == 0 && !json_is_number(json_object_get(attr, "min")) &&
         !json_is_number(json_object_get(attr, "max")))
-        return gql_args_add(a, name, "") ? NX_OK : NX_ERR_BAD_REQUEST;
-    enum nx_err e = gql_args_add_list(a, name, values);
-    snprintf(name, sizeof name, "attr.%.80s.min", key ? key : "");
-    if (e == NX_OK && !add_number(a, name, json_object_get(attr, "min")))
-        e = NX_ERR_BAD_REQUEST;
-    snprintf(name, sizeof name, "attr.%.80s.max", key ? key : "");
-    if (e == NX_OK && !add_number(a, name, json_object_get(attr, "max")))
-        e = NX_ERR_BAD_REQUEST;
+        e = gql_args_add(a, name, "") ? NX_OK : NX_ERR_BAD_REQUEST;
+    else
+        e = gql_args_add_list(a, name, values);
+    free(name);
+    static const char *const BOUNDS[] = {"min", "max"};
+    for (size_t i = 0; i < 2 && e == NX_OK; i++) {
+        name = param_name("attr.", key, i ? ".max" : ".min");
+        if (!add_number(a, name, json_object_get(attr, BOUNDS[i])))
+            e = NX_ERR_BAD_REQUEST;
+        free(name);
+    }
     return e;
 }
 
@@ -126,11 +137,11 @@ static enum nx_err add_discovery(struct gql_args *a, const json_t *filter) {
             e = add_attribute(a, v);
     }
     json_array_foreach(options, i, v) {
-        char name[96];
-        const char *n = json_string_value(json_object_get(v, "name"));
-        snprintf(name, sizeof name, "option.%.80s", n ? n : "");
-        if (e == NX_OK)
-            e = gql_args_add_list(a, name, json_object_get(v, "values"));
+        if (e != NX_OK)
+            break;
+        char *name = param_name("option.", json_string_value(json_object_get(v, "name")), "");
+        e = gql_args_add_list(a, name, json_object_get(v, "values"));
+        free(name);
     }
     return e;
 }

@@ -762,6 +762,48 @@ static void test_attributes_same_on_both_paths(void **state) {
     http_res_free(d);
 }
 
+/* An option name is 1..50 characters, of up to four bytes each: a filter
+ * by a long name finds what REST finds (the name was cut at 80 bytes:
+ * no match for 45 two-byte characters, a 400 for a cut inside one). */
+static void test_an_option_filter_takes_its_whole_name(void **state) {
+    (void)state;
+    char two_byte[128] = "", three_byte[192] = "";
+    for (int i = 0; i < 45; i++)
+        strcat(two_byte, "\xd1\x8f"); /* я */
+    for (int i = 0; i < 50; i++)
+        strcat(three_byte, "\xe2\x82\xac"); /* € */
+    long long shelf = create_category("Long Names", "long-names", 0);
+    const char *names[] = {two_byte, three_byte};
+    for (size_t i = 0; i < 2; i++) {
+        char sku[16];
+        snprintf(sku, sizeof sku, "LONG-OPT-%zu", i);
+        long long id = create_product(json_pack("{s:s, s:I, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name",
+                                                "Long option", "category_id", (json_int_t)shelf,
+                                                "variants", "sku", sku, "price", "5", "stock", 1,
+                                                "options", names[i], "x"));
+        json_t *vars = json_pack("{s:s, s:s}", "n", names[i], "c", "long-names");
+        char *text = json_dumps(vars, 0);
+        struct http_res *r = gql_post(NULL,
+                                      "query($n: String!, $c: ID!) { products(filter: "
+                                      "{category: $c, options: [{name: $n, values: [\"X\"]}]}) "
+                                      "{ totalCount edges { node { id } } } facets(filter: "
+                                      "{category: $c, options: [{name: $n, values: [\"x\"]}]}) "
+                                      "{ total } }",
+                                      text);
+        expect_status(r, 200, "filter by a long option name");
+        json_t *data = gql_data(r);
+        json_t *edges = json_object_get(json_object_get(data, "products"), "edges");
+        assert_int_equal(json_array_size(edges), 1);
+        char want[24];
+        snprintf(want, sizeof want, "%lld", id);
+        assert_string_equal(jstr(json_object_get(json_array_get(edges, 0), "node"), "id"), want);
+        assert_int_equal(jint(json_object_get(data, "facets"), "total"), 1);
+        http_res_free(r);
+        free(text);
+        json_decref(vars);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_by_id_and_slug),
@@ -781,6 +823,7 @@ int main(void) {
         cmocka_unit_test(test_attribute_numbers_beyond_64_bits),
         cmocka_unit_test(test_attributes_same_on_both_paths),
         cmocka_unit_test(test_aliases_with_different_arguments),
+        cmocka_unit_test(test_an_option_filter_takes_its_whole_name),
     };
     return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);
 }
