@@ -416,10 +416,11 @@ static enum nx_err parse_discovery_param(struct request *req, struct product_que
     e = attribute ? parse_attribute(req, q, param, v) : parse_option(req, q, param, v);
     if (e == NX_OK && v.ptr) {
         /* lower-cased, as the filter compares: a cursor of option.Size=M
-         * continues option.size=m. Value length first: values may hold '&'. */
+         * continues option.size=m. Lengths first: an option name may hold
+         * '=' or '&' (percent-encoded), a value '&'. */
         char *name = folded(param, strlen(param)), *value = folded(v.ptr, v.len);
         size_t value_len = strlen(value);
-        buf_printf(&q->canonical, "&%s=%zu:", name, value_len);
+        buf_printf(&q->canonical, "&%zu:%s=%zu:", strlen(name), name, value_len);
         buf_append(&q->canonical, value, value_len);
         free(name);
         free(value);

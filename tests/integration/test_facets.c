@@ -912,6 +912,27 @@ static void test_cursor_is_bound_to_the_new_filters(void **state) {
     http_res_free(r);
 }
 
+/* An option name may hold '=', ':' or '&' (percent-encoded): one such
+ * parameter spelling out two filters is another filter, and a cursor of
+ * the two does not continue it. */
+static void test_cursor_is_not_continued_by_a_name_spelling_two_filters(void **state) {
+    (void)state;
+    create_product("spelled", json_pack("[o]", variant("SPELL-1", "M", "Red", 3)));
+    create_product("spelled", json_pack("[o]", variant("SPELL-2", "M", "Red", 3)));
+    struct http_res *r = call(
+        "GET", PRODUCTS "?limit=1&attr.marker=spelled&option.Size=M&option.Color=Red", NULL, NULL);
+    expect_status(r, 200, "first page");
+    const char *cursor = jstr(r->json, "next_cursor");
+    assert_non_null(cursor);
+    char path[1024];
+    snprintf(path, sizeof path,
+             PRODUCTS "?limit=1&attr.marker=spelled&option.color%%3D3%%3Ared%%26option.size=M"
+                      "&cursor=%s",
+             cursor);
+    expect_problem(call("GET", path, NULL, NULL), 400, NULL);
+    http_res_free(r);
+}
+
 /* Option names and filter values compare case-insensitively: a cursor
  * continues the same filter spelled in another case, whatever order the
  * names then sort in. */
@@ -1243,6 +1264,7 @@ int main(void) {
         cmocka_unit_test(test_option_filters_hold_on_one_variant),
         cmocka_unit_test(test_cursor_is_bound_to_the_new_filters),
         cmocka_unit_test(test_cursor_continues_the_filter_in_another_case),
+        cmocka_unit_test(test_cursor_is_not_continued_by_a_name_spelling_two_filters),
         cmocka_unit_test(test_facets_are_invalidated_by_variant_and_attribute_writes),
         cmocka_unit_test(test_kept_counts_follow_every_write),
         cmocka_unit_test(test_kept_counts_stay_exact_under_concurrent_writes),
