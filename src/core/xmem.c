@@ -187,6 +187,40 @@ bool utf8_valid(const char *s, size_t n) {
     return true;
 }
 
+/* How many bytes at s[0..n) begin a well-formed sequence and stop short
+ * of its end (a character cut in two), or 0. */
+static size_t cut_sequence(const unsigned char *s, size_t n) {
+    if (s[0] < 0xc2 || s[0] > 0xf4)
+        return 0;
+    /* the bytes given, completed with the lowest continuation bytes the
+     * lead allows: well-formed and longer than what was given = cut */
+    unsigned char whole[4] = {s[0], s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80, 0x80, 0x80};
+    size_t given = 1;
+    while (given < 4 && given < n && s[given] >= 0x80 && s[given] <= 0xbf) {
+        whole[given] = s[given];
+        given++;
+    }
+    return utf8_sequence(whole, 4) > given ? given : 0;
+}
+
+size_t utf8_drop_cut(char *s) {
+    unsigned char *u = (unsigned char *)s;
+    size_t n = strlen(s), kept = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(u + i, n - i), cut = len ? 0 : cut_sequence(u + i, n - i);
+        if (cut) {
+            i += cut;
+            continue;
+        }
+        len = len ? len : 1; /* not cut, just malformed: kept for the caller to judge */
+        memmove(u + kept, u + i, len);
+        kept += len;
+        i += len;
+    }
+    u[kept] = '\0';
+    return kept;
+}
+
 static size_t plain_ascii(const char *s, size_t n) {
     size_t i = 0;
     uint64_t x;

@@ -62,6 +62,9 @@ static void load_query(struct request *req) {
 
 void request_set_detail(struct request *req, const char *fmt, va_list ap) {
     vsnprintf(req->detail, sizeof req->detail, fmt, ap);
+    /* A sentence may quote the client's text cut short (%.60s, or the
+     * buffer's end) inside a character; the rest of it still reads. */
+    utf8_drop_cut(req->detail);
 }
 
 /* A malformed query argument: 400 with a sentence naming it. */

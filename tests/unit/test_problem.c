@@ -207,6 +207,16 @@ static void test_render_invalid_utf8_detail_falls_back_to_default(void **state) 
     assert_string_equal(str_member(body, "detail"), "the request is malformed");
 }
 
+/* A sentence quoting the client's text cut inside a character keeps the
+ * rest of the sentence (it fell back to the generic one). */
+static void test_detail_cut_inside_a_character_keeps_its_sentence(void **state) {
+    struct fixture *f = *state;
+    problem_detail(&f->req, NX_ERR_BAD_REQUEST, "%.4s: a value may not be empty",
+                   "\xe2\x82\xac\xe2\x82\xac");
+    json_t *body = render(f, NX_ERR_BAD_REQUEST);
+    assert_string_equal(str_member(body, "detail"), "\xe2\x82\xac: a value may not be empty");
+}
+
 static void test_render_escapes_quotes_in_detail(void **state) {
     struct fixture *f = *state;
     problem_detail(&f->req, NX_ERR_BAD_REQUEST, "field \"x\" \\ bad");
@@ -420,6 +430,7 @@ int main(void) {
         FT(test_problem_detail_returns_code_and_records_sentence),
         FT(test_problem_detail_truncates_to_buffer),
         FT(test_render_invalid_utf8_detail_falls_back_to_default),
+        FT(test_detail_cut_inside_a_character_keeps_its_sentence),
         FT(test_render_escapes_quotes_in_detail),
         FT(test_problem_field_returns_validation),
         FT(test_problem_conflict_returns_conflict),

@@ -458,6 +458,31 @@ static void test_xrealloc_preserves_contents(void **state) {
     free(p);
 }
 
+/* A character cut short is dropped; any other malformed byte stays. */
+static void test_utf8_drop_cut_drops_only_cut_characters(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a\xe2\x82", "a"},
+        {"\xe2\x82: bad", ": bad"},
+        {"x\xd1", "x"},
+        {"\xf0\x9f\x98!", "!"},
+        {"\xe2\x82\xac ok", "\xe2\x82\xac ok"},
+        {"\xff\xfe", "\xff\xfe"},
+        {"\xe0\x80\x80", "\xe0\x80\x80"}, /* overlong, not cut */
+        {"\xed\xa0", "\xed\xa0"},         /* a surrogate's start */
+        {"\x80x", "\x80x"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%s", cases[i].in);
+        assert_int_equal(utf8_drop_cut(text), strlen(cases[i].out));
+        assert_string_equal(text, cases[i].out);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_of_untouched_buffer_is_empty_string),
@@ -494,6 +519,7 @@ int main(void) {
         cmocka_unit_test(test_xmalloc_zero_returns_freeable_pointer),
         cmocka_unit_test(test_xcalloc_zeroes),
         cmocka_unit_test(test_xrealloc_preserves_contents),
+        cmocka_unit_test(test_utf8_drop_cut_drops_only_cut_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

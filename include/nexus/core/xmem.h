@@ -45,6 +45,10 @@ void buf_json_text(struct buf *b, const char *s, size_t n);
  * code point beyond U+10FFFF): what jansson accepts in a string, checked
  * without a copy. */
 bool utf8_valid(const char *s, size_t n);
+/* Drop from the NUL-terminated s, in place, every character cut short
+ * (its first bytes without the rest, as a precision or a length limit
+ * leaves it); other malformed bytes stay. The length left. */
+size_t utf8_drop_cut(char *s);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);
 void buf_clear(struct buf *b);
