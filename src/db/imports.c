@@ -233,10 +233,13 @@ static struct db_stmt SQL_STAGE_OWNERS = {
              " AND NOT EXISTS (SELECT 1 FROM d WHERE d.line = s.line)"
              " RETURNING s.line, 'variants', 'holds the SKUs of more than one product'",
     0, 0};
-/* Named as the endpoint names it: the row's sku, or the first of its
+/* Create mode: a row holding any live sku, whichever products hold them,
+ * named as the endpoint names it: the row's sku, or the first of its
  * variants whose sku a live variant holds. */
 static struct db_stmt SQL_STAGE_TAKEN_SKUS = {
-    "DELETE FROM import_stage s WHERE s.product_id IS NOT NULL"
+    "DELETE FROM import_stage s WHERE EXISTS (SELECT 1 FROM import_stage_variants sv"
+    " WHERE sv.line = s.line AND EXISTS (SELECT 1 FROM product_variants v"
+    " WHERE v.sku = sv.sku AND v.deleted_at IS NULL))"
     " RETURNING s.line, CASE WHEN s.explicit"
     " THEN (SELECT format('variants[%s].sku', min(sv.pos) - 1)"
     " FROM import_stage_variants sv WHERE sv.line = s.line AND EXISTS (SELECT 1"
@@ -774,8 +777,11 @@ static enum nx_err reject_step(struct db *db, struct db_stmt *step, import_rejec
 }
 
 enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_fn fn, void *ctx) {
-    struct db_stmt *steps[] = {&SQL_STAGE_DUPLICATES, &SQL_STAGE_CATEGORIES, &SQL_STAGE_OWNERS,
-                               create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL, &SQL_STAGE_TAKEN_SLUGS};
+    /* in create mode no row may name a product: the taken skus go first,
+     * so a row holding two products' skus is refused as the endpoint does */
+    struct db_stmt *steps[] = {&SQL_STAGE_DUPLICATES, &SQL_STAGE_CATEGORIES,
+                               create_mode ? &SQL_STAGE_TAKEN_SKUS : NULL, &SQL_STAGE_OWNERS,
+                               &SQL_STAGE_TAKEN_SLUGS};
     enum nx_err e = NX_OK;
     int taken = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++)

@@ -469,6 +469,9 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     run->db_failed += a->found_failed;
     run->p.updated += updated;
     run->p.created += created;
+    /* an attempt that only commits the empty last batch of an upload read
+     * to its end made no progress: refunded, it could be tried for good */
+    bool progressed = b->resume_offset > run->p.resume_offset;
     run->p.rows = b->read_rows;
     run->p.failed = b->read_failed + run->db_failed;
     run->p.resume_line = b->resume_line;
@@ -478,7 +481,7 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
         e = save_progress(run, a->db);
     if (e == NX_OK && !run->atomic)
         e = db_commit(a->db);
-    if (e == NX_OK && !run->atomic && run->refund_owed)
+    if (e == NX_OK && !run->atomic && run->refund_owed && progressed)
         refund_attempt(run, a->db);
     a->in_tx = run->atomic || e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK)

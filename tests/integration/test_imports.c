@@ -289,6 +289,15 @@ static void test_ndjson_rows_carry_variants(void **state) {
     expect_counts(imp, 1, 0, 0, 1);
     expect_error(imp, 0, 1, "variants[1].sku", "already exists");
     json_decref(imp);
+    /* also when the skus are two products' */
+    imp = run_import("?mode=create", "application/x-ndjson",
+                     "{\"name\":\"Var Two\",\"variants\":[{\"sku\":\"VT-T\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"a\":\"c\"}},{\"sku\":\"VT-X\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"a\":\"b\"}},{\"sku\":\"NJ-1\",\"price\":\"1\","
+                     "\"stock\":1,\"options\":{\"a\":\"d\"}}]}\n");
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 1, "variants[1].sku", "already exists");
+    json_decref(imp);
 }
 
 /* ---- CSV --------------------------------------------------------------- */
@@ -1218,6 +1227,36 @@ static void test_an_attempt_that_commits_a_batch_is_refunded(void **state) {
     }
 }
 
+/* An attempt that resumes an upload already read to its end commits only
+ * an empty last batch: no progress, so no refund (refunded, an attempt
+ * failing after it, at the import's end, would be tried for good). */
+static void test_an_attempt_without_progress_is_not_refunded(void **state) {
+    (void)state;
+    struct held_job h;
+    char *id = harness_sql_value(
+        &server,
+        "WITH v (d) AS (VALUES (E'sku,name,price,stock\\nNOPROG-1,Read,1,1\\n')),"
+        " i AS (INSERT INTO imports (user_id, format, mode, atomic, status, rows, created,"
+        " resume_line, resume_offset) SELECT id, 'csv', 'upsert', false, 'running', 1, 1, 3,"
+        " (SELECT octet_length(d) FROM v) FROM users LIMIT 1 RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data)"
+        " SELECT i.id, 0, convert_to(v.d, 'UTF8') FROM i, v)"
+        " SELECT id FROM i");
+    hold_job(&h, id, "this-worker");
+    free(harness_sql_value(&server, "UPDATE jobs SET attempts = 3 WHERE id = %s RETURNING 1",
+                           h.job_id));
+    h.job.attempts = 3;
+    assert_true(run_held(&h));
+    expect_sql("1|1|done",
+               "SELECT rows || '|' || created || '|' || status FROM imports"
+               " WHERE id = %s",
+               id);
+    expect_sql("3", "SELECT attempts FROM jobs WHERE id = %s", h.job_id);
+    expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'NOPROG-1'");
+    release_job(&h);
+    free(id);
+}
+
 static void settle_in_test(void *ctx, const struct job *job) {
     (void)ctx;
     struct db *db = db_thread("imports-jobs");
@@ -1720,6 +1759,7 @@ int main(void) {
         cmocka_unit_test(test_the_last_failed_attempt_ends_the_import),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
         cmocka_unit_test(test_an_attempt_that_commits_a_batch_is_refunded),
+        cmocka_unit_test(test_an_attempt_without_progress_is_not_refunded),
         cmocka_unit_test(test_an_import_whose_job_dies_ends_failed),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
