@@ -151,10 +151,15 @@ void variant_input_clear(struct variant_input *in) {
 enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
                                  struct variant_input **out, size_t *n) {
     size_t count = json_array_size(array);
-    *n = count;
-    *out = xcalloc(count ? count : 1, sizeof **out);
-    if (count < 1 || count > NX_VARIANTS_MAX)
+    /* the count is checked before anything is allocated: a body may hold
+     * far more elements than a product may have variants */
+    if (count < 1 || count > NX_VARIANTS_MAX) {
+        *n = 0;
+        *out = xcalloc(1, sizeof **out);
         return fielderr_add(errs, "variants", "must hold 1 to %d variants", NX_VARIANTS_MAX);
+    }
+    *n = count;
+    *out = xcalloc(count, sizeof **out);
     enum nx_err e = NX_OK;
     for (size_t i = 0; i < count; i++) {
         char prefix[32];

@@ -17,6 +17,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct want {
     const char *field;
@@ -310,6 +313,57 @@ static void test_product_variants_name_their_element(void **state) {
     variant_inputs_free(v, n);
 }
 
+/* The address space the process uses, in bytes (Linux; 0: unknown). */
+static size_t address_space_in_use(void) {
+    unsigned long pages = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (!fp)
+        return 0;
+    if (fscanf(fp, "%lu", &pages) != 1)
+        pages = 0;
+    fclose(fp);
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A body of far more elements than a product may have variants is refused
+ * on its count before anything is allocated for its elements: in a child
+ * whose address space may grow by only 64 MiB, 200,000 elements (some
+ * 140 MB of variant inputs) are refused as 101 are. */
+static void test_product_variants_too_many_allocate_nothing_for_them(void **state) {
+    struct fixture *f = *state;
+    json_t *b = body(f, "[]");
+    for (int i = 0; i < 200000; i++)
+        assert_int_equal(json_array_append_new(b, json_integer(0)), 0);
+    size_t used = address_space_in_use();
+    if (!used)
+        skip();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit lim = {.rlim_cur = used + ((size_t)64 << 20),
+                             .rlim_max = used + ((size_t)64 << 20)};
+        struct field_errors errs = {0};
+        struct variant_input *v = NULL;
+        size_t n = 1;
+        if (setrlimit(RLIMIT_AS, &lim) != 0)
+            _exit(2);
+        enum nx_err e = variant_inputs_parse(&errs, b, &v, &n);
+        const struct field_error *fe = fielderr_count(&errs) == 1 ? fielderr_at(&errs, 0) : NULL;
+        bool ok = e == NX_ERR_VALIDATION && fe && strcmp(fe->field, "variants") == 0 &&
+                  strcmp(fe->message, "must hold 1 to 100 variants") == 0 && v && n == 0;
+        variant_inputs_free(v, n);
+        fielderr_clear(&errs);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("the child died of signal %d (out of memory?)", WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_product_replace_and_its_variants(void **state) {
     struct fixture *f = *state;
     struct product_input in;
@@ -363,6 +417,7 @@ int main(void) {
         FT(test_variant_create_checks_every_field),
         FT(test_variant_options_bounds),
         FT(test_product_variants_name_their_element),
+        FT(test_product_variants_too_many_allocate_nothing_for_them),
         FT(test_product_replace_and_its_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,7 +69,8 @@ void variant_input_clear(struct variant_input *in);
 
 /* A product body's "variants": 1..NX_VARIANTS_MAX objects, each valid, all
  * with the same option names. *out (count in *n) is allocated even on
- * failure; free it with variant_inputs_free. */
+ * failure; free it with variant_inputs_free. An array of a count out of
+ * range is refused before its elements are looked at: *n is then 0. */
 enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
                                  struct variant_input **out, size_t *n);
 void variant_inputs_free(struct variant_input *v, size_t n);
