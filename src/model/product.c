@@ -240,9 +240,12 @@ enum nx_err product_variant_fields(struct field_errors *errs, const struct produ
     bool given[] = {in->sku != NULL, in->has_price, in->has_stock};
     enum nx_err e = NX_OK;
     for (size_t i = 0; i < 3; i++) {
+        /* one entry a field: a value already refused keeps its error */
         if (given[i] && live != 1)
-            e = fielderr_add(errs, names[i],
-                             "the product has several variants: set it on a variant");
+            e = fielderr_names(errs, names[i])
+                    ? NX_ERR_VALIDATION
+                    : fielderr_add(errs, names[i],
+                                   "the product has several variants: set it on a variant");
         /* not given, or given and refused already */
         if (!given[i] && live == 1 && mode == PRODUCT_REPLACE && !fielderr_names(errs, names[i]))
             e = fielderr_add(errs, names[i], "is required");

@@ -375,6 +375,22 @@ static void test_product_replace_and_its_variants(void **state) {
     assert_int_equal(product_variant_fields(&f->errs, &in, PRODUCT_PATCH, 3), NX_ERR_VALIDATION);
     EXPECT(&f->errs, {"stock", "the product has several variants: set it on a variant"});
     fielderr_clear(&f->errs);
+    /* a value refused already keeps its one entry */
+    product_input_clear(&in);
+    b = body(f, "{\"sku\": \"!!\", \"stock\": -1, \"price\": \"2\"}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_PATCH, &in), NX_ERR_VALIDATION);
+    assert_int_equal(product_variant_fields(&f->errs, &in, PRODUCT_PATCH, 3), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"},
+           {"stock", "must be an integer from 0 to 2147483647"},
+           {"price", "the product has several variants: set it on a variant"});
+    fielderr_clear(&f->errs);
+    product_input_clear(&in);
+    b = body(f, "{\"name\": \"x\", \"sku\": \"!!\"}");
+    assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_REPLACE, &in), NX_ERR_VALIDATION);
+    assert_int_equal(product_variant_fields(&f->errs, &in, PRODUCT_REPLACE, 2), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -"});
+    fielderr_clear(&f->errs);
+    product_input_clear(&in);
     b = body(f, "{\"name\": \"Tee\", \"sku\": \"T\", \"variants\": []}");
     assert_int_equal(product_input_parse(&f->errs, b, PRODUCT_CREATE, &in), NX_ERR_VALIDATION);
     EXPECT(&f->errs, {"variants", "give either variants or sku, price and stock"});
