@@ -161,6 +161,9 @@ enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
     *n = count;
     *out = xcalloc(count, sizeof **out);
     enum nx_err e = NX_OK;
+    /* The option names are those of the first variant whose options
+     * parsed (ref < count): one whose options are refused sets none. */
+    size_t ref = count;
     for (size_t i = 0; i < count; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "variants[%zu].", i);
@@ -171,12 +174,14 @@ enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
             e = fielderr_add(errs, field, "must be an object");
             continue;
         }
-        if (variant_input_parse(errs, v, VARIANT_EMBEDDED, prefix, &(*out)[i]) != NX_OK) {
+        if (variant_input_parse(errs, v, VARIANT_EMBEDDED, prefix, &(*out)[i]) != NX_OK)
             e = NX_ERR_VALIDATION;
-        } else if (i > 0 && strcmp((*out)[i].names_key, (*out)[0].names_key) != 0) {
+        else if (ref < i && strcmp((*out)[i].names_key, (*out)[ref].names_key) != 0) {
             snprintf(field, sizeof field, "%soptions", prefix);
-            e = fielderr_add(errs, field, "must have the option names of variants[0]");
+            e = fielderr_add(errs, field, "must have the option names of variants[%zu]", ref);
         }
+        if (ref == count && (*out)[i].options)
+            ref = i;
     }
     return e;
 }

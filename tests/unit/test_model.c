@@ -313,6 +313,33 @@ static void test_product_variants_name_their_element(void **state) {
     variant_inputs_free(v, n);
 }
 
+/* variants[0]'s options refused: the others take the option names of the
+ * first variant whose options parsed, and are not refused for lacking
+ * those of variants[0]. */
+static void test_product_variants_follow_the_first_parsed_options(void **state) {
+    struct fixture *f = *state;
+    struct variant_input *v = NULL;
+    size_t n = 0;
+    json_t *b = body(
+        f, "[{\"sku\": \"E1\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Size\": \"\"}},"
+           " {\"sku\": \"E2\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Size\": \"M\"}},"
+           " {\"sku\": \"E3\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Size\": \"L\"}}]");
+    assert_int_equal(variant_inputs_parse(&f->errs, b, &v, &n), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"variants[0].options",
+                      "option values must be strings of 1 to 50 characters, not only white space"});
+    variant_inputs_free(v, n);
+    fielderr_clear(&f->errs);
+    /* not an object, then a variant whose options parsed: it sets the names */
+    b = body(
+        f, "[7, {\"sku\": \"E2\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Size\": \"M\"}},"
+           " {\"sku\": \"E3\", \"price\": \"1\", \"stock\": 1, \"options\": {\"Color\": \"R\"}},"
+           " {\"sku\": \"E4\", \"price\": \"1\", \"stock\": 1, \"options\": {\"size\": \"L\"}}]");
+    assert_int_equal(variant_inputs_parse(&f->errs, b, &v, &n), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"variants[0]", "must be an object"},
+           {"variants[2].options", "must have the option names of variants[1]"});
+    variant_inputs_free(v, n);
+}
+
 /* The address space the process uses, in bytes (Linux; 0: unknown). */
 static size_t address_space_in_use(void) {
     unsigned long pages = 0;
@@ -433,6 +460,7 @@ int main(void) {
         FT(test_variant_create_checks_every_field),
         FT(test_variant_options_bounds),
         FT(test_product_variants_name_their_element),
+        FT(test_product_variants_follow_the_first_parsed_options),
         FT(test_product_variants_too_many_allocate_nothing_for_them),
         FT(test_product_replace_and_its_variants),
     };
