@@ -506,6 +506,36 @@ static void test_reset_of_an_unknown_address_answers_the_same_and_sends_nothing(
     account_free(&a);
 }
 
+/* An address that is not one (it does not normalise, or holds a NUL) is
+ * queued as given and names no account: the worker sends nothing and the
+ * job is done. PostgreSQL's lower() folds the Kelvin sign to k, so such a
+ * spelling found another account's, past the limit per address; a NUL
+ * left a job that failed at every attempt. */
+static void test_a_spelling_that_is_no_address_reaches_no_account(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "kelvin-kate@example.com");
+    static const char *const SENT[] = {"\xe2\x84\xaa"
+                                       "elvin-kate@example.com",
+                                       "kelvin\0kate"};
+    static const char *const QUEUED[] = {"\xe2\x84\xaa"
+                                         "elvin-kate@example.com",
+                                         ""};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *body = json_object();
+        json_object_set_new(body, "email", json_stringn(SENT[i], i ? 11 : strlen(SENT[i])));
+        struct http_res *r = call_owned("POST", RESET, NULL, dump(body));
+        assert_int_equal(r->status, 202);
+        http_res_free(r);
+        long long job = done_job("password_reset_email", "email", QUEUED[i]);
+        assert_true(job > 0);
+        char path[512];
+        eml_path(job, path, sizeof path);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    account_free(&a);
+}
+
 static void test_a_newer_request_replaces_the_earlier_token(void **state) {
     (void)state;
     struct account a;
@@ -849,6 +879,7 @@ int main(void) {
         cmocka_unit_test(test_deactivation_ends_every_login),
         cmocka_unit_test(test_reset_mail_is_a_real_message_whose_token_sets_the_password),
         cmocka_unit_test(test_reset_of_an_unknown_address_answers_the_same_and_sends_nothing),
+        cmocka_unit_test(test_a_spelling_that_is_no_address_reaches_no_account),
         cmocka_unit_test(test_a_newer_request_replaces_the_earlier_token),
         cmocka_unit_test(test_expired_and_deactivated_tokens_are_422),
         cmocka_unit_test(test_a_password_change_or_deactivation_withdraws_reset_links),
