@@ -116,7 +116,7 @@ static enum nx_err issue_pair(struct response *res, struct db *db, const char *u
         e = token_issue_access(auth_keys(), strtoll(user_id, NULL, 10), role, login, time(NULL),
                                nx_config->access_token_ttl, &access);
     if (e == NX_OK) {
-        json_t *body = json_pack("{s:s, s:s, s:s, s:i}", "access_token", access, "refresh_token",
+        json_t *body = json_pack("{s:s, s:s, s:s, s:I}", "access_token", access, "refresh_token",
                                  refresh, "token_type", "Bearer", "expires_in",
                                  (json_int_t)nx_config->access_token_ttl);
         api_ok(res, body);
