@@ -333,7 +333,13 @@ static enum nx_err replay(struct request *req, struct response *res, struct db *
     }
     json_decref(headers);
     response_header(res, "Idempotent-Replayed", "true");
-    res->unchanged = true; /* nothing was written: no cache bump */
+    /* A kept success answers for a write that committed with it, whose
+     * request bumps the catalog generation only after that commit: it may
+     * not have yet, or may never (its process stopped first). So the
+     * replay bumps and waits out the window like the write (a bump after
+     * the commit is always safe), and a read that starts after its answer
+     * shows the write. A kept refusal wrote nothing. */
+    res->unchanged = status < 200 || status >= 300;
     return NX_OK;
 }
 

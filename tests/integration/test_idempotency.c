@@ -314,6 +314,51 @@ static void test_expired_keys_run_again(void **state) {
     http_res_free(again);
 }
 
+/* GET path as anyone: its X-Cache, and whether the body holds needle. */
+static const char *list_holds(const char *path, const char *needle, bool *holds) {
+    static char cache[8];
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, path);
+    const char *x = http_header(r, "X-Cache");
+    snprintf(cache, sizeof cache, "%s", x ? x : "");
+    *holds = strstr(r->body, needle) != NULL;
+    http_res_free(r);
+    return cache;
+}
+
+/* The kept answer commits with the write, and the write bumps the catalog
+ * generation only after that commit: a retry answered in between (on
+ * another instance, or after the writer stopped before its bump) must
+ * bump too, or a read after the replay's answer is served a cached list
+ * from before the write. Here the write is hidden from the cache with SQL
+ * (which bumps nothing) while a list is cached, then shown again: the
+ * database holds the write and its kept answer, the cache a list from
+ * before it, as when the writer stopped between its commit and its bump. */
+static void test_a_replay_makes_the_write_visible_to_reads_after_it(void **state) {
+    (void)state;
+    if (!getenv("NEXUS_TEST_REDIS_URL"))
+        skip();
+    const char *list = "/api/v1/products?limit=100&sort=-created_at";
+    const char *body =
+        "{\"sku\":\"IDEM-SEEN\",\"name\":\"Idem Seen Lamp\",\"price\":\"4\",\"stock\":2}";
+    bool holds = false;
+    struct http_res *first = post_keyed(PRODUCTS, staff_token, body, "seen-after-replay");
+    expect_status(first, 201, "first POST");
+    free(harness_sql(&server, "UPDATE products SET is_active = false WHERE sku = 'IDEM-SEEN'"));
+    list_holds(list, "IDEM-SEEN", &holds);
+    assert_string_equal(list_holds(list, "IDEM-SEEN", &holds), "HIT");
+    assert_false(holds);
+    free(harness_sql(&server, "UPDATE products SET is_active = true WHERE sku = 'IDEM-SEEN'"));
+    struct http_res *again = post_keyed(PRODUCTS, staff_token, body, "seen-after-replay");
+    expect_replay_of(first, again);
+    const char *cache = list_holds(list, "IDEM-SEEN", &holds);
+    if (!holds)
+        fail_msg("the list read after the replay (X-Cache: %s) lacks the product", cache);
+    assert_string_equal(cache, "MISS");
+    http_res_free(first);
+    http_res_free(again);
+}
+
 /* ---- concurrency ------------------------------------------------------- */
 
 /* While the first request is held inside its handler (this test holds the
@@ -565,6 +610,7 @@ int main(void) {
         cmocka_unit_test(test_guesses_under_a_login_key_count_as_failed_logins),
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),
         cmocka_unit_test(test_expired_keys_run_again),
+        cmocka_unit_test(test_a_replay_makes_the_write_visible_to_reads_after_it),
         cmocka_unit_test(test_duplicate_while_the_first_runs_is_409),
         cmocka_unit_test(test_duplicates_of_a_request_waiting_for_its_hash_are_409),
         cmocka_unit_test(test_racing_duplicates_run_once),

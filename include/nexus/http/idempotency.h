@@ -18,6 +18,11 @@
  * 422 on the header. A 401, a 429 or a failure of the server's own is
  * not kept: a retry simply runs again.
  *
+ * A replayed success on a catalog write bumps the catalog generation and
+ * waits out the window as the write does (docs/ARCHITECTURE.md, "The
+ * catalog cache"): the write's own bump comes after its commit, so a
+ * replay, on any instance, may come before it, or instead of it.
+ *
  * A request that waits for a password hash (auth/password.h) lets go of
  * the lock and of its connection to wait; the key stays marked as
  * running in this process until the request ends, so a repeat meanwhile
