@@ -42,7 +42,56 @@ static bool parse_db_index(const char *s, size_t n, int *db) {
     return true;
 }
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* src[0..n) percent-decoded into dst (cap bytes, NUL-ended); false on a
+ * malformed escape, an encoded NUL, or a result that does not fit. */
+static bool copy_decoded(char *dst, size_t cap, const char *src, size_t n) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (n - i < 3)
+                return false;
+            int h = hex_digit(src[i + 1]), l = hex_digit(src[i + 2]);
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return false;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (len + 1 >= cap)
+            return false;
+        dst[len++] = c;
+    }
+    dst[len] = '\0';
+    return true;
+}
+
+/* The userinfo s[0..n): "user:password", ":password" or "password". */
+static bool parse_userinfo(const char *s, size_t n, struct redis_target *t) {
+    const char *colon = memchr(s, ':', n);
+    const char *pw = colon ? colon + 1 : s;
+    if (colon && !copy_decoded(t->user, sizeof t->user, s, (size_t)(colon - s)))
+        return false;
+    return copy_decoded(t->password, sizeof t->password, pw, (size_t)(s + n - pw));
+}
+
 static bool parse_unix(const char *rest, struct redis_target *t) {
+    if (rest[0] != '/') {
+        /* userinfo: the path begins with '/', so it ends at the first "@/" */
+        const char *at = strstr(rest, "@/");
+        if (!at || !parse_userinfo(rest, (size_t)(at - rest), t))
+            return false;
+        rest = at + 1;
+    }
     const char *q = strchr(rest, '?');
     size_t n = q ? (size_t)(q - rest) : strlen(rest);
     if (n == 0 || rest[0] != '/' || !copy_bounded(t->host, sizeof t->host, rest, n))
@@ -53,13 +102,10 @@ static bool parse_unix(const char *rest, struct redis_target *t) {
 }
 
 static bool parse_tcp(const char *rest, struct redis_target *t) {
-    const char *at = strchr(rest, '@');
-    const char *slash = strchr(rest, '/');
-    if (at && (!slash || at < slash)) {
-        /* userinfo is "[user]:password" or "password" */
-        const char *colon = memchr(rest, ':', (size_t)(at - rest));
-        const char *pw = colon ? colon + 1 : rest;
-        if (!copy_bounded(t->password, sizeof t->password, pw, (size_t)(at - pw)))
+    /* the last '@': a host, port and db index hold none */
+    const char *at = strrchr(rest, '@');
+    if (at) {
+        if (!parse_userinfo(rest, (size_t)(at - rest), t))
             return false;
         rest = at + 1;
     }
@@ -113,7 +159,10 @@ bool cache_enabled(void) {
 static bool simple_command(redisContext *ctx, const char *what, int argc, const char **argv) {
     redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
     bool ok = r && r->type != REDIS_REPLY_ERROR;
-    if (!ok)
+    /* Redis's error replies to AUTH and SELECT never quote their arguments */
+    if (r && !ok)
+        log_warn("redis.setup", NULL, "%s failed: %.*s", what, (int)r->len, r->str);
+    else if (!ok)
         log_warn("redis.setup", NULL, "%s failed", what);
     freeReplyObject(r);
     return ok;
@@ -130,10 +179,17 @@ static redisContext *connect_now(void) {
     redisSetTimeout(ctx, timeout);
     char db[8];
     snprintf(db, sizeof db, "%d", target.db);
-    const char *auth[] = {"AUTH", target.password};
+    /* AUTH user password for an ACL user, AUTH password for the default
+     * one; the log names the command, never its arguments. */
+    const char *auth[] = {"AUTH", target.user, target.password};
+    const char *auth_default[] = {"AUTH", target.password};
     const char *select[] = {"SELECT", db};
-    if ((target.password[0] && !simple_command(ctx, "AUTH", 2, auth)) ||
-        (target.db && !simple_command(ctx, "SELECT", 2, select))) {
+    bool authed = true;
+    if (target.user[0])
+        authed = simple_command(ctx, "AUTH", 3, auth);
+    else if (target.password[0])
+        authed = simple_command(ctx, "AUTH", 2, auth_default);
+    if (!authed || (target.db && !simple_command(ctx, "SELECT", 2, select))) {
         redisFree(ctx);
         return NULL;
     }

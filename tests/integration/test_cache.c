@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 
+#include "../common/free_port.h"
+
 #include <setjmp.h>
 #include <math.h>
 #include <pthread.h>
@@ -669,6 +671,71 @@ static void test_generation_never_repeats_after_redis_loses_it(void **state) {
     assert_non_null(strstr(body, "Found Lamp"));
 }
 
+/* Whether a line of redis-cli's answer to args holds needle. */
+static bool redis_cli_says(const char *args, const char *needle) {
+    char cmd[800], line[4096];
+    bool found = false;
+    snprintf(cmd, sizeof cmd, "redis-cli -s '%s/redis/redis.sock' %s", dir, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof line, p))
+        found = found || strstr(line, needle) != NULL;
+    assert_int_equal(pclose(p), 0);
+    return found;
+}
+
+/* /readyz's word for Redis on a server started with redis_url. */
+static void expect_redis_ready(const char *name, const char *redis_url, const char *want) {
+    struct nexus_server s = {0};
+    char setting[700], got[32] = "(none)";
+    snprintf(setting, sizeof setting, "REDIS_URL=%s", redis_url);
+    start_on_services(&s, name, setting);
+    struct http_res *r = http_request("GET", "/readyz", NULL, NULL, 0);
+    json_t *checks = r->json ? json_object_get(r->json, "checks") : NULL;
+    const char *redis = json_string_value(json_object_get(checks, "redis"));
+    if (redis)
+        snprintf(got, sizeof got, "%s", redis);
+    http_res_free(r);
+    harness_use(&server);
+    harness_stop(&s);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: redis is \"%s\", not \"%s\"", name, got, want);
+}
+
+/* The URL's user name is an ACL user: AUTH user password, the userinfo
+ * ending at the last '@' and percent-decoded, on TCP and on the socket. */
+static void test_redis_acl_user_from_the_url(void **state) {
+    (void)state;
+    char url[700];
+    int port = 0;
+    for (int i = 0; i < 20 && !port; i++) { /* Redis 7 listens on a port set at run time */
+        char set[64];
+        port = test_free_port();
+        snprintf(set, sizeof set, "CONFIG SET port %d", port);
+        if (port <= 0 || !redis_cli_says(set, "OK"))
+            port = 0;
+    }
+    assert_true(port > 0);
+    /* two passwords: a plain one, and one that needs the URL rules */
+    assert_true(
+        redis_cli_says("ACL SETUSER nx-acl on '>s3cretpw' '>s3cret@pw:x' '~*' '&*' '+@all'", "OK"));
+    snprintf(url, sizeof url, "redis://nx-acl:s3cretpw@127.0.0.1:%d/0", port);
+    expect_redis_ready("cache-acl-tcp", url, "ok");
+    snprintf(url, sizeof url, "redis://nx-acl:s3cret@pw:x@127.0.0.1:%d", port);
+    expect_redis_ready("cache-acl-tcp-at", url, "ok");
+    snprintf(url, sizeof url, "redis://nx%%2Dacl:s3cret%%40pw%%3ax@127.0.0.1:%d", port);
+    expect_redis_ready("cache-acl-tcp-encoded", url, "ok");
+    snprintf(url, sizeof url, "unix://nx-acl:s3cret%%40pw:x@%s/redis/redis.sock?db=0", dir);
+    expect_redis_ready("cache-acl-unix", url, "ok");
+    /* the user is the one that signs in: its password alone does not */
+    snprintf(url, sizeof url, "redis://:s3cretpw@127.0.0.1:%d", port);
+    expect_redis_ready("cache-acl-no-user", url, "unavailable");
+    snprintf(url, sizeof url, "redis://nx-acl:wrong@127.0.0.1:%d", port);
+    expect_redis_ready("cache-acl-wrong", url, "unavailable");
+    assert_true(redis_cli_says("ACL DELUSER nx-acl", "1"));
+    assert_true(redis_cli_says("CONFIG SET port 0", "OK"));
+}
+
 /* ---- PostgreSQL down: cached answers still flow ----------------------------- */
 
 static void test_etag_and_304_from_cache_without_postgres(void **state) {
@@ -862,6 +929,7 @@ int main(void) {
         cmocka_unit_test(test_reads_survive_redis_hung),
         cmocka_unit_test(test_hung_redis_timeouts_back_off),
         cmocka_unit_test(test_generation_never_repeats_after_redis_loses_it),
+        cmocka_unit_test(test_redis_acl_user_from_the_url),
         cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
         cmocka_unit_test(test_unknown_parameters_and_order_share_one_entry),
         cmocka_unit_test(test_answers_over_the_entry_limit_are_not_stored),

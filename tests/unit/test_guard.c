@@ -365,9 +365,61 @@ static void test_redis_url_user_and_password(void **state) {
     (void)state;
     struct redis_target t;
     assert_true(redis_url_parse("redis://default:s3cret@cache.internal", &t));
+    assert_string_equal(t.user, "default");
     assert_string_equal(t.password, "s3cret");
     assert_string_equal(t.host, "cache.internal");
     assert_int_equal(t.port, 6379);
+    assert_true(redis_url_parse("redis://nx:secretpw@h:6380/0", &t));
+    assert_string_equal(t.user, "nx");
+    assert_string_equal(t.password, "secretpw");
+    assert_string_equal(t.host, "h");
+    assert_int_equal(t.port, 6380);
+    /* a password alone, with or without its ':' */
+    assert_true(redis_url_parse("redis://:pw@h", &t));
+    assert_string_equal(t.user, "");
+    assert_string_equal(t.password, "pw");
+    assert_true(redis_url_parse("redis://pw@h", &t));
+    assert_string_equal(t.user, "");
+    assert_string_equal(t.password, "pw");
+    assert_true(redis_url_parse("redis://h", &t));
+    assert_string_equal(t.user, "");
+}
+
+/* The userinfo ends at the last '@' (a password may hold one), and is
+ * percent-decoded (RFC 3986). */
+static void test_redis_url_userinfo_is_decoded_up_to_the_last_at(void **state) {
+    (void)state;
+    struct redis_target t;
+    assert_true(redis_url_parse("redis://nx:p@ss:w/rd@h:7/1", &t));
+    assert_string_equal(t.user, "nx");
+    assert_string_equal(t.password, "p@ss:w/rd");
+    assert_string_equal(t.host, "h");
+    assert_int_equal(t.port, 7);
+    assert_int_equal(t.db, 1);
+    assert_true(redis_url_parse("redis://a%3Ab%40c:%25p%40%2fw%3a@[::1]", &t));
+    assert_string_equal(t.user, "a:b@c");
+    assert_string_equal(t.password, "%p@/w:");
+    assert_string_equal(t.host, "::1");
+    assert_true(redis_url_parse("redis://:caf%C3%A9@h", &t));
+    assert_string_equal(t.password, "caf\xc3\xa9");
+}
+
+static void test_redis_url_unix_socket_with_userinfo(void **state) {
+    (void)state;
+    struct redis_target t;
+    assert_true(redis_url_parse("unix://nx:secret%40pw@/tmp/r.sock?db=3", &t));
+    assert_string_equal(t.user, "nx");
+    assert_string_equal(t.password, "secret@pw");
+    assert_string_equal(t.host, "/tmp/r.sock");
+    assert_int_equal(t.port, 0);
+    assert_int_equal(t.db, 3);
+    assert_true(redis_url_parse("unix://:p@w@/run/a@b/r.sock", &t));
+    assert_string_equal(t.user, "");
+    assert_string_equal(t.password, "p@w");
+    assert_string_equal(t.host, "/run/a@b/r.sock");
+    assert_true(redis_url_parse("unix:///run/a@b/r.sock", &t));
+    assert_string_equal(t.password, "");
+    assert_string_equal(t.host, "/run/a@b/r.sock");
 }
 
 static void test_redis_url_unix_socket(void **state) {
@@ -458,6 +510,26 @@ static void test_redis_url_rejects_bad_unix_query(void **state) {
     assert_redis_url_rejected("unix:///tmp/r.sock?x=1");
 }
 
+static void test_redis_url_rejects_bad_userinfo(void **state) {
+    (void)state;
+    char url[400];
+    assert_redis_url_rejected("redis://:p%4@h");
+    assert_redis_url_rejected("redis://:p%@h");
+    assert_redis_url_rejected("redis://:p%zz@h");
+    assert_redis_url_rejected("redis://:p%00w@h");
+    assert_redis_url_rejected("redis://u%0:p@h");
+    assert_redis_url_rejected("unix://nx:pw@relative");
+    assert_redis_url_rejected("unix://nx:pw%2@/tmp/r.sock");
+    snprintf(url, sizeof url, "redis://:%0128d@h", 0); /* 128 bytes: one too many */
+    assert_redis_url_rejected(url);
+    snprintf(url, sizeof url, "redis://%0128d:pw@h", 0);
+    assert_redis_url_rejected(url);
+    snprintf(url, sizeof url, "redis://:%0127d@h", 0);
+    struct redis_target t;
+    assert_true(redis_url_parse(url, &t));
+    assert_int_equal(strlen(t.password), 127);
+}
+
 static void test_redis_url_rejects_overlong_host(void **state) {
     (void)state;
     char url[400] = "redis://";
@@ -542,6 +614,9 @@ int main(void) {
         cmocka_unit_test(test_redis_url_port_and_db),
         cmocka_unit_test(test_redis_url_password_port_and_db),
         cmocka_unit_test(test_redis_url_user_and_password),
+        cmocka_unit_test(test_redis_url_userinfo_is_decoded_up_to_the_last_at),
+        cmocka_unit_test(test_redis_url_unix_socket_with_userinfo),
+        cmocka_unit_test(test_redis_url_rejects_bad_userinfo),
         cmocka_unit_test(test_redis_url_unix_socket),
         cmocka_unit_test(test_redis_url_unix_socket_with_db),
         cmocka_unit_test(test_redis_url_ipv6_address),

@@ -16,13 +16,19 @@
 
 enum cache_state { CACHE_DISABLED, CACHE_OK, CACHE_UNAVAILABLE };
 
-/* Parsed REDIS_URL: redis://[:password@]host[:port][/db] or
- * unix:///path/to/socket[?db=N]. */
+/* Parsed REDIS_URL: redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/path/to/socket[?db=N]. The user name and the
+ * password are percent-decoded (RFC 3986 userinfo); the userinfo ends at
+ * the last '@' (redis://), or at the first '@' before the socket's path
+ * (unix://), so a password may hold a bare '@'. A userinfo without ':'
+ * is a password. A user name is sent as AUTH user password (an ACL user),
+ * a password alone as AUTH password. */
 struct redis_target {
     char host[256]; /* host name, or socket path when unix */
     int port;       /* 0 for unix sockets */
     int db;
-    char password[128];
+    char user[128];     /* "" when none is given */
+    char password[128]; /* "" when none is given */
 };
 
 bool redis_url_parse(const char *url, struct redis_target *out);
