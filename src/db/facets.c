@@ -191,12 +191,18 @@ enum nx_err facets_summary(struct db *db, const struct product_filter *f, const 
     return e;
 }
 
+/* A product's in-stock option terms: from products_facets_idx, which
+ * holds them unless the product has too many terms to fit an index entry
+ * (migration 0040); then from the table, by id. */
+#define OPTIONS_IN_STOCK                                                                           \
+    "coalesce(p.facet_options_in_stock_head, nexus_product_options_in_stock(p.id))"
+
 /* The arrays a count unnests, by enum facet_arrays and in_stock=true. */
 static const char *const ARRAYS[][2] = {
     [FA_ATTRIBUTES] = {"p.facet_attributes", "p.facet_attributes"},
-    [FA_OPTIONS] = {"p.facet_options", "p.facet_options_in_stock"},
+    [FA_OPTIONS] = {"p.facet_options", OPTIONS_IN_STOCK},
     [FA_BOTH] = {"p.facet_attributes || p.facet_options",
-                 "p.facet_attributes || p.facet_options_in_stock"},
+                 "p.facet_attributes || " OPTIONS_IN_STOCK},
 };
 
 /* c: products per term; pairs: per kind, key and value as the filters

@@ -591,6 +591,21 @@ static const char *walked_order(enum product_sort sort) {
  * walked_order). */
 #define NAME_KEY ", lower(p.name) AS name_key"
 
+/* SELECT columns FROM products p: the rows of f, and of the condition
+ * also when given, after the cursor, in the order of sort. */
+static void add_rows(struct sql_builder *b, const struct product_filter *f, enum product_sort sort,
+                     const char *columns, const char *also, const char *after_value,
+                     const char *after_id) {
+    sql_add(b, "SELECT ");
+    sql_add(b, columns);
+    sql_add(b, " FROM products p");
+    products_add_filters(b, f, &SKIP_DISCOVERY_ONLY);
+    if (also)
+        sql_add(b, also);
+    add_cursor(b, sort, after_value, after_id);
+    sql_add(b, SORTS[sort].order);
+}
+
 /* SELECT columns FROM products p: the rows of f (attr.* and option.*
  * filters aside) after the cursor, in sort order, the first of them: at
  * most limit_literal (" LIMIT n"), or, when that is NULL, limit_param.
@@ -617,18 +632,18 @@ static void add_rows_in_order(struct sql_builder *b, const struct product_filter
         sql_add(b, ")) p");
         sql_add(b, walked_order(sort));
     } else {
-        sql_add(b, "SELECT ");
-        sql_add(b, columns);
-        sql_add(b, " FROM products p");
-        products_add_filters(b, f, &SKIP_DISCOVERY_ONLY);
-        add_cursor(b, sort, after_value, after_id);
-        sql_add(b, SORTS[sort].order);
+        add_rows(b, f, sort, columns, NULL, after_value, after_id);
     }
     if (limit_literal)
         sql_add(b, limit_literal);
     else
         sql_add_param(b, " LIMIT ?::integer", limit_param);
 }
+
+/* The condition of products_created_text_idx beside is_active and
+ * deleted_at, word for word, so that the planner matches it (migration
+ * 0040); NOT it, products_created_long_text_idx's. */
+#define TEXT_FITS_INDEX " (octet_length(p.search_text) < 2600)"
 
 /* Whether a walk can read its words from products_created_text_idx
  * (migration 0023): a public search by words alone, in created_at order
@@ -647,9 +662,20 @@ static enum nx_err text_walk_page(struct db *db, const struct product_filter *f,
                                   const char *after_id, const char *limit, size_t walk,
                                   PGresult **out) {
     struct sql_builder b = {.prepare = true};
-    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT p.id FROM (");
-    add_rows_in_order(&b, f, sort, "p.id, p.created_at, p.search_text", after_value, after_id,
-                      SEARCH_WALKS[walk], NULL);
+    sql_add(&b, "SELECT " PRODUCT_COLUMNS " FROM (SELECT p.id FROM (SELECT * FROM ((");
+    /* A btree entry holds at most 2,704 bytes: the index holds the rows
+     * whose text fits beside the key, and the rare longer ones have an
+     * index of their own (migration 0040); the two are merged in order. */
+    add_rows(&b, f, sort, "p.id, p.created_at, p.search_text", " AND" TEXT_FITS_INDEX, after_value,
+             after_id);
+    sql_add(&b, SEARCH_WALKS[walk]);
+    sql_add(&b, ") UNION ALL (");
+    add_rows(&b, f, sort, "p.id, p.created_at, p.search_text", " AND NOT" TEXT_FITS_INDEX,
+             after_value, after_id);
+    sql_add(&b, SEARCH_WALKS[walk]);
+    sql_add(&b, ")) p");
+    sql_add(&b, SORTS[sort].order);
+    sql_add(&b, SEARCH_WALKS[walk]);
     sql_add(&b, ") p WHERE true");
     add_walked_words(&b, f);
     sql_add(&b, SORTS[sort].order);

@@ -1254,6 +1254,46 @@ static void test_solo_columns_follow_the_variants(void **state) {
     harness_expect_solo_variants_exact(&server, "the tests above");
 }
 
+/* A product at the contract's limits (50 attributes, 100 variants of
+ * three options, every value its own, all in stock) is written and
+ * counted: its terms made an entry of the facets' covering index over a
+ * btree entry's 2,704 bytes (a 500); that index now leaves out the
+ * in-stock terms of such a product, which a count reads from the table. */
+static void test_a_product_with_the_most_terms_is_written_and_counted(void **state) {
+    (void)state;
+    json_t *variants = json_array(), *attributes = json_object();
+    for (int i = 0; i < 100; i++) {
+        char sku[32], size[16], color[16], material[16];
+        snprintf(sku, sizeof sku, "MOST-%d", i);
+        snprintf(size, sizeof size, "size %d", i);
+        snprintf(color, sizeof color, "colour %d", i);
+        snprintf(material, sizeof material, "material %d", i);
+        json_array_append_new(variants, json_pack("{s:s, s:s, s:i, s:{s:s, s:s, s:s}}", "sku", sku,
+                                                  "price", "1", "stock", 1, "options", "Size", size,
+                                                  "Color", color, "Material", material));
+    }
+    for (int i = 0; i < 50; i++) {
+        char key[16], value[32];
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(value, sizeof value, "value number %d", i);
+        json_object_set_new(attributes, key, json_string(value));
+    }
+    json_object_set_new(attributes, "marker", json_string("most"));
+    json_object_del(attributes, "k49");
+    json_t *b = json_pack("{s:s, s:o, s:o}", "name", "Most terms", "attributes", attributes,
+                          "variants", variants);
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, dump(b));
+    expect_status(r, 201, "a product with the most terms");
+    http_res_free(r);
+    r = call("GET", FACETS "?attr.marker=most&in_stock=true", NULL, NULL);
+    expect_status(r, 200, "its facets in stock");
+    assert_int_equal(jint(r->json, "total"), 1);
+    json_t *sizes = json_object_get(json_object_get(r->json, "options"), "Size");
+    assert_int_equal(json_array_size(sizes), 20);
+    assert_int_equal(jint(json_array_get(sizes, 0), "count"), 1);
+    http_res_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -1272,6 +1312,7 @@ int main(void) {
         cmocka_unit_test(test_solo_columns_follow_the_variants),
         cmocka_unit_test(test_tied_option_names_ignore_case),
         cmocka_unit_test(test_option_names_rank_by_products),
+        cmocka_unit_test(test_a_product_with_the_most_terms_is_written_and_counted),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -1369,6 +1369,39 @@ static void test_a_sparse_word_walks_the_index_of_search_text(void **state) {
     }
 }
 
+/* A description of any length up to the limit is written and found: the
+ * index of search text refused an active product whose text did not
+ * compress below a btree entry's 2,704 bytes (a 500), and now holds only
+ * texts short enough; a walk reads a longer one from the table. Here a
+ * word in 1% of 3,000 more products, each of those with 3,200 characters
+ * of hex before it. */
+static void test_a_long_description_is_written_and_walked(void **state) {
+    (void)state;
+    free(harness_sql_value(
+        &server,
+        "WITH i AS (INSERT INTO products (sku, name, slug, description, price_cents, currency,"
+        " stock, is_active, created_at) SELECT 'LONGTEXT-' || g, 'Long text ' || g,"
+        " 'long-text-' || g, CASE WHEN g %% 100 = 0 THEN (SELECT string_agg(md5(g || '-' || k),"
+        " '') FROM generate_series(1, 100) k) || ' qzlongtext' ELSE 'plain' END, 100, 'USD', 1,"
+        " true, now() + g * interval '1 second' FROM generate_series(1, 3000) g"
+        " RETURNING 1) SELECT count(*) FROM i"));
+    const char *where = "is_active AND (name || ' ' || description) ILIKE '%qzlongtext%'";
+    assert_int_equal(sql_count(where), 30);
+    for (int round = 0; round < 2; round++) {
+        expect_walk("q=qzlongtext", NULL, "created_at DESC, id DESC", where);
+        expect_walk("q=QZLONGTEXT&sort=created_at", NULL, "created_at, id", where);
+    }
+    /* and through the API: 10,000 characters that do not compress */
+    static char description[10001];
+    unsigned bits = 12345;
+    for (size_t i = 0; i < sizeof description - 1; i++) {
+        bits = bits * 1103515245u + 12345u;
+        description[i] = "abcdefghijklmnopqrstuvwxyz0123456789 "[(bits >> 16) % 37];
+    }
+    struct seed api = {"Long text API", description, "1", 1, "USD", 0, true};
+    make_product("LONGTEXT-API", &api);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_default_limit_and_default_sort),
@@ -1400,6 +1433,7 @@ int main(void) {
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_three_byte_names),
         cmocka_unit_test(test_a_sparse_word_walks_the_index_of_search_text),
+        cmocka_unit_test(test_a_long_description_is_written_and_walked),
     };
     return harness_run_group("product_lists", tests, sizeof tests / sizeof tests[0], start, stop);
 }
