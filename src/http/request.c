@@ -37,9 +37,8 @@ struct slice request_param(const struct request *req, size_t i) {
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    size_t key_size, const char *value, size_t value_size) {
     (void)kind;
-    (void)key_size;
     struct request *req = cls;
-    if (query_arg_is_empty(key, value))
+    if (query_arg_is_ignored(key, key_size, value))
         return MHD_YES;
     if (req->query_count == NX_MAX_QUERY_ARGS) {
         req->query_overflow = true;

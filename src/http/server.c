@@ -51,10 +51,6 @@
 #include <unistd.h>
 #include <pthread.h>
 
-/* Past the cap a chunked body is read and dropped so the client still gets
- * its 413; past this much more the connection is simply closed. */
-#define DISCARD_LIMIT (8u * 1024 * 1024)
-
 static const struct config *cfg;
 
 int request_id_is_sane(const char *id) {
@@ -360,8 +356,14 @@ static enum MHD_Result refuse_on_headers(struct request *req, enum nx_err e) {
  * connection of an answer queued while the request is still being read,
  * so every 404, 401 or preflight would cost the client a new connection. */
 static enum MHD_Result answer_early(struct request *req, enum nx_err e, bool options) {
+    if (declares_body(req) && options) {
+        /* the body is never read: the connection closes, after a drain */
+        req->close_connection = true;
+        deadline_drain_on_close(req->conn);
+        return answer_options(req);
+    }
     if (declares_body(req))
-        return options ? answer_options(req) : refuse_on_headers(req, e);
+        return refuse_on_headers(req, e);
     req->answer_early = true;
     req->early_options = options;
     req->early_error = e;
@@ -417,11 +419,12 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
 /* ---- body and final call ---------------------------------------------- */
 
 /* An upload's piece goes to its route as it arrives; after an error the
- * rest is read and dropped, up to DISCARD_LIMIT. */
+ * rest is read and dropped, so that the client gets its answer (the whole
+ * request must arrive within REQUEST_TIMEOUT, which bounds that). */
 static enum MHD_Result accept_upload(struct request *req, const char *data, size_t size) {
     req->body_seen += size;
     if (req->upload_error != NX_OK)
-        return (req->upload_dropped += size) > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+        return MHD_YES;
     idempotency_feed(req, data, size);
     req->upload_error = router_upload(req->route)(req, data, size);
     return MHD_YES;
@@ -432,8 +435,8 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
         return accept_upload(req, data, size);
     req->body_seen += size;
     idempotency_feed(req, data, size);
-    if (req->body_seen > cfg->body_max + DISCARD_LIMIT)
-        return MHD_NO; /* a client that keeps sending past the cap is dropped */
+    /* past the cap a chunked body is read and dropped, so that the client
+     * gets its 413, within REQUEST_TIMEOUT like any request */
     if (req->body_seen <= cfg->body_max)
         buf_append(&req->body, data, size);
     return MHD_YES;
@@ -529,9 +532,8 @@ struct key_args {
 static enum MHD_Result add_key_arg(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen,
                                    const char *v, size_t vlen) {
     (void)kind;
-    (void)klen;
     struct key_args *q = cls;
-    if (query_arg_is_empty(k, v))
+    if (query_arg_is_ignored(k, klen, v))
         return MHD_YES;
     q->args[q->count++] = (struct query_arg){k, v, vlen};
     return q->count < NX_MAX_QUERY_ARGS ? MHD_YES : MHD_NO;
@@ -894,18 +896,27 @@ static bool cut_long_query(const char *uri) {
     return true;
 }
 
+/* Whether the path uri[0..path_len) holds the escape %<hex> (upper or
+ * lower case). */
+static bool path_holds_escape(const char *uri, size_t path_len, const char hex[2]) {
+    for (const char *p = strchr(uri, '%'); p && (size_t)(p - uri) + 2 < path_len;
+         p = strchr(p + 1, '%'))
+        if (p[1] == hex[0] && (p[2] | 0x20) == (hex[1] | 0x20))
+            return true;
+    return false;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)cls;
     (void)conn;
-    if (strstr(uri, "%00"))
+    /* a NUL in the query is the parameters' business (request.h) */
+    size_t path_len = strcspn(uri, "?");
+    if (path_holds_escape(uri, path_len, "00"))
         return (void *)ENCODED_NUL;
     if (cut_long_query(uri))
         return (void *)TOO_MANY_ARGS;
-    size_t path_len = strcspn(uri, "?");
-    for (const char *p = strchr(uri, '%'); p && (size_t)(p - uri) + 2 < path_len;
-         p = strchr(p + 1, '%'))
-        if (p[1] == '2' && (p[2] == 'F' || p[2] == 'f'))
-            return (void *)ENCODED_SLASH;
+    if (path_holds_escape(uri, path_len, "2F"))
+        return (void *)ENCODED_SLASH;
     return NULL;
 }
 

@@ -6,6 +6,8 @@
  */
 #include "harness.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -327,21 +331,20 @@ static void test_chunked_body_of_exactly_1_mib_is_accepted(void **state) {
     free(body);
 }
 
-/* The same oversize body with hand-written chunked framing, split over
- * several chunks so the limit is checked on the running total. */
-static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state) {
-    (void)state;
+/* An oversize body of total bytes with hand-written chunked framing,
+ * split over many chunks so the limit is checked on the running total:
+ * 413, however far past the cap it runs. */
+static void expect_chunked_413(const char *email, size_t total) {
     const char *head = "POST " REGISTER " HTTP/1.1\r\nHost: x\r\n"
                        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
                        "Connection: close\r\n\r\n";
-    char *body = padded_register_body("raw-chunked@example.com", ONE_MIB + 1);
-    size_t cap = strlen(head) + ONE_MIB + 1 + 64 * 20 + 16, used = 0;
+    char *body = padded_register_body(email, total);
+    size_t chunk = 65536, cap = strlen(head) + total + 16 * (total / chunk + 2) + 16, used = 0;
     char *raw = malloc(cap);
     assert_non_null(raw);
     used += (size_t)snprintf(raw, cap, "%s", head);
-    size_t chunk = 65536, off = 0;
-    while (off < ONE_MIB + 1) {
-        size_t n = ONE_MIB + 1 - off < chunk ? ONE_MIB + 1 - off : chunk;
+    for (size_t off = 0; off < total;) {
+        size_t n = total - off < chunk ? total - off : chunk;
         used += (size_t)snprintf(raw + used, cap - used, "%zx\r\n", n);
         memcpy(raw + used, body + off, n);
         used += n;
@@ -350,7 +353,7 @@ static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state)
     }
     used += (size_t)snprintf(raw + used, cap - used, "0\r\n\r\n");
     char out[8192];
-    raw_exchange(raw, used, out, sizeof out, 5000);
+    raw_exchange(raw, used, out, sizeof out, 20000);
     if (strncmp(out, "HTTP/1.1 413", 12) != 0)
         fprintf(stderr, "got: %.300s\n", out);
     assert_int_equal(strncmp(out, "HTTP/1.1 413", 12), 0);
@@ -358,6 +361,62 @@ static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state)
     assert_non_null(strstr(out, "Content Too Large"));
     free(raw);
     free(body);
+}
+
+static void test_raw_chunked_body_over_1_mib_in_many_chunks_is_413(void **state) {
+    (void)state;
+    expect_chunked_413("raw-chunked@example.com", ONE_MIB + 1);
+}
+
+/* Twelve times the cap: the rest is read and dropped, and the 413 comes
+ * (the connection was cut, unanswered, past 8 MiB over the cap). */
+static void test_a_chunked_body_far_past_the_cap_still_gets_its_413(void **state) {
+    (void)state;
+    expect_chunked_413("far-chunked@example.com", 12 * ONE_MIB);
+}
+
+/* An OPTIONS that sends a body gets its 204 and an orderly close: the body
+ * is drained, never left unread in a closed socket (a reset, which can
+ * destroy the 204 before the client reads it, or fail the client's
+ * write). A body larger than the socket buffers, written whole. */
+static void test_options_with_a_body_closes_in_order(void **state) {
+    (void)state;
+    size_t total = 3 * ONE_MIB;
+    char head[256];
+    int h = snprintf(head, sizeof head,
+                     "OPTIONS /api/v1/products HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     total);
+    char *raw = malloc((size_t)h + total);
+    assert_non_null(raw);
+    memcpy(raw, head, (size_t)h);
+    memset(raw + h, ' ', total);
+    int fd = raw_connect();
+    size_t sent = 0;
+    while (sent < (size_t)h + total) {
+        ssize_t n = send(fd, raw + sent, (size_t)h + total - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    char out[4096];
+    size_t got = 0;
+    ssize_t n = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (got + 1 < sizeof out && poll(&p, 1, 30000) > 0) {
+        n = recv(fd, out + got, sizeof out - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    int error = n < 0 ? errno : 0;
+    close(fd);
+    free(raw);
+    out[got] = '\0';
+    assert_int_equal(sent, (size_t)h + total);
+    assert_int_equal(strncmp(out, "HTTP/1.1 204", 12), 0);
+    if (n != 0)
+        fail_msg("the connection ended with %zd (%s), not an orderly close", n, strerror(error));
 }
 
 /* A request with a body of total bytes and a Content-Length, written in
@@ -591,6 +650,8 @@ int main(void) {
         cmocka_unit_test(test_chunked_body_one_byte_over_1_mib_is_413),
         cmocka_unit_test(test_chunked_body_of_exactly_1_mib_is_accepted),
         cmocka_unit_test(test_raw_chunked_body_over_1_mib_in_many_chunks_is_413),
+        cmocka_unit_test(test_a_chunked_body_far_past_the_cap_still_gets_its_413),
+        cmocka_unit_test(test_options_with_a_body_closes_in_order),
         cmocka_unit_test(test_refusal_of_a_body_sent_whole_arrives),
         cmocka_unit_test(test_small_chunked_body_is_accepted),
         cmocka_unit_test(test_field_of_wrong_type_is_422_naming_it),

@@ -802,6 +802,34 @@ static void test_bad_bytes_in_query_values_are_4xx(void **state) {
     }
 }
 
+/* A NUL in the query is the parameters' business: a route that reads the
+ * parameter refuses it (above), an unknown one is ignored like any, a
+ * name holding one names no parameter (not "limit" for "limit%00x"), and
+ * route and authentication come first. It was a 400 for the whole target. */
+static void test_a_nul_in_the_query_is_the_parameters_business(void **state) {
+    (void)state;
+    expect_problem(call("GET", "/api/v1/nope?x=%00", NULL, NULL), 404, NULL);
+    expect_problem(call("GET", "/api/v1/users?x=%00", NULL, NULL), 401, NULL);
+    expect_problem(call("GET", "/api/v1/categories%00", NULL, NULL), 400, NULL);
+    free(harness_sql_value(&server, "WITH c AS (INSERT INTO categories (name, slug) VALUES"
+                                    " ('Nul one', 'nul-one'), ('Nul two', 'nul-two') RETURNING 1)"
+                                    " SELECT count(*) FROM c"));
+    struct http_res *plain = call("GET", "/api/v1/categories?sort=-created_at", NULL, NULL);
+    expect_status(plain, 200, "the list");
+    assert_true(json_array_size(json_object_get(plain->json, "items")) >= 2);
+    static const char *const ignored[] = {"&utm=%00", "&limit%00x=1", "&%00=1"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/v1/categories?sort=-created_at%s", ignored[i]);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        assert_int_equal(r->len, plain->len);
+        assert_memory_equal(r->body, plain->body, plain->len);
+        http_res_free(r);
+    }
+    http_res_free(plain);
+}
+
 /* Each header on a request it matters to, so the answer is a 4xx either
  * way: the bad value is refused, or ignored and the request still is. */
 static void test_bad_bytes_in_header_values_are_4xx(void **state) {
@@ -1080,6 +1108,7 @@ int main(void) {
         cmocka_unit_test(test_http10_and_absolute_targets_are_served),
         cmocka_unit_test(test_bad_bytes_in_path_leave_a_valid_json_log_line),
         cmocka_unit_test(test_bad_bytes_in_query_values_are_4xx),
+        cmocka_unit_test(test_a_nul_in_the_query_is_the_parameters_business),
         cmocka_unit_test(test_bad_bytes_in_header_values_are_4xx),
         cmocka_unit_test(test_bad_bytes_in_json_bodies_are_4xx),
         cmocka_unit_test(test_a_nul_in_a_string_is_its_fields_error),

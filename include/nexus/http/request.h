@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 struct response;
 
@@ -57,10 +58,13 @@ struct query_arg {
     size_t len;
 };
 
-/* An empty piece of a query ("a=1&&b=2" holds one): no parameter, not
- * counted against NX_MAX_QUERY_ARGS, and no part of a cache key. */
-static inline bool query_arg_is_empty(const char *key, const char *value) {
-    return key[0] == '\0' && (value == NULL || value[0] == '\0');
+/* An empty piece of a query ("a=1&&b=2" holds one), or a name holding a
+ * NUL (%00), which names no parameter (libmicrohttpd hands names on as C
+ * strings: "q%00x" would read as "q"): no parameter, not counted against
+ * NX_MAX_QUERY_ARGS, and no part of a cache key. A value may hold a NUL:
+ * a route that reads it refuses it (request_query). */
+static inline bool query_arg_is_ignored(const char *key, size_t key_size, const char *value) {
+    return (key[0] == '\0' && (value == NULL || value[0] == '\0')) || strlen(key) != key_size;
 }
 
 /* Who is calling: filled by the auth stage for non-public routes, and for
@@ -98,7 +102,6 @@ struct request {
     void *upload;
     void (*upload_free)(void *upload);
     enum nx_err upload_error;
-    size_t upload_dropped;
 
     /* The Idempotency-Key of a POST whose answer is kept (http/idempotency),
      * or NULL; the fingerprint of its method, query and body, hashed as the

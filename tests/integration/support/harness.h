@@ -188,6 +188,8 @@ void assert_problem(const struct http_res *res, long status, const char *field);
 /* Send raw bytes over a fresh TCP connection and read what comes back until
  * the server closes or timeout_ms passes. Returns bytes read (NUL-terminated
  * in out). */
+/* A connected TCP socket to the current server (harness_port). */
+int raw_connect(void);
 size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int timeout_ms);
 /* raw_exchange that also tells how many bytes were sent before the server
  * closed or reset the connection. */

@@ -192,14 +192,19 @@ size_t raw_exchange(const char *bytes, size_t len, char *out, size_t cap, int ti
     return raw_exchange_sent(bytes, len, NULL, out, cap, timeout_ms);
 }
 
-size_t raw_exchange_sent(const char *bytes, size_t len, size_t *sent_out, char *out, size_t cap,
-                         int timeout_ms) {
+int raw_connect(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)harness_port()),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+size_t raw_exchange_sent(const char *bytes, size_t len, size_t *sent_out, char *out, size_t cap,
+                         int timeout_ms) {
+    int fd = raw_connect();
     size_t sent = 0;
     while (sent < len) {
         ssize_t n = send(fd, bytes + sent, len - sent, MSG_NOSIGNAL);
