@@ -238,6 +238,9 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
         e = categories_get(db, id, false, &r);
     else if (e == NX_OK)
         e = categories_update(db, id, in.name, in.slug, in.description, in.has_parent, parent, &r);
+    /* deleted since path_category found it */
+    if (e == NX_OK && PQntuples(r) != 1)
+        e = problem_detail(req, NX_ERR_NOT_FOUND, "no such category");
     if (e == NX_OK)
         e = db_commit(db);
     res->unchanged = nothing;

@@ -215,7 +215,14 @@ enum nx_err categories_delete(struct db *db, const char *id, const char **blocke
     e = db_exec(db, &SQL_RELEASE_DELETED, params, NULL);
     if (e == NX_OK)
         e = db_exec(db, &SQL_DELETE, params, NULL);
-    *deleted = e == NX_OK;
+    /* a child or a product that committed after SQL_BLOCKERS looked: its
+     * foreign key refuses the delete (the transaction is then to be rolled
+     * back, as a blocked delete's is) */
+    if (e != NX_OK && strcmp(db_sqlstate(db), "23503") == 0) {
+        *blocked = "it still has child categories or products";
+        e = NX_OK;
+    }
+    *deleted = e == NX_OK && !*blocked;
 out:
     PQclear(r);
     return e;

@@ -8,6 +8,8 @@
 
 #include <regex.h>
 #include <fnmatch.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1059,6 +1061,94 @@ static void test_concurrent_moves_cannot_make_a_cycle(void **state) {
 /* PATCH of a category that does not exist: 404, and nothing else
  * happens. (Kept apart, near the end: a sanitized server that reads
  * uninitialised input here aborts.) */
+/* fn(arg) on a thread of its own while a transaction of the test's, begun
+ * with tx_sql, holds what it needs; the transaction commits once waiting
+ * (a count of pg_stat_activity) says the request waits for it. */
+static void run_against_held_tx(const char *tx_sql, const char *waiting, void *(*fn)(void *),
+                                void *arg) {
+    PGconn *tx = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(tx), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(tx, tx_sql));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE %s AND datname = current_database()",
+             waiting);
+    assert_true(harness_pg_wait_nonzero(watch, sql));
+    assert_true(harness_pg_exec(tx, "COMMIT"));
+    pthread_join(t, NULL);
+    PQfinish(tx);
+    PQfinish(watch);
+}
+
+struct racing_patch {
+    char path[64];
+    char *body;
+    long status;
+};
+
+static void *send_patch(void *arg) {
+    struct racing_patch *p = arg;
+    struct http_res *r = call("PATCH", p->path, staff_token, p->body);
+    p->status = r ? r->status : -1;
+    http_res_free(r);
+    return NULL;
+}
+
+/* A PATCH whose category is deleted between its lookup and its write
+ * answers 404: it read the row it did not get back (the process died).
+ * The delete commits while the PATCH waits for the tree's lock. */
+static void test_a_patch_racing_a_delete_is_404(void **state) {
+    (void)state;
+    long long parent = make_category("Race parent", NULL, 0);
+    long long gone = make_category("Race gone", NULL, 0);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT pg_advisory_xact_lock(7350082); DELETE FROM categories WHERE id = %lld",
+             gone);
+    struct racing_patch p = {.status = 0};
+    snprintf(p.path, sizeof p.path, CATEGORIES "/%lld", gone);
+    char body[64];
+    snprintf(body, sizeof body, "{\"parent_id\":%lld}", parent);
+    p.body = body;
+    run_against_held_tx(sql, "wait_event = 'advisory'", send_patch, &p);
+    assert_int_equal(p.status, 404);
+    struct http_res *r = call_h("GET", "/healthz", NULL, NULL, NULL);
+    expect_status(r, 200, "server still up");
+    http_res_free(r);
+}
+
+struct racing_delete {
+    char path[64];
+    struct http_res *res;
+};
+
+static void *send_delete(void *arg) {
+    struct racing_delete *d = arg;
+    d->res = call("DELETE", d->path, staff_token, NULL);
+    return NULL;
+}
+
+/* A delete that finds no child, then waits while a child's insert holds
+ * the row, is refused by the foreign key once the child commits: a 409
+ * naming `id`, as when the child was there first (it was a 409 without
+ * `errors`). */
+static void test_a_delete_racing_a_child_is_409_on_id(void **state) {
+    (void)state;
+    long long parent = make_category("Race mother", NULL, 0);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "BEGIN; INSERT INTO categories (name, slug, parent_id)"
+             " VALUES ('Race child', 'race-child', %lld)",
+             parent);
+    struct racing_delete d = {.res = NULL};
+    snprintf(d.path, sizeof d.path, CATEGORIES "/%lld", parent);
+    run_against_held_tx(sql, "wait_event_type = 'Lock'", send_delete, &d);
+    expect_problem(d.res, 409, "id");
+}
+
 static void test_patch_unknown_category_is_404(void **state) {
     (void)state;
     expect_problem(call_owned("PATCH", CATEGORIES "/999999", staff_token,
@@ -1135,6 +1225,8 @@ int main(void) {
         cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
         cmocka_unit_test(test_concurrent_moves_cannot_make_a_cycle),
         cmocka_unit_test(test_patch_unknown_category_is_404),
+        cmocka_unit_test(test_a_patch_racing_a_delete_is_404),
+        cmocka_unit_test(test_a_delete_racing_a_child_is_409_on_id),
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
     };
