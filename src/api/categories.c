@@ -172,11 +172,27 @@ static void parent_text(const struct category_input *in, char out[24]) {
         snprintf(out, 24, "%lld", (long long)in->parent_id);
 }
 
+static const struct slug_table CATEGORY_SLUGS = {"categories", categories_slugs_among,
+                                                 "categories_slug_key"};
+
+struct category_write {
+    const struct category_input *in;
+    const char *parent;
+    PGresult **r;
+};
+
+static enum nx_err insert_row(struct db *db, const char *slug, void *ctx) {
+    const struct category_write *w = ctx;
+    const char *description = w->in->description ? w->in->description : "";
+    return categories_insert(db, w->in->name, slug, description, w->parent, w->r);
+}
+
 enum nx_err api_categories_create(struct request *req, struct response *res) {
     struct category_input in;
     struct db *db = NULL;
     PGresult *r = NULL;
     char slug[NX_SLUG_MAX + 1], base[NX_SLUG_MAX + 2], parent[24];
+    struct category_write w = {&in, parent, &r};
     enum nx_err e = category_input_parse(&req->field_errors, req->json, true, &in);
     if (e == NX_OK && !in.slug && !slug_from_name(in.name, base, NX_SLUG_MAX))
         e = problem_field(req, "slug", "cannot be derived from this name; give one");
@@ -187,11 +203,9 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
-    if (e == NX_OK && !in.slug)
-        e = api_unique_slug(db, "categories", categories_slugs_among, base, NULL, slug);
     if (e == NX_OK)
-        e = categories_insert(db, in.name, in.slug ? in.slug : slug,
-                              in.description ? in.description : "", parent, &r);
+        e = in.slug ? insert_row(db, in.slug, &w)
+                    : api_write_derived_slug(db, &CATEGORY_SLUGS, base, NULL, slug, insert_row, &w);
     if (e == NX_OK)
         e = db_commit(db);
     if (e == NX_OK)

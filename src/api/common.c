@@ -105,10 +105,12 @@ static bool first_free(const PGresult *r, const char *base, long first, long cou
     return false;
 }
 
-enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
-                            const char *except_id, char *out) {
+/* The first free candidate of base, into out (NX_SLUG_MAX + 1 bytes);
+ * writers deriving from base in the same table wait here until commit. */
+static enum nx_err unique_slug(struct db *db, const char *table, slug_lookup lookup,
+                               const char *base, const char *except_id, char *out) {
     char lock[NX_SLUG_MAX + 64];
-    snprintf(lock, sizeof lock, "slug:%s:%s", scope, base);
+    snprintf(lock, sizeof lock, "slug:%s:%s", table, base);
     enum nx_err e = db_xact_lock(db, lock);
     /* Ends: the rows are finitely many, so some window has a free one. */
     for (long first = 1, count = SLUG_WINDOW; e == NX_OK;
@@ -122,6 +124,30 @@ enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup
         PQclear(r);
         if (found)
             return NX_OK;
+    }
+    return e;
+}
+
+/* Tries when a derived slug is taken between the lookup and the write:
+ * each retry follows a writer that committed the slug, so the lookup
+ * then sees it. */
+#define SLUG_ATTEMPTS 3
+
+enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table, const char *base,
+                                   const char *except_id, char *slug, slug_write write, void *ctx) {
+    enum nx_err e = NX_OK;
+    for (int attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
+        if ((e = db_exec_sql(db, "SAVEPOINT slug")) != NX_OK)
+            break;
+        e = unique_slug(db, table->name, table->lookup, base, except_id, slug);
+        if (e != NX_OK)
+            break;
+        e = write(db, slug, ctx);
+        bool taken = e == NX_ERR_CONFLICT && strcmp(db_constraint(db), table->unique_index) == 0;
+        if (!taken || attempt + 1 == SLUG_ATTEMPTS)
+            break; /* the last failure keeps its constraint name for the 409 */
+        if ((e = db_exec_sql(db, "ROLLBACK TO SAVEPOINT slug")) != NX_OK)
+            break;
     }
     return e;
 }

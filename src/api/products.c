@@ -31,9 +31,6 @@ static const char *const PRODUCT_SORTS[] = {"created_at", "-created_at", "price"
                                             "-price",     "name",        "-name"};
 const struct list_spec api_product_list = {"products", PRODUCT_SORTS, 6, 1};
 
-/* Tries when a derived slug is taken between the check and the write. */
-#define SLUG_ATTEMPTS 3
-
 bool api_is_staff(const struct request *req) {
     return req->principal.role >= ACCESS_STAFF;
 }
@@ -185,16 +182,8 @@ enum nx_err api_products_get(struct request *req, struct response *res) {
 /* The slug to store: the given one, or (create and replace) one derived
  * from the name that no other live product holds. PATCH keeps the stored
  * slug unless it sends one: renaming keeps the slug. */
-static enum nx_err choose_slug(struct request *req, struct db *db, struct product_input *in,
-                               const char *except_id) {
-    char base[NX_SLUG_MAX + 2];
-    if (!slug_from_name(in->name, base, NX_SLUG_MAX))
-        return problem_field(req, "slug", "cannot be derived from this name; give one");
-    enum nx_err e =
-        api_unique_slug(db, "products", products_slugs_among, base, except_id, in->derived_slug);
-    in->slug = in->derived_slug;
-    return e;
-}
+static const struct slug_table PRODUCT_SLUGS = {"products", products_slugs_among,
+                                                "products_slug_key"};
 
 /* Name the field behind a constraint violation; a variant's fields after
  * variant_prefix (see create_with_variants). */
@@ -212,30 +201,29 @@ static enum nx_err write_conflict(struct request *req, struct db *db, enum nx_er
     return write_conflict_at(req, db, e, "");
 }
 
-/*
- * Insert (id NULL) or update inside the caller's transaction. Writers that
- * derive the same slug are serialised (api_unique_slug), but a concurrent
- * write with that slug given explicitly can still take it: then roll back
- * to the savepoint and derive again.
- */
+struct product_write {
+    struct product_input *in;
+    const char *id; /* NULL: insert */
+    PGresult **r;
+};
+
+static enum nx_err write_row(struct db *db, const char *slug, void *ctx) {
+    struct product_write *w = ctx;
+    if (slug)
+        w->in->slug = slug;
+    return w->id ? products_update(db, w->id, w->in, w->r) : products_insert(db, w->in, w->r);
+}
+
+/* Insert (id NULL) or update inside the caller's transaction. */
 static enum nx_err write_product(struct request *req, struct db *db, struct product_input *in,
                                  enum product_mode mode, const char *id, PGresult **r) {
-    bool derive = !in->slug && mode != PRODUCT_PATCH;
-    enum nx_err e = NX_OK;
-    for (int attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
-        if ((e = db_exec_sql(db, "SAVEPOINT slug")) != NX_OK)
-            break;
-        if (derive && (e = choose_slug(req, db, in, id)) != NX_OK)
-            break;
-        e = id ? products_update(db, id, in, r) : products_insert(db, in, r);
-        bool slug_race =
-            e == NX_ERR_CONFLICT && derive && strcmp(db_constraint(db), "products_slug_key") == 0;
-        if (!slug_race || attempt + 1 == SLUG_ATTEMPTS)
-            break; /* the last failure keeps its constraint name for the 409 */
-        if ((e = db_exec_sql(db, "ROLLBACK TO SAVEPOINT slug")) != NX_OK)
-            break;
-    }
-    return e;
+    struct product_write w = {in, id, r};
+    if (in->slug || mode == PRODUCT_PATCH)
+        return write_row(db, NULL, &w);
+    char base[NX_SLUG_MAX + 2];
+    if (!slug_from_name(in->name, base, NX_SLUG_MAX))
+        return problem_field(req, "slug", "cannot be derived from this name; give one");
+    return api_write_derived_slug(db, &PRODUCT_SLUGS, base, id, in->derived_slug, write_row, &w);
 }
 
 /* The body of a create's "variants", in order (positions 1..n), and the

@@ -1149,6 +1149,34 @@ static void test_a_delete_racing_a_child_is_409_on_id(void **state) {
     expect_problem(d.res, 409, "id");
 }
 
+struct racing_create {
+    const char *name;
+    struct http_res *res;
+};
+
+static void *send_create(void *arg) {
+    struct racing_create *c = arg;
+    c->res = call_owned("POST", CATEGORIES, staff_token, json_body("{s:s}", "name", c->name));
+    return NULL;
+}
+
+/* One base's suffixed candidate is another's base: a create deriving
+ * race-pair-2 from "Race pair" (race-pair taken) while "Race pair 2"'s
+ * insert of race-pair-2 is not yet committed waits for it on the unique
+ * index, then derives again: 201 with race-pair-3 (it was a 409 on slug
+ * it never gave). */
+static void test_a_derived_slug_taken_meanwhile_is_derived_again(void **state) {
+    (void)state;
+    make_category("Race pair", NULL, 0);
+    struct racing_create c = {"Race pair", NULL};
+    run_against_held_tx("BEGIN; INSERT INTO categories (name, slug)"
+                        " VALUES ('Race pair 2', 'race-pair-2')",
+                        "wait_event_type = 'Lock'", send_create, &c);
+    expect_status(c.res, 201, "derived again");
+    assert_string_equal(json_string_value(json_object_get(c.res->json, "slug")), "race-pair-3");
+    http_res_free(c.res);
+}
+
 static void test_patch_unknown_category_is_404(void **state) {
     (void)state;
     expect_problem(call_owned("PATCH", CATEGORIES "/999999", staff_token,
@@ -1227,6 +1255,7 @@ int main(void) {
         cmocka_unit_test(test_patch_unknown_category_is_404),
         cmocka_unit_test(test_a_patch_racing_a_delete_is_404),
         cmocka_unit_test(test_a_delete_racing_a_child_is_409_on_id),
+        cmocka_unit_test(test_a_derived_slug_taken_meanwhile_is_derived_again),
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
     };

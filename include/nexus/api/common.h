@@ -39,10 +39,6 @@ bool api_patch_is_empty(const struct request *req);
 typedef enum nx_err (*slug_lookup)(struct db *db, const char *slugs, const char *except_id,
                                    PGresult **out);
 
-/* The first of base, base-2, base-3, ... that no other row holds. out
- * needs NX_SLUG_MAX + 1 bytes. Call in a transaction: writers deriving
- * from the same base in the same table (scope) wait for each other until
- * commit, so they never pick the same slug. */
 /* With a body's other fields invalid (e is NX_ERR_VALIDATION), a category
  * it names at field by id (id "": none) that does not exist is named with
  * them, one entry per bad field; a body valid otherwise finds it by the
@@ -50,8 +46,29 @@ typedef enum nx_err (*slug_lookup)(struct db *db, const char *slugs, const char 
 enum nx_err api_name_unknown_category(struct request *req, struct db *db, const char *field,
                                       const char *id, enum nx_err e);
 
-enum nx_err api_unique_slug(struct db *db, const char *scope, slug_lookup lookup, const char *base,
-                            const char *except_id, char *out);
+/* The write of a row whose slug is derived: given the slug, it writes
+ * the row (slug stays valid until the call returns). */
+typedef enum nx_err (*slug_write)(struct db *db, const char *slug, void *ctx);
+
+/* A table's slugs: its name, how to look them up, their unique index. */
+struct slug_table {
+    const char *name;
+    slug_lookup lookup;
+    const char *unique_index;
+};
+
+/*
+ * Writes a row with the first of base, base-2, base-3, ... that no other
+ * row holds (except_id's own), into slug (NX_SLUG_MAX + 1 bytes). Call in
+ * a transaction: writers deriving from the same base wait for each other
+ * until commit. A writer deriving from another base ("Tea 2" is another's
+ * tea-2) or giving the slug can still take it between the lookup and the
+ * write: the write then waits for it and fails on the unique index, and
+ * is undone to a savepoint and tried again with the slug that is now seen
+ * taken. Returns write's result (a last conflict keeps its constraint).
+ */
+enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table, const char *base,
+                                   const char *except_id, char *slug, slug_write write, void *ctx);
 
 /* The preconditions of a write against the representation etag:
  * NX_ERR_PRECONDITION (412) when If-Match is given and does not match, or
