@@ -221,6 +221,39 @@ size_t utf8_drop_cut(char *s) {
     return kept;
 }
 
+size_t utf8_prefix(const char *s, size_t n, size_t max) {
+    const unsigned char *u = (const unsigned char *)s;
+    if (n <= max)
+        return n;
+    /* the lead byte of a character byte max is inside is at most 3 before it */
+    for (size_t i = max; i > 0 && max - i < 3; i--) {
+        unsigned char c = u[i - 1];
+        if (c < 0x80)
+            break; /* byte max starts a character, or is a stray byte */
+        if (c >= 0xc0) {
+            size_t end = i - 1 + utf8_sequence(u + i - 1, n - (i - 1));
+            return end > max ? end : max;
+        }
+    }
+    return max;
+}
+
+void buf_utf8(struct buf *b, const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0; /* where the bytes copied as they are begin */
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(u + i, n - i);
+        if (len) {
+            i += len;
+            continue;
+        }
+        buf_append(b, s + run, i - run);
+        buf_puts(b, "\xef\xbf\xbd"); /* U+FFFD REPLACEMENT CHARACTER */
+        run = ++i;
+    }
+    buf_append(b, s + run, n - run);
+}
+
 static size_t plain_ascii(const char *s, size_t n) {
     size_t i = 0;
     uint64_t x;

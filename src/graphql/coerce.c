@@ -30,6 +30,12 @@ static char *shown_value(const json_t *value) {
     return value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
+/* How many bytes of s (NULL: none) a message quotes: at most about
+ * SHOWN_MAX, and never part of a character. */
+static size_t shown_length(const char *s) {
+    return s ? utf8_prefix(s, strlen(s), SHOWN_MAX) : 0;
+}
+
 __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const json_t *value,
                                                         const char *fmt, ...) {
     struct buf why = {0};
@@ -38,11 +44,12 @@ __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const 
     buf_vprintf(&why, fmt, ap);
     va_end(ap);
     char *shown = shown_value(value);
-    bool cut = shown && strlen(shown) > SHOWN_MAX;
+    size_t kept = shown_length(shown);
+    bool cut = shown && shown[kept];
     bool nested = strchr(in->path.data, '.') || strchr(in->path.data, '[');
     gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &in->var->loc,
                   "Variable \"$%s\" got invalid value%s%.*s%s%s%s%s; %s", in->var->name,
-                  shown ? " " : "", SHOWN_MAX, shown ? shown : "", cut ? "..." : "",
+                  shown ? " " : "", (int)kept, shown ? shown : "", cut ? "..." : "",
                   nested ? " at \"" : "", nested ? in->path.data : "", nested ? "\"" : "",
                   why.data);
     free(shown);
@@ -57,9 +64,9 @@ static json_t *coerce_input(struct input *in, const json_t *v, struct gql_tref t
  * parseValue: what, then the value. */
 static void cannot_represent(struct input *in, const json_t *v, const char *what, const char *end) {
     char *shown = shown_value(v);
-    size_t len = shown ? strlen(shown) : 0;
-    fault(in, v, "%s%.*s%s%s", what, SHOWN_MAX, shown ? shown : "", len > SHOWN_MAX ? "..." : "",
-          end);
+    size_t kept = shown_length(shown);
+    fault(in, v, "%s%.*s%s%s", what, (int)kept, shown ? shown : "",
+          shown && shown[kept] ? "..." : "", end);
     free(shown);
 }
 
@@ -114,8 +121,8 @@ static json_t *coerce_enum(struct input *in, const json_t *v, const struct gql_t
         cannot_represent(in, v, what.data, ".");
         buf_clear(&what);
     } else {
-        fault(in, v, "Value \"%.*s\" does not exist in \"%s\" enum.", SHOWN_MAX,
-              json_string_value(v), t->name);
+        fault(in, v, "Value \"%.*s\" does not exist in \"%s\" enum.",
+              (int)shown_length(json_string_value(v)), json_string_value(v), t->name);
     }
     return NULL;
 }

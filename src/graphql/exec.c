@@ -537,8 +537,9 @@ static enum written complete_leaf(struct run *r, const struct gql_type_def *t,
         out = json_is_string(v) ? json_incref(v) : NULL;
     if (!out) {
         char *shown = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        field_error(r, GQL_CODE_FIELD, g->fields[0], path, "%s cannot represent value: %.80s", n,
-                    shown ? shown : "?");
+        const char *text = shown ? shown : "?";
+        field_error(r, GQL_CODE_FIELD, g->fields[0], path, "%s cannot represent value: %.*s", n,
+                    (int)utf8_prefix(text, strlen(text), 80), text);
         free(shown);
         return WROTE_FAILED;
     }

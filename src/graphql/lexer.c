@@ -262,7 +262,7 @@ static long hex4(const struct gql_lexer *lx, size_t p) {
 /* An escape that is no character: its six bytes quoted, as graphql-js
  * quotes them. */
 static size_t bad_unicode_escape(struct gql_lexer *lx, size_t p) {
-    size_t n = lx->len - p < 6 ? lx->len - p : 6;
+    size_t n = utf8_prefix(lx->src + p, lx->len - p, 6); /* a character is quoted whole */
     return fail(lx, p, "Invalid Unicode escape sequence: \"%.*s\".", (int)n, lx->src + p), 0;
 }
 
@@ -292,7 +292,7 @@ static size_t escape(struct gql_lexer *lx, size_t p, struct buf *out) {
         return unicode_escape(lx, p, out);
     const char *hit = c ? strchr(from, c) : NULL;
     if (!hit) {
-        size_t n = lx->len - p < 2 ? lx->len - p : 2;
+        size_t n = utf8_prefix(lx->src + p, lx->len - p, 2); /* "\\é" whole */
         return fail(lx, p, "Invalid character escape sequence: \"%.*s\".", (int)n, lx->src + p), 0;
     }
     buf_append(out, &to[hit - from], 1);

@@ -12,6 +12,7 @@
  */
 #include "nexus/graphql/validate.h"
 
+#include "nexus/core/xmem.h"
 #include "nexus/graphql/merge.h"
 #include "nexus/graphql/schema.h"
 #include "nexus/graphql/values.h"
@@ -616,7 +617,8 @@ const struct gql_definition *gql_operation(const struct gql_document *doc, const
         found = found ? found : d;
     }
     if (!found && named)
-        gql_error_add(errs, GQL_CODE_VALIDATION, NULL, "Unknown operation named \"%.100s\".", name);
+        gql_error_add(errs, GQL_CODE_VALIDATION, NULL, "Unknown operation named \"%.*s\".",
+                      (int)utf8_prefix(name, strlen(name), 100), name);
     else if (!found)
         gql_error_add(errs, GQL_CODE_VALIDATION, NULL, "The document has no operation.");
     return found;

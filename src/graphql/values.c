@@ -62,8 +62,9 @@ static void print_value_into(struct buf *b, const struct gql_value *v, size_t ma
 void gql_print_value(struct buf *b, const struct gql_value *v, size_t max) {
     size_t start = b->len;
     print_value_into(b, v, start + max);
-    if (b->len - start > max) {
-        b->len = start + max;
+    size_t kept = utf8_prefix(b->data + start, b->len - start, max);
+    if (kept < b->len - start) {
+        b->len = start + kept;
         b->data[b->len] = '\0';
         buf_puts(b, "...");
     }

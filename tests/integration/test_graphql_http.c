@@ -200,6 +200,62 @@ static void test_malformed_requests_are_400(void **state) {
     }
 }
 
+/* head, then n times "é" (two bytes each), then tail: text that a cut
+ * after a number of bytes can split inside a character. */
+static char *accented(const char *head, int n, const char *tail) {
+    size_t len = strlen(head) + 2 * (size_t)n + strlen(tail);
+    char *s = malloc(len + 1), *at = s + strlen(head);
+    memcpy(s, head, strlen(head));
+    for (int i = 0; i < n; i++, at += 2)
+        memcpy(at, "\xc3\xa9", 2);
+    strcpy(at, tail);
+    return s;
+}
+
+/* One error, quoting the client's text with its characters whole. */
+static void expect_quoted_whole(struct http_res *r, const char *code, const char *part) {
+    gql_expect_error(r, 400, code, part);
+    const char *message = jstr(json_array_get(json_object_get(r->json, "errors"), 0), "message");
+    assert_null(strstr(message, "\xef\xbf\xbd")); /* no U+FFFD for a byte cut off */
+    http_res_free(r);
+}
+
+/* A message quotes a few bytes of the client's text: cut inside a
+ * character, the error was lost, and the answer was a 400 without one. */
+static void test_errors_quote_whole_characters(void **state) {
+    (void)state;
+    expect_quoted_whole(gql_post(NULL, "{ product(slug: \"\\\xc3\xa9\") { id } }", NULL),
+                        "GRAPHQL_PARSE_FAILED", "\"\\\xc3\xa9\"");
+    expect_quoted_whole(gql_post(NULL, "{ product(slug: \"\\u000\xc3\xa9\") { id } }", NULL),
+                        "GRAPHQL_PARSE_FAILED", "\"\\u000\xc3\xa9\"");
+    char *vars = accented("{\"s\": \"a", 60, "\"}");
+    expect_quoted_whole(
+        gql_post(NULL, "query($s: ProductSort) { products(sort: $s) { totalCount } }", vars),
+        "GRAPHQL_BAD_USER_INPUT", "enum");
+    free(vars);
+    vars = accented("{\"n\": \"", 60, "\"}");
+    expect_quoted_whole(
+        gql_post(NULL, "query($n: Int) { products(first: $n) { totalCount } }", vars),
+        "GRAPHQL_BAD_USER_INPUT", "Int cannot represent");
+    free(vars);
+    char *query = accented("{ products(first: \"", 60, "\") { totalCount } }");
+    expect_quoted_whole(gql_post(NULL, query, NULL), "GRAPHQL_VALIDATION_FAILED",
+                        "Int cannot represent");
+    free(query);
+    char *body =
+        accented("{\"query\": \"query A { __typename }\", \"operationName\": \"a", 60, "\"}");
+    expect_quoted_whole(post_raw(body, "application/json"), "GRAPHQL_VALIDATION_FAILED",
+                        "Unknown operation named \"a\xc3\xa9");
+    free(body);
+    char path[512];
+    int n =
+        snprintf(path, sizeof path, "/graphql?query=query%%20A%%7B__typename%%7D&operationName=a");
+    for (int i = 0; i < 60; i++)
+        n += snprintf(path + n, sizeof path - (size_t)n, "%%C3%%A9");
+    expect_quoted_whole(call("GET", path, NULL, NULL), "GRAPHQL_VALIDATION_FAILED",
+                        "Unknown operation named \"a\xc3\xa9");
+}
+
 static void test_server_answers(void **state) {
     (void)state;
     struct http_res *r = post_raw("{\"query\": \"{ __typename }\"}", "text/plain");
@@ -515,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_documents_are_400),
         cmocka_unit_test(test_malformed_requests_are_400),
         cmocka_unit_test(test_server_answers),
+        cmocka_unit_test(test_errors_quote_whole_characters),
         cmocka_unit_test(test_field_errors_have_paths),
         cmocka_unit_test(test_get_is_cached_on_the_normalised_document),
         cmocka_unit_test(test_what_is_never_cached),

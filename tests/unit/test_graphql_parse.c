@@ -149,6 +149,10 @@ static void test_bad_strings(void **state) {
     assert_lex_error("\"\\uD83D\"", "Invalid Unicode escape sequence: \"\\uD83D\".", 1, 2);
     assert_lex_error("\"\\uD83D\\u0041\"", "Invalid Unicode escape sequence: \"\\uD83D\".", 1, 2);
     assert_lex_error("\"\\uDE00\"", "Invalid Unicode escape sequence: \"\\uDE00\".", 1, 2);
+    /* the escape is quoted with its characters whole, never a byte of one */
+    assert_lex_error("\"\\\xC3\xA9\"", "Invalid character escape sequence: \"\\\xC3\xA9\".", 1, 2);
+    assert_lex_error("\"\\u000\xC3\xA9\"", "Invalid Unicode escape sequence: \"\\u000\xC3\xA9\".",
+                     1, 2);
     /* values are C strings from here on: a NUL would cut one short */
     assert_lex_error("\"a\\u0000b\"",
                      "A NUL character (\\u0000) is refused: no value here may hold one.", 1, 3);
@@ -369,6 +373,19 @@ static void test_errors_carry_locations(void **state) {
     gql_errors_clear(&errs);
 }
 
+/* A message holds UTF-8 only, whatever bytes it was given: each byte of
+ * none becomes U+FFFD, where it is (a quote goes on after it). */
+static void test_error_messages_are_utf8(void **state) {
+    (void)state;
+    struct gql_errors errs = {0};
+    gql_error_add(&errs, GQL_CODE_PARSE, NULL, "Quoted \"%s\" here.", "a\xC3");
+    gql_error_add(&errs, GQL_CODE_PARSE, NULL, "%s", "\xE2\x82\xAC ok");
+    assert_int_equal(errs.count, 2);
+    assert_string_equal(errs.items[0].message, "Quoted \"a\xEF\xBF\xBD\" here.");
+    assert_string_equal(errs.items[1].message, "\xE2\x82\xAC ok");
+    gql_errors_clear(&errs);
+}
+
 /* ---- limits -------------------------------------------------------------------- */
 
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail) {
@@ -447,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_type_system_definitions_are_kept_for_validation),
         cmocka_unit_test(test_malformed_documents),
         cmocka_unit_test(test_errors_carry_locations),
+        cmocka_unit_test(test_error_messages_are_utf8),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_token_limit),
         cmocka_unit_test(test_nesting_limit),

@@ -483,6 +483,54 @@ static void test_utf8_drop_cut_drops_only_cut_characters(void **state) {
     }
 }
 
+static void test_utf8_prefix_never_cuts_a_character(void **state) {
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t max, kept;
+    } cases[] = {
+        {"abc", 5, 3},               /* shorter than max: all of it */
+        {"abcdef", 4, 4},            /* ASCII: max */
+        {"a\xc3\xa9z", 2, 3},        /* into a 2-byte character: past it */
+        {"a\xc3\xa9z", 3, 3},        /* at its end */
+        {"\xe2\x82\xac!", 1, 3},     /* after a 3-byte lead */
+        {"\xe2\x82\xac!", 2, 3},     /* before its last byte */
+        {"\xf0\x9f\x98\x80!", 1, 4}, /* a 4-byte character */
+        {"\xf0\x9f\x98\x80!", 3, 4},
+        {"\xf0\x9f\x98\x80!", 4, 4},
+        {"\x80\x80\x80\x80\x80", 2, 2}, /* stray bytes: max, for the caller to judge */
+        {"\xe2\x82", 1, 1},             /* a character cut already: max */
+        {"\\\xc3\xa9", 2, 3},
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(utf8_prefix(cases[i].in, strlen(cases[i].in), cases[i].max),
+                         cases[i].kept);
+}
+
+static void test_buf_utf8_replaces_each_ill_formed_byte(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"\xc3\xa9 \xe2\x82\xac", "\xc3\xa9 \xe2\x82\xac"},
+        {"\"\xc3\" x", "\"\xef\xbf\xbd\" x"},                     /* a cut in the middle */
+        {"a\xe2\x82", "a\xef\xbf\xbd\xef\xbf\xbd"},               /* each byte */
+        {"\xff\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong too */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf b = empty_buf();
+        buf_puts(&b, "> ");
+        buf_utf8(&b, cases[i].in, strlen(cases[i].in));
+        assert_string_equal(b.data + 2, cases[i].out);
+        assert_true(utf8_valid(b.data, b.len));
+        buf_clear(&b);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_of_untouched_buffer_is_empty_string),
@@ -520,6 +568,8 @@ int main(void) {
         cmocka_unit_test(test_xcalloc_zeroes),
         cmocka_unit_test(test_xrealloc_preserves_contents),
         cmocka_unit_test(test_utf8_drop_cut_drops_only_cut_characters),
+        cmocka_unit_test(test_utf8_prefix_never_cuts_a_character),
+        cmocka_unit_test(test_buf_utf8_replaces_each_ill_formed_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

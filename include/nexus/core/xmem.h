@@ -49,6 +49,14 @@ bool utf8_valid(const char *s, size_t n);
  * (its first bytes without the rest, as a precision or a length limit
  * leaves it); other malformed bytes stay. The length left. */
 size_t utf8_drop_cut(char *s);
+/* How many bytes of s[0..n) to keep to cut it after max bytes without
+ * cutting a character: n when n <= max, else max, or past max to the end
+ * of the well-formed character byte max falls inside (at most max + 3).
+ * For a message that quotes the client's text in a few bytes. */
+size_t utf8_prefix(const char *s, size_t n, size_t max);
+/* Append s[0..n) with each byte that begins no well-formed character
+ * replaced by U+FFFD: text that any JSON encoder takes. */
+void buf_utf8(struct buf *b, const char *s, size_t n);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);
 void buf_clear(struct buf *b);
