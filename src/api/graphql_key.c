@@ -116,17 +116,19 @@ static bool remembered_normal_form(const char *src, size_t len, struct buf *out)
     return ok;
 }
 
-/* The variables as JSON with sorted keys ("" without any). */
+/* The variables as JSON with sorted keys ("" without any, and for null,
+ * which the request runs as none); false for what is no object. */
 static bool canonical_variables(struct slice v, struct buf *out) {
     if (!v.ptr || v.len == 0)
         return true;
-    json_t *vars = jsonpath_load_wide(v.ptr, v.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *vars = jsonpath_load_wide(v.ptr, v.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    bool none = json_is_null(vars);
     char *text = json_is_object(vars) ? json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(vars);
     if (text)
         buf_puts(out, text);
     free(text);
-    return text != NULL;
+    return none || text != NULL;
 }
 
 /* The key of a request: its role and the hash of text. */

@@ -328,6 +328,14 @@ static void expect_cache(struct http_res *r, const char *want) {
     assert_string_equal(got, want);
 }
 
+/* A public GET of query with variables (NULL: none), answered with
+ * X-Cache want. */
+static void get_expecting(const char *query, const char *variables, const char *want) {
+    struct http_res *r = gql_get(NULL, query, variables);
+    expect_cache(r, want);
+    http_res_free(r);
+}
+
 static void test_get_is_cached_on_the_normalised_document(void **state) {
     (void)state;
     char q1[256], q2[256], patch[64];
@@ -357,16 +365,20 @@ static void test_get_is_cached_on_the_normalised_document(void **state) {
     http_res_free(a);
     /* other variables are another entry */
     const char *vq = "query($s: String) { product(slug: $s) { slug } }";
-    a = gql_get(NULL, vq, "{\"s\": \"thing-01\"}");
-    expect_cache(a, "MISS");
-    http_res_free(a);
+    get_expecting(vq, "{\"s\": \"thing-01\"}", "MISS");
     a = gql_get(NULL, vq, "{\"s\": \"thing-02\"}");
     expect_cache(a, "MISS");
     assert_non_null(strstr(a->body, "thing-02"));
     http_res_free(a);
-    a = gql_get(NULL, vq, "{ \"s\" : \"thing-02\" }");
-    expect_cache(a, "HIT");
+    get_expecting(vq, "{ \"s\" : \"thing-02\" }", "HIT");
+    /* variables null run as none, and are cached as none */
+    const char *nq = "{ product(slug: \"thing-03\") { slug } }";
+    a = gql_get(NULL, nq, "null");
+    expect_cache(a, "MISS");
+    assert_non_null(strstr(a->body, "thing-03"));
     http_res_free(a);
+    get_expecting(nq, "null", "HIT");
+    get_expecting(nq, NULL, "HIT");
 }
 
 /* Asked several times, so that a server thread sees the same text again (and

@@ -61,6 +61,9 @@ static void test_spellings_of_one_document_share_a_key(void **state) {
     assert_same(key_of(q, NULL, "{\"a\": 1, \"b\": [2]}", false),
                 key_of(q, NULL, "{ \"b\" : [2], \"a\" : 1 }", false));
     assert_same(key_of(q, NULL, "", false), key_of(q, NULL, NULL, false));
+    /* variables null run as none: one answer, one key */
+    assert_same(key_of(q, NULL, "null", false), key_of(q, NULL, NULL, false));
+    assert_same(key_of(q, NULL, " null ", false), key_of(q, NULL, NULL, false));
 }
 
 static void test_other_requests_have_other_keys(void **state) {
@@ -84,6 +87,8 @@ static void test_what_must_not_be_shared_has_no_key(void **state) {
     assert_null(key_of("{ product(slug: \"abc) { id } }", NULL, NULL, false)); /* does not lex */
     assert_null(key_of(NULL, NULL, NULL, false));
     assert_null(key_of("{ categories { id } }", NULL, "[1]", false));
+    assert_null(key_of("{ categories { id } }", NULL, "1", false));
+    assert_null(key_of("{ categories { id } }", NULL, "nul", false));
     /* an empty operationName names no operation: not the document's entry */
     assert_null(key_of("{ categories { id } }", "", NULL, false));
     /* an anonymous query with variables is cached; a field named query is not a name */
