@@ -4,9 +4,11 @@
  */
 #include "nexus/api/graphql_args.h"
 
+#include "nexus/api/product_filters.h"
 #include "nexus/core/numtext.h"
 #include "nexus/db/products.h"
 #include "nexus/http/problem.h"
+#include "nexus/model/attributes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,12 @@ static char *param_name(const char *prefix, const char *name, const char *suffix
 static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
     const char *key = json_string_value(json_object_get(attr, "key"));
     const json_t *values = json_object_get(attr, "values");
+    /* Judged here, before it is part of a parameter's name: there a key
+     * such as "weight_g.min" would read as a key and a bound. */
+    if (!key || !attribute_key_is_valid(key))
+        return problem_detail(&a->req, NX_ERR_BAD_REQUEST,
+                              "filter.attributes (key \"%.60s\"): " ATTRIBUTE_KEY_RULE,
+                              key ? key : "");
     char *name = param_name("attr.", key, "");
     enum nx_err e;
     /* A filter with nothing to compare still names its key, which the
@@ -122,12 +130,32 @@ static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
     return e;
 }
 
+/* The conditions of the filter's attributes and options, counted as
+ * REST counts the attr.* and option.* parameters they become: an
+ * attribute's values, min and max one each, an option's values one, and
+ * an empty list (a parameter with an empty value) none. */
+static size_t discovery_conditions(const json_t *attrs, const json_t *options) {
+    size_t n = 0, i;
+    const json_t *v;
+    json_array_foreach(attrs, i, v) {
+        n += json_array_size(json_object_get(v, "values")) > 0;
+        n += json_is_number(json_object_get(v, "min"));
+        n += json_is_number(json_object_get(v, "max"));
+    }
+    json_array_foreach(options, i, v) {
+        n += json_array_size(json_object_get(v, "values")) > 0;
+    }
+    return n;
+}
+
 static enum nx_err add_discovery(struct gql_args *a, const json_t *filter) {
     const json_t *attrs = json_object_get(filter, "attributes");
     const json_t *options = json_object_get(filter, "options");
-    if (json_array_size(attrs) + json_array_size(options) > NX_DISCOVERY_MAX)
+    if (discovery_conditions(attrs, options) > NX_DISCOVERY_MAX)
         return problem_detail(&a->req, NX_ERR_BAD_REQUEST,
-                              "at most %d attribute and option filters are allowed",
+                              "filter.attributes and filter.options: at most %d conditions are "
+                              "allowed (an attribute's values, min and max count one each, an "
+                              "option's values one)",
                               NX_DISCOVERY_MAX);
     size_t i;
     const json_t *v;
@@ -200,20 +228,22 @@ static const struct {
 };
 
 /* "attr.<key>[.min|.max]" or "option.<name>" (n bytes) as the input object
- * it came from; false for any other name. */
+ * it came from, and the bound ("filter.attributes (key \"w\").min"); false
+ * for any other name. A key holds no '.' (add_attribute refuses one). */
 static bool discovery_argument(const char *name, size_t n, struct buf *out) {
-    size_t key = 0;
+    size_t key = 0, bound = 0;
     const char *list = NULL, *field = NULL;
     if (n >= 5 && strncmp(name, "attr.", 5) == 0) {
         key = 5, list = "filter.attributes", field = "key";
         if (n - key > 4 &&
             (memcmp(name + n - 4, ".min", 4) == 0 || memcmp(name + n - 4, ".max", 4) == 0))
-            n -= 4;
+            bound = 4;
     } else if (n >= 7 && strncmp(name, "option.", 7) == 0) {
         key = 7, list = "filter.options", field = "name";
     }
     if (list)
-        buf_printf(out, "%s (%s \"%.*s\")", list, field, (int)(n - key), name + key);
+        buf_printf(out, "%s (%s \"%.*s\")%.*s", list, field, (int)(n - key - bound), name + key,
+                   (int)bound, name + n - bound);
     return list != NULL;
 }
 

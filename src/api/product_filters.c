@@ -314,10 +314,7 @@ static enum nx_err parse_attribute(struct request *req, struct product_query *q,
     const char *key = param + 5, *dot = strchr(key, '.');
     size_t len = dot ? (size_t)(dot - key) : strlen(key);
     if (!is_attribute_key(key, len))
-        return problem_detail(req, NX_ERR_BAD_REQUEST,
-                              "%.60s: an attribute key is 1 to 40 of a-z, 0-9 and _, starting "
-                              "with a letter",
-                              param);
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "%.60s: " ATTRIBUTE_KEY_RULE, param);
     bool min = dot && strcmp(dot, ".min") == 0, max = dot && strcmp(dot, ".max") == 0;
     if (dot && !min && !max)
         return problem_detail(req, NX_ERR_BAD_REQUEST,

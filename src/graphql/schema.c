@@ -288,13 +288,16 @@ static const struct gql_input_def product_filter_fields[] = {
     ARG("inStock", "Boolean", NULL, NULL),
     ARG("currency", "String", NULL, "ISO 4217."),
     ARG("includeInactive", "Boolean", "false", "Staff only; ignored for others."),
-    ARG("attributes", "[AttributeFilter!]", NULL, "All must hold (REST's attr.*)."),
+    ARG("attributes", "[AttributeFilter!]", NULL,
+        "All must hold (REST's attr.*). With options, at most 10 conditions: each values, min "
+        "and max is one."),
     ARG("options", "[OptionFilter!]", NULL,
-        "All must hold on the same active variant (REST's option.*)."),
+        "All must hold on the same active variant (REST's option.*); each values is one of the "
+        "10 conditions."),
 };
 
 static const struct gql_input_def attribute_filter_fields[] = {
-    ARG("key", "String!", NULL, NULL),
+    ARG("key", "String!", NULL, "1 to 40 of a-z, 0-9 and _, starting with a letter."),
     ARG("values", "[String!]", NULL, "The value's text equals one of these."),
     ARG("min", "Float", NULL,
         "A numeric value at least this; written out as a decimal, at most 40 characters "

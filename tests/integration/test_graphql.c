@@ -404,6 +404,59 @@ static void test_filters_as_rest(void **state) {
                 "\"endCursor\":null}}}");
 }
 
+/* A key is judged as a key before it names a parameter: "watts.min" was
+ * read as the key watts and its lower bound. */
+static void test_an_attribute_key_is_only_a_key(void **state) {
+    (void)state;
+    expect_bad_input("{ products(first: 1, filter: {attributes: [{key: \"watts.min\", values: "
+                     "[\"1000\"]}]}) { totalCount } }",
+                     "filter.attributes (key \"watts.min\"): an attribute key is 1 to 40");
+    expect_bad_input("{ products(filter: {attributes: [{key: \"watts.max\", min: 1}]}) { "
+                     "totalCount } }",
+                     "filter.attributes (key \"watts.max\"): an attribute key is");
+    expect_bad_input("{ facets(filter: {attributes: [{key: \"watts.min\", values: [\"1000\"]}]}) { "
+                     "total } }",
+                     "filter.attributes (key \"watts.min\"): an attribute key is");
+    expect_bad_input("{ facets(filter: {attributes: [{key: \"brand.avg\"}]}) { total } }",
+                     "filter.attributes (key \"brand.avg\"): an attribute key is");
+    /* a bound REST refuses is named with its bound */
+    expect_bad_input("{ products(filter: {attributes: [{key: \"watts\", max: 1e50}]}) { "
+                     "totalCount } }",
+                     "filter.attributes (key \"watts\").max must be a decimal number");
+}
+
+/* "{ products(filter: {attributes: [...]}) { totalCount } }" with n
+ * filters {key: "aN", min: 1, max: 2}. */
+static char *ranges(int n) {
+    char *q = malloc(96 + 40 * (size_t)n);
+    int at = sprintf(q, "{ products(filter: {attributes: [");
+    for (int i = 0; i < n; i++)
+        at += sprintf(q + at, "%s{key: \"a%d\", min: 1, max: 2}", i ? ", " : "", i);
+    sprintf(q + at, "]}) { totalCount } }");
+    return q;
+}
+
+/* REST allows 10 attr.* and option.* parameters, and a filter with values,
+ * min and max is three of them: six such filters passed the count of
+ * filters and failed REST's, with a message naming its parameters. */
+static void test_conditions_are_counted_as_rest_counts_them(void **state) {
+    (void)state;
+    char *q = ranges(6);
+    expect_bad_input(q, "filter.attributes and filter.options: at most 10 conditions");
+    free(q);
+    expect_bad_input(
+        "{ facets(filter: {attributes: [{key: \"a\", values: [\"x\"], min: 1, max: 2}, "
+        "{key: \"b\", values: [\"x\"], min: 1, max: 2}, {key: \"c\", values: [\"x\"], "
+        "min: 1, max: 2}], options: [{name: \"Size\", values: [\"M\"]}, {name: "
+        "\"Color\", values: [\"red\"]}]}) { total } }",
+        "at most 10 conditions");
+    q = ranges(5); /* ten */
+    struct http_res *r = gql_post(NULL, q, NULL);
+    assert_int_equal(jint(json_object_get(gql_data(r), "products"), "totalCount"), 0);
+    http_res_free(r);
+    free(q);
+}
+
 static void test_categories_tree(void **state) {
     (void)state;
     expect_data(gql_post(NULL, "{ categories { slug } }", NULL),
@@ -814,6 +867,8 @@ int main(void) {
         cmocka_unit_test(test_nodes_are_rest_items),
         cmocka_unit_test(test_cursors_round_trip_with_rest),
         cmocka_unit_test(test_filters_as_rest),
+        cmocka_unit_test(test_an_attribute_key_is_only_a_key),
+        cmocka_unit_test(test_conditions_are_counted_as_rest_counts_them),
         cmocka_unit_test(test_categories_tree),
         cmocka_unit_test(test_category_and_its_products),
         cmocka_unit_test(test_facets),

@@ -37,7 +37,9 @@ bool gql_args_add(struct gql_args *a, const char *name, const char *value);
 enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values);
 /* A ProductFilter value (coerced JSON, NULL or null for none) as the list's
  * filter parameters; NX_ERR_BAD_REQUEST with a detail for what they cannot
- * say (a value with a comma in a list of values). */
+ * say (a value with a comma in a list of values), an attribute key the
+ * parameters' rule refuses (checked before it is part of a name), or more
+ * conditions than REST's limit of attr.* and option.* parameters. */
 enum nx_err gql_args_filter(struct gql_args *a, const json_t *filter);
 /* products' sort, first and (with_cursor) after as sort, limit and
  * cursor (first: 1..100, else NX_ERR_BAD_REQUEST with a detail). */
@@ -47,7 +49,8 @@ const char *gql_args_sort(const char *value);
 /* A 400's detail with the REST parameter it starts with named as the
  * GraphQL argument it was written from ("min_price must be ..." ->
  * "filter.minPrice must be ...", "attr.color: ..." ->
- * "filter.attributes (key \"color\"): ..."), into out (cap bytes). */
+ * "filter.attributes (key \"color\"): ...", "attr.w.min must ..." ->
+ * "filter.attributes (key \"w\").min must ..."), into out (cap bytes). */
 void gql_args_detail(const char *detail, char *out, size_t cap);
 void gql_args_clear(struct gql_args *a);
 

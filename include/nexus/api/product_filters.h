@@ -27,6 +27,9 @@ struct product_query {
     size_t owned_count;
 };
 
+/* What the key of an attr.* parameter must be, as its 400 says it. */
+#define ATTRIBUTE_KEY_RULE "an attribute key is 1 to 40 of a-z, 0-9 and _, starting with a letter"
+
 /* staff: whether include_inactive may take effect. */
 enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
                                 struct product_query *q);
