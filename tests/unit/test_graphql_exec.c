@@ -421,6 +421,18 @@ static void test_argument_and_value_errors(void **state) {
     assert_one_error(&r, GQL_CODE_FIELD, "Int cannot represent value: 2147483648",
                      "[\"products\",\"totalCount\"]");
     run_free(&r);
+    /* a value quoted in part is cut after a whole character */
+    char value[192] = "{\"products\": {\"totalCount\": \"";
+    for (int i = 0; i < 60; i++)
+        strcat(value, "\xC3\xA9");
+    strcat(value, "\"}}");
+    run_on(&r, "{ products { totalCount } }", NULL, value, NULL, 0, NULL);
+    assert_int_equal(r.errs.count, 1);
+    const char *message = r.errs.items[0].message;
+    assert_non_null(strstr(message, "Int cannot represent value: \"\xC3\xA9"));
+    assert_null(strstr(message, "\xEF\xBF\xBD"));              /* no byte of a character cut off */
+    assert_int_equal(strlen(strstr(message, ": \"")) - 3, 80); /* 40 characters of 2 bytes */
+    run_free(&r);
 }
 
 /* The response's values are bounded as they are made: past the bound,
