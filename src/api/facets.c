@@ -149,13 +149,6 @@ static bool attribute_filtered(const struct product_filter *f, const char *key) 
     return false;
 }
 
-static bool option_filtered(const struct product_filter *f, const char *name) {
-    for (size_t i = 0; i < f->option_count; i++)
-        if (strcasecmp(f->options[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 /* Rows kind, key, value, count, key_count (grouped by kind and key) of
  * kind into groups; keys with a filter of their own are left out when
  * skip says so. */
@@ -213,7 +206,7 @@ struct group_sets {
 static void add_both(struct group_sets *s, const PGresult *r, const struct product_filter *f,
                      bool all) {
     add_groups(&s->attributes, r, '1', f, all ? attribute_filtered : NULL);
-    add_groups(&s->options, r, '2', f, all ? option_filtered : NULL);
+    add_groups(&s->options, r, '2', f, all ? product_filter_names_option : NULL);
 }
 
 /* Every key and name without a filter of its own over the whole filter,

@@ -334,16 +334,10 @@ static enum nx_err parse_attribute(struct request *req, struct product_query *q,
     return NX_OK;
 }
 
-/* Whether an option filter already names name, compared as variants'
- * option names are (folded to lower case). */
-static bool option_named(const struct product_query *q, const char *name) {
-    char folded[4 * OPTION_NAME_MAX + 1], other[4 * OPTION_NAME_MAX + 1];
-    size_t n = utf8_lower(name, strlen(name), folded, sizeof folded);
-    for (size_t i = 0; i < q->filter.option_count; i++) {
-        const char *o = q->filter.options[i].name;
-        if (utf8_lower(o, strlen(o), other, sizeof other) == n && memcmp(folded, other, n) == 0)
+bool product_filter_names_option(const struct product_filter *f, const char *name) {
+    for (size_t i = 0; i < f->option_count; i++)
+        if (utf8_same_lower(f->options[i].name, name))
             return true;
-    }
     return false;
 }
 
@@ -363,7 +357,7 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
     enum nx_err e = check_list(req, param, v);
     if (e != NX_OK)
         return e;
-    if (option_named(q, name))
+    if (product_filter_names_option(&q->filter, name))
         return problem_detail(req, NX_ERR_BAD_REQUEST,
                               "%.60s repeats an option (names are compared case-insensitively)",
                               param);

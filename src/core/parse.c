@@ -187,6 +187,18 @@ static size_t utf8_encode(uint32_t c, unsigned char out[4]) {
     return k;
 }
 
+/* The character at in[0..len) lower-cased into buf: the bytes written
+ * there; the bytes read into *n. */
+static size_t lower_character(const unsigned char *in, size_t len, unsigned char buf[4],
+                              size_t *n) {
+    uint32_t c;
+    if (utf8_decode(in, len, &c, n))
+        return utf8_encode(lower_code_point(c), buf);
+    buf[0] = in[0]; /* a byte that starts nothing valid stays as it is */
+    *n = 1;
+    return 1;
+}
+
 size_t utf8_lower(const char *s, size_t len, char *out, size_t cap) {
     const unsigned char *in = (const unsigned char *)s;
     size_t at = 0, used = 0;
@@ -194,14 +206,7 @@ size_t utf8_lower(const char *s, size_t len, char *out, size_t cap) {
         return 0;
     while (at < len) {
         unsigned char buf[4];
-        uint32_t c;
-        size_t n, k;
-        if (utf8_decode(in + at, len - at, &c, &n)) {
-            k = utf8_encode(lower_code_point(c), buf);
-        } else { /* a byte that starts nothing valid stays as it is */
-            buf[0] = in[at];
-            n = k = 1;
-        }
+        size_t n, k = lower_character(in + at, len - at, buf, &n);
         if (used + k > cap - 1)
             break; /* no character is cut in two */
         memcpy(out + used, buf, k);
@@ -210,4 +215,19 @@ size_t utf8_lower(const char *s, size_t len, char *out, size_t cap) {
     }
     out[used] = '\0';
     return used;
+}
+
+bool utf8_same_lower(const char *a, const char *b) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    size_t xlen = strlen(a), ylen = strlen(b);
+    while (xlen && ylen) {
+        unsigned char lx[4], ly[4];
+        size_t nx, ny, kx = lower_character(x, xlen, lx, &nx),
+                       ky = lower_character(y, ylen, ly, &ny);
+        if (kx != ky || memcmp(lx, ly, kx) != 0)
+            return false;
+        x += nx, xlen -= nx;
+        y += ny, ylen -= ny;
+    }
+    return xlen == 0 && ylen == 0;
 }

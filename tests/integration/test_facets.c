@@ -886,6 +886,53 @@ static void test_option_names_rank_by_products(void **state) {
     expect_option_order("attr.marker=rank&option.Color=Red", "Color,Size");
 }
 
+/* The values of option name in a facets answer, "value count" joined by
+ * ", ". */
+static void expect_option_values(const char *query, const char *name, const char *want) {
+    char path[256], got[256] = "";
+    snprintf(path, sizeof path, FACETS "?%s", query);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, query);
+    json_t *options = json_object_get(r->json, "options"), *value;
+    size_t i;
+    json_array_foreach(json_object_get(options, name), i, value) {
+        size_t n = strlen(got);
+        snprintf(got + n, sizeof got - n, "%s%s %lld", n ? ", " : "", jstr(value, "value"),
+                 jint(value, "count"));
+    }
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: %s is [%s], not [%s]", query, name, got, want);
+    assert_int_equal(json_object_size(options), 1);
+    http_res_free(r);
+}
+
+/* An option filter is left out of its own facet whatever the case of its
+ * name, in ASCII or not: option.écran is the filter of the name stored
+ * as Écran, so Écran counts Verre as option.Écran does. */
+static void test_an_option_is_counted_without_its_filter_in_any_case(void **state) {
+    (void)state;
+    static const char *const finishes[][2] = {
+        {"Mat", "Brillant"}, {"Mat", "Brillant"}, {"Brillant", NULL}, {"Mat", "Verre"}};
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = finishes[i][1] ? 2 : 1;
+        char sku[32];
+        snprintf(sku, sizeof sku, "ECR-%zu", i);
+        create_product("ecran", one_option(sku,
+                                           "\xC3\x89"
+                                           "cran",
+                                           finishes[i], n));
+    }
+    static const char *const spellings[] = {"%C3%89cran", "%C3%A9cran", "%C3%89CRAN"};
+    for (size_t i = 0; i < 3; i++) {
+        char query[128];
+        snprintf(query, sizeof query, "attr.marker=ecran&option.%s=mat,brillant", spellings[i]);
+        expect_option_values(query,
+                             "\xC3\x89"
+                             "cran",
+                             "Brillant 3, Mat 3, Verre 1");
+    }
+}
+
 /* ---- cursors -------------------------------------------------------------- */
 
 static void test_cursor_is_bound_to_the_new_filters(void **state) {
@@ -1312,6 +1359,7 @@ int main(void) {
         cmocka_unit_test(test_solo_columns_follow_the_variants),
         cmocka_unit_test(test_tied_option_names_ignore_case),
         cmocka_unit_test(test_option_names_rank_by_products),
+        cmocka_unit_test(test_an_option_is_counted_without_its_filter_in_any_case),
         cmocka_unit_test(test_a_product_with_the_most_terms_is_written_and_counted),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);

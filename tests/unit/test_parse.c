@@ -475,6 +475,33 @@ static void test_lower_is_bounded_by_cap(void **state) {
     assert_string_equal(wide, "\xE2\xB1\xA5\xE2\xB1\xA5");
 }
 
+/* Texts compared lower-cased, as option names are: whole, of any length,
+ * each character as utf8_lower maps it. */
+static void test_same_lower_compares_the_lowered_texts(void **state) {
+    (void)state;
+    assert_true(utf8_same_lower("\xC3\x89"
+                                "cran",
+                                "\xC3\xA9"
+                                "cran")); /* Écran, écran */
+    assert_true(utf8_same_lower("SIZE", "size"));
+    assert_true(utf8_same_lower("\xE2\x84\xAA", "k")); /* Kelvin sign, 3 bytes to 1 */
+    assert_true(utf8_same_lower("", ""));
+    assert_false(utf8_same_lower("\xC3\x89"
+                                 "cran",
+                                 "ecran"));
+    assert_false(utf8_same_lower("Size", "Sizes"));
+    assert_false(utf8_same_lower("Sizes", "Size"));
+    assert_false(utf8_same_lower("a\xFF", "a"));
+    assert_true(utf8_same_lower("A\xFF", "a\xFF")); /* a byte starting nothing is itself */
+    char a[300], b[300];                            /* past any fixed buffer of folded names */
+    memset(a, 'A', sizeof a - 1);
+    memset(b, 'a', sizeof b - 1);
+    a[sizeof a - 1] = b[sizeof b - 1] = '\0';
+    assert_true(utf8_same_lower(a, b));
+    b[sizeof b - 2] = 'b';
+    assert_false(utf8_same_lower(a, b));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_i64_accepts_plain_decimals),
@@ -525,6 +552,7 @@ int main(void) {
         cmocka_unit_test(test_lower_leaves_invalid_bytes_as_they_are),
         cmocka_unit_test(test_lower_reads_only_len_bytes),
         cmocka_unit_test(test_lower_is_bounded_by_cap),
+        cmocka_unit_test(test_same_lower_compares_the_lowered_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

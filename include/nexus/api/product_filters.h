@@ -35,6 +35,10 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
                                 struct product_query *q);
 void product_query_clear(struct product_query *q);
 
+/* Whether f has an option filter on name, compared as variants' option
+ * names are: lower-cased (utf8_lower), so "Écran" is "écran". */
+bool product_filter_names_option(const struct product_filter *f, const char *name);
+
 /* A category id or slug from query parameter param ([A-Za-z0-9-] only,
  * else 400) into out; *by_slug when it is not a positive integer. */
 enum nx_err category_key(struct request *req, const char *param, struct slice v, char *out,

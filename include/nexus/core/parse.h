@@ -45,4 +45,8 @@ bool parse_id(const char *s, size_t len, int64_t *out);
  * Returns the length written. */
 size_t utf8_lower(const char *s, size_t len, char *out, size_t cap);
 
+/* Whether a and b are the same text lower-cased as utf8_lower does it
+ * ("Écran" and "écran"), however long they are. */
+bool utf8_same_lower(const char *a, const char *b);
+
 #endif
