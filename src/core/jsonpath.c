@@ -2,19 +2,23 @@
  * jsonpath.c -- the field a position in a JSON document belongs to (see
  * jsonpath.h). One pass over the text up to the position, keeping for
  * each open object its current key and for each open array its current
- * index; nesting is bounded, keys are kept as written (escapes included).
+ * index; nesting is bounded as jansson bounds it, keys are kept decoded
+ * (cut at KEY_MAX bytes, between characters).
  */
 #include "nexus/core/jsonpath.h"
 
 #include "nexus/core/fielderr.h"
+#include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DEPTH_MAX 64 /* deeper than any body the API reads */
-#define KEY_MAX   64 /* bytes of a key kept: longer keys are cut */
+#define DEPTH_MAX 2048 /* jansson's JSON_PARSER_MAX_DEPTH: deeper, it reads nothing */
+#define KEY_MAX   64   /* bytes of a key kept, decoded: longer keys are cut */
 
 struct frame {
     char kind;   /* '{' or '[' */
@@ -25,9 +29,98 @@ struct frame {
 
 struct walk {
     const char *p, *end;
-    struct frame stack[DEPTH_MAX];
-    int depth;
+    struct frame *stack; /* grown as containers open, up to DEPTH_MAX */
+    size_t depth, cap;
 };
+
+static struct walk walk_start(const char *text, size_t len) {
+    return (struct walk){text, text + len, NULL, 0, 0};
+}
+
+static void walk_end(struct walk *w) {
+    free(w->stack);
+    w->stack = NULL;
+}
+
+/* The value of the 4 hex digits at p (before end), or -1. */
+static long hex4(const char *p, const char *end) {
+    long v = 0;
+    if (end - p < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The \u escape at p (its backslash) as UTF-8 into out, a surrogate pair
+ * read as one character; its length in the text into *n. \u0000 and a
+ * lone surrogate stay as written (a NUL cannot be part of a name). */
+static size_t decode_u_escape(const char *p, const char *end, char out[6], size_t *n) {
+    long c = hex4(p + 2, end), low = -1;
+    if (c >= 0xD800 && c <= 0xDBFF && end - p >= 12 && p[6] == '\\' && p[7] == 'u')
+        low = hex4(p + 8, end);
+    *n = 6;
+    if (c < 0)
+        return 0;
+    if (low >= 0xDC00 && low <= 0xDFFF) {
+        *n = 12;
+        return utf8_encode((uint32_t)(0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00)),
+                           (unsigned char *)out);
+    }
+    if (c == 0 || (c >= 0xD800 && c <= 0xDFFF)) {
+        memcpy(out, p, 6);
+        return 6;
+    }
+    return utf8_encode((uint32_t)c, (unsigned char *)out);
+}
+
+/* The character of a string's content at p (before end), its escape
+ * decoded, into out: its length there; its length in the text into *n. */
+static size_t key_character(const char *p, const char *end, char out[6], size_t *n) {
+    static const char ESCAPED[] = "\"\\/bfnrt", MEANT[] = "\"\\/\b\f\n\r\t";
+    unsigned char lead = (unsigned char)*p;
+    if (lead == '\\' && end - p >= 2 && p[1] == 'u') {
+        size_t k = decode_u_escape(p, end, out, n);
+        if (k)
+            return k;
+    }
+    const char *simple = lead == '\\' && end - p >= 2 ? memchr(ESCAPED, p[1], 8) : NULL;
+    if (simple) {
+        out[0] = MEANT[simple - ESCAPED];
+        *n = 2;
+        return 1;
+    }
+    /* a UTF-8 sequence whole (the string is UTF-8 in a document that reads) */
+    size_t k = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    k = k <= (size_t)(end - p) ? k : 1;
+    memcpy(out, p, k);
+    *n = k;
+    return k;
+}
+
+/* A key's content text[0..len) into key, its escapes decoded, as much as
+ * KEY_MAX bytes hold without cutting a character. */
+static void keep_key(const char *text, const char *end, char *key) {
+    size_t used = 0;
+    while (text < end) {
+        char c[6];
+        size_t n, k = key_character(text, end, c, &n);
+        if (used + k > KEY_MAX)
+            break;
+        memcpy(key + used, c, k);
+        used += k;
+        text += n;
+    }
+    key[used] = '\0';
+}
 
 /* Past a string starting at p (its opening quote); its content into key
  * when key is not NULL. False when it does not end before w->end. */
@@ -37,11 +130,8 @@ static bool skip_string(struct walk *w, char *key) {
         w->p += *w->p == '\\' ? 2 : 1;
     if (w->p >= w->end)
         return false;
-    if (key) {
-        size_t n = (size_t)(w->p - start) < KEY_MAX ? (size_t)(w->p - start) : KEY_MAX;
-        memcpy(key, start, n);
-        key[n] = '\0';
-    }
+    if (key)
+        keep_key(start, w->p, key);
     w->p++;
     return true;
 }
@@ -49,14 +139,22 @@ static bool skip_string(struct walk *w, char *key) {
 static bool open_container(struct walk *w, char kind) {
     if (w->depth == DEPTH_MAX)
         return false;
+    if (w->depth == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 8;
+        w->stack = xrealloc(w->stack, w->cap * sizeof *w->stack);
+    }
     w->stack[w->depth++] = (struct frame){kind, kind == '{', 0, ""};
     w->p++;
     return true;
 }
 
+static struct frame *top_frame(const struct walk *w) {
+    return w->depth ? &w->stack[w->depth - 1] : NULL;
+}
+
 /* One token at w->p; false when the text stops reading as JSON. */
 static bool step(struct walk *w) {
-    struct frame *top = w->depth ? &w->stack[w->depth - 1] : NULL;
+    struct frame *top = top_frame(w);
     char c = *w->p;
     if (c == '{' || c == '[')
         return open_container(w, c);
@@ -83,51 +181,200 @@ static bool step(struct walk *w) {
     return true;
 }
 
+/* piece after out's used bytes, as much of it as cap holds without
+ * cutting a character; false when it did not all fit. */
+static bool put_piece(char *out, size_t cap, size_t *used, const char *piece) {
+    size_t n = strlen(piece), room = cap - 1 - *used;
+    bool whole = n <= room;
+    if (!whole)
+        for (n = room; n > 0 && ((unsigned char)piece[n] & 0xC0) == 0x80;)
+            n--; /* piece[n], the first byte left out, continues a character */
+    memcpy(out + *used, piece, n);
+    *used += n;
+    out[*used] = '\0';
+    return whole;
+}
+
+/* The path of the walk's position into out (cap bytes, at least 1): as
+ * much of it as fits, whatever the depth, cut between characters. */
 static void write_path(const struct walk *w, char *out, size_t cap) {
-    struct buf path = {0};
-    for (int i = 0; i < w->depth; i++) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < w->depth; i++) {
         const struct frame *f = &w->stack[i];
+        char piece[KEY_MAX + 2];
         if (f->kind == '[')
-            buf_printf(&path, "[%zu]", f->index);
+            snprintf(piece, sizeof piece, "[%zu]", f->index);
         else
-            buf_printf(&path, "%s%s", path.len ? "." : "", f->key);
+            snprintf(piece, sizeof piece, "%s%s", used ? "." : "", f->key);
+        if (!put_piece(out, cap, &used, piece))
+            return;
     }
-    snprintf(out, cap, "%s", path.data ? path.data : "");
-    buf_clear(&path);
 }
 
-/* Where the number that ends at byte offset end of text starts. */
-static size_t number_start(const char *text, size_t end) {
-    size_t start = end;
-    while (start > 0 && text[start - 1] && strchr("0123456789+-.eE", text[start - 1]))
-        start--;
-    return start;
+/* ---- past what jansson refuses in a document that reads ------------------ */
+
+/* Field errors this file adds to a caller's list: the first NAMED_MAX. */
+#define NAMED_MAX JSONPATH_NAMED_MAX
+
+static void name_field(struct field_errors *out, const char *field, const char *message) {
+    if (fielderr_count(out) < NAMED_MAX)
+        fielderr_add(out, field, "%s", message);
 }
 
-void jsonpath_zero_number(char *text, size_t end) {
-    size_t start = number_start(text, end);
-    if (start == end)
-        return;
-    memset(text + start, ' ', end - start);
-    text[start] = '0';
+/* A copy of a document being written as it is walked: the text up to
+ * copied is in out, changed where a number or a key had to be. */
+struct rewrite {
+    struct walk w;
+    const char *copied;
+    struct buf out;
+    struct field_errors *named; /* NULL: reals past a double stay as written */
+    bool nul_keys;              /* keys holding \u0000 are named and changed */
+};
+
+static void copy_to(struct rewrite *r, const char *at) {
+    buf_append(&r->out, r->copied, (size_t)(at - r->copied));
+    r->copied = at;
 }
 
-char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *wide_len) {
-    if (end > len)
+static bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+static const char *past_digits(const char *p, const char *end) {
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
+/* Whether text[0..end) is a JSON number; whether an integer (no fraction,
+ * no exponent) into *integer. */
+static bool json_number(const char *p, const char *end, bool *integer) {
+    p += p < end && *p == '-';
+    if (p == end || !is_digit(*p))
+        return false;
+    p = *p == '0' ? p + 1 : past_digits(p, end);
+    *integer = true;
+    if (p < end && *p == '.') {
+        if (++p == end || !is_digit(*p))
+            return false;
+        p = past_digits(p, end);
+        *integer = false;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        p += p < end && (*p == '+' || *p == '-');
+        if (p == end || !is_digit(*p))
+            return false;
+        p = past_digits(p, end);
+        *integer = false;
+    }
+    return p == end;
+}
+
+enum number_range { NUMBER_KEPT, NUMBER_PAST_64_BITS, NUMBER_PAST_A_DOUBLE };
+
+/* How jansson reads the JSON number text[0..end): what it keeps, an
+ * integer past 64 bits (its strtoll's overflow) or a number past a double
+ * (its strtod's overflow; an integer widened to a real can be one). */
+static enum number_range number_range(const char *text, const char *end, bool integer) {
+    size_t n = (size_t)(end - text);
+    char small[64], *copy = n < sizeof small ? small : xmalloc(n + 1);
+    memcpy(copy, text, n);
+    copy[n] = '\0';
+    enum number_range range = NUMBER_KEPT;
+    errno = 0;
+    if (integer && (strtoll(copy, NULL, 10), errno == ERANGE))
+        range = NUMBER_PAST_64_BITS;
+    errno = 0;
+    if (!integer || range != NUMBER_KEPT) {
+        double d = strtod(copy, NULL);
+        if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+            range = NUMBER_PAST_A_DOUBLE;
+    }
+    if (copy != small)
+        free(copy);
+    return range;
+}
+
+/* The number's position has a field: the walk is in a member's value or
+ * an item. */
+static bool in_a_field(const struct walk *w) {
+    const struct frame *top = top_frame(w);
+    return top && !(top->kind == '{' && top->at_key);
+}
+
+/* Past the number (or what looks like one) at the walk's position: an
+ * integer past 64 bits gets "e0" after it, so that it reads as the nearest
+ * double; a real past a double, in a field, is named and read as 0 (with
+ * spaces for the rest of its digits). */
+static void past_number(struct rewrite *r) {
+    const char *start = r->w.p, *end = start;
+    while (end < r->w.end && *end && strchr("0123456789+-.eE", *end))
+        end++;
+    r->w.p = end;
+    bool integer;
+    if (!json_number(start, end, &integer))
+        return; /* jansson refuses it, as it is */
+    enum number_range range = number_range(start, end, integer);
+    if (range == NUMBER_PAST_64_BITS) {
+        copy_to(r, end);
+        buf_puts(&r->out, "e0");
+    } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
+        char field[128];
+        write_path(&r->w, field, sizeof field);
+        name_field(r->named, field, "is a number out of range");
+        copy_to(r, start);
+        buf_puts(&r->out, "0");
+        for (const char *p = start + 1; p < end; p++)
+            buf_puts(&r->out, " ");
+        r->copied = end;
+    }
+}
+
+/* After a key from start (its opening quote): when it holds \u0000 (which
+ * jansson does not take in a key), the key is named like a value holding
+ * one and each such escape written \u0001, so that the rest reads. */
+static void past_key(struct rewrite *r, const char *start) {
+    bool named = false;
+    for (const char *p = start + 1; p + 6 < r->w.p; p += *p == '\\' ? 2 : 1) {
+        if (memcmp(p, "\\u0000", 6) != 0)
+            continue;
+        if (!named) {
+            char field[128];
+            write_path(&r->w, field, sizeof field);
+            name_field(r->named, field, "must not contain a NUL character");
+            named = true;
+        }
+        copy_to(r, p);
+        buf_puts(&r->out, "\\u0001");
+        r->copied = p + 6;
+    }
+}
+
+/* The text rewritten past each number jansson refuses (and each key
+ * holding a NUL when r->nul_keys), in one walk: NULL when nothing changed.
+ * The walk stops where the text stops reading as JSON, or nests deeper
+ * than jansson reads: jansson then refuses the text as it would have. */
+static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_keys,
+                     size_t *out_len) {
+    struct rewrite r = {walk_start(text, len), text, {0}, named, nul_keys};
+    while (r.w.p < r.w.end) {
+        const struct frame *top = top_frame(&r.w);
+        const char *at = r.w.p;
+        bool key = *at == '"' && top && top->at_key;
+        if (*at == '-' || is_digit(*at))
+            past_number(&r);
+        else if (!step(&r.w))
+            break;
+        else if (key && r.nul_keys)
+            past_key(&r, at);
+    }
+    walk_end(&r.w);
+    if (r.copied == text)
         return NULL;
-    size_t start = number_start(text, end);
-    if (start == end)
-        return NULL;
-    for (size_t i = start; i < end; i++)
-        if (strchr(".eE", text[i]))
-            return NULL; /* a real: past a double, not widened */
-    char *wide = xmalloc(len + 3);
-    memcpy(wide, text, end);
-    memcpy(wide + end, "e0", 2);
-    memcpy(wide + end + 2, text + end, len - end);
-    wide[len + 2] = '\0';
-    *wide_len = len + 2;
-    return wide;
+    copy_to(&r, text + len);
+    return buf_take(&r.out, out_len);
 }
 
 /* Whether the text's first value is an object (its first byte past
@@ -139,84 +386,19 @@ static bool an_object(const char *text, size_t len) {
     return i < len && text[i] == '{';
 }
 
-/* Past the number jansson refused, ending at err's position of *text: an
- * integer widened, or, when out_of_range is given, a real past a double
- * named there and read as 0. *copy owns the text once it has changed.
- * False when neither applies. */
-static bool step_past_number(const char **text, char **copy, size_t *len, const json_error_t *err,
-                             struct field_errors *out_of_range) {
-    size_t end = (size_t)err->position, wide_len = 0;
-    char *wide = jsonpath_widen_integer(*text, *len, end, &wide_len);
-    if (wide) {
-        free(*copy);
-        *text = *copy = wide;
-        *len = wide_len;
-        return true;
-    }
-    char field[128];
-    if (!out_of_range || !jsonpath_at(*text, *len, end, field, sizeof field))
-        return false;
-    if (!*copy) {
-        *copy = xmalloc(*len + 1);
-        memcpy(*copy, *text, *len);
-        (*copy)[*len] = '\0';
-        *text = *copy;
-    }
-    fielderr_add(out_of_range, field, "is a number out of range");
-    jsonpath_zero_number(*copy, end);
-    return true;
-}
-
-/* Past a key jansson refused for holding a NUL (\u0000), which ends just
- * before err's position: the key named in out like a value holding one,
- * its NUL escapes read as \u0001 so that the rest of the text reads. */
-static bool step_past_nul_key(const char **text, char **copy, size_t *len, const json_error_t *err,
-                              struct field_errors *out) {
-    size_t end = (size_t)err->position;
-    if (!out || end < 2 || end > *len || (*text)[end - 1] != '"')
-        return false;
-    struct walk w = {*text, *text + end, {{0}}, 0};
-    const char *key = NULL;
-    while (w.p < w.end) {
-        if (*w.p == '"')
-            key = w.p; /* a string's opening quote: step reads the whole string */
-        if (!step(&w))
-            return false;
-    }
-    if (!key || w.depth == 0 || !w.stack[w.depth - 1].at_key)
-        return false;
-    char field[128];
-    write_path(&w, field, sizeof field);
-    fielderr_add(out, field, "must not contain a NUL character");
-    size_t at = (size_t)(key - *text);
-    if (!*copy) {
-        *copy = xmalloc(*len + 1);
-        memcpy(*copy, *text, *len);
-        (*copy)[*len] = '\0';
-        *text = *copy;
-    }
-    for (size_t k = at + 1; k + 1 < end; k += (*copy)[k] == '\\' ? 2 : 1)
-        if ((*copy)[k] == '\\' && k + 6 < end && memcmp(*copy + k, "\\u0000", 6) == 0)
-            (*copy)[k + 5] = '1';
-    return true;
-}
-
-/* json_loadb, stepping past each number jansson refuses, and each key
- * holding a NUL when out_of_range is given (see the header). */
+/* json_loadb, and once more past each number jansson refuses, and each
+ * key holding a NUL when out_of_range is given (see the header). */
 static json_t *load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                  struct field_errors *out_of_range) {
     json_t *v = json_loadb(text, len, flags, err);
-    char *copy = NULL;
-    for (int i = 0; !v && i < JSONPATH_WIDEN_MAX; i++) {
-        enum json_error_code code = json_error_code(err);
-        bool past = code == json_error_numeric_overflow
-                        ? step_past_number(&text, &copy, &len, err, out_of_range)
-                        : code == json_error_null_byte_in_key &&
-                              step_past_nul_key(&text, &copy, &len, err, out_of_range);
-        if (!past)
-            break;
-        v = json_loadb(text, len, flags, err);
-    }
+    enum json_error_code code = v ? json_error_unknown : json_error_code(err);
+    bool nul_key = code == json_error_null_byte_in_key && out_of_range;
+    if (code != json_error_numeric_overflow && !nul_key)
+        return v;
+    size_t copy_len = 0;
+    char *copy = rewrite(text, len, out_of_range, out_of_range != NULL, &copy_len);
+    if (copy)
+        v = json_loadb(copy, copy_len, flags, err);
     free(copy);
     return v;
 }
@@ -238,7 +420,7 @@ static void name_nul_strings(const json_t *v, struct buf *path, struct field_err
     json_t *item;
     size_t i;
     if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
-        fielderr_add(out, path->len ? path->data : "", "must not contain a NUL character");
+        name_field(out, path->len ? path->data : "", "must not contain a NUL character");
     json_object_foreach((json_t *)v, key, item) {
         buf_printf(path, "%s%s", at ? "." : "", key);
         name_nul_strings(item, path, out);
@@ -277,14 +459,15 @@ json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_erro
 }
 
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap) {
-    struct walk w = {text, text + (offset < len ? offset : len), {{0}}, 0};
-    while (w.p < w.end)
-        if (!step(&w))
-            return false;
-    if (w.depth == 0 || (w.stack[w.depth - 1].kind == '{' && w.stack[w.depth - 1].at_key))
-        return false;
-    write_path(&w, out, cap);
-    return true;
+    struct walk w = walk_start(text, offset < len ? offset : len);
+    bool read = true;
+    while (read && w.p < w.end)
+        read = step(&w);
+    bool found = read && in_a_field(&w);
+    if (found)
+        write_path(&w, out, cap);
+    walk_end(&w);
+    return found;
 }
 
 const char *jsonpath_fault(const json_error_t *err) {

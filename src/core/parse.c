@@ -175,7 +175,7 @@ static bool utf8_decode(const unsigned char *s, size_t len, uint32_t *c, size_t 
     return true;
 }
 
-static size_t utf8_encode(uint32_t c, unsigned char out[4]) {
+size_t utf8_encode(uint32_t c, unsigned char out[4]) {
     if (c < 0x80) {
         out[0] = (unsigned char)c;
         return 1;

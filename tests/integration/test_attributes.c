@@ -112,6 +112,24 @@ static char *repeat(const char *unit, size_t n) {
     return buf_take(&b, NULL);
 }
 
+/* expect_422 of {"attributes": {"key": before value after}} as written,
+ * which jansson alone does not read (numbers past its range). */
+static void expect_422_as_written(long long id, const char *key, const char *before,
+                                  const char *value, const char *after, const char *field) {
+    struct buf attributes = {0}, body = {0};
+    buf_printf(&attributes, "\"attributes\": {\"%s\": %s%s%s}", key, before, value, after);
+    buf_printf(&body, "{\"sku\": \"AI-AS-WRITTEN\", \"name\": \"x\", \"price\": \"5\", %s}",
+               attributes.data);
+    expect_problem(call("POST", PRODUCTS, staff_token, body.data), 422, field);
+    buf_clear(&body);
+    buf_printf(&body, "{%s}", attributes.data);
+    char *path = path_of(id);
+    expect_problem(call("PATCH", path, staff_token, body.data), 422, field);
+    free(path);
+    buf_clear(&body);
+    buf_clear(&attributes);
+}
+
 /* ---- attributes and images ---------------------------------------------- */
 
 static void test_create_and_read_back(void **state) {
@@ -226,6 +244,48 @@ static void test_every_rule_names_its_field(void **state) {
     free(long_key);
     free(long_url);
     free(long_alt);
+    free(path);
+}
+
+/* A number is one whatever its digits, however many there are and
+ * however deep: integers past 64 bits are read as doubles (an array of
+ * them is no attribute value), a real past a double is its field's 422,
+ * and a key spelt with escapes is named as it reads. */
+static void test_numbers_past_range_are_named_however_many_and_deep(void **state) {
+    (void)state;
+    long long id = create("AI-RANGE", "{\"attributes\": {\"keep\": 1}}");
+    char *path = path_of(id);
+    struct buf value = {0}, field = {0};
+    for (int i = 0; i < 65; i++)
+        buf_printf(&value, "%s99999999999999999999", i ? "," : "");
+    expect_422_as_written(id, "a", "[", value.data, "]", "attributes.a");
+    /* 1e400 inside 70 arrays: the field's path cut at 127 bytes */
+    char *open = repeat("[", 70), *close = repeat("]", 70), *items = repeat("[0]", 70);
+    buf_printf(&field, "attributes.a%s", items);
+    field.data[127] = '\0';
+    expect_422_as_written(id, "a", open, "1e400", close, field.data);
+    expect_422_as_written(id, "w\\u0065ight", "", "1e400", "", "attributes.weight");
+    /* a key longer than a path keeps is cut between characters: "a" and
+     * 40 é are 81 bytes, and 64 would end inside the 32nd é */
+    char *e40 = repeat("\xc3\xa9", 40), *e31 = repeat("\xc3\xa9", 31);
+    char long_key[128], cut_key[128];
+    snprintf(long_key, sizeof long_key, "a%s", e40);
+    snprintf(cut_key, sizeof cut_key, "attributes.a%s", e31);
+    expect_422_as_written(id, long_key, "", "1e400", "", cut_key);
+    free(e40);
+    free(e31);
+    expect_problem(call("POST", PRODUCTS, staff_token,
+                        "{\"sku\": \"AI-RANGE-2\", \"name\": \"x\", \"price\": \"1\","
+                        " \"st\\u006fck\": 1e400}"),
+                   422, "stock");
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_member(r, "attributes", "{\"keep\":1}");
+    http_res_free(r);
+    buf_clear(&value);
+    buf_clear(&field);
+    free(open);
+    free(close);
+    free(items);
     free(path);
 }
 
@@ -622,6 +682,7 @@ int main(void) {
         cmocka_unit_test(test_create_and_read_back),
         cmocka_unit_test(test_defaults_are_empty),
         cmocka_unit_test(test_every_rule_names_its_field),
+        cmocka_unit_test(test_numbers_past_range_are_named_however_many_and_deep),
         cmocka_unit_test(test_limits_are_accepted),
         cmocka_unit_test(test_patch_replaces_and_put_resets),
         cmocka_unit_test(test_images_change_etag_and_cached_reads),

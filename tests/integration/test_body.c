@@ -198,6 +198,15 @@ static void test_numbers_out_of_range_are_422(void **state) {
     assert_problem(r, 422, "age");
     assert_non_null(strstr(r->body, "is not a known field"));
     http_res_free(r);
+    /* a key named is cut between characters, never inside one: "a" and
+     * 40 é are 81 bytes, and 64 would end inside the 32nd é */
+    char key[128], body[256];
+    size_t n = (size_t)snprintf(key, sizeof key, "a");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(key + n, sizeof key - n, "\xc3\xa9");
+    snprintf(body, sizeof body, "{\"email\":\"big@example.com\", \"%s\": 1e400}", key);
+    key[63] = '\0';
+    expect_problem_and_free(send_json(REGISTER, body), 422, key);
 }
 
 static void test_json_array_body_is_400(void **state) {

@@ -758,6 +758,22 @@ static void test_csv_attribute_columns(void **state) {
     expect_error(imp, 0, 3, "attributes.big", "is a number out of range");
     json_decref(imp);
     expect_sql("number", "SELECT jsonb_typeof(attributes->'big') FROM products WHERE sku = 'CA-7'");
+    /* an NDJSON row reads its numbers as a body does: any count of
+     * integers past 64 bits, and a key spelt with escapes named as it
+     * reads */
+    struct buf rows = {0};
+    buf_puts(&rows, "{\"sku\":\"CA-9\",\"name\":\"X\",\"price\":\"1\",\"stock\":1,"
+                    "\"n\":[");
+    for (int i = 0; i < 65; i++)
+        buf_printf(&rows, "%s99999999999999999999", i ? "," : "");
+    buf_puts(&rows, "]}\n{\"sku\":\"CA-10\",\"name\":\"X\",\"price\":\"1\","
+                    "\"st\\u006fck\":1e400}\n");
+    imp = run_import("", "application/x-ndjson", rows.data);
+    buf_clear(&rows);
+    expect_counts(imp, 2, 0, 0, 2);
+    expect_error(imp, 0, 1, "n", "is not a known field");
+    expect_error(imp, 1, 2, "stock", "is a number out of range");
+    json_decref(imp);
 }
 
 /* A header of many attr.<key> columns (an export of a catalog with many

@@ -1,8 +1,9 @@
 /*
  * test_jsonpath.c -- the field at a position of a JSON document: members
  * by key, items by index, nesting, strings with brackets and escapes, the
- * top level and keys refused, a number blanked in place, integers past
- * 64 bits read as reals, and reals past a double named as fields.
+ * top level and keys refused, keys named decoded and cut between
+ * characters, integers past 64 bits read as reals, and reals past a
+ * double named as fields, however many and however deep.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,7 @@ static void test_members_and_items(void **state) {
 static void test_strings_do_not_count(void **state) {
     (void)state;
     const char *doc = "{\"a\": \"[{,:}]\", \"k\\\"ey\": 7e400}";
-    assert_string_equal(path_after(doc, "7e400"), "k\\\"ey");
+    assert_string_equal(path_after(doc, "7e400"), "k\"ey"); /* the key, its escape read */
     const char *long_key =
         "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaaa\": 1}";
@@ -58,15 +59,36 @@ static void test_top_level_and_keys_have_no_path(void **state) {
     assert_string_equal(out, "ab");
 }
 
-static void test_zero_number(void **state) {
+/* A key is named as it reads, not as it is written: its escapes decoded
+ * (a surrogate pair is one character, \u0000 stays as written), cut at 64
+ * bytes between characters, and a path cut to its buffer the same way. */
+static void test_keys_are_named_decoded(void **state) {
     (void)state;
-    char doc[] = "{\"a\": -1.5e+400, \"b\": 2}";
-    jsonpath_zero_number(doc, strlen("{\"a\": -1.5e+400"));
-    assert_string_equal(doc, "{\"a\": 0        , \"b\": 2}"); /* same length */
+    assert_string_equal(path_after("{\"st\\u006fck\": 1e400}", "1e4"), "stock");
+    assert_string_equal(path_after("{\"attributes\": {\"w\\u0065ight\": 1e400}}", "1e4"),
+                        "attributes.weight");
+    assert_string_equal(path_after("{\"\\u00C9cran \\ud83d\\ude00\\t\\/\": [1e400]}", "1e4"),
+                        "\xC3\x89"
+                        "cran \xF0\x9F\x98\x80\t/[0]");
+    assert_string_equal(path_after("{\"a\\u0000b\": 1e400}", "1e4"), "a\\u0000b");
+    /* 1 + 40 two-byte characters: 63 bytes kept, not 64 with half of one */
+    struct buf doc = {0};
+    buf_puts(&doc, "{\"a");
+    for (int i = 0; i < 40; i++)
+        buf_puts(&doc, i % 2 ? "\xC3\xA9" : "\\u00e9");
+    buf_puts(&doc, "\": 1e400}");
+    const char *key = path_after(doc.data, "1e4");
+    assert_int_equal(strlen(key), 63);
+    assert_memory_equal(key, "a\xC3\xA9\xC3\xA9", 5);
+    assert_memory_equal(key + 61, "\xC3\xA9", 2);
+    buf_clear(&doc);
+    char out[8];
+    assert_true(jsonpath_at("{\"abcde\\u00e9\": 1}", 18, 17, out, 7)); /* "abcde" + 2 bytes */
+    assert_string_equal(out, "abcde");
 }
 
-/* Integers past 64 bits read as the nearest double; reals past a double,
- * and more integers than the bound, still fail as overflows. */
+/* Integers past 64 bits read as the nearest double, however many; reals
+ * past a double still fail as overflows. */
 static void test_load_wide(void **state) {
     (void)state;
     static const char TEXT[] =
@@ -83,19 +105,18 @@ static void test_load_wide(void **state) {
     static const char REAL[] = "{\"a\": 12345678901234567890, \"b\": 1e400}";
     assert_null(jsonpath_load_wide(REAL, sizeof REAL - 1, 0, &err));
     assert_int_equal(json_error_code(&err), json_error_numeric_overflow);
+    /* however many there are: one pass widens them all */
     struct buf many = {0};
     buf_puts(&many, "[");
-    for (int i = 0; i <= JSONPATH_WIDEN_MAX; i++)
-        buf_printf(&many, "%s99999999999999999999", i ? "," : "");
+    for (int i = 0; i < 5000; i++)
+        buf_printf(&many, "%s-99999999999999999999", i ? "," : "");
     buf_puts(&many, "]");
-    assert_null(jsonpath_load_wide(many.data, many.len, 0, &err));
+    v = jsonpath_load_wide(many.data, many.len, 0, &err);
+    assert_non_null(v);
+    assert_int_equal(json_array_size(v), 5000);
+    assert_true(json_real_value(json_array_get(v, 4999)) == -99999999999999999999.0);
+    json_decref(v);
     buf_clear(&many);
-    size_t len = 0;
-    assert_null(jsonpath_widen_integer("[1.5e999]", 9, 8, &len));
-    char *wide = jsonpath_widen_integer("[99999999999999999999]", 22, 21, &len);
-    assert_string_equal(wide, "[99999999999999999999e0]");
-    assert_int_equal(len, 24);
-    free(wide);
 }
 
 /* Reals past a double in an object are read as 0 and their fields named;
@@ -126,6 +147,63 @@ static void test_load_past_numbers(void **state) {
     fielderr_clear(&found);
 }
 
+/* before, then 1e400 in arrays arrays, then after, into doc. */
+static void nest_1e400(struct buf *doc, const char *before, int arrays, const char *after) {
+    buf_puts(doc, before);
+    for (int i = 0; i < arrays; i++)
+        buf_puts(doc, "[");
+    buf_puts(doc, "1e400");
+    for (int i = 0; i < arrays; i++)
+        buf_puts(doc, "]");
+    buf_puts(doc, after);
+}
+
+/* Every real past a double in a well-formed object is read, however many
+ * (the first JSONPATH_NAMED_MAX are named) and however deep (as deep as
+ * jansson reads, 2,048 levels); a key spelt with escapes is named as it
+ * reads. */
+static void test_any_count_and_depth_of_numbers_is_named(void **state) {
+    (void)state;
+    json_error_t err;
+    struct field_errors found = {0};
+    struct buf doc = {0};
+    buf_puts(&doc, "{\"attributes\": {\"a\": [");
+    for (int i = 0; i < 65; i++)
+        buf_printf(&doc, "%s99999999999999999999", i ? "," : "");
+    buf_puts(&doc, ", 1e400]}, \"st\\u006fck\": 1e400");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&doc, ", \"n%d\": -2e999", i);
+    buf_puts(&doc, "}");
+    json_t *v = jsonpath_load_past_numbers(doc.data, doc.len, 0, &err, &found);
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), 64); /* JSONPATH_NAMED_MAX */
+    assert_string_equal(fielderr_at(&found, 0)->field, "attributes.a[65]");
+    assert_string_equal(fielderr_at(&found, 1)->field, "stock");
+    assert_string_equal(fielderr_at(&found, 2)->field, "n0");
+    assert_true(
+        json_is_real(json_array_get(json_object_get(json_object_get(v, "attributes"), "a"), 64)));
+    assert_int_equal(json_integer_value(json_object_get(v, "n999")), 0);
+    json_decref(v);
+    fielderr_clear(&found);
+    buf_clear(&doc);
+    /* 2,047 objects and arrays and the number: 2,048 levels, as deep as
+     * jansson reads; the path is cut to its buffer */
+    nest_1e400(&doc, "{\"attributes\": {\"a\": ", 2045, "}}");
+    v = jsonpath_load_past_numbers(doc.data, doc.len, 0, &err, &found);
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), 1);
+    assert_memory_equal(fielderr_at(&found, 0)->field, "attributes.a[0][0]", 18);
+    json_decref(v);
+    fielderr_clear(&found);
+    /* a level deeper than jansson reads is refused as such */
+    buf_clear(&doc);
+    nest_1e400(&doc, "{\"a\": ", 2047, "}");
+    assert_null(jsonpath_load_past_numbers(doc.data, doc.len, 0, &err, &found));
+    assert_int_equal(json_error_code(&err), json_error_stack_overflow);
+    fielderr_clear(&found);
+    buf_clear(&doc);
+}
+
 /* In an object, a string holding a NUL (\u0000), value or key, is its
  * field's error, as a number out of range is; outside an object, the text
  * stays malformed. */
@@ -150,7 +228,7 @@ static void test_nul_strings_are_named(void **state) {
     v = jsonpath_load_past_numbers(KEY, sizeof KEY - 1, 0, &err, &found);
     assert_non_null(v);
     assert_int_equal(fielderr_count(&found), 2);
-    assert_string_equal(fielderr_at(&found, 0)->field, "a.b\\\\u0000\\u0000c");
+    assert_string_equal(fielderr_at(&found, 0)->field, "a.b\\u0000\\u0000c");
     assert_string_equal(fielderr_at(&found, 0)->message, "must not contain a NUL character");
     assert_string_equal(fielderr_at(&found, 1)->field, "d");
     json_decref(v);
@@ -165,9 +243,10 @@ int main(void) {
         cmocka_unit_test(test_members_and_items),
         cmocka_unit_test(test_strings_do_not_count),
         cmocka_unit_test(test_top_level_and_keys_have_no_path),
-        cmocka_unit_test(test_zero_number),
+        cmocka_unit_test(test_keys_are_named_decoded),
         cmocka_unit_test(test_load_wide),
         cmocka_unit_test(test_load_past_numbers),
+        cmocka_unit_test(test_any_count_and_depth_of_numbers_is_named),
         cmocka_unit_test(test_nul_strings_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,39 +15,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* How many integers one document may have widened (see below). */
-#define JSONPATH_WIDEN_MAX 64
+/* How many fields one document's loading names at most (the first). */
+#define JSONPATH_NAMED_MAX 64
 
 /* The path of the value text (len bytes) is reading at byte offset into
- * out (cap bytes, NUL-terminated; a longer path is cut). False when the
- * offset is not inside a member or an item (the top level, a key), or the
- * text up to it does not read as JSON. */
+ * out (cap bytes, NUL-terminated; a longer path is cut between
+ * characters). Keys are named with their escapes decoded ("st\u006fck"
+ * is stock; \u0000 stays as written). False when the offset is not inside
+ * a member or an item (the top level, a key), or the text up to it does
+ * not read as JSON (or nests deeper than 2,048 levels, as jansson). */
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap);
 
-/* Overwrite the number that ends at byte offset end of text with a 0 and
- * spaces (same length), so that the rest of the document can be read. */
-void jsonpath_zero_number(char *text, size_t end);
-
-/* A JSON number is a number whatever its digits: an integer past 64 bits
- * is read as the nearest double, as a real would be. The text (len bytes)
- * with "e0" after the integer that ends at byte offset end, which jansson
- * then reads as a real; its length into *wide_len. NULL when what ends
- * there is not an integer (a real past a double stays out of range). */
-char *jsonpath_widen_integer(const char *text, size_t len, size_t end, size_t *wide_len);
-
-/* json_loadb, with up to JSONPATH_WIDEN_MAX integers past 64 bits read as
- * reals; err (may be NULL) as json_loadb's for the last attempt. */
+/* json_loadb, with every integer past 64 bits read as the nearest double,
+ * as a real of the same digits would be (a JSON number is a number
+ * whatever its digits); err (may be NULL) as json_loadb's for the last
+ * attempt. One pass over the text and a second parse, whatever the count
+ * of such numbers. */
 json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err);
 
 struct field_errors;
 
 /* jsonpath_load_wide, and in an object also past reals beyond a double
- * (JSONPATH_WIDEN_MAX numbers in all): each is read as 0 and its field
- * named in *out_of_range ("is a number out of range"), which the caller
- * answers instead of the value read. A request body and an import row
- * read their numbers this way, so both name the same fields. A key
- * holding a NUL (\u0000) is named the same way ("must not contain a NUL
- * character"), and the rest of the object read. */
+ * (and integers beyond one): each is read as 0 and its field named in
+ * *out_of_range ("is a number out of range"), which the caller answers
+ * instead of the value read. A request body and an import row read their
+ * numbers this way, so both name the same fields. A key holding a NUL
+ * (\u0000) is named the same way ("must not contain a NUL character"),
+ * and the rest of the object read; so is a string value holding one. At
+ * most JSONPATH_NAMED_MAX fields are named, the first in the text (keys
+ * and numbers, then strings); there is at least one whenever any is. */
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 

@@ -35,6 +35,10 @@ size_t format_money(int64_t cents, char *buf, size_t cap);
 /* Positive id for a path segment: 1..INT64_MAX, decimal, no leading zero. */
 bool parse_id(const char *s, size_t len, int64_t *out);
 
+/* Code point c (at most U+10FFFF, no surrogate) as UTF-8 into out: its
+ * length, 1 to 4. */
+size_t utf8_encode(uint32_t c, unsigned char out[4]);
+
 /* s[0..len) lower-cased as PostgreSQL's lower() does it in a C.UTF-8
  * database: each code point mapped by towlower_l in the C.UTF-8 locale
  * (Unicode's simple case mapping: "É" -> "é", "Σ" -> "σ"), or only
