@@ -19,9 +19,13 @@ enum nx_err fielderr_add(struct field_errors *list, const char *field, const cha
     va_start(ap, fmt);
     buf_vprintf(&message, fmt, ap);
     va_end(ap);
+    struct buf name = {0};
+    buf_puts(&name, field);
+    /* the response carries both as JSON strings: a byte of the client's
+     * that is no UTF-8 must not make the answer fail */
     struct field_error *entry = &list->items[list->count++];
-    entry->field = xstrdup(field);
-    entry->message = buf_take(&message, NULL);
+    entry->field = buf_take_utf8(&name);
+    entry->message = buf_take_utf8(&message);
     return NX_ERR_VALIDATION;
 }
 

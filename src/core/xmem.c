@@ -98,6 +98,15 @@ char *buf_take(struct buf *b, size_t *len) {
     return p;
 }
 
+char *buf_take_utf8(struct buf *b) {
+    if (utf8_valid(b->data ? b->data : "", b->len))
+        return buf_take(b, NULL);
+    struct buf valid = {0};
+    buf_utf8(&valid, b->data, b->len);
+    buf_clear(b);
+    return buf_take(&valid, NULL);
+}
+
 void buf_clear(struct buf *b) {
     free(b->data);
     b->data = NULL;

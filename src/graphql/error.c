@@ -28,19 +28,6 @@ static struct gql_error *next_slot(struct gql_errors *errs, const char *code) {
     return e;
 }
 
-/* The message b holds, taken from it. A message quotes the client's text,
- * cut where it is cut at a character's end; what is not UTF-8 even so (a
- * quoted byte of a document that is not) becomes U+FFFD: a response can
- * carry no string that is not UTF-8, and the error must not be lost. */
-static char *message_text(struct buf *b) {
-    if (utf8_valid(b->data, b->len))
-        return buf_take(b, NULL);
-    struct buf valid = {0};
-    buf_utf8(&valid, b->data, b->len);
-    buf_clear(b);
-    return buf_take(&valid, NULL);
-}
-
 __attribute__((format(printf, 5, 0))) static void add(struct gql_errors *errs, const char *code,
                                                       const struct gql_loc *locs, size_t n,
                                                       const char *fmt, va_list ap) {
@@ -49,7 +36,10 @@ __attribute__((format(printf, 5, 0))) static void add(struct gql_errors *errs, c
         return;
     struct buf b = {0};
     buf_vprintf(&b, fmt, ap);
-    e->message = message_text(&b);
+    /* A message quotes the client's text, cut at a character's end; a
+     * quoted byte of a document that is no UTF-8 becomes U+FFFD: the
+     * error must not be lost. */
+    e->message = buf_take_utf8(&b);
     for (size_t i = 0; i < n && i < GQL_ERROR_LOCS_MAX; i++)
         e->locs[e->loc_count++] = locs[i];
 }

@@ -253,6 +253,17 @@ static void test_render_422_lists_one_entry_per_field(void **state) {
                         "must be at most 99999999.99");
 }
 
+/* A field or message that is no UTF-8 (a byte cut of the client's text)
+ * is still rendered, its bad bytes as U+FFFD: the process stopped on it. */
+static void test_render_422_field_that_is_no_utf8(void **state) {
+    struct fixture *f = *state;
+    problem_field(&f->req, "attributes.a\xc3", "is \xff bad");
+    json_t *body = render(f, NX_ERR_VALIDATION);
+    json_t *entry = json_array_get(json_object_get(body, "errors"), 0);
+    assert_string_equal(str_member(entry, "field"), "attributes.a\xef\xbf\xbd");
+    assert_string_equal(str_member(entry, "message"), "is \xef\xbf\xbd bad");
+}
+
 static void test_render_422_default_detail_counts_fields(void **state) {
     struct fixture *f = *state;
     problem_field(&f->req, "name", "is required");
@@ -435,6 +446,7 @@ int main(void) {
         FT(test_problem_field_returns_validation),
         FT(test_problem_conflict_returns_conflict),
         FT(test_render_422_lists_one_entry_per_field),
+        FT(test_render_422_field_that_is_no_utf8),
         FT(test_render_422_default_detail_counts_fields),
         FT(test_render_422_default_detail_singular_for_one_field),
         FT(test_render_422_recorded_detail_wins_over_count),

@@ -59,6 +59,10 @@ size_t utf8_prefix(const char *s, size_t n, size_t max);
 void buf_utf8(struct buf *b, const char *s, size_t n);
 /* Hand the bytes over to the caller (who frees them) and reset the buffer. */
 char *buf_take(struct buf *b, size_t *len);
+/* buf_take, with each byte that begins no well-formed character replaced
+ * by U+FFFD: for text a JSON response carries (jansson takes no string
+ * that is not UTF-8). */
+char *buf_take_utf8(struct buf *b);
 void buf_clear(struct buf *b);
 
 #endif
