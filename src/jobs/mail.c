@@ -3,6 +3,7 @@
  */
 #include "nexus/jobs/mail.h"
 
+#include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
 
 #include <curl/curl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,11 +146,44 @@ static size_t read_message(char *out, size_t size, size_t n, void *ud) {
     return chunk;
 }
 
+/* The recipients the server refused, from the conversation libcurl
+ * reports: each RCPT TO is answered before the next is sent. */
+struct refusals {
+    char asked[320]; /* the address of the RCPT TO awaiting its reply */
+    struct buf list; /* "address (code), ..." */
+};
+
+static void note_rcpt(struct refusals *f, const char *line, size_t len) {
+    const char *open = memchr(line, '<', len), *close = memchr(line, '>', len);
+    f->asked[0] = '\0';
+    if (open && close > open)
+        snprintf(f->asked, sizeof f->asked, "%.*s", (int)(close - open - 1), open + 1);
+}
+
+/* A reply's last line ("550 ..." rather than "550-..."). */
+static void note_reply(struct refusals *f, const char *line, size_t len) {
+    if (!f->asked[0] || len < 4 || line[3] != ' ')
+        return;
+    if (line[0] != '2')
+        buf_printf(&f->list, "%s%s (%.3s)", f->list.len ? ", " : "", f->asked, line);
+    f->asked[0] = '\0';
+}
+
+static int watch_replies(CURL *c, curl_infotype type, char *data, size_t size, void *ud) {
+    (void)c;
+    if (type == CURLINFO_HEADER_OUT && size > 8 && strncasecmp(data, "RCPT TO:", 8) == 0)
+        note_rcpt(ud, data, size);
+    else if (type == CURLINFO_HEADER_IN)
+        note_reply(ud, data, size);
+    return 0;
+}
+
 static bool send_smtp(const struct config *cfg, const struct mail *m, const char *msg, size_t len,
                       char *err, size_t errcap) {
     CURL *c = curl_easy_init();
     struct curl_slist *rcpt = NULL;
     struct upload u = {msg, len, 0};
+    struct refusals refused = {.asked = ""};
     char from[300];
     if (!c) {
         snprintf(err, errcap, "libcurl could not start");
@@ -160,6 +195,13 @@ static bool send_smtp(const struct config *cfg, const struct mail *m, const char
     curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    /* A recipient the server refuses (a mistyped staff address) is left
+     * out, and the message goes to the others: it fails only when every
+     * recipient is refused. (libcurl 7.88 spells the option with LLL.) */
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, watch_replies);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &refused);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message);
     curl_easy_setopt(c, CURLOPT_READDATA, &u);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -171,6 +213,10 @@ static bool send_smtp(const struct config *cfg, const struct mail *m, const char
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK)
         snprintf(err, errcap, "SMTP: %s (last reply %ld)", curl_easy_strerror(rc), code);
+    else if (refused.list.len)
+        log_warn("mail.refused", NULL, "message %s went to the other recipients; refused: %s",
+                 m->message_id, refused.list.data);
+    buf_clear(&refused.list);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(c);
     return rc == CURLE_OK;

@@ -428,6 +428,7 @@ static int fresh(void **state) {
 static int cleanup(void **state) {
     (void)state;
     smtp_sink_fail_next(sink, 0, 0);
+    smtp_sink_refuse_rcpt(sink, NULL, 0);
     smtp_sink_delay_ms(sink, 0);
     return stop_all_workers();
 }
@@ -1026,6 +1027,40 @@ static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_sta
     free(staff);
 }
 
+/* A staff address the mail server refuses (550 at RCPT TO) is left out:
+ * the others are told, once, and the job is done rather than failing at
+ * every attempt for everyone. */
+static void test_low_stock_alert_reaches_staff_beside_a_refused_address(void **state) {
+    (void)state;
+    char buf[512];
+    create_user("bounce-staff@example.com", "staff");
+    create_user("kept-staff@example.com", "staff");
+    smtp_sink_refuse_rcpt(sink, "bounce-staff@example.com", 550);
+    free(sqlf("INSERT INTO jobs (kind, payload) VALUES ('low_stock_alert', '{\"product_id\": 7,"
+              " \"sku\": \"BOUNCE-1\", \"name\": \"Lamp\", \"stock\": 1, \"threshold\": 5}')"));
+    worker_start(NULL);
+    assert_true(wait_sql(
+        "t", 30000, "SELECT state IN ('done', 'dead') FROM jobs WHERE kind = 'low_stock_alert'"));
+    assert_string_equal(sqls("SELECT state || ' ' || attempts FROM jobs"
+                             " WHERE kind = 'low_stock_alert'"),
+                        "done 1");
+    const char *told =
+        sqls("SELECT email FROM users WHERE role IN ('staff', 'admin')"
+             " AND is_active AND email <> 'bounce-staff@example.com' ORDER BY email");
+    assert_non_null(strstr(told, "kept-staff@example.com"));
+    assert_int_equal(smtp_sink_count(sink), 1);
+    struct smtp_message m;
+    assert_true(smtp_sink_message(sink, 0, &m));
+    assert_string_equal(mail_header(m.data, "Subject", buf, sizeof buf), "Low stock: BOUNCE-1");
+    qsort(m.rcpt, m.rcpt_count, sizeof m.rcpt[0], compare_strings);
+    char joined[2048] = "";
+    for (size_t k = 0; k < m.rcpt_count; k++)
+        snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", k ? "," : "",
+                 m.rcpt[k]);
+    smtp_message_clear(&m);
+    assert_string_equal(joined, told);
+}
+
 /* ---- metrics ------------------------------------------------------------ */
 
 /* The value of a metric line "name value" in the /metrics text; -1 when
@@ -1393,6 +1428,8 @@ int main(void) {
                                         cleanup),
         cmocka_unit_test_setup_teardown(
             test_low_stock_alert_once_per_crossing_below_threshold_to_active_staff, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_low_stock_alert_reaches_staff_beside_a_refused_address,
+                                        fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_metrics_show_jobs_by_state_and_oldest_due_age, fresh,
                                         cleanup),
         cmocka_unit_test_setup_teardown(test_worker_purges_done_jobs_past_retention, fresh,

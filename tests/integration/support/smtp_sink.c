@@ -41,6 +41,8 @@ struct smtp_sink {
     size_t received;
     int fail_left; /* < 0: fail every one */
     int fail_code;
+    char refuse_rcpt[320]; /* "": refuse none */
+    int refuse_code;
     int delay_ms;
     struct conn_slot conns[SMTP_SINK_MAX_CONNS];
 };
@@ -299,9 +301,21 @@ static bool do_data(struct smtp_sink *sink, struct reader *r, struct txn *t) {
     return send_all(r->fd, reply);
 }
 
+/* Whether RCPT TO:<to> is to be refused, with the reply into reply. */
+static bool refused_rcpt(struct smtp_sink *sink, const char *to, char *reply, size_t cap) {
+    pthread_mutex_lock(&sink->mu);
+    bool refuse = sink->refuse_rcpt[0] && strcmp(sink->refuse_rcpt, to) == 0;
+    if (refuse)
+        snprintf(reply, cap, "%d %s\r\n", sink->refuse_code,
+                 sink->refuse_code < 500 ? "4.2.1 mailbox busy" : "5.1.1 no such user");
+    pthread_mutex_unlock(&sink->mu);
+    return refuse;
+}
+
 /* One command; false to end the session. */
 static bool command(struct smtp_sink *sink, struct reader *r, struct txn *t, const char *line) {
     int fd = r->fd;
+    char reply[128];
     if (is_verb(line, "EHLO")) {
         txn_reset(t);
         return send_all(fd, "250-127.0.0.1 nexus test sink\r\n250-8BITMIME\r\n"
@@ -329,6 +343,10 @@ static bool command(struct smtp_sink *sink, struct reader *r, struct txn *t, con
         char *to = parse_path(line, "RCPT TO:");
         if (!to)
             return send_all(fd, "501 5.5.4 syntax: RCPT TO:<address>\r\n");
+        if (refused_rcpt(sink, to, reply, sizeof reply)) {
+            free(to);
+            return send_all(fd, reply);
+        }
         char **grown = realloc(t->rcpt, (t->rcpt_count + 1) * sizeof *grown);
         if (!grown) {
             free(to);
@@ -537,6 +555,13 @@ void smtp_sink_fail_next(struct smtp_sink *sink, int n, int code) {
     pthread_mutex_unlock(&sink->mu);
 }
 
+void smtp_sink_refuse_rcpt(struct smtp_sink *sink, const char *address, int code) {
+    pthread_mutex_lock(&sink->mu);
+    snprintf(sink->refuse_rcpt, sizeof sink->refuse_rcpt, "%s", address ? address : "");
+    sink->refuse_code = code;
+    pthread_mutex_unlock(&sink->mu);
+}
+
 void smtp_sink_delay_ms(struct smtp_sink *sink, int ms) {
     pthread_mutex_lock(&sink->mu);
     sink->delay_ms = ms > 0 ? ms : 0;
@@ -555,6 +580,8 @@ void smtp_sink_reset(struct smtp_sink *sink) {
     sink->received = 0;
     sink->fail_left = 0;
     sink->fail_code = 0;
+    sink->refuse_rcpt[0] = '\0';
+    sink->refuse_code = 0;
     sink->delay_ms = 0;
     pthread_mutex_unlock(&sink->mu);
 }

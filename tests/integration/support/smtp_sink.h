@@ -6,7 +6,7 @@
  * EHLO/HELO, MAIL FROM, RCPT TO, DATA (with dot-stuffing undone), RSET,
  * NOOP, VRFY and QUIT. Every message it accepts is kept in memory with its
  * envelope. It can be told to refuse the next messages with a given reply
- * code, or to hold its answer to DATA for a while (a slow server).
+ * code, to refuse one recipient at RCPT, or to hold its answer to DATA for a while (a slow server).
  *
  * Lines are limited to 1000 bytes and messages to SMTP_SINK_MAX_MESSAGE;
  * a longer message is refused with 552 and not stored.
@@ -62,13 +62,19 @@ bool smtp_sink_wait_received(struct smtp_sink *sink, size_t n, int timeout_ms);
  * n == 0: stop failing. */
 void smtp_sink_fail_next(struct smtp_sink *sink, int n, int code);
 
+/* Refuse RCPT TO of address (exact, without angle brackets) with code
+ * (4xx or 5xx); the transaction goes on with the other recipients. NULL:
+ * refuse none. */
+void smtp_sink_refuse_rcpt(struct smtp_sink *sink, const char *address, int code);
+
 /* Hold the answer to each completed DATA transfer for ms milliseconds (the
  * value in force when the transfer ends applies). The message is stored
  * after the delay even if the client went away meanwhile, as a real server
  * that had taken responsibility for it would. 0: answer at once. */
 void smtp_sink_delay_ms(struct smtp_sink *sink, int ms);
 
-/* Forget stored messages and counters; stop failing and delaying. */
+/* Forget stored messages and counters; stop failing, refusing and
+ * delaying. */
 void smtp_sink_reset(struct smtp_sink *sink);
 
 /* Close the listener and every connection, join all threads, free all.
