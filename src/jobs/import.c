@@ -124,6 +124,7 @@ struct run {
     bool stopping;
     enum nx_err apply_err; /* the first error of a batch: the rest stop */
     bool refund_owed;      /* a later attempt: its first committed batch refunds it */
+    bool refunded;         /* it was: the job's count is 1 again, whatever job->attempts says */
 };
 
 static void add_error(struct error_list *list, long long line, const char *field,
@@ -455,7 +456,8 @@ static void set_committed(struct run *run, const struct batch *b) {
  * refund. */
 static void refund_attempt(struct run *run, struct db *db) {
     run->refund_owed = false;
-    if (queue_refund(db, run->runner.job_id, run->runner.worker) != NX_OK)
+    run->refunded = queue_refund(db, run->runner.job_id, run->runner.worker) == NX_OK;
+    if (!run->refunded)
         log_warn("import.refund", NULL, "import %s: its attempt was not refunded", run->id);
 }
 
@@ -1159,7 +1161,8 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
             analyze_if_changed_much(run);
     }
     rollback(&run->appliers[0]);
-    bool last = job->attempts >= job->max_attempts;
+    /* A refunded attempt is the first again: its failure is retried. */
+    bool last = !run->refunded && job->attempts >= job->max_attempts;
     if (e != NX_OK && last)
         give_up(run);
     if (e != NX_OK)

@@ -1168,17 +1168,37 @@ static void test_a_runner_without_the_lease_applies_nothing(void **state) {
     free(id);
 }
 
+/* A trigger name that cancels (as PostgreSQL cancels a statement) every
+ * insert into products for which the condition holds; stop_cancelling
+ * drops it. */
+static void cancel_inserts(const char *name, const char *condition) {
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+             " RAISE EXCEPTION 'cancelled' USING ERRCODE = '57014'; END $$",
+             name);
+    free(harness_sql(&server, sql));
+    snprintf(sql, sizeof sql,
+             "CREATE TRIGGER %s BEFORE INSERT ON products FOR EACH ROW WHEN (%s)"
+             " EXECUTE FUNCTION %s()",
+             name, condition, name);
+    free(harness_sql(&server, sql));
+}
+
+static void stop_cancelling(const char *name) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP TRIGGER %s ON products", name);
+    free(harness_sql(&server, sql));
+    snprintf(sql, sizeof sql, "DROP FUNCTION %s()", name);
+    free(harness_sql(&server, sql));
+}
+
 /* An import whose every attempt fails ends failed when its last attempt
  * does, saying why, instead of running for good; before its last attempt
  * it stays running, to resume. The failure: a write PostgreSQL cancels. */
 static void test_the_last_failed_attempt_ends_the_import(void **state) {
     (void)state;
-    free(harness_sql(&server, "CREATE FUNCTION give_up_cancel() RETURNS trigger LANGUAGE plpgsql"
-                              " AS $$ BEGIN RAISE EXCEPTION 'cancelled' USING ERRCODE = '57014';"
-                              " END $$"));
-    free(harness_sql(&server, "CREATE TRIGGER give_up_cancel BEFORE INSERT ON products FOR EACH"
-                              " ROW WHEN (NEW.sku LIKE 'GIVEUP-%%') EXECUTE FUNCTION"
-                              " give_up_cancel()"));
+    cancel_inserts("give_up_cancel", "NEW.sku LIKE 'GIVEUP-%'");
     char *id = harness_sql_value(
         &server, "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
                  " SELECT id, 'csv', 'upsert', true, 'queued' FROM users LIMIT 1 RETURNING id),"
@@ -1203,8 +1223,7 @@ static void test_the_last_failed_attempt_ends_the_import(void **state) {
                id);
     expect_sql("0", "SELECT count(*) FROM products WHERE sku LIKE 'GIVEUP-%%'");
     release_job(&h);
-    free(harness_sql(&server, "DROP TRIGGER give_up_cancel ON products"));
-    free(harness_sql(&server, "DROP FUNCTION give_up_cancel()"));
+    stop_cancelling("give_up_cancel");
     free(id);
 }
 
@@ -1270,6 +1289,39 @@ static void test_an_attempt_without_progress_is_not_refunded(void **state) {
     expect_sql("3", "SELECT attempts FROM jobs WHERE id = %s", h.job_id);
     expect_sql("0", "SELECT count(*) FROM products WHERE sku = 'NOPROG-1'");
     release_job(&h);
+    free(id);
+}
+
+/* The last attempt by count commits its first batch, so it is refunded
+ * (counted as the first again), then fails on its second: the job is
+ * retried, so the import stays running to resume rather than ending
+ * failed on the count the attempt began with. */
+static void test_a_refunded_last_attempt_that_fails_resumes(void **state) {
+    (void)state;
+    cancel_inserts("late_cancel", "NEW.sku = 'LATE-2001'");
+    char *id = harness_sql_value(
+        &server,
+        "WITH i AS (INSERT INTO imports (user_id, format, mode, atomic, status)"
+        " SELECT id, 'csv', 'upsert', false, 'queued' FROM users LIMIT 1 RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data) SELECT id, 0,"
+        " convert_to(E'sku,name,price,stock\\n' || (SELECT string_agg(format('LATE-%%s,Late,1,1',"
+        " n), E'\\n') FROM generate_series(1, 2001) n) || E'\\n', 'UTF8') FROM i)"
+        " SELECT id FROM i");
+    struct held_job h;
+    hold_job(&h, id, "this-worker");
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET attempts = 3, max_attempts = 3 WHERE id = %s"
+                           " RETURNING 1",
+                           h.job_id));
+    h.job.attempts = h.job.max_attempts = 3;
+    assert_false(run_held(&h));
+    expect_sql("1", "SELECT attempts FROM jobs WHERE id = %s", h.job_id);
+    expect_sql("running|2000|0",
+               "SELECT status || '|' || rows || '|' || (SELECT count(*) FROM import_errors"
+               " WHERE import_id = %s) FROM imports WHERE id = %s",
+               id, id);
+    release_job(&h);
+    stop_cancelling("late_cancel");
     free(id);
 }
 
@@ -1776,6 +1828,7 @@ int main(void) {
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),
         cmocka_unit_test(test_an_attempt_that_commits_a_batch_is_refunded),
         cmocka_unit_test(test_an_attempt_without_progress_is_not_refunded),
+        cmocka_unit_test(test_a_refunded_last_attempt_that_fails_resumes),
         cmocka_unit_test(test_an_import_whose_job_dies_ends_failed),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),
