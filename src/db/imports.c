@@ -93,16 +93,10 @@ static struct db_stmt SQL_FINISH = {
     " UPDATE imports SET status = $2, finished_at = clock_timestamp() WHERE id = $1",
     2, 0};
 static struct db_stmt SQL_GIVE_UP = {
-    "WITH i AS (UPDATE imports SET status = 'failed', finished_at = clock_timestamp(),"
-    " created = CASE WHEN atomic THEN 0 ELSE created END,"
-    " updated = CASE WHEN atomic THEN 0 ELSE updated END"
-    " WHERE id = $1 AND status IN ('queued', 'running') AND ($3::bigint IS NULL"
-    " OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $3::bigint AND j.locked_by = $4"
-    " AND j.state = 'running')) RETURNING id),"
-    " c AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM i))"
-    " INSERT INTO import_errors (import_id, n, line, field, message)"
-    " SELECT i.id, coalesce((SELECT max(n) FROM import_errors WHERE import_id = i.id), 0) + 1,"
-    " 1, NULL, $2 FROM i",
+    "WITH" NX_SQL_IMPORTS_END_FAILED("SELECT $1::bigint WHERE EXISTS (SELECT 1 FROM jobs j"
+                                     " WHERE j.id = $3::bigint AND j.locked_by = $4"
+                                     " AND j.state = 'running')",
+                                     "$2") " SELECT id FROM i",
     4, 0};
 static struct db_stmt SQL_PURGE_ABANDONED = {
     "DELETE FROM imports WHERE status = 'uploading' AND created_at < now() - interval '1 hour'", 0,
@@ -720,9 +714,8 @@ enum nx_err imports_give_up(struct db *db, const char *id, const struct import_r
                             const char *message, bool *ended) {
     char job[24];
     PGresult *r = NULL;
-    if (runner)
-        snprintf(job, sizeof job, "%lld", runner->job_id);
-    const char *params[] = {id, message, runner ? job : NULL, runner ? runner->worker : NULL};
+    snprintf(job, sizeof job, "%lld", runner->job_id);
+    const char *params[] = {id, message, job, runner->worker};
     enum nx_err e = db_exec(db, &SQL_GIVE_UP, params, &r);
     *ended = e == NX_OK && strtol(PQcmdTuples(r), NULL, 10) == 1;
     PQclear(r);

@@ -1089,15 +1089,13 @@ static void end_bulk_leftovers(const struct config *cfg, struct db *db, const ch
 }
 
 /* The last attempt failed: the import ends failed (its job is dead),
- * rather than running for good. */
+ * rather than running for good. Should this write fail, the statement
+ * that makes the job dead ends it (queue_fail), without what follows. */
 static void give_up(struct run *run) {
     bool ended = false;
     enum nx_err e = db_begin(run->db);
     if (e == NX_OK)
-        e = imports_give_up(run->db, run->id, &run->runner,
-                            "the import stopped on a server error at each of its attempts; "
-                            "upload it again",
-                            &ended);
+        e = imports_give_up(run->db, run->id, &run->runner, NX_IMPORT_FAILED_EACH_ATTEMPT, &ended);
     if (e == NX_OK)
         e = db_commit(run->db);
     else
@@ -1108,21 +1106,14 @@ static void give_up(struct run *run) {
         end_bulk_leftovers(run->cfg, run->db, run->id);
 }
 
+/* The reaper's statement that made the job dead ended its import. */
 void import_job_dead(const struct config *cfg, struct db *db, const struct job *job) {
     json_t *id = json_object_get(job->payload, "import_id");
     char text[24];
     if (!json_is_integer(id))
         return;
     snprintf(text, sizeof text, "%lld", (long long)json_integer_value(id));
-    bool ended = false;
-    enum nx_err e = imports_give_up(db, text, NULL,
-                                    "the worker stopped during each of its attempts before it"
-                                    " applied another batch; upload the import again",
-                                    &ended);
-    if (e == NX_OK && ended)
-        end_bulk_leftovers(cfg, db, text);
-    else if (e != NX_OK)
-        log_warn("import.give_up", NULL, "import %s: cannot record its end", text);
+    end_bulk_leftovers(cfg, db, text);
 }
 
 bool import_job(const struct config *cfg, struct db *db, const struct job *job, char *err,

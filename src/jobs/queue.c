@@ -3,6 +3,8 @@
  */
 #include "nexus/jobs/queue.h"
 
+#include "nexus/db/imports.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +17,24 @@ static struct db_stmt SQL_ENQUEUE = {
 /* When the job was enqueued, in microseconds: with its id, it names the job
  * apart from any other database's job of that id (the mails' Message-ID). */
 #define CREATED_US "(extract(epoch FROM created_at) * 1000000)::bigint"
+/* The CTEs that end, with MESSAGE, the import of each import job of j
+ * made dead (a payload whose import_id is no id names none, and must not
+ * fail the statement). */
+#define END_DEAD_IMPORTS(MESSAGE)                                                                  \
+    NX_SQL_IMPORTS_END_FAILED("SELECT CASE WHEN payload->>'import_id' ~ '^[0-9]{1,18}$'"           \
+                              " THEN (payload->>'import_id')::bigint END FROM j"                   \
+                              " WHERE kind = 'import' AND state = 'dead'",                         \
+                              "'" MESSAGE "'")
 static struct db_stmt SQL_REAP = {
-    "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
+    "WITH j AS (UPDATE jobs SET"
+    " state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
     " last_error = 'lease expired: the worker stopped while running it',"
     " run_at = now(), lease_expires_at = NULL, locked_by = NULL,"
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
     " WHERE state = 'running' AND lease_expires_at < now()"
-    " RETURNING id, kind, payload::text, attempts, max_attempts, " CREATED_US ", state",
+    " RETURNING id, kind, payload, attempts, max_attempts, created_at, state)," END_DEAD_IMPORTS(
+        NX_IMPORT_WORKER_STOPPED) " SELECT id, kind, payload::text, attempts, "
+                                  "max_attempts, " CREATED_US ", state FROM j",
     0, 0};
 static struct db_stmt SQL_CLAIM = {
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,"
@@ -44,12 +57,14 @@ static struct db_stmt SQL_COMPLETE = {
     " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
     2, 0};
 static struct db_stmt SQL_FAIL = {
-    "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
+    "WITH j AS (UPDATE jobs SET"
+    " state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END,"
     " last_error = $3, lease_expires_at = NULL, locked_by = NULL,"
     " run_at = CASE WHEN attempts >= max_attempts THEN now()"
     " ELSE now() + make_interval(secs => $4::double precision) END,"
     " finished_at = CASE WHEN attempts >= max_attempts THEN now() END"
-    " WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+    " WHERE id = $1 AND locked_by = $2 AND state = 'running' RETURNING kind, payload, "
+    "state)," END_DEAD_IMPORTS(NX_IMPORT_FAILED_EACH_ATTEMPT) " SELECT 1 FROM j",
     4, 0};
 /* Over jobs_unfinished_idx: done jobs are never read. */
 static struct db_stmt SQL_STATS = {

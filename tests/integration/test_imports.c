@@ -10,6 +10,7 @@
 #include "nexus/core/config.h"
 #include "nexus/core/xmem.h"
 #include "nexus/db/db.h"
+#include "nexus/db/imports.h"
 #include "nexus/jobs/import.h"
 #include "nexus/jobs/worker.h"
 
@@ -1325,6 +1326,42 @@ static void test_a_refunded_last_attempt_that_fails_resumes(void **state) {
     free(id);
 }
 
+/* The write that ends an import after its last failed attempt can fail
+ * with the outage that failed the attempt: the statement that makes the
+ * job dead, recorded once the database is back, ends the import too, so
+ * it never stays running with its job dead. A job whose payload names no
+ * import is made dead all the same. */
+static void test_the_statement_that_makes_a_job_dead_ends_its_import(void **state) {
+    (void)state;
+    char *id = queued_import("DEADFAIL-1", false);
+    struct held_job h, bad;
+    hold_job(&h, id, "this-worker"); /* loads job_cfg */
+    hold_job(&bad, "0", "this-worker");
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET attempts = max_attempts, payload = CASE WHEN id = %s"
+                           " THEN '{\"import_id\": \"x\"}' ELSE payload END"
+                           " WHERE id IN (%s, %s) RETURNING 1",
+                           bad.job_id, h.job_id, bad.job_id));
+    struct held_job *both[] = {&h, &bad};
+    for (int i = 0; i < 2; i++) {
+        bool held = false;
+        assert_int_equal(queue_fail(db_thread("imports-jobs"), &both[i]->job, "this-worker",
+                                    "cannot reach the database", 0, &held),
+                         NX_OK);
+        assert_true(held);
+        expect_sql("dead", "SELECT state FROM jobs WHERE id = %s", both[i]->job_id);
+    }
+    expect_sql("failed|true|0|1|" NX_IMPORT_FAILED_EACH_ATTEMPT,
+               "SELECT i.status || '|' || (i.finished_at IS NOT NULL) || '|' ||"
+               " (SELECT count(*) FROM import_chunks WHERE import_id = i.id) || '|' || e.line"
+               " || '|' || e.message FROM imports i JOIN import_errors e ON e.import_id = i.id"
+               " WHERE i.id = %s",
+               id);
+    release_job(&h);
+    release_job(&bad);
+    free(id);
+}
+
 static void settle_in_test(void *ctx, const struct job *job) {
     (void)ctx;
     struct db *db = db_thread("imports-jobs");
@@ -1829,6 +1866,7 @@ int main(void) {
         cmocka_unit_test(test_an_attempt_that_commits_a_batch_is_refunded),
         cmocka_unit_test(test_an_attempt_without_progress_is_not_refunded),
         cmocka_unit_test(test_a_refunded_last_attempt_that_fails_resumes),
+        cmocka_unit_test(test_the_statement_that_makes_a_job_dead_ends_its_import),
         cmocka_unit_test(test_an_import_whose_job_dies_ends_failed),
         cmocka_unit_test(test_an_import_into_an_empty_catalog_loads_in_bulk),
         cmocka_unit_test(test_a_bulk_import_rebuilds_what_the_triggers_derive),

@@ -108,11 +108,34 @@ enum nx_err imports_add_error(struct db *db, const char *id, long long n, long l
 
 /* The end: status 'done' or 'failed'; the chunks are deleted. */
 enum nx_err imports_finish(struct db *db, const char *id, const char *status);
-/* The end of an import queued or running whose job has no attempt left:
- * 'failed', with message as an error of line 1 after the others (an atomic
- * one applied nothing: its counters say so); only while the runner's
- * worker holds the job's lease, or with runner NULL when the job is dead
- * already (the reaper's). *ended: whether it did end the import. */
+/* Why an import whose job has no attempt left ended failed: each attempt
+ * failed, or its worker stopped during each (made dead by the reaper). */
+#define NX_IMPORT_FAILED_EACH_ATTEMPT                                                              \
+    "the import stopped on a server error at each of its attempts; upload it again"
+#define NX_IMPORT_WORKER_STOPPED                                                                   \
+    "the worker stopped during each of its attempts before it applied another batch; upload"       \
+    " the import again"
+
+/* The CTEs (after WITH) that end the queued or running imports whose ids
+ * IDS (SQL of bigints) gives: 'failed', with MESSAGE (SQL text) as an
+ * error of line 1 after the others (an atomic one applied nothing: its
+ * counters say so), and their chunks deleted. The imports ended are i's
+ * ids. A statement that makes a job dead ends its import so, in the same
+ * statement: an import never runs on after its job died. */
+#define NX_SQL_IMPORTS_END_FAILED(IDS, MESSAGE)                                                    \
+    " i AS (UPDATE imports SET status = 'failed', finished_at = clock_timestamp(),"                \
+    " created = CASE WHEN atomic THEN 0 ELSE created END,"                                         \
+    " updated = CASE WHEN atomic THEN 0 ELSE updated END"                                          \
+    " WHERE id IN (" IDS ") AND status IN ('queued', 'running') RETURNING id),"                    \
+    " c AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM i)),"                     \
+    " e AS (INSERT INTO import_errors (import_id, n, line, field, message)"                        \
+    " SELECT i.id, coalesce((SELECT max(n) FROM import_errors WHERE import_id = i.id), 0) + 1,"    \
+    " 1, NULL, " MESSAGE " FROM i)"
+
+/* The end of an import queued or running whose job has no attempt left,
+ * as NX_SQL_IMPORTS_END_FAILED ends it, with message; only while the
+ * runner's worker holds the job's lease. *ended: whether it did end the
+ * import. */
 enum nx_err imports_give_up(struct db *db, const char *id, const struct import_runner *runner,
                             const char *message, bool *ended);
 

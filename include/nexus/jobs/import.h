@@ -63,8 +63,9 @@
 #define IMPORT_BATCH_ROWS 2000
 
 /* The import's job was made dead by the reaper (its worker stopped during
- * each attempt, none committing a batch): the import ends failed, saying
- * so, with what it applied kept and what a bulk load left undone built. */
+ * each attempt, none committing a batch), whose statement ended the import
+ * failed, saying so, with what it applied kept: what a bulk load left
+ * undone is built. */
 void import_job_dead(const struct config *cfg, struct db *db, const struct job *job);
 
 /* Run the import job; false with err filled when it should be retried.

@@ -34,8 +34,9 @@ enum nx_err queue_enqueue(struct db *db, const char *kind, const json_t *payload
                           const char *idempotency_key, int max_attempts);
 
 /* Give expired leases back: running jobs whose worker is gone become
- * pending (or dead, when that was their last attempt). Each job made
- * dead so is handed to on_dead (may be NULL), which must not keep it.
+ * pending (or dead, when that was their last attempt; an import job's
+ * import then ends failed in the same statement). Each job made dead so
+ * is handed to on_dead (may be NULL), which must not keep it.
  * *reaped: how many leases were taken back. */
 typedef void (*queue_dead_fn)(void *ctx, const struct job *job);
 enum nx_err queue_reap(struct db *db, queue_dead_fn on_dead, void *ctx, int *reaped);
@@ -61,7 +62,9 @@ enum nx_err queue_renew(struct db *db, int64_t job_id, const char *worker, int l
 enum nx_err queue_complete(struct db *db, const struct job *job, const char *worker, bool *held);
 
 /* The attempt failed: retry after delay_seconds, or dead after the last
- * attempt, keeping error (only while this worker holds the lease). */
+ * attempt, keeping error (only while this worker holds the lease). An
+ * import job made dead ends its import failed in the same statement, if
+ * the job's own last attempt did not. */
 enum nx_err queue_fail(struct db *db, const struct job *job, const char *worker, const char *error,
                        double delay_seconds, bool *held);
 
