@@ -216,13 +216,33 @@ void token_hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN],
     sodium_bin2hex(out + 2, NX_TOKEN_HASH_PARAM_LEN - 2, hash, NX_TOKEN_HASH_LEN);
 }
 
+/* The token of 32 bytes raw (which is then wiped) and its SHA-256. */
+static void opaque_from(unsigned char raw[32], char out[NX_OPAQUE_TOKEN_LEN + 1],
+                        unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    sodium_bin2base64(out, NX_OPAQUE_TOKEN_LEN + 1, raw, 32,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    crypto_hash_sha256(hash, (const unsigned char *)out, NX_OPAQUE_TOKEN_LEN);
+    sodium_memzero(raw, 32);
+}
+
 void token_new_opaque(char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]) {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(out, NX_OPAQUE_TOKEN_LEN + 1, raw, sizeof raw,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    crypto_hash_sha256(hash, (const unsigned char *)out, NX_OPAQUE_TOKEN_LEN);
-    sodium_memzero(raw, sizeof raw);
+    opaque_from(raw, out, hash);
+}
+
+void token_derive_opaque(const unsigned char *key, size_t key_len, const char *purpose,
+                         char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    static const unsigned char context[crypto_generichash_KEYBYTES] = "nexus opaque token";
+    unsigned char subkey[crypto_auth_hmacsha256_KEYBYTES], raw[crypto_auth_hmacsha256_BYTES];
+    crypto_generichash(subkey, sizeof subkey, key, key_len, context, sizeof context);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, subkey, sizeof subkey);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)purpose, strlen(purpose));
+    crypto_auth_hmacsha256_final(&st, raw);
+    sodium_memzero(subkey, sizeof subkey);
+    sodium_memzero(&st, sizeof st);
+    opaque_from(raw, out, hash);
 }
 
 bool token_hash_opaque(const char *token, size_t len, unsigned char hash[NX_TOKEN_HASH_LEN]) {

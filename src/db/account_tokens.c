@@ -3,11 +3,19 @@
  */
 #include "nexus/db/account_tokens.h"
 
+/* A token issued again (the same job's next attempt) is left as it is,
+ * used, replaced or withdrawn, and replaces nothing; while still open it
+ * works for ttl from now again, as the message sent with it says. */
 static struct db_stmt SQL_ISSUE = {
-    "WITH old AS (UPDATE account_tokens SET replaced_at = now() WHERE user_id = $1 AND kind = $2"
-    " AND used_at IS NULL AND replaced_at IS NULL)"
+    "WITH issued AS (SELECT 1 FROM account_tokens WHERE token_hash = $3::bytea),"
+    " old AS (UPDATE account_tokens SET replaced_at = now() WHERE user_id = $1 AND kind = $2"
+    " AND used_at IS NULL AND replaced_at IS NULL AND NOT EXISTS (SELECT FROM issued)),"
+    " again AS (UPDATE account_tokens SET expires_at = now() + make_interval(secs => $4::int)"
+    " WHERE token_hash = $3::bytea AND used_at IS NULL AND replaced_at IS NULL"
+    " AND expires_at > now())"
     " INSERT INTO account_tokens (token_hash, kind, user_id, expires_at)"
-    " VALUES ($3::bytea, $2, $1, now() + make_interval(secs => $4::int))",
+    " SELECT $3::bytea, $2, $1, now() + make_interval(secs => $4::int)"
+    " WHERE NOT EXISTS (SELECT FROM issued)",
     4, 0};
 static struct db_stmt SQL_LOCK = {
     "SELECT t.kind, t.user_id,"

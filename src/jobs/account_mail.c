@@ -114,14 +114,34 @@ static bool send_letter(const struct config *cfg, const struct letter *l, const 
     return ok;
 }
 
-/* Make a token of kind for user_id (committed before the mail goes out:
- * a link that arrives always works) and its link APP_URL + page. */
-static bool issue_link(const struct config *cfg, struct db *db, const char *user_id,
-                       const char *kind, int ttl, const char *page, char *link, size_t cap,
-                       char *err, size_t errcap) {
+/* The token of the job's link of kind for user_id. Every attempt of one
+ * job makes the same (keyed with JWT_SECRET, which every process of a
+ * deployment shares): an attempt that delivered its message but was
+ * counted failed is retried with the link already sent, under the same
+ * Message-ID, rather than with a new one that a mailbox keeping the first
+ * copy would never show. A worker without the secret makes a fresh one. */
+static void link_token(const struct config *cfg, const struct job *job, const char *user_id,
+                       const char *kind, char token[NX_OPAQUE_TOKEN_LEN + 1],
+                       unsigned char hash[NX_TOKEN_HASH_LEN]) {
+    char purpose[160];
+    if (!cfg->jwt_secret) {
+        token_new_opaque(token, hash);
+        return;
+    }
+    snprintf(purpose, sizeof purpose, "account link %s of job %lld.%lld for user %s", kind,
+             (long long)job->id, (long long)job->created_us, user_id);
+    token_derive_opaque((const unsigned char *)cfg->jwt_secret, cfg->jwt_secret_len, purpose, token,
+                        hash);
+}
+
+/* Make the job's token of kind for user_id (committed before the mail goes
+ * out: a link that arrives always works) and its link APP_URL + page. */
+static bool issue_link(const struct config *cfg, struct db *db, const struct job *job,
+                       const char *user_id, const char *kind, int ttl, const char *page, char *link,
+                       size_t cap, char *err, size_t errcap) {
     char token[NX_OPAQUE_TOKEN_LEN + 1], hex[NX_TOKEN_HASH_PARAM_LEN], ttl_text[16];
     unsigned char hash[NX_TOKEN_HASH_LEN];
-    token_new_opaque(token, hash);
+    link_token(cfg, job, user_id, kind, token, hash);
     token_hash_param(hash, hex);
     snprintf(ttl_text, sizeof ttl_text, "%d", ttl);
     enum nx_err e = db_begin(db);
@@ -166,7 +186,7 @@ bool account_mail_verify(const struct config *cfg, struct db *db, const struct j
     }
     bool ok = true;
     if (addressee(r, true) &&
-        (ok = issue_link(cfg, db, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
+        (ok = issue_link(cfg, db, job, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
                          "verify-email", link, sizeof link, err, errcap))) {
         duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
         snprintf(first, sizeof first,
@@ -208,7 +228,7 @@ bool account_mail_reset(const struct config *cfg, struct db *db, const struct jo
     }
     bool ok = true;
     if (addressee(r, false) &&
-        (ok = issue_link(cfg, db, PQgetvalue(r, 0, UC_ID), NX_TOKEN_KIND_RESET,
+        (ok = issue_link(cfg, db, job, PQgetvalue(r, 0, UC_ID), NX_TOKEN_KIND_RESET,
                          cfg->password_reset_ttl, "reset-password", link, sizeof link, err,
                          errcap))) {
         duration_text(cfg->password_reset_ttl, ttl, sizeof ttl);
@@ -267,7 +287,7 @@ bool account_mail_welcome(const struct config *cfg, struct db *db, const struct 
     /* A new account's address is verified through its welcome email. */
     bool verify = r && addressee(r, true);
     if (verify)
-        ok = issue_link(cfg, db, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
+        ok = issue_link(cfg, db, job, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
                         "verify-email", link, sizeof link, err, errcap);
     duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
     snprintf(ready, sizeof ready, "welcome to Nexus! Your account %s is ready.", email);

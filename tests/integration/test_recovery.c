@@ -815,6 +815,63 @@ static void test_resend_sends_a_new_link_until_verified(void **state) {
     account_free(&a);
 }
 
+/* Queue a verification email for user id as a resend does; its job id. */
+static long long queue_verification(long long user_id) {
+    return sql_ll("INSERT INTO jobs (kind, payload) VALUES ('verification_email',"
+                  " json_build_object('user_id', %lld)) RETURNING id",
+                  user_id);
+}
+
+/* Run job again, as after an attempt that delivered its message but was
+ * counted failed, and return the token its message then carries (owned). */
+static char *token_of_retry(long long job) {
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET state = 'pending', run_at = now() WHERE id = %lld"
+                           " RETURNING 1",
+                           job));
+    for (long long deadline = now_ms() + 60000;
+         sql_ll("SELECT count(*) FROM jobs WHERE id = %lld AND state = 'done'", job) != 1;
+         sleep_ms(20))
+        if (now_ms() > deadline)
+            fail_msg("job %lld did not finish again within 60 s", job);
+    return mail_token(job, "verify-email", VERIFY_SUBJECT);
+}
+
+/* A retried job's message has the Message-ID of the first (a mailbox may
+ * keep only the first copy): it carries the link the first carried, which
+ * keeps working. A newer request's link still replaces it, and a retry of
+ * the older job afterwards takes nothing from the newer link. */
+static void test_a_retried_job_sends_the_link_it_sent_before(void **state) {
+    (void)state;
+    struct account a;
+    char id[24];
+    make_account(&a, "retried@example.com");
+    free(welcome_token(&a));
+    snprintf(id, sizeof id, "%lld", a.id);
+    long long older = queue_verification(a.id);
+    char *first =
+        mail_token(done_job("verification_email", "user_id", id), "verify-email", VERIFY_SUBJECT);
+    char *again = token_of_retry(older);
+    assert_string_equal(again, first);
+    long long newer = queue_verification(a.id);
+    char *newest =
+        mail_token(done_job("verification_email", "user_id", id), "verify-email", VERIFY_SUBJECT);
+    assert_true(newer > older);
+    assert_string_not_equal(newest, first);
+    char *late = token_of_retry(older);
+    assert_string_equal(late, first);
+    expect_token_problem(verify(first), "replaced by a newer link");
+    struct http_res *r = verify(newest);
+    expect_status(r, 204, "verify with the newer link");
+    http_res_free(r);
+    assert_true(verified(&a));
+    free(first);
+    free(again);
+    free(newest);
+    free(late);
+    account_free(&a);
+}
+
 /* ---- equal timing --------------------------------------------------------------------- */
 
 /* The statements one reset request sends to PostgreSQL (its answer checked). */
@@ -889,6 +946,7 @@ int main(void) {
         cmocka_unit_test(test_a_thousand_requests_for_one_address_queue_at_most_the_limit),
         cmocka_unit_test(test_welcome_mail_verifies_the_address),
         cmocka_unit_test(test_resend_sends_a_new_link_until_verified),
+        cmocka_unit_test(test_a_retried_job_sends_the_link_it_sent_before),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };
     return harness_run_group("recovery", tests, sizeof tests / sizeof tests[0], start, stop);

@@ -384,6 +384,26 @@ static void test_refresh_token_is_not_an_access_token(void **state) {
     assert_false(token_hash_opaque("short", 5, again));
 }
 
+/* A derived token is the same for one key and purpose, another for
+ * another key or purpose, and one the decoder takes with its hash. */
+static void test_derived_opaque_token_is_one_per_key_and_purpose(void **state) {
+    (void)state;
+    static const unsigned char key[] = "a key of thirty-two bytes or more";
+    static const unsigned char other_key[] = "another key of thirty-two bytes!";
+    char a[NX_OPAQUE_TOKEN_LEN + 1], b[NX_OPAQUE_TOKEN_LEN + 1], c[NX_OPAQUE_TOKEN_LEN + 1];
+    unsigned char ha[NX_TOKEN_HASH_LEN], hb[NX_TOKEN_HASH_LEN], decoded[NX_TOKEN_HASH_LEN];
+    token_derive_opaque(key, sizeof key - 1, "link of job 7", a, ha);
+    token_derive_opaque(key, sizeof key - 1, "link of job 7", b, hb);
+    assert_string_equal(a, b);
+    assert_memory_equal(ha, hb, sizeof ha);
+    assert_true(token_hash_opaque(a, strlen(a), decoded));
+    assert_memory_equal(ha, decoded, sizeof ha);
+    token_derive_opaque(key, sizeof key - 1, "link of job 8", c, hb);
+    assert_string_not_equal(a, c);
+    token_derive_opaque(other_key, sizeof other_key - 1, "link of job 7", c, hb);
+    assert_string_not_equal(a, c);
+}
+
 static void test_opaque_token_decoder_takes_only_canonical_base64url_of_32_bytes(void **state) {
     (void)state;
     char token[NX_OPAQUE_TOKEN_LEN + 1], bad[NX_OPAQUE_TOKEN_LEN + 2];
@@ -469,6 +489,7 @@ int main(void) {
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issued_token_verifies_with_its_claims),
+        cmocka_unit_test(test_derived_opaque_token_is_one_per_key_and_purpose),
         cmocka_unit_test(test_crafted_good_token_verifies),
         cmocka_unit_test(test_headers_other_than_ours_are_rejected),
         cmocka_unit_test(test_alg_none_without_signature_is_rejected),

@@ -72,6 +72,12 @@ void token_hash_param(const unsigned char hash[NX_TOKEN_HASH_LEN],
 /* A fresh opaque token (NUL-terminated) and its SHA-256. */
 void token_new_opaque(char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]);
 
+/* The opaque token (and its SHA-256) that key makes for purpose: the
+ * same each time for one key and purpose, and as unguessable as a fresh
+ * one without the key (an HMAC-SHA256 under a subkey of key). */
+void token_derive_opaque(const unsigned char *key, size_t key_len, const char *purpose,
+                         char out[NX_OPAQUE_TOKEN_LEN + 1], unsigned char hash[NX_TOKEN_HASH_LEN]);
+
 /* SHA-256 of a presented opaque token; false if it cannot be one we made:
  * not exactly NX_OPAQUE_TOKEN_LEN characters, or not the canonical
  * unpadded URL-safe base64 of 32 bytes (a truncated or altered token,

@@ -19,7 +19,9 @@
 enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
 
 /* Store a token of kind for user id, valid ttl_seconds, replacing the
- * user's open tokens of that kind. */
+ * user's open tokens of that kind. A token stored already is issued
+ * again: it replaces nothing, and only while open is it valid ttl_seconds
+ * from now again. */
 enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
                                 const char *hash_hex, const char *ttl_seconds);
 

@@ -6,7 +6,8 @@
  * point at APP_URL. A link's token is made here, by the worker: the
  * request that asked for it only enqueued the job, so asking costs the same
  * whether or not the account exists. Issuing a token replaces the user's
- * earlier one of its kind; the raw token exists only in the message.
+ * earlier one of its kind; every attempt of one job issues the same one
+ * (see link_token); the raw token exists only in the message.
  */
 #ifndef NEXUS_JOBS_ACCOUNT_MAIL_H
 #define NEXUS_JOBS_ACCOUNT_MAIL_H
