@@ -178,10 +178,14 @@ static void duration_text(int seconds, char *out, size_t cap) {
 
 bool account_mail_verify(const struct config *cfg, struct db *db, const struct job *job,
                          const char *message_id, char *err, size_t errcap) {
-    char user_id[24], link[1024], first[300], last[300], ttl[32];
+    char user_id[24], link[1024], first[512], last[300], ttl[32];
     PGresult *r = NULL;
-    if (!payload_user(db, job, user_id, &r) || !r) {
-        snprintf(err, errcap, r ? "cannot read the user" : "payload has no user_id");
+    if (!payload_user(db, job, user_id, &r)) {
+        snprintf(err, errcap, "cannot read the user");
+        return false;
+    }
+    if (!r) {
+        snprintf(err, errcap, "payload has no user_id");
         return false;
     }
     bool ok = true;
@@ -209,7 +213,7 @@ bool account_mail_verify(const struct config *cfg, struct db *db, const struct j
 bool account_mail_reset(const struct config *cfg, struct db *db, const struct job *job,
                         const char *message_id, char *err, size_t errcap) {
     const char *email = json_string_value(json_object_get(job->payload, "email"));
-    char link[1024], first[400], ttl[32], normal[NX_EMAIL_MAX + 1];
+    char link[1024], first[512], ttl[32], normal[NX_EMAIL_MAX + 1];
     PGresult *r = NULL;
     if (!email) {
         snprintf(err, errcap, "payload has no email");

@@ -4,6 +4,7 @@
  * verification with their one-time tokens, and the emails that carry them.
  */
 #include "harness.h"
+#include "nexus/core/xmem.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -872,6 +873,54 @@ static void test_a_retried_job_sends_the_link_it_sent_before(void **state) {
     account_free(&a);
 }
 
+/* The text of a file (owned). */
+static char *file_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    struct buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    buf_append(&b, "", 1);
+    return b.data;
+}
+
+/* An address of the longest length allowed (254) is written whole into
+ * the sentence that names it. */
+static void test_the_longest_address_is_named_whole(void **state) {
+    (void)state;
+    char email[255], sentence[400], path[512], id[24];
+    /* a 64-character local part and labels of 63, 63 and 56 before .test */
+    const size_t parts[] = {64, 63, 63, 56};
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        memset(email + n, 'l' + (int)i, parts[i]);
+        n += parts[i];
+        email[n++] = i == 0 ? '@' : '.';
+    }
+    snprintf(email + n, sizeof email - n, "test");
+    assert_int_equal(strlen(email), 254);
+    struct http_res *r = call_owned(
+        "POST", "/api/v1/auth/register", NULL,
+        json_body("{s:s, s:s, s:s}", "email", email, "password", PASSWORD, "name", "Long"));
+    expect_status(r, 201, "register");
+    snprintf(id, sizeof id, "%lld", (long long)jint(r->json, "id"));
+    long long user = jint(r->json, "id");
+    http_res_free(r);
+    queue_verification(user);
+    long long job = done_job("verification_email", "user_id", id);
+    eml_path(job, path, sizeof path);
+    char *text = file_text(path);
+    snprintf(
+        sentence, sizeof sentence,
+        "please confirm that %s is your email address by opening this link within 1 day:", email);
+    if (!strstr(text, sentence))
+        fail_msg("the message does not say '%s'", sentence);
+    free(text);
+}
+
 /* ---- equal timing --------------------------------------------------------------------- */
 
 /* The statements one reset request sends to PostgreSQL (its answer checked). */
@@ -947,6 +996,7 @@ int main(void) {
         cmocka_unit_test(test_welcome_mail_verifies_the_address),
         cmocka_unit_test(test_resend_sends_a_new_link_until_verified),
         cmocka_unit_test(test_a_retried_job_sends_the_link_it_sent_before),
+        cmocka_unit_test(test_the_longest_address_is_named_whole),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };
     return harness_run_group("recovery", tests, sizeof tests / sizeof tests[0], start, stop);
