@@ -388,7 +388,8 @@ static const char TOO_MANY_ARGS[] = "too many query parameters";
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
     enum nx_err e = check_framing(req);
     /* a path with an encoded NUL or slash is no route's; a query with too
-     * many parameters is checked after the route (404 and 405 first) */
+     * many parameters is checked after the route (404 and 405 first) and
+     * after the 404 of a private route */
     bool path_problem = target_problem && target_problem != TOO_MANY_ARGS;
     if (e == NX_OK && path_problem)
         e = problem_detail(req,
@@ -396,13 +397,15 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
                            "%s", target_problem);
     if (e == NX_OK)
         e = router_match(nx_routes, nx_route_count, req);
-    if (e == NX_OK && target_problem == TOO_MANY_ARGS)
-        e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     bool by_token = false;
     if (e == NX_OK || e == NX_ERR_METHOD) {
         enum nx_err hidden = check_private(req, &by_token);
         e = hidden == NX_OK ? e : hidden;
     }
+    /* after the private route's 404 too: a client it is hidden from
+     * learns nothing of it from a 400 */
+    if (e == NX_OK && target_problem == TOO_MANY_ARGS)
+        e = problem_detail(req, NX_ERR_BAD_REQUEST, "%s", target_problem);
     if (e == NX_OK || e == NX_ERR_METHOD) {
         if (req->method == HTTP_OPTIONS)
             return answer_early(req, NX_OK, true);

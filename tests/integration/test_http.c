@@ -298,11 +298,27 @@ static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
     r = http_request("GET", "/metrics", wrong, NULL, 0);
     assert_problem(r, 404, NULL);
     http_res_free(r);
+    /* nor does a query with more parameters than any route reads: the
+     * 404 of an unknown path, as /no-such-path gets with the same query */
+    char crowded[1024] = "/metrics?", unknown_crowded[1024] = "/no-such-path?";
+    for (int i = 0; i < 70; i++) {
+        char arg[16];
+        snprintf(arg, sizeof arg, "%sa%d=1", i ? "&" : "", i);
+        strcat(crowded, arg);
+        strcat(unknown_crowded, arg);
+    }
+    unknown = http_request("GET", unknown_crowded, NULL, NULL, 0);
+    assert_problem(unknown, 404, NULL);
+    http_res_free(unknown);
+    r = http_request("GET", crowded, NULL, NULL, 0);
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
     const char *right[] = {"Authorization: Bearer scrape-token-0123456789", NULL};
     r = http_request("GET", "/metrics", right, NULL, 0);
     assert_int_equal(r->status, 200);
     assert_non_null(strstr(r->body, "nexus_http_requests_total"));
     http_res_free(r);
+    expect_problem(http_request("GET", crowded, right, NULL, 0), 400, NULL);
     harness_stop(&closed);
     harness_use(&server);
     http_res_free(http_expect("GET", "/metrics", NULL, NULL, 200)); /* loopback: allowed */
