@@ -3,6 +3,7 @@
  */
 #include "nexus/http/fence.h"
 
+#include "nexus/core/condwait.h"
 #include "nexus/core/log.h"
 #include "nexus/core/metrics.h"
 #include "nexus/core/xmem.h"
@@ -11,7 +12,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <time.h>
 
 struct held {
     struct held *next;
@@ -48,19 +48,6 @@ static uint64_t resume_due_locked(uint64_t now) {
     return next;
 }
 
-/* cond timed waits count on CLOCK_REALTIME: turn a monotonic moment into
- * a wall-clock one. */
-static struct timespec wall_at(uint64_t until_us) {
-    uint64_t now = now_us(), wait_us = until_us > now ? until_us - now : 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(wait_us / 1000000u);
-    ts.tv_nsec += (long)(wait_us % 1000000u) * 1000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    return ts;
-}
-
 static void *fence_main(void *arg) {
     (void)arg;
     /* Named, so that tools watching the server's threads can tell it apart
@@ -70,12 +57,10 @@ static void *fence_main(void *arg) {
     pthread_mutex_lock(&lock);
     while (running) {
         uint64_t next = resume_due_locked(now_us());
-        if (next == UINT64_MAX) {
+        if (next == UINT64_MAX)
             pthread_cond_wait(&wake, &lock);
-        } else {
-            struct timespec at = wall_at(next);
-            pthread_cond_timedwait(&wake, &lock, &at);
-        }
+        else
+            cond_wait_until(&wake, &lock, next);
     }
     resume_due_locked(UINT64_MAX);
     pthread_mutex_unlock(&lock);

@@ -13,6 +13,7 @@
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
 #include "nexus/core/jsonpath.h"
+#include "nexus/core/condwait.h"
 #include "nexus/core/log.h"
 #include "nexus/core/parse.h"
 #include "nexus/db/db.h"
@@ -1214,13 +1215,8 @@ static void *housekeeping_main(void *arg) {
             first_pass_done = true;
             pthread_cond_broadcast(&housekeeping_wake);
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += HOUSEKEEPING_INTERVAL_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
         if (!housekeeping_stop)
-            pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until);
+            cond_wait_for(&housekeeping_wake, &housekeeping_lock, HOUSEKEEPING_INTERVAL_MS * 1000u);
     }
     pthread_mutex_unlock(&housekeeping_lock);
     if (owed.db)
@@ -1231,12 +1227,9 @@ static void *housekeeping_main(void *arg) {
 /* Wait (2 s at most) for the first housekeeping pass: owed bumps found
  * at start are delivered before the server says it listens. */
 static void housekeeping_first_pass(void) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 2;
+    uint64_t until = now_us() + 2000000u;
     pthread_mutex_lock(&housekeeping_lock);
-    while (!first_pass_done &&
-           pthread_cond_timedwait(&housekeeping_wake, &housekeeping_lock, &until) == 0)
+    while (!first_pass_done && cond_wait_until(&housekeeping_wake, &housekeeping_lock, until) == 0)
         ;
     pthread_mutex_unlock(&housekeeping_lock);
 }

@@ -3,6 +3,7 @@
  */
 #include "nexus/jobs/worker.h"
 
+#include "nexus/core/condwait.h"
 #include "nexus/core/log.h"
 #include "nexus/cache/catalog.h"
 #include "nexus/db/account_tokens.h"
@@ -54,13 +55,7 @@ static void *heartbeat_main(void *arg) {
     long interval_ms = h->cfg->job_lease_seconds * 1000L / 3;
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval_ms / 1000;
-        until.tv_nsec += (interval_ms % 1000) * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&h->wake, &h->lock, &until);
+        cond_wait_for(&h->wake, &h->lock, (uint64_t)interval_ms * 1000u);
         int64_t job = h->job_id;
         if (job && !h->stop) {
             pthread_mutex_unlock(&h->lock);
