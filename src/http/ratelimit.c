@@ -9,6 +9,7 @@
 #include "nexus/http/problem.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,21 @@ struct local_slot {
 
 static struct local_slot local[LOCAL_SLOTS];
 static pthread_mutex_t local_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char slot_secret[crypto_shorthash_KEYBYTES];
+static bool slot_secret_made;
 
+/* The key's first slot, by a hash keyed with a secret of this process, so
+ * that which keys share slots cannot be worked out from outside. Locked. */
 static size_t slot_hash(const char *key) {
-    size_t h = 14695981039346656037u;
-    for (; *key; key++)
-        h = (h ^ (unsigned char)*key) * 1099511628211u;
-    return h % LOCAL_SLOTS;
+    if (!slot_secret_made) {
+        crypto_shorthash_keygen(slot_secret);
+        slot_secret_made = true;
+    }
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, (const unsigned char *)key, strlen(key), slot_secret);
+    uint64_t v = 0;
+    memcpy(&v, h, sizeof v);
+    return (size_t)(v % LOCAL_SLOTS);
 }
 
 /* The key's slot while its window lasts, else NULL. Locked. */
@@ -46,43 +56,71 @@ static struct local_slot *local_find(const char *key, time_t now) {
     return NULL;
 }
 
-/* The key's live slot, or a fresh one in place of its expired slot, of an
- * expired one, or of the oldest. Locked. */
-static struct local_slot *local_claim(const char *key, time_t now) {
+/* A slot that holds no count: never used, its window over, or every
+ * attempt given back. */
+static bool slot_free(const struct local_slot *s, time_t now) {
+    return s->window_end <= now || (s->count == 0 && s->pending == 0);
+}
+
+/* The key's live slot, else the first free one of its range, made the
+ * key's. NULL when every slot of the range holds another key's count:
+ * one is never pushed out, which would forget its attempts; *busy_for is
+ * then the seconds until the first of them ends. Locked. */
+static struct local_slot *local_claim(const char *key, time_t now, long *busy_for) {
     struct local_slot *s = local_find(key, now);
     if (s)
         return s;
     size_t h = slot_hash(key);
-    struct local_slot *victim = &local[h];
+    time_t first_end = 0;
     for (size_t i = 0; i < LOCAL_PROBE; i++) {
         s = &local[(h + i) % LOCAL_SLOTS];
-        if (strcmp(s->key, key) == 0) {
-            victim = s;
-            break;
+        if (slot_free(s, now)) {
+            snprintf(s->key, NX_THROTTLE_KEY_MAX, "%s", key);
+            s->count = 0;
+            s->pending = 0;
+            s->window_end = now + nx_config->login_failure_window;
+            return s;
         }
-        if (s->window_end < victim->window_end)
-            victim = s;
+        if (i == 0 || s->window_end < first_end)
+            first_end = s->window_end;
     }
-    snprintf(victim->key, NX_THROTTLE_KEY_MAX, "%s", key);
-    victim->count = 0;
-    victim->pending = 0;
-    victim->window_end = now + nx_config->login_failure_window;
-    return victim;
+    *busy_for = (long)(first_end - now);
+    return NULL;
 }
 
-/* Add one to key; the new count, the seconds left in its window and how
- * many attempts counted before were not judged yet (one more now, when
- * this one is to be judged: track). */
-static long local_increment(const char *key, long *left, long *pending, bool track) {
+/* One attempt counted on a key: the count it makes, the seconds left in
+ * its window, and how many attempts counted before were not judged yet. */
+struct counted {
+    long n;
+    long left;
+    long pending;
+    bool no_room; /* neither Redis nor the table could count it */
+};
+
+/* Count one attempt on key in the table. When Redis counted it (rn >= 0,
+ * ttl seconds left) Redis's count is the count, and the slot takes it:
+ * another instance may have cleared or added to it. Else the slot counts
+ * one more. track: the attempt is to be judged (one more pending). */
+static struct counted local_count(const char *key, long rn, long ttl, bool track) {
     time_t now = time(NULL);
+    struct counted c = {rn, ttl, 0, false};
+    long busy_for = 0;
     pthread_mutex_lock(&local_lock);
-    struct local_slot *s = local_claim(key, now);
-    long n = ++s->count;
-    *left = (long)(s->window_end - now);
-    *pending = s->pending;
-    s->pending += track;
+    struct local_slot *s = local_claim(key, now, &busy_for);
+    if (s) {
+        if (rn >= 0) {
+            s->count = rn;
+            s->window_end = now + (ttl > 0 ? ttl : 1);
+        } else {
+            s->count++;
+        }
+        c = (struct counted){s->count, (long)(s->window_end - now), s->pending, false};
+        s->pending += track;
+    } else if (rn < 0) {
+        c = (struct counted){0, busy_for > 0 ? busy_for : 1, 0, true};
+    }
     pthread_mutex_unlock(&local_lock);
-    return n;
+    return c;
 }
 
 /* An attempt counted with track was judged (or given back). */
@@ -148,22 +186,24 @@ static void add_key(struct throttle *t, const char *kind, const char *value, int
 }
 
 /* Count one attempt on key i; the seconds until it may retry when that
- * made it over its limit on either side, else 0. *judged_over: the
- * attempts already judged make it over; when only those of this process
- * still being judged (their hashes computed) do, it may well be under
- * once they are, and is not yet refused as one too many. */
-static unsigned count_one(struct throttle *t, size_t i, bool *judged_over) {
-    long left = 0, ttl = 0, pending = 0;
-    long n = local_increment(t->keys[i].key, &left, &pending, t->tracks_pending);
+ * made it over its limit, else 0. The count is Redis's whenever Redis
+ * answers (shared by every instance), the table's only when it does not.
+ * *judged_over: the attempts already judged make it over; when only those
+ * of this process still being judged (their hashes computed) do, it may
+ * well be under once they are, and is not yet refused as one too many.
+ * *no_room: it could not be counted at all (and the seconds are until
+ * the table has room). */
+static unsigned count_one(struct throttle *t, size_t i, bool *judged_over, bool *no_room) {
+    long ttl = 0;
     long rn = redis_increment(t->keys[i].key, &ttl);
     t->keys[i].in_redis = rn >= 0;
-    long wait = 0, max = t->keys[i].max;
-    if (n > max)
-        wait = left > 0 ? left : 1;
-    if (rn > max && ttl > wait)
-        wait = ttl;
-    *judged_over = n - pending > max || rn - pending > max;
-    return (unsigned)wait;
+    struct counted c = local_count(t->keys[i].key, rn, ttl, t->tracks_pending);
+    long max = t->keys[i].max;
+    *no_room = c.no_room;
+    *judged_over = c.n - c.pending > max;
+    if (c.no_room || c.n > max)
+        return (unsigned)(c.left > 0 ? c.left : 1);
+    return 0;
 }
 
 static void give_all_back(struct throttle *t);
@@ -220,17 +260,26 @@ static enum nx_err count_attempt(struct request *req, struct throttle *t, const 
     t->tracks_pending = pending_what != NULL;
     if (adopt_carried(req, t))
         return NX_OK;
-    unsigned wait = 0;
+    unsigned wait = 0, room_wait = 0;
     bool judged_over = false;
     for (size_t i = 0; i < t->count; i++) {
-        bool over = false;
-        unsigned w = count_one(t, i, &over);
-        wait = w > wait ? w : wait;
+        bool over = false, no_room = false;
+        unsigned w = count_one(t, i, &over, &no_room);
+        unsigned *longest = no_room ? &room_wait : &wait;
+        *longest = w > *longest ? w : *longest;
         judged_over = judged_over || (w && over);
     }
-    if (!wait)
+    if (!wait && !room_wait)
         return NX_OK;
     give_all_back(t);
+    if (!wait) {
+        /* Without Redis, attempts the table cannot count would be
+         * unlimited: refused until a slot's window ends. */
+        req->retry_after = room_wait;
+        return problem_detail(req, NX_ERR_UNAVAILABLE,
+                              "too many %s are being counted; retry in %u seconds", what,
+                              room_wait);
+    }
     if (!judged_over && pending_what) {
         req->retry_after = 1;
         return problem_detail(req, NX_ERR_UNAVAILABLE,

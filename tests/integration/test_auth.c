@@ -1630,6 +1630,50 @@ static void test_each_malformed_email_has_its_own_counter(void **state) {
     rl_expect(client, bad2, "wrong", 401);
 }
 
+/* A second instance on the rate-limit server's database and Redis keys,
+ * stopped after its test however that ends. */
+static struct nexus_server other;
+
+static int stop_other(void **state) {
+    (void)state;
+    harness_stop(&other);
+    harness_use(&server);
+    return 0;
+}
+
+/* Instances count in Redis together: a right password on one clears the
+ * email's failures for every one, and the next failures are counted
+ * afresh wherever they arrive. */
+static void test_a_login_on_another_instance_clears_the_email_counter(void **state) {
+    (void)state;
+    if (!server.redis_url[0])
+        skip(); /* without Redis each instance counts on its own */
+    char email[128], client[64], redis[600];
+    rl_email(email, sizeof email, "two-instances");
+    rl_client(client, sizeof client, 14);
+    rl_register(email);
+    snprintf(redis, sizeof redis, "REDIS_URL=%s", server.redis_url);
+    const char *env[] = {"LOGIN_MAX_FAILURES_PER_EMAIL=3",
+                         "LOGIN_MAX_FAILURES_PER_CLIENT=8",
+                         "LOGIN_FAILURE_WINDOW=60",
+                         "TRUSTED_PROXIES=127.0.0.0/8,::1/128",
+                         redis,
+                         "REDIS_PREFIX=test_auth_ratelimit",
+                         NULL};
+    harness_start_url(&other, "auth_ratelimit_other", server.database_url, env);
+    harness_use(&server);
+    rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "wrong", 401);
+    harness_use(&other);
+    rl_expect(client, email, "password-1", 200);
+    harness_use(&server);
+    for (int i = 0; i < RL_PER_EMAIL; i++)
+        rl_expect(client, email, "wrong", 401);
+    rl_expect(client, email, "password-1", 429);
+    harness_use(&other);
+    rl_expect(client, email, "password-1", 429);
+}
+
 /* ---- password hashing off the server threads ------------------------------ */
 
 /* One server thread and one hashing lane: a hash on the server thread
@@ -1806,6 +1850,8 @@ int main(void) {
         cmocka_unit_test(test_wrong_current_passwords_lock_the_email),
         cmocka_unit_test(test_wrong_current_passwords_count_against_the_client),
         cmocka_unit_test(test_each_malformed_email_has_its_own_counter),
+        cmocka_unit_test_teardown(test_a_login_on_another_instance_clears_the_email_counter,
+                                  stop_other),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, start, stop);
     failed += cmocka_run_group_tests_name("auth_ratelimit", ratelimit_tests, start_ratelimit, stop);

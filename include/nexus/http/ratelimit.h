@@ -8,8 +8,15 @@
  * turns out not to be a failure gives its count back.
  *
  * Counts live in Redis (shared by every instance) with the window as TTL,
- * and always also in a small in-process table, so a Redis outage makes the
- * limit per-instance, never unlimited.
+ * and while Redis answers its count is the one judged: a right password on
+ * any instance clears the email's count for all of them. A small
+ * in-process table keeps a copy of each count and counts on its own while
+ * Redis does not answer, so an outage makes the limit per-instance, never
+ * unlimited. The table never gives a live count's slot to another key (its
+ * slots are picked by a hash keyed with a secret of the process): an
+ * attempt it has no room for while Redis does not answer is refused,
+ * NX_ERR_UNAVAILABLE with req->retry_after the seconds until a slot of
+ * its range ends.
  */
 #ifndef NEXUS_HTTP_RATELIMIT_H
 #define NEXUS_HTTP_RATELIMIT_H
@@ -36,7 +43,9 @@ struct throttle {
 /* Count a password attempt for email and client. email is the address
  * as given: every trimmed, lower-cased spelling, a malformed one too, has
  * its own counter. NX_ERR_TOO_MANY with req->retry_after set when either
- * count is now over its limit; that attempt is not counted. */
+ * count is now over its limit; NX_ERR_UNAVAILABLE with it when the limit
+ * is reached only by attempts still being checked, or when the attempt
+ * cannot be counted (above); that attempt is not counted. */
 enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const char *email,
                                  const char *client);
 
