@@ -3,16 +3,15 @@
  */
 #include "nexus/auth/password.h"
 
+#include "nexus/core/condwait.h"
 #include "nexus/core/log.h"
 #include "nexus/core/xmem.h"
 
-#include <errno.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define OPSLIMIT     crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define MEMLIMIT     crypto_pwhash_MEMLIMIT_INTERACTIVE
@@ -56,16 +55,10 @@ uint64_t password_runs(void) {
     return atomic_load_explicit(&runs, memory_order_relaxed);
 }
 
-/* Wait for a hash slot and count the argon2id run it is taken for. */
+/* Wait for a hash slot (SLOT_WAIT_MS at most) and count the argon2id run it is taken for. */
 static bool acquire_slot(void) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += (long)(SLOT_WAIT_MS % 1000) * 1000000L;
-    deadline.tv_sec += SLOT_WAIT_MS / 1000 + deadline.tv_nsec / 1000000000L;
-    deadline.tv_nsec %= 1000000000L;
-    while (sem_timedwait(&slots, &deadline) != 0)
-        if (errno != EINTR)
-            return false;
+    if (!sem_take_within(&slots, SLOT_WAIT_MS * 1000u))
+        return false;
     atomic_fetch_add_explicit(&runs, 1, memory_order_relaxed);
     return true;
 }

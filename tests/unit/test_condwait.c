@@ -83,12 +83,26 @@ static void test_a_signal_wakes_the_wait(void **state) {
     assert_true(signalled);
 }
 
+/* A semaphore with a count is taken at once; one without is given up on
+ * once the wait (on the monotonic clock) is over, not before. */
+static void test_a_semaphore_is_taken_within_the_wait(void **state) {
+    (void)state;
+    sem_t sem;
+    assert_int_equal(sem_init(&sem, 0, 1), 0);
+    assert_true(sem_take_within(&sem, 3600u * 1000000u));
+    uint64_t start = now_us();
+    assert_false(sem_take_within(&sem, 20000));
+    assert_true(now_us() >= start + 20000);
+    sem_destroy(&sem);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_deadline_ahead_is_waited_for),
         cmocka_unit_test(test_cond_wait_for_waits_from_now),
         cmocka_unit_test(test_a_deadline_passed_times_out),
         cmocka_unit_test(test_a_signal_wakes_the_wait),
+        cmocka_unit_test(test_a_semaphore_is_taken_within_the_wait),
     };
     return cmocka_run_group_tests_name("condwait", tests, NULL, NULL);
 }

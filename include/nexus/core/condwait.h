@@ -12,6 +12,8 @@
 #define NEXUS_CORE_CONDWAIT_H
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 /* Wait on cond (mutex held) until it is signalled or now_us() reaches
@@ -21,5 +23,9 @@ int cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t until
 
 /* cond_wait_until now_us() + wait_us. */
 int cond_wait_for(pthread_cond_t *cond, pthread_mutex_t *mutex, uint64_t wait_us);
+
+/* Take sem, waiting at most wait_us on the monotonic clock (through
+ * signals): true when taken, false once the wait is over. */
+bool sem_take_within(sem_t *sem, uint64_t wait_us);
 
 #endif
