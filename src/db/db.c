@@ -6,7 +6,8 @@
  * that many threads do not reconnect in lock-step. A statement that fails
  * because an idle connection had been cut (PostgreSQL restarted while we
  * were idle) is retried once on a fresh connection when no transaction is
- * open: nothing was executed, so the retry is safe.
+ * open: nothing was executed, so the retry is safe. The replica connection
+ * is never replaced while reads are routed to it (db_thread_route_reads).
  */
 #include "nexus/db/db.h"
 
@@ -52,7 +53,11 @@ struct db {
     char constraint[64];
     bool lost_conflict; /* since db_thread_forget_failures: see db.h */
     bool hung;          /* an answer did not come within answer_timeout_ms */
-    PGcancel *cancel;   /* for db_cancel_all from another thread: under registry_lock */
+    /* Never connect anew: reads routed here were found safe on this very
+     * session (db_thread_route_reads), and a new one may reach another or
+     * an older server that nobody checked. */
+    bool keep_session;
+    PGcancel *cancel; /* for db_cancel_all from another thread: under registry_lock */
     struct db *next;
 };
 
@@ -205,6 +210,8 @@ static bool ensure_connected(struct db *db) {
         return true;
     if (db->conn)
         drop_connection(db);
+    if (db->keep_session)
+        return false;
     uint64_t now = now_us();
     if (now < db->next_attempt_us)
         return false;
@@ -272,6 +279,8 @@ struct db *db_thread_replica(const char *request_id) {
 
 void db_thread_route_reads(bool to_replica) {
     reads_to_replica = to_replica;
+    if (thread_replica)
+        thread_replica->keep_session = to_replica;
 }
 
 bool db_thread_reads_replica(void) {
@@ -689,7 +698,9 @@ typedef PGresult *(*db_runner)(struct db *db, const void *ctx);
 /*
  * Run a statement. When it fails because an idle connection had been cut
  * (PostgreSQL restarted while we were idle) and no transaction is open,
- * nothing was executed: reconnect and run it once more.
+ * nothing was executed: reconnect and run it once more, unless the
+ * connection must keep its session (routed reads: the read fails, and
+ * runs again on the primary).
  */
 static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **out) {
     if (out)
@@ -705,7 +716,7 @@ static enum nx_err run(struct db *db, db_runner fn, const void *ctx, PGresult **
         PQclear(r);
         return NX_ERR_UNAVAILABLE;
     }
-    if (!ok_status(r) && fresh_start && PQstatus(db->conn) != CONNECTION_OK) {
+    if (!ok_status(r) && fresh_start && !db->keep_session && PQstatus(db->conn) != CONNECTION_OK) {
         PQclear(r);
         drop_connection(db);
         db->next_attempt_us = 0;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -27,7 +28,11 @@ static struct config config;
 
 static const char *setting(const char *name, void *ud) {
     (void)ud;
-    return strcmp(name, "DATABASE_URL") == 0 ? server.database_url : NULL;
+    /* The read replica is the primary itself: enough for the connection's
+     * own rules (test_replica has real standbys). */
+    if (strcmp(name, "DATABASE_URL") == 0 || strcmp(name, "DATABASE_READ_URL") == 0)
+        return server.database_url;
+    return NULL;
 }
 
 static int setup(void **state) {
@@ -590,6 +595,51 @@ static void test_words_of_both_kinds_are_planned_for_their_values(void **state) 
     word_plan_reset();
 }
 
+static void pause_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait until PostgreSQL's backend pid has exited (30 s at most). */
+static bool wait_backend_gone(int pid) {
+    for (int i = 0; i < 3000; i++) {
+        char *n =
+            harness_sql_value(&server, "SELECT count(*) FROM pg_stat_activity WHERE pid = %d", pid);
+        bool gone = strcmp(n, "0") == 0;
+        free(n);
+        if (gone)
+            return true;
+        pause_ms(10);
+    }
+    return false;
+}
+
+/* A read routed to the replica was found safe on its connection's session
+ * only: when that session breaks (the replica stopped), the read fails and
+ * runs again on the primary. It is never run again on a fresh connection,
+ * which may reach another or an older server (a multi-host URL, a
+ * balancer, a rebuilt standby) that nobody checked. */
+static void test_a_routed_read_is_not_retried_on_a_new_connection(void **state) {
+    (void)state;
+    struct db *replica = db_thread_replica("db-test");
+    assert_non_null(replica);
+    uint64_t checked = db_connection_serial(replica);
+    int pid = PQbackendPID(db_conn(replica));
+    db_thread_route_reads(true);
+    assert_ptr_equal(db_thread("db-test"), replica);
+    harness_expect_sql(&server, "t", "SELECT pg_terminate_backend(%d)", pid);
+    assert_true(wait_backend_gone(pid));
+    assert_int_equal(db_exec_sql(replica, "SELECT 1"), NX_ERR_UNAVAILABLE);
+    assert_int_equal(db_exec_sql(replica, "SELECT 1"), NX_ERR_UNAVAILABLE);
+    assert_null(db_thread("db-test"));
+    assert_int_equal(db_connection_serial(replica), checked);
+    db_thread_route_reads(false);
+    /* Routing over, the next check connects anew, and knows it. */
+    replica = db_thread_replica("db-test");
+    assert_non_null(replica);
+    assert_true(db_connection_serial(replica) > checked);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
@@ -604,6 +654,7 @@ int main(void) {
         cmocka_unit_test(test_words_of_both_kinds_are_planned_for_their_values),
         cmocka_unit_test(test_a_range_beside_other_filters_is_not_gathered_first),
         cmocka_unit_test(test_a_staff_count_of_a_category_reads_its_indexes),
+        cmocka_unit_test(test_a_routed_read_is_not_retried_on_a_new_connection),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

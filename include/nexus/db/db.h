@@ -53,7 +53,11 @@ struct db *db_thread(const char *request_id);
 struct db *db_thread_replica(const char *request_id);
 
 /* While true, db_thread hands out this thread's replica connection instead
- * of its primary one (reads that db/replica.c found safe to serve there). */
+ * of its primary one (reads that db/replica.c found safe to serve there).
+ * Meanwhile that connection is never made anew: the check held for its
+ * session only, so once it breaks, its statements fail (no retry on a
+ * fresh connection) and db_thread answers NULL, and the read is run again
+ * on the primary. */
 void db_thread_route_reads(bool to_replica);
 /* Whether this thread's reads go to the replica now. */
 bool db_thread_reads_replica(void);
