@@ -2,8 +2,9 @@
  * db.c -- connection lifecycle, lazy prepared statements, SQLSTATE mapping.
  *
  * Reconnection: a connection found broken is closed; the next attempt is
- * allowed after a backoff that doubles from 50 ms to 2 s, with jitter so
- * that many threads do not reconnect in lock-step. A statement that fails
+ * allowed after a backoff (from the end of the failed attempt) that doubles
+ * from 50 ms to 2 s, with jitter so that many threads do not reconnect in
+ * lock-step. A statement that fails
  * because an idle connection had been cut (PostgreSQL restarted while we
  * were idle) is retried once on a fresh connection when no transaction is
  * open: nothing was executed, so the retry is safe. The replica connection
@@ -212,8 +213,7 @@ static bool ensure_connected(struct db *db) {
         drop_connection(db);
     if (db->keep_session)
         return false;
-    uint64_t now = now_us();
-    if (now < db->next_attempt_us)
+    if (now_us() < db->next_attempt_us)
         return false;
     /* The caller waits for the connect (up to connect_timeout); inside a
      * backoff it does not wait at all, it fails at once above. */
@@ -225,7 +225,9 @@ static bool ensure_connected(struct db *db) {
         db->next_attempt_us = 0;
         return true;
     }
-    back_off(db, now);
+    /* From the attempt's end: one that waited out connect_timeout (a server
+     * that hangs) took longer than the backoff itself. */
+    back_off(db, now_us());
     return false;
 }
 

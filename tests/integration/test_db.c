@@ -12,14 +12,21 @@
 #include "nexus/db/products.h"
 #include "nexus/db/wordplan.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -640,6 +647,113 @@ static void test_a_routed_read_is_not_retried_on_a_new_connection(void **state) 
     assert_true(db_connection_serial(replica) > checked);
 }
 
+/* A TCP listener standing for a PostgreSQL server: it closes the first
+ * `refuse` connections at once (a server that is down) and holds the
+ * later ones open without a word (a server that hangs). */
+struct mute_server {
+    int fd;
+    int refuse;
+    atomic_int accepted;
+    atomic_bool stop;
+    int held[8];
+    int held_count;
+    pthread_t thread;
+};
+
+static void *mute_server_main(void *arg) {
+    struct mute_server *m = arg;
+    while (!atomic_load(&m->stop)) {
+        struct pollfd p = {m->fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(m->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (atomic_fetch_add(&m->accepted, 1) < m->refuse || m->held_count == 8)
+            close(c);
+        else
+            m->held[m->held_count++] = c;
+    }
+    for (int i = 0; i < m->held_count; i++)
+        close(m->held[i]);
+    return NULL;
+}
+
+/* Listen on a free loopback port; its conninfo into url. */
+static void mute_server_start(struct mute_server *m, int refuse, char *url, size_t cap) {
+    memset(m, 0, sizeof *m);
+    m->refuse = refuse;
+    m->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(m->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(m->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(m->fd, 16), 0);
+    assert_int_equal(getsockname(m->fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(url, cap,
+             "host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable"
+             " gssencmode=disable",
+             ntohs(a.sin_port));
+    assert_int_equal(pthread_create(&m->thread, NULL, mute_server_main, m), 0);
+}
+
+static void mute_server_stop(struct mute_server *m) {
+    atomic_store(&m->stop, true);
+    pthread_join(m->thread, NULL);
+    close(m->fd);
+}
+
+/* Call db_thread until the server has seen n attempts (60 s at most). */
+static bool attempt_until(struct mute_server *m, int n) {
+    for (int i = 0; i < 12000 && atomic_load(&m->accepted) < n; i++) {
+        (void)db_thread(NULL); /* no cmocka assertion off the test's thread */
+        if (atomic_load(&m->accepted) < n)
+            pause_ms(5);
+    }
+    return atomic_load(&m->accepted) >= n;
+}
+
+struct backoff_run {
+    struct mute_server *server;
+    bool reached;
+    int after_timeout; /* attempts seen after a call right after the timed-out one */
+};
+
+/* On a thread of its own: a thread connection of its own. */
+static void *attempt_after_a_timeout(void *arg) {
+    struct backoff_run *run = arg;
+    /* Refused attempts raise the backoff to its ceiling (1 to 2 s); then
+     * one attempt waits out the whole connect timeout. */
+    run->reached = attempt_until(run->server, run->server->refuse + 1);
+    if (run->reached) {
+        (void)db_thread(NULL);
+        run->after_timeout = atomic_load(&run->server->accepted);
+    }
+    db_thread_close();
+    return NULL;
+}
+
+/* A server that does not answer costs a connect timeout (3 s); the backoff
+ * after it counts from its end, so the call right after it fails at once
+ * rather than waiting for another timeout (a request that finds its
+ * connection in the backoff gets 503 at once). */
+static void test_the_backoff_counts_from_the_end_of_a_timed_out_attempt(void **state) {
+    (void)state;
+    struct mute_server mute;
+    char url[200];
+    mute_server_start(&mute, 6, url, sizeof url);
+    char *primary = config.database_url;
+    config.database_url = url;
+    struct backoff_run run = {&mute, false, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, attempt_after_a_timeout, &run), 0);
+    pthread_join(t, NULL);
+    config.database_url = primary;
+    mute_server_stop(&mute);
+    assert_true(run.reached);
+    assert_int_equal(run.after_timeout, mute.refuse + 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_lost_conflict_counts_only_until_forgotten),
@@ -655,6 +769,7 @@ int main(void) {
         cmocka_unit_test(test_a_range_beside_other_filters_is_not_gathered_first),
         cmocka_unit_test(test_a_staff_count_of_a_category_reads_its_indexes),
         cmocka_unit_test(test_a_routed_read_is_not_retried_on_a_new_connection),
+        cmocka_unit_test(test_the_backoff_counts_from_the_end_of_a_timed_out_attempt),
     };
     return harness_run_group("db", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
