@@ -111,12 +111,20 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* LISTEN on db; *listening: the connection that does (see worker_run). */
+static enum nx_err listen_on(struct db *db, uint64_t *listening) {
+    enum nx_err e = db_exec_sql(db, "LISTEN " NX_JOB_CHANNEL);
+    if (e == NX_OK)
+        *listening = db_connection_serial(db);
+    return e;
+}
+
 /* Connect and LISTEN, retrying with backoff until it works or we stop. */
-static struct db *connect_listening(const struct config *cfg) {
+static struct db *connect_listening(const struct config *cfg, uint64_t *listening) {
     int backoff = 100;
     while (!stopping) {
         struct db *db = db_open(cfg->database_url);
-        if (db && db_exec_sql(db, "LISTEN " NX_JOB_CHANNEL) == NX_OK)
+        if (db && listen_on(db, listening) == NX_OK)
             return db;
         db_close(db);
         log_warn("worker.connect", NULL, "database unavailable; retrying in %d ms", backoff);
@@ -333,7 +341,12 @@ int worker_run(const struct config *cfg) {
     catalog_cache_init(cfg->redis_prefix, &limits);
     catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
     log_info("worker.start", NULL, "worker %s started", name);
-    struct db *db = connect_listening(cfg);
+    /* The connection that LISTENs. A statement that found the connection
+     * cut outside a transaction ran again on a new one (db.c), which does
+     * not: the worker LISTENs again before it sleeps, and claims once more
+     * first, since a job enqueued before the LISTEN notified no one. */
+    uint64_t listening = 0;
+    struct db *db = connect_listening(cfg, &listening);
     struct owed_outcome owed = {0};
     while (db && !stopping) {
         bool idle = true;
@@ -356,11 +369,13 @@ int worker_run(const struct config *cfg) {
         }
         if (e == NX_OK)
             e = run_one(cfg, db, &h, &owed, &idle);
-        if (e == NX_OK && idle && !wait_for_work(db, cfg->job_poll_ms))
+        if (e == NX_OK && idle && db_connection_serial(db) != listening)
+            e = listen_on(db, &listening);
+        else if (e == NX_OK && idle && !wait_for_work(db, cfg->job_poll_ms))
             e = NX_ERR_UNAVAILABLE;
         if (e != NX_OK && !stopping) { /* the connection is gone: start over */
             db_close(db);
-            db = connect_listening(cfg);
+            db = connect_listening(cfg, &listening);
         }
     }
     if (owed.pending) /* stopped before the database came back: its lease will run out */

@@ -1281,6 +1281,31 @@ static void test_enqueue_wakes_sleeping_worker_without_waiting_for_poll(void **s
     }
 }
 
+/* A worker's connection cut while it runs a job: the job's outcome is
+ * recorded on a new connection (the statement is run again there), and
+ * the worker listens there too, so a job enqueued next still wakes it at
+ * once rather than after the poll interval. */
+static void test_worker_cut_mid_job_still_wakes_on_enqueue(void **state) {
+    (void)state;
+    const char *env[] = {"JOB_POLL_MS=60000", NULL};
+    smtp_sink_delay_ms(sink, 5000); /* time enough to cut the connection mid-job */
+    worker_start(env);
+    wait_workers_idle(1);
+    long long pid = sql_ll("SELECT pid FROM pg_stat_activity WHERE state = 'idle'"
+                           " AND datname = current_database()"
+                           " AND query LIKE 'UPDATE jobs SET state = ''running''%%'");
+    long long uid = register_user("cut@example.com", "Cut Mid Job");
+    long long job = welcome_job_of(uid);
+    assert_true(smtp_sink_wait_received(sink, 1, 30000));
+    assert_string_equal(sqls("SELECT pg_terminate_backend(%lld)", pid), "t");
+    smtp_sink_delay_ms(sink, 0);
+    assert_true(wait_sql("done", 30000, "SELECT state FROM jobs WHERE id = %lld", job));
+    wait_workers_idle(1); /* on its new connection */
+    register_user("after-cut@example.com", "After The Cut");
+    /* far below the 60 s poll, with room for a slow machine */
+    assert_true(smtp_sink_wait_count(sink, 2, 20000));
+}
+
 /* ---- g. PostgreSQL restarts --------------------------------------------- */
 
 /* Stop the cluster, wait, start it again and wait for /readyz 200. */
@@ -1444,6 +1469,8 @@ int main(void) {
             test_idle_worker_exits_0_on_sigterm_without_waiting_for_its_poll, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_enqueue_wakes_sleeping_worker_without_waiting_for_poll,
                                         fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_worker_cut_mid_job_still_wakes_on_enqueue, fresh,
+                                        cleanup),
         cmocka_unit_test_setup_teardown(
             test_worker_recovers_from_postgres_restart_without_being_restarted, fresh, cleanup),
         cmocka_unit_test_setup_teardown(
