@@ -89,8 +89,10 @@ void db_set_answer_timeout(int ms) {
     answer_timeout_ms = ms;
 }
 
-void db_thread_bound_answers(int ms) {
+int db_thread_bound_answers(int ms) {
+    int was = thread_answer_bound_ms;
     thread_answer_bound_ms = ms;
+    return was;
 }
 
 /* The wait for an answer on db (0: unbounded). */

@@ -42,6 +42,11 @@ static _Atomic uint64_t gave_up_us;
 /* Between two questions to a replica that is behind. */
 #define POLL_PAUSE_US 2000u
 
+/* The least wait for the replica's answer to one question: on a busy
+ * machine a healthy replica may take some milliseconds, and a connection
+ * given up is made again only after a backoff. */
+#define ASK_LEAST_WAIT_MS 100
+
 void replica_init(bool is_configured, int max_wait_ms) {
     configured = is_configured;
     max_wait_us = (uint64_t)max_wait_ms * 1000u;
@@ -85,6 +90,21 @@ static enum ask ask_replay(struct db *db, uint64_t *replayed) {
     return standby ? ASK_OK : ASK_NOT_STANDBY;
 }
 
+/* ask_replay, waiting for the answer only as long as the read may still
+ * wait (at least ASK_LEAST_WAIT_MS): a replica that says nothing (its
+ * processes stopped, a partition) costs a read that, not a statement's
+ * whole answer timeout; past it the connection is given up as hung. */
+static enum ask ask_replay_within(struct db *db, uint64_t waited_us, uint64_t *replayed) {
+    uint64_t left_ms = waited_us < max_wait_us ? (max_wait_us - waited_us) / 1000u : 0;
+    int bound = left_ms > ASK_LEAST_WAIT_MS ? (int)left_ms : ASK_LEAST_WAIT_MS;
+    int outer = db_thread_bound_answers(bound);
+    if (outer > 0 && outer < bound)
+        db_thread_bound_answers(outer); /* a shorter bound stands */
+    enum ask a = ask_replay(db, replayed);
+    db_thread_bound_answers(outer);
+    return a;
+}
+
 static void pause_us(uint64_t us) {
     struct timespec ts = {0, (long)us * 1000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -96,7 +116,7 @@ static enum replica_fallback wait_for(struct db *db, uint64_t need, bool *caught
     uint64_t start = now_us();
     bool may_wait = start - atomic_load(&gave_up_us) >= GIVE_UP_MEMORY_US;
     for (;;) {
-        enum ask a = ask_replay(db, &known_replay);
+        enum ask a = ask_replay_within(db, now_us() - start, &known_replay);
         if (a == ASK_NOT_STANDBY) {
             log_warn("replica.not_standby", NULL, "the read replica is not in recovery: unused");
             db_disconnect(db); /* asked again after a backoff */

@@ -1,7 +1,8 @@
 /*
  * test_replica.c -- cache misses served by a streaming replica, never
  * stale: a replica that applies WAL 200 ms late, one that is stopped and
- * comes back, and one that is promoted.
+ * comes back, one whose processes are stopped, and one that is
+ * promoted.
  *
  * The test runs its own PostgreSQL primary, a replica of it made with
  * pg_basebackup -R (scripts/pg-cluster replica), and its own Redis.
@@ -85,7 +86,10 @@ static int start(void **state) {
     snprintf(read_url, sizeof read_url,
              "DATABASE_READ_URL=host=%s/rsock user=postgres dbname=postgres", dir);
     snprintf(redis_url, sizeof redis_url, "REDIS_URL=unix://%s/redis/redis.sock", dir);
-    const char *env[] = {redis_url, read_url, "REDIS_PREFIX=test_replica", NULL};
+    /* A long statement timeout: a hung replica must cost a read the wait
+     * for it, not the 90 s the primary's statements may take. */
+    const char *env[] = {redis_url, read_url, "REDIS_PREFIX=test_replica",
+                         "DB_STATEMENT_TIMEOUT_MS=60000", NULL};
     harness_start_url(&server, "replica", url, env);
     login_staff();
     struct http_res *r = http_expect(
@@ -276,6 +280,42 @@ static void test_replica_stopped_and_restarted(void **state) {
     assert_true(wait_replica_state("ok"));
 }
 
+/* Send signal to the replica's postmaster and all its processes. */
+static void signal_replica(const char *signal) {
+    char cmd[900];
+    snprintf(cmd, sizeof cmd,
+             "pid=$(head -n 1 '%s/replica/postmaster.pid') && kill -%s \"$pid\" &&"
+             " pkill -%s -P \"$pid\"",
+             dir, signal, signal);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A replica that answers nothing (its processes stopped) costs each read
+ * after a write no more than the wait for it: the read is answered by the
+ * primary, not after the 90 s a statement's answer may take (the client
+ * gives up after 30 s, far from both). */
+static void test_a_hung_replica_costs_a_read_only_its_wait(void **state) {
+    (void)state;
+    bool used = false;
+    assert_int_equal(read_until_replica_used(http_metric(REPLICA_READS), &used), 0);
+    assert_true(used);
+    char path[64], body[64];
+    snprintf(path, sizeof path, "/api/v1/products/%ld", product);
+    int failed = 0;
+    signal_replica("STOP");
+    for (int i = 0; i < 5 && failed == 0; i++) { /* a read after a write asks the replica */
+        snprintf(body, sizeof body, "{\"price\":\"%ld.00\"}", ++price_serial);
+        struct http_res *r = call("PATCH", path, staff, body);
+        failed += r->status != 200;
+        http_res_free(r);
+        failed += uncached_read() != 200;
+    }
+    signal_replica("CONT");
+    assert_int_equal(failed, 0);
+    assert_int_equal(read_until_replica_used(http_metric(REPLICA_READS), &used), 0);
+    assert_true(used);
+}
+
 /* A promoted replica is no copy of the primary any more: it is not used,
  * and nothing is stale or fails. */
 static void test_promoted_replica_is_not_used(void **state) {
@@ -299,6 +339,7 @@ int main(void) {
         cmocka_unit_test(test_no_read_after_a_write_is_stale),
         cmocka_unit_test(test_reads_without_writes_use_the_replica),
         cmocka_unit_test(test_replica_stopped_and_restarted),
+        cmocka_unit_test(test_a_hung_replica_costs_a_read_only_its_wait),
         cmocka_unit_test(test_promoted_replica_is_not_used),
     };
     return harness_run_group("replica", tests, sizeof tests / sizeof tests[0], start, stop);

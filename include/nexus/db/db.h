@@ -108,8 +108,8 @@ void db_set_answer_timeout(int ms);
 /* Until called again with 0, this thread's connections wait at most ms
  * for an answer when that is shorter (a readiness check must answer soon
  * even when PostgreSQL hangs); past it the connection is given up as in
- * db_set_answer_timeout. */
-void db_thread_bound_answers(int ms);
+ * db_set_answer_timeout. Returns the bound it replaces (0: none). */
+int db_thread_bound_answers(int ms);
 
 /* Run a statement whose one row's first column is a boolean: *yes. */
 enum nx_err db_exec_bool(struct db *db, struct db_stmt *st, const char *const *params, bool *yes);
