@@ -301,9 +301,12 @@ uint64_t db_connection_serial(const struct db *db) {
 }
 
 /* The primary's WAL position, fixed-width hex so that positions compare
- * as text (see cache/catalog.h). */
+ * as text (see cache/catalog.h). The insert position, which is past every
+ * record already inserted: pg_current_wal_lsn() is the write position,
+ * and with synchronous_commit off a commit may still wait in the WAL
+ * buffers behind it (a replica that replayed that far lacks the write). */
 static struct db_stmt SQL_WAL_POSITION = {
-    "SELECT upper(lpad(to_hex((pg_current_wal_lsn() - '0/0')::bigint), 16, '0'))", 0, 0};
+    "SELECT upper(lpad(to_hex((pg_current_wal_insert_lsn() - '0/0')::bigint), 16, '0'))", 0, 0};
 
 bool db_wal_position(char *out, size_t cap) {
     bool held = thread_db && thread_db->held;

@@ -1,7 +1,8 @@
 /*
  * test_replica.c -- cache misses served by a streaming replica, never
  * stale: a replica that applies WAL 200 ms late, one that is stopped and
- * comes back, one whose processes are stopped, and one that is
+ * comes back, one whose processes are stopped, one that sees commits
+ * only when the primary's WAL writer flushes them, and one that is
  * promoted.
  *
  * The test runs its own PostgreSQL primary, a replica of it made with
@@ -316,6 +317,36 @@ static void test_a_hung_replica_costs_a_read_only_its_wait(void **state) {
     assert_true(used);
 }
 
+/* Set a setting of the primary for every session, or reset it (value NULL). */
+static void primary_setting(const char *name, const char *value) {
+    char sql[200];
+    if (value)
+        snprintf(sql, sizeof sql, "ALTER SYSTEM SET %s = '%s'", name, value);
+    else
+        snprintf(sql, sizeof sql, "ALTER SYSTEM RESET %s", name);
+    free(harness_sql_value(&server, "%s", sql));
+    harness_expect_sql(&server, "t", "SELECT pg_reload_conf()");
+}
+
+/* With synchronous_commit off a commit may wait in the primary's WAL
+ * buffers until the WAL writer's next round (here every second), and the
+ * replica gets it only then: a read after the write still shows it, also
+ * when the replica had caught up with everything written before. */
+static void test_asynchronous_commits_are_never_read_stale(void **state) {
+    (void)state;
+    primary_setting("synchronous_commit", "off");
+    primary_setting("wal_writer_delay", "1s");
+    int stale = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_true(wait_replica_state("ok"));
+        stale += write_then_read(++price_serial);
+    }
+    primary_setting("wal_writer_delay", NULL);
+    primary_setting("synchronous_commit", NULL);
+    fprintf(stderr, "asynchronous commits: %d stale reads of 20\n", stale);
+    assert_int_equal(stale, 0);
+}
+
 /* A promoted replica is no copy of the primary any more: it is not used,
  * and nothing is stale or fails. */
 static void test_promoted_replica_is_not_used(void **state) {
@@ -340,6 +371,7 @@ int main(void) {
         cmocka_unit_test(test_reads_without_writes_use_the_replica),
         cmocka_unit_test(test_replica_stopped_and_restarted),
         cmocka_unit_test(test_a_hung_replica_costs_a_read_only_its_wait),
+        cmocka_unit_test(test_asynchronous_commits_are_never_read_stale),
         cmocka_unit_test(test_promoted_replica_is_not_used),
     };
     return harness_run_group("replica", tests, sizeof tests / sizeof tests[0], start, stop);

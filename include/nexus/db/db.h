@@ -70,9 +70,10 @@ void db_disconnect(struct db *db);
  * rebuilt one: what was learnt about the old one no longer holds). */
 uint64_t db_connection_serial(const struct db *db);
 
-/* The primary's current WAL position as 16 upper-case hex digits, on this
- * thread's primary connection; false when it does not answer. After a
- * write committed, it is at or past the write's commit. */
+/* The primary's current WAL insert position as 16 upper-case hex digits,
+ * on this thread's primary connection; false when it does not answer.
+ * After a write committed, it is at or past the write's commit record,
+ * even one that synchronous_commit = off left in the WAL buffers. */
 bool db_wal_position(char *out, size_t cap);
 
 /* The request stage that took this thread's connection is done with it
