@@ -1151,9 +1151,18 @@ static bool housekeeping_stop;
  * missed some), and while one waits for Redis. */
 struct owed_watch {
     struct db *db;
+    uint64_t listening; /* the serial of the connection that LISTENs */
     bool check;
     unsigned since_lost;
 };
+
+/* LISTEN on the watch's connection; a new one may have missed bumps. */
+static enum nx_err listen_owed(struct owed_watch *w) {
+    enum nx_err e = owed_bumps_listen(w->db);
+    w->listening = db_connection_serial(w->db);
+    w->check = true;
+    return e;
+}
 
 static enum nx_err deliver_owed_bumps(struct owed_watch *w) {
     int64_t latest = 0;
@@ -1173,17 +1182,20 @@ static void watch_owed_bumps(struct owed_watch *w) {
         return;
     if (!w->db && w->since_lost++ % OWED_RETRY_EVERY == 0) {
         w->db = db_open(cfg->database_url);
-        if (w->db && owed_bumps_listen(w->db) != NX_OK) {
+        if (w->db && listen_owed(w) != NX_OK) {
             db_close(w->db);
             w->db = NULL;
         }
-        w->check = w->db != NULL;
     }
     bool notified = false;
     enum nx_err e = w->db ? owed_bumps_poll(w->db, &notified) : NX_OK;
     w->check = w->check || notified;
     if (w->db && e == NX_OK && w->check)
         e = deliver_owed_bumps(w);
+    /* a statement that found the connection cut ran again on a new one,
+     * which does not listen */
+    if (w->db && e == NX_OK && db_connection_serial(w->db) != w->listening)
+        e = listen_owed(w);
     if (w->db && e != NX_OK) {
         db_close(w->db);
         w->db = NULL;
