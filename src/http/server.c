@@ -915,13 +915,13 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)conn;
     /* a NUL in the query is the parameters' business (request.h) */
     size_t path_len = strcspn(uri, "?");
+    bool cut = cut_long_query(uri); /* whatever else is wrong: the memory guard */
     if (path_holds_escape(uri, path_len, "00"))
         return (void *)ENCODED_NUL;
-    if (cut_long_query(uri))
-        return (void *)TOO_MANY_ARGS;
+    /* an unknown path's 404 comes before the parameters' 400 */
     if (path_holds_escape(uri, path_len, "2F"))
         return (void *)ENCODED_SLASH;
-    return NULL;
+    return cut ? (void *)TOO_MANY_ARGS : NULL;
 }
 
 static bool is_target_mark(const void *ctx) {
