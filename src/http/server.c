@@ -1357,6 +1357,7 @@ int server_run(const struct config *config) {
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);                /* its terminal closed: drain, not die mid-request */
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
     metrics_init(metrics_series_needed());

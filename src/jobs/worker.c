@@ -88,8 +88,8 @@ static void on_signal(int sig) {
     errno = saved;
 }
 
-/* SIGTERM and SIGINT set `stopping`, interrupt a sleep (no SA_RESTART) and
- * wake the wait for work, so the loop notices at once. */
+/* SIGTERM, SIGINT and SIGHUP (a closed terminal) set `stopping`, interrupt a sleep (no SA_RESTART)
+ * and wake the wait for work, so the loop notices at once. */
 static void install_signals(void) {
     if (pipe(wake_pipe) != 0)
         wake_pipe[0] = wake_pipe[1] = -1; /* the stop then waits for the poll interval */
@@ -103,6 +103,7 @@ static void install_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -313,6 +314,7 @@ static bool heartbeat_start(struct heartbeat *h, pthread_t *thread) {
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     bool ok = pthread_create(thread, NULL, heartbeat_main, h) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

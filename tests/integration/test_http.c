@@ -636,11 +636,10 @@ static void test_sigterm_finishes_the_request_in_flight(void **state) {
 /* Once the grace period is over, a statement still running is cancelled:
  * its request answers 503 and the server exits 0, whatever holds the
  * statement up (here a lock kept until after the exit). */
-static void test_sigterm_cancels_what_outlives_the_grace_period(void **state) {
-    (void)state;
+static void stop_cancels_what_outlives_the_grace_period(const char *name, int sig) {
     struct held_read h;
-    held_read_start(&h, "http-drain-cancel", "SHUTDOWN_GRACE=1");
-    assert_int_equal(kill(h.s.pid, SIGTERM), 0);
+    held_read_start(&h, name, "SHUTDOWN_GRACE=1");
+    assert_int_equal(kill(h.s.pid, sig), 0);
     pthread_join(h.reader, NULL);
     assert_int_equal(h.status, 503);
     /* cancelled by the shutdown, not by DB_STATEMENT_TIMEOUT_MS */
@@ -658,6 +657,18 @@ static void test_sigterm_cancels_what_outlives_the_grace_period(void **state) {
     assert_true(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
     assert_true(harness_pg_exec(h.lock, "COMMIT"));
     held_read_end(&h); /* its database */
+}
+
+static void test_sigterm_cancels_what_outlives_the_grace_period(void **state) {
+    (void)state;
+    stop_cancels_what_outlives_the_grace_period("http-drain-cancel", SIGTERM);
+}
+
+/* SIGHUP (the terminal of a server run in the foreground closed) stops it
+ * as SIGTERM does: it killed the process, and its requests with it. */
+static void test_sighup_drains_as_sigterm_does(void **state) {
+    (void)state;
+    stop_cancels_what_outlives_the_grace_period("http-drain-hup", SIGHUP);
 }
 
 int main(void) {
@@ -695,6 +706,7 @@ int main(void) {
         cmocka_unit_test(test_a_port_in_use_is_refused),
         cmocka_unit_test(test_sigterm_finishes_the_request_in_flight),
         cmocka_unit_test(test_sigterm_cancels_what_outlives_the_grace_period),
+        cmocka_unit_test(test_sighup_drains_as_sigterm_does),
     };
     return cmocka_run_group_tests_name("http", tests, start, stop);
 }

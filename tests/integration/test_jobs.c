@@ -248,19 +248,25 @@ static bool wait_exit(pid_t pid, int timeout_ms, int *status) {
     }
 }
 
-/* SIGTERM a worker and require exit 0 within timeout_ms. */
-static void worker_stop(pid_t pid, int timeout_ms) {
+/* Signal sig to a worker and require exit 0 within timeout_ms. */
+static void worker_stop_by(pid_t pid, int sig, int timeout_ms) {
     int status = 0;
-    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(kill(pid, sig), 0);
     bool exited = wait_exit(pid, timeout_ms, &status);
     if (!exited) {
         kill(pid, SIGKILL);
         wait_exit(pid, 5000, &status);
-        fprintf(stderr, "worker %d did not exit within %d ms of SIGTERM\n", (int)pid, timeout_ms);
+        fprintf(stderr, "worker %d did not exit within %d ms of signal %d\n", (int)pid, timeout_ms,
+                sig);
     }
     assert_true(exited);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* SIGTERM a worker and require exit 0 within timeout_ms. */
+static void worker_stop(pid_t pid, int timeout_ms) {
+    worker_stop_by(pid, SIGTERM, timeout_ms);
 }
 
 /* Stop every worker still running; non-zero if one did not exit 0 on
@@ -1262,6 +1268,16 @@ static void test_idle_worker_exits_0_on_sigterm_without_waiting_for_its_poll(voi
     fprintf(stderr, "idle worker stopped in %lld ms\n", now_ms() - t0);
 }
 
+/* SIGHUP (its terminal closed) stops a worker as SIGTERM does, exit 0:
+ * it killed it. */
+static void test_idle_worker_exits_0_on_sighup(void **state) {
+    (void)state;
+    const char *env[] = {"JOB_POLL_MS=60000", NULL};
+    pid_t w = worker_start(env);
+    wait_workers_idle(1);
+    worker_stop_by(w, SIGHUP, 30000);
+}
+
 /* With a 60 s poll interval, only the NOTIFY at commit can wake the worker
  * in time. */
 static void test_enqueue_wakes_sleeping_worker_without_waiting_for_poll(void **state) {
@@ -1467,6 +1483,7 @@ int main(void) {
                                         cleanup),
         cmocka_unit_test_setup_teardown(
             test_idle_worker_exits_0_on_sigterm_without_waiting_for_its_poll, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(test_idle_worker_exits_0_on_sighup, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_enqueue_wakes_sleeping_worker_without_waiting_for_poll,
                                         fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_worker_cut_mid_job_still_wakes_on_enqueue, fresh,
