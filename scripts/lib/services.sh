@@ -33,10 +33,31 @@ pg_dirs() {
 # NEXUS_PG_MALLOC= (empty) starts PostgreSQL with glibc's defaults.
 NEXUS_PG_MALLOC=${NEXUS_PG_MALLOC-glibc.malloc.trim_threshold=268435456}
 
+# service_pid PIDFILE DIR NAME: the pid on the first line of PIDFILE when
+# that process is a NAME working in DIR (Redis runs in its --dir, PostgreSQL
+# in its data directory), else nothing and non-zero. A pid file left behind
+# by a crash or a killed run may name a pid the system has given since to an
+# unrelated process, which must never be signalled.
+service_pid() {
+    local pidfile=$1 dir=$2 name=$3 pid
+    pid=$(head -n 1 "$pidfile" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || return 1
+    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$(realpath -q "$dir")" ] || return 1
+    echo "$pid"
+}
+
 # pg_run DATADIR SOCKDIR LOGFILE [extra postgres options]: start an
-# initialised cluster, listening on a unix socket only.
+# initialised cluster, listening on a unix socket only. A server of DATADIR
+# still running is an orphan of a run that was killed (its PostgreSQL
+# outlives it, a daemon of its own): it is stopped first, so that the start
+# neither fails on its lock file nor keeps other options than these. A lock
+# file that names no server of DATADIR (a crash's, its pid given since to
+# another process) would make PostgreSQL refuse to start: it goes.
 pg_run() {
     local data=$1 sock=$2 logfile=$3 extra=${4:-}
+    pg_stop "$data"
+    service_pid "$data/postmaster.pid" "$data" postgres >/dev/null || rm -f "$data/postmaster.pid"
     GLIBC_TUNABLES=$NEXUS_PG_MALLOC as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$sock' $extra" start >/dev/null \
         || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start: see $logfile"; }
@@ -78,9 +99,10 @@ pg_promote() {
     as_postgres "$PG_BIN/pg_ctl" -D "$1" -w -t 60 promote >/dev/null || die "promotion failed"
 }
 
+# pg_stop DATADIR: stop its server, if one of that directory runs.
 pg_stop() {
     local data=$1
-    [ -f "$data/postmaster.pid" ] || return 0
+    service_pid "$data/postmaster.pid" "$data" postgres >/dev/null || return 0
     as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
@@ -96,10 +118,12 @@ pg_create_db() {
 # redis_start DIR [PORT]: a Redis with no persistence on DIR/redis.sock (and
 # on 127.0.0.1:PORT when given), bounded to REDIS_MAXMEMORY (default 256mb)
 # and evicting the least recently used keys when full (the cache is all it
-# holds).
+# holds). A Redis of DIR still running (an orphan of a run that was
+# killed) is stopped first.
 redis_start() {
     local dir=$1 port=${2:-0} pid stale
     mkdir -p "$dir"
+    redis_stop "$dir"
     stale=$(cat "$dir/redis.pid" 2>/dev/null || true) # a crashed one's, if any
     redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
         --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
@@ -116,17 +140,19 @@ redis_start() {
     die "Redis did not create its socket: see $dir/redis.log"
 }
 
+# redis_stop DIR: stop the Redis of DIR, if one runs; its pid file goes.
 redis_stop() {
     local dir=$1 pid i
     [ -f "$dir/redis.pid" ] || return 0
-    pid=$(cat "$dir/redis.pid")
-    kill "$pid" 2>/dev/null || true
-    # Gone before returning: a Redis still exiting would unlink the socket
-    # of the next one started on the same path (killed after 30 s).
-    for i in $(seq 600); do
-        kill -0 "$pid" 2>/dev/null || break
-        [ "$i" = 300 ] && kill -9 "$pid" 2>/dev/null
-        sleep 0.1
-    done
+    if pid=$(service_pid "$dir/redis.pid" "$dir" redis-server); then
+        kill "$pid" 2>/dev/null || true
+        # Gone before returning: a Redis still exiting would unlink the socket
+        # of the next one started on the same path (killed after 30 s).
+        for i in $(seq 600); do
+            kill -0 "$pid" 2>/dev/null || break
+            [ "$i" = 300 ] && kill -9 "$pid" 2>/dev/null
+            sleep 0.1
+        done
+    fi
     rm -f "$dir/redis.pid"
 }
