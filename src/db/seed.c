@@ -510,6 +510,8 @@ static enum nx_err load(struct db *db, const struct seed_options *o) {
     if (e == NX_OK)
         e = copy_products(db, o, leaves, leaf_count);
     if (e == NX_OK && bulk)
+        e = seed_indexes_restore_writers(db);
+    if (e == NX_OK && bulk)
         e = run_each(db, keys, 1);
     if (e == NX_OK)
         e = db_commit(db);

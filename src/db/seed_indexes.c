@@ -23,16 +23,20 @@
     " 'product_attribute_order', 'product_option_order')"                                          \
     " AND indexname NOT LIKE '%\\_pkey'"
 #define SQL_LIST_RETURNING " RETURNING format('DROP INDEX %I', name)"
+/* What writers check and look up, by an index's definition: the unique
+ * indexes (a sku, a slug, a product's options are checked against them)
+ * and those that find a product's variants and numbers. */
+#define OF_WRITERS(definition)                                                                     \
+    "(" definition " LIKE 'CREATE UNIQUE INDEX %' OR " definition                                  \
+    " LIKE '% USING btree (product_id%')"
 static struct db_stmt SQL_LIST[] = {
     [INDEXES_ALL] = {SQL_LIST_ALL SQL_LIST_RETURNING, 0, 0},
-    /* Writers keep what they check and look up: the unique indexes (a
-     * sku, a slug, a product's options are checked against them) and
-     * those that find a product's variants and numbers. */
-    [INDEXES_OF_READERS] =
-        {SQL_LIST_ALL " AND indexdef NOT LIKE 'CREATE UNIQUE INDEX %'"
-                      " AND indexdef NOT LIKE '% USING btree (product_id%'" SQL_LIST_RETURNING,
-         0, 0},
+    [INDEXES_OF_READERS] = {SQL_LIST_ALL " AND NOT " OF_WRITERS("indexdef") SQL_LIST_RETURNING, 0,
+                            0},
 };
+static struct db_stmt SQL_TAKE_WRITERS = {
+    "DELETE FROM seed_pending_indexes WHERE " OF_WRITERS("definition") " RETURNING definition", 0,
+    0};
 static struct db_stmt SQL_EXISTS = {"SELECT EXISTS (SELECT FROM seed_pending_indexes)", 0, 0};
 /* The GIN builds first (the longest: with two at a time the others fill
  * in beside them), then the rest. */
@@ -41,12 +45,33 @@ static struct db_stmt SQL_PENDING = {"SELECT name, definition FROM seed_pending_
                                      0, 0};
 static struct db_stmt SQL_BUILT = {"DELETE FROM seed_pending_indexes WHERE name = $1", 1, 0};
 
+/* e, after logging why the statement what failed, if it did: a build that
+ * finds duplicates is a conflict, which the database layer does not log as
+ * an error. Call it before anything else runs on db (a rollback's answer
+ * replaces the message). */
+static enum nx_err said(struct db *db, const char *what, enum nx_err e) {
+    if (e != NX_OK)
+        log_error("seed.indexes", NULL, "%s: %s", what, PQerrorMessage(db_conn(db)));
+    return e;
+}
+
 enum nx_err seed_indexes_drop(struct db *db, enum index_set set) {
     PGresult *drops = NULL;
     enum nx_err e = db_exec(db, &SQL_LIST[set], NULL, &drops);
     for (int i = 0; e == NX_OK && i < PQntuples(drops); i++)
         e = db_exec_sql(db, PQgetvalue(drops, i, 0));
     PQclear(drops);
+    return e;
+}
+
+enum nx_err seed_indexes_restore_writers(struct db *db) {
+    PGresult *builds = NULL;
+    enum nx_err e = db_exec_sql(db, "SET maintenance_work_mem = '1GB'");
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_TAKE_WRITERS, NULL, &builds);
+    for (int i = 0; e == NX_OK && i < PQntuples(builds); i++)
+        e = said(db, PQgetvalue(builds, i, 0), db_exec_sql(db, PQgetvalue(builds, i, 0)));
+    PQclear(builds);
     return e;
 }
 
@@ -88,11 +113,11 @@ static void fail(struct queue *q) {
 
 static enum nx_err run_job(struct db *db, const struct job *j) {
     if (!j->name)
-        return db_exec_sql(db, j->sql);
+        return said(db, j->sql, db_exec_sql(db, j->sql));
     const char *params[] = {j->name};
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = db_exec_sql(db, j->sql);
+        e = said(db, j->sql, db_exec_sql(db, j->sql));
     if (e == NX_OK)
         e = db_exec(db, &SQL_BUILT, params, NULL);
     if (e == NX_OK)
