@@ -198,9 +198,11 @@ static enum nx_err add_category(struct db *db, const char *name, const char *slu
     return e;
 }
 
-/* A three-level tree of about total categories; leaf ids go to *leaves. */
+/* A three-level tree of total categories, 26 to a department (the root,
+ * five sections of four shelves each), the last one cut short when total
+ * is no multiple of 26; leaf ids go to *leaves. */
 static enum nx_err seed_tree(struct db *db, long total, int64_t **leaves, long *leaf_count) {
-    long roots = total / 26 > 0 ? total / 26 : 1, made = 0;
+    long roots = (total + 25) / 26, made = 0;
     enum nx_err e = NX_OK;
     *leaves = xcalloc((size_t)total + 1, sizeof **leaves);
     *leaf_count = 0;

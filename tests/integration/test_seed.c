@@ -4,7 +4,7 @@
  * again two at a time) ends with the same indexes as the migrations made,
  * and a seed interrupted after committing its rows finishes the indexes
  * it left when run again; the unique indexes are never missing once the
- * rows are committed.
+ * rows are committed. It makes as many categories as asked.
  */
 #include "harness.h"
 
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-static struct nexus_server bulk, small, stopped;
+static struct nexus_server bulk, small, stopped, tree;
 static char out[16384];
 
 static int setup(void **state) {
@@ -26,6 +26,7 @@ static int setup(void **state) {
     harness_create_db(&bulk, "seedbulk");
     harness_create_db(&small, "seedsmall");
     harness_create_db(&stopped, "seedstopped");
+    harness_create_db(&tree, "seedtree");
     return 0;
 }
 
@@ -34,6 +35,7 @@ static int teardown(void **state) {
     harness_stop(&bulk);
     harness_stop(&small);
     harness_stop(&stopped);
+    harness_stop(&tree);
     return 0;
 }
 
@@ -173,12 +175,23 @@ static void test_unique_indexes_outlive_an_interrupted_bulk_seed(void **state) {
     free(want);
 }
 
+/* --categories M makes M categories, whatever M is. */
+static void test_seed_makes_the_categories_asked(void **state) {
+    (void)state;
+    assert_int_equal(run_seed(&tree, NULL, "10", "77"), 0);
+    assert_non_null(strstr(out, "in 77 categories"));
+    harness_expect_sql(&tree, "77|3",
+                       "SELECT count(*) || '|' || count(*) FILTER (WHERE parent_id IS NULL)"
+                       " FROM categories");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bulk_seed_builds_every_index),
         cmocka_unit_test(test_rerun_builds_what_an_interrupted_seed_left),
         cmocka_unit_test(test_a_failed_build_says_why),
         cmocka_unit_test(test_unique_indexes_outlive_an_interrupted_bulk_seed),
+        cmocka_unit_test(test_seed_makes_the_categories_asked),
     };
     return harness_run_group("seed", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
