@@ -173,9 +173,21 @@ static const char *read_password(const struct user_options *o, char *buf, size_t
     return NULL;
 }
 
+/* The name of an account created without --name: its email's local part
+ * (before the @, as the address is read: surrounding white space left
+ * out). A valid address's is 1 to 64 characters, a valid name; that of an
+ * invalid one is cut there, whole characters kept, and never named in an
+ * error (the address is refused for itself). */
+static const char *default_name(const char *email, char *out, size_t cap) {
+    email += strspn(email, " \t\r\n");
+    size_t local = strcspn(email, "@");
+    snprintf(out, cap, "%.*s", (int)utf8_prefix(email, local, 64), email);
+    return out;
+}
+
 /* The account checked as a registration's body is, with the same rules
- * and messages (the name defaults to the email); the body owns what in
- * points to. NULL (after saying why) when it is refused. */
+ * and messages (the name defaults to the email's local part); the body
+ * owns what in points to. NULL (after saying why) when it is refused. */
 static json_t *user_body_checked(const struct user_options *o, const char *password,
                                  struct user_input *in) {
     json_t *pw = json_string(password); /* NULL unless UTF-8 */
@@ -183,14 +195,19 @@ static json_t *user_body_checked(const struct user_options *o, const char *passw
         fputs("nexus: the password must be UTF-8 text\n", stderr);
         return NULL;
     }
+    char local[64 + 4 + 1];
     json_t *body = json_pack("{s:s?, s:o, s:s?}", "email", o->email, "password", pw, "name",
-                             o->name ? o->name : o->email);
+                             o->name ? o->name : default_name(o->email, local, sizeof local));
     struct field_errors errs = {0};
     enum nx_err e = body ? user_register_input(&errs, body, in) : NX_ERR_VALIDATION;
     if (!body)
-        fputs("nexus: --email and --name must be UTF-8 text\n", stderr);
+        fputs(o->name ? "nexus: --email and --name must be UTF-8 text\n"
+                      : "nexus: --email must be UTF-8 text\n",
+              stderr);
     for (size_t i = 0; i < fielderr_count(&errs); i++) {
         const struct field_error *f = fielderr_at(&errs, i);
+        if (!o->name && strcmp(f->field, "name") == 0)
+            continue; /* a default from an invalid --email, refused below or above */
         fprintf(stderr, "nexus: %s%s: %s\n", strcmp(f->field, "password") ? "--" : "", f->field,
                 f->message);
     }

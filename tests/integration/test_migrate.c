@@ -147,6 +147,9 @@ static void test_user_create_refuses_what_registration_refuses(void **state) {
          good_pw,
          "--name"},
         {{"user", "create", "--email", "not-an-address", NULL}, good_pw, "--email"},
+        /* the name it defaults to is not an option given: never named */
+        {{"user", "create", "--email", long_name, NULL}, good_pw, "--email"},
+        {{"user", "create", "--email", "@example.com", NULL}, good_pw, "--email"},
         {{"user", "create", "--email", "cli@example.com", NULL}, "short\n", "password"},
         {{"user", "create", "--email", "cli@example.com", NULL},
          "\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\n",
@@ -165,6 +168,8 @@ static void test_user_create_refuses_what_registration_refuses(void **state) {
             fprintf(stderr, "case %zu: exit %d: %s\n", i, rc, out);
         assert_int_equal(rc, 2);
         assert_non_null(strstr(out, cases[i].says));
+        if (!strstr(cases[i].says, "--name"))
+            assert_null(strstr(out, "--name:"));
     }
     harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 }

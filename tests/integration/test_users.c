@@ -947,6 +947,25 @@ static long long active_admins(void) {
 
 /* Without an active admin, users could be managed only from the command
  * line: the last one cannot give up the role, by PATCH or DELETE. */
+/* `nexus user create` without --name names the account after its
+ * email's local part, whatever the address's length (one of 222
+ * characters was refused: its whole text was the name, over 200). */
+static void test_user_create_names_the_account_by_its_email(void **state) {
+    (void)state;
+    char local[65], email[256];
+    snprintf(local, sizeof local, "ops.%060d", 0); /* the longest allowed, 64 */
+    /* 64 + 1 + 157: labels of 63, 63 and 25 characters, then com */
+    snprintf(email, sizeof email, "%s@%063d.%063d.%025d.com", local, 0, 0, 0);
+    assert_int_equal(strlen(email), 222);
+    const char *args[] = {"user", "create", "--email", email, NULL};
+    char out[4096];
+    int rc = harness_run(&server, NULL, args, "a long passphrase\n", out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "user create: %d %s\n", rc, out);
+    assert_int_equal(rc, 0);
+    harness_expect_sql(&server, local, "SELECT name FROM users WHERE email = '%s'", email);
+}
+
 static void test_the_last_active_admin_keeps_the_role(void **state) {
     (void)state;
     char path[64];
@@ -1049,6 +1068,7 @@ int main(void) {
         cmocka_unit_test(test_admin_patch_unknown_user_is_404),
         cmocka_unit_test(test_delete_deactivates_idempotently_and_ends_access),
         cmocka_unit_test(test_delete_unknown_user_is_404),
+        cmocka_unit_test(test_user_create_names_the_account_by_its_email),
         cmocka_unit_test(test_the_last_active_admin_keeps_the_role),
         cmocka_unit_test(test_two_admins_demoting_each_other_leave_one),
     };
