@@ -6,6 +6,7 @@
 #include "nexus/api/graphiql.h"
 #include "nexus/auth/password.h"
 #include "nexus/cache/cache.h"
+#include "nexus/cache/catalog.h"
 #include "nexus/core/cursor.h"
 #include "nexus/core/config.h"
 #include "nexus/core/log.h"
@@ -19,6 +20,7 @@
 #include "nexus/core/parse.h"
 #include "nexus/model/user.h"
 #include "nexus/http/server.h"
+#include "nexus/jobs/catalog_bump.h"
 #include "nexus/jobs/queue.h"
 #include "nexus/jobs/worker.h"
 
@@ -278,8 +280,22 @@ static bool parse_count(const char *s, long max, long *out) {
     return true;
 }
 
+/* Once the seed's rows are committed, the servers' cached lists and items
+ * are older than the catalog: bumped as an import's batch is, and owed
+ * (every server delivers it) when this process cannot bump, having no
+ * Redis of its own (run with only DATABASE_URL). */
+static void seed_committed(struct db *db) {
+    /* the servers' window: the bump waits it out, as their writes do */
+    struct catalog_cache_limits limits = {config.cache_ttl, 0,
+                                          (uint64_t)config.cache_local_window_us,
+                                          (size_t)config.cache_max_entry_bytes};
+    catalog_cache_init(config.redis_prefix, &limits);
+    catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
+    catalog_bump_bulk_write(db, true);
+}
+
 static int cmd_seed(int argc, char **argv) {
-    struct seed_options o = {0, 260, true, config.database_url};
+    struct seed_options o = {0, 260, true, config.database_url, seed_committed};
     for (int i = 2; i < argc; i++) {
         bool ok = i + 1 < argc && ((strcmp(argv[i], "--products") == 0 &&
                                     parse_count(argv[i + 1], 50000000, &o.products)) ||
@@ -305,16 +321,25 @@ static int cmd_seed(int argc, char **argv) {
     if (!db)
         return 1;
     uint64_t start = now_us();
-    enum nx_err e = seed_catalog(db, &o);
+    enum seed_outcome outcome;
+    enum nx_err e = seed_catalog(db, &o, &outcome);
     db_close(db);
+    db_thread_close(); /* the bump's, if any */
+    cache_thread_close();
+    catalog_cache_free();
     if (e == NX_ERR_CONFLICT) {
         printf("the catalog is not empty (it has products or categories); nothing seeded\n");
         return 0;
     }
     if (e != NX_OK)
         return 1;
-    printf("seeded %ld products in %ld categories in %.1f s\n", o.products, o.categories,
-           (double)(now_us() - start) / 1e6);
+    double seconds = (double)(now_us() - start) / 1e6;
+    if (outcome == SEED_RESUMED)
+        printf("finished building the indexes of an interrupted seed in %.1f s; nothing seeded\n",
+               seconds);
+    else
+        printf("seeded %ld products in %ld categories in %.1f s\n", o.products, o.categories,
+               seconds);
     return 0;
 }
 

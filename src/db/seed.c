@@ -523,7 +523,7 @@ static enum nx_err load(struct db *db, const struct seed_options *o) {
     return e;
 }
 
-enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
+enum nx_err seed_catalog(struct db *db, const struct seed_options *o, enum seed_outcome *outcome) {
     bool pending = false;
     /* A bulk load legitimately runs longer than any API statement. */
     enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
@@ -535,7 +535,10 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o) {
         e = catalog_is_empty(db);
     if (e == NX_OK && !pending)
         e = load(db, o);
+    if (e == NX_OK && o->committed)
+        o->committed(db);
     if (e == NX_OK)
         e = seed_indexes_build(db, o->conninfo, o->progress);
+    *outcome = pending ? SEED_RESUMED : SEED_LOADED;
     return e;
 }

@@ -4,15 +4,14 @@
 #include "nexus/jobs/import.h"
 
 #include "nexus/cache/cache.h"
-#include "nexus/cache/catalog.h"
 #include "nexus/core/log.h"
 #include "nexus/core/records.h"
 #include "nexus/core/strset.h"
 #include "nexus/db/categories.h"
 #include "nexus/db/db.h"
-#include "nexus/db/owed_bumps.h"
 #include "nexus/db/imports.h"
 #include "nexus/db/seed_indexes.h"
+#include "nexus/jobs/catalog_bump.h"
 #include "nexus/jobs/import_slugs.h"
 #include "nexus/model/catalog.h"
 #include "nexus/model/import_row.h"
@@ -261,13 +260,10 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
     copy_variants(&b->copy_variants, line, row);
 }
 
-/* After a committed batch: a batch may change any product. A bump Redis
- * did not take is recorded where every server looks (db/owed_bumps), as
- * this worker never reads the catalog cache itself. */
+/* After a committed batch: a batch may change any product. A worker
+ * without Redis records nothing: the servers share its configuration. */
 static void bump_catalog(struct db *db) {
-    catalog_cache_bump(CATALOG_CHANGE_ALL, 0);
-    if (catalog_cache_owes() && owed_bumps_record(db) != NX_OK)
-        log_warn("import.cache", NULL, "cannot record the owed generation bump");
+    catalog_bump_bulk_write(db, false);
 }
 
 /* ---- batches ------------------------------------------------------------ */

@@ -4,7 +4,8 @@
  * again two at a time) ends with the same indexes as the migrations made,
  * and a seed interrupted after committing its rows finishes the indexes
  * it left when run again; the unique indexes are never missing once the
- * rows are committed. It makes as many categories as asked.
+ * rows are committed. A seed into a running system makes the servers'
+ * cached lists unreachable, and makes as many categories as asked.
  */
 #include "harness.h"
 
@@ -15,10 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
-static struct nexus_server bulk, small, stopped, tree;
+static struct nexus_server bulk, small, stopped, tree, live, owed;
 static char out[16384];
 
 static int setup(void **state) {
@@ -36,6 +38,10 @@ static int teardown(void **state) {
     harness_stop(&small);
     harness_stop(&stopped);
     harness_stop(&tree);
+    if (live.pid)
+        harness_stop(&live);
+    if (owed.pid)
+        harness_stop(&owed);
     return 0;
 }
 
@@ -100,6 +106,9 @@ static void test_rerun_builds_what_an_interrupted_seed_left(void **state) {
                              " 'product_variants_sku_key');"
                              "DROP INDEX products_grams_idx, product_variants_sku_key"));
     seed(&small, "300");
+    /* it loaded nothing, and says so */
+    assert_non_null(strstr(out, "finished building the indexes of an interrupted seed"));
+    assert_null(strstr(out, "seeded 300 products"));
     expect_indexes(&small, want);
     harness_expect_sql(&small, "300|0",
                        "SELECT (SELECT count(*) FROM products) || '|' ||"
@@ -170,6 +179,7 @@ static void test_unique_indexes_outlive_an_interrupted_bulk_seed(void **state) {
     free(harness_sql(&stopped, "DELETE FROM seed_pending_indexes"
                                " WHERE name = 'products_zz_doomed_idx'"));
     seed(&stopped, "20000");
+    assert_non_null(strstr(out, "finished building the indexes of an interrupted seed"));
     char *want = harness_sql(&small, INDEXES);
     expect_indexes(&stopped, want);
     free(want);
@@ -185,6 +195,48 @@ static void test_seed_makes_the_categories_asked(void **state) {
                        " FROM categories");
 }
 
+static size_t listed_products(void) {
+    struct http_res *r = http_request("GET", "/api/v1/products", NULL, NULL, 0);
+    expect_status(r, 200, "the product list");
+    size_t n = json_array_size(json_object_get(r->json, "items"));
+    http_res_free(r);
+    return n;
+}
+
+/* A server that has cached the empty list. */
+static void start_with_empty_list_cached(struct nexus_server *s, const char *name) {
+    harness_start(s, name, NULL);
+    assert_int_equal(listed_products(), 0);
+    struct http_res *r = http_request("GET", "/api/v1/products", NULL, NULL, 0);
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    http_res_free(r);
+}
+
+/* A seed into a running system bumps the catalog cache once its rows are
+ * committed: the next read of a list sees them. */
+static void test_seed_bumps_the_running_servers_cache(void **state) {
+    (void)state;
+    start_with_empty_list_cached(&live, "seedlive");
+    assert_int_equal(run_seed(&live, NULL, "10", "26"), 0);
+    assert_int_equal(listed_products(), 10);
+}
+
+/* Run without Redis (only DATABASE_URL), it records the bump as owed,
+ * which the servers deliver: the list shows the rows long before the
+ * entry's CACHE_TTL. */
+static void test_seed_without_redis_owes_the_bump(void **state) {
+    (void)state;
+    start_with_empty_list_cached(&owed, "seedowed");
+    const char *no_redis[] = {"REDIS_URL=", NULL};
+    assert_int_equal(run_seed(&owed, no_redis, "10", "26"), 0);
+    size_t n = 0;
+    for (int i = 0; i < 300 && (n = listed_products()) == 0; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    assert_int_equal(n, 10);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bulk_seed_builds_every_index),
@@ -192,6 +244,8 @@ int main(void) {
         cmocka_unit_test(test_a_failed_build_says_why),
         cmocka_unit_test(test_unique_indexes_outlive_an_interrupted_bulk_seed),
         cmocka_unit_test(test_seed_makes_the_categories_asked),
+        cmocka_unit_test(test_seed_bumps_the_running_servers_cache),
+        cmocka_unit_test(test_seed_without_redis_owes_the_bump),
     };
     return harness_run_group("seed", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }

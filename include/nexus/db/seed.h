@@ -19,11 +19,22 @@ struct seed_options {
     long categories;
     bool progress;        /* a progress line on stderr */
     const char *conninfo; /* for a second connection building indexes */
+    /* Called once the rows are committed, before the index builds (which
+     * may take minutes): the catalog has changed. Also when a seed only
+     * finishes an interrupted one's builds, which may have stopped before
+     * calling it. May be NULL. */
+    void (*committed)(struct db *db);
+};
+
+/* What a seed that succeeded did. */
+enum seed_outcome {
+    SEED_LOADED,  /* loaded the catalog, then built its indexes */
+    SEED_RESUMED, /* loaded nothing: built the indexes an interrupted seed left */
 };
 
 /* Seed an empty catalog. NX_ERR_CONFLICT when it already has products,
  * unless a seed interrupted while building its indexes left some to
  * build: then it builds them. */
-enum nx_err seed_catalog(struct db *db, const struct seed_options *o);
+enum nx_err seed_catalog(struct db *db, const struct seed_options *o, enum seed_outcome *outcome);
 
 #endif
