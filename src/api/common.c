@@ -171,6 +171,10 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
     return NX_OK;
 }
 
+bool api_has_preconditions(const struct request *req) {
+    return request_header(req, "If-Match") || request_header(req, "If-None-Match");
+}
+
 enum nx_err api_if_match_deleted(struct request *req, enum nx_err e, bool deleted) {
     if (e != NX_ERR_NOT_FOUND || !deleted || !request_header(req, "If-Match"))
         return e;

@@ -312,6 +312,16 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
     return e == NX_OK || !db ? e : write_conflict_at(req, db, e, prefix);
 }
 
+/* If-Match and If-None-Match against the product's item as it is now
+ * (r: its item result). */
+static enum nx_err check_preconditions(struct request *req, const PGresult *r) {
+    size_t len;
+    char etag[NX_ETAG_LEN + 1], *current = product_item_json(r, api_is_staff(req), &len);
+    etag_of(current, len, etag);
+    free(current);
+    return api_check_if_match(req, etag);
+}
+
 /* Open a transaction, lock the product and check If-Match against what it
  * is now (its item, variants included), in one statement. *now (may be
  * NULL) receives that item result (the product's columns on its first
@@ -319,8 +329,6 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
 static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id,
                                   PGresult **now) {
     PGresult *r = NULL;
-    char *current = NULL;
-    size_t len;
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
         e = load_item(req, db, id, true, &r);
@@ -328,13 +336,8 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     if (e == NX_ERR_NOT_FOUND && request_header(req, "If-Match") &&
         products_was_deleted(db, id, &deleted) == NX_OK)
         e = api_if_match_deleted(req, e, deleted);
-    if (e == NX_OK) {
-        char etag[NX_ETAG_LEN + 1];
-        current = product_item_json(r, api_is_staff(req), &len);
-        etag_of(current, len, etag);
-        e = api_check_if_match(req, etag);
-    }
-    free(current);
+    if (e == NX_OK)
+        e = check_preconditions(req, r);
     if (e == NX_OK && now) {
         *now = r;
         r = NULL;
@@ -406,6 +409,25 @@ static enum nx_err write_row_and_derive(struct request *req, struct db *db,
     return e == NX_OK ? variants_derive(db, id, false) : e;
 }
 
+/* A body at fault with a precondition that fails is answered 412, as a
+ * valid one would be (RFC 9110 13.2.1: preconditions come before the
+ * content). Only a refused body pays this read; a valid write checks
+ * under its lock. e: the body's validation. */
+static enum nx_err preconditions_first(struct request *req, struct db *db, const char *id,
+                                       enum nx_err e) {
+    if (e != NX_ERR_VALIDATION || !api_has_preconditions(req))
+        return e;
+    PGresult *r = NULL;
+    bool deleted = false;
+    enum nx_err c = products_get_item(db, id, api_is_staff(req), false, &r);
+    if (c == NX_OK && visible(req, r))
+        c = check_preconditions(req, r);
+    else if (c == NX_OK && products_was_deleted(db, id, &deleted) == NX_OK)
+        c = api_if_match_deleted(req, NX_ERR_NOT_FOUND, deleted);
+    PQclear(r);
+    return c == NX_ERR_PRECONDITION ? c : e;
+}
+
 static enum nx_err update(struct request *req, struct response *res, enum product_mode mode) {
     struct product_input in = {0};
     struct db *db = NULL;
@@ -423,7 +445,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
                                           in.has_category ? in.category_id : "", e);
     }
     if (db)
-        e = api_product_missing_first(req, db, id, e);
+        e = api_product_missing_first(req, db, id, preconditions_first(req, db, id, e));
     bool nothing = mode == PRODUCT_PATCH && api_patch_is_empty(req);
     if (e == NX_OK)
         e = lock_for_write(req, db, id, &before);

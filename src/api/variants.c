@@ -45,8 +45,19 @@ static enum nx_err load_variant(struct request *req, struct db *db, const char *
     return visible ? NX_OK : problem_detail(req, NX_ERR_NOT_FOUND, "no such variant");
 }
 
+/* If-Match against the variant as it is now. */
+static enum nx_err check_if_match(struct request *req, const PGresult *r) {
+    size_t len;
+    char etag[NX_ETAG_LEN + 1], *current = variant_json(r, 0, &len);
+    etag_of(current, len, etag);
+    free(current);
+    return api_check_if_match(req, etag);
+}
+
 /* A missing product or variant (id NULL: none asked) is a 404 before the
- * body's errors (see api_product_missing_first). */
+ * body's errors (see api_product_missing_first), and so is a failed
+ * precondition a 412 (RFC 9110 13.2.1); a valid write checks it under
+ * its lock. */
 static enum nx_err missing_first(struct request *req, struct db **db, const char *product_id,
                                  const char *id, enum nx_err e) {
     if (e != NX_ERR_VALIDATION)
@@ -56,10 +67,12 @@ static enum nx_err missing_first(struct request *req, struct db **db, const char
         return d;
     enum nx_err found = api_product_missing_first(req, *db, product_id, e);
     PGresult *r = NULL;
-    if (found == e && id && load_variant(req, *db, product_id, id, false, &r) == NX_ERR_NOT_FOUND)
-        found = NX_ERR_NOT_FOUND;
+    if (found == e && id)
+        found = load_variant(req, *db, product_id, id, false, &r);
+    if (found == NX_OK && api_has_preconditions(req))
+        found = check_if_match(req, r);
     PQclear(r);
-    return found;
+    return found == NX_OK ? e : found;
 }
 
 /* After a variant write: the product's derived columns, and the product
@@ -74,15 +87,6 @@ static void respond_variant(struct response *res, unsigned status, const PGresul
     size_t len;
     char *body = variant_json(r, 0, &len);
     api_respond_tagged_body(res, status, body, len);
-}
-
-/* If-Match against the variant as it is now. */
-static enum nx_err check_if_match(struct request *req, const PGresult *r) {
-    size_t len;
-    char etag[NX_ETAG_LEN + 1], *current = variant_json(r, 0, &len);
-    etag_of(current, len, etag);
-    free(current);
-    return api_check_if_match(req, etag);
 }
 
 /* The product and the variant locked for a write and checked against

@@ -1053,6 +1053,33 @@ static void test_if_match_on_patch(void **state) {
     http_res_free(created);
 }
 
+/* A precondition is judged before the body (RFC 9110 13.2.1): a stale
+ * If-Match, or a matching If-None-Match, with a body at fault is a 412;
+ * the body's errors come with a current tag. */
+static void test_failed_precondition_before_body_errors(void **state) {
+    (void)state;
+    char path[64], h[512];
+    struct http_res *created = post_tagged("IFB-1", "If Match Body", path, h);
+    struct http_res *r =
+        call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 3), h);
+    expect_status(r, 200, "PATCH with the POST's tag");
+    http_res_free(r);
+    const char *methods[] = {"PATCH", "PUT"};
+    for (size_t i = 0; i < 2; i++) {
+        r = call_h(methods[i], path, staff_token, "{\"name\": \"\"}", h);
+        assert_problem(r, 412, NULL);
+        assert_null(json_object_get(r->json, "errors"));
+        http_res_free(r);
+    }
+    expect_problem(call_h("PATCH", path, staff_token, "{\"name\": \"\"}", "If-None-Match: *"), 412,
+                   NULL);
+    char *current = current_etag(jint(created->json, "id"));
+    snprintf(h, sizeof h, "If-Match: %s", current);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"name\": \"\"}", h), 422, "name");
+    free(current);
+    http_res_free(created);
+}
+
 /* A write that waits on a lock past the statement timeout is a 503 that
  * says to retry later (not to narrow the request, as a slow read's does). */
 static void test_write_held_by_a_lock_is_503_retry_later(void **state) {
@@ -1538,6 +1565,7 @@ int main(void) {
         cmocka_unit_test(test_patch_validation_changes_nothing),
         cmocka_unit_test(test_empty_patch_changes_nothing),
         cmocka_unit_test(test_if_match_on_patch),
+        cmocka_unit_test(test_failed_precondition_before_body_errors),
         cmocka_unit_test(test_if_match_after_a_delete_is_412),
         cmocka_unit_test(test_if_match_on_put_and_delete),
         cmocka_unit_test(test_write_held_by_a_lock_is_503_retry_later),

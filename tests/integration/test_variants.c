@@ -156,6 +156,35 @@ static void test_if_match_after_a_delete_is_412(void **state) {
     http_res_free(created);
 }
 
+/* A stale If-Match with a body at fault is a 412, as with a valid body
+ * (preconditions before content, RFC 9110 13.2.1); with the current tag,
+ * the body's 422. */
+static void test_stale_if_match_before_body_errors(void **state) {
+    (void)state;
+    struct http_res *created = create_three("IFBODY");
+    long long id = jint(created->json, "id");
+    char path[96];
+    variant_path(path, sizeof path, id, variant_id(created->json, 1));
+    struct http_res *v = get(path, staff_token);
+    char *h = etag_header(v);
+    http_res_free(v);
+    struct http_res *r =
+        call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 4), h);
+    expect_status(r, 200, "PATCH with the current tag");
+    http_res_free(r);
+    r = call_h("PATCH", path, staff_token, "{\"price\": \"-1\"}", h);
+    assert_problem(r, 412, NULL);
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+    free(h);
+    v = get(path, staff_token);
+    h = etag_header(v);
+    http_res_free(v);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"price\": \"-1\"}", h), 422, "price");
+    free(h);
+    http_res_free(created);
+}
+
 /* ---- creating products ------------------------------------------------------- */
 
 static void test_v1_product_gets_one_default_variant(void **state) {
@@ -1638,6 +1667,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
         cmocka_unit_test(test_if_match_after_a_delete_is_412),
+        cmocka_unit_test(test_stale_if_match_before_body_errors),
         cmocka_unit_test(test_create_with_variants_derives_the_product),
         cmocka_unit_test(test_create_with_variants_validation),
         cmocka_unit_test(test_a_missing_product_or_variant_is_404_before_bad_fields),

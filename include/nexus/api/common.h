@@ -75,6 +75,9 @@ enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table
  * If-None-Match is given and matches ("*" always does). */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
+/* Whether the request carries If-Match or If-None-Match. */
+bool api_has_preconditions(const struct request *req);
+
 /* A write with If-Match whose item is not found (e NX_ERR_NOT_FOUND) but
  * was deleted (deleted): 412, as for the losers of concurrent writes with
  * one If-Match (a DELETE won); otherwise e (an id that never was is a
