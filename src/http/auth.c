@@ -84,15 +84,25 @@ static enum nx_err load_principal(struct request *req, const struct access_claim
     return live ? NX_OK : unauthorized(req, "the token's user or login is no longer active");
 }
 
+static struct auth_headers authorization_headers(const struct request *req) {
+    struct auth_headers h = {{NULL, NULL}, 0};
+    if (req->conn)
+        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_authorization, &h);
+    return h;
+}
+
+const char *auth_sole_authorization(const struct request *req) {
+    struct auth_headers h = authorization_headers(req);
+    return h.count == 1 ? h.values[0] : NULL;
+}
+
 /* Check the bearer token, if any; with lookup, also load the caller's
  * stored role and login state. */
 static enum nx_err authenticate(struct request *req, bool lookup) {
-    struct auth_headers h = {{NULL, NULL}, 0};
+    struct auth_headers h = authorization_headers(req);
     const char *token;
     size_t len;
     struct access_claims claims;
-    if (req->conn)
-        MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_authorization, &h);
     if (h.count == 0)
         return NX_OK; /* anonymous */
     if (token_from_authorization(h.values, h.count, &token, &len) != NX_OK) {

@@ -305,11 +305,12 @@ static enum nx_err check_body_headers(struct request *req) {
     return NX_OK;
 }
 
-/* Whether the request carries "Bearer <METRICS_TOKEN>". Both sides are
- * hashed first, so the comparison takes the same time whatever the length
- * or the first wrong byte of a guess. */
+/* Whether the request carries "Bearer <METRICS_TOKEN>" as its one
+ * Authorization header. Both sides are hashed first, so the comparison
+ * takes the same time whatever the length or the first wrong byte of a
+ * guess. */
 static bool has_metrics_token(const struct request *req) {
-    const char *h = token_bearer_credentials(request_header(req, "Authorization"));
+    const char *h = token_bearer_credentials(auth_sole_authorization(req));
     if (!cfg->metrics_token || !h)
         return false;
     unsigned char given[32], want[32];

@@ -298,6 +298,12 @@ static void test_metrics_only_for_allowed_addresses_or_the_token(void **state) {
     r = http_request("GET", "/metrics", wrong, NULL, 0);
     assert_problem(r, 404, NULL);
     http_res_free(r);
+    /* the token is one Authorization header, not the first of two */
+    const char *two[] = {"Authorization: Bearer scrape-token-0123456789",
+                         "Authorization: Bearer other", NULL};
+    r = http_request("GET", "/metrics", two, NULL, 0);
+    assert_problem(r, 404, NULL);
+    http_res_free(r);
     /* nor does a query with more parameters than any route reads: the
      * 404 of an unknown path, as /no-such-path gets with the same query */
     char crowded[1024] = "/metrics?", unknown_crowded[1024] = "/no-such-path?";

@@ -25,6 +25,10 @@ const struct token_keys *auth_keys(void);
  * An invalid token is a 401 even on a public route. */
 enum nx_err auth_authorize(struct request *req);
 
+/* The value of the request's Authorization header when it has exactly
+ * one, else NULL. */
+const char *auth_sole_authorization(const struct request *req);
+
 /* Whether a caller with role may use a route of level required. */
 int access_allows(enum access role, enum access required);
 
