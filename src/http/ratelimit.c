@@ -24,6 +24,8 @@ struct local_slot {
     long count;
     long pending; /* counted attempts not yet judged (see count_one) */
     time_t window_end;
+    long unsynced;       /* attempts counted while Redis did not answer */
+    time_t unsynced_end; /* when their window ends */
 };
 
 static struct local_slot local[LOCAL_SLOTS];
@@ -75,10 +77,8 @@ static struct local_slot *local_claim(const char *key, time_t now, long *busy_fo
     for (size_t i = 0; i < LOCAL_PROBE; i++) {
         s = &local[(h + i) % LOCAL_SLOTS];
         if (slot_free(s, now)) {
+            *s = (struct local_slot){.window_end = now + nx_config->login_failure_window};
             snprintf(s->key, NX_THROTTLE_KEY_MAX, "%s", key);
-            s->count = 0;
-            s->pending = 0;
-            s->window_end = now + nx_config->login_failure_window;
             return s;
         }
         if (i == 0 || s->window_end < first_end)
@@ -97,10 +97,31 @@ struct counted {
     bool no_room; /* neither Redis nor the table could count it */
 };
 
-/* Count one attempt on key in the table. When Redis counted it (rn >= 0,
- * ttl seconds left) Redis's count is the count, and the slot takes it:
- * another instance may have cleared or added to it. Else the slot counts
- * one more. track: the attempt is to be judged (one more pending). */
+/* The slot takes Redis's count (rn, ttl seconds left): another instance
+ * may have cleared or added to it. The attempts the slot counted while
+ * Redis did not answer are added while their window lasts: Redis never
+ * saw them, and its return must not start the limit again. Locked. */
+static void slot_take_redis_count(struct local_slot *s, long rn, long ttl, time_t now) {
+    if (s->unsynced_end <= now)
+        s->unsynced = 0;
+    time_t end = now + (ttl > 0 ? ttl : 1);
+    s->count = rn + s->unsynced;
+    s->window_end = s->unsynced && s->unsynced_end > end ? s->unsynced_end : end;
+}
+
+/* One attempt Redis did not count, counted by the slot alone. Locked. */
+static void slot_count_unsynced(struct local_slot *s, time_t now) {
+    if (s->unsynced == 0 || s->unsynced_end <= now) {
+        s->unsynced = 0;
+        s->unsynced_end = s->window_end;
+    }
+    s->count++;
+    s->unsynced++;
+}
+
+/* Count one attempt on key in the table: Redis's count when Redis
+ * counted it (rn >= 0, ttl seconds left), else one more of the table's.
+ * track: the attempt is to be judged (one more pending). */
 static struct counted local_count(const char *key, long rn, long ttl, bool track) {
     time_t now = time(NULL);
     struct counted c = {rn, ttl, 0, false};
@@ -108,12 +129,10 @@ static struct counted local_count(const char *key, long rn, long ttl, bool track
     pthread_mutex_lock(&local_lock);
     struct local_slot *s = local_claim(key, now, &busy_for);
     if (s) {
-        if (rn >= 0) {
-            s->count = rn;
-            s->window_end = now + (ttl > 0 ? ttl : 1);
-        } else {
-            s->count++;
-        }
+        if (rn >= 0)
+            slot_take_redis_count(s, rn, ttl, now);
+        else
+            slot_count_unsynced(s, now);
         c = (struct counted){s->count, (long)(s->window_end - now), s->pending, false};
         s->pending += track;
     } else if (rn < 0) {
@@ -132,14 +151,17 @@ static void local_settle(const char *key) {
     pthread_mutex_unlock(&local_lock);
 }
 
-/* Take one back from key (forget: all of them). */
-static void local_decrement(const char *key, bool forget) {
+/* Take one back from key (forget: all of them); unsynced: it was one
+ * that Redis did not count. */
+static void local_decrement(const char *key, bool forget, bool unsynced) {
     pthread_mutex_lock(&local_lock);
     struct local_slot *s = local_find(key, time(NULL));
     if (s && (forget || s->count <= 1))
         s->count = 0;
     else if (s)
         s->count--;
+    if (s && (forget || (unsynced && s->unsynced > 0)))
+        s->unsynced = forget ? 0 : s->unsynced - 1;
     pthread_mutex_unlock(&local_lock);
 }
 
@@ -339,7 +361,7 @@ enum nx_err register_throttle_begin(struct request *req, struct throttle *t, con
 static void give_back(struct throttle *t, size_t i, bool forget) {
     if (t->tracks_pending)
         local_settle(t->keys[i].key);
-    local_decrement(t->keys[i].key, forget);
+    local_decrement(t->keys[i].key, forget, !t->keys[i].in_redis);
     if (t->keys[i].in_redis || forget)
         redis_decrement(t->keys[i].key, forget);
 }

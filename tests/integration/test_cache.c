@@ -671,6 +671,41 @@ static void test_generation_never_repeats_after_redis_loses_it(void **state) {
     assert_non_null(strstr(body, "Found Lamp"));
 }
 
+static long failed_login(const char *email) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"not-the-password\"}", email);
+    struct http_res *r =
+        http_request("POST", "/api/v1/auth/login",
+                     (const char *[]){"Content-Type: application/json", NULL}, body, strlen(body));
+    long status = r->status;
+    http_res_free(r);
+    return status;
+}
+
+/* Failed logins counted while Redis was away still count when it is back:
+ * Redis never saw them, and its return must not grant a new allowance
+ * (5 per email in the window). */
+static void test_login_failures_of_an_outage_count_after_it(void **state) {
+    (void)state;
+    const char *email = "outage-guess@example.com";
+    redis("stop");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(failed_login(email), 401);
+    redis("start");
+    /* until the limiter's own connection counts in Redis again (each probe
+     * is one more failure of this client, far under its limit) */
+    redis_cli("DEL test_cache:lf:c:127.0.0.1");
+    int probes = 0;
+    do {
+        assert_int_equal(failed_login("outage-probe@example.com"), 401);
+        usleep(100 * 1000);
+    } while (redis_cli("EXISTS test_cache:lf:c:127.0.0.1") == 0 && ++probes < 30);
+    assert_true(probes < 30);
+    assert_int_equal(failed_login(email), 401);
+    assert_int_equal(failed_login(email), 401);
+    assert_int_equal(failed_login(email), 429);
+}
+
 /* Whether a line of redis-cli's answer to args holds needle. */
 static bool redis_cli_says(const char *args, const char *needle) {
     char cmd[800], line[4096];
@@ -929,6 +964,7 @@ int main(void) {
         cmocka_unit_test(test_reads_survive_redis_hung),
         cmocka_unit_test(test_hung_redis_timeouts_back_off),
         cmocka_unit_test(test_generation_never_repeats_after_redis_loses_it),
+        cmocka_unit_test(test_login_failures_of_an_outage_count_after_it),
         cmocka_unit_test(test_redis_acl_user_from_the_url),
         cmocka_unit_test(test_etag_and_304_from_cache_without_postgres),
         cmocka_unit_test(test_unknown_parameters_and_order_share_one_entry),
