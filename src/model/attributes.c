@@ -7,6 +7,7 @@
 #include "nexus/core/numtext.h"
 #include "nexus/model/fields.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,14 +86,20 @@ static bool host_name(const char *s, size_t len) {
     return !numeric || host_ipv4(s, len);
 }
 
-/* "[" hex digits, colons and dots "]": an IPv6 literal's characters. */
+/* "[" an IPv6 address "]" (RFC 3986's IP-literal, without a zone or a
+ * future version): its characters, then the address itself, so that
+ * "[::::]" is refused as every URI parser refuses it. */
 static bool host_ipv6(const char *s, size_t len) {
-    if (len < 4 || s[0] != '[' || s[len - 1] != ']')
+    char text[INET6_ADDRSTRLEN];
+    struct in6_addr addr;
+    if (len < 4 || len - 2 >= sizeof text || s[0] != '[' || s[len - 1] != ']')
         return false;
     for (size_t i = 1; i + 1 < len; i++)
         if (!is_hex(s[i]) && s[i] != ':' && s[i] != '.')
             return false;
-    return memchr(s, ':', len) != NULL;
+    memcpy(text, s + 1, len - 2);
+    text[len - 2] = '\0';
+    return inet_pton(AF_INET6, text, &addr) == 1;
 }
 
 /* host[:port], without user information. */
