@@ -23,9 +23,11 @@ WORKDIR /src
 # Only the package lists and install helpers: an edit elsewhere in scripts/
 # keeps the (long) package layers cached.
 COPY scripts/lib/common.sh scripts/lib/common.sh
+# npm only fetches the pinned packages here: Debian's will do (the Node.js
+# that the test suites need is left out of the image).
 RUN . scripts/lib/common.sh \
     && ensure_packages $NEXUS_BUILD_PACKAGES \
-    && ensure_node \
+    && ensure_npm \
     && rm -rf /var/lib/apt/lists/*
 # The assets of /docs (swagger-ui-dist) and /graphiql (graphiql, react,
 # react-dom), as package-lock.json pins them.

@@ -58,11 +58,70 @@ ensure_packages() {
         || die "apt-get install failed: ${missing[*]}"
 }
 
-# Node.js and npm, for the spec linter and the browser tests: Debian's
-# packages unless a node is already on the PATH.
-ensure_node() {
-    command -v npx >/dev/null 2>&1 && return 0
+# ensure_npm: an npm client, all that `npm ci` needs: the one on the PATH,
+# else Debian's.
+ensure_npm() {
+    command -v npm >/dev/null 2>&1 && return 0
     ensure_packages nodejs npm
+}
+
+# The oldest Node.js major version that the spec linter (@redocly/cli) and
+# the Node test suites (playwright-core) run on; package.json's engines say
+# the same. Debian 12's nodejs is 18. Where the PATH has none that recent,
+# ensure_node installs the official build of NEXUS_NODE_VERSION, which the
+# npm registry carries as the package node-linux-<arch>, into
+# NEXUS_NODE_PREFIX (build/node/: nothing outside the checkout), and beside
+# it the npm that release bundles (NEXUS_NPM_VERSION), where the official
+# archive has it: npm finds its global directory from node's own path.
+NEXUS_NODE_MAJOR=20
+NEXUS_NODE_VERSION=20.20.2
+NEXUS_NPM_VERSION=10.8.2
+NEXUS_NODE_PREFIX=$NEXUS_ROOT/build/node
+
+# node_recent: node, npm and npx on the PATH, node NEXUS_NODE_MAJOR or later.
+node_recent() {
+    local major
+    command -v npm >/dev/null 2>&1 || return 1
+    command -v npx >/dev/null 2>&1 || return 1
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+    [[ $major =~ ^[0-9]+$ ]] && [ "$major" -ge "$NEXUS_NODE_MAJOR" ]
+}
+
+# install_node PREFIX ARCH: node-linux-ARCH into PREFIX afresh, with npm in
+# its lib/node_modules and PREFIX/bin the link to its bin.
+install_node() {
+    local prefix=$1 arch=$2
+    rm -rf "$prefix"
+    mkdir -p "$prefix" || return 1
+    npm install --prefix "$prefix" --save-exact --ignore-scripts --no-audit --no-fund \
+        "node-linux-$arch@$NEXUS_NODE_VERSION" || return 1
+    npm install --global --prefix "$prefix/node_modules/node-linux-$arch" --ignore-scripts \
+        --no-audit --no-fund "npm@$NEXUS_NPM_VERSION" || return 1
+    ln -s "node_modules/node-linux-$arch/bin" "$prefix/bin"
+}
+
+# ensure_node: Node.js NEXUS_NODE_MAJOR or later, with npm and npx, first on
+# the PATH (exported): the one already there, else the one NEXUS_NODE_PREFIX
+# holds, else Debian's, else the one it installs into NEXUS_NODE_PREFIX from
+# the npm registry (with whichever npm there is, Debian's at least).
+ensure_node() {
+    local prefix=$NEXUS_NODE_PREFIX arch older
+    node_recent && return 0
+    export PATH="$prefix/bin:$PATH"
+    node_recent && return 0
+    ensure_npm
+    node_recent && return 0
+    older=$(node --version 2>/dev/null || echo "no node")
+    case $(uname -m) in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) die "Node.js $NEXUS_NODE_MAJOR or later is needed (this machine has $older): install it and put it first on the PATH" ;;
+    esac
+    log "Node.js $NEXUS_NODE_MAJOR or later is needed (this machine has $older): installing Node.js $NEXUS_NODE_VERSION from the npm registry into $prefix"
+    install_node "$prefix" "$arch" >&2 ||
+        die "cannot install Node.js $NEXUS_NODE_VERSION: install Node.js $NEXUS_NODE_MAJOR or later and put it first on the PATH"
+    hash -r # the npm just run was found before this one was there
+    node_recent || die "the Node.js installed into $prefix does not run: install Node.js $NEXUS_NODE_MAJOR or later and put it first on the PATH"
 }
 
 # cmake_build DIR BUILD_TYPE [extra cmake args...]
@@ -97,7 +156,7 @@ ensure_npm_packages() {
         [ ! "$NEXUS_ROOT/package.json" -nt "$stamp" ]; then
         return 0
     fi
-    ensure_node
+    ensure_npm
     log "installing npm packages (npm ci)"
     (cd "$NEXUS_ROOT" && npm ci --ignore-scripts --no-audit --no-fund "$@" >&2) ||
         die "npm ci failed"

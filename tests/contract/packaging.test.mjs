@@ -5,6 +5,8 @@
 //   scripts/run or scripts/test installs too, and the Dockerfile installs
 //   only through the package lists of scripts/lib/common.sh (no names of
 //   its own), so the image is built from what the tests exercise.
+// - ensure_node takes no Node.js older than the suites need, and says why
+//   when it cannot install one.
 // - Every shared library the server binary needs directly comes from a
 //   package of the runtime list (what the final image installs).
 // - The Dockerfile and docker-compose.yml have the shape the README
@@ -15,8 +17,8 @@
 //   name no other host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -134,6 +136,25 @@ test('every package the Dockerfile installs is one the scripts install', () => {
   const runtimeSet = installedBy(runLines(runtime), lists, fns).packages;
   assert.deepEqual([...runtimeSet].sort(), [...lists.NEXUS_RUNTIME_PACKAGES].sort(), 'the runtime stage installs the runtime list only');
   for (const p of lists.NEXUS_BUILD_PACKAGES) assert.ok(installedBy(runLines(build), lists, fns).packages.has(p), `the build stage lacks ${p}`);
+});
+
+test('ensure_node takes no Node.js older than 20, and says why when it cannot install one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nexus-node-'));
+  try {
+    // Debian 12's node, version 18 (npm and npx run on it as on any).
+    const node = `#!/bin/sh\ncase "$*" in\n--version) echo v18.20.4; exit 0 ;;\n*process.versions.node*) echo 18; exit 0 ;;\nesac\nexec '${process.execPath}' "$@"\n`;
+    writeFileSync(join(dir, 'node'), node, { mode: 0o755 });
+    // A registry that refuses every connection, and no cached package.
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, npm_config_registry: 'http://127.0.0.1:9/' };
+    Object.assign(env, { npm_config_cache: join(dir, 'cache'), npm_config_fetch_retries: '0' });
+    const script = '. scripts/lib/common.sh; NEXUS_NODE_PREFIX=$1/prefix; ensure_node';
+    const run = spawnSync('bash', ['-c', script, 'ensure_node', dir], { cwd: ROOT, env, encoding: 'utf8', timeout: 120000 });
+    assert.equal(run.status, 1, `ensure_node accepted Node.js 18: ${run.stderr}`);
+    assert.match(run.stderr, /Node\.js 20 or later is needed \(this machine has v18\.20\.4\)/);
+    assert.match(run.stderr, /error: cannot install Node\.js [0-9.]+: install Node\.js 20 or later and put it first on the PATH/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /* The Debian package that installed path (dpkg may know it with or
