@@ -3,7 +3,7 @@
 # The build stage installs its Debian packages and builds exactly as
 # scripts/run and scripts/test do, through the functions and package lists
 # of scripts/lib/common.sh; the runtime stage installs that file's
-# runtime list and nothing else. tests/contract/packages.test.mjs checks
+# runtime list and nothing else. tests/contract/packaging.test.mjs checks
 # that every package named here is one the scripts install too.
 #
 #   docker build -t nexus .
