@@ -11,6 +11,9 @@ NEXUS_SERVICE_PACKAGES="postgresql-15 redis-server"
 NEXUS_TEST_PACKAGES="libcmocka-dev clang-format wrk bc"
 # The load balancer of scripts/cluster (and of its test step).
 NEXUS_CLUSTER_PACKAGES="nginx"
+# What the scripts run themselves: python3 (free_port, scripts/check-layers)
+# and curl (to see that a server answers).
+NEXUS_SCRIPT_PACKAGES="python3 curl"
 # What builds and runs the container image where no Docker engine or image
 # registry is at hand (tests/scripts/image_run): a Debian base made with
 # debootstrap, built and run with podman and buildah.

@@ -5,6 +5,8 @@
 //   scripts/run or scripts/test installs too, and the Dockerfile installs
 //   only through the package lists of scripts/lib/common.sh (no names of
 //   its own), so the image is built from what the tests exercise.
+// - Every script installs the Debian packages of the commands it runs
+//   (python3 for free_port, curl, bc, wrk).
 // - ensure_node takes no Node.js older than the suites need, and says why
 //   when it cannot install one.
 // - Every shared library the server binary needs directly comes from a
@@ -136,6 +138,47 @@ test('every package the Dockerfile installs is one the scripts install', () => {
   const runtimeSet = installedBy(runLines(runtime), lists, fns).packages;
   assert.deepEqual([...runtimeSet].sort(), [...lists.NEXUS_RUNTIME_PACKAGES].sort(), 'the runtime stage installs the runtime list only');
   for (const p of lists.NEXUS_BUILD_PACKAGES) assert.ok(installedBy(runLines(build), lists, fns).packages.has(p), `the build stage lacks ${p}`);
+});
+
+/* The commands of Debian packages that the scripts themselves run, and those packages. */
+const SCRIPT_COMMANDS = { python3: 'python3', curl: 'curl', bc: 'bc', wrk: 'wrk' };
+
+/**
+ * The SCRIPT_COMMANDS a piece of shell runs: in its own text, in the files
+ * it sources (but common.sh), and in the common.sh functions it calls.
+ */
+function commandsRun(path, fns) {
+  let text = shellText(read(path));
+  for (const m of text.matchAll(/^\s*\.\s+"(?:\$\(dirname "\$0"\)|\$\{?\w+\}?)\/([^"]+)"/gm)) {
+    if (m[1].endsWith('lib/common.sh')) continue;
+    const sourced = [join(path, '..', m[1]), m[1]].find((p) => existsSync(join(ROOT, p)));
+    assert.ok(sourced, `${path} sources ${m[1]}, which is not found`);
+    text += `\n${shellText(read(sourced))}`;
+  }
+  // (a command or a function is called as a word, alone or in $(...))
+  const used = new Set();
+  const scan = (src, seen) => {
+    for (const cmd of Object.keys(SCRIPT_COMMANDS))
+      if (new RegExp(`(^|[\\s;&|(\`])${cmd}(\\s|\\)|$)`, 'm').test(src)) used.add(cmd);
+    for (const [name, body] of Object.entries(fns)) {
+      if (seen.has(name) || !new RegExp(`(^|[\\s;&|(])${name}(\\s|\\)|$|;)`, 'm').test(src)) continue;
+      seen.add(name);
+      scan(shellText(body), seen);
+    }
+  };
+  scan(text, new Set());
+  return used;
+}
+
+test('every script installs the packages of the commands it runs', () => {
+  const lists = packageLists();
+  const fns = commonFunctions();
+  assert.ok(commandsRun('scripts/soak', fns).has('python3'), 'cannot follow free_port to its python3');
+  for (const script of ['scripts/run', 'scripts/test', 'scripts/cluster', 'scripts/soak']) {
+    const installed = installedBy(read(script), lists, fns).packages;
+    const missing = [...commandsRun(script, fns)].map((cmd) => SCRIPT_COMMANDS[cmd]).filter((p) => !installed.has(p));
+    assert.deepEqual(missing, [], `${script} runs commands of packages it does not install`);
+  }
 });
 
 test('ensure_node takes no Node.js older than 20, and says why when it cannot install one', () => {
