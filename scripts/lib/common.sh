@@ -1,5 +1,7 @@
 # Shared by scripts/run, scripts/test and the Dockerfile: package lists,
-# package installation, and the build. Source it; it defines functions only.
+# package installation, the build, and the first start's admin and demo
+# catalog (scripts/run and scripts/cluster). Source it; it defines functions
+# only.
 
 NEXUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -134,6 +136,35 @@ cmake_build() {
     cmake -S "$NEXUS_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null \
         || die "cmake configure failed ($dir)"
     cmake --build "$dir" -j"$(nproc)" >&2 || die "build failed ($dir)"
+}
+
+# ---- the first start of scripts/run and scripts/cluster
+
+# create_admin NEXUS: the development admin NEXUS_ADMIN_EMAIL, with the
+# password NEXUS_ADMIN_PASSWORD, unless the account exists (it keeps its
+# own password then). Prints its login for the banner: the password only
+# when this run set it.
+create_admin() {
+    local out
+    out=$("$1" user create --email "$NEXUS_ADMIN_EMAIL" --role admin --name Administrator \
+        --password-env NEXUS_ADMIN_PASSWORD --if-missing) || return 1
+    printf '%s\n' "$out" >&2
+    case $out in
+    "created user "*) echo "$NEXUS_ADMIN_EMAIL / $NEXUS_ADMIN_PASSWORD" ;;
+    *) echo "$NEXUS_ADMIN_EMAIL (its password was set when the account was created)" ;;
+    esac
+}
+
+# seed_demo NEXUS: a demo catalog of NEXUS_SEED_PRODUCTS products (default
+# 1000) into an empty catalog (the seed does nothing once there are
+# products); 0 seeds none, where `nexus seed` would refuse it.
+seed_demo() {
+    local products=${NEXUS_SEED_PRODUCTS:-1000}
+    if [ "$products" = 0 ]; then
+        log "NEXUS_SEED_PRODUCTS=0: no demo catalog"
+        return 0
+    fi
+    "$1" seed --products "$products" --categories 52
 }
 
 # ---- npm packages and the browser pages: Swagger UI at /docs, GraphiQL at /graphiql
