@@ -216,15 +216,16 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
 }
 
-/* A new parent must exist and must not be the category or below it. */
-static enum nx_err check_parent(struct request *req, struct db *db, const char *id,
-                                const char *parent) {
+/* A move, under its locks: a new parent must exist and must not be the
+ * category or below it. */
+static enum nx_err begin_move(struct request *req, struct db *db, const char *id,
+                              const char *parent, bool new_slug) {
     bool cycle = false;
-    if (!parent[0])
-        return NX_OK;
     if (strcmp(id, parent) == 0)
         return problem_field(req, "parent_id", "a category cannot be its own parent");
-    enum nx_err e = categories_would_cycle(db, id, parent, &cycle);
+    enum nx_err e = categories_lock_for_move(db, id, new_slug);
+    if (e == NX_OK && parent[0])
+        e = categories_would_cycle(db, id, parent, &cycle);
     if (e == NX_OK && cycle)
         e = problem_field(req, "parent_id", "would make a cycle in the category tree");
     return e;
@@ -247,7 +248,7 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
         e = db_begin(db);
     bool nothing = api_patch_is_empty(req);
     if (e == NX_OK && in.has_parent)
-        e = check_parent(req, db, id, parent);
+        e = begin_move(req, db, id, parent, in.slug != NULL);
     if (e == NX_OK && nothing)
         e = categories_get(db, id, false, &r);
     else if (e == NX_OK)

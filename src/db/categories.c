@@ -45,14 +45,14 @@ static struct db_stmt SQL_INSERT = {
     "INSERT INTO categories (name, slug, description, parent_id)"
     " VALUES ($1, $2, $3, NULLIF($4, '')::bigint) RETURNING " CATEGORY_COLUMNS,
     4, 0};
-static struct db_stmt SQL_UPDATE = {
-    "UPDATE categories SET name = COALESCE($2, name), slug = COALESCE($3, slug),"
-    " description = COALESCE($4, description),"
-    " parent_id = CASE WHEN $5::boolean THEN NULLIF($6, '')::bigint ELSE parent_id END"
-    " WHERE id = $1 RETURNING " CATEGORY_COLUMNS,
-    6, 0};
 /* Serialise tree changes so two concurrent moves cannot close a loop. */
 static struct db_stmt SQL_LOCK_TREE = {"SELECT pg_advisory_xact_lock(7350082)", 0, 0};
+/* A move's row, locked as its update will lock it: for a key change only
+ * when the slug (a unique key) is written too. */
+static struct db_stmt SQL_LOCK_ROW = {"SELECT 1 FROM categories WHERE id = $1 FOR NO KEY UPDATE", 1,
+                                      0};
+static struct db_stmt SQL_LOCK_ROW_KEY = {"SELECT 1 FROM categories WHERE id = $1 FOR UPDATE", 1,
+                                          0};
 static struct db_stmt SQL_ANCESTOR = {
     "WITH RECURSIVE up AS (SELECT id, parent_id FROM categories WHERE id = $2"
     " UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN up ON c.id = up.parent_id)"
@@ -178,19 +178,37 @@ enum nx_err categories_insert(struct db *db, const char *name, const char *slug,
     return db_exec(db, &SQL_INSERT, params, out);
 }
 
+/* Only the columns given are written: a slug named in the statement locks
+ * the row for a key change (a row trigger makes PostgreSQL judge by the
+ * columns named, not by the values changed), which waits for every
+ * product's foreign key check on it, and parent_id named fires the facet
+ * counts' tree lock (migration 0017), which a move alone should take. */
 enum nx_err categories_update(struct db *db, const char *id, const char *name, const char *slug,
                               const char *description, bool set_parent, const char *parent_id,
                               PGresult **out) {
-    const char *params[] = {id, name, slug, description, set_parent ? "true" : "false", parent_id};
-    return db_exec(db, &SQL_UPDATE, params, out);
+    struct sql_builder b = {.prepare = true};
+    sql_add_param(&b, "UPDATE categories SET name = COALESCE(?, name)", name);
+    sql_add_param(&b, ", description = COALESCE(?, description)", description);
+    if (slug)
+        sql_add_param(&b, ", slug = ?", slug);
+    if (set_parent)
+        sql_add_param(&b, ", parent_id = NULLIF(?, '')::bigint", parent_id);
+    sql_add_param(&b, " WHERE id = ?::bigint RETURNING " CATEGORY_COLUMNS, id);
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
+}
+
+enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug) {
+    const char *params[] = {id};
+    enum nx_err e = db_exec(db, &SQL_LOCK_TREE, NULL, NULL);
+    return e == NX_OK ? db_exec(db, new_slug ? &SQL_LOCK_ROW_KEY : &SQL_LOCK_ROW, params, NULL) : e;
 }
 
 enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle) {
     const char *params[] = {id, parent};
     PGresult *r = NULL;
-    enum nx_err e = db_exec(db, &SQL_LOCK_TREE, NULL, NULL);
-    if (e == NX_OK)
-        e = db_exec(db, &SQL_ANCESTOR, params, &r);
+    enum nx_err e = db_exec(db, &SQL_ANCESTOR, params, &r);
     *cycle = e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     return e;

@@ -1177,6 +1177,92 @@ static void test_a_derived_slug_taken_meanwhile_is_derived_again(void **state) {
     http_res_free(c.res);
 }
 
+struct held_category {
+    long long id;
+    char body[128];
+    char request_id[64];
+    long status;
+};
+
+static void *send_held_patch(void *arg) {
+    struct held_category *h = arg;
+    char path[64], header[96];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", h->id);
+    snprintf(header, sizeof header, "X-Request-Id: %s", h->request_id);
+    struct http_res *r = call_h("PATCH", path, staff_token, h->body, header);
+    h->status = r ? r->status : -1;
+    http_res_free(r);
+    return NULL;
+}
+
+/* PATCH h while tx holds what a product's write setting the category
+ * holds after its foreign key check (the row, key share); once the PATCH
+ * is done or waits, tx takes what the write's facet counts take next (the
+ * tree lock, shared). True when tx got it: no deadlock. */
+static bool patch_against_a_product_write(struct held_category *h) {
+    PGconn *tx = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(tx), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT xmin::text FROM categories WHERE id = %lld", h->id);
+    char *xmin = harness_sql_value(&server, "%s", sql);
+    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM categories WHERE id = %lld FOR KEY SHARE",
+             h->id);
+    assert_true(harness_pg_exec(tx, sql));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, send_held_patch, h), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM categories WHERE id = %lld AND xmin::text <> '%s')"
+             " + (SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+             " WHERE NOT l.granted AND a.application_name = 'nexus'"
+             " AND a.datname = current_database())",
+             h->id, xmin);
+    free(xmin);
+    assert_true(harness_pg_wait_nonzero(watch, sql));
+    bool got = harness_pg_exec(tx, "SELECT pg_advisory_xact_lock_shared("
+                                   "hashtext('nexus_facet_counts_tree'))");
+    assert_true(harness_pg_exec(tx, got ? "COMMIT" : "ROLLBACK"));
+    pthread_join(t, NULL);
+    PQfinish(tx);
+    PQfinish(watch);
+    return got;
+}
+
+/* A product's write that sets a category locks its row (key share, the
+ * foreign key's check), then the facet counts' tree lock (shared). A
+ * category's PATCH (a rename, a new slug, a move, or both) used to take
+ * the tree lock first, then wait for its row (the slug, a key, always
+ * rewritten): each waited for the other, a deadlock one of them lost,
+ * retried, or answered 503 once it lost four times. A PATCH now takes the
+ * tree lock only to move, after its own row, and locks the row for
+ * a key change only when the slug changes. */
+static void test_a_patch_never_deadlocks_with_a_product_write(void **state) {
+    (void)state;
+    long long parent = make_category("Held parent", NULL, 0);
+    int run = (int)getpid(); /* slugs and log ids of this run's own */
+    for (int i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "Held category %d", i);
+        struct held_category h = {.id = make_category(name, NULL, 0)};
+        if (i == 0)
+            snprintf(h.body, sizeof h.body, "{\"name\":\"Held renamed\"}");
+        else if (i == 1)
+            snprintf(h.body, sizeof h.body, "{\"slug\":\"held-slug-%d\"}", run);
+        else if (i == 2)
+            snprintf(h.body, sizeof h.body, "{\"parent_id\":%lld}", parent);
+        else
+            snprintf(h.body, sizeof h.body, "{\"parent_id\":%lld,\"slug\":\"held-moved-%d\"}",
+                     parent, run);
+        snprintf(h.request_id, sizeof h.request_id, "held-category-%lld-%d", h.id, run);
+        if (!patch_against_a_product_write(&h))
+            fail_msg("%s: the product's write lost a deadlock", h.body);
+        if (h.status != 200)
+            fail_msg("%s: %ld", h.body, h.status);
+        if (harness_log_count(&server, "db.retry", h.request_id) != 0)
+            fail_msg("%s: the PATCH lost a deadlock", h.body);
+    }
+}
+
 static void test_patch_unknown_category_is_404(void **state) {
     (void)state;
     expect_problem(call_owned("PATCH", CATEGORIES "/999999", staff_token,
@@ -1256,6 +1342,7 @@ int main(void) {
         cmocka_unit_test(test_a_patch_racing_a_delete_is_404),
         cmocka_unit_test(test_a_delete_racing_a_child_is_409_on_id),
         cmocka_unit_test(test_a_derived_slug_taken_meanwhile_is_derived_again),
+        cmocka_unit_test(test_a_patch_never_deadlocks_with_a_product_write),
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
     };

@@ -1255,18 +1255,6 @@ static void deadlock_partner(int ready_fd, long long product, long long category
     _exit(ok ? 0 : 1);
 }
 
-/* Lines of the server's log that contain both a and b. */
-static int log_count(const char *a, const char *b) {
-    FILE *f = fopen(server.log_path, "r");
-    char line[4096];
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, a) != NULL && strstr(line, b) != NULL;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 /* A PATCH whose transaction PostgreSQL picks as a deadlock's victim is run
  * again, and succeeds, instead of answering 503. */
 static void test_deadlock_victim_is_retried(void **state) {
@@ -1300,7 +1288,7 @@ static void test_deadlock_victim_is_retried(void **state) {
     /* At least the one retry the deadlock forced. On a busy machine the
      * retry can start before the partner commits and lose to it once
      * more, so up to the limit of 3 is correct too. */
-    int retries = log_count("db.retry", request_id);
+    int retries = harness_log_count(&server, "db.retry", request_id);
     assert_true(retries >= 1 && retries <= 3);
 }
 
@@ -1326,7 +1314,7 @@ static void test_conflict_that_never_clears_is_503(void **state) {
     assert_non_null(http_header(r, "Retry-After"));
     http_res_free(r);
     free(harness_sql(&server, "DROP TRIGGER always_conflict ON products"));
-    int retries = log_count("db.retry", request_id);
+    int retries = harness_log_count(&server, "db.retry", request_id);
     if (retries != 3)
         fprintf(stderr, "db.retry logged %d times for the request\n", retries);
     assert_int_equal(retries, 3);

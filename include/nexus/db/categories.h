@@ -52,7 +52,15 @@ enum nx_err categories_update(struct db *db, const char *id, const char *name, c
                               const char *description, bool set_parent, const char *parent_id,
                               PGresult **out);
 
-/* Whether making parent the parent of id would close a loop. */
+/* A move's locks, in its transaction, in the order that cannot deadlock:
+ * tree changes one at a time (two moves cannot close a loop together),
+ * then the category's row as the update will lock it (for a key change
+ * when new_slug), both before the update's trigger takes the facet
+ * counts' tree lock, as a product's write locks the category's row (its
+ * foreign key's check) before it takes that lock. */
+enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug);
+/* Whether making parent the parent of id would close a loop (under
+ * categories_lock_for_move). */
 enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle);
 
 /* Delete a category that has no children and no live products (soft-deleted

@@ -747,6 +747,17 @@ int harness_run_group(const char *group, const struct CMUnitTest *tests, size_t 
     return failed;
 }
 
+int harness_log_count(const struct nexus_server *s, const char *a, const char *b) {
+    FILE *f = fopen(s->log_path, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, a) != NULL && strstr(line, b) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 const char *harness_access_line(const struct nexus_server *s, const char *request_id, char *line,
                                 size_t cap) {
     char needle[256];

@@ -83,6 +83,10 @@ char *harness_sql(const struct nexus_server *s, const char *sql);
 const char *harness_access_line(const struct nexus_server *s, const char *request_id, char *line,
                                 size_t cap);
 
+/* How many lines of s's log contain both a and b (say an event's name and
+ * a request id of this run's own: the log keeps earlier runs' lines). */
+int harness_log_count(const struct nexus_server *s, const char *a, const char *b);
+
 /* harness_sql for one value, printf-style; fails the test on an error. */
 char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
