@@ -286,6 +286,8 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
+    if (e == NX_OK) /* the SKU of the product's row: its first variant's */
+        e = variants_lock_sku(db, in.variants ? variants[0].sku : in.sku);
     if (e == NX_OK)
         e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r, &failed)
                         : write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);

@@ -90,6 +90,8 @@ enum nx_err api_variant_write(struct request *req, struct db *db, const char *pr
     if (e == NX_OK && PQntuples(before) != 1)
         e = problem_detail(req, NX_ERR_NOT_FOUND, "no such variant");
     if (e == NX_OK)
+        e = variants_lock_sku(db, in->sku);
+    if (e == NX_OK)
         e = variants_update(db, product_id, id, in, &after);
     if (e == NX_OK)
         e = alert_low_stock(db, strtoll(PQgetvalue(before, 0, VC_STOCK), NULL, 10), product_name,

@@ -192,6 +192,8 @@ enum nx_err api_variants_create(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = check_new_variant(req, db, product_id, &in);
     if (e == NX_OK)
+        e = variants_lock_sku(db, in.sku);
+    if (e == NX_OK)
         e = variants_insert(db, product_id, &in, &r);
     if (e == NX_OK)
         e = rederive_product(db, product_id);

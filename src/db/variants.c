@@ -66,6 +66,9 @@ static struct db_stmt SQL_DELETE = {"UPDATE product_variants SET deleted_at = no
                                     " WHERE product_id = $1 AND id = $2 AND deleted_at IS NULL",
                                     2, 0};
 static struct db_stmt SQL_DERIVE = {"SELECT nexus_product_derive($1::bigint, $2::boolean)", 2, 0};
+/* The two-key form with a negative first key: a key space of its own (the
+ * other locks take one key, or an import's id, never negative, first). */
+static struct db_stmt SQL_LOCK_SKU = {"SELECT pg_advisory_xact_lock(-7350084, hashtext($1))", 1, 0};
 static struct db_stmt SQL_EXPLICIT = {"SELECT set_config('nexus.explicit_variants', $1, true)", 1,
                                       0};
 
@@ -157,4 +160,9 @@ enum nx_err variants_derive(struct db *db, const char *product_id, bool touch) {
 enum nx_err variants_explicit(struct db *db, bool on) {
     const char *params[] = {on ? "on" : "off"};
     return db_exec(db, &SQL_EXPLICIT, params, NULL);
+}
+
+enum nx_err variants_lock_sku(struct db *db, const char *sku) {
+    const char *params[] = {sku};
+    return sku ? db_exec(db, &SQL_LOCK_SKU, params, NULL) : NX_OK;
 }

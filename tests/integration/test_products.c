@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <regex.h>
 #include <fnmatch.h>
 #include <setjmp.h>
@@ -1321,6 +1322,82 @@ static void test_conflict_that_never_clears_is_503(void **state) {
     expect_sql("Conflict Lamp", "SELECT name FROM products WHERE id = %lld", id);
 }
 
+/* ---- one SKU written by two writers at once ---------------------------------- */
+
+struct sku_write {
+    const char *method;
+    char path[64];
+    char body[192];
+    char request_id[64];
+    struct http_res *res;
+};
+
+static void *send_sku_write(void *arg) {
+    struct sku_write *w = arg;
+    char header[96];
+    snprintf(header, sizeof header, "X-Request-Id: %s", w->request_id);
+    w->res = call_h(w->method, w->path, staff_token, w->body, header);
+    return NULL;
+}
+
+/* Wait (on watch) until at least n of the server's sessions wait for a
+ * lock. */
+static void wait_for_waiters(PGconn *watch, int n) {
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT (count(DISTINCT l.pid) >= %d)::int FROM pg_locks l"
+             " JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted"
+             " AND a.application_name = 'nexus' AND a.datname = current_database()",
+             n);
+    assert_true(harness_pg_wait_nonzero(watch, sql));
+}
+
+/* A create of a SKU and a PATCH giving another product that SKU, at once.
+ * A SKU goes into two unique indexes: the create writes its product's row,
+ * then its variant; the PATCH the product's one variant, then the row,
+ * which derives its SKU from it. Each used to wait for the other's first
+ * write, a deadlock one of them lost and ran again. The create is held
+ * after its row's insert (its category's foreign key check waits for
+ * gate), so the PATCH comes second whatever the machine's speed: it now
+ * waits for the create before its first write, and gets its 409. */
+static void test_one_sku_created_and_patched_at_once_does_not_deadlock(void **state) {
+    (void)state;
+    long long category = make_category("Sku Race", "sku-race");
+    long long other = make_simple("SKU-RACE-OTHER", "Sku Race Lamp");
+    PGconn *gate = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(gate), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM categories WHERE id = %lld FOR UPDATE",
+             category);
+    assert_true(harness_pg_exec(gate, sql));
+    struct sku_write create = {.method = "POST", .path = PRODUCTS};
+    snprintf(create.body, sizeof create.body,
+             "{\"sku\":\"SKU-RACE\",\"name\":\"Sku Race Create\",\"price\":\"1\",\"stock\":1,"
+             "\"category_id\":%lld}",
+             category);
+    struct sku_write patch = {.method = "PATCH", .body = "{\"sku\":\"SKU-RACE\"}"};
+    product_path(patch.path, sizeof patch.path, other);
+    /* the log outlives a run: the ids are this run's own */
+    snprintf(create.request_id, sizeof create.request_id, "sku-race-create-%ld", (long)getpid());
+    snprintf(patch.request_id, sizeof patch.request_id, "sku-race-patch-%ld", (long)getpid());
+    pthread_t creating, patching;
+    assert_int_equal(pthread_create(&creating, NULL, send_sku_write, &create), 0);
+    wait_for_waiters(watch, 1);
+    assert_int_equal(pthread_create(&patching, NULL, send_sku_write, &patch), 0);
+    wait_for_waiters(watch, 2);
+    assert_true(harness_pg_exec(gate, "COMMIT"));
+    pthread_join(creating, NULL);
+    pthread_join(patching, NULL);
+    PQfinish(gate);
+    PQfinish(watch);
+    expect_status(create.res, 201, "the create, first");
+    http_res_free(create.res);
+    expect_problem(patch.res, 409, "sku");
+    assert_int_equal(harness_log_count(&server, "db.retry", create.request_id), 0);
+    assert_int_equal(harness_log_count(&server, "db.retry", patch.request_id), 0);
+}
+
 /* Concurrent creates whose names derive the same slug all succeed, with
  * distinct suffixes: a derived slug is never a 409. */
 static void test_concurrent_creates_derive_distinct_slugs(void **state) {
@@ -1560,6 +1637,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_patches_with_the_same_if_match),
         cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
         cmocka_unit_test(test_deadlock_victim_is_retried),
+        cmocka_unit_test(test_one_sku_created_and_patched_at_once_does_not_deadlock),
         cmocka_unit_test(test_conflict_that_never_clears_is_503),
         cmocka_unit_test(test_writes_never_answer_304),
         cmocka_unit_test(test_lengths_count_characters),

@@ -50,6 +50,15 @@ enum nx_err variants_was_deleted(struct db *db, const char *product_id, const ch
  * (its version and updated_at move) even when nothing it derives changed,
  * for a product write that had nothing else to write to the row. */
 enum nx_err variants_derive(struct db *db, const char *product_id, bool touch);
+/* Lock sku (NULL: none) for the rest of the transaction, before the first
+ * write that gives it to a product or a variant. A SKU goes into two
+ * unique indexes, the products' (a product's SKU, derived from its first
+ * variant) and the variants': a product's create writes its row, then its
+ * variant; a variant write (a product's PATCH of its sku among them) the
+ * variant, then the product's derived row. Two writers of one SKU in
+ * opposite orders would each wait for the other's first write (a
+ * deadlock); under this lock the later waits for the earlier to end. */
+enum nx_err variants_lock_sku(struct db *db, const char *sku);
 /* Whether the next product inserted in this transaction brings its own
  * variants (true) or gets a default one from its sku, price and stock. */
 enum nx_err variants_explicit(struct db *db, bool on);
