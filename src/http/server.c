@@ -685,7 +685,7 @@ static void bump_for(struct request *req) {
         change = CATALOG_CHANGE_NEW_ITEM;
     req->answer_after_us = catalog_cache_bump_deferred(change, item);
     struct db *db = catalog_cache_owes() ? db_thread(req->request_id) : NULL;
-    if (db && owed_bumps_record(db) != NX_OK)
+    if (db && owed_bumps_record(db, NULL) != NX_OK)
         log_warn("cache.owed", req->request_id, "cannot record the owed generation bump");
 }
 

@@ -124,6 +124,7 @@ struct run {
     enum nx_err apply_err; /* the first error of a batch: the rest stop */
     bool refund_owed;      /* a later attempt: its first committed batch refunds it */
     bool refunded;         /* it was: the job's count is 1 again, whatever job->attempts says */
+    bool applied;          /* atomic: an earlier attempt committed its rows (start) */
 };
 
 static void add_error(struct error_list *list, long long line, const char *field,
@@ -260,10 +261,17 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
     copy_variants(&b->copy_variants, line, row);
 }
 
-/* After a committed batch: a batch may change any product. A worker
- * without Redis records nothing: the servers share its configuration. */
-static void bump_catalog(struct db *db) {
-    catalog_bump_bulk_write(db, false);
+/* A batch may change any product: its bump is owed in its transaction,
+ * and made once it committed (jobs/catalog_bump), so that a worker that
+ * stops in between leaves it to the servers. */
+static enum nx_err owe_bump(struct db *db, bool wrote, int64_t *owed) {
+    *owed = 0;
+    return wrote ? catalog_bump_owe(db, owed) : NX_OK;
+}
+
+static void bump_after_commit(struct db *db, bool wrote, int64_t owed) {
+    if (wrote)
+        catalog_bump_owed_landed(db, owed);
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -474,9 +482,13 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     run->p.failed = b->read_failed + run->db_failed;
     run->p.resume_line = b->resume_line;
     run->p.resume_offset = b->resume_offset;
+    bool wrote = !run->atomic && updated + created > 0;
+    int64_t owed = 0;
     enum nx_err e = run->atomic ? NX_OK : write_errors(run, a->db);
     if (e == NX_OK && !run->atomic)
         e = save_progress(run, a->db);
+    if (e == NX_OK)
+        e = owe_bump(a->db, wrote, &owed);
     if (e == NX_OK && !run->atomic)
         e = db_commit(a->db);
     if (e == NX_OK && !run->atomic && run->refund_owed && progressed)
@@ -484,8 +496,8 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     a->in_tx = run->atomic || e != NX_OK; /* on failure the job rolls it back */
     if (e == NX_OK)
         set_committed(run, b);
-    if (e == NX_OK && !run->atomic && updated + created > 0)
-        bump_catalog(a->db);
+    if (e == NX_OK)
+        bump_after_commit(a->db, wrote, owed);
     return e;
 }
 
@@ -866,6 +878,40 @@ static void no_header(struct run *run) {
     run->header_failed = true;
 }
 
+static enum nx_err commit_job(struct run *run) {
+    enum nx_err e = db_commit(run->db);
+    run->appliers[0].in_tx = e != NX_OK;
+    return e;
+}
+
+/* An atomic import's rows commit with its progress while it still runs,
+ * its bump owed with them; then the catalog cache is bumped, and only then
+ * is it done: a client that sees it done, then reads, sees its rows. The
+ * progress saved while it runs marks the rows committed (start). */
+static enum nx_err commit_applied(struct run *run) {
+    int64_t owed = 0;
+    enum nx_err e = owe_bump(run->db, true, &owed);
+    if (e == NX_OK)
+        e = commit_job(run);
+    if (e == NX_OK)
+        bump_after_commit(run->db, true, owed);
+    return e;
+}
+
+/* Status 'done' or 'failed', in the transaction open or a new one: after
+ * commit_applied (again), the progress saved as it is, which checks that
+ * this runner still holds the lease. */
+static enum nx_err end_import(struct run *run, bool again, const char *status) {
+    enum nx_err e = ensure_tx(&run->appliers[0]);
+    if (e == NX_OK && again)
+        e = save_progress(run, run->db);
+    if (e == NX_OK)
+        e = imports_finish(run->db, run->id, status);
+    if (e == NX_OK)
+        e = commit_job(run);
+    return e;
+}
+
 /* The end: 'done', or 'failed' (a bad or missing header; with atomic, any
  * error, after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
@@ -877,6 +923,7 @@ static enum nx_err finish(struct run *run) {
     run->p.rows = run->read_rows;
     run->p.failed = run->read_failed + run->db_failed;
     bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
+    bool applied = run->atomic && !failed && run->p.created + run->p.updated > 0;
     enum nx_err e = NX_OK;
     if (run->atomic && failed && job->in_tx) {
         rollback(job);
@@ -887,13 +934,10 @@ static enum nx_err finish(struct run *run) {
         e = write_errors(run, run->db);
     if (e == NX_OK)
         e = save_progress(run, run->db);
+    if (e == NX_OK && applied)
+        e = commit_applied(run);
     if (e == NX_OK)
-        e = imports_finish(run->db, run->id, failed ? "failed" : "done");
-    if (e == NX_OK)
-        e = db_commit(run->db);
-    job->in_tx = e != NX_OK;
-    if (e == NX_OK && run->atomic && !failed && run->p.created + run->p.updated > 0)
-        bump_catalog(run->db);
+        e = end_import(run, applied, failed ? "failed" : "done");
     return e;
 }
 
@@ -1013,8 +1057,11 @@ static enum nx_err start(struct run *run, bool *skip) {
         run->csv = strcmp(PQgetvalue(r, 0, IMC_FORMAT), "csv") == 0;
         run->create = strcmp(PQgetvalue(r, 0, IMC_MODE), "create") == 0;
         run->atomic = strcmp(PQgetvalue(r, 0, IMC_ATOMIC), "t") == 0;
-        /* atomic: nothing of an earlier try was kept, so start over */
-        bool resume = !run->atomic;
+        /* atomic: an earlier try's rows committed with its progress (the
+         * import still running: commit_applied), and the attempt only
+         * ends it; else nothing of an earlier try was kept: start over */
+        run->applied = run->atomic && strtoll(PQgetvalue(r, 0, IMC_RESUME_OFFSET), NULL, 10) > 0;
+        bool resume = !run->atomic || run->applied;
         run->p.rows = resume ? strtoll(PQgetvalue(r, 0, IMC_ROWS), NULL, 10) : 0;
         run->p.created = resume ? strtoll(PQgetvalue(r, 0, IMC_CREATED), NULL, 10) : 0;
         run->p.updated = resume ? strtoll(PQgetvalue(r, 0, IMC_UPDATED), NULL, 10) : 0;
@@ -1132,11 +1179,20 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
     run->started = seconds_now();
     snprintf(run->id, sizeof run->id, "%lld", (long long)json_integer_value(id));
     e = start(run, &skip);
-    if (e == NX_OK && !skip && !run->atomic)
+    /* A later attempt (or one that finds an atomic import's rows
+     * committed): the one before may have stopped between a commit and
+     * its bump. That bump was owed with the commit, and the servers
+     * deliver it; this one makes sure before anything is marked done. */
+    if (e == NX_OK && (job->attempts > 1 || run->applied))
+        catalog_bump_bulk_write(db, false);
+    if (e == NX_OK && run->applied)
+        e = end_import(run, true, "done");
+    bool apply = !skip && !run->applied;
+    if (e == NX_OK && apply && !run->atomic)
         e = bulk_begin(run, cfg);
-    if (e == NX_OK && !skip && run->atomic)
+    if (e == NX_OK && apply && run->atomic)
         e = ensure_tx(&run->appliers[0]);
-    if (e == NX_OK && !skip) {
+    if (e == NX_OK && apply) {
         e = read_and_apply(run);
         if (e == NX_OK && !run->atomic)
             e = bulk_end(run, cfg);

@@ -15,12 +15,14 @@
 #include "nexus/jobs/worker.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,6 +35,7 @@ static struct nexus_server server;
 static char *staff_token;
 static char *customer_token;
 static struct nexus_server worker;
+static struct nexus_server crash_worker; /* killed by its test (or by stop) */
 static long long audio_id;
 
 #define expect_sql(...) harness_expect_sql(&server, __VA_ARGS__)
@@ -1665,6 +1668,275 @@ static void test_a_bulk_import_rebuilds_what_the_triggers_derive(void **state) {
     free(rebuilt);
 }
 
+/* ---- the catalog cache and the import's end ------------------------------- */
+
+#define PRODUCTS "/api/v1/products"
+
+/* The name GET /products/{id} answers now (owned), and its X-Cache. */
+static char *served_name(long long id, char *cache, size_t cap) {
+    char path[64];
+    snprintf(path, sizeof path, "%s/%lld", PRODUCTS, id);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "product");
+    char *name = xstrdup(jstr(r->json, "name"));
+    snprintf(cache, cap, "%s", http_header(r, "X-Cache") ? http_header(r, "X-Cache") : "");
+    http_res_free(r);
+    return name;
+}
+
+/* GET product id twice: its answer is then in the server's cache, with
+ * the name want. */
+static void cache_product(long long id, const char *want) {
+    char cache[16];
+    for (int i = 0; i < 2; i++) {
+        char *name = served_name(id, cache, sizeof cache);
+        assert_string_equal(name, want);
+        free(name);
+    }
+    assert_string_equal(cache, "HIT");
+}
+
+/* A product of sku named name, created through the API and cached: its id. */
+static long long cached_product(const char *sku, const char *name) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"sku\":\"%s\",\"name\":\"%s\",\"price\":\"1\",\"stock\":1}", sku,
+             name);
+    struct http_res *r = call("POST", PRODUCTS, staff_token, body);
+    expect_status(r, 201, "product");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    cache_product(id, name);
+    return id;
+}
+
+/* A product of sku, cached under its name before, then renamed after by
+ * a commit the cache does not see (as a worker's that stopped before its
+ * bump): still served as before. Its id. */
+static long long renamed_behind_the_cache(const char *sku, const char *before, const char *after) {
+    long long id = cached_product(sku, before);
+    free(harness_sql_value(&server, "UPDATE products SET name = '%s' WHERE sku = '%s' RETURNING 1",
+                           after, sku));
+    cache_product(id, before);
+    return id;
+}
+
+static void expect_served_name(long long id, const char *want) {
+    char cache[16];
+    char *name = served_name(id, cache, sizeof cache);
+    assert_string_equal(name, want);
+    free(name);
+}
+
+/* Wait until import id (of one row) ends, and require it done with no
+ * error, its row created or updated as said. */
+static void expect_one_row_done(const char *id, long long created, long long updated) {
+    json_t *imp = await_import(strtoll(id, NULL, 10));
+    assert_string_equal(jstr(imp, "status"), "done");
+    expect_counts(imp, 1, created, updated, 0);
+    assert_int_equal(json_array_size(json_object_get(imp, "errors")), 0);
+    json_decref(imp);
+}
+
+/* An import of one CSV row (sku, name) put in by hand in status, with
+ * mode and atomic; applied: its progress saved as if the row had been
+ * applied (a product created). Its id (owned). */
+static char *hand_import(const char *sku, const char *name, const char *mode, bool atomic,
+                         const char *status, bool applied) {
+    return harness_sql_value(
+        &server,
+        "WITH v (d) AS (VALUES (E'sku,name,price,stock\\n%s,%s,1,1\\n')),"
+        " i AS (INSERT INTO imports (user_id, format, mode, atomic, status, rows, created,"
+        " resume_line, resume_offset) SELECT id, 'csv', '%s', %s, '%s', %d, %d, %d,"
+        " CASE WHEN %s THEN (SELECT octet_length(d) FROM v) ELSE 0 END FROM users LIMIT 1"
+        " RETURNING id),"
+        " c AS (INSERT INTO import_chunks (import_id, seq, data)"
+        " SELECT i.id, 0, convert_to(v.d, 'UTF8') FROM i, v)"
+        " SELECT id FROM i",
+        sku, name, mode, atomic ? "true" : "false", status, applied, applied, applied ? 3 : 1,
+        applied ? "true" : "false");
+}
+
+/* The import's job, enqueued for this suite's worker as if attempts
+ * attempts had been made before: its id (owned). */
+static char *enqueue_job(const char *import_id, int attempts) {
+    return harness_sql_value(&server,
+                             "INSERT INTO jobs (kind, payload, attempts) VALUES ('import',"
+                             " json_build_object('import_id', %s::bigint), %d) RETURNING id",
+                             import_id, attempts);
+}
+
+static PGconn *test_connection(void) {
+    PGconn *c = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    return c;
+}
+
+/* Wait until a statement of the database waits for a lock, with query
+ * (a LIKE pattern) when it is not NULL. */
+static void await_lock_wait(PGconn *watch, const char *query) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+             " AND datname = current_database() AND query LIKE '%s'",
+             query ? query : "%");
+    assert_true(harness_pg_wait_nonzero(watch, sql));
+}
+
+/* An atomic import is done only once the catalog cache was bumped for its
+ * rows: a client that polls it until done, then reads a product it read
+ * before, reads the import's version. Here the import is held at the
+ * statement that makes it done (it deletes the upload's chunks, which a
+ * transaction of the test holds): by then its rows are committed and the
+ * cache bumped, and it is still running. Before, the rows and 'done'
+ * committed together, and the bump came after. */
+static void test_an_atomic_import_is_done_after_its_cache_bump(void **state) {
+    (void)state;
+    long long product = cached_product("ORDER-1", "Before done");
+    char *id = hand_import("ORDER-1", "After done", "upsert", true, "queued", false);
+    PGconn *held = test_connection(), *watch = test_connection();
+    assert_true(harness_pg_exec(held, "BEGIN"));
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM import_chunks WHERE import_id = %s FOR UPDATE", id);
+    assert_true(harness_pg_exec(held, sql));
+    char *job = enqueue_job(id, 0);
+    await_lock_wait(watch, "%DELETE FROM import_chunks%");
+    expect_sql("running|1|0|1",
+               "SELECT status || '|' || rows || '|' || created || '|' || updated"
+               " FROM imports WHERE id = %s",
+               id);
+    expect_served_name(product, "After done");
+    assert_true(harness_pg_exec(held, "ROLLBACK"));
+    expect_one_row_done(id, 0, 1);
+    PQfinish(held);
+    PQfinish(watch);
+    free(job);
+    free(id);
+}
+
+/* An atomic import whose rows an earlier attempt committed (its progress
+ * saved while it still runs) is not applied again: the next attempt bumps
+ * the catalog cache and makes it done, its counters as they were. Here in
+ * create mode, where a second application would fail its row (the SKU
+ * taken) and the import with it. */
+static void test_an_atomic_import_whose_rows_committed_is_only_ended(void **state) {
+    (void)state;
+    /* the earlier attempt's commit, which the cache has not seen */
+    long long product = renamed_behind_the_cache("MARK-1", "Before mark", "After mark");
+    char *id = hand_import("MARK-1", "After mark", "create", true, "running", true);
+    char *job = enqueue_job(id, 0);
+    expect_one_row_done(id, 1, 0);
+    expect_sql("1", "SELECT count(*) FROM products WHERE sku = 'MARK-1'");
+    expect_served_name(product, "After mark");
+    free(job);
+    free(id);
+}
+
+/* A job made dead ends an atomic import whose rows committed (its cache
+ * bump owed with them) 'done', as it is, with no error: its rows are in
+ * the catalog. */
+static void test_a_dead_job_ends_an_applied_atomic_import_done(void **state) {
+    (void)state;
+    char *id = hand_import("DEADMARK-1", "Applied", "create", true, "running", true);
+    struct held_job h;
+    hold_job(&h, id, "this-worker");
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET attempts = max_attempts WHERE id = %s"
+                           " RETURNING 1",
+                           h.job_id));
+    bool held = false;
+    assert_int_equal(queue_fail(db_thread("imports-jobs"), &h.job, "this-worker",
+                                "cannot reach the database", 0, &held),
+                     NX_OK);
+    assert_true(held);
+    expect_sql("dead", "SELECT state FROM jobs WHERE id = %s", h.job_id);
+    expect_sql("done|1|0|0",
+               "SELECT i.status || '|' || i.created || '|' || (SELECT count(*) FROM import_errors"
+               " WHERE import_id = i.id) || '|' || (SELECT count(*) FROM import_chunks"
+               " WHERE import_id = i.id) FROM imports i WHERE i.id = %s",
+               id);
+    release_job(&h);
+    free(id);
+}
+
+/* A later attempt bumps the catalog cache before it ends anything, even
+ * an import already done: the attempt before may have stopped between
+ * its last commit and its bump. */
+static void test_a_later_attempt_bumps_the_cache_of_a_done_import(void **state) {
+    (void)state;
+    long long product = renamed_behind_the_cache("AGAIN-1", "Before again", "After again");
+    char *id = hand_import("AGAIN-1", "After again", "upsert", false, "done", true);
+    char *job = enqueue_job(id, 1);
+    PGconn *watch = test_connection();
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = %s AND state = 'done'", job);
+    assert_true(harness_pg_wait_nonzero(watch, sql));
+    expect_served_name(product, "After again");
+    PQfinish(watch);
+    free(job);
+    free(id);
+}
+
+static void kill_crash_worker(void) {
+    if (crash_worker.pid <= 0)
+        return;
+    assert_int_equal(kill(crash_worker.pid, SIGKILL), 0);
+    assert_int_equal(waitpid(crash_worker.pid, NULL, 0), crash_worker.pid);
+    crash_worker.pid = 0;
+}
+
+/* A worker killed after a batch committed and before it bumped the
+ * catalog cache loses no invalidation: the bump was recorded as owed in
+ * the batch's transaction, and the servers deliver it. The worker is held
+ * there by the test: its attempt (a later one) is refunded right after
+ * the commit, which waits for a lock of the test on the job's row; the
+ * batch itself first waits for the test's lock on the product, while the
+ * product is cached again (the attempt bumps once as it starts). */
+static void test_a_worker_killed_before_its_bump_loses_no_invalidation(void **state) {
+    (void)state;
+    harness_stop(&worker);
+    harness_start_worker(&server, &crash_worker, "imports-crash-worker", NULL);
+    long long product = cached_product("CRASH-1", "Before crash");
+    char *id = hand_import("CRASH-1", "After crash", "upsert", false, "queued", false);
+    PGconn *on_product = test_connection(), *on_job = test_connection(), *watch = test_connection();
+    assert_true(harness_pg_exec(on_product, "BEGIN"));
+    assert_true(
+        harness_pg_exec(on_product, "SELECT 1 FROM products WHERE sku = 'CRASH-1' FOR UPDATE"));
+    char *job = enqueue_job(id, 1);
+    await_lock_wait(watch, NULL);
+    cache_product(product, "Before crash");
+    char sql[256];
+    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", job);
+    assert_true(harness_pg_exec(on_job, sql));
+    assert_true(harness_pg_exec(on_product, "COMMIT"));
+    await_lock_wait(watch, "UPDATE jobs SET attempts = 1%");
+    kill_crash_worker();
+    assert_true(harness_pg_exec(on_job, "ROLLBACK"));
+    expect_sql("After crash", "SELECT name FROM products WHERE sku = 'CRASH-1'");
+    /* what is owed is delivered (and forgotten) by the server */
+    char *owed = NULL;
+    for (int i = 0; i < 600 && !(owed && strcmp(owed, "0") == 0); i++) {
+        free(owed);
+        owed = harness_sql_value(&server, "SELECT count(*) FROM cache_owed_bumps");
+        if (strcmp(owed, "0") != 0)
+            usleep(50 * 1000);
+    }
+    assert_string_equal(owed, "0");
+    free(owed);
+    expect_served_name(product, "After crash");
+    /* the import resumes with this suite's worker, and ends */
+    harness_start_worker(&server, &worker, "imports-worker", NULL);
+    free(harness_sql_value(&server,
+                           "UPDATE jobs SET state = 'pending', locked_by = NULL,"
+                           " lease_expires_at = NULL WHERE id = %s RETURNING 1",
+                           job));
+    expect_one_row_done(id, 0, 1);
+    PQfinish(on_product);
+    PQfinish(on_job);
+    PQfinish(watch);
+    free(job);
+    free(id);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=2097152", NULL};
@@ -1685,6 +1957,7 @@ static int stop(void **state) {
         nx_config = NULL;
         config_clear(&job_cfg);
     }
+    kill_crash_worker();
     harness_stop(&worker);
     free(staff_token);
     free(customer_token);
@@ -1875,6 +2148,11 @@ int main(void) {
         cmocka_unit_test(test_a_row_after_its_products_delete_makes_a_new_product),
         cmocka_unit_test(test_a_row_after_its_variants_delete_makes_a_new_product),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
+        cmocka_unit_test(test_an_atomic_import_is_done_after_its_cache_bump),
+        cmocka_unit_test(test_an_atomic_import_whose_rows_committed_is_only_ended),
+        cmocka_unit_test(test_a_dead_job_ends_an_applied_atomic_import_done),
+        cmocka_unit_test(test_a_later_attempt_bumps_the_cache_of_a_done_import),
+        cmocka_unit_test(test_a_worker_killed_before_its_bump_loses_no_invalidation),
     };
     return harness_run_group("imports", tests, sizeof tests / sizeof tests[0], start, stop);
 }

@@ -116,21 +116,28 @@ enum nx_err imports_finish(struct db *db, const char *id, const char *status);
     "the worker stopped during each of its attempts before it applied another batch; upload"       \
     " the import again"
 
+/* An atomic import whose rows committed: its progress is saved while it
+ * still runs (jobs/import), and only then. */
+#define NX_SQL_IMPORT_APPLIED "(atomic AND resume_offset > 0)"
+
 /* The CTEs (after WITH) that end the queued or running imports whose ids
  * IDS (SQL of bigints) gives: 'failed', with MESSAGE (SQL text) as an
  * error of line 1 after the others (an atomic one applied nothing: its
- * counters say so), and their chunks deleted. The imports ended are i's
- * ids. A statement that makes a job dead ends its import so, in the same
- * statement: an import never runs on after its job died. */
+ * counters say so), and their chunks deleted; but an atomic one whose rows
+ * committed (its cache bump owed with them) ends 'done', as it is. The
+ * imports ended are i's ids. A statement that makes a job dead ends its
+ * import so, in the same statement: an import never runs on after its job
+ * died. */
 #define NX_SQL_IMPORTS_END_FAILED(IDS, MESSAGE)                                                    \
-    " i AS (UPDATE imports SET status = 'failed', finished_at = clock_timestamp(),"                \
-    " created = CASE WHEN atomic THEN 0 ELSE created END,"                                         \
-    " updated = CASE WHEN atomic THEN 0 ELSE updated END"                                          \
-    " WHERE id IN (" IDS ") AND status IN ('queued', 'running') RETURNING id),"                    \
+    " i AS (UPDATE imports SET finished_at = clock_timestamp(),"                                   \
+    " status = CASE WHEN " NX_SQL_IMPORT_APPLIED " THEN 'done' ELSE 'failed' END,"                 \
+    " created = CASE WHEN atomic AND NOT " NX_SQL_IMPORT_APPLIED " THEN 0 ELSE created END,"       \
+    " updated = CASE WHEN atomic AND NOT " NX_SQL_IMPORT_APPLIED " THEN 0 ELSE updated END"        \
+    " WHERE id IN (" IDS ") AND status IN ('queued', 'running') RETURNING id, status),"            \
     " c AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM i)),"                     \
     " e AS (INSERT INTO import_errors (import_id, n, line, field, message)"                        \
     " SELECT i.id, coalesce((SELECT max(n) FROM import_errors WHERE import_id = i.id), 0) + 1,"    \
-    " 1, NULL, " MESSAGE " FROM i)"
+    " 1, NULL, " MESSAGE " FROM i WHERE i.status = 'failed')"
 
 /* The end of an import queued or running whose job has no attempt left,
  * as NX_SQL_IMPORTS_END_FAILED ends it, with message; only while the

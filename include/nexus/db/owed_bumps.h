@@ -12,8 +12,10 @@
 #include <stdint.h>
 
 /* Record that a committed write's bump is owed, and notify the servers
- * listening (owed_bumps_listen). */
-enum nx_err owed_bumps_record(struct db *db);
+ * listening (owed_bumps_listen); *id (when id is not NULL) the record's
+ * id. Inside the write's own transaction, it is owed from the moment the
+ * write commits. */
+enum nx_err owed_bumps_record(struct db *db, int64_t *id);
 
 /* The latest owed bump's id into *latest, 0 when none is owed. */
 enum nx_err owed_bumps_latest(struct db *db, int64_t *latest);
@@ -28,5 +30,8 @@ enum nx_err owed_bumps_poll(struct db *db, bool *notified);
 
 /* Forget the owed bumps up to id upto, once a bump after them landed. */
 enum nx_err owed_bumps_paid(struct db *db, int64_t upto);
+
+/* Forget the owed bump id alone: its writer's own bump landed after it. */
+enum nx_err owed_bumps_forget(struct db *db, int64_t id);
 
 #endif
