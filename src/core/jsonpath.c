@@ -195,6 +195,13 @@ static bool put_piece(char *out, size_t cap, size_t *used, const char *piece) {
     return whole;
 }
 
+/* The levels this thread's write_path went through (jsonpath.h). */
+static _Thread_local size_t levels_written;
+
+size_t jsonpath_levels_written(void) {
+    return levels_written;
+}
+
 /* The path of the walk's position into out (cap bytes, at least 1): as
  * much of it as fits, whatever the depth, cut between characters. */
 static void write_path(const struct walk *w, char *out, size_t cap) {
@@ -202,6 +209,7 @@ static void write_path(const struct walk *w, char *out, size_t cap) {
     out[0] = '\0';
     for (size_t i = 0; i < w->depth; i++) {
         const struct frame *f = &w->stack[i];
+        levels_written++;
         char piece[KEY_MAX + 2];
         if (f->kind == '[')
             snprintf(piece, sizeof piece, "[%zu]", f->index);
@@ -217,8 +225,12 @@ static void write_path(const struct walk *w, char *out, size_t cap) {
 /* Field errors this file adds to a caller's list: the first NAMED_MAX. */
 #define NAMED_MAX JSONPATH_NAMED_MAX
 
+static bool naming_done(const struct field_errors *out) {
+    return fielderr_count(out) >= NAMED_MAX;
+}
+
 static void name_field(struct field_errors *out, const char *field, const char *message) {
-    if (fielderr_count(out) < NAMED_MAX)
+    if (!naming_done(out))
         fielderr_add(out, field, "%s", message);
 }
 
@@ -231,6 +243,17 @@ struct rewrite {
     struct field_errors *named; /* NULL: reals past a double stay as written */
     bool nul_keys;              /* keys holding \u0000 are named and changed */
 };
+
+/* Name the field at the walk's position, while fewer than NAMED_MAX are:
+ * its path costs a step per open container (up to DEPTH_MAX), so a body
+ * of many such values deep down must not write one each. */
+static void name_position(struct rewrite *r, const char *message) {
+    if (naming_done(r->named))
+        return;
+    char field[128];
+    write_path(&r->w, field, sizeof field);
+    name_field(r->named, field, message);
+}
 
 static void copy_to(struct rewrite *r, const char *at) {
     buf_append(&r->out, r->copied, (size_t)(at - r->copied));
@@ -321,9 +344,7 @@ static void past_number(struct rewrite *r) {
         copy_to(r, end);
         buf_puts(&r->out, "e0");
     } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
-        char field[128];
-        write_path(&r->w, field, sizeof field);
-        name_field(r->named, field, "is a number out of range");
+        name_position(r, "is a number out of range");
         copy_to(r, start);
         buf_puts(&r->out, "0");
         for (const char *p = start + 1; p < end; p++)
@@ -341,9 +362,7 @@ static void past_key(struct rewrite *r, const char *start) {
         if (memcmp(p, "\\u0000", 6) != 0)
             continue;
         if (!named) {
-            char field[128];
-            write_path(&r->w, field, sizeof field);
-            name_field(r->named, field, "must not contain a NUL character");
+            name_position(r, "must not contain a NUL character");
             named = true;
         }
         copy_to(r, p);

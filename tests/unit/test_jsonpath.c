@@ -204,6 +204,33 @@ static void test_any_count_and_depth_of_numbers_is_named(void **state) {
     buf_clear(&doc);
 }
 
+/* Naming a field costs a step per level it is deep: however many values
+ * past a double a body holds, deep down under empty keys, only the named
+ * ones (JSONPATH_NAMED_MAX) pay it, so the work is linear in the body. */
+static void test_naming_work_is_bounded(void **state) {
+    (void)state;
+    struct buf doc = {0};
+    for (int i = 0; i < 2046; i++)
+        buf_puts(&doc, "{\"\":");
+    buf_puts(&doc, "[");
+    for (int i = 0; i < 5000; i++)
+        buf_puts(&doc, i ? ",1e400" : "1e400");
+    buf_puts(&doc, "]");
+    for (int i = 0; i < 2046; i++)
+        buf_puts(&doc, "}");
+    struct field_errors found = {0};
+    json_error_t err;
+    size_t before = jsonpath_levels_written();
+    json_t *v = jsonpath_load_past_numbers(doc.data, doc.len, 0, &err, &found);
+    size_t levels = jsonpath_levels_written() - before;
+    assert_non_null(v);
+    assert_int_equal(fielderr_count(&found), JSONPATH_NAMED_MAX);
+    assert_true(levels <= (size_t)JSONPATH_NAMED_MAX * 2048);
+    json_decref(v);
+    fielderr_clear(&found);
+    buf_clear(&doc);
+}
+
 /* In an object, a string holding a NUL (\u0000), value or key, is its
  * field's error, as a number out of range is; outside an object, the text
  * stays malformed. */
@@ -248,6 +275,7 @@ int main(void) {
         cmocka_unit_test(test_load_past_numbers),
         cmocka_unit_test(test_any_count_and_depth_of_numbers_is_named),
         cmocka_unit_test(test_nul_strings_are_named),
+        cmocka_unit_test(test_naming_work_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,11 @@ struct field_errors;
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 
+/* How many container levels this thread has gone through writing the
+ * paths of fields so far (each named field costs one per level it is
+ * deep): a measure of that work, for tests to bound. */
+size_t jsonpath_levels_written(void);
+
 /* What stopped a parse, for a client's message: "malformed JSON", or
  * that the document nests deeper than the parser goes (well-formed, but
  * refused all the same). */
