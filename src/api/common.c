@@ -171,6 +171,10 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
     return NX_OK;
 }
 
+enum nx_err api_body_faults(const struct request *req, enum nx_err e) {
+    return e == NX_OK && fielderr_count(&req->body_faults) ? NX_ERR_VALIDATION : e;
+}
+
 bool api_has_preconditions(const struct request *req) {
     return request_header(req, "If-Match") || request_header(req, "If-None-Match");
 }

@@ -438,7 +438,7 @@ static enum nx_err update(struct request *req, struct response *res, enum produc
     size_t len = 0;
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
-        e = product_input_parse(&req->field_errors, req->json, mode, &in);
+        e = api_body_faults(req, product_input_parse(&req->field_errors, req->json, mode, &in));
     if (e == NX_OK || e == NX_ERR_VALIDATION) {
         enum nx_err d = api_db(req, &db);
         e = d == NX_OK ? precheck_variant_fields(req, db, id, &in, mode, e) : d;

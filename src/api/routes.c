@@ -24,10 +24,11 @@
 #include "nexus/api/users.h"
 #include "nexus/api/variants.h"
 
-#define JSON   ROUTE_JSON_BODY
-#define CACHED ROUTE_CACHEABLE
-#define WRITE  ROUTE_INVALIDATES_CATALOG
-#define ITEM   ROUTE_PRODUCT_ITEM
+#define JSON          ROUTE_JSON_BODY
+#define CACHED        ROUTE_CACHEABLE
+#define WRITE         ROUTE_INVALIDATES_CATALOG
+#define ITEM          ROUTE_PRODUCT_ITEM
+#define MISSING_FIRST ROUTE_MISSING_FIRST
 
 const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
@@ -62,7 +63,7 @@ const struct route nx_routes[] = {
     {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, 0},
     {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},
     {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, 0},
-    {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON},
+    {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON | MISSING_FIRST},
     {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, 0},
 
     {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, CACHED},
@@ -80,19 +81,21 @@ const struct route nx_routes[] = {
     /* Not /products/{id}: a literal segment beats a parameter (router.c). */
     {HTTP_GET, "/api/v1/products/facets", api_products_facets, ACCESS_PUBLIC, CACHED},
     {HTTP_GET, "/api/v1/products/{id}", api_products_get, ACCESS_PUBLIC, CACHED | ITEM},
-    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF, JSON | WRITE | ITEM},
-    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF, JSON | WRITE | ITEM},
+    {HTTP_PUT, "/api/v1/products/{id}", api_products_replace, ACCESS_STAFF,
+     JSON | WRITE | ITEM | MISSING_FIRST},
+    {HTTP_PATCH, "/api/v1/products/{id}", api_products_patch, ACCESS_STAFF,
+     JSON | WRITE | ITEM | MISSING_FIRST},
     {HTTP_DELETE, "/api/v1/products/{id}", api_products_delete, ACCESS_STAFF, WRITE | ITEM},
     /* A variant is part of its product (the first path parameter): its
      * reads are cached under the product's generation, and its writes
      * change that product's item and the lists. */
     {HTTP_GET, "/api/v1/products/{id}/variants", api_variants_list, ACCESS_PUBLIC, CACHED | ITEM},
     {HTTP_POST, "/api/v1/products/{id}/variants", api_variants_create, ACCESS_STAFF,
-     JSON | WRITE | ITEM},
+     JSON | WRITE | ITEM | MISSING_FIRST},
     {HTTP_GET, "/api/v1/products/{id}/variants/{vid}", api_variants_get, ACCESS_PUBLIC,
      CACHED | ITEM},
     {HTTP_PATCH, "/api/v1/products/{id}/variants/{vid}", api_variants_patch, ACCESS_STAFF,
-     JSON | WRITE | ITEM},
+     JSON | WRITE | ITEM | MISSING_FIRST},
     {HTTP_DELETE, "/api/v1/products/{id}/variants/{vid}", api_variants_delete, ACCESS_STAFF,
      WRITE | ITEM},
 

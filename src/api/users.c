@@ -254,7 +254,7 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
     char id[24];
     enum nx_err e = api_path_id(req, 0, id);
     if (e == NX_OK)
-        e = user_admin_patch_input(&req->field_errors, req->json, &in);
+        e = api_body_faults(req, user_admin_patch_input(&req->field_errors, req->json, &in));
     if (e == NX_ERR_VALIDATION) {
         enum nx_err d = api_db(req, &db);
         e = d == NX_OK ? user_missing_first(req, db, id, e) : d;

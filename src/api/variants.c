@@ -181,7 +181,8 @@ enum nx_err api_variants_create(struct request *req, struct response *res) {
     char product_id[24];
     enum nx_err e = path_ids(req, product_id, NULL);
     if (e == NX_OK)
-        e = variant_input_parse(&req->field_errors, req->json, VARIANT_CREATE, "", &in);
+        e = api_body_faults(
+            req, variant_input_parse(&req->field_errors, req->json, VARIANT_CREATE, "", &in));
     else
         memset(&in, 0, sizeof in);
     e = missing_first(req, &db, product_id, NULL, e);
@@ -222,7 +223,8 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
     memset(&in, 0, sizeof in);
     enum nx_err e = path_ids(req, product_id, id);
     if (e == NX_OK)
-        e = variant_input_parse(&req->field_errors, req->json, VARIANT_PATCH, "", &in);
+        e = api_body_faults(
+            req, variant_input_parse(&req->field_errors, req->json, VARIANT_PATCH, "", &in));
     e = missing_first(req, &db, product_id, id, e);
     if (e == NX_OK)
         e = api_db(req, &db);

@@ -45,6 +45,11 @@ bool fielderr_names(const struct field_errors *list, const char *field) {
     return false;
 }
 
+void fielderr_append(struct field_errors *list, const struct field_errors *from) {
+    for (size_t i = 0; i < from->count; i++)
+        fielderr_add(list, from->items[i].field, "%s", from->items[i].message);
+}
+
 void fielderr_clear(struct field_errors *list) {
     for (size_t i = 0; i < list->count; i++) {
         free(list->items[i].field);

@@ -170,6 +170,7 @@ void request_clear(struct request *req) {
     user_wipe_secrets(req->json);
     json_decref(req->json);
     fielderr_clear(&req->field_errors);
+    fielderr_clear(&req->body_faults);
     json_decref(req->problem_extra);
     req->json = NULL;
     req->problem_extra = NULL;

@@ -461,14 +461,18 @@ static enum nx_err read_past_numbers(struct request *req, json_error_t *err) {
     json_t *parsed = jsonpath_load_past_numbers(req->body.data, req->body.len,
                                                 JSON_REJECT_DUPLICATES, err, &found);
     size_t named = fielderr_count(&found);
-    for (size_t i = 0; parsed && i < named; i++)
-        problem_field(req, fielderr_at(&found, i)->field, fielderr_at(&found, i)->message);
-    if (parsed && !named)
+    /* a ROUTE_MISSING_FIRST handler answers them after its 404 and 412 */
+    bool handed = parsed && named && (req->route->flags & ROUTE_MISSING_FIRST);
+    if (handed)
+        fielderr_append(&req->body_faults, &found);
+    else if (parsed)
+        fielderr_append(&req->field_errors, &found);
+    if (parsed && (!named || handed))
         req->json = parsed;
     else
         json_decref(parsed);
     fielderr_clear(&found);
-    return !parsed ? NX_ERR_BAD_REQUEST : named ? NX_ERR_VALIDATION : NX_OK;
+    return !parsed ? NX_ERR_BAD_REQUEST : named && !handed ? NX_ERR_VALIDATION : NX_OK;
 }
 
 static enum nx_err parse_json_body(struct request *req) {
@@ -650,11 +654,24 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
  * not meet again in lock-step. */
 #define NX_CONFLICT_RETRIES 3
 
+/* The route's handler. A body refused for the fields its reading named
+ * (see ROUTE_MISSING_FIRST) is a 422 naming those: what the handler found
+ * in the rest, read with such a number as 0, is not what the client
+ * sent. */
+static enum nx_err call_handler(struct request *req, struct response *res) {
+    enum nx_err e = req->route->handler(req, res);
+    if (e == NX_ERR_VALIDATION && fielderr_count(&req->body_faults)) {
+        fielderr_clear(&req->field_errors);
+        fielderr_append(&req->field_errors, &req->body_faults);
+    }
+    return e;
+}
+
 static enum nx_err run_once(struct request *req, struct response *res) {
     db_thread_forget_failures();
     if (req->idem_key)
-        return idempotency_run(req, res, req->route->handler);
-    return req->route->handler(req, res);
+        return idempotency_run(req, res, call_handler);
+    return call_handler(req, res);
 }
 
 static enum nx_err run_retrying(struct request *req, struct response *res) {

@@ -896,10 +896,20 @@ static void test_admin_patch_unknown_user_is_404(void **state) {
     expect_problem(
         send_json("PATCH", USERS "/abc", admin.access, json_pack("{s:s}", "name", "Nobody")), 404,
         NULL);
-    /* a 404 before the body's errors (checks run route, ..., fields) */
+    /* a 404 before the body's errors (checks run route, ..., fields),
+     * those named while reading it too (a number past a double, a NUL) */
     expect_problem(
         send_json("PATCH", USERS "/999999", admin.access, json_pack("{s:s}", "role", "god")), 404,
         NULL);
+    expect_problem(call("PATCH", USERS "/999999", admin.access, "{\"name\": 1e400}"), 404, NULL);
+    expect_problem(call("PATCH", USERS "/999999", admin.access, "{\"name\": \"a\\u0000\"}"), 404,
+                   NULL);
+    char path[64];
+    user_path(path, sizeof path, admin.id);
+    struct http_res *r = call("PATCH", path, admin.access, "{\"name\": 1e400, \"role\": \"god\"}");
+    assert_problem(r, 422, "name");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    http_res_free(r);
 }
 
 /* ---- delete ------------------------------------------------------------------------ */

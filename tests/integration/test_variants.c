@@ -857,6 +857,52 @@ static void test_a_missing_product_or_variant_is_404_before_bad_fields(void **st
     expect_problem(call("PATCH", path, staff_token, "{\"price\": 1}"), 422, "price");
 }
 
+/* The 404 and 412 come first for fields named while the body is read (a
+ * number past a double, a NUL) too; on what exists, the 422 names those
+ * fields, and only them. */
+static void test_missing_or_stale_before_fields_read_at_fault(void **state) {
+    (void)state;
+    static const char *const BODIES[] = {"{\"price\": 1e400}", "{\"name\": \"a\\u0000\"}",
+                                         "{\"n\\u0000\": 1}"};
+    static const char *const FIELDS[] = {"price", "name", "n\\u0000"};
+    char path[128], stale[64];
+    long long id = create_simple("ORDER-2", "5.00", 3);
+    struct http_res *product = get_product(id, staff_token);
+    long long vid = variant_id(product->json, 0);
+    http_res_free(product);
+    snprintf(stale, sizeof stale, "If-Match: \"0000000000000000\"");
+    for (size_t i = 0; i < 3; i++) {
+        const char *body = BODIES[i];
+        product_path(path, sizeof path, 999999999);
+        expect_problem(call("PATCH", path, staff_token, body), 404, NULL);
+        expect_problem(call("PUT", path, staff_token, body), 404, NULL);
+        variants_path(path, sizeof path, 999999999);
+        expect_problem(call("POST", path, staff_token, body), 404, NULL);
+        variant_path(path, sizeof path, 999999999, vid);
+        expect_problem(call("PATCH", path, staff_token, body), 404, NULL);
+        variant_path(path, sizeof path, id, 999999999);
+        expect_problem(call("PATCH", path, staff_token, body), 404, NULL);
+        /* what exists: a stale If-Match is a 412, else the fields' 422 */
+        product_path(path, sizeof path, id);
+        expect_problem(call_h("PATCH", path, staff_token, body, stale), 412, NULL);
+        struct http_res *r = call("PUT", path, staff_token, body);
+        assert_problem(r, 422, FIELDS[i]);
+        assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+        http_res_free(r);
+        variant_path(path, sizeof path, id, vid);
+        expect_problem(call_h("PATCH", path, staff_token, body, stale), 412, NULL);
+        r = call("PATCH", path, staff_token, body);
+        assert_problem(r, 422, FIELDS[i]);
+        assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+        http_res_free(r);
+        variants_path(path, sizeof path, id);
+        expect_problem(call("POST", path, staff_token, body), 422, FIELDS[i]);
+    }
+    product = get_product(id, staff_token);
+    assert_string_equal(jstr(product->json, "price"), "5.00");
+    http_res_free(product);
+}
+
 static void test_inactive_variants_are_for_staff(void **state) {
     (void)state;
     struct http_res *r = create_three("VIS");
@@ -1671,6 +1717,7 @@ int main(void) {
         cmocka_unit_test(test_create_with_variants_derives_the_product),
         cmocka_unit_test(test_create_with_variants_validation),
         cmocka_unit_test(test_a_missing_product_or_variant_is_404_before_bad_fields),
+        cmocka_unit_test(test_missing_or_stale_before_fields_read_at_fault),
         cmocka_unit_test(test_variant_crud),
         cmocka_unit_test(test_option_sets_and_duplicates),
         cmocka_unit_test(test_sku_is_unique_everywhere_and_under_races),

@@ -75,6 +75,12 @@ enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table
  * If-None-Match is given and matches ("*" always does). */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
+/* e, or NX_ERR_VALIDATION when it is NX_OK and reading the body named
+ * fields (req->body_faults): a ROUTE_MISSING_FIRST handler calls it on
+ * its validation's outcome, so that such a body is refused after its
+ * 404 and 412, as one its validation refused. */
+enum nx_err api_body_faults(const struct request *req, enum nx_err e);
+
 /* Whether the request carries If-Match or If-None-Match. */
 bool api_has_preconditions(const struct request *req);
 

@@ -40,6 +40,9 @@ const struct field_error *fielderr_at(const struct field_errors *list, size_t i)
 /* Whether an entry names field: one entry per bad field. */
 bool fielderr_names(const struct field_errors *list, const char *field);
 
+/* Add a copy of each entry of from to list, in order. */
+void fielderr_append(struct field_errors *list, const struct field_errors *from);
+
 /* Free every entry; the list is empty (and reusable) afterwards. */
 void fielderr_clear(struct field_errors *list);
 

@@ -93,6 +93,10 @@ struct request {
     struct buf body;
     size_t body_seen; /* bytes received, including discarded ones */
     json_t *json;     /* the parsed body, owned */
+    /* Fields named while reading the body (a number past a double, a NUL),
+     * handed to a ROUTE_MISSING_FIRST handler with json as far as it reads
+     * (see http/router.h); empty otherwise. */
+    struct field_errors body_faults;
 
     struct principal principal;
 

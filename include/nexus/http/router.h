@@ -58,6 +58,14 @@ enum route_flags {
      * Idempotency-Key's replay and its 422 for another body are password
      * attempts for that email (see idempotency.c). */
     ROUTE_PASSWORD_BODY = 1u << 15,
+    /* A write to one resource (a product, a variant, a user) whose handler
+     * answers that it does not exist (404), or that a precondition fails
+     * (412), before the body's field errors. A body whose reading named
+     * fields (a number past a double, a NUL) reaches it too: req->json as
+     * read (such a number as 0), the fields in req->body_faults, which
+     * the handler must refuse (api_body_faults); its 422 names those
+     * fields only. */
+    ROUTE_MISSING_FIRST = 1u << 16,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
