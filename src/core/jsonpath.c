@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEPTH_MAX 2048 /* jansson's JSON_PARSER_MAX_DEPTH: deeper, it reads nothing */
-#define KEY_MAX   64   /* bytes of a key kept, decoded: longer keys are cut */
+/* jansson's JSON_PARSER_MAX_DEPTH: deeper, it reads nothing. It counts
+ * every value on the way in, the innermost too: inside DEPTH_MAX arrays
+ * and objects, even a number is a level too deep. */
+#define DEPTH_MAX 2048
+#define KEY_MAX   64 /* bytes of a key kept, decoded: longer keys are cut */
 
 struct frame {
     char kind;   /* '{' or '[' */
@@ -152,10 +155,21 @@ static struct frame *top_frame(const struct walk *w) {
     return w->depth ? &w->stack[w->depth - 1] : NULL;
 }
 
+/* Whether a value starts at w->p past DEPTH_MAX: one inside DEPTH_MAX
+ * arrays and objects, a scalar too. */
+static bool value_too_deep(const struct walk *w) {
+    const struct frame *top = top_frame(w);
+    char c = *w->p;
+    bool scalar = c == '"' ? !top || !top->at_key : c && strchr("-0123456789tfn", c);
+    return w->depth == DEPTH_MAX && scalar;
+}
+
 /* One token at w->p; false when the text stops reading as JSON. */
 static bool step(struct walk *w) {
     struct frame *top = top_frame(w);
     char c = *w->p;
+    if (value_too_deep(w))
+        return false;
     if (c == '{' || c == '[')
         return open_container(w, c);
     if (c == '}' || c == ']') {
@@ -344,7 +358,10 @@ static void past_number(struct rewrite *r) {
         copy_to(r, end);
         buf_puts(&r->out, "e0");
     } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
-        name_position(r, "is a number out of range");
+        /* a level too deep is not named, but still read as 0: jansson
+         * then refuses the text for its depth, not for the number */
+        if (r->w.depth < DEPTH_MAX)
+            name_position(r, "is a number out of range");
         copy_to(r, start);
         buf_puts(&r->out, "0");
         for (const char *p = start + 1; p < end; p++)
@@ -490,7 +507,7 @@ bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t 
 }
 
 const char *jsonpath_fault(const json_error_t *err) {
-    /* jansson's JSON_PARSER_MAX_DEPTH */
+    /* jansson's JSON_PARSER_MAX_DEPTH: levels as DEPTH_MAX counts them */
     return json_error_code(err) == json_error_stack_overflow ? "JSON nested deeper than 2048 levels"
                                                              : "malformed JSON";
 }

@@ -275,6 +275,22 @@ static void test_deeply_nested_json_is_400(void **state) {
                         "JSON nested deeper than 2048 levels at line 1, column 2049");
     http_res_free(r);
     free(body);
+    /* each array and object is a level, and so is the value innermost:
+     * an object and 2,046 arrays around a number are 2,048 */
+    char deep[16 + 2 * 2047];
+    for (size_t arrays = 2046; arrays <= 2047; arrays++) {
+        size_t n = (size_t)snprintf(deep, sizeof deep, "{\"email\": ");
+        memset(deep + n, '[', arrays);
+        deep[n + arrays] = '1';
+        memset(deep + n + arrays + 1, ']', arrays);
+        n += 2 * arrays + 1;
+        deep[n++] = '}';
+        r = send_raw_body("POST", REGISTER, "Content-Type: application/json", NULL, deep, n);
+        assert_problem(r, arrays == 2046 ? 422 : 400, arrays == 2046 ? "email" : NULL);
+        if (arrays == 2047)
+            assert_non_null(strstr(jstr(r->json, "detail"), "JSON nested deeper than 2048 levels"));
+        http_res_free(r);
+    }
     /* and the server is still there */
     http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
 }

@@ -195,11 +195,16 @@ static void test_any_count_and_depth_of_numbers_is_named(void **state) {
     assert_memory_equal(fielderr_at(&found, 0)->field, "attributes.a[0][0]", 18);
     json_decref(v);
     fielderr_clear(&found);
-    /* a level deeper than jansson reads is refused as such */
+    /* a level deeper than jansson reads (the number inside 2,048 arrays
+     * and objects) is refused as such, and not walked into */
     buf_clear(&doc);
     nest_1e400(&doc, "{\"a\": ", 2047, "}");
     assert_null(jsonpath_load_past_numbers(doc.data, doc.len, 0, &err, &found));
     assert_int_equal(json_error_code(&err), json_error_stack_overflow);
+    assert_int_equal(fielderr_count(&found), 0);
+    char out[16];
+    assert_false(jsonpath_at(doc.data, doc.len, doc.len - 2048, out, sizeof out));
+    assert_true(jsonpath_at(doc.data, doc.len, doc.len - 2053, out, sizeof out)); /* its '[' */
     fielderr_clear(&found);
     buf_clear(&doc);
 }

@@ -23,7 +23,8 @@
  * characters). Keys are named with their escapes decoded ("st\u006fck"
  * is stock; \u0000 stays as written). False when the offset is not inside
  * a member or an item (the top level, a key), or the text up to it does
- * not read as JSON (or nests deeper than 2,048 levels, as jansson). */
+ * not read as JSON (or nests deeper than 2,048 levels, as jansson: each
+ * array and object is a level, and so is the value innermost). */
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap);
 
 /* json_loadb, with every integer past 64 bits read as the nearest double,
@@ -53,8 +54,9 @@ json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, j
 size_t jsonpath_levels_written(void);
 
 /* What stopped a parse, for a client's message: "malformed JSON", or
- * that the document nests deeper than the parser goes (well-formed, but
- * refused all the same). */
+ * that the document nests deeper than the parser goes, 2,048 levels
+ * (well-formed, but refused all the same): each array and object is a
+ * level, and so is the value innermost ([[1]] is three). */
 const char *jsonpath_fault(const json_error_t *err);
 
 #endif
