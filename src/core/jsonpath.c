@@ -256,6 +256,7 @@ struct rewrite {
     struct buf out;
     struct field_errors *named; /* NULL: reals past a double stay as written */
     bool nul_keys;              /* keys holding \u0000 are named and changed */
+    struct buf widened;         /* the offsets in out where "e0" was written (size_t) */
 };
 
 /* Name the field at the walk's position, while fewer than NAMED_MAX are:
@@ -356,6 +357,7 @@ static void past_number(struct rewrite *r) {
     enum number_range range = number_range(start, end, integer);
     if (range == NUMBER_PAST_64_BITS) {
         copy_to(r, end);
+        buf_append(&r->widened, &r->out.len, sizeof r->out.len);
         buf_puts(&r->out, "e0");
     } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
         /* a level too deep is not named, but still read as 0: jansson
@@ -391,10 +393,11 @@ static void past_key(struct rewrite *r, const char *start) {
 /* The text rewritten past each number jansson refuses (and each key
  * holding a NUL when r->nul_keys), in one walk: NULL when nothing changed.
  * The walk stops where the text stops reading as JSON, or nests deeper
- * than jansson reads: jansson then refuses the text as it would have. */
+ * than jansson reads: jansson then refuses the text as it would have.
+ * Where "e0" was written: offsets in the copy into *widened. */
 static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_keys,
-                     size_t *out_len) {
-    struct rewrite r = {walk_start(text, len), text, {0}, named, nul_keys};
+                     size_t *out_len, struct buf *widened) {
+    struct rewrite r = {walk_start(text, len), text, {0}, named, nul_keys, {0}};
     while (r.w.p < r.w.end) {
         const struct frame *top = top_frame(&r.w);
         const char *at = r.w.p;
@@ -407,10 +410,31 @@ static char *rewrite(const char *text, size_t len, struct field_errors *named, b
             past_key(&r, at);
     }
     walk_end(&r.w);
+    *widened = r.widened;
     if (r.copied == text)
         return NULL;
     copy_to(&r, text + len);
     return buf_take(&r.out, out_len);
+}
+
+/* An error of the copy's parse, placed in the client's text: each "e0"
+ * written before it (widened: their offsets in copy) moved it two bytes,
+ * and two columns when on its line. */
+static void place_in_text(json_error_t *err, const char *copy, size_t copy_len,
+                          const struct buf *widened) {
+    size_t at = err->position > 0 ? (size_t)err->position : 0;
+    at = at < copy_len ? at : copy_len;
+    size_t line_start = at, before = 0, on_line = 0;
+    while (line_start > 0 && copy[line_start - 1] != '\n')
+        line_start--;
+    for (size_t i = 0; i < widened->len / sizeof(size_t); i++) {
+        size_t offset;
+        memcpy(&offset, widened->data + i * sizeof offset, sizeof offset);
+        before += offset < at;
+        on_line += offset < at && offset >= line_start;
+    }
+    err->position -= (int)(2 * before);
+    err->column -= (int)(2 * on_line);
 }
 
 /* Whether the text's first value is an object (its first byte past
@@ -432,10 +456,14 @@ static json_t *load_past_numbers(const char *text, size_t len, size_t flags, jso
     if (code != json_error_numeric_overflow && !nul_key)
         return v;
     size_t copy_len = 0;
-    char *copy = rewrite(text, len, out_of_range, out_of_range != NULL, &copy_len);
+    struct buf widened = {0};
+    char *copy = rewrite(text, len, out_of_range, out_of_range != NULL, &copy_len, &widened);
     if (copy)
         v = json_loadb(copy, copy_len, flags, err);
+    if (copy && !v)
+        place_in_text(err, copy, copy_len, &widened);
     free(copy);
+    buf_clear(&widened);
     return v;
 }
 

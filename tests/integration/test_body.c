@@ -174,6 +174,15 @@ static void test_malformed_json_is_400(void **state) {
                             "not json at all", "{\"email\":\"a@b.co\"} trailing"};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
         expect_problem_and_free(send_json(REGISTER, bodies[i]), 400, NULL);
+    /* placed in the text as sent, after an integer past 64 bits too */
+    const char *paths[] = {REGISTER, "/api/v1/auth/login"};
+    for (size_t i = 0; i < 2; i++) {
+        struct http_res *r =
+            send_json(paths[i], "{\"a\":123456789012345678901234567890,\"b\":tru}");
+        assert_problem(r, 400, NULL);
+        assert_string_equal(jstr(r->json, "detail"), "malformed JSON at line 1, column 43");
+        http_res_free(r);
+    }
 }
 
 /* A real past a double is well-formed JSON with no value to keep: a 422

@@ -105,6 +105,18 @@ static void test_load_wide(void **state) {
     static const char REAL[] = "{\"a\": 12345678901234567890, \"b\": 1e400}";
     assert_null(jsonpath_load_wide(REAL, sizeof REAL - 1, 0, &err));
     assert_int_equal(json_error_code(&err), json_error_numeric_overflow);
+    /* an error after one is placed in the text as sent, not in the copy
+     * read, which has "e0" after each such integer */
+    static const char LATER[] = "{\"a\":123456789012345678901234567890,\"b\":tru}";
+    assert_null(jsonpath_load_wide(LATER, sizeof LATER - 1, 0, &err));
+    assert_int_equal(err.line, 1);
+    assert_int_equal(err.column, 43);
+    assert_int_equal(err.position, 43);
+    static const char LINES[] = "{\"a\": [12345678901234567890,\n 12345678901234567890, x]}";
+    assert_null(jsonpath_load_wide(LINES, sizeof LINES - 1, 0, &err));
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 24);
+    assert_int_equal(err.position, 53);
     /* however many there are: one pass widens them all */
     struct buf many = {0};
     buf_puts(&many, "[");
