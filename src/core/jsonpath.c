@@ -506,13 +506,14 @@ json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, j
     if (out_of_range && !an_object(text, len))
         out_of_range = NULL;
     /* in an object, a NUL written \u0000 is a field's error, not malformed
-     * JSON (only that escape spells one: a raw NUL byte is malformed) */
-    bool nul = out_of_range && has_nul_escape(text, len);
-    if (nul)
+     * JSON (only that escape spells one: a raw NUL byte is malformed),
+     * unless the caller takes strings holding one (JSON_ALLOW_NUL) */
+    bool nul_named = out_of_range && !(flags & JSON_ALLOW_NUL) && has_nul_escape(text, len);
+    if (nul_named)
         flags |= JSON_ALLOW_NUL;
     json_t *v = load_past_numbers(text, len, flags, err, out_of_range);
     struct buf path = {0};
-    if (v && nul)
+    if (v && nul_named)
         name_nul_strings(v, &path, out_of_range);
     buf_clear(&path);
     return v;

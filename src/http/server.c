@@ -458,8 +458,10 @@ static enum MHD_Result accept_body(struct request *req, const char *data, size_t
  * NX_ERR_BAD_REQUEST (the body is malformed besides). */
 static enum nx_err read_past_numbers(struct request *req, json_error_t *err) {
     struct field_errors found = {0};
+    /* a ROUTE_NUL_STRINGS handler reads such strings itself */
+    size_t nul = (req->route->flags & ROUTE_NUL_STRINGS) ? JSON_ALLOW_NUL : 0;
     json_t *parsed = jsonpath_load_past_numbers(req->body.data, req->body.len,
-                                                JSON_REJECT_DUPLICATES, err, &found);
+                                                JSON_REJECT_DUPLICATES | nul, err, &found);
     size_t named = fielderr_count(&found);
     /* a ROUTE_MISSING_FIRST handler answers them after its 404 and 412 */
     bool handed = parsed && named && (req->route->flags & ROUTE_MISSING_FIRST);

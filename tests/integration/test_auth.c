@@ -619,7 +619,13 @@ static void test_login_nul_in_a_credential_is_the_same_401(void **state) {
         assert_null(json_object_get(r->json, "errors"));
         http_res_free(r);
     }
-    struct http_res *r = post_json(LOGIN, creds("login-nul@example.com", "password-1"));
+    /* nor a field's error beside one that is (a number past a double) */
+    struct http_res *r =
+        post_text(LOGIN, "{\"email\":\"login-nul@example.com\\u0000\",\"password\":1e400}");
+    assert_problem(r, 422, "password");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 1);
+    http_res_free(r);
+    r = post_json(LOGIN, creds("login-nul@example.com", "password-1"));
     expect_status(r, 200, "login");
     http_res_free(r);
 }

@@ -42,7 +42,8 @@ struct field_errors;
  * instead of the value read. A request body and an import row read their
  * numbers this way, so both name the same fields. A key holding a NUL
  * (\u0000) is named the same way ("must not contain a NUL character"),
- * and the rest of the object read; so is a string value holding one. At
+ * and the rest of the object read; so is a string value holding one,
+ * unless flags hold JSON_ALLOW_NUL (the caller takes such strings). At
  * most JSONPATH_NAMED_MAX fields are named, the first in the text (keys
  * and numbers, then strings); there is at least one whenever any is. */
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
