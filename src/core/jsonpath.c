@@ -24,8 +24,9 @@
 #define KEY_MAX   64 /* bytes of a key kept, decoded: longer keys are cut */
 
 struct frame {
-    char kind;   /* '{' or '[' */
-    bool at_key; /* in an object, before a key and its ':' */
+    char kind;    /* '{' or '[' */
+    bool at_key;  /* in an object, before a key and its ':' */
+    bool nul_key; /* in an object, its current key holds a \u0000 (and is named) */
     size_t index;
     char key[KEY_MAX + 1];
 };
@@ -146,7 +147,7 @@ static bool open_container(struct walk *w, char kind) {
         w->cap = w->cap ? 2 * w->cap : 8;
         w->stack = xrealloc(w->stack, w->cap * sizeof *w->stack);
     }
-    w->stack[w->depth++] = (struct frame){kind, kind == '{', 0, ""};
+    w->stack[w->depth++] = (struct frame){kind, kind == '{', false, 0, ""};
     w->p++;
     return true;
 }
@@ -256,6 +257,7 @@ struct rewrite {
     struct buf out;
     struct field_errors *named; /* NULL: reals past a double stay as written */
     bool nul_keys;              /* keys holding \u0000 are named and changed */
+    bool nul_strings;           /* string values holding \u0000 are named */
     struct buf widened;         /* the offsets in out where "e0" was written (size_t) */
 };
 
@@ -372,32 +374,50 @@ static void past_number(struct rewrite *r) {
     }
 }
 
+/* The first \u0000 escape of a string's content from p (at a character)
+ * to end (its closing quote), or NULL. */
+static const char *next_nul_escape(const char *p, const char *end) {
+    for (; p + 6 <= end; p += *p == '\\' ? 2 : 1)
+        if (memcmp(p, "\\u0000", 6) == 0)
+            return p;
+    return NULL;
+}
+
 /* After a key from start (its opening quote): when it holds \u0000 (which
  * jansson does not take in a key), the key is named like a value holding
  * one and each such escape written \u0001, so that the rest reads. */
 static void past_key(struct rewrite *r, const char *start) {
-    bool named = false;
-    for (const char *p = start + 1; p + 6 < r->w.p; p += *p == '\\' ? 2 : 1) {
-        if (memcmp(p, "\\u0000", 6) != 0)
-            continue;
-        if (!named) {
-            name_position(r, "must not contain a NUL character");
-            named = true;
-        }
+    const char *end = r->w.p - 1;
+    const char *p = next_nul_escape(start + 1, end);
+    top_frame(&r->w)->nul_key = p != NULL;
+    if (p)
+        name_position(r, "must not contain a NUL character");
+    for (; p; p = next_nul_escape(p + 6, end)) {
         copy_to(r, p);
         buf_puts(&r->out, "\\u0001");
         r->copied = p + 6;
     }
 }
 
+/* After a string value from start (its opening quote): one holding a
+ * \u0000 is its field's error, unless that field is a key holding one,
+ * named already. */
+static void past_string(struct rewrite *r, const char *start) {
+    const struct frame *top = top_frame(&r->w);
+    bool under_nul_key = top && top->kind == '{' && top->nul_key;
+    if (in_a_field(&r->w) && !under_nul_key && next_nul_escape(start + 1, r->w.p - 1))
+        name_position(r, "must not contain a NUL character");
+}
+
 /* The text rewritten past each number jansson refuses (and each key
- * holding a NUL when r->nul_keys), in one walk: NULL when nothing changed.
+ * holding a NUL when named is given: then each string value holding one
+ * is named too when nul_strings), in one walk: NULL when nothing changed.
  * The walk stops where the text stops reading as JSON, or nests deeper
  * than jansson reads: jansson then refuses the text as it would have.
  * Where "e0" was written: offsets in the copy into *widened. */
-static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_keys,
+static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_strings,
                      size_t *out_len, struct buf *widened) {
-    struct rewrite r = {walk_start(text, len), text, {0}, named, nul_keys, {0}};
+    struct rewrite r = {walk_start(text, len), text, {0}, named, named != NULL, nul_strings, {0}};
     while (r.w.p < r.w.end) {
         const struct frame *top = top_frame(&r.w);
         const char *at = r.w.p;
@@ -408,6 +428,8 @@ static char *rewrite(const char *text, size_t len, struct field_errors *named, b
             break;
         else if (key && r.nul_keys)
             past_key(&r, at);
+        else if (*at == '"' && r.nul_strings)
+            past_string(&r, at);
     }
     walk_end(&r.w);
     *widened = r.widened;
@@ -447,18 +469,21 @@ static bool an_object(const char *text, size_t len) {
 }
 
 /* json_loadb, and once more past each number jansson refuses, and each
- * key holding a NUL when out_of_range is given (see the header). */
+ * key holding a NUL when out_of_range is given (see the header); string
+ * values holding one named when nul_strings. */
 static json_t *load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
-                                 struct field_errors *out_of_range) {
+                                 struct field_errors *out_of_range, bool nul_strings) {
     json_t *v = json_loadb(text, len, flags, err);
     enum json_error_code code = v ? json_error_unknown : json_error_code(err);
     bool nul_key = code == json_error_null_byte_in_key && out_of_range;
-    if (code != json_error_numeric_overflow && !nul_key)
+    bool again = code == json_error_numeric_overflow || nul_key;
+    if (!again && !(v && nul_strings))
         return v;
     size_t copy_len = 0;
     struct buf widened = {0};
-    char *copy = rewrite(text, len, out_of_range, out_of_range != NULL, &copy_len, &widened);
-    if (copy)
+    /* read whole, the text is walked only to name its strings */
+    char *copy = rewrite(text, len, out_of_range, nul_strings, &copy_len, &widened);
+    if (copy && again)
         v = json_loadb(copy, copy_len, flags, err);
     if (copy && !v)
         place_in_text(err, copy, copy_len, &widened);
@@ -476,29 +501,6 @@ static bool has_nul_escape(const char *text, size_t len) {
     return false;
 }
 
-/* Name each string of v (at path) that holds a NUL: "is a number out of
- * range"'s sibling, a value no field can take. */
-static void name_nul_strings(const json_t *v, struct buf *path, struct field_errors *out) {
-    size_t at = path->len;
-    const char *key;
-    json_t *item;
-    size_t i;
-    if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v))
-        name_field(out, path->len ? path->data : "", "must not contain a NUL character");
-    json_object_foreach((json_t *)v, key, item) {
-        buf_printf(path, "%s%s", at ? "." : "", key);
-        name_nul_strings(item, path, out);
-        path->len = at;
-    }
-    json_array_foreach(v, i, item) {
-        buf_printf(path, "[%zu]", i);
-        name_nul_strings(item, path, out);
-        path->len = at;
-    }
-    if (path->data)
-        path->data[at] = '\0';
-}
-
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range) {
     json_error_t local;
@@ -511,12 +513,7 @@ json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, j
     bool nul_named = out_of_range && !(flags & JSON_ALLOW_NUL) && has_nul_escape(text, len);
     if (nul_named)
         flags |= JSON_ALLOW_NUL;
-    json_t *v = load_past_numbers(text, len, flags, err, out_of_range);
-    struct buf path = {0};
-    if (v && nul_named)
-        name_nul_strings(v, &path, out_of_range);
-    buf_clear(&path);
-    return v;
+    return load_past_numbers(text, len, flags, err, out_of_range, nul_named);
 }
 
 json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err) {

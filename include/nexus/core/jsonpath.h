@@ -44,8 +44,9 @@ struct field_errors;
  * (\u0000) is named the same way ("must not contain a NUL character"),
  * and the rest of the object read; so is a string value holding one,
  * unless flags hold JSON_ALLOW_NUL (the caller takes such strings). At
- * most JSONPATH_NAMED_MAX fields are named, the first in the text (keys
- * and numbers, then strings); there is at least one whenever any is. */
+ * most JSONPATH_NAMED_MAX fields are named, the first in the text; there
+ * is at least one whenever any is. A value under a key holding a NUL is
+ * not named again, the key being its field. */
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 
