@@ -218,7 +218,11 @@ size_t jsonpath_levels_written(void) {
 }
 
 /* The path of the walk's position into out (cap bytes, at least 1): as
- * much of it as fits, whatever the depth, cut between characters. */
+ * much of it as fits, whatever the depth, cut between characters. A key
+ * below the top level always has its '.', so that an empty key is seen
+ * ("" and "a" under an empty key are "." and ".a", not "" and "a"); so
+ * each level below the first writes a byte, and the path is full after
+ * fewer than cap of them. */
 static void write_path(const struct walk *w, char *out, size_t cap) {
     size_t used = 0;
     out[0] = '\0';
@@ -229,7 +233,7 @@ static void write_path(const struct walk *w, char *out, size_t cap) {
         if (f->kind == '[')
             snprintf(piece, sizeof piece, "[%zu]", f->index);
         else
-            snprintf(piece, sizeof piece, "%s%s", used ? "." : "", f->key);
+            snprintf(piece, sizeof piece, "%s%s", i ? "." : "", f->key);
         if (!put_piece(out, cap, &used, piece))
             return;
     }

@@ -216,6 +216,11 @@ static void test_numbers_out_of_range_are_422(void **state) {
     snprintf(body, sizeof body, "{\"email\":\"big@example.com\", \"%s\": 1e400}", key);
     key[63] = '\0';
     expect_problem_and_free(send_json(REGISTER, body), 422, key);
+    /* an empty key is a level of its own: "a" under one is ".a" */
+    r = send_json(REGISTER, "{\"\": {\"a\": 1e400}, \"a\": 1e400}");
+    assert_problem(r, 422, ".a");
+    assert_problem(r, 422, "a");
+    http_res_free(r);
 }
 
 static void test_json_array_body_is_400(void **state) {
