@@ -54,6 +54,17 @@ static enum nx_err check_if_match(struct request *req, const PGresult *r) {
     return api_check_if_match(req, etag);
 }
 
+/* A variant not found (e) by a write with If-Match: a 412 when it, or
+ * its product, was deleted (a concurrent DELETE won), else e. */
+static enum nx_err deleted_if_matched(struct request *req, struct db *db, const char *product_id,
+                                      const char *id, enum nx_err e) {
+    bool deleted = false;
+    if (e == NX_ERR_NOT_FOUND && id && request_header(req, "If-Match") &&
+        variants_was_deleted(db, product_id, id, &deleted) == NX_OK)
+        return api_if_match_deleted(req, e, deleted);
+    return e;
+}
+
 /* A missing product or variant (id NULL: none asked) is a 404 before the
  * body's errors (see api_product_missing_first), and so is a failed
  * precondition a 412 (RFC 9110 13.2.1); a valid write checks it under
@@ -72,6 +83,7 @@ static enum nx_err missing_first(struct request *req, struct db **db, const char
     if (found == NX_OK && api_has_preconditions(req))
         found = check_if_match(req, r);
     PQclear(r);
+    found = deleted_if_matched(req, *db, product_id, id, found);
     return found == NX_OK ? e : found;
 }
 
@@ -96,10 +108,7 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     enum nx_err e = lock_product(req, db, product_id, product);
     if (e == NX_OK)
         e = load_variant(req, db, product_id, id, true, r);
-    bool deleted = false;
-    if (e == NX_ERR_NOT_FOUND && request_header(req, "If-Match") &&
-        variants_was_deleted(db, product_id, id, &deleted) == NX_OK)
-        e = api_if_match_deleted(req, e, deleted);
+    e = deleted_if_matched(req, db, product_id, id, e);
     return e == NX_OK ? check_if_match(req, *r) : e;
 }
 

@@ -137,6 +137,8 @@ static void test_if_match_after_a_delete_is_412(void **state) {
     expect_problem(call_h("DELETE", path, staff_token, NULL, h), 412, NULL);
     expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), h), 412,
                    NULL);
+    /* a body at fault too: the precondition comes first */
+    expect_problem(call_h("PATCH", path, staff_token, "{\"stock\": -5}", h), 412, NULL);
     expect_problem(call("DELETE", path, staff_token, NULL), 404, NULL);
     variant_path(path, sizeof path, id, 999999);
     expect_problem(call_h("DELETE", path, staff_token, NULL, h), 404, NULL);
@@ -152,6 +154,7 @@ static void test_if_match_after_a_delete_is_412(void **state) {
     http_res_free(http_expect("DELETE", product, staff_token, NULL, 204));
     expect_problem(call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "stock", 1), h), 412,
                    NULL);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"stock\": -5}", h), 412, NULL);
     free(h);
     http_res_free(created);
 }
