@@ -348,6 +348,13 @@ static bool in_a_field(const struct walk *w) {
     return top && !(top->kind == '{' && top->at_key);
 }
 
+/* Whether the walk is at the value of a key holding a \u0000, which is
+ * named already: its field's one error. */
+static bool under_nul_key(const struct rewrite *r) {
+    const struct frame *top = top_frame(&r->w);
+    return top && top->kind == '{' && top->nul_key;
+}
+
 /* Past the number (or what looks like one) at the walk's position: an
  * integer past 64 bits gets "e0" after it, so that it reads as the nearest
  * double; a real past a double, in a field, is named and read as 0 (with
@@ -368,7 +375,7 @@ static void past_number(struct rewrite *r) {
     } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
         /* a level too deep is not named, but still read as 0: jansson
          * then refuses the text for its depth, not for the number */
-        if (r->w.depth < DEPTH_MAX)
+        if (r->w.depth < DEPTH_MAX && !under_nul_key(r))
             name_position(r, "is a number out of range");
         copy_to(r, start);
         buf_puts(&r->out, "0");
@@ -404,12 +411,9 @@ static void past_key(struct rewrite *r, const char *start) {
 }
 
 /* After a string value from start (its opening quote): one holding a
- * \u0000 is its field's error, unless that field is a key holding one,
- * named already. */
+ * \u0000 is its field's error, unless that field is a key holding one. */
 static void past_string(struct rewrite *r, const char *start) {
-    const struct frame *top = top_frame(&r->w);
-    bool under_nul_key = top && top->kind == '{' && top->nul_key;
-    if (in_a_field(&r->w) && !under_nul_key && next_nul_escape(start + 1, r->w.p - 1))
+    if (in_a_field(&r->w) && !under_nul_key(r) && next_nul_escape(start + 1, r->w.p - 1))
         name_position(r, "must not contain a NUL character");
 }
 

@@ -294,6 +294,7 @@ static void test_nul_strings_are_named(void **state) {
      * its field (named once); under another key, each is named */
     expect_named("{\"a\\u0000\": \"\\u0000\", \"b\\u0001\": \"\\u0000\", \"c\": 1e400}",
                  (const char *[]){"a\\u0000", "b\x01", "c", NULL});
+    expect_named("{\"a\\u0000\": 1e400, \"c\": 1e400}", (const char *[]){"a\\u0000", "c", NULL});
     static const char TOP[] = "\"\\u0000\"";
     assert_null(jsonpath_load_past_numbers(TOP, sizeof TOP - 1, JSON_DECODE_ANY, &err, &found));
     assert_int_equal(fielderr_count(&found), 0);
