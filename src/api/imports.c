@@ -27,9 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_BYTES  (512u * 1024u)
-#define ERRORS_SHOWN "100"
-#define ERRORS_PAGE  "500"
+#define CHUNK_BYTES (512u * 1024u)
+#define ERRORS_PAGE "500"
 
 static const char *const IMPORT_SORTS[] = {"-created_at", "created_at"};
 static const struct list_spec IMPORT_LIST = {"imports", IMPORT_SORTS, 2, 0};
@@ -149,10 +148,10 @@ enum nx_err api_imports_upload(struct request *req, const char *data, size_t len
     return u->pending.len >= CHUNK_BYTES ? store_pending(req, u) : NX_OK;
 }
 
-/* The first ERRORS_SHOWN errors of import id, as a JSON array. */
+/* The first NX_IMPORT_ERRORS_SHOWN errors of import id, as a JSON array. */
 static enum nx_err first_errors(struct db *db, const char *id, json_t **out) {
     PGresult *r = NULL;
-    enum nx_err e = imports_errors(db, id, "0", ERRORS_SHOWN, &r);
+    enum nx_err e = imports_errors(db, id, "0", NX_IMPORT_ERRORS_SHOWN, &r);
     *out = json_array();
     for (int i = 0; e == NX_OK && i < PQntuples(r); i++)
         json_array_append_new(*out, import_error_to_json(r, i));
@@ -203,9 +202,14 @@ enum nx_err api_imports_create(struct request *req, struct response *res) {
     return e;
 }
 
-/* A list item: the import less its errors. */
+/* A list item: the import with its first errors, as the item shows them. */
 static json_t *import_item(const PGresult *r, int row) {
-    return import_to_json(r, row, NULL);
+    json_t *errors = json_loads(PQgetvalue(r, row, IMC_FIRST_ERRORS), 0, NULL);
+    if (!json_is_array(errors)) {
+        json_decref(errors);
+        errors = json_array();
+    }
+    return import_to_json(r, row, errors);
 }
 
 static enum nx_err imports_page(struct db *db, size_t sort, const char *after_value,

@@ -38,20 +38,27 @@ static struct db_stmt SQL_QUEUE = {
 static struct db_stmt SQL_GET = {
     "SELECT " IMPORT_COLUMNS " FROM imports WHERE id = $1 AND status <> 'uploading'", 1, 0};
 /* Newest first (or oldest first), after a (created_at, id) position. */
+/* A list item's columns: an import's, then its first errors as a JSON
+ * array (IMC_FIRST_ERRORS), in one statement for the page. */
+#define IMPORT_LIST_COLUMNS                                                                        \
+    IMPORT_COLUMNS ", (SELECT coalesce(json_agg(json_build_object('line', e.line, 'field',"        \
+                   " e.field, 'message', e.message) ORDER BY e.n), '[]')"                          \
+                   " FROM (SELECT line, field, message, n FROM import_errors"                      \
+                   " WHERE import_id = imports.id ORDER BY n LIMIT " NX_IMPORT_ERRORS_SHOWN ") e)"
 static struct db_stmt SQL_LIST_FIRST[] = {
-    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+    {"SELECT " IMPORT_LIST_COLUMNS " FROM imports WHERE status <> 'uploading'"
      " ORDER BY created_at DESC, id DESC LIMIT $1::integer",
      1, 0},
-    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+    {"SELECT " IMPORT_LIST_COLUMNS " FROM imports WHERE status <> 'uploading'"
      " ORDER BY created_at, id LIMIT $1::integer",
      1, 0},
 };
 static struct db_stmt SQL_LIST_AFTER[] = {
-    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+    {"SELECT " IMPORT_LIST_COLUMNS " FROM imports WHERE status <> 'uploading'"
      " AND (created_at, id) < ($1::timestamptz, $2::bigint)"
      " ORDER BY created_at DESC, id DESC LIMIT $3::integer",
      3, 0},
-    {"SELECT " IMPORT_COLUMNS " FROM imports WHERE status <> 'uploading'"
+    {"SELECT " IMPORT_LIST_COLUMNS " FROM imports WHERE status <> 'uploading'"
      " AND (created_at, id) > ($1::timestamptz, $2::bigint)"
      " ORDER BY created_at, id LIMIT $3::integer",
      3, 0},

@@ -31,8 +31,12 @@ enum nx_err imports_queue(struct db *db, const char *id, const char *bytes, PGre
 /* An import that is not still uploading (zero rows: none). */
 enum nx_err imports_get(struct db *db, const char *id, PGresult **out);
 
+/* How many errors an import's JSON shows (the first ones), as SQL text. */
+#define NX_IMPORT_ERRORS_SHOWN "100"
+
 /* Imports past 'uploading', a page in sort order after (after_value,
- * after_id) when after_value is not NULL; limit rows at most. */
+ * after_id) when after_value is not NULL; limit rows at most; each with
+ * its first NX_IMPORT_ERRORS_SHOWN errors (IMC_FIRST_ERRORS). */
 enum import_sort { IMPORT_SORT_CREATED_DESC, IMPORT_SORT_CREATED };
 enum nx_err imports_list(struct db *db, enum import_sort sort, const char *after_value,
                          const char *after_id, const char *limit, PGresult **out);

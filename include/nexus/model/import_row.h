@@ -120,6 +120,7 @@ enum import_col {
     IMC_RESUME_LINE,
     IMC_ERROR_COUNT,
     IMC_RESUME_OFFSET,
+    IMC_FIRST_ERRORS, /* lists only: the first errors, a JSON array */
 };
 
 /* Import JSON of row `row` of r, with errors (an array, consumed), or
