@@ -269,6 +269,20 @@ static enum nx_err create_with_variants(struct request *req, struct db *db,
     return e;
 }
 
+/* The SKUs a create gives (db/variants): the product's one, or each of
+ * its variants', the product's row taking the first. */
+static enum nx_err lock_new_skus(struct db *db, const struct product_input *in,
+                                 const struct variant_input *v, size_t n) {
+    if (!in->variants)
+        return variants_lock_sku(db, in->sku);
+    const char **skus = xcalloc(n ? n : 1, sizeof *skus);
+    for (size_t i = 0; i < n; i++)
+        skus[i] = v[i].sku;
+    enum nx_err e = variants_lock_skus(db, skus, n);
+    free(skus);
+    return e;
+}
+
 enum nx_err api_products_create(struct request *req, struct response *res) {
     struct product_input in;
     struct variant_input *variants = NULL;
@@ -286,8 +300,8 @@ enum nx_err api_products_create(struct request *req, struct response *res) {
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
-    if (e == NX_OK) /* the SKU of the product's row: its first variant's */
-        e = variants_lock_sku(db, in.variants ? variants[0].sku : in.sku);
+    if (e == NX_OK)
+        e = lock_new_skus(db, &in, variants, variant_count);
     if (e == NX_OK)
         e = in.variants ? create_with_variants(req, db, &in, variants, variant_count, &r, &failed)
                         : write_product(req, db, &in, PRODUCT_CREATE, NULL, &r);

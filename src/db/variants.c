@@ -68,7 +68,10 @@ static struct db_stmt SQL_DELETE = {"UPDATE product_variants SET deleted_at = no
 static struct db_stmt SQL_DERIVE = {"SELECT nexus_product_derive($1::bigint, $2::boolean)", 2, 0};
 /* The two-key form with a negative first key: a key space of its own (the
  * other locks take one key, or an import's id, never negative, first). */
-static struct db_stmt SQL_LOCK_SKU = {"SELECT pg_advisory_xact_lock(-7350084, hashtext($1))", 1, 0};
+static struct db_stmt SQL_LOCK_SKUS = {
+    "SELECT count(pg_advisory_xact_lock(-7350084, h))"
+    " FROM (SELECT DISTINCT hashtext(s) AS h FROM unnest($1::text[]) s ORDER BY 1) o",
+    1, 0};
 static struct db_stmt SQL_EXPLICIT = {"SELECT set_config('nexus.explicit_variants', $1, true)", 1,
                                       0};
 
@@ -162,7 +165,17 @@ enum nx_err variants_explicit(struct db *db, bool on) {
     return db_exec(db, &SQL_EXPLICIT, params, NULL);
 }
 
+enum nx_err variants_lock_skus(struct db *db, const char *const *skus, size_t n) {
+    struct buf list = {0};
+    for (size_t i = 0; i < n; i++)
+        if (skus[i])
+            db_text_array_add(&list, skus[i]);
+    const char *params[] = {list.data};
+    enum nx_err e = list.len ? db_exec(db, &SQL_LOCK_SKUS, params, NULL) : NX_OK;
+    buf_clear(&list);
+    return e;
+}
+
 enum nx_err variants_lock_sku(struct db *db, const char *sku) {
-    const char *params[] = {sku};
-    return sku ? db_exec(db, &SQL_LOCK_SKU, params, NULL) : NX_OK;
+    return variants_lock_skus(db, &sku, 1);
 }

@@ -1327,7 +1327,7 @@ static void test_conflict_that_never_clears_is_503(void **state) {
 struct sku_write {
     const char *method;
     char path[64];
-    char body[192];
+    char body[320];
     char request_id[64];
     struct http_res *res;
 };
@@ -1396,6 +1396,37 @@ static void test_one_sku_created_and_patched_at_once_does_not_deadlock(void **st
     expect_problem(patch.res, 409, "sku");
     assert_int_equal(harness_log_count(&server, "db.retry", create.request_id), 0);
     assert_int_equal(harness_log_count(&server, "db.retry", patch.request_id), 0);
+}
+
+/* A create with variants takes the lock of every SKU it gives, not only
+ * its first's: two creates giving SKUs A, B and B, A would otherwise each
+ * insert one variant the other then waits for (a deadlock). Here the lock
+ * of its second SKU is held (db/variants' key), and the create waits for
+ * it before writing anything. */
+static void test_a_create_locks_each_sku_it_gives(void **state) {
+    (void)state;
+    PGconn *gate = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(gate), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(
+        gate, "BEGIN; SELECT pg_advisory_xact_lock(-7350084, hashtext('SKU-ORDER-B'))"));
+    struct sku_write create = {.method = "POST", .path = PRODUCTS};
+    snprintf(
+        create.body, sizeof create.body,
+        "{\"name\":\"Sku Order\",\"variants\":["
+        "{\"sku\":\"SKU-ORDER-A\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"S\"}},"
+        "{\"sku\":\"SKU-ORDER-B\",\"price\":\"1\",\"stock\":1,\"options\":{\"Size\":\"M\"}}]}");
+    snprintf(create.request_id, sizeof create.request_id, "sku-order-%ld", (long)getpid());
+    pthread_t creating;
+    assert_int_equal(pthread_create(&creating, NULL, send_sku_write, &create), 0);
+    wait_for_waiters(watch, 1);
+    expect_sql("0", "SELECT count(*) FROM product_variants WHERE sku LIKE 'SKU-ORDER-%%'");
+    assert_true(harness_pg_exec(gate, "COMMIT"));
+    pthread_join(creating, NULL);
+    PQfinish(gate);
+    PQfinish(watch);
+    expect_status(create.res, 201, "the create, once the lock is free");
+    http_res_free(create.res);
 }
 
 /* Concurrent creates whose names derive the same slug all succeed, with
@@ -1638,6 +1669,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_creates_derive_distinct_slugs),
         cmocka_unit_test(test_deadlock_victim_is_retried),
         cmocka_unit_test(test_one_sku_created_and_patched_at_once_does_not_deadlock),
+        cmocka_unit_test(test_a_create_locks_each_sku_it_gives),
         cmocka_unit_test(test_conflict_that_never_clears_is_503),
         cmocka_unit_test(test_writes_never_answer_304),
         cmocka_unit_test(test_lengths_count_characters),

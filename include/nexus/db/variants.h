@@ -59,6 +59,10 @@ enum nx_err variants_derive(struct db *db, const char *product_id, bool touch);
  * opposite orders would each wait for the other's first write (a
  * deadlock); under this lock the later waits for the earlier to end. */
 enum nx_err variants_lock_sku(struct db *db, const char *sku);
+/* The same for each of n SKUs (NULL ones skipped), taken in one order
+ * whatever theirs, so that two creates giving the same SKUs in opposite
+ * orders cannot deadlock either. */
+enum nx_err variants_lock_skus(struct db *db, const char *const *skus, size_t n);
 /* Whether the next product inserted in this transaction brings its own
  * variants (true) or gets a default one from its sku, price and stock. */
 enum nx_err variants_explicit(struct db *db, bool on);
