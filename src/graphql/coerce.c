@@ -137,7 +137,7 @@ static json_t *coerce_object(struct input *in, const json_t *v, const struct gql
     json_t *item;
     json_object_foreach((json_t *)v, key, item) {
         if (!gql_schema_input_field(t, key)) {
-            fault(in, v, "Field \"%s\" is not defined by type \"%s\".", key, t->name);
+            fault(in, v, "Field \"%.*s\" is not defined by type \"%s\".", GQL_NAME(key), t->name);
             return NULL;
         }
     }

@@ -118,10 +118,11 @@ static void check_given_args(struct vctx *c, const struct gql_argument *args,
         if (twin) {
             struct gql_loc locs[] = {twin->loc, a->loc};
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
-                           "There can be only one argument named \"%s\".", a->name);
+                           "There can be only one argument named \"%.*s\".", GQL_NAME(a->name));
         }
         if (o->known && !def)
-            ERR(c, &a->loc, "Unknown argument \"%s\" on %s \"%s\".", a->name, o->what, o->label);
+            ERR(c, &a->loc, "Unknown argument \"%.*s\" on %s \"%.*s\".", GQL_NAME(a->name), o->what,
+                GQL_NAME(o->label));
         if (def)
             check_value(c, a->value, def->type, def->default_value != NULL);
         else
@@ -173,7 +174,7 @@ static void check_directive(struct vctx *c, const struct gql_directive *list,
     const struct gql_directive_def *def = gql_schema_directive(d->name);
     struct owner o = {.what = "directive", .known = def != NULL};
     if (!def) {
-        ERR(c, &d->loc, "Unknown directive \"@%s\".", d->name);
+        ERR(c, &d->loc, "Unknown directive \"@%.*s\".", GQL_NAME(d->name));
         check_arguments(c, d->args, &o, &d->loc);
         return;
     }
@@ -224,7 +225,8 @@ static void walk_field(struct vctx *c, const struct gql_type_def *parent,
     const struct gql_field_def *fd = parent ? gql_schema_field(parent, sel->name) : NULL;
     struct owner o = {.what = "field", .known = fd != NULL};
     if (parent && !fd)
-        ERR(c, &sel->loc, "Cannot query field \"%s\" on type \"%s\".", sel->name, parent->name);
+        ERR(c, &sel->loc, "Cannot query field \"%.*s\" on type \"%s\".", GQL_NAME(sel->name),
+            parent->name);
     if (fd) {
         o.defs = fd->args;
         o.count = fd->arg_count;
@@ -253,7 +255,7 @@ static void walk_spread(struct vctx *c, const struct gql_type_def *parent,
     check_directives(c, sel->directives, GQL_LOC_FRAGMENT_SPREAD);
     struct def_info *f = fragment_info(c, sel->name);
     if (!f) {
-        ERR(c, &sel->name_loc, "Unknown fragment \"%s\".", sel->name);
+        ERR(c, &sel->name_loc, "Unknown fragment \"%.*s\".", GQL_NAME(sel->name));
         return;
     }
     const struct gql_type_def *t = gql_schema_type(f->def->type_condition);
@@ -270,7 +272,7 @@ static const struct gql_type_def *condition_type(struct vctx *c, const char *nam
                                                  const char *fragment, const struct gql_loc *loc) {
     const struct gql_type_def *t = gql_schema_type(name);
     if (!t) {
-        ERR(c, loc, "Unknown type \"%s\".", name);
+        ERR(c, loc, "Unknown type \"%.*s\".", GQL_NAME(name));
         return NULL;
     }
     if (gql_kind_is_composite(t->kind))
@@ -333,10 +335,10 @@ static void check_variable_def(struct vctx *c, const struct gql_definition *op,
     if (twin) {
         struct gql_loc locs[] = {twin->name_loc, v->name_loc};
         gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
-                       "There can be only one variable named \"$%s\".", v->name);
+                       "There can be only one variable named \"$%.*s\".", GQL_NAME(v->name));
     }
     if (!t)
-        ERR(c, &v->type->loc, "Unknown type \"%s\".", named_of(v->type));
+        ERR(c, &v->type->loc, "Unknown type \"%.*s\".", GQL_NAME(named_of(v->type)));
     else if (!gql_kind_is_input(t->kind))
         ERR(c, &v->type->loc, "Variable \"$%s\" cannot be non-input type \"%s\".", v->name,
             gql_type_text(&c->arena, v->type));
@@ -489,7 +491,8 @@ static void check_unused_fragments(struct vctx *c) {
     for (size_t i = 0; i < c->ndefs; i++)
         if (c->defs[i].def->kind == GQL_DEF_FRAGMENT &&
             fragment_info(c, c->defs[i].def->name)->mark != 1)
-            ERR(c, &c->defs[i].def->loc, "Fragment \"%s\" is never used.", c->defs[i].def->name);
+            ERR(c, &c->defs[i].def->loc, "Fragment \"%.*s\" is never used.",
+                GQL_NAME(c->defs[i].def->name));
 }
 
 /* ---- variables of each operation ------------------------------------------------- */
@@ -524,7 +527,7 @@ static void check_usage(struct vctx *c, const struct gql_definition *op, const s
                            op->name);
         else
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
-                           "Variable \"$%s\" is not defined.", u->var->text);
+                           "Variable \"$%.*s\" is not defined.", GQL_NAME(u->var->text));
         return;
     }
     const struct gql_type_def *t = gql_schema_type(named_of(v->type));
@@ -560,7 +563,7 @@ static void check_operation_variables(struct vctx *c, struct def_info *op, int s
             ERR(c, &v->loc, "Variable \"$%s\" is never used in operation \"%s\".", v->name,
                 op->def->name);
         else
-            ERR(c, &v->loc, "Variable \"$%s\" is never used.", v->name);
+            ERR(c, &v->loc, "Variable \"$%.*s\" is never used.", GQL_NAME(v->name));
     }
 }
 

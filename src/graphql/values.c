@@ -177,10 +177,11 @@ static void check_object(const struct gql_value_check *c, const struct gql_value
         const struct gql_object_field *first = first_named(v->fields, f);
         if (first != f)
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, (struct gql_loc[]){first->loc, f->loc}, 2,
-                           "There can be only one input field named \"%s\".", f->name);
+                           "There can be only one input field named \"%.*s\".", GQL_NAME(f->name));
         else if (!def)
             gql_error_add(c->errs, GQL_CODE_VALIDATION, &f->loc,
-                          "Field \"%s\" is not defined by type \"%s\".", f->name, t->name);
+                          "Field \"%.*s\" is not defined by type \"%s\".", GQL_NAME(f->name),
+                          t->name);
         else
             gql_check_literal(c, f->value, gql_tref(def->type), def->default_value != NULL);
     }

@@ -142,6 +142,20 @@ static void test_variable_faults(void **state) {
                  "at \"f.attributes[0].min\"; Float cannot represent non numeric value: \"1\"");
     coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }", "{\"f\": []}",
                  "Expected type \"ProductFilter\" to be an object.");
+    /* a key is quoted to 100 bytes, cut after a whole character (é is 2) */
+    struct buf vars = {0}, want = {0};
+    buf_puts(&vars, "{\"f\": {\"k");
+    buf_puts(&want, "Field \"k");
+    for (int i = 0; i < 3000; i++)
+        buf_puts(&vars, "\xC3\xA9");
+    for (int i = 0; i < 50; i++)
+        buf_puts(&want, "\xC3\xA9");
+    buf_puts(&vars, "\": 1}}");
+    buf_puts(&want, "\" is not defined"); /* 1 + 50 x 2 = 101 bytes: the 100th ends a character */
+    coerce_fails("query($f: ProductFilter) { products(filter: $f) { totalCount } }", vars.data,
+                 want.data);
+    buf_clear(&vars);
+    buf_clear(&want);
 }
 
 static void test_variable_bounds(void **state) {

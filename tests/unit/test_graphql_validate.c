@@ -442,6 +442,31 @@ static void test_error_list_is_bounded(void **state) {
     buf_clear(&b);
 }
 
+/* A message quotes a name of the client's at most 100 bytes of it
+ * (GQL_NAME): a field name of 5,000 bytes is not repeated whole in its
+ * error. */
+static void test_messages_quote_long_names_cut(void **state) {
+    (void)state;
+    const char *kinds[][2] = {{"{ ", " }"}, {"{ ...", " }"}, {"{ products @", " { totalCount } }"}};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        struct buf name = {0}, doc = {0};
+        for (int i = 0; i < 5000; i++)
+            buf_puts(&name, "n");
+        buf_printf(&doc, "%s%s%s", kinds[k][0], name.data, kinds[k][1]);
+        struct gql_errors errs = {0};
+        assert_false(validate(doc.data, &errs));
+        const char *m = errs.items[0].message;
+        assert_true(strlen(m) < 200);
+        char cut[104];
+        snprintf(cut, sizeof cut, "%.100s\"", name.data);   /* its first 100 bytes */
+        if (!strstr(m, cut) || strstr(m, name.data + 4899)) /* 101 of them */
+            fail_msg("%s", m);
+        gql_errors_clear(&errs);
+        buf_clear(&name);
+        buf_clear(&doc);
+    }
+}
+
 static void test_many_aliases_merge_quickly(void **state) {
     (void)state;
     struct buf b = {0};
@@ -701,6 +726,7 @@ int main(void) {
         cmocka_unit_test(test_variables),
         cmocka_unit_test(test_errors_locate_every_part),
         cmocka_unit_test(test_error_list_is_bounded),
+        cmocka_unit_test(test_messages_quote_long_names_cut),
         cmocka_unit_test(test_many_aliases_merge_quickly),
         cmocka_unit_test(test_exponential_fragments_are_refused),
         cmocka_unit_test(test_deep_fragment_chains_are_refused),

@@ -23,9 +23,18 @@
 #ifndef NEXUS_GRAPHQL_ERROR_H
 #define NEXUS_GRAPHQL_ERROR_H
 
+#include "nexus/core/xmem.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* A name of the client's as a message quotes it, with "%.*s": at most
+ * GQL_NAME_MAX bytes of it, cut after a whole character (a key of the
+ * variables may be any text), so that a long name is not repeated whole. */
+#define GQL_NAME_MAX 100
+#define GQL_NAME(s)  (int)utf8_prefix((s), strlen(s), GQL_NAME_MAX), (s)
 
 #define GQL_ERRORS_MAX     100
 #define GQL_ERROR_LOCS_MAX 4
