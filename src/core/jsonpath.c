@@ -316,6 +316,11 @@ static bool json_number(const char *p, const char *end, bool *integer) {
     return p == end;
 }
 
+bool jsonpath_is_number(const char *text, size_t len) {
+    bool integer;
+    return json_number(text, text + len, &integer);
+}
+
 enum number_range { NUMBER_KEPT, NUMBER_PAST_64_BITS, NUMBER_PAST_A_DOUBLE };
 
 /* How jansson reads the JSON number text[0..end): what it keeps, an

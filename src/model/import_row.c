@@ -245,7 +245,7 @@ static json_t *attr_value(const char *text, size_t len) {
     if ((len == 4 || len == 5) && parse_bool(text, len, &b))
         return json_boolean(b);
     /* a JSON number, and nothing else, reads as one */
-    if (len <= NUMBER_CELL_MAX && strspn(text, "-0123456789.eE+") >= len) {
+    if (len <= NUMBER_CELL_MAX && jsonpath_is_number(text, len)) {
         json_error_t err;
         json_t *n = jsonpath_load_wide(text, len, JSON_DECODE_ANY, &err);
         if (json_is_number(n))

@@ -325,8 +325,12 @@ static void test_csv_header_names_unknown_columns_in_any_script(void **state) {
  * writes every other string as a JSON string, which reads back as it. */
 static void test_cells_that_read_as_their_own_text(void **state) {
     (void)state;
-    static const char *const own[] = {"Acme", "1.5 kg", "True", "\"half", "x\"", "-"};
-    static const char *const other[] = {"1.50", "-1", "1e3", "true", "false", "\"q\"", ""};
+    /* a text of number characters that is no JSON number is text, also
+     * where it starts with a number past a double */
+    static const char *const own[] = {"Acme",   "1.5 kg",   "True",     "\"half",
+                                      "x\"",    "-",        "12-34",    "1.2.3",
+                                      "1e400e", "2E500-12", "-1E+999-", "99999999999999999999-1"};
+    static const char *const other[] = {"1.50", "-1", "1e3", "true", "false", "\"q\"", "", "1e400"};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++)
         assert_true(import_cell_is_text(own[i], strlen(own[i])));
     for (size_t i = 0; i < sizeof other / sizeof *other; i++)

@@ -34,6 +34,10 @@ bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t 
  * of such numbers. */
 json_t *jsonpath_load_wide(const char *text, size_t len, size_t flags, json_error_t *err);
 
+/* Whether text[0..len) is one JSON number (RFC 8259's grammar), whatever
+ * its size. */
+bool jsonpath_is_number(const char *text, size_t len);
+
 struct field_errors;
 
 /* jsonpath_load_wide, and in an object also past reals beyond a double
