@@ -53,6 +53,10 @@ static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
 static char window_gen[24];
 static uint64_t window_sent_us; /* 0: none */
 static uint64_t window_us;      /* 0: every read asks Redis */
+/* How long a write waits after its bump: the window of the readers of
+ * every instance, so also in a process that keeps no local tier itself
+ * (the worker, a seed, a server with CACHE_LOCAL_MIB=0). */
+static uint64_t write_wait_us;
 
 static bool window_current(char *gen, size_t cap) {
     if (!window_us)
@@ -107,6 +111,7 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
     atomic_store(&bumps_paid, 0);
     bool local = cache_enabled() && limits->local_bytes && limits->window_us;
     window_us = local ? limits->window_us : 0;
+    write_wait_us = cache_enabled() ? limits->window_us : 0;
     window_reset();
     local_cache_init(local ? limits->local_bytes : 0, limits->ttl_seconds);
 }
@@ -114,6 +119,7 @@ void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *l
 void catalog_cache_free(void) {
     local_cache_free();
     window_us = 0;
+    write_wait_us = 0;
 }
 
 /* Generations never repeat, so a local entry cannot match a generation
@@ -264,7 +270,7 @@ uint64_t catalog_cache_bump_deferred(enum catalog_change change, int64_t product
                  "generation bump failed: cache bypassed until a bump succeeds");
     }
     /* also after a failure: other instances' windows */
-    return window_us ? bumped + window_us : 0;
+    return write_wait_us ? bumped + write_wait_us : 0;
 }
 
 void catalog_cache_bump(enum catalog_change change, int64_t product_id) {

@@ -342,8 +342,10 @@ int worker_run(const struct config *cfg) {
     struct heartbeat h = {cfg, name, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
     if (!heartbeat_start(&h, &beat))
         return 1;
-    /* Imports write the catalog: they bump its cache generation. */
-    struct catalog_cache_limits limits = {cfg->cache_ttl, 0, 0, (size_t)cfg->cache_max_entry_bytes};
+    /* Imports write the catalog: they bump its cache generation, then wait
+     * out the servers' window, as their writes do. */
+    struct catalog_cache_limits limits = {cfg->cache_ttl, 0, (uint64_t)cfg->cache_local_window_us,
+                                          (size_t)cfg->cache_max_entry_bytes};
     catalog_cache_init(cfg->redis_prefix, &limits);
     catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
     log_info("worker.start", NULL, "worker %s started", name);

@@ -13,6 +13,7 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/cache/catalog.h"
+#include "nexus/core/log.h"
 #include "nexus/core/metrics.h"
 
 #include <setjmp.h>
@@ -297,6 +298,18 @@ static void test_a_generation_gone_back_empties_the_memory(void **state) {
     assert_local_hit("item-2", 2, "two");
 }
 
+/* A process that keeps no local tier (the worker, a seed, a server with
+ * CACHE_LOCAL_MIB=0) still waits the servers' window out after its bump:
+ * their readers may reuse the generation they read before it. */
+static void test_a_write_without_a_local_tier_waits_the_window_out(void **state) {
+    (void)state;
+    const struct catalog_cache_limits no_tier = {300, 0, 60u * 1000000u, 0};
+    catalog_cache_init(prefix, &no_tier);
+    uint64_t before = now_us();
+    uint64_t until = catalog_cache_bump_deferred(CATALOG_CHANGE_ALL, 0);
+    assert_true(until >= before + no_tier.window_us);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4)
         return writer_main(argv);
@@ -309,6 +322,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup(test_a_trimmed_log_empties_the_memory, fresh),
         cmocka_unit_test_setup(test_a_lost_log_empties_the_memory, fresh),
         cmocka_unit_test_setup(test_a_generation_gone_back_empties_the_memory, fresh),
+        cmocka_unit_test_setup(test_a_write_without_a_local_tier_waits_the_window_out, fresh),
     };
     return harness_run_group("catalog_cache", tests, sizeof tests / sizeof tests[0], setup,
                              teardown);

@@ -63,7 +63,10 @@ struct cache_lookup {
 struct catalog_cache_limits {
     int ttl_seconds;    /* entry lifetime, in Redis and locally */
     size_t local_bytes; /* the local tier's budget; 0: off */
-    uint64_t window_us; /* how long a generation read may be reused; 0: off */
+    uint64_t window_us; /* how long a generation read may be reused (with a
+                         * local tier), and how long each write waits after
+                         * its bump (always: the servers' readers may reuse
+                         * theirs); 0: off. Give every process the servers'. */
     size_t max_entry;   /* larger responses are not stored; 0: no bound */
 };
 
