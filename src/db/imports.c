@@ -807,6 +807,16 @@ enum nx_err import_stage_take_deferred(struct db *db) {
     return db_exec_sql(db, SQL_STAGE_TAKE_DEFERRED);
 }
 
+/* The categories of the stage's rows and of those deferred, in id order. */
+static struct db_stmt SQL_STAGE_LOCK_CATEGORIES = {
+    "SELECT c.id FROM categories c WHERE c.id IN (SELECT cat_id FROM import_stage"
+    " UNION SELECT cat_id FROM import_deferred) ORDER BY c.id FOR KEY SHARE OF c",
+    0, 0};
+
+enum nx_err import_stage_lock_categories(struct db *db) {
+    return db_exec(db, &SQL_STAGE_LOCK_CATEGORIES, NULL, NULL);
+}
+
 /* The stage's rows that derive their slug, each with whether a live
  * variant holds one of its SKUs (the row then updates that product). */
 static struct db_stmt SQL_STAGE_DERIVED_ROWS = {

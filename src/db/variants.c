@@ -165,13 +165,17 @@ enum nx_err variants_explicit(struct db *db, bool on) {
     return db_exec(db, &SQL_EXPLICIT, params, NULL);
 }
 
+enum nx_err variants_lock_sku_array(struct db *db, const char *skus) {
+    const char *params[] = {skus};
+    return skus && skus[0] ? db_exec(db, &SQL_LOCK_SKUS, params, NULL) : NX_OK;
+}
+
 enum nx_err variants_lock_skus(struct db *db, const char *const *skus, size_t n) {
     struct buf list = {0};
     for (size_t i = 0; i < n; i++)
         if (skus[i])
             db_text_array_add(&list, skus[i]);
-    const char *params[] = {list.data};
-    enum nx_err e = list.len ? db_exec(db, &SQL_LOCK_SKUS, params, NULL) : NX_OK;
+    enum nx_err e = variants_lock_sku_array(db, list.data);
     buf_clear(&list);
     return e;
 }

@@ -374,6 +374,8 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (e == NX_OK)
         e = import_stage_defer(a->db, &deferred);
     if (e == NX_OK)
+        e = import_stage_lock_categories(a->db);
+    if (e == NX_OK)
         e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, &alerts, updated, created);
     /* rows that name a product an earlier row of the batch rewrote: merged
      * after it, on what it left (new products then take fresh ids, and

@@ -7,6 +7,7 @@
 #include "nexus/core/strset.h"
 #include "nexus/db/imports.h"
 #include "nexus/db/products.h"
+#include "nexus/db/variants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,8 +98,19 @@ static enum nx_err find_updates(struct db *db, const char *row_skus, const char 
     /* The products the rows name are locked before anything is read of
      * them: a product deleted, or a variant's SKU freed, by a write that
      * commits meanwhile is seen as it left them (a row then makes a new
-     * product), never written over as it was. */
+     * product), never written over as it was. Then every SKU of the batch
+     * (db/variants), in one statement, before its first write and its
+     * slugs' locks, in the order of an API write (its product, a PUT or
+     * PATCH; the SKUs it gives; a create's derived slug): without it, a
+     * batch and a write of one SKU could each write one of its two
+     * unique keys (the product's, the variant's) and wait for the other's.
+     * A write that held a SKU meanwhile may have given it to another
+     * product, which is locked in turn, once that write committed. */
     enum nx_err e = n ? products_lock_sku_owners(db, row_skus) : NX_OK;
+    if (e == NX_OK && n)
+        e = variants_lock_sku_array(db, row_skus);
+    if (e == NX_OK && n)
+        e = products_lock_sku_owners(db, row_skus);
     if (e == NX_OK && n)
         e = products_skus_held(db, row_skus, sku_rows, &r);
     for (int i = 0; e == NX_OK && i < PQntuples(r); i++) {

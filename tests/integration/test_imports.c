@@ -2103,6 +2103,142 @@ static void test_imports_leave_no_connections_open(void **state) {
     assert_true(after <= before + 2);
 }
 
+/* ---- the locks a batch shares with the API's writes ------------------------ */
+
+/* Upload a CSV import without waiting for it; its id. */
+static long long start_import(const char *body) {
+    struct http_res *r = upload("", staff_token, "text/csv", body, strlen(body), NULL);
+    expect_status(r, 202, "upload");
+    long long id = jint(r->json, "id");
+    http_res_free(r);
+    return id;
+}
+
+/* Wait (on watch) until a session of the server or its worker waits for
+ * a lock. */
+static void wait_for_a_waiter(PGconn *watch) {
+    assert_true(harness_pg_wait_nonzero(watch, "SELECT count(*) FROM pg_locks l"
+                                               " JOIN pg_stat_activity a ON a.pid = l.pid"
+                                               " WHERE NOT l.granted AND a.application_name ="
+                                               " 'nexus' AND a.datname = current_database()"));
+}
+
+/* Whether sql (one boolean) answers true on c. */
+static bool pg_true(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return yes;
+}
+
+static void connect_two(PGconn **a, PGconn **b) {
+    *a = PQconnectdb(server.database_url);
+    *b = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(*a), CONNECTION_OK);
+    assert_int_equal(PQstatus(*b), CONNECTION_OK);
+}
+
+/* End tx (its commit, or its rollback when !ok) and close watch, then
+ * wait for import id, which must be done; its JSON (owned). */
+static json_t *release_and_await(PGconn *tx, PGconn *watch, bool ok, long long id) {
+    assert_true(harness_pg_exec(tx, ok ? "COMMIT" : "ROLLBACK"));
+    PQfinish(tx);
+    PQfinish(watch);
+    json_t *imp = await_import(id);
+    assert_string_equal(jstr(imp, "status"), "done");
+    return imp;
+}
+
+/* The import's rows all applied (created, updated), the order of its
+ * locks right (ok, or else failure), and the products as sql shows them
+ * what want says. Frees imp. */
+static void expect_held_import(json_t *imp, long long created, long long updated, bool ok,
+                               const char *failure, const char *want, const char *sql) {
+    expect_counts(imp, created + updated, created, updated, 0);
+    json_decref(imp);
+    if (!ok)
+        fail_msg("%s", failure);
+    expect_sql(want, "%s", sql);
+}
+
+/* A category's move that also changes its slug holds the category's row
+ * for update, then takes the facet counts' tree lock (exclusively). A
+ * batch set a new product's category (its foreign key's check: key
+ * share) in a statement after an earlier one of its own (an updated
+ * product's counts) took the tree lock: each waited for the other, a
+ * deadlock. A batch now locks its categories before its first write: tx
+ * holds what the move holds, and the batch waits for it without the tree
+ * lock, which the move then takes at once. */
+static void test_a_batch_locks_its_categories_before_the_tree_lock(void **state) {
+    (void)state;
+    char *category = harness_sql_value(&server, "INSERT INTO categories (name, slug)"
+                                                " VALUES ('Held Move', 'held-move') RETURNING id");
+    json_t *imp = run_import("", "text/csv",
+                             "sku,name,price,stock,category\nHELD-CAT-1,Held Lamp,1,1,audio\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    PGconn *tx, *watch;
+    connect_two(&tx, &watch);
+    char sql[160];
+    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM categories WHERE id = %s FOR UPDATE", category);
+    assert_true(harness_pg_exec(tx, sql));
+    /* the lamp leaves its category (its counts change), a desk comes in the held one */
+    long long id = start_import("sku,name,price,stock,category\nHELD-CAT-1,Held Lamp,1,1,\n"
+                                "HELD-CAT-2,Held Desk,1,1,held-move\n");
+    wait_for_a_waiter(watch);
+    bool tree_free = pg_true(tx, "SELECT pg_try_advisory_xact_lock("
+                                 "hashtext('nexus_facet_counts_tree'))");
+    imp = release_and_await(tx, watch, true, id);
+    char want[64];
+    snprintf(want, sizeof want, "HELD-CAT-1|,HELD-CAT-2|%s", category);
+    free(category);
+    expect_held_import(imp, 1, 1, tree_free,
+                       "the batch held the tree lock while it waited for its category", want,
+                       "SELECT sku || '|' || coalesce(category_id::text, '') FROM products"
+                       " WHERE sku LIKE 'HELD-CAT-%' ORDER BY sku");
+}
+
+/* An API write giving a SKU locks it, then writes the variant, then the
+ * product's row, which derives its SKU from it. A batch making a product
+ * of that SKU wrote the product's row, then its variant: each waited for
+ * the other's write (the two unique keys of a SKU), a deadlock. A batch
+ * now locks each of its SKUs before its first write: tx holds what the
+ * write holds after its variant's, and the batch waits for the SKU's
+ * lock; the write derives its row, and the batch, after it, updates the
+ * product that now holds the SKU. */
+static void test_a_batch_locks_its_skus_before_its_first_write(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "text/csv", "sku,name,price,stock\nHELD-SKU-OLD,Held Sku,1,1\n");
+    expect_counts(imp, 1, 1, 0, 0);
+    json_decref(imp);
+    char *product =
+        harness_sql_value(&server, "SELECT product_id FROM product_variants"
+                                   " WHERE sku = 'HELD-SKU-OLD' AND deleted_at IS NULL");
+    PGconn *tx, *watch;
+    connect_two(&tx, &watch);
+    assert_true(harness_pg_exec(tx, "BEGIN; SELECT pg_advisory_xact_lock(-7350084,"
+                                    " hashtext('HELD-SKU')); UPDATE product_variants"
+                                    " SET sku = 'HELD-SKU' WHERE sku = 'HELD-SKU-OLD'"
+                                    " AND deleted_at IS NULL"));
+    long long id = start_import("sku,name,price,stock\nHELD-SKU,Held Sku New,2,2\n");
+    wait_for_a_waiter(watch);
+    bool on_the_sku = pg_true(watch, "SELECT bool_and(l.locktype = 'advisory') FROM pg_locks l"
+                                     " JOIN pg_stat_activity a ON a.pid = l.pid"
+                                     " WHERE NOT l.granted AND a.application_name = 'nexus'"
+                                     " AND a.datname = current_database()");
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT nexus_product_derive(%s)", product);
+    bool derived = harness_pg_exec(tx, sql);
+    imp = release_and_await(tx, watch, derived, id);
+    assert_true(derived);
+    char want[64];
+    snprintf(want, sizeof want, "%s|Held Sku New|200", product);
+    free(product);
+    expect_held_import(imp, 0, 1, on_the_sku, "the batch wrote before it took the SKU's lock", want,
+                       "SELECT id || '|' || name || '|' || price_cents FROM products"
+                       " WHERE sku = 'HELD-SKU' AND deleted_at IS NULL");
+}
+
 /* Whatever the tests above wrote, every product's solo columns are its
  * one live variant's (the item reads them instead of the variants). */
 static void test_solo_columns_follow_the_variants(void **state) {
@@ -2152,6 +2288,8 @@ int main(void) {
         cmocka_unit_test(test_imports_leave_no_connections_open),
         cmocka_unit_test(test_a_row_after_its_products_delete_makes_a_new_product),
         cmocka_unit_test(test_a_row_after_its_variants_delete_makes_a_new_product),
+        cmocka_unit_test(test_a_batch_locks_its_categories_before_the_tree_lock),
+        cmocka_unit_test(test_a_batch_locks_its_skus_before_its_first_write),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
         cmocka_unit_test(test_an_atomic_import_is_done_after_its_cache_bump),
         cmocka_unit_test(test_an_atomic_import_whose_rows_committed_is_only_ended),

@@ -57,7 +57,8 @@ enum nx_err categories_update(struct db *db, const char *id, const char *name, c
  * then the category's row as the update will lock it (for a key change
  * when new_slug), both before the update's trigger takes the facet
  * counts' tree lock, as a product's write locks the category's row (its
- * foreign key's check) before it takes that lock. */
+ * foreign key's check; an import's batch, every category it sets, before
+ * its first write) before it takes that lock. */
 enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug);
 /* Whether making parent the parent of id would close a loop (under
  * categories_lock_for_move). */

@@ -189,6 +189,12 @@ enum nx_err import_stage_reject(struct db *db, bool create_mode, import_reject_f
  * to be checked and merged again on what the merge left. */
 enum nx_err import_stage_defer(struct db *db, long long *deferred);
 enum nx_err import_stage_take_deferred(struct db *db);
+/* Lock the categories the batch's rows (staged and deferred) set, as
+ * their products' foreign key checks will (key share), in one statement
+ * before the batch's first write: a merge's later statement would
+ * otherwise check a new product's category after an earlier one took
+ * the facet counts' tree lock (db/categories: the order a move needs). */
+enum nx_err import_stage_lock_categories(struct db *db);
 
 /* The stage's rows that give no slug, in line order: line, name, and
  * whether a live variant holds one of the row's SKUs ("t"/"f"). */

@@ -63,6 +63,9 @@ enum nx_err variants_lock_sku(struct db *db, const char *sku);
  * whatever theirs, so that two creates giving the same SKUs in opposite
  * orders cannot deadlock either. */
 enum nx_err variants_lock_skus(struct db *db, const char *const *skus, size_t n);
+/* The same for the SKUs of a text[] literal (NULL or "": none), in one
+ * statement however many: an import's batch. */
+enum nx_err variants_lock_sku_array(struct db *db, const char *skus);
 /* Whether the next product inserted in this transaction brings its own
  * variants (true) or gets a default one from its sku, price and stock. */
 enum nx_err variants_explicit(struct db *db, bool on);
