@@ -12,19 +12,40 @@ static struct db_stmt SQL_LOCK = {"SELECT pg_advisory_lock($1::bigint)", 1, 0};
 static struct db_stmt SQL_UNLOCK = {"SELECT pg_advisory_unlock($1::bigint)", 1, 0};
 static struct db_stmt SQL_FIND = {
     "SELECT fingerprint, status, content_type, headers::text, body FROM idempotency_keys"
-    " WHERE scope = $1 AND path = $2 AND key = $3 AND expires_at > now()",
+    " WHERE scope = $1 AND path = $2 AND key = $3 AND expires_at > now() AND claim IS NULL",
     3, 0};
+/* The claim, or what holds the key instead: its live answer, or another
+ * live claim. No row at all: the key was taken after this statement's
+ * snapshot, by a request that is running or has just answered. */
+static struct db_stmt SQL_CLAIM = {
+    "WITH claimed AS (INSERT INTO idempotency_keys (scope, path, key, claim, expires_at)"
+    " VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::integer))"
+    " ON CONFLICT (scope, path, key) DO UPDATE SET claim = EXCLUDED.claim, fingerprint = NULL,"
+    " status = NULL, content_type = NULL, headers = '{}', body = '', created_at = now(),"
+    " expires_at = EXCLUDED.expires_at"
+    " WHERE idempotency_keys.expires_at <= now() RETURNING 'claimed'::text AS held)"
+    " SELECT held FROM claimed UNION ALL"
+    " SELECT CASE WHEN claim IS NULL THEN 'answered' ELSE 'running' END FROM idempotency_keys"
+    " WHERE scope = $1 AND path = $2 AND key = $3 AND expires_at > now()"
+    " AND NOT EXISTS (SELECT 1 FROM claimed)",
+    5, 0};
+static struct db_stmt SQL_RELEASE = {
+    "DELETE FROM idempotency_keys WHERE scope = $1 AND path = $2 AND key = $3 AND claim = $4", 4,
+    0};
 static struct db_stmt SQL_STORE = {
     "INSERT INTO idempotency_keys"
     " (scope, path, key, fingerprint, status, content_type, headers, body, expires_at)"
     " VALUES ($1, $2, $3, $4, $5::integer, $6, $7::jsonb, $8,"
     " now() + make_interval(secs => $9::integer))"
-    " ON CONFLICT (scope, path, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+    " ON CONFLICT (scope, path, key) DO UPDATE SET claim = NULL,"
+    " fingerprint = EXCLUDED.fingerprint,"
     " status = EXCLUDED.status, content_type = EXCLUDED.content_type,"
     " headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = now(),"
     " expires_at = EXCLUDED.expires_at"
-    /* Only an expired row is replaced: a live one means the lock failed. */
-    " WHERE idempotency_keys.expires_at <= now()",
+    /* Only an expired row or a claim is replaced: a live answer means the
+     * lock failed. The claim is the request's own, or one a repeat took
+     * when that expired, which then finds this answer. */
+    " WHERE idempotency_keys.expires_at <= now() OR idempotency_keys.claim IS NOT NULL",
     9, 0};
 /* Over idempotency_keys_expires_idx. */
 static struct db_stmt SQL_PURGE = {
@@ -68,6 +89,30 @@ enum nx_err idempotency_find(struct db *db, const char *scope, const char *path,
                              PGresult **out) {
     const char *params[] = {scope, path, key};
     return db_exec(db, &SQL_FIND, params, out);
+}
+
+enum nx_err idempotency_claim(struct db *db, const char *scope, const char *path, const char *key,
+                              const char *claim, int ttl_seconds, enum idem_holder *holder) {
+    char ttl[16];
+    PGresult *r = NULL;
+    snprintf(ttl, sizeof ttl, "%d", ttl_seconds);
+    const char *params[] = {scope, path, key, claim, ttl};
+    enum nx_err e = db_exec(db, &SQL_CLAIM, params, &r);
+    const char *held = e == NX_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "running";
+    *holder = strcmp(held, "claimed") == 0    ? IDEM_CLAIMED
+              : strcmp(held, "answered") == 0 ? IDEM_ANSWERED
+                                              : IDEM_RUNNING;
+    PQclear(r);
+    return e;
+}
+
+enum nx_err idempotency_release(struct db *db, const char *scope, const char *path, const char *key,
+                                const char *claim) {
+    PGresult *r = NULL;
+    const char *params[] = {scope, path, key, claim};
+    enum nx_err e = db_exec(db, &SQL_RELEASE, params, &r);
+    PQclear(r);
+    return e;
 }
 
 enum nx_err idempotency_store(struct db *db, const struct idem_record *rec) {

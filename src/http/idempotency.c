@@ -81,6 +81,8 @@ static void fingerprint_init(crypto_auth_hmacsha256_state *h) {
     sodium_memzero(subkey, sizeof subkey);
 }
 
+static enum nx_err claim_upload(struct request *req);
+
 enum nx_err idempotency_check_header(struct request *req) {
     unsigned count = 0;
     if (req->method != HTTP_POST || !req->conn)
@@ -103,7 +105,7 @@ enum nx_err idempotency_check_header(struct request *req) {
                                   strlen(req->method_name) + 1);
     hash_media_type(&req->idem_hash, request_header(req, "Content-Type"));
     MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, hash_arg, &req->idem_hash);
-    return NX_OK;
+    return req->route->flags & ROUTE_UPLOAD ? claim_upload(req) : NX_OK;
 }
 
 void idempotency_feed(struct request *req, const char *data, size_t len) {
@@ -463,6 +465,8 @@ static enum nx_err run_locked(struct request *req, struct response *res, route_h
 
 bool idempotency_answer_kept(struct request *req) {
     char scope[SCOPE_MAX];
+    if (req->idem_claim[0])
+        return false; /* it holds the key: no answer was there */
     struct db *db = req->idem_key ? db_thread(req->request_id) : NULL;
     PGresult *kept = NULL;
     if (!db)
@@ -506,7 +510,7 @@ static void waiting_mark(struct request *req, int64_t lock) {
     req->idem_lock = lock;
 }
 
-void idempotency_request_end(struct request *req) {
+static void waiting_lift(struct request *req) {
     if (!req->idem_waiting)
         return;
     pthread_mutex_lock(&waiting_mutex);
@@ -526,7 +530,7 @@ static void waiting_update(struct request *req, int64_t lock) {
     if (waits && !req->idem_waiting)
         waiting_mark(req, lock);
     else if (!waits)
-        idempotency_request_end(req);
+        waiting_lift(req);
 }
 
 /* Take the key's lock: a request back from its hash waits for it, since
@@ -540,14 +544,17 @@ static enum nx_err take_lock(struct db *db, const struct request *req, int64_t l
     return e;
 }
 
+static enum nx_err db_unavailable(struct request *req) {
+    req->retry_after = 2;
+    return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
+}
+
 enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler) {
     char scope[SCOPE_MAX];
     bool taken = false;
     struct db *db = db_thread(req->request_id);
-    if (!db) {
-        req->retry_after = 2;
-        return problem_detail(req, NX_ERR_UNAVAILABLE, "the database is unavailable; retry later");
-    }
+    if (!db)
+        return db_unavailable(req);
     scope_of(req, scope);
     int64_t lock = lock_key(scope, req->path, req->idem_key);
     if (waiting_elsewhere(req, lock))
@@ -568,9 +575,66 @@ enum nx_err idempotency_run(struct request *req, struct response *res, route_han
         if (idempotency_unlock(db, lock) != NX_OK)
             db_disconnect(db);
     }
-    if (e == NX_ERR_UNAVAILABLE && !req->detail[0] && !fielderr_count(&req->field_errors)) {
-        req->retry_after = 2;
-        problem_detail(req, e, "the database is unavailable; retry later");
-    }
+    if (e == NX_ERR_UNAVAILABLE && !req->detail[0] && !fielderr_count(&req->field_errors))
+        db_unavailable(req);
     return e;
+}
+
+/* ---- keys claimed while an upload arrives --------------------------------- */
+
+/* How long a claim outlives its request should its server stop: the
+ * whole request arrives within REQUEST_TIMEOUT, and its handler then
+ * answers (replacing the claim) within a statement or two. */
+static int claim_ttl(void) {
+    return nx_config->request_timeout + 60;
+}
+
+/* An upload's body takes up to REQUEST_TIMEOUT to arrive, and its key is
+ * taken only once it has: a repeat sent meanwhile would read its own body
+ * and run beside it. So the key is claimed when the headers are in (a
+ * row in PostgreSQL, seen by every instance), and a repeat then is the
+ * 409 of a request still running, before a byte of its body is read. A
+ * key already answered is no claim: its repeat reads its body, for the
+ * fingerprint, and is answered the kept answer or the 422 when it runs. */
+static enum nx_err claim_upload(struct request *req) {
+    char scope[SCOPE_MAX], token[sizeof req->idem_claim];
+    unsigned char bytes[(sizeof token - 1) / 2];
+    enum idem_holder holder = IDEM_RUNNING;
+    struct db *db = db_thread(req->request_id);
+    if (!db)
+        return db_unavailable(req);
+    scope_of(req, scope);
+    randombytes_buf(bytes, sizeof bytes);
+    sodium_bin2hex(token, sizeof token, bytes, sizeof bytes);
+    enum nx_err e =
+        idempotency_claim(db, scope, req->path, req->idem_key, token, claim_ttl(), &holder);
+    if (e != NX_OK)
+        return e == NX_ERR_UNAVAILABLE ? db_unavailable(req) : e;
+    if (holder == IDEM_RUNNING)
+        return in_progress(req);
+    if (holder == IDEM_CLAIMED)
+        memcpy(req->idem_claim, token, sizeof token);
+    return NX_OK;
+}
+
+/* The request ends: a claim its answer did not replace is let go, so that
+ * a retry runs (a failure of the server's, a 413, a client gone before
+ * its body was in: nothing is kept for those). One that cannot be let
+ * go now expires (claim_ttl). */
+static void claim_end(struct request *req) {
+    char scope[SCOPE_MAX];
+    if (!req->idem_claim[0])
+        return;
+    struct db *db = db_thread(req->request_id);
+    scope_of(req, scope);
+    if (!db || idempotency_release(db, scope, req->path, req->idem_key, req->idem_claim) != NX_OK)
+        log_warn("idempotency.release", req->request_id,
+                 "the key's claim was not let go; it expires in %d s", claim_ttl());
+    req->idem_claim[0] = '\0';
+    db_thread_release();
+}
+
+void idempotency_request_end(struct request *req) {
+    waiting_lift(req);
+    claim_end(req);
 }

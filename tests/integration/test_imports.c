@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1077,6 +1078,201 @@ static void test_a_keyed_repeat_stores_no_second_upload(void **state) {
     http_res_free(a);
     http_res_free(b);
     buf_clear(&csv);
+}
+
+/* ---- a key while its upload arrives ----------------------------------------- */
+
+/* A keyed CSV upload of about 1 MiB (more than two stored chunks). */
+static void big_csv(struct buf *csv, const char *tag) {
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    buf_puts(csv, "sku,name,price,stock\n");
+    for (int i = 0; csv->len < 1024 * 1024; i++)
+        buf_printf(csv, "%s-%d,%s,1,1\n", tag, i, name);
+}
+
+static void send_all(int fd, const char *data, size_t len) {
+    while (len) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        assert_true(n > 0);
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Poll sql (one value) until it is want; fails after 30 s. */
+static void await_sql(const char *want, const char *sql) {
+    for (int i = 0; i < 3000; i++) {
+        char *v = harness_sql_value(&server, "%s", sql);
+        bool there = strcmp(v, want) == 0;
+        free(v);
+        if (there)
+            return;
+        usleep(10 * 1000);
+    }
+    fail_msg("%s: never %s", sql, want);
+}
+
+/* Start an upload with key over a socket of the test's own (framing: its
+ * Content-Length or Transfer-Encoding header), sending its headers and
+ * first (already framed), and hold it once its first chunk is stored:
+ * its headers have long been read, and its body has not all arrived.
+ * The socket. */
+static int hold_upload(const char *key, const char *framing, const char *first, size_t len) {
+    char head[8192];
+    int n = snprintf(head, sizeof head,
+                     "POST " IMPORTS " HTTP/1.1\r\nHost: localhost\r\n"
+                     "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n"
+                     "Idempotency-Key: %s\r\n%s\r\nConnection: close\r\n\r\n",
+                     staff_token, key, framing);
+    assert_true(n > 0 && (size_t)n < sizeof head);
+    expect_sql("0", "SELECT count(*) FROM imports WHERE status = 'uploading'");
+    int fd = raw_connect();
+    send_all(fd, head, (size_t)n);
+    send_all(fd, first, len);
+    await_sql("1", "SELECT count(*) FROM imports WHERE status = 'uploading'");
+    return fd;
+}
+
+/* hold_upload of the first half of csv, sent with its Content-Length. */
+static int hold_half(const struct buf *csv, const char *key) {
+    char framing[64];
+    snprintf(framing, sizeof framing, "Content-Length: %zu", csv->len);
+    return hold_upload(key, framing, csv->data, csv->len / 2);
+}
+
+/* The answer on fd once the server closes it, NUL-ended in out. */
+static void read_answer(int fd, char *out, size_t cap) {
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < cap && (n = recv(fd, out + got, cap - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    close(fd);
+    out[got] = '\0';
+}
+
+/* Send the rest of the held upload and read its answer: its import id. */
+static long long finish_upload(int fd, const struct buf *csv) {
+    static char answer[64 * 1024];
+    send_all(fd, csv->data + csv->len / 2, csv->len - csv->len / 2);
+    read_answer(fd, answer, sizeof answer);
+    const char *body = strstr(answer, "\r\n\r\n");
+    assert_non_null(body);
+    if (strncmp(answer, "HTTP/1.1 202 ", 13) != 0)
+        fail_msg("the held upload was answered: %s", answer);
+    json_t *imp = json_loads(body + 4, 0, NULL);
+    assert_non_null(imp);
+    long long id = jint(imp, "id");
+    json_decref(imp);
+    return id;
+}
+
+/* A repeat of body under key while its first upload is held: a 409. */
+static void expect_repeat_in_progress(const char *key, const struct buf *body) {
+    char header[128];
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    expect_problem(upload("", staff_token, "text/csv", body->data, body->len, header), 409,
+                   "Idempotency-Key");
+}
+
+/* The first upload under key ended without an answer kept: once its
+ * claim is let go, a retry of body runs (no replay). */
+static void expect_retry_runs(const char *key, const struct buf *body) {
+    char header[128], claims[256];
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    snprintf(claims, sizeof claims, "SELECT count(*) FROM idempotency_keys WHERE key = '%s'", key);
+    await_sql("0", claims);
+    /* the abandoned upload, which the worker would delete later */
+    free(harness_sql_value(&server, "DELETE FROM imports WHERE status = 'uploading' RETURNING 1"));
+    struct http_res *retry = upload("", staff_token, "text/csv", body->data, body->len, header);
+    expect_status(retry, 202, "retry");
+    assert_null(http_header(retry, "Idempotent-Replayed"));
+    json_decref(await_import(jint(retry->json, "id")));
+    http_res_free(retry);
+}
+
+/* A repeat sent while the first upload with its key is still arriving is
+ * the 409 of a request in progress, answered on its headers; the first
+ * then completes, and a later repeat replays it. */
+static void test_a_repeat_while_the_first_upload_arrives_is_409(void **state) {
+    (void)state;
+    struct buf csv = {0};
+    big_csv(&csv, "HELD");
+    const char *key = "Idempotency-Key: import-held";
+    int fd = hold_half(&csv, "import-held");
+    expect_repeat_in_progress("import-held", &csv);
+    long long id = finish_upload(fd, &csv);
+    struct http_res *again = upload("", staff_token, "text/csv", csv.data, csv.len, key);
+    expect_status(again, 202, "repeat");
+    assert_string_equal(http_header(again, "Idempotent-Replayed"), "true");
+    assert_int_equal(jint(again->json, "id"), id);
+    http_res_free(again);
+    csv.data[csv.len - 2] = '2'; /* another body with the key */
+    expect_problem(upload("", staff_token, "text/csv", csv.data, csv.len, key), 422,
+                   "Idempotency-Key");
+    expect_sql("1", "SELECT count(*) FROM imports WHERE id >= %lld", id);
+    json_decref(await_import(id));
+    buf_clear(&csv);
+}
+
+/* An upload whose client goes before its body is in keeps nothing: its
+ * key is let go, and a retry with it runs. */
+static void test_a_key_whose_upload_was_abandoned_runs_again(void **state) {
+    (void)state;
+    struct buf csv = {0};
+    big_csv(&csv, "GONE");
+    int fd = hold_half(&csv, "import-gone");
+    expect_repeat_in_progress("import-gone", &csv);
+    close(fd);
+    expect_retry_runs("import-gone", &csv);
+    buf_clear(&csv);
+}
+
+/* An upload refused past IMPORT_MAX_BYTES once its body is in (chunked,
+ * so no size was declared) keeps no answer (a 413): its key is let go,
+ * and a retry with it runs. */
+static void test_a_key_whose_upload_was_too_large_runs_again(void **state) {
+    (void)state;
+    static char answer[64 * 1024];
+    struct buf body = {0}, chunk = {0};
+    big_csv(&body, "HUGE");
+    buf_printf(&chunk, "%zx\r\n", body.len);
+    buf_append(&chunk, body.data, body.len);
+    buf_puts(&chunk, "\r\n");
+    int fd = hold_upload("import-huge", "Transfer-Encoding: chunked", chunk.data, chunk.len);
+    expect_repeat_in_progress("import-huge", &body);
+    /* twice more: past the 2 MiB IMPORT_MAX_BYTES of this server */
+    send_all(fd, chunk.data, chunk.len);
+    send_all(fd, chunk.data, chunk.len);
+    send_all(fd, "0\r\n\r\n", 5);
+    read_answer(fd, answer, sizeof answer);
+    if (strncmp(answer, "HTTP/1.1 413 ", 13) != 0)
+        fail_msg("the upload past the limit was answered: %s", answer);
+    expect_retry_runs("import-huge", &body);
+    buf_clear(&body);
+    buf_clear(&chunk);
+}
+
+/* A claim left by a server that stopped mid-upload holds its key until it
+ * expires, and no longer. */
+static void test_a_claim_of_a_stopped_server_expires(void **state) {
+    (void)state;
+    const char *csv = "sku,name,price,stock\nCLAIM-LEFT,Left,1,1\n";
+    const char *key = "Idempotency-Key: import-left";
+    free(harness_sql_value(&server,
+                           "INSERT INTO idempotency_keys (scope, path, key, claim, expires_at)"
+                           " SELECT 'user:' || id, '" IMPORTS "', 'import-left', md5('left'),"
+                           " now() + interval '1 hour' FROM users"
+                           " WHERE email = 'imports-staff@example.com' RETURNING 1"));
+    expect_problem(upload("", staff_token, "text/csv", csv, strlen(csv), key), 409,
+                   "Idempotency-Key");
+    free(harness_sql_value(&server, "UPDATE idempotency_keys SET expires_at = now()"
+                                    " WHERE key = 'import-left' RETURNING 1"));
+    struct http_res *r = upload("", staff_token, "text/csv", csv, strlen(csv), key);
+    expect_status(r, 202, "after the claim expired");
+    json_decref(await_import(jint(r->json, "id")));
+    http_res_free(r);
 }
 
 /* ---- fixtures ------------------------------------------------------------- */
@@ -2274,6 +2470,10 @@ int main(void) {
         cmocka_unit_test(test_request_checks),
         cmocka_unit_test(test_idempotency_key_answers_the_first_import),
         cmocka_unit_test(test_a_keyed_repeat_stores_no_second_upload),
+        cmocka_unit_test(test_a_repeat_while_the_first_upload_arrives_is_409),
+        cmocka_unit_test(test_a_key_whose_upload_was_abandoned_runs_again),
+        cmocka_unit_test(test_a_key_whose_upload_was_too_large_runs_again),
+        cmocka_unit_test(test_a_claim_of_a_stopped_server_expires),
         cmocka_unit_test(test_a_runner_without_the_lease_applies_nothing),
         cmocka_unit_test(test_the_last_failed_attempt_ends_the_import),
         cmocka_unit_test(test_a_resumed_import_reads_from_its_offset),

@@ -18,6 +18,16 @@
  * 422 on the header. A 401, a 429 or a failure of the server's own is
  * not kept: a retry simply runs again.
  *
+ * An upload (ROUTE_UPLOAD) reads its body for as long as REQUEST_TIMEOUT
+ * before it runs, so it also claims its key when its headers are in: a
+ * row in PostgreSQL with no answer yet (db/idempotency.h), which its
+ * answer replaces. A repeat meanwhile, on any instance, is the 409 at
+ * once, its body unread; a repeat of a key already answered reads its
+ * body and gets the answer or the 422 as above. A claim that no answer
+ * replaced (a 413, a 5xx, a client gone mid-body) is let go when the
+ * request ends; one left by a server that stopped expires a minute past
+ * REQUEST_TIMEOUT.
+ *
  * A replayed success on a catalog write bumps the catalog generation and
  * waits out the window as the write does (docs/ARCHITECTURE.md, "The
  * catalog cache"): the write's own bump comes after its commit, so a
@@ -50,7 +60,8 @@ bool idempotency_key_valid(const char *key);
 
 /* First call of a POST: a repeated or malformed Idempotency-Key is a 400
  * naming the header. Routes that keep answers (not ROUTE_NO_REPLAY) then
- * start the request's fingerprint. */
+ * start the request's fingerprint, and an upload claims its key (a 409
+ * while another request holds it, a 503 when the database is down). */
 enum nx_err idempotency_check_header(struct request *req);
 
 /* Body bytes as they arrive (a no-op without a key). */
@@ -67,7 +78,9 @@ bool idempotency_answer_kept(struct request *req);
 enum nx_err idempotency_run(struct request *req, struct response *res, route_handler handler);
 
 /* The request ended (answered, refused or abandoned): a key it kept
- * marked as running is let go. */
+ * marked as running, and a claim its answer did not replace, are let go.
+ * Only once the request's steps are done: it takes the thread's
+ * connection and releases it. */
 void idempotency_request_end(struct request *req);
 
 #endif

@@ -117,6 +117,9 @@ struct request {
      * key (its lock's number) is marked as still running meanwhile. */
     bool idem_waiting;
     int64_t idem_lock;
+    /* The token of its claim on the key, taken when the headers of an
+     * upload arrived (32 hex digits), or "": see http/idempotency.h. */
+    char idem_claim[33];
 
     /* What problem.c renders when a stage returns an error. */
     char detail[256];
