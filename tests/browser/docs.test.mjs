@@ -4,7 +4,8 @@
 // Against a server of its own (see tests/contract/harness.mjs) it opens
 // /docs and checks that:
 // - every operation of openapi.yaml is listed, and nothing else;
-// - "Try it out" -> "Execute" on GET /api/v1/products shows a 200;
+// - "Try it out" -> "Execute" on GET /api/v1/products shows a 200, and on
+//   a PNG file of /docs shows the image;
 // - "Authorize" with a staff bearer token, then POST /api/v1/categories with
 //   an edited body, shows a 201 (and the request carried the token);
 // - with that token, POST /api/v1/products with variants, attributes and
@@ -114,6 +115,18 @@ test('Authorize with a staff token, then POST /api/v1/categories shows a 201', a
   const post = requests.find((r) => r.method === 'POST' && r.url === `${server.base}/api/v1/categories`);
   assert.ok(post, 'the browser sent no POST /api/v1/categories');
   assert.equal(post.headers.authorization, `Bearer ${staffToken}`);
+});
+
+test('Try it out on an image file shows the image', async () => {
+  const block = await openOperation('getDocsFile');
+  await block.locator('select').first().selectOption('favicon-32x32.png');
+  const before = consoleErrors.length;
+  assert.equal(await execute(block), '200');
+  const image = block.locator('.live-responses-table .response-col_description img').first();
+  await image.waitFor();
+  await page.waitForFunction((img) => img.complete, await image.elementHandle());
+  assert.ok((await image.evaluate((img) => img.naturalWidth)) > 0, 'the image was not shown');
+  assert.deepEqual(consoleErrors.slice(before), [], 'console errors while showing the image');
 });
 
 test('the page loads nothing from other hosts and breaks no policy', () => {

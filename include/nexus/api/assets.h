@@ -38,10 +38,11 @@
 
 /* The pages load scripts, styles, images and data from this server only.
  * Swagger UI and GraphiQL both set inline styles and use data: URIs for
- * their icons and fonts; neither evaluates strings as code. */
+ * their icons and fonts; neither evaluates strings as code. Swagger UI
+ * shows an image answer through a blob: URL it made from that answer. */
 #define ASSET_CSP                                                                                  \
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                    \
-    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "         \
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "   \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct asset_file {
