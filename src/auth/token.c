@@ -70,6 +70,21 @@ static bool check_times(json_t *claims, time_t now) {
     return claim_time(claims, "iat", false, &iat) && iat <= (int64_t)now + CLOCK_SKEW;
 }
 
+/* A login id as the server writes it: a UUID in PostgreSQL's text form,
+ * 8-4-4-4-12 lower-case hex digits. Any other text is no login of ours,
+ * and must not reach the database's uuid cast (whose error is a 422). */
+static bool is_family_id(const char *s) {
+    if (strlen(s) != NX_FAMILY_LEN)
+        return false;
+    for (size_t i = 0; i < NX_FAMILY_LEN; i++) {
+        bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+        bool hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+        if (dash_here ? s[i] != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
 static bool check_claims(const struct token_keys *k, json_t *claims, time_t now,
                          struct access_claims *out) {
     const char *iss, *sub, *jti, *role, *fam, *use;
@@ -81,7 +96,7 @@ static bool check_claims(const struct token_keys *k, json_t *claims, time_t now,
         return false;
     if (!parse_id(sub, strlen(sub), &out->user_id))
         return false;
-    if (strlen(fam) != NX_FAMILY_LEN || strlen(role) >= sizeof out->role)
+    if (!is_family_id(fam) || strlen(role) >= sizeof out->role)
         return false;
     memcpy(out->family, fam, NX_FAMILY_LEN + 1);
     memcpy(out->role, role, strlen(role) + 1);
@@ -118,6 +133,18 @@ static bool hs256_signature_ok(const struct token_keys *k, const char *token, si
     return sodium_memcmp(mac, given, sizeof mac) == 0;
 }
 
+/* A base64url segment of a token (at most max bytes decoded), parsed as
+ * JSON refusing duplicate keys: a token we issue never repeats
+ * a member, and jansson's default (which libjwt uses) keeps the last. */
+static json_t *segment_json(const char *start, size_t len, size_t max) {
+    unsigned char raw[NX_TOKEN_MAX];
+    size_t raw_len = 0;
+    if (sodium_base642bin(raw, max < sizeof raw ? max : sizeof raw, start, len, NULL, &raw_len,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return NULL;
+    return json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, NULL);
+}
+
 /* The JOSE header must be one we issue: "alg" exactly "HS256" (libjwt
  * reads the name ignoring case, RFC 7515 does not), "typ", if any, "JWT",
  * and nothing else: a "crit" extension must be understood to be accepted
@@ -125,12 +152,9 @@ static bool hs256_signature_ok(const struct token_keys *k, const char *token, si
 static bool header_is_ours(const char *token, size_t len) {
     enum { HEADER_MAX = 256 };
     const char *dot = memchr(token, '.', len);
-    unsigned char raw[HEADER_MAX];
-    size_t raw_len = 0;
-    if (!dot || sodium_base642bin(raw, sizeof raw, token, (size_t)(dot - token), NULL, &raw_len,
-                                  NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    if (!dot)
         return false;
-    json_t *h = json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *h = segment_json(token, (size_t)(dot - token), HEADER_MAX);
     const char *key;
     json_t *v;
     bool ok = json_is_object(h);
@@ -147,11 +171,19 @@ static bool header_is_ours(const char *token, size_t len) {
     return ok;
 }
 
+/* The payload of a token: the segment between its two dots. */
+static json_t *payload_json(const char *token, size_t len) {
+    const char *dot1 = memchr(token, '.', len);
+    const char *dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (!dot2)
+        return NULL;
+    return segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), NX_TOKEN_MAX);
+}
+
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims) {
     NX_ASSERT(k->secret && k->secret_len >= 32); /* never decode without a key */
     jwt_t *jwt = NULL;
-    char *grants = NULL;
     json_t *parsed = NULL;
     enum nx_err e = NX_ERR_UNAUTHORIZED;
     char copy[NX_TOKEN_MAX + 1];
@@ -164,13 +196,13 @@ enum nx_err token_verify_access(const struct token_keys *k, const char *token, s
         goto out;
     if (jwt_get_alg(jwt) != JWT_ALG_HS256)
         goto out;
-    grants = jwt_get_grants_json(jwt, NULL);
-    parsed = grants ? json_loads(grants, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    /* The claims are read from the payload as sent, not from libjwt's
+     * copy: libjwt parses it keeping the last of duplicate members. */
+    parsed = payload_json(copy, len);
     if (json_is_object(parsed) && check_claims(k, parsed, now, claims))
         e = NX_OK;
 out:
     json_decref(parsed);
-    free(grants);
     jwt_free(jwt);
     return e;
 }

@@ -236,13 +236,11 @@ static json_t *jwt_claims(const char *token) {
 
 enum jwt_mac { MAC_HS256, MAC_HS512, MAC_NONE };
 
-/* header.claims.signature; claims is stolen. */
-static char *jwt_make(const char *header_json, json_t *claims, enum jwt_mac mac,
-                      const char *secret) {
+/* header.claims.signature of the claims as text. */
+static char *jwt_make_text(const char *header_json, const char *payload_json, enum jwt_mac mac,
+                           const char *secret) {
     char *hdr = b64url((const unsigned char *)header_json, strlen(header_json));
-    char *payload_json = dump(claims);
     char *payload = b64url((const unsigned char *)payload_json, strlen(payload_json));
-    free(payload_json);
     size_t cap = strlen(hdr) + strlen(payload) + 200;
     char *tok = malloc(cap);
     assert_non_null(tok);
@@ -268,6 +266,15 @@ static char *jwt_make(const char *header_json, json_t *claims, enum jwt_mac mac,
     free(s);
     free(hdr);
     free(payload);
+    return tok;
+}
+
+/* header.claims.signature; claims is stolen. */
+static char *jwt_make(const char *header_json, json_t *claims, enum jwt_mac mac,
+                      const char *secret) {
+    char *payload_json = dump(claims);
+    char *tok = jwt_make_text(header_json, payload_json, mac, secret);
+    free(payload_json);
     return tok;
 }
 
@@ -843,6 +850,11 @@ static void edit_role_admin(json_t *c) {
     json_object_set_new(c, "role", json_string("admin"));
 }
 
+/* 36 characters, as a login id is, but no UUID */
+static void edit_family_not_a_uuid(json_t *c) {
+    json_object_set_new(c, "fam", json_string("not-a-uuid-but-thirty-six-chars-long"));
+}
+
 static void forge_user(void) {
     static bool done;
     if (!done)
@@ -886,6 +898,40 @@ static void test_token_with_future_nbf_is_401(void **state) {
 static void test_token_for_user_that_does_not_exist_is_401(void **state) {
     (void)state;
     expect_forged(edit_unknown_user, 401);
+}
+
+/* The login id is read by every route that looks the caller up: one the
+ * server never issues is an invalid token there, not a field at fault. */
+static void test_token_whose_login_id_is_not_a_uuid_is_401(void **state) {
+    (void)state;
+    expect_forged(edit_family_not_a_uuid, 401);
+    char *tok = forged_access("forge@example.com", edit_family_not_a_uuid);
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+    struct http_res *r = post_json_h(LOGOUT, json_pack("{s:s}", "refresh_token", "x"), auth);
+    assert_problem(r, 401, NULL);
+    http_res_free(r);
+    free(tok);
+}
+
+/* A claim given twice (libjwt's parse keeps the last): never in a token
+ * the server issued, so an invalid token. */
+static void test_token_with_a_duplicated_claim_is_401(void **state) {
+    (void)state;
+    forge_user();
+    struct tokens t = login("forge@example.com", "forge-password");
+    char *text = dump(jwt_claims(t.access));
+    size_t n = strlen(text);
+    char *twice = malloc(n + 32);
+    assert_non_null(twice);
+    /* the claims as issued, then "role" once more before the closing brace */
+    snprintf(twice, n + 32, "%.*s,\"role\":\"admin\"}", (int)(n - 1), text);
+    char *tok = jwt_make_text(HS256_HEADER, twice, MAC_HS256, SECRET);
+    assert_int_equal(get_status(ME, tok), 401);
+    free(tok);
+    free(twice);
+    free(text);
+    tokens_free(&t);
 }
 
 static void test_token_signed_with_other_secret_is_401(void **state) {
@@ -1821,6 +1867,8 @@ int main(void) {
         cmocka_unit_test(test_token_without_iss_or_with_other_iss_is_401),
         cmocka_unit_test(test_token_with_future_nbf_is_401),
         cmocka_unit_test(test_token_for_user_that_does_not_exist_is_401),
+        cmocka_unit_test(test_token_whose_login_id_is_not_a_uuid_is_401),
+        cmocka_unit_test(test_token_with_a_duplicated_claim_is_401),
         cmocka_unit_test(test_token_signed_with_other_secret_is_401),
         cmocka_unit_test(test_unsigned_alg_none_token_is_401),
         cmocka_unit_test(test_token_with_other_algorithm_is_401),

@@ -103,12 +103,11 @@ static void check_alg_none(const char *signature) {
     free(p);
 }
 
-/* A token with this JOSE header and good claims, signed with SECRET. */
-static char *signed_with_header(const char *header) {
-    char claims[512], extra[64], token[2048];
-    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+/* A token of this JOSE header and claims text, signed with SECRET. */
+static char *signed_token(const char *header, const char *claims) {
+    char token[2048];
     char *h = b64url(header);
-    char *p = b64url(good_claims(claims, sizeof claims, extra));
+    char *p = b64url(claims);
     int n = snprintf(token, sizeof token, "%s.%s", h, p);
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state st;
@@ -121,6 +120,13 @@ static char *signed_with_header(const char *header) {
     free(h);
     free(p);
     return strdup(token);
+}
+
+/* A token with this JOSE header and good claims, signed with SECRET. */
+static char *signed_with_header(const char *header) {
+    char claims[512], extra[64];
+    snprintf(extra, sizeof extra, "\"exp\":%lld", (long long)NOW + 600);
+    return signed_token(header, good_claims(claims, sizeof claims, extra));
 }
 
 /* Signed with the real secret, but a header this server does not issue:
@@ -276,6 +282,47 @@ static void test_missing_or_bad_claims_are_rejected(void **state) {
         assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
         free(t);
     }
+}
+
+/* A login id that is no UUID as the server writes them (36 characters, so
+ * only its shape is at fault) is no login of ours. */
+static void test_family_that_is_not_a_uuid_is_rejected(void **state) {
+    (void)state;
+    static const char *const refused[] = {
+        "not-a-uuid-but-thirty-six-chars-long", "0b1e2c3d4e5f-4a6b-8c7d-9e0f1a2b3c4d-",
+        "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g", "0B1E2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+        "{0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c}",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char claims[512];
+        assert_int_equal(strlen(refused[i]), NX_FAMILY_LEN);
+        snprintf(claims, sizeof claims,
+                 "{\"sub\":\"42\",\"role\":\"customer\",\"iss\":\"nexus\",\"jti\":\"j\","
+                 "\"fam\":\"%s\",\"token_use\":\"access\",\"exp\":%lld}",
+                 refused[i], (long long)NOW + 600);
+        char *t = craft(JWT_ALG_HS256, SECRET, claims);
+        assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+        free(t);
+    }
+}
+
+/* A claim given twice: libjwt's parse keeps the last, but a token the
+ * server issued never repeats one. */
+static void test_duplicated_claim_is_rejected(void **state) {
+    (void)state;
+    static const char *const twice[] = {"\"role\":\"admin\"", "\"sub\":\"42\"", "\"jti\":\"j2\""};
+    for (size_t i = 0; i < sizeof twice / sizeof twice[0]; i++) {
+        char claims[512], extra[128];
+        snprintf(extra, sizeof extra, "\"exp\":%lld,%s", (long long)NOW + 600, twice[i]);
+        char *t = signed_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                               good_claims(claims, sizeof claims, extra));
+        assert_int_equal(verify(t), NX_ERR_UNAUTHORIZED);
+        free(t);
+    }
+    /* the control: the same claims once each */
+    char *t = signed_with_header("{\"alg\":\"HS256\",\"typ\":\"JWT\"}");
+    assert_int_equal(verify(t), NX_OK);
+    free(t);
 }
 
 /* ---- the signature is checked before libjwt sees the token --------------- */
@@ -503,6 +550,8 @@ int main(void) {
         cmocka_unit_test(test_wrong_issuer_is_rejected),
         cmocka_unit_test(test_missing_or_non_integer_exp_is_rejected),
         cmocka_unit_test(test_missing_or_bad_claims_are_rejected),
+        cmocka_unit_test(test_family_that_is_not_a_uuid_is_rejected),
+        cmocka_unit_test(test_duplicated_claim_is_rejected),
         cmocka_unit_test(test_valid_signature_reaches_libjwt_once),
         cmocka_unit_test(test_wrong_signature_of_the_right_length_never_reaches_libjwt),
         cmocka_unit_test(test_truncated_or_extended_signature_never_reaches_libjwt),

@@ -6,7 +6,8 @@
  * compares signatures in variable time, and checks no claim at all. So
  * before decoding we verify the HS256 signature ourselves in constant time,
  * and after decoding we pin the algorithm and check every claim ourselves,
- * typed through jansson.
+ * typed through jansson, from the payload as sent (libjwt's parse keeps the
+ * last of duplicate members; a token with any is refused).
  *
  * Refresh tokens are not JWTs: they are opaque tokens, 256 bits from
  * libsodium's generator (randombytes_buf) as unpadded URL-safe base64
