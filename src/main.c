@@ -281,21 +281,33 @@ static bool parse_count(const char *s, long max, long *out) {
 }
 
 /* Once the seed's rows are committed, the servers' cached lists and items
- * are older than the catalog: bumped as an import's batch is, and owed
- * (every server delivers it) when this process cannot bump, having no
+ * are older than the catalog: the bump is owed in their transaction (every
+ * server delivers it, should this process stop before its own bump), as
+ * an import's batch's is, also when this process cannot bump, having no
  * Redis of its own (run with only DATABASE_URL). */
-static void seed_committed(struct db *db) {
+static enum nx_err seed_committing(struct db *db, int64_t *owed) {
+    return catalog_bump_owe(db, true, owed);
+}
+
+/* Then bumped, and the owed record forgotten once the bump landed. A seed
+ * that only finished an interrupted one's index builds owes nothing of
+ * its own (the rows' transaction recorded it): it bumps as an import's
+ * later attempt does. */
+static void seed_committed(struct db *db, int64_t owed) {
     /* the servers' window: the bump waits it out, as their writes do */
     struct catalog_cache_limits limits = {config.cache_ttl, 0,
                                           (uint64_t)config.cache_local_window_us,
                                           (size_t)config.cache_max_entry_bytes};
     catalog_cache_init(config.redis_prefix, &limits);
     catalog_cache_set_position_source(db_wal_position); /* for readers of replicas */
-    catalog_bump_bulk_write(db, true);
+    if (owed > 0)
+        catalog_bump_owed_landed(db, owed);
+    else
+        catalog_bump_bulk_write(db);
 }
 
 static int cmd_seed(int argc, char **argv) {
-    struct seed_options o = {0, 260, true, config.database_url, seed_committed};
+    struct seed_options o = {0, 260, true, config.database_url, seed_committing, seed_committed};
     for (int i = 2; i < argc; i++) {
         bool ok = i + 1 < argc && ((strcmp(argv[i], "--products") == 0 &&
                                     parse_count(argv[i + 1], 50000000, &o.products)) ||

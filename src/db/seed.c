@@ -495,7 +495,7 @@ static enum nx_err catalog_is_empty(struct db *db) {
 
 /* The rows, in one transaction: a bulk load drops the secondary indexes
  * and the foreign keys first, and adds the keys back (one join each). */
-static enum nx_err load(struct db *db, const struct seed_options *o) {
+static enum nx_err load(struct db *db, const struct seed_options *o, int64_t *owed) {
     int64_t *leaves = NULL;
     long leaf_count = 0;
     PGresult *keys = NULL;
@@ -515,6 +515,8 @@ static enum nx_err load(struct db *db, const struct seed_options *o) {
         e = seed_indexes_restore_writers(db);
     if (e == NX_OK && bulk)
         e = run_each(db, keys, 1);
+    if (e == NX_OK && o->committing)
+        e = o->committing(db, owed);
     if (e == NX_OK)
         e = db_commit(db);
     db_rollback(db);
@@ -525,6 +527,7 @@ static enum nx_err load(struct db *db, const struct seed_options *o) {
 
 enum nx_err seed_catalog(struct db *db, const struct seed_options *o, enum seed_outcome *outcome) {
     bool pending = false;
+    int64_t owed = 0;
     /* A bulk load legitimately runs longer than any API statement. */
     enum nx_err e = db_exec_sql(db, "SET statement_timeout = 0");
     if (e == NX_OK)
@@ -534,9 +537,9 @@ enum nx_err seed_catalog(struct db *db, const struct seed_options *o, enum seed_
     else if (e == NX_OK)
         e = catalog_is_empty(db);
     if (e == NX_OK && !pending)
-        e = load(db, o);
+        e = load(db, o, &owed);
     if (e == NX_OK && o->committed)
-        o->committed(db);
+        o->committed(db, owed);
     if (e == NX_OK)
         e = seed_indexes_build(db, o->conninfo, o->progress);
     *outcome = pending ? SEED_RESUMED : SEED_LOADED;

@@ -266,7 +266,7 @@ static void copy_row(struct batch *b, long long line, const struct import_row *r
  * stops in between leaves it to the servers. */
 static enum nx_err owe_bump(struct db *db, bool wrote, int64_t *owed) {
     *owed = 0;
-    return wrote ? catalog_bump_owe(db, owed) : NX_OK;
+    return wrote ? catalog_bump_owe(db, false, owed) : NX_OK;
 }
 
 static void bump_after_commit(struct db *db, bool wrote, int64_t owed) {
@@ -1186,7 +1186,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
      * its bump. That bump was owed with the commit, and the servers
      * deliver it; this one makes sure before anything is marked done. */
     if (e == NX_OK && (job->attempts > 1 || run->applied))
-        catalog_bump_bulk_write(db, false);
+        catalog_bump_bulk_write(db);
     if (e == NX_OK && run->applied)
         e = end_import(run, true, "done");
     bool apply = !skip && !run->applied;

@@ -6,6 +6,7 @@
  * The test runs its own PostgreSQL and Redis, so it can stop and hang them.
  */
 #include "harness.h"
+#include "silent_redis.h"
 
 #include "../common/free_port.h"
 
@@ -562,28 +563,6 @@ static void test_reads_survive_redis_hung(void **state) {
     }
 }
 
-/* A Redis that accepts connections and never answers (hung: its process
- * stopped, its listening socket still taking connections): it counts them. */
-struct silent_redis {
-    int fd;
-    atomic_int accepted;
-    int held[256];
-};
-
-static void *silent_accept(void *arg) {
-    struct silent_redis *r = arg;
-    for (;;) {
-        int c = accept(r->fd, NULL, NULL);
-        if (c < 0)
-            return NULL; /* the listening socket was shut down */
-        int n = atomic_fetch_add(&r->accepted, 1);
-        if (n < 256)
-            r->held[n] = c; /* kept open, never answered */
-        else
-            close(c);
-    }
-}
-
 static double seconds_since(const struct timespec *t0) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -598,32 +577,28 @@ static double seconds_since(const struct timespec *t0) {
  * at 100 ms it connected every 100 ms plus a timeout. */
 static void test_hung_redis_timeouts_back_off(void **state) {
     (void)state;
-    struct silent_redis r = {.fd = socket(AF_UNIX, SOCK_STREAM, 0)};
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s/silent.sock", dir);
-    assert_true(r.fd >= 0);
-    assert_int_equal(bind(r.fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    assert_int_equal(listen(r.fd, 64), 0);
-    pthread_t acceptor;
-    assert_int_equal(pthread_create(&acceptor, NULL, silent_accept, &r), 0);
+    struct silent_redis r;
+    char sock[600];
+    snprintf(sock, sizeof sock, "%s/silent.sock", dir);
+    silent_redis_start(&r, sock);
     /* written through the main server: a write on the hung one would owe
      * its bump, and an instance that owes one reads past the cache */
     long id = create_product("SIL-1", "Silent Lamp");
     char url[600];
-    snprintf(url, sizeof url, "REDIS_URL=unix://%s", addr.sun_path);
+    snprintf(url, sizeof url, "REDIS_URL=unix://%s", sock);
     struct nexus_server hung = {0};
     start_with(&hung, "cache-hung", url, "THREADS=1");
     harness_use(&hung);
     char path[64];
     snprintf(path, sizeof path, "/api/v1/products/%ld", id);
-    int before = atomic_load(&r.accepted);
+    int before = silent_redis_accepted(&r);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int reads = 0;
     for (; seconds_since(&t0) < 4.0; reads++)
         http_res_free(http_expect("GET", path, NULL, NULL, 200));
     double t = seconds_since(&t0);
-    int connects = atomic_load(&r.accepted) - before;
+    int connects = silent_redis_accepted(&r) - before;
     double bound = 2.0 + log2(t / 0.1 + 1.0) + t / 2.0;
     fprintf(stderr, "hung Redis: %d reads, %d connects in %.2f s (at most %.1f)\n", reads, connects,
             t, bound);
@@ -631,11 +606,7 @@ static void test_hung_redis_timeouts_back_off(void **state) {
     assert_true(connects <= (int)bound);
     harness_use(&server);
     harness_stop(&hung);
-    shutdown(r.fd, SHUT_RDWR);
-    close(r.fd);
-    pthread_join(acceptor, NULL);
-    for (int i = 0; i < atomic_load(&r.accepted) && i < 256; i++)
-        close(r.held[i]);
+    silent_redis_stop(&r);
 }
 
 /* One redis-cli command on the test's Redis; the first line of its answer. */

@@ -5,9 +5,11 @@
  * and a seed interrupted after committing its rows finishes the indexes
  * it left when run again; the unique indexes are never missing once the
  * rows are committed. A seed into a running system makes the servers'
- * cached lists unreachable, and makes as many categories as asked.
+ * cached lists unreachable, also when it stops between its commit and
+ * its bump, and makes as many categories as asked.
  */
 #include "harness.h"
+#include "silent_redis.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +21,10 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <unistd.h>
 
-static struct nexus_server bulk, small, stopped, tree, live, owed;
+static struct nexus_server bulk, small, stopped, tree, live, owed, held;
 static char out[16384];
 
 static int setup(void **state) {
@@ -29,6 +33,7 @@ static int setup(void **state) {
     harness_create_db(&small, "seedsmall");
     harness_create_db(&stopped, "seedstopped");
     harness_create_db(&tree, "seedtree");
+    harness_create_db(&held, "seedheld");
     return 0;
 }
 
@@ -38,6 +43,7 @@ static int teardown(void **state) {
     harness_stop(&small);
     harness_stop(&stopped);
     harness_stop(&tree);
+    harness_stop(&held);
     if (live.pid)
         harness_stop(&live);
     if (owed.pid)
@@ -185,14 +191,62 @@ static void test_unique_indexes_outlive_an_interrupted_bulk_seed(void **state) {
     free(want);
 }
 
-/* --categories M makes M categories, whatever M is. */
+/* --categories M makes M categories, whatever M is. With a Redis of its
+ * own, the seed forgets the bump it owed with its rows once its bump
+ * landed. */
 static void test_seed_makes_the_categories_asked(void **state) {
     (void)state;
-    assert_int_equal(run_seed(&tree, NULL, "10", "77"), 0);
+    char redis[600];
+    snprintf(redis, sizeof redis, "REDIS_URL=%s", getenv("NEXUS_TEST_REDIS_URL"));
+    const char *env[] = {redis, NULL};
+    assert_int_equal(run_seed(&tree, env, "10", "77"), 0);
     assert_non_null(strstr(out, "in 77 categories"));
     harness_expect_sql(&tree, "77|3",
                        "SELECT count(*) || '|' || count(*) FILTER (WHERE parent_id IS NULL)"
                        " FROM categories");
+    harness_expect_sql(&tree, "0", "SELECT count(*) FROM cache_owed_bumps");
+}
+
+struct seed_run {
+    const char *const *env;
+    int rc;
+};
+
+static void *seed_in_background(void *arg) {
+    struct seed_run *run = arg;
+    run->rc = run_seed(&held, run->env, "10", "26");
+    return NULL;
+}
+
+/* A seed stopped between the commit of its rows and its bump loses no
+ * invalidation: the bump is owed in the transaction that commits them, as
+ * an import's batch's is. The seed is held there by a Redis that takes
+ * its bump's connection and never answers (for 10 s a try). */
+static void test_seed_owes_its_bump_with_its_rows(void **state) {
+    (void)state;
+    struct silent_redis r;
+    char sock[64], url[600];
+    snprintf(sock, sizeof sock, "/tmp/nexus-seed-silent-%d.sock", (int)getpid());
+    silent_redis_start(&r, sock);
+    snprintf(url, sizeof url, "REDIS_URL=unix://%s", sock);
+    const char *env[] = {url, "REDIS_TIMEOUT_MS=10000", NULL};
+    struct seed_run run = {env, -1};
+    pthread_t seeder;
+    assert_int_equal(pthread_create(&seeder, NULL, seed_in_background, &run), 0);
+    /* the seed's first use of Redis is its bump, after its commit */
+    for (int i = 0; i < 1200 && silent_redis_accepted(&r) == 0; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    assert_true(silent_redis_accepted(&r) >= 1);
+    harness_expect_sql(&held, "10|1",
+                       "SELECT (SELECT count(*) FROM products) || '|' ||"
+                       " (SELECT count(*) FROM cache_owed_bumps)");
+    /* Redis gone: the bump fails at once, and stays owed */
+    silent_redis_stop(&r);
+    pthread_join(seeder, NULL);
+    assert_int_equal(run.rc, 0);
+    harness_expect_sql(&held, "1", "SELECT count(*) FROM cache_owed_bumps");
 }
 
 static size_t listed_products(void) {
@@ -245,6 +299,7 @@ int main(void) {
         cmocka_unit_test(test_a_failed_build_says_why),
         cmocka_unit_test(test_unique_indexes_outlive_an_interrupted_bulk_seed),
         cmocka_unit_test(test_seed_makes_the_categories_asked),
+        cmocka_unit_test(test_seed_owes_its_bump_with_its_rows),
         cmocka_unit_test(test_seed_bumps_the_running_servers_cache),
         cmocka_unit_test(test_seed_without_redis_owes_the_bump),
     };

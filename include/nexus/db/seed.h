@@ -13,17 +13,22 @@
 #include "nexus/db/db.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct seed_options {
     long products;
     long categories;
     bool progress;        /* a progress line on stderr */
     const char *conninfo; /* for a second connection building indexes */
+    /* Called in the rows' transaction, last before its commit: what must
+     * commit with them (the cache bump they owe; *owed an id for
+     * committed). Its error fails the seed. May be NULL. */
+    enum nx_err (*committing)(struct db *db, int64_t *owed);
     /* Called once the rows are committed, before the index builds (which
      * may take minutes): the catalog has changed. Also when a seed only
-     * finishes an interrupted one's builds, which may have stopped before
-     * calling it. May be NULL. */
-    void (*committed)(struct db *db);
+     * finishes an interrupted one's builds (owed 0), which may have
+     * stopped before calling it. May be NULL. */
+    void (*committed)(struct db *db, int64_t owed);
 };
 
 /* What a seed that succeeded did. */
