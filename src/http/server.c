@@ -1168,7 +1168,11 @@ static bool housekeeping_stop;
  * Redis came back cannot leave entries from before its write in use. The
  * housekeeping thread's own connection listens for new ones, so they are
  * looked up only when one was recorded, when it (re)connects (it may have
- * missed some), and while one waits for Redis. */
+ * missed some), and while one waits for Redis. A server without a
+ * REDIS_URL (the servers share their configuration: there is no cache)
+ * forgets them as it finds them: a seed run with only DATABASE_URL owes
+ * its bump to servers it cannot tell have none, and nothing else would
+ * ever delete it. */
 struct owed_watch {
     struct db *db;
     uint64_t listening; /* the serial of the connection that LISTENs */
@@ -1187,19 +1191,19 @@ static enum nx_err listen_owed(struct owed_watch *w) {
 static enum nx_err deliver_owed_bumps(struct owed_watch *w) {
     int64_t latest = 0;
     enum nx_err e = owed_bumps_latest(w->db, &latest);
-    if (e != NX_OK || (latest > 0 && !catalog_cache_bump_everything()))
+    if (e != NX_OK || (latest > 0 && cache_enabled() && !catalog_cache_bump_everything()))
         return e; /* Redis still away: the next pass tries again */
     if (latest > 0)
         e = owed_bumps_paid(w->db, latest);
     if (e == NX_OK && latest > 0)
-        log_info("cache.owed", NULL, "owed generation bumps delivered");
+        log_info("cache.owed", NULL,
+                 cache_enabled() ? "owed generation bumps delivered"
+                                 : "owed generation bumps forgotten: no cache to bump");
     w->check = e != NX_OK;
     return e;
 }
 
 static void watch_owed_bumps(struct owed_watch *w) {
-    if (!cache_enabled())
-        return;
     if (!w->db && w->since_lost++ % OWED_RETRY_EVERY == 0) {
         w->db = db_open(cfg->database_url);
         if (w->db && listen_owed(w) != NX_OK) {

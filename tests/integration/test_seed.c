@@ -24,7 +24,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-static struct nexus_server bulk, small, stopped, tree, live, owed, held;
+static struct nexus_server bulk, small, stopped, tree, live, owed, held, uncached;
 static char out[16384];
 
 static int setup(void **state) {
@@ -48,6 +48,8 @@ static int teardown(void **state) {
         harness_stop(&live);
     if (owed.pid)
         harness_stop(&owed);
+    if (uncached.pid)
+        harness_stop(&uncached);
     return 0;
 }
 
@@ -292,6 +294,29 @@ static void test_seed_without_redis_owes_the_bump(void **state) {
     assert_int_equal(n, 10);
 }
 
+/* With no Redis anywhere, there is no cache to be stale: a server without
+ * one forgets the bump a seed without one owes (it cannot tell whether the
+ * servers have a Redis), and nothing stays owed. */
+static void test_seed_without_any_redis_leaves_nothing_owed(void **state) {
+    (void)state;
+    const char *no_redis[] = {"REDIS_URL=", NULL};
+    harness_start(&uncached, "seeduncached", no_redis);
+    assert_int_equal(run_seed(&uncached, no_redis, "10", "26"), 0);
+    assert_int_equal(listed_products(), 10);
+    char *owed_rows = NULL;
+    /* 60 s: a bound on a hang */
+    for (int i = 0; i < 1200 && !(owed_rows && strcmp(owed_rows, "0") == 0); i++) {
+        if (owed_rows) {
+            struct timespec pause = {0, 50 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+        free(owed_rows);
+        owed_rows = harness_sql_value(&uncached, "SELECT count(*) FROM cache_owed_bumps");
+    }
+    assert_string_equal(owed_rows, "0");
+    free(owed_rows);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bulk_seed_builds_every_index),
@@ -302,6 +327,7 @@ int main(void) {
         cmocka_unit_test(test_seed_owes_its_bump_with_its_rows),
         cmocka_unit_test(test_seed_bumps_the_running_servers_cache),
         cmocka_unit_test(test_seed_without_redis_owes_the_bump),
+        cmocka_unit_test(test_seed_without_any_redis_leaves_nothing_owed),
     };
     return harness_run_group("seed", tests, sizeof tests / sizeof tests[0], setup, teardown);
 }
