@@ -66,7 +66,7 @@ enum nx_err api_auth_register(struct request *req, struct response *res) {
     struct throttle t;
     char hash[NX_PASSWORD_HASH_MAX], client[NX_IP_TEXT_MAX];
     enum nx_err e = user_register_input(&req->field_errors, req->json, &in);
-    request_client_address(req, client);
+    request_client_limit_key(req, client);
     if (e == NX_OK)
         e = register_throttle_begin(req, &t, client);
     bool counted = e == NX_OK;
@@ -184,7 +184,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     struct throttle t;
     char client[NX_IP_TEXT_MAX];
     enum nx_err e = user_login_input(&req->field_errors, req->json, &in);
-    request_client_address(req, client);
+    request_client_limit_key(req, client);
     /* Counted before the check, as the address was given: a malformed
      * one has a counter of its own like any unknown address. */
     if (e == NX_OK)

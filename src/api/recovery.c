@@ -46,7 +46,7 @@ static enum nx_err enqueue_mail(struct request *req, struct response *res, const
     struct throttle t;
     struct db *db = NULL;
     char client[NX_IP_TEXT_MAX];
-    request_client_address(req, client);
+    request_client_limit_key(req, client);
     enum nx_err e = mail_throttle_begin(req, &t, email, client);
     bool counted = e == NX_OK;
     if (e == NX_OK)

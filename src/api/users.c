@@ -68,7 +68,7 @@ static enum nx_err verify_current_password(struct request *req, const char *hash
     struct throttle t;
     char client[NX_IP_TEXT_MAX];
     bool ok = false, stale = false;
-    request_client_address(req, client);
+    request_client_limit_key(req, client);
     enum nx_err e = login_throttle_begin(req, &t, email, client);
     if (e != NX_OK)
         return e;

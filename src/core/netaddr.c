@@ -123,3 +123,13 @@ void ip_format(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]) {
     if (!inet_ntop(addr->v6 ? AF_INET6 : AF_INET, addr->bytes, out, NX_IP_TEXT_MAX))
         out[0] = '\0';
 }
+
+void ip_limit_key(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]) {
+    enum { V6_LIMIT_PREFIX = 64 };
+    struct ip_addr key = *addr;
+    if (key.v6)
+        clear_host_bits(&key, V6_LIMIT_PREFIX);
+    ip_format(&key, out);
+    if (key.v6)
+        strncat(out, "/64", NX_IP_TEXT_MAX - strlen(out) - 1);
+}

@@ -87,10 +87,20 @@ bool request_client_ip(const struct request *req, struct ip_addr *out) {
     return true;
 }
 
-void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX]) {
+/* The client's address written by write, or "unknown". */
+static void client_text(const struct request *req, char out[NX_IP_TEXT_MAX],
+                        void (*write)(const struct ip_addr *, char[NX_IP_TEXT_MAX])) {
     struct ip_addr client;
     if (request_client_ip(req, &client))
-        ip_format(&client, out);
+        write(&client, out);
     else
         snprintf(out, NX_IP_TEXT_MAX, "unknown");
+}
+
+void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX]) {
+    client_text(req, out, ip_format);
+}
+
+void request_client_limit_key(const struct request *req, char out[NX_IP_TEXT_MAX]) {
+    client_text(req, out, ip_limit_key);
 }

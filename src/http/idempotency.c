@@ -257,7 +257,7 @@ static enum nx_err password_attempt(struct request *req, bool same_body) {
     char client[NX_IP_TEXT_MAX];
     const char *email = json_string_value(json_object_get(req->json, "email"));
     struct throttle t;
-    request_client_address(req, client);
+    request_client_limit_key(req, client);
     enum nx_err e = login_throttle_begin(req, &t, email ? email : "", client);
     if (e != NX_OK)
         return e;

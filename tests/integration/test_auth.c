@@ -1462,6 +1462,35 @@ static void test_failures_from_one_client_lock_that_client_for_every_email(void 
     rl_expect(elsewhere, good, "password-1", 200);
 }
 
+/* A client of this run in IPv6 block b (a /64), address k in it. */
+static void rl_client_v6(char *out, size_t cap, unsigned b, unsigned k) {
+    snprintf(out, cap, "X-Forwarded-For: 2001:%x:%x:%x::%x", (run_tag >> 16) & 0xffffu,
+             run_tag & 0xffffu, b, k + 1);
+}
+
+/* An IPv6 host usually has a whole /64: failures from its addresses count
+ * as one client's, so changing address grants no new allowance. */
+static void test_failures_from_one_ipv6_64_count_as_one_client(void **state) {
+    (void)state;
+    char good[128], e[128], client[80], elsewhere[80];
+    rl_email(good, sizeof good, "v6-good");
+    rl_register(good);
+    /* 8 failures, each from an address of its own in one /64 and for an
+     * email of its own: the client's 8 */
+    for (unsigned i = 0; i < 8; i++) {
+        char who[16];
+        snprintf(who, sizeof who, "v6-e%u", i);
+        rl_email(e, sizeof e, who);
+        rl_client_v6(client, sizeof client, 1, i);
+        rl_expect(client, e, "wrong", 401);
+    }
+    rl_client_v6(client, sizeof client, 1, 100);
+    rl_expect(client, good, "password-1", 429);
+    /* the next /64 is another client */
+    rl_client_v6(elsewhere, sizeof elsewhere, 2, 0);
+    rl_expect(elsewhere, good, "password-1", 200);
+}
+
 static void test_successful_login_clears_the_email_counter(void **state) {
     (void)state;
     char email[128], client[64];
@@ -1895,6 +1924,7 @@ int main(void) {
         cmocka_unit_test(test_failures_for_one_email_lock_it_even_with_the_right_password),
         cmocka_unit_test(test_failures_for_unknown_emails_count),
         cmocka_unit_test(test_failures_from_one_client_lock_that_client_for_every_email),
+        cmocka_unit_test(test_failures_from_one_ipv6_64_count_as_one_client),
         cmocka_unit_test(test_successful_login_clears_the_email_counter),
         cmocka_unit_test(test_forged_hops_left_of_the_client_do_not_change_it),
         cmocka_unit_test(test_concurrent_wrong_logins_verify_at_most_the_limit),

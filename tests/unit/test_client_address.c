@@ -178,6 +178,51 @@ static void test_ranges_match_exactly_their_prefix(void **state) {
     assert_false(ip_parse("10.0.0.1\0", 9, &a));
 }
 
+static void expect_limit_key(const char *address, const char *want) {
+    struct ip_addr a = addr(address);
+    char key[NX_IP_TEXT_MAX];
+    ip_limit_key(&a, key);
+    assert_string_equal(key, want);
+}
+
+/* The per-client limits count an IPv6 client by its /64, the block a
+ * host is usually given; an IPv4 client, mapped or not, by its address. */
+static void test_limit_key_is_the_ipv6_64_or_the_ipv4_address(void **state) {
+    (void)state;
+    expect_limit_key("2001:db8:1:2::1", "2001:db8:1:2::/64");
+    expect_limit_key("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64");
+    expect_limit_key("2001:db8:1:3::1", "2001:db8:1:3::/64");
+    expect_limit_key("2001:db8:1:2:8000::", "2001:db8:1:2::/64");
+    expect_limit_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff::/64");
+    expect_limit_key("::1", "::/64");
+    expect_limit_key("198.51.100.9", "198.51.100.9");
+    expect_limit_key("198.51.100.10", "198.51.100.10");
+    expect_limit_key("::ffff:198.51.100.9", "198.51.100.9");
+    expect_limit_key("::ffff:198.51.100.10", "198.51.100.10");
+}
+
+/* Behind a trusted proxy, the client X-Forwarded-For gives is keyed the
+ * same way. */
+static void test_forwarded_client_gets_the_same_limit_key(void **state) {
+    (void)state;
+    trust("10.0.0.0/8,fd00::/8");
+    const char *const one[] = {"2001:db8:5:6::a, fd00::1", NULL};
+    const char *const two[] = {"2001:db8:5:6:1234::b", NULL};
+    const char *const mapped[] = {"::ffff:203.0.113.5", NULL};
+    const char *const *values[] = {one, two, mapped};
+    const char *const want[] = {"2001:db8:5:6::/64", "2001:db8:5:6::/64", "203.0.113.5"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = 0;
+        while (values[i][n])
+            n++;
+        struct ip_addr peer = addr("10.0.0.1");
+        struct ip_addr client = client_address_derive(&peer, values[i], n, ranges, range_count);
+        char key[NX_IP_TEXT_MAX];
+        ip_limit_key(&client, key);
+        assert_string_equal(key, want[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_untrusted_peer_is_the_client_whatever_the_header),
@@ -192,6 +237,8 @@ int main(void) {
         cmocka_unit_test(test_ipv6_hops_and_ranges),
         cmocka_unit_test(test_v4_mapped_addresses_are_ipv4),
         cmocka_unit_test(test_ranges_match_exactly_their_prefix),
+        cmocka_unit_test(test_limit_key_is_the_ipv6_64_or_the_ipv4_address),
+        cmocka_unit_test(test_forwarded_client_gets_the_same_limit_key),
     };
     return cmocka_run_group_tests_name("client_address", tests, NULL, NULL);
 }

@@ -46,4 +46,11 @@ bool ip_ranges_contain(const struct ip_range *ranges, size_t n, const struct ip_
 /* The text form (IPv4 dotted, IPv6 compressed) into out[NX_IP_TEXT_MAX]. */
 void ip_format(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]);
 
+/* The per-client limits' key of addr into out[NX_IP_TEXT_MAX]: an IPv4
+ * address (an IPv4-mapped one included) is its own key, an IPv6 address
+ * is keyed by its /64 ("2001:db8:1:2::/64"). A host is usually given a
+ * whole /64 (SLAAC, privacy addresses), so a key per IPv6 address would
+ * let one client multiply its allowance by changing addresses. */
+void ip_limit_key(const struct ip_addr *addr, char out[NX_IP_TEXT_MAX]);
+
 #endif

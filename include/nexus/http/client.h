@@ -26,4 +26,8 @@ void request_client_address(const struct request *req, char out[NX_IP_TEXT_MAX])
 /* The same address, parsed; false when the peer's address is unknown. */
 bool request_client_ip(const struct request *req, struct ip_addr *out);
 
+/* The key the per-client limits count the client under (ip_limit_key:
+ * an IPv6 client's /64), "unknown" as above. */
+void request_client_limit_key(const struct request *req, char out[NX_IP_TEXT_MAX]);
+
 #endif

@@ -1,6 +1,8 @@
 /*
  * ratelimit.h -- attempt counters for logins, password checks,
  * registrations and account emails, per email and per client address.
+ * A client is given as its limit key (request_client_limit_key): its IPv4
+ * address, or the /64 of its IPv6 address.
  *
  * An attempt is counted before the work it limits (the argon2 check), by
  * an atomic increment whose result is compared with the limit, so requests
