@@ -18,9 +18,23 @@ bool header_name_is_token(const char *name) {
     return true;
 }
 
+static bool name_extends(const char *name, const char *header) {
+    size_t n = strlen(header);
+    return strncasecmp(name, header, n) == 0 && name[n] != '\0';
+}
+
+bool header_name_is_folded_framing(const char *name) {
+    return name_extends(name, "Content-Length") || name_extends(name, "Transfer-Encoding");
+}
+
 enum nx_err framing_check(const struct framing *f, const char **why) {
     if (f->bad_name_count) {
         *why = "a header name holds a character no name may (such as white space before its colon)";
+        return NX_ERR_BAD_REQUEST;
+    }
+    /* RFC 9112 5.2: obs-fold is refused, or unfolded; it is never framing */
+    if (f->folded_framing_count) {
+        *why = "a Content-Length or Transfer-Encoding header is folded onto a next line";
         return NX_ERR_BAD_REQUEST;
     }
     if (f->host_count > 1 || (f->host_count == 0 && !f->http10)) {

@@ -224,6 +224,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
         f->content_type_count++;
     if (!header_name_is_token(key))
         f->bad_name_count++;
+    if (header_name_is_folded_framing(key))
+        f->folded_framing_count++;
     return MHD_YES;
 }
 

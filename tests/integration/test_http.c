@@ -267,6 +267,7 @@ static void expect_raw_400_and_close(const char *raw) {
     assert_int_equal(strncmp(out, "HTTP/1.1 400", 12), 0);
     /* Exactly one response: the smuggled request was never executed. */
     assert_null(strstr(out + 12, "HTTP/1.1 "));
+    assert_non_null(strstr(out, "\r\nConnection: close\r\n"));
 }
 
 /* /metrics exists only for METRICS_ALLOW addresses and the METRICS_TOKEN
@@ -379,6 +380,21 @@ static void test_framing_a_proxy_may_read_otherwise_is_rejected(void **state) {
     expect_raw_400_and_close("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
                              "Content-Type: application/json\r\nContent-Type: text/plain\r\n"
                              "Content-Length: 2\r\n\r\n{}");
+}
+
+/* A header continued on a folded line (obs-fold, RFC 9112 5.2):
+ * libmicrohttpd 0.9.75 appends the line to the header's name, so a folded
+ * Content-Length or Transfer-Encoding frames no body for it, and the body
+ * would run as the next request on the connection. */
+static void test_folded_framing_header_is_rejected(void **state) {
+    (void)state;
+    expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 45\r\n\r\n"
+                             "GET /api/v1/products/1?fields=id HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_raw_400_and_close("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n"
+                             "\tchunked\r\n\r\n0\r\n\r\n"
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                             " x\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
 }
 
 /* White space after a value is no part of it (RFC 9112 5). */
@@ -705,6 +721,7 @@ int main(void) {
         cmocka_unit_test(test_two_hosts_are_rejected),
         cmocka_unit_test(test_at_most_64_query_parameters),
         cmocka_unit_test(test_framing_a_proxy_may_read_otherwise_is_rejected),
+        cmocka_unit_test(test_folded_framing_header_is_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),
         cmocka_unit_test(test_early_answers_keep_the_connection),
         cmocka_unit_test(test_by_default_every_local_address_is_served),

@@ -22,12 +22,21 @@ struct framing {
     const char *transfer_encoding; /* first value, or NULL */
     bool http10;                   /* HTTP/1.0, where Host is optional */
     unsigned content_type_count;
-    unsigned bad_name_count; /* names that are not tokens ("Content-Length ") */
+    unsigned bad_name_count;       /* names that are not tokens ("Content-Length ") */
+    unsigned folded_framing_count; /* folded framing headers ("Content-Length45") */
 };
 
 /* Whether a header name is an RFC 9110 token: white space before the
  * colon, which a proxy may read otherwise, makes it none. */
 bool header_name_is_token(const char *name);
+
+/* Whether a header name is a Content-Length or Transfer-Encoding header
+ * continued on a folded line (obs-fold, a line that starts with white
+ * space). libmicrohttpd 0.9.75 appends such a line to the NAME, its
+ * leading white space dropped: "Content-Length:\r\n 45" arrives as the
+ * header "Content-Length45" with an empty value, which frames no body
+ * for the library while a proxy that unfolds it reads a length. */
+bool header_name_is_folded_framing(const char *name);
 
 /* Decide on a request's framing headers. NX_OK, or NX_ERR_BAD_REQUEST with
  * *why set to a static sentence. */
