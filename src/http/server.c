@@ -903,33 +903,51 @@ static enum MHD_Result on_complete(struct request *req) {
     return run_and_answer(req);
 }
 
+/* Whether s[0..len) holds the escape %<hex> (upper or lower case). */
+static bool holds_escape(const char *s, size_t len, const char hex[2]) {
+    for (const char *p = memchr(s, '%', len); p && (size_t)(p - s) + 2 < len;
+         p = memchr(p + 1, '%', len - (size_t)(p + 1 - s)))
+        if (p[1] == hex[0] && (p[2] | 0x20) == (hex[1] | 0x20))
+            return true;
+    return false;
+}
+
+/* Whether the piece p[0..len) of a query, still encoded, is one that
+ * query_arg_is_ignored leaves out once libmicrohttpd has decoded it: a
+ * name decodes empty only when it is empty, and holds a NUL only where
+ * "%00" stands (no escape's '%' is part of another escape). */
+static bool raw_query_piece_is_ignored(const char *p, size_t len) {
+    const char *eq = memchr(p, '=', len);
+    size_t key_len = eq ? (size_t)(eq - p) : len;
+    size_t value_len = eq ? len - key_len - 1 : 0;
+    bool value_empty = value_len == 0 || holds_escape(eq + 1, value_len < 3 ? value_len : 3, "00");
+    return query_piece_is_ignored(key_len == 0, holds_escape(p, key_len, "00"), value_empty);
+}
+
 /* More query parameters than any endpoint reads would exhaust
  * libmicrohttpd's per-connection memory while it parses them, and it
  * would then answer nothing. The target is still raw here and parsed just
  * after this callback, so the query is cut off (the request is refused
- * anyway) before the library sees it. */
+ * anyway) before the library sees it. The pieces counted are those the
+ * library hands on: each one before a '&', and the last one unless it is
+ * empty; the parameters are those of them query_arg_is_ignored keeps. */
 static bool cut_long_query(const char *uri) {
     char *query = strchr(uri, '?');
-    size_t args = 0;
+    size_t pieces = 0, params = 0;
     /* strchr's steps, not a byte at a time: a GraphQL document makes long
      * targets with few '&' */
-    for (const char *p = query ? strchr(query, '&') : NULL; p && args < NX_MAX_QUERY_ARGS;
-         p = strchr(p + 1, '&'))
-        args += p[1] && p[1] != '&'; /* an empty one ("a=1&&b=2") is none */
-    if (!query || args < NX_MAX_QUERY_ARGS)
+    for (const char *p = query ? query + 1 : NULL;
+         p && *p && pieces <= NX_MAX_QUERY_PIECES && params <= NX_MAX_QUERY_ARGS;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        pieces++;
+        params += !raw_query_piece_is_ignored(p, len);
+        p = amp ? amp + 1 : NULL;
+    }
+    if (pieces <= NX_MAX_QUERY_PIECES && params <= NX_MAX_QUERY_ARGS)
         return false;
     query[1] = '\0'; /* the target lives in the connection's own buffer */
     return true;
-}
-
-/* Whether the path uri[0..path_len) holds the escape %<hex> (upper or
- * lower case). */
-static bool path_holds_escape(const char *uri, size_t path_len, const char hex[2]) {
-    for (const char *p = strchr(uri, '%'); p && (size_t)(p - uri) + 2 < path_len;
-         p = strchr(p + 1, '%'))
-        if (p[1] == hex[0] && (p[2] | 0x20) == (hex[1] | 0x20))
-            return true;
-    return false;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
@@ -938,10 +956,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     /* a NUL in the query is the parameters' business (request.h) */
     size_t path_len = strcspn(uri, "?");
     bool cut = cut_long_query(uri); /* whatever else is wrong: the memory guard */
-    if (path_holds_escape(uri, path_len, "00"))
+    if (holds_escape(uri, path_len, "00"))
         return (void *)ENCODED_NUL;
     /* an unknown path's 404 comes before the parameters' 400 */
-    if (path_holds_escape(uri, path_len, "2F"))
+    if (holds_escape(uri, path_len, "2F"))
         return (void *)ENCODED_SLASH;
     return cut ? (void *)TOO_MANY_ARGS : NULL;
 }

@@ -439,6 +439,36 @@ static void test_at_most_64_query_parameters(void **state) {
     http_res_free(http_expect("GET", empty, NULL, NULL, 200));
 }
 
+/* Appends n pieces "<sep><name><i>=1" (name NULL: sep alone) to path. */
+static void append_pieces(char *path, size_t cap, int n, const char *sep, const char *name) {
+    size_t len = strlen(path);
+    for (int i = 0; i < n; i++)
+        len += name ? (size_t)snprintf(path + len, cap - len, "%s%s%d=1", sep, name, i)
+                    : (size_t)snprintf(path + len, cap - len, "%s", sep);
+}
+
+/* What counts against the 64 is what a route could read: not an empty
+ * first piece, "&=", nor a name holding an encoded NUL. */
+static void test_query_parameters_counted_are_those_read(void **state) {
+    (void)state;
+    char path[2048] = "/healthz?";
+    append_pieces(path, sizeof path, 64, "&", "u");
+    http_res_free(http_expect("GET", path, NULL, NULL, 200));
+    append_pieces(path, sizeof path, 30, "&=", NULL);
+    append_pieces(path, sizeof path, 2, "&%00", "z");
+    http_res_free(http_expect("GET", path, NULL, NULL, 200));
+    append_pieces(path, sizeof path, 1, "&", "v");
+    http_res_free(http_expect("GET", path, NULL, NULL, 400));
+    /* pieces, read or not, are bounded too: each costs the library memory */
+    char empties[1024] = "/healthz?a=1";
+    append_pieces(empties, sizeof empties, 255, "&", NULL); /* 256 pieces */
+    http_res_free(http_expect("GET", empties, NULL, NULL, 200));
+    append_pieces(empties, sizeof empties, 1, "&=", NULL);
+    http_res_free(http_expect("GET", empties, NULL, NULL, 400));
+    append_pieces(empties, sizeof empties, 600, "&", NULL);
+    http_res_free(http_expect("GET", empties, NULL, NULL, 400));
+}
+
 static void test_two_hosts_are_rejected(void **state) {
     (void)state;
     expect_raw_400_and_close("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
@@ -720,6 +750,7 @@ int main(void) {
         cmocka_unit_test(test_missing_host_is_rejected),
         cmocka_unit_test(test_two_hosts_are_rejected),
         cmocka_unit_test(test_at_most_64_query_parameters),
+        cmocka_unit_test(test_query_parameters_counted_are_those_read),
         cmocka_unit_test(test_framing_a_proxy_may_read_otherwise_is_rejected),
         cmocka_unit_test(test_folded_framing_header_is_rejected),
         cmocka_unit_test(test_keep_alive_pipelining_still_works),

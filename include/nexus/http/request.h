@@ -45,7 +45,11 @@ enum access { ACCESS_UNSET = 0, ACCESS_PUBLIC, ACCESS_CUSTOMER, ACCESS_STAFF, AC
 
 #define NX_MAX_PATH_PARAMS 4
 #define NX_MAX_QUERY_ARGS  64
-#define NX_REQUEST_ID_MAX  128
+/* Pieces of a query between '&'s, empty and ignored ones too: each costs
+ * libmicrohttpd a record in the connection's 32 KiB of memory, and some
+ * 500 of them leave it unable to answer at all. */
+#define NX_MAX_QUERY_PIECES 256
+#define NX_REQUEST_ID_MAX   128
 
 struct slice {
     const char *ptr;
@@ -63,8 +67,15 @@ struct query_arg {
  * strings: "q%00x" would read as "q"): no parameter, not counted against
  * NX_MAX_QUERY_ARGS, and no part of a cache key. A value may hold a NUL:
  * a route that reads it refuses it (request_query). */
+static inline bool query_piece_is_ignored(bool key_empty, bool key_holds_nul, bool value_empty) {
+    return (key_empty && value_empty) || key_holds_nul;
+}
+
+/* The rule on a decoded argument (a NUL first in the value reads as an
+ * empty value). */
 static inline bool query_arg_is_ignored(const char *key, size_t key_size, const char *value) {
-    return (key[0] == '\0' && (value == NULL || value[0] == '\0')) || strlen(key) != key_size;
+    return query_piece_is_ignored(key_size == 0, strlen(key) != key_size,
+                                  value == NULL || value[0] == '\0');
 }
 
 /* Who is calling: filled by the auth stage for non-public routes, and for
