@@ -48,7 +48,7 @@ __attribute__((format(printf, 3, 4))) static void fault(struct input *in, const 
     bool cut = shown && shown[kept];
     bool nested = strchr(in->path.data, '.') || strchr(in->path.data, '[');
     gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &in->var->loc,
-                  "Variable \"$%s\" got invalid value%s%.*s%s%s%s%s; %s", in->var->name,
+                  "Variable \"$%.*s\" got invalid value%s%.*s%s%s%s%s; %s", GQL_NAME(in->var->name),
                   shown ? " " : "", (int)kept, shown ? shown : "", cut ? "..." : "",
                   nested ? " at \"" : "", nested ? in->path.data : "", nested ? "\"" : "",
                   why.data);
@@ -229,14 +229,14 @@ static void coerce_variable(struct input *in, const json_t *input, json_t *out,
         json_object_set_new(out, var->name, gql_literal_value(var->default_value, type, NULL));
     } else if (!given && var->type->kind == GQL_TYPE_NON_NULL) {
         gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &var->loc,
-                      "Variable \"$%s\" of required type \"%s\" was not provided.", var->name,
-                      text);
+                      "Variable \"$%.*s\" of required type \"%s\" was not provided.",
+                      GQL_NAME(var->name), text);
     } else if (given && json_is_null(given) && var->type->kind == GQL_TYPE_NON_NULL) {
         gql_error_add(in->errs, GQL_CODE_BAD_INPUT, &var->loc,
-                      "Variable \"$%s\" of non-null type \"%s\" must not be null.", var->name,
-                      text);
+                      "Variable \"$%.*s\" of non-null type \"%s\" must not be null.",
+                      GQL_NAME(var->name), text);
     } else if (given) {
-        buf_puts(&in->path, var->name);
+        buf_printf(&in->path, "%.*s", GQL_NAME(var->name)); /* for messages: cut as they quote it */
         json_t *c = coerce_input(in, given, type, 0);
         if (c)
             json_object_set_new(out, var->name, c);

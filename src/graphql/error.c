@@ -36,6 +36,7 @@ __attribute__((format(printf, 5, 0))) static void add(struct gql_errors *errs, c
         return;
     struct buf b = {0};
     buf_vprintf(&b, fmt, ap);
+    gql_cut_text(&b, 0, GQL_MESSAGE_MAX);
     /* A message quotes the client's text, cut at a character's end; a
      * quoted byte of a document that is no UTF-8 becomes U+FFFD: the
      * error must not be lost. */
@@ -66,6 +67,17 @@ void gql_error_set_path(struct gql_errors *errs, const char *path_json) {
     struct gql_error *e = &errs->items[errs->count - 1];
     free(e->path);
     e->path = xstrdup(path_json);
+}
+
+void gql_cut_text(struct buf *b, size_t start, size_t max) {
+    if (b->len - start <= max) /* b->data may be NULL */
+        return;
+    size_t kept = utf8_prefix(b->data + start, b->len - start, max);
+    if (kept < b->len - start) {
+        b->len = start + kept;
+        b->data[b->len] = '\0';
+        buf_puts(b, "...");
+    }
 }
 
 bool gql_errors_full(const struct gql_errors *errs) {

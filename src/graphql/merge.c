@@ -195,7 +195,8 @@ static bool object_type(const struct gql_type_def *t) {
 static bool conflict(const struct collected *a, const struct collected *b, struct buf *why) {
     bool same_parent = a->parent == b->parent || !object_type(a->parent) || !object_type(b->parent);
     if (same_parent && strcmp(a->sel->name, b->sel->name) != 0)
-        buf_printf(why, "\"%s\" and \"%s\" are different fields", a->sel->name, b->sel->name);
+        buf_printf(why, "\"%.*s\" and \"%.*s\" are different fields", GQL_NAME(a->sel->name),
+                   GQL_NAME(b->sel->name));
     else if (same_parent && !same_args(a->sel->args, b->sel->args))
         buf_puts(why, "they have differing arguments");
     else if (a->def && b->def && !same_shape(gql_tref(a->def->type), gql_tref(b->def->type)))
@@ -236,10 +237,11 @@ static void check_group(struct mctx *m, const struct collected *g, size_t n) {
         if (reported_before(m, g[0].sel, g[i].sel))
             break;
         struct gql_loc locs[] = {g[0].sel->loc, g[i].sel->loc};
-        gql_error_addv(m->errs, GQL_CODE_VALIDATION, locs, 2,
-                       "Fields \"%s\" conflict because %s. Use different aliases on the fields to "
-                       "fetch both if this was intentional.",
-                       gql_response_name(g[0].sel), why.data);
+        gql_error_addv(
+            m->errs, GQL_CODE_VALIDATION, locs, 2,
+            "Fields \"%.*s\" conflict because %s. Use different aliases on the fields to "
+            "fetch both if this was intentional.",
+            GQL_NAME(gql_response_name(g[0].sel)), why.data);
         break;
     }
     buf_clear(&why);

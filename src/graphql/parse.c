@@ -146,8 +146,8 @@ static struct gql_value *variable(struct parser *p, struct gql_value *v, bool co
         const char *n = advance(p) && is(p, GQL_TOK_NAME) ? name(p) : NULL;
         if (!p->failed)
             gql_error_add(p->errs, GQL_CODE_PARSE, &at,
-                          "Syntax Error: Unexpected variable \"$%s\" in constant value.",
-                          n ? n : "");
+                          "Syntax Error: Unexpected variable \"$%.*s\" in constant value.",
+                          GQL_NAME(n ? n : ""));
         p->failed = true;
         return NULL;
     }

@@ -261,9 +261,9 @@ static void walk_spread(struct vctx *c, const struct gql_type_def *parent,
     const struct gql_type_def *t = gql_schema_type(f->def->type_condition);
     if (parent && t && gql_kind_is_composite(t->kind) && !possible(parent, t))
         ERR(c, &sel->loc,
-            "Fragment \"%s\" cannot be spread here as objects of type \"%s\" can never be of type "
-            "\"%s\".",
-            sel->name, parent->name, t->name);
+            "Fragment \"%.*s\" cannot be spread here as objects of type \"%s\" can never be of "
+            "type \"%s\".",
+            GQL_NAME(sel->name), parent->name, t->name);
 }
 
 /* The type a fragment's condition names, after checking it exists and is
@@ -278,8 +278,8 @@ static const struct gql_type_def *condition_type(struct vctx *c, const char *nam
     if (gql_kind_is_composite(t->kind))
         return t;
     if (fragment)
-        ERR(c, loc, "Fragment \"%s\" cannot condition on non composite type \"%s\".", fragment,
-            name);
+        ERR(c, loc, "Fragment \"%.*s\" cannot condition on non composite type \"%s\".",
+            GQL_NAME(fragment), name);
     else
         ERR(c, loc, "Fragment cannot condition on non composite type \"%s\".", name);
     return NULL;
@@ -340,8 +340,8 @@ static void check_variable_def(struct vctx *c, const struct gql_definition *op,
     if (!t)
         ERR(c, &v->type->loc, "Unknown type \"%.*s\".", GQL_NAME(named_of(v->type)));
     else if (!gql_kind_is_input(t->kind))
-        ERR(c, &v->type->loc, "Variable \"$%s\" cannot be non-input type \"%s\".", v->name,
-            gql_type_text(&c->arena, v->type));
+        ERR(c, &v->type->loc, "Variable \"$%.*s\" cannot be non-input type \"%s\".",
+            GQL_NAME(v->name), gql_type_text(&c->arena, v->type));
     else if (v->default_value)
         check_value(c, v->default_value, gql_type_text(&c->arena, v->type), false);
     check_directives(c, v->directives, GQL_LOC_VARIABLE_DEFINITION);
@@ -379,7 +379,7 @@ static void walk_definitions(struct vctx *c) {
         else if (d->schema)
             ERR(c, &d->loc, "The schema definition is not executable.");
         else
-            ERR(c, &d->loc, "The \"%s\" definition is not executable.", d->name);
+            ERR(c, &d->loc, "The \"%.*s\" definition is not executable.", GQL_NAME(d->name));
     }
 }
 
@@ -402,9 +402,9 @@ static void check_names(struct vctx *c) {
             struct gql_loc locs[] = {e->name_loc, d->name_loc};
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
                            d->kind == GQL_DEF_OPERATION
-                               ? "There can be only one operation named \"%s\"."
-                               : "There can be only one fragment named \"%s\".",
-                           d->name);
+                               ? "There can be only one operation named \"%.*s\"."
+                               : "There can be only one fragment named \"%.*s\".",
+                           GQL_NAME(d->name));
             break;
         }
     }
@@ -417,19 +417,32 @@ struct cycle_path {
     const struct gql_selection *spreads[GQL_DEFINITION_MAX + 1];
 };
 
+/* A cycle's message names the fragments it passes through, the first
+ * CYCLE_NAMES_MAX of them, then "...": a cycle through a hundred
+ * fragments would repeat a hundred names in each of its errors. */
+#define CYCLE_NAMES_MAX 5
+
+/* The step-th fragment (from 1) of a cycle's "via" list. */
+static void add_via(struct buf *via, size_t step, const char *name) {
+    if (step <= CYCLE_NAMES_MAX)
+        buf_printf(via, "%s\"%.*s\"", step > 1 ? ", " : " via ", GQL_NAME(name));
+    else if (step == CYCLE_NAMES_MAX + 1)
+        buf_puts(via, ", ...");
+}
+
 static void report_cycle(struct vctx *c, struct cycle_path *p, size_t from, size_t to) {
     struct buf via = {0};
     struct gql_loc locs[GQL_ERROR_LOCS_MAX];
     size_t n = 0;
     for (size_t i = from; i <= to; i++) {
         if (i > from)
-            buf_printf(&via, "%s\"%s\"", i > from + 1 ? ", " : " via ", p->spreads[i - 1]->name);
+            add_via(&via, i - from, p->spreads[i - 1]->name);
         if (n < GQL_ERROR_LOCS_MAX)
             locs[n++] = p->spreads[i]->loc;
     }
     gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, n,
-                   "Cannot spread fragment \"%s\" within itself%s.", p->defs[from]->def->name,
-                   via.data ? via.data : "");
+                   "Cannot spread fragment \"%.*s\" within itself%s.",
+                   GQL_NAME(p->defs[from]->def->name), via.data ? via.data : "");
     buf_clear(&via);
     c->has_cycle = true;
 }
@@ -523,8 +536,8 @@ static void check_usage(struct vctx *c, const struct gql_definition *op, const s
         struct gql_loc locs[] = {u->var->loc, op->loc};
         if (op->name)
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
-                           "Variable \"$%s\" is not defined by operation \"%s\".", u->var->text,
-                           op->name);
+                           "Variable \"$%.*s\" is not defined by operation \"%.*s\".",
+                           GQL_NAME(u->var->text), GQL_NAME(op->name));
         else
             gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
                            "Variable \"$%.*s\" is not defined.", GQL_NAME(u->var->text));
@@ -535,8 +548,9 @@ static void check_usage(struct vctx *c, const struct gql_definition *op, const s
         return;
     struct gql_loc locs[] = {v->loc, u->var->loc};
     gql_error_addv(c->errs, GQL_CODE_VALIDATION, locs, 2,
-                   "Variable \"$%s\" of type \"%s\" used in position expecting type \"%.*s\".",
-                   v->name, gql_type_text(&c->arena, v->type), (int)u->expected.len, u->expected.s);
+                   "Variable \"$%.*s\" of type \"%s\" used in position expecting type \"%.*s\".",
+                   GQL_NAME(v->name), gql_type_text(&c->arena, v->type), (int)u->expected.len,
+                   u->expected.s);
 }
 
 static bool used_in(const struct def_info *d, const char *name) {
@@ -560,8 +574,8 @@ static void check_operation_variables(struct vctx *c, struct def_info *op, int s
         if (used)
             continue;
         if (op->def->name)
-            ERR(c, &v->loc, "Variable \"$%s\" is never used in operation \"%s\".", v->name,
-                op->def->name);
+            ERR(c, &v->loc, "Variable \"$%.*s\" is never used in operation \"%.*s\".",
+                GQL_NAME(v->name), GQL_NAME(op->def->name));
         else
             ERR(c, &v->loc, "Variable \"$%.*s\" is never used.", GQL_NAME(v->name));
     }
@@ -621,7 +635,7 @@ const struct gql_definition *gql_operation(const struct gql_document *doc, const
     }
     if (!found && named)
         gql_error_add(errs, GQL_CODE_VALIDATION, NULL, "Unknown operation named \"%.*s\".",
-                      (int)utf8_prefix(name, strlen(name), 100), name);
+                      GQL_NAME(name));
     else if (!found)
         gql_error_add(errs, GQL_CODE_VALIDATION, NULL, "The document has no operation.");
     return found;

@@ -62,12 +62,7 @@ static void print_value_into(struct buf *b, const struct gql_value *v, size_t ma
 void gql_print_value(struct buf *b, const struct gql_value *v, size_t max) {
     size_t start = b->len;
     print_value_into(b, v, start + max);
-    size_t kept = utf8_prefix(b->data + start, b->len - start, max);
-    if (kept < b->len - start) {
-        b->len = start + kept;
-        b->data[b->len] = '\0';
-        buf_puts(b, "...");
-    }
+    gql_cut_text(b, start, max);
 }
 
 /* ---- errors --------------------------------------------------------------- */
@@ -139,7 +134,7 @@ static void check_enum(const struct gql_value_check *c, const struct gql_value *
         return;
     if (v->kind == GQL_VALUE_ENUM) {
         gql_error_add(c->errs, GQL_CODE_VALIDATION, &v->loc,
-                      "Value \"%s\" does not exist in \"%s\" enum.", v->text, t->name);
+                      "Value \"%.*s\" does not exist in \"%s\" enum.", GQL_NAME(v->text), t->name);
     } else {
         struct buf what = {0};
         buf_printf(&what, "Enum \"%s\" cannot represent non-enum value: ", t->name);

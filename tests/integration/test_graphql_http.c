@@ -256,6 +256,29 @@ static void test_errors_quote_whole_characters(void **state) {
                         "Unknown operation named \"a\xc3\xa9");
 }
 
+/* A document of 62 KB, an operation of a 60,000-byte name with 99
+ * variables it does not define: each error quotes 100 bytes of the name,
+ * where each quoted it whole (a 5.9 MB answer). */
+static void test_long_names_do_not_amplify(void **state) {
+    (void)state;
+    size_t cap = 70000;
+    char *doc = malloc(cap);
+    size_t n = (size_t)sprintf(doc, "query ");
+    memset(doc + n, 'n', 60000);
+    n += 60000;
+    n += (size_t)snprintf(doc + n, cap - n, " {");
+    for (int i = 0; i < 99; i++)
+        n += (size_t)snprintf(doc + n, cap - n, " a%d: product(id: $v%d) { id }", i, i);
+    snprintf(doc + n, cap - n, " }");
+    struct http_res *r = gql_post(NULL, doc, NULL);
+    gql_expect_error(r, 400, "GRAPHQL_VALIDATION_FAILED", "is not defined by operation \"nnn");
+    assert_int_equal(json_array_size(json_object_get(r->json, "errors")), 99);
+    if (r->len > 40000)
+        fail_msg("an answer of %zu bytes", r->len);
+    http_res_free(r);
+    free(doc);
+}
+
 static void test_server_answers(void **state) {
     (void)state;
     struct http_res *r = post_raw("{\"query\": \"{ __typename }\"}", "text/plain");
@@ -584,6 +607,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_requests_are_400),
         cmocka_unit_test(test_server_answers),
         cmocka_unit_test(test_errors_quote_whole_characters),
+        cmocka_unit_test(test_long_names_do_not_amplify),
         cmocka_unit_test(test_field_errors_have_paths),
         cmocka_unit_test(test_get_is_cached_on_the_normalised_document),
         cmocka_unit_test(test_what_is_never_cached),

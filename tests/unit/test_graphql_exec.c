@@ -158,6 +158,69 @@ static void test_variable_faults(void **state) {
     buf_clear(&want);
 }
 
+/* text with each ~ replaced by name. */
+static void expand(struct buf *out, const char *text, const char *name) {
+    for (const char *c = text; *c; c++) {
+        if (*c == '~')
+            buf_puts(out, name);
+        else
+            buf_append(out, c, 1);
+    }
+}
+
+/* A variable's name is quoted to 100 bytes, in a message and in the path
+ * of the value at fault alike. */
+static void coerce_fails_short(const char *query, const char *vars, const char *message_part) {
+    struct buf name = {0}, q = {0}, v = {0};
+    for (int i = 0; i < 20000; i++)
+        buf_puts(&name, "n");
+    expand(&q, query, name.data);
+    expand(&v, vars, name.data);
+    struct run r = {0};
+    run(&r, q.data, v.data, NULL, NULL, 0, NULL);
+    assert_null(r.vars);
+    assert_one_error(&r, GQL_CODE_BAD_INPUT, message_part, NULL);
+    const char *m = r.errs.items[0].message;
+    name.data[101] = '\0';
+    if (strlen(m) > 400 || strstr(m, name.data))
+        fail_msg("a message of %zu bytes: %.300s", strlen(m), m);
+    run_free(&r);
+    buf_clear(&name);
+    buf_clear(&q);
+    buf_clear(&v);
+}
+
+static void test_variable_faults_quote_names_cut(void **state) {
+    (void)state;
+    coerce_fails_short("query($~: ID!) { product(id: $~) { name } }", "{}",
+                       "of required type \"ID!\" was not provided.");
+    coerce_fails_short("query($~: ID!) { product(id: $~) { name } }", "{\"~\": null}",
+                       "of non-null type \"ID!\" must not be null.");
+    coerce_fails_short("query($~: ProductFilter) { products(filter: $~) { totalCount } }",
+                       "{\"~\": {\"attributes\": [{\"min\": 1}]}}",
+                       ".attributes[0]\"; Field \"key\" of required type \"String!\"");
+}
+
+/* A message is at most 1,024 bytes, cut after a whole character, whatever
+ * it quotes. */
+static void test_messages_are_bounded(void **state) {
+    (void)state;
+    struct buf text = {0}, want = {0};
+    for (int i = 0; i < 3000; i++)
+        buf_puts(&text, "\xC3\xA9");
+    for (int i = 0; i < GQL_MESSAGE_MAX / 2; i++)
+        buf_puts(&want, "\xC3\xA9");
+    buf_puts(&want, "...");
+    struct gql_errors errs = {0};
+    gql_error_add(&errs, GQL_CODE_FIELD, NULL, "%s", text.data);
+    assert_string_equal(errs.items[0].message, want.data);
+    gql_error_add(&errs, GQL_CODE_FIELD, NULL, "%.*s", GQL_MESSAGE_MAX, text.data);
+    assert_int_equal(strlen(errs.items[1].message), GQL_MESSAGE_MAX); /* not cut: no "..." */
+    gql_errors_clear(&errs);
+    buf_clear(&text);
+    buf_clear(&want);
+}
+
 static void test_variable_bounds(void **state) {
     (void)state;
     struct buf b = {0};
@@ -644,6 +707,8 @@ static void test_batch_failure(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_variable_faults),
+        cmocka_unit_test(test_variable_faults_quote_names_cut),
+        cmocka_unit_test(test_messages_are_bounded),
         cmocka_unit_test(test_variable_bounds),
         cmocka_unit_test(test_variable_values),
         cmocka_unit_test(test_skip_include),

@@ -467,6 +467,95 @@ static void test_messages_quote_long_names_cut(void **state) {
     }
 }
 
+/* Every message that quotes a name of the document quotes at most 100
+ * bytes of it: a document with one long name in several places (~ in
+ * each case) is answered in short messages, the rule's among them. The
+ * lengths keep each document under its 64 KiB. */
+struct long_name_case {
+    const char *doc;
+    size_t name_len;
+    const char *message; /* a part of one of the errors */
+};
+
+static const struct long_name_case long_name_cases[] = {
+    {"query ~ { product(id: $~) { id } }", 20000, "is not defined by operation"},
+    {"query ~($~: ID) { me { id } }", 20000, "is never used in operation"},
+    {"query($~: Product) { me { id } }", 20000, "cannot be non-input type \"Product\""},
+    {"query($~: String) { product(id: $~) { id } }", 20000, "used in position expecting"},
+    {"query ~ { me { id } } query ~ { me { id } }", 20000, "only one operation named"},
+    {"{ product(id: 1) { ...~ } } fragment ~ on Product { id } fragment ~ on Product { id }", 20000,
+     "only one fragment named"},
+    {"{ product(id: 1) { ...~ } } fragment ~ on Int { id }", 20000,
+     "cannot condition on non composite type"},
+    {"{ me { ...~ } } fragment ~ on Product { id }", 20000, "cannot be spread here"},
+    {"fragment ~ on Product { ...~b } fragment ~b on Product { ...~ }", 15000, "within itself via"},
+    {"{ me { id } } type ~ { a: Int }", 20000, "definition is not executable"},
+    {"{ products(sort: ~) { totalCount } }", 20000, "does not exist in \"ProductSort\" enum"},
+    {"{ ~: me { id } ~: product(id: 1) { id } }", 20000, "\"me\" and \"product\" are different"},
+    {"{ ~: ~ ~: ~b }", 15000, "are different fields"},
+    {"query($v: Int = $~) { me { id } }", 20000, "Unexpected variable"},
+};
+
+/* doc with each ~ replaced by a name of n bytes. */
+static void expand_name(struct buf *out, const char *doc, size_t n) {
+    for (const char *c = doc; *c; c++) {
+        if (*c != '~') {
+            buf_append(out, c, 1);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            buf_puts(out, "n");
+    }
+}
+
+/* One message short, quoting no 101 bytes of a name; whether it is the
+ * rule's. */
+static bool check_short_message(size_t k, const char *m, const char *rule) {
+    char cut[102];
+    memset(cut, 'n', 101);
+    cut[101] = '\0';
+    if (strlen(m) > 600 || strstr(m, cut))
+        fail_msg("case %zu: a message of %zu bytes: %.300s", k, strlen(m), m);
+    return strstr(m, rule) != NULL;
+}
+
+static void test_messages_quote_every_name_cut(void **state) {
+    (void)state;
+    for (size_t k = 0; k < sizeof long_name_cases / sizeof *long_name_cases; k++) {
+        const struct long_name_case *c = &long_name_cases[k];
+        struct buf doc = {0};
+        expand_name(&doc, c->doc, c->name_len);
+        struct gql_errors errs = {0};
+        struct gql_document *d = gql_parse(doc.data, doc.len, &errs);
+        if (d)
+            assert_false(gql_validate(d, &errs));
+        bool found = false;
+        for (size_t i = 0; i < errs.count; i++)
+            found = check_short_message(k, errs.items[i].message, c->message) || found;
+        if (!found)
+            fail_msg("case %zu: no error says \"%s\"", k, c->message);
+        gql_document_free(d);
+        gql_errors_clear(&errs);
+        buf_clear(&doc);
+    }
+}
+
+/* A cycle names the first five fragments it passes through, then "...". */
+static void test_long_cycles_are_named_in_part(void **state) {
+    (void)state;
+    struct buf doc = {0};
+    for (int i = 0; i < 9; i++)
+        buf_printf(&doc, "fragment f%d on Product { ...f%d }\n", i, (i + 1) % 9);
+    buf_puts(&doc, "{ product(id: 1) { ...f0 } }");
+    struct gql_errors errs = {0};
+    assert_false(validate(doc.data, &errs));
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0].message, "Cannot spread fragment \"f0\" within itself via "
+                                               "\"f1\", \"f2\", \"f3\", \"f4\", \"f5\", ....");
+    gql_errors_clear(&errs);
+    buf_clear(&doc);
+}
+
 static void test_many_aliases_merge_quickly(void **state) {
     (void)state;
     struct buf b = {0};
@@ -727,6 +816,8 @@ int main(void) {
         cmocka_unit_test(test_errors_locate_every_part),
         cmocka_unit_test(test_error_list_is_bounded),
         cmocka_unit_test(test_messages_quote_long_names_cut),
+        cmocka_unit_test(test_messages_quote_every_name_cut),
+        cmocka_unit_test(test_long_cycles_are_named_in_part),
         cmocka_unit_test(test_many_aliases_merge_quickly),
         cmocka_unit_test(test_exponential_fragments_are_refused),
         cmocka_unit_test(test_deep_fragment_chains_are_refused),

@@ -36,6 +36,10 @@
 #define GQL_NAME_MAX 100
 #define GQL_NAME(s)  (int)utf8_prefix((s), strlen(s), GQL_NAME_MAX), (s)
 
+/* A message is at most GQL_MESSAGE_MAX bytes (then "..."), whatever it
+ * quotes: with GQL_ERRORS_MAX, a bound on a list's text. */
+#define GQL_MESSAGE_MAX 1024
+
 #define GQL_ERRORS_MAX     100
 #define GQL_ERROR_LOCS_MAX 4
 
@@ -73,6 +77,9 @@ void gql_error_addv(struct gql_errors *errs, const char *code, const struct gql_
  * the list is full. */
 void gql_error_set_path(struct gql_errors *errs, const char *path_json);
 bool gql_errors_full(const struct gql_errors *errs);
+/* Cut what b holds from start on to about max bytes, after a whole
+ * character, ending it with "..." when it was longer. */
+void gql_cut_text(struct buf *b, size_t start, size_t max);
 void gql_errors_clear(struct gql_errors *errs);
 
 #endif
