@@ -24,9 +24,10 @@
 #define KEY_MAX   64 /* bytes of a key kept, decoded: longer keys are cut */
 
 struct frame {
-    char kind;    /* '{' or '[' */
-    bool at_key;  /* in an object, before a key and its ':' */
-    bool nul_key; /* in an object, its current key holds a \u0000 (and is named) */
+    char kind;      /* '{' or '[' */
+    bool at_key;    /* in an object, before a key and its ':' */
+    bool nul_key;   /* in an object, its current key holds a \u0000 */
+    bool nul_field; /* inside the value of a key holding a \u0000, however deep */
     size_t index;
     char key[KEY_MAX + 1];
 };
@@ -140,20 +141,27 @@ static bool skip_string(struct walk *w, char *key) {
     return true;
 }
 
+static struct frame *top_frame(const struct walk *w) {
+    return w->depth ? &w->stack[w->depth - 1] : NULL;
+}
+
+/* Whether a value at f (NULL: the top level) is under a key holding a
+ * \u0000, its own or one further up. */
+static bool under_nul_key_at(const struct frame *f) {
+    return f && (f->nul_field || (f->kind == '{' && f->nul_key));
+}
+
 static bool open_container(struct walk *w, char kind) {
     if (w->depth == DEPTH_MAX)
         return false;
+    bool nul_field = under_nul_key_at(top_frame(w));
     if (w->depth == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 8;
         w->stack = xrealloc(w->stack, w->cap * sizeof *w->stack);
     }
-    w->stack[w->depth++] = (struct frame){kind, kind == '{', false, 0, ""};
+    w->stack[w->depth++] = (struct frame){kind, kind == '{', false, nul_field, 0, ""};
     w->p++;
     return true;
-}
-
-static struct frame *top_frame(const struct walk *w) {
-    return w->depth ? &w->stack[w->depth - 1] : NULL;
 }
 
 /* Whether a value starts at w->p past DEPTH_MAX: one inside DEPTH_MAX
@@ -259,11 +267,25 @@ struct rewrite {
     struct walk w;
     const char *copied;
     struct buf out;
-    struct field_errors *named; /* NULL: reals past a double stay as written */
-    bool nul_keys;              /* keys holding \u0000 are named and changed */
-    bool nul_strings;           /* string values holding \u0000 are named */
-    struct buf widened;         /* the offsets in out where "e0" was written (size_t) */
+    struct field_errors *named;    /* NULL: reals past a double stay as written */
+    bool nul_keys;                 /* keys holding \u0000 are named and changed */
+    bool nul_strings;              /* string values holding \u0000 are named */
+    bool ones_doubled;             /* keys are written apart (see write_key) */
+    bool nul_key_met, one_key_met; /* a key held \u0000, one held \u0001 */
+    struct buf added;              /* where out has bytes the text has not (struct added) */
 };
+
+/* Bytes a copy has where the text has none: "e0" after an integer, a key's
+ * escape written longer. */
+struct added {
+    size_t at, bytes; /* the offset in the copy of the first of them, their count */
+};
+
+/* The next bytes written into the copy are bytes more than the text has. */
+static void note_added(struct rewrite *r, size_t bytes) {
+    struct added a = {r->out.len, bytes};
+    buf_append(&r->added, &a, sizeof a);
+}
 
 /* Name the field at the walk's position, while fewer than NAMED_MAX are:
  * its path costs a step per open container (up to DEPTH_MAX), so a body
@@ -353,11 +375,10 @@ static bool in_a_field(const struct walk *w) {
     return top && !(top->kind == '{' && top->at_key);
 }
 
-/* Whether the walk is at the value of a key holding a \u0000, which is
- * named already: its field's one error. */
+/* Whether the walk is in the value of a key holding a \u0000, at any
+ * depth below it: that key, named already, is its field's one error. */
 static bool under_nul_key(const struct rewrite *r) {
-    const struct frame *top = top_frame(&r->w);
-    return top && top->kind == '{' && top->nul_key;
+    return under_nul_key_at(top_frame(&r->w));
 }
 
 /* Past the number (or what looks like one) at the walk's position: an
@@ -375,7 +396,7 @@ static void past_number(struct rewrite *r) {
     enum number_range range = number_range(start, end, integer);
     if (range == NUMBER_PAST_64_BITS) {
         copy_to(r, end);
-        buf_append(&r->widened, &r->out.len, sizeof r->out.len);
+        note_added(r, 2);
         buf_puts(&r->out, "e0");
     } else if (range == NUMBER_PAST_A_DOUBLE && r->named && in_a_field(&r->w)) {
         /* a level too deep is not named, but still read as 0: jansson
@@ -399,77 +420,131 @@ static const char *next_nul_escape(const char *p, const char *end) {
     return NULL;
 }
 
-/* After a key from start (its opening quote): when it holds \u0000 (which
- * jansson does not take in a key), the key is named like a value holding
- * one and each such escape written \u0001, so that the rest reads. */
-static void past_key(struct rewrite *r, const char *start) {
-    const char *end = r->w.p - 1;
-    const char *p = next_nul_escape(start + 1, end);
-    top_frame(&r->w)->nul_key = p != NULL;
-    if (p)
-        name_position(r, "must not contain a NUL character");
-    for (; p; p = next_nul_escape(p + 6, end)) {
+/* The first \u0000 or \u0001 escape of a string's content from p (at a
+ * character) to end (its closing quote), or NULL. */
+static const char *next_low_escape(const char *p, const char *end) {
+    for (; p + 6 <= end; p += *p == '\\' ? 2 : 1)
+        if (memcmp(p, "\\u000", 5) == 0 && (p[5] == '0' || p[5] == '1'))
+            return p;
+    return NULL;
+}
+
+/* A key's content from p to end into the copy, each \u0000 (which
+ * jansson does not take in a key) written \u0001. That could make it
+ * another key of its object, one holding \u0001: with ones_doubled,
+ * \u0000 is written \u0001\u0002 and \u0001 \u0001\u0001, so that two
+ * keys are equal in the copy exactly when they are in the text (a
+ * duplicate is one there). */
+static void write_key(struct rewrite *r, const char *p, const char *end) {
+    for (p = next_low_escape(p, end); p; p = next_low_escape(p + 6, end)) {
+        bool nul = p[5] == '0';
+        r->nul_key_met = r->nul_key_met || nul;
+        r->one_key_met = r->one_key_met || !nul;
+        if (!nul && !r->ones_doubled)
+            continue;
         copy_to(r, p);
-        buf_puts(&r->out, "\\u0001");
+        if (r->ones_doubled)
+            note_added(r, 6);
+        buf_puts(&r->out, !r->ones_doubled ? "\\u0001" : nul ? "\\u0001\\u0002" : "\\u0001\\u0001");
         r->copied = p + 6;
     }
 }
 
+/* After a key from start (its opening quote): when it holds \u0000, the
+ * key is named like a value holding one (unless it is under such a key
+ * itself), and written so that the rest reads. */
+static void past_key(struct rewrite *r, const char *start) {
+    const char *end = r->w.p - 1;
+    struct frame *top = top_frame(&r->w);
+    top->nul_key = next_nul_escape(start + 1, end) != NULL;
+    if (top->nul_key && !top->nul_field)
+        name_position(r, "must not contain a NUL character");
+    write_key(r, start + 1, end);
+}
+
 /* After a string value from start (its opening quote): one holding a
- * \u0000 is its field's error, unless that field is a key holding one. */
+ * \u0000 is its field's error, unless it is under a key holding one. */
 static void past_string(struct rewrite *r, const char *start) {
     if (in_a_field(&r->w) && !under_nul_key(r) && next_nul_escape(start + 1, r->w.p - 1))
         name_position(r, "must not contain a NUL character");
 }
 
-/* The text rewritten past each number jansson refuses (and each key
- * holding a NUL when named is given: then each string value holding one
- * is named too when nul_strings), in one walk: NULL when nothing changed.
- * The walk stops where the text stops reading as JSON, or nests deeper
- * than jansson reads: jansson then refuses the text as it would have.
- * Where "e0" was written: offsets in the copy into *widened. */
-static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_strings,
-                     size_t *out_len, struct buf *widened) {
-    struct rewrite r = {walk_start(text, len), text, {0}, named, named != NULL, nul_strings, {0}};
-    while (r.w.p < r.w.end) {
-        const struct frame *top = top_frame(&r.w);
-        const char *at = r.w.p;
+/* The walk of rewrite, writing r's copy as it goes. */
+static void rewrite_walk(struct rewrite *r) {
+    while (r->w.p < r->w.end) {
+        const struct frame *top = top_frame(&r->w);
+        const char *at = r->w.p;
         bool key = *at == '"' && top && top->at_key;
         if (*at == '-' || is_digit(*at))
-            past_number(&r);
-        else if (!step(&r.w))
+            past_number(r);
+        else if (!step(&r->w))
             break;
-        else if (key && r.nul_keys)
-            past_key(&r, at);
-        else if (*at == '"' && r.nul_strings)
-            past_string(&r, at);
+        else if (key && r->nul_keys)
+            past_key(r, at);
+        else if (*at == '"' && r->nul_strings)
+            past_string(r, at);
     }
-    walk_end(&r.w);
-    *widened = r.widened;
+    walk_end(&r->w);
+}
+
+/* The text rewritten past each number jansson refuses (and each key
+ * holding a NUL when named is given: then each string value holding one
+ * is named too when nul_strings), in one walk (two, see below): NULL when
+ * nothing changed.
+ * The walk stops where the text stops reading as JSON, or nests deeper
+ * than jansson reads: jansson then refuses the text as it would have.
+ * What the copy has that the text has not into *added. A text with a key
+ * holding \u0000 and one holding \u0001 is walked twice, the second time
+ * with ones_doubled (write_key). */
+static char *rewrite(const char *text, size_t len, struct field_errors *named, bool nul_strings,
+                     size_t *out_len, struct buf *added) {
+    struct rewrite r = {.w = walk_start(text, len),
+                        .copied = text,
+                        .named = named,
+                        .nul_keys = named != NULL,
+                        .nul_strings = nul_strings};
+    rewrite_walk(&r);
+    if (r.nul_key_met && r.one_key_met) {
+        /* written again with the keys apart (write_key); the fields are
+         * named already, and the body is refused for them whatever the
+         * copy's keys */
+        struct field_errors again = {0};
+        buf_clear(&r.out);
+        buf_clear(&r.added);
+        r = (struct rewrite){.w = walk_start(text, len),
+                             .copied = text,
+                             .named = &again,
+                             .nul_keys = true,
+                             .nul_strings = nul_strings,
+                             .ones_doubled = true};
+        rewrite_walk(&r);
+        fielderr_clear(&again);
+    }
+    *added = r.added;
     if (r.copied == text)
         return NULL;
     copy_to(&r, text + len);
     return buf_take(&r.out, out_len);
 }
 
-/* An error of the copy's parse, placed in the client's text: each "e0"
- * written before it (widened: their offsets in copy) moved it two bytes,
- * and two columns when on its line. */
+/* An error of the copy's parse, placed in the client's text: the bytes
+ * the copy added before it (added: struct added) moved it as many bytes,
+ * and as many columns when on its line (they are ASCII). */
 static void place_in_text(json_error_t *err, const char *copy, size_t copy_len,
-                          const struct buf *widened) {
+                          const struct buf *added) {
     size_t at = err->position > 0 ? (size_t)err->position : 0;
     at = at < copy_len ? at : copy_len;
     size_t line_start = at, before = 0, on_line = 0;
     while (line_start > 0 && copy[line_start - 1] != '\n')
         line_start--;
-    for (size_t i = 0; i < widened->len / sizeof(size_t); i++) {
-        size_t offset;
-        memcpy(&offset, widened->data + i * sizeof offset, sizeof offset);
-        before += offset < at;
-        on_line += offset < at && offset >= line_start;
+    for (size_t i = 0; i < added->len / sizeof(struct added); i++) {
+        struct added a;
+        memcpy(&a, added->data + i * sizeof a, sizeof a);
+        before += a.at < at ? a.bytes : 0;
+        on_line += a.at < at && a.at >= line_start ? a.bytes : 0;
     }
-    err->position -= (int)(2 * before);
-    err->column -= (int)(2 * on_line);
+    err->position -= (int)before;
+    err->column -= (int)on_line;
 }
 
 /* Whether the text's first value is an object (its first byte past
@@ -493,15 +568,15 @@ static json_t *load_past_numbers(const char *text, size_t len, size_t flags, jso
     if (!again && !(v && nul_strings))
         return v;
     size_t copy_len = 0;
-    struct buf widened = {0};
+    struct buf added = {0};
     /* read whole, the text is walked only to name its strings */
-    char *copy = rewrite(text, len, out_of_range, nul_strings, &copy_len, &widened);
+    char *copy = rewrite(text, len, out_of_range, nul_strings, &copy_len, &added);
     if (copy && again)
         v = json_loadb(copy, copy_len, flags, err);
     if (copy && !v)
-        place_in_text(err, copy, copy_len, &widened);
+        place_in_text(err, copy, copy_len, &added);
     free(copy);
-    buf_clear(&widened);
+    buf_clear(&added);
     return v;
 }
 

@@ -289,6 +289,38 @@ static void test_numbers_past_range_are_named_however_many_and_deep(void **state
     free(path);
 }
 
+/* A 422 whose one error is a key holding a NUL, named as written. */
+static void expect_nul_key_alone(struct http_res *r) {
+    assert_problem(r, 422, "a\\u0000");
+    json_t *errors = json_object_get(r->json, "errors");
+    if (json_array_size(errors) != 1)
+        fprintf(stderr, "%s\n", r->body);
+    assert_int_equal(json_array_size(errors), 1);
+    assert_string_equal(jstr(json_array_get(errors, 0), "message"),
+                        "must not contain a NUL character");
+    http_res_free(r);
+}
+
+/* A key holding a NUL is its field's one error, on a create and a PATCH
+ * alike: beside a key holding \u0001 (no duplicate of it), and with what
+ * its value holds, however deep, not named again. */
+static void test_a_key_holding_a_nul_is_its_fields_one_error(void **state) {
+    (void)state;
+    long long id = create("AI-NUL-KEY", "{}");
+    char *path = path_of(id);
+    static const char *const BODIES[] = {
+        "{\"a\\u0000\": 1, \"a\\u0001\": 2}",
+        "{\"a\\u0001\": 2, \"a\\u0000\": 1}",
+        "{\"a\\u0000\": {\"b\": \"\\u0000\", \"c\": 1e400}}",
+        "{\"a\\u0000\": [1e400]}",
+    };
+    for (size_t i = 0; i < sizeof BODIES / sizeof *BODIES; i++) {
+        expect_nul_key_alone(call("POST", PRODUCTS, staff_token, BODIES[i]));
+        expect_nul_key_alone(call("PATCH", path, staff_token, BODIES[i]));
+    }
+    free(path);
+}
+
 /* At the limits: 50 keys, 20 images, 200 characters (400 bytes) of
  * text, a 2,048-character URL: accepted. */
 static void test_limits_are_accepted(void **state) {
@@ -683,6 +715,7 @@ int main(void) {
         cmocka_unit_test(test_defaults_are_empty),
         cmocka_unit_test(test_every_rule_names_its_field),
         cmocka_unit_test(test_numbers_past_range_are_named_however_many_and_deep),
+        cmocka_unit_test(test_a_key_holding_a_nul_is_its_fields_one_error),
         cmocka_unit_test(test_limits_are_accepted),
         cmocka_unit_test(test_patch_replaces_and_put_resets),
         cmocka_unit_test(test_images_change_etag_and_cached_reads),

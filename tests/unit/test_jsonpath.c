@@ -250,12 +250,14 @@ static void test_naming_work_is_bounded(void **state) {
     buf_clear(&doc);
 }
 
-/* The fields named loading text, an object that reads: exactly those
- * given (NULL-terminated), in order. */
+/* The fields named loading text, an object that reads (duplicate keys
+ * refused, as a body's are): exactly those given (NULL-terminated), in
+ * order. */
 static void expect_named(const char *text, const char *const *fields) {
     json_error_t err;
     struct field_errors found = {0};
-    json_t *v = jsonpath_load_past_numbers(text, strlen(text), 0, &err, &found);
+    json_t *v =
+        jsonpath_load_past_numbers(text, strlen(text), JSON_REJECT_DUPLICATES, &err, &found);
     assert_non_null(v);
     size_t n = 0;
     for (; fields[n]; n++) {
@@ -300,6 +302,63 @@ static void test_nul_strings_are_named(void **state) {
     assert_int_equal(fielderr_count(&found), 0);
 }
 
+/* What is under a key holding a NUL, however deep, is not named again:
+ * the key is its field's one error. */
+static void test_nothing_under_a_nul_key_is_named(void **state) {
+    (void)state;
+    expect_named("{\"a\\u0000\": {\"b\": \"\\u0000\", \"c\": 1e400}}",
+                 (const char *[]){"a\\u0000", NULL});
+    expect_named("{\"a\\u0000\": [1e400, {\"b\": [\"\\u0000\"]}]}",
+                 (const char *[]){"a\\u0000", NULL});
+    expect_named("{\"a\\u0000\": {\"b\\u0000\": {\"c\\u0000\": 1}}}",
+                 (const char *[]){"a\\u0000", NULL});
+    /* past its value, its siblings and theirs are named */
+    expect_named("{\"a\\u0000\": {\"b\": 1e400}, \"c\": {\"d\": 1e400}, \"e\": [1e400]}",
+                 (const char *[]){"a\\u0000", "c.d", "e[0]", NULL});
+}
+
+/* A key holding a NUL is read as another key, which must not be one of
+ * its object's: two keys are one only when they are in the text. */
+static void test_nul_keys_meet_no_other_key(void **state) {
+    (void)state;
+    expect_named("{\"a\\u0000\": 1, \"a\\u0001\": 2}", (const char *[]){"a\\u0000", NULL});
+    expect_named("{\"a\\u0001\": 2, \"a\\u0000\": 1}", (const char *[]){"a\\u0000", NULL});
+    expect_named("{\"a\\u0000\\u0001\": 1, \"a\\u0001\\u0001\": 2, \"a\\u0001\\u0000\": 3}",
+                 (const char *[]){"a\\u0000\x01", "a\x01\\u0000", NULL});
+    expect_named("{\"o\": {\"a\\u0001\": 1e400, \"a\\u0000\": [\"\\u0000\"]}}",
+                 (const char *[]){"o.a\x01", "o.a\\u0000", NULL});
+    /* keys that are one in the text stay one: the body is malformed, at
+     * the column where jansson stops the same text without a NUL */
+    static const char *const TWICE[][2] = {
+        {"{\"a\\u0001\": 1, \"a\\u0001\": 2, \"b\\u0000\": 3}",
+         "{\"a\\u0001\": 1, \"a\\u0001\": 2, \"b\\u0002\": 3}"},
+        {"{\"b\\u0000\": 3,\n \"a\\u0001\": 1, \"a\\u0001\": 2}",
+         "{\"b\\u0002\": 3,\n \"a\\u0001\": 1, \"a\\u0001\": 2}"},
+        {"{\"a\\u0000\": 1, \"a\\u0000\": 2, \"c\\u0001\": 3}",
+         "{\"a\\u0002\": 1, \"a\\u0002\": 2, \"c\\u0001\": 3}"},
+    };
+    for (size_t i = 0; i < sizeof TWICE / sizeof *TWICE; i++) {
+        json_error_t err, want;
+        struct field_errors found = {0};
+        assert_null(jsonpath_load_past_numbers(TWICE[i][0], strlen(TWICE[i][0]),
+                                               JSON_REJECT_DUPLICATES, &err, &found));
+        assert_null(json_loads(TWICE[i][1], JSON_REJECT_DUPLICATES, &want));
+        assert_int_equal(json_error_code(&want), json_error_duplicate_key);
+        assert_int_equal(err.line, want.line);
+        assert_int_equal(err.column, want.column);
+        assert_int_equal(err.position, want.position);
+        fielderr_clear(&found);
+    }
+    /* without a key holding a NUL, a key holding \u0001 is read as sent */
+    static const char WIDE[] = "{\"k\\u0001\": 123456789012345678901234567890}";
+    struct field_errors found = {0};
+    json_t *v =
+        jsonpath_load_past_numbers(WIDE, sizeof WIDE - 1, JSON_REJECT_DUPLICATES, NULL, &found);
+    assert_non_null(json_object_get(v, "k\x01"));
+    assert_int_equal(fielderr_count(&found), 0);
+    json_decref(v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members_and_items),
@@ -310,6 +369,8 @@ int main(void) {
         cmocka_unit_test(test_load_past_numbers),
         cmocka_unit_test(test_any_count_and_depth_of_numbers_is_named),
         cmocka_unit_test(test_nul_strings_are_named),
+        cmocka_unit_test(test_nothing_under_a_nul_key_is_named),
+        cmocka_unit_test(test_nul_keys_meet_no_other_key),
         cmocka_unit_test(test_naming_work_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

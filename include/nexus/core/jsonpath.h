@@ -49,8 +49,10 @@ struct field_errors;
  * and the rest of the object read; so is a string value holding one,
  * unless flags hold JSON_ALLOW_NUL (the caller takes such strings). At
  * most JSONPATH_NAMED_MAX fields are named, the first in the text; there
- * is at least one whenever any is. A value under a key holding a NUL is
- * not named again, the key being its field. */
+ * is at least one whenever any is. A value under a key holding a NUL,
+ * however deep, is not named again, the key being its field; such a key
+ * is read as another key, never as one of its object's other keys, so
+ * that two keys are duplicates only when they are in the text. */
 json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                    struct field_errors *out_of_range);
 
