@@ -70,8 +70,8 @@ static enum nx_err read_query(struct request *req, struct upload *u) {
         u->mode = "create";
     else
         return problem_detail(req, NX_ERR_BAD_REQUEST, "mode must be upsert or create");
-    /* like mode, not a filter: an empty value is no value */
-    if (atomic.ptr && (!atomic.len || !parse_bool(atomic.ptr, atomic.len, &is_atomic)))
+    /* an empty boolean parameter is ignored, as an empty filter is */
+    if (atomic.ptr && atomic.len && !parse_bool(atomic.ptr, atomic.len, &is_atomic))
         return problem_detail(req, NX_ERR_BAD_REQUEST, "atomic must be true or false");
     u->atomic = is_atomic ? "true" : "false";
     return NX_OK;

@@ -146,7 +146,16 @@ static void lower_into(const char *in, size_t n, char *out) {
 bool email_as_given(const char *in, char *out, size_t cap) {
     size_t n;
     in = trimmed(in, &n);
-    if (n == 0 || n > 254 || n >= cap)
+    if (n == 0 || cap == 0)
+        return false;
+    if (n > 254) { /* no account has it: "" if it is at most 254 characters */
+        size_t chars = 0;
+        for (size_t i = 0; i < n && chars <= 254; i++)
+            chars += ((unsigned char)in[i] & 0xC0) != 0x80;
+        out[0] = '\0';
+        return chars <= 254;
+    }
+    if (n >= cap)
         return false;
     lower_into(in, n, out);
     return true;

@@ -96,7 +96,7 @@ enum nx_err user_reset_request_input(struct field_errors *errs, json_t *body,
         return e;
     if (email && !email_normalize(email, in->email, sizeof in->email) &&
         !email_as_given(email, in->email, sizeof in->email))
-        e = fielderr_add(errs, "email", "must be an address of 1 to 254 bytes");
+        e = fielderr_add(errs, "email", "must be an address of 1 to 254 characters");
     return e;
 }
 

@@ -1007,7 +1007,11 @@ static void test_request_checks(void **state) {
     expect_problem(upload("?mode=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
     expect_problem(upload("?atomic=yes", staff_token, "text/csv", csv, strlen(csv), NULL), 400,
                    NULL);
-    expect_problem(upload("?atomic=", staff_token, "text/csv", csv, strlen(csv), NULL), 400, NULL);
+    /* an empty boolean parameter is ignored */
+    json_t *empty = run_import("?atomic=", "text/csv", "sku,name,price,stock\nEMPTY-ATOM,A,1,1\n");
+    assert_string_equal(json_string_value(json_object_get(empty, "status")), "done");
+    assert_false(json_is_true(json_object_get(empty, "atomic")));
+    json_decref(empty);
     expect_problem(upload("", customer_token, "text/csv", csv, strlen(csv), NULL), 403, NULL);
     expect_problem(upload("", NULL, "text/csv", csv, strlen(csv), NULL), 401, NULL);
     /* IMPORT_MAX_BYTES is 2 MiB here. */

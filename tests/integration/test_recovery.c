@@ -665,6 +665,20 @@ static void test_malformed_tokens_and_passwords_are_422_on_their_field(void **st
     long_address[255] = '\0';
     expect_problem(call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address)), 422,
                    "email");
+    /* 254 characters, 508 bytes: no account can have it (addresses are
+     * kept to 254 bytes), so it is answered alike, as no account */
+    long_address = realloc(long_address, 600);
+    assert_non_null(long_address);
+    for (int i = 0; i < 254; i++)
+        memcpy(long_address + 2 * i, "\xc3\xa9", 2);
+    long_address[508] = '\0';
+    struct http_res *wide =
+        call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address));
+    expect_status(wide, 202, "reset with 254 two-byte characters");
+    http_res_free(wide);
+    memcpy(long_address + 508, "\xc3\xa9", 3); /* 255 characters */
+    expect_problem(call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address)), 422,
+                   "email");
     free(long_address);
     /* an address holding a NUL names no account: answered alike, and
      * never read as the address before the NUL */

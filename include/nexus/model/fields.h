@@ -49,9 +49,11 @@ bool display_name_valid(const char *s, size_t max);
 bool email_normalize(const char *in, char *out, size_t cap);
 
 /* Any address as given, trimmed and lower-cased like email_normalize's,
- * whether or not it is well-formed: false only when it is empty or longer
- * than 254 characters (or cap). What a request that must not tell valid
- * from invalid addresses keys its work on. */
+ * whether or not it is well-formed: false only when it is empty, longer
+ * than 254 characters, or does not fit cap. One of more than 254 bytes in
+ * at most 254 characters can be no account's (addresses are kept to 254
+ * bytes): out is then "". What a request that must not tell valid from
+ * invalid addresses keys its work on. */
 bool email_as_given(const char *in, char *out, size_t cap);
 
 /* A string field's value, or NULL when absent or null. */
