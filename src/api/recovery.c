@@ -72,8 +72,11 @@ static enum nx_err enqueue_mail(struct request *req, struct response *res, const
 enum nx_err api_auth_password_reset(struct request *req, struct response *res) {
     struct user_input in;
     enum nx_err e = user_reset_request_input(&req->field_errors, req->json, &in);
+    /* An address that names no account (in.email "") is still counted
+     * as its own spelling, not with every other such address. */
+    const char *counted = in.email[0] ? in.email : field_string(req->json, "email");
     if (e == NX_OK)
-        e = enqueue_mail(req, res, in.email, "password_reset_email",
+        e = enqueue_mail(req, res, counted ? counted : "", "password_reset_email",
                          json_pack("{s:s}", "email", in.email));
     return e;
 }
