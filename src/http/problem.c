@@ -25,6 +25,7 @@ static const unsigned status_of[NX_ERR__COUNT] = {
     [NX_ERR_UNSUPPORTED_TYPE] = 415,
     [NX_ERR_VALIDATION] = 422,
     [NX_ERR_TOO_MANY] = 429,
+    [NX_ERR_HEADERS_TOO_LARGE] = 431,
     [NX_ERR_INTERNAL] = 500,
     [NX_ERR_UNAVAILABLE] = 503,
 };
@@ -67,6 +68,8 @@ const char *http_reason(unsigned status) {
         return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 503:
         return "Service Unavailable";
     default:
@@ -101,6 +104,8 @@ static const char *default_detail(enum nx_err code) {
         return "the request is invalid";
     case NX_ERR_TOO_MANY:
         return "too many requests; retry later";
+    case NX_ERR_HEADERS_TOO_LARGE:
+        return "the request headers are too large";
     case NX_ERR_UNAVAILABLE:
         return "the service is temporarily unavailable; retry later";
     default:

@@ -388,9 +388,63 @@ static const char ENCODED_NUL[] = "the request target contains %00";
  * route has, so such a path is unknown (404), as paths match exactly. */
 static const char ENCODED_SLASH[] = "no such resource";
 static const char TOO_MANY_ARGS[] = "too many query parameters";
+static const char TARGET_TOO_LONG[] = "the request target is too long";
+
+/* libmicrohttpd reads a request's line and headers into one pool of
+ * CONNECTION_MEMORY per connection, takes a record from it for each query
+ * piece, header and cookie (and a copy of the Cookie header), and writes
+ * the answer's headers into what is left. A request that fills it gets no
+ * answer: the library closes the connection (or lets it hang until the
+ * timeout) when it has no room left for the query's records, or for the
+ * answer's headers. So the server bounds the head below it. A target
+ * costing more than MAX_TARGET, its length and PARSED_COST for each query
+ * piece, is a 414 and its query is not parsed: within it, the records fit
+ * beside the line and whatever of the headers came with it, as the read
+ * buffer then holds at most the line and one step of its growth (an
+ * eighth of what is free, under 2 KiB). A line and headers over MAX_HEAD,
+ * each record and the Cookie copy counted, are a 431, which keeps
+ * ANSWER_ROOM for the answer's headers. Past the whole pool the library
+ * answers 414 or 431 itself. */
+#define CONNECTION_MEMORY (32 * 1024)
+#define PARSED_COST       64 /* a record: 7 words, aligned to 2 */
+#define MAX_TARGET        (20 * 1024)
+#define ANSWER_ROOM       (2 * 1024)
+#define MAX_HEAD          (CONNECTION_MEMORY - ANSWER_ROOM)
+
+/* What the request's line and headers take of the pool (see above). */
+static size_t head_cost(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *read =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    int records = MHD_get_connection_values(
+        conn, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    const char *cookie = NULL;
+    size_t cookie_len = 0;
+    MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE,
+                                  strlen(MHD_HTTP_HEADER_COOKIE), &cookie, &cookie_len);
+    return (read ? read->header_size : 0) + PARSED_COST * (size_t)(records > 0 ? records : 0) +
+           (cookie ? cookie_len + 1 : 0);
+}
+
+/* A 414 or 431 of the server's: first of all checks, as any other answer
+ * could find no room either, and the connection is closed after it. */
+static enum nx_err check_head_size(struct request *req, const char *target_problem) {
+    enum nx_err e = NX_OK;
+    if (target_problem == TARGET_TOO_LONG)
+        e = problem_detail(req, NX_ERR_URI_TOO_LONG, "the request target exceeds %d bytes",
+                           MAX_TARGET);
+    else if (head_cost(req->conn) > MAX_HEAD)
+        e = problem_detail(req, NX_ERR_HEADERS_TOO_LARGE,
+                           "the request line and headers exceed %d bytes", MAX_HEAD);
+    if (e != NX_OK)
+        req->close_connection = true;
+    return e;
+}
 
 static enum MHD_Result on_headers(struct request *req, const char *target_problem) {
-    enum nx_err e = check_framing(req);
+    enum nx_err e = check_head_size(req, target_problem);
+    if (e != NX_OK)
+        return answer_early(req, e, false);
+    e = check_framing(req);
     /* a path with an encoded NUL or slash is no route's; a query with too
      * many parameters is checked after the route (404 and 405 first) and
      * after the 404 of a private route */
@@ -924,30 +978,48 @@ static bool raw_query_piece_is_ignored(const char *p, size_t len) {
     return query_piece_is_ignored(key_len == 0, holds_escape(p, key_len, "00"), value_empty);
 }
 
-/* More query parameters than any endpoint reads would exhaust
- * libmicrohttpd's per-connection memory while it parses them, and it
- * would then answer nothing. The target is still raw here and parsed just
- * after this callback, so the query is cut off (the request is refused
- * anyway) before the library sees it. The pieces counted are those the
- * library hands on: each one before a '&', and the last one unless it is
- * empty; the parameters are those of them query_arg_is_ignored keeps. */
-static bool cut_long_query(const char *uri) {
-    char *query = strchr(uri, '?');
-    size_t pieces = 0, params = 0;
+/* The pieces of a raw query that libmicrohttpd hands on (each one before
+ * a '&', and the last one unless it is empty) and the parameters among
+ * them (those query_arg_is_ignored keeps), counted until either is past
+ * its bound. */
+struct query_count {
+    size_t pieces, params;
+};
+
+static bool query_count_within(struct query_count n) {
+    return n.pieces <= NX_MAX_QUERY_PIECES && n.params <= NX_MAX_QUERY_ARGS;
+}
+
+static struct query_count count_query(const char *query) {
+    struct query_count n = {0, 0};
     /* strchr's steps, not a byte at a time: a GraphQL document makes long
      * targets with few '&' */
-    for (const char *p = query ? query + 1 : NULL;
-         p && *p && pieces <= NX_MAX_QUERY_PIECES && params <= NX_MAX_QUERY_ARGS;) {
+    for (const char *p = query ? query + 1 : NULL; p && *p && query_count_within(n);) {
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        pieces++;
-        params += !raw_query_piece_is_ignored(p, len);
+        n.pieces++;
+        n.params += !raw_query_piece_is_ignored(p, len);
         p = amp ? amp + 1 : NULL;
     }
-    if (pieces <= NX_MAX_QUERY_PIECES && params <= NX_MAX_QUERY_ARGS)
-        return false;
-    query[1] = '\0'; /* the target lives in the connection's own buffer */
-    return true;
+    return n;
+}
+
+/* More query parameters than any endpoint reads, or a target too long
+ * (MAX_TARGET), would exhaust libmicrohttpd's per-connection memory while
+ * it parses them, and it would then answer nothing. The target is still
+ * raw here and parsed just after this callback, so the query is cut off
+ * (the request is refused anyway) before the library sees it. NULL, or
+ * the mark of the refusal. */
+static const char *cut_costly_query(const char *uri) {
+    char *query = strchr(uri, '?');
+    struct query_count n = count_query(query);
+    bool too_many = !query_count_within(n); /* then it is not parsed: no records */
+    bool too_long = strlen(uri) + (too_many ? 0 : PARSED_COST * n.pieces) > MAX_TARGET;
+    if (!too_long && !too_many)
+        return NULL;
+    if (query)
+        query[1] = '\0'; /* the target lives in the connection's own buffer */
+    return too_long ? TARGET_TOO_LONG : TOO_MANY_ARGS;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
@@ -955,17 +1027,21 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)conn;
     /* a NUL in the query is the parameters' business (request.h) */
     size_t path_len = strcspn(uri, "?");
-    bool cut = cut_long_query(uri); /* whatever else is wrong: the memory guard */
+    /* whatever else is wrong: the memory guard */
+    const char *cut = cut_costly_query(uri);
+    if (cut == TARGET_TOO_LONG) /* before all: the answer must fit */
+        return (void *)TARGET_TOO_LONG;
     if (holds_escape(uri, path_len, "00"))
         return (void *)ENCODED_NUL;
     /* an unknown path's 404 comes before the parameters' 400 */
     if (holds_escape(uri, path_len, "2F"))
         return (void *)ENCODED_SLASH;
-    return cut ? (void *)TOO_MANY_ARGS : NULL;
+    return (void *)cut;
 }
 
 static bool is_target_mark(const void *ctx) {
-    return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS || ctx == ENCODED_SLASH;
+    return ctx == ENCODED_NUL || ctx == TOO_MANY_ARGS || ctx == ENCODED_SLASH ||
+           ctx == TARGET_TOO_LONG;
 }
 
 /* The path of a target in absolute form ("http://host/path", which a
@@ -1048,11 +1124,38 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return r;
 }
 
+/* A 414 or 431 (the server's, or libmicrohttpd's own) for a head that
+ * leaves less of the library's pool than the answer's headers need, a few
+ * hundred bytes short of it: the library then closes the connection
+ * without a byte (its own 431 for a Cookie header it has no room to copy
+ * too). The status line is written to the socket as it is instead, and
+ * the socket drained before it closes (http/linger.h), so that the client
+ * reads it. A refusal that was sent ends otherwise than with an error. */
+static void answer_unsent_refusal(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *queued =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!queued || !fd || (queued->http_status != 414 && queued->http_status != 431))
+        return;
+    char date[64], text[256];
+    struct tm tm;
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    int n = snprintf(text, sizeof text,
+                     "HTTP/1.1 %u %s\r\nDate: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     queued->http_status, http_reason(queued->http_status), date);
+    deadline_drain_on_close(conn);
+    /* a client already gone takes nothing, and nothing more is owed it */
+    (void)send(fd->connect_fd, text, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)toe;
     struct request *req = *con_cls;
+    if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+        answer_unsent_refusal(conn);
     deadline_next_request(conn);
     if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
         return;
@@ -1155,7 +1258,7 @@ static struct MHD_Daemon *start_daemon(void) {
         {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
         /* Headers and URL must fit here (else 431/414); it is cleared for
          * every request, so larger costs time on every request. */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)deadline_notify, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL},

@@ -93,6 +93,7 @@ static void test_status_maps_every_error_code(void **state) {
         {NX_ERR_UNSUPPORTED_TYPE, 415},
         {NX_ERR_VALIDATION, 422},
         {NX_ERR_TOO_MANY, 429},
+        {NX_ERR_HEADERS_TOO_LARGE, 431},
         {NX_ERR_INTERNAL, 500},
         {NX_ERR_UNAVAILABLE, 503},
     };

@@ -13,20 +13,21 @@
 
 enum nx_err {
     NX_OK = 0,
-    NX_ERR_BAD_REQUEST,      /* malformed syntax: 400 */
-    NX_ERR_UNAUTHORIZED,     /* no or bad credentials: 401 */
-    NX_ERR_FORBIDDEN,        /* authenticated, not allowed: 403 */
-    NX_ERR_NOT_FOUND,        /* 404 */
-    NX_ERR_METHOD,           /* method not allowed: 405 */
-    NX_ERR_CONFLICT,         /* unique or referential conflict: 409 */
-    NX_ERR_PRECONDITION,     /* If-Match mismatch: 412 */
-    NX_ERR_TOO_LARGE,        /* body over the cap: 413 */
-    NX_ERR_URI_TOO_LONG,     /* 414 */
-    NX_ERR_UNSUPPORTED_TYPE, /* 415 */
-    NX_ERR_VALIDATION,       /* field errors: 422 */
-    NX_ERR_TOO_MANY,         /* rate limited: 429 */
-    NX_ERR_INTERNAL,         /* bug or unexpected failure: 500 */
-    NX_ERR_UNAVAILABLE,      /* dependency down or overloaded: 503 */
+    NX_ERR_BAD_REQUEST,       /* malformed syntax: 400 */
+    NX_ERR_UNAUTHORIZED,      /* no or bad credentials: 401 */
+    NX_ERR_FORBIDDEN,         /* authenticated, not allowed: 403 */
+    NX_ERR_NOT_FOUND,         /* 404 */
+    NX_ERR_METHOD,            /* method not allowed: 405 */
+    NX_ERR_CONFLICT,          /* unique or referential conflict: 409 */
+    NX_ERR_PRECONDITION,      /* If-Match mismatch: 412 */
+    NX_ERR_TOO_LARGE,         /* body over the cap: 413 */
+    NX_ERR_URI_TOO_LONG,      /* 414 */
+    NX_ERR_UNSUPPORTED_TYPE,  /* 415 */
+    NX_ERR_VALIDATION,        /* field errors: 422 */
+    NX_ERR_TOO_MANY,          /* rate limited: 429 */
+    NX_ERR_HEADERS_TOO_LARGE, /* request line and headers over the bound: 431 */
+    NX_ERR_INTERNAL,          /* bug or unexpected failure: 500 */
+    NX_ERR_UNAVAILABLE,       /* dependency down or overloaded: 503 */
     NX_ERR__COUNT
 };
 
