@@ -150,12 +150,13 @@ static enum nx_err start_login(struct request *req, struct response *res, struct
     return e;
 }
 
-/* Upgrade a hash made with older parameters; failure only costs a retry
- * at the next login. */
-static void rehash(struct db *db, const char *user_id, const struct user_input *in) {
+/* Upgrade a hash made with older parameters, unless a new password
+ * replaced it meanwhile; failure only costs a retry at the next login. */
+static void rehash(struct db *db, const char *user_id, const char *old_hash,
+                   const struct user_input *in) {
     char hash[NX_PASSWORD_HASH_MAX];
     if (password_hash_here(in->password, in->password_len, hash) == NX_OK)
-        users_set_password(db, user_id, hash);
+        users_upgrade_password(db, user_id, old_hash, hash);
 }
 
 static enum nx_err check_credentials(struct request *req, struct db *db,
@@ -173,7 +174,7 @@ static enum nx_err check_credentials(struct request *req, struct db *db,
     if (!ok || PQgetvalue(*user, 0, 3)[0] != 't')
         return problem_detail(req, NX_ERR_UNAUTHORIZED, "invalid email or password");
     if (stale)
-        rehash(db, PQgetvalue(*user, 0, 0), in);
+        rehash(db, PQgetvalue(*user, 0, 0), PQgetvalue(*user, 0, 1), in);
     return NX_OK;
 }
 

@@ -31,6 +31,9 @@ static struct db_stmt SQL_UPDATE = {
     4, 0};
 static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 WHERE id = $1", 2,
                                           0};
+/* Only over the hash it replaces: a password set meanwhile stays. */
+static struct db_stmt SQL_UPGRADE_PASSWORD = {
+    "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2", 3, 0};
 static struct db_stmt SQL_PASSWORD_HASH = {
     "SELECT password_hash, email FROM users WHERE id = $1 FOR UPDATE", 1, 0};
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
@@ -128,6 +131,12 @@ enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out) {
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash) {
     const char *params[] = {id, hash};
     return db_exec(db, &SQL_SET_PASSWORD, params, NULL);
+}
+
+enum nx_err users_upgrade_password(struct db *db, const char *id, const char *old_hash,
+                                   const char *new_hash) {
+    const char *params[] = {id, old_hash, new_hash};
+    return db_exec(db, &SQL_UPGRADE_PASSWORD, params, NULL);
 }
 
 enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,

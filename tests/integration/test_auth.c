@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -1246,6 +1247,77 @@ static void test_concurrent_registrations_of_one_email_create_one_user(void **st
     assert_int_equal(count_users("race@example.com"), 1);
 }
 
+/* ---- a login and a change of its user at once ------------------------------- */
+
+struct login_job {
+    const char *email;
+    long status;
+};
+
+static void *login_thread(void *arg) {
+    struct login_job *j = arg;
+    struct http_res *r = post_json(LOGIN, creds(j->email, "password-1"));
+    j->status = r->status;
+    http_res_free(r);
+    return NULL;
+}
+
+/* Log email in with password-1 on a thread while a transaction of the
+ * test's, begun with held_sql, holds the user's row; end it with end_sql
+ * once waiting (a count on the watch connection) is not 0. The login's
+ * status. */
+static long login_while_held(const char *email, const char *held_sql, const char *waiting,
+                             const char *end_sql) {
+    PGconn *tx = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(tx), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(harness_pg_exec(tx, held_sql));
+    struct login_job job = {email, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, login_thread, &job), 0);
+    assert_true(harness_pg_wait_nonzero(watch, waiting));
+    assert_true(harness_pg_exec(tx, end_sql));
+    pthread_join(t, NULL);
+    PQfinish(tx);
+    PQfinish(watch);
+    return job.status;
+}
+
+/* A hash of password with opslimit for its cost: other than the server's, a login upgrades it. */
+static void hash_with_costs(char out[crypto_pwhash_STRBYTES], const char *password,
+                            unsigned long long opslimit) {
+    assert_int_equal(crypto_pwhash_str(out, password, strlen(password), opslimit,
+                                       crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                     0);
+}
+
+/* A login upgrades a hash of older costs; a new password set while it
+ * hashes (here committed once the upgrade waits for the user's row) is
+ * kept, where the upgrade wrote the old password back: the new one was
+ * refused and the old one still logged in. */
+static void test_a_hash_upgrade_keeps_a_password_set_meanwhile(void **state) {
+    (void)state;
+    const char *email = "upgrade-vs-password@example.com";
+    long long id = register_user(email, "password-1", "Upgrade");
+    char stale[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
+    hash_with_costs(stale, "password-1", crypto_pwhash_OPSLIMIT_INTERACTIVE + 1);
+    hash_with_costs(fresh, "password-2", crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    sql("UPDATE users SET password_hash = '%s' WHERE id = %lld", stale, id);
+    char held[128], end[512];
+    snprintf(held, sizeof held, "BEGIN; SELECT 1 FROM users WHERE id = %lld FOR SHARE", id);
+    snprintf(end, sizeof end, "UPDATE users SET password_hash = '%s' WHERE id = %lld; COMMIT",
+             fresh, id);
+    assert_int_equal(login_while_held(email, held,
+                                      "SELECT count(*) FROM pg_stat_activity"
+                                      " WHERE wait_event_type = 'Lock'"
+                                      " AND datname = current_database()",
+                                      end),
+                     200);
+    harness_expect_sql(&server, fresh, "SELECT password_hash FROM users WHERE id = %lld", id);
+    struct tokens t = login(email, "password-2");
+    tokens_free(&t);
+}
+
 /* ---- logout ---------------------------------------------------------------------- */
 
 static void test_logout_is_204_and_ends_that_login(void **state) {
@@ -1912,6 +1984,7 @@ int main(void) {
         cmocka_unit_test(test_refresh_for_deactivated_user_is_401),
         cmocka_unit_test(test_concurrent_refreshes_of_one_token_succeed_once),
         cmocka_unit_test(test_concurrent_registrations_of_one_email_create_one_user),
+        cmocka_unit_test(test_a_hash_upgrade_keeps_a_password_set_meanwhile),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
         cmocka_unit_test(test_logout_without_refresh_token_is_422),

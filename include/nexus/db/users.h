@@ -58,6 +58,12 @@ enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
 
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash);
 
+/* Replace the password hash of user id with new_hash (the same password,
+ * other costs) only if it is still old_hash: a password set meanwhile is
+ * kept. */
+enum nx_err users_upgrade_password(struct db *db, const char *id, const char *old_hash,
+                                   const char *new_hash);
+
 /* One page in sort order after (after_value, after_id) when after_value is
  * not NULL; limit rows at most. */
 enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
