@@ -133,19 +133,35 @@ static void client_agent(const struct request *req, char out[NX_USER_AGENT_BYTES
     login_user_agent(request_header(req, "User-Agent"), out);
 }
 
-/* Start a login for a verified user and answer with its first pair. */
+/* The one answer to credentials that do not log in, whatever is wrong. */
+static enum nx_err refuse_login(struct request *req) {
+    return problem_detail(req, NX_ERR_UNAUTHORIZED, "invalid email or password");
+}
+
+/*
+ * Start a login for a user whose password was just verified against hash,
+ * and answer with its first pair. The user's row is locked and read again
+ * first: a deactivation or a new password that committed since the check
+ * refuses the login, and one that comes later waits for this transaction,
+ * then ends the login with the others.
+ */
 static enum nx_err start_login(struct request *req, struct response *res, struct db *db,
-                               const char *user_id, const char *role) {
-    PGresult *r = NULL;
+                               const char *user_id, const char *hash) {
+    PGresult *user = NULL, *r = NULL;
     char agent[NX_USER_AGENT_BYTES];
     client_agent(req, agent);
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
+        e = users_login_lock(db, user_id, hash, &user);
+    if (e == NX_OK && PQntuples(user) != 1)
+        e = refuse_login(req);
+    if (e == NX_OK)
         e = logins_create(db, user_id, agent, &r);
     if (e == NX_OK)
-        e = issue_pair(res, db, user_id, role, PQgetvalue(r, 0, 0));
+        e = issue_pair(res, db, user_id, PQgetvalue(user, 0, 0), PQgetvalue(r, 0, 0));
     if (e != NX_OK)
         db_rollback(db);
+    PQclear(user);
     PQclear(r);
     return e;
 }
@@ -159,22 +175,21 @@ static void rehash(struct db *db, const char *user_id, const char *old_hash,
         users_upgrade_password(db, user_id, old_hash, hash);
 }
 
+/* *user: the row of users_credentials; *stale: its hash has older costs. */
 static enum nx_err check_credentials(struct request *req, struct db *db,
-                                     const struct user_input *in, PGresult **user) {
-    bool ok = false, stale = false;
+                                     const struct user_input *in, PGresult **user, bool *stale) {
+    bool ok = false;
     enum nx_err e = in->email[0] ? users_credentials(db, in->email, user) : NX_OK;
     if (e != NX_OK)
         return e;
     bool found = *user && PQntuples(*user) == 1;
     /* Unknown users are checked against a dummy hash: same work, same time. */
     e = busy(req, password_verify(found ? PQgetvalue(*user, 0, 1) : NULL, in->password,
-                                  in->password_len, &ok, &stale));
+                                  in->password_len, &ok, stale));
     if (e != NX_OK)
         return e;
     if (!ok || PQgetvalue(*user, 0, 3)[0] != 't')
-        return problem_detail(req, NX_ERR_UNAUTHORIZED, "invalid email or password");
-    if (stale)
-        rehash(db, PQgetvalue(*user, 0, 0), PQgetvalue(*user, 0, 1), in);
+        return refuse_login(req);
     return NX_OK;
 }
 
@@ -184,6 +199,7 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     PGresult *user = NULL;
     struct throttle t;
     char client[NX_IP_TEXT_MAX];
+    bool stale = false;
     enum nx_err e = user_login_input(&req->field_errors, req->json, &in);
     request_client_limit_key(req, client);
     /* Counted before the check, as the address was given: a malformed
@@ -193,7 +209,11 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
     if (e == NX_OK) {
         e = api_db(req, &db);
         if (e == NX_OK)
-            e = check_credentials(req, db, &in, &user);
+            e = check_credentials(req, db, &in, &user, &stale);
+        /* a deactivation or a new password since the check is a 401 too,
+         * counted as a deactivated account's is */
+        if (e == NX_OK)
+            e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 1));
         if (e == NX_OK)
             login_throttle_passed(&t);
         else if (e == NX_ERR_UNAUTHORIZED)
@@ -201,8 +221,9 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
         else
             throttle_undo(&t);
     }
-    if (e == NX_OK)
-        e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 2));
+    /* after the login committed, so that no lock is held while hashing */
+    if (e == NX_OK && stale)
+        rehash(db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 1), &in);
     PQclear(user);
     return e;
 }

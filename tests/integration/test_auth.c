@@ -1283,6 +1283,46 @@ static long login_while_held(const char *email, const char *held_sql, const char
     return job.status;
 }
 
+/* A login whose password was checked before a change of the user committed
+ * (the change holds the user's row, as the server's own does, and commits
+ * once the login waits for the row, or, without that wait, once the login
+ * committed): the login is refused, and the user has no live login, where
+ * it used to outlive the change with a refresh token that worked again
+ * once the user was reactivated. */
+static void expect_login_ended_by(const char *email, const char *change) {
+    long long id = register_user(email, "password-1", "Changed");
+    char held[512], waiting[512];
+    snprintf(held, sizeof held, "BEGIN; SELECT 1 FROM users WHERE id = %lld FOR UPDATE; %s", id,
+             change);
+    snprintf(waiting, sizeof waiting,
+             "SELECT (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+             " AND datname = current_database()) + (SELECT count(*) FROM logins"
+             " WHERE user_id = %lld)",
+             id);
+    assert_int_equal(login_while_held(email, held, waiting, "COMMIT"), 401);
+    harness_expect_sql(&server, "0",
+                       "SELECT count(*) FROM logins WHERE user_id = %lld AND revoked_at IS NULL",
+                       id);
+}
+
+static void test_login_racing_a_deactivation_is_401(void **state) {
+    (void)state;
+    expect_login_ended_by("login-vs-deactivation@example.com",
+                          "UPDATE users SET is_active = false"
+                          " WHERE email = 'login-vs-deactivation@example.com'");
+}
+
+static void test_login_racing_a_new_password_is_401(void **state) {
+    (void)state;
+    register_user("login-vs-password-other@example.com", "password-2", "Other");
+    expect_login_ended_by("login-vs-password@example.com",
+                          "UPDATE users SET password_hash = (SELECT password_hash FROM users"
+                          " WHERE email = 'login-vs-password-other@example.com')"
+                          " WHERE email = 'login-vs-password@example.com'");
+    struct tokens t = login("login-vs-password@example.com", "password-2");
+    tokens_free(&t);
+}
+
 /* A hash of password with opslimit for its cost: other than the server's, a login upgrades it. */
 static void hash_with_costs(char out[crypto_pwhash_STRBYTES], const char *password,
                             unsigned long long opslimit) {
@@ -1984,6 +2024,8 @@ int main(void) {
         cmocka_unit_test(test_refresh_for_deactivated_user_is_401),
         cmocka_unit_test(test_concurrent_refreshes_of_one_token_succeed_once),
         cmocka_unit_test(test_concurrent_registrations_of_one_email_create_one_user),
+        cmocka_unit_test(test_login_racing_a_deactivation_is_401),
+        cmocka_unit_test(test_login_racing_a_new_password_is_401),
         cmocka_unit_test(test_a_hash_upgrade_keeps_a_password_set_meanwhile),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
