@@ -1124,13 +1124,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return r;
 }
 
-/* A 414 or 431 (the server's, or libmicrohttpd's own) for a head that
- * leaves less of the library's pool than the answer's headers need, a few
- * hundred bytes short of it: the library then closes the connection
- * without a byte (its own 431 for a Cookie header it has no room to copy
- * too). The status line is written to the socket as it is instead, and
- * the socket drained before it closes (http/linger.h), so that the client
- * reads it. A refusal that was sent ends otherwise than with an error. */
+/* A 414 or 431 of the server's for a head that leaves less of the
+ * library's pool than the answer's headers need, a few hundred bytes
+ * short of it: the library then closes the connection without a byte.
+ * The status line is written to the socket as it is instead, and the
+ * socket drained before it closes (http/linger.h), so that the client
+ * reads it. A refusal that was sent ends otherwise than with an error.
+ * Not for the library's own refusals: those it sends whole and still
+ * ends with an error, so a second status line would follow them. */
 static void answer_unsent_refusal(struct MHD_Connection *conn) {
     const union MHD_ConnectionInfo *queued =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
@@ -1154,10 +1155,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
     struct request *req = *con_cls;
-    if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+    bool library_answered = !req || is_target_mark(*con_cls);
+    if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR && !library_answered)
         answer_unsent_refusal(conn);
     deadline_next_request(conn);
-    if (!req || is_target_mark(*con_cls)) /* answered by libmicrohttpd itself */
+    if (library_answered)
         return;
     uint64_t elapsed = now_us() - req->started_us;
     /* a 405 or an OPTIONS has no route of its own: its path's template,
