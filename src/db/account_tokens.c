@@ -3,20 +3,26 @@
  */
 #include "nexus/db/account_tokens.h"
 
-/* A token issued again (the same job's next attempt) is left as it is,
- * used, replaced or withdrawn, and replaces nothing; while still open it
- * works for ttl from now again, as the message sent with it says. */
+/* A token issued again (the same job's next attempt, or a retry of the
+ * job long after) replaces nothing and is left as it is when used,
+ * replaced or withdrawn; else it works for ttl from now again, as the
+ * message sent with it says, even when it had expired meanwhile. A token
+ * issued first replaces the user's open tokens of its kind made before
+ * the job was queued ($5, µs since the epoch): a job retried after its
+ * token was purged takes nothing from a newer request's. */
 static struct db_stmt SQL_ISSUE = {
     "WITH issued AS (SELECT 1 FROM account_tokens WHERE token_hash = $3::bytea),"
     " old AS (UPDATE account_tokens SET replaced_at = now() WHERE user_id = $1 AND kind = $2"
-    " AND used_at IS NULL AND replaced_at IS NULL AND NOT EXISTS (SELECT FROM issued)),"
+    " AND used_at IS NULL AND replaced_at IS NULL"
+    " AND created_at < to_timestamp(0) + $5::bigint * interval '1 microsecond'"
+    " AND NOT EXISTS (SELECT FROM issued)),"
     " again AS (UPDATE account_tokens SET expires_at = now() + make_interval(secs => $4::int)"
     " WHERE token_hash = $3::bytea AND used_at IS NULL AND replaced_at IS NULL"
-    " AND expires_at > now())"
+    " AND withdrawn_at IS NULL)"
     " INSERT INTO account_tokens (token_hash, kind, user_id, expires_at)"
     " SELECT $3::bytea, $2, $1, now() + make_interval(secs => $4::int)"
     " WHERE NOT EXISTS (SELECT FROM issued)",
-    4, 0};
+    5, 0};
 static struct db_stmt SQL_LOCK = {
     "SELECT t.kind, t.user_id,"
     " CASE WHEN t.used_at IS NOT NULL THEN 'used' WHEN t.replaced_at IS NOT NULL THEN 'replaced'"
@@ -32,10 +38,13 @@ static struct db_stmt SQL_USE = {
     " AND a.kind = t.kind AND a.token_hash <> $1::bytea AND a.used_at IS NULL"
     " AND a.replaced_at IS NULL",
     1, 0};
-/* Withdrawn tokens expire now: the link is refused as expired. */
+/* Withdrawn tokens expire now (the link is refused as expired) and stay
+ * so: those that expired already are withdrawn too, so that no retried
+ * job makes one work again. */
 static struct db_stmt SQL_WITHDRAW = {
-    "UPDATE account_tokens SET expires_at = now() WHERE user_id = $1 AND kind = $2"
-    " AND used_at IS NULL AND replaced_at IS NULL AND expires_at > now()",
+    "UPDATE account_tokens SET withdrawn_at = now(), expires_at = least(expires_at, now())"
+    " WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND replaced_at IS NULL"
+    " AND withdrawn_at IS NULL",
     2, 0};
 static struct db_stmt SQL_PURGE = {
     "DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens"
@@ -44,8 +53,9 @@ static struct db_stmt SQL_PURGE = {
     2, 0};
 
 enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
-                                const char *hash_hex, const char *ttl_seconds) {
-    const char *params[] = {user_id, kind, hash_hex, ttl_seconds};
+                                const char *hash_hex, const char *ttl_seconds,
+                                const char *job_created_us) {
+    const char *params[] = {user_id, kind, hash_hex, ttl_seconds, job_created_us};
     return db_exec(db, &SQL_ISSUE, params, NULL);
 }
 

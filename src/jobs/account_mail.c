@@ -139,14 +139,15 @@ static void link_token(const struct config *cfg, const struct job *job, const ch
 static bool issue_link(const struct config *cfg, struct db *db, const struct job *job,
                        const char *user_id, const char *kind, int ttl, const char *page, char *link,
                        size_t cap, char *err, size_t errcap) {
-    char token[NX_OPAQUE_TOKEN_LEN + 1], hex[NX_TOKEN_HASH_PARAM_LEN], ttl_text[16];
+    char token[NX_OPAQUE_TOKEN_LEN + 1], hex[NX_TOKEN_HASH_PARAM_LEN], ttl_text[16], queued[24];
     unsigned char hash[NX_TOKEN_HASH_LEN];
     link_token(cfg, job, user_id, kind, token, hash);
     token_hash_param(hash, hex);
     snprintf(ttl_text, sizeof ttl_text, "%d", ttl);
+    snprintf(queued, sizeof queued, "%lld", (long long)job->created_us);
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = account_token_issue(db, user_id, kind, hex, ttl_text);
+        e = account_token_issue(db, user_id, kind, hex, ttl_text, queued);
     if (e == NX_OK)
         e = db_commit(db);
     if (e != NX_OK) {

@@ -250,6 +250,25 @@ static bool verified(const struct account *a) {
     return v;
 }
 
+/* Change a's password from PASSWORD through PATCH /users/me. */
+static void change_password(const struct account *a) {
+    struct http_res *r = call_owned(
+        "PATCH", ME, a->access,
+        json_body("{s:s, s:s}", "password", "changed password 1", "current_password", PASSWORD));
+    expect_status(r, 200, "password change");
+    http_res_free(r);
+}
+
+/* Expire user id's open tokens of kind through the database, not by
+ * waiting. */
+static void expire_tokens(long long id, const char *kind) {
+    free(harness_sql_value(&server,
+                           "UPDATE account_tokens SET expires_at = now() - interval '1 second'"
+                           " WHERE user_id = %lld AND kind = '%s'"
+                           " AND used_at IS NULL AND replaced_at IS NULL RETURNING 1",
+                           id, kind));
+}
+
 /* ---- group set-up ------------------------------------------------------------ */
 
 static int start(void **state) {
@@ -558,12 +577,7 @@ static void test_expired_and_deactivated_tokens_are_422(void **state) {
     struct account a;
     make_account(&a, "expiry@example.com");
     char *token = reset_token(a.email);
-    /* expire it through the database, not by waiting */
-    free(harness_sql_value(&server,
-                           "UPDATE account_tokens SET expires_at = now() - interval '1 second'"
-                           " WHERE user_id = %lld AND kind = 'password_reset'"
-                           " AND used_at IS NULL AND replaced_at IS NULL RETURNING 1",
-                           a.id));
+    expire_tokens(a.id, "password_reset");
     expect_token_problem(confirm(token, "new password here"), "has expired");
     free(token);
 
@@ -589,11 +603,7 @@ static void test_a_password_change_or_deactivation_withdraws_reset_links(void **
     char path[64];
     make_account(&a, "withdrawn@example.com");
     char *token = reset_token(a.email);
-    struct http_res *r = call_owned(
-        "PATCH", ME, a.access,
-        json_body("{s:s, s:s}", "password", "changed password 1", "current_password", PASSWORD));
-    expect_status(r, 200, "password change");
-    http_res_free(r);
+    change_password(&a);
     expect_token_problem(confirm(token, "new password here"), "has expired");
     free(token);
 
@@ -607,7 +617,7 @@ static void test_a_password_change_or_deactivation_withdraws_reset_links(void **
     /* a link asked for after the reactivation works */
     free(token);
     token = reset_token(a.email);
-    r = confirm(token, "new password here");
+    struct http_res *r = confirm(token, "new password here");
     expect_status(r, 204, "a new link");
     http_res_free(r);
     free(token);
@@ -844,9 +854,37 @@ static long long queue_verification(long long user_id) {
                   user_id);
 }
 
+/* The token of a's newest verification email, once sent (owned). */
+static char *verification_token(const struct account *a) {
+    char id[24];
+    snprintf(id, sizeof id, "%lld", a->id);
+    return mail_token(done_job("verification_email", "user_id", id), "verify-email",
+                      VERIFY_SUBJECT);
+}
+
+/* Make account a of email, its welcome email sent, then queue a
+ * verification email for it; the job, and the token that email carries
+ * into *token (owned). */
+static long long verification_of_new_account(struct account *a, const char *email, char **token) {
+    make_account(a, email);
+    free(welcome_token(a));
+    long long job = queue_verification(a->id);
+    *token = verification_token(a);
+    return job;
+}
+
+/* Verify a's address with token: a 204, and a is verified. */
+static void expect_verified_with(const struct account *a, const char *token, const char *what) {
+    struct http_res *r = verify(token);
+    expect_status(r, 204, what);
+    http_res_free(r);
+    assert_true(verified(a));
+}
+
 /* Run job again, as after an attempt that delivered its message but was
- * counted failed, and return the token its message then carries (owned). */
-static char *token_of_retry(long long job) {
+ * counted failed (or as `nexus jobs retry` does), and return the token of
+ * its link to page that its message then carries (owned). */
+static char *token_of_retry_to(long long job, const char *page, const char *subject) {
     free(harness_sql_value(&server,
                            "UPDATE jobs SET state = 'pending', run_at = now() WHERE id = %lld"
                            " RETURNING 1",
@@ -856,7 +894,11 @@ static char *token_of_retry(long long job) {
          sleep_ms(20))
         if (now_ms() > deadline)
             fail_msg("job %lld did not finish again within 60 s", job);
-    return mail_token(job, "verify-email", VERIFY_SUBJECT);
+    return mail_token(job, page, subject);
+}
+
+static char *token_of_retry(long long job) {
+    return token_of_retry_to(job, "verify-email", VERIFY_SUBJECT);
 }
 
 /* A retried job's message has the Message-ID of the first (a mailbox may
@@ -866,31 +908,81 @@ static char *token_of_retry(long long job) {
 static void test_a_retried_job_sends_the_link_it_sent_before(void **state) {
     (void)state;
     struct account a;
-    char id[24];
-    make_account(&a, "retried@example.com");
-    free(welcome_token(&a));
-    snprintf(id, sizeof id, "%lld", a.id);
-    long long older = queue_verification(a.id);
-    char *first =
-        mail_token(done_job("verification_email", "user_id", id), "verify-email", VERIFY_SUBJECT);
+    char *first;
+    long long older = verification_of_new_account(&a, "retried@example.com", &first);
     char *again = token_of_retry(older);
     assert_string_equal(again, first);
     long long newer = queue_verification(a.id);
-    char *newest =
-        mail_token(done_job("verification_email", "user_id", id), "verify-email", VERIFY_SUBJECT);
+    char *newest = verification_token(&a);
     assert_true(newer > older);
     assert_string_not_equal(newest, first);
     char *late = token_of_retry(older);
     assert_string_equal(late, first);
     expect_token_problem(verify(first), "replaced by a newer link");
-    struct http_res *r = verify(newest);
-    expect_status(r, 204, "verify with the newer link");
-    http_res_free(r);
-    assert_true(verified(&a));
+    expect_verified_with(&a, newest, "verify with the newer link");
     free(first);
     free(again);
     free(newest);
     free(late);
+    account_free(&a);
+}
+
+/* A retried job whose link expired meanwhile (its attempts ran out for
+ * longer than the link works, and it was retried later) sends the link it
+ * sent before, working for as long as its message says again. */
+static void test_a_job_retried_after_its_link_expired_sends_a_working_link(void **state) {
+    (void)state;
+    struct account a;
+    char *first;
+    long long job = verification_of_new_account(&a, "retried-late@example.com", &first);
+    expire_tokens(a.id, "email_verify");
+    expect_token_problem(verify(first), "has expired");
+    char *again = token_of_retry(job);
+    assert_string_equal(again, first);
+    expect_verified_with(&a, again, "verify with the link sent again");
+    free(first);
+    free(again);
+    account_free(&a);
+}
+
+/* A job retried after its token was purged (it expired more than
+ * JOB_RETENTION ago) stores its token again, and replaces no token of a
+ * request newer than the job. */
+static void test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link(void **state) {
+    (void)state;
+    struct account a;
+    char *first;
+    long long older = verification_of_new_account(&a, "purged-token@example.com", &first);
+    free(harness_sql_value(&server,
+                           "WITH gone AS (DELETE FROM account_tokens WHERE user_id = %lld"
+                           " AND kind = 'email_verify' RETURNING 1) SELECT count(*) FROM gone",
+                           a.id));
+    queue_verification(a.id);
+    char *newest = verification_token(&a);
+    char *late = token_of_retry(older);
+    assert_string_equal(late, first);
+    expect_verified_with(&a, newest, "verify with the newer link");
+    free(first);
+    free(newest);
+    free(late);
+    account_free(&a);
+}
+
+/* A reset link withdrawn by a password change stays withdrawn when its
+ * job is retried, even one that had expired before the change. */
+static void test_a_retried_job_does_not_bring_a_withdrawn_link_back(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "withdrawn-retry@example.com");
+    char *token = reset_token(a.email);
+    long long job = done_job("password_reset_email", "email", a.email);
+    expire_tokens(a.id, "password_reset");
+    change_password(&a);
+    char *again = token_of_retry_to(job, "reset-password", RESET_SUBJECT);
+    assert_string_equal(again, token);
+    expect_token_problem(confirm(again, "new password here"), "has expired");
+    free(token);
+    free(again);
     account_free(&a);
 }
 
@@ -1017,6 +1109,9 @@ int main(void) {
         cmocka_unit_test(test_welcome_mail_verifies_the_address),
         cmocka_unit_test(test_resend_sends_a_new_link_until_verified),
         cmocka_unit_test(test_a_retried_job_sends_the_link_it_sent_before),
+        cmocka_unit_test(test_a_job_retried_after_its_link_expired_sends_a_working_link),
+        cmocka_unit_test(test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link),
+        cmocka_unit_test(test_a_retried_job_does_not_bring_a_withdrawn_link_back),
         cmocka_unit_test(test_the_longest_address_is_named_whole),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };

@@ -18,12 +18,14 @@
 
 enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
 
-/* Store a token of kind for user id, valid ttl_seconds, replacing the
- * user's open tokens of that kind. A token stored already is issued
- * again: it replaces nothing, and only while open is it valid ttl_seconds
- * from now again. */
+/* Store a token of kind for user id, valid ttl_seconds, for the email
+ * job queued at job_created_us (µs since the epoch), replacing the user's
+ * open tokens of that kind made before the job was queued. A token stored
+ * already is issued again: it replaces nothing, and unless used, replaced
+ * or withdrawn it is valid ttl_seconds from now again, expired or not. */
 enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
-                                const char *hash_hex, const char *ttl_seconds);
+                                const char *hash_hex, const char *ttl_seconds,
+                                const char *job_created_us);
 
 /*
  * Lock the token's row and report kind, user id and state: "live", "used",
@@ -36,8 +38,10 @@ enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **o
  * user (a reset makes older reset links useless too). */
 enum nx_err account_token_use(struct db *db, const char *hash_hex);
 
-/* Expire the user's open tokens of kind now: a reset link sent before the
- * password changed or the account was deactivated no longer works. */
+/* Withdraw the user's tokens of kind not used or replaced: they expire
+ * now, and for good (issued again, they stay expired): a reset link sent
+ * before the password changed or the account was deactivated no longer
+ * works. */
 enum nx_err account_tokens_withdraw(struct db *db, const char *user_id, const char *kind);
 
 /* Delete up to batch tokens that expired more than retention_seconds ago;
