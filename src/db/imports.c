@@ -308,18 +308,21 @@ static struct db_stmt SQL_STAGE_STOCK_TOTALS = {
  * below it alerts staff, as the same write through the API would: one
  * low_stock_alert job (of $2 attempts) per variant, in the batch's
  * transaction. Before the variants are written, while they hold the stock
- * they had. */
+ * they had. The job is keyed by the import ($3) and the row's line: an
+ * atomic import's batches share one transaction (and one now()), and two
+ * of its rows may each take one variant low. */
 static struct db_stmt SQL_MERGE_LOW_STOCK = {
     "INSERT INTO jobs (kind, payload, idempotency_key, max_attempts)"
     " SELECT 'low_stock_alert', jsonb_build_object('product_id', v.product_id, 'variant_id', v.id,"
     " 'sku', v.sku, 'name', s.name, 'stock', sv.stock, 'threshold', $1::integer),"
-    " format('low_stock:%s:%s:import:%s', v.product_id, v.id, now()), $2::integer"
+    " format('low_stock:%s:%s:import:%s:%s', v.product_id, v.id, $3::bigint, s.line),"
+    " $2::integer"
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
     " JOIN product_variants v ON v.product_id = s.product_id AND v.sku = sv.sku"
     " AND v.deleted_at IS NULL"
     " WHERE s.product_id IS NOT NULL AND v.stock >= $1::integer AND sv.stock < $1::integer"
     " ON CONFLICT (idempotency_key) DO NOTHING",
-    2, 0};
+    3, 0};
 
 /* The merge, one statement per step, in this order. */
 static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
@@ -872,7 +875,7 @@ enum nx_err import_stage_merge(struct db *db, const char *ids, const struct impo
     char threshold[16], attempts[16];
     snprintf(threshold, sizeof threshold, "%d", alerts->low_stock_threshold);
     snprintf(attempts, sizeof attempts, "%d", alerts->max_attempts);
-    const char *alert_params[] = {threshold, attempts};
+    const char *alert_params[] = {threshold, attempts, alerts->import_id};
     struct db_stmt *steps[] = {&SQL_MERGE_ORPHANS,      &SQL_MERGE_LOW_STOCK,
                                &SQL_MERGE_PRODUCTS,     &SQL_MERGE_OWN_VARIANT,
                                &SQL_MERGE_PARK,         &SQL_MERGE_VARIANTS,

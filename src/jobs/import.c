@@ -368,7 +368,8 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
         e = import_stage_copy(a->db, stage_rows(b), &b->copy_variants, !a->stage_analyzed);
     a->stage_analyzed = a->stage_analyzed || e == NX_OK;
     long long deferred = 0;
-    const struct import_alerts alerts = {run->cfg->low_stock_threshold, run->cfg->job_max_attempts};
+    const struct import_alerts alerts = {run->cfg->low_stock_threshold, run->cfg->job_max_attempts,
+                                         run->id};
     if (e == NX_OK)
         e = import_stage_reject(a->db, run->create, on_reject, a);
     if (e == NX_OK)

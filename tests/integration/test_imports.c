@@ -107,6 +107,14 @@ static void expect_counts(json_t *imp, long long rows, long long created, long l
     assert_int_equal(jint(imp, "failed"), failed);
 }
 
+/* Run an import and assert its counts. */
+static void import_counted(const char *query, const char *type, const char *body, long long rows,
+                           long long created, long long updated) {
+    json_t *imp = run_import(query, type, body);
+    expect_counts(imp, rows, created, updated, 0);
+    json_decref(imp);
+}
+
 /* Error i of the import is at line on field (NULL: null) with message. */
 static void expect_error(json_t *imp, size_t i, long long line, const char *field,
                          const char *message) {
@@ -481,6 +489,20 @@ static void test_rows_that_take_stock_low_alert_staff(void **state) {
         "SELECT string_agg(payload->>'sku' || ':' || (payload->>'stock') || ':' ||"
         " (payload->>'threshold') || ':' || (payload->>'name'), ',' ORDER BY payload->>'sku')"
         " FROM jobs WHERE kind = 'low_stock_alert' AND payload->>'sku' LIKE 'LOW-%%'");
+}
+
+/* An atomic import applies its batches in one transaction: a variant its
+ * rows take below the threshold twice still alerts twice, as without
+ * atomic. */
+static void test_an_atomic_import_alerts_each_time_a_row_takes_stock_low(void **state) {
+    (void)state;
+    import_counted("", "text/csv", "sku,name,price,stock\nLOWAT-1,Low Twice,1,10\n", 1, 1, 0);
+    import_counted("?atomic=true", "text/csv",
+                   "sku,name,price,stock\nLOWAT-1,Low Twice,1,2\nLOWAT-1,Low Twice,1,10\n"
+                   "LOWAT-1,Low Twice,1,1\n",
+                   3, 0, 3);
+    expect_sql("1,2", "SELECT string_agg(payload->>'stock', ',' ORDER BY payload->>'stock')"
+                      " FROM jobs WHERE kind = 'low_stock_alert' AND payload->>'sku' = 'LOWAT-1'");
 }
 
 static void test_csv_quoting_bom_crlf_and_upsert(void **state) {
@@ -2454,6 +2476,7 @@ int main(void) {
         cmocka_unit_test(test_rows_of_one_product_apply_in_file_order),
         cmocka_unit_test(test_rows_that_meet_apply_one_by_one),
         cmocka_unit_test(test_rows_that_take_stock_low_alert_staff),
+        cmocka_unit_test(test_an_atomic_import_alerts_each_time_a_row_takes_stock_low),
         cmocka_unit_test(test_csv_quoting_bom_crlf_and_upsert),
         cmocka_unit_test(test_derived_slugs_are_the_endpoints),
         cmocka_unit_test(test_a_large_import_takes_the_statistics_again),

@@ -213,6 +213,7 @@ enum nx_err import_stage_set_slugs(struct db *db, const char *lines, const char 
 struct import_alerts {
     int low_stock_threshold; /* LOW_STOCK_THRESHOLD */
     int max_attempts;        /* of each alert's job */
+    const char *import_id;   /* the import's id, which keys its alerts */
 };
 enum nx_err import_stage_merge(struct db *db, const char *ids, const struct import_alerts *alerts,
                                long long *updated, long long *created);
