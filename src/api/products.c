@@ -392,7 +392,9 @@ static enum nx_err write_own_variant(struct request *req, struct db *db, const c
     memcpy(v.stock, in->stock, sizeof v.stock);
     in->sku = NULL;
     in->has_price = in->has_stock = false;
-    return api_variant_write(req, db, id, first, &v, PQgetvalue(product, 0, PC_NAME), NULL);
+    /* a low-stock alert names the product as this write leaves it */
+    const char *name = in->name ? in->name : PQgetvalue(product, 0, PC_NAME);
+    return api_variant_write(req, db, id, first, &v, name, NULL);
 }
 
 /* The sku, price and stock rules, checked before the row is locked so

@@ -938,6 +938,20 @@ static void set_stock(const char *method, const char *path, const char *token, i
     http_res_free(r);
 }
 
+/* Create product sku "Low Lamp" with 10 in stock as staff; its id, and
+ * its path into path. */
+static long long create_low_lamp(const char *staff, const char *sku, char *path, size_t cap) {
+    char body[128];
+    snprintf(body, sizeof body,
+             "{\"sku\":\"%s\",\"name\":\"Low Lamp\",\"price\":\"10\",\"stock\":10}", sku);
+    struct http_res *r = http_expect("POST", "/api/v1/products", staff, body, 201);
+    long long product = (long long)json_integer_value(json_object_get(r->json, "id"));
+    http_res_free(r);
+    snprintf(path, cap, "/api/v1/products/%lld", product);
+    assert_int_equal(low_stock_jobs(product), 0);
+    return product;
+}
+
 static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_staff(void **state) {
     (void)state;
     char path[64], buf[512];
@@ -948,13 +962,7 @@ static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_sta
     register_user("low-customer@example.com", "Cus Tomer");
     char *staff = harness_login("low-staff@example.com", "staff-password-1");
 
-    struct http_res *r =
-        http_expect("POST", "/api/v1/products", staff,
-                    "{\"sku\":\"LOW-1\",\"name\":\"Low Lamp\",\"price\":\"10\",\"stock\":10}", 201);
-    long long product = (long long)json_integer_value(json_object_get(r->json, "id"));
-    http_res_free(r);
-    snprintf(path, sizeof path, "/api/v1/products/%lld", product);
-    assert_int_equal(low_stock_jobs(product), 0);
+    long long product = create_low_lamp(staff, "LOW-1", path, sizeof path);
 
     worker_start(NULL);
     set_stock("PATCH", path, staff, 3); /* 10 -> 3 crosses */
@@ -1014,7 +1022,8 @@ static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_sta
     char auth[4200];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", staff);
     stale[1] = auth;
-    r = http_request("PATCH", path, stale, "{\"stock\":1}", strlen("{\"stock\":1}"));
+    struct http_res *r =
+        http_request("PATCH", path, stale, "{\"stock\":1}", strlen("{\"stock\":1}"));
     assert_int_equal(r->status, 412);
     http_res_free(r);
     assert_int_equal(low_stock_jobs(product), 4);
@@ -1030,6 +1039,23 @@ static void test_low_stock_alert_once_per_crossing_below_threshold_to_active_sta
         smtp_message_clear(&m);
     }
     assert_int_equal(alerts, 4);
+    free(staff);
+}
+
+/* A write that renames the product as it takes its stock low alerts
+ * under the new name, as an import row does. */
+static void test_low_stock_alert_names_the_product_as_the_write_leaves_it(void **state) {
+    (void)state;
+    char path[64];
+    create_user("rename-staff@example.com", "staff");
+    char *staff = harness_login("rename-staff@example.com", "staff-password-1");
+    long long product = create_low_lamp(staff, "LOW-RENAMED", path, sizeof path);
+    http_res_free(
+        http_expect("PATCH", path, staff, "{\"stock\":1,\"name\":\"Renamed Lamp\"}", 200));
+    assert_int_equal(low_stock_jobs(product), 1);
+    assert_string_equal(sqls("SELECT payload->>'name' FROM jobs WHERE kind = 'low_stock_alert'"
+                             " AND payload->>'sku' = 'LOW-RENAMED'"),
+                        "Renamed Lamp");
     free(staff);
 }
 
@@ -1469,6 +1495,8 @@ int main(void) {
                                         cleanup),
         cmocka_unit_test_setup_teardown(
             test_low_stock_alert_once_per_crossing_below_threshold_to_active_staff, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(
+            test_low_stock_alert_names_the_product_as_the_write_leaves_it, fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_low_stock_alert_reaches_staff_beside_a_refused_address,
                                         fresh, cleanup),
         cmocka_unit_test_setup_teardown(test_metrics_show_jobs_by_state_and_oldest_due_age, fresh,
