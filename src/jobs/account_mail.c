@@ -167,14 +167,16 @@ static bool addressee(PGresult *r, bool unverified_only) {
            (!unverified_only || PQgetvalue(r, 0, UC_EMAIL_VERIFIED)[0] != 't');
 }
 
-/* "30 minutes", "2 hours", "1 day": how long a link works. */
-static void duration_text(int seconds, char *out, size_t cap) {
+void account_mail_duration_text(int seconds, char *out, size_t cap) {
+    int minutes = seconds / 60;
     if (seconds % 86400 == 0)
         snprintf(out, cap, "%d day%s", seconds / 86400, seconds == 86400 ? "" : "s");
     else if (seconds % 3600 == 0)
         snprintf(out, cap, "%d hour%s", seconds / 3600, seconds == 3600 ? "" : "s");
+    else if (minutes == 0)
+        snprintf(out, cap, "%d second%s", seconds, seconds == 1 ? "" : "s");
     else
-        snprintf(out, cap, "%d minute%s", (seconds + 59) / 60, seconds <= 60 ? "" : "s");
+        snprintf(out, cap, "%d minute%s", minutes, minutes == 1 ? "" : "s");
 }
 
 bool account_mail_verify(const struct config *cfg, struct db *db, const struct job *job,
@@ -193,7 +195,7 @@ bool account_mail_verify(const struct config *cfg, struct db *db, const struct j
     if (addressee(r, true) &&
         (ok = issue_link(cfg, db, job, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
                          "verify-email", link, sizeof link, err, errcap))) {
-        duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
+        account_mail_duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
         snprintf(first, sizeof first,
                  "please confirm that %s is your email address by opening this link within %s:",
                  PQgetvalue(r, 0, UC_EMAIL), ttl);
@@ -236,7 +238,7 @@ bool account_mail_reset(const struct config *cfg, struct db *db, const struct jo
         (ok = issue_link(cfg, db, job, PQgetvalue(r, 0, UC_ID), NX_TOKEN_KIND_RESET,
                          cfg->password_reset_ttl, "reset-password", link, sizeof link, err,
                          errcap))) {
-        duration_text(cfg->password_reset_ttl, ttl, sizeof ttl);
+        account_mail_duration_text(cfg->password_reset_ttl, ttl, sizeof ttl);
         snprintf(first, sizeof first,
                  "someone (we hope you) asked to reset the password of your Nexus account %s. "
                  "To choose a new password, open this link within %s:",
@@ -294,7 +296,7 @@ bool account_mail_welcome(const struct config *cfg, struct db *db, const struct 
     if (verify)
         ok = issue_link(cfg, db, job, user_id, NX_TOKEN_KIND_VERIFY, cfg->email_verify_ttl,
                         "verify-email", link, sizeof link, err, errcap);
-    duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
+    account_mail_duration_text(cfg->email_verify_ttl, ttl, sizeof ttl);
     snprintf(ready, sizeof ready, "welcome to Nexus! Your account %s is ready.", email);
     if (verify) {
         size_t n = strlen(ready);

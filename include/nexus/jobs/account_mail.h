@@ -19,6 +19,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How long a link of seconds works, as its message says: "30 minutes",
+ * "2 hours", "1 day". Minutes are whole ones, rounded down ("1 minute"
+ * for 90 seconds): the link works at least as long as the message says. */
+void account_mail_duration_text(int seconds, char *out, size_t cap);
+
 /* welcome_email {user_id, email, name}: the greeting, which for an
  * active, unverified user also carries the verification link (so a new
  * account gets one email, not two). */
