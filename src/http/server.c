@@ -436,7 +436,7 @@ static enum nx_err check_head_size(struct request *req, const char *target_probl
         e = problem_detail(req, NX_ERR_HEADERS_TOO_LARGE,
                            "the request line and headers exceed %d bytes", MAX_HEAD);
     if (e != NX_OK)
-        req->close_connection = true;
+        req->close_connection = req->head_refused = true;
     return e;
 }
 
@@ -1156,7 +1156,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     struct request *req = *con_cls;
     bool library_answered = !req || is_target_mark(*con_cls);
-    if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR && !library_answered)
+    /* only the server's own: the library may refuse a request the server
+     * already took (a chunked body's trailers too large), and sends its
+     * answer whole */
+    if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR && !library_answered && req->head_refused)
         answer_unsent_refusal(conn);
     deadline_next_request(conn);
     if (library_answered)

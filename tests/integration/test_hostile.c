@@ -1149,6 +1149,29 @@ static void test_long_category_name_derives_a_fitting_slug(void **state) {
     http_res_free(login);
 }
 
+/* A chunked body whose trailers overflow the library's memory gets the
+ * library's own 431, whole, and nothing after it: the server's bare
+ * status line is for its own refusals only. */
+static void test_oversized_trailers_get_one_answer(void **state) {
+    (void)state;
+    struct raw r = {0};
+    raw_str(&r, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "2\r\n{}\r\n0\r\nX-T: ");
+    char *filler = malloc(40000);
+    assert_non_null(filler);
+    memset(filler, 'a', 40000);
+    raw_add(&r, filler, 40000);
+    free(filler);
+    raw_str(&r, "\r\n\r\n");
+    int status = send_raw(&r, 20000);
+    if (status != 431 || strstr(reply + 8, "HTTP/1.1 "))
+        show("oversized trailers", &r, status);
+    assert_int_equal(status, 431);
+    assert_null(strstr(reply + 8, "HTTP/1.1 "));
+    raw_free(&r);
+}
+
 static void test_server_is_still_healthy(void **state) {
     (void)state;
     http_res_free(http_expect("GET", "/healthz", NULL, NULL, 200));
@@ -1185,6 +1208,7 @@ int main(void) {
         cmocka_unit_test(test_thousands_of_query_parameters_are_a_400),
         cmocka_unit_test(test_empty_query_pieces_are_not_parameters),
         cmocka_unit_test(test_every_target_length_gets_an_answer),
+        cmocka_unit_test(test_oversized_trailers_get_one_answer),
         cmocka_unit_test(test_unknown_methods_are_4xx),
         cmocka_unit_test(test_long_category_name_derives_a_fitting_slug),
         cmocka_unit_test(test_server_is_still_healthy),

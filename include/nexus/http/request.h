@@ -140,6 +140,7 @@ struct request {
     bool token_rejected;              /* a 401 for the bearer token sent (RFC 6750 3.1) */
     unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
+    bool head_refused;  /* the server's own 414 or 431 of its head (http/server.c) */
     bool body_arriving; /* its body is still coming in (a drain does not wait for it) */
     /* The handler's refusal comes with writes that must stand (a reused
      * refresh token ends its login): they are committed, not rolled back
