@@ -88,15 +88,15 @@ enum nx_err user_reset_request_input(struct field_errors *errs, json_t *body,
     static const struct field_spec spec[] = {{"email", FIELD_STRING, true}};
     memset(in, 0, sizeof *in);
     enum nx_err e = fields_check(errs, body, spec, 1);
-    /* Any address is answered alike (a malformed one names no account),
-     * so only one that cannot be a key is refused. */
+    /* Any address is answered alike, whatever it is: one that can be no
+     * account's (malformed, empty, too long, holding a NUL) is "", which
+     * names none. */
     const char *email = field_string(body, "email");
-    /* one holding a NUL names no account: answered alike, as "" */
     if (email && strlen(email) != json_string_length(json_object_get(body, "email")))
         return e;
     if (email && !email_normalize(email, in->email, sizeof in->email) &&
         !email_as_given(email, in->email, sizeof in->email))
-        e = fielderr_add(errs, "email", "must be an address of 1 to 254 characters");
+        in->email[0] = '\0';
     return e;
 }
 

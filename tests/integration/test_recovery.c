@@ -638,6 +638,13 @@ static void test_deactivated_account_gets_no_reset_mail(void **state) {
     account_free(&a);
 }
 
+/* A reset request for email answers 202. */
+static void expect_reset_answered(const char *email) {
+    struct http_res *r = call_owned("POST", RESET, NULL, json_body("{s:s}", "email", email));
+    expect_status(r, 202, "reset request");
+    http_res_free(r);
+}
+
 static void test_malformed_tokens_and_passwords_are_422_on_their_field(void **state) {
     (void)state;
     struct account a;
@@ -670,32 +677,25 @@ static void test_malformed_tokens_and_passwords_are_422_on_their_field(void **st
                               json_body("{s:s, s:s, s:s}", "token", token, "password",
                                         "new password here", "email", a.email)),
                    422, "email");
-    char *long_address = malloc(300);
+    /* 202 whatever the email: one that can be no account's (too long,
+     * empty, blank) is answered alike, and each is counted as its own
+     * spelling, not with every other such address */
+    char *long_address = malloc(600);
+    assert_non_null(long_address);
     memset(long_address, 'a', 255);
     long_address[255] = '\0';
-    expect_problem(call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address)), 422,
-                   "email");
-    /* 254 characters, 508 bytes: no account can have it (addresses are
-     * kept to 254 bytes), so it is answered alike, as no account */
-    long_address = realloc(long_address, 600);
-    assert_non_null(long_address);
-    for (int i = 0; i < 254; i++)
+    expect_reset_answered(long_address);
+    for (int i = 0; i < 254; i++) /* 254 characters, 508 bytes */
         memcpy(long_address + 2 * i, "\xc3\xa9", 2);
     long_address[508] = '\0';
-    struct http_res *wide =
-        call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address));
-    expect_status(wide, 202, "reset with 254 two-byte characters");
-    http_res_free(wide);
-    /* each such address is counted as its own, not with the others */
     for (int i = 0; i < 7; i++) {
         long_address[1] = (char)(0xa0 + i); /* a first character of its own */
-        wide = call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address));
-        expect_status(wide, 202, "another address of 254 two-byte characters");
-        http_res_free(wide);
+        expect_reset_answered(long_address);
     }
     memcpy(long_address + 508, "\xc3\xa9", 3); /* 255 characters */
-    expect_problem(call_owned("POST", RESET, NULL, json_body("{s:s}", "email", long_address)), 422,
-                   "email");
+    expect_reset_answered(long_address);
+    expect_reset_answered("");
+    expect_reset_answered("  ");
     free(long_address);
     /* an address holding a NUL names no account: answered alike, and
      * never read as the address before the NUL */
@@ -710,7 +710,6 @@ static void test_malformed_tokens_and_passwords_are_422_on_their_field(void **st
     expect_status(nul, 204, "logout with a NUL");
     http_res_free(nul);
     expect_problem(call("POST", REFRESH, NULL, "{\"refresh_token\": \"a\\u0000b\"}"), 401, NULL);
-    expect_problem(call("POST", RESET, NULL, "{\"email\": \"  \"}"), 422, "email");
     expect_problem(call("POST", RESET, NULL, "{}"), 422, "email");
     expect_problem(call("POST", RESET, NULL, "{\"email\": \"a@example.com\", \"role\": 1}"), 422,
                    "role");
