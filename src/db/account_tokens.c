@@ -7,21 +7,27 @@
  * job long after) replaces nothing and is left as it is when used,
  * replaced or withdrawn; else it works for ttl from now again, as the
  * message sent with it says, even when it had expired meanwhile. A token
- * issued first replaces the user's open tokens of its kind made before
- * the job was queued ($5, µs since the epoch): a job retried after its
- * token was purged takes nothing from a newer request's. */
+ * issued first is of the request that queued its job at $5 (µs since the
+ * epoch), whenever the job runs: it replaces the user's open tokens of its
+ * kind requested before, and is stored replaced already when a token of a
+ * later request exists (the jobs ran in the other order, or an old job was
+ * retried after its token was purged). */
 static struct db_stmt SQL_ISSUE = {
     "WITH issued AS (SELECT 1 FROM account_tokens WHERE token_hash = $3::bytea),"
-    " old AS (UPDATE account_tokens SET replaced_at = now() WHERE user_id = $1 AND kind = $2"
-    " AND used_at IS NULL AND replaced_at IS NULL"
-    " AND created_at < to_timestamp(0) + $5::bigint * interval '1 microsecond'"
+    " asked AS (SELECT to_timestamp(0) + $5::bigint * interval '1 microsecond' AS at),"
+    " later AS (SELECT 1 FROM account_tokens, asked WHERE user_id = $1 AND kind = $2"
+    " AND requested_at > asked.at),"
+    " old AS (UPDATE account_tokens SET replaced_at = now() FROM asked WHERE user_id = $1"
+    " AND kind = $2 AND used_at IS NULL AND replaced_at IS NULL AND requested_at < asked.at"
     " AND NOT EXISTS (SELECT FROM issued)),"
     " again AS (UPDATE account_tokens SET expires_at = now() + make_interval(secs => $4::int)"
     " WHERE token_hash = $3::bytea AND used_at IS NULL AND replaced_at IS NULL"
     " AND withdrawn_at IS NULL)"
-    " INSERT INTO account_tokens (token_hash, kind, user_id, expires_at)"
-    " SELECT $3::bytea, $2, $1, now() + make_interval(secs => $4::int)"
-    " WHERE NOT EXISTS (SELECT FROM issued)",
+    " INSERT INTO account_tokens (token_hash, kind, user_id, requested_at, expires_at,"
+    " replaced_at)"
+    " SELECT $3::bytea, $2, $1, asked.at, now() + make_interval(secs => $4::int),"
+    " CASE WHEN EXISTS (SELECT FROM later) THEN now() END"
+    " FROM asked WHERE NOT EXISTS (SELECT FROM issued)",
     5, 0};
 static struct db_stmt SQL_LOCK = {
     "SELECT t.kind, t.user_id,"

@@ -881,8 +881,9 @@ static void expect_verified_with(const struct account *a, const char *token, con
 }
 
 /* Run job again, as after an attempt that delivered its message but was
- * counted failed (or as `nexus jobs retry` does), and return the token of
- * its link to page that its message then carries (owned). */
+ * counted failed (or as `nexus jobs retry` does), or a job held by
+ * queue_held for the first time, and return the token of its link to page
+ * that its message then carries (owned). */
 static char *token_of_retry_to(long long job, const char *page, const char *subject) {
     free(harness_sql_value(&server,
                            "UPDATE jobs SET state = 'pending', run_at = now() WHERE id = %lld"
@@ -983,6 +984,74 @@ static void test_a_retried_job_does_not_bring_a_withdrawn_link_back(void **state
     free(token);
     free(again);
     account_free(&a);
+}
+
+/* Queue an email of kind for a (a reset's names its address, a
+ * verification's its id) as a request seconds_ago back does, held as
+ * while the worker is stopped: it runs only when token_of_retry_to runs
+ * it. The job. */
+static long long queue_held(const struct account *a, const char *kind, int seconds_ago) {
+    char payload[256];
+    bool reset = strcmp(kind, "password_reset") == 0;
+    if (reset)
+        snprintf(payload, sizeof payload, "json_build_object('email', '%s')", a->email);
+    else
+        snprintf(payload, sizeof payload, "json_build_object('user_id', %lld)", a->id);
+    return sql_ll("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('%s', %s,"
+                  " 'infinity', now() - interval '%d seconds') RETURNING id",
+                  reset ? "password_reset_email" : "verification_email", payload, seconds_ago);
+}
+
+/* Run job of a link of kind; its token (owned). */
+static char *token_of_job(long long job, const char *kind) {
+    if (strcmp(kind, "password_reset") == 0)
+        return token_of_retry_to(job, "reset-password", RESET_SUBJECT);
+    return token_of_retry(job);
+}
+
+/* Use token, a link of kind, and return the answer (owned). */
+static struct http_res *use_token(const char *token, const char *kind) {
+    return strcmp(kind, "password_reset") == 0 ? confirm(token, "new password here")
+                                               : verify(token);
+}
+
+/* Two requests for a link of kind, a second apart, queued while no job
+ * runs; their jobs then run, the newer's first when newer_first. The
+ * newer request's link works and the older's is refused as replaced,
+ * also when run again, where the link whose job ran last replaced the
+ * other (or none of them replaced the other). */
+static void expect_the_later_request_to_win(const char *email, const char *kind, bool newer_first) {
+    struct account a;
+    make_account(&a, email);
+    free(welcome_token(&a));
+    long long older = queue_held(&a, kind, 1), newer = queue_held(&a, kind, 0);
+    char *newest = newer_first ? token_of_job(newer, kind) : NULL;
+    char *first = token_of_job(older, kind);
+    if (!newest)
+        newest = token_of_job(newer, kind);
+    expect_token_problem(use_token(first, kind), "replaced by a newer link");
+    char *again = token_of_job(older, kind);
+    assert_string_equal(again, first);
+    expect_token_problem(use_token(again, kind), "replaced by a newer link");
+    struct http_res *r = use_token(newest, kind);
+    expect_status(r, 204, "use the newer request's link");
+    http_res_free(r);
+    free(first);
+    free(again);
+    free(newest);
+    account_free(&a);
+}
+
+static void test_the_later_of_two_waiting_requests_replaces_the_earlier(void **state) {
+    (void)state;
+    expect_the_later_request_to_win("waiting-resets@example.com", "password_reset", false);
+    expect_the_later_request_to_win("waiting-verifications@example.com", "email_verify", false);
+}
+
+static void test_an_earlier_request_whose_job_runs_last_is_replaced(void **state) {
+    (void)state;
+    expect_the_later_request_to_win("late-reset@example.com", "password_reset", true);
+    expect_the_later_request_to_win("late-verification@example.com", "email_verify", true);
 }
 
 /* The text of a file (owned). */
@@ -1111,6 +1180,8 @@ int main(void) {
         cmocka_unit_test(test_a_job_retried_after_its_link_expired_sends_a_working_link),
         cmocka_unit_test(test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link),
         cmocka_unit_test(test_a_retried_job_does_not_bring_a_withdrawn_link_back),
+        cmocka_unit_test(test_the_later_of_two_waiting_requests_replaces_the_earlier),
+        cmocka_unit_test(test_an_earlier_request_whose_job_runs_last_is_replaced),
         cmocka_unit_test(test_the_longest_address_is_named_whole),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };

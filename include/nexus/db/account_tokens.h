@@ -3,10 +3,12 @@
  * verification links.
  *
  * Only a token's SHA-256 is stored (hex bytea text, "\\x..."). Issuing a
- * token replaces the user's earlier open token of the same kind. A token is
- * used by account_token_use in the transaction of the change it authorises,
- * after account_token_lock took its row: of two requests presenting one
- * token at once, the second waits for the first and then sees it used.
+ * token replaces the user's open tokens of the same kind requested earlier
+ * (by the time its email's job was queued, not the time the job ran). A
+ * token is used by account_token_use in the transaction of the change it
+ * authorises, after account_token_lock took its row: of two requests
+ * presenting one token at once, the second waits for the first and then
+ * sees it used.
  */
 #ifndef NEXUS_DB_ACCOUNT_TOKENS_H
 #define NEXUS_DB_ACCOUNT_TOKENS_H
@@ -19,10 +21,12 @@
 enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
 
 /* Store a token of kind for user id, valid ttl_seconds, for the email
- * job queued at job_created_us (µs since the epoch), replacing the user's
- * open tokens of that kind made before the job was queued. A token stored
- * already is issued again: it replaces nothing, and unless used, replaced
- * or withdrawn it is valid ttl_seconds from now again, expired or not. */
+ * job queued at job_created_us (µs since the epoch, the time of the
+ * request), replacing the user's open tokens of that kind requested
+ * before; stored replaced already when the user has one requested later.
+ * A token stored already is issued again: it replaces nothing, and unless
+ * used, replaced or withdrawn it is valid ttl_seconds from now again,
+ * expired or not. */
 enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
                                 const char *hash_hex, const char *ttl_seconds,
                                 const char *job_created_us);
