@@ -138,32 +138,74 @@ static enum nx_err refuse_login(struct request *req) {
     return problem_detail(req, NX_ERR_UNAUTHORIZED, "invalid email or password");
 }
 
+/* The hash a login's password was verified against, and the user's hash
+ * when start_login found another one (moved). */
+struct login_hash {
+    const char *verified;
+    bool moved;
+    char current[NX_PASSWORD_HASH_MAX];
+};
+
 /*
- * Start a login for a user whose password was just verified against hash,
- * and answer with its first pair. The user's row is locked and read again
- * first: a deactivation or a new password that committed since the check
- * refuses the login, and one that comes later waits for this transaction,
- * then ends the login with the others.
+ * Start a login for a user whose password was just verified against
+ * h->verified, and answer with its first pair. The user's row is locked
+ * and read again first: a deactivation that committed since the check
+ * refuses the login, and a change that comes later waits for this
+ * transaction, then ends the login with the others. When the user's hash
+ * is another one now, nothing is written: h->moved, and h->current holds
+ * it.
  */
 static enum nx_err start_login(struct request *req, struct response *res, struct db *db,
-                               const char *user_id, const char *hash) {
+                               const char *user_id, struct login_hash *h) {
     PGresult *user = NULL, *r = NULL;
     char agent[NX_USER_AGENT_BYTES];
     client_agent(req, agent);
     enum nx_err e = db_begin(db);
     if (e == NX_OK)
-        e = users_login_lock(db, user_id, hash, &user);
+        e = users_login_lock(db, user_id, &user);
     if (e == NX_OK && PQntuples(user) != 1)
         e = refuse_login(req);
-    if (e == NX_OK)
+    h->moved = e == NX_OK && strcmp(PQgetvalue(user, 0, ULC_PASSWORD_HASH), h->verified) != 0;
+    if (h->moved)
+        snprintf(h->current, sizeof h->current, "%s", PQgetvalue(user, 0, ULC_PASSWORD_HASH));
+    if (e == NX_OK && !h->moved)
         e = logins_create(db, user_id, agent, &r);
-    if (e == NX_OK)
-        e = issue_pair(res, db, user_id, PQgetvalue(user, 0, 0), PQgetvalue(r, 0, 0));
-    if (e != NX_OK)
+    if (e == NX_OK && !h->moved)
+        e = issue_pair(res, db, user_id, PQgetvalue(user, 0, ULC_ROLE), PQgetvalue(r, 0, 0));
+    if (e != NX_OK || h->moved)
         db_rollback(db);
     PQclear(user);
     PQclear(r);
     return e;
+}
+
+/*
+ * Start the login of user_id, whose password in was just verified against
+ * hash (start_login). A new password committed since refuses it, but
+ * another hash of the same password (another login's upgrade to the
+ * current costs) is no change: the password is verified against that one,
+ * with no lock held, and the login started with it, once; that hash is
+ * not upgraded here (*stale false), the next login does if need be.
+ */
+static enum nx_err login_verified(struct request *req, struct response *res, struct db *db,
+                                  const struct user_input *in, const char *user_id,
+                                  const char *hash, bool *stale) {
+    struct login_hash h = {.verified = hash};
+    char current[NX_PASSWORD_HASH_MAX];
+    bool ok = false;
+    enum nx_err e = start_login(req, res, db, user_id, &h);
+    if (e != NX_OK || !h.moved)
+        return e;
+    memcpy(current, h.current, sizeof current);
+    *stale = false;
+    bool other_costs = false;
+    e = busy(req, password_verify(current, in->password, in->password_len, &ok, &other_costs));
+    if (e == NX_OK && !ok)
+        e = refuse_login(req);
+    h = (struct login_hash){.verified = current};
+    if (e == NX_OK)
+        e = start_login(req, res, db, user_id, &h);
+    return e == NX_OK && h.moved ? refuse_login(req) : e;
 }
 
 /* Upgrade a hash made with older parameters, unless a new password
@@ -213,7 +255,8 @@ enum nx_err api_auth_login(struct request *req, struct response *res) {
         /* a deactivation or a new password since the check is a 401 too,
          * counted as a deactivated account's is */
         if (e == NX_OK)
-            e = start_login(req, res, db, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 1));
+            e = login_verified(req, res, db, &in, PQgetvalue(user, 0, 0), PQgetvalue(user, 0, 1),
+                               &stale);
         if (e == NX_OK)
             login_throttle_passed(&t);
         else if (e == NX_ERR_UNAUTHORIZED)

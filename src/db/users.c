@@ -34,7 +34,7 @@ static struct db_stmt SQL_SET_PASSWORD = {"UPDATE users SET password_hash = $2 W
 /* FOR SHARE: it waits for, and holds off, the UPDATE of a deactivation,
  * a role change or a new password (FOR KEY SHARE would not). */
 static struct db_stmt SQL_LOGIN_LOCK = {
-    "SELECT role FROM users WHERE id = $1 AND is_active AND password_hash = $2 FOR SHARE", 2, 0};
+    "SELECT role, password_hash FROM users WHERE id = $1 AND is_active FOR SHARE", 1, 0};
 /* Only over the hash it replaces: a password set meanwhile stays. */
 static struct db_stmt SQL_UPGRADE_PASSWORD = {
     "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2", 3, 0};
@@ -137,8 +137,8 @@ enum nx_err users_set_password(struct db *db, const char *id, const char *hash) 
     return db_exec(db, &SQL_SET_PASSWORD, params, NULL);
 }
 
-enum nx_err users_login_lock(struct db *db, const char *id, const char *hash, PGresult **out) {
-    const char *params[] = {id, hash};
+enum nx_err users_login_lock(struct db *db, const char *id, PGresult **out) {
+    const char *params[] = {id};
     return db_exec(db, &SQL_LOGIN_LOCK, params, out);
 }
 

@@ -1323,12 +1323,37 @@ static void test_login_racing_a_new_password_is_401(void **state) {
     tokens_free(&t);
 }
 
+/* Whether a statement of the test's database waits for a lock. */
+#define LOCK_WAITS                                                                                 \
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"                         \
+    " AND datname = current_database()"
+
 /* A hash of password with opslimit for its cost: other than the server's, a login upgrades it. */
 static void hash_with_costs(char out[crypto_pwhash_STRBYTES], const char *password,
                             unsigned long long opslimit) {
     assert_int_equal(crypto_pwhash_str(out, password, strlen(password), opslimit,
                                        crypto_pwhash_MEMLIMIT_INTERACTIVE),
                      0);
+}
+
+/* Register email with password-1 hashed with older costs, then log it in
+ * (login_while_held) while a transaction of the test's holds its row
+ * (lock: "SHARE" or "UPDATE") and ends by setting the user's hash to one
+ * of password with the current costs. The login's status; *id: the user. */
+static long login_while_hash_set(const char *email, const char *lock, const char *password,
+                                 long long *id) {
+    *id = register_user(email, "password-1", "Rehashed");
+    char stale[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
+    hash_with_costs(stale, "password-1", crypto_pwhash_OPSLIMIT_INTERACTIVE + 1);
+    hash_with_costs(fresh, password, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    sql("UPDATE users SET password_hash = '%s' WHERE id = %lld", stale, *id);
+    char held[128], end[512];
+    snprintf(held, sizeof held, "BEGIN; SELECT 1 FROM users WHERE id = %lld FOR %s", *id, lock);
+    snprintf(end, sizeof end, "UPDATE users SET password_hash = '%s' WHERE id = %lld; COMMIT",
+             fresh, *id);
+    long status = login_while_held(email, held, LOCK_WAITS, end);
+    harness_expect_sql(&server, fresh, "SELECT password_hash FROM users WHERE id = %lld", *id);
+    return status;
 }
 
 /* A login upgrades a hash of older costs; a new password set while it
@@ -1338,24 +1363,24 @@ static void hash_with_costs(char out[crypto_pwhash_STRBYTES], const char *passwo
 static void test_a_hash_upgrade_keeps_a_password_set_meanwhile(void **state) {
     (void)state;
     const char *email = "upgrade-vs-password@example.com";
-    long long id = register_user(email, "password-1", "Upgrade");
-    char stale[crypto_pwhash_STRBYTES], fresh[crypto_pwhash_STRBYTES];
-    hash_with_costs(stale, "password-1", crypto_pwhash_OPSLIMIT_INTERACTIVE + 1);
-    hash_with_costs(fresh, "password-2", crypto_pwhash_OPSLIMIT_INTERACTIVE);
-    sql("UPDATE users SET password_hash = '%s' WHERE id = %lld", stale, id);
-    char held[128], end[512];
-    snprintf(held, sizeof held, "BEGIN; SELECT 1 FROM users WHERE id = %lld FOR SHARE", id);
-    snprintf(end, sizeof end, "UPDATE users SET password_hash = '%s' WHERE id = %lld; COMMIT",
-             fresh, id);
-    assert_int_equal(login_while_held(email, held,
-                                      "SELECT count(*) FROM pg_stat_activity"
-                                      " WHERE wait_event_type = 'Lock'"
-                                      " AND datname = current_database()",
-                                      end),
-                     200);
-    harness_expect_sql(&server, fresh, "SELECT password_hash FROM users WHERE id = %lld", id);
+    long long id = 0;
+    assert_int_equal(login_while_hash_set(email, "SHARE", "password-2", &id), 200);
     struct tokens t = login(email, "password-2");
     tokens_free(&t);
+}
+
+/* A login whose password was checked before another login's upgrade of
+ * the same password to the current costs committed (here once the login
+ * waits for the user's row) logs in, with that hash kept: the upgrade is
+ * no new password, where the login was refused as after one. */
+static void test_login_racing_a_hash_upgrade_of_its_password_is_200(void **state) {
+    (void)state;
+    long long id = 0;
+    assert_int_equal(
+        login_while_hash_set("login-vs-upgrade@example.com", "UPDATE", "password-1", &id), 200);
+    harness_expect_sql(&server, "1",
+                       "SELECT count(*) FROM logins WHERE user_id = %lld AND revoked_at IS NULL",
+                       id);
 }
 
 /* ---- logout ---------------------------------------------------------------------- */
@@ -2027,6 +2052,7 @@ int main(void) {
         cmocka_unit_test(test_login_racing_a_deactivation_is_401),
         cmocka_unit_test(test_login_racing_a_new_password_is_401),
         cmocka_unit_test(test_a_hash_upgrade_keeps_a_password_set_meanwhile),
+        cmocka_unit_test(test_login_racing_a_hash_upgrade_of_its_password_is_200),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
         cmocka_unit_test(test_logout_without_refresh_token_is_422),

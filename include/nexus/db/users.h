@@ -58,12 +58,14 @@ enum nx_err users_password_hash(struct db *db, const char *id, PGresult **out);
 
 enum nx_err users_set_password(struct db *db, const char *id, const char *hash);
 
-/* The role of user id while it is active and its password_hash is still
- * hash (zero rows otherwise), the row locked until the transaction ends:
- * a deactivation or a new password committed before is seen here, and one
- * not yet committed waits for this transaction, so it also ends the login
- * that this transaction starts. */
-enum nx_err users_login_lock(struct db *db, const char *id, const char *hash, PGresult **out);
+enum user_login_col { ULC_ROLE, ULC_PASSWORD_HASH };
+
+/* The role and password_hash of user id while it is active (zero rows
+ * otherwise), the row locked until the transaction ends: a deactivation
+ * or a new hash committed before is seen here, and one not yet committed
+ * waits for this transaction, so it also ends the login that this
+ * transaction starts. */
+enum nx_err users_login_lock(struct db *db, const char *id, PGresult **out);
 
 /* Replace the password hash of user id with new_hash (the same password,
  * other costs) only if it is still old_hash: a password set meanwhile is
