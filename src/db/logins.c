@@ -30,14 +30,20 @@ static struct db_stmt SQL_STORE = {
     "INSERT INTO refresh_tokens (token_hash, login_id, user_id, expires_at)"
     " VALUES ($1::bytea, $2::uuid, $3, now() + make_interval(secs => $4::int))",
     4, 0};
+/* The login of a token, its row locked as an UPDATE of the row would lock it:
+ * the token's row is not locked here (see refresh_lock). */
+static struct db_stmt SQL_LOCK_LOGIN = {
+    "SELECT l.id FROM refresh_tokens t JOIN logins l ON l.id = t.login_id"
+    " WHERE t.token_hash = $1::bytea FOR NO KEY UPDATE OF l",
+    1, 0};
 static struct db_stmt SQL_LOCK = {
     "SELECT t.login_id, t.user_id,"
     " CASE WHEN t.revoked_at IS NOT NULL OR l.revoked_at IS NOT NULL OR NOT u.is_active"
     " THEN 'revoked' WHEN t.used_at IS NOT NULL THEN 'used'"
     " WHEN t.expires_at <= now() THEN 'expired' ELSE 'live' END, u.role"
     " FROM refresh_tokens t JOIN logins l ON l.id = t.login_id JOIN users u ON u.id = t.user_id"
-    " WHERE t.token_hash = $1::bytea FOR UPDATE OF t",
-    1, 0};
+    " WHERE t.token_hash = $1::bytea AND t.login_id = $2::uuid FOR UPDATE OF t",
+    2, 0};
 static struct db_stmt SQL_MARK_USED = {
     "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1::bytea", 1, 0};
 static struct db_stmt SQL_REVOKE_LOGIN = {
@@ -103,9 +109,20 @@ enum nx_err refresh_store(struct db *db, const char *hash_hex, const char *login
     return db_exec(db, &SQL_STORE, params, NULL);
 }
 
+/* The login's row before the token's, in the order every statement that
+ * ends a login updates them: the other order deadlocked with those. */
 enum nx_err refresh_lock(struct db *db, const char *hash_hex, PGresult **out) {
-    const char *params[] = {hash_hex};
-    return db_exec(db, &SQL_LOCK, params, out);
+    const char *params[] = {hash_hex, NULL};
+    PGresult *login = NULL;
+    enum nx_err e = db_exec(db, &SQL_LOCK_LOGIN, params, &login);
+    if (e != NX_OK || PQntuples(login) != 1) {
+        *out = login; /* zero rows: an unknown token */
+        return e;
+    }
+    params[1] = PQgetvalue(login, 0, 0);
+    e = db_exec(db, &SQL_LOCK, params, out);
+    PQclear(login);
+    return e;
 }
 
 enum nx_err refresh_mark_used(struct db *db, const char *hash_hex) {

@@ -1383,6 +1383,69 @@ static void test_login_racing_a_hash_upgrade_of_its_password_is_200(void **state
                        id);
 }
 
+/* ---- a refresh and the end of its login at once ------------------------------------ */
+
+/* Whether a statement of the test's database waits for a row of logins (the
+ * waiter holds the row's tuple lock while it waits for the row's holder). */
+#define LOGIN_ROW_WAITS                                                                            \
+    "SELECT count(*) FROM pg_locks k JOIN pg_stat_activity a ON a.pid = k.pid"                     \
+    " WHERE k.locktype = 'tuple' AND k.relation = 'logins'::regclass AND k.granted"                \
+    " AND a.wait_event_type = 'Lock' AND a.datname = current_database()"
+
+/* Refresh a login of email on a thread while a transaction of the test's
+ * ends it as logout, DELETE /users/me/logins/{id} and the end of a user's
+ * other logins do: the login's row, then its tokens' rows. Once the
+ * refresh waits for the login's row, the transaction takes the tokens'
+ * rows without waiting (the refresh holds none of them meanwhile, where it
+ * held its token's row and the two deadlocked), then ends with end. The
+ * refresh's status. */
+static long refresh_while_login_ended(const char *email, const char *end) {
+    long long id = register_user(email, "password-1", "Rotate");
+    struct tokens t = login(email, "password-1");
+    PGconn *tx = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(tx), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    char held[256], tokens[512];
+    snprintf(held, sizeof held, "BEGIN; UPDATE logins SET revoked_at = now() WHERE user_id = %lld",
+             id);
+    assert_true(harness_pg_exec(tx, held));
+    struct refresh_job job = {t.refresh, 0};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, refresh_thread, &job), 0);
+    bool waited = harness_pg_wait_nonzero(watch, LOGIN_ROW_WAITS);
+    snprintf(tokens, sizeof tokens,
+             "SELECT 1 FROM refresh_tokens WHERE user_id = %lld FOR UPDATE NOWAIT;"
+             " UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = %lld; %s",
+             id, id, end);
+    bool taken = waited && harness_pg_exec(tx, tokens);
+    if (!taken)
+        harness_pg_exec(tx, "ROLLBACK");
+    pthread_join(thread, NULL);
+    PQfinish(tx);
+    PQfinish(watch);
+    tokens_free(&t);
+    assert_true(waited);
+    assert_true(taken);
+    return job.status;
+}
+
+/* A refresh racing the end of its login waits for it and is then refused,
+ * the login ended with all its tokens. */
+static void test_refresh_racing_the_end_of_its_login_is_401(void **state) {
+    (void)state;
+    assert_int_equal(refresh_while_login_ended("refresh-vs-end@example.com", "COMMIT"), 401);
+    harness_expect_sql(&server, "0",
+                       "SELECT count(*) FROM logins l JOIN users u ON u.id = l.user_id"
+                       " WHERE u.email = 'refresh-vs-end@example.com' AND l.revoked_at IS NULL");
+}
+
+/* An end of the login that did not commit leaves the refresh its new pair. */
+static void test_refresh_waiting_for_an_end_rolled_back_is_200(void **state) {
+    (void)state;
+    assert_int_equal(refresh_while_login_ended("refresh-vs-undone-end@example.com", "ROLLBACK"),
+                     200);
+}
+
 /* ---- logout ---------------------------------------------------------------------- */
 
 static void test_logout_is_204_and_ends_that_login(void **state) {
@@ -2053,6 +2116,8 @@ int main(void) {
         cmocka_unit_test(test_login_racing_a_new_password_is_401),
         cmocka_unit_test(test_a_hash_upgrade_keeps_a_password_set_meanwhile),
         cmocka_unit_test(test_login_racing_a_hash_upgrade_of_its_password_is_200),
+        cmocka_unit_test(test_refresh_racing_the_end_of_its_login_is_401),
+        cmocka_unit_test(test_refresh_waiting_for_an_end_rolled_back_is_200),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
         cmocka_unit_test(test_logout_without_refresh_token_is_422),

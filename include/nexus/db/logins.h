@@ -34,7 +34,9 @@ enum nx_err refresh_store(struct db *db, const char *hash_hex, const char *login
                           const char *user_id, const char *ttl_seconds);
 
 /*
- * Lock the token's row and report: login id, user id, state, user role.
+ * Lock the token's login row, then the token's row (the order of the
+ * statements that end a login), and report: login id, user id, state,
+ * user role.
  * state is one of "live", "used", "revoked" (token or login revoked, user
  * inactive) or "expired". Zero rows: unknown token. Call in a transaction.
  */
