@@ -143,6 +143,10 @@ static enum nx_err apply_token(struct db *db, PGresult *t, const char *hex, cons
         e = account_token_use(db, hex);
     if (e == NX_OK && hash) /* whoever knew the old password is logged out */
         e = logins_revoke_others(db, user_id, NULL);
+    /* the used link and any asked for before stay dead, even sent again
+     * by a job retried after their tokens were purged */
+    if (e == NX_OK && hash)
+        e = account_reset_links_withdraw(db, user_id);
     return e;
 }
 

@@ -114,7 +114,7 @@ static enum nx_err change_password(struct request *req, struct db *db, const cha
     if (e == NX_OK)
         e = logins_revoke_others(db, id, req->principal.family);
     if (e == NX_OK)
-        e = account_tokens_withdraw(db, id, NX_TOKEN_KIND_RESET);
+        e = account_reset_links_withdraw(db, id);
     return e;
 }
 
@@ -225,7 +225,7 @@ static enum nx_err update_user(struct request *req, struct db *db, const char *i
     if (e == NX_OK && deactivating && PQntuples(*out) == 1)
         e = logins_revoke_others(db, id, NULL);
     if (e == NX_OK && deactivating && PQntuples(*out) == 1)
-        e = account_tokens_withdraw(db, id, NX_TOKEN_KIND_RESET);
+        e = account_reset_links_withdraw(db, id);
     if (e == NX_OK)
         e = db_commit(db);
     if (e != NX_OK) {

@@ -11,12 +11,17 @@
  * epoch), whenever the job runs: it replaces the user's open tokens of its
  * kind requested before, and is stored replaced already when a token of a
  * later request exists (the jobs ran in the other order, or an old job was
- * retried after its token was purged). */
+ * retried after its token was purged). A reset token of a request made
+ * before the user's reset links were last withdrawn is stored withdrawn
+ * already: its row may have been purged since, and the withdrawal is to
+ * outlive it. */
 static struct db_stmt SQL_ISSUE = {
     "WITH issued AS (SELECT 1 FROM account_tokens WHERE token_hash = $3::bytea),"
     " asked AS (SELECT to_timestamp(0) + $5::bigint * interval '1 microsecond' AS at),"
     " later AS (SELECT 1 FROM account_tokens, asked WHERE user_id = $1 AND kind = $2"
     " AND requested_at > asked.at),"
+    " withdrawn AS (SELECT 1 FROM users, asked WHERE id = $1 AND $2 = '" NX_TOKEN_KIND_RESET "'"
+    " AND reset_links_withdrawn_at > asked.at),"
     " old AS (UPDATE account_tokens SET replaced_at = now() FROM asked WHERE user_id = $1"
     " AND kind = $2 AND used_at IS NULL AND replaced_at IS NULL AND requested_at < asked.at"
     " AND NOT EXISTS (SELECT FROM issued)),"
@@ -24,9 +29,12 @@ static struct db_stmt SQL_ISSUE = {
     " WHERE token_hash = $3::bytea AND used_at IS NULL AND replaced_at IS NULL"
     " AND withdrawn_at IS NULL)"
     " INSERT INTO account_tokens (token_hash, kind, user_id, requested_at, expires_at,"
-    " replaced_at)"
-    " SELECT $3::bytea, $2, $1, asked.at, now() + make_interval(secs => $4::int),"
-    " CASE WHEN EXISTS (SELECT FROM later) THEN now() END"
+    " replaced_at, withdrawn_at)"
+    " SELECT $3::bytea, $2, $1, asked.at,"
+    " CASE WHEN EXISTS (SELECT FROM withdrawn) THEN now()"
+    " ELSE now() + make_interval(secs => $4::int) END,"
+    " CASE WHEN EXISTS (SELECT FROM later) THEN now() END,"
+    " CASE WHEN EXISTS (SELECT FROM withdrawn) THEN now() END"
     " FROM asked WHERE NOT EXISTS (SELECT FROM issued)",
     5, 0};
 static struct db_stmt SQL_LOCK = {
@@ -46,12 +54,14 @@ static struct db_stmt SQL_USE = {
     1, 0};
 /* Withdrawn tokens expire now (the link is refused as expired) and stay
  * so: those that expired already are withdrawn too, so that no retried
- * job makes one work again. */
-static struct db_stmt SQL_WITHDRAW = {
-    "UPDATE account_tokens SET withdrawn_at = now(), expires_at = least(expires_at, now())"
-    " WHERE user_id = $1 AND kind = $2 AND used_at IS NULL AND replaced_at IS NULL"
-    " AND withdrawn_at IS NULL",
-    2, 0};
+ * job makes one work again. The user keeps the time, for the tokens of
+ * earlier requests stored later (SQL_ISSUE). */
+static struct db_stmt SQL_WITHDRAW_RESET = {
+    "WITH mark AS (UPDATE users SET reset_links_withdrawn_at = now() WHERE id = $1)"
+    " UPDATE account_tokens SET withdrawn_at = now(), expires_at = least(expires_at, now())"
+    " WHERE user_id = $1 AND kind = '" NX_TOKEN_KIND_RESET "' AND used_at IS NULL"
+    " AND replaced_at IS NULL AND withdrawn_at IS NULL",
+    1, 0};
 static struct db_stmt SQL_PURGE = {
     "DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens"
     " WHERE expires_at < now() - make_interval(secs => $1::integer)"
@@ -75,9 +85,9 @@ enum nx_err account_token_use(struct db *db, const char *hash_hex) {
     return db_exec(db, &SQL_USE, params, NULL);
 }
 
-enum nx_err account_tokens_withdraw(struct db *db, const char *user_id, const char *kind) {
-    const char *params[] = {user_id, kind};
-    return db_exec(db, &SQL_WITHDRAW, params, NULL);
+enum nx_err account_reset_links_withdraw(struct db *db, const char *user_id) {
+    const char *params[] = {user_id};
+    return db_exec(db, &SQL_WITHDRAW_RESET, params, NULL);
 }
 
 enum nx_err account_tokens_purge(struct db *db, int retention_seconds, int batch, int *purged) {

@@ -269,6 +269,15 @@ static void expire_tokens(long long id, const char *kind) {
                            id, kind));
 }
 
+/* Delete user id's tokens of kind, as the worker does JOB_RETENTION after
+ * they expired. */
+static void purge_tokens(long long id, const char *kind) {
+    free(harness_sql_value(&server,
+                           "WITH gone AS (DELETE FROM account_tokens WHERE user_id = %lld"
+                           " AND kind = '%s' RETURNING 1) SELECT count(*) FROM gone",
+                           id, kind));
+}
+
 /* ---- group set-up ------------------------------------------------------------ */
 
 static int start(void **state) {
@@ -953,10 +962,7 @@ static void test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link(voi
     struct account a;
     char *first;
     long long older = verification_of_new_account(&a, "purged-token@example.com", &first);
-    free(harness_sql_value(&server,
-                           "WITH gone AS (DELETE FROM account_tokens WHERE user_id = %lld"
-                           " AND kind = 'email_verify' RETURNING 1) SELECT count(*) FROM gone",
-                           a.id));
+    purge_tokens(a.id, "email_verify");
     queue_verification(a.id);
     char *newest = verification_token(&a);
     char *late = token_of_retry(older);
@@ -968,21 +974,70 @@ static void test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link(voi
     account_free(&a);
 }
 
+/* Make account a of email and return the job of a reset email for it,
+ * the token that email carries into *token (owned). */
+static long long reset_of_new_account(struct account *a, const char *email, char **token) {
+    make_account(a, email);
+    *token = reset_token(a->email);
+    return done_job("password_reset_email", "email", a->email);
+}
+
+/* Retry job, the reset email that carried token: it carries token again,
+ * refused as expired. */
+static void expect_retried_reset_refused(long long job, const char *token) {
+    char *again = token_of_retry_to(job, "reset-password", RESET_SUBJECT);
+    assert_string_equal(again, token);
+    expect_token_problem(confirm(again, "another password"), "has expired");
+    free(again);
+}
+
 /* A reset link withdrawn by a password change stays withdrawn when its
  * job is retried, even one that had expired before the change. */
 static void test_a_retried_job_does_not_bring_a_withdrawn_link_back(void **state) {
     (void)state;
     struct account a;
-    make_account(&a, "withdrawn-retry@example.com");
-    char *token = reset_token(a.email);
-    long long job = done_job("password_reset_email", "email", a.email);
+    char *token;
+    long long job = reset_of_new_account(&a, "withdrawn-retry@example.com", &token);
     expire_tokens(a.id, "password_reset");
     change_password(&a);
-    char *again = token_of_retry_to(job, "reset-password", RESET_SUBJECT);
-    assert_string_equal(again, token);
-    expect_token_problem(confirm(again, "new password here"), "has expired");
+    expect_retried_reset_refused(job, token);
     free(token);
-    free(again);
+    account_free(&a);
+}
+
+/* A reset link withdrawn by a password change stays withdrawn when its
+ * job is retried after its token was purged (JOB_RETENTION after it
+ * expired); a link asked for after the change works. */
+static void test_a_job_retried_after_its_withdrawn_token_was_purged_stays_refused(void **state) {
+    (void)state;
+    struct account a;
+    char *token;
+    long long job = reset_of_new_account(&a, "withdrawn-purged@example.com", &token);
+    change_password(&a);
+    purge_tokens(a.id, "password_reset");
+    expect_retried_reset_refused(job, token);
+    char *fresh = reset_token(a.email);
+    struct http_res *r = confirm(fresh, "new password here");
+    expect_status(r, 204, "a link asked for after the change");
+    http_res_free(r);
+    free(token);
+    free(fresh);
+    account_free(&a);
+}
+
+/* A reset link that set the password stays used up when its job is
+ * retried after its token was purged. */
+static void test_a_job_retried_after_its_used_token_was_purged_stays_refused(void **state) {
+    (void)state;
+    struct account a;
+    char *token;
+    long long job = reset_of_new_account(&a, "used-purged@example.com", &token);
+    struct http_res *r = confirm(token, "new password here");
+    expect_status(r, 204, "confirm");
+    http_res_free(r);
+    purge_tokens(a.id, "password_reset");
+    expect_retried_reset_refused(job, token);
+    free(token);
     account_free(&a);
 }
 
@@ -1180,6 +1235,8 @@ int main(void) {
         cmocka_unit_test(test_a_job_retried_after_its_link_expired_sends_a_working_link),
         cmocka_unit_test(test_a_job_retried_after_its_token_was_purged_keeps_a_newer_link),
         cmocka_unit_test(test_a_retried_job_does_not_bring_a_withdrawn_link_back),
+        cmocka_unit_test(test_a_job_retried_after_its_withdrawn_token_was_purged_stays_refused),
+        cmocka_unit_test(test_a_job_retried_after_its_used_token_was_purged_stays_refused),
         cmocka_unit_test(test_the_later_of_two_waiting_requests_replaces_the_earlier),
         cmocka_unit_test(test_an_earlier_request_whose_job_runs_last_is_replaced),
         cmocka_unit_test(test_the_longest_address_is_named_whole),

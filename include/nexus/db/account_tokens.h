@@ -23,7 +23,9 @@ enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
 /* Store a token of kind for user id, valid ttl_seconds, for the email
  * job queued at job_created_us (µs since the epoch, the time of the
  * request), replacing the user's open tokens of that kind requested
- * before; stored replaced already when the user has one requested later.
+ * before; stored replaced already when the user has one requested later,
+ * and withdrawn already when it is a reset token of a request made before
+ * the user's reset links were last withdrawn.
  * A token stored already is issued again: it replaces nothing, and unless
  * used, replaced or withdrawn it is valid ttl_seconds from now again,
  * expired or not. */
@@ -42,11 +44,13 @@ enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **o
  * user (a reset makes older reset links useless too). */
 enum nx_err account_token_use(struct db *db, const char *hash_hex);
 
-/* Withdraw the user's tokens of kind not used or replaced: they expire
- * now, and for good (issued again, they stay expired): a reset link sent
- * before the password changed or the account was deactivated no longer
- * works. */
-enum nx_err account_tokens_withdraw(struct db *db, const char *user_id, const char *kind);
+/* Withdraw the user's reset links: the tokens not used or replaced
+ * expire now, and for good (issued again, they stay expired), and so does
+ * any token of a request made before that is stored later (its job ran
+ * late, or was retried after its token was purged): a reset link asked
+ * for before the password changed or was reset, or before the account was
+ * deactivated, no longer works. */
+enum nx_err account_reset_links_withdraw(struct db *db, const char *user_id);
 
 /* Delete up to batch tokens that expired more than retention_seconds ago;
  * *purged: how many. */
