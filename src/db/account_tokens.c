@@ -3,6 +3,8 @@
  */
 #include "nexus/db/account_tokens.h"
 
+#include <stdio.h>
+
 /* A token issued again (the same job's next attempt, or a retry of the
  * job long after) replaces nothing and is left as it is when used,
  * replaced or withdrawn; else it works for ttl from now again, as the
@@ -72,7 +74,14 @@ enum nx_err account_token_issue(struct db *db, const char *user_id, const char *
                                 const char *hash_hex, const char *ttl_seconds,
                                 const char *job_created_us) {
     const char *params[] = {user_id, kind, hash_hex, ttl_seconds, job_created_us};
-    return db_exec(db, &SQL_ISSUE, params, NULL);
+    /* One issue of a user's kind at a time: SQL_ISSUE sees only committed
+     * tokens, so two workers issuing at once would each miss the other's
+     * and both links would stay open. The lock is the transaction's first,
+     * and nothing holding another waits for it. */
+    char name[96];
+    snprintf(name, sizeof name, "account links %s of user %s", kind, user_id);
+    enum nx_err e = db_xact_lock(db, name);
+    return e == NX_OK ? db_exec(db, &SQL_ISSUE, params, NULL) : e;
 }
 
 enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **out) {

@@ -5,6 +5,13 @@
  */
 #include "harness.h"
 #include "nexus/core/xmem.h"
+#include "nexus/auth/token.h"
+#include "nexus/db/account_tokens.h"
+#include "nexus/db/db.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1109,6 +1116,97 @@ static void test_an_earlier_request_whose_job_runs_last_is_replaced(void **state
     expect_the_later_request_to_win("late-verification@example.com", "email_verify", true);
 }
 
+/* ---- two workers issuing one user's links at once ------------------------------- */
+
+/* One worker's issue of a reset token: the token's hash parameter (64 hex
+ * digits of fill), of the request queued at queued_us, in a transaction
+ * of a connection of its own, left open (commit with issue_end). */
+struct issue {
+    const char *user_id;
+    char hash[NX_TOKEN_HASH_PARAM_LEN];
+    long long queued_us;
+    struct db *db;
+    _Atomic bool done;
+};
+
+static void issue_begin(struct issue *is) {
+    is->db = db_open(server.database_url);
+    assert_non_null(is->db);
+    assert_int_equal(db_begin(is->db), NX_OK);
+    char queued[24];
+    snprintf(queued, sizeof queued, "%lld", is->queued_us);
+    assert_int_equal(
+        account_token_issue(is->db, is->user_id, "password_reset", is->hash, "600", queued), NX_OK);
+}
+
+static void issue_end(struct issue *is) {
+    assert_int_equal(db_commit(is->db), NX_OK);
+    db_close(is->db);
+}
+
+static void *issue_thread(void *arg) {
+    struct issue *is = arg;
+    issue_begin(is);
+    issue_end(is);
+    is->done = true;
+    return NULL;
+}
+
+/* Whether the token of hash is replaced ("t" or "f"). */
+static void expect_replaced(const struct issue *is, const char *replaced) {
+    harness_expect_sql(&server, replaced,
+                       "SELECT replaced_at IS NOT NULL FROM account_tokens"
+                       " WHERE token_hash = '%s'::bytea",
+                       is->hash);
+}
+
+/* Two workers issue the reset links of two requests of one user at once:
+ * the first's transaction is open while the second issues and commits
+ * (it waits for the first, or, when nothing holds it, is done). Whichever
+ * worker ran first, the newer request's link is the one left open, where
+ * each missed the other's uncommitted token and both stayed open. */
+static void expect_one_open_link_of_two_at_once(const char *email, bool newer_first) {
+    struct account a;
+    make_account(&a, email);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", a.id);
+    long long now_us = (long long)time(NULL) * 1000000;
+    struct issue older = {.user_id = id, .queued_us = now_us - 2000000};
+    struct issue newer = {.user_id = id, .queued_us = now_us - 1000000};
+    memset(older.hash, 'a', sizeof older.hash - 1);
+    memset(newer.hash, 'b', sizeof newer.hash - 1);
+    memcpy(older.hash, "\\x", 2);
+    memcpy(newer.hash, "\\x", 2);
+    struct issue *first = newer_first ? &newer : &older, *second = newer_first ? &older : &newer;
+    issue_begin(first);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, issue_thread, second), 0);
+    PGconn *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    for (int i = 0; i < 3000 && !second->done; i++) { /* until it waits or is done */
+        PGresult *r = PQexec(watch, "SELECT count(*) FROM pg_stat_activity"
+                                    " WHERE wait_event_type = 'Lock'"
+                                    " AND datname = current_database()");
+        bool waits = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+        PQclear(r);
+        if (waits)
+            break;
+        usleep(10 * 1000);
+    }
+    PQfinish(watch);
+    issue_end(first);
+    pthread_join(t, NULL);
+    expect_replaced(&older, "t");
+    expect_replaced(&newer, "f");
+    account_free(&a);
+}
+
+static void test_two_workers_at_once_leave_the_newer_link_alone_open(void **state) {
+    (void)state;
+    expect_one_open_link_of_two_at_once("two-workers-older-first@example.com", false);
+    expect_one_open_link_of_two_at_once("two-workers-newer-first@example.com", true);
+}
+
 /* The text of a file (owned). */
 static char *file_text(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -1239,6 +1337,7 @@ int main(void) {
         cmocka_unit_test(test_a_job_retried_after_its_used_token_was_purged_stays_refused),
         cmocka_unit_test(test_the_later_of_two_waiting_requests_replaces_the_earlier),
         cmocka_unit_test(test_an_earlier_request_whose_job_runs_last_is_replaced),
+        cmocka_unit_test(test_two_workers_at_once_leave_the_newer_link_alone_open),
         cmocka_unit_test(test_the_longest_address_is_named_whole),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };

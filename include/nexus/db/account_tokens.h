@@ -28,7 +28,8 @@ enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
  * the user's reset links were last withdrawn.
  * A token stored already is issued again: it replaces nothing, and unless
  * used, replaced or withdrawn it is valid ttl_seconds from now again,
- * expired or not. */
+ * expired or not. Call in a transaction: it waits for another issue of
+ * the user's kind until that one's transaction ends. */
 enum nx_err account_token_issue(struct db *db, const char *user_id, const char *kind,
                                 const char *hash_hex, const char *ttl_seconds,
                                 const char *job_created_us);
