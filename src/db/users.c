@@ -38,14 +38,18 @@ static struct db_stmt SQL_LOGIN_LOCK = {
 /* Only over the hash it replaces: a password set meanwhile stays. */
 static struct db_stmt SQL_UPGRADE_PASSWORD = {
     "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2", 3, 0};
+/* FOR NO KEY UPDATE, here and in SQL_LOCK_ADMINS: it keeps other writers
+ * and logins out, but not the key check of a refresh storing its token
+ * while it holds its login's row, which the caller ends next (FOR UPDATE
+ * made the two deadlock). */
 static struct db_stmt SQL_PASSWORD_HASH = {
-    "SELECT password_hash, email FROM users WHERE id = $1 FOR UPDATE", 1, 0};
+    "SELECT password_hash, email FROM users WHERE id = $1 FOR NO KEY UPDATE", 1, 0};
 static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
 /* Rows locked, so that of two admins taking each other's role away at
  * once the second sees the first's change. */
 static struct db_stmt SQL_LOCK_ADMINS = {
     "SELECT COALESCE(bool_or(a.id = $1), false), count(*) FILTER (WHERE a.id <> $1) FROM"
-    " (SELECT id FROM users WHERE role = 'admin' AND is_active FOR UPDATE) a",
+    " (SELECT id FROM users WHERE role = 'admin' AND is_active FOR NO KEY UPDATE) a",
     1, 0};
 
 /* Keyset pages, one statement per sort order, first page and later pages. */

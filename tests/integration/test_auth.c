@@ -1446,6 +1446,81 @@ static void test_refresh_waiting_for_an_end_rolled_back_is_200(void **state) {
                      200);
 }
 
+/* A request of its own id, on a thread: its status. */
+struct tagged_job {
+    const char *method, *path, *access, *body;
+    char request_id[64];
+    long status;
+};
+
+static void *tagged_thread(void *arg) {
+    struct tagged_job *j = arg;
+    char auth[4200], id[96];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", j->access ? j->access : "");
+    snprintf(id, sizeof id, "X-Request-Id: %s", j->request_id);
+    const char *h[] = {"Content-Type: application/json", id, j->access ? auth : NULL, NULL};
+    struct http_res *r = http_request(j->method, j->path, h, j->body, strlen(j->body));
+    j->status = r->status;
+    http_res_free(r);
+    return NULL;
+}
+
+/* Whether n statements of the test's database wait for a lock. */
+#define LOCK_WAITERS(n)                                                                            \
+    "SELECT (count(*) >= " #n ")::int FROM pg_stat_activity"                                       \
+    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+
+/* A password change and a refresh of one of the user's other logins at
+ * once. The refresh holds its login's row (first in line while a
+ * transaction of the test's holds it) and then stores its new token,
+ * whose key check shares the user's row; the change holds the user's row
+ * and waits for the login's to end it. The change's lock of the user's
+ * row lets a key check through, so the refresh commits and the change
+ * then ends its login: no deadlock, so neither is retried. */
+static void test_a_password_change_and_a_refresh_at_once_never_deadlock(void **state) {
+    (void)state;
+    long long id = register_user("change-vs-refresh@example.com", "password-1", "Both");
+    struct tokens changer = login("change-vs-refresh@example.com", "password-1");
+    struct tokens other = login("change-vs-refresh@example.com", "password-1");
+    char body[128], held[256];
+    snprintf(body, sizeof body, "{\"refresh_token\":\"%s\"}", other.refresh);
+    struct tagged_job refresh = {"POST", REFRESH, NULL, body, "", 0};
+    struct tagged_job change = {"PATCH",
+                                ME,
+                                changer.access,
+                                "{\"current_password\":\"password-1\",\"password\":\"password-2\"}",
+                                "",
+                                0};
+    snprintf(refresh.request_id, sizeof refresh.request_id, "refresh-vs-change-%ld",
+             (long)getpid());
+    snprintf(change.request_id, sizeof change.request_id, "change-vs-refresh-%ld", (long)getpid());
+    PGconn *tx = PQconnectdb(server.database_url), *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(tx), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    snprintf(held, sizeof held, /* the other login, the later of the two */
+             "BEGIN; SELECT 1 FROM logins WHERE number = (SELECT max(number) FROM logins"
+             " WHERE user_id = %lld) FOR UPDATE",
+             id);
+    assert_true(harness_pg_exec(tx, held));
+    pthread_t refresher, changer_thread;
+    assert_int_equal(pthread_create(&refresher, NULL, tagged_thread, &refresh), 0);
+    bool waited = harness_pg_wait_nonzero(watch, LOCK_WAITERS(1));
+    assert_int_equal(pthread_create(&changer_thread, NULL, tagged_thread, &change), 0);
+    waited = waited && harness_pg_wait_nonzero(watch, LOCK_WAITERS(2));
+    harness_pg_exec(tx, "ROLLBACK");
+    pthread_join(refresher, NULL);
+    pthread_join(changer_thread, NULL);
+    PQfinish(tx);
+    PQfinish(watch);
+    assert_true(waited);
+    assert_int_equal(change.status, 200);
+    assert_true(refresh.status == 200 || refresh.status == 401);
+    assert_int_equal(harness_log_count(&server, "db.retry", refresh.request_id), 0);
+    assert_int_equal(harness_log_count(&server, "db.retry", change.request_id), 0);
+    tokens_free(&changer);
+    tokens_free(&other);
+}
+
 /* ---- logout ---------------------------------------------------------------------- */
 
 static void test_logout_is_204_and_ends_that_login(void **state) {
@@ -2118,6 +2193,7 @@ int main(void) {
         cmocka_unit_test(test_login_racing_a_hash_upgrade_of_its_password_is_200),
         cmocka_unit_test(test_refresh_racing_the_end_of_its_login_is_401),
         cmocka_unit_test(test_refresh_waiting_for_an_end_rolled_back_is_200),
+        cmocka_unit_test(test_a_password_change_and_a_refresh_at_once_never_deadlock),
         cmocka_unit_test(test_logout_is_204_and_ends_that_login),
         cmocka_unit_test(test_logout_with_unknown_token_is_204),
         cmocka_unit_test(test_logout_without_refresh_token_is_422),
