@@ -64,6 +64,16 @@ static struct db_stmt SQL_WITHDRAW_RESET = {
     " WHERE user_id = $1 AND kind = '" NX_TOKEN_KIND_RESET "' AND used_at IS NULL"
     " AND replaced_at IS NULL AND withdrawn_at IS NULL",
     1, 0};
+/* The user's row, shared by an issue and taken by a redemption before its
+ * token: every path that writes a user's tokens takes the user's row
+ * first (a password change, a reset and a deactivation lock it for their
+ * update), so an issue waits for a withdrawal in flight and then sees it,
+ * and a withdrawal after an issue sees its token. */
+static struct db_stmt SQL_SHARE_USER = {"SELECT 1 FROM users WHERE id = $1 FOR SHARE", 1, 0};
+static struct db_stmt SQL_LOCK_TOKEN_USER = {
+    "SELECT 1 FROM users WHERE id = (SELECT user_id FROM account_tokens"
+    " WHERE token_hash = $1::bytea) FOR NO KEY UPDATE",
+    1, 0};
 static struct db_stmt SQL_PURGE = {
     "DELETE FROM account_tokens WHERE token_hash IN (SELECT token_hash FROM account_tokens"
     " WHERE expires_at < now() - make_interval(secs => $1::integer)"
@@ -81,12 +91,15 @@ enum nx_err account_token_issue(struct db *db, const char *user_id, const char *
     char name[96];
     snprintf(name, sizeof name, "account links %s of user %s", kind, user_id);
     enum nx_err e = db_xact_lock(db, name);
+    if (e == NX_OK)
+        e = db_exec(db, &SQL_SHARE_USER, params, NULL);
     return e == NX_OK ? db_exec(db, &SQL_ISSUE, params, NULL) : e;
 }
 
 enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **out) {
     const char *params[] = {hash_hex};
-    return db_exec(db, &SQL_LOCK, params, out);
+    enum nx_err e = db_exec(db, &SQL_LOCK_TOKEN_USER, params, NULL);
+    return e == NX_OK ? db_exec(db, &SQL_LOCK, params, out) : e;
 }
 
 enum nx_err account_token_use(struct db *db, const char *hash_hex) {

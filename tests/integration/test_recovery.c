@@ -1152,6 +1152,24 @@ static void *issue_thread(void *arg) {
     return NULL;
 }
 
+/* Until issue is done or a statement of the test's database waits for a
+ * lock. */
+static void wait_for_issue_to_wait(const struct issue *is) {
+    PGconn *watch = PQconnectdb(server.database_url);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    for (int i = 0; i < 3000 && !is->done; i++) {
+        PGresult *r = PQexec(watch, "SELECT count(*) FROM pg_stat_activity"
+                                    " WHERE wait_event_type = 'Lock'"
+                                    " AND datname = current_database()");
+        bool waits = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+        PQclear(r);
+        if (waits)
+            break;
+        usleep(10 * 1000);
+    }
+    PQfinish(watch);
+}
+
 /* Whether the token of hash is replaced ("t" or "f"). */
 static void expect_replaced(const struct issue *is, const char *replaced) {
     harness_expect_sql(&server, replaced,
@@ -1181,19 +1199,7 @@ static void expect_one_open_link_of_two_at_once(const char *email, bool newer_fi
     issue_begin(first);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, issue_thread, second), 0);
-    PGconn *watch = PQconnectdb(server.database_url);
-    assert_int_equal(PQstatus(watch), CONNECTION_OK);
-    for (int i = 0; i < 3000 && !second->done; i++) { /* until it waits or is done */
-        PGresult *r = PQexec(watch, "SELECT count(*) FROM pg_stat_activity"
-                                    " WHERE wait_event_type = 'Lock'"
-                                    " AND datname = current_database()");
-        bool waits = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
-        PQclear(r);
-        if (waits)
-            break;
-        usleep(10 * 1000);
-    }
-    PQfinish(watch);
+    wait_for_issue_to_wait(second);
     issue_end(first);
     pthread_join(t, NULL);
     expect_replaced(&older, "t");
@@ -1205,6 +1211,39 @@ static void test_two_workers_at_once_leave_the_newer_link_alone_open(void **stat
     (void)state;
     expect_one_open_link_of_two_at_once("two-workers-older-first@example.com", false);
     expect_one_open_link_of_two_at_once("two-workers-newer-first@example.com", true);
+}
+
+/* A worker issues the reset link of a request made before a password
+ * change while the change's transaction, which withdraws the user's reset
+ * links, is open: the link ends up withdrawn (refused as expired), where
+ * each missed the other's work and the link stayed open. */
+static void test_a_link_issued_during_a_withdrawal_is_withdrawn(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "issued-during-withdrawal@example.com");
+    char id[24];
+    snprintf(id, sizeof id, "%lld", a.id);
+    struct issue is = {.user_id = id, .queued_us = (long long)time(NULL) * 1000000 - 2000000};
+    memset(is.hash, 'c', sizeof is.hash - 1);
+    memcpy(is.hash, "\\x", 2);
+    struct db *change = db_open(server.database_url);
+    assert_non_null(change);
+    assert_int_equal(db_begin(change), NX_OK); /* as a password change does */
+    char lock[96];
+    snprintf(lock, sizeof lock, "SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE", id);
+    assert_int_equal(db_exec_sql(change, lock), NX_OK);
+    assert_int_equal(account_reset_links_withdraw(change, id), NX_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, issue_thread, &is), 0);
+    wait_for_issue_to_wait(&is);
+    assert_int_equal(db_commit(change), NX_OK);
+    db_close(change);
+    pthread_join(t, NULL);
+    harness_expect_sql(&server, "t",
+                       "SELECT withdrawn_at IS NOT NULL AND expires_at <= now() FROM account_tokens"
+                       " WHERE token_hash = '%s'::bytea",
+                       is.hash);
+    account_free(&a);
 }
 
 /* The text of a file (owned). */
@@ -1338,6 +1377,7 @@ int main(void) {
         cmocka_unit_test(test_the_later_of_two_waiting_requests_replaces_the_earlier),
         cmocka_unit_test(test_an_earlier_request_whose_job_runs_last_is_replaced),
         cmocka_unit_test(test_two_workers_at_once_leave_the_newer_link_alone_open),
+        cmocka_unit_test(test_a_link_issued_during_a_withdrawal_is_withdrawn),
         cmocka_unit_test(test_the_longest_address_is_named_whole),
         cmocka_unit_test(test_reset_request_does_the_same_work_for_known_and_unknown_addresses),
     };

@@ -35,7 +35,8 @@ enum nx_err account_token_issue(struct db *db, const char *user_id, const char *
                                 const char *job_created_us);
 
 /*
- * Lock the token's row and report kind, user id and state: "live", "used",
+ * Lock the token's user's row (first, as every writer of a user's tokens
+ * does), then the token's row, and report kind, user id and state: "live", "used",
  * "replaced", "expired" or "inactive" (the user is deactivated), in that
  * order of precedence. Zero rows: unknown token. Call in a transaction.
  */
