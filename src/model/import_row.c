@@ -24,9 +24,10 @@ static int column_of(const char *name, size_t len) {
     return -1;
 }
 
-/* Whether a header cell is plain and short enough to name an error: 1 to
- * 64 characters of UTF-8 text, none of them white space or a control
- * character (a name such as "naïve" is shown, " sku" is not). */
+/* Whether a header cell is plain and short enough to be its error's
+ * field: 1 to 64 characters of UTF-8 text, none of them white space or a
+ * control character (a name such as "naïve" is, " sku" is not: the
+ * message quotes every cell). */
 static bool plain_name(const struct record_field *f) {
     size_t chars = 0;
     for (size_t i = 0; i < f->len; i++) {
@@ -36,6 +37,74 @@ static bool plain_name(const struct record_field *f) {
         chars += (b & 0xC0) != 0x80;
     }
     return chars > 0 && chars <= 64 && utf8_valid(f->ptr, f->len);
+}
+
+/* The most of a header cell an error quotes, in bytes. */
+#define CELL_SHOWN_MAX 64
+
+/* "column <n> <the cell>": the cell as a JSON string (quotes, backslashes
+ * and control characters escaped, a byte that is no UTF-8 written
+ * \ufffd), its first CELL_SHOWN_MAX bytes and "..." when it is longer. */
+static void name_column(struct buf *m, const struct record_field *f, size_t i) {
+    size_t shown = utf8_prefix(f->ptr, f->len, CELL_SHOWN_MAX);
+    buf_printf(m, "column %zu ", i + 1);
+    buf_json_text(m, f->ptr, shown);
+    if (shown < f->len)
+        buf_puts(m, "...");
+}
+
+static bool is_space_or_tab(char c) {
+    return c == ' ' || c == '\t';
+}
+
+/* What to fix in a header cell that names no column, where it is evident:
+ * a semicolon or a tab inside it (a file whose columns are separated by
+ * something else reads as one column), or white space around a name.
+ * NULL otherwise. */
+static const char *header_hint(const struct record_field *f) {
+    size_t start = 0, end = f->len;
+    while (start < end && is_space_or_tab(f->ptr[start]))
+        start++;
+    while (end > start && is_space_or_tab(f->ptr[end - 1]))
+        end--;
+    if (start == end)
+        return NULL;
+    if (memchr(f->ptr + start, ';', end - start) || memchr(f->ptr + start, '\t', end - start))
+        return "columns must be separated by commas";
+    return start > 0 || end < f->len ? "remove the spaces around it" : NULL;
+}
+
+/* A header cell's error, the cell named in the message (and as the field
+ * when it is plain): "column <n> <the cell><what>[; <hint>]<after>". */
+static enum nx_err header_error(struct field_errors *errs, const struct record_field *f, size_t i,
+                                const char *what, const char *after) {
+    struct buf m = {0};
+    const char *hint = header_hint(f);
+    name_column(&m, f, i);
+    buf_puts(&m, what);
+    if (hint)
+        buf_printf(&m, "; %s", hint);
+    buf_puts(&m, after);
+    enum nx_err e = fielderr_add(errs, plain_name(f) ? f->ptr : "", "%s", m.data);
+    buf_clear(&m);
+    return e;
+}
+
+/* ". Known columns: sku, name, ..., attr.<key>" */
+static void list_known_columns(struct buf *m) {
+    buf_puts(m, ". Known columns: ");
+    for (int c = 0; c < COL__COUNT; c++)
+        buf_printf(m, "%s, ", import_column_names[c]);
+    buf_puts(m, IMPORT_ATTR_PREFIX "<key>");
+}
+
+static enum nx_err unknown_column(struct field_errors *errs, const struct record_field *f,
+                                  size_t i) {
+    struct buf known = {0};
+    list_known_columns(&known);
+    enum nx_err e = header_error(errs, f, i, " is not a known column", known.data);
+    buf_clear(&known);
+    return e;
 }
 
 /* A header of every column a CSV row reads fits one record. */
@@ -55,10 +124,8 @@ static enum nx_err attr_column(struct field_errors *errs, const struct record_fi
     memcpy(key, f->ptr + prefix, n);
     key[n] = '\0';
     if (!attribute_key_is_valid(key))
-        return fielderr_add(errs, field,
-                            "column %zu: the key must be 1 to 40 of a-z, 0-9 and _, starting "
-                            "with a letter",
-                            i + 1);
+        return header_error(
+            errs, f, i, ": the key must be 1 to 40 of a-z, 0-9 and _, starting with a letter", "");
     for (size_t a = 0; a < cols->attr_count; a++)
         if (strcmp(cols->attr_key[a], key) == 0)
             return fielderr_add(errs, field, "the column is repeated");
@@ -92,10 +159,8 @@ enum nx_err import_columns_parse(struct field_errors *errs, const struct record 
             continue;
         }
         int c = column_of(f->ptr, f->len);
-        /* Names are shown only when they are plain and short. */
         if (c < 0)
-            e = fielderr_add(errs, plain_name(f) ? f->ptr : "", "column %zu is not a known column",
-                             i + 1);
+            e = unknown_column(errs, f, i);
         else if (cols->at[c] >= 0)
             e = fielderr_add(errs, import_column_names[c], "the column is repeated");
         else
@@ -183,12 +248,19 @@ static enum nx_err validate_unnamed(struct field_errors *errs, struct import_row
     return e;
 }
 
+/* A cell that is not UTF-8 (a file saved as Latin-1, say) is its field's
+ * error: read as anything else, it would be a value nobody wrote. An
+ * NDJSON line is told the same, not that it is malformed JSON. */
+#define NOT_UTF8 "is not valid UTF-8 (the file must be UTF-8 text)"
+
 enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct record *rec,
                                    struct import_row *row) {
     json_error_t err;
     memset(row, 0, sizeof *row);
     if (rec->error)
         return fielderr_add(errs, "", "%s", rec->error);
+    if (!utf8_valid(rec->fields[0].ptr, rec->fields[0].len))
+        return fielderr_add(errs, "", "the line " NOT_UTF8);
     /* numbers out of range are named as POST /products names them */
     struct field_errors out_of_range = {0};
     /* any value, so that one that is no object is told so */
@@ -209,10 +281,6 @@ enum nx_err import_row_from_ndjson(struct field_errors *errs, const struct recor
     return validate(errs, row, take_category(errs, row->body, &row->category));
 }
 
-/* A cell that is not UTF-8 (a file saved as Latin-1, say) is its field's
- * error: read as anything else, it would be a value nobody wrote. */
-#define NOT_UTF8 "is not valid UTF-8 (the file must be UTF-8 text)"
-
 /* A cell as the JSON value it spells (see the header); NULL when empty. */
 static json_t *cell_value(enum import_column c, const struct record_field *f) {
     if (f->len == 0)
@@ -225,11 +293,9 @@ static json_t *cell_value(enum import_column c, const struct record_field *f) {
             return n;
         json_decref(n);
     }
-    if (c == COL_IS_ACTIVE && (f->len == 4 || f->len == 5)) {
-        bool b;
-        if (parse_bool(f->ptr, f->len, &b))
-            return json_boolean(b);
-    }
+    bool b;
+    if (c == COL_IS_ACTIVE && parse_bool(f->ptr, f->len, &b))
+        return json_boolean(b);
     return json_stringn(f->ptr, f->len); /* UTF-8: the caller checked */
 }
 
@@ -324,6 +390,13 @@ enum nx_err import_row_from_csv(struct field_errors *errs, const struct import_c
         if (c == COL_CATEGORY) {
             if (f->len && category_from_text(errs, f->ptr, f->len, &row->category) != NX_OK)
                 e = NX_ERR_VALIDATION;
+            continue;
+        }
+        /* a body's "must be a boolean" would not say what a cell may hold
+         * (a spreadsheet writes TRUE, or 1) */
+        bool b;
+        if (c == COL_IS_ACTIVE && f->len && !parse_bool(f->ptr, f->len, &b)) {
+            e = fielderr_add(errs, "is_active", "must be true or false");
             continue;
         }
         json_t *v = cell_value((enum import_column)c, f);

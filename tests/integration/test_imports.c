@@ -840,11 +840,50 @@ static void test_an_unknown_category_is_named_with_other_errors(void **state) {
     json_decref(imp);
 }
 
+/* What every unknown column's message ends with. */
+#define KNOWN_COLUMNS                                                                              \
+    ". Known columns: sku, name, slug, description, price, currency, stock, category, is_active, " \
+    "attr.<key>"
+
 static void test_csv_bad_header_fails_the_import(void **state) {
     (void)state;
     json_t *imp = run_import("", "text/csv", "sku,colour,price\nA,red,1\n");
     assert_string_equal(jstr(imp, "status"), "failed");
-    expect_error(imp, 0, 1, "colour", NULL);
+    expect_error(imp, 0, 1, "colour", "column 2 \"colour\" is not a known column" KNOWN_COLUMNS);
+    json_decref(imp);
+}
+
+/* A header error names the column as given and says what to fix where it
+ * is evident: spaces around a name, or another separator than commas. */
+static void test_csv_header_errors_say_what_to_fix(void **state) {
+    (void)state;
+    json_t *imp = run_import("", "text/csv", "sku ,name,price,stock\nHDR-1,Header,1,1\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    expect_error(
+        imp, 0, 1, NULL,
+        "column 1 \"sku \" is not a known column; remove the spaces around it" KNOWN_COLUMNS);
+    json_decref(imp);
+    imp = run_import("", "text/csv", "sku;name;price;stock\nHDR-1;Header;1;1\n");
+    assert_string_equal(jstr(imp, "status"), "failed");
+    expect_error(imp, 0, 1, "sku;name;price;stock",
+                 "column 1 \"sku;name;price;stock\" is not a known column; columns must be "
+                 "separated by commas" KNOWN_COLUMNS);
+    json_decref(imp);
+}
+
+/* A CSV is_active says what it may hold; an NDJSON line that is not
+ * UTF-8 is told so, as a CSV cell is. */
+static void test_cells_and_lines_say_what_they_must_hold(void **state) {
+    (void)state;
+    json_t *imp =
+        run_import("", "text/csv", "sku,name,price,stock,is_active\nACT-1,Active,1,1,TRUE\n");
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 2, "is_active", "must be true or false");
+    json_decref(imp);
+    imp = run_import("", "application/x-ndjson",
+                     "{\"sku\":\"UTF-1\",\"name\":\"Cr\xe9me\",\"price\":\"1\",\"stock\":1}\n");
+    expect_counts(imp, 1, 0, 0, 1);
+    expect_error(imp, 0, 1, NULL, "the line is not valid UTF-8 (the file must be UTF-8 text)");
     json_decref(imp);
 }
 
@@ -2489,6 +2528,8 @@ int main(void) {
         cmocka_unit_test(test_csv_upsert_keeps_images),
         cmocka_unit_test(test_csv_without_a_header_fails),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
+        cmocka_unit_test(test_csv_header_errors_say_what_to_fix),
+        cmocka_unit_test(test_cells_and_lines_say_what_they_must_hold),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
         cmocka_unit_test(test_errors_stream_has_them_all),

@@ -142,6 +142,14 @@ static void test_ndjson_malformed_and_conflicting_category(void **state) {
     assert_non_null(strstr(message_for(&errs, ""), "malformed JSON"));
     import_row_clear(&row);
     fielderr_clear(&errs);
+    /* a line that is not UTF-8 is told so, as a CSV cell is */
+    rec = one_field("{\"sku\":\"A-1\",\"name\":\"Cr\xe9me\",\"price\":\"1\"}");
+    assert_int_equal(import_row_from_ndjson(&errs, &rec, &row), NX_ERR_VALIDATION);
+    assert_int_equal(fielderr_count(&errs), 1);
+    assert_string_equal(message_for(&errs, ""),
+                        "the line is not valid UTF-8 (the file must be UTF-8 text)");
+    import_row_clear(&row);
+    fielderr_clear(&errs);
     /* well-formed JSON that is no object is told so */
     static const char *const values[] = {"[1]", "5", "true", "null", "\"s\""};
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
@@ -174,6 +182,11 @@ static void test_ndjson_malformed_and_conflicting_category(void **state) {
     import_row_clear(&row);
     fielderr_clear(&errs);
 }
+
+/* What every unknown column's message ends with. */
+#define KNOWN                                                                                      \
+    ". Known columns: sku, name, slug, description, price, currency, stock, category, is_active, " \
+    "attr.<key>"
 
 static struct record csv(struct record_field *f, size_t n, const char *const *cells) {
     for (size_t i = 0; i < n; i++)
@@ -264,12 +277,14 @@ static void test_csv_cells_spell_the_body(void **state) {
     assert_int_equal(import_row_from_csv(&errs, &cols, &r, &row), NX_ERR_VALIDATION);
     const char *body = "{\"sku\":\"A\",\"name\":\"L\",\"price\":\"1.999\",\"stock\":\"5x\","
                        "\"is_active\":\"yes\"}";
-    const char *fields[] = {"price", "stock", "is_active"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *fields[] = {"price", "stock"};
+    for (size_t i = 0; i < 2; i++) {
         char *want = endpoint_message(body, fields[i]);
         assert_string_equal(message_for(&errs, fields[i]), want);
         free(want);
     }
+    /* a cell says what it may hold, where a body's is_active is a boolean */
+    assert_string_equal(message_for(&errs, "is_active"), "must be true or false");
     import_row_clear(&row);
     fielderr_clear(&errs);
     /* A row with another number of fields than the header. */
@@ -305,20 +320,113 @@ static void test_cells_not_utf8_are_their_fields_errors(void **state) {
     fielderr_clear(&errs);
 }
 
+/* Read a header of n cells (at most 8), which it refuses: its errors into
+ * errs. */
+static void refused_header(struct field_errors *errs, size_t n, const char *const *cells) {
+    static struct import_columns cols;
+    struct record_field f[8];
+    assert_true(n <= 8);
+    struct record h = csv(f, n, cells);
+    assert_int_equal(import_columns_parse(errs, &h, &cols), NX_ERR_VALIDATION);
+}
+
 /* An unknown column is named when its name is short text without white
  * space, in any script. */
 static void test_csv_header_names_unknown_columns_in_any_script(void **state) {
     (void)state;
     struct field_errors errs = {0};
-    struct import_columns cols;
-    struct record_field f[4];
     const char *bad[] = {"sku", "na\xc3\xafve", " name", "x\xff"};
-    struct record h = csv(f, 4, bad);
-    assert_int_equal(import_columns_parse(&errs, &h, &cols), NX_ERR_VALIDATION);
-    assert_string_equal(message_for(&errs, "na\xc3\xafve"), "column 2 is not a known column");
-    assert_string_equal(message_for(&errs, ""), "column 3 is not a known column");
-    assert_int_equal(fielderr_count(&errs), 3); /* column 4 is not text: not named */
+    refused_header(&errs, 4, bad);
+    assert_string_equal(message_for(&errs, "na\xc3\xafve"),
+                        "column 2 \"na\xc3\xafve\" is not a known column" KNOWN);
+    assert_string_equal(
+        message_for(&errs, ""),
+        "column 3 \" name\" is not a known column; remove the spaces around it" KNOWN);
+    assert_int_equal(fielderr_count(&errs), 3); /* column 4 is not text: not its field */
+    assert_string_equal(fielderr_at(&errs, 2)->message,
+                        "column 4 \"x\\ufffd\" is not a known column" KNOWN);
     fielderr_clear(&errs);
+}
+
+/* A header error quotes its cell (bounded, escaped), lists the columns,
+ * and says what to fix when it is evident: white space around a name, or
+ * columns separated by something else than commas. */
+static void test_csv_header_errors_say_what_to_fix(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    const char *spaced[] = {"sku ", "\tname", "price", "attr.brand ", "colour"};
+    refused_header(&errs, 5, spaced);
+    assert_int_equal(fielderr_count(&errs), 4);
+    assert_string_equal(fielderr_at(&errs, 0)->field, "");
+    assert_string_equal(
+        fielderr_at(&errs, 0)->message,
+        "column 1 \"sku \" is not a known column; remove the spaces around it" KNOWN);
+    assert_string_equal(
+        fielderr_at(&errs, 1)->message,
+        "column 2 \"\\tname\" is not a known column; remove the spaces around it" KNOWN);
+    assert_string_equal(fielderr_at(&errs, 2)->message,
+                        "column 4 \"attr.brand \": the key must be 1 to 40 of a-z, 0-9 and _, "
+                        "starting with a letter; remove the spaces around it");
+    assert_string_equal(message_for(&errs, "colour"),
+                        "column 5 \"colour\" is not a known column" KNOWN);
+    fielderr_clear(&errs);
+    /* a file separated by semicolons or tabs is one column */
+    const char *other[] = {"sku;name;price;stock", "sku\tname\tprice"};
+    for (size_t i = 0; i < 2; i++) {
+        refused_header(&errs, 1, other + i);
+        assert_non_null(
+            strstr(fielderr_at(&errs, 0)->message,
+                   " is not a known column; columns must be separated by commas. Known columns:"));
+        fielderr_clear(&errs);
+    }
+    refused_header(&errs, 1, other);
+    assert_string_equal(message_for(&errs, "sku;name;price;stock"),
+                        "column 1 \"sku;name;price;stock\" is not a known column; columns must be "
+                        "separated by commas" KNOWN);
+    fielderr_clear(&errs);
+    /* a long cell is quoted up to 64 bytes */
+    char lng[201];
+    memset(lng, 'x', 200);
+    lng[200] = '\0';
+    const char *cells[] = {lng};
+    refused_header(&errs, 1, cells);
+    char want[300];
+    snprintf(want, sizeof want, "column 1 \"%.64s\"... is not a known column" KNOWN, lng);
+    assert_string_equal(fielderr_at(&errs, 0)->message, want);
+    fielderr_clear(&errs);
+}
+
+/* Read a row whose is_active cell is active (under the header
+ * sku,name,price,stock,is_active): its answer, its errors into errs. */
+static enum nx_err row_with_is_active(struct field_errors *errs, const char *active) {
+    static struct import_columns cols;
+    struct import_row row;
+    struct record_field hf[5], rf[5];
+    const char *names[] = {"sku", "name", "price", "stock", "is_active"};
+    const char *cells[] = {"A-1", "Lamp", "1", "1", active};
+    struct record h = csv(hf, 5, names), r = csv(rf, 5, cells);
+    assert_int_equal(import_columns_parse(errs, &h, &cols), NX_OK);
+    enum nx_err e = import_row_from_csv(errs, &cols, &r, &row);
+    import_row_clear(&row);
+    return e;
+}
+
+/* A CSV is_active cell says what it may hold: a spreadsheet's TRUE or 1
+ * is refused as "must be true or false", not as no boolean. */
+static void test_csv_is_active_must_be_true_or_false(void **state) {
+    (void)state;
+    struct field_errors errs = {0};
+    static const char *const refused[] = {"TRUE", "FALSE", "1", "0", "True", " true"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        assert_int_equal(row_with_is_active(&errs, refused[i]), NX_ERR_VALIDATION);
+        assert_int_equal(fielderr_count(&errs), 1);
+        assert_string_equal(message_for(&errs, "is_active"), "must be true or false");
+        fielderr_clear(&errs);
+    }
+    static const char *const taken[] = {"true", "false", ""};
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++)
+        assert_int_equal(row_with_is_active(&errs, taken[i]), NX_OK);
+    assert_int_equal(fielderr_count(&errs), 0);
 }
 
 /* Which strings an attr.<key> cell carries as themselves: the export
@@ -349,6 +457,8 @@ int main(void) {
         cmocka_unit_test(test_cells_that_read_as_their_own_text),
         cmocka_unit_test(test_cells_not_utf8_are_their_fields_errors),
         cmocka_unit_test(test_csv_header_names_unknown_columns_in_any_script),
+        cmocka_unit_test(test_csv_header_errors_say_what_to_fix),
+        cmocka_unit_test(test_csv_is_active_must_be_true_or_false),
     };
     return cmocka_run_group_tests_name("import_row", tests, NULL, NULL);
 }

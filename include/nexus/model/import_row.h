@@ -9,12 +9,13 @@
  * `attr.<key>` for attributes; each at most once, in any order); each row
  * becomes the body those cells spell: an empty cell is an absent field
  * (or attribute), `stock` a JSON integer when it is one, `is_active` a
- * boolean when it is `true` or `false`, anything else a string. An
- * `attr.<key>` cell becomes attributes.<key>: a boolean when it is `true`
- * or `false`, a number when it is a JSON number, the string a JSON string
- * spells when it is one (quotes included: `"1.50"`), else a string. So every
- * cell reaches the same validator (product_input_parse) and gets the
- * message the endpoint would give. The category reference is split off
+ * boolean (`true` or `false`: anything else is "must be true or false"),
+ * anything else a string. An `attr.<key>` cell becomes attributes.<key>:
+ * a boolean when it is `true` or `false`, a number when it is a JSON
+ * number, the string a JSON string spells when it is one (quotes
+ * included: `"1.50"`), else a string. So every other cell reaches the
+ * same validator (product_input_parse) and gets the message the endpoint
+ * would give. The category reference is split off
  * before validation and resolved by the caller (db). No I/O here.
  *
  * Errors go to the caller's field list; an error that is not about one
@@ -67,7 +68,9 @@ struct import_columns {
 
 /* Read a CSV header: an unknown, repeated or empty column name, an
  * attr.<key> with an invalid key, or more than IMPORT_ATTR_COLUMNS_MAX of them,
- * is an error named after the column. */
+ * is an error named after the column (its field when the name is plain;
+ * an unknown column's or an invalid key's message quotes the cell, and
+ * says what to fix where that is evident). */
 enum nx_err import_columns_parse(struct field_errors *errs, const struct record *header,
                                  struct import_columns *cols);
 
