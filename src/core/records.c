@@ -135,12 +135,23 @@ static void reset_record(struct records *r) {
     r->state = AT_FIELD_START;
 }
 
-/* Hand the record over unless it is a blank line (nothing, or spaces and
- * tabs only: in CSV, not inside quotes); start the next. */
+/* Whether the record is a blank line: nothing but spaces and tabs, and in
+ * CSV commas, none of it inside quotes. A row of separators alone (",,,")
+ * is what a spreadsheet leaves of a row it cleared; a quoted cell, even an
+ * empty one, is a value someone wrote. */
+static bool is_blank(const struct records *r) {
+    if (r->oversize || r->error || r->quoted)
+        return false;
+    for (size_t i = 0; i < r->count; i++)
+        if (strspn(r->text.data + r->starts[i], " \t") != r->lens[i])
+            return false;
+    return true;
+}
+
+/* Hand the record over unless it is a blank line; start the next. */
 static enum nx_err deliver(struct records *r) {
     struct record_field fields[NX_RECORD_MAX_FIELDS];
-    bool blank = !r->oversize && !r->error && r->count == 1 && !r->quoted &&
-                 (r->lens[0] == 0 || strspn(r->text.data, " \t") == r->lens[0]);
+    bool blank = is_blank(r);
     enum nx_err e = NX_OK;
     if (!blank) {
         for (size_t i = 0; i < r->count; i++)

@@ -686,8 +686,8 @@ static void test_a_large_import_takes_the_statistics_again(void **state) {
 
 static void test_csv_without_a_header_fails(void **state) {
     (void)state;
-    static const char *const BODIES[] = {"", "\r\n\n"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const BODIES[] = {"", "\r\n\n", ",,,\r\n , ,\n"};
+    for (size_t i = 0; i < 3; i++) {
         json_t *imp = run_import("", "text/csv", BODIES[i]);
         assert_string_equal(jstr(imp, "status"), "failed");
         expect_error(imp, 0, 1, NULL,
@@ -868,6 +868,20 @@ static void test_csv_header_errors_say_what_to_fix(void **state) {
     expect_error(imp, 0, 1, "sku;name;price;stock",
                  "column 1 \"sku;name;price;stock\" is not a known column; columns must be "
                  "separated by commas" KNOWN_COLUMNS);
+    json_decref(imp);
+}
+
+/* Rows of separators alone (what a spreadsheet leaves of rows it cleared)
+ * are blank lines: skipped, not counted; a quoted empty cell is a value. */
+static void test_csv_rows_of_separators_alone_are_skipped(void **state) {
+    (void)state;
+    json_t *imp = run_import(
+        "", "text/csv", "sku,name,price,stock\nSEP-1,Separated,1,1\n,,,\r\n , ,\t,\n\"\",,,\n");
+    assert_string_equal(jstr(imp, "status"), "done");
+    expect_counts(imp, 2, 1, 0, 1);
+    json_t *errors = json_object_get(imp, "errors");
+    for (size_t i = 0; i < json_array_size(errors); i++)
+        assert_int_equal(jint(json_array_get(errors, i), "line"), 5);
     json_decref(imp);
 }
 
@@ -2529,6 +2543,7 @@ int main(void) {
         cmocka_unit_test(test_csv_without_a_header_fails),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_csv_header_errors_say_what_to_fix),
+        cmocka_unit_test(test_csv_rows_of_separators_alone_are_skipped),
         cmocka_unit_test(test_cells_and_lines_say_what_they_must_hold),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),

@@ -62,7 +62,7 @@ static void expect(enum record_format f, const char *input, const char *want) {
 static void test_csv_plain_rows_with_lf_and_crlf(void **state) {
     (void)state;
     expect(RECORD_CSV, "sku,name\nA,Lamp\r\nB,Desk", "1:sku|name\n2:A|Lamp\n3:B|Desk");
-    expect(RECORD_CSV, "a,,c\n,\n", "1:a||c\n2:|");
+    expect(RECORD_CSV, "a,,c\n,b\n", "1:a||c\n2:|b");
 }
 
 static void test_csv_quoted_fields_hold_commas_quotes_and_newlines(void **state) {
@@ -79,6 +79,15 @@ static void test_csv_bom_and_empty_lines_are_skipped(void **state) {
     expect(RECORD_CSV, "sku\n \t \nA\n\" \"\n", "1:sku\n3:A\n4: ");
     /* A partial BOM is data. */
     expect(RECORD_CSV, "\xef\xbbx\n", "1:\xef\xbbx");
+}
+
+/* A row of separators alone is what a spreadsheet leaves of a row it
+ * cleared: a blank line, as are spaces and tabs between them. A quoted
+ * cell, even an empty one, is a value. */
+static void test_csv_rows_of_separators_alone_are_blank_lines(void **state) {
+    (void)state;
+    expect(RECORD_CSV, "sku,name,price\n,,\r\n , \t,\nA,B,1\n,,\n", "1:sku|name|price\n4:A|B|1");
+    expect(RECORD_CSV, "sku,name\n\"\",\n,\"\"\n,x\n", "1:sku|name\n2:|\n3:|\n4:|x");
 }
 
 static void test_csv_structural_errors_keep_their_line(void **state) {
@@ -228,6 +237,7 @@ int main(void) {
         cmocka_unit_test(test_a_nul_byte_refuses_its_row),
         cmocka_unit_test(test_csv_structural_errors_keep_their_line),
         cmocka_unit_test(test_csv_a_lone_cr_is_data),
+        cmocka_unit_test(test_csv_rows_of_separators_alone_are_blank_lines),
         cmocka_unit_test(test_ndjson_lines_with_crlf_and_blank_lines),
         cmocka_unit_test(test_records_over_the_limit_are_errors),
         cmocka_unit_test(test_too_many_fields_is_an_error),

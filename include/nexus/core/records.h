@@ -11,8 +11,10 @@
  * quotes may hold commas, CR, LF and doubled quotes (""). A quote inside an
  * unquoted field, text after a closing quote and a quoted field still open
  * at the end are errors of that record (it is still delivered, with
- * `error` set, so its line can be reported and the next one read). Empty
- * lines are skipped.
+ * `error` set, so its line can be reported and the next one read). Blank
+ * lines are skipped: nothing but commas, spaces and tabs outside quotes
+ * (",,," included: a row a spreadsheet cleared); a quoted cell, even "",
+ * makes the line a record.
  *
  * NDJSON: one record per LF-terminated line, a CR before the LF dropped;
  * lines of only spaces and tabs are skipped. The record's one field is the
