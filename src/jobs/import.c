@@ -94,7 +94,9 @@ struct run {
     bool bulk; /* the derived data left to one rebuild at the end */
     bool header_done;
     bool header_failed;
-    double started; /* seconds_now() when the run began */
+    bool failed;      /* it ended 'failed' (finish), for its log line... */
+    char reason[600]; /* ...which says why */
+    double started;   /* seconds_now() when the run began */
     struct import_columns cols;
     /* Kept by the batches in their order: the progress saved with each,
      * the rows the database failed since the run began, and the errors
@@ -915,6 +917,23 @@ static enum nx_err end_import(struct run *run, bool again, const char *status) {
     return e;
 }
 
+/* Why the import failed, for its log line (the errors it keeps say it
+ * to the client): a bad or missing header's first error, or the rows an
+ * atomic import failed. */
+static void note_failure(struct run *run) {
+    const struct error_list *list = &run->errors;
+    run->failed = true;
+    if (!run->header_failed) {
+        snprintf(run->reason, sizeof run->reason,
+                 "atomic, and %lld of its %lld rows failed: nothing applied", run->p.failed,
+                 run->p.rows);
+        return;
+    }
+    snprintf(run->reason, sizeof run->reason, "line 1: %s%s",
+             list->count ? list->items[0].message : "a bad header",
+             list->count > 1 ? " (and more errors)" : "");
+}
+
 /* The end: 'done', or 'failed' (a bad or missing header; with atomic, any
  * error, after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
@@ -928,6 +947,8 @@ static enum nx_err finish(struct run *run) {
     bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
     bool applied = run->atomic && !failed && run->p.created + run->p.updated > 0;
     enum nx_err e = NX_OK;
+    if (failed)
+        note_failure(run);
     if (run->atomic && failed && job->in_tx) {
         rollback(job);
         run->p.created = run->p.updated = 0;
@@ -1146,10 +1167,28 @@ static void give_up(struct run *run) {
         e = db_commit(run->db);
     else
         db_rollback(run->db);
-    if (e != NX_OK)
+    if (e != NX_OK) {
         log_warn("import.give_up", NULL, "import %s: cannot record its end", run->id);
-    else if (ended)
-        end_bulk_leftovers(run->cfg, run->db, run->id);
+        return;
+    }
+    if (!ended)
+        return;
+    log_warn("import.failed", NULL, "import %s failed: %s", run->id, NX_IMPORT_FAILED_EACH_ATTEMPT);
+    end_bulk_leftovers(run->cfg, run->db, run->id);
+}
+
+/* A finished import's line: import.done, or import.failed (a warning an
+ * operator finds by its event) with why. The import keeps no request id
+ * of the upload: its id is what GET /api/v1/imports/{id} shows. */
+static void log_end(const struct run *run) {
+    if (run->failed)
+        log_warn("import.failed", NULL,
+                 "import %s failed: %s; %lld rows, %lld created, %lld updated, %lld failed",
+                 run->id, run->reason, run->p.rows, run->p.created, run->p.updated, run->p.failed);
+    else
+        log_info("import.done", NULL,
+                 "import %s: %lld rows, %lld created, %lld updated, %lld failed", run->id,
+                 run->p.rows, run->p.created, run->p.updated, run->p.failed);
 }
 
 /* The reaper's statement that made the job dead ended its import. */
@@ -1216,9 +1255,7 @@ bool import_job(const struct config *cfg, struct db *db, const struct job *job, 
                  last ? "it has no attempt left and ends failed"
                       : "it resumes on the next attempt");
     else if (!skip)
-        log_info("import.done", NULL,
-                 "import %s: %lld rows, %lld created, %lld updated, %lld failed", run->id,
-                 run->p.rows, run->p.created, run->p.updated, run->p.failed);
+        log_end(run);
     free_run(run);
     return e == NX_OK;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -899,6 +900,60 @@ static void test_cells_and_lines_say_what_they_must_hold(void **state) {
     expect_counts(imp, 1, 0, 0, 1);
     expect_error(imp, 0, 1, NULL, "the line is not valid UTF-8 (the file must be UTF-8 text)");
     json_decref(imp);
+}
+
+/* ---- the worker's log ------------------------------------------------------ */
+
+static long worker_log_size(void) {
+    struct stat st;
+    return stat(worker.log_path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* Whether the worker's log, from offset on, has the line of import id's
+ * end (import.done or import.failed); the line into line. */
+static bool has_end_line(long offset, long long id, char *line, size_t cap) {
+    char done[64], failed[64];
+    snprintf(done, sizeof done, "\"msg\":\"import %lld: ", id);
+    snprintf(failed, sizeof failed, "\"msg\":\"import %lld failed: ", id);
+    FILE *f = fopen(worker.log_path, "r");
+    bool found = false;
+    if (f && fseek(f, offset, SEEK_SET) == 0)
+        while (!found && fgets(line, (int)cap, f))
+            found = strstr(line, done) || strstr(line, failed);
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Run an import and wait for its end's line in the worker's log (written
+ * once the import is seen ended); that line into line. */
+static void import_logged(const char *query, const char *body, const char *status, char *line,
+                          size_t cap) {
+    long offset = worker_log_size();
+    json_t *imp = run_import(query, "text/csv", body);
+    assert_string_equal(jstr(imp, "status"), status);
+    long long id = jint(imp, "id");
+    json_decref(imp);
+    for (int i = 0; i < 1000 && !has_end_line(offset, id, line, cap); i++)
+        usleep(20 * 1000);
+    if (!has_end_line(offset, id, line, cap))
+        fail_msg("the worker logged no end of import %lld", id);
+}
+
+/* A failed import is logged as its own event, a warning that says why
+ * (an operator finds failures by it); a finished one is import.done. */
+static void test_a_failed_import_is_logged_as_failed(void **state) {
+    (void)state;
+    char line[4096];
+    import_logged("", "sku ,name,price,stock\nLOG-1,Logged,1,1\n", "failed", line, sizeof line);
+    assert_non_null(strstr(line, "\"level\":\"warn\",\"event\":\"import.failed\""));
+    assert_non_null(strstr(line, " failed: line 1: column 1 \\\"sku \\\" is not a known column"));
+    import_logged("?atomic=true", "sku,name,price,stock\nLOG-2,Logged,1,1\nLOG-3,,1,1\n", "failed",
+                  line, sizeof line);
+    assert_non_null(strstr(line, "\"event\":\"import.failed\""));
+    assert_non_null(strstr(line, " failed: atomic, and 1 of its 2 rows failed: nothing applied"));
+    import_logged("", "sku,name,price,stock\nLOG-4,Logged,1,1\n", "done", line, sizeof line);
+    assert_non_null(strstr(line, "\"level\":\"info\",\"event\":\"import.done\""));
 }
 
 /* ---- modes ------------------------------------------------------------- */
@@ -2545,6 +2600,7 @@ int main(void) {
         cmocka_unit_test(test_csv_header_errors_say_what_to_fix),
         cmocka_unit_test(test_csv_rows_of_separators_alone_are_skipped),
         cmocka_unit_test(test_cells_and_lines_say_what_they_must_hold),
+        cmocka_unit_test(test_a_failed_import_is_logged_as_failed),
         cmocka_unit_test(test_create_mode_refuses_existing_skus),
         cmocka_unit_test(test_atomic_applies_nothing_when_a_row_fails),
         cmocka_unit_test(test_errors_stream_has_them_all),
