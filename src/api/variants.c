@@ -112,14 +112,22 @@ static enum nx_err lock_for_write(struct request *req, struct db *db, const char
     return e == NX_OK ? check_if_match(req, *r) : e;
 }
 
-/* All live variants of a product have one set of option names. */
-static enum nx_err check_option_names(struct request *req, struct db *db, const char *product_id,
-                                      const char *except_id, const char *options) {
+/* All live variants of a product have one set of option names, each
+ * spelled one way: in->options takes the other variants' spelling. With
+ * no other live variant (a PATCH of the only one), its spelling is the
+ * write's own. */
+static enum nx_err agree_option_names(struct request *req, struct db *db, const char *product_id,
+                                      const char *except_id, struct variant_input *in) {
     bool other = false;
-    enum nx_err e = variants_other_option_names(db, product_id, except_id, options, &other);
+    char *reference = NULL;
+    enum nx_err e =
+        variants_other_option_names(db, product_id, except_id, in->options, &other, &reference);
     if (e == NX_OK && other)
-        return problem_field(req, "options",
-                             "must name the same options as the product's other variants");
+        e = problem_field(req, "options",
+                          "must name the same options as the product's other variants");
+    if (e == NX_OK)
+        variant_options_spell_as(in, reference);
+    free(reference);
     return e;
 }
 
@@ -172,15 +180,16 @@ enum nx_err api_variants_get(struct request *req, struct response *res) {
     return e;
 }
 
-/* Room for one more live variant, with the same option names. */
+/* Room for one more live variant, with the same option names (spelled as
+ * the product's). */
 static enum nx_err check_new_variant(struct request *req, struct db *db, const char *product_id,
-                                     const struct variant_input *in) {
+                                     struct variant_input *in) {
     long long live = 0;
     char first[24];
     enum nx_err e = variants_count(db, product_id, &live, first);
     if (e == NX_OK && live >= NX_VARIANTS_MAX)
         return problem_field(req, "variants", "a product has at most 100 live variants");
-    return e == NX_OK ? check_option_names(req, db, product_id, NULL, in->options) : e;
+    return e == NX_OK ? agree_option_names(req, db, product_id, NULL, in) : e;
 }
 
 enum nx_err api_variants_create(struct request *req, struct response *res) {
@@ -241,7 +250,7 @@ enum nx_err api_variants_patch(struct request *req, struct response *res) {
     if (e == NX_OK)
         e = lock_for_write(req, db, product_id, id, &product, &r);
     if (e == NX_OK && !nothing && in.options)
-        e = check_option_names(req, db, product_id, id, in.options);
+        e = agree_option_names(req, db, product_id, id, &in);
     if (e == NX_OK && !nothing) {
         PQclear(r);
         r = NULL;

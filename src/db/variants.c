@@ -9,6 +9,8 @@
  */
 #include "nexus/db/variants.h"
 
+#include "nexus/core/xmem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +40,15 @@ static struct db_stmt SQL_COUNT = {
     " AND deleted_at IS NULL ORDER BY position, id LIMIT 1)"
     " FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL",
     1, 0};
+/* And the options of the first of the others, by position then id (as
+ * the product's options summary spells the names): the spelling a write
+ * takes. */
 static struct db_stmt SQL_OTHER_NAMES = {
     "SELECT EXISTS (SELECT 1 FROM product_variants WHERE product_id = $1"
     " AND deleted_at IS NULL AND id IS DISTINCT FROM $2::bigint"
-    " AND option_names <> nexus_option_names($3::jsonb))",
+    " AND option_names <> nexus_option_names($3::jsonb)),"
+    " (SELECT options FROM product_variants WHERE product_id = $1 AND deleted_at IS NULL"
+    " AND id IS DISTINCT FROM $2::bigint ORDER BY position, id LIMIT 1)",
     3, 0};
 /* Without a position, one after the last, but never past the last a
  * variant may take (NX_VARIANT_POSITION_MAX, the column's CHECK): ties
@@ -105,11 +112,13 @@ enum nx_err variants_count(struct db *db, const char *product_id, long long *liv
 }
 
 enum nx_err variants_other_option_names(struct db *db, const char *product_id,
-                                        const char *except_id, const char *options, bool *other) {
+                                        const char *except_id, const char *options, bool *other,
+                                        char **reference) {
     const char *params[] = {product_id, except_id, options};
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, &SQL_OTHER_NAMES, params, &r);
     *other = e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't';
+    *reference = e == NX_OK && !PQgetisnull(r, 0, 1) ? xstrdup(PQgetvalue(r, 0, 1)) : NULL;
     PQclear(r);
     return e;
 }

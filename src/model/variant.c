@@ -143,6 +143,37 @@ enum nx_err variant_input_parse(struct field_errors *errs, json_t *body, enum va
     return e;
 }
 
+/* The name of reference (a JSON object) that is name but for case, else
+ * name itself. */
+static const char *spelling_of(json_t *reference, const char *name) {
+    const char *key;
+    json_t *value;
+    json_object_foreach(reference, key, value) {
+        if (utf8_same_lower(key, name))
+            return key;
+    }
+    return name;
+}
+
+void variant_options_spell_as(struct variant_input *in, const char *reference) {
+    json_t *ref = reference ? json_loads(reference, 0, NULL) : NULL;
+    json_t *options = in->options ? json_loads(in->options, 0, NULL) : NULL;
+    if (json_is_object(ref) && json_is_object(options)) {
+        json_t *spelled = json_object();
+        const char *name;
+        json_t *value;
+        json_object_foreach(options, name, value) {
+            json_object_set(spelled, spelling_of(ref, name), value);
+        }
+        free(in->options);
+        in->options = json_dumps(spelled, JSON_COMPACT);
+        NX_ASSERT(in->options);
+        json_decref(spelled);
+    }
+    json_decref(ref);
+    json_decref(options);
+}
+
 void variant_input_clear(struct variant_input *in) {
     free(in->options);
     in->options = NULL;
@@ -179,7 +210,8 @@ enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
         else if (ref < i && strcmp((*out)[i].names_key, (*out)[ref].names_key) != 0) {
             snprintf(field, sizeof field, "%soptions", prefix);
             e = fielderr_add(errs, field, "must have the option names of variants[%zu]", ref);
-        }
+        } else if (ref < i)
+            variant_options_spell_as(&(*out)[i], (*out)[ref].options);
         if (ref == count && (*out)[i].options)
             ref = i;
     }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1520,6 +1521,116 @@ static void test_option_names_fold_as_the_database_folds_them(void **state) {
     http_res_free(r);
 }
 
+/* ---- one spelling of each option name --------------------------------------- */
+
+/* The value of option name in the options of variant i of product. */
+static const char *option_of(json_t *product, size_t i, const char *name) {
+    json_t *v = json_array_get(json_object_get(product, "variants"), i);
+    json_t *value = json_object_get(json_object_get(v, "options"), name);
+    return json_is_string(value) ? json_string_value(value) : "(none)";
+}
+
+/* The option names the product's live variants are stored with. */
+static void expect_stored_names(long long id, const char *names) {
+    harness_expect_sql(&server, names,
+                       "SELECT string_agg(DISTINCT k, ',' ORDER BY k) FROM product_variants v,"
+                       " jsonb_object_keys(v.options) k WHERE v.product_id = %lld"
+                       " AND v.deleted_at IS NULL",
+                       id);
+}
+
+/* The names of the product's options summary, in its order. */
+static void expect_summary_names(long long id, const char *names) {
+    harness_expect_sql(&server, names,
+                       "SELECT string_agg(o->>'name', ',' ORDER BY n) FROM products p,"
+                       " jsonb_array_elements(p.variant_options) WITH ORDINALITY AS x(o, n)"
+                       " WHERE p.id = %lld",
+                       id);
+}
+
+/* A product has one spelling of each option name: a write that spells one
+ * in another case is stored (and answered) as the product's variants
+ * spell it, the first variant's for a product created with variants. */
+static void test_option_names_keep_the_products_spelling(void **state) {
+    (void)state;
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s, s:s}}, {s:s, s:s, s:i, s:{s:s, s:s}}]}",
+                         "name", "Spelled", "variants", "sku", "SPELL-S", "price", "1.00", "stock",
+                         1, "options", "Girth", "S", "Hue", "Red", "sku", "SPELL-M", "price",
+                         "1.00", "stock", 1, "options", "girth", "M", "HUE", "Red"));
+    long long id = jint(r->json, "id");
+    long long medium = variant_id(r->json, 1);
+    assert_string_equal(option_of(r->json, 1, "Girth"), "M");
+    assert_string_equal(option_of(r->json, 1, "Hue"), "Red");
+    http_res_free(r);
+    char path[96], vpath[128];
+    variants_path(path, sizeof path, id);
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"SPELL-L\",\"price\":\"3\",\"stock\":0,"
+             "\"options\":{\"GIRTH\":\"L\",\"hue\":\"Blue\"}}");
+    expect_status(r, 201, "a new variant spelling the names in another case");
+    assert_string_equal(jstr(json_object_get(r->json, "options"), "Girth"), "L");
+    assert_string_equal(jstr(json_object_get(r->json, "options"), "Hue"), "Blue");
+    http_res_free(r);
+    variant_path(vpath, sizeof vpath, id, medium);
+    r = call("PATCH", vpath, staff_token, "{\"options\":{\"gIRTH\":\"XL\",\"Hue\":\"Red\"}}");
+    expect_status(r, 200, "a PATCH spelling a name in another case");
+    assert_string_equal(jstr(json_object_get(r->json, "options"), "Girth"), "XL");
+    http_res_free(r);
+    expect_stored_names(id, "Girth,Hue");
+    expect_summary_names(id, "Girth,Hue");
+    r = get_product(id, NULL);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_not_equal(option_of(r->json, i, "Girth"), "(none)");
+    http_res_free(r);
+    /* the option filter and the facets find it under one spelling */
+    r = get(PRODUCTS "?option.GIRTH=xl", NULL);
+    expect_status(r, 200, "option filter");
+    json_t *items = json_object_get(r->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(jint(json_array_get(items, 0), "id"), id);
+    http_res_free(r);
+    r = get(PRODUCTS "/facets?option.hue=Red", NULL);
+    expect_status(r, 200, "facets");
+    /* each name once, as the product spells it */
+    size_t found = 0;
+    const char *name;
+    json_t *values;
+    json_object_foreach(json_object_get(r->json, "options"), name, values) {
+        if (strcasecmp(name, "Girth") == 0 || strcasecmp(name, "Hue") == 0) {
+            assert_true(strcmp(name, "Girth") == 0 || strcmp(name, "Hue") == 0);
+            found++;
+        }
+    }
+    assert_int_equal(found, 2);
+    http_res_free(r);
+}
+
+/* The only live variant has nothing to agree with: a PATCH of its options
+ * respells the names, and the product's next variant takes that spelling. */
+static void test_the_only_variant_may_respell_its_names(void **state) {
+    (void)state;
+    struct http_res *r =
+        create(json_body("{s:s, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name", "Respelled", "variants",
+                         "sku", "RESPELL-S", "price", "1.00", "stock", 1, "options", "Girth", "S"));
+    long long id = jint(r->json, "id");
+    char path[96], vpath[128];
+    variant_path(vpath, sizeof vpath, id, variant_id(r->json, 0));
+    http_res_free(r);
+    r = call("PATCH", vpath, staff_token, "{\"options\":{\"GIRTH\":\"S\"}}");
+    expect_status(r, 200, "a rename of the only variant's names");
+    assert_string_equal(jstr(json_object_get(r->json, "options"), "GIRTH"), "S");
+    http_res_free(r);
+    expect_summary_names(id, "GIRTH");
+    variants_path(path, sizeof path, id);
+    r = call("POST", path, staff_token,
+             "{\"sku\":\"RESPELL-M\",\"price\":\"1\",\"stock\":0,\"options\":{\"Girth\":\"M\"}}");
+    expect_status(r, 201, "a second variant");
+    assert_string_equal(jstr(json_object_get(r->json, "options"), "GIRTH"), "M");
+    http_res_free(r);
+    expect_stored_names(id, "GIRTH");
+}
+
 #define STOCK_MAX    2147483647
 #define STOCK_PASSED "the product's stock (the sum over its active variants) would pass 2147483647"
 
@@ -1702,6 +1813,49 @@ static void test_an_import_row_past_the_stock_total_is_a_row_error(void **state)
                        id);
 }
 
+/* An import row's variants are one set, spelled as its first variant
+ * spells the names: for a new product, and for the product whose set a
+ * row replaces. The product's summary and option terms spell them so. */
+static void test_an_import_row_spells_the_names_as_its_first_variant(void **state) {
+    (void)state;
+    struct http_res *r = create(json_body(
+        "{s:s, s:[{s:s, s:s, s:i, s:{s:s}}, {s:s, s:s, s:i, s:{s:s}}]}", "name", "Imp Waist",
+        "variants", "sku", "IMPSPX-1", "price", "1.00", "stock", 1, "options", "Waist", "S", "sku",
+        "IMPSPX-2", "price", "1.00", "stock", 1, "options", "Waist", "M"));
+    long long existing = jint(r->json, "id");
+    http_res_free(r);
+    const char *body =
+        "{\"name\":\"Imp Spelled\",\"variants\":["
+        "{\"sku\":\"IMPSP-1\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"Girth\":\"S\"}},"
+        "{\"sku\":\"IMPSP-2\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"girth\":\"M\"}},"
+        "{\"sku\":\"IMPSP-3\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"GIRTH\":\"L\"}}]}\n"
+        "{\"name\":\"Imp Waist\",\"variants\":["
+        "{\"sku\":\"IMPSPX-1\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"WAIST\":\"S\"}},"
+        "{\"sku\":\"IMPSPX-2\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"waist\":\"XS\"}},"
+        "{\"sku\":\"IMPSPX-3\",\"price\":\"1.00\",\"stock\":1,\"options\":{\"Waist\":\"L\"}}]}\n";
+    json_t *imp = harness_import_run(staff_token, body);
+    assert_string_equal(jstr(imp, "status"), "done");
+    assert_int_equal(jint(imp, "created"), 1);
+    assert_int_equal(jint(imp, "updated"), 1);
+    assert_int_equal(jint(imp, "failed"), 0);
+    json_decref(imp);
+    char *created =
+        harness_sql_value(&server, "SELECT product_id FROM product_variants WHERE sku = 'IMPSP-1'"
+                                   " AND deleted_at IS NULL");
+    long long id = strtoll(created, NULL, 10);
+    free(created);
+    expect_stored_names(id, "Girth");
+    expect_summary_names(id, "Girth");
+    expect_stored_names(existing, "WAIST");
+    expect_summary_names(existing, "WAIST");
+    /* the product's option terms spell it so too */
+    harness_expect_sql(
+        &server, "Girth",
+        "SELECT string_agg(DISTINCT ft.name, ',') FROM products p JOIN facet_terms ft"
+        " ON ft.id = ANY (p.facet_options) WHERE p.id = %lld",
+        id);
+}
+
 static void test_solo_columns_follow_the_variants(void **state) {
     (void)state;
     harness_expect_solo_variants_exact(&server, "the tests above");
@@ -1744,6 +1898,10 @@ int main(void) {
         cmocka_unit_test(test_a_stock_total_past_the_integer_range_is_422_on_its_field),
         cmocka_unit_test(test_the_default_position_stops_at_the_last_one),
         cmocka_unit_test_setup_teardown(test_an_import_row_past_the_stock_total_is_a_row_error,
+                                        start_worker, stop_worker),
+        cmocka_unit_test(test_option_names_keep_the_products_spelling),
+        cmocka_unit_test(test_the_only_variant_may_respell_its_names),
+        cmocka_unit_test_setup_teardown(test_an_import_row_spells_the_names_as_its_first_variant,
                                         start_worker, stop_worker),
         cmocka_unit_test(test_solo_columns_follow_the_variants),
     };

@@ -32,9 +32,13 @@ enum nx_err variants_get(struct db *db, const char *product_id, const char *id, 
 enum nx_err variants_count(struct db *db, const char *product_id, long long *live,
                            char first_id[24]);
 /* Whether a live variant of the product other than except_id (NULL: none)
- * has another set of option names than options (JSON text). */
+ * has another set of option names than options (JSON text); and into
+ * *reference (owned by the caller, NULL when there is no other) the
+ * options of the first of those variants, whose spelling of the names
+ * the write takes (variant_options_spell_as). */
 enum nx_err variants_other_option_names(struct db *db, const char *product_id,
-                                        const char *except_id, const char *options, bool *other);
+                                        const char *except_id, const char *options, bool *other,
+                                        char **reference);
 /* Insert one; position NULL in the input: after the last. */
 enum nx_err variants_insert(struct db *db, const char *product_id, const struct variant_input *in,
                             PGresult **out);

@@ -67,8 +67,15 @@ enum nx_err variant_input_parse(struct field_errors *errs, json_t *body, enum va
                                 const char *prefix, struct variant_input *in);
 void variant_input_clear(struct variant_input *in);
 
+/* A product has one spelling of each option name: in->options (when
+ * given) takes the names of reference (the options of another variant of
+ * the product, JSON text; NULL: none) where they are the same but for
+ * case ({"SIZE": "L"} beside {"Size": "S"} becomes {"Size": "L"}). */
+void variant_options_spell_as(struct variant_input *in, const char *reference);
+
 /* A product body's "variants": 1..NX_VARIANTS_MAX objects, each valid, all
- * with the same option names. *out (count in *n) is allocated even on
+ * with the same option names, each spelled as the first variant spells
+ * it (variant_options_spell_as). *out (count in *n) is allocated even on
  * failure; free it with variant_inputs_free. An array of a count out of
  * range is refused before its elements are looked at: *n is then 0. */
 enum nx_err variant_inputs_parse(struct field_errors *errs, json_t *array,
