@@ -340,6 +340,24 @@ static void test_product_variants_follow_the_first_parsed_options(void **state) 
     variant_inputs_free(v, n);
 }
 
+/* A product's variants spell each option name as the first variant whose
+ * options parsed spells it (lower-cased as the database lower-cases
+ * names: "ÉPAISSEUR" is "Épaisseur"); values keep their own spelling. */
+static void test_product_variants_spell_names_as_the_first(void **state) {
+    struct fixture *f = *state;
+    struct variant_input *v = NULL;
+    size_t n = 0;
+    json_t *b = body(f, "[7, {\"sku\": \"F1\", \"price\": \"1\", \"stock\": 1,"
+                        " \"options\": {\"Épaisseur\": \"1mm\", \"Color\": \"Red\"}},"
+                        " {\"sku\": \"F2\", \"price\": \"1\", \"stock\": 1,"
+                        " \"options\": {\"COLOR\": \"blue\", \"ÉPAISSEUR\": \"2mm\"}}]");
+    assert_int_equal(variant_inputs_parse(&f->errs, b, &v, &n), NX_ERR_VALIDATION);
+    EXPECT(&f->errs, {"variants[0]", "must be an object"});
+    assert_string_equal(v[1].options, "{\"Épaisseur\":\"1mm\",\"Color\":\"Red\"}");
+    assert_string_equal(v[2].options, "{\"Color\":\"blue\",\"Épaisseur\":\"2mm\"}");
+    variant_inputs_free(v, n);
+}
+
 /* The address space the process uses, in bytes (Linux; 0: unknown). */
 static size_t address_space_in_use(void) {
     unsigned long pages = 0;
@@ -461,6 +479,7 @@ int main(void) {
         FT(test_variant_options_bounds),
         FT(test_product_variants_name_their_element),
         FT(test_product_variants_follow_the_first_parsed_options),
+        FT(test_product_variants_spell_names_as_the_first),
         FT(test_product_variants_too_many_allocate_nothing_for_them),
         FT(test_product_replace_and_its_variants),
     };
