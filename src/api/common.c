@@ -152,18 +152,35 @@ enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table
     return e;
 }
 
+/* Why If-Match (want) matched no ETag: a stale tag cannot be told from a
+ * tag that never was this resource's, so the detail names both. */
+static enum nx_err if_match_failed(struct request *req, const char *want) {
+    switch (etag_list_kind(want)) {
+    case ETAG_LIST_WEAK_ONLY:
+        return problem_detail(req, NX_ERR_PRECONDITION,
+                              "If-Match needs a strong ETag; W/ tags never match");
+    case ETAG_LIST_MALFORMED:
+        return problem_detail(req, NX_ERR_PRECONDITION,
+                              "If-Match is neither \"*\" nor a list of entity tags: it matches "
+                              "nothing");
+    default:
+        return problem_detail(req, NX_ERR_PRECONDITION,
+                              "If-Match matches no current ETag of this resource (it has changed "
+                              "since, or the tag is not one of its ETags)");
+    }
+}
+
 enum nx_err api_check_if_match(struct request *req, const char *etag) {
     struct buf lines = {0};
     const char *want = request_header_list(req, "If-Match", &lines);
-    bool matches = !want || etag_matches(want, etag, false);
+    enum nx_err e = want && !etag_matches(want, etag, false) ? if_match_failed(req, want) : NX_OK;
     buf_clear(&lines);
-    if (!matches)
-        return problem_detail(req, NX_ERR_PRECONDITION,
-                              "the resource has changed: If-Match does not match its ETag");
+    if (e != NX_OK)
+        return e;
     /* RFC 9110 13.1.2: on a write, a matching If-None-Match ("*": the
      * resource exists) fails the write */
     const char *not_want = request_header_list(req, "If-None-Match", &lines);
-    matches = not_want && etag_matches(not_want, etag, true);
+    bool matches = not_want && etag_matches(not_want, etag, true);
     buf_clear(&lines);
     if (matches)
         return problem_detail(req, NX_ERR_PRECONDITION,

@@ -18,27 +18,59 @@ static bool is_wildcard(const char *header) {
     return *p == '*' && *skip_ows(p + 1) == '\0';
 }
 
+struct listed_tag {
+    bool weak;
+    const char *tag; /* the opaque tag, quotes included */
+    size_t len;
+};
+
+/* The next entity tag of a list at *p, moving *p past it: 1 for a tag, 0
+ * at the end of the list, -1 when the rest is no list of entity tags. */
+static int next_tag(const char **p, struct listed_tag *t) {
+    const char *s = *p;
+    while (*s == ' ' || *s == '\t' || *s == ',')
+        s++; /* empty list elements are allowed (RFC 9110 5.6.1) */
+    if (!*s)
+        return 0;
+    t->weak = strncmp(s, "W/", 2) == 0;
+    if (t->weak)
+        s += 2;
+    const char *close = *s == '"' ? strchr(s + 1, '"') : NULL;
+    if (!close)
+        return -1;
+    t->tag = s;
+    t->len = (size_t)(close - s + 1);
+    s = skip_ows(close + 1);
+    if (*s && *s != ',')
+        return -1;
+    *p = s;
+    return 1;
+}
+
 bool etag_matches(const char *header, const char *etag, bool weak_ok) {
     if (is_wildcard(header))
         return true;
     size_t want = strlen(etag);
     bool matched = false;
-    for (const char *p = header; *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++; /* empty list elements are allowed (RFC 9110 5.6.1) */
-        if (!*p)
-            break;
-        bool weak = strncmp(p, "W/", 2) == 0;
-        if (weak)
-            p += 2;
-        const char *close = *p == '"' ? strchr(p + 1, '"') : NULL;
-        if (!close)
-            return false; /* not a list of entity tags: nothing matches */
-        size_t n = (size_t)(close - p + 1);
-        matched = matched || ((!weak || weak_ok) && n == want && memcmp(p, etag, n) == 0);
-        p = skip_ows(close + 1);
-        if (*p && *p != ',')
-            return false;
+    struct listed_tag t;
+    int more;
+    for (const char *p = header; (more = next_tag(&p, &t)) > 0;)
+        matched =
+            matched || ((!t.weak || weak_ok) && t.len == want && memcmp(t.tag, etag, want) == 0);
+    return more == 0 && matched; /* not a list of entity tags: nothing matches */
+}
+
+enum etag_list etag_list_kind(const char *header) {
+    if (is_wildcard(header))
+        return ETAG_LIST_WILDCARD;
+    bool strong = false, any = false;
+    struct listed_tag t;
+    int more;
+    for (const char *p = header; (more = next_tag(&p, &t)) > 0;) {
+        any = true;
+        strong = strong || !t.weak;
     }
-    return matched;
+    if (more < 0 || !any)
+        return ETAG_LIST_MALFORMED;
+    return strong ? ETAG_LIST_STRONG : ETAG_LIST_WEAK_ONLY;
 }

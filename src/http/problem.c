@@ -93,7 +93,7 @@ static const char *default_detail(enum nx_err code) {
     case NX_ERR_CONFLICT:
         return "the request conflicts with the current state";
     case NX_ERR_PRECONDITION:
-        return "the resource has changed (If-Match does not match)";
+        return "a precondition of the request (If-Match or If-None-Match) failed";
     case NX_ERR_TOO_LARGE:
         return "the request body is too large";
     case NX_ERR_URI_TOO_LONG:

@@ -160,15 +160,20 @@ static void test_if_match_after_a_delete_is_412(void **state) {
     http_res_free(created);
 }
 
+/* create_three(prefix), and the path of its variant i. */
+static struct http_res *create_three_at(const char *prefix, size_t i, char path[96]) {
+    struct http_res *created = create_three(prefix);
+    variant_path(path, 96, jint(created->json, "id"), variant_id(created->json, i));
+    return created;
+}
+
 /* A stale If-Match with a body at fault is a 412, as with a valid body
  * (preconditions before content, RFC 9110 13.2.1); with the current tag,
  * the body's 422. */
 static void test_stale_if_match_before_body_errors(void **state) {
     (void)state;
-    struct http_res *created = create_three("IFBODY");
-    long long id = jint(created->json, "id");
     char path[96];
-    variant_path(path, sizeof path, id, variant_id(created->json, 1));
+    struct http_res *created = create_three_at("IFBODY", 1, path);
     struct http_res *v = get(path, staff_token);
     char *h = etag_header(v);
     http_res_free(v);
@@ -186,6 +191,39 @@ static void test_stale_if_match_before_body_errors(void **state) {
     http_res_free(v);
     expect_problem(call_h("PATCH", path, staff_token, "{\"price\": \"-1\"}", h), 422, "price");
     free(h);
+    http_res_free(created);
+}
+
+/* A 412 says what is known: a tag that is not the variant's (the
+ * product's) matches no current ETag of it, which need not mean that it
+ * changed; a weak tag (its own, weakened) never matches If-Match. */
+static void test_a_failed_if_match_says_why(void **state) {
+    (void)state;
+    char path[96];
+    struct http_res *created = create_three_at("IFWHY", 0, path);
+    char *product_tag = etag_header(created);
+    struct http_res *r = call_h("PATCH", path, staff_token, "{\"stock\": 5}", product_tag);
+    assert_problem(r, 412, NULL);
+    assert_string_equal(jstr(r->json, "detail"),
+                        "If-Match matches no current ETag of this resource (it has changed since, "
+                        "or the tag is not one of its ETags)");
+    http_res_free(r);
+    struct http_res *v = get(path, staff_token);
+    char weak[128];
+    snprintf(weak, sizeof weak, "If-Match: W/%s", http_header(v, "ETag"));
+    http_res_free(v);
+    r = call_h("PATCH", path, staff_token, "{\"stock\": 5}", weak);
+    assert_problem(r, 412, NULL);
+    assert_string_equal(jstr(r->json, "detail"),
+                        "If-Match needs a strong ETag; W/ tags never match");
+    http_res_free(r);
+    r = call_h("PATCH", path, staff_token, "{\"stock\": 5}", "If-Match: *x");
+    assert_problem(r, 412, NULL);
+    assert_non_null(strstr(jstr(r->json, "detail"), "nor a list of entity tags"));
+    http_res_free(r);
+    harness_expect_sql(&server, "2", "SELECT stock FROM product_variants WHERE id = %lld",
+                       variant_id(created->json, 0));
+    free(product_tag);
     http_res_free(created);
 }
 
@@ -1871,6 +1909,7 @@ int main(void) {
         cmocka_unit_test(test_v1_product_gets_one_default_variant),
         cmocka_unit_test(test_if_match_after_a_delete_is_412),
         cmocka_unit_test(test_stale_if_match_before_body_errors),
+        cmocka_unit_test(test_a_failed_if_match_says_why),
         cmocka_unit_test(test_create_with_variants_derives_the_product),
         cmocka_unit_test(test_create_with_variants_validation),
         cmocka_unit_test(test_a_missing_product_or_variant_is_404_before_bad_fields),

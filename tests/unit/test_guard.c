@@ -242,6 +242,20 @@ static void test_etag_lists_match_any_tag_and_malformed_lists_none(void **state)
     assert_false(etag_matches("", tag, true));
 }
 
+static void test_etag_list_kinds(void **state) {
+    (void)state;
+    assert_int_equal(etag_list_kind(" * "), ETAG_LIST_WILDCARD);
+    assert_int_equal(etag_list_kind("\"a\""), ETAG_LIST_STRONG);
+    assert_int_equal(etag_list_kind("W/\"a\", \"b\""), ETAG_LIST_STRONG);
+    assert_int_equal(etag_list_kind("W/\"a\""), ETAG_LIST_WEAK_ONLY);
+    assert_int_equal(etag_list_kind("W/\"a\", ,W/\"b\""), ETAG_LIST_WEAK_ONLY);
+    assert_int_equal(etag_list_kind(""), ETAG_LIST_MALFORMED);
+    assert_int_equal(etag_list_kind(" , "), ETAG_LIST_MALFORMED);
+    assert_int_equal(etag_list_kind("*x"), ETAG_LIST_MALFORMED);
+    assert_int_equal(etag_list_kind("\"a\" \"b\""), ETAG_LIST_MALFORMED);
+    assert_int_equal(etag_list_kind("W/\"a\", nonsense"), ETAG_LIST_MALFORMED);
+}
+
 static void test_content_type_rejects_null_and_empty(void **state) {
     (void)state;
     assert_false(content_type_is_json(NULL));
@@ -618,6 +632,7 @@ int main(void) {
         cmocka_unit_test(test_content_coding_only_identity),
         cmocka_unit_test(test_etag_wildcard_only_as_the_whole_value),
         cmocka_unit_test(test_etag_lists_match_any_tag_and_malformed_lists_none),
+        cmocka_unit_test(test_etag_list_kinds),
         cmocka_unit_test(test_request_id_accepts_allowed_characters),
         cmocka_unit_test(test_request_id_accepts_128_characters),
         cmocka_unit_test(test_request_id_rejects_129_characters),

@@ -13,4 +13,11 @@
  * matches nothing: a malformed If-Match is a 412, never a wildcard. */
 bool etag_matches(const char *header, const char *etag, bool weak_ok);
 
+/* What an If-Match / If-None-Match header value is: "*", a list holding at
+ * least one strong tag, a list of weak tags only (which never match
+ * If-Match), or neither "*" nor a list of entity tags (an empty value
+ * too). */
+enum etag_list { ETAG_LIST_WILDCARD, ETAG_LIST_STRONG, ETAG_LIST_WEAK_ONLY, ETAG_LIST_MALFORMED };
+enum etag_list etag_list_kind(const char *header);
+
 #endif
