@@ -3,7 +3,10 @@
  *
  * Category paths take an id or a slug. The tree is kept acyclic: a move
  * that would make a category its own ancestor is a 422, checked under a
- * lock that serialises tree changes.
+ * lock that serialises tree changes. A category's item carries a strong
+ * ETag (the tag of its bytes, like a product's); a write with If-Match or
+ * If-None-Match locks the row first and compares them with the category
+ * as it is then, so of concurrent writers with one tag exactly one wins.
  */
 #include "nexus/api/categories.h"
 
@@ -152,7 +155,7 @@ enum nx_err api_categories_get(struct request *req, struct response *res) {
     if (e == NX_OK) {
         size_t len;
         char *body = chosen_json(category_to_json(r, 0), &fields, &len);
-        response_take(res, 200, "application/json", body, len);
+        api_respond_tagged_body(res, 200, body, len);
     }
     PQclear(r);
     return e;
@@ -208,12 +211,40 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
                     : api_write_derived_slug(db, &CATEGORY_SLUGS, base, NULL, slug, insert_row, &w);
     if (e == NX_OK)
         e = db_commit(db);
-    if (e == NX_OK)
+    if (e == NX_OK) {
         api_created(res, category_to_json(r, 0), "/api/v1/categories/");
+        api_tag_response(res);
+    }
     if (db)
         db_rollback(db);
     PQclear(r);
     return e == NX_OK || !db ? e : write_conflict(req, db, e);
+}
+
+static enum nx_err read_category(struct db *db, const char *id, bool lock, bool key,
+                                 PGresult **out) {
+    return lock ? categories_lock_row(db, id, key, out) : categories_get(db, id, false, out);
+}
+
+/* A category found by its path and gone under the lock was deleted since
+ * (the losers of concurrent writes with one If-Match when a DELETE won). */
+static const struct api_row_kind CATEGORY_ROWS = {read_category, category_to_json,
+                                                  "no such category", true};
+
+/* A write's locks with its preconditions checked under them: the tree's
+ * (tree, a move or a delete) and the row's (for a key change when key).
+ * Without preconditions a write that is no move locks nothing here: its
+ * statement locks the row. */
+static enum nx_err lock_for_write(struct request *req, struct db *db, const char *id, bool tree,
+                                  bool key) {
+    if (!tree)
+        return api_row_lock_checked(req, db, &CATEGORY_ROWS, id, key);
+    PGresult *r = NULL;
+    enum nx_err e = categories_lock_for_move(db, id, key, &r);
+    if (e == NX_OK && api_has_preconditions(req))
+        e = api_row_preconditions(req, &CATEGORY_ROWS, r);
+    PQclear(r);
+    return e;
 }
 
 /* A move, under its locks: a new parent must exist and must not be the
@@ -221,9 +252,9 @@ enum nx_err api_categories_create(struct request *req, struct response *res) {
 static enum nx_err begin_move(struct request *req, struct db *db, const char *id,
                               const char *parent, bool new_slug) {
     bool cycle = false;
-    if (strcmp(id, parent) == 0)
+    enum nx_err e = lock_for_write(req, db, id, true, new_slug);
+    if (e == NX_OK && strcmp(id, parent) == 0)
         return problem_field(req, "parent_id", "a category cannot be its own parent");
-    enum nx_err e = categories_lock_for_move(db, id, new_slug);
     if (e == NX_OK && parent[0])
         e = categories_would_cycle(db, id, parent, &cycle);
     if (e == NX_OK && cycle)
@@ -235,20 +266,23 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
     struct category_input in;
     struct db *db = NULL;
     PGresult *r = NULL;
-    char id[24], parent[24];
+    char id[24] = "", parent[24];
     enum nx_err e = api_db(req, &db);
     memset(&in, 0, sizeof in);
     if (e == NX_OK)
         e = path_category(req, db, id);
     if (e == NX_OK)
-        e = category_input_parse(&req->field_errors, req->json, false, &in);
+        e = api_body_faults(req, category_input_parse(&req->field_errors, req->json, false, &in));
     parent_text(&in, parent);
     e = api_name_unknown_category(req, db, "parent_id", parent, e);
+    if (db && id[0])
+        e = api_row_preconditions_first(req, db, &CATEGORY_ROWS, id, e);
     if (e == NX_OK)
         e = db_begin(db);
     bool nothing = api_patch_is_empty(req);
-    if (e == NX_OK && in.has_parent)
-        e = begin_move(req, db, id, parent, in.slug != NULL);
+    if (e == NX_OK)
+        e = in.has_parent ? begin_move(req, db, id, parent, in.slug != NULL)
+                          : lock_for_write(req, db, id, false, in.slug != NULL);
     if (e == NX_OK && nothing)
         e = categories_get(db, id, false, &r);
     else if (e == NX_OK)
@@ -260,7 +294,7 @@ enum nx_err api_categories_patch(struct request *req, struct response *res) {
         e = db_commit(db);
     res->unchanged = nothing;
     if (e == NX_OK)
-        api_ok(res, category_to_json(r, 0));
+        api_respond_tagged(req, res, 200, category_to_json(r, 0));
     if (db)
         db_rollback(db);
     PQclear(r);
@@ -277,6 +311,9 @@ enum nx_err api_categories_delete(struct request *req, struct response *res) {
         e = path_category(req, db, id);
     if (e == NX_OK)
         e = db_begin(db);
+    /* a delete's own locks, in its order (categories_delete) */
+    if (e == NX_OK && api_has_preconditions(req))
+        e = lock_for_write(req, db, id, true, true);
     if (e == NX_OK)
         e = categories_delete(db, id, &blocked, &deleted);
     if (e == NX_OK && blocked)

@@ -188,6 +188,46 @@ enum nx_err api_check_if_match(struct request *req, const char *etag) {
     return NX_OK;
 }
 
+enum nx_err api_row_preconditions(struct request *req, const struct api_row_kind *k,
+                                  const PGresult *r) {
+    if (PQntuples(r) != 1)
+        return api_if_match_deleted(req, problem_detail(req, NX_ERR_NOT_FOUND, "%s", k->missing),
+                                    k->missing_was_deleted);
+    char etag[NX_ETAG_LEN + 1];
+    json_t *obj = k->to_json(r, 0);
+    char *bytes = json_dumps(obj, JSON_COMPACT); /* the bytes response_json writes */
+    json_decref(obj);
+    NX_ASSERT(bytes);
+    etag_of(bytes, strlen(bytes), etag);
+    free(bytes);
+    return api_check_if_match(req, etag);
+}
+
+enum nx_err api_row_lock_checked(struct request *req, struct db *db, const struct api_row_kind *k,
+                                 const char *id, bool key) {
+    if (!api_has_preconditions(req))
+        return NX_OK;
+    PGresult *r = NULL;
+    enum nx_err e = k->read(db, id, true, key, &r);
+    if (e == NX_OK)
+        e = api_row_preconditions(req, k, r);
+    PQclear(r);
+    return e;
+}
+
+enum nx_err api_row_preconditions_first(struct request *req, struct db *db,
+                                        const struct api_row_kind *k, const char *id,
+                                        enum nx_err e) {
+    if (e != NX_ERR_VALIDATION || !api_has_preconditions(req))
+        return e;
+    PGresult *r = NULL;
+    enum nx_err c = k->read(db, id, false, false, &r);
+    if (c == NX_OK)
+        c = api_row_preconditions(req, k, r);
+    PQclear(r);
+    return c == NX_ERR_PRECONDITION ? c : e;
+}
+
 enum nx_err api_body_faults(const struct request *req, enum nx_err e) {
     return e == NX_OK && fielderr_count(&req->body_faults) ? NX_ERR_VALIDATION : e;
 }

@@ -58,7 +58,7 @@ const struct route nx_routes[] = {
      ROUTE_EMPTY_BODY_OK},
 
     {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
-    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON},
+    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON | MISSING_FIRST},
     {HTTP_GET, "/api/v1/users/me/logins", api_logins_list, ACCESS_CUSTOMER, 0},
     {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, 0},
     {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},
@@ -71,7 +71,7 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/api/v1/categories/{id}", api_categories_get, ACCESS_PUBLIC,
      CACHED | ROUTE_ID_OR_SLUG},
     {HTTP_PATCH, "/api/v1/categories/{id}", api_categories_patch, ACCESS_STAFF,
-     JSON | WRITE | ROUTE_ID_OR_SLUG},
+     JSON | WRITE | ROUTE_ID_OR_SLUG | MISSING_FIRST},
     {HTTP_DELETE, "/api/v1/categories/{id}", api_categories_delete, ACCESS_STAFF,
      WRITE | ROUTE_ID_OR_SLUG},
 

@@ -2,7 +2,11 @@
  * users.c -- user account endpoints.
  *
  * Access is decided by the route table: /users/me needs any login,
- * everything under /users/{id} and the list need an admin.
+ * everything under /users/{id} and the list need an admin. A user's
+ * representation carries a strong ETag (the tag of its bytes); a write
+ * with If-Match or If-None-Match locks the user's row and compares them
+ * with the user as it is then, so of concurrent writers with one tag
+ * exactly one wins.
  */
 #include "nexus/api/users.h"
 
@@ -30,9 +34,16 @@ static const struct user_input DEACTIVATE = {.is_active = "false"};
 static enum nx_err respond_user(struct request *req, struct response *res, PGresult *r) {
     if (PQntuples(r) != 1)
         return problem_detail(req, NX_ERR_NOT_FOUND, "no such user");
-    api_ok(res, user_to_json(r, 0));
+    api_respond_tagged(req, res, 200, user_to_json(r, 0));
     return NX_OK;
 }
+
+static enum nx_err read_user(struct db *db, const char *id, bool lock, bool key, PGresult **out) {
+    return lock ? users_get_locked(db, id, key, out) : users_get(db, id, out);
+}
+
+/* Users are never removed: no row is an id that never was a user. */
+static const struct api_row_kind USER_ROWS = {read_user, user_to_json, "no such user", false};
 
 /* Change what is given; with nothing given, read the row as it is, so an
  * empty PATCH leaves updated_at alone. */
@@ -124,13 +135,18 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     PGresult *r = NULL;
     char id[24];
     principal_id(req, id);
-    enum nx_err e = user_self_patch_input(&req->field_errors, req->json, &in);
+    enum nx_err e = api_body_faults(req, user_self_patch_input(&req->field_errors, req->json, &in));
     if (e == NX_OK && in.current_password && !in.password)
         e = problem_field(req, "password", "is required with current_password");
+    if (e == NX_ERR_VALIDATION && api_db(req, &db) == NX_OK)
+        e = api_row_preconditions_first(req, db, &USER_ROWS, id, e);
     if (e == NX_OK)
         e = api_db(req, &db);
     if (e == NX_OK)
         e = db_begin(db);
+    /* for a key change with a password, as its check locks the row */
+    if (e == NX_OK)
+        e = api_row_lock_checked(req, db, &USER_ROWS, id, in.password != NULL);
     if (e == NX_OK && in.password)
         e = change_password(req, db, id, &in);
     if (e == NX_OK)
@@ -192,17 +208,13 @@ static const char *admin_role_taken_by(const struct user_input *in) {
 }
 
 /* The store keeps an active admin: only an admin can make another, so
- * without one, users could be managed only from the command line. */
-static enum nx_err keep_an_admin(struct request *req, struct db *db, const char *id,
-                                 const struct user_input *in, const char *field) {
+ * without one, users could be managed only from the command line. The
+ * active admins' rows are locked; *last: id is the last of them. */
+static enum nx_err lock_admins(struct db *db, const char *id, bool *last) {
     PGresult *r = NULL;
     enum nx_err e = users_lock_admins(db, id, &r);
-    bool last =
-        e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't' && strcmp(PQgetvalue(r, 0, 1), "0") == 0;
+    *last = e == NX_OK && PQgetvalue(r, 0, 0)[0] == 't' && strcmp(PQgetvalue(r, 0, 1), "0") == 0;
     PQclear(r);
-    if (last)
-        return problem_conflict(req, field ? field : admin_role_taken_by(in),
-                                "would leave no active admin: make another admin first");
     return e;
 }
 
@@ -216,10 +228,17 @@ static enum nx_err keep_an_admin(struct request *req, struct db *db, const char 
  */
 static enum nx_err update_user(struct request *req, struct db *db, const char *id,
                                const struct user_input *in, const char *field, PGresult **out) {
-    bool deactivating = in->is_active && strcmp(in->is_active, "false") == 0;
+    bool deactivating = in->is_active && strcmp(in->is_active, "false") == 0, last = false;
     enum nx_err e = db_begin(db);
     if (e == NX_OK && admin_role_taken_by(in))
-        e = keep_an_admin(req, db, id, in, field);
+        e = lock_admins(db, id, &last);
+    /* after the admins' rows (the order of every such write), and a failed
+     * precondition before the 409 */
+    if (e == NX_OK)
+        e = api_row_lock_checked(req, db, &USER_ROWS, id, false);
+    if (e == NX_OK && last)
+        e = problem_conflict(req, field ? field : admin_role_taken_by(in),
+                             "would leave no active admin: make another admin first");
     if (e == NX_OK)
         e = write_user(db, id, in->name, in->role, in->is_active, out);
     if (e == NX_OK && deactivating && PQntuples(*out) == 1)
@@ -257,7 +276,9 @@ enum nx_err api_users_patch(struct request *req, struct response *res) {
         e = api_body_faults(req, user_admin_patch_input(&req->field_errors, req->json, &in));
     if (e == NX_ERR_VALIDATION) {
         enum nx_err d = api_db(req, &db);
-        e = d == NX_OK ? user_missing_first(req, db, id, e) : d;
+        e = d == NX_OK ? api_row_preconditions_first(req, db, &USER_ROWS, id,
+                                                     user_missing_first(req, db, id, e))
+                       : d;
     }
     if (e == NX_OK)
         e = api_db(req, &db);

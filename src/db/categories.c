@@ -49,10 +49,10 @@ static struct db_stmt SQL_INSERT = {
 static struct db_stmt SQL_LOCK_TREE = {"SELECT pg_advisory_xact_lock(7350082)", 0, 0};
 /* A move's row, locked as its update will lock it: for a key change only
  * when the slug (a unique key) is written too. */
-static struct db_stmt SQL_LOCK_ROW = {"SELECT 1 FROM categories WHERE id = $1 FOR NO KEY UPDATE", 1,
-                                      0};
-static struct db_stmt SQL_LOCK_ROW_KEY = {"SELECT 1 FROM categories WHERE id = $1 FOR UPDATE", 1,
-                                          0};
+static struct db_stmt SQL_LOCK_ROW = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories WHERE id = $1 FOR NO KEY UPDATE", 1, 0};
+static struct db_stmt SQL_LOCK_ROW_KEY = {
+    "SELECT " CATEGORY_COLUMNS " FROM categories WHERE id = $1 FOR UPDATE", 1, 0};
 static struct db_stmt SQL_ANCESTOR = {
     "WITH RECURSIVE up AS (SELECT id, parent_id FROM categories WHERE id = $2"
     " UNION ALL SELECT c.id, c.parent_id FROM categories c JOIN up ON c.id = up.parent_id)"
@@ -199,10 +199,14 @@ enum nx_err categories_update(struct db *db, const char *id, const char *name, c
     return e;
 }
 
-enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug) {
+enum nx_err categories_lock_row(struct db *db, const char *id, bool key, PGresult **out) {
     const char *params[] = {id};
+    return db_exec(db, key ? &SQL_LOCK_ROW_KEY : &SQL_LOCK_ROW, params, out);
+}
+
+enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug, PGresult **out) {
     enum nx_err e = db_exec(db, &SQL_LOCK_TREE, NULL, NULL);
-    return e == NX_OK ? db_exec(db, new_slug ? &SQL_LOCK_ROW_KEY : &SQL_LOCK_ROW, params, NULL) : e;
+    return e == NX_OK ? categories_lock_row(db, id, new_slug, out) : e;
 }
 
 enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle) {

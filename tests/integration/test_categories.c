@@ -22,9 +22,10 @@
 
 #include <cmocka.h>
 
-#define CATEGORIES "/api/v1/categories"
-#define PRODUCTS   "/api/v1/products"
-#define MAX_IDS    512
+#define CATEGORIES      "/api/v1/categories"
+#define PRODUCTS        "/api/v1/products"
+#define MAX_IDS         512
+#define expect_sql(...) harness_expect_sql(&server, __VA_ARGS__)
 
 static struct nexus_server server;
 static char *staff_token;
@@ -1306,6 +1307,154 @@ static void test_paging_by_name_through_long_non_ascii_names(void **state) {
     assert_same_ids(got, n, rev, 3);
 }
 
+/* ---- ETag and If-Match ---------------------------------------------------------- */
+
+static void assert_strong_etag(const char *tag) {
+    assert_non_null(tag);
+    assert_int_equal(strlen(tag), 34); /* a quoted 32-digit tag, no W/ */
+    assert_int_equal(tag[0], '"');
+    assert_int_equal(tag[33], '"');
+}
+
+static char *if_match(const char *tag) {
+    assert_non_null(tag);
+    char *h = malloc(strlen(tag) + 16);
+    assert_non_null(h);
+    sprintf(h, "If-Match: %s", tag);
+    return h;
+}
+
+/* A category's reads and writes carry its ETag, the cached read too, and
+ * a GET with If-None-Match listing it is a 304, from the cache as well. */
+static void test_category_etag_on_reads_and_writes(void **state) {
+    (void)state;
+    struct http_res *created = post_category(json_body("{s:s}", "name", "Tagged Shelf"));
+    assert_strong_etag(http_header(created, "ETag"));
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", jint(created->json, "id"));
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "GET after POST");
+    assert_string_equal(http_header(r, "ETag"), http_header(created, "ETag"));
+    http_res_free(r);
+    r = get_category("tagged-shelf"); /* by slug: the same representation */
+    assert_string_equal(http_header(r, "ETag"), http_header(created, "ETag"));
+    http_res_free(r);
+    r = call("GET", path, NULL, NULL);
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    assert_string_equal(http_header(r, "ETag"), http_header(created, "ETag"));
+    http_res_free(r);
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", http_header(created, "ETag"));
+    r = call_h("GET", path, NULL, NULL, inm);
+    expect_status(r, 304, "GET with the current tag");
+    assert_string_equal(http_header(r, "X-Cache"), "HIT");
+    assert_string_equal(http_header(r, "ETag"), http_header(created, "ETag"));
+    http_res_free(r);
+    /* a PATCH answers with the new tag, which a GET shows */
+    r = call_owned("PATCH", path, staff_token, json_body("{s:s}", "description", "Pine"));
+    expect_status(r, 200, "PATCH");
+    assert_strong_etag(http_header(r, "ETag"));
+    assert_string_not_equal(http_header(r, "ETag"), http_header(created, "ETag"));
+    struct http_res *got = call("GET", path, NULL, NULL);
+    assert_string_equal(http_header(got, "ETag"), http_header(r, "ETag"));
+    http_res_free(got);
+    http_res_free(r);
+    r = call_h("GET", path, NULL, NULL, inm);
+    expect_status(r, 200, "GET with the old tag");
+    http_res_free(r);
+    http_res_free(created);
+}
+
+/* If-Match on PATCH and DELETE: the current tag (or "*") lets the write
+ * through, any other tag is a 412 and changes nothing, a body at fault
+ * included; a weak tag never matches, and the 412 says why. */
+static void test_category_if_match_on_patch_and_delete(void **state) {
+    (void)state;
+    struct http_res *created = post_category(json_body("{s:s}", "name", "Guarded Shelf"));
+    long long id = jint(created->json, "id");
+    long long parent = make_category("Guarded Parent", NULL, 0);
+    char path[64];
+    snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+    char *first = if_match(http_header(created, "ETag"));
+    struct http_res *r =
+        call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "description", "One"), first);
+    expect_status(r, 200, "PATCH with the POST's tag");
+    char *current = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    /* stale, foreign, malformed: nothing changes */
+    const char *refused[] = {first, "If-Match: \"bogus\"", "If-Match: **"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "description", "Two"),
+                         refused[i]);
+        assert_problem(r, 412, NULL);
+        assert_null(json_object_get(r->json, "errors"));
+        http_res_free(r);
+        expect_problem(call_owned_h("PATCH", path, staff_token,
+                                    json_body("{s:i}", "parent_id", parent), refused[i]),
+                       412, NULL);
+        expect_problem(call_h("DELETE", path, staff_token, NULL, refused[i]), 412, NULL);
+    }
+    r = call_h("PATCH", path, staff_token, "{\"description\": \"Two\"}", first);
+    assert_problem(r, 412, NULL);
+    assert_non_null(strstr(jstr(r->json, "detail"), "not one of its ETags"));
+    http_res_free(r);
+    char weak[128];
+    snprintf(weak, sizeof weak, "If-Match: W/%s", current + strlen("If-Match: "));
+    r = call_h("PATCH", path, staff_token, "{\"description\": \"Two\"}", weak);
+    assert_problem(r, 412, NULL);
+    assert_string_equal(jstr(r->json, "detail"),
+                        "If-Match needs a strong ETag; W/ tags never match");
+    http_res_free(r);
+    /* a precondition is judged before the body */
+    expect_problem(call_h("PATCH", path, staff_token, "{\"name\": \"\"}", first), 412, NULL);
+    expect_problem(call_h("PATCH", path, staff_token, "{\"name\": \"\"}", current), 422, "name");
+    expect_problem(call_h("PATCH", path, staff_token, "{}", "If-None-Match: *"), 412, NULL);
+    expect_sql("One", "SELECT description FROM categories WHERE id = %lld", id);
+    /* the current tag, in a list, and "*" */
+    char listed[256];
+    snprintf(listed, sizeof listed, "If-Match: \"old\", %s", current + strlen("If-Match: "));
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:i}", "parent_id", parent), listed);
+    expect_status(r, 200, "a move with the current tag in a list");
+    free(current);
+    current = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    r = call_owned_h("PATCH", path, staff_token, json_body("{s:s}", "description", "Three"),
+                     "If-Match: *");
+    expect_status(r, 200, "PATCH with *");
+    http_res_free(r);
+    expect_problem(call_h("DELETE", path, staff_token, NULL, current), 412, NULL);
+    r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "still there after a stale DELETE");
+    free(current);
+    current = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    r = call_h("DELETE", path, staff_token, NULL, current);
+    expect_status(r, 204, "DELETE with the current tag");
+    http_res_free(r);
+    expect_problem(call("GET", path, NULL, NULL), 404, NULL);
+    free(first);
+    free(current);
+    http_res_free(created);
+}
+
+/* Eight PATCHes with one If-Match: exactly one wins. */
+static void test_concurrent_category_patches_with_the_same_if_match(void **state) {
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        char name[64], path[64], want[32];
+        snprintf(name, sizeof name, "Raced Shelf %d", round);
+        struct http_res *created = post_category(json_body("{s:s}", "name", name));
+        long long id = jint(created->json, "id");
+        char *h = if_match(http_header(created, "ETag"));
+        snprintf(path, sizeof path, CATEGORIES "/%lld", id);
+        int winner = harness_race_patches_one_wins(8, path, staff_token, "description", h);
+        snprintf(want, sizeof want, "racer %d", winner);
+        expect_sql(want, "SELECT description FROM categories WHERE id = %lld", id);
+        free(h);
+        http_res_free(created);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_answers_201_with_location_and_exact_json),
@@ -1345,6 +1494,9 @@ int main(void) {
         cmocka_unit_test(test_a_patch_never_deadlocks_with_a_product_write),
         /* last: with the bug it reports, the server aborts */
         cmocka_unit_test(test_paging_by_name_through_long_non_ascii_names),
+        cmocka_unit_test(test_category_etag_on_reads_and_writes),
+        cmocka_unit_test(test_category_if_match_on_patch_and_delete),
+        cmocka_unit_test(test_concurrent_category_patches_with_the_same_if_match),
     };
     return harness_run_group("categories", tests, sizeof tests / sizeof tests[0], start, stop);
 }

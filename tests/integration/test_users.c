@@ -214,6 +214,21 @@ static void user_path(char *out, size_t cap, long long id) {
     snprintf(out, cap, USERS "/%lld", id);
 }
 
+/* The status of an admin's bodiless request with one extra header. */
+static long status_of_h(const char *method, const char *path, const char *extra) {
+    struct http_res *r = call_h(method, path, admin.access, NULL, extra);
+    long status = r->status;
+    if (status >= 400)
+        assert_problem(r, status, NULL);
+    http_res_free(r);
+    return status;
+}
+
+/* A column expression of user id's row is want. */
+static void expect_user_sql(long long id, const char *expr, const char *want) {
+    harness_expect_sql(&server, want, "SELECT %s FROM users WHERE id = %lld", expr, id);
+}
+
 static void assert_user_json(json_t *u) {
     assert_true(json_is_object(u));
     assert_int_equal(json_object_size(u), 8);
@@ -997,29 +1012,31 @@ static void test_the_last_active_admin_keeps_the_role(void **state) {
 
 struct demotion {
     const char *token;
+    const char *if_match; /* NULL: none */
     char path[64];
     long status;
 };
 
 static void *demote(void *arg) {
     struct demotion *d = arg;
-    struct http_res *r = send_json("PATCH", d->path, d->token, json_pack("{s:s}", "role", "staff"));
+    struct http_res *r = call_h("PATCH", d->path, d->token, "{\"role\":\"staff\"}", d->if_match);
     d->status = r->status;
     http_res_free(r);
     return NULL;
 }
 
 /* Two admins taking the role from each other at once: one succeeds, the
- * other is refused, and an admin is left. */
-static void test_two_admins_demoting_each_other_leave_one(void **state) {
-    (void)state;
+ * other is refused, and an admin is left; with If-Match too (the
+ * precondition's lock taken in the order of the admins' own). */
+static void demote_each_other(const char *other_email, const char *if_match) {
     struct account other;
-    make_account(&other, "second-admin@example.com", "admin");
+    make_account(&other, other_email, "admin");
     sql("UPDATE users SET is_active = false WHERE role = 'admin' AND id NOT IN (%lld, %lld)",
         admin.id, other.id);
     for (int round = 0; round < 20; round++) {
         sql("UPDATE users SET role = 'admin' WHERE id IN (%lld, %lld)", admin.id, other.id);
-        struct demotion d[2] = {{.token = admin.access}, {.token = other.access}};
+        struct demotion d[2] = {{.token = admin.access, .if_match = if_match},
+                                {.token = other.access, .if_match = if_match}};
         user_path(d[0].path, sizeof d[0].path, other.id);
         user_path(d[1].path, sizeof d[1].path, admin.id);
         pthread_t threads[2];
@@ -1039,6 +1056,167 @@ static void test_two_admins_demoting_each_other_leave_one(void **state) {
     sql("UPDATE users SET role = 'admin' WHERE id = %lld", admin.id);
     sql("UPDATE users SET role = 'customer' WHERE id = %lld", other.id);
     account_free(&other);
+}
+
+static void test_two_admins_demoting_each_other_leave_one(void **state) {
+    (void)state;
+    demote_each_other("second-admin@example.com", NULL);
+}
+
+static void test_two_admins_demoting_each_other_with_if_match_leave_one(void **state) {
+    (void)state;
+    demote_each_other("third-admin@example.com", "If-Match: *");
+}
+
+/* ---- ETag and If-Match ------------------------------------------------------ */
+
+static char *if_match(const char *tag) {
+    assert_non_null(tag);
+    assert_int_equal(strlen(tag), 34); /* a quoted 32-digit tag, no W/ */
+    char *h = malloc(64);
+    assert_non_null(h);
+    snprintf(h, 64, "If-Match: %s", tag);
+    return h;
+}
+
+/* The If-Match header of user path's current ETag, as an admin reads it. */
+static char *current_if_match(const char *path) {
+    struct http_res *r = get(path, admin.access);
+    assert_int_equal(r->status, 200);
+    char *h = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    return h;
+}
+
+/* A user's representation carries its ETag, the same under /users/{id}
+ * and /users/me; If-None-Match listing it is a 304. */
+static void test_user_reads_carry_an_etag(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "etag-reader@example.com", "customer");
+    char path[64];
+    user_path(path, sizeof path, a.id);
+    char *h = current_if_match(path);
+    const char *tag = h + strlen("If-Match: ");
+    struct http_res *r = get(ME, a.access);
+    assert_string_equal(http_header(r, "ETag"), tag);
+    http_res_free(r);
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", tag);
+    r = call_h("GET", ME, a.access, NULL, inm);
+    assert_int_equal(r->status, 304);
+    assert_string_equal(http_header(r, "ETag"), tag);
+    http_res_free(r);
+    r = call_h("GET", path, admin.access, NULL, inm);
+    assert_int_equal(r->status, 304);
+    http_res_free(r);
+    free(h);
+    account_free(&a);
+}
+
+/* If-Match on an admin's PATCH and DELETE: a tag that is not the user's
+ * current one is a 412 and changes nothing, a body at fault included; the
+ * current one, and "*", let the write through, which answers the new tag. */
+static void test_admin_writes_honour_if_match(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "etag-admin-target@example.com", "customer");
+    char path[64];
+    user_path(path, sizeof path, a.id);
+    const char *refused[] = {"If-Match: \"bogus\"", "If-Match: W/\"bogus\"", "If-Match: **"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        struct http_res *r =
+            call_h("PATCH", path, admin.access, "{\"role\":\"staff\"}", refused[i]);
+        assert_problem(r, 412, NULL);
+        http_res_free(r);
+        assert_int_equal(status_of_h("DELETE", path, refused[i]), 412);
+    }
+    struct http_res *r =
+        call_h("PATCH", path, admin.access, "{\"role\":\"nobody\"}", "If-Match: \"bogus\"");
+    assert_problem(r, 412, NULL);
+    assert_null(json_object_get(r->json, "errors"));
+    http_res_free(r);
+    char *before = current_if_match(path);
+    expect_problem(call_h("PATCH", path, admin.access, "{\"role\":\"nobody\"}", before), 422,
+                   "role");
+    expect_user_sql(a.id, "role || is_active::text", "customertrue");
+    r = call_h("PATCH", path, admin.access, "{\"role\":\"staff\"}", before);
+    assert_int_equal(r->status, 200);
+    char *after = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    char *now = current_if_match(path);
+    assert_string_equal(after, now);
+    expect_problem(call_h("PATCH", path, admin.access, "{\"name\":\"Late\"}", before), 412, NULL);
+    assert_int_equal(status_of_h("DELETE", path, before), 412);
+    expect_user_sql(a.id, "role || is_active::text || name", "stafftrueTest User");
+    r = call_h("PATCH", path, admin.access, "{\"name\":\"Starred\"}", "If-Match: *");
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+    free(now);
+    now = current_if_match(path);
+    assert_int_equal(status_of_h("DELETE", path, now), 204);
+    expect_user_sql(a.id, "is_active::text", "false");
+    /* a user that does not exist is a 404 still */
+    expect_problem(
+        call_h("PATCH", USERS "/999999", admin.access, "{\"name\":\"N\"}", "If-Match: *"), 404,
+        NULL);
+    free(before);
+    free(after);
+    free(now);
+    account_free(&a);
+}
+
+/* PATCH /users/me with If-Match: the same rules, a password change too. */
+static void test_patch_me_honours_if_match(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "etag-self@example.com", "customer");
+    char path[64];
+    user_path(path, sizeof path, a.id);
+    char *before = current_if_match(path);
+    expect_problem(call_h("PATCH", ME, a.access, "{\"name\":\"Mine\"}", "If-Match: \"bogus\""), 412,
+                   NULL);
+    expect_problem(call_h("PATCH", ME, a.access,
+                          "{\"password\":\"password-2\",\"current_password\":\"password-1\"}",
+                          "If-Match: \"bogus\""),
+                   412, NULL);
+    expect_problem(call_h("PATCH", ME, a.access, "{\"name\":\"\"}", "If-Match: \"bogus\""), 412,
+                   NULL);
+    expect_user_sql(a.id, "name", "Test User");
+    login(&a, "password-1"); /* the password is unchanged */
+    struct http_res *r = call_h("PATCH", ME, a.access, "{\"name\":\"Mine\"}", before);
+    assert_int_equal(r->status, 200);
+    char *after = if_match(http_header(r, "ETag"));
+    http_res_free(r);
+    char *now = current_if_match(path);
+    assert_string_equal(after, now);
+    expect_problem(call_h("PATCH", ME, a.access, "{\"name\":\"Again\"}", before), 412, NULL);
+    r = call_h("PATCH", ME, a.access,
+               "{\"password\":\"password-2\",\"current_password\":\"password-1\"}", now);
+    assert_int_equal(r->status, 200);
+    http_res_free(r);
+    expect_user_sql(a.id, "name", "Mine");
+    free(before);
+    free(after);
+    free(now);
+    account_free(&a);
+}
+
+/* Eight PATCHes with one If-Match: exactly one wins. */
+static void test_concurrent_user_patches_with_the_same_if_match(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "etag-raced@example.com", "customer");
+    char path[64], want[32];
+    user_path(path, sizeof path, a.id);
+    for (int round = 0; round < 3; round++) {
+        char *h = current_if_match(path);
+        int winner = harness_race_patches_one_wins(8, path, admin.access, "name", h);
+        snprintf(want, sizeof want, "racer %d", winner);
+        expect_user_sql(a.id, "name", want);
+        free(h);
+    }
+    account_free(&a);
 }
 
 int main(void) {
@@ -1081,6 +1259,11 @@ int main(void) {
         cmocka_unit_test(test_user_create_names_the_account_by_its_email),
         cmocka_unit_test(test_the_last_active_admin_keeps_the_role),
         cmocka_unit_test(test_two_admins_demoting_each_other_leave_one),
+        cmocka_unit_test(test_two_admins_demoting_each_other_with_if_match_leave_one),
+        cmocka_unit_test(test_user_reads_carry_an_etag),
+        cmocka_unit_test(test_admin_writes_honour_if_match),
+        cmocka_unit_test(test_patch_me_honours_if_match),
+        cmocka_unit_test(test_concurrent_user_patches_with_the_same_if_match),
     };
     return cmocka_run_group_tests_name("users", tests, start, stop);
 }

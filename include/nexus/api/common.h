@@ -75,6 +75,39 @@ enum nx_err api_write_derived_slug(struct db *db, const struct slug_table *table
  * If-None-Match is given and matches ("*" always does). */
 enum nx_err api_check_if_match(struct request *req, const char *etag);
 
+/* A resource of one row whose representation is the JSON object of its
+ * row, answered through api_respond_tagged (a category, a user). */
+struct api_row_kind {
+    /* The row of id (zero rows when there is none); with lock, locked as
+     * its update locks it (for a key change when key). */
+    enum nx_err (*read)(struct db *db, const char *id, bool lock, bool key, PGresult **out);
+    json_t *(*to_json)(const PGresult *r, int row);
+    const char *missing; /* the 404's detail */
+    /* zero rows once its path was resolved: deleted since (a 412 with
+     * If-Match, see api_if_match_deleted), not an id that never was */
+    bool missing_was_deleted;
+};
+
+/* The preconditions of a write against row r of kind k as it is now (the
+ * ETag of its representation); zero rows: its 404, or 412. */
+enum nx_err api_row_preconditions(struct request *req, const struct api_row_kind *k,
+                                  const PGresult *r);
+
+/* A write with If-Match or If-None-Match: its row locked as its update
+ * locks it (for a key change when key), and the preconditions checked
+ * against it; without them, nothing (the write's statement locks the
+ * row). */
+enum nx_err api_row_lock_checked(struct request *req, struct db *db, const struct api_row_kind *k,
+                                 const char *id, bool key);
+
+/* A precondition is judged before the body (RFC 9110 13.2.1): a body at
+ * fault (e NX_ERR_VALIDATION) with a precondition that fails is a 412.
+ * Only a refused body pays this read, unlocked; a valid write checks
+ * under its lock. Otherwise e. */
+enum nx_err api_row_preconditions_first(struct request *req, struct db *db,
+                                        const struct api_row_kind *k, const char *id,
+                                        enum nx_err e);
+
 /* e, or NX_ERR_VALIDATION when it is NX_OK and reading the body named
  * fields (req->body_faults): a ROUTE_MISSING_FIRST handler calls it on
  * its validation's outcome, so that such a body is refused after its

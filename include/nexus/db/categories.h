@@ -58,8 +58,12 @@ enum nx_err categories_update(struct db *db, const char *id, const char *name, c
  * when new_slug), both before the update's trigger takes the facet
  * counts' tree lock, as a product's write locks the category's row (its
  * foreign key's check; an import's batch, every category it sets, before
- * its first write) before it takes that lock. */
-enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug);
+ * its first write) before it takes that lock. *out (may be NULL): the
+ * locked row, zero rows when there is none. */
+enum nx_err categories_lock_for_move(struct db *db, const char *id, bool new_slug, PGresult **out);
+/* The category's row (zero rows when there is none), locked as an update
+ * locks it: for a key change when key (a new slug, or a delete). */
+enum nx_err categories_lock_row(struct db *db, const char *id, bool key, PGresult **out);
 /* Whether making parent the parent of id would close a loop (under
  * categories_lock_for_move). */
 enum nx_err categories_would_cycle(struct db *db, const char *id, const char *parent, bool *cycle);

@@ -142,3 +142,33 @@ long http_metric(const char *sample) {
     http_res_free(r);
     return v;
 }
+
+struct patch_race {
+    const char *path, *token, *member, *extra;
+};
+
+static long racing_patch(int i, void *ctx) {
+    const struct patch_race *pr = ctx;
+    char value[32];
+    snprintf(value, sizeof value, "racer %d", i);
+    struct http_res *r = call_owned_h("PATCH", pr->path, pr->token,
+                                      json_body("{s:s}", pr->member, value), pr->extra);
+    long status = r->status;
+    if (status != 200 && status != 412)
+        fprintf(stderr, "racing PATCH gave %ld: %s\n", status, r->body ? r->body : "");
+    http_res_free(r);
+    return status;
+}
+
+int harness_race_patches_one_wins(int n, const char *path, const char *token, const char *body_fmt,
+                                  const char *extra) {
+    struct patch_race pr = {path, token, body_fmt, extra};
+    long statuses[32];
+    harness_race(n, racing_patch, &pr, statuses);
+    assert_int_equal(harness_count_status(statuses, n, 200), 1);
+    assert_int_equal(harness_count_status(statuses, n, 412), n - 1);
+    int winner = 0;
+    for (int i = 0; i < n; i++)
+        winner = statuses[i] == 200 ? i : winner;
+    return winner;
+}

@@ -115,6 +115,13 @@ char *json_body(const char *fmt, ...);
 void harness_race(int n, long (*fn)(int i, void *ctx), void *ctx, long *statuses);
 int harness_count_status(const long *statuses, int n, long want);
 
+/* n PATCHes of path (at most 32) with one extra header (an If-Match),
+ * released at once as by harness_race; racer i's body sets the string
+ * member to "racer i". Exactly one must answer 200 and the others 412:
+ * the winner's i. */
+int harness_race_patches_one_wins(int n, const char *path, const char *token, const char *member,
+                                  const char *extra);
+
 /* Run the group's tests but those NEXUS_TEST_SKIP names (comma-separated
  * shell patterns, e.g. the ones that crash the server, to check the rest
  * under ASan). */
