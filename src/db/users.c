@@ -17,8 +17,6 @@ static struct db_stmt SQL_EMAIL_TAKEN = {
 static struct db_stmt SQL_GET = {"SELECT " USER_COLUMNS " FROM users WHERE id = $1", 1, 0};
 static struct db_stmt SQL_GET_LOCKED = {
     "SELECT " USER_COLUMNS " FROM users WHERE id = $1 FOR NO KEY UPDATE", 1, 0};
-static struct db_stmt SQL_GET_LOCKED_KEY = {
-    "SELECT " USER_COLUMNS " FROM users WHERE id = $1 FOR UPDATE", 1, 0};
 static struct db_stmt SQL_GET_BY_EMAIL = {
     "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1, 0};
 static struct db_stmt SQL_RESET_PASSWORD = {
@@ -104,9 +102,9 @@ enum nx_err users_get(struct db *db, const char *id, PGresult **out) {
     return db_exec(db, &SQL_GET, params, out);
 }
 
-enum nx_err users_get_locked(struct db *db, const char *id, bool key, PGresult **out) {
+enum nx_err users_get_locked(struct db *db, const char *id, PGresult **out) {
     const char *params[] = {id};
-    return db_exec(db, key ? &SQL_GET_LOCKED_KEY : &SQL_GET_LOCKED, params, out);
+    return db_exec(db, &SQL_GET_LOCKED, params, out);
 }
 
 enum nx_err users_get_by_email(struct db *db, const char *email, PGresult **out) {

@@ -28,9 +28,8 @@ enum nx_err users_email_taken(struct db *db, const char *email, bool *taken);
 enum nx_err users_get(struct db *db, const char *id, PGresult **out);
 
 /* The row of user id (zero rows when there is none), locked until the
- * transaction ends as its update locks it, or for a key change when key
- * (as users_password_hash locks it). */
-enum nx_err users_get_locked(struct db *db, const char *id, bool key, PGresult **out);
+ * transaction ends as its update (and users_password_hash) locks it. */
+enum nx_err users_get_locked(struct db *db, const char *id, PGresult **out);
 
 /* The row of the user with this (normalised) email, in any case. */
 enum nx_err users_get_by_email(struct db *db, const char *email, PGresult **out);
