@@ -150,7 +150,7 @@ test('the checker rejects what the spec does not allow', () => {
   };
   const ok = (body, extra = {}) => ({
     status: 200,
-    headers: { 'x-request-id': 'abc', 'content-type': 'application/json', ...extra },
+    headers: { 'x-request-id': 'abc', 'content-type': 'application/json', etag: '"0123456789abcdef"', ...extra },
     body: Buffer.from(JSON.stringify(body)),
   });
   const path = '/api/v1/categories/2';
@@ -369,7 +369,9 @@ test('every operation answers as documented, with every documented status', asyn
 
   // ---- users ------------------------------------------------------------------
   const me = '/api/v1/users/me';
-  await call(t, 'getCurrentUser', 'GET', me, { token: customerToken }, 200);
+  const meGot = await call(t, 'getCurrentUser', 'GET', me, { token: customerToken }, 200);
+  await call(t, 'getCurrentUser', 'GET', me, { token: customerToken, headers: { 'If-None-Match': meGot.headers.etag } }, 304);
+  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, headers: { 'If-Match': '"stale"' }, json: { name: 'Not Applied' }, label: 'stale If-Match' }, 412);
   await call(t, 'getCurrentUser', 'GET', me, { raw: badFraming('GET', me) }, 400);
   await call(t, 'getCurrentUser', 'GET', me, {}, 401);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'Customer Renamed' } }, 200);
@@ -460,7 +462,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'listUsers', 'GET', users, {}, 401);
   await call(t, 'listUsers', 'GET', users, { token: staff }, 403);
   const victim = `${users}/${victimReg.json.id}`;
-  await call(t, 'getUser', 'GET', `${users}/${customerReg.json.id}`, { token: admin }, 200);
+  const userGot = await call(t, 'getUser', 'GET', `${users}/${customerReg.json.id}`, { token: admin }, 200);
+  await call(t, 'getUser', 'GET', `${users}/${customerReg.json.id}`, { token: admin, headers: { 'If-None-Match': userGot.headers.etag } }, 304);
   await call(t, 'getUser', 'GET', victim, { raw: badFraming('GET', victim) }, 400);
   await call(t, 'getUser', 'GET', victim, {}, 401);
   await call(t, 'getUser', 'GET', victim, { token: customerToken }, 403);
@@ -477,6 +480,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deactivateUser', 'DELETE', victim, {}, 401);
   await call(t, 'deactivateUser', 'DELETE', victim, { token: customerToken }, 403);
   await call(t, 'deactivateUser', 'DELETE', `${users}/999999`, { token: admin }, 404);
+  await call(t, 'deactivateUser', 'DELETE', victim, { token: admin, headers: { 'If-Match': '"stale"' }, label: 'stale If-Match' }, 412);
+  await call(t, 'updateUser', 'PATCH', victim, { token: admin, headers: { 'If-Match': '"stale"' }, json: { name: 'Not Applied' }, label: 'stale If-Match' }, 412);
   await call(t, 'deactivateUser', 'DELETE', victim, { token: admin }, 204);
   // the only active admin keeps the role
   const adminId = JSON.parse((await send(server.base, '/api/v1/users/me', { token: admin })).body).id;
@@ -501,7 +506,8 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'listCategories', 'GET', `${cats}?limit=abc`, {}, 400);
   await call(t, 'listCategories', 'GET', cats, { token: BOGUS_TOKEN }, 401);
 
-  await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, {}, 200);
+  const audioGot = await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, {}, 200);
+  await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, { headers: { 'If-None-Match': audioGot.headers.etag } }, 304);
   await call(t, 'getCategory', 'GET', `${cats}/${phones.slug}`, {}, 200);
   await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, { raw: badFraming('GET', `${cats}/${audio.id}`) }, 400);
   await call(t, 'getCategory', 'GET', `${cats}/${audio.id}`, { token: BOGUS_TOKEN }, 401);
@@ -509,6 +515,7 @@ test('every operation answers as documented, with every documented status', asyn
 
   const phonesPath = `${cats}/${phones.id}`;
   await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, json: { description: 'Over-ear and in-ear' } }, 200);
+  await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, headers: { 'If-Match': '"stale"' }, json: { description: 'Not applied' }, label: 'stale If-Match' }, 412);
   await call(t, 'updateCategory', 'PATCH', phonesPath, { token: staff, body: '{"a":1,}', contentType: 'application/json' }, 400);
   await call(t, 'updateCategory', 'PATCH', phonesPath, { json: { name: 'x' } }, 401);
   await call(t, 'updateCategory', 'PATCH', phonesPath, { token: customerToken, json: { name: 'x' } }, 403);
@@ -524,6 +531,7 @@ test('every operation answers as documented, with every documented status', asyn
   await call(t, 'deleteCategory', 'DELETE', tempPath, {}, 401);
   await call(t, 'deleteCategory', 'DELETE', tempPath, { token: customerToken }, 403);
   await call(t, 'deleteCategory', 'DELETE', `${cats}/${audio.id}`, { token: staff, label: 'it has a child' }, 409);
+  await call(t, 'deleteCategory', 'DELETE', tempPath, { token: staff, headers: { 'If-Match': '"stale"' }, label: 'stale If-Match' }, 412);
   await call(t, 'deleteCategory', 'DELETE', tempPath, { token: staff }, 204);
   await call(t, 'deleteCategory', 'DELETE', tempPath, { token: staff }, 404);
 
