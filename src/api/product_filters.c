@@ -9,6 +9,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/db/categories.h"
 #include "nexus/http/problem.h"
+#include "nexus/model/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,24 @@ static enum nx_err parse_currency(struct request *req, struct product_query *q) 
     q->currency[3] = '\0';
     q->filter.currency = q->currency;
     buf_printf(&q->canonical, "&currency=%s", q->currency);
+    return NX_OK;
+}
+
+/* sku: the products of which a live variant has exactly this SKU (as
+ * SKUs are unique, compared case-sensitively). */
+static enum nx_err parse_sku(struct request *req, struct product_query *q) {
+    struct slice v;
+    enum nx_err e = query_value(req, "sku", &v);
+    if (e != NX_OK || !v.ptr)
+        return e;
+    if (v.len < sizeof q->sku) {
+        memcpy(q->sku, v.ptr, v.len);
+        q->sku[v.len] = '\0';
+    }
+    if (v.len >= sizeof q->sku || !sku_is_valid(q->sku))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "sku must be " SKU_RULE);
+    q->filter.sku = q->sku;
+    buf_printf(&q->canonical, "&sku=%s", q->sku);
     return NX_OK;
 }
 
@@ -464,6 +483,8 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
         e = parse_bool_param(req, "in_stock", &q->filter.in_stock, &q->canonical);
     if (e == NX_OK)
         e = parse_currency(req, q);
+    if (e == NX_OK)
+        e = parse_sku(req, q);
     /* The list served, not the text sent: include_inactive counts for
      * staff only, and false is the default, so a cursor binds to it only
      * when inactive products are in the list. */

@@ -140,7 +140,7 @@ static const struct key_param PRODUCT_LIST_KEY[] = {
     {"in_stock", KEY_BOOL}, {"currency", KEY_CURRENCY},  {"include_inactive", KEY_BOOL},
     {"category", KEY_TEXT}, {"limit", KEY_STRICT},       {"sort", KEY_STRICT},
     {"cursor", KEY_TEXT},   {"include_total", KEY_BOOL}, {"fields", KEY_NAMES},
-    {"attr.", KEY_PREFIX},  {"option.", KEY_PREFIX},
+    {"attr.", KEY_PREFIX},  {"option.", KEY_PREFIX},     {"sku", KEY_TEXT},
 };
 
 static const struct key_param FACETS_KEY[] = {
@@ -154,6 +154,7 @@ static const struct key_param FACETS_KEY[] = {
     {"attr.", KEY_PREFIX},
     {"option.", KEY_PREFIX},
     {"price_buckets", KEY_TEXT},
+    {"sku", KEY_TEXT},
 };
 
 static const struct key_param ITEM_KEY[] = {

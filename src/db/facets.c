@@ -48,7 +48,7 @@ static const struct filter_skip SKIP_PRICE_AND_STOCK = {SKIP_PRICE | SKIP_IN_STO
  * (migration 0016): only live active products are counted, per category
  * scope and in stock or not, so no filter but a category and in_stock. */
 static bool kept(const struct product_filter *f) {
-    return !f->include_inactive && !f->min_cents && !f->max_cents && !f->currency &&
+    return !f->include_inactive && !f->min_cents && !f->max_cents && !f->currency && !f->sku &&
            !f->pattern_count && !f->short_word_count && !f->extra_patterns && !f->attribute_count &&
            !f->option_count;
 }

@@ -425,6 +425,11 @@ void products_add_filters(struct sql_builder *b, const struct product_filter *f,
     }
     if (f->currency)
         sql_add_param(b, " AND p.currency = ?", f->currency);
+    if (f->sku) /* a probe of product_variants_sku_key, then the product by its key */
+        sql_add_param(b,
+                      " AND p.id IN (SELECT v.product_id FROM product_variants v"
+                      " WHERE v.sku = ? AND v.deleted_at IS NULL)",
+                      f->sku);
     if (!(skip->what & SKIP_DISCOVERY))
         add_discovery(b, f, skip, INDEXED);
 }
@@ -563,7 +568,7 @@ static enum nx_err run_page(struct db *db, struct sql_builder *b, enum product_s
  * every match over walking the index. */
 static bool walk_fits_any_values(const struct product_filter *f) {
     return (!f->category_ids || one_category(f)) && !f->min_cents && !f->max_cents &&
-           !f->currency && !f->attribute_count && !f->option_count;
+           !f->currency && !f->sku && !f->attribute_count && !f->option_count;
 }
 
 static bool plan_fits_any_values(const struct product_filter *f) {
@@ -651,7 +656,7 @@ static void add_rows_in_order(struct sql_builder *b, const struct product_filter
 static bool walk_fits_text_index(const struct product_filter *f, enum product_sort sort) {
     return (sort == PS_CREATED || sort == PS_CREATED_DESC) && f->pattern_count &&
            !has_discovery(f) && !f->include_inactive && !f->category_ids && !f->min_cents &&
-           !f->max_cents && f->in_stock == -1 && !f->currency;
+           !f->max_cents && f->in_stock == -1 && !f->currency && !f->sku;
 }
 
 /* That walk: the words are checked on the index's rows (an index-only
@@ -770,7 +775,7 @@ static enum nx_err search_page(struct db *db, const struct product_filter *f,
 static bool word_plan_key(const struct product_filter *f, enum product_sort sort, char *key,
                           size_t cap) {
     if (!f->pattern_count || f->extra_patterns || f->category_ids || f->min_cents || f->max_cents ||
-        f->in_stock != -1 || f->currency || f->attribute_count || f->option_count)
+        f->in_stock != -1 || f->currency || f->sku || f->attribute_count || f->option_count)
         return false;
     int n = snprintf(key, cap, "%d:%d", (int)sort, f->include_inactive);
     for (size_t i = 0; i < f->pattern_count && n > 0 && (size_t)n < cap; i++)
@@ -925,6 +930,10 @@ static enum nx_err term_page(struct db *db, const struct product_filter *f, enum
 enum nx_err products_list(struct db *db, const struct product_filter *f, enum product_sort sort,
                           const char *after_value, const char *after_id, const char *limit,
                           PGresult **out) {
+    /* A SKU names one product at most: its row is found through the
+     * SKU's index and sorted, never looked for by a walk. */
+    if (f->sku)
+        return search_page(db, f, sort, after_value, after_id, limit, out);
     if (term_walk_fits(f, sort)) {
         enum nx_err e = term_page(db, f, sort, after_value, after_id, limit, out);
         if (e != NX_OK || PQntuples(*out) >= limit_rows(limit))

@@ -4,6 +4,7 @@
 #include "nexus/model/product.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/model/catalog.h"
 #include "nexus/model/fields.h"
 #include "nexus/model/variant.h"
 
@@ -102,7 +103,7 @@ enum nx_err product_input_parse(struct field_errors *errs, json_t *body, enum pr
         e = NX_ERR_VALIDATION;
     in->sku = field_string(body, "sku");
     if (in->sku && !sku_is_valid(in->sku))
-        e = fielderr_add(errs, "sku", "must be 1 to 64 of A-Z a-z 0-9 . _ -");
+        e = fielderr_add(errs, "sku", "must be " SKU_RULE);
     if (parse_numbers(errs, body, in) != NX_OK)
         e = NX_ERR_VALIDATION;
     json_t *active = json_object_get(body, "is_active");

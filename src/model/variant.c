@@ -77,7 +77,7 @@ static enum nx_err parse_values(struct field_errors *errs, json_t *body, enum va
     in->sku = field_string(body, "sku");
     snprintf(field, sizeof field, "%ssku", prefix);
     if (in->sku && !sku_is_valid(in->sku))
-        e = fielderr_add(errs, field, "must be 1 to 64 of A-Z a-z 0-9 . _ -");
+        e = fielderr_add(errs, field, "must be " SKU_RULE);
     snprintf(field, sizeof field, "%sprice", prefix);
     if ((v = json_object_get(body, "price")) && json_is_string(v)) {
         if (price_parse(errs, v, field, in->price_cents) != NX_OK)

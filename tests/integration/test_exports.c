@@ -287,25 +287,27 @@ static void test_csv_quotes_per_rfc_4180(void **state) {
 
 /* ---- filters -------------------------------------------------------------- */
 
+/* The export of query has lines lines, one of which holds text (unless
+ * NULL). */
+static void expect_export_lines(const char *query, size_t lines, const char *text) {
+    size_t len;
+    char *body = export_body(query, &len);
+    assert_int_equal(count_lines(body), lines);
+    if (text)
+        assert_non_null(strstr(body, text));
+    free(body);
+}
+
 static void test_filters_are_the_lists(void **state) {
     (void)state;
     size_t len;
     /* category includes descendants: audio has Q-1 and (via headphones) HP-1 */
-    char *body = export_body("?format=ndjson&category=audio", &len);
-    assert_int_equal(count_lines(body), 2);
-    assert_non_null(strstr(body, "\"sku\":\"HP-1\""));
-    free(body);
-    body = export_body("?format=csv&q=hidden%20lamp", &len);
-    assert_int_equal(count_lines(body), 2);
-    free(body);
-    body = export_body("?format=ndjson&currency=eur&max_price=1", &len);
-    assert_int_equal(count_lines(body), 1);
-    assert_non_null(strstr(body, "\"sku\":\"U-1\""));
-    free(body);
-    body = export_body("?format=ndjson&include_inactive=false&category=lighting", &len);
-    assert_int_equal(count_lines(body), BULK - BULK / 3);
-    free(body);
-    body = export_body("?format=ndjson&in_stock=false&min_price=1000", &len);
+    expect_export_lines("?format=ndjson&category=audio", 2, "\"sku\":\"HP-1\"");
+    expect_export_lines("?format=csv&q=hidden%20lamp", 2, NULL);
+    expect_export_lines("?format=ndjson&currency=eur&max_price=1", 1, "\"sku\":\"U-1\"");
+    expect_export_lines("?format=ndjson&include_inactive=false&category=lighting", BULK - BULK / 3,
+                        NULL);
+    char *body = export_body("?format=ndjson&in_stock=false&min_price=1000", &len);
     char *want = harness_sql_value(&server, "SELECT count(*) FROM products WHERE deleted_at IS NULL"
                                             " AND stock = 0 AND price_cents >= 100000");
     assert_int_equal(count_lines(body), strtoll(want, NULL, 10));
@@ -321,6 +323,13 @@ static void test_filters_are_the_lists(void **state) {
     free(body);
     body = export_body("?format=csv&category=kitchen-bath", &len);
     assert_memory_equal(body, CSV_HEADER_EMPTY, strlen(CSV_HEADER_EMPTY));
+    free(body);
+    /* a variant's SKU, the product's own or not; the export's inactive
+     * products too; a deleted product's none */
+    expect_export_lines("?format=ndjson&sku=VAR-M", 1, "\"name\":\"Var Tee\"");
+    expect_export_lines("?format=ndjson&sku=INACTIVE-1", 1, "\"sku\":\"INACTIVE-1\"");
+    body = export_body("?format=ndjson&sku=DEL-1", &len);
+    assert_int_equal(len, 0);
     free(body);
     body = export_body("?q=zzzzqqqq", &len); /* ndjson by default */
     assert_int_equal(len, 0);
@@ -372,6 +381,7 @@ static void test_bad_requests(void **state) {
     expect_problem(export_as(staff_token, "?category=bad!slug"), 400, NULL);
     expect_problem(export_as(staff_token, "?in_stock=maybe"), 400, NULL);
     expect_problem(export_as(staff_token, "?currency=EURO"), 400, NULL);
+    expect_problem(export_as(staff_token, "?sku=VAR%20M"), 400, NULL);
     expect_problem(export_as(staff_token, "?include_inactive=2"), 400, NULL);
     expect_problem(export_as(staff_token, "?format=csv&format=ndjson"), 400, NULL);
     expect_problem(export_as(customer_token, "?format=csv"), 403, NULL);

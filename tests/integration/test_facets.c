@@ -1341,6 +1341,42 @@ static void test_a_product_with_the_most_terms_is_written_and_counted(void **sta
     http_res_free(r);
 }
 
+/* sku= counts the one product of that variant's SKU, each facet without
+ * its own filter as always (in_stock here). */
+static void test_facets_of_a_sku_count_its_product(void **state) {
+    (void)state;
+    create_product("bysku", json_pack("[o, o]", variant("SKU-FACET-1", "M", "Red", 3),
+                                      variant("SKU-FACET-2", "S", "Red", 0)));
+    struct http_res *r = call("GET", FACETS "?sku=SKU-FACET-2&price_buckets=0,100", NULL, NULL);
+    expect_status(r, 200, "facets of a sku");
+    assert_int_equal(jint(r->json, "total"), 1);
+    json_t *stock = json_object_get(r->json, "in_stock");
+    assert_int_equal(jint(stock, "true"), 1);
+    assert_int_equal(jint(stock, "false"), 0);
+    json_t *b = json_array_get(json_object_get(json_object_get(r->json, "price"), "buckets"), 0);
+    assert_int_equal(jint(b, "count"), 1);
+    json_t *sizes = json_object_get(json_object_get(r->json, "options"), "Size");
+    assert_int_equal(json_array_size(sizes), 2);
+    json_t *markers = json_object_get(json_object_get(r->json, "attributes"), "marker");
+    assert_int_equal(json_array_size(markers), 1);
+    assert_string_equal(jstr(json_array_get(markers, 0), "value"), "bysku");
+    http_res_free(r);
+    r = call("GET", FACETS "?sku=SKU-FACET-1&in_stock=false", NULL, NULL);
+    expect_status(r, 200, "facets of a sku out of stock");
+    assert_int_equal(jint(r->json, "total"), 0);
+    assert_int_equal(jint(json_object_get(r->json, "in_stock"), "true"), 1);
+    http_res_free(r);
+    const char *none[] = {FACETS "?sku=sku-facet-1", FACETS "?sku=NO-SUCH-SKU"};
+    for (size_t i = 0; i < 2; i++) {
+        r = call("GET", none[i], NULL, NULL);
+        expect_status(r, 200, none[i]);
+        assert_int_equal(jint(r->json, "total"), 0);
+        http_res_free(r);
+    }
+    expect_bad(FACETS "?sku=SKU%20FACET", "sku");
+    expect_bad(PRODUCTS "?sku=SKU%2FFACET", "sku");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facets_match_sql_for_random_filters),
@@ -1361,6 +1397,7 @@ int main(void) {
         cmocka_unit_test(test_option_names_rank_by_products),
         cmocka_unit_test(test_an_option_is_counted_without_its_filter_in_any_case),
         cmocka_unit_test(test_a_product_with_the_most_terms_is_written_and_counted),
+        cmocka_unit_test(test_facets_of_a_sku_count_its_product),
     };
     return harness_run_group("facets", tests, sizeof tests / sizeof tests[0], start, stop);
 }

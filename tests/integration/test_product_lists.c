@@ -1402,6 +1402,99 @@ static void test_a_long_description_is_written_and_walked(void **state) {
     make_product("LONGTEXT-API", &api);
 }
 
+/* ---- sku ------------------------------------------------------------------------------ */
+
+/* The live products with a live variant of that SKU, as a where clause. */
+static void where_sku(char *out, size_t cap, const char *more, const char *sku) {
+    snprintf(out, cap,
+             "%s id IN (SELECT product_id FROM product_variants WHERE deleted_at IS NULL"
+             " AND sku = '%s')",
+             more, sku);
+}
+
+/* sku= finds the product of any of its live variants, exactly (SKUs are
+ * case-sensitive), with every other filter, sort and the total; it is
+ * bound into cursors and validated like a SKU. */
+static void test_sku_finds_the_product_of_a_live_variant(void **state) {
+    (void)state;
+    struct http_res *r = call("POST", PRODUCTS, staff_token,
+                              "{\"name\":\"Lookup Duo\",\"variants\":["
+                              "{\"sku\":\"DUO-A\",\"price\":\"5\",\"stock\":1,"
+                              "\"options\":{\"Size\":\"S\"}},"
+                              "{\"sku\":\"DUO-b\",\"price\":\"6\",\"stock\":0,"
+                              "\"options\":{\"Size\":\"M\"},\"is_active\":false},"
+                              "{\"sku\":\"DUO-C\",\"price\":\"7\",\"stock\":2,"
+                              "\"options\":{\"Size\":\"L\"}}]}");
+    expect_status(r, 201, "create a product with variants");
+    long long duo = jint(r->json, "id");
+    json_t *variants = json_object_get(r->json, "variants");
+    long long third = jint(json_array_get(variants, 2), "id");
+    http_res_free(r);
+    char path[128], where[512];
+    snprintf(path, sizeof path, PRODUCTS "/%lld/variants/%lld", duo, third);
+    r = call("DELETE", path, staff_token, NULL);
+    expect_status(r, 204, "delete a variant");
+    http_res_free(r);
+    /* each live variant's SKU, the product's own (first) one or not,
+     * active or not, in every sort */
+    const char *const skus[] = {"FILLER-03", "DUO-A", "DUO-b"};
+    for (size_t i = 0; i < 3; i++) {
+        char q[128];
+        where_sku(where, sizeof where, "is_active AND", skus[i]);
+        assert_int_equal(sql_count(where), 1);
+        snprintf(q, sizeof q, "sku=%s", skus[i]);
+        expect_walk_in_every_sort(q, 1, NULL, where);
+        expect_total(q, where);
+    }
+    long long got[MAX_IDS];
+    assert_int_equal(walk("sku=DUO-b", NULL, got, MAX_IDS, NULL), 1);
+    assert_true(got[0] == duo);
+    /* another case, a deleted variant's, a deleted or inactive product's:
+     * nothing (the inactive one for staff who ask for inactive products) */
+    const char *const none[] = {"sku=duo-a", "sku=DUO-C", "sku=DELETED-1", "sku=HIDDEN-1",
+                                "sku=NO-SUCH-SKU"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        assert_int_equal(walk(none[i], NULL, got, MAX_IDS, NULL), 0);
+        assert_int_equal(total_of(none[i], NULL), 0);
+    }
+    assert_int_equal(walk("sku=HIDDEN-1&include_inactive=true", staff_token, got, MAX_IDS, NULL),
+                     1);
+    assert_true(got[0] == inactive_id);
+    /* with the other filters */
+    where_sku(where, sizeof where, "is_active AND price_cents >= 500 AND stock > 0 AND", "DUO-A");
+    expect_walk("sku=DUO-A&min_price=5&in_stock=true&currency=USD&q=duo", NULL, "id", where);
+    assert_int_equal(walk("sku=DUO-A&max_price=4.99", NULL, got, MAX_IDS, NULL), 0);
+    assert_int_equal(walk("sku=DUO-A&q=filler", NULL, got, MAX_IDS, NULL), 0);
+    assert_int_equal(walk("sku=FILLER-03&currency=GBP", NULL, got, MAX_IDS, NULL), 0);
+    assert_int_equal(walk("sku=DUO-A&option.Size=S", NULL, got, MAX_IDS, NULL), 1);
+    assert_int_equal(walk("sku=DUO-A&option.Size=L", NULL, got, MAX_IDS, NULL), 0);
+    /* empty: ignored, as every empty filter */
+    struct http_res *a = page("sku=&limit=5&include_total=true", NULL);
+    struct http_res *b = page("limit=5&include_total=true", NULL);
+    assert_true(json_equal(a->json, b->json));
+    http_res_free(a);
+    http_res_free(b);
+    /* bound into cursors: another list's cursor is refused */
+    char q[4096];
+    char *unfiltered = first_cursor("limit=1");
+    with_cursor(q, sizeof q, "sku=FILLER-03&limit=1", unfiltered);
+    expect_list_400(q);
+    with_cursor(q, sizeof q, "sku=&limit=1", unfiltered);
+    assert_int_equal(list_status(q, NULL), 200);
+    free(unfiltered);
+    /* a SKU's characters and length */
+    char longest[80] = "sku=";
+    memset(longest + 4, 'K', 64);
+    assert_int_equal(list_status(longest, NULL), 200);
+    strcat(longest, "K");
+    expect_list_400(longest);
+    const char *bad[] = {"sku=DUO%20A", "sku=DUO/A", "sku=DUO%2CA", "sku=%C3%89T%C3%89",
+                         "sku=a'b",     "sku=%25",   "sku=DUO-A%0A"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_list_400(bad[i]);
+    delete_product(duo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_default_limit_and_default_sort),
@@ -1434,6 +1527,7 @@ int main(void) {
         cmocka_unit_test(test_paging_by_name_through_long_three_byte_names),
         cmocka_unit_test(test_a_sparse_word_walks_the_index_of_search_text),
         cmocka_unit_test(test_a_long_description_is_written_and_walked),
+        cmocka_unit_test(test_sku_finds_the_product_of_a_live_variant),
     };
     return harness_run_group("product_lists", tests, sizeof tests / sizeof tests[0], start, stop);
 }

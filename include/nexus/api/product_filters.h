@@ -19,6 +19,7 @@ struct product_query {
     struct buf canonical; /* "&q=..&min_price=.." */
     size_t category_at;   /* where "&category=.." is (or would be) in canonical */
     char min[24], max[24], currency[4];
+    char sku[65];
     char category_id[24]; /* the category filter's own id; "" without one */
     char *category_ids;   /* owned */
     char *extra_patterns; /* owned */

@@ -51,6 +51,10 @@ struct product_filter {
     const char *max_cents;
     int in_stock; /* -1: any, 0: out of stock, 1: in stock */
     const char *currency;
+    /* The products of which a live variant (active or not, as a product's
+     * own sku may be an inactive variant's) has exactly this SKU: at most
+     * one, as SKUs are unique among live variants. NULL: any. */
+    const char *sku;
     /* the words as ILIKE patterns ("%word%", wildcards escaped), every one
      * must match (checked as LIKE of the lower-cased text, lowered) */
     const char *patterns[NX_SEARCH_WORDS_MAX];

@@ -41,7 +41,8 @@ void etag_of(const char *body, size_t len, char out[NX_ETAG_LEN + 1]);
 enum nx_err catalog_text_fields(struct field_errors *errs, json_t *body, bool derive,
                                 const char **name, const char **slug, const char **description);
 
-/* A valid SKU: 1..64 of A-Z a-z 0-9 . _ - */
+/* A valid SKU: 1..64 of A-Z a-z 0-9 . _ - (SKU_RULE, as messages say it). */
+#define SKU_RULE "1 to 64 of A-Z a-z 0-9 . _ -"
 bool sku_is_valid(const char *s);
 /* A price string (v) to cents in out, or an entry in errs naming field. */
 enum nx_err price_parse(struct field_errors *errs, json_t *v, const char *field, char out[24]);
