@@ -212,16 +212,23 @@ static json_t *import_item(const PGresult *r, int row) {
     return import_to_json(r, row, errors);
 }
 
-static enum nx_err imports_page(struct db *db, size_t sort, const char *after_value,
-                                const char *after_id, const char *limit, PGresult **out) {
+static enum nx_err imports_page(struct db *db, const void *filter, size_t sort,
+                                const char *after_value, const char *after_id, const char *limit,
+                                PGresult **out) {
+    (void)filter; /* the imports list has no filters */
     return imports_list(db, (enum import_sort)sort, after_value, after_id, limit, out);
+}
+
+static enum nx_err imports_total(struct db *db, const void *filter, long long *total) {
+    (void)filter;
+    return imports_count(db, total);
 }
 
 enum nx_err api_imports_list(struct request *req, struct response *res) {
     static const int value_cols[] = {IMC_CREATED_AT, IMC_CREATED_AT};
-    static const struct list_table table = {imports_page, imports_count, import_item, value_cols,
+    static const struct list_table table = {imports_page, imports_total, import_item, value_cols,
                                             IMC_ID};
-    return list_serve_table(req, res, &IMPORT_LIST, &table);
+    return list_serve_table(req, res, &IMPORT_LIST, &table, NULL, "");
 }
 
 /* The prologue of a request about one import: its id from the path, the

@@ -13,6 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum nx_err list_filter_value(struct request *req, const char *name, struct slice *v) {
+    enum nx_err e = request_query(req, name, v);
+    if (e == NX_OK && v->ptr && v->len == 0)
+        v->ptr = NULL;
+    return e;
+}
+
+enum nx_err list_bool_filter(struct request *req, const char *name, int *out,
+                             struct buf *canonical) {
+    struct slice v;
+    bool b;
+    enum nx_err e = list_filter_value(req, name, &v);
+    if (e != NX_OK || !v.ptr)
+        return e;
+    if (!parse_bool(v.ptr, v.len, &b))
+        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be true or false", name);
+    *out = b;
+    buf_printf(canonical, "&%s=%d", name, b);
+    return NX_OK;
+}
+
 static enum nx_err parse_limit(struct request *req, struct list_request *out) {
     struct slice v;
     enum nx_err e = request_query(req, "limit", &v);
@@ -99,12 +120,12 @@ char *list_cursor(const struct list_spec *spec, const struct list_request *lr, c
 }
 
 void list_respond_rows(struct response *res, const struct list_spec *spec,
-                       const struct list_request *lr, const PGresult *r, list_item_fn item,
-                       int value_col, int id_col, long long total) {
+                       const struct list_request *lr, const char *filters, const PGresult *r,
+                       list_item_fn item, int value_col, int id_col, long long total) {
     int rows = PQntuples(r), shown = rows > lr->limit ? lr->limit : rows;
     char *next = NULL;
     if (rows > lr->limit)
-        next = list_cursor(spec, lr, "", PQgetvalue(r, shown - 1, value_col),
+        next = list_cursor(spec, lr, filters, PQgetvalue(r, shown - 1, value_col),
                            strtoll(PQgetvalue(r, shown - 1, id_col), NULL, 10));
     json_t *items = json_array();
     for (int i = 0; i < shown; i++)
@@ -151,24 +172,25 @@ void list_respond_written(struct response *res, const char *items, size_t items_
 }
 
 enum nx_err list_serve_table(struct request *req, struct response *res,
-                             const struct list_spec *spec, const struct list_table *table) {
+                             const struct list_spec *spec, const struct list_table *table,
+                             const void *filter, const char *filters) {
     struct list_request lr;
     struct db *db = NULL;
     PGresult *r = NULL;
     long long total = -1;
     char after_id[24];
-    enum nx_err e = list_parse(req, spec, "", &lr);
+    enum nx_err e = list_parse(req, spec, filters, &lr);
     if (e == NX_OK)
         e = api_db(req, &db);
     snprintf(after_id, sizeof after_id, "%lld", (long long)lr.after.id);
     if (e == NX_OK)
-        e = table->page(db, lr.sort, lr.has_cursor ? lr.after.value : NULL, after_id,
+        e = table->page(db, filter, lr.sort, lr.has_cursor ? lr.after.value : NULL, after_id,
                         lr.limit_plus_one, &r);
     if (e == NX_OK && lr.include_total)
-        e = table->count(db, &total);
+        e = table->count(db, filter, &total);
     if (e == NX_OK)
-        list_respond_rows(res, spec, &lr, r, table->item, table->value_cols[lr.sort], table->id_col,
-                          total);
+        list_respond_rows(res, spec, &lr, filters, r, table->item, table->value_cols[lr.sort],
+                          table->id_col, total);
     PQclear(r);
     return e;
 }

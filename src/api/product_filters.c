@@ -5,6 +5,8 @@
  */
 #include "nexus/api/product_filters.h"
 
+#include "nexus/api/listing.h"
+
 #include "nexus/core/parse.h"
 #include "nexus/core/xmem.h"
 #include "nexus/db/categories.h"
@@ -20,14 +22,6 @@
 #define DISCOVERY_VALUE_MAX 2000
 #define OPTION_NAME_MAX     50 /* characters, as a variant's option names */
 #define ATTRIBUTE_KEY_MAX   40
-
-/* A present, non-empty query value; empty values are ignored. */
-static enum nx_err query_value(struct request *req, const char *name, struct slice *v) {
-    enum nx_err e = request_query(req, name, v);
-    if (e == NX_OK && v->ptr && v->len == 0)
-        v->ptr = NULL;
-    return e;
-}
 
 static bool is_key_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
@@ -54,7 +48,7 @@ static enum nx_err parse_category(struct request *req, struct db *db, struct pro
     struct slice v;
     char key[128], id[24];
     bool by_slug;
-    enum nx_err e = query_value(req, "category", &v);
+    enum nx_err e = list_filter_value(req, "category", &v);
     if (e != NX_OK || !v.ptr)
         return e;
     if ((e = category_key(req, "category", v, key, sizeof key, &by_slug)) != NX_OK)
@@ -77,7 +71,7 @@ static enum nx_err parse_price(struct request *req, const char *name, char *out,
                                const char **target, struct buf *canonical) {
     struct slice v;
     int64_t cents;
-    enum nx_err e = query_value(req, name, &v);
+    enum nx_err e = list_filter_value(req, name, &v);
     if (e != NX_OK || !v.ptr)
         return e;
     if (!parse_money(v.ptr, v.len, &cents))
@@ -89,23 +83,9 @@ static enum nx_err parse_price(struct request *req, const char *name, char *out,
     return NX_OK;
 }
 
-static enum nx_err parse_bool_param(struct request *req, const char *name, int *out,
-                                    struct buf *canonical) {
-    struct slice v;
-    bool b;
-    enum nx_err e = query_value(req, name, &v);
-    if (e != NX_OK || !v.ptr)
-        return e;
-    if (!parse_bool(v.ptr, v.len, &b))
-        return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be true or false", name);
-    *out = b;
-    buf_printf(canonical, "&%s=%d", name, b);
-    return NX_OK;
-}
-
 static enum nx_err parse_currency(struct request *req, struct product_query *q) {
     struct slice v;
-    enum nx_err e = query_value(req, "currency", &v);
+    enum nx_err e = list_filter_value(req, "currency", &v);
     if (e != NX_OK || !v.ptr)
         return e;
     if (v.len != 3)
@@ -128,7 +108,7 @@ static enum nx_err parse_currency(struct request *req, struct product_query *q) 
  * SKUs are unique, compared case-sensitively). */
 static enum nx_err parse_sku(struct request *req, struct product_query *q) {
     struct slice v;
-    enum nx_err e = query_value(req, "sku", &v);
+    enum nx_err e = list_filter_value(req, "sku", &v);
     if (e != NX_OK || !v.ptr)
         return e;
     if (v.len < sizeof q->sku) {
@@ -247,7 +227,7 @@ static void split_words(struct product_query *q, const char *s, size_t len) {
 
 static enum nx_err parse_q(struct request *req, struct product_query *q) {
     struct slice v;
-    enum nx_err e = query_value(req, "q", &v);
+    enum nx_err e = list_filter_value(req, "q", &v);
     if (e != NX_OK || !v.ptr)
         return e;
     if (v.len > Q_MAX * 4 || memchr(v.ptr, '\0', v.len))
@@ -419,7 +399,7 @@ static enum nx_err parse_discovery_param(struct request *req, struct product_que
     if (!is_utf8(param))
         return problem_detail(req, NX_ERR_BAD_REQUEST,
                               "an attr.* or option.* parameter name is not valid UTF-8");
-    enum nx_err e = query_value(req, param, &v);
+    enum nx_err e = list_filter_value(req, param, &v);
     if (e != NX_OK)
         return e;
     bool attribute = strncmp(param, "attr.", 5) == 0;
@@ -480,7 +460,7 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
         e = parse_price(req, "max_price", q->max, sizeof q->max, &q->filter.max_cents,
                         &q->canonical);
     if (e == NX_OK)
-        e = parse_bool_param(req, "in_stock", &q->filter.in_stock, &q->canonical);
+        e = list_bool_filter(req, "in_stock", &q->filter.in_stock, &q->canonical);
     if (e == NX_OK)
         e = parse_currency(req, q);
     if (e == NX_OK)
@@ -490,7 +470,7 @@ enum nx_err product_query_parse(struct request *req, struct db *db, bool staff,
      * when inactive products are in the list. */
     struct buf sent = {0};
     if (e == NX_OK)
-        e = parse_bool_param(req, "include_inactive", &inactive, &sent);
+        e = list_bool_filter(req, "include_inactive", &inactive, &sent);
     buf_clear(&sent);
     q->filter.include_inactive = staff && inactive == 1;
     if (q->filter.include_inactive)

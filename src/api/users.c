@@ -13,12 +13,14 @@
 #include "nexus/api/common.h"
 #include "nexus/api/listing.h"
 #include "nexus/auth/password.h"
+#include "nexus/core/xmem.h"
 #include "nexus/db/account_tokens.h"
 #include "nexus/db/logins.h"
 #include "nexus/db/users.h"
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
+#include "nexus/model/fields.h"
 #include "nexus/model/user.h"
 
 #include <stdio.h>
@@ -163,25 +165,63 @@ enum nx_err api_users_me_patch(struct request *req, struct response *res) {
     return e;
 }
 
-static enum nx_err count_users(struct db *db, long long *total) {
-    PGresult *r = NULL;
-    enum nx_err e = users_count(db, &r);
-    if (e == NX_OK)
-        *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return e;
+static enum nx_err count_users(struct db *db, const void *filter, long long *total) {
+    return users_count(db, filter, total);
 }
 
-static enum nx_err users_page(struct db *db, size_t sort, const char *after_value,
-                              const char *after_id, const char *limit, PGresult **out) {
-    return users_list(db, (enum user_sort)sort, after_value, after_id, limit, out);
+static enum nx_err users_page(struct db *db, const void *filter, size_t sort,
+                              const char *after_value, const char *after_id, const char *limit,
+                              PGresult **out) {
+    return users_list(db, filter, (enum user_sort)sort, after_value, after_id, limit, out);
+}
+
+/* The list's filters and the text its cursors are bound to. */
+struct user_query {
+    struct user_filter filter;
+    char email[NX_EMAIL_MAX + 1];
+    struct buf canonical;
+};
+
+/* email: one address, compared as every email is (case-insensitively). */
+static enum nx_err parse_email_filter(struct request *req, struct user_query *q) {
+    struct slice v;
+    enum nx_err e = list_filter_value(req, "email", &v);
+    if (e != NX_OK || !v.ptr)
+        return e;
+    char *given = xstrndup(v.ptr, v.len);
+    bool ok = email_normalize(given, q->email, sizeof q->email);
+    free(given);
+    if (!ok)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "email must be a whole email address (it is matched exactly)");
+    q->filter.email = q->email;
+    /* its length first: an address may hold '&' */
+    buf_printf(&q->canonical, "&email=%zu:%s", strlen(q->email), q->email);
+    return NX_OK;
+}
+
+static enum nx_err parse_user_filters(struct request *req, struct user_query *q) {
+    int active = -1;
+    enum nx_err e = parse_email_filter(req, q);
+    if (e == NX_OK)
+        e = list_bool_filter(req, "is_active", &active, &q->canonical);
+    if (active >= 0)
+        q->filter.is_active = active ? "true" : "false";
+    buf_puts(&q->canonical, "");
+    return e;
 }
 
 enum nx_err api_users_list(struct request *req, struct response *res) {
     static const int value_cols[] = {UC_CREATED_AT, UC_CREATED_AT, UC_EMAIL, UC_EMAIL};
     static const struct list_table table = {users_page, count_users, user_to_json, value_cols,
                                             UC_ID};
-    return list_serve_table(req, res, &USER_LIST, &table);
+    struct user_query q = {.filter = {NULL, NULL}};
+    enum nx_err e = parse_user_filters(req, &q);
+    if (e == NX_OK)
+        e = list_serve_table(req, res, &USER_LIST, &table, &q.filter,
+                             q.canonical.data ? q.canonical.data : "");
+    buf_clear(&q.canonical);
+    return e;
 }
 
 enum nx_err api_users_get(struct request *req, struct response *res) {

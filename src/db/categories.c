@@ -96,12 +96,7 @@ enum nx_err categories_list(struct db *db, enum parent_filter pf, const char *pa
     struct sql_builder b = {.prepare = true}; /* a small table: any plan serves */
     sql_add(&b, "SELECT " CATEGORY_COLUMNS " FROM categories");
     add_parent(&b, pf, parent_id);
-    if (after_value) {
-        sql_add_param(&b, SORTS[sort].after, after_value);
-        sql_add_param(&b, " ?::bigint)", after_id);
-    }
-    sql_add(&b, SORTS[sort].order);
-    sql_add_param(&b, " LIMIT ?::integer", limit);
+    sql_add_page(&b, SORTS[sort].after, SORTS[sort].order, after_value, after_id, limit);
     enum nx_err e = db_exec_built(db, &b, out);
     sql_clear(&b);
     return e;

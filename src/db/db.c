@@ -1000,6 +1000,16 @@ void sql_add_param(struct sql_builder *b, const char *fragment, const char *valu
     }
 }
 
+void sql_add_page(struct sql_builder *b, const char *after, const char *order,
+                  const char *after_value, const char *after_id, const char *limit) {
+    if (after_value) {
+        sql_add_param(b, after, after_value);
+        sql_add_param(b, " ?::bigint)", after_id);
+    }
+    sql_add(b, order);
+    sql_add_param(b, " LIMIT ?::integer", limit);
+}
+
 void sql_clear(struct sql_builder *b) {
     buf_clear(&b->sql);
     b->count = 0;

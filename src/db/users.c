@@ -3,6 +3,8 @@
  */
 #include "nexus/db/users.h"
 
+#include <stdlib.h>
+
 #define USER_COLUMNS                                                                               \
     "id, email, name, role, is_active, " NX_SQL_TIMESTAMP("created_at") ", " NX_SQL_TIMESTAMP(     \
         "updated_at") ", email_verified"
@@ -46,7 +48,6 @@ static struct db_stmt SQL_UPGRADE_PASSWORD = {
  * made the two deadlock). */
 static struct db_stmt SQL_PASSWORD_HASH = {
     "SELECT password_hash, email FROM users WHERE id = $1 FOR NO KEY UPDATE", 1, 0};
-static struct db_stmt SQL_COUNT = {"SELECT count(*) FROM users", 0, 0};
 /* Rows locked, so that of two admins taking each other's role away at
  * once the second sees the first's change. */
 static struct db_stmt SQL_LOCK_ADMINS = {
@@ -54,27 +55,32 @@ static struct db_stmt SQL_LOCK_ADMINS = {
     " (SELECT id FROM users WHERE role = 'admin' AND is_active FOR NO KEY UPDATE) a",
     1, 0};
 
-/* Keyset pages, one statement per sort order, first page and later pages. */
-static struct db_stmt SQL_LIST_FIRST[] = {
-    {"SELECT " USER_COLUMNS " FROM users ORDER BY created_at, id LIMIT $1", 1, 0},
-    {"SELECT " USER_COLUMNS " FROM users ORDER BY created_at DESC, id DESC LIMIT $1", 1, 0},
-    {"SELECT " USER_COLUMNS " FROM users ORDER BY email, id LIMIT $1", 1, 0},
-    {"SELECT " USER_COLUMNS " FROM users ORDER BY email DESC, id DESC LIMIT $1", 1, 0},
+/* Per sort order: the keyset comparison after a cursor and the order. */
+static const struct {
+    const char *after;
+    const char *order;
+} LIST_SORTS[] = {
+    [USER_SORT_CREATED] = {" AND (created_at, id) > (?::timestamptz,", " ORDER BY created_at, id"},
+    [USER_SORT_CREATED_DESC] = {" AND (created_at, id) < (?::timestamptz,",
+                                " ORDER BY created_at DESC, id DESC"},
+    [USER_SORT_EMAIL] = {" AND (email, id) > (?,", " ORDER BY email, id"},
+    [USER_SORT_EMAIL_DESC] = {" AND (email, id) < (?,", " ORDER BY email DESC, id DESC"},
 };
-static struct db_stmt SQL_LIST_AFTER[] = {
-    {"SELECT " USER_COLUMNS " FROM users WHERE (created_at, id) > ($1::timestamptz, $2::bigint)"
-     " ORDER BY created_at, id LIMIT $3",
-     3, 0},
-    {"SELECT " USER_COLUMNS " FROM users WHERE (created_at, id) < ($1::timestamptz, $2::bigint)"
-     " ORDER BY created_at DESC, id DESC LIMIT $3",
-     3, 0},
-    {"SELECT " USER_COLUMNS " FROM users WHERE (email, id) > ($1, $2::bigint)"
-     " ORDER BY email, id LIMIT $3",
-     3, 0},
-    {"SELECT " USER_COLUMNS " FROM users WHERE (email, id) < ($1, $2::bigint)"
-     " ORDER BY email DESC, id DESC LIMIT $3",
-     3, 0},
-};
+
+/* " WHERE ..." of the list's filters: the email through users_email_key. */
+static void add_list_filters(struct sql_builder *b, const struct user_filter *f) {
+    sql_add(b, " WHERE true");
+    if (f->email)
+        sql_add_param(b, " AND lower(email) = ?", f->email);
+    if (f->is_active)
+        sql_add_param(b, " AND is_active = ?::boolean", f->is_active);
+}
+
+/* Prepared (a generic plan) only without filters: a few shapes, each
+ * walking its order whatever the cursor and limit. */
+static bool unfiltered(const struct user_filter *f) {
+    return !f->email && !f->is_active;
+}
 
 enum nx_err users_insert(struct db *db, const char *email, const char *name, const char *hash,
                          const char *role, PGresult **out) {
@@ -159,12 +165,27 @@ enum nx_err users_upgrade_password(struct db *db, const char *id, const char *ol
     return db_exec(db, &SQL_UPGRADE_PASSWORD, params, NULL);
 }
 
-enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
-                       const char *after_id, const char *limit, PGresult **out) {
-    return db_exec_page(db, &SQL_LIST_FIRST[sort], &SQL_LIST_AFTER[sort], after_value, after_id,
-                        limit, out);
+enum nx_err users_list(struct db *db, const struct user_filter *f, enum user_sort sort,
+                       const char *after_value, const char *after_id, const char *limit,
+                       PGresult **out) {
+    struct sql_builder b = {.prepare = unfiltered(f)};
+    sql_add(&b, "SELECT " USER_COLUMNS " FROM users");
+    add_list_filters(&b, f);
+    sql_add_page(&b, LIST_SORTS[sort].after, LIST_SORTS[sort].order, after_value, after_id, limit);
+    enum nx_err e = db_exec_built(db, &b, out);
+    sql_clear(&b);
+    return e;
 }
 
-enum nx_err users_count(struct db *db, PGresult **out) {
-    return db_exec(db, &SQL_COUNT, NULL, out);
+enum nx_err users_count(struct db *db, const struct user_filter *f, long long *total) {
+    struct sql_builder b = {.prepare = unfiltered(f)};
+    PGresult *r = NULL;
+    sql_add(&b, "SELECT count(*) FROM users");
+    add_list_filters(&b, f);
+    enum nx_err e = db_exec_built(db, &b, &r);
+    if (e == NX_OK)
+        *total = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    sql_clear(&b);
+    return e;
 }

@@ -684,23 +684,23 @@ static void test_tampered_cursor_is_400(void **state) {
     free(cursor);
 }
 
+/* The status of query with cursor. */
+static long status_with_cursor(const char *query, const char *cursor) {
+    char with[1024];
+    snprintf(with, sizeof with, "%s&cursor=%s", query, cursor);
+    return list_status(with);
+}
+
 static void test_cursor_is_bound_to_its_sort(void **state) {
     (void)state;
-    char query[1024];
     char *by_email = first_cursor("sort=email&limit=1");
-    snprintf(query, sizeof query, "sort=created_at&limit=1&cursor=%s", by_email);
-    assert_int_equal(list_status(query), 400);
-    snprintf(query, sizeof query, "limit=1&cursor=%s", by_email);
-    assert_int_equal(list_status(query), 400);
-    snprintf(query, sizeof query, "sort=-email&limit=1&cursor=%s", by_email);
-    assert_int_equal(list_status(query), 400);
-    snprintf(query, sizeof query, "sort=email&limit=1&cursor=%s", by_email);
-    assert_int_equal(list_status(query), 200);
+    assert_int_equal(status_with_cursor("sort=created_at&limit=1", by_email), 400);
+    assert_int_equal(status_with_cursor("limit=1", by_email), 400);
+    assert_int_equal(status_with_cursor("sort=-email&limit=1", by_email), 400);
+    assert_int_equal(status_with_cursor("sort=email&limit=1", by_email), 200);
     char *by_created = first_cursor("limit=1");
-    snprintf(query, sizeof query, "sort=email&limit=1&cursor=%s", by_created);
-    assert_int_equal(list_status(query), 400);
-    snprintf(query, sizeof query, "sort=-created_at&limit=1&cursor=%s", by_created);
-    assert_int_equal(list_status(query), 400);
+    assert_int_equal(status_with_cursor("sort=email&limit=1", by_created), 400);
+    assert_int_equal(status_with_cursor("sort=-created_at&limit=1", by_created), 400);
     free(by_email);
     free(by_created);
 }
@@ -1219,6 +1219,84 @@ static void test_concurrent_user_patches_with_the_same_if_match(void **state) {
     account_free(&a);
 }
 
+/* ---- filters ---------------------------------------------------------------- */
+
+static long long total_of(const char *query) {
+    char path[1024];
+    snprintf(path, sizeof path, USERS "?%s&include_total=true", query);
+    struct http_res *r = get(path, admin.access);
+    assert_int_equal(r->status, 200);
+    long long total = (long long)json_integer_value(json_object_get(r->json, "total"));
+    http_res_free(r);
+    return total;
+}
+
+/* Walk query and compare with the users of the SQL query, in order. */
+static void expect_users(const char *query, const char *sql_query) {
+    long long got[MAX_IDS], want[MAX_IDS];
+    size_t pages = 0;
+    size_t nwant = sql_ids(sql_query, want, MAX_IDS);
+    size_t ngot = walk(query, got, MAX_IDS, &pages);
+    assert_same_ids(got, ngot, want, nwant);
+}
+
+/* email= finds one user by address, in any case; is_active= the active or
+ * inactive users; both are bound into cursors and checked. */
+static void test_list_filters_by_email_and_is_active(void **state) {
+    (void)state;
+    long long zoe = register_user("Zoe.Filter@Example.com", "password-1", "Zoe");
+    for (int i = 0; i < 3; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "gone-%d@filters.example.com", i);
+        set_active(register_user(email, "password-1", "Gone"), false);
+    }
+    long long got[MAX_IDS];
+    size_t pages = 0;
+    const char *const spellings[] = {
+        "email=zoe.filter@example.com", "email=ZOE.FILTER%40EXAMPLE.COM",
+        "email=%20Zoe.Filter@Example.com", "email=zoe.filter@example.com&is_active=true"};
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        assert_int_equal(walk(spellings[i], got, MAX_IDS, &pages), 1);
+        assert_int_equal(got[0], zoe);
+        assert_int_equal(total_of(spellings[i]), 1);
+    }
+    const char *const none[] = {"email=zoe.filter@example.org",
+                                "email=zoe.filter@example.com&is_active=false"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        assert_int_equal(walk(none[i], got, MAX_IDS, &pages), 0);
+        assert_int_equal(total_of(none[i]), 0);
+    }
+    expect_users("is_active=false&limit=1",
+                 "SELECT id FROM users WHERE NOT is_active ORDER BY created_at, id");
+    assert_true(total_of("is_active=false") >= 3);
+    expect_users("is_active=false&limit=2&sort=-email",
+                 "SELECT id FROM users WHERE NOT is_active ORDER BY email DESC, id DESC");
+    expect_users("is_active=true&limit=7&sort=email",
+                 "SELECT id FROM users WHERE is_active ORDER BY email, id");
+    /* empty: ignored, as every empty filter */
+    expect_users("email=&is_active=&limit=9", "SELECT id FROM users ORDER BY created_at, id");
+    /* malformed */
+    const char *const bad[] = {"email=zoe",          "email=zoe@",    "email=a@b@example.com",
+                               "email=@example.com", "is_active=yes", "is_active=TRUE",
+                               "is_active=1",        "is_active=0"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(list_status(bad[i]), 400);
+    /* cursors are bound to the filters */
+    char *inactive = first_cursor("is_active=false&limit=1");
+    assert_int_equal(status_with_cursor("is_active=false&limit=1", inactive), 200);
+    const char *const others[] = {"limit=1", "is_active=true&limit=1",
+                                  "is_active=false&email=zoe.filter@example.com&limit=1"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        assert_int_equal(status_with_cursor(others[i], inactive), 400);
+    char *unfiltered = first_cursor("limit=1");
+    assert_int_equal(status_with_cursor("is_active=false&limit=1", unfiltered), 400);
+    assert_int_equal(status_with_cursor("is_active=&limit=1", unfiltered), 200);
+    free(inactive);
+    free(unfiltered);
+    /* still the admin's list */
+    assert_int_equal(status_of("GET", USERS "?email=zoe.filter@example.com", staff.access), 403);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_me_returns_the_callers_user),
@@ -1264,6 +1342,7 @@ int main(void) {
         cmocka_unit_test(test_admin_writes_honour_if_match),
         cmocka_unit_test(test_patch_me_honours_if_match),
         cmocka_unit_test(test_concurrent_user_patches_with_the_same_if_match),
+        cmocka_unit_test(test_list_filters_by_email_and_is_active),
     };
     return cmocka_run_group_tests_name("users", tests, start, stop);
 }

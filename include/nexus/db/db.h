@@ -226,6 +226,12 @@ struct sql_builder {
 
 void sql_add(struct sql_builder *b, const char *fragment);
 void sql_add_param(struct sql_builder *b, const char *fragment, const char *value);
+/* A keyset page's end: when after_value is not NULL, after (the
+ * comparison up to the sort value's placeholder and a comma, such as
+ * " AND (created_at, id) > (?::timestamptz,") with after_value, closed
+ * with after_id; then order and LIMIT limit. */
+void sql_add_page(struct sql_builder *b, const char *after, const char *order,
+                  const char *after_value, const char *after_id, const char *limit);
 /* Run it (prepared or not, as b->prepare says); frees nothing: call
  * sql_clear after. */
 enum nx_err db_exec_built(struct db *db, const struct sql_builder *b, PGresult **out);

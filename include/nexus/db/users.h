@@ -77,10 +77,18 @@ enum nx_err users_login_lock(struct db *db, const char *id, PGresult **out);
 enum nx_err users_upgrade_password(struct db *db, const char *id, const char *old_hash,
                                    const char *new_hash);
 
-/* One page in sort order after (after_value, after_id) when after_value is
- * not NULL; limit rows at most. */
-enum nx_err users_list(struct db *db, enum user_sort sort, const char *after_value,
-                       const char *after_id, const char *limit, PGresult **out);
-enum nx_err users_count(struct db *db, PGresult **out);
+/* The users list's filters; NULL members do not filter. */
+struct user_filter {
+    const char *email;     /* the address, normalised (lower-case): one user at most */
+    const char *is_active; /* "true" or "false" */
+};
+
+/* One page of the users that pass f, in sort order after (after_value,
+ * after_id) when after_value is not NULL; limit rows at most. */
+enum nx_err users_list(struct db *db, const struct user_filter *f, enum user_sort sort,
+                       const char *after_value, const char *after_id, const char *limit,
+                       PGresult **out);
+/* How many users pass f. */
+enum nx_err users_count(struct db *db, const struct user_filter *f, long long *total);
 
 #endif
