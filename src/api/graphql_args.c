@@ -182,6 +182,7 @@ enum nx_err gql_args_filter(struct gql_args *a, const json_t *filter) {
               add_string(a, filter, "maxPrice", "max_price") &&
               add_bool(a, filter, "inStock", "in_stock", false) &&
               add_string(a, filter, "currency", "currency") &&
+              add_string(a, filter, "sku", "sku") &&
               add_bool(a, filter, "includeInactive", "include_inactive", true);
     return ok ? add_discovery(a, filter) : NX_ERR_BAD_REQUEST;
 }
@@ -221,6 +222,7 @@ static const struct {
     {"max_price", "filter.maxPrice"},
     {"in_stock", "filter.inStock"},
     {"currency", "filter.currency"},
+    {"sku", "filter.sku"},
     {"include_inactive", "filter.includeInactive"},
     {"cursor", "after"},
     {"limit", "first"},

@@ -287,6 +287,9 @@ static const struct gql_input_def product_filter_fields[] = {
     ARG("maxPrice", "String", NULL, "A decimal string."),
     ARG("inStock", "Boolean", NULL, NULL),
     ARG("currency", "String", NULL, "ISO 4217."),
+    ARG("sku", "String", NULL,
+        "The product of which a live variant has exactly this SKU (case-sensitive; REST's "
+        "sku)."),
     ARG("includeInactive", "Boolean", "false", "Staff only; ignored for others."),
     ARG("attributes", "[AttributeFilter!]", NULL,
         "All must hold (REST's attr.*). With options, at most 10 conditions: each values, min "

@@ -95,6 +95,7 @@ function filterParams(filter = {}) {
     max_price: filter.maxPrice,
     in_stock: filter.inStock === undefined || filter.inStock === null ? undefined : String(filter.inStock),
     currency: filter.currency,
+    sku: filter.sku,
     include_inactive: filter.includeInactive ? 'true' : undefined,
   };
   for (const a of filter.attributes || []) {

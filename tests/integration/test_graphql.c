@@ -857,6 +857,42 @@ static void test_an_option_filter_takes_its_whole_name(void **state) {
     }
 }
 
+/* filter.sku is REST's sku: the product of a live variant of that SKU,
+ * in products, a category's products and facets, with REST's checks. */
+static void test_sku_filter_as_rest(void **state) {
+    (void)state;
+    /* RK-M is the Red Kettle's second variant; MM-2 the Mixed Mug's inactive one */
+    expect_data(
+        gql_post(NULL,
+                 "{ products(filter: {sku: \"RK-M\"}) { totalCount edges { node { name sku "
+                 "} } } m: products(filter: {sku: \"MM-2\", category: \"home\"}) { "
+                 "totalCount } none: products(filter: {sku: \"rk-m\"}) { totalCount } "
+                 "category(slug: \"home\") { products(filter: {sku: \"RK-M\"}) { totalCount "
+                 "} } facets(filter: {sku: \"RK-M\"}) { total } }",
+                 NULL),
+        "{\"products\":{\"totalCount\":1,\"edges\":[{\"node\":{\"name\":\"Red Kettle\","
+        "\"sku\":\"RK-S\"}}]},\"m\":{\"totalCount\":1},\"none\":{\"totalCount\":0},"
+        "\"category\":{\"products\":{\"totalCount\":1}},\"facets\":{\"total\":1}}");
+    struct http_res *rest = call("GET", "/api/v1/products?sku=RK-M&include_total=true", NULL, NULL);
+    expect_status(rest, 200, "REST sku");
+    assert_int_equal(jint(rest->json, "total"), 1);
+    http_res_free(rest);
+    expect_bad_input("{ products(filter: {sku: \"RK M\"}) { totalCount } }",
+                     "filter.sku must be 1 to 64 of");
+    expect_bad_input("{ facets(filter: {sku: \"RK/M\"}) { total } }", "filter.sku must be");
+    /* a cursor of the unfiltered list is not one of the sku's */
+    rest = call("GET", "/api/v1/products?limit=1", NULL, NULL);
+    char vars[1024];
+    snprintf(vars, sizeof vars, "{\"after\": \"%s\"}", jstr(rest->json, "next_cursor"));
+    http_res_free(rest);
+    struct http_res *bad = gql_post(NULL,
+                                    "query($after: String) { products(first: 1, after: $after, "
+                                    "filter: {sku: \"RK-M\"}) { totalCount } }",
+                                    vars);
+    gql_expect_error(bad, 200, "GRAPHQL_BAD_USER_INPUT", "invalid cursor");
+    http_res_free(bad);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_by_id_and_slug),
@@ -879,6 +915,7 @@ int main(void) {
         cmocka_unit_test(test_attributes_same_on_both_paths),
         cmocka_unit_test(test_aliases_with_different_arguments),
         cmocka_unit_test(test_an_option_filter_takes_its_whole_name),
+        cmocka_unit_test(test_sku_filter_as_rest),
     };
     return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);
 }
