@@ -5,6 +5,7 @@
 
 #include "nexus/cache/cache.h"
 #include "nexus/cache/local.h"
+#include "nexus/core/cursor.h"
 #include "nexus/core/log.h"
 #include "nexus/core/metrics.h"
 
@@ -17,10 +18,13 @@
 #include <time.h>
 
 static char gen_key[96];
-static char entry_prefix[96];
+/* Entry prefixes end with the cursor key's fingerprint (see
+ * catalog_cache_init); an entry's key is then its generation, ":" and the
+ * request's key. */
+static char entry_prefix[128];
 static char items_gen_key[96];              /* the generation every item read depends on */
 static char product_gen_prefix[96];         /* + id: the generation of one product's item */
-static char item_prefix[96];                /* item entries: + product generation + ":" + key */
+static char item_prefix[128];               /* item entries: + product generation + ":" + key */
 static char position_key[96];               /* the primary's WAL position of the last write */
 static char changes_key[96];                /* the change log of the last bumps */
 static catalog_position_fn position_source; /* NULL: bumps carry no position */
@@ -98,11 +102,18 @@ void catalog_cache_wait(uint64_t until_us) {
 }
 
 void catalog_cache_init(const char *prefix, const struct catalog_cache_limits *limits) {
+    /* Answers carry list cursors signed with the cursor key: entries are
+     * kept apart by its fingerprint, so a process given another secret (a
+     * rotation, or instances of different secrets meanwhile) fills its own
+     * entries instead of serving cursors it would refuse. The generations
+     * stay shared: a write still reaches every process's entries. */
+    char signer[NX_CURSOR_FINGERPRINT_LEN];
+    cursor_key_fingerprint(signer);
     snprintf(gen_key, sizeof gen_key, "%s:catalog:gen", prefix);
-    snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:", prefix);
+    snprintf(entry_prefix, sizeof entry_prefix, "%s:catalog:%s:", prefix, signer);
     snprintf(items_gen_key, sizeof items_gen_key, "%s:catalog:items-gen", prefix);
     snprintf(product_gen_prefix, sizeof product_gen_prefix, "%s:catalog:product-gen:", prefix);
-    snprintf(item_prefix, sizeof item_prefix, "%s:catalog:item:", prefix);
+    snprintf(item_prefix, sizeof item_prefix, "%s:catalog:item:%s:", prefix, signer);
     snprintf(position_key, sizeof position_key, "%s:catalog:wal-position", prefix);
     snprintf(changes_key, sizeof changes_key, "%s:catalog:changes", prefix);
     snprintf(ttl_text, sizeof ttl_text, "%d", limits->ttl_seconds);

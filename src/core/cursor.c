@@ -23,6 +23,14 @@ void cursor_init(const unsigned char *secret, size_t len) {
     crypto_generichash_final(&st, key, sizeof key);
 }
 
+void cursor_key_fingerprint(char out[NX_CURSOR_FINGERPRINT_LEN]) {
+    static const char context[] = "nexus cursor key fingerprint v1";
+    unsigned char d[(NX_CURSOR_FINGERPRINT_LEN - 1) / 2];
+    crypto_generichash(d, sizeof d, (const unsigned char *)context, sizeof context, key,
+                       sizeof key);
+    sodium_bin2hex(out, NX_CURSOR_FINGERPRINT_LEN, d, sizeof d);
+}
+
 static void mac_of(const char *data, size_t len, unsigned char out[MAC_BYTES]) {
     unsigned char full[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256(full, (const unsigned char *)data, len, key);

@@ -300,6 +300,43 @@ static void test_product_write_on_one_instance_shows_on_another(void **state) {
     harness_stop(&other);
 }
 
+/* GET path's next page by its next_cursor; its status. */
+static long follow_next_cursor(const char *path) {
+    char next[4096];
+    struct http_res *r = http_expect("GET", path, NULL, NULL, 200);
+    snprintf(next, sizeof next, "%s&cursor=%s", path, jstr(r->json, "next_cursor"));
+    http_res_free(r);
+    r = http_request("GET", next, NULL, NULL, 0);
+    long status = r->status;
+    if (status != 200)
+        fprintf(stderr, "GET %s: %ld %s\n", next, status, r->body);
+    http_res_free(r);
+    return status;
+}
+
+/* After JWT_SECRET is rotated, an instance with the new secret never
+ * serves a page cached by one with the old secret: its next_cursor would
+ * be refused. Each instance's pages carry cursors it reads. */
+static void test_a_rotated_secret_serves_cursors_it_can_read(void **state) {
+    (void)state;
+    struct nexus_server rotated = {0};
+    const char *path = "/api/v1/products?limit=1&sort=price";
+    create_product("ROT-1", "Rotation Lamp");
+    create_product("ROT-2", "Rotation Chair");
+    expect_cached(path);
+    start_on_services(&rotated, "cache-rotated",
+                      "JWT_SECRET=rotated-integration-secret-9f8e7d6c5b4a3210");
+    harness_use(&rotated);
+    long first = follow_next_cursor(path);
+    expect_cached(path);
+    long cached = follow_next_cursor(path);
+    harness_use(&server);
+    harness_stop(&rotated);
+    assert_int_equal(first, 200);
+    assert_int_equal(cached, 200);
+    assert_int_equal(follow_next_cursor(path), 200); /* the old secret's entries stay its own */
+}
+
 static void test_total_follows_creates(void **state) {
     (void)state;
     char body[8192];
@@ -931,6 +968,7 @@ int main(void) {
         cmocka_unit_test(test_category_writes_invalidate_embedded_names),
         cmocka_unit_test(test_product_write_keeps_other_items),
         cmocka_unit_test(test_product_write_on_one_instance_shows_on_another),
+        cmocka_unit_test(test_a_rotated_secret_serves_cursors_it_can_read),
         cmocka_unit_test(test_total_follows_creates),
         cmocka_unit_test(test_staff_and_public_are_cached_apart),
         cmocka_unit_test(test_no_read_after_a_write_response_is_stale),

@@ -14,8 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NX_CURSOR_MAX       2048
-#define NX_CURSOR_VALUE_MAX 1024 /* a sort value: 200 characters of 4 bytes fit */
+#define NX_CURSOR_MAX             2048
+#define NX_CURSOR_VALUE_MAX       1024 /* a sort value: 200 characters of 4 bytes fit */
+#define NX_CURSOR_FINGERPRINT_LEN 17   /* 16 hex digits and a NUL */
 
 struct cursor_scope {
     const char *endpoint; /* "users", "products", ... */
@@ -30,6 +31,13 @@ struct cursor_position {
 
 /* Derive the signing key from a secret (once, at start-up). */
 void cursor_init(const unsigned char *secret, size_t len);
+
+/* A short name of the signing key (a keyed hash under it, which tells
+ * nothing of the key or the secret), the same in every process given the
+ * same secret: whatever stores answers that carry cursors keys them by it,
+ * so that a process with another secret never serves a cursor it cannot
+ * read. */
+void cursor_key_fingerprint(char out[NX_CURSOR_FINGERPRINT_LEN]);
 
 /* A cursor string for pos in scope; owned by the caller (free). */
 char *cursor_encode(const struct cursor_scope *scope, const struct cursor_position *pos);
