@@ -8,6 +8,7 @@
 #include "nexus/core/xmem.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ struct cache_conn {
     unsigned pending; /* replies of commands sent by cache_send, not read yet */
     uint64_t next_attempt_us;
     uint32_t backoff_ms;
+    uint64_t outages_before; /* outages begun before ctx connected */
     struct cache_conn *next;
 };
 
@@ -25,6 +27,19 @@ static struct timeval timeout;
 static _Thread_local struct cache_conn *thread_conn;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_conn *registry;
+
+/* Redis as this process saw it last. Every thread has its own connection
+ * and backoff, and while Redis is away all of them fail, dozens of times a
+ * second together: the first failure of an outage is logged (redis.down),
+ * the others counted, and the first answer after it logged (redis.up) with
+ * that count. Changes under outage_lock; down is read without it on every
+ * answer. */
+static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool down;
+static _Atomic uint64_t outages_begun;
+static uint64_t down_since_us;
+static uint64_t failures_unlogged;
+static char address[300]; /* the configured address, never its user or password */
 
 static bool copy_bounded(char *dst, size_t cap, const char *src, size_t n) {
     if (n >= cap)
@@ -140,12 +155,30 @@ bool redis_url_parse(const char *url, struct redis_target *out) {
     return false;
 }
 
+/* target's address as a URL without its userinfo (the password). */
+static void describe_target(void) {
+    char db[16] = "";
+    if (!target.port) {
+        if (target.db)
+            snprintf(db, sizeof db, "?db=%d", target.db);
+        snprintf(address, sizeof address, "unix://%s%s", target.host, db);
+        return;
+    }
+    if (target.db)
+        snprintf(db, sizeof db, "/%d", target.db);
+    bool v6 = strchr(target.host, ':') != NULL;
+    snprintf(address, sizeof address, "redis://%s%s%s:%d%s", v6 ? "[" : "", target.host,
+             v6 ? "]" : "", target.port, db);
+}
+
 bool cache_init(const char *url, int timeout_ms) {
     enabled = false;
     if (!url)
         return true;
     if (!redis_url_parse(url, &target))
         return false;
+    describe_target();
+    atomic_store(&down, false);
     timeout.tv_sec = timeout_ms / 1000;
     timeout.tv_usec = (timeout_ms % 1000) * 1000;
     enabled = true;
@@ -156,14 +189,55 @@ bool cache_enabled(void) {
     return enabled;
 }
 
+/* A connection, a command or an answer failed: logged when it begins an
+ * outage, else counted. A leftover is the failure of a connection made
+ * before the last outage began (Redis closed it then, and it is used only
+ * now): it belongs to that outage, and begins none. */
+static void redis_failed(const char *why, bool leftover) {
+    struct log_field at = {"address", address};
+    pthread_mutex_lock(&outage_lock);
+    if (atomic_load(&down)) {
+        failures_unlogged++;
+    } else if (!leftover) {
+        atomic_store(&down, true);
+        atomic_fetch_add(&outages_begun, 1);
+        down_since_us = now_us();
+        failures_unlogged = 0;
+        nx_log_fields(LOG_WARN, "redis.down", NULL, &at, 1,
+                      "%s; the cache is bypassed, and failures are not logged again until "
+                      "Redis answers",
+                      why);
+    }
+    pthread_mutex_unlock(&outage_lock);
+}
+
+/* Redis answered: the end of an outage, if one was logged. */
+static void redis_answered(void) {
+    if (!atomic_load_explicit(&down, memory_order_relaxed))
+        return;
+    struct log_field at = {"address", address};
+    pthread_mutex_lock(&outage_lock);
+    if (atomic_load(&down)) {
+        atomic_store(&down, false);
+        nx_log_fields(LOG_INFO, "redis.up", NULL, &at, 1,
+                      "Redis answers again after %.1f s; %llu more failures were not logged",
+                      (double)(now_us() - down_since_us) / 1e6,
+                      (unsigned long long)failures_unlogged);
+    }
+    pthread_mutex_unlock(&outage_lock);
+}
+
 static bool simple_command(redisContext *ctx, const char *what, int argc, const char **argv) {
     redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
     bool ok = r && r->type != REDIS_REPLY_ERROR;
+    char why[300];
     /* Redis's error replies to AUTH and SELECT never quote their arguments */
     if (r && !ok)
-        log_warn("redis.setup", NULL, "%s failed: %.*s", what, (int)r->len, r->str);
+        snprintf(why, sizeof why, "%s failed: %.*s", what, (int)r->len, r->str);
     else if (!ok)
-        log_warn("redis.setup", NULL, "%s failed", what);
+        snprintf(why, sizeof why, "%s failed", what);
+    if (!ok)
+        redis_failed(why, false);
     freeReplyObject(r);
     return ok;
 }
@@ -172,7 +246,7 @@ static redisContext *connect_now(void) {
     redisContext *ctx = target.port ? redisConnectWithTimeout(target.host, target.port, timeout)
                                     : redisConnectUnixWithTimeout(target.host, timeout);
     if (!ctx || ctx->err) {
-        log_warn("redis.connect", NULL, "%s", ctx ? ctx->errstr : "out of memory");
+        redis_failed(ctx ? ctx->errstr : "out of memory", false);
         redisFree(ctx);
         return NULL;
     }
@@ -220,6 +294,7 @@ static void back_off(struct cache_conn *c) {
  * still accepts connections, and each would cost a timeout again. */
 static void answered(struct cache_conn *c) {
     c->backoff_ms = 0;
+    redis_answered();
 }
 
 /* A usable context, or NULL while Redis is down and the backoff runs. */
@@ -229,6 +304,7 @@ static redisContext *context(void) {
         return c->ctx;
     if (now_us() < c->next_attempt_us)
         return NULL;
+    c->outages_before = atomic_load(&outages_begun);
     c->ctx = connect_now();
     if (!c->ctx)
         back_off(c);
@@ -238,7 +314,7 @@ static redisContext *context(void) {
 /* Any error leaves a hiredis context unusable: drop it, retry after backoff. */
 static void drop_context(const char *why) {
     struct cache_conn *c = this_thread();
-    log_warn("redis.error", NULL, "%s", why);
+    redis_failed(why, c->outages_before < atomic_load(&outages_begun));
     redisFree(c->ctx);
     c->ctx = NULL;
     c->pending = 0;

@@ -56,26 +56,47 @@ static void emit(struct buf *b) {
     buf_clear(b);
 }
 
-void nx_log(enum log_level level, const char *event, const char *request_id, const char *fmt, ...) {
-    if (level < current_level)
-        return;
+static void vlog(enum log_level level, const char *event, const char *request_id,
+                 const struct log_field *fields, size_t n_fields, const char *fmt, va_list ap) {
     struct buf b = {0};
     begin_line(&b, level, event);
     if (request_id) {
         buf_puts(&b, ",\"request_id\":");
         buf_json_string(&b, request_id, strlen(request_id));
     }
+    for (size_t i = 0; i < n_fields; i++) {
+        buf_puts(&b, ",");
+        buf_json_string(&b, fields[i].name, strlen(fields[i].name));
+        buf_puts(&b, ":");
+        buf_json_string(&b, fields[i].value, strlen(fields[i].value));
+    }
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (n > 0) {
         size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
         buf_puts(&b, ",\"msg\":");
         buf_json_string(&b, msg, len);
     }
     emit(&b);
+}
+
+void nx_log(enum log_level level, const char *event, const char *request_id, const char *fmt, ...) {
+    if (level < current_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, event, request_id, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void nx_log_fields(enum log_level level, const char *event, const char *request_id,
+                   const struct log_field *fields, size_t n_fields, const char *fmt, ...) {
+    if (level < current_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, event, request_id, fields, n_fields, fmt, ap);
+    va_end(ap);
 }
 
 void log_access(const struct access_entry *e) {

@@ -43,6 +43,7 @@ struct db {
     uint32_t backoff_ms;
     uint64_t serial;             /* connections established so far */
     const char *connect_timeout; /* seconds, as libpq takes it */
+    const char *target;          /* "primary" or "replica", for the log */
     const char *request_id;
     unsigned char prepared[NX_MAX_STATEMENTS / 8];
     char *built[NX_MAX_BUILT_STATEMENTS]; /* texts prepared as "b<index>" */
@@ -177,6 +178,12 @@ static void on_notice(void *arg, const char *message) {
     log_debug("db.notice", NULL, "%s", message);
 }
 
+/* An event of db's connection, naming the server it is to: an operator
+ * must tell a lost replica (reads move to the primary) from a lost primary. */
+#define log_db(level, db, event, ...)                                                              \
+    nx_log_fields(level, event, (db)->request_id, &(struct log_field){"target", (db)->target}, 1,  \
+                  __VA_ARGS__)
+
 static bool connect_now(struct db *db) {
     /* Our defaults come first so that the URL (dbname, expanded) overrides. */
     const char *const keys[] = {"connect_timeout",  "keepalives", "keepalives_idle",
@@ -184,7 +191,7 @@ static bool connect_now(struct db *db) {
     const char *const vals[] = {db->connect_timeout, "1", "30", "nexus", db->conninfo, NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(db->conn) != CONNECTION_OK || !configure_session(db)) {
-        log_warn("db.connect", db->request_id, "%s", PQerrorMessage(db->conn));
+        log_db(LOG_WARN, db, "db.connect", "%s", PQerrorMessage(db->conn));
         drop_connection(db);
         return false;
     }
@@ -237,6 +244,7 @@ static struct db *db_new(const char *conninfo) {
     struct db *db = xcalloc(1, sizeof *db);
     db->conninfo = xstrdup(conninfo);
     db->connect_timeout = "3";
+    db->target = "primary";
     return db;
 }
 
@@ -276,6 +284,7 @@ struct db *db_thread_replica(const char *request_id) {
         /* A replica slow to connect costs the read that waits for it: keep
          * the wait short (libpq's least), the primary serves meanwhile. */
         thread_replica->connect_timeout = "2";
+        thread_replica->target = "replica";
     }
     thread_replica->request_id = request_id;
     return ensure_connected(thread_replica) ? thread_replica : NULL;
@@ -466,8 +475,8 @@ static enum nx_err fail_result(struct db *db, PGresult *r) {
     thread_timed_out = thread_timed_out || (!broken && strcmp(db->sqlstate, "57014") == 0);
     enum nx_err code = broken ? NX_ERR_UNAVAILABLE : db_map_sqlstate(db->sqlstate);
     enum log_level level = code == NX_ERR_INTERNAL || broken ? LOG_ERROR : LOG_DEBUG;
-    nx_log(level, "db.error", db->request_id, "sqlstate=%s constraint=%s: %s", db->sqlstate,
-           db->constraint, PQerrorMessage(db->conn));
+    log_db(level, db, "db.error", "sqlstate=%s constraint=%s: %s", db->sqlstate, db->constraint,
+           PQerrorMessage(db->conn));
     if (broken)
         drop_connection(db);
     return code;
@@ -572,9 +581,8 @@ static PGresult *prepare_named(struct db *db, const char *name, const char *sql,
 static bool drop_if_hung(struct db *db) {
     if (!db->hung)
         return false;
-    log_error("db.hung", db->request_id,
-              "no answer from PostgreSQL within %d ms; the connection is closed",
-              answer_bound_ms(db));
+    log_db(LOG_ERROR, db, "db.hung",
+           "no answer from PostgreSQL within %d ms; the connection is closed", answer_bound_ms(db));
     db->hung = false;
     drop_connection(db);
     back_off(db, now_us());

@@ -582,6 +582,44 @@ static void test_reads_survive_redis_stopped(void **state) {
     assert_true(hit); /* and the cache is trusted again once a bump succeeds */
 }
 
+/* A Redis outage is one line naming the address, and its end another,
+ * however many attempts the threads make meanwhile: each write's bump
+ * alone tries three connections. */
+static void test_redis_outage_is_logged_once_and_its_end_once(void **state) {
+    (void)state;
+    char address[600], path[64];
+    snprintf(address, sizeof address, "\"address\":\"unix://%s/redis/redis.sock\"", dir);
+    long id = create_product("LOG-1", "Logged Lantern");
+    snprintf(path, sizeof path, "/api/v1/products/%ld", id);
+    expect_cached(path);
+    int down = harness_log_count(&server, "\"redis.down\"", address);
+    int up = harness_log_count(&server, "\"redis.up\"", address);
+    int connects = harness_log_count(&server, "\"redis.connect\"", "");
+    redis("stop");
+    for (int i = 0; i < 5; i++) {
+        write_json("PATCH", path, i % 2 ? "{\"stock\":4}" : "{\"stock\":5}", 200);
+        http_res_free(http_expect("GET", "/api/v1/products?limit=5", NULL, NULL, 200));
+    }
+    int down_during = harness_log_count(&server, "\"redis.down\"", address);
+    int connects_during = harness_log_count(&server, "\"redis.connect\"", "");
+    redis("start");
+    for (int i = 0; i < 600 && harness_log_count(&server, "\"redis.up\"", address) == up; i++) {
+        get_cached(path, NULL, 0); /* 60 s at most */
+        usleep(100 * 1000);
+    }
+    bool hit = false;                       /* the cache is trusted again once a bump succeeds */
+    for (int i = 0; i < 600 && !hit; i++) { /* 60 s at most */
+        hit = strcmp(get_cached(path, NULL, 0), "HIT") == 0;
+        if (!hit)
+            usleep(100 * 1000);
+    }
+    assert_true(hit);
+    assert_int_equal(down_during, down + 1);
+    assert_int_equal(connects_during, connects);
+    assert_int_equal(harness_log_count(&server, "\"redis.up\"", address), up + 1);
+    assert_int_equal(harness_log_count(&server, "\"redis.down\"", address), down + 1);
+}
+
 static void test_reads_survive_redis_hung(void **state) {
     (void)state;
     long id = create_product("HNG-1", "Frozen Mug");
@@ -976,6 +1014,7 @@ int main(void) {
         cmocka_unit_test(test_writes_wait_their_window_without_holding_the_thread),
         cmocka_unit_test(test_cold_key_stampede_is_bounded),
         cmocka_unit_test(test_reads_survive_redis_stopped),
+        cmocka_unit_test(test_redis_outage_is_logged_once_and_its_end_once),
         cmocka_unit_test(test_reads_survive_redis_hung),
         cmocka_unit_test(test_hung_redis_timeouts_back_off),
         cmocka_unit_test(test_generation_never_repeats_after_redis_loses_it),

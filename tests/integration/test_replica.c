@@ -235,6 +235,27 @@ static void test_reads_without_writes_use_the_replica(void **state) {
     assert_true(wait_replica_state("ok"));
 }
 
+/* Ask /readyz (any status) until the log has more db.connect lines about
+ * target ("primary", "replica") than before (10 s at most): a thread
+ * connects again only after its backoff. */
+static bool wait_connect_logged(const char *target, int before) {
+    char field[64];
+    snprintf(field, sizeof field, "\"target\":\"%s\"", target);
+    for (int i = 0; i < 100; i++) {
+        if (harness_log_count(&server, "\"db.connect\"", field) > before)
+            return true;
+        http_res_free(http_request("GET", "/readyz", NULL, NULL, 0));
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static int connect_lines(const char *target) {
+    char field[64];
+    snprintf(field, sizeof field, "\"target\":\"%s\"", target);
+    return harness_log_count(&server, "\"db.connect\"", field);
+}
+
 /* A child that runs one pg-cluster command while the parent reads. */
 static pid_t in_child(void (*fn)(void)) {
     pid_t pid = fork();
@@ -268,8 +289,10 @@ static void test_replica_stopped_and_restarted(void **state) {
     bool used = false;
     assert_int_equal(read_until_replica_used(http_metric(REPLICA_READS), &used), 0);
     assert_true(used);
+    int connects = connect_lines("replica");
     int failed = read_while(in_child(stop_replica));
     assert_string_equal(replica_state(), "unavailable");
+    bool logged = wait_connect_logged("replica", connects); /* the log says which server */
     assert_int_equal(write_then_read_pairs(50), 0);
     failed += read_while(in_child(replica_start));
     long before = http_metric(REPLICA_READS);
@@ -279,6 +302,7 @@ static void test_replica_stopped_and_restarted(void **state) {
     assert_int_equal(failed, 0);
     assert_true(used);
     assert_true(wait_replica_state("ok"));
+    assert_true(logged);
 }
 
 /* Send signal to the replica's postmaster and all its processes. */

@@ -20,6 +20,18 @@ enum log_level log_get_level(void);
 void nx_log(enum log_level level, const char *event, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A member of an event's line beside its message: "target":"replica". */
+struct log_field {
+    const char *name;
+    const char *value;
+};
+
+/* nx_log with n_fields members before the message, for what a reader
+ * filters lines by (which server, which address). */
+void nx_log_fields(enum log_level level, const char *event, const char *request_id,
+                   const struct log_field *fields, size_t n_fields, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 struct access_entry {
     const char *method;
     const char *path;
