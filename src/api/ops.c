@@ -50,9 +50,9 @@ enum nx_err api_readyz(struct request *req, struct response *res) {
     db_thread_bound_answers(READYZ_ANSWER_MS);
     struct db *db = db_thread(req->request_id);
     bool db_ok = db && db_exec(db, &SQL_PING, NULL, NULL) == NX_OK;
-    const char *replica = replica_state_name(db_ok                  ? replica_check(req->request_id)
-                                             : replica_configured() ? REPLICA_IS_UNAVAILABLE
-                                                                    : REPLICA_DISABLED);
+    /* The replica is asked also while the primary is silent: it may still
+     * serve reads, and an operator needs to know whether it does. */
+    const char *replica = replica_state_name(replica_check(req->request_id, db_ok));
     db_thread_bound_answers(0);
     json_t *checks = json_pack("{s:s, s:s, s:s}", "database", db_ok ? "ok" : "unavailable", "redis",
                                redis_state(), "replica", replica);

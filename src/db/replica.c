@@ -180,14 +180,16 @@ void replica_route_end(bool failed) {
     }
 }
 
-enum replica_state replica_check(const char *request_id) {
+enum replica_state replica_check(const char *request_id, bool primary_answers) {
     if (!configured)
         return REPLICA_DISABLED;
     char position[24];
     uint64_t primary = 0, replayed = 0;
-    /* The primary first: a replica caught up with it now is caught up. */
-    bool known =
-        db_wal_position(position, sizeof position) && replica_parse_position(position, &primary);
+    /* The primary first: a replica caught up with it now is caught up.
+     * Without the primary its lag is not known, and a standby that
+     * answers is ok: it serves the reads of the cache's write position. */
+    bool known = primary_answers && db_wal_position(position, sizeof position) &&
+                 replica_parse_position(position, &primary);
     struct db *db = db_thread_replica(request_id);
     enum ask a = db ? ask_replay(db, &replayed) : ASK_FAILED;
     if (a != ASK_OK) {

@@ -341,6 +341,42 @@ static void test_a_hung_replica_costs_a_read_only_its_wait(void **state) {
     assert_true(used);
 }
 
+/* While the primary is down, /readyz (a 503) still reports the replica,
+ * which answers and serves reads: ok, since its lag cannot be measured
+ * without the primary. */
+static void test_replica_reported_while_the_primary_is_down(void **state) {
+    (void)state;
+    assert_true(wait_replica_state("ok"));
+    int connects = connect_lines("primary");
+    char replica[2][32];
+    cluster_verb("stop", "pg");
+    for (int i = 0; i < 2; i++) { /* the open connection fails, then a new one */
+        struct http_res *r = http_expect("GET", "/readyz", NULL, NULL, 503);
+        json_t *checks = json_object_get(r->json, "checks");
+        assert_string_equal(jstr(checks, "database"), "unavailable");
+        snprintf(replica[i], sizeof replica[i], "%s", jstr(checks, "replica"));
+        http_res_free(r);
+    }
+    bool logged = wait_connect_logged("primary", connects);
+    primary_start();
+    /* Every server thread's connection to the old primary process failed
+     * and was made anew: a thread whose request has not found out yet
+     * would answer the next test's read with a 503. */
+    int in_a_row = 0;
+    for (int i = 0; i < 600 && in_a_row < 50; i++) { /* 60 s at most */
+        struct http_res *r = http_request("GET", "/readyz", NULL, NULL, 0);
+        in_a_row = r->status == 200 ? in_a_row + 1 : 0;
+        if (r->status != 200)
+            usleep(100 * 1000);
+        http_res_free(r);
+    }
+    assert_int_equal(in_a_row, 50);
+    assert_true(wait_replica_state("ok"));
+    assert_string_equal(replica[0], "ok");
+    assert_string_equal(replica[1], "ok");
+    assert_true(logged); /* the log says which server */
+}
+
 /* Set a setting of the primary for every session, or reset it (value NULL). */
 static void primary_setting(const char *name, const char *value) {
     char sql[200];
@@ -396,6 +432,7 @@ int main(void) {
         cmocka_unit_test(test_replica_stopped_and_restarted),
         cmocka_unit_test(test_a_hung_replica_costs_a_read_only_its_wait),
         cmocka_unit_test(test_asynchronous_commits_are_never_read_stale),
+        cmocka_unit_test(test_replica_reported_while_the_primary_is_down),
         cmocka_unit_test(test_promoted_replica_is_not_used),
     };
     return harness_run_group("replica", tests, sizeof tests / sizeof tests[0], start, stop);

@@ -60,8 +60,10 @@ void replica_route_end(bool failed);
  * replica_route). */
 void replica_count_primary(void);
 
-/* Check the replica now against the primary's current position. */
-enum replica_state replica_check(const char *request_id);
+/* Check the replica now against the primary's current position; when the
+ * primary does not answer (primary_answers false, it is not asked), a
+ * standby that answers is REPLICA_OK: its lag cannot be measured. */
+enum replica_state replica_check(const char *request_id, bool primary_answers);
 const char *replica_state_name(enum replica_state s);
 
 /* Prometheus text: reads by target, fallbacks by reason. */
