@@ -929,7 +929,8 @@ static void note_failure(struct run *run) {
                  run->p.rows);
         return;
     }
-    snprintf(run->reason, sizeof run->reason, "line 1: %s%s",
+    snprintf(run->reason, sizeof run->reason, "line %lld: %s%s",
+             list->count ? (long long)list->items[0].line : 1LL,
              list->count ? list->items[0].message : "a bad header",
              list->count > 1 ? " (and more errors)" : "");
 }

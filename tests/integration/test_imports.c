@@ -948,6 +948,10 @@ static void test_a_failed_import_is_logged_as_failed(void **state) {
     import_logged("", "sku ,name,price,stock\nLOG-1,Logged,1,1\n", "failed", line, sizeof line);
     assert_non_null(strstr(line, "\"level\":\"warn\",\"event\":\"import.failed\""));
     assert_non_null(strstr(line, " failed: line 1: column 1 \\\"sku \\\" is not a known column"));
+    /* the header's own line, after a blank line and a row of separators */
+    import_logged("", "\n,,\nsku ,name,price,stock\nLOG-5,Logged,1,1\n", "failed", line,
+                  sizeof line);
+    assert_non_null(strstr(line, " failed: line 3: column 1 \\\"sku \\\" is not a known column"));
     import_logged("?atomic=true", "sku,name,price,stock\nLOG-2,Logged,1,1\nLOG-3,,1,1\n", "failed",
                   line, sizeof line);
     assert_non_null(strstr(line, "\"event\":\"import.failed\""));
