@@ -188,8 +188,12 @@ static enum MHD_Result send_response(struct request *req, struct response *res) 
     cors_add_headers(cfg, request_header(req, "Origin"), r);
     for (size_t i = 0; i < res->header_count; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
-    if (closes_after_answer(req))
+    if (closes_after_answer(req)) {
         MHD_add_response_header(r, "Connection", "close");
+        /* what the client sends after this request stays unread: closing
+         * on it would reset the connection, and lose what is not sent */
+        deadline_drain_on_close(req->conn);
+    }
     enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
     MHD_destroy_response(r);
     req->status = res->status;
@@ -254,8 +258,12 @@ static enum MHD_Result answer_options(struct request *req) {
     cors_add_headers(cfg, origin, r);
     if (request_header(req, "Access-Control-Request-Method"))
         cors_add_preflight(cfg, origin, allow, r);
-    if (closes_after_answer(req))
+    if (closes_after_answer(req)) {
         MHD_add_response_header(r, "Connection", "close");
+        /* what the client sends after this request stays unread: closing
+         * on it would reset the connection, and lose what is not sent */
+        deadline_drain_on_close(req->conn);
+    }
     enum MHD_Result ok = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
     req->status = MHD_HTTP_NO_CONTENT;

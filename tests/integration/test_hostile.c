@@ -548,6 +548,80 @@ static void add_register(struct raw *r, const char *email) {
             n, body);
 }
 
+/* A connection to the server whose receive window is small, so that a
+ * large answer waits in the server's socket until the client reads. */
+static int narrow_connect(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int size = 8192;
+    assert_true(fd >= 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)harness_port()),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *bytes) {
+    size_t len = strlen(bytes), sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, bytes + sent, len - sent, MSG_NOSIGNAL);
+        assert_true(n > 0);
+        sent += (size_t)n;
+    }
+}
+
+/* A refusal that closes its connection, pipelined behind a large answer,
+ * with a next request sent once the server has read both: the server
+ * drains what comes after the refusal rather than closing on it unread,
+ * which resets the connection and throws away what it had not sent yet
+ * (the large answer's end and the refusal). Every refusal that closes
+ * (a framing 400, the 414 and the 431) is read whole, then the close. */
+static void test_a_closing_refusal_loses_nothing_sent_before_it(void **state) {
+    (void)state;
+    static char refused[3][40000];
+    snprintf(refused[0], sizeof refused[0], "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    int n = snprintf(refused[1], sizeof refused[1], "GET /api/v1/products?q=");
+    memset(refused[1] + n, 'x', 21000);
+    snprintf(refused[1] + n + 21000, sizeof refused[1] - (size_t)n - 21000,
+             " HTTP/1.1\r\nHost: a\r\n\r\n");
+    n = snprintf(refused[2], sizeof refused[2], "GET /healthz HTTP/1.1\r\nHost: a\r\n");
+    for (int h = 0; h < 33; h++) {
+        n += snprintf(refused[2] + n, sizeof refused[2] - (size_t)n, "X-Pad-%d: ", h);
+        memset(refused[2] + n, 'p', 900);
+        n += 900;
+        n += snprintf(refused[2] + n, sizeof refused[2] - (size_t)n, "\r\n");
+    }
+    snprintf(refused[2] + n, sizeof refused[2] - (size_t)n, "\r\n");
+    const char *status[] = {"HTTP/1.1 400 ", "HTTP/1.1 414 ", "HTTP/1.1 431 "};
+    static char got[1 << 20];
+    for (int i = 0; i < 3; i++) {
+        int fd = narrow_connect();
+        send_all(fd, "GET /openapi.yaml HTTP/1.1\r\nHost: a\r\n\r\n");
+        send_all(fd, refused[i]);
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_int_equal(poll(&p, 1, 30000), 1); /* the large answer began: both were read */
+        send_all(fd, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        size_t len = 0;
+        bool reset = false;
+        while (len < sizeof got - 1 && poll(&p, 1, 30000) == 1) {
+            ssize_t r = recv(fd, got + len, sizeof got - 1 - len, 0);
+            reset = r < 0;
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        got[len] = '\0';
+        close(fd);
+        const char *refusal = strstr(got, status[i]);
+        if (reset || !refusal)
+            fail_msg("refusal %d: %s after %zu bytes, no \"%s\"", i, reset ? "reset" : "closed",
+                     len, refusal ? "" : status[i]);
+        assert_non_null(strstr(refusal, "\r\n\r\n{"));
+        assert_int_equal(got[len - 1], '}');
+    }
+}
+
 /* The pipelined register after an accepted request does run: the control
  * that makes "the email does not exist" below mean something. */
 static void test_pipelined_request_after_a_normal_one_runs(void **state) {
@@ -1192,6 +1266,7 @@ int main(void) {
         cmocka_unit_test(test_dripping_cannot_outlive_the_request_deadline),
         cmocka_unit_test(test_body_on_a_route_without_one_is_400),
         cmocka_unit_test(test_pipelined_request_after_a_normal_one_runs),
+        cmocka_unit_test(test_a_closing_refusal_loses_nothing_sent_before_it),
         cmocka_unit_test(test_smuggled_request_is_never_executed),
         cmocka_unit_test(test_request_inside_chunk_data_stays_body),
         cmocka_unit_test(test_bad_bytes_in_path_are_4xx),
