@@ -57,6 +57,9 @@ static void emit(struct buf *b) {
 }
 
 static void vlog(enum log_level level, const char *event, const char *request_id,
+                 const struct log_field *fields, size_t n_fields, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+static void vlog(enum log_level level, const char *event, const char *request_id,
                  const struct log_field *fields, size_t n_fields, const char *fmt, va_list ap) {
     struct buf b = {0};
     begin_line(&b, level, event);
