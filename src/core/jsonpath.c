@@ -556,12 +556,39 @@ static bool an_object(const char *text, size_t len) {
     return i < len && text[i] == '{';
 }
 
+#define RAW_NUL "a raw NUL byte"
+
+/* err as jansson would set it for a syntax error at text[at]. */
+static void place_raw_nul(json_error_t *err, const char *text, size_t at) {
+    memset(err, 0, sizeof *err);
+    err->line = 1;
+    for (size_t i = 0; i <= at; i++) {
+        bool newline = i < at && text[i] == '\n';
+        err->line += newline;
+        /* a column counts characters: UTF-8 continuation bytes add none */
+        err->column = newline ? 0 : err->column + ((text[i] & 0xC0) != 0x80);
+    }
+    err->position = (int)at + 1; /* bytes read, as jansson counts */
+    snprintf(err->source, sizeof err->source, "<buffer>");
+    snprintf(err->text, sizeof err->text, RAW_NUL);
+    err->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_invalid_syntax;
+}
+
+json_t *jsonpath_loadb(const char *text, size_t len, size_t flags, json_error_t *err) {
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return json_loadb(text, len, flags, err);
+    if (err)
+        place_raw_nul(err, text, (size_t)(nul - text));
+    return NULL;
+}
+
 /* json_loadb, and once more past each number jansson refuses, and each
  * key holding a NUL when out_of_range is given (see the header); string
  * values holding one named when nul_strings. */
 static json_t *load_past_numbers(const char *text, size_t len, size_t flags, json_error_t *err,
                                  struct field_errors *out_of_range, bool nul_strings) {
-    json_t *v = json_loadb(text, len, flags, err);
+    json_t *v = jsonpath_loadb(text, len, flags, err);
     enum json_error_code code = v ? json_error_unknown : json_error_code(err);
     bool nul_key = code == json_error_null_byte_in_key && out_of_range;
     bool again = code == json_error_numeric_overflow || nul_key;
@@ -622,6 +649,7 @@ bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t 
 
 const char *jsonpath_fault(const json_error_t *err) {
     /* jansson's JSON_PARSER_MAX_DEPTH: levels as DEPTH_MAX counts them */
-    return json_error_code(err) == json_error_stack_overflow ? "JSON nested deeper than 2048 levels"
-                                                             : "malformed JSON";
+    if (json_error_code(err) == json_error_stack_overflow)
+        return "JSON nested deeper than 2048 levels";
+    return strcmp(err->text, RAW_NUL) == 0 ? "malformed JSON (" RAW_NUL ")" : "malformed JSON";
 }

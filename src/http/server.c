@@ -546,13 +546,13 @@ static enum nx_err parse_json_body(struct request *req) {
         return problem_detail(req, NX_ERR_BAD_REQUEST, "a JSON object body is required");
     json_error_t err;
     /* any value, so that one that is no object is told so, not "malformed" */
-    req->json =
-        json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    req->json = jsonpath_loadb(req->body.data, req->body.len,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     enum nx_err e = NX_ERR_BAD_REQUEST;
     enum json_error_code code = json_error_code(&err);
     if (!req->json && code == json_error_null_character && (req->route->flags & ROUTE_NUL_STRINGS))
-        req->json = json_loadb(req->body.data, req->body.len,
-                               JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+        req->json = jsonpath_loadb(req->body.data, req->body.len,
+                                   JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     code = req->json ? json_error_unknown : json_error_code(&err);
     if (!req->json && (code == json_error_numeric_overflow || code == json_error_null_character ||
                        code == json_error_null_byte_in_key))

@@ -183,6 +183,18 @@ static void test_malformed_json_is_400(void **state) {
         assert_string_equal(jstr(r->json, "detail"), "malformed JSON at line 1, column 43");
         http_res_free(r);
     }
+    /* a raw NUL byte is malformed wherever it is, also right after a value
+     * (where a lenient parser would take it for the value's end) */
+    static const char NUL_AFTER_VALUE[] =
+        "{\"email\":\"nul@example.com\",\"password\":\"password1\",\"name\":\"N\",\"x\":1\0}";
+    for (size_t i = 0; i < 2; i++) {
+        struct http_res *r = send_raw_body("POST", paths[i], "Content-Type: application/json", NULL,
+                                           NUL_AFTER_VALUE, sizeof NUL_AFTER_VALUE - 1);
+        assert_problem(r, 400, NULL);
+        assert_string_equal(jstr(r->json, "detail"),
+                            "malformed JSON (a raw NUL byte) at line 1, column 67");
+        http_res_free(r);
+    }
 }
 
 /* A real past a double is well-formed JSON with no value to keep: a 422

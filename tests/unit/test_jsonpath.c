@@ -131,6 +131,34 @@ static void test_load_wide(void **state) {
     buf_clear(&many);
 }
 
+/* A raw NUL byte is never JSON: jansson alone reads one right after a
+ * number or a literal as the token's end ({"a":1<NUL>} as {"a":1}). */
+static void test_raw_nul_is_refused_and_placed(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t len;
+        int line, column;
+    } cases[] = {{"{\"a\":1\0}", 8, 1, 7}, {"{\"a\":true\0}", 11, 1, 10},
+                 {"[1\0,2]", 6, 1, 3},     {"{\"a\":\"x\0\"}", 9, 1, 8},
+                 {"\0{}", 3, 1, 1},        {"{\"n\":\"\xc3\xa9\",\n \"b\":null\0}", 21, 2, 10}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_error_t err;
+        assert_null(jsonpath_loadb(cases[i].text, cases[i].len, JSON_DECODE_ANY, &err));
+        assert_int_equal(err.line, cases[i].line);
+        assert_int_equal(err.column, cases[i].column);
+        assert_string_equal(jsonpath_fault(&err), "malformed JSON (a raw NUL byte)");
+        assert_null(jsonpath_load_wide(cases[i].text, cases[i].len, JSON_DECODE_ANY, NULL));
+        struct field_errors named = {0};
+        assert_null(
+            jsonpath_load_past_numbers(cases[i].text, cases[i].len, JSON_DECODE_ANY, &err, &named));
+        assert_int_equal(fielderr_count(&named), 0);
+    }
+    json_t *v = jsonpath_loadb("{\"a\":1}", 7, 0, NULL);
+    assert_non_null(v);
+    json_decref(v);
+}
+
 /* Reals past a double in an object are read as 0 and their fields named;
  * integers past 64 bits are still widened; outside an object, or in a
  * document malformed besides, nothing is read. */
@@ -366,6 +394,7 @@ int main(void) {
         cmocka_unit_test(test_top_level_and_keys_have_no_path),
         cmocka_unit_test(test_keys_are_named_decoded),
         cmocka_unit_test(test_load_wide),
+        cmocka_unit_test(test_raw_nul_is_refused_and_placed),
         cmocka_unit_test(test_load_past_numbers),
         cmocka_unit_test(test_any_count_and_depth_of_numbers_is_named),
         cmocka_unit_test(test_nul_strings_are_named),

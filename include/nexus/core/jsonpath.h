@@ -27,7 +27,14 @@
  * array and object is a level, and so is the value innermost). */
 bool jsonpath_at(const char *text, size_t len, size_t offset, char *out, size_t cap);
 
-/* json_loadb, with every integer past 64 bits read as the nearest double,
+/* json_loadb, refusing a raw NUL byte anywhere in the text first: jansson
+ * reads one right after a number or a literal as the token's end and goes
+ * on ({"a":1<NUL>} is {"a":1}), where JSON has no place for one (in a
+ * string it is written \u0000). err (may be NULL) places the byte as
+ * jansson places its errors: line, column (characters) and position. */
+json_t *jsonpath_loadb(const char *text, size_t len, size_t flags, json_error_t *err);
+
+/* jsonpath_loadb, with every integer past 64 bits read as the nearest double,
  * as a real of the same digits would be (a JSON number is a number
  * whatever its digits); err (may be NULL) as json_loadb's for the last
  * attempt. One pass over the text and a second parse, whatever the count
@@ -61,8 +68,8 @@ json_t *jsonpath_load_past_numbers(const char *text, size_t len, size_t flags, j
  * deep): a measure of that work, for tests to bound. */
 size_t jsonpath_levels_written(void);
 
-/* What stopped a parse, for a client's message: "malformed JSON", or
- * that the document nests deeper than the parser goes, 2,048 levels
+/* What stopped a parse, for a client's message: "malformed JSON", a raw
+ * NUL byte, or that the document nests deeper than the parser goes, 2,048 levels
  * (well-formed, but refused all the same): each array and object is a
  * level, and so is the value innermost ([[1]] is three). */
 const char *jsonpath_fault(const json_error_t *err);
