@@ -305,7 +305,7 @@ static bool read_past(enum json_error_code code) {
  * is one. */
 static json_t *load_past(const uint8_t *data, size_t size, size_t flags,
                          struct field_errors *named) {
-    json_t *plain = json_loadb((const char *)data, size, flags, NULL);
+    json_t *plain = jsonpath_loadb((const char *)data, size, flags, NULL);
     json_t *past = jsonpath_load_past_numbers((const char *)data, size, flags, NULL, named);
     size_t n = fielderr_count(named);
     CHECK(n <= JSONPATH_NAMED_MAX);
@@ -323,7 +323,7 @@ static void as_nul_string_route(const uint8_t *data, size_t size, enum json_erro
     struct field_errors named = {0};
     json_t *body = NULL;
     if (first == json_error_null_character)
-        body = json_loadb((const char *)data, size, FLAGS, &err);
+        body = jsonpath_loadb((const char *)data, size, FLAGS, &err);
     if (!body && read_past(first == json_error_null_character ? json_error_code(&err) : first))
         body = load_past(data, size, FLAGS, &named);
     if (json_is_object(body) && fielderr_count(&named) == 0)
@@ -347,7 +347,7 @@ static void as_other_route(const uint8_t *data, size_t size, enum json_error_cod
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_error_t err;
     json_t *body =
-        json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+        jsonpath_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (json_is_object(body)) {
         every_validator(body);
         nul_string_routes(body);
