@@ -182,6 +182,10 @@ static enum nx_err redeem(struct request *req, struct response *res, const char 
     if (e == NX_OK)
         e = apply_token(db, t, hex, with_password ? hash : NULL);
     e = api_commit_empty(db, res, 204, e);
+    /* whoever followed the link owns the address: its failed logins, which
+     * may have locked its owner out, no longer count (its client's do) */
+    if (e == NX_OK && with_password)
+        login_throttle_forget_email(PQgetvalue(t, 0, ATC_EMAIL));
     PQclear(t);
     sodium_memzero(hash, sizeof hash);
     return e;

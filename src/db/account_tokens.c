@@ -43,7 +43,7 @@ static struct db_stmt SQL_LOCK = {
     "SELECT t.kind, t.user_id,"
     " CASE WHEN t.used_at IS NOT NULL THEN 'used' WHEN t.replaced_at IS NOT NULL THEN 'replaced'"
     " WHEN t.expires_at <= now() THEN 'expired' WHEN NOT u.is_active THEN 'inactive'"
-    " ELSE 'live' END"
+    " ELSE 'live' END, u.email"
     " FROM account_tokens t JOIN users u ON u.id = t.user_id"
     " WHERE t.token_hash = $1::bytea FOR UPDATE OF t",
     1, 0};

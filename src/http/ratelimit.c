@@ -393,6 +393,14 @@ void login_throttle_passed(struct throttle *t) {
     t->count = 0;
 }
 
+void login_throttle_forget_email(const char *email) {
+    struct throttle t = {.count = 0};
+    char digest[2 * 16 + 1];
+    email_digest(email, digest);
+    add_key(&t, "e", digest, nx_config->login_max_failures_per_email);
+    give_back(&t, 0, true);
+}
+
 void throttle_failed(struct throttle *t) {
     for (size_t i = 0; t->tracks_pending && i < t->count; i++)
         local_settle(t->keys[i].key);

@@ -506,6 +506,41 @@ static void test_reset_mail_is_a_real_message_whose_token_sets_the_password(void
     account_free(&other_login);
 }
 
+/* Log in as email with password; the response (owned). */
+static struct http_res *try_login(const char *email, const char *password) {
+    return call_owned("POST", LOGIN, NULL,
+                      json_body("{s:s, s:s}", "email", email, "password", password));
+}
+
+/* Fail email's logins up to the limit: its next login is a 429, even
+ * with password, the right one. */
+static void lock_out(const char *email, const char *password) {
+    for (int i = 0; i < PER_EMAIL; i++)
+        expect_problem(try_login(email, "not the password"), 401, NULL);
+    struct http_res *r = try_login(email, password);
+    assert_problem(r, 429, NULL);
+    assert_non_null(http_header(r, "Retry-After"));
+    http_res_free(r);
+}
+
+static void test_a_confirmed_reset_lets_a_locked_out_owner_log_in(void **state) {
+    (void)state;
+    struct account a;
+    make_account(&a, "locked-out@example.com");
+    lock_out(a.email, PASSWORD);
+    char *token = reset_token(a.email);
+    /* a refused confirm proves nothing: the email stays locked out */
+    expect_token_problem(confirm("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "a new password"),
+                         "unknown");
+    expect_problem(try_login(a.email, PASSWORD), 429, NULL);
+    struct http_res *r = confirm(token, "a new password");
+    expect_status(r, 204, "confirm");
+    http_res_free(r);
+    free(harness_login(a.email, "a new password"));
+    free(token);
+    account_free(&a);
+}
+
 static void test_reset_of_an_unknown_address_answers_the_same_and_sends_nothing(void **state) {
     (void)state;
     struct account a;
@@ -1357,6 +1392,7 @@ int main(void) {
         cmocka_unit_test(test_logins_need_a_login),
         cmocka_unit_test(test_deactivation_ends_every_login),
         cmocka_unit_test(test_reset_mail_is_a_real_message_whose_token_sets_the_password),
+        cmocka_unit_test(test_a_confirmed_reset_lets_a_locked_out_owner_log_in),
         cmocka_unit_test(test_reset_of_an_unknown_address_answers_the_same_and_sends_nothing),
         cmocka_unit_test(test_a_spelling_that_is_no_address_reaches_no_account),
         cmocka_unit_test(test_a_newer_request_replaces_the_earlier_token),

@@ -18,7 +18,7 @@
 #define NX_TOKEN_KIND_RESET  "password_reset"
 #define NX_TOKEN_KIND_VERIFY "email_verify"
 
-enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE };
+enum account_token_col { ATC_KIND, ATC_USER_ID, ATC_STATE, ATC_EMAIL };
 
 /* Store a token of kind for user id, valid ttl_seconds, for the email
  * job queued at job_created_us (µs since the epoch, the time of the
@@ -36,9 +36,10 @@ enum nx_err account_token_issue(struct db *db, const char *user_id, const char *
 
 /*
  * Lock the token's user's row (first, as every writer of a user's tokens
- * does), then the token's row, and report kind, user id and state: "live", "used",
- * "replaced", "expired" or "inactive" (the user is deactivated), in that
- * order of precedence. Zero rows: unknown token. Call in a transaction.
+ * does), then the token's row, and report kind, user id, state and the
+ * user's email. The state is "live", "used", "replaced", "expired" or
+ * "inactive" (the user is deactivated), in that order of precedence. Zero
+ * rows: unknown token. Call in a transaction.
  */
 enum nx_err account_token_lock(struct db *db, const char *hash_hex, PGresult **out);
 

@@ -55,6 +55,11 @@ enum nx_err login_throttle_begin(struct request *req, struct throttle *t, const 
  * attempt is not held against the client. */
 void login_throttle_passed(struct throttle *t);
 
+/* The owner of email proved it otherwise (a confirmed password reset):
+ * the email's failures are forgotten, as by login_throttle_passed. The
+ * clients' counts stay. */
+void login_throttle_forget_email(const char *email);
+
 /* The password was wrong (or the registration failed): the counts stay
  * until the window ends. */
 void throttle_failed(struct throttle *t);
