@@ -180,6 +180,12 @@ static json_t *payload_json(const char *token, size_t len) {
     return segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), NX_TOKEN_MAX);
 }
 
+/* A token of our size and header whose HS256 signature under k is right. */
+static bool signed_as_ours(const struct token_keys *k, const char *token, size_t len) {
+    return len > 0 && len <= NX_TOKEN_MAX && !memchr(token, '\0', len) &&
+           hs256_signature_ok(k, token, len) && header_is_ours(token, len);
+}
+
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims) {
     NX_ASSERT(k->secret && k->secret_len >= 32); /* never decode without a key */
@@ -187,8 +193,7 @@ enum nx_err token_verify_access(const struct token_keys *k, const char *token, s
     json_t *parsed = NULL;
     enum nx_err e = NX_ERR_UNAUTHORIZED;
     char copy[NX_TOKEN_MAX + 1];
-    if (len == 0 || len > NX_TOKEN_MAX || memchr(token, '\0', len) ||
-        !hs256_signature_ok(k, token, len) || !header_is_ours(token, len))
+    if (!signed_as_ours(k, token, len))
         goto out;
     memcpy(copy, token, len);
     copy[len] = '\0';
@@ -205,6 +210,15 @@ out:
     json_decref(parsed);
     jwt_free(jwt);
     return e;
+}
+
+bool token_access_expiry(const struct token_keys *k, const char *token, size_t len, int64_t *exp) {
+    if (!signed_as_ours(k, token, len))
+        return false;
+    json_t *claims = payload_json(token, len);
+    bool ok = json_is_object(claims) && claim_time(claims, "exp", true, exp);
+    json_decref(claims);
+    return ok;
 }
 
 static bool is_token_char(char c) {

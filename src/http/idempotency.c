@@ -10,6 +10,7 @@
 #include "nexus/core/xmem.h"
 #include "nexus/db/idempotency.h"
 #include "nexus/db/logins.h"
+#include "nexus/http/auth.h"
 #include "nexus/http/client.h"
 #include "nexus/http/problem.h"
 #include "nexus/http/ratelimit.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char HEADER[] = "Idempotency-Key";
 
@@ -229,20 +231,45 @@ static char *unseal(const struct request *req, const char *text, size_t text_len
     return plain;
 }
 
+/* Replace body (wiped first: it may hold tokens) with doc's text, in the
+ * form every answer is written in, its members in their order. */
+static void rewrite_body(char **body, size_t *len, const json_t *doc) {
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        return;
+    sodium_memzero(*body, *len);
+    free(*body);
+    *body = text;
+    *len = strlen(text);
+}
+
 /* A kept problem names the request that ran; its replay names this one,
  * as its X-Request-Id and log line do. body is replaced. */
 static void rename_problem(const struct request *req, char **body, size_t *len) {
     json_t *problem = json_loadb(*body, *len, 0, NULL);
     if (json_is_object(problem) && json_object_get(problem, "request_id") &&
-        json_object_set_new(problem, "request_id", json_string(req->request_id)) == 0) {
-        char *renamed = json_dumps(problem, JSON_COMPACT);
-        if (renamed) {
-            free(*body);
-            *body = renamed;
-            *len = strlen(renamed);
-        }
-    }
+        json_object_set_new(problem, "request_id", json_string(req->request_id)) == 0)
+        rewrite_body(body, len, problem);
     json_decref(problem);
+}
+
+/* A kept token pair's access token has aged since it was issued, and a
+ * client schedules its next refresh from expires_in (RFC 6749 5.1): the
+ * replay says the seconds the token has left, from its own exp (0 once it
+ * has expired), and is otherwise the kept answer byte for byte. body is
+ * replaced. */
+static void age_expires_in(char **body, size_t *len) {
+    json_t *pair = json_loadb(*body, *len, 0, NULL);
+    json_t *access = json_object_get(pair, "access_token");
+    int64_t exp = 0;
+    if (json_is_integer(json_object_get(pair, "expires_in")) && json_is_string(access) &&
+        token_access_expiry(auth_keys(), json_string_value(access), json_string_length(access),
+                            &exp)) {
+        int64_t left = exp - (int64_t)time(NULL);
+        json_object_set_new(pair, "expires_in", json_integer(left > 0 ? left : 0));
+        rewrite_body(body, len, pair);
+    }
+    json_decref(pair);
 }
 
 /* On a route whose body holds a password, the kept answer's replay (the
@@ -311,13 +338,16 @@ static enum nx_err replay(struct request *req, struct response *res, struct db *
         if (!body)
             return problem_field(req, HEADER,
                                  "was already used, and its answer can no longer be read");
-        if (strcmp(PQgetvalue(r, 0, IC_STATUS), "200") == 0)
+        bool pair = strcmp(PQgetvalue(r, 0, IC_STATUS), "200") == 0;
+        if (pair)
             e = kept_login_live(req, db, body, len);
         if (e != NX_OK) {
             sodium_memzero(body, len);
             free(body);
             return e;
         }
+        if (pair)
+            age_expires_in(&body, &len);
     } else {
         body = xmalloc(len + 1);
         memcpy(body, PQgetvalue(r, 0, IC_BODY), len + 1);

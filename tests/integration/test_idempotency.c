@@ -6,6 +6,8 @@
  * path, bounded, and expire; token answers are never stored.
  */
 #include "harness.h"
+#include "nexus/auth/token.h"
+#include "nexus/core/xmem.h"
 
 #include <libpq-fe.h>
 #include <setjmp.h>
@@ -15,13 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define CATEGORIES "/api/v1/categories"
 #define PRODUCTS   "/api/v1/products"
+#define LOGIN      "/api/v1/auth/login"
+#define SECRET     "integration-test-secret-0123456789abcdef" /* the harness's JWT_SECRET */
 
 static struct nexus_server server;
 static char *staff_token;
@@ -45,11 +51,52 @@ static struct http_res *post_keyed(const char *path, const char *token, const ch
     return call_h("POST", path, token, body, header);
 }
 
+/* The claims of an access token, read from its payload (owned). */
+static json_t *token_claims(const char *jwt) {
+    const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    unsigned char raw[1024];
+    size_t n = 0;
+    assert_non_null(dot2);
+    assert_int_equal(sodium_base642bin(raw, sizeof raw, dot1 + 1, (size_t)(dot2 - dot1 - 1), NULL,
+                                       &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                     0);
+    json_t *claims = json_loadb((const char *)raw, n, 0, NULL);
+    assert_non_null(claims);
+    return claims;
+}
+
+/* Assert that the token pair r, asked for between t0 and t1, says in
+ * expires_in what its access token had left then (its exp, 0 once past). */
+static void expect_expires_in_of_its_token(const struct http_res *r, time_t t0, time_t t1) {
+    json_t *claims = token_claims(jstr(r->json, "access_token"));
+    long long exp = jint(claims, "exp"), most = exp - t0, least = exp - t1;
+    json_decref(claims);
+    long long got = jint(r->json, "expires_in");
+    if (got < (least > 0 ? least : 0) || got > (most > 0 ? most : 0))
+        fail_msg("expires_in %lld, where the token had %lld to %lld s left", got, least, most);
+}
+
+/* Assert that again is the token pair kept (its text), byte for byte,
+ * but for expires_in, which can only have gone down. */
+static void expect_kept_pair_aged(const char *kept_text, const struct http_res *again) {
+    json_t *kept = json_loads(kept_text, 0, NULL);
+    json_t *now = json_object_get(again->json, "expires_in");
+    assert_true(json_is_integer(now));
+    assert_true(json_integer_value(now) <= jint(kept, "expires_in"));
+    json_object_set(kept, "expires_in", now);
+    char *want = dump(kept);
+    assert_int_equal(again->len, strlen(want));
+    assert_memory_equal(again->body, want, again->len);
+    free(want);
+}
+
 static void expect_replay_of(const struct http_res *first, const struct http_res *again) {
     expect_status(again, first->status, "replay");
     assert_string_equal(http_header(again, "Idempotent-Replayed"), "true");
     const char *type = http_header(first, "Content-Type");
-    if (type && strcmp(type, "application/problem+json") == 0) {
+    if (json_object_get(first->json, "access_token")) {
+        expect_kept_pair_aged(first->body, again);
+    } else if (type && strcmp(type, "application/problem+json") == 0) {
         /* the same problem, naming the request that asked again */
         assert_string_equal(jstr(again->json, "request_id"), http_header(again, "X-Request-Id"));
         assert_string_not_equal(jstr(again->json, "request_id"), jstr(first->json, "request_id"));
@@ -216,6 +263,79 @@ static void test_token_answers_are_kept_sealed(void **state) {
     http_res_free(d);
     /* The key is still checked there. */
     expect_problem(post_keyed("/api/v1/auth/login", NULL, body, ""), 400, NULL);
+}
+
+/* text sealed as a token answer is kept for the request body request:
+ * only a keyed hash of that body, under a subkey of JWT_SECRET, opens it. */
+static char *seal_as_kept(const char *request, const char *text) {
+    static const unsigned char context[crypto_generichash_KEYBYTES] = "nexus idempotency sealed";
+    unsigned char subkey[crypto_generichash_KEYBYTES], key[crypto_secretbox_KEYBYTES];
+    crypto_generichash(subkey, sizeof subkey, (const unsigned char *)SECRET, strlen(SECRET),
+                       context, sizeof context);
+    crypto_generichash(key, sizeof key, (const unsigned char *)request, strlen(request), subkey,
+                       sizeof subkey);
+    size_t len = strlen(text);
+    size_t sealed_len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+    unsigned char *sealed = xmalloc(sealed_len);
+    randombytes_buf(sealed, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, len,
+                          sealed, key);
+    size_t out_len = sodium_base64_ENCODED_LEN(sealed_len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = xmalloc(out_len);
+    sodium_bin2base64(out, out_len, sealed, sealed_len, sodium_base64_VARIANT_ORIGINAL);
+    free(sealed);
+    return out;
+}
+
+/* Make the login answer first, kept under key for the request body
+ * request, one whose access token was issued age seconds ago (for
+ * ACCESS_TOKEN_TTL, 900 s): the kept answer is old without waiting. Its
+ * text (owned). */
+static char *keep_pair_issued_ago(const struct http_res *first, const char *request,
+                                  const char *key, int age) {
+    static const struct token_keys keys = {(const unsigned char *)SECRET, sizeof SECRET - 1,
+                                           "nexus"};
+    json_t *claims = token_claims(jstr(first->json, "access_token"));
+    char *access = NULL;
+    assert_int_equal(token_issue_access(&keys, strtoll(jstr(claims, "sub"), NULL, 10),
+                                        jstr(claims, "role"), jstr(claims, "fam"), time(NULL) - age,
+                                        900, &access),
+                     NX_OK);
+    json_decref(claims);
+    char *text = dump(json_pack("{s:s, s:s, s:s, s:i}", "access_token", access, "refresh_token",
+                                jstr(first->json, "refresh_token"), "token_type", "Bearer",
+                                "expires_in", 900));
+    char *sealed = seal_as_kept(request, text);
+    free(harness_sql_value(&server,
+                           "UPDATE idempotency_keys SET body = '%s' WHERE key = '%s' RETURNING 1",
+                           sealed, key));
+    free(sealed);
+    free(access);
+    return text;
+}
+
+/* A replayed login says in expires_in what its access token has left,
+ * from which a client schedules its next refresh (RFC 6749 5.1), not
+ * what it had when it was issued; 0 once it has expired. */
+static void test_a_replayed_token_pair_says_what_its_access_token_has_left(void **state) {
+    (void)state;
+    const char *body = "{\"email\":\"idem-staff@example.com\",\"password\":\"catalog-password\"}";
+    struct http_res *first = post_keyed(LOGIN, NULL, body, "login-aged");
+    expect_status(first, 200, "login");
+    const int ages[] = {300, 1000}; /* 600 s left; expired 100 s ago */
+    for (size_t i = 0; i < sizeof ages / sizeof *ages; i++) {
+        char *kept = keep_pair_issued_ago(first, body, "login-aged", ages[i]);
+        time_t t0 = time(NULL);
+        struct http_res *again = post_keyed(LOGIN, NULL, body, "login-aged");
+        time_t t1 = time(NULL);
+        expect_status(again, 200, "replay");
+        assert_string_equal(http_header(again, "Idempotent-Replayed"), "true");
+        expect_expires_in_of_its_token(again, t0, t1);
+        expect_kept_pair_aged(kept, again);
+        http_res_free(again);
+        free(kept);
+    }
+    http_res_free(first);
 }
 
 /* A kept login or refresh whose login has ended since is no longer
@@ -606,6 +726,7 @@ int main(void) {
         cmocka_unit_test(test_anonymous_register_is_kept_per_client_address),
         cmocka_unit_test(test_refusals_are_kept_like_successes),
         cmocka_unit_test(test_token_answers_are_kept_sealed),
+        cmocka_unit_test(test_a_replayed_token_pair_says_what_its_access_token_has_left),
         cmocka_unit_test(test_a_replay_of_an_ended_login_is_401),
         cmocka_unit_test(test_guesses_under_a_login_key_count_as_failed_logins),
         cmocka_unit_test(test_malformed_keys_are_400_naming_the_header),

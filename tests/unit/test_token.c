@@ -226,6 +226,24 @@ static void test_expired_token_is_rejected(void **state) {
     free(t);
 }
 
+/* A kept answer's token is read for its exp whether or not it has
+ * expired, and only when it is one of ours. */
+static void test_expiry_is_read_from_our_tokens_expired_or_not(void **state) {
+    (void)state;
+    static const struct token_keys other = {(const unsigned char *)OTHER, sizeof OTHER - 1,
+                                            "nexus"};
+    char *t = NULL;
+    int64_t exp = 0;
+    assert_int_equal(token_issue_access(&KEYS, 42, "customer", FAMILY, NOW - 1000, 900, &t), NX_OK);
+    assert_true(token_access_expiry(&KEYS, t, strlen(t), &exp));
+    assert_int_equal(exp, NOW - 100);
+    assert_false(token_access_expiry(&other, t, strlen(t), &exp));
+    t[strlen(t) - 1] = t[strlen(t) - 1] == 'A' ? 'B' : 'A';
+    assert_false(token_access_expiry(&KEYS, t, strlen(t), &exp));
+    assert_false(token_access_expiry(&KEYS, "", 0, &exp));
+    free(t);
+}
+
 static void test_nbf_in_the_future_is_rejected(void **state) {
     (void)state;
     char claims[512], extra[96];
@@ -559,6 +577,7 @@ int main(void) {
         cmocka_unit_test(test_refresh_token_is_not_an_access_token),
         cmocka_unit_test(test_opaque_token_decoder_takes_only_canonical_base64url_of_32_bytes),
         cmocka_unit_test(test_garbage_is_rejected),
+        cmocka_unit_test(test_expiry_is_read_from_our_tokens_expired_or_not),
         cmocka_unit_test(test_authorization_header_rules),
     };
     return cmocka_run_group_tests_name("token", tests, NULL, NULL);

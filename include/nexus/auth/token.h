@@ -53,6 +53,11 @@ enum nx_err token_issue_access(const struct token_keys *k, int64_t user_id, cons
 enum nx_err token_verify_access(const struct token_keys *k, const char *token, size_t len,
                                 time_t now, struct access_claims *claims);
 
+/* The exp claim of an access token signed with k as this server signs
+ * them (its signature and header checked, its times not: it may have
+ * expired). False for any other token. */
+bool token_access_expiry(const struct token_keys *k, const char *token, size_t len, int64_t *exp);
+
 /* The credentials of an Authorization value of the scheme "Bearer" (any
  * case: HTTP's scheme names are case-insensitive) and one or more spaces,
  * or NULL for any other. */
