@@ -29,6 +29,7 @@
 #define WRITE         ROUTE_INVALIDATES_CATALOG
 #define ITEM          ROUTE_PRODUCT_ITEM
 #define MISSING_FIRST ROUTE_MISSING_FIRST
+#define NO_STORE      ROUTE_NO_STORE
 
 const struct route nx_routes[] = {
     /* Probes and the spec never look the caller up in the database. */
@@ -42,29 +43,32 @@ const struct route nx_routes[] = {
     {HTTP_GET, "/graphiql/{file}", api_graphiql_file, ACCESS_PUBLIC, ROUTE_RAW | ROUTE_NO_AUTH},
 
     {HTTP_POST, "/api/v1/auth/register", api_auth_register, ACCESS_PUBLIC,
-     JSON | ROUTE_PASSWORD_BODY},
+     JSON | ROUTE_PASSWORD_BODY | NO_STORE},
     /* Their answers carry tokens, kept only sealed: see ROUTE_SEALED_REPLAY. */
     {HTTP_POST, "/api/v1/auth/login", api_auth_login, ACCESS_PUBLIC,
-     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS | ROUTE_PASSWORD_BODY},
+     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS | ROUTE_PASSWORD_BODY | NO_STORE},
     {HTTP_POST, "/api/v1/auth/refresh", api_auth_refresh, ACCESS_PUBLIC,
-     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS},
-    {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC, JSON | ROUTE_NUL_STRINGS},
+     JSON | ROUTE_SEALED_REPLAY | ROUTE_NUL_STRINGS | NO_STORE},
+    {HTTP_POST, "/api/v1/auth/logout", api_auth_logout, ACCESS_PUBLIC,
+     JSON | ROUTE_NUL_STRINGS | NO_STORE},
     {HTTP_POST, "/api/v1/auth/password-reset", api_auth_password_reset, ACCESS_PUBLIC,
-     JSON | ROUTE_NUL_STRINGS},
+     JSON | ROUTE_NUL_STRINGS | NO_STORE},
     {HTTP_POST, "/api/v1/auth/password-reset/confirm", api_auth_password_reset_confirm,
-     ACCESS_PUBLIC, JSON},
-    {HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, ACCESS_PUBLIC, JSON},
+     ACCESS_PUBLIC, JSON | NO_STORE},
+    {HTTP_POST, "/api/v1/auth/verify-email", api_auth_verify_email, ACCESS_PUBLIC, JSON | NO_STORE},
     {HTTP_POST, "/api/v1/auth/verify-email/resend", api_auth_verify_email_resend, ACCESS_CUSTOMER,
-     ROUTE_EMPTY_BODY_OK},
+     ROUTE_EMPTY_BODY_OK | NO_STORE},
 
-    {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, 0},
-    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER, JSON | MISSING_FIRST},
-    {HTTP_GET, "/api/v1/users/me/logins", api_logins_list, ACCESS_CUSTOMER, 0},
-    {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, 0},
-    {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, 0},
-    {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, 0},
-    {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN, JSON | MISSING_FIRST},
-    {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, 0},
+    {HTTP_GET, "/api/v1/users/me", api_users_me, ACCESS_CUSTOMER, NO_STORE},
+    {HTTP_PATCH, "/api/v1/users/me", api_users_me_patch, ACCESS_CUSTOMER,
+     JSON | MISSING_FIRST | NO_STORE},
+    {HTTP_GET, "/api/v1/users/me/logins", api_logins_list, ACCESS_CUSTOMER, NO_STORE},
+    {HTTP_DELETE, "/api/v1/users/me/logins/{id}", api_logins_delete, ACCESS_CUSTOMER, NO_STORE},
+    {HTTP_GET, "/api/v1/users", api_users_list, ACCESS_ADMIN, NO_STORE},
+    {HTTP_GET, "/api/v1/users/{id}", api_users_get, ACCESS_ADMIN, NO_STORE},
+    {HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, ACCESS_ADMIN,
+     JSON | MISSING_FIRST | NO_STORE},
+    {HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, ACCESS_ADMIN, NO_STORE},
 
     {HTTP_GET, "/api/v1/categories", api_categories_list, ACCESS_PUBLIC, CACHED},
     {HTTP_POST, "/api/v1/categories", api_categories_create, ACCESS_STAFF, JSON | WRITE},

@@ -42,6 +42,13 @@ void response_header(struct response *res, const char *name, const char *value) 
     res->header_count++;
 }
 
+const char *response_header_value(const struct response *res, const char *name) {
+    for (size_t i = 0; i < res->header_count; i++)
+        if (strcmp(res->headers[i].name, name) == 0)
+            return res->headers[i].value;
+    return NULL;
+}
+
 void response_stream(struct response *res, unsigned status, const char *content_type,
                      long (*stream)(void *ctx, char *out, size_t max), void *ctx,
                      void (*stream_free)(void *ctx)) {

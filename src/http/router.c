@@ -62,33 +62,49 @@ static bool ids_valid(const struct route *r, const struct slice *params, size_t 
     return true;
 }
 
+/* Whether path matches r's pattern, and (check_ids) names an id that can
+ * exist wherever the pattern has one. */
 static bool route_matches(const struct route *r, const char *path, struct slice *params,
-                          size_t *count) {
-    return match_pattern(r->pattern, path, params, count) && ids_valid(r, params, *count);
+                          size_t *count, bool check_ids) {
+    return match_pattern(r->pattern, path, params, count) &&
+           (!check_ids || ids_valid(r, params, *count));
 }
 
 /* The fewest parameters of a pattern the path matches (SIZE_MAX for none):
  * a segment spelled out beats a parameter, so /products/facets is not
  * /products/{id}, whatever the method. */
-static size_t fewest_params(const struct route *routes, size_t n, const char *path) {
+static size_t fewest_params(const struct route *routes, size_t n, const char *path,
+                            bool check_ids) {
     size_t fewest = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         struct slice params[NX_MAX_PATH_PARAMS];
         size_t count = 0;
-        if (route_matches(&routes[i], path, params, &count) && count < fewest)
+        if (route_matches(&routes[i], path, params, &count, check_ids) && count < fewest)
             fewest = count;
     }
     return fewest;
 }
 
-enum nx_err router_match(const struct route *routes, size_t n, struct request *req) {
+const struct route *router_template_route(const struct route *routes, size_t n, const char *path) {
+    size_t fewest = fewest_params(routes, n, path, false);
+    for (size_t i = 0; i < n && fewest != SIZE_MAX; i++) {
+        struct slice params[NX_MAX_PATH_PARAMS];
+        size_t count = 0;
+        if (route_matches(&routes[i], path, params, &count, false) && count == fewest)
+            return &routes[i];
+    }
+    return NULL;
+}
+
+static enum nx_err match(const struct route *routes, size_t n, struct request *req,
+                         bool check_ids) {
     enum http_method want = req->method == HTTP_HEAD ? HTTP_GET : req->method;
-    size_t fewest = fewest_params(routes, n, req->path);
+    size_t fewest = fewest_params(routes, n, req->path, check_ids);
     unsigned allow = 0;
     for (size_t i = 0; i < n && fewest != SIZE_MAX; i++) {
         struct slice params[NX_MAX_PATH_PARAMS];
         size_t count = 0;
-        if (!route_matches(&routes[i], req->path, params, &count) || count != fewest)
+        if (!route_matches(&routes[i], req->path, params, &count, check_ids) || count != fewest)
             continue;
         if (!req->pattern_route)
             req->pattern_route = &routes[i];
@@ -105,6 +121,10 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
         return NX_ERR_NOT_FOUND;
     req->allow_mask = allow | 1u << HTTP_OPTIONS;
     return req->route ? NX_OK : NX_ERR_METHOD;
+}
+
+enum nx_err router_match(const struct route *routes, size_t n, struct request *req) {
+    return match(routes, n, req, true);
 }
 
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap) {

@@ -170,6 +170,21 @@ static bool closes_after_answer(const struct request *req) {
     return req->close_connection || atomic_load(&draining);
 }
 
+/* The route an answer is of: the request's, its path's (a 405, an
+ * OPTIONS), or, for a path no route takes, the one whose pattern it
+ * matches but for an invalid id (its 404). */
+static const struct route *answer_route(const struct request *req) {
+    if (req->route || req->pattern_route)
+        return req->route ? req->route : req->pattern_route;
+    return req->path ? router_template_route(nx_routes, nx_route_count, req->path) : NULL;
+}
+
+/* Whether the answer concerns an account, which no cache may keep. */
+static bool answer_no_store(const struct request *req) {
+    const struct route *route = answer_route(req);
+    return route && (route->flags & ROUTE_NO_STORE);
+}
+
 static enum MHD_Result send_response(struct request *req, struct response *res) {
     /* A stream's length is unknown, so libmicrohttpd would send it chunked,
      * and it writes the last chunk even after HEAD's headers, where the
@@ -188,6 +203,8 @@ static enum MHD_Result send_response(struct request *req, struct response *res) 
     cors_add_headers(cfg, request_header(req, "Origin"), r);
     for (size_t i = 0; i < res->header_count; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    if (!response_header_value(res, "Cache-Control") && answer_no_store(req))
+        MHD_add_response_header(r, "Cache-Control", "no-store");
     if (closes_after_answer(req)) {
         MHD_add_response_header(r, "Connection", "close");
         /* what the client sends after this request stays unread: closing
@@ -258,6 +275,8 @@ static enum MHD_Result answer_options(struct request *req) {
     cors_add_headers(cfg, origin, r);
     if (request_header(req, "Access-Control-Request-Method"))
         cors_add_preflight(cfg, origin, allow, r);
+    if (answer_no_store(req))
+        MHD_add_response_header(r, "Cache-Control", "no-store");
     if (closes_after_answer(req)) {
         MHD_add_response_header(r, "Connection", "close");
         /* what the client sends after this request stays unread: closing
@@ -569,16 +588,9 @@ static enum nx_err parse_json_body(struct request *req) {
 
 /* ---- cache and conditional GET --------------------------------------- */
 
-static const char *response_etag(const struct response *res) {
-    for (size_t i = 0; i < res->header_count; i++)
-        if (strcmp(res->headers[i].name, "ETag") == 0)
-            return res->headers[i].value;
-    return NULL;
-}
-
 /* A 200 whose ETag the client already has becomes a 304 with that ETag. */
 static void apply_if_none_match(struct request *req, struct response *res) {
-    const char *etag = response_etag(res);
+    const char *etag = response_header_value(res, "ETag");
     bool read = req->method == HTTP_GET || req->method == HTTP_HEAD;
     if (!read || res->status != 200 || !etag)
         return;
@@ -702,7 +714,8 @@ static enum nx_err run_cached(struct request *req, struct response *res) {
         find_position(&l);
         e = run_read(req, res, l.position);
         if (e == NX_OK && res->status == 200 && !res->no_store)
-            catalog_cache_put(&l, key.data, key.len, response_etag(res), res->body, res->len);
+            catalog_cache_put(&l, key.data, key.len, response_header_value(res, "ETag"), res->body,
+                              res->len);
         if (e == NX_OK)
             response_header(res, "X-Cache", "MISS");
     }

@@ -369,12 +369,14 @@ test('every operation answers as documented, with every documented status', asyn
 
   // ---- users ------------------------------------------------------------------
   const me = '/api/v1/users/me';
+  // An account's answers, refusals included, stay out of every cache.
   const meGot = await call(t, 'getCurrentUser', 'GET', me, { token: customerToken }, 200);
-  await call(t, 'getCurrentUser', 'GET', me, { token: customerToken, headers: { 'If-None-Match': meGot.headers.etag } }, 304);
-  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, headers: { 'If-Match': '"stale"' }, json: { name: 'Not Applied' }, label: 'stale If-Match' }, 412);
+  const meSame = await call(t, 'getCurrentUser', 'GET', me, { token: customerToken, headers: { 'If-None-Match': meGot.headers.etag } }, 304);
+  const meStale = await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, headers: { 'If-Match': '"stale"' }, json: { name: 'Not Applied' }, label: 'stale If-Match' }, 412);
   await call(t, 'getCurrentUser', 'GET', me, { raw: badFraming('GET', me) }, 400);
-  await call(t, 'getCurrentUser', 'GET', me, {}, 401);
-  await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'Customer Renamed' } }, 200);
+  const meAnon = await call(t, 'getCurrentUser', 'GET', me, {}, 401);
+  const meRenamed = await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, json: { name: 'Customer Renamed' } }, 200);
+  for (const r of [meGot, meSame, meStale, meAnon, meRenamed]) assert.equal(r.headers['cache-control'], 'no-store');
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: '"name"', contentType: 'application/json' }, 400);
   await call(t, 'updateCurrentUser', 'PATCH', me, { json: { name: 'Nobody' } }, 401);
   await call(t, 'updateCurrentUser', 'PATCH', me, { token: customerToken, body: tooLarge(), contentType: 'application/json' }, 413);

@@ -261,6 +261,52 @@ static int stop(void **state) {
     return 0;
 }
 
+/* ---- no cache keeps an account's answers ------------------------------------ */
+
+/* Assert that r (freed) says Cache-Control: no-store, once, as what. */
+static void expect_no_store(struct http_res *r, long status, const char *what) {
+    expect_status(r, status, what);
+    assert_int_equal(http_header_count(r, "Cache-Control"), 1);
+    assert_string_equal(http_header(r, "Cache-Control"), "no-store");
+    http_res_free(r);
+}
+
+/* Answers that depend on who asked (an email, a login list, a role) must
+ * stay out of every cache, a phone's on-disk HTTP cache too: every answer
+ * of the account routes, refusals and 304s included. Catalog reads are
+ * shared and cached as they were. */
+static void test_account_answers_are_never_stored(void **state) {
+    (void)state;
+    char path[64], if_none_match[200];
+    struct http_res *me = get(ME, customer.access);
+    snprintf(if_none_match, sizeof if_none_match, "If-None-Match: %s", http_header(me, "ETag"));
+    expect_no_store(me, 200, "GET /users/me");
+    expect_no_store(call_h("GET", ME, customer.access, NULL, if_none_match), 304, "its 304");
+    expect_no_store(get(ME, NULL), 401, "GET /users/me without a token");
+    expect_no_store(
+        send_json("PATCH", ME, customer.access, json_pack("{s:s}", "name", "Test User")), 200,
+        "PATCH /users/me");
+    expect_no_store(call("POST", ME, customer.access, NULL), 405, "POST /users/me");
+    expect_no_store(get("/api/v1/users/me/logins", customer.access), 200, "the caller's logins");
+    expect_no_store(call("DELETE", "/api/v1/users/me/logins/abc", customer.access, NULL), 404,
+                    "a login id that is no id");
+    expect_no_store(get(USERS, admin.access), 200, "the user list");
+    expect_no_store(get(USERS, customer.access), 403, "the user list for a customer");
+    user_path(path, sizeof path, customer.id);
+    expect_no_store(get(path, admin.access), 200, "GET /users/{id}");
+    expect_no_store(send_json("PATCH", path, admin.access, json_pack("{s:s}", "name", "Test User")),
+                    200, "PATCH /users/{id}");
+    expect_no_store(get(USERS "/abc", admin.access), 404, "a user id that is no id");
+    expect_no_store(try_login(customer.email, "not the password"), 401, "a refused login");
+    expect_no_store(try_login(customer.email, "password-1"), 200, "a login");
+    expect_no_store(call("POST", "/api/v1/auth/password-reset", NULL, "{}"), 422,
+                    "a reset request without an email");
+    struct http_res *r = get("/api/v1/products", NULL);
+    expect_status(r, 200, "the catalog");
+    assert_null(http_header(r, "Cache-Control"));
+    http_res_free(r);
+}
+
 /* ---- /users/me ------------------------------------------------------------- */
 
 static void test_get_me_returns_the_callers_user(void **state) {
@@ -1343,6 +1389,7 @@ int main(void) {
         cmocka_unit_test(test_patch_me_honours_if_match),
         cmocka_unit_test(test_concurrent_user_patches_with_the_same_if_match),
         cmocka_unit_test(test_list_filters_by_email_and_is_active),
+        cmocka_unit_test(test_account_answers_are_never_stored),
     };
     return cmocka_run_group_tests_name("users", tests, start, stop);
 }

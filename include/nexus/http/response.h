@@ -51,6 +51,8 @@ void response_empty(struct response *res, unsigned status);
 /* Add a header; name must be a literal, value is copied. Aborts past the
  * fixed header capacity: that is a bug, not input. */
 void response_header(struct response *res, const char *name, const char *value);
+/* The value of the first header named name (exactly as added), or NULL. */
+const char *response_header_value(const struct response *res, const char *name);
 /* Stream the body (see struct response); ctx is owned from here on. */
 void response_stream(struct response *res, unsigned status, const char *content_type,
                      long (*stream)(void *ctx, char *out, size_t max), void *ctx,

@@ -66,6 +66,11 @@ enum route_flags {
      * the handler must refuse (api_body_faults); its 422 names those
      * fields only. */
     ROUTE_MISSING_FIRST = 1u << 16,
+    /* Its answers concern an account (its tokens, its data, its logins):
+     * every one, refusals and 304s included, says Cache-Control: no-store,
+     * so that no cache (a phone's HTTP cache on disk) keeps it. So do the
+     * answers to a path its pattern matches but for an invalid id. */
+    ROUTE_NO_STORE = 1u << 17,
 };
 
 typedef enum nx_err (*route_handler)(struct request *req, struct response *res);
@@ -108,6 +113,10 @@ extern const size_t nx_route_count;
  * that do (HEAD is matched by GET rows).
  */
 enum nx_err router_match(const struct route *routes, size_t n, struct request *req);
+
+/* The row whose pattern path matches (ids unchecked, the fewest parameters
+ * first), whatever the method; NULL when none does. */
+const struct route *router_template_route(const struct route *routes, size_t n, const char *path);
 
 /* Check a table: every row has an access level, a handler and a pattern. */
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap);
