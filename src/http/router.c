@@ -127,6 +127,10 @@ enum nx_err router_match(const struct route *routes, size_t n, struct request *r
     return match(routes, n, req, true);
 }
 
+enum nx_err router_match_template(const struct route *routes, size_t n, struct request *req) {
+    return match(routes, n, req, false);
+}
+
 bool router_validate(const struct route *routes, size_t n, char *err, size_t errcap) {
     for (size_t i = 0; i < n; i++) {
         const struct route *r = &routes[i];

@@ -262,6 +262,13 @@ static enum nx_err check_framing(struct request *req) {
     return NX_OK;
 }
 
+/* A CORS preflight: an OPTIONS that says its origin and the method its
+ * request will have. */
+static bool is_preflight(const struct request *req) {
+    return req->method == HTTP_OPTIONS && request_header(req, "Origin") &&
+           request_header(req, "Access-Control-Request-Method");
+}
+
 /* OPTIONS: a CORS preflight or a plain question; both get 204 and Allow. */
 static enum MHD_Result answer_options(struct request *req) {
     char allow[128];
@@ -480,8 +487,13 @@ static enum MHD_Result on_headers(struct request *req, const char *target_proble
         e = problem_detail(req,
                            target_problem == ENCODED_SLASH ? NX_ERR_NOT_FOUND : NX_ERR_BAD_REQUEST,
                            "%s", target_problem);
-    if (e == NX_OK)
+    if (e == NX_OK) {
         e = router_match(nx_routes, nx_route_count, req);
+        /* A browser reports a refused preflight as a network failure, and
+         * its app never sees the 404 the request itself would get. */
+        if (e == NX_ERR_NOT_FOUND && is_preflight(req))
+            e = router_match_template(nx_routes, nx_route_count, req);
+    }
     bool by_token = false;
     if (e == NX_OK || e == NX_ERR_METHOD) {
         enum nx_err hidden = check_private(req, &by_token);

@@ -118,6 +118,51 @@ static void test_cors_preflight_for_allowed_origin(void **state) {
     http_res_free(r);
 }
 
+/* The Allow of an OPTIONS of path with headers h, whose status is want;
+ * owned, NULL without one. */
+static char *options_allow(const char *path, const char *const *h, long want) {
+    struct http_res *r = http_request("OPTIONS", path, h, NULL, 0);
+    assert_int_equal(r->status, want);
+    const char *allow = http_header(r, "Allow");
+    char *copy = allow ? take(allow) : NULL;
+    if (want == 204) {
+        assert_string_equal(http_header(r, "Access-Control-Allow-Origin"),
+                            "http://allowed.example");
+        assert_non_null(http_header(r, "Access-Control-Allow-Methods"));
+    }
+    http_res_free(r);
+    return copy;
+}
+
+/* A preflight asks what a path's route allows before its request finds
+ * out whether the id names anything: a path that is a route's but for
+ * its id is answered as the route's preflight, so that the request is
+ * sent and the app sees its 404 (with the CORS headers). A plain OPTIONS
+ * there, and a preflight of a path no route's pattern matches, stay 404s. */
+static void test_cors_preflight_of_a_path_whose_id_is_no_id(void **state) {
+    (void)state;
+    const char *h[] = {"Origin: http://allowed.example", "Access-Control-Request-Method: GET",
+                       NULL};
+    const char *valid[] = {"/api/v1/products/1", "/api/v1/products/1/variants/1",
+                           "/api/v1/users/1"};
+    const char *invalid[] = {"/api/v1/products/abc", "/api/v1/products/1/variants/0",
+                             "/api/v1/users/99999999999999999999999"};
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+        char *want = options_allow(valid[i], h, 204);
+        char *got = options_allow(invalid[i], h, 204);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        free(options_allow(invalid[i], NULL, 404));
+    }
+    free(options_allow("/api/v1/no-such-things/abc", h, 404));
+    const char *origin[] = {"Origin: http://allowed.example", NULL};
+    struct http_res *r = http_request("GET", "/api/v1/products/abc", origin, NULL, 0);
+    assert_problem(r, 404, NULL);
+    assert_string_equal(http_header(r, "Access-Control-Allow-Origin"), "http://allowed.example");
+    http_res_free(r);
+}
+
 static void test_cors_other_origin_gets_no_allow_origin(void **state) {
     (void)state;
     const char *h[] = {"Origin: http://evil.example", "Access-Control-Request-Method: GET", NULL};
@@ -735,6 +780,7 @@ int main(void) {
         cmocka_unit_test(test_generated_request_ids_differ),
         cmocka_unit_test(test_request_id_with_trailing_white_space_is_echoed),
         cmocka_unit_test(test_cors_preflight_for_allowed_origin),
+        cmocka_unit_test(test_cors_preflight_of_a_path_whose_id_is_no_id),
         cmocka_unit_test(test_cors_other_origin_gets_no_allow_origin),
         cmocka_unit_test(test_cors_simple_request_echoes_allowed_origin),
         cmocka_unit_test(test_healthz_and_readyz),

@@ -114,6 +114,11 @@ extern const size_t nx_route_count;
  */
 enum nx_err router_match(const struct route *routes, size_t n, struct request *req);
 
+/* router_match by the patterns alone: an {id} or {vid} need not be a
+ * valid id. For a CORS preflight, which asks what the path's route allows
+ * before its request finds out whether the id names anything. */
+enum nx_err router_match_template(const struct route *routes, size_t n, struct request *req);
+
 /* The row whose pattern path matches (ids unchecked, the fewest parameters
  * first), whatever the method; NULL when none does. */
 const struct route *router_template_route(const struct route *routes, size_t n, const char *path);
