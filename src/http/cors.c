@@ -20,6 +20,9 @@ void cors_add_headers(const struct config *cfg, const char *origin, struct MHD_R
     if (!cors_origin_allowed(cfg, origin))
         return;
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    /* the origin is echoed, never "*": a page may send its cookies or
+     * Authorization with credentials: 'include' and read the answer */
+    MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
     MHD_add_response_header(r, "Access-Control-Expose-Headers",
                             "Content-Disposition, ETag, Idempotent-Replayed, Location, Retry-After,"
                             " WWW-Authenticate, X-Cache, X-Request-Id");

@@ -435,6 +435,7 @@ static void keep_refusal(struct request *req, struct db *db, enum nx_err e, cons
 }
 
 static enum nx_err in_progress(struct request *req) {
+    req->conflict_retries = true; /* the first ends in a moment */
     problem_detail(req, NX_ERR_CONFLICT, "a request with this %s is still in progress; retry later",
                    HEADER);
     return problem_conflict(req, HEADER, "a request with this key is still in progress");

@@ -168,7 +168,10 @@ static void add_status_headers(struct request *req, enum nx_err code, struct res
         router_format_allow(req->allow_mask, value, sizeof value);
         response_header(res, "Allow", value);
     }
-    if (code == NX_ERR_TOO_MANY || code == NX_ERR_UNAVAILABLE) {
+    /* a conflict says when to retry only when a retry may end it (a
+     * request still running under the same Idempotency-Key) */
+    bool retry_conflict = code == NX_ERR_CONFLICT && req->conflict_retries;
+    if (code == NX_ERR_TOO_MANY || code == NX_ERR_UNAVAILABLE || retry_conflict) {
         snprintf(value, sizeof value, "%u", req->retry_after ? req->retry_after : 1);
         response_header(res, "Retry-After", value);
     }

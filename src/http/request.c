@@ -154,6 +154,7 @@ void request_forget_problem(struct request *req) {
     req->refusal_commits = false;
     req->detail[0] = '\0';
     req->retry_after = 0;
+    req->conflict_retries = false;
     fielderr_clear(&req->field_errors);
     json_decref(req->problem_extra);
     req->problem_extra = NULL;

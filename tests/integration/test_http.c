@@ -113,6 +113,8 @@ static void test_cors_preflight_for_allowed_origin(void **state) {
     struct http_res *r = http_request("OPTIONS", "/healthz", h, NULL, 0);
     assert_int_equal(r->status, 204);
     assert_string_equal(http_header(r, "Access-Control-Allow-Origin"), "http://allowed.example");
+    /* a page's fetch with credentials: 'include' may read the answers */
+    assert_string_equal(http_header(r, "Access-Control-Allow-Credentials"), "true");
     assert_non_null(http_header(r, "Access-Control-Allow-Methods"));
     assert_non_null(strstr(http_header(r, "Vary"), "Origin"));
     http_res_free(r);
@@ -169,6 +171,7 @@ static void test_cors_other_origin_gets_no_allow_origin(void **state) {
     struct http_res *r = http_request("OPTIONS", "/healthz", h, NULL, 0);
     assert_int_equal(r->status, 204);
     assert_null(http_header(r, "Access-Control-Allow-Origin"));
+    assert_null(http_header(r, "Access-Control-Allow-Credentials"));
     assert_non_null(strstr(http_header(r, "Vary"), "Origin"));
     http_res_free(r);
 }
@@ -179,6 +182,7 @@ static void test_cors_simple_request_echoes_allowed_origin(void **state) {
     struct http_res *r = http_request("GET", "/healthz", h, NULL, 0);
     assert_string_equal(http_header(r, "Access-Control-Allow-Origin"), "http://allowed.example");
     assert_null(strstr(http_header(r, "Access-Control-Allow-Origin"), "*"));
+    assert_string_equal(http_header(r, "Access-Control-Allow-Credentials"), "true");
     http_res_free(r);
 }
 

@@ -506,6 +506,8 @@ static void test_duplicate_while_the_first_runs_is_409(void **state) {
            " AND a.application_name = 'nexus' AND a.datname = current_database()"));
     struct http_res *r = post_keyed(CATEGORIES, staff_token, body, "held");
     assert_problem(r, 409, "Idempotency-Key");
+    /* the first ends in a moment: a client is told when to retry */
+    assert_string_equal(http_header(r, "Retry-After"), "1");
     http_res_free(r);
     assert_true(harness_pg_exec(
         c, "SELECT pg_advisory_unlock(" NAME_LOCK("slug:categories:idem-held") ")"));

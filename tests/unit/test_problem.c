@@ -381,6 +381,18 @@ static void test_render_503_uses_explicit_retry_after(void **state) {
     assert_string_equal(header(&f->res, "Retry-After"), "5");
 }
 
+/* A 409 of a request still running under its Idempotency-Key says when
+ * to retry; another 409 (a taken value) does not. */
+static void test_render_409_of_a_key_still_running_adds_retry_after(void **state) {
+    struct fixture *f = *state;
+    f->req.conflict_retries = true;
+    render(f, NX_ERR_CONFLICT);
+    assert_string_equal(header(&f->res, "Retry-After"), "1");
+    f->req.conflict_retries = false;
+    render(f, NX_ERR_CONFLICT);
+    assert_int_equal(header_count_named(&f->res, "Retry-After"), 0);
+}
+
 static void test_render_other_codes_add_no_headers(void **state) {
     struct fixture *f = *state;
     static const enum nx_err codes[] = {
@@ -462,6 +474,7 @@ int main(void) {
         FT(test_render_429_uses_explicit_retry_after),
         FT(test_render_503_adds_default_retry_after),
         FT(test_render_503_uses_explicit_retry_after),
+        FT(test_render_409_of_a_key_still_running_adds_retry_after),
         FT(test_render_other_codes_add_no_headers),
         FT(test_render_twice_replaces_previous_response),
         FT(test_render_merges_problem_extra_members),

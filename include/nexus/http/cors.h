@@ -1,8 +1,9 @@
 /*
  * cors.h -- cross-origin headers for the origins named in CORS_ORIGINS.
  *
- * Access-Control-Allow-Origin echoes a configured origin, never "*", and
- * every response says Vary: Origin so shared caches keep them apart.
+ * Access-Control-Allow-Origin echoes a configured origin, never "*", with
+ * Access-Control-Allow-Credentials: true, and every response says Vary:
+ * Origin so shared caches keep them apart.
  */
 #ifndef NEXUS_HTTP_CORS_H
 #define NEXUS_HTTP_CORS_H

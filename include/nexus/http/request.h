@@ -137,8 +137,9 @@ struct request {
     struct field_errors field_errors; /* what validation found, in order */
     json_t *problem_extra;            /* more members for the problem body, owned */
     unsigned retry_after;             /* seconds, for 429 and 503 */
-    bool token_rejected;              /* a 401 for the bearer token sent (RFC 6750 3.1) */
-    unsigned allow_mask;              /* methods for Allow on 405 and OPTIONS */
+    bool conflict_retries; /* its 409 ends on a retry (a key still running): Retry-After */
+    bool token_rejected;   /* a 401 for the bearer token sent (RFC 6750 3.1) */
+    unsigned allow_mask;   /* methods for Allow on 405 and OPTIONS */
     bool close_connection;
     bool head_refused;  /* the server's own 414 or 431 of its head (http/server.c) */
     bool body_arriving; /* its body is still coming in (a drain does not wait for it) */
