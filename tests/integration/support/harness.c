@@ -628,6 +628,23 @@ void harness_expect_sql(const struct nexus_server *s, const char *want, const ch
     free(got);
 }
 
+void harness_wait_sql(const struct nexus_server *s, const char *want, const char *sql) {
+    char *got = NULL;
+    /* 60 s: a bound on a hang */
+    for (int i = 0; i < 1200 && !(got && strcmp(got, want) == 0); i++) {
+        if (got) {
+            struct timespec pause = {0, 50 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+        free(got);
+        got = harness_sql_value(s, "%s", sql);
+    }
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "%s: still '%s', want '%s'\n", sql, got, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
 void harness_create_user(const struct nexus_server *s, const char *email, const char *role,
                          const char *password) {
     char out[1024], input[256];

@@ -95,6 +95,10 @@ char *harness_sql_value(const struct nexus_server *s, const char *fmt, ...)
 void harness_expect_sql(const struct nexus_server *s, const char *want, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Poll sql (one value) until it is want; fail the test when it is not
+ * within about 60 s (a bound on a hang, not a deadline). */
+void harness_wait_sql(const struct nexus_server *s, const char *want, const char *sql);
+
 /* On a connection of the test's own (a libpq PGconn, declared opaquely so
  * that users without libpq need not include it): run sql, printing the
  * error when it fails; and poll sql (a count) until it is not 0, false
