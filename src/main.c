@@ -222,6 +222,16 @@ static json_t *user_body_checked(const struct user_options *o, const char *passw
     return NULL;
 }
 
+/* A command's statement failed (the error itself is logged): say what
+ * could not be done, and, when a table or column it needs is missing
+ * (undefined_table, undefined_column), that the database may not be
+ * migrated (run against an empty one, or before `nexus migrate`). */
+static void say_cannot(const struct db *db, const char *what) {
+    const char *state = db_sqlstate(db);
+    bool unmigrated = strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0;
+    fprintf(stderr, "nexus: cannot %s%s\n", what, unmigrated ? " (is the database migrated?)" : "");
+}
+
 static int insert_user(const struct user_options *o, const struct user_input *in) {
     char hash[NX_PASSWORD_HASH_MAX];
     if (password_hash(in->password, in->password_len, hash) != NX_OK)
@@ -238,7 +248,7 @@ static int insert_user(const struct user_options *o, const struct user_input *in
     else if (e == NX_ERR_CONFLICT)
         fprintf(stderr, "nexus: user %s already exists\n", in->email);
     else
-        fprintf(stderr, "nexus: cannot create the user (is the database migrated?)\n");
+        say_cannot(db, "create the user");
     PQclear(r);
     db_close(db);
     return e == NX_OK || (e == NX_ERR_CONFLICT && o->if_missing) ? 0 : 1;
@@ -387,8 +397,10 @@ static bool parse_jobs_list(int argc, char **argv, const char **state, const cha
 
 static int jobs_list(struct db *db, const char *state, const char *limit) {
     PGresult *r = NULL;
-    if (queue_list(db, state, limit, &r) != NX_OK)
+    if (queue_list(db, state, limit, &r) != NX_OK) {
+        say_cannot(db, "list the jobs");
         return 1;
+    }
     printf("%-8s %-20s %-8s %-9s %-28s %s\n", "id", "kind", "state", "attempts", "run_at",
            "last_error");
     for (int i = 0; i < PQntuples(r); i++)
@@ -401,8 +413,10 @@ static int jobs_list(struct db *db, const char *state, const char *limit) {
 
 static int jobs_retry(struct db *db, const char *id_text) {
     bool found = false;
-    if (queue_retry(db, id_text, &found) != NX_OK)
+    if (queue_retry(db, id_text, &found) != NX_OK) {
+        say_cannot(db, "retry the job");
         return 1;
+    }
     /* A running job is not touched: a second worker would run it beside
      * the one that holds it (its lease ends it if that one died). */
     if (found)

@@ -126,6 +126,17 @@ static void test_bad_command_lines_exit_2(void **state) {
     harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 }
 
+/* `nexus args...` with stdin_text on its standard input exits want_rc and
+ * says says. */
+static void expect_exit_saying(const char *const *args, const char *stdin_text, int want_rc,
+                               const char *says) {
+    int rc = harness_run(&db, NULL, args, stdin_text, out, sizeof out);
+    if (rc != want_rc || !strstr(out, says))
+        fprintf(stderr, "nexus %s %s: exit %d: %s\n", args[0], args[1] ? args[1] : "", rc, out);
+    assert_int_equal(rc, want_rc);
+    assert_non_null(strstr(out, says));
+}
+
 /* `user create` checks the account as a registration's body is checked
  * (the same rules), and says which option is wrong: exit 2, before the
  * database. */
@@ -163,14 +174,34 @@ static void test_user_create_refuses_what_registration_refuses(void **state) {
          "usage: nexus"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int rc = harness_run(&db, NULL, cases[i].args, cases[i].stdin_text, out, sizeof out);
-        if (rc != 2 || !strstr(out, cases[i].says))
-            fprintf(stderr, "case %zu: exit %d: %s\n", i, rc, out);
-        assert_int_equal(rc, 2);
-        assert_non_null(strstr(out, cases[i].says));
+        expect_exit_saying(cases[i].args, cases[i].stdin_text, 2, cases[i].says);
         if (!strstr(cases[i].says, "--name"))
             assert_null(strstr(out, "--name:"));
     }
+    harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+}
+
+/* Commands that read or write tables, run against a database not yet
+ * migrated (the compose worker's health check is `jobs list`): exit 1,
+ * each saying what it could not do and asking whether the database is
+ * migrated, and nothing created. */
+static void test_commands_on_an_unmigrated_database_ask_whether_it_is(void **state) {
+    (void)state;
+    const struct {
+        const char *args[6];
+        const char *stdin_text, *says;
+    } cases[] = {
+        {{"user", "create", "--email", "cli@example.com", NULL},
+         "a long passphrase\n",
+         "cannot create the user (is the database migrated?)"},
+        {{"jobs", "list", NULL}, NULL, "cannot list the jobs (is the database migrated?)"},
+        {{"jobs", "list", "--state", "dead", NULL},
+         NULL,
+         "cannot list the jobs (is the database migrated?)"},
+        {{"jobs", "retry", "1", NULL}, NULL, "cannot retry the job (is the database migrated?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_exit_saying(cases[i].args, cases[i].stdin_text, 1, cases[i].says);
     harness_expect_sql(&db, "0", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 }
 
@@ -257,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_help_never_runs_a_command),
         cmocka_unit_test(test_bad_command_lines_exit_2),
         cmocka_unit_test(test_user_create_refuses_what_registration_refuses),
+        cmocka_unit_test(test_commands_on_an_unmigrated_database_ask_whether_it_is),
         cmocka_unit_test(test_serve_refuses_pending_migrations),
         cmocka_unit_test(test_concurrent_migrations_apply_each_once),
         cmocka_unit_test(test_migrate_again_is_a_no_op),
