@@ -6,6 +6,7 @@
 
 #include "nexus/api/product_filters.h"
 #include "nexus/core/numtext.h"
+#include "nexus/core/valuelist.h"
 #include "nexus/db/products.h"
 #include "nexus/http/problem.h"
 #include "nexus/model/attributes.h"
@@ -57,7 +58,8 @@ static bool add_bool(struct gql_args *a, const json_t *obj, const char *field, c
     return gql_args_add(a, name, json_is_true(v) ? "true" : "false");
 }
 
-enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values) {
+enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values,
+                              bool escaped) {
     struct buf b = {0};
     size_t i;
     const json_t *v;
@@ -68,12 +70,15 @@ enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t
             e = problem_detail(&a->req, NX_ERR_BAD_REQUEST, "%.60s: a value may not be null", name);
             break;
         }
-        if (strchr(s, ',') || !s[0]) {
+        if ((!escaped && strchr(s, ',')) || !s[0]) {
             e = problem_detail(&a->req, NX_ERR_BAD_REQUEST, "%.60s: a value may not %s", name,
                                s[0] ? "contain a comma" : "be empty");
             break;
         }
-        buf_printf(&b, "%s%s", i ? "," : "", s);
+        if (escaped)
+            valuelist_append(&b, s);
+        else
+            buf_printf(&b, "%s%s", i ? "," : "", s);
     }
     if (e == NX_OK && b.len && !gql_args_add(a, name, b.data))
         e = NX_ERR_BAD_REQUEST;
@@ -118,7 +123,7 @@ static enum nx_err add_attribute(struct gql_args *a, const json_t *attr) {
         !json_is_number(json_object_get(attr, "max")))
         e = gql_args_add(a, name, "") ? NX_OK : NX_ERR_BAD_REQUEST;
     else
-        e = gql_args_add_list(a, name, values);
+        e = gql_args_add_list(a, name, values, true);
     free(name);
     static const char *const BOUNDS[] = {"min", "max"};
     for (size_t i = 0; i < 2 && e == NX_OK; i++) {
@@ -168,7 +173,7 @@ static enum nx_err add_discovery(struct gql_args *a, const json_t *filter) {
         if (e != NX_OK)
             break;
         char *name = param_name("option.", json_string_value(json_object_get(v, "name")), "");
-        e = gql_args_add_list(a, name, json_object_get(v, "values"));
+        e = gql_args_add_list(a, name, json_object_get(v, "values"), true);
         free(name);
     }
     return e;

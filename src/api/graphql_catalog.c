@@ -275,7 +275,8 @@ static json_t *query_facets(struct gql_field_call *call) {
     gql_args_init(&a, c->req);
     enum nx_err e = gql_args_filter(&a, json_object_get(call->args, "filter"));
     if (e == NX_OK)
-        e = gql_args_add_list(&a, "price_buckets", json_object_get(call->args, "priceBuckets"));
+        e = gql_args_add_list(&a, "price_buckets", json_object_get(call->args, "priceBuckets"),
+                              false);
     if (e == NX_OK)
         e = gql_catalog_db(c, &db);
     if (e == NX_OK)

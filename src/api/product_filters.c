@@ -8,6 +8,7 @@
 #include "nexus/api/listing.h"
 
 #include "nexus/core/parse.h"
+#include "nexus/core/valuelist.h"
 #include "nexus/core/xmem.h"
 #include "nexus/db/categories.h"
 #include "nexus/http/problem.h"
@@ -280,17 +281,27 @@ static bool is_number(struct slice v) {
     return i == v.len;
 }
 
-/* v1,v2,...: no empty value, bounded in size. */
-static enum nx_err check_list(struct request *req, const char *param, struct slice v) {
+/* v1,v2,... (a backslash escapes ',' and '\' in a value): no empty
+ * value, bounded in size; the values as a text[] literal (kept) into
+ * *array, and their number into *count. */
+static enum nx_err parse_list(struct request *req, struct product_query *q, const char *param,
+                              struct slice v, const char **array, size_t *count) {
     if (v.len > DISCOVERY_VALUE_MAX)
         return problem_detail(req, NX_ERR_BAD_REQUEST, "%s must be at most %d bytes", param,
                               DISCOVERY_VALUE_MAX);
-    bool empty_item = v.ptr[0] == ',' || v.ptr[v.len - 1] == ',';
-    for (size_t i = 1; i < v.len; i++)
-        empty_item = empty_item || (v.ptr[i] == ',' && v.ptr[i - 1] == ',');
-    if (empty_item)
+    struct buf literal = {0};
+    enum valuelist_error error = valuelist_to_array(v.ptr, v.len, &literal, count);
+    if (error == VALUELIST_OK)
+        *array = keep(q, literal.data, literal.len);
+    buf_clear(&literal);
+    if (error == VALUELIST_EMPTY_VALUE)
         return problem_detail(req, NX_ERR_BAD_REQUEST,
                               "%s must be a comma-separated list of non-empty values", param);
+    if (error == VALUELIST_BAD_ESCAPE)
+        return problem_detail(req, NX_ERR_BAD_REQUEST,
+                              "%s: a backslash escapes only , and \\ (\\, is a comma in a "
+                              "value, \\\\ a backslash)",
+                              param);
     return NX_OK;
 }
 
@@ -324,12 +335,18 @@ static enum nx_err parse_attribute(struct request *req, struct product_query *q,
         return problem_detail(
             req, NX_ERR_BAD_REQUEST,
             "%s must be a decimal number (-?digits[.digits], at most 40 characters)", param);
-    enum nx_err e = min || max ? NX_OK : check_list(req, param, v);
+    const char *values = NULL;
+    size_t count = 0;
+    enum nx_err e = min || max ? NX_OK : parse_list(req, q, param, v, &values, &count);
     if (e != NX_OK)
         return e;
     struct attribute_filter *a = attribute_slot(q, key, len);
-    const char *value = keep(q, v.ptr, v.len);
-    *(min ? &a->min : max ? &a->max : &a->values) = value;
+    if (min || max)
+        *(min ? &a->min : &a->max) = keep(q, v.ptr, v.len);
+    else {
+        a->values = values;
+        a->value_count = count;
+    }
     return NX_OK;
 }
 
@@ -353,7 +370,9 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
                               OPTION_NAME_MAX);
     if (!v.ptr)
         return NX_OK;
-    enum nx_err e = check_list(req, param, v);
+    const char *values = NULL;
+    size_t count = 0;
+    enum nx_err e = parse_list(req, q, param, v, &values, &count);
     if (e != NX_OK)
         return e;
     if (product_filter_names_option(&q->filter, name))
@@ -362,7 +381,8 @@ static enum nx_err parse_option(struct request *req, struct product_query *q, co
                               param);
     struct option_filter *o = &q->filter.options[q->filter.option_count++];
     o->name = keep(q, name, strlen(name));
-    o->values = keep(q, v.ptr, v.len);
+    o->values = values;
+    o->value_count = count;
     return NX_OK;
 }
 

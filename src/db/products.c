@@ -181,10 +181,11 @@ static bool has_discovery(const struct product_filter *f) {
  * looking the one key up. Both compare lower-cased text. */
 enum form { INDEXED, WALKED };
 
-/* A walked row's value among a filter's values (comma-separated), the
- * list split and lowered once per statement: in a generic plan a
- * function of a parameter runs again for every row tested. */
-#define WALKED_VALUES " = ANY ((SELECT string_to_array(lower(?), ','))::text[])"
+/* A walked row's value among a filter's values (a text[] literal), the
+ * values lowered once per statement: in a generic plan a function of a
+ * parameter runs again for every row tested. (The cast makes the
+ * sub-select one array, not a set of rows to compare.) */
+#define WALKED_VALUES " = ANY ((SELECT array_agg(lower(x)) FROM unnest(?::text[]) AS x)::text[])"
 
 /* Every option filter but skip_option, over v (a variant, or an entry of
  * product_option_order, which carries the variant's options_key). */
@@ -199,7 +200,7 @@ static void option_values(struct sql_builder *b, const struct product_filter *f,
         else /* options_key: the options lower-cased, names included */
             sql_add_param(b, " AND (v.options_key::jsonb ->> (SELECT lower(?)))",
                           f->options[i].name);
-        sql_add_param(b, form == INDEXED ? " ?)" : WALKED_VALUES, f->options[i].values);
+        sql_add_param(b, form == INDEXED ? " ?::text[])" : WALKED_VALUES, f->options[i].values);
     }
 }
 
@@ -276,7 +277,7 @@ static void add_attributes(struct sql_builder *b, const struct product_filter *f
         if (a->values && form == INDEXED) {
             sql_add_param(b, " AND nexus_attribute_terms(p.attributes) && nexus_attribute_query(?,",
                           a->key);
-            sql_add_param(b, " ?)", a->values);
+            sql_add_param(b, " ?::text[])", a->values);
         }
         if (a->values && form == WALKED) {
             sql_add_param(b, " AND lower(p.attributes ->> ?)", a->key);
@@ -321,7 +322,7 @@ static void add_variant_exists(struct sql_builder *b, const struct product_filte
     }
     sql_add(b, " EXISTS (SELECT FROM product_option_order v WHERE v.product_id = p.id");
     sql_add_param(b, " AND v.term = ANY (nexus_option_query(?,", f->options[entry].name);
-    sql_add_param(b, " ?))", f->options[entry].values);
+    sql_add_param(b, " ?::text[]))", f->options[entry].values);
     if (in_stock)
         sql_add(b, " AND v.in_stock");
     sql_add(b, ")");
@@ -808,14 +809,14 @@ static bool word_plan_key(const struct product_filter *f, enum product_sort sort
 /* The index of the first filter of one value with values, or -1. */
 static int first_single_attribute(const struct product_filter *f) {
     for (size_t i = 0; i < f->attribute_count; i++)
-        if (f->attributes[i].values && !strchr(f->attributes[i].values, ','))
+        if (f->attributes[i].values && f->attributes[i].value_count == 1)
             return (int)i;
     return -1;
 }
 
 static int first_single_option(const struct product_filter *f) {
     for (size_t i = 0; i < f->option_count; i++)
-        if (!strchr(f->options[i].values, ','))
+        if (f->options[i].value_count == 1)
             return (int)i;
     return -1;
 }
@@ -855,7 +856,7 @@ static void attribute_entries(struct sql_builder *b, const struct attribute_filt
                   "(SELECT o.created_at, o.product_id FROM product_attribute_order o"
                   " WHERE o.term = ? || '='",
                   a->key);
-    sql_add_param(b, " || lower(?)", a->values);
+    sql_add_param(b, " || lower((?::text[])[1])", a->values); /* its one value */
     sql_add(b, TERM_TABLES_KEPT);
     add_term_cursor(b, sort, after_value, after_id);
     sql_add(b, TERM_SORTS[sort].order);
@@ -871,7 +872,7 @@ static void option_entries(struct sql_builder *b, const struct product_filter *f
                " (SELECT o.created_at, o.product_id, o.options_key, o.in_stock"
                " FROM product_option_order o WHERE o.term = jsonb_build_array(");
     sql_add_param(b, "lower(?),", f->options[walked].name);
-    sql_add_param(b, " lower(?))::text", f->options[walked].values);
+    sql_add_param(b, " lower((?::text[])[1]))::text", f->options[walked].values);
     sql_add(b, TERM_TABLES_KEPT);
     add_term_cursor(b, sort, after_value, after_id);
     sql_add(b, TERM_SORTS[sort].order);

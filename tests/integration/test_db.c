@@ -489,7 +489,8 @@ static void test_a_range_beside_other_filters_is_not_gathered_first(void **state
     struct db *db = searching_db();
     struct product_filter f = {.in_stock = -1, .attribute_count = 1, .option_count = 1};
     f.attributes[0] = (struct attribute_filter){.key = "weight_g", .max = "99999999"};
-    f.options[0] = (struct option_filter){.name = "Size", .values = "no-such-size"};
+    f.options[0] =
+        (struct option_filter){.name = "Size", .values = "{\"no-such-size\"}", .value_count = 1};
     PGresult *page = NULL;
     assert_int_equal(products_list(db, &f, PS_CREATED, NULL, "0", "21", &page), NX_OK);
     assert_int_equal(PQntuples(page), 0);

@@ -933,6 +933,171 @@ static void test_an_option_is_counted_without_its_filter_in_any_case(void **stat
     }
 }
 
+/* ---- values with commas and backslashes ------------------------------------ */
+
+#define EXPORTS "/api/v1/exports/products"
+
+/* A product of marker "commas" with attribute label and one variant of
+ * options {"A": "1", "B": b}. */
+static void create_escaped(const char *sku, const char *label, const char *b) {
+    json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:i, s:{s:s, s:s}}]}", "name", sku,
+                             "attributes", "marker", "commas", "label", label, "variants", "sku",
+                             sku, "price", "3", "stock", 1, "options", "A", "1", "B", b);
+    struct http_res *r = call_owned("POST", PRODUCTS, staff_token, dump(body));
+    expect_status(r, 201, "create product");
+    http_res_free(r);
+}
+
+/* The names of the products a list (sort, then query) and an export of
+ * query find, sorted and joined by " ", as one text: "both" when the two
+ * agree, else what each found. */
+static void expect_found(const char *query, const char *want) {
+    static const char *const SORTS[] = {"-created_at", "price", "name"};
+    char path[512];
+    for (size_t s = 0; s < sizeof SORTS / sizeof SORTS[0]; s++) {
+        snprintf(path, sizeof path, PRODUCTS "?limit=100&sort=%s&%s", SORTS[s], query);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        char got[256] = "";
+        json_t *items = json_object_get(r->json, "items"), *item;
+        size_t i;
+        /* sort=name lists them in name order; the others are put in it */
+        const char *names[16];
+        size_t n = 0;
+        json_array_foreach(items, i, item) {
+            assert_true(n < 16);
+            names[n++] = jstr(item, "name");
+        }
+        for (size_t a = 1; a < n; a++)
+            for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
+                const char *t = names[b];
+                names[b] = names[b - 1];
+                names[b - 1] = t;
+            }
+        for (size_t k = 0; k < n; k++) {
+            size_t len = strlen(got);
+            snprintf(got + len, sizeof got - len, "%s%s", k ? " " : "", names[k]);
+        }
+        if (strcmp(got, want) != 0)
+            fail_msg("%s: found [%s], not [%s]", path, got, want);
+        http_res_free(r);
+    }
+    /* an export of the same filters: one NDJSON line per product */
+    snprintf(path, sizeof path, EXPORTS "?format=ndjson&%s", query);
+    struct http_res *r = call("GET", path, staff_token, NULL);
+    expect_status(r, 200, path);
+    size_t lines = 0, words = want[0] != '\0';
+    for (size_t i = 0; i < r->len; i++)
+        lines += r->body[i] == '\n';
+    for (const char *c = want; *c; c++)
+        words += *c == ' ';
+    if (lines != words)
+        fail_msg("%s: %zu products exported, not %zu", path, lines, words);
+    http_res_free(r);
+}
+
+/* The "total" of the answer to GET path, asserting a 200. */
+static long long total_at(const char *path) {
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, path);
+    long long total = jint(r->json, "total");
+    http_res_free(r);
+    return total;
+}
+
+/* The facets total of query. */
+static long long facets_total(const char *query) {
+    char path[512];
+    snprintf(path, sizeof path, FACETS "?%s", query);
+    return total_at(path);
+}
+
+/* A backslash escapes the next character of an attr.* or option.* list:
+ * "\," is a comma in a value, "\\" a backslash, so every value the
+ * facets offer can be selected; a list without backslashes means what it
+ * always did (%2C is a comma to the server, as MHD decodes it). */
+static void test_a_value_with_a_comma_is_selected_by_escaping_it(void **state) {
+    (void)state;
+    create_escaped("ESC-1", "a,b;c", "x,y");
+    create_escaped("ESC-2", "a", "x");
+    create_escaped("ESC-3", "b;c", "y");
+    create_escaped("ESC-4", "a\\b", "x\\y");
+    create_escaped("ESC-5", "a,b;c", "x,y");
+    /* option.B=x\,y: the one value "x,y"; x,y (or x%2Cy): "x" or "y" */
+    expect_found("option.B=x%5C%2Cy", "ESC-1 ESC-5");
+    expect_found("attr.marker=commas&option.B=X%5C,Y", "ESC-1 ESC-5");
+    expect_found("attr.marker=commas&option.B=x,y", "ESC-2 ESC-3");
+    expect_found("attr.marker=commas&option.B=x%2Cy", "ESC-2 ESC-3");
+    expect_found("attr.marker=commas&option.B=x%5C%2Cy,x", "ESC-1 ESC-2 ESC-5");
+    /* x\\y: the value x\y; x\\,y: "x\" (no product) or "y" */
+    expect_found("option.B=x%5C%5Cy", "ESC-4");
+    expect_found("attr.marker=commas&option.B=x%5C%5C,y", "ESC-3");
+    expect_found("attr.marker=commas&option.B=x%5C%5C%5C,y", "");
+    /* attributes alike, with the other filters of the list */
+    expect_found("attr.label=a%5C,b%3Bc", "ESC-1 ESC-5");
+    expect_found("attr.marker=commas&attr.label=a,b%3Bc", "ESC-2 ESC-3");
+    expect_found("attr.marker=commas&attr.label=A%5C%5CB", "ESC-4");
+    expect_found("attr.label=a%5C,b%3Bc&option.A=1&in_stock=true", "ESC-1 ESC-5");
+    /* the facets count what the list finds, and offer the values as stored */
+    static const struct {
+        const char *query;
+        long long total;
+    } totals[] = {{"option.B=x%5C%2Cy", 2},
+                  {"attr.marker=commas&option.B=x,y", 2},
+                  {"attr.marker=commas&attr.label=a%5C%5Cb", 1}};
+    for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
+        assert_int_equal(facets_total(totals[i].query), totals[i].total);
+    struct http_res *r =
+        call("GET", FACETS "?attr.marker=commas&option.A=1&option.B=x%5C,y", NULL, NULL);
+    expect_status(r, 200, "facets of an escaped comma");
+    json_t *values = json_object_get(json_object_get(r->json, "options"), "B");
+    assert_int_equal(json_array_size(values), 4); /* counted without its own filter */
+    assert_string_equal(jstr(json_array_get(values, 0), "value"), "x,y");
+    assert_int_equal(jint(json_array_get(values, 0), "count"), 2);
+    http_res_free(r);
+    /* a backslash before anything else, or at the end, is a 400 */
+    const char *const bad[] = {"option.B=x%5Cq", "option.B=x%5C", "attr.label=a%5Cb",
+                               "attr.label=a,%5C"};
+    const char *const named[] = {"option.B", "option.B", "attr.label", "attr.label"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, PRODUCTS "?%s", bad[i]);
+        expect_bad(path, named[i]);
+        snprintf(path, sizeof path, FACETS "?%s", bad[i]);
+        expect_bad(path, named[i]);
+        snprintf(path, sizeof path, EXPORTS "?format=ndjson&%s", bad[i]);
+        r = call("GET", path, staff_token, NULL);
+        assert_problem(r, 400, NULL);
+        assert_non_null(strstr(jstr(r->json, "detail"), "a backslash escapes only , and \\"));
+        http_res_free(r);
+    }
+}
+
+/* A cursor of option.B=x\,y (one value) does not continue option.B=x,y
+ * (two values), nor the other way round. */
+static void test_cursor_tells_an_escaped_comma_from_a_list(void **state) {
+    (void)state;
+    static const char *const filters[] = {"option.B=x%5C,y", "option.B=x,y"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, PRODUCTS "?limit=1&attr.marker=commas&%s", filters[i]);
+        struct http_res *r = call("GET", path, NULL, NULL);
+        expect_status(r, 200, path);
+        const char *cursor = jstr(r->json, "next_cursor");
+        assert_non_null(cursor);
+        snprintf(path, sizeof path, PRODUCTS "?limit=1&attr.marker=commas&%s&cursor=%s", filters[i],
+                 cursor);
+        struct http_res *next = call("GET", path, NULL, NULL);
+        expect_status(next, 200, "the next page of the same filter");
+        assert_int_equal(json_array_size(json_object_get(next->json, "items")), 1);
+        http_res_free(next);
+        snprintf(path, sizeof path, PRODUCTS "?limit=1&attr.marker=commas&%s&cursor=%s",
+                 filters[1 - i], cursor);
+        expect_problem(call("GET", path, NULL, NULL), 400, NULL);
+        http_res_free(r);
+    }
+}
+
 /* ---- cursors -------------------------------------------------------------- */
 
 static void test_cursor_is_bound_to_the_new_filters(void **state) {
@@ -1269,11 +1434,7 @@ static void test_kept_counts_stay_exact_under_concurrent_writes(void **state) {
 static long long catalog_total(int limit) {
     char path[128];
     snprintf(path, sizeof path, PRODUCTS "?limit=%d&include_total=true", limit);
-    struct http_res *r = call("GET", path, NULL, NULL);
-    expect_status(r, 200, path);
-    long long total = jint(r->json, "total");
-    http_res_free(r);
-    return total;
+    return total_at(path);
 }
 
 /* A list total comes from the kept counts, except while a bulk load's
@@ -1396,6 +1557,8 @@ int main(void) {
         cmocka_unit_test(test_tied_option_names_ignore_case),
         cmocka_unit_test(test_option_names_rank_by_products),
         cmocka_unit_test(test_an_option_is_counted_without_its_filter_in_any_case),
+        cmocka_unit_test(test_a_value_with_a_comma_is_selected_by_escaping_it),
+        cmocka_unit_test(test_cursor_tells_an_escaped_comma_from_a_list),
         cmocka_unit_test(test_a_product_with_the_most_terms_is_written_and_counted),
         cmocka_unit_test(test_facets_of_a_sku_count_its_product),
     };

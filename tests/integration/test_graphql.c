@@ -857,6 +857,50 @@ static void test_an_option_filter_takes_its_whole_name(void **state) {
     }
 }
 
+/* A value of filter.attributes or filter.options is one value, commas
+ * and backslashes included: written as REST's list with both escaped
+ * (a comma was refused, as the list could not carry it). */
+static void test_a_filter_value_may_hold_a_comma_or_a_backslash(void **state) {
+    (void)state;
+    long long shelf = create_category("Comma Shelf", "comma-shelf", 0);
+    static const char *const values[] = {"x,y", "x", "y", "x\\y"};
+    for (size_t i = 0; i < 4; i++) {
+        char sku[16];
+        snprintf(sku, sizeof sku, "COMMA-%zu", i);
+        create_product(json_pack("{s:s, s:I, s:{s:s}, s:[{s:s, s:s, s:i, s:{s:s}}]}", "name", sku,
+                                 "category_id", (json_int_t)shelf, "attributes", "label", values[i],
+                                 "variants", "sku", sku, "price", "5", "stock", 1, "options", "B",
+                                 values[i]));
+    }
+    static const struct {
+        const char *variables;
+        long long total;
+    } cases[] = {
+        {"{\"o\": [{\"name\": \"B\", \"values\": [\"x,y\"]}]}", 1},
+        {"{\"o\": [{\"name\": \"B\", \"values\": [\"X,Y\", \"x\"]}]}", 2},
+        {"{\"o\": [{\"name\": \"B\", \"values\": [\"x\", \"y\"]}]}", 2},
+        {"{\"o\": [{\"name\": \"B\", \"values\": [\"x\\\\y\"]}]}", 1},
+        {"{\"o\": [{\"name\": \"B\", \"values\": [\"x\\\\\"]}]}", 0},
+        {"{\"a\": [{\"key\": \"label\", \"values\": [\"x,y\"]}]}", 1},
+        {"{\"a\": [{\"key\": \"label\", \"values\": [\"x\\\\y\", \"y\"]}]}", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_res *r =
+            gql_post(NULL,
+                     "query($o: [OptionFilter!], $a: [AttributeFilter!]) { products(filter: "
+                     "{category: \"comma-shelf\", options: $o, attributes: $a}) { totalCount } "
+                     "facets(filter: {category: \"comma-shelf\", options: $o, attributes: $a}) "
+                     "{ total } }",
+                     cases[i].variables);
+        expect_status(r, 200, cases[i].variables);
+        json_t *data = gql_data(r);
+        if (jint(json_object_get(data, "products"), "totalCount") != cases[i].total ||
+            jint(json_object_get(data, "facets"), "total") != cases[i].total)
+            fail_msg("%s: not %lld products", cases[i].variables, cases[i].total);
+        http_res_free(r);
+    }
+}
+
 /* filter.sku is REST's sku: the product of a live variant of that SKU,
  * in products, a category's products and facets, with REST's checks. */
 static void test_sku_filter_as_rest(void **state) {
@@ -916,6 +960,7 @@ int main(void) {
         cmocka_unit_test(test_aliases_with_different_arguments),
         cmocka_unit_test(test_an_option_filter_takes_its_whole_name),
         cmocka_unit_test(test_sku_filter_as_rest),
+        cmocka_unit_test(test_a_filter_value_may_hold_a_comma_or_a_backslash),
     };
     return harness_run_group("graphql", tests, sizeof tests / sizeof tests[0], start, stop);
 }

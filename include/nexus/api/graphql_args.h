@@ -32,12 +32,15 @@ void gql_args_init(struct gql_args *a, const struct request *caller);
 bool gql_args_add(struct gql_args *a, const char *name, const char *value);
 
 /* A list of strings as one "v1,v2" value; NX_ERR_BAD_REQUEST (detail set)
- * for a value with a comma (the REST form cannot carry it) or an empty
- * one. An empty list adds nothing. */
-enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values);
+ * for an empty value, and for a value with a comma unless escaped: then
+ * each value's commas and backslashes are escaped, as attr.* and option.*
+ * read them (core/valuelist), and any value can be carried. An empty
+ * list adds nothing. */
+enum nx_err gql_args_add_list(struct gql_args *a, const char *name, const json_t *values,
+                              bool escaped);
 /* A ProductFilter value (coerced JSON, NULL or null for none) as the list's
  * filter parameters; NX_ERR_BAD_REQUEST with a detail for what they cannot
- * say (a value with a comma in a list of values), an attribute key the
+ * say (an empty value in a list of values), an attribute key the
  * parameters' rule refuses (checked before it is part of a name), or more
  * conditions than REST's limit of attr.* and option.* parameters. */
 enum nx_err gql_args_filter(struct gql_args *a, const json_t *filter);

@@ -25,19 +25,23 @@ enum product_sort {
 /* At most this many attr.* and option.* parameters in one request. */
 #define NX_DISCOVERY_MAX 10
 
-/* attr.<key>=v1,v2 (values: the list as sent, NULL: none) and
- * attr.<key>.min / .max (decimal text, NULL: no bound), all on one key. */
+/* attr.<key>=v1,v2 (values: the values as a text[] literal, {"v1","v2"},
+ * NULL: none; value_count of them) and attr.<key>.min / .max (decimal
+ * text, NULL: no bound), all on one key. */
 struct attribute_filter {
     const char *key;
     const char *values;
+    size_t value_count;
     const char *min;
     const char *max;
 };
 
-/* option.<name>=v1,v2: an active variant has one of the values. */
+/* option.<name>=v1,v2: an active variant has one of the values (a text[]
+ * literal, value_count of them). */
 struct option_filter {
     const char *name;
     const char *values;
+    size_t value_count;
 };
 
 struct product_filter {
