@@ -20,6 +20,10 @@
 #    id, each row its SKU, product name, price and stock plus one, as a
 #    store's daily stock file would be, imported into that catalog; timed
 #    like the import.
+# 5. The same stock file again, every row now equal to its product (a
+#    feed sent again unchanged); timed like the import, with how many
+#    products it wrote (their row versions moved) and how many catalog
+#    cache bumps it owed.
 # PostgreSQL options: BENCH_PG_OPTIONS (e.g. "-c fsync=off"), the same for
 # every step.
 set -euo pipefail
@@ -123,6 +127,17 @@ run_import "$BENCH_TMP/stock.csv" text/csv
 stock_s=$import_s import_s=$full_s upload_s=$full_upload_s
 stock_counts=$(import_counts)
 
+# ---- the same stock file again: every row equal to its product -------------------------
+psql_bench -c "CREATE TABLE bench_versions AS SELECT id, xmin::text AS v FROM products" >/dev/null
+owed="SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('cache_owed_bumps', 'id')::regclass), 0)"
+owed_before=$(psql_bench -c "$owed")
+run_import "$BENCH_TMP/stock.csv" text/csv
+again_s=$import_s import_s=$full_s upload_s=$full_upload_s
+again_counts=$(import_counts)
+again_written=$(psql_bench -c "SELECT count(*) FROM products p JOIN bench_versions b ON b.id = p.id
+                                WHERE p.xmin::text <> b.v")
+again_owed=$(($(psql_bench -c "$owed") - owed_before))
+
 bytes=$(stat -c %s "$BENCH_TMP/export.ndjson")
 ratio() { echo "scale=2; $1 / $2" | bc; }
 rate() { echo "$PRODUCTS / $1" | bc; }
@@ -135,11 +150,14 @@ echo "| nexus seed --products $PRODUCTS | ${seed_s} s | $(rate "$seed_s") |"
 echo "| import (upload + apply) | ${import_s} s | $(rate "$import_s") |"
 echo "| of which the upload | ${upload_s} s | |"
 echo "| stock sync, a CSV of $stock_rows variants' stock | ${stock_s} s | $(echo "$stock_rows / $stock_s" | bc) |"
+echo "| the same stock file again, unchanged | ${again_s} s | $(echo "$stock_rows / $again_s" | bc) |"
 echo "| export, GET /exports/products?format=ndjson | ${export_s} s | $(rate "$export_s") |"
 echo "| psql \\copy of the same columns | ${copy_s} s | $(rate "$copy_s") |"
 echo
 echo "import: $counts; the catalog after it: $imported"
 echo "stock sync: $stock_counts"
+echo "the same stock file again: $again_counts; $again_written products written," \
+    "$again_owed catalog cache bumps owed"
 # the phases of a bulk import, as its worker logged them
 phases=$(grep -o '"msg":"import [0-9]*: rows applied[^"]*' "$BENCH_TMP/worker.log" | cut -d: -f3- || true)
 [ -z "$phases" ] || echo "import phases:$phases"

@@ -141,7 +141,7 @@ static const char SQL_STAGE_CREATE[] =
     " currency text NOT NULL, stock integer NOT NULL, cat_field text, cat_id bigint,"
     " cat_slug text, is_active boolean NOT NULL, attributes jsonb NOT NULL, images jsonb,"
     " explicit boolean NOT NULL, product_id bigint, created boolean NOT NULL DEFAULT false,"
-    " solo_id bigint);"
+    " solo_id bigint, rewritten boolean NOT NULL DEFAULT false);"
     " CREATE TEMP TABLE IF NOT EXISTS import_stage_variants ("
     " line bigint NOT NULL, pos integer NOT NULL, sku text NOT NULL, price_cents bigint NOT NULL,"
     " stock integer NOT NULL, options jsonb, is_active boolean);"
@@ -177,7 +177,8 @@ static struct db_stmt SQL_STAGE_DEFER = {
 static const char SQL_STAGE_TAKE_DEFERRED[] =
     "TRUNCATE import_stage, import_stage_variants, import_parked;"
     " INSERT INTO import_stage SELECT * FROM import_deferred;"
-    " UPDATE import_stage SET product_id = NULL, created = false, solo_id = NULL;"
+    " UPDATE import_stage SET product_id = NULL, created = false, solo_id = NULL,"
+    " rewritten = false;"
     " INSERT INTO import_stage_variants SELECT * FROM import_deferred_variants;"
     " TRUNCATE import_deferred, import_deferred_variants";
 static const char SQL_STAGE_COPY[] =
@@ -328,20 +329,45 @@ static struct db_stmt SQL_MERGE_LOW_STOCK = {
 static struct db_stmt SQL_MERGE_ORPHANS = {"DELETE FROM import_stage_variants sv WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_stage s WHERE s.line = sv.line)",
                                            0, 0};
+/* The products that rows of the stage name whose variants the rows would
+ * change: a row's variant (by sku) whose price or stock differs (with
+ * variants also its options, is_active or position) or that it adds, or
+ * a live variant that a row with variants does not list. */
+#define STAGE_VARIANTS_CHANGE                                                                      \
+    "SELECT st.product_id FROM import_stage st JOIN import_stage_variants sv ON sv.line = st.line" \
+    " WHERE st.product_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM product_variants v"            \
+    " WHERE v.product_id = st.product_id AND v.sku = sv.sku AND v.deleted_at IS NULL"              \
+    " AND (v.price_cents, v.stock) = (sv.price_cents, sv.stock) AND (NOT st.explicit"              \
+    " OR (v.options::text, v.is_active, v.position) = (sv.options::text, sv.is_active, sv.pos)))"  \
+    " UNION SELECT st.product_id FROM import_stage st JOIN product_variants v"                     \
+    " ON v.product_id = st.product_id AND v.deleted_at IS NULL WHERE st.explicit"                  \
+    " AND NOT EXISTS (SELECT 1 FROM import_stage_variants sv WHERE sv.line = st.line"              \
+    " AND sv.sku = v.sku)"
 /* Rows without variants that name one product by different SKUs merge
  * together: its fields are the last row's (each row replaces them, as PUT
- * does), its slug the last one a row gave. Counted per row, as the
- * import's `updated` is. */
+ * does), its slug the last one a row gave. A product that already holds
+ * all its rows would write (its own fields, as stored: jsonb compared as
+ * its text, so that 1.50 is not taken for 1.5, and its variants) is not
+ * written: its version, updated_at and ETag stay, and a batch of such
+ * rows writes nothing (no cache bump). The rows count all the same, per
+ * row, as the import's `updated` does; the value is how many products
+ * were written, each marked rewritten in the stage. */
 static struct db_stmt SQL_MERGE_PRODUCTS = {
     "WITH g AS (SELECT DISTINCT ON (product_id) product_id, slug FROM import_stage"
     " WHERE product_id IS NOT NULL AND slug_given ORDER BY product_id, line DESC),"
     " s AS (SELECT DISTINCT ON (st.product_id) st.*, g.slug AS given_slug FROM import_stage st"
     " LEFT JOIN g ON g.product_id = st.product_id WHERE st.product_id IS NOT NULL"
-    " ORDER BY st.product_id, st.line DESC),"
+    " ORDER BY st.product_id, st.line DESC), c AS (" STAGE_VARIANTS_CHANGE "),"
     " u AS (UPDATE products p SET name = s.name, slug = coalesce(s.given_slug, p.slug),"
     " description = s.description, currency = s.currency, category_id = s.cat_id,"
     " is_active = s.is_active, attributes = s.attributes, images = coalesce(s.images, p.images),"
-    " version = p.version + 1 FROM s WHERE p.id = s.product_id RETURNING 1)"
+    " version = p.version + 1 FROM s WHERE p.id = s.product_id"
+    " AND (s.product_id IN (SELECT product_id FROM c) OR (p.name, p.slug, p.description,"
+    " p.currency, p.category_id, p.is_active, p.attributes::text, p.images::text)"
+    " IS DISTINCT FROM (s.name, coalesce(s.given_slug, p.slug), s.description, s.currency,"
+    " s.cat_id, s.is_active, s.attributes::text, coalesce(s.images, p.images)::text))"
+    " RETURNING p.id),"
+    " m AS (UPDATE import_stage st SET rewritten = true FROM u WHERE st.product_id = u.id)"
     " SELECT (SELECT count(*) FROM u) FROM import_stage WHERE product_id IS NOT NULL",
     0, 0};
 /* A row without variants writes the price and stock of the variant its
@@ -350,7 +376,7 @@ static struct db_stmt SQL_MERGE_OWN_VARIANT = {
     "UPDATE product_variants v SET price_cents = sv.price_cents, stock = sv.stock"
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
     " WHERE NOT s.explicit AND v.product_id = s.product_id AND v.sku = sv.sku"
-    " AND v.deleted_at IS NULL",
+    " AND v.deleted_at IS NULL AND (v.price_cents, v.stock) <> (sv.price_cents, sv.stock)",
     0, 0};
 /* A row with variants replaces the product's: a live variant whose sku
  * the row does not have is soft-deleted; one whose options change is
@@ -370,7 +396,9 @@ static struct db_stmt SQL_MERGE_VARIANTS = {
     " stock = sv.stock, options = sv.options, is_active = sv.is_active, position = sv.pos"
     " FROM import_stage s JOIN import_stage_variants sv ON sv.line = s.line"
     " WHERE s.explicit AND v.product_id = s.product_id AND v.sku = sv.sku"
-    " AND (v.deleted_at IS NULL OR v.id IN (SELECT id FROM import_parked))",
+    " AND ((v.deleted_at IS NULL AND (v.price_cents, v.stock, v.options::text, v.is_active,"
+    " v.position) <> (sv.price_cents, sv.stock, sv.options::text, sv.is_active, sv.pos))"
+    " OR v.id IN (SELECT id FROM import_parked))",
     0, 0};
 /* Variants of existing products the row adds; then new products, which
  * bring their variants themselves (no default one from the trigger: the
@@ -533,11 +561,11 @@ static struct db_stmt SQL_MERGE_NEW_VARIANTS = {
     0, 0};
 static struct db_stmt SQL_MERGE_SYNCED = {"SELECT set_config('nexus.syncing', 'off', true)", 0, 0};
 /* A new product already holds what its variants derive; every other
- * product the batch touched derives again, once however many of its rows
- * the batch holds. */
+ * product the batch rewrote derives again, once however many of its rows
+ * the batch holds (one left as it was kept its variants as they were). */
 static struct db_stmt SQL_MERGE_DERIVE = {
     "SELECT nexus_product_derive(d.product_id) FROM (SELECT DISTINCT product_id FROM import_stage"
-    " WHERE product_id IS NOT NULL AND NOT created ORDER BY 1) d",
+    " WHERE rewritten ORDER BY 1) d",
     0, 0};
 
 enum nx_err imports_create(struct db *db, const char *user_id, const char *format, const char *mode,
@@ -841,12 +869,16 @@ enum nx_err import_stage_set_slugs(struct db *db, const char *lines, const char 
     return db_exec(db, &SQL_STAGE_SET_SLUGS, params, NULL);
 }
 
+/* A step's count: its rows (a statement's), and the first row's value
+ * when value is given. */
 static enum nx_err merge_step(struct db *db, struct db_stmt *stmt, const char *const *params,
-                              long long *count) {
+                              long long *count, long long *value) {
     PGresult *r = NULL;
     enum nx_err e = db_exec(db, stmt, params, &r);
     if (e == NX_OK && count)
         *count = strtoll(PQcmdTuples(r), NULL, 10);
+    if (e == NX_OK && value && PQntuples(r) > 0)
+        *value = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return e;
 }
@@ -870,7 +902,7 @@ enum nx_err imports_take_product_ids(struct db *db, size_t n, struct buf *ids) {
 }
 
 enum nx_err import_stage_merge(struct db *db, const char *ids, const struct import_alerts *alerts,
-                               long long *updated, long long *created) {
+                               struct import_merged *merged) {
     const char *new_product_params[] = {ids};
     char threshold[16], attempts[16];
     snprintf(threshold, sizeof threshold, "%d", alerts->low_stock_threshold);
@@ -887,7 +919,7 @@ enum nx_err import_stage_merge(struct db *db, const char *ids, const struct impo
     enum nx_err e = db_exec(db, &SQL_STAGE_UPDATES, NULL, &r);
     bool updates = e == NX_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
-    *updated = *created = 0;
+    *merged = (struct import_merged){0};
     for (size_t i = 0; i < sizeof steps / sizeof *steps && e == NX_OK; i++) {
         bool for_updates = steps[i] != &SQL_MERGE_ORPHANS && steps[i] != &SQL_MERGE_NEW_PRODUCTS &&
                            steps[i] != &SQL_MERGE_NEW_VARIANTS && steps[i] != &SQL_MERGE_SYNCED &&
@@ -900,9 +932,10 @@ enum nx_err import_stage_merge(struct db *db, const char *ids, const struct impo
                        inserts                            ? new_product_params
                        : steps[i] == &SQL_MERGE_LOW_STOCK ? alert_params
                                                           : NULL,
-                       steps[i] == &SQL_MERGE_PRODUCTS ? updated
-                       : inserts                       ? created
-                                                       : NULL);
+                       steps[i] == &SQL_MERGE_PRODUCTS ? &merged->updated
+                       : inserts                       ? &merged->created
+                                                       : NULL,
+                       steps[i] == &SQL_MERGE_PRODUCTS ? &merged->rewritten : NULL);
     }
     return e;
 }

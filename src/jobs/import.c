@@ -103,6 +103,7 @@ struct run {
      * not yet written (all of them with atomic). */
     struct import_progress p;
     long long db_failed;
+    long long written; /* products created or rewritten by this attempt's batches */
     struct error_list errors;
     struct import_runner runner; /* from: the resume line stored now */
     /* The reader's: the records, the counts, and where the record being
@@ -355,8 +356,7 @@ static const struct buf *stage_rows(struct batch *b) {
 }
 
 /* The rows of the batch into the stage, checked, and merged. */
-static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *updated,
-                               long long *created) {
+static enum nx_err merge_batch(struct applier *a, struct batch *b, struct import_merged *merged) {
     struct run *run = a->run;
     enum nx_err e = NX_OK;
     if (run->bulk)
@@ -379,12 +379,12 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
     if (e == NX_OK)
         e = import_stage_lock_categories(a->db);
     if (e == NX_OK)
-        e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, &alerts, updated, created);
+        e = import_stage_merge(a->db, b->ids_taken ? b->ids.data : NULL, &alerts, merged);
     /* rows that name a product an earlier row of the batch rewrote: merged
      * after it, on what it left (new products then take fresh ids, and
      * slugs chosen again: a row whose SKU it freed makes a product) */
     while (e == NX_OK && deferred > 0) {
-        long long more_updated = 0, more_created = 0;
+        struct import_merged more = {0};
         e = import_stage_take_deferred(a->db);
         if (e == NX_OK)
             e = import_slugs_choose_staged(a->db);
@@ -393,9 +393,10 @@ static enum nx_err merge_batch(struct applier *a, struct batch *b, long long *up
         if (e == NX_OK)
             e = import_stage_defer(a->db, &deferred);
         if (e == NX_OK)
-            e = import_stage_merge(a->db, NULL, &alerts, &more_updated, &more_created);
-        *updated += more_updated;
-        *created += more_created;
+            e = import_stage_merge(a->db, NULL, &alerts, &more);
+        merged->updated += more.updated;
+        merged->created += more.created;
+        merged->rewritten += more.rewritten;
     }
     return e;
 }
@@ -472,14 +473,15 @@ static void refund_attempt(struct run *run, struct db *db) {
 
 /* Its turn come, the batch's errors and counts join the run's and (unless
  * atomic) commit with its rows and the progress it makes. */
-static enum nx_err commit_batch(struct applier *a, struct batch *b, long long updated,
-                                long long created) {
+static enum nx_err commit_batch(struct applier *a, struct batch *b,
+                                const struct import_merged *merged) {
     struct run *run = a->run;
     take_errors(&run->errors, &b->errors);
     take_errors(&run->errors, &a->found);
     run->db_failed += a->found_failed;
-    run->p.updated += updated;
-    run->p.created += created;
+    run->p.updated += merged->updated;
+    run->p.created += merged->created;
+    run->written += merged->created + merged->rewritten;
     /* an attempt that only commits the empty last batch of an upload read
      * to its end made no progress: refunded, it could be tried for good */
     bool progressed = b->resume_offset > run->p.resume_offset;
@@ -487,7 +489,8 @@ static enum nx_err commit_batch(struct applier *a, struct batch *b, long long up
     run->p.failed = b->read_failed + run->db_failed;
     run->p.resume_line = b->resume_line;
     run->p.resume_offset = b->resume_offset;
-    bool wrote = !run->atomic && updated + created > 0;
+    /* a batch whose rows all equal their products wrote nothing */
+    bool wrote = !run->atomic && merged->created + merged->rewritten > 0;
     int64_t owed = 0;
     enum nx_err e = run->atomic ? NX_OK : write_errors(run, a->db);
     if (e == NX_OK && !run->atomic)
@@ -534,7 +537,7 @@ static enum nx_err begin_in_order(struct applier *a, struct batch *b) {
  * turn, and what failed is no other batch's doing). */
 static enum nx_err try_batch(struct applier *a, struct batch *b, bool alone, bool *final) {
     struct run *run = a->run;
-    long long updated = 0, created = 0;
+    struct import_merged merged = {0};
     clear_errors(&a->found);
     a->found_failed = 0;
     enum nx_err e = run->applier_count > 1 ? begin_in_order(a, b) : ensure_tx(a);
@@ -544,11 +547,11 @@ static enum nx_err try_batch(struct applier *a, struct batch *b, bool alone, boo
             set_held(run, b, true);
     }
     if (e == NX_OK && b->rows)
-        e = merge_batch(a, b, &updated, &created);
+        e = merge_batch(a, b, &merged);
     if (e == NX_OK && !alone)
         e = follow(a, b);
     *final = e == NX_OK;
-    return e == NX_OK ? commit_batch(a, b, updated, created) : e;
+    return e == NX_OK ? commit_batch(a, b, &merged) : e;
 }
 
 /* Whether a failed try is worth another, alone: beside another batch
@@ -946,7 +949,7 @@ static enum nx_err finish(struct run *run) {
     run->p.rows = run->read_rows;
     run->p.failed = run->read_failed + run->db_failed;
     bool failed = run->header_failed || (run->atomic && run->p.failed > 0);
-    bool applied = run->atomic && !failed && run->p.created + run->p.updated > 0;
+    bool applied = run->atomic && !failed && run->written > 0;
     enum nx_err e = NX_OK;
     if (failed)
         note_failure(run);

@@ -2276,6 +2276,131 @@ static void test_a_worker_killed_before_its_bump_loses_no_invalidation(void **st
     free(id);
 }
 
+/* ---- rows equal to their products -------------------------------------- */
+
+/* Three products as a store's feed gives them: one with attributes,
+ * images and a category, one with a slug of its own, one with three
+ * variants; a's stock, b's brand and the second variant's stock as
+ * given. */
+static char *same_feed(int a_stock, const char *b_brand, int c_stock) {
+    struct buf feed = {0};
+    buf_printf(
+        &feed,
+        "{\"sku\":\"SAME-A\",\"name\":\"Same A\",\"description\":\"d\",\"price\":\"5.00\","
+        "\"stock\":%d,\"category\":\"audio\",\"attributes\":{\"brand\":\"Acme\",\"weight\":1.50},"
+        "\"images\":[{\"url\":\"https://img.example.com/a.jpg\",\"alt\":\"Front\"}]}\n"
+        "{\"sku\":\"SAME-B\",\"name\":\"Same B\",\"slug\":\"same-b\",\"price\":\"7\",\"stock\":1,"
+        "\"attributes\":{\"brand\":\"%s\"}}\n"
+        "{\"name\":\"Same C\",\"variants\":[{\"sku\":\"SAME-C1\",\"price\":\"1\",\"stock\":1,"
+        "\"options\":{\"Size\":\"S\"}},{\"sku\":\"SAME-C2\",\"price\":\"2\",\"stock\":%d,"
+        "\"options\":{\"Size\":\"M\"}},{\"sku\":\"SAME-C3\",\"price\":\"3\",\"stock\":0,"
+        "\"options\":{\"Size\":\"L\"},\"is_active\":false}]}\n",
+        a_stock, b_brand, c_stock);
+    return feed.data;
+}
+
+/* What a write of the product holding sku would move: its row version
+ * (xmin), version and updated_at, its variants' row versions, and the
+ * ETag of its GET. Owned. */
+static char *written_state(const char *sku) {
+    char *id = harness_sql_value(&server,
+                                 "SELECT product_id FROM product_variants WHERE sku = '%s'"
+                                 " AND deleted_at IS NULL",
+                                 sku);
+    char *rows = harness_sql_value(
+        &server,
+        "SELECT p.xmin || '|' || p.version || '|' || p.updated_at || '|' || (SELECT"
+        " string_agg(v.xmin::text, ',' ORDER BY v.id) FROM product_variants v"
+        " WHERE v.product_id = p.id) FROM products p WHERE p.id = %s",
+        id);
+    char path[64];
+    snprintf(path, sizeof path, "%s/%s", PRODUCTS, id);
+    struct http_res *r = call("GET", path, NULL, NULL);
+    expect_status(r, 200, "product");
+    struct buf state = {0};
+    buf_printf(&state, "%s|%s", rows, http_header(r, "ETag"));
+    http_res_free(r);
+    free(rows);
+    free(id);
+    return state.data;
+}
+
+/* Product sku was not written since its state was before (which is
+ * freed). */
+static void expect_kept(const char *sku, char *before) {
+    char *now = written_state(sku);
+    if (strcmp(now, before) != 0)
+        fprintf(stderr, "%s was written\n", sku);
+    assert_string_equal(now, before);
+    free(now);
+    free(before);
+}
+
+static void expect_rewritten(const char *sku, char *before) {
+    char *now = written_state(sku);
+    assert_string_not_equal(now, before);
+    free(now);
+    free(before);
+}
+
+/* The catalog cache's generation once no bump is owed any more. */
+static long long settled_generation(void) {
+    await_sql("0", "SELECT count(*) FROM cache_owed_bumps");
+    return harness_catalog_generation(&server);
+}
+
+/* An upsert row equal to its product (and its variants) counts as
+ * updated and writes nothing: the product's version, updated_at and ETag
+ * stay, and a batch of such rows bumps no cache generation. A row that
+ * differs rewrites its product alone. */
+static void test_rows_equal_to_their_products_are_not_written(void **state) {
+    (void)state;
+    char *feed = same_feed(3, "Acme", 2);
+    import_counted("", "application/x-ndjson", feed, 3, 3, 0);
+    char *a = written_state("SAME-A"), *b = written_state("SAME-B"), *c = written_state("SAME-C2");
+    long long gen = settled_generation();
+    import_counted("", "application/x-ndjson", feed, 3, 0, 3);
+    import_counted("?atomic=true", "application/x-ndjson", feed, 3, 0, 3);
+    assert_int_equal(harness_catalog_generation(&server), gen);
+    expect_kept("SAME-A", a);
+    expect_kept("SAME-B", b);
+    expect_kept("SAME-C2", c);
+    /* the CSV of b, which keeps its slug and images */
+    b = written_state("SAME-B");
+    import_counted("", "text/csv", "sku,name,price,stock,attr.brand\nSAME-B,Same B,7,1,Acme\n", 1,
+                   0, 1);
+    assert_int_equal(harness_catalog_generation(&server), gen);
+    expect_kept("SAME-B", b);
+    free(feed);
+    /* a's stock and b's attribute: those two only, in one bump at least */
+    a = written_state("SAME-A");
+    b = written_state("SAME-B");
+    c = written_state("SAME-C2");
+    feed = same_feed(4, "Other", 2);
+    import_counted("", "application/x-ndjson", feed, 3, 0, 3);
+    assert_true(harness_catalog_generation(&server) > gen);
+    expect_rewritten("SAME-A", a);
+    expect_rewritten("SAME-B", b);
+    expect_kept("SAME-C2", c);
+    expect_sql("4|Acme,1|Other", "SELECT p.stock || '|' || (p.attributes->>'brand') FROM products p"
+                                 " WHERE p.sku IN ('SAME-A', 'SAME-B') ORDER BY p.sku");
+    free(feed);
+    /* one variant's stock: that product only */
+    a = written_state("SAME-A");
+    c = written_state("SAME-C2");
+    gen = settled_generation();
+    feed = same_feed(4, "Other", 5);
+    import_counted("", "application/x-ndjson", feed, 3, 0, 3);
+    assert_true(harness_catalog_generation(&server) > gen);
+    expect_kept("SAME-A", a);
+    expect_rewritten("SAME-C2", c);
+    expect_sql("SAME-C1:100:1:{\"Size\": \"S\"}:true,SAME-C2:200:5:{\"Size\": \"M\"}:true,"
+               "SAME-C3:300:0:{\"Size\": \"L\"}:false",
+               VARIANTS_OF("Same C"));
+    expect_sql("6", "SELECT stock FROM products WHERE name = 'Same C'");
+    free(feed);
+}
+
 static int start(void **state) {
     (void)state;
     const char *env[] = {"IMPORT_MAX_BYTES=2097152", NULL};
@@ -2585,6 +2710,7 @@ int main(void) {
         cmocka_unit_test(test_ndjson_rows_apply_and_bad_rows_are_reported),
         cmocka_unit_test(test_ndjson_rows_carry_attributes_and_images),
         cmocka_unit_test(test_ndjson_rows_carry_variants),
+        cmocka_unit_test(test_rows_equal_to_their_products_are_not_written),
         cmocka_unit_test(test_rows_of_one_product_apply_in_file_order),
         cmocka_unit_test(test_rows_that_meet_apply_one_by_one),
         cmocka_unit_test(test_rows_that_take_stock_low_alert_staff),

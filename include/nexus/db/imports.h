@@ -207,16 +207,22 @@ enum nx_err import_stage_set_slugs(struct db *db, const char *lines, const char 
  * variants writes the price and stock of the variant its sku names; a row
  * with variants replaces the product's variants, matched by sku), insert
  * the rest in line order, with the ids of ids (a bigint[] literal, in
- * order; NULL: new ones). A variant whose stock a row takes below the
- * threshold of alerts queues a low_stock_alert, as the API's writes do.
- * *updated, *created: how many. */
+ * order; NULL: new ones). A product that already holds what its rows
+ * would write is left as it is. A variant whose stock a row takes below
+ * the threshold of alerts queues a low_stock_alert, as the API's writes
+ * do. */
 struct import_alerts {
     int low_stock_threshold; /* LOW_STOCK_THRESHOLD */
     int max_attempts;        /* of each alert's job */
     const char *import_id;   /* the import's id, which keys its alerts */
 };
+struct import_merged {
+    long long updated;   /* rows that name a product */
+    long long created;   /* products inserted */
+    long long rewritten; /* products the updated rows changed: written */
+};
 enum nx_err import_stage_merge(struct db *db, const char *ids, const struct import_alerts *alerts,
-                               long long *updated, long long *created);
+                               struct import_merged *merged);
 
 /* Take n ids from the products' sequence, into ids as a bigint[] literal
  * in order: above the ids taken before, below those taken after, so that

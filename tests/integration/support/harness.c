@@ -136,22 +136,29 @@ static void migrated_template(char *name, size_t cap) {
     PQfinish(c); /* and with it the lock */
 }
 
-/* Delete the keys of server name (REDIS_PREFIX test_<name>) from an
- * earlier run. Only its own keys: test executables run side by side and
- * may share a Redis database, so a FLUSHDB would empty another's cache and
- * counters in the middle of its test. */
-static void clean_redis_keys(const char *url, const char *name) {
+/* A connection to the Redis database of url, selected. */
+static redisContext *redis_open(const char *url) {
     struct redis_target t;
     assert_true(redis_url_parse(url, &t));
     struct timeval tv = {2, 0};
     redisContext *c = t.port ? redisConnectWithTimeout(t.host, t.port, tv)
                              : redisConnectUnixWithTimeout(t.host, tv);
     assert_true(c && !c->err);
-    char db[8], pattern[128], cursor[32] = "0";
+    char db[8];
     snprintf(db, sizeof db, "%d", t.db);
-    snprintf(pattern, sizeof pattern, "test_%s:*", name);
     const char *select[] = {"SELECT", db};
     freeReplyObject(redisCommandArgv(c, 2, select, NULL));
+    return c;
+}
+
+/* Delete the keys of server name (REDIS_PREFIX test_<name>) from an
+ * earlier run. Only its own keys: test executables run side by side and
+ * may share a Redis database, so a FLUSHDB would empty another's cache and
+ * counters in the middle of its test. */
+static void clean_redis_keys(const char *url, const char *name) {
+    redisContext *c = redis_open(url);
+    char pattern[128], cursor[32] = "0";
+    snprintf(pattern, sizeof pattern, "test_%s:*", name);
     do {
         const char *scan[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
         redisReply *r = redisCommandArgv(c, 6, scan, NULL);
@@ -164,6 +171,19 @@ static void clean_redis_keys(const char *url, const char *name) {
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
     redisFree(c);
+}
+
+long long harness_catalog_generation(const struct nexus_server *s) {
+    redisContext *c = redis_open(s->redis_url);
+    char key[sizeof s->name + 32];
+    snprintf(key, sizeof key, "test_%s:catalog:gen", s->name);
+    const char *get[] = {"GET", key};
+    redisReply *r = redisCommandArgv(c, 2, get, NULL);
+    assert_non_null(r);
+    long long gen = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    redisFree(c);
+    return gen;
 }
 
 /* Each executable gets a Redis database index picked from its name, and

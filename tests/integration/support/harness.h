@@ -72,6 +72,9 @@ void harness_free_env(char **env);
  * it non-zero); drop the database if the harness created it. */
 void harness_stop(struct nexus_server *s);
 
+/* The catalog cache's generation in the server's Redis (0: none yet). */
+long long harness_catalog_generation(const struct nexus_server *s);
+
 /* Run SQL on the server's database (test set-up only); returns rows of the
  * first column joined by ',' (owned) or NULL on error. */
 char *harness_sql(const struct nexus_server *s, const char *sql);
