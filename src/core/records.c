@@ -10,6 +10,7 @@
 
 #include "nexus/core/xmem.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum state {
@@ -43,10 +44,11 @@ struct records {
     size_t lens[NX_RECORD_MAX_FIELDS];
     size_t count;       /* fields ended so far */
     size_t field_start; /* offset of the open field in text */
+
+    char too_long[64]; /* the error of a record over max_bytes, which it names */
 };
 
 static const char TOO_MANY_FIELDS[] = "the row has more than 1024 fields";
-static const char TOO_LONG[] = "the row is too long";
 static const char STRAY_QUOTE[] = "a quote inside an unquoted field";
 static const char AFTER_CLOSING[] = "text after a closing quote";
 static const char UNTERMINATED[] = "a quoted field is not closed";
@@ -62,6 +64,8 @@ struct records *records_new(enum record_format format, size_t max_bytes, record_
     r->ctx = ctx;
     r->line = 1;
     r->record_line = 1;
+    snprintf(r->too_long, sizeof r->too_long, "the row is too long: a row is at most %zu bytes",
+             max_bytes);
     return r;
 }
 
@@ -157,7 +161,7 @@ static enum nx_err deliver(struct records *r) {
         for (size_t i = 0; i < r->count; i++)
             fields[i] = (struct record_field){r->text.data + r->starts[i], r->lens[i]};
         struct record rec = {r->record_line, fields, r->oversize ? 0 : r->count,
-                             r->oversize ? TOO_LONG : r->error};
+                             r->oversize ? r->too_long : r->error};
         e = r->fn(r->ctx, &rec);
     }
     reset_record(r);

@@ -22,7 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-/* A row longer than a JSON request body may be is an error. */
+/* A row longer than a JSON request body may be is an error (its message
+ * names the limit, which openapi.yaml and the README give). */
 #define ROW_MAX_BYTES (1024 * 1024)
 
 struct row_error {

@@ -685,6 +685,23 @@ static void test_a_large_import_takes_the_statistics_again(void **state) {
     buf_clear(&csv);
 }
 
+/* A row past the limit is an error of its own that names the limit; the
+ * rows after it are read. */
+static void test_a_row_over_the_limit_says_the_limit(void **state) {
+    (void)state;
+    struct buf body = {0};
+    buf_puts(&body, "{\"sku\":\"LONG-1\",\"name\":\"Long\",\"price\":\"1\",\"stock\":1,"
+                    "\"description\":\"");
+    for (int i = 0; i < 1024 * 1024; i++)
+        buf_puts(&body, "x");
+    buf_puts(&body, "\"}\n{\"sku\":\"LONG-2\",\"name\":\"Short\",\"price\":\"1\",\"stock\":1}\n");
+    json_t *imp = run_import("", "application/x-ndjson", body.data);
+    expect_counts(imp, 2, 1, 0, 1);
+    expect_error(imp, 0, 1, NULL, "the row is too long: a row is at most 1048576 bytes");
+    json_decref(imp);
+    buf_clear(&body);
+}
+
 static void test_csv_without_a_header_fails(void **state) {
     (void)state;
     static const char *const BODIES[] = {"", "\r\n\n", ",,,\r\n , ,\n"};
@@ -2725,6 +2742,7 @@ int main(void) {
         cmocka_unit_test(test_a_wide_csv_header_is_read),
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_upsert_keeps_images),
+        cmocka_unit_test(test_a_row_over_the_limit_says_the_limit),
         cmocka_unit_test(test_csv_without_a_header_fails),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_csv_header_errors_say_what_to_fix),

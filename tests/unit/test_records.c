@@ -128,10 +128,10 @@ static void test_ndjson_lines_with_crlf_and_blank_lines(void **state) {
 static void test_records_over_the_limit_are_errors(void **state) {
     (void)state;
     char *got = read_all(RECORD_CSV, "abcdef,g\nok\n", 12, 0, 4);
-    assert_string_equal(got, "1!the row is too long\n2:ok");
+    assert_string_equal(got, "1!the row is too long: a row is at most 4 bytes\n2:ok");
     free(got);
     got = read_all(RECORD_NDJSON, "{\"long\":1}\n{}\n", 14, 3, 5);
-    assert_string_equal(got, "1!the row is too long\n2:{}");
+    assert_string_equal(got, "1!the row is too long: a row is at most 5 bytes\n2:{}");
     free(got);
 }
 

@@ -21,7 +21,7 @@
  * line's text.
  *
  * A record over max_bytes (its text, not counting quotes and separators)
- * is delivered with `error` set and no fields.
+ * is delivered with `error` set and no fields, the error naming the limit.
  */
 #ifndef NEXUS_CORE_RECORDS_H
 #define NEXUS_CORE_RECORDS_H
@@ -46,7 +46,7 @@ struct record {
     long line; /* 1-based physical line of its first byte */
     const struct record_field *fields;
     size_t count;
-    const char *error; /* a structural error (a static sentence), or NULL */
+    const char *error; /* a structural error (the reader's sentence), or NULL */
 };
 
 /* Called for every record; a non-OK answer stops the reader and is
