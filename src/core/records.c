@@ -46,6 +46,13 @@ struct records {
     size_t field_start; /* offset of the open field in text */
 
     char too_long[64]; /* the error of a record over max_bytes, which it names */
+    /* What tells a file in UTF-16 or UTF-32: its first bytes (those read
+     * from offset 0 on), and the bytes of its first line with its NUL
+     * bytes by the parity of their offset. */
+    unsigned char head[4];
+    unsigned head_len;
+    long long line1_bytes, line1_nuls[2];
+    bool stopped; /* the upload is no UTF-8 text: the rest is not read */
 };
 
 static const char TOO_MANY_FIELDS[] = "the row has more than 1024 fields";
@@ -55,6 +62,10 @@ static const char UNTERMINATED[] = "a quoted field is not closed";
 /* A field is read as text up to its first NUL: one inside would cut it
  * short (a SKU "A\0B" would name product A). */
 static const char NUL_BYTE[] = "the row contains a NUL byte";
+/* A spreadsheet's "Unicode text" is UTF-16: read a byte at a time, each
+ * of its rows would only be said to hold NUL bytes. */
+static const char UTF16[] = "the file must be UTF-8 text (it looks like UTF-16)";
+static const char UTF32[] = "the file must be UTF-8 text (it looks like UTF-32)";
 
 struct records *records_new(enum record_format format, size_t max_bytes, record_fn fn, void *ctx) {
     struct records *r = xcalloc(1, sizeof *r);
@@ -152,16 +163,42 @@ static bool is_blank(const struct records *r) {
     return true;
 }
 
-/* Hand the record over unless it is a blank line; start the next. */
+/* Whether the bytes at the start of the upload are b (n of them). */
+static bool starts_with(const struct records *r, const char *b, unsigned n) {
+    return r->head_len >= n && memcmp(r->head, b, n) == 0;
+}
+
+/* What the upload is when it is UTF-16 or UTF-32 text rather than UTF-8
+ * (NULL: neither), told by its first line: a byte order mark of either,
+ * or NUL bytes all at even or all at odd offsets, a quarter of its bytes
+ * or more (the zero halves of ASCII characters in UTF-16). */
+static const char *wide_encoding(const struct records *r) {
+    if (starts_with(r, "\xff\xfe\0\0", 4) || starts_with(r, "\0\0\xfe\xff", 4))
+        return UTF32;
+    if (starts_with(r, "\xff\xfe", 2) || starts_with(r, "\xfe\xff", 2))
+        return UTF16;
+    long long nuls = r->line1_nuls[0] + r->line1_nuls[1];
+    bool one_parity = r->line1_nuls[0] == 0 || r->line1_nuls[1] == 0;
+    return nuls > 0 && one_parity && nuls * 4 >= r->line1_bytes ? UTF16 : NULL;
+}
+
+/* Hand the record over unless it is a blank line; start the next. The
+ * first line of an upload in UTF-16 or UTF-32 is handed over as the
+ * upload's one record, fatal, and the rest is not read. */
 static enum nx_err deliver(struct records *r) {
     struct record_field fields[NX_RECORD_MAX_FIELDS];
-    bool blank = is_blank(r);
+    const char *wide = r->record_line == 1 ? wide_encoding(r) : NULL;
+    bool blank = !wide && is_blank(r);
     enum nx_err e = NX_OK;
     if (!blank) {
         for (size_t i = 0; i < r->count; i++)
             fields[i] = (struct record_field){r->text.data + r->starts[i], r->lens[i]};
-        struct record rec = {r->record_line, fields, r->oversize ? 0 : r->count,
-                             r->oversize ? r->too_long : r->error};
+        struct record rec = {r->record_line, fields, r->oversize || wide ? 0 : r->count,
+                             wide          ? wide
+                             : r->oversize ? r->too_long
+                                           : r->error,
+                             wide != NULL};
+        r->stopped = wide != NULL;
         e = r->fn(r->ctx, &rec);
     }
     reset_record(r);
@@ -271,6 +308,16 @@ static enum nx_err start_byte(struct records *r, char c) {
     return e == NX_OK ? one_byte(r, c) : e;
 }
 
+/* The first bytes of the upload, and the NUL bytes of its first line. */
+static void note_encoding(struct records *r, char c) {
+    if (r->head_len < sizeof r->head && r->pos == r->head_len)
+        r->head[r->head_len++] = (unsigned char)c;
+    if (r->line == 1) {
+        r->line1_bytes++;
+        r->line1_nuls[r->pos & 1] += c == '\0';
+    }
+}
+
 static enum nx_err one_byte(struct records *r, char c) {
     enum nx_err e = NX_OK;
     if (r->pending_cr)
@@ -282,6 +329,7 @@ static enum nx_err one_byte(struct records *r, char c) {
         r->record_line = r->line;
         r->record_pos = r->pos;
     }
+    note_encoding(r, c);
     e = r->format == RECORD_CSV ? csv_byte(r, c) : ndjson_byte(r, c);
     if (c == '\n')
         r->line++;
@@ -291,13 +339,15 @@ static enum nx_err one_byte(struct records *r, char c) {
 
 enum nx_err records_feed(struct records *r, const char *data, size_t len) {
     enum nx_err e = NX_OK;
-    for (size_t i = 0; i < len && e == NX_OK; i++)
+    for (size_t i = 0; i < len && e == NX_OK && !r->stopped; i++)
         e = r->past_start ? one_byte(r, data[i]) : start_byte(r, data[i]);
     return e;
 }
 
 enum nx_err records_finish(struct records *r) {
     enum nx_err e = NX_OK;
+    if (r->stopped)
+        return NX_OK;
     if (!r->past_start) { /* the whole upload was (part of) a BOM */
         r->past_start = true;
         r->pos -= r->bom_seen;

@@ -94,10 +94,10 @@ struct run {
     bool csv, create, atomic;
     bool bulk; /* the derived data left to one rebuild at the end */
     bool header_done;
-    bool header_failed;
-    bool failed;      /* it ended 'failed' (finish), for its log line... */
-    char reason[600]; /* ...which says why */
-    double started;   /* seconds_now() when the run began */
+    bool header_failed; /* a bad or missing header, or an upload that is no UTF-8 text */
+    bool failed;        /* it ended 'failed' (finish), for its log line... */
+    char reason[600];   /* ...which says why */
+    double started;     /* seconds_now() when the run began */
     struct import_columns cols;
     /* Kept by the batches in their order: the progress saved with each,
      * the rows the database failed since the run began, and the errors
@@ -772,10 +772,21 @@ static void name_unknown_category(struct run *run, const struct import_row *row,
     PQclear(r);
 }
 
+/* An upload that is no UTF-8 text at all (UTF-16, say) fails the import
+ * as a bad header does, its one error on line 1: every row of it would
+ * only be said to hold NUL bytes. */
+static enum nx_err on_unreadable(struct run *run, const struct record *rec) {
+    add_error(&filling(run)->errors, rec->line, NULL, rec->error);
+    run->header_failed = true;
+    return NX_ERR_VALIDATION; /* stops the reader */
+}
+
 static enum nx_err on_record(void *ctx, const struct record *rec) {
     struct run *run = ctx;
     struct field_errors errs = {0};
     struct import_row row;
+    if (rec->fatal)
+        return on_unreadable(run, rec);
     if (run->csv && !run->header_done)
         return on_header(run, rec);
     if (rec->line < run->first_line)
@@ -942,7 +953,7 @@ static void note_failure(struct run *run) {
 /* The end: 'done', or 'failed' (a bad or missing header; with atomic, any
  * error, after the rows were rolled back). */
 static enum nx_err finish(struct run *run) {
-    if (run->csv && !run->header_done)
+    if (run->csv && !run->header_done && !run->header_failed)
         no_header(run);
     /* what no batch took: a bad header's errors */
     struct applier *job = &run->appliers[0]; /* on the job's connection */

@@ -702,6 +702,37 @@ static void test_a_row_over_the_limit_says_the_limit(void **state) {
     buf_clear(&body);
 }
 
+/* An upload in UTF-16 (a spreadsheet's "Unicode text", with its byte
+ * order mark or without) or UTF-32 fails with one error that says so,
+ * not one per row about NUL bytes. */
+static void test_a_utf16_upload_is_told_it_must_be_utf8(void **state) {
+    (void)state;
+    static const struct {
+        const char *type, *body;
+        size_t len;
+        const char *encoding;
+    } UPLOADS[] = {
+        {"text/csv", "\xff\xfes\0k\0u\0\r\0\n\0A\0\r\0\n\0", 18, "UTF-16"},
+        {"application/x-ndjson", "\0{\0}\0\n\0{\0}\0\n", 12, "UTF-16"},
+        {"text/csv", "\xff\xfe\0\0s\0\0\0\n\0\0\0", 12, "UTF-32"},
+    };
+    for (size_t i = 0; i < sizeof UPLOADS / sizeof *UPLOADS; i++) {
+        struct http_res *r =
+            upload("", staff_token, UPLOADS[i].type, UPLOADS[i].body, UPLOADS[i].len, NULL);
+        expect_status(r, 202, "upload");
+        json_t *imp = await_import(jint(r->json, "id"));
+        http_res_free(r);
+        char message[80];
+        snprintf(message, sizeof message, "the file must be UTF-8 text (it looks like %s)",
+                 UPLOADS[i].encoding);
+        assert_string_equal(jstr(imp, "status"), "failed");
+        expect_counts(imp, 0, 0, 0, 0);
+        expect_error(imp, 0, 1, NULL, message);
+        assert_int_equal(json_array_size(json_object_get(imp, "errors")), 1);
+        json_decref(imp);
+    }
+}
+
 static void test_csv_without_a_header_fails(void **state) {
     (void)state;
     static const char *const BODIES[] = {"", "\r\n\n", ",,,\r\n , ,\n"};
@@ -2743,6 +2774,7 @@ int main(void) {
         cmocka_unit_test(test_integers_past_64_bits_are_numbers),
         cmocka_unit_test(test_csv_upsert_keeps_images),
         cmocka_unit_test(test_a_row_over_the_limit_says_the_limit),
+        cmocka_unit_test(test_a_utf16_upload_is_told_it_must_be_utf8),
         cmocka_unit_test(test_csv_without_a_header_fails),
         cmocka_unit_test(test_csv_bad_header_fails_the_import),
         cmocka_unit_test(test_csv_header_errors_say_what_to_fix),

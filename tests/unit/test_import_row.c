@@ -16,7 +16,7 @@
 static struct record one_field(const char *text) {
     static struct record_field f;
     f = (struct record_field){text, strlen(text)};
-    return (struct record){1, &f, 1, NULL};
+    return (struct record){1, &f, 1, NULL, false};
 }
 
 /* The message recorded for field (NULL if none). */
@@ -191,7 +191,7 @@ static void test_ndjson_malformed_and_conflicting_category(void **state) {
 static struct record csv(struct record_field *f, size_t n, const char *const *cells) {
     for (size_t i = 0; i < n; i++)
         f[i] = (struct record_field){cells[i], strlen(cells[i])};
-    return (struct record){2, f, n, NULL};
+    return (struct record){2, f, n, NULL, false};
 }
 
 static void test_csv_header_names_known_columns_once(void **state) {

@@ -47,9 +47,8 @@ static char *read_all(enum record_format f, const char *input, size_t len, size_
     return buf_take(&out, NULL);
 }
 
-/* The same answer whatever the piece size. */
-static void expect(enum record_format f, const char *input, const char *want) {
-    size_t len = strlen(input);
+/* The same answer whatever the piece size, for len bytes of input. */
+static void expect_bytes(enum record_format f, const char *input, size_t len, const char *want) {
     for (size_t piece = 0; piece <= 4; piece++) {
         char *got = read_all(f, input, len, piece, 1024);
         if (strcmp(got, want) != 0)
@@ -57,6 +56,10 @@ static void expect(enum record_format f, const char *input, const char *want) {
         assert_string_equal(got, want);
         free(got);
     }
+}
+
+static void expect(enum record_format f, const char *input, const char *want) {
+    expect_bytes(f, input, strlen(input), want);
 }
 
 static void test_csv_plain_rows_with_lf_and_crlf(void **state) {
@@ -133,6 +136,29 @@ static void test_records_over_the_limit_are_errors(void **state) {
     got = read_all(RECORD_NDJSON, "{\"long\":1}\n{}\n", 14, 3, 5);
     assert_string_equal(got, "1!the row is too long: a row is at most 5 bytes\n2:{}");
     free(got);
+}
+
+#define NOT_UTF8 "1!the file must be UTF-8 text (it looks like UTF-%s)"
+
+/* An upload in UTF-16 or UTF-32 (a byte order mark, or a first line whose
+ * NUL bytes all fall at even or all at odd offsets) is one record, its
+ * first line's, with the error that says so; nothing after it is read. A
+ * UTF-8 line with a NUL byte is only that row's error. */
+static void test_utf16_and_utf32_uploads_are_one_error(void **state) {
+    (void)state;
+    char want16[80], want32[80];
+    snprintf(want16, sizeof want16, NOT_UTF8, "16");
+    snprintf(want32, sizeof want32, NOT_UTF8, "32");
+    expect_bytes(RECORD_CSV, "\xff\xfes\0k\0u\0\r\0\n\0A\0\r\0\n\0", 18, want16);
+    expect_bytes(RECORD_NDJSON, "\xfe\xff\0{\0}\0\n\0{\0}\0\n", 14, want16);
+    expect_bytes(RECORD_CSV, "s\0k\0u\0\n\0A\0\n\0", 14, want16);
+    expect_bytes(RECORD_NDJSON, "\0{\0}\0\n\0{\0}\0\n", 12, want16);
+    expect_bytes(RECORD_CSV, "\xff\xfe\0\0s\0\0\0\n\0\0\0", 12, want32);
+    expect_bytes(RECORD_NDJSON, "\0\0\xfe\xff\0\0\0{", 8, want32);
+    expect_bytes(RECORD_CSV, "\xff\xfe", 2, want16);
+    expect_bytes(RECORD_NDJSON, "{\"a\":\"b\0c\"}\n{}\n", 15,
+                 "1!the row contains a NUL byte\n2:{}");
+    expect_bytes(RECORD_CSV, "sku\nA\0\0\0\n", 9, "1:sku\n2!the row contains a NUL byte");
 }
 
 static void test_too_many_fields_is_an_error(void **state) {
@@ -240,6 +266,7 @@ int main(void) {
         cmocka_unit_test(test_csv_rows_of_separators_alone_are_blank_lines),
         cmocka_unit_test(test_ndjson_lines_with_crlf_and_blank_lines),
         cmocka_unit_test(test_records_over_the_limit_are_errors),
+        cmocka_unit_test(test_utf16_and_utf32_uploads_are_one_error),
         cmocka_unit_test(test_too_many_fields_is_an_error),
         cmocka_unit_test(test_a_reader_resumes_at_a_record_offset),
         cmocka_unit_test(test_empty_input_has_no_records),

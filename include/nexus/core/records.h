@@ -22,6 +22,11 @@
  *
  * A record over max_bytes (its text, not counting quotes and separators)
  * is delivered with `error` set and no fields, the error naming the limit.
+ *
+ * An upload in UTF-16 or UTF-32 (a byte order mark of either, or a first
+ * line whose NUL bytes all fall at even or all at odd offsets) is no UTF-8
+ * text: its first line is delivered as a `fatal` record with `error` set
+ * and no fields, and nothing after it is read.
  */
 #ifndef NEXUS_CORE_RECORDS_H
 #define NEXUS_CORE_RECORDS_H
@@ -47,6 +52,7 @@ struct record {
     const struct record_field *fields;
     size_t count;
     const char *error; /* a structural error (the reader's sentence), or NULL */
+    bool fatal;        /* the upload cannot be read at all: the last record */
 };
 
 /* Called for every record; a non-OK answer stops the reader and is
