@@ -8,6 +8,9 @@
 //   a PNG file of /docs shows the image;
 // - "Authorize" with a staff bearer token, then POST /api/v1/categories with
 //   an edited body, shows a 201 (and the request carried the token);
+// - "Authorize" offers the METRICS_TOKEN too: with /metrics open to no
+//   address, its Execute shows a 404, and once authorized sends the token
+//   and shows a 200;
 // - with that token, POST /api/v1/products with variants, attributes and
 //   images shows a 201, and GET /api/v1/products/{id}/variants lists them;
 // - a variant PATCH with the other fields as the page leaves them shows a
@@ -29,13 +32,15 @@ import { loadSpec, operations } from '../contract/spec.mjs';
 import { launchBrowser, foreignRequests, finish } from './browser.mjs';
 
 const spec = loadSpec();
+const METRICS_TOKEN = 'browser-metrics-token-0123456789';
 let server, browser, page, requests, staffToken;
 let consoleErrors, pageErrors;
 let tee; /* the product with variants made through the page */
 
 before(async () => {
   assert.ok(existsSync(join(DOCS_DIR, 'index.html')), `no staged docs in ${DOCS_DIR} (stage_docs_assets)`);
-  server = await startServer('browser');
+  // /metrics for no address: only the METRICS_TOKEN bearer opens it
+  server = await startServer('browser', { env: { METRICS_ALLOW: 'none', METRICS_TOKEN } });
   createUser(server, 'staff@browser.test', 'staff', 'browser-password-1');
   staffToken = (await login(server, 'staff@browser.test', 'browser-password-1')).access_token;
   browser = await launchBrowser();
@@ -57,6 +62,18 @@ async function openOperation(operationId) {
   await block.locator('.opblock-summary').first().click();
   await block.locator('button.try-out__btn').click();
   return block;
+}
+
+/* "Authorize" in the dialog's form of the security scheme named scheme
+ * (it has one form per scheme), with value. */
+async function authorize(scheme, value) {
+  await page.locator('.auth-wrapper button.authorize').click();
+  const modal = page.locator('.modal-ux');
+  const form = modal.locator('.auth-container').filter({ has: page.locator('h4', { hasText: scheme }) });
+  await form.locator('input').fill(value);
+  await form.locator('.auth-btn-wrapper button.authorize').click();
+  await form.locator('button.btn-done').click();
+  await modal.waitFor({ state: 'detached' });
 }
 
 /* Execute and return the status code shown in the live response. */
@@ -96,12 +113,7 @@ test('Try it out on GET /api/v1/products shows a 200', async () => {
 });
 
 test('Authorize with a staff token, then POST /api/v1/categories shows a 201', async () => {
-  await page.locator('.auth-wrapper button.authorize').click();
-  const modal = page.locator('.modal-ux');
-  await modal.locator('input').first().fill(staffToken);
-  await modal.locator('.auth-btn-wrapper button.authorize').click();
-  await modal.locator('button.btn-done').click();
-  await modal.waitFor({ state: 'detached' });
+  await authorize('bearerAuth', staffToken);
 
   const block = await openOperation('createCategory');
   const name = `Browser Category ${Date.now()}`;
@@ -201,6 +213,22 @@ test('the NDJSON example of an import is shown and sent as lines', async () => {
   const sent = requests.filter((r) => r.method === 'POST' && r.url.startsWith(`${server.base}/api/v1/imports`)).pop();
   assert.equal(sent.body, shown);
   assert.equal(sent.headers['content-type'], 'application/x-ndjson');
+});
+
+test('Authorize offers the metrics token, and GET /metrics then sends it and shows a 200', async () => {
+  const metrics = await openOperation('getMetrics');
+  /* the status of the answer to this Execute (the block may still show the last one) */
+  const executeMetrics = async () => {
+    const answer = page.waitForResponse((r) => r.url() === `${server.base}/metrics`);
+    await metrics.locator('button.execute').click();
+    return (await answer).status();
+  };
+  assert.equal(await executeMetrics(), 404);
+  await authorize('metricsToken', METRICS_TOKEN);
+  assert.equal(await executeMetrics(), 200);
+  await metrics.locator('.live-responses-table .response .response-col_status', { hasText: '200' }).waitFor();
+  const sent = requests.filter((r) => r.url === `${server.base}/metrics`);
+  assert.deepEqual(sent.map((r) => r.headers.authorization), [undefined, `Bearer ${METRICS_TOKEN}`]);
 });
 
 test('the authorized caller lists its logins, and a password reset request shows a 202', async () => {
